@@ -1,0 +1,41 @@
+/* cli.h: what every verb gets from main.c. */
+#ifndef ST_CLI_CLI_H
+#define ST_CLI_CLI_H
+
+#include <stdio.h>
+
+#include "util/err.h"
+
+struct st_store;
+
+struct st_cli {
+	const char *root;       /* the store's root directory */
+	FILE *out;              /* results */
+	FILE *errout;           /* progress and messages for people */
+	struct st_store *store; /* opened on first use by st_cli_store() */
+};
+
+/* Borrowed: the store at cli->root, opened (and created) on first use. */
+int st_cli_store(struct st_cli *cli, struct st_store **out, struct st_error **err);
+
+/* Release what the verbs opened (the store). */
+void st_cli_close(struct st_cli *cli);
+
+/* A verb: argv[0] is the verb's name (for getopt). */
+typedef int (*st_cli_fn)(struct st_cli *cli, int argc, char **argv, struct st_error **err);
+
+/*
+ * Usage error helper for verbs: returns -1 with an ST_E_USAGE error. main prints it and
+ * exits 2.
+ */
+#define st_cli_usage(err, ...) st_err((err), ST_E_USAGE, __VA_ARGS__)
+
+/* The verbs (one file each in cli/). */
+#define ST_CLI_VERBS(X)                                                                            \
+	X(version, "version", "Show the strata version")
+
+#define ST_CLI_DECLARE(fn, name, help) int cmd_##fn(struct st_cli *cli, int argc, char **argv, struct st_error **err);
+ST_CLI_VERBS(ST_CLI_DECLARE)
+#undef ST_CLI_DECLARE
+
+#endif

@@ -1,0 +1,19 @@
+#!/bin/sh
+# Installs everything strata needs to build, test and benchmark on Debian 12.
+# Usage: scripts/install-deps.sh [--bench]   (run as root)
+set -eu
+pkgs="build-essential meson ninja-build pkg-config clang libclang-rt-14-dev
+      libarchive-dev libjansson-dev libssl-dev libcurl4-openssl-dev libsqlite3-dev
+      libzstd-dev libisal-dev libcmocka-dev
+      bats runc busybox-static skopeo jq"
+if [ "${1:-}" = "--bench" ]; then
+    pkgs="$pkgs buildah hyperfine python3"
+fi
+export DEBIAN_FRONTEND=noninteractive
+if [ "$(id -u)" -ne 0 ]; then
+    echo "install-deps.sh: run as root (apt-get)" >&2
+    exit 1
+fi
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $pkgs >/dev/null

@@ -1,0 +1,240 @@
+#include "util/fs.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/cleanup.h"
+#include "util/banned.h"
+
+int st_tmpfile_open(struct st_tmpfile *t, const char *dir, mode_t mode, struct st_error **err)
+{
+	if (st_mkdir_p(dir, 0700, err) < 0)
+		return -1;
+	char *path = st_xasprintf("%s/tmp.XXXXXX", dir);
+	int fd = mkostemp(path, O_CLOEXEC);
+	if (fd < 0) {
+		st_err_errno(err, "create temp file in '%s'", dir);
+		free(path);
+		return -1;
+	}
+	if (fchmod(fd, mode) < 0) {
+		st_err_errno(err, "chmod '%s'", path);
+		close(fd);
+		unlink(path);
+		free(path);
+		return -1;
+	}
+	t->fd = fd;
+	t->path = path;
+	return 0;
+}
+
+static char *dir_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	if (!slash)
+		return st_xstrdup(".");
+	if (slash == path)
+		return st_xstrdup("/");
+	return st_xstrndup(path, (size_t)(slash - path));
+}
+
+int st_fsync_dir(const char *path, struct st_error **err)
+{
+	st_autoclose int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return st_err_errno(err, "open directory '%s'", path);
+	if (fsync(fd) < 0 && errno != EINVAL)
+		return st_err_errno(err, "fsync directory '%s'", path);
+	return 0;
+}
+
+int st_tmpfile_commit(struct st_tmpfile *t, const char *path, struct st_error **err)
+{
+	if (!t->path)
+		return st_err(err, ST_E_INVALID, "commit '%s': temp file is not open", path);
+	/* fsync before rename: a crash must leave no file or a whole one, never a torn one. */
+	if (fsync(t->fd) < 0)
+		return st_err_errno(err, "fsync '%s'", t->path);
+	if (close(t->fd) < 0) {
+		t->fd = -1;
+		return st_err_errno(err, "close '%s'", t->path);
+	}
+	t->fd = -1;
+	if (rename(t->path, path) < 0)
+		return st_err_errno(err, "rename '%s' to '%s'", t->path, path);
+	free(t->path);
+	t->path = NULL;
+	st_autofree char *dir = dir_of(path);
+	return st_fsync_dir(dir, err);
+}
+
+void st_tmpfile_release(struct st_tmpfile *t)
+{
+	if (t->fd >= 0)
+		close(t->fd);
+	t->fd = -1;
+	if (t->path) {
+		unlink(t->path);
+		free(t->path);
+		t->path = NULL;
+	}
+}
+
+void st_tmpfile_releasep(struct st_tmpfile *t)
+{
+	st_tmpfile_release(t);
+}
+
+int st_write_all(int fd, const void *p, size_t n, struct st_error **err)
+{
+	const char *c = p;
+	while (n > 0) {
+		ssize_t w = write(fd, c, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return st_err_errno(err, "write");
+		}
+		c += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int st_read_file(const char *path, struct st_buf *out, struct st_error **err)
+{
+	st_autoclose int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		st_err_errno(err, "open '%s'", path);
+		if (errno == ENOENT)
+			(*err)->kind = ST_E_NOTFOUND;
+		return -1;
+	}
+	for (;;) {
+		st_buf_grow(out, 65536);
+		ssize_t r = read(fd, out->data + out->len, out->cap - out->len - 1);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return st_err_errno(err, "read '%s'", path);
+		}
+		if (r == 0)
+			break;
+		out->len += (size_t)r;
+		out->data[out->len] = '\0';
+	}
+	return 0;
+}
+
+int st_write_file_atomic(const char *path, const char *tmpdir, const void *p, size_t n, mode_t mode,
+			 struct st_error **err)
+{
+	st_autofree char *dir = tmpdir ? NULL : dir_of(path);
+	st_auto_tmpfile struct st_tmpfile t = ST_TMPFILE_INIT;
+	if (st_tmpfile_open(&t, tmpdir ? tmpdir : dir, mode, err) < 0)
+		return -1;
+	if (st_write_all(t.fd, p, n, err) < 0)
+		return st_err_wrap(err, "write '%s'", t.path);
+	return st_tmpfile_commit(&t, path, err);
+}
+
+int st_mkdir_p(const char *path, mode_t mode, struct st_error **err)
+{
+	struct stat st;
+	if (stat(path, &st) == 0) {
+		if (S_ISDIR(st.st_mode))
+			return 0;
+		errno = ENOTDIR;
+		return st_err_errno(err, "mkdir '%s'", path);
+	}
+	st_autofree char *p = st_xstrdup(path);
+	for (char *s = p + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(p, mode) < 0 && errno != EEXIST)
+			return st_err_errno(err, "mkdir '%s'", p);
+		*s = '/';
+	}
+	if (mkdir(p, mode) < 0 && errno != EEXIST)
+		return st_err_errno(err, "mkdir '%s'", p);
+	return 0;
+}
+
+static int rm_rf_at(int parent, const char *name, dev_t dev, const char *top, struct st_error **err)
+{
+	struct stat st;
+	if (fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		return st_err_errno(err, "stat '%s/%s'", top, name);
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		if (unlinkat(parent, name, 0) < 0 && errno != ENOENT)
+			return st_err_errno(err, "remove '%s/%s'", top, name);
+		return 0;
+	}
+	if (st.st_dev != dev)
+		return st_err(err, ST_E_BUSY, "remove '%s/%s': a mount point", top, name);
+	int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return st_err_errno(err, "open '%s/%s'", top, name);
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return st_err_errno(err, "open '%s/%s'", top, name);
+	}
+	struct dirent *de;
+	int rc = 0;
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (rm_rf_at(dirfd(d), de->d_name, dev, top, err) < 0) {
+			rc = -1;
+			break;
+		}
+	}
+	closedir(d);
+	if (rc < 0)
+		return -1;
+	if (unlinkat(parent, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+		return st_err_errno(err, "remove '%s/%s'", top, name);
+	return 0;
+}
+
+int st_rm_rf(const char *path, struct st_error **err)
+{
+	struct stat st;
+	if (lstat(path, &st) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		return st_err_errno(err, "stat '%s'", path);
+	}
+	return rm_rf_at(AT_FDCWD, path, st.st_dev, path, err);
+}
+
+bool st_path_exists(const char *path)
+{
+	struct stat st;
+	return lstat(path, &st) == 0;
+}
+
+char *st_path_join(const char *a, const char *b)
+{
+	size_t la = strlen(a);
+	while (la > 1 && a[la - 1] == '/')
+		la--;
+	while (*b == '/')
+		b++;
+	if (!*b)
+		return st_xstrndup(a, la);
+	return st_xasprintf("%.*s/%s", (int)la, a, b);
+}

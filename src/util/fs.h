@@ -1,0 +1,50 @@
+/* fs.h: files that appear whole (temp file + fsync + rename), and small fs helpers. */
+#ifndef ST_UTIL_FS_H
+#define ST_UTIL_FS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "util/buf.h"
+#include "util/err.h"
+
+/*
+ * A file written under a temporary name in 'dir' and renamed into place by
+ * st_tmpfile_commit() after fsync of the file and of the target's directory (git's lockfile).
+ * Until committed, releasing it (st_tmpfile_release, or the st_auto cleanup) unlinks it.
+ */
+struct st_tmpfile {
+	int fd;     /* -1 when not open */
+	char *path; /* the temporary path, NULL once committed or released */
+};
+
+#define ST_TMPFILE_INIT { .fd = -1, .path = NULL }
+
+/* Create a new temp file in 'dir' (created if missing) with 'mode'. */
+int st_tmpfile_open(struct st_tmpfile *t, const char *dir, mode_t mode, struct st_error **err);
+/* fsync, close, rename to 'path', fsync the directory of 'path'. */
+int st_tmpfile_commit(struct st_tmpfile *t, const char *path, struct st_error **err);
+/* Close and unlink if not committed. Safe to call twice. */
+void st_tmpfile_release(struct st_tmpfile *t);
+void st_tmpfile_releasep(struct st_tmpfile *t);
+#define st_auto_tmpfile __attribute__((cleanup(st_tmpfile_releasep)))
+
+/* Write all of 'n' bytes, retrying on EINTR and short writes. */
+int st_write_all(int fd, const void *p, size_t n, struct st_error **err);
+/* Read a whole file into 'out' (appended). */
+int st_read_file(const char *path, struct st_buf *out, struct st_error **err);
+/* Write a whole file atomically: temp file in 'tmpdir' (or the target's dir if NULL), then rename. */
+int st_write_file_atomic(const char *path, const char *tmpdir, const void *p, size_t n, mode_t mode,
+			 struct st_error **err);
+/* mkdir -p with 'mode' for the directories it creates. */
+int st_mkdir_p(const char *path, mode_t mode, struct st_error **err);
+/* rm -rf; a missing path is not an error. Does not follow symlinks or cross mounts. */
+int st_rm_rf(const char *path, struct st_error **err);
+/* fsync a directory by path. */
+int st_fsync_dir(const char *path, struct st_error **err);
+bool st_path_exists(const char *path);
+/* New: "a/b" joined with one '/' between. */
+char *st_path_join(const char *a, const char *b);
+
+#endif
