@@ -1,0 +1,27 @@
+# Shared helpers for the benchmark scripts: timing, medians, ratios.
+# Times are wall-clock seconds; report medians of several runs, and ratios peer/strata (>1: strata faster).
+
+now() { date +%s.%N; }
+
+# time_cmd OUTVAR CMD...: run CMD (output to the log), store elapsed seconds in OUTVAR
+time_cmd() {
+	local __var=$1; shift
+	local t0 t1
+	t0=$(now)
+	"$@" >>"${BENCH_LOG:-/dev/null}" 2>&1 || { echo "bench: command failed: $*" >&2; return 1; }
+	t1=$(now)
+	printf -v "$__var" '%s' "$(echo "$t1 - $t0" | bc -l)"
+}
+
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
+
+# report NAME STRATA_MEDIAN PEER_NAME PEER_MEDIAN
+report() {
+	printf '%-34s strata %8.3fs   %-8s %8.3fs   ratio %s/strata = %.2fx\n' "$1" "$2" "$3" "$4" "$3" \
+		"$(echo "$4 / $2" | bc -l)"
+}
+
+strata_bin() {
+	local here; here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+	echo "${STRATA_BIN:-$here/build/cli/strata}"
+}
