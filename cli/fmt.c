@@ -1,0 +1,181 @@
+/* fmt.c: Docker's formatting of sizes, durations and tables, so output reads the same. */
+#include "fmt.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/banned.h"
+
+char *st_fmt_size(uint64_t n)
+{
+	static const char *const units[] = { "B", "kB", "MB", "GB", "TB", "PB", "EB" };
+	double v = (double)n;
+	size_t u = 0;
+	while (v >= 1000.0 && u + 1 < sizeof(units) / sizeof(*units)) {
+		v /= 1000.0;
+		u++;
+	}
+	return st_xasprintf("%.3g%s", v, units[u]);
+}
+
+char *st_fmt_duration(long long s)
+{
+	if (s < 1)
+		return st_xstrdup("Less than a second");
+	if (s == 1)
+		return st_xstrdup("1 second");
+	if (s < 60)
+		return st_xasprintf("%lld seconds", s);
+	long long minutes = s / 60;
+	if (minutes == 1)
+		return st_xstrdup("About a minute");
+	if (minutes < 60)
+		return st_xasprintf("%lld minutes", minutes);
+	long long hours = (long long)((double)s / 3600.0 + 0.5);
+	if (hours == 1)
+		return st_xstrdup("About an hour");
+	if (hours < 48)
+		return st_xasprintf("%lld hours", hours);
+	if (hours < 24 * 7 * 2)
+		return st_xasprintf("%lld days", hours / 24);
+	if (hours < 24 * 30 * 2)
+		return st_xasprintf("%lld weeks", hours / 24 / 7);
+	if (hours < 24 * 365 * 2)
+		return st_xasprintf("%lld months", hours / 24 / 30);
+	return st_xasprintf("%lld years", s / 3600 / 24 / 365);
+}
+
+int st_fmt_parse_time(const char *s, time_t *out)
+{
+	struct tm tm;
+	memset(&tm, 0, sizeof(tm));
+	if (!s)
+		return -1;
+	const char *p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (!p)
+		return -1;
+	if (*p == '.') {
+		p++;
+		while (*p >= '0' && *p <= '9')
+			p++;
+	}
+	long off = 0;
+	if (*p == 'Z' || *p == 'z') {
+		p++;
+	} else if (*p == '+' || *p == '-') {
+		int hh, mm;
+		if (strlen(p) < 6 || p[3] != ':')
+			return -1;
+		hh = (p[1] - '0') * 10 + (p[2] - '0');
+		mm = (p[4] - '0') * 10 + (p[5] - '0');
+		off = (hh * 3600L + mm * 60L) * (p[0] == '+' ? 1 : -1);
+		p += 6;
+	} else {
+		return -1;
+	}
+	if (*p)
+		return -1;
+	*out = timegm(&tm) - off;
+	return 0;
+}
+
+char *st_fmt_since(const char *rfc3339, time_t now)
+{
+	time_t t;
+	if (st_fmt_parse_time(rfc3339, &t) < 0)
+		return st_xstrdup("N/A");
+	char *d = st_fmt_duration((long long)(now - t));
+	char *r = st_xasprintf("%s ago", d);
+	free(d);
+	return r;
+}
+
+char *st_fmt_time(time_t t, long nsec)
+{
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	char base[32];
+	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+	if (nsec <= 0)
+		return st_xasprintf("%sZ", base);
+	char frac[16];
+	snprintf(frac, sizeof(frac), "%09ld", nsec);
+	/* RFC3339Nano drops trailing zeros of the fraction */
+	size_t n = strlen(frac);
+	while (n > 0 && frac[n - 1] == '0')
+		frac[--n] = '\0';
+	return st_xasprintf("%s.%sZ", base, frac);
+}
+
+char *st_fmt_short_id(const char *digest)
+{
+	const char *hex = strncmp(digest, "sha256:", 7) == 0 ? digest + 7 : digest;
+	return st_xstrndup(hex, 12);
+}
+
+void st_table_init(struct st_table *t, size_t ncols)
+{
+	t->ncols = ncols;
+	t->nrows = 0;
+	t->cells = NULL;
+}
+
+void st_table_add(struct st_table *t, const char *const *row)
+{
+	t->cells = st_xrealloc(t->cells, (t->nrows + 1) * t->ncols * sizeof(char *));
+	for (size_t c = 0; c < t->ncols; c++)
+		t->cells[t->nrows * t->ncols + c] = st_xstrdup(row[c] ? row[c] : "");
+	t->nrows++;
+}
+
+void st_table_print(const struct st_table *t, FILE *out)
+{
+	/* Go's tabwriter(minwidth 10, tabwidth 1, padding 3): a column is as wide as its widest
+	 * cell plus 3, and at least 10; the last column is not padded. */
+	size_t *w = st_xcalloc(t->ncols, sizeof(size_t));
+	for (size_t r = 0; r < t->nrows; r++)
+		for (size_t c = 0; c < t->ncols; c++) {
+			size_t n = strlen(t->cells[r * t->ncols + c]) + 3;
+			if (n > w[c])
+				w[c] = n;
+		}
+	for (size_t c = 0; c < t->ncols; c++)
+		if (w[c] < 10)
+			w[c] = 10;
+	for (size_t r = 0; r < t->nrows; r++) {
+		for (size_t c = 0; c < t->ncols; c++) {
+			const char *s = t->cells[r * t->ncols + c];
+			if (c + 1 == t->ncols)
+				fprintf(out, "%s\n", s);
+			else
+				fprintf(out, "%-*s", (int)w[c], s);
+		}
+	}
+	free(w);
+}
+
+void st_table_release(struct st_table *t)
+{
+	for (size_t i = 0; i < t->nrows * t->ncols; i++)
+		free(t->cells[i]);
+	free(t->cells);
+	t->cells = NULL;
+	t->nrows = 0;
+}
+
+char *st_fmt_unescape(const char *s)
+{
+	struct st_buf b = ST_BUF_INIT;
+	for (; *s; s++) {
+		if (s[0] == '\\' && s[1] == 't') {
+			st_buf_addch(&b, '\t');
+			s++;
+		} else if (s[0] == '\\' && s[1] == 'n') {
+			st_buf_addch(&b, '\n');
+			s++;
+		} else {
+			st_buf_addch(&b, *s);
+		}
+	}
+	return st_buf_detach(&b, NULL);
+}
