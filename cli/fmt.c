@@ -98,7 +98,7 @@ char *st_fmt_time(time_t t, long nsec)
 	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
 	if (nsec <= 0)
 		return st_xasprintf("%sZ", base);
-	char frac[16];
+	char frac[24];
 	snprintf(frac, sizeof(frac), "%09ld", nsec);
 	/* RFC3339Nano drops trailing zeros of the fraction */
 	size_t n = strlen(frac);
