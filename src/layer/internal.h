@@ -1,0 +1,56 @@
+/* internal.h: pieces shared by the files of src/layer/, not part of the public API. */
+#ifndef ST_LAYER_INTERNAL_H
+#define ST_LAYER_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "digest/digest.h"
+#include "layer/compress.h"
+#include "util/err.h"
+
+struct archive;
+
+/* Every streaming buffer of the module: large enough that per-call costs vanish. */
+#define ST_LAYER_BUFSZ ((size_t)1 << 20)
+
+/*
+ * An uncompressed view of a layer stream: the compression is detected from the first bytes;
+ * gzip and zstd are decoded by our codecs, bzip2 and xz by libarchive's filters.
+ */
+struct ustream {
+	struct st_layer_source src;
+	enum st_layer_comp comp;
+	struct st_layer_decompressor *dec;
+	struct archive *raw;
+	unsigned char *in, *out;
+	size_t in_pos, in_len;
+	bool src_eof, eof;
+	struct st_hasher *hash; /* borrowed, optional: fed every uncompressed byte */
+	uint64_t total;         /* uncompressed bytes returned so far */
+	struct st_error *cb_err;
+};
+
+int ustream_open(struct ustream *u, struct st_layer_source src, struct st_hasher *hash,
+		 struct st_error **err);
+/* Next chunk of uncompressed bytes in *p (valid until the next call); 0 at the end. */
+ssize_t ustream_next(struct ustream *u, const void **p, struct st_error **err);
+void ustream_close(struct ustream *u);
+
+/* A libarchive tar reader over a ustream; every byte it reads is also given to 'tee'. */
+struct tar_in {
+	struct ustream u;
+	struct archive *a;
+	struct st_layer_sink tee; /* write may be NULL */
+	struct st_error *err;     /* the stream error behind an archive failure */
+};
+
+int tar_in_open(struct tar_in *t, struct st_layer_source src, struct st_layer_sink tee,
+		struct st_hasher *hash, struct st_error **err);
+/* Set *err from the archive (or the stream error behind it), prefixed by 'what'. */
+int tar_in_error(struct tar_in *t, const char *what, struct st_error **err);
+/* Read what follows the end-of-archive blocks, so hashes and tees cover the whole stream. */
+int tar_in_drain(struct tar_in *t, struct st_error **err);
+void tar_in_close(struct tar_in *t);
+
+#endif

@@ -1,0 +1,234 @@
+#include "layer/internal.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/buf.h"
+#include "util/banned.h"
+
+static int fill(struct ustream *u, struct st_error **err)
+{
+	u->in_pos = u->in_len = 0;
+	if (u->src_eof)
+		return 0;
+	ssize_t r = u->src.read(u->src.ctx, u->in, ST_LAYER_BUFSZ, err);
+	if (r < 0)
+		return -1;
+	if (r == 0)
+		u->src_eof = true;
+	u->in_len = (size_t)r;
+	return 0;
+}
+
+/* libarchive pulls compressed bytes for bzip2/xz through this. */
+static la_ssize_t raw_read_cb(struct archive *a, void *ctx, const void **buf)
+{
+	struct ustream *u = ctx;
+	if (u->in_pos == u->in_len && fill(u, &u->cb_err) < 0) {
+		archive_set_error(a, EIO, "%s", u->cb_err->msg);
+		return -1;
+	}
+	*buf = u->in + u->in_pos;
+	size_t n = u->in_len - u->in_pos;
+	u->in_pos = u->in_len;
+	return (la_ssize_t)n;
+}
+
+int ustream_open(struct ustream *u, struct st_layer_source src, struct st_hasher *hash,
+		 struct st_error **err)
+{
+	memset(u, 0, sizeof(*u));
+	u->src = src;
+	u->hash = hash;
+	u->in = st_xmalloc(ST_LAYER_BUFSZ);
+	/* Gather enough bytes to see the magic, however small the source's reads are. */
+	while (u->in_len < ST_LAYER_COMP_MAGIC_LEN && !u->src_eof) {
+		ssize_t r = src.read(src.ctx, u->in + u->in_len, ST_LAYER_BUFSZ - u->in_len, err);
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			u->src_eof = true;
+		u->in_len += (size_t)r;
+	}
+	u->comp = st_layer_comp_detect(u->in, u->in_len);
+	switch (u->comp) {
+	case ST_LAYER_COMP_GZIP:
+	case ST_LAYER_COMP_ZSTD:
+		u->dec = st_layer_decompressor_new(u->comp, (struct st_layer_sink){ 0 }, err);
+		if (!u->dec)
+			return -1;
+		u->out = st_xmalloc(ST_LAYER_BUFSZ);
+		return 0;
+	case ST_LAYER_COMP_BZIP2:
+	case ST_LAYER_COMP_XZ:
+		u->raw = archive_read_new();
+		archive_read_support_filter_all(u->raw);
+		archive_read_support_format_raw(u->raw);
+		if (archive_read_open(u->raw, u, NULL, raw_read_cb, NULL) != ARCHIVE_OK)
+			return st_err(err, ST_E_PARSE, "%s: %s", st_layer_comp_name(u->comp),
+				      archive_error_string(u->raw));
+		struct archive_entry *e;
+		if (archive_read_next_header(u->raw, &e) != ARCHIVE_OK)
+			return st_err(err, ST_E_PARSE, "%s: %s", st_layer_comp_name(u->comp),
+				      archive_error_string(u->raw));
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+static ssize_t next_raw(struct ustream *u, const void **p, struct st_error **err)
+{
+	size_t n;
+	la_int64_t off;
+	int r = archive_read_data_block(u->raw, p, &n, &off);
+	if (r == ARCHIVE_EOF)
+		return 0;
+	if (r != ARCHIVE_OK) {
+		if (u->cb_err) {
+			*err = u->cb_err;
+			u->cb_err = NULL;
+			return -1;
+		}
+		return st_err(err, ST_E_PARSE, "%s: %s", st_layer_comp_name(u->comp),
+			      archive_error_string(u->raw));
+	}
+	return (ssize_t)n;
+}
+
+static ssize_t next_decoded(struct ustream *u, const void **p, struct st_error **err)
+{
+	for (;;) {
+		if (u->in_pos == u->in_len && !u->src_eof && fill(u, err) < 0)
+			return -1;
+		size_t iu, ou;
+		if (st_layer_decompressor_step(u->dec, u->in + u->in_pos, u->in_len - u->in_pos, &iu,
+					       u->out, ST_LAYER_BUFSZ, &ou, err) < 0)
+			return -1;
+		u->in_pos += iu;
+		if (ou) {
+			*p = u->out;
+			return (ssize_t)ou;
+		}
+		if (u->in_pos == u->in_len && u->src_eof) {
+			if (!st_layer_decompressor_at_end(u->dec))
+				return st_err(err, ST_E_PARSE, "%s: truncated stream",
+					      st_layer_comp_name(u->comp));
+			return 0;
+		}
+		if (iu == 0 && u->in_pos < u->in_len)
+			return st_err(err, ST_E_PARSE, "%s: decoder made no progress",
+				      st_layer_comp_name(u->comp));
+	}
+}
+
+ssize_t ustream_next(struct ustream *u, const void **p, struct st_error **err)
+{
+	if (u->eof)
+		return 0;
+	ssize_t n;
+	if (u->dec) {
+		n = next_decoded(u, p, err);
+	} else if (u->raw) {
+		n = next_raw(u, p, err);
+	} else {
+		if (u->in_pos == u->in_len && fill(u, err) < 0)
+			return -1;
+		*p = u->in + u->in_pos;
+		n = (ssize_t)(u->in_len - u->in_pos);
+		u->in_pos = u->in_len;
+	}
+	if (n < 0)
+		return -1;
+	if (n == 0) {
+		u->eof = true;
+		return 0;
+	}
+	if (u->hash)
+		st_hasher_update(u->hash, *p, (size_t)n);
+	u->total += (uint64_t)n;
+	return n;
+}
+
+void ustream_close(struct ustream *u)
+{
+	if (u->raw)
+		archive_read_free(u->raw);
+	st_layer_decompressor_free(u->dec);
+	st_error_free(u->cb_err);
+	free(u->in);
+	free(u->out);
+	memset(u, 0, sizeof(*u));
+}
+
+static la_ssize_t tar_read_cb(struct archive *a, void *ctx, const void **buf)
+{
+	struct tar_in *t = ctx;
+	ssize_t n = ustream_next(&t->u, buf, &t->err);
+	if (n > 0 && t->tee.write && t->tee.write(t->tee.ctx, *buf, (size_t)n, &t->err) < 0)
+		n = -1;
+	if (n < 0) {
+		archive_set_error(a, EIO, "%s", t->err->msg);
+		return -1;
+	}
+	return (la_ssize_t)n;
+}
+
+int tar_in_open(struct tar_in *t, struct st_layer_source src, struct st_layer_sink tee,
+		struct st_hasher *hash, struct st_error **err)
+{
+	memset(t, 0, sizeof(*t));
+	t->tee = tee;
+	if (ustream_open(&t->u, src, hash, err) < 0)
+		return -1;
+	t->a = archive_read_new();
+	/* Only tar: a layer is a tar, and the compression was already peeled off. */
+	archive_read_support_format_tar(t->a);
+	if (archive_read_open(t->a, t, NULL, tar_read_cb, NULL) != ARCHIVE_OK)
+		return tar_in_error(t, "read layer", err);
+	return 0;
+}
+
+int tar_in_error(struct tar_in *t, const char *what, struct st_error **err)
+{
+	if (t->err) {
+		if (!err) {
+			st_error_free(t->err);
+			t->err = NULL;
+			return -1;
+		}
+		st_error_free(*err);
+		*err = t->err;
+		t->err = NULL;
+		return st_err_wrap(err, "%s", what);
+	}
+	const char *msg = t->a ? archive_error_string(t->a) : NULL;
+	return st_err(err, ST_E_PARSE, "%s: %s", what, msg ? msg : "invalid tar data");
+}
+
+int tar_in_drain(struct tar_in *t, struct st_error **err)
+{
+	for (;;) {
+		const void *p;
+		ssize_t n = ustream_next(&t->u, &p, err);
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			return 0;
+		if (t->tee.write && t->tee.write(t->tee.ctx, p, (size_t)n, err) < 0)
+			return -1;
+	}
+}
+
+void tar_in_close(struct tar_in *t)
+{
+	if (t->a)
+		archive_read_free(t->a);
+	ustream_close(&t->u);
+	st_error_free(t->err);
+	t->a = NULL;
+	t->err = NULL;
+}
