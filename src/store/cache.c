@@ -13,8 +13,8 @@
  */
 #define NEXT_USE "max(?, coalesce((SELECT max(last_used) FROM cache), 0) + 1)"
 
-int st_store_cache_put(struct st_store *s, const char *key, const char *value,
-		       const char *diff_id, uint64_t size, struct st_error **err)
+int st_store_cache_put(struct st_store *s, const char *key, const char *value, const char *diff_id,
+		       uint64_t size, struct st_error **err)
 {
 	if (!key || !*key)
 		return st_err(err, ST_E_INVALID, "cache record: empty key");
@@ -57,9 +57,9 @@ int st_store_cache_get(struct st_store *s, const char *key, struct st_store_cach
 {
 	/* One statement: the lookup and the LRU touch are atomic without a transaction. */
 	st_autostmt sqlite3_stmt *st = NULL;
-	if (db_prepare(s,
-		       "UPDATE cache SET last_used = " NEXT_USE " WHERE key = ? RETURNING " CACHE_COLS,
-		       &st, err) < 0)
+	if (db_prepare(
+		s, "UPDATE cache SET last_used = " NEXT_USE " WHERE key = ? RETURNING " CACHE_COLS,
+		&st, err) < 0)
 		return -1;
 	sqlite3_bind_int64(st, 1, now_us());
 	db_bind_text(st, 2, key);
@@ -112,10 +112,10 @@ int st_store_cache_delete(struct st_store *s, const char *key, struct st_error *
 	return 0;
 }
 
-int st_store_cache_prune(struct st_store *s, uint64_t keep_bytes, size_t *removed,
-			 uint64_t *freed, struct st_error **err)
+int st_store_cache_prune(struct st_store *s, uint64_t keep_bytes, size_t *removed, uint64_t *freed,
+			 struct st_error **err)
 {
-	st_autotx struct tx t = { 0 };
+	st_autotx struct tx t = {0};
 	if (tx_begin(s, &t, true, err) < 0)
 		return -1;
 	st_autostmt sqlite3_stmt *sum = NULL;

@@ -111,21 +111,21 @@ static int expire_leases(struct st_store *s, bool dry, struct st_store_gc_report
 }
 
 static const char live_diff_sql[] =
-	"CREATE TEMP TABLE IF NOT EXISTS gc_live_diff (d TEXT PRIMARY KEY);"
-	"DELETE FROM gc_live_diff;"
-	"INSERT OR IGNORE INTO gc_live_diff SELECT diff_id FROM image_layers "
-	"  UNION SELECT diff_id FROM cache WHERE diff_id IS NOT NULL "
-	"  UNION SELECT item FROM lease_items;";
+    "CREATE TEMP TABLE IF NOT EXISTS gc_live_diff (d TEXT PRIMARY KEY);"
+    "DELETE FROM gc_live_diff;"
+    "INSERT OR IGNORE INTO gc_live_diff SELECT diff_id FROM image_layers "
+    "  UNION SELECT diff_id FROM cache WHERE diff_id IS NOT NULL "
+    "  UNION SELECT item FROM lease_items;";
 
 /* After the dead records are gone every remaining layer record is live. */
 static const char live_blob_sql[] =
-	"CREATE TEMP TABLE IF NOT EXISTS gc_live_blob (d TEXT PRIMARY KEY);"
-	"DELETE FROM gc_live_blob;"
-	"INSERT OR IGNORE INTO gc_live_blob SELECT id FROM images "
-	"  UNION SELECT manifest_digest FROM images "
-	"  UNION SELECT manifest_digest FROM refs "
-	"  UNION SELECT digest FROM layers "
-	"  UNION SELECT item FROM lease_items;";
+    "CREATE TEMP TABLE IF NOT EXISTS gc_live_blob (d TEXT PRIMARY KEY);"
+    "DELETE FROM gc_live_blob;"
+    "INSERT OR IGNORE INTO gc_live_blob SELECT id FROM images "
+    "  UNION SELECT manifest_digest FROM images "
+    "  UNION SELECT manifest_digest FROM refs "
+    "  UNION SELECT digest FROM layers "
+    "  UNION SELECT item FROM lease_items;";
 
 static int delete_dead_records(struct st_store *s, struct st_store_gc_report *r,
 			       struct st_error **err)
@@ -306,17 +306,18 @@ static int sweep_lease_files(struct st_store *s, unsigned flags, struct st_error
 int st_store_gc(struct st_store *s, unsigned flags, struct st_store_gc_report *report,
 		struct st_error **err)
 {
-	struct st_store_gc_report r = { 0 };
+	struct st_store_gc_report r = {0};
 	bool dry = flags & ST_STORE_GC_DRY_RUN;
 	char **doomed = NULL;
 	size_t n_doomed = 0;
 	int rc = -1;
 	{
-		st_autotx struct tx t = { 0 };
+		st_autotx struct tx t = {0};
 		if (tx_begin(s, &t, true, err) < 0 || expire_leases(s, dry, &r, err) < 0 ||
 		    delete_dead_records(s, &r, err) < 0)
 			goto out;
-		/* A dry run stays in one transaction so it sees its own deletions; then rolls back. */
+		/* A dry run stays in one transaction so it sees its own deletions; then rolls back.
+		 */
 		if (!dry && (tx_commit(&t, err) < 0 || tx_begin(s, &t, true, err) < 0))
 			goto out;
 		if (sweep_blobs(s, dry, &r, err) < 0 ||
@@ -343,7 +344,7 @@ out:
 /* ---- check ---- */
 
 static void problem(struct st_store_check_report *r, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 static void problem(struct st_store_check_report *r, const char *fmt, ...)
 {
 	struct st_buf b = ST_BUF_INIT;
@@ -368,8 +369,8 @@ static int report_rows(struct st_store *s, struct st_store_check_report *r, cons
 	int rc;
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
 		const char *a = (const char *)sqlite3_column_text(q, 0);
-		const char *b = sqlite3_column_count(q) > 1 ? (const char *)sqlite3_column_text(q, 1)
-							    : "";
+		const char *b =
+		    sqlite3_column_count(q) > 1 ? (const char *)sqlite3_column_text(q, 1) : "";
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"
 		problem(r, fmt, a ? a : "(null)", b ? b : "(null)");
@@ -487,18 +488,17 @@ static int check_unpacked(struct st_store *s, struct st_store_check_report *r,
 
 int st_store_check(struct st_store *s, struct st_store_check_report *out, struct st_error **err)
 {
-	struct st_store_check_report r = { 0 };
+	struct st_store_check_report r = {0};
 	{
 		/* One read transaction: the records checked are one consistent snapshot. */
-		st_autotx struct tx t = { 0 };
+		st_autotx struct tx t = {0};
 		if (tx_begin(s, &t, false, err) < 0)
 			goto out;
 		if (report_rows(s, &r,
 				"SELECT quick_check FROM pragma_quick_check "
 				"WHERE quick_check != 'ok'",
 				"database: %s%s", err) < 0 ||
-		    report_rows(s, &r,
-				"SELECT \"table\", parent FROM pragma_foreign_key_check",
+		    report_rows(s, &r, "SELECT \"table\", parent FROM pragma_foreign_key_check",
 				"database: a row of %s points to a missing %s row", err) < 0 ||
 		    report_rows(s, &r,
 				"SELECT name, image_id FROM refs "
@@ -541,28 +541,28 @@ void st_store_check_report_release(struct st_store_check_report *r)
 
 int st_store_df(struct st_store *s, struct st_store_df *out, struct st_error **err)
 {
-	struct st_store_df df = { 0 };
+	struct st_store_df df = {0};
 	struct st_store_gc_report gc;
 	if (st_store_gc(s, ST_STORE_GC_DRY_RUN, &gc, err) < 0)
 		return st_err_wrap(err, "disk usage");
 	df.gc_reclaimable = gc.blob_bytes + gc.unpacked_bytes + gc.tmp_bytes;
 
-	st_autotx struct tx t = { 0 };
+	st_autotx struct tx t = {0};
 	uint64_t v[8];
 	const char *const sql[8] = {
-		"SELECT count(*) FROM images",
-		"SELECT count(*) FROM images WHERE id IN (SELECT image_id FROM refs)",
-		/* A layer shared by several images counts once, as `docker system df` does. */
-		"SELECT coalesce(sum(ds), 0) FROM (SELECT max(l.diff_size) AS ds "
-		"  FROM image_layers il JOIN layers l ON l.digest = il.digest GROUP BY il.diff_id)",
-		"SELECT coalesce(sum(ds), 0) FROM (SELECT max(l.diff_size) AS ds "
-		"  FROM image_layers il JOIN layers l ON l.digest = il.digest "
-		"  WHERE il.diff_id NOT IN (SELECT x.diff_id FROM image_layers x "
-		"    JOIN refs r ON r.image_id = x.image_id) GROUP BY il.diff_id)",
-		"SELECT count(DISTINCT diff_id) FROM layers",
-		"SELECT count(*) FROM unpacked",
-		"SELECT coalesce(sum(size), 0) FROM unpacked",
-		"SELECT count(*) FROM cache",
+	    "SELECT count(*) FROM images",
+	    "SELECT count(*) FROM images WHERE id IN (SELECT image_id FROM refs)",
+	    /* A layer shared by several images counts once, as `docker system df` does. */
+	    "SELECT coalesce(sum(ds), 0) FROM (SELECT max(l.diff_size) AS ds "
+	    "  FROM image_layers il JOIN layers l ON l.digest = il.digest GROUP BY il.diff_id)",
+	    "SELECT coalesce(sum(ds), 0) FROM (SELECT max(l.diff_size) AS ds "
+	    "  FROM image_layers il JOIN layers l ON l.digest = il.digest "
+	    "  WHERE il.diff_id NOT IN (SELECT x.diff_id FROM image_layers x "
+	    "    JOIN refs r ON r.image_id = x.image_id) GROUP BY il.diff_id)",
+	    "SELECT count(DISTINCT diff_id) FROM layers",
+	    "SELECT count(*) FROM unpacked",
+	    "SELECT coalesce(sum(size), 0) FROM unpacked",
+	    "SELECT count(*) FROM cache",
 	};
 	if (tx_begin(s, &t, false, err) < 0)
 		return st_err_wrap(err, "disk usage");

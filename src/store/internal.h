@@ -59,7 +59,6 @@ int64_t now_us(void);
 /* Inside an open write transaction: record layer 'l' (blob presence checked). */
 int layer_put_locked(struct st_store *s, const struct st_store_layer *l, struct st_error **err);
 /* Inside an open write transaction: add 'digest' to lease 'id'. */
-int lease_add_locked(struct st_store *s, const char *id, const char *digest,
-		     struct st_error **err);
+int lease_add_locked(struct st_store *s, const char *id, const char *digest, struct st_error **err);
 
 #endif

@@ -38,7 +38,8 @@ static char *new_id(void)
 		struct timespec ts;
 		clock_gettime(CLOCK_MONOTONIC, &ts);
 		for (size_t i = 0; i < sizeof(r); i++)
-			r[i] = (unsigned char)((ts.tv_nsec >> (i % 4 * 8)) ^ (getpid() >> (i % 2 * 8)) ^ i);
+			r[i] = (unsigned char)((ts.tv_nsec >> (i % 4 * 8)) ^
+					       (getpid() >> (i % 2 * 8)) ^ i);
 	}
 	char *id = st_xmalloc(sizeof(r) * 2 + 1);
 	for (size_t i = 0; i < sizeof(r); i++)
@@ -77,7 +78,7 @@ void st_store_lease_endp(struct st_store_lease **l)
 int st_store_lease_begin(struct st_store *s, struct st_store_lease **out, struct st_error **err)
 {
 	__attribute__((cleanup(st_store_lease_endp))) struct st_store_lease *l =
-		st_xcalloc(1, sizeof(*l));
+	    st_xcalloc(1, sizeof(*l));
 	l->s = s;
 	l->fd = -1;
 	l->id = new_id();
@@ -104,8 +105,7 @@ int st_store_lease_begin(struct st_store *s, struct st_store_lease **out, struct
 	return 0;
 }
 
-int lease_add_locked(struct st_store *s, const char *id, const char *digest,
-		     struct st_error **err)
+int lease_add_locked(struct st_store *s, const char *id, const char *digest, struct st_error **err)
 {
 	st_autostmt sqlite3_stmt *st = NULL;
 	if (db_prepare(s, "INSERT OR IGNORE INTO lease_items (lease_id, item) VALUES (?, ?)", &st,

@@ -62,7 +62,7 @@ int layer_put_locked(struct st_store *s, const struct st_store_layer *l, struct 
 
 int st_store_layer_put(struct st_store *s, const struct st_store_layer *l, struct st_error **err)
 {
-	st_autotx struct tx t = { 0 };
+	st_autotx struct tx t = {0};
 	if (tx_begin(s, &t, true, err) < 0 || layer_put_locked(s, l, err) < 0 ||
 	    tx_commit(&t, err) < 0)
 		return -1;
@@ -146,8 +146,7 @@ static int check_name(const char *name, struct st_error **err)
 		return st_err(err, ST_E_INVALID, "reference: empty name");
 	for (const char *c = name; *c; c++)
 		if (iscntrl((unsigned char)*c) || *c == ' ')
-			return st_err(err, ST_E_INVALID, "reference '%s': invalid character",
-				      name);
+			return st_err(err, ST_E_INVALID, "reference '%s': invalid character", name);
 	return 0;
 }
 
@@ -188,7 +187,7 @@ int st_store_ref_set(struct st_store *s, const char *name, const char *image_id,
 	if (check_name(name, err) < 0 || check_digest(image_id, "image", err) < 0 ||
 	    (manifest_digest && check_digest(manifest_digest, "manifest", err) < 0))
 		return -1;
-	st_autotx struct tx t = { 0 };
+	st_autotx struct tx t = {0};
 	if (tx_begin(s, &t, true, err) < 0 ||
 	    ref_set_locked(s, name, image_id, manifest_digest, err) < 0 || tx_commit(&t, err) < 0)
 		return -1;
@@ -293,12 +292,12 @@ int st_store_image_put(struct st_store *s, const struct st_store_image *img,
 	for (size_t i = 0; i < n_refs; i++)
 		if (check_name(refs[i], err) < 0)
 			return -1;
-	st_autotx struct tx t = { 0 };
+	st_autotx struct tx t = {0};
 	if (tx_begin(s, &t, true, err) < 0)
 		return -1;
 	/* Checked inside the write transaction: a concurrent gc either ran before (and the
 	 * check sees what it removed) or runs after (and sees this image). */
-	const char *need[] = { img->manifest_digest.str, img->id.str };
+	const char *need[] = {img->manifest_digest.str, img->id.str};
 	for (size_t i = 0; i < 2; i++)
 		if (!st_store_has_blob(s, need[i]))
 			return st_err(err, ST_E_NOTFOUND, "image %s: %s blob %s not found",
@@ -442,7 +441,7 @@ static int load_image(struct st_store *s, const char *id, struct st_store_image 
 int st_store_image_get(struct st_store *s, const char *id, struct st_store_image **out,
 		       struct st_error **err)
 {
-	st_autotx struct tx t = { 0 };
+	st_autotx struct tx t = {0};
 	struct st_digest full;
 	if (tx_begin(s, &t, false, err) < 0 || resolve_id(s, id, &full, err) < 0 ||
 	    load_image(s, full.str, out, err) < 0)
@@ -453,16 +452,16 @@ int st_store_image_get(struct st_store *s, const char *id, struct st_store_image
 int st_store_image_list(struct st_store *s, unsigned flags, struct st_store_image ***out, size_t *n,
 			struct st_error **err)
 {
-	st_autotx struct tx t = { 0 };
+	st_autotx struct tx t = {0};
 	if (tx_begin(s, &t, false, err) < 0)
 		return -1;
 	st_autostmt sqlite3_stmt *q = NULL;
 	if (db_prepare(s,
 		       (flags & ST_STORE_LIST_DANGLING)
-			       ? "SELECT id FROM images WHERE NOT EXISTS "
-				 "(SELECT 1 FROM refs WHERE refs.image_id = images.id) "
-				 "ORDER BY added DESC, rowid DESC"
-			       : "SELECT id FROM images ORDER BY added DESC, rowid DESC",
+			   ? "SELECT id FROM images WHERE NOT EXISTS "
+			     "(SELECT 1 FROM refs WHERE refs.image_id = images.id) "
+			     "ORDER BY added DESC, rowid DESC"
+			   : "SELECT id FROM images ORDER BY added DESC, rowid DESC",
 		       &q, err) < 0)
 		return -1;
 	struct st_store_image **v = NULL;
@@ -491,7 +490,8 @@ int st_store_image_list(struct st_store *s, unsigned flags, struct st_store_imag
 
 static int delete_image_locked(struct st_store *s, const char *id, struct st_error **err)
 {
-	const char *sql[] = { "DELETE FROM refs WHERE image_id = ?", "DELETE FROM images WHERE id = ?" };
+	const char *sql[] = {"DELETE FROM refs WHERE image_id = ?",
+			     "DELETE FROM images WHERE id = ?"};
 	for (size_t i = 0; i < 2; i++) {
 		st_autostmt sqlite3_stmt *st = NULL;
 		if (db_prepare(s, sql[i], &st, err) < 0)
@@ -503,10 +503,9 @@ static int delete_image_locked(struct st_store *s, const char *id, struct st_err
 	return 0;
 }
 
-int st_store_image_delete(struct st_store *s, const char *id, unsigned flags,
-			  struct st_error **err)
+int st_store_image_delete(struct st_store *s, const char *id, unsigned flags, struct st_error **err)
 {
-	st_autotx struct tx t = { 0 };
+	st_autotx struct tx t = {0};
 	struct st_digest full;
 	if (tx_begin(s, &t, true, err) < 0 || resolve_id(s, id, &full, err) < 0)
 		return -1;
@@ -531,15 +530,15 @@ int st_store_image_delete(struct st_store *s, const char *id, unsigned flags,
 int st_store_image_prune(struct st_store *s, unsigned flags, char ***ids, size_t *n,
 			 struct st_error **err)
 {
-	st_autotx struct tx t = { 0 };
+	st_autotx struct tx t = {0};
 	if (tx_begin(s, &t, true, err) < 0)
 		return -1;
 	st_autostmt sqlite3_stmt *q = NULL;
 	if (db_prepare(s,
 		       (flags & ST_STORE_PRUNE_ALL)
-			       ? "SELECT id FROM images ORDER BY added"
-			       : "SELECT id FROM images WHERE NOT EXISTS "
-				 "(SELECT 1 FROM refs WHERE refs.image_id = images.id) ORDER BY added",
+			   ? "SELECT id FROM images ORDER BY added"
+			   : "SELECT id FROM images WHERE NOT EXISTS "
+			     "(SELECT 1 FROM refs WHERE refs.image_id = images.id) ORDER BY added",
 		       &q, err) < 0)
 		return -1;
 	char **v = NULL;
@@ -643,8 +642,8 @@ int st_store_unpacked_mark(struct st_store *s, const char *diff_id, uint64_t siz
 bool st_store_unpacked_has(struct st_store *s, const char *diff_id, uint64_t *size)
 {
 	st_autostmt sqlite3_stmt *q = NULL;
-	if (!diff_id || sqlite3_prepare_v2(s->db, "SELECT size FROM unpacked WHERE diff_id = ?",
-					   -1, &q, NULL) != SQLITE_OK)
+	if (!diff_id || sqlite3_prepare_v2(s->db, "SELECT size FROM unpacked WHERE diff_id = ?", -1,
+					   &q, NULL) != SQLITE_OK)
 		return false;
 	db_bind_text(q, 1, diff_id);
 	if (sqlite3_step(q) != SQLITE_ROW)

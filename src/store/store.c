@@ -27,61 +27,61 @@
  * one. Digests are "sha256:<hex>" text; sizes are bytes; times are microseconds.
  */
 static const char *const migrations[] = {
-	/* 0 -> 1 */
-	"CREATE TABLE layers ("
-	"  digest TEXT PRIMARY KEY,"
-	"  diff_id TEXT NOT NULL,"
-	"  media_type TEXT NOT NULL,"
-	"  size INTEGER NOT NULL,"
-	"  diff_size INTEGER NOT NULL,"
-	"  added INTEGER NOT NULL);"
-	"CREATE INDEX layers_diff_id ON layers(diff_id);"
-	"CREATE TABLE images ("
-	"  id TEXT PRIMARY KEY,"
-	"  manifest_digest TEXT NOT NULL,"
-	"  manifest_media_type TEXT NOT NULL,"
-	"  config_media_type TEXT NOT NULL,"
-	"  created TEXT, os TEXT, architecture TEXT, variant TEXT,"
-	"  size INTEGER NOT NULL,"
-	"  added INTEGER NOT NULL);"
-	"CREATE TABLE image_layers ("
-	"  image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,"
-	"  idx INTEGER NOT NULL,"
-	"  diff_id TEXT NOT NULL,"
-	"  digest TEXT NOT NULL REFERENCES layers(digest),"
-	"  PRIMARY KEY (image_id, idx));"
-	"CREATE INDEX image_layers_digest ON image_layers(digest);"
-	"CREATE INDEX image_layers_diff_id ON image_layers(diff_id);"
-	"CREATE TABLE refs ("
-	"  name TEXT PRIMARY KEY,"
-	"  image_id TEXT NOT NULL REFERENCES images(id),"
-	"  manifest_digest TEXT NOT NULL);"
-	"CREATE INDEX refs_image ON refs(image_id);"
-	"CREATE TABLE cache ("
-	"  key TEXT PRIMARY KEY,"
-	"  value TEXT NOT NULL,"
-	"  diff_id TEXT,"
-	"  size INTEGER NOT NULL,"
-	"  created INTEGER NOT NULL,"
-	"  last_used INTEGER NOT NULL);"
-	"CREATE INDEX cache_last_used ON cache(last_used);"
-	"CREATE INDEX cache_diff_id ON cache(diff_id);"
-	"CREATE TABLE kv ("
-	"  ns TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,"
-	"  PRIMARY KEY (ns, key));"
-	"CREATE TABLE unpacked ("
-	"  diff_id TEXT PRIMARY KEY,"
-	"  size INTEGER NOT NULL,"
-	"  added INTEGER NOT NULL);"
-	"CREATE TABLE leases ("
-	"  id TEXT PRIMARY KEY,"
-	"  pid INTEGER NOT NULL,"
-	"  created INTEGER NOT NULL);"
-	"CREATE TABLE lease_items ("
-	"  lease_id TEXT NOT NULL REFERENCES leases(id) ON DELETE CASCADE,"
-	"  item TEXT NOT NULL,"
-	"  PRIMARY KEY (lease_id, item));"
-	"CREATE INDEX lease_items_item ON lease_items(item);",
+    /* 0 -> 1 */
+    "CREATE TABLE layers ("
+    "  digest TEXT PRIMARY KEY,"
+    "  diff_id TEXT NOT NULL,"
+    "  media_type TEXT NOT NULL,"
+    "  size INTEGER NOT NULL,"
+    "  diff_size INTEGER NOT NULL,"
+    "  added INTEGER NOT NULL);"
+    "CREATE INDEX layers_diff_id ON layers(diff_id);"
+    "CREATE TABLE images ("
+    "  id TEXT PRIMARY KEY,"
+    "  manifest_digest TEXT NOT NULL,"
+    "  manifest_media_type TEXT NOT NULL,"
+    "  config_media_type TEXT NOT NULL,"
+    "  created TEXT, os TEXT, architecture TEXT, variant TEXT,"
+    "  size INTEGER NOT NULL,"
+    "  added INTEGER NOT NULL);"
+    "CREATE TABLE image_layers ("
+    "  image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,"
+    "  idx INTEGER NOT NULL,"
+    "  diff_id TEXT NOT NULL,"
+    "  digest TEXT NOT NULL REFERENCES layers(digest),"
+    "  PRIMARY KEY (image_id, idx));"
+    "CREATE INDEX image_layers_digest ON image_layers(digest);"
+    "CREATE INDEX image_layers_diff_id ON image_layers(diff_id);"
+    "CREATE TABLE refs ("
+    "  name TEXT PRIMARY KEY,"
+    "  image_id TEXT NOT NULL REFERENCES images(id),"
+    "  manifest_digest TEXT NOT NULL);"
+    "CREATE INDEX refs_image ON refs(image_id);"
+    "CREATE TABLE cache ("
+    "  key TEXT PRIMARY KEY,"
+    "  value TEXT NOT NULL,"
+    "  diff_id TEXT,"
+    "  size INTEGER NOT NULL,"
+    "  created INTEGER NOT NULL,"
+    "  last_used INTEGER NOT NULL);"
+    "CREATE INDEX cache_last_used ON cache(last_used);"
+    "CREATE INDEX cache_diff_id ON cache(diff_id);"
+    "CREATE TABLE kv ("
+    "  ns TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,"
+    "  PRIMARY KEY (ns, key));"
+    "CREATE TABLE unpacked ("
+    "  diff_id TEXT PRIMARY KEY,"
+    "  size INTEGER NOT NULL,"
+    "  added INTEGER NOT NULL);"
+    "CREATE TABLE leases ("
+    "  id TEXT PRIMARY KEY,"
+    "  pid INTEGER NOT NULL,"
+    "  created INTEGER NOT NULL);"
+    "CREATE TABLE lease_items ("
+    "  lease_id TEXT NOT NULL REFERENCES leases(id) ON DELETE CASCADE,"
+    "  item TEXT NOT NULL,"
+    "  PRIMARY KEY (lease_id, item));"
+    "CREATE INDEX lease_items_item ON lease_items(item);",
 };
 
 _Static_assert(sizeof(migrations) / sizeof(*migrations) == ST_STORE_SCHEMA_VERSION,
@@ -216,7 +216,7 @@ static int set_wal(struct st_store *s, struct st_error **err)
 
 static int migrate(struct st_store *s, struct st_error **err)
 {
-	st_autotx struct tx t = { 0 };
+	st_autotx struct tx t = {0};
 	if (tx_begin(s, &t, true, err) < 0)
 		return -1;
 	int v;
@@ -250,14 +250,14 @@ int st_store_open(const char *root, struct st_store **out, struct st_error **err
 	s->leases_dir = st_path_join(root, "leases");
 	s->tmp_dir = st_path_join(root, "tmp");
 	s->db_path = st_path_join(root, "strata.db");
-	const char *dirs[] = { s->blobs_dir, s->layers_dir, s->leases_dir, s->tmp_dir };
+	const char *dirs[] = {s->blobs_dir, s->layers_dir, s->leases_dir, s->tmp_dir};
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(*dirs); i++)
 		if (st_mkdir_p(dirs[i], 0700, err) < 0)
 			return st_err_wrap(err, "open store '%s'", root);
 
-	int rc = sqlite3_open_v2(s->db_path, &s->db,
-				 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-				 NULL);
+	int rc =
+	    sqlite3_open_v2(s->db_path, &s->db,
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
 		db_err(s, rc, err, "open");
 		return st_err_wrap(err, "open store '%s'", root);

@@ -117,7 +117,10 @@ int st_store_blob_writer_commit_hashed(struct st_store_blob_writer *w, const cha
 void st_store_blob_writer_free(struct st_store_blob_writer *w);
 void st_store_blob_writer_freep(struct st_store_blob_writer **w);
 
-/* Store a small blob in one call; *digest (may be NULL) receives its digest. */
+/*
+ * Store a small blob in one call; *digest (may be NULL) receives its digest. To keep it from a
+ * concurrent gc until a record references it, add its digest (st_digest_of) to a lease first.
+ */
 int st_store_put_blob(struct st_store *s, const void *p, size_t n, struct st_digest *digest,
 		      struct st_error **err);
 /* True if the blob is present. A malformed digest is not present. */
@@ -186,10 +189,10 @@ struct st_store_image {
 	struct st_digest manifest_digest; /* the manifest whose layers are listed below */
 	char *manifest_media_type;
 	char *config_media_type;
-	char *created; /* RFC 3339, may be NULL */
+	char *created;			   /* RFC 3339, may be NULL */
 	char *os, *architecture, *variant; /* may be NULL */
-	uint64_t size;	/* sum of the layers' diff_size; computed by st_store_image_put() */
-	int64_t added;	/* when recorded; set by st_store_image_put() */
+	uint64_t size; /* sum of the layers' diff_size; computed by st_store_image_put() */
+	int64_t added; /* when recorded; set by st_store_image_put() */
 	struct st_store_layer *layers; /* in manifest order: diff_id + the compressed blob used */
 	size_t n_layers;
 };
@@ -283,8 +286,8 @@ struct st_store_cache {
 };
 
 /* Insert or replace. 'diff_id' may be NULL. */
-int st_store_cache_put(struct st_store *s, const char *key, const char *value,
-		       const char *diff_id, uint64_t size, struct st_error **err);
+int st_store_cache_put(struct st_store *s, const char *key, const char *value, const char *diff_id,
+		       uint64_t size, struct st_error **err);
 /*
  * Look up and mark as most recently used. *out is filled with new strings:
  * st_store_cache_release(). ST_E_NOTFOUND on a miss.
@@ -301,8 +304,8 @@ int st_store_cache_delete(struct st_store *s, const char *key, struct st_error *
  * (0: delete all). *removed and *freed (may be NULL) receive the count and the sum of sizes.
  * Run st_store_gc() to free the layers they kept alive.
  */
-int st_store_cache_prune(struct st_store *s, uint64_t keep_bytes, size_t *removed,
-			 uint64_t *freed, struct st_error **err);
+int st_store_cache_prune(struct st_store *s, uint64_t keep_bytes, size_t *removed, uint64_t *freed,
+			 struct st_error **err);
 void st_store_cache_release(struct st_store_cache *c);
 void st_store_caches_free(struct st_store_cache *v, size_t n);
 
@@ -342,14 +345,14 @@ enum st_store_gc_flags {
 };
 
 struct st_store_gc_report {
-	size_t blobs;	      /* blobs removed */
+	size_t blobs; /* blobs removed */
 	uint64_t blob_bytes;
-	size_t layers;	      /* layer records removed */
-	size_t unpacked;      /* unpacked layer directories removed */
+	size_t layers;		 /* layer records removed */
+	size_t unpacked;	 /* unpacked layer directories removed */
 	uint64_t unpacked_bytes; /* as recorded by st_store_unpacked_mark() */
-	size_t tmp;	      /* tmp/ entries removed */
+	size_t tmp;		 /* tmp/ entries removed */
 	uint64_t tmp_bytes;
-	size_t leases;	      /* dead leases expired */
+	size_t leases; /* dead leases expired */
 };
 
 /*
@@ -361,9 +364,9 @@ int st_store_gc(struct st_store *s, unsigned flags, struct st_store_gc_report *r
 		struct st_error **err);
 
 struct st_store_check_report {
-	size_t blobs;	   /* blobs verified */
-	uint64_t bytes;	   /* bytes hashed */
-	char **problems;   /* owned, one line each, e.g. "blob sha256:...: content hashes to ..." */
+	size_t blobs;	 /* blobs verified */
+	uint64_t bytes;	 /* bytes hashed */
+	char **problems; /* owned, one line each, e.g. "blob sha256:...: content hashes to ..." */
 	size_t n_problems;
 };
 /*
@@ -371,8 +374,7 @@ struct st_store_check_report {
  * layer record and unpacked mark points to something that exists. Repairs nothing. Returns 0
  * when the check ran (problems or not); -1 only if it could not run.
  */
-int st_store_check(struct st_store *s, struct st_store_check_report *report,
-		   struct st_error **err);
+int st_store_check(struct st_store *s, struct st_store_check_report *report, struct st_error **err);
 void st_store_check_report_release(struct st_store_check_report *r);
 
 struct st_store_df {

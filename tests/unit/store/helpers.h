@@ -40,7 +40,7 @@ int fx_teardown(void **state);
 		assert_int_equal((expr), -1);                                                      \
 		assert_non_null(f_err_);                                                           \
 		if (f_err_->kind != (kind_) || !strstr(f_err_->msg, (needle)))                     \
-			fail_msg("got kind %d '%s', want kind %d with '%s'", f_err_->kind,          \
+			fail_msg("got kind %d '%s', want kind %d with '%s'", f_err_->kind,         \
 				 f_err_->msg, (int)(kind_), (needle));                             \
 		st_error_free(f_err_);                                                             \
 	} while (0)

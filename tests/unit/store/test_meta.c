@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "util/fs.h"
 
@@ -38,7 +40,7 @@ static void schema_is_created_and_versioned(void **state)
 {
 	struct fx *f = *state;
 	assert_int_equal(user_version(f->root), ST_STORE_SCHEMA_VERSION);
-	const char *dirs[] = { "blobs/sha256", "layers", "tmp", "leases" };
+	const char *dirs[] = {"blobs/sha256", "layers", "tmp", "leases"};
 	for (size_t i = 0; i < 4; i++)
 		assert_int_equal(count_dir(f->root, dirs[i]), 0);
 
@@ -73,13 +75,43 @@ static void empty_database_file_is_migrated(void **state)
 	OK(st_store_kv_put(f->s, "t", "k", "v", err));
 }
 
+/* Several processes creating the same new store at once all succeed, on one schema. */
+static void concurrent_first_open(void **state)
+{
+	struct fx *f = *state;
+	st_store_free(f->s);
+	f->s = NULL;
+	char root[4096];
+	snprintf(root, sizeof(root), "%s/fresh", f->root);
+	pid_t pids[4];
+	for (int k = 0; k < 4; k++) {
+		pids[k] = fork();
+		assert_true(pids[k] >= 0);
+		if (pids[k] == 0) {
+			struct st_store *s = NULL;
+			if (st_store_open(root, &s, NULL) < 0 ||
+			    st_store_kv_put(s, "n", "k", "v", NULL) < 0)
+				_exit(1);
+			st_store_free(s);
+			_exit(0);
+		}
+	}
+	for (int k = 0; k < 4; k++) {
+		int status;
+		assert_int_equal(waitpid(pids[k], &status, 0), pids[k]);
+		assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
+	assert_int_equal(user_version(root), ST_STORE_SCHEMA_VERSION);
+	OK(st_store_open(f->root, &f->s, err));
+}
+
 static void image_round_trip(void **state)
 {
 	struct fx *f = *state;
-	const char *layers[] = { "base layer", "app layer" };
+	const char *layers[] = {"base layer", "app layer"};
 	struct test_image t;
 	make_image(f->s, "a", layers, 2, &t);
-	const char *tags[] = { "docker.io/library/app:1" };
+	const char *tags[] = {"docker.io/library/app:1"};
 	OK(st_store_image_put(f->s, &t.img, tags, 1, err));
 
 	struct st_store_image *img = NULL;
@@ -126,13 +158,12 @@ static void image_round_trip(void **state)
 static void image_put_needs_all_blobs(void **state)
 {
 	struct fx *f = *state;
-	const char *layers[] = { "one" };
+	const char *layers[] = {"one"};
 	struct test_image t;
 	make_image(f->s, "b", layers, 1, &t);
 	st_digest_of("never stored", 12, &t.layers[0].digest);
-	const char *tags[] = { "x:1" };
-	FAILS(st_store_image_put(f->s, &t.img, tags, 1, err), ST_E_NOTFOUND,
-	      "blob not found");
+	const char *tags[] = {"x:1"};
+	FAILS(st_store_image_put(f->s, &t.img, tags, 1, err), ST_E_NOTFOUND, "blob not found");
 	struct st_store_image **v = NULL;
 	size_t n = 9;
 	OK(st_store_image_list(f->s, 0, &v, &n, err));
@@ -150,8 +181,8 @@ static void image_put_needs_all_blobs(void **state)
 static void refs_set_replace_delete_list(void **state)
 {
 	struct fx *f = *state;
-	const char *la[] = { "shared", "a only" };
-	const char *lb[] = { "shared", "b only" };
+	const char *la[] = {"shared", "a only"};
+	const char *lb[] = {"shared", "b only"};
 	struct test_image a, b;
 	make_image(f->s, "a", la, 2, &a);
 	make_image(f->s, "b", lb, 2, &b);
@@ -218,10 +249,14 @@ static void refs_set_replace_delete_list(void **state)
 static void layer_variants(void **state)
 {
 	struct fx *f = *state;
-	struct st_store_layer gz = { .media_type = (char *)"application/vnd.oci.image.layer.v1.tar+gzip",
-				     .size = 3, .diff_size = 100 };
-	struct st_store_layer zst = { .media_type = (char *)"application/vnd.oci.image.layer.v1.tar+zstd",
-				      .size = 4, .diff_size = 100 };
+	struct st_store_layer gz = {.media_type =
+					(char *)"application/vnd.oci.image.layer.v1.tar+gzip",
+				    .size = 3,
+				    .diff_size = 100};
+	struct st_store_layer zst = {.media_type =
+					 (char *)"application/vnd.oci.image.layer.v1.tar+zstd",
+				     .size = 4,
+				     .diff_size = 100};
 	st_digest_of("tar", 3, &gz.diff_id);
 	zst.diff_id = gz.diff_id;
 	OK(st_store_put_blob(f->s, "gzz", 3, &gz.digest, err));
@@ -323,14 +358,15 @@ static void kv_and_unpacked(void **state)
 int run_meta_tests(void)
 {
 	const struct CMUnitTest meta_tests[] = {
-		cmocka_unit_test_setup_teardown(schema_is_created_and_versioned, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(empty_database_file_is_migrated, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(image_round_trip, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(image_put_needs_all_blobs, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(refs_set_replace_delete_list, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(layer_variants, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(cache_lru_and_prune, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(kv_and_unpacked, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(schema_is_created_and_versioned, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(empty_database_file_is_migrated, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(concurrent_first_open, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(image_round_trip, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(image_put_needs_all_blobs, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(refs_set_replace_delete_list, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(layer_variants, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(cache_lru_and_prune, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(kv_and_unpacked, fx_setup, fx_teardown),
 	};
 	return cmocka_run_group_tests(meta_tests, NULL, NULL);
 }
