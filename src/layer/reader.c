@@ -624,6 +624,7 @@ static int do_hardlink(struct extractor *x, int pfd, const char *base, const cha
 		       struct st_error **err)
 {
 	struct st_buf t = ST_BUF_INIT;
+	st_autofree char *tparent = NULL;
 	int ret = 0;
 	if (!norm_path(target, &t) || !t.len) {
 		ret = st_err(err, ST_E_INVALID, "layer entry '%s': hardlink target '%s' escapes the root",
@@ -631,7 +632,7 @@ static int do_hardlink(struct extractor *x, int pfd, const char *base, const cha
 		goto out;
 	}
 	size_t b = base_off(t.data);
-	st_autofree char *tparent = st_xstrndup(t.data, b ? b - 1 : 0);
+	tparent = st_xstrndup(t.data, b ? b - 1 : 0);
 	int tfd = open_dir(x, tparent, O_PATH, false, err);
 	if (tfd == -2) {
 		ret = st_err(err, ST_E_NOTFOUND, "layer entry '%s': hardlink target '%s' not found",
