@@ -1,0 +1,33 @@
+/* internal.h: what the files of src/dockerfile/ share and nobody else sees. */
+#ifndef ST_DOCKERFILE_INTERNAL_H
+#define ST_DOCKERFILE_INTERNAL_H
+
+#include "dockerfile/dockerfile.h"
+
+/* A growable vector of strings kept NULL-terminated. */
+struct strv {
+	char **v;
+	size_t n, cap;
+};
+void strv_push(struct strv *s, char *owned);
+void strv_release(struct strv *s);
+
+void instr_release(struct st_dockerfile_instr *in);
+
+/* Line of source 'line' (1-based) of the text being parsed, without its newline. */
+struct src {
+	const char *name;
+	const char *text;
+	size_t len;
+	size_t *line_off; /* start offset of each line */
+	size_t nlines;
+};
+
+/* Set a parse error "name:line: msg" followed by the source line. Returns -1. */
+int src_error(const struct src *s, int line, struct st_error **err, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* Check the instructions, fill flags, warnings and stages (the second phase of parsing). */
+int df_check(struct st_dockerfile *df, const struct src *s, struct st_error **err);
+
+#endif
