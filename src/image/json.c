@@ -1,0 +1,264 @@
+/* json.c: typed reading of jansson values with path-naming errors; maps and string lists. */
+#include "image/internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/cleanup.h"
+#include "util/banned.h"
+
+json_t *st_image_json_load(const char *doc, const void *data, size_t len, struct st_error **err)
+{
+	json_error_t je;
+	json_t *j = json_loadb(data ? data : "", len, 0, &je);
+	if (!j) {
+		st_err(err, ST_E_PARSE, "%s: line %d column %d: %s", doc, je.line, je.column, je.text);
+		return NULL;
+	}
+	if (!json_is_object(j)) {
+		json_decref(j);
+		st_err(err, ST_E_INVALID, "%s: expected a JSON object", doc);
+		return NULL;
+	}
+	return j;
+}
+
+char *st_image_jpath(const char *prefix, const char *key)
+{
+	if (!prefix || !*prefix)
+		return st_xstrdup(key);
+	return st_xasprintf("%s.%s", prefix, key);
+}
+
+static int type_err(const char *doc, const char *prefix, const char *key, const char *what,
+		    struct st_error **err)
+{
+	st_autofree char *p = st_image_jpath(prefix, key);
+	return st_err(err, ST_E_INVALID, "%s: %s: expected %s", doc, p, what);
+}
+
+int st_image_json_string(const char *doc, const char *prefix, json_t *obj, const char *key,
+			 bool required, char **out, struct st_error **err)
+{
+	json_t *v = json_object_get(obj, key);
+	*out = NULL;
+	if (!v || json_is_null(v)) {
+		if (required) {
+			st_autofree char *p = st_image_jpath(prefix, key);
+			return st_err(err, ST_E_INVALID, "%s: %s: missing", doc, p);
+		}
+		return 0;
+	}
+	if (!json_is_string(v))
+		return type_err(doc, prefix, key, "a string", err);
+	*out = st_xstrndup(json_string_value(v), json_string_length(v));
+	return 0;
+}
+
+int st_image_json_map(const char *doc, const char *prefix, json_t *obj, const char *key,
+		      struct st_image_map *m, struct st_error **err)
+{
+	json_t *v = json_object_get(obj, key);
+	const char *k;
+	json_t *val;
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_object(v))
+		return type_err(doc, prefix, key, "an object of strings", err);
+	json_object_foreach(v, k, val)
+	{
+		if (!json_is_string(val)) {
+			st_autofree char *p = st_image_jpath(prefix, key);
+			return st_err(err, ST_E_INVALID, "%s: %s[\"%s\"]: expected a string", doc, p, k);
+		}
+		st_image_map_set(m, k, json_string_value(val));
+	}
+	return 0;
+}
+
+int st_image_json_strv(const char *doc, const char *prefix, json_t *obj, const char *key,
+		       struct st_image_strv *s, struct st_error **err)
+{
+	json_t *v = json_object_get(obj, key);
+	size_t i;
+	json_t *e;
+	st_image_strv_release(s);
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_array(v))
+		return type_err(doc, prefix, key, "an array of strings", err);
+	s->set = true;
+	json_array_foreach(v, i, e)
+	{
+		if (!json_is_string(e)) {
+			st_autofree char *p = st_image_jpath(prefix, key);
+			st_image_strv_release(s);
+			return st_err(err, ST_E_INVALID, "%s: %s[%zu]: expected a string", doc, p, i);
+		}
+		st_image_strv_push(s, json_string_value(e));
+	}
+	return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int st_image_json_set(const char *doc, const char *prefix, json_t *obj, const char *key,
+		      struct st_image_strv *s, struct st_error **err)
+{
+	json_t *v = json_object_get(obj, key);
+	const char *k;
+	json_t *val;
+	st_image_strv_release(s);
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_object(v))
+		return type_err(doc, prefix, key, "an object", err);
+	s->set = true;
+	json_object_foreach(v, k, val)
+		st_image_strv_push(s, k);
+	if (s->n > 1)
+		qsort(s->v, s->n, sizeof(*s->v), cmp_str);
+	return 0;
+}
+
+json_t *st_image_json_from_map(const struct st_image_map *m)
+{
+	json_t *o = json_object();
+	/* the map is kept sorted, so insertion order is key order */
+	for (size_t i = 0; i < m->n; i++)
+		json_object_set_new(o, m->v[i].key, json_string(m->v[i].value));
+	return o;
+}
+
+json_t *st_image_json_from_strv(const struct st_image_strv *s)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; i < s->n; i++)
+		json_array_append_new(a, json_string(s->v[i]));
+	return a;
+}
+
+json_t *st_image_json_set_from_strv(const struct st_image_strv *s)
+{
+	json_t *o = json_object();
+	char **sorted = st_xcalloc(s->n ? s->n : 1, sizeof(char *));
+	memcpy(sorted, s->v, s->n * sizeof(char *));
+	if (s->n > 1)
+		qsort(sorted, s->n, sizeof(*sorted), cmp_str);
+	for (size_t i = 0; i < s->n; i++)
+		json_object_set_new(o, sorted[i], json_object());
+	free(sorted);
+	return o;
+}
+
+void st_image_json_dump(json_t *j, struct st_buf *out)
+{
+	char *s = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
+	if (!s)
+		abort(); /* only on out-of-memory */
+	st_buf_adds(out, s);
+	free(s);
+}
+
+/* Maps: a sorted array, binary searched. Maps here are small (labels, annotations). */
+static size_t map_find(const struct st_image_map *m, const char *key, bool *found)
+{
+	size_t lo = 0, hi = m->n;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int c = strcmp(m->v[mid].key, key);
+		if (c == 0) {
+			*found = true;
+			return mid;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*found = false;
+	return lo;
+}
+
+const char *st_image_map_get(const struct st_image_map *m, const char *key)
+{
+	bool found;
+	size_t i = map_find(m, key, &found);
+	return found ? m->v[i].value : NULL;
+}
+
+void st_image_map_set(struct st_image_map *m, const char *key, const char *value)
+{
+	bool found;
+	size_t i = map_find(m, key, &found);
+	if (found) {
+		free(m->v[i].value);
+		m->v[i].value = st_xstrdup(value);
+		return;
+	}
+	m->v = st_xrealloc(m->v, (m->n + 1) * sizeof(*m->v));
+	memmove(m->v + i + 1, m->v + i, (m->n - i) * sizeof(*m->v));
+	m->v[i].key = st_xstrdup(key);
+	m->v[i].value = st_xstrdup(value);
+	m->n++;
+}
+
+bool st_image_map_del(struct st_image_map *m, const char *key)
+{
+	bool found;
+	size_t i = map_find(m, key, &found);
+	if (!found)
+		return false;
+	free(m->v[i].key);
+	free(m->v[i].value);
+	memmove(m->v + i, m->v + i + 1, (m->n - i - 1) * sizeof(*m->v));
+	m->n--;
+	return true;
+}
+
+void st_image_map_release(struct st_image_map *m)
+{
+	for (size_t i = 0; i < m->n; i++) {
+		free(m->v[i].key);
+		free(m->v[i].value);
+	}
+	free(m->v);
+	m->v = NULL;
+	m->n = 0;
+}
+
+void st_image_strv_push(struct st_image_strv *s, const char *str)
+{
+	s->v = st_xrealloc(s->v, (s->n + 1) * sizeof(*s->v));
+	s->v[s->n++] = st_xstrdup(str);
+	s->set = true;
+}
+
+void st_image_strv_release(struct st_image_strv *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		free(s->v[i]);
+	free(s->v);
+	s->v = NULL;
+	s->n = 0;
+	s->set = false;
+}
+
+void st_image_strv_set(struct st_image_strv *s, const char *const *v, size_t n)
+{
+	st_image_strv_release(s);
+	s->set = true;
+	for (size_t i = 0; i < n; i++)
+		st_image_strv_push(s, v[i]);
+}
+
+bool st_image_strv_has(const struct st_image_strv *s, const char *str)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (strcmp(s->v[i], str) == 0)
+			return true;
+	return false;
+}
