@@ -1,0 +1,575 @@
+/*
+ * run.c: running a bundle with an OCI runtime in the foreground.
+ *
+ * Process tree while a step runs:
+ *
+ *   strata ── monitor ── runc run ── container init ── ...
+ *
+ * The monitor exists so that a killed strata never leaves a container running: `runc run`
+ * does not stop its container when runc itself dies (the container is reparented and keeps
+ * going, we checked), and PR_SET_PDEATHSIG on runc would only kill runc. So the monitor gets
+ * SIGTERM when strata dies (PR_SET_PDEATHSIG), and on that, or on SIGINT/SIGHUP/SIGTERM sent
+ * to it, it runs `<runtime> kill ID KILL` until runc run returns, then `<runtime> delete -f
+ * ID`. Otherwise it only waits for runc and exits with its status, which is the container
+ * process's (runc run returns it; 128 + signal when the process was killed).
+ *
+ * The monitor is a fork of a process that may have threads: between fork and exec it only
+ * makes async-signal-safe calls, on argv arrays built before the fork.
+ *
+ * A runtime failure (bad spec, missing executable, cgroup trouble) and a process that ran
+ * and exited non-zero both make runc exit non-zero; they are told apart by the runtime's
+ * --log (JSON lines): an "error" record there means the runtime itself failed.
+ */
+#include "runtime/runtime.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util/buf.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/banned.h"
+
+/* How much of the runtime's stderr an error message quotes. */
+#define STDERR_TAIL 2048
+/* Kill attempts by the monitor while runc may still be creating the container. */
+#define KILL_TRIES 100
+#define KILL_INTERVAL_NS (100 * 1000 * 1000)
+
+#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+static const char *runtime_name(const struct st_runtime_opts *rt)
+{
+	return rt && rt->runtime && *rt->runtime ? rt->runtime : "runc";
+}
+
+static bool valid_id(const char *id)
+{
+	if (!id || !*id)
+		return false;
+	for (const char *p = id; *p; p++) {
+		char c = *p;
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '_' || c == '.' || c == '+' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
+static bool is_executable(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0;
+}
+
+/* New: the runtime's absolute or given path. Searches $PATH, then the usual sbin dirs too,
+ * since runc lives in /usr/sbin, which a user's PATH may lack. */
+static char *find_runtime(const char *name, struct st_error **err)
+{
+	if (strchr(name, '/')) {
+		if (is_executable(name))
+			return st_xstrdup(name);
+		return st_err(err, ST_E_RUNTIME, "runtime '%s' not found: %s", name,
+			      access(name, F_OK) == 0 ? "not an executable file" : "no such file"),
+		       NULL;
+	}
+	const char *env = getenv("PATH");
+	st_autofree char *dirs = st_xasprintf("%s:%s", env ? env : "", DEFAULT_PATH);
+	char *save = NULL;
+	for (char *d = strtok_r(dirs, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+		if (!*d)
+			continue;
+		char *p = st_path_join(d, name);
+		if (is_executable(p))
+			return p;
+		free(p);
+	}
+	st_err(err, ST_E_RUNTIME, "runtime '%s' not found in PATH (is it installed?)", name);
+	return NULL;
+}
+
+/* A NULL-terminated argv built before any fork. */
+struct argv {
+	char **v;
+	size_t n;
+};
+
+static void argv_add(struct argv *a, const char *s)
+{
+	a->v = st_xrealloc(a->v, (a->n + 2) * sizeof(*a->v));
+	a->v[a->n++] = st_xstrdup(s);
+	a->v[a->n] = NULL;
+}
+
+static void argv_free(struct argv *a)
+{
+	for (size_t i = 0; i < a->n; i++)
+		free(a->v[i]);
+	free(a->v);
+	a->v = NULL;
+	a->n = 0;
+}
+
+static void argv_freep(struct argv *a)
+{
+	argv_free(a);
+}
+
+#define auto_argv __attribute__((cleanup(argv_freep)))
+
+static void argv_runtime(struct argv *a, const char *path, const struct st_runtime_opts *rt)
+{
+	argv_add(a, path);
+	if (rt && rt->state_root) {
+		argv_add(a, "--root");
+		argv_add(a, rt->state_root);
+	}
+}
+
+/* In a child: default signal dispositions and mask, so the runtime behaves as if started
+ * from a shell (the caller may ignore SIGPIPE or block signals). */
+static void reset_signals(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	for (int s = 1; s < NSIG; s++)
+		if (s != SIGKILL && s != SIGSTOP)
+			sigaction(s, &sa, NULL);
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+static void close_from(int fd)
+{
+	/* close_range(2) is Linux 5.9+; on older kernels the fds stay (all are O_CLOEXEC here). */
+	syscall(SYS_close_range, (unsigned)fd, ~0U, 0U);
+}
+
+/* In a child: exec argv with stdio as given; on failure write errno to 'status_fd'. */
+static void exec_child(char *const *argv, int in, int out, int errfd, int status_fd)
+{
+	reset_signals();
+	if (dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(errfd, 2) < 0)
+		goto fail;
+	if (status_fd >= 0) {
+		if (dup2(status_fd, 3) < 0 || fcntl(3, F_SETFD, FD_CLOEXEC) < 0)
+			goto fail;
+		close_from(4);
+	} else {
+		close_from(3);
+	}
+	execv(argv[0], argv);
+fail:;
+	int e = errno;
+	if (status_fd >= 0 && write(3, &e, sizeof(e)) < 0)
+		_exit(126);
+	_exit(127);
+}
+
+/* In the monitor: run argv to completion with all stdio on /dev/null. */
+static void monitor_run(char *const *argv, int devnull)
+{
+	pid_t p = fork();
+	if (p == 0)
+		exec_child(argv, devnull, devnull, devnull, -1);
+	if (p > 0)
+		while (waitpid(p, NULL, 0) < 0 && errno == EINTR)
+			;
+}
+
+static int exit_code_of(int status)
+{
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return 255;
+}
+
+struct monitor_args {
+	char *const *run;
+	char *const *kill;
+	char *const *del;
+	int devnull, out_w, err_w, status_w;
+	pid_t parent;
+};
+
+static void __attribute__((noreturn)) monitor(const struct monitor_args *m, const sigset_t *waitset)
+{
+	/* An ignored SIGCHLD would make the kernel reap runc before we can read its status. */
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	sigaction(SIGCHLD, &sa, NULL);
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != m->parent)
+		_exit(255); /* strata is already gone: start nothing */
+
+	pid_t r = fork();
+	if (r == 0)
+		exec_child(m->run, m->devnull, m->out_w, m->err_w, m->status_w);
+	if (r < 0)
+		_exit(255);
+	close(m->out_w);
+	close(m->err_w);
+	close(m->status_w);
+
+	int status;
+	for (;;) {
+		siginfo_t si;
+		int sig = sigwaitinfo(waitset, &si);
+		if (sig < 0)
+			continue; /* EINTR */
+		if (sig == SIGCHLD) {
+			if (waitpid(r, &status, WNOHANG) == r)
+				_exit(exit_code_of(status));
+			continue;
+		}
+		break; /* SIGTERM (strata died), SIGINT or SIGHUP: stop the container */
+	}
+	for (int i = 0; i < KILL_TRIES; i++) {
+		monitor_run(m->kill, m->devnull);
+		if (waitpid(r, &status, WNOHANG) == r)
+			goto reaped;
+		struct timespec ts = { .tv_sec = 0, .tv_nsec = KILL_INTERVAL_NS };
+		nanosleep(&ts, NULL);
+	}
+	kill(r, SIGKILL);
+	while (waitpid(r, &status, 0) < 0 && errno == EINTR)
+		;
+reaped:
+	monitor_run(m->del, m->devnull);
+	_exit(128 + SIGKILL);
+}
+
+/* Keep only the last STDERR_TAIL bytes (roughly) of the runtime's stderr. */
+static void tail_add(struct st_buf *tail, const char *p, size_t n)
+{
+	st_buf_add(tail, p, n);
+	if (tail->len > 2 * STDERR_TAIL) {
+		size_t cut = tail->len - STDERR_TAIL;
+		memmove(tail->data, tail->data + cut, tail->len - cut);
+		st_buf_setlen(tail, tail->len - cut);
+	}
+}
+
+/*
+ * The runtime's own error from its JSON log: the last record at level error or fatal.
+ * Lines that are not JSON count as errors too (a runtime that ignored --log-format).
+ * Returns whether the log exists.
+ */
+static bool read_runtime_log(const char *path, struct st_buf *msg)
+{
+	struct st_buf text = ST_BUF_INIT;
+	struct st_error *err = NULL;
+	if (st_read_file(path, &text, &err) < 0) {
+		st_error_free(err);
+		st_buf_release(&text);
+		return false;
+	}
+	char *save = NULL;
+	for (char *line = strtok_r(text.data ? text.data : (char *)"", "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		json_t *rec = json_loads(line, 0, NULL);
+		const char *level = NULL, *m = NULL;
+		if (rec && json_unpack(rec, "{s:s, s:s}", "level", &level, "msg", &m) == 0) {
+			if (!strcmp(level, "error") || !strcmp(level, "fatal")) {
+				st_buf_reset(msg);
+				st_buf_adds(msg, m);
+			}
+		} else if (!rec && *line) {
+			st_buf_reset(msg);
+			st_buf_adds(msg, line);
+		}
+		json_decref(rec);
+	}
+	st_buf_release(&text);
+	return true;
+}
+
+/* Drop runc's "runc run failed: " prefix: the error we build already says so. */
+static const char *strip_prefix(const char *msg)
+{
+	const char *p = strstr(msg, " run failed: ");
+	if (p && (size_t)(p - msg) < 32 && !memchr(msg, ' ', (size_t)(p - msg)))
+		return p + strlen(" run failed: ");
+	return msg;
+}
+
+static int start_error(const char *name, const char *why, struct st_error **err)
+{
+	struct st_buf m = ST_BUF_INIT;
+	size_t len = strlen(why);
+	while (len && (why[len - 1] == '\n' || why[len - 1] == ' '))
+		len--;
+	st_buf_addf(&m, "runtime '%s' failed to start: %.*s", name, (int)len,
+		    len ? why : "exited with an error and no message");
+	if (strstr(why, "hybrid"))
+		st_buf_adds(&m, " (hint: crun does not start on hosts whose cgroups are in hybrid "
+				"mode; use --runtime runc)");
+	st_err(err, ST_E_RUNTIME, "%s", m.data);
+	st_buf_release(&m);
+	return -1;
+}
+
+/* Run 'argv' synchronously; its stderr is appended to 'errout'. Returns the exit code or -1. */
+static int run_sync(char *const *argv, struct st_buf *errout, struct st_error **err)
+{
+	st_autoclose int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (devnull < 0)
+		return st_err_errno(err, "open /dev/null");
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return st_err_errno(err, "pipe");
+	st_autoclose int rd = p[0];
+	st_autoclose int wr = p[1];
+	pid_t pid = fork();
+	if (pid < 0)
+		return st_err_errno(err, "fork");
+	if (pid == 0)
+		exec_child(argv, devnull, devnull, wr, -1);
+	close(st_steal_fd(&wr));
+	char buf[4096];
+	ssize_t n;
+	while ((n = read(rd, buf, sizeof(buf))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			break;
+		tail_add(errout, buf, (size_t)n);
+	}
+	int status;
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR)
+			return st_err_errno(err, "wait for '%s'", argv[0]);
+	}
+	return exit_code_of(status);
+}
+
+int st_runtime_delete(const struct st_runtime_opts *rt, const char *id, struct st_error **err)
+{
+	const char *name = runtime_name(rt);
+	if (!valid_id(id))
+		return st_err(err, ST_E_INVALID, "invalid container id '%s'", id ? id : "(null)");
+	st_autofree char *path = find_runtime(name, err);
+	if (!path)
+		return -1;
+	auto_argv struct argv del = { 0 };
+	argv_runtime(&del, path, rt);
+	argv_add(&del, "delete");
+	argv_add(&del, "-f");
+	argv_add(&del, id);
+	struct st_buf errout = ST_BUF_INIT;
+	int code = run_sync(del.v, &errout, err);
+	int rc = 0;
+	if (code < 0)
+		rc = -1;
+	else if (code != 0 && !strstr(st_buf_str(&errout), "does not exist") &&
+		 !strstr(st_buf_str(&errout), "not exist"))
+		rc = st_err(err, ST_E_RUNTIME, "runtime '%s' could not delete container '%s': %s", name,
+			    id, st_buf_str(&errout));
+	st_buf_release(&errout);
+	return rc;
+}
+
+/* After a failure: the container must not linger, running or stopped. */
+static void delete_quietly(char *const *del)
+{
+	struct st_buf ignored = ST_BUF_INIT;
+	run_sync(del, &ignored, NULL);
+	st_buf_release(&ignored);
+}
+
+struct pipes {
+	int out_r, out_w, err_r, err_w, status_r, status_w, devnull;
+};
+
+static void pipes_close(struct pipes *p)
+{
+	int *fds[] = { &p->out_r, &p->out_w, &p->err_r, &p->err_w, &p->status_r, &p->status_w,
+		       &p->devnull };
+	for (size_t i = 0; i < sizeof(fds) / sizeof(*fds); i++) {
+		if (*fds[i] >= 0)
+			close(*fds[i]);
+		*fds[i] = -1;
+	}
+}
+
+static void pipes_closep(struct pipes *p)
+{
+	pipes_close(p);
+}
+
+static int pipes_open(struct pipes *p, struct st_error **err)
+{
+	int a[2], b[2], c[2];
+	if (pipe2(a, O_CLOEXEC) < 0)
+		return st_err_errno(err, "pipe");
+	p->out_r = a[0];
+	p->out_w = a[1];
+	if (pipe2(b, O_CLOEXEC) < 0)
+		return st_err_errno(err, "pipe");
+	p->err_r = b[0];
+	p->err_w = b[1];
+	if (pipe2(c, O_CLOEXEC) < 0)
+		return st_err_errno(err, "pipe");
+	p->status_r = c[0];
+	p->status_w = c[1];
+	p->devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (p->devnull < 0)
+		return st_err_errno(err, "open /dev/null");
+	return 0;
+}
+
+/* Forward the container's output until both pipes are at end of file. */
+static int pump(struct pipes *p, st_runtime_output_fn out, void *ctx, struct st_buf *tail,
+		struct st_error **err)
+{
+	struct pollfd fds[2] = { { .fd = p->out_r, .events = POLLIN }, { .fd = p->err_r, .events = POLLIN } };
+	const enum st_runtime_stream streams[2] = { ST_RUNTIME_STDOUT, ST_RUNTIME_STDERR };
+	char buf[65536];
+	int open_fds = 2;
+	while (open_fds > 0) {
+		if (poll(fds, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return st_err_errno(err, "poll the container's output");
+		}
+		for (int i = 0; i < 2; i++) {
+			if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			ssize_t n = read(fds[i].fd, buf, sizeof(buf));
+			if (n < 0 && (errno == EINTR || errno == EAGAIN))
+				continue;
+			if (n <= 0) {
+				fds[i].fd = -1;
+				open_fds--;
+				continue;
+			}
+			if (i == 1)
+				tail_add(tail, buf, (size_t)n);
+			if (out)
+				out(ctx, streams[i], buf, (size_t)n);
+		}
+	}
+	return 0;
+}
+
+int st_runtime_run(const struct st_runtime_opts *rt, const char *bundle, const char *id,
+		   st_runtime_output_fn out, void *out_ctx, int *exit_code, struct st_error **err)
+{
+	const char *name = runtime_name(rt);
+	if (!valid_id(id))
+		return st_err(err, ST_E_INVALID, "invalid container id '%s'", id ? id : "(null)");
+	st_autofree char *config = st_path_join(bundle, "config.json");
+	if (!st_path_exists(config))
+		return st_err(err, ST_E_INVALID, "bundle '%s' has no config.json", bundle);
+	st_autofree char *path = find_runtime(name, err);
+	if (!path)
+		return -1;
+	if (rt && rt->state_root && st_mkdir_p(rt->state_root, 0700, err) < 0)
+		return -1;
+	st_autofree char *log = st_path_join(bundle, "runtime.log");
+	if (unlink(log) < 0 && errno != ENOENT)
+		return st_err_errno(err, "remove '%s'", log);
+
+	auto_argv struct argv run = { 0 }, killv = { 0 }, del = { 0 };
+	argv_runtime(&run, path, rt);
+	argv_add(&run, "--log");
+	argv_add(&run, log);
+	argv_add(&run, "--log-format");
+	argv_add(&run, "json");
+	argv_add(&run, "run");
+	argv_add(&run, "--bundle");
+	argv_add(&run, bundle);
+	argv_add(&run, id);
+	argv_runtime(&killv, path, rt);
+	argv_add(&killv, "kill");
+	argv_add(&killv, id);
+	argv_add(&killv, "KILL");
+	argv_runtime(&del, path, rt);
+	argv_add(&del, "delete");
+	argv_add(&del, "-f");
+	argv_add(&del, id);
+
+	__attribute__((cleanup(pipes_closep))) struct pipes p = { -1, -1, -1, -1, -1, -1, -1 };
+	if (pipes_open(&p, err) < 0)
+		return -1;
+
+	/* Blocked before the fork so that none is lost before the monitor waits for them. */
+	sigset_t waitset, old;
+	sigemptyset(&waitset);
+	sigaddset(&waitset, SIGCHLD);
+	sigaddset(&waitset, SIGTERM);
+	sigaddset(&waitset, SIGINT);
+	sigaddset(&waitset, SIGHUP);
+	struct monitor_args m = { .run = run.v, .kill = killv.v, .del = del.v, .devnull = p.devnull,
+				  .out_w = p.out_w, .err_w = p.err_w, .status_w = p.status_w,
+				  .parent = getpid() };
+	pthread_sigmask(SIG_BLOCK, &waitset, &old);
+	pid_t mon = fork();
+	if (mon == 0)
+		monitor(&m, &waitset);
+	int fork_errno = errno;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (mon < 0) {
+		errno = fork_errno;
+		return st_err_errno(err, "fork");
+	}
+	close(p.out_w);
+	close(p.err_w);
+	close(p.status_w);
+	p.out_w = p.err_w = p.status_w = -1;
+
+	int exec_errno = 0;
+	ssize_t n;
+	while ((n = read(p.status_r, &exec_errno, sizeof(exec_errno))) < 0 && errno == EINTR)
+		;
+	struct st_buf tail = ST_BUF_INIT;
+	int rc = 0;
+	if (n <= 0)
+		rc = pump(&p, out, out_ctx, &tail, err);
+	int status = 0;
+	while (waitpid(mon, &status, 0) < 0) {
+		if (errno != EINTR) {
+			rc = st_err_errno(err, "wait for runtime '%s'", name);
+			break;
+		}
+	}
+	if (rc == 0 && n > 0) {
+		errno = exec_errno;
+		rc = st_err(err, ST_E_RUNTIME, "runtime '%s' could not be executed: %s", name,
+			    strerror(exec_errno));
+	} else if (rc == 0 && WIFSIGNALED(status)) {
+		rc = st_err(err, ST_E_RUNTIME, "runtime '%s' monitor killed by signal %d", name,
+			    WTERMSIG(status));
+	} else if (rc == 0) {
+		int code = exit_code_of(status);
+		struct st_buf why = ST_BUF_INIT;
+		bool has_log = read_runtime_log(log, &why);
+		if (why.len)
+			rc = start_error(name, strip_prefix(why.data), err);
+		else if (!has_log && code != 0)
+			/* A runtime that never wrote its log failed before doing anything. */
+			rc = start_error(name, st_buf_str(&tail), err);
+		else
+			*exit_code = code;
+		st_buf_release(&why);
+	}
+	st_buf_release(&tail);
+	if (rc < 0)
+		delete_quietly(del.v);
+	return rc;
+}

@@ -1,0 +1,127 @@
+/* runtime.h: OCI runtime-spec generation (config.json) and running a bundle with runc or crun. */
+#ifndef ST_RUNTIME_RUNTIME_H
+#define ST_RUNTIME_RUNTIME_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "util/err.h"
+
+enum st_runtime_net {
+	ST_RUNTIME_NET_NONE, /* a new network namespace: only lo, brought up by the runtime */
+	ST_RUNTIME_NET_HOST, /* the host's network namespace */
+};
+
+enum st_runtime_mount_type {
+	ST_RUNTIME_MOUNT_BIND,  /* bind a host file or dir ("rbind") */
+	ST_RUNTIME_MOUNT_TMPFS, /* a new tmpfs (nosuid, nodev) */
+};
+
+enum st_runtime_mount_flags {
+	ST_RUNTIME_MOUNT_READONLY = 1 << 0,
+};
+
+/* One extra mount; all strings borrowed. */
+struct st_runtime_mount {
+	enum st_runtime_mount_type type;
+	const char *source;      /* host path for BIND; ignored for TMPFS */
+	const char *destination; /* absolute path inside the container */
+	unsigned flags;          /* enum st_runtime_mount_flags */
+	const char *options;     /* extra comma-separated options ("size=64m,mode=1777"), or NULL */
+};
+
+/*
+ * What to run and how. All pointers are borrowed. The defaults (zero values) are those of a
+ * Dockerfile RUN step: namespaces mount, PID, IPC, UTS and (NET_NONE) network; /proc, a tmpfs
+ * /dev (the runtime creates null, zero, full, random, urandom, tty), /dev/pts, /dev/shm,
+ * /dev/mqueue, read-only /sys and /sys/fs/cgroup; Docker's default capabilities (effective
+ * and permitted only for uid 0, as Docker does); no-new-privileges off; RLIMIT_NOFILE at
+ * min(1048576, the current hard limit); Docker's masked and read-only /proc and /sys paths.
+ *
+ * Files such as /etc/hosts, /etc/resolv.conf and /etc/hostname should be BIND mounts of files
+ * kept outside the rootfs, so that they never end up in the step's layer. Note that the runtime
+ * creates a missing mount point in the rootfs (an empty file or dir): the caller removes such
+ * stubs from the diff if it must.
+ */
+struct st_runtime_spec {
+	const char *rootfs;            /* absolute path */
+	bool readonly_rootfs;          /* false for build steps */
+	const char *const *args;       /* argv, NULL-terminated, at least one */
+	const char *const *env;        /* "K=V", NULL-terminated; NULL for none */
+	const char *cwd;               /* absolute; NULL: "/" */
+	uid_t uid;
+	gid_t gid;
+	const gid_t *additional_gids;
+	size_t n_additional_gids;
+	const char *hostname;          /* NULL: the runtime leaves the UTS namespace's default */
+	enum st_runtime_net net;
+	const struct st_runtime_mount *mounts; /* applied after the standard ones, in order */
+	size_t n_mounts;
+};
+
+/*
+ * The spec as config.json text (OCI runtime-spec 1.0.2). New: the caller frees.
+ * ST_E_INVALID for a spec that cannot work (no args, relative rootfs, cwd or destination).
+ */
+char *st_runtime_spec_json(const struct st_runtime_spec *spec, struct st_error **err);
+
+/* Write <bundle>/config.json (atomically; 'bundle' is created if missing, outside the rootfs). */
+int st_runtime_spec_write(const struct st_runtime_spec *spec, const char *bundle,
+			  struct st_error **err);
+
+/*
+ * Resolve a Dockerfile USER string against <rootfs>/etc/passwd and <rootfs>/etc/group, with
+ * Docker's rules: "name", "uid", "name:group", "uid:gid", "name:gid", "uid:group".
+ * - A numeric uid needs no passwd entry (gid then defaults to 0, or to the entry's gid if
+ *   there is one); a numeric gid needs no group entry.
+ * - A name not in passwd is ST_E_NOTFOUND "unable to find user app: no matching entries in
+ *   passwd file"; likewise for a group name.
+ * - *gids are the groups that list the user as a member in /etc/group (none when a group
+ *   was given explicitly, as Docker does); new, free() it; NULL when *n_gids is 0.
+ * The files are read from inside 'rootfs' only: symlinks are resolved as if 'rootfs' were
+ * the root, so a link pointing outside is never followed out of it. A rootfs without the
+ * files resolves numeric ids only.
+ */
+int st_runtime_resolve_user(const char *rootfs, const char *user, uid_t *uid, gid_t *gid,
+			    gid_t **gids, size_t *n_gids, struct st_error **err);
+
+/* Which stream a chunk of output came from. */
+enum st_runtime_stream {
+	ST_RUNTIME_STDOUT = 1,
+	ST_RUNTIME_STDERR = 2,
+};
+
+/* Called with chunks of the container's output as they come (not split at lines). */
+typedef void (*st_runtime_output_fn)(void *ctx, enum st_runtime_stream stream, const char *data,
+				     size_t len);
+
+struct st_runtime_opts {
+	const char *runtime;    /* "runc" (NULL means "runc"), "crun", or a path to an OCI runtime */
+	const char *state_root; /* the runtime's --root, e.g. under the strata store; NULL: its default */
+};
+
+/*
+ * Run the container 'id' from 'bundle' in the foreground (`<runtime> --root R run --bundle B
+ * ID`) with stdin from /dev/null and stdout/stderr through pipes to 'out' (may be NULL), and
+ * wait for it. On success *exit_code is the container process's exit status (128 + signal if
+ * it was killed). Errors, all ST_E_RUNTIME:
+ * - "runtime 'X' not found" when the binary is missing or not executable;
+ * - "runtime 'X' failed to start: <its error or stderr tail>" when the runtime failed before
+ *   the process ran (a bad spec, a missing executable in the rootfs, cgroup trouble), with a
+ *   hint for crun on cgroups in hybrid mode.
+ * The container is deleted (`delete -f`) on every failure path. If the calling process dies,
+ * a small monitor process kills and deletes the container (see runtime.c).
+ * 'id' must match [A-Za-z0-9_.+-]+ (ST_E_INVALID).
+ */
+int st_runtime_run(const struct st_runtime_opts *rt, const char *bundle, const char *id,
+		   st_runtime_output_fn out, void *out_ctx, int *exit_code, struct st_error **err);
+
+/*
+ * Kill (SIGKILL) and delete container 'id' if it exists; a container that does not exist is
+ * not an error. For cleaning up after a crash: the build engine can call it for the ids it
+ * finds recorded as running.
+ */
+int st_runtime_delete(const struct st_runtime_opts *rt, const char *id, struct st_error **err);
+
+#endif

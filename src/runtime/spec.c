@@ -1,0 +1,265 @@
+/* spec.c: a RUN step's OCI runtime-spec config.json, modelled on Docker's and runc's defaults. */
+#include "runtime/runtime.h"
+
+#include <jansson.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "util/buf.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/banned.h"
+
+/* Docker's default capability set (moby oci/caps/defaults.go). */
+static const char *const default_caps[] = {
+	"CAP_CHOWN",  "CAP_DAC_OVERRIDE", "CAP_FSETID",	  "CAP_FOWNER",		  "CAP_MKNOD",
+	"CAP_NET_RAW", "CAP_SETGID",	  "CAP_SETUID",	  "CAP_SETFCAP",	  "CAP_SETPCAP",
+	"CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
+};
+
+/* Docker's masked and read-only paths (moby oci/defaults.go), a superset of runc's. */
+static const char *const masked_paths[] = {
+	"/proc/asound",	 "/proc/acpi",	   "/proc/kcore",   "/proc/keys",
+	"/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
+	"/proc/scsi",	 "/sys/firmware", "/sys/devices/virtual/powercap",
+};
+static const char *const readonly_paths[] = {
+	"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
+};
+
+/* Docker and BuildKit give containers this many open files. */
+#define NOFILE_WANTED 1048576
+
+#define N(a) (sizeof(a) / sizeof(*(a)))
+
+static json_t *str_array(const char *const *v, size_t n)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(a, json_string(v[i]));
+	return a;
+}
+
+static json_t *str_list(const char *const *v)
+{
+	json_t *a = json_array();
+	for (; v && *v; v++)
+		json_array_append_new(a, json_string(*v));
+	return a;
+}
+
+static json_t *mount_obj(const char *dest, const char *type, const char *source,
+			 const char *const *opts, size_t n)
+{
+	return json_pack("{s:s, s:s, s:s, s:o}", "destination", dest, "type", type, "source", source,
+			 "options", str_array(opts, n));
+}
+
+static void add_standard_mounts(json_t *mounts)
+{
+	static const char *const proc[] = { "nosuid", "noexec", "nodev" };
+	static const char *const dev[] = { "nosuid", "strictatime", "mode=755", "size=65536k" };
+	static const char *const pts[] = { "nosuid",  "noexec", "newinstance", "ptmxmode=0666",
+					   "mode=0620", "gid=5" };
+	static const char *const shm[] = { "nosuid", "noexec", "nodev", "mode=1777", "size=65536k" };
+	static const char *const mqueue[] = { "nosuid", "noexec", "nodev" };
+	static const char *const sys[] = { "nosuid", "noexec", "nodev", "ro" };
+	static const char *const cgroup[] = { "nosuid", "noexec", "nodev", "relatime", "ro" };
+	json_array_append_new(mounts, mount_obj("/proc", "proc", "proc", proc, N(proc)));
+	/* A tmpfs /dev: the runtime then creates the standard device nodes in it. */
+	json_array_append_new(mounts, mount_obj("/dev", "tmpfs", "tmpfs", dev, N(dev)));
+	json_array_append_new(mounts, mount_obj("/dev/pts", "devpts", "devpts", pts, N(pts)));
+	json_array_append_new(mounts, mount_obj("/dev/shm", "tmpfs", "shm", shm, N(shm)));
+	json_array_append_new(mounts, mount_obj("/dev/mqueue", "mqueue", "mqueue", mqueue, N(mqueue)));
+	json_array_append_new(mounts, mount_obj("/sys", "sysfs", "sysfs", sys, N(sys)));
+	json_array_append_new(mounts, mount_obj("/sys/fs/cgroup", "cgroup", "cgroup", cgroup, N(cgroup)));
+}
+
+static void add_options(json_t *opts, const char *extra)
+{
+	if (!extra)
+		return;
+	const char *p = extra;
+	while (*p) {
+		size_t len = strcspn(p, ",");
+		if (len)
+			json_array_append_new(opts, json_stringn(p, len));
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+}
+
+static int add_extra_mount(json_t *mounts, const struct st_runtime_mount *m, struct st_error **err)
+{
+	if (!m->destination || m->destination[0] != '/')
+		return st_err(err, ST_E_INVALID, "mount destination '%s' is not an absolute path",
+			      m->destination ? m->destination : "(null)");
+	json_t *opts = json_array();
+	const char *type, *source;
+	switch (m->type) {
+	case ST_RUNTIME_MOUNT_BIND:
+		if (!m->source || m->source[0] != '/') {
+			json_decref(opts);
+			return st_err(err, ST_E_INVALID, "bind mount source '%s' is not an absolute path",
+				      m->source ? m->source : "(null)");
+		}
+		type = "bind";
+		source = m->source;
+		json_array_append_new(opts, json_string("rbind"));
+		json_array_append_new(opts, json_string("rprivate"));
+		break;
+	case ST_RUNTIME_MOUNT_TMPFS:
+		type = "tmpfs";
+		source = "tmpfs";
+		json_array_append_new(opts, json_string("nosuid"));
+		json_array_append_new(opts, json_string("nodev"));
+		break;
+	default:
+		json_decref(opts);
+		return st_err(err, ST_E_INVALID, "mount '%s': unknown type %d", m->destination,
+			      (int)m->type);
+	}
+	if (m->flags & ST_RUNTIME_MOUNT_READONLY)
+		json_array_append_new(opts, json_string("ro"));
+	add_options(opts, m->options);
+	json_array_append_new(mounts, json_pack("{s:s, s:s, s:s, s:o}", "destination", m->destination,
+						"type", type, "source", source, "options", opts));
+	return 0;
+}
+
+static json_t *process_obj(const struct st_runtime_spec *spec)
+{
+	json_t *gids = json_array();
+	for (size_t i = 0; i < spec->n_additional_gids; i++)
+		json_array_append_new(gids, json_integer(spec->additional_gids[i]));
+	json_t *user = json_pack("{s:I, s:I}", "uid", (json_int_t)spec->uid, "gid",
+				 (json_int_t)spec->gid);
+	if (spec->n_additional_gids)
+		json_object_set_new(user, "additionalGids", gids);
+	else
+		json_decref(gids);
+
+	/* Docker gives a non-root process the bounding set only: it must exec a file
+	 * capability or setuid binary to gain any of them. */
+	size_t neff = spec->uid == 0 ? N(default_caps) : 0;
+	json_t *caps = json_pack("{s:o, s:o, s:o}", "bounding", str_array(default_caps, N(default_caps)),
+				 "effective", str_array(default_caps, neff), "permitted",
+				 str_array(default_caps, neff));
+
+	/* Without CAP_SYS_RESOURCE the runtime cannot raise the hard limit: stay within it. */
+	struct rlimit rl;
+	json_int_t nofile = NOFILE_WANTED;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_max != RLIM_INFINITY &&
+	    rl.rlim_max < (rlim_t)nofile)
+		nofile = (json_int_t)rl.rlim_max;
+	json_t *rlimits = json_pack("[{s:s, s:I, s:I}]", "type", "RLIMIT_NOFILE", "hard", nofile,
+				    "soft", nofile);
+
+	return json_pack("{s:b, s:o, s:o, s:o, s:s, s:o, s:o, s:b}", "terminal", 0, "user", user,
+			 "args", str_list(spec->args), "env", str_list(spec->env), "cwd",
+			 spec->cwd ? spec->cwd : "/", "capabilities", caps, "rlimits", rlimits,
+			 "noNewPrivileges", 0);
+}
+
+static json_t *linux_obj(const struct st_runtime_spec *spec)
+{
+	json_t *ns = json_array();
+	const char *types[] = { "pid", "ipc", "uts", "mount" };
+	for (size_t i = 0; i < N(types); i++)
+		json_array_append_new(ns, json_pack("{s:s}", "type", types[i]));
+	/* A network namespace without a path: the runtime sets up lo and nothing else. */
+	if (spec->net == ST_RUNTIME_NET_NONE)
+		json_array_append_new(ns, json_pack("{s:s}", "type", "network"));
+	/* Deny every device but those the runtime always allows (null, zero, tty, ...). */
+	json_t *resources = json_pack("{s:[{s:b, s:s}]}", "devices", "allow", 0, "access", "rwm");
+	return json_pack("{s:o, s:o, s:o, s:o}", "namespaces", ns, "resources", resources,
+			 "maskedPaths", str_array(masked_paths, N(masked_paths)), "readonlyPaths",
+			 str_array(readonly_paths, N(readonly_paths)));
+}
+
+/* JSON strings must be UTF-8; jansson refuses anything else, and a dropped argv entry
+ * would silently change the command. */
+static bool utf8_ok(const char *s)
+{
+	json_t *t = s ? json_string(s) : NULL;
+	json_decref(t);
+	return !s || t;
+}
+
+static int check_utf8(const char *what, const char *s, struct st_error **err)
+{
+	if (utf8_ok(s))
+		return 0;
+	return st_err(err, ST_E_INVALID, "%s is not valid UTF-8", what);
+}
+
+static int check_spec(const struct st_runtime_spec *spec, struct st_error **err)
+{
+	if (check_utf8("rootfs path", spec->rootfs, err) < 0 ||
+	    check_utf8("working directory", spec->cwd, err) < 0 ||
+	    check_utf8("hostname", spec->hostname, err) < 0)
+		return -1;
+	for (const char *const *a = spec->args; a && *a; a++)
+		if (check_utf8("a command argument", *a, err) < 0)
+			return -1;
+	for (const char *const *e = spec->env; e && *e; e++)
+		if (check_utf8("an environment entry", *e, err) < 0)
+			return -1;
+	for (size_t i = 0; i < spec->n_mounts; i++) {
+		const struct st_runtime_mount *m = &spec->mounts[i];
+		if (check_utf8("a mount source", m->source, err) < 0 ||
+		    check_utf8("a mount destination", m->destination, err) < 0 ||
+		    check_utf8("mount options", m->options, err) < 0)
+			return -1;
+	}
+	if (!spec->rootfs || spec->rootfs[0] != '/')
+		return st_err(err, ST_E_INVALID, "rootfs '%s' is not an absolute path",
+			      spec->rootfs ? spec->rootfs : "(null)");
+	if (!spec->args || !spec->args[0] || !spec->args[0][0])
+		return st_err(err, ST_E_INVALID, "no command to run");
+	if (spec->cwd && spec->cwd[0] != '/')
+		return st_err(err, ST_E_INVALID, "working directory '%s' is not an absolute path",
+			      spec->cwd);
+	for (const char *const *e = spec->env; e && *e; e++)
+		if (!strchr(*e, '=') || **e == '=')
+			return st_err(err, ST_E_INVALID, "environment entry '%s' is not K=V", *e);
+	return 0;
+}
+
+char *st_runtime_spec_json(const struct st_runtime_spec *spec, struct st_error **err)
+{
+	if (check_spec(spec, err) < 0)
+		return NULL;
+	json_t *mounts = json_array();
+	add_standard_mounts(mounts);
+	for (size_t i = 0; i < spec->n_mounts; i++) {
+		if (add_extra_mount(mounts, &spec->mounts[i], err) < 0) {
+			json_decref(mounts);
+			return NULL;
+		}
+	}
+	json_t *root = json_pack("{s:s, s:o, s:{s:s, s:b}, s:o, s:o}", "ociVersion", "1.0.2",
+				 "process", process_obj(spec), "root", "path", spec->rootfs,
+				 "readonly", spec->readonly_rootfs, "mounts", mounts, "linux",
+				 linux_obj(spec));
+	if (spec->hostname)
+		json_object_set_new(root, "hostname", json_string(spec->hostname));
+	char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_decref(root);
+	if (!text)
+		st_err(err, ST_E_INVALID, "cannot encode the runtime spec (invalid UTF-8 in a string?)");
+	return text;
+}
+
+int st_runtime_spec_write(const struct st_runtime_spec *spec, const char *bundle,
+			  struct st_error **err)
+{
+	st_autofree char *text = st_runtime_spec_json(spec, err);
+	if (!text)
+		return -1;
+	if (st_mkdir_p(bundle, 0700, err) < 0)
+		return -1;
+	st_autofree char *path = st_path_join(bundle, "config.json");
+	return st_write_file_atomic(path, NULL, text, strlen(text), 0600, err);
+}
