@@ -73,33 +73,41 @@ static int fs_error(int fsfd, struct st_error **err, const char *fmt, const char
 	return -1;
 }
 
-/* Returns 1 when the kernel lacks what this method needs (caller falls back), 0 or -1. */
-static int mount_newapi(const char *const *lowers, size_t n, const char *upper, const char *work,
-			const char *target, struct st_error **err)
+/*
+ * Returns 1 when the kernel may lack what this method needs and 'fall_back' allows trying
+ * mount(2) instead; else 0 or -1. Kernels before 6.5 take any parameter through the VFS's
+ * legacy wrapper and only fail (EINVAL) when overlay parses the joined string at
+ * FSCONFIG_CMD_CREATE, and 6.5 to 6.7 reject "lowerdir+" itself: so any EINVAL before the
+ * mount is attached means "try mount(2)", which then reports a genuine error on its own.
+ */
+static int mount_newapi(bool fall_back, const char *const *lowers, size_t n, const char *upper,
+			const char *work, const char *target, struct st_error **err)
 {
 	st_autoclose int fsfd = fsopen("overlay", FSOPEN_CLOEXEC);
 	if (fsfd < 0) {
-		if (errno == ENOSYS)
+		if (fall_back && (errno == ENOSYS || errno == EPERM))
 			return 1;
 		return st_err_errno(err, "open an overlay filesystem context");
 	}
-	for (size_t i = 0; i < n; i++) {
-		if (fsconfig(fsfd, FSCONFIG_SET_STRING, "lowerdir+", lowers[i], 0) == 0)
-			continue;
-		/* Kernels before 6.8 reject the parameter itself: fall back to mount(2). */
-		if (i == 0 && errno == EINVAL)
-			return 1;
-		return fs_error(fsfd, err, "overlay lower dir", lowers[i]);
-	}
+#define FAIL(what, arg)                                                                            \
+	do {                                                                                       \
+		if (fall_back && errno == EINVAL)                                                  \
+			return 1;                                                                  \
+		return fs_error(fsfd, err, what, arg);                                             \
+	} while (0)
+	for (size_t i = 0; i < n; i++)
+		if (fsconfig(fsfd, FSCONFIG_SET_STRING, "lowerdir+", lowers[i], 0) < 0)
+			FAIL("overlay lower dir", lowers[i]);
 	if (fsconfig(fsfd, FSCONFIG_SET_STRING, "upperdir", upper, 0) < 0)
-		return fs_error(fsfd, err, "overlay upper dir", upper);
+		FAIL("overlay upper dir", upper);
 	if (fsconfig(fsfd, FSCONFIG_SET_STRING, "workdir", work, 0) < 0)
-		return fs_error(fsfd, err, "overlay work dir", work);
+		FAIL("overlay work dir", work);
 	for (size_t i = 0; i < sizeof(ovl_flags) / sizeof(*ovl_flags); i++)
 		if (fsconfig(fsfd, FSCONFIG_SET_STRING, ovl_flags[i][0], ovl_flags[i][1], 0) < 0)
-			return fs_error(fsfd, err, "overlay option", ovl_flags[i][0]);
+			FAIL("overlay option", ovl_flags[i][0]);
 	if (fsconfig(fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
-		return fs_error(fsfd, err, "create overlay for", target);
+		FAIL("create overlay for", target);
+#undef FAIL
 	st_autoclose int mfd = fsmount(fsfd, FSMOUNT_CLOEXEC, 0);
 	if (mfd < 0)
 		return fs_error(fsfd, err, "create overlay mount for", target);
@@ -242,13 +250,9 @@ int st_snapshot_mount_with(enum st_snapshot_method method, const char *const *lo
 	if (check_paths(lowers, n, upper, work, target, err) < 0)
 		return -1;
 	if (method == ST_SNAPSHOT_AUTO || method == ST_SNAPSHOT_NEWAPI) {
-		int r = mount_newapi(lowers, n, upper, work, target, err);
+		int r = mount_newapi(method == ST_SNAPSHOT_AUTO, lowers, n, upper, work, target, err);
 		if (r <= 0)
 			return r;
-		if (method == ST_SNAPSHOT_NEWAPI)
-			return st_err(err, ST_E_IO,
-				      "mount overlay on '%s': kernel lacks the \"lowerdir+\" option",
-				      target);
 	}
 	return mount_legacy(method == ST_SNAPSHOT_LINKS, lowers, n, upper, work, target, err);
 }
