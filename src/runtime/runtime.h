@@ -14,7 +14,7 @@ enum st_runtime_net {
 };
 
 enum st_runtime_mount_type {
-	ST_RUNTIME_MOUNT_BIND,  /* bind a host file or dir ("rbind") */
+	ST_RUNTIME_MOUNT_BIND,	/* bind a host file or dir ("rbind") */
 	ST_RUNTIME_MOUNT_TMPFS, /* a new tmpfs (nosuid, nodev) */
 };
 
@@ -25,10 +25,10 @@ enum st_runtime_mount_flags {
 /* One extra mount; all strings borrowed. */
 struct st_runtime_mount {
 	enum st_runtime_mount_type type;
-	const char *source;      /* host path for BIND; ignored for TMPFS */
+	const char *source;	 /* host path for BIND; ignored for TMPFS */
 	const char *destination; /* absolute path inside the container */
-	unsigned flags;          /* enum st_runtime_mount_flags */
-	const char *options;     /* extra comma-separated options ("size=64m,mode=1777"), or NULL */
+	unsigned flags;		 /* enum st_runtime_mount_flags */
+	const char *options;	 /* extra comma-separated options ("size=64m,mode=1777"), or NULL */
 };
 
 /*
@@ -40,21 +40,20 @@ struct st_runtime_mount {
  * min(1048576, the current hard limit); Docker's masked and read-only /proc and /sys paths.
  *
  * Files such as /etc/hosts, /etc/resolv.conf and /etc/hostname should be BIND mounts of files
- * kept outside the rootfs, so that they never end up in the step's layer. Note that the runtime
- * creates a missing mount point in the rootfs (an empty file or dir): the caller removes such
- * stubs from the diff if it must.
+ * kept outside the rootfs, so that they never end up in the step's layer. The runtime creates
+ * a missing mount point in the rootfs (an empty file or dir): see st_runtime_stubs_find().
  */
 struct st_runtime_spec {
-	const char *rootfs;            /* absolute path */
-	bool readonly_rootfs;          /* false for build steps */
-	const char *const *args;       /* argv, NULL-terminated, at least one */
-	const char *const *env;        /* "K=V", NULL-terminated; NULL for none */
-	const char *cwd;               /* absolute; NULL: "/" */
+	const char *rootfs;	 /* absolute path */
+	bool readonly_rootfs;	 /* false for build steps */
+	const char *const *args; /* argv, NULL-terminated, at least one */
+	const char *const *env;	 /* "K=V", NULL-terminated; NULL for none */
+	const char *cwd;	 /* absolute; NULL: "/" */
 	uid_t uid;
 	gid_t gid;
 	const gid_t *additional_gids;
 	size_t n_additional_gids;
-	const char *hostname;          /* NULL: the runtime leaves the UTS namespace's default */
+	const char *hostname; /* NULL: the runtime leaves the UTS namespace's default */
 	enum st_runtime_net net;
 	const struct st_runtime_mount *mounts; /* applied after the standard ones, in order */
 	size_t n_mounts;
@@ -86,6 +85,29 @@ int st_runtime_spec_write(const struct st_runtime_spec *spec, const char *bundle
 int st_runtime_resolve_user(const char *rootfs, const char *user, uid_t *uid, gid_t *gid,
 			    gid_t **gids, size_t *n_gids, struct st_error **err);
 
+/*
+ * Mount points the runtime will create in the rootfs (as empty files or dirs) because they
+ * are missing there: /proc, /dev, /sys on a scratch rootfs, /etc/hosts in an image without
+ * one, the destinations of extra mounts. In a build step they would end up in the layer,
+ * so: find them before the run, remove them after (through the still-mounted rootfs).
+ * Paths are absolute inside the rootfs and owned by the struct.
+ */
+struct st_runtime_stubs {
+	char **paths; /* the first missing component of each destination */
+	size_t n;
+};
+
+/* Before the run. Looks up paths inside spec->rootfs only (symlinks stay inside). */
+int st_runtime_stubs_find(const struct st_runtime_spec *spec, struct st_runtime_stubs *stubs,
+			  struct st_error **err);
+/* After the run: remove each stub that is still an empty file or a tree of empty dirs and
+ * files; one that the process filled is kept (it is then part of the step's result). */
+int st_runtime_stubs_remove(const char *rootfs, const struct st_runtime_stubs *stubs,
+			    struct st_error **err);
+void st_runtime_stubs_release(struct st_runtime_stubs *stubs);
+void st_runtime_stubs_releasep(struct st_runtime_stubs *stubs);
+#define st_auto_runtime_stubs __attribute__((cleanup(st_runtime_stubs_releasep)))
+
 /* Which stream a chunk of output came from. */
 enum st_runtime_stream {
 	ST_RUNTIME_STDOUT = 1,
@@ -97,8 +119,9 @@ typedef void (*st_runtime_output_fn)(void *ctx, enum st_runtime_stream stream, c
 				     size_t len);
 
 struct st_runtime_opts {
-	const char *runtime;    /* "runc" (NULL means "runc"), "crun", or a path to an OCI runtime */
-	const char *state_root; /* the runtime's --root, e.g. under the strata store; NULL: its default */
+	const char *runtime; /* "runc" (NULL means "runc"), "crun", or a path to an OCI runtime */
+	const char
+	    *state_root; /* the runtime's --root, e.g. under the strata store; NULL: its default */
 };
 
 /*

@@ -12,19 +12,28 @@
 
 /* Docker's default capability set (moby oci/caps/defaults.go). */
 static const char *const default_caps[] = {
-	"CAP_CHOWN",  "CAP_DAC_OVERRIDE", "CAP_FSETID",	  "CAP_FOWNER",		  "CAP_MKNOD",
-	"CAP_NET_RAW", "CAP_SETGID",	  "CAP_SETUID",	  "CAP_SETFCAP",	  "CAP_SETPCAP",
-	"CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
+    "CAP_CHOWN",   "CAP_DAC_OVERRIDE", "CAP_FSETID",	       "CAP_FOWNER",
+    "CAP_MKNOD",   "CAP_NET_RAW",      "CAP_SETGID",	       "CAP_SETUID",
+    "CAP_SETFCAP", "CAP_SETPCAP",      "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT",
+    "CAP_KILL",	   "CAP_AUDIT_WRITE",
 };
 
 /* Docker's masked and read-only paths (moby oci/defaults.go), a superset of runc's. */
 static const char *const masked_paths[] = {
-	"/proc/asound",	 "/proc/acpi",	   "/proc/kcore",   "/proc/keys",
-	"/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
-	"/proc/scsi",	 "/sys/firmware", "/sys/devices/virtual/powercap",
+    "/proc/asound",
+    "/proc/acpi",
+    "/proc/kcore",
+    "/proc/keys",
+    "/proc/latency_stats",
+    "/proc/timer_list",
+    "/proc/timer_stats",
+    "/proc/sched_debug",
+    "/proc/scsi",
+    "/sys/firmware",
+    "/sys/devices/virtual/powercap",
 };
 static const char *const readonly_paths[] = {
-	"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
+    "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
 };
 
 /* Docker and BuildKit give containers this many open files. */
@@ -51,28 +60,30 @@ static json_t *str_list(const char *const *v)
 static json_t *mount_obj(const char *dest, const char *type, const char *source,
 			 const char *const *opts, size_t n)
 {
-	return json_pack("{s:s, s:s, s:s, s:o}", "destination", dest, "type", type, "source", source,
-			 "options", str_array(opts, n));
+	return json_pack("{s:s, s:s, s:s, s:o}", "destination", dest, "type", type, "source",
+			 source, "options", str_array(opts, n));
 }
 
 static void add_standard_mounts(json_t *mounts)
 {
-	static const char *const proc[] = { "nosuid", "noexec", "nodev" };
-	static const char *const dev[] = { "nosuid", "strictatime", "mode=755", "size=65536k" };
-	static const char *const pts[] = { "nosuid",  "noexec", "newinstance", "ptmxmode=0666",
-					   "mode=0620", "gid=5" };
-	static const char *const shm[] = { "nosuid", "noexec", "nodev", "mode=1777", "size=65536k" };
-	static const char *const mqueue[] = { "nosuid", "noexec", "nodev" };
-	static const char *const sys[] = { "nosuid", "noexec", "nodev", "ro" };
-	static const char *const cgroup[] = { "nosuid", "noexec", "nodev", "relatime", "ro" };
+	static const char *const proc[] = {"nosuid", "noexec", "nodev"};
+	static const char *const dev[] = {"nosuid", "strictatime", "mode=755", "size=65536k"};
+	static const char *const pts[] = {"nosuid",	   "noexec",	"newinstance",
+					  "ptmxmode=0666", "mode=0620", "gid=5"};
+	static const char *const shm[] = {"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"};
+	static const char *const mqueue[] = {"nosuid", "noexec", "nodev"};
+	static const char *const sys[] = {"nosuid", "noexec", "nodev", "ro"};
+	static const char *const cgroup[] = {"nosuid", "noexec", "nodev", "relatime", "ro"};
 	json_array_append_new(mounts, mount_obj("/proc", "proc", "proc", proc, N(proc)));
 	/* A tmpfs /dev: the runtime then creates the standard device nodes in it. */
 	json_array_append_new(mounts, mount_obj("/dev", "tmpfs", "tmpfs", dev, N(dev)));
 	json_array_append_new(mounts, mount_obj("/dev/pts", "devpts", "devpts", pts, N(pts)));
 	json_array_append_new(mounts, mount_obj("/dev/shm", "tmpfs", "shm", shm, N(shm)));
-	json_array_append_new(mounts, mount_obj("/dev/mqueue", "mqueue", "mqueue", mqueue, N(mqueue)));
+	json_array_append_new(mounts,
+			      mount_obj("/dev/mqueue", "mqueue", "mqueue", mqueue, N(mqueue)));
 	json_array_append_new(mounts, mount_obj("/sys", "sysfs", "sysfs", sys, N(sys)));
-	json_array_append_new(mounts, mount_obj("/sys/fs/cgroup", "cgroup", "cgroup", cgroup, N(cgroup)));
+	json_array_append_new(mounts,
+			      mount_obj("/sys/fs/cgroup", "cgroup", "cgroup", cgroup, N(cgroup)));
 }
 
 static void add_options(json_t *opts, const char *extra)
@@ -101,7 +112,8 @@ static int add_extra_mount(json_t *mounts, const struct st_runtime_mount *m, str
 	case ST_RUNTIME_MOUNT_BIND:
 		if (!m->source || m->source[0] != '/') {
 			json_decref(opts);
-			return st_err(err, ST_E_INVALID, "bind mount source '%s' is not an absolute path",
+			return st_err(err, ST_E_INVALID,
+				      "bind mount source '%s' is not an absolute path",
 				      m->source ? m->source : "(null)");
 		}
 		type = "bind";
@@ -123,8 +135,9 @@ static int add_extra_mount(json_t *mounts, const struct st_runtime_mount *m, str
 	if (m->flags & ST_RUNTIME_MOUNT_READONLY)
 		json_array_append_new(opts, json_string("ro"));
 	add_options(opts, m->options);
-	json_array_append_new(mounts, json_pack("{s:s, s:s, s:s, s:o}", "destination", m->destination,
-						"type", type, "source", source, "options", opts));
+	json_array_append_new(mounts,
+			      json_pack("{s:s, s:s, s:s, s:o}", "destination", m->destination,
+					"type", type, "source", source, "options", opts));
 	return 0;
 }
 
@@ -133,8 +146,8 @@ static json_t *process_obj(const struct st_runtime_spec *spec)
 	json_t *gids = json_array();
 	for (size_t i = 0; i < spec->n_additional_gids; i++)
 		json_array_append_new(gids, json_integer(spec->additional_gids[i]));
-	json_t *user = json_pack("{s:I, s:I}", "uid", (json_int_t)spec->uid, "gid",
-				 (json_int_t)spec->gid);
+	json_t *user =
+	    json_pack("{s:I, s:I}", "uid", (json_int_t)spec->uid, "gid", (json_int_t)spec->gid);
 	if (spec->n_additional_gids)
 		json_object_set_new(user, "additionalGids", gids);
 	else
@@ -143,9 +156,9 @@ static json_t *process_obj(const struct st_runtime_spec *spec)
 	/* Docker gives a non-root process the bounding set only: it must exec a file
 	 * capability or setuid binary to gain any of them. */
 	size_t neff = spec->uid == 0 ? N(default_caps) : 0;
-	json_t *caps = json_pack("{s:o, s:o, s:o}", "bounding", str_array(default_caps, N(default_caps)),
-				 "effective", str_array(default_caps, neff), "permitted",
-				 str_array(default_caps, neff));
+	json_t *caps = json_pack(
+	    "{s:o, s:o, s:o}", "bounding", str_array(default_caps, N(default_caps)), "effective",
+	    str_array(default_caps, neff), "permitted", str_array(default_caps, neff));
 
 	/* Without CAP_SYS_RESOURCE the runtime cannot raise the hard limit: stay within it. */
 	struct rlimit rl;
@@ -153,8 +166,8 @@ static json_t *process_obj(const struct st_runtime_spec *spec)
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_max != RLIM_INFINITY &&
 	    rl.rlim_max < (rlim_t)nofile)
 		nofile = (json_int_t)rl.rlim_max;
-	json_t *rlimits = json_pack("[{s:s, s:I, s:I}]", "type", "RLIMIT_NOFILE", "hard", nofile,
-				    "soft", nofile);
+	json_t *rlimits =
+	    json_pack("[{s:s, s:I, s:I}]", "type", "RLIMIT_NOFILE", "hard", nofile, "soft", nofile);
 
 	return json_pack("{s:b, s:o, s:o, s:o, s:s, s:o, s:o, s:b}", "terminal", 0, "user", user,
 			 "args", str_list(spec->args), "env", str_list(spec->env), "cwd",
@@ -165,7 +178,7 @@ static json_t *process_obj(const struct st_runtime_spec *spec)
 static json_t *linux_obj(const struct st_runtime_spec *spec)
 {
 	json_t *ns = json_array();
-	const char *types[] = { "pid", "ipc", "uts", "mount" };
+	const char *types[] = {"pid", "ipc", "uts", "mount"};
 	for (size_t i = 0; i < N(types); i++)
 		json_array_append_new(ns, json_pack("{s:s}", "type", types[i]));
 	/* A network namespace without a path: the runtime sets up lo and nothing else. */
@@ -239,16 +252,17 @@ char *st_runtime_spec_json(const struct st_runtime_spec *spec, struct st_error *
 			return NULL;
 		}
 	}
-	json_t *root = json_pack("{s:s, s:o, s:{s:s, s:b}, s:o, s:o}", "ociVersion", "1.0.2",
-				 "process", process_obj(spec), "root", "path", spec->rootfs,
-				 "readonly", spec->readonly_rootfs, "mounts", mounts, "linux",
-				 linux_obj(spec));
+	json_t *root =
+	    json_pack("{s:s, s:o, s:{s:s, s:b}, s:o, s:o}", "ociVersion", "1.0.2", "process",
+		      process_obj(spec), "root", "path", spec->rootfs, "readonly",
+		      spec->readonly_rootfs, "mounts", mounts, "linux", linux_obj(spec));
 	if (spec->hostname)
 		json_object_set_new(root, "hostname", json_string(spec->hostname));
 	char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	json_decref(root);
 	if (!text)
-		st_err(err, ST_E_INVALID, "cannot encode the runtime spec (invalid UTF-8 in a string?)");
+		st_err(err, ST_E_INVALID,
+		       "cannot encode the runtime spec (invalid UTF-8 in a string?)");
 	return text;
 }
 

@@ -4,57 +4,24 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/openat2.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "util/buf.h"
+#include "runtime/internal.h"
 #include "util/cleanup.h"
 #include "util/banned.h"
-
-/*
- * Open <rootfs>/<rel> as if rootfs were "/": with RESOLVE_IN_ROOT an absolute symlink or a
- * ".." lands inside rootfs, so an image cannot make us read the host's files. Kernels
- * without openat2 (before 5.6) get O_NOFOLLOW on every component instead: a symlinked
- * /etc/passwd is then treated as missing.
- */
-static int open_in_root(const char *rootfs, const char *rel, struct st_error **err)
-{
-	st_autoclose int root = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (root < 0)
-		return st_err_errno(err, "open rootfs '%s'", rootfs);
-	struct open_how how = { .flags = O_RDONLY | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT };
-	int fd = (int)syscall(SYS_openat2, root, rel, &how, sizeof(how));
-	if (fd >= 0 || errno != ENOSYS)
-		return fd;
-
-	st_autofree char *path = st_xstrdup(rel);
-	int dir = dup(root);
-	char *save = NULL;
-	for (char *c = strtok_r(path, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
-		bool last = !save || !*save;
-		int next = openat(dir, c, (last ? O_RDONLY : O_PATH | O_DIRECTORY) | O_NOFOLLOW | O_CLOEXEC);
-		int e = errno;
-		close(dir);
-		if (next < 0) {
-			errno = e == ELOOP ? ENOENT : e;
-			return -1;
-		}
-		dir = next;
-	}
-	return dir;
-}
 
 /* Read <rootfs>/<rel>; a missing file reads as empty, as Docker treats it. */
 static int read_in_root(const char *rootfs, const char *rel, struct st_buf *out,
 			struct st_error **err)
 {
-	st_autoclose int fd = open_in_root(rootfs, rel, err);
+	st_autoclose int root = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (root < 0)
+		return st_err_errno(err, "open rootfs '%s'", rootfs);
+	st_autoclose int fd = st_runtime_open_in_root(root, rel, O_RDONLY);
 	if (fd < 0) {
-		if (err && *err)
-			return -1;
 		if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP || errno == EXDEV)
 			return 0;
 		return st_err_errno(err, "open '%s' in rootfs '%s'", rel, rootfs);
@@ -189,7 +156,7 @@ int st_runtime_resolve_user(const char *rootfs, const char *user, uid_t *uid, gi
 		st_buf_release(&passwd);
 		return -1;
 	}
-	struct pw_entry pw = { 0 };
+	struct pw_entry pw = {0};
 	find_passwd(passwd.data ? passwd.data : (char *)"", spec, &pw);
 	st_buf_release(&passwd);
 	st_autofree char *pw_name = pw.name;
@@ -217,7 +184,8 @@ int st_runtime_resolve_user(const char *rootfs, const char *user, uid_t *uid, gi
 		if (!found && !parse_id(group, &g)) {
 			st_buf_release(&groups);
 			return st_err(err, ST_E_NOTFOUND,
-				      "unable to find group %s: no matching entries in group file", group);
+				      "unable to find group %s: no matching entries in group file",
+				      group);
 		}
 	} else if (pw.found) {
 		/* Supplementary groups only in the implicit form, as Docker does. */

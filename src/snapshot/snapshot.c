@@ -23,26 +23,27 @@
  * the upper never holds redirect xattrs that a tar diff could not express.
  */
 static const char *const ovl_flags[][2] = {
-	{ "index", "off" },
-	{ "metacopy", "off" },
-	{ "redirect_dir", "off" },
+    {"index", "off"},
+    {"metacopy", "off"},
+    {"redirect_dir", "off"},
 };
 
 static int check_paths(const char *const *lowers, size_t n, const char *upper, const char *work,
 		       const char *target, struct st_error **err)
 {
 	if (n == 0)
-		return st_err(err, ST_E_INVALID,
-			      "overlay needs at least one lower dir (use an empty dir for scratch)");
+		return st_err(
+		    err, ST_E_INVALID,
+		    "overlay needs at least one lower dir (use an empty dir for scratch)");
 	for (size_t i = 0; i < n; i++)
 		if (!lowers[i] || lowers[i][0] != '/')
 			return st_err(err, ST_E_INVALID, "lower dir '%s' is not an absolute path",
 				      lowers[i] ? lowers[i] : "(null)");
-	const char *abs[][2] = { { "upper", upper }, { "work", work }, { "target", target } };
+	const char *abs[][2] = {{"upper", upper}, {"work", work}, {"target", target}};
 	for (size_t i = 0; i < 3; i++)
 		if (!abs[i][1] || abs[i][1][0] != '/')
-			return st_err(err, ST_E_INVALID, "%s dir '%s' is not an absolute path", abs[i][0],
-				      abs[i][1] ? abs[i][1] : "(null)");
+			return st_err(err, ST_E_INVALID, "%s dir '%s' is not an absolute path",
+				      abs[i][0], abs[i][1] ? abs[i][1] : "(null)");
 	return 0;
 }
 
@@ -55,7 +56,8 @@ static void add_fs_log(int fsfd, struct st_buf *msg)
 		line[r] = '\0';
 		if (line[r - 1] == '\n')
 			line[r - 1] = '\0';
-		st_buf_addf(msg, "%s%s", msg->len ? "; " : "", line[0] && line[1] == ' ' ? line + 2 : line);
+		st_buf_addf(msg, "%s%s", msg->len ? "; " : "",
+			    line[0] && line[1] == ' ' ? line + 2 : line);
 	}
 }
 
@@ -169,7 +171,7 @@ static int mount_links(const char *const *lowers, size_t n, const char *upper, c
 		}
 		st_buf_addf(&opts, "%s%zu", i ? ":" : "", i);
 	}
-	const char *uw[][2] = { { "u", upper }, { "w", work } };
+	const char *uw[][2] = {{"u", upper}, {"w", work}};
 	for (size_t i = 0; i < 2; i++) {
 		st_autofree char *link = st_xasprintf("%s/%s", links, uw[i][0]);
 		if (symlink(uw[i][1], link) < 0) {
@@ -205,8 +207,8 @@ static int mount_links(const char *const *lowers, size_t n, const char *upper, c
 		}
 	}
 	if (!WIFEXITED(status)) {
-		st_err(err, ST_E_IO, "mount overlay on '%s': mount process killed by signal %d", target,
-		       WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+		st_err(err, ST_E_IO, "mount overlay on '%s': mount process killed by signal %d",
+		       target, WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 		goto out;
 	}
 	if (WEXITSTATUS(status) != 0) {
@@ -250,7 +252,8 @@ int st_snapshot_mount_with(enum st_snapshot_method method, const char *const *lo
 	if (check_paths(lowers, n, upper, work, target, err) < 0)
 		return -1;
 	if (method == ST_SNAPSHOT_AUTO || method == ST_SNAPSHOT_NEWAPI) {
-		int r = mount_newapi(method == ST_SNAPSHOT_AUTO, lowers, n, upper, work, target, err);
+		int r =
+		    mount_newapi(method == ST_SNAPSHOT_AUTO, lowers, n, upper, work, target, err);
 		if (r <= 0)
 			return r;
 	}
@@ -345,7 +348,7 @@ int st_snapshot_step_create(const char *base, const char *id, struct st_snapshot
 int st_snapshot_step_mount(const struct st_snapshot_step *step, const char *const *lowers, size_t n,
 			   struct st_error **err)
 {
-	const char *scratch[] = { step->empty };
+	const char *scratch[] = {step->empty};
 	if (n == 0) {
 		lowers = scratch;
 		n = 1;

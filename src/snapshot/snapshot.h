@@ -54,7 +54,10 @@ struct st_snapshot_step {
 	char *empty;
 };
 
-#define ST_SNAPSHOT_STEP_INIT { 0 }
+#define ST_SNAPSHOT_STEP_INIT                                                                      \
+	{                                                                                          \
+		0                                                                                  \
+	}
 
 /*
  * Create <base>/<id> and its subdirs (base is created if missing). 'id' is one path

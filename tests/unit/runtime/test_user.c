@@ -148,12 +148,14 @@ static void unknown_names_are_not_found(void **state)
 	struct resolved r;
 	assert_int_equal(resolve(f->rootfs, "nobodyhere", &r, &err), -1);
 	assert_int_equal(err->kind, ST_E_NOTFOUND);
-	assert_string_equal(err->msg, "unable to find user nobodyhere: no matching entries in passwd file");
+	assert_string_equal(err->msg,
+			    "unable to find user nobodyhere: no matching entries in passwd file");
 	st_error_clear(&err);
 
 	assert_int_equal(resolve(f->rootfs, "app:wheel", &r, &err), -1);
 	assert_int_equal(err->kind, ST_E_NOTFOUND);
-	assert_string_equal(err->msg, "unable to find group wheel: no matching entries in group file");
+	assert_string_equal(err->msg,
+			    "unable to find group wheel: no matching entries in group file");
 	st_error_clear(&err);
 
 	assert_int_equal(resolve(f->rootfs, "app:", &r, &err), -1);
@@ -217,12 +219,12 @@ static void symlinks_do_not_leave_the_rootfs(void **state)
 int user_tests(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(user_by_name_gets_supplementary_groups),
-		cmocka_unit_test(numeric_uid_uses_the_entry_when_there_is_one),
-		cmocka_unit_test(explicit_group_replaces_supplementary_groups),
-		cmocka_unit_test(unknown_names_are_not_found),
-		cmocka_unit_test(a_rootfs_without_files_resolves_ids_only),
-		cmocka_unit_test(symlinks_do_not_leave_the_rootfs),
+	    cmocka_unit_test(user_by_name_gets_supplementary_groups),
+	    cmocka_unit_test(numeric_uid_uses_the_entry_when_there_is_one),
+	    cmocka_unit_test(explicit_group_replaces_supplementary_groups),
+	    cmocka_unit_test(unknown_names_are_not_found),
+	    cmocka_unit_test(a_rootfs_without_files_resolves_ids_only),
+	    cmocka_unit_test(symlinks_do_not_leave_the_rootfs),
 	};
 	return cmocka_run_group_tests_name("user", tests, usetup, uteardown);
 }
