@@ -13,6 +13,9 @@
  * ID`. Otherwise it only waits for runc and exits with its status, which is the container
  * process's (runc run returns it; 128 + signal when the process was killed).
  *
+ * PR_SET_PDEATHSIG fires when the thread that forked the monitor exits, not only the process:
+ * that thread is blocked in st_runtime_run() for the monitor's whole life, so it is the same.
+ *
  * The monitor is a fork of a process that may have threads: between fork and exec it only
  * makes async-signal-safe calls, on argv arrays built before the fork.
  *
@@ -80,9 +83,9 @@ static char *find_runtime(const char *name, struct st_error **err)
 	if (strchr(name, '/')) {
 		if (is_executable(name))
 			return st_xstrdup(name);
-		return st_err(err, ST_E_RUNTIME, "runtime '%s' not found: %s", name,
-			      access(name, F_OK) == 0 ? "not an executable file" : "no such file"),
-		       NULL;
+		st_err(err, ST_E_RUNTIME, "runtime '%s' not found: %s", name,
+		       access(name, F_OK) == 0 ? "not an executable file" : "no such file");
+		return NULL;
 	}
 	const char *env = getenv("PATH");
 	st_autofree char *dirs = st_xasprintf("%s:%s", env ? env : "", DEFAULT_PATH);
@@ -555,7 +558,6 @@ int st_runtime_run(const struct st_runtime_opts *rt, const char *bundle, const c
 		}
 	}
 	if (rc == 0 && n > 0) {
-		errno = exec_errno;
 		rc = st_err(err, ST_E_RUNTIME, "runtime '%s' could not be executed: %s", name,
 			    strerror(exec_errno));
 	} else if (rc == 0 && WIFSIGNALED(status)) {
