@@ -375,7 +375,10 @@ int df_check(struct st_dockerfile *df, const struct src *s, struct st_error **er
 								 "duplicate stage name \"%s\": first defined on line %d",
 								 cur->name, df->stages[k].from->start_line);
 			}
-			cur->instrs = st_xcalloc(df->ninstrs, sizeof(*cur->instrs));
+			size_t k = i + 1; /* size the list exactly: one per stage adds up */
+			while (k < df->ninstrs && df->instrs[k].kind != ST_DF_FROM)
+				k++;
+			cur->instrs = st_xcalloc(k - i, sizeof(*cur->instrs));
 			continue;
 		}
 		if (!cur)

@@ -1059,7 +1059,8 @@ int st_dockerfile_parse_flags(const char *name, const char *text, size_t len,
 			in->sub->start_line = in->start_line;
 			in->sub->end_line = in->end_line;
 		}
-		if (heredoc_allowed(in)) {
+		/* Lexing the line is the slow part: only a line with "<<" can start a heredoc. */
+		if (heredoc_allowed(in) && strstr(cur.data, "<<")) {
 			struct st_dockerfile_heredoc *hd = NULL;
 			size_t nhd = 0;
 			struct st_error *herr = NULL;
