@@ -43,6 +43,7 @@ struct tar_in {
 	struct archive *a;
 	struct st_layer_sink tee; /* write may be NULL */
 	struct st_error *err;     /* the stream error behind an archive failure */
+	bool empty;               /* the input has no bytes at all: no archive was opened */
 };
 
 int tar_in_open(struct tar_in *t, struct st_layer_source src, struct st_layer_sink tee,

@@ -27,6 +27,7 @@ static bool norm_path(const char *in, struct st_buf *out)
 {
 	bool ok = true;
 	st_buf_reset(out);
+	st_buf_grow(out, 0); /* data is never NULL, even for the root "" */
 	const char *p = in;
 	while (*p) {
 		while (*p == '/')
@@ -43,7 +44,6 @@ static bool norm_path(const char *in, struct st_buf *out)
 			st_buf_addch(out, '/');
 		st_buf_add(out, s, n);
 	}
-	st_buf_str(out);
 	return ok;
 }
 
@@ -71,7 +71,6 @@ struct st_layer_reader *st_layer_reader_new(struct st_layer_source src, struct s
 	st_hasher_init(&r->h);
 	r->hashing = true;
 	if (tar_in_open(&r->t, src, (struct st_layer_sink){ 0 }, &r->h, err) < 0) {
-		tar_in_error(&r->t, "read layer", err);
 		st_layer_reader_free(r);
 		return NULL;
 	}
@@ -103,8 +102,11 @@ static enum st_layer_entry_type entry_type(struct archive_entry *ae)
 int st_layer_reader_next(struct st_layer_reader *r, struct st_layer_entry *e,
 			 struct st_error **err)
 {
-	if (r->eof)
+	/* Zero bytes are an empty layer, as Go's archive/tar (and so Docker) reads them. */
+	if (r->eof || r->t.empty) {
+		r->eof = true;
 		return 0;
+	}
 	int rc = archive_read_next_header(r->t.a, &r->cur);
 	if (rc == ARCHIVE_EOF) {
 		r->eof = true;

@@ -184,6 +184,11 @@ int tar_in_open(struct tar_in *t, struct st_layer_source src, struct st_layer_si
 	t->tee = tee;
 	if (ustream_open(&t->u, src, hash, err) < 0)
 		return -1;
+	if (t->u.comp == ST_LAYER_COMP_NONE && t->u.src_eof && t->u.in_len == 0) {
+		t->empty = true;
+		t->u.eof = true;
+		return 0;
+	}
 	t->a = archive_read_new();
 	/* Only tar: a layer is a tar, and the compression was already peeled off. */
 	archive_read_support_format_tar(t->a);

@@ -352,7 +352,23 @@ static void extract_rejects_garbage(void **state)
 	tmpdir_free(out);
 }
 
+static void extract_root_entry_and_empty_stream(void **state)
+{
+	char *out = tmpdir_new();
+	struct st_buf tar = ST_BUF_INIT;
+	struct st_error *err = NULL;
+	const struct tspec s[] = { { 'd', "./", NULL }, { 'd', "/", NULL }, { 'f', "./x", "x" } };
+	make_tar(&tar, s, 3);
+	assert_int_equal(extract_buf(&tar, out, ST_LAYER_EXTRACT_APPLY, 0, &err), 0);
+	assert_true(exists_in(out, "x"));
+	st_buf_reset(&tar);
+	assert_int_equal(extract_buf(&tar, out, ST_LAYER_EXTRACT_OVERLAY, 0, &err), 0);
+	st_buf_release(&tar);
+	tmpdir_free(out);
+}
+
 static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(extract_root_entry_and_empty_stream),
 	cmocka_unit_test(extract_round_trip),
 	cmocka_unit_test(extract_apply_whiteouts),
 	cmocka_unit_test(extract_overlay_whiteouts),
