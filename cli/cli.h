@@ -32,7 +32,18 @@ typedef int (*st_cli_fn)(struct st_cli *cli, int argc, char **argv, struct st_er
 
 /* The verbs (one file each in cli/). */
 #define ST_CLI_VERBS(X)                                                                            \
-	X(version, "version", "Show the strata version")
+	X(debug, "debug", "Debug Dockerfiles: parse, expand, words, ignore")                        \
+	X(version, "version", "Show the strata version")                                          \
+	X(import, "import", "Import a root filesystem tarball or directory as an image")          \
+	X(images, "images", "List images")                                                        \
+	X(tag, "tag", "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE")                    \
+	X(rmi, "rmi", "Remove one or more images")                                                \
+	X(image_prune, "image prune", "Remove unused images")                                     \
+	X(inspect, "inspect", "Display detailed information on one or more images")               \
+	X(history, "history", "Show the history of an image")                                     \
+	X(export, "export", "Export an image's flattened filesystem as a tar archive")            \
+	X(system_df, "system df", "Show disk usage")                                              \
+	X(system_check, "system check", "Verify every blob and record of the store")
 
 #define ST_CLI_DECLARE(fn, name, help) int cmd_##fn(struct st_cli *cli, int argc, char **argv, struct st_error **err);
 ST_CLI_VERBS(ST_CLI_DECLARE)

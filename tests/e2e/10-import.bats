@@ -54,10 +54,13 @@ setup() { common_setup; }
 	[ "$status" -ne 0 ] && [[ "$output" == *"nope.tar"* ]]
 }
 
-@test "import: importing the same tarball twice gives the same image id" {
+@test "import: with SOURCE_DATE_EPOCH the same tarball gives the same image id" {
 	tar=$(busybox_tar)
+	export SOURCE_DATE_EPOCH=1700000000
 	run strata import "$tar" a:1
 	a=$output
-	run strata import "$tar" b:1
-	[ "$a" = "$output" ]
+	STRATA_ROOT="$BATS_TEST_TMPDIR/other" run strata import "$tar" b:1
+	[ "$status" -eq 0 ] && [ "$a" = "$output" ]
+	run strata inspect --format '{{.Created}}' a:1
+	[ "$output" = "2023-11-14T22:13:20Z" ]
 }

@@ -1,0 +1,154 @@
+/* history.c: strata history [-H] [--no-trunc] [-q] [--format F] IMAGE */
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "fmt.h"
+#include "format.h"
+#include "local/local.h"
+#include "util/cleanup.h"
+#include "util/banned.h"
+
+struct history_opts {
+	bool human, no_trunc, quiet;
+	const char *format;
+	const char *image;
+};
+
+static int parse_flags(int argc, char **argv, struct history_opts *o, struct st_error **err)
+{
+	static const struct option longopts[] = {
+		{ "human", optional_argument, NULL, 'H' },
+		{ "no-trunc", no_argument, NULL, 'n' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "format", required_argument, NULL, 'F' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	/* -H=false is how Docker users turn human sizes off: accept "-H=false" as one word */
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "-H=false") || !strcmp(argv[i], "--human=false")) {
+			o->human = false;
+			argv[i] = (char *)"--human=off";
+		}
+	}
+	int c;
+	while ((c = getopt_long(argc, argv, "+Hqh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'H':
+			o->human = !optarg || !strcmp(optarg, "true") || !strcmp(optarg, "1");
+			break;
+		case 'n':
+			o->no_trunc = true;
+			break;
+		case 'q':
+			o->quiet = true;
+			break;
+		case 'F':
+			o->format = optarg;
+			break;
+		case 'h':
+			fputs("Usage: strata history [OPTIONS] IMAGE\n\nShow the history of an image\n\n"
+			      "Options:\n"
+			      "      --format string   Format output using a Go template\n"
+			      "  -H, --human           Print sizes and dates in human readable format "
+			      "(default true)\n"
+			      "      --no-trunc        Don't truncate output\n"
+			      "  -q, --quiet           Only show image IDs\n",
+			      stdout);
+			return 1;
+		default:
+			return st_cli_usage(err, "see 'strata history --help'");
+		}
+	}
+	if (argc - optind != 1)
+		return st_cli_usage(err, "\"history\" requires exactly 1 argument");
+	o->image = argv[optind];
+	return 0;
+}
+
+/* Docker's stringutils.Ellipsis: at most 'max' characters, the last one an ellipsis. */
+static char *ellipsis(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+	if (n <= max)
+		return st_xstrdup(s);
+	return st_xasprintf("%.*s…", (int)(max - 1), s);
+}
+
+static json_t *make_row(const struct history_opts *o, const char *id, const char *created,
+			const char *created_by, uint64_t size, const char *comment, time_t now)
+{
+	st_autofree char *sid = !strcmp(id, "<missing>") || o->no_trunc ? st_xstrdup(id)
+									: st_fmt_short_id(id);
+	/* tabs and newlines in a RUN line would break the table */
+	st_autofree char *by = st_xstrdup(created_by ? created_by : "");
+	for (char *p = by; *p; p++)
+		if (*p == '\t' || *p == '\n')
+			*p = ' ';
+	st_autofree char *by_shown = o->no_trunc ? st_xstrdup(by) : ellipsis(by, 45);
+	st_autofree char *since = o->human ? st_fmt_since(created, now)
+					   : st_xstrdup(created ? created : "");
+	st_autofree char *sz = o->human ? st_fmt_size(size)
+					: st_xasprintf("%llu", (unsigned long long)size);
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "ID", sid, "CreatedSince", since,
+			 "CreatedAt", created ? created : "", "CreatedBy", by_shown, "Size", sz,
+			 "Comment", comment ? comment : "");
+}
+
+int cmd_history(struct st_cli *cli, int argc, char **argv, struct st_error **err)
+{
+	struct history_opts o = { .human = true };
+	int rc = parse_flags(argc, argv, &o, err);
+	if (rc != 0)
+		return rc < 0 ? -1 : 0;
+	const char *fmt = o.quiet ? "{{.ID}}"
+		: o.format ? o.format
+			   : "table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}";
+	json_t *header = json_pack("{s:s, s:s, s:s, s:s}", "ID", "IMAGE", "CreatedSince", "CREATED",
+				   "CreatedAt", "CREATED AT", "CreatedBy", "CREATED BY");
+	st_auto(st_cli_format) struct st_cli_format *f = NULL;
+	rc = st_cli_format_new(fmt, header, &f, err);
+	json_decref(header);
+	if (rc < 0)
+		return -1;
+
+	struct st_store *s = NULL;
+	if (st_cli_store(cli, &s, err) < 0)
+		return -1;
+	st_auto(st_store_image) struct st_store_image *img = NULL;
+	if (st_local_image_find(s, o.image, &img, err) < 0)
+		return -1;
+	st_auto(st_image_config) struct st_image_config *cfg = NULL;
+	if (st_local_image_config(s, img, &cfg, err) < 0)
+		return -1;
+
+	time_t now = time(NULL);
+	size_t nrows = cfg->n_history ? cfg->n_history : img->n_layers;
+	json_t **rows = st_xcalloc(nrows, sizeof(json_t *));
+	size_t layer = 0;
+	for (size_t i = 0; i < nrows; i++) {
+		uint64_t size = 0;
+		const struct st_image_history *h = cfg->n_history ? &cfg->history[i] : NULL;
+		if ((!h || !h->empty_layer) && layer < img->n_layers)
+			size = img->layers[layer++].diff_size;
+		/* Only the top entry is this image; lower ones have no image of their own here. */
+		const char *id = i + 1 == nrows ? img->id.str : "<missing>";
+		rows[i] = make_row(&o, id, h ? h->created : cfg->created, h ? h->created_by : "",
+				   size, h ? h->comment : "", now);
+	}
+	rc = 0;
+	for (size_t i = nrows; i-- > 0;) {
+		if (rc == 0)
+			rc = st_cli_format_row(f, rows[i], cli->out, err);
+		json_decref(rows[i]);
+	}
+	free(rows);
+	if (rc < 0)
+		return -1;
+	st_cli_format_flush(f, cli->out);
+	return 0;
+}

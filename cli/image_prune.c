@@ -1,0 +1,79 @@
+/* image_prune.c: strata image prune [-a] [-f] */
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "fmt.h"
+#include "store/store.h"
+#include "util/cleanup.h"
+#include "util/banned.h"
+
+static bool confirm(struct st_cli *cli, bool all)
+{
+	fprintf(cli->errout, "WARNING! This will remove all %s.\nAre you sure you want to continue? [y/N] ",
+		all ? "images without at least one container associated to them"
+		    : "dangling images");
+	char line[16] = "";
+	if (!fgets(line, sizeof(line), stdin))
+		return false;
+	return line[0] == 'y' || line[0] == 'Y';
+}
+
+int cmd_image_prune(struct st_cli *cli, int argc, char **argv, struct st_error **err)
+{
+	static const struct option longopts[] = {
+		{ "all", no_argument, NULL, 'a' },
+		{ "force", no_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	bool all = false, force = false;
+	int c;
+	while ((c = getopt_long(argc, argv, "+afh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'a':
+			all = true;
+			break;
+		case 'f':
+			force = true;
+			break;
+		case 'h':
+			fputs("Usage: strata image prune [OPTIONS]\n\nRemove unused images\n\nOptions:\n"
+			      "  -a, --all     Remove all unused images, not just dangling ones\n"
+			      "  -f, --force   Do not prompt for confirmation\n",
+			      cli->out);
+			return 0;
+		default:
+			return st_cli_usage(err, "see 'strata image prune --help'");
+		}
+	}
+	if (optind != argc)
+		return st_cli_usage(err, "\"image prune\" accepts no arguments");
+	/* Ask only a person at a terminal; scripts pass -f or pipe no terminal. */
+	if (!force && isatty(0) && !confirm(cli, all))
+		return 0;
+	struct st_store *s = NULL;
+	if (st_cli_store(cli, &s, err) < 0)
+		return -1;
+	char **ids = NULL;
+	size_t n = 0;
+	if (st_store_image_prune(s, all ? ST_STORE_PRUNE_ALL : 0, &ids, &n, err) < 0)
+		return -1;
+	struct st_store_gc_report rep = { 0 };
+	int rc = st_store_gc(s, 0, &rep, err);
+	if (n)
+		fprintf(cli->out, "Deleted Images:\n");
+	for (size_t i = 0; i < n; i++)
+		fprintf(cli->out, "deleted: %s\n", ids[i]);
+	if (n)
+		fprintf(cli->out, "\n");
+	st_store_strings_free(ids, n);
+	if (rc < 0)
+		return -1;
+	st_autofree char *freed = st_fmt_size(rep.blob_bytes + rep.unpacked_bytes);
+	fprintf(cli->out, "Total reclaimed space: %s\n", freed);
+	return 0;
+}

@@ -1,0 +1,271 @@
+/* import.c: strata import [--change C]... [-m MSG] [--platform P] FILE|DIR|- [REPOSITORY[:TAG]] */
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "dockerfile/dockerfile.h"
+#include "fmt.h"
+#include "local/local.h"
+#include "util/cleanup.h"
+#include "util/banned.h"
+
+struct import_opts {
+	const char **changes;
+	size_t nchanges;
+	const char *message;
+	const char *platform;
+	const char *src;
+	const char *ref;
+};
+
+static const char usage_text[] =
+	"Usage: strata import [OPTIONS] FILE|DIR|- [REPOSITORY[:TAG]]\n\n"
+	"Create an image from a root filesystem tarball (plain, gzip, zstd, bzip2, xz) or a directory\n\n"
+	"Options:\n"
+	"  -c, --change list      Apply a Dockerfile instruction to the image (CMD, ENTRYPOINT, ENV,\n"
+	"                         EXPOSE, LABEL, ONBUILD, USER, VOLUME, WORKDIR, STOPSIGNAL)\n"
+	"  -m, --message string   Set the commit message of the imported image\n"
+	"      --platform string  Set the platform (default: the host's)\n";
+
+static int parse_flags(int argc, char **argv, struct import_opts *o, struct st_error **err)
+{
+	static const struct option longopts[] = {
+		{ "change", required_argument, NULL, 'c' },
+		{ "message", required_argument, NULL, 'm' },
+		{ "platform", required_argument, NULL, 'p' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	int c;
+	while ((c = getopt_long(argc, argv, "+c:m:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			o->changes = st_xrealloc(o->changes, (o->nchanges + 1) * sizeof(char *));
+			o->changes[o->nchanges++] = optarg;
+			break;
+		case 'm':
+			o->message = optarg;
+			break;
+		case 'p':
+			o->platform = optarg;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return 1;
+		default:
+			return st_cli_usage(err, "see 'strata import --help'");
+		}
+	}
+	if (argc - optind < 1 || argc - optind > 2)
+		return st_cli_usage(err, "\"import\" requires 1 or 2 arguments: FILE|DIR|- [REPOSITORY[:TAG]]");
+	o->src = argv[optind];
+	o->ref = argc - optind == 2 ? argv[optind + 1] : NULL;
+	return 0;
+}
+
+static const char *env_lookup(void *ctx, const char *name)
+{
+	return st_image_config_env_get(ctx, name);
+}
+
+/* Copy a parsed exec/shell-form command into a config list, as Docker's import --change does. */
+static void set_command(struct st_image_strv *dst, const struct st_dockerfile_instr *in)
+{
+	if (in->json) {
+		st_image_strv_set(dst, (const char *const *)in->args, in->nargs);
+		return;
+	}
+	const char *sh[] = { "/bin/sh", "-c", in->nargs ? in->args[0] : "" };
+	st_image_strv_set(dst, sh, 3);
+}
+
+static int apply_change(struct st_image_config *cfg, const char *change, struct st_error **err)
+{
+	st_autofree char *text = st_xasprintf("%s\n", change);
+	st_auto(st_dockerfile) struct st_dockerfile *df = NULL;
+	if (st_dockerfile_parse_flags("--change", text, strlen(text), ST_DOCKERFILE_PARSE_AST_ONLY,
+				      &df, err) < 0)
+		return -1;
+	if (df->ninstrs != 1)
+		return st_err(err, ST_E_PARSE, "--change '%s': expected one instruction", change);
+	const struct st_dockerfile_instr *in = &df->instrs[0];
+	struct st_dockerfile_env env = { .lookup = env_lookup, .ctx = cfg };
+	char **words = NULL;
+	size_t n = 0;
+	struct st_image_runconfig *rc = &cfg->config;
+	switch (in->kind) {
+	case ST_DF_CMD:
+		set_command(&rc->cmd, in);
+		return 0;
+	case ST_DF_ENTRYPOINT:
+		set_command(&rc->entrypoint, in);
+		return 0;
+	case ST_DF_ONBUILD:
+		st_image_strv_push(&rc->on_build, in->original + strlen(in->keyword) + 1);
+		return 0;
+	case ST_DF_ENV:
+	case ST_DF_LABEL:
+	case ST_DF_EXPOSE:
+	case ST_DF_USER:
+	case ST_DF_VOLUME:
+	case ST_DF_WORKDIR:
+	case ST_DF_STOPSIGNAL:
+		break;
+	default:
+		return st_err(err, ST_E_INVALID, "--change '%s': %s is not supported by import", change,
+			      in->keyword);
+	}
+	if (st_dockerfile_instr_expand(in, &env, df->escape, &words, &n, err) < 0)
+		return st_err_wrap(err, "--change '%s'", change);
+	int ret = 0;
+	switch (in->kind) {
+	case ST_DF_ENV:
+		for (size_t i = 0; i + 1 < n; i += 2)
+			st_image_config_env_set(cfg, words[i], words[i + 1]);
+		break;
+	case ST_DF_LABEL:
+		for (size_t i = 0; i + 1 < n; i += 2)
+			st_image_map_set(&rc->labels, words[i], words[i + 1]);
+		break;
+	case ST_DF_EXPOSE:
+		for (size_t i = 0; i < n; i++) {
+			st_autofree char *p = strchr(words[i], '/') ? st_xstrdup(words[i])
+								      : st_xasprintf("%s/tcp", words[i]);
+			if (!st_image_strv_has(&rc->exposed_ports, p))
+				st_image_strv_push(&rc->exposed_ports, p);
+		}
+		break;
+	case ST_DF_VOLUME:
+		for (size_t i = 0; i < n; i++)
+			if (!st_image_strv_has(&rc->volumes, words[i]))
+				st_image_strv_push(&rc->volumes, words[i]);
+		break;
+	case ST_DF_USER:
+		free(rc->user);
+		rc->user = st_xstrdup(n ? words[0] : "");
+		break;
+	case ST_DF_WORKDIR:
+		free(rc->working_dir);
+		rc->working_dir = st_xstrdup(n ? words[0] : "/");
+		break;
+	case ST_DF_STOPSIGNAL:
+		free(rc->stop_signal);
+		rc->stop_signal = st_xstrdup(n ? words[0] : "");
+		break;
+	default:
+		ret = st_err(err, ST_E_INVALID, "--change '%s': unsupported", change);
+	}
+	st_dockerfile_strv_free(words);
+	return ret;
+}
+
+/* The creation time: SOURCE_DATE_EPOCH when set, for reproducible imports; else now. */
+static char *created_now(void)
+{
+	const char *sde = getenv("SOURCE_DATE_EPOCH");
+	if (sde && *sde) {
+		char *end;
+		long long v = strtoll(sde, &end, 10);
+		if (!*end && v >= 0)
+			return st_fmt_time((time_t)v, 0);
+	}
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return st_fmt_time(ts.tv_sec, ts.tv_nsec);
+}
+
+static int write_layer(struct st_store *s, struct st_store_lease *lease, const char *src,
+		       struct st_store_layer *out, struct st_error **err)
+{
+	struct st_layer_writer_opts lo = { .compression = ST_LAYER_COMP_GZIP };
+	const char *sde = getenv("SOURCE_DATE_EPOCH");
+	if (sde && *sde) {
+		lo.flags |= ST_LAYER_WRITER_CLAMP_MTIME;
+		lo.mtime_clamp = strtoll(sde, NULL, 10);
+	}
+	st_auto(st_local_layer_writer) struct st_local_layer_writer *w = NULL;
+	if (st_local_layer_writer_new(s, lease, &lo, &w, err) < 0)
+		return -1;
+	struct st_layer_writer *lw = st_local_layer_writer_layer(w);
+	struct stat st;
+	if (strcmp(src, "-") != 0 && stat(src, &st) == 0 && S_ISDIR(st.st_mode)) {
+		if (st_layer_writer_add_tree(lw, src, NULL, 0, err) < 0)
+			return st_err_wrap(err, "import '%s'", src);
+	} else {
+		st_autoclose int fd = strcmp(src, "-") ? open(src, O_RDONLY | O_CLOEXEC) : dup(0);
+		if (fd < 0)
+			return st_err_errno(err, "open '%s'", src);
+		if (st_layer_writer_add_raw(lw, st_layer_source_fd(&fd), err) < 0)
+			return st_err_wrap(err, "import '%s'", src);
+	}
+	return st_local_layer_writer_commit(w, out, err);
+}
+
+int cmd_import(struct st_cli *cli, int argc, char **argv, struct st_error **err)
+{
+	struct import_opts o = { 0 };
+	int rc = parse_flags(argc, argv, &o, err);
+	if (rc != 0) {
+		free(o.changes);
+		return rc < 0 ? -1 : 0;
+	}
+	st_autofree const char **changes = o.changes;
+
+	st_autofree char *refname = NULL;
+	if (o.ref && st_local_ref_normalize(o.ref, &refname, err) < 0)
+		return -1;
+	struct st_platform plat;
+	st_platform_host(&plat);
+	if (o.platform && st_platform_parse(o.platform, &plat, err) < 0)
+		return -1;
+
+	st_auto(st_image_config) struct st_image_config *cfg = st_image_config_new();
+	for (size_t i = 0; i < o.nchanges; i++)
+		if (apply_change(cfg, o.changes[i], err) < 0)
+			return -1;
+
+	struct st_store *s = NULL;
+	if (st_cli_store(cli, &s, err) < 0)
+		return -1;
+	__attribute__((cleanup(st_store_lease_endp))) struct st_store_lease *lease = NULL;
+	if (st_store_lease_begin(s, &lease, err) < 0)
+		return -1;
+	struct st_store_layer layer = { 0 };
+	if (write_layer(s, lease, o.src, &layer, err) < 0)
+		return -1;
+
+	cfg->created = created_now();
+	cfg->architecture = st_xstrdup(plat.architecture);
+	cfg->os = st_xstrdup(plat.os);
+	if (plat.variant[0])
+		cfg->variant = st_xstrdup(plat.variant);
+	st_autofree char *comment = o.message ? st_xstrdup(o.message)
+					      : st_xasprintf("Imported from %s", o.src);
+	if (o.message)
+		cfg->comment = st_xstrdup(o.message);
+	st_image_config_add_diff_id(cfg, &layer.diff_id);
+	struct st_image_history h = { .created = cfg->created, .comment = comment };
+	st_image_config_add_history(cfg, &h);
+
+	const char *refs[1] = { refname };
+	struct st_local_commit c = {
+		.config = cfg,
+		.layers = &layer,
+		.n_layers = 1,
+		.refs = refs,
+		.n_refs = refname ? 1 : 0,
+		.lease = lease,
+	};
+	struct st_digest id;
+	rc = st_local_image_commit(s, &c, &id, err);
+	st_store_layer_release(&layer);
+	if (rc < 0)
+		return -1;
+	fprintf(cli->out, "%s\n", id.str);
+	return 0;
+}

@@ -1,0 +1,38 @@
+/* system_check.c: strata system check: verify every blob and every record of the store. */
+#include <string.h>
+
+#include "cli.h"
+#include "fmt.h"
+#include "store/store.h"
+#include "util/cleanup.h"
+#include "util/banned.h"
+
+int cmd_system_check(struct st_cli *cli, int argc, char **argv, struct st_error **err)
+{
+	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+		fputs("Usage: strata system check\n\nVerify every blob's digest and every reference, "
+		      "image and layer record of the store.\nExits 1 when a problem is found.\n",
+		      cli->out);
+		return 0;
+	}
+	if (argc != 1)
+		return st_cli_usage(err, "\"system check\" accepts no arguments");
+	struct st_store *s = NULL;
+	if (st_cli_store(cli, &s, err) < 0)
+		return -1;
+	struct st_store_check_report rep = { 0 };
+	if (st_store_check(s, &rep, err) < 0)
+		return -1;
+	for (size_t i = 0; i < rep.n_problems; i++)
+		fprintf(cli->out, "%s\n", rep.problems[i]);
+	st_autofree char *bytes = st_fmt_size(rep.bytes);
+	size_t problems = rep.n_problems;
+	size_t blobs = rep.blobs;
+	st_store_check_report_release(&rep);
+	if (problems)
+		return st_err(err, ST_E_DIGEST, "store '%s' is not consistent: %zu problem%s", cli->root,
+			      problems, problems == 1 ? "" : "s");
+	fprintf(cli->out, "store '%s' is consistent: %zu blobs verified (%s)\n", cli->root, blobs,
+		bytes);
+	return 0;
+}

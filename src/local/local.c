@@ -1,0 +1,345 @@
+/* local.c: the image model over the store: find, read, commit, and layers in the store. */
+#include "local/local.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/banned.h"
+
+int st_local_ref_normalize(const char *s, char **out, struct st_error **err)
+{
+	st_auto(st_image_ref) struct st_image_ref *ref = NULL;
+	if (st_image_ref_parse(s, &ref, err) < 0)
+		return -1;
+	*out = st_image_ref_string(ref);
+	return 0;
+}
+
+/* An image whose manifest digest is 'digest' (name@sha256:... resolves through it). */
+static int find_by_manifest(struct st_store *s, const char *digest, struct st_store_image **out,
+			    struct st_error **err)
+{
+	struct st_store_image **v = NULL;
+	size_t n = 0;
+	if (st_store_image_list(s, 0, &v, &n, err) < 0)
+		return -1;
+	int rc = 1;
+	for (size_t i = 0; i < n; i++) {
+		if (!strcmp(v[i]->manifest_digest.str, digest)) {
+			*out = v[i];
+			v[i] = NULL;
+			rc = 0;
+			break;
+		}
+	}
+	st_store_image_list_free(v, n);
+	return rc;
+}
+
+int st_local_image_find(struct st_store *s, const char *name, struct st_store_image **out,
+			struct st_error **err)
+{
+	struct st_error *perr = NULL;
+	st_auto(st_image_ref) struct st_image_ref *ref = NULL;
+	if (st_image_ref_parse(name, &ref, &perr) == 0) {
+		if (ref->digest) {
+			int rc = find_by_manifest(s, ref->digest, out, err);
+			if (rc <= 0)
+				return rc;
+		} else {
+			st_autofree char *full = st_image_ref_string(ref);
+			struct st_store_ref r = { 0 };
+			if (st_store_ref_get(s, full, &r, &perr) == 0) {
+				int rc = st_store_image_get(s, r.image_id.str, out, err);
+				st_store_ref_release(&r);
+				return rc;
+			}
+			if (perr->kind != ST_E_NOTFOUND) {
+				*err = perr;
+				return -1;
+			}
+		}
+	}
+	st_error_clear(&perr);
+	if (st_image_ref_is_id(name)) {
+		if (st_store_image_get(s, name, out, &perr) == 0)
+			return 0;
+		if (perr->kind != ST_E_NOTFOUND) {
+			*err = perr;
+			return -1;
+		}
+		st_error_clear(&perr);
+	}
+	return st_err(err, ST_E_NOTFOUND, "No such image: %s", name);
+}
+
+int st_local_image_config(struct st_store *s, const struct st_store_image *img,
+			  struct st_image_config **out, struct st_error **err)
+{
+	struct st_buf b = ST_BUF_INIT;
+	int rc = st_store_read_blob(s, img->id.str, &b, err);
+	if (rc == 0)
+		rc = st_image_config_parse(b.data, b.len, out, err);
+	st_buf_release(&b);
+	if (rc < 0)
+		return st_err_wrap(err, "image %s: config", img->id.str);
+	return 0;
+}
+
+int st_local_image_manifest(struct st_store *s, const struct st_store_image *img,
+			    struct st_image_manifest **out, struct st_error **err)
+{
+	struct st_buf b = ST_BUF_INIT;
+	int rc = st_store_read_blob(s, img->manifest_digest.str, &b, err);
+	if (rc == 0)
+		rc = st_image_manifest_parse(b.data, b.len, out, err);
+	st_buf_release(&b);
+	if (rc < 0)
+		return st_err_wrap(err, "image %s: manifest", img->id.str);
+	return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int st_local_image_tags(struct st_store *s, const char *image_id, char ***out, size_t *n,
+			struct st_error **err)
+{
+	struct st_store_ref *refs = NULL;
+	size_t nr = 0;
+	if (st_store_ref_list(s, image_id, &refs, &nr, err) < 0)
+		return -1;
+	char **v = st_xcalloc(nr + 1, sizeof(char *));
+	size_t k = 0;
+	for (size_t i = 0; i < nr; i++) {
+		st_auto(st_image_ref) struct st_image_ref *ref = NULL;
+		struct st_error *perr = NULL;
+		if (st_image_ref_parse(refs[i].name, &ref, &perr) < 0) {
+			/* a name we cannot parse is shown as stored rather than hidden */
+			st_error_free(perr);
+			v[k++] = st_xstrdup(refs[i].name);
+			continue;
+		}
+		v[k++] = st_image_ref_familiar(ref);
+	}
+	st_store_refs_free(refs, nr);
+	qsort(v, k, sizeof(char *), cmp_str);
+	*out = v;
+	*n = k;
+	return 0;
+}
+
+/* Store 'p' as a blob held by 'lease' (if any) from the moment it becomes visible. */
+static int put_leased(struct st_store *s, struct st_store_lease *lease, const void *p, size_t n,
+		      struct st_digest *d, struct st_error **err)
+{
+	struct st_store_blob_writer *w = NULL;
+	if (st_store_blob_writer_new(s, NULL, &w, err) < 0)
+		return -1;
+	if (lease)
+		st_store_blob_writer_set_lease(w, lease);
+	int rc = st_store_blob_writer_write(w, p, n, err);
+	if (rc == 0)
+		rc = st_store_blob_writer_commit(w, d, NULL, err);
+	st_store_blob_writer_free(w);
+	return rc;
+}
+
+int st_local_image_commit(struct st_store *s, const struct st_local_commit *c,
+			  struct st_digest *id, struct st_error **err)
+{
+	const struct st_image_config *cfg = c->config;
+	if (cfg->n_diff_ids != c->n_layers)
+		return st_err(err, ST_E_INVALID, "commit image: config has %zu diff_ids, %zu layers given",
+			      cfg->n_diff_ids, c->n_layers);
+	for (size_t i = 0; i < c->n_layers; i++)
+		if (!st_digest_equal(&cfg->diff_ids[i], &c->layers[i].diff_id))
+			return st_err(err, ST_E_INVALID, "commit image: layer %zu is %s, config says %s",
+				      i, c->layers[i].diff_id.str, cfg->diff_ids[i].str);
+
+	__attribute__((cleanup(st_store_lease_endp))) struct st_store_lease *lease_own = NULL;
+	struct st_store_lease *lease = c->lease;
+	if (!lease) {
+		if (st_store_lease_begin(s, &lease_own, err) < 0)
+			return -1;
+		lease = lease_own;
+	}
+
+	struct st_buf cbytes = ST_BUF_INIT, mbytes = ST_BUF_INIT;
+	st_image_config_serialize(cfg, &cbytes);
+	struct st_digest cdig, mdig;
+	int rc = put_leased(s, lease, cbytes.data, cbytes.len, &cdig, err);
+
+	st_auto(st_image_manifest) struct st_image_manifest *m = st_image_manifest_new();
+	if (rc == 0) {
+		free(m->config.media_type);
+		m->config.media_type = st_xstrdup(ST_MT_OCI_CONFIG);
+		m->config.digest = cdig;
+		m->config.size = (int64_t)cbytes.len;
+		for (size_t i = 0; i < c->n_layers; i++) {
+			struct st_image_descriptor d = { 0 };
+			d.media_type = c->layers[i].media_type;
+			d.digest = c->layers[i].digest;
+			d.size = (int64_t)c->layers[i].size;
+			st_image_manifest_add_layer(m, &d);
+		}
+		st_image_manifest_serialize(m, &mbytes);
+		rc = put_leased(s, lease, mbytes.data, mbytes.len, &mdig, err);
+	}
+	if (rc == 0) {
+		struct st_store_image img = { 0 };
+		img.id = cdig;
+		img.manifest_digest = mdig;
+		img.manifest_media_type = (char *)ST_MT_OCI_MANIFEST;
+		img.config_media_type = (char *)ST_MT_OCI_CONFIG;
+		img.created = cfg->created;
+		img.os = cfg->os;
+		img.architecture = cfg->architecture;
+		img.variant = cfg->variant;
+		img.layers = (struct st_store_layer *)c->layers;
+		img.n_layers = c->n_layers;
+		rc = st_store_image_put(s, &img, c->refs, c->n_refs, err);
+	}
+	st_buf_release(&cbytes);
+	st_buf_release(&mbytes);
+	if (rc < 0)
+		return st_err_wrap(err, "commit image");
+	if (id)
+		*id = cdig;
+	return 0;
+}
+
+struct st_local_layer_writer {
+	struct st_store *store;
+	struct st_store_lease *lease;
+	struct st_store_blob_writer *blob;
+	int fd; /* the blob writer's temp file, borrowed */
+	struct st_layer_writer *layer;
+	enum st_layer_comp comp;
+};
+
+int st_local_layer_writer_new(struct st_store *s, struct st_store_lease *lease,
+			      const struct st_layer_writer_opts *opts,
+			      struct st_local_layer_writer **out, struct st_error **err)
+{
+	struct st_local_layer_writer *w = st_xcalloc(1, sizeof(*w));
+	w->store = s;
+	w->lease = lease;
+	w->comp = opts->compression;
+	if (st_store_blob_writer_new(s, NULL, &w->blob, err) < 0) {
+		free(w);
+		return -1;
+	}
+	if (lease)
+		st_store_blob_writer_set_lease(w->blob, lease);
+	/* The layer writer hashes what it compresses: its bytes go straight to the temp file. */
+	w->fd = st_store_blob_writer_fd(w->blob);
+	w->layer = st_layer_writer_new(opts, st_layer_sink_fd(&w->fd), err);
+	if (!w->layer) {
+		st_local_layer_writer_free(w);
+		return -1;
+	}
+	*out = w;
+	return 0;
+}
+
+struct st_layer_writer *st_local_layer_writer_layer(struct st_local_layer_writer *w)
+{
+	return w->layer;
+}
+
+int st_local_layer_writer_commit(struct st_local_layer_writer *w, struct st_store_layer *out,
+				 struct st_error **err)
+{
+	struct st_layer_result res;
+	if (st_layer_writer_finish(w->layer, &res, err) < 0)
+		return -1;
+	if (st_store_blob_writer_commit_hashed(w->blob, res.digest.str, NULL, err) < 0)
+		return -1;
+	if (w->lease && st_store_lease_add(w->lease, res.diff_id.str, err) < 0)
+		return -1;
+	struct st_store_layer l = { 0 };
+	l.digest = res.digest;
+	l.diff_id = res.diff_id;
+	l.media_type = (char *)st_layer_media_type(res.compression, false);
+	l.size = res.compressed_size;
+	l.diff_size = res.size;
+	if (st_store_layer_put(w->store, &l, err) < 0)
+		return -1;
+	if (out) {
+		*out = l;
+		out->media_type = st_xstrdup(l.media_type);
+	}
+	return 0;
+}
+
+void st_local_layer_writer_free(struct st_local_layer_writer *w)
+{
+	if (!w)
+		return;
+	st_layer_writer_free(w->layer);
+	st_store_blob_writer_free(w->blob);
+	free(w);
+}
+
+void st_local_layer_writer_freep(struct st_local_layer_writer **w)
+{
+	st_local_layer_writer_free(*w);
+}
+
+int st_local_layer_unpack(struct st_store *s, const char *diff_id, char **path,
+			  struct st_error **err)
+{
+	st_autofree char *dst = NULL;
+	if (st_store_unpacked_path(s, diff_id, &dst, err) < 0)
+		return -1;
+	if (st_store_unpacked_has(s, diff_id, NULL) && st_path_exists(dst)) {
+		*path = st_steal(&dst);
+		return 0;
+	}
+	struct st_store_layer *v = NULL;
+	size_t n = 0;
+	if (st_store_layer_variants(s, diff_id, &v, &n, err) < 0)
+		return -1;
+	if (n == 0)
+		return st_err(err, ST_E_NOTFOUND, "layer %s: no blob recorded", diff_id);
+	st_autofree char *blob = st_xstrdup(v[0].digest.str);
+	uint64_t size = v[0].diff_size;
+	st_store_layers_free(v, n);
+
+	st_autofree char *tmp = NULL;
+	st_autoclose int lock = -1;
+	if (st_store_tmp_mkdir(s, &tmp, &lock, err) < 0)
+		return -1;
+	st_autoclose int fd = -1;
+	int rc = st_store_open_blob(s, blob, &fd, NULL, err);
+	struct st_digest got;
+	if (rc == 0) {
+		struct st_layer_extract_opts o = { .mode = ST_LAYER_EXTRACT_OVERLAY };
+		rc = st_layer_extract(st_layer_source_fd(&fd), tmp, &o, &got, err);
+	}
+	if (rc == 0 && strcmp(got.str, diff_id) != 0)
+		rc = st_err(err, ST_E_DIGEST, "layer blob %s unpacks to %s, expected %s", blob,
+			    got.str, diff_id);
+	if (rc == 0 && rename(tmp, dst) < 0) {
+		/* Another process unpacked it first: theirs is as good as ours. */
+		if (errno != EEXIST && errno != ENOTEMPTY)
+			rc = st_err_errno(err, "rename '%s' to '%s'", tmp, dst);
+	}
+	if (rc == 0)
+		rc = st_store_unpacked_mark(s, diff_id, size, err);
+	struct st_error *rmerr = NULL;
+	if (st_path_exists(tmp) && st_rm_rf(tmp, &rmerr) < 0)
+		st_error_free(rmerr);
+	if (rc < 0)
+		return st_err_wrap(err, "unpack layer %s", diff_id);
+	*path = st_steal(&dst);
+	return 0;
+}

@@ -1,0 +1,90 @@
+/*
+ * local.h: images in the local store. The glue that import, load, pull and build share
+ * between the image model (image/), the store (store/) and layers (layer/): finding an image
+ * by the name a person typed, reading its config and manifest, writing a layer straight into
+ * the store, committing a new image, and unpacking a layer once for overlay mounts.
+ */
+#ifndef ST_LOCAL_LOCAL_H
+#define ST_LOCAL_LOCAL_H
+
+#include <stddef.h>
+
+#include "image/image.h"
+#include "layer/layer.h"
+#include "store/store.h"
+#include "util/err.h"
+
+/*
+ * Normalise a reference a person typed ("busybox" -> "docker.io/library/busybox:latest").
+ * *out is new. ST_E_PARSE with Docker's message on a malformed reference.
+ */
+int st_local_ref_normalize(const char *s, char **out, struct st_error **err);
+
+/*
+ * Find an image the way Docker does: first as a reference (name[:tag][@digest]), then as a
+ * full image id or a unique id prefix. *out is new: st_store_image_free().
+ * ST_E_NOTFOUND with "No such image: <s>".
+ */
+int st_local_image_find(struct st_store *s, const char *name, struct st_store_image **out,
+			struct st_error **err);
+
+/* Read and parse the image's config blob (verified). *out is new: st_image_config_free(). */
+int st_local_image_config(struct st_store *s, const struct st_store_image *img,
+			  struct st_image_config **out, struct st_error **err);
+/* Read and parse the image's manifest blob (verified). *out is new. */
+int st_local_image_manifest(struct st_store *s, const struct st_store_image *img,
+			    struct st_image_manifest **out, struct st_error **err);
+
+/* Familiar names of every reference to 'image_id' ("busybox:latest"), sorted. New vector. */
+int st_local_image_tags(struct st_store *s, const char *image_id, char ***out, size_t *n,
+			struct st_error **err);
+
+/* What a new image is made of. Everything is borrowed. */
+struct st_local_commit {
+	const struct st_image_config *config; /* its diff_ids must be the layers' diff_ids */
+	const struct st_store_layer *layers;  /* recorded layers, bottom first */
+	size_t n_layers;
+	const char *const *refs; /* normalised names to point at the image; may be none */
+	size_t n_refs;
+	struct st_store_lease *lease; /* protects the layers until committed; may be NULL */
+};
+
+/*
+ * Write the config and an OCI manifest as blobs and record the image with its references in
+ * one transaction. *id (may be NULL) receives the image id (the config digest).
+ * ST_E_INVALID if the config's diff_ids do not match the layers.
+ */
+int st_local_image_commit(struct st_store *s, const struct st_local_commit *c,
+			  struct st_digest *id, struct st_error **err);
+
+/*
+ * A layer writer whose output is a blob in the store: add entries through the borrowed
+ * st_layer_writer, then commit to get the recorded layer. 'lease' (borrowed, may be NULL)
+ * protects the blob and its diff_id once committed.
+ */
+struct st_local_layer_writer;
+int st_local_layer_writer_new(struct st_store *s, struct st_store_lease *lease,
+			      const struct st_layer_writer_opts *opts,
+			      struct st_local_layer_writer **out, struct st_error **err);
+/* Borrowed: the writer to add entries to. */
+struct st_layer_writer *st_local_layer_writer_layer(struct st_local_layer_writer *w);
+/*
+ * Finish the layer, commit its blob and record it. *out (may be NULL) is filled with new
+ * strings: st_store_layer_release().
+ */
+int st_local_layer_writer_commit(struct st_local_layer_writer *w, struct st_store_layer *out,
+				 struct st_error **err);
+/* NULL does nothing; an uncommitted layer is discarded. */
+void st_local_layer_writer_free(struct st_local_layer_writer *w);
+void st_local_layer_writer_freep(struct st_local_layer_writer **w);
+
+/*
+ * Make sure layer 'diff_id' is unpacked at the store's layers/<hex> as an overlay lowerdir
+ * (whiteouts as 0/0 character devices, opaque dirs with the overlay xattr), extracting it
+ * once from any recorded compressed variant and checking its diff_id on the way. Several
+ * processes may race: one wins the rename, the others discard their copy. *path is new.
+ */
+int st_local_layer_unpack(struct st_store *s, const char *diff_id, char **path,
+			  struct st_error **err);
+
+#endif
