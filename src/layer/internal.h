@@ -46,8 +46,9 @@ struct tar_in {
 	bool empty;               /* the input has no bytes at all: no archive was opened */
 };
 
+/* 'what' prefixes the error if the input is not a tar. */
 int tar_in_open(struct tar_in *t, struct st_layer_source src, struct st_layer_sink tee,
-		struct st_hasher *hash, struct st_error **err);
+		struct st_hasher *hash, const char *what, struct st_error **err);
 /* Set *err from the archive (or the stream error behind it), prefixed by 'what'. */
 int tar_in_error(struct tar_in *t, const char *what, struct st_error **err);
 /* Read what follows the end-of-archive blocks, so hashes and tees cover the whole stream. */

@@ -70,7 +70,7 @@ struct st_layer_reader *st_layer_reader_new(struct st_layer_source src, struct s
 	struct st_layer_reader *r = st_xcalloc(1, sizeof(*r));
 	st_hasher_init(&r->h);
 	r->hashing = true;
-	if (tar_in_open(&r->t, src, (struct st_layer_sink){ 0 }, &r->h, err) < 0) {
+	if (tar_in_open(&r->t, src, (struct st_layer_sink){ 0 }, &r->h, "read layer", err) < 0) {
 		st_layer_reader_free(r);
 		return NULL;
 	}

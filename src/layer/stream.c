@@ -178,7 +178,7 @@ static la_ssize_t tar_read_cb(struct archive *a, void *ctx, const void **buf)
 }
 
 int tar_in_open(struct tar_in *t, struct st_layer_source src, struct st_layer_sink tee,
-		struct st_hasher *hash, struct st_error **err)
+		struct st_hasher *hash, const char *what, struct st_error **err)
 {
 	memset(t, 0, sizeof(*t));
 	t->tee = tee;
@@ -193,7 +193,7 @@ int tar_in_open(struct tar_in *t, struct st_layer_source src, struct st_layer_si
 	/* Only tar: a layer is a tar, and the compression was already peeled off. */
 	archive_read_support_format_tar(t->a);
 	if (archive_read_open(t->a, t, NULL, tar_read_cb, NULL) != ARCHIVE_OK)
-		return tar_in_error(t, "read layer", err);
+		return tar_in_error(t, what, err);
 	return 0;
 }
 

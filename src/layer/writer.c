@@ -659,7 +659,8 @@ int st_layer_writer_add_raw(struct st_layer_writer *w, struct st_layer_source sr
 	w->raw = true;
 	struct tar_in t;
 	int ret = -1;
-	if (tar_in_open(&t, src, (struct st_layer_sink){ tar_out, w }, NULL, err) < 0)
+	if (tar_in_open(&t, src, (struct st_layer_sink){ tar_out, w }, NULL,
+			"not a tar archive", err) < 0)
 		goto out;
 	if (t.empty) {
 		st_err(err, ST_E_PARSE, "not a tar archive: empty input");
