@@ -473,7 +473,8 @@ static int walk_dir(const struct st_dockerignore *m, const char *root, const cha
 		names[n++] = st_xstrdup(de->d_name);
 	}
 	closedir(d);
-	qsort(names, n, sizeof(*names), name_cmp);
+	if (n)
+		qsort(names, n, sizeof(*names), name_cmp);
 	int rc = 0;
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		st_autofree char *r = *rel ? st_xasprintf("%s/%s", rel, names[i]) : st_xstrdup(names[i]);
