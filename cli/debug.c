@@ -43,7 +43,7 @@ static int debug_parse(struct st_cli *cli, int argc, char **argv, struct st_erro
 					      { NULL, 0, NULL, 0 } };
 	enum st_dockerfile_parse_flags flags = 0;
 	int c;
-	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		if (c == 'a')
 			flags |= ST_DOCKERFILE_PARSE_AST_ONLY;
 		else if (c == 'h') {
@@ -89,7 +89,7 @@ static int parse_env_opts(int argc, char **argv, struct env_opts *o, struct st_e
 					      { NULL, 0, NULL, 0 } };
 	int c;
 	o->escape = '\\';
-	while ((c = getopt_long(argc, argv, "+e:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "e:", opts, NULL)) != -1) {
 		if (c == 'e') {
 			o->kv = st_xrealloc(o->kv, (o->nkv + 1) * sizeof(*o->kv));
 			o->kv[o->nkv++] = optarg;

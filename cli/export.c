@@ -38,7 +38,7 @@ int cmd_export(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 	};
 	const char *output = NULL;
 	int c;
-	while ((c = getopt_long(argc, argv, "+o:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'o':
 			output = optarg;

@@ -36,7 +36,7 @@ static int parse_flags(int argc, char **argv, struct history_opts *o, struct st_
 		}
 	}
 	int c;
-	while ((c = getopt_long(argc, argv, "+Hqh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "Hqh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'H':
 			o->human = !optarg || !strcmp(optarg, "true") || !strcmp(optarg, "1");

@@ -32,7 +32,7 @@ int cmd_image_prune(struct st_cli *cli, int argc, char **argv, struct st_error *
 	};
 	bool all = false, force = false;
 	int c;
-	while ((c = getopt_long(argc, argv, "+afh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "afh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'a':
 			all = true;

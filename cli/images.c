@@ -65,7 +65,7 @@ static int parse_flags(int argc, char **argv, struct images_opts *o, struct st_e
 		{ "help", no_argument, NULL, 'h' },    { 0 },
 	};
 	int c;
-	while ((c = getopt_long(argc, argv, "+af:qh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "af:qh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'a':
 			break;

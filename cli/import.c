@@ -42,7 +42,7 @@ static int parse_flags(int argc, char **argv, struct import_opts *o, struct st_e
 		{ 0 },
 	};
 	int c;
-	while ((c = getopt_long(argc, argv, "+c:m:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:m:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			o->changes = st_xrealloc(o->changes, (o->nchanges + 1) * sizeof(char *));

@@ -46,7 +46,7 @@ int cmd_inspect(struct st_cli *cli, int argc, char **argv, struct st_error **err
 	};
 	const char *fmt = NULL;
 	int c;
-	while ((c = getopt_long(argc, argv, "+f:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "f:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
 			fmt = optarg;

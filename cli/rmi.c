@@ -78,7 +78,7 @@ int cmd_rmi(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 	};
 	bool force = false;
 	int c;
-	while ((c = getopt_long(argc, argv, "+fh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "fh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
 			force = true;

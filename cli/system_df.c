@@ -29,7 +29,7 @@ int cmd_system_df(struct st_cli *cli, int argc, char **argv, struct st_error **e
 	};
 	const char *fmt = "table {{.Type}}\t{{.TotalCount}}\t{{.Active}}\t{{.Size}}\t{{.Reclaimable}}";
 	int c;
-	while ((c = getopt_long(argc, argv, "+vh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'F':
 			fmt = optarg;
