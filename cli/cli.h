@@ -43,7 +43,9 @@ typedef int (*st_cli_fn)(struct st_cli *cli, int argc, char **argv, struct st_er
 	X(history, "history", "Show the history of an image")                                     \
 	X(export, "export", "Export an image's flattened filesystem as a tar archive")            \
 	X(system_df, "system df", "Show disk usage")                                              \
-	X(system_check, "system check", "Verify every blob and record of the store")
+	X(system_check, "system check", "Verify every blob and record of the store")              \
+	X(save, "save", "Save images to a tar archive (docker-archive, oci-archive) or an OCI layout directory") \
+	X(load, "load", "Load images from a tar archive or an OCI layout directory")
 
 #define ST_CLI_DECLARE(fn, name, help) int cmd_##fn(struct st_cli *cli, int argc, char **argv, struct st_error **err);
 ST_CLI_VERBS(ST_CLI_DECLARE)

@@ -1,0 +1,68 @@
+/* save.c: strata save [-o FILE] [--format docker-archive|oci-archive|oci-dir] IMAGE... */
+#include <getopt.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "archive/archive.h"
+#include "cli.h"
+#include "util/cleanup.h"
+#include "util/banned.h"
+
+static const char usage_text[] =
+	"Usage: strata save [OPTIONS] IMAGE [IMAGE...]\n\n"
+	"Save one or more images to a tar archive (streamed to STDOUT by default)\n\n"
+	"Options:\n"
+	"      --format string   docker-archive (default; docker load, skopeo docker-archive:),\n"
+	"                        oci-archive (an OCI layout as a tar) or oci-dir (needs -o DIR)\n"
+	"  -o, --output string   Write to a file (a directory for oci-dir), instead of STDOUT\n";
+
+int cmd_save(struct st_cli *cli, int argc, char **argv, struct st_error **err)
+{
+	static const struct option longopts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "format", required_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	const char *output = NULL;
+	struct st_archive_save_opts o = { .format = ST_ARCHIVE_DOCKER };
+	int c;
+	while ((c = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'o':
+			output = optarg;
+			break;
+		case 'f':
+			if (st_archive_format_parse(optarg, &o.format, err) < 0)
+				return st_cli_usage(err, "invalid argument \"%s\" for \"--format\" flag",
+						    optarg);
+			break;
+		case 'h':
+			fputs(usage_text, cli->out);
+			return 0;
+		default:
+			return st_cli_usage(err, "see 'strata save --help'");
+		}
+	}
+	if (optind >= argc)
+		return st_cli_usage(err, "\"save\" requires at least 1 argument: IMAGE [IMAGE...]");
+	o.names = (const char *const *)argv + optind;
+	o.n_names = (size_t)(argc - optind);
+	if (o.format == ST_ARCHIVE_OCI_DIR && (!output || !*output))
+		return st_cli_usage(err, "--format oci-dir needs -o DIR");
+
+	struct st_store *s = NULL;
+	if (!output || !*output) {
+		int fd = fileno(cli->out);
+		if (isatty(fd))
+			return st_err(err, ST_E_INVALID, "cowardly refusing to save to a terminal. "
+							 "Use the -o flag or redirect");
+		if (st_cli_store(cli, &s, err) < 0)
+			return -1;
+		fflush(cli->out);
+		return st_archive_save_fd(s, &o, fd, err);
+	}
+	if (st_cli_store(cli, &s, err) < 0)
+		return -1;
+	return st_archive_save_path(s, &o, output, err);
+}

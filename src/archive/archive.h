@@ -1,0 +1,120 @@
+/*
+ * archive.h: images to and from files: `docker save`/`docker load` archives, OCI image layout
+ * directories and OCI archives (an OCI layout as a tar).
+ *
+ * What `save` writes, for every format, is one OCI image layout (oci-layout, index.json,
+ * blobs/sha256/<hex> for each manifest, config and layer, written once however many images
+ * share it). The docker-archive format adds Docker's manifest.json and repositories next to it,
+ * as Docker 25 does, so one archive serves `docker load`, skopeo's docker-archive transport and
+ * OCI tools. Layers are written as stored (compressed). index.json entries carry
+ * org.opencontainers.image.ref.name = the familiar name ("busybox:latest", which skopeo's
+ * oci:DIR:busybox:latest looks up) and io.containerd.image.name = the full name.
+ *
+ * `load` reads a tar (plain or compressed) in one pass: every regular entry is streamed into
+ * the store as it comes (small ones are kept in memory until they are known to be needed), so
+ * manifest.json may come last. Every blob is verified against its digest, and every layer's
+ * uncompressed content against the config's rootfs.diff_ids. Configs and manifests are stored
+ * as the archive's own bytes, so image ids and manifest digests survive a round trip.
+ */
+#ifndef ST_ARCHIVE_ARCHIVE_H
+#define ST_ARCHIVE_ARCHIVE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "digest/digest.h"
+#include "store/store.h"
+#include "util/err.h"
+
+enum st_archive_format {
+	ST_ARCHIVE_UNKNOWN = 0,
+	ST_ARCHIVE_DOCKER,	/* a tar with manifest.json (old Docker, Docker 25+, skopeo) */
+	ST_ARCHIVE_OCI_ARCHIVE, /* a tar holding an OCI layout, without manifest.json */
+	ST_ARCHIVE_OCI_DIR,	/* an OCI layout directory */
+};
+
+/* "docker-archive", "oci-archive", "oci-dir" into *out; ST_E_INVALID otherwise. */
+int st_archive_format_parse(const char *s, enum st_archive_format *out, struct st_error **err);
+/* Borrowed, static: the name st_archive_format_parse() takes ("unknown" for UNKNOWN). */
+const char *st_archive_format_name(enum st_archive_format f);
+
+/*
+ * The format of a tar from the names of its entries (normalised: no leading "./"):
+ * manifest.json makes it DOCKER, else index.json makes it OCI_ARCHIVE, else UNKNOWN.
+ */
+enum st_archive_format st_archive_detect_names(const char *const *names, size_t n);
+
+/*
+ * The format of 'path': a directory with index.json (or oci-layout) is OCI_DIR; a file is
+ * read as a tar far enough to decide (the whole tar when manifest.json comes last).
+ * ST_E_NOTFOUND if 'path' does not exist; ST_E_PARSE if it is not a tar; UNKNOWN for a tar
+ * that is neither format.
+ */
+int st_archive_detect_path(const char *path, enum st_archive_format *out, struct st_error **err);
+
+/*
+ * Normalise an archive entry name: leading "./" and "/"-runs removed, "." components dropped,
+ * trailing '/' removed. *out is new. ST_E_INVALID for an absolute name or a '..' component
+ * ("archive entry '../x': path escapes the archive"). "" is the archive root.
+ */
+int st_archive_entry_name(const char *raw, char **out, struct st_error **err);
+
+/* ---- save ---- */
+
+struct st_archive_save_opts {
+	enum st_archive_format format;	/* DOCKER, OCI_ARCHIVE or OCI_DIR */
+	const char *const *names;	/* images as a person typed them: name[:tag], id */
+	size_t n_names;
+};
+
+/*
+ * Write the images of 'o' as a tar (DOCKER or OCI_ARCHIVE) to 'fd' (borrowed; not closed).
+ * A name without a tag saves every tag of that repository, as Docker does; an id saves the
+ * image untagged. ST_E_NOTFOUND "No such image: <name>". Blobs are verified as they stream.
+ */
+int st_archive_save_fd(struct st_store *s, const struct st_archive_save_opts *o, int fd,
+		       struct st_error **err);
+
+/*
+ * Write to 'path': a tar is written to a temp file next to it and renamed over it when whole;
+ * OCI_DIR fills a temp directory next to 'path' and renames it to 'path', which must not
+ * exist or be an empty directory (ST_E_EXISTS otherwise).
+ */
+int st_archive_save_path(struct st_store *s, const struct st_archive_save_opts *o,
+			 const char *path, struct st_error **err);
+
+/* ---- load ---- */
+
+struct st_archive_loaded {
+	char *name;	       /* familiar name ("busybox:latest"); NULL: loaded untagged */
+	struct st_digest id;   /* the image id (config digest) */
+	bool replaced;	       /* 'name' pointed to another image before: 'old_id' */
+	struct st_digest old_id;
+};
+
+struct st_archive_load_result {
+	enum st_archive_format format;
+	struct st_archive_loaded *v; /* one per name (or per untagged image), in archive order */
+	size_t n;
+};
+
+/* Release the strings and the array; the struct is zeroed. */
+void st_archive_load_result_release(struct st_archive_load_result *r);
+
+/*
+ * Load every image of the archive at 'path' (a tar, plain or compressed, or an OCI layout
+ * directory) into the store. Blobs land under a lease taken first; images and references are
+ * recorded only after every image of the archive verified, so a failure records nothing (the
+ * blobs written so far are left for gc). Errors name the archive entry: ST_E_DIGEST
+ * "blobs/sha256/ab..: digest mismatch: ...", ST_E_PARSE for a bad tar or JSON, ST_E_INVALID
+ * for an archive that is neither format. An index with several platforms gives the host's.
+ * 'out' is filled on success; release it with st_archive_load_result_release().
+ */
+int st_archive_load_path(struct st_store *s, const char *path,
+			 struct st_archive_load_result *out, struct st_error **err);
+
+/* The same from a tar read from 'fd' (borrowed; e.g. stdin). 'what' names it in errors. */
+int st_archive_load_fd(struct st_store *s, int fd, const char *what,
+		       struct st_archive_load_result *out, struct st_error **err);
+
+#endif
