@@ -1,0 +1,503 @@
+/* build.c: strata build [OPTIONS] CONTEXT|- : a Dockerfile and a context become an image. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "build/build.h"
+#include "cli.h"
+#include "util/buf.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/banned.h"
+
+enum progress_mode { PROGRESS_AUTO, PROGRESS_PLAIN, PROGRESS_TTY, PROGRESS_QUIET };
+
+struct build_cli_opts {
+	struct st_build_opts b;
+	const char **tags, **args, **labels, **nocache_stages;
+	size_t ntags, nargs, nlabels, nnocache;
+	const char *iidfile;
+	bool quiet;
+	enum progress_mode progress;
+	const char *context;
+	const char *file;
+};
+
+static const char usage_text[] =
+	"Usage: strata build [OPTIONS] PATH|-\n\n"
+	"Build an image from a Dockerfile\n\n"
+	"Options:\n"
+	"      --build-arg list          Set build-time variables (K=V, or K to take it from the environment)\n"
+	"  -f, --file string             Name of the Dockerfile (default: PATH/Dockerfile; - reads stdin)\n"
+	"      --iidfile string          Write the image ID to the file\n"
+	"  -j, --jobs int                Stages built at once (default: the number of CPUs)\n"
+	"      --label list              Set metadata for an image\n"
+	"      --network string          Networking mode for RUN: none (default) or host\n"
+	"      --no-cache                Do not use cache when building the image\n"
+	"      --no-cache-filter list    Do not cache the given stages\n"
+	"      --platform string         Target platform (only the host's for now)\n"
+	"      --progress string         auto, plain, tty or quiet (default: auto)\n"
+	"      --pull string             missing, never or always (default: missing)\n"
+	"  -q, --quiet                   Print only the image ID on success\n"
+	"      --runtime string          OCI runtime for RUN: runc (default), crun or a path\n"
+	"      --source-date-epoch int   Clamp every timestamp to this time (also $SOURCE_DATE_EPOCH)\n"
+	"  -t, --tag list                Name and optionally a tag (name:tag)\n"
+	"      --target string           Set the target build stage to build\n";
+
+static void push(const char ***v, size_t *n, const char *s)
+{
+	*v = st_xrealloc(*v, (*n + 1) * sizeof(**v));
+	(*v)[(*n)++] = s;
+}
+
+static int parse_epoch(const char *s, int64_t *out, struct st_error **err)
+{
+	char *end;
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	if (errno || end == s || *end || v < 0)
+		return st_cli_usage(err, "invalid source date epoch '%s'", s);
+	*out = v;
+	return 0;
+}
+
+static int parse_flags(int argc, char **argv, struct build_cli_opts *o, struct st_error **err)
+{
+	enum { O_BUILD_ARG = 256, O_IIDFILE, O_LABEL, O_NETWORK, O_NO_CACHE, O_NO_CACHE_FILTER,
+	       O_PLATFORM, O_PROGRESS, O_PULL, O_RUNTIME, O_SDE, O_TARGET };
+	static const struct option longopts[] = {
+		{ "build-arg", required_argument, NULL, O_BUILD_ARG },
+		{ "file", required_argument, NULL, 'f' },
+		{ "iidfile", required_argument, NULL, O_IIDFILE },
+		{ "jobs", required_argument, NULL, 'j' },
+		{ "label", required_argument, NULL, O_LABEL },
+		{ "network", required_argument, NULL, O_NETWORK },
+		{ "no-cache", no_argument, NULL, O_NO_CACHE },
+		{ "no-cache-filter", required_argument, NULL, O_NO_CACHE_FILTER },
+		{ "platform", required_argument, NULL, O_PLATFORM },
+		{ "progress", required_argument, NULL, O_PROGRESS },
+		{ "pull", optional_argument, NULL, O_PULL },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "runtime", required_argument, NULL, O_RUNTIME },
+		{ "source-date-epoch", required_argument, NULL, O_SDE },
+		{ "tag", required_argument, NULL, 't' },
+		{ "target", required_argument, NULL, O_TARGET },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	const char *sde = getenv("SOURCE_DATE_EPOCH");
+	if (sde && *sde) {
+		if (parse_epoch(sde, &o->b.source_date_epoch, err) < 0)
+			return -1;
+		o->b.flags |= ST_BUILD_SOURCE_DATE_EPOCH;
+	}
+	int c;
+	while ((c = getopt_long(argc, argv, "f:j:qt:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case O_BUILD_ARG:
+			push(&o->args, &o->nargs, optarg);
+			break;
+		case 'f':
+			o->file = optarg;
+			break;
+		case O_IIDFILE:
+			o->iidfile = optarg;
+			break;
+		case 'j': {
+			char *end;
+			long j = strtol(optarg, &end, 10);
+			if (*end || j < 1 || j > 1024)
+				return st_cli_usage(err, "invalid --jobs '%s'", optarg);
+			o->b.jobs = (unsigned)j;
+			break;
+		}
+		case O_LABEL:
+			push(&o->labels, &o->nlabels, optarg);
+			break;
+		case O_NETWORK:
+			if (!strcmp(optarg, "none") || !strcmp(optarg, "default"))
+				o->b.net = ST_RUNTIME_NET_NONE;
+			else if (!strcmp(optarg, "host"))
+				o->b.net = ST_RUNTIME_NET_HOST;
+			else
+				return st_cli_usage(err, "invalid --network '%s': use none or host", optarg);
+			break;
+		case O_NO_CACHE:
+			o->b.flags |= ST_BUILD_NO_CACHE;
+			break;
+		case O_NO_CACHE_FILTER:
+			push(&o->nocache_stages, &o->nnocache, optarg);
+			break;
+		case O_PLATFORM:
+			o->b.platform = optarg;
+			break;
+		case O_PROGRESS:
+			if (!strcmp(optarg, "auto"))
+				o->progress = PROGRESS_AUTO;
+			else if (!strcmp(optarg, "plain"))
+				o->progress = PROGRESS_PLAIN;
+			else if (!strcmp(optarg, "tty"))
+				o->progress = PROGRESS_TTY;
+			else if (!strcmp(optarg, "quiet") || !strcmp(optarg, "none"))
+				o->progress = PROGRESS_QUIET;
+			else
+				return st_cli_usage(err, "invalid --progress '%s': use auto, plain, tty or quiet",
+						    optarg);
+			break;
+		case O_PULL:
+			if (!optarg || !strcmp(optarg, "always") || !strcmp(optarg, "true"))
+				return st_err(err, ST_E_INVALID,
+					      "--pull=always: pulling images is not available yet; "
+					      "base images come from the local store (--pull=missing)");
+			if (strcmp(optarg, "missing") && strcmp(optarg, "never") && strcmp(optarg, "false"))
+				return st_cli_usage(err, "invalid --pull '%s': use missing, never or always",
+						    optarg);
+			break;
+		case 'q':
+			o->quiet = true;
+			break;
+		case O_RUNTIME:
+			o->b.runtime = optarg;
+			break;
+		case O_SDE:
+			if (parse_epoch(optarg, &o->b.source_date_epoch, err) < 0)
+				return -1;
+			o->b.flags |= ST_BUILD_SOURCE_DATE_EPOCH;
+			break;
+		case 't':
+			push(&o->tags, &o->ntags, optarg);
+			break;
+		case O_TARGET:
+			o->b.target = optarg;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return 1;
+		default:
+			return st_cli_usage(err, "see 'strata build --help'");
+		}
+	}
+	if (argc - optind != 1)
+		return st_cli_usage(err, "\"build\" requires exactly 1 argument: PATH|-");
+	o->context = argv[optind];
+	return 0;
+}
+
+/* ---- progress display ---- */
+
+struct step_view {
+	unsigned id;
+	char *name;
+	struct st_buf partial; /* output not yet ended by a newline */
+	char *tail[4];         /* tty: the last lines of output */
+	double start;
+	bool running;
+	char *reason;
+};
+
+struct display {
+	FILE *f;
+	bool tty;
+	pthread_mutex_t lock;
+	struct step_view *steps;
+	size_t nsteps;
+	int live_lines; /* tty: lines of the live region on screen */
+	double t0;
+	bool stop;
+	pthread_t ticker;
+	bool ticking;
+};
+
+static double mono(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static struct step_view *view_get(struct display *d, unsigned id)
+{
+	for (size_t i = 0; i < d->nsteps; i++)
+		if (d->steps[i].id == id)
+			return &d->steps[i];
+	d->steps = st_xrealloc(d->steps, (d->nsteps + 1) * sizeof(*d->steps));
+	struct step_view *v = &d->steps[d->nsteps++];
+	memset(v, 0, sizeof(*v));
+	v->id = id;
+	v->partial = (struct st_buf)ST_BUF_INIT;
+	return v;
+}
+
+static void tail_push(struct step_view *v, const char *line, size_t n)
+{
+	free(v->tail[0]);
+	memmove(v->tail, v->tail + 1, 3 * sizeof(*v->tail));
+	v->tail[3] = st_xstrndup(line, n);
+}
+
+static void live_clear(struct display *d)
+{
+	if (d->live_lines > 0)
+		fprintf(d->f, "\033[%dA\033[J", d->live_lines);
+	d->live_lines = 0;
+}
+
+static void live_draw(struct display *d)
+{
+	double now = mono();
+	for (size_t i = 0; i < d->nsteps; i++) {
+		struct step_view *v = &d->steps[i];
+		if (!v->running)
+			continue;
+		fprintf(d->f, "\033[1m=> %s\033[0m  %.1fs\n", v->name, now - v->start);
+		d->live_lines++;
+		for (size_t t = 0; t < 4; t++) {
+			if (!v->tail[t])
+				continue;
+			fprintf(d->f, "\033[2m=> => %.*s\033[0m\n", 110, v->tail[t]);
+			d->live_lines++;
+		}
+	}
+	fflush(d->f);
+}
+
+static void *ticker(void *arg)
+{
+	struct display *d = arg;
+	for (;;) {
+		struct timespec ts = { 0, 100 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+		pthread_mutex_lock(&d->lock);
+		if (d->stop) {
+			pthread_mutex_unlock(&d->lock);
+			return NULL;
+		}
+		live_clear(d);
+		live_draw(d);
+		pthread_mutex_unlock(&d->lock);
+	}
+}
+
+static void plain_lines(struct display *d, struct step_view *v, bool flush)
+{
+	char *s = v->partial.data;
+	size_t n = v->partial.len, start = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] != '\n' && s[i] != '\r')
+			continue;
+		if (i > start) {
+			if (d->tty)
+				tail_push(v, s + start, i - start);
+			else
+				fprintf(d->f, "#%u %.3f %.*s\n", v->id, mono() - v->start, (int)(i - start),
+					s + start);
+		}
+		start = i + 1;
+	}
+	if (flush && start < n) {
+		if (d->tty)
+			tail_push(v, s + start, n - start);
+		else
+			fprintf(d->f, "#%u %.3f %.*s\n", v->id, mono() - v->start, (int)(n - start),
+				s + start);
+		start = n;
+	}
+	memmove(s, s + start, n - start);
+	st_buf_setlen(&v->partial, n - start);
+}
+
+static void on_event(void *ctx, const struct st_build_event *ev)
+{
+	struct display *d = ctx;
+	pthread_mutex_lock(&d->lock);
+	if (d->tty)
+		live_clear(d);
+	struct step_view *v = ev->id ? view_get(d, ev->id) : NULL;
+	switch (ev->type) {
+	case ST_BUILD_EVENT_START:
+		free(v->name);
+		v->name = st_xstrdup(ev->name ? ev->name : "");
+		v->start = mono();
+		v->running = true;
+		if (!d->tty)
+			fprintf(d->f, "\n#%u %s\n", ev->id, v->name);
+		break;
+	case ST_BUILD_EVENT_REASON:
+		if (d->tty) {
+			free(v->reason);
+			v->reason = st_xstrdup(ev->text);
+		} else {
+			fprintf(d->f, "#%u cache miss: %s\n", ev->id, ev->text);
+		}
+		break;
+	case ST_BUILD_EVENT_OUTPUT:
+		st_buf_add(&v->partial, ev->text, ev->len);
+		plain_lines(d, v, false);
+		break;
+	case ST_BUILD_EVENT_CACHED:
+		v->running = false;
+		if (d->tty)
+			fprintf(d->f, "=> CACHED %s\n", v->name);
+		else
+			fprintf(d->f, "#%u CACHED\n", ev->id);
+		break;
+	case ST_BUILD_EVENT_DONE:
+		plain_lines(d, v, true);
+		v->running = false;
+		if (d->tty)
+			fprintf(d->f, "=> %s  %.1fs%s%s%s\n", v->name, ev->seconds,
+				v->reason ? "  (" : "", v->reason ? v->reason : "", v->reason ? ")" : "");
+		else
+			fprintf(d->f, "#%u DONE %.1fs\n", ev->id, ev->seconds);
+		break;
+	case ST_BUILD_EVENT_ERROR:
+		plain_lines(d, v, true);
+		v->running = false;
+		if (d->tty) {
+			fprintf(d->f, "=> ERROR %s  %.1fs\n", v->name, ev->seconds);
+			for (size_t t = 0; t < 4; t++)
+				if (v->tail[t])
+					fprintf(d->f, "   %s\n", v->tail[t]);
+		}
+		fprintf(d->f, "#%u ERROR: %s\n", ev->id, ev->text);
+		break;
+	case ST_BUILD_EVENT_INFO:
+		fprintf(d->f, "%s\n", ev->text);
+		break;
+	}
+	if (d->tty)
+		live_draw(d);
+	fflush(d->f);
+	pthread_mutex_unlock(&d->lock);
+}
+
+static void display_stop(struct display *d)
+{
+	if (!d->ticking)
+		return;
+	pthread_mutex_lock(&d->lock);
+	d->stop = true;
+	pthread_mutex_unlock(&d->lock);
+	pthread_join(d->ticker, NULL);
+	live_clear(d);
+	fflush(d->f);
+	d->ticking = false;
+}
+
+static void display_release(struct display *d)
+{
+	display_stop(d);
+	for (size_t i = 0; i < d->nsteps; i++) {
+		free(d->steps[i].name);
+		free(d->steps[i].reason);
+		st_buf_release(&d->steps[i].partial);
+		for (size_t t = 0; t < 4; t++)
+			free(d->steps[i].tail[t]);
+	}
+	free(d->steps);
+	pthread_mutex_destroy(&d->lock);
+}
+
+static int read_stdin(struct st_buf *out, struct st_error **err)
+{
+	char buf[65536];
+	for (;;) {
+		ssize_t n = read(0, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return st_err_errno(err, "read Dockerfile from stdin");
+		if (n == 0)
+			return 0;
+		st_buf_add(out, buf, (size_t)n);
+	}
+}
+
+int cmd_build(struct st_cli *cli, int argc, char **argv, struct st_error **err)
+{
+	struct build_cli_opts o = { .b = ST_BUILD_OPTS_INIT };
+	struct st_buf dftext = ST_BUF_INIT;
+	struct display d = { .f = cli->errout, .t0 = mono() };
+	pthread_mutex_init(&d.lock, NULL);
+	int rc = parse_flags(argc, argv, &o, err);
+	if (rc == 1) {
+		rc = 0;
+		goto out;
+	}
+	if (rc < 0)
+		goto out;
+	if (!strcmp(o.context, "-")) {
+		if (o.file && !strcmp(o.file, "-")) {
+			rc = st_cli_usage(err, "the context and the Dockerfile cannot both come from stdin");
+			goto out;
+		}
+		o.b.context_tar_fd = 0;
+	} else {
+		o.b.context = o.context;
+	}
+	if (o.file && !strcmp(o.file, "-")) {
+		if ((rc = read_stdin(&dftext, err)) < 0)
+			goto out;
+		o.b.dockerfile_text = dftext.data ? dftext.data : "";
+		o.b.dockerfile_len = dftext.len;
+	} else {
+		o.b.dockerfile = o.file;
+	}
+	o.b.tags = o.tags;
+	o.b.n_tags = o.ntags;
+	o.b.build_args = o.args;
+	o.b.n_build_args = o.nargs;
+	o.b.labels = o.labels;
+	o.b.n_labels = o.nlabels;
+	o.b.no_cache_stages = o.nocache_stages;
+	o.b.n_no_cache_stages = o.nnocache;
+	if (o.quiet)
+		o.progress = PROGRESS_QUIET;
+	if (o.progress == PROGRESS_AUTO)
+		o.progress = isatty(fileno(cli->errout)) ? PROGRESS_TTY : PROGRESS_PLAIN;
+	if (o.progress != PROGRESS_QUIET) {
+		d.tty = o.progress == PROGRESS_TTY;
+		o.b.progress.fn = on_event;
+		o.b.progress.ctx = &d;
+		if (d.tty && pthread_create(&d.ticker, NULL, ticker, &d) == 0)
+			d.ticking = true;
+	}
+
+	struct st_store *s = NULL;
+	if ((rc = st_cli_store(cli, &s, err)) < 0)
+		goto out;
+	struct st_build_result res = { 0 };
+	rc = st_build_run(s, &o.b, &res, err);
+	display_stop(&d);
+	if (rc < 0)
+		goto out;
+	if (o.iidfile) {
+		rc = st_write_file_atomic(o.iidfile, NULL, res.id.str, strlen(res.id.str), 0644, err);
+		if (rc < 0)
+			goto out;
+	}
+	if (o.quiet) {
+		fprintf(cli->out, "%s\n", res.id.str);
+	} else if (o.progress != PROGRESS_QUIET) {
+		fprintf(cli->errout, "\nwriting image %s done\n", res.id.str);
+		for (size_t i = 0; i < o.ntags; i++)
+			fprintf(cli->errout, "naming to %s done\n", o.tags[i]);
+		fprintf(cli->errout, "%.1fs: %zu steps run, %zu cached\n", mono() - d.t0, res.steps,
+			res.cached);
+	}
+out:
+	display_release(&d);
+	st_buf_release(&dftext);
+	free(o.tags);
+	free(o.args);
+	free(o.labels);
+	free(o.nocache_stages);
+	return rc;
+}

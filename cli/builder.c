@@ -1,0 +1,108 @@
+/* builder.c: strata builder prune [-a] [--keep-storage SIZE] [-f] | strata builder du */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "build/build.h"
+#include "cli.h"
+#include "fmt.h"
+#include "util/cleanup.h"
+#include "util/banned.h"
+
+static const char prune_usage[] =
+	"Usage: strata builder prune [OPTIONS]\n\n"
+	"Remove build cache\n\n"
+	"Options:\n"
+	"  -a, --all                  Remove all build cache (the default here: no cache is in use)\n"
+	"  -f, --force                Do not prompt for confirmation\n"
+	"      --keep-storage bytes   Amount of disk space to keep for cache (e.g. 512MB, 2GB)\n";
+
+static const char du_usage[] =
+	"Usage: strata builder du\n\n"
+	"Show build cache disk usage\n";
+
+/* "512MB", "2GiB", "100k", "1048576": Docker's RAMInBytes-like parsing (decimal and binary). */
+static int parse_size(const char *s, uint64_t *out, struct st_error **err)
+{
+	char *end;
+	double v = strtod(s, &end);
+	if (end == s || v < 0)
+		return st_cli_usage(err, "invalid size '%s'", s);
+	while (*end == ' ')
+		end++;
+	double mult = 1;
+	char u = (char)(*end | 0x20);
+	bool binary = end[0] && (end[1] == 'i' || end[1] == 'I');
+	switch (*end ? u : 'b') {
+	case 'b': mult = 1; break;
+	case 'k': mult = binary ? 1024.0 : 1000.0; break;
+	case 'm': mult = binary ? 1048576.0 : 1e6; break;
+	case 'g': mult = binary ? 1073741824.0 : 1e9; break;
+	case 't': mult = binary ? 1099511627776.0 : 1e12; break;
+	default:
+		return st_cli_usage(err, "invalid size '%s'", s);
+	}
+	*out = (uint64_t)(v * mult);
+	return 0;
+}
+
+int cmd_builder_prune(struct st_cli *cli, int argc, char **argv, struct st_error **err)
+{
+	static const struct option longopts[] = {
+		{ "all", no_argument, NULL, 'a' },
+		{ "force", no_argument, NULL, 'f' },
+		{ "keep-storage", required_argument, NULL, 'k' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	uint64_t keep = 0;
+	int c;
+	while ((c = getopt_long(argc, argv, "afh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'a':
+		case 'f':
+			break;
+		case 'k':
+			if (parse_size(optarg, &keep, err) < 0)
+				return -1;
+			break;
+		case 'h':
+			fputs(prune_usage, stdout);
+			return 0;
+		default:
+			return st_cli_usage(err, "see 'strata builder prune --help'");
+		}
+	}
+	if (optind != argc)
+		return st_cli_usage(err, "\"builder prune\" accepts no arguments");
+	struct st_store *s = NULL;
+	if (st_cli_store(cli, &s, err) < 0)
+		return -1;
+	size_t removed = 0;
+	uint64_t freed = 0;
+	if (st_build_cache_prune(s, keep, &removed, &freed, err) < 0)
+		return -1;
+	st_autofree char *sz = st_fmt_size(freed);
+	fprintf(cli->out, "Deleted build cache objects: %zu\nTotal reclaimed space: %s\n", removed, sz);
+	return 0;
+}
+
+int cmd_builder_du(struct st_cli *cli, int argc, char **argv, struct st_error **err)
+{
+	if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+		fputs(du_usage, stdout);
+		return 0;
+	}
+	if (argc > 1)
+		return st_cli_usage(err, "\"builder du\" accepts no arguments");
+	struct st_store *s = NULL;
+	if (st_cli_store(cli, &s, err) < 0)
+		return -1;
+	struct st_build_cache_usage u;
+	if (st_build_cache_du(s, &u, err) < 0)
+		return -1;
+	st_autofree char *sz = st_fmt_size(u.size);
+	fprintf(cli->out, "Records:\t%zu\nReclaimable:\t%s\nTotal:\t\t%s\n", u.records, sz, sz);
+	return 0;
+}

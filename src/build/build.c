@@ -1,0 +1,1229 @@
+/*
+ * build.c: the orchestrator: parse, plan the stages the target needs, build independent
+ * stages on parallel threads (each with its own store handle: a handle is not thread-safe),
+ * walk each stage's instructions through the cache, and commit the target's image.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "build/engine.h"
+#include "local/local.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/banned.h"
+
+struct stage_slot {
+	struct stage_run run;
+	struct build_state final;
+	bool needed, done, failed;
+	pthread_t thread;
+	bool started;
+	struct st_error *err;
+};
+
+struct build {
+	struct st_store *store;
+	const struct st_build_opts *o;
+	struct st_dockerfile *df;
+	struct st_dockerfile_plan *plan;
+	struct st_dockerignore *ign;
+	struct build_context ctx;
+	bool have_ctx;
+	char *ctx_dir; /* the context directory (extracted from stdin, or the given one) */
+	char *ctx_tmp; /* when extracted: remove at the end */
+	int ctx_tmp_lock;
+	char *df_name;
+	struct st_platform platform;
+	struct stage_slot *slots; /* one per Dockerfile stage */
+	pthread_mutex_t lock;     /* progress, ids, slots, job slots */
+	pthread_cond_t cond;
+	unsigned next_id;
+	unsigned jobs_free;
+	bool abort;
+	size_t steps, cached;
+};
+
+/* ---- small helpers ---- */
+
+void strv_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+char *path_clean(const char *p)
+{
+	struct st_buf out = ST_BUF_INIT;
+	const char *s = p;
+	while (*s) {
+		while (*s == '/')
+			s++;
+		if (!*s)
+			break;
+		const char *e = strchr(s, '/');
+		size_t n = e ? (size_t)(e - s) : strlen(s);
+		if (n == 1 && s[0] == '.') {
+		} else if (n == 2 && s[0] == '.' && s[1] == '.') {
+			char *slash = strrchr(out.data ? out.data : "", '/');
+			if (slash)
+				st_buf_setlen(&out, (size_t)(slash - out.data));
+		} else {
+			st_buf_addch(&out, '/');
+			st_buf_add(&out, s, n);
+		}
+		s += n;
+	}
+	if (out.len == 0)
+		st_buf_addch(&out, '/');
+	return st_buf_detach(&out, NULL);
+}
+
+/* RFC 3339 UTC with nanoseconds, or the clamp. New. */
+static char *timestamp(const struct st_build_opts *o)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	if ((o->flags & ST_BUILD_SOURCE_DATE_EPOCH) && ts.tv_sec >= o->source_date_epoch) {
+		ts.tv_sec = o->source_date_epoch;
+		ts.tv_nsec = 0;
+	}
+	struct tm tm;
+	gmtime_r(&ts.tv_sec, &tm);
+	char buf[64];
+	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+	if (ts.tv_nsec)
+		return st_xasprintf("%s.%09ldZ", buf, ts.tv_nsec);
+	return st_xasprintf("%sZ", buf);
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void emit(struct build *b, const struct st_build_event *ev)
+{
+	if (b->o->progress.fn)
+		b->o->progress.fn(b->o->progress.ctx, ev);
+}
+
+static void info(struct build *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void info(struct build *b, const char *fmt, ...)
+{
+	struct st_buf t = ST_BUF_INIT;
+	va_list ap;
+	va_start(ap, fmt);
+	st_buf_vaddf(&t, fmt, ap);
+	va_end(ap);
+	pthread_mutex_lock(&b->lock);
+	struct st_build_event ev = { .type = ST_BUILD_EVENT_INFO, .text = st_buf_str(&t),
+				     .len = t.len };
+	emit(b, &ev);
+	pthread_mutex_unlock(&b->lock);
+	st_buf_release(&t);
+}
+
+void stage_event(struct stage_run *r, enum st_build_event_type type, const char *text, size_t len,
+		 double seconds)
+{
+	struct build *b = r->b;
+	pthread_mutex_lock(&b->lock);
+	if (type == ST_BUILD_EVENT_START)
+		r->step_id = ++b->next_id;
+	if (type == ST_BUILD_EVENT_CACHED)
+		b->cached++;
+	if (type == ST_BUILD_EVENT_DONE)
+		b->steps++;
+	struct st_build_event ev = { .type = type, .id = r->step_id, .name = r->step_name,
+				     .text = text, .len = text && !len ? strlen(text) : len,
+				     .seconds = seconds };
+	emit(b, &ev);
+	pthread_mutex_unlock(&b->lock);
+}
+
+void build_layer_opts(const struct stage_run *r, struct st_layer_writer_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	/* isa-l level 1: on two cores it keeps up with the disk where gzip -6 runs at 66 MB/s,
+	 * and every consumer reads gzip. */
+	o->compression = ST_LAYER_COMP_GZIP;
+	o->level = 0;
+	if (r->b->o->flags & ST_BUILD_SOURCE_DATE_EPOCH) {
+		o->flags |= ST_LAYER_WRITER_CLAMP_MTIME;
+		o->mtime_clamp = r->b->o->source_date_epoch;
+	}
+}
+
+struct build_context *build_ctx(struct stage_run *r, struct st_error **err)
+{
+	if (!r->b->have_ctx) {
+		st_err(err, ST_E_INVALID, "no build context");
+		return NULL;
+	}
+	return &r->b->ctx;
+}
+
+const struct st_build_opts *build_opts(const struct stage_run *r)
+{
+	return r->b->o;
+}
+
+const struct build_state *build_stage_state(struct stage_run *r, size_t index)
+{
+	struct build *b = r->b;
+	pthread_mutex_lock(&b->lock);
+	while (!b->slots[index].done && !b->abort)
+		pthread_cond_wait(&b->cond, &b->lock);
+	const struct build_state *st = b->slots[index].done && !b->slots[index].failed
+					       ? &b->slots[index].final
+					       : NULL;
+	pthread_mutex_unlock(&b->lock);
+	return st;
+}
+
+int build_stage_lookup(struct stage_run *r, const char *name, size_t *index)
+{
+	const struct st_dockerfile *df = r->b->df;
+	for (size_t i = 0; i < r->stage->index; i++) {
+		const struct st_dockerfile_stage *sg = &df->stages[i];
+		char num[32];
+		snprintf(num, sizeof(num), "%zu", i);
+		if ((sg->name && !strcasecmp(sg->name, name)) || !strcmp(num, name)) {
+			*index = i;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+void stage_env(const struct stage_run *r, struct st_dockerfile_env *env, const char ***kv)
+{
+	const struct st_image_strv *e = &r->st.cfg->config.env;
+	size_t n = e->n + r->nargs;
+	const char **v = st_xcalloc(n + 1, sizeof(*v));
+	size_t k = 0;
+	for (size_t i = 0; i < e->n; i++)
+		v[k++] = e->v[i];
+	for (size_t i = 0; i < r->nargs; i++)
+		v[k++] = r->args[i];
+	*kv = v;
+	*env = (struct st_dockerfile_env){ .kv = v, .nkv = k };
+}
+
+int stage_lowers(struct stage_run *r, const struct build_state *st, char ***paths, size_t *n,
+		 struct st_error **err)
+{
+	char **v = st_xcalloc(st->n_layers + 1, sizeof(*v));
+	for (size_t i = 0; i < st->n_layers; i++) {
+		const char *diff = st->layers[st->n_layers - 1 - i].diff_id.str;
+		if (r->lease && st_store_lease_add(r->lease, diff, err) < 0) {
+			strv_free(v, i);
+			return -1;
+		}
+		if (st_local_layer_unpack(r->s, diff, &v[i], err) < 0) {
+			strv_free(v, i);
+			return -1;
+		}
+	}
+	*paths = v;
+	*n = st->n_layers;
+	return 0;
+}
+
+int lower_lstat(char *const *lowers, size_t n, const char *path, struct stat *st)
+{
+	for (size_t i = 0; i < n; i++) {
+		st_autofree char *p = st_xasprintf("%s%s", lowers[i], path);
+		if (lstat(p, st) == 0) {
+			if (S_ISCHR(st->st_mode) && st->st_rdev == 0)
+				return 0; /* a whiteout hides it and everything below */
+			return 1;
+		}
+		/* A whiteout of a parent hides the path too. */
+		st_autofree char *parent = st_xstrdup(path);
+		for (char *slash = strrchr(parent, '/'); slash && slash != parent;
+		     slash = strrchr(parent, '/')) {
+			*slash = '\0';
+			st_autofree char *pp = st_xasprintf("%s%s", lowers[i], parent);
+			struct stat ps;
+			if (lstat(pp, &ps) == 0) {
+				if (S_ISCHR(ps.st_mode) && ps.st_rdev == 0)
+					return 0;
+				break;
+			}
+		}
+	}
+	return 0;
+}
+
+/* ---- config-only instructions ---- */
+
+static void add_history(struct stage_run *r, const char *created_by, bool empty)
+{
+	struct st_image_history h = { .created = r->created, .created_by = (char *)created_by,
+				      .empty_layer = empty };
+	st_image_config_add_history(r->st.cfg, &h);
+	free(r->st.cfg->created);
+	r->st.cfg->created = st_xstrdup(r->created);
+}
+
+/* Go's %q of a []string: ["a" "b"]. */
+static void go_quote_list(struct st_buf *b, const struct st_image_strv *v)
+{
+	st_buf_addch(b, '[');
+	for (size_t i = 0; i < v->n; i++) {
+		if (i)
+			st_buf_addch(b, ' ');
+		st_buf_addch(b, '"');
+		for (const char *p = v->v[i]; *p; p++) {
+			if (*p == '"' || *p == '\\')
+				st_buf_addch(b, '\\');
+			st_buf_addch(b, *p);
+		}
+		st_buf_addch(b, '"');
+	}
+	st_buf_addch(b, ']');
+}
+
+/* Parse a Go duration ("1m30s", "500ms"); -1 on error. */
+static int64_t parse_duration(const char *s)
+{
+	if (!strcmp(s, "0"))
+		return 0;
+	int64_t total = 0;
+	const char *p = s;
+	if (!*p)
+		return -1;
+	while (*p) {
+		char *end;
+		double v = strtod(p, &end);
+		if (end == p)
+			return -1;
+		p = end;
+		int64_t unit;
+		if (!strncmp(p, "ns", 2)) {
+			unit = 1;
+			p += 2;
+		} else if (!strncmp(p, "us", 2) || !strncmp(p, "µs", 3)) {
+			unit = 1000;
+			p += p[0] == 'u' ? 2 : 3;
+		} else if (!strncmp(p, "ms", 2)) {
+			unit = 1000000;
+			p += 2;
+		} else if (*p == 's') {
+			unit = 1000000000LL;
+			p++;
+		} else if (*p == 'm') {
+			unit = 60000000000LL;
+			p++;
+		} else if (*p == 'h') {
+			unit = 3600000000000LL;
+			p++;
+		} else {
+			return -1;
+		}
+		total += (int64_t)(v * (double)unit);
+	}
+	return total;
+}
+
+/* Go's time.Duration String() for the history line. */
+static void go_duration(struct st_buf *b, int64_t ns)
+{
+	if (ns == 0) {
+		st_buf_adds(b, "0s");
+		return;
+	}
+	int64_t h = ns / 3600000000000LL, m = (ns / 60000000000LL) % 60;
+	double sec = (double)(ns % 60000000000LL) / 1e9;
+	if (h)
+		st_buf_addf(b, "%" PRId64 "h", h);
+	if (h || m)
+		st_buf_addf(b, "%" PRId64 "m", m);
+	st_buf_addf(b, "%gs", sec);
+}
+
+static void strv_from_shell(struct stage_run *r, const struct st_dockerfile_instr *in,
+			    struct st_image_strv *out)
+{
+	if (in->json) {
+		st_image_strv_set(out, (const char *const *)in->args, in->nargs);
+		return;
+	}
+	st_image_strv_release(out);
+	const struct st_image_strv *sh = &r->st.cfg->config.shell;
+	if (sh->set && sh->n) {
+		for (size_t i = 0; i < sh->n; i++)
+			st_image_strv_push(out, sh->v[i]);
+	} else {
+		st_image_strv_push(out, "/bin/sh");
+		st_image_strv_push(out, "-c");
+	}
+	st_image_strv_push(out, in->nargs ? in->args[0] : "");
+}
+
+static int set_arg(struct stage_run *r, const char *name, const char *value)
+{
+	st_autofree char *kv = st_xasprintf("%s=%s", name, value);
+	for (size_t i = 0; i < r->nargs; i++) {
+		size_t n = strlen(name);
+		if (!strncmp(r->args[i], name, n) && r->args[i][n] == '=') {
+			free(r->args[i]);
+			r->args[i] = st_steal(&kv);
+			return 0;
+		}
+	}
+	r->args = st_xrealloc(r->args, (r->nargs + 1) * sizeof(*r->args));
+	r->args[r->nargs++] = st_steal(&kv);
+	return 0;
+}
+
+/* The value a build arg has from the command line: 1 and *v (borrowed) if given. */
+static int cli_arg(const struct st_build_opts *o, const char *name, const char **v)
+{
+	size_t n = strlen(name);
+	for (size_t i = o->n_build_args; i-- > 0;) {
+		const char *a = o->build_args[i];
+		if (!strncmp(a, name, n) && (a[n] == '=' || a[n] == '\0')) {
+			if (a[n] == '=') {
+				*v = a + n + 1;
+				return 1;
+			}
+			const char *env = getenv(name);
+			if (env) {
+				*v = env;
+				return 1;
+			}
+			return 0;
+		}
+	}
+	return 0;
+}
+
+static const char *global_arg(struct build *b, const char *name)
+{
+	size_t n = strlen(name);
+	for (size_t i = 0; i < b->plan->nglobal_args; i++)
+		if (!strncmp(b->plan->global_args[i], name, n) && b->plan->global_args[i][n] == '=')
+			return b->plan->global_args[i] + n + 1;
+	return NULL;
+}
+
+static const char *predefined_arg(struct build *b, const char *name, struct st_buf *tmp)
+{
+	const struct st_platform *p = &b->platform;
+	st_buf_reset(tmp);
+	if (!strcmp(name, "TARGETPLATFORM") || !strcmp(name, "BUILDPLATFORM")) {
+		st_platform_format(p, tmp);
+		return tmp->data;
+	}
+	if (!strcmp(name, "TARGETOS") || !strcmp(name, "BUILDOS"))
+		return p->os;
+	if (!strcmp(name, "TARGETARCH") || !strcmp(name, "BUILDARCH"))
+		return p->architecture;
+	if (!strcmp(name, "TARGETVARIANT") || !strcmp(name, "BUILDVARIANT"))
+		return p->variant;
+	return NULL;
+}
+
+/*
+ * Apply a config-only instruction to r->st.cfg; *created_by is new. Expanded words in 'w'.
+ * For WORKDIR, *mkdir is the path to create when it is missing.
+ */
+static int apply_config(struct stage_run *r, const struct st_dockerfile_instr *in, char **w,
+			size_t nw, char **created_by, char **mkdir, struct st_error **err)
+{
+	struct st_image_runconfig *rc = &r->st.cfg->config;
+	struct st_buf cb = ST_BUF_INIT;
+	switch (in->kind) {
+	case ST_DF_ENV:
+		st_buf_adds(&cb, "ENV");
+		for (size_t i = 0; i + 1 < nw; i += 2) {
+			st_image_config_env_set(r->st.cfg, w[i], w[i + 1]);
+			st_buf_addf(&cb, " %s=%s", w[i], w[i + 1]);
+		}
+		break;
+	case ST_DF_LABEL:
+		st_buf_adds(&cb, "LABEL");
+		for (size_t i = 0; i + 1 < nw; i += 2) {
+			st_image_map_set(&rc->labels, w[i], w[i + 1]);
+			st_buf_addf(&cb, " %s=%s", w[i], w[i + 1]);
+		}
+		break;
+	case ST_DF_ARG:
+		st_buf_adds(&cb, "ARG");
+		for (size_t i = 0; i < nw; i++)
+			st_buf_addf(&cb, " %s", w[i]);
+		break;
+	case ST_DF_EXPOSE: {
+		struct st_image_strv ports = { 0 };
+		for (size_t i = 0; i < nw; i++) {
+			st_autofree char *p = strchr(w[i], '/') ? st_xstrdup(w[i])
+								: st_xasprintf("%s/tcp", w[i]);
+			for (char *c = p; *c; c++)
+				if (*c >= 'A' && *c <= 'Z')
+					*c = (char)(*c - 'A' + 'a');
+			if (!st_image_strv_has(&rc->exposed_ports, p))
+				st_image_strv_push(&rc->exposed_ports, p);
+			if (!st_image_strv_has(&ports, p))
+				st_image_strv_push(&ports, p);
+		}
+		/* Go prints a map sorted by key: "EXPOSE map[80/tcp:{} 8080/tcp:{}]". */
+		for (size_t i = 1; i < ports.n; i++)
+			for (size_t j = i; j > 0 && strcmp(ports.v[j - 1], ports.v[j]) > 0; j--) {
+				char *t = ports.v[j];
+				ports.v[j] = ports.v[j - 1];
+				ports.v[j - 1] = t;
+			}
+		st_buf_adds(&cb, "EXPOSE map[");
+		for (size_t i = 0; i < ports.n; i++)
+			st_buf_addf(&cb, "%s%s:{}", i ? " " : "", ports.v[i]);
+		st_buf_addch(&cb, ']');
+		st_image_strv_release(&ports);
+		break;
+	}
+	case ST_DF_VOLUME:
+		st_buf_adds(&cb, "VOLUME [");
+		for (size_t i = 0; i < nw; i++) {
+			if (!st_image_strv_has(&rc->volumes, w[i]))
+				st_image_strv_push(&rc->volumes, w[i]);
+			st_buf_addf(&cb, "%s%s", i ? " " : "", w[i]);
+		}
+		st_buf_addch(&cb, ']');
+		break;
+	case ST_DF_USER:
+		free(rc->user);
+		rc->user = st_xstrdup(nw ? w[0] : "");
+		st_buf_addf(&cb, "USER %s", rc->user);
+		break;
+	case ST_DF_WORKDIR: {
+		const char *cur = rc->working_dir && *rc->working_dir ? rc->working_dir : "/";
+		st_autofree char *joined = nw && w[0][0] == '/' ? st_xstrdup(w[0])
+							       : st_xasprintf("%s/%s", cur, nw ? w[0] : "");
+		char *wd = path_clean(joined);
+		free(rc->working_dir);
+		rc->working_dir = wd;
+		st_buf_addf(&cb, "WORKDIR %s", wd);
+		if (strcmp(wd, "/") != 0)
+			*mkdir = st_xstrdup(wd);
+		break;
+	}
+	case ST_DF_CMD:
+		strv_from_shell(r, in, &rc->cmd);
+		r->cmd_set = true;
+		st_buf_adds(&cb, "CMD ");
+		go_quote_list(&cb, &rc->cmd);
+		break;
+	case ST_DF_ENTRYPOINT:
+		strv_from_shell(r, in, &rc->entrypoint);
+		if (!r->cmd_set)
+			st_image_strv_release(&rc->cmd); /* an inherited CMD goes with a new ENTRYPOINT */
+		st_buf_adds(&cb, "ENTRYPOINT ");
+		go_quote_list(&cb, &rc->entrypoint);
+		break;
+	case ST_DF_SHELL:
+		if (!in->json || in->nargs == 0) {
+			st_buf_release(&cb);
+			return st_err(err, ST_E_INVALID, "SHELL requires the arguments to be in JSON form");
+		}
+		st_image_strv_set(&rc->shell, (const char *const *)in->args, in->nargs);
+		st_buf_adds(&cb, "SHELL [");
+		for (size_t i = 0; i < in->nargs; i++)
+			st_buf_addf(&cb, "%s%s", i ? " " : "", in->args[i]);
+		st_buf_addch(&cb, ']');
+		break;
+	case ST_DF_STOPSIGNAL:
+		free(rc->stop_signal);
+		rc->stop_signal = st_xstrdup(nw ? w[0] : "");
+		st_buf_addf(&cb, "STOPSIGNAL %s", rc->stop_signal);
+		break;
+	case ST_DF_MAINTAINER:
+		free(r->st.cfg->author);
+		r->st.cfg->author = st_xstrdup(in->nargs ? in->args[0] : "");
+		st_buf_addf(&cb, "MAINTAINER %s", r->st.cfg->author);
+		break;
+	case ST_DF_ONBUILD: {
+		/* The trigger as written after the keyword. */
+		const char *t = in->original;
+		while (*t == ' ' || *t == '\t')
+			t++;
+		t += strlen(in->keyword);
+		while (*t == ' ' || *t == '\t')
+			t++;
+		st_image_strv_push(&rc->on_build, t);
+		st_buf_addf(&cb, "ONBUILD %s", t);
+		break;
+	}
+	case ST_DF_HEALTHCHECK: {
+		struct st_image_healthcheck *h = st_xcalloc(1, sizeof(*h));
+		const char *type = in->nargs ? in->args[0] : "NONE";
+		if (!strcasecmp(type, "NONE")) {
+			st_image_strv_push(&h->test, "NONE");
+		} else {
+			if (in->json) {
+				st_image_strv_push(&h->test, "CMD");
+				for (size_t i = 1; i < in->nargs; i++)
+					st_image_strv_push(&h->test, in->args[i]);
+			} else {
+				st_image_strv_push(&h->test, "CMD-SHELL");
+				st_image_strv_push(&h->test, in->nargs > 1 ? in->args[1] : "");
+			}
+			static const char *const names[] = { "interval", "timeout", "start-period",
+							     "start-interval" };
+			int64_t *dst[] = { &h->interval_ns, &h->timeout_ns, &h->start_period_ns,
+					   &h->start_interval_ns };
+			for (size_t i = 0; i < 4; i++) {
+				const char *v = st_dockerfile_instr_flag(in, names[i]);
+				if (!v)
+					continue;
+				int64_t d = parse_duration(v);
+				if (d < 0) {
+					st_image_healthcheck_free(h);
+					st_buf_release(&cb);
+					return st_err(err, ST_E_INVALID,
+						      "HEALTHCHECK: invalid --%s duration '%s'", names[i], v);
+				}
+				*dst[i] = d;
+			}
+			const char *rt = st_dockerfile_instr_flag(in, "retries");
+			if (rt)
+				h->retries = strtoll(rt, NULL, 10);
+		}
+		st_buf_adds(&cb, "HEALTHCHECK &{");
+		go_quote_list(&cb, &h->test);
+		int64_t ds[] = { h->interval_ns, h->timeout_ns, h->start_period_ns,
+				 h->start_interval_ns };
+		for (size_t i = 0; i < 4; i++) {
+			st_buf_adds(&cb, " \"");
+			go_duration(&cb, ds[i]);
+			st_buf_addch(&cb, '"');
+		}
+		st_buf_addf(&cb, " '\\x%02x'}", (unsigned)(h->retries & 0xff));
+		st_image_healthcheck_free(rc->healthcheck);
+		rc->healthcheck = h;
+		break;
+	}
+	default:
+		st_buf_release(&cb);
+		return st_err(err, ST_E_INVALID, "unsupported instruction %s", in->keyword);
+	}
+	*created_by = st_buf_detach(&cb, NULL);
+	return 0;
+}
+
+/* ---- one step ---- */
+
+static char *step_title(struct stage_run *r, size_t pos, const char *text)
+{
+	/* Collapse the line's white space as BuildKit's progress names do. */
+	struct st_buf t = ST_BUF_INIT;
+	st_buf_addf(&t, "[%s%zu/%zu] ", r->label, pos, r->total);
+	bool sp = false;
+	for (const char *p = text; *p; p++) {
+		if (*p == '\n' || *p == '\t' || *p == ' ') {
+			sp = true;
+			continue;
+		}
+		if (sp && t.len && t.data[t.len - 1] != ' ')
+			st_buf_addch(&t, ' ');
+		sp = false;
+		st_buf_addch(&t, *p);
+	}
+	return st_buf_detach(&t, NULL);
+}
+
+static char *position_key(struct stage_run *r, size_t pos)
+{
+	struct build *b = r->b;
+	return st_xasprintf("%s\n%s\n%zu\n%zu", b->ctx_dir ? b->ctx_dir : "-", b->df_name,
+			    r->stage->index, pos);
+}
+
+static bool no_cache_for(struct build *b, const struct st_dockerfile_stage *stage)
+{
+	if (b->o->flags & ST_BUILD_NO_CACHE)
+		return true;
+	for (size_t i = 0; i < b->o->n_no_cache_stages; i++) {
+		const char *f = b->o->no_cache_stages[i];
+		if (stage->name && !strcasecmp(stage->name, f))
+			return true;
+		char idx[32];
+		snprintf(idx, sizeof(idx), "%zu", stage->index);
+		if (!strcmp(idx, f))
+			return true;
+	}
+	return false;
+}
+
+static int do_step(struct stage_run *r, const struct st_dockerfile_instr *in, size_t pos,
+		   struct st_error **err)
+{
+	struct build *b = r->b;
+	st_autofree char *title = step_title(r, pos, in->original);
+	r->step_name = title;
+	stage_event(r, ST_BUILD_EVENT_START, NULL, 0, 0);
+	double t0 = now_s();
+
+	struct key_inputs k;
+	key_inputs_init(&k);
+	k.parent = r->st.key;
+	struct st_buf canon = ST_BUF_INIT;
+	struct copy_plan *cp = NULL;
+	char **w = NULL;
+	size_t nw = 0;
+	int rc = 0;
+	const char **envkv = NULL;
+	struct st_dockerfile_env env;
+	stage_env(r, &env, &envkv);
+
+	if (in->kind == ST_DF_RUN) {
+		rc = run_key(r, in, &k, err);
+	} else if (in->kind == ST_DF_COPY || in->kind == ST_DF_ADD) {
+		rc = copy_prepare(r, in, &k, &cp, err);
+	} else if (in->kind == ST_DF_FROM) {
+		rc = st_err(err, ST_E_INVALID, "FROM inside a stage");
+	} else {
+		rc = st_dockerfile_instr_expand(in, &env, b->df->escape, &w, &nw, err);
+		if (rc == 0 && in->kind == ST_DF_ARG) {
+			/* Bind each ARG's value now: the key and every later step see it. */
+			st_autofree char *hist = NULL;
+			for (size_t i = 0; i < nw; i++) {
+				char *eq = strchr(w[i], '=');
+				st_autofree char *name = eq ? st_xstrndup(w[i], (size_t)(eq - w[i]))
+							    : st_xstrdup(w[i]);
+				const char *v = NULL;
+				struct st_buf tmp = ST_BUF_INIT;
+				if (cli_arg(b->o, name, &v))
+					set_arg(r, name, v);
+				else if (eq)
+					set_arg(r, name, eq + 1);
+				else if ((v = global_arg(b, name)))
+					set_arg(r, name, v);
+				else if (st_dockerfile_arg_is_predefined(name) &&
+					 (v = predefined_arg(b, name, &tmp)))
+					set_arg(r, name, v);
+				st_buf_release(&tmp);
+				/* The history shows the value the step saw. */
+				for (size_t j = 0; j < r->nargs; j++) {
+					size_t n = strlen(name);
+					if (!strncmp(r->args[j], name, n) && r->args[j][n] == '=') {
+						free(w[i]);
+						w[i] = st_xstrdup(r->args[j]);
+					}
+				}
+			}
+		}
+		if (rc == 0) {
+			st_buf_addf(&canon, "%s%s", st_dockerfile_kind_name(in->kind),
+				    in->json ? " json" : "");
+			for (size_t i = 0; i < in->nflags; i++)
+				st_buf_addf(&canon, " --%s=%s", in->flags[i].name,
+					    in->flags[i].value ? in->flags[i].value : "");
+			for (size_t i = 0; i < nw; i++)
+				st_buf_addf(&canon, "\x1f%s", w[i]);
+			if (in->kind == ST_DF_SHELL || in->kind == ST_DF_CMD ||
+			    in->kind == ST_DF_ENTRYPOINT || in->kind == ST_DF_HEALTHCHECK) {
+				/* Shell-form commands are wrapped with the SHELL in effect. */
+				const struct st_image_strv *sh = &r->st.cfg->config.shell;
+				for (size_t i = 0; sh->set && i < sh->n; i++)
+					st_buf_addf(&canon, "\x1eshell=%s", sh->v[i]);
+			}
+			if (in->kind == ST_DF_ENTRYPOINT && !r->cmd_set)
+				st_buf_adds(&canon, "\x1e" "reset-cmd");
+			k.instr = canon.data;
+		}
+	}
+	free(envkv);
+
+	st_autofree char *why = NULL;
+	char key[ST_DIGEST_HEX_LEN + 1] = "";
+	bool hit = false;
+	if (rc == 0) {
+		key_compute(&k, key);
+		if (r->no_cache) {
+			why = st_xstrdup("--no-cache");
+		} else if (r->missed) {
+			why = st_xstrdup("a previous step was rebuilt");
+		} else {
+			struct build_state next;
+			rc = cache_get(r->s, key, &r->st, &next, err);
+			if (rc == 1) {
+				state_release(&r->st);
+				r->st = next;
+				hit = true;
+				rc = 0;
+			}
+		}
+		if (rc == 0) {
+			/* Record these inputs for the next build's explanation, hit or miss. */
+			st_autofree char *posk = position_key(r, pos);
+			st_autofree char *cwhy = NULL;
+			rc = cache_explain(r->s, posk, &k, &cwhy, err);
+			if (!why && !hit)
+				why = cwhy ? st_steal(&cwhy) : st_xstrdup("not in the cache");
+		}
+	}
+
+	if (rc == 0 && !hit) {
+		if (why)
+			stage_event(r, ST_BUILD_EVENT_REASON, why, 0, 0);
+		r->missed = true;
+		free(r->created);
+		r->created = timestamp(b->o);
+		struct st_store_layer layer = { 0 };
+		bool has_layer = false;
+		st_autofree char *created_by = NULL;
+		if (in->kind == ST_DF_RUN) {
+			rc = run_exec(r, in, &layer, &has_layer, &created_by, err);
+		} else if (in->kind == ST_DF_COPY || in->kind == ST_DF_ADD) {
+			rc = copy_exec(r, cp, &layer, &has_layer, &created_by, err);
+		} else {
+			st_autofree char *mk = NULL;
+			rc = apply_config(r, in, w, nw, &created_by, &mk, err);
+			if (rc == 0 && mk && in->kind == ST_DF_WORKDIR)
+				rc = mkdir_layer(r, mk, &layer, &has_layer, err);
+		}
+		if (rc == 0) {
+			if (has_layer) {
+				st_image_config_add_diff_id(r->st.cfg, &layer.diff_id);
+				state_add_layer(&r->st, &layer);
+			}
+			bool buildkit = in->kind == ST_DF_RUN || in->kind == ST_DF_COPY ||
+					in->kind == ST_DF_ADD;
+			st_autofree char *cb = st_xasprintf("%s%s", created_by,
+							    buildkit ? " # buildkit" : "");
+			add_history(r, cb, !has_layer);
+			memcpy(r->st.key, key, sizeof(key));
+			rc = cache_put(r->s, &r->st, has_layer ? &layer : NULL, err);
+		}
+		if (has_layer)
+			st_store_layer_release(&layer);
+	}
+	if (rc == 0 && in->kind == ST_DF_CMD)
+		r->cmd_set = true;
+
+	copy_plan_free(cp);
+	if (w)
+		st_dockerfile_strv_free(w);
+	st_buf_release(&canon);
+	key_inputs_release(&k);
+	if (rc < 0) {
+		stage_event(r, ST_BUILD_EVENT_ERROR, (*err)->msg, 0, now_s() - t0);
+		return st_err_wrap(err, "%s", title);
+	}
+	stage_event(r, hit ? ST_BUILD_EVENT_CACHED : ST_BUILD_EVENT_DONE, NULL, 0, now_s() - t0);
+	r->step_name = NULL;
+	return 0;
+}
+
+/* ---- a stage ---- */
+
+static int stage_from(struct stage_run *r, struct st_error **err)
+{
+	struct build *b = r->b;
+	const struct st_dockerfile_plan_stage *ps = r->ps;
+	st_autofree char *title = NULL;
+	st_autofree char *shown = NULL;
+	if (ps->base_is_stage) {
+		shown = st_xstrdup(ps->base);
+	} else if (!strcmp(ps->base, "scratch")) {
+		shown = st_xstrdup("scratch");
+	} else if (st_local_ref_normalize(ps->base, &shown, NULL) < 0) {
+		shown = st_xstrdup(ps->base);
+	}
+	title = st_xasprintf("[%s1/%zu] FROM %s", r->label, r->total, shown);
+	r->step_name = title;
+	stage_event(r, ST_BUILD_EVENT_START, NULL, 0, 0);
+	double t0 = now_s();
+	int rc = 0;
+	const char *pull = NULL;
+	(void)pull;
+	if (ps->base_is_stage) {
+		const struct build_state *src = build_stage_state(r, ps->base_stage);
+		if (!src)
+			return st_err(err, ST_E_INVALID, "stage '%s' failed", ps->base);
+		state_copy(&r->st, src);
+		/* The content, not the chain: a rebuilt stage with the same result still hits. */
+		struct st_buf t = ST_BUF_INIT;
+		st_buf_adds(&t, "stage");
+		struct st_digest cd;
+		st_image_config_digest(src->cfg, &cd);
+		st_buf_addf(&t, " %s", cd.str);
+		struct st_digest d;
+		st_digest_of(t.data, t.len, &d);
+		st_buf_release(&t);
+		memcpy(r->st.key, st_digest_hex(&d), sizeof(r->st.key));
+	} else if (!strcmp(ps->base, "scratch")) {
+		r->st.cfg = st_image_config_new();
+		r->st.cfg->os = st_xstrdup(b->platform.os);
+		r->st.cfg->architecture = st_xstrdup(b->platform.architecture);
+		if (b->platform.variant[0])
+			r->st.cfg->variant = st_xstrdup(b->platform.variant);
+		st_autofree char *t = st_xasprintf("scratch %s/%s", b->platform.os,
+						   b->platform.architecture);
+		struct st_digest d;
+		st_digest_of(t, strlen(t), &d);
+		memcpy(r->st.key, st_digest_hex(&d), sizeof(r->st.key));
+	} else {
+		struct st_store_image *img = NULL;
+		rc = st_local_image_find(r->s, ps->base, &img, err);
+		if (rc < 0) {
+			if ((*err)->kind == ST_E_NOTFOUND)
+				st_err_wrap(err, "base image '%s' is not in the local store (pulling is "
+						 "not available yet: import or load it first)",
+					    ps->base);
+		} else {
+			rc = st_local_image_config(r->s, img, &r->st.cfg, err);
+			for (size_t i = 0; rc == 0 && i < img->n_layers; i++) {
+				state_add_layer(&r->st, &img->layers[i]);
+				if (r->lease)
+					rc = st_store_lease_add(r->lease, img->layers[i].diff_id.str, err);
+			}
+			if (rc == 0) {
+				st_autofree char *t = st_xasprintf("image %s", img->id.str);
+				struct st_digest d;
+				st_digest_of(t, strlen(t), &d);
+				memcpy(r->st.key, st_digest_hex(&d), sizeof(r->st.key));
+			}
+			st_store_image_free(img);
+		}
+	}
+	if (rc < 0) {
+		stage_event(r, ST_BUILD_EVENT_ERROR, (*err)->msg, 0, now_s() - t0);
+		return st_err_wrap(err, "%s", title);
+	}
+	stage_event(r, ST_BUILD_EVENT_DONE, NULL, 0, now_s() - t0);
+	r->step_name = NULL;
+	return 0;
+}
+
+static int stage_build(struct stage_run *r, struct st_error **err)
+{
+	if (stage_from(r, err) < 0)
+		return -1;
+	size_t pos = 2;
+	/* The base's ONBUILD triggers run first, then are not inherited (Docker's rule). */
+	struct st_image_strv triggers = r->st.cfg->config.on_build;
+	memset(&r->st.cfg->config.on_build, 0, sizeof(r->st.cfg->config.on_build));
+	int rc = 0;
+	if (triggers.n) {
+		struct st_buf text = ST_BUF_INIT;
+		st_buf_adds(&text, "FROM scratch\n");
+		for (size_t i = 0; i < triggers.n; i++)
+			st_buf_addf(&text, "%s\n", triggers.v[i]);
+		struct st_dockerfile *tdf = NULL;
+		rc = st_dockerfile_parse("ONBUILD", text.data, text.len, &tdf, err);
+		st_buf_release(&text);
+		if (rc == 0) {
+			r->total += tdf->stages[0].ninstrs;
+			for (size_t i = 0; rc == 0 && i < tdf->stages[0].ninstrs; i++)
+				rc = do_step(r, tdf->stages[0].instrs[i], pos++, err);
+		}
+		st_dockerfile_free(tdf);
+	}
+	st_image_strv_release(&triggers);
+	for (size_t i = 0; rc == 0 && i < r->stage->ninstrs; i++)
+		rc = do_step(r, r->stage->instrs[i], pos++, err);
+	return rc;
+}
+
+static void *stage_thread(void *arg)
+{
+	struct stage_slot *slot = arg;
+	struct stage_run *r = &slot->run;
+	struct build *b = r->b;
+	/* Wait for the stages this one needs, then for a free job slot. */
+	pthread_mutex_lock(&b->lock);
+	for (;;) {
+		bool ready = true;
+		for (size_t i = 0; i < r->ps->ndeps; i++)
+			if (!b->slots[r->ps->deps[i]].done)
+				ready = false;
+		if (b->abort || (ready && b->jobs_free > 0))
+			break;
+		pthread_cond_wait(&b->cond, &b->lock);
+	}
+	bool go = !b->abort;
+	if (go)
+		b->jobs_free--;
+	pthread_mutex_unlock(&b->lock);
+
+	int rc = -1;
+	if (!go) {
+		st_err(&slot->err, ST_E_INVALID, "cancelled");
+	} else {
+		rc = st_store_open(st_store_root(b->store), &r->s, &slot->err);
+		if (rc == 0)
+			rc = st_store_lease_begin(r->s, &r->lease, &slot->err);
+		if (rc == 0)
+			rc = stage_build(r, &slot->err);
+	}
+	pthread_mutex_lock(&b->lock);
+	if (go)
+		b->jobs_free++;
+	if (rc == 0) {
+		slot->final = r->st;
+		memset(&r->st, 0, sizeof(r->st));
+	} else {
+		slot->failed = true;
+		b->abort = true;
+	}
+	slot->done = true;
+	pthread_cond_broadcast(&b->cond);
+	pthread_mutex_unlock(&b->lock);
+	return NULL;
+}
+
+/* ---- the whole build ---- */
+
+static int read_dockerfile(struct build *b, struct st_buf *text, struct st_error **err)
+{
+	const struct st_build_opts *o = b->o;
+	if (o->dockerfile_text) {
+		st_buf_add(text, o->dockerfile_text, o->dockerfile_len);
+		b->df_name = st_xstrdup("Dockerfile");
+		return 0;
+	}
+	st_autofree char *path = o->dockerfile ? st_xstrdup(o->dockerfile)
+					       : st_path_join(b->ctx_dir, "Dockerfile");
+	if (st_read_file(path, text, err) < 0)
+		return st_err_wrap(err, "read Dockerfile");
+	b->df_name = st_xstrdup(o->dockerfile ? o->dockerfile : "Dockerfile");
+	return 0;
+}
+
+static int extract_context(struct build *b, struct st_error **err)
+{
+	int lock = -1;
+	if (st_store_tmp_mkdir(b->store, &b->ctx_tmp, &lock, err) < 0)
+		return -1;
+	b->ctx_tmp_lock = lock;
+	int fd = b->o->context_tar_fd;
+	struct st_layer_extract_opts eo = { .mode = ST_LAYER_EXTRACT_APPLY };
+	if (st_layer_extract(st_layer_source_fd(&fd), b->ctx_tmp, &eo, NULL, err) < 0)
+		return st_err_wrap(err, "read build context from stdin");
+	b->ctx_dir = st_xstrdup(b->ctx_tmp);
+	return 0;
+}
+
+static int check_platform(struct build *b, struct st_error **err)
+{
+	st_platform_host(&b->platform);
+	if (!b->o->platform)
+		return 0;
+	struct st_platform want;
+	if (st_platform_parse(b->o->platform, &want, err) < 0)
+		return -1;
+	if (!st_platform_match(&b->platform, &want)) {
+		struct st_buf h = ST_BUF_INIT;
+		st_platform_format(&b->platform, &h);
+		st_err(err, ST_E_INVALID, "--platform %s: only the host platform (%s) can be built",
+		       b->o->platform, h.data);
+		st_buf_release(&h);
+		return -1;
+	}
+	return 0;
+}
+
+static void build_release(struct build *b)
+{
+	if (b->slots) {
+		for (size_t i = 0; i < b->df->nstages; i++) {
+			struct stage_slot *sl = &b->slots[i];
+			state_release(&sl->final);
+			state_release(&sl->run.st);
+			strv_free(sl->run.args, sl->run.nargs);
+			free(sl->run.label);
+			free(sl->run.created);
+			st_store_lease_end(sl->run.lease);
+			st_store_free(sl->run.s);
+			st_error_free(sl->err);
+		}
+		free(b->slots);
+	}
+	if (b->have_ctx)
+		ctx_release(&b->ctx);
+	st_dockerignore_free(b->ign);
+	st_dockerfile_plan_free(b->plan);
+	st_dockerfile_free(b->df);
+	if (b->ctx_tmp) {
+		struct st_error *e = NULL;
+		if (st_rm_rf(b->ctx_tmp, &e) < 0)
+			st_error_free(e);
+		free(b->ctx_tmp);
+	}
+	if (b->ctx_tmp_lock >= 0)
+		close(b->ctx_tmp_lock);
+	free(b->ctx_dir);
+	free(b->df_name);
+	pthread_mutex_destroy(&b->lock);
+	pthread_cond_destroy(&b->cond);
+}
+
+static int add_labels(struct build *b, struct st_image_config *cfg, struct st_error **err)
+{
+	for (size_t i = 0; i < b->o->n_labels; i++) {
+		const char *l = b->o->labels[i];
+		const char *eq = strchr(l, '=');
+		st_autofree char *k = eq ? st_xstrndup(l, (size_t)(eq - l)) : st_xstrdup(l);
+		if (!*k)
+			return st_err(err, ST_E_INVALID, "invalid label '%s'", l);
+		st_image_map_set(&cfg->config.labels, k, eq ? eq + 1 : "");
+	}
+	return 0;
+}
+
+int st_build_run(struct st_store *s, const struct st_build_opts *o, struct st_build_result *res,
+		 struct st_error **err)
+{
+	struct build b = { .store = s, .o = o, .ctx_tmp_lock = -1 };
+	pthread_mutex_init(&b.lock, NULL);
+	pthread_cond_init(&b.cond, NULL);
+	struct st_buf text = ST_BUF_INIT;
+	st_autofree char **refs = NULL;
+	size_t nrefs = 0;
+	int rc = check_platform(&b, err);
+
+	/* Refuse bad tags before any work. */
+	if (rc == 0) {
+		refs = st_xcalloc(o->n_tags + 1, sizeof(*refs));
+		for (size_t i = 0; rc == 0 && i < o->n_tags; i++) {
+			rc = st_local_ref_normalize(o->tags[i], &refs[i], err);
+			if (rc < 0)
+				st_err_wrap(err, "invalid tag '%s'", o->tags[i]);
+			else
+				nrefs++;
+		}
+	}
+	if (rc == 0) {
+		if (o->context)
+			b.ctx_dir = st_xstrdup(o->context);
+		else if (o->context_tar_fd >= 0)
+			rc = extract_context(&b, err);
+	}
+	if (rc == 0)
+		rc = read_dockerfile(&b, &text, err);
+	if (rc == 0)
+		rc = st_dockerfile_parse(b.df_name, text.data, text.len, &b.df, err);
+	if (rc == 0) {
+		struct st_buf plat = ST_BUF_INIT;
+		st_platform_format(&b.platform, &plat);
+		struct st_dockerfile_plan_opts po = {
+			.build_args = o->build_args, .nbuild_args = o->n_build_args,
+			.target = o->target, .target_platform = plat.data,
+		};
+		rc = st_dockerfile_plan(b.df, &po, &b.plan, err);
+		st_buf_release(&plat);
+	}
+	if (rc == 0 && b.ctx_dir) {
+		rc = st_dockerignore_load(b.ctx_dir, o->dockerfile, &b.ign, err);
+		if (rc == 0) {
+			rc = ctx_open(s, b.ctx_dir, b.ign, b.ctx_tmp == NULL, &b.ctx, err);
+			b.have_ctx = rc == 0;
+		}
+	}
+	for (size_t i = 0; rc == 0 && b.df && i < b.df->nwarnings; i++)
+		info(&b, "warning: %s", b.df->warnings[i]);
+	if (rc == 0 && b.plan->nunused_args) {
+		struct st_buf u = ST_BUF_INIT;
+		for (size_t i = 0; i < b.plan->nunused_args; i++)
+			st_buf_addf(&u, "%s%s", i ? ", " : "", b.plan->unused_args[i]);
+		info(&b, "warning: build arguments were not consumed: %s", u.data);
+		st_buf_release(&u);
+	}
+
+	/* One thread per needed stage; each waits for its dependencies and a job slot. */
+	size_t last = 0;
+	if (rc == 0) {
+		long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+		b.jobs_free = o->jobs ? o->jobs : (unsigned)(ncpu > 0 ? ncpu : 1);
+		b.slots = st_xcalloc(b.df->nstages, sizeof(*b.slots));
+		for (size_t i = 0; i < b.plan->nstages; i++) {
+			const struct st_dockerfile_plan_stage *ps = &b.plan->stages[i];
+			struct stage_slot *sl = &b.slots[ps->index];
+			const struct st_dockerfile_stage *stage = &b.df->stages[ps->index];
+			sl->needed = true;
+			sl->run.b = &b;
+			sl->run.stage = stage;
+			sl->run.ps = ps;
+			sl->run.total = stage->ninstrs + 1;
+			sl->run.no_cache = no_cache_for(&b, stage);
+			if (stage->name)
+				sl->run.label = st_xasprintf("%s ", stage->name);
+			else if (b.df->nstages > 1)
+				sl->run.label = st_xasprintf("stage-%zu ", stage->index);
+			else
+				sl->run.label = st_xstrdup("");
+			last = ps->index;
+		}
+		for (size_t i = 0; i < b.plan->nstages; i++) {
+			struct stage_slot *sl = &b.slots[b.plan->stages[i].index];
+			if (pthread_create(&sl->thread, NULL, stage_thread, sl) == 0) {
+				sl->started = true;
+			} else {
+				rc = st_err_errno(err, "start a build thread");
+				pthread_mutex_lock(&b.lock);
+				b.abort = true;
+				pthread_cond_broadcast(&b.cond);
+				pthread_mutex_unlock(&b.lock);
+				break;
+			}
+		}
+		for (size_t i = 0; i < b.df->nstages; i++)
+			if (b.slots[i].started)
+				pthread_join(b.slots[i].thread, NULL);
+		/* Report the first real failure (not a stage cancelled because of it). */
+		for (size_t i = 0; rc == 0 && i < b.plan->nstages; i++) {
+			struct stage_slot *sl = &b.slots[b.plan->stages[i].index];
+			if (sl->failed && sl->err && strcmp(sl->err->msg, "cancelled") != 0) {
+				*err = st_steal(&sl->err);
+				rc = -1;
+			}
+		}
+		for (size_t i = 0; rc == 0 && i < b.plan->nstages; i++)
+			if (b.slots[b.plan->stages[i].index].failed)
+				rc = st_err(err, ST_E_INVALID, "build cancelled");
+	}
+	if (rc == 0 && b.have_ctx) {
+		struct st_error *serr = NULL;
+		if (ctx_save(s, &b.ctx, &serr) < 0) /* only a slower next build */
+			st_error_free(serr);
+	}
+	if (rc == 0) {
+		struct build_state *fin = &b.slots[last].final;
+		rc = add_labels(&b, fin->cfg, err);
+		if (rc == 0 && !fin->cfg->created) {
+			char *ts = timestamp(o);
+			fin->cfg->created = ts;
+		}
+		struct st_local_commit c = {
+			.config = fin->cfg, .layers = fin->layers, .n_layers = fin->n_layers,
+			.refs = (const char *const *)refs, .n_refs = nrefs,
+			.lease = b.slots[last].run.lease,
+		};
+		struct st_digest id;
+		if (rc == 0)
+			rc = st_local_image_commit(s, &c, &id, err);
+		if (rc == 0 && res) {
+			res->id = id;
+			res->steps = b.steps;
+			res->cached = b.cached;
+		}
+	}
+	for (size_t i = 0; refs && i < nrefs; i++)
+		free(refs[i]);
+	st_buf_release(&text);
+	build_release(&b);
+	return rc;
+}

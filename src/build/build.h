@@ -1,0 +1,120 @@
+/*
+ * build.h: `strata build`: a Dockerfile and a context become an image, step by step, with a
+ * build cache that hits and misses the way Docker users expect, and explains its misses.
+ *
+ * The engine never prints: everything a person sees goes through the progress callback the
+ * caller gives (struct st_build_progress), from whichever thread runs the step; calls are
+ * serialized by the engine, so the callback needs no lock of its own.
+ */
+#ifndef ST_BUILD_BUILD_H
+#define ST_BUILD_BUILD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "digest/digest.h"
+#include "runtime/runtime.h"
+#include "store/store.h"
+#include "util/err.h"
+
+/* ---- progress ------------------------------------------------------------------------------ */
+
+enum st_build_event_type {
+	ST_BUILD_EVENT_START,  /* a step begins: 'name' ("[build 3/6] RUN make") */
+	ST_BUILD_EVENT_REASON, /* why the step missed the cache: 'text' ("file src/a.js changed") */
+	ST_BUILD_EVENT_OUTPUT, /* a chunk of the step's output: 'text', 'len' (not split at lines) */
+	ST_BUILD_EVENT_CACHED, /* the step was a cache hit */
+	ST_BUILD_EVENT_DONE,   /* the step ran: 'seconds' */
+	ST_BUILD_EVENT_ERROR,  /* the step failed: 'text' is the error message */
+	ST_BUILD_EVENT_INFO,   /* a message about the whole build: 'text' (warnings, results) */
+};
+
+/* One event. Strings are borrowed for the duration of the call. */
+struct st_build_event {
+	enum st_build_event_type type;
+	unsigned id;       /* the step's number, "#4"; 0 for INFO */
+	const char *name;  /* the step's title */
+	const char *text;
+	size_t len;        /* of 'text' */
+	double seconds;    /* DONE: how long the step took */
+};
+
+struct st_build_progress {
+	void (*fn)(void *ctx, const struct st_build_event *ev);
+	void *ctx;
+};
+
+/* ---- options -------------------------------------------------------------------------------- */
+
+enum st_build_flags {
+	ST_BUILD_NO_CACHE = 1 << 0,          /* execute every step; still record the results */
+	ST_BUILD_SOURCE_DATE_EPOCH = 1 << 1, /* clamp every timestamp to 'source_date_epoch' */
+};
+
+struct st_build_opts {
+	/* The context: a directory, or a tar stream on 'context_tar_fd' (>= 0) when NULL. */
+	const char *context;
+	int context_tar_fd;
+	/* The Dockerfile: 'dockerfile_text' if not NULL, else the file 'dockerfile' (relative to
+	 * the working directory), else <context>/Dockerfile. */
+	const char *dockerfile;
+	const char *dockerfile_text;
+	size_t dockerfile_len;
+	const char *const *tags; /* as typed ("app:1"): normalised by the engine */
+	size_t n_tags;
+	const char *const *build_args; /* "K=V", or "K" to take K from 'getenv' below */
+	size_t n_build_args;
+	const char *const *labels; /* "K=V" */
+	size_t n_labels;
+	const char *const *no_cache_stages; /* --no-cache-filter: stage names (or indexes) */
+	size_t n_no_cache_stages;
+	const char *target; /* stage name; NULL: the last stage */
+	const char *platform; /* NULL: the host; anything else must be the host's platform */
+	enum st_runtime_net net;
+	const char *runtime; /* "runc" (NULL), "crun" or a path */
+	unsigned jobs;       /* stages built at once; 0: the number of online CPUs */
+	unsigned flags;      /* enum st_build_flags */
+	int64_t source_date_epoch; /* seconds; with ST_BUILD_SOURCE_DATE_EPOCH */
+	struct st_build_progress progress;
+};
+
+#define ST_BUILD_OPTS_INIT { .context_tar_fd = -1 }
+
+struct st_build_result {
+	struct st_digest id; /* the image id (config digest) */
+	size_t steps, cached; /* steps executed or hit, for a summary */
+};
+
+/*
+ * Build. 's' is used by the calling thread; stages built in parallel open their own handles
+ * on st_store_root(s). On success the image is recorded and every tag points to it. On
+ * failure no image is recorded and no tag moves; the cache keeps the steps that succeeded.
+ * Errors: ST_E_PARSE (Dockerfile), ST_E_NOTFOUND (a base image, a COPY source, a target),
+ * ST_E_RUNTIME (a RUN failed: "process \"/bin/sh -c false\" did not complete successfully:
+ * exit code: 1", or the runtime could not start), ST_E_INVALID (a bad flag or instruction).
+ */
+int st_build_run(struct st_store *s, const struct st_build_opts *o, struct st_build_result *res,
+		 struct st_error **err);
+
+/* ---- the build cache ------------------------------------------------------------------------ */
+
+struct st_build_cache_usage {
+	size_t records;
+	uint64_t size; /* the layers' bytes the records keep (their recorded sizes) */
+	int64_t last_used; /* the most recent use, microseconds; 0 when empty */
+};
+
+/* `strata builder du`. */
+int st_build_cache_du(struct st_store *s, struct st_build_cache_usage *out,
+		      struct st_error **err);
+
+/*
+ * `strata builder prune`: drop cache records, least recently used first, until at most
+ * 'keep_bytes' remain (0: all), then collect the layers nothing else needs.
+ * *removed and *freed (may be NULL) receive the records removed and the bytes freed on disk.
+ */
+int st_build_cache_prune(struct st_store *s, uint64_t keep_bytes, size_t *removed,
+			 uint64_t *freed, struct st_error **err);
+
+#endif

@@ -1,0 +1,305 @@
+/*
+ * cache.c: step keys, cache records and the explanation of misses.
+ *
+ * A key is the sha256 of a small text naming everything the step's result depends on: the
+ * parent's key (which, through the chain, covers the base image id and every earlier step),
+ * the instruction after expansion, the build args it sees and the checksum of the files it
+ * copies. The record under a key holds the state after the step: the image config (with its
+ * history entries and their timestamps, so a hit reproduces the same image id) and the layer
+ * the step added, if any. The record names the layer's diff_id so gc keeps the layer.
+ *
+ * To explain a miss, the inputs of the last key computed at each position of a Dockerfile
+ * (context, stage, step) are kept in the kv table; a miss compares against them.
+ */
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "build/internal.h"
+#include "util/cleanup.h"
+#include "util/banned.h"
+
+void state_release(struct build_state *st)
+{
+	st_image_config_free(st->cfg);
+	st_store_layers_free(st->layers, st->n_layers);
+	memset(st, 0, sizeof(*st));
+}
+
+static void layer_copy(struct st_store_layer *dst, const struct st_store_layer *src)
+{
+	*dst = *src;
+	dst->media_type = st_xstrdup(src->media_type ? src->media_type : ST_MT_OCI_LAYER_GZIP);
+}
+
+void state_copy(struct build_state *dst, const struct build_state *src)
+{
+	memset(dst, 0, sizeof(*dst));
+	dst->cfg = src->cfg ? st_image_config_dup(src->cfg) : st_image_config_new();
+	for (size_t i = 0; i < src->n_layers; i++)
+		state_add_layer(dst, &src->layers[i]);
+	memcpy(dst->key, src->key, sizeof(dst->key));
+}
+
+void state_add_layer(struct build_state *st, const struct st_store_layer *l)
+{
+	st->layers = st_xrealloc(st->layers, (st->n_layers + 1) * sizeof(*st->layers));
+	layer_copy(&st->layers[st->n_layers++], l);
+}
+
+void key_inputs_init(struct key_inputs *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->args = (struct st_buf)ST_BUF_INIT;
+	k->files = (struct st_buf)ST_BUF_INIT;
+	k->instr_own = (struct st_buf)ST_BUF_INIT;
+}
+
+void key_inputs_release(struct key_inputs *k)
+{
+	st_buf_release(&k->args);
+	st_buf_release(&k->files);
+	st_buf_release(&k->instr_own);
+}
+
+void key_compute(const struct key_inputs *k, char out[ST_DIGEST_HEX_LEN + 1])
+{
+	struct st_hasher h;
+	st_hasher_init(&h);
+	static const char tag[] = "strata-build-cache-v1\n";
+	st_hasher_update(&h, tag, sizeof(tag) - 1);
+	st_hasher_update(&h, k->parent, strlen(k->parent) + 1);
+	st_hasher_update(&h, k->instr, strlen(k->instr) + 1);
+	st_hasher_update(&h, st_buf_str(&k->args), k->args.len + 1);
+	st_hasher_update(&h, k->files_sum, strlen(k->files_sum) + 1);
+	struct st_digest d;
+	st_hasher_final(&h, &d);
+	memcpy(out, st_digest_hex(&d), ST_DIGEST_HEX_LEN + 1);
+}
+
+int cache_get(struct st_store *s, const char *key, const struct build_state *parent,
+	      struct build_state *out, struct st_error **err)
+{
+	struct st_store_cache rec = { 0 };
+	struct st_error *gerr = NULL;
+	if (st_store_cache_get(s, key, &rec, &gerr) < 0) {
+		if (gerr->kind == ST_E_NOTFOUND) {
+			st_error_free(gerr);
+			return 0;
+		}
+		*err = gerr;
+		return -1;
+	}
+	int rc = 0;
+	json_error_t jerr;
+	json_t *doc = json_loads(rec.value, 0, &jerr);
+	const char *cfg_text = doc ? json_string_value(json_object_get(doc, "config")) : NULL;
+	const char *layer = doc ? json_string_value(json_object_get(doc, "layer")) : NULL;
+	struct st_image_config *cfg = NULL;
+	struct st_store_layer l = { 0 };
+	bool have_layer = false;
+	if (!cfg_text || st_image_config_parse(cfg_text, strlen(cfg_text), &cfg, NULL) < 0) {
+		rc = 0; /* an unreadable record is a miss; the step rewrites it */
+		goto out;
+	}
+	if (layer) {
+		struct st_error *lerr = NULL;
+		if (st_store_layer_get(s, layer, &l, &lerr) < 0 || !st_store_has_blob(s, layer)) {
+			/* The layer went (gc after a prune): the record is useless. */
+			st_error_free(lerr);
+			st_store_layer_release(&l);
+			st_image_config_free(cfg);
+			goto out;
+		}
+		have_layer = true;
+	}
+	memset(out, 0, sizeof(*out));
+	out->cfg = cfg;
+	for (size_t i = 0; i < parent->n_layers; i++)
+		state_add_layer(out, &parent->layers[i]);
+	if (have_layer) {
+		state_add_layer(out, &l);
+		st_store_layer_release(&l);
+	}
+	snprintf(out->key, sizeof(out->key), "%s", key);
+	rc = 1;
+out:
+	json_decref(doc);
+	st_store_cache_release(&rec);
+	return rc;
+}
+
+int cache_put(struct st_store *s, const struct build_state *st, const struct st_store_layer *layer,
+	      struct st_error **err)
+{
+	struct st_buf cfg = ST_BUF_INIT;
+	st_image_config_serialize(st->cfg, &cfg);
+	json_t *doc = json_pack("{s:i, s:s}", "v", 1, "config", st_buf_str(&cfg));
+	if (layer)
+		json_object_set_new(doc, "layer", json_string(layer->digest.str));
+	st_buf_release(&cfg);
+	char *text = json_dumps(doc, JSON_COMPACT);
+	json_decref(doc);
+	int rc = st_store_cache_put(s, st->key, text, layer ? layer->diff_id.str : NULL,
+				    layer ? layer->diff_size : 0, err);
+	free(text);
+	return rc;
+}
+
+/* ---- explanations ---- */
+
+/* The value of 'name' in "K=V\n" lines, or NULL. New. */
+static char *line_value(const char *lines, const char *name)
+{
+	size_t n = strlen(name);
+	for (const char *p = lines; p && *p;) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		if (len > n && !strncmp(p, name, n) && p[n] == '=')
+			return st_xstrndup(p + n + 1, len - n - 1);
+		p = nl ? nl + 1 : NULL;
+	}
+	return NULL;
+}
+
+/* First build arg that differs between two "K=V\n" lists. */
+static char *args_diff(const char *old, const char *cur)
+{
+	for (int pass = 0; pass < 2; pass++) {
+		const char *a = pass ? old : cur, *b = pass ? cur : old;
+		for (const char *p = a; p && *p;) {
+			const char *nl = strchr(p, '\n');
+			size_t len = nl ? (size_t)(nl - p) : strlen(p);
+			const char *eq = memchr(p, '=', len);
+			if (eq) {
+				st_autofree char *name = st_xstrndup(p, (size_t)(eq - p));
+				st_autofree char *va = line_value(a, name);
+				st_autofree char *vb = line_value(b, name);
+				const char *vold = pass ? va : vb, *vcur = pass ? vb : va;
+				if (!vb || strcmp(va, vb) != 0) {
+					if (!vold)
+						return st_xasprintf("build arg %s set to '%s'", name, vcur);
+					if (!vcur)
+						return st_xasprintf("build arg %s ('%s') no longer set", name,
+								    vold);
+					return st_xasprintf("build arg %s changed from '%s' to '%s'", name,
+							    vold, vcur);
+				}
+			}
+			p = nl ? nl + 1 : NULL;
+		}
+	}
+	return NULL;
+}
+
+/* Parse "<hex> <path>\n" lines into a sorted-by-path walk; report the first difference. */
+static char *files_diff(const char *old, const char *cur)
+{
+	/* Both lists are in the same deterministic order (the sources as selected), so walk
+	 * them side by side; a path present in one only is an addition or a removal. */
+	const char *a = old, *b = cur;
+	while (*a || *b) {
+		const char *na = strchr(a, '\n'), *nb = strchr(b, '\n');
+		size_t la = na ? (size_t)(na - a) : strlen(a), lb = nb ? (size_t)(nb - b) : strlen(b);
+		if (!*a) {
+			const char *sp = memchr(b, ' ', lb);
+			return st_xasprintf("file %.*s was added", sp ? (int)(lb - (size_t)(sp + 1 - b)) : (int)lb,
+					    sp ? sp + 1 : b);
+		}
+		if (!*b) {
+			const char *sp = memchr(a, ' ', la);
+			return st_xasprintf("file %.*s was removed", sp ? (int)(la - (size_t)(sp + 1 - a)) : (int)la,
+					    sp ? sp + 1 : a);
+		}
+		const char *sa = memchr(a, ' ', la), *sb = memchr(b, ' ', lb);
+		if (!sa || !sb)
+			break;
+		size_t pa = la - (size_t)(sa + 1 - a), pb = lb - (size_t)(sb + 1 - b);
+		if (pa != pb || memcmp(sa + 1, sb + 1, pa) != 0) {
+			int c = strncmp(sa + 1, sb + 1, pa < pb ? pa : pb);
+			if (c > 0 || (c == 0 && pa > pb))
+				return st_xasprintf("file %.*s was added", (int)pb, sb + 1);
+			return st_xasprintf("file %.*s was removed", (int)pa, sa + 1);
+		}
+		if ((size_t)(sa - a) != (size_t)(sb - b) || memcmp(a, b, (size_t)(sa - a)) != 0)
+			return st_xasprintf("file %.*s changed", (int)pa, sa + 1);
+		a = na ? na + 1 : a + la;
+		b = nb ? nb + 1 : b + lb;
+	}
+	return st_xstrdup("the copied files changed");
+}
+
+int cache_explain(struct st_store *s, const char *position, const struct key_inputs *k,
+		  char **why, struct st_error **err)
+{
+	*why = NULL;
+	st_autofree char *old = NULL;
+	struct st_error *kerr = NULL;
+	if (st_store_kv_get(s, KV_NS_LAST, position, &old, &kerr) == 0) {
+		json_error_t jerr;
+		json_t *doc = json_loads(old, 0, &jerr);
+		const char *instr = json_string_value(json_object_get(doc, "instr"));
+		const char *parent = json_string_value(json_object_get(doc, "parent"));
+		const char *args = json_string_value(json_object_get(doc, "args"));
+		const char *files = json_string_value(json_object_get(doc, "files"));
+		if (!doc || !instr || !parent)
+			*why = NULL;
+		else if (strcmp(instr, k->instr) != 0)
+			*why = st_xasprintf("the instruction changed (was: %s)", instr);
+		else if (strcmp(parent, k->parent) != 0)
+			*why = st_xstrdup("the parent step changed");
+		else if (args && strcmp(args, st_buf_str(&k->args)) != 0)
+			*why = args_diff(args, st_buf_str(&k->args));
+		else if (files && strcmp(files, st_buf_str(&k->files)) != 0)
+			*why = files_diff(files, st_buf_str(&k->files));
+		else
+			*why = st_xstrdup("the cached result is gone (pruned)");
+		json_decref(doc);
+	} else {
+		st_error_free(kerr);
+	}
+	json_t *doc = json_pack("{s:s, s:s, s:s, s:s}", "instr", k->instr, "parent", k->parent,
+				"args", st_buf_str(&k->args), "files", st_buf_str(&k->files));
+	char *text = json_dumps(doc, JSON_COMPACT);
+	json_decref(doc);
+	int rc = st_store_kv_put(s, KV_NS_LAST, position, text, err);
+	free(text);
+	return rc;
+}
+
+/* ---- builder du / prune ---- */
+
+int st_build_cache_du(struct st_store *s, struct st_build_cache_usage *out, struct st_error **err)
+{
+	memset(out, 0, sizeof(*out));
+	struct st_store_cache *v = NULL;
+	size_t n = 0;
+	if (st_store_cache_list(s, &v, &n, err) < 0)
+		return -1;
+	out->records = n;
+	for (size_t i = 0; i < n; i++) {
+		out->size += v[i].size;
+		if (v[i].last_used > out->last_used)
+			out->last_used = v[i].last_used;
+	}
+	st_store_caches_free(v, n);
+	return 0;
+}
+
+int st_build_cache_prune(struct st_store *s, uint64_t keep_bytes, size_t *removed,
+			 uint64_t *freed, struct st_error **err)
+{
+	size_t nrem = 0;
+	if (st_store_cache_prune(s, keep_bytes, &nrem, NULL, err) < 0)
+		return -1;
+	struct st_store_gc_report r = { 0 };
+	if (st_store_gc(s, 0, &r, err) < 0)
+		return -1;
+	if (removed)
+		*removed = nrem;
+	if (freed)
+		*freed = r.blob_bytes + r.unpacked_bytes + r.tmp_bytes;
+	return 0;
+}

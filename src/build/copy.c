@@ -1,0 +1,804 @@
+/*
+ * copy.c: COPY and ADD, written straight into a layer without a container.
+ *
+ * Sources come from the context (after .dockerignore), from a stage or from an image
+ * (--from, read through a read-only view of its layers), or from heredocs. Docker's
+ * destination rules: a destination ending in '/', or several sources, or a directory the
+ * image already has, means "into this directory"; a directory source copies its contents;
+ * relative destinations are under WORKDIR; missing parents are created. The parents that
+ * exist in the image are written with the image's own attributes so that a COPY never changes
+ * a directory's mode or owner behind the user's back.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "build/engine.h"
+#include "local/local.h"
+#include "runtime/runtime.h"
+#include "snapshot/snapshot.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/banned.h"
+
+enum item_kind { ITEM_PATH, ITEM_DATA, ITEM_ARCHIVE };
+
+struct copy_item {
+	enum item_kind kind;
+	char *host;  /* ITEM_PATH, ITEM_ARCHIVE: the file on the host */
+	char *dest;  /* absolute path in the image */
+	char *data;  /* ITEM_DATA (heredoc) */
+	size_t len;
+	bool is_dir;
+	bool root_dir; /* the destination dir of a directory source */
+};
+
+struct copy_plan {
+	const struct st_dockerfile_instr *in;
+	bool add;
+	struct copy_item *items;
+	size_t n;
+	char *dest_dir; /* the directory the copy goes into (parents created up to here) */
+	/* --from: a read-only view of the source's layers */
+	struct st_snapshot_step from_step;
+	char *from_base;
+	int from_lock;
+	bool from_created, from_mounted;
+	const struct build_state *from_state; /* borrowed, or &own_from */
+	struct build_state own_from;
+	char **srcs; /* --from: the sources, listed only when the step runs */
+	size_t nsrcs;
+	char *dest;
+	bool dest_is_dir;
+	char *chown, *chmod;
+	bool has_chmod;
+	mode_t mode;
+	char *created_by;
+};
+
+void copy_plan_free(struct copy_plan *p)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; i < p->n; i++) {
+		free(p->items[i].host);
+		free(p->items[i].dest);
+		free(p->items[i].data);
+	}
+	free(p->items);
+	free(p->dest_dir);
+	struct st_error *e = NULL;
+	if (p->from_created && st_snapshot_step_remove(&p->from_step, &e) < 0)
+		st_error_clear(&e);
+	st_snapshot_step_release(&p->from_step);
+	if (p->from_base && st_rm_rf(p->from_base, &e) < 0)
+		st_error_clear(&e);
+	free(p->from_base);
+	if (p->from_lock >= 0)
+		close(p->from_lock);
+	strv_free(p->srcs, p->nsrcs);
+	free(p->dest);
+	state_release(&p->own_from);
+	free(p->chown);
+	free(p->chmod);
+	free(p->created_by);
+	free(p);
+}
+
+static struct copy_item *add_item(struct copy_plan *p, enum item_kind kind, const char *host,
+				  const char *dest)
+{
+	p->items = st_xrealloc(p->items, (p->n + 1) * sizeof(*p->items));
+	struct copy_item *it = &p->items[p->n++];
+	memset(it, 0, sizeof(*it));
+	it->kind = kind;
+	it->host = host ? st_xstrdup(host) : NULL;
+	it->dest = path_clean(dest);
+	return it;
+}
+
+static bool has_glob(const char *s)
+{
+	return strpbrk(s, "*?[") != NULL;
+}
+
+static const char *base_name(const char *p)
+{
+	const char *s = strrchr(p, '/');
+	return s ? s + 1 : p;
+}
+
+/* Mount a read-only view of 'st' for reading sources. */
+static int mount_from(struct stage_run *r, struct copy_plan *p, const struct build_state *st,
+		      struct st_error **err)
+{
+	char **lowers = NULL;
+	size_t nl = 0;
+	if (stage_lowers(r, st, &lowers, &nl, err) < 0)
+		return -1;
+	int rc = st_store_tmp_mkdir(r->s, &p->from_base, &p->from_lock, err);
+	if (rc == 0)
+		rc = st_snapshot_step_create(p->from_base, "from", &p->from_step, err);
+	p->from_created = rc == 0;
+	if (rc == 0)
+		rc = st_snapshot_step_mount(&p->from_step, (const char *const *)lowers, nl, err);
+	p->from_mounted = rc == 0;
+	strv_free(lowers, nl);
+	return rc;
+}
+
+/* ---- sources from a directory on disk (a --from view) ---- */
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Add 'host' (a dir) contents under 'dest', recursively, sorted. */
+static int add_tree_items(struct copy_plan *p, const char *host, const char *dest,
+			  struct st_error **err)
+{
+	DIR *d = opendir(host);
+	if (!d)
+		return st_err_errno(err, "open '%s'", host);
+	char **names = NULL;
+	size_t n = 0;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		names = st_xrealloc(names, (n + 1) * sizeof(*names));
+		names[n++] = st_xstrdup(de->d_name);
+	}
+	closedir(d);
+	qsort(names, n, sizeof(*names), cmp_str);
+	int rc = 0;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		st_autofree char *h = st_path_join(host, names[i]);
+		st_autofree char *t = st_xasprintf("%s/%s", dest, names[i]);
+		struct stat st;
+		if (lstat(h, &st) < 0) {
+			rc = st_err_errno(err, "stat '%s'", h);
+			break;
+		}
+		struct copy_item *it = add_item(p, ITEM_PATH, h, t);
+		it->is_dir = S_ISDIR(st.st_mode);
+		if (it->is_dir)
+			rc = add_tree_items(p, h, t, err);
+	}
+	strv_free(names, n);
+	return rc;
+}
+
+static int from_sources(struct copy_plan *p, const char *root, char **srcs, size_t nsrc,
+			const char *dest, bool dest_is_dir, struct st_error **err)
+{
+	for (size_t i = 0; i < nsrc; i++) {
+		st_autofree char *clean = path_clean(srcs[i]);
+		char **matches = NULL;
+		size_t nm = 0;
+		if (has_glob(clean)) {
+			/* Globs in the last component, as most Dockerfiles use them. */
+			st_autofree char *dir = st_xstrdup(clean);
+			char *slash = strrchr(dir, '/');
+			const char *pat = slash + 1;
+			st_autofree char *pattern = st_xstrdup(pat);
+			*slash = '\0';
+			st_autofree char *hdir = st_xasprintf("%s%s", root, dir);
+			DIR *d = opendir(hdir);
+			struct dirent *de;
+			while (d && (de = readdir(d))) {
+				if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+					continue;
+				if (fnmatch(pattern, de->d_name, FNM_PERIOD) == 0) {
+					matches = st_xrealloc(matches, (nm + 1) * sizeof(*matches));
+					matches[nm++] = st_xasprintf("%s/%s", dir, de->d_name);
+				}
+			}
+			if (d)
+				closedir(d);
+			qsort(matches, nm, sizeof(*matches), cmp_str);
+		} else {
+			matches = st_xcalloc(1, sizeof(*matches));
+			matches[nm++] = st_xstrdup(clean);
+		}
+		if (nm == 0) {
+			free(matches);
+			return st_err(err, ST_E_NOTFOUND, "\"%s\": no source files were specified",
+				      srcs[i]);
+		}
+		int rc = 0;
+		for (size_t m = 0; m < nm && rc == 0; m++) {
+			st_autofree char *h = st_xasprintf("%s%s", root, matches[m]);
+			struct stat st;
+			if (lstat(h, &st) < 0) {
+				rc = st_err(err, ST_E_NOTFOUND, "\"%s\": not found", matches[m]);
+				break;
+			}
+			if (S_ISDIR(st.st_mode)) {
+				struct copy_item *it = add_item(p, ITEM_PATH, h, dest);
+				it->is_dir = it->root_dir = true;
+				rc = add_tree_items(p, h, dest, err);
+			} else {
+				st_autofree char *t = dest_is_dir ? st_xasprintf("%s/%s", dest,
+										  base_name(matches[m]))
+								  : st_xstrdup(dest);
+				add_item(p, ITEM_PATH, h, t);
+			}
+		}
+		strv_free(matches, nm);
+		if (rc < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* ---- sources from the context ---- */
+
+static int context_sources(struct stage_run *r, struct copy_plan *p, struct build_context *c,
+			   char **srcs, size_t nsrc, const char *dest, bool dest_is_dir,
+			   bool parents, struct st_dockerignore *excl, struct key_inputs *k,
+			   struct st_error **err)
+{
+	for (size_t i = 0; i < nsrc; i++) {
+		st_autofree char *clean = path_clean(srcs[i]);
+		const char *rel = clean + 1; /* "" for the context root */
+		bool glob = has_glob(rel);
+		size_t found = 0;
+		/* Parents of a source are never sources themselves; walk order puts a dir first. */
+		for (size_t f = 0; f <= c->n; f++) {
+			const char *frel;
+			struct ctx_file *cf = NULL;
+			if (f == c->n) {
+				if (*rel || glob)
+					break;
+				frel = ""; /* the root itself, last so it is only matched when asked */
+			} else {
+				cf = &c->files[f];
+				frel = cf->rel;
+			}
+			if (glob ? fnmatch(rel, frel, FNM_PATHNAME | FNM_PERIOD) != 0
+				 : strcmp(rel, frel) != 0)
+				continue;
+			found++;
+			bool isdir = cf ? S_ISDIR(cf->st.st_mode) : true;
+			if (!isdir) {
+				if (excl && st_dockerignore_matches(excl, frel))
+					continue;
+				st_autofree char *t = NULL;
+				if (parents)
+					t = st_xasprintf("%s/%s", dest, frel);
+				else
+					t = dest_is_dir ? st_xasprintf("%s/%s", dest, base_name(frel))
+							: st_xstrdup(dest);
+				if (ctx_hash(c, cf, err) < 0)
+					return -1;
+				st_buf_addf(&k->files, "%s:%o %s\n", st_digest_hex(&cf->digest),
+					    (unsigned)cf->st.st_mode, frel);
+				st_autofree char *h = st_path_join(c->root, frel);
+				add_item(p, ITEM_PATH, h, t);
+				continue;
+			}
+			/* A directory: its contents go into the destination directory. */
+			st_autofree char *droot = parents && *frel ? st_xasprintf("%s/%s", dest, frel)
+								   : st_xstrdup(dest);
+			st_autofree char *hroot = *frel ? st_path_join(c->root, frel) : st_xstrdup(c->root);
+			struct copy_item *it = add_item(p, ITEM_PATH, hroot, droot);
+			it->is_dir = it->root_dir = true;
+			st_buf_addf(&k->files, "dir:%o %s/\n",
+				    cf ? (unsigned)cf->st.st_mode : 040755u, frel);
+			size_t plen = strlen(frel);
+			for (size_t g = cf ? f + 1 : 0; g < c->n; g++) {
+				struct ctx_file *sub = &c->files[g];
+				if (plen && (strncmp(sub->rel, frel, plen) != 0 || sub->rel[plen] != '/')) {
+					if (cf)
+						break; /* walk order: the dir's entries are contiguous */
+					continue;
+				}
+				const char *inner = plen ? sub->rel + plen + 1 : sub->rel;
+				if (excl && st_dockerignore_matches(excl, inner))
+					continue;
+				st_autofree char *t = st_xasprintf("%s/%s", droot, inner);
+				st_autofree char *h = st_path_join(c->root, sub->rel);
+				struct copy_item *si = add_item(p, ITEM_PATH, h, t);
+				si->is_dir = S_ISDIR(sub->st.st_mode);
+				if (si->is_dir) {
+					st_buf_addf(&k->files, "dir:%o %s/\n", (unsigned)sub->st.st_mode,
+						    sub->rel);
+					continue;
+				}
+				if (ctx_hash(c, sub, err) < 0)
+					return -1;
+				st_buf_addf(&k->files, "%s:%o %s\n", st_digest_hex(&sub->digest),
+					    (unsigned)sub->st.st_mode, sub->rel);
+			}
+		}
+		if (!found)
+			return st_err(err, ST_E_NOTFOUND,
+				      "\"%s\": not found (not in the build context, or excluded by "
+				      ".dockerignore)",
+				      srcs[i]);
+	}
+	(void)r;
+	return 0;
+}
+
+/* A local archive that ADD unpacks: by its magic bytes, or a tar header at 257. */
+static bool is_archive(const char *path)
+{
+	st_autoclose int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	unsigned char buf[512];
+	ssize_t n = read(fd, buf, sizeof(buf));
+	if (n < (ssize_t)ST_LAYER_COMP_MAGIC_LEN)
+		return false;
+	if (st_layer_comp_detect(buf, (size_t)n) != ST_LAYER_COMP_NONE)
+		return true;
+	return n >= 262 && !memcmp(buf + 257, "ustar", 5);
+}
+
+int copy_prepare(struct stage_run *r, const struct st_dockerfile_instr *in, struct key_inputs *k,
+		 struct copy_plan **out, struct st_error **err)
+{
+	struct build *b = r->b;
+	(void)b;
+	struct copy_plan *p = st_xcalloc(1, sizeof(*p));
+	p->from_lock = -1;
+	p->in = in;
+	p->add = in->kind == ST_DF_ADD;
+	*out = p;
+
+	const char **envkv = NULL;
+	struct st_dockerfile_env env;
+	stage_env(r, &env, &envkv);
+	char **w = NULL;
+	size_t nw = 0;
+	char escape = '\\';
+	int rc = st_dockerfile_instr_expand(in, &env, escape, &w, &nw, err);
+	st_autofree char *from = NULL;
+	struct st_dockerignore *excl = NULL;
+	bool parents = st_dockerfile_instr_flag_bool(in, "parents");
+	struct st_buf canon = ST_BUF_INIT;
+	st_buf_addf(&canon, "%s%s", p->add ? "add" : "copy", in->json ? " json" : "");
+	for (size_t i = 0; rc == 0 && i < in->nflags; i++) {
+		const struct st_dockerfile_flag *f = &in->flags[i];
+		char *v = NULL;
+		if (f->value && st_dockerfile_flag_expand(f, &env, escape, &v, err) < 0) {
+			rc = -1;
+			break;
+		}
+		st_buf_addf(&canon, " --%s=%s", f->name, v ? v : "");
+		if (!strcmp(f->name, "from")) {
+			free(from);
+			from = v;
+			continue;
+		} else if (!strcmp(f->name, "chown")) {
+			free(p->chown);
+			p->chown = v;
+			continue;
+		} else if (!strcmp(f->name, "chmod")) {
+			free(p->chmod);
+			p->chmod = v;
+			continue;
+		} else if (!strcmp(f->name, "exclude")) {
+			if (!excl)
+				excl = st_dockerignore_new();
+			rc = st_dockerignore_add_pattern(excl, v ? v : "", err);
+		} else if (!strcmp(f->name, "link") || !strcmp(f->name, "parents") ||
+			   (p->add && (!strcmp(f->name, "checksum") ||
+				       !strcmp(f->name, "keep-git-dir") ||
+				       !strcmp(f->name, "unpack")))) {
+			/* --link: every COPY layer here is already independent of the layers below. */
+		} else {
+			rc = st_err(err, ST_E_INVALID, "%s: unknown flag --%s", p->add ? "ADD" : "COPY",
+				    f->name);
+		}
+		free(v);
+	}
+	if (rc == 0 && p->chmod) {
+		char *end;
+		unsigned long m = strtoul(p->chmod, &end, 8);
+		if (*end || end == p->chmod || m > 07777)
+			rc = st_err(err, ST_E_INVALID, "invalid --chmod=%s: only octal modes are supported",
+				    p->chmod);
+		p->mode = (mode_t)m;
+		p->has_chmod = true;
+	}
+	if (rc == 0 && nw < 2)
+		rc = st_err(err, ST_E_INVALID, "%s requires at least two arguments",
+			    p->add ? "ADD" : "COPY");
+	if (rc < 0)
+		goto out;
+
+	/* Destination. */
+	const char *wd = r->st.cfg->config.working_dir && *r->st.cfg->config.working_dir
+				 ? r->st.cfg->config.working_dir
+				 : "/";
+	const char *dw = w[nw - 1];
+	size_t dl = strlen(dw);
+	bool trailing = dl && (dw[dl - 1] == '/' || (dl >= 2 && !strcmp(dw + dl - 2, "/.")) ||
+			       !strcmp(dw, "."));
+	st_autofree char *dest = dw[0] == '/' ? path_clean(dw) : ({
+		st_autofree char *j = st_xasprintf("%s/%s", wd, dw);
+		path_clean(j);
+	});
+	char **lowers = NULL;
+	size_t nl = 0;
+	rc = stage_lowers(r, &r->st, &lowers, &nl, err);
+	if (rc < 0)
+		goto out;
+	struct stat dst;
+	bool dest_exists_dir = lower_lstat(lowers, nl, dest, &dst) && S_ISDIR(dst.st_mode);
+	strv_free(lowers, nl);
+	size_t nsrc = nw - 1;
+	bool dest_is_dir = trailing || nsrc > 1 || dest_exists_dir || has_glob(w[0]) || parents;
+
+	/* Heredocs ("COPY <<EOF /file") are files of their own. */
+	char **srcs = st_xcalloc(nsrc + 1, sizeof(*srcs));
+	size_t ns = 0;
+	for (size_t i = 0; i < nsrc; i++) {
+		const struct st_dockerfile_heredoc *h = NULL;
+		if (!strncmp(w[i], "<<", 2))
+			for (size_t j = 0; j < in->nheredocs; j++) {
+				const char *nm = w[i] + 2 + (w[i][2] == '-');
+				if (!strcmp(in->heredocs[j].name, nm) ||
+				    (nm[0] && (nm[0] == '"' || nm[0] == '\'')))
+					h = &in->heredocs[j];
+			}
+		if (h) {
+			st_autofree char *t = dest_is_dir ? st_xasprintf("%s/%s", dest, h->name)
+							  : st_xstrdup(dest);
+			struct copy_item *it = add_item(p, ITEM_DATA, NULL, t);
+			it->data = st_xstrdup(h->content);
+			it->len = strlen(h->content);
+			struct st_digest d;
+			st_digest_of(it->data, it->len, &d);
+			st_buf_addf(&k->files, "%s:heredoc %s\n", st_digest_hex(&d), h->name);
+		} else {
+			srcs[ns++] = w[i];
+		}
+	}
+	p->dest_dir = dest_is_dir ? st_xstrdup(dest) : ({
+		st_autofree char *d = st_xstrdup(dest);
+		char *s = strrchr(d, '/');
+		if (s == d)
+			s[1] = '\0';
+		else
+			*s = '\0';
+		st_xstrdup(d);
+	});
+
+	for (size_t i = 0; rc == 0 && i < ns; i++)
+		if (!strncmp(srcs[i], "http://", 7) || !strncmp(srcs[i], "https://", 8) ||
+		    !strncmp(srcs[i], "git@", 4))
+			rc = st_err(err, ST_E_INVALID,
+				    "%s %s: remote sources are not supported yet", p->add ? "ADD" : "COPY",
+				    srcs[i]);
+
+	if (rc == 0 && from) {
+		/* A stage by name or index, else an image in the local store. Keyed by content: the
+		 * source's config digest covers its layers' diff_ids. */
+		size_t idx;
+		if (build_stage_lookup(r, from, &idx)) {
+			p->from_state = build_stage_state(r, idx);
+			if (!p->from_state)
+				rc = st_err(err, ST_E_INVALID, "stage '%s' failed", from);
+		} else {
+			struct st_store_image *img = NULL;
+			rc = st_local_image_find(r->s, from, &img, err);
+			if (rc == 0) {
+				p->own_from.cfg = st_image_config_new();
+				for (size_t i = 0; i < img->n_layers; i++)
+					state_add_layer(&p->own_from, &img->layers[i]);
+				st_buf_addf(&k->files, "image %s\n", img->id.str);
+				st_store_image_free(img);
+				p->from_state = &p->own_from;
+			} else {
+				st_err_wrap(err, "--from=%s", from);
+			}
+		}
+		if (rc == 0 && p->from_state != &p->own_from) {
+			struct st_digest cd;
+			st_image_config_digest(p->from_state->cfg, &cd);
+			st_buf_addf(&k->files, "stage %s\n", cd.str);
+		}
+		p->srcs = st_xcalloc(ns + 1, sizeof(*p->srcs));
+		for (size_t i = 0; i < ns; i++)
+			p->srcs[i] = st_xstrdup(srcs[i]);
+		p->nsrcs = ns;
+		p->dest = st_xstrdup(dest);
+		p->dest_is_dir = dest_is_dir;
+	}
+	if (rc == 0 && !from && ns) {
+		struct build_context *c = build_ctx(r, err);
+		if (!c)
+			rc = -1;
+		else
+			rc = context_sources(r, p, c, srcs, ns, dest, dest_is_dir, parents, excl, k, err);
+	}
+	free(srcs);
+	if (rc < 0)
+		goto out;
+
+	st_buf_add(&k->instr_own, canon.data, canon.len);
+	for (size_t i = 0; i < nw; i++)
+		st_buf_addf(&k->instr_own, "\x1f%s", w[i]);
+	k->instr = k->instr_own.data;
+	{
+		struct st_digest d;
+		st_digest_of(k->files.data ? k->files.data : "", k->files.len, &d);
+		memcpy(k->files_sum, st_digest_hex(&d), sizeof(k->files_sum));
+	}
+	struct st_buf cb = ST_BUF_INIT;
+	st_buf_adds(&cb, p->add ? "ADD" : "COPY");
+	for (size_t i = 0; i < nw; i++)
+		st_buf_addf(&cb, " %s", w[i]);
+	p->created_by = st_buf_detach(&cb, NULL);
+out:
+	st_dockerignore_free(excl);
+	st_buf_release(&canon);
+	if (w)
+		st_dockerfile_strv_free(w);
+	free(envkv);
+	return rc;
+}
+
+/* The host path of 'path' in the topmost lower that has it (whiteouts honoured). New or NULL. */
+static char *lower_find(char *const *lowers, size_t n, const char *path)
+{
+	struct stat st;
+	if (!lower_lstat(lowers, n, path, &st))
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		char *p = st_xasprintf("%s%s", lowers[i], path);
+		if (lstat(p, &st) == 0)
+			return p;
+		free(p);
+	}
+	return NULL;
+}
+
+/*
+ * Resolve --chown against the image's /etc/passwd and /etc/group, which may sit in different
+ * layers: both are gathered into a small directory the resolver can read as a rootfs.
+ */
+static int resolve_chown(struct stage_run *r, const char *spec, char *const *lowers, size_t nl,
+			 uid_t *uid, gid_t *gid, struct st_error **err)
+{
+	char *end;
+	const char *colon = strchr(spec, ':');
+	unsigned long u = strtoul(spec, &end, 10);
+	if (end != spec && (end == colon || !*end)) {
+		if (!colon) {
+			*uid = (uid_t)u;
+			*gid = (gid_t)u;
+			return 0;
+		}
+		unsigned long g = strtoul(colon + 1, &end, 10);
+		if (end != colon + 1 && !*end) {
+			*uid = (uid_t)u;
+			*gid = (gid_t)g;
+			return 0;
+		}
+	}
+	st_autofree char *tmp = NULL;
+	st_autoclose int lock = -1;
+	if (st_store_tmp_mkdir(r->s, &tmp, &lock, err) < 0)
+		return -1;
+	st_autofree char *etc = st_path_join(tmp, "etc");
+	int rc = st_mkdir_p(etc, 0755, err);
+	static const char *const files[] = { "/etc/passwd", "/etc/group" };
+	for (size_t i = 0; rc == 0 && i < 2; i++) {
+		st_autofree char *src = lower_find(lowers, nl, files[i]);
+		if (!src)
+			continue;
+		struct st_buf b = ST_BUF_INIT;
+		struct st_error *e = NULL;
+		if (st_read_file(src, &b, &e) == 0) {
+			st_autofree char *dst = st_xasprintf("%s%s", tmp, files[i]);
+			rc = st_write_file_atomic(dst, NULL, b.data ? b.data : "", b.len, 0644, err);
+		}
+		st_error_free(e);
+		st_buf_release(&b);
+	}
+	gid_t *gids = NULL;
+	size_t ng = 0;
+	if (rc == 0)
+		rc = st_runtime_resolve_user(tmp, spec, uid, gid, &gids, &ng, err);
+	free(gids);
+	struct st_error *e = NULL;
+	if (st_rm_rf(tmp, &e) < 0)
+		st_error_free(e);
+	if (rc < 0)
+		return st_err_wrap(err, "--chown=%s", spec);
+	return 0;
+}
+
+/* Add the directories of 'dir' (absolute) from the root down, as the image has them. */
+static int add_parents(struct st_layer_writer *lw, const char *dir, char *const *lowers, size_t nl,
+		       const struct st_layer_attr *created, struct st_error **err)
+{
+	st_autofree char *d = st_xstrdup(dir);
+	for (char *p = d + 1; *p || p[-1]; p++) {
+		if (*p != '/' && *p)
+			continue;
+		char save = *p;
+		*p = '\0';
+		if (strlen(d) > 1) {
+			st_autofree char *lp = lower_find(lowers, nl, d);
+			struct stat st;
+			int rc;
+			if (lp && lstat(lp, &st) == 0 && S_ISDIR(st.st_mode))
+				rc = st_layer_writer_add_path(lw, lp, d, NULL, err);
+			else
+				rc = st_layer_writer_add_dir(lw, d, created, err);
+			if (rc < 0)
+				return -1;
+		}
+		*p = save;
+		if (!save)
+			break;
+	}
+	return 0;
+}
+
+static int add_archive(struct stage_run *r, struct st_layer_writer *lw, const char *host,
+		       const char *dest, struct st_error **err)
+{
+	st_autofree char *tmp = NULL;
+	st_autoclose int lock = -1;
+	if (st_store_tmp_mkdir(r->s, &tmp, &lock, err) < 0)
+		return -1;
+	st_autoclose int fd = open(host, O_RDONLY | O_CLOEXEC);
+	int rc = 0;
+	if (fd < 0)
+		rc = st_err_errno(err, "open '%s'", host);
+	struct st_layer_extract_opts eo = { .mode = ST_LAYER_EXTRACT_APPLY };
+	if (rc == 0)
+		rc = st_layer_extract(st_layer_source_fd(&fd), tmp, &eo, NULL, err);
+	if (rc == 0) {
+		/* The archive's contents, not the temporary directory itself. */
+		DIR *d = opendir(tmp);
+		struct dirent *de;
+		char **names = NULL;
+		size_t n = 0;
+		while (d && (de = readdir(d))) {
+			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+				continue;
+			names = st_xrealloc(names, (n + 1) * sizeof(*names));
+			names[n++] = st_xstrdup(de->d_name);
+		}
+		if (d)
+			closedir(d);
+		qsort(names, n, sizeof(*names), cmp_str);
+		for (size_t i = 0; rc == 0 && i < n; i++) {
+			st_autofree char *h = st_path_join(tmp, names[i]);
+			st_autofree char *t = strcmp(dest, "/") ? st_xasprintf("%s/%s", dest, names[i])
+								: st_xasprintf("/%s", names[i]);
+			struct stat st;
+			if (lstat(h, &st) == 0 && S_ISDIR(st.st_mode))
+				rc = st_layer_writer_add_tree(lw, h, t + 1, 0, err);
+			else
+				rc = st_layer_writer_add_path(lw, h, t + 1, NULL, err);
+		}
+		strv_free(names, n);
+	}
+	struct st_error *e = NULL;
+	if (st_rm_rf(tmp, &e) < 0)
+		st_error_free(e);
+	if (rc < 0)
+		return st_err_wrap(err, "ADD: unpack '%s'", host);
+	return 0;
+}
+
+int copy_exec(struct stage_run *r, struct copy_plan *p, struct st_store_layer *layer,
+	      bool *has_layer, char **created_by, struct st_error **err)
+{
+	*has_layer = false;
+	int rc = 0;
+	if (p->from_state) {
+		rc = mount_from(r, p, p->from_state, err);
+		if (rc == 0)
+			rc = from_sources(p, p->from_step.merged, p->srcs, p->nsrcs, p->dest,
+					  p->dest_is_dir, err);
+		if (rc < 0)
+			return -1;
+	}
+	char **lowers = NULL;
+	size_t nl = 0;
+	if (stage_lowers(r, &r->st, &lowers, &nl, err) < 0)
+		return -1;
+	struct st_layer_attr attr = { 0 };
+	if (!p->from_state) {
+		/* Files from the context belong to root unless --chown says otherwise. */
+		attr.set = ST_LAYER_ATTR_UID | ST_LAYER_ATTR_GID;
+	}
+	if (p->chown) {
+		rc = resolve_chown(r, p->chown, lowers, nl, &attr.uid, &attr.gid, err);
+		attr.set |= ST_LAYER_ATTR_UID | ST_LAYER_ATTR_GID;
+	}
+	struct st_layer_attr dattr = attr; /* created parents: owner of the copy, mode 0755 */
+	if (p->has_chmod) {
+		attr.set |= ST_LAYER_ATTR_MODE;
+		attr.mode = p->mode;
+	}
+	struct st_layer_writer_opts lo;
+	build_layer_opts(r, &lo);
+	st_auto(st_local_layer_writer) struct st_local_layer_writer *w = NULL;
+	if (rc == 0)
+		rc = st_local_layer_writer_new(r->s, r->lease, &lo, &w, err);
+	struct st_layer_writer *lw = rc == 0 ? st_local_layer_writer_layer(w) : NULL;
+	if (rc == 0)
+		rc = add_parents(lw, p->dest_dir, lowers, nl, &dattr, err);
+	for (size_t i = 0; rc == 0 && i < p->n; i++) {
+		struct copy_item *it = &p->items[i];
+		const char *name = it->dest + 1;
+		if (it->kind == ITEM_DATA) {
+			struct st_layer_attr da = attr;
+			if (!(da.set & ST_LAYER_ATTR_MODE)) {
+				da.set |= ST_LAYER_ATTR_MODE;
+				da.mode = 0644;
+			}
+			rc = st_layer_writer_add_data(lw, name, it->data, it->len, &da, err);
+			continue;
+		}
+		if (it->root_dir) {
+			/* The destination dir: the image's own if it has one (written with the
+			 * parents when it is the copy's destination), else the source dir's. */
+			if (!*name || !strcmp(it->dest, p->dest_dir))
+				continue;
+			struct stat st;
+			if (lower_lstat(lowers, nl, it->dest, &st) && S_ISDIR(st.st_mode)) {
+				st_autofree char *lp = lower_find(lowers, nl, it->dest);
+				rc = st_layer_writer_add_path(lw, lp, name, NULL, err);
+				continue;
+			}
+		}
+		if (p->add && !it->is_dir && !p->from_state && is_archive(it->host)) {
+			const char *into = p->dest_is_dir || it->dest[0] ? p->dest_dir : "/";
+			rc = add_archive(r, lw, it->host, into, err);
+			continue;
+		}
+		rc = st_layer_writer_add_path(lw, it->host, name, &attr, err);
+	}
+	if (rc == 0) {
+		rc = st_local_layer_writer_commit(w, layer, err);
+		*has_layer = rc == 0;
+	}
+	if (rc == 0)
+		*created_by = st_xstrdup(p->created_by);
+	strv_free(lowers, nl);
+	return rc;
+}
+
+int mkdir_layer(struct stage_run *r, const char *path, struct st_store_layer *layer, bool *has_layer,
+		struct st_error **err)
+{
+	*has_layer = false;
+	char **lowers = NULL;
+	size_t nl = 0;
+	if (stage_lowers(r, &r->st, &lowers, &nl, err) < 0)
+		return -1;
+	struct stat st;
+	int rc = 0;
+	if (!lower_lstat(lowers, nl, path, &st)) {
+		struct st_layer_writer_opts lo;
+		build_layer_opts(r, &lo);
+		st_auto(st_local_layer_writer) struct st_local_layer_writer *w = NULL;
+		rc = st_local_layer_writer_new(r->s, r->lease, &lo, &w, err);
+		if (rc == 0)
+			rc = add_parents(st_local_layer_writer_layer(w), path, lowers, nl, NULL, err);
+		if (rc == 0)
+			rc = st_local_layer_writer_commit(w, layer, err);
+		*has_layer = rc == 0;
+	}
+	strv_free(lowers, nl);
+	return rc;
+}

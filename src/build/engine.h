@@ -1,0 +1,82 @@
+/* engine.h: the per-build and per-stage state the executors share. Not a public header. */
+#ifndef ST_BUILD_ENGINE_H
+#define ST_BUILD_ENGINE_H
+
+#include "build/internal.h"
+#include "layer/layer.h"
+
+struct build;
+
+/* One stage being built, on its own thread with its own store handle. */
+struct stage_run {
+	struct build *b;
+	struct st_store *s;
+	struct st_store_lease *lease;
+	const struct st_dockerfile_stage *stage;
+	const struct st_dockerfile_plan_stage *ps;
+	struct build_state st;
+	char **args; /* "K=V" of the ARGs in scope, in declaration order */
+	size_t nargs;
+	bool missed;   /* a step executed: every later step executes too */
+	bool no_cache;
+	bool cmd_set;  /* CMD given in this stage (an ENTRYPOINT then keeps it) */
+	char *label;   /* "build " or "" for step titles */
+	size_t total;  /* steps in the stage, FROM included */
+	unsigned step_id; /* the running step's number */
+	const char *step_name;
+	char *created; /* the running step's history timestamp */
+};
+
+/* Send an event for the running step of 'r' (serialized by the build). */
+void stage_event(struct stage_run *r, enum st_build_event_type type, const char *text, size_t len,
+		 double seconds);
+
+/* The layer writer options of this build (compression, mtime clamp). */
+void build_layer_opts(const struct stage_run *r, struct st_layer_writer_opts *o);
+/* Borrowed from the build. */
+struct build_context *build_ctx(struct stage_run *r, struct st_error **err);
+const struct st_build_opts *build_opts(const struct stage_run *r);
+/* The final state of stage 'index' (waits for it). Borrowed. */
+const struct build_state *build_stage_state(struct stage_run *r, size_t index);
+
+/* Whether 'name' (a --from value) names a stage before this one: 1 and *index. */
+int build_stage_lookup(struct stage_run *r, const char *name, size_t *index);
+
+/* The environment for expansion: image Env first, then ARGs (ENV wins, as in Docker). */
+void stage_env(const struct stage_run *r, struct st_dockerfile_env *env, const char ***kv);
+
+/* Unpacked layer dirs of the current state, top first, as overlay wants them. New vector. */
+int stage_lowers(struct stage_run *r, const struct build_state *st, char ***paths, size_t *n,
+		 struct st_error **err);
+void strv_free(char **v, size_t n);
+
+/*
+ * Look 'path' (absolute, in the image) up in the layers of 'lowers' (top first), honouring
+ * whiteouts: 1 and *st filled if it exists, 0 if not.
+ */
+int lower_lstat(char *const *lowers, size_t n, const char *path, struct stat *st);
+
+/* ---- executors: each fills 'k' (key inputs) before running, then runs on a miss ---- */
+
+/* run.c */
+int run_key(struct stage_run *r, const struct st_dockerfile_instr *in, struct key_inputs *k,
+	    struct st_error **err);
+int run_exec(struct stage_run *r, const struct st_dockerfile_instr *in, struct st_store_layer *layer,
+	     bool *has_layer, char **created_by, struct st_error **err);
+
+/* copy.c */
+struct copy_plan;
+int copy_prepare(struct stage_run *r, const struct st_dockerfile_instr *in, struct key_inputs *k,
+		 struct copy_plan **out, struct st_error **err);
+int copy_exec(struct stage_run *r, struct copy_plan *p, struct st_store_layer *layer,
+	      bool *has_layer, char **created_by, struct st_error **err);
+void copy_plan_free(struct copy_plan *p);
+
+/* Create dirs of 'path' missing in 'lowers' as a new layer (WORKDIR). */
+int mkdir_layer(struct stage_run *r, const char *path, struct st_store_layer *layer, bool *has_layer,
+		struct st_error **err);
+
+/* Clean an absolute path: "/a/./b/../c/" -> "/a/c". New. */
+char *path_clean(const char *p);
+
+#endif

@@ -1,0 +1,97 @@
+/* internal.h: what the files of src/build/ share. Not a public header. */
+#ifndef ST_BUILD_INTERNAL_H
+#define ST_BUILD_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "build/build.h"
+#include "dockerfile/dockerfile.h"
+#include "dockerfile/dockerignore.h"
+#include "image/image.h"
+#include "store/store.h"
+#include "util/buf.h"
+
+/* ---- context.c: the build context's files and their checksums ------------------------------ */
+
+struct ctx_file {
+	char *rel; /* "/"-separated, relative to the context root */
+	struct stat st;
+	struct st_digest digest; /* content (regular files) or link target (symlinks) */
+	bool hashed;
+};
+
+struct build_context {
+	char *root;
+	char *cache_key;        /* kv key for the checksum cache; NULL: do not remember */
+	struct ctx_file *files; /* in walk order: a dir comes before what it holds */
+	size_t n, cap;
+	size_t *slots; /* open-addressing hash of rel -> index + 1 */
+	size_t nslots;
+	bool dirty;    /* digests computed that the kv cache does not hold yet */
+	pthread_mutex_t lock; /* digests are computed lazily, from any stage's thread */
+};
+
+/*
+ * Walk 'root' (after .dockerignore) and take what the kv cache knows about unchanged files.
+ * 'remember' false: a throw-away context (extracted from stdin) whose sums are not kept.
+ */
+int ctx_open(struct st_store *s, const char *root, const struct st_dockerignore *ign,
+	     bool remember, struct build_context *c, struct st_error **err);
+/* Write back the sums computed during the build, if any. */
+int ctx_save(struct st_store *s, struct build_context *c, struct st_error **err);
+void ctx_release(struct build_context *c);
+/* Borrowed; NULL if the context has no such entry. */
+struct ctx_file *ctx_lookup(struct build_context *c, const char *rel);
+/* Make sure f->digest is set (reads the file once if its stat data is new). */
+int ctx_hash(struct build_context *c, struct ctx_file *f, struct st_error **err);
+
+/* ---- the state of a stage between steps -------------------------------------------------- */
+
+struct build_state {
+	struct st_image_config *cfg;
+	struct st_store_layer *layers; /* owned copies (media_type owned), bottom first */
+	size_t n_layers;
+	char key[ST_DIGEST_HEX_LEN + 1]; /* the cache key that produced this state */
+};
+
+void state_release(struct build_state *st);
+void state_copy(struct build_state *dst, const struct build_state *src);
+void state_add_layer(struct build_state *st, const struct st_store_layer *l);
+
+/* ---- cache.c: keys, records and miss explanations ----------------------------------------- */
+
+/* The inputs of one step's key, also kept to explain the next miss at the same position. */
+struct key_inputs {
+	const char *parent;   /* parent key (hex) */
+	const char *instr;    /* canonical instruction (often instr_own.data) */
+	struct st_buf instr_own;
+	struct st_buf args;   /* "K=V\n" build args the step sees */
+	struct st_buf files;  /* "<hex> <path>\n" for COPY/ADD sources */
+	char files_sum[ST_DIGEST_HEX_LEN + 1];
+};
+
+void key_inputs_init(struct key_inputs *k);
+void key_inputs_release(struct key_inputs *k);
+/* The hex key of 'k'. */
+void key_compute(const struct key_inputs *k, char out[ST_DIGEST_HEX_LEN + 1]);
+
+/* Look a key up: 1 and 'st' advanced on a hit, 0 on a miss, -1 on error. */
+int cache_get(struct st_store *s, const char *key, const struct build_state *parent,
+	      struct build_state *out, struct st_error **err);
+/* Record 'st' (the state after the step) under st->key; 'layer' is the step's layer or NULL. */
+int cache_put(struct st_store *s, const struct build_state *st, const struct st_store_layer *layer,
+	      struct st_error **err);
+/*
+ * Why 'k' missed, compared with what was recorded at 'position' last time: *why is new
+ * ("file src/app.js changed"), or NULL if nothing was recorded. Then records 'k' there.
+ */
+int cache_explain(struct st_store *s, const char *position, const struct key_inputs *k,
+		  char **why, struct st_error **err);
+
+#define KV_NS_CTX "build.context"
+#define KV_NS_LAST "build.last"
+
+#endif

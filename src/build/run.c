@@ -1,0 +1,374 @@
+/*
+ * run.c: RUN: an overlay over the image's unpacked layers, an OCI bundle, the runtime, and the
+ * upper dir turned into a layer.
+ *
+ * The upper dir is already what the next step needs as a lowerdir (whiteouts as 0/0 character
+ * devices, opaque dirs by xattr), so after the layer is written it is renamed into the store's
+ * layers/<diff_id> instead of being extracted again from the blob just written.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <dirent.h>
+
+#include "build/engine.h"
+#include "local/local.h"
+#include "runtime/runtime.h"
+#include "snapshot/snapshot.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/banned.h"
+
+/* Mounts BuildKit implements and we do not yet: refuse them by name. */
+static int check_mounts(const struct st_dockerfile_instr *in, struct st_buf *canon,
+			struct st_error **err)
+{
+	for (size_t i = 0; i < in->nflags; i++) {
+		const struct st_dockerfile_flag *f = &in->flags[i];
+		if (!strcmp(f->name, "mount")) {
+			const char *v = f->value ? f->value : "";
+			const char *type = "bind";
+			st_autofree char *t = NULL;
+			const char *p = strstr(v, "type=");
+			if (p) {
+				const char *e = strchr(p, ',');
+				t = e ? st_xstrndup(p + 5, (size_t)(e - p - 5)) : st_xstrdup(p + 5);
+				type = t;
+			}
+			return st_err(err, ST_E_INVALID,
+				      "RUN --mount=type=%s is not supported yet (--mount=%s)", type, v);
+		} else if (!strcmp(f->name, "network")) {
+			const char *v = f->value ? f->value : "";
+			if (strcmp(v, "default") && strcmp(v, "none") && strcmp(v, "host"))
+				return st_err(err, ST_E_INVALID, "RUN --network=%s: unknown network mode",
+					      v);
+			st_buf_addf(canon, " --network=%s", v);
+		} else if (!strcmp(f->name, "security")) {
+			return st_err(err, ST_E_INVALID, "RUN --security is not supported");
+		} else {
+			return st_err(err, ST_E_INVALID, "RUN: unknown flag --%s", f->name);
+		}
+	}
+	return 0;
+}
+
+/* The argv of the step. New vector (NULL-terminated), *n items. */
+static char **run_argv(struct stage_run *r, const struct st_dockerfile_instr *in, size_t *n)
+{
+	size_t cap = 8, k = 0;
+	char **v = st_xcalloc(cap, sizeof(*v));
+	if (in->json) {
+		v = st_xrealloc(v, (in->nargs + 1) * sizeof(*v));
+		for (size_t i = 0; i < in->nargs; i++)
+			v[k++] = st_xstrdup(in->args[i]);
+		v[k] = NULL;
+		*n = k;
+		return v;
+	}
+	const struct st_image_strv *sh = &r->st.cfg->config.shell;
+	size_t nsh = sh->set && sh->n ? sh->n : 2;
+	v = st_xrealloc(v, (nsh + 2) * sizeof(*v));
+	for (size_t i = 0; i < nsh; i++)
+		v[k++] = st_xstrdup(sh->set && sh->n ? sh->v[i] : (i == 0 ? "/bin/sh" : "-c"));
+	/* A heredoc is part of the script: the shell reads the body itself. */
+	struct st_buf cmd = ST_BUF_INIT;
+	st_buf_adds(&cmd, in->nargs ? in->args[0] : "");
+	for (size_t i = 0; i < in->nheredocs; i++) {
+		const struct st_dockerfile_heredoc *h = &in->heredocs[i];
+		st_buf_addf(&cmd, "\n%s%s", h->content, h->name);
+	}
+	v[k++] = st_buf_detach(&cmd, NULL);
+	v[k] = NULL;
+	*n = k;
+	return v;
+}
+
+/* BuildKit's created_by prefix: "|2 A=1 B=2 " when build args are in scope. */
+static void args_prefix(struct stage_run *r, struct st_buf *b)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < r->nargs; i++)
+		n++;
+	if (!n)
+		return;
+	st_buf_addf(b, "|%zu ", n);
+	for (size_t i = 0; i < r->nargs; i++)
+		st_buf_addf(b, "%s ", r->args[i]);
+}
+
+int run_key(struct stage_run *r, const struct st_dockerfile_instr *in, struct key_inputs *k,
+	    struct st_error **err)
+{
+	struct st_buf canon = ST_BUF_INIT;
+	st_buf_addf(&canon, "run%s", in->json ? " json" : "");
+	if (check_mounts(in, &canon, err) < 0) {
+		st_buf_release(&canon);
+		return -1;
+	}
+	size_t n;
+	char **argv = run_argv(r, in, &n);
+	for (size_t i = 0; i < n; i++)
+		st_buf_addf(&canon, "\x1f%s", argv[i]);
+	strv_free(argv, n);
+	for (size_t i = 0; i < r->nargs; i++)
+		st_buf_addf(&k->args, "%s\n", r->args[i]);
+	/* The network the step sees can change what it produces. */
+	st_buf_addf(&canon, "\x1enet=%d", (int)build_opts(r)->net);
+	st_buf_add(&k->instr_own, canon.data, canon.len);
+	k->instr = k->instr_own.data;
+	st_buf_release(&canon);
+	return 0;
+}
+
+static void on_output(void *ctx, enum st_runtime_stream stream, const char *data, size_t len)
+{
+	struct stage_run *r = ctx;
+	(void)stream;
+	stage_event(r, ST_BUILD_EVENT_OUTPUT, data, len, 0);
+}
+
+/* Remove the mount-point stubs the runtime made for files that are not the image's own. */
+static void drop_stubs(const char *upper, char *const *lowers, size_t nl)
+{
+	static const char *const stubs[] = { "/etc/hosts", "/etc/resolv.conf", "/etc/hostname",
+					     "/proc", "/sys", "/dev/shm", "/dev/pts",
+					     "/dev/mqueue", "/dev" };
+	for (size_t i = 0; i < sizeof(stubs) / sizeof(*stubs); i++) {
+		struct stat st, lst;
+		st_autofree char *p = st_xasprintf("%s%s", upper, stubs[i]);
+		if (lstat(p, &st) < 0)
+			continue;
+		if (lower_lstat(lowers, nl, stubs[i], &lst))
+			continue; /* the image has it: whatever is in upper is the step's doing */
+		if (S_ISREG(st.st_mode) && st.st_size == 0)
+			unlink(p);
+		else if (S_ISDIR(st.st_mode))
+			rmdir(p); /* only when empty */
+	}
+	/* A parent copied up only to hold a stub is dropped too, when the image lacks it. */
+	struct stat st, lst;
+	st_autofree char *etc = st_xasprintf("%s/etc", upper);
+	if (lstat(etc, &st) == 0 && S_ISDIR(st.st_mode) && !lower_lstat(lowers, nl, "/etc", &lst))
+		rmdir(etc);
+}
+
+static bool dir_empty(const char *path)
+{
+	DIR *d = opendir(path);
+	if (!d)
+		return true;
+	struct dirent *de;
+	bool empty = true;
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
+			empty = false;
+			break;
+		}
+	closedir(d);
+	return empty;
+}
+
+static int write_etc_files(const char *bundle, const struct st_build_opts *o, char **hosts,
+			   char **resolv, char **hostname, struct st_error **err)
+{
+	*hosts = st_path_join(bundle, "hosts");
+	*resolv = st_path_join(bundle, "resolv.conf");
+	*hostname = st_path_join(bundle, "hostname");
+	static const char h[] = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n";
+	if (st_write_file_atomic(*hosts, NULL, h, sizeof(h) - 1, 0644, err) < 0)
+		return -1;
+	struct st_buf rv = ST_BUF_INIT;
+	struct st_error *rerr = NULL;
+	if (o->net != ST_RUNTIME_NET_HOST || st_read_file("/etc/resolv.conf", &rv, &rerr) < 0) {
+		st_error_free(rerr);
+		st_buf_reset(&rv);
+		st_buf_adds(&rv, "");
+	}
+	int rc = st_write_file_atomic(*resolv, NULL, rv.data ? rv.data : "", rv.len, 0644, err);
+	st_buf_release(&rv);
+	if (rc < 0)
+		return -1;
+	static const char hn[] = "strata\n";
+	return st_write_file_atomic(*hostname, NULL, hn, sizeof(hn) - 1, 0644, err);
+}
+
+/* Turn 'upper' into a layer in the store, then make it the unpacked copy of that layer. */
+static int commit_upper(struct stage_run *r, const char *upper, struct st_store_layer *layer,
+			struct st_error **err)
+{
+	struct st_layer_writer_opts lo;
+	build_layer_opts(r, &lo);
+	st_auto(st_local_layer_writer) struct st_local_layer_writer *w = NULL;
+	if (st_local_layer_writer_new(r->s, r->lease, &lo, &w, err) < 0)
+		return -1;
+	if (st_layer_writer_add_tree(st_local_layer_writer_layer(w), upper, NULL,
+				     ST_LAYER_TREE_OVERLAY, err) < 0)
+		return -1;
+	if (st_local_layer_writer_commit(w, layer, err) < 0)
+		return -1;
+	if (r->lease && st_store_lease_add(r->lease, layer->diff_id.str, err) < 0)
+		return -1;
+	if (!st_store_unpacked_has(r->s, layer->diff_id.str, NULL)) {
+		st_autofree char *dst = NULL;
+		if (st_store_unpacked_path(r->s, layer->diff_id.str, &dst, err) < 0)
+			return -1;
+		if (rename(upper, dst) == 0) {
+			if (st_store_unpacked_mark(r->s, layer->diff_id.str, layer->diff_size, err) < 0)
+				return -1;
+		}
+		/* else another build unpacked the same layer first: it is as good as ours */
+	}
+	return 0;
+}
+
+int run_exec(struct stage_run *r, const struct st_dockerfile_instr *in, struct st_store_layer *layer,
+	     bool *has_layer, char **created_by, struct st_error **err)
+{
+	const struct st_build_opts *o = build_opts(r);
+	*has_layer = false;
+	char **lowers = NULL;
+	size_t nl = 0;
+	if (stage_lowers(r, &r->st, &lowers, &nl, err) < 0)
+		return -1;
+	st_autofree char *base = NULL;
+	st_autoclose int lock = -1;
+	int rc = st_store_tmp_mkdir(r->s, &base, &lock, err);
+	st_auto_snapshot_step struct st_snapshot_step step = ST_SNAPSHOT_STEP_INIT;
+	bool created = false, mounted = false;
+	if (rc == 0)
+		rc = st_snapshot_step_create(base, "s", &step, err);
+	created = rc == 0;
+	if (rc == 0)
+		rc = st_snapshot_step_mount(&step, (const char *const *)lowers, nl, err);
+	mounted = rc == 0;
+
+	size_t argc = 0;
+	char **argv = run_argv(r, in, &argc);
+	const struct st_image_runconfig *cfg = &r->st.cfg->config;
+	uid_t uid = 0;
+	gid_t gid = 0;
+	gid_t *gids = NULL;
+	size_t ngids = 0;
+	if (rc == 0 && cfg->user && *cfg->user)
+		rc = st_runtime_resolve_user(step.merged, cfg->user, &uid, &gid, &gids, &ngids, err);
+
+	/* Env: the image's, then build args not shadowed by it, then a default PATH. */
+	struct st_buf envbuf = ST_BUF_INIT;
+	size_t ne = cfg->env.n + r->nargs + 1;
+	const char **env = st_xcalloc(ne + 1, sizeof(*env));
+	size_t k = 0;
+	bool has_path = false;
+	for (size_t i = 0; i < cfg->env.n; i++) {
+		env[k++] = cfg->env.v[i];
+		if (!strncmp(cfg->env.v[i], "PATH=", 5))
+			has_path = true;
+	}
+	for (size_t i = 0; i < r->nargs; i++) {
+		const char *eq = strchr(r->args[i], '=');
+		st_autofree char *name = st_xstrndup(r->args[i], (size_t)(eq - r->args[i]));
+		if (!st_image_config_env_get(r->st.cfg, name))
+			env[k++] = r->args[i];
+	}
+	if (!has_path)
+		env[k++] = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+	env[k] = NULL;
+
+	st_autofree char *hosts = NULL, *resolv = NULL, *hostname = NULL;
+	if (rc == 0)
+		rc = write_etc_files(step.bundle, o, &hosts, &resolv, &hostname, err);
+	enum st_runtime_net net = o->net;
+	const char *netflag = st_dockerfile_instr_flag(in, "network");
+	if (netflag && !strcmp(netflag, "none"))
+		net = ST_RUNTIME_NET_NONE;
+	else if (netflag && !strcmp(netflag, "host"))
+		net = ST_RUNTIME_NET_HOST;
+	struct st_runtime_mount mounts[] = {
+		{ .type = ST_RUNTIME_MOUNT_BIND, .source = hosts, .destination = "/etc/hosts" },
+		{ .type = ST_RUNTIME_MOUNT_BIND, .source = resolv, .destination = "/etc/resolv.conf" },
+		{ .type = ST_RUNTIME_MOUNT_BIND, .source = hostname, .destination = "/etc/hostname" },
+	};
+	struct st_runtime_spec spec = {
+		.rootfs = step.merged,
+		.args = (const char *const *)argv,
+		.env = env,
+		.cwd = cfg->working_dir && *cfg->working_dir ? cfg->working_dir : "/",
+		.uid = uid,
+		.gid = gid,
+		.additional_gids = gids,
+		.n_additional_gids = ngids,
+		.hostname = "strata",
+		.net = net,
+		.mounts = mounts,
+		.n_mounts = 3,
+	};
+	if (rc == 0)
+		rc = st_runtime_spec_write(&spec, step.bundle, err);
+	int code = 0;
+	if (rc == 0) {
+		struct st_runtime_opts ro = { .runtime = o->runtime };
+		/* The id is unique per step dir: two builds never share one. */
+		const char *slash = strrchr(base, '/');
+		st_autofree char *id = st_xasprintf("strata-build-%s", slash ? slash + 1 : base);
+		for (char *c = id; *c; c++)
+			if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+			      (*c >= '0' && *c <= '9') || *c == '-' || *c == '_' || *c == '.'))
+				*c = '_';
+		rc = st_runtime_run(&ro, step.bundle, id, on_output, r, &code, err);
+	}
+	if (mounted) {
+		struct st_error *uerr = NULL;
+		if (st_snapshot_step_umount(&step, &uerr) < 0) {
+			if (rc == 0) {
+				*err = uerr;
+				rc = -1;
+			} else {
+				st_error_free(uerr);
+			}
+		}
+	}
+	struct st_buf cb = ST_BUF_INIT;
+	st_buf_adds(&cb, "RUN ");
+	args_prefix(r, &cb);
+	for (size_t i = 0; i < argc; i++)
+		st_buf_addf(&cb, "%s%s", i ? " " : "", argv[i]);
+	if (rc == 0 && code != 0) {
+		struct st_buf shown = ST_BUF_INIT;
+		for (size_t i = 0; i < argc; i++)
+			st_buf_addf(&shown, "%s%s", i ? " " : "", argv[i]);
+		rc = st_err(err, ST_E_RUNTIME,
+			    "process \"%s\" did not complete successfully: exit code: %d", shown.data,
+			    code);
+		st_buf_release(&shown);
+	}
+	if (rc == 0) {
+		drop_stubs(step.upper, lowers, nl);
+		if (!dir_empty(step.upper)) {
+			rc = commit_upper(r, step.upper, layer, err);
+			*has_layer = rc == 0;
+		}
+	}
+	if (rc == 0)
+		*created_by = st_buf_detach(&cb, NULL);
+	st_buf_release(&cb);
+	st_buf_release(&envbuf);
+	free(env);
+	free(gids);
+	strv_free(argv, argc);
+	strv_free(lowers, nl);
+	if (created) {
+		struct st_error *rerr = NULL;
+		if (st_snapshot_step_remove(&step, &rerr) < 0)
+			st_error_free(rerr);
+	}
+	if (base) {
+		struct st_error *rerr = NULL;
+		if (st_rm_rf(base, &rerr) < 0)
+			st_error_free(rerr);
+	}
+	return rc;
+}
