@@ -45,7 +45,10 @@ typedef int (*st_cli_fn)(struct st_cli *cli, int argc, char **argv, struct st_er
 	X(system_df, "system df", "Show disk usage")                                              \
 	X(system_check, "system check", "Verify every blob and record of the store")              \
 	X(save, "save", "Save images to a tar archive (docker-archive, oci-archive) or an OCI layout directory") \
-	X(load, "load", "Load images from a tar archive or an OCI layout directory")
+	X(load, "load", "Load images from a tar archive or an OCI layout directory") \
+	X(build, "build", "Build an image from a Dockerfile") \
+	X(builder_prune, "builder prune", "Remove build cache") \
+	X(builder_du, "builder du", "Show build cache disk usage")
 
 #define ST_CLI_DECLARE(fn, name, help) int cmd_##fn(struct st_cli *cli, int argc, char **argv, struct st_error **err);
 ST_CLI_VERBS(ST_CLI_DECLARE)
