@@ -277,7 +277,7 @@ static void put_unset(json_t *o, const char *key)
 static void put_str(json_t *o, const char *key, const char *val)
 {
 	if (val)
-		json_object_set_new(o, key, json_string(val));
+		json_object_set_new(o, key, st_image_jstr(val));
 	else
 		put_unset(o, key);
 }
@@ -364,13 +364,13 @@ static json_t *history_json(const struct st_image_config *c)
 		const struct st_image_history *h = &c->history[i];
 		json_t *o = json_object(); /* OCI's History: all omitempty */
 		if (h->created && *h->created)
-			json_object_set_new(o, "created", json_string(h->created));
+			json_object_set_new(o, "created", st_image_jstr(h->created));
 		if (h->created_by && *h->created_by)
-			json_object_set_new(o, "created_by", json_string(h->created_by));
+			json_object_set_new(o, "created_by", st_image_jstr(h->created_by));
 		if (h->author && *h->author)
-			json_object_set_new(o, "author", json_string(h->author));
+			json_object_set_new(o, "author", st_image_jstr(h->author));
 		if (h->comment && *h->comment)
-			json_object_set_new(o, "comment", json_string(h->comment));
+			json_object_set_new(o, "comment", st_image_jstr(h->comment));
 		if (h->empty_layer)
 			json_object_set_new(o, "empty_layer", json_true());
 		json_array_append_new(a, o);
@@ -412,10 +412,10 @@ static json_t *config_json(const struct st_image_config *c)
 	write_runconfig(root, &c->config);
 
 	json_t *rootfs = json_object();
-	json_object_set_new(rootfs, "type", json_string(c->rootfs_type ? c->rootfs_type : "layers"));
+	json_object_set_new(rootfs, "type", st_image_jstr(c->rootfs_type ? c->rootfs_type : "layers"));
 	json_t *ids = json_array();
 	for (size_t i = 0; i < c->n_diff_ids; i++)
-		json_array_append_new(ids, json_string(c->diff_ids[i].str));
+		json_array_append_new(ids, st_image_jstr(c->diff_ids[i].str));
 	json_object_set_new(rootfs, "diff_ids", ids);
 	json_object_set_new(root, "rootfs", rootfs);
 
@@ -529,7 +529,7 @@ static json_t *str_array(const char *const *v, size_t n)
 {
 	json_t *a = json_array();
 	for (size_t i = 0; i < n; i++)
-		json_array_append_new(a, json_string(v[i]));
+		json_array_append_new(a, st_image_jstr(v[i]));
 	return a;
 }
 
@@ -545,9 +545,9 @@ static json_t *inspect_config(const struct st_image_config *c)
 	const struct st_image_runconfig *r = &c->config;
 	json_t *raw = json_object_get(c->raw, "config");
 	json_t *o = json_object();
-	json_object_set_new(o, "Hostname", json_string(raw_str(raw, "Hostname")));
-	json_object_set_new(o, "Domainname", json_string(raw_str(raw, "Domainname")));
-	json_object_set_new(o, "User", json_string(r->user ? r->user : ""));
+	json_object_set_new(o, "Hostname", st_image_jstr(raw_str(raw, "Hostname")));
+	json_object_set_new(o, "Domainname", st_image_jstr(raw_str(raw, "Domainname")));
+	json_object_set_new(o, "User", st_image_jstr(r->user ? r->user : ""));
 	json_object_set_new(o, "AttachStdin", json_false());
 	json_object_set_new(o, "AttachStdout", json_false());
 	json_object_set_new(o, "AttachStderr", json_false());
@@ -562,15 +562,15 @@ static json_t *inspect_config(const struct st_image_config *c)
 		json_object_set_new(o, "Healthcheck", healthcheck_json(r->healthcheck));
 	if (r->args_escaped)
 		json_object_set_new(o, "ArgsEscaped", json_true());
-	json_object_set_new(o, "Image", json_string(raw_str(raw, "Image")));
+	json_object_set_new(o, "Image", st_image_jstr(raw_str(raw, "Image")));
 	json_object_set_new(o, "Volumes",
 			    r->volumes.set ? st_image_json_set_from_strv(&r->volumes) : json_null());
-	json_object_set_new(o, "WorkingDir", json_string(r->working_dir ? r->working_dir : ""));
+	json_object_set_new(o, "WorkingDir", st_image_jstr(r->working_dir ? r->working_dir : ""));
 	json_object_set_new(o, "Entrypoint", strv_or_null(&r->entrypoint));
 	json_object_set_new(o, "OnBuild", strv_or_null(&r->on_build));
 	json_object_set_new(o, "Labels", r->labels.n ? st_image_json_from_map(&r->labels) : json_null());
 	if (r->stop_signal && *r->stop_signal)
-		json_object_set_new(o, "StopSignal", json_string(r->stop_signal));
+		json_object_set_new(o, "StopSignal", st_image_jstr(r->stop_signal));
 	if (r->shell.set && r->shell.n)
 		json_object_set_new(o, "Shell", st_image_json_from_strv(&r->shell));
 	return o;
@@ -580,32 +580,32 @@ json_t *st_image_config_inspect(const struct st_image_config *c,
 				const struct st_image_inspect_info *info)
 {
 	json_t *o = json_object();
-	json_object_set_new(o, "Id", json_string(info->id ? info->id : ""));
+	json_object_set_new(o, "Id", st_image_jstr(info->id ? info->id : ""));
 	json_object_set_new(o, "RepoTags", str_array(info->repo_tags, info->n_repo_tags));
 	json_object_set_new(o, "RepoDigests", str_array(info->repo_digests, info->n_repo_digests));
-	json_object_set_new(o, "Parent", json_string(""));
-	json_object_set_new(o, "Comment", json_string(c->comment ? c->comment : ""));
-	json_object_set_new(o, "Created", json_string(c->created ? c->created : ""));
-	json_object_set_new(o, "DockerVersion", json_string(raw_str(c->raw, "docker_version")));
-	json_object_set_new(o, "Author", json_string(c->author ? c->author : ""));
+	json_object_set_new(o, "Parent", st_image_jstr(""));
+	json_object_set_new(o, "Comment", st_image_jstr(c->comment ? c->comment : ""));
+	json_object_set_new(o, "Created", st_image_jstr(c->created ? c->created : ""));
+	json_object_set_new(o, "DockerVersion", st_image_jstr(raw_str(c->raw, "docker_version")));
+	json_object_set_new(o, "Author", st_image_jstr(c->author ? c->author : ""));
 	json_object_set_new(o, "Config", inspect_config(c));
-	json_object_set_new(o, "Architecture", json_string(c->architecture ? c->architecture : ""));
+	json_object_set_new(o, "Architecture", st_image_jstr(c->architecture ? c->architecture : ""));
 	if (c->variant && *c->variant)
-		json_object_set_new(o, "Variant", json_string(c->variant));
-	json_object_set_new(o, "Os", json_string(c->os ? c->os : ""));
+		json_object_set_new(o, "Variant", st_image_jstr(c->variant));
+	json_object_set_new(o, "Os", st_image_jstr(c->os ? c->os : ""));
 	if (c->os_version && *c->os_version)
-		json_object_set_new(o, "OsVersion", json_string(c->os_version));
+		json_object_set_new(o, "OsVersion", st_image_jstr(c->os_version));
 	json_object_set_new(o, "Size", json_integer(info->size));
 	json_t *rootfs = json_object();
-	json_object_set_new(rootfs, "Type", json_string(c->rootfs_type ? c->rootfs_type : "layers"));
+	json_object_set_new(rootfs, "Type", st_image_jstr(c->rootfs_type ? c->rootfs_type : "layers"));
 	json_t *layers = json_array();
 	for (size_t i = 0; i < c->n_diff_ids; i++)
-		json_array_append_new(layers, json_string(c->diff_ids[i].str));
+		json_array_append_new(layers, st_image_jstr(c->diff_ids[i].str));
 	json_object_set_new(rootfs, "Layers", layers);
 	json_object_set_new(o, "RootFS", rootfs);
 	json_t *meta = json_object();
 	json_object_set_new(meta, "LastTagTime",
-			    json_string(info->last_tag_time ? info->last_tag_time : "0001-01-01T00:00:00Z"));
+			    st_image_jstr(info->last_tag_time ? info->last_tag_time : "0001-01-01T00:00:00Z"));
 	json_object_set_new(o, "Metadata", meta);
 	return o;
 }

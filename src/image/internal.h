@@ -27,6 +27,14 @@ int st_image_json_strv(const char *doc, const char *prefix, json_t *obj, const c
 int st_image_json_set(const char *doc, const char *prefix, json_t *obj, const char *key,
 		      struct st_image_strv *s, struct st_error **err);
 
+/*
+ * A JSON string for 's' (new reference). Invalid UTF-8 bytes become U+FFFD, as Go's
+ * encoding/json does: jansson would refuse the string and the field would vanish.
+ */
+json_t *st_image_jstr(const char *s);
+/* obj[key] = v (reference stolen), with the key's invalid UTF-8 replaced likewise. */
+void st_image_jset(json_t *obj, const char *key, json_t *v);
+
 /* Writers (new references). */
 json_t *st_image_json_from_map(const struct st_image_map *m);
 json_t *st_image_json_from_strv(const struct st_image_strv *s);

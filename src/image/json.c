@@ -124,12 +124,75 @@ int st_image_json_set(const char *doc, const char *prefix, json_t *obj, const ch
 	return 0;
 }
 
+/* Length of the valid UTF-8 sequence at s (1-4), or 0 if the bytes there are not one. */
+static size_t utf8_len(const unsigned char *s)
+{
+	unsigned c = s[0];
+	size_t n;
+	unsigned min, cp;
+	if (c < 0x80)
+		return 1;
+	if ((c & 0xe0) == 0xc0) {
+		n = 2, min = 0x80, cp = c & 0x1f;
+	} else if ((c & 0xf0) == 0xe0) {
+		n = 3, min = 0x800, cp = c & 0x0f;
+	} else if ((c & 0xf8) == 0xf0) {
+		n = 4, min = 0x10000, cp = c & 0x07;
+	} else {
+		return 0;
+	}
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+/* New string with invalid UTF-8 replaced by U+FFFD; NULL if 's' is valid already. */
+static char *utf8_fix(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n;
+	while (*p && (n = utf8_len(p)) != 0)
+		p += n;
+	if (!*p)
+		return NULL;
+	struct st_buf b = ST_BUF_INIT;
+	st_buf_add(&b, s, (size_t)((const char *)p - s));
+	while (*p) {
+		n = utf8_len(p);
+		if (n) {
+			st_buf_add(&b, p, n);
+			p += n;
+		} else {
+			st_buf_adds(&b, "\xef\xbf\xbd");
+			p++;
+		}
+	}
+	return st_buf_detach(&b, NULL);
+}
+
+json_t *st_image_jstr(const char *s)
+{
+	st_autofree char *fixed = utf8_fix(s ? s : "");
+	return json_string(fixed ? fixed : s ? s : "");
+}
+
+void st_image_jset(json_t *obj, const char *key, json_t *v)
+{
+	st_autofree char *fixed = utf8_fix(key);
+	json_object_set_new(obj, fixed ? fixed : key, v);
+}
+
 json_t *st_image_json_from_map(const struct st_image_map *m)
 {
 	json_t *o = json_object();
 	/* the map is kept sorted, so insertion order is key order */
 	for (size_t i = 0; i < m->n; i++)
-		json_object_set_new(o, m->v[i].key, json_string(m->v[i].value));
+		st_image_jset(o, m->v[i].key, st_image_jstr(m->v[i].value));
 	return o;
 }
 
@@ -137,7 +200,7 @@ json_t *st_image_json_from_strv(const struct st_image_strv *s)
 {
 	json_t *a = json_array();
 	for (size_t i = 0; i < s->n; i++)
-		json_array_append_new(a, json_string(s->v[i]));
+		json_array_append_new(a, st_image_jstr(s->v[i]));
 	return a;
 }
 
@@ -149,7 +212,7 @@ json_t *st_image_json_set_from_strv(const struct st_image_strv *s)
 	if (s->n > 1)
 		qsort(sorted, s->n, sizeof(*sorted), cmp_str);
 	for (size_t i = 0; i < s->n; i++)
-		json_object_set_new(o, sorted[i], json_object());
+		st_image_jset(o, sorted[i], json_object());
 	free(sorted);
 	return o;
 }

@@ -189,12 +189,12 @@ static json_t *platform_json(const struct st_platform *p)
 {
 	/* the order of the fields in the OCI Go struct */
 	json_t *o = json_object();
-	json_object_set_new(o, "architecture", json_string(p->architecture));
-	json_object_set_new(o, "os", json_string(p->os));
+	json_object_set_new(o, "architecture", st_image_jstr(p->architecture));
+	json_object_set_new(o, "os", st_image_jstr(p->os));
 	if (p->os_version[0])
-		json_object_set_new(o, "os.version", json_string(p->os_version));
+		json_object_set_new(o, "os.version", st_image_jstr(p->os_version));
 	if (p->variant[0])
-		json_object_set_new(o, "variant", json_string(p->variant));
+		json_object_set_new(o, "variant", st_image_jstr(p->variant));
 	return o;
 }
 
@@ -202,13 +202,13 @@ static json_t *descriptor_json(const struct st_image_descriptor *d, bool to_oci)
 {
 	json_t *o = json_object();
 	const char *mt = d->media_type ? d->media_type : "";
-	json_object_set_new(o, "mediaType", json_string(to_oci ? st_image_mt_to_oci(mt) : mt));
-	json_object_set_new(o, "digest", json_string(d->digest.str));
+	json_object_set_new(o, "mediaType", st_image_jstr(to_oci ? st_image_mt_to_oci(mt) : mt));
+	json_object_set_new(o, "digest", st_image_jstr(d->digest.str));
 	json_object_set_new(o, "size", json_integer(d->size));
 	if (d->n_urls) {
 		json_t *a = json_array();
 		for (size_t i = 0; i < d->n_urls; i++)
-			json_array_append_new(a, json_string(d->urls[i]));
+			json_array_append_new(a, st_image_jstr(d->urls[i]));
 		json_object_set_new(o, "urls", a);
 	}
 	if (d->annotations.n)
@@ -216,7 +216,7 @@ static json_t *descriptor_json(const struct st_image_descriptor *d, bool to_oci)
 	if (d->has_platform)
 		json_object_set_new(o, "platform", platform_json(&d->platform));
 	if (d->artifact_type)
-		json_object_set_new(o, "artifactType", json_string(d->artifact_type));
+		json_object_set_new(o, "artifactType", st_image_jstr(d->artifact_type));
 	return o;
 }
 
@@ -341,9 +341,9 @@ void st_image_manifest_serialize(const struct st_image_manifest *m, struct st_bu
 {
 	json_t *o = json_object();
 	json_object_set_new(o, "schemaVersion", json_integer(2));
-	json_object_set_new(o, "mediaType", json_string(ST_MT_OCI_MANIFEST));
+	json_object_set_new(o, "mediaType", st_image_jstr(ST_MT_OCI_MANIFEST));
 	if (m->artifact_type)
-		json_object_set_new(o, "artifactType", json_string(m->artifact_type));
+		json_object_set_new(o, "artifactType", st_image_jstr(m->artifact_type));
 	json_object_set_new(o, "config", descriptor_json(&m->config, true));
 	json_t *layers = json_array();
 	for (size_t i = 0; i < m->n_layers; i++)
@@ -426,9 +426,9 @@ void st_image_index_serialize(const struct st_image_index *idx, struct st_buf *o
 {
 	json_t *o = json_object();
 	json_object_set_new(o, "schemaVersion", json_integer(2));
-	json_object_set_new(o, "mediaType", json_string(ST_MT_OCI_INDEX));
+	json_object_set_new(o, "mediaType", st_image_jstr(ST_MT_OCI_INDEX));
 	if (idx->artifact_type)
-		json_object_set_new(o, "artifactType", json_string(idx->artifact_type));
+		json_object_set_new(o, "artifactType", st_image_jstr(idx->artifact_type));
 	json_t *a = json_array();
 	for (size_t i = 0; i < idx->n_manifests; i++)
 		json_array_append_new(a, descriptor_json(&idx->manifests[i], false));

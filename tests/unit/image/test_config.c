@@ -144,6 +144,19 @@ static void config_new_is_canonical(void **state)
 	st_buf_release(&out);
 }
 
+static void config_invalid_utf8_becomes_replacement(void **state)
+{
+	st_auto(st_image_config) struct st_image_config *c = st_image_config_new();
+	struct st_buf out = ST_BUF_INIT;
+	st_image_config_add_history(c, &(struct st_image_history){ .created_by = "RUN echo caf\xe9" });
+	st_image_map_set(&c->config.labels, "k\xff", "v");
+	st_image_config_serialize(c, &out);
+	/* Go's encoding/json writes U+FFFD for bytes that are not UTF-8; the field stays */
+	assert_non_null(strstr(out.data, "\"created_by\":\"RUN echo caf\xef\xbf\xbd\""));
+	assert_non_null(strstr(out.data, "\"Labels\":{\"k\xef\xbf\xbd\":\"v\"}"));
+	st_buf_release(&out);
+}
+
 static void config_entrypoint_string_and_errors(void **state)
 {
 	st_auto(st_image_config) struct st_image_config *c = NULL;
@@ -218,6 +231,7 @@ int test_config_group(void)
 		cmocka_unit_test(config_busybox_round_trips_byte_for_byte),
 		cmocka_unit_test(config_edits_keep_unknown_fields),
 		cmocka_unit_test(config_new_is_canonical),
+		cmocka_unit_test(config_invalid_utf8_becomes_replacement),
 		cmocka_unit_test(config_entrypoint_string_and_errors),
 		cmocka_unit_test(config_inspect_matches_docker),
 	};
