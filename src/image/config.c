@@ -120,7 +120,8 @@ static int parse_int(const char *prefix, json_t *o, const char *key, int64_t *ou
 	if (!v || json_is_null(v))
 		return 0;
 	if (!json_is_integer(v))
-		return st_err(err, ST_E_INVALID, "%s: %s.%s: expected an integer", doc, prefix, key);
+		return st_err(err, ST_E_INVALID, "%s: %s.%s: expected an integer", doc, prefix,
+			      key);
 	*out = json_integer_value(v);
 	return 0;
 }
@@ -201,13 +202,15 @@ static int parse_rootfs(json_t *root, struct st_image_config *c, struct st_error
 		return 0;
 	if (!json_is_array(ids))
 		return st_err(err, ST_E_INVALID, "%s: rootfs.diff_ids: expected an array", doc);
-	c->diff_ids = st_xcalloc(json_array_size(ids) ? json_array_size(ids) : 1, sizeof(*c->diff_ids));
+	c->diff_ids =
+	    st_xcalloc(json_array_size(ids) ? json_array_size(ids) : 1, sizeof(*c->diff_ids));
 	json_array_foreach(ids, i, e)
 	{
 		const char *s = json_string_value(e);
 		if (!st_digest_valid(s))
-			return st_err(err, ST_E_INVALID, "%s: rootfs.diff_ids[%zu]: invalid digest '%s'", doc,
-				      i, s ? s : "(not a string)");
+			return st_err(err, ST_E_INVALID,
+				      "%s: rootfs.diff_ids[%zu]: invalid digest '%s'", doc, i,
+				      s ? s : "(not a string)");
 		memcpy(c->diff_ids[i].str, s, ST_DIGEST_STR_LEN + 1);
 		c->n_diff_ids++;
 	}
@@ -302,7 +305,8 @@ static json_t *healthcheck_json(const struct st_image_healthcheck *h)
 {
 	/* Go's container.HealthConfig: Test, then the durations and Retries with omitempty */
 	json_t *o = json_object();
-	json_object_set_new(o, "Test", h->test.set ? st_image_json_from_strv(&h->test) : json_null());
+	json_object_set_new(o, "Test",
+			    h->test.set ? st_image_json_from_strv(&h->test) : json_null());
 	if (h->interval_ns)
 		json_object_set_new(o, "Interval", json_integer(h->interval_ns));
 	if (h->timeout_ns)
@@ -389,8 +393,7 @@ static json_t *sorted_copy(json_t *o)
 	const char **keys = st_xcalloc(n ? n : 1, sizeof(*keys));
 	const char *k;
 	json_t *v;
-	json_object_foreach(o, k, v)
-		keys[i++] = k;
+	json_object_foreach(o, k, v) keys[i++] = k;
 	qsort(keys, n, sizeof(*keys), cmp_key);
 	json_t *s = json_object();
 	for (i = 0; i < n; i++)
@@ -412,7 +415,8 @@ static json_t *config_json(const struct st_image_config *c)
 	write_runconfig(root, &c->config);
 
 	json_t *rootfs = json_object();
-	json_object_set_new(rootfs, "type", st_image_jstr(c->rootfs_type ? c->rootfs_type : "layers"));
+	json_object_set_new(rootfs, "type",
+			    st_image_jstr(c->rootfs_type ? c->rootfs_type : "layers"));
 	json_t *ids = json_array();
 	for (size_t i = 0; i < c->n_diff_ids; i++)
 		json_array_append_new(ids, st_image_jstr(c->diff_ids[i].str));
@@ -501,11 +505,11 @@ void st_image_config_add_history(struct st_image_config *c, const struct st_imag
 {
 	/* copy before growing: 'h' may point into c->history */
 	struct st_image_history copy = {
-		.created = dup_or_null(h->created),
-		.created_by = dup_or_null(h->created_by),
-		.author = dup_or_null(h->author),
-		.comment = dup_or_null(h->comment),
-		.empty_layer = h->empty_layer,
+	    .created = dup_or_null(h->created),
+	    .created_by = dup_or_null(h->created_by),
+	    .author = dup_or_null(h->author),
+	    .comment = dup_or_null(h->comment),
+	    .empty_layer = h->empty_layer,
 	};
 	c->history = st_xrealloc(c->history, (c->n_history + 1) * sizeof(*c->history));
 	c->history[c->n_history++] = copy;
@@ -552,7 +556,8 @@ static json_t *inspect_config(const struct st_image_config *c)
 	json_object_set_new(o, "AttachStdout", json_false());
 	json_object_set_new(o, "AttachStderr", json_false());
 	if (r->exposed_ports.n)
-		json_object_set_new(o, "ExposedPorts", st_image_json_set_from_strv(&r->exposed_ports));
+		json_object_set_new(o, "ExposedPorts",
+				    st_image_json_set_from_strv(&r->exposed_ports));
 	json_object_set_new(o, "Tty", json_false());
 	json_object_set_new(o, "OpenStdin", json_false());
 	json_object_set_new(o, "StdinOnce", json_false());
@@ -563,12 +568,13 @@ static json_t *inspect_config(const struct st_image_config *c)
 	if (r->args_escaped)
 		json_object_set_new(o, "ArgsEscaped", json_true());
 	json_object_set_new(o, "Image", st_image_jstr(raw_str(raw, "Image")));
-	json_object_set_new(o, "Volumes",
-			    r->volumes.set ? st_image_json_set_from_strv(&r->volumes) : json_null());
+	json_object_set_new(
+	    o, "Volumes", r->volumes.set ? st_image_json_set_from_strv(&r->volumes) : json_null());
 	json_object_set_new(o, "WorkingDir", st_image_jstr(r->working_dir ? r->working_dir : ""));
 	json_object_set_new(o, "Entrypoint", strv_or_null(&r->entrypoint));
 	json_object_set_new(o, "OnBuild", strv_or_null(&r->on_build));
-	json_object_set_new(o, "Labels", r->labels.n ? st_image_json_from_map(&r->labels) : json_null());
+	json_object_set_new(o, "Labels",
+			    r->labels.n ? st_image_json_from_map(&r->labels) : json_null());
 	if (r->stop_signal && *r->stop_signal)
 		json_object_set_new(o, "StopSignal", st_image_jstr(r->stop_signal));
 	if (r->shell.set && r->shell.n)
@@ -589,7 +595,8 @@ json_t *st_image_config_inspect(const struct st_image_config *c,
 	json_object_set_new(o, "DockerVersion", st_image_jstr(raw_str(c->raw, "docker_version")));
 	json_object_set_new(o, "Author", st_image_jstr(c->author ? c->author : ""));
 	json_object_set_new(o, "Config", inspect_config(c));
-	json_object_set_new(o, "Architecture", st_image_jstr(c->architecture ? c->architecture : ""));
+	json_object_set_new(o, "Architecture",
+			    st_image_jstr(c->architecture ? c->architecture : ""));
 	if (c->variant && *c->variant)
 		json_object_set_new(o, "Variant", st_image_jstr(c->variant));
 	json_object_set_new(o, "Os", st_image_jstr(c->os ? c->os : ""));
@@ -597,15 +604,17 @@ json_t *st_image_config_inspect(const struct st_image_config *c,
 		json_object_set_new(o, "OsVersion", st_image_jstr(c->os_version));
 	json_object_set_new(o, "Size", json_integer(info->size));
 	json_t *rootfs = json_object();
-	json_object_set_new(rootfs, "Type", st_image_jstr(c->rootfs_type ? c->rootfs_type : "layers"));
+	json_object_set_new(rootfs, "Type",
+			    st_image_jstr(c->rootfs_type ? c->rootfs_type : "layers"));
 	json_t *layers = json_array();
 	for (size_t i = 0; i < c->n_diff_ids; i++)
 		json_array_append_new(layers, st_image_jstr(c->diff_ids[i].str));
 	json_object_set_new(rootfs, "Layers", layers);
 	json_object_set_new(o, "RootFS", rootfs);
 	json_t *meta = json_object();
-	json_object_set_new(meta, "LastTagTime",
-			    st_image_jstr(info->last_tag_time ? info->last_tag_time : "0001-01-01T00:00:00Z"));
+	json_object_set_new(
+	    meta, "LastTagTime",
+	    st_image_jstr(info->last_tag_time ? info->last_tag_time : "0001-01-01T00:00:00Z"));
 	json_object_set_new(o, "Metadata", meta);
 	return o;
 }

@@ -55,7 +55,8 @@ enum st_image_compression {
 bool st_image_mt_is_layer(const char *mt);
 /* The compression a layer media type implies; UNKNOWN if 'mt' is not a layer type. */
 enum st_image_compression st_image_mt_layer_compression(const char *mt);
-/* The OCI twin of a Docker media type (manifest, list, config, layers); 'mt' itself otherwise. Static. */
+/* The OCI twin of a Docker media type (manifest, list, config, layers); 'mt' itself otherwise.
+ * Static. */
 const char *st_image_mt_to_oci(const char *mt);
 
 enum st_image_kind {
@@ -108,7 +109,8 @@ struct st_image_ref *st_image_ref_dup(const struct st_image_ref *r);
 /* New strings (caller frees): */
 /* "docker.io/library/busybox:latest@sha256:..." */
 char *st_image_ref_string(const struct st_image_ref *r);
-/* As `docker images` and `docker inspect` RepoTags show it: "busybox:latest", "localhost:5000/x:1" */
+/* As `docker images` and `docker inspect` RepoTags show it: "busybox:latest", "localhost:5000/x:1"
+ */
 char *st_image_ref_familiar(const struct st_image_ref *r);
 /* "docker.io/library/busybox" (no tag, no digest) */
 char *st_image_ref_repository(const struct st_image_ref *r);
@@ -116,10 +118,22 @@ char *st_image_ref_repository(const struct st_image_ref *r);
 char *st_image_ref_familiar_name(const struct st_image_ref *r);
 
 /* Borrowed (NULL when absent). */
-static inline const char *st_image_ref_tag(const struct st_image_ref *r) { return r->tag; }
-static inline const char *st_image_ref_digest(const struct st_image_ref *r) { return r->digest; }
-static inline const char *st_image_ref_domain(const struct st_image_ref *r) { return r->domain; }
-static inline const char *st_image_ref_path(const struct st_image_ref *r) { return r->path; }
+static inline const char *st_image_ref_tag(const struct st_image_ref *r)
+{
+	return r->tag;
+}
+static inline const char *st_image_ref_digest(const struct st_image_ref *r)
+{
+	return r->digest;
+}
+static inline const char *st_image_ref_domain(const struct st_image_ref *r)
+{
+	return r->domain;
+}
+static inline const char *st_image_ref_path(const struct st_image_ref *r)
+{
+	return r->path;
+}
 
 /* Replace the tag (NULL removes it). ST_E_PARSE if 'tag' breaks the tag grammar. */
 int st_image_ref_set_tag(struct st_image_ref *r, const char *tag, struct st_error **err);
@@ -140,10 +154,10 @@ bool st_image_ref_tag_valid(const char *tag);
 
 /* A stack value; fields are "" when unset. */
 struct st_platform {
-	char os[ST_PLATFORM_FIELD_MAX];		/* "linux" */
+	char os[ST_PLATFORM_FIELD_MAX];		  /* "linux" */
 	char architecture[ST_PLATFORM_FIELD_MAX]; /* "amd64", "arm64", "arm" */
-	char variant[ST_PLATFORM_FIELD_MAX];	/* "v7"; "" when none */
-	char os_version[ST_PLATFORM_FIELD_MAX];	/* Windows builds; "" mostly */
+	char variant[ST_PLATFORM_FIELD_MAX];	  /* "v7"; "" when none */
+	char os_version[ST_PLATFORM_FIELD_MAX];	  /* Windows builds; "" mostly */
 };
 
 /*
@@ -195,13 +209,14 @@ struct st_image_descriptor {
 	struct st_image_map annotations; /* n == 0 when absent */
 	char **urls;			 /* n_urls strings */
 	size_t n_urls;
-	bool has_platform;		 /* index entries */
+	bool has_platform; /* index entries */
 	struct st_platform platform;
 };
 
 void st_image_descriptor_release(struct st_image_descriptor *d);
 /* Deep copy into *dst (which is overwritten, not released). */
-void st_image_descriptor_copy(struct st_image_descriptor *dst, const struct st_image_descriptor *src);
+void st_image_descriptor_copy(struct st_image_descriptor *dst,
+			      const struct st_image_descriptor *src);
 
 struct st_image_manifest {
 	int schema_version; /* 2 */
@@ -261,8 +276,8 @@ void st_image_index_add(struct st_image_index *idx, const struct st_image_descri
  * compatible one (st_platform_match); attestation entries (unknown/unknown) are skipped.
  */
 const struct st_image_descriptor *st_image_index_select(const struct st_image_index *idx,
-							  const struct st_platform *want,
-							  struct st_error **err);
+							const struct st_platform *want,
+							struct st_error **err);
 void st_image_index_free(struct st_image_index *idx);
 void st_image_index_freep(struct st_image_index **idx);
 
@@ -373,7 +388,7 @@ void st_image_healthcheck_free(struct st_image_healthcheck *h);
 
 /* What `docker image inspect` shows beyond the config. Borrowed strings. */
 struct st_image_inspect_info {
-	const char *id; /* "sha256:<config digest>" */
+	const char *id;		      /* "sha256:<config digest>" */
 	const char *const *repo_tags; /* familiar: "busybox:latest" */
 	size_t n_repo_tags;
 	const char *const *repo_digests; /* "busybox@sha256:..." */

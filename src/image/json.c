@@ -12,7 +12,8 @@ json_t *st_image_json_load(const char *doc, const void *data, size_t len, struct
 	json_error_t je;
 	json_t *j = json_loadb(data ? data : "", len, 0, &je);
 	if (!j) {
-		st_err(err, ST_E_PARSE, "%s: line %d column %d: %s", doc, je.line, je.column, je.text);
+		st_err(err, ST_E_PARSE, "%s: line %d column %d: %s", doc, je.line, je.column,
+		       je.text);
 		return NULL;
 	}
 	if (!json_is_object(j)) {
@@ -69,7 +70,8 @@ int st_image_json_map(const char *doc, const char *prefix, json_t *obj, const ch
 	{
 		if (!json_is_string(val)) {
 			st_autofree char *p = st_image_jpath(prefix, key);
-			return st_err(err, ST_E_INVALID, "%s: %s[\"%s\"]: expected a string", doc, p, k);
+			return st_err(err, ST_E_INVALID, "%s: %s[\"%s\"]: expected a string", doc,
+				      p, k);
 		}
 		st_image_map_set(m, k, json_string_value(val));
 	}
@@ -93,7 +95,8 @@ int st_image_json_strv(const char *doc, const char *prefix, json_t *obj, const c
 		if (!json_is_string(e)) {
 			st_autofree char *p = st_image_jpath(prefix, key);
 			st_image_strv_release(s);
-			return st_err(err, ST_E_INVALID, "%s: %s[%zu]: expected a string", doc, p, i);
+			return st_err(err, ST_E_INVALID, "%s: %s[%zu]: expected a string", doc, p,
+				      i);
 		}
 		st_image_strv_push(s, json_string_value(e));
 	}
@@ -117,8 +120,7 @@ int st_image_json_set(const char *doc, const char *prefix, json_t *obj, const ch
 	if (!json_is_object(v))
 		return type_err(doc, prefix, key, "an object", err);
 	s->set = true;
-	json_object_foreach(v, k, val)
-		st_image_strv_push(s, k);
+	json_object_foreach(v, k, val) st_image_strv_push(s, k);
 	if (s->n > 1)
 		qsort(s->v, s->n, sizeof(*s->v), cmp_str);
 	return 0;

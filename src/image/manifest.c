@@ -10,13 +10,13 @@
 static const struct {
 	const char *docker, *oci;
 } twins[] = {
-	{ ST_MT_DOCKER_MANIFEST, ST_MT_OCI_MANIFEST },
-	{ ST_MT_DOCKER_MANIFEST_LIST, ST_MT_OCI_INDEX },
-	{ ST_MT_DOCKER_CONFIG, ST_MT_OCI_CONFIG },
-	{ ST_MT_DOCKER_LAYER, ST_MT_OCI_LAYER },
-	{ ST_MT_DOCKER_LAYER_GZIP, ST_MT_OCI_LAYER_GZIP },
-	{ ST_MT_DOCKER_LAYER_ZSTD, ST_MT_OCI_LAYER_ZSTD },
-	{ ST_MT_DOCKER_LAYER_FOREIGN, ST_MT_OCI_LAYER_NONDIST_GZIP },
+    {ST_MT_DOCKER_MANIFEST, ST_MT_OCI_MANIFEST},
+    {ST_MT_DOCKER_MANIFEST_LIST, ST_MT_OCI_INDEX},
+    {ST_MT_DOCKER_CONFIG, ST_MT_OCI_CONFIG},
+    {ST_MT_DOCKER_LAYER, ST_MT_OCI_LAYER},
+    {ST_MT_DOCKER_LAYER_GZIP, ST_MT_OCI_LAYER_GZIP},
+    {ST_MT_DOCKER_LAYER_ZSTD, ST_MT_OCI_LAYER_ZSTD},
+    {ST_MT_DOCKER_LAYER_FOREIGN, ST_MT_OCI_LAYER_NONDIST_GZIP},
 };
 
 const char *st_image_mt_to_oci(const char *mt)
@@ -33,16 +33,16 @@ enum st_image_compression st_image_mt_layer_compression(const char *mt)
 		const char *mt;
 		enum st_image_compression c;
 	} layers[] = {
-		{ ST_MT_OCI_LAYER, ST_IMAGE_COMPRESSION_NONE },
-		{ ST_MT_OCI_LAYER_GZIP, ST_IMAGE_COMPRESSION_GZIP },
-		{ ST_MT_OCI_LAYER_ZSTD, ST_IMAGE_COMPRESSION_ZSTD },
-		{ ST_MT_OCI_LAYER_NONDIST, ST_IMAGE_COMPRESSION_NONE },
-		{ ST_MT_OCI_LAYER_NONDIST_GZIP, ST_IMAGE_COMPRESSION_GZIP },
-		{ ST_MT_OCI_LAYER_NONDIST_ZSTD, ST_IMAGE_COMPRESSION_ZSTD },
-		{ ST_MT_DOCKER_LAYER, ST_IMAGE_COMPRESSION_NONE },
-		{ ST_MT_DOCKER_LAYER_GZIP, ST_IMAGE_COMPRESSION_GZIP },
-		{ ST_MT_DOCKER_LAYER_ZSTD, ST_IMAGE_COMPRESSION_ZSTD },
-		{ ST_MT_DOCKER_LAYER_FOREIGN, ST_IMAGE_COMPRESSION_GZIP },
+	    {ST_MT_OCI_LAYER, ST_IMAGE_COMPRESSION_NONE},
+	    {ST_MT_OCI_LAYER_GZIP, ST_IMAGE_COMPRESSION_GZIP},
+	    {ST_MT_OCI_LAYER_ZSTD, ST_IMAGE_COMPRESSION_ZSTD},
+	    {ST_MT_OCI_LAYER_NONDIST, ST_IMAGE_COMPRESSION_NONE},
+	    {ST_MT_OCI_LAYER_NONDIST_GZIP, ST_IMAGE_COMPRESSION_GZIP},
+	    {ST_MT_OCI_LAYER_NONDIST_ZSTD, ST_IMAGE_COMPRESSION_ZSTD},
+	    {ST_MT_DOCKER_LAYER, ST_IMAGE_COMPRESSION_NONE},
+	    {ST_MT_DOCKER_LAYER_GZIP, ST_IMAGE_COMPRESSION_GZIP},
+	    {ST_MT_DOCKER_LAYER_ZSTD, ST_IMAGE_COMPRESSION_ZSTD},
+	    {ST_MT_DOCKER_LAYER_FOREIGN, ST_IMAGE_COMPRESSION_GZIP},
 	};
 	for (size_t i = 0; mt && i < sizeof(layers) / sizeof(*layers); i++)
 		if (strcmp(mt, layers[i].mt) == 0)
@@ -73,9 +73,9 @@ enum st_image_kind st_image_detect(const void *data, size_t len)
 		goto out;
 	const char *mt = json_string_value(json_object_get(j, "mediaType"));
 	if (mt)
-		k = is_manifest_mt(mt) ? ST_IMAGE_KIND_MANIFEST :
-		    is_index_mt(mt)    ? ST_IMAGE_KIND_INDEX :
-					 ST_IMAGE_KIND_UNKNOWN;
+		k = is_manifest_mt(mt) ? ST_IMAGE_KIND_MANIFEST
+		    : is_index_mt(mt)  ? ST_IMAGE_KIND_INDEX
+				       : ST_IMAGE_KIND_UNKNOWN;
 	else if (json_is_array(json_object_get(j, "manifests")))
 		k = ST_IMAGE_KIND_INDEX;
 	else if (json_is_object(json_object_get(j, "config")))
@@ -98,7 +98,8 @@ void st_image_descriptor_release(struct st_image_descriptor *d)
 	memset(d, 0, sizeof(*d));
 }
 
-void st_image_descriptor_copy(struct st_image_descriptor *dst, const struct st_image_descriptor *src)
+void st_image_descriptor_copy(struct st_image_descriptor *dst,
+			      const struct st_image_descriptor *src)
 {
 	memset(dst, 0, sizeof(*dst));
 	dst->media_type = src->media_type ? st_xstrdup(src->media_type) : NULL;
@@ -106,7 +107,8 @@ void st_image_descriptor_copy(struct st_image_descriptor *dst, const struct st_i
 	dst->size = src->size;
 	dst->artifact_type = src->artifact_type ? st_xstrdup(src->artifact_type) : NULL;
 	for (size_t i = 0; i < src->annotations.n; i++)
-		st_image_map_set(&dst->annotations, src->annotations.v[i].key, src->annotations.v[i].value);
+		st_image_map_set(&dst->annotations, src->annotations.v[i].key,
+				 src->annotations.v[i].value);
 	if (src->n_urls) {
 		dst->urls = st_xcalloc(src->n_urls, sizeof(char *));
 		for (size_t i = 0; i < src->n_urls; i++)
@@ -124,10 +126,10 @@ static int parse_platform(const char *doc, const char *path, json_t *o, struct s
 		const char *key;
 		size_t off;
 	} fields[] = {
-		{ "architecture", offsetof(struct st_platform, architecture) },
-		{ "os", offsetof(struct st_platform, os) },
-		{ "variant", offsetof(struct st_platform, variant) },
-		{ "os.version", offsetof(struct st_platform, os_version) },
+	    {"architecture", offsetof(struct st_platform, architecture)},
+	    {"os", offsetof(struct st_platform, os)},
+	    {"variant", offsetof(struct st_platform, variant)},
+	    {"os.version", offsetof(struct st_platform, os_version)},
 	};
 	if (!json_is_object(o))
 		return st_err(err, ST_E_INVALID, "%s: %s: expected an object", doc, path);
@@ -138,7 +140,8 @@ static int parse_platform(const char *doc, const char *path, json_t *o, struct s
 		if (st_image_json_string(doc, path, o, fields[i].key, required, &s, err) < 0)
 			return -1;
 		if (s && strlen(s) >= ST_PLATFORM_FIELD_MAX)
-			return st_err(err, ST_E_INVALID, "%s: %s.%s: too long", doc, path, fields[i].key);
+			return st_err(err, ST_E_INVALID, "%s: %s.%s: too long", doc, path,
+				      fields[i].key);
 		if (s)
 			memcpy((char *)p + fields[i].off, s, strlen(s) + 1);
 	}
@@ -158,18 +161,20 @@ static int parse_descriptor(const char *doc, const char *path, json_t *o,
 	    st_image_json_map(doc, path, o, "annotations", &d->annotations, err) < 0)
 		return -1;
 	if (!st_digest_valid(digest))
-		return st_err(err, ST_E_INVALID, "%s: %s.digest: invalid digest '%s'", doc, path, digest);
+		return st_err(err, ST_E_INVALID, "%s: %s.digest: invalid digest '%s'", doc, path,
+			      digest);
 	memcpy(d->digest.str, digest, ST_DIGEST_STR_LEN + 1);
 	json_t *size = json_object_get(o, "size");
 	if (!size)
 		return st_err(err, ST_E_INVALID, "%s: %s.size: missing", doc, path);
 	if (!json_is_integer(size) || json_integer_value(size) < 0)
-		return st_err(err, ST_E_INVALID, "%s: %s.size: expected a non-negative integer", doc, path);
+		return st_err(err, ST_E_INVALID, "%s: %s.size: expected a non-negative integer",
+			      doc, path);
 	d->size = json_integer_value(size);
 
 	json_t *urls = json_object_get(o, "urls");
 	if (urls && !json_is_null(urls)) {
-		struct st_image_strv u = { 0 };
+		struct st_image_strv u = {0};
 		if (st_image_json_strv(doc, path, o, "urls", &u, err) < 0)
 			return -1;
 		d->urls = u.v;
@@ -232,7 +237,8 @@ static int parse_schema_version(const char *doc, json_t *j, int *out, struct st_
 }
 
 static int parse_descriptor_array(const char *doc, json_t *j, const char *key,
-				  struct st_image_descriptor **out, size_t *n, struct st_error **err)
+				  struct st_image_descriptor **out, size_t *n,
+				  struct st_error **err)
 {
 	json_t *a = json_object_get(j, key);
 	size_t i;
@@ -411,7 +417,8 @@ int st_image_index_parse(const void *data, size_t len, struct st_image_index **o
 		st_err(err, ST_E_INVALID, "%s: mediaType: unexpected '%s'", doc, idx->media_type);
 		goto out;
 	}
-	if (parse_descriptor_array(doc, j, "manifests", &idx->manifests, &idx->n_manifests, err) < 0 ||
+	if (parse_descriptor_array(doc, j, "manifests", &idx->manifests, &idx->n_manifests, err) <
+		0 ||
 	    parse_subject(doc, j, &idx->subject, err) < 0 ||
 	    st_image_json_map(doc, "", j, "annotations", &idx->annotations, err) < 0)
 		goto out;
@@ -443,13 +450,14 @@ void st_image_index_serialize(const struct st_image_index *idx, struct st_buf *o
 
 void st_image_index_add(struct st_image_index *idx, const struct st_image_descriptor *d)
 {
-	idx->manifests = st_xrealloc(idx->manifests, (idx->n_manifests + 1) * sizeof(*idx->manifests));
+	idx->manifests =
+	    st_xrealloc(idx->manifests, (idx->n_manifests + 1) * sizeof(*idx->manifests));
 	st_image_descriptor_copy(&idx->manifests[idx->n_manifests++], d);
 }
 
 const struct st_image_descriptor *st_image_index_select(const struct st_image_index *idx,
-							  const struct st_platform *want,
-							  struct st_error **err)
+							const struct st_platform *want,
+							struct st_error **err)
 {
 	const struct st_image_descriptor *best = NULL;
 	struct st_platform w = *want;
@@ -475,8 +483,8 @@ const struct st_image_descriptor *st_image_index_select(const struct st_image_in
 	if (!best) {
 		struct st_buf b = ST_BUF_INIT;
 		st_platform_format(&w, &b);
-		st_err(err, ST_E_NOTFOUND, "no matching manifest for %s in the manifest list entries",
-		       st_buf_str(&b));
+		st_err(err, ST_E_NOTFOUND,
+		       "no matching manifest for %s in the manifest list entries", st_buf_str(&b));
 		st_buf_release(&b);
 	}
 	return best;

@@ -36,7 +36,8 @@ void st_platform_normalize(struct st_platform *p)
 	if (strcmp(a, "i386") == 0) {
 		set_field(a, "386");
 		v[0] = 0;
-	} else if (strcmp(a, "x86_64") == 0 || strcmp(a, "x86-64") == 0 || strcmp(a, "amd64") == 0) {
+	} else if (strcmp(a, "x86_64") == 0 || strcmp(a, "x86-64") == 0 ||
+		   strcmp(a, "amd64") == 0) {
 		set_field(a, "amd64");
 		if (strcmp(v, "v1") == 0)
 			v[0] = 0;
@@ -56,7 +57,7 @@ void st_platform_normalize(struct st_platform *p)
 		if (v[0] == 0 || strcmp(v, "7") == 0)
 			set_field(v, "v7");
 		else if (strcmp(v, "5") == 0 || strcmp(v, "6") == 0 || strcmp(v, "8") == 0) {
-			char t[4] = { 'v', v[0], 0, 0 };
+			char t[4] = {'v', v[0], 0, 0};
 			set_field(v, t);
 		}
 	}
@@ -64,10 +65,10 @@ void st_platform_normalize(struct st_platform *p)
 
 static bool known_os(const char *s)
 {
-	static const char *const oses[] = { "aix",   "android", "darwin", "dragonfly", "freebsd",
-					    "hurd",  "illumos", "ios",	  "js",	       "linux",
-					    "nacl",  "netbsd",	"openbsd", "plan9",    "solaris",
-					    "windows", "zos",	"macos",  "wasip1" };
+	static const char *const oses[] = {"aix",     "android", "darwin",  "dragonfly", "freebsd",
+					   "hurd",    "illumos", "ios",	    "js",	 "linux",
+					   "nacl",    "netbsd",	 "openbsd", "plan9",	 "solaris",
+					   "windows", "zos",	 "macos",   "wasip1"};
 	for (size_t i = 0; i < sizeof(oses) / sizeof(*oses); i++)
 		if (strcasecmp(s, oses[i]) == 0)
 			return true;
@@ -87,8 +88,8 @@ static bool field_ok(const char *s, size_t n)
 int st_platform_parse(const char *s, struct st_platform *out, struct st_error **err)
 {
 	struct st_platform host;
-	const char *parts[3] = { 0 };
-	size_t lens[3] = { 0 };
+	const char *parts[3] = {0};
+	size_t lens[3] = {0};
 	size_t np = 0;
 	const char *p = s ? s : "";
 
@@ -98,7 +99,8 @@ int st_platform_parse(const char *s, struct st_platform *out, struct st_error **
 		size_t n = slash ? (size_t)(slash - p) : strlen(p);
 		if (np == 3 || !field_ok(p, n))
 			return st_err(err, ST_E_INVALID,
-				      "invalid platform '%s': expected os/arch[/variant]", s ? s : "");
+				      "invalid platform '%s': expected os/arch[/variant]",
+				      s ? s : "");
 		parts[np] = p;
 		lens[np++] = n;
 		if (!slash)
@@ -120,9 +122,11 @@ int st_platform_parse(const char *s, struct st_platform *out, struct st_error **
 		}
 	} else {
 		snprintf(out->os, sizeof(out->os), "%.*s", (int)lens[0], parts[0]);
-		snprintf(out->architecture, sizeof(out->architecture), "%.*s", (int)lens[1], parts[1]);
+		snprintf(out->architecture, sizeof(out->architecture), "%.*s", (int)lens[1],
+			 parts[1]);
 		if (np == 3)
-			snprintf(out->variant, sizeof(out->variant), "%.*s", (int)lens[2], parts[2]);
+			snprintf(out->variant, sizeof(out->variant), "%.*s", (int)lens[2],
+				 parts[2]);
 	}
 	st_platform_normalize(out);
 	return 0;
@@ -148,7 +152,7 @@ void st_platform_host(struct st_platform *out)
 	const char *m = u.machine;
 	if (strncmp(m, "armv", 4) == 0 && m[4] >= '5' && m[4] <= '8') {
 		/* armv7l, armv6l: a 32-bit ARM kernel names its level */
-		char v[3] = { 'v', m[4], 0 };
+		char v[3] = {'v', m[4], 0};
 		set_field(out->architecture, m[4] == '8' ? "arm64" : "arm");
 		set_field(out->variant, m[4] == '8' ? "" : v);
 	} else if (strcmp(m, "i686") == 0 || strcmp(m, "i586") == 0) {

@@ -266,14 +266,11 @@ static void split_docker_domain(const char *name, char **domain, char **remainde
 
 static int invalid(struct st_error **err, const char *why)
 {
-	return st_err(err, ST_E_PARSE, "invalid reference format%s%s", why ? ": " : "", why ? why : "");
+	return st_err(err, ST_E_PARSE, "invalid reference format%s%s", why ? ": " : "",
+		      why ? why : "");
 }
 
-/*
- * Match "<remainder>" = path[:tag][@digest] for a known domain; fills r. 'lowered' tells
- * whether this is the retry on the lower-cased string (Docker reports upper case only if the
- * lower-cased reference would match).
- */
+/* Match "<remainder>" = path[:tag][@digest] for a known domain; fills r. */
 static bool match_remainder(const char *domain, const char *rem, struct st_image_ref *r)
 {
 	const char *at = strchr(rem, '@');
@@ -317,8 +314,9 @@ int st_image_ref_parse_flags(const char *s, unsigned flags, struct st_image_ref 
 	if (!s || !*s)
 		return invalid(err, "repository name must have at least one component");
 	if (is_64_hex(s))
-		return st_err(err, ST_E_PARSE,
-			      "invalid repository name (%s), cannot specify 64-byte hexadecimal strings", s);
+		return st_err(
+		    err, ST_E_PARSE,
+		    "invalid repository name (%s), cannot specify 64-byte hexadecimal strings", s);
 
 	st_auto(st_image_ref) struct st_image_ref *r = st_xcalloc(1, sizeof(*r));
 	st_autofree char *rem = NULL;
@@ -327,9 +325,10 @@ int st_image_ref_parse_flags(const char *s, unsigned flags, struct st_image_ref 
 	size_t remote_len = strcspn(rem, ":");
 	for (size_t i = 0; i < remote_len; i++)
 		if (rem[i] >= 'A' && rem[i] <= 'Z')
-			return st_err(err, ST_E_PARSE,
-				      "invalid reference format: repository name (%.*s) must be lowercase",
-				      (int)remote_len, rem);
+			return st_err(
+			    err, ST_E_PARSE,
+			    "invalid reference format: repository name (%.*s) must be lowercase",
+			    (int)remote_len, rem);
 
 	if (!match_remainder(r->domain, rem, r)) {
 		ref_clear(r);
@@ -339,14 +338,18 @@ int st_image_ref_parse_flags(const char *s, unsigned flags, struct st_image_ref 
 		return invalid(err, "repository name must not be more than 255 characters");
 	if (r->digest && !st_digest_valid(r->digest)) {
 		if (strncmp(r->digest, "sha256:", 7) != 0)
-			return st_err(err, ST_E_PARSE, "invalid reference format: unsupported digest algorithm");
+			return st_err(err, ST_E_PARSE,
+				      "invalid reference format: unsupported digest algorithm");
 		if (strlen(r->digest) != ST_DIGEST_STR_LEN)
 			return st_err(err, ST_E_PARSE,
 				      "invalid reference format: invalid checksum digest length");
-		return st_err(err, ST_E_PARSE, "invalid reference format: invalid checksum digest format");
+		return st_err(err, ST_E_PARSE,
+			      "invalid reference format: invalid checksum digest format");
 	}
 	if ((flags & ST_IMAGE_REF_NAME_ONLY) && (r->tag || r->digest))
-		return st_err(err, ST_E_PARSE, "invalid repository name '%s': a tag or digest is not allowed here", s);
+		return st_err(err, ST_E_PARSE,
+			      "invalid repository name '%s': a tag or digest is not allowed here",
+			      s);
 	if (!r->tag && !r->digest && !(flags & ST_IMAGE_REF_NO_DEFAULT_TAG))
 		r->tag = st_xstrdup("latest");
 	*out = st_steal(&r);

@@ -101,7 +101,7 @@ static void line_col(const char *text, size_t pos, int *line, int *col)
 }
 
 static int parse_err_at(struct st_error **err, const char *text, size_t pos, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 static int parse_err_at(struct st_error **err, const char *text, size_t pos, const char *fmt, ...)
 {
@@ -158,22 +158,46 @@ static int unquote(struct lexer *lx, size_t start, size_t end, struct st_buf *ou
 			return parse_err_at(lx->err, s, i, "unterminated quoted string");
 		c = s[i];
 		switch (c) {
-		case 'a': st_buf_addch(out, '\a'); break;
-		case 'b': st_buf_addch(out, '\b'); break;
-		case 'f': st_buf_addch(out, '\f'); break;
-		case 'n': st_buf_addch(out, '\n'); break;
-		case 'r': st_buf_addch(out, '\r'); break;
-		case 't': st_buf_addch(out, '\t'); break;
-		case 'v': st_buf_addch(out, '\v'); break;
-		case '\\': case '"': case '\'': st_buf_addch(out, c); break;
-		case 'x': case 'u': case 'U': {
+		case 'a':
+			st_buf_addch(out, '\a');
+			break;
+		case 'b':
+			st_buf_addch(out, '\b');
+			break;
+		case 'f':
+			st_buf_addch(out, '\f');
+			break;
+		case 'n':
+			st_buf_addch(out, '\n');
+			break;
+		case 'r':
+			st_buf_addch(out, '\r');
+			break;
+		case 't':
+			st_buf_addch(out, '\t');
+			break;
+		case 'v':
+			st_buf_addch(out, '\v');
+			break;
+		case '\\':
+		case '"':
+		case '\'':
+			st_buf_addch(out, c);
+			break;
+		case 'x':
+		case 'u':
+		case 'U': {
 			int nd = c == 'x' ? 2 : c == 'u' ? 4 : 8;
 			unsigned long v = 0;
 			for (int k = 0; k < nd; k++) {
 				if (i + 1 >= end || !isxdigit((unsigned char)s[i + 1]))
-					return parse_err_at(lx->err, s, i, "invalid syntax in quoted string");
+					return parse_err_at(lx->err, s, i,
+							    "invalid syntax in quoted string");
 				char h = s[++i];
-				v = v * 16 + (unsigned long)(isdigit((unsigned char)h) ? h - '0' : (tolower((unsigned char)h) - 'a' + 10));
+				v = v * 16 +
+				    (unsigned long)(isdigit((unsigned char)h)
+							? h - '0'
+							: (tolower((unsigned char)h) - 'a' + 10));
 			}
 			if (c == 'x') {
 				st_buf_addch(out, (char)v);
@@ -192,7 +216,8 @@ static int unquote(struct lexer *lx, size_t start, size_t end, struct st_buf *ou
 				st_buf_addch(out, (char)(0x80 | ((v >> 6) & 0x3f)));
 				st_buf_addch(out, (char)(0x80 | (v & 0x3f)));
 			} else {
-				return parse_err_at(lx->err, s, i, "invalid syntax in quoted string");
+				return parse_err_at(lx->err, s, i,
+						    "invalid syntax in quoted string");
 			}
 			break;
 		}
@@ -201,12 +226,15 @@ static int unquote(struct lexer *lx, size_t start, size_t end, struct st_buf *ou
 				unsigned v = 0;
 				for (int k = 0; k < 3; k++, i++) {
 					if (i >= end || s[i] < '0' || s[i] > '7')
-						return parse_err_at(lx->err, s, i, "invalid syntax in quoted string");
+						return parse_err_at(
+						    lx->err, s, i,
+						    "invalid syntax in quoted string");
 					v = v * 8 + (unsigned)(s[i] - '0');
 				}
 				i--;
 				if (v > 255)
-					return parse_err_at(lx->err, s, i, "invalid syntax in quoted string");
+					return parse_err_at(lx->err, s, i,
+							    "invalid syntax in quoted string");
 				st_buf_addch(out, (char)v);
 				break;
 			}
@@ -220,11 +248,19 @@ static const struct {
 	const char *word;
 	enum tok t;
 } keywords[] = {
-	{ "if", T_IF },		  { "else", T_ELSE },	       { "end", T_END },
-	{ "range", T_RANGE },	  { "with", T_WITH },	       { "nil", T_NIL },
-	{ "true", T_BOOL },	  { "false", T_BOOL },	       { "define", T_UNSUPPORTED },
-	{ "template", T_UNSUPPORTED }, { "block", T_UNSUPPORTED }, { "break", T_UNSUPPORTED },
-	{ "continue", T_UNSUPPORTED },
+    {"if", T_IF},
+    {"else", T_ELSE},
+    {"end", T_END},
+    {"range", T_RANGE},
+    {"with", T_WITH},
+    {"nil", T_NIL},
+    {"true", T_BOOL},
+    {"false", T_BOOL},
+    {"define", T_UNSUPPORTED},
+    {"template", T_UNSUPPORTED},
+    {"block", T_UNSUPPORTED},
+    {"break", T_UNSUPPORTED},
+    {"continue", T_UNSUPPORTED},
 };
 
 /* Lex the inside of one action, from lx->pos (just after "{{" and any trim marker). */
@@ -272,7 +308,7 @@ static int lex_action(struct lexer *lx, bool *trim_right)
 			emit(lx, T_RPAREN, p, q, NULL, 0, space);
 		} else if (c == ',') {
 			emit(lx, T_COMMA, p, q, NULL, 0, space);
-		} else if (c == ':' ) {
+		} else if (c == ':') {
 			if (q >= lx->len || s[q] != '=')
 				return parse_err_at(lx->err, s, p, "expected :=");
 			q++;
@@ -297,7 +333,8 @@ static int lex_action(struct lexer *lx, bool *trim_right)
 				/* a character constant is a number in Go */
 				if (b.len == 0) {
 					st_buf_release(&b);
-					return parse_err_at(lx->err, s, p, "empty character constant");
+					return parse_err_at(lx->err, s, p,
+							    "empty character constant");
 				}
 				char *num = st_xasprintf("%u", (unsigned char)b.data[0]);
 				st_buf_release(&b);
@@ -311,19 +348,23 @@ static int lex_action(struct lexer *lx, bool *trim_right)
 			while (q < lx->len && s[q] != '`')
 				q++;
 			if (q >= lx->len)
-				return parse_err_at(lx->err, s, p, "unterminated raw quoted string");
-			emit(lx, T_STRING, p, q + 1, st_xstrndup(s + p + 1, q - p - 1), q - p - 1, space);
+				return parse_err_at(lx->err, s, p,
+						    "unterminated raw quoted string");
+			emit(lx, T_STRING, p, q + 1, st_xstrndup(s + p + 1, q - p - 1), q - p - 1,
+			     space);
 			q++;
 		} else if (c == '.' && (q >= lx->len || !is_alnum_(s[q]))) {
 			if (q < lx->len && isdigit((unsigned char)s[q]))
 				goto number;
 			emit(lx, T_DOT, p, q, NULL, 0, space);
 		} else if (c == '.') {
-			if (isdigit((unsigned char)s[q]) && !(p > 0 && (is_alnum_(s[p - 1]) || s[p - 1] == ')')))
+			if (isdigit((unsigned char)s[q]) &&
+			    !(p > 0 && (is_alnum_(s[p - 1]) || s[p - 1] == ')')))
 				goto number;
 			while (q < lx->len && is_alnum_(s[q]))
 				q++;
-			emit(lx, T_FIELD, p, q, st_xstrndup(s + p + 1, q - p - 1), q - p - 1, space);
+			emit(lx, T_FIELD, p, q, st_xstrndup(s + p + 1, q - p - 1), q - p - 1,
+			     space);
 		} else if (c == '$') {
 			while (q < lx->len && is_alnum_(s[q]))
 				q++;
@@ -331,10 +372,13 @@ static int lex_action(struct lexer *lx, bool *trim_right)
 		} else if (isdigit((unsigned char)c) ||
 			   ((c == '-' || c == '+') && q < lx->len &&
 			    (isdigit((unsigned char)s[q]) || s[q] == '.'))) {
-number:
+		number:
 			q = p + 1;
-			while (q < lx->len && (isalnum((unsigned char)s[q]) || s[q] == '.' || s[q] == '_' ||
-					      ((s[q] == '+' || s[q] == '-') && (s[q - 1] == 'e' || s[q - 1] == 'E' || s[q - 1] == 'p' || s[q - 1] == 'P'))))
+			while (q < lx->len &&
+			       (isalnum((unsigned char)s[q]) || s[q] == '.' || s[q] == '_' ||
+				((s[q] == '+' || s[q] == '-') &&
+				 (s[q - 1] == 'e' || s[q - 1] == 'E' || s[q - 1] == 'p' ||
+				  s[q - 1] == 'P'))))
 				q++;
 			emit(lx, T_NUMBER, p, q, st_xstrndup(s + p, q - p), q - p, space);
 		} else if (isalpha((unsigned char)c) || c == '_') {
@@ -342,15 +386,18 @@ number:
 				q++;
 			enum tok t = T_IDENT;
 			for (size_t k = 0; k < sizeof(keywords) / sizeof(*keywords); k++)
-				if (strlen(keywords[k].word) == q - p && strncmp(s + p, keywords[k].word, q - p) == 0)
+				if (strlen(keywords[k].word) == q - p &&
+				    strncmp(s + p, keywords[k].word, q - p) == 0)
 					t = keywords[k].t;
 			emit(lx, t, p, q, st_xstrndup(s + p, q - p), q - p, space);
 		} else if (c == '/' && q < lx->len && s[q] == '*') {
 			return parse_err_at(lx->err, s, p, "comment must be alone in an action");
 		} else {
 			if (isprint((unsigned char)c))
-				return parse_err_at(lx->err, s, p, "unexpected \"%c\" in operand", c);
-			return parse_err_at(lx->err, s, p, "bad character U+%04X", (unsigned char)c);
+				return parse_err_at(lx->err, s, p, "unexpected \"%c\" in operand",
+						    c);
+			return parse_err_at(lx->err, s, p, "bad character U+%04X",
+					    (unsigned char)c);
 		}
 		lx->pos = q;
 		space = false;
@@ -378,7 +425,8 @@ static int lex(struct lexer *lx)
 			while (tstart < tend && is_space(s[tstart]))
 				tstart++;
 		if (tend > tstart)
-			emit(lx, T_TEXT, tstart, tend, st_xstrndup(s + tstart, tend - tstart), tend - tstart, false);
+			emit(lx, T_TEXT, tstart, tend, st_xstrndup(s + tstart, tend - tstart),
+			     tend - tstart, false);
 		if (!open)
 			break;
 		size_t p = tend + 2;
@@ -402,7 +450,8 @@ static int lex(struct lexer *lx)
 			} else if (e + 2 <= lx->len && strncmp(s + e, "}}", 2) == 0) {
 				e += 2;
 			} else {
-				return parse_err_at(lx->err, s, e, "comment ends before closing delimiter");
+				return parse_err_at(lx->err, s, e,
+						    "comment ends before closing delimiter");
 			}
 			lx->pos = e;
 			continue;
@@ -433,9 +482,9 @@ struct pipe;
 
 struct arg {
 	enum arg_type t;
-	char *name;	     /* A_VAR ("$x"), A_FUNC, A_STRING (value) */
-	size_t name_len;     /* A_STRING may hold NULs */
-	char **fields;	     /* the field chain after the term (A_FIELD: the whole chain) */
+	char *name;	 /* A_VAR ("$x"), A_FUNC, A_STRING (value) */
+	size_t name_len; /* A_STRING may hold NULs */
+	char **fields;	 /* the field chain after the term (A_FIELD: the whole chain) */
 	size_t n_fields;
 	long long i;
 	double r;
@@ -553,26 +602,43 @@ static struct token *next(struct parser *p)
 static const char *tok_desc(const struct token *t, char *buf, size_t n)
 {
 	switch (t->t) {
-	case T_EOF: return "EOF";
-	case T_RIGHT: return "}}";
-	case T_LEFT: return "{{";
-	case T_PIPE: return "|";
-	case T_LPAREN: return "(";
-	case T_RPAREN: return ")";
-	case T_DECLARE: return ":=";
-	case T_ASSIGN: return "=";
-	case T_COMMA: return ",";
-	case T_DOT: return ".";
-	case T_FIELD: snprintf(buf, n, ".%s", t->s); return buf;
-	case T_STRING: snprintf(buf, n, "\"%.40s\"", t->s); return buf;
-	default: snprintf(buf, n, "%.40s", t->s ? t->s : "?"); return buf;
+	case T_EOF:
+		return "EOF";
+	case T_RIGHT:
+		return "}}";
+	case T_LEFT:
+		return "{{";
+	case T_PIPE:
+		return "|";
+	case T_LPAREN:
+		return "(";
+	case T_RPAREN:
+		return ")";
+	case T_DECLARE:
+		return ":=";
+	case T_ASSIGN:
+		return "=";
+	case T_COMMA:
+		return ",";
+	case T_DOT:
+		return ".";
+	case T_FIELD:
+		snprintf(buf, n, ".%s", t->s);
+		return buf;
+	case T_STRING:
+		snprintf(buf, n, "\"%.40s\"", t->s);
+		return buf;
+	default:
+		snprintf(buf, n, "%.40s", t->s ? t->s : "?");
+		return buf;
 	}
 }
 
 static int unexpected(struct parser *p, struct token *t, const char *where)
 {
 	char buf[64];
-	return parse_err_at(p->err, p->lx->text, t->pos, "unexpected %s in %s", tok_desc(t, buf, sizeof(buf)), where);
+	return parse_err_at(p->err, p->lx->text, t->pos, "unexpected %s in %s",
+			    tok_desc(t, buf, sizeof(buf)), where);
 }
 
 static bool is_function(const char *name);
@@ -589,8 +655,9 @@ static int parse_number(struct parser *p, struct token *t, struct arg *a)
 	char *end;
 	const char *s = t->s;
 	errno = 0;
-	bool real = strpbrk(s, ".eEpP") && !(strncmp(s, "0x", 2) == 0 || strncmp(s, "0X", 2) == 0 ||
-					     strncmp(s, "-0x", 3) == 0 || strncmp(s, "+0x", 3) == 0);
+	bool real =
+	    strpbrk(s, ".eEpP") && !(strncmp(s, "0x", 2) == 0 || strncmp(s, "0X", 2) == 0 ||
+				     strncmp(s, "-0x", 3) == 0 || strncmp(s, "+0x", 3) == 0);
 	st_autofree char *clean = st_xstrdup(s);
 	size_t w = 0;
 	for (size_t r = 0; clean[r]; r++)
@@ -657,7 +724,8 @@ static struct arg *parse_operand(struct parser *p)
 	case T_IDENT:
 		next(p);
 		if (!is_function(t->s)) {
-			parse_err_at(p->err, p->lx->text, t->pos, "function \"%s\" not defined", t->s);
+			parse_err_at(p->err, p->lx->text, t->pos, "function \"%s\" not defined",
+				     t->s);
 			goto fail;
 		}
 		a->t = A_FUNC;
@@ -681,7 +749,9 @@ static struct arg *parse_operand(struct parser *p)
 		return NULL; /* not an operand; the caller decides */
 	}
 	/* field chain: fields glued to the term */
-	while (peek(p)->t == T_FIELD && (a->t == A_FIELD ? (a->n_fields == 0 || !peek(p)->space_before) : !peek(p)->space_before)) {
+	while (peek(p)->t == T_FIELD &&
+	       (a->t == A_FIELD ? (a->n_fields == 0 || !peek(p)->space_before)
+				: !peek(p)->space_before)) {
 		if (a->t != A_FIELD && a->t != A_VAR && a->t != A_PIPE && a->t != A_DOT) {
 			char buf[64];
 			parse_err_at(p->err, p->lx->text, peek(p)->pos, "unexpected %s after term",
@@ -715,7 +785,8 @@ static struct cmd *parse_cmd(struct parser *p, enum tok end)
 		struct token *t = peek(p);
 		if (t->t == end || t->t == T_PIPE) {
 			if (!c->n) {
-				parse_err_at(p->err, p->lx->text, t->pos, "missing value for command");
+				parse_err_at(p->err, p->lx->text, t->pos,
+					     "missing value for command");
 				goto fail;
 			}
 			return c;
@@ -723,7 +794,8 @@ static struct cmd *parse_cmd(struct parser *p, enum tok end)
 		if (c->n && !t->space_before && t->t != T_LPAREN && t->t != T_STRING) {
 			/* Go: operands must be separated by spaces */
 			char buf[64];
-			parse_err_at(p->err, p->lx->text, t->pos, "unexpected %s in operand", tok_desc(t, buf, sizeof(buf)));
+			parse_err_at(p->err, p->lx->text, t->pos, "unexpected %s in operand",
+				     tok_desc(t, buf, sizeof(buf)));
 			goto fail;
 		}
 		struct arg *a = parse_operand(p);
@@ -731,7 +803,9 @@ static struct cmd *parse_cmd(struct parser *p, enum tok end)
 			goto fail;
 		if (!a) {
 			if (t->t == T_EOF || (t->t == T_RIGHT && end == T_RPAREN))
-				parse_err_at(p->err, p->lx->text, t->pos, t->t == T_EOF ? "unclosed action" : "unclosed left paren");
+				parse_err_at(p->err, p->lx->text, t->pos,
+					     t->t == T_EOF ? "unclosed action"
+							   : "unclosed left paren");
 			else
 				unexpected(p, t, "operand");
 			goto fail;
@@ -752,7 +826,7 @@ static struct pipe *parse_pipe(struct parser *p, bool allow_decl, size_t max_var
 	if (allow_decl && peek(p)->t == T_VAR) {
 		size_t save = p->i;
 		size_t nv = 0;
-		char *vars[2] = { 0 };
+		char *vars[2] = {0};
 		for (;;) {
 			struct token *v = peek(p);
 			if (v->t != T_VAR || nv == 2)
@@ -771,7 +845,8 @@ static struct pipe *parse_pipe(struct parser *p, bool allow_decl, size_t max_var
 					pp->vars[k] = st_xstrdup(vars[k]);
 				pp->n_vars = nv;
 				if (nv == 2 && pp->assign) {
-					parse_err_at(p->err, p->lx->text, op->pos, "too many declarations");
+					parse_err_at(p->err, p->lx->text, op->pos,
+						     "too many declarations");
 					goto fail;
 				}
 				break;
@@ -849,7 +924,8 @@ static struct node *parse_control(struct parser *p, enum tok kw, size_t pos)
 		if (parse_list(p, &nd->else_list, &nd->n_else, &stop) < 0)
 			goto fail;
 		if (stop == T_ELSE) {
-			parse_err_at(p->err, p->lx->text, p->lx->v[p->i - 1].pos, "expected end; found {{else}}");
+			parse_err_at(p->err, p->lx->text, p->lx->v[p->i - 1].pos,
+				     "expected end; found {{else}}");
 			goto fail;
 		}
 	}
@@ -905,7 +981,8 @@ static int parse_list(struct parser *p, struct node ***l, size_t *n, enum tok *s
 			continue;
 		}
 		case T_UNSUPPORTED:
-			return parse_err_at(p->err, p->lx->text, k->pos, "{{%s}} is not supported", k->s);
+			return parse_err_at(p->err, p->lx->text, k->pos, "{{%s}} is not supported",
+					    k->s);
 		default: {
 			struct node *x = st_xcalloc(1, sizeof(*x));
 			x->t = N_ACTION;
@@ -938,8 +1015,8 @@ int st_template_parse_flags(const char *text, unsigned flags, struct st_template
 			body = "{{json .}}";
 	}
 	t->text = st_xstrdup(body);
-	struct lexer lx = { .text = t->text, .len = strlen(t->text), .err = err };
-	struct parser p = { .lx = &lx, .err = err };
+	struct lexer lx = {.text = t->text, .len = strlen(t->text), .err = err};
+	struct parser p = {.lx = &lx, .err = err};
 	int rc = lex(&lx);
 	if (rc == 0) {
 		enum tok stop;
@@ -1060,8 +1137,7 @@ static const char **sorted_keys(const json_t *o, size_t *n)
 	size_t i = 0;
 	*n = json_object_size(o);
 	const char **keys = st_xcalloc(*n ? *n : 1, sizeof(*keys));
-	json_object_foreach((json_t *)o, k, v)
-		keys[i++] = k;
+	json_object_foreach((json_t *)o, k, v) keys[i++] = k;
 	qsort(keys, *n, sizeof(*keys), cmp_keys);
 	return keys;
 }
@@ -1147,7 +1223,7 @@ struct state {
 };
 
 static int exec_err(struct state *s, size_t pos, const char *at, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 static int exec_err(struct state *s, size_t pos, const char *at, const char *fmt, ...)
 {
@@ -1159,10 +1235,11 @@ static int exec_err(struct state *s, size_t pos, const char *at, const char *fmt
 	st_buf_vaddf(&b, fmt, ap);
 	va_end(ap);
 	if (at)
-		st_err(s->err, ST_E_INVALID, "template: :%d:%d: executing \"\" at <%s>: %s", line, col, at,
-		       st_buf_str(&b));
+		st_err(s->err, ST_E_INVALID, "template: :%d:%d: executing \"\" at <%s>: %s", line,
+		       col, at, st_buf_str(&b));
 	else
-		st_err(s->err, ST_E_INVALID, "template: :%d:%d: executing \"\": %s", line, col, st_buf_str(&b));
+		st_err(s->err, ST_E_INVALID, "template: :%d:%d: executing \"\": %s", line, col,
+		       st_buf_str(&b));
 	st_buf_release(&b);
 	return -1;
 }
@@ -1204,14 +1281,21 @@ static const char *go_type(const json_t *v)
 	if (!v)
 		return "<nil>";
 	switch (json_typeof(v)) {
-	case JSON_STRING: return "string";
-	case JSON_INTEGER: return "int";
-	case JSON_REAL: return "float64";
+	case JSON_STRING:
+		return "string";
+	case JSON_INTEGER:
+		return "int";
+	case JSON_REAL:
+		return "float64";
 	case JSON_TRUE:
-	case JSON_FALSE: return "bool";
-	case JSON_NULL: return "<nil>";
-	case JSON_ARRAY: return "[]interface {}";
-	case JSON_OBJECT: return "map[string]interface {}";
+	case JSON_FALSE:
+		return "bool";
+	case JSON_NULL:
+		return "<nil>";
+	case JSON_ARRAY:
+		return "[]interface {}";
+	case JSON_OBJECT:
+		return "map[string]interface {}";
 	}
 	return "?";
 }
@@ -1221,19 +1305,28 @@ static bool truth(const json_t *v)
 	if (!v)
 		return false;
 	switch (json_typeof(v)) {
-	case JSON_STRING: return json_string_length(v) > 0;
-	case JSON_INTEGER: return json_integer_value(v) != 0;
-	case JSON_REAL: return json_real_value(v) != 0;
-	case JSON_TRUE: return true;
-	case JSON_FALSE: return false;
-	case JSON_NULL: return false;
-	case JSON_ARRAY: return json_array_size(v) > 0;
-	case JSON_OBJECT: return json_object_size(v) > 0;
+	case JSON_STRING:
+		return json_string_length(v) > 0;
+	case JSON_INTEGER:
+		return json_integer_value(v) != 0;
+	case JSON_REAL:
+		return json_real_value(v) != 0;
+	case JSON_TRUE:
+		return true;
+	case JSON_FALSE:
+		return false;
+	case JSON_NULL:
+		return false;
+	case JSON_ARRAY:
+		return json_array_size(v) > 0;
+	case JSON_OBJECT:
+		return json_object_size(v) > 0;
 	}
 	return false;
 }
 
-/* Walk a field chain from 'v' (borrowed). Returns a new reference or NULL (missing); -1 via *bad. */
+/* Walk a field chain from 'v' (borrowed). Returns a new reference or NULL (missing); -1 via *bad.
+ */
 static int walk_fields(struct state *s, const struct arg *a, size_t from, const json_t *v,
 		       json_t **out)
 {
@@ -1244,8 +1337,8 @@ static int walk_fields(struct state *s, const struct arg *a, size_t from, const 
 			break;
 		}
 		if (!json_is_object(cur))
-			return exec_err(s, a->pos, a->src, "can't evaluate field %s in type %s", a->fields[i],
-					go_type(cur));
+			return exec_err(s, a->pos, a->src, "can't evaluate field %s in type %s",
+					a->fields[i], go_type(cur));
 		cur = json_object_get(cur, a->fields[i]);
 	}
 	*out = cur ? ref(cur) : NULL;
@@ -1287,7 +1380,7 @@ static int eval_arg(struct state *s, const struct arg *a, const json_t *dot, jso
 		return exec_err(s, a->pos, a->src, "nil is not a command");
 	case A_FUNC: {
 		/* a function used as an argument: called with no arguments */
-		struct cmd c = { .args = (struct arg **)&a, .n = 1, .pos = a->pos };
+		struct cmd c = {.args = (struct arg **)&a, .n = 1, .pos = a->pos};
 		return call_func(s, &c, dot, NULL, false, out);
 	}
 	case A_PIPE: {
@@ -1345,7 +1438,8 @@ static bool as_int(const json_t *v, long long *out)
 }
 
 /* Pad 'str' to 'width' as fmt does: spaces on the left, or the right with '-', or zeros. */
-static void pad_field(struct st_buf *b, const char *str, size_t len, int width, bool left, bool zero)
+static void pad_field(struct st_buf *b, const char *str, size_t len, int width, bool left,
+		      bool zero)
 {
 	size_t w = width > 0 ? (size_t)width : 0;
 	size_t fill = w > len ? w - len : 0;
@@ -1438,18 +1532,27 @@ static json_t *fn_printf(const char *f, size_t flen, json_t **args, size_t n)
 		case 'o':
 		case 'c':
 			if (v && as_int(v, &iv)) {
-				unsigned long long u = iv < 0 ? 0ULL - (unsigned long long)iv : (unsigned long long)iv;
+				unsigned long long u =
+				    iv < 0 ? 0ULL - (unsigned long long)iv : (unsigned long long)iv;
 				if (verb == 'c')
 					st_buf_addch(&tmp, (char)iv);
 				else if (verb == 'd')
-					st_buf_addf(&tmp, "%s%llu", iv < 0 ? "-" : plus ? "+" : "", u);
+					st_buf_addf(&tmp, "%s%llu",
+						    iv < 0 ? "-"
+						    : plus ? "+"
+							   : "",
+						    u);
 				else
-					st_buf_addf(&tmp, verb == 'x' ? "%s%llx" : verb == 'X' ? "%s%llX" : "%s%llo",
+					st_buf_addf(&tmp,
+						    verb == 'x'	  ? "%s%llx"
+						    : verb == 'X' ? "%s%llX"
+								  : "%s%llo",
 						    iv < 0 ? "-" : "", u);
 			} else if (v && json_is_string(v) && (verb == 'x' || verb == 'X')) {
 				const char *sv = json_string_value(v);
 				for (size_t k = 0; k < json_string_length(v); k++)
-					st_buf_addf(&tmp, verb == 'x' ? "%02x" : "%02X", (unsigned char)sv[k]);
+					st_buf_addf(&tmp, verb == 'x' ? "%02x" : "%02X",
+						    (unsigned char)sv[k]);
 			} else {
 				bad = true;
 			}
@@ -1466,7 +1569,8 @@ static json_t *fn_printf(const char *f, size_t flen, json_t **args, size_t n)
 				if (plus && d >= 0)
 					st_buf_addch(&tmp, '+');
 				if ((verb == 'g' || verb == 'G') && prec < 0)
-					print_real(d, &tmp); /* Go's %g without precision is the shortest form */
+					print_real(d, &tmp); /* Go's %g without precision is the
+								shortest form */
 				else if (verb == 'f' || verb == 'F')
 					st_buf_addf(&tmp, "%.*f", p, d);
 				else if (verb == 'e')
@@ -1526,7 +1630,8 @@ static int compare(struct state *s, size_t pos, const char *fn, const json_t *a,
 {
 	if (!a || !b || json_is_null(a) || json_is_null(b)) {
 		if (ordered)
-			return exec_err(s, pos, NULL, "error calling %s: invalid type for comparison", fn);
+			return exec_err(s, pos, NULL,
+					"error calling %s: invalid type for comparison", fn);
 		*out = ((!a || json_is_null(a)) && (!b || json_is_null(b))) ? 0 : 1;
 		return 0;
 	}
@@ -1551,15 +1656,16 @@ static int compare(struct state *s, size_t pos, const char *fn, const json_t *a,
 		return 0;
 	}
 	if (json_typeof(a) != json_typeof(b) || ordered)
-		return exec_err(s, pos, NULL, "error calling %s: incompatible types for comparison", fn);
+		return exec_err(s, pos, NULL, "error calling %s: incompatible types for comparison",
+				fn);
 	*out = json_equal((json_t *)a, (json_t *)b) ? 0 : 1;
 	return 0;
 }
 
-static const char *const functions[] = { "and",	  "or",	   "not",   "len",   "index", "print",
-					 "printf", "println", "eq",    "ne",    "lt",    "le",
-					 "gt",	  "ge",	   "json",  "join",  "split", "upper",
-					 "lower",  "title",   "truncate", "pad", "html", "urlquery", NULL };
+static const char *const functions[] = {
+    "and",   "or",    "not",	  "len", "index", "print",    "printf", "println", "eq",
+    "ne",    "lt",    "le",	  "gt",	 "ge",	  "json",     "join",	"split",   "upper",
+    "lower", "title", "truncate", "pad", "html",  "urlquery", NULL};
 
 static bool is_function(const char *name)
 {
@@ -1579,7 +1685,8 @@ static void args_free(json_t **v, size_t n)
 static int want_args(struct state *s, size_t pos, const char *fn, size_t n, size_t want)
 {
 	if (n != want)
-		return exec_err(s, pos, NULL, "wrong number of args for %s: want %zu got %zu", fn, want, n);
+		return exec_err(s, pos, NULL, "wrong number of args for %s: want %zu got %zu", fn,
+				want, n);
 	return 0;
 }
 
@@ -1607,7 +1714,8 @@ static json_t *map_chars(const json_t *v, int mode)
 		else if (mode == 1)
 			c[i] = (char)tolower(ch);
 		else {
-			/* strings.Title: letters after a separator (not letter, digit, '_') go upper */
+			/* strings.Title: letters after a separator (not letter, digit, '_') go
+			 * upper */
 			if (word_start && isalpha(ch))
 				c[i] = (char)toupper(ch);
 			word_start = !(isalnum(ch) || ch == '_' || ch >= 0x80);
@@ -1632,7 +1740,8 @@ static int call_func(struct state *s, const struct cmd *c, const json_t *dot, js
 	if (strcmp(fn, "and") == 0 || strcmp(fn, "or") == 0) {
 		bool is_and = fn[0] == 'a';
 		if (n == 0)
-			return exec_err(s, pos, NULL, "wrong number of args for %s: want at least 1 got 0", fn);
+			return exec_err(s, pos, NULL,
+					"wrong number of args for %s: want at least 1 got 0", fn);
 		for (size_t i = 0; i < n; i++) {
 			json_t *v = NULL;
 			if (i + 1 < c->n) {
@@ -1678,7 +1787,8 @@ static int call_func(struct state *s, const struct cmd *c, const json_t *dot, js
 		}
 	} else if (strcmp(fn, "index") == 0) {
 		if (n == 0) {
-			exec_err(s, pos, NULL, "wrong number of args for index: want at least 1 got 0");
+			exec_err(s, pos, NULL,
+				 "wrong number of args for index: want at least 1 got 0");
 			goto out;
 		}
 		json_t *cur = a[0] ? ref(a[0]) : NULL;
@@ -1690,33 +1800,46 @@ static int call_func(struct state *s, const struct cmd *c, const json_t *dot, js
 			} else if (json_is_array(cur)) {
 				if (!a[i] || !as_int(a[i], &k)) {
 					json_decref(cur);
-					exec_err(s, pos, NULL, "error calling index: cannot index slice/array with type %s", go_type(a[i]));
+					exec_err(s, pos, NULL,
+						 "error calling index: cannot index slice/array "
+						 "with type %s",
+						 go_type(a[i]));
 					goto out;
 				}
 				if (k < 0 || (size_t)k >= json_array_size(cur)) {
 					json_decref(cur);
-					exec_err(s, pos, NULL, "error calling index: index out of range: %lld", k);
+					exec_err(s, pos, NULL,
+						 "error calling index: index out of range: %lld",
+						 k);
 					goto out;
 				}
 				nx = ref(json_array_get(cur, (size_t)k));
 			} else if (json_is_object(cur)) {
 				if (!a[i] || !json_is_string(a[i])) {
 					json_decref(cur);
-					exec_err(s, pos, NULL, "error calling index: value has type %s; should be string", go_type(a[i]));
+					exec_err(s, pos, NULL,
+						 "error calling index: value has type %s; should "
+						 "be string",
+						 go_type(a[i]));
 					goto out;
 				}
-				json_t *e = json_object_getn(cur, json_string_value(a[i]), json_string_length(a[i]));
+				json_t *e = json_object_getn(cur, json_string_value(a[i]),
+							     json_string_length(a[i]));
 				nx = e ? ref(e) : NULL;
 			} else if (json_is_string(cur) && a[i] && as_int(a[i], &k)) {
 				if (k < 0 || (size_t)k >= json_string_length(cur)) {
 					json_decref(cur);
-					exec_err(s, pos, NULL, "error calling index: index out of range: %lld", k);
+					exec_err(s, pos, NULL,
+						 "error calling index: index out of range: %lld",
+						 k);
 					goto out;
 				}
 				nx = json_integer((unsigned char)json_string_value(cur)[k]);
 			} else {
 				json_decref(cur);
-				exec_err(s, pos, NULL, "error calling index: can't index item of type %s", go_type(cur));
+				exec_err(s, pos, NULL,
+					 "error calling index: can't index item of type %s",
+					 go_type(cur));
 				goto out;
 			}
 			json_decref(cur);
@@ -1733,7 +1856,8 @@ static int call_func(struct state *s, const struct cmd *c, const json_t *dot, js
 		*out = fn_printf(json_string_value(a[0]), json_string_length(a[0]), a + 1, n - 1);
 	} else if (strcmp(fn, "eq") == 0 || strcmp(fn, "ne") == 0) {
 		if (n < 2) {
-			exec_err(s, pos, NULL, "wrong number of args for %s: want at least 2 got %zu", fn, n);
+			exec_err(s, pos, NULL,
+				 "wrong number of args for %s: want at least 2 got %zu", fn, n);
 			goto out;
 		}
 		bool eq = false;
@@ -1744,11 +1868,14 @@ static int call_func(struct state *s, const struct cmd *c, const json_t *dot, js
 			eq = r == 0;
 		}
 		*out = json_boolean(fn[0] == 'e' ? eq : !eq);
-	} else if (!strcmp(fn, "lt") || !strcmp(fn, "le") || !strcmp(fn, "gt") || !strcmp(fn, "ge")) {
+	} else if (!strcmp(fn, "lt") || !strcmp(fn, "le") || !strcmp(fn, "gt") ||
+		   !strcmp(fn, "ge")) {
 		int r;
-		if (want_args(s, pos, fn, n, 2) < 0 || compare(s, pos, fn, a[0], a[1], &r, true) < 0)
+		if (want_args(s, pos, fn, n, 2) < 0 ||
+		    compare(s, pos, fn, a[0], a[1], &r, true) < 0)
 			goto out;
-		bool v = fn[0] == 'l' ? (fn[1] == 't' ? r < 0 : r <= 0) : (fn[1] == 't' ? r > 0 : r >= 0);
+		bool v = fn[0] == 'l' ? (fn[1] == 't' ? r < 0 : r <= 0)
+				      : (fn[1] == 't' ? r > 0 : r >= 0);
 		*out = json_boolean(v);
 	} else if (strcmp(fn, "json") == 0) {
 		/* Docker: json.Encoder without HTML escaping, trailing newline trimmed */
@@ -1768,13 +1895,17 @@ static int call_func(struct state *s, const struct cmd *c, const json_t *dot, js
 			json_array_foreach(a[0], i, e)
 			{
 				if (i)
-					st_buf_add(&b, json_string_value(sep), json_string_length(sep));
+					st_buf_add(&b, json_string_value(sep),
+						   json_string_length(sep));
 				print_inner(e, &b, 0);
 			}
 		} else if (a[0] && !json_is_null(a[0])) {
 			json_decref(sep);
 			st_buf_release(&b);
-			exec_err(s, pos, NULL, "error calling join: wrong type for value; expected []string; got %s", go_type(a[0]));
+			exec_err(
+			    s, pos, NULL,
+			    "error calling join: wrong type for value; expected []string; got %s",
+			    go_type(a[0]));
 			goto out;
 		}
 		json_decref(sep);
@@ -1788,17 +1919,21 @@ static int call_func(struct state *s, const struct cmd *c, const json_t *dot, js
 		size_t sl = json_string_length(sep);
 		json_t *arr = json_array();
 		if (sl == 0) {
-			/* strings.Split with "" splits into UTF-8 sequences; bytes are close enough */
+			/* strings.Split with "" splits into UTF-8 sequences; bytes are close enough
+			 */
 			for (; p < end; p++)
 				json_array_append_new(arr, json_stringn_nocheck(p, 1));
 		} else {
 			for (;;) {
-				const char *hit = memmem(p, (size_t)(end - p), json_string_value(sep), sl);
+				const char *hit =
+				    memmem(p, (size_t)(end - p), json_string_value(sep), sl);
 				if (!hit) {
-					json_array_append_new(arr, json_stringn_nocheck(p, (size_t)(end - p)));
+					json_array_append_new(
+					    arr, json_stringn_nocheck(p, (size_t)(end - p)));
 					break;
 				}
-				json_array_append_new(arr, json_stringn_nocheck(p, (size_t)(hit - p)));
+				json_array_append_new(arr,
+						      json_stringn_nocheck(p, (size_t)(hit - p)));
 				p = hit + sl;
 			}
 		}
@@ -1814,7 +1949,8 @@ static int call_func(struct state *s, const struct cmd *c, const json_t *dot, js
 		if (want_args(s, pos, fn, n, 2) < 0)
 			goto out;
 		if (!a[1] || !as_int(a[1], &k) || k < 0) {
-			exec_err(s, pos, NULL, "error calling truncate: length must be a non-negative integer");
+			exec_err(s, pos, NULL,
+				 "error calling truncate: length must be a non-negative integer");
 			goto out;
 		}
 		json_t *str = string_of(a[0]);
@@ -1825,9 +1961,10 @@ static int call_func(struct state *s, const struct cmd *c, const json_t *dot, js
 		long long pre, suf;
 		if (want_args(s, pos, fn, n, 3) < 0)
 			goto out;
-		if (!a[1] || !a[2] || !as_int(a[1], &pre) || !as_int(a[2], &suf) || pre < 0 || suf < 0 ||
-		    pre > 10000 || suf > 10000) {
-			exec_err(s, pos, NULL, "error calling pad: widths must be integers from 0 to 10000");
+		if (!a[1] || !a[2] || !as_int(a[1], &pre) || !as_int(a[2], &suf) || pre < 0 ||
+		    suf < 0 || pre > 10000 || suf > 10000) {
+			exec_err(s, pos, NULL,
+				 "error calling pad: widths must be integers from 0 to 10000");
 			goto out;
 		}
 		json_t *str = string_of(a[0]);
@@ -1861,9 +1998,11 @@ static int eval_cmd(struct state *s, const struct cmd *c, const json_t *dot, jso
 		return call_func(s, c, dot, final, has_final, out);
 	if (c->n > 1 || has_final) {
 		if (first->t == A_FIELD || first->t == A_VAR)
-			return exec_err(s, first->pos, first->src, "%s has arguments but cannot be invoked as function",
+			return exec_err(s, first->pos, first->src,
+					"%s has arguments but cannot be invoked as function",
 					first->src);
-		return exec_err(s, first->pos, first->src, "can't give argument to non-function %s", first->src);
+		return exec_err(s, first->pos, first->src, "can't give argument to non-function %s",
+				first->src);
 	}
 	return eval_arg(s, first, dot, out);
 }
@@ -1972,7 +2111,8 @@ static int exec_node(struct state *s, const struct node *nd, const json_t *dot)
 	case N_ACTION:
 		if (eval_pipe_decl(s, nd->pipe, dot, &v) < 0)
 			return -1;
-		/* a declaration prints nothing; its variable lives to the end of the enclosing list */
+		/* a declaration prints nothing; its variable lives to the end of the enclosing list
+		 */
 		if (nd->pipe->n_vars == 0)
 			st_template_print_value(v, s->out);
 		json_decref(v);
@@ -2010,7 +2150,7 @@ static int exec_list(struct state *s, struct node *const *l, size_t n, const jso
 int st_template_execute(const struct st_template *t, const json_t *data, struct st_buf *out,
 			struct st_error **err)
 {
-	struct state s = { .t = t, .out = out, .err = err };
+	struct state s = {.t = t, .out = out, .err = err};
 	st_buf_grow(out, 0); /* out->data is never NULL afterwards, even for empty output */
 	push_var(&s, "$", data ? ref(data) : NULL);
 	int rc = exec_list(&s, t->root->list, t->root->n_list, data);

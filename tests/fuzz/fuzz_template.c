@@ -6,9 +6,10 @@
 #include "template/template.h"
 
 static const char data_json[] =
-	"{\"Id\":\"sha256:abc\",\"RepoTags\":[\"busybox:latest\"],\"Size\":42,\"Ratio\":1.5,\"Nil\":null,"
-	"\"Ok\":true,\"Config\":{\"Env\":[\"A=1\"],\"Cmd\":[\"sh\"],\"Labels\":{\"k\":\"v\"}},"
-	"\"Mixed\":[\"a\",1,null,{\"k\":[1,2]}]}";
+    "{\"Id\":\"sha256:abc\",\"RepoTags\":[\"busybox:latest\"],\"Size\":42,\"Ratio\":1.5,\"Nil\":"
+    "null,"
+    "\"Ok\":true,\"Config\":{\"Env\":[\"A=1\"],\"Cmd\":[\"sh\"],\"Labels\":{\"k\":\"v\"}},"
+    "\"Mixed\":[\"a\",1,null,{\"k\":[1,2]}]}";
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -7,24 +7,32 @@
 
 /* busybox:1.36 (linux/amd64) as Docker Hub serves it: Docker's image JSON, compact. */
 static const char busybox[] =
-	"{\"architecture\":\"amd64\",\"config\":{\"Hostname\":\"\",\"Domainname\":\"\",\"User\":\"\","
-	"\"AttachStdin\":false,\"AttachStdout\":false,\"AttachStderr\":false,\"Tty\":false,\"OpenStdin\":false,"
-	"\"StdinOnce\":false,\"Env\":[\"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\"],"
-	"\"Cmd\":[\"sh\"],\"Image\":\"sha256:3fb0a5ae5ac4ab1c8f6a1bc0c44b4c5a4c2b2ba7a4a1d2b0b1c9a8e7f6d5c4b3\","
-	"\"Volumes\":null,\"WorkingDir\":\"\",\"Entrypoint\":null,\"OnBuild\":null,\"Labels\":null},"
-	"\"container\":\"5d6b5a5e2b5f0c0b8e8e7d2b36c1f1a1b0f1e5e8c8c9a1d3b5c7e9f1a3b5c7d9\","
-	"\"container_config\":{\"Hostname\":\"5d6b5a5e2b5f\",\"Domainname\":\"\",\"User\":\"\",\"AttachStdin\":false,"
-	"\"AttachStdout\":false,\"AttachStderr\":false,\"Tty\":false,\"OpenStdin\":false,\"StdinOnce\":false,"
-	"\"Env\":[\"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\"],"
-	"\"Cmd\":[\"/bin/sh\",\"-c\",\"#(nop) \",\"CMD [\\\"sh\\\"]\"],"
-	"\"Image\":\"sha256:3fb0a5ae5ac4ab1c8f6a1bc0c44b4c5a4c2b2ba7a4a1d2b0b1c9a8e7f6d5c4b3\",\"Volumes\":null,"
-	"\"WorkingDir\":\"\",\"Entrypoint\":null,\"OnBuild\":null,\"Labels\":{}},"
-	"\"created\":\"2023-07-18T23:19:33.655005962Z\",\"docker_version\":\"20.10.23\","
-	"\"history\":[{\"created\":\"2023-07-18T23:19:33.538571854Z\",\"created_by\":\"/bin/sh -c #(nop) ADD "
-	"file:7e9002edaafd4e4579b65c8f0aaabde1aeb7fd3f8d95579f7fd3443cef785fd1 in / \"},"
-	"{\"created\":\"2023-07-18T23:19:33.655005962Z\",\"created_by\":\"/bin/sh -c #(nop)  CMD [\\\"sh\\\"]\","
-	"\"empty_layer\":true}],\"os\":\"linux\",\"rootfs\":{\"type\":\"layers\",\"diff_ids\":"
-	"[\"sha256:3d24ee258efc3bfe4066a1a9fb83febf6dc0b1548dfe896161533668281c9f4f\"]}}";
+    "{\"architecture\":\"amd64\",\"config\":{\"Hostname\":\"\",\"Domainname\":\"\",\"User\":\"\","
+    "\"AttachStdin\":false,\"AttachStdout\":false,\"AttachStderr\":false,\"Tty\":false,"
+    "\"OpenStdin\":false,"
+    "\"StdinOnce\":false,\"Env\":[\"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/"
+    "bin\"],"
+    "\"Cmd\":[\"sh\"],\"Image\":\"sha256:"
+    "3fb0a5ae5ac4ab1c8f6a1bc0c44b4c5a4c2b2ba7a4a1d2b0b1c9a8e7f6d5c4b3\","
+    "\"Volumes\":null,\"WorkingDir\":\"\",\"Entrypoint\":null,\"OnBuild\":null,\"Labels\":null},"
+    "\"container\":\"5d6b5a5e2b5f0c0b8e8e7d2b36c1f1a1b0f1e5e8c8c9a1d3b5c7e9f1a3b5c7d9\","
+    "\"container_config\":{\"Hostname\":\"5d6b5a5e2b5f\",\"Domainname\":\"\",\"User\":\"\","
+    "\"AttachStdin\":false,"
+    "\"AttachStdout\":false,\"AttachStderr\":false,\"Tty\":false,\"OpenStdin\":false,\"StdinOnce\":"
+    "false,"
+    "\"Env\":[\"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\"],"
+    "\"Cmd\":[\"/bin/sh\",\"-c\",\"#(nop) \",\"CMD [\\\"sh\\\"]\"],"
+    "\"Image\":\"sha256:3fb0a5ae5ac4ab1c8f6a1bc0c44b4c5a4c2b2ba7a4a1d2b0b1c9a8e7f6d5c4b3\","
+    "\"Volumes\":null,"
+    "\"WorkingDir\":\"\",\"Entrypoint\":null,\"OnBuild\":null,\"Labels\":{}},"
+    "\"created\":\"2023-07-18T23:19:33.655005962Z\",\"docker_version\":\"20.10.23\","
+    "\"history\":[{\"created\":\"2023-07-18T23:19:33.538571854Z\",\"created_by\":\"/bin/sh -c "
+    "#(nop) ADD "
+    "file:7e9002edaafd4e4579b65c8f0aaabde1aeb7fd3f8d95579f7fd3443cef785fd1 in / \"},"
+    "{\"created\":\"2023-07-18T23:19:33.655005962Z\",\"created_by\":\"/bin/sh -c #(nop)  CMD "
+    "[\\\"sh\\\"]\","
+    "\"empty_layer\":true}],\"os\":\"linux\",\"rootfs\":{\"type\":\"layers\",\"diff_ids\":"
+    "[\"sha256:3d24ee258efc3bfe4066a1a9fb83febf6dc0b1548dfe896161533668281c9f4f\"]}}";
 
 #define DIFF "sha256:3d24ee258efc3bfe4066a1a9fb83febf6dc0b1548dfe896161533668281c9f4f"
 
@@ -74,7 +82,7 @@ static void config_edits_keep_unknown_fields(void **state)
 	struct st_error *err = NULL;
 	struct st_buf out = ST_BUF_INIT;
 	struct st_digest d;
-	const char *ep[] = { "/entry" };
+	const char *ep[] = {"/entry"};
 	assert_int_equal(st_image_config_parse(busybox, strlen(busybox), &c, &err), 0);
 	st_image_config_env_set(c, "PATH", "/bin");
 	st_image_config_env_set(c, "A", "1");
@@ -85,7 +93,8 @@ static void config_edits_keep_unknown_fields(void **state)
 	st_image_strv_push(&c->config.exposed_ports, "80/tcp");
 	st_image_strv_push(&c->config.exposed_ports, "443/tcp");
 	st_image_config_add_diff_id(c, &c->diff_ids[0]);
-	st_image_config_add_history(c, &(struct st_image_history){ .created_by = "RUN x", .comment = "c" });
+	st_image_config_add_history(
+	    c, &(struct st_image_history){.created_by = "RUN x", .comment = "c"});
 	st_image_config_serialize(c, &out);
 	assert_non_null(strstr(out.data, "\"container_config\":{\"Hostname\":\"5d6b5a5e2b5f\""));
 	assert_non_null(strstr(out.data, "\"docker_version\":\"20.10.23\""));
@@ -93,7 +102,8 @@ static void config_edits_keep_unknown_fields(void **state)
 	assert_non_null(strstr(out.data, "\"Entrypoint\":[\"/entry\"]"));
 	assert_non_null(strstr(out.data, "\"Labels\":{\"a\":\"1\",\"b\":\"2\"}"));
 	/* a new key follows the input's keys */
-	assert_non_null(strstr(out.data, "\"Labels\":{\"a\":\"1\",\"b\":\"2\"},\"ExposedPorts\":{\"443/tcp\":{},\"80/tcp\":{}}"));
+	assert_non_null(strstr(out.data, "\"Labels\":{\"a\":\"1\",\"b\":\"2\"},\"ExposedPorts\":{"
+					 "\"443/tcp\":{},\"80/tcp\":{}}"));
 	assert_non_null(strstr(out.data, "{\"created_by\":\"RUN x\",\"comment\":\"c\"}]"));
 
 	assert_int_equal(st_image_config_parse(out.data, out.len, &c2, &err), 0);
@@ -120,8 +130,8 @@ static void config_new_is_canonical(void **state)
 	struct st_buf out = ST_BUF_INIT;
 	struct st_digest d;
 	struct st_error *err = NULL;
-	const char *cmd[] = { "sh" };
-	const char *test[] = { "CMD-SHELL", "true" };
+	const char *cmd[] = {"sh"};
+	const char *test[] = {"CMD-SHELL", "true"};
 	c->architecture = strdup("arm64");
 	c->os = strdup("linux");
 	c->created = strdup("2024-01-01T00:00:00Z");
@@ -136,11 +146,14 @@ static void config_new_is_canonical(void **state)
 	assert_int_equal(st_digest_parse(DIFF, &d, &err), 0);
 	st_image_config_add_diff_id(c, &d);
 	st_image_config_serialize(c, &out);
-	assert_string_equal(out.data,
-		"{\"architecture\":\"arm64\",\"config\":{\"Cmd\":[\"sh\"],\"Volumes\":{\"/data\":{}},"
-		"\"WorkingDir\":\"/srv\",\"ArgsEscaped\":true,\"Healthcheck\":{\"Test\":[\"CMD-SHELL\",\"true\"],"
-		"\"Interval\":30000000000,\"Retries\":3}},\"created\":\"2024-01-01T00:00:00Z\",\"os\":\"linux\","
-		"\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"" DIFF "\"]}}");
+	assert_string_equal(
+	    out.data,
+	    "{\"architecture\":\"arm64\",\"config\":{\"Cmd\":[\"sh\"],\"Volumes\":{\"/data\":{}},"
+	    "\"WorkingDir\":\"/"
+	    "srv\",\"ArgsEscaped\":true,\"Healthcheck\":{\"Test\":[\"CMD-SHELL\",\"true\"],"
+	    "\"Interval\":30000000000,\"Retries\":3}},\"created\":\"2024-01-01T00:00:00Z\",\"os\":"
+	    "\"linux\","
+	    "\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"" DIFF "\"]}}");
 	st_buf_release(&out);
 }
 
@@ -148,7 +161,8 @@ static void config_invalid_utf8_becomes_replacement(void **state)
 {
 	st_auto(st_image_config) struct st_image_config *c = st_image_config_new();
 	struct st_buf out = ST_BUF_INIT;
-	st_image_config_add_history(c, &(struct st_image_history){ .created_by = "RUN echo caf\xe9" });
+	st_image_config_add_history(c,
+				    &(struct st_image_history){.created_by = "RUN echo caf\xe9"});
 	st_image_map_set(&c->config.labels, "k\xff", "v");
 	st_image_config_serialize(c, &out);
 	/* Go's encoding/json writes U+FFFD for bytes that are not UTF-8; the field stays */
@@ -170,27 +184,34 @@ static void config_entrypoint_string_and_errors(void **state)
 		enum st_errkind kind;
 		const char *msg;
 	} cases[] = {
-		{ "{\"config\":", ST_E_PARSE, "config: line 1 column 10: " },
-		{ "{\"config\":{\"Env\":[\"A=1\",2]}}", ST_E_INVALID, "config: config.Env[1]: expected a string" },
-		{ "{\"config\":{\"Cmd\":{}}}", ST_E_INVALID, "config: config.Cmd: expected an array of strings" },
-		{ "{\"config\":{\"Labels\":[]}}", ST_E_INVALID, "config: config.Labels: expected an object of strings" },
-		{ "{\"config\":{\"ExposedPorts\":[\"80\"]}}", ST_E_INVALID, "config: config.ExposedPorts: expected an object" },
-		{ "{\"config\":{\"Healthcheck\":{\"Interval\":\"30s\"}}}", ST_E_INVALID,
-		  "config: config.Healthcheck.Interval: expected an integer" },
-		{ "{\"config\":{\"ArgsEscaped\":1}}", ST_E_INVALID, "config: config.ArgsEscaped: expected a boolean" },
-		{ "{\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"sha256:x\"]}}", ST_E_INVALID,
-		  "config: rootfs.diff_ids[0]: invalid digest 'sha256:x'" },
-		{ "{\"history\":[{},{\"empty_layer\":\"yes\"}]}", ST_E_INVALID,
-		  "config: history[1].empty_layer: expected a boolean" },
-		{ "{\"architecture\":5}", ST_E_INVALID, "config: architecture: expected a string" },
+	    {"{\"config\":", ST_E_PARSE, "config: line 1 column 10: "},
+	    {"{\"config\":{\"Env\":[\"A=1\",2]}}", ST_E_INVALID,
+	     "config: config.Env[1]: expected a string"},
+	    {"{\"config\":{\"Cmd\":{}}}", ST_E_INVALID,
+	     "config: config.Cmd: expected an array of strings"},
+	    {"{\"config\":{\"Labels\":[]}}", ST_E_INVALID,
+	     "config: config.Labels: expected an object of strings"},
+	    {"{\"config\":{\"ExposedPorts\":[\"80\"]}}", ST_E_INVALID,
+	     "config: config.ExposedPorts: expected an object"},
+	    {"{\"config\":{\"Healthcheck\":{\"Interval\":\"30s\"}}}", ST_E_INVALID,
+	     "config: config.Healthcheck.Interval: expected an integer"},
+	    {"{\"config\":{\"ArgsEscaped\":1}}", ST_E_INVALID,
+	     "config: config.ArgsEscaped: expected a boolean"},
+	    {"{\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"sha256:x\"]}}", ST_E_INVALID,
+	     "config: rootfs.diff_ids[0]: invalid digest 'sha256:x'"},
+	    {"{\"history\":[{},{\"empty_layer\":\"yes\"}]}", ST_E_INVALID,
+	     "config: history[1].empty_layer: expected a boolean"},
+	    {"{\"architecture\":5}", ST_E_INVALID, "config: architecture: expected a string"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
 		struct st_image_config *x = NULL;
-		assert_int_equal(st_image_config_parse(cases[i].json, strlen(cases[i].json), &x, &err), -1);
+		assert_int_equal(
+		    st_image_config_parse(cases[i].json, strlen(cases[i].json), &x, &err), -1);
 		assert_null(x);
 		assert_int_equal(err->kind, cases[i].kind);
 		if (strncmp(err->msg, cases[i].msg, strlen(cases[i].msg)) != 0)
-			fail_msg("case %zu: '%s' does not start with '%s'", i, err->msg, cases[i].msg);
+			fail_msg("case %zu: '%s' does not start with '%s'", i, err->msg,
+				 cases[i].msg);
 		st_error_clear(&err);
 	}
 }
@@ -199,27 +220,34 @@ static void config_inspect_matches_docker(void **state)
 {
 	st_auto(st_image_config) struct st_image_config *c = NULL;
 	struct st_error *err = NULL;
-	const char *tags[] = { "busybox:latest" };
+	const char *tags[] = {"busybox:latest"};
 	struct st_image_inspect_info info = {
-		.id = "sha256:a416a98b71e224a31ee99cff8e16063554498227d2b696152a9c3e0aa65e5824",
-		.repo_tags = tags,
-		.n_repo_tags = 1,
-		.size = 4261550,
+	    .id = "sha256:a416a98b71e224a31ee99cff8e16063554498227d2b696152a9c3e0aa65e5824",
+	    .repo_tags = tags,
+	    .n_repo_tags = 1,
+	    .size = 4261550,
 	};
 	assert_int_equal(st_image_config_parse(busybox, strlen(busybox), &c, &err), 0);
 	json_t *j = st_image_config_inspect(c, &info);
 	char *s = json_dumps(j, JSON_COMPACT);
-	assert_string_equal(s,
-		"{\"Id\":\"sha256:a416a98b71e224a31ee99cff8e16063554498227d2b696152a9c3e0aa65e5824\","
-		"\"RepoTags\":[\"busybox:latest\"],\"RepoDigests\":[],\"Parent\":\"\",\"Comment\":\"\","
-		"\"Created\":\"2023-07-18T23:19:33.655005962Z\",\"DockerVersion\":\"20.10.23\",\"Author\":\"\","
-		"\"Config\":{\"Hostname\":\"\",\"Domainname\":\"\",\"User\":\"\",\"AttachStdin\":false,"
-		"\"AttachStdout\":false,\"AttachStderr\":false,\"Tty\":false,\"OpenStdin\":false,\"StdinOnce\":false,"
-		"\"Env\":[\"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\"],\"Cmd\":[\"sh\"],"
-		"\"Image\":\"sha256:3fb0a5ae5ac4ab1c8f6a1bc0c44b4c5a4c2b2ba7a4a1d2b0b1c9a8e7f6d5c4b3\",\"Volumes\":null,"
-		"\"WorkingDir\":\"\",\"Entrypoint\":null,\"OnBuild\":null,\"Labels\":null},\"Architecture\":\"amd64\","
-		"\"Os\":\"linux\",\"Size\":4261550,\"RootFS\":{\"Type\":\"layers\",\"Layers\":[\"" DIFF "\"]},"
-		"\"Metadata\":{\"LastTagTime\":\"0001-01-01T00:00:00Z\"}}");
+	assert_string_equal(
+	    s,
+	    "{\"Id\":\"sha256:a416a98b71e224a31ee99cff8e16063554498227d2b696152a9c3e0aa65e5824\","
+	    "\"RepoTags\":[\"busybox:latest\"],\"RepoDigests\":[],\"Parent\":\"\",\"Comment\":\"\","
+	    "\"Created\":\"2023-07-18T23:19:33.655005962Z\",\"DockerVersion\":\"20.10.23\","
+	    "\"Author\":\"\","
+	    "\"Config\":{\"Hostname\":\"\",\"Domainname\":\"\",\"User\":\"\",\"AttachStdin\":false,"
+	    "\"AttachStdout\":false,\"AttachStderr\":false,\"Tty\":false,\"OpenStdin\":false,"
+	    "\"StdinOnce\":false,"
+	    "\"Env\":[\"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/"
+	    "bin\"],\"Cmd\":[\"sh\"],"
+	    "\"Image\":\"sha256:3fb0a5ae5ac4ab1c8f6a1bc0c44b4c5a4c2b2ba7a4a1d2b0b1c9a8e7f6d5c4b3\","
+	    "\"Volumes\":null,"
+	    "\"WorkingDir\":\"\",\"Entrypoint\":null,\"OnBuild\":null,\"Labels\":null},"
+	    "\"Architecture\":\"amd64\","
+	    "\"Os\":\"linux\",\"Size\":4261550,\"RootFS\":{\"Type\":\"layers\",\"Layers\":[\"" DIFF
+	    "\"]},"
+	    "\"Metadata\":{\"LastTagTime\":\"0001-01-01T00:00:00Z\"}}");
 	free(s);
 	json_decref(j);
 }
@@ -227,13 +255,13 @@ static void config_inspect_matches_docker(void **state)
 int test_config_group(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(config_busybox_typed_fields),
-		cmocka_unit_test(config_busybox_round_trips_byte_for_byte),
-		cmocka_unit_test(config_edits_keep_unknown_fields),
-		cmocka_unit_test(config_new_is_canonical),
-		cmocka_unit_test(config_invalid_utf8_becomes_replacement),
-		cmocka_unit_test(config_entrypoint_string_and_errors),
-		cmocka_unit_test(config_inspect_matches_docker),
+	    cmocka_unit_test(config_busybox_typed_fields),
+	    cmocka_unit_test(config_busybox_round_trips_byte_for_byte),
+	    cmocka_unit_test(config_edits_keep_unknown_fields),
+	    cmocka_unit_test(config_new_is_canonical),
+	    cmocka_unit_test(config_invalid_utf8_becomes_replacement),
+	    cmocka_unit_test(config_entrypoint_string_and_errors),
+	    cmocka_unit_test(config_inspect_matches_docker),
 	};
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }

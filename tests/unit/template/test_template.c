@@ -11,13 +11,14 @@
 
 /* A slice of what `strata inspect` feeds to templates. */
 static const char data_json[] =
-	"{\"Id\":\"sha256:abc\",\"RepoTags\":[\"busybox:latest\",\"bb:1\"],\"RepoDigests\":[],"
-	"\"Size\":4261550,\"Ratio\":1.5,\"Big\":1000000.0,\"Small\":0.0001,\"Tiny\":0.00001,\"Neg\":-3,"
-	"\"Ok\":true,\"No\":false,\"Nil\":null,\"Empty\":\"\",\"Name\":\"hello world-foo_bar\","
-	"\"Config\":{\"Env\":[\"PATH=/bin\",\"A=1\"],\"Cmd\":[\"sh\",\"-c\",\"echo hi\"],\"Entrypoint\":null,"
-	"\"Labels\":{\"org.example.team\":\"tools\",\"b\":\"2\"},\"WorkingDir\":\"/srv\"},"
-	"\"RootFS\":{\"Type\":\"layers\",\"Layers\":[\"sha256:1\",\"sha256:2\"]},"
-	"\"Mixed\":[\"a\",1,null,true,{\"k\":\"v\"},[1,2]]}";
+    "{\"Id\":\"sha256:abc\",\"RepoTags\":[\"busybox:latest\",\"bb:1\"],\"RepoDigests\":[],"
+    "\"Size\":4261550,\"Ratio\":1.5,\"Big\":1000000.0,\"Small\":0.0001,\"Tiny\":0.00001,\"Neg\":-3,"
+    "\"Ok\":true,\"No\":false,\"Nil\":null,\"Empty\":\"\",\"Name\":\"hello world-foo_bar\","
+    "\"Config\":{\"Env\":[\"PATH=/bin\",\"A=1\"],\"Cmd\":[\"sh\",\"-c\",\"echo "
+    "hi\"],\"Entrypoint\":null,"
+    "\"Labels\":{\"org.example.team\":\"tools\",\"b\":\"2\"},\"WorkingDir\":\"/srv\"},"
+    "\"RootFS\":{\"Type\":\"layers\",\"Layers\":[\"sha256:1\",\"sha256:2\"]},"
+    "\"Mixed\":[\"a\",1,null,true,{\"k\":\"v\"},[1,2]]}";
 
 struct tcase {
 	const char *tmpl;
@@ -25,80 +26,83 @@ struct tcase {
 };
 
 static const struct tcase cases[] = {
-	/* text, fields, dot */
-	{ "plain text", "plain text" },
-	{ "{{.Id}}", "sha256:abc" },
-	{ "{{.Config.WorkingDir}}", "/srv" },
-	{ "{{.Config.Env}}", "[PATH=/bin A=1]" },
-	{ "{{.RootFS}}", "map[Layers:[sha256:1 sha256:2] Type:layers]" },
-	{ "{{.Mixed}}", "[a 1 <nil> true map[k:v] [1 2]]" },
-	{ "{{.Nope}}", "<no value>" },
-	{ "{{.Nil}}", "<no value>" },
-	{ "{{.Nope.Deeper}}", "<no value>" },
-	{ "{{.Config.Entrypoint}}", "<no value>" },
-	{ "{{.Size}} {{.Ratio}} {{.Big}} {{.Small}} {{.Tiny}} {{.Neg}}", "4261550 1.5 1e+06 0.0001 1e-05 -3" },
-	{ "{{.Ok}} {{.No}}", "true false" },
-	{ "{{.RootFS.Type}}", "layers" },
-	{ "{{$.Id}}", "sha256:abc" },
-	/* json */
-	{ "{{json .Config.Cmd}}", "[\"sh\",\"-c\",\"echo hi\"]" },
-	{ "{{json .RootFS}}", "{\"Type\":\"layers\",\"Layers\":[\"sha256:1\",\"sha256:2\"]}" },
-	{ "{{.Config.Cmd | json}}", "[\"sh\",\"-c\",\"echo hi\"]" },
-	{ "{{json .Nope}}", "null" },
-	{ "{{json .Name}}", "\"hello world-foo_bar\"" },
-	/* index */
-	{ "{{index .RepoTags 0}}", "busybox:latest" },
-	{ "{{index .RepoTags 1}}", "bb:1" },
-	{ "{{index .Config.Labels \"org.example.team\"}}", "tools" },
-	{ "{{index .Config.Labels \"missing\"}}", "<no value>" },
-	{ "{{index .Mixed 4 \"k\"}}", "v" },
-	/* range */
-	{ "{{range .RootFS.Layers}}{{.}};{{end}}", "sha256:1;sha256:2;" },
-	{ "{{range $i, $e := .RepoTags}}{{$i}}={{$e}} {{end}}", "0=busybox:latest 1=bb:1 " },
-	{ "{{range $k, $v := .Config.Labels}}{{$k}}:{{$v}},{{end}}", "b:2,org.example.team:tools," },
-	{ "{{range .Config.Labels}}{{.}},{{end}}", "2,tools," },
-	{ "{{range .RepoDigests}}x{{else}}none{{end}}", "none" },
-	{ "{{range .Nope}}x{{else}}none{{end}}", "none" },
-	{ "{{range $e := .RepoTags}}{{$e}}{{$.Id}} {{end}}", "busybox:latestsha256:abc bb:1sha256:abc " },
-	/* if / else / with */
-	{ "{{if .Ok}}yes{{else}}no{{end}}", "yes" },
-	{ "{{if .No}}yes{{else}}no{{end}}", "no" },
-	{ "{{if .Empty}}yes{{else if .Ok}}second{{else}}no{{end}}", "second" },
-	{ "{{if .RepoDigests}}y{{else}}n{{end}}{{if .Nope}}y{{else}}n{{end}}{{if .Size}}y{{end}}", "nny" },
-	{ "{{with .RootFS}}{{.Type}}{{end}}", "layers" },
-	{ "{{with .Nope}}x{{else}}empty{{end}}", "empty" },
-	{ "{{if and .Ok .Size}}a{{end}}{{if or .No .Empty}}b{{else}}c{{end}}{{if not .No}}d{{end}}", "acd" },
-	{ "{{if eq .RootFS.Type \"layers\"}}eq{{end}}{{if ne .Size 1}}ne{{end}}", "eqne" },
-	{ "{{if eq .Size 4261550}}n{{end}}{{if lt 1 2}}lt{{end}}{{if ge 2.5 2}}ge{{end}}", "nltge" },
-	{ "{{if eq .Id \"x\" \"sha256:abc\"}}any{{end}}", "any" },
-	/* functions */
-	{ "{{join .Config.Cmd \" \"}}", "sh -c echo hi" },
-	{ "{{join .Config.Env \",\"}}", "PATH=/bin,A=1" },
-	{ "{{upper .RootFS.Type}} {{lower \"ABC\"}} {{title .Name}}", "LAYERS abc Hello World-Foo_bar" },
-	{ "{{split \"a:b:c\" \":\"}}", "[a b c]" },
-	{ "{{index (split .Id \":\") 1}}", "abc" },
-	{ "{{len .RepoTags}} {{len .Config.Labels}} {{len .Id}}", "2 2 10" },
-	{ "{{println .Id .Size}}", "sha256:abc 4261550\n" },
-	{ "{{print \"a\" \"b\" 1 2}}", "ab1 2" },
-	{ "{{printf \"%s-%d\" .Id .Size}}", "sha256:abc-4261550" },
-	{ "{{printf \"%v|%5s|%-5s|%05d|%.2f|%q|%%\" .RepoTags \"ab\" \"ab\" 42 3.14159 \"x\"}}",
-	  "[busybox:latest bb:1]|   ab|ab   |00042|3.14|\"x\"|%" },
-	{ "{{printf \"%d\" \"x\"}}", "%!d(string=x)" },
-	{ "{{printf \"%s %s\" \"x\"}}", "x %!s(MISSING)" },
-	{ "{{.Id | printf \"<%s>\"}}", "<sha256:abc>" },
-	{ "{{truncate .Id 6}}|{{pad \"x\" 1 2}}|", "sha256| x  |" },
-	{ "{{.Size | printf \"%d\" | len}}", "7" },
-	/* literals, variables, trim markers, comments */
-	{ "{{\"\\t\"}}|{{`raw\\t`}}|{{1.5}}|{{42}}|{{true}}|{{'a'}}", "\t|raw\\t|1.5|42|true|97" },
-	{ "{{$x := .Id}}{{$x}}{{$x = \"y\"}}{{$x}}", "sha256:abcy" },
-	{ "a  {{- .Id -}}  b", "asha256:abcb" },
-	{ "a {{- /* comment */ -}} b", "ab" },
-	{ "a{{/* comment */}}b", "ab" },
-	{ "{{-3}}", "-3" },
-	{ "{{.Id}}\t{{.Size}}\n", "sha256:abc\t4261550\n" },
-	{ "{{(index .RootFS.Layers 0)}}", "sha256:1" },
-	{ "{{(.RootFS).Type}}", "layers" },
-	{ "", "" },
+    /* text, fields, dot */
+    {"plain text", "plain text"},
+    {"{{.Id}}", "sha256:abc"},
+    {"{{.Config.WorkingDir}}", "/srv"},
+    {"{{.Config.Env}}", "[PATH=/bin A=1]"},
+    {"{{.RootFS}}", "map[Layers:[sha256:1 sha256:2] Type:layers]"},
+    {"{{.Mixed}}", "[a 1 <nil> true map[k:v] [1 2]]"},
+    {"{{.Nope}}", "<no value>"},
+    {"{{.Nil}}", "<no value>"},
+    {"{{.Nope.Deeper}}", "<no value>"},
+    {"{{.Config.Entrypoint}}", "<no value>"},
+    {"{{.Size}} {{.Ratio}} {{.Big}} {{.Small}} {{.Tiny}} {{.Neg}}",
+     "4261550 1.5 1e+06 0.0001 1e-05 -3"},
+    {"{{.Ok}} {{.No}}", "true false"},
+    {"{{.RootFS.Type}}", "layers"},
+    {"{{$.Id}}", "sha256:abc"},
+    /* json */
+    {"{{json .Config.Cmd}}", "[\"sh\",\"-c\",\"echo hi\"]"},
+    {"{{json .RootFS}}", "{\"Type\":\"layers\",\"Layers\":[\"sha256:1\",\"sha256:2\"]}"},
+    {"{{.Config.Cmd | json}}", "[\"sh\",\"-c\",\"echo hi\"]"},
+    {"{{json .Nope}}", "null"},
+    {"{{json .Name}}", "\"hello world-foo_bar\""},
+    /* index */
+    {"{{index .RepoTags 0}}", "busybox:latest"},
+    {"{{index .RepoTags 1}}", "bb:1"},
+    {"{{index .Config.Labels \"org.example.team\"}}", "tools"},
+    {"{{index .Config.Labels \"missing\"}}", "<no value>"},
+    {"{{index .Mixed 4 \"k\"}}", "v"},
+    /* range */
+    {"{{range .RootFS.Layers}}{{.}};{{end}}", "sha256:1;sha256:2;"},
+    {"{{range $i, $e := .RepoTags}}{{$i}}={{$e}} {{end}}", "0=busybox:latest 1=bb:1 "},
+    {"{{range $k, $v := .Config.Labels}}{{$k}}:{{$v}},{{end}}", "b:2,org.example.team:tools,"},
+    {"{{range .Config.Labels}}{{.}},{{end}}", "2,tools,"},
+    {"{{range .RepoDigests}}x{{else}}none{{end}}", "none"},
+    {"{{range .Nope}}x{{else}}none{{end}}", "none"},
+    {"{{range $e := .RepoTags}}{{$e}}{{$.Id}} {{end}}", "busybox:latestsha256:abc bb:1sha256:abc "},
+    /* if / else / with */
+    {"{{if .Ok}}yes{{else}}no{{end}}", "yes"},
+    {"{{if .No}}yes{{else}}no{{end}}", "no"},
+    {"{{if .Empty}}yes{{else if .Ok}}second{{else}}no{{end}}", "second"},
+    {"{{if .RepoDigests}}y{{else}}n{{end}}{{if .Nope}}y{{else}}n{{end}}{{if .Size}}y{{end}}",
+     "nny"},
+    {"{{with .RootFS}}{{.Type}}{{end}}", "layers"},
+    {"{{with .Nope}}x{{else}}empty{{end}}", "empty"},
+    {"{{if and .Ok .Size}}a{{end}}{{if or .No .Empty}}b{{else}}c{{end}}{{if not .No}}d{{end}}",
+     "acd"},
+    {"{{if eq .RootFS.Type \"layers\"}}eq{{end}}{{if ne .Size 1}}ne{{end}}", "eqne"},
+    {"{{if eq .Size 4261550}}n{{end}}{{if lt 1 2}}lt{{end}}{{if ge 2.5 2}}ge{{end}}", "nltge"},
+    {"{{if eq .Id \"x\" \"sha256:abc\"}}any{{end}}", "any"},
+    /* functions */
+    {"{{join .Config.Cmd \" \"}}", "sh -c echo hi"},
+    {"{{join .Config.Env \",\"}}", "PATH=/bin,A=1"},
+    {"{{upper .RootFS.Type}} {{lower \"ABC\"}} {{title .Name}}", "LAYERS abc Hello World-Foo_bar"},
+    {"{{split \"a:b:c\" \":\"}}", "[a b c]"},
+    {"{{index (split .Id \":\") 1}}", "abc"},
+    {"{{len .RepoTags}} {{len .Config.Labels}} {{len .Id}}", "2 2 10"},
+    {"{{println .Id .Size}}", "sha256:abc 4261550\n"},
+    {"{{print \"a\" \"b\" 1 2}}", "ab1 2"},
+    {"{{printf \"%s-%d\" .Id .Size}}", "sha256:abc-4261550"},
+    {"{{printf \"%v|%5s|%-5s|%05d|%.2f|%q|%%\" .RepoTags \"ab\" \"ab\" 42 3.14159 \"x\"}}",
+     "[busybox:latest bb:1]|   ab|ab   |00042|3.14|\"x\"|%"},
+    {"{{printf \"%d\" \"x\"}}", "%!d(string=x)"},
+    {"{{printf \"%s %s\" \"x\"}}", "x %!s(MISSING)"},
+    {"{{.Id | printf \"<%s>\"}}", "<sha256:abc>"},
+    {"{{truncate .Id 6}}|{{pad \"x\" 1 2}}|", "sha256| x  |"},
+    {"{{.Size | printf \"%d\" | len}}", "7"},
+    /* literals, variables, trim markers, comments */
+    {"{{\"\\t\"}}|{{`raw\\t`}}|{{1.5}}|{{42}}|{{true}}|{{'a'}}", "\t|raw\\t|1.5|42|true|97"},
+    {"{{$x := .Id}}{{$x}}{{$x = \"y\"}}{{$x}}", "sha256:abcy"},
+    {"a  {{- .Id -}}  b", "asha256:abcb"},
+    {"a {{- /* comment */ -}} b", "ab"},
+    {"a{{/* comment */}}b", "ab"},
+    {"{{-3}}", "-3"},
+    {"{{.Id}}\t{{.Size}}\n", "sha256:abc\t4261550\n"},
+    {"{{(index .RootFS.Layers 0)}}", "sha256:1"},
+    {"{{(.RootFS).Type}}", "layers"},
+    {"", ""},
 };
 
 static void template_table(void **state)
@@ -115,7 +119,8 @@ static void template_table(void **state)
 		if (st_template_execute(t, data, &out, &err) < 0)
 			fail_msg("execute '%s': %s", cases[i].tmpl, err->msg);
 		if (strcmp(st_buf_str(&out), cases[i].out) != 0)
-			fail_msg("'%s': got '%s', want '%s'", cases[i].tmpl, st_buf_str(&out), cases[i].out);
+			fail_msg("'%s': got '%s', want '%s'", cases[i].tmpl, st_buf_str(&out),
+				 cases[i].out);
 		st_buf_release(&out);
 		/* parse once, execute many: a second run gives the same */
 		assert_int_equal(st_template_execute(t, data, &out, &err), 0);
@@ -131,24 +136,24 @@ static void template_parse_errors(void **state)
 	static const struct {
 		const char *tmpl, *msg;
 	} bad[] = {
-		{ "{{.Nope", "template: :1:8: unclosed action" },
-		{ "{{.Id}}}}x{{", "unclosed action" },
-		{ "{{}}", "template: :1:3: missing value for command" },
-		{ "{{if .Ok}}x", "unexpected EOF" },
-		{ "{{end}}", "unexpected {{end}}" },
-		{ "{{else}}", "unexpected {{else}}" },
-		{ "{{nosuch .X}}", "function \"nosuch\" not defined" },
-		{ "{{.X | }}", "missing command after |" },
-		{ "{{\"abc}}", "unterminated quoted string" },
-		{ "{{(.X}}", "unclosed left paren" },
-		{ "{{.X)}}", "unexpected right paren" },
-		{ "{{define \"x\"}}{{end}}", "{{define}} is not supported" },
-		{ "{{/* x }}", "unclosed comment" },
-		{ "{{.X ; }}", "unexpected \";\" in operand" },
-		{ "{{range .X}}{{else}}{{else}}{{end}}", "expected end; found {{else}}" },
-		{ "line1\n{{.A}}\n  {{ } }}", "template: :3:6: unexpected \"}\" in operand" },
-		{ "{{1x}}", "bad number syntax" },
-		{ "{{$x := }}", "missing value for command" },
+	    {"{{.Nope", "template: :1:8: unclosed action"},
+	    {"{{.Id}}}}x{{", "unclosed action"},
+	    {"{{}}", "template: :1:3: missing value for command"},
+	    {"{{if .Ok}}x", "unexpected EOF"},
+	    {"{{end}}", "unexpected {{end}}"},
+	    {"{{else}}", "unexpected {{else}}"},
+	    {"{{nosuch .X}}", "function \"nosuch\" not defined"},
+	    {"{{.X | }}", "missing command after |"},
+	    {"{{\"abc}}", "unterminated quoted string"},
+	    {"{{(.X}}", "unclosed left paren"},
+	    {"{{.X)}}", "unexpected right paren"},
+	    {"{{define \"x\"}}{{end}}", "{{define}} is not supported"},
+	    {"{{/* x }}", "unclosed comment"},
+	    {"{{.X ; }}", "unexpected \";\" in operand"},
+	    {"{{range .X}}{{else}}{{else}}{{end}}", "expected end; found {{else}}"},
+	    {"line1\n{{.A}}\n  {{ } }}", "template: :3:6: unexpected \"}\" in operand"},
+	    {"{{1x}}", "bad number syntax"},
+	    {"{{$x := }}", "missing value for command"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
 		struct st_template *t = NULL;
@@ -167,16 +172,17 @@ static void template_exec_errors(void **state)
 	static const struct {
 		const char *tmpl, *msg;
 	} bad[] = {
-		{ "{{.Id.Sub}}", "template: :1:3: executing \"\" at <.Id.Sub>: can't evaluate field Sub in type string" },
-		{ "{{index .RepoTags 5}}", "error calling index: index out of range: 5" },
-		{ "{{index .Id \"k\"}}", "can't index item of type string" },
-		{ "{{range .Id}}{{end}}", "range can't iterate over string" },
-		{ "{{$y}}", "undefined variable: $y" },
-		{ "{{len .Size}}", "len of type int" },
-		{ "{{.Id 1}}", "has arguments but cannot be invoked as function" },
-		{ "{{lt .Id 1}}", "incompatible types for comparison" },
-		{ "{{not}}", "wrong number of args for not" },
-		{ "{{join .Id \",\"}}", "expected []string" },
+	    {"{{.Id.Sub}}", "template: :1:3: executing \"\" at <.Id.Sub>: can't evaluate field Sub "
+			    "in type string"},
+	    {"{{index .RepoTags 5}}", "error calling index: index out of range: 5"},
+	    {"{{index .Id \"k\"}}", "can't index item of type string"},
+	    {"{{range .Id}}{{end}}", "range can't iterate over string"},
+	    {"{{$y}}", "undefined variable: $y"},
+	    {"{{len .Size}}", "len of type int"},
+	    {"{{.Id 1}}", "has arguments but cannot be invoked as function"},
+	    {"{{lt .Id 1}}", "incompatible types for comparison"},
+	    {"{{not}}", "wrong number of args for not"},
+	    {"{{join .Id \",\"}}", "expected []string"},
 	};
 	json_t *data = json_loads(data_json, 0, NULL);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
@@ -203,7 +209,9 @@ static void template_docker_table_and_json(void **state)
 	struct st_buf out = ST_BUF_INIT;
 	json_t *row = json_pack("{s:s, s:s}", "Repository", "busybox", "Tag", "latest");
 	json_t *head = json_pack("{s:s, s:s}", "Repository", "REPOSITORY", "Tag", "TAG");
-	assert_int_equal(st_template_parse_flags("table {{.Repository}}\t{{.Tag}}", ST_TEMPLATE_DOCKER, &t, &err), 0);
+	assert_int_equal(st_template_parse_flags("table {{.Repository}}\t{{.Tag}}",
+						 ST_TEMPLATE_DOCKER, &t, &err),
+			 0);
 	assert_true(st_template_is_table(t));
 	assert_int_equal(st_template_execute(t, head, &out, &err), 0);
 	assert_int_equal(st_template_execute(t, row, &out, &err), 0);
@@ -233,9 +241,12 @@ static void template_print_value_rules(void **state)
 	static const struct {
 		const char *json, *out;
 	} values[] = {
-		{ "\"s\"", "s" }, { "1", "1" }, { "-0.5", "-0.5" }, { "1e21", "1e+21" }, { "123456.0", "123456" },
-		{ "1234567.0", "1.234567e+06" }, { "0.1", "0.1" }, { "[]", "[]" }, { "{}", "map[]" },
-		{ "{\"b\":1,\"a\":[null]}", "map[a:[<nil>] b:1]" }, { "null", "<no value>" },
+	    {"\"s\"", "s"},	    {"1", "1"},
+	    {"-0.5", "-0.5"},	    {"1e21", "1e+21"},
+	    {"123456.0", "123456"}, {"1234567.0", "1.234567e+06"},
+	    {"0.1", "0.1"},	    {"[]", "[]"},
+	    {"{}", "map[]"},	    {"{\"b\":1,\"a\":[null]}", "map[a:[<nil>] b:1]"},
+	    {"null", "<no value>"},
 	};
 	for (size_t i = 0; i < sizeof(values) / sizeof(*values); i++) {
 		json_t *v = json_loads(values[i].json, JSON_DECODE_ANY, NULL);
@@ -269,12 +280,12 @@ static void template_depth_is_bounded(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(template_table),
-		cmocka_unit_test(template_parse_errors),
-		cmocka_unit_test(template_exec_errors),
-		cmocka_unit_test(template_docker_table_and_json),
-		cmocka_unit_test(template_print_value_rules),
-		cmocka_unit_test(template_depth_is_bounded),
+	    cmocka_unit_test(template_table),
+	    cmocka_unit_test(template_parse_errors),
+	    cmocka_unit_test(template_exec_errors),
+	    cmocka_unit_test(template_docker_table_and_json),
+	    cmocka_unit_test(template_print_value_rules),
+	    cmocka_unit_test(template_depth_is_bounded),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
