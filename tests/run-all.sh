@@ -43,7 +43,7 @@ fi
 if { [ -z "$only" ] || [ "$only" = fuzz ]; } && [ -n "$fuzz_build" ]; then
 	echo "== fuzz harnesses ($fuzz_seconds s each)"
 	for f in "$fuzz_build"/tests/fuzz/fuzz_*; do
-		[ -x "$f" ] || continue
+		[ -f "$f" ] && [ -x "$f" ] || continue
 		name=$(basename "$f")
 		corpus=$(mktemp -d)
 		seeds=tests/fuzz/corpus/$name
