@@ -289,6 +289,8 @@ static void plain_lines(struct display *d, struct step_view *v, bool flush)
 {
 	char *s = v->partial.data;
 	size_t n = v->partial.len, start = 0;
+	if (n == 0)
+		return;
 	for (size_t i = 0; i < n; i++) {
 		if (s[i] != '\n' && s[i] != '\r')
 			continue;

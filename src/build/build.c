@@ -677,7 +677,10 @@ static int do_step(struct stage_run *r, const struct st_dockerfile_instr *in, si
 
 	struct key_inputs k;
 	key_inputs_init(&k);
-	k.parent = r->st.key;
+	char parent[ST_DIGEST_HEX_LEN + 1];
+	memcpy(parent, r->st.key, sizeof(parent)); /* r->st changes on a hit */
+	k.parent = parent;
+	k.text = in->original;
 	struct st_buf canon = ST_BUF_INIT;
 	struct copy_plan *cp = NULL;
 	char **w = NULL;
@@ -714,14 +717,8 @@ static int do_step(struct stage_run *r, const struct st_dockerfile_instr *in, si
 					 (v = predefined_arg(b, name, &tmp)))
 					set_arg(r, name, v);
 				st_buf_release(&tmp);
-				/* The history shows the value the step saw. */
-				for (size_t j = 0; j < r->nargs; j++) {
-					size_t n = strlen(name);
-					if (!strncmp(r->args[j], name, n) && r->args[j][n] == '=') {
-						free(w[i]);
-						w[i] = st_xstrdup(r->args[j]);
-					}
-				}
+				/* The history shows the default as written, as BuildKit's does; only
+				 * the steps that see the value (RUN, expansions) depend on it. */
 			}
 		}
 		if (rc == 0) {

@@ -241,13 +241,14 @@ int cache_explain(struct st_store *s, const char *position, const struct key_inp
 		json_error_t jerr;
 		json_t *doc = json_loads(old, 0, &jerr);
 		const char *instr = json_string_value(json_object_get(doc, "instr"));
+		const char *text = json_string_value(json_object_get(doc, "text"));
 		const char *parent = json_string_value(json_object_get(doc, "parent"));
 		const char *args = json_string_value(json_object_get(doc, "args"));
 		const char *files = json_string_value(json_object_get(doc, "files"));
 		if (!doc || !instr || !parent)
 			*why = NULL;
 		else if (strcmp(instr, k->instr) != 0)
-			*why = st_xasprintf("the instruction changed (was: %s)", instr);
+			*why = st_xasprintf("the instruction changed (was: %s)", text ? text : instr);
 		else if (strcmp(parent, k->parent) != 0)
 			*why = st_xstrdup("the parent step changed");
 		else if (args && strcmp(args, st_buf_str(&k->args)) != 0)
@@ -260,8 +261,9 @@ int cache_explain(struct st_store *s, const char *position, const struct key_inp
 	} else {
 		st_error_free(kerr);
 	}
-	json_t *doc = json_pack("{s:s, s:s, s:s, s:s}", "instr", k->instr, "parent", k->parent,
-				"args", st_buf_str(&k->args), "files", st_buf_str(&k->files));
+	json_t *doc = json_pack("{s:s, s:s, s:s, s:s, s:s}", "instr", k->instr, "parent", k->parent,
+				"args", st_buf_str(&k->args), "files", st_buf_str(&k->files), "text",
+				k->text ? k->text : "");
 	char *text = json_dumps(doc, JSON_COMPACT);
 	json_decref(doc);
 	int rc = st_store_kv_put(s, KV_NS_LAST, position, text, err);

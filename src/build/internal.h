@@ -68,6 +68,7 @@ struct key_inputs {
 	const char *parent;   /* parent key (hex) */
 	const char *instr;    /* canonical instruction (often instr_own.data) */
 	struct st_buf instr_own;
+	const char *text;     /* the instruction as written, for messages */
 	struct st_buf args;   /* "K=V\n" build args the step sees */
 	struct st_buf files;  /* "<hex> <path>\n" for COPY/ADD sources */
 	char files_sum[ST_DIGEST_HEX_LEN + 1];

@@ -1,0 +1,158 @@
+/* test_build.c: cache keys, context checksums and their kv cache, paths, the cache verbs. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "build/engine.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+
+static char *tmpdir(void)
+{
+	char t[] = "/tmp/st-build-test-XXXXXX";
+	assert_non_null(mkdtemp(t));
+	return st_xstrdup(t);
+}
+
+static void put_file(const char *dir, const char *name, const char *text)
+{
+	st_autofree char *p = st_path_join(dir, name);
+	assert_int_equal(st_write_file_atomic(p, NULL, text, strlen(text), 0644, NULL), 0);
+}
+
+static void path_clean_follows_docker(void **state)
+{
+	(void)state;
+	const char *cases[][2] = { { "/a/./b/../c/", "/a/c" }, { "", "/" },      { "/..", "/" },
+				   { "//x//y", "/x/y" },      { "/a/b/..", "/a" } };
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		st_autofree char *c = path_clean(cases[i][0]);
+		assert_string_equal(c, cases[i][1]);
+	}
+}
+
+static void keys_cover_every_input(void **state)
+{
+	(void)state;
+	struct key_inputs k;
+	key_inputs_init(&k);
+	k.parent = "p";
+	k.instr = "run\x1f/bin/sh\x1f-c\x1ftrue";
+	char a[65], b[65];
+	key_compute(&k, a);
+	key_compute(&k, b);
+	assert_string_equal(a, b);
+	st_buf_adds(&k.args, "VERSION=1\n");
+	key_compute(&k, b);
+	assert_string_not_equal(a, b);
+	key_compute(&k, a);
+	memcpy(k.files_sum, "ab", 3);
+	key_compute(&k, b);
+	assert_string_not_equal(a, b);
+	k.parent = "q";
+	key_compute(&k, a);
+	assert_string_not_equal(a, b);
+	key_inputs_release(&k);
+}
+
+static void context_sums_are_remembered_by_stat(void **state)
+{
+	(void)state;
+	st_autofree char *root = tmpdir();
+	st_autofree char *ctxd = st_path_join(root, "ctx");
+	st_autofree char *stored = st_path_join(root, "store");
+	assert_int_equal(st_mkdir_p(ctxd, 0755, NULL), 0);
+	put_file(ctxd, "a.txt", "hello\n");
+	put_file(ctxd, "skip.log", "x\n");
+	put_file(ctxd, ".dockerignore", "*.log\n");
+	struct st_store *s = NULL;
+	assert_int_equal(st_store_open(stored, &s, NULL), 0);
+	struct st_dockerignore *ign = NULL;
+	assert_int_equal(st_dockerignore_load(ctxd, NULL, &ign, NULL), 0);
+
+	struct build_context c;
+	assert_int_equal(ctx_open(s, ctxd, ign, true, &c, NULL), 0);
+	assert_null(ctx_lookup(&c, "skip.log"));
+	struct ctx_file *f = ctx_lookup(&c, "a.txt");
+	assert_non_null(f);
+	assert_false(f->hashed);
+	assert_int_equal(ctx_hash(&c, f, NULL), 0);
+	struct st_digest want;
+	st_digest_of("hello\n", 6, &want);
+	assert_string_equal(f->digest.str, want.str);
+	assert_int_equal(ctx_save(s, &c, NULL), 0);
+	ctx_release(&c);
+
+	/* Unchanged: known without reading. */
+	assert_int_equal(ctx_open(s, ctxd, ign, true, &c, NULL), 0);
+	f = ctx_lookup(&c, "a.txt");
+	assert_true(f->hashed);
+	assert_string_equal(f->digest.str, want.str);
+	ctx_release(&c);
+
+	/* Changed (new inode, size): read again. */
+	put_file(ctxd, "a.txt", "hello, world\n");
+	assert_int_equal(ctx_open(s, ctxd, ign, true, &c, NULL), 0);
+	f = ctx_lookup(&c, "a.txt");
+	assert_false(f->hashed);
+	ctx_release(&c);
+
+	st_dockerignore_free(ign);
+	st_store_free(s);
+	assert_int_equal(st_rm_rf(root, NULL), 0);
+}
+
+static void cache_explains_a_changed_file_and_arg(void **state)
+{
+	(void)state;
+	st_autofree char *root = tmpdir();
+	struct st_store *s = NULL;
+	assert_int_equal(st_store_open(root, &s, NULL), 0);
+	struct key_inputs k;
+	key_inputs_init(&k);
+	k.parent = "p";
+	k.instr = "copy\x1f.\x1f.";
+	k.text = "COPY . .";
+	st_buf_adds(&k.files, "aa:100644 src/a.js\nbb:100644 src/b.js\n");
+	char *why = NULL;
+	assert_int_equal(cache_explain(s, "pos", &k, &why, NULL), 0);
+	assert_null(why);
+	st_buf_reset(&k.files);
+	st_buf_adds(&k.files, "aa:100644 src/a.js\ncc:100644 src/b.js\n");
+	assert_int_equal(cache_explain(s, "pos", &k, &why, NULL), 0);
+	assert_string_equal(why, "file src/b.js changed");
+	free(why);
+	st_buf_adds(&k.args, "VERSION=2\n");
+	assert_int_equal(cache_explain(s, "pos", &k, &why, NULL), 0);
+	assert_string_equal(why, "build arg VERSION set to '2'");
+	free(why);
+	k.instr = "copy\x1f.\x1f/x";
+	assert_int_equal(cache_explain(s, "pos", &k, &why, NULL), 0);
+	assert_string_equal(why, "the instruction changed (was: COPY . .)");
+	free(why);
+	key_inputs_release(&k);
+
+	struct st_build_cache_usage u;
+	assert_int_equal(st_build_cache_du(s, &u, NULL), 0);
+	assert_int_equal(u.records, 0);
+	st_store_free(s);
+	assert_int_equal(st_rm_rf(root, NULL), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(path_clean_follows_docker),
+		cmocka_unit_test(keys_cover_every_input),
+		cmocka_unit_test(context_sums_are_remembered_by_stat),
+		cmocka_unit_test(cache_explains_a_changed_file_and_arg),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
