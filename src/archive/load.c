@@ -349,7 +349,9 @@ static int read_tar(struct loader *L, struct archive *a, struct st_error **err)
 {
 	struct archive_entry *ae;
 	int r;
+	size_t headers = 0;
 	while ((r = archive_read_next_header(a, &ae)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
+		headers++;
 		char *name = NULL;
 		if (st_archive_entry_name(archive_entry_pathname(ae), &name, err) < 0)
 			return -1;
@@ -373,6 +375,9 @@ static int read_tar(struct loader *L, struct archive *a, struct st_error **err)
 			free(name);
 		}
 	}
+	if (r != ARCHIVE_EOF && !headers)
+		return st_err(err, ST_E_PARSE, "not a tar archive: %s",
+			      archive_error_string(a) ? archive_error_string(a) : "empty input");
 	if (r != ARCHIVE_EOF)
 		return tar_fail(L, a, err);
 	return 0;
@@ -1029,7 +1034,8 @@ int st_archive_load_fd(struct st_store *s, int fd, const char *what,
 		archive_read_support_filter_all(a);
 		archive_read_support_format_tar(a);
 		if (archive_read_open_fd(a, fd, ST_ARCHIVE_CHUNK) != ARCHIVE_OK)
-			rc = tar_fail(&L, a, err);
+			rc = st_err(err, ST_E_PARSE, "not a tar archive: %s",
+				    archive_error_string(a) ? archive_error_string(a) : "empty input");
 		else
 			rc = load_archive(&L, a, out, err);
 		archive_read_free(a);

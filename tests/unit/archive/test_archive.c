@@ -17,6 +17,7 @@
 
 #include "archive/archive.h"
 #include "archive/internal.h"
+#include "image/image.h"
 #include "layer/compress.h"
 #include "store/store.h"
 #include "util/buf.h"
@@ -209,7 +210,8 @@ static void write_old_docker(const char *path, size_t layer_size, const char *co
 /*
  * An OCI archive (no manifest.json) with a gzip layer of 'layer_size' uncompressed bytes.
  * 'tamper' selects a fault: 0 none, 1 config bytes differ from their name, 2 the layer blob
- * differs from its name, 3 the config's diff_id is wrong.
+ * differs from its name, 3 the config's diff_id is wrong, 4 index.json points to an index
+ * with an entry for another platform (whose blob is missing) before the host's.
  */
 static void write_oci(const char *path, size_t layer_size, int tamper, const char *ref_name)
 {
@@ -231,11 +233,27 @@ static void write_oci(const char *path, size_t layer_size, int tamper, const cha
 		    "\"application/vnd.oci.image.layer.v1.tar+gzip\",\"digest\":\"%s\",\"size\":%zu}]}",
 		    cdig.str, cfg.len, ldig.str, gz.len);
 	st_digest_of(man.data, man.len, &mdig);
+	struct st_buf nested = ST_BUF_INIT;
+	if (tamper == 4) {
+		struct st_platform host;
+		st_platform_host(&host);
+		st_buf_addf(&nested,
+			    "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.index.v1+json\","
+			    "\"manifests\":[{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
+			    "\"digest\":\"sha256:%064d\",\"size\":1,\"platform\":{\"architecture\":"
+			    "\"%s\",\"os\":\"plan9\"}},{\"mediaType\":"
+			    "\"application/vnd.oci.image.manifest.v1+json\",\"digest\":\"%s\",\"size\":%zu,"
+			    "\"platform\":{\"architecture\":\"%s\",\"os\":\"%s\"}}]}",
+			    0, host.architecture, mdig.str, man.len, host.architecture, host.os);
+	}
+	struct st_digest ndig;
+	if (tamper == 4)
+		st_digest_of(nested.data, nested.len, &ndig);
 	st_buf_addf(&idx,
 		    "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":"
 		    "\"application/vnd.oci.image.manifest.v1+json\",\"digest\":\"%s\",\"size\":%zu,"
 		    "\"annotations\":{\"org.opencontainers.image.ref.name\":\"%s\"}}]}",
-		    mdig.str, man.len, ref_name);
+		    tamper == 4 ? ndig.str : mdig.str, tamper == 4 ? nested.len : man.len, ref_name);
 	if (tamper == 1)
 		cfg.data[cfg.len - 2] = ' ';
 	if (tamper == 2)
@@ -249,8 +267,13 @@ static void write_oci(const char *path, size_t layer_size, int tamper, const cha
 	free(n);
 	tar_add(a, n = hex_name("blobs/sha256/", &mdig, ""), man.data, man.len);
 	free(n);
+	if (tamper == 4) {
+		tar_add(a, n = hex_name("blobs/sha256/", &ndig, ""), nested.data, nested.len);
+		free(n);
+	}
 	tar_add(a, "index.json", idx.data, idx.len);
 	tar_close(a);
+	st_buf_release(&nested);
 	st_buf_release(&layer);
 	st_buf_release(&gz);
 	st_buf_release(&cfg);
@@ -452,6 +475,20 @@ static void oci_tag_only_ref_loads_untagged(void **state)
 	free(p);
 }
 
+static void index_picks_the_host_platform(void **state)
+{
+	struct fx *f = *state;
+	char *p = path_in(f, "multi.tar");
+	write_oci(p, 1000, 4, "example.com/multi:1");
+	struct st_archive_load_result r = { 0 };
+	OK(st_archive_load_path(f->a, p, &r, err));
+	assert_int_equal(r.n, 1);
+	assert_string_equal(r.v[0].name, "example.com/multi:1");
+	st_archive_load_result_release(&r);
+	assert_int_equal(n_images(f->a), 1);
+	free(p);
+}
+
 static void read_all(const char *path, struct st_buf *out)
 {
 	OK(st_read_file(path, out, err));
@@ -537,6 +574,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(wrong_diff_id_is_refused, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(escaping_entries_are_refused, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(oci_tag_only_ref_loads_untagged, fx_setup,
+						fx_teardown),
+		cmocka_unit_test_setup_teardown(index_picks_the_host_platform, fx_setup,
 						fx_teardown),
 		cmocka_unit_test_setup_teardown(save_load_round_trip, fx_setup, fx_teardown),
 	};
