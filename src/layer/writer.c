@@ -92,7 +92,9 @@ struct st_layer_writer {
 static int compressed_out(void *ctx, const void *p, size_t n, struct st_error **err)
 {
 	struct st_layer_writer *w = ctx;
-	st_hasher_update(&w->h_dig, p, n);
+	/* Uncompressed, the digest is the diff_id: hashing twice would halve the speed. */
+	if (w->opts.compression != ST_LAYER_COMP_NONE)
+		st_hasher_update(&w->h_dig, p, n);
 	w->csize += n;
 	return w->sink.write(w->sink.ctx, p, n, err);
 }
@@ -455,7 +457,7 @@ static int walk(struct st_layer_writer *w, struct st_buf *disk, struct st_buf *n
 	if (errno)
 		ret = st_err_errno(err, "read directory '%s'", disk->data);
 	closedir(d);
-	if (ret == 0)
+	if (ret == 0 && n > 0)
 		qsort(names, n, sizeof(*names), cmp_str);
 
 	size_t dlen = disk->len, nlen = name->len;
@@ -700,6 +702,8 @@ int st_layer_writer_finish(struct st_layer_writer *w, struct st_layer_result *ou
 	w->finished = true;
 	st_hasher_final(&w->h_diff, &out->diff_id);
 	st_hasher_final(&w->h_dig, &out->digest);
+	if (w->opts.compression == ST_LAYER_COMP_NONE)
+		out->digest = out->diff_id;
 	w->hashing = false;
 	out->size = w->size;
 	out->compressed_size = w->csize;
