@@ -33,9 +33,13 @@ int cmd_save(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 			output = optarg;
 			break;
 		case 'f':
-			if (st_archive_format_parse(optarg, &o.format, err) < 0)
-				return st_cli_usage(err, "invalid argument \"%s\" for \"--format\" flag",
+			if (st_archive_format_parse(optarg, &o.format, err) < 0) {
+				st_error_clear(err);
+				return st_cli_usage(err,
+						    "invalid argument \"%s\" for \"--format\" flag: "
+						    "expected docker-archive, oci-archive or oci-dir",
 						    optarg);
+			}
 			break;
 		case 'h':
 			fputs(usage_text, cli->out);
