@@ -766,7 +766,7 @@ static int do_step(struct stage_run *r, const struct st_dockerfile_instr *in, si
 			/* Record these inputs for the next build's explanation, hit or miss. */
 			st_autofree char *posk = position_key(r, pos);
 			st_autofree char *cwhy = NULL;
-			rc = cache_explain(r->s, posk, &k, &cwhy, err);
+			rc = cache_explain(r->s, posk, &k, key, hit, &cwhy, err);
 			if (!why && !hit)
 				why = cwhy ? st_steal(&cwhy) : st_xstrdup("not in the cache");
 		}

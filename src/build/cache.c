@@ -232,38 +232,56 @@ static char *files_diff(const char *old, const char *cur)
 }
 
 int cache_explain(struct st_store *s, const char *position, const struct key_inputs *k,
-		  char **why, struct st_error **err)
+		  const char *key, bool hit, char **why, struct st_error **err)
 {
 	*why = NULL;
 	st_autofree char *old = NULL;
 	struct st_error *kerr = NULL;
+	bool same = false;
 	if (st_store_kv_get(s, KV_NS_LAST, position, &old, &kerr) == 0) {
 		json_error_t jerr;
 		json_t *doc = json_loads(old, 0, &jerr);
+		const char *okey = json_string_value(json_object_get(doc, "key"));
 		const char *instr = json_string_value(json_object_get(doc, "instr"));
 		const char *text = json_string_value(json_object_get(doc, "text"));
 		const char *parent = json_string_value(json_object_get(doc, "parent"));
 		const char *args = json_string_value(json_object_get(doc, "args"));
-		const char *files = json_string_value(json_object_get(doc, "files"));
-		if (!doc || !instr || !parent)
+		const char *fsum = json_string_value(json_object_get(doc, "files"));
+		same = okey && !strcmp(okey, key);
+		if (hit || !doc || !instr || !parent) {
 			*why = NULL;
-		else if (strcmp(instr, k->instr) != 0)
+		} else if (strcmp(instr, k->instr) != 0) {
 			*why = st_xasprintf("the instruction changed (was: %s)", text ? text : instr);
-		else if (strcmp(parent, k->parent) != 0)
+		} else if (strcmp(parent, k->parent) != 0) {
 			*why = st_xstrdup("the parent step changed");
-		else if (args && strcmp(args, st_buf_str(&k->args)) != 0)
+		} else if (args && strcmp(args, st_buf_str(&k->args)) != 0) {
 			*why = args_diff(args, st_buf_str(&k->args));
-		else if (files && strcmp(files, st_buf_str(&k->files)) != 0)
-			*why = files_diff(files, st_buf_str(&k->files));
-		else
+		} else if (fsum && strcmp(fsum, k->files_sum) != 0) {
+			st_autofree char *files = NULL;
+			struct st_error *ferr = NULL;
+			if (st_store_kv_get(s, KV_NS_FILES, fsum, &files, &ferr) == 0)
+				*why = files_diff(files, st_buf_str(&k->files));
+			else
+				*why = st_xstrdup("the copied files changed");
+			st_error_free(ferr);
+		} else {
 			*why = st_xstrdup("the cached result is gone (pruned)");
+		}
 		json_decref(doc);
 	} else {
 		st_error_free(kerr);
 	}
-	json_t *doc = json_pack("{s:s, s:s, s:s, s:s, s:s}", "instr", k->instr, "parent", k->parent,
-				"args", st_buf_str(&k->args), "files", st_buf_str(&k->files), "text",
-				k->text ? k->text : "");
+	if (same)
+		return 0; /* a no-change rebuild writes nothing */
+	/* The file list (20,000 lines for a big context) is kept once per distinct content, by
+	 * its checksum, and only when the step runs: a hit's list was kept by the miss that made
+	 * the record. */
+	if (!hit && k->files.len &&
+	    st_store_kv_put(s, KV_NS_FILES, k->files_sum, st_buf_str(&k->files), err) < 0)
+		return -1;
+	json_t *doc = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "key", key, "instr", k->instr,
+				"parent", k->parent, "args", st_buf_str(&k->args), "files",
+				k->files_sum, "text", k->text ? k->text : "");
 	char *text = json_dumps(doc, JSON_COMPACT);
 	json_decref(doc);
 	int rc = st_store_kv_put(s, KV_NS_LAST, position, text, err);

@@ -87,12 +87,14 @@ int cache_put(struct st_store *s, const struct build_state *st, const struct st_
 	      struct st_error **err);
 /*
  * Why 'k' missed, compared with what was recorded at 'position' last time: *why is new
- * ("file src/app.js changed"), or NULL if nothing was recorded. Then records 'k' there.
+ * ("file src/app.js changed"), or NULL if nothing was recorded or 'hit'. Then records 'k'
+ * (whose key is 'key') there, unless the record already names 'key'.
  */
 int cache_explain(struct st_store *s, const char *position, const struct key_inputs *k,
-		  char **why, struct st_error **err);
+		  const char *key, bool hit, char **why, struct st_error **err);
 
 #define KV_NS_CTX "build.context"
 #define KV_NS_LAST "build.last"
+#define KV_NS_FILES "build.files"
 
 #endif

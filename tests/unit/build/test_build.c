@@ -109,6 +109,16 @@ static void context_sums_are_remembered_by_stat(void **state)
 	assert_int_equal(st_rm_rf(root, NULL), 0);
 }
 
+static int explain(struct st_store *s, struct key_inputs *k, char **why)
+{
+	struct st_digest d;
+	st_digest_of(k->files.data ? k->files.data : "", k->files.len, &d);
+	memcpy(k->files_sum, st_digest_hex(&d), sizeof(k->files_sum));
+	char key[65];
+	key_compute(k, key);
+	return cache_explain(s, "pos", k, key, false, why, NULL);
+}
+
 static void cache_explains_a_changed_file_and_arg(void **state)
 {
 	(void)state;
@@ -122,19 +132,19 @@ static void cache_explains_a_changed_file_and_arg(void **state)
 	k.text = "COPY . .";
 	st_buf_adds(&k.files, "aa:100644 src/a.js\nbb:100644 src/b.js\n");
 	char *why = NULL;
-	assert_int_equal(cache_explain(s, "pos", &k, &why, NULL), 0);
+	assert_int_equal(explain(s, &k, &why), 0);
 	assert_null(why);
 	st_buf_reset(&k.files);
 	st_buf_adds(&k.files, "aa:100644 src/a.js\ncc:100644 src/b.js\n");
-	assert_int_equal(cache_explain(s, "pos", &k, &why, NULL), 0);
+	assert_int_equal(explain(s, &k, &why), 0);
 	assert_string_equal(why, "file src/b.js changed");
 	free(why);
 	st_buf_adds(&k.args, "VERSION=2\n");
-	assert_int_equal(cache_explain(s, "pos", &k, &why, NULL), 0);
+	assert_int_equal(explain(s, &k, &why), 0);
 	assert_string_equal(why, "build arg VERSION set to '2'");
 	free(why);
 	k.instr = "copy\x1f.\x1f/x";
-	assert_int_equal(cache_explain(s, "pos", &k, &why, NULL), 0);
+	assert_int_equal(explain(s, &k, &why), 0);
 	assert_string_equal(why, "the instruction changed (was: COPY . .)");
 	free(why);
 	key_inputs_release(&k);
