@@ -70,7 +70,7 @@ for r in $(seq "$runs"); do
 	fi
 	if [[ " $only " == *" W3 "* ]]; then
 		d=$(make_ctx w3 multi-stage)
-		s_reset; time_cmd t s_build w3:s "$d"; add "W3 three stages" "$t"
+		s_reset; time_cmd t s_build w3:s "$d" --jobs 3; add "W3 three stages" "$t"
 		b_reset w3:b; time_cmd t b_build w3:b "$d" --jobs 3; add "W3 three stages" "$t"
 	fi
 	if [[ " $only " == *" W4 "* ]]; then
