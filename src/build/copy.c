@@ -414,6 +414,8 @@ int copy_prepare(struct stage_run *r, const struct st_dockerfile_instr *in, stru
 	if (rc == 0 && nw < 2)
 		rc = st_err(err, ST_E_INVALID, "%s requires at least two arguments",
 			    p->add ? "ADD" : "COPY");
+	/* Declared before the first jump to 'out': a goto may not skip a cleanup variable. */
+	st_autofree char *dest = NULL;
 	if (rc < 0)
 		goto out;
 
@@ -425,7 +427,7 @@ int copy_prepare(struct stage_run *r, const struct st_dockerfile_instr *in, stru
 	size_t dl = strlen(dw);
 	bool trailing = dl && (dw[dl - 1] == '/' || (dl >= 2 && !strcmp(dw + dl - 2, "/.")) ||
 			       !strcmp(dw, "."));
-	st_autofree char *dest = dw[0] == '/' ? path_clean(dw) : ({
+	dest = dw[0] == '/' ? path_clean(dw) : ({
 		st_autofree char *j = st_xasprintf("%s/%s", wd, dw);
 		path_clean(j);
 	});
