@@ -30,25 +30,25 @@ typedef int (*st_cli_fn)(struct st_cli *cli, int argc, char **argv, struct st_er
  */
 #define st_cli_usage(err, ...) st_err((err), ST_E_USAGE, __VA_ARGS__)
 
-/* The verbs (one file each in cli/). */
-#define ST_CLI_VERBS(X)                                                                            \
-	X(debug, "debug", "Debug Dockerfiles: parse, expand, words, ignore")                        \
-	X(version, "version", "Show the strata version")                                          \
-	X(import, "import", "Import a root filesystem tarball or directory as an image")          \
-	X(images, "images", "List images")                                                        \
-	X(tag, "tag", "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE")                    \
-	X(rmi, "rmi", "Remove one or more images")                                                \
-	X(image_prune, "image prune", "Remove unused images")                                     \
-	X(inspect, "inspect", "Display detailed information on one or more images")               \
-	X(history, "history", "Show the history of an image")                                     \
-	X(export, "export", "Export an image's flattened filesystem as a tar archive")            \
-	X(system_df, "system df", "Show disk usage")                                              \
-	X(system_check, "system check", "Verify every blob and record of the store")              \
-	X(save, "save", "Save images to a tar archive (docker-archive, oci-archive) or an OCI layout directory") \
-	X(load, "load", "Load images from a tar archive or an OCI layout directory") \
+/* The verbs (one file each in cli/), in the order --help lists them. */
+#define ST_CLI_VERBS(X) \
 	X(build, "build", "Build an image from a Dockerfile") \
+	X(builder_du, "builder du", "Show build cache disk usage") \
 	X(builder_prune, "builder prune", "Remove build cache") \
-	X(builder_du, "builder du", "Show build cache disk usage")
+	X(images, "images", "List images") \
+	X(import, "import", "Import a root filesystem tarball or directory as an image") \
+	X(history, "history", "Show the history of an image") \
+	X(inspect, "inspect", "Display detailed information on one or more images") \
+	X(tag, "tag", "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE") \
+	X(rmi, "rmi", "Remove one or more images") \
+	X(image_prune, "image prune", "Remove unused images") \
+	X(save, "save", "Save images to a tar archive or an OCI layout directory") \
+	X(load, "load", "Load images from a tar archive or an OCI layout directory") \
+	X(export, "export", "Export an image's flattened filesystem as a tar archive") \
+	X(system_df, "system df", "Show disk usage") \
+	X(system_check, "system check", "Verify every blob and record of the store") \
+	X(debug, "debug", "Debug Dockerfiles: parse, expand, words, ignore") \
+	X(version, "version", "Show the strata version")
 
 #define ST_CLI_DECLARE(fn, name, help) int cmd_##fn(struct st_cli *cli, int argc, char **argv, struct st_error **err);
 ST_CLI_VERBS(ST_CLI_DECLARE)
