@@ -128,6 +128,15 @@ void st_table_add(struct st_table *t, const char *const *row)
 	t->nrows++;
 }
 
+/* Width on a terminal: UTF-8 continuation bytes take no column ("…" is one). */
+static size_t display_width(const char *s)
+{
+	size_t n = 0;
+	for (; *s; s++)
+		n += ((unsigned char)*s & 0xc0) != 0x80;
+	return n;
+}
+
 void st_table_print(const struct st_table *t, FILE *out)
 {
 	/* Go's tabwriter(minwidth 10, tabwidth 1, padding 3): a column is as wide as its widest
@@ -135,7 +144,7 @@ void st_table_print(const struct st_table *t, FILE *out)
 	size_t *w = st_xcalloc(t->ncols, sizeof(size_t));
 	for (size_t r = 0; r < t->nrows; r++)
 		for (size_t c = 0; c < t->ncols; c++) {
-			size_t n = strlen(t->cells[r * t->ncols + c]) + 3;
+			size_t n = display_width(t->cells[r * t->ncols + c]) + 3;
 			if (n > w[c])
 				w[c] = n;
 		}
@@ -148,7 +157,7 @@ void st_table_print(const struct st_table *t, FILE *out)
 			if (c + 1 == t->ncols)
 				fprintf(out, "%s\n", s);
 			else
-				fprintf(out, "%-*s", (int)w[c], s);
+				fprintf(out, "%s%*s", s, (int)(w[c] - display_width(s)), "");
 		}
 	}
 	free(w);
