@@ -37,6 +37,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <dirent.h>
 #include <unistd.h>
 
 #include "util/buf.h"
@@ -385,6 +386,34 @@ int st_runtime_delete(const struct st_runtime_opts *rt, const char *id, struct s
 			    name, id, st_buf_str(&errout));
 	st_buf_release(&errout);
 	return rc;
+}
+
+int st_runtime_list(const struct st_runtime_opts *rt, char ***ids, size_t *n,
+		    struct st_error **err)
+{
+	*ids = NULL;
+	*n = 0;
+	if (!rt || !rt->state_root)
+		return st_err(err, ST_E_INVALID, "listing containers needs a state root");
+	DIR *d = opendir(rt->state_root);
+	if (!d) {
+		if (errno == ENOENT)
+			return 0;
+		return st_err_errno(err, "open state root '%s'", rt->state_root);
+	}
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		/* Anything else there (runc keeps no other files, crun its lock) is not a
+		 * container. */
+		if (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN)
+			continue;
+		if (!valid_id(de->d_name) || !strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		*ids = st_xrealloc(*ids, (*n + 1) * sizeof(**ids));
+		(*ids)[(*n)++] = st_xstrdup(de->d_name);
+	}
+	closedir(d);
+	return 0;
 }
 
 /* After a failure: the container must not linger, running or stopped. */

@@ -41,7 +41,7 @@ struct st_runtime_mount {
  *
  * Files such as /etc/hosts, /etc/resolv.conf and /etc/hostname should be BIND mounts of files
  * kept outside the rootfs, so that they never end up in the step's layer. The runtime creates
- * a missing mount point in the rootfs (an empty file or dir): see st_runtime_stubs_find().
+ * a missing mount point in the rootfs (an empty file or dir): see st_runtime_placeholders_find().
  */
 struct st_runtime_spec {
 	const char *rootfs;	 /* absolute path */
@@ -86,27 +86,28 @@ int st_runtime_resolve_user(const char *rootfs, const char *user, uid_t *uid, gi
 			    gid_t **gids, size_t *n_gids, struct st_error **err);
 
 /*
- * Mount points the runtime will create in the rootfs (as empty files or dirs) because they
- * are missing there: /proc, /dev, /sys on a scratch rootfs, /etc/hosts in an image without
- * one, the destinations of extra mounts. In a build step they would end up in the layer,
+ * Placeholders: mount points the runtime will create in the rootfs (as empty files or dirs)
+ * because they are missing there: /proc, /dev, /sys on a scratch rootfs, /etc/hosts in an
+ * image without one, the destinations of extra mounts. In a build step they would end up in the layer,
  * so: find them before the run, remove them after (through the still-mounted rootfs).
  * Paths are absolute inside the rootfs and owned by the struct.
  */
-struct st_runtime_stubs {
+struct st_runtime_placeholders {
 	char **paths; /* the first missing component of each destination */
 	size_t n;
 };
 
 /* Before the run. Looks up paths inside spec->rootfs only (symlinks stay inside). */
-int st_runtime_stubs_find(const struct st_runtime_spec *spec, struct st_runtime_stubs *stubs,
-			  struct st_error **err);
-/* After the run: remove each stub that is still an empty file or a tree of empty dirs and
- * files; one that the process filled is kept (it is then part of the step's result). */
-int st_runtime_stubs_remove(const char *rootfs, const struct st_runtime_stubs *stubs,
-			    struct st_error **err);
-void st_runtime_stubs_release(struct st_runtime_stubs *stubs);
-void st_runtime_stubs_releasep(struct st_runtime_stubs *stubs);
-#define st_auto_runtime_stubs __attribute__((cleanup(st_runtime_stubs_releasep)))
+int st_runtime_placeholders_find(const struct st_runtime_spec *spec,
+				 struct st_runtime_placeholders *placeholders, struct st_error **err);
+/* After the run: remove each placeholder that is still an empty file or a tree of empty dirs
+ * and files; one that the process filled is kept (it is then part of the step's result). */
+int st_runtime_placeholders_remove(const char *rootfs,
+				   const struct st_runtime_placeholders *placeholders,
+				   struct st_error **err);
+void st_runtime_placeholders_release(struct st_runtime_placeholders *placeholders);
+void st_runtime_placeholders_releasep(struct st_runtime_placeholders *placeholders);
+#define st_auto_runtime_placeholders __attribute__((cleanup(st_runtime_placeholders_releasep)))
 
 /* Which stream a chunk of output came from. */
 enum st_runtime_stream {
@@ -146,5 +147,14 @@ int st_runtime_run(const struct st_runtime_opts *rt, const char *bundle, const c
  * finds recorded as running.
  */
 int st_runtime_delete(const struct st_runtime_opts *rt, const char *id, struct st_error **err);
+
+/*
+ * The ids of the containers the runtime knows in rt->state_root (which must be set: the
+ * runtime's default root is shared with everything else on the host). Read from the state
+ * root's entries, one dir per container, as runc and crun keep them. A missing state root
+ * has no containers. *ids is a new vector of new strings (free each, then the vector).
+ */
+int st_runtime_list(const struct st_runtime_opts *rt, char ***ids, size_t *n,
+		    struct st_error **err);
 
 #endif

@@ -384,11 +384,11 @@ static void bind_mounted_files_are_visible(void **state)
 	spec.mounts = mounts;
 	spec.n_mounts = 2;
 	/* The shared rootfs must stay as extracted: take the runtime's mount points out again. */
-	st_auto_runtime_stubs struct st_runtime_stubs stubs = {0};
-	assert_int_equal(st_runtime_stubs_find(&spec, &stubs, &err), 0);
-	assert_int_equal(stubs.n, 2);
+	st_auto_runtime_placeholders struct st_runtime_placeholders placeholders = {0};
+	assert_int_equal(st_runtime_placeholders_find(&spec, &placeholders, &err), 0);
+	assert_int_equal(placeholders.n, 2);
 	assert_int_equal(run_ok(f, &spec, &o), 0);
-	assert_int_equal(st_runtime_stubs_remove(f->rootfs, &stubs, &err), 0);
+	assert_int_equal(st_runtime_placeholders_remove(f->rootfs, &placeholders, &err), 0);
 	st_autofree char *etc_hosts = st_path_join(f->rootfs, "etc/hosts");
 	assert_false(st_path_exists(etc_hosts));
 	assert_string_equal(st_buf_str(&o.out),
@@ -432,12 +432,12 @@ static void a_run_on_overlay_leaves_its_diff_in_upper(void **state)
 	spec.rootfs = step.merged;
 	spec.mounts = mounts;
 	spec.n_mounts = 3;
-	st_auto_runtime_stubs struct st_runtime_stubs stubs = {0};
-	if (st_runtime_stubs_find(&spec, &stubs, &err) < 0)
-		fail_msg("stubs: %s", err->msg);
-	assert_int_equal(stubs.n, 2);
-	assert_string_equal(stubs.paths[0], "/etc/hosts");
-	assert_string_equal(stubs.paths[1], "/scratch");
+	st_auto_runtime_placeholders struct st_runtime_placeholders placeholders = {0};
+	if (st_runtime_placeholders_find(&spec, &placeholders, &err) < 0)
+		fail_msg("placeholders: %s", err->msg);
+	assert_int_equal(placeholders.n, 2);
+	assert_string_equal(placeholders.paths[0], "/etc/hosts");
+	assert_string_equal(placeholders.paths[1], "/scratch");
 	if (st_runtime_spec_write(&spec, step.bundle, &err) < 0)
 		fail_msg("spec: %s", err->msg);
 	struct st_runtime_opts rt = {.state_root = f->state};
@@ -448,8 +448,8 @@ static void a_run_on_overlay_leaves_its_diff_in_upper(void **state)
 	assert_int_equal(code, 0);
 	assert_string_equal(st_buf_str(&o.out), "done\n");
 	output_release(&o);
-	if (st_runtime_stubs_remove(step.merged, &stubs, &err) < 0)
-		fail_msg("remove stubs: %s", err->msg);
+	if (st_runtime_placeholders_remove(step.merged, &placeholders, &err) < 0)
+		fail_msg("remove placeholders: %s", err->msg);
 
 	assert_int_equal(st_snapshot_step_umount(&step, &err), 0);
 	st_autofree char *uhosts = st_path_join(step.upper, "etc/hosts");

@@ -1,4 +1,4 @@
-/* stubs.c: the mount points a runtime creates in the rootfs, found before and removed after. */
+/* placeholders.c: the mount points a runtime creates in the rootfs, found before and removed after. */
 #include "runtime/runtime.h"
 
 #include <dirent.h>
@@ -55,7 +55,7 @@ int st_runtime_open_in_root(int root, const char *rel, int flags)
 	return dir;
 }
 
-static void stubs_add(struct st_runtime_stubs *s, const char *path)
+static void placeholders_add(struct st_runtime_placeholders *s, const char *path)
 {
 	for (size_t i = 0; i < s->n; i++)
 		if (!strcmp(s->paths[i], path))
@@ -65,7 +65,7 @@ static void stubs_add(struct st_runtime_stubs *s, const char *path)
 }
 
 /* Record the first missing component of 'dest' (the runtime creates it and all below). */
-static int find_missing(int root, const char *dest, struct st_runtime_stubs *s,
+static int find_missing(int root, const char *dest, struct st_runtime_placeholders *s,
 			struct st_error **err)
 {
 	st_autofree char *p = st_xstrdup(dest);
@@ -79,7 +79,7 @@ static int find_missing(int root, const char *dest, struct st_runtime_stubs *s,
 		if (fd >= 0) {
 			close(fd);
 		} else if (errno == ENOENT) {
-			stubs_add(s, p);
+			placeholders_add(s, p);
 			return 0;
 		} else if (errno != ENOTDIR && errno != ELOOP) {
 			return st_err_errno(err, "look up '%s' in the rootfs", p);
@@ -89,10 +89,10 @@ static int find_missing(int root, const char *dest, struct st_runtime_stubs *s,
 	return 0;
 }
 
-int st_runtime_stubs_find(const struct st_runtime_spec *spec, struct st_runtime_stubs *stubs,
+int st_runtime_placeholders_find(const struct st_runtime_spec *spec, struct st_runtime_placeholders *placeholders,
 			  struct st_error **err)
 {
-	*stubs = (struct st_runtime_stubs){0};
+	*placeholders = (struct st_runtime_placeholders){0};
 	if (!spec->rootfs)
 		return st_err(err, ST_E_INVALID, "no rootfs");
 	st_autoclose int root = open(spec->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -102,15 +102,15 @@ int st_runtime_stubs_find(const struct st_runtime_spec *spec, struct st_runtime_
 	 * /sys, which are new filesystems). */
 	const char *standard[] = {"/proc", "/dev", "/sys"};
 	for (size_t i = 0; i < sizeof(standard) / sizeof(*standard); i++)
-		if (find_missing(root, standard[i], stubs, err) < 0)
+		if (find_missing(root, standard[i], placeholders, err) < 0)
 			goto fail;
 	for (size_t i = 0; i < spec->n_mounts; i++)
 		if (spec->mounts[i].destination &&
-		    find_missing(root, spec->mounts[i].destination, stubs, err) < 0)
+		    find_missing(root, spec->mounts[i].destination, placeholders, err) < 0)
 			goto fail;
 	return 0;
 fail:
-	st_runtime_stubs_release(stubs);
+	st_runtime_placeholders_release(placeholders);
 	return -1;
 }
 
@@ -157,16 +157,16 @@ static int remove_if_empty(int parent, const char *name)
 	return 1;
 }
 
-int st_runtime_stubs_remove(const char *rootfs, const struct st_runtime_stubs *stubs,
+int st_runtime_placeholders_remove(const char *rootfs, const struct st_runtime_placeholders *placeholders,
 			    struct st_error **err)
 {
-	if (stubs->n == 0)
+	if (placeholders->n == 0)
 		return 0;
 	st_autoclose int root = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (root < 0)
 		return st_err_errno(err, "open rootfs '%s'", rootfs);
-	for (size_t i = 0; i < stubs->n; i++) {
-		const char *p = stubs->paths[i];
+	for (size_t i = 0; i < placeholders->n; i++) {
+		const char *p = placeholders->paths[i];
 		const char *slash = strrchr(p, '/');
 		st_autofree char *dir = st_xstrndup(p, (size_t)(slash - p));
 		st_autoclose int parent = st_runtime_open_in_root(root, dir, O_PATH | O_DIRECTORY);
@@ -181,15 +181,15 @@ int st_runtime_stubs_remove(const char *rootfs, const struct st_runtime_stubs *s
 	return 0;
 }
 
-void st_runtime_stubs_release(struct st_runtime_stubs *stubs)
+void st_runtime_placeholders_release(struct st_runtime_placeholders *placeholders)
 {
-	for (size_t i = 0; i < stubs->n; i++)
-		free(stubs->paths[i]);
-	free(stubs->paths);
-	*stubs = (struct st_runtime_stubs){0};
+	for (size_t i = 0; i < placeholders->n; i++)
+		free(placeholders->paths[i]);
+	free(placeholders->paths);
+	*placeholders = (struct st_runtime_placeholders){0};
 }
 
-void st_runtime_stubs_releasep(struct st_runtime_stubs *stubs)
+void st_runtime_placeholders_releasep(struct st_runtime_placeholders *placeholders)
 {
-	st_runtime_stubs_release(stubs);
+	st_runtime_placeholders_release(placeholders);
 }
