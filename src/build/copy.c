@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "build/engine.h"
+#include "dockerfile/lex.h"
 #include "local/local.h"
 #include "runtime/runtime.h"
 #include "snapshot/snapshot.h"
@@ -27,7 +28,7 @@
 #include "util/fs.h"
 #include "util/banned.h"
 
-enum item_kind { ITEM_PATH, ITEM_DATA, ITEM_ARCHIVE };
+enum item_kind { ITEM_PATH, ITEM_DATA, ITEM_ARCHIVE, ITEM_URL };
 
 struct copy_item {
 	enum item_kind kind;
@@ -37,6 +38,8 @@ struct copy_item {
 	size_t len;
 	bool is_dir;
 	bool root_dir; /* the destination dir of a directory source */
+	char *url;     /* ITEM_URL: the source; 'host' is the downloaded file once fetched */
+	int64_t mtime; /* ITEM_URL: Last-Modified, or -1 */
 };
 
 struct copy_plan {
@@ -58,7 +61,15 @@ struct copy_plan {
 	bool dest_is_dir;
 	char *chown, *chmod;
 	bool has_chmod;
+	bool chmod_symbolic; /* --chmod=u=rwx,go=rx: applied to each entry's own mode */
 	mode_t mode;
+	bool link;
+	int unpack; /* ADD --unpack: -1 when not given (local archives unpack, URLs do not) */
+	bool has_checksum;
+	struct st_digest checksum; /* ADD --checksum */
+	char *fetch_dir; /* URLs are downloaded here (store tmp/, locked) */
+	int fetch_lock;
+	char link_base[ST_DIGEST_HEX_LEN + 1]; /* --link: the key's part known before running */
 	char *created_by;
 };
 
@@ -70,6 +81,7 @@ void copy_plan_free(struct copy_plan *p)
 		free(p->items[i].host);
 		free(p->items[i].dest);
 		free(p->items[i].data);
+		free(p->items[i].url);
 	}
 	free(p->items);
 	free(p->dest_dir);
@@ -88,6 +100,11 @@ void copy_plan_free(struct copy_plan *p)
 	free(p->chown);
 	free(p->chmod);
 	free(p->created_by);
+	if (p->fetch_dir && st_rm_rf(p->fetch_dir, &e) < 0)
+		st_error_clear(&e);
+	free(p->fetch_dir);
+	if (p->fetch_lock >= 0)
+		close(p->fetch_lock);
 	free(p);
 }
 
@@ -176,6 +193,55 @@ static int add_tree_items(struct copy_plan *p, const char *host, const char *des
 	return rc;
 }
 
+/*
+ * Expand the pattern 'rest' (components relative to 'base', an image path or "") against the
+ * tree at 'root', where any component may hold a glob, as BuildKit allows for --from sources.
+ * Matches (image paths) are appended to *out in sorted order. Intermediate components must be
+ * real directories: a symlink is not followed out of the source's root.
+ */
+static void glob_paths(const char *root, const char *base, const char *rest, char ***out,
+		       size_t *n)
+{
+	if (!*rest) {
+		*out = st_xrealloc(*out, (*n + 1) * sizeof(**out));
+		(*out)[(*n)++] = st_xstrdup(*base ? base : "/");
+		return;
+	}
+	const char *slash = strchr(rest, '/');
+	const char *next = slash ? slash + 1 : "";
+	st_autofree char *comp = slash ? st_xstrndup(rest, (size_t)(slash - rest)) : st_xstrdup(rest);
+	char **names = NULL;
+	size_t nn = 0;
+	if (!has_glob(comp)) {
+		names = st_xcalloc(1, sizeof(*names));
+		names[nn++] = st_xstrdup(comp);
+	} else {
+		st_autofree char *hd = st_xasprintf("%s%s", root, *base ? base : "/");
+		DIR *d = opendir(hd);
+		struct dirent *de;
+		while (d && (de = readdir(d))) {
+			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+				continue;
+			if (fnmatch(comp, de->d_name, FNM_PERIOD) == 0) {
+				names = st_xrealloc(names, (nn + 1) * sizeof(*names));
+				names[nn++] = st_xstrdup(de->d_name);
+			}
+		}
+		if (d)
+			closedir(d);
+		qsort(names, nn, sizeof(*names), cmp_str);
+	}
+	for (size_t i = 0; i < nn; i++) {
+		st_autofree char *pth = st_xasprintf("%s/%s", base, names[i]);
+		st_autofree char *h = st_xasprintf("%s%s", root, pth);
+		struct stat st;
+		if (lstat(h, &st) < 0 || (*next && !S_ISDIR(st.st_mode)))
+			continue;
+		glob_paths(root, pth, next, out, n);
+	}
+	strv_free(names, nn);
+}
+
 static int from_sources(struct copy_plan *p, const char *root, char **srcs, size_t nsrc,
 			const char *dest, bool dest_is_dir, struct st_error **err)
 {
@@ -184,26 +250,7 @@ static int from_sources(struct copy_plan *p, const char *root, char **srcs, size
 		char **matches = NULL;
 		size_t nm = 0;
 		if (has_glob(clean)) {
-			/* Globs in the last component, as most Dockerfiles use them. */
-			st_autofree char *dir = st_xstrdup(clean);
-			char *slash = strrchr(dir, '/');
-			const char *pat = slash + 1;
-			st_autofree char *pattern = st_xstrdup(pat);
-			*slash = '\0';
-			st_autofree char *hdir = st_xasprintf("%s%s", root, dir);
-			DIR *d = opendir(hdir);
-			struct dirent *de;
-			while (d && (de = readdir(d))) {
-				if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-					continue;
-				if (fnmatch(pattern, de->d_name, FNM_PERIOD) == 0) {
-					matches = st_xrealloc(matches, (nm + 1) * sizeof(*matches));
-					matches[nm++] = st_xasprintf("%s/%s", dir, de->d_name);
-				}
-			}
-			if (d)
-				closedir(d);
-			qsort(matches, nm, sizeof(*matches), cmp_str);
+			glob_paths(root, "", clean + 1, &matches, &nm);
 		} else {
 			matches = st_xcalloc(1, sizeof(*matches));
 			matches[nm++] = st_xstrdup(clean);
@@ -344,16 +391,140 @@ static bool is_archive(const char *path)
 	return n >= 262 && !memcmp(buf + 257, "ustar", 5);
 }
 
+/*
+ * --chmod in chmod(1)'s symbolic form ("u=rwx,go=rx", "a+X"), which dockerfile 1.14 accepts
+ * (moby/buildkit#5734): applied to each copied entry's own mode, with no umask. 'X' adds
+ * execute to directories and to files some class can already execute. -1 if malformed.
+ */
+static int chmod_symbolic(const char *spec, mode_t cur, bool isdir, mode_t *out)
+{
+	mode_t m = cur & 07777;
+	const char *s = spec;
+	for (;;) {
+		mode_t who = 0;
+		for (; *s && strchr("ugoa", *s); s++)
+			who |= *s == 'u' ? 04700 : *s == 'g' ? 02070 : *s == 'o' ? 01007 : 07777;
+		if (!who)
+			who = 07777;
+		if (!*s || !strchr("+-=", *s))
+			return -1;
+		while (*s && strchr("+-=", *s)) {
+			char op = *s++;
+			mode_t perm = 0;
+			if (*s && strchr("ugo", *s)) {
+				/* "g=u": another class's bits */
+				mode_t c = *s == 'u' ? (m >> 6) & 7 : *s == 'g' ? (m >> 3) & 7 : m & 7;
+				perm = c << 6 | c << 3 | c;
+				s++;
+			}
+			for (; *s && strchr("rwxXst", *s); s++) {
+				if (*s == 'r')
+					perm |= 0444;
+				else if (*s == 'w')
+					perm |= 0222;
+				else if (*s == 'x' || (*s == 'X' && (isdir || (m & 0111))))
+					perm |= 0111;
+				else if (*s == 's')
+					perm |= 06000;
+				else if (*s == 't')
+					perm |= 01000;
+			}
+			perm &= who;
+			if (op == '+')
+				m |= perm;
+			else if (op == '-')
+				m &= ~perm;
+			else
+				m = (m & ~who) | perm;
+		}
+		if (!*s)
+			break;
+		if (*s != ',')
+			return -1;
+		s++;
+	}
+	*out = m;
+	return 0;
+}
+
+/* The mode --chmod gives an entry whose own mode is 'cur'. */
+static mode_t chmod_for(const struct copy_plan *p, mode_t cur, bool isdir)
+{
+	mode_t m = p->mode;
+	if (p->chmod_symbolic && chmod_symbolic(p->chmod, cur, isdir, &m) < 0)
+		m = cur & 07777; /* checked when the plan was made */
+	return m;
+}
+
+/* Download the URL of 'it' into the plan's fetch dir, checking --checksum. */
+static int url_fetch(struct stage_run *r, struct copy_plan *p, struct copy_item *it,
+		     struct st_error **err)
+{
+	if (!p->fetch_dir && st_store_tmp_mkdir(r->s, &p->fetch_dir, &p->fetch_lock, err) < 0)
+		return -1;
+	char name[32];
+	snprintf(name, sizeof(name), "%zu", (size_t)(it - p->items));
+	it->host = st_path_join(p->fetch_dir, name);
+	struct fetch_result fr;
+	if (fetch_url(it->url, it->host, &fr, err) < 0)
+		return -1;
+	it->mtime = fr.mtime;
+	if (p->has_checksum && !st_digest_equal(&fr.digest, &p->checksum))
+		return st_err(err, ST_E_DIGEST, "ADD %s: checksum mismatch: expected %s, got %s",
+			      it->url, p->checksum.str, fr.digest.str);
+	return 0;
+}
+
+/*
+ * A URL source. Without --checksum it is downloaded now, on every build, as BuildKit does:
+ * the step's key covers the content, so a changed file misses and an unchanged one hits.
+ * With --checksum the key is the checksum and the download waits until the step runs.
+ */
+static int url_source(struct stage_run *r, struct copy_plan *p, const char *url, const char *dest,
+		      bool dest_is_dir, struct key_inputs *k, struct st_error **err)
+{
+	st_autofree char *name = fetch_url_name(url);
+	st_autofree char *t = dest_is_dir ? st_xasprintf("%s/%s", dest, name) : st_xstrdup(dest);
+	struct copy_item *it = add_item(p, ITEM_URL, NULL, t);
+	it->url = st_xstrdup(url);
+	it->mtime = -1;
+	if (p->has_checksum) {
+		st_buf_addf(&k->files, "%s:url %s\n", st_digest_hex(&p->checksum), url);
+		return 0;
+	}
+	if (url_fetch(r, p, it, err) < 0)
+		return -1;
+	struct st_digest d;
+	if (st_digest_of_file(it->host, &d, NULL, err) < 0)
+		return -1;
+	/* The mtime is part of the file the layer holds. */
+	st_buf_addf(&k->files, "%s:url:%lld %s\n", st_digest_hex(&d), (long long)it->mtime, url);
+	return 0;
+}
+
+/* A boolean flag's value: "--x" and "--x=true" are true, "--x=false" false. */
+static int flag_bool(const char *name, const char *v, bool *out, struct st_error **err)
+{
+	if (!v || !strcmp(v, "true") || !*v)
+		*out = true;
+	else if (!strcmp(v, "false"))
+		*out = false;
+	else
+		return st_err(err, ST_E_INVALID, "invalid --%s=%s: expected true or false", name, v);
+	return 0;
+}
+
 int copy_prepare(struct stage_run *r, const struct st_dockerfile_instr *in, struct key_inputs *k,
 		 struct copy_plan **out, struct st_error **err)
 {
-	struct build *b = r->b;
-	(void)b;
 	struct copy_plan *p = st_xcalloc(1, sizeof(*p));
 	p->from_lock = -1;
+	p->fetch_lock = -1;
+	p->unpack = -1;
 	p->in = in;
 	p->add = in->kind == ST_DF_ADD;
 	*out = p;
+	const char *verb = p->add ? "ADD" : "COPY";
 
 	const char **envkv = NULL;
 	struct st_dockerfile_env env;
@@ -363,6 +534,7 @@ int copy_prepare(struct stage_run *r, const struct st_dockerfile_instr *in, stru
 	char escape = '\\';
 	int rc = st_dockerfile_instr_expand(in, &env, escape, &w, &nw, err);
 	st_autofree char *from = NULL;
+	st_autofree char *checksum = NULL;
 	struct st_dockerignore *excl = NULL;
 	bool parents = st_dockerfile_instr_flag_bool(in, "parents");
 	struct st_buf canon = ST_BUF_INIT;
@@ -387,35 +559,61 @@ int copy_prepare(struct stage_run *r, const struct st_dockerfile_instr *in, stru
 			free(p->chmod);
 			p->chmod = v;
 			continue;
+		} else if (p->add && !strcmp(f->name, "checksum")) {
+			free(checksum);
+			checksum = v;
+			continue;
 		} else if (!strcmp(f->name, "exclude")) {
 			if (!excl)
 				excl = st_dockerignore_new();
 			rc = st_dockerignore_add_pattern(excl, v ? v : "", err);
-		} else if (!strcmp(f->name, "link") || !strcmp(f->name, "parents") ||
-			   (p->add && (!strcmp(f->name, "checksum") ||
-				       !strcmp(f->name, "keep-git-dir") ||
-				       !strcmp(f->name, "unpack")))) {
-			/* --link: every COPY layer here is already independent of the layers below. */
+		} else if (!strcmp(f->name, "link")) {
+			rc = flag_bool(f->name, v, &p->link, err);
+		} else if (p->add && !strcmp(f->name, "unpack")) {
+			bool u = false;
+			rc = flag_bool(f->name, v, &u, err);
+			p->unpack = u;
+		} else if (!strcmp(f->name, "parents") || (p->add && !strcmp(f->name, "keep-git-dir"))) {
+			/* --parents: read above; --keep-git-dir: only git sources have a .git dir to
+			 * keep, and those are refused below. */
+			bool ignored;
+			rc = flag_bool(f->name, v, &ignored, err);
 		} else {
-			rc = st_err(err, ST_E_INVALID, "%s: unknown flag --%s", p->add ? "ADD" : "COPY",
-				    f->name);
+			rc = st_err(err, ST_E_INVALID, "%s: unknown flag --%s", verb, f->name);
 		}
 		free(v);
 	}
 	if (rc == 0 && p->chmod) {
 		char *end;
 		unsigned long m = strtoul(p->chmod, &end, 8);
-		if (*end || end == p->chmod || m > 07777)
-			rc = st_err(err, ST_E_INVALID, "invalid --chmod=%s: only octal modes are supported",
-				    p->chmod);
-		p->mode = (mode_t)m;
 		p->has_chmod = true;
+		if (*p->chmod && !*end && m <= 07777) {
+			p->mode = (mode_t)m;
+		} else {
+			mode_t unused;
+			p->chmod_symbolic = true;
+			if (chmod_symbolic(p->chmod, 0, false, &unused) < 0)
+				rc = st_err(err, ST_E_INVALID,
+					    "invalid --chmod=%s: expected an octal mode (0755) or a "
+					    "symbolic one (u=rwx,go=rx)",
+					    p->chmod);
+		}
+	}
+	if (rc == 0 && checksum) {
+		if (strncmp(checksum, "sha256:", 7) != 0)
+			rc = st_err(err, ST_E_INVALID,
+				    "invalid --checksum=%s: only sha256:<hex> checksums are supported",
+				    checksum);
+		else if (st_digest_parse(checksum, &p->checksum, err) < 0)
+			rc = st_err_wrap(err, "invalid --checksum");
+		p->has_checksum = rc == 0;
 	}
 	if (rc == 0 && nw < 2)
-		rc = st_err(err, ST_E_INVALID, "%s requires at least two arguments",
-			    p->add ? "ADD" : "COPY");
+		rc = st_err(err, ST_E_INVALID, "%s requires at least two arguments", verb);
 	/* Declared before the first jump to 'out': a goto may not skip a cleanup variable. */
 	st_autofree char *dest = NULL;
+	st_autofree char **srcs = NULL;
+	st_autofree char **urls = NULL;
 	if (rc < 0)
 		goto out;
 
@@ -431,42 +629,84 @@ int copy_prepare(struct stage_run *r, const struct st_dockerfile_instr *in, stru
 		st_autofree char *j = st_xasprintf("%s/%s", wd, dw);
 		path_clean(j);
 	});
-	char **lowers = NULL;
-	size_t nl = 0;
-	rc = stage_lowers(r, &r->st, &lowers, &nl, err);
-	if (rc < 0)
-		goto out;
-	struct stat dst;
-	bool dest_exists_dir = lower_lstat(lowers, nl, dest, &dst) && S_ISDIR(dst.st_mode);
-	strv_free(lowers, nl);
+	/* --link reads nothing of the image it lands on: whether the destination is a directory
+	 * there cannot matter (BuildKit copies onto scratch, then merges). */
+	bool dest_exists_dir = false;
+	if (!p->link) {
+		char **lowers = NULL;
+		size_t nl = 0;
+		rc = stage_lowers(r, &r->st, &lowers, &nl, err);
+		if (rc < 0)
+			goto out;
+		struct stat dst;
+		dest_exists_dir = lower_lstat(lowers, nl, dest, &dst) && S_ISDIR(dst.st_mode);
+		strv_free(lowers, nl);
+	}
 	size_t nsrc = nw - 1;
-	bool dest_is_dir = trailing || nsrc > 1 || dest_exists_dir || has_glob(w[0]) || parents;
+	bool dest_is_dir = trailing || nsrc > 1 || dest_exists_dir ||
+			   (has_glob(w[0]) && !fetch_is_url(w[0])) || parents;
 
-	/* Heredocs ("COPY <<EOF /file") are files of their own. */
-	char **srcs = st_xcalloc(nsrc + 1, sizeof(*srcs));
-	size_t ns = 0;
-	for (size_t i = 0; i < nsrc; i++) {
+	/* Heredocs ("COPY <<EOF /file") are files of their own; URLs are fetched. */
+	srcs = st_xcalloc(nsrc + 1, sizeof(*srcs));
+	urls = st_xcalloc(nsrc + 1, sizeof(*urls));
+	size_t ns = 0, nu = 0;
+	for (size_t i = 0; rc == 0 && i < nsrc; i++) {
 		const struct st_dockerfile_heredoc *h = NULL;
-		if (!strncmp(w[i], "<<", 2))
+		if (!strncmp(w[i], "<<", 2)) {
+			const char *nm = w[i] + 2 + (w[i][2] == '-');
+			size_t nl = strlen(nm);
+			bool quoted = nl >= 2 && (nm[0] == '"' || nm[0] == '\'') && nm[nl - 1] == nm[0];
 			for (size_t j = 0; j < in->nheredocs; j++) {
-				const char *nm = w[i] + 2 + (w[i][2] == '-');
-				if (!strcmp(in->heredocs[j].name, nm) ||
-				    (nm[0] && (nm[0] == '"' || nm[0] == '\'')))
+				const char *hn = in->heredocs[j].name;
+				if (!strcmp(hn, nm) ||
+				    (quoted && strlen(hn) == nl - 2 && !strncmp(hn, nm + 1, nl - 2)))
 					h = &in->heredocs[j];
 			}
+		}
 		if (h) {
+			/* An unquoted delimiter: the body is expanded with the stage's ENV and ARGs,
+			 * quotes left as they are (BuildKit's ExpandRaw: SkipProcessQuotes). */
+			struct st_buf body = ST_BUF_INIT;
+			if (h->expand) {
+				struct st_dockerfile_lex_opts lo = { .skip_quotes = true };
+				rc = st_dockerfile_lex(h->content, &env, '\\', &lo, &body, NULL, NULL,
+						       err);
+				if (rc < 0) {
+					st_buf_release(&body);
+					st_err_wrap(err, "%s <<%s", verb, h->name);
+					break;
+				}
+			} else {
+				st_buf_adds(&body, h->content);
+			}
 			st_autofree char *t = dest_is_dir ? st_xasprintf("%s/%s", dest, h->name)
 							  : st_xstrdup(dest);
 			struct copy_item *it = add_item(p, ITEM_DATA, NULL, t);
-			it->data = st_xstrdup(h->content);
-			it->len = strlen(h->content);
+			it->len = body.len;
+			it->data = st_buf_detach(&body, NULL);
 			struct st_digest d;
 			st_digest_of(it->data, it->len, &d);
 			st_buf_addf(&k->files, "%s:heredoc %s\n", st_digest_hex(&d), h->name);
+		} else if (fetch_is_git(w[i])) {
+			rc = st_err(err, ST_E_INVALID,
+				    "%s %s: git sources are not supported: clone the repository in a "
+				    "RUN step, or ADD an archive URL",
+				    verb, w[i]);
+		} else if (fetch_is_url(w[i])) {
+			if (!p->add || from)
+				rc = st_err(err, ST_E_INVALID, "%s %s: a URL can only be a source of ADD",
+					    p->add ? "ADD --from" : "COPY", w[i]);
+			urls[nu++] = w[i];
 		} else {
 			srcs[ns++] = w[i];
 		}
 	}
+	if (rc == 0 && p->has_checksum && (ns || nu != 1))
+		rc = st_err(err, ST_E_INVALID,
+			    "ADD --checksum: the only source must be a URL (a local source has nothing to "
+			    "verify)");
+	if (rc < 0)
+		goto out;
 	p->dest_dir = dest_is_dir ? st_xstrdup(dest) : ({
 		st_autofree char *d = st_xstrdup(dest);
 		char *s = strrchr(d, '/');
@@ -476,13 +716,11 @@ int copy_prepare(struct stage_run *r, const struct st_dockerfile_instr *in, stru
 			*s = '\0';
 		st_xstrdup(d);
 	});
+	p->dest = st_xstrdup(dest);
+	p->dest_is_dir = dest_is_dir;
 
-	for (size_t i = 0; rc == 0 && i < ns; i++)
-		if (!strncmp(srcs[i], "http://", 7) || !strncmp(srcs[i], "https://", 8) ||
-		    !strncmp(srcs[i], "git@", 4))
-			rc = st_err(err, ST_E_INVALID,
-				    "%s %s: remote sources are not supported yet", p->add ? "ADD" : "COPY",
-				    srcs[i]);
+	for (size_t i = 0; rc == 0 && i < nu; i++)
+		rc = url_source(r, p, urls[i], dest, dest_is_dir, k, err);
 
 	if (rc == 0 && from) {
 		/* A stage by name or index, else an image in the local store. Keyed by content: the
@@ -515,8 +753,6 @@ int copy_prepare(struct stage_run *r, const struct st_dockerfile_instr *in, stru
 		for (size_t i = 0; i < ns; i++)
 			p->srcs[i] = st_xstrdup(srcs[i]);
 		p->nsrcs = ns;
-		p->dest = st_xstrdup(dest);
-		p->dest_is_dir = dest_is_dir;
 	}
 	if (rc == 0 && !from && ns) {
 		struct build_context *c = build_ctx(r, err);
@@ -525,7 +761,6 @@ int copy_prepare(struct stage_run *r, const struct st_dockerfile_instr *in, stru
 		else
 			rc = context_sources(r, p, c, srcs, ns, dest, dest_is_dir, parents, excl, k, err);
 	}
-	free(srcs);
 	if (rc < 0)
 		goto out;
 
@@ -538,8 +773,18 @@ int copy_prepare(struct stage_run *r, const struct st_dockerfile_instr *in, stru
 		st_digest_of(k->files.data ? k->files.data : "", k->files.len, &d);
 		memcpy(k->files_sum, st_digest_hex(&d), sizeof(k->files_sum));
 	}
+	if (p->link) {
+		/* What a --link layer is made of, without the parent chain: see copy_exec. */
+		struct st_buf lk = ST_BUF_INIT;
+		st_buf_addf(&lk, "strata-link-v1\n%s\n%s\n%s%s\n", k->instr, k->files_sum, dest,
+			    dest_is_dir ? "/" : "");
+		struct st_digest d;
+		st_digest_of(lk.data, lk.len, &d);
+		memcpy(p->link_base, st_digest_hex(&d), sizeof(p->link_base));
+		st_buf_release(&lk);
+	}
 	struct st_buf cb = ST_BUF_INIT;
-	st_buf_adds(&cb, p->add ? "ADD" : "COPY");
+	st_buf_adds(&cb, verb);
 	for (size_t i = 0; i < nw; i++)
 		st_buf_addf(&cb, " %s", w[i]);
 	p->created_by = st_buf_detach(&cb, NULL);
@@ -700,6 +945,65 @@ static int add_archive(struct stage_run *r, struct st_layer_writer *lw, const ch
 	return 0;
 }
 
+/*
+ * --link. BuildKit copies a linked COPY onto an empty tree and merges the result onto the
+ * image, so the layer depends only on what the instruction reads, and a change below it does
+ * not rebuild it. Here every step's cache record holds the whole image config (history,
+ * diff_ids), so it stays keyed by the parent chain; what is keyed apart is the layer: the
+ * "link key" covers the instruction after expansion, the checksum of its sources, the resolved
+ * destination and the owner --chown resolves to (the only thing read from the image below,
+ * through its /etc/passwd and /etc/group). When the step misses because something below
+ * changed, a layer recorded under the same link key is reused as it is: nothing is copied or
+ * compressed again, and the layer (its digest) is the same in both images.
+ * Parent directories of the destination are written with default attributes (0755, owned by
+ * root or the --chown owner), never taken from the image below.
+ */
+#define KV_NS_LINK "build.link"
+
+static void link_key(const struct copy_plan *p, const struct st_layer_attr *owner,
+		     char out[ST_DIGEST_HEX_LEN + 1])
+{
+	st_autofree char *text = st_xasprintf("%s\n%s%u:%u\n", p->link_base,
+					      (owner->set & ST_LAYER_ATTR_UID) ? "chown " : "",
+					      (unsigned)owner->uid, (unsigned)owner->gid);
+	struct st_digest d;
+	st_digest_of(text, strlen(text), &d);
+	memcpy(out, st_digest_hex(&d), ST_DIGEST_HEX_LEN + 1);
+}
+
+/* 1 and *layer filled if a layer was recorded under 'key' and is still in the store. */
+static int link_reuse(struct stage_run *r, const char *key, struct st_store_layer *layer,
+		      struct st_error **err)
+{
+	st_autofree char *digest = NULL;
+	struct st_error *e = NULL;
+	if (st_store_kv_get(r->s, KV_NS_LINK, key, &digest, &e) < 0) {
+		if (e->kind != ST_E_NOTFOUND) {
+			*err = e;
+			return -1;
+		}
+		st_error_free(e);
+		return 0;
+	}
+	/* Leased before it is checked: gc may not take it between here and the cache record. */
+	if (r->lease && st_store_lease_add(r->lease, digest, err) < 0)
+		return -1;
+	if (!st_store_has_blob(r->s, digest))
+		return 0;
+	if (st_store_layer_get(r->s, digest, layer, &e) < 0) {
+		st_error_free(e);
+		return 0;
+	}
+	return 1;
+}
+
+/* A regular file's (dev, inode) seen earlier in this copy, and the entry it became. */
+struct link_seen {
+	dev_t dev;
+	ino_t ino;
+	char *name;
+};
+
 int copy_exec(struct stage_run *r, struct copy_plan *p, struct st_store_layer *layer,
 	      bool *has_layer, char **created_by, struct st_error **err)
 {
@@ -717,6 +1021,8 @@ int copy_exec(struct stage_run *r, struct copy_plan *p, struct st_store_layer *l
 	size_t nl = 0;
 	if (stage_lowers(r, &r->st, &lowers, &nl, err) < 0)
 		return -1;
+	/* What the layer may read of the image below: nothing with --link. */
+	size_t nread = p->link ? 0 : nl;
 	struct st_layer_attr attr = { 0 };
 	if (!p->from_state) {
 		/* Files from the context belong to root unless --chown says otherwise. */
@@ -727,10 +1033,28 @@ int copy_exec(struct stage_run *r, struct copy_plan *p, struct st_store_layer *l
 		attr.set |= ST_LAYER_ATTR_UID | ST_LAYER_ATTR_GID;
 	}
 	struct st_layer_attr dattr = attr; /* created parents: owner of the copy, mode 0755 */
-	if (p->has_chmod) {
+	if (p->has_chmod && !p->chmod_symbolic) {
 		attr.set |= ST_LAYER_ATTR_MODE;
 		attr.mode = p->mode;
 	}
+	char lkey[ST_DIGEST_HEX_LEN + 1] = "";
+	if (rc == 0 && p->link) {
+		link_key(p, &dattr, lkey);
+		rc = link_reuse(r, lkey, layer, err);
+		if (rc == 1) {
+			st_autofree char *msg = st_xasprintf("reusing the --link layer %s\n",
+							     layer->digest.str);
+			stage_event(r, ST_BUILD_EVENT_OUTPUT, msg, strlen(msg), 0);
+			*has_layer = true;
+			*created_by = st_xstrdup(p->created_by);
+			strv_free(lowers, nl);
+			return 0;
+		}
+	}
+	/* URLs with --checksum are fetched only now that the step runs. */
+	for (size_t i = 0; rc == 0 && i < p->n; i++)
+		if (p->items[i].kind == ITEM_URL && !p->items[i].host)
+			rc = url_fetch(r, p, &p->items[i], err);
 	struct st_layer_writer_opts lo;
 	build_layer_opts(r, &lo);
 	st_auto(st_local_layer_writer) struct st_local_layer_writer *w = NULL;
@@ -738,17 +1062,37 @@ int copy_exec(struct stage_run *r, struct copy_plan *p, struct st_store_layer *l
 		rc = st_local_layer_writer_new(r->s, r->lease, &lo, &w, err);
 	struct st_layer_writer *lw = rc == 0 ? st_local_layer_writer_layer(w) : NULL;
 	if (rc == 0)
-		rc = add_parents(lw, p->dest_dir, lowers, nl, &dattr, err);
+		rc = add_parents(lw, p->dest_dir, lowers, nread, &dattr, err);
+	struct link_seen *seen = NULL;
+	size_t nseen = 0;
 	for (size_t i = 0; rc == 0 && i < p->n; i++) {
 		struct copy_item *it = &p->items[i];
 		const char *name = it->dest + 1;
+		struct st_layer_attr a = attr;
 		if (it->kind == ITEM_DATA) {
-			struct st_layer_attr da = attr;
-			if (!(da.set & ST_LAYER_ATTR_MODE)) {
-				da.set |= ST_LAYER_ATTR_MODE;
-				da.mode = 0644;
+			if (!(a.set & ST_LAYER_ATTR_MODE)) {
+				a.set |= ST_LAYER_ATTR_MODE;
+				a.mode = p->chmod_symbolic ? chmod_for(p, 0644, false) : 0644;
 			}
-			rc = st_layer_writer_add_data(lw, name, it->data, it->len, &da, err);
+			rc = st_layer_writer_add_data(lw, name, it->data, it->len, &a, err);
+			continue;
+		}
+		if (it->kind == ITEM_URL) {
+			if (p->unpack == 1 && is_archive(it->host)) {
+				rc = add_archive(r, lw, it->host, p->dest_dir, err);
+				continue;
+			}
+			/* Docker writes a downloaded file 0600 unless --chmod says otherwise. */
+			if (!(a.set & ST_LAYER_ATTR_MODE)) {
+				a.set |= ST_LAYER_ATTR_MODE;
+				a.mode = p->chmod_symbolic ? chmod_for(p, 0600, false) : 0600;
+			}
+			a.set |= ST_LAYER_ATTR_UID | ST_LAYER_ATTR_GID;
+			if (it->mtime >= 0) {
+				a.set |= ST_LAYER_ATTR_MTIME;
+				a.mtime = it->mtime;
+			}
+			rc = st_layer_writer_add_path(lw, it->host, name, &a, err);
 			continue;
 		}
 		if (it->root_dir) {
@@ -757,22 +1101,56 @@ int copy_exec(struct stage_run *r, struct copy_plan *p, struct st_store_layer *l
 			if (!*name || !strcmp(it->dest, p->dest_dir))
 				continue;
 			struct stat st;
-			if (lower_lstat(lowers, nl, it->dest, &st) && S_ISDIR(st.st_mode)) {
-				st_autofree char *lp = lower_find(lowers, nl, it->dest);
+			if (lower_lstat(lowers, nread, it->dest, &st) && S_ISDIR(st.st_mode)) {
+				st_autofree char *lp = lower_find(lowers, nread, it->dest);
 				rc = st_layer_writer_add_path(lw, lp, name, NULL, err);
 				continue;
 			}
 		}
-		if (p->add && !it->is_dir && !p->from_state && is_archive(it->host)) {
+		if (p->add && !it->is_dir && !p->from_state && p->unpack != 0 &&
+		    is_archive(it->host)) {
 			const char *into = p->dest_is_dir || it->dest[0] ? p->dest_dir : "/";
 			rc = add_archive(r, lw, it->host, into, err);
 			continue;
 		}
-		rc = st_layer_writer_add_path(lw, it->host, name, &attr, err);
+		struct stat st;
+		if (lstat(it->host, &st) < 0) {
+			rc = st_err_errno(err, "stat '%s'", it->host);
+			break;
+		}
+		if (p->chmod_symbolic && !S_ISLNK(st.st_mode)) {
+			a.set |= ST_LAYER_ATTR_MODE;
+			a.mode = chmod_for(p, st.st_mode, S_ISDIR(st.st_mode));
+		}
+		/* Hardlinks among the sources stay hardlinks, as in BuildKit's copy. */
+		if (S_ISREG(st.st_mode) && st.st_nlink > 1) {
+			size_t j = 0;
+			while (j < nseen && (seen[j].dev != st.st_dev || seen[j].ino != st.st_ino))
+				j++;
+			if (j < nseen && strcmp(seen[j].name, name) != 0) {
+				rc = st_layer_writer_add_hardlink(lw, name, seen[j].name, err);
+				continue;
+			}
+			if (j == nseen) {
+				seen = st_xrealloc(seen, (nseen + 1) * sizeof(*seen));
+				seen[nseen++] = (struct link_seen){ st.st_dev, st.st_ino,
+								    st_xstrdup(name) };
+			}
+		}
+		rc = st_layer_writer_add_path(lw, it->host, name, &a, err);
 	}
+	for (size_t i = 0; i < nseen; i++)
+		free(seen[i].name);
+	free(seen);
 	if (rc == 0) {
 		rc = st_local_layer_writer_commit(w, layer, err);
 		*has_layer = rc == 0;
+	}
+	if (rc == 0 && p->link) {
+		/* A lost record only costs a rewrite next time. */
+		struct st_error *e = NULL;
+		if (st_store_kv_put(r->s, KV_NS_LINK, lkey, layer->digest.str, &e) < 0)
+			st_error_free(e);
 	}
 	if (rc == 0)
 		*created_by = st_xstrdup(p->created_by);

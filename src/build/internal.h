@@ -48,6 +48,26 @@ struct ctx_file *ctx_lookup(struct build_context *c, const char *rel);
 /* Make sure f->digest is set (reads the file once if its stat data is new). */
 int ctx_hash(struct build_context *c, struct ctx_file *f, struct st_error **err);
 
+/* ---- fetch.c: ADD's remote sources ------------------------------------------------------- */
+
+struct fetch_result {
+	struct st_digest digest; /* sha256 of the body */
+	uint64_t size;
+	int64_t mtime; /* Last-Modified, seconds since the epoch; -1 when the server sent none */
+};
+
+/* Whether ADD's 'src' is an http(s) URL; whether it names a git repository (refused). */
+bool fetch_is_url(const char *src);
+bool fetch_is_git(const char *src);
+/* The name ADD gives the file from 'url': the last path component, else "__unnamed__". New. */
+char *fetch_url_name(const char *url);
+/*
+ * Download 'url' (redirects followed, stalls bounded) into the new file 'path' (mode 0600).
+ * ST_E_NOTFOUND for HTTP 404/410, ST_E_NET for other statuses and transfer errors, each
+ * naming the URL: "fetch 'http://h/x': server returned HTTP 404 Not Found".
+ */
+int fetch_url(const char *url, const char *path, struct fetch_result *out, struct st_error **err);
+
 /* ---- the state of a stage between steps -------------------------------------------------- */
 
 struct build_state {
