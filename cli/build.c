@@ -22,6 +22,10 @@ enum progress_mode { PROGRESS_AUTO, PROGRESS_PLAIN, PROGRESS_TTY, PROGRESS_QUIET
 struct build_cli_opts {
 	struct st_build_opts b;
 	const char **tags, **args, **labels, **nocache_stages;
+	struct st_build_secret *secrets;
+	size_t nsecrets;
+	char **secret_strs; /* the parsed fields the secrets borrow */
+	size_t nsecret_strs;
 	size_t ntags, nargs, nlabels, nnocache;
 	const char *iidfile;
 	bool quiet;
@@ -47,6 +51,7 @@ static const char usage_text[] =
 	"      --pull string             missing, never or always (default: missing)\n"
 	"  -q, --quiet                   Print only the image ID on success\n"
 	"      --runtime string          OCI runtime for RUN: runc (default), crun or a path\n"
+	"      --secret stringArray      Secret for RUN --mount=type=secret: id=ID,src=FILE or id=ID,env=VAR\n"
 	"      --source-date-epoch int   Clamp every timestamp to this time (also $SOURCE_DATE_EPOCH)\n"
 	"  -t, --tag list                Name and optionally a tag (name:tag)\n"
 	"      --target string           Set the target build stage to build\n";
@@ -68,10 +73,65 @@ static int parse_epoch(const char *s, int64_t *out, struct st_error **err)
 	return 0;
 }
 
+static const char *secret_str(struct build_cli_opts *o, const char *p, size_t n)
+{
+	o->secret_strs = st_xrealloc(o->secret_strs, (o->nsecret_strs + 1) * sizeof(char *));
+	return o->secret_strs[o->nsecret_strs++] = st_xstrndup(p, n);
+}
+
+/* Docker's --secret: "id=ID[,type=file|env][,src|source=FILE][,env=VAR]". Without a type, a
+ * src means a file, an env a variable; with neither, the variable named ID if it is set, else
+ * the file named ID. The content is read by the build, when a step mounts the secret. */
+static int parse_secret(struct build_cli_opts *o, const char *spec, struct st_error **err)
+{
+	const char *id = NULL, *type = NULL, *src = NULL, *envname = NULL;
+	for (const char *p = spec; *p;) {
+		size_t n = strcspn(p, ",");
+		const char *eq = memchr(p, '=', n);
+		if (!eq)
+			return st_cli_usage(err, "invalid --secret '%s': expected key=value", spec);
+		size_t kl = (size_t)(eq - p);
+		const char *v = secret_str(o, eq + 1, n - kl - 1);
+		if (kl == 2 && !strncmp(p, "id", 2))
+			id = v;
+		else if (kl == 4 && !strncmp(p, "type", 4))
+			type = v;
+		else if ((kl == 3 && !strncmp(p, "src", 3)) || (kl == 6 && !strncmp(p, "source", 6)))
+			src = v;
+		else if (kl == 3 && !strncmp(p, "env", 3))
+			envname = v;
+		else
+			return st_cli_usage(err, "invalid --secret '%s': unexpected key '%.*s'", spec,
+					    (int)kl, p);
+		p += n + (p[n] == ',');
+	}
+	if (!id || !*id)
+		return st_cli_usage(err, "invalid --secret '%s': id is required", spec);
+	if (type && strcmp(type, "file") && strcmp(type, "env"))
+		return st_cli_usage(err, "invalid --secret '%s': type must be file or env", spec);
+	if (!type)
+		type = src ? "file" : envname ? "env" : getenv(id) ? "env" : "file";
+	struct st_build_secret sec = { .id = id };
+	if (!strcmp(type, "file")) {
+		sec.src = src ? src : id;
+		if (access(sec.src, R_OK) < 0)
+			return st_err_errno(err, "secret '%s': cannot read '%s'", id, sec.src);
+	} else {
+		const char *name = envname ? envname : src ? src : id;
+		sec.value = getenv(name);
+		if (!sec.value)
+			return st_err(err, ST_E_NOTFOUND,
+				      "secret '%s': environment variable %s is not set", id, name);
+	}
+	o->secrets = st_xrealloc(o->secrets, (o->nsecrets + 1) * sizeof(*o->secrets));
+	o->secrets[o->nsecrets++] = sec;
+	return 0;
+}
+
 static int parse_flags(int argc, char **argv, struct build_cli_opts *o, struct st_error **err)
 {
 	enum { O_BUILD_ARG = 256, O_IIDFILE, O_LABEL, O_NETWORK, O_NO_CACHE, O_NO_CACHE_FILTER,
-	       O_PLATFORM, O_PROGRESS, O_PULL, O_RUNTIME, O_SDE, O_TARGET };
+	       O_PLATFORM, O_PROGRESS, O_PULL, O_RUNTIME, O_SDE, O_TARGET, O_SECRET, O_SSH };
 	static const struct option longopts[] = {
 		{ "build-arg", required_argument, NULL, O_BUILD_ARG },
 		{ "file", required_argument, NULL, 'f' },
@@ -86,6 +146,8 @@ static int parse_flags(int argc, char **argv, struct build_cli_opts *o, struct s
 		{ "pull", optional_argument, NULL, O_PULL },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "runtime", required_argument, NULL, O_RUNTIME },
+		{ "secret", required_argument, NULL, O_SECRET },
+		{ "ssh", required_argument, NULL, O_SSH },
 		{ "source-date-epoch", required_argument, NULL, O_SDE },
 		{ "tag", required_argument, NULL, 't' },
 		{ "target", required_argument, NULL, O_TARGET },
@@ -166,6 +228,13 @@ static int parse_flags(int argc, char **argv, struct build_cli_opts *o, struct s
 		case O_RUNTIME:
 			o->b.runtime = optarg;
 			break;
+		case O_SECRET:
+			if (parse_secret(o, optarg, err) < 0)
+				return -1;
+			break;
+		case O_SSH:
+			return st_err(err, ST_E_INVALID,
+				      "--ssh is not supported: strata has no SSH agent forwarding");
 		case O_SDE:
 			if (parse_epoch(optarg, &o->b.source_date_epoch, err) < 0)
 				return -1;
@@ -460,6 +529,8 @@ int cmd_build(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 	o.b.n_labels = o.nlabels;
 	o.b.no_cache_stages = o.nocache_stages;
 	o.b.n_no_cache_stages = o.nnocache;
+	o.b.secrets = o.secrets;
+	o.b.n_secrets = o.nsecrets;
 	if (o.quiet)
 		o.progress = PROGRESS_QUIET;
 	if (o.progress == PROGRESS_AUTO)
@@ -501,5 +572,9 @@ out:
 	free(o.args);
 	free(o.labels);
 	free(o.nocache_stages);
+	free(o.secrets);
+	for (size_t i = 0; i < o.nsecret_strs; i++)
+		free(o.secret_strs[i]);
+	free(o.secret_strs);
 	return rc;
 }

@@ -1140,6 +1140,14 @@ int st_build_run(struct st_store *s, const struct st_build_opts *o, struct st_bu
 		st_buf_release(&u);
 	}
 
+	if (rc == 0) {
+		/* Containers of a killed build: a later build must not trip over them. */
+		struct st_error *serr = NULL;
+		if (run_cleanup_stale(s, o, &serr) < 0) {
+			info(&b, "warning: %s", serr->msg);
+			st_error_free(serr);
+		}
+	}
 	/* One thread per needed stage; each waits for its dependencies and a job slot. */
 	size_t last = 0;
 	if (rc == 0) {

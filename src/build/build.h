@@ -52,6 +52,17 @@ enum st_build_flags {
 	ST_BUILD_SOURCE_DATE_EPOCH = 1 << 1, /* clamp every timestamp to 'source_date_epoch' */
 };
 
+/*
+ * A secret for RUN --mount=type=secret (strata build --secret). Its content is read when a
+ * step mounts it, from the file 'src' or else from 'value'; it never reaches the image, a
+ * layer, the history or a cache key (the key holds the id only).
+ */
+struct st_build_secret {
+	const char *id;
+	const char *src;   /* a file, or NULL */
+	const char *value; /* the content (an environment variable's), when 'src' is NULL */
+};
+
 struct st_build_opts {
 	/* The context: a directory, or a tar stream on 'context_tar_fd' (>= 0) when NULL. */
 	const char *context;
@@ -73,6 +84,8 @@ struct st_build_opts {
 	const char *platform; /* NULL: the host; anything else must be the host's platform */
 	enum st_runtime_net net;
 	const char *runtime; /* "runc" (NULL), "crun" or a path */
+	const struct st_build_secret *secrets;
+	size_t n_secrets;
 	unsigned jobs;       /* stages built at once; 0: the number of online CPUs */
 	unsigned flags;      /* enum st_build_flags */
 	int64_t source_date_epoch; /* seconds; with ST_BUILD_SOURCE_DATE_EPOCH */
@@ -116,5 +129,12 @@ int st_build_cache_du(struct st_store *s, struct st_build_cache_usage *out,
  */
 int st_build_cache_prune(struct st_store *s, uint64_t keep_bytes, size_t *removed,
 			 uint64_t *freed, struct st_error **err);
+
+/*
+ * Remove the RUN --mount=type=cache directories that no running step uses. *removed and
+ * *freed (may be NULL) receive the directories removed and their bytes.
+ */
+int st_build_cache_mounts_prune(struct st_store *s, size_t *removed, uint64_t *freed,
+				struct st_error **err);
 
 #endif

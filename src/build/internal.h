@@ -113,6 +113,36 @@ int cache_put(struct st_store *s, const struct build_state *st, const struct st_
 int cache_explain(struct st_store *s, const char *position, const struct key_inputs *k,
 		  const char *key, bool hit, char **why, struct st_error **err);
 
+/* ---- mount.c: RUN --mount (bind, cache, tmpfs, secret) -------------------------------------- */
+
+struct stage_run;
+struct run_mounts;
+
+/*
+ * Parse the --mount flags of RUN 'in' (expanded), append each mount's canonical spec to
+ * 'canon' and add what bound content the step sees to k->files (context checksums, a source
+ * stage's config digest or an image id), setting k->files_sum when there is any. Never a
+ * secret's content. ST_E_INVALID for a bad spec or type=ssh.
+ */
+int mounts_key(struct stage_run *r, const struct st_dockerfile_instr *in, struct st_buf *canon,
+	       struct key_inputs *k, struct st_error **err);
+/*
+ * Make the host side of each mount under <base>/mounts (base: the step's private dir, outside
+ * its rootfs): views, overlays, cache dirs (locked as 'sharing' says), secret files on a
+ * tmpfs. *out is new: run_mounts_free() after the run.
+ */
+int mounts_setup(struct stage_run *r, const struct st_dockerfile_instr *in, const char *base,
+		 struct run_mounts **out, struct st_error **err);
+/* Borrowed from 'm': the extra runtime mounts, and the "K=V" env entries of env= secrets. */
+const struct st_runtime_mount *mounts_runtime(const struct run_mounts *m, size_t *n);
+const char *const *mounts_env(const struct run_mounts *m, size_t *n);
+/* Unmount, unlock and remove what mounts_setup() made. NULL does nothing. */
+void run_mounts_free(struct run_mounts *m);
+
+/* run.c: delete the containers that killed builds left in this store's runtime state root
+ * (ids "strata-build-<tmp dir>" whose tmp dir nobody holds locked any more). */
+int run_cleanup_stale(struct st_store *s, const struct st_build_opts *o, struct st_error **err);
+
 #define KV_NS_CTX "build.context"
 #define KV_NS_LAST "build.last"
 #define KV_NS_FILES "build.files"

@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 #include <dirent.h>
@@ -24,32 +26,31 @@
 #include "util/fs.h"
 #include "util/banned.h"
 
-/* Mounts BuildKit implements and we do not yet: refuse them by name. */
-static int check_mounts(const struct st_dockerfile_instr *in, struct st_buf *canon,
-			struct st_error **err)
+/* --network and --security; --mount is mount.c's. */
+static int check_flags(const struct st_dockerfile_instr *in, struct st_buf *canon,
+		       struct st_error **err)
 {
 	for (size_t i = 0; i < in->nflags; i++) {
 		const struct st_dockerfile_flag *f = &in->flags[i];
+		const char *v = f->value ? f->value : "";
 		if (!strcmp(f->name, "mount")) {
-			const char *v = f->value ? f->value : "";
-			const char *type = "bind";
-			st_autofree char *t = NULL;
-			const char *p = strstr(v, "type=");
-			if (p) {
-				const char *e = strchr(p, ',');
-				t = e ? st_xstrndup(p + 5, (size_t)(e - p - 5)) : st_xstrdup(p + 5);
-				type = t;
-			}
-			return st_err(err, ST_E_INVALID,
-				      "RUN --mount=type=%s is not supported yet (--mount=%s)", type, v);
+			continue;
 		} else if (!strcmp(f->name, "network")) {
-			const char *v = f->value ? f->value : "";
 			if (strcmp(v, "default") && strcmp(v, "none") && strcmp(v, "host"))
-				return st_err(err, ST_E_INVALID, "RUN --network=%s: unknown network mode",
+				return st_err(err, ST_E_INVALID,
+					      "RUN --network=%s: unknown network mode: use default, "
+					      "none or host",
 					      v);
 			st_buf_addf(canon, " --network=%s", v);
 		} else if (!strcmp(f->name, "security")) {
-			return st_err(err, ST_E_INVALID, "RUN --security is not supported");
+			if (!strcmp(v, "insecure"))
+				return st_err(err, ST_E_INVALID,
+					      "RUN --security=insecure is not supported: strata runs "
+					      "no privileged steps");
+			if (strcmp(v, "sandbox"))
+				return st_err(err, ST_E_INVALID,
+					      "RUN --security=%s: unknown mode: use sandbox", v);
+			/* sandbox is what every step gets: nothing changes, not even the key */
 		} else {
 			return st_err(err, ST_E_INVALID, "RUN: unknown flag --%s", f->name);
 		}
@@ -101,12 +102,23 @@ static void args_prefix(struct stage_run *r, struct st_buf *b)
 		st_buf_addf(b, "%s ", r->args[i]);
 }
 
+/* RUN --network: "default" is the build's --network. */
+static enum st_runtime_net step_net(struct stage_run *r, const struct st_dockerfile_instr *in)
+{
+	const char *v = st_dockerfile_instr_flag(in, "network");
+	if (v && !strcmp(v, "none"))
+		return ST_RUNTIME_NET_NONE;
+	if (v && !strcmp(v, "host"))
+		return ST_RUNTIME_NET_HOST;
+	return build_opts(r)->net;
+}
+
 int run_key(struct stage_run *r, const struct st_dockerfile_instr *in, struct key_inputs *k,
 	    struct st_error **err)
 {
 	struct st_buf canon = ST_BUF_INIT;
 	st_buf_addf(&canon, "run%s", in->json ? " json" : "");
-	if (check_mounts(in, &canon, err) < 0) {
+	if (check_flags(in, &canon, err) < 0 || mounts_key(r, in, &canon, k, err) < 0) {
 		st_buf_release(&canon);
 		return -1;
 	}
@@ -118,7 +130,7 @@ int run_key(struct stage_run *r, const struct st_dockerfile_instr *in, struct ke
 	for (size_t i = 0; i < r->nargs; i++)
 		st_buf_addf(&k->args, "%s\n", r->args[i]);
 	/* The network the step sees can change what it produces. */
-	st_buf_addf(&canon, "\x1enet=%d", (int)build_opts(r)->net);
+	st_buf_addf(&canon, "\x1enet=%d", (int)step_net(r, in));
 	st_buf_add(&k->instr_own, canon.data, canon.len);
 	k->instr = k->instr_own.data;
 	st_buf_release(&canon);
@@ -132,29 +144,36 @@ static void on_output(void *ctx, enum st_runtime_stream stream, const char *data
 	stage_event(r, ST_BUILD_EVENT_OUTPUT, data, len, 0);
 }
 
-/* Remove the mount-point stubs the runtime made for files that are not the image's own. */
-static void drop_stubs(const char *upper, char *const *lowers, size_t nl)
+static bool dir_empty(const char *path);
+
+/*
+ * After the placeholders are gone: a parent that overlayfs copied up only because the runtime
+ * created a placeholder in it is left in the upper dir, empty and with the image's owner and
+ * mode; it is not the step's doing, so it goes too (an opaque dir, or one whose owner or mode
+ * changed, stays).
+ */
+static void drop_copied_up(const char *upper, char *const *lowers, size_t nl,
+			   const struct st_runtime_placeholders *ph)
 {
-	static const char *const stubs[] = { "/etc/hosts", "/etc/resolv.conf", "/etc/hostname",
-					     "/proc", "/sys", "/dev/shm", "/dev/pts",
-					     "/dev/mqueue", "/dev" };
-	for (size_t i = 0; i < sizeof(stubs) / sizeof(*stubs); i++) {
-		struct stat st, lst;
-		st_autofree char *p = st_xasprintf("%s%s", upper, stubs[i]);
-		if (lstat(p, &st) < 0)
-			continue;
-		if (lower_lstat(lowers, nl, stubs[i], &lst))
-			continue; /* the image has it: whatever is in upper is the step's doing */
-		if (S_ISREG(st.st_mode) && st.st_size == 0)
-			unlink(p);
-		else if (S_ISDIR(st.st_mode))
-			rmdir(p); /* only when empty */
+	for (size_t i = 0; i < ph->n; i++) {
+		st_autofree char *dir = st_xstrdup(ph->paths[i]);
+		char *slash;
+		while ((slash = strrchr(dir, '/')) && slash != dir) {
+			*slash = '\0';
+			st_autofree char *p = st_xasprintf("%s%s", upper, dir);
+			struct stat st, lst;
+			if (lstat(p, &st) < 0 || !S_ISDIR(st.st_mode) || !dir_empty(p))
+				break;
+			if (getxattr(p, "trusted.overlay.opaque", NULL, 0) >= 0)
+				break;
+			if (!lower_lstat(lowers, nl, dir, &lst) || !S_ISDIR(lst.st_mode) ||
+			    lst.st_mode != st.st_mode || lst.st_uid != st.st_uid ||
+			    lst.st_gid != st.st_gid)
+				break;
+			if (rmdir(p) < 0)
+				break;
+		}
 	}
-	/* A parent copied up only to hold a stub is dropped too, when the image lacks it. */
-	struct stat st, lst;
-	st_autofree char *etc = st_xasprintf("%s/etc", upper);
-	if (lstat(etc, &st) == 0 && S_ISDIR(st.st_mode) && !lower_lstat(lowers, nl, "/etc", &lst))
-		rmdir(etc);
 }
 
 static bool dir_empty(const char *path)
@@ -226,6 +245,40 @@ static int commit_upper(struct stage_run *r, const char *upper, struct st_store_
 	return 0;
 }
 
+/* The runtime's state lives in the store, not in its host-wide default (/run/runc): a build
+ * then sees and cleans up only its own containers. New. */
+static char *state_root(struct st_store *s, const char *runtime)
+{
+	const char *name = runtime && *runtime ? runtime : "runc";
+	const char *slash = strrchr(name, '/');
+	st_autofree char *rt = st_path_join(st_store_root(s), "runtime");
+	return st_path_join(rt, slash ? slash + 1 : name);
+}
+
+int run_cleanup_stale(struct st_store *s, const struct st_build_opts *o, struct st_error **err)
+{
+	st_autofree char *root = state_root(s, o->runtime);
+	struct st_runtime_opts ro = { .runtime = o->runtime, .state_root = root };
+	char **ids = NULL;
+	size_t n = 0;
+	if (st_runtime_list(&ro, &ids, &n, err) < 0)
+		return -1;
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		static const char prefix[] = "strata-build-";
+		if (strncmp(ids[i], prefix, sizeof(prefix) - 1))
+			continue;
+		/* The id names the step's dir under tmp/, flock()ed while its build lives. */
+		st_autofree char *dir = st_path_join(st_store_tmp_dir(s), ids[i] + sizeof(prefix) - 1);
+		st_autoclose int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) < 0)
+			continue; /* a running build's */
+		rc = st_runtime_delete(&ro, ids[i], err);
+	}
+	strv_free(ids, n);
+	return rc;
+}
+
 int run_exec(struct stage_run *r, const struct st_dockerfile_instr *in, struct st_store_layer *layer,
 	     bool *has_layer, char **created_by, struct st_error **err)
 {
@@ -239,6 +292,8 @@ int run_exec(struct stage_run *r, const struct st_dockerfile_instr *in, struct s
 	st_autoclose int lock = -1;
 	int rc = st_store_tmp_mkdir(r->s, &base, &lock, err);
 	st_auto_snapshot_step struct st_snapshot_step step = ST_SNAPSHOT_STEP_INIT;
+	st_auto_runtime_placeholders struct st_runtime_placeholders ph = { 0 };
+	struct run_mounts *rmounts = NULL;
 	bool created = false, mounted = false;
 	if (rc == 0)
 		rc = st_snapshot_step_create(base, "s", &step, err);
@@ -246,6 +301,8 @@ int run_exec(struct stage_run *r, const struct st_dockerfile_instr *in, struct s
 	if (rc == 0)
 		rc = st_snapshot_step_mount(&step, (const char *const *)lowers, nl, err);
 	mounted = rc == 0;
+	if (rc == 0)
+		rc = mounts_setup(r, in, base, &rmounts, err);
 
 	size_t argc = 0;
 	char **argv = run_argv(r, in, &argc);
@@ -257,41 +314,59 @@ int run_exec(struct stage_run *r, const struct st_dockerfile_instr *in, struct s
 	if (rc == 0 && cfg->user && *cfg->user)
 		rc = st_runtime_resolve_user(step.merged, cfg->user, &uid, &gid, &gids, &ngids, err);
 
-	/* Env: the image's, then build args not shadowed by it, then a default PATH. */
-	struct st_buf envbuf = ST_BUF_INIT;
-	size_t ne = cfg->env.n + r->nargs + 1;
+	/* Env: the image's, then build args not shadowed by it, then a default PATH, then the
+	 * env= secrets (which win: they are asked for by name). */
+	size_t nsec = 0;
+	const char *const *secenv = mounts_env(rmounts, &nsec);
+	size_t ne = cfg->env.n + r->nargs + 1 + nsec;
 	const char **env = st_xcalloc(ne + 1, sizeof(*env));
 	size_t k = 0;
 	bool has_path = false;
 	for (size_t i = 0; i < cfg->env.n; i++) {
-		env[k++] = cfg->env.v[i];
+		const char *eq = strchr(cfg->env.v[i], '=');
+		size_t len = eq ? (size_t)(eq - cfg->env.v[i]) : strlen(cfg->env.v[i]);
+		bool shadowed = false;
+		for (size_t j = 0; j < nsec; j++)
+			if (!strncmp(secenv[j], cfg->env.v[i], len) && secenv[j][len] == '=')
+				shadowed = true;
+		if (!shadowed)
+			env[k++] = cfg->env.v[i];
 		if (!strncmp(cfg->env.v[i], "PATH=", 5))
 			has_path = true;
 	}
 	for (size_t i = 0; i < r->nargs; i++) {
 		const char *eq = strchr(r->args[i], '=');
 		st_autofree char *name = st_xstrndup(r->args[i], (size_t)(eq - r->args[i]));
-		if (!st_image_config_env_get(r->st.cfg, name))
+		bool shadowed = false;
+		for (size_t j = 0; j < nsec; j++)
+			if (!strncmp(secenv[j], r->args[i], (size_t)(eq - r->args[i]) + 1))
+				shadowed = true;
+		if (!st_image_config_env_get(r->st.cfg, name) && !shadowed)
 			env[k++] = r->args[i];
 	}
 	if (!has_path)
 		env[k++] = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+	for (size_t j = 0; j < nsec; j++)
+		env[k++] = secenv[j];
 	env[k] = NULL;
 
 	st_autofree char *hosts = NULL, *resolv = NULL, *hostname = NULL;
+	enum st_runtime_net net = step_net(r, in);
+	struct st_build_opts netopts = *o;
+	netopts.net = net;
 	if (rc == 0)
-		rc = write_etc_files(step.bundle, o, &hosts, &resolv, &hostname, err);
-	enum st_runtime_net net = o->net;
-	const char *netflag = st_dockerfile_instr_flag(in, "network");
-	if (netflag && !strcmp(netflag, "none"))
-		net = ST_RUNTIME_NET_NONE;
-	else if (netflag && !strcmp(netflag, "host"))
-		net = ST_RUNTIME_NET_HOST;
-	struct st_runtime_mount mounts[] = {
-		{ .type = ST_RUNTIME_MOUNT_BIND, .source = hosts, .destination = "/etc/hosts" },
-		{ .type = ST_RUNTIME_MOUNT_BIND, .source = resolv, .destination = "/etc/resolv.conf" },
-		{ .type = ST_RUNTIME_MOUNT_BIND, .source = hostname, .destination = "/etc/hostname" },
-	};
+		rc = write_etc_files(step.bundle, &netopts, &hosts, &resolv, &hostname, err);
+	size_t nextra = 0;
+	const struct st_runtime_mount *extra = mounts_runtime(rmounts, &nextra);
+	struct st_runtime_mount *mounts = st_xcalloc(3 + nextra, sizeof(*mounts));
+	mounts[0] = (struct st_runtime_mount){ .type = ST_RUNTIME_MOUNT_BIND, .source = hosts,
+					       .destination = "/etc/hosts" };
+	mounts[1] = (struct st_runtime_mount){ .type = ST_RUNTIME_MOUNT_BIND, .source = resolv,
+					       .destination = "/etc/resolv.conf" };
+	mounts[2] = (struct st_runtime_mount){ .type = ST_RUNTIME_MOUNT_BIND, .source = hostname,
+					       .destination = "/etc/hostname" };
+	for (size_t i = 0; i < nextra; i++)
+		mounts[3 + i] = extra[i];
 	struct st_runtime_spec spec = {
 		.rootfs = step.merged,
 		.args = (const char *const *)argv,
@@ -304,22 +379,30 @@ int run_exec(struct stage_run *r, const struct st_dockerfile_instr *in, struct s
 		.hostname = "strata",
 		.net = net,
 		.mounts = mounts,
-		.n_mounts = 3,
+		.n_mounts = 3 + nextra,
 	};
+	if (rc == 0)
+		rc = st_runtime_placeholders_find(&spec, &ph, err);
 	if (rc == 0)
 		rc = st_runtime_spec_write(&spec, step.bundle, err);
 	int code = 0;
 	if (rc == 0) {
-		struct st_runtime_opts ro = { .runtime = o->runtime };
-		/* The id is unique per step dir: two builds never share one. */
+		st_autofree char *sroot = state_root(r->s, o->runtime);
+		struct st_runtime_opts ro = { .runtime = o->runtime, .state_root = sroot };
+		/* The id names the step's dir: unique, and run_cleanup_stale() can tell by its lock
+		 * whether the build that made it still runs. */
 		const char *slash = strrchr(base, '/');
 		st_autofree char *id = st_xasprintf("strata-build-%s", slash ? slash + 1 : base);
-		for (char *c = id; *c; c++)
-			if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
-			      (*c >= '0' && *c <= '9') || *c == '-' || *c == '_' || *c == '.'))
-				*c = '_';
 		rc = st_runtime_run(&ro, step.bundle, id, on_output, r, &code, err);
 	}
+	/* The config holds the env= secrets: it goes as soon as the runtime is done. */
+	{
+		st_autofree char *cj = st_path_join(step.bundle ? step.bundle : base, "config.json");
+		unlink(cj);
+	}
+	/* Through the still-mounted rootfs, so that the overlay forgets them entirely. */
+	if (mounted && rc == 0)
+		rc = st_runtime_placeholders_remove(step.merged, &ph, err);
 	if (mounted) {
 		struct st_error *uerr = NULL;
 		if (st_snapshot_step_umount(&step, &uerr) < 0) {
@@ -331,6 +414,7 @@ int run_exec(struct stage_run *r, const struct st_dockerfile_instr *in, struct s
 			}
 		}
 	}
+	run_mounts_free(rmounts);
 	struct st_buf cb = ST_BUF_INIT;
 	st_buf_adds(&cb, "RUN ");
 	args_prefix(r, &cb);
@@ -346,7 +430,7 @@ int run_exec(struct stage_run *r, const struct st_dockerfile_instr *in, struct s
 		st_buf_release(&shown);
 	}
 	if (rc == 0) {
-		drop_stubs(step.upper, lowers, nl);
+		drop_copied_up(step.upper, lowers, nl, &ph);
 		if (!dir_empty(step.upper)) {
 			rc = commit_upper(r, step.upper, layer, err);
 			*has_layer = rc == 0;
@@ -355,7 +439,7 @@ int run_exec(struct stage_run *r, const struct st_dockerfile_instr *in, struct s
 	if (rc == 0)
 		*created_by = st_buf_detach(&cb, NULL);
 	st_buf_release(&cb);
-	st_buf_release(&envbuf);
+	free(mounts);
 	free(env);
 	free(gids);
 	strv_free(argv, argc);
