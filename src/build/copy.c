@@ -7,7 +7,12 @@
  * image already has, means "into this directory"; a directory source copies its contents;
  * relative destinations are under WORKDIR; missing parents are created. The parents that
  * exist in the image are written with the image's own attributes so that a COPY never changes
- * a directory's mode or owner behind the user's back.
+ * a directory's mode or owner behind the user's back (except with --link: see copy_exec).
+ *
+ * ADD also takes http(s) URLs (fetch.c): the file is named after the URL, written 0600 with the
+ * Last-Modified time, and not unpacked unless --unpack=true; --checksum verifies it. Hardlinks
+ * among the sources stay hardlinks; --chmod takes octal or chmod(1) symbolic modes; heredoc
+ * bodies are expanded unless their delimiter is quoted.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -1040,7 +1045,8 @@ int copy_exec(struct stage_run *r, struct copy_plan *p, struct st_store_layer *l
 	char lkey[ST_DIGEST_HEX_LEN + 1] = "";
 	if (rc == 0 && p->link) {
 		link_key(p, &dattr, lkey);
-		rc = link_reuse(r, lkey, layer, err);
+		/* --no-cache means every layer is written again, linked or not. */
+		rc = r->no_cache ? 0 : link_reuse(r, lkey, layer, err);
 		if (rc == 1) {
 			st_autofree char *msg = st_xasprintf("reusing the --link layer %s\n",
 							     layer->digest.str);
