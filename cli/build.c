@@ -52,6 +52,7 @@ static const char usage_text[] =
 	"  -q, --quiet                   Print only the image ID on success\n"
 	"      --runtime string          OCI runtime for RUN: runc (default), crun or a path\n"
 	"      --secret stringArray      Secret for RUN --mount=type=secret: id=ID,src=FILE or id=ID,env=VAR\n"
+	"      --ssh stringArray         Refused: strata has no SSH agent forwarding\n"
 	"      --source-date-epoch int   Clamp every timestamp to this time (also $SOURCE_DATE_EPOCH)\n"
 	"  -t, --tag list                Name and optionally a tag (name:tag)\n"
 	"      --target string           Set the target build stage to build\n";

@@ -590,6 +590,35 @@ static void killed_caller_does_not_leave_the_container(void **state)
 	assert_int_not_equal(system(cmd), 0);
 }
 
+static void list_reads_the_state_root(void **state)
+{
+	struct fix *f = *state;
+	struct st_error *err = NULL;
+	char **ids = NULL;
+	size_t n = 0;
+	struct st_runtime_opts none = {.runtime = "runc"};
+	assert_int_equal(st_runtime_list(&none, &ids, &n, &err), -1);
+	assert_int_equal(err->kind, ST_E_INVALID);
+	st_error_free(err);
+	err = NULL;
+	st_autofree char *root = st_path_join(f->tmp, "list-root");
+	struct st_runtime_opts rt = {.runtime = "runc", .state_root = root};
+	/* A state root the runtime never made has no containers. */
+	assert_int_equal(st_runtime_list(&rt, &ids, &n, &err), 0);
+	assert_int_equal(n, 0);
+	st_autofree char *c = st_path_join(root, "strata-build-dir.abc");
+	assert_int_equal(st_mkdir_p(c, 0700, &err), 0);
+	st_autofree char *lockf = st_path_join(root, "some.lock");
+	assert_int_equal(st_write_file_atomic(lockf, NULL, "", 0, 0600, &err), 0);
+	assert_int_equal(st_runtime_list(&rt, &ids, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(ids[0], "strata-build-dir.abc");
+	/* Deleting an id the runtime does not know is not an error. */
+	assert_int_equal(st_runtime_delete(&rt, ids[0], &err), 0);
+	free(ids[0]);
+	free(ids);
+}
+
 int main(void)
 {
 	if (geteuid() != 0) {
@@ -608,6 +637,7 @@ int main(void)
 	    cmocka_unit_test(runtime_failing_at_start_is_a_clear_error),
 	    cmocka_unit_test(runc_errors_are_runtime_errors_and_the_container_is_gone),
 	    cmocka_unit_test(killed_caller_does_not_leave_the_container),
+	    cmocka_unit_test(list_reads_the_state_root),
 	};
 	int failed = cmocka_run_group_tests_name("runtime", tests, group_setup, group_teardown);
 	return failed | user_tests();
