@@ -45,7 +45,7 @@ struct mount_spec {
 	bool rw, required, target_set;
 	enum mount_sharing sharing;
 	long mode, uid, gid; /* -1: not given */
-	char *text;          /* the --mount value after expansion, for messages */
+	char *text;	     /* the --mount value after expansion, for messages */
 };
 
 static void spec_release(struct mount_spec *m)
@@ -60,8 +60,8 @@ static void spec_release(struct mount_spec *m)
 	memset(m, 0, sizeof(*m));
 }
 
-static const char *const type_names[] = { "bind", "cache", "tmpfs", "secret", "ssh" };
-static const char *const sharing_names[] = { "shared", "private", "locked" };
+static const char *const type_names[] = {"bind", "cache", "tmpfs", "secret", "ssh"};
+static const char *const sharing_names[] = {"shared", "private", "locked"};
 
 static int parse_bool(const char *key, const char *v, bool *out, const char *text,
 		      struct st_error **err)
@@ -168,7 +168,8 @@ static int spec_parse(const char *text, struct mount_spec *m, struct st_error **
 		} else if (!strcmp(k, "gid")) {
 			rc = parse_num(k, v, 10, 0x7fffffff, &m->gid, text, err);
 		} else {
-			return st_err(err, ST_E_INVALID, "RUN --mount=%s: unexpected key '%s'", text, k);
+			return st_err(err, ST_E_INVALID, "RUN --mount=%s: unexpected key '%s'",
+				      text, k);
 		}
 		if (rc < 0)
 			return -1;
@@ -185,12 +186,15 @@ static int spec_parse(const char *text, struct mount_spec *m, struct st_error **
 			m->id = st_xstrdup(b ? b + 1 : m->target);
 		}
 		if (!m->id || !*m->id)
-			return st_err(err, ST_E_INVALID, "RUN --mount=%s: a secret needs an id or a "
-				      "target", text);
+			return st_err(err, ST_E_INVALID,
+				      "RUN --mount=%s: a secret needs an id or a "
+				      "target",
+				      text);
 		if (!m->target && !m->env)
 			m->target = st_xasprintf("/run/secrets/%s", m->id);
 		if (m->rw)
-			return st_err(err, ST_E_INVALID, "RUN --mount=%s: a secret is read-only", text);
+			return st_err(err, ST_E_INVALID, "RUN --mount=%s: a secret is read-only",
+				      text);
 	}
 	if (m->type != M_SECRET && (!m->target || !*m->target))
 		return st_err(err, ST_E_INVALID, "RUN --mount=%s: target is required", text);
@@ -312,8 +316,8 @@ static int context_files(struct stage_run *r, const char *source, struct key_inp
 	}
 	for (size_t i = 0; i < c->n; i++) {
 		struct ctx_file *f = &c->files[i];
-		if (plen && (strncmp(f->rel, rel, plen) != 0 || (f->rel[plen] != '/' &&
-								   f->rel[plen] != '\0')))
+		if (plen && (strncmp(f->rel, rel, plen) != 0 ||
+			     (f->rel[plen] != '/' && f->rel[plen] != '\0')))
 			continue;
 		if (S_ISDIR(f->st.st_mode)) {
 			st_buf_addf(&k->files, "dir:%o %s/\n", (unsigned)f->st.st_mode, f->rel);
@@ -373,7 +377,7 @@ int mounts_key(struct stage_run *r, const struct st_dockerfile_instr *in, struct
 			rc = context_files(r, m->source, k, err);
 		} else if (m->type == M_BIND) {
 			const struct build_state *st = NULL;
-			struct build_state own = { 0 };
+			struct build_state own = {0};
 			rc = from_lookup(r, m->from, &st, &own, &k->files, err);
 			state_release(&own);
 		}
@@ -392,22 +396,22 @@ int mounts_key(struct stage_run *r, const struct st_dockerfile_instr *in, struct
 /* ---- the host side of each mount ---- */
 
 struct host_mount {
-	char *dir;       /* our own mount under the step dir to unmount after, or NULL */
+	char *dir; /* our own mount under the step dir to unmount after, or NULL */
 	bool mounted;
 	struct st_snapshot_step view; /* from=: a view of a stage or image */
 	bool view_created, view_mounted;
-	int lock;        /* cache: the flock()ed dir */
+	int lock; /* cache: the flock()ed dir */
 };
 
 struct run_mounts {
-	char *base;      /* <step base>/mounts */
+	char *base; /* <step base>/mounts */
 	struct host_mount *host;
 	size_t nhost;
 	struct st_runtime_mount *rt;
 	size_t nrt;
-	char **strs;     /* strings the runtime mounts borrow */
+	char **strs; /* strings the runtime mounts borrow */
 	size_t nstrs;
-	char **env;      /* "K=V", NULL-terminated */
+	char **env; /* "K=V", NULL-terminated */
 	size_t nenv;
 };
 
@@ -432,11 +436,11 @@ static void rt_add(struct run_mounts *m, enum st_runtime_mount_type type, const 
 {
 	m->rt = st_xrealloc(m->rt, (m->nrt + 1) * sizeof(*m->rt));
 	m->rt[m->nrt++] = (struct st_runtime_mount){
-		.type = type,
-		.source = src,
-		.destination = dst,
-		.flags = ro ? ST_RUNTIME_MOUNT_READONLY : 0,
-		.options = options,
+	    .type = type,
+	    .source = src,
+	    .destination = dst,
+	    .flags = ro ? ST_RUNTIME_MOUNT_READONLY : 0,
+	    .options = options,
 	};
 }
 
@@ -452,7 +456,7 @@ static char *resolve_in(const char *root, const char *rel)
 	st_autoclose int rfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rfd < 0)
 		return NULL;
-	struct open_how how = { .flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT };
+	struct open_how how = {.flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT};
 	st_autoclose int fd = (int)syscall(SYS_openat2, rfd, *rel ? rel : ".", &how, sizeof(how));
 	if (fd < 0 && errno == ENOSYS) {
 		/* Before 5.6: no symlink is followed at all. */
@@ -483,8 +487,10 @@ static int copy_tree(int sfd, int dfd, const char *name, struct st_error **err)
 	if (S_ISDIR(st.st_mode)) {
 		if (mkdirat(dfd, name, 0700) < 0 && errno != EEXIST)
 			return st_err_errno(err, "mkdir '%s'", name);
-		st_autoclose int s2 = openat(sfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		st_autoclose int d2 = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		st_autoclose int s2 =
+		    openat(sfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		st_autoclose int d2 =
+		    openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (s2 < 0 || d2 < 0)
 			return st_err_errno(err, "open '%s'", name);
 		DIR *d = fdopendir(dup(s2));
@@ -578,7 +584,7 @@ static int setup_bind(struct stage_run *r, struct run_mounts *rm, const struct m
 	const char *root;
 	if (m->from) {
 		const struct build_state *st = NULL;
-		struct build_state own = { 0 };
+		struct build_state own = {0};
 		int rc = from_lookup(r, m->from, &st, &own, NULL, err);
 		if (rc == 0)
 			rc = view_mount(r, h, dir, st, err);
@@ -619,7 +625,7 @@ static int setup_bind(struct stage_run *r, struct run_mounts *rm, const struct m
 	if (st_mkdir_p(upper, 0755, err) < 0 || st_mkdir_p(work, 0700, err) < 0 ||
 	    st_mkdir_p(merged, 0755, err) < 0)
 		return -1;
-	const char *lowers[] = { src };
+	const char *lowers[] = {src};
 	if (st_snapshot_mount(lowers, 1, upper, work, merged, err) < 0)
 		return -1;
 	h->dir = st_xstrdup(merged);
@@ -628,14 +634,15 @@ static int setup_bind(struct stage_run *r, struct run_mounts *rm, const struct m
 	return 0;
 }
 
-static void apply_owner(const char *path, const struct mount_spec *m, mode_t dflt)
+static int apply_owner(const char *path, const struct mount_spec *m, mode_t dflt,
+		       struct st_error **err)
 {
-	if (m->uid >= 0 || m->gid >= 0)
-		if (chown(path, m->uid >= 0 ? (uid_t)m->uid : (uid_t)-1,
-			  m->gid >= 0 ? (gid_t)m->gid : (gid_t)-1) < 0) {
-		}
-	if (chmod(path, m->mode >= 0 ? (mode_t)m->mode : dflt) < 0) {
-	}
+	if ((m->uid >= 0 || m->gid >= 0) && chown(path, m->uid >= 0 ? (uid_t)m->uid : (uid_t)-1,
+						  m->gid >= 0 ? (gid_t)m->gid : (gid_t)-1) < 0)
+		return st_err_errno(err, "chown '%s'", path);
+	if (chmod(path, m->mode >= 0 ? (mode_t)m->mode : dflt) < 0)
+		return st_err_errno(err, "chmod '%s'", path);
+	return 0;
 }
 
 static char *cache_root(struct st_store *s)
@@ -656,8 +663,8 @@ static int cache_create(struct stage_run *r, const struct mount_spec *m, const c
 	int rc = 0;
 	if (m->from) {
 		const struct build_state *st = NULL;
-		struct build_state own = { 0 };
-		struct host_mount view = { .lock = -1 };
+		struct build_state own = {0};
+		struct host_mount view = {.lock = -1};
 		rc = from_lookup(r, m->from, &st, &own, NULL, err);
 		if (rc == 0)
 			rc = view_mount(r, &view, tmp, st, err);
@@ -674,8 +681,12 @@ static int cache_create(struct stage_run *r, const struct mount_spec *m, const c
 	} else if (mkdir(dir, 0755) < 0) {
 		rc = st_err_errno(err, "mkdir '%s'", dir);
 	}
+	if (rc == 0 && m->from && m->mode < 0 && m->uid < 0 && m->gid < 0) {
+		/* from= content keeps the source's owner and mode */
+	} else if (rc == 0) {
+		rc = apply_owner(dir, m, 0755, err);
+	}
 	if (rc == 0) {
-		apply_owner(dir, m, 0755);
 		if (rename(dir, path) < 0 && errno != EEXIST && errno != ENOTEMPTY)
 			rc = st_err_errno(err, "create cache '%s'", path);
 	}
@@ -717,7 +728,8 @@ static int setup_cache(struct stage_run *r, struct run_mounts *rm, const struct 
 		keep(rm, path);
 		if (mkdir(path, 0755) < 0)
 			return st_err_errno(err, "mkdir '%s'", path);
-		apply_owner(path, m, 0755);
+		if (apply_owner(path, m, 0755, err) < 0)
+			return -1;
 	} else if (lrc < 0) {
 		return st_err_errno(err, "lock cache '%s'", path);
 	}
@@ -755,7 +767,8 @@ static int setup_secret(struct stage_run *r, struct run_mounts *rm, const struct
 	if (target) {
 		/* A tmpfs of its own: the content never touches a disk. */
 		struct host_mount *h = host_add(rm);
-		if (mount("tmpfs", dir, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0700") < 0) {
+		if (mount("tmpfs", dir, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0700") <
+		    0) {
 			rc = st_err_errno(err, "mount a tmpfs for secret '%s'", m->id);
 		} else {
 			h->dir = st_xstrdup(dir);
@@ -765,7 +778,7 @@ static int setup_secret(struct stage_run *r, struct run_mounts *rm, const struct
 			rc = st_write_file_atomic(file, NULL, data.data ? data.data : "", data.len,
 						  0400, err);
 			if (rc == 0)
-				apply_owner(file, m, 0400);
+				rc = apply_owner(file, m, 0400, err);
 			if (rc == 0)
 				rt_add(rm, ST_RUNTIME_MOUNT_BIND, file, target, true, NULL);
 		}
@@ -805,8 +818,9 @@ int mounts_setup(struct stage_run *r, const struct st_dockerfile_instr *in, cons
 			rc = setup_cache(r, rm, m, dir, target, err);
 			break;
 		case M_TMPFS: {
-			const char *opt = m->size ? keep(rm, st_xasprintf("mode=1777,size=%s", m->size))
-						  : "mode=1777";
+			const char *opt = m->size
+					      ? keep(rm, st_xasprintf("mode=1777,size=%s", m->size))
+					      : "mode=1777";
 			rt_add(rm, ST_RUNTIME_MOUNT_TMPFS, NULL, target, false, opt);
 			break;
 		}

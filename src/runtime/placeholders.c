@@ -1,4 +1,5 @@
-/* placeholders.c: the mount points a runtime creates in the rootfs, found before and removed after. */
+/* placeholders.c: the mount points a runtime creates in the rootfs, found before and removed after.
+ */
 #include "runtime/runtime.h"
 
 #include <dirent.h>
@@ -89,8 +90,9 @@ static int find_missing(int root, const char *dest, struct st_runtime_placeholde
 	return 0;
 }
 
-int st_runtime_placeholders_find(const struct st_runtime_spec *spec, struct st_runtime_placeholders *placeholders,
-			  struct st_error **err)
+int st_runtime_placeholders_find(const struct st_runtime_spec *spec,
+				 struct st_runtime_placeholders *placeholders,
+				 struct st_error **err)
 {
 	*placeholders = (struct st_runtime_placeholders){0};
 	if (!spec->rootfs)
@@ -157,8 +159,9 @@ static int remove_if_empty(int parent, const char *name)
 	return 1;
 }
 
-int st_runtime_placeholders_remove(const char *rootfs, const struct st_runtime_placeholders *placeholders,
-			    struct st_error **err)
+int st_runtime_placeholders_remove(const char *rootfs,
+				   const struct st_runtime_placeholders *placeholders,
+				   struct st_error **err)
 {
 	if (placeholders->n == 0)
 		return 0;

@@ -388,8 +388,7 @@ int st_runtime_delete(const struct st_runtime_opts *rt, const char *id, struct s
 	return rc;
 }
 
-int st_runtime_list(const struct st_runtime_opts *rt, char ***ids, size_t *n,
-		    struct st_error **err)
+int st_runtime_list(const struct st_runtime_opts *rt, char ***ids, size_t *n, struct st_error **err)
 {
 	*ids = NULL;
 	*n = 0;
