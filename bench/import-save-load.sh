@@ -41,7 +41,9 @@ for r in $(seq "$runs"); do
 
 	rm -rf "$root-load"
 	time_cmd t env STRATA_ROOT="$root-load" "$strata" load -i "$work/s.tar"; s_load+=("$t")
-	buildah rmi -f localhost/bench:2 >/dev/null 2>&1 || true
+	# containers-storage skips layers it already has: load into a storage without them, as
+	# strata loads into a fresh store
+	buildah rmi -f localhost/bench:1 localhost/bench:2 >/dev/null 2>&1 || true
 	time_cmd t skopeo copy -q "docker-archive:$work/k.tar" containers-storage:localhost/bench:2; k_load+=("$t")
 	rm -rf "$root" "$root-load"
 done
