@@ -30,16 +30,30 @@ struct build_context {
 	size_t n, cap;
 	size_t *slots; /* open-addressing hash of rel -> index + 1 */
 	size_t nslots;
-	bool dirty;    /* digests computed that the kv cache does not hold yet */
+	/* What the kv record needs besides 'files': the root and the excluded directories the
+	 * walk still entered ('hidden'), and the walk order over both ('order': an index into
+	 * 'files', or into 'hidden' with CTX_HIDDEN set). */
+	struct ctx_file *hidden;
+	size_t nhidden, hidden_cap;
+	size_t *order;
+	size_t norder, order_cap;
+	int64_t walk_ns;   /* CLOCK_REALTIME when the walk began */
+	char ignore_id[ST_DIGEST_HEX_LEN + 1]; /* which ignore rules the walk applied */
+	bool dirty;    /* the kv record is out of date: new digests, or directories re-read */
 	pthread_mutex_t lock; /* digests are computed lazily, from any stage's thread */
 };
 
+#define CTX_HIDDEN ((size_t)1 << (sizeof(size_t) * 8 - 1))
+
 /*
- * Walk 'root' (after .dockerignore) and take what the kv cache knows about unchanged files.
+ * Walk 'root' (after .dockerignore) and take what the kv cache knows about unchanged files
+ * and directories. 'dockerfile' is the -f path (may be NULL): with the context's ignore
+ * files it names the ignore rules the remembered listings were made under.
  * 'remember' false: a throw-away context (extracted from stdin) whose sums are not kept.
  */
-int ctx_open(struct st_store *s, const char *root, const struct st_dockerignore *ign,
-	     bool remember, struct build_context *c, struct st_error **err);
+int ctx_open(struct st_store *s, const char *root, const char *dockerfile,
+	     const struct st_dockerignore *ign, bool remember, struct build_context *c,
+	     struct st_error **err);
 /* Write back the sums computed during the build, if any. */
 int ctx_save(struct st_store *s, struct build_context *c, struct st_error **err);
 void ctx_release(struct build_context *c);

@@ -215,3 +215,61 @@ int st_store_kv_delete(struct st_store *s, const char *ns, const char *key, stru
 	db_bind_text(st, 2, key);
 	return db_step_done(s, st, err);
 }
+
+int st_store_kv_list(struct st_store *s, const char *ns, unsigned flags, struct st_store_kv **out,
+		     size_t *n, struct st_error **err)
+{
+	st_autostmt sqlite3_stmt *q = NULL;
+	if (db_prepare(s,
+		       (flags & ST_STORE_KV_VALUES)
+			       ? "SELECT key, length(CAST(value AS BLOB)), value FROM kv WHERE ns = ? "
+				 "ORDER BY key"
+			       : "SELECT key, length(CAST(value AS BLOB)) FROM kv WHERE ns = ? "
+				 "ORDER BY key",
+		       &q, err) < 0)
+		return -1;
+	db_bind_text(q, 1, ns);
+	struct st_store_kv *v = NULL;
+	size_t len = 0, cap = 0;
+	int rc;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		if (len == cap) {
+			cap = cap ? cap * 2 : 16;
+			v = st_xrealloc(v, cap * sizeof(*v));
+		}
+		v[len].key = db_col_dup(q, 0);
+		v[len].size = (uint64_t)sqlite3_column_int64(q, 1);
+		v[len].value = (flags & ST_STORE_KV_VALUES) ? db_col_dup(q, 2) : NULL;
+		len++;
+	}
+	if (rc != SQLITE_DONE) {
+		st_store_kvs_free(v, len);
+		return db_err(s, rc, err, "list keys");
+	}
+	*out = v;
+	*n = len;
+	return 0;
+}
+
+void st_store_kvs_free(struct st_store_kv *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].key);
+		free(v[i].value);
+	}
+	free(v);
+}
+
+int st_store_kv_delete_ns(struct st_store *s, const char *ns, size_t *removed,
+			  struct st_error **err)
+{
+	st_autostmt sqlite3_stmt *st = NULL;
+	if (db_prepare(s, "DELETE FROM kv WHERE ns = ?", &st, err) < 0)
+		return -1;
+	db_bind_text(st, 1, ns);
+	if (db_step_done(s, st, err) < 0)
+		return -1;
+	if (removed)
+		*removed = (size_t)sqlite3_changes(s->db);
+	return 0;
+}

@@ -319,6 +319,22 @@ int st_store_kv_put(struct st_store *s, const char *ns, const char *key, const c
 /* A missing key is not an error. */
 int st_store_kv_delete(struct st_store *s, const char *ns, const char *key, struct st_error **err);
 
+struct st_store_kv {
+	char *key;   /* owned */
+	char *value; /* owned; NULL unless listed with ST_STORE_KV_VALUES */
+	uint64_t size; /* bytes of the value */
+};
+enum st_store_kv_list_flags {
+	ST_STORE_KV_VALUES = 1 << 0, /* also read the values (they may be large) */
+};
+/* The keys of namespace 'ns', sorted. *out is a new array of *n: st_store_kvs_free(). */
+int st_store_kv_list(struct st_store *s, const char *ns, unsigned flags, struct st_store_kv **out,
+		     size_t *n, struct st_error **err);
+void st_store_kvs_free(struct st_store_kv *v, size_t n);
+/* Delete every key of 'ns'. *removed (may be NULL) receives how many there were. */
+int st_store_kv_delete_ns(struct st_store *s, const char *ns, size_t *removed,
+			  struct st_error **err);
+
 /* ---- Leases ------------------------------------------------------------------------------- */
 
 /*

@@ -339,6 +339,28 @@ static void kv_and_unpacked(void **state)
 	OK(st_store_kv_get(f->s, "other", "a", &v, err));
 	free(v);
 
+	OK(st_store_kv_put(f->s, "ns", "b", "22", err));
+	OK(st_store_kv_put(f->s, "ns", "a", "1", err));
+	struct st_store_kv *kv = NULL;
+	size_t n = 0;
+	OK(st_store_kv_list(f->s, "ns", 0, &kv, &n, err));
+	assert_int_equal(n, 2);
+	assert_string_equal(kv[0].key, "a");
+	assert_null(kv[0].value);
+	assert_int_equal(kv[1].size, 2);
+	st_store_kvs_free(kv, n);
+	OK(st_store_kv_list(f->s, "ns", ST_STORE_KV_VALUES, &kv, &n, err));
+	assert_string_equal(kv[1].value, "22");
+	st_store_kvs_free(kv, n);
+	size_t removed = 0;
+	OK(st_store_kv_delete_ns(f->s, "ns", &removed, err));
+	assert_int_equal(removed, 2);
+	OK(st_store_kv_list(f->s, "ns", 0, &kv, &n, err));
+	assert_int_equal(n, 0);
+	st_store_kvs_free(kv, n);
+	OK(st_store_kv_get(f->s, "other", "a", &v, err)); /* other namespaces stay */
+	free(v);
+
 	struct st_digest diff;
 	st_digest_of("layer", 5, &diff);
 	FAILS(st_store_unpacked_mark(f->s, diff.str, 5, err), ST_E_NOTFOUND, "no directory");
