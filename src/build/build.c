@@ -1126,7 +1126,8 @@ int st_build_run(struct st_store *s, const struct st_build_opts *o, struct st_bu
 	if (rc == 0 && b.ctx_dir) {
 		rc = st_dockerignore_load(b.ctx_dir, o->dockerfile, &b.ign, err);
 		if (rc == 0) {
-			rc = ctx_open(s, b.ctx_dir, b.ign, b.ctx_tmp == NULL, &b.ctx, err);
+			rc = ctx_open(s, b.ctx_dir, o->dockerfile, b.ign, b.ctx_tmp == NULL, &b.ctx,
+				      err);
 			b.have_ctx = rc == 0;
 		}
 	}
