@@ -174,6 +174,11 @@ struct build_context *build_ctx(struct stage_run *r, struct st_error **err)
 	return &r->b->ctx;
 }
 
+char stage_escape(const struct stage_run *r)
+{
+	return r->b->df->escape;
+}
+
 const struct st_build_opts *build_opts(const struct stage_run *r)
 {
 	return r->b->o;

@@ -25,7 +25,6 @@
 #include <unistd.h>
 
 #include "build/engine.h"
-#include "dockerfile/lex.h"
 #include "local/local.h"
 #include "runtime/runtime.h"
 #include "snapshot/snapshot.h"
@@ -536,7 +535,7 @@ int copy_prepare(struct stage_run *r, const struct st_dockerfile_instr *in, stru
 	stage_env(r, &env, &envkv);
 	char **w = NULL;
 	size_t nw = 0;
-	char escape = '\\';
+	char escape = stage_escape(r);
 	int rc = st_dockerfile_instr_expand(in, &env, escape, &w, &nw, err);
 	st_autofree char *from = NULL;
 	st_autofree char *checksum = NULL;
@@ -669,26 +668,18 @@ int copy_prepare(struct stage_run *r, const struct st_dockerfile_instr *in, stru
 			}
 		}
 		if (h) {
-			/* An unquoted delimiter: the body is expanded with the stage's ENV and ARGs,
-			 * quotes left as they are (BuildKit's ExpandRaw: SkipProcessQuotes). */
-			struct st_buf body = ST_BUF_INIT;
-			if (h->expand) {
-				struct st_dockerfile_lex_opts lo = { .skip_quotes = true };
-				rc = st_dockerfile_lex(h->content, &env, '\\', &lo, &body, NULL, NULL,
-						       err);
-				if (rc < 0) {
-					st_buf_release(&body);
-					st_err_wrap(err, "%s <<%s", verb, h->name);
-					break;
-				}
-			} else {
-				st_buf_adds(&body, h->content);
+			/* An unquoted delimiter: the body is expanded with the stage's ENV and ARGs. */
+			char *bodytext = NULL;
+			rc = st_dockerfile_heredoc_body(h, &env, stage_escape(r), &bodytext, err);
+			if (rc < 0) {
+				st_err_wrap(err, "%s <<%s", verb, h->name);
+				break;
 			}
 			st_autofree char *t = dest_is_dir ? st_xasprintf("%s/%s", dest, h->name)
 							  : st_xstrdup(dest);
 			struct copy_item *it = add_item(p, ITEM_DATA, NULL, t);
-			it->len = body.len;
-			it->data = st_buf_detach(&body, NULL);
+			it->len = strlen(bodytext);
+			it->data = bodytext;
 			struct st_digest d;
 			st_digest_of(it->data, it->len, &d);
 			st_buf_addf(&k->files, "%s:heredoc %s\n", st_digest_hex(&d), h->name);

@@ -36,6 +36,8 @@ void build_layer_opts(const struct stage_run *r, struct st_layer_writer_opts *o)
 /* Borrowed from the build. */
 struct build_context *build_ctx(struct stage_run *r, struct st_error **err);
 const struct st_build_opts *build_opts(const struct stage_run *r);
+/* The Dockerfile's escape character ('\\' or '`', from "# escape="). */
+char stage_escape(const struct stage_run *r);
 /* The final state of stage 'index' (waits for it). Borrowed. */
 const struct build_state *build_stage_state(struct stage_run *r, size_t index);
 

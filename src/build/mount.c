@@ -257,7 +257,7 @@ static int specs_parse(struct stage_run *r, const struct st_dockerfile_instr *in
 		if (strcmp(in->flags[i].name, "mount"))
 			continue;
 		st_autofree char *v = NULL;
-		rc = st_dockerfile_flag_expand(&in->flags[i], &env, '\\', &v, err);
+		rc = st_dockerfile_flag_expand(&in->flags[i], &env, stage_escape(r), &v, err);
 		if (rc < 0)
 			break;
 		*out = st_xrealloc(*out, (*n + 1) * sizeof(**out));

@@ -175,6 +175,15 @@ int st_dockerfile_words(const char *word, const struct st_dockerfile_env *env, c
 			char ***words, size_t *n, struct st_error **err);
 void st_dockerfile_strv_free(char **v);
 
+/*
+ * The body of a COPY/ADD heredoc as the file gets it: with an unquoted delimiter, $ expanded
+ * and quotes left as written (BuildKit's ExpandRaw with SkipProcessQuotes); with a quoted one,
+ * as written. *out is new.
+ */
+int st_dockerfile_heredoc_body(const struct st_dockerfile_heredoc *h,
+			       const struct st_dockerfile_env *env, char escape, char **out,
+			       struct st_error **err);
+
 /* Whether BuildKit expands this kind's arguments itself (else the shell does, for RUN...). */
 bool st_dockerfile_kind_expands(enum st_dockerfile_kind kind);
 

@@ -790,3 +790,21 @@ void st_dockerfile_strv_free(char **v)
 		free(*p);
 	free(v);
 }
+
+int st_dockerfile_heredoc_body(const struct st_dockerfile_heredoc *h,
+			       const struct st_dockerfile_env *env, char escape, char **out,
+			       struct st_error **err)
+{
+	if (!h->expand) {
+		*out = st_xstrdup(h->content);
+		return 0;
+	}
+	struct st_buf body = ST_BUF_INIT;
+	struct st_dockerfile_lex_opts lo = { .skip_quotes = true };
+	if (st_dockerfile_lex(h->content, env, escape, &lo, &body, NULL, NULL, err) < 0) {
+		st_buf_release(&body);
+		return -1;
+	}
+	*out = st_buf_detach(&body, NULL);
+	return 0;
+}
