@@ -112,22 +112,47 @@ int st_build_run(struct st_store *s, const struct st_build_opts *o, struct st_bu
 
 /* ---- the build cache ------------------------------------------------------------------------ */
 
-struct st_build_cache_usage {
-	size_t records;
-	uint64_t size; /* the layers' bytes the records keep (their recorded sizes) */
-	int64_t last_used; /* the most recent use, microseconds; 0 when empty */
+/*
+ * A cache record is "dangling" when no image in the store was built through its step: the
+ * image was removed, the build failed after it, or nothing was ever tagged from it. Records
+ * an image was built through are "in use": a rebuild of that image hits them. Only dangling
+ * records are reclaimable by a default prune (Docker's builder prune without --all).
+ */
+struct st_build_cache_record {
+	char *id;          /* the step's cache key (hex); owned */
+	uint64_t size;     /* the bytes of the layer the step added (0: config only) */
+	int64_t last_used; /* microseconds */
+	bool reclaimable;  /* dangling */
 };
 
-/* `strata builder du`. */
+struct st_build_cache_usage {
+	size_t records;
+	uint64_t size;        /* the layers' bytes the records keep (their recorded sizes) */
+	uint64_t reclaimable; /* of that, the dangling records' */
+	uint64_t meta_size;   /* context checksums, miss explanations and file lists (kv) */
+	int64_t last_used;    /* the most recent use, microseconds; 0 when empty */
+	struct st_build_cache_record *v; /* most recently used first */
+};
+
+/* `strata builder du`. 'out' is filled with new data: st_build_cache_usage_release(). */
 int st_build_cache_du(struct st_store *s, struct st_build_cache_usage *out,
 		      struct st_error **err);
+void st_build_cache_usage_release(struct st_build_cache_usage *u);
+
+enum st_build_prune_flags {
+	ST_BUILD_PRUNE_ALL = 1 << 0, /* every record, not only the dangling ones */
+};
 
 /*
- * `strata builder prune`: drop cache records, least recently used first, until at most
- * 'keep_bytes' remain (0: all), then collect the layers nothing else needs.
- * *removed and *freed (may be NULL) receive the records removed and the bytes freed on disk.
+ * `strata builder prune`: drop the dangling cache records (ST_BUILD_PRUNE_ALL: all records),
+ * least recently used first, until the records left total at most 'keep_bytes' (0: no
+ * limit, drop every candidate); then forget what the build keeps beside the records (the
+ * checksums and miss explanations of contexts that no longer exist, file lists no
+ * explanation refers to; with ST_BUILD_PRUNE_ALL and no 'keep_bytes', all of it) and collect
+ * the layers nothing else needs. *removed and *freed (may be NULL) receive the records removed
+ * and the bytes freed on disk.
  */
-int st_build_cache_prune(struct st_store *s, uint64_t keep_bytes, size_t *removed,
+int st_build_cache_prune(struct st_store *s, unsigned flags, uint64_t keep_bytes, size_t *removed,
 			 uint64_t *freed, struct st_error **err);
 
 /*

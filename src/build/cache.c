@@ -17,7 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/stat.h>
+
 #include "build/internal.h"
+#include "local/local.h"
 #include "util/cleanup.h"
 #include "util/banned.h"
 
@@ -291,6 +294,92 @@ int cache_explain(struct st_store *s, const char *position, const struct key_inp
 
 /* ---- builder du / prune ---- */
 
+/*
+ * The image configs in the store, to tell dangling records from those an image was built
+ * through: a record's history (each step's timestamp and command) is then a prefix of the
+ * image's history. Timestamps make the prefix specific to one build's chain.
+ */
+struct image_histories {
+	struct st_image_config **cfg;
+	size_t n;
+};
+
+static void histories_release(struct image_histories *h)
+{
+	for (size_t i = 0; i < h->n; i++)
+		st_image_config_free(h->cfg[i]);
+	free(h->cfg);
+}
+
+static int histories_load(struct st_store *s, struct image_histories *h, struct st_error **err)
+{
+	memset(h, 0, sizeof(*h));
+	struct st_store_image **imgs = NULL;
+	size_t n = 0;
+	if (st_store_image_list(s, 0, &imgs, &n, err) < 0)
+		return -1;
+	h->cfg = st_xcalloc(n + 1, sizeof(*h->cfg));
+	for (size_t i = 0; i < n; i++) {
+		struct st_error *e = NULL;
+		if (st_local_image_config(s, imgs[i], &h->cfg[h->n], &e) == 0)
+			h->n++;
+		st_error_free(e); /* an unreadable image keeps nothing alive */
+	}
+	st_store_image_list_free(imgs, n);
+	return 0;
+}
+
+static bool same_str(const char *a, const char *b)
+{
+	return !strcmp(a ? a : "", b ? b : "");
+}
+
+static bool history_prefix(const struct st_image_config *rec, const struct st_image_config *img)
+{
+	if (rec->n_history == 0 || rec->n_history > img->n_history)
+		return false;
+	for (size_t i = 0; i < rec->n_history; i++) {
+		const struct st_image_history *a = &rec->history[i], *b = &img->history[i];
+		if (!same_str(a->created, b->created) || !same_str(a->created_by, b->created_by) ||
+		    a->empty_layer != b->empty_layer)
+			return false;
+	}
+	return true;
+}
+
+static bool record_dangling(const struct st_store_cache *c, const struct image_histories *h)
+{
+	json_error_t jerr;
+	json_t *doc = json_loads(c->value, 0, &jerr);
+	const char *text = doc ? json_string_value(json_object_get(doc, "config")) : NULL;
+	struct st_image_config *cfg = NULL;
+	bool dangling = true;
+	if (text && st_image_config_parse(text, strlen(text), &cfg, NULL) == 0) {
+		for (size_t i = 0; dangling && i < h->n; i++)
+			if (history_prefix(cfg, h->cfg[i]))
+				dangling = false;
+		st_image_config_free(cfg);
+	}
+	json_decref(doc);
+	return dangling;
+}
+
+static uint64_t kv_bytes(struct st_store *s, const char *ns)
+{
+	struct st_store_kv *v = NULL;
+	size_t n = 0;
+	uint64_t total = 0;
+	struct st_error *e = NULL;
+	if (st_store_kv_list(s, ns, 0, &v, &n, &e) < 0) {
+		st_error_free(e);
+		return 0;
+	}
+	for (size_t i = 0; i < n; i++)
+		total += v[i].size;
+	st_store_kvs_free(v, n);
+	return total;
+}
+
 int st_build_cache_du(struct st_store *s, struct st_build_cache_usage *out, struct st_error **err)
 {
 	memset(out, 0, sizeof(*out));
@@ -298,21 +387,151 @@ int st_build_cache_du(struct st_store *s, struct st_build_cache_usage *out, stru
 	size_t n = 0;
 	if (st_store_cache_list(s, &v, &n, err) < 0)
 		return -1;
-	out->records = n;
-	for (size_t i = 0; i < n; i++) {
-		out->size += v[i].size;
-		if (v[i].last_used > out->last_used)
-			out->last_used = v[i].last_used;
+	struct image_histories h;
+	if (histories_load(s, &h, err) < 0) {
+		st_store_caches_free(v, n);
+		return -1;
 	}
+	out->records = n;
+	out->v = st_xcalloc(n + 1, sizeof(*out->v));
+	for (size_t i = 0; i < n; i++) {
+		const struct st_store_cache *c = &v[n - 1 - i]; /* the list is oldest first */
+		struct st_build_cache_record *r = &out->v[i];
+		r->id = st_xstrdup(c->key);
+		r->size = c->size;
+		r->last_used = c->last_used;
+		r->reclaimable = record_dangling(c, &h);
+		out->size += c->size;
+		if (r->reclaimable)
+			out->reclaimable += c->size;
+		if (c->last_used > out->last_used)
+			out->last_used = c->last_used;
+	}
+	out->meta_size = kv_bytes(s, KV_NS_CTX) + kv_bytes(s, KV_NS_LAST) + kv_bytes(s, KV_NS_FILES);
+	histories_release(&h);
 	st_store_caches_free(v, n);
 	return 0;
 }
 
-int st_build_cache_prune(struct st_store *s, uint64_t keep_bytes, size_t *removed,
+void st_build_cache_usage_release(struct st_build_cache_usage *u)
+{
+	for (size_t i = 0; u->v && i < u->records; i++)
+		free(u->v[i].id);
+	free(u->v);
+	memset(u, 0, sizeof(*u));
+}
+
+/* The context directory a kv key names ("<dir>" or "<dir>\n<dockerfile>\n..."); New. */
+static char *key_dir(const char *key)
+{
+	const char *nl = strchr(key, '\n');
+	return nl ? st_xstrndup(key, (size_t)(nl - key)) : st_xstrdup(key);
+}
+
+static bool dir_exists(const char *dir)
+{
+	struct stat st;
+	return dir[0] == '/' && stat(dir, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/*
+ * Forget the build's kv records that can no longer serve: checksums and explanations of
+ * context directories that are gone (a stdin context's directory always is), and file lists
+ * no remaining explanation names.
+ */
+static int forget_meta(struct st_store *s, bool all, struct st_error **err)
+{
+	if (all) {
+		const char *ns[] = { KV_NS_CTX, KV_NS_LAST, KV_NS_FILES };
+		for (size_t i = 0; i < 3; i++)
+			if (st_store_kv_delete_ns(s, ns[i], NULL, err) < 0)
+				return -1;
+		return 0;
+	}
+	struct st_store_kv *v = NULL;
+	size_t n = 0;
+	if (st_store_kv_list(s, KV_NS_CTX, 0, &v, &n, err) < 0)
+		return -1;
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		st_autofree char *d = key_dir(v[i].key);
+		if (!dir_exists(d))
+			rc = st_store_kv_delete(s, KV_NS_CTX, v[i].key, err);
+	}
+	st_store_kvs_free(v, n);
+	if (rc < 0 || st_store_kv_list(s, KV_NS_LAST, ST_STORE_KV_VALUES, &v, &n, err) < 0)
+		return -1;
+	char **named = st_xcalloc(n + 1, sizeof(*named));
+	size_t nnamed = 0;
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		st_autofree char *d = key_dir(v[i].key);
+		if (strcmp(d, "-") != 0 && !dir_exists(d)) {
+			rc = st_store_kv_delete(s, KV_NS_LAST, v[i].key, err);
+			continue;
+		}
+		json_error_t jerr;
+		json_t *doc = json_loads(v[i].value, 0, &jerr);
+		const char *f = json_string_value(json_object_get(doc, "files"));
+		if (f && *f)
+			named[nnamed++] = st_xstrdup(f);
+		json_decref(doc);
+	}
+	st_store_kvs_free(v, n);
+	if (rc == 0 && st_store_kv_list(s, KV_NS_FILES, 0, &v, &n, err) == 0) {
+		for (size_t i = 0; rc == 0 && i < n; i++) {
+			bool keep = false;
+			for (size_t j = 0; !keep && j < nnamed; j++)
+				keep = !strcmp(named[j], v[i].key);
+			if (!keep)
+				rc = st_store_kv_delete(s, KV_NS_FILES, v[i].key, err);
+		}
+		st_store_kvs_free(v, n);
+	} else {
+		rc = -1;
+	}
+	for (size_t i = 0; i < nnamed; i++)
+		free(named[i]);
+	free(named);
+	return rc;
+}
+
+int st_build_cache_prune(struct st_store *s, unsigned flags, uint64_t keep_bytes, size_t *removed,
 			 uint64_t *freed, struct st_error **err)
 {
+	bool all = flags & ST_BUILD_PRUNE_ALL;
+	struct st_store_cache *v = NULL;
+	size_t n = 0;
+	if (st_store_cache_list(s, &v, &n, err) < 0) /* least recently used first */
+		return -1;
+	struct image_histories h = { 0 };
+	if (!all && histories_load(s, &h, err) < 0) {
+		st_store_caches_free(v, n);
+		return -1;
+	}
+	uint64_t total = 0;
+	for (size_t i = 0; i < n; i++)
+		total += v[i].size;
 	size_t nrem = 0;
-	if (st_store_cache_prune(s, keep_bytes, &nrem, NULL, err) < 0)
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < n && (keep_bytes == 0 || total > keep_bytes); i++) {
+		if (!all && !record_dangling(&v[i], &h))
+			continue;
+		struct st_error *e = NULL;
+		if (st_store_cache_delete(s, v[i].key, &e) < 0) {
+			if (e->kind != ST_E_NOTFOUND) { /* another prune was first */
+				*err = e;
+				rc = -1;
+				break;
+			}
+			st_error_free(e);
+			continue;
+		}
+		total -= v[i].size < total ? v[i].size : total;
+		nrem++;
+	}
+	histories_release(&h);
+	st_store_caches_free(v, n);
+	if (rc < 0 || forget_meta(s, all && keep_bytes == 0, err) < 0)
 		return -1;
 	struct st_store_gc_report r = { 0 };
 	if (st_store_gc(s, 0, &r, err) < 0)

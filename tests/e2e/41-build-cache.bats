@@ -71,15 +71,53 @@ DF
 	[ "$two" -gt $((one + 2900000)) ]
 }
 
-@test "builder du and prune" {
+@test "builder du: one row per record and the totals, as Docker prints them" {
 	printf 'FROM busybox\nRUN echo x > /x\n' >"$CTX/Dockerfile"
-	strata build -q "$CTX"
+	strata build -q -t du:1 "$CTX"
 	run strata builder du
-	[ "$status" -eq 0 ] && [[ "$output" == *"Records:"* ]]
+	[ "$status" -eq 0 ]
+	[[ "${lines[0]}" == "ID"*"RECLAIMABLE"*"SIZE"*"LAST ACCESSED" ]]
+	[[ "${lines[1]}" == *" false "*"ago" ]]
+	[[ "$output" == *"Reclaimable:"*"0B"*"Total:"* ]]
+}
+
+@test "builder prune: without --all only dangling cache goes; the image's steps stay cached" {
+	printf 'FROM busybox\nRUN echo x > /x\n' >"$CTX/Dockerfile"
+	strata build -q -t keep:1 "$CTX"
+	printf 'FROM busybox\nRUN echo y > /y\n' >"$CTX/Dockerfile"
+	strata build -q "$CTX"     # untagged: its image is dangling but still in the store
+	run strata image prune -f  # now nothing was built through the second RUN
+	[ "$status" -eq 0 ]
 	run strata builder prune -f
-	[ "$status" -eq 0 ] && [[ "$output" == *"Deleted build cache objects:"* ]]
-	run strata builder du
-	[[ "$output" == *"Records:"*"0"* ]]
+	[ "$status" -eq 0 ] && [[ "$output" == *"Deleted build cache objects: 1"* ]]
+	printf 'FROM busybox\nRUN echo x > /x\n' >"$CTX/Dockerfile"
+	run strata build --progress=plain -t keep:1 "$CTX"
+	[ "$status" -eq 0 ] && [[ "$output" == *"#2 CACHED"* ]]
+	printf 'FROM busybox\nRUN echo y > /y\n' >"$CTX/Dockerfile"
 	run strata build --progress=plain "$CTX"
 	[[ "$output" == *"cache miss"* ]]
+}
+
+@test "builder prune --all: every record, the context checksums and the miss explanations" {
+	printf 'FROM busybox\nCOPY . /app\nRUN echo x > /x\n' >"$CTX/Dockerfile"
+	strata build -q -t all:1 "$CTX"
+	run strata builder du
+	[[ "$output" == *"Metadata:"* ]] && [[ "$output" != *"Metadata:"*" 0B"* ]]
+	run strata builder prune --all -f
+	[ "$status" -eq 0 ] && [[ "$output" == *"Deleted build cache objects: 2"* ]]
+	run strata builder du
+	[[ "$output" == *"Metadata:"*"0B"*"Total:"*"0B"* ]]
+	run strata build --progress=plain -t all:1 "$CTX"
+	[ "$status" -eq 0 ] && [[ "$output" == *"cache miss"* ]] && [[ "$output" != *"CACHED"* ]]
+}
+
+@test "builder prune --keep-storage keeps the most recently used records within the size" {
+	printf 'FROM busybox\nRUN head -c 300000 /dev/urandom > /a\nRUN head -c 300000 /dev/urandom > /b\n' >"$CTX/Dockerfile"
+	strata build -q "$CTX"
+	run strata builder prune --all -f --keep-storage 400kB
+	[ "$status" -eq 0 ] && [[ "$output" == *"Deleted build cache objects: 1"* ]]
+	run strata builder du
+	[ "${#lines[@]}" -eq 7 ] && [[ "${lines[1]}" == *" false "*"kB"* ]]
+	run strata builder prune --all -f --keep-storage 1x
+	[ "$status" -ne 0 ] && [[ "$output" == *"invalid size '1x'"* ]]
 }

@@ -195,6 +195,18 @@ static void cache_explains_a_changed_file_and_arg(void **state)
 	struct st_build_cache_usage u;
 	assert_int_equal(st_build_cache_du(s, &u, NULL), 0);
 	assert_int_equal(u.records, 0);
+	assert_true(u.meta_size > 0);
+	st_build_cache_usage_release(&u);
+	/* A prune forgets the explanations of a context that is gone, and their file lists. */
+	assert_int_equal(st_build_cache_prune(s, 0, 0, NULL, NULL, NULL), 0);
+	struct st_store_kv *kv = NULL;
+	size_t n = 0;
+	assert_int_equal(st_store_kv_list(s, KV_NS_LAST, 0, &kv, &n, NULL), 0);
+	assert_int_equal(n, 0);
+	st_store_kvs_free(kv, n);
+	assert_int_equal(st_store_kv_list(s, KV_NS_FILES, 0, &kv, &n, NULL), 0);
+	assert_int_equal(n, 0);
+	st_store_kvs_free(kv, n);
 	st_store_free(s);
 	assert_int_equal(st_rm_rf(root, NULL), 0);
 }
