@@ -5,9 +5,9 @@ set -eu
 pkgs="build-essential meson ninja-build pkg-config clang libclang-rt-14-dev
       libarchive-dev libjansson-dev libssl-dev libcurl4-openssl-dev libsqlite3-dev
       libzstd-dev libisal-dev libcmocka-dev
-      bats runc busybox-static skopeo jq bc"
+      bats runc busybox-static skopeo buildah jq bc python3"
 if [ "${1:-}" = "--bench" ]; then
-    pkgs="$pkgs buildah hyperfine python3"
+    pkgs="$pkgs hyperfine"
 fi
 export DEBIAN_FRONTEND=noninteractive
 if [ "$(id -u)" -ne 0 ]; then
