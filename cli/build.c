@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <pthread.h>
+#include <sys/ioctl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -279,6 +280,7 @@ struct display {
 	struct step_view *steps;
 	size_t nsteps;
 	int live_lines; /* tty: lines of the live region on screen */
+	int cols;       /* tty: the terminal's width; live lines never wrap, or clearing miscounts */
 	double t0;
 	bool stop;
 	pthread_t ticker;
@@ -326,12 +328,15 @@ static void live_draw(struct display *d)
 		struct step_view *v = &d->steps[i];
 		if (!v->running)
 			continue;
-		fprintf(d->f, "\033[1m=> %s\033[0m  %.1fs\n", v->name, now - v->start);
+		int room = d->cols - 12; /* "=> " and "  9999.9s" */
+		fprintf(d->f, "\033[1m=> %.*s\033[0m  %.1fs\n", room > 10 ? room : 10, v->name,
+			now - v->start);
 		d->live_lines++;
 		for (size_t t = 0; t < 4; t++) {
 			if (!v->tail[t])
 				continue;
-			fprintf(d->f, "\033[2m=> => %.*s\033[0m\n", 110, v->tail[t]);
+			room = d->cols - 7; /* "=> => " */
+			fprintf(d->f, "\033[2m=> => %.*s\033[0m\n", room > 10 ? room : 10, v->tail[t]);
 			d->live_lines++;
 		}
 	}
@@ -538,6 +543,8 @@ int cmd_build(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 		o.progress = isatty(fileno(cli->errout)) ? PROGRESS_TTY : PROGRESS_PLAIN;
 	if (o.progress != PROGRESS_QUIET) {
 		d.tty = o.progress == PROGRESS_TTY;
+		struct winsize ws;
+		d.cols = ioctl(fileno(cli->errout), TIOCGWINSZ, &ws) == 0 && ws.ws_col ? ws.ws_col : 80;
 		o.b.progress.fn = on_event;
 		o.b.progress.ctx = &d;
 		if (d.tty && pthread_create(&d.ticker, NULL, ticker, &d) == 0)
