@@ -4,11 +4,11 @@
 #   W2 big-layer (a RUN writing 1 GiB), W3 multi-stage (three independent stages), W4 many-steps
 #   (40 steps: cold and no-change rebuild).
 # Prints medians and ratios buildah/strata (>1: strata faster).
-# usage: bench/build-bench.sh [RUNS]   (root; buildah installed; WORKLOADS=dir to override)
+# usage: bench/build-bench.sh [RUNS, default 3]   (root; buildah installed; WORKLOADS=dir to override)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
-runs=${1:-1}
+runs=${1:-3}
 work=${BENCH_WORK:-/tmp/strata-bench-build}
 wl=${WORKLOADS:-/work/shared/bench/workloads}
 strata=$(strata_bin)
