@@ -6,6 +6,8 @@
  * The lexer recurses once per nested ${V:-...}; the depth is capped so that hostile input
  * cannot exhaust the stack. Pattern matching (#, %, /) uses a memoised backtracking matcher
  * with the leftmost-first preference of Go's regexp, so it stays O(pattern x value).
+ * A substitution can still multiply its input (${V//x/$V$V} nested a few times grows
+ * exponentially), so every expansion is capped at MAX_EXPANSION bytes.
  */
 #include "dockerfile/lex.h"
 
@@ -17,6 +19,7 @@
 #include "util/banned.h"
 
 #define MAX_DEPTH 200
+#define MAX_EXPANSION (1u << 20)
 
 struct words {
 	struct st_buf cur;
@@ -211,6 +214,11 @@ static int process_stop_on(struct lex *l, int stop, bool raw_escapes, struct st_
 				r = double_quote(l, raw_escapes, &tmp);
 			if (r < 0) {
 				st_buf_release(&tmp);
+				goto out;
+			}
+			if (result->len + tmp.len > MAX_EXPANSION) {
+				st_buf_release(&tmp);
+				fail(l, "expansion larger than 1 MiB");
 				goto out;
 			}
 			st_buf_add(result, tmp.data ? tmp.data : "", tmp.len);
@@ -547,6 +555,11 @@ static int replace(struct lex *l, const char *pat, size_t npat, const char *repl
 		/* Go's Regexp.ReplaceAllString loop, empty-match rules included. */
 		size_t search = 0, last_end = 0;
 		while (search <= nv && pmatch_find(&m, search, false, &s, &e)) {
+			if (out->len > MAX_EXPANSION) {
+				free(m.memo);
+				free(t);
+				return fail(l, "expansion larger than 1 MiB");
+			}
 			st_buf_add(out, value + last_end, s - last_end);
 			if (e > last_end || s == 0)
 				expand_template(out, repl, value + s, e - s);

@@ -188,6 +188,25 @@ static void deep_nesting_is_bounded(void **state)
 	free(s);
 }
 
+static void growing_substitution_is_capped(void **state)
+{
+	/* each level multiplies the length: without a cap this takes minutes and gigabytes */
+	const char *kv[] = { "A=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" };
+	struct st_dockerfile_env e = { .kv = kv, .nkv = 1 };
+	char *out = NULL;
+	struct st_error *err = NULL;
+	assert_int_equal(st_dockerfile_expand("${A//a/${A//a/${A//a/${A//a/$A}}}}", &e, '\\', &out,
+					      &err),
+			 -1);
+	assert_int_equal(err->kind, ST_E_PARSE);
+	assert_non_null(strstr(err->msg, "expansion larger than 1 MiB"));
+	st_error_free(err);
+	/* two levels (40 * 40 * 40 bytes) are fine */
+	assert_int_equal(st_dockerfile_expand("${A//a/${A//a/$A}}", &e, '\\', &out, &err), 0);
+	assert_int_equal(strlen(out), 40 * 40 * 40);
+	free(out);
+}
+
 static void pathological_pattern_is_fast(void **state)
 {
 	/* *a*a*a*...b against aaaa...: exponential for a naive matcher */
@@ -221,6 +240,7 @@ int run_lex_tests(void)
 		cmocka_unit_test(expand_with_callback),
 		cmocka_unit_test(words_table),
 		cmocka_unit_test(deep_nesting_is_bounded),
+		cmocka_unit_test(growing_substitution_is_capped),
 		cmocka_unit_test(pathological_pattern_is_fast),
 	};
 	return cmocka_run_group_tests_name("dockerfile_lex", tests, NULL, NULL);
