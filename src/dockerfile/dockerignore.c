@@ -446,11 +446,6 @@ int st_dockerignore_load(const char *context, const char *dockerfile, struct st_
 	return 0;
 }
 
-static int name_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 static int walk_dir(const struct st_dockerignore *m, const char *root, const char *rel,
 		    bool parent_excluded, st_dockerignore_walk_fn fn, void *ctx,
 		    struct st_error **err)
@@ -460,22 +455,11 @@ static int walk_dir(const struct st_dockerignore *m, const char *root, const cha
 	if (!d)
 		return st_err_errno(err, "open directory '%s'", path);
 	char **names = NULL;
-	size_t n = 0, cap = 0;
-	struct dirent *de;
-	errno = 0;
-	while ((de = readdir(d))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 32;
-			names = st_xrealloc(names, cap * sizeof(*names));
-		}
-		names[n++] = st_xstrdup(de->d_name);
-	}
+	size_t n = 0;
+	int rc = st_dir_names(d, path, &names, &n, err);
 	closedir(d);
-	if (n)
-		qsort(names, n, sizeof(*names), name_cmp);
-	int rc = 0;
+	if (rc < 0)
+		return -1;
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		st_autofree char *r = *rel ? st_xasprintf("%s/%s", rel, names[i]) : st_xstrdup(names[i]);
 		st_autofree char *full = st_path_join(root, r);
@@ -496,9 +480,7 @@ static int walk_dir(const struct st_dockerignore *m, const char *root, const cha
 		}
 	}
 	(void)parent_excluded;
-	for (size_t i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
+	st_strv_free(names, n);
 	return rc;
 }
 

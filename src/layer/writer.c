@@ -15,6 +15,7 @@
 #include "layer/internal.h"
 #include "util/buf.h"
 #include "util/cleanup.h"
+#include "util/fs.h"
 #include "util/banned.h"
 
 /* (dev, inode) → first entry name, to turn later links into hardlink entries. */
@@ -441,24 +442,9 @@ static int walk(struct st_layer_writer *w, struct st_buf *disk, struct st_buf *n
 	if (!d)
 		return st_err_errno(err, "open directory '%s'", disk->data);
 	char **names = NULL;
-	size_t n = 0, cap = 0;
-	struct dirent *de;
-	errno = 0;
-	while ((de = readdir(d))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 32;
-			names = st_xrealloc(names, cap * sizeof(*names));
-		}
-		names[n++] = st_xstrdup(de->d_name);
-	}
-	int ret = 0;
-	if (errno)
-		ret = st_err_errno(err, "read directory '%s'", disk->data);
+	size_t n = 0;
+	int ret = st_dir_names(d, disk->data, &names, &n, err);
 	closedir(d);
-	if (ret == 0 && n > 0)
-		qsort(names, n, sizeof(*names), cmp_str);
 
 	size_t dlen = disk->len, nlen = name->len;
 	struct st_buf tmp = ST_BUF_INIT;
@@ -496,9 +482,7 @@ static int walk(struct st_layer_writer *w, struct st_buf *disk, struct st_buf *n
 	st_buf_release(&tmp);
 	st_buf_setlen(disk, dlen);
 	st_buf_setlen(name, nlen);
-	for (size_t i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
+	st_strv_free(names, n);
 	return ret;
 }
 

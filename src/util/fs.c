@@ -221,6 +221,47 @@ int st_rm_rf(const char *path, struct st_error **err)
 	return rm_rf_at(AT_FDCWD, path, st.st_dev, path, err);
 }
 
+static int cmp_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int st_dir_names(DIR *d, const char *what, char ***names, size_t *n, struct st_error **err)
+{
+	char **v = NULL;
+	size_t k = 0, cap = 0;
+	struct dirent *de;
+	errno = 0;
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (k == cap) {
+			cap = cap ? cap * 2 : 32;
+			v = st_xrealloc(v, cap * sizeof(*v));
+		}
+		v[k++] = st_xstrdup(de->d_name);
+		errno = 0;
+	}
+	if (errno) {
+		st_strv_free(v, k);
+		return st_err_errno(err, "read directory '%s'", what);
+	}
+	if (k)
+		qsort(v, k, sizeof(*v), cmp_name);
+	*names = v;
+	*n = k;
+	return 0;
+}
+
+void st_strv_free(char **v, size_t n)
+{
+	if (!v)
+		return;
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
 bool st_path_exists(const char *path)
 {
 	struct stat st;

@@ -2,6 +2,7 @@
 #ifndef ST_UTIL_FS_H
 #define ST_UTIL_FS_H
 
+#include <dirent.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -44,6 +45,14 @@ int st_rm_rf(const char *path, struct st_error **err);
 /* fsync a directory by path. */
 int st_fsync_dir(const char *path, struct st_error **err);
 bool st_path_exists(const char *path);
+/*
+ * The entries of the open directory 'd' except "." and "..", sorted bytewise (so walks and
+ * layers come out the same on every filesystem). *names is a new vector of *n new strings:
+ * st_strv_free(). 'what' names the directory in errors. 'd' stays open.
+ */
+int st_dir_names(DIR *d, const char *what, char ***names, size_t *n, struct st_error **err);
+/* Free 'n' strings and the vector; NULL does nothing. */
+void st_strv_free(char **v, size_t n);
 /* New: "a/b" joined with one '/' between. */
 char *st_path_join(const char *a, const char *b);
 
