@@ -95,11 +95,6 @@ static struct ctx_file *add_entry(struct build_context *c, char *rel, const stru
 	return f;
 }
 
-static int name_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 static bool same_stat(const struct stat *a, const struct stat *b)
 {
 	return a->st_ino == b->st_ino && a->st_size == b->st_size && a->st_mode == b->st_mode &&
@@ -400,27 +395,14 @@ static int walk_dir(struct walker *w, const char *rel, const struct stat *dst,
 		return st_err_errno(err, "open directory '%s/%s'", c->root, rel);
 	}
 	char **names = NULL;
-	size_t n = 0, cap = 0;
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 32;
-			names = st_xrealloc(names, cap * sizeof(*names));
-		}
-		names[n++] = st_xstrdup(de->d_name);
-	}
-	qsort(names, n, sizeof(*names), name_cmp);
-	int rc = 0;
+	size_t n = 0;
+	int rc = st_dir_names(d, rel, &names, &n, err);
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		char *r = *rel ? st_xasprintf("%s/%s", rel, names[i]) : st_xstrdup(names[i]);
 		rc = visit(w, dirfd(d), names[i], r, NULL, err);
 	}
 	closedir(d);
-	for (size_t i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
+	st_strv_free(names, n);
 	return rc;
 }
 
