@@ -1,12 +1,14 @@
 /* import.c: strata import [--change C]... [-m MSG] [--platform P] FILE|DIR|- [REPOSITORY[:TAG]] */
 #include <fcntl.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "build/build.h"
 #include "cli.h"
 #include "dockerfile/dockerfile.h"
 #include "fmt.h"
@@ -73,18 +75,29 @@ static const char *env_lookup(void *ctx, const char *name)
 	return st_image_config_env_get(ctx, name);
 }
 
-/* Copy a parsed exec/shell-form command into a config list, as Docker's import --change does. */
-static void set_command(struct st_image_strv *dst, const struct st_dockerfile_instr *in)
+/* The instructions `docker import --change` accepts. */
+static bool change_allowed(enum st_dockerfile_kind k)
 {
-	if (in->json) {
-		st_image_strv_set(dst, (const char *const *)in->args, in->nargs);
-		return;
+	switch (k) {
+	case ST_DF_CMD:
+	case ST_DF_ENTRYPOINT:
+	case ST_DF_ENV:
+	case ST_DF_EXPOSE:
+	case ST_DF_LABEL:
+	case ST_DF_ONBUILD:
+	case ST_DF_STOPSIGNAL:
+	case ST_DF_USER:
+	case ST_DF_VOLUME:
+	case ST_DF_WORKDIR:
+		return true;
+	default:
+		return false;
 	}
-	const char *sh[] = { "/bin/sh", "-c", in->nargs ? in->args[0] : "" };
-	st_image_strv_set(dst, sh, 3);
 }
 
-static int apply_change(struct st_image_config *cfg, const char *change, struct st_error **err)
+/* Apply one --change the way a build step would change the config. */
+static int apply_change(struct st_image_config *cfg, bool *cmd_set, const char *change,
+			struct st_error **err)
 {
 	st_autofree char *text = st_xasprintf("%s\n", change);
 	st_auto(st_dockerfile) struct st_dockerfile *df = NULL;
@@ -94,74 +107,21 @@ static int apply_change(struct st_image_config *cfg, const char *change, struct 
 	if (df->ninstrs != 1)
 		return st_err(err, ST_E_PARSE, "--change '%s': expected one instruction", change);
 	const struct st_dockerfile_instr *in = &df->instrs[0];
+	if (!change_allowed(in->kind))
+		return st_err(err, ST_E_INVALID, "--change '%s': %s is not supported by import", change,
+			      in->keyword);
 	struct st_dockerfile_env env = { .lookup = env_lookup, .ctx = cfg };
 	char **words = NULL;
 	size_t n = 0;
-	struct st_image_runconfig *rc = &cfg->config;
-	switch (in->kind) {
-	case ST_DF_CMD:
-		set_command(&rc->cmd, in);
-		return 0;
-	case ST_DF_ENTRYPOINT:
-		set_command(&rc->entrypoint, in);
-		return 0;
-	case ST_DF_ONBUILD:
-		st_image_strv_push(&rc->on_build, in->original + strlen(in->keyword) + 1);
-		return 0;
-	case ST_DF_ENV:
-	case ST_DF_LABEL:
-	case ST_DF_EXPOSE:
-	case ST_DF_USER:
-	case ST_DF_VOLUME:
-	case ST_DF_WORKDIR:
-	case ST_DF_STOPSIGNAL:
-		break;
-	default:
-		return st_err(err, ST_E_INVALID, "--change '%s': %s is not supported by import", change,
-			      in->keyword);
-	}
 	if (st_dockerfile_instr_expand(in, &env, df->escape, &words, &n, err) < 0)
 		return st_err_wrap(err, "--change '%s'", change);
-	int ret = 0;
-	switch (in->kind) {
-	case ST_DF_ENV:
-		for (size_t i = 0; i + 1 < n; i += 2)
-			st_image_config_env_set(cfg, words[i], words[i + 1]);
-		break;
-	case ST_DF_LABEL:
-		for (size_t i = 0; i + 1 < n; i += 2)
-			st_image_map_set(&rc->labels, words[i], words[i + 1]);
-		break;
-	case ST_DF_EXPOSE:
-		for (size_t i = 0; i < n; i++) {
-			st_autofree char *p = strchr(words[i], '/') ? st_xstrdup(words[i])
-								      : st_xasprintf("%s/tcp", words[i]);
-			if (!st_image_strv_has(&rc->exposed_ports, p))
-				st_image_strv_push(&rc->exposed_ports, p);
-		}
-		break;
-	case ST_DF_VOLUME:
-		for (size_t i = 0; i < n; i++)
-			if (!st_image_strv_has(&rc->volumes, words[i]))
-				st_image_strv_push(&rc->volumes, words[i]);
-		break;
-	case ST_DF_USER:
-		free(rc->user);
-		rc->user = st_xstrdup(n ? words[0] : "");
-		break;
-	case ST_DF_WORKDIR:
-		free(rc->working_dir);
-		rc->working_dir = st_xstrdup(n ? words[0] : "/");
-		break;
-	case ST_DF_STOPSIGNAL:
-		free(rc->stop_signal);
-		rc->stop_signal = st_xstrdup(n ? words[0] : "");
-		break;
-	default:
-		ret = st_err(err, ST_E_INVALID, "--change '%s': unsupported", change);
-	}
+	st_autofree char *created_by = NULL;
+	st_autofree char *mkdir = NULL;
+	int rc = st_build_config_apply(cfg, in, words, n, cmd_set, &created_by, &mkdir, err);
 	st_dockerfile_strv_free(words);
-	return ret;
+	if (rc < 0)
+		return st_err_wrap(err, "--change '%s'", change);
+	return 0;
 }
 
 /* The creation time: SOURCE_DATE_EPOCH when set, for reproducible imports; else now. */
@@ -225,8 +185,9 @@ int cmd_import(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 		return -1;
 
 	st_auto(st_image_config) struct st_image_config *cfg = st_image_config_new();
+	bool cmd_set = false;
 	for (size_t i = 0; i < o.nchanges; i++)
-		if (apply_change(cfg, o.changes[i], err) < 0)
+		if (apply_change(cfg, &cmd_set, o.changes[i], err) < 0)
 			return -1;
 
 	struct st_store *s = NULL;

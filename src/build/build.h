@@ -14,6 +14,8 @@
 #include <stdint.h>
 
 #include "digest/digest.h"
+#include "dockerfile/dockerfile.h"
+#include "image/image.h"
 #include "runtime/runtime.h"
 #include "store/store.h"
 #include "util/err.h"
@@ -161,5 +163,18 @@ int st_build_cache_prune(struct st_store *s, unsigned flags, uint64_t keep_bytes
  */
 int st_build_cache_mounts_prune(struct st_store *s, size_t *removed, uint64_t *freed,
 				struct st_error **err);
+
+/*
+ * Apply a config-only instruction (ENV, LABEL, EXPOSE, VOLUME, USER, WORKDIR, CMD, ENTRYPOINT,
+ * SHELL, STOPSIGNAL, MAINTAINER, ONBUILD, HEALTHCHECK, ARG) to 'cfg' as a build step does;
+ * 'words' are the instruction's arguments expanded (st_dockerfile_instr_expand). *cmd_set says
+ * whether a CMD was given since the base image (an ENTRYPOINT resets only an inherited CMD).
+ * *created_by is new: the history line BuildKit writes. For WORKDIR, *mkdir is new and names
+ * the directory a build creates when the image lacks it (else NULL). ST_E_INVALID for any
+ * other instruction.
+ */
+int st_build_config_apply(struct st_image_config *cfg, const struct st_dockerfile_instr *in,
+			  char **words, size_t nw, bool *cmd_set, char **created_by, char **mkdir,
+			  struct st_error **err);
 
 #endif
