@@ -53,13 +53,6 @@ struct build {
 
 /* ---- small helpers ---- */
 
-void strv_free(char **v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
 char *path_clean(const char *p)
 {
 	struct st_buf out = ST_BUF_INIT;
@@ -233,11 +226,11 @@ int stage_lowers(struct stage_run *r, const struct build_state *st, char ***path
 	for (size_t i = 0; i < st->n_layers; i++) {
 		const char *diff = st->layers[st->n_layers - 1 - i].diff_id.str;
 		if (r->lease && st_store_lease_add(r->lease, diff, err) < 0) {
-			strv_free(v, i);
+			st_strv_free(v, i);
 			return -1;
 		}
 		if (st_local_layer_unpack(r->s, diff, &v[i], err) < 0) {
-			strv_free(v, i);
+			st_strv_free(v, i);
 			return -1;
 		}
 	}
@@ -765,7 +758,7 @@ static void build_release(struct build *b)
 			struct stage_slot *sl = &b->slots[i];
 			state_release(&sl->final);
 			state_release(&sl->run.st);
-			strv_free(sl->run.args, sl->run.nargs);
+			st_strv_free(sl->run.args, sl->run.nargs);
 			free(sl->run.label);
 			free(sl->run.created);
 			st_store_lease_end(sl->run.lease);

@@ -98,7 +98,7 @@ void copy_plan_free(struct copy_plan *p)
 	free(p->from_base);
 	if (p->from_lock >= 0)
 		close(p->from_lock);
-	strv_free(p->srcs, p->nsrcs);
+	st_strv_free(p->srcs, p->nsrcs);
 	free(p->dest);
 	state_release(&p->own_from);
 	free(p->chown);
@@ -150,7 +150,7 @@ static int mount_from(struct stage_run *r, struct copy_plan *p, const struct bui
 	if (rc == 0)
 		rc = st_snapshot_step_mount(&p->from_step, (const char *const *)lowers, nl, err);
 	p->from_mounted = rc == 0;
-	strv_free(lowers, nl);
+	st_strv_free(lowers, nl);
 	return rc;
 }
 
@@ -170,16 +170,8 @@ static int add_tree_items(struct copy_plan *p, const char *host, const char *des
 		return st_err_errno(err, "open '%s'", host);
 	char **names = NULL;
 	size_t n = 0;
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		names = st_xrealloc(names, (n + 1) * sizeof(*names));
-		names[n++] = st_xstrdup(de->d_name);
-	}
+	int rc = st_dir_names(d, host, &names, &n, err);
 	closedir(d);
-	qsort(names, n, sizeof(*names), cmp_str);
-	int rc = 0;
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		st_autofree char *h = st_path_join(host, names[i]);
 		st_autofree char *t = st_xasprintf("%s/%s", dest, names[i]);
@@ -193,7 +185,7 @@ static int add_tree_items(struct copy_plan *p, const char *host, const char *des
 		if (it->is_dir)
 			rc = add_tree_items(p, h, t, err);
 	}
-	strv_free(names, n);
+	st_strv_free(names, n);
 	return rc;
 }
 
@@ -233,7 +225,8 @@ static void glob_paths(const char *root, const char *base, const char *rest, cha
 		}
 		if (d)
 			closedir(d);
-		qsort(names, nn, sizeof(*names), cmp_str);
+		if (nn > 1)
+			qsort(names, nn, sizeof(*names), cmp_str);
 	}
 	for (size_t i = 0; i < nn; i++) {
 		st_autofree char *pth = st_xasprintf("%s/%s", base, names[i]);
@@ -243,7 +236,7 @@ static void glob_paths(const char *root, const char *base, const char *rest, cha
 			continue;
 		glob_paths(root, pth, next, out, n);
 	}
-	strv_free(names, nn);
+	st_strv_free(names, nn);
 }
 
 static int from_sources(struct copy_plan *p, const char *root, char **srcs, size_t nsrc,
@@ -283,7 +276,7 @@ static int from_sources(struct copy_plan *p, const char *root, char **srcs, size
 				add_item(p, ITEM_PATH, h, t);
 			}
 		}
-		strv_free(matches, nm);
+		st_strv_free(matches, nm);
 		if (rc < 0)
 			return -1;
 	}
@@ -644,7 +637,7 @@ int copy_prepare(struct stage_run *r, const struct st_dockerfile_instr *in, stru
 			goto out;
 		struct stat dst;
 		dest_exists_dir = lower_lstat(lowers, nl, dest, &dst) && S_ISDIR(dst.st_mode);
-		strv_free(lowers, nl);
+		st_strv_free(lowers, nl);
 	}
 	size_t nsrc = nw - 1;
 	bool dest_is_dir = trailing || nsrc > 1 || dest_exists_dir ||
@@ -909,18 +902,11 @@ static int add_archive(struct stage_run *r, struct st_layer_writer *lw, const ch
 	if (rc == 0) {
 		/* The archive's contents, not the temporary directory itself. */
 		DIR *d = opendir(tmp);
-		struct dirent *de;
 		char **names = NULL;
 		size_t n = 0;
-		while (d && (de = readdir(d))) {
-			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-				continue;
-			names = st_xrealloc(names, (n + 1) * sizeof(*names));
-			names[n++] = st_xstrdup(de->d_name);
-		}
+		rc = d ? st_dir_names(d, tmp, &names, &n, err) : st_err_errno(err, "open '%s'", tmp);
 		if (d)
 			closedir(d);
-		qsort(names, n, sizeof(*names), cmp_str);
 		for (size_t i = 0; rc == 0 && i < n; i++) {
 			st_autofree char *h = st_path_join(tmp, names[i]);
 			st_autofree char *t = strcmp(dest, "/") ? st_xasprintf("%s/%s", dest, names[i])
@@ -931,7 +917,7 @@ static int add_archive(struct stage_run *r, struct st_layer_writer *lw, const ch
 			else
 				rc = st_layer_writer_add_path(lw, h, t + 1, NULL, err);
 		}
-		strv_free(names, n);
+		st_strv_free(names, n);
 	}
 	struct st_error *e = NULL;
 	if (st_rm_rf(tmp, &e) < 0)
@@ -1044,7 +1030,7 @@ int copy_exec(struct stage_run *r, struct copy_plan *p, struct st_store_layer *l
 			stage_event(r, ST_BUILD_EVENT_OUTPUT, msg, strlen(msg), 0);
 			*has_layer = true;
 			*created_by = st_xstrdup(p->created_by);
-			strv_free(lowers, nl);
+			st_strv_free(lowers, nl);
 			return 0;
 		}
 	}
@@ -1151,7 +1137,7 @@ int copy_exec(struct stage_run *r, struct copy_plan *p, struct st_store_layer *l
 	}
 	if (rc == 0)
 		*created_by = st_xstrdup(p->created_by);
-	strv_free(lowers, nl);
+	st_strv_free(lowers, nl);
 	return rc;
 }
 
@@ -1176,6 +1162,6 @@ int mkdir_layer(struct stage_run *r, const char *path, struct st_store_layer *la
 			rc = st_local_layer_writer_commit(w, layer, err);
 		*has_layer = rc == 0;
 	}
-	strv_free(lowers, nl);
+	st_strv_free(lowers, nl);
 	return rc;
 }

@@ -50,7 +50,6 @@ void stage_env(const struct stage_run *r, struct st_dockerfile_env *env, const c
 /* Unpacked layer dirs of the current state, top first, as overlay wants them. New vector. */
 int stage_lowers(struct stage_run *r, const struct build_state *st, char ***paths, size_t *n,
 		 struct st_error **err);
-void strv_free(char **v, size_t n);
 
 /*
  * Look 'path' (absolute, in the image) up in the layers of 'lowers' (top first), honouring

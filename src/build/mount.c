@@ -573,7 +573,7 @@ static int view_mount(struct stage_run *r, struct host_mount *h, const char *dir
 	if (rc == 0)
 		rc = st_snapshot_step_mount(&h->view, (const char *const *)lowers, nl, err);
 	h->view_mounted = rc == 0;
-	strv_free(lowers, nl);
+	st_strv_free(lowers, nl);
 	return rc;
 }
 
@@ -887,7 +887,7 @@ void run_mounts_free(struct run_mounts *m)
 		if (!busy && st_rm_rf(m->base, &e) < 0)
 			st_error_free(e);
 	}
-	strv_free(m->strs, m->nstrs);
+	st_strv_free(m->strs, m->nstrs);
 	free(m->base);
 	free(m);
 }

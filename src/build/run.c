@@ -126,7 +126,7 @@ int run_key(struct stage_run *r, const struct st_dockerfile_instr *in, struct ke
 	char **argv = run_argv(r, in, &n);
 	for (size_t i = 0; i < n; i++)
 		st_buf_addf(&canon, "\x1f%s", argv[i]);
-	strv_free(argv, n);
+	st_strv_free(argv, n);
 	for (size_t i = 0; i < r->nargs; i++)
 		st_buf_addf(&k->args, "%s\n", r->args[i]);
 	/* The network the step sees can change what it produces. */
@@ -275,7 +275,7 @@ int run_cleanup_stale(struct st_store *s, const struct st_build_opts *o, struct 
 			continue; /* a running build's */
 		rc = st_runtime_delete(&ro, ids[i], err);
 	}
-	strv_free(ids, n);
+	st_strv_free(ids, n);
 	return rc;
 }
 
@@ -442,8 +442,8 @@ int run_exec(struct stage_run *r, const struct st_dockerfile_instr *in, struct s
 	free(mounts);
 	free(env);
 	free(gids);
-	strv_free(argv, argc);
-	strv_free(lowers, nl);
+	st_strv_free(argv, argc);
+	st_strv_free(lowers, nl);
 	if (created) {
 		struct st_error *rerr = NULL;
 		if (st_snapshot_step_remove(&step, &rerr) < 0)

@@ -210,7 +210,8 @@ json_t *st_image_json_set_from_strv(const struct st_image_strv *s)
 {
 	json_t *o = json_object();
 	char **sorted = st_xcalloc(s->n ? s->n : 1, sizeof(char *));
-	memcpy(sorted, s->v, s->n * sizeof(char *));
+	if (s->n)
+		memcpy(sorted, s->v, s->n * sizeof(char *));
 	if (s->n > 1)
 		qsort(sorted, s->n, sizeof(*sorted), cmp_str);
 	for (size_t i = 0; i < s->n; i++)
