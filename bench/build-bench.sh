@@ -1,21 +1,28 @@
 #!/bin/bash
-# strata build against buildah bud on the workloads of shared/bench/workloads, in one run:
+# strata build against buildah bud and Docker's BuildKit on the workloads of shared/bench/workloads,
+# in one run:
 #   W1 deps-then-src (20,000-file context): cold build, no-change rebuild, rebuild after one file
 #   W2 big-layer (a RUN writing 1 GiB), W3 multi-stage (three independent stages), W4 many-steps
 #   (40 steps: cold and no-change rebuild).
-# Prints medians and ratios buildah/strata (>1: strata faster).
-# usage: bench/build-bench.sh [RUNS, default 3]   (root; buildah installed; WORKLOADS=dir to override)
+# Prints medians and ratios peer/strata (>1: strata faster). BuildKit runs when a Docker daemon
+# answers (shared/bench/README.md says how to start Debian's); buildah always.
+# usage: bench/build-bench.sh [RUNS, default 3]   (root; WORKLOADS=dir, ONLY="W1 W3" to narrow)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 runs=${1:-3}
 work=${BENCH_WORK:-/tmp/strata-bench-build}
-wl=${WORKLOADS:-/work/shared/bench/workloads}
+shared=$(cd "$here/../.." && pwd)/shared
+[ -d "$shared/bench/workloads" ] || shared=/work/shared
+wl=${WORKLOADS:-$shared/bench/workloads}
 strata=$(strata_bin)
 export BENCH_LOG=$work/log.txt
-export CONTAINERS_CONF=${CONTAINERS_CONF:-/work/shared/bench/containers.conf}
+export CONTAINERS_CONF=${CONTAINERS_CONF:-$here/containers.conf}
 mkdir -p "$work"; : >"$BENCH_LOG"
 only=${ONLY:-W1 W2 W3 W4}
+docker=${DOCKER:-/usr/bin/docker}
+builders="strata buildah"
+if [ -x "$docker" ] && "$docker" info >/dev/null 2>&1; then builders="$builders buildkit"; fi
 
 # The base: busybox from Debian's busybox-static, imported into each builder once.
 base=$work/busybox.tar
@@ -30,10 +37,14 @@ if ! buildah inspect --type image docker.io/library/busybox:latest >/dev/null 2>
 	buildah rm "$c" >/dev/null
 fi
 
+if [[ " $builders " == *" buildkit "* ]]; then "$docker" import "$base" busybox:latest >/dev/null; fi
+
 s_build() { env STRATA_ROOT="$sroot" "$strata" build --progress=plain -t "$1" -f "$2/Dockerfile" "${@:3}" "$2"; }
 b_build() { buildah bud --layers --network=none -t "$1" -f "$2/Dockerfile" "${@:3}" "$2"; }
 s_reset() { env STRATA_ROOT="$sroot" "$strata" builder prune --all -f >/dev/null; }
 b_reset() { buildah rmi -f "localhost/$1" >/dev/null 2>&1 || true; buildah rmi --prune >/dev/null 2>&1 || true; }
+k_build() { DOCKER_BUILDKIT=1 "$docker" build --network=none -q -t "$1" -f "$2/Dockerfile" "${@:3}" "$2"; }
+k_reset() { "$docker" rmi -f "$1" >/dev/null 2>&1 || true; "$docker" builder prune -af >/dev/null 2>&1 || true; }
 
 declare -A res
 add() { res[$1]="${res[$1]:-} $2"; }
@@ -47,50 +58,53 @@ make_ctx() { # name dir
 	echo "$d"
 }
 
-for r in $(seq "$runs"); do
-	echo "run $r/$runs" >&2
-	if [[ " $only " == *" W1 "* ]]; then
-		d=$(make_ctx w1 deps-then-src)
-		s_reset; time_cmd t s_build w1:s "$d"; add "W1 cold" "$t"
-		time_cmd t s_build w1:s "$d"; add "W1 no-change" "$t"
-		sh "$wl/deps-then-src/mutate.sh" "$d" s$r
-		time_cmd t s_build w1:s "$d"; add "W1 one file changed" "$t"
-		d=$(make_ctx w1 deps-then-src)
-		b_reset w1:b; time_cmd t b_build w1:b "$d"; add "W1 cold" "$t"
-		time_cmd t b_build w1:b "$d"; add "W1 no-change" "$t"
-		sh "$wl/deps-then-src/mutate.sh" "$d" b$r
-		time_cmd t b_build w1:b "$d"; add "W1 one file changed" "$t"
+# One workload for one builder: $1 = s|b|k, $2 = tag suffix. Results go to res["NAME|builder"].
+run_w1() {
+	local x=$1 name=$2 d
+	d=$(make_ctx w1 deps-then-src)
+	${x}_reset w1:$x; time_cmd t ${x}_build w1:$x "$d"; add "W1 cold|$name" "$t"
+	time_cmd t ${x}_build w1:$x "$d"; add "W1 no-change|$name" "$t"
+	sh "$wl/deps-then-src/mutate.sh" "$d" "$x$r"
+	time_cmd t ${x}_build w1:$x "$d"; add "W1 one file changed|$name" "$t"
+	if [ "$x" = s ]; then
 		# the no-change rebuild alone, several times: the 100 ms goal
 		for i in 1 2 3 4 5; do time_cmd t s_build w1:s "$d"; add "W1 no-change (strata x5)" "$t"; done
 	fi
-	if [[ " $only " == *" W2 "* ]]; then
-		d=$(make_ctx w2 big-layer)
-		s_reset; time_cmd t s_build w2:s "$d"; add "W2 1 GiB RUN" "$t"
-		b_reset w2:b; time_cmd t b_build w2:b "$d"; add "W2 1 GiB RUN" "$t"
-	fi
-	if [[ " $only " == *" W3 "* ]]; then
-		d=$(make_ctx w3 multi-stage)
-		s_reset; time_cmd t s_build w3:s "$d" --jobs 3; add "W3 three stages" "$t"
-		b_reset w3:b; time_cmd t b_build w3:b "$d" --jobs 3; add "W3 three stages" "$t"
-	fi
-	if [[ " $only " == *" W4 "* ]]; then
-		d=$(make_ctx w4 many-steps)
-		s_reset; time_cmd t s_build w4:s "$d"; add "W4 40 steps cold" "$t"
-		time_cmd t s_build w4:s "$d"; add "W4 40 steps no-change" "$t"
-		b_reset w4:b; time_cmd t b_build w4:b "$d"; add "W4 40 steps cold" "$t"
-		time_cmd t b_build w4:b "$d"; add "W4 40 steps no-change" "$t"
-	fi
+}
+run_w2() { local d; d=$(make_ctx w2 big-layer); $1_reset w2:$1; time_cmd t $1_build w2:$1 "$d"; add "W2 1 GiB RUN|$2" "$t"; }
+run_w3() {
+	local d extra=(); d=$(make_ctx w3 multi-stage)
+	# buildah runs stages one at a time unless told; strata's default is one per core (2 here)
+	[ "$1" = k ] || extra=(--jobs 3)
+	$1_reset w3:$1; time_cmd t $1_build w3:$1 "$d" "${extra[@]}"; add "W3 three stages|$2" "$t"
+}
+run_w4() {
+	local d; d=$(make_ctx w4 many-steps)
+	$1_reset w4:$1; time_cmd t $1_build w4:$1 "$d"; add "W4 40 steps cold|$2" "$t"
+	time_cmd t $1_build w4:$1 "$d"; add "W4 40 steps no-change|$2" "$t"
+}
+
+for r in $(seq "$runs"); do
+	echo "run $r/$runs ($builders)" >&2
+	for w in $only; do
+		for b in $builders; do
+			case $b in strata) x=s ;; buildah) x=b ;; buildkit) x=k ;; esac
+			"run_$(echo "$w" | tr 'W' 'w')" "$x" "$b"
+		done
+	done
 done
 
-# Each key holds strata's runs then buildah's, alternating per run: split them in order.
-printf '\nstrata build vs buildah bud, medians of %s run(s)\n' "$runs"
+printf '\nmedians of %s run(s); ratio = peer / strata (>1: strata faster)\n' "$runs"
 for k in "W1 cold" "W1 no-change" "W1 one file changed" "W2 1 GiB RUN" "W3 three stages" \
 	"W4 40 steps cold" "W4 40 steps no-change"; do
-	[ -n "${res[$k]:-}" ] || continue
-	read -ra v <<<"${res[$k]}"
-	s=() b=()
-	for i in "${!v[@]}"; do if (( i % 2 == 0 )); then s+=("${v[$i]}"); else b+=("${v[$i]}"); fi; done
-	report "$k" "$(median "${s[@]}")" buildah "$(median "${b[@]}")"
+	[ -n "${res["$k|strata"]:-}" ] || continue
+	read -ra sv <<<"${res["$k|strata"]}"
+	sm=$(median "${sv[@]}")
+	for b in $builders; do
+		[ "$b" = strata ] && continue
+		read -ra pv <<<"${res["$k|$b"]}"
+		report "$k" "$sm" "$b" "$(median "${pv[@]}")"
+	done
 done
 if [ -n "${res["W1 no-change (strata x5)"]:-}" ]; then
 	read -ra v <<<"${res["W1 no-change (strata x5)"]}"
