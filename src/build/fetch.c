@@ -7,7 +7,7 @@
  * kept as files (ADD --unpack decides otherwise; that is copy.c's business).
  *
  * Git sources (git@host:repo, git://, https://host/repo.git) are recognised only to be refused
- * with a clear message: cloning is not implemented.
+ * with a clear message: strata does not clone repositories; a RUN step or an archive URL can.
  */
 #include <curl/curl.h>
 #include <errno.h>
