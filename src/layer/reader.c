@@ -17,35 +17,8 @@
 #include "layer/internal.h"
 #include "util/buf.h"
 #include "util/cleanup.h"
+#include "util/fs.h"
 #include "util/banned.h"
-
-/*
- * Normalise a tar entry name: drop leading '/', '.' and empty components and any trailing
- * '/'. Returns false if a '..' component is present (kept in 'out' for listings).
- */
-static bool norm_path(const char *in, struct st_buf *out)
-{
-	bool ok = true;
-	st_buf_reset(out);
-	st_buf_grow(out, 0); /* data is never NULL, even for the root "" */
-	const char *p = in;
-	while (*p) {
-		while (*p == '/')
-			p++;
-		const char *s = p;
-		while (*p && *p != '/')
-			p++;
-		size_t n = (size_t)(p - s);
-		if (n == 0 || (n == 1 && s[0] == '.'))
-			continue;
-		if (n == 2 && s[0] == '.' && s[1] == '.')
-			ok = false;
-		if (out->len)
-			st_buf_addch(out, '/');
-		st_buf_add(out, s, n);
-	}
-	return ok;
-}
 
 /* Offset of the last component of a normalised path. */
 static size_t base_off(const char *path)
@@ -118,7 +91,7 @@ int st_layer_reader_next(struct st_layer_reader *r, struct st_layer_entry *e,
 	const char *raw = archive_entry_pathname(ae);
 	if (!raw)
 		return st_err(err, ST_E_PARSE, "read layer: entry without a name");
-	r->path_ok = norm_path(raw, &r->path);
+	r->path_ok = st_path_normalize(raw, &r->path);
 	memset(e, 0, sizeof(*e));
 	e->raw_path = raw;
 	e->path = r->path.data;
@@ -628,7 +601,7 @@ static int do_hardlink(struct extractor *x, int pfd, const char *base, const cha
 	struct st_buf t = ST_BUF_INIT;
 	st_autofree char *tparent = NULL;
 	int ret = 0;
-	if (!norm_path(target, &t) || !t.len) {
+	if (!st_path_normalize(target, &t) || !t.len) {
 		ret = st_err(err, ST_E_INVALID, "layer entry '%s': hardlink target '%s' escapes the root",
 			     x->raw, target);
 		goto out;

@@ -203,23 +203,8 @@ static int ready(struct st_layer_writer *w, struct st_error **err)
 /* Normalise an entry name: no leading '/', no '.' or empty components; '..' is refused. */
 static int norm_name(const char *in, struct st_buf *out, struct st_error **err)
 {
-	st_buf_reset(out);
-	const char *p = in;
-	while (*p) {
-		while (*p == '/')
-			p++;
-		const char *s = p;
-		while (*p && *p != '/')
-			p++;
-		size_t n = (size_t)(p - s);
-		if (n == 0 || (n == 1 && s[0] == '.'))
-			continue;
-		if (n == 2 && s[0] == '.' && s[1] == '.')
-			return st_err(err, ST_E_INVALID, "layer entry '%s': '..' in name", in);
-		if (out->len)
-			st_buf_addch(out, '/');
-		st_buf_add(out, s, n);
-	}
+	if (!st_path_normalize(in, out))
+		return st_err(err, ST_E_INVALID, "layer entry '%s': '..' in name", in);
 	if (!out->len)
 		return st_err(err, ST_E_INVALID, "layer entry '%s': empty name", in);
 	return 0;

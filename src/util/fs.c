@@ -268,6 +268,30 @@ bool st_path_exists(const char *path)
 	return lstat(path, &st) == 0;
 }
 
+bool st_path_normalize(const char *in, struct st_buf *out)
+{
+	bool ok = true;
+	st_buf_reset(out);
+	st_buf_grow(out, 0); /* data is never NULL, even for the root "" */
+	const char *p = in;
+	while (*p) {
+		while (*p == '/')
+			p++;
+		const char *s = p;
+		while (*p && *p != '/')
+			p++;
+		size_t n = (size_t)(p - s);
+		if (n == 0 || (n == 1 && s[0] == '.'))
+			continue;
+		if (n == 2 && s[0] == '.' && s[1] == '.')
+			ok = false;
+		if (out->len)
+			st_buf_addch(out, '/');
+		st_buf_add(out, s, n);
+	}
+	return ok;
+}
+
 char *st_path_join(const char *a, const char *b)
 {
 	size_t la = strlen(a);

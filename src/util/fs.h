@@ -53,6 +53,12 @@ bool st_path_exists(const char *path);
 int st_dir_names(DIR *d, const char *what, char ***names, size_t *n, struct st_error **err);
 /* Free 'n' strings and the vector; NULL does nothing. */
 void st_strv_free(char **v, size_t n);
+/*
+ * Normalise a path relative to a root into 'out' (reset first): no leading '/', no '.' or empty
+ * components, no trailing '/'; "" is the root itself. Returns false if a '..' component is
+ * present (kept in 'out', so callers can name it).
+ */
+bool st_path_normalize(const char *in, struct st_buf *out);
 /* New: "a/b" joined with one '/' between. */
 char *st_path_join(const char *a, const char *b);
 
