@@ -108,8 +108,9 @@ int cmd_history(struct st_cli *cli, int argc, char **argv, struct st_error **err
 	const char *fmt = o.quiet ? "{{.ID}}"
 		: o.format ? o.format
 			   : "table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}";
-	json_t *header = json_pack("{s:s, s:s, s:s, s:s}", "ID", "IMAGE", "CreatedSince", "CREATED",
-				   "CreatedAt", "CREATED AT", "CreatedBy", "CREATED BY");
+	json_t *header = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "ID", "IMAGE", "CreatedSince",
+				   "CREATED", "CreatedAt", "CREATED AT", "CreatedBy", "CREATED BY",
+				   "Size", "SIZE", "Comment", "COMMENT");
 	st_auto(st_cli_format) struct st_cli_format *f = NULL;
 	rc = st_cli_format_new(fmt, header, &f, err);
 	json_decref(header);

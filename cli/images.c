@@ -162,8 +162,11 @@ int cmd_images(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 		fmt = "table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}";
 	else if (!fmt)
 		fmt = "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}";
-	json_t *header = json_pack("{s:s, s:s, s:s, s:s, s:s}", "ID", "IMAGE ID", "CreatedSince",
-				   "CREATED", "CreatedAt", "CREATED AT", "VirtualSize", "SIZE",
+	/* Every field a row has: an empty list still prints its header from these. */
+	json_t *header = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "ID",
+				   "IMAGE ID", "Repository", "REPOSITORY", "Tag", "TAG", "Digest",
+				   "DIGEST", "CreatedSince", "CREATED", "CreatedAt", "CREATED AT",
+				   "Size", "SIZE", "VirtualSize", "SIZE", "Containers", "CONTAINERS",
 				   "SharedSize", "SHARED SIZE");
 	st_auto(st_cli_format) struct st_cli_format *f = NULL;
 	rc = st_cli_format_new(fmt, header, &f, err);

@@ -309,7 +309,7 @@ static int tar_file(struct loader *L, struct archive *a, struct entry *e, int64_
 	int64_t pos = 0;
 	for (;;) {
 		const void *p;
-		size_t len;
+		size_t len = 0;
 		la_int64_t off;
 		int r = archive_read_data_block(a, &p, &len, &off);
 		if (r == ARCHIVE_EOF)
@@ -588,8 +588,8 @@ static int parse_config(struct loader *L, struct entry *e, struct st_image_confi
 			struct st_error **err)
 {
 	struct st_buf tmp = ST_BUF_INIT;
-	const char *p;
-	size_t n;
+	const char *p = NULL;
+	size_t n = 0;
 	int rc = entry_bytes(L, e, &tmp, &p, &n, err);
 	if (rc == 0 && st_image_config_parse(p, n, out, err) < 0)
 		rc = st_err_wrap(err, "%s", e->name);
@@ -637,8 +637,8 @@ static int oci_descriptor(struct loader *L, const struct st_image_descriptor *d,
 	if (lookup_blob(L, d, &e, err) < 0)
 		return -1;
 	struct st_buf tmp = ST_BUF_INIT;
-	const char *p;
-	size_t n;
+	const char *p = NULL;
+	size_t n = 0;
 	int rc = entry_bytes(L, e, &tmp, &p, &n, err);
 	if (rc < 0)
 		goto out;
@@ -705,8 +705,8 @@ static int read_index(struct loader *L, struct st_image_index **out, struct st_e
 	if (lookup(L, "index.json", &e, err) < 0)
 		return -1;
 	struct st_buf tmp = ST_BUF_INIT;
-	const char *p;
-	size_t n;
+	const char *p = NULL;
+	size_t n = 0;
 	int rc = entry_bytes(L, e, &tmp, &p, &n, err);
 	if (rc == 0 && st_image_index_parse(p, n, out, err) < 0)
 		rc = st_err_wrap(err, "index.json");
@@ -763,8 +763,8 @@ static int find_oci_manifest(struct loader *L, const struct st_image_index *idx,
 			continue;
 		}
 		struct st_buf tmp = ST_BUF_INIT;
-		const char *p;
-		size_t len;
+		const char *p = NULL;
+		size_t len = 0;
 		if (entry_bytes(L, me, &tmp, &p, &len, err) < 0) {
 			st_buf_release(&tmp);
 			return -1;
@@ -897,8 +897,8 @@ static int resolve_docker(struct loader *L, struct st_error **err)
 		st_error_clear(&ierr);
 	}
 	struct st_buf tmp = ST_BUF_INIT;
-	const char *p;
-	size_t n;
+	const char *p = NULL;
+	size_t n = 0;
 	int rc = entry_bytes(L, e, &tmp, &p, &n, err);
 	json_error_t jerr;
 	json_t *a = rc == 0 ? json_loadb(p, n, 0, &jerr) : NULL;

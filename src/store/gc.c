@@ -139,7 +139,7 @@ static int delete_dead_records(struct st_store *s, struct st_store_gc_report *r,
 		    err) < 0)
 		return -1;
 	r->layers += (size_t)sqlite3_changes(s->db);
-	uint64_t bytes;
+	uint64_t bytes = 0;
 	if (query_u64(s,
 		      "SELECT coalesce(sum(size), 0) FROM unpacked "
 		      "WHERE diff_id NOT IN (SELECT d FROM gc_live_diff)",
@@ -165,7 +165,7 @@ static int sweep_blobs(struct st_store *s, bool dry, struct st_store_gc_report *
 			continue; /* not ours to judge; st_store_check() reports it */
 		memcpy(digest, "sha256:", 7);
 		memcpy(digest + 7, de->d_name, ST_DIGEST_HEX_LEN + 1);
-		bool live;
+		bool live = false;
 		if (exists(s, "SELECT 1 FROM gc_live_blob WHERE d = ?", digest, &live, err) < 0)
 			return -1;
 		if (live)
@@ -200,7 +200,7 @@ static int sweep_unpacked(struct st_store *s, bool dry, struct st_store_gc_repor
 			continue;
 		memcpy(digest, "sha256:", 7);
 		memcpy(digest + 7, de->d_name, ST_DIGEST_HEX_LEN + 1);
-		bool live;
+		bool live = false;
 		if (exists(s, "SELECT 1 FROM gc_live_diff WHERE d = ?", digest, &live, err) < 0)
 			return -1;
 		if (live)
@@ -294,7 +294,7 @@ static int sweep_lease_files(struct st_store *s, unsigned flags, struct st_error
 			continue;
 		if (!(flags & ST_STORE_GC_TMP_NOW) && now - st.st_mtime < ST_STORE_TMP_GRACE)
 			continue;
-		bool known;
+		bool known = false;
 		if (exists(s, "SELECT 1 FROM leases WHERE id = ?", de->d_name, &known, err) < 0)
 			return -1;
 		if (!known && unlocked(path) && !(flags & ST_STORE_GC_DRY_RUN))

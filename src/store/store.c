@@ -219,7 +219,7 @@ static int migrate(struct st_store *s, struct st_error **err)
 	st_autotx struct tx t = {0};
 	if (tx_begin(s, &t, true, err) < 0)
 		return -1;
-	int v;
+	int v = 0;
 	if (pragma_int(s, "PRAGMA user_version", &v, err) < 0)
 		return -1;
 	if (v > ST_STORE_SCHEMA_VERSION)

@@ -83,3 +83,12 @@ setup() {
 	one=$(strata images --format '{{.Size}}' | head -1)
 	[[ "${lines[0]}" == "Images 2 $one" ]]
 }
+
+@test "images: an empty store prints only the header" {
+	export STRATA_ROOT="$BATS_TEST_TMPDIR/empty"
+	run strata images
+	[ "$status" -eq 0 ] && [ "${#lines[@]}" -eq 1 ]
+	[[ "${lines[0]}" =~ ^REPOSITORY\ +TAG\ +IMAGE\ ID\ +CREATED\ +SIZE$ ]]
+	run strata images --digests
+	[[ "${lines[0]}" =~ ^REPOSITORY\ +TAG\ +DIGEST\ +IMAGE\ ID\ +CREATED\ +SIZE$ ]]
+}
