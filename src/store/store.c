@@ -199,19 +199,32 @@ static int pragma_int(struct st_store *s, const char *sql, int *out, struct st_e
 	return 0;
 }
 
+/*
+ * Switching to WAL needs the database to itself for a moment. When several processes create a
+ * store at once, SQLite answers "busy" or returns the old mode unchanged instead of waiting, so
+ * try again for as long as the busy timeout would have waited.
+ */
 static int set_wal(struct st_store *s, struct st_error **err)
 {
-	st_autostmt sqlite3_stmt *st = NULL;
-	if (db_prepare(s, "PRAGMA journal_mode=WAL", &st, err) < 0)
-		return -1;
-	int rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW)
-		return db_err(s, rc, err, "enable WAL");
-	const char *mode = (const char *)sqlite3_column_text(st, 0);
-	if (!mode || strcmp(mode, "wal") != 0)
-		return st_err(err, ST_E_IO, "enable WAL: database '%s': journal mode is '%s'",
-			      s->db_path, mode ? mode : "?");
-	return 0;
+	for (int tries = 0;; tries++) {
+		st_autostmt sqlite3_stmt *st = NULL;
+		if (db_prepare(s, "PRAGMA journal_mode=WAL", &st, err) < 0)
+			return -1;
+		int rc = sqlite3_step(st);
+		const char *mode = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
+		if (mode && !strcmp(mode, "wal"))
+			return 0;
+		bool busy = (rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED ||
+			    rc == SQLITE_ROW;
+		if (!busy || tries * 10 >= BUSY_TIMEOUT_MS) {
+			if (rc != SQLITE_ROW)
+				return db_err(s, rc, err, "enable WAL");
+			return st_err(err, ST_E_IO, "enable WAL: database '%s': journal mode is '%s'",
+				      s->db_path, mode ? mode : "?");
+		}
+		struct timespec ts = { 0, 10 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
 }
 
 static int migrate(struct st_store *s, struct st_error **err)

@@ -89,9 +89,12 @@ static void concurrent_first_open(void **state)
 		assert_true(pids[k] >= 0);
 		if (pids[k] == 0) {
 			struct st_store *s = NULL;
-			if (st_store_open(root, &s, NULL) < 0 ||
-			    st_store_kv_put(s, "n", "k", "v", NULL) < 0)
+			struct st_error *cerr = NULL;
+			if (st_store_open(root, &s, &cerr) < 0 ||
+			    st_store_kv_put(s, "n", "k", "v", &cerr) < 0) {
+				fprintf(stderr, "child %d: %s\n", k, cerr ? cerr->msg : "?");
 				_exit(1);
+			}
 			st_store_free(s);
 			_exit(0);
 		}
