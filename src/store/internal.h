@@ -27,6 +27,15 @@ static inline void stmt_finalizep(sqlite3_stmt **st)
 /* Map the last SQLite error of 's' to an st_error: SQLITE_BUSY/LOCKED -> ST_E_BUSY. */
 int db_err(struct st_store *s, int rc, struct st_error **err, const char *what);
 int db_exec(struct st_store *s, const char *sql, struct st_error **err);
+/*
+ * Commit the next statements without waiting for the disk (synchronous=NORMAL), then go back
+ * to synchronous=FULL. Only for records whose loss on a power cut harms nothing (LRU touches,
+ * lease items: a lease matters only while its process lives); WAL stays consistent either way,
+ * and the next FULL commit makes them durable too.
+ */
+int db_relaxed_begin(struct st_store *s, struct st_error **err);
+/* Returns 'rc' unchanged, or -1 if going back to FULL failed (then *err is set if rc was 0). */
+int db_relaxed_end(struct st_store *s, int rc, struct st_error **err);
 int db_prepare(struct st_store *s, const char *sql, sqlite3_stmt **out, struct st_error **err);
 /* sqlite3_step expecting SQLITE_DONE. */
 int db_step_done(struct st_store *s, sqlite3_stmt *st, struct st_error **err);

@@ -120,7 +120,11 @@ int st_store_lease_add(struct st_store_lease *l, const char *digest, struct st_e
 {
 	if (check_digest(digest, "lease item", err) < 0)
 		return -1;
-	if (lease_add_locked(l->s, l->id, digest, err) < 0)
+	/* Relaxed: other processes see the item at once; only durability is given up. */
+	if (db_relaxed_begin(l->s, err) < 0)
+		return -1;
+	int rc = db_relaxed_end(l->s, lease_add_locked(l->s, l->id, digest, err), err);
+	if (rc < 0)
 		return st_err_wrap(err, "lease %s", l->id);
 	return 0;
 }

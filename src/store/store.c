@@ -199,6 +199,18 @@ static int pragma_int(struct st_store *s, const char *sql, int *out, struct st_e
 	return 0;
 }
 
+int db_relaxed_begin(struct st_store *s, struct st_error **err)
+{
+	return db_exec(s, "PRAGMA synchronous=NORMAL", err);
+}
+
+int db_relaxed_end(struct st_store *s, int rc, struct st_error **err)
+{
+	if (db_exec(s, "PRAGMA synchronous=FULL", rc < 0 ? NULL : err) < 0)
+		return -1;
+	return rc;
+}
+
 /*
  * Switching to WAL needs the database to itself for a moment. When several processes create a
  * store at once, SQLite answers "busy" or returns the old mode unchanged instead of waiting, so
