@@ -1836,10 +1836,10 @@ static int call_func(struct state *s, const struct cmd *c, const json_t *dot, js
 				}
 				nx = json_integer((unsigned char)json_string_value(cur)[k]);
 			} else {
-				json_decref(cur);
 				exec_err(s, pos, NULL,
 					 "error calling index: can't index item of type %s",
 					 go_type(cur));
+				json_decref(cur); /* after go_type() has looked at it */
 				goto out;
 			}
 			json_decref(cur);
