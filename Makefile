@@ -33,6 +33,7 @@ e2e: $(ASAN_BUILD)/build.ninja
 	ninja -C $(ASAN_BUILD)
 	tests/run-all.sh --build $(ASAN_BUILD) --only e2e
 
+# Exploratory fuzzing: `make fuzz FUZZ_SECONDS=600 FUZZ_SEED=0 FUZZ_RUNS=-1` (random, unbounded runs).
 fuzz: $(FUZZ_BUILD)/build.ninja
 	ninja -C $(FUZZ_BUILD)
 	tests/run-all.sh --fuzz-build $(FUZZ_BUILD) --fuzz-seconds $(FUZZ_SECONDS) --only fuzz

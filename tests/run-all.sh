@@ -48,7 +48,10 @@ if { [ -z "$only" ] || [ "$only" = fuzz ]; } && [ -n "$fuzz_build" ]; then
 		corpus=$(mktemp -d)
 		seeds=tests/fuzz/corpus/$name
 		[ -d "$seeds" ] && cp -r "$seeds"/. "$corpus"/
-		if "$f" -max_total_time="$fuzz_seconds" -timeout=10 -rss_limit_mb=2048 "$corpus" \
+		# A fixed seed and run count make the run repeatable: what passed here passes in CI,
+		# and a failure reproduces. Longer, random runs belong to exploratory fuzzing.
+		if "$f" -seed="${FUZZ_SEED:-1}" -runs="${FUZZ_RUNS:-200000}" \
+			-max_total_time="$fuzz_seconds" -timeout=10 -rss_limit_mb=2048 "$corpus" \
 			>/tmp/strata-"$name".log 2>&1; then
 			echo "ok $name"
 			passed=$((passed + 1))
