@@ -61,25 +61,10 @@ int st_archive_entry_name(const char *raw, char **out, struct st_error **err)
 	if (raw[0] == '/')
 		return st_err(err, ST_E_INVALID, "archive entry '%s': absolute path", raw);
 	struct st_buf b = ST_BUF_INIT;
-	const char *p = raw;
-	while (*p) {
-		const char *slash = strchr(p, '/');
-		size_t len = slash ? (size_t)(slash - p) : strlen(p);
-		if (len == 2 && p[0] == '.' && p[1] == '.') {
-			st_buf_release(&b);
-			return st_err(err, ST_E_INVALID,
-				      "archive entry '%s': path escapes the archive", raw);
-		}
-		if (len > 0 && !(len == 1 && p[0] == '.')) {
-			if (b.len)
-				st_buf_addch(&b, '/');
-			st_buf_add(&b, p, len);
-		}
-		p += len;
-		while (*p == '/')
-			p++;
+	if (!st_path_normalize(raw, &b)) {
+		st_buf_release(&b);
+		return st_err(err, ST_E_INVALID, "archive entry '%s': path escapes the archive", raw);
 	}
-	st_buf_grow(&b, 0);
 	*out = st_buf_detach(&b, NULL);
 	return 0;
 }

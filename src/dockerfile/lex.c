@@ -441,24 +441,38 @@ static char *reverse_pattern(const char *p, size_t n)
 	return out;
 }
 
-static int trim_prefix(struct lex *l, const char *pat, size_t npat, const char *value, bool greedy,
-		       struct st_buf *out)
+/*
+ * Compile 'pat' and set up a matcher over 'value'. On success *t and m->memo are new (free
+ * both); on failure the lexer's error says which pattern was bad.
+ */
+static int pattern_prepare(struct lex *l, const char *pat, size_t npat, const char *value,
+			   size_t nv, bool greedy, struct ptok **t, struct pmatch *m)
 {
-	struct ptok *t = NULL;
 	size_t nt = 0;
 	struct st_buf msg = ST_BUF_INIT;
-	struct pmatch m;
-	if (pattern_compile(pat, npat, &t, &nt, &msg) < 0 ||
-	    pmatch_init(&m, t, nt, value, strlen(value), greedy, &msg) < 0) {
+	if (pattern_compile(pat, npat, t, &nt, &msg) < 0 ||
+	    pmatch_init(m, *t, nt, value, nv, greedy, &msg) < 0) {
 		struct st_buf e = ST_BUF_INIT;
 		st_buf_addf(&e, "invalid pattern (%.*s) in substitution: %s", (int)npat, pat,
 			    msg.data);
 		fail(l, e.data);
 		st_buf_release(&e);
 		st_buf_release(&msg);
-		free(t);
+		free(*t);
+		*t = NULL;
 		return -1;
 	}
+	st_buf_release(&msg);
+	return 0;
+}
+
+static int trim_prefix(struct lex *l, const char *pat, size_t npat, const char *value, bool greedy,
+		       struct st_buf *out)
+{
+	struct ptok *t = NULL;
+	struct pmatch m;
+	if (pattern_prepare(l, pat, npat, value, strlen(value), greedy, &t, &m) < 0)
+		return -1;
 	size_t s, e;
 	if (pmatch_find(&m, 0, true, &s, &e))
 		st_buf_adds(out, value + e);
@@ -527,21 +541,10 @@ static int replace(struct lex *l, const char *pat, size_t npat, const char *repl
 		   const char *value, bool all, struct st_buf *out)
 {
 	struct ptok *t = NULL;
-	size_t nt = 0;
-	struct st_buf msg = ST_BUF_INIT;
 	struct pmatch m;
 	size_t nv = strlen(value);
-	if (pattern_compile(pat, npat, &t, &nt, &msg) < 0 ||
-	    pmatch_init(&m, t, nt, value, nv, true, &msg) < 0) {
-		struct st_buf e = ST_BUF_INIT;
-		st_buf_addf(&e, "invalid pattern (%.*s) in substitution: %s", (int)npat, pat,
-			    msg.data);
-		fail(l, e.data);
-		st_buf_release(&e);
-		st_buf_release(&msg);
-		free(t);
+	if (pattern_prepare(l, pat, npat, value, nv, true, &t, &m) < 0)
 		return -1;
-	}
 	size_t s, e;
 	if (!all) {
 		if (pmatch_find(&m, 0, false, &s, &e)) {

@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "layer/layer.h"
@@ -81,6 +83,35 @@ static UNUSED void write_file(const char *dir, const char *rel, const char *cont
 	fputs(content, f);
 	fclose(f);
 	assert_int_equal(chmod(p, mode), 0);
+	free(p);
+}
+
+/*
+ * In 't': dir/ (0750, 1000:1001), dir/file (setuid, an xattr), dir/hard (a hardlink to it),
+ * dir/link (a symlink to 'link_target'), a fifo and /dev/null's twin.
+ */
+static UNUSED void make_sample_tree(const char *t, const char *link_target)
+{
+	char *p = st_path_join(t, "dir");
+	assert_int_equal(mkdir(p, 0750), 0);
+	assert_int_equal(chown(p, 1000, 1001), 0);
+	free(p);
+	write_file(t, "dir/file", "hello", 0755);
+	p = st_path_join(t, "dir/file");
+	assert_int_equal(chmod(p, 04755), 0);
+	assert_int_equal(setxattr(p, "user.test", "value", 5, 0), 0);
+	char *q = st_path_join(t, "dir/hard");
+	assert_int_equal(link(p, q), 0);
+	free(q);
+	free(p);
+	p = st_path_join(t, "dir/link");
+	assert_int_equal(symlink(link_target, p), 0);
+	free(p);
+	p = st_path_join(t, "fifo");
+	assert_int_equal(mkfifo(p, 0600), 0);
+	free(p);
+	p = st_path_join(t, "null");
+	assert_int_equal(mknod(p, S_IFCHR | 0666, makedev(1, 3)), 0);
 	free(p);
 }
 

@@ -16,27 +16,7 @@ static char *make_tree(void)
 {
 	char *t = tmpdir_new();
 	char *p;
-	p = st_path_join(t, "dir");
-	assert_int_equal(mkdir(p, 0750), 0);
-	assert_int_equal(chown(p, 1000, 1001), 0);
-	free(p);
-	write_file(t, "dir/file", "hello", 0755);
-	p = st_path_join(t, "dir/file");
-	assert_int_equal(chmod(p, 04755), 0);
-	assert_int_equal(setxattr(p, "user.test", "value", 5, 0), 0);
-	char *q = st_path_join(t, "dir/hard");
-	assert_int_equal(link(p, q), 0);
-	free(q);
-	free(p);
-	p = st_path_join(t, "dir/link");
-	assert_int_equal(symlink("file", p), 0);
-	free(p);
-	p = st_path_join(t, "fifo");
-	assert_int_equal(mkfifo(p, 0600), 0);
-	free(p);
-	p = st_path_join(t, "null");
-	assert_int_equal(mknod(p, S_IFCHR | 0666, makedev(1, 3)), 0);
-	free(p);
+	make_sample_tree(t, "file");
 	p = st_path_join(t, LONG_DIR "/" LONG_SUB);
 	struct st_error *err = NULL;
 	assert_int_equal(st_mkdir_p(p, 0755, &err), 0);
