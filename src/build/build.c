@@ -418,7 +418,6 @@ static int do_step(struct stage_run *r, const struct st_dockerfile_instr *in, si
 		rc = st_dockerfile_instr_expand(in, &env, b->df->escape, &w, &nw, err);
 		if (rc == 0 && in->kind == ST_DF_ARG) {
 			/* Bind each ARG's value now: the key and every later step see it. */
-			st_autofree char *hist = NULL;
 			for (size_t i = 0; i < nw; i++) {
 				char *eq = strchr(w[i], '=');
 				st_autofree char *name = eq ? st_xstrndup(w[i], (size_t)(eq - w[i]))
