@@ -8,9 +8,11 @@ setup() { common_setup; }
 	[[ "$output" =~ ^sha256:[0-9a-f]{64}$ ]]
 	id=$output
 	run strata images --no-trunc --format '{{.Repository}}:{{.Tag}} {{.ID}}'
-	[ "$status" -eq 0 ] && [ "$output" = "busybox:latest $id" ]
+	[ "$status" -eq 0 ]
+	[ "$output" = "busybox:latest $id" ]
 	run strata inspect --format '{{len .RootFS.Layers}} {{.Os}}' busybox
-	[ "$status" -eq 0 ] && [ "$output" = "1 linux" ]
+	[ "$status" -eq 0 ]
+	[ "$output" = "1 linux" ]
 }
 
 @test "import: from stdin, with --change and --message" {
@@ -22,7 +24,8 @@ setup() { common_setup; }
 	[ "$status" -eq 0 ]
 	[ "$output" = '["/bin/sh","-c","echo hi"] [A=1] /srv' ]
 	run strata history --format '{{.Comment}}' img:1
-	[ "$status" -eq 0 ] && [ "$output" = "base image" ]
+	[ "$status" -eq 0 ]
+	[ "$output" = "base image" ]
 }
 
 @test "import: a directory gives the same files as its tarball" {
@@ -44,14 +47,16 @@ setup() { common_setup; }
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"bad.tar"* ]]
 	run strata images -q
-	[ "$status" -eq 0 ] && [ -z "$output" ]
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
 	run strata system check
 	[ "$status" -eq 0 ]
 }
 
 @test "import: a missing file names it" {
 	run strata import "$BATS_TEST_TMPDIR/nope.tar" x:1
-	[ "$status" -ne 0 ] && [[ "$output" == *"nope.tar"* ]]
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"nope.tar"* ]]
 }
 
 @test "import: with SOURCE_DATE_EPOCH the same tarball gives the same image id" {
@@ -60,7 +65,8 @@ setup() { common_setup; }
 	run strata import "$tar" a:1
 	a=$output
 	STRATA_ROOT="$BATS_TEST_TMPDIR/other" run strata import "$tar" b:1
-	[ "$status" -eq 0 ] && [ "$a" = "$output" ]
+	[ "$status" -eq 0 ]
+	[ "$a" = "$output" ]
 	run strata inspect --format '{{.Created}}' a:1
 	[ "$output" = "2023-11-14T22:13:20Z" ]
 }

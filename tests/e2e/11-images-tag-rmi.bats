@@ -13,15 +13,20 @@ setup() {
 
 @test "images: -q, --digests, --no-trunc and --format" {
 	run strata images -q
-	[ "$status" -eq 0 ] && [[ "$output" =~ ^[0-9a-f]{12}$ ]]
+	[ "$status" -eq 0 ]
+	[[ "$output" =~ ^[0-9a-f]{12}$ ]]
 	run strata images --digests
-	[ "$status" -eq 0 ] && [[ "${lines[0]}" == *DIGEST* ]] && [[ "${lines[1]}" == *sha256:* ]]
+	[ "$status" -eq 0 ]
+	[[ "${lines[0]}" == *DIGEST* ]]
+	[[ "${lines[1]}" == *sha256:* ]]
 	run strata images --no-trunc
 	[[ "${lines[1]}" =~ sha256:[0-9a-f]{64} ]]
 	run strata images --format '{{.Repository}}:{{.Tag}} {{.Size}}'
-	[ "$status" -eq 0 ] && [[ "$output" =~ ^busybox:latest\ [0-9.]+MB$ ]]
+	[ "$status" -eq 0 ]
+	[[ "$output" =~ ^busybox:latest\ [0-9.]+MB$ ]]
 	run strata images --format 'table {{.Repository}}\t{{.Tag}}'
-	[[ "${lines[0]}" =~ ^REPOSITORY\ +TAG$ ]] && [[ "${lines[1]}" =~ ^busybox\ +latest$ ]]
+	[[ "${lines[0]}" =~ ^REPOSITORY\ +TAG$ ]]
+	[[ "${lines[1]}" =~ ^busybox\ +latest$ ]]
 }
 
 @test "tag: a second name for the same image, filters by reference" {
@@ -29,11 +34,13 @@ setup() {
 	[ "$status" -eq 0 ]
 	run strata images --format '{{.Repository}}:{{.Tag}}'
 	[ "$status" -eq 0 ]
-	[[ "$output" == *"busybox:latest"* ]] && [[ "$output" == *"localhost:5000/tools/bb:v1"* ]]
+	[[ "$output" == *"busybox:latest"* ]]
+	[[ "$output" == *"localhost:5000/tools/bb:v1"* ]]
 	run strata images --filter 'reference=localhost:5000/*/*' --format '{{.Repository}}'
 	[ "$output" = "localhost:5000/tools/bb" ]
 	run strata tag nosuch:1 x:1
-	[ "$status" -ne 0 ] && [[ "$output" == *"nosuch"* ]]
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"nosuch"* ]]
 	run strata tag busybox 'Bad:Name'
 	[ "$status" -ne 0 ]
 }
@@ -42,16 +49,20 @@ setup() {
 	strata tag busybox other:1
 	id=$(strata images -q | head -1)
 	run strata rmi "$id"
-	[ "$status" -ne 0 ] && [[ "$output" == *"-f"* ]]
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"-f"* ]]
 	run strata rmi other:1
-	[ "$status" -eq 0 ] && [ "$output" = "Untagged: other:1" ]
+	[ "$status" -eq 0 ]
+	[ "$output" = "Untagged: other:1" ]
 	run strata rmi busybox
 	[ "$status" -eq 0 ]
-	[[ "${lines[0]}" == "Untagged: busybox:latest" ]] && [[ "${lines[1]}" == "Deleted: sha256:"* ]]
+	[[ "${lines[0]}" == "Untagged: busybox:latest" ]]
+	[[ "${lines[1]}" == "Deleted: sha256:"* ]]
 	run strata images -q
 	[ -z "$output" ]
 	run strata rmi busybox
-	[ "$status" -ne 0 ] && [[ "$output" == *"No such image"* ]]
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"No such image"* ]]
 }
 
 @test "image prune: dangling images go, -a removes every unused image" {
@@ -59,9 +70,11 @@ setup() {
 	# retagging busybox:latest onto a new image leaves the old one dangling
 	strata import --message second "$tar" busybox:latest >/dev/null
 	run strata images --filter dangling=true -q
-	[ "$status" -eq 0 ] && [ -n "$output" ]
+	[ "$status" -eq 0 ]
+	[ -n "$output" ]
 	run strata image prune
-	[ "$status" -eq 0 ] && [[ "$output" == *"Total reclaimed space"* ]]
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"Total reclaimed space"* ]]
 	run strata images --filter dangling=true -q
 	[ -z "$output" ]
 	run strata images -q
@@ -87,7 +100,8 @@ setup() {
 @test "images: an empty store prints only the header" {
 	export STRATA_ROOT="$BATS_TEST_TMPDIR/empty"
 	run strata images
-	[ "$status" -eq 0 ] && [ "${#lines[@]}" -eq 1 ]
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 1 ]
 	[[ "${lines[0]}" =~ ^REPOSITORY\ +TAG\ +IMAGE\ ID\ +CREATED\ +SIZE$ ]]
 	run strata images --digests
 	[[ "${lines[0]}" =~ ^REPOSITORY\ +TAG\ +DIGEST\ +IMAGE\ ID\ +CREATED\ +SIZE$ ]]

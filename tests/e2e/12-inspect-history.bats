@@ -34,17 +34,22 @@ setup() {
 @test "inspect: several images, an unknown one fails and names it" {
 	strata tag busybox b2:1
 	run strata inspect --format '{{.Id}}' busybox b2:1
-	[ "$status" -eq 0 ] && [ "${#lines[@]}" -eq 2 ] && [ "${lines[0]}" = "${lines[1]}" ]
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 2 ]
+	[ "${lines[0]}" = "${lines[1]}" ]
 	run strata inspect nosuch:1
-	[ "$status" -ne 0 ] && [[ "$output" == *"No such image: nosuch:1"* ]]
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"No such image: nosuch:1"* ]]
 	run strata inspect --format '{{.Nope' busybox
-	[ "$status" -ne 0 ] && [[ "$output" == *template* ]]
+	[ "$status" -ne 0 ]
+	[[ "$output" == *template* ]]
 }
 
 @test "inspect: an image id prefix works" {
 	id=$(strata images -q)
 	run strata inspect --format '{{index .RepoTags 0}}' "$id"
-	[ "$status" -eq 0 ] && [ "$output" = "busybox:latest" ]
+	[ "$status" -eq 0 ]
+	[ "$output" = "busybox:latest" ]
 }
 
 @test "history: columns, -q, --no-trunc, -H=false and --format" {
@@ -57,7 +62,8 @@ setup() {
 	run strata history --no-trunc -q busybox
 	[[ "$output" =~ ^sha256:[0-9a-f]{64}$ ]]
 	run strata history -H=false --format '{{.Size}}' busybox
-	[[ "$output" =~ ^[0-9]+$ ]] && [ "$output" -gt 1000000 ]
+	[[ "$output" =~ ^[0-9]+$ ]]
+	[ "$output" -gt 1000000 ]
 	run strata history --human --format '{{.Size}}' busybox
 	[[ "$output" =~ ^[0-9.]+MB$ ]]
 }

@@ -15,7 +15,8 @@ ids() { strata inspect --format '{{.Id}} {{json .RootFS.Layers}}' "$@"; }
 	tar -xOf "$BATS_TEST_TMPDIR/bb.tar" manifest.json | jq -e '.[0].RepoTags == ["busybox:latest"] and (.[0].Layers | length) == 1' >/dev/null
 	export STRATA_ROOT="$BATS_TEST_TMPDIR/root2"
 	run strata load -i "$BATS_TEST_TMPDIR/bb.tar"
-	[ "$status" -eq 0 ] && [ "$output" = "Loaded image: busybox:latest" ]
+	[ "$status" -eq 0 ]
+	[ "$output" = "Loaded image: busybox:latest" ]
 	[ "$(ids busybox)" = "$before" ]
 	run strata system check
 	[ "$status" -eq 0 ]
@@ -27,7 +28,8 @@ ids() { strata inspect --format '{{.Id}} {{json .RootFS.Layers}}' "$@"; }
 	[ "$status" -eq 0 ]
 	tar -xOf "$BATS_TEST_TMPDIR/bb-oci.tar" oci-layout | jq -e '.imageLayoutVersion == "1.0.0"' >/dev/null
 	run strata save --format oci-dir -o "$BATS_TEST_TMPDIR/bb-oci" busybox
-	[ "$status" -eq 0 ] && [ -f "$BATS_TEST_TMPDIR/bb-oci/index.json" ]
+	[ "$status" -eq 0 ]
+	[ -f "$BATS_TEST_TMPDIR/bb-oci/index.json" ]
 	STRATA_ROOT="$BATS_TEST_TMPDIR/r2" strata load -i "$BATS_TEST_TMPDIR/bb-oci.tar"
 	[ "$(STRATA_ROOT="$BATS_TEST_TMPDIR/r2" ids busybox)" = "$before" ]
 	STRATA_ROOT="$BATS_TEST_TMPDIR/r3" strata load -i "$BATS_TEST_TMPDIR/bb-oci"
@@ -41,7 +43,8 @@ ids() { strata inspect --format '{{.Id}} {{json .RootFS.Layers}}' "$@"; }
 	export STRATA_ROOT="$BATS_TEST_TMPDIR/root2"
 	run strata load <"$BATS_TEST_TMPDIR/two.tar"
 	[ "$status" -eq 0 ]
-	[[ "$output" == *"Loaded image: busybox:latest"* ]] && [[ "$output" == *"Loaded image: second:2"* ]]
+	[[ "$output" == *"Loaded image: busybox:latest"* ]]
+	[[ "$output" == *"Loaded image: second:2"* ]]
 }
 
 @test "load: a corrupt archive is refused and the store stays consistent" {
@@ -52,7 +55,8 @@ ids() { strata inspect --format '{{.Id}} {{json .RootFS.Layers}}' "$@"; }
 	tar -C "$BATS_TEST_TMPDIR/x" -cf "$BATS_TEST_TMPDIR/bad.tar" .
 	export STRATA_ROOT="$BATS_TEST_TMPDIR/root2"
 	run strata load -i "$BATS_TEST_TMPDIR/bad.tar"
-	[ "$status" -ne 0 ] && [[ "$output" == *digest* ]]
+	[ "$status" -ne 0 ]
+	[[ "$output" == *digest* ]]
 	run strata images -q
 	[ -z "$output" ]
 	run strata system check

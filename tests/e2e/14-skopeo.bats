@@ -10,7 +10,8 @@ setup() {
 	run skopeo inspect --raw "docker-archive:$BATS_TEST_TMPDIR/bb.tar"
 	[ "$status" -eq 0 ]
 	run skopeo inspect "docker-archive:$BATS_TEST_TMPDIR/bb.tar"
-	[ "$status" -eq 0 ] && echo "$output" | jq -e '.Os == "linux" and (.Layers | length) == 1' >/dev/null
+	[ "$status" -eq 0 ]
+	echo "$output" | jq -e '.Os == "linux" and (.Layers | length) == 1' >/dev/null
 	strata save --format oci-dir -o "$BATS_TEST_TMPDIR/oci" busybox
 	run skopeo inspect "oci:$BATS_TEST_TMPDIR/oci:busybox:latest"
 	[ "$status" -eq 0 ]

@@ -44,5 +44,6 @@ kill_after() {
 	run strata import "$tar" again:1
 	[ "$status" -eq 0 ]
 	run strata system check
-	[ "$status" -eq 0 ] && [[ "$output" == *consistent* ]]
+	[ "$status" -eq 0 ]
+	[[ "$output" == *consistent* ]]
 }

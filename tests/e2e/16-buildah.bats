@@ -15,7 +15,8 @@ setup() {
 	run buildah pull -q "docker-archive:$BATS_TEST_TMPDIR/bb.tar"
 	[ "$status" -eq 0 ]
 	run buildah inspect --type image --format '{{.OCIv1.Config.Env}}' localhost/busybox:latest
-	[ "$status" -eq 0 ] && [[ "$output" == *"A=1"* ]]
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"A=1"* ]]
 	strata save --format oci-archive -o "$BATS_TEST_TMPDIR/bb-oci.tar" busybox
 	run buildah pull -q "oci-archive:$BATS_TEST_TMPDIR/bb-oci.tar"
 	[ "$status" -eq 0 ]
@@ -32,7 +33,8 @@ setup() {
 	run strata load -i "$BATS_TEST_TMPDIR/fb.tar"
 	[ "$status" -eq 0 ]
 	run strata inspect --format '{{.Config.Env}}' from-buildah:1
-	[ "$status" -eq 0 ] && [[ "$output" == *"FROM_BUILDAH=yes"* ]]
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"FROM_BUILDAH=yes"* ]]
 	printf 'FROM from-buildah:1\nRUN echo "$FROM_BUILDAH" > /seen\n' >"$BATS_TEST_TMPDIR/Dockerfile"
 	run strata build -q -t on-top:1 "$BATS_TEST_TMPDIR"
 	[ "$status" -eq 0 ]

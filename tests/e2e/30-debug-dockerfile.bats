@@ -20,10 +20,12 @@ fix() { echo "$BATS_TEST_DIRNAME/fixtures/dockerfile/$1"; }
 	[[ "$output" == *"2 | RUNN true"* ]]
 	printf 'FROM a\nRUN <<EOF\nnever ends\n' >"$BATS_TEST_TMPDIR/Dockerfile"
 	run strata debug parse "$BATS_TEST_TMPDIR/Dockerfile"
-	[ "$status" -eq 1 ] && [[ "$output" == *"unterminated heredoc"* ]]
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"unterminated heredoc"* ]]
 	: >"$BATS_TEST_TMPDIR/Dockerfile"
 	run strata debug parse "$BATS_TEST_TMPDIR/Dockerfile"
-	[ "$status" -eq 1 ] && [[ "$output" == *"file with no instructions"* ]]
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"file with no instructions"* ]]
 }
 
 @test "debug parse: multi-stage with mounts, heredocs and flags" {
@@ -41,13 +43,19 @@ fix() { echo "$BATS_TEST_DIRNAME/fixtures/dockerfile/$1"; }
 
 @test "debug expand and words: BuildKit's lexer" {
 	run strata debug expand --env A=1 --env P=a/b/c -- 'x${A:+set}${B:-def}-${P##*/}-${P/b/X}'
-	[ "$status" -eq 0 ] && [ "$output" = "xsetdef-c-a/X/c" ]
+	[ "$status" -eq 0 ]
+	[ "$output" = "xsetdef-c-a/X/c" ]
 	run strata debug expand -- '${NEED?must be set}'
-	[ "$status" -eq 1 ] && [[ "$output" == *"NEED: must be set"* ]]
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"NEED: must be set"* ]]
 	run strata debug expand --escape '`' -- 'a`$b'
-	[ "$status" -eq 0 ] && [ "$output" = 'a$b' ]
+	[ "$status" -eq 0 ]
+	[ "$output" = 'a$b' ]
 	run strata debug words --env 'V=a b' -- '$V "c d"'
-	[ "$status" -eq 0 ] && [ "${lines[0]}" = a ] && [ "${lines[1]}" = b ] && [ "${lines[2]}" = "c d" ]
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = a ]
+	[ "${lines[1]}" = b ]
+	[ "${lines[2]}" = "c d" ]
 }
 
 @test "debug ignore: the files a build sends" {
@@ -63,12 +71,14 @@ fix() { echo "$BATS_TEST_DIRNAME/fixtures/dockerfile/$1"; }
 	printf 'src\n' >"$ctx/ci/app.Dockerfile.dockerignore"
 	run strata debug ignore -f ci/app.Dockerfile "$ctx"
 	[ "$status" -eq 0 ]
-	[[ "$output" != *"src/a.c"* ]] && [[ "$output" == *"node_modules/x/i.js"* ]]
+	[[ "$output" != *"src/a.c"* ]]
+	[[ "$output" == *"node_modules/x/i.js"* ]]
 }
 
 @test "debug: usage errors exit 2" {
 	run strata debug
 	[ "$status" -eq 2 ]
 	run strata debug frob
-	[ "$status" -eq 2 ] && [[ "$output" == *"unknown debug subcommand 'frob'"* ]]
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"unknown debug subcommand 'frob'"* ]]
 }

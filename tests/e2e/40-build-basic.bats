@@ -41,10 +41,14 @@ DF
 	[ "$status" -eq 0 ]
 	[[ "$output" == sha256:* ]]
 	run strata inspect cfg:1
-	[[ "$output" == *'"A=1"'* ]] && [[ "$output" == *'"B=two words"'* ]]
-	[[ "$output" == *'"x": "y"'* ]] && [[ "$output" == *'"53/udp"'* ]]
-	[[ "$output" == *'"/data"'* ]] && [[ "$output" == *'"User": "nobody"'* ]]
-	[[ "$output" == *'"WorkingDir": "/srv"'* ]] && [[ "$output" == *'"StopSignal": "SIGINT"'* ]]
+	[[ "$output" == *'"A=1"'* ]]
+	[[ "$output" == *'"B=two words"'* ]]
+	[[ "$output" == *'"x": "y"'* ]]
+	[[ "$output" == *'"53/udp"'* ]]
+	[[ "$output" == *'"/data"'* ]]
+	[[ "$output" == *'"User": "nobody"'* ]]
+	[[ "$output" == *'"WorkingDir": "/srv"'* ]]
+	[[ "$output" == *'"StopSignal": "SIGINT"'* ]]
 	[[ "$output" == *'"RUN echo child"'* ]]
 }
 
@@ -107,8 +111,10 @@ COPY a.txt /renamed
 DF
 	strata build -q -t cp:1 "$CTX"
 	run sh -c "'$STRATA_BIN' export cp:1 | tar tv"
-	[[ "$output" == *"w/sub/a.txt"* ]] && [[ "$output" == *"w/sub/b.txt"* ]]
-	[[ "$output" == *"d/sub/c"* ]] && [[ "$output" != *"d/dir"* ]]
+	[[ "$output" == *"w/sub/a.txt"* ]]
+	[[ "$output" == *"w/sub/b.txt"* ]]
+	[[ "$output" == *"d/sub/c"* ]]
+	[[ "$output" != *"d/dir"* ]]
 	[[ "$output" == *"-rw------- 65534/65534"*"owned"* ]]
 	[[ "$output" == *"renamed"* ]]
 }
@@ -147,7 +153,8 @@ DF
 	[ "$status" -eq 0 ]
 	[ "$(cat "$BATS_TEST_TMPDIR/iid")" = "$output" ]
 	run strata history t:1
-	[[ "$output" == *"touch /a"* ]] && [[ "$output" != *"touch /b"* ]]
+	[[ "$output" == *"touch /a"* ]]
+	[[ "$output" != *"touch /b"* ]]
 	run strata inspect t:1
 	[[ "$output" == *'"k": "v"'* ]]
 	printf 'FROM busybox\nCOPY x /x\n' >"$CTX/Dockerfile"; echo x >"$CTX/x"
@@ -158,14 +165,18 @@ DF
 @test "build: unsupported things fail clearly" {
 	printf 'FROM busybox\nRUN --mount=type=cache,target=/c true\n' >"$CTX/Dockerfile"
 	run strata build "$CTX"
-	[ "$status" -ne 0 ] && [[ "$output" == *"--mount=type=cache is not supported yet"* ]]
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"--mount=type=cache is not supported yet"* ]]
 	printf 'FROM busybox\n' >"$CTX/Dockerfile"
 	run strata build --pull=always "$CTX"
-	[ "$status" -ne 0 ] && [[ "$output" == *"pulling images is not available yet"* ]]
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"pulling images is not available yet"* ]]
 	printf 'FROM busybox\nRUN true\n' >"$CTX/Dockerfile"
 	run strata build --runtime /nonexistent/runtime "$CTX"
-	[ "$status" -ne 0 ] && [[ "$output" == *"runtime"*"not found"* ]]
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"runtime"*"not found"* ]]
 	printf 'FROM nosuchimage\n' >"$CTX/Dockerfile"
 	run strata build "$CTX"
-	[ "$status" -ne 0 ] && [[ "$output" == *"nosuchimage"* ]]
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"nosuchimage"* ]]
 }

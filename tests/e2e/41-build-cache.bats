@@ -16,7 +16,8 @@ setup() {
 	run strata build -q -t c:1 "$CTX"; id1=$output
 	run strata build --progress=plain -t c:1 "$CTX"
 	[ "$status" -eq 0 ]
-	[[ "$output" == *"#3 CACHED"* ]] && [[ "$output" != *"cache miss"* ]]
+	[[ "$output" == *"#3 CACHED"* ]]
+	[[ "$output" != *"cache miss"* ]]
 	run strata build -q -t c:1 "$CTX"
 	[ "$output" = "$id1" ]
 }
@@ -89,10 +90,12 @@ DF
 	run strata image prune -f  # now nothing was built through the second RUN
 	[ "$status" -eq 0 ]
 	run strata builder prune -f
-	[ "$status" -eq 0 ] && [[ "$output" == *"Deleted build cache objects: 1"* ]]
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"Deleted build cache objects: 1"* ]]
 	printf 'FROM busybox\nRUN echo x > /x\n' >"$CTX/Dockerfile"
 	run strata build --progress=plain -t keep:1 "$CTX"
-	[ "$status" -eq 0 ] && [[ "$output" == *"#2 CACHED"* ]]
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"#2 CACHED"* ]]
 	printf 'FROM busybox\nRUN echo y > /y\n' >"$CTX/Dockerfile"
 	run strata build --progress=plain "$CTX"
 	[[ "$output" == *"cache miss"* ]]
@@ -102,22 +105,29 @@ DF
 	printf 'FROM busybox\nCOPY . /app\nRUN echo x > /x\n' >"$CTX/Dockerfile"
 	strata build -q -t all:1 "$CTX"
 	run strata builder du
-	[[ "$output" == *"Metadata:"* ]] && [[ "$output" != *"Metadata:"*" 0B"* ]]
+	[[ "$output" == *"Metadata:"* ]]
+	[[ "$output" != *"Metadata:"*" 0B"* ]]
 	run strata builder prune --all -f
-	[ "$status" -eq 0 ] && [[ "$output" == *"Deleted build cache objects: 2"* ]]
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"Deleted build cache objects: 2"* ]]
 	run strata builder du
 	[[ "$output" == *"Metadata:"*"0B"*"Total:"*"0B"* ]]
 	run strata build --progress=plain -t all:1 "$CTX"
-	[ "$status" -eq 0 ] && [[ "$output" == *"cache miss"* ]] && [[ "$output" != *"CACHED"* ]]
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"cache miss"* ]]
+	[[ "$output" != *"CACHED"* ]]
 }
 
 @test "builder prune --keep-storage keeps the most recently used records within the size" {
 	printf 'FROM busybox\nRUN head -c 300000 /dev/urandom > /a\nRUN head -c 300000 /dev/urandom > /b\n' >"$CTX/Dockerfile"
 	strata build -q "$CTX"
 	run strata builder prune --all -f --keep-storage 400kB
-	[ "$status" -eq 0 ] && [[ "$output" == *"Deleted build cache objects: 1"* ]]
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"Deleted build cache objects: 1"* ]]
 	run strata builder du
-	[ "${#lines[@]}" -eq 7 ] && [[ "${lines[1]}" == *" false "*"kB"* ]]
+	[ "${#lines[@]}" -eq 7 ]
+	[[ "${lines[1]}" == *" false "*"kB"* ]]
 	run strata builder prune --all -f --keep-storage 1x
-	[ "$status" -ne 0 ] && [[ "$output" == *"invalid size '1x'"* ]]
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"invalid size '1x'"* ]]
 }

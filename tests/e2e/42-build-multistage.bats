@@ -22,7 +22,8 @@ DF
 	[ "$status" -eq 0 ]
 	[[ "$output" != *"RUN false"* ]]
 	run sh -c "'$STRATA_BIN' export ms:1 | tar t"
-	[[ "$output" == *artifact* ]] && [[ "$output" != *scratch-file* ]]
+	[[ "$output" == *artifact* ]]
+	[[ "$output" != *scratch-file* ]]
 }
 
 @test "multi-stage: independent stages run in parallel" {
@@ -52,5 +53,6 @@ DF
 	SOURCE_DATE_EPOCH=1700000000 strata import "$(busybox_tar)" busybox:latest >/dev/null
 	touch "$CTX/f"
 	run env SOURCE_DATE_EPOCH=1700000000 "$STRATA_BIN" build -q "$CTX"; b=$output
-	[ -n "$a" ] && [ "$a" = "$b" ]
+	[ -n "$a" ]
+	[ "$a" = "$b" ]
 }

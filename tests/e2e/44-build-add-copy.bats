@@ -55,7 +55,8 @@ DF
 	[[ "$output" == *"ADD $URL/f.bin: checksum mismatch: expected sha256:$bad, got sha256:$good"* ]]
 	printf 'FROM busybox\nADD --checksum=md5:abc %s/f.bin /f.bin\n' "$URL" >"$CTX/Dockerfile"
 	run strata build -t sum:3 "$CTX"
-	[ "$status" -ne 0 ] && [[ "$output" == *"invalid --checksum=md5:abc"* ]]
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"invalid --checksum=md5:abc"* ]]
 }
 
 @test "ADD URL: a 404 names the URL and the status; git sources are refused; COPY refuses URLs" {
@@ -66,13 +67,16 @@ DF
 	[[ "$output" == *"fetch '$URL/missing.txt': server returned HTTP 404 Not Found"* ]]
 	printf 'FROM busybox\nADD https://github.com/moby/buildkit.git /src\n' >"$CTX/Dockerfile"
 	run strata build -t git:1 "$CTX"
-	[ "$status" -ne 0 ] && [[ "$output" == *"https://github.com/moby/buildkit.git: git sources are not supported"* ]]
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"https://github.com/moby/buildkit.git: git sources are not supported"* ]]
 	printf 'FROM busybox\nADD git@github.com:moby/buildkit.git /src\n' >"$CTX/Dockerfile"
 	run strata build -t git:2 "$CTX"
-	[ "$status" -ne 0 ] && [[ "$output" == *"git sources are not supported"* ]]
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"git sources are not supported"* ]]
 	printf 'FROM busybox\nCOPY %s/x /x\n' "$URL" >"$CTX/Dockerfile"
 	run strata build -t cp:1 "$CTX"
-	[ "$status" -ne 0 ] && [[ "$output" == *"a URL can only be a source of ADD"* ]]
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"a URL can only be a source of ADD"* ]]
 }
 
 @test "ADD URL: the same content is CACHED, a changed file misses with a reason" {
@@ -83,7 +87,8 @@ DF
 	run strata build --progress=plain -t c:1 "$CTX"
 	echo "$output"
 	[ "$status" -eq 0 ]
-	[[ "$output" == *"#2 CACHED"* ]] && [[ "$output" != *"cache miss"* ]]
+	[[ "$output" == *"#2 CACHED"* ]]
+	[[ "$output" != *"cache miss"* ]]
 	echo v2 >"$WWW/data.txt"
 	run strata build --progress=plain -t c:1 "$CTX"
 	echo "$output"
@@ -100,7 +105,8 @@ DF
 	kill "$SRV_PID"; wait "$SRV_PID" 2>/dev/null || true; SRV_PID=
 	run strata build --progress=plain -t ck:1 "$CTX"
 	echo "$output"
-	[ "$status" -eq 0 ] && [[ "$output" == *"#2 CACHED"* ]]
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"#2 CACHED"* ]]
 	run strata build -q -t ck:1 "$CTX"
 	[ "$output" = "$id1" ]
 }
@@ -136,7 +142,8 @@ DF
 	[ "$status" -eq 0 ]
 	printf 'FROM busybox\nCOPY --chmod=u=bogus f /f\n' >"$CTX/Dockerfile"
 	run strata build -t chm:2 "$CTX"
-	[ "$status" -ne 0 ] && [[ "$output" == *"invalid --chmod=u=bogus"* ]]
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"invalid --chmod=u=bogus"* ]]
 }
 
 @test "COPY --from: globs in any path component" {
@@ -192,7 +199,8 @@ DF
 	layers2=$output
 	# The COPY layer (third) is the same; the RUN layer below it (second) is not.
 	l1=$(echo "$layers1" | tr -d '[]"' | cut -d, -f3); l2=$(echo "$layers2" | tr -d '[]"' | cut -d, -f3)
-	[ -n "$l1" ] && [ "$l1" = "$l2" ]
+	[ -n "$l1" ]
+	[ "$l1" = "$l2" ]
 	[ "$(echo "$layers1" | cut -d, -f2)" != "$(echo "$layers2" | cut -d, -f2)" ]
 }
 
@@ -211,5 +219,6 @@ DF
 	[ "$status" -eq 0 ]
 	printf 'FROM busybox\nADD --unpack=maybe a.tar.gz /x/\n' >"$CTX/Dockerfile"
 	run strata build -t up:2 "$CTX"
-	[ "$status" -ne 0 ] && [[ "$output" == *"expecting boolean value for flag --unpack"* ]]
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"expecting boolean value for flag --unpack"* ]]
 }
