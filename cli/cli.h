@@ -45,6 +45,10 @@ typedef int (*st_cli_fn)(struct st_cli *cli, int argc, char **argv, struct st_er
 	X(save, "save", "Save images to a tar archive or an OCI layout directory") \
 	X(load, "load", "Load images from a tar archive or an OCI layout directory") \
 	X(export, "export", "Export an image's flattened filesystem as a tar archive") \
+	X(pull, "pull", "Download an image from a registry") \
+	X(push, "push", "Upload an image to a registry") \
+	X(login, "login", "Log in to a registry") \
+	X(logout, "logout", "Log out from a registry") \
 	X(system_df, "system df", "Show disk usage") \
 	X(system_check, "system check", "Verify every blob and record of the store") \
 	X(debug, "debug", "Debug Dockerfiles: parse, expand, words, ignore") \

@@ -24,15 +24,24 @@ static json_t *inspect_one(struct st_store *s, const char *name, struct st_error
 	st_autofree char *added = img->added > 0 ? st_fmt_time((time_t)(img->added / 1000000),
 							       (long)(img->added % 1000000) * 1000)
 						 : NULL;
+	char **digests = NULL;
+	size_t nd = 0;
+	if (st_local_image_repo_digests(s, img->id.str, &digests, &nd, err) < 0) {
+		st_store_strings_free(tags, nt);
+		return NULL;
+	}
 	struct st_image_inspect_info info = {
 		.id = img->id.str,
 		.repo_tags = (const char *const *)tags,
 		.n_repo_tags = nt,
+		.repo_digests = (const char *const *)digests,
+		.n_repo_digests = nd,
 		.size = (int64_t)img->size,
 		.last_tag_time = added,
 	};
 	json_t *v = st_image_config_inspect(cfg, &info);
 	st_store_strings_free(tags, nt);
+	st_store_strings_free(digests, nd);
 	return v;
 }
 

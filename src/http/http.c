@@ -214,7 +214,8 @@ static int sink_reset(struct xfer *x, struct st_error **err)
 	if (!x->rq->sink.reset)
 		return st_err(
 		    err, ST_E_NET,
-		    "the server sent the whole body again and the transfer cannot restart");
+		    "%s: the server sent the whole body again and the transfer cannot restart",
+		    x->rq->url);
 	return x->rq->sink.reset(x->rq->sink.ctx, err);
 }
 
@@ -484,10 +485,10 @@ static int judge(struct xfer *x, CURLcode cr, const char *errbuf, bool more, boo
 		 unsigned long *wait, struct st_error **err)
 {
 	const struct st_http_request *rq = x->rq;
-	if (x->cb_err) {
+	if (x->cb_err) { /* the sink's or a check's: about the content, which the caller names */
 		*err = x->cb_err;
 		x->cb_err = NULL;
-		return st_err_wrap(err, "%s", rq->url);
+		return -1;
 	}
 	if (x->canceled)
 		return st_err(err, ST_E_NET, "%s: canceled", rq->url);
@@ -511,7 +512,7 @@ int st_http_do(struct st_http_client *c, const struct st_http_request *rq,
 	memset(resp, 0, sizeof(*resp));
 	resp->mtime = -1;
 	struct xfer x = {.rq = rq, .resp = resp};
-	st_autofree char *authorization = NULL;
+	st_autofree char *authorization = rq->authorization ? st_xstrdup(rq->authorization) : NULL;
 	bool auth_tried = false;
 	unsigned long backoff = c->o.backoff_ms;
 	bool resumable = !has_body(rq) && !strcmp(method_of(rq), "GET");

@@ -78,10 +78,11 @@ struct st_http_request {
 	const struct st_http_body_reader *body_reader; /* a streamed request body */
 	struct st_http_sink sink; /* NULL write: a 2xx body is kept in the response */
 	unsigned flags;		  /* enum st_http_flags */
+	const char *authorization; /* "Authorization: <this>" from the first attempt, or NULL */
 	/*
 	 * On a 401, called with the response's WWW-Authenticate header ("" when there is none).
-	 * Set *authorization (new) to retry the request once with "Authorization: <value>", or
-	 * leave it NULL to return the 401. NULL hook: a 401 is returned.
+	 * Set *authorization (new) to retry the request once with "Authorization: <value>" in
+	 * place of the one above, or leave it NULL to return the 401. NULL hook: a 401 is returned.
 	 */
 	int (*auth)(void *ctx, const char *challenge, char **authorization, struct st_error **err);
 	void *auth_ctx;

@@ -136,6 +136,30 @@ int st_local_image_tags(struct st_store *s, const char *image_id, char ***out, s
 	return 0;
 }
 
+int st_local_image_repo_digests(struct st_store *s, const char *image_id, char ***out,
+				size_t *n, struct st_error **err)
+{
+	if (st_store_repo_digests(s, image_id, out, n, err) < 0)
+		return -1;
+	for (size_t i = 0; i < *n; i++) {
+		char *at = strrchr((*out)[i], '@');
+		st_auto(st_image_ref) struct st_image_ref *ref = NULL;
+		struct st_error *perr = NULL;
+		*at = 0;
+		if (st_image_ref_parse_flags((*out)[i], ST_IMAGE_REF_NAME_ONLY, &ref, &perr) < 0) {
+			st_error_free(perr);
+			*at = '@'; /* shown as stored rather than hidden */
+			continue;
+		}
+		char *name = st_image_ref_familiar_name(ref);
+		char *fam = st_xasprintf("%s@%s", name, at + 1);
+		free(name);
+		free((*out)[i]);
+		(*out)[i] = fam;
+	}
+	return 0;
+}
+
 /* Store 'p' as a blob held by 'lease' (if any) from the moment it becomes visible. */
 static int put_leased(struct st_store *s, struct st_store_lease *lease, const void *p, size_t n,
 		      struct st_digest *d, struct st_error **err)

@@ -38,6 +38,9 @@ int st_local_image_manifest(struct st_store *s, const struct st_store_image *img
 /* Familiar names of every reference to 'image_id' ("busybox:latest"), sorted. New vector. */
 int st_local_image_tags(struct st_store *s, const char *image_id, char ***out, size_t *n,
 			struct st_error **err);
+/* Familiar "repository@digest" names of 'image_id' in registries ("busybox@sha256:..."). */
+int st_local_image_repo_digests(struct st_store *s, const char *image_id, char ***out,
+				size_t *n, struct st_error **err);
 
 /* What a new image is made of. Everything is borrowed. */
 struct st_local_commit {

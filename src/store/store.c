@@ -82,6 +82,11 @@ static const char *const migrations[] = {
     "  item TEXT NOT NULL,"
     "  PRIMARY KEY (lease_id, item));"
     "CREATE INDEX lease_items_item ON lease_items(item);",
+    /* 1 -> 2: where an image came from or went to, as "repository@digest" */
+    "CREATE TABLE repo_digests ("
+    "  name TEXT PRIMARY KEY,"
+    "  image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE);"
+    "CREATE INDEX repo_digests_image ON repo_digests(image_id);",
 };
 
 _Static_assert(sizeof(migrations) / sizeof(*migrations) == ST_STORE_SCHEMA_VERSION,

@@ -34,7 +34,7 @@
 #include "util/err.h"
 
 /* The database schema version this code writes (PRAGMA user_version). */
-#define ST_STORE_SCHEMA_VERSION 1
+#define ST_STORE_SCHEMA_VERSION 2
 
 struct st_store;
 struct st_store_lease;
@@ -274,6 +274,19 @@ int st_store_ref_list(struct st_store *s, const char *image_id, struct st_store_
 		      size_t *n, struct st_error **err);
 void st_store_ref_release(struct st_store_ref *r);
 void st_store_refs_free(struct st_store_ref *v, size_t n);
+
+/* ---- RepoDigests ------------------------------------------------------------------------- */
+
+/*
+ * Record that image 'image_id' is "repository@digest" ('name') in a registry, as a pull or a
+ * push learns it. A name recorded for another image moves to this one (a tag pushed again).
+ * The record goes with the image. ST_E_NOTFOUND if the image is not recorded.
+ */
+int st_store_repo_digest_add(struct st_store *s, const char *image_id, const char *name,
+			     struct st_error **err);
+/* The image's names, sorted: a new array of *n new strings (st_store_strings_free()). */
+int st_store_repo_digests(struct st_store *s, const char *image_id, char ***out, size_t *n,
+			  struct st_error **err);
 
 /* ---- Build cache records ------------------------------------------------------------------ */
 

@@ -16,3 +16,47 @@ busybox_tar() {
 	fi
 	echo "$tar"
 }
+
+# A free TCP port on 127.0.0.1 (the kernel picks it; nobody listens on it afterwards).
+free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# Start the CNCF distribution registry on 127.0.0.1 with its storage under DIR; an optional
+# htpasswd file turns on Basic authentication. Sets REG (host:port) and REG_PID.
+registry_start() {
+	local dir=$1 htpasswd=${2:-}
+	mkdir -p "$dir/data"
+	local port
+	port=$(free_port)
+	{
+		printf 'version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s\n' "$dir/data"
+		printf '  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:%s\n' "$port"
+		if [ -n "$htpasswd" ]; then
+			printf 'auth:\n  htpasswd:\n    realm: strata-test\n    path: %s\n' "$htpasswd"
+		fi
+	} >"$dir/config.yml"
+	# The registry reads REGISTRY_* variables as configuration: REGISTRY_AUTH_FILE is not its.
+	env -u REGISTRY_AUTH_FILE docker-registry serve "$dir/config.yml" >"$dir/log" 2>&1 3>&- &
+	REG_PID=$!
+	REG=127.0.0.1:$port
+	local i
+	for i in $(seq 100); do
+		curl -s -o /dev/null "http://$REG/v2/" && return 0
+		sleep 0.1
+	done
+	echo "registry did not start: $(cat "$dir/log")" >&2
+	return 1
+}
+
+registry_stop() {
+	if [ -n "${REG_PID:-}" ]; then
+		kill "$REG_PID" 2>/dev/null || true
+		wait "$REG_PID" 2>/dev/null || true
+	fi
+}
+
+# A bcrypt htpasswd line for USER PASSWORD, as the registry wants it.
+htpasswd_line() {
+	/usr/bin/python3 -W ignore -c 'import crypt, sys; print(sys.argv[1] + ":" + crypt.crypt(sys.argv[2], crypt.mksalt(crypt.METHOD_BLOWFISH)))' "$1" "$2"
+}

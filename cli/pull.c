@@ -1,0 +1,140 @@
+/* pull.c: strata pull [--platform P] [-a] [-q] [--tls-verify=false] [--authfile F]
+ * NAME[:TAG|@DIGEST] */
+#include <getopt.h>
+#include <stdbool.h>
+#include <string.h>
+
+#include "cli.h"
+#include "registry/registry.h"
+#include "util/cleanup.h"
+#include "util/banned.h"
+
+static const char usage_text[] =
+    "Usage: strata pull [OPTIONS] NAME[:TAG|@DIGEST]\n\n"
+    "Download an image from a registry\n\n"
+    "Options:\n"
+    "  -a, --all-tags           Download all tagged images in the repository\n"
+    "      --authfile string    Credentials file (default: the one 'strata login' writes)\n"
+    "      --platform string    Set platform if the image is multi-platform (os/arch[/variant])\n"
+    "  -q, --quiet              Suppress verbose output\n"
+    "      --tls-verify bool    Require HTTPS and verify certificates (default true)\n";
+
+struct pull_opts {
+	bool all_tags, quiet, have_platform;
+	struct st_platform platform;
+	struct st_registry_opts reg;
+};
+
+static void on_event(void *ctx, const char *id, const char *status)
+{
+	struct st_cli *cli = ctx;
+	fprintf(cli->errout, "%s%s%s\n", id, *id ? ": " : "", status);
+}
+
+static int pull_one(struct st_cli *cli, struct st_store *s, struct st_registry *r,
+		    const struct st_image_ref *ref, const struct pull_opts *o,
+		    struct st_error **err)
+{
+	st_autofree char *repo = st_image_ref_familiar_name(ref);
+	const char *tag = st_image_ref_tag(ref);
+	const char *digest = st_image_ref_digest(ref);
+	if (!o->quiet)
+		fprintf(cli->errout, "%s: Pulling from %s\n", digest ? digest : tag,
+			st_image_ref_path(ref));
+	struct st_registry_pull_opts po = {
+	    .platform = o->have_platform ? &o->platform : NULL,
+	    .events = {o->quiet ? NULL : on_event, cli},
+	};
+	struct st_registry_pull_result res;
+	if (st_registry_pull(s, r, ref, &po, &res, err) < 0)
+		return -1;
+	st_autofree char *fam = st_image_ref_familiar(ref);
+	st_autofree char *full = st_image_ref_string(ref);
+	if (!o->quiet) {
+		fprintf(cli->errout, "Digest: %s\n", res.digest.str);
+		fprintf(cli->errout, "Status: %s for %s\n",
+			res.downloaded ? "Downloaded newer image" : "Image is up to date", fam);
+	}
+	fprintf(cli->out, "%s\n", full);
+	st_registry_pull_result_release(&res);
+	return 0;
+}
+
+int cmd_pull(struct st_cli *cli, int argc, char **argv, struct st_error **err)
+{
+	enum { OPT_PLATFORM = 256, OPT_TLS, OPT_AUTHFILE };
+	static const struct option longopts[] = {
+	    {"all-tags", no_argument, NULL, 'a'},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {"platform", required_argument, NULL, OPT_PLATFORM},
+	    {"tls-verify", required_argument, NULL, OPT_TLS},
+	    {"authfile", required_argument, NULL, OPT_AUTHFILE},
+	    {"help", no_argument, NULL, 'h'},
+	    {0},
+	};
+	struct pull_opts o = {0};
+	int c;
+	while ((c = getopt_long(argc, argv, "aqh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'a':
+			o.all_tags = true;
+			break;
+		case 'q':
+			o.quiet = true;
+			break;
+		case OPT_PLATFORM:
+			if (st_platform_parse(optarg, &o.platform, err) < 0)
+				return st_err_wrap(err, "--platform");
+			o.have_platform = true;
+			break;
+		case OPT_TLS:
+			if (strcmp(optarg, "true") && strcmp(optarg, "false"))
+				return st_cli_usage(
+				    err, "--tls-verify: expected true or false, not '%s'", optarg);
+			o.reg.tls_verify_off = !strcmp(optarg, "false");
+			break;
+		case OPT_AUTHFILE:
+			o.reg.auth_file = optarg;
+			break;
+		case 'h':
+			fputs(usage_text, cli->out);
+			return 0;
+		default:
+			return st_cli_usage(err, "see 'strata pull --help'");
+		}
+	}
+	if (argc - optind != 1)
+		return st_cli_usage(err,
+				    "\"pull\" requires exactly 1 argument: NAME[:TAG|@DIGEST]");
+	st_auto(st_image_ref) struct st_image_ref *ref = NULL;
+	unsigned flags = o.all_tags ? ST_IMAGE_REF_NAME_ONLY : ST_IMAGE_REF_NO_DEFAULT_TAG;
+	if (st_image_ref_parse_flags(argv[optind], flags, &ref, err) < 0)
+		return -1;
+	if (!o.all_tags && !st_image_ref_tag(ref) && !st_image_ref_digest(ref)) {
+		if (!o.quiet)
+			fputs("Using default tag: latest\n", cli->errout);
+		if (st_image_ref_set_tag(ref, "latest", err) < 0)
+			return -1;
+	}
+	struct st_store *s = NULL;
+	if (st_cli_store(cli, &s, err) < 0)
+		return -1;
+	st_auto(st_registry) struct st_registry *r = st_registry_new(&o.reg, err);
+	if (!r)
+		return -1;
+	if (!o.all_tags)
+		return pull_one(cli, s, r, ref, &o, err);
+	char **tags = NULL;
+	size_t n = 0;
+	if (st_registry_tags(r, ref, &tags, &n, err) < 0)
+		return -1;
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		st_auto(st_image_ref) struct st_image_ref *t = st_image_ref_dup(ref);
+		rc = st_image_ref_set_tag(t, tags[i], err);
+		if (rc == 0)
+			rc = pull_one(cli, s, r, t, &o, err);
+	}
+	st_store_strings_free(tags, n);
+	return rc;
+}

@@ -1,0 +1,759 @@
+/*
+ * client.c: the distribution API (manifests, blobs, uploads, tags) and authentication.
+ *
+ * Authentication follows the distribution spec's token flow as Docker does it: a request
+ * goes out with the token cached for its registry and scope (if any); a 401 carries a
+ * challenge, "Basic realm=..." (answered with the saved credentials) or "Bearer realm=...,
+ * service=..." (a token is fetched from the realm for "repository:<name>:pull[,push]", with the
+ * credentials as Basic auth when there are some, anonymously otherwise), and the request is
+ * sent once more with the answer.
+ */
+#include <errno.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "registry/registry.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/banned.h"
+
+struct token {
+	char *key; /* "<domain> <scope>" */
+	char *authorization;
+};
+
+struct scheme {
+	char *domain;
+	bool plain_http;
+};
+
+struct st_registry {
+	struct st_http_client *http;
+	char *auth_file;
+	bool tls_verify_off;
+	pthread_mutex_t lock; /* the caches below: layers are pulled from several threads */
+	struct token *tokens;
+	size_t n_tokens;
+	struct scheme *schemes;
+	size_t n_schemes;
+};
+
+struct st_registry *st_registry_new(const struct st_registry_opts *o, struct st_error **err)
+{
+	struct st_http_client_opts ho = {0};
+	if (o && o->http)
+		ho = *o->http;
+	if (o && o->tls_verify_off)
+		ho.insecure = true;
+	struct st_http_client *http = st_http_client_new(&ho, err);
+	if (!http)
+		return NULL;
+	struct st_registry *r = st_xcalloc(1, sizeof(*r));
+	r->http = http;
+	r->auth_file = o && o->auth_file ? st_xstrdup(o->auth_file) : st_registry_auth_file();
+	r->tls_verify_off = o && o->tls_verify_off;
+	pthread_mutex_init(&r->lock, NULL);
+	return r;
+}
+
+void st_registry_free(struct st_registry *r)
+{
+	if (!r)
+		return;
+	for (size_t i = 0; i < r->n_tokens; i++) {
+		free(r->tokens[i].key);
+		free(r->tokens[i].authorization);
+	}
+	free(r->tokens);
+	for (size_t i = 0; i < r->n_schemes; i++)
+		free(r->schemes[i].domain);
+	free(r->schemes);
+	pthread_mutex_destroy(&r->lock);
+	st_http_client_free(r->http);
+	free(r->auth_file);
+	free(r);
+}
+
+void st_registry_freep(struct st_registry **r)
+{
+	st_registry_free(*r);
+	*r = NULL;
+}
+
+void st_registry_manifest_release(struct st_registry_manifest *m)
+{
+	st_buf_release(&m->bytes);
+	free(m->media_type);
+	m->media_type = NULL;
+}
+
+/* ---- hosts -------------------------------------------------------------------------------- */
+
+/* Docker Hub's references say "docker.io"; its API lives elsewhere. */
+static const char *api_host(const char *domain)
+{
+	return !strcmp(domain, "docker.io") ? "registry-1.docker.io" : domain;
+}
+
+/* Docker reaches registries on 127.0.0.0/8 (and localhost, ::1) without TLS when need be. */
+static bool is_loopback(const char *domain)
+{
+	size_t n = strcspn(domain, ":");
+	if (domain[0] == '[')
+		return !strncmp(domain, "[::1]", 5);
+	return (n == 9 && !strncmp(domain, "localhost", 9)) || !strncmp(domain, "127.", 4);
+}
+
+/*
+ * "https://host" or, for a registry that may speak plain HTTP and does not answer TLS,
+ * "http://host". The answer is remembered for the client's life.
+ */
+static char *base_url(struct st_registry *r, const char *domain)
+{
+	const char *host = api_host(domain);
+	if (!is_loopback(domain) && !r->tls_verify_off)
+		return st_xasprintf("https://%s", host);
+	pthread_mutex_lock(&r->lock);
+	for (size_t i = 0; i < r->n_schemes; i++) {
+		if (!strcmp(r->schemes[i].domain, domain)) {
+			bool plain = r->schemes[i].plain_http;
+			pthread_mutex_unlock(&r->lock);
+			return st_xasprintf("%s://%s", plain ? "http" : "https", host);
+		}
+	}
+	pthread_mutex_unlock(&r->lock);
+	/* Any answer over TLS, even a 401, means TLS works; a failed handshake means it does not.
+	 */
+	st_autofree char *probe = st_xasprintf("https://%s/v2/", host);
+	struct st_http_request rq = {.method = "GET", .url = probe, .flags = ST_HTTP_NO_RETRY};
+	struct st_http_response resp;
+	struct st_error *perr = NULL;
+	bool plain = st_http_do(r->http, &rq, &resp, &perr) < 0;
+	st_error_free(perr);
+	st_http_response_release(&resp);
+	pthread_mutex_lock(&r->lock);
+	r->schemes = st_xrealloc(r->schemes, (r->n_schemes + 1) * sizeof(*r->schemes));
+	r->schemes[r->n_schemes++] = (struct scheme){st_xstrdup(domain), plain};
+	pthread_mutex_unlock(&r->lock);
+	return st_xasprintf("%s://%s", plain ? "http" : "https", host);
+}
+
+/* ---- credentials -------------------------------------------------------------------------- */
+
+char *st_registry_auth_file(void)
+{
+	const char *e = getenv("REGISTRY_AUTH_FILE");
+	if (e && *e)
+		return st_xstrdup(e);
+	e = getenv("XDG_CONFIG_HOME");
+	if (e && *e)
+		return st_xasprintf("%s/strata/auth.json", e);
+	e = getenv("HOME");
+	return st_xasprintf("%s/.config/strata/auth.json", e && *e ? e : "/root");
+}
+
+const char *st_registry_auth_key(const char *domain)
+{
+	return !strcmp(domain, "docker.io") ? "https://index.docker.io/v1/" : domain;
+}
+
+static char *docker_config_file(void)
+{
+	const char *d = getenv("DOCKER_CONFIG");
+	if (d && *d)
+		return st_xasprintf("%s/config.json", d);
+	const char *h = getenv("HOME");
+	return st_xasprintf("%s/.docker/config.json", h && *h ? h : "/root");
+}
+
+static char *b64_encode(const char *s)
+{
+	size_t n = strlen(s);
+	char *out = st_xmalloc(4 * ((n + 2) / 3) + 1);
+	EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)s, (int)n);
+	return out;
+}
+
+/* "user:password" from base64, or NULL when it is not that. */
+static char *b64_decode(const char *s)
+{
+	size_t n = strlen(s);
+	if (n % 4)
+		return NULL;
+	unsigned char *out = st_xmalloc(n / 4 * 3 + 1);
+	int k = EVP_DecodeBlock(out, (const unsigned char *)s, (int)n);
+	if (k < 0) {
+		free(out);
+		return NULL;
+	}
+	/* EVP_DecodeBlock counts the padding as bytes. */
+	while (n && s[n - 1] == '=' && k > 0) {
+		k--;
+		n--;
+	}
+	out[k] = 0;
+	if (!strchr((char *)out, ':')) {
+		free(out);
+		return NULL;
+	}
+	return (char *)out;
+}
+
+/* The base64 "user:password" filed for 'domain' in the config file at 'path', or NULL. */
+static char *auth_from_file(const char *path, const char *domain)
+{
+	json_t *root = json_load_file(path, 0, NULL);
+	if (!root)
+		return NULL;
+	json_t *auths = json_object_get(root, "auths");
+	const char *keys[] = {st_registry_auth_key(domain), domain, NULL};
+	st_autofree char *https = st_xasprintf("https://%s", domain);
+	keys[2] = https;
+	char *found = NULL;
+	for (size_t i = 0; i < 3 && !found; i++) {
+		const char *a =
+		    json_string_value(json_object_get(json_object_get(auths, keys[i]), "auth"));
+		if (a && *a)
+			found = st_xstrdup(a);
+	}
+	json_decref(root);
+	return found;
+}
+
+/* New "user:password" for 'domain', or NULL when none is saved. */
+static char *credentials(struct st_registry *r, const char *domain)
+{
+	st_autofree char *b64 = auth_from_file(r->auth_file, domain);
+	if (!b64) {
+		st_autofree char *docker = docker_config_file();
+		b64 = auth_from_file(docker, domain);
+	}
+	return b64 ? b64_decode(b64) : NULL;
+}
+
+static int save_auth(const char *path, const char *domain, const char *b64, struct st_error **err)
+{
+	json_error_t je;
+	json_t *root = json_load_file(path, 0, &je);
+	if (!root) {
+		if (access(path, F_OK) == 0)
+			return st_err(err, ST_E_PARSE, "%s: %s", path, je.text);
+		root = json_object();
+	}
+	json_t *auths = json_object_get(root, "auths");
+	if (!json_is_object(auths)) {
+		auths = json_object();
+		json_object_set_new(root, "auths", auths);
+	}
+	const char *key = st_registry_auth_key(domain);
+	if (b64) {
+		json_object_set_new(auths, key, json_pack("{s:s}", "auth", b64));
+	} else if (json_object_del(auths, key) < 0) {
+		json_decref(root);
+		return st_err(err, ST_E_NOTFOUND, "not logged in to %s", domain);
+	}
+	char *text = json_dumps(root, JSON_INDENT(1) | JSON_SORT_KEYS);
+	json_decref(root);
+	st_autofree char *dir = st_xstrdup(path);
+	char *slash = strrchr(dir, '/');
+	int rc = 0;
+	if (slash && slash != dir) {
+		*slash = 0;
+		rc = st_mkdir_p(dir, 0700, err);
+	}
+	/* The file holds passwords: only its owner may read it. */
+	if (rc == 0)
+		rc = st_write_file_atomic(path, slash ? dir : ".", text, strlen(text), 0600, err);
+	free(text);
+	return rc;
+}
+
+/* ---- requests ----------------------------------------------------------------------------- */
+
+struct auth_ctx {
+	struct st_registry *r;
+	const char *domain;
+	const char *scope;    /* "repository:<name>:pull" */
+	const char *userpass; /* explicit credentials (login); NULL: the saved ones */
+};
+
+/* The value of parameter 'name' in a challenge ('realm="x",service="y"'), new, or NULL. */
+static char *challenge_param(const char *ch, const char *name)
+{
+	size_t n = strlen(name);
+	for (const char *p = ch; (p = strstr(p, name)); p += n) {
+		if ((p != ch && p[-1] != ' ' && p[-1] != ',') || p[n] != '=')
+			continue;
+		const char *v = p + n + 1;
+		if (*v == '"') {
+			const char *end = strchr(v + 1, '"');
+			return end ? st_xstrndup(v + 1, (size_t)(end - v - 1)) : NULL;
+		}
+		return st_xstrndup(v, strcspn(v, ", "));
+	}
+	return NULL;
+}
+
+static char *url_escape(const char *s)
+{
+	struct st_buf b = ST_BUF_INIT;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || strchr("-._~", *p))
+			st_buf_add(&b, p, 1);
+		else
+			st_buf_addf(&b, "%%%02X", *p);
+	}
+	return st_buf_detach(&b, NULL);
+}
+
+/* Fetch a Bearer token from the challenge's realm; *authorization is new. */
+static int fetch_token(struct auth_ctx *a, const char *challenge, const char *userpass,
+		       char **authorization, struct st_error **err)
+{
+	st_autofree char *realm = challenge_param(challenge, "realm");
+	st_autofree char *service = challenge_param(challenge, "service");
+	if (!realm)
+		return st_err(err, ST_E_NET, "%s: a Bearer challenge without a realm", a->domain);
+	struct st_buf u = ST_BUF_INIT;
+	st_buf_addf(&u, "%s%c", realm, strchr(realm, '?') ? '&' : '?');
+	if (service) {
+		st_autofree char *e = url_escape(service);
+		st_buf_addf(&u, "service=%s&", e);
+	}
+	st_autofree char *e = url_escape(a->scope);
+	st_buf_addf(&u, "scope=%s", e);
+	st_autofree char *basic = NULL;
+	if (userpass) {
+		st_autofree char *b = b64_encode(userpass);
+		basic = st_xasprintf("Basic %s", b);
+	}
+	struct st_http_request rq = {
+	    .url = u.data, .authorization = basic, .flags = ST_HTTP_FOLLOW};
+	struct st_http_response resp;
+	int rc = st_http_do(a->r->http, &rq, &resp, err);
+	if (rc == 0 && (resp.status == 401 || resp.status == 403))
+		rc =
+		    st_err(err, ST_E_INVALID, "unauthorized: %s",
+			   userpass ? "incorrect username or password" : "authentication required");
+	else if (rc == 0 && resp.status != 200)
+		rc = st_http_status_error(&resp, err);
+	if (rc == 0) {
+		json_t *j =
+		    json_loadb(resp.body.data ? resp.body.data : "", resp.body.len, 0, NULL);
+		const char *t = json_string_value(json_object_get(j, "token"));
+		if (!t || !*t)
+			t = json_string_value(json_object_get(j, "access_token"));
+		if (t && *t)
+			*authorization = st_xasprintf("Bearer %s", t);
+		else
+			rc = st_err(err, ST_E_NET, "the token server answered without a token");
+		json_decref(j);
+	}
+	if (rc < 0)
+		st_err_wrap(err, "get a token from '%s'", realm);
+	st_http_response_release(&resp);
+	st_buf_release(&u);
+	return rc;
+}
+
+static void token_put(struct st_registry *r, const char *key, const char *authorization)
+{
+	pthread_mutex_lock(&r->lock);
+	size_t i = 0;
+	while (i < r->n_tokens && strcmp(r->tokens[i].key, key))
+		i++;
+	if (i == r->n_tokens) {
+		r->tokens = st_xrealloc(r->tokens, (r->n_tokens + 1) * sizeof(*r->tokens));
+		r->tokens[r->n_tokens++] = (struct token){st_xstrdup(key), NULL};
+	}
+	free(r->tokens[i].authorization);
+	r->tokens[i].authorization = st_xstrdup(authorization);
+	pthread_mutex_unlock(&r->lock);
+}
+
+static char *token_get(struct st_registry *r, const char *key)
+{
+	char *v = NULL;
+	pthread_mutex_lock(&r->lock);
+	for (size_t i = 0; i < r->n_tokens && !v; i++)
+		if (!strcmp(r->tokens[i].key, key))
+			v = st_xstrdup(r->tokens[i].authorization);
+	pthread_mutex_unlock(&r->lock);
+	return v;
+}
+
+static int on_challenge(void *ctx, const char *challenge, char **authorization,
+			struct st_error **err)
+{
+	struct auth_ctx *a = ctx;
+	st_autofree char *saved = a->userpass ? NULL : credentials(a->r, a->domain);
+	const char *userpass = a->userpass ? a->userpass : saved;
+	if (!strncasecmp(challenge, "Basic", 5)) {
+		if (userpass) {
+			st_autofree char *b = b64_encode(userpass);
+			*authorization = st_xasprintf("Basic %s", b);
+		}
+	} else if (!strncasecmp(challenge, "Bearer", 6)) {
+		if (fetch_token(a, challenge, userpass, authorization, err) < 0)
+			return -1;
+	}
+	if (*authorization) {
+		st_autofree char *key = st_xasprintf("%s %s", a->domain, a->scope);
+		token_put(a->r, key, *authorization);
+	}
+	return 0;
+}
+
+/* The registry's own words for a failed request: "manifest unknown: ...", or its status. */
+static int api_error(const struct st_http_response *resp, struct st_error **err)
+{
+	json_t *j = resp->body.len ? json_loadb(resp->body.data, resp->body.len, 0, NULL) : NULL;
+	json_t *e0 = json_array_get(json_object_get(j, "errors"), 0);
+	const char *code = json_string_value(json_object_get(e0, "code"));
+	const char *msg = json_string_value(json_object_get(e0, "message"));
+	int rc;
+	if (resp->status == 401 || resp->status == 403) {
+		rc = st_err(err, ST_E_INVALID, "%s: %s",
+			    resp->status == 401 ? "unauthorized" : "denied",
+			    msg ? msg : "authentication required");
+	} else if (code) {
+		struct st_buf b = ST_BUF_INIT;
+		for (const char *p = code; *p; p++) {
+			char c = *p == '_' ? ' ' : *p;
+			st_buf_addf(&b, "%c", c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+		}
+		rc = st_err(err, resp->status == 404 ? ST_E_NOTFOUND : ST_E_NET, "%s: %s", b.data,
+			    msg ? msg : code);
+		st_buf_release(&b);
+	} else {
+		rc = st_http_status_error(resp, err);
+	}
+	json_decref(j);
+	return rc;
+}
+
+struct call {
+	const char *method;
+	const char *path; /* after /v2/<name>/, or a full URL (upload locations) */
+	const char *const *headers;
+	const void *body;
+	size_t body_len;
+	const struct st_http_body_reader *reader;
+	const struct st_http_sink *sink;
+	bool push; /* needs the push scope */
+	bool follow;
+};
+
+/* Send 'c' for ref's repository. Returns 0 with any status: the caller judges it. */
+static int call(struct st_registry *r, const struct st_image_ref *ref, const struct call *c,
+		struct st_http_response *resp, struct st_error **err)
+{
+	const char *domain = st_image_ref_domain(ref);
+	st_autofree char *url = NULL;
+	if (!strncmp(c->path, "http://", 7) || !strncmp(c->path, "https://", 8)) {
+		url = st_xstrdup(c->path);
+	} else {
+		st_autofree char *base = base_url(r, domain);
+		url = c->path[0] == '/'
+			  ? st_xasprintf("%s%s", base, c->path)
+			  : st_xasprintf("%s/v2/%s/%s", base, st_image_ref_path(ref), c->path);
+	}
+	st_autofree char *scope = st_xasprintf("repository:%s:%s", st_image_ref_path(ref),
+					       c->push ? "pull,push" : "pull");
+	st_autofree char *key = st_xasprintf("%s %s", domain, scope);
+	st_autofree char *cached = token_get(r, key);
+	struct auth_ctx a = {r, domain, scope, NULL};
+	struct st_http_request rq = {
+	    .method = c->method,
+	    .url = url,
+	    .headers = c->headers,
+	    .body = c->body,
+	    .body_len = c->body_len,
+	    .body_reader = c->reader,
+	    .flags = c->follow ? ST_HTTP_FOLLOW : 0,
+	    .authorization = cached,
+	    .auth = on_challenge,
+	    .auth_ctx = &a,
+	};
+	if (c->sink)
+		rq.sink = *c->sink;
+	return st_http_do(r->http, &rq, resp, err);
+}
+
+/* ---- login -------------------------------------------------------------------------------- */
+
+static int ping(struct st_registry *r, const char *domain, const char *userpass,
+		struct st_http_response *resp, struct st_error **err)
+{
+	st_autofree char *base = base_url(r, domain);
+	st_autofree char *url = st_xasprintf("%s/v2/", base);
+	/* A login asks for no repository: the token server decides what an empty scope means. */
+	struct auth_ctx a = {r, domain, "", userpass};
+	struct st_http_request rq = {.url = url, .auth = on_challenge, .auth_ctx = &a};
+	return st_http_do(r->http, &rq, resp, err);
+}
+
+int st_registry_login(struct st_registry *r, const char *domain, const char *user,
+		      const char *password, struct st_error **err)
+{
+	if (!*user)
+		return st_err(err, ST_E_INVALID, "login %s: a username is required", domain);
+	st_autofree char *userpass = st_xasprintf("%s:%s", user, password);
+	struct st_http_response resp;
+	int rc = ping(r, domain, userpass, &resp, err);
+	if (rc == 0 && resp.status != 200)
+		rc = api_error(&resp, err);
+	st_http_response_release(&resp);
+	if (rc < 0)
+		return st_err_wrap(err, "login %s", domain);
+	st_autofree char *b64 = b64_encode(userpass);
+	if (save_auth(r->auth_file, domain, b64, err) < 0)
+		return st_err_wrap(err, "login %s: save credentials", domain);
+	return 0;
+}
+
+int st_registry_logout(struct st_registry *r, const char *domain, struct st_error **err)
+{
+	if (save_auth(r->auth_file, domain, NULL, err) < 0)
+		return st_err_wrap(err, "logout %s", domain);
+	return 0;
+}
+
+/* ---- manifests ---------------------------------------------------------------------------- */
+
+static int get_manifest(struct st_registry *r, const struct st_image_ref *ref,
+			const char *reference, const struct st_digest *want,
+			struct st_registry_manifest *out, struct st_error **err)
+{
+	memset(out, 0, sizeof(*out));
+	st_autofree char *path = st_xasprintf("manifests/%s", reference);
+	const char *headers[] = {"Accept: " ST_REGISTRY_ACCEPT, NULL};
+	struct call c = {.method = "GET", .path = path, .headers = headers, .follow = true};
+	struct st_http_response resp;
+	int rc = call(r, ref, &c, &resp, err);
+	if (rc == 0 && resp.status != 200)
+		rc = api_error(&resp, err);
+	if (rc == 0) {
+		out->bytes = resp.body;
+		resp.body = (struct st_buf)ST_BUF_INIT;
+		st_digest_of(out->bytes.data ? out->bytes.data : "", out->bytes.len, &out->digest);
+		const char *served = st_http_response_header(&resp, "docker-content-digest");
+		if (want && !st_digest_equal(want, &out->digest))
+			rc = st_err(err, ST_E_DIGEST, "manifest %s: content hashes to %s",
+				    want->str, out->digest.str);
+		else if (served && strcmp(served, out->digest.str) &&
+			 !strncmp(served, "sha256:", 7))
+			rc = st_err(err, ST_E_DIGEST,
+				    "manifest %s: content hashes to %s, the registry says %s",
+				    reference, out->digest.str, served);
+		const char *ct = st_http_response_header(&resp, "content-type");
+		out->media_type = st_xstrndup(ct ? ct : "", ct ? strcspn(ct, "; ") : 0);
+	}
+	st_http_response_release(&resp);
+	if (rc < 0) {
+		st_registry_manifest_release(out);
+		st_autofree char *name = st_image_ref_repository(ref);
+		return st_err_wrap(err, "%s:%s", name, reference);
+	}
+	return 0;
+}
+
+int st_registry_get_manifest(struct st_registry *r, const struct st_image_ref *ref,
+			     struct st_registry_manifest *out, struct st_error **err)
+{
+	const char *d = st_image_ref_digest(ref);
+	if (d) {
+		struct st_digest want;
+		if (st_digest_parse(d, &want, err) < 0)
+			return -1;
+		return get_manifest(r, ref, d, &want, out, err);
+	}
+	const char *t = st_image_ref_tag(ref);
+	return get_manifest(r, ref, t ? t : "latest", NULL, out, err);
+}
+
+int st_registry_get_manifest_digest(struct st_registry *r, const struct st_image_ref *ref,
+				    const struct st_digest *digest,
+				    struct st_registry_manifest *out, struct st_error **err)
+{
+	return get_manifest(r, ref, digest->str, digest, out, err);
+}
+
+int st_registry_put_manifest(struct st_registry *r, const struct st_image_ref *ref,
+			     const char *media_type, const void *bytes, size_t len,
+			     struct st_error **err)
+{
+	const char *t = st_image_ref_tag(ref);
+	struct st_digest d;
+	st_digest_of(bytes, len, &d);
+	st_autofree char *path = st_xasprintf("manifests/%s", t ? t : d.str);
+	st_autofree char *ct = st_xasprintf("Content-Type: %s", media_type);
+	const char *headers[] = {ct, NULL};
+	struct call c = {
+	    .method = "PUT",
+	    .path = path,
+	    .headers = headers,
+	    .body = bytes,
+	    .body_len = len,
+	    .push = true,
+	};
+	struct st_http_response resp;
+	int rc = call(r, ref, &c, &resp, err);
+	if (rc == 0 && resp.status != 201 && resp.status != 200)
+		rc = api_error(&resp, err);
+	st_http_response_release(&resp);
+	if (rc < 0)
+		return st_err_wrap(err, "put manifest %s", d.str);
+	return 0;
+}
+
+/* ---- blobs -------------------------------------------------------------------------------- */
+
+int st_registry_blob_exists(struct st_registry *r, const struct st_image_ref *ref,
+			    const struct st_digest *digest, bool *exists, struct st_error **err)
+{
+	st_autofree char *path = st_xasprintf("blobs/%s", digest->str);
+	struct call c = {.method = "HEAD", .path = path, .follow = true};
+	struct st_http_response resp;
+	int rc = call(r, ref, &c, &resp, err);
+	if (rc == 0) {
+		*exists = resp.status == 200;
+		if (resp.status != 200 && resp.status != 404)
+			rc = api_error(&resp, err);
+	}
+	st_http_response_release(&resp);
+	if (rc < 0)
+		return st_err_wrap(err, "blob %s", digest->str);
+	return 0;
+}
+
+int st_registry_get_blob(struct st_registry *r, const struct st_image_ref *ref,
+			 const struct st_digest *digest, const struct st_http_sink *sink,
+			 struct st_error **err)
+{
+	st_autofree char *path = st_xasprintf("blobs/%s", digest->str);
+	/* Registries redirect blobs to their storage; curl sends no Authorization to another host.
+	 */
+	struct call c = {.method = "GET", .path = path, .sink = sink, .follow = true};
+	struct st_http_response resp;
+	int rc = call(r, ref, &c, &resp, err);
+	if (rc == 0 && (resp.status < 200 || resp.status > 299))
+		rc = api_error(&resp, err);
+	st_http_response_release(&resp);
+	return rc;
+}
+
+/* An upload's Location may be relative to the registry. New. */
+static char *absolute(struct st_registry *r, const struct st_image_ref *ref, const char *loc)
+{
+	if (!strncmp(loc, "http://", 7) || !strncmp(loc, "https://", 8))
+		return st_xstrdup(loc);
+	st_autofree char *base = base_url(r, st_image_ref_domain(ref));
+	return st_xasprintf("%s%s%s", base, loc[0] == '/' ? "" : "/", loc);
+}
+
+int st_registry_push_blob(struct st_registry *r, const struct st_image_ref *ref,
+			  const struct st_digest *digest, const struct st_http_body_reader *body,
+			  const char *mount_from, struct st_error **err)
+{
+	st_autofree char *path = NULL;
+	if (mount_from) {
+		st_autofree char *from = url_escape(mount_from);
+		path = st_xasprintf("blobs/uploads/?mount=%s&from=%s", digest->str, from);
+	} else {
+		path = st_xstrdup("blobs/uploads/");
+	}
+	struct call start = {.method = "POST", .path = path, .push = true};
+	struct st_http_response resp;
+	int rc = call(r, ref, &start, &resp, err);
+	if (rc == 0 && resp.status == 201) {
+		st_http_response_release(&resp); /* mounted: nothing to send */
+		return 0;
+	}
+	const char *loc = rc == 0 ? st_http_response_header(&resp, "location") : NULL;
+	if (rc == 0 && (resp.status != 202 || !loc))
+		rc = resp.status == 202
+			 ? st_err(err, ST_E_NET, "the registry gave no upload location")
+			 : api_error(&resp, err);
+	st_autofree char *put = NULL;
+	if (rc == 0) {
+		st_autofree char *abs = absolute(r, ref, loc);
+		put = st_xasprintf("%s%cdigest=%s", abs, strchr(abs, '?') ? '&' : '?', digest->str);
+	}
+	st_http_response_release(&resp);
+	if (rc == 0) {
+		const char *headers[] = {"Content-Type: application/octet-stream", NULL};
+		struct call c = {
+		    .method = "PUT",
+		    .path = put,
+		    .headers = headers,
+		    .reader = body,
+		    .push = true,
+		};
+		rc = call(r, ref, &c, &resp, err);
+		if (rc == 0 && resp.status != 201)
+			rc = api_error(&resp, err);
+		st_http_response_release(&resp);
+	}
+	if (rc < 0)
+		return st_err_wrap(err, "upload blob %s", digest->str);
+	return 0;
+}
+
+/* The next page from a Link header ('<url>; rel="next"'), new, or NULL. */
+static char *next_link(const struct st_http_response *resp)
+{
+	const char *l = st_http_response_header(resp, "link");
+	if (!l || !strstr(l, "rel=\"next\"") || *l != '<')
+		return NULL;
+	const char *end = strchr(l, '>');
+	return end ? st_xstrndup(l + 1, (size_t)(end - l - 1)) : NULL;
+}
+
+int st_registry_tags(struct st_registry *r, const struct st_image_ref *ref, char ***tags, size_t *n,
+		     struct st_error **err)
+{
+	*tags = NULL;
+	*n = 0;
+	st_autofree char *path = st_xstrdup("tags/list");
+	int rc = 0;
+	while (rc == 0 && path) {
+		struct call c = {.method = "GET", .path = path, .follow = true};
+		struct st_http_response resp;
+		rc = call(r, ref, &c, &resp, err);
+		if (rc == 0 && resp.status != 200)
+			rc = api_error(&resp, err);
+		json_t *j = rc == 0 ? json_loadb(resp.body.data ? resp.body.data : "",
+						 resp.body.len, 0, NULL)
+				    : NULL;
+		if (rc == 0 && !json_is_array(json_object_get(j, "tags")) &&
+		    !json_is_null(json_object_get(j, "tags")))
+			rc = st_err(err, ST_E_PARSE, "the tag list is not {\"tags\": [...]}");
+		size_t i;
+		json_t *t;
+		json_array_foreach(json_object_get(j, "tags"), i, t)
+		{
+			if (!json_is_string(t))
+				continue;
+			*tags = st_xrealloc(*tags, (*n + 1) * sizeof(**tags));
+			(*tags)[(*n)++] = st_xstrdup(json_string_value(t));
+		}
+		json_decref(j);
+		char *next = rc == 0 ? next_link(&resp) : NULL;
+		free(path);
+		path = next && next[0] == '/' ? next : next ? absolute(r, ref, next) : NULL;
+		if (next && path != next)
+			free(next);
+		st_http_response_release(&resp);
+	}
+	if (rc < 0)
+		return st_err_wrap(err, "list tags");
+	return 0;
+}

@@ -1,0 +1,464 @@
+/*
+ * pull.c: an image from a registry into the store.
+ *
+ * Everything written is protected by one lease taken first, so a gc running meanwhile keeps
+ * it; the image record that makes it reachable is written last, in one transaction. A layer
+ * streams once: into a blob writer that checks its digest before the blob becomes visible,
+ * and through a decompressor whose output is hashed, so the diff_id the config claims is
+ * checked too (and its uncompressed size learnt) without reading the blob again.
+ */
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "layer/compress.h"
+#include "registry/registry.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/banned.h"
+
+#define DEFAULT_JOBS 3
+
+void st_registry_pull_result_release(struct st_registry_pull_result *res)
+{
+	free(res->name);
+	res->name = NULL;
+}
+
+/* ---- one layer ---------------------------------------------------------------------------- */
+
+struct ingest {
+	struct st_store *s;
+	struct st_store_lease *lease;
+	const struct st_image_descriptor *desc;
+	enum st_layer_comp comp;
+	struct st_store_blob_writer *w;
+	struct st_layer_decompressor *d;
+	struct st_hasher dh;
+	uint64_t diff_size;
+};
+
+static int diff_write(void *ctx, const void *p, size_t n, struct st_error **err)
+{
+	struct ingest *g = ctx;
+	st_hasher_update(&g->dh, p, n);
+	g->diff_size += n;
+	return 0;
+}
+
+static void ingest_release(struct ingest *g)
+{
+	st_store_blob_writer_free(g->w);
+	g->w = NULL;
+	if (g->d) {
+		st_layer_decompressor_free(g->d);
+		st_hasher_release(&g->dh);
+		g->d = NULL;
+	}
+}
+
+static int ingest_start(struct ingest *g, struct st_error **err)
+{
+	if (st_store_blob_writer_new(g->s, g->desc->digest.str, &g->w, err) < 0)
+		return -1;
+	st_store_blob_writer_set_lease(g->w, g->lease);
+	struct st_layer_sink sink = {.write = diff_write, .ctx = g};
+	g->d = st_layer_decompressor_new(g->comp, sink, err);
+	if (!g->d)
+		return -1;
+	st_hasher_init(&g->dh);
+	g->diff_size = 0;
+	return 0;
+}
+
+static int ingest_write(void *ctx, const void *p, size_t n, struct st_error **err)
+{
+	struct ingest *g = ctx;
+	if (st_store_blob_writer_write(g->w, p, n, err) < 0)
+		return -1;
+	return st_layer_decompressor_write(g->d, p, n, err);
+}
+
+static int ingest_reset(void *ctx, struct st_error **err)
+{
+	struct ingest *g = ctx;
+	ingest_release(g);
+	return ingest_start(g, err);
+}
+
+/* Commit the blob (digest checked) and compare the diff_id; *out gets the layer record. */
+static int ingest_finish(struct ingest *g, const struct st_digest *diff_id,
+			 struct st_store_layer *out, struct st_error **err)
+{
+	if (st_layer_decompressor_finish(g->d, err) < 0)
+		return -1;
+	struct st_digest got;
+	st_hasher_final(&g->dh, &got);
+	st_layer_decompressor_free(g->d);
+	g->d = NULL;
+	if (!st_digest_equal(&got, diff_id))
+		return st_err(err, ST_E_DIGEST,
+			      "its content is %s, the image's config says %s (diff_id)", got.str,
+			      diff_id->str);
+	uint64_t size;
+	if (st_store_blob_writer_commit(g->w, NULL, &size, err) < 0)
+		return -1;
+	*out = (struct st_store_layer){
+	    .digest = g->desc->digest,
+	    .diff_id = got,
+	    .media_type = g->desc->media_type,
+	    .size = size,
+	    .diff_size = g->diff_size,
+	};
+	return 0;
+}
+
+/* ---- the pull ----------------------------------------------------------------------------- */
+
+struct puller {
+	struct st_store *s;
+	struct st_registry *r;
+	const struct st_image_ref *ref;
+	const struct st_registry_pull_opts *o;
+	struct st_store_lease *lease;
+	const struct st_image_manifest *m;
+	const struct st_image_config *cfg;
+	struct st_store_layer *layers; /* filled as layers arrive */
+	pthread_mutex_t lock;	       /* next, failed, events, downloaded */
+	size_t next;
+	struct st_error *failed;
+	bool downloaded;
+};
+
+static void event(struct puller *p, const struct st_digest *d, const char *status)
+{
+	if (!p->o || !p->o->events.fn)
+		return;
+	char id[13] = "";
+	if (d)
+		snprintf(id, sizeof(id), "%.12s", st_digest_hex(d));
+	pthread_mutex_lock(&p->lock);
+	p->o->events.fn(p->o->events.ctx, id, status);
+	pthread_mutex_unlock(&p->lock);
+}
+
+/* Whether the store has layer 'd' recorded with 'diff_id' (then *out is filled). */
+static bool have_layer(struct puller *p, const struct st_image_descriptor *d,
+		       const struct st_digest *diff_id, struct st_store_layer *out)
+{
+	struct st_error *e = NULL;
+	if (st_store_layer_get(p->s, d->digest.str, out, &e) < 0) {
+		st_error_free(e);
+		return false;
+	}
+	if (!st_digest_equal(&out->diff_id, diff_id) || !st_store_has_blob(p->s, d->digest.str)) {
+		st_store_layer_release(out);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Hold tmp/pull-<hex>.lock while downloading: a second strata pulling the same blob waits,
+ * then finds it in the store. *fd is the lock to close.
+ */
+static int lock_blob(struct puller *p, const struct st_digest *d, int *fd, struct st_error **err)
+{
+	st_autofree char *path =
+	    st_xasprintf("%s/pull-%s.lock", st_store_tmp_dir(p->s), st_digest_hex(d));
+	*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (*fd < 0)
+		return st_err_errno(err, "open '%s'", path);
+	if (flock(*fd, LOCK_EX) < 0) {
+		close(*fd);
+		*fd = -1;
+		return st_err_errno(err, "lock '%s'", path);
+	}
+	return 0;
+}
+
+static int pull_layer(struct puller *p, size_t i, struct st_error **err)
+{
+	const struct st_image_descriptor *d = &p->m->layers[i];
+	const struct st_digest *diff_id = &p->cfg->diff_ids[i];
+	if (st_store_lease_add(p->lease, d->digest.str, err) < 0 ||
+	    st_store_lease_add(p->lease, diff_id->str, err) < 0)
+		return -1;
+	struct st_store_layer have;
+	if (have_layer(p, d, diff_id, &have)) {
+		p->layers[i] = have;
+		event(p, &d->digest, "Already exists");
+		return 0;
+	}
+	st_autoclose int lock = -1;
+	if (lock_blob(p, &d->digest, &lock, err) < 0)
+		return -1;
+	if (have_layer(p, d, diff_id, &have)) { /* another strata pulled it meanwhile */
+		p->layers[i] = have;
+		event(p, &d->digest, "Already exists");
+		return 0;
+	}
+	struct ingest g = {.s = p->s, .lease = p->lease, .desc = d};
+	if (!st_layer_media_type_comp(d->media_type, &g.comp))
+		return st_err(err, ST_E_INVALID, "layer %s: '%s' is not a layer media type",
+			      d->digest.str, d->media_type ? d->media_type : "");
+	event(p, &d->digest, "Downloading");
+	struct st_http_sink sink = {ingest_write, ingest_reset, &g};
+	struct st_store_layer got;
+	int rc = ingest_start(&g, err);
+	if (rc == 0)
+		rc = st_registry_get_blob(p->r, p->ref, &d->digest, &sink, err);
+	if (rc == 0)
+		rc = ingest_finish(&g, diff_id, &got, err);
+	if (rc == 0)
+		rc = st_store_layer_put(p->s, &got, err);
+	ingest_release(&g);
+	if (rc < 0)
+		return st_err_wrap(err, "layer %s", d->digest.str);
+	p->layers[i] = got;
+	p->layers[i].media_type = st_xstrdup(d->media_type);
+	pthread_mutex_lock(&p->lock);
+	p->downloaded = true;
+	pthread_mutex_unlock(&p->lock);
+	event(p, &d->digest, "Pull complete");
+	return 0;
+}
+
+static void *worker(void *arg)
+{
+	struct puller *p = arg;
+	for (;;) {
+		pthread_mutex_lock(&p->lock);
+		size_t i = p->next++;
+		bool stop = p->failed || i >= p->m->n_layers;
+		pthread_mutex_unlock(&p->lock);
+		if (stop)
+			return NULL;
+		struct st_error *e = NULL;
+		if (pull_layer(p, i, &e) < 0) {
+			pthread_mutex_lock(&p->lock);
+			if (!p->failed)
+				p->failed = e;
+			else
+				st_error_free(e);
+			pthread_mutex_unlock(&p->lock);
+		}
+	}
+}
+
+static int pull_layers(struct puller *p, struct st_error **err)
+{
+	unsigned jobs = p->o && p->o->jobs ? p->o->jobs : DEFAULT_JOBS;
+	if (jobs > p->m->n_layers)
+		jobs = (unsigned)p->m->n_layers;
+	pthread_t *t = st_xcalloc(jobs ? jobs : 1, sizeof(*t));
+	unsigned started = 0;
+	for (; started < jobs; started++)
+		if (pthread_create(&t[started], NULL, worker, p) != 0)
+			break;
+	if (started == 0 && jobs)
+		worker(p); /* no thread: do it here */
+	for (unsigned k = 0; k < started; k++)
+		pthread_join(t[k], NULL);
+	free(t);
+	if (p->failed) {
+		*err = p->failed;
+		p->failed = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/* Store a blob fetched whole (a manifest, the config): leased first, then written. */
+static int put_small(struct puller *p, const struct st_buf *b, const struct st_digest *d,
+		     struct st_error **err)
+{
+	if (st_store_lease_add(p->lease, d->str, err) < 0)
+		return -1;
+	struct st_digest got;
+	if (st_store_put_blob(p->s, b->data ? b->data : "", b->len, &got, err) < 0)
+		return -1;
+	if (!st_digest_equal(&got, d))
+		return st_err(err, ST_E_DIGEST, "blob %s: content hashes to %s", d->str, got.str);
+	return 0;
+}
+
+static int buf_write(void *ctx, const void *p, size_t n, struct st_error **err)
+{
+	st_buf_add(ctx, p, n);
+	return 0;
+}
+
+static int buf_reset(void *ctx, struct st_error **err)
+{
+	st_buf_release(ctx);
+	return 0;
+}
+
+/* The config, from the store when it is there, else from the registry (then stored). */
+static int fetch_config(struct puller *p, struct st_image_config **out, struct st_error **err)
+{
+	const struct st_image_descriptor *cd = &p->m->config;
+	struct st_buf b = ST_BUF_INIT;
+	int rc = st_store_lease_add(p->lease, cd->digest.str, err);
+	if (rc == 0 && st_store_has_blob(p->s, cd->digest.str)) {
+		rc = st_store_read_blob(p->s, cd->digest.str, &b, err);
+	} else if (rc == 0) {
+		struct st_http_sink sink = {buf_write, buf_reset, &b};
+		rc = st_registry_get_blob(p->r, p->ref, &cd->digest, &sink, err);
+		if (rc == 0)
+			rc = put_small(p, &b, &cd->digest, err);
+	}
+	if (rc == 0)
+		rc = st_image_config_parse(b.data ? b.data : "", b.len, out, err);
+	st_buf_release(&b);
+	if (rc < 0)
+		return st_err_wrap(err, "config %s", cd->digest.str);
+	return 0;
+}
+
+/* "no matching manifest for linux/arm64 ...: the image has linux/amd64, linux/s390x" */
+static int no_platform(const struct st_image_index *idx, struct st_error **err)
+{
+	struct st_buf b = ST_BUF_INIT;
+	for (size_t i = 0; i < idx->n_manifests; i++) {
+		const struct st_image_descriptor *d = &idx->manifests[i];
+		if (!d->has_platform || !strcmp(d->platform.os, "unknown"))
+			continue; /* attestations */
+		if (b.len)
+			st_buf_add(&b, ", ", 2);
+		st_platform_format(&d->platform, &b);
+	}
+	st_autofree char *why = st_xstrdup((*err)->msg);
+	st_err(err, ST_E_NOTFOUND, "%s; the image has %s (choose one with --platform)", why,
+	       b.len ? b.data : "no platform");
+	st_buf_release(&b);
+	return -1;
+}
+
+/*
+ * Resolve the reference to one image manifest: *top is what the reference named (kept for
+ * RepoDigests and the tag), *m the manifest for the platform. Both are stored as served.
+ */
+static int resolve(struct puller *p, struct st_registry_manifest *top,
+		   struct st_registry_manifest *man, struct st_image_manifest **m,
+		   struct st_error **err)
+{
+	if (st_registry_get_manifest(p->r, p->ref, top, err) < 0)
+		return -1;
+	if (put_small(p, &top->bytes, &top->digest, err) < 0)
+		return -1;
+	const struct st_registry_manifest *chosen = top;
+	enum st_image_kind kind = st_image_detect(top->bytes.data, top->bytes.len);
+	if (kind == ST_IMAGE_KIND_INDEX) {
+		st_auto(st_image_index) struct st_image_index *idx = NULL;
+		if (st_image_index_parse(top->bytes.data, top->bytes.len, &idx, err) < 0)
+			return st_err_wrap(err, "index %s", top->digest.str);
+		struct st_platform want;
+		if (p->o && p->o->platform)
+			want = *p->o->platform;
+		else
+			st_platform_host(&want);
+		const struct st_image_descriptor *d = st_image_index_select(idx, &want, err);
+		if (!d)
+			return no_platform(idx, err);
+		if (st_registry_get_manifest_digest(p->r, p->ref, &d->digest, man, err) < 0 ||
+		    put_small(p, &man->bytes, &man->digest, err) < 0)
+			return -1;
+		chosen = man;
+	} else if (kind != ST_IMAGE_KIND_MANIFEST) {
+		return st_err(err, ST_E_INVALID, "%s: not an image manifest or index (%s)",
+			      top->digest.str, top->media_type);
+	}
+	if (st_image_manifest_parse(chosen->bytes.data, chosen->bytes.len, m, err) < 0)
+		return st_err_wrap(err, "manifest %s", chosen->digest.str);
+	if (chosen == top)
+		*man = (struct st_registry_manifest){ST_BUF_INIT, st_xstrdup(top->media_type),
+						     top->digest};
+	return 0;
+}
+
+static int record(struct puller *p, const struct st_registry_manifest *top,
+		  const struct st_registry_manifest *man, struct st_registry_pull_result *out,
+		  struct st_error **err)
+{
+	const struct st_image_config *c = p->cfg;
+	struct st_store_image img = {
+	    .id = p->m->config.digest,
+	    .manifest_digest = man->digest,
+	    .manifest_media_type = p->m->media_type ? p->m->media_type : man->media_type,
+	    .config_media_type = p->m->config.media_type,
+	    .created = c->created,
+	    .os = c->os,
+	    .architecture = c->architecture,
+	    .variant = c->variant,
+	    .layers = p->layers,
+	    .n_layers = p->m->n_layers,
+	};
+	st_autofree char *repo = st_image_ref_repository(p->ref);
+	st_autofree char *repo_digest = st_xasprintf("%s@%s", repo, top->digest.str);
+	const char *tag = st_image_ref_tag(p->ref);
+	st_autofree char *name =
+	    tag && !st_image_ref_digest(p->ref) ? st_xasprintf("%s:%s", repo, tag) : NULL;
+	const char *refs[] = {name};
+	if (st_store_image_put(p->s, &img, refs, name ? 1 : 0, err) < 0)
+		return -1;
+	/* The tag resolves to what the registry served for it: the index when there is one. */
+	if (name && st_store_ref_set(p->s, name, img.id.str, top->digest.str, err) < 0)
+		return -1;
+	if (st_store_repo_digest_add(p->s, img.id.str, repo_digest, err) < 0)
+		return -1;
+	out->id = img.id;
+	out->digest = top->digest;
+	out->name = st_steal(&name);
+	return 0;
+}
+
+int st_registry_pull(struct st_store *s, struct st_registry *r, const struct st_image_ref *ref,
+		     const struct st_registry_pull_opts *o, struct st_registry_pull_result *out,
+		     struct st_error **err)
+{
+	memset(out, 0, sizeof(*out));
+	struct puller p = {.s = s, .r = r, .ref = ref, .o = o};
+	pthread_mutex_init(&p.lock, NULL);
+	struct st_registry_manifest top = {ST_BUF_INIT, NULL, {""}};
+	struct st_registry_manifest man = {ST_BUF_INIT, NULL, {""}};
+	st_auto(st_image_manifest) struct st_image_manifest *m = NULL;
+	st_auto(st_image_config) struct st_image_config *cfg = NULL;
+	/* Taken before the first blob is written: gc may run at any time. */
+	int rc = st_store_lease_begin(s, &p.lease, err);
+	if (rc == 0)
+		rc = resolve(&p, &top, &man, &m, err);
+	p.m = m;
+	if (rc == 0)
+		rc = fetch_config(&p, &cfg, err);
+	p.cfg = cfg;
+	if (rc == 0 && cfg->n_diff_ids != m->n_layers)
+		rc = st_err(err, ST_E_INVALID,
+			    "the manifest lists %zu layers and the config %zu diff_ids",
+			    m->n_layers, cfg->n_diff_ids);
+	if (rc == 0) {
+		p.layers = st_xcalloc(m->n_layers + 1, sizeof(*p.layers));
+		rc = pull_layers(&p, err);
+	}
+	if (rc == 0)
+		rc = record(&p, &top, &man, out, err);
+	out->downloaded = p.downloaded;
+	for (size_t i = 0; p.layers && i < m->n_layers; i++)
+		st_store_layer_release(&p.layers[i]);
+	free(p.layers);
+	st_registry_manifest_release(&top);
+	st_registry_manifest_release(&man);
+	if (p.lease)
+		st_store_lease_end(p.lease);
+	pthread_mutex_destroy(&p.lock);
+	if (rc < 0) {
+		st_autofree char *name = st_image_ref_familiar(ref);
+		return st_err_wrap(err, "pull %s", name);
+	}
+	return 0;
+}

@@ -1,0 +1,111 @@
+/*
+ * push.c: an image of the store to a registry.
+ *
+ * The order is the distribution spec's: every blob first (layers, then the config), skipping
+ * those the repository already has, then the manifest, byte for byte as the store holds it,
+ * so the digest the registry answers with is the image's own.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "registry/registry.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/banned.h"
+
+struct blob_reader {
+	int fd;
+};
+
+static ssize_t blob_read(void *ctx, void *buf, size_t n, struct st_error **err)
+{
+	struct blob_reader *b = ctx;
+	for (;;) {
+		ssize_t k = read(b->fd, buf, n);
+		if (k >= 0)
+			return k;
+		if (errno != EINTR)
+			return st_err_errno(err, "read blob");
+	}
+}
+
+static int blob_rewind(void *ctx, struct st_error **err)
+{
+	struct blob_reader *b = ctx;
+	if (lseek(b->fd, 0, SEEK_SET) < 0)
+		return st_err_errno(err, "rewind blob");
+	return 0;
+}
+
+static void event(const struct st_registry_events *ev, const struct st_digest *d,
+		  const char *status)
+{
+	if (!ev || !ev->fn)
+		return;
+	char id[13] = "";
+	if (d)
+		snprintf(id, sizeof(id), "%.12s", st_digest_hex(d));
+	ev->fn(ev->ctx, id, status);
+}
+
+static int push_one(struct st_store *s, struct st_registry *r, const struct st_image_ref *dest,
+		    const struct st_digest *d, bool quiet, const struct st_registry_events *ev,
+		    struct st_error **err)
+{
+	bool exists = false;
+	if (st_registry_blob_exists(r, dest, d, &exists, err) < 0)
+		return -1;
+	if (exists) {
+		if (!quiet)
+			event(ev, d, "Layer already exists");
+		return 0;
+	}
+	struct blob_reader b = {-1};
+	uint64_t size = 0;
+	if (st_store_open_blob(s, d->str, &b.fd, &size, err) < 0)
+		return -1;
+	if (!quiet)
+		event(ev, d, "Pushing");
+	struct st_http_body_reader body = {blob_read, blob_rewind, &b, size};
+	int rc = st_registry_push_blob(r, dest, d, &body, NULL, err);
+	close(b.fd);
+	if (rc == 0 && !quiet)
+		event(ev, d, "Pushed");
+	return rc;
+}
+
+int st_registry_push(struct st_store *s, struct st_registry *r, const char *image_id,
+		     const struct st_image_ref *dest, const struct st_registry_events *events,
+		     struct st_registry_push_result *out, struct st_error **err)
+{
+	memset(out, 0, sizeof(*out));
+	st_autofree char *repo = st_image_ref_repository(dest);
+	st_auto(st_store_image) struct st_store_image *img = NULL;
+	struct st_buf bytes = ST_BUF_INIT;
+	st_auto(st_image_manifest) struct st_image_manifest *m = NULL;
+	int rc = st_store_image_get(s, image_id, &img, err);
+	if (rc == 0)
+		rc = st_store_read_blob(s, img->manifest_digest.str, &bytes, err);
+	if (rc == 0)
+		rc = st_image_manifest_parse(bytes.data, bytes.len, &m, err);
+	for (size_t i = 0; rc == 0 && i < m->n_layers; i++)
+		rc = push_one(s, r, dest, &m->layers[i].digest, false, events, err);
+	if (rc == 0)
+		rc = push_one(s, r, dest, &m->config.digest, true, events, err);
+	const char *mt = m && m->media_type ? m->media_type : img ? img->manifest_media_type : "";
+	if (rc == 0)
+		rc = st_registry_put_manifest(r, dest, mt, bytes.data, bytes.len, err);
+	if (rc == 0) {
+		st_digest_of(bytes.data, bytes.len, &out->digest);
+		out->size = bytes.len;
+		st_autofree char *rd = st_xasprintf("%s@%s", repo, out->digest.str);
+		rc = st_store_repo_digest_add(s, img->id.str, rd, err);
+	}
+	st_buf_release(&bytes);
+	if (rc < 0)
+		return st_err_wrap(err, "push %s", repo);
+	return 0;
+}

@@ -1,0 +1,163 @@
+/*
+ * registry.h: the client side of the OCI distribution API, and pull and push between a
+ * registry and the store.
+ *
+ * A struct st_registry talks to any number of registries: it resolves "docker.io" to Docker
+ * Hub's API host, answers each registry's authentication challenge (Basic, or a Bearer token
+ * fetched from the realm the challenge names, with the scope of the request) with the
+ * credentials `strata login` saved or Docker's config.json holds, caches tokens per registry
+ * and scope, and reaches loopback registries (and every registry with tls_verify off) over
+ * plain HTTP when they do not speak TLS, as Docker does for 127.0.0.0/8.
+ */
+#ifndef ST_REGISTRY_REGISTRY_H
+#define ST_REGISTRY_REGISTRY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "digest/digest.h"
+#include "http/http.h"
+#include "image/image.h"
+#include "store/store.h"
+#include "util/buf.h"
+#include "util/err.h"
+
+/* The media types asked for when resolving a reference, most wanted first. */
+#define ST_REGISTRY_ACCEPT                                                                         \
+	"application/vnd.oci.image.index.v1+json, "                                                \
+	"application/vnd.docker.distribution.manifest.list.v2+json, "                              \
+	"application/vnd.oci.image.manifest.v1+json, "                                             \
+	"application/vnd.docker.distribution.manifest.v2+json"
+
+struct st_registry_opts {
+	const char *auth_file; /* NULL: st_registry_auth_file() */
+	bool tls_verify_off;   /* accept any certificate, and plain HTTP, from every registry */
+	const struct st_http_client_opts *http; /* NULL: the client's defaults */
+};
+
+struct st_registry;
+
+/* New: free with st_registry_free(). */
+struct st_registry *st_registry_new(const struct st_registry_opts *o, struct st_error **err);
+void st_registry_free(struct st_registry *r);
+void st_registry_freep(struct st_registry **r);
+
+/* ---- credentials -------------------------------------------------------------------------- */
+
+/*
+ * New: where `strata login` keeps credentials: $REGISTRY_AUTH_FILE, else
+ * $XDG_CONFIG_HOME/strata/auth.json, else ~/.config/strata/auth.json. The format is Docker's
+ * config.json ({"auths": {"host": {"auth": base64("user:password")}}}); Docker's own file
+ * ($DOCKER_CONFIG/config.json, else ~/.docker/config.json) is read after it.
+ */
+char *st_registry_auth_file(void);
+/* The key credentials are filed under: "https://index.docker.io/v1/" for Docker Hub. Static. */
+const char *st_registry_auth_key(const char *domain);
+/*
+ * Check 'user' and 'password' against the registry 'domain' (GET /v2/ with them) and save them
+ * in the auth file. ST_E_INVALID ("unauthorized: ...") when the registry refuses them.
+ */
+int st_registry_login(struct st_registry *r, const char *domain, const char *user,
+		      const char *password, struct st_error **err);
+/* Forget the credentials of 'domain'. ST_E_NOTFOUND when there were none. */
+int st_registry_logout(struct st_registry *r, const char *domain, struct st_error **err);
+
+/* ---- the API ------------------------------------------------------------------------------ */
+
+struct st_registry_manifest {
+	struct st_buf bytes;	 /* exactly as served */
+	char *media_type;	 /* the response's Content-Type (or the document's mediaType) */
+	struct st_digest digest; /* sha256 of the bytes, checked against what was asked for */
+};
+void st_registry_manifest_release(struct st_registry_manifest *m);
+
+/*
+ * Fetch the manifest or index that 'ref' names: its digest if it has one, else its tag
+ * ("latest" when neither). The bytes are verified against the digest asked for, and against
+ * the Docker-Content-Digest header when the registry sends one. ST_E_NOTFOUND when the
+ * registry does not know it, ST_E_DIGEST when the bytes do not match.
+ */
+int st_registry_get_manifest(struct st_registry *r, const struct st_image_ref *ref,
+			     struct st_registry_manifest *out, struct st_error **err);
+/* Same, for the manifest 'digest' of ref's repository. */
+int st_registry_get_manifest_digest(struct st_registry *r, const struct st_image_ref *ref,
+				    const struct st_digest *digest,
+				    struct st_registry_manifest *out, struct st_error **err);
+/* Upload a manifest under ref's tag (or its digest when it has no tag). */
+int st_registry_put_manifest(struct st_registry *r, const struct st_image_ref *ref,
+			     const char *media_type, const void *bytes, size_t len,
+			     struct st_error **err);
+
+/* Whether ref's repository has blob 'digest'. */
+int st_registry_blob_exists(struct st_registry *r, const struct st_image_ref *ref,
+			    const struct st_digest *digest, bool *exists, struct st_error **err);
+/*
+ * Stream blob 'digest' of ref's repository to 'sink' (a dropped transfer resumes). The
+ * caller verifies the digest of what it received. ST_E_NOTFOUND when absent.
+ */
+int st_registry_get_blob(struct st_registry *r, const struct st_image_ref *ref,
+			 const struct st_digest *digest, const struct st_http_sink *sink,
+			 struct st_error **err);
+/*
+ * Upload a blob of 'size' bytes read from 'body' (which must rewind, for retries). When
+ * 'mount_from' names another repository of the same registry holding the blob, a cross-
+ * repository mount is asked for first and nothing is uploaded if the registry grants it.
+ */
+int st_registry_push_blob(struct st_registry *r, const struct st_image_ref *ref,
+			  const struct st_digest *digest, const struct st_http_body_reader *body,
+			  const char *mount_from, struct st_error **err);
+/* The tags of ref's repository (every page). *tags is a new array of *n new strings. */
+int st_registry_tags(struct st_registry *r, const struct st_image_ref *ref, char ***tags, size_t *n,
+		     struct st_error **err);
+
+/* ---- pull and push ------------------------------------------------------------------------ */
+
+/* What pull and push report as they go, for the CLI to show as Docker does. */
+struct st_registry_events {
+	/* 'id' is a short layer digest or "" for the image; 'status' e.g. "Pull complete". */
+	void (*fn)(void *ctx, const char *id, const char *status);
+	void *ctx;
+};
+
+struct st_registry_pull_opts {
+	const struct st_platform *platform; /* NULL: the host's */
+	struct st_registry_events events;
+	unsigned jobs; /* layers downloaded at once; 0: 3 */
+};
+
+struct st_registry_pull_result {
+	struct st_digest id;	 /* the image id (config digest) */
+	struct st_digest digest; /* what the reference resolved to: index or manifest */
+	char *name;		 /* the reference recorded ("docker.io/library/x:1"), or NULL */
+	bool downloaded;	 /* false: every blob was already in the store */
+};
+void st_registry_pull_result_release(struct st_registry_pull_result *res);
+
+/*
+ * Pull 'ref' into the store: resolve it, choose the platform from an index (an error lists
+ * the platforms there are when none fits), fetch the config and every layer the store lacks,
+ * several at a time, each verified against its digest (and its diff_id) before it becomes
+ * visible; two processes pulling the same blob download it once. The manifest is stored as
+ * served, so the image's digest is the registry's; the tag (when 'ref' has one) points at the
+ * image and "repo@digest" is recorded among its RepoDigests.
+ */
+int st_registry_pull(struct st_store *s, struct st_registry *r, const struct st_image_ref *ref,
+		     const struct st_registry_pull_opts *o, struct st_registry_pull_result *out,
+		     struct st_error **err);
+
+struct st_registry_push_result {
+	struct st_digest digest; /* the manifest's digest */
+	uint64_t size;		 /* the manifest's size */
+};
+
+/*
+ * Push the store's image 'image_id' to 'dest' (a tag, or its digest): every layer blob the
+ * repository lacks, the config, then the manifest, byte for byte as stored. Records
+ * "repo@digest" among the image's RepoDigests.
+ */
+int st_registry_push(struct st_store *s, struct st_registry *r, const char *image_id,
+		     const struct st_image_ref *dest, const struct st_registry_events *events,
+		     struct st_registry_push_result *out, struct st_error **err);
+
+#endif

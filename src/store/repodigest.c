@@ -1,0 +1,63 @@
+/* repodigest.c: the "repository@digest" names an image is known by in registries. */
+#include "store/internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/cleanup.h"
+#include "util/banned.h"
+
+int st_store_repo_digest_add(struct st_store *s, const char *image_id, const char *name,
+			     struct st_error **err)
+{
+	const char *at = strrchr(name, '@');
+	if (!at || at == name || !st_digest_valid(at + 1))
+		return st_err(err, ST_E_INVALID, "'%s' is not repository@sha256:<hex>", name);
+	st_autotx struct tx t = {0};
+	if (tx_begin(s, &t, true, err) < 0)
+		return -1;
+	st_autostmt sqlite3_stmt *q = NULL;
+	if (db_prepare(s, "SELECT 1 FROM images WHERE id = ?", &q, err) < 0)
+		return -1;
+	db_bind_text(q, 1, image_id);
+	int rc = sqlite3_step(q);
+	if (rc == SQLITE_DONE)
+		return st_err(err, ST_E_NOTFOUND, "image %s not found", image_id);
+	if (rc != SQLITE_ROW)
+		return db_err(s, rc, err, "read image");
+	st_autostmt sqlite3_stmt *st = NULL;
+	if (db_prepare(s,
+		       "INSERT INTO repo_digests (name, image_id) VALUES (?, ?) "
+		       "ON CONFLICT (name) DO UPDATE SET image_id = excluded.image_id",
+		       &st, err) < 0)
+		return -1;
+	db_bind_text(st, 1, name);
+	db_bind_text(st, 2, image_id);
+	if (db_step_done(s, st, err) < 0 || tx_commit(&t, err) < 0)
+		return -1;
+	return 0;
+}
+
+int st_store_repo_digests(struct st_store *s, const char *image_id, char ***out, size_t *n,
+			  struct st_error **err)
+{
+	*out = NULL;
+	*n = 0;
+	st_autostmt sqlite3_stmt *q = NULL;
+	if (db_prepare(s, "SELECT name FROM repo_digests WHERE image_id = ? ORDER BY name", &q,
+		       err) < 0)
+		return -1;
+	db_bind_text(q, 1, image_id);
+	int rc;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		*out = st_xrealloc(*out, (*n + 1) * sizeof(**out));
+		(*out)[(*n)++] = db_col_dup(q, 0);
+	}
+	if (rc != SQLITE_DONE) {
+		st_store_strings_free(*out, *n);
+		*out = NULL;
+		*n = 0;
+		return db_err(s, rc, err, "read repo digests");
+	}
+	return 0;
+}

@@ -1,0 +1,185 @@
+# strata pull, push, login and logout against the CNCF distribution registry on 127.0.0.1.
+load helpers
+
+setup_file() {
+	export REG_DIR=$BATS_FILE_TMPDIR/registry
+	registry_start "$REG_DIR"
+	export REG REG_PID
+}
+
+teardown_file() {
+	registry_stop
+}
+
+setup() {
+	common_setup
+	export REGISTRY_AUTH_FILE=$BATS_TEST_TMPDIR/auth.json
+	strata import --change 'CMD ["sh"]' "$(busybox_tar)" busybox:latest >/dev/null
+}
+
+@test "push then pull into another store: same image id, the registry's digest, RepoDigests" {
+	id=$(strata inspect --format '{{.Id}}' busybox)
+	strata tag busybox "$REG/bb:1"
+	run strata push "$REG/bb:1"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"Pushed"* ]]
+	digest=${lines[-1]#*@}
+	[[ "$digest" == sha256:* ]]
+	# The registry serves that digest for the tag, and skopeo reads the image.
+	run skopeo inspect --tls-verify=false "docker://$REG/bb:1"
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | jq -r .Digest)" = "$digest" ]
+	run strata push "$REG/bb:1"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"Layer already exists"* ]]
+	run strata inspect --format '{{json .RepoDigests}}' busybox
+	[ "$output" = "[\"$REG/bb@$digest\"]" ]
+
+	export STRATA_ROOT=$BATS_TEST_TMPDIR/other
+	run strata pull "$REG/bb:1"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"Pull complete"* ]]
+	[[ "$output" == *"Digest: $digest"* ]]
+	[ "${lines[-1]}" = "$REG/bb:1" ]
+	[ "$(strata inspect --format '{{.Id}}' "$REG/bb:1")" = "$id" ]
+	run strata inspect --format '{{json .RepoDigests}}' "$REG/bb:1"
+	[ "$output" = "[\"$REG/bb@$digest\"]" ]
+	run strata pull "$REG/bb:1"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"Already exists"* ]]
+	[[ "$output" == *"Image is up to date"* ]]
+	run strata system check
+	[ "$status" -eq 0 ]
+}
+
+@test "pull: a digest pins the image, -q prints only the name, a missing tag fails cleanly" {
+	strata tag busybox "$REG/pin:1"
+	run strata push -q "$REG/pin:1"
+	[ "$status" -eq 0 ]
+	digest=${output#*@}
+	export STRATA_ROOT=$BATS_TEST_TMPDIR/other
+	run strata pull -q "$REG/pin@$digest"
+	[ "$status" -eq 0 ]
+	[ "$output" = "$REG/pin@$digest" ]
+	run strata images --format '{{.Repository}}:{{.Tag}}'
+	[ "$output" = "<none>:<none>" ]
+	run strata pull "$REG/pin:nosuchtag"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"manifest unknown"* ]]
+	[[ "$output" == *"pin:nosuchtag"* ]]
+	run strata images -q
+	[ "${#lines[@]}" -eq 1 ]
+	run strata pull "$REG/pin@sha256:0000000000000000000000000000000000000000000000000000000000000000"
+	[ "$status" -ne 0 ]
+}
+
+@test "pull: an index gives the host's platform, and names the platforms when none fits" {
+	strata tag busybox "$REG/multi:amd"
+	run strata push -q "$REG/multi:amd"
+	[ "$status" -eq 0 ]
+	digest=${output#*@}
+	size=$(curl -s -o /dev/null -w '%{size_download}' -H 'Accept: application/vnd.oci.image.manifest.v1+json' "http://$REG/v2/multi/manifests/$digest")
+	mt=$(strata inspect --format '{{json .}}' busybox >/dev/null; curl -s -I -H 'Accept: application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json' "http://$REG/v2/multi/manifests/$digest" | tr -d '\r' | sed -n 's/^Content-Type: //Ip')
+	index=$(printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{"mediaType":"%s","digest":"%s","size":%s,"platform":{"architecture":"s390x","os":"linux"}},{"mediaType":"%s","digest":"%s","size":%s,"platform":{"architecture":"amd64","os":"linux"}}]}' "$mt" "$digest" "$size" "$mt" "$digest" "$size")
+	run curl -s -f -X PUT -H 'Content-Type: application/vnd.oci.image.index.v1+json' --data-binary "$index" "http://$REG/v2/multi/manifests/all"
+	[ "$status" -eq 0 ]
+	index_digest=sha256:$(printf '%s' "$index" | sha256sum | cut -d' ' -f1)
+	export STRATA_ROOT=$BATS_TEST_TMPDIR/other
+	run strata pull --platform linux/amd64 "$REG/multi:all"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"Digest: $index_digest"* ]]
+	run strata inspect --format '{{.Architecture}} {{json .RepoDigests}}' "$REG/multi:all"
+	[ "$output" = "amd64 [\"$REG/multi@$index_digest\"]" ]
+	run strata pull --platform linux/arm64 "$REG/multi:all"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"no matching manifest for linux/arm64"* ]]
+	[[ "$output" == *"linux/s390x, linux/amd64"* ]]
+}
+
+@test "pull: a blob the registry corrupted is refused and nothing is recorded" {
+	strata tag busybox "$REG/bad:1"
+	run strata push -q "$REG/bad:1"
+	[ "$status" -eq 0 ]
+	layer=$(strata inspect --format '{{json .}}' busybox >/dev/null; curl -s -H 'Accept: application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json' "http://$REG/v2/bad/manifests/1" | jq -r '.layers[0].digest')
+	hex=${layer#sha256:}
+	data=$REG_DIR/data/docker/registry/v2/blobs/sha256/${hex:0:2}/$hex/data
+	[ -f "$data" ]
+	cp "$data" "$BATS_TEST_TMPDIR/saved"
+	# Another valid gzip'd tar in its place: only the digests can tell.
+	mkdir "$BATS_TEST_TMPDIR/evil"
+	echo evil >"$BATS_TEST_TMPDIR/evil/evil"
+	tar -C "$BATS_TEST_TMPDIR/evil" -czf "$data" evil
+	export STRATA_ROOT=$BATS_TEST_TMPDIR/other
+	run strata pull "$REG/bad:1"
+	cp "$BATS_TEST_TMPDIR/saved" "$data"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"layer $layer: its content is sha256:"* ]]
+	run strata images -q
+	[ -z "$output" ]
+	run strata system check
+	[ "$status" -eq 0 ]
+	[ ! -e "$STRATA_ROOT/blobs/sha256/$hex" ]
+}
+
+@test "pull -a: every tag of the repository" {
+	strata tag busybox "$REG/tags:a"
+	strata tag busybox "$REG/tags:b"
+	strata push -q "$REG/tags:a" >/dev/null
+	strata push -q "$REG/tags:b" >/dev/null
+	export STRATA_ROOT=$BATS_TEST_TMPDIR/other
+	run strata pull -q -a "$REG/tags"
+	[ "$status" -eq 0 ]
+	run strata images --format '{{.Tag}}'
+	[ "$(echo "$output" | sort | tr '\n' ' ')" = "a b " ]
+	run strata pull -a "$REG/tags:a"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"a tag or digest is not allowed here"* ]]
+}
+
+@test "pull: two stores pulling at once both get the image" {
+	strata tag busybox "$REG/both:1"
+	strata push -q "$REG/both:1" >/dev/null
+	export STRATA_ROOT=$BATS_TEST_TMPDIR/shared
+	strata pull -q "$REG/both:1" >"$BATS_TEST_TMPDIR/a.out" 2>&1 &
+	a=$!
+	strata pull -q "$REG/both:1" >"$BATS_TEST_TMPDIR/b.out" 2>&1 &
+	b=$!
+	wait "$a"
+	wait "$b"
+	run strata system check
+	[ "$status" -eq 0 ]
+	run strata images -q
+	[ "${#lines[@]}" -eq 1 ]
+}
+
+@test "login: wrong password refused, saved credentials used by push and pull, logout forgets" {
+	dir=$BATS_TEST_TMPDIR/authreg
+	mkdir -p "$dir"
+	htpasswd_line alice s3cret >"$dir/htpasswd"
+	registry_start "$dir" "$dir/htpasswd"
+	strata tag busybox "$REG/private:1"
+	run strata push "$REG/private:1"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"unauthorized"* ]]
+	run sh -c "echo wrong | '$STRATA_BIN' login -u alice --password-stdin $REG"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"unauthorized"* ]]
+	[ ! -e "$REGISTRY_AUTH_FILE" ]
+	run sh -c "echo s3cret | '$STRATA_BIN' login -u alice --password-stdin $REG"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"Login Succeeded"* ]]
+	[ "$(stat -c %a "$REGISTRY_AUTH_FILE")" = 600 ]
+	run jq -r ".auths[\"$REG\"].auth" "$REGISTRY_AUTH_FILE"
+	[ "$output" = "$(printf alice:s3cret | base64)" ]
+	run strata push "$REG/private:1"
+	[ "$status" -eq 0 ]
+	export STRATA_ROOT=$BATS_TEST_TMPDIR/other
+	run strata pull -q "$REG/private:1"
+	[ "$status" -eq 0 ]
+	run strata logout "$REG"
+	[ "$status" -eq 0 ]
+	run strata pull "$REG/private:1"
+	registry_stop
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"unauthorized"* ]]
+}
