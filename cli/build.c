@@ -216,11 +216,14 @@ static int parse_flags(int argc, char **argv, struct build_cli_opts *o, struct s
 						    optarg);
 			break;
 		case O_PULL:
+			/* docker build's --pull is a boolean (true: always); buildx's takes a policy. */
 			if (!optarg || !strcmp(optarg, "always") || !strcmp(optarg, "true"))
-				return st_err(err, ST_E_INVALID,
-					      "--pull=always: pulling images is not available yet; "
-					      "base images come from the local store (--pull=missing)");
-			if (strcmp(optarg, "missing") && strcmp(optarg, "never") && strcmp(optarg, "false"))
+				o->b.pull = ST_BUILD_PULL_ALWAYS;
+			else if (!strcmp(optarg, "never"))
+				o->b.pull = ST_BUILD_PULL_NEVER;
+			else if (!strcmp(optarg, "missing") || !strcmp(optarg, "false"))
+				o->b.pull = ST_BUILD_PULL_MISSING;
+			else
 				return st_cli_usage(err, "invalid --pull '%s': use missing, never or always",
 						    optarg);
 			break;

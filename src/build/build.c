@@ -49,6 +49,7 @@ struct build {
 	unsigned jobs_free;
 	bool abort;
 	size_t steps, cached;
+	struct build_pull *pull;
 };
 
 /* ---- small helpers ---- */
@@ -175,6 +176,11 @@ char stage_escape(const struct stage_run *r)
 const struct st_build_opts *build_opts(const struct stage_run *r)
 {
 	return r->b->o;
+}
+
+struct build_pull *build_puller(const struct stage_run *r)
+{
+	return r->b->pull;
 }
 
 const struct build_state *build_stage_state(struct stage_run *r, size_t index)
@@ -561,8 +567,6 @@ static int stage_from(struct stage_run *r, struct st_error **err)
 	stage_event(r, ST_BUILD_EVENT_START, NULL, 0, 0);
 	double t0 = now_s();
 	int rc = 0;
-	const char *pull = NULL;
-	(void)pull;
 	if (ps->base_is_stage) {
 		const struct build_state *src = build_stage_state(r, ps->base_stage);
 		if (!src)
@@ -591,13 +595,8 @@ static int stage_from(struct stage_run *r, struct st_error **err)
 		memcpy(r->st.key, st_digest_hex(&d), sizeof(r->st.key));
 	} else {
 		struct st_store_image *img = NULL;
-		rc = st_local_image_find(r->s, ps->base, &img, err);
-		if (rc < 0) {
-			if ((*err)->kind == ST_E_NOTFOUND)
-				st_err_wrap(err, "base image '%s' is not in the local store (pulling is "
-						 "not available yet: import or load it first)",
-					    ps->base);
-		} else {
+		rc = build_image_find(r, ps->base, &img, err);
+		if (rc == 0) {
 			rc = st_local_image_config(r->s, img, &r->st.cfg, err);
 			for (size_t i = 0; rc == 0 && i < img->n_layers; i++) {
 				state_add_layer(&r->st, &img->layers[i]);
@@ -781,6 +780,7 @@ static void build_release(struct build *b)
 		close(b->ctx_tmp_lock);
 	free(b->ctx_dir);
 	free(b->df_name);
+	build_pull_free(b->pull);
 	pthread_mutex_destroy(&b->lock);
 	pthread_cond_destroy(&b->cond);
 }
@@ -801,7 +801,7 @@ static int add_labels(struct build *b, struct st_image_config *cfg, struct st_er
 int st_build_run(struct st_store *s, const struct st_build_opts *o, struct st_build_result *res,
 		 struct st_error **err)
 {
-	struct build b = { .store = s, .o = o, .ctx_tmp_lock = -1 };
+	struct build b = { .store = s, .o = o, .ctx_tmp_lock = -1, .pull = build_pull_new(o) };
 	pthread_mutex_init(&b.lock, NULL);
 	pthread_cond_init(&b.cond, NULL);
 	struct st_buf text = ST_BUF_INIT;

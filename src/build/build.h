@@ -16,6 +16,7 @@
 #include "digest/digest.h"
 #include "dockerfile/dockerfile.h"
 #include "image/image.h"
+#include "registry/registry.h"
 #include "runtime/runtime.h"
 #include "store/store.h"
 #include "util/err.h"
@@ -48,6 +49,13 @@ struct st_build_progress {
 };
 
 /* ---- options -------------------------------------------------------------------------------- */
+
+/* When a build pulls the images it names (docker build --pull). */
+enum st_build_pull {
+	ST_BUILD_PULL_MISSING = 0, /* those the store lacks */
+	ST_BUILD_PULL_ALWAYS,	   /* every one, once per build */
+	ST_BUILD_PULL_NEVER,	   /* none: the store must have them */
+};
 
 enum st_build_flags {
 	ST_BUILD_NO_CACHE = 1 << 0,          /* execute every step; still record the results */
@@ -91,6 +99,8 @@ struct st_build_opts {
 	unsigned jobs;       /* stages built at once; 0: the number of online CPUs */
 	unsigned flags;      /* enum st_build_flags */
 	int64_t source_date_epoch; /* seconds; with ST_BUILD_SOURCE_DATE_EPOCH */
+	enum st_build_pull pull;
+	const struct st_registry_opts *registry; /* for pulls; NULL: the defaults */
 	struct st_build_progress progress;
 };
 

@@ -721,7 +721,7 @@ int copy_prepare(struct stage_run *r, const struct st_dockerfile_instr *in, stru
 				rc = st_err(err, ST_E_INVALID, "stage '%s' failed", from);
 		} else {
 			struct st_store_image *img = NULL;
-			rc = st_local_image_find(r->s, from, &img, err);
+			rc = build_image_find(r, from, &img, err);
 			if (rc == 0) {
 				p->own_from.cfg = st_image_config_new();
 				for (size_t i = 0; i < img->n_layers; i++)

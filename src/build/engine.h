@@ -41,6 +41,16 @@ char stage_escape(const struct stage_run *r);
 /* The final state of stage 'index' (waits for it). Borrowed. */
 const struct build_state *build_stage_state(struct stage_run *r, size_t index);
 
+/* pull.c: images named by FROM, COPY --from and RUN --mount from=, pulled per --pull. */
+struct build_pull;
+struct build_pull *build_pull_new(const struct st_build_opts *o);
+void build_pull_free(struct build_pull *p);
+/* Borrowed from the build. */
+struct build_pull *build_puller(const struct stage_run *r);
+/* The image 'name' names, from the store or pulled. *out is new. */
+int build_image_find(struct stage_run *r, const char *name, struct st_store_image **out,
+		     struct st_error **err);
+
 /* Whether 'name' (a --from value) names a stage before this one: 1 and *index. */
 int build_stage_lookup(struct stage_run *r, const char *name, size_t *index);
 

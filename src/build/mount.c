@@ -348,7 +348,7 @@ static int from_lookup(struct stage_run *r, const char *from, const struct build
 		return 0;
 	}
 	struct st_store_image *img = NULL;
-	if (st_local_image_find(r->s, from, &img, err) < 0)
+	if (build_image_find(r, from, &img, err) < 0)
 		return st_err_wrap(err, "RUN --mount from=%s", from);
 	memset(own, 0, sizeof(*own));
 	own->cfg = st_image_config_new();

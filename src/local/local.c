@@ -48,6 +48,17 @@ int st_local_image_find(struct st_store *s, const char *name, struct st_store_im
 	st_auto(st_image_ref) struct st_image_ref *ref = NULL;
 	if (st_image_ref_parse(name, &ref, &perr) == 0) {
 		if (ref->digest) {
+			/* What a registry calls it (an index, pulled or pushed), then the manifest. */
+			st_autofree char *repo = st_image_ref_repository(ref);
+			st_autofree char *rd = st_xasprintf("%s@%s", repo, ref->digest);
+			struct st_digest id;
+			if (st_store_repo_digest_get(s, rd, &id, &perr) == 0)
+				return st_store_image_get(s, id.str, out, err);
+			if (perr->kind != ST_E_NOTFOUND) {
+				*err = perr;
+				return -1;
+			}
+			st_error_clear(&perr);
 			int rc = find_by_manifest(s, ref->digest, out, err);
 			if (rc <= 0)
 				return rc;

@@ -61,3 +61,19 @@ int st_store_repo_digests(struct st_store *s, const char *image_id, char ***out,
 	}
 	return 0;
 }
+
+int st_store_repo_digest_get(struct st_store *s, const char *name, struct st_digest *image_id,
+			     struct st_error **err)
+{
+	st_autostmt sqlite3_stmt *q = NULL;
+	if (db_prepare(s, "SELECT image_id FROM repo_digests WHERE name = ?", &q, err) < 0)
+		return -1;
+	db_bind_text(q, 1, name);
+	int rc = sqlite3_step(q);
+	if (rc == SQLITE_DONE)
+		return st_err(err, ST_E_NOTFOUND, "no image is %s", name);
+	if (rc != SQLITE_ROW)
+		return db_err(s, rc, err, "read repo digests");
+	db_col_digest(q, 0, image_id);
+	return 0;
+}

@@ -284,6 +284,9 @@ void st_store_refs_free(struct st_store_ref *v, size_t n);
  */
 int st_store_repo_digest_add(struct st_store *s, const char *image_id, const char *name,
 			     struct st_error **err);
+/* The image a "repository@digest" name was recorded for. ST_E_NOTFOUND if none. */
+int st_store_repo_digest_get(struct st_store *s, const char *name, struct st_digest *image_id,
+			     struct st_error **err);
 /* The image's names, sorted: a new array of *n new strings (st_store_strings_free()). */
 int st_store_repo_digests(struct st_store *s, const char *image_id, char ***out, size_t *n,
 			  struct st_error **err);

@@ -183,3 +183,40 @@ setup() {
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"unauthorized"* ]]
 }
+
+@test "build: FROM, COPY --from and RUN --mount from= pull what is missing; --pull=never and always" {
+	strata tag busybox "$REG/base:1"
+	strata push -q "$REG/base:1" >/dev/null
+	export STRATA_ROOT=$BATS_TEST_TMPDIR/other
+	ctx=$BATS_TEST_TMPDIR/ctx
+	mkdir -p "$ctx"
+	printf 'FROM %s/base:1\nRUN echo built > /built\n' "$REG" >"$ctx/Dockerfile"
+	run strata build --pull=never -t app:1 "$ctx"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"$REG/base:1"* ]]
+	[[ "$output" == *"--pull=never"* ]]
+	run strata build --progress=plain -t app:1 "$ctx"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"pulling $REG/base:1"* ]]
+	run strata images --format '{{.Repository}}:{{.Tag}}'
+	[[ "$output" == *"$REG/base:1"* ]]
+	[[ "$output" == *"app:1"* ]]
+	# A tag that moved in the registry is seen with --pull=always, not without.
+	printf 'FROM busybox\nRUN echo two > /two\n' >"$ctx/Dockerfile.two"
+	STRATA_ROOT=$BATS_TEST_TMPDIR/root strata build -q -t "$REG/base:1" -f "$ctx/Dockerfile.two" "$ctx" >/dev/null
+	STRATA_ROOT=$BATS_TEST_TMPDIR/root strata push -q "$REG/base:1" >/dev/null
+	printf 'FROM %s/base:1\nRUN cat /two\n' "$REG" >"$ctx/Dockerfile"
+	run strata build -t app:2 "$ctx"
+	[ "$status" -ne 0 ]
+	run strata build --pull=always -t app:2 "$ctx"
+	[ "$status" -eq 0 ]
+	# COPY --from an image and a bind mount from an image are pulled too.
+	strata rmi -f "$REG/base:1" >/dev/null
+	printf 'FROM scratch\nCOPY --from=%s/base:1 /two /two\n' "$REG" >"$ctx/Dockerfile"
+	run strata build -t app:3 "$ctx"
+	[ "$status" -eq 0 ]
+	strata rmi -f "$REG/base:1" >/dev/null
+	printf 'FROM app:1\nRUN --mount=from=%s/base:1,target=/m cat /m/two > /copied\n' "$REG" >"$ctx/Dockerfile"
+	run strata build -t app:4 "$ctx"
+	[ "$status" -eq 0 ]
+}
