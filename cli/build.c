@@ -570,8 +570,8 @@ int cmd_build(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 		fprintf(cli->errout, "\nwriting image %s done\n", res.id.str);
 		for (size_t i = 0; i < o.ntags; i++)
 			fprintf(cli->errout, "naming to %s done\n", o.tags[i]);
-		fprintf(cli->errout, "%.1fs: %zu step%s run, %zu cached\n", mono() - d.t0, res.steps,
-			res.steps == 1 ? "" : "s", res.cached);
+		fprintf(cli->errout, "%.1fs: %zu step%s run, %zu cached\n", mono() - d.t0,
+			res.steps, res.steps == 1 ? "" : "s", res.cached);
 	}
 out:
 	display_release(&d);

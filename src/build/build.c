@@ -373,8 +373,8 @@ static char *step_title(struct stage_run *r, size_t pos, const char *text)
 static char *position_key(struct stage_run *r, size_t pos)
 {
 	struct build *b = r->b;
-	return st_xasprintf("%s\n%s\n%zu\n%zu", b->have_ctx ? b->ctx.root : "-", b->df_key ? b->df_key : b->df_name,
-			    r->stage->index, pos);
+	return st_xasprintf("%s\n%s\n%zu\n%zu", b->have_ctx ? b->ctx.root : "-",
+			    b->df_key ? b->df_key : b->df_name, r->stage->index, pos);
 }
 
 static bool no_cache_for(struct build *b, const struct st_dockerfile_stage *stage)
@@ -577,8 +577,8 @@ static int do_step(struct stage_run *r, const struct st_dockerfile_instr *in, si
 	if (rc == 0 && !hit) {
 		stage_event(r, ST_BUILD_EVENT_REASON, why, 0, 0);
 		if (!r->missed) {
-			/* The first miss of the stage (unless its base stage's was taken): every later
-			 * step names it as theirs. */
+			/* The first miss of the stage (unless its base stage's was taken): every
+			 * later step names it as theirs. */
 			if (!r->root_cause)
 				r->root_cause = st_xasprintf("#%u %s missed: %s", r->step_id,
 							     instr_of(title), why);

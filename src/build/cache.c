@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <sys/stat.h>
 
@@ -230,7 +231,8 @@ static char *files_diff(const char *old, const char *cur)
 			/* "<digest>:stage /out/app from stage build": the line names itself. */
 			bool named = (sb - b > 6 && !memcmp(sb - 6, ":stage", 6)) ||
 				     (sb - b > 6 && !memcmp(sb - 6, ":image", 6));
-			return st_xasprintf("%s%.*s changed", named ? "" : "file ", (int)pa, sa + 1);
+			return st_xasprintf("%s%.*s changed", named ? "" : "file ", (int)pa,
+					    sa + 1);
 		}
 		a = na ? na + 1 : a + la;
 		b = nb ? nb + 1 : b + lb;
@@ -303,11 +305,19 @@ static char *canon_diff(const char *old, const char *cur)
 				if (!x || !y)
 					return NULL;
 				if (ja != jb || memcmp(x, y, ja) != 0)
-					return st_xasprintf("the expanded flag changed from '%.*s' to "
-							    "'%.*s'",
+					return st_xasprintf("a flag changed from %.*s to %.*s",
 							    (int)ja, x, (int)jb, y);
 			}
 		}
+		/* ENV and LABEL expand to names and values, in turn: name the variable. */
+		size_t nk = 0, nn = 0;
+		const char *kind = field(c, '\x1f', 0, &nk);
+		const char *name = i % 2 == 0 ? field(c, '\x1f', i - 1, &nn) : NULL;
+		if (name && ((nk == 3 && !strncasecmp(kind, "env", 3)) ||
+			     (nk == 5 && !strncasecmp(kind, "label", 5))))
+			return st_xasprintf(
+			    "the expanded value of %.*s changed from '%.*s' to '%.*s'", (int)nn,
+			    name, (int)no, a, (int)nc, b);
 		return st_xasprintf("the expanded value changed from '%.*s' to '%.*s'", (int)no, a,
 				    (int)nc, b);
 	}
