@@ -263,11 +263,21 @@ static int parse_flags(int argc, char **argv, struct build_cli_opts *o, struct s
 
 /* ---- progress display ---- */
 
+/*
+ * Two forms, as BuildKit's: "plain" writes each event as a "#N ..." line; "tty" keeps a live
+ * region at the bottom (a "[+] Building 12.5s (6/8)" header and the running steps with their
+ * last lines of output), redrawn ten times a second, above which each finished step is
+ * written once. Every tty line is cut to the terminal's width: a wrapped line would make the
+ * redraw clear one line too few.
+ */
+
+#define TAIL_LINES 4
+
 struct step_view {
 	unsigned id;
 	char *name;
 	struct st_buf partial; /* output not yet ended by a newline */
-	char *tail[4];         /* tty: the last lines of output */
+	char *tail[TAIL_LINES]; /* the last lines of output, oldest first */
 	double start;
 	bool running;
 	char *reason;
@@ -276,11 +286,14 @@ struct step_view {
 struct display {
 	FILE *f;
 	bool tty;
+	bool color; /* tty and no NO_COLOR */
 	pthread_mutex_t lock;
 	struct step_view *steps;
 	size_t nsteps;
+	size_t finished, total; /* for the header: steps done or cached, and all of them */
+	bool wrote; /* plain: a blank line goes before the next step */
 	int live_lines; /* tty: lines of the live region on screen */
-	int cols;       /* tty: the terminal's width; live lines never wrap, or clearing miscounts */
+	int cols;       /* tty: the terminal's width */
 	double t0;
 	bool stop;
 	pthread_t ticker;
@@ -310,8 +323,54 @@ static struct step_view *view_get(struct display *d, unsigned id)
 static void tail_push(struct step_view *v, const char *line, size_t n)
 {
 	free(v->tail[0]);
-	memmove(v->tail, v->tail + 1, 3 * sizeof(*v->tail));
-	v->tail[3] = st_xstrndup(line, n);
+	memmove(v->tail, v->tail + 1, (TAIL_LINES - 1) * sizeof(*v->tail));
+	v->tail[TAIL_LINES - 1] = st_xstrndup(line, n);
+}
+
+/* An SGR sequence, or nothing without colour. */
+static const char *sgr(const struct display *d, const char *seq)
+{
+	return d->color ? seq : "";
+}
+
+/* How many bytes of 's' fill at most 'width' columns: UTF-8 sequences are kept whole and
+ * control characters (a stray escape in a step's output) are not written at all. */
+static size_t fit(const char *s, int width, int *used)
+{
+	size_t i = 0;
+	int cols = 0;
+	while (s[i] && (unsigned char)s[i] >= 0x20 && s[i] != 0x7f) {
+		size_t n = 1;
+		while ((s[i + n] & 0xc0) == 0x80)
+			n++;
+		if (cols + 1 > width)
+			break;
+		cols++;
+		i += n;
+	}
+	if (used)
+		*used = cols;
+	return i;
+}
+
+/* " => <what><name>   12.3s", the time against the right edge. */
+static void tty_row(struct display *d, const char *color, const char *what, const char *name,
+		    double seconds)
+{
+	char t[32];
+	int tl = snprintf(t, sizeof(t), "%.1fs", seconds);
+	int room = d->cols - 1 - 4 - (int)strlen(what) - 1 - tl; /* the last column stays empty */
+	int used = 0;
+	size_t n = fit(name, room > 0 ? room : 0, &used);
+	fprintf(d->f, "%s => %s%.*s%*s %s%s\n", sgr(d, color), what, (int)n, name,
+		room > used ? room - used : 0, "", t, sgr(d, "\033[0m"));
+}
+
+/* " => => <text>", cut to the width. */
+static void tty_note(struct display *d, const char *color, const char *text)
+{
+	size_t n = fit(text, d->cols - 1 - 7, NULL);
+	fprintf(d->f, "%s => => %.*s%s\n", sgr(d, color), (int)n, text, sgr(d, "\033[0m"));
 }
 
 static void live_clear(struct display *d)
@@ -321,22 +380,31 @@ static void live_clear(struct display *d)
 	d->live_lines = 0;
 }
 
+static void header(struct display *d, const char *end)
+{
+	char h[96];
+	snprintf(h, sizeof(h), "[+] Building %.1fs (%zu/%zu)%s", mono() - d->t0, d->finished,
+		 d->total, end);
+	size_t n = fit(h, d->cols - 1, NULL);
+	fprintf(d->f, "%s%.*s%s\n", sgr(d, "\033[34m"), (int)n, h, sgr(d, "\033[0m"));
+}
+
 static void live_draw(struct display *d)
 {
 	double now = mono();
+	header(d, "");
+	d->live_lines++;
 	for (size_t i = 0; i < d->nsteps; i++) {
 		struct step_view *v = &d->steps[i];
 		if (!v->running)
 			continue;
-		int room = d->cols - 12; /* "=> " and "  9999.9s" */
-		fprintf(d->f, "\033[1m=> %.*s\033[0m  %.1fs\n", room > 10 ? room : 10, v->name,
-			now - v->start);
+		tty_row(d, "\033[1m", "", v->name, now - v->start);
 		d->live_lines++;
-		for (size_t t = 0; t < 4; t++) {
+		for (size_t t = 0; t < TAIL_LINES; t++) {
 			if (!v->tail[t])
 				continue;
-			room = d->cols - 7; /* "=> => " */
-			fprintf(d->f, "\033[2m=> => %.*s\033[0m\n", room > 10 ? room : 10, v->tail[t]);
+			st_autofree char *line = st_xasprintf("# %s", v->tail[t]);
+			tty_note(d, "\033[2m", line);
 			d->live_lines++;
 		}
 	}
@@ -366,28 +434,51 @@ static void plain_lines(struct display *d, struct step_view *v, bool flush)
 	size_t n = v->partial.len, start = 0;
 	if (n == 0)
 		return;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] != '\n' && s[i] != '\r')
+	for (size_t i = 0; i <= n; i++) {
+		if (i < n && s[i] != '\n' && s[i] != '\r')
 			continue;
+		if (i == n && !flush)
+			break;
 		if (i > start) {
-			if (d->tty)
-				tail_push(v, s + start, i - start);
-			else
-				fprintf(d->f, "#%u %.3f %.*s\n", v->id, mono() - v->start, (int)(i - start),
-					s + start);
+			tail_push(v, s + start, i - start);
+			if (!d->tty)
+				fprintf(d->f, "#%u %.3f %.*s\n", v->id, mono() - v->start,
+					(int)(i - start), s + start);
 		}
-		start = i + 1;
-	}
-	if (flush && start < n) {
-		if (d->tty)
-			tail_push(v, s + start, n - start);
-		else
-			fprintf(d->f, "#%u %.3f %.*s\n", v->id, mono() - v->start, (int)(n - start),
-				s + start);
-		start = n;
+		start = i + (i < n);
 	}
 	memmove(s, s + start, n - start);
 	st_buf_setlen(&v->partial, n - start);
+}
+
+/*
+ * A failed step, as BuildKit shows it: its last lines of output in a box, then the failing
+ * instruction in the Dockerfile, marked ">>>", with two lines of context either side.
+ */
+static void failure(struct display *d, struct step_view *v, const struct st_build_event *ev)
+{
+	fprintf(d->f, "------\n > %s:\n", v->name);
+	for (size_t t = 0; t < TAIL_LINES; t++)
+		if (v->tail[t])
+			fprintf(d->f, "%s\n", v->tail[t]);
+	fputs("------\n", d->f);
+	if (!ev->file || ev->start_line < 1)
+		return;
+	fprintf(d->f, "%s:%d\n--------------------\n", ev->file, ev->start_line);
+	int from = ev->start_line > 2 ? ev->start_line - 2 : 1, to = ev->end_line + 2;
+	const char *p = ev->source, *end = ev->source + ev->source_len;
+	for (int line = 1; p < end && line <= to; line++) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		if (len && p[len - 1] == '\r')
+			len--;
+		if (line >= from) {
+			bool mark = line >= ev->start_line && line <= ev->end_line;
+			fprintf(d->f, " %3d | %s%.*s\n", line, mark ? ">>> " : "    ", (int)len, p);
+		}
+		p = nl ? nl + 1 : end;
+	}
+	fputs("--------------------\n", d->f);
 }
 
 static void on_event(void *ctx, const struct st_build_event *ev)
@@ -396,6 +487,7 @@ static void on_event(void *ctx, const struct st_build_event *ev)
 	pthread_mutex_lock(&d->lock);
 	if (d->tty)
 		live_clear(d);
+	d->total = ev->total;
 	struct step_view *v = ev->id ? view_get(d, ev->id) : NULL;
 	switch (ev->type) {
 	case ST_BUILD_EVENT_START:
@@ -404,15 +496,13 @@ static void on_event(void *ctx, const struct st_build_event *ev)
 		v->start = mono();
 		v->running = true;
 		if (!d->tty)
-			fprintf(d->f, "\n#%u %s\n", ev->id, v->name);
+			fprintf(d->f, "%s#%u %s\n", d->wrote ? "\n" : "", ev->id, v->name);
 		break;
 	case ST_BUILD_EVENT_REASON:
-		if (d->tty) {
-			free(v->reason);
-			v->reason = st_xstrdup(ev->text);
-		} else {
+		free(v->reason);
+		v->reason = st_xstrdup(ev->text);
+		if (!d->tty)
 			fprintf(d->f, "#%u cache miss: %s\n", ev->id, ev->text);
-		}
 		break;
 	case ST_BUILD_EVENT_OUTPUT:
 		st_buf_add(&v->partial, ev->text, ev->len);
@@ -420,41 +510,47 @@ static void on_event(void *ctx, const struct st_build_event *ev)
 		break;
 	case ST_BUILD_EVENT_CACHED:
 		v->running = false;
+		d->finished++;
 		if (d->tty)
-			fprintf(d->f, "=> CACHED %s\n", v->name);
+			tty_row(d, "", "CACHED ", v->name, ev->seconds);
 		else
 			fprintf(d->f, "#%u CACHED\n", ev->id);
 		break;
 	case ST_BUILD_EVENT_DONE:
 		plain_lines(d, v, true);
 		v->running = false;
-		if (d->tty)
-			fprintf(d->f, "=> %s  %.1fs%s%s%s\n", v->name, ev->seconds,
-				v->reason ? "  (" : "", v->reason ? v->reason : "", v->reason ? ")" : "");
-		else
+		d->finished++;
+		if (d->tty) {
+			tty_row(d, "", "", v->name, ev->seconds);
+			if (v->reason) {
+				st_autofree char *why = st_xasprintf("cache miss: %s", v->reason);
+				tty_note(d, "", why);
+			}
+		} else {
 			fprintf(d->f, "#%u DONE %.1fs\n", ev->id, ev->seconds);
+		}
 		break;
 	case ST_BUILD_EVENT_ERROR:
 		plain_lines(d, v, true);
 		v->running = false;
-		if (d->tty) {
-			fprintf(d->f, "=> ERROR %s  %.1fs\n", v->name, ev->seconds);
-			for (size_t t = 0; t < 4; t++)
-				if (v->tail[t])
-					fprintf(d->f, "   %s\n", v->tail[t]);
-		}
-		fprintf(d->f, "#%u ERROR: %s\n", ev->id, ev->text);
+		if (d->tty)
+			tty_row(d, "\033[31m", "ERROR ", v->name, ev->seconds);
+		else
+			fprintf(d->f, "#%u ERROR: %s\n", ev->id, ev->text);
+		failure(d, v, ev);
 		break;
 	case ST_BUILD_EVENT_INFO:
 		fprintf(d->f, "%s\n", ev->text);
 		break;
 	}
-	if (d->tty)
+	d->wrote = true;
+	if (d->tty && !d->stop)
 		live_draw(d);
 	fflush(d->f);
 	pthread_mutex_unlock(&d->lock);
 }
 
+/* Stop the live region; the tty form ends with the header's last state. */
 static void display_stop(struct display *d)
 {
 	if (!d->ticking)
@@ -464,6 +560,7 @@ static void display_stop(struct display *d)
 	pthread_mutex_unlock(&d->lock);
 	pthread_join(d->ticker, NULL);
 	live_clear(d);
+	header(d, " FINISHED");
 	fflush(d->f);
 	d->ticking = false;
 }
@@ -475,7 +572,7 @@ static void display_release(struct display *d)
 		free(d->steps[i].name);
 		free(d->steps[i].reason);
 		st_buf_release(&d->steps[i].partial);
-		for (size_t t = 0; t < 4; t++)
+		for (size_t t = 0; t < TAIL_LINES; t++)
 			free(d->steps[i].tail[t]);
 	}
 	free(d->steps);
@@ -543,6 +640,9 @@ int cmd_build(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 		o.progress = isatty(fileno(cli->errout)) ? PROGRESS_TTY : PROGRESS_PLAIN;
 	if (o.progress != PROGRESS_QUIET) {
 		d.tty = o.progress == PROGRESS_TTY;
+		/* https://no-color.org: set and not empty turns colour off. */
+		const char *nc = getenv("NO_COLOR");
+		d.color = d.tty && !(nc && *nc);
 		struct winsize ws;
 		d.cols = ioctl(fileno(cli->errout), TIOCGWINSZ, &ws) == 0 && ws.ws_col ? ws.ws_col : 80;
 		o.b.progress.fn = on_event;

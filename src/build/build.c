@@ -42,6 +42,7 @@ struct build {
 	int ctx_tmp_lock;
 	char *df_name;
 	char *df_key; /* the Dockerfile in explanation keys: its real path when -f named one */
+	const struct st_buf *df_text;
 	struct st_platform platform;
 	struct stage_slot *slots; /* one per Dockerfile stage */
 	pthread_mutex_t lock;     /* progress, ids, slots, job slots */
@@ -49,6 +50,7 @@ struct build {
 	unsigned next_id;
 	unsigned jobs_free;
 	bool abort;
+	size_t total; /* steps planned, FROMs and ONBUILD triggers included */
 	size_t steps, cached;
 	char *hint; /* the costliest RUN a cheap COPY invalidated, said at the end */
 	double hint_seconds;
@@ -124,7 +126,7 @@ static void info(struct build *b, const char *fmt, ...)
 	va_end(ap);
 	pthread_mutex_lock(&b->lock);
 	struct st_build_event ev = { .type = ST_BUILD_EVENT_INFO, .text = st_buf_str(&t),
-				     .len = t.len };
+				     .len = t.len, .total = b->total };
 	emit(b, &ev);
 	pthread_mutex_unlock(&b->lock);
 	st_buf_release(&t);
@@ -144,7 +146,14 @@ void stage_event(struct stage_run *r, enum st_build_event_type type, const char 
 		b->steps++;
 	struct st_build_event ev = { .type = type, .id = r->step_id, .name = r->step_name,
 				     .text = text, .len = text && !len ? strlen(text) : len,
-				     .seconds = seconds };
+				     .seconds = seconds, .total = b->total };
+	if (type == ST_BUILD_EVENT_ERROR && r->step_in) {
+		ev.file = b->df_name;
+		ev.start_line = r->step_in->start_line;
+		ev.end_line = r->step_in->end_line;
+		ev.source = b->df_text->data;
+		ev.source_len = b->df_text->len;
+	}
 	emit(b, &ev);
 	pthread_mutex_unlock(&b->lock);
 }
@@ -475,6 +484,7 @@ static int do_step(struct stage_run *r, const struct st_dockerfile_instr *in, si
 	st_autofree char *title = step_title(r, pos, in->original);
 	r->step_name = title;
 	r->step_pos = pos;
+	r->step_in = in_dockerfile(r, in) ? in : NULL;
 	stage_event(r, ST_BUILD_EVENT_START, NULL, 0, 0);
 	double t0 = now_s();
 
@@ -665,6 +675,7 @@ static int stage_from(struct stage_run *r, struct st_error **err)
 	title = st_xasprintf("[%s1/%zu] FROM %s", r->label, r->total, shown);
 	r->step_name = title;
 	r->step_pos = 1;
+	r->step_in = r->stage->from;
 	stage_event(r, ST_BUILD_EVENT_START, NULL, 0, 0);
 	double t0 = now_s();
 	int rc = 0;
@@ -748,6 +759,9 @@ static int stage_build(struct stage_run *r, struct st_error **err)
 		st_buf_release(&text);
 		if (rc == 0) {
 			r->total += tdf->stages[0].ninstrs;
+			pthread_mutex_lock(&r->b->lock);
+			r->b->total += tdf->stages[0].ninstrs;
+			pthread_mutex_unlock(&r->b->lock);
 			for (size_t i = 0; rc == 0 && i < tdf->stages[0].ninstrs; i++)
 				rc = do_step(r, tdf->stages[0].instrs[i], pos++, err);
 		}
@@ -941,6 +955,7 @@ int st_build_run(struct st_store *s, const struct st_build_opts *o, struct st_bu
 	}
 	if (rc == 0)
 		rc = read_dockerfile(&b, &text, err);
+	b.df_text = &text;
 	if (rc == 0)
 		rc = st_dockerfile_parse(b.df_name, text.data, text.len, &b.df, err);
 	if (rc == 0) {
@@ -994,6 +1009,7 @@ int st_build_run(struct st_store *s, const struct st_build_opts *o, struct st_bu
 			sl->run.stage = stage;
 			sl->run.ps = ps;
 			sl->run.total = stage->ninstrs + 1;
+			b.total += sl->run.total;
 			sl->run.no_cache = no_cache_for(&b, stage);
 			if (stage->name)
 				sl->run.label = st_xasprintf("%s ", stage->name);

@@ -33,6 +33,8 @@ struct stage_run {
 	unsigned step_id; /* the running step's number */
 	size_t step_pos;  /* the running step's position in the stage: 1 for FROM */
 	const char *step_name;
+	const struct st_dockerfile_instr *step_in; /* the running step's instruction, if the
+						    * Dockerfile has it (not an ONBUILD trigger) */
 	char *created; /* the running step's history timestamp */
 };
 

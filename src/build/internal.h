@@ -121,7 +121,7 @@ int cache_put(struct st_store *s, const struct build_state *st, const struct st_
 	      struct st_error **err);
 /* Why a step missed the cache. */
 struct cache_why {
-	char *text;	  /* new: "file src/app.js changed"; NULL when nothing is known */
+	char *text;       /* new: "file src/app.js changed"; NULL when nothing is known */
 	bool parent_only; /* the step itself is as it was: only an earlier step changed */
 };
 

@@ -111,3 +111,55 @@ DF
 	[[ "$output" == *"hint: COPY . /app at Dockerfile:2 changed and invalidated RUN sleep 1 ("*"s) at Dockerfile:3: copy only what that step needs first"* ]]
 	[ "$(grep -c 'hint:' <<<"$output")" -eq 1 ]
 }
+
+@test "build progress plain: starts without a blank line; a failed step shows its Dockerfile lines marked >>>" {
+	printf 'FROM busybox\nCOPY . /app\nRUN echo hello && \\\n  echo world && false\nRUN echo after\n' >"$CTX/Dockerfile"
+	run strata build --progress=plain "$CTX"
+	[ "$status" -ne 0 ]
+	[[ "$output" == "#1 [1/4] FROM docker.io/library/busybox:latest"$'\n'* ]]
+	[[ "$output" == *"#3 ERROR: process"*"------"$'\n'" > [3/4] RUN echo hello && echo world && false:"$'\n'"hello"$'\n'"world"$'\n'"------"* ]]
+	[[ "$output" == *$'\n'"Dockerfile:3"$'\n'"--------------------"$'\n'"   1 |     FROM busybox"$'\n'"   2 |     COPY . /app"$'\n'"   3 | >>> RUN echo hello && \\"$'\n'"   4 | >>>   echo world && false"$'\n'"   5 |     RUN echo after"$'\n'"--------------------"$'\n'* ]]
+}
+
+# Run strata on a terminal 60 columns wide; print what it wrote without the escapes.
+tty_build() {
+	script -qec "stty cols 60 rows 40; $* '$STRATA_BIN' build $BUILD_ARGS" /dev/null >"$BATS_TEST_TMPDIR/tty.raw"
+	local rc=$?
+	sed 's/\x1b\[[0-9;]*[A-Za-z]//g' "$BATS_TEST_TMPDIR/tty.raw" | tr -d '\r' >"$BATS_TEST_TMPDIR/tty.txt"
+	return $rc
+}
+
+@test "build progress tty: a header with the running total, times at the right edge, lines cut to the width" {
+	printf 'FROM busybox\nCOPY . /app\nRUN echo hello\n' >"$CTX/Dockerfile"
+	BUILD_ARGS="'$CTX'"
+	tty_build
+	echo v2 >"$CTX/src/hello.c"
+	run tty_build
+	[ "$status" -eq 0 ]
+	run cat "$BATS_TEST_TMPDIR/tty.txt"
+	[[ "$output" == *"[+] Building "*"s (3/3) FINISHED"* ]]
+	# Every line of the view fits in 59 columns; a finished step's time ends its line at the
+	# right edge.
+	run awk '/^( => |\[\+\])/ && length($0) > 59' "$BATS_TEST_TMPDIR/tty.txt"
+	[ -z "$output" ]
+	run grep -E '^ => \[3/3\] RUN echo hello +[0-9]+\.[0-9]s$' "$BATS_TEST_TMPDIR/tty.txt"
+	[ "$status" -eq 0 ]
+	[ "${#lines[0]}" -eq 59 ]
+	run grep '^ => => cache miss: a previous step was rebuilt, because #2' "$BATS_TEST_TMPDIR/tty.txt"
+	[ "$status" -eq 0 ]
+	[ "${#lines[0]}" -eq 59 ]
+}
+
+@test "build progress tty: a failed step is red with its excerpt; NO_COLOR leaves colour out" {
+	printf 'FROM busybox\nRUN false\n' >"$CTX/Dockerfile"
+	BUILD_ARGS="'$CTX'"
+	run tty_build
+	[ "$status" -ne 0 ]
+	grep -q $'\x1b\\[31m => ERROR \\[2/2\\] RUN false' "$BATS_TEST_TMPDIR/tty.raw"
+	grep -q '^   2 | >>> RUN false$' "$BATS_TEST_TMPDIR/tty.txt"
+	run tty_build NO_COLOR=1
+	[ "$status" -ne 0 ]
+	grep -q '^ => ERROR \[2/2\] RUN false' "$BATS_TEST_TMPDIR/tty.txt"
+	run grep -c $'\x1b\\[[0-9;]*m' "$BATS_TEST_TMPDIR/tty.raw"
+	[ "$output" = 0 ]
+}
