@@ -320,11 +320,27 @@ static struct step_view *view_get(struct display *d, unsigned id)
 	return v;
 }
 
+/* Keep a line of output, tabs as spaces and without control characters (a tool's colours):
+ * the live view counts the columns it writes. */
 static void tail_push(struct step_view *v, const char *line, size_t n)
 {
 	free(v->tail[0]);
 	memmove(v->tail, v->tail + 1, (TAIL_LINES - 1) * sizeof(*v->tail));
-	v->tail[TAIL_LINES - 1] = st_xstrndup(line, n);
+	struct st_buf t = ST_BUF_INIT;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)line[i];
+		if (c == 0x1b && i + 1 < n && line[i + 1] == '[') {
+			/* A CSI sequence: parameters, then one final byte. */
+			for (i += 2; i < n && (line[i] < 0x40 || line[i] > 0x7e); i++)
+				;
+			continue;
+		}
+		if (c == '\t')
+			st_buf_addch(&t, ' ');
+		else if (c >= 0x20 && c != 0x7f)
+			st_buf_addch(&t, (char)c);
+	}
+	v->tail[TAIL_LINES - 1] = st_buf_detach(&t, NULL);
 }
 
 /* An SGR sequence, or nothing without colour. */
@@ -333,8 +349,8 @@ static const char *sgr(const struct display *d, const char *seq)
 	return d->color ? seq : "";
 }
 
-/* How many bytes of 's' fill at most 'width' columns: UTF-8 sequences are kept whole and
- * control characters (a stray escape in a step's output) are not written at all. */
+/* How many bytes of 's' fill at most 'width' columns, UTF-8 sequences kept whole; a control
+ * character ends it. */
 static size_t fit(const char *s, int width, int *used)
 {
 	size_t i = 0;

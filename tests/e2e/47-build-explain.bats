@@ -163,3 +163,10 @@ tty_build() {
 	run grep -c $'\x1b\\[[0-9;]*m' "$BATS_TEST_TMPDIR/tty.raw"
 	[ "$output" = 0 ]
 }
+
+@test "build progress: a failed step's last output is shown without tabs or a tool's colours" {
+	printf 'FROM busybox\nRUN printf "a\\tb \\033[31mred\\033[0m x\\n"; false\n' >"$CTX/Dockerfile"
+	run strata build --progress=plain "$CTX"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *" > [2/2] RUN printf"*":"$'\n'"a b red x"$'\n'"------"* ]]
+}
