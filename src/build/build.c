@@ -414,7 +414,8 @@ static const char *instr_of(const char *title)
  * this place ('cw'); or, when only what came before it changed, the step that missed first
  * and its cause, since that is what to look at.
  */
-static char *miss_reason(struct stage_run *r, struct cache_why *cw, size_t pos)
+static char *miss_reason(struct stage_run *r, const struct st_dockerfile_instr *in,
+			 struct cache_why *cw, size_t pos)
 {
 	if (r->no_cache)
 		return st_xstrdup("--no-cache");
@@ -433,6 +434,13 @@ static char *miss_reason(struct stage_run *r, struct cache_why *cw, size_t pos)
 			return st_xasprintf("stage %s changed, because %s", r->ps->base, root);
 		}
 		return st_xasprintf("stage %s changed", r->ps->base);
+	}
+	const char *from = st_dockerfile_instr_flag(in, "from");
+	size_t idx;
+	if (cw->text && from && strstr(cw->text, " from stage ") &&
+	    build_stage_lookup(r, from, &idx) && r->b->slots[idx].run.root_cause) {
+		/* What changed in the source stage is what to look at. */
+		return st_xasprintf("%s, because %s", cw->text, r->b->slots[idx].run.root_cause);
 	}
 	if (cw->text)
 		return st_steal(&cw->text);
@@ -578,7 +586,7 @@ static int do_step(struct stage_run *r, const struct st_dockerfile_instr *in, si
 			rc = cache_explain(r->s, posk, &k, key, hit, &cw, err);
 			parent_only = cw.parent_only;
 			if (rc == 0 && !hit)
-				why = miss_reason(r, &cw, pos);
+				why = miss_reason(r, in, &cw, pos);
 			free(cw.text);
 		}
 	}

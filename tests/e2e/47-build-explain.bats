@@ -90,7 +90,7 @@ DF
 	echo v2 >"$CTX/src/hello.c"
 	run strata build --progress=plain --target app "$CTX"
 	[ "$status" -eq 0 ]
-	[[ "$output" == *"cache miss: /out/hello.c from stage build changed"* ]]
+	[[ "$output" == *"cache miss: /out/hello.c from stage build changed, because #2 COPY src/hello.c /out/hello.c missed: file src/hello.c changed"$'\n'* ]]
 	[[ "$(grep "cache miss" <<<"$output")" != *sha256* ]]
 	[[ "$output" == *"cache miss: a previous step was rebuilt, because #"*" COPY --from=build /out/hello.c /app/ missed: /out/hello.c from stage build changed"* ]]
 	echo v3 >"$CTX/src/hello.c"
