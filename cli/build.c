@@ -264,22 +264,26 @@ static int parse_flags(int argc, char **argv, struct build_cli_opts *o, struct s
 /* ---- progress display ---- */
 
 /*
- * Two forms, as BuildKit's: "plain" writes each event as a "#N ..." line; "tty" keeps a live
- * region at the bottom (a "[+] Building 12.5s (6/8)" header and the running steps with their
- * last lines of output), redrawn ten times a second, above which each finished step is
- * written once. Every tty line is cut to the terminal's width: a wrapped line would make the
- * redraw clear one line too few.
+ * Two forms, as BuildKit's. "plain" writes each event as a "#N ..." line. "tty" draws a view,
+ * redrawn ten times a second: a "[+] Building 12.5s (6/8)" header, then one line per step
+ * with its time against the right edge, a finished step's miss explanation, a running step's
+ * last lines of output. While it runs the view is kept to the terminal's height (the oldest
+ * lines give way) since the cursor cannot go back above the screen; at the end it is drawn
+ * whole, then what the build said (warnings, hints) and the failed step's excerpt. Every line
+ * is cut to the terminal's width: a wrapped line would make the redraw clear one too few.
  */
 
 #define TAIL_LINES 4
+
+enum view_state { VIEW_RUNNING, VIEW_CACHED, VIEW_DONE, VIEW_FAILED };
 
 struct step_view {
 	unsigned id;
 	char *name;
 	struct st_buf partial; /* output not yet ended by a newline */
 	char *tail[TAIL_LINES]; /* the last lines of output, oldest first */
-	double start;
-	bool running;
+	double start, seconds;
+	enum view_state state;
 	char *reason;
 };
 
@@ -288,12 +292,13 @@ struct display {
 	bool tty;
 	bool color; /* tty and no NO_COLOR */
 	pthread_mutex_t lock;
-	struct step_view *steps;
+	struct step_view *steps; /* in the order they started */
 	size_t nsteps;
 	size_t finished, total; /* for the header: steps done or cached, and all of them */
-	bool wrote; /* plain: a blank line goes before the next step */
-	int live_lines; /* tty: lines of the live region on screen */
-	int cols;       /* tty: the terminal's width */
+	bool wrote;             /* plain: a blank line goes before the next step */
+	struct st_buf after;    /* tty: written below the view when it is done */
+	int live_lines;         /* tty: lines of the view on screen */
+	int cols, rows;         /* tty: the terminal's size */
 	double t0;
 	bool stop;
 	pthread_t ticker;
@@ -321,7 +326,7 @@ static struct step_view *view_get(struct display *d, unsigned id)
 }
 
 /* Keep a line of output, tabs as spaces and without control characters (a tool's colours):
- * the live view counts the columns it writes. */
+ * the view counts the columns it writes. */
 static void tail_push(struct step_view *v, const char *line, size_t n)
 {
 	free(v->tail[0]);
@@ -355,75 +360,109 @@ static size_t fit(const char *s, int width, int *used)
 {
 	size_t i = 0;
 	int cols = 0;
-	while (s[i] && (unsigned char)s[i] >= 0x20 && s[i] != 0x7f) {
-		size_t n = 1;
-		while ((s[i + n] & 0xc0) == 0x80)
-			n++;
-		if (cols + 1 > width)
-			break;
+	while (s[i] && (unsigned char)s[i] >= 0x20 && s[i] != 0x7f && cols < width) {
+		i++;
+		while ((s[i] & 0xc0) == 0x80)
+			i++;
 		cols++;
-		i += n;
 	}
 	if (used)
 		*used = cols;
 	return i;
 }
 
-/* " => <what><name>   12.3s", the time against the right edge. */
-static void tty_row(struct display *d, const char *color, const char *what, const char *name,
-		    double seconds)
+/* The lines of the tty view, each ending in "\n". */
+struct view_lines {
+	char **v;
+	size_t n;
+};
+
+static void add_line(struct view_lines *l, char *line)
+{
+	l->v = st_xrealloc(l->v, (l->n + 1) * sizeof(*l->v));
+	l->v[l->n++] = line;
+}
+
+/* " => <what><name>   12.3s", the time against the right edge (the last column stays
+ * empty: writing there wraps on some terminals). */
+static void add_row(struct display *d, struct view_lines *l, const char *color, const char *what,
+		    const char *name, double seconds)
 {
 	char t[32];
 	int tl = snprintf(t, sizeof(t), "%.1fs", seconds);
-	int room = d->cols - 1 - 4 - (int)strlen(what) - 1 - tl; /* the last column stays empty */
+	int room = d->cols - 1 - 4 - (int)strlen(what) - 1 - tl;
 	int used = 0;
 	size_t n = fit(name, room > 0 ? room : 0, &used);
-	fprintf(d->f, "%s => %s%.*s%*s %s%s\n", sgr(d, color), what, (int)n, name,
-		room > used ? room - used : 0, "", t, sgr(d, "\033[0m"));
+	add_line(l, st_xasprintf("%s => %s%.*s%*s %s%s\n", sgr(d, color), what, (int)n, name,
+				 room > used ? room - used : 0, "", t, sgr(d, "\033[0m")));
 }
 
 /* " => => <text>", cut to the width. */
-static void tty_note(struct display *d, const char *color, const char *text)
+static void add_note(struct display *d, struct view_lines *l, const char *color, const char *text)
 {
 	size_t n = fit(text, d->cols - 1 - 7, NULL);
-	fprintf(d->f, "%s => => %.*s%s\n", sgr(d, color), (int)n, text, sgr(d, "\033[0m"));
+	add_line(l, st_xasprintf("%s => => %.*s%s\n", sgr(d, color), (int)n, text,
+				 sgr(d, "\033[0m")));
 }
 
-static void live_clear(struct display *d)
+static void view_clear(struct display *d)
 {
 	if (d->live_lines > 0)
 		fprintf(d->f, "\033[%dA\033[J", d->live_lines);
 	d->live_lines = 0;
 }
 
-static void header(struct display *d, const char *end)
-{
-	char h[96];
-	snprintf(h, sizeof(h), "[+] Building %.1fs (%zu/%zu)%s", mono() - d->t0, d->finished,
-		 d->total, end);
-	size_t n = fit(h, d->cols - 1, NULL);
-	fprintf(d->f, "%s%.*s%s\n", sgr(d, "\033[34m"), (int)n, h, sgr(d, "\033[0m"));
-}
-
-static void live_draw(struct display *d)
+/* Draw the view: 'final' draws all of it, once, to stay on the screen. */
+static void view_draw(struct display *d, bool final)
 {
 	double now = mono();
-	header(d, "");
-	d->live_lines++;
+	struct view_lines l = { 0 };
+	char h[96];
+	snprintf(h, sizeof(h), "[+] Building %.1fs (%zu/%zu)%s", now - d->t0, d->finished,
+		 d->total, final ? " FINISHED" : "");
+	size_t hn = fit(h, d->cols - 1, NULL);
+	add_line(&l, st_xasprintf("%s%.*s%s\n", sgr(d, "\033[34m"), (int)hn, h, sgr(d, "\033[0m")));
 	for (size_t i = 0; i < d->nsteps; i++) {
 		struct step_view *v = &d->steps[i];
-		if (!v->running)
-			continue;
-		tty_row(d, "\033[1m", "", v->name, now - v->start);
-		d->live_lines++;
-		for (size_t t = 0; t < TAIL_LINES; t++) {
-			if (!v->tail[t])
-				continue;
-			st_autofree char *line = st_xasprintf("# %s", v->tail[t]);
-			tty_note(d, "\033[2m", line);
-			d->live_lines++;
+		switch (v->state) {
+		case VIEW_RUNNING:
+			add_row(d, &l, "", "", v->name, now - v->start);
+			for (size_t t = 0; t < TAIL_LINES; t++) {
+				if (!v->tail[t])
+					continue;
+				st_autofree char *line = st_xasprintf("# %s", v->tail[t]);
+				add_note(d, &l, "\033[2m", line);
+			}
+			break;
+		case VIEW_CACHED:
+			add_row(d, &l, "", "CACHED ", v->name, v->seconds);
+			break;
+		case VIEW_DONE:
+		case VIEW_FAILED:
+			add_row(d, &l, v->state == VIEW_FAILED ? "\033[31m" : "",
+				v->state == VIEW_FAILED ? "ERROR " : "", v->name, v->seconds);
+			if (v->reason) {
+				st_autofree char *why = st_xasprintf("cache miss: %s", v->reason);
+				add_note(d, &l, "", why);
+			}
+			break;
 		}
 	}
+	/* The header and the newest lines that fit. */
+	size_t skip = 0;
+	if (!final && d->rows > 2 && l.n > (size_t)d->rows - 1)
+		skip = l.n - ((size_t)d->rows - 1);
+	view_clear(d);
+	for (size_t i = 0; i < l.n; i++) {
+		if (i == 0 || i > skip) {
+			fputs(l.v[i], d->f);
+			d->live_lines++;
+		}
+		free(l.v[i]);
+	}
+	free(l.v);
+	if (final)
+		d->live_lines = 0;
 	fflush(d->f);
 }
 
@@ -438,8 +477,7 @@ static void *ticker(void *arg)
 			pthread_mutex_unlock(&d->lock);
 			return NULL;
 		}
-		live_clear(d);
-		live_draw(d);
+		view_draw(d, false);
 		pthread_mutex_unlock(&d->lock);
 	}
 }
@@ -471,16 +509,16 @@ static void plain_lines(struct display *d, struct step_view *v, bool flush)
  * A failed step, as BuildKit shows it: its last lines of output in a box, then the failing
  * instruction in the Dockerfile, marked ">>>", with two lines of context either side.
  */
-static void failure(struct display *d, struct step_view *v, const struct st_build_event *ev)
+static void failure(struct st_buf *out, struct step_view *v, const struct st_build_event *ev)
 {
-	fprintf(d->f, "------\n > %s:\n", v->name);
+	st_buf_addf(out, "------\n > %s:\n", v->name);
 	for (size_t t = 0; t < TAIL_LINES; t++)
 		if (v->tail[t])
-			fprintf(d->f, "%s\n", v->tail[t]);
-	fputs("------\n", d->f);
+			st_buf_addf(out, "%s\n", v->tail[t]);
+	st_buf_adds(out, "------\n");
 	if (!ev->file || ev->start_line < 1)
 		return;
-	fprintf(d->f, "%s:%d\n--------------------\n", ev->file, ev->start_line);
+	st_buf_addf(out, "%s:%d\n--------------------\n", ev->file, ev->start_line);
 	int from = ev->start_line > 2 ? ev->start_line - 2 : 1, to = ev->end_line + 2;
 	const char *p = ev->source, *end = ev->source + ev->source_len;
 	for (int line = 1; p < end && line <= to; line++) {
@@ -490,27 +528,29 @@ static void failure(struct display *d, struct step_view *v, const struct st_buil
 			len--;
 		if (line >= from) {
 			bool mark = line >= ev->start_line && line <= ev->end_line;
-			fprintf(d->f, " %3d | %s%.*s\n", line, mark ? ">>> " : "    ", (int)len, p);
+			st_buf_addf(out, " %3d | %s%.*s\n", line, mark ? ">>> " : "    ", (int)len,
+				    p);
 		}
 		p = nl ? nl + 1 : end;
 	}
-	fputs("--------------------\n", d->f);
+	st_buf_adds(out, "--------------------\n");
 }
 
 static void on_event(void *ctx, const struct st_build_event *ev)
 {
 	struct display *d = ctx;
 	pthread_mutex_lock(&d->lock);
-	if (d->tty)
-		live_clear(d);
 	d->total = ev->total;
 	struct step_view *v = ev->id ? view_get(d, ev->id) : NULL;
+	/* What the plain form writes at once, the tty form writes below the finished view. */
+	struct st_buf now = ST_BUF_INIT;
+	struct st_buf *out = d->tty ? &d->after : &now;
 	switch (ev->type) {
 	case ST_BUILD_EVENT_START:
 		free(v->name);
 		v->name = st_xstrdup(ev->name ? ev->name : "");
 		v->start = mono();
-		v->running = true;
+		v->state = VIEW_RUNNING;
 		if (!d->tty)
 			fprintf(d->f, "%s#%u %s\n", d->wrote ? "\n" : "", ev->id, v->name);
 		break;
@@ -525,60 +565,56 @@ static void on_event(void *ctx, const struct st_build_event *ev)
 		plain_lines(d, v, false);
 		break;
 	case ST_BUILD_EVENT_CACHED:
-		v->running = false;
+		v->state = VIEW_CACHED;
+		v->seconds = ev->seconds;
 		d->finished++;
-		if (d->tty)
-			tty_row(d, "", "CACHED ", v->name, ev->seconds);
-		else
+		if (!d->tty)
 			fprintf(d->f, "#%u CACHED\n", ev->id);
 		break;
 	case ST_BUILD_EVENT_DONE:
 		plain_lines(d, v, true);
-		v->running = false;
+		v->state = VIEW_DONE;
+		v->seconds = ev->seconds;
 		d->finished++;
-		if (d->tty) {
-			tty_row(d, "", "", v->name, ev->seconds);
-			if (v->reason) {
-				st_autofree char *why = st_xasprintf("cache miss: %s", v->reason);
-				tty_note(d, "", why);
-			}
-		} else {
+		if (!d->tty)
 			fprintf(d->f, "#%u DONE %.1fs\n", ev->id, ev->seconds);
-		}
 		break;
 	case ST_BUILD_EVENT_ERROR:
 		plain_lines(d, v, true);
-		v->running = false;
-		if (d->tty)
-			tty_row(d, "\033[31m", "ERROR ", v->name, ev->seconds);
-		else
+		v->state = VIEW_FAILED;
+		v->seconds = ev->seconds;
+		if (!d->tty)
 			fprintf(d->f, "#%u ERROR: %s\n", ev->id, ev->text);
-		failure(d, v, ev);
+		failure(out, v, ev);
 		break;
 	case ST_BUILD_EVENT_INFO:
-		fprintf(d->f, "%s\n", ev->text);
+		st_buf_addf(out, "%s\n", ev->text);
 		break;
 	}
+	fputs(st_buf_str(&now), d->f);
+	st_buf_release(&now);
 	d->wrote = true;
 	if (d->tty && !d->stop)
-		live_draw(d);
+		view_draw(d, false);
 	fflush(d->f);
 	pthread_mutex_unlock(&d->lock);
 }
 
-/* Stop the live region; the tty form ends with the header's last state. */
+/* Stop redrawing; the tty form ends with the whole view and what was said below it. */
 static void display_stop(struct display *d)
 {
-	if (!d->ticking)
+	if (!d->tty || d->stop)
 		return;
 	pthread_mutex_lock(&d->lock);
 	d->stop = true;
 	pthread_mutex_unlock(&d->lock);
-	pthread_join(d->ticker, NULL);
-	live_clear(d);
-	header(d, " FINISHED");
-	fflush(d->f);
+	if (d->ticking)
+		pthread_join(d->ticker, NULL);
 	d->ticking = false;
+	if (d->nsteps)
+		view_draw(d, true);
+	fputs(st_buf_str(&d->after), d->f);
+	fflush(d->f);
 }
 
 static void display_release(struct display *d)
@@ -592,6 +628,7 @@ static void display_release(struct display *d)
 			free(d->steps[i].tail[t]);
 	}
 	free(d->steps);
+	st_buf_release(&d->after);
 	pthread_mutex_destroy(&d->lock);
 }
 
@@ -614,7 +651,7 @@ int cmd_build(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 {
 	struct build_cli_opts o = { .b = ST_BUILD_OPTS_INIT };
 	struct st_buf dftext = ST_BUF_INIT;
-	struct display d = { .f = cli->errout, .t0 = mono() };
+	struct display d = { .f = cli->errout, .after = ST_BUF_INIT, .t0 = mono() };
 	pthread_mutex_init(&d.lock, NULL);
 	int rc = parse_flags(argc, argv, &o, err);
 	if (rc == 1) {
@@ -660,7 +697,9 @@ int cmd_build(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 		const char *nc = getenv("NO_COLOR");
 		d.color = d.tty && !(nc && *nc);
 		struct winsize ws;
-		d.cols = ioctl(fileno(cli->errout), TIOCGWINSZ, &ws) == 0 && ws.ws_col ? ws.ws_col : 80;
+		bool sized = ioctl(fileno(cli->errout), TIOCGWINSZ, &ws) == 0;
+		d.cols = sized && ws.ws_col ? ws.ws_col : 80;
+		d.rows = sized && ws.ws_row ? ws.ws_row : 24;
 		o.b.progress.fn = on_event;
 		o.b.progress.ctx = &d;
 		if (d.tty && pthread_create(&d.ticker, NULL, ticker, &d) == 0)
