@@ -419,7 +419,7 @@ static char *miss_reason(struct stage_run *r, const struct st_dockerfile_instr *
 {
 	if (r->no_cache)
 		return st_xstrdup("--no-cache");
-	if (r->missed && cw->text && !cw->parent_only)
+	if (r->missed && cw->own)
 		return st_steal(&cw->text);
 	if (r->missed)
 		return st_xasprintf("a previous step was rebuilt, because %s", r->root_cause);

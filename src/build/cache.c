@@ -229,8 +229,8 @@ static char *files_diff(const char *old, const char *cur)
 		}
 		if ((size_t)(sa - a) != (size_t)(sb - b) || memcmp(a, b, (size_t)(sa - a)) != 0) {
 			/* "<digest>:stage /out/app from stage build": the line names itself. */
-			bool named = (sb - b > 6 && !memcmp(sb - 6, ":stage", 6)) ||
-				     (sb - b > 6 && !memcmp(sb - 6, ":image", 6));
+			bool named = sb - b > 6 && (!memcmp(sb - 6, ":stage", 6) ||
+						    !memcmp(sb - 6, ":image", 6));
 			return st_xasprintf("%s%.*s changed", named ? "" : "file ", (int)pa,
 					    sa + 1);
 		}
@@ -349,14 +349,17 @@ int cache_explain(struct st_store *s, const char *position, const struct key_inp
 			why->text = st_xstrdup(failed ? "the previous attempt at this step failed"
 						      : "the cached result is gone (pruned)");
 		} else if (strcmp(instr, k->instr) != 0) {
+			why->own = true;
 			if (text && k->text && !strcmp(text, k->text))
 				why->text = canon_diff(instr, k->instr);
 			if (!why->text)
 				why->text = st_xasprintf("the instruction changed (was: %s)",
 							 text ? text : instr);
 		} else if (args && strcmp(args, st_buf_str(&k->args)) != 0) {
+			why->own = true;
 			why->text = args_diff(args, st_buf_str(&k->args));
 		} else if (fsum && strcmp(fsum, k->files_sum) != 0) {
+			why->own = true;
 			st_autofree char *files = NULL;
 			struct st_error *ferr = NULL;
 			if (st_store_kv_get(s, KV_NS_FILES, fsum, &files, &ferr) == 0)

@@ -122,6 +122,7 @@ int cache_put(struct st_store *s, const struct build_state *st, const struct st_
 /* Why a step missed the cache. */
 struct cache_why {
 	char *text;       /* new: "file src/app.js changed"; NULL when nothing is known */
+	bool own;         /* the step's own inputs changed: instruction, args or files */
 	bool parent_only; /* the step itself is as it was: only an earlier step changed */
 };
 

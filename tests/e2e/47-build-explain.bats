@@ -170,3 +170,17 @@ tty_build() {
 	[ "$status" -ne 0 ]
 	[[ "$output" == *" > [2/2] RUN printf"*":"$'\n'"a b red x"$'\n'"------"* ]]
 }
+
+@test "build explain: after a pruned step, the steps after it name it rather than their own record" {
+	printf 'FROM busybox\nRUN echo one > /one\nRUN echo two > /two\n' >"$CTX/Dockerfile"
+	run strata build -q "$CTX"
+	[ "$status" -eq 0 ]
+	run strata image prune -f
+	[ "$status" -eq 0 ]
+	run strata builder prune -f
+	[ "$status" -eq 0 ]
+	run strata build --progress=plain "$CTX"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"#2 cache miss: the cached result is gone (pruned)"* ]]
+	[[ "$output" == *"#3 cache miss: a previous step was rebuilt, because #2 RUN echo one > /one missed: the cached result is gone (pruned)"* ]]
+}
