@@ -184,3 +184,19 @@ tty_build() {
 	[[ "$output" == *"#2 cache miss: the cached result is gone (pruned)"* ]]
 	[[ "$output" == *"#3 cache miss: a previous step was rebuilt, because #2 RUN echo one > /one missed: the cached result is gone (pruned)"* ]]
 }
+
+@test "build explain: the first step after a FROM whose image changed says the base changed" {
+	mkdir -p "$BATS_TEST_TMPDIR/base"
+	printf 'FROM busybox\nRUN echo 1 > /v\n' >"$BATS_TEST_TMPDIR/base/Dockerfile"
+	run strata build -q -t base:1 "$BATS_TEST_TMPDIR/base"
+	[ "$status" -eq 0 ]
+	printf 'FROM base:1\nRUN cat /v\n' >"$CTX/Dockerfile"
+	run strata build --progress=plain "$CTX"
+	[ "$status" -eq 0 ]
+	printf 'FROM busybox\nRUN echo 2 > /v\n' >"$BATS_TEST_TMPDIR/base/Dockerfile"
+	run strata build -q -t base:1 "$BATS_TEST_TMPDIR/base"
+	[ "$status" -eq 0 ]
+	run strata build --progress=plain "$CTX"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"#2 cache miss: the base image changed"$'\n'* ]]
+}
