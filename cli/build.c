@@ -543,8 +543,8 @@ static void on_event(void *ctx, const struct st_build_event *ev)
 	d->total = ev->total;
 	struct step_view *v = ev->id ? view_get(d, ev->id) : NULL;
 	/* What the plain form writes at once, the tty form writes below the finished view. */
-	struct st_buf now = ST_BUF_INIT;
-	struct st_buf *out = d->tty ? &d->after : &now;
+	struct st_buf plain = ST_BUF_INIT;
+	struct st_buf *out = d->tty ? &d->after : &plain;
 	switch (ev->type) {
 	case ST_BUILD_EVENT_START:
 		free(v->name);
@@ -591,8 +591,8 @@ static void on_event(void *ctx, const struct st_build_event *ev)
 		st_buf_addf(out, "%s\n", ev->text);
 		break;
 	}
-	fputs(st_buf_str(&now), d->f);
-	st_buf_release(&now);
+	fputs(st_buf_str(&plain), d->f);
+	st_buf_release(&plain);
 	d->wrote = true;
 	if (d->tty && !d->stop)
 		view_draw(d, false);
