@@ -266,24 +266,42 @@ static int parse_flags(int argc, char **argv, struct build_cli_opts *o, struct s
 
 /* ---- progress display ---- */
 
+/*
+ * Two forms, as BuildKit's. "plain" writes each event as a "#N ..." line. "tty" draws a view,
+ * redrawn ten times a second: a "[+] Building 12.5s (6/8)" header, then one line per step
+ * with its time against the right edge, a finished step's miss explanation, a running step's
+ * last lines of output. While it runs the view is kept to the terminal's height (the oldest
+ * lines give way) since the cursor cannot go back above the screen; at the end it is drawn
+ * whole, then what the build said (warnings, hints) and the failed step's excerpt. Every line
+ * is cut to the terminal's width: a wrapped line would make the redraw clear one too few.
+ */
+
+#define TAIL_LINES 4
+
+enum view_state { VIEW_RUNNING, VIEW_CACHED, VIEW_DONE, VIEW_FAILED };
+
 struct step_view {
 	unsigned id;
 	char *name;
 	struct st_buf partial; /* output not yet ended by a newline */
-	char *tail[4];         /* tty: the last lines of output */
-	double start;
-	bool running;
+	char *tail[TAIL_LINES]; /* the last lines of output, oldest first */
+	double start, seconds;
+	enum view_state state;
 	char *reason;
 };
 
 struct display {
 	FILE *f;
 	bool tty;
+	bool color; /* tty and no NO_COLOR */
 	pthread_mutex_t lock;
-	struct step_view *steps;
+	struct step_view *steps; /* in the order they started */
 	size_t nsteps;
-	int live_lines; /* tty: lines of the live region on screen */
-	int cols;       /* tty: the terminal's width; live lines never wrap, or clearing miscounts */
+	size_t finished, total; /* for the header: steps done or cached, and all of them */
+	bool wrote;             /* plain: a blank line goes before the next step */
+	struct st_buf after;    /* tty: written below the view when it is done */
+	int live_lines;         /* tty: lines of the view on screen */
+	int cols, rows;         /* tty: the terminal's size */
 	double t0;
 	bool stop;
 	pthread_t ticker;
@@ -310,39 +328,144 @@ static struct step_view *view_get(struct display *d, unsigned id)
 	return v;
 }
 
+/* Keep a line of output, tabs as spaces and without control characters (a tool's colours):
+ * the view counts the columns it writes. */
 static void tail_push(struct step_view *v, const char *line, size_t n)
 {
 	free(v->tail[0]);
-	memmove(v->tail, v->tail + 1, 3 * sizeof(*v->tail));
-	v->tail[3] = st_xstrndup(line, n);
+	memmove(v->tail, v->tail + 1, (TAIL_LINES - 1) * sizeof(*v->tail));
+	struct st_buf t = ST_BUF_INIT;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)line[i];
+		if (c == 0x1b && i + 1 < n && line[i + 1] == '[') {
+			/* A CSI sequence: parameters, then one final byte. */
+			for (i += 2; i < n && (line[i] < 0x40 || line[i] > 0x7e); i++)
+				;
+			continue;
+		}
+		if (c == '\t')
+			st_buf_addch(&t, ' ');
+		else if (c >= 0x20 && c != 0x7f)
+			st_buf_addch(&t, (char)c);
+	}
+	v->tail[TAIL_LINES - 1] = st_buf_detach(&t, NULL);
 }
 
-static void live_clear(struct display *d)
+/* An SGR sequence, or nothing without colour. */
+static const char *sgr(const struct display *d, const char *seq)
+{
+	return d->color ? seq : "";
+}
+
+/* How many bytes of 's' fill at most 'width' columns, UTF-8 sequences kept whole; a control
+ * character ends it. */
+static size_t fit(const char *s, int width, int *used)
+{
+	size_t i = 0;
+	int cols = 0;
+	while (s[i] && (unsigned char)s[i] >= 0x20 && s[i] != 0x7f && cols < width) {
+		i++;
+		while ((s[i] & 0xc0) == 0x80)
+			i++;
+		cols++;
+	}
+	if (used)
+		*used = cols;
+	return i;
+}
+
+/* The lines of the tty view, each ending in "\n". */
+struct view_lines {
+	char **v;
+	size_t n;
+};
+
+static void add_line(struct view_lines *l, char *line)
+{
+	l->v = st_xrealloc(l->v, (l->n + 1) * sizeof(*l->v));
+	l->v[l->n++] = line;
+}
+
+/* " => <what><name>   12.3s", the time against the right edge (the last column stays
+ * empty: writing there wraps on some terminals). */
+static void add_row(struct display *d, struct view_lines *l, const char *color, const char *what,
+		    const char *name, double seconds)
+{
+	char t[32];
+	int tl = snprintf(t, sizeof(t), "%.1fs", seconds);
+	int room = d->cols - 1 - 4 - (int)strlen(what) - 1 - tl;
+	int used = 0;
+	size_t n = fit(name, room > 0 ? room : 0, &used);
+	add_line(l, st_xasprintf("%s => %s%.*s%*s %s%s\n", sgr(d, color), what, (int)n, name,
+				 room > used ? room - used : 0, "", t, sgr(d, "\033[0m")));
+}
+
+/* " => => <text>", cut to the width. */
+static void add_note(struct display *d, struct view_lines *l, const char *color, const char *text)
+{
+	size_t n = fit(text, d->cols - 1 - 7, NULL);
+	add_line(l, st_xasprintf("%s => => %.*s%s\n", sgr(d, color), (int)n, text,
+				 sgr(d, "\033[0m")));
+}
+
+static void view_clear(struct display *d)
 {
 	if (d->live_lines > 0)
 		fprintf(d->f, "\033[%dA\033[J", d->live_lines);
 	d->live_lines = 0;
 }
 
-static void live_draw(struct display *d)
+/* Draw the view: 'final' draws all of it, once, to stay on the screen. */
+static void view_draw(struct display *d, bool final)
 {
 	double now = mono();
+	struct view_lines l = { 0 };
+	char h[96];
+	snprintf(h, sizeof(h), "[+] Building %.1fs (%zu/%zu)%s", now - d->t0, d->finished,
+		 d->total, final ? " FINISHED" : "");
+	size_t hn = fit(h, d->cols - 1, NULL);
+	add_line(&l, st_xasprintf("%s%.*s%s\n", sgr(d, "\033[34m"), (int)hn, h, sgr(d, "\033[0m")));
 	for (size_t i = 0; i < d->nsteps; i++) {
 		struct step_view *v = &d->steps[i];
-		if (!v->running)
-			continue;
-		int room = d->cols - 12; /* "=> " and "  9999.9s" */
-		fprintf(d->f, "\033[1m=> %.*s\033[0m  %.1fs\n", room > 10 ? room : 10, v->name,
-			now - v->start);
-		d->live_lines++;
-		for (size_t t = 0; t < 4; t++) {
-			if (!v->tail[t])
-				continue;
-			room = d->cols - 7; /* "=> => " */
-			fprintf(d->f, "\033[2m=> => %.*s\033[0m\n", room > 10 ? room : 10, v->tail[t]);
-			d->live_lines++;
+		switch (v->state) {
+		case VIEW_RUNNING:
+			add_row(d, &l, "", "", v->name, now - v->start);
+			for (size_t t = 0; t < TAIL_LINES; t++) {
+				if (!v->tail[t])
+					continue;
+				st_autofree char *line = st_xasprintf("# %s", v->tail[t]);
+				add_note(d, &l, "\033[2m", line);
+			}
+			break;
+		case VIEW_CACHED:
+			add_row(d, &l, "", "CACHED ", v->name, v->seconds);
+			break;
+		case VIEW_DONE:
+		case VIEW_FAILED:
+			add_row(d, &l, v->state == VIEW_FAILED ? "\033[31m" : "",
+				v->state == VIEW_FAILED ? "ERROR " : "", v->name, v->seconds);
+			if (v->reason) {
+				st_autofree char *why = st_xasprintf("cache miss: %s", v->reason);
+				add_note(d, &l, "", why);
+			}
+			break;
 		}
 	}
+	/* The header and the newest lines that fit. */
+	size_t skip = 0;
+	if (!final && d->rows > 2 && l.n > (size_t)d->rows - 1)
+		skip = l.n - ((size_t)d->rows - 1);
+	view_clear(d);
+	for (size_t i = 0; i < l.n; i++) {
+		if (i == 0 || i > skip) {
+			fputs(l.v[i], d->f);
+			d->live_lines++;
+		}
+		free(l.v[i]);
+	}
+	free(l.v);
+	if (final)
+		d->live_lines = 0;
 	fflush(d->f);
 }
 
@@ -357,8 +480,7 @@ static void *ticker(void *arg)
 			pthread_mutex_unlock(&d->lock);
 			return NULL;
 		}
-		live_clear(d);
-		live_draw(d);
+		view_draw(d, false);
 		pthread_mutex_unlock(&d->lock);
 	}
 }
@@ -369,106 +491,133 @@ static void plain_lines(struct display *d, struct step_view *v, bool flush)
 	size_t n = v->partial.len, start = 0;
 	if (n == 0)
 		return;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] != '\n' && s[i] != '\r')
+	for (size_t i = 0; i <= n; i++) {
+		if (i < n && s[i] != '\n' && s[i] != '\r')
 			continue;
+		if (i == n && !flush)
+			break;
 		if (i > start) {
-			if (d->tty)
-				tail_push(v, s + start, i - start);
-			else
-				fprintf(d->f, "#%u %.3f %.*s\n", v->id, mono() - v->start, (int)(i - start),
-					s + start);
+			tail_push(v, s + start, i - start);
+			if (!d->tty)
+				fprintf(d->f, "#%u %.3f %.*s\n", v->id, mono() - v->start,
+					(int)(i - start), s + start);
 		}
-		start = i + 1;
-	}
-	if (flush && start < n) {
-		if (d->tty)
-			tail_push(v, s + start, n - start);
-		else
-			fprintf(d->f, "#%u %.3f %.*s\n", v->id, mono() - v->start, (int)(n - start),
-				s + start);
-		start = n;
+		start = i + (i < n);
 	}
 	memmove(s, s + start, n - start);
 	st_buf_setlen(&v->partial, n - start);
+}
+
+/*
+ * A failed step, as BuildKit shows it: its last lines of output in a box, then the failing
+ * instruction in the Dockerfile, marked ">>>", with two lines of context either side.
+ */
+static void failure(struct st_buf *out, struct step_view *v, const struct st_build_event *ev)
+{
+	st_buf_addf(out, "------\n > %s:\n", v->name);
+	for (size_t t = 0; t < TAIL_LINES; t++)
+		if (v->tail[t])
+			st_buf_addf(out, "%s\n", v->tail[t]);
+	st_buf_adds(out, "------\n");
+	if (!ev->file || ev->start_line < 1)
+		return;
+	st_buf_addf(out, "%s:%d\n--------------------\n", ev->file, ev->start_line);
+	int from = ev->start_line > 2 ? ev->start_line - 2 : 1, to = ev->end_line + 2;
+	const char *p = ev->source, *end = ev->source + ev->source_len;
+	for (int line = 1; p < end && line <= to; line++) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		if (len && p[len - 1] == '\r')
+			len--;
+		if (line >= from) {
+			bool mark = line >= ev->start_line && line <= ev->end_line;
+			st_buf_addf(out, " %3d | %s%.*s\n", line, mark ? ">>> " : "    ", (int)len,
+				    p);
+		}
+		p = nl ? nl + 1 : end;
+	}
+	st_buf_adds(out, "--------------------\n");
 }
 
 static void on_event(void *ctx, const struct st_build_event *ev)
 {
 	struct display *d = ctx;
 	pthread_mutex_lock(&d->lock);
-	if (d->tty)
-		live_clear(d);
+	d->total = ev->total;
 	struct step_view *v = ev->id ? view_get(d, ev->id) : NULL;
+	/* What the plain form writes at once, the tty form writes below the finished view. */
+	struct st_buf plain = ST_BUF_INIT;
+	struct st_buf *out = d->tty ? &d->after : &plain;
 	switch (ev->type) {
 	case ST_BUILD_EVENT_START:
 		free(v->name);
 		v->name = st_xstrdup(ev->name ? ev->name : "");
 		v->start = mono();
-		v->running = true;
+		v->state = VIEW_RUNNING;
 		if (!d->tty)
-			fprintf(d->f, "\n#%u %s\n", ev->id, v->name);
+			fprintf(d->f, "%s#%u %s\n", d->wrote ? "\n" : "", ev->id, v->name);
 		break;
 	case ST_BUILD_EVENT_REASON:
-		if (d->tty) {
-			free(v->reason);
-			v->reason = st_xstrdup(ev->text);
-		} else {
+		free(v->reason);
+		v->reason = st_xstrdup(ev->text);
+		if (!d->tty)
 			fprintf(d->f, "#%u cache miss: %s\n", ev->id, ev->text);
-		}
 		break;
 	case ST_BUILD_EVENT_OUTPUT:
 		st_buf_add(&v->partial, ev->text, ev->len);
 		plain_lines(d, v, false);
 		break;
 	case ST_BUILD_EVENT_CACHED:
-		v->running = false;
-		if (d->tty)
-			fprintf(d->f, "=> CACHED %s\n", v->name);
-		else
+		v->state = VIEW_CACHED;
+		v->seconds = ev->seconds;
+		d->finished++;
+		if (!d->tty)
 			fprintf(d->f, "#%u CACHED\n", ev->id);
 		break;
 	case ST_BUILD_EVENT_DONE:
 		plain_lines(d, v, true);
-		v->running = false;
-		if (d->tty)
-			fprintf(d->f, "=> %s  %.1fs%s%s%s\n", v->name, ev->seconds,
-				v->reason ? "  (" : "", v->reason ? v->reason : "", v->reason ? ")" : "");
-		else
+		v->state = VIEW_DONE;
+		v->seconds = ev->seconds;
+		d->finished++;
+		if (!d->tty)
 			fprintf(d->f, "#%u DONE %.1fs\n", ev->id, ev->seconds);
 		break;
 	case ST_BUILD_EVENT_ERROR:
 		plain_lines(d, v, true);
-		v->running = false;
-		if (d->tty) {
-			fprintf(d->f, "=> ERROR %s  %.1fs\n", v->name, ev->seconds);
-			for (size_t t = 0; t < 4; t++)
-				if (v->tail[t])
-					fprintf(d->f, "   %s\n", v->tail[t]);
-		}
-		fprintf(d->f, "#%u ERROR: %s\n", ev->id, ev->text);
+		v->state = VIEW_FAILED;
+		v->seconds = ev->seconds;
+		if (!d->tty)
+			fprintf(d->f, "#%u ERROR: %s\n", ev->id, ev->text);
+		failure(out, v, ev);
 		break;
 	case ST_BUILD_EVENT_INFO:
-		fprintf(d->f, "%s\n", ev->text);
+		st_buf_addf(out, "%s\n", ev->text);
 		break;
 	}
-	if (d->tty)
-		live_draw(d);
+	fputs(st_buf_str(&plain), d->f);
+	st_buf_release(&plain);
+	d->wrote = true;
+	if (d->tty && !d->stop)
+		view_draw(d, false);
 	fflush(d->f);
 	pthread_mutex_unlock(&d->lock);
 }
 
+/* Stop redrawing; the tty form ends with the whole view and what was said below it. */
 static void display_stop(struct display *d)
 {
-	if (!d->ticking)
+	if (!d->tty || d->stop)
 		return;
 	pthread_mutex_lock(&d->lock);
 	d->stop = true;
 	pthread_mutex_unlock(&d->lock);
-	pthread_join(d->ticker, NULL);
-	live_clear(d);
-	fflush(d->f);
+	if (d->ticking)
+		pthread_join(d->ticker, NULL);
 	d->ticking = false;
+	if (d->nsteps)
+		view_draw(d, true);
+	fputs(st_buf_str(&d->after), d->f);
+	fflush(d->f);
 }
 
 static void display_release(struct display *d)
@@ -478,10 +627,11 @@ static void display_release(struct display *d)
 		free(d->steps[i].name);
 		free(d->steps[i].reason);
 		st_buf_release(&d->steps[i].partial);
-		for (size_t t = 0; t < 4; t++)
+		for (size_t t = 0; t < TAIL_LINES; t++)
 			free(d->steps[i].tail[t]);
 	}
 	free(d->steps);
+	st_buf_release(&d->after);
 	pthread_mutex_destroy(&d->lock);
 }
 
@@ -504,7 +654,7 @@ int cmd_build(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 {
 	struct build_cli_opts o = { .b = ST_BUILD_OPTS_INIT };
 	struct st_buf dftext = ST_BUF_INIT;
-	struct display d = { .f = cli->errout, .t0 = mono() };
+	struct display d = { .f = cli->errout, .after = ST_BUF_INIT, .t0 = mono() };
 	pthread_mutex_init(&d.lock, NULL);
 	int rc = parse_flags(argc, argv, &o, err);
 	if (rc == 1) {
@@ -546,8 +696,13 @@ int cmd_build(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 		o.progress = isatty(fileno(cli->errout)) ? PROGRESS_TTY : PROGRESS_PLAIN;
 	if (o.progress != PROGRESS_QUIET) {
 		d.tty = o.progress == PROGRESS_TTY;
+		/* https://no-color.org: set and not empty turns colour off. */
+		const char *nc = getenv("NO_COLOR");
+		d.color = d.tty && !(nc && *nc);
 		struct winsize ws;
-		d.cols = ioctl(fileno(cli->errout), TIOCGWINSZ, &ws) == 0 && ws.ws_col ? ws.ws_col : 80;
+		bool sized = ioctl(fileno(cli->errout), TIOCGWINSZ, &ws) == 0;
+		d.cols = sized && ws.ws_col ? ws.ws_col : 80;
+		d.rows = sized && ws.ws_row ? ws.ws_row : 24;
 		o.b.progress.fn = on_event;
 		o.b.progress.ctx = &d;
 		if (d.tty && pthread_create(&d.ticker, NULL, ticker, &d) == 0)
@@ -573,8 +728,8 @@ int cmd_build(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 		fprintf(cli->errout, "\nwriting image %s done\n", res.id.str);
 		for (size_t i = 0; i < o.ntags; i++)
 			fprintf(cli->errout, "naming to %s done\n", o.tags[i]);
-		fprintf(cli->errout, "%.1fs: %zu steps run, %zu cached\n", mono() - d.t0, res.steps,
-			res.cached);
+		fprintf(cli->errout, "%.1fs: %zu step%s run, %zu cached\n", mono() - d.t0,
+			res.steps, res.steps == 1 ? "" : "s", res.cached);
 	}
 out:
 	display_release(&d);

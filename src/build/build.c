@@ -41,6 +41,8 @@ struct build {
 	char *ctx_tmp; /* when extracted: remove at the end */
 	int ctx_tmp_lock;
 	char *df_name;
+	char *df_key; /* the Dockerfile in explanation keys: its real path when -f named one */
+	const struct st_buf *df_text;
 	struct st_platform platform;
 	struct stage_slot *slots; /* one per Dockerfile stage */
 	pthread_mutex_t lock;     /* progress, ids, slots, job slots */
@@ -48,8 +50,11 @@ struct build {
 	unsigned next_id;
 	unsigned jobs_free;
 	bool abort;
+	size_t total; /* steps planned, FROMs and ONBUILD triggers included */
 	size_t steps, cached;
 	struct build_pull *pull;
+	char *hint; /* the costliest RUN a cheap COPY invalidated, said at the end */
+	double hint_seconds;
 };
 
 /* ---- small helpers ---- */
@@ -122,7 +127,7 @@ static void info(struct build *b, const char *fmt, ...)
 	va_end(ap);
 	pthread_mutex_lock(&b->lock);
 	struct st_build_event ev = { .type = ST_BUILD_EVENT_INFO, .text = st_buf_str(&t),
-				     .len = t.len };
+				     .len = t.len, .total = b->total };
 	emit(b, &ev);
 	pthread_mutex_unlock(&b->lock);
 	st_buf_release(&t);
@@ -135,13 +140,21 @@ void stage_event(struct stage_run *r, enum st_build_event_type type, const char 
 	pthread_mutex_lock(&b->lock);
 	if (type == ST_BUILD_EVENT_START)
 		r->step_id = ++b->next_id;
+	/* A FROM is not a step that runs: only the instructions after it are counted. */
 	if (type == ST_BUILD_EVENT_CACHED)
 		b->cached++;
-	if (type == ST_BUILD_EVENT_DONE)
+	if (type == ST_BUILD_EVENT_DONE && r->step_pos > 1)
 		b->steps++;
 	struct st_build_event ev = { .type = type, .id = r->step_id, .name = r->step_name,
 				     .text = text, .len = text && !len ? strlen(text) : len,
-				     .seconds = seconds };
+				     .seconds = seconds, .total = b->total };
+	if (type == ST_BUILD_EVENT_ERROR && r->step_in) {
+		ev.file = b->df_name;
+		ev.start_line = r->step_in->start_line;
+		ev.end_line = r->step_in->end_line;
+		ev.source = b->df_text->data;
+		ev.source_len = b->df_text->len;
+	}
 	emit(b, &ev);
 	pthread_mutex_unlock(&b->lock);
 }
@@ -367,11 +380,16 @@ static char *step_title(struct stage_run *r, size_t pos, const char *text)
 	return st_buf_detach(&t, NULL);
 }
 
+/*
+ * Where a step's inputs are kept for the next build's explanation: the context and the
+ * Dockerfile by their real paths, so "." typed in two directories are two places, and one
+ * directory reached through a link or typed two ways is one.
+ */
 static char *position_key(struct stage_run *r, size_t pos)
 {
 	struct build *b = r->b;
-	return st_xasprintf("%s\n%s\n%zu\n%zu", b->ctx_dir ? b->ctx_dir : "-", b->df_name,
-			    r->stage->index, pos);
+	return st_xasprintf("%s\n%s\n%zu\n%zu", b->have_ctx ? b->ctx.root : "-",
+			    b->df_key ? b->df_key : b->df_name, r->stage->index, pos);
 }
 
 static bool no_cache_for(struct build *b, const struct st_dockerfile_stage *stage)
@@ -390,12 +408,97 @@ static bool no_cache_for(struct build *b, const struct st_dockerfile_stage *stag
 	return false;
 }
 
+/* The instruction in a step's title: "COPY . ." of "[build 3/6] COPY . .". Borrowed. */
+static const char *instr_of(const char *title)
+{
+	const char *p = strstr(title, "] ");
+	return p ? p + 2 : title;
+}
+
+/*
+ * Why a step that missed runs: --no-cache; its own inputs as compared with the last build at
+ * this place ('cw'); or, when only what came before it changed, the step that missed first
+ * and its cause, since that is what to look at.
+ */
+static char *miss_reason(struct stage_run *r, const struct st_dockerfile_instr *in,
+			 struct cache_why *cw, size_t pos)
+{
+	if (r->no_cache)
+		return st_xstrdup("--no-cache");
+	if (r->missed && cw->own)
+		return st_steal(&cw->text);
+	if (r->missed)
+		return st_xasprintf("a previous step was rebuilt, because %s", r->root_cause);
+	if (cw->parent_only && pos == 2) {
+		/* The first step after FROM: what changed is the base. */
+		if (!r->ps->base_is_stage)
+			return st_xstrdup("the base image changed");
+		const char *root = r->b->slots[r->ps->base_stage].run.root_cause;
+		if (root) {
+			/* The base stage's own first miss is this stage's too. */
+			r->root_cause = st_xstrdup(root);
+			return st_xasprintf("stage %s changed, because %s", r->ps->base, root);
+		}
+		return st_xasprintf("stage %s changed", r->ps->base);
+	}
+	const char *from = st_dockerfile_instr_flag(in, "from");
+	size_t idx;
+	if (cw->text && from && strstr(cw->text, " from stage ") &&
+	    build_stage_lookup(r, from, &idx) && r->b->slots[idx].run.root_cause) {
+		/* What changed in the source stage is what to look at. */
+		return st_xasprintf("%s, because %s", cw->text, r->b->slots[idx].run.root_cause);
+	}
+	if (cw->text)
+		return st_steal(&cw->text);
+	return st_xstrdup("not in the cache");
+}
+
+static bool in_dockerfile(const struct stage_run *r, const struct st_dockerfile_instr *in)
+{
+	for (size_t i = 0; i < r->stage->ninstrs; i++)
+		if (r->stage->instrs[i] == in)
+			return true;
+	return false;
+}
+
+/*
+ * A RUN that ran only because an earlier COPY or ADD of changed files missed: the longest
+ * such RUN of the build is pointed out at its end, as the place where copying less first
+ * (the dependency manifest before the sources) saves the most.
+ */
+static void note_invalidated(struct stage_run *r, const struct st_dockerfile_instr *in,
+			     const char *title, double seconds)
+{
+	struct build *b = r->b;
+	const struct st_dockerfile_instr *root = r->root_in;
+	if (!root || !r->root_files || (root->kind != ST_DF_COPY && root->kind != ST_DF_ADD))
+		return;
+	/* Cheap next to what it costs later: a second or more, and longer than the copy. */
+	if (seconds < 1.0 || seconds <= r->root_seconds)
+		return;
+	/* ONBUILD triggers have no line in the Dockerfile to point at. */
+	if (!in_dockerfile(r, root) || !in_dockerfile(r, in))
+		return;
+	pthread_mutex_lock(&b->lock);
+	if (seconds > b->hint_seconds) {
+		free(b->hint);
+		b->hint = st_xasprintf("%s at %s:%d changed and invalidated %s (%.1fs) at %s:%d: "
+				       "copy only what that step needs first",
+				       r->root_title, b->df_name, root->start_line, instr_of(title),
+				       seconds, b->df_name, in->start_line);
+		b->hint_seconds = seconds;
+	}
+	pthread_mutex_unlock(&b->lock);
+}
+
 static int do_step(struct stage_run *r, const struct st_dockerfile_instr *in, size_t pos,
 		   struct st_error **err)
 {
 	struct build *b = r->b;
 	st_autofree char *title = step_title(r, pos, in->original);
 	r->step_name = title;
+	r->step_pos = pos;
+	r->step_in = in_dockerfile(r, in) ? in : NULL;
 	stage_event(r, ST_BUILD_EVENT_START, NULL, 0, 0);
 	double t0 = now_s();
 
@@ -467,15 +570,12 @@ static int do_step(struct stage_run *r, const struct st_dockerfile_instr *in, si
 	free(envkv);
 
 	st_autofree char *why = NULL;
+	st_autofree char *posk = NULL;
 	char key[ST_DIGEST_HEX_LEN + 1] = "";
-	bool hit = false;
+	bool hit = false, parent_only = false;
 	if (rc == 0) {
 		key_compute(&k, key);
-		if (r->no_cache) {
-			why = st_xstrdup("--no-cache");
-		} else if (r->missed) {
-			why = st_xstrdup("a previous step was rebuilt");
-		} else {
+		if (!r->no_cache && !r->missed) {
 			struct build_state next;
 			rc = cache_get(r->s, key, &r->st, &next, err);
 			if (rc == 1) {
@@ -487,18 +587,33 @@ static int do_step(struct stage_run *r, const struct st_dockerfile_instr *in, si
 		}
 		if (rc == 0) {
 			/* Record these inputs for the next build's explanation, hit or miss. */
-			st_autofree char *posk = position_key(r, pos);
-			st_autofree char *cwhy = NULL;
-			rc = cache_explain(r->s, posk, &k, key, hit, &cwhy, err);
-			if (!why && !hit)
-				why = cwhy ? st_steal(&cwhy) : st_xstrdup("not in the cache");
+			posk = position_key(r, pos);
+			struct cache_why cw;
+			rc = cache_explain(r->s, posk, &k, key, hit, &cw, err);
+			parent_only = cw.parent_only;
+			if (rc == 0 && !hit)
+				why = miss_reason(r, in, &cw, pos);
+			free(cw.text);
 		}
 	}
 
+	bool executed = false;
 	if (rc == 0 && !hit) {
-		if (why)
-			stage_event(r, ST_BUILD_EVENT_REASON, why, 0, 0);
+		stage_event(r, ST_BUILD_EVENT_REASON, why, 0, 0);
+		if (!r->missed) {
+			/* The first miss of the stage (unless its base stage's was taken): every
+			 * later step names it as theirs. */
+			if (!r->root_cause)
+				r->root_cause = st_xasprintf("#%u %s missed: %s", r->step_id,
+							     instr_of(title), why);
+			free(r->root_title);
+			r->root_title = st_xstrdup(instr_of(title));
+			r->root_in = in;
+			r->root_files = !strncmp(why, "file ", 5);
+		}
+		bool invalidated = r->missed && parent_only;
 		r->missed = true;
+		executed = true;
 		free(r->created);
 		r->created = timestamp(b->o);
 		struct st_store_layer layer = { 0 };
@@ -529,9 +644,18 @@ static int do_step(struct stage_run *r, const struct st_dockerfile_instr *in, si
 		}
 		if (has_layer)
 			st_store_layer_release(&layer);
+		if (rc == 0 && r->root_in == in)
+			r->root_seconds = now_s() - t0;
+		if (rc == 0 && invalidated && in->kind == ST_DF_RUN)
+			note_invalidated(r, in, title, now_s() - t0);
 	}
 	if (rc == 0 && in->kind == ST_DF_CMD)
 		r->cmd_set = true;
+	if (rc < 0 && executed) {
+		struct st_error *ferr = NULL;
+		if (cache_failed(r->s, posk, key, &ferr) < 0) /* only a vaguer next explanation */
+			st_error_free(ferr);
+	}
 
 	copy_plan_free(cp);
 	if (w)
@@ -564,6 +688,8 @@ static int stage_from(struct stage_run *r, struct st_error **err)
 	}
 	title = st_xasprintf("[%s1/%zu] FROM %s", r->label, r->total, shown);
 	r->step_name = title;
+	r->step_pos = 1;
+	r->step_in = r->stage->from;
 	stage_event(r, ST_BUILD_EVENT_START, NULL, 0, 0);
 	double t0 = now_s();
 	int rc = 0;
@@ -640,6 +766,9 @@ static int stage_build(struct stage_run *r, struct st_error **err)
 		st_buf_release(&text);
 		if (rc == 0) {
 			r->total += tdf->stages[0].ninstrs;
+			pthread_mutex_lock(&r->b->lock);
+			r->b->total += tdf->stages[0].ninstrs;
+			pthread_mutex_unlock(&r->b->lock);
 			for (size_t i = 0; rc == 0 && i < tdf->stages[0].ninstrs; i++)
 				rc = do_step(r, tdf->stages[0].instrs[i], pos++, err);
 		}
@@ -713,6 +842,8 @@ static int read_dockerfile(struct build *b, struct st_buf *text, struct st_error
 	if (st_read_file(path, text, err) < 0)
 		return st_err_wrap(err, "read Dockerfile");
 	b->df_name = st_xstrdup(o->dockerfile ? o->dockerfile : "Dockerfile");
+	if (o->dockerfile)
+		b->df_key = realpath(o->dockerfile, NULL);
 	return 0;
 }
 
@@ -758,6 +889,8 @@ static void build_release(struct build *b)
 			state_release(&sl->run.st);
 			st_strv_free(sl->run.args, sl->run.nargs);
 			free(sl->run.label);
+			free(sl->run.root_cause);
+			free(sl->run.root_title);
 			free(sl->run.created);
 			st_store_lease_end(sl->run.lease);
 			st_store_free(sl->run.s);
@@ -781,6 +914,8 @@ static void build_release(struct build *b)
 	free(b->ctx_dir);
 	free(b->df_name);
 	build_pull_free(b->pull);
+	free(b->df_key);
+	free(b->hint);
 	pthread_mutex_destroy(&b->lock);
 	pthread_cond_destroy(&b->cond);
 }
@@ -828,6 +963,7 @@ int st_build_run(struct st_store *s, const struct st_build_opts *o, struct st_bu
 	}
 	if (rc == 0)
 		rc = read_dockerfile(&b, &text, err);
+	b.df_text = &text;
 	if (rc == 0)
 		rc = st_dockerfile_parse(b.df_name, text.data, text.len, &b.df, err);
 	if (rc == 0) {
@@ -881,6 +1017,7 @@ int st_build_run(struct st_store *s, const struct st_build_opts *o, struct st_bu
 			sl->run.stage = stage;
 			sl->run.ps = ps;
 			sl->run.total = stage->ninstrs + 1;
+			b.total += sl->run.total;
 			sl->run.no_cache = no_cache_for(&b, stage);
 			if (stage->name)
 				sl->run.label = st_xasprintf("%s ", stage->name);
@@ -918,6 +1055,8 @@ int st_build_run(struct st_store *s, const struct st_build_opts *o, struct st_bu
 			if (b.slots[b.plan->stages[i].index].failed)
 				rc = st_err(err, ST_E_INVALID, "build cancelled");
 	}
+	if (rc == 0 && b.hint)
+		info(&b, "hint: %s", b.hint);
 	if (rc == 0 && b.have_ctx) {
 		struct st_error *serr = NULL;
 		if (ctx_save(s, &b.ctx, &serr) < 0) /* only a slower next build */

@@ -40,7 +40,15 @@ struct st_build_event {
 	const char *name;  /* the step's title */
 	const char *text;
 	size_t len;        /* of 'text' */
-	double seconds;    /* DONE: how long the step took */
+	double seconds;    /* DONE, CACHED, ERROR: how long the step took */
+	size_t total;      /* the steps of the build (FROMs included), as far as known yet */
+	/* ERROR of an instruction of the Dockerfile: its name ("Dockerfile"), the instruction's
+	 * lines (1-based, inclusive) and the Dockerfile's text, to show where it failed. NULL,
+	 * 0 for other steps (ONBUILD triggers). */
+	const char *file;
+	int start_line, end_line;
+	const char *source;
+	size_t source_len;
 };
 
 struct st_build_progress {

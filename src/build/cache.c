@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <sys/stat.h>
 
@@ -226,21 +227,109 @@ static char *files_diff(const char *old, const char *cur)
 				return st_xasprintf("file %.*s was added", (int)pb, sb + 1);
 			return st_xasprintf("file %.*s was removed", (int)pa, sa + 1);
 		}
-		if ((size_t)(sa - a) != (size_t)(sb - b) || memcmp(a, b, (size_t)(sa - a)) != 0)
-			return st_xasprintf("file %.*s changed", (int)pa, sa + 1);
+		if ((size_t)(sa - a) != (size_t)(sb - b) || memcmp(a, b, (size_t)(sa - a)) != 0) {
+			/* "<digest>:stage /out/app from stage build": the line names itself. */
+			bool named = sb - b > 6 && (!memcmp(sb - 6, ":stage", 6) ||
+						    !memcmp(sb - 6, ":image", 6));
+			return st_xasprintf("%s%.*s changed", named ? "" : "file ", (int)pa,
+					    sa + 1);
+		}
 		a = na ? na + 1 : a + la;
 		b = nb ? nb + 1 : b + lb;
 	}
 	return st_xstrdup("the copied files changed");
 }
 
-int cache_explain(struct st_store *s, const char *position, const struct key_inputs *k,
-		  const char *key, bool hit, char **why, struct st_error **err)
+/* The 'i'th field of 's' split at 'sep', as a pointer into 's' and its length; NULL if 's'
+ * has fewer fields. */
+static const char *field(const char *s, char sep, size_t i, size_t *len)
 {
-	*why = NULL;
+	for (; i > 0; i--) {
+		s = strchr(s, sep);
+		if (!s)
+			return NULL;
+		s++;
+	}
+	const char *e = strchr(s, sep);
+	*len = e ? (size_t)(e - s) : strlen(s);
+	return s;
+}
+
+/* The length of the instruction itself in a canonical text: the settings it is run with
+ * ("\x1e" "network=none") follow it. */
+static size_t instr_len(const char *canon)
+{
+	return strcspn(canon, "\x1e");
+}
+
+/*
+ * Two canonical texts of one instruction as written differ in what was substituted
+ * (ENV V=$X with another X) or in a setting the step runs with (the build's --network): say
+ * which, with both values. NULL if the difference is elsewhere.
+ */
+static char *canon_diff(const char *old, const char *cur)
+{
+	size_t lo = instr_len(old), lc = instr_len(cur);
+	if (lo == lc && !memcmp(old, cur, lo)) {
+		/* Settings: "\x1e" "name=value" each, in the same order every time. */
+		for (size_t i = 1;; i++) {
+			size_t no = 0, nc = 0;
+			const char *a = field(old, '\x1e', i, &no), *b = field(cur, '\x1e', i, &nc);
+			if (!a || !b)
+				return NULL;
+			if (no == nc && !memcmp(a, b, no))
+				continue;
+			const char *ea = memchr(a, '=', no), *eb = memchr(b, '=', nc);
+			if (!ea || !eb || ea - a != eb - b || memcmp(a, b, (size_t)(ea - a)) != 0)
+				return NULL;
+			return st_xasprintf("%.*s changed from %.*s to %.*s", (int)(ea - a), a,
+					    (int)(no - (size_t)(ea + 1 - a)), ea + 1,
+					    (int)(nc - (size_t)(eb + 1 - b)), eb + 1);
+		}
+	}
+	/* Words: "\x1f" before each, after the kind and its flags (" --from=x"). */
+	st_autofree char *o = st_xstrndup(old, lo), *c = st_xstrndup(cur, lc);
+	for (size_t i = 0;; i++) {
+		size_t no = 0, nc = 0;
+		const char *a = field(o, '\x1f', i, &no), *b = field(c, '\x1f', i, &nc);
+		if (!a || !b)
+			return NULL;
+		if (no == nc && !memcmp(a, b, no))
+			continue;
+		if (i == 0) {
+			/* The kind and flags: name the flag whose value differs. */
+			st_autofree char *fa = st_xstrndup(a, no), *fb = st_xstrndup(b, nc);
+			for (size_t j = 1;; j++) {
+				size_t ja = 0, jb = 0;
+				const char *x = field(fa, ' ', j, &ja), *y = field(fb, ' ', j, &jb);
+				if (!x || !y)
+					return NULL;
+				if (ja != jb || memcmp(x, y, ja) != 0)
+					return st_xasprintf("a flag changed from %.*s to %.*s",
+							    (int)ja, x, (int)jb, y);
+			}
+		}
+		/* ENV and LABEL expand to names and values, in turn: name the variable. */
+		size_t nk = 0, nn = 0;
+		const char *kind = field(c, '\x1f', 0, &nk);
+		const char *name = i % 2 == 0 ? field(c, '\x1f', i - 1, &nn) : NULL;
+		if (name && ((nk == 3 && !strncasecmp(kind, "env", 3)) ||
+			     (nk == 5 && !strncasecmp(kind, "label", 5))))
+			return st_xasprintf(
+			    "the expanded value of %.*s changed from '%.*s' to '%.*s'", (int)nn,
+			    name, (int)no, a, (int)nc, b);
+		return st_xasprintf("the expanded value changed from '%.*s' to '%.*s'", (int)no, a,
+				    (int)nc, b);
+	}
+}
+
+int cache_explain(struct st_store *s, const char *position, const struct key_inputs *k,
+		  const char *key, bool hit, struct cache_why *why, struct st_error **err)
+{
+	memset(why, 0, sizeof(*why));
 	st_autofree char *old = NULL;
 	struct st_error *kerr = NULL;
-	bool same = false;
+	bool same = false, failed = false;
 	if (st_store_kv_get(s, KV_NS_LAST, position, &old, &kerr) == 0) {
 		json_error_t jerr;
 		json_t *doc = json_loads(old, 0, &jerr);
@@ -251,30 +340,44 @@ int cache_explain(struct st_store *s, const char *position, const struct key_inp
 		const char *args = json_string_value(json_object_get(doc, "args"));
 		const char *fsum = json_string_value(json_object_get(doc, "files"));
 		same = okey && !strcmp(okey, key);
+		failed = json_is_true(json_object_get(doc, "failed"));
+		/* The step's own inputs first: a step that changed itself says so even when an
+		 * earlier step changed too. */
 		if (hit || !doc || !instr || !parent) {
-			*why = NULL;
+			why->text = NULL;
+		} else if (same) {
+			why->text = st_xstrdup(failed ? "the previous attempt at this step failed"
+						      : "the cached result is gone (pruned)");
 		} else if (strcmp(instr, k->instr) != 0) {
-			*why = st_xasprintf("the instruction changed (was: %s)", text ? text : instr);
-		} else if (strcmp(parent, k->parent) != 0) {
-			*why = st_xstrdup("the parent step changed");
+			why->own = true;
+			if (text && k->text && !strcmp(text, k->text))
+				why->text = canon_diff(instr, k->instr);
+			if (!why->text)
+				why->text = st_xasprintf("the instruction changed (was: %s)",
+							 text ? text : instr);
 		} else if (args && strcmp(args, st_buf_str(&k->args)) != 0) {
-			*why = args_diff(args, st_buf_str(&k->args));
+			why->own = true;
+			why->text = args_diff(args, st_buf_str(&k->args));
 		} else if (fsum && strcmp(fsum, k->files_sum) != 0) {
+			why->own = true;
 			st_autofree char *files = NULL;
 			struct st_error *ferr = NULL;
 			if (st_store_kv_get(s, KV_NS_FILES, fsum, &files, &ferr) == 0)
-				*why = files_diff(files, st_buf_str(&k->files));
+				why->text = files_diff(files, st_buf_str(&k->files));
 			else
-				*why = st_xstrdup("the copied files changed");
+				why->text = st_xstrdup("the copied files changed");
 			st_error_free(ferr);
+		} else if (strcmp(parent, k->parent) != 0) {
+			why->parent_only = true;
+			why->text = st_xstrdup("the parent step changed");
 		} else {
-			*why = st_xstrdup("the cached result is gone (pruned)");
+			why->text = st_xstrdup("the cached result is gone (pruned)");
 		}
 		json_decref(doc);
 	} else {
 		st_error_free(kerr);
 	}
-	if (same)
+	if (same && !failed)
 		return 0; /* a no-change rebuild writes nothing */
 	/* The file list (20,000 lines for a big context) is kept once per distinct content, by
 	 * its checksum, and only when the step runs: a hit's list was kept by the miss that made
@@ -289,6 +392,28 @@ int cache_explain(struct st_store *s, const char *position, const struct key_inp
 	json_decref(doc);
 	int rc = st_store_kv_put(s, KV_NS_LAST, position, text, err);
 	free(text);
+	return rc;
+}
+
+int cache_failed(struct st_store *s, const char *position, const char *key, struct st_error **err)
+{
+	st_autofree char *old = NULL;
+	struct st_error *kerr = NULL;
+	if (st_store_kv_get(s, KV_NS_LAST, position, &old, &kerr) < 0) {
+		st_error_free(kerr);
+		return 0;
+	}
+	json_error_t jerr;
+	json_t *doc = json_loads(old, 0, &jerr);
+	const char *okey = json_string_value(json_object_get(doc, "key"));
+	int rc = 0;
+	if (okey && !strcmp(okey, key)) {
+		json_object_set_new(doc, "failed", json_true());
+		char *text = json_dumps(doc, JSON_COMPACT);
+		rc = st_store_kv_put(s, KV_NS_LAST, position, text, err);
+		free(text);
+	}
+	json_decref(doc);
 	return rc;
 }
 

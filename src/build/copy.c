@@ -713,7 +713,11 @@ int copy_prepare(struct stage_run *r, const struct st_dockerfile_instr *in, stru
 
 	if (rc == 0 && from) {
 		/* A stage by name or index, else an image in the local store. Keyed by content: the
-		 * source's config digest covers its layers' diff_ids. */
+		 * source's config digest covers its layers' diff_ids. The line names the sources
+		 * and where they come from, for the explanation when that content changes. */
+		struct st_buf what = ST_BUF_INIT;
+		for (size_t i = 0; i < ns; i++)
+			st_buf_addf(&what, "%s%s", i ? ", " : "", srcs[i]);
 		size_t idx;
 		if (build_stage_lookup(r, from, &idx)) {
 			p->from_state = build_stage_state(r, idx);
@@ -726,7 +730,8 @@ int copy_prepare(struct stage_run *r, const struct st_dockerfile_instr *in, stru
 				p->own_from.cfg = st_image_config_new();
 				for (size_t i = 0; i < img->n_layers; i++)
 					state_add_layer(&p->own_from, &img->layers[i]);
-				st_buf_addf(&k->files, "image %s\n", img->id.str);
+				st_buf_addf(&k->files, "%s:image %s from image %s\n",
+					    st_digest_hex(&img->id), what.data, from);
 				st_store_image_free(img);
 				p->from_state = &p->own_from;
 			} else {
@@ -736,8 +741,10 @@ int copy_prepare(struct stage_run *r, const struct st_dockerfile_instr *in, stru
 		if (rc == 0 && p->from_state != &p->own_from) {
 			struct st_digest cd;
 			st_image_config_digest(p->from_state->cfg, &cd);
-			st_buf_addf(&k->files, "stage %s\n", cd.str);
+			st_buf_addf(&k->files, "%s:stage %s from stage %s\n", st_digest_hex(&cd),
+				    what.data, from);
 		}
+		st_buf_release(&what);
 		p->srcs = st_xcalloc(ns + 1, sizeof(*p->srcs));
 		for (size_t i = 0; i < ns; i++)
 			p->srcs[i] = st_xstrdup(srcs[i]);

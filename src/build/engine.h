@@ -18,12 +18,23 @@ struct stage_run {
 	char **args; /* "K=V" of the ARGs in scope, in declaration order */
 	size_t nargs;
 	bool missed;   /* a step executed: every later step executes too */
+	/* The stage's first miss, which later misses name: "#3 COPY . . missed: file a
+	 * changed" (or the base stage's), the instruction ("COPY . ."), whether changed files
+	 * were the cause, and how long it took. */
+	char *root_cause;
+	char *root_title;
+	const struct st_dockerfile_instr *root_in;
+	bool root_files;
+	double root_seconds;
 	bool no_cache;
 	bool cmd_set;  /* CMD given in this stage (an ENTRYPOINT then keeps it) */
 	char *label;   /* "build " or "" for step titles */
 	size_t total;  /* steps in the stage, FROM included */
 	unsigned step_id; /* the running step's number */
+	size_t step_pos;  /* the running step's position in the stage: 1 for FROM */
 	const char *step_name;
+	const struct st_dockerfile_instr *step_in; /* the running step's instruction, if the
+						    * Dockerfile has it (not an ONBUILD trigger) */
 	char *created; /* the running step's history timestamp */
 };
 

@@ -119,13 +119,22 @@ int cache_get(struct st_store *s, const char *key, const struct build_state *par
 /* Record 'st' (the state after the step) under st->key; 'layer' is the step's layer or NULL. */
 int cache_put(struct st_store *s, const struct build_state *st, const struct st_store_layer *layer,
 	      struct st_error **err);
+/* Why a step missed the cache. */
+struct cache_why {
+	char *text;       /* new: "file src/app.js changed"; NULL when nothing is known */
+	bool own;         /* the step's own inputs changed: instruction, args or files */
+	bool parent_only; /* the step itself is as it was: only an earlier step changed */
+};
+
 /*
- * Why 'k' missed, compared with what was recorded at 'position' last time: *why is new
- * ("file src/app.js changed"), or NULL if nothing was recorded or 'hit'. Then records 'k'
- * (whose key is 'key') there, unless the record already names 'key'.
+ * Why 'k' missed, compared with what was recorded at 'position' last time: why->text is NULL
+ * if nothing was recorded or 'hit'. Then records 'k' (whose key is 'key') there, unless the
+ * record already names 'key'. Free why->text.
  */
 int cache_explain(struct st_store *s, const char *position, const struct key_inputs *k,
-		  const char *key, bool hit, char **why, struct st_error **err);
+		  const char *key, bool hit, struct cache_why *why, struct st_error **err);
+/* The step recorded at 'position' under 'key' failed: the next miss there says so. */
+int cache_failed(struct st_store *s, const char *position, const char *key, struct st_error **err);
 
 /* ---- mount.c: RUN --mount (bind, cache, tmpfs, secret) -------------------------------------- */
 

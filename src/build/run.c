@@ -129,8 +129,10 @@ int run_key(struct stage_run *r, const struct st_dockerfile_instr *in, struct ke
 	st_strv_free(argv, n);
 	for (size_t i = 0; i < r->nargs; i++)
 		st_buf_addf(&k->args, "%s\n", r->args[i]);
-	/* The network the step sees can change what it produces. */
-	st_buf_addf(&canon, "\x1enet=%d", (int)step_net(r, in));
+	/* The network the step sees can change what it produces. Named, not numbered: a miss
+	 * explains itself with the two values ("network changed from host to none"). */
+	st_buf_addf(&canon, "\x1enetwork=%s",
+		    step_net(r, in) == ST_RUNTIME_NET_HOST ? "host" : "none");
 	st_buf_add(&k->instr_own, canon.data, canon.len);
 	k->instr = k->instr_own.data;
 	st_buf_release(&canon);

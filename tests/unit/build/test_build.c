@@ -159,7 +159,10 @@ static int explain(struct st_store *s, struct key_inputs *k, char **why)
 	memcpy(k->files_sum, st_digest_hex(&d), sizeof(k->files_sum));
 	char key[65];
 	key_compute(k, key);
-	return cache_explain(s, "pos", k, key, false, why, NULL);
+	struct cache_why cw;
+	int rc = cache_explain(s, "pos", k, key, false, &cw, NULL);
+	*why = cw.text;
+	return rc;
 }
 
 static void cache_explains_a_changed_file_and_arg(void **state)
@@ -187,8 +190,31 @@ static void cache_explains_a_changed_file_and_arg(void **state)
 	assert_string_equal(why, "build arg VERSION set to '2'");
 	free(why);
 	k.instr = "copy\x1f.\x1f/x";
+	k.text = "COPY . /x";
 	assert_int_equal(explain(s, &k, &why), 0);
 	assert_string_equal(why, "the instruction changed (was: COPY . .)");
+	free(why);
+	/* The same text expanded to another value, and another setting: both values. */
+	k.instr = "copy\x1f.\x1f/y";
+	assert_int_equal(explain(s, &k, &why), 0);
+	assert_string_equal(why, "the expanded value changed from '/x' to '/y'");
+	free(why);
+	k.instr = "copy\x1f.\x1f/y\x1enetwork=none";
+	assert_int_equal(explain(s, &k, &why), 0);
+	free(why);
+	k.instr = "copy\x1f.\x1f/y\x1enetwork=host";
+	assert_int_equal(explain(s, &k, &why), 0);
+	assert_string_equal(why, "network changed from none to host");
+	free(why);
+	/* A step that failed under the same key failed; it was not pruned. */
+	char key[65];
+	key_compute(&k, key);
+	assert_int_equal(cache_failed(s, "pos", key, NULL), 0);
+	assert_int_equal(explain(s, &k, &why), 0);
+	assert_string_equal(why, "the previous attempt at this step failed");
+	free(why);
+	assert_int_equal(explain(s, &k, &why), 0);
+	assert_string_equal(why, "the cached result is gone (pruned)");
 	free(why);
 	key_inputs_release(&k);
 
