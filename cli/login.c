@@ -20,7 +20,7 @@ static const char login_usage[] =
     "Log in to a registry (Docker Hub when no SERVER is given)\n\n"
     "Options:\n"
     "      --authfile string    Credentials file (default: $REGISTRY_AUTH_FILE, else\n"
-    "                           ~/.config/strata/auth.json)\n"
+    "                           ~/.docker/config.json)\n"
     "  -p, --password string    Password\n"
     "      --password-stdin     Take the password from stdin\n"
     "      --tls-verify bool    Require HTTPS and verify certificates (default true)\n"

@@ -14,7 +14,7 @@ static const char usage_text[] =
     "Download an image from a registry\n\n"
     "Options:\n"
     "  -a, --all-tags           Download all tagged images in the repository\n"
-    "      --authfile string    Credentials file (default: the one 'strata login' writes)\n"
+    "      --authfile string    Credentials file (default: ~/.docker/config.json)\n"
     "      --platform string    Set platform if the image is multi-platform (os/arch[/variant])\n"
     "  -q, --quiet              Suppress verbose output\n"
     "      --tls-verify bool    Require HTTPS and verify certificates (default true)\n";

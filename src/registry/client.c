@@ -18,7 +18,7 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "registry/registry.h"
+#include "registry/internal.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/banned.h"
@@ -144,136 +144,6 @@ static char *base_url(struct st_registry *r, const char *domain)
 	return st_xasprintf("%s://%s", plain ? "http" : "https", host);
 }
 
-/* ---- credentials -------------------------------------------------------------------------- */
-
-char *st_registry_auth_file(void)
-{
-	const char *e = getenv("REGISTRY_AUTH_FILE");
-	if (e && *e)
-		return st_xstrdup(e);
-	e = getenv("XDG_CONFIG_HOME");
-	if (e && *e)
-		return st_xasprintf("%s/strata/auth.json", e);
-	e = getenv("HOME");
-	return st_xasprintf("%s/.config/strata/auth.json", e && *e ? e : "/root");
-}
-
-const char *st_registry_auth_key(const char *domain)
-{
-	return !strcmp(domain, "docker.io") ? "https://index.docker.io/v1/" : domain;
-}
-
-static char *docker_config_file(void)
-{
-	const char *d = getenv("DOCKER_CONFIG");
-	if (d && *d)
-		return st_xasprintf("%s/config.json", d);
-	const char *h = getenv("HOME");
-	return st_xasprintf("%s/.docker/config.json", h && *h ? h : "/root");
-}
-
-static char *b64_encode(const char *s)
-{
-	size_t n = strlen(s);
-	char *out = st_xmalloc(4 * ((n + 2) / 3) + 1);
-	EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)s, (int)n);
-	return out;
-}
-
-/* "user:password" from base64, or NULL when it is not that. */
-static char *b64_decode(const char *s)
-{
-	size_t n = strlen(s);
-	if (n % 4)
-		return NULL;
-	unsigned char *out = st_xmalloc(n / 4 * 3 + 1);
-	int k = EVP_DecodeBlock(out, (const unsigned char *)s, (int)n);
-	if (k < 0) {
-		free(out);
-		return NULL;
-	}
-	/* EVP_DecodeBlock counts the padding as bytes. */
-	while (n && s[n - 1] == '=' && k > 0) {
-		k--;
-		n--;
-	}
-	out[k] = 0;
-	if (!strchr((char *)out, ':')) {
-		free(out);
-		return NULL;
-	}
-	return (char *)out;
-}
-
-/* The base64 "user:password" filed for 'domain' in the config file at 'path', or NULL. */
-static char *auth_from_file(const char *path, const char *domain)
-{
-	json_t *root = json_load_file(path, 0, NULL);
-	if (!root)
-		return NULL;
-	json_t *auths = json_object_get(root, "auths");
-	const char *keys[] = {st_registry_auth_key(domain), domain, NULL};
-	st_autofree char *https = st_xasprintf("https://%s", domain);
-	keys[2] = https;
-	char *found = NULL;
-	for (size_t i = 0; i < 3 && !found; i++) {
-		const char *a =
-		    json_string_value(json_object_get(json_object_get(auths, keys[i]), "auth"));
-		if (a && *a)
-			found = st_xstrdup(a);
-	}
-	json_decref(root);
-	return found;
-}
-
-/* New "user:password" for 'domain', or NULL when none is saved. */
-static char *credentials(struct st_registry *r, const char *domain)
-{
-	st_autofree char *b64 = auth_from_file(r->auth_file, domain);
-	if (!b64) {
-		st_autofree char *docker = docker_config_file();
-		b64 = auth_from_file(docker, domain);
-	}
-	return b64 ? b64_decode(b64) : NULL;
-}
-
-static int save_auth(const char *path, const char *domain, const char *b64, struct st_error **err)
-{
-	json_error_t je;
-	json_t *root = json_load_file(path, 0, &je);
-	if (!root) {
-		if (access(path, F_OK) == 0)
-			return st_err(err, ST_E_PARSE, "%s: %s", path, je.text);
-		root = json_object();
-	}
-	json_t *auths = json_object_get(root, "auths");
-	if (!json_is_object(auths)) {
-		auths = json_object();
-		json_object_set_new(root, "auths", auths);
-	}
-	const char *key = st_registry_auth_key(domain);
-	if (b64) {
-		json_object_set_new(auths, key, json_pack("{s:s}", "auth", b64));
-	} else if (json_object_del(auths, key) < 0) {
-		json_decref(root);
-		return st_err(err, ST_E_NOTFOUND, "not logged in to %s", domain);
-	}
-	char *text = json_dumps(root, JSON_INDENT(1) | JSON_SORT_KEYS);
-	json_decref(root);
-	st_autofree char *dir = st_xstrdup(path);
-	char *slash = strrchr(dir, '/');
-	int rc = 0;
-	if (slash && slash != dir) {
-		*slash = 0;
-		rc = st_mkdir_p(dir, 0700, err);
-	}
-	/* The file holds passwords: only its owner may read it. */
-	if (rc == 0)
-		rc = st_write_file_atomic(path, slash ? dir : ".", text, strlen(text), 0600, err);
-	free(text);
-	return rc;
-}
-
 /* ---- requests ----------------------------------------------------------------------------- */
 
 struct auth_ctx {
@@ -331,7 +201,7 @@ static int fetch_token(struct auth_ctx *a, const char *challenge, const char *us
 	st_buf_addf(&u, "scope=%s", e);
 	st_autofree char *basic = NULL;
 	if (userpass) {
-		st_autofree char *b = b64_encode(userpass);
+		st_autofree char *b = registry_b64(userpass);
 		basic = st_xasprintf("Basic %s", b);
 	}
 	struct st_http_request rq = {
@@ -393,11 +263,12 @@ static int on_challenge(void *ctx, const char *challenge, char **authorization,
 			struct st_error **err)
 {
 	struct auth_ctx *a = ctx;
-	st_autofree char *saved = a->userpass ? NULL : credentials(a->r, a->domain);
+	st_autofree char *saved =
+	    a->userpass ? NULL : registry_credentials(a->r->auth_file, a->domain);
 	const char *userpass = a->userpass ? a->userpass : saved;
 	if (!strncasecmp(challenge, "Basic", 5)) {
 		if (userpass) {
-			st_autofree char *b = b64_encode(userpass);
+			st_autofree char *b = registry_b64(userpass);
 			*authorization = st_xasprintf("Basic %s", b);
 		}
 	} else if (!strncasecmp(challenge, "Bearer", 6)) {
@@ -513,20 +384,41 @@ int st_registry_login(struct st_registry *r, const char *domain, const char *use
 	st_http_response_release(&resp);
 	if (rc < 0)
 		return st_err_wrap(err, "login %s", domain);
-	st_autofree char *b64 = b64_encode(userpass);
-	if (save_auth(r->auth_file, domain, b64, err) < 0)
+	if (registry_save_credentials(r->auth_file, domain, user, password, err) < 0)
 		return st_err_wrap(err, "login %s: save credentials", domain);
 	return 0;
 }
 
 int st_registry_logout(struct st_registry *r, const char *domain, struct st_error **err)
 {
-	if (save_auth(r->auth_file, domain, NULL, err) < 0)
+	if (registry_save_credentials(r->auth_file, domain, NULL, NULL, err) < 0)
 		return st_err_wrap(err, "logout %s", domain);
 	return 0;
 }
 
 /* ---- manifests ---------------------------------------------------------------------------- */
+
+/* A manifest is read whole into memory: a registry must not make that unbounded. */
+struct capped {
+	struct st_buf *b;
+	size_t max;
+};
+
+static int capped_write(void *ctx, const void *p, size_t n, struct st_error **err)
+{
+	struct capped *c = ctx;
+	if (c->b->len + n > c->max)
+		return st_err(err, ST_E_INVALID, "the manifest is larger than %zu MiB",
+			      c->max >> 20);
+	st_buf_add(c->b, p, n);
+	return 0;
+}
+
+static int capped_reset(void *ctx, struct st_error **err)
+{
+	st_buf_release(((struct capped *)ctx)->b);
+	return 0;
+}
 
 static int get_manifest(struct st_registry *r, const struct st_image_ref *ref,
 			const char *reference, const struct st_digest *want,
@@ -535,14 +427,15 @@ static int get_manifest(struct st_registry *r, const struct st_image_ref *ref,
 	memset(out, 0, sizeof(*out));
 	st_autofree char *path = st_xasprintf("manifests/%s", reference);
 	const char *headers[] = {"Accept: " ST_REGISTRY_ACCEPT, NULL};
-	struct call c = {.method = "GET", .path = path, .headers = headers, .follow = true};
+	struct capped cap = {&out->bytes, ST_REGISTRY_MANIFEST_MAX};
+	struct st_http_sink sink = {capped_write, capped_reset, &cap};
+	struct call c = {
+	    .method = "GET", .path = path, .headers = headers, .sink = &sink, .follow = true};
 	struct st_http_response resp;
 	int rc = call(r, ref, &c, &resp, err);
 	if (rc == 0 && resp.status != 200)
 		rc = api_error(&resp, err);
 	if (rc == 0) {
-		out->bytes = resp.body;
-		resp.body = (struct st_buf)ST_BUF_INIT;
 		st_digest_of(out->bytes.data ? out->bytes.data : "", out->bytes.len, &out->digest);
 		const char *served = st_http_response_header(&resp, "docker-content-digest");
 		if (want && !st_digest_equal(want, &out->digest))

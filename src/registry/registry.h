@@ -30,6 +30,9 @@
 	"application/vnd.oci.image.manifest.v1+json, "                                             \
 	"application/vnd.docker.distribution.manifest.v2+json"
 
+/* The largest manifest or index accepted (the distribution registry's own limit). */
+#define ST_REGISTRY_MANIFEST_MAX (4u << 20)
+
 struct st_registry_opts {
 	const char *auth_file; /* NULL: st_registry_auth_file() */
 	bool tls_verify_off;   /* accept any certificate, and plain HTTP, from every registry */
@@ -46,10 +49,9 @@ void st_registry_freep(struct st_registry **r);
 /* ---- credentials -------------------------------------------------------------------------- */
 
 /*
- * New: where `strata login` keeps credentials: $REGISTRY_AUTH_FILE, else
- * $XDG_CONFIG_HOME/strata/auth.json, else ~/.config/strata/auth.json. The format is Docker's
- * config.json ({"auths": {"host": {"auth": base64("user:password")}}}); Docker's own file
- * ($DOCKER_CONFIG/config.json, else ~/.docker/config.json) is read after it.
+ * New: the credentials file: $REGISTRY_AUTH_FILE, else Docker's config.json
+ * ($DOCKER_CONFIG/config.json, else ~/.docker/config.json), in Docker's format and with its
+ * credential helpers (credHelpers, credsStore); Docker's own file is read after another one.
  */
 char *st_registry_auth_file(void);
 /* The key credentials are filed under: "https://index.docker.io/v1/" for Docker Hub. Static. */

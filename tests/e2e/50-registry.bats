@@ -220,3 +220,55 @@ setup() {
 	run strata build -t app:4 "$ctx"
 	[ "$status" -eq 0 ]
 }
+
+@test "push -a pushes every tag of the repository; --digestfile holds the digest" {
+	strata tag busybox "$REG/all:x"
+	strata tag busybox "$REG/all:y"
+	strata tag busybox "$REG/allother:z"
+	run strata push -q -a --digestfile "$BATS_TEST_TMPDIR/digest" "$REG/all"
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 2 ]
+	run curl -s "http://$REG/v2/all/tags/list"
+	[ "$(echo "$output" | jq -c '.tags | sort')" = '["x","y"]' ]
+	[[ "$(cat "$BATS_TEST_TMPDIR/digest")" == sha256:* ]]
+	run strata push -a "$REG/all:x"
+	[ "$status" -ne 0 ]
+}
+
+@test "credentials: Docker's config.json auths and a credential helper are used" {
+	dir=$BATS_TEST_TMPDIR/authreg
+	mkdir -p "$dir"
+	htpasswd_line bob pw1 >"$dir/htpasswd"
+	registry_start "$dir" "$dir/htpasswd"
+	strata tag busybox "$REG/c:1"
+	# Docker's file, as `docker login` writes it.
+	unset REGISTRY_AUTH_FILE
+	export DOCKER_CONFIG=$BATS_TEST_TMPDIR/docker
+	mkdir -p "$DOCKER_CONFIG"
+	printf '{"auths":{"%s":{"auth":"%s"}}}' "$REG" "$(printf bob:pw1 | base64)" >"$DOCKER_CONFIG/config.json"
+	run strata push -q "$REG/c:1"
+	[ "$status" -eq 0 ]
+	# A credential helper named by credHelpers answers instead; the password is not in its argv.
+	mkdir -p "$BATS_TEST_TMPDIR/bin"
+	cat >"$BATS_TEST_TMPDIR/bin/docker-credential-fake" <<'SH'
+#!/bin/sh
+read server
+echo "$1 $server $*" >>"$(dirname "$0")/calls"
+[ "$1" = get ] && printf '{"ServerURL":"%s","Username":"bob","Secret":"pw1"}' "$server"
+exit 0
+SH
+	chmod +x "$BATS_TEST_TMPDIR/bin/docker-credential-fake"
+	printf '{"credHelpers":{"%s":"fake"}}' "$REG" >"$DOCKER_CONFIG/config.json"
+	export PATH=$BATS_TEST_TMPDIR/bin:$PATH
+	run strata push -q "$REG/c:1"
+	[ "$status" -eq 0 ]
+	grep -q "^get $REG" "$BATS_TEST_TMPDIR/bin/calls"
+	run sh -c "echo pw1 | '$STRATA_BIN' login -u bob --password-stdin $REG"
+	[ "$status" -eq 0 ]
+	grep -q "^store {" "$BATS_TEST_TMPDIR/bin/calls"
+	run jq -r '.auths // {} | length' "$DOCKER_CONFIG/config.json"
+	registry_stop
+	[ "$output" = 0 ]
+	run grep -c pw1 "$BATS_TEST_TMPDIR/bin/calls"
+	[ "$output" = 1 ]
+}
