@@ -272,3 +272,34 @@ SH
 	run grep -c pw1 "$BATS_TEST_TMPDIR/bin/calls"
 	[ "$output" = 1 ]
 }
+
+@test "bearer tokens: anonymous pull, push with a scoped token after login, wrong password refused" {
+	dir=$BATS_TEST_TMPDIR/tokenreg
+	mkdir -p "$dir"
+	openssl req -x509 -newkey rsa:2048 -nodes -keyout "$dir/key.pem" -out "$dir/cert.pem" \
+		-days 2 -subj /CN=strata-test 2>/dev/null
+	python3 "$BATS_TEST_DIRNAME/fixtures/token-server.py" "$dir/key.pem" "$dir/cert.pem" \
+		carol:tok3n "$dir/port" 3>&- &
+	tokpid=$!
+	for i in $(seq 100); do [ -f "$dir/port" ] && break; sleep 0.1; done
+	registry_start "$dir" "" "http://127.0.0.1:$(cat "$dir/port")/token $dir/cert.pem"
+	strata tag busybox "$REG/tok:1"
+	run strata push "$REG/tok:1"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"unauthorized"* || "$output" == *"denied"* ]]
+	run sh -c "echo nope | '$STRATA_BIN' login -u carol --password-stdin $REG"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"incorrect username or password"* ]]
+	run sh -c "echo tok3n | '$STRATA_BIN' login -u carol --password-stdin $REG"
+	[ "$status" -eq 0 ]
+	run strata push "$REG/tok:1"
+	[ "$status" -eq 0 ]
+	grep -q "^user repository:tok:pull,push" "$dir/port.log"
+	strata logout "$REG"
+	export STRATA_ROOT=$BATS_TEST_TMPDIR/other
+	run strata pull "$REG/tok:1"
+	registry_stop
+	kill "$tokpid"
+	[ "$status" -eq 0 ]
+	grep -q "^anonymous repository:tok:pull" "$dir/port.log"
+}

@@ -23,9 +23,10 @@ free_port() {
 }
 
 # Start the CNCF distribution registry on 127.0.0.1 with its storage under DIR; an optional
-# htpasswd file turns on Basic authentication. Sets REG (host:port) and REG_PID.
+# htpasswd file turns on Basic authentication, an optional "REALM CERT" (third argument) Bearer
+# tokens. Sets REG (host:port) and REG_PID.
 registry_start() {
-	local dir=$1 htpasswd=${2:-}
+	local dir=$1 htpasswd=${2:-} token=${3:-}
 	mkdir -p "$dir/data"
 	local port
 	port=$(free_port)
@@ -34,6 +35,10 @@ registry_start() {
 		printf '  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:%s\n' "$port"
 		if [ -n "$htpasswd" ]; then
 			printf 'auth:\n  htpasswd:\n    realm: strata-test\n    path: %s\n' "$htpasswd"
+		elif [ -n "$token" ]; then
+			# token="REALM CERT": Bearer tokens from REALM, signed by the key of CERT.
+			printf 'auth:\n  token:\n    realm: %s\n    service: strata-test-registry\n' "${token%% *}"
+			printf '    issuer: strata-test\n    rootcertbundle: %s\n' "${token#* }"
 		fi
 	} >"$dir/config.yml"
 	# The registry reads REGISTRY_* variables as configuration: REGISTRY_AUTH_FILE is not its.
