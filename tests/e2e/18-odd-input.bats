@@ -64,3 +64,26 @@ refused_by_load() {
 	[ "$status" -eq 0 ]
 	[ -z "$output" ]
 }
+
+@test "load: an OCI archive with an unsafe layer is refused, naming the layer blob" {
+	python3 "$ODD" hardlink-escape "$BATS_TEST_TMPDIR/oci.tar" --oci
+	run strata load -i "$BATS_TEST_TMPDIR/oci.tar"
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"layer 0 'blobs/sha256/"*"': entry 'link': hardlink target '../../etc/passwd' escapes the root"* ]]
+	run strata images -q
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+}
+
+@test "build: a NUL byte in the Dockerfile is an error naming its line" {
+	mkdir -p "$BATS_TEST_TMPDIR/ctx"
+	printf 'FROM scratch\nLABEL a=b\0c\n' >"$BATS_TEST_TMPDIR/ctx/Dockerfile"
+	run strata build -t nul:1 "$BATS_TEST_TMPDIR/ctx"
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"Dockerfile:2: NUL byte at column 10: a Dockerfile must be text"* ]]
+	run strata images -q
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+}
