@@ -1,10 +1,13 @@
-/* system_df.c: strata system df [--format F] */
+/* system_df.c: strata system df [-v] [--format F] */
 #include <getopt.h>
 #include <string.h>
+#include <time.h>
 
+#include "build/build.h"
 #include "cli.h"
 #include "fmt.h"
 #include "format.h"
+#include "local/local.h"
 #include "store/store.h"
 #include "util/cleanup.h"
 #include "util/banned.h"
@@ -19,6 +22,110 @@ static json_t *row(const char *type, size_t total, size_t active, uint64_t size,
 			 "Active", (json_int_t)active, "Size", sz, "Reclaimable", rc);
 }
 
+/* Bytes of 'img's layers that another image of 'all' has too (each diff_id once). */
+static uint64_t shared_size(const struct st_store_image *img, struct st_store_image **all, size_t n)
+{
+	uint64_t shared = 0;
+	for (size_t l = 0; l < img->n_layers; l++) {
+		const struct st_store_layer *ly = &img->layers[l];
+		bool dup = false, other = false;
+		for (size_t k = 0; k < l && !dup; k++)
+			dup = st_digest_equal(&img->layers[k].diff_id, &ly->diff_id);
+		for (size_t i = 0; i < n && !other && !dup; i++) {
+			if (all[i] == img)
+				continue;
+			for (size_t k = 0; k < all[i]->n_layers && !other; k++)
+				other = st_digest_equal(&all[i]->layers[k].diff_id, &ly->diff_id);
+		}
+		if (other)
+			shared += ly->diff_size;
+	}
+	return shared;
+}
+
+static int image_rows(struct st_store *s, struct st_table *t, struct st_error **err)
+{
+	struct st_store_image **imgs = NULL;
+	size_t n = 0;
+	if (st_store_image_list(s, 0, &imgs, &n, err) < 0)
+		return -1;
+	time_t now = time(NULL);
+	int rc = 0;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		const struct st_store_image *img = imgs[i];
+		char **tags = NULL;
+		size_t nt = 0;
+		if ((rc = st_local_image_tags(s, img->id.str, &tags, &nt, err)) < 0)
+			break;
+		uint64_t sh = shared_size(img, imgs, n);
+		st_autofree char *id = st_fmt_short_id(img->id.str);
+		st_autofree char *since = st_fmt_since(img->created, now);
+		st_autofree char *size = st_fmt_size(img->size);
+		st_autofree char *shared = st_fmt_size(sh);
+		st_autofree char *unique = st_fmt_size(img->size - sh);
+		for (size_t k = 0; k < (nt ? nt : 1); k++) {
+			char *colon = nt ? strrchr(tags[k], ':') : NULL;
+			if (colon && strchr(colon, '/'))
+				colon = NULL;
+			st_autofree char *repo =
+				!nt     ? st_xstrdup("<none>")
+				: colon ? st_xstrndup(tags[k], (size_t)(colon - tags[k]))
+					: st_xstrdup(tags[k]);
+			const char *tag = colon ? colon + 1 : "<none>";
+			const char *row[] = { repo, tag, id, since, size, shared, unique, "0" };
+			st_table_add(t, row);
+		}
+		st_store_strings_free(tags, nt);
+	}
+	st_store_image_list_free(imgs, n);
+	return rc;
+}
+
+/* docker system df -v: each kind of object, one table each. */
+static int print_verbose(struct st_store *s, const struct st_build_cache_usage *u, FILE *out,
+			 struct st_error **err)
+{
+	struct st_table t;
+	st_table_init(&t, 8);
+	const char *ih[] = { "REPOSITORY", "TAG",	  "IMAGE ID",	 "CREATED",
+			     "SIZE",	   "SHARED SIZE", "UNIQUE SIZE", "CONTAINERS" };
+	st_table_add(&t, ih);
+	int rc = image_rows(s, &t, err);
+	if (rc == 0) {
+		fputs("Images space usage:\n\n", out);
+		st_table_print(&t, out);
+		/* strata runs no containers and keeps no volumes: their tables stay empty */
+		fputs("\nContainers space usage:\n\nCONTAINER ID   IMAGE     COMMAND   "
+		      "LOCAL VOLUMES   SIZE      CREATED   STATUS    NAMES\n",
+		      out);
+		fputs("\nLocal Volumes space usage:\n\nVOLUME NAME   LINKS     SIZE\n", out);
+		st_autofree char *total = st_fmt_size(u->size);
+		fprintf(out, "\nBuild cache usage: %s\n\n", total);
+	}
+	st_table_release(&t);
+	if (rc < 0)
+		return -1;
+	st_table_init(&t, 6);
+	const char *ch[] = { "CACHE ID",  "CACHE TYPE", "SIZE",
+			     "LAST USED", "SHARED",     "RECLAIMABLE" };
+	st_table_add(&t, ch);
+	time_t now = time(NULL);
+	for (size_t i = 0; i < u->records; i++) {
+		const struct st_build_cache_record *r = &u->v[i];
+		st_autofree char *id = st_xstrndup(r->id, 12);
+		st_autofree char *sz = st_fmt_size(r->size);
+		long long ago = (long long)now - (long long)(r->last_used / 1000000);
+		st_autofree char *d = st_fmt_duration(ago < 0 ? 0 : ago);
+		st_autofree char *when = st_xasprintf("%s ago", d);
+		const char *row[] = { id,   r->type, sz,
+				      when, "false", r->reclaimable ? "true" : "false" };
+		st_table_add(&t, row);
+	}
+	st_table_print(&t, out);
+	st_table_release(&t);
+	return 0;
+}
+
 int cmd_system_df(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 {
 	static const struct option longopts[] = {
@@ -28,6 +135,7 @@ int cmd_system_df(struct st_cli *cli, int argc, char **argv, struct st_error **e
 		{ 0 },
 	};
 	const char *fmt = "table {{.Type}}\t{{.TotalCount}}\t{{.Active}}\t{{.Size}}\t{{.Reclaimable}}";
+	bool verbose = false;
 	int c;
 	while ((c = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
 		switch (c) {
@@ -35,10 +143,14 @@ int cmd_system_df(struct st_cli *cli, int argc, char **argv, struct st_error **e
 			fmt = optarg;
 			break;
 		case 'v':
+			verbose = true;
 			break;
 		case 'h':
 			fputs("Usage: strata system df [OPTIONS]\n\nShow disk usage\n\nOptions:\n"
-			      "      --format string   Format output using a Go template\n",
+			      "      --format string   Format output using a Go template\n"
+			      "  -v, --verbose         Show detailed information on space usage\n\n"
+			      "The build cache counts the steps' records and the RUN\n"
+			      "--mount=type=cache directories, as 'strata builder du' does.\n",
 			      cli->out);
 			return 0;
 		default:
@@ -57,13 +169,26 @@ int cmd_system_df(struct st_cli *cli, int argc, char **argv, struct st_error **e
 	struct st_store_df df;
 	if (st_store_df(s, &df, err) < 0)
 		return -1;
+	/* The build cache as builder du sees it, so that the two agree. */
+	struct st_build_cache_usage u;
+	if (st_build_cache_du(s, NULL, &u, err) < 0)
+		return -1;
+	if (verbose) {
+		rc = print_verbose(s, &u, cli->out, err);
+		st_build_cache_usage_release(&u);
+		return rc;
+	}
+	size_t cache_active = 0;
+	for (size_t i = 0; i < u.records; i++)
+		cache_active += !u.v[i].reclaimable;
 	json_t *rows[] = {
 		/* Docker counts an image as active when a container uses it; strata runs none. */
 		row("Images", df.images, 0, df.images_size, df.images_size),
 		row("Containers", 0, 0, 0, 0),
 		row("Local Volumes", 0, 0, 0, 0),
-		row("Build Cache", df.cache, 0, df.cache_size, df.cache_size),
+		row("Build Cache", u.records, cache_active, u.size, u.reclaimable),
 	};
+	st_build_cache_usage_release(&u);
 	rc = 0;
 	for (size_t i = 0; i < sizeof(rows) / sizeof(*rows); i++) {
 		if (rc == 0)

@@ -15,6 +15,7 @@
 #include "archive/internal.h"
 #include "image/image.h"
 #include "layer/compress.h"
+#include "layer/layer.h"
 #include "local/local.h"
 #include "util/buf.h"
 #include "util/cleanup.h"
@@ -47,6 +48,7 @@ struct entry {
 	struct st_digest diff_id;
 	uint64_t diff_size;
 	char *diff_err; /* why the uncompressed content is unknown */
+	bool unpack_checked; /* a layer whose entries were all found safe to unpack */
 };
 
 /* An image ready to be recorded. */
@@ -517,6 +519,45 @@ static int check_layer(const struct entry *e, const struct st_digest *want, size
 	return 0;
 }
 
+struct mem_source {
+	const char *p;
+	size_t len, off;
+};
+
+static ssize_t mem_read(void *ctx, void *buf, size_t n, struct st_error **err)
+{
+	struct mem_source *m = ctx;
+	if (n > m->len - m->off)
+		n = m->len - m->off;
+	memcpy(buf, m->p + m->off, n);
+	m->off += n;
+	return (ssize_t)n;
+}
+
+/*
+ * Refuse a layer that could not be unpacked safely (paths or hardlinks out of the root, bad
+ * whiteouts, over-long names) now, before the image is recorded, rather than at its first use.
+ */
+static int check_unpack(struct loader *L, struct entry *e, size_t i, struct st_error **err)
+{
+	if (e->unpack_checked)
+		return 0;
+	int rc;
+	if (e->in_mem) {
+		struct mem_source m = { e->data.data ? e->data.data : "", e->data.len, 0 };
+		rc = st_layer_check((struct st_layer_source){ mem_read, &m }, err);
+	} else {
+		st_autoclose int fd = -1;
+		rc = st_store_open_blob(L->s, e->digest.str, &fd, NULL, err);
+		if (rc == 0)
+			rc = st_layer_check(st_layer_source_fd(&fd), err);
+	}
+	if (rc < 0)
+		return st_err_wrap(err, "layer %zu '%s'", i, e->name);
+	e->unpack_checked = true;
+	return 0;
+}
+
 static struct plan *plan_for(struct loader *L, const struct st_digest *id)
 {
 	for (size_t i = 0; i < L->n_plans; i++)
@@ -619,7 +660,8 @@ static int oci_manifest(struct loader *L, struct entry *me, const char *mt, cons
 	for (size_t i = 0; i < m->n_layers; i++) {
 		if (lookup_blob(L, &m->layers[i], &layers[i], err) < 0)
 			return st_err_wrap(err, "%s: layer %zu", me->name, i);
-		if (check_layer(layers[i], &cfg->diff_ids[i], i, err) < 0)
+		if (check_layer(layers[i], &cfg->diff_ids[i], i, err) < 0 ||
+		    check_unpack(L, layers[i], i, err) < 0)
 			return -1;
 		mts[i] = m->layers[i].media_type ? m->layers[i].media_type : ST_MT_OCI_LAYER;
 	}
@@ -821,7 +863,8 @@ static int docker_entry(struct loader *L, json_t *o, size_t idx_no,
 				      idx_no, i);
 		if (lookup(L, ln, &layers[i], err) < 0)
 			return st_err_wrap(err, "manifest.json: [%zu]: layer %zu", idx_no, i);
-		if (check_layer(layers[i], &cfg->diff_ids[i], i, err) < 0)
+		if (check_layer(layers[i], &cfg->diff_ids[i], i, err) < 0 ||
+		    check_unpack(L, layers[i], i, err) < 0)
 			return -1;
 		mts[i] = layer_media_type(layers[i]->comp);
 	}

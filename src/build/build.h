@@ -139,24 +139,37 @@ int st_build_run(struct st_store *s, const struct st_build_opts *o, struct st_bu
  * records are reclaimable by a default prune (Docker's builder prune without --all).
  */
 struct st_build_cache_record {
-	char *id;          /* the step's cache key (hex); owned */
-	uint64_t size;     /* the bytes of the layer the step added (0: config only) */
+	char *id;          /* the step's cache key, or the cache mount's directory (hex); owned */
+	const char *type;  /* BuildKit's record type: "regular" (a step), "exec.cachemount" */
+	char *description; /* the step's instruction; NULL for a cache mount; owned */
+	uint64_t size;     /* the bytes of the layer the step added (0: config only), or on disk */
 	int64_t last_used; /* microseconds */
-	bool reclaimable;  /* dangling */
+	bool reclaimable;  /* dangling step; cache mount no step uses now */
 };
 
 struct st_build_cache_usage {
 	size_t records;
 	uint64_t size;        /* the layers' bytes the records keep (their recorded sizes) */
-	uint64_t reclaimable; /* of that, the dangling records' */
+	uint64_t reclaimable; /* of that, the reclaimable records' */
 	uint64_t meta_size;   /* context checksums, miss explanations and file lists (kv) */
 	int64_t last_used;    /* the most recent use, microseconds; 0 when empty */
 	struct st_build_cache_record *v; /* most recently used first */
 };
 
-/* `strata builder du`. 'out' is filled with new data: st_build_cache_usage_release(). */
-int st_build_cache_du(struct st_store *s, struct st_build_cache_usage *out,
-		      struct st_error **err);
+/* Which records st_build_cache_du() reports, as buildx du --filter selects them. */
+struct st_build_cache_filter {
+	const char *type;   /* NULL: any; else the record type */
+	const char *id;     /* NULL: any; else a prefix of the record's id */
+	int64_t until;      /* 0: any; else only records last used before this (microseconds) */
+};
+
+/*
+ * `strata builder du` and the build cache of `strata system df`: the step records and the
+ * RUN --mount=type=cache directories, those 'filter' (may be NULL) selects. 'out' is filled
+ * with new data: st_build_cache_usage_release().
+ */
+int st_build_cache_du(struct st_store *s, const struct st_build_cache_filter *filter,
+		      struct st_build_cache_usage *out, struct st_error **err);
 void st_build_cache_usage_release(struct st_build_cache_usage *u);
 
 enum st_build_prune_flags {

@@ -472,7 +472,12 @@ static bool history_prefix(const struct st_image_config *rec, const struct st_im
 	return true;
 }
 
-static bool record_dangling(const struct st_store_cache *c, const struct image_histories *h)
+/*
+ * Whether no image was built through record 'c', and (if 'description' is not NULL) the
+ * instruction of its step, the last history entry of the config it recorded (new, or NULL).
+ */
+static bool record_dangling(const struct st_store_cache *c, const struct image_histories *h,
+			    char **description)
 {
 	json_error_t jerr;
 	json_t *doc = json_loads(c->value, 0, &jerr);
@@ -483,6 +488,8 @@ static bool record_dangling(const struct st_store_cache *c, const struct image_h
 		for (size_t i = 0; dangling && i < h->n; i++)
 			if (history_prefix(cfg, h->cfg[i]))
 				dangling = false;
+		if (description && cfg->n_history && cfg->history[cfg->n_history - 1].created_by)
+			*description = st_xstrdup(cfg->history[cfg->n_history - 1].created_by);
 		st_image_config_free(cfg);
 	}
 	json_decref(doc);
@@ -505,7 +512,28 @@ static uint64_t kv_bytes(struct st_store *s, const char *ns)
 	return total;
 }
 
-int st_build_cache_du(struct st_store *s, struct st_build_cache_usage *out, struct st_error **err)
+static bool filter_keeps(const struct st_build_cache_filter *f,
+			 const struct st_build_cache_record *r)
+{
+	if (!f)
+		return true;
+	if (f->type && strcmp(f->type, r->type) != 0)
+		return false;
+	if (f->id && strncmp(r->id, f->id, strlen(f->id)) != 0)
+		return false;
+	return !f->until || r->last_used < f->until;
+}
+
+static int by_last_used_desc(const void *a, const void *b)
+{
+	const struct st_build_cache_record *x = a, *y = b;
+	if (x->last_used != y->last_used)
+		return x->last_used > y->last_used ? -1 : 1;
+	return strcmp(x->id, y->id);
+}
+
+int st_build_cache_du(struct st_store *s, const struct st_build_cache_filter *filter,
+		      struct st_build_cache_usage *out, struct st_error **err)
 {
 	memset(out, 0, sizeof(*out));
 	struct st_store_cache *v = NULL;
@@ -517,22 +545,44 @@ int st_build_cache_du(struct st_store *s, struct st_build_cache_usage *out, stru
 		st_store_caches_free(v, n);
 		return -1;
 	}
-	out->records = n;
-	out->v = st_xcalloc(n + 1, sizeof(*out->v));
-	for (size_t i = 0; i < n; i++) {
-		const struct st_store_cache *c = &v[n - 1 - i]; /* the list is oldest first */
-		struct st_build_cache_record *r = &out->v[i];
-		r->id = st_xstrdup(c->key);
-		r->size = c->size;
-		r->last_used = c->last_used;
-		r->reclaimable = record_dangling(c, &h);
-		out->size += c->size;
-		if (r->reclaimable)
-			out->reclaimable += c->size;
-		if (c->last_used > out->last_used)
-			out->last_used = c->last_used;
+	struct st_build_cache_record *mounts = NULL;
+	size_t nm = 0;
+	if (cache_mounts_list(s, &mounts, &nm, err) < 0) {
+		histories_release(&h);
+		st_store_caches_free(v, n);
+		return -1;
 	}
+	out->v = st_xcalloc(n + nm + 1, sizeof(*out->v));
+	for (size_t i = 0; i < n + nm; i++) {
+		struct st_build_cache_record r;
+		if (i < n) {
+			const struct st_store_cache *c = &v[i];
+			r = (struct st_build_cache_record){
+				.id = st_xstrdup(c->key),
+				.type = "regular",
+				.size = c->size,
+				.last_used = c->last_used,
+			};
+			r.reclaimable = record_dangling(c, &h, &r.description);
+		} else {
+			r = mounts[i - n];
+		}
+		if (!filter_keeps(filter, &r)) {
+			free(r.id);
+			free(r.description);
+			continue;
+		}
+		out->v[out->records++] = r;
+		out->size += r.size;
+		if (r.reclaimable)
+			out->reclaimable += r.size;
+		if (r.last_used > out->last_used)
+			out->last_used = r.last_used;
+	}
+	if (out->records)
+		qsort(out->v, out->records, sizeof(*out->v), by_last_used_desc);
 	out->meta_size = kv_bytes(s, KV_NS_CTX) + kv_bytes(s, KV_NS_LAST) + kv_bytes(s, KV_NS_FILES);
+	free(mounts);
 	histories_release(&h);
 	st_store_caches_free(v, n);
 	return 0;
@@ -540,8 +590,10 @@ int st_build_cache_du(struct st_store *s, struct st_build_cache_usage *out, stru
 
 void st_build_cache_usage_release(struct st_build_cache_usage *u)
 {
-	for (size_t i = 0; u->v && i < u->records; i++)
+	for (size_t i = 0; u->v && i < u->records; i++) {
 		free(u->v[i].id);
+		free(u->v[i].description);
+	}
 	free(u->v);
 	memset(u, 0, sizeof(*u));
 }
@@ -639,7 +691,7 @@ int st_build_cache_prune(struct st_store *s, unsigned flags, uint64_t keep_bytes
 	size_t nrem = 0;
 	int rc = 0;
 	for (size_t i = 0; rc == 0 && i < n && (keep_bytes == 0 || total > keep_bytes); i++) {
-		if (!all && !record_dangling(&v[i], &h))
+		if (!all && !record_dangling(&v[i], &h, NULL))
 			continue;
 		struct st_error *e = NULL;
 		if (st_store_cache_delete(s, v[i].key, &e) < 0) {

@@ -118,17 +118,15 @@ int st_build_config_apply(struct st_image_config *cfg, const struct st_dockerfil
 	switch (in->kind) {
 	case ST_DF_ENV:
 		st_buf_adds(&cb, "ENV");
-		for (size_t i = 0; i + 1 < nw; i += 2) {
-			st_image_config_env_set(cfg, w[i], w[i + 1]);
+		st_image_config_env_set_pairs(cfg, w, nw / 2);
+		for (size_t i = 0; i + 1 < nw; i += 2)
 			st_buf_addf(&cb, " %s=%s", w[i], w[i + 1]);
-		}
 		break;
 	case ST_DF_LABEL:
 		st_buf_adds(&cb, "LABEL");
-		for (size_t i = 0; i + 1 < nw; i += 2) {
-			st_image_map_set(&rc->labels, w[i], w[i + 1]);
+		st_image_map_set_pairs(&rc->labels, w, nw / 2);
+		for (size_t i = 0; i + 1 < nw; i += 2)
 			st_buf_addf(&cb, " %s=%s", w[i], w[i + 1]);
-		}
 		break;
 	case ST_DF_ARG:
 		st_buf_adds(&cb, "ARG");

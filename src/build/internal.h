@@ -161,6 +161,12 @@ const struct st_runtime_mount *mounts_runtime(const struct run_mounts *m, size_t
 const char *const *mounts_env(const struct run_mounts *m, size_t *n);
 /* Unmount, unlock and remove what mounts_setup() made. NULL does nothing. */
 void run_mounts_free(struct run_mounts *m);
+/*
+ * The RUN --mount=type=cache directories, as records of type "exec.cachemount": *v is new,
+ * n entries; free each id with free() and then *v.
+ */
+int cache_mounts_list(struct st_store *s, struct st_build_cache_record **v, size_t *n,
+		      struct st_error **err);
 
 /* run.c: delete the containers that killed builds left in this store's runtime state root
  * (ids "strata-build-<tmp dir>" whose tmp dir nobody holds locked any more). */

@@ -917,6 +917,43 @@ static uint64_t tree_size(int dfd, const char *name)
 	return sum;
 }
 
+int cache_mounts_list(struct st_store *s, struct st_build_cache_record **v, size_t *n,
+		      struct st_error **err)
+{
+	*v = NULL;
+	*n = 0;
+	st_autofree char *croot = cache_root(s);
+	DIR *d = opendir(croot);
+	if (!d)
+		return errno == ENOENT ? 0 : st_err_errno(err, "open '%s'", croot);
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		struct stat st;
+		if (de->d_name[0] == '.' ||
+		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !S_ISDIR(st.st_mode))
+			continue;
+		/* As prune sees it: a step holds its lock while it uses the directory. */
+		int fd = openat(dirfd(d), de->d_name,
+				O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		bool in_use = fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0;
+		if (fd >= 0)
+			close(fd);
+		*v = st_xrealloc(*v, (*n + 1) * sizeof(**v));
+		(*v)[(*n)++] = (struct st_build_cache_record){
+			.id = st_xstrdup(de->d_name),
+			.type = "exec.cachemount",
+			.size = tree_size(dirfd(d), de->d_name),
+			/* a step writing at the top changes it: the best "last used" there is */
+			.last_used = (int64_t)st.st_mtim.tv_sec * 1000000 +
+				     st.st_mtim.tv_nsec / 1000,
+			.reclaimable = !in_use,
+		};
+	}
+	closedir(d);
+	return 0;
+}
+
 int st_build_cache_mounts_prune(struct st_store *s, size_t *removed, uint64_t *freed,
 				struct st_error **err)
 {

@@ -1,14 +1,15 @@
 /*
  * dockerignore.c: moby/patternmatcher's semantics without its regular expressions. A pattern
  * there becomes an anchored regexp: "*" is [^/]*, "?" is [^/], "**" (with a following "/"
- * eaten) is "(.* then /)?" and ".*" at the end, "[...]" a character class, "\x" a literal x. A path is
- * excluded when the last pattern that matches it, or one of its parent directories, is not an
+ * eaten) is "(.* then /)?" and ".*" at the end, "[...]" a character class, "\x" a literal x. A path
+ * is excluded when the last pattern that matches it, or one of its parent directories, is not an
  * exception. The matcher here walks the same token list with memoised backtracking.
  */
 #include "dockerfile/dockerignore.h"
 
 #include <dirent.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -22,9 +23,9 @@ enum tk { T_LIT, T_ANY, T_STAR, T_DSTAR_DIR, T_DSTAR_END, T_CLASS };
 
 struct tok {
 	enum tk kind;
-	char c;            /* T_LIT */
-	char *set;         /* T_CLASS: pairs lo,hi */
-	size_t nset;       /* number of pairs */
+	char c;	       /* T_LIT: one byte (a multi-byte literal is several tokens) */
+	uint32_t *set; /* T_CLASS: pairs lo,hi of code points */
+	size_t nset;   /* number of pairs */
 	bool negate;
 };
 
@@ -67,6 +68,38 @@ void st_dockerignore_freep(struct st_dockerignore **m)
 {
 	st_dockerignore_free(*m);
 	*m = NULL;
+}
+
+/*
+ * The code point at s[0..n) (n >= 1) and its width, as Go's utf8.DecodeRune: a byte that does
+ * not start a valid sequence is U+FFFD of width 1. Go's regexp, which patternmatcher's
+ * patterns become, reads paths this way, so "?" and "[^a]" take one character, not one byte.
+ */
+static size_t rune_at(const char *s, size_t n, uint32_t *r)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	*r = 0xfffd;
+	if (u[0] < 0x80) {
+		*r = u[0];
+		return 1;
+	}
+	size_t w = u[0] >= 0xc2 && u[0] < 0xe0	 ? 2
+		   : u[0] >= 0xe0 && u[0] < 0xf0 ? 3
+		   : u[0] >= 0xf0 && u[0] < 0xf5 ? 4
+						 : 0;
+	if (!w || w > n)
+		return 1;
+	uint32_t cp = u[0] & (0x7f >> w);
+	for (size_t i = 1; i < w; i++) {
+		if ((u[i] & 0xc0) != 0x80)
+			return 1;
+		cp = cp << 6 | (u[i] & 0x3f);
+	}
+	static const uint32_t min[] = {0, 0, 0x80, 0x800, 0x10000};
+	if (cp < min[w] || cp > 0x10ffff || (cp >= 0xd800 && cp < 0xe000))
+		return 1;
+	*r = cp;
+	return w;
 }
 
 /* Go's filepath.Clean for "/"-separated paths. New string. */
@@ -115,7 +148,41 @@ static char *path_clean(const char *p)
 	return out;
 }
 
-static int compile(struct pattern *pt, struct st_error **err)
+static int bad_pattern(struct st_error **err, const char *shown, const char *why)
+{
+	return st_err(err, ST_E_PARSE, "invalid .dockerignore pattern \"%s\": %s", shown, why);
+}
+
+/*
+ * One member bound of a character class at s[*j], as Go's filepath.Match reads it (getEsc):
+ * "-" and "]" must be escaped there, and the class must go on after it.
+ */
+static int class_char(const char *s, size_t n, size_t *j, uint32_t *r, const char *shown,
+		      struct st_error **err)
+{
+	if (*j >= n)
+		return bad_pattern(err, shown, "missing closing ]");
+	if (s[*j] == '-' || s[*j] == ']')
+		return bad_pattern(err, shown,
+				   s[*j] == '-' ? "character range with a missing start"
+						: "empty character class");
+	if (s[*j] == '\\' && ++*j >= n)
+		return bad_pattern(err, shown, "missing closing ]");
+	size_t w = rune_at(s + *j, n - *j, r);
+	if (*r == 0xfffd && w == 1 && (unsigned char)s[*j] >= 0x80)
+		return bad_pattern(err, shown, "invalid UTF-8 in a character class");
+	*j += w;
+	if (*j >= n)
+		return bad_pattern(err, shown, "missing closing ]");
+	return 0;
+}
+
+/*
+ * Compile the cleaned pattern pt->text into tokens. Patterns are checked as moby/patternmatcher
+ * checks them, by Go's filepath.Match: an unclosed or empty class, a range without an end and
+ * a trailing backslash are errors, named with 'shown' (the pattern as written).
+ */
+static int compile(struct pattern *pt, const char *shown, struct st_error **err)
 {
 	const char *s = pt->text;
 	size_t n = strlen(s);
@@ -136,47 +203,40 @@ static int compile(struct pattern *pt, struct st_error **err)
 		} else if (c == '?') {
 			t->kind = T_ANY;
 		} else if (c == '\\') {
+			if (i + 1 >= n)
+				return bad_pattern(err, shown, "trailing backslash");
 			t->kind = T_LIT;
-			t->c = i + 1 < n ? s[++i] : '\\';
+			t->c = s[++i];
 		} else if (c == '[') {
 			size_t j = i + 1;
 			t->kind = T_CLASS;
-			if (s[j] == '^' || s[j] == '!') {
-				/* Go's regexp only negates with '^'; '!' stays a member there */
-				if (s[j] == '^') {
-					t->negate = true;
-					j++;
-				}
+			/* Go's filepath.Match only negates with '^'; '!' stays a member there */
+			if (j < n && s[j] == '^') {
+				t->negate = true;
+				j++;
 			}
-			t->set = st_xmalloc(2 * (n - i) + 2);
+			t->set = st_xmalloc((2 * (n - i) + 2) * sizeof(*t->set));
 			pt->nt = k + 1; /* so that an error below still frees the set */
-			bool first = true;
-			for (;;) {
-				if (j >= n)
-					return st_err(err, ST_E_PARSE,
-						      "invalid .dockerignore pattern \"%s\": missing closing ]",
-						      pt->text);
-				if (s[j] == ']' && !first)
-					break;
-				first = false;
-				char lo = s[j];
-				if (lo == '\\' && j + 1 < n)
-					lo = s[++j];
-				char hi = lo;
-				if (j + 2 < n && s[j + 1] == '-' && s[j + 2] != ']') {
-					hi = s[j + 2];
-					j += 2;
-					if (hi == '\\' && j + 1 < n)
-						hi = s[++j];
-					if ((unsigned char)hi < (unsigned char)lo)
-						return st_err(err, ST_E_PARSE,
-							      "invalid .dockerignore pattern \"%s\": bad character range",
-							      pt->text);
+			while (j >= n || s[j] != ']' || !t->nset) {
+				uint32_t lo, hi;
+				if (class_char(s, n, &j, &lo, shown, err) < 0)
+					return -1;
+				hi = lo;
+				if (s[j] == '-') {
+					j++;
+					if (j >= n || s[j] == ']')
+						return bad_pattern(
+						    err, shown,
+						    "character range with a missing end");
+					if (class_char(s, n, &j, &hi, shown, err) < 0)
+						return -1;
+					if (hi < lo)
+						return bad_pattern(err, shown,
+								   "bad character range");
 				}
 				t->set[2 * t->nset] = lo;
 				t->set[2 * t->nset + 1] = hi;
 				t->nset++;
-				j++;
 			}
 			i = j;
 		} else {
@@ -197,11 +257,11 @@ struct mstate {
 	unsigned char *seen; /* (nt+1)*(ns+1) failed states */
 };
 
-static bool in_class(const struct tok *t, unsigned char c)
+static bool in_class(const struct tok *t, uint32_t c)
 {
 	bool in = false;
 	for (size_t i = 0; i < t->nset && !in; i++)
-		in = c >= (unsigned char)t->set[2 * i] && c <= (unsigned char)t->set[2 * i + 1];
+		in = c >= t->set[2 * i] && c <= t->set[2 * i + 1];
 	return in != t->negate;
 }
 
@@ -211,6 +271,7 @@ static bool m_at(struct mstate *m, size_t ti, size_t si)
 	if (m->seen[key])
 		return false;
 	bool ok = false;
+	uint32_t r;
 	if (ti == m->nt) {
 		ok = si == m->ns;
 	} else {
@@ -220,10 +281,14 @@ static bool m_at(struct mstate *m, size_t ti, size_t si)
 			ok = si < m->ns && m->s[si] == t->c && m_at(m, ti + 1, si + 1);
 			break;
 		case T_ANY:
-			ok = si < m->ns && m->s[si] != '/' && m_at(m, ti + 1, si + 1);
+			ok = si < m->ns && m->s[si] != '/' &&
+			     m_at(m, ti + 1, si + rune_at(m->s + si, m->ns - si, &r));
 			break;
 		case T_CLASS:
-			ok = si < m->ns && in_class(t, (unsigned char)m->s[si]) && m_at(m, ti + 1, si + 1);
+			if (si < m->ns) {
+				size_t w = rune_at(m->s + si, m->ns - si, &r);
+				ok = in_class(t, r) && m_at(m, ti + 1, si + w);
+			}
 			break;
 		case T_STAR:
 			for (size_t e = si;; e++) {
@@ -256,7 +321,7 @@ static bool m_at(struct mstate *m, size_t ti, size_t si)
 
 static bool pattern_match(const struct pattern *p, const char *s, size_t n)
 {
-	struct mstate m = { p->t, p->nt, s, n, NULL };
+	struct mstate m = {p->t, p->nt, s, n, NULL};
 	m.seen = st_xcalloc((p->nt + 1) * (n + 1), 1);
 	bool ok = m_at(&m, 0, 0);
 	free(m.seen);
@@ -288,8 +353,8 @@ int st_dockerignore_add_pattern(struct st_dockerignore *m, const char *pattern,
 		free(clean);
 		clean = t;
 	}
-	struct pattern pt = { .text = clean, .exclusion = excl };
-	if (compile(&pt, err) < 0) {
+	struct pattern pt = {.text = clean, .exclusion = excl};
+	if (compile(&pt, p, err) < 0) {
 		pattern_release(&pt);
 		return -1;
 	}
@@ -354,9 +419,9 @@ static bool exception_may_match_under(const struct pattern *p, const char *dir)
 		const char *de = strchr(d, '/');
 		size_t dn = de ? (size_t)(de - d) : strlen(d);
 		st_autofree char *seg = st_xstrndup(pt, pn);
-		struct pattern one = { .text = seg };
+		struct pattern one = {.text = seg};
 		struct st_error *e = NULL;
-		bool ok = compile(&one, &e) == 0 && pattern_match(&one, d, dn);
+		bool ok = compile(&one, seg, &e) == 0 && pattern_match(&one, d, dn);
 		st_error_free(e);
 		one.text = NULL;
 		pattern_release(&one);
@@ -377,30 +442,6 @@ bool st_dockerignore_may_include_under(const struct st_dockerignore *m, const ch
 		if (m->p[i].exclusion && exception_may_match_under(&m->p[i], dir))
 			return true;
 	return false;
-}
-
-int st_dockerignore_keep_build_files(struct st_dockerignore *m, const char *dockerfile,
-				     struct st_error **err)
-{
-	if (st_dockerignore_matches(m, ".dockerignore") &&
-	    st_dockerignore_add_pattern(m, "!.dockerignore", err) < 0)
-		return -1;
-	st_autofree char *df = path_clean(dockerfile ? dockerfile : "Dockerfile");
-	if (st_dockerignore_matches(m, df)) {
-		/* a name with pattern characters would not match itself: escape them */
-		struct st_buf b = ST_BUF_INIT;
-		st_buf_addch(&b, '!');
-		for (const char *c = df; *c; c++) {
-			if (strchr("*?[]\\", *c))
-				st_buf_addch(&b, '\\');
-			st_buf_addch(&b, *c);
-		}
-		int rc = st_dockerignore_add_pattern(m, b.data, err);
-		st_buf_release(&b);
-		if (rc < 0)
-			return -1;
-	}
-	return 0;
 }
 
 int st_dockerignore_load(const char *context, const char *dockerfile, struct st_dockerignore **out,
@@ -427,21 +468,6 @@ int st_dockerignore_load(const char *context, const char *dockerfile, struct st_
 		}
 	}
 	st_buf_release(&b);
-	/* the Dockerfile's path relative to the context, when it is inside it */
-	st_autofree char *rel = NULL;
-	if (dockerfile) {
-		st_autofree char *cc = path_clean(context);
-		st_autofree char *cd = path_clean(dockerfile);
-		size_t n = strlen(cc);
-		if (!strcmp(cc, ".") && cd[0] != '/' && strncmp(cd, "../", 3))
-			rel = st_xstrdup(cd);
-		else if (!strncmp(cd, cc, n) && cd[n] == '/')
-			rel = st_xstrdup(cd + n + 1);
-	}
-	if (st_dockerignore_keep_build_files(m, rel, err) < 0) {
-		st_dockerignore_free(m);
-		return -1;
-	}
 	*out = m;
 	return 0;
 }
@@ -461,7 +487,8 @@ static int walk_dir(const struct st_dockerignore *m, const char *root, const cha
 	if (rc < 0)
 		return -1;
 	for (size_t i = 0; i < n && rc == 0; i++) {
-		st_autofree char *r = *rel ? st_xasprintf("%s/%s", rel, names[i]) : st_xstrdup(names[i]);
+		st_autofree char *r =
+		    *rel ? st_xasprintf("%s/%s", rel, names[i]) : st_xstrdup(names[i]);
 		st_autofree char *full = st_path_join(root, r);
 		struct stat st;
 		if (lstat(full, &st) < 0) {

@@ -24,21 +24,14 @@ void st_dockerignore_freep(struct st_dockerignore **m);
  * Add the patterns of a .dockerignore file's text, as the Docker CLI reads it: "#" lines are
  * comments, lines are trimmed, "!" marks an exception, then each pattern is cleaned
  * (filepath.Clean: "./a/" -> "a") and a leading "/" removed. 'name' is used in messages.
- * ST_E_PARSE for a bad pattern ("!" alone, an unterminated "[").
+ * ST_E_PARSE for a bad pattern, as Go's filepath.Match finds them ("!" alone, an unclosed or
+ * empty "[...]", a range without an end, a trailing backslash), as "<name>:<line>: ...".
  */
 int st_dockerignore_add_text(struct st_dockerignore *m, const char *name, const char *text,
 			     size_t len, struct st_error **err);
 /* Add one pattern as written: "!keep.txt", "build/", "**.o". */
 int st_dockerignore_add_pattern(struct st_dockerignore *m, const char *pattern,
 				struct st_error **err);
-
-/*
- * Re-include the files a build must send even when the patterns exclude them: ".dockerignore"
- * and the Dockerfile at 'dockerfile' (relative to the context; NULL: "Dockerfile"), as the
- * Docker CLI does.
- */
-int st_dockerignore_keep_build_files(struct st_dockerignore *m, const char *dockerfile,
-				     struct st_error **err);
 
 /* Whether the patterns exclude 'path' (relative, "/"-separated), counting its parents. */
 bool st_dockerignore_matches(const struct st_dockerignore *m, const char *path);
@@ -52,8 +45,9 @@ bool st_dockerignore_may_include_under(const struct st_dockerignore *m, const ch
 /*
  * Load the ignore file for a build: '<dockerfile>.dockerignore' beside the Dockerfile when it
  * exists ('dockerfile' is a path, may be NULL), else '<context>/.dockerignore', else nothing.
- * Then st_dockerignore_keep_build_files() for the Dockerfile's path relative to the context
- * ("Dockerfile" when NULL or outside it). *out is new.
+ * As with BuildKit, which reads the Dockerfile apart from the context, nothing is re-included:
+ * patterns that exclude the Dockerfile or the ignore file keep them out of the context.
+ * *out is new.
  */
 int st_dockerignore_load(const char *context, const char *dockerfile, struct st_dockerignore **out,
 			 struct st_error **err);

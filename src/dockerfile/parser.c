@@ -980,6 +980,16 @@ int st_dockerfile_parse_flags(const char *name, const char *text, size_t len,
 		const char *nl = memchr(text + off, '\n', len - off);
 		off = nl ? (size_t)(nl - text) + 1 : len;
 	}
+	/* Every word is a C string: a NUL would silently cut the line there, so refuse it. */
+	const char *nul = memchr(text, '\0', len);
+	if (nul) {
+		size_t at = (size_t)(nul - text), l = 0;
+		while (l + 1 < s.nlines && s.line_off[l + 1] <= at)
+			l++;
+		src_error(&s, (int)l + 1, err, "NUL byte at column %zu: a Dockerfile must be text",
+			  at - s.line_off[l] + 1);
+		goto done;
+	}
 	size_t li = 0;
 #define LINE_AT(i)                                                                                 \
 	({                                                                                         \

@@ -496,6 +496,57 @@ void st_image_config_env_set(struct st_image_config *c, const char *key, const c
 	env->set = true;
 }
 
+/* FNV-1a of an Env entry's key: the bytes before '=' (or all of them). */
+static size_t env_key_hash(const char *s, size_t klen)
+{
+	size_t h = 14695981039346656037u;
+	for (size_t i = 0; i < klen; i++)
+		h = (h ^ (unsigned char)s[i]) * 1099511628211u;
+	return h;
+}
+
+/* The slot of 'key' in an open-addressing index of env->v (1 + position; 0 is empty). */
+static size_t *env_slot(size_t *slots, size_t cap, const struct st_image_strv *env, const char *key,
+			size_t klen)
+{
+	for (size_t i = env_key_hash(key, klen) & (cap - 1);; i = (i + 1) & (cap - 1))
+		if (!slots[i] || env_key_is(env->v[slots[i] - 1], key, klen))
+			return &slots[i];
+}
+
+void st_image_config_env_set_pairs(struct st_image_config *c, char *const *kv, size_t n)
+{
+	if (!n)
+		return;
+	struct st_image_strv *env = &c->config.env;
+	/* An index of the keys: an ENV of many pairs must not scan Env once per pair. */
+	size_t cap = 16;
+	while (cap < 2 * (env->n + n))
+		cap *= 2;
+	size_t *slots = st_xcalloc(cap, sizeof(*slots));
+	for (size_t i = 0; i < env->n; i++) {
+		const char *e = env->v[i];
+		size_t *slot = env_slot(slots, cap, env, e, strcspn(e, "="));
+		if (!*slot) /* of repeated keys, the first is the one env_set replaces */
+			*slot = i + 1;
+	}
+	env->v = st_xrealloc(env->v, (env->n + n) * sizeof(*env->v));
+	for (size_t p = 0; p < n; p++) {
+		const char *key = kv[2 * p];
+		size_t *slot = env_slot(slots, cap, env, key, strlen(key));
+		char *entry = st_xasprintf("%s=%s", key, kv[2 * p + 1]);
+		if (*slot) {
+			free(env->v[*slot - 1]);
+			env->v[*slot - 1] = entry;
+		} else {
+			env->v[env->n++] = entry;
+			*slot = env->n;
+		}
+	}
+	env->set = true;
+	free(slots);
+}
+
 static char *dup_or_null(const char *s)
 {
 	return s ? st_xstrdup(s) : NULL;

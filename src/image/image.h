@@ -197,6 +197,8 @@ struct st_image_map {
 const char *st_image_map_get(const struct st_image_map *m, const char *key);
 /* Set (copying both strings), replacing an existing key. */
 void st_image_map_set(struct st_image_map *m, const char *key, const char *value);
+/* st_image_map_set() for the 'n' pairs kv[2i] = kv[2i+1], in order, in O(n log n). */
+void st_image_map_set_pairs(struct st_image_map *m, char *const *kv, size_t n);
 /* Remove 'key'; true if it was there. */
 bool st_image_map_del(struct st_image_map *m, const char *key);
 void st_image_map_release(struct st_image_map *m);
@@ -379,6 +381,8 @@ void st_image_config_freep(struct st_image_config **c);
 const char *st_image_config_env_get(const struct st_image_config *c, const char *key);
 /* Set 'key' to 'value' in Env, replacing an existing entry in place, else appending. */
 void st_image_config_env_set(struct st_image_config *c, const char *key, const char *value);
+/* st_image_config_env_set() for the 'n' pairs kv[2i] = kv[2i+1], in order, in linear time. */
+void st_image_config_env_set_pairs(struct st_image_config *c, char *const *kv, size_t n);
 /* Append a copy of 'h' to the history. */
 void st_image_config_add_history(struct st_image_config *c, const struct st_image_history *h);
 void st_image_config_add_diff_id(struct st_image_config *c, const struct st_digest *d);

@@ -272,6 +272,44 @@ void st_image_map_set(struct st_image_map *m, const char *key, const char *value
 	m->n++;
 }
 
+struct kv_at {
+	struct st_image_kv kv;
+	size_t at; /* order of setting: of equal keys, the last set wins */
+};
+
+static int kv_at_cmp(const void *a, const void *b)
+{
+	const struct kv_at *x = a, *y = b;
+	int c = strcmp(x->kv.key, y->kv.key);
+	return c ? c : x->at < y->at ? -1 : 1;
+}
+
+void st_image_map_set_pairs(struct st_image_map *m, char *const *kv, size_t n)
+{
+	if (!n)
+		return;
+	/* One sort for all pairs: inserting them one by one would move the array for each. */
+	size_t total = m->n + n;
+	struct kv_at *all = st_xcalloc(total, sizeof(*all));
+	for (size_t i = 0; i < m->n; i++)
+		all[i] = (struct kv_at){ m->v[i], i };
+	for (size_t p = 0; p < n; p++)
+		all[m->n + p] = (struct kv_at){ { st_xstrdup(kv[2 * p]), st_xstrdup(kv[2 * p + 1]) },
+						m->n + p };
+	qsort(all, total, sizeof(*all), kv_at_cmp);
+	m->v = st_xrealloc(m->v, total * sizeof(*m->v));
+	m->n = 0;
+	for (size_t i = 0; i < total; i++) {
+		if (i + 1 < total && !strcmp(all[i].kv.key, all[i + 1].kv.key)) {
+			free(all[i].kv.key);
+			free(all[i].kv.value);
+			continue;
+		}
+		m->v[m->n++] = all[i].kv;
+	}
+	free(all);
+}
+
 bool st_image_map_del(struct st_image_map *m, const char *key)
 {
 	bool found;

@@ -55,4 +55,13 @@ int tar_in_error(struct tar_in *t, const char *what, struct st_error **err);
 int tar_in_drain(struct tar_in *t, struct st_error **err);
 void tar_in_close(struct tar_in *t);
 
+struct archive_entry;
+struct st_buf;
+/*
+ * Whether tar entry 'ae' could be unpacked safely: ST_E_INVALID naming the entry for a name
+ * that escapes the root or is longer than Linux allows, a hardlink target that is absolute or
+ * escapes the root, or a malformed whiteout. 'scratch' is working space, reused across calls.
+ */
+int tar_entry_check(struct archive_entry *ae, struct st_buf *scratch, struct st_error **err);
+
 #endif

@@ -117,7 +117,7 @@ int st_layer_writer_add_opaque(struct st_layer_writer *w, const char *dir, struc
  * check with libarchive that it is a well-formed tar, and write its uncompressed bytes
  * unchanged through the hash and compress pipeline. The diff_id is thus the sha256 of the
  * input tar itself. Only on a fresh writer, and nothing can be added afterwards.
- * ST_E_PARSE if the input is not a tar.
+ * ST_E_PARSE if the input is not a tar; ST_E_INVALID for an entry st_layer_check() refuses.
  */
 int st_layer_writer_add_raw(struct st_layer_writer *w, struct st_layer_source src,
 			    struct st_error **err);
@@ -175,6 +175,14 @@ ssize_t st_layer_reader_read(struct st_layer_reader *r, void *buf, size_t n, str
  */
 int st_layer_reader_diff_id(struct st_layer_reader *r, struct st_digest *out, uint64_t *size,
 			    struct st_error **err);
+/*
+ * Read the whole layer from 'src' and check that every entry could be unpacked safely, so a
+ * bad layer is refused where it enters the store rather than at its first use: ST_E_INVALID
+ * naming the first entry whose path escapes the root or is longer than Linux allows, whose
+ * hardlink target is absolute or escapes the root, or that is a malformed whiteout (".wh."
+ * alone, a whiteout with data, a directory with a whiteout name).
+ */
+int st_layer_check(struct st_layer_source src, struct st_error **err);
 void st_layer_reader_free(struct st_layer_reader *r);
 void st_layer_reader_freep(struct st_layer_reader **r);
 

@@ -5,7 +5,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/openat2.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -161,6 +163,106 @@ void st_layer_reader_free(struct st_layer_reader *r)
 void st_layer_reader_freep(struct st_layer_reader **r)
 {
 	st_layer_reader_free(*r);
+}
+
+/* ---- checking ---- */
+
+/* A name cut for messages: over-long names are one of the things refused. */
+#define SHOWN_MAX 120
+
+static int entry_refuse(const char *raw, struct st_error **err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int entry_refuse(const char *raw, struct st_error **err, const char *fmt, ...)
+{
+	struct st_buf why = ST_BUF_INIT;
+	va_list ap;
+	va_start(ap, fmt);
+	st_buf_vaddf(&why, fmt, ap);
+	va_end(ap);
+	st_err(err, ST_E_INVALID, "entry '%.*s%s': %s", SHOWN_MAX, raw,
+	       strlen(raw) > SHOWN_MAX ? "..." : "", why.data);
+	st_buf_release(&why);
+	return -1;
+}
+
+/* What Linux refuses to create: a component over NAME_MAX or a path of PATH_MAX or more. */
+static bool name_too_long(const char *path)
+{
+	if (strlen(path) >= PATH_MAX)
+		return true;
+	for (const char *c = path; *c;) {
+		size_t n = strcspn(c, "/");
+		if (n > NAME_MAX)
+			return true;
+		c += n + (c[n] == '/');
+	}
+	return false;
+}
+
+int tar_entry_check(struct archive_entry *ae, struct st_buf *scratch, struct st_error **err)
+{
+	const char *raw = archive_entry_pathname(ae);
+	if (!raw)
+		return st_err(err, ST_E_PARSE, "entry without a name");
+	if (!st_path_normalize(raw, scratch))
+		return entry_refuse(raw, err, "path escapes the root");
+	if (name_too_long(scratch->data))
+		return entry_refuse(raw, err,
+				    "name longer than %d bytes or with a component over %d",
+				    PATH_MAX - 1, NAME_MAX);
+	const char *base = scratch->data + base_off(scratch->data);
+	/* ".wh..wh.*" other than the opaque marker is aufs bookkeeping, skipped on extraction */
+	bool whiteout =
+	    !strncmp(base, ST_LAYER_WHITEOUT_PREFIX, 4) &&
+	    (strncmp(base, ".wh..wh.", 8) != 0 || !strcmp(base, ST_LAYER_WHITEOUT_OPAQUE));
+	if (whiteout && strcmp(base, ST_LAYER_WHITEOUT_OPAQUE) != 0) {
+		/* What a whiteout deletes must be a name in its directory. */
+		const char *target = base + 4;
+		if (!*target || !strcmp(target, ".") || !strcmp(target, ".."))
+			return entry_refuse(raw, err, "whiteout without a name to delete");
+	}
+	if (whiteout) {
+		/* A whiteout is a marker: content or children would be lost or misread. */
+		if (archive_entry_filetype(ae) == AE_IFDIR)
+			return entry_refuse(raw, err, "whiteout name on a directory");
+		if (archive_entry_size(ae) > 0)
+			return entry_refuse(raw, err, "whiteout with %lld bytes of data",
+					    (long long)archive_entry_size(ae));
+	}
+	const char *hl = archive_entry_hardlink(ae);
+	if (hl) {
+		if (hl[0] == '/')
+			return entry_refuse(raw, err, "hardlink target '%s' is absolute", hl);
+		if (!st_path_normalize(hl, scratch) || !scratch->len)
+			return entry_refuse(raw, err, "hardlink target '%s' escapes the root", hl);
+		if (name_too_long(scratch->data))
+			return entry_refuse(raw, err, "hardlink target longer than %d bytes",
+					    PATH_MAX - 1);
+	}
+	const char *sl = archive_entry_symlink(ae);
+	if (sl && strlen(sl) >= PATH_MAX)
+		return entry_refuse(raw, err, "symlink target longer than %d bytes", PATH_MAX - 1);
+	return 0;
+}
+
+int st_layer_check(struct st_layer_source src, struct st_error **err)
+{
+	struct tar_in t;
+	struct st_buf scratch = ST_BUF_INIT;
+	int ret = tar_in_open(&t, src, (struct st_layer_sink){ 0 }, NULL, "read layer", err);
+	while (ret == 0 && !t.empty) {
+		struct archive_entry *ae;
+		int r = archive_read_next_header(t.a, &ae);
+		if (r == ARCHIVE_EOF)
+			break;
+		if (r < ARCHIVE_WARN)
+			ret = tar_in_error(&t, "read layer", err);
+		else
+			ret = tar_entry_check(ae, &scratch, err);
+	}
+	tar_in_close(&t);
+	st_buf_release(&scratch);
+	return ret;
 }
 
 /* ---- extraction ---- */

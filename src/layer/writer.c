@@ -629,6 +629,7 @@ int st_layer_writer_add_raw(struct st_layer_writer *w, struct st_layer_source sr
 		return st_err(err, ST_E_INVALID, "layer writer: raw input needs a fresh writer");
 	w->raw = true;
 	struct tar_in t;
+	struct st_buf scratch = ST_BUF_INIT;
 	int ret = -1;
 	if (tar_in_open(&t, src, (struct st_layer_sink){ tar_out, w }, NULL,
 			"not a tar archive", err) < 0)
@@ -646,9 +647,12 @@ int st_layer_writer_add_raw(struct st_layer_writer *w, struct st_layer_source sr
 			tar_in_error(&t, "not a tar archive", err);
 			goto out;
 		}
+		if (tar_entry_check(e, &scratch, err) < 0)
+			goto out;
 	}
 	ret = tar_in_drain(&t, err);
 out:
+	st_buf_release(&scratch);
 	if (ret < 0)
 		w->failed = true;
 	tar_in_close(&t);

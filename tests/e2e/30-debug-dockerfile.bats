@@ -65,7 +65,7 @@ fix() { echo "$BATS_TEST_DIRNAME/fixtures/dockerfile/$1"; }
 	printf 'node_modules\n**/*.tmp\n*.md\n!README.md\nDockerfile\n' >"$ctx/.dockerignore"
 	run strata debug ignore "$ctx"
 	[ "$status" -eq 0 ]
-	expected=$(printf '.dockerignore\nDockerfile\nREADME.md\nsrc/a.c')
+	expected=$(printf '.dockerignore\nREADME.md\nsrc/a.c')
 	[ "$output" = "$expected" ]
 	echo 'FROM a' >"$ctx/ci/app.Dockerfile"
 	printf 'src\n' >"$ctx/ci/app.Dockerfile.dockerignore"

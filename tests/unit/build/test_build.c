@@ -219,7 +219,7 @@ static void cache_explains_a_changed_file_and_arg(void **state)
 	key_inputs_release(&k);
 
 	struct st_build_cache_usage u;
-	assert_int_equal(st_build_cache_du(s, &u, NULL), 0);
+	assert_int_equal(st_build_cache_du(s, NULL, &u, NULL), 0);
 	assert_int_equal(u.records, 0);
 	assert_true(u.meta_size > 0);
 	st_build_cache_usage_release(&u);

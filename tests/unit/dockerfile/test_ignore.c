@@ -49,6 +49,17 @@ static const struct icase icases[] = {
 	{ "docs\n!docs/keep", "docs/other", true },
 	{ "", "anything", false },
 	{ "a/../b", "b", true },
+	/* one character is one UTF-8 sequence, as in Go's regexp */
+	{ "a?c", "a\xc3\xa9" "c", true },
+	{ "a??", "a\xc3\xa9", false },
+	{ "[^a]b", "\xc3\xa9" "b", true },
+	{ "[\xc3\xa9]x", "\xc3\xa9x", true },
+	{ "[\xc3\xa0-\xc3\xab]", "\xc3\xa9", true },
+	{ "[\xc3\xa0-\xc3\xab]", "\xc3\xac", false },
+	{ "?", "\xff", true },
+	{ "[!a]", "!", true },
+	{ "[\\-a]", "-", true },
+	{ "[\\]]", "]", true },
 };
 
 static void matches_table(void **state)
@@ -78,6 +89,40 @@ static void bad_patterns(void **state)
 	assert_non_null(strstr(err->msg, "missing closing ]"));
 	st_error_free(err);
 	st_dockerignore_free(m);
+}
+
+/* What Go's filepath.Match rejects fails the build, naming the line and the pattern. */
+static void malformed_patterns(void **state)
+{
+	static const struct {
+		const char *pattern, *why;
+	} cases[] = {
+		{ "[]", "empty character class" },
+		{ "[a-]", "character range with a missing end" },
+		{ "[a-", "character range with a missing end" },
+		{ "[-a]", "character range with a missing start" },
+		{ "[a-b-c]", "character range with a missing start" },
+		{ "x/[ab", "missing closing ]" },
+		{ "[a\\", "missing closing ]" },
+		{ "[z-a]", "bad character range" },
+		{ "[\xff]", "invalid UTF-8 in a character class" },
+		{ "!./end\\", "trailing backslash" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		struct st_dockerignore *m = st_dockerignore_new();
+		struct st_error *err = NULL;
+		char *text = st_xasprintf("ok\n%s\n", cases[i].pattern);
+		assert_int_equal(st_dockerignore_add_text(m, "ctx/.dockerignore", text, strlen(text), &err), -1);
+		assert_int_equal(err->kind, ST_E_PARSE);
+		char *want = st_xasprintf("ctx/.dockerignore:2: invalid .dockerignore pattern \"%s\": %s",
+					  cases[i].pattern, cases[i].why);
+		if (strcmp(err->msg, want))
+			fail_msg("got '%s', want '%s'", err->msg, want);
+		free(want);
+		free(text);
+		st_error_free(err);
+		st_dockerignore_free(m);
+	}
 }
 
 static void may_include_under(void **state)
@@ -147,7 +192,8 @@ static void walker(void **state)
 	assert_int_equal(st_dockerignore_load(dir, NULL, &m, &err), 0);
 	if (st_dockerignore_walk(m, dir, collect, &out, &err) < 0)
 		fail_msg("%s", err->msg);
-	assert_string_equal(out.data, ".dockerignore\nDockerfile\nbuild/keep.txt\nsrc/main.c\n");
+	/* "*" excludes the Dockerfile and .dockerignore too: BuildKit does not add them back */
+	assert_string_equal(out.data, "build/keep.txt\nsrc/main.c\n");
 	st_dockerignore_free(m);
 	st_buf_reset(&out);
 
@@ -170,6 +216,7 @@ int run_ignore_tests(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(matches_table),
 		cmocka_unit_test(bad_patterns),
+		cmocka_unit_test(malformed_patterns),
 		cmocka_unit_test(may_include_under),
 		cmocka_unit_test(walker),
 	};

@@ -106,6 +106,18 @@ static void errors_table(void **state)
 	}
 }
 
+/* A NUL byte would cut the line where C strings end: it is an error naming its line. */
+static void nul_byte_names_its_line(void **state)
+{
+	static const char t[] = "FROM scratch\nENV A=1\nRUN echo a\0b\n";
+	struct st_dockerfile *df = NULL;
+	struct st_error *err = NULL;
+	assert_int_equal(st_dockerfile_parse("Dockerfile", t, sizeof(t) - 1, &df, &err), -1);
+	assert_int_equal(err->kind, ST_E_PARSE);
+	assert_non_null(strstr(err->msg, "Dockerfile:3: NUL byte at column 11: a Dockerfile must be text"));
+	st_error_free(err);
+}
+
 static void instructions_and_lines(void **state)
 {
 	struct st_dockerfile *df = parse_ok(
@@ -273,6 +285,7 @@ int run_parse_tests(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(testfiles),
 		cmocka_unit_test(errors_table),
+		cmocka_unit_test(nul_byte_names_its_line),
 		cmocka_unit_test(instructions_and_lines),
 		cmocka_unit_test(heredocs),
 		cmocka_unit_test(many_heredocs_on_one_line),

@@ -216,6 +216,32 @@ static void config_entrypoint_string_and_errors(void **state)
 	}
 }
 
+/* Many pairs at once give what setting them one by one gives: the last value of a key wins. */
+static void config_env_and_labels_by_pairs(void **state)
+{
+	st_auto(st_image_config) struct st_image_config *c = st_image_config_new();
+	st_image_config_env_set(c, "PATH", "/bin");
+	st_image_config_env_set(c, "A", "old");
+	st_image_map_set(&c->config.labels, "m", "old");
+	char *kv[] = { "B", "1", "A", "2", "PATHX", "3", "B", "4", "m", "5", "a", "6" };
+	st_image_config_env_set_pairs(c, kv, 6);
+	assert_int_equal(c->config.env.n, 6);
+	assert_string_equal(c->config.env.v[0], "PATH=/bin");
+	assert_string_equal(c->config.env.v[1], "A=2");
+	assert_string_equal(c->config.env.v[2], "B=4");
+	assert_string_equal(c->config.env.v[3], "PATHX=3");
+	assert_string_equal(c->config.env.v[4], "m=5");
+	assert_string_equal(c->config.env.v[5], "a=6");
+	st_image_map_set_pairs(&c->config.labels, kv, 6);
+	const char *want[][2] = { { "A", "2" }, { "B", "4" }, { "PATHX", "3" },
+				  { "a", "6" }, { "m", "5" } };
+	assert_int_equal(c->config.labels.n, 5);
+	for (size_t i = 0; i < 5; i++) {
+		assert_string_equal(c->config.labels.v[i].key, want[i][0]);
+		assert_string_equal(c->config.labels.v[i].value, want[i][1]);
+	}
+}
+
 static void config_inspect_matches_docker(void **state)
 {
 	st_auto(st_image_config) struct st_image_config *c = NULL;
@@ -262,6 +288,7 @@ int test_config_group(void)
 	    cmocka_unit_test(config_invalid_utf8_becomes_replacement),
 	    cmocka_unit_test(config_entrypoint_string_and_errors),
 	    cmocka_unit_test(config_inspect_matches_docker),
+	    cmocka_unit_test(config_env_and_labels_by_pairs),
 	};
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }
