@@ -231,8 +231,7 @@ int tar_entry_check(struct archive_entry *ae, struct st_buf *scratch, struct st_
 	}
 	const char *hl = archive_entry_hardlink(ae);
 	if (hl) {
-		if (hl[0] == '/')
-			return entry_refuse(raw, err, "hardlink target '%s' is absolute", hl);
+		/* An absolute target names a path of the image, as containerd resolves it. */
 		if (!st_path_normalize(hl, scratch) || !scratch->len)
 			return entry_refuse(raw, err, "hardlink target '%s' escapes the root", hl);
 		if (name_too_long(scratch->data))

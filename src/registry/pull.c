@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "layer/compress.h"
+#include "layer/layer.h"
 #include "registry/registry.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -181,6 +182,19 @@ static int lock_blob(struct puller *p, const struct st_digest *d, int *fd, struc
 	return 0;
 }
 
+/*
+ * Refuse a layer that could not be unpacked safely (paths or hardlinks out of the root, bad
+ * whiteouts) before it is recorded, as load does: a registry is not trusted more than a file.
+ */
+static int check_unpack(struct puller *p, const struct st_image_descriptor *d,
+			struct st_error **err)
+{
+	st_autoclose int fd = -1;
+	if (st_store_open_blob(p->s, d->digest.str, &fd, NULL, err) < 0)
+		return -1;
+	return st_layer_check(st_layer_source_fd(&fd), err);
+}
+
 static int pull_layer(struct puller *p, size_t i, struct st_error **err)
 {
 	const struct st_image_descriptor *d = &p->m->layers[i];
@@ -214,6 +228,8 @@ static int pull_layer(struct puller *p, size_t i, struct st_error **err)
 		rc = st_registry_get_blob(p->r, p->ref, &d->digest, &sink, err);
 	if (rc == 0)
 		rc = ingest_finish(&g, diff_id, &got, err);
+	if (rc == 0)
+		rc = check_unpack(p, d, err);
 	if (rc == 0)
 		rc = st_store_layer_put(p->s, &got, err);
 	ingest_release(&g);

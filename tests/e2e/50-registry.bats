@@ -303,3 +303,14 @@ SH
 	[ "$status" -eq 0 ]
 	grep -q "^anonymous repository:tok:pull" "$dir/port.log"
 }
+
+@test "pull: a layer that could not be unpacked safely is refused before it is recorded" {
+	python3 "$BATS_TEST_DIRNAME/fixtures/odd-layer.py" hardlink-escape "$BATS_TEST_TMPDIR/odd.tar"
+	run skopeo copy --dest-tls-verify=false "docker-archive:$BATS_TEST_TMPDIR/odd.tar" "docker://$REG/odd:1"
+	[ "$status" -eq 0 ]
+	run strata pull "$REG/odd:1"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"entry 'link': hardlink target '../../etc/passwd' escapes the root"* ]]
+	run strata images --format '{{.Repository}}'
+	[ "$output" = busybox ]
+}
