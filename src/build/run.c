@@ -58,11 +58,26 @@ static int check_flags(const struct st_dockerfile_instr *in, struct st_buf *cano
 	return 0;
 }
 
-/* The argv of the step. New vector (NULL-terminated), *n items. */
-static char **run_argv(struct stage_run *r, const struct st_dockerfile_instr *in, size_t *n)
+/* Where a "#!" heredoc's body becomes a file, as BuildKit puts it: the step's /dev is a tmpfs,
+ * so the script never reaches the layer. */
+#define SCRIPT_DIR "/dev/pipes/"
+
+/*
+ * The argv of the step, as BuildKit's dispatchRun makes it. New vector (NULL-terminated), *n
+ * items. A command that is one heredoc and nothing else ("RUN <<EOF") runs the body as the
+ * shell's script; if the body starts with "#!", *script is set to that heredoc instead: the
+ * caller makes its body an executable file at SCRIPT_DIR<name>, and the shell runs that file,
+ * so the kernel starts the interpreter the "#!" line names. Any other command ("RUN python3
+ * <<EOF", several heredocs) goes to the shell with the bodies after it: the shell reads each
+ * body itself, as the named command's stdin. 'script' may be NULL.
+ */
+static char **run_argv(struct stage_run *r, const struct st_dockerfile_instr *in, size_t *n,
+		       const struct st_dockerfile_heredoc **script)
 {
 	size_t cap = 8, k = 0;
 	char **v = st_xcalloc(cap, sizeof(*v));
+	if (script)
+		*script = NULL;
 	if (in->json) {
 		v = st_xrealloc(v, (in->nargs + 1) * sizeof(*v));
 		for (size_t i = 0; i < in->nargs; i++)
@@ -76,14 +91,25 @@ static char **run_argv(struct stage_run *r, const struct st_dockerfile_instr *in
 	v = st_xrealloc(v, (nsh + 2) * sizeof(*v));
 	for (size_t i = 0; i < nsh; i++)
 		v[k++] = st_xstrdup(sh->set && sh->n ? sh->v[i] : (i == 0 ? "/bin/sh" : "-c"));
-	/* A heredoc is part of the script: the shell reads the body itself. */
-	struct st_buf cmd = ST_BUF_INIT;
-	st_buf_adds(&cmd, in->nargs ? in->args[0] : "");
-	for (size_t i = 0; i < in->nheredocs; i++) {
-		const struct st_dockerfile_heredoc *h = &in->heredocs[i];
-		st_buf_addf(&cmd, "\n%s%s", h->content, h->name);
+	const char *cmd = in->nargs ? in->args[0] : "";
+	struct st_buf text = ST_BUF_INIT;
+	if (in->nheredocs && st_dockerfile_heredoc_is_command(cmd)) {
+		const struct st_dockerfile_heredoc *h = &in->heredocs[0];
+		if (!strncmp(h->content, "#!", 2)) {
+			st_buf_addf(&text, SCRIPT_DIR "%s", h->name);
+			if (script)
+				*script = h;
+		} else {
+			st_buf_adds(&text, h->content);
+		}
+	} else {
+		st_buf_adds(&text, cmd);
+		for (size_t i = 0; i < in->nheredocs; i++) {
+			const struct st_dockerfile_heredoc *h = &in->heredocs[i];
+			st_buf_addf(&text, "\n%s%s", h->content, h->name);
+		}
 	}
-	v[k++] = st_buf_detach(&cmd, NULL);
+	v[k++] = st_buf_detach(&text, NULL);
 	v[k] = NULL;
 	*n = k;
 	return v;
@@ -123,10 +149,14 @@ int run_key(struct stage_run *r, const struct st_dockerfile_instr *in, struct ke
 		return -1;
 	}
 	size_t n;
-	char **argv = run_argv(r, in, &n);
+	const struct st_dockerfile_heredoc *script;
+	char **argv = run_argv(r, in, &n, &script);
 	for (size_t i = 0; i < n; i++)
 		st_buf_addf(&canon, "\x1f%s", argv[i]);
 	st_strv_free(argv, n);
+	/* The argv only names a script file: what runs is its body. */
+	if (script)
+		st_buf_addf(&canon, "\x1escript=%s", script->content);
 	for (size_t i = 0; i < r->nargs; i++)
 		st_buf_addf(&k->args, "%s\n", r->args[i]);
 	/* The network the step sees can change what it produces. */
@@ -214,6 +244,21 @@ static int write_etc_files(const char *bundle, const struct st_build_opts *o, ch
 		return -1;
 	static const char hn[] = "strata\n";
 	return st_write_file_atomic(*hostname, NULL, hn, sizeof(hn) - 1, 0644, err);
+}
+
+/* A "#!" heredoc's body as an executable file in the bundle, to be bound at *dest. */
+static int write_script(const char *bundle, const struct st_dockerfile_heredoc *h, char **file,
+			char **dest, struct st_error **err)
+{
+	/* The delimiter names the file, as BuildKit names it: it must be one name. */
+	if (strchr(h->name, '/') || !strcmp(h->name, ".") || !strcmp(h->name, ".."))
+		return st_err(err, ST_E_INVALID,
+			      "RUN <<%s: a heredoc that starts with #! runs as a file named after "
+			      "its delimiter, and '%s' is not a file name",
+			      h->name, h->name);
+	*file = st_path_join(bundle, "script");
+	*dest = st_xasprintf(SCRIPT_DIR "%s", h->name);
+	return st_write_file_atomic(*file, NULL, h->content, strlen(h->content), 0755, err);
 }
 
 /* Turn 'upper' into a layer in the store, then make it the unpacked copy of that layer. */
@@ -305,7 +350,8 @@ int run_exec(struct stage_run *r, const struct st_dockerfile_instr *in, struct s
 		rc = mounts_setup(r, in, base, &rmounts, err);
 
 	size_t argc = 0;
-	char **argv = run_argv(r, in, &argc);
+	const struct st_dockerfile_heredoc *script;
+	char **argv = run_argv(r, in, &argc, &script);
 	const struct st_image_runconfig *cfg = &r->st.cfg->config;
 	uid_t uid = 0;
 	gid_t gid = 0;
@@ -356,17 +402,26 @@ int run_exec(struct stage_run *r, const struct st_dockerfile_instr *in, struct s
 	netopts.net = net;
 	if (rc == 0)
 		rc = write_etc_files(step.bundle, &netopts, &hosts, &resolv, &hostname, err);
+	st_autofree char *script_file = NULL, *script_dest = NULL;
+	if (rc == 0 && script)
+		rc = write_script(step.bundle, script, &script_file, &script_dest, err);
 	size_t nextra = 0;
 	const struct st_runtime_mount *extra = mounts_runtime(rmounts, &nextra);
-	struct st_runtime_mount *mounts = st_xcalloc(3 + nextra, sizeof(*mounts));
+	struct st_runtime_mount *mounts = st_xcalloc(4 + nextra, sizeof(*mounts));
 	mounts[0] = (struct st_runtime_mount){ .type = ST_RUNTIME_MOUNT_BIND, .source = hosts,
 					       .destination = "/etc/hosts" };
 	mounts[1] = (struct st_runtime_mount){ .type = ST_RUNTIME_MOUNT_BIND, .source = resolv,
 					       .destination = "/etc/resolv.conf" };
 	mounts[2] = (struct st_runtime_mount){ .type = ST_RUNTIME_MOUNT_BIND, .source = hostname,
 					       .destination = "/etc/hostname" };
+	size_t nm = 3;
+	if (script_file)
+		mounts[nm++] = (struct st_runtime_mount){ .type = ST_RUNTIME_MOUNT_BIND,
+							  .source = script_file,
+							  .destination = script_dest,
+							  .flags = ST_RUNTIME_MOUNT_READONLY };
 	for (size_t i = 0; i < nextra; i++)
-		mounts[3 + i] = extra[i];
+		mounts[nm++] = extra[i];
 	struct st_runtime_spec spec = {
 		.rootfs = step.merged,
 		.args = (const char *const *)argv,
@@ -379,7 +434,7 @@ int run_exec(struct stage_run *r, const struct st_dockerfile_instr *in, struct s
 		.hostname = "strata",
 		.net = net,
 		.mounts = mounts,
-		.n_mounts = 3 + nextra,
+		.n_mounts = nm,
 	};
 	if (rc == 0)
 		rc = st_runtime_placeholders_find(&spec, &ph, err);

@@ -1,0 +1,102 @@
+#!/usr/bin/env bats
+# strata build: how RUN steps run (heredocs, network hints, who may run them, long commands).
+load helpers
+
+setup() {
+	common_setup
+	strata import "$(busybox_tar)" busybox:latest >/dev/null
+	CTX=$BATS_TEST_TMPDIR/ctx
+	mkdir -p "$CTX"
+}
+
+# The content of FILE in IMAGE.
+image_file() {
+	strata export "$1" | tar xO "$2"
+}
+
+@test "run: RUN <<EOF runs the heredoc's body as the script" {
+	cat >"$CTX/Dockerfile" <<'DF'
+FROM busybox
+ENV WHO=body
+RUN <<EOT
+echo made > /made
+echo "$WHO" > /who
+EOT
+DF
+	run strata build --progress=plain -t hd:1 "$CTX"
+	[ "$status" -eq 0 ]
+	run image_file hd:1 made
+	[ "$output" = "made" ]
+	run image_file hd:1 who
+	[ "$output" = "body" ]
+	run strata history --no-trunc --format '{{.CreatedBy}}' hd:1
+	[[ "${lines[0]}" == "RUN /bin/sh -c echo made > /made"* ]]
+}
+
+@test "run: a quoted or <<- heredoc alone still runs its body, tabs stripped" {
+	printf 'FROM busybox\nENV V=x\nRUN <<-"EOT"\n\techo "$V" > /q\n\tEOT\n' >"$CTX/Dockerfile"
+	run strata build --progress=plain -t hq:1 "$CTX"
+	[ "$status" -eq 0 ]
+	# BuildKit ignores the quoting here: the body is a script, and the shell expands it
+	run image_file hq:1 q
+	[ "$output" = "x" ]
+}
+
+@test "run: a heredoc starting with #! runs with that interpreter, and the script stays out of the layer" {
+	cat >"$CTX/Dockerfile" <<'DF'
+FROM busybox
+RUN <<SCRIPT
+#!/usr/bin/awk -f
+BEGIN { print "from awk" > "/awk" }
+SCRIPT
+DF
+	run strata build --progress=plain -t hs:1 "$CTX"
+	[ "$status" -eq 0 ]
+	run image_file hs:1 awk
+	[ "$output" = "from awk" ]
+	run sh -c "'$STRATA_BIN' export hs:1 | tar t"
+	[ "$status" -eq 0 ]
+	[[ "$output" != *"dev/pipes"* ]]
+	[[ "$output" != *"SCRIPT"* ]]
+	run strata history --no-trunc --format '{{.CreatedBy}}' hs:1
+	[ "${lines[0]}" = "RUN /bin/sh -c /dev/pipes/SCRIPT # buildkit" ]
+}
+
+@test "run: a changed #! script body misses the cache" {
+	printf 'FROM busybox\nRUN <<S\n#!/bin/sh\necho one > /v\nS\n' >"$CTX/Dockerfile"
+	run strata build -q -t hc:1 "$CTX"
+	[ "$status" -eq 0 ]
+	printf 'FROM busybox\nRUN <<S\n#!/bin/sh\necho two > /v\nS\n' >"$CTX/Dockerfile"
+	run strata build -q -t hc:1 "$CTX"
+	[ "$status" -eq 0 ]
+	run image_file hc:1 v
+	[ "$output" = "two" ]
+}
+
+@test "run: heredocs after a command feed it, quoted ones unexpanded, several in one RUN" {
+	cat >"$CTX/Dockerfile" <<'DF'
+FROM busybox
+ENV V=expanded
+RUN <<EOF sh
+echo fed > /fed
+EOF
+RUN tr a-z A-Z <<EOF > /upper
+shout $V
+EOF
+RUN cat <<'A' > /a && cat <<-B > /b
+literal $V
+A
+	tabbed $V
+	B
+DF
+	run strata build --progress=plain -t hm:1 "$CTX"
+	[ "$status" -eq 0 ]
+	run image_file hm:1 fed
+	[ "$output" = "fed" ]
+	run image_file hm:1 upper
+	[ "$output" = "SHOUT EXPANDED" ]
+	run image_file hm:1 a
+	[ "$output" = 'literal $V' ]
+	run image_file hm:1 b
+	[ "$output" = "tabbed expanded" ]
+}
