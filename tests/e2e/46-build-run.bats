@@ -100,3 +100,26 @@ DF
 	run image_file hm:1 b
 	[ "$output" = "tabbed expanded" ]
 }
+
+@test "run: RUN --mount takes buildah's SELinux relabel options z, Z and relabel= as no-ops" {
+	mkdir -p "$CTX/sub"
+	echo hello >"$CTX/sub/a.txt"
+	cat >"$CTX/Dockerfile" <<'DF'
+FROM busybox
+RUN --mount=type=bind,source=sub,target=/s,z cat /s/a.txt > /z
+RUN --mount=type=bind,source=sub,target=/s,Z cat /s/a.txt > /bigz
+RUN --mount=type=cache,target=/c,relabel=private,Z echo cached > /c/x && cp /c/x /cache
+DF
+	run strata build --progress=plain -t rl:1 "$CTX"
+	[ "$status" -eq 0 ]
+	run image_file rl:1 z
+	[ "$output" = "hello" ]
+	run image_file rl:1 bigz
+	[ "$output" = "hello" ]
+	run image_file rl:1 cache
+	[ "$output" = "cached" ]
+	printf 'FROM busybox\nRUN --mount=type=tmpfs,target=/t,relabel=maybe true\n' >"$CTX/Dockerfile"
+	run strata build "$CTX"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"invalid value 'maybe' for relabel: use shared or private"* ]]
+}
