@@ -584,8 +584,13 @@ static int stage_from(struct stage_run *r, struct st_error **err)
 		r->st.cfg->architecture = st_xstrdup(b->platform.architecture);
 		if (b->platform.variant[0])
 			r->st.cfg->variant = st_xstrdup(b->platform.variant);
-		st_autofree char *t = st_xasprintf("scratch %s/%s", b->platform.os,
-						   b->platform.architecture);
+		/* BuildKit's empty image: what a scratch stage's image shows if nothing sets it. */
+		r->st.cfg->config.working_dir = st_xstrdup("/");
+		st_image_config_env_set(r->st.cfg, "PATH", BUILD_DEFAULT_PATH);
+		/* The key covers the config the stage starts from. */
+		st_autofree char *t =
+		    st_xasprintf("scratch %s/%s WorkingDir=/ PATH=" BUILD_DEFAULT_PATH,
+				 b->platform.os, b->platform.architecture);
 		struct st_digest d;
 		st_digest_of(t, strlen(t), &d);
 		memcpy(r->st.key, st_digest_hex(&d), sizeof(r->st.key));

@@ -7,6 +7,9 @@
 
 struct build;
 
+/* The PATH a Linux step gets when its image sets none (BuildKit's system.DefaultPathEnv). */
+#define BUILD_DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
 /* One stage being built, on its own thread with its own store handle. */
 struct stage_run {
 	struct build *b;

@@ -391,7 +391,7 @@ int run_exec(struct stage_run *r, const struct st_dockerfile_instr *in, struct s
 			env[k++] = r->args[i];
 	}
 	if (!has_path)
-		env[k++] = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+		env[k++] = "PATH=" BUILD_DEFAULT_PATH;
 	for (size_t j = 0; j < nsec; j++)
 		env[k++] = secenv[j];
 	env[k] = NULL;

@@ -123,3 +123,20 @@ DF
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"invalid value 'maybe' for relabel: use shared or private"* ]]
 }
+
+@test "run: a FROM scratch stage starts from BuildKit's empty image config (PATH, WorkingDir /)" {
+	echo hi >"$CTX/f"
+	printf 'FROM scratch\nCOPY f /f\n' >"$CTX/Dockerfile"
+	run strata build -q -t sc:1 "$CTX"
+	[ "$status" -eq 0 ]
+	run strata inspect --format '{{json .Config.Env}}' sc:1
+	[ "$output" = '["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]' ]
+	run strata inspect --format '{{.Config.WorkingDir}}' sc:1
+	[ "$output" = "/" ]
+	# an ENV PATH of the Dockerfile still replaces it
+	printf 'FROM scratch\nENV PATH=/bin\nCOPY f /f\n' >"$CTX/Dockerfile"
+	run strata build -q -t sc:2 "$CTX"
+	[ "$status" -eq 0 ]
+	run strata inspect --format '{{json .Config.Env}}' sc:2
+	[ "$output" = '["PATH=/bin"]' ]
+}
