@@ -30,6 +30,10 @@ struct stage_run {
 	char *created; /* the running step's history timestamp */
 };
 
+/* Add 'text' to 'b', cut after about 'max' bytes (at a character boundary) with its length
+ * said: a step title or an error that quotes a 10 MB command must stay readable. */
+void build_add_capped(struct st_buf *b, const char *text, size_t max);
+
 /* Send an event for the running step of 'r' (serialized by the build). */
 void stage_event(struct stage_run *r, enum st_build_event_type type, const char *text, size_t len,
 		 double seconds);

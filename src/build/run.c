@@ -115,6 +115,40 @@ static char **run_argv(struct stage_run *r, const struct st_dockerfile_instr *in
 	return v;
 }
 
+/* How much of a command an error quotes. */
+#define QUOTE_MAX 256
+
+/*
+ * The kernel refuses an exec whose single argument is longer than MAX_ARG_STRLEN (32 pages),
+ * or whose arguments and environment together pass the limit sysconf(_SC_ARG_MAX) reports
+ * (a quarter of the stack limit, which the runtime passes on): say so before starting a
+ * container that could only fail with E2BIG.
+ */
+static int check_arg_size(char *const *argv, const char *const *env, struct st_error **err)
+{
+	size_t one_max = 32 * (size_t)sysconf(_SC_PAGESIZE), total = 0;
+	for (size_t i = 0; argv[i]; i++) {
+		size_t n = strlen(argv[i]) + 1;
+		if (n > one_max)
+			return st_err(
+			    err, ST_E_INVALID,
+			    "the command is %zu bytes, and Linux takes at most %zu in one "
+			    "argument (argument list too long): put it in a file (COPY "
+			    "it, or a heredoc starting with #!) and run that",
+			    n - 1, one_max - 1);
+		total += n + sizeof(char *);
+	}
+	for (size_t i = 0; env[i]; i++)
+		total += strlen(env[i]) + 1 + sizeof(char *);
+	long all_max = sysconf(_SC_ARG_MAX);
+	if (all_max > 0 && total > (size_t)all_max)
+		return st_err(err, ST_E_INVALID,
+			      "the command and its environment are %zu bytes, and Linux takes at "
+			      "most %ld (argument list too long)",
+			      total, all_max);
+	return 0;
+}
+
 /* BuildKit's created_by prefix: "|2 A=1 B=2 " when build args are in scope. */
 static void args_prefix(struct stage_run *r, struct st_buf *b)
 {
@@ -437,6 +471,8 @@ int run_exec(struct stage_run *r, const struct st_dockerfile_instr *in, struct s
 		.n_mounts = nm,
 	};
 	if (rc == 0)
+		rc = check_arg_size(argv, env, err);
+	if (rc == 0)
 		rc = st_runtime_placeholders_find(&spec, &ph, err);
 	if (rc == 0)
 		rc = st_runtime_spec_write(&spec, step.bundle, err);
@@ -476,12 +512,14 @@ int run_exec(struct stage_run *r, const struct st_dockerfile_instr *in, struct s
 	for (size_t i = 0; i < argc; i++)
 		st_buf_addf(&cb, "%s%s", i ? " " : "", argv[i]);
 	if (rc == 0 && code != 0) {
-		struct st_buf shown = ST_BUF_INIT;
+		struct st_buf cmd = ST_BUF_INIT, shown = ST_BUF_INIT;
 		for (size_t i = 0; i < argc; i++)
-			st_buf_addf(&shown, "%s%s", i ? " " : "", argv[i]);
+			st_buf_addf(&cmd, "%s%s", i ? " " : "", argv[i]);
+		build_add_capped(&shown, cmd.data, QUOTE_MAX);
 		rc = st_err(err, ST_E_RUNTIME,
 			    "process \"%s\" did not complete successfully: exit code: %d", shown.data,
 			    code);
+		st_buf_release(&cmd);
 		st_buf_release(&shown);
 	}
 	if (rc == 0) {

@@ -140,3 +140,17 @@ DF
 	run strata inspect --format '{{json .Config.Env}}' sc:2
 	[ "$output" = '["PATH=/bin"]' ]
 }
+
+@test "run: a command too long for exec says so once, quoting only the start of it" {
+	printf 'FROM busybox\nRUN echo %s\n' "$(head -c 300000 /dev/zero | tr '\0' x)" >"$CTX/Dockerfile"
+	run strata build -q -t big:1 "$CTX"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"the command is 300005 bytes, and Linux takes at most"*"(argument list too long)"* ]]
+	[ "$(grep -o 'argument list too long' <<<"$output" | wc -l)" -eq 1 ]
+	[ "${#output}" -lt 4096 ]
+	run strata build --progress=plain -t big:1 "$CTX"
+	[ "$status" -ne 0 ]
+	[ "${#output}" -lt 8192 ]
+	run strata inspect big:1
+	[ "$status" -ne 0 ]
+}
