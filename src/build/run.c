@@ -201,11 +201,68 @@ int run_key(struct stage_run *r, const struct st_dockerfile_instr *in, struct ke
 	return 0;
 }
 
+/*
+ * What resolvers and clients print when there is no network to use: glibc and musl
+ * (getaddrinfo), busybox wget, apt, curl, Node's EAI_AGAIN, Go's resolver, and the kernel's
+ * ENETUNREACH for a connect in a namespace that has only lo.
+ */
+static const char *const no_net_signs[] = {
+    "Temporary failure in name resolution",
+    "Temporary failure resolving",
+    "Name or service not known",
+    "No address associated with hostname",
+    "Name does not resolve",
+    "bad address",
+    "Could not resolve",
+    "EAI_AGAIN",
+    "dial tcp: lookup",
+    "Network is unreachable",
+    "Network unreachable",
+};
+
+/* The step's output goes to the build's events; on the way it is watched for signs of a
+ * missing network, also where a sign is split between two chunks. */
+struct output_watch {
+	struct stage_run *r;
+	struct st_buf tail; /* the end of what came before, shorter than any sign */
+	bool no_net_sign;
+};
+
 static void on_output(void *ctx, enum st_runtime_stream stream, const char *data, size_t len)
 {
-	struct stage_run *r = ctx;
+	struct output_watch *w = ctx;
 	(void)stream;
-	stage_event(r, ST_BUILD_EVENT_OUTPUT, data, len, 0);
+	stage_event(w->r, ST_BUILD_EVENT_OUTPUT, data, len, 0);
+	if (w->no_net_sign || !len)
+		return;
+	st_buf_add(&w->tail, data, len);
+	size_t longest = 0;
+	for (size_t i = 0; i < sizeof(no_net_signs) / sizeof(*no_net_signs); i++) {
+		size_t n = strlen(no_net_signs[i]);
+		if (memmem(w->tail.data, w->tail.len, no_net_signs[i], n))
+			w->no_net_sign = true;
+		longest = n > longest ? n : longest;
+	}
+	if (w->tail.len >= longest) {
+		size_t keep = longest - 1;
+		memmove(w->tail.data, w->tail.data + w->tail.len - keep, keep);
+		st_buf_setlen(&w->tail, keep);
+	}
+}
+
+/* The line a failed step without network gets when its output suggests it needed one. */
+static void add_no_net_hint(struct st_buf *msg, const struct st_dockerfile_instr *in)
+{
+	const char *v = st_dockerfile_instr_flag(in, "network");
+	if (v && !strcmp(v, "none"))
+		st_buf_adds(msg, "\nhint: this step ran with RUN --network=none, and its output "
+				 "shows a failed name lookup or connection: give it the host's "
+				 "network with RUN --network=host");
+	else
+		st_buf_adds(msg, "\nhint: this step ran without network (the build's network is "
+				 "none, the default), and its output shows a failed name lookup or "
+				 "connection: give it the host's network with `strata build "
+				 "--network host`, or this step alone with RUN --network=host");
 }
 
 static bool dir_empty(const char *path);
@@ -477,6 +534,7 @@ int run_exec(struct stage_run *r, const struct st_dockerfile_instr *in, struct s
 	if (rc == 0)
 		rc = st_runtime_spec_write(&spec, step.bundle, err);
 	int code = 0;
+	struct output_watch watch = {.r = r, .tail = ST_BUF_INIT};
 	if (rc == 0) {
 		st_autofree char *sroot = state_root(r->s, o->runtime);
 		struct st_runtime_opts ro = { .runtime = o->runtime, .state_root = sroot };
@@ -484,7 +542,7 @@ int run_exec(struct stage_run *r, const struct st_dockerfile_instr *in, struct s
 		 * whether the build that made it still runs. */
 		const char *slash = strrchr(base, '/');
 		st_autofree char *id = st_xasprintf("strata-build-%s", slash ? slash + 1 : base);
-		rc = st_runtime_run(&ro, step.bundle, id, on_output, r, &code, err);
+		rc = st_runtime_run(&ro, step.bundle, id, on_output, &watch, &code, err);
 	}
 	/* The config holds the env= secrets: it goes as soon as the runtime is done. */
 	{
@@ -516,9 +574,14 @@ int run_exec(struct stage_run *r, const struct st_dockerfile_instr *in, struct s
 		for (size_t i = 0; i < argc; i++)
 			st_buf_addf(&cmd, "%s%s", i ? " " : "", argv[i]);
 		build_add_capped(&shown, cmd.data, QUOTE_MAX);
-		rc = st_err(err, ST_E_RUNTIME,
-			    "process \"%s\" did not complete successfully: exit code: %d", shown.data,
-			    code);
+		st_buf_reset(&cmd);
+		st_buf_addf(&cmd, "process \"%s\" did not complete successfully: exit code: %d",
+			    shown.data, code);
+		/* Only a step that really had no network: elsewhere the same words mean
+		 * something else (a typo in a host name, a server down). */
+		if (net == ST_RUNTIME_NET_NONE && watch.no_net_sign)
+			add_no_net_hint(&cmd, in);
+		rc = st_err(err, ST_E_RUNTIME, "%s", cmd.data);
 		st_buf_release(&cmd);
 		st_buf_release(&shown);
 	}
@@ -532,6 +595,7 @@ int run_exec(struct stage_run *r, const struct st_dockerfile_instr *in, struct s
 	if (rc == 0)
 		*created_by = st_buf_detach(&cb, NULL);
 	st_buf_release(&cb);
+	st_buf_release(&watch.tail);
 	free(mounts);
 	free(env);
 	free(gids);
