@@ -865,6 +865,8 @@ int st_build_run(struct st_store *s, const struct st_build_opts *o, struct st_bu
 		rc = st_dockerfile_plan(b.df, &po, &b.plan, err);
 		st_buf_release(&plat);
 	}
+	if (rc == 0)
+		rc = run_check_root(b.df, b.plan, err);
 	if (rc == 0 && b.ctx_dir) {
 		rc = st_dockerignore_load(b.ctx_dir, o->dockerfile, &b.ign, err);
 		if (rc == 0) {

@@ -391,6 +391,26 @@ static char *state_root(struct st_store *s, const char *runtime)
 	return st_path_join(rt, slash ? slash + 1 : name);
 }
 
+int run_check_root(const struct st_dockerfile *df, const struct st_dockerfile_plan *plan,
+		   struct st_error **err)
+{
+	if (geteuid() == 0)
+		return 0;
+	for (size_t i = 0; i < plan->nstages; i++) {
+		const struct st_dockerfile_stage *st = &df->stages[plan->stages[i].index];
+		for (size_t j = 0; j < st->ninstrs; j++)
+			if (st->instrs[j]->kind == ST_DF_RUN)
+				return st_err(
+				    err, ST_E_INVALID,
+				    "%s:%d: RUN needs root, and strata runs as uid %u: "
+				    "a RUN step unpacks image files owned by other users, "
+				    "mounts an overlay and starts runc (strata has no "
+				    "rootless mode yet): run the build as root",
+				    df->name, st->instrs[j]->start_line, (unsigned)geteuid());
+	}
+	return 0;
+}
+
 int run_cleanup_stale(struct st_store *s, const struct st_build_opts *o, struct st_error **err)
 {
 	st_autofree char *root = state_root(s, o->runtime);

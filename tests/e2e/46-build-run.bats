@@ -9,6 +9,10 @@ setup() {
 	mkdir -p "$CTX"
 }
 
+teardown() {
+	if [ -n "${NOBODY_DIR:-}" ]; then rm -rf "$NOBODY_DIR"; fi
+}
+
 # The content of FILE in IMAGE.
 image_file() {
 	strata export "$1" | tar xO "$2"
@@ -186,4 +190,35 @@ DF
 	run strata build "$CTX"
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"hint: this step ran without network"* ]]
+}
+
+# Run strata as nobody with a store nobody owns (BATS_TEST_TMPDIR is private to root).
+as_nobody() {
+	setpriv --reuid=nobody --regid=nogroup --clear-groups env STRATA_ROOT="$NOBODY_DIR/root" \
+		"$STRATA_BIN" "$@"
+}
+
+@test "run: RUN without root is refused before the build starts, naming the step" {
+	NOBODY_DIR=$(mktemp -d /tmp/strata-e2e-nobody.XXXXXX)
+	chmod 755 "$NOBODY_DIR"
+	mkdir -p "$NOBODY_DIR/ctx"
+	printf 'FROM busybox AS a\nRUN echo hi > /x\nFROM scratch\nCOPY Dockerfile /d\n' >"$NOBODY_DIR/ctx/Dockerfile"
+	cp "$(busybox_tar)" "$NOBODY_DIR/bb.tar"
+	chmod -R a+rX "$NOBODY_DIR"
+	chown nobody "$NOBODY_DIR"
+	run as_nobody import "$NOBODY_DIR/bb.tar" busybox:latest
+	[ "$status" -eq 0 ]
+	run as_nobody build --target a --progress=plain -t a:1 "$NOBODY_DIR/ctx"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"Dockerfile:2: RUN needs root, and strata runs as uid $(id -u nobody)"* ]]
+	[[ "$output" == *"run the build as root"* ]]
+	# refused before any step: no step started, nothing to unpack, no chown error
+	[[ "$output" != *"#1 "* ]]
+	[[ "$output" != *"chown"* ]]
+	# a stage without RUN still builds
+	run as_nobody build -q -t b:1 "$NOBODY_DIR/ctx"
+	[ "$status" -eq 0 ]
+	run as_nobody images --format '{{.Repository}}:{{.Tag}}'
+	[[ "$output" == *"busybox:latest"* ]]
+	[[ "$output" == *"b:1"* ]]
 }
