@@ -344,9 +344,9 @@ static int write_script(const char *bundle, const struct st_dockerfile_heredoc *
 	/* The delimiter names the file, as BuildKit names it: it must be one name. */
 	if (strchr(h->name, '/') || !strcmp(h->name, ".") || !strcmp(h->name, ".."))
 		return st_err(err, ST_E_INVALID,
-			      "RUN <<%s: a heredoc that starts with #! runs as a file named after "
-			      "its delimiter, and '%s' is not a file name",
-			      h->name, h->name);
+			      "heredoc delimiter '%s' is not a file name, and a heredoc that "
+			      "starts with #! runs as a file named after its delimiter",
+			      h->name);
 	*file = st_path_join(bundle, "script");
 	*dest = st_xasprintf(SCRIPT_DIR "%s", h->name);
 	return st_write_file_atomic(*file, NULL, h->content, strlen(h->content), 0755, err);

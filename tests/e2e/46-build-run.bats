@@ -222,3 +222,10 @@ as_nobody() {
 	[[ "$output" == *"busybox:latest"* ]]
 	[[ "$output" == *"b:1"* ]]
 }
+
+@test "run: a #! heredoc whose delimiter is no file name is an error naming it" {
+	printf 'FROM busybox\nRUN <<a/b\n#!/bin/sh\ntrue\na/b\n' >"$CTX/Dockerfile"
+	run strata build "$CTX"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"heredoc delimiter 'a/b' is not a file name"* ]]
+}
