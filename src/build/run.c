@@ -124,18 +124,24 @@ static char **run_argv(struct stage_run *r, const struct st_dockerfile_instr *in
  * (a quarter of the stack limit, which the runtime passes on): say so before starting a
  * container that could only fail with E2BIG.
  */
-static int check_arg_size(char *const *argv, const char *const *env, struct st_error **err)
+static int check_arg_size(char *const *argv, const char *const *env, bool json,
+			  struct st_error **err)
 {
 	size_t one_max = 32 * (size_t)sysconf(_SC_PAGESIZE), total = 0;
 	for (size_t i = 0; argv[i]; i++) {
 		size_t n = strlen(argv[i]) + 1;
-		if (n > one_max)
+		if (n > one_max) {
+			/* In shell form the whole command is the shell's one argument. */
+			st_autofree char *what =
+			    json ? st_xasprintf("argument %zu of the command", i + 1)
+				 : st_xstrdup("the command");
 			return st_err(
 			    err, ST_E_INVALID,
-			    "the command is %zu bytes, and Linux takes at most %zu in one "
-			    "argument (argument list too long): put it in a file (COPY "
-			    "it, or a heredoc starting with #!) and run that",
-			    n - 1, one_max - 1);
+			    "%s is %zu bytes, and Linux takes at most %zu in one argument "
+			    "(argument list too long): put it in a file (COPY it, or a "
+			    "heredoc starting with #!) and run that",
+			    what, n - 1, one_max - 1);
+		}
 		total += n + sizeof(char *);
 	}
 	for (size_t i = 0; env[i]; i++)
@@ -548,7 +554,7 @@ int run_exec(struct stage_run *r, const struct st_dockerfile_instr *in, struct s
 		.n_mounts = nm,
 	};
 	if (rc == 0)
-		rc = check_arg_size(argv, env, err);
+		rc = check_arg_size(argv, env, in->json, err);
 	if (rc == 0)
 		rc = st_runtime_placeholders_find(&spec, &ph, err);
 	if (rc == 0)

@@ -157,6 +157,19 @@ DF
 	[ "${#output}" -lt 8192 ]
 	run strata inspect big:1
 	[ "$status" -ne 0 ]
+	# exec form: the argument is named
+	printf 'FROM busybox\nRUN ["echo", "%s"]\n' "$(head -c 200000 /dev/zero | tr '\0' y)" >"$CTX/Dockerfile"
+	run strata build -q "$CTX"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"argument 2 of the command is 200000 bytes"* ]]
+	# arguments each short enough, together too long
+	local a
+	a=$(head -c 100000 /dev/zero | tr '\0' z)
+	printf 'FROM busybox\nRUN ["echo"%s]\n' "$(for i in $(seq 40); do printf ', "%s"' "$a"; done)" >"$CTX/Dockerfile"
+	run strata build -q "$CTX"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"the command and its environment are"*"(argument list too long)"* ]]
+	[ "${#output}" -lt 4096 ]
 }
 
 @test "run: a step without network that fails to resolve or connect says how to give it one" {
