@@ -230,7 +230,7 @@ static const char *const no_net_signs[] = {
  * missing network, also where a sign is split between two chunks. */
 struct output_watch {
 	struct stage_run *r;
-	struct st_buf tail; /* the end of what came before, shorter than any sign */
+	struct st_buf tail; /* the end of what came before: one byte short of the longest sign */
 	bool no_net_sign;
 };
 
