@@ -361,22 +361,42 @@ static const char *predefined_arg(struct build *b, const char *name, struct st_b
 
 /* ---- one step ---- */
 
+void build_add_capped(struct st_buf *b, const char *text, size_t max)
+{
+	size_t len = strlen(text);
+	if (len <= max) {
+		st_buf_add(b, text, len);
+		return;
+	}
+	size_t n = max;
+	while (n && ((unsigned char)text[n] & 0xc0) == 0x80) /* inside a UTF-8 sequence */
+		n--;
+	st_buf_add(b, text, n);
+	st_buf_addf(b, "... (%zu bytes)", len);
+}
+
+/* Longer instructions are cut in titles: the progress and every error of the step show it. */
+#define STEP_TITLE_MAX 1024
+
 static char *step_title(struct stage_run *r, size_t pos, const char *text)
 {
 	/* Collapse the line's white space as BuildKit's progress names do. */
-	struct st_buf t = ST_BUF_INIT;
-	st_buf_addf(&t, "[%s%zu/%zu] ", r->label, pos, r->total);
+	struct st_buf line = ST_BUF_INIT;
 	bool sp = false;
 	for (const char *p = text; *p; p++) {
 		if (*p == '\n' || *p == '\t' || *p == ' ') {
 			sp = true;
 			continue;
 		}
-		if (sp && t.len && t.data[t.len - 1] != ' ')
-			st_buf_addch(&t, ' ');
+		if (sp && line.len && line.data[line.len - 1] != ' ')
+			st_buf_addch(&line, ' ');
 		sp = false;
-		st_buf_addch(&t, *p);
+		st_buf_addch(&line, *p);
 	}
+	struct st_buf t = ST_BUF_INIT;
+	st_buf_addf(&t, "[%s%zu/%zu] ", r->label, pos, r->total);
+	build_add_capped(&t, st_buf_str(&line), STEP_TITLE_MAX);
+	st_buf_release(&line);
 	return st_buf_detach(&t, NULL);
 }
 
@@ -714,8 +734,13 @@ static int stage_from(struct stage_run *r, struct st_error **err)
 		r->st.cfg->architecture = st_xstrdup(b->platform.architecture);
 		if (b->platform.variant[0])
 			r->st.cfg->variant = st_xstrdup(b->platform.variant);
-		st_autofree char *t = st_xasprintf("scratch %s/%s", b->platform.os,
-						   b->platform.architecture);
+		/* BuildKit's empty image: what a scratch stage's image shows if nothing sets it. */
+		r->st.cfg->config.working_dir = st_xstrdup("/");
+		st_image_config_env_set(r->st.cfg, "PATH", BUILD_DEFAULT_PATH);
+		/* The key covers the config the stage starts from. */
+		st_autofree char *t =
+		    st_xasprintf("scratch %s/%s WorkingDir=/ PATH=" BUILD_DEFAULT_PATH,
+				 b->platform.os, b->platform.architecture);
 		struct st_digest d;
 		st_digest_of(t, strlen(t), &d);
 		memcpy(r->st.key, st_digest_hex(&d), sizeof(r->st.key));
@@ -976,6 +1001,8 @@ int st_build_run(struct st_store *s, const struct st_build_opts *o, struct st_bu
 		rc = st_dockerfile_plan(b.df, &po, &b.plan, err);
 		st_buf_release(&plat);
 	}
+	if (rc == 0)
+		rc = run_check_root(b.df, b.plan, err);
 	if (rc == 0 && b.ctx_dir) {
 		rc = st_dockerignore_load(b.ctx_dir, o->dockerfile, &b.ign, err);
 		if (rc == 0) {

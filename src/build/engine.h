@@ -7,6 +7,9 @@
 
 struct build;
 
+/* The PATH a Linux step gets when its image sets none (BuildKit's system.DefaultPathEnv). */
+#define BUILD_DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
 /* One stage being built, on its own thread with its own store handle. */
 struct stage_run {
 	struct build *b;
@@ -37,6 +40,10 @@ struct stage_run {
 						    * Dockerfile has it (not an ONBUILD trigger) */
 	char *created; /* the running step's history timestamp */
 };
+
+/* Add 'text' to 'b', cut after about 'max' bytes (at a character boundary) with its length
+ * said: a step title or an error that quotes a 10 MB command must stay readable. */
+void build_add_capped(struct st_buf *b, const char *text, size_t max);
 
 /* Send an event for the running step of 'r' (serialized by the build). */
 void stage_event(struct stage_run *r, enum st_build_event_type type, const char *text, size_t len,

@@ -168,6 +168,11 @@ void run_mounts_free(struct run_mounts *m);
 int cache_mounts_list(struct st_store *s, struct st_build_cache_record **v, size_t *n,
 		      struct st_error **err);
 
+/* run.c: ST_E_INVALID naming the first RUN of the stages 'plan' builds when strata is not
+ * root: RUN steps need root (overlay mounts, image files owned by their users, runc). */
+int run_check_root(const struct st_dockerfile *df, const struct st_dockerfile_plan *plan,
+		   struct st_error **err);
+
 /* run.c: delete the containers that killed builds left in this store's runtime state root
  * (ids "strata-build-<tmp dir>" whose tmp dir nobody holds locked any more). */
 int run_cleanup_stale(struct st_store *s, const struct st_build_opts *o, struct st_error **err);

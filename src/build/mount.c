@@ -167,6 +167,16 @@ static int spec_parse(const char *text, struct mount_spec *m, struct st_error **
 			rc = parse_num(k, v, 10, 0x7fffffff, &m->uid, text, err);
 		} else if (!strcmp(k, "gid")) {
 			rc = parse_num(k, v, 10, 0x7fffffff, &m->gid, text, err);
+		} else if (!strcmp(k, "z") && !v) {
+			/* buildah's SELinux relabelling ("z", "Z", "relabel=shared|private"),
+			 * which Containerfiles written for it carry: strata gives a step no
+			 * SELinux label, so there is no label to relabel a mount for. */
+		} else if (!strcmp(k, "relabel")) {
+			if (!v || (strcmp(v, "shared") && strcmp(v, "private")))
+				return st_err(err, ST_E_INVALID,
+					      "RUN --mount=%s: invalid value '%s' for relabel: use "
+					      "shared or private",
+					      text, v ? v : "");
 		} else {
 			return st_err(err, ST_E_INVALID, "RUN --mount=%s: unexpected key '%s'",
 				      text, k);

@@ -58,11 +58,26 @@ static int check_flags(const struct st_dockerfile_instr *in, struct st_buf *cano
 	return 0;
 }
 
-/* The argv of the step. New vector (NULL-terminated), *n items. */
-static char **run_argv(struct stage_run *r, const struct st_dockerfile_instr *in, size_t *n)
+/* Where a "#!" heredoc's body becomes a file, as BuildKit puts it: the step's /dev is a tmpfs,
+ * so the script never reaches the layer. */
+#define SCRIPT_DIR "/dev/pipes/"
+
+/*
+ * The argv of the step, as BuildKit's dispatchRun makes it. New vector (NULL-terminated), *n
+ * items. A command that is one heredoc and nothing else ("RUN <<EOF") runs the body as the
+ * shell's script; if the body starts with "#!", *script is set to that heredoc instead: the
+ * caller makes its body an executable file at SCRIPT_DIR<name>, and the shell runs that file,
+ * so the kernel starts the interpreter the "#!" line names. Any other command ("RUN python3
+ * <<EOF", several heredocs) goes to the shell with the bodies after it: the shell reads each
+ * body itself, as the named command's stdin. 'script' may be NULL.
+ */
+static char **run_argv(struct stage_run *r, const struct st_dockerfile_instr *in, size_t *n,
+		       const struct st_dockerfile_heredoc **script)
 {
 	size_t cap = 8, k = 0;
 	char **v = st_xcalloc(cap, sizeof(*v));
+	if (script)
+		*script = NULL;
 	if (in->json) {
 		v = st_xrealloc(v, (in->nargs + 1) * sizeof(*v));
 		for (size_t i = 0; i < in->nargs; i++)
@@ -76,17 +91,68 @@ static char **run_argv(struct stage_run *r, const struct st_dockerfile_instr *in
 	v = st_xrealloc(v, (nsh + 2) * sizeof(*v));
 	for (size_t i = 0; i < nsh; i++)
 		v[k++] = st_xstrdup(sh->set && sh->n ? sh->v[i] : (i == 0 ? "/bin/sh" : "-c"));
-	/* A heredoc is part of the script: the shell reads the body itself. */
-	struct st_buf cmd = ST_BUF_INIT;
-	st_buf_adds(&cmd, in->nargs ? in->args[0] : "");
-	for (size_t i = 0; i < in->nheredocs; i++) {
-		const struct st_dockerfile_heredoc *h = &in->heredocs[i];
-		st_buf_addf(&cmd, "\n%s%s", h->content, h->name);
+	const char *cmd = in->nargs ? in->args[0] : "";
+	struct st_buf text = ST_BUF_INIT;
+	if (in->nheredocs && st_dockerfile_heredoc_is_command(cmd)) {
+		const struct st_dockerfile_heredoc *h = &in->heredocs[0];
+		if (!strncmp(h->content, "#!", 2)) {
+			st_buf_addf(&text, SCRIPT_DIR "%s", h->name);
+			if (script)
+				*script = h;
+		} else {
+			st_buf_adds(&text, h->content);
+		}
+	} else {
+		st_buf_adds(&text, cmd);
+		for (size_t i = 0; i < in->nheredocs; i++) {
+			const struct st_dockerfile_heredoc *h = &in->heredocs[i];
+			st_buf_addf(&text, "\n%s%s", h->content, h->name);
+		}
 	}
-	v[k++] = st_buf_detach(&cmd, NULL);
+	v[k++] = st_buf_detach(&text, NULL);
 	v[k] = NULL;
 	*n = k;
 	return v;
+}
+
+/* How much of a command an error quotes. */
+#define QUOTE_MAX 256
+
+/*
+ * The kernel refuses an exec whose single argument is longer than MAX_ARG_STRLEN (32 pages),
+ * or whose arguments and environment together pass the limit sysconf(_SC_ARG_MAX) reports
+ * (a quarter of the stack limit, which the runtime passes on): say so before starting a
+ * container that could only fail with E2BIG.
+ */
+static int check_arg_size(char *const *argv, const char *const *env, bool json,
+			  struct st_error **err)
+{
+	size_t one_max = 32 * (size_t)sysconf(_SC_PAGESIZE), total = 0;
+	for (size_t i = 0; argv[i]; i++) {
+		size_t n = strlen(argv[i]) + 1;
+		if (n > one_max) {
+			/* In shell form the whole command is the shell's one argument. */
+			st_autofree char *what =
+			    json ? st_xasprintf("argument %zu of the command", i + 1)
+				 : st_xstrdup("the command");
+			return st_err(
+			    err, ST_E_INVALID,
+			    "%s is %zu bytes, and Linux takes at most %zu in one argument "
+			    "(argument list too long): put it in a file (COPY it, or a "
+			    "heredoc starting with #!) and run that",
+			    what, n - 1, one_max - 1);
+		}
+		total += n + sizeof(char *);
+	}
+	for (size_t i = 0; env[i]; i++)
+		total += strlen(env[i]) + 1 + sizeof(char *);
+	long all_max = sysconf(_SC_ARG_MAX);
+	if (all_max > 0 && total > (size_t)all_max)
+		return st_err(err, ST_E_INVALID,
+			      "the command and its environment are %zu bytes, and Linux takes at "
+			      "most %ld (argument list too long)",
+			      total, all_max);
+	return 0;
 }
 
 /* BuildKit's created_by prefix: "|2 A=1 B=2 " when build args are in scope. */
@@ -123,10 +189,14 @@ int run_key(struct stage_run *r, const struct st_dockerfile_instr *in, struct ke
 		return -1;
 	}
 	size_t n;
-	char **argv = run_argv(r, in, &n);
+	const struct st_dockerfile_heredoc *script;
+	char **argv = run_argv(r, in, &n, &script);
 	for (size_t i = 0; i < n; i++)
 		st_buf_addf(&canon, "\x1f%s", argv[i]);
 	st_strv_free(argv, n);
+	/* The argv only names a script file: what runs is its body. */
+	if (script)
+		st_buf_addf(&canon, "\x1escript=%s", script->content);
 	for (size_t i = 0; i < r->nargs; i++)
 		st_buf_addf(&k->args, "%s\n", r->args[i]);
 	/* The network the step sees can change what it produces. Named, not numbered: a miss
@@ -139,11 +209,68 @@ int run_key(struct stage_run *r, const struct st_dockerfile_instr *in, struct ke
 	return 0;
 }
 
+/*
+ * What resolvers and clients print when there is no network to use: glibc and musl
+ * (getaddrinfo), busybox wget, apt, curl, Node's EAI_AGAIN, Go's resolver, and the kernel's
+ * ENETUNREACH for a connect in a namespace that has only lo.
+ */
+static const char *const no_net_signs[] = {
+    "Temporary failure in name resolution",
+    "Temporary failure resolving",
+    "Name or service not known",
+    "No address associated with hostname",
+    "Name does not resolve",
+    "bad address",
+    "Could not resolve",
+    "EAI_AGAIN",
+    "dial tcp: lookup",
+    "Network is unreachable",
+    "Network unreachable",
+};
+
+/* The step's output goes to the build's events; on the way it is watched for signs of a
+ * missing network, also where a sign is split between two chunks. */
+struct output_watch {
+	struct stage_run *r;
+	struct st_buf tail; /* the end of what came before: one byte short of the longest sign */
+	bool no_net_sign;
+};
+
 static void on_output(void *ctx, enum st_runtime_stream stream, const char *data, size_t len)
 {
-	struct stage_run *r = ctx;
+	struct output_watch *w = ctx;
 	(void)stream;
-	stage_event(r, ST_BUILD_EVENT_OUTPUT, data, len, 0);
+	stage_event(w->r, ST_BUILD_EVENT_OUTPUT, data, len, 0);
+	if (w->no_net_sign || !len)
+		return;
+	st_buf_add(&w->tail, data, len);
+	size_t longest = 0;
+	for (size_t i = 0; i < sizeof(no_net_signs) / sizeof(*no_net_signs); i++) {
+		size_t n = strlen(no_net_signs[i]);
+		if (memmem(w->tail.data, w->tail.len, no_net_signs[i], n))
+			w->no_net_sign = true;
+		longest = n > longest ? n : longest;
+	}
+	if (w->tail.len >= longest) {
+		size_t keep = longest - 1;
+		memmove(w->tail.data, w->tail.data + w->tail.len - keep, keep);
+		st_buf_setlen(&w->tail, keep);
+	}
+}
+
+/* The line a failed step without network gets when its output suggests it needed one. */
+static void add_no_net_hint(struct st_buf *msg, const struct st_dockerfile_instr *in)
+{
+	const char *v = st_dockerfile_instr_flag(in, "network");
+	if (v && !strcmp(v, "none"))
+		st_buf_adds(msg, "\nhint: this step ran with RUN --network=none, and its output "
+				 "shows a failed name lookup or connection: give it the host's "
+				 "network with RUN --network=host");
+	else
+		st_buf_adds(msg, "\nhint: this step ran without network (the build's network is "
+				 "none, the default), and its output shows a failed name lookup or "
+				 "connection: give it the host's network with `strata build "
+				 "--network host`, or this step alone with RUN --network=host");
 }
 
 static bool dir_empty(const char *path);
@@ -218,6 +345,21 @@ static int write_etc_files(const char *bundle, const struct st_build_opts *o, ch
 	return st_write_file_atomic(*hostname, NULL, hn, sizeof(hn) - 1, 0644, err);
 }
 
+/* A "#!" heredoc's body as an executable file in the bundle, to be bound at *dest. */
+static int write_script(const char *bundle, const struct st_dockerfile_heredoc *h, char **file,
+			char **dest, struct st_error **err)
+{
+	/* The delimiter names the file, as BuildKit names it: it must be one name. */
+	if (strchr(h->name, '/') || !strcmp(h->name, ".") || !strcmp(h->name, ".."))
+		return st_err(err, ST_E_INVALID,
+			      "heredoc delimiter '%s' is not a file name, and a heredoc that "
+			      "starts with #! runs as a file named after its delimiter",
+			      h->name);
+	*file = st_path_join(bundle, "script");
+	*dest = st_xasprintf(SCRIPT_DIR "%s", h->name);
+	return st_write_file_atomic(*file, NULL, h->content, strlen(h->content), 0755, err);
+}
+
 /* Turn 'upper' into a layer in the store, then make it the unpacked copy of that layer. */
 static int commit_upper(struct stage_run *r, const char *upper, struct st_store_layer *layer,
 			struct st_error **err)
@@ -255,6 +397,26 @@ static char *state_root(struct st_store *s, const char *runtime)
 	const char *slash = strrchr(name, '/');
 	st_autofree char *rt = st_path_join(st_store_root(s), "runtime");
 	return st_path_join(rt, slash ? slash + 1 : name);
+}
+
+int run_check_root(const struct st_dockerfile *df, const struct st_dockerfile_plan *plan,
+		   struct st_error **err)
+{
+	if (geteuid() == 0)
+		return 0;
+	for (size_t i = 0; i < plan->nstages; i++) {
+		const struct st_dockerfile_stage *st = &df->stages[plan->stages[i].index];
+		for (size_t j = 0; j < st->ninstrs; j++)
+			if (st->instrs[j]->kind == ST_DF_RUN)
+				return st_err(
+				    err, ST_E_INVALID,
+				    "%s:%d: RUN needs root, and strata runs as uid %u: "
+				    "a RUN step unpacks image files owned by other users, "
+				    "mounts an overlay and starts runc (strata has no "
+				    "rootless mode yet): run the build as root",
+				    df->name, st->instrs[j]->start_line, (unsigned)geteuid());
+	}
+	return 0;
 }
 
 int run_cleanup_stale(struct st_store *s, const struct st_build_opts *o, struct st_error **err)
@@ -307,7 +469,8 @@ int run_exec(struct stage_run *r, const struct st_dockerfile_instr *in, struct s
 		rc = mounts_setup(r, in, base, &rmounts, err);
 
 	size_t argc = 0;
-	char **argv = run_argv(r, in, &argc);
+	const struct st_dockerfile_heredoc *script;
+	char **argv = run_argv(r, in, &argc, &script);
 	const struct st_image_runconfig *cfg = &r->st.cfg->config;
 	uid_t uid = 0;
 	gid_t gid = 0;
@@ -347,7 +510,7 @@ int run_exec(struct stage_run *r, const struct st_dockerfile_instr *in, struct s
 			env[k++] = r->args[i];
 	}
 	if (!has_path)
-		env[k++] = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+		env[k++] = "PATH=" BUILD_DEFAULT_PATH;
 	for (size_t j = 0; j < nsec; j++)
 		env[k++] = secenv[j];
 	env[k] = NULL;
@@ -358,17 +521,26 @@ int run_exec(struct stage_run *r, const struct st_dockerfile_instr *in, struct s
 	netopts.net = net;
 	if (rc == 0)
 		rc = write_etc_files(step.bundle, &netopts, &hosts, &resolv, &hostname, err);
+	st_autofree char *script_file = NULL, *script_dest = NULL;
+	if (rc == 0 && script)
+		rc = write_script(step.bundle, script, &script_file, &script_dest, err);
 	size_t nextra = 0;
 	const struct st_runtime_mount *extra = mounts_runtime(rmounts, &nextra);
-	struct st_runtime_mount *mounts = st_xcalloc(3 + nextra, sizeof(*mounts));
+	struct st_runtime_mount *mounts = st_xcalloc(4 + nextra, sizeof(*mounts));
 	mounts[0] = (struct st_runtime_mount){ .type = ST_RUNTIME_MOUNT_BIND, .source = hosts,
 					       .destination = "/etc/hosts" };
 	mounts[1] = (struct st_runtime_mount){ .type = ST_RUNTIME_MOUNT_BIND, .source = resolv,
 					       .destination = "/etc/resolv.conf" };
 	mounts[2] = (struct st_runtime_mount){ .type = ST_RUNTIME_MOUNT_BIND, .source = hostname,
 					       .destination = "/etc/hostname" };
+	size_t nm = 3;
+	if (script_file)
+		mounts[nm++] = (struct st_runtime_mount){ .type = ST_RUNTIME_MOUNT_BIND,
+							  .source = script_file,
+							  .destination = script_dest,
+							  .flags = ST_RUNTIME_MOUNT_READONLY };
 	for (size_t i = 0; i < nextra; i++)
-		mounts[3 + i] = extra[i];
+		mounts[nm++] = extra[i];
 	struct st_runtime_spec spec = {
 		.rootfs = step.merged,
 		.args = (const char *const *)argv,
@@ -381,13 +553,16 @@ int run_exec(struct stage_run *r, const struct st_dockerfile_instr *in, struct s
 		.hostname = "strata",
 		.net = net,
 		.mounts = mounts,
-		.n_mounts = 3 + nextra,
+		.n_mounts = nm,
 	};
+	if (rc == 0)
+		rc = check_arg_size(argv, env, in->json, err);
 	if (rc == 0)
 		rc = st_runtime_placeholders_find(&spec, &ph, err);
 	if (rc == 0)
 		rc = st_runtime_spec_write(&spec, step.bundle, err);
 	int code = 0;
+	struct output_watch watch = {.r = r, .tail = ST_BUF_INIT};
 	if (rc == 0) {
 		st_autofree char *sroot = state_root(r->s, o->runtime);
 		struct st_runtime_opts ro = { .runtime = o->runtime, .state_root = sroot };
@@ -395,7 +570,7 @@ int run_exec(struct stage_run *r, const struct st_dockerfile_instr *in, struct s
 		 * whether the build that made it still runs. */
 		const char *slash = strrchr(base, '/');
 		st_autofree char *id = st_xasprintf("strata-build-%s", slash ? slash + 1 : base);
-		rc = st_runtime_run(&ro, step.bundle, id, on_output, r, &code, err);
+		rc = st_runtime_run(&ro, step.bundle, id, on_output, &watch, &code, err);
 	}
 	/* The config holds the env= secrets: it goes as soon as the runtime is done. */
 	{
@@ -423,12 +598,19 @@ int run_exec(struct stage_run *r, const struct st_dockerfile_instr *in, struct s
 	for (size_t i = 0; i < argc; i++)
 		st_buf_addf(&cb, "%s%s", i ? " " : "", argv[i]);
 	if (rc == 0 && code != 0) {
-		struct st_buf shown = ST_BUF_INIT;
+		struct st_buf cmd = ST_BUF_INIT, shown = ST_BUF_INIT;
 		for (size_t i = 0; i < argc; i++)
-			st_buf_addf(&shown, "%s%s", i ? " " : "", argv[i]);
-		rc = st_err(err, ST_E_RUNTIME,
-			    "process \"%s\" did not complete successfully: exit code: %d", shown.data,
-			    code);
+			st_buf_addf(&cmd, "%s%s", i ? " " : "", argv[i]);
+		build_add_capped(&shown, cmd.data, QUOTE_MAX);
+		st_buf_reset(&cmd);
+		st_buf_addf(&cmd, "process \"%s\" did not complete successfully: exit code: %d",
+			    shown.data, code);
+		/* Only a step that really had no network: elsewhere the same words mean
+		 * something else (a typo in a host name, a server down). */
+		if (net == ST_RUNTIME_NET_NONE && watch.no_net_sign)
+			add_no_net_hint(&cmd, in);
+		rc = st_err(err, ST_E_RUNTIME, "%s", cmd.data);
+		st_buf_release(&cmd);
 		st_buf_release(&shown);
 	}
 	if (rc == 0) {
@@ -441,6 +623,7 @@ int run_exec(struct stage_run *r, const struct st_dockerfile_instr *in, struct s
 	if (rc == 0)
 		*created_by = st_buf_detach(&cb, NULL);
 	st_buf_release(&cb);
+	st_buf_release(&watch.tail);
 	free(mounts);
 	free(env);
 	free(gids);

@@ -184,6 +184,13 @@ int st_dockerfile_heredoc_body(const struct st_dockerfile_heredoc *h,
 			       const struct st_dockerfile_env *env, char escape, char **out,
 			       struct st_error **err);
 
+/*
+ * Whether a shell-form RUN command is one heredoc word and nothing else ("<<EOF", "<<-'EOF'",
+ * "3<<EOF"), BuildKit's MustParseHeredoc test: such a RUN runs the heredoc's body as its
+ * script, where any other command line is handed to the shell with the bodies after it.
+ */
+bool st_dockerfile_heredoc_is_command(const char *cmd);
+
 /* Whether BuildKit expands this kind's arguments itself (else the shell does, for RUN...). */
 bool st_dockerfile_kind_expands(enum st_dockerfile_kind kind);
 

@@ -780,6 +780,17 @@ static int heredoc_from_word(const char *w, struct st_dockerfile_heredoc *h, boo
 	return 0;
 }
 
+bool st_dockerfile_heredoc_is_command(const char *cmd)
+{
+	struct st_dockerfile_heredoc h = {0};
+	bool found = false;
+	struct st_error *ignored = NULL;
+	if (heredoc_from_word(cmd, &h, &found, &ignored) < 0)
+		st_error_free(ignored); /* MustParseHeredoc: an error is "not a heredoc" */
+	free(h.name);
+	return found;
+}
+
 static int heredocs_from_line(const char *line, struct st_dockerfile_heredoc **out, size_t *nout,
 			      struct st_error **err)
 {

@@ -143,8 +143,9 @@ EOF
 DF
 	run strata build --progress=plain -t hd:1 "$CTX"
 	[ "$status" -eq 0 ]
-	run sh -c "'$STRATA_BIN' export hd:1 | tar t"
-	[[ "$output" == *ran* ]]
+	run sh -c "'$STRATA_BIN' export hd:1 | tar xO ran"
+	[ "$status" -eq 0 ]
+	[ "$output" = "ok" ]
 }
 
 @test "build: -f -, --iidfile, --label, --target, context from stdin" {

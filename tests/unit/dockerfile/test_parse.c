@@ -205,6 +205,23 @@ static void heredocs(void **state)
 	st_dockerfile_free(df);
 }
 
+static void heredoc_as_the_whole_command(void **state)
+{
+	(void)state;
+	/* BuildKit runs these heredocs' bodies as the script */
+	assert_true(st_dockerfile_heredoc_is_command("<<EOF"));
+	assert_true(st_dockerfile_heredoc_is_command("<<-'EOF'"));
+	assert_true(st_dockerfile_heredoc_is_command("<<\"E\"OF"));
+	assert_true(st_dockerfile_heredoc_is_command("3<<EOF"));
+	/* and hands these to the shell */
+	assert_false(st_dockerfile_heredoc_is_command("<<EOF bash"));
+	assert_false(st_dockerfile_heredoc_is_command("python3 <<EOF"));
+	assert_false(st_dockerfile_heredoc_is_command("<<A <<B"));
+	assert_false(st_dockerfile_heredoc_is_command("<<"));
+	assert_false(st_dockerfile_heredoc_is_command("<<'EOF"));
+	assert_false(st_dockerfile_heredoc_is_command(""));
+}
+
 static void many_heredocs_on_one_line(void **state)
 {
 	/* 20000 heredocs and no bodies: fails fast and cleanly */
@@ -288,6 +305,7 @@ int run_parse_tests(void)
 		cmocka_unit_test(nul_byte_names_its_line),
 		cmocka_unit_test(instructions_and_lines),
 		cmocka_unit_test(heredocs),
+		cmocka_unit_test(heredoc_as_the_whole_command),
 		cmocka_unit_test(many_heredocs_on_one_line),
 		cmocka_unit_test(env_forms_and_expansion),
 		cmocka_unit_test(bom_crlf_and_case),
