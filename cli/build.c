@@ -130,7 +130,7 @@ static int parse_secret(struct build_cli_opts *o, const char *spec, struct st_er
 	return 0;
 }
 
-static int parse_flags(int argc, char **argv, struct build_cli_opts *o, struct st_error **err)
+static int parse_flags(struct st_cli *cli, int argc, char **argv, struct build_cli_opts *o, struct st_error **err)
 {
 	enum { O_BUILD_ARG = 256, O_IIDFILE, O_LABEL, O_NETWORK, O_NO_CACHE, O_NO_CACHE_FILTER,
 	       O_PLATFORM, O_PROGRESS, O_PULL, O_RUNTIME, O_SDE, O_TARGET, O_SECRET, O_SSH };
@@ -249,7 +249,7 @@ static int parse_flags(int argc, char **argv, struct build_cli_opts *o, struct s
 			o->b.target = optarg;
 			break;
 		case 'h':
-			fputs(usage_text, stdout);
+			fputs(usage_text, cli->out);
 			return 1;
 		default:
 			return st_cli_usage(err, "see 'strata build --help'");
@@ -503,7 +503,7 @@ int cmd_build(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 	struct st_buf dftext = ST_BUF_INIT;
 	struct display d = { .f = cli->errout, .t0 = mono() };
 	pthread_mutex_init(&d.lock, NULL);
-	int rc = parse_flags(argc, argv, &o, err);
+	int rc = parse_flags(cli, argc, argv, &o, err);
 	if (rc == 1) {
 		rc = 0;
 		goto out;

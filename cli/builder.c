@@ -80,7 +80,7 @@ int cmd_builder_prune(struct st_cli *cli, int argc, char **argv, struct st_error
 				return -1;
 			break;
 		case 'h':
-			fputs(prune_usage, stdout);
+			fputs(prune_usage, cli->out);
 			return 0;
 		default:
 			return st_cli_usage(err, "see 'strata builder prune --help'");
@@ -119,7 +119,7 @@ int cmd_builder_prune(struct st_cli *cli, int argc, char **argv, struct st_error
 int cmd_builder_du(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 {
 	if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-		fputs(du_usage, stdout);
+		fputs(du_usage, cli->out);
 		return 0;
 	}
 	if (argc > 1)

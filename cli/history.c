@@ -18,7 +18,7 @@ struct history_opts {
 	const char *image;
 };
 
-static int parse_flags(int argc, char **argv, struct history_opts *o, struct st_error **err)
+static int parse_flags(struct st_cli *cli, int argc, char **argv, struct history_opts *o, struct st_error **err)
 {
 	static const struct option longopts[] = {
 		{ "human", optional_argument, NULL, 'H' },
@@ -58,7 +58,7 @@ static int parse_flags(int argc, char **argv, struct history_opts *o, struct st_
 			      "(default true)\n"
 			      "      --no-trunc        Don't truncate output\n"
 			      "  -q, --quiet           Only show image IDs\n",
-			      stdout);
+			      cli->out);
 			return 1;
 		default:
 			return st_cli_usage(err, "see 'strata history --help'");
@@ -102,7 +102,7 @@ static json_t *make_row(const struct history_opts *o, const char *id, const char
 int cmd_history(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 {
 	struct history_opts o = { .human = true };
-	int rc = parse_flags(argc, argv, &o, err);
+	int rc = parse_flags(cli, argc, argv, &o, err);
 	if (rc != 0)
 		return rc < 0 ? -1 : 0;
 	const char *fmt = o.quiet ? "{{.ID}}"

@@ -56,7 +56,7 @@ static int add_filter(struct images_opts *o, const char *f, struct st_error **er
 	return 0;
 }
 
-static int parse_flags(int argc, char **argv, struct images_opts *o, struct st_error **err)
+static int parse_flags(struct st_cli *cli, int argc, char **argv, struct images_opts *o, struct st_error **err)
 {
 	static const struct option longopts[] = {
 		{ "all", no_argument, NULL, 'a' },     { "digests", no_argument, NULL, 'd' },
@@ -86,7 +86,7 @@ static int parse_flags(int argc, char **argv, struct images_opts *o, struct st_e
 			o->quiet = true;
 			break;
 		case 'h':
-			fputs(usage_text, stdout);
+			fputs(usage_text, cli->out);
 			return 1;
 		default:
 			return st_cli_usage(err, "see 'strata images --help'");
@@ -149,7 +149,7 @@ static json_t *row_for(const struct st_store_image *img, const char *repo, const
 int cmd_images(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 {
 	struct images_opts o = { .dangling = -1 };
-	int rc = parse_flags(argc, argv, &o, err);
+	int rc = parse_flags(cli, argc, argv, &o, err);
 	st_autofree const char **refs = o.refs;
 	st_autofree const char **labels = o.labels;
 	if (rc != 0)

@@ -1,0 +1,120 @@
+load helpers
+setup() { common_setup; }
+
+@test "cli: Docker's names for the verbs run them" {
+	run strata image ls
+	[ "$status" -eq 0 ]
+	[[ "$output" == "REPOSITORY"* ]]
+	run strata image list -q
+	[ "$status" -eq 0 ]
+	run strata buildx build --help
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"Usage: strata build"* ]]
+	run strata image rm --help
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"Usage: strata rmi"* ]]
+	run strata system prune -f
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"Total reclaimed space"* ]]
+}
+
+@test "cli: help and help VERB" {
+	run strata help
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"Commands:"* ]]
+	run strata help history
+	[ "$status" -eq 0 ]
+	[[ "$output" == "Usage: strata history"* ]]
+	run strata help image ls
+	[ "$status" -eq 0 ]
+	[[ "$output" == "Usage: strata images"* ]]
+}
+
+@test "cli: an unknown verb gets one line naming the closest" {
+	run strata buidl .
+	[ "$status" -eq 2 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *"'buidl' is not a strata command; did you mean 'build'?"* ]]
+	run strata system prnue
+	[ "$status" -eq 2 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *"did you mean 'system prune'?"* ]]
+	run strata system
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"'system' needs a subcommand: df, prune, check"* ]]
+}
+
+@test "cli: verbs strata lacks say what to use instead" {
+	run strata pull alpine
+	[ "$status" -eq 2 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *"skopeo copy docker://IMAGE docker-archive:FILE"* ]]
+	run strata push app:1
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"strata save -o FILE IMAGE"* ]]
+	run strata run app:1
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"runs no containers"* ]]
+	run strata lint
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"strata debug parse"* ]]
+}
+
+@test "cli: getopt errors name strata and the verb" {
+	run strata images --bogus
+	[ "$status" -eq 2 ]
+	[[ "${lines[0]}" == "strata images: unrecognized option '--bogus'" ]]
+	run strata image prune -x
+	[ "$status" -eq 2 ]
+	[[ "${lines[0]}" == "strata image prune: invalid option -- 'x'" ]]
+}
+
+@test "cli: --root without a value is a clear error" {
+	run strata --root
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"--root needs a directory"* ]]
+	run strata --root= images
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"--root needs a directory"* ]]
+}
+
+@test "image prune: without -f and no terminal it asks stdin and aborts on no answer" {
+	tar=$(busybox_tar)
+	strata import --message first "$tar" busybox:latest >/dev/null
+	strata import --message second "$tar" busybox:latest >/dev/null
+	run strata images --filter dangling=true -q
+	[ -n "$output" ]
+	run strata image prune </dev/null
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"Are you sure you want to continue? [y/N]"* ]]
+	[[ "$output" == *"image prune has been cancelled"* ]]
+	run strata images --filter dangling=true -q
+	[ -n "$output" ]
+	run strata image prune <<<"y"
+	[ "$status" -eq 0 ]
+	run strata images --filter dangling=true -q
+	[ -z "$output" ]
+	run strata system prune </dev/null
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"system prune has been cancelled"* ]]
+}
+
+@test "completion: bash, zsh and fish scripts come from the verb table" {
+	export STRATA_BIN
+	run bash -c 'source <("$STRATA_BIN" completion bash) && complete -p strata'
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"-F _strata strata"* ]]
+	run bash -c 'source <("$STRATA_BIN" completion bash); COMP_WORDS=(strata system ""); COMP_CWORD=2; _strata; echo "${COMPREPLY[*]}"'
+	[ "$output" = "df prune check" ]
+	run bash -c 'source <("$STRATA_BIN" completion bash); COMP_WORDS=(strata buildx build --ta); COMP_CWORD=3; _strata; echo "${COMPREPLY[*]}"'
+	[ "$output" = "--tag --target" ]
+	run strata completion zsh
+	[ "$status" -eq 0 ]
+	[[ "$output" == "#compdef strata"* ]]
+	[[ "$output" == *"'--no-trunc:Don'\\''t truncate output'"* ]]
+	run strata completion fish
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"-n '__fish_seen_subcommand_from build' -l file -s f -r -F"* ]]
+	run strata completion tcsh
+	[ "$status" -eq 2 ]
+}
