@@ -1,4 +1,5 @@
 load helpers
+bats_require_minimum_version 1.5.0
 setup() { common_setup; }
 
 @test "cli: Docker's names for the verbs run them" {
@@ -117,4 +118,50 @@ setup() { common_setup; }
 	[[ "$output" == *"-n '__fish_seen_subcommand_from build' -l file -s f -r -F"* ]]
 	run strata completion tcsh
 	[ "$status" -eq 2 ]
+}
+
+@test "inspect: --format is the template as typed, {{\"\\n\"}} and printf work" {
+	strata import --change 'EXPOSE 8080' --change 'EXPOSE 53/udp' "$(busybox_tar)" busybox:latest >/dev/null
+	run strata inspect --format '{{"\n"}}{{printf "%s\n" .Os}}' busybox
+	[ "$status" -eq 0 ]
+	# (run drops the trailing newlines)
+	[ "$output" = $'\nlinux' ]
+	run strata inspect --format '{{.Os}}\t{{.Architecture}}' busybox
+	[ "$output" = 'linux\tamd64' ]
+	run strata images --format '{{.Repository}}\t{{.Tag}}'
+	[ "$output" = $'busybox\tlatest' ]
+	run strata inspect --format '{{.Config.ExposedPorts}}' busybox
+	[ "$output" = "map[53/udp:{} 8080/tcp:{}]" ]
+}
+
+@test "inspect: found images print, each missing one is named, exit 1" {
+	strata import "$(busybox_tar)" busybox:latest >/dev/null
+	strata tag busybox:latest b2:1
+	run --separate-stderr strata inspect --format '{{.Os}}' busybox:latest nosuch:1 b2:1 nope:2
+	[ "$status" -eq 1 ]
+	[ "$output" = $'linux\nlinux' ]
+	[[ "$stderr" == *"No such image: nosuch:1"* ]]
+	[[ "$stderr" == *"No such image: nope:2"* ]]
+	run strata inspect busybox:latest nosuch:1
+	[ "$status" -eq 1 ]
+	[[ "$output" == *'"RepoTags"'* ]]
+	run strata inspect -s --format '{{.Size}}' busybox:latest
+	[ "$status" -eq 0 ]
+	[ "$output" -gt 1000000 ]
+}
+
+@test "build: EXPOSE with a bad protocol or port is an error" {
+	printf 'FROM scratch\nEXPOSE 80/tpc\n' >"$BATS_TEST_TMPDIR/Dockerfile"
+	run strata build -t bad:1 "$BATS_TEST_TMPDIR"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"invalid proto 'tpc' in '80/tpc': expected tcp, udp or sctp"* ]]
+	printf 'FROM scratch\nEXPOSE 70000\n' >"$BATS_TEST_TMPDIR/Dockerfile"
+	run strata build -t bad:1 "$BATS_TEST_TMPDIR"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"invalid port '70000'"* ]]
+	run strata images -q
+	[ -z "$output" ]
+	printf 'FROM scratch\nEXPOSE 80/TCP 8000-8010/udp\n' >"$BATS_TEST_TMPDIR/Dockerfile"
+	run strata build -t good:1 "$BATS_TEST_TMPDIR"
+	[ "$status" -eq 0 ]
 }
