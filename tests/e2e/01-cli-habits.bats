@@ -165,3 +165,55 @@ setup() { common_setup; }
 	run strata build -t good:1 "$BATS_TEST_TMPDIR"
 	[ "$status" -eq 0 ]
 }
+
+@test "build: --load, --provenance=false and --sbom=false are accepted" {
+	printf 'FROM scratch\nLABEL a=b\n' >"$BATS_TEST_TMPDIR/Dockerfile"
+	run strata build -q --load --provenance=false --sbom=false -t ci:1 "$BATS_TEST_TMPDIR"
+	[ "$status" -eq 0 ]
+	run strata buildx build -q --load --provenance=false -t ci:2 "$BATS_TEST_TMPDIR"
+	[ "$status" -eq 0 ]
+	run strata images --format '{{.Repository}}:{{.Tag}}' ci
+	[[ "$output" == *"ci:1"* ]]
+	[[ "$output" == *"ci:2"* ]]
+	run strata build --provenance=mode=max "$BATS_TEST_TMPDIR"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"attestations are not available yet"* ]]
+}
+
+@test "build -: a Dockerfile on stdin has no context, a tar on stdin is the context" {
+	cd "$BATS_TEST_TMPDIR"
+	printf 'FROM scratch\nLABEL from=stdin\n' >Dockerfile
+	run strata build -q -t df:1 - <Dockerfile
+	[ "$status" -eq 0 ]
+	run strata inspect --format '{{.Config.Labels.from}}' df:1
+	[ "$output" = "stdin" ]
+	# from a pipe too, which cannot be read twice
+	run bash -c 'cat Dockerfile | "$0" build -q -t df:2 -' "$STRATA_BIN"
+	[ "$status" -eq 0 ]
+	printf 'FROM scratch\nCOPY f.txt /\n' >Dockerfile
+	echo hello >f.txt
+	run strata build -q - <Dockerfile
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"no build context"* ]]
+	tar -cf ctx.tar Dockerfile f.txt
+	run strata build -q -t ctx:1 - <ctx.tar
+	[ "$status" -eq 0 ]
+	run bash -c 'gzip -c ctx.tar | "$0" build -q -t ctx:2 -' "$STRATA_BIN"
+	[ "$status" -eq 0 ]
+	run strata export ctx:2
+	[[ "$output" == *"hello"* ]]
+}
+
+@test "cli: --build-arg without a name and save -o into a missing directory are errors" {
+	printf 'FROM scratch\n' >"$BATS_TEST_TMPDIR/Dockerfile"
+	run strata build --build-arg =x "$BATS_TEST_TMPDIR"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"invalid --build-arg '=x': expected NAME=VALUE or NAME"* ]]
+	strata build -q -t s:1 "$BATS_TEST_TMPDIR" >/dev/null
+	run strata save -o "$BATS_TEST_TMPDIR/missing/dir/s.tar" s:1
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"directory \"$BATS_TEST_TMPDIR/missing/dir\" does not exist"* ]]
+	[ ! -e "$BATS_TEST_TMPDIR/missing" ]
+	run strata save -o "$BATS_TEST_TMPDIR/s.tar" s:1
+	[ "$status" -eq 0 ]
+}
