@@ -140,9 +140,13 @@ static json_t *row_for(const struct st_store_image *img, const char *repo, const
 	st_autofree char *id = o->no_trunc ? st_xstrdup(img->id.str) : st_fmt_short_id(img->id.str);
 	st_autofree char *since = st_fmt_since(img->created, now);
 	st_autofree char *size = st_fmt_size(img->size);
+	/* Docker's CreatedAt is Go's time.Time.String(): "2023-11-14 23:13:20 +0100 CET" */
+	time_t t;
+	st_autofree char *at = st_fmt_parse_time(img->created, &t) == 0 ? st_fmt_go_string(t)
+								       : st_xstrdup("");
 	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "ID", id,
 			 "Repository", repo, "Tag", tag, "Digest", img->manifest_digest.str,
-			 "CreatedSince", since, "CreatedAt", img->created ? img->created : "",
+			 "CreatedSince", since, "CreatedAt", at,
 			 "Size", size, "VirtualSize", size, "Containers", "N/A", "SharedSize", "N/A");
 }
 
