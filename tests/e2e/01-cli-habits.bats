@@ -217,3 +217,34 @@ setup() { common_setup; }
 	run strata save -o "$BATS_TEST_TMPDIR/s.tar" s:1
 	[ "$status" -eq 0 ]
 }
+
+@test "history and images: Docker's time formats, and SIZE is the files' bytes" {
+	strata import "$(busybox_tar)" busybox:latest >/dev/null
+	run env TZ=UTC "$STRATA_BIN" history -H=false --format '{{.CreatedSince}}|{{.CreatedAt}}' busybox
+	[ "$status" -eq 0 ]
+	[[ "$output" =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z\|[0-9-]{10}T[0-9:]{8}Z$ ]]
+	run env TZ=Europe/Paris "$STRATA_BIN" history --format '{{.CreatedAt}}' busybox
+	[[ "$output" =~ ^[0-9-]{10}T[0-9:]{8}\+0[12]:00$ ]]
+	run env TZ=UTC "$STRATA_BIN" images --format '{{json .}}'
+	[ "$status" -eq 0 ]
+	run jq -r .CreatedAt <<<"$output"
+	[[ "$output" =~ ^[0-9-]{10}\ [0-9:]{8}\ \+0000\ UTC$ ]]
+	# SIZE: the regular files' bytes, as docker history shows, not the tar's size
+	strata export -o "$BATS_TEST_TMPDIR/fs.tar" busybox
+	want=$(tar -tvf "$BATS_TEST_TMPDIR/fs.tar" | awk '/^-/ { n += $3 } END { print n }')
+	run strata history -H=false --format '{{.Size}}' busybox
+	[ "$output" = "$want" ]
+}
+
+@test "export: GNU tar reads xattrs without warnings" {
+	mkdir -p "$BATS_TEST_TMPDIR/tree/d"
+	echo hi >"$BATS_TEST_TMPDIR/tree/d/f"
+	python3 -c 'import os, sys; os.setxattr(sys.argv[1], "user.note", b"hi")' "$BATS_TEST_TMPDIR/tree/d/f"
+	strata import "$BATS_TEST_TMPDIR/tree" x:1 >/dev/null
+	strata export -o "$BATS_TEST_TMPDIR/x.tar" x:1
+	run --separate-stderr tar --xattrs --xattrs-include='*' -xf "$BATS_TEST_TMPDIR/x.tar" -C "$BATS_TEST_TMPDIR"
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	run python3 -c 'import os, sys; print(os.getxattr(sys.argv[1], "user.note").decode())' "$BATS_TEST_TMPDIR/d/f"
+	[ "$output" = "hi" ]
+}
