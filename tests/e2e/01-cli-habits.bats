@@ -248,3 +248,18 @@ setup() { common_setup; }
 	run python3 -c 'import os, sys; print(os.getxattr(sys.argv[1], "user.note").decode())' "$BATS_TEST_TMPDIR/d/f"
 	[ "$output" = "hi" ]
 }
+
+@test "save: an OCI index's ref.name is the tag, as docker save writes it" {
+	strata import "$(busybox_tar)" busybox:latest >/dev/null
+	strata save --format oci-dir -o "$BATS_TEST_TMPDIR/oci" busybox:latest
+	run jq -r '.manifests[0].annotations["org.opencontainers.image.ref.name"]' "$BATS_TEST_TMPDIR/oci/index.json"
+	[ "$output" = "latest" ]
+	run jq -r '.manifests[0].annotations["io.containerd.image.name"]' "$BATS_TEST_TMPDIR/oci/index.json"
+	[ "$output" = "docker.io/library/busybox:latest" ]
+	run skopeo inspect --format '{{.Os}}' "oci:$BATS_TEST_TMPDIR/oci:latest"
+	[ "$status" -eq 0 ]
+	[ "$output" = "linux" ]
+	STRATA_ROOT="$BATS_TEST_TMPDIR/r2" strata load -i "$BATS_TEST_TMPDIR/oci" >/dev/null
+	run env STRATA_ROOT="$BATS_TEST_TMPDIR/r2" "$STRATA_BIN" images --format '{{.Repository}}:{{.Tag}}'
+	[ "$output" = "busybox:latest" ]
+}
