@@ -2,6 +2,7 @@
 #include <fnmatch.h>
 #include <getopt.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -20,6 +21,7 @@ struct images_opts {
 	size_t nrefs;
 	const char **labels; /* label=K or label=K=V */
 	size_t nlabels;
+	const char *before, *since; /* before=IMAGE, since=IMAGE */
 	const char *format;
 };
 
@@ -29,7 +31,8 @@ static const char usage_text[] =
 	"Options:\n"
 	"  -a, --all             Show all images (there are no intermediate images to hide)\n"
 	"      --digests         Show digests\n"
-	"  -f, --filter filter   Filter output: dangling=true|false, reference=PATTERN, label=KEY[=VALUE]\n"
+	"  -f, --filter filter   Filter output: dangling=true|false, reference=PATTERN,\n"
+	"                        label=KEY[=VALUE], before=IMAGE, since=IMAGE\n"
 	"      --format string   Format output using a Go template ('table ...' for columns)\n"
 	"      --no-trunc        Don't truncate output\n"
 	"  -q, --quiet           Only show image IDs\n";
@@ -50,8 +53,15 @@ static int add_filter(struct images_opts *o, const char *f, struct st_error **er
 		push(&o->refs, &o->nrefs, f + 10);
 	} else if (!strncmp(f, "label=", 6)) {
 		push(&o->labels, &o->nlabels, f + 6);
+	} else if (!strncmp(f, "before=", 7)) {
+		o->before = f + 7;
+	} else if (!strncmp(f, "since=", 6)) {
+		o->since = f + 6;
 	} else {
-		return st_cli_usage(err, "invalid filter '%s': expected dangling=, reference= or label=", f);
+		return st_cli_usage(err,
+				    "invalid filter '%s': expected dangling=, reference=, label=, "
+				    "before= or since=",
+				    f);
 	}
 	return 0;
 }
@@ -134,6 +144,32 @@ static bool labels_match(struct st_store *s, const struct images_opts *o,
 	return true;
 }
 
+/* An RFC 3339 time in nanoseconds since the epoch: images made in one second still order. */
+static bool created_ns(const char *rfc3339, int64_t *out)
+{
+	time_t t;
+	if (st_fmt_parse_time(rfc3339, &t) < 0)
+		return false;
+	int64_t ns = 0;
+	const char *dot = strchr(rfc3339, '.');
+	for (int i = 1; i <= 9; i++)
+		ns = ns * 10 + (dot && dot[i] >= '0' && dot[i] <= '9' ? dot[i] - '0' : 0);
+	*out = (int64_t)t * 1000000000 + ns;
+	return true;
+}
+
+/* before=/since=: the creation time of the image named, which must exist (as Docker says). */
+static int created_of(struct st_store *s, const char *name, int64_t *out, struct st_error **err)
+{
+	st_auto(st_store_image) struct st_store_image *img = NULL;
+	if (st_local_image_find(s, name, &img, err) < 0)
+		return -1;
+	if (!created_ns(img->created, out))
+		return st_err(err, ST_E_INVALID, "image '%s' has no creation time to compare with",
+			      name);
+	return 0;
+}
+
 static json_t *row_for(const struct st_store_image *img, const char *repo, const char *tag,
 		       const struct images_opts *o, time_t now)
 {
@@ -185,10 +221,19 @@ int cmd_images(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 	size_t n = 0;
 	if (st_store_image_list(s, 0, &imgs, &n, err) < 0)
 		return -1;
-	time_t now = time(NULL);
+	int64_t before = INT64_MAX, since = INT64_MIN;
 	rc = 0;
+	if (o.before && created_of(s, o.before, &before, err) < 0)
+		rc = -1;
+	if (rc == 0 && o.since && created_of(s, o.since, &since, err) < 0)
+		rc = -1;
+	time_t now = time(NULL);
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		const struct st_store_image *img = imgs[i];
+		int64_t created;
+		if ((o.before || o.since) &&
+		    (!created_ns(img->created, &created) || created >= before || created <= since))
+			continue;
 		if (!labels_match(s, &o, img))
 			continue;
 		char **tags = NULL;

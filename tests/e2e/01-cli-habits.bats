@@ -263,3 +263,34 @@ setup() { common_setup; }
 	run env STRATA_ROOT="$BATS_TEST_TMPDIR/r2" "$STRATA_BIN" images --format '{{.Repository}}:{{.Tag}}'
 	[ "$output" = "busybox:latest" ]
 }
+
+@test "images: --filter before= and since= compare creation times" {
+	tar=$(busybox_tar)
+	strata import --message one "$tar" one:1 >/dev/null
+	strata import --message two "$tar" two:1 >/dev/null
+	strata import --message three "$tar" three:1 >/dev/null
+	run strata images --filter before=two:1 --format '{{.Repository}}'
+	[ "$status" -eq 0 ]
+	[ "$output" = "one" ]
+	run strata images --filter since=two:1 --format '{{.Repository}}'
+	[ "$output" = "three" ]
+	run strata images --filter since=one:1 --filter before=three:1 --format '{{.Repository}}'
+	[ "$output" = "two" ]
+	run strata images --filter before=nosuch:1
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"No such image: nosuch:1"* ]]
+}
+
+@test "rmi --no-prune is accepted; export and save refuse a terminal alike" {
+	strata import "$(busybox_tar)" busybox:latest >/dev/null
+	strata tag busybox:latest b2:1
+	run strata rmi --no-prune b2:1
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"Untagged: b2:1"* ]]
+	run script -qec "'$STRATA_BIN' export busybox" /dev/null
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"cowardly refusing to save to a terminal"* ]]
+	run script -qec "'$STRATA_BIN' save busybox" /dev/null
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"cowardly refusing to save to a terminal"* ]]
+}
