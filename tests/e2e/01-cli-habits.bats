@@ -294,3 +294,20 @@ setup() { common_setup; }
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"cowardly refusing to save to a terminal"* ]]
 }
+
+@test "man: strata(1) and strata-VERB(1) come from the help texts and render" {
+	run "$BATS_TEST_DIRNAME/../../scripts/gen-man.sh" "$STRATA_BIN" "$BATS_TEST_TMPDIR/man"
+	[ "$status" -eq 0 ]
+	[ -f "$BATS_TEST_TMPDIR/man/strata.1" ]
+	[ -f "$BATS_TEST_TMPDIR/man/strata-system-prune.1" ]
+	run --separate-stderr groff -man -Tascii -P-bcu -ww "$BATS_TEST_TMPDIR/man/strata-build.1"
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	[[ "$output" == *"strata-build - Build an image from a Dockerfile"* ]]
+	[[ "$output" == *"--iidfile string"* ]]
+	if command -v man >/dev/null; then
+		run env LC_ALL=C MANWIDTH=100 man -l "$BATS_TEST_TMPDIR/man/strata.1"
+		[ "$status" -eq 0 ]
+		[[ "$output" == *"strata-image-prune(1)"* ]]
+	fi
+}
