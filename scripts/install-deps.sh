@@ -5,7 +5,7 @@ set -eu
 pkgs="build-essential meson ninja-build pkg-config clang libclang-rt-14-dev
       libarchive-dev libjansson-dev libssl-dev libcurl4-openssl-dev libsqlite3-dev
       libzstd-dev libisal-dev libcmocka-dev
-      bats runc busybox-static skopeo buildah jq bc python3"
+      bats runc busybox-static skopeo buildah jq bc python3 groff-base man-db"
 if [ "${1:-}" = "--bench" ]; then
     pkgs="$pkgs hyperfine"
 fi

@@ -311,3 +311,23 @@ setup() { common_setup; }
 		[[ "$output" == *"strata-image-prune(1)"* ]]
 	fi
 }
+
+@test "README: each 'Using it' line is one strata command that exists" {
+	readme="$BATS_TEST_DIRNAME/../../README.md"
+	grep -q 'build/cli/strata' "$readme"
+	grep -q 'make install' "$readme"
+	usage=$(awk '/^## Using it/ { on = 1; next } /^## / { on = 0 } on && /^    strata /' "$readme")
+	[ -n "$usage" ]
+	while IFS= read -r line; do
+		cmd=${line%%#*}
+		[[ "$cmd" != *"|"* ]]
+		read -r -a w <<<"$cmd"
+		if [ "${w[1]}" = help ]; then
+			run strata "${w[@]:1}"
+		else
+			run strata help "${w[1]}" "${w[2]:-}"
+		fi
+		[ "$status" -eq 0 ]
+		[[ "$output" == "Usage: strata "* ]]
+	done <<<"$usage"
+}
