@@ -136,7 +136,8 @@ static int parse_secret(struct build_cli_opts *o, const char *spec, struct st_er
 	return 0;
 }
 
-static int parse_flags(struct st_cli *cli, int argc, char **argv, struct build_cli_opts *o, struct st_error **err)
+static int parse_flags(struct st_cli *cli, int argc, char **argv, struct build_cli_opts *o,
+		       struct st_error **err)
 {
 	enum { O_BUILD_ARG = 256, O_IIDFILE, O_LABEL, O_NETWORK, O_NO_CACHE, O_NO_CACHE_FILTER,
 	       O_PLATFORM, O_PROGRESS, O_PULL, O_RUNTIME, O_SDE, O_TARGET, O_SECRET, O_SSH, O_LOAD,

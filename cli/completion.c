@@ -408,12 +408,15 @@ int cmd_completion(struct st_cli *cli, int argc, char **argv, struct st_error **
 		return 0;
 	}
 	if (argc != 2)
-		return st_cli_usage(
-		    err, "\"completion\" requires exactly 1 argument: bash, zsh or fish");
-	void (*gen)(const struct catalog *, struct st_buf *) = !strcmp(argv[1], "bash")	  ? gen_bash
-							       : !strcmp(argv[1], "zsh")  ? gen_zsh
-							       : !strcmp(argv[1], "fish") ? gen_fish
-											  : NULL;
+		return st_cli_usage(err,
+				    "\"completion\" requires exactly 1 argument: bash, zsh or fish");
+	void (*gen)(const struct catalog *, struct st_buf *) = NULL;
+	if (!strcmp(argv[1], "bash"))
+		gen = gen_bash;
+	else if (!strcmp(argv[1], "zsh"))
+		gen = gen_zsh;
+	else if (!strcmp(argv[1], "fish"))
+		gen = gen_fish;
 	if (!gen)
 		return st_cli_usage(err, "unknown shell '%s': expected bash, zsh or fish", argv[1]);
 	struct catalog c = { 0 };

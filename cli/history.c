@@ -18,7 +18,8 @@ struct history_opts {
 	const char *image;
 };
 
-static int parse_flags(struct st_cli *cli, int argc, char **argv, struct history_opts *o, struct st_error **err)
+static int parse_flags(struct st_cli *cli, int argc, char **argv, struct history_opts *o,
+		       struct st_error **err)
 {
 	static const struct option longopts[] = {
 		{ "human", optional_argument, NULL, 'H' },
@@ -93,7 +94,8 @@ static json_t *make_row(const struct history_opts *o, const char *id, const char
 	/* Docker prints RFC 3339 in the local zone, to the second, where -H is off */
 	time_t t;
 	bool parsed = st_fmt_parse_time(created, &t) == 0;
-	st_autofree char *at = parsed ? st_fmt_rfc3339_local(t) : st_xstrdup(created ? created : "");
+	st_autofree char *at = parsed ? st_fmt_rfc3339_local(t)
+				      : st_xstrdup(created ? created : "");
 	st_autofree char *since = o->human ? st_fmt_since(created, now) : st_xstrdup(at);
 	st_autofree char *sz = o->human ? st_fmt_size(size)
 					: st_xasprintf("%llu", (unsigned long long)size);

@@ -66,7 +66,8 @@ static int add_filter(struct images_opts *o, const char *f, struct st_error **er
 	return 0;
 }
 
-static int parse_flags(struct st_cli *cli, int argc, char **argv, struct images_opts *o, struct st_error **err)
+static int parse_flags(struct st_cli *cli, int argc, char **argv, struct images_opts *o,
+		       struct st_error **err)
 {
 	static const struct option longopts[] = {
 		{ "all", no_argument, NULL, 'a' },     { "digests", no_argument, NULL, 'd' },

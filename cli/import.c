@@ -34,7 +34,8 @@ static const char usage_text[] =
 	"  -m, --message string   Set the commit message of the imported image\n"
 	"      --platform string  Set the platform (default: the host's)\n";
 
-static int parse_flags(struct st_cli *cli, int argc, char **argv, struct import_opts *o, struct st_error **err)
+static int parse_flags(struct st_cli *cli, int argc, char **argv, struct import_opts *o,
+		       struct st_error **err)
 {
 	static const struct option longopts[] = {
 		{ "change", required_argument, NULL, 'c' },

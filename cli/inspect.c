@@ -64,7 +64,7 @@ int cmd_inspect(struct st_cli *cli, int argc, char **argv, struct st_error **err
 			fputs("Usage: strata inspect [OPTIONS] IMAGE [IMAGE...]\n\n"
 			      "Display detailed information on one or more images\n\nOptions:\n"
 			      "  -f, --format string   Format output using a Go template\n"
-			      "  -s, --size            Display total file sizes (images always have them)\n"
+			      "  -s, --size            Display total file sizes (always shown)\n"
 			      "      --type string     Only 'image'\n",
 			      cli->out);
 			return 0;

@@ -241,7 +241,8 @@ static void json_index(const struct saver *c, struct st_buf *out)
 			e.annotations = (struct st_image_map){ 0 };
 			st_image_map_set(&e.annotations, "io.containerd.image.name", it->names[k]);
 			if (tag)
-				st_image_map_set(&e.annotations, "org.opencontainers.image.ref.name", tag);
+				st_image_map_set(&e.annotations,
+						 "org.opencontainers.image.ref.name", tag);
 			st_image_index_add(idx, &e);
 			st_image_map_release(&e.annotations);
 		}
