@@ -150,6 +150,7 @@ static const struct verb_info *flags_of(const struct catalog *c, const struct ve
 /* The first words, once each, in table order: "build builder images ..." */
 static void first_words(const struct catalog *c, struct st_buf *b)
 {
+	bool first = true;
 	for (size_t i = 0; i < c->n; i++) {
 		size_t n = strcspn(c->v[i].name, " ");
 		bool seen = false;
@@ -157,7 +158,8 @@ static void first_words(const struct catalog *c, struct st_buf *b)
 			seen = strcspn(c->v[k].name, " ") == n &&
 			       !strncmp(c->v[k].name, c->v[i].name, n);
 		if (!seen)
-			st_buf_addf(b, "%s%.*s", b->len ? " " : "", (int)n, c->v[i].name);
+			st_buf_addf(b, "%s%.*s", first ? "" : " ", (int)n, c->v[i].name);
+		first = first && seen;
 	}
 }
 
@@ -350,7 +352,12 @@ static void gen_zsh(const struct catalog *c, struct st_buf *b)
 		       "\tfi\n"
 		       "\t_files\n"
 		       "}\n"
-		       "compdef _strata strata\n");
+		       "# autoloaded from $fpath: complete now; sourced: register\n"
+		       "if [ \"$funcstack[1]\" = \"_strata\" ]; then\n"
+		       "\t_strata \"$@\"\n"
+		       "else\n"
+		       "\tcompdef _strata strata\n"
+		       "fi\n");
 }
 
 static void gen_fish(const struct catalog *c, struct st_buf *b)

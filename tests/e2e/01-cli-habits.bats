@@ -118,6 +118,14 @@ setup() { common_setup; }
 	[[ "$output" == *"-n '__fish_seen_subcommand_from build' -l file -s f -r -F"* ]]
 	run strata completion tcsh
 	[ "$status" -eq 2 ]
+	if command -v zsh >/dev/null; then
+		run zsh -c 'autoload -Uz compinit; compinit -u -d "$1/zcd"; source <("$2" completion zsh); print -r -- ${_comps[strata]}' zsh "$BATS_TEST_TMPDIR" "$STRATA_BIN"
+		[ "$output" = "_strata" ]
+	fi
+	if command -v fish >/dev/null; then
+		run fish -c 'source ("$argv[1]" completion fish | psub); complete -C "strata system prune --f"' "$STRATA_BIN"
+		[[ "$output" == "--force"* ]]
+	fi
 }
 
 @test "inspect: --format is the template as typed, {{\"\\n\"}} and printf work" {
