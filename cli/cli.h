@@ -25,7 +25,7 @@ void st_cli_close(struct st_cli *cli);
 /* Print 'warning' and ask "Are you sure you want to continue? [y/N]" on stdin; true on "y". */
 bool st_cli_confirm(struct st_cli *cli, const char *warning);
 
-/* A verb: argv[0] is the verb's name (for getopt). */
+/* A verb: argv[0] is "strata NAME" (getopt names it in its messages). */
 typedef int (*st_cli_fn)(struct st_cli *cli, int argc, char **argv, struct st_error **err);
 
 /*
