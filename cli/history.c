@@ -167,7 +167,8 @@ int cmd_history(struct st_cli *cli, int argc, char **argv, struct st_error **err
 	for (size_t i = 0; i < nrows && rc == 0; i++) {
 		uint64_t size = 0;
 		const struct st_image_history *h = cfg->n_history ? &cfg->history[i] : NULL;
-		if ((!h || !h->empty_layer) && layer < img->n_layers &&
+		/* -q shows no size: spare it the layers' decompression */
+		if ((!h || !h->empty_layer) && layer < img->n_layers && !o.quiet &&
 		    content_size(s, &img->layers[layer++], &size, err) < 0) {
 			rc = -1;
 			break;
