@@ -526,9 +526,9 @@ static int read_stdin(struct st_buf *out, struct st_error **err)
 
 int cmd_build(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 {
+	struct st_cli_stdin in = ST_CLI_STDIN_INIT;
 	struct build_cli_opts o = { .b = ST_BUILD_OPTS_INIT };
 	struct st_buf dftext = ST_BUF_INIT;
-	struct st_cli_stdin in = ST_CLI_STDIN_INIT;
 	struct display d = { .f = cli->errout, .t0 = mono() };
 	pthread_mutex_init(&d.lock, NULL);
 	int rc = parse_flags(cli, argc, argv, &o, err);
