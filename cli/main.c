@@ -60,21 +60,11 @@ static const struct missing {
 	const char *name;
 	const char *instead;
 } missing[] = {
-	{ "pull",
-	  "strata has no registry client yet: 'skopeo copy docker://IMAGE "
-	  "docker-archive:FILE', then 'strata load -i FILE'" },
-	{ "push",
-	  "strata has no registry client yet: 'strata save -o FILE IMAGE', then 'skopeo "
-	  "copy docker-archive:FILE docker://IMAGE'" },
-	{ "login",
-	  "strata has no registry client yet: 'skopeo login' serves the skopeo copies "
-	  "that pull and push" },
-	{ "logout",
-	  "strata has no registry client yet: use 'skopeo logout'" },
 	{ "search",
-	  "strata has no registry client yet: use 'skopeo list-tags docker://NAME'" },
+	  "no registry search: use 'skopeo list-tags docker://NAME'" },
 	{ "copy",
-	  "use 'skopeo copy', with 'strata save' and 'strata load' at strata's end" },
+	  "use 'skopeo copy'; 'strata save' and 'strata load' move images out of and into "
+	  "strata's store" },
 	{ "run",
 	  "strata builds images and runs no containers: RUN in a Dockerfile runs a "
 	  "command, or 'strata save IMAGE | docker load' and run it there" },
@@ -91,7 +81,7 @@ static const struct missing {
 	  "'strata history IMAGE' lists the layers; 'strata export IMAGE | tar -tv' lists "
 	  "the files" },
 	{ "sign",
-	  "no signing yet: push with skopeo, then 'cosign sign' the image in the registry" },
+	  "no signing yet: sign the image in its registry with 'cosign sign'" },
 	{ "verify",
 	  "no signing yet: 'cosign verify' an image in a registry" },
 	{ "lint",

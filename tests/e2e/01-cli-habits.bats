@@ -46,13 +46,13 @@ setup() { common_setup; }
 }
 
 @test "cli: verbs strata lacks say what to use instead" {
-	run strata pull alpine
+	run strata sbom app:1
 	[ "$status" -eq 2 ]
 	[ "${#lines[@]}" -eq 1 ]
-	[[ "$output" == *"skopeo copy docker://IMAGE docker-archive:FILE"* ]]
-	run strata push app:1
+	[[ "$output" == *"'sbom' is not a strata command: no SBOM generator yet"* ]]
+	run strata dive app:1
 	[ "$status" -eq 2 ]
-	[[ "$output" == *"strata save -o FILE IMAGE"* ]]
+	[[ "$output" == *"strata history IMAGE"* ]]
 	run strata run app:1
 	[ "$status" -eq 2 ]
 	[[ "$output" == *"runs no containers"* ]]
