@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "build/build.h"
+#include "build_stdin.h"
 #include "cli.h"
 #include "util/buf.h"
 #include "util/cleanup.h"
@@ -38,20 +39,25 @@ struct build_cli_opts {
 static const char usage_text[] =
 	"Usage: strata build [OPTIONS] PATH|-\n\n"
 	"Build an image from a Dockerfile\n\n"
+	"With -, stdin holds a tar of the context (plain or compressed), or a Dockerfile and no\n"
+	"context.\n\n"
 	"Options:\n"
 	"      --build-arg list          Set build-time variables (K=V, or K to take it from the environment)\n"
 	"  -f, --file string             Name of the Dockerfile (default: PATH/Dockerfile; - reads stdin)\n"
 	"      --iidfile string          Write the image ID to the file\n"
 	"  -j, --jobs int                Stages built at once (default: the number of CPUs)\n"
 	"      --label list              Set metadata for an image\n"
+	"      --load                    Accepted: the image is always in the store\n"
 	"      --network string          Networking mode for RUN: none (default) or host\n"
 	"      --no-cache                Do not use cache when building the image\n"
 	"      --no-cache-filter list    Do not cache the given stages\n"
 	"      --platform string         Target platform (only the host's for now)\n"
 	"      --progress string         auto, plain, tty or quiet (default: auto)\n"
+	"      --provenance string       Only false: no provenance attestations yet\n"
 	"      --pull string             missing, never or always (default: missing)\n"
 	"  -q, --quiet                   Print only the image ID on success\n"
 	"      --runtime string          OCI runtime for RUN: runc (default), crun or a path\n"
+	"      --sbom string             Only false: no SBOM attestations yet\n"
 	"      --secret stringArray      Secret for RUN --mount=type=secret: id=ID,src=FILE or id=ID,env=VAR\n"
 	"      --ssh stringArray         Refused: strata has no SSH agent forwarding\n"
 	"      --source-date-epoch int   Clamp every timestamp to this time (also $SOURCE_DATE_EPOCH)\n"
@@ -130,24 +136,29 @@ static int parse_secret(struct build_cli_opts *o, const char *spec, struct st_er
 	return 0;
 }
 
-static int parse_flags(int argc, char **argv, struct build_cli_opts *o, struct st_error **err)
+static int parse_flags(struct st_cli *cli, int argc, char **argv, struct build_cli_opts *o,
+		       struct st_error **err)
 {
 	enum { O_BUILD_ARG = 256, O_IIDFILE, O_LABEL, O_NETWORK, O_NO_CACHE, O_NO_CACHE_FILTER,
-	       O_PLATFORM, O_PROGRESS, O_PULL, O_RUNTIME, O_SDE, O_TARGET, O_SECRET, O_SSH };
+	       O_PLATFORM, O_PROGRESS, O_PULL, O_RUNTIME, O_SDE, O_TARGET, O_SECRET, O_SSH, O_LOAD,
+	       O_PROVENANCE, O_SBOM };
 	static const struct option longopts[] = {
 		{ "build-arg", required_argument, NULL, O_BUILD_ARG },
 		{ "file", required_argument, NULL, 'f' },
 		{ "iidfile", required_argument, NULL, O_IIDFILE },
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "label", required_argument, NULL, O_LABEL },
+		{ "load", no_argument, NULL, O_LOAD },
 		{ "network", required_argument, NULL, O_NETWORK },
 		{ "no-cache", no_argument, NULL, O_NO_CACHE },
 		{ "no-cache-filter", required_argument, NULL, O_NO_CACHE_FILTER },
 		{ "platform", required_argument, NULL, O_PLATFORM },
 		{ "progress", required_argument, NULL, O_PROGRESS },
+		{ "provenance", optional_argument, NULL, O_PROVENANCE },
 		{ "pull", optional_argument, NULL, O_PULL },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "runtime", required_argument, NULL, O_RUNTIME },
+		{ "sbom", optional_argument, NULL, O_SBOM },
 		{ "secret", required_argument, NULL, O_SECRET },
 		{ "ssh", required_argument, NULL, O_SSH },
 		{ "source-date-epoch", required_argument, NULL, O_SDE },
@@ -166,6 +177,9 @@ static int parse_flags(int argc, char **argv, struct build_cli_opts *o, struct s
 	while ((c = getopt_long(argc, argv, "f:j:qt:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case O_BUILD_ARG:
+			if (optarg[0] == '=' || !optarg[0])
+				return st_cli_usage(err, "invalid --build-arg '%s': expected NAME=VALUE or NAME",
+						    optarg);
 			push(&o->args, &o->nargs, optarg);
 			break;
 		case 'f':
@@ -184,6 +198,19 @@ static int parse_flags(int argc, char **argv, struct build_cli_opts *o, struct s
 		}
 		case O_LABEL:
 			push(&o->labels, &o->nlabels, optarg);
+			break;
+		case O_LOAD:
+			/* buildx's --load: the image lands in strata's store anyway */
+			break;
+		case O_PROVENANCE:
+		case O_SBOM:
+			/* CI scripts pass =false to keep attestations out of the image */
+			if (!optarg || (strcmp(optarg, "false") && strcmp(optarg, "0")))
+				return st_err(err, ST_E_INVALID,
+					      "--%s: attestations are not available yet; pass --%s=false "
+					      "or leave the flag out",
+					      c == O_SBOM ? "sbom" : "provenance",
+					      c == O_SBOM ? "sbom" : "provenance");
 			break;
 		case O_NETWORK:
 			if (!strcmp(optarg, "none") || !strcmp(optarg, "default"))
@@ -252,7 +279,7 @@ static int parse_flags(int argc, char **argv, struct build_cli_opts *o, struct s
 			o->b.target = optarg;
 			break;
 		case 'h':
-			fputs(usage_text, stdout);
+			fputs(usage_text, cli->out);
 			return 1;
 		default:
 			return st_cli_usage(err, "see 'strata build --help'");
@@ -652,11 +679,12 @@ static int read_stdin(struct st_buf *out, struct st_error **err)
 
 int cmd_build(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 {
+	struct st_cli_stdin in = ST_CLI_STDIN_INIT;
 	struct build_cli_opts o = { .b = ST_BUILD_OPTS_INIT };
 	struct st_buf dftext = ST_BUF_INIT;
 	struct display d = { .f = cli->errout, .after = ST_BUF_INIT, .t0 = mono() };
 	pthread_mutex_init(&d.lock, NULL);
-	int rc = parse_flags(argc, argv, &o, err);
+	int rc = parse_flags(cli, argc, argv, &o, err);
 	if (rc == 1) {
 		rc = 0;
 		goto out;
@@ -668,7 +696,13 @@ int cmd_build(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 			rc = st_cli_usage(err, "the context and the Dockerfile cannot both come from stdin");
 			goto out;
 		}
-		o.b.context_tar_fd = 0;
+		if ((rc = st_cli_stdin_open(&in, &dftext, err)) < 0)
+			goto out;
+		o.b.context_tar_fd = in.context_fd;
+		if (in.context_fd < 0) {
+			o.b.dockerfile_text = dftext.data ? dftext.data : "";
+			o.b.dockerfile_len = dftext.len;
+		}
 	} else {
 		o.b.context = o.context;
 	}
@@ -677,7 +711,7 @@ int cmd_build(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 			goto out;
 		o.b.dockerfile_text = dftext.data ? dftext.data : "";
 		o.b.dockerfile_len = dftext.len;
-	} else {
+	} else if (!o.b.dockerfile_text) {
 		o.b.dockerfile = o.file;
 	}
 	o.b.tags = o.tags;
@@ -733,6 +767,7 @@ int cmd_build(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 	}
 out:
 	display_release(&d);
+	st_cli_stdin_release(&in);
 	st_buf_release(&dftext);
 	free(o.tags);
 	free(o.args);

@@ -86,7 +86,7 @@ int cmd_builder_prune(struct st_cli *cli, int argc, char **argv, struct st_error
 				return -1;
 			break;
 		case 'h':
-			fputs(prune_usage, stdout);
+			fputs(prune_usage, cli->out);
 			return 0;
 		default:
 			return st_cli_usage(err, "see 'strata builder prune --help'");
@@ -214,7 +214,7 @@ int cmd_builder_du(struct st_cli *cli, int argc, char **argv, struct st_error **
 			verbose = true;
 			break;
 		case 'h':
-			fputs(du_usage, stdout);
+			fputs(du_usage, cli->out);
 			return 0;
 		default:
 			return st_cli_usage(err, "see 'strata builder du --help'");

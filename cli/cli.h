@@ -2,6 +2,7 @@
 #ifndef ST_CLI_CLI_H
 #define ST_CLI_CLI_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "util/err.h"
@@ -21,7 +22,10 @@ int st_cli_store(struct st_cli *cli, struct st_store **out, struct st_error **er
 /* Release what the verbs opened (the store). */
 void st_cli_close(struct st_cli *cli);
 
-/* A verb: argv[0] is the verb's name (for getopt). */
+/* Print 'warning' and ask "Are you sure you want to continue? [y/N]" on stdin; true on "y". */
+bool st_cli_confirm(struct st_cli *cli, const char *warning);
+
+/* A verb: argv[0] is "strata NAME" (getopt names it in its messages). */
 typedef int (*st_cli_fn)(struct st_cli *cli, int argc, char **argv, struct st_error **err);
 
 /*
@@ -50,9 +54,30 @@ typedef int (*st_cli_fn)(struct st_cli *cli, int argc, char **argv, struct st_er
 	X(login, "login", "Log in to a registry") \
 	X(logout, "logout", "Log out from a registry") \
 	X(system_df, "system df", "Show disk usage") \
+	X(system_prune, "system prune", "Remove unused images and build cache") \
 	X(system_check, "system check", "Verify every blob and record of the store") \
 	X(debug, "debug", "Debug Dockerfiles: parse, expand, words, ignore") \
+	X(completion, "completion", "Generate a bash, zsh or fish completion script") \
 	X(version, "version", "Show the strata version")
+
+/* Docker's other names for the verbs above: `docker image ls` is `docker images`. */
+#define ST_CLI_ALIASES(X) \
+	X("image ls", "images") \
+	X("image list", "images") \
+	X("image rm", "rmi") \
+	X("image remove", "rmi") \
+	X("image inspect", "inspect") \
+	X("image history", "history") \
+	X("image tag", "tag") \
+	X("image save", "save") \
+	X("image load", "load") \
+	X("image import", "import") \
+	X("image build", "build") \
+	X("builder build", "build") \
+	X("buildx build", "build") \
+	X("buildx b", "build") \
+	X("buildx du", "builder du") \
+	X("buildx prune", "builder prune")
 
 #define ST_CLI_DECLARE(fn, name, help) int cmd_##fn(struct st_cli *cli, int argc, char **argv, struct st_error **err);
 ST_CLI_VERBS(ST_CLI_DECLARE)

@@ -56,7 +56,8 @@ int cmd_export(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 	if (argc - optind != 1)
 		return st_cli_usage(err, "\"export\" requires exactly 1 argument");
 	if (!output && isatty(1))
-		return st_cli_usage(err, "cowardly refusing to save to a terminal. Use the -o flag or redirect");
+		return st_err(err, ST_E_INVALID,
+			      "cowardly refusing to save to a terminal. Use the -o flag or redirect");
 	struct st_store *s = NULL;
 	if (st_cli_store(cli, &s, err) < 0)
 		return -1;

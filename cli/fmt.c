@@ -107,6 +107,28 @@ char *st_fmt_time(time_t t, long nsec)
 	return st_xasprintf("%s.%sZ", base, frac);
 }
 
+char *st_fmt_go_string(time_t t)
+{
+	struct tm tm;
+	localtime_r(&t, &tm);
+	char buf[64];
+	strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S %z %Z", &tm);
+	return st_xstrdup(buf);
+}
+
+char *st_fmt_rfc3339_local(time_t t)
+{
+	struct tm tm;
+	localtime_r(&t, &tm);
+	char base[32];
+	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+	long off = tm.tm_gmtoff;
+	if (off == 0)
+		return st_xasprintf("%sZ", base);
+	long a = off < 0 ? -off : off;
+	return st_xasprintf("%s%c%02ld:%02ld", base, off < 0 ? '-' : '+', a / 3600, a / 60 % 60);
+}
+
 char *st_fmt_short_id(const char *digest)
 {
 	const char *hex = strncmp(digest, "sha256:", 7) == 0 ? digest + 7 : digest;

@@ -19,6 +19,12 @@ char *st_fmt_since(const char *rfc3339, time_t now);
 int st_fmt_parse_time(const char *s, time_t *out);
 /* Format 't' as RFC 3339 in UTC with nanoseconds as Go's time.RFC3339Nano prints them. New string. */
 char *st_fmt_time(time_t t, long nsec);
+/* Go's time.Time.String() in the local zone, as `docker images` prints CreatedAt:
+ * "2023-11-14 23:13:20 +0100 CET". New string. */
+char *st_fmt_go_string(time_t t);
+/* Go's time.RFC3339 in the local zone, as `docker history` prints CreatedAt:
+ * "2023-11-14T23:13:20+01:00", "...Z" in UTC. New string. */
+char *st_fmt_rfc3339_local(time_t t);
 /* The first 12 hex characters of "sha256:<hex>" (or of bare hex). New string. */
 char *st_fmt_short_id(const char *digest);
 

@@ -18,7 +18,8 @@ struct history_opts {
 	const char *image;
 };
 
-static int parse_flags(int argc, char **argv, struct history_opts *o, struct st_error **err)
+static int parse_flags(struct st_cli *cli, int argc, char **argv, struct history_opts *o,
+		       struct st_error **err)
 {
 	static const struct option longopts[] = {
 		{ "human", optional_argument, NULL, 'H' },
@@ -58,7 +59,7 @@ static int parse_flags(int argc, char **argv, struct history_opts *o, struct st_
 			      "(default true)\n"
 			      "      --no-trunc        Don't truncate output\n"
 			      "  -q, --quiet           Only show image IDs\n",
-			      stdout);
+			      cli->out);
 			return 1;
 		default:
 			return st_cli_usage(err, "see 'strata history --help'");
@@ -90,19 +91,50 @@ static json_t *make_row(const struct history_opts *o, const char *id, const char
 		if (*p == '\t' || *p == '\n')
 			*p = ' ';
 	st_autofree char *by_shown = o->no_trunc ? st_xstrdup(by) : ellipsis(by, 45);
-	st_autofree char *since = o->human ? st_fmt_since(created, now)
-					   : st_xstrdup(created ? created : "");
+	/* Docker prints RFC 3339 in the local zone, to the second, where -H is off */
+	time_t t;
+	bool parsed = st_fmt_parse_time(created, &t) == 0;
+	st_autofree char *at = parsed ? st_fmt_rfc3339_local(t)
+				      : st_xstrdup(created ? created : "");
+	st_autofree char *since = o->human ? st_fmt_since(created, now) : st_xstrdup(at);
 	st_autofree char *sz = o->human ? st_fmt_size(size)
 					: st_xasprintf("%llu", (unsigned long long)size);
 	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "ID", sid, "CreatedSince", since,
-			 "CreatedAt", created ? created : "", "CreatedBy", by_shown, "Size", sz,
+			 "CreatedAt", at, "CreatedBy", by_shown, "Size", sz,
 			 "Comment", comment ? comment : "");
+}
+
+/*
+ * Docker's history SIZE is what the layer's files hold (regular files' bytes, as its graph
+ * drivers sum them), not the tar's size with headers and padding. Reading the whole layer
+ * costs a decompression; the store keeps only the tar's size.
+ */
+static int content_size(struct st_store *s, const struct st_store_layer *l, uint64_t *out,
+			struct st_error **err)
+{
+	st_autoclose int fd = -1;
+	if (st_store_open_blob(s, l->digest.str, &fd, NULL, err) < 0)
+		return -1;
+	st_auto(st_layer_reader) struct st_layer_reader *r =
+		st_layer_reader_new(st_layer_source_fd(&fd), err);
+	if (!r)
+		return -1;
+	uint64_t total = 0;
+	struct st_layer_entry e;
+	int rc;
+	while ((rc = st_layer_reader_next(r, &e, err)) == 1)
+		if (e.type == ST_LAYER_ENTRY_FILE)
+			total += e.size;
+	if (rc < 0)
+		return st_err_wrap(err, "layer %s", l->digest.str);
+	*out = total;
+	return 0;
 }
 
 int cmd_history(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 {
 	struct history_opts o = { .human = true };
-	int rc = parse_flags(argc, argv, &o, err);
+	int rc = parse_flags(cli, argc, argv, &o, err);
 	if (rc != 0)
 		return rc < 0 ? -1 : 0;
 	const char *fmt = o.quiet ? "{{.ID}}"
@@ -131,17 +163,21 @@ int cmd_history(struct st_cli *cli, int argc, char **argv, struct st_error **err
 	size_t nrows = cfg->n_history ? cfg->n_history : img->n_layers;
 	json_t **rows = st_xcalloc(nrows, sizeof(json_t *));
 	size_t layer = 0;
-	for (size_t i = 0; i < nrows; i++) {
+	rc = 0;
+	for (size_t i = 0; i < nrows && rc == 0; i++) {
 		uint64_t size = 0;
 		const struct st_image_history *h = cfg->n_history ? &cfg->history[i] : NULL;
-		if ((!h || !h->empty_layer) && layer < img->n_layers)
-			size = img->layers[layer++].diff_size;
+		/* -q shows no size: spare it the layers' decompression */
+		if ((!h || !h->empty_layer) && layer < img->n_layers && !o.quiet &&
+		    content_size(s, &img->layers[layer++], &size, err) < 0) {
+			rc = -1;
+			break;
+		}
 		/* Only the top entry is this image; lower ones have no image of their own here. */
 		const char *id = i + 1 == nrows ? img->id.str : "<missing>";
 		rows[i] = make_row(&o, id, h ? h->created : cfg->created, h ? h->created_by : "",
 				   size, h ? h->comment : "", now);
 	}
-	rc = 0;
 	for (size_t i = nrows; i-- > 0;) {
 		if (rc == 0)
 			rc = st_cli_format_row(f, rows[i], cli->out, err);

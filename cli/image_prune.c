@@ -3,7 +3,6 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli.h"
 #include "fmt.h"
@@ -11,24 +10,13 @@
 #include "util/cleanup.h"
 #include "util/banned.h"
 
-static bool confirm(struct st_cli *cli, bool all)
-{
-	fprintf(cli->errout, "WARNING! This will remove all %s.\nAre you sure you want to continue? [y/N] ",
-		all ? "images without at least one container associated to them"
-		    : "dangling images");
-	char line[16] = "";
-	if (!fgets(line, sizeof(line), stdin))
-		return false;
-	return line[0] == 'y' || line[0] == 'Y';
-}
-
 int cmd_image_prune(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 {
 	static const struct option longopts[] = {
-		{ "all", no_argument, NULL, 'a' },
-		{ "force", no_argument, NULL, 'f' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+	    {"all", no_argument, NULL, 'a'},
+	    {"force", no_argument, NULL, 'f'},
+	    {"help", no_argument, NULL, 'h'},
+	    {0},
 	};
 	bool all = false, force = false;
 	int c;
@@ -41,7 +29,8 @@ int cmd_image_prune(struct st_cli *cli, int argc, char **argv, struct st_error *
 			force = true;
 			break;
 		case 'h':
-			fputs("Usage: strata image prune [OPTIONS]\n\nRemove unused images\n\nOptions:\n"
+			fputs("Usage: strata image prune [OPTIONS]\n\nRemove unused "
+			      "images\n\nOptions:\n"
 			      "  -a, --all     Remove all unused images, not just dangling ones\n"
 			      "  -f, --force   Do not prompt for confirmation\n",
 			      cli->out);
@@ -52,9 +41,11 @@ int cmd_image_prune(struct st_cli *cli, int argc, char **argv, struct st_error *
 	}
 	if (optind != argc)
 		return st_cli_usage(err, "\"image prune\" accepts no arguments");
-	/* Ask only a person at a terminal; scripts pass -f or pipe no terminal. */
-	if (!force && isatty(0) && !confirm(cli, all))
-		return 0;
+	if (!force &&
+	    !st_cli_confirm(cli, all ? "WARNING! This will remove all images without at "
+				       "least one container associated to them.\n"
+				     : "WARNING! This will remove all dangling images.\n"))
+		return st_err(err, ST_E_INVALID, "image prune has been cancelled");
 	struct st_store *s = NULL;
 	if (st_cli_store(cli, &s, err) < 0)
 		return -1;

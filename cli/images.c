@@ -2,6 +2,7 @@
 #include <fnmatch.h>
 #include <getopt.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -20,6 +21,7 @@ struct images_opts {
 	size_t nrefs;
 	const char **labels; /* label=K or label=K=V */
 	size_t nlabels;
+	const char *before, *since; /* before=IMAGE, since=IMAGE */
 	const char *format;
 };
 
@@ -29,7 +31,8 @@ static const char usage_text[] =
 	"Options:\n"
 	"  -a, --all             Show all images (there are no intermediate images to hide)\n"
 	"      --digests         Show digests\n"
-	"  -f, --filter filter   Filter output: dangling=true|false, reference=PATTERN, label=KEY[=VALUE]\n"
+	"  -f, --filter filter   Filter output: dangling=true|false, reference=PATTERN,\n"
+	"                        label=KEY[=VALUE], before=IMAGE, since=IMAGE\n"
 	"      --format string   Format output using a Go template ('table ...' for columns)\n"
 	"      --no-trunc        Don't truncate output\n"
 	"  -q, --quiet           Only show image IDs\n";
@@ -50,13 +53,21 @@ static int add_filter(struct images_opts *o, const char *f, struct st_error **er
 		push(&o->refs, &o->nrefs, f + 10);
 	} else if (!strncmp(f, "label=", 6)) {
 		push(&o->labels, &o->nlabels, f + 6);
+	} else if (!strncmp(f, "before=", 7)) {
+		o->before = f + 7;
+	} else if (!strncmp(f, "since=", 6)) {
+		o->since = f + 6;
 	} else {
-		return st_cli_usage(err, "invalid filter '%s': expected dangling=, reference= or label=", f);
+		return st_cli_usage(err,
+				    "invalid filter '%s': expected dangling=, reference=, label=, "
+				    "before= or since=",
+				    f);
 	}
 	return 0;
 }
 
-static int parse_flags(int argc, char **argv, struct images_opts *o, struct st_error **err)
+static int parse_flags(struct st_cli *cli, int argc, char **argv, struct images_opts *o,
+		       struct st_error **err)
 {
 	static const struct option longopts[] = {
 		{ "all", no_argument, NULL, 'a' },     { "digests", no_argument, NULL, 'd' },
@@ -86,7 +97,7 @@ static int parse_flags(int argc, char **argv, struct images_opts *o, struct st_e
 			o->quiet = true;
 			break;
 		case 'h':
-			fputs(usage_text, stdout);
+			fputs(usage_text, cli->out);
 			return 1;
 		default:
 			return st_cli_usage(err, "see 'strata images --help'");
@@ -134,22 +145,52 @@ static bool labels_match(struct st_store *s, const struct images_opts *o,
 	return true;
 }
 
+/* An RFC 3339 time in nanoseconds since the epoch: images made in one second still order. */
+static bool created_ns(const char *rfc3339, int64_t *out)
+{
+	time_t t;
+	if (st_fmt_parse_time(rfc3339, &t) < 0)
+		return false;
+	int64_t ns = 0;
+	const char *dot = strchr(rfc3339, '.');
+	for (int i = 1; i <= 9; i++)
+		ns = ns * 10 + (dot && dot[i] >= '0' && dot[i] <= '9' ? dot[i] - '0' : 0);
+	*out = (int64_t)t * 1000000000 + ns;
+	return true;
+}
+
+/* before=/since=: the creation time of the image named, which must exist (as Docker says). */
+static int created_of(struct st_store *s, const char *name, int64_t *out, struct st_error **err)
+{
+	st_auto(st_store_image) struct st_store_image *img = NULL;
+	if (st_local_image_find(s, name, &img, err) < 0)
+		return -1;
+	if (!created_ns(img->created, out))
+		return st_err(err, ST_E_INVALID, "image '%s' has no creation time to compare with",
+			      name);
+	return 0;
+}
+
 static json_t *row_for(const struct st_store_image *img, const char *repo, const char *tag,
 		       const struct images_opts *o, time_t now)
 {
 	st_autofree char *id = o->no_trunc ? st_xstrdup(img->id.str) : st_fmt_short_id(img->id.str);
 	st_autofree char *since = st_fmt_since(img->created, now);
 	st_autofree char *size = st_fmt_size(img->size);
+	/* Docker's CreatedAt is Go's time.Time.String(): "2023-11-14 23:13:20 +0100 CET" */
+	time_t t;
+	st_autofree char *at = st_fmt_parse_time(img->created, &t) == 0 ? st_fmt_go_string(t)
+								       : st_xstrdup("");
 	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "ID", id,
 			 "Repository", repo, "Tag", tag, "Digest", img->manifest_digest.str,
-			 "CreatedSince", since, "CreatedAt", img->created ? img->created : "",
+			 "CreatedSince", since, "CreatedAt", at,
 			 "Size", size, "VirtualSize", size, "Containers", "N/A", "SharedSize", "N/A");
 }
 
 int cmd_images(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 {
 	struct images_opts o = { .dangling = -1 };
-	int rc = parse_flags(argc, argv, &o, err);
+	int rc = parse_flags(cli, argc, argv, &o, err);
 	st_autofree const char **refs = o.refs;
 	st_autofree const char **labels = o.labels;
 	if (rc != 0)
@@ -181,10 +222,19 @@ int cmd_images(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 	size_t n = 0;
 	if (st_store_image_list(s, 0, &imgs, &n, err) < 0)
 		return -1;
-	time_t now = time(NULL);
+	int64_t before = INT64_MAX, since = INT64_MIN;
 	rc = 0;
+	if (o.before && created_of(s, o.before, &before, err) < 0)
+		rc = -1;
+	if (rc == 0 && o.since && created_of(s, o.since, &since, err) < 0)
+		rc = -1;
+	time_t now = time(NULL);
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		const struct st_store_image *img = imgs[i];
+		int64_t created;
+		if ((o.before || o.since) &&
+		    (!created_ns(img->created, &created) || created >= before || created <= since))
+			continue;
 		if (!labels_match(s, &o, img))
 			continue;
 		char **tags = NULL;

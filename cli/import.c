@@ -34,7 +34,8 @@ static const char usage_text[] =
 	"  -m, --message string   Set the commit message of the imported image\n"
 	"      --platform string  Set the platform (default: the host's)\n";
 
-static int parse_flags(int argc, char **argv, struct import_opts *o, struct st_error **err)
+static int parse_flags(struct st_cli *cli, int argc, char **argv, struct import_opts *o,
+		       struct st_error **err)
 {
 	static const struct option longopts[] = {
 		{ "change", required_argument, NULL, 'c' },
@@ -57,7 +58,7 @@ static int parse_flags(int argc, char **argv, struct import_opts *o, struct st_e
 			o->platform = optarg;
 			break;
 		case 'h':
-			fputs(usage_text, stdout);
+			fputs(usage_text, cli->out);
 			return 1;
 		default:
 			return st_cli_usage(err, "see 'strata import --help'");
@@ -169,7 +170,7 @@ static int write_layer(struct st_store *s, struct st_store_lease *lease, const c
 int cmd_import(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 {
 	struct import_opts o = { 0 };
-	int rc = parse_flags(argc, argv, &o, err);
+	int rc = parse_flags(cli, argc, argv, &o, err);
 	if (rc != 0) {
 		free(o.changes);
 		return rc < 0 ? -1 : 0;

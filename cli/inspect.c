@@ -5,6 +5,7 @@
 #include "cli.h"
 #include "fmt.h"
 #include "format.h"
+#include "template/template.h"
 #include "local/local.h"
 #include "util/cleanup.h"
 #include "util/banned.h"
@@ -49,16 +50,20 @@ int cmd_inspect(struct st_cli *cli, int argc, char **argv, struct st_error **err
 {
 	static const struct option longopts[] = {
 		{ "format", required_argument, NULL, 'f' },
+		{ "size", no_argument, NULL, 's' },
 		{ "type", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	const char *fmt = NULL;
 	int c;
-	while ((c = getopt_long(argc, argv, "f:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "f:sh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
 			fmt = optarg;
+			break;
+		case 's':
+			/* Docker's -s adds sizes to containers; an image's Size is always there */
 			break;
 		case 't':
 			if (strcmp(optarg, "image") != 0)
@@ -67,7 +72,9 @@ int cmd_inspect(struct st_cli *cli, int argc, char **argv, struct st_error **err
 		case 'h':
 			fputs("Usage: strata inspect [OPTIONS] IMAGE [IMAGE...]\n\n"
 			      "Display detailed information on one or more images\n\nOptions:\n"
-			      "  -f, --format string   Format output using a Go template\n",
+			      "  -f, --format string   Format output using a Go template\n"
+			      "  -s, --size            Display total file sizes (always shown)\n"
+			      "      --type string     Only 'image'\n",
 			      cli->out);
 			return 0;
 		default:
@@ -76,31 +83,46 @@ int cmd_inspect(struct st_cli *cli, int argc, char **argv, struct st_error **err
 	}
 	if (optind >= argc)
 		return st_cli_usage(err, "\"inspect\" requires at least 1 argument");
-	st_auto(st_cli_format) struct st_cli_format *f = NULL;
-	if (fmt && st_cli_format_new(fmt, NULL, &f, err) < 0)
-		return -1;
+	/* Docker hands an inspect format to the template as typed: "\n" stays two characters
+	 * for the template's own string literals ({{"\n"}}); only list verbs unescape theirs. */
+	st_auto(st_template) struct st_template *t = NULL;
+	if (fmt && st_template_parse_flags(fmt, ST_TEMPLATE_DOCKER, &t, err) < 0)
+		return st_err_wrap(err, "--format '%s'", fmt);
 	struct st_store *s = NULL;
 	if (st_cli_store(cli, &s, err) < 0)
 		return -1;
 	json_t *all = json_array();
+	struct st_error *missing = NULL;
 	int rc = 0;
-	for (int i = optind; i < argc; i++) {
-		json_t *v = inspect_one(s, argv[i], err);
+	/* Like Docker: print what was found, report each name that was not, fail at the end. */
+	for (int i = optind; i < argc && rc == 0; i++) {
+		struct st_error *e = NULL;
+		json_t *v = inspect_one(s, argv[i], &e);
 		if (!v) {
-			rc = -1;
-			break;
+			if (missing)
+				fprintf(cli->errout, "strata: inspect: %s\n", missing->msg);
+			st_error_free(missing);
+			missing = e;
+			continue;
 		}
-		if (f) {
-			rc = st_cli_format_row(f, v, cli->out, err);
+		if (t) {
+			struct st_buf b = ST_BUF_INIT;
+			rc = st_template_execute(t, v, &b, err);
+			if (rc == 0)
+				fprintf(cli->out, "%s\n", st_buf_str(&b));
+			st_buf_release(&b);
 			json_decref(v);
-			if (rc < 0)
-				break;
 		} else {
 			json_array_append_new(all, v);
 		}
 	}
-	if (rc == 0 && !f)
+	if (rc == 0 && !t)
 		st_cli_print_json(all, cli->out);
 	json_decref(all);
+	if (rc == 0 && missing) {
+		*err = missing;
+		return -1;
+	}
+	st_error_free(missing);
 	return rc;
 }

@@ -28,7 +28,8 @@ static void usage(FILE *f)
 	for (size_t i = 0; i < sizeof(verbs) / sizeof(*verbs); i++)
 		fprintf(f, "  %-16s %s\n", verbs[i].name, verbs[i].help);
 	fprintf(f, "\nThe store is $STRATA_ROOT, else /var/lib/strata as root, else "
-		   "~/.local/share/strata.\nRun 'strata COMMAND --help' for a command's options.\n");
+		   "~/.local/share/strata.\nDocker's names work too: image ls, image rm, "
+		   "buildx build, ...\nRun 'strata help COMMAND' for a command's options.\n");
 }
 
 static char *default_root(void)
@@ -45,7 +46,53 @@ static char *default_root(void)
 	return st_xasprintf("%s/.local/share/strata", home ? home : ".");
 }
 
-/* Match argv against a verb name of one or two words; returns words used, 0 if none. */
+struct alias {
+	const char *name;
+	const char *verb;
+};
+
+#define ST_CLI_ALIAS_ROW(name, verb) { name, verb },
+static const struct alias aliases[] = { ST_CLI_ALIASES(ST_CLI_ALIAS_ROW) };
+#undef ST_CLI_ALIAS_ROW
+
+/* Docker verbs strata does not have: what to use instead. */
+static const struct missing {
+	const char *name;
+	const char *instead;
+} missing[] = {
+	{ "search",
+	  "no registry search: use 'skopeo list-tags docker://NAME'" },
+	{ "copy",
+	  "use 'skopeo copy'; 'strata save' and 'strata load' move images out of and into "
+	  "strata's store" },
+	{ "run",
+	  "strata builds images and runs no containers: RUN in a Dockerfile runs a "
+	  "command, or 'strata save IMAGE | docker load' and run it there" },
+	{ "exec",
+	  "strata runs no containers: RUN in a Dockerfile runs a command" },
+	{ "ps",
+	  "strata runs no containers: 'strata images' lists the images" },
+	{ "commit",
+	  "strata runs no containers: build with a Dockerfile, or 'strata import DIR'" },
+	{ "sbom",
+	  "no SBOM generator yet: 'strata export -o rootfs.tar IMAGE' and scan the tar "
+	  "with syft" },
+	{ "dive",
+	  "'strata history IMAGE' lists the layers; 'strata export IMAGE | tar -tv' lists "
+	  "the files" },
+	{ "sign",
+	  "no signing yet: sign the image in its registry with 'cosign sign'" },
+	{ "verify",
+	  "no signing yet: 'cosign verify' an image in a registry" },
+	{ "lint",
+	  "no linter yet: 'strata debug parse Dockerfile' checks the syntax" },
+	{ "scout",
+	  "no vulnerability scanner: 'strata export -o rootfs.tar IMAGE' and scan the tar" },
+};
+
+#define N(a) (sizeof(a) / sizeof(*(a)))
+
+/* Match argv against a name of one or two words; returns words used, 0 if none. */
 static int match(const char *name, int argc, char **argv)
 {
 	const char *sp = strchr(name, ' ');
@@ -55,6 +102,124 @@ static int match(const char *name, int argc, char **argv)
 	if (strlen(argv[0]) != n || strncmp(argv[0], name, n) != 0 || argc < 2)
 		return 0;
 	return strcmp(sp + 1, argv[1]) == 0 ? 2 : 0;
+}
+
+static const struct verb *verb_named(const char *name)
+{
+	for (size_t k = 0; k < N(verbs); k++)
+		if (!strcmp(verbs[k].name, name))
+			return &verbs[k];
+	return NULL;
+}
+
+/* The verb (or alias of one) that argv starts with; *used is the number of words it took. */
+static const struct verb *find_verb(int argc, char **argv, int *used)
+{
+	for (size_t k = 0; k < N(verbs); k++)
+		if ((*used = match(verbs[k].name, argc, argv)))
+			return &verbs[k];
+	for (size_t k = 0; k < N(aliases); k++)
+		if ((*used = match(aliases[k].name, argc, argv)))
+			return verb_named(aliases[k].verb);
+	return NULL;
+}
+
+/* Levenshtein distance, as cobra measures "did you mean" suggestions. */
+static size_t distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	size_t *row = st_xcalloc(lb + 1, sizeof(*row));
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t diag = row[0];
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t up = row[j];
+			size_t best = diag + (a[i - 1] != b[j - 1]);
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			diag = up;
+		}
+	}
+	size_t d = row[lb];
+	free(row);
+	return d;
+}
+
+/* Compare 'typed' with the first word of 'name', or with both words when it has two. */
+static void consider(const char *name, const char *typed, bool two_words, const char **best,
+		     size_t *best_d)
+{
+	st_autofree char *word = two_words || !strchr(name, ' ')
+				     ? st_xstrdup(name)
+				     : st_xstrndup(name, (size_t)(strchr(name, ' ') - name));
+	if (two_words != (strchr(word, ' ') != NULL))
+		return;
+	size_t d = distance(typed, word);
+	/* cobra suggests within a distance of 2, and any name the typed word begins */
+	bool prefix = strlen(typed) >= 2 && !strncmp(word, typed, strlen(typed));
+	if ((d <= 2 || prefix) && d < *best_d) {
+		*best_d = d;
+		*best = name;
+	}
+}
+
+/* One line for a command strata does not know: the closest one, or what to use instead. */
+static void unknown_command(int argc, char **argv)
+{
+	for (size_t k = 0; k < N(missing); k++)
+		if (!strcmp(missing[k].name, argv[0])) {
+			fprintf(stderr, "strata: '%s' is not a strata command: %s\n", argv[0],
+				missing[k].instead);
+			return;
+		}
+	/* "system frob": the group exists, so the suggestion is one of its verbs */
+	bool group = false;
+	size_t n0 = strlen(argv[0]);
+	for (size_t k = 0; k < N(verbs); k++)
+		group |= !strncmp(verbs[k].name, argv[0], n0) && verbs[k].name[n0] == ' ';
+	for (size_t k = 0; k < N(aliases); k++)
+		group |= !strncmp(aliases[k].name, argv[0], n0) && aliases[k].name[n0] == ' ';
+	st_autofree char *typed =
+	    group && argc > 1 ? st_xasprintf("%s %s", argv[0], argv[1]) : st_xstrdup(argv[0]);
+	const char *best = NULL;
+	size_t best_d = (size_t)-1;
+	for (size_t k = 0; k < N(verbs); k++)
+		consider(verbs[k].name, typed, group, &best, &best_d);
+	for (size_t k = 0; k < N(aliases); k++)
+		consider(aliases[k].name, typed, group, &best, &best_d);
+	if (group && (argc < 2 || !best)) {
+		/* name the group's verbs rather than a far-fetched guess */
+		struct st_buf subs = ST_BUF_INIT;
+		for (size_t k = 0; k < N(verbs); k++)
+			if (!strncmp(verbs[k].name, argv[0], n0) && verbs[k].name[n0] == ' ')
+				st_buf_addf(&subs, "%s%s", subs.len ? ", " : "",
+					    verbs[k].name + n0 + 1);
+		for (size_t k = 0; k < N(aliases); k++)
+			if (!strncmp(aliases[k].name, argv[0], n0) && aliases[k].name[n0] == ' ')
+				st_buf_addf(&subs, "%s%s", subs.len ? ", " : "",
+					    aliases[k].name + n0 + 1);
+		if (argc < 2)
+			fprintf(stderr, "strata: '%s' needs a subcommand: %s\n", argv[0],
+				subs.data);
+		else
+			fprintf(stderr, "strata: '%s' is not a strata command; '%s' has: %s\n",
+				typed, argv[0], subs.data);
+		st_buf_release(&subs);
+	} else if (best && !group && strchr(best, ' ')) {
+		fprintf(stderr, "strata: '%s' is not a strata command; did you mean '%.*s'?\n",
+			typed, (int)(strchr(best, ' ') - best), best);
+	} else if (best) {
+		fprintf(stderr, "strata: '%s' is not a strata command; did you mean '%s'?\n", typed,
+			best);
+	} else {
+		fprintf(stderr, "strata: '%s' is not a strata command; see 'strata --help'\n",
+			typed);
+	}
 }
 
 static int exit_code(enum st_errkind kind)
@@ -67,56 +232,18 @@ static int exit_code(enum st_errkind kind)
 	}
 }
 
-int main(int argc, char **argv)
+/* argv[0] of the verb is "strata NAME", so getopt's messages name the command as typed. */
+static int run_verb(const struct verb *v, int argc, char **argv, const char *root)
 {
-	st_autofree char *root = NULL;
-	int i = 1;
-	for (; i < argc && argv[i][0] == '-'; i++) {
-		if (!strcmp(argv[i], "--root") && i + 1 < argc) {
-			free(root);
-			root = st_xstrdup(argv[++i]);
-		} else if (!strncmp(argv[i], "--root=", 7)) {
-			free(root);
-			root = st_xstrdup(argv[i] + 7);
-		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-			usage(stdout);
-			return 0;
-		} else if (!strcmp(argv[i], "--version") || !strcmp(argv[i], "-v")) {
-			printf("strata version %s\n", STRATA_VERSION);
-			return 0;
-		} else {
-			fprintf(stderr, "strata: unknown flag '%s'\n", argv[i]);
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (i >= argc) {
-		usage(stderr);
-		return 2;
-	}
-	if (!root)
-		root = default_root();
-
-	const struct verb *v = NULL;
-	int used = 0;
-	for (size_t k = 0; k < sizeof(verbs) / sizeof(*verbs) && !v; k++) {
-		used = match(verbs[k].name, argc - i, argv + i);
-		if (used)
-			v = &verbs[k];
-	}
-	if (!v) {
-		fprintf(stderr, "strata: '%s' is not a strata command\n", argv[i]);
-		usage(stderr);
-		return 2;
-	}
-
+	st_autofree char *name = st_xasprintf("strata %s", v->name);
+	st_autofree char **vargv = st_xcalloc((size_t)argc + 1, sizeof(char *));
+	vargv[0] = name;
+	for (int k = 1; k < argc; k++)
+		vargv[k] = argv[k];
 	struct st_cli cli = { .root = root, .out = stdout, .errout = stderr };
 	struct st_error *err = NULL;
-	/* argv[0] of the verb is its last word, so getopt messages name it. */
-	int vargc = argc - i - used + 1;
-	char **vargv = argv + i + used - 1;
 	optind = 0;
-	int rc = v->fn(&cli, vargc, vargv, &err);
+	int rc = v->fn(&cli, argc, vargv, &err);
 	st_cli_close(&cli);
 	if (fflush(stdout) != 0 && rc == 0) {
 		perror("strata: write");
@@ -132,4 +259,59 @@ int main(int argc, char **argv)
 	}
 	/* A verb may return a process exit status of its own (like 'run' forwarding one). */
 	return rc > 0 ? rc : 1;
+}
+
+int main(int argc, char **argv)
+{
+	st_autofree char *root = NULL;
+	int i = 1;
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		const char *val = NULL;
+		if (!strcmp(argv[i], "--root"))
+			val = i + 1 < argc ? argv[++i] : "";
+		else if (!strncmp(argv[i], "--root=", 7))
+			val = argv[i] + 7;
+		if (val && !*val) {
+			fprintf(stderr, "strata: --root needs a directory: --root DIR\n");
+			return 2;
+		}
+		if (val) {
+			free(root);
+			root = st_xstrdup(val);
+		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			usage(stdout);
+			return 0;
+		} else if (!strcmp(argv[i], "--version") || !strcmp(argv[i], "-v")) {
+			printf("strata version %s\n", STRATA_VERSION);
+			return 0;
+		} else {
+			fprintf(stderr, "strata: unknown flag '%s'; see 'strata --help'\n",
+				argv[i]);
+			return 2;
+		}
+	}
+	if (i >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (!root)
+		root = default_root();
+
+	/* "strata help [COMMAND]" is "strata [COMMAND] --help" */
+	bool help = !strcmp(argv[i], "help");
+	if (help && ++i >= argc) {
+		usage(stdout);
+		return 0;
+	}
+	int used = 0;
+	const struct verb *v = find_verb(argc - i, argv + i, &used);
+	if (!v) {
+		unknown_command(argc - i, argv + i);
+		return 2;
+	}
+	if (help) {
+		char *hargv[] = {NULL, (char *)"--help", NULL};
+		return run_verb(v, 2, hargv, root);
+	}
+	return run_verb(v, argc - i - used + 1, argv + i + used - 1, root);
 }

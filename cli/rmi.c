@@ -87,7 +87,8 @@ int cmd_rmi(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 			break;
 		case 'h':
 			fputs("Usage: strata rmi [OPTIONS] IMAGE [IMAGE...]\n\nRemove one or more images\n\n"
-			      "Options:\n  -f, --force      Force removal of the image\n",
+			      "Options:\n  -f, --force      Force removal of the image\n"
+			      "      --no-prune   Do not delete untagged parents (strata keeps none)\n",
 			      cli->out);
 			return 0;
 		default:

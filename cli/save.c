@@ -1,6 +1,8 @@
 /* save.c: strata save [-o FILE] [--format docker-archive|oci-archive|oci-dir] IMAGE... */
 #include <getopt.h>
 #include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "archive/archive.h"
@@ -15,6 +17,25 @@ static const char usage_text[] =
 	"      --format string   docker-archive (default; docker load, skopeo docker-archive:),\n"
 	"                        oci-archive (an OCI layout as a tar) or oci-dir (needs -o DIR)\n"
 	"  -o, --output string   Write to a file (a directory for oci-dir), instead of STDOUT\n";
+
+/* As docker save: the directory that will hold -o must exist (an OCI layout's own directory is
+ * created), so a typo in a path fails instead of creating a tree. */
+static int check_output_dir(const char *output, struct st_error **err)
+{
+	st_autofree char *dir = st_xstrdup(output);
+	size_t n = strlen(dir);
+	while (n > 1 && dir[n - 1] == '/')
+		dir[--n] = '\0';
+	char *slash = strrchr(dir, '/');
+	if (!slash)
+		return 0;
+	slash[slash == dir] = '\0';
+	struct stat st;
+	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
+		return st_err(err, ST_E_NOTFOUND, "invalid output path: directory \"%s\" does not exist",
+			      dir);
+	return 0;
+}
 
 int cmd_save(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 {
@@ -55,6 +76,8 @@ int cmd_save(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 	if (o.format == ST_ARCHIVE_OCI_DIR && (!output || !*output))
 		return st_cli_usage(err, "--format oci-dir needs -o DIR");
 
+	if (output && *output && check_output_dir(output, err) < 0)
+		return -1;
 	struct st_store *s = NULL;
 	if (!output || !*output) {
 		int fd = fileno(cli->out);

@@ -9,6 +9,8 @@ pkgs="build-essential meson ninja-build pkg-config clang libclang-rt-14-dev
 if [ "${1:-}" = "--bench" ]; then
     pkgs="$pkgs hyperfine"
 fi
+# the man page test renders strata's pages with groff and man
+pkgs="$pkgs groff-base man-db"
 export DEBIAN_FRONTEND=noninteractive
 if [ "$(id -u)" -ne 0 ]; then
     echo "install-deps.sh: run as root (apt-get)" >&2

@@ -206,6 +206,18 @@ static char *familiar(const char *full)
 	return st_image_ref_familiar(ref);
 }
 
+/* The tag of a full name, or NULL: what Docker and containerd put in an OCI ref.name. */
+static char *tag_of(const char *full)
+{
+	st_auto(st_image_ref) struct st_image_ref *ref = NULL;
+	struct st_error *perr = NULL;
+	if (st_image_ref_parse(full, &ref, &perr) < 0) {
+		st_error_free(perr);
+		return NULL;
+	}
+	return ref->tag ? st_xstrdup(ref->tag) : NULL;
+}
+
 static void json_index(const struct saver *c, struct st_buf *out)
 {
 	st_auto(st_image_index) struct st_image_index *idx = st_image_index_new();
@@ -220,13 +232,17 @@ static void json_index(const struct saver *c, struct st_buf *out)
 			st_image_index_add(idx, &d);
 			continue;
 		}
-		/* One entry per name, as Docker writes them; the annotations say which. */
+		/* One entry per name, as Docker writes them; the annotations say which. ref.name
+		 * is the tag alone ("latest"), as docker save and containerd write it and as the
+		 * OCI spec's grammar for it (no ':' or repository) wants. */
 		for (size_t k = 0; k < it->n_names; k++) {
-			st_autofree char *fam = familiar(it->names[k]);
+			st_autofree char *tag = tag_of(it->names[k]);
 			struct st_image_descriptor e = d;
 			e.annotations = (struct st_image_map){ 0 };
 			st_image_map_set(&e.annotations, "io.containerd.image.name", it->names[k]);
-			st_image_map_set(&e.annotations, "org.opencontainers.image.ref.name", fam);
+			if (tag)
+				st_image_map_set(&e.annotations,
+						 "org.opencontainers.image.ref.name", tag);
 			st_image_index_add(idx, &e);
 			st_image_map_release(&e.annotations);
 		}

@@ -109,6 +109,44 @@ static void strv_from_shell(const struct st_image_config *cfg, const struct st_d
 	st_image_strv_push(out, in->nargs ? in->args[0] : "");
 }
 
+/* A port number 1-65535, as Docker's nat package reads one. */
+static bool port_number(const char *s, size_t n)
+{
+	unsigned long v = 0;
+	if (n == 0 || n > 5)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		v = v * 10 + (unsigned long)(s[i] - '0');
+	}
+	return v >= 1 && v <= 65535;
+}
+
+/* EXPOSE's "PORT[-PORT]/PROTO" (proto already lower-cased in 'spec'), checked as Docker's
+ * nat.ParsePortSpecs does, so a typo like "80/tpc" fails the build instead of reaching the
+ * image. 'typed' is the word as written, for the message. */
+static int check_port(const char *typed, const char *spec, struct st_error **err)
+{
+	const char *slash = strchr(spec, '/');
+	const char *proto = slash + 1;
+	if (strcmp(proto, "tcp") && strcmp(proto, "udp") && strcmp(proto, "sctp"))
+		return st_err(err, ST_E_INVALID,
+			      "invalid proto '%s' in '%s': expected tcp, udp or sctp", proto, typed);
+	const char *port = spec;
+	size_t n = (size_t)(slash - spec);
+	const char *dash = memchr(port, '-', n);
+	bool ok = dash ? port_number(port, (size_t)(dash - port)) &&
+				 port_number(dash + 1, (size_t)(slash - dash - 1))
+		       : port_number(port, n);
+	if (!ok)
+		return st_err(err, ST_E_INVALID,
+			      "invalid port '%.*s' in '%s': expected a number from 1 to 65535 or a "
+			      "range like 8000-8010",
+			      (int)n, port, typed);
+	return 0;
+}
+
 int st_build_config_apply(struct st_image_config *cfg, const struct st_dockerfile_instr *in,
 			  char **w, size_t nw, bool *cmd_set, char **created_by, char **mkdir,
 			  struct st_error **err)
@@ -141,6 +179,11 @@ int st_build_config_apply(struct st_image_config *cfg, const struct st_dockerfil
 			for (char *c = p; *c; c++)
 				if (*c >= 'A' && *c <= 'Z')
 					*c = (char)(*c - 'A' + 'a');
+			if (check_port(w[i], p, err) < 0) {
+				st_image_strv_release(&ports);
+				st_buf_release(&cb);
+				return -1;
+			}
 			if (!st_image_strv_has(&rc->exposed_ports, p))
 				st_image_strv_push(&rc->exposed_ports, p);
 			if (!st_image_strv_has(&ports, p))

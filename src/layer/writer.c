@@ -192,6 +192,9 @@ static int ready(struct st_layer_writer *w, struct st_error **err)
 	w->e = archive_entry_new();
 	w->io = st_xmalloc(ST_LAYER_BUFSZ);
 	archive_write_set_format_pax_restricted(w->a);
+	/* xattrs as SCHILY.xattr only, as Go's archive/tar (Docker, BuildKit) writes them: GNU tar
+	 * warns about every LIBARCHIVE.xattr twin libarchive adds by default. */
+	archive_write_set_format_option(w->a, "pax", "xattrheader", "SCHILY");
 	/* No 10 KiB record padding: the stream ends after the two zero blocks, like Docker's. */
 	archive_write_set_bytes_per_block(w->a, 0);
 	archive_write_set_bytes_in_last_block(w->a, 1);

@@ -1188,7 +1188,13 @@ static void print_inner(const json_t *v, struct st_buf *out, int depth)
 			if (i)
 				st_buf_addch(out, ' ');
 			st_buf_addf(out, "%s:", keys[i]);
-			print_inner(json_object_get(v, keys[i]), out, depth + 1);
+			const json_t *e = json_object_get(v, keys[i]);
+			/* Docker's sets are maps to struct{} (ExposedPorts, Volumes): Go prints
+			 * each value as {}, where an empty map would print map[] */
+			if (json_is_object(e) && json_object_size(e) == 0)
+				st_buf_adds(out, "{}");
+			else
+				print_inner(e, out, depth + 1);
 		}
 		st_buf_addch(out, ']');
 		free(keys);

@@ -72,14 +72,14 @@ setup() {
 	run strata images --filter dangling=true -q
 	[ "$status" -eq 0 ]
 	[ -n "$output" ]
-	run strata image prune
+	run strata image prune -f
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"Total reclaimed space"* ]]
 	run strata images --filter dangling=true -q
 	[ -z "$output" ]
 	run strata images -q
 	[ -n "$output" ]
-	run strata image prune -a
+	run strata image prune -a -f
 	[ "$status" -eq 0 ]
 	run strata images -q
 	[ -z "$output" ]

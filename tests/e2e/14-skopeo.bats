@@ -13,7 +13,7 @@ setup() {
 	[ "$status" -eq 0 ]
 	echo "$output" | jq -e '.Os == "linux" and (.Layers | length) == 1' >/dev/null
 	strata save --format oci-dir -o "$BATS_TEST_TMPDIR/oci" busybox
-	run skopeo inspect "oci:$BATS_TEST_TMPDIR/oci:busybox:latest"
+	run skopeo inspect "oci:$BATS_TEST_TMPDIR/oci:latest"
 	[ "$status" -eq 0 ]
 	strata save --format oci-archive -o "$BATS_TEST_TMPDIR/oci.tar" busybox
 	run skopeo inspect "oci-archive:$BATS_TEST_TMPDIR/oci.tar"

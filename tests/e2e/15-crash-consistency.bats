@@ -37,7 +37,7 @@ kill_after() {
 		[ "$status" -eq 0 ] || { echo "after load killed at $d s: $output"; false; }
 	done
 	strata rmi big:ok >/dev/null
-	kill_after 0.02 image prune -a
+	kill_after 0.02 image prune -a -f
 	run strata system check
 	[ "$status" -eq 0 ]
 	# after all that, the store still works

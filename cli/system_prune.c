@@ -1,0 +1,83 @@
+/* system_prune.c: strata system prune [-a] [-f]: image prune and builder prune in one go. */
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "build/build.h"
+#include "cli.h"
+#include "fmt.h"
+#include "store/store.h"
+#include "util/cleanup.h"
+#include "util/banned.h"
+
+static const char usage_text[] =
+    "Usage: strata system prune [OPTIONS]\n\n"
+    "Remove unused images and build cache\n\n"
+    "Options:\n"
+    "  -a, --all     Remove all unused images and all build cache, not just dangling ones\n"
+    "  -f, --force   Do not prompt for confirmation\n";
+
+int cmd_system_prune(struct st_cli *cli, int argc, char **argv, struct st_error **err)
+{
+	static const struct option longopts[] = {
+		{ "all", no_argument, NULL, 'a' },
+		{ "force", no_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	bool all = false, force = false;
+	int c;
+	while ((c = getopt_long(argc, argv, "afh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'a':
+			all = true;
+			break;
+		case 'f':
+			force = true;
+			break;
+		case 'h':
+			fputs(usage_text, cli->out);
+			return 0;
+		default:
+			return st_cli_usage(err, "see 'strata system prune --help'");
+		}
+	}
+	if (optind != argc)
+		return st_cli_usage(err, "\"system prune\" accepts no arguments");
+	if (!force && !st_cli_confirm(cli, all ? "WARNING! This will remove:\n"
+						 "  - all images without at least one container "
+						 "associated to them\n"
+						 "  - all build cache\n"
+					       : "WARNING! This will remove:\n"
+						 "  - all dangling images\n"
+						 "  - unused build cache\n"))
+		return st_err(err, ST_E_INVALID, "system prune has been cancelled");
+	struct st_store *s = NULL;
+	if (st_cli_store(cli, &s, err) < 0)
+		return -1;
+	char **ids = NULL;
+	size_t n = 0;
+	if (st_store_image_prune(s, all ? ST_STORE_PRUNE_ALL : 0, &ids, &n, err) < 0)
+		return -1;
+	if (n)
+		fprintf(cli->out, "Deleted Images:\n");
+	for (size_t i = 0; i < n; i++)
+		fprintf(cli->out, "deleted: %s\n", ids[i]);
+	if (n)
+		fprintf(cli->out, "\n");
+	st_store_strings_free(ids, n);
+	struct st_store_gc_report rep = { 0 };
+	if (st_store_gc(s, 0, &rep, err) < 0)
+		return -1;
+	/* The images' steps are dangling now, so the cache prune takes them too. */
+	size_t removed = 0, mremoved = 0;
+	uint64_t freed = 0, mfreed = 0;
+	if (st_build_cache_prune(s, all ? ST_BUILD_PRUNE_ALL : 0, 0, &removed, &freed, err) < 0)
+		return -1;
+	if (st_build_cache_mounts_prune(s, &mremoved, &mfreed, err) < 0)
+		return -1;
+	fprintf(cli->out, "Deleted build cache objects: %zu\n", removed + mremoved);
+	st_autofree char *total = st_fmt_size(rep.blob_bytes + rep.unpacked_bytes + freed + mfreed);
+	fprintf(cli->out, "\nTotal reclaimed space: %s\n", total);
+	return 0;
+}
