@@ -535,6 +535,8 @@ static void plain_lines(struct display *d, struct step_view *v, bool flush)
 	st_buf_setlen(&v->partial, n - start);
 }
 
+#define EXCERPT_LINE_MAX 200
+
 /*
  * A failed step, as BuildKit shows it: its last lines of output in a box, then the failing
  * instruction in the Dockerfile, marked ">>>", with two lines of context either side.
@@ -558,8 +560,10 @@ static void failure(struct st_buf *out, struct step_view *v, const struct st_bui
 			len--;
 		if (line >= from) {
 			bool mark = line >= ev->start_line && line <= ev->end_line;
-			st_buf_addf(out, " %3d | %s%.*s\n", line, mark ? ">>> " : "    ", (int)len,
-				    p);
+			/* A generated Dockerfile can hold a line of megabytes: show its start. */
+			int shown = len > EXCERPT_LINE_MAX ? EXCERPT_LINE_MAX : (int)len;
+			st_buf_addf(out, " %3d | %s%.*s%s\n", line, mark ? ">>> " : "    ", shown, p,
+				    (size_t)shown < len ? " ..." : "");
 		}
 		p = nl ? nl + 1 : end;
 	}

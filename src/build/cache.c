@@ -353,8 +353,9 @@ int cache_explain(struct st_store *s, const char *position, const struct key_inp
 			if (text && k->text && !strcmp(text, k->text))
 				why->text = canon_diff(instr, k->instr);
 			if (!why->text)
-				why->text = st_xasprintf("the instruction changed (was: %s)",
-							 text ? text : instr);
+				why->text = st_xasprintf("the instruction changed (was: %.200s%s)",
+							 text ? text : instr,
+							 strlen(text ? text : instr) > 200 ? " ..." : "");
 		} else if (args && strcmp(args, st_buf_str(&k->args)) != 0) {
 			why->own = true;
 			why->text = args_diff(args, st_buf_str(&k->args));
