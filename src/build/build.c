@@ -241,28 +241,27 @@ int stage_lowers(struct stage_run *r, const struct build_state *st, char ***path
 
 int lower_lstat(char *const *lowers, size_t n, const char *path, struct stat *st)
 {
-	for (size_t i = 0; i < n; i++) {
-		st_autofree char *p = st_xasprintf("%s%s", lowers[i], path);
-		if (lstat(p, st) == 0) {
-			if (S_ISCHR(st->st_mode) && st->st_rdev == 0)
-				return 0; /* a whiteout hides it and everything below */
-			return 1;
-		}
-		/* A whiteout of a parent hides the path too. */
-		st_autofree char *parent = st_xstrdup(path);
-		for (char *slash = strrchr(parent, '/'); slash && slash != parent;
-		     slash = strrchr(parent, '/')) {
-			*slash = '\0';
-			st_autofree char *pp = st_xasprintf("%s%s", lowers[i], parent);
-			struct stat ps;
-			if (lstat(pp, &ps) == 0) {
-				if (S_ISCHR(ps.st_mode) && ps.st_rdev == 0)
-					return 0;
-				break;
-			}
-		}
-	}
-	return 0;
+	struct st_union_entry e;
+	struct st_error *err = NULL;
+	int found = st_union_lookup(lowers, n, path, 0, &e, &err);
+	if (found == 1)
+		*st = e.st;
+	st_union_entry_release(&e);
+	/* A path that cannot be looked up (a loop of links) does not exist for the caller. */
+	st_error_free(err);
+	return found == 1;
+}
+
+char *lower_find(char *const *lowers, size_t n, const char *path, enum st_union_flags flags)
+{
+	struct st_union_entry e;
+	struct st_error *err = NULL;
+	char *host = NULL;
+	if (st_union_lookup(lowers, n, path, flags, &e, &err) == 1)
+		host = st_steal(&e.host);
+	st_union_entry_release(&e);
+	st_error_free(err);
+	return host;
 }
 
 /* ---- config-only instructions ---- */
