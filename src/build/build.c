@@ -223,19 +223,31 @@ int stage_lowers(struct stage_run *r, const struct build_state *st, char ***path
 		 struct st_error **err)
 {
 	char **v = st_xcalloc(st->n_layers + 1, sizeof(*v));
+	size_t k = 0;
 	for (size_t i = 0; i < st->n_layers; i++) {
-		const char *diff = st->layers[st->n_layers - 1 - i].diff_id.str;
-		if (r->lease && st_store_lease_add(r->lease, diff, err) < 0) {
-			st_strv_free(v, i);
+		const struct st_digest *diff = &st->layers[st->n_layers - 1 - i].diff_id;
+		/*
+		 * The same layer twice (two steps that wrote the same files) would be the same
+		 * lowerdir twice, which overlayfs refuses (ELOOP). The lower copy changes nothing
+		 * in the union: the upper one shows, hides and deletes the same paths.
+		 */
+		bool seen = false;
+		for (size_t j = 0; j < i && !seen; j++)
+			seen = st_digest_equal(diff, &st->layers[st->n_layers - 1 - j].diff_id);
+		if (seen)
+			continue;
+		if (r->lease && st_store_lease_add(r->lease, diff->str, err) < 0) {
+			st_strv_free(v, k);
 			return -1;
 		}
-		if (st_local_layer_unpack(r->s, diff, &v[i], err) < 0) {
-			st_strv_free(v, i);
+		if (st_local_layer_unpack(r->s, diff->str, &v[k], err) < 0) {
+			st_strv_free(v, k);
 			return -1;
 		}
+		k++;
 	}
 	*paths = v;
-	*n = st->n_layers;
+	*n = k;
 	return 0;
 }
 
