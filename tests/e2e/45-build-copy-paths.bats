@@ -146,3 +146,110 @@ DF
 	[[ "$output" == drwxr-xr-x* ]]
 	[ ! -e "$HOSTDIR/dir/f" ]
 }
+
+@test "COPY --from: a source that is a link is followed; links inside a copied directory stay links" {
+	cat >"$CTX/Dockerfile" <<'DF'
+FROM busybox AS a
+RUN mkdir -p /real/sub && echo in > /real/sub/f && ln -s sub/f /real/rel && ln -s /real /linkdir
+FROM busybox
+COPY --from=busybox /bin/sh /bin2/
+COPY --from=a /linkdir/ /d/
+COPY --from=a /linkdir /e
+DF
+	run strata build -t t:1 "$CTX"
+	[ "$status" -eq 0 ]
+	run image_ls t:1 bin2/sh
+	[ "$status" -eq 0 ]
+	[[ "$output" == -* ]]
+	run image_cat t:1 d/sub/f
+	[ "$output" = in ]
+	run image_ls t:1 d/rel
+	[[ "$output" == l*"d/rel -> sub/f" ]]
+	run image_cat t:1 e/sub/f
+	[ "$output" = in ]
+}
+
+@test "WORKDIR: a link, a path below a link and a dangling link are written through and kept" {
+	cat >"$CTX/Dockerfile" <<'DF'
+FROM busybox
+RUN mkdir /target && ln -s /target /wl && ln -s /made/here /dangling
+WORKDIR /wl
+RUN echo a > a
+WORKDIR /wl/sub
+RUN echo b > b
+WORKDIR /dangling
+RUN echo c > c
+DF
+	run strata build -t t:1 "$CTX"
+	[ "$status" -eq 0 ]
+	run image_cat t:1 target/a
+	[ "$output" = a ]
+	run image_cat t:1 target/sub/b
+	[ "$output" = b ]
+	run image_cat t:1 made/here/c
+	[ "$output" = c ]
+	run image_ls t:1 wl
+	[[ "$output" == l*"wl -> /target" ]]
+	run image_ls t:1 dangling
+	[[ "$output" == l*"dangling -> /made/here" ]]
+}
+
+@test "COPY: a destination directory reached through a link is written into and the link kept" {
+	echo data >"$CTX/f"
+	cat >"$CTX/Dockerfile" <<'DF'
+FROM busybox
+RUN mkdir /target && ln -s /target /dl && ln -s target /rl
+COPY f /dl/
+COPY f /rl/sub/g
+COPY f /dl
+DF
+	run strata build -t t:1 "$CTX"
+	[ "$status" -eq 0 ]
+	run image_cat t:1 target/f
+	[ "$output" = data ]
+	run image_cat t:1 target/sub/g
+	[ "$output" = data ]
+	run image_ls t:1 dl
+	[[ "$output" == l*"dl -> /target" ]]
+	run image_ls t:1 rl
+	[[ "$output" == l*"rl -> target" ]]
+}
+
+@test "COPY --from and RUN on a stage built FROM another stage that repeats one of its layers" {
+	echo f >"$CTX/f"
+	cat >"$CTX/Dockerfile" <<'DF'
+FROM busybox AS base
+COPY f /f
+RUN echo base > /base
+FROM base AS mid
+COPY f /f
+RUN echo mid > /mid
+FROM busybox
+COPY --from=mid /base /mid /f /out/
+DF
+	run strata build -t t:1 "$CTX"
+	[ "$status" -eq 0 ]
+	run image_cat t:1 out/base
+	[ "$output" = base ]
+	run image_cat t:1 out/mid
+	[ "$output" = mid ]
+	run image_cat t:1 out/f
+	[ "$output" = f ]
+}
+
+@test "COPY: a wildcard that matches nothing copies nothing; a missing plain path fails naming it" {
+	echo x >"$CTX/x"
+	printf 'FROM busybox\nCOPY *.nothing /w/\nCOPY --from=busybox /nothing* /v/\nCOPY x /x\n' >"$CTX/Dockerfile"
+	run strata build -t t:1 "$CTX"
+	[ "$status" -eq 0 ]
+	run image_cat t:1 x
+	[ "$output" = x ]
+	printf 'FROM busybox\nCOPY missing.txt /m\n' >"$CTX/Dockerfile"
+	run strata build -t t:2 "$CTX"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *'"missing.txt": not found'* ]]
+	printf 'FROM busybox\nCOPY --from=busybox /missing.txt /m\n' >"$CTX/Dockerfile"
+	run strata build -t t:2 "$CTX"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *'"/missing.txt": not found'* ]]
+}
