@@ -260,10 +260,10 @@ static int from_sources(struct copy_plan *p, const char *root, char **srcs, size
 			matches = st_xcalloc(1, sizeof(*matches));
 			matches[nm++] = st_xstrdup(clean);
 		}
+		/* A wildcard may match nothing, as BuildKit allows. */
 		if (nm == 0) {
 			free(matches);
-			return st_err(err, ST_E_NOTFOUND, "\"%s\": no source files were specified",
-				      srcs[i]);
+			continue;
 		}
 		int rc = 0;
 		for (size_t m = 0; m < nm && rc == 0; m++) {
@@ -385,7 +385,8 @@ static int context_sources(struct stage_run *r, struct copy_plan *p, struct buil
 					    (unsigned)sub->st.st_mode, sub->rel);
 			}
 		}
-		if (!found)
+		/* A wildcard may match nothing, as BuildKit allows; a plain path must exist. */
+		if (!found && !glob)
 			return st_err(err, ST_E_NOTFOUND,
 				      "\"%s\": not found (not in the build context, or excluded by "
 				      ".dockerignore)",
