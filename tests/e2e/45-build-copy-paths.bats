@@ -253,3 +253,70 @@ DF
 	[ "$status" -ne 0 ]
 	[[ "$output" == *'"/missing.txt": not found'* ]]
 }
+
+@test "load: a layer that hardlinks a file of a lower layer unpacks, within the image only" {
+	python3 - "$BATS_TEST_TMPDIR/hl.tar" "$HOSTDIR/marker" <<'PY'
+import hashlib, io, json, sys, tarfile
+
+def layer(entries):
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as t:
+        for name, kind, data in entries:
+            ti = tarfile.TarInfo(name)
+            ti.mtime = 1700000000
+            if kind == "dir":
+                ti.type, ti.mode = tarfile.DIRTYPE, 0o755
+                t.addfile(ti)
+            elif kind == "file":
+                ti.size, ti.mode = len(data), 0o750
+                t.addfile(ti, io.BytesIO(data))
+            else:
+                ti.type, ti.linkname = tarfile.LNKTYPE, data
+                t.addfile(ti)
+    return buf.getvalue()
+
+layers = [
+    layer([("bin", "dir", None), ("bin/tool", "file", b"tool\n")]),
+    layer([("usr", "dir", None), ("usr/tool2", "link", "bin/tool")]),
+]
+out_ok = sys.argv[1]
+
+def archive(path, tag, layers):
+    diff_ids = ["sha256:" + hashlib.sha256(l).hexdigest() for l in layers]
+    cfg = json.dumps({"architecture": "amd64", "os": "linux", "config": {},
+                      "rootfs": {"type": "layers", "diff_ids": diff_ids}}).encode()
+    files = {"config.json": cfg}
+    names = []
+    for i, l in enumerate(layers):
+        files["l%d.tar" % i] = l
+        names.append("l%d.tar" % i)
+    files["manifest.json"] = json.dumps(
+        [{"Config": "config.json", "RepoTags": [tag], "Layers": names}]).encode()
+    with tarfile.open(path, "w") as t:
+        for name, data in files.items():
+            ti = tarfile.TarInfo(name)
+            ti.size = len(data)
+            t.addfile(ti, io.BytesIO(data))
+
+archive(out_ok, "hl:1", layers)
+# A link to a path only the host has must not reach the host.
+evil = [layers[0], layer([("usr", "dir", None), ("usr/stolen", "link", sys.argv[2])])]
+archive(out_ok.replace("hl.tar", "evil.tar"), "evil:1", evil)
+PY
+	run strata load -i "$BATS_TEST_TMPDIR/hl.tar"
+	[ "$status" -eq 0 ]
+	printf 'FROM busybox\nCOPY --from=hl:1 /usr/tool2 /bin/tool /out/\n' >"$CTX/Dockerfile"
+	run strata build -t t:1 "$CTX"
+	[ "$status" -eq 0 ]
+	run image_cat t:1 out/tool2
+	[ "$output" = tool ]
+	run image_ls t:1 out/tool2
+	[[ "$output" == -rwxr-x---* ]]
+	run strata load -i "$BATS_TEST_TMPDIR/evil.tar"
+	[ "$status" -eq 0 ]
+	printf 'FROM busybox\nCOPY --from=evil:1 /usr/ /out/\n' >"$CTX/Dockerfile"
+	run strata build -t t:2 "$CTX"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"hardlink target '${HOSTDIR#/}/marker' not found"* ]]
+	[[ "$output" != *host-secret* ]]
+}
