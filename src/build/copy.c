@@ -535,7 +535,7 @@ static int dest_resolve(struct stage_run *r, char **dest, bool *is_dir, struct s
 	size_t nl = 0;
 	if (stage_lowers(r, &r->st, &lowers, &nl, err) < 0)
 		return -1;
-	struct st_union_entry e, pe = {0};
+	struct st_union_entry e, pe = { 0 };
 	int found = st_union_lookup(lowers, nl, *dest, ST_UNION_FOLLOW, &e, err);
 	*is_dir = found == 1 && S_ISDIR(e.st.st_mode);
 	char *resolved = NULL;

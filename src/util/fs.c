@@ -384,7 +384,7 @@ static int union_open(char *const *layers, const char *path, struct union_dir *d
 			return -1;
 	}
 	st_autofree char *copy = st_xstrdup(path);
-	struct union_dir next = {.fds = st_xcalloc(d->n + 1, sizeof(int)), .n = d->n};
+	struct union_dir next = { .fds = st_xcalloc(d->n + 1, sizeof(int)), .n = d->n };
 	for (size_t i = 0; i < next.n; i++)
 		next.fds[i] = -1;
 	int rc = 0;
@@ -424,8 +424,8 @@ int st_union_lookup(char *const *layers, size_t n, const char *path, enum st_uni
 		    struct st_union_entry *out, struct st_error **err)
 {
 	memset(out, 0, sizeof(*out));
-	struct union_dir d = {.fds = st_xcalloc(n + 1, sizeof(int)), .n = n};
-	struct union_dir next = {.fds = st_xcalloc(n + 1, sizeof(int)), .n = n};
+	struct union_dir d = { .fds = st_xcalloc(n + 1, sizeof(int)), .n = n };
+	struct union_dir next = { .fds = st_xcalloc(n + 1, sizeof(int)), .n = n };
 	for (size_t i = 0; i < n; i++)
 		d.fds[i] = next.fds[i] = -1;
 	struct st_buf done = ST_BUF_INIT; /* resolved so far: "" is the root */
@@ -433,12 +433,14 @@ int st_union_lookup(char *const *layers, size_t n, const char *path, enum st_uni
 	st_buf_adds(&rest, path);
 	int rc =
 	    union_open(layers, "", &d) < 0 ? st_err_errno(err, "open the layers of the image") : 1;
-	struct stat st = {0};
+	struct stat st = { 0 };
 	size_t layer = 0;
 	if (rc == 1 && n > 0 && lstat(layers[0], &st) < 0)
 		rc = st_err_errno(err, "stat '%s'", layers[0]);
-	if (n == 0)
+	if (n == 0) {
 		rc = 0; /* scratch: not even the root exists */
+		append_lexical(&done, path);
+	}
 	unsigned links = 0;
 	while (rc == 1) {
 		const char *r = st_buf_str(&rest);
