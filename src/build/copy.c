@@ -18,10 +18,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
+#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "build/engine.h"
@@ -307,6 +309,42 @@ static int from_sources(struct copy_plan *p, const char *root, char **srcs, size
 
 /* ---- sources from the context ---- */
 
+/*
+ * Where the context's symlink 'rel' leads, resolved inside the context as if it were '/'
+ * (openat2 RESOLVE_IN_ROOT), as BuildKit follows a source link: *rel_out is new ("" for the
+ * context root) and *out its entry (NULL for the root). ST_E_NOTFOUND if it leads to nothing
+ * the context holds after .dockerignore.
+ */
+static int ctx_follow(struct build_context *c, const char *rel, char **rel_out,
+		      struct ctx_file **out, struct st_error **err)
+{
+	st_autoclose int rfd = open(c->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rfd < 0)
+		return st_err_errno(err, "open '%s'", c->root);
+	struct open_how how = { .flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT };
+	st_autoclose int fd = (int)syscall(SYS_openat2, rfd, rel, &how, sizeof(how));
+	char buf[4096];
+	ssize_t len = -1;
+	if (fd >= 0) {
+		st_autofree char *proc = st_xasprintf("/proc/self/fd/%d", fd);
+		len = readlink(proc, buf, sizeof(buf) - 1);
+	}
+	size_t rl = strlen(c->root);
+	if (len >= 0) {
+		buf[len] = '\0';
+		/* RESOLVE_IN_ROOT keeps it under the root; the check states it. */
+		if (strncmp(buf, c->root, rl) != 0 || (buf[rl] != '/' && buf[rl] != '\0'))
+			len = -1;
+	}
+	const char *r = len >= 0 ? buf + rl + (buf[rl] == '/') : NULL;
+	*out = r && *r ? ctx_lookup(c, r) : NULL;
+	if (!r || (*r && !*out))
+		return st_err(err, ST_E_NOTFOUND,
+			      "\"%s\": a link to a file that is not in the build context", rel);
+	*rel_out = st_xstrdup(r);
+	return 0;
+}
+
 static int context_sources(struct stage_run *r, struct copy_plan *p, struct build_context *c,
 			   char **srcs, size_t nsrc, const char *dest, bool dest_is_dir,
 			   bool parents, struct st_dockerignore *excl, struct key_inputs *k,
@@ -333,15 +371,23 @@ static int context_sources(struct stage_run *r, struct copy_plan *p, struct buil
 				 : strcmp(rel, frel) != 0)
 				continue;
 			found++;
+			/* A link is followed inside the context; the copy keeps its name. */
+			const char *name = frel;
+			st_autofree char *followed = NULL;
+			if (cf && S_ISLNK(cf->st.st_mode)) {
+				if (ctx_follow(c, frel, &followed, &cf, err) < 0)
+					return -1;
+				frel = followed;
+			}
 			bool isdir = cf ? S_ISDIR(cf->st.st_mode) : true;
 			if (!isdir) {
 				if (excl && st_dockerignore_matches(excl, frel))
 					continue;
 				st_autofree char *t = NULL;
 				if (parents)
-					t = st_xasprintf("%s/%s", dest, frel);
+					t = st_xasprintf("%s/%s", dest, name);
 				else
-					t = dest_is_dir ? st_xasprintf("%s/%s", dest, base_name(frel))
+					t = dest_is_dir ? st_xasprintf("%s/%s", dest, base_name(name))
 							: st_xstrdup(dest);
 				if (ctx_hash(c, cf, err) < 0)
 					return -1;
@@ -352,7 +398,7 @@ static int context_sources(struct stage_run *r, struct copy_plan *p, struct buil
 				continue;
 			}
 			/* A directory: its contents go into the destination directory. */
-			st_autofree char *droot = parents && *frel ? st_xasprintf("%s/%s", dest, frel)
+			st_autofree char *droot = parents && *name ? st_xasprintf("%s/%s", dest, name)
 								   : st_xstrdup(dest);
 			st_autofree char *hroot = *frel ? st_path_join(c->root, frel) : st_xstrdup(c->root);
 			struct copy_item *it = add_item(p, ITEM_PATH, hroot, droot);
@@ -360,7 +406,7 @@ static int context_sources(struct stage_run *r, struct copy_plan *p, struct buil
 			st_buf_addf(&k->files, "dir:%o %s/\n",
 				    cf ? (unsigned)cf->st.st_mode : 040755u, frel);
 			size_t plen = strlen(frel);
-			for (size_t g = cf ? f + 1 : 0; g < c->n; g++) {
+			for (size_t g = cf ? (size_t)(cf - c->files) + 1 : 0; g < c->n; g++) {
 				struct ctx_file *sub = &c->files[g];
 				if (plen && (strncmp(sub->rel, frel, plen) != 0 || sub->rel[plen] != '/')) {
 					if (cf)

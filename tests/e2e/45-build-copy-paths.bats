@@ -320,3 +320,25 @@ PY
 	[[ "$output" == *"hardlink target '${HOSTDIR#/}/marker' not found"* ]]
 	[[ "$output" != *host-secret* ]]
 }
+
+@test "COPY: a context source that is a link is followed inside the context" {
+	mkdir -p "$CTX/real"
+	echo in >"$CTX/real/f"
+	ln -s real/f "$CTX/flink"
+	ln -s /real "$CTX/dlink"
+	ln -s "$HOSTDIR/marker" "$CTX/out"
+	printf 'FROM busybox\nCOPY flink /x\nCOPY dlink /d/\n' >"$CTX/Dockerfile"
+	run strata build -t t:1 "$CTX"
+	[ "$status" -eq 0 ]
+	run image_ls t:1 x
+	[[ "$output" == -* ]]
+	run image_cat t:1 x
+	[ "$output" = in ]
+	run image_cat t:1 d/f
+	[ "$output" = in ]
+	printf 'FROM busybox\nCOPY out /x\n' >"$CTX/Dockerfile"
+	run strata build -t t:2 "$CTX"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *'"out": a link to a file that is not in the build context'* ]]
+	[[ "$output" != *host-secret* ]]
+}
