@@ -342,3 +342,22 @@ PY
 	[[ "$output" == *'"out": a link to a file that is not in the build context'* ]]
 	[[ "$output" != *host-secret* ]]
 }
+
+@test "RUN --mount=from: a source path through a link stays inside the stage" {
+	cat >"$CTX/Dockerfile" <<DF
+FROM busybox AS a
+RUN ln -s / /hostroot
+FROM busybox
+RUN --mount=type=bind,from=a,source=/hostroot$HOSTDIR,target=/m cat /m/marker > /seen || echo none > /seen
+DF
+	run strata build -t t:1 "$CTX"
+	[ "$status" -ne 0 ]
+	[[ "$output" != *host-secret* ]]
+}
+
+@test "WORKDIR: a path that is a file in the image is an error naming it" {
+	printf 'FROM busybox\nRUN touch /file\nWORKDIR /file\n' >"$CTX/Dockerfile"
+	run strata build -t t:1 "$CTX"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"'/file' is not a directory"* ]]
+}
