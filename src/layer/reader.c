@@ -595,10 +595,31 @@ static int do_opaque(struct extractor *x, const struct st_layer_entry *e, struct
 	return ret;
 }
 
+/* The xattrs of 'sfd' onto 'dfd': file capabilities survive the copy of a lower file. */
+static int copy_xattrs(struct extractor *x, int sfd, int dfd, struct st_error **err)
+{
+	ssize_t n = flistxattr(sfd, NULL, 0);
+	if (n <= 0)
+		return 0;
+	st_autofree char *names = st_xmalloc((size_t)n);
+	n = flistxattr(sfd, names, (size_t)n);
+	for (const char *name = names; n > 0 && name < names + n; name += strlen(name) + 1) {
+		if (refuse_xattr(name))
+			continue;
+		ssize_t vn = fgetxattr(sfd, name, NULL, 0);
+		if (vn < 0)
+			continue;
+		st_autofree char *v = st_xmalloc((size_t)vn + 1);
+		vn = fgetxattr(sfd, name, v, (size_t)vn);
+		if (vn >= 0 && fsetxattr(dfd, name, v, (size_t)vn, 0) < 0 && errno != ENOTSUP)
+			return st_err_errno(err, "layer entry '%s': set xattr '%s'", x->raw, name);
+	}
+	return 0;
+}
+
 /*
  * The hardlink 'base' in 'pfd' to 'target', a file of the layers below (x->o.lowers): a copy
- * of it, with its owner, mode and times.
- * NEEDSWORK: the copy does not carry the file's xattrs (file capabilities).
+ * of it, with its owner, mode, xattrs and times.
  */
 static int copy_from_lower(struct extractor *x, int pfd, const char *base, const char *target,
 			   struct st_error **err)
@@ -637,6 +658,8 @@ static int copy_from_lower(struct extractor *x, int pfd, const char *base, const
 	/* After chown, which clears setuid/setgid. */
 	if (ret == 0 && fchmod(dfd, e.st.st_mode & 07777) < 0)
 		ret = entry_err(x, err, "chmod");
+	if (ret == 0)
+		ret = copy_xattrs(x, sfd, dfd, err);
 	struct timespec ts[2] = { e.st.st_atim, e.st.st_mtim };
 	if (ret == 0 && futimens(dfd, ts) < 0)
 		ret = entry_err(x, err, "set times");

@@ -19,13 +19,13 @@ setup() {
 # The content of PATH (no leading '/') in IMAGE's flattened filesystem.
 image_cat() {
 	strata export -o "$OUT" "$1"
-	tar -xOf "$OUT" "$2"
+	tar --warning=no-unknown-keyword -xOf "$OUT" "$2"
 }
 
 # 'tar tv' of PATH in IMAGE's flattened filesystem.
 image_ls() {
 	strata export -o "$OUT" "$1"
-	tar -tvf "$OUT" "$2"
+	tar --warning=no-unknown-keyword -tvf "$OUT" "$2"
 }
 
 # A stage 'a' where /hostroot links to '/' and the marker's path also exists inside the stage.
@@ -269,6 +269,7 @@ def layer(entries):
                 t.addfile(ti)
             elif kind == "file":
                 ti.size, ti.mode = len(data), 0o750
+                ti.pax_headers = {"SCHILY.xattr.user.strata-test": "kept"}
                 t.addfile(ti, io.BytesIO(data))
             else:
                 ti.type, ti.linkname = tarfile.LNKTYPE, data
@@ -312,6 +313,9 @@ PY
 	[ "$output" = tool ]
 	run image_ls t:1 out/tool2
 	[[ "$output" == -rwxr-x---* ]]
+	# The copy in the unpacked layer keeps the file's xattrs.
+	run python3 -c 'import glob, os, sys; print(os.getxattr(glob.glob(sys.argv[1] + "/layers/*/usr/tool2")[0], "user.strata-test").decode())' "$STRATA_ROOT"
+	[ "$output" = kept ]
 	run strata load -i "$BATS_TEST_TMPDIR/evil.tar"
 	[ "$status" -eq 0 ]
 	printf 'FROM busybox\nCOPY --from=evil:1 /usr/ /out/\n' >"$CTX/Dockerfile"
