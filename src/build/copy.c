@@ -8,6 +8,10 @@
  * relative destinations are under WORKDIR; missing parents are created. The parents that
  * exist in the image are written with the image's own attributes so that a COPY never changes
  * a directory's mode or owner behind the user's back (except with --link: see copy_exec).
+ * Every path in an image or a stage (--from sources, destinations, --chown's /etc files) is
+ * resolved inside its layers (st_union_lookup), its links followed there as the kernel would
+ * and never on the host; a source that is a link is followed, as BuildKit does, and links
+ * inside a copied directory stay links.
  *
  * ADD also takes http(s) URLs (fetch.c): the file is named after the URL, written 0600 with the
  * Last-Modified time, and not unpacked unless --unpack=true; --checksum verifies it. Hardlinks

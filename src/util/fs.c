@@ -340,7 +340,7 @@ static bool is_opaque(int dirfd)
  * Look 'name' up in the directory 'd' as overlayfs does: the topmost layer that has it gives
  * the entry (*st, *layer); a whiteout hides it; a directory merges with the directories of the
  * same name below it, down to an opaque one or a layer with a non-directory there. 'next'
- * receives the merged directory's fds. 1 if found, 0 if not.
+ * receives the merged directory's fds. 1 if found, 0 if not, -1 with errno set.
  */
 static int union_child(const struct union_dir *d, const char *name, struct union_dir *next,
 		       struct stat *st, size_t *layer)
