@@ -241,47 +241,71 @@ void stage_env(const struct stage_run *r, struct st_dockerfile_env *env, const c
 int stage_lowers(struct stage_run *r, const struct build_state *st, char ***paths, size_t *n,
 		 struct st_error **err)
 {
-	char **v = st_xcalloc(st->n_layers + 1, sizeof(*v));
-	for (size_t i = 0; i < st->n_layers; i++) {
-		const char *diff = st->layers[st->n_layers - 1 - i].diff_id.str;
-		if (r->lease && st_store_lease_add(r->lease, diff, err) < 0) {
-			st_strv_free(v, i);
-			return -1;
-		}
-		if (st_local_layer_unpack(r->s, diff, &v[i], err) < 0) {
-			st_strv_free(v, i);
-			return -1;
-		}
+	/* Bottom first: a layer may hardlink files of the layers below, unpacked before it. */
+	size_t nl = st->n_layers;
+	char **all = st_xcalloc(nl + 1, sizeof(*all));
+	char **below = st_xcalloc(nl + 1, sizeof(*below)); /* top first, borrowed from 'all' */
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < nl; i++) {
+		const char *diff = st->layers[i].diff_id.str;
+		for (size_t j = 0; j < i; j++)
+			below[j] = all[i - 1 - j];
+		if (r->lease)
+			rc = st_store_lease_add(r->lease, diff, err);
+		if (rc == 0)
+			rc = st_local_layer_unpack(r->s, diff, below, i, &all[i], err);
 	}
+	free(below);
+	if (rc < 0) {
+		st_strv_free(all, nl);
+		return -1;
+	}
+	/*
+	 * Top first, as overlay wants them. The same layer twice (two steps that wrote the same
+	 * files) would be the same lowerdir twice, which overlayfs refuses (ELOOP); the lower
+	 * copy changes nothing in the union, as the upper one shows, hides and deletes the same
+	 * paths.
+	 */
+	char **v = st_xcalloc(nl + 1, sizeof(*v));
+	size_t k = 0;
+	for (size_t i = nl; i-- > 0;) {
+		bool seen = false;
+		for (size_t j = i + 1; j < nl && !seen; j++)
+			seen = st_digest_equal(&st->layers[i].diff_id, &st->layers[j].diff_id);
+		if (seen)
+			free(all[i]);
+		else
+			v[k++] = all[i];
+	}
+	free(all);
 	*paths = v;
-	*n = st->n_layers;
+	*n = k;
 	return 0;
 }
 
 int lower_lstat(char *const *lowers, size_t n, const char *path, struct stat *st)
 {
-	for (size_t i = 0; i < n; i++) {
-		st_autofree char *p = st_xasprintf("%s%s", lowers[i], path);
-		if (lstat(p, st) == 0) {
-			if (S_ISCHR(st->st_mode) && st->st_rdev == 0)
-				return 0; /* a whiteout hides it and everything below */
-			return 1;
-		}
-		/* A whiteout of a parent hides the path too. */
-		st_autofree char *parent = st_xstrdup(path);
-		for (char *slash = strrchr(parent, '/'); slash && slash != parent;
-		     slash = strrchr(parent, '/')) {
-			*slash = '\0';
-			st_autofree char *pp = st_xasprintf("%s%s", lowers[i], parent);
-			struct stat ps;
-			if (lstat(pp, &ps) == 0) {
-				if (S_ISCHR(ps.st_mode) && ps.st_rdev == 0)
-					return 0;
-				break;
-			}
-		}
-	}
-	return 0;
+	struct st_union_entry e;
+	struct st_error *err = NULL;
+	int found = st_union_lookup(lowers, n, path, 0, &e, &err);
+	if (found == 1)
+		*st = e.st;
+	st_union_entry_release(&e);
+	/* A path that cannot be looked up (a loop of links) does not exist for the caller. */
+	st_error_free(err);
+	return found == 1;
+}
+
+char *lower_find(char *const *lowers, size_t n, const char *path, enum st_union_flags flags)
+{
+	struct st_union_entry e;
+	struct st_error *err = NULL;
+	char *host = NULL;
+	if (st_union_lookup(lowers, n, path, flags, &e, &err) == 1)
+		host = st_steal(&e.host);
+	st_union_entry_release(&e);
+	st_error_free(err);
+	return host;
 }
 
 /* ---- config-only instructions ---- */

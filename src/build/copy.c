@@ -8,6 +8,10 @@
  * relative destinations are under WORKDIR; missing parents are created. The parents that
  * exist in the image are written with the image's own attributes so that a COPY never changes
  * a directory's mode or owner behind the user's back (except with --link: see copy_exec).
+ * Every path in an image or a stage (--from sources, destinations, --chown's /etc files) is
+ * resolved inside its layers (st_union_lookup), its links followed there as the kernel would
+ * and never on the host; a source that is a link is followed, as BuildKit does, and links
+ * inside a copied directory stay links.
  *
  * ADD also takes http(s) URLs (fetch.c): the file is named after the URL, written 0600 with the
  * Last-Modified time, and not unpacked unless --unpack=true; --checksum verifies it. Hardlinks
@@ -18,10 +22,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
+#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "build/engine.h"
@@ -57,6 +63,8 @@ struct copy_plan {
 	char *from_base;
 	int from_lock;
 	bool from_created, from_mounted;
+	char **from_lowers; /* the source's unpacked layers, top first */
+	size_t from_nl;
 	const struct build_state *from_state; /* borrowed, or &own_from */
 	struct build_state own_from;
 	char **srcs; /* --from: the sources, listed only when the step runs */
@@ -68,7 +76,8 @@ struct copy_plan {
 	bool chmod_symbolic; /* --chmod=u=rwx,go=rx: applied to each entry's own mode */
 	mode_t mode;
 	bool link;
-	int unpack; /* ADD --unpack: -1 when not given (local archives unpack, URLs do not) */
+	bool parents; /* --parents: each source keeps its path under the destination */
+	int unpack;   /* ADD --unpack: -1 when not given (local archives unpack, URLs do not) */
 	bool has_checksum;
 	struct st_digest checksum; /* ADD --checksum */
 	char *fetch_dir; /* URLs are downloaded here (store tmp/, locked) */
@@ -93,6 +102,7 @@ void copy_plan_free(struct copy_plan *p)
 	if (p->from_created && st_snapshot_step_remove(&p->from_step, &e) < 0)
 		st_error_clear(&e);
 	st_snapshot_step_release(&p->from_step);
+	st_strv_free(p->from_lowers, p->from_nl);
 	if (p->from_base && st_rm_rf(p->from_base, &e) < 0)
 		st_error_clear(&e);
 	free(p->from_base);
@@ -139,18 +149,16 @@ static const char *base_name(const char *p)
 static int mount_from(struct stage_run *r, struct copy_plan *p, const struct build_state *st,
 		      struct st_error **err)
 {
-	char **lowers = NULL;
-	size_t nl = 0;
-	if (stage_lowers(r, st, &lowers, &nl, err) < 0)
+	if (stage_lowers(r, st, &p->from_lowers, &p->from_nl, err) < 0)
 		return -1;
 	int rc = st_store_tmp_mkdir(r->s, &p->from_base, &p->from_lock, err);
 	if (rc == 0)
 		rc = st_snapshot_step_create(p->from_base, "from", &p->from_step, err);
 	p->from_created = rc == 0;
 	if (rc == 0)
-		rc = st_snapshot_step_mount(&p->from_step, (const char *const *)lowers, nl, err);
+		rc = st_snapshot_step_mount(&p->from_step, (const char *const *)p->from_lowers,
+					    p->from_nl, err);
 	p->from_mounted = rc == 0;
-	st_strv_free(lowers, nl);
 	return rc;
 }
 
@@ -239,6 +247,12 @@ static void glob_paths(const char *root, const char *base, const char *rest, cha
 	st_strv_free(names, nn);
 }
 
+/*
+ * The sources of --from, read through the mounted view 'root' of the source's layers. Each path
+ * is resolved inside those layers, a link in its last component followed as BuildKit does, so
+ * that no link, absolute or relative, can lead out to the host; what a directory source holds is
+ * copied as it is (links stay links).
+ */
 static int from_sources(struct copy_plan *p, const char *root, char **srcs, size_t nsrc,
 			const char *dest, bool dest_is_dir, struct st_error **err)
 {
@@ -252,27 +266,41 @@ static int from_sources(struct copy_plan *p, const char *root, char **srcs, size
 			matches = st_xcalloc(1, sizeof(*matches));
 			matches[nm++] = st_xstrdup(clean);
 		}
+		/* A wildcard may match nothing, as BuildKit allows. */
 		if (nm == 0) {
 			free(matches);
-			return st_err(err, ST_E_NOTFOUND, "\"%s\": no source files were specified",
-				      srcs[i]);
+			continue;
 		}
 		int rc = 0;
 		for (size_t m = 0; m < nm && rc == 0; m++) {
-			st_autofree char *h = st_xasprintf("%s%s", root, matches[m]);
-			struct stat st;
-			if (lstat(h, &st) < 0) {
+			struct st_union_entry e;
+			int found = st_union_lookup(p->from_lowers, p->from_nl, matches[m],
+						    ST_UNION_FOLLOW, &e, err);
+			if (found < 0)
+				rc = st_err_wrap(err, "\"%s\"", matches[m]);
+			else if (!found)
 				rc = st_err(err, ST_E_NOTFOUND, "\"%s\": not found", matches[m]);
+			if (rc < 0) {
+				st_union_entry_release(&e);
 				break;
 			}
-			if (S_ISDIR(st.st_mode)) {
-				struct copy_item *it = add_item(p, ITEM_PATH, h, dest);
+			/* The view shows the layers' union: the resolved path has no link in it. */
+			st_autofree char *h =
+			    st_xasprintf("%s%s", root, strcmp(e.path, "/") ? e.path : "");
+			bool isdir = S_ISDIR(e.st.st_mode);
+			st_union_entry_release(&e);
+			st_autofree char *t = NULL;
+			if (p->parents && strcmp(matches[m], "/"))
+				t = st_xasprintf("%s%s", strcmp(dest, "/") ? dest : "", matches[m]);
+			else if (isdir || !dest_is_dir)
+				t = st_xstrdup(dest);
+			else
+				t = st_xasprintf("%s/%s", dest, base_name(matches[m]));
+			if (isdir) {
+				struct copy_item *it = add_item(p, ITEM_PATH, h, t);
 				it->is_dir = it->root_dir = true;
-				rc = add_tree_items(p, h, dest, err);
+				rc = add_tree_items(p, h, t, err);
 			} else {
-				st_autofree char *t = dest_is_dir ? st_xasprintf("%s/%s", dest,
-										  base_name(matches[m]))
-								  : st_xstrdup(dest);
 				add_item(p, ITEM_PATH, h, t);
 			}
 		}
@@ -284,6 +312,42 @@ static int from_sources(struct copy_plan *p, const char *root, char **srcs, size
 }
 
 /* ---- sources from the context ---- */
+
+/*
+ * Where the context's symlink 'rel' leads, resolved inside the context as if it were '/'
+ * (openat2 RESOLVE_IN_ROOT), as BuildKit follows a source link: *rel_out is new ("" for the
+ * context root) and *out its entry (NULL for the root). ST_E_NOTFOUND if it leads to nothing
+ * the context holds after .dockerignore.
+ */
+static int ctx_follow(struct build_context *c, const char *rel, char **rel_out,
+		      struct ctx_file **out, struct st_error **err)
+{
+	st_autoclose int rfd = open(c->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rfd < 0)
+		return st_err_errno(err, "open '%s'", c->root);
+	struct open_how how = { .flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT };
+	st_autoclose int fd = (int)syscall(SYS_openat2, rfd, rel, &how, sizeof(how));
+	char buf[4096];
+	ssize_t len = -1;
+	if (fd >= 0) {
+		st_autofree char *proc = st_xasprintf("/proc/self/fd/%d", fd);
+		len = readlink(proc, buf, sizeof(buf) - 1);
+	}
+	size_t rl = strlen(c->root);
+	if (len >= 0) {
+		buf[len] = '\0';
+		/* RESOLVE_IN_ROOT keeps it under the root; the check states it. */
+		if (strncmp(buf, c->root, rl) != 0 || (buf[rl] != '/' && buf[rl] != '\0'))
+			len = -1;
+	}
+	const char *r = len >= 0 ? buf + rl + (buf[rl] == '/') : NULL;
+	*out = r && *r ? ctx_lookup(c, r) : NULL;
+	if (!r || (*r && !*out))
+		return st_err(err, ST_E_NOTFOUND,
+			      "\"%s\": a link to a file that is not in the build context", rel);
+	*rel_out = st_xstrdup(r);
+	return 0;
+}
 
 static int context_sources(struct stage_run *r, struct copy_plan *p, struct build_context *c,
 			   char **srcs, size_t nsrc, const char *dest, bool dest_is_dir,
@@ -311,15 +375,23 @@ static int context_sources(struct stage_run *r, struct copy_plan *p, struct buil
 				 : strcmp(rel, frel) != 0)
 				continue;
 			found++;
+			/* A link is followed inside the context; the copy keeps its name. */
+			const char *name = frel;
+			st_autofree char *followed = NULL;
+			if (cf && S_ISLNK(cf->st.st_mode)) {
+				if (ctx_follow(c, frel, &followed, &cf, err) < 0)
+					return -1;
+				frel = followed;
+			}
 			bool isdir = cf ? S_ISDIR(cf->st.st_mode) : true;
 			if (!isdir) {
 				if (excl && st_dockerignore_matches(excl, frel))
 					continue;
 				st_autofree char *t = NULL;
 				if (parents)
-					t = st_xasprintf("%s/%s", dest, frel);
+					t = st_xasprintf("%s/%s", dest, name);
 				else
-					t = dest_is_dir ? st_xasprintf("%s/%s", dest, base_name(frel))
+					t = dest_is_dir ? st_xasprintf("%s/%s", dest, base_name(name))
 							: st_xstrdup(dest);
 				if (ctx_hash(c, cf, err) < 0)
 					return -1;
@@ -330,7 +402,7 @@ static int context_sources(struct stage_run *r, struct copy_plan *p, struct buil
 				continue;
 			}
 			/* A directory: its contents go into the destination directory. */
-			st_autofree char *droot = parents && *frel ? st_xasprintf("%s/%s", dest, frel)
+			st_autofree char *droot = parents && *name ? st_xasprintf("%s/%s", dest, name)
 								   : st_xstrdup(dest);
 			st_autofree char *hroot = *frel ? st_path_join(c->root, frel) : st_xstrdup(c->root);
 			struct copy_item *it = add_item(p, ITEM_PATH, hroot, droot);
@@ -338,7 +410,7 @@ static int context_sources(struct stage_run *r, struct copy_plan *p, struct buil
 			st_buf_addf(&k->files, "dir:%o %s/\n",
 				    cf ? (unsigned)cf->st.st_mode : 040755u, frel);
 			size_t plen = strlen(frel);
-			for (size_t g = cf ? f + 1 : 0; g < c->n; g++) {
+			for (size_t g = cf ? (size_t)(cf - c->files) + 1 : 0; g < c->n; g++) {
 				struct ctx_file *sub = &c->files[g];
 				if (plen && (strncmp(sub->rel, frel, plen) != 0 || sub->rel[plen] != '/')) {
 					if (cf)
@@ -363,7 +435,8 @@ static int context_sources(struct stage_run *r, struct copy_plan *p, struct buil
 					    (unsigned)sub->st.st_mode, sub->rel);
 			}
 		}
-		if (!found)
+		/* A wildcard may match nothing, as BuildKit allows; a plain path must exist. */
+		if (!found && !glob)
 			return st_err(err, ST_E_NOTFOUND,
 				      "\"%s\": not found (not in the build context, or excluded by "
 				      ".dockerignore)",
@@ -499,6 +572,46 @@ static int url_source(struct stage_run *r, struct copy_plan *p, const char *url,
 	return 0;
 }
 
+/*
+ * Where a copy to 'dest' (absolute, cleaned) writes in the image below, as the kernel would
+ * write through its links: a directory reached through links is written into where they lead
+ * (the links stay), and a dangling link's target is created. *dest is replaced by that path,
+ * except for a last component that is not a directory, which the copy replaces; *is_dir says
+ * whether the image has a directory there.
+ */
+static int dest_resolve(struct stage_run *r, char **dest, bool *is_dir, struct st_error **err)
+{
+	char **lowers = NULL;
+	size_t nl = 0;
+	if (stage_lowers(r, &r->st, &lowers, &nl, err) < 0)
+		return -1;
+	struct st_union_entry e, pe = { 0 };
+	int found = st_union_lookup(lowers, nl, *dest, ST_UNION_FOLLOW, &e, err);
+	*is_dir = found == 1 && S_ISDIR(e.st.st_mode);
+	char *resolved = NULL;
+	if (*is_dir || found == 0) {
+		/* Missing: a directory there (trailing '/', several sources) goes where the
+		 * links lead; a file, too, as its parents are resolved the same way. */
+		resolved = st_steal(&e.path);
+	} else if (found == 1) {
+		st_autofree char *parent = st_xstrdup(*dest);
+		char *slash = strrchr(parent, '/');
+		slash[slash == parent] = '\0';
+		found = st_union_lookup(lowers, nl, parent, ST_UNION_FOLLOW, &pe, err);
+		if (found >= 0)
+			resolved = st_xasprintf("%s/%s", strcmp(pe.path, "/") ? pe.path : "",
+						base_name(*dest));
+	}
+	st_union_entry_release(&e);
+	st_union_entry_release(&pe);
+	st_strv_free(lowers, nl);
+	if (found < 0)
+		return st_err_wrap(err, "destination '%s'", *dest);
+	free(*dest);
+	*dest = resolved;
+	return 0;
+}
+
 /* A boolean flag's value: "--x" and "--x=true" are true, "--x=false" false. */
 static int flag_bool(const char *name, const char *v, bool *out, struct st_error **err)
 {
@@ -533,7 +646,7 @@ int copy_prepare(struct stage_run *r, const struct st_dockerfile_instr *in, stru
 	st_autofree char *from = NULL;
 	st_autofree char *checksum = NULL;
 	struct st_dockerignore *excl = NULL;
-	bool parents = st_dockerfile_instr_flag_bool(in, "parents");
+	bool parents = p->parents = st_dockerfile_instr_flag_bool(in, "parents");
 	struct st_buf canon = ST_BUF_INIT;
 	st_buf_addf(&canon, "%s%s", p->add ? "add" : "copy", in->json ? " json" : "");
 	for (size_t i = 0; rc == 0 && i < in->nflags; i++) {
@@ -630,14 +743,9 @@ int copy_prepare(struct stage_run *r, const struct st_dockerfile_instr *in, stru
 	 * there cannot matter (BuildKit copies onto scratch, then merges). */
 	bool dest_exists_dir = false;
 	if (!p->link) {
-		char **lowers = NULL;
-		size_t nl = 0;
-		rc = stage_lowers(r, &r->st, &lowers, &nl, err);
+		rc = dest_resolve(r, &dest, &dest_exists_dir, err);
 		if (rc < 0)
 			goto out;
-		struct stat dst;
-		dest_exists_dir = lower_lstat(lowers, nl, dest, &dst) && S_ISDIR(dst.st_mode);
-		st_strv_free(lowers, nl);
 	}
 	size_t nsrc = nw - 1;
 	bool dest_is_dir = trailing || nsrc > 1 || dest_exists_dir ||
@@ -793,21 +901,6 @@ out:
 	return rc;
 }
 
-/* The host path of 'path' in the topmost lower that has it (whiteouts honoured). New or NULL. */
-static char *lower_find(char *const *lowers, size_t n, const char *path)
-{
-	struct stat st;
-	if (!lower_lstat(lowers, n, path, &st))
-		return NULL;
-	for (size_t i = 0; i < n; i++) {
-		char *p = st_xasprintf("%s%s", lowers[i], path);
-		if (lstat(p, &st) == 0)
-			return p;
-		free(p);
-	}
-	return NULL;
-}
-
 /*
  * Resolve --chown against the image's /etc/passwd and /etc/group, which may sit in different
  * layers: both are gathered into a small directory the resolver can read as a rootfs.
@@ -839,7 +932,7 @@ static int resolve_chown(struct stage_run *r, const char *spec, char *const *low
 	int rc = st_mkdir_p(etc, 0755, err);
 	static const char *const files[] = { "/etc/passwd", "/etc/group" };
 	for (size_t i = 0; rc == 0 && i < 2; i++) {
-		st_autofree char *src = lower_find(lowers, nl, files[i]);
+		st_autofree char *src = lower_find(lowers, nl, files[i], ST_UNION_FOLLOW);
 		if (!src)
 			continue;
 		struct st_buf b = ST_BUF_INIT;
@@ -875,7 +968,7 @@ static int add_parents(struct st_layer_writer *lw, const char *dir, char *const 
 		char save = *p;
 		*p = '\0';
 		if (strlen(d) > 1) {
-			st_autofree char *lp = lower_find(lowers, nl, d);
+			st_autofree char *lp = lower_find(lowers, nl, d, 0);
 			struct stat st;
 			int rc;
 			if (lp && lstat(lp, &st) == 0 && S_ISDIR(st.st_mode))
@@ -1092,7 +1185,7 @@ int copy_exec(struct stage_run *r, struct copy_plan *p, struct st_store_layer *l
 				continue;
 			struct stat st;
 			if (lower_lstat(lowers, nread, it->dest, &st) && S_ISDIR(st.st_mode)) {
-				st_autofree char *lp = lower_find(lowers, nread, it->dest);
+				st_autofree char *lp = lower_find(lowers, nread, it->dest, 0);
 				rc = st_layer_writer_add_path(lw, lp, name, NULL, err);
 				continue;
 			}
@@ -1148,27 +1241,33 @@ int copy_exec(struct stage_run *r, struct copy_plan *p, struct st_store_layer *l
 	return rc;
 }
 
-int mkdir_layer(struct stage_run *r, const char *path, struct st_store_layer *layer, bool *has_layer,
-		struct st_error **err)
+int mkdir_layer(struct stage_run *r, const char *path, struct st_store_layer *layer,
+		bool *has_layer, struct st_error **err)
 {
 	*has_layer = false;
 	char **lowers = NULL;
 	size_t nl = 0;
 	if (stage_lowers(r, &r->st, &lowers, &nl, err) < 0)
 		return -1;
-	struct stat st;
-	int rc = 0;
-	if (!lower_lstat(lowers, nl, path, &st)) {
+	/* Through links as mkdir -p would go: a WORKDIR that is or lies below a link keeps the
+	 * link, and a dangling link's target is created. */
+	struct st_union_entry e;
+	int rc = st_union_lookup(lowers, nl, path, ST_UNION_FOLLOW, &e, err);
+	if (rc == 1 && !S_ISDIR(e.st.st_mode))
+		rc = st_err(err, ST_E_INVALID, "'%s' is not a directory", e.path);
+	if (rc == 0) {
 		struct st_layer_writer_opts lo;
 		build_layer_opts(r, &lo);
 		st_auto(st_local_layer_writer) struct st_local_layer_writer *w = NULL;
 		rc = st_local_layer_writer_new(r->s, r->lease, &lo, &w, err);
 		if (rc == 0)
-			rc = add_parents(st_local_layer_writer_layer(w), path, lowers, nl, NULL, err);
+			rc = add_parents(st_local_layer_writer_layer(w), e.path, lowers, nl, NULL,
+					 err);
 		if (rc == 0)
 			rc = st_local_layer_writer_commit(w, layer, err);
 		*has_layer = rc == 0;
 	}
+	st_union_entry_release(&e);
 	st_strv_free(lowers, nl);
-	return rc;
+	return rc < 0 ? -1 : 0;
 }

@@ -4,6 +4,7 @@
 
 #include "build/internal.h"
 #include "layer/layer.h"
+#include "util/fs.h"
 
 struct build;
 
@@ -80,10 +81,14 @@ int stage_lowers(struct stage_run *r, const struct build_state *st, char ***path
 		 struct st_error **err);
 
 /*
- * Look 'path' (absolute, in the image) up in the layers of 'lowers' (top first), honouring
- * whiteouts: 1 and *st filled if it exists, 0 if not.
+ * Look 'path' (absolute, in the image) up in the layers of 'lowers' (top first) as
+ * st_union_lookup() does, not following a link in its last component: 1 and *st filled if it
+ * exists, 0 if not.
  */
 int lower_lstat(char *const *lowers, size_t n, const char *path, struct stat *st);
+/* The host path of 'path' in the layer of 'lowers' that provides it (st_union_lookup()), or
+ * NULL if it does not exist. New. */
+char *lower_find(char *const *lowers, size_t n, const char *path, enum st_union_flags flags);
 
 /* ---- executors: each fills 'k' (key inputs) before running, then runs on a miss ---- */
 

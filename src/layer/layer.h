@@ -206,6 +206,14 @@ enum st_layer_extract_flags {
 struct st_layer_extract_opts {
 	enum st_layer_extract_mode mode;
 	enum st_layer_extract_flags flags;
+	/*
+	 * OVERLAY: the unpacked layers below this one, top first (borrowed). A hardlink to a
+	 * file this layer lacks links, as containerd's applier allows, to that file of the
+	 * layers below (st_union_lookup()); the entry becomes a copy of it, as a lowerdir
+	 * cannot share an inode with another.
+	 */
+	char *const *lowers;
+	size_t n_lowers;
 };
 
 /*

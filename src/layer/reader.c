@@ -696,6 +696,78 @@ static int do_opaque(struct extractor *x, const struct st_layer_entry *e, struct
 	return ret;
 }
 
+/* The xattrs of 'sfd' onto 'dfd': file capabilities survive the copy of a lower file. */
+static int copy_xattrs(struct extractor *x, int sfd, int dfd, struct st_error **err)
+{
+	ssize_t n = flistxattr(sfd, NULL, 0);
+	if (n <= 0)
+		return 0;
+	st_autofree char *names = st_xmalloc((size_t)n);
+	n = flistxattr(sfd, names, (size_t)n);
+	for (const char *name = names; n > 0 && name < names + n; name += strlen(name) + 1) {
+		if (refuse_xattr(name))
+			continue;
+		ssize_t vn = fgetxattr(sfd, name, NULL, 0);
+		if (vn < 0)
+			continue;
+		st_autofree char *v = st_xmalloc((size_t)vn + 1);
+		vn = fgetxattr(sfd, name, v, (size_t)vn);
+		if (vn >= 0 && fsetxattr(dfd, name, v, (size_t)vn, 0) < 0 && errno != ENOTSUP)
+			return st_err_errno(err, "layer entry '%s': set xattr '%s'", x->raw, name);
+	}
+	return 0;
+}
+
+/*
+ * The hardlink 'base' in 'pfd' to 'target', a file of the layers below (x->o.lowers): a copy
+ * of it, with its owner, mode, xattrs and times.
+ */
+static int copy_from_lower(struct extractor *x, int pfd, const char *base, const char *target,
+			   struct st_error **err)
+{
+	st_autofree char *abs = st_xasprintf("/%s", target);
+	struct st_union_entry e;
+	int found = st_union_lookup(x->o.lowers, x->o.n_lowers, abs, 0, &e, err);
+	int ret = 0;
+	if (found < 0)
+		ret = st_err_wrap(err, "layer entry '%s': hardlink target '%s'", x->raw, target);
+	else if (!found)
+		ret = st_err(err, ST_E_NOTFOUND, "layer entry '%s': hardlink target '%s' not found",
+			     x->raw, target);
+	else if (!S_ISREG(e.st.st_mode))
+		ret = st_err(err, ST_E_INVALID,
+			     "layer entry '%s': hardlink target '%s' of a lower layer is not a "
+			     "regular file",
+			     x->raw, target);
+	st_autoclose int sfd = -1, dfd = -1;
+	if (ret == 0) {
+		sfd = open(e.host, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		dfd = openat(pfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (sfd < 0 || dfd < 0)
+			ret = entry_err(x, err, "copy the hardlink target of a lower layer");
+	}
+	char buf[65536];
+	for (ssize_t n; ret == 0 && (n = read(sfd, buf, sizeof(buf))) != 0;) {
+		if (n < 0)
+			ret = entry_err(x, err, "read the hardlink target of a lower layer");
+		else
+			ret = st_write_all(dfd, buf, (size_t)n, err);
+	}
+	if (ret == 0 && !(x->o.flags & ST_LAYER_EXTRACT_NO_CHOWN) &&
+	    fchown(dfd, e.st.st_uid, e.st.st_gid) < 0)
+		ret = entry_err(x, err, "chown");
+	/* After chown, which clears setuid/setgid. */
+	if (ret == 0 && fchmod(dfd, e.st.st_mode & 07777) < 0)
+		ret = entry_err(x, err, "chmod");
+	if (ret == 0)
+		ret = copy_xattrs(x, sfd, dfd, err);
+	struct timespec ts[2] = { e.st.st_atim, e.st.st_mtim };
+	if (ret == 0 && futimens(dfd, ts) < 0)
+		ret = entry_err(x, err, "set times");
+	st_union_entry_release(&e);
+	return ret;
+}
+
 static int do_hardlink(struct extractor *x, int pfd, const char *base, const char *target,
 		       struct st_error **err)
 {
@@ -710,6 +782,16 @@ static int do_hardlink(struct extractor *x, int pfd, const char *base, const cha
 	size_t b = base_off(t.data);
 	tparent = st_xstrndup(t.data, b ? b - 1 : 0);
 	int tfd = open_dir(x, tparent, O_PATH, false, err);
+	bool below = x->o.mode == ST_LAYER_EXTRACT_OVERLAY && x->o.n_lowers;
+	struct stat tst;
+	if (below &&
+	    (tfd == -2 || (tfd >= 0 && fstatat(tfd, t.data + b, &tst, AT_SYMLINK_NOFOLLOW) < 0 &&
+			   errno == ENOENT))) {
+		ret = copy_from_lower(x, pfd, base, t.data, err);
+		if (tfd >= 0)
+			close(tfd);
+		goto out;
+	}
 	if (tfd == -2) {
 		ret = st_err(err, ST_E_NOTFOUND, "layer entry '%s': hardlink target '%s' not found",
 			     x->raw, target);

@@ -329,8 +329,8 @@ void st_local_layer_writer_freep(struct st_local_layer_writer **w)
 	st_local_layer_writer_free(*w);
 }
 
-int st_local_layer_unpack(struct st_store *s, const char *diff_id, char **path,
-			  struct st_error **err)
+int st_local_layer_unpack(struct st_store *s, const char *diff_id, char *const *lowers, size_t n,
+			  char **path, struct st_error **err)
 {
 	st_autofree char *dst = NULL;
 	if (st_store_unpacked_path(s, diff_id, &dst, err) < 0)
@@ -340,14 +340,14 @@ int st_local_layer_unpack(struct st_store *s, const char *diff_id, char **path,
 		return 0;
 	}
 	struct st_store_layer *v = NULL;
-	size_t n = 0;
-	if (st_store_layer_variants(s, diff_id, &v, &n, err) < 0)
+	size_t nv = 0;
+	if (st_store_layer_variants(s, diff_id, &v, &nv, err) < 0)
 		return -1;
-	if (n == 0)
+	if (nv == 0)
 		return st_err(err, ST_E_NOTFOUND, "layer %s: no blob recorded", diff_id);
 	st_autofree char *blob = st_xstrdup(v[0].digest.str);
 	uint64_t size = v[0].diff_size;
-	st_store_layers_free(v, n);
+	st_store_layers_free(v, nv);
 
 	st_autofree char *tmp = NULL;
 	st_autoclose int lock = -1;
@@ -357,7 +357,9 @@ int st_local_layer_unpack(struct st_store *s, const char *diff_id, char **path,
 	int rc = st_store_open_blob(s, blob, &fd, NULL, err);
 	struct st_digest got;
 	if (rc == 0) {
-		struct st_layer_extract_opts o = { .mode = ST_LAYER_EXTRACT_OVERLAY };
+		struct st_layer_extract_opts o = { .mode = ST_LAYER_EXTRACT_OVERLAY,
+						   .lowers = lowers,
+						   .n_lowers = n };
 		rc = st_layer_extract(st_layer_source_fd(&fd), tmp, &o, &got, err);
 	}
 	if (rc == 0 && strcmp(got.str, diff_id) != 0)

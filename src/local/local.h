@@ -86,8 +86,11 @@ void st_local_layer_writer_freep(struct st_local_layer_writer **w);
  * (whiteouts as 0/0 character devices, opaque dirs with the overlay xattr), extracting it
  * once from any recorded compressed variant and checking its diff_id on the way. Several
  * processes may race: one wins the rename, the others discard their copy. *path is new.
+ * 'lowers' (n of them, top first) are the unpacked layers below it in the image, where
+ * hardlinks to files this layer lacks find them (st_layer_extract_opts).
+ * NEEDSWORK: unpacked once per diff_id, so such a copy comes from the first image unpacked.
  */
-int st_local_layer_unpack(struct st_store *s, const char *diff_id, char **path,
-			  struct st_error **err);
+int st_local_layer_unpack(struct st_store *s, const char *diff_id, char *const *lowers, size_t n,
+			  char **path, struct st_error **err);
 
 #endif

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "util/cleanup.h"
@@ -302,4 +303,244 @@ char *st_path_join(const char *a, const char *b)
 	if (!*b)
 		return st_xstrndup(a, la);
 	return st_xasprintf("%.*s/%s", (int)la, a, b);
+}
+
+/* ---- the union of overlay lowerdirs ---- */
+
+/* As many links as the kernel follows in one lookup before ELOOP. */
+#define UNION_MAX_LINKS 40
+
+/* A directory of the union: its fd in each layer that merges into it, else -1. */
+struct union_dir {
+	int *fds;
+	size_t n;
+};
+
+static void union_dir_close(struct union_dir *d)
+{
+	for (size_t i = 0; i < d->n; i++) {
+		if (d->fds[i] >= 0)
+			close(d->fds[i]);
+		d->fds[i] = -1;
+	}
+}
+
+static bool is_whiteout(const struct stat *st)
+{
+	return S_ISCHR(st->st_mode) && st->st_rdev == 0;
+}
+
+static bool is_opaque(int dirfd)
+{
+	char v = 0;
+	return fgetxattr(dirfd, "trusted.overlay.opaque", &v, 1) == 1 && v == 'y';
+}
+
+/*
+ * Look 'name' up in the directory 'd' as overlayfs does: the topmost layer that has it gives
+ * the entry (*st, *layer); a whiteout hides it; a directory merges with the directories of the
+ * same name below it, down to an opaque one or a layer with a non-directory there. 'next'
+ * receives the merged directory's fds. 1 if found, 0 if not, -1 with errno set.
+ */
+static int union_child(const struct union_dir *d, const char *name, struct union_dir *next,
+		       struct stat *st, size_t *layer)
+{
+	bool found = false;
+	for (size_t i = 0; i < d->n; i++) {
+		if (d->fds[i] < 0)
+			continue;
+		struct stat s;
+		if (fstatat(d->fds[i], name, &s, AT_SYMLINK_NOFOLLOW) < 0) {
+			if (errno == ENOENT || errno == ENOTDIR)
+				continue;
+			return -1;
+		}
+		if (is_whiteout(&s))
+			break;
+		if (!found) {
+			*st = s;
+			*layer = i;
+			found = true;
+		}
+		if (!S_ISDIR(s.st_mode) || !S_ISDIR(st->st_mode))
+			break;
+		next->fds[i] =
+		    openat(d->fds[i], name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (next->fds[i] < 0)
+			return -1;
+		if (is_opaque(next->fds[i]))
+			break;
+	}
+	return found;
+}
+
+/* Open the union's directory 'path' (resolved: every component a directory). */
+static int union_open(char *const *layers, const char *path, struct union_dir *d)
+{
+	union_dir_close(d);
+	for (size_t i = 0; i < d->n; i++) {
+		d->fds[i] = open(layers[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (d->fds[i] < 0)
+			return -1;
+	}
+	st_autofree char *copy = st_xstrdup(path);
+	struct union_dir next = { .fds = st_xcalloc(d->n + 1, sizeof(int)), .n = d->n };
+	for (size_t i = 0; i < next.n; i++)
+		next.fds[i] = -1;
+	int rc = 0;
+	for (char *save = NULL, *c = strtok_r(copy, "/", &save); c && rc == 0;
+	     c = strtok_r(NULL, "/", &save)) {
+		struct stat st;
+		size_t layer;
+		rc = union_child(d, c, &next, &st, &layer) == 1 && S_ISDIR(st.st_mode) ? 0 : -1;
+		union_dir_close(d);
+		int *t = d->fds;
+		d->fds = next.fds;
+		next.fds = t;
+	}
+	union_dir_close(&next);
+	free(next.fds);
+	return rc;
+}
+
+/* Append the components of 'rest' to 'path' as written, '..' taking one off. */
+static void append_lexical(struct st_buf *path, const char *rest)
+{
+	st_autofree char *copy = st_xstrdup(rest);
+	for (char *save = NULL, *c = strtok_r(copy, "/", &save); c;
+	     c = strtok_r(NULL, "/", &save)) {
+		if (!strcmp(c, "."))
+			continue;
+		if (!strcmp(c, "..")) {
+			char *slash = path->len ? strrchr(path->data, '/') : NULL;
+			st_buf_setlen(path, slash ? (size_t)(slash - path->data) : 0);
+			continue;
+		}
+		st_buf_addf(path, "/%s", c);
+	}
+}
+
+int st_union_lookup(char *const *layers, size_t n, const char *path, enum st_union_flags flags,
+		    struct st_union_entry *out, struct st_error **err)
+{
+	memset(out, 0, sizeof(*out));
+	struct union_dir d = { .fds = st_xcalloc(n + 1, sizeof(int)), .n = n };
+	struct union_dir next = { .fds = st_xcalloc(n + 1, sizeof(int)), .n = n };
+	for (size_t i = 0; i < n; i++)
+		d.fds[i] = next.fds[i] = -1;
+	struct st_buf done = ST_BUF_INIT; /* resolved so far: "" is the root */
+	struct st_buf rest = ST_BUF_INIT; /* still to resolve */
+	st_buf_adds(&rest, path);
+	int rc =
+	    union_open(layers, "", &d) < 0 ? st_err_errno(err, "open the layers of the image") : 1;
+	struct stat st = { 0 };
+	size_t layer = 0;
+	if (rc == 1 && n > 0 && lstat(layers[0], &st) < 0)
+		rc = st_err_errno(err, "stat '%s'", layers[0]);
+	if (n == 0) {
+		rc = 0; /* scratch: not even the root exists */
+		append_lexical(&done, path);
+	}
+	unsigned links = 0;
+	while (rc == 1) {
+		const char *r = st_buf_str(&rest);
+		while (*r == '/')
+			r++;
+		if (!*r)
+			break;
+		const char *slash = strchr(r, '/');
+		st_autofree char *name =
+		    slash ? st_xstrndup(r, (size_t)(slash - r)) : st_xstrdup(r);
+		st_autofree char *after = st_xstrdup(slash ? slash : "");
+		st_buf_reset(&rest);
+		st_buf_adds(&rest, after);
+		if (!strcmp(name, "."))
+			continue;
+		if (!strcmp(name, "..")) {
+			char *s = done.len ? strrchr(done.data, '/') : NULL;
+			st_buf_setlen(&done, s ? (size_t)(s - done.data) : 0);
+			if (union_open(layers, done.len ? done.data : "", &d) < 0)
+				rc = st_err_errno(err, "open '%s' in the image", st_buf_str(&done));
+			continue;
+		}
+		for (size_t i = 0; i < n; i++)
+			next.fds[i] = -1;
+		struct stat cst;
+		size_t cl = 0;
+		int found = union_child(&d, name, &next, &cst, &cl);
+		if (found < 0) {
+			rc = st_err_errno(err, "look up '%s/%s' in the image", st_buf_str(&done),
+					  name);
+			union_dir_close(&next);
+			break;
+		}
+		if (!found) {
+			st_buf_addf(&done, "/%s", name);
+			append_lexical(&done, st_buf_str(&rest));
+			rc = 0;
+			break;
+		}
+		bool last = !*after || !after[strspn(after, "/")];
+		if (S_ISLNK(cst.st_mode) && (!last || (flags & ST_UNION_FOLLOW))) {
+			char target[PATH_MAX];
+			ssize_t len = readlinkat(d.fds[cl], name, target, sizeof(target) - 1);
+			if (len < 0) {
+				rc =
+				    st_err_errno(err, "read link '%s/%s'", st_buf_str(&done), name);
+				break;
+			}
+			target[len] = '\0';
+			if (++links > UNION_MAX_LINKS) {
+				rc = st_err(err, ST_E_INVALID,
+					    "'%s': too many levels of symbolic links", path);
+				break;
+			}
+			st_buf_reset(&rest);
+			st_buf_addf(&rest, "%s/%s", target, after);
+			if (target[0] == '/') {
+				st_buf_reset(&done);
+				if (union_open(layers, "", &d) < 0)
+					rc = st_err_errno(err, "open the layers of the image");
+			}
+			continue;
+		}
+		st_buf_addf(&done, "/%s", name);
+		st = cst;
+		layer = cl;
+		if (last)
+			break;
+		if (!S_ISDIR(cst.st_mode)) {
+			rc = st_err(err, ST_E_INVALID, "'%s': '%s' is not a directory", path,
+				    done.data);
+			break;
+		}
+		union_dir_close(&d);
+		int *t = d.fds;
+		d.fds = next.fds;
+		next.fds = t;
+	}
+	union_dir_close(&d);
+	union_dir_close(&next);
+	free(d.fds);
+	free(next.fds);
+	st_buf_release(&rest);
+	if (rc < 0) {
+		st_buf_release(&done);
+		return -1;
+	}
+	out->path = done.len ? st_buf_detach(&done, NULL) : st_xstrdup("/");
+	st_buf_release(&done);
+	if (rc == 1) {
+		out->host =
+		    st_xasprintf("%s%s", layers[layer], strcmp(out->path, "/") ? out->path : "");
+		out->st = st;
+	}
+	return rc;
+}
+
+void st_union_entry_release(struct st_union_entry *e)
+{
+	free(e->path);
+	free(e->host);
+	e->path = e->host = NULL;
 }

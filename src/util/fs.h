@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "util/buf.h"
@@ -61,5 +62,34 @@ void st_strv_free(char **v, size_t n);
 bool st_path_normalize(const char *in, struct st_buf *out);
 /* New: "a/b" joined with one '/' between. */
 char *st_path_join(const char *a, const char *b);
+
+/*
+ * The union of overlay lowerdirs, top first, as overlayfs shows it: an upper layer hides what
+ * lower ones have at the same path, a 0/0 character device (whiteout) deletes a path, a
+ * directory with trusted.overlay.opaque="y" hides what lower layers have below it.
+ */
+enum st_union_flags {
+	/* Follow a symlink in the last component too (symlinks among the parents always are). */
+	ST_UNION_FOLLOW = 1 << 0,
+};
+
+struct st_union_entry {
+	char *path; /* new: the path in the union with its links resolved; a missing tail as written
+		     */
+	char *host; /* new, or NULL if missing: the entry in the layer that provides it */
+	struct stat st; /* lstat of 'host' */
+};
+
+/*
+ * Look the absolute 'path' up in the union of 'layers' (n of them, top first). Symlinks,
+ * absolute or relative, resolve inside the union as if it were '/' ('..' stops at its root),
+ * never on the host, as openat2(RESOLVE_IN_ROOT) does on a mounted overlay. *out is filled
+ * (st_union_entry_release()): 1 if the path exists, 0 if not, in which case out->path is where
+ * creating it would put it (missing directories through a dangling link included).
+ * ST_E_INVALID for a loop of links or a non-directory in the middle of the path.
+ */
+int st_union_lookup(char *const *layers, size_t n, const char *path, enum st_union_flags flags,
+		    struct st_union_entry *out, struct st_error **err);
+void st_union_entry_release(struct st_union_entry *e);
 
 #endif

@@ -128,7 +128,8 @@ static void unpack_makes_an_overlay_lowerdir_once(void **state)
 	commit_sample(f->store, &id, &layer);
 	struct st_error *err = NULL;
 	char *path = NULL;
-	assert_int_equal(st_local_layer_unpack(f->store, layer.diff_id.str, &path, &err), 0);
+	assert_int_equal(st_local_layer_unpack(f->store, layer.diff_id.str, NULL, 0, &path, &err),
+			 0);
 	st_autofree char *hello = st_path_join(path, "etc/hello");
 	st_autofree char *gone = st_path_join(path, "gone");
 	struct stat st;
@@ -139,7 +140,8 @@ static void unpack_makes_an_overlay_lowerdir_once(void **state)
 	assert_true(S_ISCHR(st.st_mode));
 	assert_int_equal(st.st_rdev, 0);
 	char *again = NULL;
-	assert_int_equal(st_local_layer_unpack(f->store, layer.diff_id.str, &again, &err), 0);
+	assert_int_equal(st_local_layer_unpack(f->store, layer.diff_id.str, NULL, 0, &again, &err),
+			 0);
 	assert_string_equal(path, again);
 	free(path);
 	free(again);

@@ -7,6 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
 
 #include "util/buf.h"
 #include "util/cleanup.h"
@@ -95,6 +98,110 @@ static void path_join_normalises_slashes(void **state)
 	assert_string_equal(b, "/a");
 }
 
+static void put(const char *root, const char *rel, const char *data)
+{
+	st_autofree char *p = st_path_join(root, rel);
+	struct st_error *err = NULL;
+	assert_int_equal(st_write_file_atomic(p, NULL, data, strlen(data), 0644, &err), 0);
+}
+
+static void mkdir_in(const char *root, const char *rel)
+{
+	st_autofree char *p = st_path_join(root, rel);
+	struct st_error *err = NULL;
+	assert_int_equal(st_mkdir_p(p, 0755, &err), 0);
+}
+
+static void link_in(const char *root, const char *rel, const char *target)
+{
+	st_autofree char *p = st_path_join(root, rel);
+	assert_int_equal(symlink(target, p), 0);
+}
+
+/* 1 and the host path, 0, or -1 for an error. */
+static int lookup(char *const *layers, size_t n, const char *path, enum st_union_flags flags,
+		  char **host, char **resolved)
+{
+	struct st_union_entry e;
+	struct st_error *err = NULL;
+	int rc = st_union_lookup(layers, n, path, flags, &e, &err);
+	st_error_free(err);
+	*host = rc == 1 ? st_steal(&e.host) : NULL;
+	*resolved = rc >= 0 ? st_steal(&e.path) : NULL;
+	st_union_entry_release(&e);
+	return rc;
+}
+
+static void union_lookup_follows_links_inside_the_layers(void **state)
+{
+	/* Whiteouts and opaque directories need root (mknod, trusted.* xattrs). */
+	if (geteuid() != 0)
+		skip();
+	char tmpl[] = "/tmp/strata-test-XXXXXX";
+	assert_non_null(mkdtemp(tmpl));
+	st_autofree char *top = st_path_join(tmpl, "top");
+	st_autofree char *low = st_path_join(tmpl, "low");
+	mkdir_in(low, "a");
+	put(low, "a/f", "low");
+	put(low, "a/g", "g");
+	mkdir_in(low, "del");
+	put(low, "del/x", "x");
+	mkdir_in(low, "opq");
+	put(low, "opq/old", "old");
+	link_in(low, "abs", "/a");
+	link_in(low, "rel", "../../../a/f");
+	link_in(low, "loop1", "loop2");
+	link_in(low, "loop2", "/loop1");
+	link_in(low, "dangling", "/made/here");
+	put(top, "a/f", "up");
+	st_autofree char *del = st_path_join(top, "del");
+	assert_int_equal(mknod(del, S_IFCHR | 0600, makedev(0, 0)), 0);
+	mkdir_in(top, "opq");
+	put(top, "opq/new", "new");
+	st_autofree char *opq = st_path_join(top, "opq");
+	assert_int_equal(setxattr(opq, "trusted.overlay.opaque", "y", 1, 0), 0);
+	char *layers[] = { top, low };
+	char *host, *path;
+
+	/* An upper layer hides a lower one; directories merge. */
+	assert_int_equal(lookup(layers, 2, "/a/f", 0, &host, &path), 1);
+	assert_true(strstr(host, "/top/a/f") != NULL);
+	free(host), free(path);
+	assert_int_equal(lookup(layers, 2, "/a/g", 0, &host, &path), 1);
+	assert_true(strstr(host, "/low/a/g") != NULL);
+	free(host), free(path);
+	/* A whiteout deletes, an opaque directory hides what is below it. */
+	assert_int_equal(lookup(layers, 2, "/del/x", 0, &host, &path), 0);
+	free(path);
+	assert_int_equal(lookup(layers, 2, "/opq/old", 0, &host, &path), 0);
+	free(path);
+	assert_int_equal(lookup(layers, 2, "/opq/new", 0, &host, &path), 1);
+	free(host), free(path);
+	/* Links resolve in the union, '..' stops at its root. */
+	assert_int_equal(lookup(layers, 2, "/abs/g", 0, &host, &path), 1);
+	assert_string_equal(path, "/a/g");
+	free(host), free(path);
+	assert_int_equal(lookup(layers, 2, "/rel", ST_UNION_FOLLOW, &host, &path), 1);
+	assert_string_equal(path, "/a/f");
+	assert_true(strstr(host, "/top/a/f") != NULL);
+	free(host), free(path);
+	assert_int_equal(lookup(layers, 2, "/rel", 0, &host, &path), 1);
+	assert_string_equal(path, "/rel");
+	free(host), free(path);
+	/* What is missing is where creating it would put it. */
+	assert_int_equal(lookup(layers, 2, "/dangling/sub", 0, &host, &path), 0);
+	assert_string_equal(path, "/made/here/sub");
+	free(path);
+	assert_int_equal(lookup(layers, 0, "/x/./y", 0, &host, &path), 0);
+	assert_string_equal(path, "/x/y");
+	free(path);
+	/* Errors: a loop of links, a file used as a directory. */
+	assert_int_equal(lookup(layers, 2, "/loop1", ST_UNION_FOLLOW, &host, &path), -1);
+	assert_int_equal(lookup(layers, 2, "/a/f/x", 0, &host, &path), -1);
+	struct st_error *err = NULL;
+	assert_int_equal(st_rm_rf(tmpl, &err), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -103,6 +210,7 @@ int main(void)
 		cmocka_unit_test(err_errno_keeps_errno),
 		cmocka_unit_test(tmpfile_unlinks_unless_committed),
 		cmocka_unit_test(path_join_normalises_slashes),
+		cmocka_unit_test(union_lookup_follows_links_inside_the_layers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
