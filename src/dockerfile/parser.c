@@ -815,7 +815,9 @@ static int heredocs_from_line(const char *line, struct st_dockerfile_heredoc **o
 		}
 		if (!found)
 			continue;
-		*out = st_xrealloc(*out, (*nout + 1) * sizeof(**out));
+		/* Grow geometrically (at each power of two): a line may hold thousands. */
+		if ((*nout & (*nout - 1)) == 0)
+			*out = st_xrealloc(*out, (*nout ? 2 * *nout : 1) * sizeof(**out));
 		(*out)[(*nout)++] = h;
 	}
 	st_dockerfile_strv_free(words);
