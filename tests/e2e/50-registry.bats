@@ -217,7 +217,8 @@ setup() {
 	[ "$status" -eq 0 ]
 	strata rmi -f "$REG/base:1" >/dev/null
 	printf 'FROM app:1\nRUN --mount=from=%s/base:1,target=/m cat /m/two > /copied\n' "$REG" >"$ctx/Dockerfile"
-	run strata build -t app:4 "$ctx"
+	run strata build --progress=plain -t app:4 "$ctx"
+	echo "$output"
 	[ "$status" -eq 0 ]
 }
 
