@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -27,6 +28,19 @@ static const char *const ovl_flags[][2] = {
     {"metacopy", "off"},
     {"redirect_dir", "off"},
 };
+
+int st_snapshot_private_ns(struct st_error **err)
+{
+	if (unshare(CLONE_NEWNS) < 0) {
+		if (errno == EPERM)
+			return 0;
+		return st_err_errno(err, "create a mount namespace");
+	}
+	/* Else the host's shared mounts would propagate our mounts back out. */
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return st_err_errno(err, "make the mounts of the new namespace private");
+	return 0;
+}
 
 static int check_paths(const char *const *lowers, size_t n, const char *upper, const char *work,
 		       const char *target, struct st_error **err)
