@@ -1,5 +1,6 @@
 /* main.c: strata's entry point: global flags, the verb table, error printing and exit codes. */
 #include <getopt.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +9,7 @@
 
 #include "cli.h"
 #include "util/buf.h"
+#include "util/cancel.h"
 #include "util/cleanup.h"
 #include "util/banned.h"
 
@@ -116,9 +118,21 @@ int main(int argc, char **argv)
 	int vargc = argc - i - used + 1;
 	char **vargv = argv + i + used - 1;
 	optind = 0;
+	st_cancel_install();
 	int rc = v->fn(&cli, vargc, vargv, &err);
 	st_cli_close(&cli);
-	if (fflush(stdout) != 0 && rc == 0) {
+	bool flushed = fflush(stdout) == 0;
+	int sig = st_cancel_signal();
+	if (sig && (rc != 0 || !flushed)) {
+		/* Whatever failed on the way out was the interruption: say only that, and exit as
+		 * a shell reports a process killed by 'sig'. A closed pipe is the reader's choice
+		 * (`strata export img | head`), not news. */
+		if (sig != SIGPIPE)
+			fprintf(stderr, "strata: %s: canceled\n", v->name);
+		st_error_free(err);
+		return 128 + sig;
+	}
+	if (!flushed && rc == 0) {
 		perror("strata: write");
 		return 1;
 	}

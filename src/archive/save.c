@@ -17,6 +17,7 @@
 #include "image/image.h"
 #include "local/local.h"
 #include "util/buf.h"
+#include "util/cancel.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/banned.h"
@@ -319,6 +320,10 @@ static int copy_blob(struct saver *c, int fd, uint64_t size, const char *digest,
 	st_hasher_init(&h);
 	uint64_t total = 0;
 	for (;;) {
+		if (st_cancel_check(err) < 0) {
+			st_hasher_release(&h);
+			return -1;
+		}
 		ssize_t r = read(fd, c->buf, ST_ARCHIVE_CHUNK);
 		if (r < 0 && errno == EINTR)
 			continue;

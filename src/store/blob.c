@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util/cancel.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/banned.h"
@@ -58,6 +59,8 @@ int st_store_blob_writer_write(struct st_store_blob_writer *w, const void *p, si
 {
 	if (w->done)
 		return st_err(err, ST_E_INVALID, "write blob: writer already committed");
+	if (st_cancel_check(err) < 0)
+		return -1;
 	if (st_write_all(w->t.fd, p, n, err) < 0)
 		return st_err_wrap(err, "write blob '%s'", w->t.path);
 	st_hasher_update(&w->h, p, n);

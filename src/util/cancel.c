@@ -1,0 +1,39 @@
+#include "util/cancel.h"
+
+#include <signal.h>
+#include <string.h>
+
+#include "util/banned.h"
+
+/* The one thing a handler may touch; the rest of strata reads it through st_cancel_signal(). */
+static volatile sig_atomic_t received;
+
+static void on_signal(int sig)
+{
+	if (!received)
+		received = sig;
+}
+
+void st_cancel_install(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sa.sa_flags = SA_RESETHAND;
+	sigemptyset(&sa.sa_mask);
+	const int sigs[] = {SIGINT, SIGTERM, SIGPIPE};
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(*sigs); i++)
+		sigaction(sigs[i], &sa, NULL);
+}
+
+int st_cancel_signal(void)
+{
+	return received;
+}
+
+int st_cancel_check(struct st_error **err)
+{
+	if (!received)
+		return 0;
+	return st_err(err, ST_E_CANCELED, "canceled");
+}

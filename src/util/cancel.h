@@ -1,0 +1,29 @@
+/*
+ * cancel.h: stopping a command on SIGINT, SIGTERM or SIGPIPE.
+ *
+ * The CLI installs the handlers once; the handler only records which signal came. Long work
+ * (tar walks, layer extraction, blob copies, build steps, a running container) asks
+ * st_cancel_check() where it loops and unwinds with ST_E_CANCELED, so every cleanup on the way
+ * out (temporary trees, mounts, temp files) runs as it does on any other error.
+ */
+#ifndef ST_UTIL_CANCEL_H
+#define ST_UTIL_CANCEL_H
+
+#include <stdbool.h>
+
+#include "util/err.h"
+
+/*
+ * Catch SIGINT, SIGTERM and SIGPIPE. Each handler is reset after its first signal, so a second
+ * Ctrl-C stops the process at once. Not SA_RESTART: a blocked read or wait returns EINTR and
+ * its caller gets to look at the flag.
+ */
+void st_cancel_install(void);
+
+/* The first signal that asked to stop, or 0. */
+int st_cancel_signal(void);
+
+/* -1 with ST_E_CANCELED "canceled" once a signal asked to stop; else 0. */
+int st_cancel_check(struct st_error **err);
+
+#endif
