@@ -14,9 +14,9 @@
 #include "util/err.h"
 
 /*
- * Catch SIGINT, SIGTERM and SIGPIPE. Each handler is reset after its first signal, so a second
- * Ctrl-C stops the process at once. Not SA_RESTART: a blocked read or wait returns EINTR and
- * its caller gets to look at the flag.
+ * Catch SIGINT, SIGTERM and SIGPIPE. The SIGINT and SIGTERM handlers are reset after their
+ * first signal, so a second Ctrl-C stops the process at once. Not SA_RESTART: a blocked read or
+ * wait returns EINTR and its caller gets to look at the flag.
  */
 void st_cancel_install(void);
 
