@@ -583,9 +583,8 @@ static int save_dir(struct saver *c, const char *path, struct st_error **err)
 static int save_file(struct saver *c, enum st_archive_format f, const char *path,
 		     struct st_error **err)
 {
-	st_autofree char *parent = parent_dir(path);
 	st_auto_tmpfile struct st_tmpfile t = ST_TMPFILE_INIT;
-	if (st_tmpfile_open(&t, parent, 0644, err) < 0 || write_tar(c, f, t.fd, err) < 0)
+	if (st_tmpfile_open_beside(&t, path, 0644, err) < 0 || write_tar(c, f, t.fd, err) < 0)
 		return -1;
 	return st_tmpfile_commit(&t, path, err);
 }

@@ -13,11 +13,14 @@
 #include "util/cleanup.h"
 #include "util/banned.h"
 
-int st_tmpfile_open(struct st_tmpfile *t, const char *dir, mode_t mode, struct st_error **err)
+static char *dir_of(const char *path);
+
+static int tmpfile_open(struct st_tmpfile *t, const char *dir, const char *name, mode_t mode,
+			struct st_error **err)
 {
 	if (st_mkdir_p(dir, 0700, err) < 0)
 		return -1;
-	char *path = st_xasprintf("%s/tmp.XXXXXX", dir);
+	char *path = st_xasprintf("%s/%s", dir, name);
 	int fd = mkostemp(path, O_CLOEXEC);
 	if (fd < 0) {
 		st_err_errno(err, "create temp file in '%s'", dir);
@@ -34,6 +37,20 @@ int st_tmpfile_open(struct st_tmpfile *t, const char *dir, mode_t mode, struct s
 	t->fd = fd;
 	t->path = path;
 	return 0;
+}
+
+int st_tmpfile_open(struct st_tmpfile *t, const char *dir, mode_t mode, struct st_error **err)
+{
+	return tmpfile_open(t, dir, "tmp.XXXXXX", mode, err);
+}
+
+int st_tmpfile_open_beside(struct st_tmpfile *t, const char *path, mode_t mode,
+			   struct st_error **err)
+{
+	st_autofree char *dir = dir_of(path);
+	const char *slash = strrchr(path, '/');
+	st_autofree char *name = st_xasprintf(".%s.tmp-XXXXXX", slash ? slash + 1 : path);
+	return tmpfile_open(t, dir, name, mode, err);
 }
 
 static char *dir_of(const char *path)

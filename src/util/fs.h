@@ -24,6 +24,12 @@ struct st_tmpfile {
 
 /* Create a new temp file in 'dir' (created if missing) with 'mode'. */
 int st_tmpfile_open(struct st_tmpfile *t, const char *dir, mode_t mode, struct st_error **err);
+/*
+ * Create the temp file of 'path' beside it (its dir is created if missing), named after it
+ * (".<name>.tmp-XXXXXX"), so that one left by a killed process says what it was.
+ */
+int st_tmpfile_open_beside(struct st_tmpfile *t, const char *path, mode_t mode,
+			   struct st_error **err);
 /* fsync, close, rename to 'path', fsync the directory of 'path'. */
 int st_tmpfile_commit(struct st_tmpfile *t, const char *path, struct st_error **err);
 /* Close and unlink if not committed. Safe to call twice. */
