@@ -370,11 +370,21 @@ int st_snapshot_step_mount(const struct st_snapshot_step *step, const char *cons
 	return st_snapshot_mount(lowers, n, step->upper, step->work, step->merged, err);
 }
 
+int st_snapshot_step_mount_bundle(const struct st_snapshot_step *step, struct st_error **err)
+{
+	if (mount("tmpfs", step->bundle, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0700") <
+	    0)
+		return st_err_errno(err, "mount a tmpfs on '%s'", step->bundle);
+	return 0;
+}
+
 int st_snapshot_step_umount(const struct st_snapshot_step *step, struct st_error **err)
 {
-	if (!st_snapshot_is_mounted(step->merged))
-		return 0;
-	return st_snapshot_umount(step->merged, err);
+	const char *targets[] = {step->merged, step->bundle};
+	for (size_t i = 0; i < 2; i++)
+		if (st_snapshot_is_mounted(targets[i]) && st_snapshot_umount(targets[i], err) < 0)
+			return -1;
+	return 0;
 }
 
 int st_snapshot_step_remove(const struct st_snapshot_step *step, struct st_error **err)

@@ -83,7 +83,14 @@ int st_snapshot_step_create(const char *base, const char *id, struct st_snapshot
 int st_snapshot_step_mount(const struct st_snapshot_step *step, const char *const *lowers, size_t n,
 			   struct st_error **err);
 
-/* Unmount step->merged if it is mounted. */
+/*
+ * Mount a tmpfs on step->bundle. A bundle's config.json holds the process's environment,
+ * secrets included, which must never reach a disk; in a private mount namespace
+ * (st_snapshot_private_ns()) the tmpfs goes with the process, however it ends.
+ */
+int st_snapshot_step_mount_bundle(const struct st_snapshot_step *step, struct st_error **err);
+
+/* Unmount step->merged and step->bundle where they are mounted. */
 int st_snapshot_step_umount(const struct st_snapshot_step *step, struct st_error **err);
 
 /*
