@@ -25,6 +25,14 @@ int cmd_system_check(struct st_cli *cli, int argc, char **argv, struct st_error 
 		return -1;
 	for (size_t i = 0; i < rep.n_problems; i++)
 		fprintf(cli->out, "%s\n", rep.problems[i]);
+	if (rep.leftovers) {
+		st_autofree char *freed = st_fmt_size(rep.leftover_bytes);
+		fprintf(cli->out,
+			"removed %zu leftover%s of interrupted commands from tmp/ (%s, %zu stale "
+			"mount%s)\n",
+			rep.leftovers, rep.leftovers == 1 ? "" : "s", freed, rep.leftover_mounts,
+			rep.leftover_mounts == 1 ? "" : "s");
+	}
 	st_autofree char *bytes = st_fmt_size(rep.bytes);
 	size_t problems = rep.n_problems;
 	size_t blobs = rep.blobs;
