@@ -212,8 +212,32 @@ struct monitor_args {
 	pid_t parent;
 };
 
+/*
+ * In the monitor: close every fd but those in 'keep' (n of them, distinct, >= 3). It outlives
+ * a killed strata by the time it takes to stop the container, and must not hold strata's
+ * locks (tmp/ dirs, leases) meanwhile: gc would take a dead build's leftovers for live ones.
+ */
+static void close_all_but(int *keep, size_t n)
+{
+	for (size_t i = 1; i < n; i++)
+		for (size_t j = i; j > 0 && keep[j - 1] > keep[j]; j--) {
+			int t = keep[j];
+			keep[j] = keep[j - 1];
+			keep[j - 1] = t;
+		}
+	unsigned lo = 3;
+	for (size_t i = 0; i < n; i++) {
+		if ((unsigned)keep[i] > lo)
+			syscall(SYS_close_range, lo, (unsigned)keep[i] - 1, 0U);
+		lo = (unsigned)keep[i] + 1;
+	}
+	syscall(SYS_close_range, lo, ~0U, 0U);
+}
+
 static void __attribute__((noreturn)) monitor(const struct monitor_args *m, const sigset_t *waitset)
 {
+	int keep[] = {m->devnull, m->out_w, m->err_w, m->status_w};
+	close_all_but(keep, sizeof(keep) / sizeof(*keep));
 	/* An ignored SIGCHLD would make the kernel reap runc before we can read its status. */
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
