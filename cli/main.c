@@ -124,12 +124,12 @@ int main(int argc, char **argv)
 	bool flushed = fflush(stdout) == 0;
 	int sig = st_cancel_signal();
 	if (sig && (rc != 0 || !flushed)) {
-		/* Whatever failed on the way out was the interruption: say only that, and exit as
-		 * a shell reports a process killed by 'sig'. A closed pipe is the reader's choice
-		 * (`strata export img | head`), not news. */
+		/* Whatever failed on the way out was the interruption: say only that. A closed pipe
+		 * is the reader's choice (`strata export img | head`), not news. */
 		if (sig != SIGPIPE)
 			fprintf(stderr, "strata: %s: canceled\n", v->name);
 		st_error_free(err);
+		st_cancel_raise();
 		return 128 + sig;
 	}
 	if (!flushed && rc == 0) {

@@ -32,6 +32,15 @@ int st_cancel_signal(void)
 	return received;
 }
 
+void st_cancel_raise(void)
+{
+	int sig = received;
+	if (!sig)
+		return;
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
 int st_cancel_check(struct st_error **err)
 {
 	if (!received)

@@ -23,6 +23,14 @@ void st_cancel_install(void);
 /* The first signal that asked to stop, or 0. */
 int st_cancel_signal(void);
 
+/*
+ * Once cleaned up, end the process by the signal that asked to stop, with its default action:
+ * the parent (a shell, `timeout`, CI) then sees the process killed by it (exit status 130 for
+ * SIGINT, 141 for SIGPIPE, 143 for SIGTERM), and a shell running a script stops on Ctrl-C.
+ * Returns only when no signal came.
+ */
+void st_cancel_raise(void);
+
 /* -1 with ST_E_CANCELED "canceled" once a signal asked to stop; else 0. */
 int st_cancel_check(struct st_error **err);
 
