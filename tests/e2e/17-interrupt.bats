@@ -26,9 +26,10 @@ wait_for() {
 	return 1
 }
 
-# A random point within the first 'tenths' tenths of a second.
+# Sleep for a random number of tenths of a second in [from, to).
 random_delay() {
-	sleep "$((RANDOM % $1 / 10)).$((RANDOM % 10))"
+	local t=$(($1 + RANDOM % ($2 - $1)))
+	sleep "$((t / 10)).$((t % 10))"
 }
 
 # Mounts of this namespace under the store (none may survive an interrupted command).
@@ -50,9 +51,9 @@ assert_store_clean() {
 }
 
 @test "interrupt: SIGTERM during a RUN stops the container, says canceled and exits 143" {
-	printf 'FROM busybox\nRUN echo step-started && sleep 60\n' >"$CTX/Dockerfile"
+	printf 'FROM busybox\nRUN echo step-started | tr a-z A-Z && sleep 60\n' >"$CTX/Dockerfile"
 	start build --progress=plain -t t:1 "$CTX"
-	wait_for step-started
+	wait_for STEP-STARTED
 	kill -TERM "$PID"
 	status=0
 	wait "$PID" || status=$?
@@ -68,9 +69,9 @@ assert_store_clean() {
 }
 
 @test "interrupt: SIGINT during a RUN exits 130 and leaves nothing" {
-	printf 'FROM busybox\nRUN echo step-started && sleep 60\n' >"$CTX/Dockerfile"
+	printf 'FROM busybox\nRUN echo step-started | tr a-z A-Z && sleep 60\n' >"$CTX/Dockerfile"
 	start build --progress=plain -t t:1 "$CTX"
-	wait_for step-started
+	wait_for STEP-STARTED
 	kill -INT "$PID"
 	status=0
 	wait "$PID" || status=$?
@@ -81,8 +82,8 @@ assert_store_clean() {
 }
 
 @test "interrupt: a build whose output reader goes away stops quietly and leaves nothing" {
-	printf 'FROM busybox\nRUN echo step-started && sleep 2 && echo more\n' >"$CTX/Dockerfile"
-	run bash -c "'$STRATA_BIN' build --progress=plain -t t:1 '$CTX' 2>&1 | head -c 1; echo \"rc=\${PIPESTATUS[0]}\""
+	printf 'FROM busybox\nRUN echo step-started | tr a-z A-Z && sleep 2 && echo more\n' >"$CTX/Dockerfile"
+	run bash -c "'$STRATA_BIN' build --progress=plain -t t:1 '$CTX' 2>&1 | grep -m 1 STEP-STARTED; echo \"rc=\${PIPESTATUS[0]}\""
 	[[ "$output" == *"rc=141"* ]]
 	[[ "$output" != *"canceled"* ]]
 	assert_store_clean
@@ -108,10 +109,10 @@ assert_store_clean() {
 }
 
 @test "interrupt: a killed RUN leaves its env= secret nowhere on disk" {
-	printf 'FROM busybox\nRUN --mount=type=secret,id=tok,env=TOK echo step-started && sleep 60\n' >"$CTX/Dockerfile"
+	printf 'FROM busybox\nRUN --mount=type=secret,id=tok,env=TOK echo step-started | tr a-z A-Z && sleep 60\n' >"$CTX/Dockerfile"
 	export TOK_SRC=s3cr3t-value-4711
 	start build --progress=plain --secret id=tok,env=TOK_SRC -t s:1 "$CTX"
-	wait_for step-started
+	wait_for STEP-STARTED
 	run grep -r -l -a s3cr3t-value-4711 "$STRATA_ROOT"
 	[ -z "$output" ]
 	kill -KILL "$PID"
@@ -121,20 +122,32 @@ assert_store_clean() {
 	assert_store_clean
 }
 
+# Wait until something appears in directory 'dir' (the temp file of a save), at most ~20 s.
+wait_for_entry() {
+	for _ in $(seq 5000); do
+		[ -n "$(ls -A "$1")" ] && return 0
+	done
+	return 1
+}
+
 @test "interrupt: save -o removes its temp file on SIGTERM, and one left by SIGKILL is named after the output" {
+	# Big enough that a save takes a while.
+	mkdir -p "$BATS_TEST_TMPDIR/big"
+	head -c 32M /dev/urandom >"$BATS_TEST_TMPDIR/big/blob"
+	strata import "$BATS_TEST_TMPDIR/big" big:1 >/dev/null
 	mkdir "$BATS_TEST_TMPDIR/out"
 	for _ in 1 2 3; do
-		start save -o "$BATS_TEST_TMPDIR/out/img.tar" busybox
-		random_delay 3
+		start save -o "$BATS_TEST_TMPDIR/out/img.tar" big:1
+		wait_for_entry "$BATS_TEST_TMPDIR/out"
 		kill -TERM "$PID" 2>/dev/null || true
 		wait "$PID" || true
+		run ls -A "$BATS_TEST_TMPDIR/out"
+		[[ -z "$output" || "$output" == "img.tar" ]]
+		rm -f "$BATS_TEST_TMPDIR/out/img.tar"
 	done
-	run ls -A "$BATS_TEST_TMPDIR/out"
-	[[ -z "$output" || "$output" == "img.tar" ]]
-	rm -f "$BATS_TEST_TMPDIR/out/img.tar"
 	for _ in 1 2 3; do
-		start save -o "$BATS_TEST_TMPDIR/out/img.tar" busybox
-		random_delay 3
+		start save -o "$BATS_TEST_TMPDIR/out/img.tar" big:1
+		wait_for_entry "$BATS_TEST_TMPDIR/out"
 		kill -KILL "$PID" 2>/dev/null || true
 		wait "$PID" || true
 	done
@@ -143,28 +156,28 @@ assert_store_clean() {
 }
 
 @test "interrupt: SIGKILL or SIGTERM at random points of build, export, save and load; prune and check then succeed" {
-	printf 'FROM busybox\nRUN echo step-started && sleep 0.3 && dd if=/dev/zero of=/big bs=1k count=2048 2>/dev/null\nRUN echo two >/two\n' >"$CTX/Dockerfile"
+	printf 'FROM busybox\nRUN echo step-started | tr a-z A-Z && sleep 0.3 && dd if=/dev/zero of=/big bs=1k count=2048 2>/dev/null\nRUN echo two >/two\n' >"$CTX/Dockerfile"
 	strata save -o "$BATS_TEST_TMPDIR/bb.tar" busybox
 	for sig in KILL TERM; do
 		for i in 1 2 3; do
 			start build --no-cache --progress=plain -t k:$i "$CTX"
-			random_delay 15
+			random_delay 0 15
 			kill -$sig "$PID" 2>/dev/null || true
 			wait "$PID" || true
 
 			bash -c "exec '$STRATA_BIN' export busybox >'$BATS_TEST_TMPDIR/fs.tar'" &
 			PID=$!
-			random_delay 3
+			random_delay 0 3
 			kill -$sig "$PID" 2>/dev/null || true
 			wait "$PID" || true
 
 			start save -o "$BATS_TEST_TMPDIR/s.tar" busybox
-			random_delay 3
+			random_delay 0 3
 			kill -$sig "$PID" 2>/dev/null || true
 			wait "$PID" || true
 
 			start load -i "$BATS_TEST_TMPDIR/bb.tar"
-			random_delay 3
+			random_delay 0 3
 			kill -$sig "$PID" 2>/dev/null || true
 			wait "$PID" || true
 
