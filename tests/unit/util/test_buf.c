@@ -6,7 +6,9 @@
 #include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "util/buf.h"
 #include "util/cleanup.h"
@@ -87,6 +89,33 @@ static void tmpfile_unlinks_unless_committed(void **state)
 	assert_false(st_path_exists(tmpl));
 }
 
+static void rm_rf_names_the_mount_it_stops_at(void **state)
+{
+	(void)state;
+	if (geteuid() != 0)
+		skip(); /* mounting needs root */
+	char tmpl[] = "/tmp/st-util-XXXXXX";
+	assert_non_null(mkdtemp(tmpl));
+	struct st_error *err = NULL;
+	st_autofree char *top = st_path_join(tmpl, "a");
+	st_autofree char *deep = st_path_join(tmpl, "a/b/c");
+	assert_int_equal(st_mkdir_p(deep, 0700, &err), 0);
+	assert_int_equal(mount("tmpfs", deep, "tmpfs", 0, NULL), 0);
+	assert_int_equal(mount("tmpfs", deep, "tmpfs", 0, NULL), 0);
+
+	assert_int_equal(st_rm_rf(top, &err), -1);
+	assert_int_equal(err->kind, ST_E_BUSY);
+	st_autofree char *want = st_xasprintf("remove '%s': a mount point", deep);
+	assert_string_equal(err->msg, want);
+	st_error_clear(&err);
+
+	size_t n = 0;
+	assert_int_equal(st_umount_below(top, &n, &err), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(st_rm_rf(tmpl, &err), 0);
+	assert_false(st_path_exists(tmpl));
+}
+
 static void path_join_normalises_slashes(void **state)
 {
 	st_autofree char *a = st_path_join("/a/", "/b");
@@ -103,6 +132,7 @@ int main(void)
 		cmocka_unit_test(err_errno_keeps_errno),
 		cmocka_unit_test(tmpfile_unlinks_unless_committed),
 		cmocka_unit_test(path_join_normalises_slashes),
+		cmocka_unit_test(rm_rf_names_the_mount_it_stops_at),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
