@@ -11,7 +11,8 @@ int cmd_system_check(struct st_cli *cli, int argc, char **argv, struct st_error 
 {
 	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
 		fputs("Usage: strata system check\n\nVerify every blob's digest and every reference, "
-		      "image and layer record of the store.\nExits 1 when a problem is found.\n",
+		      "image and layer record of the store,\nand remove what interrupted commands "
+		      "left in its tmp/ (stale mounts and trees).\nExits 1 when a problem is found.\n",
 		      cli->out);
 		return 0;
 	}
