@@ -14,6 +14,7 @@
 #include "build/build.h"
 #include "build_stdin.h"
 #include "cli.h"
+#include "snapshot/snapshot.h"
 #include "util/buf.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -728,6 +729,9 @@ int cmd_build(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 	o.b.n_no_cache_stages = o.nnocache;
 	o.b.secrets = o.secrets;
 	o.b.n_secrets = o.nsecrets;
+	/* Before any thread starts: the steps' mounts must die with this process. */
+	if ((rc = st_snapshot_private_ns(err)) < 0)
+		goto out;
 	if (o.quiet)
 		o.progress = PROGRESS_QUIET;
 	if (o.progress == PROGRESS_AUTO)

@@ -1,5 +1,6 @@
 /* main.c: strata's entry point: global flags, the verb table, error printing and exit codes. */
 #include <getopt.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +9,7 @@
 
 #include "cli.h"
 #include "util/buf.h"
+#include "util/cancel.h"
 #include "util/cleanup.h"
 #include "util/banned.h"
 
@@ -243,9 +245,21 @@ static int run_verb(const struct verb *v, int argc, char **argv, const char *roo
 	struct st_cli cli = { .root = root, .out = stdout, .errout = stderr };
 	struct st_error *err = NULL;
 	optind = 0;
+	st_cancel_install();
 	int rc = v->fn(&cli, argc, vargv, &err);
 	st_cli_close(&cli);
-	if (fflush(stdout) != 0 && rc == 0) {
+	bool flushed = fflush(stdout) == 0;
+	int sig = st_cancel_signal();
+	if (sig && (rc != 0 || !flushed)) {
+		/* Whatever failed on the way out was the interruption: say only that. A closed pipe
+		 * is the reader's choice (`strata export img | head`), not news. */
+		if (sig != SIGPIPE)
+			fprintf(stderr, "strata: %s: canceled\n", v->name);
+		st_error_free(err);
+		st_cancel_raise();
+		return 128 + sig;
+	}
+	if (!flushed && rc == 0) {
 		perror("strata: write");
 		return 1;
 	}

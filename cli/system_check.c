@@ -11,7 +11,8 @@ int cmd_system_check(struct st_cli *cli, int argc, char **argv, struct st_error 
 {
 	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
 		fputs("Usage: strata system check\n\nVerify every blob's digest and every reference, "
-		      "image and layer record of the store.\nExits 1 when a problem is found.\n",
+		      "image and layer record of the store,\nand remove what interrupted commands "
+		      "left in its tmp/ (stale mounts and trees).\nExits 1 when a problem is found.\n",
 		      cli->out);
 		return 0;
 	}
@@ -25,6 +26,14 @@ int cmd_system_check(struct st_cli *cli, int argc, char **argv, struct st_error 
 		return -1;
 	for (size_t i = 0; i < rep.n_problems; i++)
 		fprintf(cli->out, "%s\n", rep.problems[i]);
+	if (rep.leftovers) {
+		st_autofree char *freed = st_fmt_size(rep.leftover_bytes);
+		fprintf(cli->out,
+			"removed %zu leftover%s of interrupted commands from tmp/ (%s, %zu stale "
+			"mount%s)\n",
+			rep.leftovers, rep.leftovers == 1 ? "" : "s", freed, rep.leftover_mounts,
+			rep.leftover_mounts == 1 ? "" : "s");
+	}
 	st_autofree char *bytes = st_fmt_size(rep.bytes);
 	size_t problems = rep.n_problems;
 	size_t blobs = rep.blobs;

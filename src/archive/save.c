@@ -17,6 +17,7 @@
 #include "image/image.h"
 #include "local/local.h"
 #include "util/buf.h"
+#include "util/cancel.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/banned.h"
@@ -335,6 +336,10 @@ static int copy_blob(struct saver *c, int fd, uint64_t size, const char *digest,
 	st_hasher_init(&h);
 	uint64_t total = 0;
 	for (;;) {
+		if (st_cancel_check(err) < 0) {
+			st_hasher_release(&h);
+			return -1;
+		}
 		ssize_t r = read(fd, c->buf, ST_ARCHIVE_CHUNK);
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -594,9 +599,8 @@ static int save_dir(struct saver *c, const char *path, struct st_error **err)
 static int save_file(struct saver *c, enum st_archive_format f, const char *path,
 		     struct st_error **err)
 {
-	st_autofree char *parent = parent_dir(path);
 	st_auto_tmpfile struct st_tmpfile t = ST_TMPFILE_INIT;
-	if (st_tmpfile_open(&t, parent, 0644, err) < 0 || write_tar(c, f, t.fd, err) < 0)
+	if (st_tmpfile_open_beside(&t, path, 0644, err) < 0 || write_tar(c, f, t.fd, err) < 0)
 		return -1;
 	return st_tmpfile_commit(&t, path, err);
 }

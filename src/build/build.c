@@ -16,6 +16,7 @@
 
 #include "build/engine.h"
 #include "local/local.h"
+#include "util/cancel.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/banned.h"
@@ -539,6 +540,8 @@ static int do_step(struct stage_run *r, const struct st_dockerfile_instr *in, si
 		   struct st_error **err)
 {
 	struct build *b = r->b;
+	if (st_cancel_check(err) < 0)
+		return -1;
 	st_autofree char *title = step_title(r, pos, in->original);
 	r->step_name = title;
 	r->step_pos = pos;

@@ -462,6 +462,9 @@ int run_exec(struct stage_run *r, const struct st_dockerfile_instr *in, struct s
 	if (rc == 0)
 		rc = st_snapshot_step_create(base, "s", &step, err);
 	created = rc == 0;
+	/* The bundle's config.json carries the env= secrets. */
+	if (rc == 0)
+		rc = st_snapshot_step_mount_bundle(&step, err);
 	if (rc == 0)
 		rc = st_snapshot_step_mount(&step, (const char *const *)lowers, nl, err);
 	mounted = rc == 0;

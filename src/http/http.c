@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "http/http.h"
+#include "util/cancel.h"
 #include "util/cleanup.h"
 #include "util/banned.h"
 
@@ -317,6 +318,10 @@ static int on_progress(void *ctx, curl_off_t dltotal, curl_off_t dlnow, curl_off
 		       curl_off_t ulnow)
 {
 	struct xfer *x = ctx;
+	if (st_cancel_signal()) { /* curl polls this about once a second, and on every chunk */
+		x->canceled = true;
+		return 1;
+	}
 	if (!x->rq->progress || !x->body_ok)
 		return 0;
 	uint64_t total = dltotal > 0 ? x->offset + (uint64_t)dltotal : 0;
@@ -459,7 +464,7 @@ static void sleep_ms(unsigned long ms)
 {
 	struct timespec ts = {.tv_sec = (time_t)(ms / 1000),
 			      .tv_nsec = (long)(ms % 1000) * 1000000L};
-	while (nanosleep(&ts, &ts) < 0)
+	while (nanosleep(&ts, &ts) < 0 && !st_cancel_signal())
 		;
 }
 
@@ -491,7 +496,8 @@ static int judge(struct xfer *x, CURLcode cr, const char *errbuf, bool more, boo
 		return -1;
 	}
 	if (x->canceled)
-		return st_err(err, ST_E_NET, "%s: canceled", rq->url);
+		return st_cancel_signal() ? st_cancel_check(err)
+					  : st_err(err, ST_E_NET, "%s: canceled", rq->url);
 	if (cr != CURLE_OK) {
 		if (retryable_curl(cr) && more && (!x->delivered || resumable))
 			return 1;
@@ -564,6 +570,8 @@ int st_http_do(struct st_http_client *c, const struct st_http_request *rq,
 		if (rc <= 0)
 			break;
 		sleep_ms(wait < c->o.max_backoff_ms ? wait : c->o.max_backoff_ms);
+		if ((rc = st_cancel_check(err)) < 0)
+			break;
 		backoff *= 2;
 	}
 	if (rc == 0 && !x.body_ok) {

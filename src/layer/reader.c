@@ -18,6 +18,7 @@
 
 #include "layer/internal.h"
 #include "util/buf.h"
+#include "util/cancel.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/banned.h"
@@ -82,6 +83,8 @@ int st_layer_reader_next(struct st_layer_reader *r, struct st_layer_entry *e,
 		r->eof = true;
 		return 0;
 	}
+	if (st_cancel_check(err) < 0)
+		return -1;
 	int rc = archive_read_next_header(r->t.a, &r->cur);
 	if (rc == ARCHIVE_EOF) {
 		r->eof = true;

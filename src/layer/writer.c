@@ -14,6 +14,7 @@
 
 #include "layer/internal.h"
 #include "util/buf.h"
+#include "util/cancel.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/banned.h"
@@ -308,6 +309,10 @@ static int write_data_fd(struct st_layer_writer *w, int fd, const char *name, in
 {
 	int64_t left = size;
 	while (left > 0) {
+		if (st_cancel_check(err) < 0) {
+			w->failed = true;
+			return -1;
+		}
 		size_t want = left < (int64_t)ST_LAYER_BUFSZ ? (size_t)left : ST_LAYER_BUFSZ;
 		ssize_t r = read(fd, w->io, want);
 		if (r < 0) {
@@ -437,6 +442,10 @@ static int walk(struct st_layer_writer *w, struct st_buf *disk, struct st_buf *n
 	size_t dlen = disk->len, nlen = name->len;
 	struct st_buf tmp = ST_BUF_INIT;
 	for (size_t i = 0; i < n && ret == 0; i++) {
+		if (st_cancel_check(err) < 0) {
+			ret = -1;
+			break;
+		}
 		st_buf_setlen(disk, dlen);
 		st_buf_setlen(name, nlen);
 		st_buf_addch(disk, '/');

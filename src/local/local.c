@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "snapshot/snapshot.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/banned.h"
@@ -379,4 +380,71 @@ int st_local_layer_unpack(struct st_store *s, const char *diff_id, char *const *
 		return st_err_wrap(err, "unpack layer %s", diff_id);
 	*path = st_steal(&dst);
 	return 0;
+}
+
+/* The image's unpacked layers, top first as overlayfs wants them, kept from gc by 'lease'. */
+static int image_lowers(struct st_store *s, const struct st_store_image *img,
+			struct st_store_lease *lease, char ***out, struct st_error **err)
+{
+	size_t n = img->n_layers;
+	char **v = st_xcalloc(n + 1, sizeof(*v));
+	/* Bottom first: a layer's hardlinks may name files of the layers below it. */
+	for (size_t j = 0; j < n; j++) {
+		const char *diff = img->layers[j].diff_id.str;
+		if (st_store_lease_add(lease, diff, err) < 0 ||
+		    st_local_layer_unpack(s, diff, &v[n - j], j, &v[n - 1 - j], err) < 0) {
+			st_strv_free(v, n);
+			return -1;
+		}
+	}
+	*out = v;
+	return 0;
+}
+
+static int write_tree(const char *dir, int fd, struct st_error **err)
+{
+	struct st_layer_writer_opts lo = {.compression = ST_LAYER_COMP_NONE};
+	st_auto(st_layer_writer) struct st_layer_writer *w =
+	    st_layer_writer_new(&lo, st_layer_sink_fd(&fd), err);
+	struct st_layer_result res;
+	if (!w || st_layer_writer_add_tree(w, dir, NULL, 0, err) < 0 ||
+	    st_layer_writer_finish(w, &res, err) < 0)
+		return -1;
+	return 0;
+}
+
+int st_local_image_export(struct st_store *s, const struct st_store_image *img, int fd,
+			  struct st_error **err)
+{
+	__attribute__((cleanup(st_store_lease_endp))) struct st_store_lease *lease = NULL;
+	if (st_store_lease_begin(s, &lease, err) < 0)
+		return -1;
+	char **lowers = NULL;
+	if (image_lowers(s, img, lease, &lowers, err) < 0)
+		return -1;
+	st_autofree char *base = NULL;
+	st_autoclose int lock = -1;
+	st_auto_snapshot_step struct st_snapshot_step view = ST_SNAPSHOT_STEP_INIT;
+	int rc = st_store_tmp_mkdir(s, &base, &lock, err);
+	if (rc == 0)
+		rc = st_snapshot_step_create(base, "view", &view, err);
+	/* The upper dir stays empty: nothing writes to the view. */
+	if (rc == 0)
+		rc = st_snapshot_step_mount(&view, (const char *const *)lowers, img->n_layers, err);
+	if (rc == 0)
+		rc = write_tree(view.merged, fd, err);
+	/* Unmount first: st_rm_rf never descends into a mount, the view's or any other. */
+	struct st_error *cerr = NULL;
+	if (view.dir)
+		st_snapshot_step_remove(&view, &cerr);
+	if (!cerr && base)
+		st_rm_rf(base, &cerr);
+	if (cerr && rc == 0) {
+		*err = cerr;
+		rc = -1;
+	} else {
+		st_error_free(cerr);
+	}
+	st_strv_free(lowers, img->n_layers);
+	return rc;
 }

@@ -93,4 +93,13 @@ void st_local_layer_writer_freep(struct st_local_layer_writer **w);
 int st_local_layer_unpack(struct st_store *s, const char *diff_id, char *const *lowers, size_t n,
 			  char **path, struct st_error **err);
 
+/*
+ * Write the flattened root filesystem of 'img' (every layer applied, whiteouts gone) to 'fd'
+ * as an uncompressed tar, streamed: the layers are unpacked once into the store, as for a
+ * build, and read through a read-only view of them (an overlay mount under tmp/), never
+ * copied. Call st_snapshot_private_ns() first, so that the mount dies with the process.
+ */
+int st_local_image_export(struct st_store *s, const struct st_store_image *img, int fd,
+			  struct st_error **err);
+
 #endif

@@ -41,6 +41,7 @@
 #include <unistd.h>
 
 #include "util/buf.h"
+#include "util/cancel.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/banned.h"
@@ -211,8 +212,32 @@ struct monitor_args {
 	pid_t parent;
 };
 
+/*
+ * In the monitor: close every fd but those in 'keep' (n of them, distinct, >= 3). It outlives
+ * a killed strata by the time it takes to stop the container, and must not hold strata's
+ * locks (tmp/ dirs, leases) meanwhile: gc would take a dead build's leftovers for live ones.
+ */
+static void close_all_but(int *keep, size_t n)
+{
+	for (size_t i = 1; i < n; i++)
+		for (size_t j = i; j > 0 && keep[j - 1] > keep[j]; j--) {
+			int t = keep[j];
+			keep[j] = keep[j - 1];
+			keep[j - 1] = t;
+		}
+	unsigned lo = 3;
+	for (size_t i = 0; i < n; i++) {
+		if ((unsigned)keep[i] > lo)
+			syscall(SYS_close_range, lo, (unsigned)keep[i] - 1, 0U);
+		lo = (unsigned)keep[i] + 1;
+	}
+	syscall(SYS_close_range, lo, ~0U, 0U);
+}
+
 static void __attribute__((noreturn)) monitor(const struct monitor_args *m, const sigset_t *waitset)
 {
+	int keep[] = {m->devnull, m->out_w, m->err_w, m->status_w};
+	close_all_but(keep, sizeof(keep) / sizeof(*keep));
 	/* An ignored SIGCHLD would make the kernel reap runc before we can read its status. */
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
@@ -464,17 +489,29 @@ static int pipes_open(struct pipes *p, struct st_error **err)
 	return 0;
 }
 
-/* Forward the container's output until both pipes are at end of file. */
-static int pump(struct pipes *p, st_runtime_output_fn out, void *ctx, struct st_buf *tail,
-		struct st_error **err)
+/* How often pump() looks whether strata was asked to stop. */
+#define CANCEL_POLL_MS 100
+
+/*
+ * Forward the container's output until both pipes are at end of file. When strata is asked to
+ * stop, the monitor is told to stop the container, and the output drains as it dies.
+ */
+static int pump(struct pipes *p, pid_t mon, st_runtime_output_fn out, void *ctx,
+		struct st_buf *tail, struct st_error **err)
 {
+	bool stopping = false;
 	struct pollfd fds[2] = {{.fd = p->out_r, .events = POLLIN},
 				{.fd = p->err_r, .events = POLLIN}};
 	const enum st_runtime_stream streams[2] = {ST_RUNTIME_STDOUT, ST_RUNTIME_STDERR};
 	char buf[65536];
 	int open_fds = 2;
 	while (open_fds > 0) {
-		if (poll(fds, 2, -1) < 0) {
+		/* With a timeout: another thread of strata may be the one that got the signal. */
+		if (!stopping && st_cancel_signal()) {
+			kill(mon, SIGTERM);
+			stopping = true;
+		}
+		if (poll(fds, 2, stopping ? -1 : CANCEL_POLL_MS) < 0) {
 			if (errno == EINTR)
 				continue;
 			return st_err_errno(err, "poll the container's output");
@@ -577,7 +614,7 @@ int st_runtime_run(const struct st_runtime_opts *rt, const char *bundle, const c
 	struct st_buf tail = ST_BUF_INIT;
 	int rc = 0;
 	if (n <= 0)
-		rc = pump(&p, out, out_ctx, &tail, err);
+		rc = pump(&p, mon, out, out_ctx, &tail, err);
 	int status = 0;
 	while (waitpid(mon, &status, 0) < 0) {
 		if (errno != EINTR) {
@@ -585,7 +622,10 @@ int st_runtime_run(const struct st_runtime_opts *rt, const char *bundle, const c
 			break;
 		}
 	}
-	if (rc == 0 && n > 0) {
+	if (rc == 0 && st_cancel_signal()) {
+		/* The container was stopped on purpose: its exit status says nothing. */
+		rc = st_cancel_check(err);
+	} else if (rc == 0 && n > 0) {
 		rc = st_err(err, ST_E_RUNTIME, "runtime '%s' could not be executed: %s", name,
 			    strerror(exec_errno));
 	} else if (rc == 0 && WIFSIGNALED(status)) {

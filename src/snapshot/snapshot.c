@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -27,6 +28,19 @@ static const char *const ovl_flags[][2] = {
     {"metacopy", "off"},
     {"redirect_dir", "off"},
 };
+
+int st_snapshot_private_ns(struct st_error **err)
+{
+	if (unshare(CLONE_NEWNS) < 0) {
+		if (errno == EPERM)
+			return 0;
+		return st_err_errno(err, "create a mount namespace");
+	}
+	/* Else the host's shared mounts would propagate our mounts back out. */
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return st_err_errno(err, "make the mounts of the new namespace private");
+	return 0;
+}
 
 static int check_paths(const char *const *lowers, size_t n, const char *upper, const char *work,
 		       const char *target, struct st_error **err)
@@ -356,11 +370,21 @@ int st_snapshot_step_mount(const struct st_snapshot_step *step, const char *cons
 	return st_snapshot_mount(lowers, n, step->upper, step->work, step->merged, err);
 }
 
+int st_snapshot_step_mount_bundle(const struct st_snapshot_step *step, struct st_error **err)
+{
+	if (mount("tmpfs", step->bundle, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0700") <
+	    0)
+		return st_err_errno(err, "mount a tmpfs on '%s'", step->bundle);
+	return 0;
+}
+
 int st_snapshot_step_umount(const struct st_snapshot_step *step, struct st_error **err)
 {
-	if (!st_snapshot_is_mounted(step->merged))
-		return 0;
-	return st_snapshot_umount(step->merged, err);
+	const char *targets[] = {step->merged, step->bundle};
+	for (size_t i = 0; i < 2; i++)
+		if (st_snapshot_is_mounted(targets[i]) && st_snapshot_umount(targets[i], err) < 0)
+			return -1;
+	return 0;
 }
 
 int st_snapshot_step_remove(const struct st_snapshot_step *step, struct st_error **err)

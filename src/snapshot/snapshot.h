@@ -8,6 +8,18 @@
 #include "util/err.h"
 
 /*
+ * Move the calling process into a mount namespace of its own in which every mount is private.
+ * The mounts made afterwards (overlays, tmpfs, binds) are then invisible to the rest of the
+ * host and die with the namespace, that is when this process and the children it starts are
+ * gone, however they end (SIGKILL included): an interrupted command leaves no mount behind.
+ * Children started afterwards (the OCI runtime) share the namespace and so see the mounts.
+ * Call it before starting threads: a thread started earlier stays in the old namespace.
+ * A process that may not create namespaces (not root) cannot mount either: that is not an
+ * error here, and the mount itself reports it.
+ */
+int st_snapshot_private_ns(struct st_error **err);
+
+/*
  * Mount an overlay on 'target' (an existing directory) with 'lowers' (n >= 1, the top layer
  * first, as overlayfs orders them), the writable 'upper' and the overlay 'work' dir (empty,
  * on the same filesystem as 'upper'). All paths are borrowed.
@@ -71,7 +83,14 @@ int st_snapshot_step_create(const char *base, const char *id, struct st_snapshot
 int st_snapshot_step_mount(const struct st_snapshot_step *step, const char *const *lowers, size_t n,
 			   struct st_error **err);
 
-/* Unmount step->merged if it is mounted. */
+/*
+ * Mount a tmpfs on step->bundle. A bundle's config.json holds the process's environment,
+ * secrets included, which must never reach a disk; in a private mount namespace
+ * (st_snapshot_private_ns()) the tmpfs goes with the process, however it ends.
+ */
+int st_snapshot_step_mount_bundle(const struct st_snapshot_step *step, struct st_error **err);
+
+/* Unmount step->merged and step->bundle where they are mounted. */
 int st_snapshot_step_umount(const struct st_snapshot_step *step, struct st_error **err);
 
 /*

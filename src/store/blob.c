@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util/cancel.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/banned.h"
@@ -35,7 +36,7 @@ int st_store_blob_writer_new(struct st_store *s, const char *expected,
 	w->s = s;
 	w->t = (struct st_tmpfile)ST_TMPFILE_INIT;
 	/* 0444: blobs are immutable; the descriptor was opened for writing before the chmod. */
-	if (st_tmpfile_open(&w->t, s->tmp_dir, 0444, err) < 0)
+	if (st_tmpfile_open_named(&w->t, s->tmp_dir, "new.XXXXXX", 0444, err) < 0)
 		return st_err_wrap(err, "write blob");
 	/*
 	 * The lock tells gc the temp file has a live writer; it goes away with the process,
@@ -43,6 +44,8 @@ int st_store_blob_writer_new(struct st_store *s, const char *expected,
 	 */
 	if (flock(w->t.fd, LOCK_EX | LOCK_NB) < 0)
 		return st_err_errno(err, "write blob: lock '%s'", w->t.path);
+	if (store_tmp_publish(s, &w->t.path, "tmp.", err) < 0)
+		return st_err_wrap(err, "write blob");
 	if (expected) {
 		memcpy(w->expected.str, expected, ST_DIGEST_STR_LEN + 1);
 		w->has_expected = true;
@@ -58,6 +61,8 @@ int st_store_blob_writer_write(struct st_store_blob_writer *w, const void *p, si
 {
 	if (w->done)
 		return st_err(err, ST_E_INVALID, "write blob: writer already committed");
+	if (st_cancel_check(err) < 0)
+		return -1;
 	if (st_write_all(w->t.fd, p, n, err) < 0)
 		return st_err_wrap(err, "write blob '%s'", w->t.path);
 	st_hasher_update(&w->h, p, n);

@@ -247,9 +247,23 @@ static uint64_t du(const char *path)
 	return total;
 }
 
-/* Remove tmp/ entries that no live process holds locked and that are old enough. */
+static void problem(struct st_store_check_report *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Whether a tmp/ entry is still being created: not locked yet (see store_tmp_publish()). */
+static bool in_creation(const char *name)
+{
+	return !strncmp(name, "new.", 4);
+}
+
+/*
+ * Remove the tmp/ entries of processes that are gone: nobody holds their lock. What such a
+ * process left mounted there (in a mount namespace that was not its own) is unmounted first.
+ * An entry that still cannot go is skipped and counted: a leftover must never stop gc.
+ * 'chk' (may be NULL) gets a problem naming each entry kept and why.
+ */
 static int sweep_tmp(struct st_store *s, unsigned flags, struct st_store_gc_report *r,
-		     struct st_error **err)
+		     struct st_store_check_report *chk, struct st_error **err)
 {
 	st_autodir DIR *d = opendir(s->tmp_dir);
 	if (!d)
@@ -263,14 +277,31 @@ static int sweep_tmp(struct st_store *s, unsigned flags, struct st_store_gc_repo
 		struct stat st;
 		if (lstat(path, &st) < 0)
 			continue;
-		/* The age rule covers temp files of code that does not lock them. */
-		if (!(flags & ST_STORE_GC_TMP_NOW) && now - st.st_mtime < ST_STORE_TMP_GRACE)
+		if (in_creation(de->d_name) && !(flags & ST_STORE_GC_TMP_NOW) &&
+		    now - st.st_mtime < ST_STORE_TMP_GRACE)
 			continue;
 		if (!S_ISLNK(st.st_mode) && !unlocked(path))
 			continue;
 		uint64_t bytes = du(path);
-		if (!(flags & ST_STORE_GC_DRY_RUN) && st_rm_rf(path, err) < 0)
-			return st_err_wrap(err, "gc");
+		if (flags & ST_STORE_GC_DRY_RUN) {
+			r->tmp++;
+			r->tmp_bytes += bytes;
+			continue;
+		}
+		struct st_error *e = NULL;
+		size_t mounts = 0;
+		int rc = st_umount_below(path, &mounts, &e);
+		r->tmp_mounts += mounts;
+		if (rc == 0)
+			rc = st_rm_rf(path, &e);
+		if (rc < 0) {
+			r->tmp_kept++;
+			if (chk)
+				problem(chk, "tmp/%s: left by an interrupted command: %s",
+					de->d_name, e->msg);
+			st_error_free(e);
+			continue;
+		}
 		r->tmp++;
 		r->tmp_bytes += bytes;
 	}
@@ -326,10 +357,10 @@ int st_store_gc(struct st_store *s, unsigned flags, struct st_store_gc_report *r
 		if (!dry && tx_commit(&t, err) < 0)
 			goto out;
 	}
+	/* One that does not go now stays in tmp/, where sweep_tmp() tries again. */
 	for (size_t i = 0; i < n_doomed; i++)
-		if (st_rm_rf(doomed[i], err) < 0)
-			goto out;
-	if (sweep_tmp(s, flags, &r, err) < 0 || sweep_lease_files(s, flags, err) < 0)
+		st_rm_rf(doomed[i], NULL);
+	if (sweep_tmp(s, flags, &r, NULL, err) < 0 || sweep_lease_files(s, flags, err) < 0)
 		goto out;
 	if (report)
 		*report = r;
@@ -343,8 +374,6 @@ out:
 
 /* ---- check ---- */
 
-static void problem(struct st_store_check_report *r, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
 static void problem(struct st_store_check_report *r, const char *fmt, ...)
 {
 	struct st_buf b = ST_BUF_INIT;
@@ -489,6 +518,12 @@ static int check_unpacked(struct st_store *s, struct st_store_check_report *r,
 int st_store_check(struct st_store *s, struct st_store_check_report *out, struct st_error **err)
 {
 	struct st_store_check_report r = {0};
+	struct st_store_gc_report tmp = {0};
+	if (sweep_tmp(s, 0, &tmp, &r, err) < 0)
+		goto out;
+	r.leftovers = tmp.tmp;
+	r.leftover_bytes = tmp.tmp_bytes;
+	r.leftover_mounts = tmp.tmp_mounts;
 	{
 		/* One read transaction: the records checked are one consistent snapshot. */
 		st_autotx struct tx t = {0};

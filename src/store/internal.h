@@ -70,4 +70,12 @@ int layer_put_locked(struct st_store *s, const struct st_store_layer *l, struct 
 /* Inside an open write transaction: add 'digest' to lease 'id'. */
 int lease_add_locked(struct st_store *s, const char *id, const char *digest, struct st_error **err);
 
+/*
+ * Rename *path, a tmp/ entry "new.XXXXXX" that the caller has just flock()ed, to
+ * "<prefix>XXXXXX" (*path is updated). gc removes an unlocked entry at once unless it is
+ * named "new.*": so an entry takes its final name only once locked, and gc never sees it
+ * in the instant between its creation and its lock.
+ */
+int store_tmp_publish(struct st_store *s, char **path, const char *prefix, struct st_error **err);
+
 #endif

@@ -337,9 +337,23 @@ const char *st_store_tmp_dir(const struct st_store *s)
 	return s->tmp_dir;
 }
 
+int store_tmp_publish(struct st_store *s, char **path, const char *prefix, struct st_error **err)
+{
+	const char *suffix = *path + strlen(s->tmp_dir) + 1 + strlen("new.");
+	char *to = st_xasprintf("%s/%s%s", s->tmp_dir, prefix, suffix);
+	if (rename(*path, to) < 0) {
+		st_err_errno(err, "rename '%s'", *path);
+		free(to);
+		return -1;
+	}
+	free(*path);
+	*path = to;
+	return 0;
+}
+
 int st_store_tmp_mkdir(struct st_store *s, char **path, int *lock_fd, struct st_error **err)
 {
-	st_autofree char *p = st_path_join(s->tmp_dir, "dir.XXXXXX");
+	st_autofree char *p = st_path_join(s->tmp_dir, "new.XXXXXX");
 	if (!mkdtemp(p))
 		return st_err_errno(err, "create directory in '%s'", s->tmp_dir);
 	int fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -347,6 +361,11 @@ int st_store_tmp_mkdir(struct st_store *s, char **path, int *lock_fd, struct st_
 		st_err_errno(err, "lock '%s'", p);
 		if (fd >= 0)
 			close(fd);
+		rmdir(p);
+		return -1;
+	}
+	if (store_tmp_publish(s, &p, "dir.", err) < 0) {
+		close(fd);
 		rmdir(p);
 		return -1;
 	}

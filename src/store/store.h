@@ -56,9 +56,10 @@ void st_store_freep(struct st_store **s);
 /* Borrowed, valid while 's' lives. */
 const char *st_store_root(const struct st_store *s);
 /*
- * Borrowed: the store's tmp/ directory. Other modules may create files there (for example
- * with st_tmpfile_open) and rename them into place; gc removes an entry of tmp/ that is not
- * flock()ed by a live process and is older than ST_STORE_TMP_GRACE seconds.
+ * Borrowed: the store's tmp/ directory. Its entries are made by st_store_tmp_mkdir() and the
+ * blob writer, flock()ed while their process lives; gc removes an entry nobody holds at once
+ * (unmounting what a killed process left mounted there), except one still named "new.*": it
+ * is being created and not yet locked, and goes once older than ST_STORE_TMP_GRACE seconds.
  */
 const char *st_store_tmp_dir(const struct st_store *s);
 #define ST_STORE_TMP_GRACE 3600
@@ -371,8 +372,8 @@ void st_store_lease_endp(struct st_store_lease **l);
 
 enum st_store_gc_flags {
 	ST_STORE_GC_DRY_RUN = 1 << 0, /* count what would be removed, remove nothing */
-	/* Also remove unlocked tmp/ entries younger than ST_STORE_TMP_GRACE. Only safe when no
-	 * other strata process can be writing with plain temp files (e.g. st_write_file_atomic). */
+	/* Also remove tmp/ entries being created ("new.*") younger than ST_STORE_TMP_GRACE. Only
+	 * safe when no other strata process runs. */
 	ST_STORE_GC_TMP_NOW = 1 << 1,
 };
 
@@ -384,6 +385,9 @@ struct st_store_gc_report {
 	uint64_t unpacked_bytes; /* as recorded by st_store_unpacked_mark() */
 	size_t tmp;		 /* tmp/ entries removed */
 	uint64_t tmp_bytes;
+	size_t tmp_mounts; /* stale mounts under tmp/ unmounted */
+	size_t
+	    tmp_kept;  /* stale tmp/ entries that could not be removed (st_store_check says why) */
 	size_t leases; /* dead leases expired */
 };
 
@@ -396,14 +400,19 @@ int st_store_gc(struct st_store *s, unsigned flags, struct st_store_gc_report *r
 		struct st_error **err);
 
 struct st_store_check_report {
-	size_t blobs;	 /* blobs verified */
-	uint64_t bytes;	 /* bytes hashed */
+	size_t blobs;	  /* blobs verified */
+	uint64_t bytes;	  /* bytes hashed */
+	size_t leftovers; /* stale tmp/ entries of killed processes removed */
+	uint64_t leftover_bytes;
+	size_t leftover_mounts; /* stale mounts under tmp/ unmounted */
 	char **problems; /* owned, one line each, e.g. "blob sha256:...: content hashes to ..." */
 	size_t n_problems;
 };
 /*
  * Verify every blob's content, the database's integrity, and that every reference, image,
- * layer record and unpacked mark points to something that exists. Repairs nothing. Returns 0
+ * layer record and unpacked mark points to something that exists. Repairs only one thing:
+ * what killed processes left in tmp/ (stale mounts and trees nobody holds) is removed, as gc
+ * would, and counted; a leftover that cannot be removed is a problem naming it. Returns 0
  * when the check ran (problems or not); -1 only if it could not run.
  */
 int st_store_check(struct st_store *s, struct st_store_check_report *report, struct st_error **err);

@@ -14,7 +14,8 @@ enum st_errkind {
 	ST_E_RUNTIME,
 	ST_E_EXISTS,
 	ST_E_BUSY,
-	ST_E_USAGE, /* bad command-line usage */
+	ST_E_USAGE,    /* bad command-line usage */
+	ST_E_CANCELED, /* stopped by SIGINT, SIGTERM or SIGPIPE (util/cancel.h) */
 };
 
 struct st_error {

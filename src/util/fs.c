@@ -7,18 +7,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "util/buf.h"
 #include "util/cleanup.h"
 #include "util/banned.h"
 
-int st_tmpfile_open(struct st_tmpfile *t, const char *dir, mode_t mode, struct st_error **err)
+static char *dir_of(const char *path);
+
+static int tmpfile_open(struct st_tmpfile *t, const char *dir, const char *name, mode_t mode,
+			struct st_error **err)
 {
 	if (st_mkdir_p(dir, 0700, err) < 0)
 		return -1;
-	char *path = st_xasprintf("%s/tmp.XXXXXX", dir);
+	char *path = st_xasprintf("%s/%s", dir, name);
 	int fd = mkostemp(path, O_CLOEXEC);
 	if (fd < 0) {
 		st_err_errno(err, "create temp file in '%s'", dir);
@@ -35,6 +40,26 @@ int st_tmpfile_open(struct st_tmpfile *t, const char *dir, mode_t mode, struct s
 	t->fd = fd;
 	t->path = path;
 	return 0;
+}
+
+int st_tmpfile_open(struct st_tmpfile *t, const char *dir, mode_t mode, struct st_error **err)
+{
+	return tmpfile_open(t, dir, "tmp.XXXXXX", mode, err);
+}
+
+int st_tmpfile_open_named(struct st_tmpfile *t, const char *dir, const char *pattern, mode_t mode,
+			  struct st_error **err)
+{
+	return tmpfile_open(t, dir, pattern, mode, err);
+}
+
+int st_tmpfile_open_beside(struct st_tmpfile *t, const char *path, mode_t mode,
+			   struct st_error **err)
+{
+	st_autofree char *dir = dir_of(path);
+	const char *slash = strrchr(path, '/');
+	st_autofree char *name = st_xasprintf(".%s.tmp-XXXXXX", slash ? slash + 1 : path);
+	return tmpfile_open(t, dir, name, mode, err);
 }
 
 static char *dir_of(const char *path)
@@ -170,44 +195,48 @@ int st_mkdir_p(const char *path, mode_t mode, struct st_error **err)
 	return 0;
 }
 
-static int rm_rf_at(int parent, const char *name, dev_t dev, const char *top, struct st_error **err)
+/* 'path' is the entry's whole path, for messages: 'name' is relative to 'parent'. */
+static int rm_rf_at(int parent, const char *name, dev_t dev, struct st_buf *path,
+		    struct st_error **err)
 {
 	struct stat st;
 	if (fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 		if (errno == ENOENT)
 			return 0;
-		return st_err_errno(err, "stat '%s/%s'", top, name);
+		return st_err_errno(err, "stat '%s'", path->data);
 	}
 	if (!S_ISDIR(st.st_mode)) {
 		if (unlinkat(parent, name, 0) < 0 && errno != ENOENT)
-			return st_err_errno(err, "remove '%s/%s'", top, name);
+			return st_err_errno(err, "remove '%s'", path->data);
 		return 0;
 	}
 	if (st.st_dev != dev)
-		return st_err(err, ST_E_BUSY, "remove '%s/%s': a mount point", top, name);
+		return st_err(err, ST_E_BUSY, "remove '%s': a mount point", path->data);
 	int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
-		return st_err_errno(err, "open '%s/%s'", top, name);
+		return st_err_errno(err, "open '%s'", path->data);
 	DIR *d = fdopendir(fd);
 	if (!d) {
 		close(fd);
-		return st_err_errno(err, "open '%s/%s'", top, name);
+		return st_err_errno(err, "open '%s'", path->data);
 	}
+	size_t len = path->len;
 	struct dirent *de;
 	int rc = 0;
 	while ((de = readdir(d))) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
-		if (rm_rf_at(dirfd(d), de->d_name, dev, top, err) < 0) {
-			rc = -1;
+		st_buf_addf(path, "/%s", de->d_name);
+		rc = rm_rf_at(dirfd(d), de->d_name, dev, path, err);
+		st_buf_setlen(path, len);
+		if (rc < 0)
 			break;
-		}
 	}
 	closedir(d);
 	if (rc < 0)
 		return -1;
 	if (unlinkat(parent, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
-		return st_err_errno(err, "remove '%s/%s'", top, name);
+		return st_err_errno(err, "remove '%s'", path->data);
 	return 0;
 }
 
@@ -219,7 +248,78 @@ int st_rm_rf(const char *path, struct st_error **err)
 			return 0;
 		return st_err_errno(err, "stat '%s'", path);
 	}
-	return rm_rf_at(AT_FDCWD, path, st.st_dev, path, err);
+	struct st_buf whole = ST_BUF_INIT;
+	st_buf_adds(&whole, path);
+	int rc = rm_rf_at(AT_FDCWD, path, st.st_dev, &whole, err);
+	st_buf_release(&whole);
+	return rc;
+}
+
+/* mountinfo escapes space, tab, newline and backslash as \ooo. */
+static void unescape_octal(char *s)
+{
+	char *w = s;
+	for (char *r = s; *r;) {
+		if (r[0] == '\\' && r[1] >= '0' && r[1] <= '7' && r[2] >= '0' && r[2] <= '7' &&
+		    r[3] >= '0' && r[3] <= '7') {
+			*w++ = (char)((r[1] - '0') * 64 + (r[2] - '0') * 8 + (r[3] - '0'));
+			r += 4;
+		} else {
+			*w++ = *r++;
+		}
+	}
+	*w = '\0';
+}
+
+static int cmp_longest_first(const void *a, const void *b)
+{
+	size_t la = strlen(*(char *const *)a), lb = strlen(*(char *const *)b);
+	return la < lb ? 1 : la > lb ? -1 : 0;
+}
+
+int st_umount_below(const char *path, size_t *n, struct st_error **err)
+{
+	if (n)
+		*n = 0;
+	/* mountinfo names mount points by their real path. */
+	st_autofree char *real = realpath(path, NULL);
+	if (!real)
+		return errno == ENOENT ? 0 : st_err_errno(err, "resolve '%s'", path);
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	if (!f)
+		return st_err_errno(err, "open /proc/self/mountinfo");
+	size_t len = strlen(real), k = 0;
+	char **found = NULL;
+	char *line = NULL;
+	size_t cap = 0;
+	while (getline(&line, &cap, f) > 0) {
+		/* "id parent major:minor root mount-point options ...": the fifth field. */
+		char *save = NULL, *mp = strtok_r(line, " ", &save);
+		for (int i = 0; mp && i < 4; i++)
+			mp = strtok_r(NULL, " ", &save);
+		if (!mp)
+			continue;
+		unescape_octal(mp);
+		if (strncmp(mp, real, len) != 0 || (mp[len] != '\0' && mp[len] != '/'))
+			continue;
+		found = st_xrealloc(found, (k + 1) * sizeof(*found));
+		found[k++] = st_xstrdup(mp);
+	}
+	free(line);
+	fclose(f);
+	if (k)
+		qsort(found, k, sizeof(*found), cmp_longest_first);
+	int rc = 0;
+	for (size_t i = 0; i < k && rc == 0; i++) {
+		/* Gone already: it sat below one detached before (a mount stacked on another). */
+		if (umount2(found[i], MNT_DETACH | UMOUNT_NOFOLLOW) < 0 && errno != EINVAL &&
+		    errno != ENOENT)
+			rc = st_err_errno(err, "unmount '%s'", found[i]);
+		else if (n)
+			(*n)++;
+	}
+	st_strv_free(found, k);
+	return rc;
 }
 
 static int cmp_name(const void *a, const void *b)

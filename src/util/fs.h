@@ -25,6 +25,15 @@ struct st_tmpfile {
 
 /* Create a new temp file in 'dir' (created if missing) with 'mode'. */
 int st_tmpfile_open(struct st_tmpfile *t, const char *dir, mode_t mode, struct st_error **err);
+/*
+ * Create the temp file of 'path' beside it (its dir is created if missing), named after it
+ * (".<name>.tmp-XXXXXX"), so that one left by a killed process says what it was.
+ */
+int st_tmpfile_open_beside(struct st_tmpfile *t, const char *path, mode_t mode,
+			   struct st_error **err);
+/* Like st_tmpfile_open(), named after 'pattern' (which ends in "XXXXXX"). */
+int st_tmpfile_open_named(struct st_tmpfile *t, const char *dir, const char *pattern, mode_t mode,
+			  struct st_error **err);
 /* fsync, close, rename to 'path', fsync the directory of 'path'. */
 int st_tmpfile_commit(struct st_tmpfile *t, const char *path, struct st_error **err);
 /* Close and unlink if not committed. Safe to call twice. */
@@ -43,6 +52,11 @@ int st_write_file_atomic(const char *path, const char *tmpdir, const void *p, si
 int st_mkdir_p(const char *path, mode_t mode, struct st_error **err);
 /* rm -rf; a missing path is not an error. Does not follow symlinks or cross mounts. */
 int st_rm_rf(const char *path, struct st_error **err);
+/*
+ * Unmount (detaching) every mount of this mount namespace at or below 'path', the deepest
+ * first: what a killed process left there, before st_rm_rf(). *n (may be NULL) counts them.
+ */
+int st_umount_below(const char *path, size_t *n, struct st_error **err);
 /* fsync a directory by path. */
 int st_fsync_dir(const char *path, struct st_error **err);
 bool st_path_exists(const char *path);

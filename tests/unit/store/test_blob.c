@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "util/buf.h"
+#include "util/cleanup.h"
 #include "util/fs.h"
 
 static void blob_round_trip(void **state)
@@ -168,28 +169,63 @@ static void killed_writer_leaves_nothing_visible(void **state)
 	f->s = NULL;
 	OK(st_store_open(f->root, &f->s, err));
 	assert_int_equal(count_dir(f->root, "blobs/sha256"), 0);
+	/* Nobody holds the dead writer's temp file any more: check removes it at once. */
 	struct st_store_check_report r;
 	OK(st_store_check(f->s, &r, err));
 	assert_int_equal(r.n_problems, 0);
+	assert_int_equal(r.leftovers, 1);
+	assert_int_equal(r.leftover_bytes, 10);
 	st_store_check_report_release(&r);
+	assert_int_equal(count_dir(f->root, "tmp"), 0);
 
-	/* Default gc keeps a fresh temp file (it may be another process's unlocked one). */
+	/* A live writer's file stays, even for a gc that does not wait for entries being made. */
 	struct st_store_gc_report g;
-	OK(st_store_gc(f->s, 0, &g, err));
-	assert_int_equal(g.tmp, 0);
-
 	struct st_store_blob_writer *live = NULL;
 	OK(st_store_blob_writer_new(f->s, NULL, &live, err));
 	OK(st_store_blob_writer_write(live, "alive", 5, err));
 	OK(st_store_gc(f->s, ST_STORE_GC_TMP_NOW, &g, err));
-	assert_int_equal(g.tmp, 1);
-	assert_int_equal(g.tmp_bytes, 10);
+	assert_int_equal(g.tmp, 0);
 	assert_int_equal(count_dir(f->root, "tmp"), 1);
 	struct st_digest d;
 	OK(st_store_blob_writer_commit(live, &d, NULL, err));
 	st_store_blob_writer_free(live);
 	assert_true(st_store_has_blob(f->s, d.str));
 	assert_int_equal(count_dir(f->root, "tmp"), 0);
+}
+
+static void gc_waits_only_for_entries_being_made(void **state)
+{
+	struct fx *f = *state;
+	st_autofree char *dead = st_xasprintf("%s/tmp/dir.dead00", f->root);
+	st_autofree char *making = st_xasprintf("%s/tmp/new.making", f->root);
+	assert_int_equal(mkdir(dead, 0700), 0);
+	assert_int_equal(mkdir(making, 0700), 0);
+	struct st_store_gc_report g;
+	OK(st_store_gc(f->s, 0, &g, err));
+	assert_int_equal(g.tmp, 1);
+	assert_false(st_path_exists(dead));
+	assert_true(st_path_exists(making));
+	OK(st_store_gc(f->s, ST_STORE_GC_TMP_NOW, &g, err));
+	assert_int_equal(g.tmp, 1);
+	assert_int_equal(count_dir(f->root, "tmp"), 0);
+}
+
+static void tmp_mkdir_is_locked_before_gc_can_see_it(void **state)
+{
+	struct fx *f = *state;
+	char *path = NULL;
+	int lock = -1;
+	OK(st_store_tmp_mkdir(f->s, &path, &lock, err));
+	assert_non_null(strstr(path, "/tmp/dir."));
+	struct st_store_gc_report g;
+	OK(st_store_gc(f->s, ST_STORE_GC_TMP_NOW, &g, err));
+	assert_int_equal(g.tmp, 0);
+	assert_true(st_path_exists(path));
+	close(lock);
+	OK(st_store_gc(f->s, 0, &g, err));
+	assert_int_equal(g.tmp, 1);
+	assert_false(st_path_exists(path));
+	free(path);
 }
 
 int run_blob_tests(void)
@@ -202,6 +238,10 @@ int run_blob_tests(void)
 	    cmocka_unit_test_setup_teardown(corrupt_blob_is_detected, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(fd_writer_with_own_hash, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(killed_writer_leaves_nothing_visible, fx_setup,
+					    fx_teardown),
+	    cmocka_unit_test_setup_teardown(gc_waits_only_for_entries_being_made, fx_setup,
+					    fx_teardown),
+	    cmocka_unit_test_setup_teardown(tmp_mkdir_is_locked_before_gc_can_see_it, fx_setup,
 					    fx_teardown),
 	};
 	return cmocka_run_group_tests(blob_tests, NULL, NULL);

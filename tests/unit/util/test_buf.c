@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
@@ -86,6 +87,33 @@ static void tmpfile_unlinks_unless_committed(void **state)
 	assert_string_equal(b.data, "whole");
 	st_buf_release(&b);
 	assert_int_equal(count_entries(tmp), 0);
+	assert_int_equal(st_rm_rf(tmpl, &err), 0);
+	assert_false(st_path_exists(tmpl));
+}
+
+static void rm_rf_names_the_mount_it_stops_at(void **state)
+{
+	(void)state;
+	if (geteuid() != 0)
+		skip(); /* mounting needs root */
+	char tmpl[] = "/tmp/st-util-XXXXXX";
+	assert_non_null(mkdtemp(tmpl));
+	struct st_error *err = NULL;
+	st_autofree char *top = st_path_join(tmpl, "a");
+	st_autofree char *deep = st_path_join(tmpl, "a/b/c");
+	assert_int_equal(st_mkdir_p(deep, 0700, &err), 0);
+	assert_int_equal(mount("tmpfs", deep, "tmpfs", 0, NULL), 0);
+	assert_int_equal(mount("tmpfs", deep, "tmpfs", 0, NULL), 0);
+
+	assert_int_equal(st_rm_rf(top, &err), -1);
+	assert_int_equal(err->kind, ST_E_BUSY);
+	st_autofree char *want = st_xasprintf("remove '%s': a mount point", deep);
+	assert_string_equal(err->msg, want);
+	st_error_clear(&err);
+
+	size_t n = 0;
+	assert_int_equal(st_umount_below(top, &n, &err), 0);
+	assert_int_equal(n, 2);
 	assert_int_equal(st_rm_rf(tmpl, &err), 0);
 	assert_false(st_path_exists(tmpl));
 }
@@ -211,6 +239,7 @@ int main(void)
 		cmocka_unit_test(tmpfile_unlinks_unless_committed),
 		cmocka_unit_test(path_join_normalises_slashes),
 		cmocka_unit_test(union_lookup_follows_links_inside_the_layers),
+		cmocka_unit_test(rm_rf_names_the_mount_it_stops_at),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
