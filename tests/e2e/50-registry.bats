@@ -209,11 +209,13 @@ setup() {
 	run strata build -t app:2 "$ctx"
 	[ "$status" -ne 0 ]
 	run strata build --pull=always -t app:2 "$ctx"
+	echo "$output"
 	[ "$status" -eq 0 ]
 	# COPY --from an image and a bind mount from an image are pulled too.
 	strata rmi -f "$REG/base:1" >/dev/null
 	printf 'FROM scratch\nCOPY --from=%s/base:1 /two /two\n' "$REG" >"$ctx/Dockerfile"
 	run strata build -t app:3 "$ctx"
+	echo "$output"
 	[ "$status" -eq 0 ]
 	strata rmi -f "$REG/base:1" >/dev/null
 	printf 'FROM app:1\nRUN --mount=from=%s/base:1,target=/m cat /m/two > /copied\n' "$REG" >"$ctx/Dockerfile"
