@@ -42,7 +42,8 @@ int main(int argc, char **argv)
 		}
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		st_dockerfile_free(df);
-		ms[i] = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+		ms[i] =
+		    (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
 	}
 	qsort(ms, (size_t)runs, sizeof(double), cmp);
 	printf("%.3f\n", ms[runs / 2]);

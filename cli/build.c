@@ -38,32 +38,35 @@ struct build_cli_opts {
 };
 
 static const char usage_text[] =
-	"Usage: strata build [OPTIONS] PATH|-\n\n"
-	"Build an image from a Dockerfile\n\n"
-	"With -, stdin holds a tar of the context (plain or compressed), or a Dockerfile and no\n"
-	"context.\n\n"
-	"Options:\n"
-	"      --build-arg list          Set build-time variables (K=V, or K to take it from the environment)\n"
-	"  -f, --file string             Name of the Dockerfile (default: PATH/Dockerfile; - reads stdin)\n"
-	"      --iidfile string          Write the image ID to the file\n"
-	"  -j, --jobs int                Stages built at once (default: the number of CPUs)\n"
-	"      --label list              Set metadata for an image\n"
-	"      --load                    Accepted: the image is always in the store\n"
-	"      --network string          Networking mode for RUN: none (default) or host\n"
-	"      --no-cache                Do not use cache when building the image\n"
-	"      --no-cache-filter list    Do not cache the given stages\n"
-	"      --platform string         Target platform (only the host's for now)\n"
-	"      --progress string         auto, plain, tty or quiet (default: auto)\n"
-	"      --provenance string       Only false: no provenance attestations yet\n"
-	"      --pull string             missing, never or always (default: missing)\n"
-	"  -q, --quiet                   Print only the image ID on success\n"
-	"      --runtime string          OCI runtime for RUN: runc (default), crun or a path\n"
-	"      --sbom string             Only false: no SBOM attestations yet\n"
-	"      --secret stringArray      Secret for RUN --mount=type=secret: id=ID,src=FILE or id=ID,env=VAR\n"
-	"      --ssh stringArray         Refused: strata has no SSH agent forwarding\n"
-	"      --source-date-epoch int   Clamp every timestamp to this time (also $SOURCE_DATE_EPOCH)\n"
-	"  -t, --tag list                Name and optionally a tag (name:tag)\n"
-	"      --target string           Set the target build stage to build\n";
+    "Usage: strata build [OPTIONS] PATH|-\n\n"
+    "Build an image from a Dockerfile\n\n"
+    "With -, stdin holds a tar of the context (plain or compressed), or a Dockerfile and no\n"
+    "context.\n\n"
+    "Options:\n"
+    "      --build-arg list          Set build-time variables (K=V, or K to take it from the "
+    "environment)\n"
+    "  -f, --file string             Name of the Dockerfile (default: PATH/Dockerfile; - reads "
+    "stdin)\n"
+    "      --iidfile string          Write the image ID to the file\n"
+    "  -j, --jobs int                Stages built at once (default: the number of CPUs)\n"
+    "      --label list              Set metadata for an image\n"
+    "      --load                    Accepted: the image is always in the store\n"
+    "      --network string          Networking mode for RUN: none (default) or host\n"
+    "      --no-cache                Do not use cache when building the image\n"
+    "      --no-cache-filter list    Do not cache the given stages\n"
+    "      --platform string         Target platform (only the host's for now)\n"
+    "      --progress string         auto, plain, tty or quiet (default: auto)\n"
+    "      --provenance string       Only false: no provenance attestations yet\n"
+    "      --pull string             missing, never or always (default: missing)\n"
+    "  -q, --quiet                   Print only the image ID on success\n"
+    "      --runtime string          OCI runtime for RUN: runc (default), crun or a path\n"
+    "      --sbom string             Only false: no SBOM attestations yet\n"
+    "      --secret stringArray      Secret for RUN --mount=type=secret: id=ID,src=FILE or "
+    "id=ID,env=VAR\n"
+    "      --ssh stringArray         Refused: strata has no SSH agent forwarding\n"
+    "      --source-date-epoch int   Clamp every timestamp to this time (also $SOURCE_DATE_EPOCH)\n"
+    "  -t, --tag list                Name and optionally a tag (name:tag)\n"
+    "      --target string           Set the target build stage to build\n";
 
 static void push(const char ***v, size_t *n, const char *s)
 {
@@ -105,13 +108,14 @@ static int parse_secret(struct build_cli_opts *o, const char *spec, struct st_er
 			id = v;
 		else if (kl == 4 && !strncmp(p, "type", 4))
 			type = v;
-		else if ((kl == 3 && !strncmp(p, "src", 3)) || (kl == 6 && !strncmp(p, "source", 6)))
+		else if ((kl == 3 && !strncmp(p, "src", 3)) ||
+			 (kl == 6 && !strncmp(p, "source", 6)))
 			src = v;
 		else if (kl == 3 && !strncmp(p, "env", 3))
 			envname = v;
 		else
-			return st_cli_usage(err, "invalid --secret '%s': unexpected key '%.*s'", spec,
-					    (int)kl, p);
+			return st_cli_usage(err, "invalid --secret '%s': unexpected key '%.*s'",
+					    spec, (int)kl, p);
 		p += n + (p[n] == ',');
 	}
 	if (!id || !*id)
@@ -140,9 +144,25 @@ static int parse_secret(struct build_cli_opts *o, const char *spec, struct st_er
 static int parse_flags(struct st_cli *cli, int argc, char **argv, struct build_cli_opts *o,
 		       struct st_error **err)
 {
-	enum { O_BUILD_ARG = 256, O_IIDFILE, O_LABEL, O_NETWORK, O_NO_CACHE, O_NO_CACHE_FILTER,
-	       O_PLATFORM, O_PROGRESS, O_PULL, O_RUNTIME, O_SDE, O_TARGET, O_SECRET, O_SSH, O_LOAD,
-	       O_PROVENANCE, O_SBOM };
+	enum {
+		O_BUILD_ARG = 256,
+		O_IIDFILE,
+		O_LABEL,
+		O_NETWORK,
+		O_NO_CACHE,
+		O_NO_CACHE_FILTER,
+		O_PLATFORM,
+		O_PROGRESS,
+		O_PULL,
+		O_RUNTIME,
+		O_SDE,
+		O_TARGET,
+		O_SECRET,
+		O_SSH,
+		O_LOAD,
+		O_PROVENANCE,
+		O_SBOM
+	};
 	static const struct option longopts[] = {
 		{ "build-arg", required_argument, NULL, O_BUILD_ARG },
 		{ "file", required_argument, NULL, 'f' },
@@ -179,8 +199,9 @@ static int parse_flags(struct st_cli *cli, int argc, char **argv, struct build_c
 		switch (c) {
 		case O_BUILD_ARG:
 			if (optarg[0] == '=' || !optarg[0])
-				return st_cli_usage(err, "invalid --build-arg '%s': expected NAME=VALUE or NAME",
-						    optarg);
+				return st_cli_usage(
+				    err, "invalid --build-arg '%s': expected NAME=VALUE or NAME",
+				    optarg);
 			push(&o->args, &o->nargs, optarg);
 			break;
 		case 'f':
@@ -207,11 +228,12 @@ static int parse_flags(struct st_cli *cli, int argc, char **argv, struct build_c
 		case O_SBOM:
 			/* CI scripts pass =false to keep attestations out of the image */
 			if (!optarg || (strcmp(optarg, "false") && strcmp(optarg, "0")))
-				return st_err(err, ST_E_INVALID,
-					      "--%s: attestations are not available yet; pass --%s=false "
-					      "or leave the flag out",
-					      c == O_SBOM ? "sbom" : "provenance",
-					      c == O_SBOM ? "sbom" : "provenance");
+				return st_err(
+				    err, ST_E_INVALID,
+				    "--%s: attestations are not available yet; pass --%s=false "
+				    "or leave the flag out",
+				    c == O_SBOM ? "sbom" : "provenance",
+				    c == O_SBOM ? "sbom" : "provenance");
 			break;
 		case O_NETWORK:
 			if (!strcmp(optarg, "none") || !strcmp(optarg, "default"))
@@ -219,7 +241,8 @@ static int parse_flags(struct st_cli *cli, int argc, char **argv, struct build_c
 			else if (!strcmp(optarg, "host"))
 				o->b.net = ST_RUNTIME_NET_HOST;
 			else
-				return st_cli_usage(err, "invalid --network '%s': use none or host", optarg);
+				return st_cli_usage(err, "invalid --network '%s': use none or host",
+						    optarg);
 			break;
 		case O_NO_CACHE:
 			o->b.flags |= ST_BUILD_NO_CACHE;
@@ -240,11 +263,13 @@ static int parse_flags(struct st_cli *cli, int argc, char **argv, struct build_c
 			else if (!strcmp(optarg, "quiet") || !strcmp(optarg, "none"))
 				o->progress = PROGRESS_QUIET;
 			else
-				return st_cli_usage(err, "invalid --progress '%s': use auto, plain, tty or quiet",
-						    optarg);
+				return st_cli_usage(
+				    err, "invalid --progress '%s': use auto, plain, tty or quiet",
+				    optarg);
 			break;
 		case O_PULL:
-			/* docker build's --pull is a boolean (true: always); buildx's takes a policy. */
+			/* docker build's --pull is a boolean (true: always); buildx's takes a
+			 * policy. */
 			if (!optarg || !strcmp(optarg, "always") || !strcmp(optarg, "true"))
 				o->b.pull = ST_BUILD_PULL_ALWAYS;
 			else if (!strcmp(optarg, "never"))
@@ -252,8 +277,9 @@ static int parse_flags(struct st_cli *cli, int argc, char **argv, struct build_c
 			else if (!strcmp(optarg, "missing") || !strcmp(optarg, "false"))
 				o->b.pull = ST_BUILD_PULL_MISSING;
 			else
-				return st_cli_usage(err, "invalid --pull '%s': use missing, never or always",
-						    optarg);
+				return st_cli_usage(
+				    err, "invalid --pull '%s': use missing, never or always",
+				    optarg);
 			break;
 		case 'q':
 			o->quiet = true;
@@ -311,7 +337,7 @@ enum view_state { VIEW_RUNNING, VIEW_CACHED, VIEW_DONE, VIEW_FAILED };
 struct step_view {
 	unsigned id;
 	char *name;
-	struct st_buf partial; /* output not yet ended by a newline */
+	struct st_buf partial;	/* output not yet ended by a newline */
 	char *tail[TAIL_LINES]; /* the last lines of output, oldest first */
 	double start, seconds;
 	enum view_state state;
@@ -326,10 +352,10 @@ struct display {
 	struct step_view *steps; /* in the order they started */
 	size_t nsteps;
 	size_t finished, total; /* for the header: steps done or cached, and all of them */
-	bool wrote;             /* plain: a blank line goes before the next step */
-	struct st_buf after;    /* tty: written below the view when it is done */
-	int live_lines;         /* tty: lines of the view on screen */
-	int cols, rows;         /* tty: the terminal's size */
+	bool wrote;		/* plain: a blank line goes before the next step */
+	struct st_buf after;	/* tty: written below the view when it is done */
+	int live_lines;		/* tty: lines of the view on screen */
+	int cols, rows;		/* tty: the terminal's size */
 	double t0;
 	bool stop;
 	pthread_t ticker;
@@ -432,8 +458,8 @@ static void add_row(struct display *d, struct view_lines *l, const char *color, 
 static void add_note(struct display *d, struct view_lines *l, const char *color, const char *text)
 {
 	size_t n = fit(text, d->cols - 1 - 7, NULL);
-	add_line(l, st_xasprintf("%s => => %.*s%s\n", sgr(d, color), (int)n, text,
-				 sgr(d, "\033[0m")));
+	add_line(l,
+		 st_xasprintf("%s => => %.*s%s\n", sgr(d, color), (int)n, text, sgr(d, "\033[0m")));
 }
 
 static void view_clear(struct display *d)
@@ -449,8 +475,8 @@ static void view_draw(struct display *d, bool final)
 	double now = mono();
 	struct view_lines l = { 0 };
 	char h[96];
-	snprintf(h, sizeof(h), "[+] Building %.1fs (%zu/%zu)%s", now - d->t0, d->finished,
-		 d->total, final ? " FINISHED" : "");
+	snprintf(h, sizeof(h), "[+] Building %.1fs (%zu/%zu)%s", now - d->t0, d->finished, d->total,
+		 final ? " FINISHED" : "");
 	size_t hn = fit(h, d->cols - 1, NULL);
 	add_line(&l, st_xasprintf("%s%.*s%s\n", sgr(d, "\033[34m"), (int)hn, h, sgr(d, "\033[0m")));
 	for (size_t i = 0; i < d->nsteps; i++) {
@@ -563,8 +589,8 @@ static void failure(struct st_buf *out, struct step_view *v, const struct st_bui
 			bool mark = line >= ev->start_line && line <= ev->end_line;
 			/* A generated Dockerfile can hold a line of megabytes: show its start. */
 			int shown = len > EXCERPT_LINE_MAX ? EXCERPT_LINE_MAX : (int)len;
-			st_buf_addf(out, " %3d | %s%.*s%s\n", line, mark ? ">>> " : "    ", shown, p,
-				    (size_t)shown < len ? " ..." : "");
+			st_buf_addf(out, " %3d | %s%.*s%s\n", line, mark ? ">>> " : "    ", shown,
+				    p, (size_t)shown < len ? " ..." : "");
 		}
 		p = nl ? nl + 1 : end;
 	}
@@ -698,7 +724,8 @@ int cmd_build(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 		goto out;
 	if (!strcmp(o.context, "-")) {
 		if (o.file && !strcmp(o.file, "-")) {
-			rc = st_cli_usage(err, "the context and the Dockerfile cannot both come from stdin");
+			rc = st_cli_usage(
+			    err, "the context and the Dockerfile cannot both come from stdin");
 			goto out;
 		}
 		if ((rc = st_cli_stdin_open(&in, &dftext, err)) < 0)
@@ -760,7 +787,8 @@ int cmd_build(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 	if (rc < 0)
 		goto out;
 	if (o.iidfile) {
-		rc = st_write_file_atomic(o.iidfile, NULL, res.id.str, strlen(res.id.str), 0644, err);
+		rc = st_write_file_atomic(o.iidfile, NULL, res.id.str, strlen(res.id.str), 0644,
+					  err);
 		if (rc < 0)
 			goto out;
 	}

@@ -10,13 +10,16 @@
 
 struct st_cli_stdin {
 	struct st_buf head; /* what was read to tell a tar from a Dockerfile */
-	int context_fd;     /* the context tar to read, or -1 if stdin held a Dockerfile */
-	int feed_fd;        /* a pipe's writing end, when stdin cannot be read again */
+	int context_fd;	    /* the context tar to read, or -1 if stdin held a Dockerfile */
+	int feed_fd;	    /* a pipe's writing end, when stdin cannot be read again */
 	pthread_t feeder;
 	bool feeding;
 };
 
-#define ST_CLI_STDIN_INIT { .head = ST_BUF_INIT, .context_fd = -1, .feed_fd = -1 }
+#define ST_CLI_STDIN_INIT                                                                          \
+	{                                                                                          \
+		.head = ST_BUF_INIT, .context_fd = -1, .feed_fd = -1                               \
+	}
 
 /*
  * Look at stdin: a tar (plain or compressed) leaves in->context_fd open on the whole of it;

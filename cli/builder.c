@@ -13,27 +13,27 @@
 #include "util/banned.h"
 
 static const char prune_usage[] =
-	"Usage: strata builder prune [OPTIONS]\n\n"
-	"Remove build cache\n\n"
-	"Options:\n"
-	"  -a, --all                  Remove all unused build cache, not just dangling ones\n"
-	"  -f, --force                Do not prompt for confirmation\n"
-	"      --keep-storage bytes   Amount of disk space to keep for cache (e.g. 512MB, 2GB)\n\n"
-	"Dangling cache: the steps no image in the store was built through (its image was\n"
-	"removed, or the build failed or was never tagged). Without --all only those go, least\n"
-	"recently used first; with --all every step's cache, and the context checksums and miss\n"
-	"explanations too. RUN --mount=type=cache directories go unless --keep-storage is given.\n"
-	"Without -f, a terminal on stdin is asked to confirm.\n";
+    "Usage: strata builder prune [OPTIONS]\n\n"
+    "Remove build cache\n\n"
+    "Options:\n"
+    "  -a, --all                  Remove all unused build cache, not just dangling ones\n"
+    "  -f, --force                Do not prompt for confirmation\n"
+    "      --keep-storage bytes   Amount of disk space to keep for cache (e.g. 512MB, 2GB)\n\n"
+    "Dangling cache: the steps no image in the store was built through (its image was\n"
+    "removed, or the build failed or was never tagged). Without --all only those go, least\n"
+    "recently used first; with --all every step's cache, and the context checksums and miss\n"
+    "explanations too. RUN --mount=type=cache directories go unless --keep-storage is given.\n"
+    "Without -f, a terminal on stdin is asked to confirm.\n";
 
 static const char du_usage[] =
-	"Usage: strata builder du [OPTIONS]\n\n"
-	"Show build cache disk usage\n\n"
-	"Options:\n"
-	"      --filter filter   Provide filter values: type=regular|exec.cachemount, id=PREFIX,\n"
-	"                        until=DURATION (last used longer ago than, e.g. 24h, 90m)\n"
-	"  -v, --verbose         Provide a more verbose output\n\n"
-	"The build cache is the steps' records (type regular) and the RUN --mount=type=cache\n"
-	"directories (type exec.cachemount).\n";
+    "Usage: strata builder du [OPTIONS]\n\n"
+    "Show build cache disk usage\n\n"
+    "Options:\n"
+    "      --filter filter   Provide filter values: type=regular|exec.cachemount, id=PREFIX,\n"
+    "                        until=DURATION (last used longer ago than, e.g. 24h, 90m)\n"
+    "  -v, --verbose         Provide a more verbose output\n\n"
+    "The build cache is the steps' records (type regular) and the RUN --mount=type=cache\n"
+    "directories (type exec.cachemount).\n";
 
 /* "512MB", "2GiB", "100k", "1048576": Docker's RAMInBytes-like parsing (decimal and binary). */
 static int parse_size(const char *s, uint64_t *out, struct st_error **err)
@@ -48,11 +48,21 @@ static int parse_size(const char *s, uint64_t *out, struct st_error **err)
 	char u = (char)(*end | 0x20);
 	bool binary = end[0] && (end[1] == 'i' || end[1] == 'I');
 	switch (*end ? u : 'b') {
-	case 'b': mult = 1; break;
-	case 'k': mult = binary ? 1024.0 : 1000.0; break;
-	case 'm': mult = binary ? 1048576.0 : 1e6; break;
-	case 'g': mult = binary ? 1073741824.0 : 1e9; break;
-	case 't': mult = binary ? 1099511627776.0 : 1e12; break;
+	case 'b':
+		mult = 1;
+		break;
+	case 'k':
+		mult = binary ? 1024.0 : 1000.0;
+		break;
+	case 'm':
+		mult = binary ? 1048576.0 : 1e6;
+		break;
+	case 'g':
+		mult = binary ? 1073741824.0 : 1e9;
+		break;
+	case 't':
+		mult = binary ? 1099511627776.0 : 1e12;
+		break;
 	default:
 		return st_cli_usage(err, "invalid size '%s'", s);
 	}
@@ -95,8 +105,9 @@ int cmd_builder_prune(struct st_cli *cli, int argc, char **argv, struct st_error
 	if (optind != argc)
 		return st_cli_usage(err, "\"builder prune\" accepts no arguments");
 	if (!force && isatty(STDIN_FILENO)) {
-		fprintf(stderr, "WARNING! This will remove all %sbuild cache. Are you sure you want to "
-				"continue? [y/N] ",
+		fprintf(stderr,
+			"WARNING! This will remove all %sbuild cache. Are you sure you want to "
+			"continue? [y/N] ",
 			(flags & ST_BUILD_PRUNE_ALL) ? "" : "dangling ");
 		char answer[16] = "";
 		if (!fgets(answer, sizeof(answer), stdin) || (answer[0] != 'y' && answer[0] != 'Y'))
@@ -118,7 +129,8 @@ int cmd_builder_prune(struct st_cli *cli, int argc, char **argv, struct st_error
 	removed += mremoved;
 	freed += mfreed;
 	st_autofree char *sz = st_fmt_size(freed);
-	fprintf(cli->out, "Deleted build cache objects: %zu\nTotal reclaimed space: %s\n", removed, sz);
+	fprintf(cli->out, "Deleted build cache objects: %zu\nTotal reclaimed space: %s\n", removed,
+		sz);
 	return 0;
 }
 
@@ -132,10 +144,14 @@ static int parse_duration(const char *s, int64_t *out, struct st_error **err)
 		double v = strtod(p, &end);
 		if (end == p || v < 0)
 			return st_cli_usage(err, "invalid duration '%s'", s);
-		double unit = *end == 'h' ? 3600e6 : *end == 'm' && end[1] == 's' ? 1e3
-						   : *end == 'm' ? 60e6 : *end == 's' ? 1e6 : 0;
+		double unit = *end == 'h'		     ? 3600e6
+			      : *end == 'm' && end[1] == 's' ? 1e3
+			      : *end == 'm'		     ? 60e6
+			      : *end == 's'		     ? 1e6
+							     : 0;
 		if (!unit)
-			return st_cli_usage(err, "invalid duration '%s': give a unit (h, m, s, ms)", s);
+			return st_cli_usage(err, "invalid duration '%s': give a unit (h, m, s, ms)",
+					    s);
 		total += (int64_t)(v * unit);
 		p = end + (*end == 'm' && end[1] == 's' ? 2 : 1);
 	} while (*p);
@@ -251,7 +267,8 @@ int cmd_builder_du(struct st_cli *cli, int argc, char **argv, struct st_error **
 	st_autofree char *rec = st_fmt_size(u.reclaimable);
 	st_autofree char *total = st_fmt_size(u.size);
 	st_autofree char *meta = st_fmt_size(u.meta_size);
-	fprintf(cli->out, "%sShared:\t\t%s\nPrivate:\t%s\nReclaimable:\t%s\nMetadata:\t%s\nTotal:\t\t%s\n",
+	fprintf(cli->out,
+		"%sShared:\t\t%s\nPrivate:\t%s\nReclaimable:\t%s\nMetadata:\t%s\nTotal:\t\t%s\n",
 		u.records && !verbose ? "\n" : "", shared, rec, rec, meta, total);
 	st_build_cache_usage_release(&u);
 	return 0;

@@ -10,9 +10,9 @@
 struct st_store;
 
 struct st_cli {
-	const char *root;       /* the store's root directory */
-	FILE *out;              /* results */
-	FILE *errout;           /* progress and messages for people */
+	const char *root;	/* the store's root directory */
+	FILE *out;		/* results */
+	FILE *errout;		/* progress and messages for people */
 	struct st_store *store; /* opened on first use by st_cli_store() */
 };
 
@@ -35,51 +35,52 @@ typedef int (*st_cli_fn)(struct st_cli *cli, int argc, char **argv, struct st_er
 #define st_cli_usage(err, ...) st_err((err), ST_E_USAGE, __VA_ARGS__)
 
 /* The verbs (one file each in cli/), in the order --help lists them. */
-#define ST_CLI_VERBS(X) \
-	X(build, "build", "Build an image from a Dockerfile") \
-	X(builder_du, "builder du", "Show build cache disk usage") \
-	X(builder_prune, "builder prune", "Remove build cache") \
-	X(images, "images", "List images") \
-	X(import, "import", "Import a root filesystem tarball or directory as an image") \
-	X(history, "history", "Show the history of an image") \
-	X(inspect, "inspect", "Display detailed information on one or more images") \
-	X(tag, "tag", "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE") \
-	X(rmi, "rmi", "Remove one or more images") \
-	X(image_prune, "image prune", "Remove unused images") \
-	X(save, "save", "Save images to a tar archive or an OCI layout directory") \
-	X(load, "load", "Load images from a tar archive or an OCI layout directory") \
-	X(export, "export", "Export an image's flattened filesystem as a tar archive") \
-	X(pull, "pull", "Download an image from a registry") \
-	X(push, "push", "Upload an image to a registry") \
-	X(login, "login", "Log in to a registry") \
-	X(logout, "logout", "Log out from a registry") \
-	X(system_df, "system df", "Show disk usage") \
-	X(system_prune, "system prune", "Remove unused images and build cache") \
-	X(system_check, "system check", "Verify every blob and record of the store") \
-	X(debug, "debug", "Debug Dockerfiles: parse, expand, words, ignore") \
-	X(completion, "completion", "Generate a bash, zsh or fish completion script") \
+#define ST_CLI_VERBS(X)                                                                            \
+	X(build, "build", "Build an image from a Dockerfile")                                      \
+	X(builder_du, "builder du", "Show build cache disk usage")                                 \
+	X(builder_prune, "builder prune", "Remove build cache")                                    \
+	X(images, "images", "List images")                                                         \
+	X(import, "import", "Import a root filesystem tarball or directory as an image")           \
+	X(history, "history", "Show the history of an image")                                      \
+	X(inspect, "inspect", "Display detailed information on one or more images")                \
+	X(tag, "tag", "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE")                     \
+	X(rmi, "rmi", "Remove one or more images")                                                 \
+	X(image_prune, "image prune", "Remove unused images")                                      \
+	X(save, "save", "Save images to a tar archive or an OCI layout directory")                 \
+	X(load, "load", "Load images from a tar archive or an OCI layout directory")               \
+	X(export, "export", "Export an image's flattened filesystem as a tar archive")             \
+	X(pull, "pull", "Download an image from a registry")                                       \
+	X(push, "push", "Upload an image to a registry")                                           \
+	X(login, "login", "Log in to a registry")                                                  \
+	X(logout, "logout", "Log out from a registry")                                             \
+	X(system_df, "system df", "Show disk usage")                                               \
+	X(system_prune, "system prune", "Remove unused images and build cache")                    \
+	X(system_check, "system check", "Verify every blob and record of the store")               \
+	X(debug, "debug", "Debug Dockerfiles: parse, expand, words, ignore")                       \
+	X(completion, "completion", "Generate a bash, zsh or fish completion script")              \
 	X(version, "version", "Show the strata version")
 
 /* Docker's other names for the verbs above: `docker image ls` is `docker images`. */
-#define ST_CLI_ALIASES(X) \
-	X("image ls", "images") \
-	X("image list", "images") \
-	X("image rm", "rmi") \
-	X("image remove", "rmi") \
-	X("image inspect", "inspect") \
-	X("image history", "history") \
-	X("image tag", "tag") \
-	X("image save", "save") \
-	X("image load", "load") \
-	X("image import", "import") \
-	X("image build", "build") \
-	X("builder build", "build") \
-	X("buildx build", "build") \
-	X("buildx b", "build") \
-	X("buildx du", "builder du") \
+#define ST_CLI_ALIASES(X)                                                                          \
+	X("image ls", "images")                                                                    \
+	X("image list", "images")                                                                  \
+	X("image rm", "rmi")                                                                       \
+	X("image remove", "rmi")                                                                   \
+	X("image inspect", "inspect")                                                              \
+	X("image history", "history")                                                              \
+	X("image tag", "tag")                                                                      \
+	X("image save", "save")                                                                    \
+	X("image load", "load")                                                                    \
+	X("image import", "import")                                                                \
+	X("image build", "build")                                                                  \
+	X("builder build", "build")                                                                \
+	X("buildx build", "build")                                                                 \
+	X("buildx b", "build")                                                                     \
+	X("buildx du", "builder du")                                                               \
 	X("buildx prune", "builder prune")
 
-#define ST_CLI_DECLARE(fn, name, help) int cmd_##fn(struct st_cli *cli, int argc, char **argv, struct st_error **err);
+#define ST_CLI_DECLARE(fn, name, help)                                                             \
+	int cmd_##fn(struct st_cli *cli, int argc, char **argv, struct st_error **err);
 ST_CLI_VERBS(ST_CLI_DECLARE)
 #undef ST_CLI_DECLARE
 

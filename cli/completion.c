@@ -415,8 +415,8 @@ int cmd_completion(struct st_cli *cli, int argc, char **argv, struct st_error **
 		return 0;
 	}
 	if (argc != 2)
-		return st_cli_usage(err,
-				    "\"completion\" requires exactly 1 argument: bash, zsh or fish");
+		return st_cli_usage(
+		    err, "\"completion\" requires exactly 1 argument: bash, zsh or fish");
 	void (*gen)(const struct catalog *, struct st_buf *) = NULL;
 	if (!strcmp(argv[1], "bash"))
 		gen = gen_bash;

@@ -17,11 +17,10 @@
 #include "util/fs.h"
 #include "util/banned.h"
 
-static const char usage_text[] =
-	"Usage: strata debug parse [--ast-only] FILE\n"
-	"       strata debug expand [--env K=V]... [--escape C] -- WORD\n"
-	"       strata debug words [--env K=V]... [--escape C] -- STRING\n"
-	"       strata debug ignore [-f DOCKERFILE] CONTEXT\n";
+static const char usage_text[] = "Usage: strata debug parse [--ast-only] FILE\n"
+				 "       strata debug expand [--env K=V]... [--escape C] -- WORD\n"
+				 "       strata debug words [--env K=V]... [--escape C] -- STRING\n"
+				 "       strata debug ignore [-f DOCKERFILE] CONTEXT\n";
 
 static int read_input(const char *path, struct st_buf *b, struct st_error **err)
 {
@@ -191,5 +190,6 @@ int cmd_debug(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 		return debug_expand(cli, argc - 1, argv + 1, true, err);
 	if (!strcmp(sub, "ignore"))
 		return debug_ignore(cli, argc - 1, argv + 1, err);
-	return st_cli_usage(err, "unknown debug subcommand '%s' (parse, expand, words, ignore)", sub);
+	return st_cli_usage(err, "unknown debug subcommand '%s' (parse, expand, words, ignore)",
+			    sub);
 }

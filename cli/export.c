@@ -26,10 +26,12 @@ int cmd_export(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 			output = optarg;
 			break;
 		case 'h':
-			fputs("Usage: strata export [OPTIONS] IMAGE\n\n"
-			      "Export an image's filesystem (all layers applied) as a tar archive\n\n"
-			      "Options:\n  -o, --output string   Write to a file, instead of STDOUT\n",
-			      cli->out);
+			fputs(
+			    "Usage: strata export [OPTIONS] IMAGE\n\n"
+			    "Export an image's filesystem (all layers applied) as a tar archive\n\n"
+			    "Options:\n  -o, --output string   Write to a file, instead of "
+			    "STDOUT\n",
+			    cli->out);
 			return 0;
 		default:
 			return st_cli_usage(err, "see 'strata export --help'");
@@ -38,8 +40,9 @@ int cmd_export(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 	if (argc - optind != 1)
 		return st_cli_usage(err, "\"export\" requires exactly 1 argument");
 	if (!output && isatty(1))
-		return st_err(err, ST_E_INVALID,
-			      "cowardly refusing to save to a terminal. Use the -o flag or redirect");
+		return st_err(
+		    err, ST_E_INVALID,
+		    "cowardly refusing to save to a terminal. Use the -o flag or redirect");
 	struct st_store *s = NULL;
 	if (st_cli_store(cli, &s, err) < 0)
 		return -1;

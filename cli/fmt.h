@@ -17,7 +17,8 @@ char *st_fmt_duration(long long seconds);
 char *st_fmt_since(const char *rfc3339, time_t now);
 /* Parse RFC 3339 ("2023-11-14T22:13:20.123Z", "+01:00" offsets). -1 if malformed. */
 int st_fmt_parse_time(const char *s, time_t *out);
-/* Format 't' as RFC 3339 in UTC with nanoseconds as Go's time.RFC3339Nano prints them. New string. */
+/* Format 't' as RFC 3339 in UTC with nanoseconds as Go's time.RFC3339Nano prints them. New string.
+ */
 char *st_fmt_time(time_t t, long nsec);
 /* Go's time.Time.String() in the local zone, as `docker images` prints CreatedAt:
  * "2023-11-14 23:13:20 +0100 CET". New string. */
@@ -44,7 +45,8 @@ void st_table_add(struct st_table *t, const char *const *row);
 void st_table_print(const struct st_table *t, FILE *out);
 void st_table_release(struct st_table *t);
 
-/* Unescape "\t" and "\n" in a --format string as Docker's CLI does before parsing it. New string. */
+/* Unescape "\t" and "\n" in a --format string as Docker's CLI does before parsing it. New string.
+ */
 char *st_fmt_unescape(const char *s);
 
 #endif

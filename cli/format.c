@@ -43,7 +43,8 @@ static json_t *header_for(const struct st_cli_format *f, const json_t *row)
 	json_t *h = json_object();
 	const char *key;
 	json_t *v;
-	json_object_foreach((json_t *)row, key, v) {
+	json_object_foreach((json_t *)row, key, v)
+	{
 		json_t *t = json_object_get(f->titles, key);
 		if (json_is_string(t)) {
 			json_object_set(h, key, t);
@@ -81,8 +82,7 @@ static void add_cells(struct st_cli_format *f, const char *line)
 	free(copy);
 }
 
-int st_cli_format_row(struct st_cli_format *f, const json_t *row, FILE *out,
-		      struct st_error **err)
+int st_cli_format_row(struct st_cli_format *f, const json_t *row, FILE *out, struct st_error **err)
 {
 	struct st_buf b = ST_BUF_INIT;
 	if (f->table && !f->header_line) {

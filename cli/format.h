@@ -21,8 +21,7 @@ struct st_cli_format;
 int st_cli_format_new(const char *fmt, const json_t *header, struct st_cli_format **out,
 		      struct st_error **err);
 /* Render one row ('row' borrowed). Table rows are kept until st_cli_format_flush(). */
-int st_cli_format_row(struct st_cli_format *f, const json_t *row, FILE *out,
-		      struct st_error **err);
+int st_cli_format_row(struct st_cli_format *f, const json_t *row, FILE *out, struct st_error **err);
 /* Print a table's header and rows, aligned. Nothing for a plain format. */
 void st_cli_format_flush(struct st_cli_format *f, FILE *out);
 void st_cli_format_free(struct st_cli_format *f);

@@ -52,10 +52,12 @@ static int parse_flags(struct st_cli *cli, int argc, char **argv, struct history
 			o->format = optarg;
 			break;
 		case 'h':
-			fputs("Usage: strata history [OPTIONS] IMAGE\n\nShow the history of an image\n\n"
+			fputs("Usage: strata history [OPTIONS] IMAGE\n\nShow the history of an "
+			      "image\n\n"
 			      "Options:\n"
 			      "      --format string   Format output using a Go template\n"
-			      "  -H, --human           Print sizes and dates in human readable format "
+			      "  -H, --human           Print sizes and dates in human readable "
+			      "format "
 			      "(default true)\n"
 			      "      --no-trunc        Don't truncate output\n"
 			      "  -q, --quiet           Only show image IDs\n",
@@ -83,8 +85,8 @@ static char *ellipsis(const char *s, size_t max)
 static json_t *make_row(const struct history_opts *o, const char *id, const char *created,
 			const char *created_by, uint64_t size, const char *comment, time_t now)
 {
-	st_autofree char *sid = !strcmp(id, "<missing>") || o->no_trunc ? st_xstrdup(id)
-									: st_fmt_short_id(id);
+	st_autofree char *sid =
+	    !strcmp(id, "<missing>") || o->no_trunc ? st_xstrdup(id) : st_fmt_short_id(id);
 	/* tabs and newlines in a RUN line would break the table */
 	st_autofree char *by = st_xstrdup(created_by ? created_by : "");
 	for (char *p = by; *p; p++)
@@ -94,14 +96,14 @@ static json_t *make_row(const struct history_opts *o, const char *id, const char
 	/* Docker prints RFC 3339 in the local zone, to the second, where -H is off */
 	time_t t;
 	bool parsed = st_fmt_parse_time(created, &t) == 0;
-	st_autofree char *at = parsed ? st_fmt_rfc3339_local(t)
-				      : st_xstrdup(created ? created : "");
+	st_autofree char *at =
+	    parsed ? st_fmt_rfc3339_local(t) : st_xstrdup(created ? created : "");
 	st_autofree char *since = o->human ? st_fmt_since(created, now) : st_xstrdup(at);
-	st_autofree char *sz = o->human ? st_fmt_size(size)
-					: st_xasprintf("%llu", (unsigned long long)size);
+	st_autofree char *sz =
+	    o->human ? st_fmt_size(size) : st_xasprintf("%llu", (unsigned long long)size);
 	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "ID", sid, "CreatedSince", since,
-			 "CreatedAt", at, "CreatedBy", by_shown, "Size", sz,
-			 "Comment", comment ? comment : "");
+			 "CreatedAt", at, "CreatedBy", by_shown, "Size", sz, "Comment",
+			 comment ? comment : "");
 }
 
 /*
@@ -116,7 +118,7 @@ static int content_size(struct st_store *s, const struct st_store_layer *l, uint
 	if (st_store_open_blob(s, l->digest.str, &fd, NULL, err) < 0)
 		return -1;
 	st_auto(st_layer_reader) struct st_layer_reader *r =
-		st_layer_reader_new(st_layer_source_fd(&fd), err);
+	    st_layer_reader_new(st_layer_source_fd(&fd), err);
 	if (!r)
 		return -1;
 	uint64_t total = 0;
@@ -137,9 +139,11 @@ int cmd_history(struct st_cli *cli, int argc, char **argv, struct st_error **err
 	int rc = parse_flags(cli, argc, argv, &o, err);
 	if (rc != 0)
 		return rc < 0 ? -1 : 0;
-	const char *fmt = o.quiet ? "{{.ID}}"
-		: o.format ? o.format
-			   : "table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}";
+	const char *fmt =
+	    o.quiet ? "{{.ID}}"
+	    : o.format
+		? o.format
+		: "table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}";
 	json_t *header = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "ID", "IMAGE", "CreatedSince",
 				   "CREATED", "CreatedAt", "CREATED AT", "CreatedBy", "CREATED BY",
 				   "Size", "SIZE", "Comment", "COMMENT");

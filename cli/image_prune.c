@@ -13,10 +13,10 @@
 int cmd_image_prune(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 {
 	static const struct option longopts[] = {
-	    {"all", no_argument, NULL, 'a'},
-	    {"force", no_argument, NULL, 'f'},
-	    {"help", no_argument, NULL, 'h'},
-	    {0},
+		{ "all", no_argument, NULL, 'a' },
+		{ "force", no_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
 	};
 	bool all = false, force = false;
 	int c;

@@ -1,4 +1,5 @@
-/* images.c: strata images [-a] [-q] [--digests] [--no-trunc] [--filter F]... [--format F] [REPOSITORY[:TAG]] */
+/* images.c: strata images [-a] [-q] [--digests] [--no-trunc] [--filter F]... [--format F]
+ * [REPOSITORY[:TAG]] */
 #include <fnmatch.h>
 #include <getopt.h>
 #include <stdbool.h>
@@ -16,7 +17,7 @@
 
 struct images_opts {
 	bool quiet, digests, no_trunc;
-	int dangling; /* -1: any, 0: only tagged, 1: only dangling */
+	int dangling;	   /* -1: any, 0: only tagged, 1: only dangling */
 	const char **refs; /* reference=PATTERN filters (and the positional REPOSITORY) */
 	size_t nrefs;
 	const char **labels; /* label=K or label=K=V */
@@ -26,16 +27,16 @@ struct images_opts {
 };
 
 static const char usage_text[] =
-	"Usage: strata images [OPTIONS] [REPOSITORY[:TAG]]\n\n"
-	"List images\n\n"
-	"Options:\n"
-	"  -a, --all             Show all images (there are no intermediate images to hide)\n"
-	"      --digests         Show digests\n"
-	"  -f, --filter filter   Filter output: dangling=true|false, reference=PATTERN,\n"
-	"                        label=KEY[=VALUE], before=IMAGE, since=IMAGE\n"
-	"      --format string   Format output using a Go template ('table ...' for columns)\n"
-	"      --no-trunc        Don't truncate output\n"
-	"  -q, --quiet           Only show image IDs\n";
+    "Usage: strata images [OPTIONS] [REPOSITORY[:TAG]]\n\n"
+    "List images\n\n"
+    "Options:\n"
+    "  -a, --all             Show all images (there are no intermediate images to hide)\n"
+    "      --digests         Show digests\n"
+    "  -f, --filter filter   Filter output: dangling=true|false, reference=PATTERN,\n"
+    "                        label=KEY[=VALUE], before=IMAGE, since=IMAGE\n"
+    "      --format string   Format output using a Go template ('table ...' for columns)\n"
+    "      --no-trunc        Don't truncate output\n"
+    "  -q, --quiet           Only show image IDs\n";
 
 static void push(const char ***v, size_t *n, const char *s)
 {
@@ -70,10 +71,14 @@ static int parse_flags(struct st_cli *cli, int argc, char **argv, struct images_
 		       struct st_error **err)
 {
 	static const struct option longopts[] = {
-		{ "all", no_argument, NULL, 'a' },     { "digests", no_argument, NULL, 'd' },
-		{ "filter", required_argument, NULL, 'f' }, { "format", required_argument, NULL, 'F' },
-		{ "no-trunc", no_argument, NULL, 'n' }, { "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },    { 0 },
+		{ "all", no_argument, NULL, 'a' },
+		{ "digests", no_argument, NULL, 'd' },
+		{ "filter", required_argument, NULL, 'f' },
+		{ "format", required_argument, NULL, 'F' },
+		{ "no-trunc", no_argument, NULL, 'n' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
 	};
 	int c;
 	while ((c = getopt_long(argc, argv, "af:qh", longopts, NULL)) != -1) {
@@ -179,12 +184,12 @@ static json_t *row_for(const struct st_store_image *img, const char *repo, const
 	st_autofree char *size = st_fmt_size(img->size);
 	/* Docker's CreatedAt is Go's time.Time.String(): "2023-11-14 23:13:20 +0100 CET" */
 	time_t t;
-	st_autofree char *at = st_fmt_parse_time(img->created, &t) == 0 ? st_fmt_go_string(t)
-								       : st_xstrdup("");
+	st_autofree char *at =
+	    st_fmt_parse_time(img->created, &t) == 0 ? st_fmt_go_string(t) : st_xstrdup("");
 	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "ID", id,
 			 "Repository", repo, "Tag", tag, "Digest", img->manifest_digest.str,
-			 "CreatedSince", since, "CreatedAt", at,
-			 "Size", size, "VirtualSize", size, "Containers", "N/A", "SharedSize", "N/A");
+			 "CreatedSince", since, "CreatedAt", at, "Size", size, "VirtualSize", size,
+			 "Containers", "N/A", "SharedSize", "N/A");
 }
 
 int cmd_images(struct st_cli *cli, int argc, char **argv, struct st_error **err)
@@ -200,15 +205,17 @@ int cmd_images(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 	if (o.quiet)
 		fmt = "{{.ID}}";
 	else if (!fmt && o.digests)
-		fmt = "table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}";
+		fmt =
+		    "table "
+		    "{{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}";
 	else if (!fmt)
 		fmt = "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}";
 	/* Every field a row has: an empty list still prints its header from these. */
-	json_t *header = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "ID",
-				   "IMAGE ID", "Repository", "REPOSITORY", "Tag", "TAG", "Digest",
-				   "DIGEST", "CreatedSince", "CREATED", "CreatedAt", "CREATED AT",
-				   "Size", "SIZE", "VirtualSize", "SIZE", "Containers", "CONTAINERS",
-				   "SharedSize", "SHARED SIZE");
+	json_t *header =
+	    json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "ID", "IMAGE ID",
+		      "Repository", "REPOSITORY", "Tag", "TAG", "Digest", "DIGEST", "CreatedSince",
+		      "CREATED", "CreatedAt", "CREATED AT", "Size", "SIZE", "VirtualSize", "SIZE",
+		      "Containers", "CONTAINERS", "SharedSize", "SHARED SIZE");
 	st_auto(st_cli_format) struct st_cli_format *f = NULL;
 	rc = st_cli_format_new(fmt, header, &f, err);
 	json_decref(header);
@@ -253,8 +260,9 @@ int cmd_images(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 			char *colon = strrchr(tags[t], ':');
 			if (colon && strchr(colon, '/'))
 				colon = NULL;
-			st_autofree char *repo = colon ? st_xstrndup(tags[t], (size_t)(colon - tags[t]))
-						       : st_xstrdup(tags[t]);
+			st_autofree char *repo =
+			    colon ? st_xstrndup(tags[t], (size_t)(colon - tags[t]))
+				  : st_xstrdup(tags[t]);
 			const char *tag = colon ? colon + 1 : "<none>";
 			if (!ref_matches(&o, repo, tag))
 				continue;

@@ -26,13 +26,14 @@ struct import_opts {
 };
 
 static const char usage_text[] =
-	"Usage: strata import [OPTIONS] FILE|DIR|- [REPOSITORY[:TAG]]\n\n"
-	"Create an image from a root filesystem tarball (plain, gzip, zstd, bzip2, xz) or a directory\n\n"
-	"Options:\n"
-	"  -c, --change list      Apply a Dockerfile instruction to the image (CMD, ENTRYPOINT, ENV,\n"
-	"                         EXPOSE, LABEL, ONBUILD, USER, VOLUME, WORKDIR, STOPSIGNAL)\n"
-	"  -m, --message string   Set the commit message of the imported image\n"
-	"      --platform string  Set the platform (default: the host's)\n";
+    "Usage: strata import [OPTIONS] FILE|DIR|- [REPOSITORY[:TAG]]\n\n"
+    "Create an image from a root filesystem tarball (plain, gzip, zstd, bzip2, xz) or a "
+    "directory\n\n"
+    "Options:\n"
+    "  -c, --change list      Apply a Dockerfile instruction to the image (CMD, ENTRYPOINT, ENV,\n"
+    "                         EXPOSE, LABEL, ONBUILD, USER, VOLUME, WORKDIR, STOPSIGNAL)\n"
+    "  -m, --message string   Set the commit message of the imported image\n"
+    "      --platform string  Set the platform (default: the host's)\n";
 
 static int parse_flags(struct st_cli *cli, int argc, char **argv, struct import_opts *o,
 		       struct st_error **err)
@@ -65,7 +66,8 @@ static int parse_flags(struct st_cli *cli, int argc, char **argv, struct import_
 		}
 	}
 	if (argc - optind < 1 || argc - optind > 2)
-		return st_cli_usage(err, "\"import\" requires 1 or 2 arguments: FILE|DIR|- [REPOSITORY[:TAG]]");
+		return st_cli_usage(
+		    err, "\"import\" requires 1 or 2 arguments: FILE|DIR|- [REPOSITORY[:TAG]]");
 	o->src = argv[optind];
 	o->ref = argc - optind == 2 ? argv[optind + 1] : NULL;
 	return 0;
@@ -109,8 +111,8 @@ static int apply_change(struct st_image_config *cfg, bool *cmd_set, const char *
 		return st_err(err, ST_E_PARSE, "--change '%s': expected one instruction", change);
 	const struct st_dockerfile_instr *in = &df->instrs[0];
 	if (!change_allowed(in->kind))
-		return st_err(err, ST_E_INVALID, "--change '%s': %s is not supported by import", change,
-			      in->keyword);
+		return st_err(err, ST_E_INVALID, "--change '%s': %s is not supported by import",
+			      change, in->keyword);
 	struct st_dockerfile_env env = { .lookup = env_lookup, .ctx = cfg };
 	char **words = NULL;
 	size_t n = 0;
@@ -206,8 +208,8 @@ int cmd_import(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 	cfg->os = st_xstrdup(plat.os);
 	if (plat.variant[0])
 		cfg->variant = st_xstrdup(plat.variant);
-	st_autofree char *comment = o.message ? st_xstrdup(o.message)
-					      : st_xasprintf("Imported from %s", o.src);
+	st_autofree char *comment =
+	    o.message ? st_xstrdup(o.message) : st_xasprintf("Imported from %s", o.src);
 	if (o.message)
 		cfg->comment = st_xstrdup(o.message);
 	st_image_config_add_diff_id(cfg, &layer.diff_id);

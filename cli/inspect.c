@@ -67,7 +67,8 @@ int cmd_inspect(struct st_cli *cli, int argc, char **argv, struct st_error **err
 			break;
 		case 't':
 			if (strcmp(optarg, "image") != 0)
-				return st_cli_usage(err, "--type: only 'image' objects exist in strata");
+				return st_cli_usage(err,
+						    "--type: only 'image' objects exist in strata");
 			break;
 		case 'h':
 			fputs("Usage: strata inspect [OPTIONS] IMAGE [IMAGE...]\n\n"

@@ -9,13 +9,13 @@
 #include "util/banned.h"
 
 static const char usage_text[] =
-	"Usage: strata load [OPTIONS]\n\n"
-	"Load images from a tar archive (docker-archive or oci-archive, plain or compressed) or an\n"
-	"OCI layout directory, read from STDIN by default\n\n"
-	"Options:\n"
-	"  -i, --input string   Read from a tar archive file or an OCI layout directory, instead "
-	"of STDIN\n"
-	"  -q, --quiet          Suppress the load output\n";
+    "Usage: strata load [OPTIONS]\n\n"
+    "Load images from a tar archive (docker-archive or oci-archive, plain or compressed) or an\n"
+    "OCI layout directory, read from STDIN by default\n\n"
+    "Options:\n"
+    "  -i, --input string   Read from a tar archive file or an OCI layout directory, instead "
+    "of STDIN\n"
+    "  -q, --quiet          Suppress the load output\n";
 
 int cmd_load(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 {
@@ -33,7 +33,8 @@ int cmd_load(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 			input = optarg;
 			break;
 		case 'q':
-			/* Docker's -q hides progress bars; there are none, the result lines stay. */
+			/* Docker's -q hides progress bars; there are none, the result lines stay.
+			 */
 			break;
 		case 'h':
 			fputs(usage_text, cli->out);
@@ -58,10 +59,11 @@ int cmd_load(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 	for (size_t i = 0; i < r.n; i++) {
 		const struct st_archive_loaded *l = &r.v[i];
 		if (l->replaced)
-			fprintf(cli->out,
-				"The image %s already exists, renaming the old one with ID %s to empty "
-				"string\n",
-				l->name, l->old_id.str);
+			fprintf(
+			    cli->out,
+			    "The image %s already exists, renaming the old one with ID %s to empty "
+			    "string\n",
+			    l->name, l->old_id.str);
 		if (l->name)
 			fprintf(cli->out, "Loaded image: %s\n", l->name);
 		else

@@ -69,15 +69,15 @@ int cmd_login(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 {
 	enum { OPT_STDIN = 256, OPT_TLS, OPT_AUTHFILE };
 	static const struct option longopts[] = {
-	    {"username", required_argument, NULL, 'u'},
-	    {"password", required_argument, NULL, 'p'},
-	    {"password-stdin", no_argument, NULL, OPT_STDIN},
-	    {"tls-verify", required_argument, NULL, OPT_TLS},
-	    {"authfile", required_argument, NULL, OPT_AUTHFILE},
-	    {"help", no_argument, NULL, 'h'},
-	    {0},
+		{ "username", required_argument, NULL, 'u' },
+		{ "password", required_argument, NULL, 'p' },
+		{ "password-stdin", no_argument, NULL, OPT_STDIN },
+		{ "tls-verify", required_argument, NULL, OPT_TLS },
+		{ "authfile", required_argument, NULL, OPT_AUTHFILE },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
 	};
-	struct st_registry_opts ro = {0};
+	struct st_registry_opts ro = { 0 };
 	const char *user = NULL, *pass = NULL;
 	bool from_stdin = false;
 	int c;
@@ -146,11 +146,11 @@ int cmd_login(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 int cmd_logout(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 {
 	static const struct option longopts[] = {
-	    {"authfile", required_argument, NULL, 'A'},
-	    {"help", no_argument, NULL, 'h'},
-	    {0},
+		{ "authfile", required_argument, NULL, 'A' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
 	};
-	struct st_registry_opts ro = {0};
+	struct st_registry_opts ro = { 0 };
 	int c;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {

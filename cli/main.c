@@ -62,32 +62,21 @@ static const struct missing {
 	const char *name;
 	const char *instead;
 } missing[] = {
-	{ "search",
-	  "no registry search: use 'skopeo list-tags docker://NAME'" },
-	{ "copy",
-	  "use 'skopeo copy'; 'strata save' and 'strata load' move images out of and into "
-	  "strata's store" },
-	{ "run",
-	  "strata builds images and runs no containers: RUN in a Dockerfile runs a "
-	  "command, or 'strata save IMAGE | docker load' and run it there" },
-	{ "exec",
-	  "strata runs no containers: RUN in a Dockerfile runs a command" },
-	{ "ps",
-	  "strata runs no containers: 'strata images' lists the images" },
-	{ "commit",
-	  "strata runs no containers: build with a Dockerfile, or 'strata import DIR'" },
-	{ "sbom",
-	  "no SBOM generator yet: 'strata export -o rootfs.tar IMAGE' and scan the tar "
-	  "with syft" },
-	{ "dive",
-	  "'strata history IMAGE' lists the layers; 'strata export IMAGE | tar -tv' lists "
-	  "the files" },
-	{ "sign",
-	  "no signing yet: sign the image in its registry with 'cosign sign'" },
-	{ "verify",
-	  "no signing yet: 'cosign verify' an image in a registry" },
-	{ "lint",
-	  "no linter yet: 'strata debug parse Dockerfile' checks the syntax" },
+	{ "search", "no registry search: use 'skopeo list-tags docker://NAME'" },
+	{ "copy", "use 'skopeo copy'; 'strata save' and 'strata load' move images out of and into "
+		  "strata's store" },
+	{ "run", "strata builds images and runs no containers: RUN in a Dockerfile runs a "
+		 "command, or 'strata save IMAGE | docker load' and run it there" },
+	{ "exec", "strata runs no containers: RUN in a Dockerfile runs a command" },
+	{ "ps", "strata runs no containers: 'strata images' lists the images" },
+	{ "commit", "strata runs no containers: build with a Dockerfile, or 'strata import DIR'" },
+	{ "sbom", "no SBOM generator yet: 'strata export -o rootfs.tar IMAGE' and scan the tar "
+		  "with syft" },
+	{ "dive", "'strata history IMAGE' lists the layers; 'strata export IMAGE | tar -tv' lists "
+		  "the files" },
+	{ "sign", "no signing yet: sign the image in its registry with 'cosign sign'" },
+	{ "verify", "no signing yet: 'cosign verify' an image in a registry" },
+	{ "lint", "no linter yet: 'strata debug parse Dockerfile' checks the syntax" },
 	{ "scout",
 	  "no vulnerability scanner: 'strata export -o rootfs.tar IMAGE' and scan the tar" },
 };
@@ -324,7 +313,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (help) {
-		char *hargv[] = {NULL, (char *)"--help", NULL};
+		char *hargv[] = { NULL, (char *)"--help", NULL };
 		return run_verb(v, 2, hargv, root);
 	}
 	return run_verb(v, argc - i - used + 1, argv + i + used - 1, root);

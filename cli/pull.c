@@ -42,8 +42,8 @@ static int pull_one(struct st_cli *cli, struct st_store *s, struct st_registry *
 		fprintf(cli->errout, "%s: Pulling from %s\n", digest ? digest : tag,
 			st_image_ref_path(ref));
 	struct st_registry_pull_opts po = {
-	    .platform = o->have_platform ? &o->platform : NULL,
-	    .events = {o->quiet ? NULL : on_event, cli},
+		.platform = o->have_platform ? &o->platform : NULL,
+		.events = { o->quiet ? NULL : on_event, cli },
 	};
 	struct st_registry_pull_result res;
 	if (st_registry_pull(s, r, ref, &po, &res, err) < 0)
@@ -64,15 +64,15 @@ int cmd_pull(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 {
 	enum { OPT_PLATFORM = 256, OPT_TLS, OPT_AUTHFILE };
 	static const struct option longopts[] = {
-	    {"all-tags", no_argument, NULL, 'a'},
-	    {"quiet", no_argument, NULL, 'q'},
-	    {"platform", required_argument, NULL, OPT_PLATFORM},
-	    {"tls-verify", required_argument, NULL, OPT_TLS},
-	    {"authfile", required_argument, NULL, OPT_AUTHFILE},
-	    {"help", no_argument, NULL, 'h'},
-	    {0},
+		{ "all-tags", no_argument, NULL, 'a' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "platform", required_argument, NULL, OPT_PLATFORM },
+		{ "tls-verify", required_argument, NULL, OPT_TLS },
+		{ "authfile", required_argument, NULL, OPT_AUTHFILE },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
 	};
-	struct pull_opts o = {0};
+	struct pull_opts o = { 0 };
 	int c;
 	while ((c = getopt_long(argc, argv, "aqh", longopts, NULL)) != -1) {
 		switch (c) {

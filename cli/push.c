@@ -42,7 +42,7 @@ static int push_one(struct st_cli *cli, struct st_store *s, struct st_registry *
 	st_autofree char *repo = st_image_ref_repository(dest);
 	if (!o->quiet)
 		fprintf(cli->errout, "The push refers to repository [%s]\n", repo);
-	struct st_registry_events ev = {o->quiet ? NULL : on_event, cli};
+	struct st_registry_events ev = { o->quiet ? NULL : on_event, cli };
 	struct st_registry_push_result res;
 	if (st_registry_push(s, r, img->id.str, dest, &ev, &res, err) < 0)
 		return -1;
@@ -85,15 +85,15 @@ int cmd_push(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 {
 	enum { OPT_TLS = 256, OPT_AUTHFILE, OPT_DIGESTFILE };
 	static const struct option longopts[] = {
-	    {"quiet", no_argument, NULL, 'q'},
-	    {"all-tags", no_argument, NULL, 'a'},
-	    {"digestfile", required_argument, NULL, OPT_DIGESTFILE},
-	    {"tls-verify", required_argument, NULL, OPT_TLS},
-	    {"authfile", required_argument, NULL, OPT_AUTHFILE},
-	    {"help", no_argument, NULL, 'h'},
-	    {0},
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "all-tags", no_argument, NULL, 'a' },
+		{ "digestfile", required_argument, NULL, OPT_DIGESTFILE },
+		{ "tls-verify", required_argument, NULL, OPT_TLS },
+		{ "authfile", required_argument, NULL, OPT_AUTHFILE },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
 	};
-	struct push_opts o = {0};
+	struct push_opts o = { 0 };
 	int c;
 	while ((c = getopt_long(argc, argv, "aqh", longopts, NULL)) != -1) {
 		switch (c) {

@@ -53,10 +53,11 @@ static int remove_one(struct st_cli *cli, struct st_store *s, const char *arg, b
 	if (!by_name && nt > 1 && !force) {
 		st_autofree char *short_id = st_fmt_short_id(img->id.str);
 		st_store_strings_free(tags, nt);
-		return st_err(err, ST_E_BUSY,
-			      "conflict: unable to delete %s (must be forced) - image is referenced in "
-			      "multiple repositories (use -f)",
-			      short_id);
+		return st_err(
+		    err, ST_E_BUSY,
+		    "conflict: unable to delete %s (must be forced) - image is referenced in "
+		    "multiple repositories (use -f)",
+		    short_id);
 	}
 	rc = st_store_image_delete(s, img->id.str, ST_STORE_DELETE_FORCE, err);
 	if (rc == 0) {
@@ -86,9 +87,11 @@ int cmd_rmi(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 		case 'n':
 			break;
 		case 'h':
-			fputs("Usage: strata rmi [OPTIONS] IMAGE [IMAGE...]\n\nRemove one or more images\n\n"
+			fputs("Usage: strata rmi [OPTIONS] IMAGE [IMAGE...]\n\nRemove one or more "
+			      "images\n\n"
 			      "Options:\n  -f, --force      Force removal of the image\n"
-			      "      --no-prune   Do not delete untagged parents (strata keeps none)\n",
+			      "      --no-prune   Do not delete untagged parents (strata keeps "
+			      "none)\n",
 			      cli->out);
 			return 0;
 		default:
@@ -104,7 +107,8 @@ int cmd_rmi(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 	for (int i = optind; i < argc; i++) {
 		struct st_error *e = NULL;
 		if (remove_one(cli, s, argv[i], force, &e) < 0) {
-			/* Like Docker: report each failure, go on with the rest, fail at the end. */
+			/* Like Docker: report each failure, go on with the rest, fail at the end.
+			 */
 			if (rc == 0 && i + 1 == argc) {
 				*err = e;
 				return -1;

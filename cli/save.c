@@ -11,12 +11,12 @@
 #include "util/banned.h"
 
 static const char usage_text[] =
-	"Usage: strata save [OPTIONS] IMAGE [IMAGE...]\n\n"
-	"Save one or more images to a tar archive (streamed to STDOUT by default)\n\n"
-	"Options:\n"
-	"      --format string   docker-archive (default; docker load, skopeo docker-archive:),\n"
-	"                        oci-archive (an OCI layout as a tar) or oci-dir (needs -o DIR)\n"
-	"  -o, --output string   Write to a file (a directory for oci-dir), instead of STDOUT\n";
+    "Usage: strata save [OPTIONS] IMAGE [IMAGE...]\n\n"
+    "Save one or more images to a tar archive (streamed to STDOUT by default)\n\n"
+    "Options:\n"
+    "      --format string   docker-archive (default; docker load, skopeo docker-archive:),\n"
+    "                        oci-archive (an OCI layout as a tar) or oci-dir (needs -o DIR)\n"
+    "  -o, --output string   Write to a file (a directory for oci-dir), instead of STDOUT\n";
 
 /* As docker save: the directory that will hold -o must exist (an OCI layout's own directory is
  * created), so a typo in a path fails instead of creating a tree. */
@@ -32,8 +32,8 @@ static int check_output_dir(const char *output, struct st_error **err)
 	slash[slash == dir] = '\0';
 	struct stat st;
 	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
-		return st_err(err, ST_E_NOTFOUND, "invalid output path: directory \"%s\" does not exist",
-			      dir);
+		return st_err(err, ST_E_NOTFOUND,
+			      "invalid output path: directory \"%s\" does not exist", dir);
 	return 0;
 }
 
@@ -56,10 +56,11 @@ int cmd_save(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 		case 'f':
 			if (st_archive_format_parse(optarg, &o.format, err) < 0) {
 				st_error_clear(err);
-				return st_cli_usage(err,
-						    "invalid argument \"%s\" for \"--format\" flag: "
-						    "expected docker-archive, oci-archive or oci-dir",
-						    optarg);
+				return st_cli_usage(
+				    err,
+				    "invalid argument \"%s\" for \"--format\" flag: "
+				    "expected docker-archive, oci-archive or oci-dir",
+				    optarg);
 			}
 			break;
 		case 'h':
@@ -82,8 +83,9 @@ int cmd_save(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 	if (!output || !*output) {
 		int fd = fileno(cli->out);
 		if (isatty(fd))
-			return st_err(err, ST_E_INVALID, "cowardly refusing to save to a terminal. "
-							 "Use the -o flag or redirect");
+			return st_err(err, ST_E_INVALID,
+				      "cowardly refusing to save to a terminal. "
+				      "Use the -o flag or redirect");
 		if (st_cli_store(cli, &s, err) < 0)
 			return -1;
 		fflush(cli->out);

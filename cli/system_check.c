@@ -10,10 +10,12 @@
 int cmd_system_check(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 {
 	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-		fputs("Usage: strata system check\n\nVerify every blob's digest and every reference, "
-		      "image and layer record of the store,\nand remove what interrupted commands "
-		      "left in its tmp/ (stale mounts and trees).\nExits 1 when a problem is found.\n",
-		      cli->out);
+		fputs(
+		    "Usage: strata system check\n\nVerify every blob's digest and every reference, "
+		    "image and layer record of the store,\nand remove what interrupted commands "
+		    "left in its tmp/ (stale mounts and trees).\nExits 1 when a problem is "
+		    "found.\n",
+		    cli->out);
 		return 0;
 	}
 	if (argc != 1)
@@ -39,8 +41,8 @@ int cmd_system_check(struct st_cli *cli, int argc, char **argv, struct st_error 
 	size_t blobs = rep.blobs;
 	st_store_check_report_release(&rep);
 	if (problems)
-		return st_err(err, ST_E_DIGEST, "store '%s' is not consistent: %zu problem%s", cli->root,
-			      problems, problems == 1 ? "" : "s");
+		return st_err(err, ST_E_DIGEST, "store '%s' is not consistent: %zu problem%s",
+			      cli->root, problems, problems == 1 ? "" : "s");
 	fprintf(cli->out, "store '%s' is consistent: %zu blobs verified (%s)\n", cli->root, blobs,
 		bytes);
 	return 0;

@@ -16,8 +16,8 @@ static json_t *row(const char *type, size_t total, size_t active, uint64_t size,
 {
 	st_autofree char *sz = st_fmt_size(size);
 	st_autofree char *rs = st_fmt_size(reclaim);
-	st_autofree char *rc = size ? st_xasprintf("%s (%d%%)", rs, (int)(reclaim * 100 / size))
-				    : st_xstrdup(rs);
+	st_autofree char *rc =
+	    size ? st_xasprintf("%s (%d%%)", rs, (int)(reclaim * 100 / size)) : st_xstrdup(rs);
 	return json_pack("{s:s, s:I, s:I, s:s, s:s}", "Type", type, "TotalCount", (json_int_t)total,
 			 "Active", (json_int_t)active, "Size", sz, "Reclaimable", rc);
 }
@@ -68,9 +68,9 @@ static int image_rows(struct st_store *s, struct st_table *t, struct st_error **
 			if (colon && strchr(colon, '/'))
 				colon = NULL;
 			st_autofree char *repo =
-				!nt     ? st_xstrdup("<none>")
-				: colon ? st_xstrndup(tags[k], (size_t)(colon - tags[k]))
-					: st_xstrdup(tags[k]);
+			    !nt	    ? st_xstrdup("<none>")
+			    : colon ? st_xstrndup(tags[k], (size_t)(colon - tags[k]))
+				    : st_xstrdup(tags[k]);
 			const char *tag = colon ? colon + 1 : "<none>";
 			const char *row[] = { repo, tag, id, since, size, shared, unique, "0" };
 			st_table_add(t, row);
@@ -106,8 +106,9 @@ static int print_verbose(struct st_store *s, const struct st_build_cache_usage *
 	if (rc < 0)
 		return -1;
 	st_table_init(&t, 6);
-	const char *ch[] = { "CACHE ID",  "CACHE TYPE", "SIZE",
-			     "LAST USED", "SHARED",     "RECLAIMABLE" };
+	const char *ch[] = {
+		"CACHE ID", "CACHE TYPE", "SIZE", "LAST USED", "SHARED", "RECLAIMABLE"
+	};
 	st_table_add(&t, ch);
 	time_t now = time(NULL);
 	for (size_t i = 0; i < u->records; i++) {
@@ -134,7 +135,8 @@ int cmd_system_df(struct st_cli *cli, int argc, char **argv, struct st_error **e
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	const char *fmt = "table {{.Type}}\t{{.TotalCount}}\t{{.Active}}\t{{.Size}}\t{{.Reclaimable}}";
+	const char *fmt =
+	    "table {{.Type}}\t{{.TotalCount}}\t{{.Active}}\t{{.Size}}\t{{.Reclaimable}}";
 	bool verbose = false;
 	int c;
 	while ((c = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
@@ -157,7 +159,8 @@ int cmd_system_df(struct st_cli *cli, int argc, char **argv, struct st_error **e
 			return st_cli_usage(err, "see 'strata system df --help'");
 		}
 	}
-	json_t *header = json_pack("{s:s, s:s}", "TotalCount", "TOTAL", "Reclaimable", "RECLAIMABLE");
+	json_t *header =
+	    json_pack("{s:s, s:s}", "TotalCount", "TOTAL", "Reclaimable", "RECLAIMABLE");
 	st_auto(st_cli_format) struct st_cli_format *f = NULL;
 	int rc = st_cli_format_new(fmt, header, &f, err);
 	json_decref(header);

@@ -15,13 +15,14 @@ int cmd_tag(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 		return 0;
 	}
 	if (argc != 3)
-		return st_cli_usage(err, "\"tag\" requires exactly 2 arguments: SOURCE_IMAGE TARGET_IMAGE");
+		return st_cli_usage(
+		    err, "\"tag\" requires exactly 2 arguments: SOURCE_IMAGE TARGET_IMAGE");
 	st_autofree char *target = NULL;
 	if (st_local_ref_normalize(argv[2], &target, err) < 0)
 		return -1;
 	if (strchr(target, '@'))
-		return st_err(err, ST_E_INVALID, "refusing to create a tag with a digest reference: %s",
-			      argv[2]);
+		return st_err(err, ST_E_INVALID,
+			      "refusing to create a tag with a digest reference: %s", argv[2]);
 	struct st_store *s = NULL;
 	if (st_cli_store(cli, &s, err) < 0)
 		return -1;

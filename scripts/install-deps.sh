@@ -2,7 +2,7 @@
 # Installs everything strata needs to build, test and benchmark on Debian 12.
 # Usage: scripts/install-deps.sh [--bench]   (run as root)
 set -eu
-pkgs="build-essential meson ninja-build pkg-config clang libclang-rt-14-dev
+pkgs="build-essential meson ninja-build pkg-config clang clang-format libclang-rt-14-dev
       libarchive-dev libjansson-dev libssl-dev libcurl4-openssl-dev libsqlite3-dev
       libzstd-dev libisal-dev libcmocka-dev
       bats runc busybox-static skopeo buildah jq bc python3 curl docker-registry"

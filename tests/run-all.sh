@@ -63,5 +63,18 @@ if { [ -z "$only" ] || [ "$only" = fuzz ]; } && [ -n "$fuzz_build" ]; then
 	done
 fi
 
+if [ -z "$only" ] || [ "$only" = format ]; then
+	# One formatting style: the committed .clang-format, as Debian 12's clang-format 14 reads it.
+	echo "== format (clang-format)"
+	if git ls-files '*.c' '*.h' | xargs clang-format --dry-run --Werror >/tmp/strata-format.log 2>&1; then
+		echo "ok clang-format"
+		passed=$((passed + 1))
+	else
+		echo "not ok clang-format (run: git ls-files '*.c' '*.h' | xargs clang-format -i)"
+		head -40 /tmp/strata-format.log
+		failed=$((failed + 1))
+	fi
+fi
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

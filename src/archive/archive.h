@@ -62,8 +62,8 @@ int st_archive_entry_name(const char *raw, char **out, struct st_error **err);
 /* ---- save ---- */
 
 struct st_archive_save_opts {
-	enum st_archive_format format;	/* DOCKER, OCI_ARCHIVE or OCI_DIR */
-	const char *const *names;	/* images as a person typed them: name[:tag], id */
+	enum st_archive_format format; /* DOCKER, OCI_ARCHIVE or OCI_DIR */
+	const char *const *names;      /* images as a person typed them: name[:tag], id */
 	size_t n_names;
 };
 
@@ -80,15 +80,15 @@ int st_archive_save_fd(struct st_store *s, const struct st_archive_save_opts *o,
  * OCI_DIR fills a temp directory next to 'path' and renames it to 'path', which must not
  * exist or be an empty directory (ST_E_EXISTS otherwise).
  */
-int st_archive_save_path(struct st_store *s, const struct st_archive_save_opts *o,
-			 const char *path, struct st_error **err);
+int st_archive_save_path(struct st_store *s, const struct st_archive_save_opts *o, const char *path,
+			 struct st_error **err);
 
 /* ---- load ---- */
 
 struct st_archive_loaded {
-	char *name;	       /* familiar name ("busybox:latest"); NULL: loaded untagged */
-	struct st_digest id;   /* the image id (config digest) */
-	bool replaced;	       /* 'name' pointed to another image before: 'old_id' */
+	char *name;	     /* familiar name ("busybox:latest"); NULL: loaded untagged */
+	struct st_digest id; /* the image id (config digest) */
+	bool replaced;	     /* 'name' pointed to another image before: 'old_id' */
 	struct st_digest old_id;
 };
 
@@ -110,8 +110,8 @@ void st_archive_load_result_release(struct st_archive_load_result *r);
  * for an archive that is neither format. An index with several platforms gives the host's.
  * 'out' is filled on success; release it with st_archive_load_result_release().
  */
-int st_archive_load_path(struct st_store *s, const char *path,
-			 struct st_archive_load_result *out, struct st_error **err);
+int st_archive_load_path(struct st_store *s, const char *path, struct st_archive_load_result *out,
+			 struct st_error **err);
 
 /* The same from a tar read from 'fd' (borrowed; e.g. stdin). 'what' names it in errors. */
 int st_archive_load_fd(struct st_store *s, int fd, const char *what,

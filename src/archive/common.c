@@ -63,14 +63,14 @@ int st_archive_entry_name(const char *raw, char **out, struct st_error **err)
 	struct st_buf b = ST_BUF_INIT;
 	if (!st_path_normalize(raw, &b)) {
 		st_buf_release(&b);
-		return st_err(err, ST_E_INVALID, "archive entry '%s': path escapes the archive", raw);
+		return st_err(err, ST_E_INVALID, "archive entry '%s': path escapes the archive",
+			      raw);
 	}
 	*out = st_buf_detach(&b, NULL);
 	return 0;
 }
 
-int st_archive_link_target(const char *name, const char *target, char **out,
-			   struct st_error **err)
+int st_archive_link_target(const char *name, const char *target, char **out, struct st_error **err)
 {
 	if (target[0] == '/')
 		return st_err(err, ST_E_INVALID, "archive entry '%s': link to absolute path '%s'",
@@ -87,9 +87,10 @@ int st_archive_link_target(const char *name, const char *target, char **out,
 		if (len == 2 && p[0] == '.' && p[1] == '.') {
 			if (!b.len) {
 				st_buf_release(&b);
-				return st_err(err, ST_E_INVALID,
-					      "archive entry '%s': link target '%s' escapes the archive",
-					      name, target);
+				return st_err(
+				    err, ST_E_INVALID,
+				    "archive entry '%s': link target '%s' escapes the archive",
+				    name, target);
 			}
 			char *up = strrchr(b.data, '/');
 			st_buf_setlen(&b, up ? (size_t)(up - b.data) : 0);

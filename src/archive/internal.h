@@ -11,7 +11,6 @@
  * The archive-root-relative name a symlink 'name' (normalised) pointing to 'target' resolves
  * to, lexically. *out is new. ST_E_INVALID if the target is absolute or climbs out of the root.
  */
-int st_archive_link_target(const char *name, const char *target, char **out,
-			   struct st_error **err);
+int st_archive_link_target(const char *name, const char *target, char **out, struct st_error **err);
 
 #endif

@@ -47,7 +47,7 @@ struct entry {
 	bool has_diff; /* diff_id and diff_size hold the uncompressed content's digest */
 	struct st_digest diff_id;
 	uint64_t diff_size;
-	char *diff_err; /* why the uncompressed content is unknown */
+	char *diff_err;	     /* why the uncompressed content is unknown */
 	bool unpack_checked; /* a layer whose entries were all found safe to unpack */
 };
 
@@ -297,8 +297,8 @@ static int feed_init(struct loader *L, struct feed *f, struct entry *e, bool big
 
 static int tar_fail(struct loader *L, struct archive *a, struct st_error **err)
 {
-	return st_err(err, ST_E_PARSE, "%s", archive_error_string(a) ? archive_error_string(a)
-								      : "unreadable archive");
+	return st_err(err, ST_E_PARSE, "%s",
+		      archive_error_string(a) ? archive_error_string(a) : "unreadable archive");
 }
 
 static int tar_file(struct loader *L, struct archive *a, struct entry *e, int64_t size,
@@ -323,7 +323,7 @@ static int tar_file(struct loader *L, struct archive *a, struct entry *e, int64_
 		/* A sparse entry: the holes are zeros. */
 		while (rc == 0 && pos < off) {
 			size_t z = (size_t)(off - pos) < ST_ARCHIVE_CHUNK ? (size_t)(off - pos)
-									 : ST_ARCHIVE_CHUNK;
+									  : ST_ARCHIVE_CHUNK;
 			memset(L->buf, 0, z);
 			rc = feed_bytes(&f, L->buf, z, err);
 			pos += (int64_t)z;
@@ -336,7 +336,7 @@ static int tar_file(struct loader *L, struct archive *a, struct entry *e, int64_
 	}
 	while (rc == 0 && size > pos) {
 		size_t z = (size_t)(size - pos) < ST_ARCHIVE_CHUNK ? (size_t)(size - pos)
-								  : ST_ARCHIVE_CHUNK;
+								   : ST_ARCHIVE_CHUNK;
 		memset(L->buf, 0, z);
 		rc = feed_bytes(&f, L->buf, z, err);
 		pos += (int64_t)z;
@@ -365,7 +365,8 @@ static int read_tar(struct loader *L, struct archive *a, struct st_error **err)
 				return -1;
 		} else if (type == AE_IFLNK) {
 			struct entry *e = entry_add(L, name);
-			if (st_archive_link_target(name, archive_entry_symlink(ae), &e->link, err) < 0)
+			if (st_archive_link_target(name, archive_entry_symlink(ae), &e->link, err) <
+			    0)
 				return -1;
 		} else if (type == AE_IFREG) {
 			struct entry *e = entry_add(L, name);
@@ -389,7 +390,8 @@ static int read_tar(struct loader *L, struct archive *a, struct st_error **err)
 
 static int dir_file(struct loader *L, const char *name, struct entry **out, struct st_error **err)
 {
-	/* Names come normalised (no '..', not absolute); O_NOFOLLOW keeps a link from leading out. */
+	/* Names come normalised (no '..', not absolute); O_NOFOLLOW keeps a link from leading out.
+	 */
 	st_autoclose int fd = openat(L->dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0) {
 		if (errno == ENOENT)
@@ -512,10 +514,11 @@ static int check_layer(const struct entry *e, const struct st_digest *want, size
 		return st_err(err, ST_E_INVALID, "layer %zu '%s': %s", i, e->name,
 			      e->diff_err ? e->diff_err : "unreadable");
 	if (!st_digest_equal(&e->diff_id, want))
-		return st_err(err, ST_E_DIGEST,
-			      "layer %zu '%s': diff_id mismatch: uncompressed content hashes to %s, "
-			      "the config says %s",
-			      i, e->name, e->diff_id.str, want->str);
+		return st_err(
+		    err, ST_E_DIGEST,
+		    "layer %zu '%s': diff_id mismatch: uncompressed content hashes to %s, "
+		    "the config says %s",
+		    i, e->name, e->diff_id.str, want->str);
 	return 0;
 }
 
@@ -840,7 +843,8 @@ static int docker_entry(struct loader *L, json_t *o, size_t idx_no,
 	const char *cfg_name = json_string_value(json_object_get(o, "Config"));
 	json_t *jl = json_object_get(o, "Layers");
 	json_t *tags = json_object_get(o, "RepoTags");
-	if (!cfg_name || !json_is_array(jl) || (tags && !json_is_null(tags) && !json_is_array(tags)))
+	if (!cfg_name || !json_is_array(jl) ||
+	    (tags && !json_is_null(tags) && !json_is_array(tags)))
 		return st_err(err, ST_E_INVALID, "manifest.json: [%zu]: needs Config and Layers",
 			      idx_no);
 	struct entry *cfg_e = NULL;
@@ -852,15 +856,15 @@ static int docker_entry(struct loader *L, json_t *o, size_t idx_no,
 	size_t n = json_array_size(jl);
 	if (cfg->n_diff_ids != n)
 		return st_err(err, ST_E_INVALID,
-			      "manifest.json: [%zu]: %zu layers, the config has %zu diff_ids", idx_no,
-			      n, cfg->n_diff_ids);
+			      "manifest.json: [%zu]: %zu layers, the config has %zu diff_ids",
+			      idx_no, n, cfg->n_diff_ids);
 	st_autofree struct entry **layers = st_xcalloc(n + 1, sizeof(*layers));
 	st_autofree const char **mts = st_xcalloc(n + 1, sizeof(*mts));
 	for (size_t i = 0; i < n; i++) {
 		const char *ln = json_string_value(json_array_get(jl, i));
 		if (!ln)
-			return st_err(err, ST_E_INVALID, "manifest.json: [%zu]: Layers[%zu]: not a string",
-				      idx_no, i);
+			return st_err(err, ST_E_INVALID,
+				      "manifest.json: [%zu]: Layers[%zu]: not a string", idx_no, i);
 		if (lookup(L, ln, &layers[i], err) < 0)
 			return st_err_wrap(err, "manifest.json: [%zu]: layer %zu", idx_no, i);
 		if (check_layer(layers[i], &cfg->diff_ids[i], i, err) < 0 ||
@@ -876,8 +880,8 @@ static int docker_entry(struct loader *L, json_t *o, size_t idx_no,
 	for (size_t i = 0; i < nt && rc == 0; i++) {
 		const char *t = json_string_value(json_array_get(tags, i));
 		if (!t)
-			rc = st_err(err, ST_E_INVALID, "manifest.json: [%zu]: RepoTags[%zu]: not a string",
-				    idx_no, i);
+			rc = st_err(err, ST_E_INVALID,
+				    "manifest.json: [%zu]: RepoTags[%zu]: not a string", idx_no, i);
 		else if (st_local_ref_normalize(t, &refs[i], err) < 0)
 			rc = st_err_wrap(err, "manifest.json: [%zu]: RepoTags[%zu]", idx_no, i);
 	}
@@ -933,7 +937,8 @@ static int resolve_docker(struct loader *L, struct st_error **err)
 	struct entry *ie = NULL;
 	struct st_error *ierr = NULL;
 	if (lookup(L, "index.json", &ie, &ierr) == 0) {
-		/* Only a hint for keeping manifest digests: a bad one is ignored, as Docker does. */
+		/* Only a hint for keeping manifest digests: a bad one is ignored, as Docker does.
+		 */
 		if (read_index(L, &idx, &ierr) < 0)
 			st_error_clear(&ierr);
 	} else {
@@ -1008,7 +1013,8 @@ static int record(struct loader *L, struct st_archive_load_result *out, struct s
 		img.variant = p->variant;
 		img.layers = p->layers;
 		img.n_layers = p->n_layers;
-		int rc = st_store_image_put(L->s, &img, (const char *const *)p->refs, p->n_refs, err);
+		int rc =
+		    st_store_image_put(L->s, &img, (const char *const *)p->refs, p->n_refs, err);
 		for (size_t k = 0; rc == 0 && k < p->n_refs; k++)
 			result_add(out, p->refs[k], p, had[k] ? &old[k] : NULL);
 		if (rc == 0 && !p->n_refs)
@@ -1078,7 +1084,8 @@ int st_archive_load_fd(struct st_store *s, int fd, const char *what,
 		archive_read_support_format_tar(a);
 		if (archive_read_open_fd(a, fd, ST_ARCHIVE_CHUNK) != ARCHIVE_OK)
 			rc = st_err(err, ST_E_PARSE, "not a tar archive: %s",
-				    archive_error_string(a) ? archive_error_string(a) : "empty input");
+				    archive_error_string(a) ? archive_error_string(a)
+							    : "empty input");
 		else
 			rc = load_archive(&L, a, out, err);
 		archive_read_free(a);
@@ -1089,8 +1096,8 @@ int st_archive_load_fd(struct st_store *s, int fd, const char *what,
 	return 0;
 }
 
-int st_archive_load_path(struct st_store *s, const char *path,
-			 struct st_archive_load_result *out, struct st_error **err)
+int st_archive_load_path(struct st_store *s, const char *path, struct st_archive_load_result *out,
+			 struct st_error **err)
 {
 	struct stat st;
 	if (stat(path, &st) < 0) {

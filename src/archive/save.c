@@ -298,8 +298,9 @@ static bool json_repositories(const struct saver *c, struct st_buf *out)
 	json_t *o = json_object();
 	for (size_t i = 0; i < c->n; i++) {
 		const struct item *it = &c->v[i];
-		const struct st_digest *top = it->m->n_layers ? &it->m->layers[it->m->n_layers - 1].digest
-							      : &it->m->config.digest;
+		const struct st_digest *top = it->m->n_layers
+						  ? &it->m->layers[it->m->n_layers - 1].digest
+						  : &it->m->config.digest;
 		for (size_t k = 0; k < it->n_names; k++) {
 			st_auto(st_image_ref) struct st_image_ref *ref = NULL;
 			struct st_error *perr = NULL;
@@ -605,8 +606,8 @@ static int save_file(struct saver *c, enum st_archive_format f, const char *path
 	return st_tmpfile_commit(&t, path, err);
 }
 
-int st_archive_save_path(struct st_store *s, const struct st_archive_save_opts *o,
-			 const char *path, struct st_error **err)
+int st_archive_save_path(struct st_store *s, const struct st_archive_save_opts *o, const char *path,
+			 struct st_error **err)
 {
 	if (!is_tar_format(o->format) && o->format != ST_ARCHIVE_OCI_DIR)
 		return st_err(err, ST_E_INVALID, "save: no format given");

@@ -46,7 +46,7 @@ struct build {
 	const struct st_buf *df_text;
 	struct st_platform platform;
 	struct stage_slot *slots; /* one per Dockerfile stage */
-	pthread_mutex_t lock;     /* progress, ids, slots, job slots */
+	pthread_mutex_t lock;	  /* progress, ids, slots, job slots */
 	pthread_cond_t cond;
 	unsigned next_id;
 	unsigned jobs_free;
@@ -127,8 +127,9 @@ static void info(struct build *b, const char *fmt, ...)
 	st_buf_vaddf(&t, fmt, ap);
 	va_end(ap);
 	pthread_mutex_lock(&b->lock);
-	struct st_build_event ev = { .type = ST_BUILD_EVENT_INFO, .text = st_buf_str(&t),
-				     .len = t.len, .total = b->total };
+	struct st_build_event ev = {
+		.type = ST_BUILD_EVENT_INFO, .text = st_buf_str(&t), .len = t.len, .total = b->total
+	};
 	emit(b, &ev);
 	pthread_mutex_unlock(&b->lock);
 	st_buf_release(&t);
@@ -146,9 +147,13 @@ void stage_event(struct stage_run *r, enum st_build_event_type type, const char 
 		b->cached++;
 	if (type == ST_BUILD_EVENT_DONE && r->step_pos > 1)
 		b->steps++;
-	struct st_build_event ev = { .type = type, .id = r->step_id, .name = r->step_name,
-				     .text = text, .len = text && !len ? strlen(text) : len,
-				     .seconds = seconds, .total = b->total };
+	struct st_build_event ev = { .type = type,
+				     .id = r->step_id,
+				     .name = r->step_name,
+				     .text = text,
+				     .len = text && !len ? strlen(text) : len,
+				     .seconds = seconds,
+				     .total = b->total };
 	if (type == ST_BUILD_EVENT_ERROR && r->step_in) {
 		ev.file = b->df_name;
 		ev.start_line = r->step_in->start_line;
@@ -203,9 +208,8 @@ const struct build_state *build_stage_state(struct stage_run *r, size_t index)
 	pthread_mutex_lock(&b->lock);
 	while (!b->slots[index].done && !b->abort)
 		pthread_cond_wait(&b->cond, &b->lock);
-	const struct build_state *st = b->slots[index].done && !b->slots[index].failed
-					       ? &b->slots[index].final
-					       : NULL;
+	const struct build_state *st =
+	    b->slots[index].done && !b->slots[index].failed ? &b->slots[index].final : NULL;
 	pthread_mutex_unlock(&b->lock);
 	return st;
 }
@@ -313,7 +317,8 @@ char *lower_find(char *const *lowers, size_t n, const char *path, enum st_union_
 
 static void add_history(struct stage_run *r, const char *created_by, bool empty)
 {
-	struct st_image_history h = { .created = r->created, .created_by = (char *)created_by,
+	struct st_image_history h = { .created = r->created,
+				      .created_by = (char *)created_by,
 				      .empty_layer = empty };
 	st_image_config_add_history(r->st.cfg, &h);
 	free(r->st.cfg->created);
@@ -576,8 +581,8 @@ static int do_step(struct stage_run *r, const struct st_dockerfile_instr *in, si
 			/* Bind each ARG's value now: the key and every later step see it. */
 			for (size_t i = 0; i < nw; i++) {
 				char *eq = strchr(w[i], '=');
-				st_autofree char *name = eq ? st_xstrndup(w[i], (size_t)(eq - w[i]))
-							    : st_xstrdup(w[i]);
+				st_autofree char *name =
+				    eq ? st_xstrndup(w[i], (size_t)(eq - w[i])) : st_xstrdup(w[i]);
 				const char *v = NULL;
 				struct st_buf tmp = ST_BUF_INIT;
 				if (cli_arg(b->o, name, &v))
@@ -590,8 +595,9 @@ static int do_step(struct stage_run *r, const struct st_dockerfile_instr *in, si
 					 (v = predefined_arg(b, name, &tmp)))
 					set_arg(r, name, v);
 				st_buf_release(&tmp);
-				/* The history shows the default as written, as BuildKit's does; only
-				 * the steps that see the value (RUN, expansions) depend on it. */
+				/* The history shows the default as written, as BuildKit's does;
+				 * only the steps that see the value (RUN, expansions) depend on it.
+				 */
 			}
 		}
 		if (rc == 0) {
@@ -610,7 +616,8 @@ static int do_step(struct stage_run *r, const struct st_dockerfile_instr *in, si
 					st_buf_addf(&canon, "\x1eshell=%s", sh->v[i]);
 			}
 			if (in->kind == ST_DF_ENTRYPOINT && !r->cmd_set)
-				st_buf_adds(&canon, "\x1e" "reset-cmd");
+				st_buf_adds(&canon, "\x1e"
+						    "reset-cmd");
 			k.instr = canon.data;
 		}
 	}
@@ -672,7 +679,8 @@ static int do_step(struct stage_run *r, const struct st_dockerfile_instr *in, si
 			rc = copy_exec(r, cp, &layer, &has_layer, &created_by, err);
 		} else {
 			st_autofree char *mk = NULL;
-			rc = st_build_config_apply(r->st.cfg, in, w, nw, &r->cmd_set, &created_by, &mk, err);
+			rc = st_build_config_apply(r->st.cfg, in, w, nw, &r->cmd_set, &created_by,
+						   &mk, err);
 			if (rc == 0 && mk && in->kind == ST_DF_WORKDIR)
 				rc = mkdir_layer(r, mk, &layer, &has_layer, err);
 		}
@@ -683,8 +691,8 @@ static int do_step(struct stage_run *r, const struct st_dockerfile_instr *in, si
 			}
 			bool buildkit = in->kind == ST_DF_RUN || in->kind == ST_DF_COPY ||
 					in->kind == ST_DF_ADD;
-			st_autofree char *cb = st_xasprintf("%s%s", created_by,
-							    buildkit ? " # buildkit" : "");
+			st_autofree char *cb =
+			    st_xasprintf("%s%s", created_by, buildkit ? " # buildkit" : "");
 			add_history(r, cb, !has_layer);
 			memcpy(r->st.key, key, sizeof(key));
 			rc = cache_put(r->s, &r->st, has_layer ? &layer : NULL, err);
@@ -779,7 +787,8 @@ static int stage_from(struct stage_run *r, struct st_error **err)
 			for (size_t i = 0; rc == 0 && i < img->n_layers; i++) {
 				state_add_layer(&r->st, &img->layers[i]);
 				if (r->lease)
-					rc = st_store_lease_add(r->lease, img->layers[i].diff_id.str, err);
+					rc = st_store_lease_add(r->lease,
+								img->layers[i].diff_id.str, err);
 			}
 			if (rc == 0) {
 				st_autofree char *t = st_xasprintf("image %s", img->id.str);
@@ -889,8 +898,8 @@ static int read_dockerfile(struct build *b, struct st_buf *text, struct st_error
 		b->df_name = st_xstrdup("Dockerfile");
 		return 0;
 	}
-	st_autofree char *path = o->dockerfile ? st_xstrdup(o->dockerfile)
-					       : st_path_join(b->ctx_dir, "Dockerfile");
+	st_autofree char *path =
+	    o->dockerfile ? st_xstrdup(o->dockerfile) : st_path_join(b->ctx_dir, "Dockerfile");
 	if (st_read_file(path, text, err) < 0)
 		return st_err_wrap(err, "read Dockerfile");
 	b->df_name = st_xstrdup(o->dockerfile ? o->dockerfile : "Dockerfile");
@@ -1022,8 +1031,10 @@ int st_build_run(struct st_store *s, const struct st_build_opts *o, struct st_bu
 		struct st_buf plat = ST_BUF_INIT;
 		st_platform_format(&b.platform, &plat);
 		struct st_dockerfile_plan_opts po = {
-			.build_args = o->build_args, .nbuild_args = o->n_build_args,
-			.target = o->target, .target_platform = plat.data,
+			.build_args = o->build_args,
+			.nbuild_args = o->n_build_args,
+			.target = o->target,
+			.target_platform = plat.data,
 		};
 		rc = st_dockerfile_plan(b.df, &po, &b.plan, err);
 		st_buf_release(&plat);
@@ -1124,8 +1135,11 @@ int st_build_run(struct st_store *s, const struct st_build_opts *o, struct st_bu
 			fin->cfg->created = ts;
 		}
 		struct st_local_commit c = {
-			.config = fin->cfg, .layers = fin->layers, .n_layers = fin->n_layers,
-			.refs = (const char *const *)refs, .n_refs = nrefs,
+			.config = fin->cfg,
+			.layers = fin->layers,
+			.n_layers = fin->n_layers,
+			.refs = (const char *const *)refs,
+			.n_refs = nrefs,
 			.lease = b.slots[last].run.lease,
 		};
 		struct st_digest id;

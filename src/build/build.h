@@ -26,7 +26,8 @@
 enum st_build_event_type {
 	ST_BUILD_EVENT_START,  /* a step begins: 'name' ("[build 3/6] RUN make") */
 	ST_BUILD_EVENT_REASON, /* why the step missed the cache: 'text' ("file src/a.js changed") */
-	ST_BUILD_EVENT_OUTPUT, /* a chunk of the step's output: 'text', 'len' (not split at lines) */
+	ST_BUILD_EVENT_OUTPUT, /* a chunk of the step's output: 'text', 'len' (not split at lines)
+				*/
 	ST_BUILD_EVENT_CACHED, /* the step was a cache hit */
 	ST_BUILD_EVENT_DONE,   /* the step ran: 'seconds' */
 	ST_BUILD_EVENT_ERROR,  /* the step failed: 'text' is the error message */
@@ -36,12 +37,12 @@ enum st_build_event_type {
 /* One event. Strings are borrowed for the duration of the call. */
 struct st_build_event {
 	enum st_build_event_type type;
-	unsigned id;       /* the step's number, "#4"; 0 for INFO */
-	const char *name;  /* the step's title */
+	unsigned id;	  /* the step's number, "#4"; 0 for INFO */
+	const char *name; /* the step's title */
 	const char *text;
-	size_t len;        /* of 'text' */
-	double seconds;    /* DONE, CACHED, ERROR: how long the step took */
-	size_t total;      /* the steps of the build (FROMs included), as far as known yet */
+	size_t len;	/* of 'text' */
+	double seconds; /* DONE, CACHED, ERROR: how long the step took */
+	size_t total;	/* the steps of the build (FROMs included), as far as known yet */
 	/* ERROR of an instruction of the Dockerfile: its name ("Dockerfile"), the instruction's
 	 * lines (1-based, inclusive) and the Dockerfile's text, to show where it failed. NULL,
 	 * 0 for other steps (ONBUILD triggers). */
@@ -66,7 +67,7 @@ enum st_build_pull {
 };
 
 enum st_build_flags {
-	ST_BUILD_NO_CACHE = 1 << 0,          /* execute every step; still record the results */
+	ST_BUILD_NO_CACHE = 1 << 0,	     /* execute every step; still record the results */
 	ST_BUILD_SOURCE_DATE_EPOCH = 1 << 1, /* clamp every timestamp to 'source_date_epoch' */
 };
 
@@ -98,24 +99,27 @@ struct st_build_opts {
 	size_t n_labels;
 	const char *const *no_cache_stages; /* --no-cache-filter: stage names (or indexes) */
 	size_t n_no_cache_stages;
-	const char *target; /* stage name; NULL: the last stage */
+	const char *target;   /* stage name; NULL: the last stage */
 	const char *platform; /* NULL: the host; anything else must be the host's platform */
 	enum st_runtime_net net;
 	const char *runtime; /* "runc" (NULL), "crun" or a path */
 	const struct st_build_secret *secrets;
 	size_t n_secrets;
-	unsigned jobs;       /* stages built at once; 0: the number of online CPUs */
-	unsigned flags;      /* enum st_build_flags */
+	unsigned jobs;		   /* stages built at once; 0: the number of online CPUs */
+	unsigned flags;		   /* enum st_build_flags */
 	int64_t source_date_epoch; /* seconds; with ST_BUILD_SOURCE_DATE_EPOCH */
 	enum st_build_pull pull;
 	const struct st_registry_opts *registry; /* for pulls; NULL: the defaults */
 	struct st_build_progress progress;
 };
 
-#define ST_BUILD_OPTS_INIT { .context_tar_fd = -1 }
+#define ST_BUILD_OPTS_INIT                                                                         \
+	{                                                                                          \
+		.context_tar_fd = -1                                                               \
+	}
 
 struct st_build_result {
-	struct st_digest id; /* the image id (config digest) */
+	struct st_digest id;  /* the image id (config digest) */
 	size_t steps, cached; /* steps executed or hit, for a summary */
 };
 
@@ -139,17 +143,17 @@ int st_build_run(struct st_store *s, const struct st_build_opts *o, struct st_bu
  * records are reclaimable by a default prune (Docker's builder prune without --all).
  */
 struct st_build_cache_record {
-	char *id;          /* the step's cache key, or the cache mount's directory (hex); owned */
+	char *id;	   /* the step's cache key, or the cache mount's directory (hex); owned */
 	const char *type;  /* BuildKit's record type: "regular" (a step), "exec.cachemount" */
 	char *description; /* the step's instruction; NULL for a cache mount; owned */
-	uint64_t size;     /* the bytes of the layer the step added (0: config only), or on disk */
+	uint64_t size;	   /* the bytes of the layer the step added (0: config only), or on disk */
 	int64_t last_used; /* microseconds */
 	bool reclaimable;  /* dangling step; cache mount no step uses now */
 };
 
 struct st_build_cache_usage {
 	size_t records;
-	uint64_t size;        /* the layers' bytes the records keep (their recorded sizes) */
+	uint64_t size;	      /* the layers' bytes the records keep (their recorded sizes) */
 	uint64_t reclaimable; /* of that, the reclaimable records' */
 	uint64_t meta_size;   /* context checksums, miss explanations and file lists (kv) */
 	int64_t last_used;    /* the most recent use, microseconds; 0 when empty */
@@ -158,9 +162,9 @@ struct st_build_cache_usage {
 
 /* Which records st_build_cache_du() reports, as buildx du --filter selects them. */
 struct st_build_cache_filter {
-	const char *type;   /* NULL: any; else the record type */
-	const char *id;     /* NULL: any; else a prefix of the record's id */
-	int64_t until;      /* 0: any; else only records last used before this (microseconds) */
+	const char *type; /* NULL: any; else the record type */
+	const char *id;	  /* NULL: any; else a prefix of the record's id */
+	int64_t until;	  /* 0: any; else only records last used before this (microseconds) */
 };
 
 /*

@@ -184,12 +184,15 @@ static char *args_diff(const char *old, const char *cur)
 				const char *vold = pass ? va : vb, *vcur = pass ? vb : va;
 				if (!vb || strcmp(va, vb) != 0) {
 					if (!vold)
-						return st_xasprintf("build arg %s set to '%s'", name, vcur);
+						return st_xasprintf("build arg %s set to '%s'",
+								    name, vcur);
 					if (!vcur)
-						return st_xasprintf("build arg %s ('%s') no longer set", name,
-								    vold);
-					return st_xasprintf("build arg %s changed from '%s' to '%s'", name,
-							    vold, vcur);
+						return st_xasprintf(
+						    "build arg %s ('%s') no longer set", name,
+						    vold);
+					return st_xasprintf(
+					    "build arg %s changed from '%s' to '%s'", name, vold,
+					    vcur);
 				}
 			}
 			p = nl ? nl + 1 : NULL;
@@ -206,15 +209,18 @@ static char *files_diff(const char *old, const char *cur)
 	const char *a = old, *b = cur;
 	while (*a || *b) {
 		const char *na = strchr(a, '\n'), *nb = strchr(b, '\n');
-		size_t la = na ? (size_t)(na - a) : strlen(a), lb = nb ? (size_t)(nb - b) : strlen(b);
+		size_t la = na ? (size_t)(na - a) : strlen(a),
+		       lb = nb ? (size_t)(nb - b) : strlen(b);
 		if (!*a) {
 			const char *sp = memchr(b, ' ', lb);
-			return st_xasprintf("file %.*s was added", sp ? (int)(lb - (size_t)(sp + 1 - b)) : (int)lb,
+			return st_xasprintf("file %.*s was added",
+					    sp ? (int)(lb - (size_t)(sp + 1 - b)) : (int)lb,
 					    sp ? sp + 1 : b);
 		}
 		if (!*b) {
 			const char *sp = memchr(a, ' ', la);
-			return st_xasprintf("file %.*s was removed", sp ? (int)(la - (size_t)(sp + 1 - a)) : (int)la,
+			return st_xasprintf("file %.*s was removed",
+					    sp ? (int)(la - (size_t)(sp + 1 - a)) : (int)la,
 					    sp ? sp + 1 : a);
 		}
 		const char *sa = memchr(a, ' ', la), *sb = memchr(b, ' ', lb);
@@ -229,8 +235,8 @@ static char *files_diff(const char *old, const char *cur)
 		}
 		if ((size_t)(sa - a) != (size_t)(sb - b) || memcmp(a, b, (size_t)(sa - a)) != 0) {
 			/* "<digest>:stage /out/app from stage build": the line names itself. */
-			bool named = sb - b > 6 && (!memcmp(sb - 6, ":stage", 6) ||
-						    !memcmp(sb - 6, ":image", 6));
+			bool named = sb - b > 6 &&
+				     (!memcmp(sb - 6, ":stage", 6) || !memcmp(sb - 6, ":image", 6));
 			return st_xasprintf("%s%.*s changed", named ? "" : "file ", (int)pa,
 					    sa + 1);
 		}
@@ -353,9 +359,9 @@ int cache_explain(struct st_store *s, const char *position, const struct key_inp
 			if (text && k->text && !strcmp(text, k->text))
 				why->text = canon_diff(instr, k->instr);
 			if (!why->text)
-				why->text = st_xasprintf("the instruction changed (was: %.200s%s)",
-							 text ? text : instr,
-							 strlen(text ? text : instr) > 200 ? " ..." : "");
+				why->text = st_xasprintf(
+				    "the instruction changed (was: %.200s%s)", text ? text : instr,
+				    strlen(text ? text : instr) > 200 ? " ..." : "");
 		} else if (args && strcmp(args, st_buf_str(&k->args)) != 0) {
 			why->own = true;
 			why->text = args_diff(args, st_buf_str(&k->args));
@@ -582,7 +588,8 @@ int st_build_cache_du(struct st_store *s, const struct st_build_cache_filter *fi
 	}
 	if (out->records)
 		qsort(out->v, out->records, sizeof(*out->v), by_last_used_desc);
-	out->meta_size = kv_bytes(s, KV_NS_CTX) + kv_bytes(s, KV_NS_LAST) + kv_bytes(s, KV_NS_FILES);
+	out->meta_size =
+	    kv_bytes(s, KV_NS_CTX) + kv_bytes(s, KV_NS_LAST) + kv_bytes(s, KV_NS_FILES);
 	free(mounts);
 	histories_release(&h);
 	st_store_caches_free(v, n);

@@ -132,12 +132,13 @@ static int check_port(const char *typed, const char *spec, struct st_error **err
 	const char *proto = slash + 1;
 	if (strcmp(proto, "tcp") && strcmp(proto, "udp") && strcmp(proto, "sctp"))
 		return st_err(err, ST_E_INVALID,
-			      "invalid proto '%s' in '%s': expected tcp, udp or sctp", proto, typed);
+			      "invalid proto '%s' in '%s': expected tcp, udp or sctp", proto,
+			      typed);
 	const char *port = spec;
 	size_t n = (size_t)(slash - spec);
 	const char *dash = memchr(port, '-', n);
 	bool ok = dash ? port_number(port, (size_t)(dash - port)) &&
-				 port_number(dash + 1, (size_t)(slash - dash - 1))
+			     port_number(dash + 1, (size_t)(slash - dash - 1))
 		       : port_number(port, n);
 	if (!ok)
 		return st_err(err, ST_E_INVALID,
@@ -174,8 +175,8 @@ int st_build_config_apply(struct st_image_config *cfg, const struct st_dockerfil
 	case ST_DF_EXPOSE: {
 		struct st_image_strv ports = { 0 };
 		for (size_t i = 0; i < nw; i++) {
-			st_autofree char *p = strchr(w[i], '/') ? st_xstrdup(w[i])
-								: st_xasprintf("%s/tcp", w[i]);
+			st_autofree char *p =
+			    strchr(w[i], '/') ? st_xstrdup(w[i]) : st_xasprintf("%s/tcp", w[i]);
 			for (char *c = p; *c; c++)
 				if (*c >= 'A' && *c <= 'Z')
 					*c = (char)(*c - 'A' + 'a');
@@ -219,8 +220,9 @@ int st_build_config_apply(struct st_image_config *cfg, const struct st_dockerfil
 		break;
 	case ST_DF_WORKDIR: {
 		const char *cur = rc->working_dir && *rc->working_dir ? rc->working_dir : "/";
-		st_autofree char *joined = nw && w[0][0] == '/' ? st_xstrdup(w[0])
-							       : st_xasprintf("%s/%s", cur, nw ? w[0] : "");
+		st_autofree char *joined = nw && w[0][0] == '/'
+					       ? st_xstrdup(w[0])
+					       : st_xasprintf("%s/%s", cur, nw ? w[0] : "");
 		char *wd = path_clean(joined);
 		free(rc->working_dir);
 		rc->working_dir = wd;
@@ -238,14 +240,16 @@ int st_build_config_apply(struct st_image_config *cfg, const struct st_dockerfil
 	case ST_DF_ENTRYPOINT:
 		strv_from_shell(cfg, in, &rc->entrypoint);
 		if (!*cmd_set)
-			st_image_strv_release(&rc->cmd); /* an inherited CMD goes with a new ENTRYPOINT */
+			st_image_strv_release(
+			    &rc->cmd); /* an inherited CMD goes with a new ENTRYPOINT */
 		st_buf_adds(&cb, "ENTRYPOINT ");
 		go_quote_list(&cb, &rc->entrypoint);
 		break;
 	case ST_DF_SHELL:
 		if (!in->json || in->nargs == 0) {
 			st_buf_release(&cb);
-			return st_err(err, ST_E_INVALID, "SHELL requires the arguments to be in JSON form");
+			return st_err(err, ST_E_INVALID,
+				      "SHELL requires the arguments to be in JSON form");
 		}
 		st_image_strv_set(&rc->shell, (const char *const *)in->args, in->nargs);
 		st_buf_adds(&cb, "SHELL [");
@@ -302,7 +306,8 @@ int st_build_config_apply(struct st_image_config *cfg, const struct st_dockerfil
 					st_image_healthcheck_free(h);
 					st_buf_release(&cb);
 					return st_err(err, ST_E_INVALID,
-						      "HEALTHCHECK: invalid --%s duration '%s'", names[i], v);
+						      "HEALTHCHECK: invalid --%s duration '%s'",
+						      names[i], v);
 				}
 				*dst[i] = d;
 			}
@@ -331,4 +336,3 @@ int st_build_config_apply(struct st_image_config *cfg, const struct st_dockerfil
 	*created_by = st_buf_detach(&cb, NULL);
 	return 0;
 }
-

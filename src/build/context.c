@@ -247,7 +247,7 @@ struct walker {
 	struct remembered *rem;
 	int rootfd;
 	struct stat *pre; /* the remembered entries stat()ed ahead, or NULL */
-	int *pre_errno;   /* 0: pre[i] is valid */
+	int *pre_errno;	  /* 0: pre[i] is valid */
 };
 
 /*
@@ -268,7 +268,9 @@ static void *prefetch_range(void *arg)
 	struct prefetch *p = arg;
 	for (size_t i = p->from; i < p->to; i++)
 		p->pre_errno[i] = fstatat(p->rootfd, *p->rem->v[i].rel ? p->rem->v[i].rel : ".",
-					  &p->pre[i], AT_SYMLINK_NOFOLLOW) < 0 ? errno : 0;
+					  &p->pre[i], AT_SYMLINK_NOFOLLOW) < 0
+				      ? errno
+				      : 0;
 	return NULL;
 }
 
@@ -284,8 +286,11 @@ static void prefetch(struct walker *w)
 	w->pre_errno = st_xcalloc(r->n, sizeof(*w->pre_errno));
 	struct prefetch half[2];
 	for (size_t k = 0; k < 2; k++)
-		half[k] = (struct prefetch){ .rem = r, .rootfd = w->rootfd, .from = k * r->n / 2,
-					     .to = (k + 1) * r->n / 2, .pre = w->pre,
+		half[k] = (struct prefetch){ .rem = r,
+					     .rootfd = w->rootfd,
+					     .from = k * r->n / 2,
+					     .to = (k + 1) * r->n / 2,
+					     .pre = w->pre,
 					     .pre_errno = w->pre_errno };
 	pthread_t t;
 	bool started = pthread_create(&t, NULL, prefetch_range, &half[1]) == 0;
@@ -411,7 +416,8 @@ static int walk_dir(struct walker *w, const char *rel, const struct stat *dst,
  * places an ignore file may be. Read here rather than asked of the matcher, which only
  * answers questions about paths.
  */
-static void ignore_identity(const char *root, const char *dockerfile, char out[ST_DIGEST_HEX_LEN + 1])
+static void ignore_identity(const char *root, const char *dockerfile,
+			    char out[ST_DIGEST_HEX_LEN + 1])
 {
 	struct st_hasher h;
 	st_hasher_init(&h);
@@ -447,7 +453,8 @@ int ctx_open(struct st_store *s, const char *root, const char *dockerfile,
 	st_autoclose int dfd = open(c->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0) {
 		if (errno == ENOTDIR)
-			return st_err(err, ST_E_INVALID, "build context '%s' is not a directory", root);
+			return st_err(err, ST_E_INVALID, "build context '%s' is not a directory",
+				      root);
 		return st_err_errno(err, "open build context '%s'", root);
 	}
 	struct stat st;
@@ -468,8 +475,8 @@ int ctx_open(struct st_store *s, const char *root, const char *dockerfile,
 	}
 	struct walker w = { .c = c, .m = ign, .rem = &rem, .rootfd = dfd };
 	add_entry(c, st_xstrdup(""), &st, true);
-	const struct rem_entry *rd = rem.n && rem.v[0].kind == 'd' && !*rem.v[0].rel ? &rem.v[0]
-										    : NULL;
+	const struct rem_entry *rd =
+	    rem.n && rem.v[0].kind == 'd' && !*rem.v[0].rel ? &rem.v[0] : NULL;
 	prefetch(&w);
 	int rc = walk_dir(&w, c->hidden[0].rel, &st, rd, err);
 	free(w.pre);
@@ -527,7 +534,8 @@ int ctx_save(struct st_store *s, struct build_context *c, struct st_error **err)
 	st_buf_addf(&b, RECORD_MAGIC " %lld %s\n", (long long)c->walk_ns, c->ignore_id);
 	for (size_t i = 0; i < c->norder; i++) {
 		size_t o = c->order[i];
-		const struct ctx_file *f = o & CTX_HIDDEN ? &c->hidden[o & ~CTX_HIDDEN] : &c->files[o];
+		const struct ctx_file *f =
+		    o & CTX_HIDDEN ? &c->hidden[o & ~CTX_HIDDEN] : &c->files[o];
 		record_line(&b, S_ISDIR(f->st.st_mode) ? 'd' : 'f', f);
 	}
 	int rc = st_store_kv_put(s, KV_NS_CTX, c->cache_key, st_buf_str(&b), err);

@@ -42,9 +42,9 @@ enum item_kind { ITEM_PATH, ITEM_DATA, ITEM_ARCHIVE, ITEM_URL };
 
 struct copy_item {
 	enum item_kind kind;
-	char *host;  /* ITEM_PATH, ITEM_ARCHIVE: the file on the host */
-	char *dest;  /* absolute path in the image */
-	char *data;  /* ITEM_DATA (heredoc) */
+	char *host; /* ITEM_PATH, ITEM_ARCHIVE: the file on the host */
+	char *dest; /* absolute path in the image */
+	char *data; /* ITEM_DATA (heredoc) */
 	size_t len;
 	bool is_dir;
 	bool root_dir; /* the destination dir of a directory source */
@@ -80,7 +80,7 @@ struct copy_plan {
 	int unpack;   /* ADD --unpack: -1 when not given (local archives unpack, URLs do not) */
 	bool has_checksum;
 	struct st_digest checksum; /* ADD --checksum */
-	char *fetch_dir; /* URLs are downloaded here (store tmp/, locked) */
+	char *fetch_dir;	   /* URLs are downloaded here (store tmp/, locked) */
 	int fetch_lock;
 	char link_base[ST_DIGEST_HEX_LEN + 1]; /* --link: the key's part known before running */
 	char *created_by;
@@ -203,8 +203,7 @@ static int add_tree_items(struct copy_plan *p, const char *host, const char *des
  * Matches (image paths) are appended to *out in sorted order. Intermediate components must be
  * real directories: a symlink is not followed out of the source's root.
  */
-static void glob_paths(const char *root, const char *base, const char *rest, char ***out,
-		       size_t *n)
+static void glob_paths(const char *root, const char *base, const char *rest, char ***out, size_t *n)
 {
 	if (!*rest) {
 		*out = st_xrealloc(*out, (*n + 1) * sizeof(**out));
@@ -213,7 +212,8 @@ static void glob_paths(const char *root, const char *base, const char *rest, cha
 	}
 	const char *slash = strchr(rest, '/');
 	const char *next = slash ? slash + 1 : "";
-	st_autofree char *comp = slash ? st_xstrndup(rest, (size_t)(slash - rest)) : st_xstrdup(rest);
+	st_autofree char *comp =
+	    slash ? st_xstrndup(rest, (size_t)(slash - rest)) : st_xstrdup(rest);
 	char **names = NULL;
 	size_t nn = 0;
 	if (!has_glob(comp)) {
@@ -366,7 +366,8 @@ static int context_sources(struct stage_run *r, struct copy_plan *p, struct buil
 			if (f == c->n) {
 				if (*rel || glob)
 					break;
-				frel = ""; /* the root itself, last so it is only matched when asked */
+				frel =
+				    ""; /* the root itself, last so it is only matched when asked */
 			} else {
 				cf = &c->files[f];
 				frel = cf->rel;
@@ -391,8 +392,9 @@ static int context_sources(struct stage_run *r, struct copy_plan *p, struct buil
 				if (parents)
 					t = st_xasprintf("%s/%s", dest, name);
 				else
-					t = dest_is_dir ? st_xasprintf("%s/%s", dest, base_name(name))
-							: st_xstrdup(dest);
+					t = dest_is_dir
+						? st_xasprintf("%s/%s", dest, base_name(name))
+						: st_xstrdup(dest);
 				if (ctx_hash(c, cf, err) < 0)
 					return -1;
 				st_buf_addf(&k->files, "%s:%o %s\n", st_digest_hex(&cf->digest),
@@ -402,9 +404,10 @@ static int context_sources(struct stage_run *r, struct copy_plan *p, struct buil
 				continue;
 			}
 			/* A directory: its contents go into the destination directory. */
-			st_autofree char *droot = parents && *name ? st_xasprintf("%s/%s", dest, name)
-								   : st_xstrdup(dest);
-			st_autofree char *hroot = *frel ? st_path_join(c->root, frel) : st_xstrdup(c->root);
+			st_autofree char *droot =
+			    parents && *name ? st_xasprintf("%s/%s", dest, name) : st_xstrdup(dest);
+			st_autofree char *hroot =
+			    *frel ? st_path_join(c->root, frel) : st_xstrdup(c->root);
 			struct copy_item *it = add_item(p, ITEM_PATH, hroot, droot);
 			it->is_dir = it->root_dir = true;
 			st_buf_addf(&k->files, "dir:%o %s/\n",
@@ -412,9 +415,11 @@ static int context_sources(struct stage_run *r, struct copy_plan *p, struct buil
 			size_t plen = strlen(frel);
 			for (size_t g = cf ? (size_t)(cf - c->files) + 1 : 0; g < c->n; g++) {
 				struct ctx_file *sub = &c->files[g];
-				if (plen && (strncmp(sub->rel, frel, plen) != 0 || sub->rel[plen] != '/')) {
+				if (plen &&
+				    (strncmp(sub->rel, frel, plen) != 0 || sub->rel[plen] != '/')) {
 					if (cf)
-						break; /* walk order: the dir's entries are contiguous */
+						break; /* walk order: the dir's entries are
+							  contiguous */
 					continue;
 				}
 				const char *inner = plen ? sub->rel + plen + 1 : sub->rel;
@@ -425,8 +430,8 @@ static int context_sources(struct stage_run *r, struct copy_plan *p, struct buil
 				struct copy_item *si = add_item(p, ITEM_PATH, h, t);
 				si->is_dir = S_ISDIR(sub->st.st_mode);
 				if (si->is_dir) {
-					st_buf_addf(&k->files, "dir:%o %s/\n", (unsigned)sub->st.st_mode,
-						    sub->rel);
+					st_buf_addf(&k->files, "dir:%o %s/\n",
+						    (unsigned)sub->st.st_mode, sub->rel);
 					continue;
 				}
 				if (ctx_hash(c, sub, err) < 0)
@@ -483,7 +488,9 @@ static int chmod_symbolic(const char *spec, mode_t cur, bool isdir, mode_t *out)
 			mode_t perm = 0;
 			if (*s && strchr("ugo", *s)) {
 				/* "g=u": another class's bits */
-				mode_t c = *s == 'u' ? (m >> 6) & 7 : *s == 'g' ? (m >> 3) & 7 : m & 7;
+				mode_t c = *s == 'u'   ? (m >> 6) & 7
+					   : *s == 'g' ? (m >> 3) & 7
+						       : m & 7;
 				perm = c << 6 | c << 3 | c;
 				s++;
 			}
@@ -620,7 +627,8 @@ static int flag_bool(const char *name, const char *v, bool *out, struct st_error
 	else if (!strcmp(v, "false"))
 		*out = false;
 	else
-		return st_err(err, ST_E_INVALID, "invalid --%s=%s: expected true or false", name, v);
+		return st_err(err, ST_E_INVALID, "invalid --%s=%s: expected true or false", name,
+			      v);
 	return 0;
 }
 
@@ -683,9 +691,10 @@ int copy_prepare(struct stage_run *r, const struct st_dockerfile_instr *in, stru
 			bool u = false;
 			rc = flag_bool(f->name, v, &u, err);
 			p->unpack = u;
-		} else if (!strcmp(f->name, "parents") || (p->add && !strcmp(f->name, "keep-git-dir"))) {
-			/* --parents: read above; --keep-git-dir: only git sources have a .git dir to
-			 * keep, and those are refused below. */
+		} else if (!strcmp(f->name, "parents") ||
+			   (p->add && !strcmp(f->name, "keep-git-dir"))) {
+			/* --parents: read above; --keep-git-dir: only git sources have a .git dir
+			 * to keep, and those are refused below. */
 			bool ignored;
 			rc = flag_bool(f->name, v, &ignored, err);
 		} else {
@@ -703,17 +712,19 @@ int copy_prepare(struct stage_run *r, const struct st_dockerfile_instr *in, stru
 			mode_t unused;
 			p->chmod_symbolic = true;
 			if (chmod_symbolic(p->chmod, 0, false, &unused) < 0)
-				rc = st_err(err, ST_E_INVALID,
-					    "invalid --chmod=%s: expected an octal mode (0755) or a "
-					    "symbolic one (u=rwx,go=rx)",
-					    p->chmod);
+				rc =
+				    st_err(err, ST_E_INVALID,
+					   "invalid --chmod=%s: expected an octal mode (0755) or a "
+					   "symbolic one (u=rwx,go=rx)",
+					   p->chmod);
 		}
 	}
 	if (rc == 0 && checksum) {
 		if (strncmp(checksum, "sha256:", 7) != 0)
-			rc = st_err(err, ST_E_INVALID,
-				    "invalid --checksum=%s: only sha256:<hex> checksums are supported",
-				    checksum);
+			rc = st_err(
+			    err, ST_E_INVALID,
+			    "invalid --checksum=%s: only sha256:<hex> checksums are supported",
+			    checksum);
 		else if (st_digest_parse(checksum, &p->checksum, err) < 0)
 			rc = st_err_wrap(err, "invalid --checksum");
 		p->has_checksum = rc == 0;
@@ -729,8 +740,8 @@ int copy_prepare(struct stage_run *r, const struct st_dockerfile_instr *in, stru
 
 	/* Destination. */
 	const char *wd = r->st.cfg->config.working_dir && *r->st.cfg->config.working_dir
-				 ? r->st.cfg->config.working_dir
-				 : "/";
+			     ? r->st.cfg->config.working_dir
+			     : "/";
 	const char *dw = w[nw - 1];
 	size_t dl = strlen(dw);
 	bool trailing = dl && (dw[dl - 1] == '/' || (dl >= 2 && !strcmp(dw + dl - 2, "/.")) ||
@@ -760,24 +771,26 @@ int copy_prepare(struct stage_run *r, const struct st_dockerfile_instr *in, stru
 		if (!strncmp(w[i], "<<", 2)) {
 			const char *nm = w[i] + 2 + (w[i][2] == '-');
 			size_t nl = strlen(nm);
-			bool quoted = nl >= 2 && (nm[0] == '"' || nm[0] == '\'') && nm[nl - 1] == nm[0];
+			bool quoted =
+			    nl >= 2 && (nm[0] == '"' || nm[0] == '\'') && nm[nl - 1] == nm[0];
 			for (size_t j = 0; j < in->nheredocs; j++) {
 				const char *hn = in->heredocs[j].name;
-				if (!strcmp(hn, nm) ||
-				    (quoted && strlen(hn) == nl - 2 && !strncmp(hn, nm + 1, nl - 2)))
+				if (!strcmp(hn, nm) || (quoted && strlen(hn) == nl - 2 &&
+							!strncmp(hn, nm + 1, nl - 2)))
 					h = &in->heredocs[j];
 			}
 		}
 		if (h) {
-			/* An unquoted delimiter: the body is expanded with the stage's ENV and ARGs. */
+			/* An unquoted delimiter: the body is expanded with the stage's ENV and
+			 * ARGs. */
 			char *bodytext = NULL;
 			rc = st_dockerfile_heredoc_body(h, &env, stage_escape(r), &bodytext, err);
 			if (rc < 0) {
 				st_err_wrap(err, "%s <<%s", verb, h->name);
 				break;
 			}
-			st_autofree char *t = dest_is_dir ? st_xasprintf("%s/%s", dest, h->name)
-							  : st_xstrdup(dest);
+			st_autofree char *t =
+			    dest_is_dir ? st_xasprintf("%s/%s", dest, h->name) : st_xstrdup(dest);
 			struct copy_item *it = add_item(p, ITEM_DATA, NULL, t);
 			it->len = strlen(bodytext);
 			it->data = bodytext;
@@ -785,13 +798,15 @@ int copy_prepare(struct stage_run *r, const struct st_dockerfile_instr *in, stru
 			st_digest_of(it->data, it->len, &d);
 			st_buf_addf(&k->files, "%s:heredoc %s\n", st_digest_hex(&d), h->name);
 		} else if (fetch_is_git(w[i])) {
-			rc = st_err(err, ST_E_INVALID,
-				    "%s %s: git sources are not supported: clone the repository in a "
-				    "RUN step, or ADD an archive URL",
-				    verb, w[i]);
+			rc = st_err(
+			    err, ST_E_INVALID,
+			    "%s %s: git sources are not supported: clone the repository in a "
+			    "RUN step, or ADD an archive URL",
+			    verb, w[i]);
 		} else if (fetch_is_url(w[i])) {
 			if (!p->add || from)
-				rc = st_err(err, ST_E_INVALID, "%s %s: a URL can only be a source of ADD",
+				rc = st_err(err, ST_E_INVALID,
+					    "%s %s: a URL can only be a source of ADD",
 					    p->add ? "ADD --from" : "COPY", w[i]);
 			urls[nu++] = w[i];
 		} else {
@@ -799,9 +814,10 @@ int copy_prepare(struct stage_run *r, const struct st_dockerfile_instr *in, stru
 		}
 	}
 	if (rc == 0 && p->has_checksum && (ns || nu != 1))
-		rc = st_err(err, ST_E_INVALID,
-			    "ADD --checksum: the only source must be a URL (a local source has nothing to "
-			    "verify)");
+		rc = st_err(
+		    err, ST_E_INVALID,
+		    "ADD --checksum: the only source must be a URL (a local source has nothing to "
+		    "verify)");
 	if (rc < 0)
 		goto out;
 	p->dest_dir = dest_is_dir ? st_xstrdup(dest) : ({
@@ -863,7 +879,8 @@ int copy_prepare(struct stage_run *r, const struct st_dockerfile_instr *in, stru
 		if (!c)
 			rc = -1;
 		else
-			rc = context_sources(r, p, c, srcs, ns, dest, dest_is_dir, parents, excl, k, err);
+			rc = context_sources(r, p, c, srcs, ns, dest, dest_is_dir, parents, excl, k,
+					     err);
 	}
 	if (rc < 0)
 		goto out;
@@ -939,7 +956,8 @@ static int resolve_chown(struct stage_run *r, const char *spec, char *const *low
 		struct st_error *e = NULL;
 		if (st_read_file(src, &b, &e) == 0) {
 			st_autofree char *dst = st_xasprintf("%s%s", tmp, files[i]);
-			rc = st_write_file_atomic(dst, NULL, b.data ? b.data : "", b.len, 0644, err);
+			rc =
+			    st_write_file_atomic(dst, NULL, b.data ? b.data : "", b.len, 0644, err);
 		}
 		st_error_free(e);
 		st_buf_release(&b);
@@ -1004,13 +1022,15 @@ static int add_archive(struct stage_run *r, struct st_layer_writer *lw, const ch
 		DIR *d = opendir(tmp);
 		char **names = NULL;
 		size_t n = 0;
-		rc = d ? st_dir_names(d, tmp, &names, &n, err) : st_err_errno(err, "open '%s'", tmp);
+		rc =
+		    d ? st_dir_names(d, tmp, &names, &n, err) : st_err_errno(err, "open '%s'", tmp);
 		if (d)
 			closedir(d);
 		for (size_t i = 0; rc == 0 && i < n; i++) {
 			st_autofree char *h = st_path_join(tmp, names[i]);
-			st_autofree char *t = strcmp(dest, "/") ? st_xasprintf("%s/%s", dest, names[i])
-								: st_xasprintf("/%s", names[i]);
+			st_autofree char *t = strcmp(dest, "/")
+						  ? st_xasprintf("%s/%s", dest, names[i])
+						  : st_xasprintf("/%s", names[i]);
 			struct stat st;
 			if (lstat(h, &st) == 0 && S_ISDIR(st.st_mode))
 				rc = st_layer_writer_add_tree(lw, h, t + 1, 0, err);
@@ -1125,8 +1145,8 @@ int copy_exec(struct stage_run *r, struct copy_plan *p, struct st_store_layer *l
 		/* --no-cache means every layer is written again, linked or not. */
 		rc = r->no_cache ? 0 : link_reuse(r, lkey, layer, err);
 		if (rc == 1) {
-			st_autofree char *msg = st_xasprintf("reusing the --link layer %s\n",
-							     layer->digest.str);
+			st_autofree char *msg =
+			    st_xasprintf("reusing the --link layer %s\n", layer->digest.str);
 			stage_event(r, ST_BUILD_EVENT_OUTPUT, msg, strlen(msg), 0);
 			*has_layer = true;
 			*created_by = st_xstrdup(p->created_by);
@@ -1216,8 +1236,8 @@ int copy_exec(struct stage_run *r, struct copy_plan *p, struct st_store_layer *l
 			}
 			if (j == nseen) {
 				seen = st_xrealloc(seen, (nseen + 1) * sizeof(*seen));
-				seen[nseen++] = (struct link_seen){ st.st_dev, st.st_ino,
-								    st_xstrdup(name) };
+				seen[nseen++] =
+				    (struct link_seen){ st.st_dev, st.st_ino, st_xstrdup(name) };
 			}
 		}
 		rc = st_layer_writer_add_path(lw, it->host, name, &a, err);

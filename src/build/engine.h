@@ -21,7 +21,7 @@ struct stage_run {
 	struct build_state st;
 	char **args; /* "K=V" of the ARGs in scope, in declaration order */
 	size_t nargs;
-	bool missed;   /* a step executed: every later step executes too */
+	bool missed; /* a step executed: every later step executes too */
 	/* The stage's first miss, which later misses name: "#3 COPY . . missed: file a
 	 * changed" (or the base stage's), the instruction ("COPY . ."), whether changed files
 	 * were the cause, and how long it took. */
@@ -31,15 +31,15 @@ struct stage_run {
 	bool root_files;
 	double root_seconds;
 	bool no_cache;
-	bool cmd_set;  /* CMD given in this stage (an ENTRYPOINT then keeps it) */
-	char *label;   /* "build " or "" for step titles */
-	size_t total;  /* steps in the stage, FROM included */
+	bool cmd_set;	  /* CMD given in this stage (an ENTRYPOINT then keeps it) */
+	char *label;	  /* "build " or "" for step titles */
+	size_t total;	  /* steps in the stage, FROM included */
 	unsigned step_id; /* the running step's number */
 	size_t step_pos;  /* the running step's position in the stage: 1 for FROM */
 	const char *step_name;
 	const struct st_dockerfile_instr *step_in; /* the running step's instruction, if the
 						    * Dockerfile has it (not an ONBUILD trigger) */
-	char *created; /* the running step's history timestamp */
+	char *created;				   /* the running step's history timestamp */
 };
 
 /* Add 'text' to 'b', cut after about 'max' bytes (at a character boundary) with its length
@@ -95,8 +95,9 @@ char *lower_find(char *const *lowers, size_t n, const char *path, enum st_union_
 /* run.c */
 int run_key(struct stage_run *r, const struct st_dockerfile_instr *in, struct key_inputs *k,
 	    struct st_error **err);
-int run_exec(struct stage_run *r, const struct st_dockerfile_instr *in, struct st_store_layer *layer,
-	     bool *has_layer, char **created_by, struct st_error **err);
+int run_exec(struct stage_run *r, const struct st_dockerfile_instr *in,
+	     struct st_store_layer *layer, bool *has_layer, char **created_by,
+	     struct st_error **err);
 
 /* copy.c */
 struct copy_plan;
@@ -107,8 +108,8 @@ int copy_exec(struct stage_run *r, struct copy_plan *p, struct st_store_layer *l
 void copy_plan_free(struct copy_plan *p);
 
 /* Create dirs of 'path' missing in 'lowers' as a new layer (WORKDIR). */
-int mkdir_layer(struct stage_run *r, const char *path, struct st_store_layer *layer, bool *has_layer,
-		struct st_error **err);
+int mkdir_layer(struct stage_run *r, const char *path, struct st_store_layer *layer,
+		bool *has_layer, struct st_error **err);
 
 /* Clean an absolute path: "/a/./b/../c/" -> "/a/c". New. */
 char *path_clean(const char *p);

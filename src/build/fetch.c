@@ -92,14 +92,14 @@ int fetch_url(const char *url, const char *path, struct fetch_result *out, struc
 	st_auto(st_http_client) struct st_http_client *c = st_http_client_new(NULL, err);
 	if (!c)
 		return st_err_wrap(err, "fetch '%s'", url);
-	struct fetch_sink s = {.fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)};
+	struct fetch_sink s = { .fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) };
 	if (s.fd < 0)
 		return st_err_errno(err, "create '%s'", path);
 	st_hasher_init(&s.h);
 	struct st_http_request rq = {
-	    .url = url,
-	    .flags = ST_HTTP_FOLLOW,
-	    .sink = {sink_write, sink_reset, &s},
+		.url = url,
+		.flags = ST_HTTP_FOLLOW,
+		.sink = { sink_write, sink_reset, &s },
 	};
 	struct st_http_response resp;
 	int rc = st_http_do(c, &rq, &resp, err);

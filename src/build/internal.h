@@ -25,7 +25,7 @@ struct ctx_file {
 
 struct build_context {
 	char *root;
-	char *cache_key;        /* kv key for the checksum cache; NULL: do not remember */
+	char *cache_key;	/* kv key for the checksum cache; NULL: do not remember */
 	struct ctx_file *files; /* in walk order: a dir comes before what it holds */
 	size_t n, cap;
 	size_t *slots; /* open-addressing hash of rel -> index + 1 */
@@ -37,9 +37,9 @@ struct build_context {
 	size_t nhidden, hidden_cap;
 	size_t *order;
 	size_t norder, order_cap;
-	int64_t walk_ns;   /* CLOCK_REALTIME when the walk began */
+	int64_t walk_ns;		       /* CLOCK_REALTIME when the walk began */
 	char ignore_id[ST_DIGEST_HEX_LEN + 1]; /* which ignore rules the walk applied */
-	bool dirty;    /* the kv record is out of date: new digests, or directories re-read */
+	bool dirty; /* the kv record is out of date: new digests, or directories re-read */
 	pthread_mutex_t lock; /* digests are computed lazily, from any stage's thread */
 };
 
@@ -99,12 +99,12 @@ void state_add_layer(struct build_state *st, const struct st_store_layer *l);
 
 /* The inputs of one step's key, also kept to explain the next miss at the same position. */
 struct key_inputs {
-	const char *parent;   /* parent key (hex) */
-	const char *instr;    /* canonical instruction (often instr_own.data) */
+	const char *parent; /* parent key (hex) */
+	const char *instr;  /* canonical instruction (often instr_own.data) */
 	struct st_buf instr_own;
-	const char *text;     /* the instruction as written, for messages */
-	struct st_buf args;   /* "K=V\n" build args the step sees */
-	struct st_buf files;  /* "<hex> <path>\n" for COPY/ADD sources */
+	const char *text;    /* the instruction as written, for messages */
+	struct st_buf args;  /* "K=V\n" build args the step sees */
+	struct st_buf files; /* "<hex> <path>\n" for COPY/ADD sources */
 	char files_sum[ST_DIGEST_HEX_LEN + 1];
 };
 
@@ -121,8 +121,8 @@ int cache_put(struct st_store *s, const struct build_state *st, const struct st_
 	      struct st_error **err);
 /* Why a step missed the cache. */
 struct cache_why {
-	char *text;       /* new: "file src/app.js changed"; NULL when nothing is known */
-	bool own;         /* the step's own inputs changed: instruction, args or files */
+	char *text;	  /* new: "file src/app.js changed"; NULL when nothing is known */
+	bool own;	  /* the step's own inputs changed: instruction, args or files */
 	bool parent_only; /* the step itself is as it was: only an earlier step changed */
 };
 

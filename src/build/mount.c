@@ -60,8 +60,8 @@ static void spec_release(struct mount_spec *m)
 	memset(m, 0, sizeof(*m));
 }
 
-static const char *const type_names[] = {"bind", "cache", "tmpfs", "secret", "ssh"};
-static const char *const sharing_names[] = {"shared", "private", "locked"};
+static const char *const type_names[] = { "bind", "cache", "tmpfs", "secret", "ssh" };
+static const char *const sharing_names[] = { "shared", "private", "locked" };
 
 static int parse_bool(const char *key, const char *v, bool *out, const char *text,
 		      struct st_error **err)
@@ -387,7 +387,7 @@ int mounts_key(struct stage_run *r, const struct st_dockerfile_instr *in, struct
 			rc = context_files(r, m->source, k, err);
 		} else if (m->type == M_BIND) {
 			const struct build_state *st = NULL;
-			struct build_state own = {0};
+			struct build_state own = { 0 };
 			rc = from_lookup(r, m->from, &st, &own, &k->files, err);
 			state_release(&own);
 		}
@@ -446,11 +446,11 @@ static void rt_add(struct run_mounts *m, enum st_runtime_mount_type type, const 
 {
 	m->rt = st_xrealloc(m->rt, (m->nrt + 1) * sizeof(*m->rt));
 	m->rt[m->nrt++] = (struct st_runtime_mount){
-	    .type = type,
-	    .source = src,
-	    .destination = dst,
-	    .flags = ro ? ST_RUNTIME_MOUNT_READONLY : 0,
-	    .options = options,
+		.type = type,
+		.source = src,
+		.destination = dst,
+		.flags = ro ? ST_RUNTIME_MOUNT_READONLY : 0,
+		.options = options,
 	};
 }
 
@@ -466,7 +466,7 @@ static char *resolve_in(const char *root, const char *rel)
 	st_autoclose int rfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rfd < 0)
 		return NULL;
-	struct open_how how = {.flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT};
+	struct open_how how = { .flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT };
 	st_autoclose int fd = (int)syscall(SYS_openat2, rfd, *rel ? rel : ".", &how, sizeof(how));
 	if (fd < 0 && errno == ENOSYS) {
 		/* Before 5.6: no symlink is followed at all. */
@@ -594,7 +594,7 @@ static int setup_bind(struct stage_run *r, struct run_mounts *rm, const struct m
 	const char *root;
 	if (m->from) {
 		const struct build_state *st = NULL;
-		struct build_state own = {0};
+		struct build_state own = { 0 };
 		int rc = from_lookup(r, m->from, &st, &own, NULL, err);
 		if (rc == 0)
 			rc = view_mount(r, h, dir, st, err);
@@ -635,7 +635,7 @@ static int setup_bind(struct stage_run *r, struct run_mounts *rm, const struct m
 	if (st_mkdir_p(upper, 0755, err) < 0 || st_mkdir_p(work, 0700, err) < 0 ||
 	    st_mkdir_p(merged, 0755, err) < 0)
 		return -1;
-	const char *lowers[] = {src};
+	const char *lowers[] = { src };
 	if (st_snapshot_mount(lowers, 1, upper, work, merged, err) < 0)
 		return -1;
 	h->dir = st_xstrdup(merged);
@@ -673,8 +673,8 @@ static int cache_create(struct stage_run *r, const struct mount_spec *m, const c
 	int rc = 0;
 	if (m->from) {
 		const struct build_state *st = NULL;
-		struct build_state own = {0};
-		struct host_mount view = {.lock = -1};
+		struct build_state own = { 0 };
+		struct host_mount view = { .lock = -1 };
 		rc = from_lookup(r, m->from, &st, &own, NULL, err);
 		if (rc == 0)
 			rc = view_mount(r, &view, tmp, st, err);
@@ -944,8 +944,8 @@ int cache_mounts_list(struct st_store *s, struct st_build_cache_record **v, size
 		    !S_ISDIR(st.st_mode))
 			continue;
 		/* As prune sees it: a step holds its lock while it uses the directory. */
-		int fd = openat(dirfd(d), de->d_name,
-				O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		int fd =
+		    openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		bool in_use = fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0;
 		if (fd >= 0)
 			close(fd);
@@ -955,8 +955,8 @@ int cache_mounts_list(struct st_store *s, struct st_build_cache_record **v, size
 			.type = "exec.cachemount",
 			.size = tree_size(dirfd(d), de->d_name),
 			/* a step writing at the top changes it: the best "last used" there is */
-			.last_used = (int64_t)st.st_mtim.tv_sec * 1000000 +
-				     st.st_mtim.tv_nsec / 1000,
+			.last_used =
+			    (int64_t)st.st_mtim.tv_sec * 1000000 + st.st_mtim.tv_nsec / 1000,
 			.reclaimable = !in_use,
 		};
 	}

@@ -37,16 +37,18 @@ static int check_flags(const struct st_dockerfile_instr *in, struct st_buf *cano
 			continue;
 		} else if (!strcmp(f->name, "network")) {
 			if (strcmp(v, "default") && strcmp(v, "none") && strcmp(v, "host"))
-				return st_err(err, ST_E_INVALID,
-					      "RUN --network=%s: unknown network mode: use default, "
-					      "none or host",
-					      v);
+				return st_err(
+				    err, ST_E_INVALID,
+				    "RUN --network=%s: unknown network mode: use default, "
+				    "none or host",
+				    v);
 			st_buf_addf(canon, " --network=%s", v);
 		} else if (!strcmp(f->name, "security")) {
 			if (!strcmp(v, "insecure"))
-				return st_err(err, ST_E_INVALID,
-					      "RUN --security=insecure is not supported: strata runs "
-					      "no privileged steps");
+				return st_err(
+				    err, ST_E_INVALID,
+				    "RUN --security=insecure is not supported: strata runs "
+				    "no privileged steps");
 			if (strcmp(v, "sandbox"))
 				return st_err(err, ST_E_INVALID,
 					      "RUN --security=%s: unknown mode: use sandbox", v);
@@ -215,17 +217,17 @@ int run_key(struct stage_run *r, const struct st_dockerfile_instr *in, struct ke
  * ENETUNREACH for a connect in a namespace that has only lo.
  */
 static const char *const no_net_signs[] = {
-    "Temporary failure in name resolution",
-    "Temporary failure resolving",
-    "Name or service not known",
-    "No address associated with hostname",
-    "Name does not resolve",
-    "bad address",
-    "Could not resolve",
-    "EAI_AGAIN",
-    "dial tcp: lookup",
-    "Network is unreachable",
-    "Network unreachable",
+	"Temporary failure in name resolution",
+	"Temporary failure resolving",
+	"Name or service not known",
+	"No address associated with hostname",
+	"Name does not resolve",
+	"bad address",
+	"Could not resolve",
+	"EAI_AGAIN",
+	"dial tcp: lookup",
+	"Network is unreachable",
+	"Network unreachable",
 };
 
 /* The step's output goes to the build's events; on the way it is watched for signs of a
@@ -381,7 +383,8 @@ static int commit_upper(struct stage_run *r, const char *upper, struct st_store_
 		if (st_store_unpacked_path(r->s, layer->diff_id.str, &dst, err) < 0)
 			return -1;
 		if (rename(upper, dst) == 0) {
-			if (st_store_unpacked_mark(r->s, layer->diff_id.str, layer->diff_size, err) < 0)
+			if (st_store_unpacked_mark(r->s, layer->diff_id.str, layer->diff_size,
+						   err) < 0)
 				return -1;
 		}
 		/* else another build unpacked the same layer first: it is as good as ours */
@@ -433,7 +436,8 @@ int run_cleanup_stale(struct st_store *s, const struct st_build_opts *o, struct 
 		if (strncmp(ids[i], prefix, sizeof(prefix) - 1))
 			continue;
 		/* The id names the step's dir under tmp/, flock()ed while its build lives. */
-		st_autofree char *dir = st_path_join(st_store_tmp_dir(s), ids[i] + sizeof(prefix) - 1);
+		st_autofree char *dir =
+		    st_path_join(st_store_tmp_dir(s), ids[i] + sizeof(prefix) - 1);
 		st_autoclose int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) < 0)
 			continue; /* a running build's */
@@ -443,8 +447,9 @@ int run_cleanup_stale(struct st_store *s, const struct st_build_opts *o, struct 
 	return rc;
 }
 
-int run_exec(struct stage_run *r, const struct st_dockerfile_instr *in, struct st_store_layer *layer,
-	     bool *has_layer, char **created_by, struct st_error **err)
+int run_exec(struct stage_run *r, const struct st_dockerfile_instr *in,
+	     struct st_store_layer *layer, bool *has_layer, char **created_by,
+	     struct st_error **err)
 {
 	const struct st_build_opts *o = build_opts(r);
 	*has_layer = false;
@@ -480,7 +485,8 @@ int run_exec(struct stage_run *r, const struct st_dockerfile_instr *in, struct s
 	gid_t *gids = NULL;
 	size_t ngids = 0;
 	if (rc == 0 && cfg->user && *cfg->user)
-		rc = st_runtime_resolve_user(step.merged, cfg->user, &uid, &gid, &gids, &ngids, err);
+		rc =
+		    st_runtime_resolve_user(step.merged, cfg->user, &uid, &gid, &gids, &ngids, err);
 
 	/* Env: the image's, then build args not shadowed by it, then a default PATH, then the
 	 * env= secrets (which win: they are asked for by name). */
@@ -530,11 +536,14 @@ int run_exec(struct stage_run *r, const struct st_dockerfile_instr *in, struct s
 	size_t nextra = 0;
 	const struct st_runtime_mount *extra = mounts_runtime(rmounts, &nextra);
 	struct st_runtime_mount *mounts = st_xcalloc(4 + nextra, sizeof(*mounts));
-	mounts[0] = (struct st_runtime_mount){ .type = ST_RUNTIME_MOUNT_BIND, .source = hosts,
+	mounts[0] = (struct st_runtime_mount){ .type = ST_RUNTIME_MOUNT_BIND,
+					       .source = hosts,
 					       .destination = "/etc/hosts" };
-	mounts[1] = (struct st_runtime_mount){ .type = ST_RUNTIME_MOUNT_BIND, .source = resolv,
+	mounts[1] = (struct st_runtime_mount){ .type = ST_RUNTIME_MOUNT_BIND,
+					       .source = resolv,
 					       .destination = "/etc/resolv.conf" };
-	mounts[2] = (struct st_runtime_mount){ .type = ST_RUNTIME_MOUNT_BIND, .source = hostname,
+	mounts[2] = (struct st_runtime_mount){ .type = ST_RUNTIME_MOUNT_BIND,
+					       .source = hostname,
 					       .destination = "/etc/hostname" };
 	size_t nm = 3;
 	if (script_file)
@@ -565,7 +574,7 @@ int run_exec(struct stage_run *r, const struct st_dockerfile_instr *in, struct s
 	if (rc == 0)
 		rc = st_runtime_spec_write(&spec, step.bundle, err);
 	int code = 0;
-	struct output_watch watch = {.r = r, .tail = ST_BUF_INIT};
+	struct output_watch watch = { .r = r, .tail = ST_BUF_INIT };
 	if (rc == 0) {
 		st_autofree char *sroot = state_root(r->s, o->runtime);
 		struct st_runtime_opts ro = { .runtime = o->runtime, .state_root = sroot };
@@ -577,7 +586,8 @@ int run_exec(struct stage_run *r, const struct st_dockerfile_instr *in, struct s
 	}
 	/* The config holds the env= secrets: it goes as soon as the runtime is done. */
 	{
-		st_autofree char *cj = st_path_join(step.bundle ? step.bundle : base, "config.json");
+		st_autofree char *cj =
+		    st_path_join(step.bundle ? step.bundle : base, "config.json");
 		unlink(cj);
 	}
 	/* Through the still-mounted rootfs, so that the overlay forgets them entirely. */

@@ -31,7 +31,7 @@ bool st_digest_equal(const struct st_digest *a, const struct st_digest *b);
 
 /* Streaming hasher. Stack object: st_hasher_init() / st_hasher_final() or st_hasher_release(). */
 struct st_hasher {
-	void *ctx; /* EVP_MD_CTX */
+	void *ctx;	      /* EVP_MD_CTX */
 	unsigned long long n; /* bytes fed */
 };
 

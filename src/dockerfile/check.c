@@ -97,10 +97,11 @@ static size_t levenshtein(const char *a, const char *b)
 
 static const char *suggest(const char *kw)
 {
-	static const char *const all[] = { "FROM", "RUN", "CMD", "LABEL", "MAINTAINER", "EXPOSE",
-					   "ENV", "ADD", "COPY", "ENTRYPOINT", "VOLUME", "USER",
-					   "WORKDIR", "ARG", "ONBUILD", "STOPSIGNAL", "HEALTHCHECK",
-					   "SHELL" };
+	static const char *const all[] = { "FROM",	  "RUN",	"CMD",	   "LABEL",
+					   "MAINTAINER",  "EXPOSE",	"ENV",	   "ADD",
+					   "COPY",	  "ENTRYPOINT", "VOLUME",  "USER",
+					   "WORKDIR",	  "ARG",	"ONBUILD", "STOPSIGNAL",
+					   "HEALTHCHECK", "SHELL" };
 	const char *best = NULL;
 	size_t bd = 99;
 	for (size_t i = 0; i < sizeof(all) / sizeof(*all); i++) {
@@ -161,11 +162,12 @@ static int check_flags(const struct src *s, const struct st_dockerfile_instr *in
 			if (flagdefs[k].kind == in->kind && !strcmp(flagdefs[k].name, f->name))
 				def = &flagdefs[k];
 		if (!def)
-			return src_error(s, in->start_line, err, "unknown flag: --%s for %s", f->name,
-					 in->keyword);
+			return src_error(s, in->start_line, err, "unknown flag: --%s for %s",
+					 f->name, in->keyword);
 		if (def->type == F_BOOL) {
-			if (f->value && strcasecmp(f->value, "true") && strcasecmp(f->value, "false") &&
-			    strcmp(f->value, "1") && strcmp(f->value, "0"))
+			if (f->value && strcasecmp(f->value, "true") &&
+			    strcasecmp(f->value, "false") && strcmp(f->value, "1") &&
+			    strcmp(f->value, "0"))
 				return src_error(s, in->start_line, err,
 						 "expecting boolean value for flag --%s, not: %s",
 						 f->name, f->value);
@@ -184,19 +186,22 @@ static int check_flags(const struct src *s, const struct st_dockerfile_instr *in
 				long r = strtol(f->value, &end, 10);
 				if (!*f->value || *end || r < 0)
 					return src_error(s, in->start_line, err,
-							 "invalid --retries value '%s': want a whole number >= 0",
+							 "invalid --retries value '%s': want a "
+							 "whole number >= 0",
 							 f->value);
 			} else if (!valid_duration(f->value)) {
-				return src_error(s, in->start_line, err,
-						 "invalid --%s duration '%s' (want e.g. 30s, 1m30s)",
-						 f->name, f->value);
+				return src_error(
+				    s, in->start_line, err,
+				    "invalid --%s duration '%s' (want e.g. 30s, 1m30s)", f->name,
+				    f->value);
 			}
 		}
 	}
 	return 0;
 }
 
-static void warn(struct st_dockerfile *df, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void warn(struct st_dockerfile *df, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 static void warn(struct st_dockerfile *df, const char *fmt, ...)
 {
 	struct st_buf b = ST_BUF_INIT;
@@ -239,8 +244,9 @@ static int check_instr(const struct src *s, struct st_dockerfile *df,
 	switch (in->kind) {
 	case ST_DF_FROM:
 		if (n != 1 && !(n == 3 && !strcasecmp(in->args[1], "as")))
-			return src_error(s, line, err,
-					 "FROM requires either one argument, or three: FROM <image> AS <name>");
+			return src_error(
+			    s, line, err,
+			    "FROM requires either one argument, or three: FROM <image> AS <name>");
 		if (n == 3) {
 			st_autofree char *lower = st_xstrdup(in->args[2]);
 			for (char *p = lower; *p; p++)
@@ -248,7 +254,8 @@ static int check_instr(const struct src *s, struct st_dockerfile *df,
 					*p |= 0x20;
 			if (!valid_stage_name(lower))
 				return src_error(s, line, err,
-						 "invalid name for build stage: \"%s\", name can't start with a number or contain symbols",
+						 "invalid name for build stage: \"%s\", name can't "
+						 "start with a number or contain symbols",
 						 in->args[2]);
 		}
 		break;
@@ -259,12 +266,15 @@ static int check_instr(const struct src *s, struct st_dockerfile *df,
 	case ST_DF_CMD:
 	case ST_DF_ENTRYPOINT:
 		if (!in->json && n)
-			warn(df, "%s:%d: JSON arguments recommended for %s to prevent unintended behavior related to OS signals",
+			warn(df,
+			     "%s:%d: JSON arguments recommended for %s to prevent unintended "
+			     "behavior related to OS signals",
 			     s->name, line, K);
 		break;
 	case ST_DF_SHELL:
 		if (!in->json)
-			return src_error(s, line, err, "SHELL requires the arguments to be in JSON form");
+			return src_error(s, line, err,
+					 "SHELL requires the arguments to be in JSON form");
 		if (!n)
 			return src_error(s, line, err, "SHELL requires at least one argument");
 		break;
@@ -278,12 +288,14 @@ static int check_instr(const struct src *s, struct st_dockerfile *df,
 		if (in->kind == ST_DF_VOLUME)
 			for (size_t i = 0; i < n; i++)
 				if (!*in->args[i])
-					return src_error(s, line, err,
-							 "VOLUME specified can not be an empty string");
+					return src_error(
+					    s, line, err,
+					    "VOLUME specified can not be an empty string");
 		if (in->kind == ST_DF_ARG)
 			for (size_t i = 0; i < n; i++)
 				if (in->args[i][0] == '=')
-					return src_error(s, line, err, "ARG names can not be blank");
+					return src_error(s, line, err,
+							 "ARG names can not be blank");
 		break;
 	case ST_DF_MAINTAINER:
 	case ST_DF_USER:
@@ -292,28 +304,34 @@ static int check_instr(const struct src *s, struct st_dockerfile *df,
 		if (n != 1)
 			return src_error(s, line, err, "%s requires exactly one argument", K);
 		if (in->kind == ST_DF_MAINTAINER)
-			warn(df, "%s:%d: MAINTAINER instruction is deprecated in favor of using label",
+			warn(df,
+			     "%s:%d: MAINTAINER instruction is deprecated in favor of using label",
 			     s->name, line);
 		break;
 	case ST_DF_ADD:
 	case ST_DF_COPY:
 		if (n < 2)
 			return src_error(s, line, err,
-					 "%s requires at least two arguments, but only %s provided. Destination could not be determined",
+					 "%s requires at least two arguments, but only %s "
+					 "provided. Destination could not be determined",
 					 K, n ? "one was" : "none were");
 		break;
 	case ST_DF_HEALTHCHECK: {
 		if (!n)
-			return src_error(s, line, err,
-					 "HEALTHCHECK requires at least one argument: CMD <command> or NONE");
+			return src_error(
+			    s, line, err,
+			    "HEALTHCHECK requires at least one argument: CMD <command> or NONE");
 		if (!strcasecmp(in->args[0], "NONE")) {
 			if (n > 1 || in->nflags)
-				return src_error(s, line, err, "HEALTHCHECK NONE takes no arguments");
+				return src_error(s, line, err,
+						 "HEALTHCHECK NONE takes no arguments");
 		} else if (!strcasecmp(in->args[0], "CMD")) {
 			if (n < 2)
-				return src_error(s, line, err, "missing command after HEALTHCHECK CMD");
+				return src_error(s, line, err,
+						 "missing command after HEALTHCHECK CMD");
 		} else {
-			return src_error(s, line, err, "unknown type \"%s\" in HEALTHCHECK (try CMD)",
+			return src_error(s, line, err,
+					 "unknown type \"%s\" in HEALTHCHECK (try CMD)",
 					 in->args[0]);
 		}
 		break;
@@ -350,8 +368,8 @@ int df_check(struct st_dockerfile *df, const struct src *s, struct st_error **er
 					 in->keyword);
 	}
 	if (!nfrom)
-		return src_error(s, 0, err,
-				 "no FROM instruction: a Dockerfile needs at least one build stage");
+		return src_error(
+		    s, 0, err, "no FROM instruction: a Dockerfile needs at least one build stage");
 	df->stages = st_xcalloc(nfrom, sizeof(*df->stages));
 	df->meta_args = st_xcalloc(df->ninstrs, sizeof(*df->meta_args));
 	struct st_dockerfile_stage *cur = NULL;
@@ -370,10 +388,13 @@ int df_check(struct st_dockerfile *df, const struct src *s, struct st_error **er
 					if (*p >= 'A' && *p <= 'Z')
 						*p |= 0x20;
 				for (size_t k = 0; k + 1 < df->nstages; k++)
-					if (df->stages[k].name && !strcmp(df->stages[k].name, cur->name))
+					if (df->stages[k].name &&
+					    !strcmp(df->stages[k].name, cur->name))
 						return src_error(s, in->start_line, err,
-								 "duplicate stage name \"%s\": first defined on line %d",
-								 cur->name, df->stages[k].from->start_line);
+								 "duplicate stage name \"%s\": "
+								 "first defined on line %d",
+								 cur->name,
+								 df->stages[k].from->start_line);
 			}
 			size_t k = i + 1; /* size the list exactly: one per stage adds up */
 			while (k < df->ninstrs && df->instrs[k].kind != ST_DF_FROM)

@@ -47,11 +47,11 @@ struct st_dockerfile_flag {
 
 /* A heredoc attached to RUN, COPY or ADD ("<<EOF", "<<-EOF", "<<'EOF'", "3<<EOF"). */
 struct st_dockerfile_heredoc {
-	char *name;     /* the delimiter, quotes removed */
-	char *content;  /* the body, each line with its "\n"; leading tabs already gone if chomp */
-	unsigned fd;    /* "3<<EOF" -> 3; 0 when not given */
-	bool expand;    /* false when any part of the delimiter was quoted: no $ expansion */
-	bool chomp;     /* "<<-": leading tabs removed from the body and the delimiter line */
+	char *name;    /* the delimiter, quotes removed */
+	char *content; /* the body, each line with its "\n"; leading tabs already gone if chomp */
+	unsigned fd;   /* "3<<EOF" -> 3; 0 when not given */
+	bool expand;   /* false when any part of the delimiter was quoted: no $ expansion */
+	bool chomp;    /* "<<-": leading tabs removed from the body and the delimiter line */
 };
 
 /*
@@ -68,7 +68,7 @@ struct st_dockerfile_heredoc {
  */
 struct st_dockerfile_instr {
 	enum st_dockerfile_kind kind;
-	char *keyword;  /* as written: "run", "Run" */
+	char *keyword;	/* as written: "run", "Run" */
 	char *original; /* the whole logical line (continuations joined), for history created_by */
 	int start_line, end_line; /* 1-based, inclusive; end_line covers heredoc bodies */
 	struct st_dockerfile_flag *flags;
@@ -91,19 +91,19 @@ bool st_dockerfile_instr_flag_bool(const struct st_dockerfile_instr *in, const c
 
 struct st_dockerfile_stage {
 	size_t index;
-	char *name;     /* "AS name", lower-cased; NULL when unnamed */
-	char *base;     /* the FROM word, unexpanded (expand with the global ARGs) */
+	char *name;	/* "AS name", lower-cased; NULL when unnamed */
+	char *base;	/* the FROM word, unexpanded (expand with the global ARGs) */
 	char *platform; /* --platform, unexpanded; NULL when absent */
-	const struct st_dockerfile_instr *from;  /* borrowed from the Dockerfile */
+	const struct st_dockerfile_instr *from;	   /* borrowed from the Dockerfile */
 	const struct st_dockerfile_instr **instrs; /* after FROM, in order; borrowed */
 	size_t ninstrs;
 };
 
 struct st_dockerfile {
-	char *name;   /* as given to the parser, for messages */
-	char escape;  /* '\\' or '`' */
-	char *syntax; /* "# syntax=" value or NULL */
-	char *check;  /* "# check=" value or NULL */
+	char *name;			    /* as given to the parser, for messages */
+	char escape;			    /* '\\' or '`' */
+	char *syntax;			    /* "# syntax=" value or NULL */
+	char *check;			    /* "# check=" value or NULL */
 	struct st_dockerfile_instr *instrs; /* every instruction, in order */
 	size_t ninstrs;
 	char **warnings; /* collected, never printed: "Dockerfile:3: MAINTAINER is deprecated..." */
@@ -129,8 +129,8 @@ enum st_dockerfile_parse_flags {
  * " 7 | RUNN x" showing the source. On success *out is new: free it with st_dockerfile_free().
  * Errors are ST_E_PARSE.
  */
-int st_dockerfile_parse(const char *name, const char *text, size_t len,
-			struct st_dockerfile **out, struct st_error **err);
+int st_dockerfile_parse(const char *name, const char *text, size_t len, struct st_dockerfile **out,
+			struct st_error **err);
 int st_dockerfile_parse_flags(const char *name, const char *text, size_t len,
 			      enum st_dockerfile_parse_flags flags, struct st_dockerfile **out,
 			      struct st_error **err);
@@ -217,7 +217,7 @@ int st_dockerfile_flag_expand(const struct st_dockerfile_flag *f,
 struct st_dockerfile_plan_opts {
 	const char *const *build_args; /* "K=V" (--build-arg); "K" alone means K is unset */
 	size_t nbuild_args;
-	const char *target;          /* stage name or index; NULL: the last stage */
+	const char *target;	     /* stage name or index; NULL: the last stage */
 	const char *target_platform; /* "linux/arm64/v8"; NULL: "linux/amd64" */
 	const char *build_platform;  /* NULL: same as target_platform */
 };
@@ -227,7 +227,7 @@ struct st_dockerfile_plan_stage {
 	char *base;   /* FROM word expanded with the global ARGs */
 	bool base_is_stage;
 	size_t base_stage; /* when base_is_stage */
-	size_t *deps;      /* stage indexes this stage needs (FROM, COPY --from, RUN --mount from=) */
+	size_t *deps; /* stage indexes this stage needs (FROM, COPY --from, RUN --mount from=) */
 	size_t ndeps;
 };
 

@@ -95,7 +95,7 @@ static size_t rune_at(const char *s, size_t n, uint32_t *r)
 			return 1;
 		cp = cp << 6 | (u[i] & 0x3f);
 	}
-	static const uint32_t min[] = {0, 0, 0x80, 0x800, 0x10000};
+	static const uint32_t min[] = { 0, 0, 0x80, 0x800, 0x10000 };
 	if (cp < min[w] || cp > 0x10ffff || (cp >= 0xd800 && cp < 0xe000))
 		return 1;
 	*r = cp;
@@ -321,7 +321,7 @@ static bool m_at(struct mstate *m, size_t ti, size_t si)
 
 static bool pattern_match(const struct pattern *p, const char *s, size_t n)
 {
-	struct mstate m = {p->t, p->nt, s, n, NULL};
+	struct mstate m = { p->t, p->nt, s, n, NULL };
 	m.seen = st_xcalloc((p->nt + 1) * (n + 1), 1);
 	bool ok = m_at(&m, 0, 0);
 	free(m.seen);
@@ -353,7 +353,7 @@ int st_dockerignore_add_pattern(struct st_dockerignore *m, const char *pattern,
 		free(clean);
 		clean = t;
 	}
-	struct pattern pt = {.text = clean, .exclusion = excl};
+	struct pattern pt = { .text = clean, .exclusion = excl };
 	if (compile(&pt, p, err) < 0) {
 		pattern_release(&pt);
 		return -1;
@@ -419,7 +419,7 @@ static bool exception_may_match_under(const struct pattern *p, const char *dir)
 		const char *de = strchr(d, '/');
 		size_t dn = de ? (size_t)(de - d) : strlen(d);
 		st_autofree char *seg = st_xstrndup(pt, pn);
-		struct pattern one = {.text = seg};
+		struct pattern one = { .text = seg };
 		struct st_error *e = NULL;
 		bool ok = compile(&one, seg, &e) == 0 && pattern_match(&one, d, dn);
 		st_error_free(e);

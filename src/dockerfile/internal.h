@@ -25,7 +25,7 @@ struct src {
 
 /* Set a parse error "name:line: msg" followed by the source line. Returns -1. */
 int src_error(const struct src *s, int line, struct st_error **err, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 /* Check the instructions, fill flags, warnings and stages (the second phase of parsing). */
 int df_check(struct st_dockerfile *df, const struct src *s, struct st_error **err);

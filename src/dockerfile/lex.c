@@ -139,7 +139,9 @@ static int single_quote(struct lex *l, struct st_buf *out)
 	for (;;) {
 		c = next(l);
 		if (c < 0)
-			return fail(l, "unexpected end of statement while looking for matching single-quote");
+			return fail(
+			    l,
+			    "unexpected end of statement while looking for matching single-quote");
 		if (c == '\'') {
 			if (l->o && l->o->raw_quotes)
 				st_buf_addch(out, (char)c);
@@ -157,7 +159,9 @@ static int double_quote(struct lex *l, bool raw_escapes, struct st_buf *out)
 	for (;;) {
 		c = peek(l);
 		if (c < 0)
-			return fail(l, "unexpected end of statement while looking for matching double-quote");
+			return fail(
+			    l,
+			    "unexpected end of statement while looking for matching double-quote");
 		if (c == '"') {
 			next(l);
 			if (l->o && l->o->raw_quotes)
@@ -314,7 +318,8 @@ static int pattern_compile(const char *p, size_t n, struct ptok **out, size_t *n
 			t[k++] = (struct ptok){ PT_ANY, 0 };
 		} else if (c == '\\') {
 			if (i + 1 < n && (p[i + 1] == '}' || p[i + 1] == '/'))
-				continue; /* the escape of } and / belongs to ${}, not the pattern */
+				continue; /* the escape of } and / belongs to ${}, not the pattern
+					   */
 			char e = i + 1 < n ? p[i + 1] : 0;
 			if (e != '*' && e != '?' && e != '\\') {
 				st_buf_addf(msg, "invalid escape '\\%c'", e ? e : ' ');
@@ -380,8 +385,8 @@ static long pmatch_at(struct pmatch *m, size_t ti, size_t si)
 	return r;
 }
 
-static int pmatch_init(struct pmatch *m, const struct ptok *t, size_t nt, const char *s,
-		       size_t ns, bool greedy, struct st_buf *msg)
+static int pmatch_init(struct pmatch *m, const struct ptok *t, size_t nt, const char *s, size_t ns,
+		       bool greedy, struct st_buf *msg)
 {
 	if ((nt + 1) > SIZE_MAX / (ns + 1) || (nt + 1) * (ns + 1) > ((size_t)1 << 24) ||
 	    ns > INT32_MAX) {
@@ -537,8 +542,8 @@ static void expand_template(struct st_buf *out, const char *tpl, const char *mat
 	}
 }
 
-static int replace(struct lex *l, const char *pat, size_t npat, const char *repl,
-		   const char *value, bool all, struct st_buf *out)
+static int replace(struct lex *l, const char *pat, size_t npat, const char *repl, const char *value,
+		   bool all, struct st_buf *out)
 {
 	struct ptok *t = NULL;
 	struct pmatch m;
@@ -675,7 +680,7 @@ static int process_dollar(struct lex *l, struct st_buf *out)
 		case '?':
 			if (!set || (null_is_unset && !*v)) {
 				const char *m = word.len ? word.data
-						: !set   ? "is not allowed to be unset"
+						: !set	 ? "is not allowed to be unset"
 							 : "is not allowed to be empty";
 				st_buf_addf(&msg, "%s: %s", name, m);
 				fail(l, msg.data);
@@ -752,8 +757,12 @@ int st_dockerfile_lex(const char *word, const struct st_dockerfile_env *env, cha
 		      const struct st_dockerfile_lex_opts *o, struct st_buf *result, char ***words,
 		      size_t *nwords, struct st_error **err)
 {
-	struct lex l = { .s = word, .len = strlen(word), .esc = escape ? escape : '\\', .o = o,
-			 .env = env, .err = ST_BUF_INIT };
+	struct lex l = { .s = word,
+			 .len = strlen(word),
+			 .esc = escape ? escape : '\\',
+			 .o = o,
+			 .env = env,
+			 .err = ST_BUF_INIT };
 	struct words w = { .cur = ST_BUF_INIT };
 	struct st_buf res = ST_BUF_INIT;
 	if (process_stop_on(&l, -1, o && o->raw_escapes, &res, words ? &w : NULL) < 0) {

@@ -148,12 +148,26 @@ static int json_string(struct json *j, struct st_buf *out)
 		char e = *j->p++;
 		uint32_t cp;
 		switch (e) {
-		case '"': case '\\': case '/': cp = (uint32_t)e; break;
-		case 'b': cp = '\b'; break;
-		case 'f': cp = '\f'; break;
-		case 'n': cp = '\n'; break;
-		case 'r': cp = '\r'; break;
-		case 't': cp = '\t'; break;
+		case '"':
+		case '\\':
+		case '/':
+			cp = (uint32_t)e;
+			break;
+		case 'b':
+			cp = '\b';
+			break;
+		case 'f':
+			cp = '\f';
+			break;
+		case 'n':
+			cp = '\n';
+			break;
+		case 'r':
+			cp = '\r';
+			break;
+		case 't':
+			cp = '\t';
+			break;
 		case 'u':
 			if (json_hex4(j, &cp) < 0)
 				return -1;
@@ -163,7 +177,8 @@ static int json_string(struct json *j, struct st_buf *out)
 				if (j->end - j->p >= 6 && j->p[0] == '\\' && j->p[1] == 'u') {
 					j->p += 2;
 					if (json_hex4(j, &lo) == 0 && lo >= 0xdc00 && lo < 0xe000) {
-						cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+						cp =
+						    0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
 						break;
 					}
 				}
@@ -267,13 +282,20 @@ static int json_value(struct json *j)
 	if (j->p >= j->end)
 		return -1;
 	switch (*j->p) {
-	case '"': return json_string(j, NULL);
-	case '[': return json_container(j, ']');
-	case '{': return json_container(j, '}');
-	case 't': return json_lit(j, "true");
-	case 'f': return json_lit(j, "false");
-	case 'n': return json_lit(j, "null");
-	default: return json_number(j);
+	case '"':
+		return json_string(j, NULL);
+	case '[':
+		return json_container(j, ']');
+	case '{':
+		return json_container(j, '}');
+	case 't':
+		return json_lit(j, "true");
+	case 'f':
+		return json_lit(j, "false");
+	case 'n':
+		return json_lit(j, "null");
+	default:
+		return json_number(j);
 	}
 }
 
@@ -428,7 +450,9 @@ static int parse_name_val(const char *rest, const char *key, char esc, struct no
 	for (size_t i = 0; i < words.n; i++) {
 		char *eq = strchr(words.v[i], '=');
 		if (!eq) {
-			st_buf_addf(msg, "Syntax error - can't find = in \"%s\". Must be of the form: name=value",
+			st_buf_addf(msg,
+				    "Syntax error - can't find = in \"%s\". Must be of the form: "
+				    "name=value",
 				    words.v[i]);
 			rc = -1;
 			goto out;
@@ -457,7 +481,8 @@ static int parse_maybe_json(const char *rest, struct node *n, struct st_buf *msg
 	}
 	strv_release(&n->args);
 	if (r == JSON_NOT_STRINGS) {
-		st_buf_adds(msg, "when using JSON array syntax, arrays must be comprised of strings only");
+		st_buf_adds(
+		    msg, "when using JSON array syntax, arrays must be comprised of strings only");
 		return -1;
 	}
 	strv_push(&n->args, st_xstrdup(rest));
@@ -473,7 +498,8 @@ static int parse_maybe_json_to_list(const char *rest, struct node *n, struct st_
 	}
 	strv_release(&n->args);
 	if (r == JSON_NOT_STRINGS) {
-		st_buf_adds(msg, "when using JSON array syntax, arrays must be comprised of strings only");
+		st_buf_adds(
+		    msg, "when using JSON array syntax, arrays must be comprised of strings only");
 		return -1;
 	}
 	if (*rest)
@@ -485,15 +511,24 @@ static const struct {
 	const char *name;
 	enum st_dockerfile_kind kind;
 } keywords[] = {
-	{ "from", ST_DF_FROM },	      { "run", ST_DF_RUN },
-	{ "cmd", ST_DF_CMD },	      { "label", ST_DF_LABEL },
-	{ "maintainer", ST_DF_MAINTAINER }, { "expose", ST_DF_EXPOSE },
-	{ "env", ST_DF_ENV },	      { "add", ST_DF_ADD },
-	{ "copy", ST_DF_COPY },	      { "entrypoint", ST_DF_ENTRYPOINT },
-	{ "volume", ST_DF_VOLUME },   { "user", ST_DF_USER },
-	{ "workdir", ST_DF_WORKDIR }, { "arg", ST_DF_ARG },
-	{ "onbuild", ST_DF_ONBUILD }, { "stopsignal", ST_DF_STOPSIGNAL },
-	{ "healthcheck", ST_DF_HEALTHCHECK }, { "shell", ST_DF_SHELL },
+	{ "from", ST_DF_FROM },
+	{ "run", ST_DF_RUN },
+	{ "cmd", ST_DF_CMD },
+	{ "label", ST_DF_LABEL },
+	{ "maintainer", ST_DF_MAINTAINER },
+	{ "expose", ST_DF_EXPOSE },
+	{ "env", ST_DF_ENV },
+	{ "add", ST_DF_ADD },
+	{ "copy", ST_DF_COPY },
+	{ "entrypoint", ST_DF_ENTRYPOINT },
+	{ "volume", ST_DF_VOLUME },
+	{ "user", ST_DF_USER },
+	{ "workdir", ST_DF_WORKDIR },
+	{ "arg", ST_DF_ARG },
+	{ "onbuild", ST_DF_ONBUILD },
+	{ "stopsignal", ST_DF_STOPSIGNAL },
+	{ "healthcheck", ST_DF_HEALTHCHECK },
+	{ "shell", ST_DF_SHELL },
 };
 
 const char *st_dockerfile_kind_name(enum st_dockerfile_kind kind)
@@ -654,7 +689,8 @@ static int dispatch(enum st_dockerfile_kind kind, const char *rest, char esc, in
 		if (!*rest)
 			return 0;
 		if (depth > 0) {
-			/* BuildKit recurses without bound; one level is all ONBUILD allows anyway. */
+			/* BuildKit recurses without bound; one level is all ONBUILD allows anyway.
+			 */
 			st_buf_adds(msg, "chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed");
 			return -1;
 		}
@@ -782,7 +818,7 @@ static int heredoc_from_word(const char *w, struct st_dockerfile_heredoc *h, boo
 
 bool st_dockerfile_heredoc_is_command(const char *cmd)
 {
-	struct st_dockerfile_heredoc h = {0};
+	struct st_dockerfile_heredoc h = { 0 };
 	bool found = false;
 	struct st_error *ignored = NULL;
 	if (heredoc_from_word(cmd, &h, &found, &ignored) < 0)
@@ -794,7 +830,8 @@ bool st_dockerfile_heredoc_is_command(const char *cmd)
 static int heredocs_from_line(const char *line, struct st_dockerfile_heredoc **out, size_t *nout,
 			      struct st_error **err)
 {
-	struct st_dockerfile_lex_opts o = { .raw_quotes = true, .raw_escapes = true,
+	struct st_dockerfile_lex_opts o = { .raw_quotes = true,
+					    .raw_escapes = true,
 					    .skip_unset = true };
 	char **words = NULL;
 	size_t nw = 0;
@@ -858,13 +895,13 @@ static int possible_directive(struct directives *d, struct st_dockerfile *df, co
 		return 0;
 	size_t i = 0;
 	if (i >= n || p[i] != '#')
-		goto not;
+		goto not ;
 	i++;
 	while (i < n && is_dir_space(p[i]))
 		i++;
 	size_t ks = i;
 	if (i >= n || !((p[i] >= 'a' && p[i] <= 'z') || (p[i] >= 'A' && p[i] <= 'Z')))
-		goto not;
+		goto not ;
 	while (i < n && ((p[i] >= 'a' && p[i] <= 'z') || (p[i] >= 'A' && p[i] <= 'Z') ||
 			 (p[i] >= '0' && p[i] <= '9')))
 		i++;
@@ -872,7 +909,7 @@ static int possible_directive(struct directives *d, struct st_dockerfile *df, co
 	while (i < n && is_dir_space(p[i]))
 		i++;
 	if (i >= n || p[i] != '=')
-		goto not;
+		goto not ;
 	i++;
 	while (i < n && is_dir_space(p[i]))
 		i++;
@@ -880,14 +917,14 @@ static int possible_directive(struct directives *d, struct st_dockerfile *df, co
 	while (ve > vs && is_dir_space(p[ve - 1]))
 		ve--;
 	if (ve == vs)
-		goto not;
+		goto not ;
 	for (size_t j = vs; j < ve; j++)
 		if (p[j] == '\n')
-			goto not;
+			goto not ;
 	char key[16];
 	size_t kl = ke - ks;
 	if (kl >= sizeof(key))
-		goto not;
+		goto not ;
 	for (size_t j = 0; j < kl; j++)
 		key[j] = (char)(p[ks + j] | 0x20);
 	key[kl] = 0;
@@ -902,7 +939,7 @@ static int possible_directive(struct directives *d, struct st_dockerfile *df, co
 		seen = &d->seen_check;
 		slot = &df->check;
 	} else {
-		goto not;
+		goto not ;
 	}
 	if (*seen) {
 		st_buf_addf(msg, "only one %s parser directive can be used", key);
@@ -914,14 +951,13 @@ static int possible_directive(struct directives *d, struct st_dockerfile *df, co
 		return 0;
 	}
 	if (ve - vs != 1 || (p[vs] != '\\' && p[vs] != '`')) {
-		st_buf_addf(msg, "invalid escape token '%.*s' does not match ` or \\", (int)(ve - vs),
-			    p + vs);
+		st_buf_addf(msg, "invalid escape token '%.*s' does not match ` or \\",
+			    (int)(ve - vs), p + vs);
 		return -1;
 	}
 	d->esc = p[vs];
 	return 0;
-not:
-	d->done = true;
+	not : d->done = true;
 	return 0;
 }
 
@@ -1109,7 +1145,8 @@ int st_dockerfile_parse_flags(const char *name, const char *text, size_t len,
 							t++;
 							tn--;
 						}
-					if (tn == strlen(hd[h].name) && !memcmp(t, hd[h].name, tn)) {
+					if (tn == strlen(hd[h].name) &&
+					    !memcmp(t, hd[h].name, tn)) {
 						terminated = true;
 						break;
 					}
@@ -1136,7 +1173,8 @@ int st_dockerfile_parse_flags(const char *name, const char *text, size_t len,
 #undef LINE_AT
 	df->escape = d.esc;
 	if (!df->ninstrs) {
-		src_error(&s, 0, err, "file with no instructions: an empty Dockerfile cannot be built");
+		src_error(&s, 0, err,
+			  "file with no instructions: an empty Dockerfile cannot be built");
 		goto done;
 	}
 	if (!(flags & ST_DOCKERFILE_PARSE_AST_ONLY) && df_check(df, &s, err) < 0)
@@ -1150,8 +1188,8 @@ done:
 	return rc;
 }
 
-int st_dockerfile_parse(const char *name, const char *text, size_t len,
-			struct st_dockerfile **out, struct st_error **err)
+int st_dockerfile_parse(const char *name, const char *text, size_t len, struct st_dockerfile **out,
+			struct st_error **err)
 {
 	return st_dockerfile_parse_flags(name, text, len, 0, out, err);
 }
@@ -1226,16 +1264,20 @@ static void go_quote(struct st_buf *b, const char *s)
 				ok = (p[i] & 0xc0) == 0x80;
 			uint32_t cp = 0;
 			if (ok) {
-				cp = w == 2 ? (uint32_t)(c & 0x1f) : w == 3 ? (uint32_t)(c & 0x0f) : (uint32_t)(c & 0x07);
+				cp = w == 2   ? (uint32_t)(c & 0x1f)
+				     : w == 3 ? (uint32_t)(c & 0x0f)
+					      : (uint32_t)(c & 0x07);
 				for (size_t i = 1; i < w; i++)
 					cp = cp << 6 | (p[i] & 0x3f);
 				static const uint32_t minv[] = { 0, 0, 0x80, 0x800, 0x10000 };
-				ok = cp >= minv[w] && cp <= 0x10ffff && !(cp >= 0xd800 && cp < 0xe000);
+				ok = cp >= minv[w] && cp <= 0x10ffff &&
+				     !(cp >= 0xd800 && cp < 0xe000);
 			}
 			if (!ok) {
 				st_buf_addf(b, "\\x%c%c", hex[c >> 4], hex[c & 15]);
 				p++;
-			} else if (cp < 0xa0 || cp == 0xad || cp == 0xfeff || (cp >= 0x2028 && cp <= 0x2029) ||
+			} else if (cp < 0xa0 || cp == 0xad || cp == 0xfeff ||
+				   (cp >= 0x2028 && cp <= 0x2029) ||
 				   (cp >= 0x200b && cp <= 0x200f)) {
 				st_buf_addf(b, "\\u%04x", cp); /* not printable for Go */
 				p += w;
@@ -1246,15 +1288,33 @@ static void go_quote(struct st_buf *b, const char *s)
 			continue;
 		}
 		switch (c) {
-		case '"': st_buf_adds(b, "\\\""); break;
-		case '\\': st_buf_adds(b, "\\\\"); break;
-		case '\a': st_buf_adds(b, "\\a"); break;
-		case '\b': st_buf_adds(b, "\\b"); break;
-		case '\f': st_buf_adds(b, "\\f"); break;
-		case '\n': st_buf_adds(b, "\\n"); break;
-		case '\r': st_buf_adds(b, "\\r"); break;
-		case '\t': st_buf_adds(b, "\\t"); break;
-		case '\v': st_buf_adds(b, "\\v"); break;
+		case '"':
+			st_buf_adds(b, "\\\"");
+			break;
+		case '\\':
+			st_buf_adds(b, "\\\\");
+			break;
+		case '\a':
+			st_buf_adds(b, "\\a");
+			break;
+		case '\b':
+			st_buf_adds(b, "\\b");
+			break;
+		case '\f':
+			st_buf_adds(b, "\\f");
+			break;
+		case '\n':
+			st_buf_adds(b, "\\n");
+			break;
+		case '\r':
+			st_buf_adds(b, "\\r");
+			break;
+		case '\t':
+			st_buf_adds(b, "\\t");
+			break;
+		case '\v':
+			st_buf_adds(b, "\\v");
+			break;
 		default:
 			if (c < 0x20 || c == 0x7f)
 				st_buf_addf(b, "\\x%c%c", hex[c >> 4], hex[c & 15]);

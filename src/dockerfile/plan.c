@@ -13,9 +13,10 @@
 #include "util/banned.h"
 
 static const char *const predefined[] = {
-	"HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "FTP_PROXY", "ftp_proxy",
-	"NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy", "TARGETPLATFORM", "TARGETOS",
-	"TARGETARCH", "TARGETVARIANT", "BUILDPLATFORM", "BUILDOS", "BUILDARCH", "BUILDVARIANT",
+	"HTTP_PROXY",	  "http_proxy", "HTTPS_PROXY",	"https_proxy",	 "FTP_PROXY",
+	"ftp_proxy",	  "NO_PROXY",	"no_proxy",	"ALL_PROXY",	 "all_proxy",
+	"TARGETPLATFORM", "TARGETOS",	"TARGETARCH",	"TARGETVARIANT", "BUILDPLATFORM",
+	"BUILDOS",	  "BUILDARCH",	"BUILDVARIANT",
 };
 
 bool st_dockerfile_arg_is_predefined(const char *name)
@@ -121,7 +122,7 @@ static long find_stage(const struct st_dockerfile *df, const char *ref, bool by_
 
 struct graph {
 	struct st_dockerfile_plan_stage *all; /* one per stage of the Dockerfile */
-	int *color;                           /* 0 new, 1 in progress, 2 done */
+	int *color;			      /* 0 new, 1 in progress, 2 done */
 	size_t *order;
 	size_t norder;
 };
@@ -239,8 +240,8 @@ int st_dockerfile_plan(const struct st_dockerfile *df, const struct st_dockerfil
 			goto done;
 		}
 		if (!*ps->base) {
-			st_err(err, ST_E_PARSE, "%s:%d: base name (%s) should not be blank", df->name,
-			       s->from->start_line, s->base);
+			st_err(err, ST_E_PARSE, "%s:%d: base name (%s) should not be blank",
+			       df->name, s->from->start_line, s->base);
 			goto done;
 		}
 		long b = find_stage(df, ps->base, false);
@@ -257,7 +258,8 @@ int st_dockerfile_plan(const struct st_dockerfile *df, const struct st_dockerfil
 					goto done;
 			} else if (in->kind == ST_DF_RUN) {
 				for (size_t f = 0; f < in->nflags; f++) {
-					if (strcmp(in->flags[f].name, "mount") || !in->flags[f].value)
+					if (strcmp(in->flags[f].name, "mount") ||
+					    !in->flags[f].value)
 						continue;
 					st_autofree char *from = mount_from(in->flags[f].value);
 					if (from && dep_ref(df, ps, in, from, &genv, err) < 0)
@@ -289,8 +291,9 @@ int st_dockerfile_plan(const struct st_dockerfile *df, const struct st_dockerfil
 				continue;
 			for (size_t a = 0; a < in->nargs; a++) {
 				const char *eq = strchr(in->args[a], '=');
-				strv_push(&used, eq ? st_xstrndup(in->args[a], (size_t)(eq - in->args[a]))
-						    : st_xstrdup(in->args[a]));
+				strv_push(&used,
+					  eq ? st_xstrndup(in->args[a], (size_t)(eq - in->args[a]))
+					     : st_xstrdup(in->args[a]));
 			}
 		}
 	}

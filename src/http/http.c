@@ -462,8 +462,8 @@ static unsigned long retry_after_ms(const struct st_http_response *r)
 
 static void sleep_ms(unsigned long ms)
 {
-	struct timespec ts = {.tv_sec = (time_t)(ms / 1000),
-			      .tv_nsec = (long)(ms % 1000) * 1000000L};
+	struct timespec ts = { .tv_sec = (time_t)(ms / 1000),
+			       .tv_nsec = (long)(ms % 1000) * 1000000L };
 	while (nanosleep(&ts, &ts) < 0 && !st_cancel_signal())
 		;
 }
@@ -517,7 +517,7 @@ int st_http_do(struct st_http_client *c, const struct st_http_request *rq,
 {
 	memset(resp, 0, sizeof(*resp));
 	resp->mtime = -1;
-	struct xfer x = {.rq = rq, .resp = resp};
+	struct xfer x = { .rq = rq, .resp = resp };
 	st_autofree char *authorization = rq->authorization ? st_xstrdup(rq->authorization) : NULL;
 	bool auth_tried = false;
 	unsigned long backoff = c->o.backoff_ms;

@@ -76,8 +76,8 @@ struct st_http_request {
 	const void *body;	    /* request body in memory, 'body_len' bytes; or: */
 	size_t body_len;
 	const struct st_http_body_reader *body_reader; /* a streamed request body */
-	struct st_http_sink sink; /* NULL write: a 2xx body is kept in the response */
-	unsigned flags;		  /* enum st_http_flags */
+	struct st_http_sink sink;  /* NULL write: a 2xx body is kept in the response */
+	unsigned flags;		   /* enum st_http_flags */
 	const char *authorization; /* "Authorization: <this>" from the first attempt, or NULL */
 	/*
 	 * On a 401, called with the response's WWW-Authenticate header ("" when there is none).

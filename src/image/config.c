@@ -556,11 +556,11 @@ void st_image_config_add_history(struct st_image_config *c, const struct st_imag
 {
 	/* copy before growing: 'h' may point into c->history */
 	struct st_image_history copy = {
-	    .created = dup_or_null(h->created),
-	    .created_by = dup_or_null(h->created_by),
-	    .author = dup_or_null(h->author),
-	    .comment = dup_or_null(h->comment),
-	    .empty_layer = h->empty_layer,
+		.created = dup_or_null(h->created),
+		.created_by = dup_or_null(h->created_by),
+		.author = dup_or_null(h->author),
+		.comment = dup_or_null(h->comment),
+		.empty_layer = h->empty_layer,
 	};
 	c->history = st_xrealloc(c->history, (c->n_history + 1) * sizeof(*c->history));
 	c->history[c->n_history++] = copy;

@@ -294,8 +294,9 @@ void st_image_map_set_pairs(struct st_image_map *m, char *const *kv, size_t n)
 	for (size_t i = 0; i < m->n; i++)
 		all[i] = (struct kv_at){ m->v[i], i };
 	for (size_t p = 0; p < n; p++)
-		all[m->n + p] = (struct kv_at){ { st_xstrdup(kv[2 * p]), st_xstrdup(kv[2 * p + 1]) },
-						m->n + p };
+		all[m->n + p] =
+		    (struct kv_at){ { st_xstrdup(kv[2 * p]), st_xstrdup(kv[2 * p + 1]) },
+				    m->n + p };
 	qsort(all, total, sizeof(*all), kv_at_cmp);
 	m->v = st_xrealloc(m->v, total * sizeof(*m->v));
 	m->n = 0;

@@ -10,13 +10,13 @@
 static const struct {
 	const char *docker, *oci;
 } twins[] = {
-    {ST_MT_DOCKER_MANIFEST, ST_MT_OCI_MANIFEST},
-    {ST_MT_DOCKER_MANIFEST_LIST, ST_MT_OCI_INDEX},
-    {ST_MT_DOCKER_CONFIG, ST_MT_OCI_CONFIG},
-    {ST_MT_DOCKER_LAYER, ST_MT_OCI_LAYER},
-    {ST_MT_DOCKER_LAYER_GZIP, ST_MT_OCI_LAYER_GZIP},
-    {ST_MT_DOCKER_LAYER_ZSTD, ST_MT_OCI_LAYER_ZSTD},
-    {ST_MT_DOCKER_LAYER_FOREIGN, ST_MT_OCI_LAYER_NONDIST_GZIP},
+	{ ST_MT_DOCKER_MANIFEST, ST_MT_OCI_MANIFEST },
+	{ ST_MT_DOCKER_MANIFEST_LIST, ST_MT_OCI_INDEX },
+	{ ST_MT_DOCKER_CONFIG, ST_MT_OCI_CONFIG },
+	{ ST_MT_DOCKER_LAYER, ST_MT_OCI_LAYER },
+	{ ST_MT_DOCKER_LAYER_GZIP, ST_MT_OCI_LAYER_GZIP },
+	{ ST_MT_DOCKER_LAYER_ZSTD, ST_MT_OCI_LAYER_ZSTD },
+	{ ST_MT_DOCKER_LAYER_FOREIGN, ST_MT_OCI_LAYER_NONDIST_GZIP },
 };
 
 const char *st_image_mt_to_oci(const char *mt)
@@ -33,16 +33,16 @@ enum st_image_compression st_image_mt_layer_compression(const char *mt)
 		const char *mt;
 		enum st_image_compression c;
 	} layers[] = {
-	    {ST_MT_OCI_LAYER, ST_IMAGE_COMPRESSION_NONE},
-	    {ST_MT_OCI_LAYER_GZIP, ST_IMAGE_COMPRESSION_GZIP},
-	    {ST_MT_OCI_LAYER_ZSTD, ST_IMAGE_COMPRESSION_ZSTD},
-	    {ST_MT_OCI_LAYER_NONDIST, ST_IMAGE_COMPRESSION_NONE},
-	    {ST_MT_OCI_LAYER_NONDIST_GZIP, ST_IMAGE_COMPRESSION_GZIP},
-	    {ST_MT_OCI_LAYER_NONDIST_ZSTD, ST_IMAGE_COMPRESSION_ZSTD},
-	    {ST_MT_DOCKER_LAYER, ST_IMAGE_COMPRESSION_NONE},
-	    {ST_MT_DOCKER_LAYER_GZIP, ST_IMAGE_COMPRESSION_GZIP},
-	    {ST_MT_DOCKER_LAYER_ZSTD, ST_IMAGE_COMPRESSION_ZSTD},
-	    {ST_MT_DOCKER_LAYER_FOREIGN, ST_IMAGE_COMPRESSION_GZIP},
+		{ ST_MT_OCI_LAYER, ST_IMAGE_COMPRESSION_NONE },
+		{ ST_MT_OCI_LAYER_GZIP, ST_IMAGE_COMPRESSION_GZIP },
+		{ ST_MT_OCI_LAYER_ZSTD, ST_IMAGE_COMPRESSION_ZSTD },
+		{ ST_MT_OCI_LAYER_NONDIST, ST_IMAGE_COMPRESSION_NONE },
+		{ ST_MT_OCI_LAYER_NONDIST_GZIP, ST_IMAGE_COMPRESSION_GZIP },
+		{ ST_MT_OCI_LAYER_NONDIST_ZSTD, ST_IMAGE_COMPRESSION_ZSTD },
+		{ ST_MT_DOCKER_LAYER, ST_IMAGE_COMPRESSION_NONE },
+		{ ST_MT_DOCKER_LAYER_GZIP, ST_IMAGE_COMPRESSION_GZIP },
+		{ ST_MT_DOCKER_LAYER_ZSTD, ST_IMAGE_COMPRESSION_ZSTD },
+		{ ST_MT_DOCKER_LAYER_FOREIGN, ST_IMAGE_COMPRESSION_GZIP },
 	};
 	for (size_t i = 0; mt && i < sizeof(layers) / sizeof(*layers); i++)
 		if (strcmp(mt, layers[i].mt) == 0)
@@ -126,10 +126,10 @@ static int parse_platform(const char *doc, const char *path, json_t *o, struct s
 		const char *key;
 		size_t off;
 	} fields[] = {
-	    {"architecture", offsetof(struct st_platform, architecture)},
-	    {"os", offsetof(struct st_platform, os)},
-	    {"variant", offsetof(struct st_platform, variant)},
-	    {"os.version", offsetof(struct st_platform, os_version)},
+		{ "architecture", offsetof(struct st_platform, architecture) },
+		{ "os", offsetof(struct st_platform, os) },
+		{ "variant", offsetof(struct st_platform, variant) },
+		{ "os.version", offsetof(struct st_platform, os_version) },
 	};
 	if (!json_is_object(o))
 		return st_err(err, ST_E_INVALID, "%s: %s: expected an object", doc, path);
@@ -174,7 +174,7 @@ static int parse_descriptor(const char *doc, const char *path, json_t *o,
 
 	json_t *urls = json_object_get(o, "urls");
 	if (urls && !json_is_null(urls)) {
-		struct st_image_strv u = {0};
+		struct st_image_strv u = { 0 };
 		if (st_image_json_strv(doc, path, o, "urls", &u, err) < 0)
 			return -1;
 		d->urls = u.v;

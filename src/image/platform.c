@@ -57,7 +57,7 @@ void st_platform_normalize(struct st_platform *p)
 		if (v[0] == 0 || strcmp(v, "7") == 0)
 			set_field(v, "v7");
 		else if (strcmp(v, "5") == 0 || strcmp(v, "6") == 0 || strcmp(v, "8") == 0) {
-			char t[4] = {'v', v[0], 0, 0};
+			char t[4] = { 'v', v[0], 0, 0 };
 			set_field(v, t);
 		}
 	}
@@ -65,10 +65,10 @@ void st_platform_normalize(struct st_platform *p)
 
 static bool known_os(const char *s)
 {
-	static const char *const oses[] = {"aix",     "android", "darwin",  "dragonfly", "freebsd",
-					   "hurd",    "illumos", "ios",	    "js",	 "linux",
-					   "nacl",    "netbsd",	 "openbsd", "plan9",	 "solaris",
-					   "windows", "zos",	 "macos",   "wasip1"};
+	static const char *const oses[] = { "aix",     "android", "darwin",  "dragonfly", "freebsd",
+					    "hurd",    "illumos", "ios",     "js",	  "linux",
+					    "nacl",    "netbsd",  "openbsd", "plan9",	  "solaris",
+					    "windows", "zos",	  "macos",   "wasip1" };
 	for (size_t i = 0; i < sizeof(oses) / sizeof(*oses); i++)
 		if (strcasecmp(s, oses[i]) == 0)
 			return true;
@@ -88,8 +88,8 @@ static bool field_ok(const char *s, size_t n)
 int st_platform_parse(const char *s, struct st_platform *out, struct st_error **err)
 {
 	struct st_platform host;
-	const char *parts[3] = {0};
-	size_t lens[3] = {0};
+	const char *parts[3] = { 0 };
+	size_t lens[3] = { 0 };
 	size_t np = 0;
 	const char *p = s ? s : "";
 
@@ -152,7 +152,7 @@ void st_platform_host(struct st_platform *out)
 	const char *m = u.machine;
 	if (strncmp(m, "armv", 4) == 0 && m[4] >= '5' && m[4] <= '8') {
 		/* armv7l, armv6l: a 32-bit ARM kernel names its level */
-		char v[3] = {'v', m[4], 0};
+		char v[3] = { 'v', m[4], 0 };
 		set_field(out->architecture, m[4] == '8' ? "arm64" : "arm");
 		set_field(out->variant, m[4] == '8' ? "" : v);
 	} else if (strcmp(m, "i686") == 0 || strcmp(m, "i586") == 0) {

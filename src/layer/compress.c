@@ -22,7 +22,10 @@ enum st_layer_comp st_layer_comp_detect(const void *p, size_t n)
 		return ST_LAYER_COMP_ZSTD;
 	if (n >= 3 && b[0] == 'B' && b[1] == 'Z' && b[2] == 'h')
 		return ST_LAYER_COMP_BZIP2;
-	if (n >= 6 && memcmp(b, "\xfd" "7zXZ\0", 6) == 0)
+	if (n >= 6 && memcmp(b,
+			     "\xfd"
+			     "7zXZ\0",
+			     6) == 0)
 		return ST_LAYER_COMP_XZ;
 	return ST_LAYER_COMP_NONE;
 }
@@ -144,7 +147,8 @@ static const uint32_t isal_level_buf_size[] = { ISAL_DEF_LVL0_DEFAULT, ISAL_DEF_
 						ISAL_DEF_LVL2_DEFAULT, ISAL_DEF_LVL3_DEFAULT };
 
 struct st_layer_compressor *st_layer_compressor_new(enum st_layer_comp c, int level,
-						    struct st_layer_sink sink, struct st_error **err)
+						    struct st_layer_sink sink,
+						    struct st_error **err)
 {
 	struct st_layer_compressor *z = st_xcalloc(1, sizeof(*z));
 	z->comp = c;
@@ -297,9 +301,8 @@ struct st_layer_decompressor {
 	bool frame_done;
 };
 
-struct st_layer_decompressor *st_layer_decompressor_new(enum st_layer_comp c,
-							struct st_layer_sink sink,
-							struct st_error **err)
+struct st_layer_decompressor *
+st_layer_decompressor_new(enum st_layer_comp c, struct st_layer_sink sink, struct st_error **err)
 {
 	struct st_layer_decompressor *d = st_xcalloc(1, sizeof(*d));
 	d->comp = c;
@@ -336,7 +339,8 @@ static int gz_step(struct st_layer_decompressor *d, const unsigned char *in, siz
 	s->next_out = out;
 	s->avail_out = olen;
 	for (;;) {
-		/* A finished member followed by more input: the next member starts (RFC 1952 2.2). */
+		/* A finished member followed by more input: the next member starts (RFC 1952 2.2).
+		 */
 		if (s->block_state == ISAL_BLOCK_FINISH && s->avail_in > 0) {
 			uint8_t *ni = s->next_in;
 			uint32_t ai = s->avail_in;
@@ -352,7 +356,8 @@ static int gz_step(struct st_layer_decompressor *d, const unsigned char *in, siz
 		int r = isal_inflate(s);
 		if (r < 0)
 			return st_err(err, ST_E_PARSE, "gzip: %s",
-				      r == ISAL_INCORRECT_CHECKSUM ? "checksum mismatch" : "invalid data");
+				      r == ISAL_INCORRECT_CHECKSUM ? "checksum mismatch"
+								   : "invalid data");
 		if (s->block_state == ISAL_BLOCK_FINISH && s->avail_in > 0 && s->avail_out > 0)
 			continue;
 		break;

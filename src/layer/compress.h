@@ -73,7 +73,8 @@ static inline struct st_layer_source st_layer_source_fd(int *fd)
  */
 struct st_layer_compressor;
 struct st_layer_compressor *st_layer_compressor_new(enum st_layer_comp c, int level,
-						    struct st_layer_sink sink, struct st_error **err);
+						    struct st_layer_sink sink,
+						    struct st_error **err);
 int st_layer_compressor_write(struct st_layer_compressor *z, const void *p, size_t n,
 			      struct st_error **err);
 /* Flush and end the stream. No writes after this. */
@@ -87,9 +88,8 @@ void st_layer_compressor_freep(struct st_layer_compressor **z);
  * pull with _step() (sink unused, may be zeroed). New: free with st_layer_decompressor_free().
  */
 struct st_layer_decompressor;
-struct st_layer_decompressor *st_layer_decompressor_new(enum st_layer_comp c,
-							struct st_layer_sink sink,
-							struct st_error **err);
+struct st_layer_decompressor *
+st_layer_decompressor_new(enum st_layer_comp c, struct st_layer_sink sink, struct st_error **err);
 int st_layer_decompressor_write(struct st_layer_decompressor *d, const void *p, size_t n,
 				struct st_error **err);
 /* ST_E_PARSE if the input ended inside a gzip member or zstd frame. */

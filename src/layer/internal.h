@@ -27,7 +27,7 @@ struct ustream {
 	size_t in_pos, in_len;
 	bool src_eof, eof;
 	struct st_hasher *hash; /* borrowed, optional: fed every uncompressed byte */
-	uint64_t total;         /* uncompressed bytes returned so far */
+	uint64_t total;		/* uncompressed bytes returned so far */
 	struct st_error *cb_err;
 };
 
@@ -42,8 +42,8 @@ struct tar_in {
 	struct ustream u;
 	struct archive *a;
 	struct st_layer_sink tee; /* write may be NULL */
-	struct st_error *err;     /* the stream error behind an archive failure */
-	bool empty;               /* the input has no bytes at all: no archive was opened */
+	struct st_error *err;	  /* the stream error behind an archive failure */
+	bool empty;		  /* the input has no bytes at all: no archive was opened */
 };
 
 /* 'what' prefixes the error if the input is not a tar. */

@@ -22,22 +22,23 @@
 /* ---- writing ---- */
 
 enum st_layer_writer_flags {
-	/* Clamp every mtime to at most 'mtime_clamp' (SOURCE_DATE_EPOCH) for reproducible layers. */
+	/* Clamp every mtime to at most 'mtime_clamp' (SOURCE_DATE_EPOCH) for reproducible layers.
+	 */
 	ST_LAYER_WRITER_CLAMP_MTIME = 1 << 0,
 };
 
 struct st_layer_writer_opts {
 	enum st_layer_comp compression; /* NONE, GZIP or ZSTD */
-	int level;                      /* 0: the codec's default (see compress.h) */
+	int level;			/* 0: the codec's default (see compress.h) */
 	enum st_layer_writer_flags flags;
-	int64_t mtime_clamp;            /* seconds since the epoch, with ST_LAYER_WRITER_CLAMP_MTIME */
+	int64_t mtime_clamp; /* seconds since the epoch, with ST_LAYER_WRITER_CLAMP_MTIME */
 };
 
 /* What a finished layer is. */
 struct st_layer_result {
 	struct st_digest diff_id; /* sha256 of the uncompressed tar */
 	struct st_digest digest;  /* sha256 of the bytes given to the sink */
-	uint64_t size;            /* uncompressed tar bytes */
+	uint64_t size;		  /* uncompressed tar bytes */
 	uint64_t compressed_size; /* bytes given to the sink */
 	enum st_layer_comp compression;
 };
@@ -139,7 +140,7 @@ enum st_layer_entry_type {
 	ST_LAYER_ENTRY_BLOCK,
 	ST_LAYER_ENTRY_FIFO,
 	ST_LAYER_ENTRY_WHITEOUT, /* '.wh.<name>': 'path' is the deleted path, without '.wh.' */
-	ST_LAYER_ENTRY_OPAQUE,   /* '.wh..wh..opq': 'path' is the opaque directory */
+	ST_LAYER_ENTRY_OPAQUE,	 /* '.wh..wh..opq': 'path' is the opaque directory */
 	ST_LAYER_ENTRY_OTHER,
 };
 

@@ -75,8 +75,7 @@ static enum st_layer_entry_type entry_type(struct archive_entry *ae)
 	}
 }
 
-int st_layer_reader_next(struct st_layer_reader *r, struct st_layer_entry *e,
-			 struct st_error **err)
+int st_layer_reader_next(struct st_layer_reader *r, struct st_layer_entry *e, struct st_error **err)
 {
 	/* Zero bytes are an empty layer, as Go's archive/tar (and so Docker) reads them. */
 	if (r->eof || r->t.empty) {
@@ -400,7 +399,8 @@ static int open_dir(struct extractor *x, const char *rel, int flags, bool create
 					st_buf_release(&pre);
 					return entry_err(x, err, "create parent directory");
 				}
-				nfd = open_in_root(x, pre.data, last ? flags : O_PATH | O_DIRECTORY);
+				nfd =
+				    open_in_root(x, pre.data, last ? flags : O_PATH | O_DIRECTORY);
 			}
 			close(pfd);
 			if (nfd < 0) {
@@ -533,8 +533,8 @@ static int clear_lower(struct extractor *x, int fd, struct st_buf *rel)
 }
 
 /* Make room for a new entry 'base' in 'pfd'; an existing directory stays for a directory. */
-static int clear_leaf(struct extractor *x, int pfd, const char *base, bool keep_dir,
-		      bool *is_dir, struct st_error **err)
+static int clear_leaf(struct extractor *x, int pfd, const char *base, bool keep_dir, bool *is_dir,
+		      struct st_error **err)
 {
 	struct stat st;
 	*is_dir = false;
@@ -606,7 +606,7 @@ static int write_file(struct extractor *x, struct archive *a, int pfd, const cha
 		      struct archive_entry *ae, struct st_error **err)
 {
 	st_autoclose int fd =
-		openat(pfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	    openat(pfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return entry_err(x, err, "create");
 	for (;;) {
@@ -778,8 +778,9 @@ static int do_hardlink(struct extractor *x, int pfd, const char *base, const cha
 	st_autofree char *tparent = NULL;
 	int ret = 0;
 	if (!st_path_normalize(target, &t) || !t.len) {
-		ret = st_err(err, ST_E_INVALID, "layer entry '%s': hardlink target '%s' escapes the root",
-			     x->raw, target);
+		ret = st_err(err, ST_E_INVALID,
+			     "layer entry '%s': hardlink target '%s' escapes the root", x->raw,
+			     target);
 		goto out;
 	}
 	size_t b = base_off(t.data);
@@ -808,9 +809,11 @@ static int do_hardlink(struct extractor *x, int pfd, const char *base, const cha
 	if (linkat(tfd, t.data + b, pfd, base, 0) < 0) {
 		if (errno == ENOENT)
 			ret = st_err(err, ST_E_NOTFOUND,
-				     "layer entry '%s': hardlink target '%s' not found", x->raw, target);
+				     "layer entry '%s': hardlink target '%s' not found", x->raw,
+				     target);
 		else
-			ret = st_err_errno(err, "layer entry '%s': hardlink to '%s'", x->raw, target);
+			ret =
+			    st_err_errno(err, "layer entry '%s': hardlink to '%s'", x->raw, target);
 	}
 	close(tfd);
 out:
@@ -879,7 +882,7 @@ static int extract_one(struct extractor *x, struct st_layer_reader *r,
 	case ST_LAYER_ENTRY_CHAR:
 	case ST_LAYER_ENTRY_BLOCK:
 	case ST_LAYER_ENTRY_FIFO: {
-		mode_t t = e->type == ST_LAYER_ENTRY_CHAR	 ? S_IFCHR
+		mode_t t = e->type == ST_LAYER_ENTRY_CHAR    ? S_IFCHR
 			   : e->type == ST_LAYER_ENTRY_BLOCK ? S_IFBLK
 							     : S_IFIFO;
 		if (mknodat(pfd, base, t | (e->mode & 0777), e->rdev) < 0)

@@ -105,8 +105,8 @@ static ssize_t next_decoded(struct ustream *u, const void **p, struct st_error *
 		if (u->in_pos == u->in_len && !u->src_eof && fill(u, err) < 0)
 			return -1;
 		size_t iu, ou;
-		if (st_layer_decompressor_step(u->dec, u->in + u->in_pos, u->in_len - u->in_pos, &iu,
-					       u->out, ST_LAYER_BUFSZ, &ou, err) < 0)
+		if (st_layer_decompressor_step(u->dec, u->in + u->in_pos, u->in_len - u->in_pos,
+					       &iu, u->out, ST_LAYER_BUFSZ, &ou, err) < 0)
 			return -1;
 		u->in_pos += iu;
 		if (ou) {

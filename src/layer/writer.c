@@ -596,8 +596,7 @@ int st_layer_writer_add_hardlink(struct st_layer_writer *w, const char *name, co
 	return ret;
 }
 
-int st_layer_writer_add_whiteout(struct st_layer_writer *w, const char *path,
-				 struct st_error **err)
+int st_layer_writer_add_whiteout(struct st_layer_writer *w, const char *path, struct st_error **err)
 {
 	if (ready(w, err) < 0)
 		return -1;
@@ -643,8 +642,8 @@ int st_layer_writer_add_raw(struct st_layer_writer *w, struct st_layer_source sr
 	struct tar_in t;
 	struct st_buf scratch = ST_BUF_INIT;
 	int ret = -1;
-	if (tar_in_open(&t, src, (struct st_layer_sink){ tar_out, w }, NULL,
-			"not a tar archive", err) < 0)
+	if (tar_in_open(&t, src, (struct st_layer_sink){ tar_out, w }, NULL, "not a tar archive",
+			err) < 0)
 		goto out;
 	if (t.empty) {
 		st_err(err, ST_E_PARSE, "not a tar archive: empty input");

@@ -49,7 +49,8 @@ int st_local_image_find(struct st_store *s, const char *name, struct st_store_im
 	st_auto(st_image_ref) struct st_image_ref *ref = NULL;
 	if (st_image_ref_parse(name, &ref, &perr) == 0) {
 		if (ref->digest) {
-			/* What a registry calls it (an index, pulled or pushed), then the manifest. */
+			/* What a registry calls it (an index, pulled or pushed), then the manifest.
+			 */
 			st_autofree char *repo = st_image_ref_repository(ref);
 			st_autofree char *rd = st_xasprintf("%s@%s", repo, ref->digest);
 			struct st_digest id;
@@ -148,8 +149,8 @@ int st_local_image_tags(struct st_store *s, const char *image_id, char ***out, s
 	return 0;
 }
 
-int st_local_image_repo_digests(struct st_store *s, const char *image_id, char ***out,
-				size_t *n, struct st_error **err)
+int st_local_image_repo_digests(struct st_store *s, const char *image_id, char ***out, size_t *n,
+				struct st_error **err)
 {
 	if (st_store_repo_digests(s, image_id, out, n, err) < 0)
 		return -1;
@@ -188,17 +189,19 @@ static int put_leased(struct st_store *s, struct st_store_lease *lease, const vo
 	return rc;
 }
 
-int st_local_image_commit(struct st_store *s, const struct st_local_commit *c,
-			  struct st_digest *id, struct st_error **err)
+int st_local_image_commit(struct st_store *s, const struct st_local_commit *c, struct st_digest *id,
+			  struct st_error **err)
 {
 	const struct st_image_config *cfg = c->config;
 	if (cfg->n_diff_ids != c->n_layers)
-		return st_err(err, ST_E_INVALID, "commit image: config has %zu diff_ids, %zu layers given",
+		return st_err(err, ST_E_INVALID,
+			      "commit image: config has %zu diff_ids, %zu layers given",
 			      cfg->n_diff_ids, c->n_layers);
 	for (size_t i = 0; i < c->n_layers; i++)
 		if (!st_digest_equal(&cfg->diff_ids[i], &c->layers[i].diff_id))
-			return st_err(err, ST_E_INVALID, "commit image: layer %zu is %s, config says %s",
-				      i, c->layers[i].diff_id.str, cfg->diff_ids[i].str);
+			return st_err(err, ST_E_INVALID,
+				      "commit image: layer %zu is %s, config says %s", i,
+				      c->layers[i].diff_id.str, cfg->diff_ids[i].str);
 
 	__attribute__((cleanup(st_store_lease_endp))) struct st_store_lease *lease_own = NULL;
 	struct st_store_lease *lease = c->lease;
@@ -403,7 +406,7 @@ static int image_lowers(struct st_store *s, const struct st_store_image *img,
 
 static int write_tree(const char *dir, int fd, struct st_error **err)
 {
-	struct st_layer_writer_opts lo = {.compression = ST_LAYER_COMP_NONE};
+	struct st_layer_writer_opts lo = { .compression = ST_LAYER_COMP_NONE };
 	st_auto(st_layer_writer) struct st_layer_writer *w =
 	    st_layer_writer_new(&lo, st_layer_sink_fd(&fd), err);
 	struct st_layer_result res;

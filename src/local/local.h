@@ -39,8 +39,8 @@ int st_local_image_manifest(struct st_store *s, const struct st_store_image *img
 int st_local_image_tags(struct st_store *s, const char *image_id, char ***out, size_t *n,
 			struct st_error **err);
 /* Familiar "repository@digest" names of 'image_id' in registries ("busybox@sha256:..."). */
-int st_local_image_repo_digests(struct st_store *s, const char *image_id, char ***out,
-				size_t *n, struct st_error **err);
+int st_local_image_repo_digests(struct st_store *s, const char *image_id, char ***out, size_t *n,
+				struct st_error **err);
 
 /* What a new image is made of. Everything is borrowed. */
 struct st_local_commit {
@@ -57,8 +57,8 @@ struct st_local_commit {
  * one transaction. *id (may be NULL) receives the image id (the config digest).
  * ST_E_INVALID if the config's diff_ids do not match the layers.
  */
-int st_local_image_commit(struct st_store *s, const struct st_local_commit *c,
-			  struct st_digest *id, struct st_error **err);
+int st_local_image_commit(struct st_store *s, const struct st_local_commit *c, struct st_digest *id,
+			  struct st_error **err);
 
 /*
  * A layer writer whose output is a blob in the store: add entries through the borrowed

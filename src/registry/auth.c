@@ -88,7 +88,7 @@ static int run_helper(const char *helper, const char *verb, const char *input, c
 		      struct st_error **err)
 {
 	st_autofree char *prog = st_xasprintf("docker-credential-%s", helper);
-	int in[2] = {-1, -1}, out[2] = {-1, -1};
+	int in[2] = { -1, -1 }, out[2] = { -1, -1 };
 	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0) {
 		int e = errno;
 		if (in[0] >= 0) {
@@ -102,7 +102,7 @@ static int run_helper(const char *helper, const char *verb, const char *input, c
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, in[0], 0);
 	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-	char *argv[] = {prog, (char *)verb, NULL};
+	char *argv[] = { prog, (char *)verb, NULL };
 	pid_t pid;
 	int rc = posix_spawnp(&pid, prog, &fa, NULL, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
@@ -171,7 +171,7 @@ static char *from_file(const char *path, const char *domain)
 	}
 	json_t *auths = json_object_get(root, "auths");
 	st_autofree char *https = st_xasprintf("https://%s", domain);
-	const char *keys[] = {key, domain, https};
+	const char *keys[] = { key, domain, https };
 	for (size_t i = 0; i < 3 && !found; i++) {
 		const char *a =
 		    json_string_value(json_object_get(json_object_get(auths, keys[i]), "auth"));

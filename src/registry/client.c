@@ -46,7 +46,7 @@ struct st_registry {
 
 struct st_registry *st_registry_new(const struct st_registry_opts *o, struct st_error **err)
 {
-	struct st_http_client_opts ho = {0};
+	struct st_http_client_opts ho = { 0 };
 	if (o && o->http)
 		ho = *o->http;
 	if (o && o->tls_verify_off)
@@ -131,7 +131,7 @@ static char *base_url(struct st_registry *r, const char *domain)
 	/* Any answer over TLS, even a 401, means TLS works; a failed handshake means it does not.
 	 */
 	st_autofree char *probe = st_xasprintf("https://%s/v2/", host);
-	struct st_http_request rq = {.method = "GET", .url = probe, .flags = ST_HTTP_NO_RETRY};
+	struct st_http_request rq = { .method = "GET", .url = probe, .flags = ST_HTTP_NO_RETRY };
 	struct st_http_response resp;
 	struct st_error *perr = NULL;
 	bool plain = st_http_do(r->http, &rq, &resp, &perr) < 0;
@@ -139,7 +139,7 @@ static char *base_url(struct st_registry *r, const char *domain)
 	st_http_response_release(&resp);
 	pthread_mutex_lock(&r->lock);
 	r->schemes = st_xrealloc(r->schemes, (r->n_schemes + 1) * sizeof(*r->schemes));
-	r->schemes[r->n_schemes++] = (struct scheme){st_xstrdup(domain), plain};
+	r->schemes[r->n_schemes++] = (struct scheme){ st_xstrdup(domain), plain };
 	pthread_mutex_unlock(&r->lock);
 	return st_xasprintf("%s://%s", plain ? "http" : "https", host);
 }
@@ -204,8 +204,9 @@ static int fetch_token(struct auth_ctx *a, const char *challenge, const char *us
 		st_autofree char *b = registry_b64(userpass);
 		basic = st_xasprintf("Basic %s", b);
 	}
-	struct st_http_request rq = {
-	    .url = u.data, .authorization = basic, .flags = ST_HTTP_FOLLOW};
+	struct st_http_request rq = { .url = u.data,
+				      .authorization = basic,
+				      .flags = ST_HTTP_FOLLOW };
 	struct st_http_response resp;
 	int rc = st_http_do(a->r->http, &rq, &resp, err);
 	if (rc == 0 && (resp.status == 401 || resp.status == 403))
@@ -241,7 +242,7 @@ static void token_put(struct st_registry *r, const char *key, const char *author
 		i++;
 	if (i == r->n_tokens) {
 		r->tokens = st_xrealloc(r->tokens, (r->n_tokens + 1) * sizeof(*r->tokens));
-		r->tokens[r->n_tokens++] = (struct token){st_xstrdup(key), NULL};
+		r->tokens[r->n_tokens++] = (struct token){ st_xstrdup(key), NULL };
 	}
 	free(r->tokens[i].authorization);
 	r->tokens[i].authorization = st_xstrdup(authorization);
@@ -340,18 +341,18 @@ static int call(struct st_registry *r, const struct st_image_ref *ref, const str
 					       c->push ? "pull,push" : "pull");
 	st_autofree char *key = st_xasprintf("%s %s", domain, scope);
 	st_autofree char *cached = token_get(r, key);
-	struct auth_ctx a = {r, domain, scope, NULL};
+	struct auth_ctx a = { r, domain, scope, NULL };
 	struct st_http_request rq = {
-	    .method = c->method,
-	    .url = url,
-	    .headers = c->headers,
-	    .body = c->body,
-	    .body_len = c->body_len,
-	    .body_reader = c->reader,
-	    .flags = c->follow ? ST_HTTP_FOLLOW : 0,
-	    .authorization = cached,
-	    .auth = on_challenge,
-	    .auth_ctx = &a,
+		.method = c->method,
+		.url = url,
+		.headers = c->headers,
+		.body = c->body,
+		.body_len = c->body_len,
+		.body_reader = c->reader,
+		.flags = c->follow ? ST_HTTP_FOLLOW : 0,
+		.authorization = cached,
+		.auth = on_challenge,
+		.auth_ctx = &a,
 	};
 	if (c->sink)
 		rq.sink = *c->sink;
@@ -366,8 +367,8 @@ static int ping(struct st_registry *r, const char *domain, const char *userpass,
 	st_autofree char *base = base_url(r, domain);
 	st_autofree char *url = st_xasprintf("%s/v2/", base);
 	/* A login asks for no repository: the token server decides what an empty scope means. */
-	struct auth_ctx a = {r, domain, "", userpass};
-	struct st_http_request rq = {.url = url, .auth = on_challenge, .auth_ctx = &a};
+	struct auth_ctx a = { r, domain, "", userpass };
+	struct st_http_request rq = { .url = url, .auth = on_challenge, .auth_ctx = &a };
 	return st_http_do(r->http, &rq, resp, err);
 }
 
@@ -426,11 +427,12 @@ static int get_manifest(struct st_registry *r, const struct st_image_ref *ref,
 {
 	memset(out, 0, sizeof(*out));
 	st_autofree char *path = st_xasprintf("manifests/%s", reference);
-	const char *headers[] = {"Accept: " ST_REGISTRY_ACCEPT, NULL};
-	struct capped cap = {&out->bytes, ST_REGISTRY_MANIFEST_MAX};
-	struct st_http_sink sink = {capped_write, capped_reset, &cap};
+	const char *headers[] = { "Accept: " ST_REGISTRY_ACCEPT, NULL };
+	struct capped cap = { &out->bytes, ST_REGISTRY_MANIFEST_MAX };
+	struct st_http_sink sink = { capped_write, capped_reset, &cap };
 	struct call c = {
-	    .method = "GET", .path = path, .headers = headers, .sink = &sink, .follow = true};
+		.method = "GET", .path = path, .headers = headers, .sink = &sink, .follow = true
+	};
 	struct st_http_response resp;
 	int rc = call(r, ref, &c, &resp, err);
 	if (rc == 0 && resp.status != 200)
@@ -488,14 +490,14 @@ int st_registry_put_manifest(struct st_registry *r, const struct st_image_ref *r
 	st_digest_of(bytes, len, &d);
 	st_autofree char *path = st_xasprintf("manifests/%s", t ? t : d.str);
 	st_autofree char *ct = st_xasprintf("Content-Type: %s", media_type);
-	const char *headers[] = {ct, NULL};
+	const char *headers[] = { ct, NULL };
 	struct call c = {
-	    .method = "PUT",
-	    .path = path,
-	    .headers = headers,
-	    .body = bytes,
-	    .body_len = len,
-	    .push = true,
+		.method = "PUT",
+		.path = path,
+		.headers = headers,
+		.body = bytes,
+		.body_len = len,
+		.push = true,
 	};
 	struct st_http_response resp;
 	int rc = call(r, ref, &c, &resp, err);
@@ -513,7 +515,7 @@ int st_registry_blob_exists(struct st_registry *r, const struct st_image_ref *re
 			    const struct st_digest *digest, bool *exists, struct st_error **err)
 {
 	st_autofree char *path = st_xasprintf("blobs/%s", digest->str);
-	struct call c = {.method = "HEAD", .path = path, .follow = true};
+	struct call c = { .method = "HEAD", .path = path, .follow = true };
 	struct st_http_response resp;
 	int rc = call(r, ref, &c, &resp, err);
 	if (rc == 0) {
@@ -534,7 +536,7 @@ int st_registry_get_blob(struct st_registry *r, const struct st_image_ref *ref,
 	st_autofree char *path = st_xasprintf("blobs/%s", digest->str);
 	/* Registries redirect blobs to their storage; curl sends no Authorization to another host.
 	 */
-	struct call c = {.method = "GET", .path = path, .sink = sink, .follow = true};
+	struct call c = { .method = "GET", .path = path, .sink = sink, .follow = true };
 	struct st_http_response resp;
 	int rc = call(r, ref, &c, &resp, err);
 	if (rc == 0 && (resp.status < 200 || resp.status > 299))
@@ -563,7 +565,7 @@ int st_registry_push_blob(struct st_registry *r, const struct st_image_ref *ref,
 	} else {
 		path = st_xstrdup("blobs/uploads/");
 	}
-	struct call start = {.method = "POST", .path = path, .push = true};
+	struct call start = { .method = "POST", .path = path, .push = true };
 	struct st_http_response resp;
 	int rc = call(r, ref, &start, &resp, err);
 	if (rc == 0 && resp.status == 201) {
@@ -582,13 +584,13 @@ int st_registry_push_blob(struct st_registry *r, const struct st_image_ref *ref,
 	}
 	st_http_response_release(&resp);
 	if (rc == 0) {
-		const char *headers[] = {"Content-Type: application/octet-stream", NULL};
+		const char *headers[] = { "Content-Type: application/octet-stream", NULL };
 		struct call c = {
-		    .method = "PUT",
-		    .path = put,
-		    .headers = headers,
-		    .reader = body,
-		    .push = true,
+			.method = "PUT",
+			.path = put,
+			.headers = headers,
+			.reader = body,
+			.push = true,
 		};
 		rc = call(r, ref, &c, &resp, err);
 		if (rc == 0 && resp.status != 201)
@@ -618,7 +620,7 @@ int st_registry_tags(struct st_registry *r, const struct st_image_ref *ref, char
 	st_autofree char *path = st_xstrdup("tags/list");
 	int rc = 0;
 	while (rc == 0 && path) {
-		struct call c = {.method = "GET", .path = path, .follow = true};
+		struct call c = { .method = "GET", .path = path, .follow = true };
 		struct st_http_response resp;
 		rc = call(r, ref, &c, &resp, err);
 		if (rc == 0 && resp.status != 200)

@@ -67,7 +67,7 @@ static int ingest_start(struct ingest *g, struct st_error **err)
 	if (st_store_blob_writer_new(g->s, g->desc->digest.str, &g->w, err) < 0)
 		return -1;
 	st_store_blob_writer_set_lease(g->w, g->lease);
-	struct st_layer_sink sink = {.write = diff_write, .ctx = g};
+	struct st_layer_sink sink = { .write = diff_write, .ctx = g };
 	g->d = st_layer_decompressor_new(g->comp, sink, err);
 	if (!g->d)
 		return -1;
@@ -109,11 +109,11 @@ static int ingest_finish(struct ingest *g, const struct st_digest *diff_id,
 	if (st_store_blob_writer_commit(g->w, NULL, &size, err) < 0)
 		return -1;
 	*out = (struct st_store_layer){
-	    .digest = g->desc->digest,
-	    .diff_id = got,
-	    .media_type = g->desc->media_type,
-	    .size = size,
-	    .diff_size = g->diff_size,
+		.digest = g->desc->digest,
+		.diff_id = got,
+		.media_type = g->desc->media_type,
+		.size = size,
+		.diff_size = g->diff_size,
 	};
 	return 0;
 }
@@ -216,12 +216,12 @@ static int pull_layer(struct puller *p, size_t i, struct st_error **err)
 		event(p, &d->digest, "Already exists");
 		return 0;
 	}
-	struct ingest g = {.s = p->s, .lease = p->lease, .desc = d};
+	struct ingest g = { .s = p->s, .lease = p->lease, .desc = d };
 	if (!st_layer_media_type_comp(d->media_type, &g.comp))
 		return st_err(err, ST_E_INVALID, "layer %s: '%s' is not a layer media type",
 			      d->digest.str, d->media_type ? d->media_type : "");
 	event(p, &d->digest, "Downloading");
-	struct st_http_sink sink = {ingest_write, ingest_reset, &g};
+	struct st_http_sink sink = { ingest_write, ingest_reset, &g };
 	struct st_store_layer got;
 	int rc = ingest_start(&g, err);
 	if (rc == 0)
@@ -324,7 +324,7 @@ static int fetch_config(struct puller *p, struct st_image_config **out, struct s
 	if (rc == 0 && st_store_has_blob(p->s, cd->digest.str)) {
 		rc = st_store_read_blob(p->s, cd->digest.str, &b, err);
 	} else if (rc == 0) {
-		struct st_http_sink sink = {buf_write, buf_reset, &b};
+		struct st_http_sink sink = { buf_write, buf_reset, &b };
 		rc = st_registry_get_blob(p->r, p->ref, &cd->digest, &sink, err);
 		if (rc == 0)
 			rc = put_small(p, &b, &cd->digest, err);
@@ -393,8 +393,8 @@ static int resolve(struct puller *p, struct st_registry_manifest *top,
 	if (st_image_manifest_parse(chosen->bytes.data, chosen->bytes.len, m, err) < 0)
 		return st_err_wrap(err, "manifest %s", chosen->digest.str);
 	if (chosen == top)
-		*man = (struct st_registry_manifest){ST_BUF_INIT, st_xstrdup(top->media_type),
-						     top->digest};
+		*man = (struct st_registry_manifest){ ST_BUF_INIT, st_xstrdup(top->media_type),
+						      top->digest };
 	return 0;
 }
 
@@ -404,23 +404,23 @@ static int record(struct puller *p, const struct st_registry_manifest *top,
 {
 	const struct st_image_config *c = p->cfg;
 	struct st_store_image img = {
-	    .id = p->m->config.digest,
-	    .manifest_digest = man->digest,
-	    .manifest_media_type = p->m->media_type ? p->m->media_type : man->media_type,
-	    .config_media_type = p->m->config.media_type,
-	    .created = c->created,
-	    .os = c->os,
-	    .architecture = c->architecture,
-	    .variant = c->variant,
-	    .layers = p->layers,
-	    .n_layers = p->m->n_layers,
+		.id = p->m->config.digest,
+		.manifest_digest = man->digest,
+		.manifest_media_type = p->m->media_type ? p->m->media_type : man->media_type,
+		.config_media_type = p->m->config.media_type,
+		.created = c->created,
+		.os = c->os,
+		.architecture = c->architecture,
+		.variant = c->variant,
+		.layers = p->layers,
+		.n_layers = p->m->n_layers,
 	};
 	st_autofree char *repo = st_image_ref_repository(p->ref);
 	st_autofree char *repo_digest = st_xasprintf("%s@%s", repo, top->digest.str);
 	const char *tag = st_image_ref_tag(p->ref);
 	st_autofree char *name =
 	    tag && !st_image_ref_digest(p->ref) ? st_xasprintf("%s:%s", repo, tag) : NULL;
-	const char *refs[] = {name};
+	const char *refs[] = { name };
 	if (st_store_image_put(p->s, &img, refs, name ? 1 : 0, err) < 0)
 		return -1;
 	/* The tag resolves to what the registry served for it: the index when there is one. */
@@ -439,10 +439,10 @@ int st_registry_pull(struct st_store *s, struct st_registry *r, const struct st_
 		     struct st_error **err)
 {
 	memset(out, 0, sizeof(*out));
-	struct puller p = {.s = s, .r = r, .ref = ref, .o = o};
+	struct puller p = { .s = s, .r = r, .ref = ref, .o = o };
 	pthread_mutex_init(&p.lock, NULL);
-	struct st_registry_manifest top = {ST_BUF_INIT, NULL, {""}};
-	struct st_registry_manifest man = {ST_BUF_INIT, NULL, {""}};
+	struct st_registry_manifest top = { ST_BUF_INIT, NULL, { "" } };
+	struct st_registry_manifest man = { ST_BUF_INIT, NULL, { "" } };
 	st_auto(st_image_manifest) struct st_image_manifest *m = NULL;
 	st_auto(st_image_config) struct st_image_config *cfg = NULL;
 	/* Taken before the first blob is written: gc may run at any time. */

@@ -63,13 +63,13 @@ static int push_one(struct st_store *s, struct st_registry *r, const struct st_i
 			event(ev, d, "Layer already exists");
 		return 0;
 	}
-	struct blob_reader b = {-1};
+	struct blob_reader b = { -1 };
 	uint64_t size = 0;
 	if (st_store_open_blob(s, d->str, &b.fd, &size, err) < 0)
 		return -1;
 	if (!quiet)
 		event(ev, d, "Pushing");
-	struct st_http_body_reader body = {blob_read, blob_rewind, &b, size};
+	struct st_http_body_reader body = { blob_read, blob_rewind, &b, size };
 	int rc = st_registry_push_blob(r, dest, d, &body, NULL, err);
 	close(b.fd);
 	if (rc == 0 && !quiet)

@@ -28,7 +28,7 @@ int st_runtime_open_in_root(int root, const char *rel, int flags)
 		rel++;
 	if (!*rel)
 		rel = ".";
-	struct open_how how = {.flags = (unsigned)flags | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT};
+	struct open_how how = { .flags = (unsigned)flags | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT };
 	int fd = (int)syscall(SYS_openat2, root, rel, &how, sizeof(how));
 	if (fd >= 0 || errno != ENOSYS)
 		return fd;
@@ -94,7 +94,7 @@ int st_runtime_placeholders_find(const struct st_runtime_spec *spec,
 				 struct st_runtime_placeholders *placeholders,
 				 struct st_error **err)
 {
-	*placeholders = (struct st_runtime_placeholders){0};
+	*placeholders = (struct st_runtime_placeholders){ 0 };
 	if (!spec->rootfs)
 		return st_err(err, ST_E_INVALID, "no rootfs");
 	st_autoclose int root = open(spec->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -102,7 +102,7 @@ int st_runtime_placeholders_find(const struct st_runtime_spec *spec,
 		return st_err_errno(err, "open rootfs '%s'", spec->rootfs);
 	/* The standard mounts that sit directly on the rootfs (the others are inside /dev and
 	 * /sys, which are new filesystems). */
-	const char *standard[] = {"/proc", "/dev", "/sys"};
+	const char *standard[] = { "/proc", "/dev", "/sys" };
 	for (size_t i = 0; i < sizeof(standard) / sizeof(*standard); i++)
 		if (find_missing(root, standard[i], placeholders, err) < 0)
 			goto fail;
@@ -189,7 +189,7 @@ void st_runtime_placeholders_release(struct st_runtime_placeholders *placeholder
 	for (size_t i = 0; i < placeholders->n; i++)
 		free(placeholders->paths[i]);
 	free(placeholders->paths);
-	*placeholders = (struct st_runtime_placeholders){0};
+	*placeholders = (struct st_runtime_placeholders){ 0 };
 }
 
 void st_runtime_placeholders_releasep(struct st_runtime_placeholders *placeholders)

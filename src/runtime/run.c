@@ -236,7 +236,7 @@ static void close_all_but(int *keep, size_t n)
 
 static void __attribute__((noreturn)) monitor(const struct monitor_args *m, const sigset_t *waitset)
 {
-	int keep[] = {m->devnull, m->out_w, m->err_w, m->status_w};
+	int keep[] = { m->devnull, m->out_w, m->err_w, m->status_w };
 	close_all_but(keep, sizeof(keep) / sizeof(*keep));
 	/* An ignored SIGCHLD would make the kernel reap runc before we can read its status. */
 	struct sigaction sa;
@@ -272,7 +272,7 @@ static void __attribute__((noreturn)) monitor(const struct monitor_args *m, cons
 		monitor_run(m->kill, m->devnull);
 		if (waitpid(r, &status, WNOHANG) == r)
 			goto reaped;
-		struct timespec ts = {.tv_sec = 0, .tv_nsec = KILL_INTERVAL_NS};
+		struct timespec ts = { .tv_sec = 0, .tv_nsec = KILL_INTERVAL_NS };
 		nanosleep(&ts, NULL);
 	}
 	kill(r, SIGKILL);
@@ -395,7 +395,7 @@ int st_runtime_delete(const struct st_runtime_opts *rt, const char *id, struct s
 	st_autofree char *path = find_runtime(name, err);
 	if (!path)
 		return -1;
-	auto_argv struct argv del = {0};
+	auto_argv struct argv del = { 0 };
 	argv_runtime(&del, path, rt);
 	argv_add(&del, "delete");
 	argv_add(&del, "-f");
@@ -454,8 +454,8 @@ struct pipes {
 
 static void pipes_close(struct pipes *p)
 {
-	int *fds[] = {&p->out_r,    &p->out_w,	  &p->err_r,  &p->err_w,
-		      &p->status_r, &p->status_w, &p->devnull};
+	int *fds[] = { &p->out_r,    &p->out_w,	   &p->err_r,  &p->err_w,
+		       &p->status_r, &p->status_w, &p->devnull };
 	for (size_t i = 0; i < sizeof(fds) / sizeof(*fds); i++) {
 		if (*fds[i] >= 0)
 			close(*fds[i]);
@@ -500,9 +500,9 @@ static int pump(struct pipes *p, pid_t mon, st_runtime_output_fn out, void *ctx,
 		struct st_buf *tail, struct st_error **err)
 {
 	bool stopping = false;
-	struct pollfd fds[2] = {{.fd = p->out_r, .events = POLLIN},
-				{.fd = p->err_r, .events = POLLIN}};
-	const enum st_runtime_stream streams[2] = {ST_RUNTIME_STDOUT, ST_RUNTIME_STDERR};
+	struct pollfd fds[2] = { { .fd = p->out_r, .events = POLLIN },
+				 { .fd = p->err_r, .events = POLLIN } };
+	const enum st_runtime_stream streams[2] = { ST_RUNTIME_STDOUT, ST_RUNTIME_STDERR };
 	char buf[65536];
 	int open_fds = 2;
 	while (open_fds > 0) {
@@ -554,7 +554,7 @@ int st_runtime_run(const struct st_runtime_opts *rt, const char *bundle, const c
 	if (unlink(log) < 0 && errno != ENOENT)
 		return st_err_errno(err, "remove '%s'", log);
 
-	auto_argv struct argv run = {0}, killv = {0}, del = {0};
+	auto_argv struct argv run = { 0 }, killv = { 0 }, del = { 0 };
 	argv_runtime(&run, path, rt);
 	argv_add(&run, "--log");
 	argv_add(&run, log);
@@ -573,7 +573,7 @@ int st_runtime_run(const struct st_runtime_opts *rt, const char *bundle, const c
 	argv_add(&del, "-f");
 	argv_add(&del, id);
 
-	__attribute__((cleanup(pipes_closep))) struct pipes p = {-1, -1, -1, -1, -1, -1, -1};
+	__attribute__((cleanup(pipes_closep))) struct pipes p = { -1, -1, -1, -1, -1, -1, -1 };
 	if (pipes_open(&p, err) < 0)
 		return -1;
 
@@ -584,14 +584,14 @@ int st_runtime_run(const struct st_runtime_opts *rt, const char *bundle, const c
 	sigaddset(&waitset, SIGTERM);
 	sigaddset(&waitset, SIGINT);
 	sigaddset(&waitset, SIGHUP);
-	struct monitor_args m = {.run = run.v,
-				 .kill = killv.v,
-				 .del = del.v,
-				 .devnull = p.devnull,
-				 .out_w = p.out_w,
-				 .err_w = p.err_w,
-				 .status_w = p.status_w,
-				 .parent = getpid()};
+	struct monitor_args m = { .run = run.v,
+				  .kill = killv.v,
+				  .del = del.v,
+				  .devnull = p.devnull,
+				  .out_w = p.out_w,
+				  .err_w = p.err_w,
+				  .status_w = p.status_w,
+				  .parent = getpid() };
 	pthread_sigmask(SIG_BLOCK, &waitset, &old);
 	pid_t mon = fork();
 	if (mon == 0)

@@ -88,9 +88,9 @@ int st_runtime_resolve_user(const char *rootfs, const char *user, uid_t *uid, gi
 /*
  * Placeholders: mount points the runtime will create in the rootfs (as empty files or dirs)
  * because they are missing there: /proc, /dev, /sys on a scratch rootfs, /etc/hosts in an
- * image without one, the destinations of extra mounts. In a build step they would end up in the layer,
- * so: find them before the run, remove them after (through the still-mounted rootfs).
- * Paths are absolute inside the rootfs and owned by the struct.
+ * image without one, the destinations of extra mounts. In a build step they would end up in the
+ * layer, so: find them before the run, remove them after (through the still-mounted rootfs). Paths
+ * are absolute inside the rootfs and owned by the struct.
  */
 struct st_runtime_placeholders {
 	char **paths; /* the first missing component of each destination */
@@ -99,7 +99,8 @@ struct st_runtime_placeholders {
 
 /* Before the run. Looks up paths inside spec->rootfs only (symlinks stay inside). */
 int st_runtime_placeholders_find(const struct st_runtime_spec *spec,
-				 struct st_runtime_placeholders *placeholders, struct st_error **err);
+				 struct st_runtime_placeholders *placeholders,
+				 struct st_error **err);
 /* After the run: remove each placeholder that is still an empty file or a tree of empty dirs
  * and files; one that the process filled is kept (it is then part of the step's result). */
 int st_runtime_placeholders_remove(const char *rootfs,

@@ -12,28 +12,28 @@
 
 /* Docker's default capability set (moby oci/caps/defaults.go). */
 static const char *const default_caps[] = {
-    "CAP_CHOWN",   "CAP_DAC_OVERRIDE", "CAP_FSETID",	       "CAP_FOWNER",
-    "CAP_MKNOD",   "CAP_NET_RAW",      "CAP_SETGID",	       "CAP_SETUID",
-    "CAP_SETFCAP", "CAP_SETPCAP",      "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT",
-    "CAP_KILL",	   "CAP_AUDIT_WRITE",
+	"CAP_CHOWN",   "CAP_DAC_OVERRIDE", "CAP_FSETID",	   "CAP_FOWNER",
+	"CAP_MKNOD",   "CAP_NET_RAW",	   "CAP_SETGID",	   "CAP_SETUID",
+	"CAP_SETFCAP", "CAP_SETPCAP",	   "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT",
+	"CAP_KILL",    "CAP_AUDIT_WRITE",
 };
 
 /* Docker's masked and read-only paths (moby oci/defaults.go), a superset of runc's. */
 static const char *const masked_paths[] = {
-    "/proc/asound",
-    "/proc/acpi",
-    "/proc/kcore",
-    "/proc/keys",
-    "/proc/latency_stats",
-    "/proc/timer_list",
-    "/proc/timer_stats",
-    "/proc/sched_debug",
-    "/proc/scsi",
-    "/sys/firmware",
-    "/sys/devices/virtual/powercap",
+	"/proc/asound",
+	"/proc/acpi",
+	"/proc/kcore",
+	"/proc/keys",
+	"/proc/latency_stats",
+	"/proc/timer_list",
+	"/proc/timer_stats",
+	"/proc/sched_debug",
+	"/proc/scsi",
+	"/sys/firmware",
+	"/sys/devices/virtual/powercap",
 };
 static const char *const readonly_paths[] = {
-    "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
+	"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
 };
 
 /* Docker and BuildKit give containers this many open files. */
@@ -66,14 +66,15 @@ static json_t *mount_obj(const char *dest, const char *type, const char *source,
 
 static void add_standard_mounts(json_t *mounts)
 {
-	static const char *const proc[] = {"nosuid", "noexec", "nodev"};
-	static const char *const dev[] = {"nosuid", "strictatime", "mode=755", "size=65536k"};
-	static const char *const pts[] = {"nosuid",	   "noexec",	"newinstance",
-					  "ptmxmode=0666", "mode=0620", "gid=5"};
-	static const char *const shm[] = {"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"};
-	static const char *const mqueue[] = {"nosuid", "noexec", "nodev"};
-	static const char *const sys[] = {"nosuid", "noexec", "nodev", "ro"};
-	static const char *const cgroup[] = {"nosuid", "noexec", "nodev", "relatime", "ro"};
+	static const char *const proc[] = { "nosuid", "noexec", "nodev" };
+	static const char *const dev[] = { "nosuid", "strictatime", "mode=755", "size=65536k" };
+	static const char *const pts[] = { "nosuid",	    "noexec",	 "newinstance",
+					   "ptmxmode=0666", "mode=0620", "gid=5" };
+	static const char *const shm[] = { "nosuid", "noexec", "nodev", "mode=1777",
+					   "size=65536k" };
+	static const char *const mqueue[] = { "nosuid", "noexec", "nodev" };
+	static const char *const sys[] = { "nosuid", "noexec", "nodev", "ro" };
+	static const char *const cgroup[] = { "nosuid", "noexec", "nodev", "relatime", "ro" };
 	json_array_append_new(mounts, mount_obj("/proc", "proc", "proc", proc, N(proc)));
 	/* A tmpfs /dev: the runtime then creates the standard device nodes in it. */
 	json_array_append_new(mounts, mount_obj("/dev", "tmpfs", "tmpfs", dev, N(dev)));
@@ -178,7 +179,7 @@ static json_t *process_obj(const struct st_runtime_spec *spec)
 static json_t *linux_obj(const struct st_runtime_spec *spec)
 {
 	json_t *ns = json_array();
-	const char *types[] = {"pid", "ipc", "uts", "mount"};
+	const char *types[] = { "pid", "ipc", "uts", "mount" };
 	for (size_t i = 0; i < N(types); i++)
 		json_array_append_new(ns, json_pack("{s:s}", "type", types[i]));
 	/* A network namespace without a path: the runtime sets up lo and nothing else. */

@@ -156,7 +156,7 @@ int st_runtime_resolve_user(const char *rootfs, const char *user, uid_t *uid, gi
 		st_buf_release(&passwd);
 		return -1;
 	}
-	struct pw_entry pw = {0};
+	struct pw_entry pw = { 0 };
 	find_passwd(passwd.data ? passwd.data : (char *)"", spec, &pw);
 	st_buf_release(&passwd);
 	st_autofree char *pw_name = pw.name;

@@ -24,9 +24,9 @@
  * the upper never holds redirect xattrs that a tar diff could not express.
  */
 static const char *const ovl_flags[][2] = {
-    {"index", "off"},
-    {"metacopy", "off"},
-    {"redirect_dir", "off"},
+	{ "index", "off" },
+	{ "metacopy", "off" },
+	{ "redirect_dir", "off" },
 };
 
 int st_snapshot_private_ns(struct st_error **err)
@@ -53,7 +53,7 @@ static int check_paths(const char *const *lowers, size_t n, const char *upper, c
 		if (!lowers[i] || lowers[i][0] != '/')
 			return st_err(err, ST_E_INVALID, "lower dir '%s' is not an absolute path",
 				      lowers[i] ? lowers[i] : "(null)");
-	const char *abs[][2] = {{"upper", upper}, {"work", work}, {"target", target}};
+	const char *abs[][2] = { { "upper", upper }, { "work", work }, { "target", target } };
 	for (size_t i = 0; i < 3; i++)
 		if (!abs[i][1] || abs[i][1][0] != '/')
 			return st_err(err, ST_E_INVALID, "%s dir '%s' is not an absolute path",
@@ -185,7 +185,7 @@ static int mount_links(const char *const *lowers, size_t n, const char *upper, c
 		}
 		st_buf_addf(&opts, "%s%zu", i ? ":" : "", i);
 	}
-	const char *uw[][2] = {{"u", upper}, {"w", work}};
+	const char *uw[][2] = { { "u", upper }, { "w", work } };
 	for (size_t i = 0; i < 2; i++) {
 		st_autofree char *link = st_xasprintf("%s/%s", links, uw[i][0]);
 		if (symlink(uw[i][1], link) < 0) {
@@ -362,7 +362,7 @@ int st_snapshot_step_create(const char *base, const char *id, struct st_snapshot
 int st_snapshot_step_mount(const struct st_snapshot_step *step, const char *const *lowers, size_t n,
 			   struct st_error **err)
 {
-	const char *scratch[] = {step->empty};
+	const char *scratch[] = { step->empty };
 	if (n == 0) {
 		lowers = scratch;
 		n = 1;
@@ -380,7 +380,7 @@ int st_snapshot_step_mount_bundle(const struct st_snapshot_step *step, struct st
 
 int st_snapshot_step_umount(const struct st_snapshot_step *step, struct st_error **err)
 {
-	const char *targets[] = {step->merged, step->bundle};
+	const char *targets[] = { step->merged, step->bundle };
 	for (size_t i = 0; i < 2; i++)
 		if (st_snapshot_is_mounted(targets[i]) && st_snapshot_umount(targets[i], err) < 0)
 			return -1;

@@ -134,7 +134,7 @@ int st_store_cache_delete(struct st_store *s, const char *key, struct st_error *
 int st_store_cache_prune(struct st_store *s, uint64_t keep_bytes, size_t *removed, uint64_t *freed,
 			 struct st_error **err)
 {
-	st_autotx struct tx t = {0};
+	st_autotx struct tx t = { 0 };
 	if (tx_begin(s, &t, true, err) < 0)
 		return -1;
 	st_autostmt sqlite3_stmt *sum = NULL;
@@ -241,10 +241,10 @@ int st_store_kv_list(struct st_store *s, const char *ns, unsigned flags, struct 
 	st_autostmt sqlite3_stmt *q = NULL;
 	if (db_prepare(s,
 		       (flags & ST_STORE_KV_VALUES)
-			       ? "SELECT key, length(CAST(value AS BLOB)), value FROM kv WHERE ns = ? "
-				 "ORDER BY key"
-			       : "SELECT key, length(CAST(value AS BLOB)) FROM kv WHERE ns = ? "
-				 "ORDER BY key",
+			   ? "SELECT key, length(CAST(value AS BLOB)), value FROM kv WHERE ns = ? "
+			     "ORDER BY key"
+			   : "SELECT key, length(CAST(value AS BLOB)) FROM kv WHERE ns = ? "
+			     "ORDER BY key",
 		       &q, err) < 0)
 		return -1;
 	db_bind_text(q, 1, ns);

@@ -337,13 +337,13 @@ static int sweep_lease_files(struct st_store *s, unsigned flags, struct st_error
 int st_store_gc(struct st_store *s, unsigned flags, struct st_store_gc_report *report,
 		struct st_error **err)
 {
-	struct st_store_gc_report r = {0};
+	struct st_store_gc_report r = { 0 };
 	bool dry = flags & ST_STORE_GC_DRY_RUN;
 	char **doomed = NULL;
 	size_t n_doomed = 0;
 	int rc = -1;
 	{
-		st_autotx struct tx t = {0};
+		st_autotx struct tx t = { 0 };
 		if (tx_begin(s, &t, true, err) < 0 || expire_leases(s, dry, &r, err) < 0 ||
 		    delete_dead_records(s, &r, err) < 0)
 			goto out;
@@ -517,8 +517,8 @@ static int check_unpacked(struct st_store *s, struct st_store_check_report *r,
 
 int st_store_check(struct st_store *s, struct st_store_check_report *out, struct st_error **err)
 {
-	struct st_store_check_report r = {0};
-	struct st_store_gc_report tmp = {0};
+	struct st_store_check_report r = { 0 };
+	struct st_store_gc_report tmp = { 0 };
 	if (sweep_tmp(s, 0, &tmp, &r, err) < 0)
 		goto out;
 	r.leftovers = tmp.tmp;
@@ -526,7 +526,7 @@ int st_store_check(struct st_store *s, struct st_store_check_report *out, struct
 	r.leftover_mounts = tmp.tmp_mounts;
 	{
 		/* One read transaction: the records checked are one consistent snapshot. */
-		st_autotx struct tx t = {0};
+		st_autotx struct tx t = { 0 };
 		if (tx_begin(s, &t, false, err) < 0)
 			goto out;
 		if (report_rows(s, &r,
@@ -576,28 +576,28 @@ void st_store_check_report_release(struct st_store_check_report *r)
 
 int st_store_df(struct st_store *s, struct st_store_df *out, struct st_error **err)
 {
-	struct st_store_df df = {0};
+	struct st_store_df df = { 0 };
 	struct st_store_gc_report gc;
 	if (st_store_gc(s, ST_STORE_GC_DRY_RUN, &gc, err) < 0)
 		return st_err_wrap(err, "disk usage");
 	df.gc_reclaimable = gc.blob_bytes + gc.unpacked_bytes + gc.tmp_bytes;
 
-	st_autotx struct tx t = {0};
+	st_autotx struct tx t = { 0 };
 	uint64_t v[8];
 	const char *const sql[8] = {
-	    "SELECT count(*) FROM images",
-	    "SELECT count(*) FROM images WHERE id IN (SELECT image_id FROM refs)",
-	    /* A layer shared by several images counts once, as `docker system df` does. */
-	    "SELECT coalesce(sum(ds), 0) FROM (SELECT max(l.diff_size) AS ds "
-	    "  FROM image_layers il JOIN layers l ON l.digest = il.digest GROUP BY il.diff_id)",
-	    "SELECT coalesce(sum(ds), 0) FROM (SELECT max(l.diff_size) AS ds "
-	    "  FROM image_layers il JOIN layers l ON l.digest = il.digest "
-	    "  WHERE il.diff_id NOT IN (SELECT x.diff_id FROM image_layers x "
-	    "    JOIN refs r ON r.image_id = x.image_id) GROUP BY il.diff_id)",
-	    "SELECT count(DISTINCT diff_id) FROM layers",
-	    "SELECT count(*) FROM unpacked",
-	    "SELECT coalesce(sum(size), 0) FROM unpacked",
-	    "SELECT count(*) FROM cache",
+		"SELECT count(*) FROM images",
+		"SELECT count(*) FROM images WHERE id IN (SELECT image_id FROM refs)",
+		/* A layer shared by several images counts once, as `docker system df` does. */
+		"SELECT coalesce(sum(ds), 0) FROM (SELECT max(l.diff_size) AS ds "
+		"  FROM image_layers il JOIN layers l ON l.digest = il.digest GROUP BY il.diff_id)",
+		"SELECT coalesce(sum(ds), 0) FROM (SELECT max(l.diff_size) AS ds "
+		"  FROM image_layers il JOIN layers l ON l.digest = il.digest "
+		"  WHERE il.diff_id NOT IN (SELECT x.diff_id FROM image_layers x "
+		"    JOIN refs r ON r.image_id = x.image_id) GROUP BY il.diff_id)",
+		"SELECT count(DISTINCT diff_id) FROM layers",
+		"SELECT count(*) FROM unpacked",
+		"SELECT coalesce(sum(size), 0) FROM unpacked",
+		"SELECT count(*) FROM cache",
 	};
 	if (tx_begin(s, &t, false, err) < 0)
 		return st_err_wrap(err, "disk usage");

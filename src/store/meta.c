@@ -62,7 +62,7 @@ int layer_put_locked(struct st_store *s, const struct st_store_layer *l, struct 
 
 int st_store_layer_put(struct st_store *s, const struct st_store_layer *l, struct st_error **err)
 {
-	st_autotx struct tx t = {0};
+	st_autotx struct tx t = { 0 };
 	if (tx_begin(s, &t, true, err) < 0 || layer_put_locked(s, l, err) < 0 ||
 	    tx_commit(&t, err) < 0)
 		return -1;
@@ -187,7 +187,7 @@ int st_store_ref_set(struct st_store *s, const char *name, const char *image_id,
 	if (check_name(name, err) < 0 || check_digest(image_id, "image", err) < 0 ||
 	    (manifest_digest && check_digest(manifest_digest, "manifest", err) < 0))
 		return -1;
-	st_autotx struct tx t = {0};
+	st_autotx struct tx t = { 0 };
 	if (tx_begin(s, &t, true, err) < 0 ||
 	    ref_set_locked(s, name, image_id, manifest_digest, err) < 0 || tx_commit(&t, err) < 0)
 		return -1;
@@ -292,12 +292,12 @@ int st_store_image_put(struct st_store *s, const struct st_store_image *img,
 	for (size_t i = 0; i < n_refs; i++)
 		if (check_name(refs[i], err) < 0)
 			return -1;
-	st_autotx struct tx t = {0};
+	st_autotx struct tx t = { 0 };
 	if (tx_begin(s, &t, true, err) < 0)
 		return -1;
 	/* Checked inside the write transaction: a concurrent gc either ran before (and the
 	 * check sees what it removed) or runs after (and sees this image). */
-	const char *need[] = {img->manifest_digest.str, img->id.str};
+	const char *need[] = { img->manifest_digest.str, img->id.str };
 	for (size_t i = 0; i < 2; i++)
 		if (!st_store_has_blob(s, need[i]))
 			return st_err(err, ST_E_NOTFOUND, "image %s: %s blob %s not found",
@@ -441,7 +441,7 @@ static int load_image(struct st_store *s, const char *id, struct st_store_image 
 int st_store_image_get(struct st_store *s, const char *id, struct st_store_image **out,
 		       struct st_error **err)
 {
-	st_autotx struct tx t = {0};
+	st_autotx struct tx t = { 0 };
 	struct st_digest full;
 	if (tx_begin(s, &t, false, err) < 0 || resolve_id(s, id, &full, err) < 0 ||
 	    load_image(s, full.str, out, err) < 0)
@@ -452,7 +452,7 @@ int st_store_image_get(struct st_store *s, const char *id, struct st_store_image
 int st_store_image_list(struct st_store *s, unsigned flags, struct st_store_image ***out, size_t *n,
 			struct st_error **err)
 {
-	st_autotx struct tx t = {0};
+	st_autotx struct tx t = { 0 };
 	if (tx_begin(s, &t, false, err) < 0)
 		return -1;
 	st_autostmt sqlite3_stmt *q = NULL;
@@ -490,8 +490,8 @@ int st_store_image_list(struct st_store *s, unsigned flags, struct st_store_imag
 
 static int delete_image_locked(struct st_store *s, const char *id, struct st_error **err)
 {
-	const char *sql[] = {"DELETE FROM refs WHERE image_id = ?",
-			     "DELETE FROM images WHERE id = ?"};
+	const char *sql[] = { "DELETE FROM refs WHERE image_id = ?",
+			      "DELETE FROM images WHERE id = ?" };
 	for (size_t i = 0; i < 2; i++) {
 		st_autostmt sqlite3_stmt *st = NULL;
 		if (db_prepare(s, sql[i], &st, err) < 0)
@@ -505,7 +505,7 @@ static int delete_image_locked(struct st_store *s, const char *id, struct st_err
 
 int st_store_image_delete(struct st_store *s, const char *id, unsigned flags, struct st_error **err)
 {
-	st_autotx struct tx t = {0};
+	st_autotx struct tx t = { 0 };
 	struct st_digest full;
 	if (tx_begin(s, &t, true, err) < 0 || resolve_id(s, id, &full, err) < 0)
 		return -1;
@@ -530,7 +530,7 @@ int st_store_image_delete(struct st_store *s, const char *id, unsigned flags, st
 int st_store_image_prune(struct st_store *s, unsigned flags, char ***ids, size_t *n,
 			 struct st_error **err)
 {
-	st_autotx struct tx t = {0};
+	st_autotx struct tx t = { 0 };
 	if (tx_begin(s, &t, true, err) < 0)
 		return -1;
 	st_autostmt sqlite3_stmt *q = NULL;

@@ -13,7 +13,7 @@ int st_store_repo_digest_add(struct st_store *s, const char *image_id, const cha
 	const char *at = strrchr(name, '@');
 	if (!at || at == name || !st_digest_valid(at + 1))
 		return st_err(err, ST_E_INVALID, "'%s' is not repository@sha256:<hex>", name);
-	st_autotx struct tx t = {0};
+	st_autotx struct tx t = { 0 };
 	if (tx_begin(s, &t, true, err) < 0)
 		return -1;
 	st_autostmt sqlite3_stmt *q = NULL;

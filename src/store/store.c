@@ -27,66 +27,66 @@
  * one. Digests are "sha256:<hex>" text; sizes are bytes; times are microseconds.
  */
 static const char *const migrations[] = {
-    /* 0 -> 1 */
-    "CREATE TABLE layers ("
-    "  digest TEXT PRIMARY KEY,"
-    "  diff_id TEXT NOT NULL,"
-    "  media_type TEXT NOT NULL,"
-    "  size INTEGER NOT NULL,"
-    "  diff_size INTEGER NOT NULL,"
-    "  added INTEGER NOT NULL);"
-    "CREATE INDEX layers_diff_id ON layers(diff_id);"
-    "CREATE TABLE images ("
-    "  id TEXT PRIMARY KEY,"
-    "  manifest_digest TEXT NOT NULL,"
-    "  manifest_media_type TEXT NOT NULL,"
-    "  config_media_type TEXT NOT NULL,"
-    "  created TEXT, os TEXT, architecture TEXT, variant TEXT,"
-    "  size INTEGER NOT NULL,"
-    "  added INTEGER NOT NULL);"
-    "CREATE TABLE image_layers ("
-    "  image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,"
-    "  idx INTEGER NOT NULL,"
-    "  diff_id TEXT NOT NULL,"
-    "  digest TEXT NOT NULL REFERENCES layers(digest),"
-    "  PRIMARY KEY (image_id, idx));"
-    "CREATE INDEX image_layers_digest ON image_layers(digest);"
-    "CREATE INDEX image_layers_diff_id ON image_layers(diff_id);"
-    "CREATE TABLE refs ("
-    "  name TEXT PRIMARY KEY,"
-    "  image_id TEXT NOT NULL REFERENCES images(id),"
-    "  manifest_digest TEXT NOT NULL);"
-    "CREATE INDEX refs_image ON refs(image_id);"
-    "CREATE TABLE cache ("
-    "  key TEXT PRIMARY KEY,"
-    "  value TEXT NOT NULL,"
-    "  diff_id TEXT,"
-    "  size INTEGER NOT NULL,"
-    "  created INTEGER NOT NULL,"
-    "  last_used INTEGER NOT NULL);"
-    "CREATE INDEX cache_last_used ON cache(last_used);"
-    "CREATE INDEX cache_diff_id ON cache(diff_id);"
-    "CREATE TABLE kv ("
-    "  ns TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,"
-    "  PRIMARY KEY (ns, key));"
-    "CREATE TABLE unpacked ("
-    "  diff_id TEXT PRIMARY KEY,"
-    "  size INTEGER NOT NULL,"
-    "  added INTEGER NOT NULL);"
-    "CREATE TABLE leases ("
-    "  id TEXT PRIMARY KEY,"
-    "  pid INTEGER NOT NULL,"
-    "  created INTEGER NOT NULL);"
-    "CREATE TABLE lease_items ("
-    "  lease_id TEXT NOT NULL REFERENCES leases(id) ON DELETE CASCADE,"
-    "  item TEXT NOT NULL,"
-    "  PRIMARY KEY (lease_id, item));"
-    "CREATE INDEX lease_items_item ON lease_items(item);",
-    /* 1 -> 2: where an image came from or went to, as "repository@digest" */
-    "CREATE TABLE repo_digests ("
-    "  name TEXT PRIMARY KEY,"
-    "  image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE);"
-    "CREATE INDEX repo_digests_image ON repo_digests(image_id);",
+	/* 0 -> 1 */
+	"CREATE TABLE layers ("
+	"  digest TEXT PRIMARY KEY,"
+	"  diff_id TEXT NOT NULL,"
+	"  media_type TEXT NOT NULL,"
+	"  size INTEGER NOT NULL,"
+	"  diff_size INTEGER NOT NULL,"
+	"  added INTEGER NOT NULL);"
+	"CREATE INDEX layers_diff_id ON layers(diff_id);"
+	"CREATE TABLE images ("
+	"  id TEXT PRIMARY KEY,"
+	"  manifest_digest TEXT NOT NULL,"
+	"  manifest_media_type TEXT NOT NULL,"
+	"  config_media_type TEXT NOT NULL,"
+	"  created TEXT, os TEXT, architecture TEXT, variant TEXT,"
+	"  size INTEGER NOT NULL,"
+	"  added INTEGER NOT NULL);"
+	"CREATE TABLE image_layers ("
+	"  image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,"
+	"  idx INTEGER NOT NULL,"
+	"  diff_id TEXT NOT NULL,"
+	"  digest TEXT NOT NULL REFERENCES layers(digest),"
+	"  PRIMARY KEY (image_id, idx));"
+	"CREATE INDEX image_layers_digest ON image_layers(digest);"
+	"CREATE INDEX image_layers_diff_id ON image_layers(diff_id);"
+	"CREATE TABLE refs ("
+	"  name TEXT PRIMARY KEY,"
+	"  image_id TEXT NOT NULL REFERENCES images(id),"
+	"  manifest_digest TEXT NOT NULL);"
+	"CREATE INDEX refs_image ON refs(image_id);"
+	"CREATE TABLE cache ("
+	"  key TEXT PRIMARY KEY,"
+	"  value TEXT NOT NULL,"
+	"  diff_id TEXT,"
+	"  size INTEGER NOT NULL,"
+	"  created INTEGER NOT NULL,"
+	"  last_used INTEGER NOT NULL);"
+	"CREATE INDEX cache_last_used ON cache(last_used);"
+	"CREATE INDEX cache_diff_id ON cache(diff_id);"
+	"CREATE TABLE kv ("
+	"  ns TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,"
+	"  PRIMARY KEY (ns, key));"
+	"CREATE TABLE unpacked ("
+	"  diff_id TEXT PRIMARY KEY,"
+	"  size INTEGER NOT NULL,"
+	"  added INTEGER NOT NULL);"
+	"CREATE TABLE leases ("
+	"  id TEXT PRIMARY KEY,"
+	"  pid INTEGER NOT NULL,"
+	"  created INTEGER NOT NULL);"
+	"CREATE TABLE lease_items ("
+	"  lease_id TEXT NOT NULL REFERENCES leases(id) ON DELETE CASCADE,"
+	"  item TEXT NOT NULL,"
+	"  PRIMARY KEY (lease_id, item));"
+	"CREATE INDEX lease_items_item ON lease_items(item);",
+	/* 1 -> 2: where an image came from or went to, as "repository@digest" */
+	"CREATE TABLE repo_digests ("
+	"  name TEXT PRIMARY KEY,"
+	"  image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE);"
+	"CREATE INDEX repo_digests_image ON repo_digests(image_id);",
 };
 
 _Static_assert(sizeof(migrations) / sizeof(*migrations) == ST_STORE_SCHEMA_VERSION,
@@ -228,16 +228,18 @@ static int set_wal(struct st_store *s, struct st_error **err)
 		if (db_prepare(s, "PRAGMA journal_mode=WAL", &st, err) < 0)
 			return -1;
 		int rc = sqlite3_step(st);
-		const char *mode = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
+		const char *mode =
+		    rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
 		if (mode && !strcmp(mode, "wal"))
 			return 0;
-		bool busy = (rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED ||
-			    rc == SQLITE_ROW;
+		bool busy =
+		    (rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED || rc == SQLITE_ROW;
 		if (!busy || tries * 10 >= BUSY_TIMEOUT_MS) {
 			if (rc != SQLITE_ROW)
 				return db_err(s, rc, err, "enable WAL");
-			return st_err(err, ST_E_IO, "enable WAL: database '%s': journal mode is '%s'",
-				      s->db_path, mode ? mode : "?");
+			return st_err(err, ST_E_IO,
+				      "enable WAL: database '%s': journal mode is '%s'", s->db_path,
+				      mode ? mode : "?");
 		}
 		struct timespec ts = { 0, 10 * 1000 * 1000 };
 		nanosleep(&ts, NULL);
@@ -246,7 +248,7 @@ static int set_wal(struct st_store *s, struct st_error **err)
 
 static int migrate(struct st_store *s, struct st_error **err)
 {
-	st_autotx struct tx t = {0};
+	st_autotx struct tx t = { 0 };
 	if (tx_begin(s, &t, true, err) < 0)
 		return -1;
 	int v = 0;
@@ -280,7 +282,7 @@ int st_store_open(const char *root, struct st_store **out, struct st_error **err
 	s->leases_dir = st_path_join(root, "leases");
 	s->tmp_dir = st_path_join(root, "tmp");
 	s->db_path = st_path_join(root, "strata.db");
-	const char *dirs[] = {s->blobs_dir, s->layers_dir, s->leases_dir, s->tmp_dir};
+	const char *dirs[] = { s->blobs_dir, s->layers_dir, s->leases_dir, s->tmp_dir };
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(*dirs); i++)
 		if (st_mkdir_p(dirs[i], 0700, err) < 0)
 			return st_err_wrap(err, "open store '%s'", root);

@@ -337,8 +337,8 @@ int st_store_kv_put(struct st_store *s, const char *ns, const char *key, const c
 int st_store_kv_delete(struct st_store *s, const char *ns, const char *key, struct st_error **err);
 
 struct st_store_kv {
-	char *key;   /* owned */
-	char *value; /* owned; NULL unless listed with ST_STORE_KV_VALUES */
+	char *key;     /* owned */
+	char *value;   /* owned; NULL unless listed with ST_STORE_KV_VALUES */
 	uint64_t size; /* bytes of the value */
 };
 enum st_store_kv_list_flags {

@@ -248,19 +248,19 @@ static const struct {
 	const char *word;
 	enum tok t;
 } keywords[] = {
-    {"if", T_IF},
-    {"else", T_ELSE},
-    {"end", T_END},
-    {"range", T_RANGE},
-    {"with", T_WITH},
-    {"nil", T_NIL},
-    {"true", T_BOOL},
-    {"false", T_BOOL},
-    {"define", T_UNSUPPORTED},
-    {"template", T_UNSUPPORTED},
-    {"block", T_UNSUPPORTED},
-    {"break", T_UNSUPPORTED},
-    {"continue", T_UNSUPPORTED},
+	{ "if", T_IF },
+	{ "else", T_ELSE },
+	{ "end", T_END },
+	{ "range", T_RANGE },
+	{ "with", T_WITH },
+	{ "nil", T_NIL },
+	{ "true", T_BOOL },
+	{ "false", T_BOOL },
+	{ "define", T_UNSUPPORTED },
+	{ "template", T_UNSUPPORTED },
+	{ "block", T_UNSUPPORTED },
+	{ "break", T_UNSUPPORTED },
+	{ "continue", T_UNSUPPORTED },
 };
 
 /* Lex the inside of one action, from lx->pos (just after "{{" and any trim marker). */
@@ -826,7 +826,7 @@ static struct pipe *parse_pipe(struct parser *p, bool allow_decl, size_t max_var
 	if (allow_decl && peek(p)->t == T_VAR) {
 		size_t save = p->i;
 		size_t nv = 0;
-		char *vars[2] = {0};
+		char *vars[2] = { 0 };
 		for (;;) {
 			struct token *v = peek(p);
 			if (v->t != T_VAR || nv == 2)
@@ -1015,8 +1015,8 @@ int st_template_parse_flags(const char *text, unsigned flags, struct st_template
 			body = "{{json .}}";
 	}
 	t->text = st_xstrdup(body);
-	struct lexer lx = {.text = t->text, .len = strlen(t->text), .err = err};
-	struct parser p = {.lx = &lx, .err = err};
+	struct lexer lx = { .text = t->text, .len = strlen(t->text), .err = err };
+	struct parser p = { .lx = &lx, .err = err };
 	int rc = lex(&lx);
 	if (rc == 0) {
 		enum tok stop;
@@ -1386,7 +1386,7 @@ static int eval_arg(struct state *s, const struct arg *a, const json_t *dot, jso
 		return exec_err(s, a->pos, a->src, "nil is not a command");
 	case A_FUNC: {
 		/* a function used as an argument: called with no arguments */
-		struct cmd c = {.args = (struct arg **)&a, .n = 1, .pos = a->pos};
+		struct cmd c = { .args = (struct arg **)&a, .n = 1, .pos = a->pos };
 		return call_func(s, &c, dot, NULL, false, out);
 	}
 	case A_PIPE: {
@@ -1668,10 +1668,11 @@ static int compare(struct state *s, size_t pos, const char *fn, const json_t *a,
 	return 0;
 }
 
-static const char *const functions[] = {
-    "and",   "or",    "not",	  "len", "index", "print",    "printf", "println", "eq",
-    "ne",    "lt",    "le",	  "gt",	 "ge",	  "json",     "join",	"split",   "upper",
-    "lower", "title", "truncate", "pad", "html",  "urlquery", NULL};
+static const char *const functions[] = { "and",	     "or",     "not",	  "len",      "index",
+					 "print",    "printf", "println", "eq",	      "ne",
+					 "lt",	     "le",     "gt",	  "ge",	      "json",
+					 "join",     "split",  "upper",	  "lower",    "title",
+					 "truncate", "pad",    "html",	  "urlquery", NULL };
 
 static bool is_function(const char *name)
 {
@@ -2156,7 +2157,7 @@ static int exec_list(struct state *s, struct node *const *l, size_t n, const jso
 int st_template_execute(const struct st_template *t, const json_t *data, struct st_buf *out,
 			struct st_error **err)
 {
-	struct state s = {.t = t, .out = out, .err = err};
+	struct state s = { .t = t, .out = out, .err = err };
 	st_buf_grow(out, 0); /* out->data is never NULL afterwards, even for empty output */
 	push_var(&s, "$", data ? ref(data) : NULL);
 	int rc = exec_list(&s, t->root->list, t->root->n_list, data);

@@ -10,7 +10,10 @@ struct st_buf {
 	size_t len, cap;
 };
 
-#define ST_BUF_INIT { .data = NULL, .len = 0, .cap = 0 }
+#define ST_BUF_INIT                                                                                \
+	{                                                                                          \
+		.data = NULL, .len = 0, .cap = 0                                                   \
+	}
 
 /* Make room for 'extra' more bytes (plus the NUL). Running out of memory aborts. */
 void st_buf_grow(struct st_buf *b, size_t extra);

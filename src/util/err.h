@@ -29,7 +29,7 @@ struct st_error {
  * If 'err' is NULL the error is dropped. If *err is already set it is replaced.
  */
 int st_err(struct st_error **err, enum st_errkind kind, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* Like st_err() with kind ST_E_IO, keeping errno and appending ": strerror(errno)". */
 int st_err_errno(struct st_error **err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -17,11 +17,14 @@
  * Until committed, releasing it (st_tmpfile_release, or the st_auto cleanup) unlinks it.
  */
 struct st_tmpfile {
-	int fd;     /* -1 when not open */
+	int fd;	    /* -1 when not open */
 	char *path; /* the temporary path, NULL once committed or released */
 };
 
-#define ST_TMPFILE_INIT { .fd = -1, .path = NULL }
+#define ST_TMPFILE_INIT                                                                            \
+	{                                                                                          \
+		.fd = -1, .path = NULL                                                             \
+	}
 
 /* Create a new temp file in 'dir' (created if missing) with 'mode'. */
 int st_tmpfile_open(struct st_tmpfile *t, const char *dir, mode_t mode, struct st_error **err);
@@ -45,7 +48,8 @@ void st_tmpfile_releasep(struct st_tmpfile *t);
 int st_write_all(int fd, const void *p, size_t n, struct st_error **err);
 /* Read a whole file into 'out' (appended). */
 int st_read_file(const char *path, struct st_buf *out, struct st_error **err);
-/* Write a whole file atomically: temp file in 'tmpdir' (or the target's dir if NULL), then rename. */
+/* Write a whole file atomically: temp file in 'tmpdir' (or the target's dir if NULL), then rename.
+ */
 int st_write_file_atomic(const char *path, const char *tmpdir, const void *p, size_t n, mode_t mode,
 			 struct st_error **err);
 /* mkdir -p with 'mode' for the directories it creates. */

@@ -12,6 +12,6 @@ struct st_log {
 
 /* Send a message to 'log'; a NULL log or NULL fn drops it. */
 void st_log(const struct st_log *log, enum st_log_level level, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 #endif

@@ -33,7 +33,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct st_dockerfile_env env = { .kv = kv, .nkv = 2 };
 	for (size_t i = 0; i < df->ninstrs; i++) {
 		char **v = NULL;
-		if (st_dockerfile_instr_expand(&df->instrs[i], &env, df->escape, &v, NULL, &err) == 0)
+		if (st_dockerfile_instr_expand(&df->instrs[i], &env, df->escape, &v, NULL, &err) ==
+		    0)
 			st_dockerfile_strv_free(v);
 		st_error_clear(&err);
 	}

@@ -14,7 +14,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *word = malloc(size);
 	memcpy(word, data + 1, size - 1);
 	word[size - 1] = 0;
-	const char *kv[] = { "A=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "B=x y  z", "E=", "P=a/b/c.d" };
+	const char *kv[] = { "A=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "B=x y  z",
+			     "E=", "P=a/b/c.d" };
 	struct st_dockerfile_env env = { .kv = kv, .nkv = 4 };
 	struct st_error *err = NULL;
 	char *out = NULL;

@@ -39,7 +39,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int fd = memfd_create("fuzz_load", 0);
 	if (fd < 0 || write(fd, data, size) != (ssize_t)size || lseek(fd, 0, SEEK_SET) < 0)
 		abort();
-	struct st_archive_load_result res = {0};
+	struct st_archive_load_result res = { 0 };
 	struct st_error *err = NULL;
 	int rc = st_archive_load_fd(store, fd, "fuzz input", &res, &err);
 	close(fd);
@@ -47,7 +47,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	err = NULL;
 	st_archive_load_result_release(&res);
 	if (rc == 0) {
-		struct st_store_check_report rep = {0};
+		struct st_store_check_report rep = { 0 };
 		if (st_store_check(store, &rep, &err) < 0 || rep.n_problems > 0) {
 			for (size_t i = 0; i < rep.n_problems; i++)
 				fprintf(stderr, "fuzz_load: %s\n", rep.problems[i]);

@@ -71,7 +71,7 @@ static void check_config(const uint8_t *data, size_t size)
 	st_image_config_serialize(c2, &b);
 	if (strcmp(a.data, b.data) != 0)
 		abort();
-	struct st_image_inspect_info info = {.id = "sha256:x"};
+	struct st_image_inspect_info info = { .id = "sha256:x" };
 	json_decref(st_image_config_inspect(c2, &info));
 	st_image_config_free(st_image_config_dup(c2));
 	st_buf_release(&a);

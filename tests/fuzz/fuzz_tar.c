@@ -38,7 +38,8 @@ static void check_base(const char *base)
 		abort();
 	struct dirent *de;
 	while ((de = readdir(d))) {
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..") && strcmp(de->d_name, "root")) {
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..") &&
+		    strcmp(de->d_name, "root")) {
 			fprintf(stderr, "fuzz_tar: '%s' written outside the root\n", de->d_name);
 			abort();
 		}

@@ -24,10 +24,10 @@
 #include "util/fs.h"
 
 static struct st_error *err_;
-#define OK(call)                                                                                  \
-	do {                                                                                      \
-		if ((call) < 0)                                                                   \
-			fail_msg("%s: %s", #call, err_ ? err_->msg : "?");                        \
+#define OK(call)                                                                                   \
+	do {                                                                                       \
+		if ((call) < 0)                                                                    \
+			fail_msg("%s: %s", #call, err_ ? err_->msg : "?");                         \
 	} while (0)
 #define err (&err_)
 
@@ -189,7 +189,8 @@ static void write_old_docker(const char *path, size_t layer_size, const char *co
 	st_digest_of(cfg.data, cfg.len, id);
 	char *cfg_name = hex_name("", id, ".json");
 	char *layer_name = hex_name("", &diff, ".tar");
-	st_buf_addf(&man, "[{\"Config\":\"%s\",\"RepoTags\":[\"old:1\"],\"Layers\":[\"l1/layer.tar\"]}]",
+	st_buf_addf(&man,
+		    "[{\"Config\":\"%s\",\"RepoTags\":[\"old:1\"],\"Layers\":[\"l1/layer.tar\"]}]",
 		    cfg_name);
 	struct archive *a = tar_new_file(path);
 	tar_add(a, layer_name, layer.data, layer.len);
@@ -226,25 +227,28 @@ static void write_oci(const char *path, size_t layer_size, int tamper, const cha
 		st_digest_of("not the layer", 13, &diff);
 	make_config(&cfg, &diff);
 	st_digest_of(cfg.data, cfg.len, &cdig);
-	st_buf_addf(&man,
-		    "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
-		    "\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\","
-		    "\"digest\":\"%s\",\"size\":%zu},\"layers\":[{\"mediaType\":"
-		    "\"application/vnd.oci.image.layer.v1.tar+gzip\",\"digest\":\"%s\",\"size\":%zu}]}",
-		    cdig.str, cfg.len, ldig.str, gz.len);
+	st_buf_addf(
+	    &man,
+	    "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
+	    "\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\","
+	    "\"digest\":\"%s\",\"size\":%zu},\"layers\":[{\"mediaType\":"
+	    "\"application/vnd.oci.image.layer.v1.tar+gzip\",\"digest\":\"%s\",\"size\":%zu}]}",
+	    cdig.str, cfg.len, ldig.str, gz.len);
 	st_digest_of(man.data, man.len, &mdig);
 	struct st_buf nested = ST_BUF_INIT;
 	if (tamper == 4) {
 		struct st_platform host;
 		st_platform_host(&host);
-		st_buf_addf(&nested,
-			    "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.index.v1+json\","
-			    "\"manifests\":[{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
-			    "\"digest\":\"sha256:%064d\",\"size\":1,\"platform\":{\"architecture\":"
-			    "\"%s\",\"os\":\"plan9\"}},{\"mediaType\":"
-			    "\"application/vnd.oci.image.manifest.v1+json\",\"digest\":\"%s\",\"size\":%zu,"
-			    "\"platform\":{\"architecture\":\"%s\",\"os\":\"%s\"}}]}",
-			    0, host.architecture, mdig.str, man.len, host.architecture, host.os);
+		st_buf_addf(
+		    &nested,
+		    "{\"schemaVersion\":2,\"mediaType\":\"application/"
+		    "vnd.oci.image.index.v1+json\","
+		    "\"manifests\":[{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
+		    "\"digest\":\"sha256:%064d\",\"size\":1,\"platform\":{\"architecture\":"
+		    "\"%s\",\"os\":\"plan9\"}},{\"mediaType\":"
+		    "\"application/vnd.oci.image.manifest.v1+json\",\"digest\":\"%s\",\"size\":%zu,"
+		    "\"platform\":{\"architecture\":\"%s\",\"os\":\"%s\"}}]}",
+		    0, host.architecture, mdig.str, man.len, host.architecture, host.os);
 	}
 	struct st_digest ndig;
 	if (tamper == 4)
@@ -253,7 +257,8 @@ static void write_oci(const char *path, size_t layer_size, int tamper, const cha
 		    "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":"
 		    "\"application/vnd.oci.image.manifest.v1+json\",\"digest\":\"%s\",\"size\":%zu,"
 		    "\"annotations\":{\"org.opencontainers.image.ref.name\":\"%s\"}}]}",
-		    tamper == 4 ? ndig.str : mdig.str, tamper == 4 ? nested.len : man.len, ref_name);
+		    tamper == 4 ? ndig.str : mdig.str, tamper == 4 ? nested.len : man.len,
+		    ref_name);
 	if (tamper == 1)
 		cfg.data[cfg.len - 2] = ' ';
 	if (tamper == 2)
@@ -529,7 +534,9 @@ static void save_load_round_trip(void **state)
 	}
 
 	/* Deterministic: the same image saves to the same bytes. */
-	struct st_archive_save_opts o = { .format = ST_ARCHIVE_DOCKER, .names = names, .n_names = 1 };
+	struct st_archive_save_opts o = { .format = ST_ARCHIVE_DOCKER,
+					  .names = names,
+					  .n_names = 1 };
 	char *again = path_in(f, "again.tar"), *first = path_in(f, "s.tar");
 	OK(st_archive_save_path(f->a, &o, again, err));
 	struct st_buf x = ST_BUF_INIT, y = ST_BUF_INIT;
@@ -572,7 +579,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(load_old_docker_archive, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(corrupt_blobs_are_refused, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(wrong_diff_id_is_refused, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(escaping_entries_are_refused, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(escaping_entries_are_refused, fx_setup,
+						fx_teardown),
 		cmocka_unit_test_setup_teardown(oci_tag_only_ref_loads_untagged, fx_setup,
 						fx_teardown),
 		cmocka_unit_test_setup_teardown(index_picks_the_host_platform, fx_setup,

@@ -31,8 +31,11 @@ static void put_file(const char *dir, const char *name, const char *text)
 static void path_clean_follows_docker(void **state)
 {
 	(void)state;
-	const char *cases[][2] = { { "/a/./b/../c/", "/a/c" }, { "", "/" },      { "/..", "/" },
-				   { "//x//y", "/x/y" },      { "/a/b/..", "/a" } };
+	const char *cases[][2] = { { "/a/./b/../c/", "/a/c" },
+				   { "", "/" },
+				   { "/..", "/" },
+				   { "//x//y", "/x/y" },
+				   { "/a/b/..", "/a" } };
 	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
 		st_autofree char *c = path_clean(cases[i][0]);
 		assert_string_equal(c, cases[i][1]);

@@ -50,9 +50,15 @@ static const struct icase icases[] = {
 	{ "", "anything", false },
 	{ "a/../b", "b", true },
 	/* one character is one UTF-8 sequence, as in Go's regexp */
-	{ "a?c", "a\xc3\xa9" "c", true },
+	{ "a?c",
+	  "a\xc3\xa9"
+	  "c",
+	  true },
 	{ "a??", "a\xc3\xa9", false },
-	{ "[^a]b", "\xc3\xa9" "b", true },
+	{ "[^a]b",
+	  "\xc3\xa9"
+	  "b",
+	  true },
 	{ "[\xc3\xa9]x", "\xc3\xa9x", true },
 	{ "[\xc3\xa0-\xc3\xab]", "\xc3\xa9", true },
 	{ "[\xc3\xa0-\xc3\xab]", "\xc3\xac", false },
@@ -68,7 +74,8 @@ static void matches_table(void **state)
 		struct st_dockerignore *m = st_dockerignore_new();
 		struct st_error *err = NULL;
 		const char *t = icases[i].patterns;
-		assert_int_equal(st_dockerignore_add_text(m, ".dockerignore", t, strlen(t), &err), 0);
+		assert_int_equal(st_dockerignore_add_text(m, ".dockerignore", t, strlen(t), &err),
+				 0);
 		if (st_dockerignore_matches(m, icases[i].path) != icases[i].excluded)
 			fail_msg("patterns '%s' path '%s': want excluded=%d", t, icases[i].path,
 				 icases[i].excluded);
@@ -112,10 +119,12 @@ static void malformed_patterns(void **state)
 		struct st_dockerignore *m = st_dockerignore_new();
 		struct st_error *err = NULL;
 		char *text = st_xasprintf("ok\n%s\n", cases[i].pattern);
-		assert_int_equal(st_dockerignore_add_text(m, "ctx/.dockerignore", text, strlen(text), &err), -1);
+		assert_int_equal(
+		    st_dockerignore_add_text(m, "ctx/.dockerignore", text, strlen(text), &err), -1);
 		assert_int_equal(err->kind, ST_E_PARSE);
-		char *want = st_xasprintf("ctx/.dockerignore:2: invalid .dockerignore pattern \"%s\": %s",
-					  cases[i].pattern, cases[i].why);
+		char *want =
+		    st_xasprintf("ctx/.dockerignore:2: invalid .dockerignore pattern \"%s\": %s",
+				 cases[i].pattern, cases[i].why);
 		if (strcmp(err->msg, want))
 			fail_msg("got '%s', want '%s'", err->msg, want);
 		free(want);

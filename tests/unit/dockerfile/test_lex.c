@@ -6,8 +6,8 @@
 #include "tests.h"
 #include "dockerfile/dockerfile.h"
 
-static const char *const env_kv[] = { "PWD=/home", "SHELL=bash", "EMPTY=", "P=a/b/c",
-				      "SP=x  y", "NAME=foo.tar.gz", "1=one" };
+static const char *const env_kv[] = { "PWD=/home", "SHELL=bash",      "EMPTY=", "P=a/b/c",
+				      "SP=x  y",   "NAME=foo.tar.gz", "1=one" };
 static const struct st_dockerfile_env env = { .kv = env_kv, .nkv = 7 };
 
 struct xcase {
@@ -138,16 +138,11 @@ struct wcase {
 };
 
 static const struct wcase wcases[] = {
-	{ "a b  c", "a|b|c" },
-	{ "a \"b c\" d", "a|b c|d" },
-	{ "'a  b'c", "a  bc" },
-	{ "$SP", "x|y" },
-	{ "\"$SP\"", "x  y" },
-	{ "p${SP}q", "px|yq" },
-	{ "a\\ b", "a b" },
-	{ "${EMPTY}", "" },
-	{ "\"\"", "" },
-	{ "8080/tcp $PWD", "8080/tcp|/home" },
+	{ "a b  c", "a|b|c" },	{ "a \"b c\" d", "a|b c|d" },
+	{ "'a  b'c", "a  bc" }, { "$SP", "x|y" },
+	{ "\"$SP\"", "x  y" },	{ "p${SP}q", "px|yq" },
+	{ "a\\ b", "a b" },	{ "${EMPTY}", "" },
+	{ "\"\"", "" },		{ "8080/tcp $PWD", "8080/tcp|/home" },
 };
 
 static void words_table(void **state)
@@ -160,7 +155,8 @@ static void words_table(void **state)
 		char joined[256] = "";
 		size_t off = 0;
 		for (size_t k = 0; k < n; k++)
-			off += (size_t)snprintf(joined + off, sizeof(joined) - off, "%s%s", k ? "|" : "", w[k]);
+			off += (size_t)snprintf(joined + off, sizeof(joined) - off, "%s%s",
+						k ? "|" : "", w[k]);
 		if (strcmp(joined, wcases[i].want))
 			fail_msg("%s: got '%s' want '%s'", wcases[i].in, joined, wcases[i].want);
 		st_dockerfile_strv_free(w);
@@ -195,9 +191,8 @@ static void growing_substitution_is_capped(void **state)
 	struct st_dockerfile_env e = { .kv = kv, .nkv = 1 };
 	char *out = NULL;
 	struct st_error *err = NULL;
-	assert_int_equal(st_dockerfile_expand("${A//a/${A//a/${A//a/${A//a/$A}}}}", &e, '\\', &out,
-					      &err),
-			 -1);
+	assert_int_equal(
+	    st_dockerfile_expand("${A//a/${A//a/${A//a/${A//a/$A}}}}", &e, '\\', &out, &err), -1);
 	assert_int_equal(err->kind, ST_E_PARSE);
 	assert_non_null(strstr(err->msg, "expansion larger than 1 MiB"));
 	st_error_free(err);

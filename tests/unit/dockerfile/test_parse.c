@@ -19,9 +19,9 @@ static struct st_dockerfile *parse_ok(const char *text)
 
 static void testfiles(void **state)
 {
-	static const char *const names[] = { "docker", "health", "influxdb", "multistage",
-					     "heredoc", "escape-backtick", "onbuild",
-					     "continuation" };
+	static const char *const names[] = { "docker",	   "health",	  "influxdb",
+					     "multistage", "heredoc",	  "escape-backtick",
+					     "onbuild",	   "continuation" };
 	for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++) {
 		struct st_buf df_text = ST_BUF_INIT, want = ST_BUF_INIT, got = ST_BUF_INIT;
 		char path[512];
@@ -51,7 +51,8 @@ struct ecase {
 };
 
 static const struct ecase ecases[] = {
-	{ "FROM a\nRUNN x\n", "Dockerfile:2: unknown instruction: RUNN (did you mean RUN?)\n     2 | RUNN x" },
+	{ "FROM a\nRUNN x\n",
+	  "Dockerfile:2: unknown instruction: RUNN (did you mean RUN?)\n     2 | RUNN x" },
 	{ "FROM a\ncopyy a b\n", "Dockerfile:2: unknown instruction: copyy (did you mean COPY?)" },
 	{ "FROM a\nFROBNICATE x\n", "Dockerfile:2: unknown instruction: FROBNICATE" },
 	{ "", "Dockerfile: file with no instructions" },
@@ -59,10 +60,12 @@ static const struct ecase ecases[] = {
 	{ "ARG a=1\n", "no FROM instruction" },
 	{ "RUN true\nFROM a\n", "Dockerfile:1: RUN before the first FROM" },
 	{ "FROM a\nRUN <<EOF\nhello\n", "Dockerfile:2: unterminated heredoc 'EOF'" },
-	{ "FROM a\nCMD [1, 2]\n", "Dockerfile:2: when using JSON array syntax, arrays must be comprised of strings only" },
+	{ "FROM a\nCMD [1, 2]\n",
+	  "Dockerfile:2: when using JSON array syntax, arrays must be comprised of strings only" },
 	{ "FROM a\nCOPY --form=x a b\n", "Dockerfile:2: unknown flag: --form for COPY" },
 	{ "FROM a\nRUN --chown=1 true\n", "unknown flag: --chown for RUN" },
-	{ "FROM a\nCOPY --link=maybe a b\n", "expecting boolean value for flag --link, not: maybe" },
+	{ "FROM a\nCOPY --link=maybe a b\n",
+	  "expecting boolean value for flag --link, not: maybe" },
 	{ "FROM a\nCOPY --from a b\n", "missing a value on flag: --from" },
 	{ "FROM a\nCOPY --from=a --from=b x y\n", "duplicate flag specified: --from" },
 	{ "FROM a\nCOPY onlyone\n", "COPY requires at least two arguments" },
@@ -74,8 +77,10 @@ static const struct ecase ecases[] = {
 	{ "FROM a\nLABEL =x\n", "LABEL names can not be blank" },
 	{ "FROM a b\n", "FROM requires either one argument, or three" },
 	{ "FROM a AS 1x\n", "invalid name for build stage: \"1x\"" },
-	{ "FROM a AS x\nFROM b AS X\n", "Dockerfile:2: duplicate stage name \"x\": first defined on line 1" },
-	{ "FROM a\nONBUILD ONBUILD RUN x\n", "chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed" },
+	{ "FROM a AS x\nFROM b AS X\n",
+	  "Dockerfile:2: duplicate stage name \"x\": first defined on line 1" },
+	{ "FROM a\nONBUILD ONBUILD RUN x\n",
+	  "chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed" },
 	{ "FROM a\nONBUILD FROM b\n", "FROM isn't allowed as an ONBUILD trigger" },
 	{ "FROM a\nONBUILD MAINTAINER me\n", "MAINTAINER isn't allowed as an ONBUILD trigger" },
 	{ "FROM a\nONBUILD\n", "ONBUILD requires at least one argument" },
@@ -87,7 +92,8 @@ static const struct ecase ecases[] = {
 	{ "FROM a\nSHELL /bin/sh -c\n", "SHELL requires the arguments to be in JSON form" },
 	{ "FROM a\nVOLUME [\"\"]\n", "VOLUME specified can not be an empty string" },
 	{ "# escape=x\nFROM a\n", "Dockerfile:1: invalid escape token 'x' does not match ` or \\" },
-	{ "# escape=`\n# escape=\\\nFROM a\n", "Dockerfile:2: only one escape parser directive can be used" },
+	{ "# escape=`\n# escape=\\\nFROM a\n",
+	  "Dockerfile:2: only one escape parser directive can be used" },
 	{ "# syntax=a\n#syntax=b\nFROM a\n", "only one syntax parser directive can be used" },
 };
 
@@ -114,27 +120,28 @@ static void nul_byte_names_its_line(void **state)
 	struct st_error *err = NULL;
 	assert_int_equal(st_dockerfile_parse("Dockerfile", t, sizeof(t) - 1, &df, &err), -1);
 	assert_int_equal(err->kind, ST_E_PARSE);
-	assert_non_null(strstr(err->msg, "Dockerfile:3: NUL byte at column 11: a Dockerfile must be text"));
+	assert_non_null(
+	    strstr(err->msg, "Dockerfile:3: NUL byte at column 11: a Dockerfile must be text"));
 	st_error_free(err);
 }
 
 static void instructions_and_lines(void **state)
 {
-	struct st_dockerfile *df = parse_ok(
-		"# syntax=docker/dockerfile:1.7\n"
-		"# check=skip=all\n"
-		"ARG BASE=node:20\n"
-		"from ${BASE} as Deps\n"
-		"WORKDIR /app\n"
-		"COPY --link --chown=node:node package*.json ./\n"
-		"RUN --mount=type=cache,target=/root/.npm \\\n"
-		"    --mount=type=secret,id=npmrc,target=/root/.npmrc \\\n"
-		"    npm ci\n"
-		"FROM node:20-slim\n"
-		"COPY --from=deps /app/node_modules ./node_modules\n"
-		"HEALTHCHECK --interval=30s --timeout=3s CMD [\"node\", \"health.js\"]\n"
-		"CMD node server.js\n"
-		"MAINTAINER someone\n");
+	struct st_dockerfile *df =
+	    parse_ok("# syntax=docker/dockerfile:1.7\n"
+		     "# check=skip=all\n"
+		     "ARG BASE=node:20\n"
+		     "from ${BASE} as Deps\n"
+		     "WORKDIR /app\n"
+		     "COPY --link --chown=node:node package*.json ./\n"
+		     "RUN --mount=type=cache,target=/root/.npm \\\n"
+		     "    --mount=type=secret,id=npmrc,target=/root/.npmrc \\\n"
+		     "    npm ci\n"
+		     "FROM node:20-slim\n"
+		     "COPY --from=deps /app/node_modules ./node_modules\n"
+		     "HEALTHCHECK --interval=30s --timeout=3s CMD [\"node\", \"health.js\"]\n"
+		     "CMD node server.js\n"
+		     "MAINTAINER someone\n");
 	assert_string_equal(df->syntax, "docker/dockerfile:1.7");
 	assert_string_equal(df->check, "skip=all");
 	assert_int_equal(df->nstages, 2);
@@ -165,8 +172,10 @@ static void instructions_and_lines(void **state)
 	assert_string_equal(df->instrs[1].original, "from ${BASE} as Deps");
 	/* warnings: CMD in shell form, MAINTAINER */
 	assert_int_equal(df->nwarnings, 2);
-	assert_non_null(strstr(df->warnings[0], "Dockerfile:13: JSON arguments recommended for CMD"));
-	assert_non_null(strstr(df->warnings[1], "Dockerfile:14: MAINTAINER instruction is deprecated"));
+	assert_non_null(
+	    strstr(df->warnings[0], "Dockerfile:13: JSON arguments recommended for CMD"));
+	assert_non_null(
+	    strstr(df->warnings[1], "Dockerfile:14: MAINTAINER instruction is deprecated"));
 	st_dockerfile_free(df);
 }
 
@@ -281,7 +290,8 @@ static void env_forms_and_expansion(void **state)
 
 static void bom_crlf_and_case(void **state)
 {
-	struct st_dockerfile *df = parse_ok("\xEF\xBB\xBF" "FrOm a\r\nrun echo hi \\\r\n  there\r\n");
+	struct st_dockerfile *df = parse_ok("\xEF\xBB\xBF"
+					    "FrOm a\r\nrun echo hi \\\r\n  there\r\n");
 	struct st_buf b = ST_BUF_INIT;
 	st_dockerfile_dump(df, &b);
 	assert_string_equal(b.data, "(from \"a\")\n(run \"echo hi   there\")\n");

@@ -106,7 +106,8 @@ static void errors(void **state)
 
 static void platform_args(void **state)
 {
-	struct st_dockerfile *df = parse_ok("FROM img-${TARGETARCH}${TARGETVARIANT:+-}${TARGETVARIANT}-$BUILDOS\n");
+	struct st_dockerfile *df =
+	    parse_ok("FROM img-${TARGETARCH}${TARGETVARIANT:+-}${TARGETVARIANT}-$BUILDOS\n");
 	struct st_dockerfile_plan_opts o = { .target_platform = "linux/arm/v7" };
 	struct st_dockerfile_plan *p = NULL;
 	struct st_error *err = NULL;

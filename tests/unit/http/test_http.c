@@ -74,7 +74,7 @@ static int stop_server(void **state)
 /* A client that retries quickly, so failing attempts cost milliseconds. */
 static struct st_http_client *quick_client(unsigned attempts)
 {
-	struct st_http_client_opts o = {.max_attempts = attempts, .backoff_ms = 5};
+	struct st_http_client_opts o = { .max_attempts = attempts, .backoff_ms = 5 };
 	struct st_error *err = NULL;
 	struct st_http_client *c = st_http_client_new(&o, &err);
 	assert_non_null(c);
@@ -85,7 +85,7 @@ static struct st_http_response get(struct st_http_client *c, const struct server
 				   const char *path, unsigned flags, int want_rc)
 {
 	char *u = url(s, path);
-	struct st_http_request rq = {.url = u, .flags = flags};
+	struct st_http_request rq = { .url = u, .flags = flags };
 	struct st_http_response r;
 	struct st_error *err = NULL;
 	assert_int_equal(st_http_do(c, &rq, &r, &err), want_rc);
@@ -140,8 +140,8 @@ static int fetch(struct st_http_client *c, const struct server *s, const char *p
 {
 	char *u = url(s, path);
 	struct st_http_request rq = {
-	    .url = u,
-	    .sink = {collect_write, with_reset ? collect_reset : NULL, k},
+		.url = u,
+		.sink = { collect_write, with_reset ? collect_reset : NULL, k },
 	};
 	int rc = st_http_do(c, &rq, r, err);
 	free(u);
@@ -151,7 +151,7 @@ static int fetch(struct st_http_client *c, const struct server *s, const char *p
 static void server_errors_are_retried_with_backoff(void **state)
 {
 	struct st_http_client *c = quick_client(0);
-	struct collect k = {ST_BUF_INIT, 0};
+	struct collect k = { ST_BUF_INIT, 0 };
 	struct st_http_response r;
 	struct st_error *err = NULL;
 	assert_int_equal(fetch(c, *state, "/flaky/a/2/data/100", &k, false, &r, &err), 0);
@@ -166,7 +166,7 @@ static void server_errors_are_retried_with_backoff(void **state)
 static void the_last_status_is_returned_when_attempts_run_out(void **state)
 {
 	struct st_http_client *c = quick_client(2);
-	struct collect k = {ST_BUF_INIT, 0};
+	struct collect k = { ST_BUF_INIT, 0 };
 	struct st_http_response r;
 	struct st_error *err = NULL;
 	assert_int_equal(fetch(c, *state, "/flaky/b/5/data/10", &k, false, &r, &err), 0);
@@ -201,7 +201,7 @@ static void too_many_requests_waits_for_retry_after(void **state)
 static void a_dropped_download_resumes_with_range(void **state)
 {
 	struct st_http_client *c = quick_client(0);
-	struct collect k = {ST_BUF_INIT, 0};
+	struct collect k = { ST_BUF_INIT, 0 };
 	struct st_http_response r;
 	struct st_error *err = NULL;
 	assert_int_equal(fetch(c, *state, "/drop/d/200000", &k, false, &r, &err), 0);
@@ -222,7 +222,7 @@ static void a_dropped_download_resumes_with_range(void **state)
 static void a_server_ignoring_range_restarts_the_sink_or_fails(void **state)
 {
 	struct st_http_client *c = quick_client(0);
-	struct collect k = {ST_BUF_INIT, 0};
+	struct collect k = { ST_BUF_INIT, 0 };
 	struct st_http_response r;
 	struct st_error *err = NULL;
 	assert_int_equal(fetch(c, *state, "/drop-norange/f/200000", &k, true, &r, &err), 0);
@@ -256,7 +256,7 @@ static void a_challenge_is_answered_by_the_auth_hook(void **state)
 	struct st_http_client *c = quick_client(0);
 	char *u = url(*state, "/auth/data/10");
 	int calls = 0;
-	struct st_http_request rq = {.url = u, .auth = bearer, .auth_ctx = &calls};
+	struct st_http_request rq = { .url = u, .auth = bearer, .auth_ctx = &calls };
 	struct st_http_response r;
 	struct st_error *err = NULL;
 	assert_int_equal(st_http_do(c, &rq, &r, &err), 0);
@@ -342,7 +342,7 @@ static void bodies_are_uploaded_from_memory_and_from_a_reader(void **state)
 {
 	struct st_http_client *c = quick_client(0);
 	char *u = url(*state, "/echo");
-	struct st_http_request rq = {.url = u, .body = "hello", .body_len = 5};
+	struct st_http_request rq = { .url = u, .body = "hello", .body_len = 5 };
 	struct st_http_response r;
 	struct st_error *err = NULL;
 	assert_int_equal(st_http_do(c, &rq, &r, &err), 0);
@@ -351,9 +351,9 @@ static void bodies_are_uploaded_from_memory_and_from_a_reader(void **state)
 	assert_string_equal(st_http_response_header(&r, "body-sum"), "532");
 	st_http_response_release(&r);
 
-	struct reader rd = {.size = 300000};
-	struct st_http_body_reader br = {read_data, rewind_data, &rd, 300000};
-	struct st_http_request post = {.method = "POST", .url = u, .body_reader = &br};
+	struct reader rd = { .size = 300000 };
+	struct st_http_body_reader br = { read_data, rewind_data, &rd, 300000 };
+	struct st_http_request post = { .method = "POST", .url = u, .body_reader = &br };
 	assert_int_equal(st_http_do(c, &post, &r, &err), 0);
 	assert_int_equal(r.status, 201);
 	assert_string_equal(st_http_response_header(&r, "body-length"), "300000");
@@ -365,7 +365,7 @@ static void bodies_are_uploaded_from_memory_and_from_a_reader(void **state)
 	assert_string_equal(st_http_response_header(&r, "body-sum"), want);
 	st_http_response_release(&r);
 
-	struct st_http_request patch = {.method = "PATCH", .url = u, .body = "ab", .body_len = 2};
+	struct st_http_request patch = { .method = "PATCH", .url = u, .body = "ab", .body_len = 2 };
 	assert_int_equal(st_http_do(c, &patch, &r, &err), 0);
 	assert_int_equal(r.status, 201);
 	assert_string_equal(st_http_response_header(&r, "body-sum"), "195");
@@ -378,14 +378,14 @@ static void a_refused_connection_is_a_network_error_after_the_retries(void **sta
 {
 	/* A port nobody listens on: bind one, note it, close it. */
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t len = sizeof(a);
 	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
 	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
 	close(fd);
 	char *u = st_xasprintf("http://127.0.0.1:%d/x", ntohs(a.sin_port));
 	struct st_http_client *c = quick_client(3);
-	struct st_http_request rq = {.url = u};
+	struct st_http_request rq = { .url = u };
 	struct st_http_response r;
 	struct st_error *err = NULL;
 	assert_int_equal(st_http_do(c, &rq, &r, &err), -1);
@@ -409,7 +409,7 @@ static void progress_reports_the_total_and_can_cancel(void **state)
 	struct st_http_client *c = quick_client(0);
 	char *u = url(*state, "/data/2000000");
 	uint64_t total = 0;
-	struct st_http_request rq = {.url = u, .progress = cancel_early, .progress_ctx = &total};
+	struct st_http_request rq = { .url = u, .progress = cancel_early, .progress_ctx = &total };
 	struct st_http_response r;
 	struct st_error *err = NULL;
 	assert_int_equal(st_http_do(c, &rq, &r, &err), -1);
@@ -424,18 +424,18 @@ static void progress_reports_the_total_and_can_cancel(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(small_body_is_kept_with_headers_and_mtime),
-	    cmocka_unit_test(server_errors_are_retried_with_backoff),
-	    cmocka_unit_test(the_last_status_is_returned_when_attempts_run_out),
-	    cmocka_unit_test(too_many_requests_waits_for_retry_after),
-	    cmocka_unit_test(a_dropped_download_resumes_with_range),
-	    cmocka_unit_test(a_server_ignoring_range_restarts_the_sink_or_fails),
-	    cmocka_unit_test(a_challenge_is_answered_by_the_auth_hook),
-	    cmocka_unit_test(statuses_and_redirects),
-	    cmocka_unit_test(requests_of_one_client_share_a_connection),
-	    cmocka_unit_test(bodies_are_uploaded_from_memory_and_from_a_reader),
-	    cmocka_unit_test(a_refused_connection_is_a_network_error_after_the_retries),
-	    cmocka_unit_test(progress_reports_the_total_and_can_cancel),
+		cmocka_unit_test(small_body_is_kept_with_headers_and_mtime),
+		cmocka_unit_test(server_errors_are_retried_with_backoff),
+		cmocka_unit_test(the_last_status_is_returned_when_attempts_run_out),
+		cmocka_unit_test(too_many_requests_waits_for_retry_after),
+		cmocka_unit_test(a_dropped_download_resumes_with_range),
+		cmocka_unit_test(a_server_ignoring_range_restarts_the_sink_or_fails),
+		cmocka_unit_test(a_challenge_is_answered_by_the_auth_hook),
+		cmocka_unit_test(statuses_and_redirects),
+		cmocka_unit_test(requests_of_one_client_share_a_connection),
+		cmocka_unit_test(bodies_are_uploaded_from_memory_and_from_a_reader),
+		cmocka_unit_test(a_refused_connection_is_a_network_error_after_the_retries),
+		cmocka_unit_test(progress_reports_the_total_and_can_cancel),
 	};
 	return cmocka_run_group_tests(tests, start_server, stop_server);
 }

@@ -82,7 +82,7 @@ static void config_edits_keep_unknown_fields(void **state)
 	struct st_error *err = NULL;
 	struct st_buf out = ST_BUF_INIT;
 	struct st_digest d;
-	const char *ep[] = {"/entry"};
+	const char *ep[] = { "/entry" };
 	assert_int_equal(st_image_config_parse(busybox, strlen(busybox), &c, &err), 0);
 	st_image_config_env_set(c, "PATH", "/bin");
 	st_image_config_env_set(c, "A", "1");
@@ -94,7 +94,7 @@ static void config_edits_keep_unknown_fields(void **state)
 	st_image_strv_push(&c->config.exposed_ports, "443/tcp");
 	st_image_config_add_diff_id(c, &c->diff_ids[0]);
 	st_image_config_add_history(
-	    c, &(struct st_image_history){.created_by = "RUN x", .comment = "c"});
+	    c, &(struct st_image_history){ .created_by = "RUN x", .comment = "c" });
 	st_image_config_serialize(c, &out);
 	assert_non_null(strstr(out.data, "\"container_config\":{\"Hostname\":\"5d6b5a5e2b5f\""));
 	assert_non_null(strstr(out.data, "\"docker_version\":\"20.10.23\""));
@@ -130,8 +130,8 @@ static void config_new_is_canonical(void **state)
 	struct st_buf out = ST_BUF_INIT;
 	struct st_digest d;
 	struct st_error *err = NULL;
-	const char *cmd[] = {"sh"};
-	const char *test[] = {"CMD-SHELL", "true"};
+	const char *cmd[] = { "sh" };
+	const char *test[] = { "CMD-SHELL", "true" };
 	c->architecture = strdup("arm64");
 	c->os = strdup("linux");
 	c->created = strdup("2024-01-01T00:00:00Z");
@@ -162,7 +162,7 @@ static void config_invalid_utf8_becomes_replacement(void **state)
 	st_auto(st_image_config) struct st_image_config *c = st_image_config_new();
 	struct st_buf out = ST_BUF_INIT;
 	st_image_config_add_history(c,
-				    &(struct st_image_history){.created_by = "RUN echo caf\xe9"});
+				    &(struct st_image_history){ .created_by = "RUN echo caf\xe9" });
 	st_image_map_set(&c->config.labels, "k\xff", "v");
 	st_image_config_serialize(c, &out);
 	/* Go's encoding/json writes U+FFFD for bytes that are not UTF-8; the field stays */
@@ -184,24 +184,24 @@ static void config_entrypoint_string_and_errors(void **state)
 		enum st_errkind kind;
 		const char *msg;
 	} cases[] = {
-	    {"{\"config\":", ST_E_PARSE, "config: line 1 column 10: "},
-	    {"{\"config\":{\"Env\":[\"A=1\",2]}}", ST_E_INVALID,
-	     "config: config.Env[1]: expected a string"},
-	    {"{\"config\":{\"Cmd\":{}}}", ST_E_INVALID,
-	     "config: config.Cmd: expected an array of strings"},
-	    {"{\"config\":{\"Labels\":[]}}", ST_E_INVALID,
-	     "config: config.Labels: expected an object of strings"},
-	    {"{\"config\":{\"ExposedPorts\":[\"80\"]}}", ST_E_INVALID,
-	     "config: config.ExposedPorts: expected an object"},
-	    {"{\"config\":{\"Healthcheck\":{\"Interval\":\"30s\"}}}", ST_E_INVALID,
-	     "config: config.Healthcheck.Interval: expected an integer"},
-	    {"{\"config\":{\"ArgsEscaped\":1}}", ST_E_INVALID,
-	     "config: config.ArgsEscaped: expected a boolean"},
-	    {"{\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"sha256:x\"]}}", ST_E_INVALID,
-	     "config: rootfs.diff_ids[0]: invalid digest 'sha256:x'"},
-	    {"{\"history\":[{},{\"empty_layer\":\"yes\"}]}", ST_E_INVALID,
-	     "config: history[1].empty_layer: expected a boolean"},
-	    {"{\"architecture\":5}", ST_E_INVALID, "config: architecture: expected a string"},
+		{ "{\"config\":", ST_E_PARSE, "config: line 1 column 10: " },
+		{ "{\"config\":{\"Env\":[\"A=1\",2]}}", ST_E_INVALID,
+		  "config: config.Env[1]: expected a string" },
+		{ "{\"config\":{\"Cmd\":{}}}", ST_E_INVALID,
+		  "config: config.Cmd: expected an array of strings" },
+		{ "{\"config\":{\"Labels\":[]}}", ST_E_INVALID,
+		  "config: config.Labels: expected an object of strings" },
+		{ "{\"config\":{\"ExposedPorts\":[\"80\"]}}", ST_E_INVALID,
+		  "config: config.ExposedPorts: expected an object" },
+		{ "{\"config\":{\"Healthcheck\":{\"Interval\":\"30s\"}}}", ST_E_INVALID,
+		  "config: config.Healthcheck.Interval: expected an integer" },
+		{ "{\"config\":{\"ArgsEscaped\":1}}", ST_E_INVALID,
+		  "config: config.ArgsEscaped: expected a boolean" },
+		{ "{\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"sha256:x\"]}}", ST_E_INVALID,
+		  "config: rootfs.diff_ids[0]: invalid digest 'sha256:x'" },
+		{ "{\"history\":[{},{\"empty_layer\":\"yes\"}]}", ST_E_INVALID,
+		  "config: history[1].empty_layer: expected a boolean" },
+		{ "{\"architecture\":5}", ST_E_INVALID, "config: architecture: expected a string" },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
 		struct st_image_config *x = NULL;
@@ -233,8 +233,9 @@ static void config_env_and_labels_by_pairs(void **state)
 	assert_string_equal(c->config.env.v[4], "m=5");
 	assert_string_equal(c->config.env.v[5], "a=6");
 	st_image_map_set_pairs(&c->config.labels, kv, 6);
-	const char *want[][2] = { { "A", "2" }, { "B", "4" }, { "PATHX", "3" },
-				  { "a", "6" }, { "m", "5" } };
+	const char *want[][2] = {
+		{ "A", "2" }, { "B", "4" }, { "PATHX", "3" }, { "a", "6" }, { "m", "5" }
+	};
 	assert_int_equal(c->config.labels.n, 5);
 	for (size_t i = 0; i < 5; i++) {
 		assert_string_equal(c->config.labels.v[i].key, want[i][0]);
@@ -246,12 +247,12 @@ static void config_inspect_matches_docker(void **state)
 {
 	st_auto(st_image_config) struct st_image_config *c = NULL;
 	struct st_error *err = NULL;
-	const char *tags[] = {"busybox:latest"};
+	const char *tags[] = { "busybox:latest" };
 	struct st_image_inspect_info info = {
-	    .id = "sha256:a416a98b71e224a31ee99cff8e16063554498227d2b696152a9c3e0aa65e5824",
-	    .repo_tags = tags,
-	    .n_repo_tags = 1,
-	    .size = 4261550,
+		.id = "sha256:a416a98b71e224a31ee99cff8e16063554498227d2b696152a9c3e0aa65e5824",
+		.repo_tags = tags,
+		.n_repo_tags = 1,
+		.size = 4261550,
 	};
 	assert_int_equal(st_image_config_parse(busybox, strlen(busybox), &c, &err), 0);
 	json_t *j = st_image_config_inspect(c, &info);
@@ -281,14 +282,14 @@ static void config_inspect_matches_docker(void **state)
 int test_config_group(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(config_busybox_typed_fields),
-	    cmocka_unit_test(config_busybox_round_trips_byte_for_byte),
-	    cmocka_unit_test(config_edits_keep_unknown_fields),
-	    cmocka_unit_test(config_new_is_canonical),
-	    cmocka_unit_test(config_invalid_utf8_becomes_replacement),
-	    cmocka_unit_test(config_entrypoint_string_and_errors),
-	    cmocka_unit_test(config_inspect_matches_docker),
-	    cmocka_unit_test(config_env_and_labels_by_pairs),
+		cmocka_unit_test(config_busybox_typed_fields),
+		cmocka_unit_test(config_busybox_round_trips_byte_for_byte),
+		cmocka_unit_test(config_edits_keep_unknown_fields),
+		cmocka_unit_test(config_new_is_canonical),
+		cmocka_unit_test(config_invalid_utf8_becomes_replacement),
+		cmocka_unit_test(config_entrypoint_string_and_errors),
+		cmocka_unit_test(config_inspect_matches_docker),
+		cmocka_unit_test(config_env_and_labels_by_pairs),
 	};
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }

@@ -100,7 +100,7 @@ static void manifest_docker_schema2_becomes_oci(void **state)
 static void manifest_built_from_scratch(void **state)
 {
 	st_auto(st_image_manifest) struct st_image_manifest *m = st_image_manifest_new();
-	struct st_image_descriptor l = {.media_type = (char *)ST_MT_OCI_LAYER_ZSTD, .size = 7};
+	struct st_image_descriptor l = { .media_type = (char *)ST_MT_OCI_LAYER_ZSTD, .size = 7 };
 	struct st_error *err = NULL;
 	struct st_buf a = ST_BUF_INIT;
 	assert_int_equal(st_digest_parse(DA, &m->config.digest, &err), 0);
@@ -125,32 +125,33 @@ static void manifest_errors(void **state)
 		enum st_errkind kind;
 		const char *msg;
 	} cases[] = {
-	    {"{", ST_E_PARSE, "manifest: line 1 column 1: "},
-	    {"[]", ST_E_INVALID, "manifest: expected a JSON object"},
-	    {"{\"schemaVersion\":1}", ST_E_INVALID,
-	     "manifest: schemaVersion: unsupported (want 2)"},
-	    {"{\"schemaVersion\":2,\"layers\":[]}", ST_E_INVALID, "manifest: config: missing"},
-	    {"{\"schemaVersion\":2,\"mediaType\":\"text/plain\"}", ST_E_INVALID,
-	     "manifest: mediaType: unexpected 'text/plain'"},
-	    {"{\"schemaVersion\":2,\"config\":{\"mediaType\":\"x\",\"digest\":\"" DA
-	     "\",\"size\":1}}",
-	     ST_E_INVALID, "manifest: layers: missing"},
-	    {"{\"schemaVersion\":2,\"config\":{\"mediaType\":\"x\",\"digest\":\"" DA
-	     "\",\"size\":-1},\"layers\":[]}",
-	     ST_E_INVALID, "manifest: config.size: expected a non-negative integer"},
-	    {"{\"schemaVersion\":2,\"config\":{\"mediaType\":\"x\",\"digest\":\"" DA
-	     "\",\"size\":1},\"layers\":["
-	     "{\"mediaType\":\"x\",\"digest\":\"" DA
-	     "\",\"size\":1},{\"mediaType\":\"x\",\"digest\":\"" DA "\",\"size\":1},"
-	     "{\"mediaType\":\"x\",\"digest\":\"sha256:zz\",\"size\":1}]}",
-	     ST_E_INVALID, "manifest: layers[2].digest: invalid digest 'sha256:zz'"},
-	    {"{\"schemaVersion\":2,\"config\":{\"mediaType\":7,\"digest\":\"" DA
-	     "\",\"size\":1},\"layers\":[]}",
-	     ST_E_INVALID, "manifest: config.mediaType: expected a string"},
-	    {"{\"schemaVersion\":2,\"config\":{\"mediaType\":\"x\",\"digest\":\"" DA
-	     "\",\"size\":1},\"layers\":[],"
-	     "\"annotations\":{\"a\":1}}",
-	     ST_E_INVALID, "manifest: annotations[\"a\"]: expected a string"},
+		{ "{", ST_E_PARSE, "manifest: line 1 column 1: " },
+		{ "[]", ST_E_INVALID, "manifest: expected a JSON object" },
+		{ "{\"schemaVersion\":1}", ST_E_INVALID,
+		  "manifest: schemaVersion: unsupported (want 2)" },
+		{ "{\"schemaVersion\":2,\"layers\":[]}", ST_E_INVALID,
+		  "manifest: config: missing" },
+		{ "{\"schemaVersion\":2,\"mediaType\":\"text/plain\"}", ST_E_INVALID,
+		  "manifest: mediaType: unexpected 'text/plain'" },
+		{ "{\"schemaVersion\":2,\"config\":{\"mediaType\":\"x\",\"digest\":\"" DA
+		  "\",\"size\":1}}",
+		  ST_E_INVALID, "manifest: layers: missing" },
+		{ "{\"schemaVersion\":2,\"config\":{\"mediaType\":\"x\",\"digest\":\"" DA
+		  "\",\"size\":-1},\"layers\":[]}",
+		  ST_E_INVALID, "manifest: config.size: expected a non-negative integer" },
+		{ "{\"schemaVersion\":2,\"config\":{\"mediaType\":\"x\",\"digest\":\"" DA
+		  "\",\"size\":1},\"layers\":["
+		  "{\"mediaType\":\"x\",\"digest\":\"" DA
+		  "\",\"size\":1},{\"mediaType\":\"x\",\"digest\":\"" DA "\",\"size\":1},"
+		  "{\"mediaType\":\"x\",\"digest\":\"sha256:zz\",\"size\":1}]}",
+		  ST_E_INVALID, "manifest: layers[2].digest: invalid digest 'sha256:zz'" },
+		{ "{\"schemaVersion\":2,\"config\":{\"mediaType\":7,\"digest\":\"" DA
+		  "\",\"size\":1},\"layers\":[]}",
+		  ST_E_INVALID, "manifest: config.mediaType: expected a string" },
+		{ "{\"schemaVersion\":2,\"config\":{\"mediaType\":\"x\",\"digest\":\"" DA
+		  "\",\"size\":1},\"layers\":[],"
+		  "\"annotations\":{\"a\":1}}",
+		  ST_E_INVALID, "manifest: annotations[\"a\"]: expected a string" },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
 		struct st_image_manifest *m = NULL;
@@ -190,10 +191,10 @@ static void index_select_and_round_trip(void **state)
 	st_error_clear(&err);
 
 	st_image_index_serialize(idx, &a);
-	assert_non_null(
-	    strstr(a.data, "{\"schemaVersion\":2,\"mediaType\":\"application/"
-			   "vnd.oci.image.index.v1+json\",\"manifests\":[{\"mediaType\":"
-			   "\"application/vnd.docker.distribution.manifest.v2+json\""));
+	assert_non_null(strstr(a.data,
+			       "{\"schemaVersion\":2,\"mediaType\":\"application/"
+			       "vnd.oci.image.index.v1+json\",\"manifests\":[{\"mediaType\":"
+			       "\"application/vnd.docker.distribution.manifest.v2+json\""));
 	assert_non_null(strstr(
 	    a.data, "\"platform\":{\"architecture\":\"arm\",\"os\":\"linux\",\"variant\":\"v6\"}"));
 	assert_int_equal(st_image_index_parse(a.data, a.len, &idx2, &err), 0);
@@ -238,13 +239,13 @@ static void media_types(void **state)
 int test_manifest_group(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(manifest_oci_round_trip_is_stable),
-	    cmocka_unit_test(manifest_docker_schema2_becomes_oci),
-	    cmocka_unit_test(manifest_built_from_scratch),
-	    cmocka_unit_test(manifest_errors),
-	    cmocka_unit_test(index_select_and_round_trip),
-	    cmocka_unit_test(index_errors),
-	    cmocka_unit_test(media_types),
+		cmocka_unit_test(manifest_oci_round_trip_is_stable),
+		cmocka_unit_test(manifest_docker_schema2_becomes_oci),
+		cmocka_unit_test(manifest_built_from_scratch),
+		cmocka_unit_test(manifest_errors),
+		cmocka_unit_test(index_select_and_round_trip),
+		cmocka_unit_test(index_errors),
+		cmocka_unit_test(media_types),
 	};
 	return cmocka_run_group_tests_name("manifest", tests, NULL, NULL);
 }

@@ -84,7 +84,8 @@ static void codec_empty_input(void **state)
 		struct st_buf z = ST_BUF_INIT, back = ST_BUF_INIT;
 		struct st_error *err = NULL;
 		compress_buf((enum st_layer_comp)c, "", 0, &z);
-		assert_int_equal(decompress_buf((enum st_layer_comp)c, z.data, z.len, &back, &err), 0);
+		assert_int_equal(decompress_buf((enum st_layer_comp)c, z.data, z.len, &back, &err),
+				 0);
 		assert_int_equal(back.len, 0);
 		st_buf_release(&z);
 		st_buf_release(&back);
@@ -99,7 +100,8 @@ static void codec_multi_member(void **state)
 		compress_buf((enum st_layer_comp)c, "hello ", 6, &z);
 		compress_buf((enum st_layer_comp)c, "", 0, &z);
 		compress_buf((enum st_layer_comp)c, "world", 5, &z);
-		assert_int_equal(decompress_buf((enum st_layer_comp)c, z.data, z.len, &back, &err), 0);
+		assert_int_equal(decompress_buf((enum st_layer_comp)c, z.data, z.len, &back, &err),
+				 0);
 		assert_string_equal(back.data, "hello world");
 		st_buf_release(&z);
 		st_buf_release(&back);
@@ -113,13 +115,14 @@ static void codec_truncated_and_corrupt(void **state)
 		struct st_error *err = NULL;
 		fill_data(&data, 100000);
 		compress_buf((enum st_layer_comp)c, data.data, data.len, &z);
-		assert_int_equal(decompress_buf((enum st_layer_comp)c, z.data, z.len - 5, &back, &err),
-				 -1);
+		assert_int_equal(
+		    decompress_buf((enum st_layer_comp)c, z.data, z.len - 5, &back, &err), -1);
 		assert_int_equal(err->kind, ST_E_PARSE);
 		st_error_clear(&err);
 		st_buf_reset(&back);
 		z.data[z.len - 6] ^= 0x55; /* inside the checksum trailer */
-		assert_int_equal(decompress_buf((enum st_layer_comp)c, z.data, z.len, &back, &err), -1);
+		assert_int_equal(decompress_buf((enum st_layer_comp)c, z.data, z.len, &back, &err),
+				 -1);
 		assert_int_equal(err->kind, ST_E_PARSE);
 		st_error_clear(&err);
 		st_buf_release(&data);
@@ -133,14 +136,18 @@ static void codec_detect_and_media_types(void **state)
 	assert_int_equal(st_layer_comp_detect("\x1f\x8b\x08", 3), ST_LAYER_COMP_GZIP);
 	assert_int_equal(st_layer_comp_detect("\x28\xb5\x2f\xfd", 4), ST_LAYER_COMP_ZSTD);
 	assert_int_equal(st_layer_comp_detect("BZh9", 4), ST_LAYER_COMP_BZIP2);
-	assert_int_equal(st_layer_comp_detect("\xfd" "7zXZ\0", 6), ST_LAYER_COMP_XZ);
+	assert_int_equal(st_layer_comp_detect("\xfd"
+					      "7zXZ\0",
+					      6),
+			 ST_LAYER_COMP_XZ);
 	assert_int_equal(st_layer_comp_detect("etc/", 4), ST_LAYER_COMP_NONE);
 	assert_int_equal(st_layer_comp_detect("\x1f", 1), ST_LAYER_COMP_NONE);
 
 	enum st_layer_comp c;
 	assert_true(st_layer_media_type_comp("application/vnd.oci.image.layer.v1.tar+zstd", &c));
 	assert_int_equal(c, ST_LAYER_COMP_ZSTD);
-	assert_true(st_layer_media_type_comp("application/vnd.docker.image.rootfs.diff.tar.gzip", &c));
+	assert_true(
+	    st_layer_media_type_comp("application/vnd.docker.image.rootfs.diff.tar.gzip", &c));
 	assert_int_equal(c, ST_LAYER_COMP_GZIP);
 	assert_true(st_layer_media_type_comp("application/vnd.oci.image.layer.v1.tar", &c));
 	assert_int_equal(c, ST_LAYER_COMP_NONE);

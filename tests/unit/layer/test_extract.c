@@ -43,9 +43,9 @@ static void extract_round_trip(void **state)
 	struct mem_src m;
 	struct st_digest diff_id;
 	struct st_layer_extract_opts xo = { .mode = ST_LAYER_EXTRACT_APPLY };
-	assert_int_equal(st_layer_extract(mem_source(&m, layer.data, layer.len, 3000), out, &xo,
-					  &diff_id, &err),
-			 0);
+	assert_int_equal(
+	    st_layer_extract(mem_source(&m, layer.data, layer.len, 3000), out, &xo, &diff_id, &err),
+	    0);
 	assert_string_equal(diff_id.str, res.diff_id.str);
 
 	struct stat st = lstat_in(out, "dir");
@@ -84,14 +84,13 @@ static void extract_round_trip(void **state)
 }
 
 static const struct tspec lower[] = {
-	{ 'd', "a/", NULL },     { 'f', "a/f1", "1" },	 { 'd', "a/sub/", NULL },
-	{ 'f', "a/sub/x", "x" }, { 'f', "b", "b" },	 { 'f', "keep", "k" },
-	{ 'd', "c/", NULL },     { 'f', "c/gone", "g" },
+	{ 'd', "a/", NULL }, { 'f', "a/f1", "1" }, { 'd', "a/sub/", NULL }, { 'f', "a/sub/x", "x" },
+	{ 'f', "b", "b" },   { 'f', "keep", "k" }, { 'd', "c/", NULL },	    { 'f', "c/gone", "g" },
 };
 /* The new entries of 'a' come before its opaque marker: they must survive it. */
 static const struct tspec upper[] = {
-	{ 'c', ".wh.b", NULL },  { 'd', "a/", NULL },	  { 'f', "a/new", "n" },
-	{ 'd', "a/sub/", NULL }, { 'f', "a/sub/y", "y" }, { 'f', "a/.wh..wh..opq", "" },
+	{ 'c', ".wh.b", NULL },	   { 'd', "a/", NULL },	    { 'f', "a/new", "n" },
+	{ 'd', "a/sub/", NULL },   { 'f', "a/sub/y", "y" }, { 'f', "a/.wh..wh..opq", "" },
 	{ 'f', "c/.wh.gone", "" },
 };
 
@@ -269,21 +268,20 @@ static const struct tspec symlink_root[] = { { 'l', "link", "/" }, { 'f', "link/
 static const struct tspec symlink_abs[] = { { 'l', "link", "@S" }, { 'f', "link/evil", "pwned" } };
 static const struct tspec symlink_dotdot[] = { { 'l', "link", "../sentinel" },
 					       { 'f', "link/evil", "pwned" } };
-static const struct tspec symlink_chain[] = {
-	{ 'l', "a", ".." }, { 'l', "b", "a/a/a/a" }, { 'f', "b/sentinel/evil", "pwned" },
-	{ 'f', "a/a/sentinel/evil2", "pwned" }
-};
+static const struct tspec symlink_chain[] = { { 'l', "a", ".." },
+					      { 'l', "b", "a/a/a/a" },
+					      { 'f', "b/sentinel/evil", "pwned" },
+					      { 'f', "a/a/sentinel/evil2", "pwned" } };
 static const struct tspec hardlink_passwd[] = { { 'h', "hl", "/etc/passwd" } };
 static const struct tspec hardlink_abs[] = { { 'h', "hl", "@S/secret" } };
 static const struct tspec hardlink_via_symlink[] = {
 	{ 'l', "s", "@S/secret" }, { 'h', "h", "s" }, { 'f', "h", "pwned" }, { 'f', "s", "pwned" }
 };
-static const struct tspec hardlink_through_dir_link[] = {
-	{ 'l', "d", "@S" }, { 'h', "h", "d/secret" }
-};
-static const struct tspec symlink_then_dir[] = {
-	{ 'l', "d", "@S" }, { 'd', "d/", NULL }, { 'f', "d/evil", "pwned" }
-};
+static const struct tspec hardlink_through_dir_link[] = { { 'l', "d", "@S" },
+							  { 'h', "h", "d/secret" } };
+static const struct tspec symlink_then_dir[] = { { 'l', "d", "@S" },
+						 { 'd', "d/", NULL },
+						 { 'f', "d/evil", "pwned" } };
 
 static void extract_contains_malicious(void **state)
 {

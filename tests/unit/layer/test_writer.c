@@ -7,9 +7,15 @@
 
 #include "digest/digest.h"
 
-#define LONG_DIR "dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd"
-#define LONG_SUB "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee"
-#define LONG_FILE "nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn"
+#define LONG_DIR                                                                                   \
+	"dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd" \
+	"dddddddddddddddddddddddddddddddd"
+#define LONG_SUB                                                                                   \
+	"eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee" \
+	"eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee"
+#define LONG_FILE                                                                                  \
+	"nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn" \
+	"nnnnnnnnnnnnnnnnnnnnnn"
 
 /* A tree with every kind of entry a layer carries. */
 static char *make_tree(void)
@@ -83,7 +89,8 @@ static void writer_tree_round_trip(void **state)
 			const void *val;
 			size_t size;
 			assert_true(archive_entry_xattr_reset(e) >= 1);
-			assert_int_equal(archive_entry_xattr_next(e, &name, &val, &size), ARCHIVE_OK);
+			assert_int_equal(archive_entry_xattr_next(e, &name, &val, &size),
+					 ARCHIVE_OK);
 			assert_string_equal(name, "user.test");
 			assert_int_equal(size, 5);
 			assert_memory_equal(val, "value", 5);
@@ -158,7 +165,7 @@ static void writer_digests_and_sizes(void **state)
 		assert_string_equal(r.digest.str, d.str);
 		assert_int_equal(r.compressed_size, z.len);
 		struct st_layer_decompressor *dz =
-			st_layer_decompressor_new((enum st_layer_comp)c, buf_sink(&back), &err);
+		    st_layer_decompressor_new((enum st_layer_comp)c, buf_sink(&back), &err);
 		assert_int_equal(st_layer_decompressor_write(dz, z.data, z.len, &err), 0);
 		assert_int_equal(st_layer_decompressor_finish(dz, &err), 0);
 		st_layer_decompressor_free(dz);
@@ -184,7 +191,7 @@ static size_t list_layer(const struct st_buf *layer, struct listed *out, size_t 
 	struct mem_src m;
 	struct st_error *err = NULL;
 	struct st_layer_reader *r =
-		st_layer_reader_new(mem_source(&m, layer->data, layer->len, 1000), &err);
+	    st_layer_reader_new(mem_source(&m, layer->data, layer->len, 1000), &err);
 	assert_non_null(r);
 	struct st_layer_entry e;
 	size_t n = 0;
@@ -265,7 +272,10 @@ static void writer_single_entries(void **state)
 	struct st_layer_writer *w = st_layer_writer_new(&o, buf_sink(&tar), &err);
 	struct st_layer_attr attr = { .set = ST_LAYER_ATTR_UID | ST_LAYER_ATTR_GID |
 					     ST_LAYER_ATTR_MODE | ST_LAYER_ATTR_MTIME,
-				      .uid = 33, .gid = 34, .mode = 0755, .mtime = 42 };
+				      .uid = 33,
+				      .gid = 34,
+				      .mode = 0755,
+				      .mtime = 42 };
 	assert_int_equal(st_layer_writer_add_dir(w, "/app", NULL, &err), 0);
 	assert_int_equal(st_layer_writer_add_path(w, src, "/app/bin", &attr, &err), 0);
 	assert_int_equal(st_layer_writer_add_symlink(w, "app/ln", "bin", NULL, &err), 0);
@@ -287,7 +297,12 @@ static void writer_single_entries(void **state)
 	archive_read_support_format_tar(a);
 	assert_int_equal(archive_read_open_memory(a, tar.data, tar.len), ARCHIVE_OK);
 	struct archive_entry *e;
-	const char *want[] = { "app/", "app/bin", "app/ln", "app/hl", "app/msg", "etc/.wh.old",
+	const char *want[] = { "app/",
+			       "app/bin",
+			       "app/ln",
+			       "app/hl",
+			       "app/msg",
+			       "etc/.wh.old",
 			       "var/cache/.wh..wh..opq" };
 	for (size_t i = 0; i < 7; i++) {
 		assert_int_equal(archive_read_next_header(a, &e), ARCHIVE_OK);
@@ -329,9 +344,10 @@ static void writer_raw_passthrough(void **state)
 		struct st_layer_writer_opts o = { .compression = ST_LAYER_COMP_ZSTD };
 		struct st_layer_writer *w = st_layer_writer_new(&o, buf_sink(&out), &err);
 		struct mem_src m;
-		assert_int_equal(st_layer_writer_add_raw(
-					 w, mem_source(&m, inputs[i]->data, inputs[i]->len, 4096), &err),
-				 0);
+		assert_int_equal(
+		    st_layer_writer_add_raw(
+			w, mem_source(&m, inputs[i]->data, inputs[i]->len, 4096), &err),
+		    0);
 		struct st_layer_result r;
 		assert_int_equal(st_layer_writer_finish(w, &r, &err), 0);
 		st_layer_writer_free(w);
@@ -350,7 +366,8 @@ static void writer_raw_passthrough(void **state)
 	char junk[2048];
 	memset(junk, 'x', sizeof(junk));
 	struct mem_src m;
-	assert_int_equal(st_layer_writer_add_raw(w, mem_source(&m, junk, sizeof(junk), 0), &err), -1);
+	assert_int_equal(st_layer_writer_add_raw(w, mem_source(&m, junk, sizeof(junk), 0), &err),
+			 -1);
 	assert_int_equal(err->kind, ST_E_PARSE);
 	assert_non_null(strstr(err->msg, "not a tar archive"));
 	st_error_free(err);

@@ -59,7 +59,9 @@ static void commit_sample(struct st_store *s, struct st_digest *id, struct st_st
 	cfg->architecture = strdup("amd64");
 	st_image_config_add_diff_id(cfg, &layer->diff_id);
 	const char *refs[] = { "docker.io/library/app:1" };
-	struct st_local_commit c = { .config = cfg, .layers = layer, .n_layers = 1, .refs = refs, .n_refs = 1 };
+	struct st_local_commit c = {
+		.config = cfg, .layers = layer, .n_layers = 1, .refs = refs, .n_refs = 1
+	};
 	assert_int_equal(st_local_image_commit(s, &c, id, &err), 0);
 	st_image_config_free(cfg);
 }
@@ -153,7 +155,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(commit_then_find_by_name_and_id, setup, teardown),
 		cmocka_unit_test_setup_teardown(commit_refuses_mismatched_layers, setup, teardown),
-		cmocka_unit_test_setup_teardown(unpack_makes_an_overlay_lowerdir_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(unpack_makes_an_overlay_lowerdir_once, setup,
+						teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

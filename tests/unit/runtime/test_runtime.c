@@ -26,7 +26,8 @@
 int user_tests(void);
 
 static const char *const base_env[] = {
-    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", NULL};
+	"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", NULL
+};
 
 /* One busybox rootfs for the whole group: extracting it per test costs more than the runs. */
 struct fix {
@@ -105,7 +106,7 @@ static int run_ok(struct fix *f, const struct st_runtime_spec *spec, struct outp
 	struct st_error *err = NULL;
 	if (st_runtime_spec_write(spec, f->bundle, &err) < 0)
 		fail_msg("spec: %s", err->msg);
-	struct st_runtime_opts rt = {.runtime = "runc", .state_root = f->state};
+	struct st_runtime_opts rt = { .runtime = "runc", .state_root = f->state };
 	st_autofree char *id = next_id(f);
 	int code = -1;
 	if (st_runtime_run(&rt, f->bundle, id, collect, o, &code, &err) < 0)
@@ -121,7 +122,8 @@ static struct st_runtime_spec sh_spec(struct fix *f, const char *script)
 	args[2] = script;
 	args[3] = NULL;
 	return (struct st_runtime_spec){
-	    .rootfs = f->rootfs, .args = args, .env = base_env, .hostname = "strata"};
+		.rootfs = f->rootfs, .args = args, .env = base_env, .hostname = "strata"
+	};
 }
 
 static json_t *find_mount(json_t *mounts, const char *dest)
@@ -146,24 +148,25 @@ static void spec_json_has_expected_fields(void **state)
 {
 	struct fix *f = *state;
 	struct st_error *err = NULL;
-	const char *args[] = {"/bin/sh", "-c", "make", NULL};
-	const char *env[] = {"PATH=/bin", "FOO=bar", NULL};
-	const gid_t gids[] = {50, 63};
+	const char *args[] = { "/bin/sh", "-c", "make", NULL };
+	const char *env[] = { "PATH=/bin", "FOO=bar", NULL };
+	const gid_t gids[] = { 50, 63 };
 	const struct st_runtime_mount mounts[] = {
-	    {ST_RUNTIME_MOUNT_BIND, "/tmp/hosts", "/etc/hosts", ST_RUNTIME_MOUNT_READONLY, NULL},
-	    {ST_RUNTIME_MOUNT_TMPFS, NULL, "/run", 0, "size=64m,mode=755"},
+		{ ST_RUNTIME_MOUNT_BIND, "/tmp/hosts", "/etc/hosts", ST_RUNTIME_MOUNT_READONLY,
+		  NULL },
+		{ ST_RUNTIME_MOUNT_TMPFS, NULL, "/run", 0, "size=64m,mode=755" },
 	};
-	struct st_runtime_spec spec = {.rootfs = f->rootfs,
-				       .args = args,
-				       .env = env,
-				       .cwd = "/src",
-				       .uid = 1000,
-				       .gid = 1000,
-				       .additional_gids = gids,
-				       .n_additional_gids = 2,
-				       .hostname = "buildhost",
-				       .mounts = mounts,
-				       .n_mounts = 2};
+	struct st_runtime_spec spec = { .rootfs = f->rootfs,
+					.args = args,
+					.env = env,
+					.cwd = "/src",
+					.uid = 1000,
+					.gid = 1000,
+					.additional_gids = gids,
+					.n_additional_gids = 2,
+					.hostname = "buildhost",
+					.mounts = mounts,
+					.n_mounts = 2 };
 	st_autofree char *text = st_runtime_spec_json(&spec, &err);
 	assert_non_null(text);
 	json_t *root = json_loads(text, 0, NULL);
@@ -253,24 +256,24 @@ static void bad_specs_are_invalid(void **state)
 {
 	struct fix *f = *state;
 	struct st_error *err = NULL;
-	const char *none[] = {NULL};
-	const char *args[] = {"true", NULL};
-	const char *bad_env[] = {"NOEQUALS", NULL};
-	struct st_runtime_spec s = {.rootfs = f->rootfs, .args = none};
+	const char *none[] = { NULL };
+	const char *args[] = { "true", NULL };
+	const char *bad_env[] = { "NOEQUALS", NULL };
+	struct st_runtime_spec s = { .rootfs = f->rootfs, .args = none };
 	assert_null(st_runtime_spec_json(&s, &err));
 	assert_int_equal(err->kind, ST_E_INVALID);
 	st_error_clear(&err);
-	s = (struct st_runtime_spec){.rootfs = "relative", .args = args};
+	s = (struct st_runtime_spec){ .rootfs = "relative", .args = args };
 	assert_null(st_runtime_spec_json(&s, &err));
 	assert_int_equal(err->kind, ST_E_INVALID);
 	st_error_clear(&err);
-	s = (struct st_runtime_spec){.rootfs = f->rootfs, .args = args, .env = bad_env};
+	s = (struct st_runtime_spec){ .rootfs = f->rootfs, .args = args, .env = bad_env };
 	assert_null(st_runtime_spec_json(&s, &err));
 	assert_int_equal(err->kind, ST_E_INVALID);
 	assert_non_null(strstr(err->msg, "NOEQUALS"));
 	st_error_clear(&err);
-	const char *bad_utf8[] = {"echo", "\xff\xfe", NULL};
-	s = (struct st_runtime_spec){.rootfs = f->rootfs, .args = bad_utf8};
+	const char *bad_utf8[] = { "echo", "\xff\xfe", NULL };
+	s = (struct st_runtime_spec){ .rootfs = f->rootfs, .args = bad_utf8 };
 	assert_null(st_runtime_spec_json(&s, &err));
 	assert_int_equal(err->kind, ST_E_INVALID);
 	st_error_clear(&err);
@@ -279,7 +282,7 @@ static void bad_specs_are_invalid(void **state)
 static void run_streams_output_and_returns_exit_code(void **state)
 {
 	struct fix *f = *state;
-	struct output o = {ST_BUF_INIT, ST_BUF_INIT, 0};
+	struct output o = { ST_BUF_INIT, ST_BUF_INIT, 0 };
 	struct st_runtime_spec spec = sh_spec(f, "echo hello; echo err >&2; exit 3");
 	assert_int_equal(run_ok(f, &spec, &o), 3);
 	assert_string_equal(st_buf_str(&o.out), "hello\n");
@@ -295,9 +298,9 @@ static void run_streams_output_and_returns_exit_code(void **state)
 static void run_applies_env_cwd_and_user(void **state)
 {
 	struct fix *f = *state;
-	struct output o = {ST_BUF_INIT, ST_BUF_INIT, 0};
-	const char *env[] = {base_env[0], "FOO=bar baz", NULL};
-	const gid_t gids[] = {5, 50};
+	struct output o = { ST_BUF_INIT, ST_BUF_INIT, 0 };
+	const char *env[] = { base_env[0], "FOO=bar baz", NULL };
+	const gid_t gids[] = { 5, 50 };
 	struct st_runtime_spec spec =
 	    sh_spec(f, "id -u; id -g; id -G; pwd; echo \"$FOO\"; hostname; "
 		       "grep CapEff /proc/self/status");
@@ -341,7 +344,7 @@ static int count_interfaces(const char *proc_net_dev)
 static void network_none_has_only_loopback(void **state)
 {
 	struct fix *f = *state;
-	struct output o = {ST_BUF_INIT, ST_BUF_INIT, 0};
+	struct output o = { ST_BUF_INIT, ST_BUF_INIT, 0 };
 	struct st_runtime_spec spec = sh_spec(f, "cat /proc/net/dev");
 	assert_int_equal(run_ok(f, &spec, &o), 0);
 	const char *out = st_buf_str(&o.out);
@@ -369,14 +372,14 @@ static void bind_mounted_files_are_visible(void **state)
 {
 	struct fix *f = *state;
 	struct st_error *err = NULL;
-	struct output o = {ST_BUF_INIT, ST_BUF_INIT, 0};
+	struct output o = { ST_BUF_INIT, ST_BUF_INIT, 0 };
 	st_autofree char *hosts = st_path_join(f->tmp, "hosts");
 	const char content[] = "127.0.0.1 localhost\n10.1.2.3 strata-test\n";
 	assert_int_equal(st_write_file_atomic(hosts, NULL, content, strlen(content), 0644, &err),
 			 0);
 	const struct st_runtime_mount mounts[] = {
-	    {ST_RUNTIME_MOUNT_BIND, hosts, "/etc/hosts", ST_RUNTIME_MOUNT_READONLY, NULL},
-	    {ST_RUNTIME_MOUNT_TMPFS, NULL, "/scratch", 0, "size=1m"},
+		{ ST_RUNTIME_MOUNT_BIND, hosts, "/etc/hosts", ST_RUNTIME_MOUNT_READONLY, NULL },
+		{ ST_RUNTIME_MOUNT_TMPFS, NULL, "/scratch", 0, "size=1m" },
 	};
 	struct st_runtime_spec spec =
 	    sh_spec(f, "cat /etc/hosts; echo x > /scratch/y && cat /scratch/y; "
@@ -384,7 +387,7 @@ static void bind_mounted_files_are_visible(void **state)
 	spec.mounts = mounts;
 	spec.n_mounts = 2;
 	/* The shared rootfs must stay as extracted: take the runtime's mount points out again. */
-	st_auto_runtime_placeholders struct st_runtime_placeholders placeholders = {0};
+	st_auto_runtime_placeholders struct st_runtime_placeholders placeholders = { 0 };
 	assert_int_equal(st_runtime_placeholders_find(&spec, &placeholders, &err), 0);
 	assert_int_equal(placeholders.n, 2);
 	assert_int_equal(run_ok(f, &spec, &o), 0);
@@ -411,11 +414,11 @@ static void a_run_on_overlay_leaves_its_diff_in_upper(void **state)
 {
 	struct fix *f = *state;
 	struct st_error *err = NULL;
-	struct output o = {ST_BUF_INIT, ST_BUF_INIT, 0};
+	struct output o = { ST_BUF_INIT, ST_BUF_INIT, 0 };
 	st_autofree char *base = st_path_join(f->tmp, "steps");
 	st_auto_snapshot_step struct st_snapshot_step step = ST_SNAPSHOT_STEP_INIT;
 	assert_int_equal(st_snapshot_step_create(base, "run1", &step, &err), 0);
-	const char *lowers[] = {f->rootfs};
+	const char *lowers[] = { f->rootfs };
 	if (st_snapshot_step_mount(&step, lowers, 1, &err) < 0)
 		fail_msg("mount: %s", err->msg);
 
@@ -424,15 +427,15 @@ static void a_run_on_overlay_leaves_its_diff_in_upper(void **state)
 	assert_int_equal(st_write_file_atomic(hosts, NULL, "127.0.0.1 localhost\n", 20, 0644, &err),
 			 0);
 	const struct st_runtime_mount mounts[] = {
-	    {ST_RUNTIME_MOUNT_BIND, hosts, "/etc/hosts", ST_RUNTIME_MOUNT_READONLY, NULL},
-	    {ST_RUNTIME_MOUNT_TMPFS, NULL, "/scratch/deep", 0, NULL},
-	    {ST_RUNTIME_MOUNT_TMPFS, NULL, "/tmp", 0, NULL},
+		{ ST_RUNTIME_MOUNT_BIND, hosts, "/etc/hosts", ST_RUNTIME_MOUNT_READONLY, NULL },
+		{ ST_RUNTIME_MOUNT_TMPFS, NULL, "/scratch/deep", 0, NULL },
+		{ ST_RUNTIME_MOUNT_TMPFS, NULL, "/tmp", 0, NULL },
 	};
 	struct st_runtime_spec spec = sh_spec(f, "echo x > /x && rm /bin/ls && echo done");
 	spec.rootfs = step.merged;
 	spec.mounts = mounts;
 	spec.n_mounts = 3;
-	st_auto_runtime_placeholders struct st_runtime_placeholders placeholders = {0};
+	st_auto_runtime_placeholders struct st_runtime_placeholders placeholders = { 0 };
 	if (st_runtime_placeholders_find(&spec, &placeholders, &err) < 0)
 		fail_msg("placeholders: %s", err->msg);
 	assert_int_equal(placeholders.n, 2);
@@ -440,7 +443,7 @@ static void a_run_on_overlay_leaves_its_diff_in_upper(void **state)
 	assert_string_equal(placeholders.paths[1], "/scratch");
 	if (st_runtime_spec_write(&spec, step.bundle, &err) < 0)
 		fail_msg("spec: %s", err->msg);
-	struct st_runtime_opts rt = {.state_root = f->state};
+	struct st_runtime_opts rt = { .state_root = f->state };
 	st_autofree char *id = next_id(f);
 	int code = -1;
 	if (st_runtime_run(&rt, step.bundle, id, collect, &o, &code, &err) < 0)
@@ -469,11 +472,11 @@ static void missing_runtime_is_a_clear_error(void **state)
 {
 	struct fix *f = *state;
 	struct st_error *err = NULL;
-	const char *args[] = {"true", NULL};
-	struct st_runtime_spec spec = {.rootfs = f->rootfs, .args = args};
+	const char *args[] = { "true", NULL };
+	struct st_runtime_spec spec = { .rootfs = f->rootfs, .args = args };
 	assert_int_equal(st_runtime_spec_write(&spec, f->bundle, &err), 0);
 	int code = -1;
-	struct st_runtime_opts rt = {.runtime = "/nonexistent/runc", .state_root = f->state};
+	struct st_runtime_opts rt = { .runtime = "/nonexistent/runc", .state_root = f->state };
 	assert_int_equal(st_runtime_run(&rt, f->bundle, "missing", NULL, NULL, &code, &err), -1);
 	assert_int_equal(err->kind, ST_E_RUNTIME);
 	assert_string_equal(err->msg, "runtime '/nonexistent/runc' not found: no such file");
@@ -494,16 +497,16 @@ static void runtime_failing_at_start_is_a_clear_error(void **state)
 {
 	struct fix *f = *state;
 	struct st_error *err = NULL;
-	const char *args[] = {"true", NULL};
-	struct st_runtime_spec spec = {.rootfs = f->rootfs, .args = args};
+	const char *args[] = { "true", NULL };
+	struct st_runtime_spec spec = { .rootfs = f->rootfs, .args = args };
 	assert_int_equal(st_runtime_spec_write(&spec, f->bundle, &err), 0);
 	/* Like crun on a host whose cgroups are in hybrid mode. */
 	st_autofree char *fake = st_path_join(f->tmp, "fake-crun");
 	const char script[] =
 	    "#!/bin/sh\necho 'crun: cgroups in hybrid mode are not supported' >&2\nexit 1\n";
 	assert_int_equal(st_write_file_atomic(fake, NULL, script, strlen(script), 0755, &err), 0);
-	struct st_runtime_opts rt = {.runtime = fake, .state_root = f->state};
-	struct output o = {ST_BUF_INIT, ST_BUF_INIT, 0};
+	struct st_runtime_opts rt = { .runtime = fake, .state_root = f->state };
+	struct output o = { ST_BUF_INIT, ST_BUF_INIT, 0 };
 	int code = -1;
 	assert_int_equal(st_runtime_run(&rt, f->bundle, "fake", collect, &o, &code, &err), -1);
 	assert_int_equal(err->kind, ST_E_RUNTIME);
@@ -521,10 +524,10 @@ static void runc_errors_are_runtime_errors_and_the_container_is_gone(void **stat
 {
 	struct fix *f = *state;
 	struct st_error *err = NULL;
-	const char *args[] = {"/no/such/command", NULL};
-	struct st_runtime_spec spec = {.rootfs = f->rootfs, .args = args, .env = base_env};
+	const char *args[] = { "/no/such/command", NULL };
+	struct st_runtime_spec spec = { .rootfs = f->rootfs, .args = args, .env = base_env };
 	assert_int_equal(st_runtime_spec_write(&spec, f->bundle, &err), 0);
-	struct st_runtime_opts rt = {.state_root = f->state};
+	struct st_runtime_opts rt = { .state_root = f->state };
 	int code = -1;
 	assert_int_equal(st_runtime_run(&rt, f->bundle, "badexec", NULL, NULL, &code, &err), -1);
 	assert_int_equal(err->kind, ST_E_RUNTIME);
@@ -566,14 +569,14 @@ static void killed_caller_does_not_leave_the_container(void **state)
 	assert_true(child >= 0);
 	if (child == 0) {
 		close(p[0]);
-		struct st_runtime_opts rt = {.state_root = f->state};
+		struct st_runtime_opts rt = { .state_root = f->state };
 		int code;
 		struct st_error *e = NULL;
 		st_runtime_run(&rt, f->bundle, id, write_to_fd, &p[1], &code, &e);
 		_exit(0);
 	}
 	close(p[1]);
-	char buf[16] = {0};
+	char buf[16] = { 0 };
 	ssize_t n = read(p[0], buf, sizeof(buf) - 1);
 	close(p[0]);
 	assert_true(n > 0);
@@ -582,7 +585,7 @@ static void killed_caller_does_not_leave_the_container(void **state)
 	kill(child, SIGKILL);
 	waitpid(child, NULL, 0);
 	for (int i = 0; i < 100 && container_exists(f, id); i++) {
-		struct timespec ts = {0, 100 * 1000 * 1000};
+		struct timespec ts = { 0, 100 * 1000 * 1000 };
 		nanosleep(&ts, NULL);
 	}
 	assert_false(container_exists(f, id));
@@ -596,13 +599,13 @@ static void list_reads_the_state_root(void **state)
 	struct st_error *err = NULL;
 	char **ids = NULL;
 	size_t n = 0;
-	struct st_runtime_opts none = {.runtime = "runc"};
+	struct st_runtime_opts none = { .runtime = "runc" };
 	assert_int_equal(st_runtime_list(&none, &ids, &n, &err), -1);
 	assert_int_equal(err->kind, ST_E_INVALID);
 	st_error_free(err);
 	err = NULL;
 	st_autofree char *root = st_path_join(f->tmp, "list-root");
-	struct st_runtime_opts rt = {.runtime = "runc", .state_root = root};
+	struct st_runtime_opts rt = { .runtime = "runc", .state_root = root };
 	/* A state root the runtime never made has no containers. */
 	assert_int_equal(st_runtime_list(&rt, &ids, &n, &err), 0);
 	assert_int_equal(n, 0);
@@ -626,18 +629,18 @@ int main(void)
 		return 1;
 	}
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(spec_json_has_expected_fields),
-	    cmocka_unit_test(bad_specs_are_invalid),
-	    cmocka_unit_test(run_streams_output_and_returns_exit_code),
-	    cmocka_unit_test(run_applies_env_cwd_and_user),
-	    cmocka_unit_test(network_none_has_only_loopback),
-	    cmocka_unit_test(bind_mounted_files_are_visible),
-	    cmocka_unit_test(a_run_on_overlay_leaves_its_diff_in_upper),
-	    cmocka_unit_test(missing_runtime_is_a_clear_error),
-	    cmocka_unit_test(runtime_failing_at_start_is_a_clear_error),
-	    cmocka_unit_test(runc_errors_are_runtime_errors_and_the_container_is_gone),
-	    cmocka_unit_test(killed_caller_does_not_leave_the_container),
-	    cmocka_unit_test(list_reads_the_state_root),
+		cmocka_unit_test(spec_json_has_expected_fields),
+		cmocka_unit_test(bad_specs_are_invalid),
+		cmocka_unit_test(run_streams_output_and_returns_exit_code),
+		cmocka_unit_test(run_applies_env_cwd_and_user),
+		cmocka_unit_test(network_none_has_only_loopback),
+		cmocka_unit_test(bind_mounted_files_are_visible),
+		cmocka_unit_test(a_run_on_overlay_leaves_its_diff_in_upper),
+		cmocka_unit_test(missing_runtime_is_a_clear_error),
+		cmocka_unit_test(runtime_failing_at_start_is_a_clear_error),
+		cmocka_unit_test(runc_errors_are_runtime_errors_and_the_container_is_gone),
+		cmocka_unit_test(killed_caller_does_not_leave_the_container),
+		cmocka_unit_test(list_reads_the_state_root),
 	};
 	int failed = cmocka_run_group_tests_name("runtime", tests, group_setup, group_teardown);
 	return failed | user_tests();

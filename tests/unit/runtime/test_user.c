@@ -219,12 +219,12 @@ static void symlinks_do_not_leave_the_rootfs(void **state)
 int user_tests(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(user_by_name_gets_supplementary_groups),
-	    cmocka_unit_test(numeric_uid_uses_the_entry_when_there_is_one),
-	    cmocka_unit_test(explicit_group_replaces_supplementary_groups),
-	    cmocka_unit_test(unknown_names_are_not_found),
-	    cmocka_unit_test(a_rootfs_without_files_resolves_ids_only),
-	    cmocka_unit_test(symlinks_do_not_leave_the_rootfs),
+		cmocka_unit_test(user_by_name_gets_supplementary_groups),
+		cmocka_unit_test(numeric_uid_uses_the_entry_when_there_is_one),
+		cmocka_unit_test(explicit_group_replaces_supplementary_groups),
+		cmocka_unit_test(unknown_names_are_not_found),
+		cmocka_unit_test(a_rootfs_without_files_resolves_ids_only),
+		cmocka_unit_test(symlinks_do_not_leave_the_rootfs),
 	};
 	return cmocka_run_group_tests_name("user", tests, usetup, uteardown);
 }

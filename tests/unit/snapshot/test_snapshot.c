@@ -90,7 +90,7 @@ static void step_layout_is_created_and_removed(void **state)
 	st_autofree char *base = st_path_join(f->tmp, "steps");
 	st_auto_snapshot_step struct st_snapshot_step s = ST_SNAPSHOT_STEP_INIT;
 	assert_int_equal(st_snapshot_step_create(base, "s1", &s, &err), 0);
-	const char *dirs[] = {s.upper, s.work, s.merged, s.bundle, s.empty};
+	const char *dirs[] = { s.upper, s.work, s.merged, s.bundle, s.empty };
 	for (size_t i = 0; i < 5; i++) {
 		struct stat st;
 		assert_int_equal(stat(dirs[i], &st), 0);
@@ -132,7 +132,7 @@ static void overlay_upper_is_a_plain_diff(void **state)
 	st_autofree char *base = st_path_join(f->tmp, "steps");
 	st_auto_snapshot_step struct st_snapshot_step s = ST_SNAPSHOT_STEP_INIT;
 	assert_int_equal(st_snapshot_step_create(base, "diff", &s, &err), 0);
-	const char *lowers[] = {lower};
+	const char *lowers[] = { lower };
 	if (st_snapshot_step_mount(&s, lowers, 1, &err) < 0)
 		fail_msg("mount: %s", err->msg);
 	assert_true(st_snapshot_is_mounted(s.merged));
@@ -193,7 +193,7 @@ static void remove_unmounts_first_and_spares_lowers(void **state)
 	st_autofree char *base = st_path_join(f->tmp, "steps");
 	st_auto_snapshot_step struct st_snapshot_step s = ST_SNAPSHOT_STEP_INIT;
 	assert_int_equal(st_snapshot_step_create(base, "busy", &s, &err), 0);
-	const char *lowers[] = {lower};
+	const char *lowers[] = { lower };
 	assert_int_equal(st_snapshot_step_mount(&s, lowers, 1, &err), 0);
 
 	/* An open file keeps the mount busy: removal must detach it, not empty it. */
@@ -225,7 +225,7 @@ static void bad_arguments_are_invalid(void **state)
 	assert_int_equal(st_snapshot_mount(NULL, 0, "/u", "/w", f->tmp, &err), -1);
 	assert_int_equal(err->kind, ST_E_INVALID);
 	st_error_clear(&err);
-	const char *rel[] = {"relative/lower"};
+	const char *rel[] = { "relative/lower" };
 	assert_int_equal(st_snapshot_mount(rel, 1, "/u", "/w", f->tmp, &err), -1);
 	assert_int_equal(err->kind, ST_E_INVALID);
 	assert_non_null(strstr(err->msg, "relative/lower"));
@@ -240,7 +240,7 @@ static void a_missing_lower_is_an_io_error(void **state)
 	st_auto_snapshot_step struct st_snapshot_step s = ST_SNAPSHOT_STEP_INIT;
 	assert_int_equal(st_snapshot_step_create(base, "missing", &s, &err), 0);
 	st_autofree char *missing = st_path_join(f->tmp, "no-such-layer");
-	const char *lowers[] = {missing};
+	const char *lowers[] = { missing };
 	assert_int_equal(st_snapshot_step_mount(&s, lowers, 1, &err), -1);
 	assert_int_equal(err->kind, ST_E_IO);
 	assert_int_equal(err->errnum, ENOENT);
@@ -342,9 +342,9 @@ static void odd_names_mount_through_links(void **state)
 	st_autofree char *base = st_path_join(f->tmp, "steps");
 	st_auto_snapshot_step struct st_snapshot_step s = ST_SNAPSHOT_STEP_INIT;
 	assert_int_equal(st_snapshot_step_create(base, "odd", &s, &err), 0);
-	const char *lowers[] = {lower};
-	enum st_snapshot_method methods[] = {ST_SNAPSHOT_LEGACY, ST_SNAPSHOT_LINKS,
-					     ST_SNAPSHOT_AUTO};
+	const char *lowers[] = { lower };
+	enum st_snapshot_method methods[] = { ST_SNAPSHOT_LEGACY, ST_SNAPSHOT_LINKS,
+					      ST_SNAPSHOT_AUTO };
 	for (size_t i = 0; i < 3; i++) {
 		if (st_snapshot_mount_with(methods[i], lowers, 1, s.upper, s.work, s.merged, &err) <
 		    0)
@@ -363,18 +363,21 @@ int main(void)
 		return 1;
 	}
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(step_layout_is_created_and_removed, setup, teardown),
-	    cmocka_unit_test_setup_teardown(overlay_upper_is_a_plain_diff, setup, teardown),
-	    cmocka_unit_test_setup_teardown(scratch_step_mounts_an_empty_rootfs, setup, teardown),
-	    cmocka_unit_test_setup_teardown(remove_unmounts_first_and_spares_lowers, setup,
-					    teardown),
-	    cmocka_unit_test_setup_teardown(umount_of_a_plain_dir_is_not_an_error, setup, teardown),
-	    cmocka_unit_test_setup_teardown(bad_arguments_are_invalid, setup, teardown),
-	    cmocka_unit_test_setup_teardown(a_missing_lower_is_an_io_error, setup, teardown),
-	    cmocka_unit_test_setup_teardown(many_long_lowers_auto, setup, teardown),
-	    cmocka_unit_test_setup_teardown(many_long_lowers_newapi, setup, teardown),
-	    cmocka_unit_test_setup_teardown(many_long_lowers_legacy, setup, teardown),
-	    cmocka_unit_test_setup_teardown(odd_names_mount_through_links, setup, teardown),
+		cmocka_unit_test_setup_teardown(step_layout_is_created_and_removed, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(overlay_upper_is_a_plain_diff, setup, teardown),
+		cmocka_unit_test_setup_teardown(scratch_step_mounts_an_empty_rootfs, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(remove_unmounts_first_and_spares_lowers, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(umount_of_a_plain_dir_is_not_an_error, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(bad_arguments_are_invalid, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_missing_lower_is_an_io_error, setup, teardown),
+		cmocka_unit_test_setup_teardown(many_long_lowers_auto, setup, teardown),
+		cmocka_unit_test_setup_teardown(many_long_lowers_newapi, setup, teardown),
+		cmocka_unit_test_setup_teardown(many_long_lowers_legacy, setup, teardown),
+		cmocka_unit_test_setup_teardown(odd_names_mount_through_links, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

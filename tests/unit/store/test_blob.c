@@ -231,18 +231,18 @@ static void tmp_mkdir_is_locked_before_gc_can_see_it(void **state)
 int run_blob_tests(void)
 {
 	const struct CMUnitTest blob_tests[] = {
-	    cmocka_unit_test_setup_teardown(blob_round_trip, fx_setup, fx_teardown),
-	    cmocka_unit_test_setup_teardown(expected_digest_mismatch_leaves_nothing, fx_setup,
-					    fx_teardown),
-	    cmocka_unit_test_setup_teardown(bad_arguments_are_errors, fx_setup, fx_teardown),
-	    cmocka_unit_test_setup_teardown(corrupt_blob_is_detected, fx_setup, fx_teardown),
-	    cmocka_unit_test_setup_teardown(fd_writer_with_own_hash, fx_setup, fx_teardown),
-	    cmocka_unit_test_setup_teardown(killed_writer_leaves_nothing_visible, fx_setup,
-					    fx_teardown),
-	    cmocka_unit_test_setup_teardown(gc_waits_only_for_entries_being_made, fx_setup,
-					    fx_teardown),
-	    cmocka_unit_test_setup_teardown(tmp_mkdir_is_locked_before_gc_can_see_it, fx_setup,
-					    fx_teardown),
+		cmocka_unit_test_setup_teardown(blob_round_trip, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(expected_digest_mismatch_leaves_nothing, fx_setup,
+						fx_teardown),
+		cmocka_unit_test_setup_teardown(bad_arguments_are_errors, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(corrupt_blob_is_detected, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(fd_writer_with_own_hash, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(killed_writer_leaves_nothing_visible, fx_setup,
+						fx_teardown),
+		cmocka_unit_test_setup_teardown(gc_waits_only_for_entries_being_made, fx_setup,
+						fx_teardown),
+		cmocka_unit_test_setup_teardown(tmp_mkdir_is_locked_before_gc_can_see_it, fx_setup,
+						fx_teardown),
 	};
 	return cmocka_run_group_tests(blob_tests, NULL, NULL);
 }

@@ -12,8 +12,8 @@
 static void gc_keeps_reachable_and_leased(void **state)
 {
 	struct fx *f = *state;
-	const char *la[] = {"kept base", "kept app"};
-	const char *lb[] = {"kept base", "dropped"};
+	const char *la[] = { "kept base", "kept app" };
+	const char *lb[] = { "kept base", "dropped" };
 	struct test_image a, b;
 	make_image(f->s, "a", la, 2, &a);
 	make_image(f->s, "b", lb, 2, &b);
@@ -81,7 +81,7 @@ static void gc_keeps_reachable_and_leased(void **state)
 static void cache_and_unpacked_layers(void **state)
 {
 	struct fx *f = *state;
-	const char *la[] = {"cached layer"};
+	const char *la[] = { "cached layer" };
 	struct test_image a;
 	make_image(f->s, "c", la, 1, &a);
 	OK(st_store_layer_put(f->s, &a.layers[0], err));
@@ -186,7 +186,7 @@ static void concurrent_writers_stay_consistent(void **state)
 				continue;
 			}
 			struct st_store_lease *l = NULL;
-			const char *layers[] = {"same base", "same app"};
+			const char *layers[] = { "same base", "same app" };
 			struct test_image t;
 			if (st_store_lease_begin(s, &l, &e) < 0)
 				_exit(12);
@@ -244,8 +244,8 @@ static void concurrent_writers_stay_consistent(void **state)
 static void df_counts_shared_layers_once(void **state)
 {
 	struct fx *f = *state;
-	const char *la[] = {"shared!", "a"};	/* diff sizes 70, 10 */
-	const char *lb[] = {"shared!", "bbbb"}; /* 70, 40 */
+	const char *la[] = { "shared!", "a" };	  /* diff sizes 70, 10 */
+	const char *lb[] = { "shared!", "bbbb" }; /* 70, 40 */
 	struct test_image a, b;
 	make_image(f->s, "a", la, 2, &a);
 	make_image(f->s, "b", lb, 2, &b);
@@ -278,12 +278,15 @@ static void df_counts_shared_layers_once(void **state)
 int run_gc_tests(void)
 {
 	const struct CMUnitTest gc_tests[] = {
-	    cmocka_unit_test_setup_teardown(gc_keeps_reachable_and_leased, fx_setup, fx_teardown),
-	    cmocka_unit_test_setup_teardown(cache_and_unpacked_layers, fx_setup, fx_teardown),
-	    cmocka_unit_test_setup_teardown(lease_of_killed_process_expires, fx_setup, fx_teardown),
-	    cmocka_unit_test_setup_teardown(concurrent_writers_stay_consistent, fx_setup,
-					    fx_teardown),
-	    cmocka_unit_test_setup_teardown(df_counts_shared_layers_once, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(gc_keeps_reachable_and_leased, fx_setup,
+						fx_teardown),
+		cmocka_unit_test_setup_teardown(cache_and_unpacked_layers, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(lease_of_killed_process_expires, fx_setup,
+						fx_teardown),
+		cmocka_unit_test_setup_teardown(concurrent_writers_stay_consistent, fx_setup,
+						fx_teardown),
+		cmocka_unit_test_setup_teardown(df_counts_shared_layers_once, fx_setup,
+						fx_teardown),
 	};
 	return cmocka_run_group_tests(gc_tests, NULL, NULL);
 }

@@ -40,7 +40,7 @@ static void schema_is_created_and_versioned(void **state)
 {
 	struct fx *f = *state;
 	assert_int_equal(user_version(f->root), ST_STORE_SCHEMA_VERSION);
-	const char *dirs[] = {"blobs/sha256", "layers", "tmp", "leases"};
+	const char *dirs[] = { "blobs/sha256", "layers", "tmp", "leases" };
 	for (size_t i = 0; i < 4; i++)
 		assert_int_equal(count_dir(f->root, dirs[i]), 0);
 
@@ -111,10 +111,10 @@ static void concurrent_first_open(void **state)
 static void image_round_trip(void **state)
 {
 	struct fx *f = *state;
-	const char *layers[] = {"base layer", "app layer"};
+	const char *layers[] = { "base layer", "app layer" };
 	struct test_image t;
 	make_image(f->s, "a", layers, 2, &t);
-	const char *tags[] = {"docker.io/library/app:1"};
+	const char *tags[] = { "docker.io/library/app:1" };
 	OK(st_store_image_put(f->s, &t.img, tags, 1, err));
 
 	struct st_store_image *img = NULL;
@@ -161,11 +161,11 @@ static void image_round_trip(void **state)
 static void image_put_needs_all_blobs(void **state)
 {
 	struct fx *f = *state;
-	const char *layers[] = {"one"};
+	const char *layers[] = { "one" };
 	struct test_image t;
 	make_image(f->s, "b", layers, 1, &t);
 	st_digest_of("never stored", 12, &t.layers[0].digest);
-	const char *tags[] = {"x:1"};
+	const char *tags[] = { "x:1" };
 	FAILS(st_store_image_put(f->s, &t.img, tags, 1, err), ST_E_NOTFOUND, "blob not found");
 	struct st_store_image **v = NULL;
 	size_t n = 9;
@@ -184,8 +184,8 @@ static void image_put_needs_all_blobs(void **state)
 static void refs_set_replace_delete_list(void **state)
 {
 	struct fx *f = *state;
-	const char *la[] = {"shared", "a only"};
-	const char *lb[] = {"shared", "b only"};
+	const char *la[] = { "shared", "a only" };
+	const char *lb[] = { "shared", "b only" };
 	struct test_image a, b;
 	make_image(f->s, "a", la, 2, &a);
 	make_image(f->s, "b", lb, 2, &b);
@@ -252,14 +252,14 @@ static void refs_set_replace_delete_list(void **state)
 static void layer_variants(void **state)
 {
 	struct fx *f = *state;
-	struct st_store_layer gz = {.media_type =
-					(char *)"application/vnd.oci.image.layer.v1.tar+gzip",
-				    .size = 3,
-				    .diff_size = 100};
-	struct st_store_layer zst = {.media_type =
-					 (char *)"application/vnd.oci.image.layer.v1.tar+zstd",
-				     .size = 4,
-				     .diff_size = 100};
+	struct st_store_layer gz = { .media_type =
+					 (char *)"application/vnd.oci.image.layer.v1.tar+gzip",
+				     .size = 3,
+				     .diff_size = 100 };
+	struct st_store_layer zst = { .media_type =
+					  (char *)"application/vnd.oci.image.layer.v1.tar+zstd",
+				      .size = 4,
+				      .diff_size = 100 };
 	st_digest_of("tar", 3, &gz.diff_id);
 	zst.diff_id = gz.diff_id;
 	OK(st_store_put_blob(f->s, "gzz", 3, &gz.digest, err));
@@ -383,15 +383,18 @@ static void kv_and_unpacked(void **state)
 int run_meta_tests(void)
 {
 	const struct CMUnitTest meta_tests[] = {
-	    cmocka_unit_test_setup_teardown(schema_is_created_and_versioned, fx_setup, fx_teardown),
-	    cmocka_unit_test_setup_teardown(empty_database_file_is_migrated, fx_setup, fx_teardown),
-	    cmocka_unit_test_setup_teardown(concurrent_first_open, fx_setup, fx_teardown),
-	    cmocka_unit_test_setup_teardown(image_round_trip, fx_setup, fx_teardown),
-	    cmocka_unit_test_setup_teardown(image_put_needs_all_blobs, fx_setup, fx_teardown),
-	    cmocka_unit_test_setup_teardown(refs_set_replace_delete_list, fx_setup, fx_teardown),
-	    cmocka_unit_test_setup_teardown(layer_variants, fx_setup, fx_teardown),
-	    cmocka_unit_test_setup_teardown(cache_lru_and_prune, fx_setup, fx_teardown),
-	    cmocka_unit_test_setup_teardown(kv_and_unpacked, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(schema_is_created_and_versioned, fx_setup,
+						fx_teardown),
+		cmocka_unit_test_setup_teardown(empty_database_file_is_migrated, fx_setup,
+						fx_teardown),
+		cmocka_unit_test_setup_teardown(concurrent_first_open, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(image_round_trip, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(image_put_needs_all_blobs, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(refs_set_replace_delete_list, fx_setup,
+						fx_teardown),
+		cmocka_unit_test_setup_teardown(layer_variants, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(cache_lru_and_prune, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(kv_and_unpacked, fx_setup, fx_teardown),
 	};
 	return cmocka_run_group_tests(meta_tests, NULL, NULL);
 }

@@ -35,7 +35,8 @@ static void buf_grows_and_stays_terminated(void **state)
 static void err_wrap_prefixes_context(void **state)
 {
 	struct st_error *err = NULL;
-	assert_int_equal(st_err(&err, ST_E_PARSE, "Dockerfile:%d: unknown instruction '%s'", 7, "RUNN"), -1);
+	assert_int_equal(
+	    st_err(&err, ST_E_PARSE, "Dockerfile:%d: unknown instruction '%s'", 7, "RUNN"), -1);
 	assert_int_equal(st_err_wrap(&err, "build '%s'", "app:1"), -1);
 	assert_int_equal(err->kind, ST_E_PARSE);
 	assert_string_equal(err->msg, "build 'app:1': Dockerfile:7: unknown instruction 'RUNN'");
