@@ -37,6 +37,7 @@ struct ingest {
 	struct st_store_lease *lease;
 	const struct st_image_descriptor *desc;
 	enum st_layer_comp comp;
+	pthread_mutex_t *store_lock; /* held for every use of 's' */
 	struct st_store_blob_writer *w;
 	struct st_layer_decompressor *d;
 	struct st_hasher dh;
@@ -88,7 +89,10 @@ static int ingest_reset(void *ctx, struct st_error **err)
 {
 	struct ingest *g = ctx;
 	ingest_release(g);
-	return ingest_start(g, err);
+	pthread_mutex_lock(g->store_lock);
+	int rc = ingest_start(g, err);
+	pthread_mutex_unlock(g->store_lock);
+	return rc;
 }
 
 /* Commit the blob (digest checked) and compare the diff_id; *out gets the layer record. */
@@ -130,6 +134,11 @@ struct puller {
 	const struct st_image_config *cfg;
 	struct st_store_layer *layers; /* filled as layers arrive */
 	pthread_mutex_t lock;	       /* next, failed, events, downloaded */
+	/*
+	 * A store handle is one SQLite connection with state of its own: the workers share 's'
+	 * one at a time. Downloads, decompression and checks run outside this lock.
+	 */
+	pthread_mutex_t store_lock;
 	size_t next;
 	struct st_error *failed;
 	bool downloaded;
@@ -190,20 +199,37 @@ static int check_unpack(struct puller *p, const struct st_image_descriptor *d,
 			struct st_error **err)
 {
 	st_autoclose int fd = -1;
-	if (st_store_open_blob(p->s, d->digest.str, &fd, NULL, err) < 0)
+	pthread_mutex_lock(&p->store_lock);
+	int rc = st_store_open_blob(p->s, d->digest.str, &fd, NULL, err);
+	pthread_mutex_unlock(&p->store_lock);
+	if (rc < 0)
 		return -1;
 	return st_layer_check(st_layer_source_fd(&fd), err);
+}
+
+/* Lease the layer and look for it in the store, under the store lock. */
+static int lease_and_find(struct puller *p, const struct st_image_descriptor *d,
+			  const struct st_digest *diff_id, struct st_store_layer *have, bool *found,
+			  struct st_error **err)
+{
+	pthread_mutex_lock(&p->store_lock);
+	int rc = st_store_lease_add(p->lease, d->digest.str, err);
+	if (rc == 0)
+		rc = st_store_lease_add(p->lease, diff_id->str, err);
+	*found = rc == 0 && have_layer(p, d, diff_id, have);
+	pthread_mutex_unlock(&p->store_lock);
+	return rc;
 }
 
 static int pull_layer(struct puller *p, size_t i, struct st_error **err)
 {
 	const struct st_image_descriptor *d = &p->m->layers[i];
 	const struct st_digest *diff_id = &p->cfg->diff_ids[i];
-	if (st_store_lease_add(p->lease, d->digest.str, err) < 0 ||
-	    st_store_lease_add(p->lease, diff_id->str, err) < 0)
-		return -1;
 	struct st_store_layer have;
-	if (have_layer(p, d, diff_id, &have)) {
+	bool found;
+	if (lease_and_find(p, d, diff_id, &have, &found, err) < 0)
+		return -1;
+	if (found) {
 		p->layers[i] = have;
 		event(p, &d->digest, "Already exists");
 		return 0;
@@ -211,28 +237,38 @@ static int pull_layer(struct puller *p, size_t i, struct st_error **err)
 	st_autoclose int lock = -1;
 	if (lock_blob(p, &d->digest, &lock, err) < 0)
 		return -1;
-	if (have_layer(p, d, diff_id, &have)) { /* another strata pulled it meanwhile */
+	/* another strata may have pulled it meanwhile */
+	if (lease_and_find(p, d, diff_id, &have, &found, err) < 0)
+		return -1;
+	if (found) {
 		p->layers[i] = have;
 		event(p, &d->digest, "Already exists");
 		return 0;
 	}
-	struct ingest g = { .s = p->s, .lease = p->lease, .desc = d };
+	struct ingest g = { .s = p->s, .lease = p->lease, .desc = d, .store_lock = &p->store_lock };
 	if (!st_layer_media_type_comp(d->media_type, &g.comp))
 		return st_err(err, ST_E_INVALID, "layer %s: '%s' is not a layer media type",
 			      d->digest.str, d->media_type ? d->media_type : "");
 	event(p, &d->digest, "Downloading");
 	struct st_http_sink sink = { ingest_write, ingest_reset, &g };
 	struct st_store_layer got;
+	pthread_mutex_lock(&p->store_lock);
 	int rc = ingest_start(&g, err);
+	pthread_mutex_unlock(&p->store_lock);
 	if (rc == 0)
 		rc = st_registry_get_blob(p->r, p->ref, &d->digest, &sink, err);
-	if (rc == 0)
+	if (rc == 0) {
+		pthread_mutex_lock(&p->store_lock);
 		rc = ingest_finish(&g, diff_id, &got, err);
+		pthread_mutex_unlock(&p->store_lock);
+	}
 	if (rc == 0)
 		rc = check_unpack(p, d, err);
+	pthread_mutex_lock(&p->store_lock);
 	if (rc == 0)
 		rc = st_store_layer_put(p->s, &got, err);
 	ingest_release(&g);
+	pthread_mutex_unlock(&p->store_lock);
 	if (rc < 0)
 		return st_err_wrap(err, "layer %s", d->digest.str);
 	p->layers[i] = got;
@@ -441,6 +477,7 @@ int st_registry_pull(struct st_store *s, struct st_registry *r, const struct st_
 	memset(out, 0, sizeof(*out));
 	struct puller p = { .s = s, .r = r, .ref = ref, .o = o };
 	pthread_mutex_init(&p.lock, NULL);
+	pthread_mutex_init(&p.store_lock, NULL);
 	struct st_registry_manifest top = { ST_BUF_INIT, NULL, { "" } };
 	struct st_registry_manifest man = { ST_BUF_INIT, NULL, { "" } };
 	st_auto(st_image_manifest) struct st_image_manifest *m = NULL;
@@ -472,6 +509,7 @@ int st_registry_pull(struct st_store *s, struct st_registry *r, const struct st_
 	if (p.lease)
 		st_store_lease_end(p.lease);
 	pthread_mutex_destroy(&p.lock);
+	pthread_mutex_destroy(&p.store_lock);
 	if (rc < 0) {
 		st_autofree char *name = st_image_ref_familiar(ref);
 		return st_err_wrap(err, "pull %s", name);
