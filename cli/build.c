@@ -11,7 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "build/build.h"
+#include "builder/builder.h"
 #include "build_stdin.h"
 #include "cli.h"
 #include "snapshot/snapshot.h"
@@ -23,9 +23,9 @@
 enum progress_mode { PROGRESS_AUTO, PROGRESS_PLAIN, PROGRESS_TTY, PROGRESS_QUIET };
 
 struct build_cli_opts {
-	struct st_build_opts b;
+	struct st_builder_opts b;
 	const char **tags, **args, **labels, **nocache_stages;
-	struct st_build_secret *secrets;
+	struct st_builder_secret *secrets;
 	size_t nsecrets;
 	char **secret_strs; /* the parsed fields the secrets borrow */
 	size_t nsecret_strs;
@@ -124,7 +124,7 @@ static int parse_secret(struct build_cli_opts *o, const char *spec, struct st_er
 		return st_cli_usage(err, "invalid --secret '%s': type must be file or env", spec);
 	if (!type)
 		type = src ? "file" : envname ? "env" : getenv(id) ? "env" : "file";
-	struct st_build_secret sec = { .id = id };
+	struct st_builder_secret sec = { .id = id };
 	if (!strcmp(type, "file")) {
 		sec.src = src ? src : id;
 		if (access(sec.src, R_OK) < 0)
@@ -192,7 +192,7 @@ static int parse_flags(struct st_cli *cli, int argc, char **argv, struct build_c
 	if (sde && *sde) {
 		if (parse_epoch(sde, &o->b.source_date_epoch, err) < 0)
 			return -1;
-		o->b.flags |= ST_BUILD_SOURCE_DATE_EPOCH;
+		o->b.flags |= ST_BUILDER_SOURCE_DATE_EPOCH;
 	}
 	int c;
 	while ((c = getopt_long(argc, argv, "f:j:qt:h", longopts, NULL)) != -1) {
@@ -245,7 +245,7 @@ static int parse_flags(struct st_cli *cli, int argc, char **argv, struct build_c
 						    optarg);
 			break;
 		case O_NO_CACHE:
-			o->b.flags |= ST_BUILD_NO_CACHE;
+			o->b.flags |= ST_BUILDER_NO_CACHE;
 			break;
 		case O_NO_CACHE_FILTER:
 			push(&o->nocache_stages, &o->nnocache, optarg);
@@ -271,11 +271,11 @@ static int parse_flags(struct st_cli *cli, int argc, char **argv, struct build_c
 			/* docker build's --pull is a boolean (true: always); buildx's takes a
 			 * policy. */
 			if (!optarg || !strcmp(optarg, "always") || !strcmp(optarg, "true"))
-				o->b.pull = ST_BUILD_PULL_ALWAYS;
+				o->b.pull = ST_BUILDER_PULL_ALWAYS;
 			else if (!strcmp(optarg, "never"))
-				o->b.pull = ST_BUILD_PULL_NEVER;
+				o->b.pull = ST_BUILDER_PULL_NEVER;
 			else if (!strcmp(optarg, "missing") || !strcmp(optarg, "false"))
-				o->b.pull = ST_BUILD_PULL_MISSING;
+				o->b.pull = ST_BUILDER_PULL_MISSING;
 			else
 				return st_cli_usage(
 				    err, "invalid --pull '%s': use missing, never or always",
@@ -297,7 +297,7 @@ static int parse_flags(struct st_cli *cli, int argc, char **argv, struct build_c
 		case O_SDE:
 			if (parse_epoch(optarg, &o->b.source_date_epoch, err) < 0)
 				return -1;
-			o->b.flags |= ST_BUILD_SOURCE_DATE_EPOCH;
+			o->b.flags |= ST_BUILDER_SOURCE_DATE_EPOCH;
 			break;
 		case 't':
 			push(&o->tags, &o->ntags, optarg);
@@ -568,7 +568,7 @@ static void plain_lines(struct display *d, struct step_view *v, bool flush)
  * A failed step, as BuildKit shows it: its last lines of output in a box, then the failing
  * instruction in the Dockerfile, marked ">>>", with two lines of context either side.
  */
-static void failure(struct st_buf *out, struct step_view *v, const struct st_build_event *ev)
+static void failure(struct st_buf *out, struct step_view *v, const struct st_builder_event *ev)
 {
 	st_buf_addf(out, "------\n > %s:\n", v->name);
 	for (size_t t = 0; t < TAIL_LINES; t++)
@@ -597,7 +597,7 @@ static void failure(struct st_buf *out, struct step_view *v, const struct st_bui
 	st_buf_adds(out, "--------------------\n");
 }
 
-static void on_event(void *ctx, const struct st_build_event *ev)
+static void on_event(void *ctx, const struct st_builder_event *ev)
 {
 	struct display *d = ctx;
 	pthread_mutex_lock(&d->lock);
@@ -607,7 +607,7 @@ static void on_event(void *ctx, const struct st_build_event *ev)
 	struct st_buf plain = ST_BUF_INIT;
 	struct st_buf *out = d->tty ? &d->after : &plain;
 	switch (ev->type) {
-	case ST_BUILD_EVENT_START:
+	case ST_BUILDER_EVENT_START:
 		free(v->name);
 		v->name = st_xstrdup(ev->name ? ev->name : "");
 		v->start = mono();
@@ -615,24 +615,24 @@ static void on_event(void *ctx, const struct st_build_event *ev)
 		if (!d->tty)
 			fprintf(d->f, "%s#%u %s\n", d->wrote ? "\n" : "", ev->id, v->name);
 		break;
-	case ST_BUILD_EVENT_REASON:
+	case ST_BUILDER_EVENT_REASON:
 		free(v->reason);
 		v->reason = st_xstrdup(ev->text);
 		if (!d->tty)
 			fprintf(d->f, "#%u cache miss: %s\n", ev->id, ev->text);
 		break;
-	case ST_BUILD_EVENT_OUTPUT:
+	case ST_BUILDER_EVENT_OUTPUT:
 		st_buf_add(&v->partial, ev->text, ev->len);
 		plain_lines(d, v, false);
 		break;
-	case ST_BUILD_EVENT_CACHED:
+	case ST_BUILDER_EVENT_CACHED:
 		v->state = VIEW_CACHED;
 		v->seconds = ev->seconds;
 		d->finished++;
 		if (!d->tty)
 			fprintf(d->f, "#%u CACHED\n", ev->id);
 		break;
-	case ST_BUILD_EVENT_DONE:
+	case ST_BUILDER_EVENT_DONE:
 		plain_lines(d, v, true);
 		v->state = VIEW_DONE;
 		v->seconds = ev->seconds;
@@ -640,7 +640,7 @@ static void on_event(void *ctx, const struct st_build_event *ev)
 		if (!d->tty)
 			fprintf(d->f, "#%u DONE %.1fs\n", ev->id, ev->seconds);
 		break;
-	case ST_BUILD_EVENT_ERROR:
+	case ST_BUILDER_EVENT_ERROR:
 		plain_lines(d, v, true);
 		v->state = VIEW_FAILED;
 		v->seconds = ev->seconds;
@@ -648,7 +648,7 @@ static void on_event(void *ctx, const struct st_build_event *ev)
 			fprintf(d->f, "#%u ERROR: %s\n", ev->id, ev->text);
 		failure(out, v, ev);
 		break;
-	case ST_BUILD_EVENT_INFO:
+	case ST_BUILDER_EVENT_INFO:
 		st_buf_addf(out, "%s\n", ev->text);
 		break;
 	}
@@ -711,7 +711,7 @@ static int read_stdin(struct st_buf *out, struct st_error **err)
 int cmd_build(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 {
 	struct st_cli_stdin in = ST_CLI_STDIN_INIT;
-	struct build_cli_opts o = { .b = ST_BUILD_OPTS_INIT };
+	struct build_cli_opts o = { .b = ST_BUILDER_OPTS_INIT };
 	struct st_buf dftext = ST_BUF_INIT;
 	struct display d = { .f = cli->errout, .after = ST_BUF_INIT, .t0 = mono() };
 	pthread_mutex_init(&d.lock, NULL);
@@ -781,8 +781,8 @@ int cmd_build(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 	struct st_store *s = NULL;
 	if ((rc = st_cli_store(cli, &s, err)) < 0)
 		goto out;
-	struct st_build_result res = { 0 };
-	rc = st_build_run(s, &o.b, &res, err);
+	struct st_builder_result res = { 0 };
+	rc = st_builder_run(s, &o.b, &res, err);
 	display_stop(&d);
 	if (rc < 0)
 		goto out;

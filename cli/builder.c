@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "build/build.h"
+#include "builder/builder.h"
 #include "cli.h"
 #include "fmt.h"
 #include "util/cleanup.h"
@@ -86,7 +86,7 @@ int cmd_builder_prune(struct st_cli *cli, int argc, char **argv, struct st_error
 	while ((c = getopt_long(argc, argv, "afh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'a':
-			flags |= ST_BUILD_PRUNE_ALL;
+			flags |= ST_BUILDER_PRUNE_ALL;
 			break;
 		case 'f':
 			force = true;
@@ -108,7 +108,7 @@ int cmd_builder_prune(struct st_cli *cli, int argc, char **argv, struct st_error
 		fprintf(stderr,
 			"WARNING! This will remove all %sbuild cache. Are you sure you want to "
 			"continue? [y/N] ",
-			(flags & ST_BUILD_PRUNE_ALL) ? "" : "dangling ");
+			(flags & ST_BUILDER_PRUNE_ALL) ? "" : "dangling ");
 		char answer[16] = "";
 		if (!fgets(answer, sizeof(answer), stdin) || (answer[0] != 'y' && answer[0] != 'Y'))
 			return 0;
@@ -118,13 +118,13 @@ int cmd_builder_prune(struct st_cli *cli, int argc, char **argv, struct st_error
 		return -1;
 	size_t removed = 0;
 	uint64_t freed = 0;
-	if (st_build_cache_prune(s, flags, keep, &removed, &freed, err) < 0)
+	if (st_builder_cache_prune(s, flags, keep, &removed, &freed, err) < 0)
 		return -1;
 	/* RUN --mount=type=cache dirs have no size budget of their own: only a full prune
 	 * removes them. */
 	size_t mremoved = 0;
 	uint64_t mfreed = 0;
-	if (keep == 0 && st_build_cache_mounts_prune(s, &mremoved, &mfreed, err) < 0)
+	if (keep == 0 && st_builder_cache_mounts_prune(s, &mremoved, &mfreed, err) < 0)
 		return -1;
 	removed += mremoved;
 	freed += mfreed;
@@ -159,7 +159,8 @@ static int parse_duration(const char *s, int64_t *out, struct st_error **err)
 	return 0;
 }
 
-static int parse_du_filter(const char *f, struct st_build_cache_filter *out, struct st_error **err)
+static int parse_du_filter(const char *f, struct st_builder_cache_filter *out,
+			   struct st_error **err)
 {
 	const char *eq = strchr(f, '=');
 	if (!eq || eq == f)
@@ -190,10 +191,10 @@ static char *ago(int64_t us)
 }
 
 /* buildx du --verbose: one block of "Key: value" lines a record. */
-static void print_verbose(FILE *out, const struct st_build_cache_usage *u)
+static void print_verbose(FILE *out, const struct st_builder_cache_usage *u)
 {
 	for (size_t i = 0; i < u->records; i++) {
-		const struct st_build_cache_record *r = &u->v[i];
+		const struct st_builder_cache_record *r = &u->v[i];
 		bool mount = !strcmp(r->type, "exec.cachemount");
 		st_autofree char *sz = st_fmt_size(r->size);
 		st_autofree char *when = ago(r->last_used);
@@ -217,7 +218,7 @@ int cmd_builder_du(struct st_cli *cli, int argc, char **argv, struct st_error **
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	struct st_build_cache_filter filter = { 0 };
+	struct st_builder_cache_filter filter = { 0 };
 	bool verbose = false;
 	int c;
 	while ((c = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
@@ -241,8 +242,8 @@ int cmd_builder_du(struct st_cli *cli, int argc, char **argv, struct st_error **
 	struct st_store *s = NULL;
 	if (st_cli_store(cli, &s, err) < 0)
 		return -1;
-	struct st_build_cache_usage u;
-	if (st_build_cache_du(s, &filter, &u, err) < 0)
+	struct st_builder_cache_usage u;
+	if (st_builder_cache_du(s, &filter, &u, err) < 0)
 		return -1;
 	if (verbose) {
 		print_verbose(cli->out, &u);
@@ -253,7 +254,7 @@ int cmd_builder_du(struct st_cli *cli, int argc, char **argv, struct st_error **
 		const char *head[] = { "ID", "RECLAIMABLE", "SIZE", "LAST ACCESSED" };
 		st_table_add(&t, head);
 		for (size_t i = 0; i < u.records; i++) {
-			const struct st_build_cache_record *r = &u.v[i];
+			const struct st_builder_cache_record *r = &u.v[i];
 			st_autofree char *id = st_xstrndup(r->id, 25);
 			st_autofree char *sz = st_fmt_size(r->size);
 			st_autofree char *when = ago(r->last_used);
@@ -270,6 +271,6 @@ int cmd_builder_du(struct st_cli *cli, int argc, char **argv, struct st_error **
 	fprintf(cli->out,
 		"%sShared:\t\t%s\nPrivate:\t%s\nReclaimable:\t%s\nMetadata:\t%s\nTotal:\t\t%s\n",
 		u.records && !verbose ? "\n" : "", shared, rec, rec, meta, total);
-	st_build_cache_usage_release(&u);
+	st_builder_cache_usage_release(&u);
 	return 0;
 }

@@ -8,7 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "build/build.h"
+#include "builder/builder.h"
 #include "cli.h"
 #include "dockerfile/dockerfile.h"
 #include "fmt.h"
@@ -120,7 +120,7 @@ static int apply_change(struct st_image_config *cfg, bool *cmd_set, const char *
 		return st_err_wrap(err, "--change '%s'", change);
 	st_autofree char *created_by = NULL;
 	st_autofree char *mkdir = NULL;
-	int rc = st_build_config_apply(cfg, in, words, n, cmd_set, &created_by, &mkdir, err);
+	int rc = st_builder_config_apply(cfg, in, words, n, cmd_set, &created_by, &mkdir, err);
 	st_dockerfile_strv_free(words);
 	if (rc < 0)
 		return st_err_wrap(err, "--change '%s'", change);

@@ -3,7 +3,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "build/build.h"
+#include "builder/builder.h"
 #include "cli.h"
 #include "fmt.h"
 #include "format.h"
@@ -82,7 +82,7 @@ static int image_rows(struct st_store *s, struct st_table *t, struct st_error **
 }
 
 /* docker system df -v: each kind of object, one table each. */
-static int print_verbose(struct st_store *s, const struct st_build_cache_usage *u, FILE *out,
+static int print_verbose(struct st_store *s, const struct st_builder_cache_usage *u, FILE *out,
 			 struct st_error **err)
 {
 	struct st_table t;
@@ -112,7 +112,7 @@ static int print_verbose(struct st_store *s, const struct st_build_cache_usage *
 	st_table_add(&t, ch);
 	time_t now = time(NULL);
 	for (size_t i = 0; i < u->records; i++) {
-		const struct st_build_cache_record *r = &u->v[i];
+		const struct st_builder_cache_record *r = &u->v[i];
 		st_autofree char *id = st_xstrndup(r->id, 12);
 		st_autofree char *sz = st_fmt_size(r->size);
 		long long ago = (long long)now - (long long)(r->last_used / 1000000);
@@ -173,12 +173,12 @@ int cmd_system_df(struct st_cli *cli, int argc, char **argv, struct st_error **e
 	if (st_store_df(s, &df, err) < 0)
 		return -1;
 	/* The build cache as builder du sees it, so that the two agree. */
-	struct st_build_cache_usage u;
-	if (st_build_cache_du(s, NULL, &u, err) < 0)
+	struct st_builder_cache_usage u;
+	if (st_builder_cache_du(s, NULL, &u, err) < 0)
 		return -1;
 	if (verbose) {
 		rc = print_verbose(s, &u, cli->out, err);
-		st_build_cache_usage_release(&u);
+		st_builder_cache_usage_release(&u);
 		return rc;
 	}
 	size_t cache_active = 0;
@@ -191,7 +191,7 @@ int cmd_system_df(struct st_cli *cli, int argc, char **argv, struct st_error **e
 		row("Local Volumes", 0, 0, 0, 0),
 		row("Build Cache", u.records, cache_active, u.size, u.reclaimable),
 	};
-	st_build_cache_usage_release(&u);
+	st_builder_cache_usage_release(&u);
 	rc = 0;
 	for (size_t i = 0; i < sizeof(rows) / sizeof(*rows); i++) {
 		if (rc == 0)

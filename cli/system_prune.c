@@ -3,7 +3,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "build/build.h"
+#include "builder/builder.h"
 #include "cli.h"
 #include "fmt.h"
 #include "store/store.h"
@@ -72,9 +72,9 @@ int cmd_system_prune(struct st_cli *cli, int argc, char **argv, struct st_error 
 	/* The images' steps are dangling now, so the cache prune takes them too. */
 	size_t removed = 0, mremoved = 0;
 	uint64_t freed = 0, mfreed = 0;
-	if (st_build_cache_prune(s, all ? ST_BUILD_PRUNE_ALL : 0, 0, &removed, &freed, err) < 0)
+	if (st_builder_cache_prune(s, all ? ST_BUILDER_PRUNE_ALL : 0, 0, &removed, &freed, err) < 0)
 		return -1;
-	if (st_build_cache_mounts_prune(s, &mremoved, &mfreed, err) < 0)
+	if (st_builder_cache_mounts_prune(s, &mremoved, &mfreed, err) < 0)
 		return -1;
 	fprintf(cli->out, "Deleted build cache objects: %zu\n", removed + mremoved);
 	st_autofree char *total = st_fmt_size(rep.blob_bytes + rep.unpacked_bytes + freed + mfreed);

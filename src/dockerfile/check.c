@@ -162,35 +162,39 @@ static int check_flags(const struct src *s, const struct st_dockerfile_instr *in
 			if (flagdefs[k].kind == in->kind && !strcmp(flagdefs[k].name, f->name))
 				def = &flagdefs[k];
 		if (!def)
-			return src_error(s, in->start_line, err, "unknown flag: --%s for %s",
-					 f->name, in->keyword);
+			return dockerfile_src_error(s, in->start_line, err,
+						    "unknown flag: --%s for %s", f->name,
+						    in->keyword);
 		if (def->type == F_BOOL) {
 			if (f->value && strcasecmp(f->value, "true") &&
 			    strcasecmp(f->value, "false") && strcmp(f->value, "1") &&
 			    strcmp(f->value, "0"))
-				return src_error(s, in->start_line, err,
-						 "expecting boolean value for flag --%s, not: %s",
-						 f->name, f->value);
+				return dockerfile_src_error(
+				    s, in->start_line, err,
+				    "expecting boolean value for flag --%s, not: %s", f->name,
+				    f->value);
 		} else if (!f->value) {
-			return src_error(s, in->start_line, err, "missing a value on flag: --%s",
-					 f->name);
+			return dockerfile_src_error(s, in->start_line, err,
+						    "missing a value on flag: --%s", f->name);
 		}
 		if (def->type != F_STRINGS)
 			for (size_t j = 0; j < i; j++)
 				if (!strcmp(in->flags[j].name, f->name))
-					return src_error(s, in->start_line, err,
-							 "duplicate flag specified: --%s", f->name);
+					return dockerfile_src_error(
+					    s, in->start_line, err,
+					    "duplicate flag specified: --%s", f->name);
 		if (in->kind == ST_DF_HEALTHCHECK) {
 			if (!strcmp(f->name, "retries")) {
 				char *end;
 				long r = strtol(f->value, &end, 10);
 				if (!*f->value || *end || r < 0)
-					return src_error(s, in->start_line, err,
-							 "invalid --retries value '%s': want a "
-							 "whole number >= 0",
-							 f->value);
+					return dockerfile_src_error(
+					    s, in->start_line, err,
+					    "invalid --retries value '%s': want a "
+					    "whole number >= 0",
+					    f->value);
 			} else if (!valid_duration(f->value)) {
-				return src_error(
+				return dockerfile_src_error(
 				    s, in->start_line, err,
 				    "invalid --%s duration '%s' (want e.g. 30s, 1m30s)", f->name,
 				    f->value);
@@ -234,9 +238,10 @@ static int check_instr(const struct src *s, struct st_dockerfile *df,
 	if (in->kind == ST_DF_UNKNOWN) {
 		const char *sg = suggest(in->keyword);
 		if (sg)
-			return src_error(s, line, err, "unknown instruction: %s (did you mean %s?)",
-					 in->keyword, sg);
-		return src_error(s, line, err, "unknown instruction: %s", in->keyword);
+			return dockerfile_src_error(s, line, err,
+						    "unknown instruction: %s (did you mean %s?)",
+						    in->keyword, sg);
+		return dockerfile_src_error(s, line, err, "unknown instruction: %s", in->keyword);
 	}
 	if (check_flags(s, in, err) < 0)
 		return -1;
@@ -244,7 +249,7 @@ static int check_instr(const struct src *s, struct st_dockerfile *df,
 	switch (in->kind) {
 	case ST_DF_FROM:
 		if (n != 1 && !(n == 3 && !strcasecmp(in->args[1], "as")))
-			return src_error(
+			return dockerfile_src_error(
 			    s, line, err,
 			    "FROM requires either one argument, or three: FROM <image> AS <name>");
 		if (n == 3) {
@@ -253,15 +258,17 @@ static int check_instr(const struct src *s, struct st_dockerfile *df,
 				if (*p >= 'A' && *p <= 'Z')
 					*p |= 0x20;
 			if (!valid_stage_name(lower))
-				return src_error(s, line, err,
-						 "invalid name for build stage: \"%s\", name can't "
-						 "start with a number or contain symbols",
-						 in->args[2]);
+				return dockerfile_src_error(
+				    s, line, err,
+				    "invalid name for build stage: \"%s\", name can't "
+				    "start with a number or contain symbols",
+				    in->args[2]);
 		}
 		break;
 	case ST_DF_RUN:
 		if (!n)
-			return src_error(s, line, err, "RUN requires at least one argument");
+			return dockerfile_src_error(s, line, err,
+						    "RUN requires at least one argument");
 		break;
 	case ST_DF_CMD:
 	case ST_DF_ENTRYPOINT:
@@ -273,10 +280,11 @@ static int check_instr(const struct src *s, struct st_dockerfile *df,
 		break;
 	case ST_DF_SHELL:
 		if (!in->json)
-			return src_error(s, line, err,
-					 "SHELL requires the arguments to be in JSON form");
+			return dockerfile_src_error(
+			    s, line, err, "SHELL requires the arguments to be in JSON form");
 		if (!n)
-			return src_error(s, line, err, "SHELL requires at least one argument");
+			return dockerfile_src_error(s, line, err,
+						    "SHELL requires at least one argument");
 		break;
 	case ST_DF_ENV:
 	case ST_DF_LABEL:
@@ -284,25 +292,27 @@ static int check_instr(const struct src *s, struct st_dockerfile *df,
 	case ST_DF_ARG:
 	case ST_DF_VOLUME:
 		if (!n)
-			return src_error(s, line, err, "%s requires at least one argument", K);
+			return dockerfile_src_error(s, line, err,
+						    "%s requires at least one argument", K);
 		if (in->kind == ST_DF_VOLUME)
 			for (size_t i = 0; i < n; i++)
 				if (!*in->args[i])
-					return src_error(
+					return dockerfile_src_error(
 					    s, line, err,
 					    "VOLUME specified can not be an empty string");
 		if (in->kind == ST_DF_ARG)
 			for (size_t i = 0; i < n; i++)
 				if (in->args[i][0] == '=')
-					return src_error(s, line, err,
-							 "ARG names can not be blank");
+					return dockerfile_src_error(s, line, err,
+								    "ARG names can not be blank");
 		break;
 	case ST_DF_MAINTAINER:
 	case ST_DF_USER:
 	case ST_DF_WORKDIR:
 	case ST_DF_STOPSIGNAL:
 		if (n != 1)
-			return src_error(s, line, err, "%s requires exactly one argument", K);
+			return dockerfile_src_error(s, line, err,
+						    "%s requires exactly one argument", K);
 		if (in->kind == ST_DF_MAINTAINER)
 			warn(df,
 			     "%s:%d: MAINTAINER instruction is deprecated in favor of using label",
@@ -311,40 +321,43 @@ static int check_instr(const struct src *s, struct st_dockerfile *df,
 	case ST_DF_ADD:
 	case ST_DF_COPY:
 		if (n < 2)
-			return src_error(s, line, err,
-					 "%s requires at least two arguments, but only %s "
-					 "provided. Destination could not be determined",
-					 K, n ? "one was" : "none were");
+			return dockerfile_src_error(
+			    s, line, err,
+			    "%s requires at least two arguments, but only %s "
+			    "provided. Destination could not be determined",
+			    K, n ? "one was" : "none were");
 		break;
 	case ST_DF_HEALTHCHECK: {
 		if (!n)
-			return src_error(
+			return dockerfile_src_error(
 			    s, line, err,
 			    "HEALTHCHECK requires at least one argument: CMD <command> or NONE");
 		if (!strcasecmp(in->args[0], "NONE")) {
 			if (n > 1 || in->nflags)
-				return src_error(s, line, err,
-						 "HEALTHCHECK NONE takes no arguments");
+				return dockerfile_src_error(s, line, err,
+							    "HEALTHCHECK NONE takes no arguments");
 		} else if (!strcasecmp(in->args[0], "CMD")) {
 			if (n < 2)
-				return src_error(s, line, err,
-						 "missing command after HEALTHCHECK CMD");
+				return dockerfile_src_error(
+				    s, line, err, "missing command after HEALTHCHECK CMD");
 		} else {
-			return src_error(s, line, err,
-					 "unknown type \"%s\" in HEALTHCHECK (try CMD)",
-					 in->args[0]);
+			return dockerfile_src_error(s, line, err,
+						    "unknown type \"%s\" in HEALTHCHECK (try CMD)",
+						    in->args[0]);
 		}
 		break;
 	}
 	case ST_DF_ONBUILD:
 		if (!in->sub)
-			return src_error(s, line, err, "ONBUILD requires at least one argument");
+			return dockerfile_src_error(s, line, err,
+						    "ONBUILD requires at least one argument");
 		if (in->sub->kind == ST_DF_ONBUILD)
-			return src_error(s, line, err,
-					 "chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed");
+			return dockerfile_src_error(
+			    s, line, err, "chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed");
 		if (in->sub->kind == ST_DF_FROM || in->sub->kind == ST_DF_MAINTAINER)
-			return src_error(s, line, err, "%s isn't allowed as an ONBUILD trigger",
-					 upper_name(in->sub->kind, up));
+			return dockerfile_src_error(s, line, err,
+						    "%s isn't allowed as an ONBUILD trigger",
+						    upper_name(in->sub->kind, up));
 		return check_instr(s, df, in->sub, true, err);
 	default:
 		break;
@@ -353,7 +366,7 @@ static int check_instr(const struct src *s, struct st_dockerfile *df,
 	return 0;
 }
 
-int df_check(struct st_dockerfile *df, const struct src *s, struct st_error **err)
+int dockerfile_df_check(struct st_dockerfile *df, const struct src *s, struct st_error **err)
 {
 	size_t nfrom = 0;
 	for (size_t i = 0; i < df->ninstrs; i++) {
@@ -363,12 +376,12 @@ int df_check(struct st_dockerfile *df, const struct src *s, struct st_error **er
 		if (in->kind == ST_DF_FROM)
 			nfrom++;
 		else if (!nfrom && in->kind != ST_DF_ARG)
-			return src_error(s, in->start_line, err,
-					 "%s before the first FROM: only ARG can come before FROM",
-					 in->keyword);
+			return dockerfile_src_error(
+			    s, in->start_line, err,
+			    "%s before the first FROM: only ARG can come before FROM", in->keyword);
 	}
 	if (!nfrom)
-		return src_error(
+		return dockerfile_src_error(
 		    s, 0, err, "no FROM instruction: a Dockerfile needs at least one build stage");
 	df->stages = st_xcalloc(nfrom, sizeof(*df->stages));
 	df->meta_args = st_xcalloc(df->ninstrs, sizeof(*df->meta_args));
@@ -390,11 +403,11 @@ int df_check(struct st_dockerfile *df, const struct src *s, struct st_error **er
 				for (size_t k = 0; k + 1 < df->nstages; k++)
 					if (df->stages[k].name &&
 					    !strcmp(df->stages[k].name, cur->name))
-						return src_error(s, in->start_line, err,
-								 "duplicate stage name \"%s\": "
-								 "first defined on line %d",
-								 cur->name,
-								 df->stages[k].from->start_line);
+						return dockerfile_src_error(
+						    s, in->start_line, err,
+						    "duplicate stage name \"%s\": "
+						    "first defined on line %d",
+						    cur->name, df->stages[k].from->start_line);
 			}
 			size_t k = i + 1; /* size the list exactly: one per stage adds up */
 			while (k < df->ninstrs && df->instrs[k].kind != ST_DF_FROM)
@@ -439,7 +452,7 @@ static int push_expanded(struct strv *v, const char *w, const struct st_dockerfi
 	char *x = NULL;
 	if (st_dockerfile_expand(w, env, esc, &x, err) < 0)
 		return -1;
-	strv_push(v, x);
+	dockerfile_strv_push(v, x);
 	return 0;
 }
 
@@ -477,7 +490,7 @@ int st_dockerfile_instr_expand(const struct st_dockerfile_instr *in,
 				rc = -1;
 				break;
 			}
-			strv_push(&v, st_xasprintf("%s=%s", kx, vx));
+			dockerfile_strv_push(&v, st_xasprintf("%s=%s", kx, vx));
 			free(kx);
 			free(vx);
 		}
@@ -488,16 +501,16 @@ int st_dockerfile_instr_expand(const struct st_dockerfile_instr *in,
 			size_t nw = 0;
 			rc = st_dockerfile_words(in->args[i], env, escape, &w, &nw, err);
 			for (size_t k = 0; k < nw; k++)
-				strv_push(&v, w[k]);
+				dockerfile_strv_push(&v, w[k]);
 			free(w);
 		}
 		break;
 	default:
 		for (size_t i = 0; i < in->nargs; i++)
-			strv_push(&v, st_xstrdup(in->args[i]));
+			dockerfile_strv_push(&v, st_xstrdup(in->args[i]));
 	}
 	if (rc < 0) {
-		strv_release(&v);
+		dockerfile_strv_release(&v);
 		return -1;
 	}
 	if (!v.v)

@@ -9,10 +9,10 @@ struct strv {
 	char **v;
 	size_t n, cap;
 };
-void strv_push(struct strv *s, char *owned);
-void strv_release(struct strv *s);
+void dockerfile_strv_push(struct strv *s, char *owned);
+void dockerfile_strv_release(struct strv *s);
 
-void instr_release(struct st_dockerfile_instr *in);
+void dockerfile_instr_release(struct st_dockerfile_instr *in);
 
 /* Line of source 'line' (1-based) of the text being parsed, without its newline. */
 struct src {
@@ -24,10 +24,10 @@ struct src {
 };
 
 /* Set a parse error "name:line: msg" followed by the source line. Returns -1. */
-int src_error(const struct src *s, int line, struct st_error **err, const char *fmt, ...)
+int dockerfile_src_error(const struct src *s, int line, struct st_error **err, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
 /* Check the instructions, fill flags, warnings and stages (the second phase of parsing). */
-int df_check(struct st_dockerfile *df, const struct src *s, struct st_error **err);
+int dockerfile_df_check(struct st_dockerfile *df, const struct src *s, struct st_error **err);
 
 #endif

@@ -14,7 +14,7 @@
 #include "util/cleanup.h"
 #include "util/banned.h"
 
-void strv_push(struct strv *s, char *owned)
+void dockerfile_strv_push(struct strv *s, char *owned)
 {
 	if (s->n + 2 > s->cap) {
 		s->cap = s->cap ? s->cap * 2 : 4;
@@ -24,7 +24,7 @@ void strv_push(struct strv *s, char *owned)
 	s->v[s->n] = NULL;
 }
 
-void strv_release(struct strv *s)
+void dockerfile_strv_release(struct strv *s)
 {
 	for (size_t i = 0; i < s->n; i++)
 		free(s->v[i]);
@@ -43,7 +43,7 @@ static bool is_token_ws(unsigned char c) /* BuildKit's [\t\v\f\r ] */
 	return c == ' ' || c == '\t' || c == '\v' || c == '\f' || c == '\r';
 }
 
-int src_error(const struct src *s, int line, struct st_error **err, const char *fmt, ...)
+int dockerfile_src_error(const struct src *s, int line, struct st_error **err, const char *fmt, ...)
 {
 	struct st_buf b = ST_BUF_INIT;
 	va_list ap;
@@ -328,7 +328,7 @@ static enum json_res parse_json_array(const char *rest, struct strv *items)
 			return JSON_NOT_STRINGS;
 		struct st_buf b = ST_BUF_INIT;
 		json_string(&k, &b);
-		strv_push(items, st_buf_detach(&b, NULL));
+		dockerfile_strv_push(items, st_buf_detach(&b, NULL));
 		json_ws(&k);
 		if (*k.p++ == ']')
 			return JSON_OK;
@@ -363,14 +363,14 @@ static void parse_words(const char *rest, char esc, struct strv *out)
 		}
 		if ((phase == WORD || phase == QUOTE) && pos == n) {
 			if (blank_ok || w.len)
-				strv_push(out, st_xstrdup(st_buf_str(&w)));
+				dockerfile_strv_push(out, st_xstrdup(st_buf_str(&w)));
 			break;
 		}
 		if (phase == WORD) {
 			if (is_ws((unsigned char)ch)) {
 				phase = SPACES;
 				if (blank_ok || w.len)
-					strv_push(out, st_xstrdup(st_buf_str(&w)));
+					dockerfile_strv_push(out, st_xstrdup(st_buf_str(&w)));
 				st_buf_reset(&w);
 				blank_ok = false;
 				continue;
@@ -416,10 +416,10 @@ static void split_ws(const char *rest, int limit, struct strv *out)
 		while (*q && !is_token_ws((unsigned char)*q))
 			q++;
 		if (!*q || (limit > 0 && (int)out->n == limit - 1)) {
-			strv_push(out, st_xstrdup(p));
+			dockerfile_strv_push(out, st_xstrdup(p));
 			return;
 		}
-		strv_push(out, st_xstrndup(p, (size_t)(q - p)));
+		dockerfile_strv_push(out, st_xstrndup(p, (size_t)(q - p)));
 		while (*q && is_token_ws((unsigned char)*q))
 			q++;
 		p = q;
@@ -441,10 +441,10 @@ static int parse_name_val(const char *rest, const char *key, char esc, struct no
 			st_buf_addf(msg, "%s must have two arguments", key);
 			rc = -1;
 		} else {
-			strv_push(&n->args, st_steal(&parts.v[0]));
-			strv_push(&n->args, st_steal(&parts.v[1]));
+			dockerfile_strv_push(&n->args, st_steal(&parts.v[0]));
+			dockerfile_strv_push(&n->args, st_steal(&parts.v[1]));
 		}
-		strv_release(&parts);
+		dockerfile_strv_release(&parts);
 		goto out;
 	}
 	for (size_t i = 0; i < words.n; i++) {
@@ -462,11 +462,11 @@ static int parse_name_val(const char *rest, const char *key, char esc, struct no
 			rc = -1;
 			goto out;
 		}
-		strv_push(&n->args, st_xstrndup(words.v[i], (size_t)(eq - words.v[i])));
-		strv_push(&n->args, st_xstrdup(eq + 1));
+		dockerfile_strv_push(&n->args, st_xstrndup(words.v[i], (size_t)(eq - words.v[i])));
+		dockerfile_strv_push(&n->args, st_xstrdup(eq + 1));
 	}
 out:
-	strv_release(&words);
+	dockerfile_strv_release(&words);
 	return rc;
 }
 
@@ -479,13 +479,13 @@ static int parse_maybe_json(const char *rest, struct node *n, struct st_buf *msg
 		n->json = true;
 		return 0;
 	}
-	strv_release(&n->args);
+	dockerfile_strv_release(&n->args);
 	if (r == JSON_NOT_STRINGS) {
 		st_buf_adds(
 		    msg, "when using JSON array syntax, arrays must be comprised of strings only");
 		return -1;
 	}
-	strv_push(&n->args, st_xstrdup(rest));
+	dockerfile_strv_push(&n->args, st_xstrdup(rest));
 	return 0;
 }
 
@@ -496,7 +496,7 @@ static int parse_maybe_json_to_list(const char *rest, struct node *n, struct st_
 		n->json = true;
 		return 0;
 	}
-	strv_release(&n->args);
+	dockerfile_strv_release(&n->args);
 	if (r == JSON_NOT_STRINGS) {
 		st_buf_adds(
 		    msg, "when using JSON array syntax, arrays must be comprised of strings only");
@@ -571,7 +571,7 @@ static const char *extract_flags(const char *line, struct strv *flags)
 		}
 		if ((phase == WORD || phase == QUOTE) && pos == n) {
 			if (strcmp(st_buf_str(&w), "--") != 0 && (blank_ok || w.len))
-				strv_push(flags, st_xstrdup(st_buf_str(&w)));
+				dockerfile_strv_push(flags, st_xstrdup(st_buf_str(&w)));
 			break;
 		}
 		if (phase == WORD) {
@@ -582,7 +582,7 @@ static const char *extract_flags(const char *line, struct strv *flags)
 					goto out;
 				}
 				if (blank_ok || w.len)
-					strv_push(flags, st_xstrdup(st_buf_str(&w)));
+					dockerfile_strv_push(flags, st_xstrdup(st_buf_str(&w)));
 				st_buf_reset(&w);
 				blank_ok = false;
 				continue;
@@ -664,7 +664,7 @@ static int dispatch(enum st_dockerfile_kind kind, const char *rest, char esc, in
 	case ST_DF_USER:
 	case ST_DF_WORKDIR:
 		if (*rest)
-			strv_push(&n->args, st_xstrdup(rest));
+			dockerfile_strv_push(&n->args, st_xstrdup(rest));
 		return 0;
 	case ST_DF_HEALTHCHECK: {
 		size_t sep = 0;
@@ -678,11 +678,11 @@ static int dispatch(enum st_dockerfile_kind kind, const char *rest, char esc, in
 		struct node cmd = { 0 };
 		if (parse_maybe_json(rest + nx, &cmd, msg) < 0)
 			return -1;
-		strv_push(&n->args, st_xstrndup(rest, sep));
+		dockerfile_strv_push(&n->args, st_xstrndup(rest, sep));
 		for (size_t i = 0; i < cmd.args.n; i++)
-			strv_push(&n->args, st_steal(&cmd.args.v[i]));
+			dockerfile_strv_push(&n->args, st_steal(&cmd.args.v[i]));
 		n->json = cmd.json;
-		strv_release(&cmd.args);
+		dockerfile_strv_release(&cmd.args);
 		return 0;
 	}
 	case ST_DF_ONBUILD: {
@@ -700,7 +700,7 @@ static int dispatch(enum st_dockerfile_kind kind, const char *rest, char esc, in
 	default:
 		/* an unknown instruction: BuildKit's parseIgnore leaves one empty node */
 		n->unknown = true;
-		strv_push(&n->args, st_xstrdup(""));
+		dockerfile_strv_push(&n->args, st_xstrdup(""));
 		return 0;
 	}
 }
@@ -736,7 +736,7 @@ static int node_from_line(const char *line, char esc, int depth, struct st_docke
 		}
 		in->nflags = flags.n;
 	}
-	strv_release(&flags);
+	dockerfile_strv_release(&flags);
 	struct node n = { 0 };
 	int rc = dispatch(in->kind, rest, esc, depth, &n, msg);
 	in->json = n.json;
@@ -1035,8 +1035,9 @@ int st_dockerfile_parse_flags(const char *name, const char *text, size_t len,
 		size_t at = (size_t)(nul - text), l = 0;
 		while (l + 1 < s.nlines && s.line_off[l + 1] <= at)
 			l++;
-		src_error(&s, (int)l + 1, err, "NUL byte at column %zu: a Dockerfile must be text",
-			  at - s.line_off[l] + 1);
+		dockerfile_src_error(&s, (int)l + 1, err,
+				     "NUL byte at column %zu: a Dockerfile must be text",
+				     at - s.line_off[l] + 1);
 		goto done;
 	}
 	size_t li = 0;
@@ -1060,7 +1061,7 @@ int st_dockerfile_parse_flags(const char *name, const char *text, size_t len,
 			n--;
 		}
 		if (possible_directive(&d, df, p, n, &msg) < 0) {
-			src_error(&s, (int)li + 1, err, "%s", msg.data);
+			dockerfile_src_error(&s, (int)li + 1, err, "%s", msg.data);
 			goto done;
 		}
 		li++;
@@ -1075,7 +1076,7 @@ int st_dockerfile_parse_flags(const char *name, const char *text, size_t len,
 		while (more && li < s.nlines) {
 			struct line c = LINE_AT(li);
 			if (possible_directive(&d, df, c.p, c.n, &msg) < 0) {
-				src_error(&s, (int)li, err, "%s", msg.data);
+				dockerfile_src_error(&s, (int)li, err, "%s", msg.data);
 				goto done;
 			}
 			li++;
@@ -1111,7 +1112,7 @@ int st_dockerfile_parse_flags(const char *name, const char *text, size_t len,
 		in->end_line = (int)li;
 		st_buf_reset(&msg);
 		if (node_from_line(cur.data, d.esc, 0, in, &msg) < 0) {
-			src_error(&s, start, err, "%s", msg.data);
+			dockerfile_src_error(&s, start, err, "%s", msg.data);
 			goto done;
 		}
 		if (in->sub) {
@@ -1124,7 +1125,7 @@ int st_dockerfile_parse_flags(const char *name, const char *text, size_t len,
 			size_t nhd = 0;
 			struct st_error *herr = NULL;
 			if (heredocs_from_line(cur.data, &hd, &nhd, &herr) < 0) {
-				src_error(&s, start, err, "%s", herr->msg);
+				dockerfile_src_error(&s, start, err, "%s", herr->msg);
 				st_error_free(herr);
 				free(hd);
 				goto done;
@@ -1154,8 +1155,9 @@ int st_dockerfile_parse_flags(const char *name, const char *text, size_t len,
 				}
 				if (!terminated) {
 					st_buf_release(&body);
-					src_error(&s, start, err, "unterminated heredoc '%s'",
-						  hd[h].name);
+					dockerfile_src_error(&s, start, err,
+							     "unterminated heredoc '%s'",
+							     hd[h].name);
 					goto done;
 				}
 				if (hd[h].chomp) {
@@ -1173,11 +1175,11 @@ int st_dockerfile_parse_flags(const char *name, const char *text, size_t len,
 #undef LINE_AT
 	df->escape = d.esc;
 	if (!df->ninstrs) {
-		src_error(&s, 0, err,
-			  "file with no instructions: an empty Dockerfile cannot be built");
+		dockerfile_src_error(
+		    &s, 0, err, "file with no instructions: an empty Dockerfile cannot be built");
 		goto done;
 	}
-	if (!(flags & ST_DOCKERFILE_PARSE_AST_ONLY) && df_check(df, &s, err) < 0)
+	if (!(flags & ST_DOCKERFILE_PARSE_AST_ONLY) && dockerfile_df_check(df, &s, err) < 0)
 		goto done;
 	*out = st_steal(&df);
 	rc = 0;
@@ -1194,7 +1196,7 @@ int st_dockerfile_parse(const char *name, const char *text, size_t len, struct s
 	return st_dockerfile_parse_flags(name, text, len, 0, out, err);
 }
 
-void instr_release(struct st_dockerfile_instr *in)
+void dockerfile_instr_release(struct st_dockerfile_instr *in)
 {
 	free(in->keyword);
 	free(in->original);
@@ -1213,7 +1215,7 @@ void instr_release(struct st_dockerfile_instr *in)
 	}
 	free(in->heredocs);
 	if (in->sub) {
-		instr_release(in->sub);
+		dockerfile_instr_release(in->sub);
 		free(in->sub);
 	}
 }
@@ -1223,7 +1225,7 @@ void st_dockerfile_free(struct st_dockerfile *df)
 	if (!df)
 		return;
 	for (size_t i = 0; i < df->ninstrs; i++)
-		instr_release(&df->instrs[i]);
+		dockerfile_instr_release(&df->instrs[i]);
 	free(df->instrs);
 	for (size_t i = 0; i < df->nwarnings; i++)
 		free(df->warnings[i]);

@@ -42,7 +42,7 @@ static void kv_set(struct strv *kv, const char *k, const char *v)
 			kv->v[i] = st_xasprintf("%s=%s", k, v);
 			return;
 		}
-	strv_push(kv, st_xasprintf("%s=%s", k, v));
+	dockerfile_strv_push(kv, st_xasprintf("%s=%s", k, v));
 }
 
 /* The build-arg for 'k': its value, or NULL when not given (or given without a value). */
@@ -211,7 +211,7 @@ int st_dockerfile_plan(const struct st_dockerfile *df, const struct st_dockerfil
 			bool given = false;
 			const char *bv = build_arg(o, k, &given);
 			if (given)
-				strv_push(&used, st_xstrdup(k));
+				dockerfile_strv_push(&used, st_xstrdup(k));
 			struct st_dockerfile_env env = { .kv = (const char *const *)globals.v,
 							 .nkv = globals.n };
 			if (bv) {
@@ -291,9 +291,9 @@ int st_dockerfile_plan(const struct st_dockerfile *df, const struct st_dockerfil
 				continue;
 			for (size_t a = 0; a < in->nargs; a++) {
 				const char *eq = strchr(in->args[a], '=');
-				strv_push(&used,
-					  eq ? st_xstrndup(in->args[a], (size_t)(eq - in->args[a]))
-					     : st_xstrdup(in->args[a]));
+				dockerfile_strv_push(
+				    &used, eq ? st_xstrndup(in->args[a], (size_t)(eq - in->args[a]))
+					      : st_xstrdup(in->args[a]));
 			}
 		}
 	}
@@ -307,7 +307,7 @@ int st_dockerfile_plan(const struct st_dockerfile *df, const struct st_dockerfil
 	p->nstages = g.norder;
 	struct strv ga = { 0 };
 	for (size_t i = npredef; i < globals.n; i++)
-		strv_push(&ga, st_xstrdup(globals.v[i]));
+		dockerfile_strv_push(&ga, st_xstrdup(globals.v[i]));
 	p->global_args = ga.v ? ga.v : st_xcalloc(1, sizeof(char *));
 	p->nglobal_args = ga.n;
 	struct strv un = { 0 };
@@ -321,7 +321,7 @@ int st_dockerfile_plan(const struct st_dockerfile *df, const struct st_dockerfil
 		for (size_t u = 0; u < un.n && !seen; u++)
 			seen = !strcmp(un.v[u], k);
 		if (!seen)
-			strv_push(&un, st_steal(&k));
+			dockerfile_strv_push(&un, st_steal(&k));
 	}
 	if (un.n)
 		qsort(un.v, un.n, sizeof(char *), cmp_str);
@@ -337,7 +337,7 @@ done:
 	}
 	free(g.color);
 	free(g.order);
-	strv_release(&globals);
-	strv_release(&used);
+	dockerfile_strv_release(&globals);
+	dockerfile_strv_release(&used);
 	return rc;
 }

@@ -31,11 +31,11 @@ struct ustream {
 	struct st_error *cb_err;
 };
 
-int ustream_open(struct ustream *u, struct st_layer_source src, struct st_hasher *hash,
-		 struct st_error **err);
+int layer_ustream_open(struct ustream *u, struct st_layer_source src, struct st_hasher *hash,
+		       struct st_error **err);
 /* Next chunk of uncompressed bytes in *p (valid until the next call); 0 at the end. */
-ssize_t ustream_next(struct ustream *u, const void **p, struct st_error **err);
-void ustream_close(struct ustream *u);
+ssize_t layer_ustream_next(struct ustream *u, const void **p, struct st_error **err);
+void layer_ustream_close(struct ustream *u);
 
 /* A libarchive tar reader over a ustream; every byte it reads is also given to 'tee'. */
 struct tar_in {
@@ -47,13 +47,13 @@ struct tar_in {
 };
 
 /* 'what' prefixes the error if the input is not a tar. */
-int tar_in_open(struct tar_in *t, struct st_layer_source src, struct st_layer_sink tee,
-		struct st_hasher *hash, const char *what, struct st_error **err);
+int layer_tar_in_open(struct tar_in *t, struct st_layer_source src, struct st_layer_sink tee,
+		      struct st_hasher *hash, const char *what, struct st_error **err);
 /* Set *err from the archive (or the stream error behind it), prefixed by 'what'. */
-int tar_in_error(struct tar_in *t, const char *what, struct st_error **err);
+int layer_tar_in_error(struct tar_in *t, const char *what, struct st_error **err);
 /* Read what follows the end-of-archive blocks, so hashes and tees cover the whole stream. */
-int tar_in_drain(struct tar_in *t, struct st_error **err);
-void tar_in_close(struct tar_in *t);
+int layer_tar_in_drain(struct tar_in *t, struct st_error **err);
+void layer_tar_in_close(struct tar_in *t);
 
 struct archive_entry;
 struct st_buf;
@@ -62,6 +62,6 @@ struct st_buf;
  * that escapes the root or is longer than Linux allows, a hardlink target that is absolute or
  * escapes the root, or a malformed whiteout. 'scratch' is working space, reused across calls.
  */
-int tar_entry_check(struct archive_entry *ae, struct st_buf *scratch, struct st_error **err);
+int layer_tar_entry_check(struct archive_entry *ae, struct st_buf *scratch, struct st_error **err);
 
 #endif

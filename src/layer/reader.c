@@ -46,7 +46,8 @@ struct st_layer_reader *st_layer_reader_new(struct st_layer_source src, struct s
 	struct st_layer_reader *r = st_xcalloc(1, sizeof(*r));
 	st_hasher_init(&r->h);
 	r->hashing = true;
-	if (tar_in_open(&r->t, src, (struct st_layer_sink){ 0 }, &r->h, "read layer", err) < 0) {
+	if (layer_tar_in_open(&r->t, src, (struct st_layer_sink){ 0 }, &r->h, "read layer", err) <
+	    0) {
 		st_layer_reader_free(r);
 		return NULL;
 	}
@@ -90,7 +91,7 @@ int st_layer_reader_next(struct st_layer_reader *r, struct st_layer_entry *e, st
 		return 0;
 	}
 	if (rc < ARCHIVE_WARN)
-		return tar_in_error(&r->t, "read layer", err);
+		return layer_tar_in_error(&r->t, "read layer", err);
 	struct archive_entry *ae = r->cur;
 	const char *raw = archive_entry_pathname(ae);
 	if (!raw)
@@ -133,7 +134,7 @@ ssize_t st_layer_reader_read(struct st_layer_reader *r, void *buf, size_t n, str
 {
 	la_ssize_t k = archive_read_data(r->t.a, buf, n);
 	if (k < 0)
-		return tar_in_error(&r->t, "read layer", err);
+		return layer_tar_in_error(&r->t, "read layer", err);
 	return (ssize_t)k;
 }
 
@@ -142,7 +143,7 @@ int st_layer_reader_diff_id(struct st_layer_reader *r, struct st_digest *out, ui
 {
 	if (!r->eof || !r->hashing)
 		return st_err(err, ST_E_INVALID, "read layer: diff_id before the end of the layer");
-	if (tar_in_drain(&r->t, err) < 0)
+	if (layer_tar_in_drain(&r->t, err) < 0)
 		return -1;
 	st_hasher_final(&r->h, out);
 	r->hashing = false;
@@ -155,7 +156,7 @@ void st_layer_reader_free(struct st_layer_reader *r)
 {
 	if (!r)
 		return;
-	tar_in_close(&r->t);
+	layer_tar_in_close(&r->t);
 	if (r->hashing)
 		st_hasher_release(&r->h);
 	st_buf_release(&r->path);
@@ -201,7 +202,7 @@ static bool name_too_long(const char *path)
 	return false;
 }
 
-int tar_entry_check(struct archive_entry *ae, struct st_buf *scratch, struct st_error **err)
+int layer_tar_entry_check(struct archive_entry *ae, struct st_buf *scratch, struct st_error **err)
 {
 	const char *raw = archive_entry_pathname(ae);
 	if (!raw)
@@ -250,18 +251,18 @@ int st_layer_check(struct st_layer_source src, struct st_error **err)
 {
 	struct tar_in t;
 	struct st_buf scratch = ST_BUF_INIT;
-	int ret = tar_in_open(&t, src, (struct st_layer_sink){ 0 }, NULL, "read layer", err);
+	int ret = layer_tar_in_open(&t, src, (struct st_layer_sink){ 0 }, NULL, "read layer", err);
 	while (ret == 0 && !t.empty) {
 		struct archive_entry *ae;
 		int r = archive_read_next_header(t.a, &ae);
 		if (r == ARCHIVE_EOF)
 			break;
 		if (r < ARCHIVE_WARN)
-			ret = tar_in_error(&t, "read layer", err);
+			ret = layer_tar_in_error(&t, "read layer", err);
 		else
-			ret = tar_entry_check(ae, &scratch, err);
+			ret = layer_tar_entry_check(ae, &scratch, err);
 	}
-	tar_in_close(&t);
+	layer_tar_in_close(&t);
 	st_buf_release(&scratch);
 	return ret;
 }

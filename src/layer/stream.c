@@ -37,8 +37,8 @@ static la_ssize_t raw_read_cb(struct archive *a, void *ctx, const void **buf)
 	return (la_ssize_t)n;
 }
 
-int ustream_open(struct ustream *u, struct st_layer_source src, struct st_hasher *hash,
-		 struct st_error **err)
+int layer_ustream_open(struct ustream *u, struct st_layer_source src, struct st_hasher *hash,
+		       struct st_error **err)
 {
 	memset(u, 0, sizeof(*u));
 	u->src = src;
@@ -125,7 +125,7 @@ static ssize_t next_decoded(struct ustream *u, const void **p, struct st_error *
 	}
 }
 
-ssize_t ustream_next(struct ustream *u, const void **p, struct st_error **err)
+ssize_t layer_ustream_next(struct ustream *u, const void **p, struct st_error **err)
 {
 	if (u->eof)
 		return 0;
@@ -153,7 +153,7 @@ ssize_t ustream_next(struct ustream *u, const void **p, struct st_error **err)
 	return n;
 }
 
-void ustream_close(struct ustream *u)
+void layer_ustream_close(struct ustream *u)
 {
 	if (u->raw)
 		archive_read_free(u->raw);
@@ -167,7 +167,7 @@ void ustream_close(struct ustream *u)
 static la_ssize_t tar_read_cb(struct archive *a, void *ctx, const void **buf)
 {
 	struct tar_in *t = ctx;
-	ssize_t n = ustream_next(&t->u, buf, &t->err);
+	ssize_t n = layer_ustream_next(&t->u, buf, &t->err);
 	if (n > 0 && t->tee.write && t->tee.write(t->tee.ctx, *buf, (size_t)n, &t->err) < 0)
 		n = -1;
 	if (n < 0) {
@@ -177,12 +177,12 @@ static la_ssize_t tar_read_cb(struct archive *a, void *ctx, const void **buf)
 	return (la_ssize_t)n;
 }
 
-int tar_in_open(struct tar_in *t, struct st_layer_source src, struct st_layer_sink tee,
-		struct st_hasher *hash, const char *what, struct st_error **err)
+int layer_tar_in_open(struct tar_in *t, struct st_layer_source src, struct st_layer_sink tee,
+		      struct st_hasher *hash, const char *what, struct st_error **err)
 {
 	memset(t, 0, sizeof(*t));
 	t->tee = tee;
-	if (ustream_open(&t->u, src, hash, err) < 0)
+	if (layer_ustream_open(&t->u, src, hash, err) < 0)
 		return -1;
 	if (t->u.comp == ST_LAYER_COMP_NONE && t->u.src_eof && t->u.in_len == 0) {
 		t->empty = true;
@@ -193,11 +193,11 @@ int tar_in_open(struct tar_in *t, struct st_layer_source src, struct st_layer_si
 	/* Only tar: a layer is a tar, and the compression was already peeled off. */
 	archive_read_support_format_tar(t->a);
 	if (archive_read_open(t->a, t, NULL, tar_read_cb, NULL) != ARCHIVE_OK)
-		return tar_in_error(t, what, err);
+		return layer_tar_in_error(t, what, err);
 	return 0;
 }
 
-int tar_in_error(struct tar_in *t, const char *what, struct st_error **err)
+int layer_tar_in_error(struct tar_in *t, const char *what, struct st_error **err)
 {
 	if (t->err) {
 		if (!err) {
@@ -214,11 +214,11 @@ int tar_in_error(struct tar_in *t, const char *what, struct st_error **err)
 	return st_err(err, ST_E_PARSE, "%s: %s", what, msg ? msg : "invalid tar data");
 }
 
-int tar_in_drain(struct tar_in *t, struct st_error **err)
+int layer_tar_in_drain(struct tar_in *t, struct st_error **err)
 {
 	for (;;) {
 		const void *p;
-		ssize_t n = ustream_next(&t->u, &p, err);
+		ssize_t n = layer_ustream_next(&t->u, &p, err);
 		if (n < 0)
 			return -1;
 		if (n == 0)
@@ -228,11 +228,11 @@ int tar_in_drain(struct tar_in *t, struct st_error **err)
 	}
 }
 
-void tar_in_close(struct tar_in *t)
+void layer_tar_in_close(struct tar_in *t)
 {
 	if (t->a)
 		archive_read_free(t->a);
-	ustream_close(&t->u);
+	layer_ustream_close(&t->u);
 	st_error_free(t->err);
 	t->a = NULL;
 	t->err = NULL;

@@ -642,8 +642,8 @@ int st_layer_writer_add_raw(struct st_layer_writer *w, struct st_layer_source sr
 	struct tar_in t;
 	struct st_buf scratch = ST_BUF_INIT;
 	int ret = -1;
-	if (tar_in_open(&t, src, (struct st_layer_sink){ tar_out, w }, NULL, "not a tar archive",
-			err) < 0)
+	if (layer_tar_in_open(&t, src, (struct st_layer_sink){ tar_out, w }, NULL,
+			      "not a tar archive", err) < 0)
 		goto out;
 	if (t.empty) {
 		st_err(err, ST_E_PARSE, "not a tar archive: empty input");
@@ -655,18 +655,18 @@ int st_layer_writer_add_raw(struct st_layer_writer *w, struct st_layer_source sr
 		if (r == ARCHIVE_EOF)
 			break;
 		if (r < ARCHIVE_WARN || archive_read_data_skip(t.a) < ARCHIVE_WARN) {
-			tar_in_error(&t, "not a tar archive", err);
+			layer_tar_in_error(&t, "not a tar archive", err);
 			goto out;
 		}
-		if (tar_entry_check(e, &scratch, err) < 0)
+		if (layer_tar_entry_check(e, &scratch, err) < 0)
 			goto out;
 	}
-	ret = tar_in_drain(&t, err);
+	ret = layer_tar_in_drain(&t, err);
 out:
 	st_buf_release(&scratch);
 	if (ret < 0)
 		w->failed = true;
-	tar_in_close(&t);
+	layer_tar_in_close(&t);
 	return ret;
 }
 

@@ -30,7 +30,7 @@ struct st_store_blob_writer {
 int st_store_blob_writer_new(struct st_store *s, const char *expected,
 			     struct st_store_blob_writer **out, struct st_error **err)
 {
-	if (expected && check_digest(expected, "expected digest", err) < 0)
+	if (expected && store_check_digest(expected, "expected digest", err) < 0)
 		return -1;
 	st_auto(st_store_blob_writer) struct st_store_blob_writer *w = st_xcalloc(1, sizeof(*w));
 	w->s = s;
@@ -191,7 +191,7 @@ bool st_store_has_blob(struct st_store *s, const char *digest)
 
 char *st_store_blob_path(struct st_store *s, const char *digest, struct st_error **err)
 {
-	if (check_digest(digest, "blob", err) < 0)
+	if (store_check_digest(digest, "blob", err) < 0)
 		return NULL;
 	return st_path_join(s->blobs_dir, digest + 7);
 }

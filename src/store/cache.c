@@ -20,33 +20,34 @@ int st_store_cache_put(struct st_store *s, const char *key, const char *value, c
 		return st_err(err, ST_E_INVALID, "cache record: empty key");
 	if (!value)
 		return st_err(err, ST_E_INVALID, "cache record '%s': no value", key);
-	if (diff_id && check_digest(diff_id, "cache record diff_id", err) < 0)
+	if (diff_id && store_check_digest(diff_id, "cache record diff_id", err) < 0)
 		return -1;
 	st_autostmt sqlite3_stmt *st = NULL;
-	if (db_prepare(s,
-		       "INSERT INTO cache (key, value, diff_id, size, created, last_used) "
-		       "VALUES (?, ?, ?, ?, ?, " NEXT_USE ") ON CONFLICT (key) DO UPDATE SET "
-		       "value = excluded.value, diff_id = excluded.diff_id, size = excluded.size, "
-		       "created = excluded.created, last_used = excluded.last_used",
-		       &st, err) < 0)
+	if (store_db_prepare(
+		s,
+		"INSERT INTO cache (key, value, diff_id, size, created, last_used) "
+		"VALUES (?, ?, ?, ?, ?, " NEXT_USE ") ON CONFLICT (key) DO UPDATE SET "
+		"value = excluded.value, diff_id = excluded.diff_id, size = excluded.size, "
+		"created = excluded.created, last_used = excluded.last_used",
+		&st, err) < 0)
 		return -1;
-	int64_t now = now_us();
-	db_bind_text(st, 1, key);
-	db_bind_text(st, 2, value);
-	db_bind_text(st, 3, diff_id);
+	int64_t now = store_now_us();
+	store_db_bind_text(st, 1, key);
+	store_db_bind_text(st, 2, value);
+	store_db_bind_text(st, 3, diff_id);
 	sqlite3_bind_int64(st, 4, (sqlite3_int64)size);
 	sqlite3_bind_int64(st, 5, now);
 	sqlite3_bind_int64(st, 6, now);
-	return db_step_done(s, st, err);
+	return store_db_step_done(s, st, err);
 }
 
 #define CACHE_COLS "key, value, diff_id, size, created, last_used"
 
 static void cache_from_row(sqlite3_stmt *q, struct st_store_cache *c)
 {
-	c->key = db_col_dup(q, 0);
-	c->value = db_col_dup(q, 1);
-	c->diff_id = db_col_dup(q, 2);
+	c->key = store_db_col_dup(q, 0);
+	c->value = store_db_col_dup(q, 1);
+	c->diff_id = store_db_col_dup(q, 2);
 	c->size = (uint64_t)sqlite3_column_int64(q, 3);
 	c->created = sqlite3_column_int64(q, 4);
 	c->last_used = sqlite3_column_int64(q, 5);
@@ -60,36 +61,36 @@ int st_store_cache_get(struct st_store *s, const char *key, struct st_store_cach
 	 * is relaxed: a rebuild that hits every step would otherwise pay one fsync per step for a
 	 * last-used time.
 	 */
-	if (db_relaxed_begin(s, err) < 0)
+	if (store_db_relaxed_begin(s, err) < 0)
 		return -1;
 	int ret = 0;
 	{
 		st_autostmt sqlite3_stmt *st = NULL;
-		if (db_prepare(s,
-			       "UPDATE cache SET last_used = " NEXT_USE
-			       " WHERE key = ? RETURNING " CACHE_COLS,
-			       &st, err) < 0) {
+		if (store_db_prepare(s,
+				     "UPDATE cache SET last_used = " NEXT_USE
+				     " WHERE key = ? RETURNING " CACHE_COLS,
+				     &st, err) < 0) {
 			ret = -1;
 			goto out;
 		}
-		sqlite3_bind_int64(st, 1, now_us());
-		db_bind_text(st, 2, key);
+		sqlite3_bind_int64(st, 1, store_now_us());
+		store_db_bind_text(st, 2, key);
 		int rc = sqlite3_step(st);
 		if (rc == SQLITE_DONE) {
 			ret = st_err(err, ST_E_NOTFOUND, "cache record '%s': not found", key);
 		} else if (rc != SQLITE_ROW) {
-			ret = db_err(s, rc, err, "read cache record");
+			ret = store_db_err(s, rc, err, "read cache record");
 		} else {
 			cache_from_row(st, out);
 			rc = sqlite3_step(st);
 			if (rc != SQLITE_DONE) {
 				st_store_cache_release(out);
-				ret = db_err(s, rc, err, "update cache record");
+				ret = store_db_err(s, rc, err, "update cache record");
 			}
 		}
 	}
 out:
-	if (db_relaxed_end(s, ret, err) < 0 && ret == 0) {
+	if (store_db_relaxed_end(s, ret, err) < 0 && ret == 0) {
 		st_store_cache_release(out);
 		ret = -1;
 	}
@@ -100,7 +101,7 @@ int st_store_cache_list(struct st_store *s, struct st_store_cache **out, size_t 
 			struct st_error **err)
 {
 	st_autostmt sqlite3_stmt *q = NULL;
-	if (db_prepare(s, "SELECT " CACHE_COLS " FROM cache ORDER BY last_used", &q, err) < 0)
+	if (store_db_prepare(s, "SELECT " CACHE_COLS " FROM cache ORDER BY last_used", &q, err) < 0)
 		return -1;
 	struct st_store_cache *v = NULL;
 	size_t len = 0;
@@ -111,7 +112,7 @@ int st_store_cache_list(struct st_store *s, struct st_store_cache **out, size_t 
 	}
 	if (rc != SQLITE_DONE) {
 		st_store_caches_free(v, len);
-		return db_err(s, rc, err, "read cache records");
+		return store_db_err(s, rc, err, "read cache records");
 	}
 	*out = v;
 	*n = len;
@@ -121,10 +122,10 @@ int st_store_cache_list(struct st_store *s, struct st_store_cache **out, size_t 
 int st_store_cache_delete(struct st_store *s, const char *key, struct st_error **err)
 {
 	st_autostmt sqlite3_stmt *st = NULL;
-	if (db_prepare(s, "DELETE FROM cache WHERE key = ?", &st, err) < 0)
+	if (store_db_prepare(s, "DELETE FROM cache WHERE key = ?", &st, err) < 0)
 		return -1;
-	db_bind_text(st, 1, key);
-	if (db_step_done(s, st, err) < 0)
+	store_db_bind_text(st, 1, key);
+	if (store_db_step_done(s, st, err) < 0)
 		return -1;
 	if (sqlite3_changes(s->db) == 0)
 		return st_err(err, ST_E_NOTFOUND, "cache record '%s': not found", key);
@@ -135,20 +136,20 @@ int st_store_cache_prune(struct st_store *s, uint64_t keep_bytes, size_t *remove
 			 struct st_error **err)
 {
 	st_autotx struct tx t = { 0 };
-	if (tx_begin(s, &t, true, err) < 0)
+	if (store_tx_begin(s, &t, true, err) < 0)
 		return -1;
 	st_autostmt sqlite3_stmt *sum = NULL;
-	if (db_prepare(s, "SELECT coalesce(sum(size), 0) FROM cache", &sum, err) < 0)
+	if (store_db_prepare(s, "SELECT coalesce(sum(size), 0) FROM cache", &sum, err) < 0)
 		return -1;
 	int rc = sqlite3_step(sum);
 	if (rc != SQLITE_ROW)
-		return db_err(s, rc, err, "read cache size");
+		return store_db_err(s, rc, err, "read cache size");
 	uint64_t total = (uint64_t)sqlite3_column_int64(sum, 0);
 
 	st_autostmt sqlite3_stmt *q = NULL;
 	st_autostmt sqlite3_stmt *del = NULL;
-	if (db_prepare(s, "SELECT key, size FROM cache ORDER BY last_used", &q, err) < 0 ||
-	    db_prepare(s, "DELETE FROM cache WHERE key = ?", &del, err) < 0)
+	if (store_db_prepare(s, "SELECT key, size FROM cache ORDER BY last_used", &q, err) < 0 ||
+	    store_db_prepare(s, "DELETE FROM cache WHERE key = ?", &del, err) < 0)
 		return -1;
 	size_t count = 0;
 	uint64_t bytes = 0;
@@ -156,16 +157,16 @@ int st_store_cache_prune(struct st_store *s, uint64_t keep_bytes, size_t *remove
 		uint64_t sz = (uint64_t)sqlite3_column_int64(q, 1);
 		sqlite3_reset(del);
 		sqlite3_bind_value(del, 1, sqlite3_column_value(q, 0));
-		if (db_step_done(s, del, err) < 0)
+		if (store_db_step_done(s, del, err) < 0)
 			return -1;
 		total -= sz < total ? sz : total;
 		bytes += sz;
 		count++;
 	}
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return db_err(s, rc, err, "read cache records");
+		return store_db_err(s, rc, err, "read cache records");
 	sqlite3_reset(q);
-	if (tx_commit(&t, err) < 0)
+	if (store_tx_commit(&t, err) < 0)
 		return -1;
 	if (removed)
 		*removed = count;
@@ -195,16 +196,16 @@ int st_store_kv_get(struct st_store *s, const char *ns, const char *key, char **
 		    struct st_error **err)
 {
 	st_autostmt sqlite3_stmt *q = NULL;
-	if (db_prepare(s, "SELECT value FROM kv WHERE ns = ? AND key = ?", &q, err) < 0)
+	if (store_db_prepare(s, "SELECT value FROM kv WHERE ns = ? AND key = ?", &q, err) < 0)
 		return -1;
-	db_bind_text(q, 1, ns);
-	db_bind_text(q, 2, key);
+	store_db_bind_text(q, 1, ns);
+	store_db_bind_text(q, 2, key);
 	int rc = sqlite3_step(q);
 	if (rc == SQLITE_DONE)
 		return st_err(err, ST_E_NOTFOUND, "%s '%s': not found", ns, key);
 	if (rc != SQLITE_ROW)
-		return db_err(s, rc, err, "read key");
-	*value = db_col_dup(q, 0);
+		return store_db_err(s, rc, err, "read key");
+	*value = store_db_col_dup(q, 0);
 	return 0;
 }
 
@@ -214,40 +215,41 @@ int st_store_kv_put(struct st_store *s, const char *ns, const char *key, const c
 	if (!ns || !key || !value)
 		return st_err(err, ST_E_INVALID, "put key: missing namespace, key or value");
 	st_autostmt sqlite3_stmt *st = NULL;
-	if (db_prepare(s,
-		       "INSERT INTO kv (ns, key, value) VALUES (?, ?, ?) "
-		       "ON CONFLICT (ns, key) DO UPDATE SET value = excluded.value",
-		       &st, err) < 0)
+	if (store_db_prepare(s,
+			     "INSERT INTO kv (ns, key, value) VALUES (?, ?, ?) "
+			     "ON CONFLICT (ns, key) DO UPDATE SET value = excluded.value",
+			     &st, err) < 0)
 		return -1;
-	db_bind_text(st, 1, ns);
-	db_bind_text(st, 2, key);
-	db_bind_text(st, 3, value);
-	return db_step_done(s, st, err);
+	store_db_bind_text(st, 1, ns);
+	store_db_bind_text(st, 2, key);
+	store_db_bind_text(st, 3, value);
+	return store_db_step_done(s, st, err);
 }
 
 int st_store_kv_delete(struct st_store *s, const char *ns, const char *key, struct st_error **err)
 {
 	st_autostmt sqlite3_stmt *st = NULL;
-	if (db_prepare(s, "DELETE FROM kv WHERE ns = ? AND key = ?", &st, err) < 0)
+	if (store_db_prepare(s, "DELETE FROM kv WHERE ns = ? AND key = ?", &st, err) < 0)
 		return -1;
-	db_bind_text(st, 1, ns);
-	db_bind_text(st, 2, key);
-	return db_step_done(s, st, err);
+	store_db_bind_text(st, 1, ns);
+	store_db_bind_text(st, 2, key);
+	return store_db_step_done(s, st, err);
 }
 
 int st_store_kv_list(struct st_store *s, const char *ns, unsigned flags, struct st_store_kv **out,
 		     size_t *n, struct st_error **err)
 {
 	st_autostmt sqlite3_stmt *q = NULL;
-	if (db_prepare(s,
-		       (flags & ST_STORE_KV_VALUES)
-			   ? "SELECT key, length(CAST(value AS BLOB)), value FROM kv WHERE ns = ? "
-			     "ORDER BY key"
-			   : "SELECT key, length(CAST(value AS BLOB)) FROM kv WHERE ns = ? "
-			     "ORDER BY key",
-		       &q, err) < 0)
+	if (store_db_prepare(
+		s,
+		(flags & ST_STORE_KV_VALUES)
+		    ? "SELECT key, length(CAST(value AS BLOB)), value FROM kv WHERE ns = ? "
+		      "ORDER BY key"
+		    : "SELECT key, length(CAST(value AS BLOB)) FROM kv WHERE ns = ? "
+		      "ORDER BY key",
+		&q, err) < 0)
 		return -1;
-	db_bind_text(q, 1, ns);
+	store_db_bind_text(q, 1, ns);
 	struct st_store_kv *v = NULL;
 	size_t len = 0, cap = 0;
 	int rc;
@@ -256,14 +258,14 @@ int st_store_kv_list(struct st_store *s, const char *ns, unsigned flags, struct 
 			cap = cap ? cap * 2 : 16;
 			v = st_xrealloc(v, cap * sizeof(*v));
 		}
-		v[len].key = db_col_dup(q, 0);
+		v[len].key = store_db_col_dup(q, 0);
 		v[len].size = (uint64_t)sqlite3_column_int64(q, 1);
-		v[len].value = (flags & ST_STORE_KV_VALUES) ? db_col_dup(q, 2) : NULL;
+		v[len].value = (flags & ST_STORE_KV_VALUES) ? store_db_col_dup(q, 2) : NULL;
 		len++;
 	}
 	if (rc != SQLITE_DONE) {
 		st_store_kvs_free(v, len);
-		return db_err(s, rc, err, "list keys");
+		return store_db_err(s, rc, err, "list keys");
 	}
 	*out = v;
 	*n = len;
@@ -283,10 +285,10 @@ int st_store_kv_delete_ns(struct st_store *s, const char *ns, size_t *removed,
 			  struct st_error **err)
 {
 	st_autostmt sqlite3_stmt *st = NULL;
-	if (db_prepare(s, "DELETE FROM kv WHERE ns = ?", &st, err) < 0)
+	if (store_db_prepare(s, "DELETE FROM kv WHERE ns = ?", &st, err) < 0)
 		return -1;
-	db_bind_text(st, 1, ns);
-	if (db_step_done(s, st, err) < 0)
+	store_db_bind_text(st, 1, ns);
+	if (store_db_step_done(s, st, err) < 0)
 		return -1;
 	if (removed)
 		*removed = (size_t)sqlite3_changes(s->db);

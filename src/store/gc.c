@@ -57,12 +57,12 @@ static int exists(struct st_store *s, const char *sql, const char *arg, bool *ou
 		  struct st_error **err)
 {
 	st_autostmt sqlite3_stmt *q = NULL;
-	if (db_prepare(s, sql, &q, err) < 0)
+	if (store_db_prepare(s, sql, &q, err) < 0)
 		return -1;
-	db_bind_text(q, 1, arg);
+	store_db_bind_text(q, 1, arg);
 	int rc = sqlite3_step(q);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return db_err(s, rc, err, "read");
+		return store_db_err(s, rc, err, "read");
 	*out = rc == SQLITE_ROW;
 	return 0;
 }
@@ -70,11 +70,11 @@ static int exists(struct st_store *s, const char *sql, const char *arg, bool *ou
 static int query_u64(struct st_store *s, const char *sql, uint64_t *out, struct st_error **err)
 {
 	st_autostmt sqlite3_stmt *q = NULL;
-	if (db_prepare(s, sql, &q, err) < 0)
+	if (store_db_prepare(s, sql, &q, err) < 0)
 		return -1;
 	int rc = sqlite3_step(q);
 	if (rc != SQLITE_ROW)
-		return db_err(s, rc, err, "read");
+		return store_db_err(s, rc, err, "read");
 	*out = (uint64_t)sqlite3_column_int64(q, 0);
 	return 0;
 }
@@ -84,8 +84,8 @@ static int expire_leases(struct st_store *s, bool dry, struct st_store_gc_report
 {
 	st_autostmt sqlite3_stmt *q = NULL;
 	st_autostmt sqlite3_stmt *del = NULL;
-	if (db_prepare(s, "SELECT id FROM leases", &q, err) < 0 ||
-	    db_prepare(s, "DELETE FROM leases WHERE id = ?", &del, err) < 0)
+	if (store_db_prepare(s, "SELECT id FROM leases", &q, err) < 0 ||
+	    store_db_prepare(s, "DELETE FROM leases WHERE id = ?", &del, err) < 0)
 		return -1;
 	int rc;
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
@@ -96,8 +96,8 @@ static int expire_leases(struct st_store *s, bool dry, struct st_store_gc_report
 		if (!unlocked(path))
 			continue;
 		sqlite3_reset(del);
-		db_bind_text(del, 1, id);
-		if (db_step_done(s, del, err) < 0)
+		store_db_bind_text(del, 1, id);
+		if (store_db_step_done(s, del, err) < 0)
 			return -1;
 		/* The holder is gone; if this transaction rolls back, a row without a file is
 		 * still dead to the next gc. */
@@ -106,7 +106,7 @@ static int expire_leases(struct st_store *s, bool dry, struct st_store_gc_report
 		r->leases++;
 	}
 	if (rc != SQLITE_DONE)
-		return db_err(s, rc, err, "read leases");
+		return store_db_err(s, rc, err, "read leases");
 	return 0;
 }
 
@@ -130,13 +130,13 @@ static const char live_blob_sql[] =
 static int delete_dead_records(struct st_store *s, struct st_store_gc_report *r,
 			       struct st_error **err)
 {
-	if (db_exec(s, live_diff_sql, err) < 0)
+	if (store_db_exec(s, live_diff_sql, err) < 0)
 		return -1;
-	if (db_exec(s,
-		    "DELETE FROM layers WHERE diff_id NOT IN (SELECT d FROM gc_live_diff) "
-		    "AND digest NOT IN (SELECT digest FROM image_layers) "
-		    "AND digest NOT IN (SELECT item FROM lease_items)",
-		    err) < 0)
+	if (store_db_exec(s,
+			  "DELETE FROM layers WHERE diff_id NOT IN (SELECT d FROM gc_live_diff) "
+			  "AND digest NOT IN (SELECT digest FROM image_layers) "
+			  "AND digest NOT IN (SELECT item FROM lease_items)",
+			  err) < 0)
 		return -1;
 	r->layers += (size_t)sqlite3_changes(s->db);
 	uint64_t bytes = 0;
@@ -146,14 +146,14 @@ static int delete_dead_records(struct st_store *s, struct st_store_gc_report *r,
 		      &bytes, err) < 0)
 		return -1;
 	r->unpacked_bytes += bytes;
-	return db_exec(s, "DELETE FROM unpacked WHERE diff_id NOT IN (SELECT d FROM gc_live_diff)",
-		       err);
+	return store_db_exec(
+	    s, "DELETE FROM unpacked WHERE diff_id NOT IN (SELECT d FROM gc_live_diff)", err);
 }
 
 static int sweep_blobs(struct st_store *s, bool dry, struct st_store_gc_report *r,
 		       struct st_error **err)
 {
-	if (db_exec(s, live_blob_sql, err) < 0)
+	if (store_db_exec(s, live_blob_sql, err) < 0)
 		return -1;
 	st_autodir DIR *d = opendir(s->blobs_dir);
 	if (!d)
@@ -344,17 +344,17 @@ int st_store_gc(struct st_store *s, unsigned flags, struct st_store_gc_report *r
 	int rc = -1;
 	{
 		st_autotx struct tx t = { 0 };
-		if (tx_begin(s, &t, true, err) < 0 || expire_leases(s, dry, &r, err) < 0 ||
+		if (store_tx_begin(s, &t, true, err) < 0 || expire_leases(s, dry, &r, err) < 0 ||
 		    delete_dead_records(s, &r, err) < 0)
 			goto out;
 		/* A dry run stays in one transaction so it sees its own deletions; then rolls back.
 		 */
-		if (!dry && (tx_commit(&t, err) < 0 || tx_begin(s, &t, true, err) < 0))
+		if (!dry && (store_tx_commit(&t, err) < 0 || store_tx_begin(s, &t, true, err) < 0))
 			goto out;
 		if (sweep_blobs(s, dry, &r, err) < 0 ||
 		    sweep_unpacked(s, dry, &r, &doomed, &n_doomed, err) < 0)
 			goto out;
-		if (!dry && tx_commit(&t, err) < 0)
+		if (!dry && store_tx_commit(&t, err) < 0)
 			goto out;
 	}
 	/* One that does not go now stays in tmp/, where sweep_tmp() tries again. */
@@ -393,7 +393,7 @@ static int report_rows(struct st_store *s, struct st_store_check_report *r, cons
 		       const char *fmt, struct st_error **err)
 {
 	st_autostmt sqlite3_stmt *q = NULL;
-	if (db_prepare(s, sql, &q, err) < 0)
+	if (store_db_prepare(s, sql, &q, err) < 0)
 		return -1;
 	int rc;
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
@@ -406,7 +406,7 @@ static int report_rows(struct st_store *s, struct st_store_check_report *r, cons
 #pragma GCC diagnostic pop
 	}
 	if (rc != SQLITE_DONE)
-		return db_err(s, rc, err, "check");
+		return store_db_err(s, rc, err, "check");
 	return 0;
 }
 
@@ -415,7 +415,7 @@ static int check_blobs_exist(struct st_store *s, struct st_store_check_report *r
 			     struct st_error **err)
 {
 	st_autostmt sqlite3_stmt *q = NULL;
-	if (db_prepare(s, sql, &q, err) < 0)
+	if (store_db_prepare(s, sql, &q, err) < 0)
 		return -1;
 	int rc;
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
@@ -425,7 +425,7 @@ static int check_blobs_exist(struct st_store *s, struct st_store_check_report *r
 			problem(r, "%s: blob %s missing", what ? what : "?", d ? d : "(null)");
 	}
 	if (rc != SQLITE_DONE)
-		return db_err(s, rc, err, "check");
+		return store_db_err(s, rc, err, "check");
 	return 0;
 }
 
@@ -467,7 +467,7 @@ static int check_layer_sizes(struct st_store *s, struct st_store_check_report *r
 			     struct st_error **err)
 {
 	st_autostmt sqlite3_stmt *q = NULL;
-	if (db_prepare(s, "SELECT digest, size FROM layers", &q, err) < 0)
+	if (store_db_prepare(s, "SELECT digest, size FROM layers", &q, err) < 0)
 		return -1;
 	int rc;
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
@@ -486,7 +486,7 @@ static int check_layer_sizes(struct st_store *s, struct st_store_check_report *r
 				(unsigned long long)want, (unsigned long long)st.st_size);
 	}
 	if (rc != SQLITE_DONE)
-		return db_err(s, rc, err, "check");
+		return store_db_err(s, rc, err, "check");
 	return 0;
 }
 
@@ -494,7 +494,7 @@ static int check_unpacked(struct st_store *s, struct st_store_check_report *r,
 			  struct st_error **err)
 {
 	st_autostmt sqlite3_stmt *q = NULL;
-	if (db_prepare(s, "SELECT diff_id FROM unpacked", &q, err) < 0)
+	if (store_db_prepare(s, "SELECT diff_id FROM unpacked", &q, err) < 0)
 		return -1;
 	int rc;
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
@@ -511,7 +511,7 @@ static int check_unpacked(struct st_store *s, struct st_store_check_report *r,
 			problem(r, "unpacked layer %s: directory '%s' missing", d, path);
 	}
 	if (rc != SQLITE_DONE)
-		return db_err(s, rc, err, "check");
+		return store_db_err(s, rc, err, "check");
 	return 0;
 }
 
@@ -527,7 +527,7 @@ int st_store_check(struct st_store *s, struct st_store_check_report *out, struct
 	{
 		/* One read transaction: the records checked are one consistent snapshot. */
 		st_autotx struct tx t = { 0 };
-		if (tx_begin(s, &t, false, err) < 0)
+		if (store_tx_begin(s, &t, false, err) < 0)
 			goto out;
 		if (report_rows(s, &r,
 				"SELECT quick_check FROM pragma_quick_check "
@@ -555,7 +555,7 @@ int st_store_check(struct st_store *s, struct st_store_check_report *out, struct
 		    check_layer_sizes(s, &r, err) < 0 || check_unpacked(s, &r, err) < 0 ||
 		    check_blob_files(s, &r, err) < 0)
 			goto out;
-		if (tx_commit(&t, err) < 0)
+		if (store_tx_commit(&t, err) < 0)
 			goto out;
 	}
 	*out = r;
@@ -599,13 +599,13 @@ int st_store_df(struct st_store *s, struct st_store_df *out, struct st_error **e
 		"SELECT coalesce(sum(size), 0) FROM unpacked",
 		"SELECT count(*) FROM cache",
 	};
-	if (tx_begin(s, &t, false, err) < 0)
+	if (store_tx_begin(s, &t, false, err) < 0)
 		return st_err_wrap(err, "disk usage");
 	for (size_t i = 0; i < 8; i++)
 		if (query_u64(s, sql[i], &v[i], err) < 0)
 			return st_err_wrap(err, "disk usage");
 	if (query_u64(s, "SELECT coalesce(sum(size), 0) FROM cache", &df.cache_size, err) < 0 ||
-	    tx_commit(&t, err) < 0)
+	    store_tx_commit(&t, err) < 0)
 		return st_err_wrap(err, "disk usage");
 	df.images = (size_t)v[0];
 	df.images_active = (size_t)v[1];

@@ -25,26 +25,27 @@ static inline void stmt_finalizep(sqlite3_stmt **st)
 #define st_autostmt __attribute__((cleanup(stmt_finalizep)))
 
 /* Map the last SQLite error of 's' to an st_error: SQLITE_BUSY/LOCKED -> ST_E_BUSY. */
-int db_err(struct st_store *s, int rc, struct st_error **err, const char *what);
-int db_exec(struct st_store *s, const char *sql, struct st_error **err);
+int store_db_err(struct st_store *s, int rc, struct st_error **err, const char *what);
+int store_db_exec(struct st_store *s, const char *sql, struct st_error **err);
 /*
  * Commit the next statements without waiting for the disk (synchronous=NORMAL), then go back
  * to synchronous=FULL. Only for records whose loss on a power cut harms nothing (LRU touches,
  * lease items: a lease matters only while its process lives); WAL stays consistent either way,
  * and the next FULL commit makes them durable too.
  */
-int db_relaxed_begin(struct st_store *s, struct st_error **err);
+int store_db_relaxed_begin(struct st_store *s, struct st_error **err);
 /* Returns 'rc' unchanged, or -1 if going back to FULL failed (then *err is set if rc was 0). */
-int db_relaxed_end(struct st_store *s, int rc, struct st_error **err);
-int db_prepare(struct st_store *s, const char *sql, sqlite3_stmt **out, struct st_error **err);
+int store_db_relaxed_end(struct st_store *s, int rc, struct st_error **err);
+int store_db_prepare(struct st_store *s, const char *sql, sqlite3_stmt **out,
+		     struct st_error **err);
 /* sqlite3_step expecting SQLITE_DONE. */
-int db_step_done(struct st_store *s, sqlite3_stmt *st, struct st_error **err);
+int store_db_step_done(struct st_store *s, sqlite3_stmt *st, struct st_error **err);
 /* Bind text, NULL allowed. */
-void db_bind_text(sqlite3_stmt *st, int i, const char *v);
+void store_db_bind_text(sqlite3_stmt *st, int i, const char *v);
 /* New string or NULL for a NULL column. */
-char *db_col_dup(sqlite3_stmt *st, int i);
+char *store_db_col_dup(sqlite3_stmt *st, int i);
 /* Copy a digest column into 'd' (empty string if NULL or malformed). */
-void db_col_digest(sqlite3_stmt *st, int i, struct st_digest *d);
+void store_db_col_digest(sqlite3_stmt *st, int i, struct st_digest *d);
 
 /*
  * A transaction that rolls back when it goes out of scope unless committed. Write
@@ -55,20 +56,22 @@ struct tx {
 	struct st_store *s;
 	bool open;
 };
-int tx_begin(struct st_store *s, struct tx *t, bool write, struct st_error **err);
-int tx_commit(struct tx *t, struct st_error **err);
-void tx_rollbackp(struct tx *t);
-#define st_autotx __attribute__((cleanup(tx_rollbackp)))
+int store_tx_begin(struct st_store *s, struct tx *t, bool write, struct st_error **err);
+int store_tx_commit(struct tx *t, struct st_error **err);
+void store_tx_rollbackp(struct tx *t);
+#define st_autotx __attribute__((cleanup(store_tx_rollbackp)))
 
 /* Validate a digest argument: ST_E_INVALID naming 'what'. */
-int check_digest(const char *d, const char *what, struct st_error **err);
+int store_check_digest(const char *d, const char *what, struct st_error **err);
 /* Microseconds since the epoch. */
-int64_t now_us(void);
+int64_t store_now_us(void);
 
 /* Inside an open write transaction: record layer 'l' (blob presence checked). */
-int layer_put_locked(struct st_store *s, const struct st_store_layer *l, struct st_error **err);
+int store_layer_put_locked(struct st_store *s, const struct st_store_layer *l,
+			   struct st_error **err);
 /* Inside an open write transaction: add 'digest' to lease 'id'. */
-int lease_add_locked(struct st_store *s, const char *id, const char *digest, struct st_error **err);
+int store_lease_add_locked(struct st_store *s, const char *id, const char *digest,
+			   struct st_error **err);
 
 /*
  * Rename *path, a tmp/ entry "new.XXXXXX" that the caller has just flock()ed, to

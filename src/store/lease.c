@@ -56,7 +56,7 @@ void st_store_lease_end(struct st_store_lease *l)
 		/* A failure here leaves rows behind; gc removes them once the lock is gone. */
 		if (sqlite3_prepare_v2(l->s->db, "DELETE FROM leases WHERE id = ?", -1, &st,
 				       NULL) == SQLITE_OK) {
-			db_bind_text(st, 1, l->id);
+			store_db_bind_text(st, 1, l->id);
 			sqlite3_step(st);
 		}
 	}
@@ -94,36 +94,38 @@ int st_store_lease_begin(struct st_store *s, struct st_store_lease **out, struct
 	if (flock(l->fd, LOCK_EX | LOCK_NB) < 0)
 		return st_err_errno(err, "begin lease: lock '%s'", l->path);
 	st_autostmt sqlite3_stmt *st = NULL;
-	if (db_prepare(s, "INSERT INTO leases (id, pid, created) VALUES (?, ?, ?)", &st, err) < 0)
+	if (store_db_prepare(s, "INSERT INTO leases (id, pid, created) VALUES (?, ?, ?)", &st,
+			     err) < 0)
 		return st_err_wrap(err, "begin lease");
-	db_bind_text(st, 1, l->id);
+	store_db_bind_text(st, 1, l->id);
 	sqlite3_bind_int64(st, 2, getpid());
-	sqlite3_bind_int64(st, 3, now_us());
-	if (db_step_done(s, st, err) < 0)
+	sqlite3_bind_int64(st, 3, store_now_us());
+	if (store_db_step_done(s, st, err) < 0)
 		return st_err_wrap(err, "begin lease");
 	*out = st_steal(&l);
 	return 0;
 }
 
-int lease_add_locked(struct st_store *s, const char *id, const char *digest, struct st_error **err)
+int store_lease_add_locked(struct st_store *s, const char *id, const char *digest,
+			   struct st_error **err)
 {
 	st_autostmt sqlite3_stmt *st = NULL;
-	if (db_prepare(s, "INSERT OR IGNORE INTO lease_items (lease_id, item) VALUES (?, ?)", &st,
-		       err) < 0)
+	if (store_db_prepare(s, "INSERT OR IGNORE INTO lease_items (lease_id, item) VALUES (?, ?)",
+			     &st, err) < 0)
 		return -1;
-	db_bind_text(st, 1, id);
-	db_bind_text(st, 2, digest);
-	return db_step_done(s, st, err);
+	store_db_bind_text(st, 1, id);
+	store_db_bind_text(st, 2, digest);
+	return store_db_step_done(s, st, err);
 }
 
 int st_store_lease_add(struct st_store_lease *l, const char *digest, struct st_error **err)
 {
-	if (check_digest(digest, "lease item", err) < 0)
+	if (store_check_digest(digest, "lease item", err) < 0)
 		return -1;
 	/* Relaxed: other processes see the item at once; only durability is given up. */
-	if (db_relaxed_begin(l->s, err) < 0)
+	if (store_db_relaxed_begin(l->s, err) < 0)
 		return -1;
-	int rc = db_relaxed_end(l->s, lease_add_locked(l->s, l->id, digest, err), err);
+	int rc = store_db_relaxed_end(l->s, store_lease_add_locked(l->s, l->id, digest, err), err);
 	if (rc < 0)
 		return st_err_wrap(err, "lease %s", l->id);
 	return 0;

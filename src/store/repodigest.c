@@ -14,26 +14,26 @@ int st_store_repo_digest_add(struct st_store *s, const char *image_id, const cha
 	if (!at || at == name || !st_digest_valid(at + 1))
 		return st_err(err, ST_E_INVALID, "'%s' is not repository@sha256:<hex>", name);
 	st_autotx struct tx t = { 0 };
-	if (tx_begin(s, &t, true, err) < 0)
+	if (store_tx_begin(s, &t, true, err) < 0)
 		return -1;
 	st_autostmt sqlite3_stmt *q = NULL;
-	if (db_prepare(s, "SELECT 1 FROM images WHERE id = ?", &q, err) < 0)
+	if (store_db_prepare(s, "SELECT 1 FROM images WHERE id = ?", &q, err) < 0)
 		return -1;
-	db_bind_text(q, 1, image_id);
+	store_db_bind_text(q, 1, image_id);
 	int rc = sqlite3_step(q);
 	if (rc == SQLITE_DONE)
 		return st_err(err, ST_E_NOTFOUND, "image %s not found", image_id);
 	if (rc != SQLITE_ROW)
-		return db_err(s, rc, err, "read image");
+		return store_db_err(s, rc, err, "read image");
 	st_autostmt sqlite3_stmt *st = NULL;
-	if (db_prepare(s,
-		       "INSERT INTO repo_digests (name, image_id) VALUES (?, ?) "
-		       "ON CONFLICT (name) DO UPDATE SET image_id = excluded.image_id",
-		       &st, err) < 0)
+	if (store_db_prepare(s,
+			     "INSERT INTO repo_digests (name, image_id) VALUES (?, ?) "
+			     "ON CONFLICT (name) DO UPDATE SET image_id = excluded.image_id",
+			     &st, err) < 0)
 		return -1;
-	db_bind_text(st, 1, name);
-	db_bind_text(st, 2, image_id);
-	if (db_step_done(s, st, err) < 0 || tx_commit(&t, err) < 0)
+	store_db_bind_text(st, 1, name);
+	store_db_bind_text(st, 2, image_id);
+	if (store_db_step_done(s, st, err) < 0 || store_tx_commit(&t, err) < 0)
 		return -1;
 	return 0;
 }
@@ -44,20 +44,20 @@ int st_store_repo_digests(struct st_store *s, const char *image_id, char ***out,
 	*out = NULL;
 	*n = 0;
 	st_autostmt sqlite3_stmt *q = NULL;
-	if (db_prepare(s, "SELECT name FROM repo_digests WHERE image_id = ? ORDER BY name", &q,
-		       err) < 0)
+	if (store_db_prepare(s, "SELECT name FROM repo_digests WHERE image_id = ? ORDER BY name",
+			     &q, err) < 0)
 		return -1;
-	db_bind_text(q, 1, image_id);
+	store_db_bind_text(q, 1, image_id);
 	int rc;
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
 		*out = st_xrealloc(*out, (*n + 1) * sizeof(**out));
-		(*out)[(*n)++] = db_col_dup(q, 0);
+		(*out)[(*n)++] = store_db_col_dup(q, 0);
 	}
 	if (rc != SQLITE_DONE) {
 		st_store_strings_free(*out, *n);
 		*out = NULL;
 		*n = 0;
-		return db_err(s, rc, err, "read repo digests");
+		return store_db_err(s, rc, err, "read repo digests");
 	}
 	return 0;
 }
@@ -66,14 +66,14 @@ int st_store_repo_digest_get(struct st_store *s, const char *name, struct st_dig
 			     struct st_error **err)
 {
 	st_autostmt sqlite3_stmt *q = NULL;
-	if (db_prepare(s, "SELECT image_id FROM repo_digests WHERE name = ?", &q, err) < 0)
+	if (store_db_prepare(s, "SELECT image_id FROM repo_digests WHERE name = ?", &q, err) < 0)
 		return -1;
-	db_bind_text(q, 1, name);
+	store_db_bind_text(q, 1, name);
 	int rc = sqlite3_step(q);
 	if (rc == SQLITE_DONE)
 		return st_err(err, ST_E_NOTFOUND, "no image is %s", name);
 	if (rc != SQLITE_ROW)
-		return db_err(s, rc, err, "read repo digests");
-	db_col_digest(q, 0, image_id);
+		return store_db_err(s, rc, err, "read repo digests");
+	store_db_col_digest(q, 0, image_id);
 	return 0;
 }

@@ -92,14 +92,14 @@ static const char *const migrations[] = {
 _Static_assert(sizeof(migrations) / sizeof(*migrations) == ST_STORE_SCHEMA_VERSION,
 	       "one migration per schema version");
 
-int64_t now_us(void)
+int64_t store_now_us(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-int db_err(struct st_store *s, int rc, struct st_error **err, const char *what)
+int store_db_err(struct st_store *s, int rc, struct st_error **err, const char *what)
 {
 	int prim = rc & 0xff;
 	enum st_errkind kind = ST_E_IO;
@@ -113,31 +113,31 @@ int db_err(struct st_store *s, int rc, struct st_error **err, const char *what)
 		      s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
 }
 
-int db_exec(struct st_store *s, const char *sql, struct st_error **err)
+int store_db_exec(struct st_store *s, const char *sql, struct st_error **err)
 {
 	int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
 	if (rc != SQLITE_OK)
-		return db_err(s, rc, err, "exec");
+		return store_db_err(s, rc, err, "exec");
 	return 0;
 }
 
-int db_prepare(struct st_store *s, const char *sql, sqlite3_stmt **out, struct st_error **err)
+int store_db_prepare(struct st_store *s, const char *sql, sqlite3_stmt **out, struct st_error **err)
 {
 	int rc = sqlite3_prepare_v2(s->db, sql, -1, out, NULL);
 	if (rc != SQLITE_OK)
-		return db_err(s, rc, err, "prepare");
+		return store_db_err(s, rc, err, "prepare");
 	return 0;
 }
 
-int db_step_done(struct st_store *s, sqlite3_stmt *st, struct st_error **err)
+int store_db_step_done(struct st_store *s, sqlite3_stmt *st, struct st_error **err)
 {
 	int rc = sqlite3_step(st);
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-		return db_err(s, rc, err, "write");
+		return store_db_err(s, rc, err, "write");
 	return 0;
 }
 
-void db_bind_text(sqlite3_stmt *st, int i, const char *v)
+void store_db_bind_text(sqlite3_stmt *st, int i, const char *v)
 {
 	if (v)
 		sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
@@ -145,13 +145,13 @@ void db_bind_text(sqlite3_stmt *st, int i, const char *v)
 		sqlite3_bind_null(st, i);
 }
 
-char *db_col_dup(sqlite3_stmt *st, int i)
+char *store_db_col_dup(sqlite3_stmt *st, int i)
 {
 	const unsigned char *t = sqlite3_column_text(st, i);
 	return t ? st_xstrdup((const char *)t) : NULL;
 }
 
-void db_col_digest(sqlite3_stmt *st, int i, struct st_digest *d)
+void store_db_col_digest(sqlite3_stmt *st, int i, struct st_digest *d)
 {
 	const char *t = (const char *)sqlite3_column_text(st, i);
 	d->str[0] = '\0';
@@ -159,32 +159,32 @@ void db_col_digest(sqlite3_stmt *st, int i, struct st_digest *d)
 		memcpy(d->str, t, ST_DIGEST_STR_LEN + 1);
 }
 
-int tx_begin(struct st_store *s, struct tx *t, bool write, struct st_error **err)
+int store_tx_begin(struct st_store *s, struct tx *t, bool write, struct st_error **err)
 {
 	t->s = s;
 	t->open = false;
-	if (db_exec(s, write ? "BEGIN IMMEDIATE" : "BEGIN", err) < 0)
+	if (store_db_exec(s, write ? "BEGIN IMMEDIATE" : "BEGIN", err) < 0)
 		return -1;
 	t->open = true;
 	return 0;
 }
 
-int tx_commit(struct tx *t, struct st_error **err)
+int store_tx_commit(struct tx *t, struct st_error **err)
 {
-	if (db_exec(t->s, "COMMIT", err) < 0)
+	if (store_db_exec(t->s, "COMMIT", err) < 0)
 		return -1; /* the cleanup rolls back */
 	t->open = false;
 	return 0;
 }
 
-void tx_rollbackp(struct tx *t)
+void store_tx_rollbackp(struct tx *t)
 {
 	if (t->s && t->open)
 		sqlite3_exec(t->s->db, "ROLLBACK", NULL, NULL, NULL);
 	t->open = false;
 }
 
-int check_digest(const char *d, const char *what, struct st_error **err)
+int store_check_digest(const char *d, const char *what, struct st_error **err)
 {
 	if (!d || !st_digest_valid(d))
 		return st_err(err, ST_E_INVALID, "%s '%s': not a sha256 digest", what,
@@ -195,23 +195,23 @@ int check_digest(const char *d, const char *what, struct st_error **err)
 static int pragma_int(struct st_store *s, const char *sql, int *out, struct st_error **err)
 {
 	st_autostmt sqlite3_stmt *st = NULL;
-	if (db_prepare(s, sql, &st, err) < 0)
+	if (store_db_prepare(s, sql, &st, err) < 0)
 		return -1;
 	int rc = sqlite3_step(st);
 	if (rc != SQLITE_ROW)
-		return db_err(s, rc, err, "read schema version");
+		return store_db_err(s, rc, err, "read schema version");
 	*out = sqlite3_column_int(st, 0);
 	return 0;
 }
 
-int db_relaxed_begin(struct st_store *s, struct st_error **err)
+int store_db_relaxed_begin(struct st_store *s, struct st_error **err)
 {
-	return db_exec(s, "PRAGMA synchronous=NORMAL", err);
+	return store_db_exec(s, "PRAGMA synchronous=NORMAL", err);
 }
 
-int db_relaxed_end(struct st_store *s, int rc, struct st_error **err)
+int store_db_relaxed_end(struct st_store *s, int rc, struct st_error **err)
 {
-	if (db_exec(s, "PRAGMA synchronous=FULL", rc < 0 ? NULL : err) < 0)
+	if (store_db_exec(s, "PRAGMA synchronous=FULL", rc < 0 ? NULL : err) < 0)
 		return -1;
 	return rc;
 }
@@ -225,7 +225,7 @@ static int set_wal(struct st_store *s, struct st_error **err)
 {
 	for (int tries = 0;; tries++) {
 		st_autostmt sqlite3_stmt *st = NULL;
-		if (db_prepare(s, "PRAGMA journal_mode=WAL", &st, err) < 0)
+		if (store_db_prepare(s, "PRAGMA journal_mode=WAL", &st, err) < 0)
 			return -1;
 		int rc = sqlite3_step(st);
 		const char *mode =
@@ -236,7 +236,7 @@ static int set_wal(struct st_store *s, struct st_error **err)
 		    (rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED || rc == SQLITE_ROW;
 		if (!busy || tries * 10 >= BUSY_TIMEOUT_MS) {
 			if (rc != SQLITE_ROW)
-				return db_err(s, rc, err, "enable WAL");
+				return store_db_err(s, rc, err, "enable WAL");
 			return st_err(err, ST_E_IO,
 				      "enable WAL: database '%s': journal mode is '%s'", s->db_path,
 				      mode ? mode : "?");
@@ -249,7 +249,7 @@ static int set_wal(struct st_store *s, struct st_error **err)
 static int migrate(struct st_store *s, struct st_error **err)
 {
 	st_autotx struct tx t = { 0 };
-	if (tx_begin(s, &t, true, err) < 0)
+	if (store_tx_begin(s, &t, true, err) < 0)
 		return -1;
 	int v = 0;
 	if (pragma_int(s, "PRAGMA user_version", &v, err) < 0)
@@ -260,17 +260,17 @@ static int migrate(struct st_store *s, struct st_error **err)
 			      "supports (%d)",
 			      s->db_path, v, ST_STORE_SCHEMA_VERSION);
 	if (v == ST_STORE_SCHEMA_VERSION)
-		return tx_commit(&t, err);
+		return store_tx_commit(&t, err);
 	for (; v < ST_STORE_SCHEMA_VERSION; v++) {
-		if (db_exec(s, migrations[v], err) < 0)
+		if (store_db_exec(s, migrations[v], err) < 0)
 			return st_err_wrap(err, "migrate schema %d to %d", v, v + 1);
 	}
 	/* user_version takes no bound parameter; the number is ours, not input. */
 	char sql[64];
 	snprintf(sql, sizeof(sql), "PRAGMA user_version=%d", ST_STORE_SCHEMA_VERSION);
-	if (db_exec(s, sql, err) < 0)
+	if (store_db_exec(s, sql, err) < 0)
 		return -1;
-	return tx_commit(&t, err);
+	return store_tx_commit(&t, err);
 }
 
 int st_store_open(const char *root, struct st_store **out, struct st_error **err)
@@ -291,7 +291,7 @@ int st_store_open(const char *root, struct st_store **out, struct st_error **err
 	    sqlite3_open_v2(s->db_path, &s->db,
 			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
-		db_err(s, rc, err, "open");
+		store_db_err(s, rc, err, "open");
 		return st_err_wrap(err, "open store '%s'", root);
 	}
 	sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
@@ -301,7 +301,7 @@ int st_store_open(const char *root, struct st_store **out, struct st_error **err
 	 * returned, so that commit must be on disk, not only in the page cache.
 	 */
 	if (set_wal(s, err) < 0 ||
-	    db_exec(s, "PRAGMA foreign_keys=ON; PRAGMA synchronous=FULL", err) < 0 ||
+	    store_db_exec(s, "PRAGMA foreign_keys=ON; PRAGMA synchronous=FULL", err) < 0 ||
 	    migrate(s, err) < 0)
 		return st_err_wrap(err, "open store '%s'", root);
 	*out = st_steal(&s);

@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "build/engine.h"
+#include "builder/engine.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 
@@ -37,7 +37,7 @@ static void path_clean_follows_docker(void **state)
 				   { "//x//y", "/x/y" },
 				   { "/a/b/..", "/a" } };
 	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
-		st_autofree char *c = path_clean(cases[i][0]);
+		st_autofree char *c = builder_path_clean(cases[i][0]);
 		assert_string_equal(c, cases[i][1]);
 	}
 }
@@ -46,24 +46,24 @@ static void keys_cover_every_input(void **state)
 {
 	(void)state;
 	struct key_inputs k;
-	key_inputs_init(&k);
+	builder_key_inputs_init(&k);
 	k.parent = "p";
 	k.instr = "run\x1f/bin/sh\x1f-c\x1ftrue";
 	char a[65], b[65];
-	key_compute(&k, a);
-	key_compute(&k, b);
+	builder_key_compute(&k, a);
+	builder_key_compute(&k, b);
 	assert_string_equal(a, b);
 	st_buf_adds(&k.args, "VERSION=1\n");
-	key_compute(&k, b);
+	builder_key_compute(&k, b);
 	assert_string_not_equal(a, b);
-	key_compute(&k, a);
+	builder_key_compute(&k, a);
 	memcpy(k.files_sum, "ab", 3);
-	key_compute(&k, b);
+	builder_key_compute(&k, b);
 	assert_string_not_equal(a, b);
 	k.parent = "q";
-	key_compute(&k, a);
+	builder_key_compute(&k, a);
 	assert_string_not_equal(a, b);
-	key_inputs_release(&k);
+	builder_key_inputs_release(&k);
 }
 
 static void context_sums_are_remembered_by_stat(void **state)
@@ -84,39 +84,39 @@ static void context_sums_are_remembered_by_stat(void **state)
 	usleep(50000);
 
 	struct build_context c;
-	assert_int_equal(ctx_open(s, ctxd, NULL, ign, true, &c, NULL), 0);
-	assert_null(ctx_lookup(&c, "skip.log"));
-	struct ctx_file *f = ctx_lookup(&c, "a.txt");
+	assert_int_equal(builder_ctx_open(s, ctxd, NULL, ign, true, &c, NULL), 0);
+	assert_null(builder_ctx_lookup(&c, "skip.log"));
+	struct ctx_file *f = builder_ctx_lookup(&c, "a.txt");
 	assert_non_null(f);
 	assert_false(f->hashed);
-	assert_int_equal(ctx_hash(&c, f, NULL), 0);
+	assert_int_equal(builder_ctx_hash(&c, f, NULL), 0);
 	struct st_digest want;
 	st_digest_of("hello\n", 6, &want);
 	assert_string_equal(f->digest.str, want.str);
-	assert_int_equal(ctx_save(s, &c, NULL), 0);
-	ctx_release(&c);
+	assert_int_equal(builder_ctx_save(s, &c, NULL), 0);
+	builder_ctx_release(&c);
 
 	/* Unchanged: known without reading. */
-	assert_int_equal(ctx_open(s, ctxd, NULL, ign, true, &c, NULL), 0);
-	f = ctx_lookup(&c, "a.txt");
+	assert_int_equal(builder_ctx_open(s, ctxd, NULL, ign, true, &c, NULL), 0);
+	f = builder_ctx_lookup(&c, "a.txt");
 	assert_true(f->hashed);
 	assert_string_equal(f->digest.str, want.str);
-	ctx_release(&c);
+	builder_ctx_release(&c);
 
 	/* A new file in a remembered directory is found; the old one is still known. */
 	usleep(50000);
 	put_file(ctxd, "b.txt", "new\n");
-	assert_int_equal(ctx_open(s, ctxd, NULL, ign, true, &c, NULL), 0);
-	assert_non_null(ctx_lookup(&c, "b.txt"));
-	assert_true(ctx_lookup(&c, "a.txt")->hashed);
-	assert_int_equal(ctx_save(s, &c, NULL), 0);
-	ctx_release(&c);
+	assert_int_equal(builder_ctx_open(s, ctxd, NULL, ign, true, &c, NULL), 0);
+	assert_non_null(builder_ctx_lookup(&c, "b.txt"));
+	assert_true(builder_ctx_lookup(&c, "a.txt")->hashed);
+	assert_int_equal(builder_ctx_save(s, &c, NULL), 0);
+	builder_ctx_release(&c);
 
 	/* Changed within the tick of the walk that remembered it: read again. */
-	assert_int_equal(ctx_open(s, ctxd, NULL, ign, true, &c, NULL), 0);
-	assert_int_equal(ctx_hash(&c, ctx_lookup(&c, "b.txt"), NULL), 0);
-	assert_int_equal(ctx_save(s, &c, NULL), 0);
-	ctx_release(&c);
+	assert_int_equal(builder_ctx_open(s, ctxd, NULL, ign, true, &c, NULL), 0);
+	assert_int_equal(builder_ctx_hash(&c, builder_ctx_lookup(&c, "b.txt"), NULL), 0);
+	assert_int_equal(builder_ctx_save(s, &c, NULL), 0);
+	builder_ctx_release(&c);
 	{
 		/* In place: the same inode and size, and within a tick the same times. */
 		st_autofree char *bp = st_path_join(ctxd, "b.txt");
@@ -125,30 +125,30 @@ static void context_sums_are_remembered_by_stat(void **state)
 		assert_int_equal(pwrite(fd, "NEW\n", 4, 0), 4);
 		close(fd);
 	}
-	assert_int_equal(ctx_open(s, ctxd, NULL, ign, true, &c, NULL), 0);
-	assert_false(ctx_lookup(&c, "b.txt")->hashed);
-	ctx_release(&c);
+	assert_int_equal(builder_ctx_open(s, ctxd, NULL, ign, true, &c, NULL), 0);
+	assert_false(builder_ctx_lookup(&c, "b.txt")->hashed);
+	builder_ctx_release(&c);
 
 	/* Other ignore rules: the listings are read again, the sums still count. */
 	usleep(50000);
 	put_file(ctxd, ".dockerignore", "*.txt\n!a.txt\n");
 	st_dockerignore_free(ign);
 	assert_int_equal(st_dockerignore_load(ctxd, NULL, &ign, NULL), 0);
-	assert_int_equal(ctx_open(s, ctxd, NULL, ign, true, &c, NULL), 0);
-	assert_null(ctx_lookup(&c, "b.txt"));
-	assert_non_null(ctx_lookup(&c, "skip.log"));
-	assert_true(ctx_lookup(&c, "a.txt")->hashed);
-	ctx_release(&c);
+	assert_int_equal(builder_ctx_open(s, ctxd, NULL, ign, true, &c, NULL), 0);
+	assert_null(builder_ctx_lookup(&c, "b.txt"));
+	assert_non_null(builder_ctx_lookup(&c, "skip.log"));
+	assert_true(builder_ctx_lookup(&c, "a.txt")->hashed);
+	builder_ctx_release(&c);
 	put_file(ctxd, ".dockerignore", "*.log\n");
 	st_dockerignore_free(ign);
 	assert_int_equal(st_dockerignore_load(ctxd, NULL, &ign, NULL), 0);
 
 	/* Changed (new inode, size): read again. */
 	put_file(ctxd, "a.txt", "hello, world\n");
-	assert_int_equal(ctx_open(s, ctxd, NULL, ign, true, &c, NULL), 0);
-	f = ctx_lookup(&c, "a.txt");
+	assert_int_equal(builder_ctx_open(s, ctxd, NULL, ign, true, &c, NULL), 0);
+	f = builder_ctx_lookup(&c, "a.txt");
 	assert_false(f->hashed);
-	ctx_release(&c);
+	builder_ctx_release(&c);
 
 	st_dockerignore_free(ign);
 	st_store_free(s);
@@ -161,9 +161,9 @@ static int explain(struct st_store *s, struct key_inputs *k, char **why)
 	st_digest_of(k->files.data ? k->files.data : "", k->files.len, &d);
 	memcpy(k->files_sum, st_digest_hex(&d), sizeof(k->files_sum));
 	char key[65];
-	key_compute(k, key);
+	builder_key_compute(k, key);
 	struct cache_why cw;
-	int rc = cache_explain(s, "pos", k, key, false, &cw, NULL);
+	int rc = builder_cache_explain(s, "pos", k, key, false, &cw, NULL);
 	*why = cw.text;
 	return rc;
 }
@@ -175,7 +175,7 @@ static void cache_explains_a_changed_file_and_arg(void **state)
 	struct st_store *s = NULL;
 	assert_int_equal(st_store_open(root, &s, NULL), 0);
 	struct key_inputs k;
-	key_inputs_init(&k);
+	builder_key_inputs_init(&k);
 	k.parent = "p";
 	k.instr = "copy\x1f.\x1f.";
 	k.text = "COPY . .";
@@ -211,23 +211,23 @@ static void cache_explains_a_changed_file_and_arg(void **state)
 	free(why);
 	/* A step that failed under the same key failed; it was not pruned. */
 	char key[65];
-	key_compute(&k, key);
-	assert_int_equal(cache_failed(s, "pos", key, NULL), 0);
+	builder_key_compute(&k, key);
+	assert_int_equal(builder_cache_failed(s, "pos", key, NULL), 0);
 	assert_int_equal(explain(s, &k, &why), 0);
 	assert_string_equal(why, "the previous attempt at this step failed");
 	free(why);
 	assert_int_equal(explain(s, &k, &why), 0);
 	assert_string_equal(why, "the cached result is gone (pruned)");
 	free(why);
-	key_inputs_release(&k);
+	builder_key_inputs_release(&k);
 
-	struct st_build_cache_usage u;
-	assert_int_equal(st_build_cache_du(s, NULL, &u, NULL), 0);
+	struct st_builder_cache_usage u;
+	assert_int_equal(st_builder_cache_du(s, NULL, &u, NULL), 0);
 	assert_int_equal(u.records, 0);
 	assert_true(u.meta_size > 0);
-	st_build_cache_usage_release(&u);
+	st_builder_cache_usage_release(&u);
 	/* A prune forgets the explanations of a context that is gone, and their file lists. */
-	assert_int_equal(st_build_cache_prune(s, 0, 0, NULL, NULL, NULL), 0);
+	assert_int_equal(st_builder_cache_prune(s, 0, 0, NULL, NULL, NULL), 0);
 	struct st_store_kv *kv = NULL;
 	size_t n = 0;
 	assert_int_equal(st_store_kv_list(s, KV_NS_LAST, 0, &kv, &n, NULL), 0);

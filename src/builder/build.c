@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "build/engine.h"
+#include "builder/engine.h"
 #include "local/local.h"
 #include "util/cancel.h"
 #include "util/cleanup.h"
@@ -32,7 +32,7 @@ struct stage_slot {
 
 struct build {
 	struct st_store *store;
-	const struct st_build_opts *o;
+	const struct st_builder_opts *o;
 	struct st_dockerfile *df;
 	struct st_dockerfile_plan *plan;
 	struct st_dockerignore *ign;
@@ -60,7 +60,7 @@ struct build {
 
 /* ---- small helpers ---- */
 
-char *path_clean(const char *p)
+char *builder_path_clean(const char *p)
 {
 	struct st_buf out = ST_BUF_INIT;
 	const char *s = p;
@@ -88,11 +88,11 @@ char *path_clean(const char *p)
 }
 
 /* RFC 3339 UTC with nanoseconds, or the clamp. New. */
-static char *timestamp(const struct st_build_opts *o)
+static char *timestamp(const struct st_builder_opts *o)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	if ((o->flags & ST_BUILD_SOURCE_DATE_EPOCH) && ts.tv_sec >= o->source_date_epoch) {
+	if ((o->flags & ST_BUILDER_SOURCE_DATE_EPOCH) && ts.tv_sec >= o->source_date_epoch) {
 		ts.tv_sec = o->source_date_epoch;
 		ts.tv_nsec = 0;
 	}
@@ -112,7 +112,7 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void emit(struct build *b, const struct st_build_event *ev)
+static void emit(struct build *b, const struct st_builder_event *ev)
 {
 	if (b->o->progress.fn)
 		b->o->progress.fn(b->o->progress.ctx, ev);
@@ -127,34 +127,35 @@ static void info(struct build *b, const char *fmt, ...)
 	st_buf_vaddf(&t, fmt, ap);
 	va_end(ap);
 	pthread_mutex_lock(&b->lock);
-	struct st_build_event ev = {
-		.type = ST_BUILD_EVENT_INFO, .text = st_buf_str(&t), .len = t.len, .total = b->total
-	};
+	struct st_builder_event ev = { .type = ST_BUILDER_EVENT_INFO,
+				       .text = st_buf_str(&t),
+				       .len = t.len,
+				       .total = b->total };
 	emit(b, &ev);
 	pthread_mutex_unlock(&b->lock);
 	st_buf_release(&t);
 }
 
-void stage_event(struct stage_run *r, enum st_build_event_type type, const char *text, size_t len,
-		 double seconds)
+void builder_stage_event(struct stage_run *r, enum st_builder_event_type type, const char *text,
+			 size_t len, double seconds)
 {
 	struct build *b = r->b;
 	pthread_mutex_lock(&b->lock);
-	if (type == ST_BUILD_EVENT_START)
+	if (type == ST_BUILDER_EVENT_START)
 		r->step_id = ++b->next_id;
 	/* A FROM is not a step that runs: only the instructions after it are counted. */
-	if (type == ST_BUILD_EVENT_CACHED)
+	if (type == ST_BUILDER_EVENT_CACHED)
 		b->cached++;
-	if (type == ST_BUILD_EVENT_DONE && r->step_pos > 1)
+	if (type == ST_BUILDER_EVENT_DONE && r->step_pos > 1)
 		b->steps++;
-	struct st_build_event ev = { .type = type,
-				     .id = r->step_id,
-				     .name = r->step_name,
-				     .text = text,
-				     .len = text && !len ? strlen(text) : len,
-				     .seconds = seconds,
-				     .total = b->total };
-	if (type == ST_BUILD_EVENT_ERROR && r->step_in) {
+	struct st_builder_event ev = { .type = type,
+				       .id = r->step_id,
+				       .name = r->step_name,
+				       .text = text,
+				       .len = text && !len ? strlen(text) : len,
+				       .seconds = seconds,
+				       .total = b->total };
+	if (type == ST_BUILDER_EVENT_ERROR && r->step_in) {
 		ev.file = b->df_name;
 		ev.start_line = r->step_in->start_line;
 		ev.end_line = r->step_in->end_line;
@@ -165,20 +166,20 @@ void stage_event(struct stage_run *r, enum st_build_event_type type, const char 
 	pthread_mutex_unlock(&b->lock);
 }
 
-void build_layer_opts(const struct stage_run *r, struct st_layer_writer_opts *o)
+void builder_layer_opts(const struct stage_run *r, struct st_layer_writer_opts *o)
 {
 	memset(o, 0, sizeof(*o));
 	/* isa-l level 1: on two cores it keeps up with the disk where gzip -6 runs at 66 MB/s,
 	 * and every consumer reads gzip. */
 	o->compression = ST_LAYER_COMP_GZIP;
 	o->level = 0;
-	if (r->b->o->flags & ST_BUILD_SOURCE_DATE_EPOCH) {
+	if (r->b->o->flags & ST_BUILDER_SOURCE_DATE_EPOCH) {
 		o->flags |= ST_LAYER_WRITER_CLAMP_MTIME;
 		o->mtime_clamp = r->b->o->source_date_epoch;
 	}
 }
 
-struct build_context *build_ctx(struct stage_run *r, struct st_error **err)
+struct build_context *builder_ctx(struct stage_run *r, struct st_error **err)
 {
 	if (!r->b->have_ctx) {
 		st_err(err, ST_E_INVALID, "no build context");
@@ -187,22 +188,22 @@ struct build_context *build_ctx(struct stage_run *r, struct st_error **err)
 	return &r->b->ctx;
 }
 
-char stage_escape(const struct stage_run *r)
+char builder_stage_escape(const struct stage_run *r)
 {
 	return r->b->df->escape;
 }
 
-const struct st_build_opts *build_opts(const struct stage_run *r)
+const struct st_builder_opts *builder_opts(const struct stage_run *r)
 {
 	return r->b->o;
 }
 
-struct build_pull *build_puller(const struct stage_run *r)
+struct build_pull *builder_puller(const struct stage_run *r)
 {
 	return r->b->pull;
 }
 
-const struct build_state *build_stage_state(struct stage_run *r, size_t index)
+const struct build_state *builder_stage_state(struct stage_run *r, size_t index)
 {
 	struct build *b = r->b;
 	pthread_mutex_lock(&b->lock);
@@ -214,7 +215,7 @@ const struct build_state *build_stage_state(struct stage_run *r, size_t index)
 	return st;
 }
 
-int build_stage_lookup(struct stage_run *r, const char *name, size_t *index)
+int builder_stage_lookup(struct stage_run *r, const char *name, size_t *index)
 {
 	const struct st_dockerfile *df = r->b->df;
 	for (size_t i = 0; i < r->stage->index; i++) {
@@ -229,7 +230,7 @@ int build_stage_lookup(struct stage_run *r, const char *name, size_t *index)
 	return 0;
 }
 
-void stage_env(const struct stage_run *r, struct st_dockerfile_env *env, const char ***kv)
+void builder_stage_env(const struct stage_run *r, struct st_dockerfile_env *env, const char ***kv)
 {
 	const struct st_image_strv *e = &r->st.cfg->config.env;
 	size_t n = e->n + r->nargs;
@@ -243,8 +244,8 @@ void stage_env(const struct stage_run *r, struct st_dockerfile_env *env, const c
 	*env = (struct st_dockerfile_env){ .kv = v, .nkv = k };
 }
 
-int stage_lowers(struct stage_run *r, const struct build_state *st, char ***paths, size_t *n,
-		 struct st_error **err)
+int builder_stage_lowers(struct stage_run *r, const struct build_state *st, char ***paths,
+			 size_t *n, struct st_error **err)
 {
 	/* Bottom first: a layer may hardlink files of the layers below, unpacked before it. */
 	size_t nl = st->n_layers;
@@ -288,7 +289,7 @@ int stage_lowers(struct stage_run *r, const struct build_state *st, char ***path
 	return 0;
 }
 
-int lower_lstat(char *const *lowers, size_t n, const char *path, struct stat *st)
+int builder_lower_lstat(char *const *lowers, size_t n, const char *path, struct stat *st)
 {
 	struct st_union_entry e;
 	struct st_error *err = NULL;
@@ -301,7 +302,7 @@ int lower_lstat(char *const *lowers, size_t n, const char *path, struct stat *st
 	return found == 1;
 }
 
-char *lower_find(char *const *lowers, size_t n, const char *path, enum st_union_flags flags)
+char *builder_lower_find(char *const *lowers, size_t n, const char *path, enum st_union_flags flags)
 {
 	struct st_union_entry e;
 	struct st_error *err = NULL;
@@ -342,7 +343,7 @@ static int set_arg(struct stage_run *r, const char *name, const char *value)
 }
 
 /* The value a build arg has from the command line: 1 and *v (borrowed) if given. */
-static int cli_arg(const struct st_build_opts *o, const char *name, const char **v)
+static int cli_arg(const struct st_builder_opts *o, const char *name, const char **v)
 {
 	size_t n = strlen(name);
 	for (size_t i = o->n_build_args; i-- > 0;) {
@@ -391,7 +392,7 @@ static const char *predefined_arg(struct build *b, const char *name, struct st_b
 
 /* ---- one step ---- */
 
-void build_add_capped(struct st_buf *b, const char *text, size_t max)
+void builder_add_capped(struct st_buf *b, const char *text, size_t max)
 {
 	size_t len = strlen(text);
 	if (len <= max) {
@@ -425,7 +426,7 @@ static char *step_title(struct stage_run *r, size_t pos, const char *text)
 	}
 	struct st_buf t = ST_BUF_INIT;
 	st_buf_addf(&t, "[%s%zu/%zu] ", r->label, pos, r->total);
-	build_add_capped(&t, st_buf_str(&line), STEP_TITLE_MAX);
+	builder_add_capped(&t, st_buf_str(&line), STEP_TITLE_MAX);
 	st_buf_release(&line);
 	return st_buf_detach(&t, NULL);
 }
@@ -444,7 +445,7 @@ static char *position_key(struct stage_run *r, size_t pos)
 
 static bool no_cache_for(struct build *b, const struct st_dockerfile_stage *stage)
 {
-	if (b->o->flags & ST_BUILD_NO_CACHE)
+	if (b->o->flags & ST_BUILDER_NO_CACHE)
 		return true;
 	for (size_t i = 0; i < b->o->n_no_cache_stages; i++) {
 		const char *f = b->o->no_cache_stages[i];
@@ -494,7 +495,7 @@ static char *miss_reason(struct stage_run *r, const struct st_dockerfile_instr *
 	const char *from = st_dockerfile_instr_flag(in, "from");
 	size_t idx;
 	if (cw->text && from && strstr(cw->text, " from stage ") &&
-	    build_stage_lookup(r, from, &idx) && r->b->slots[idx].run.root_cause) {
+	    builder_stage_lookup(r, from, &idx) && r->b->slots[idx].run.root_cause) {
 		/* What changed in the source stage is what to look at. */
 		return st_xasprintf("%s, because %s", cw->text, r->b->slots[idx].run.root_cause);
 	}
@@ -551,11 +552,11 @@ static int do_step(struct stage_run *r, const struct st_dockerfile_instr *in, si
 	r->step_name = title;
 	r->step_pos = pos;
 	r->step_in = in_dockerfile(r, in) ? in : NULL;
-	stage_event(r, ST_BUILD_EVENT_START, NULL, 0, 0);
+	builder_stage_event(r, ST_BUILDER_EVENT_START, NULL, 0, 0);
 	double t0 = now_s();
 
 	struct key_inputs k;
-	key_inputs_init(&k);
+	builder_key_inputs_init(&k);
 	char parent[ST_DIGEST_HEX_LEN + 1];
 	memcpy(parent, r->st.key, sizeof(parent)); /* r->st changes on a hit */
 	k.parent = parent;
@@ -567,12 +568,12 @@ static int do_step(struct stage_run *r, const struct st_dockerfile_instr *in, si
 	int rc = 0;
 	const char **envkv = NULL;
 	struct st_dockerfile_env env;
-	stage_env(r, &env, &envkv);
+	builder_stage_env(r, &env, &envkv);
 
 	if (in->kind == ST_DF_RUN) {
-		rc = run_key(r, in, &k, err);
+		rc = builder_run_key(r, in, &k, err);
 	} else if (in->kind == ST_DF_COPY || in->kind == ST_DF_ADD) {
-		rc = copy_prepare(r, in, &k, &cp, err);
+		rc = builder_copy_prepare(r, in, &k, &cp, err);
 	} else if (in->kind == ST_DF_FROM) {
 		rc = st_err(err, ST_E_INVALID, "FROM inside a stage");
 	} else {
@@ -628,12 +629,12 @@ static int do_step(struct stage_run *r, const struct st_dockerfile_instr *in, si
 	char key[ST_DIGEST_HEX_LEN + 1] = "";
 	bool hit = false, parent_only = false;
 	if (rc == 0) {
-		key_compute(&k, key);
+		builder_key_compute(&k, key);
 		if (!r->no_cache && !r->missed) {
 			struct build_state next;
-			rc = cache_get(r->s, key, &r->st, &next, err);
+			rc = builder_cache_get(r->s, key, &r->st, &next, err);
 			if (rc == 1) {
-				state_release(&r->st);
+				builder_state_release(&r->st);
 				r->st = next;
 				hit = true;
 				rc = 0;
@@ -643,7 +644,7 @@ static int do_step(struct stage_run *r, const struct st_dockerfile_instr *in, si
 			/* Record these inputs for the next build's explanation, hit or miss. */
 			posk = position_key(r, pos);
 			struct cache_why cw;
-			rc = cache_explain(r->s, posk, &k, key, hit, &cw, err);
+			rc = builder_cache_explain(r->s, posk, &k, key, hit, &cw, err);
 			parent_only = cw.parent_only;
 			if (rc == 0 && !hit)
 				why = miss_reason(r, in, &cw, pos);
@@ -653,7 +654,7 @@ static int do_step(struct stage_run *r, const struct st_dockerfile_instr *in, si
 
 	bool executed = false;
 	if (rc == 0 && !hit) {
-		stage_event(r, ST_BUILD_EVENT_REASON, why, 0, 0);
+		builder_stage_event(r, ST_BUILDER_EVENT_REASON, why, 0, 0);
 		if (!r->missed) {
 			/* The first miss of the stage (unless its base stage's was taken): every
 			 * later step names it as theirs. */
@@ -674,20 +675,20 @@ static int do_step(struct stage_run *r, const struct st_dockerfile_instr *in, si
 		bool has_layer = false;
 		st_autofree char *created_by = NULL;
 		if (in->kind == ST_DF_RUN) {
-			rc = run_exec(r, in, &layer, &has_layer, &created_by, err);
+			rc = builder_run_exec(r, in, &layer, &has_layer, &created_by, err);
 		} else if (in->kind == ST_DF_COPY || in->kind == ST_DF_ADD) {
-			rc = copy_exec(r, cp, &layer, &has_layer, &created_by, err);
+			rc = builder_copy_exec(r, cp, &layer, &has_layer, &created_by, err);
 		} else {
 			st_autofree char *mk = NULL;
-			rc = st_build_config_apply(r->st.cfg, in, w, nw, &r->cmd_set, &created_by,
-						   &mk, err);
+			rc = st_builder_config_apply(r->st.cfg, in, w, nw, &r->cmd_set, &created_by,
+						     &mk, err);
 			if (rc == 0 && mk && in->kind == ST_DF_WORKDIR)
-				rc = mkdir_layer(r, mk, &layer, &has_layer, err);
+				rc = builder_mkdir_layer(r, mk, &layer, &has_layer, err);
 		}
 		if (rc == 0) {
 			if (has_layer) {
 				st_image_config_add_diff_id(r->st.cfg, &layer.diff_id);
-				state_add_layer(&r->st, &layer);
+				builder_state_add_layer(&r->st, &layer);
 			}
 			bool buildkit = in->kind == ST_DF_RUN || in->kind == ST_DF_COPY ||
 					in->kind == ST_DF_ADD;
@@ -695,7 +696,7 @@ static int do_step(struct stage_run *r, const struct st_dockerfile_instr *in, si
 			    st_xasprintf("%s%s", created_by, buildkit ? " # buildkit" : "");
 			add_history(r, cb, !has_layer);
 			memcpy(r->st.key, key, sizeof(key));
-			rc = cache_put(r->s, &r->st, has_layer ? &layer : NULL, err);
+			rc = builder_cache_put(r->s, &r->st, has_layer ? &layer : NULL, err);
 		}
 		if (has_layer)
 			st_store_layer_release(&layer);
@@ -708,20 +709,22 @@ static int do_step(struct stage_run *r, const struct st_dockerfile_instr *in, si
 		r->cmd_set = true;
 	if (rc < 0 && executed) {
 		struct st_error *ferr = NULL;
-		if (cache_failed(r->s, posk, key, &ferr) < 0) /* only a vaguer next explanation */
+		if (builder_cache_failed(r->s, posk, key, &ferr) <
+		    0) /* only a vaguer next explanation */
 			st_error_free(ferr);
 	}
 
-	copy_plan_free(cp);
+	builder_copy_plan_free(cp);
 	if (w)
 		st_dockerfile_strv_free(w);
 	st_buf_release(&canon);
-	key_inputs_release(&k);
+	builder_key_inputs_release(&k);
 	if (rc < 0) {
-		stage_event(r, ST_BUILD_EVENT_ERROR, (*err)->msg, 0, now_s() - t0);
+		builder_stage_event(r, ST_BUILDER_EVENT_ERROR, (*err)->msg, 0, now_s() - t0);
 		return st_err_wrap(err, "%s", title);
 	}
-	stage_event(r, hit ? ST_BUILD_EVENT_CACHED : ST_BUILD_EVENT_DONE, NULL, 0, now_s() - t0);
+	builder_stage_event(r, hit ? ST_BUILDER_EVENT_CACHED : ST_BUILDER_EVENT_DONE, NULL, 0,
+			    now_s() - t0);
 	r->step_name = NULL;
 	return 0;
 }
@@ -745,14 +748,14 @@ static int stage_from(struct stage_run *r, struct st_error **err)
 	r->step_name = title;
 	r->step_pos = 1;
 	r->step_in = r->stage->from;
-	stage_event(r, ST_BUILD_EVENT_START, NULL, 0, 0);
+	builder_stage_event(r, ST_BUILDER_EVENT_START, NULL, 0, 0);
 	double t0 = now_s();
 	int rc = 0;
 	if (ps->base_is_stage) {
-		const struct build_state *src = build_stage_state(r, ps->base_stage);
+		const struct build_state *src = builder_stage_state(r, ps->base_stage);
 		if (!src)
 			return st_err(err, ST_E_INVALID, "stage '%s' failed", ps->base);
-		state_copy(&r->st, src);
+		builder_state_copy(&r->st, src);
 		/* The content, not the chain: a rebuilt stage with the same result still hits. */
 		struct st_buf t = ST_BUF_INIT;
 		st_buf_adds(&t, "stage");
@@ -781,11 +784,11 @@ static int stage_from(struct stage_run *r, struct st_error **err)
 		memcpy(r->st.key, st_digest_hex(&d), sizeof(r->st.key));
 	} else {
 		struct st_store_image *img = NULL;
-		rc = build_image_find(r, ps->base, &img, err);
+		rc = builder_image_find(r, ps->base, &img, err);
 		if (rc == 0) {
 			rc = st_local_image_config(r->s, img, &r->st.cfg, err);
 			for (size_t i = 0; rc == 0 && i < img->n_layers; i++) {
-				state_add_layer(&r->st, &img->layers[i]);
+				builder_state_add_layer(&r->st, &img->layers[i]);
 				if (r->lease)
 					rc = st_store_lease_add(r->lease,
 								img->layers[i].diff_id.str, err);
@@ -800,10 +803,10 @@ static int stage_from(struct stage_run *r, struct st_error **err)
 		}
 	}
 	if (rc < 0) {
-		stage_event(r, ST_BUILD_EVENT_ERROR, (*err)->msg, 0, now_s() - t0);
+		builder_stage_event(r, ST_BUILDER_EVENT_ERROR, (*err)->msg, 0, now_s() - t0);
 		return st_err_wrap(err, "%s", title);
 	}
-	stage_event(r, ST_BUILD_EVENT_DONE, NULL, 0, now_s() - t0);
+	builder_stage_event(r, ST_BUILDER_EVENT_DONE, NULL, 0, now_s() - t0);
 	r->step_name = NULL;
 	return 0;
 }
@@ -892,7 +895,7 @@ static void *stage_thread(void *arg)
 
 static int read_dockerfile(struct build *b, struct st_buf *text, struct st_error **err)
 {
-	const struct st_build_opts *o = b->o;
+	const struct st_builder_opts *o = b->o;
 	if (o->dockerfile_text) {
 		st_buf_add(text, o->dockerfile_text, o->dockerfile_len);
 		b->df_name = st_xstrdup("Dockerfile");
@@ -946,8 +949,8 @@ static void build_release(struct build *b)
 	if (b->slots) {
 		for (size_t i = 0; i < b->df->nstages; i++) {
 			struct stage_slot *sl = &b->slots[i];
-			state_release(&sl->final);
-			state_release(&sl->run.st);
+			builder_state_release(&sl->final);
+			builder_state_release(&sl->run.st);
 			st_strv_free(sl->run.args, sl->run.nargs);
 			free(sl->run.label);
 			free(sl->run.root_cause);
@@ -960,7 +963,7 @@ static void build_release(struct build *b)
 		free(b->slots);
 	}
 	if (b->have_ctx)
-		ctx_release(&b->ctx);
+		builder_ctx_release(&b->ctx);
 	st_dockerignore_free(b->ign);
 	st_dockerfile_plan_free(b->plan);
 	st_dockerfile_free(b->df);
@@ -974,7 +977,7 @@ static void build_release(struct build *b)
 		close(b->ctx_tmp_lock);
 	free(b->ctx_dir);
 	free(b->df_name);
-	build_pull_free(b->pull);
+	builder_pull_free(b->pull);
 	free(b->df_key);
 	free(b->hint);
 	pthread_mutex_destroy(&b->lock);
@@ -994,10 +997,10 @@ static int add_labels(struct build *b, struct st_image_config *cfg, struct st_er
 	return 0;
 }
 
-int st_build_run(struct st_store *s, const struct st_build_opts *o, struct st_build_result *res,
-		 struct st_error **err)
+int st_builder_run(struct st_store *s, const struct st_builder_opts *o,
+		   struct st_builder_result *res, struct st_error **err)
 {
-	struct build b = { .store = s, .o = o, .ctx_tmp_lock = -1, .pull = build_pull_new(o) };
+	struct build b = { .store = s, .o = o, .ctx_tmp_lock = -1, .pull = builder_pull_new(o) };
 	pthread_mutex_init(&b.lock, NULL);
 	pthread_cond_init(&b.cond, NULL);
 	struct st_buf text = ST_BUF_INIT;
@@ -1040,12 +1043,12 @@ int st_build_run(struct st_store *s, const struct st_build_opts *o, struct st_bu
 		st_buf_release(&plat);
 	}
 	if (rc == 0)
-		rc = run_check_root(b.df, b.plan, err);
+		rc = builder_run_check_root(b.df, b.plan, err);
 	if (rc == 0 && b.ctx_dir) {
 		rc = st_dockerignore_load(b.ctx_dir, o->dockerfile, &b.ign, err);
 		if (rc == 0) {
-			rc = ctx_open(s, b.ctx_dir, o->dockerfile, b.ign, b.ctx_tmp == NULL, &b.ctx,
-				      err);
+			rc = builder_ctx_open(s, b.ctx_dir, o->dockerfile, b.ign, b.ctx_tmp == NULL,
+					      &b.ctx, err);
 			b.have_ctx = rc == 0;
 		}
 	}
@@ -1062,7 +1065,7 @@ int st_build_run(struct st_store *s, const struct st_build_opts *o, struct st_bu
 	if (rc == 0) {
 		/* Containers of a killed build: a later build must not trip over them. */
 		struct st_error *serr = NULL;
-		if (run_cleanup_stale(s, o, &serr) < 0) {
+		if (builder_run_cleanup_stale(s, o, &serr) < 0) {
 			info(&b, "warning: %s", serr->msg);
 			st_error_free(serr);
 		}
@@ -1124,7 +1127,7 @@ int st_build_run(struct st_store *s, const struct st_build_opts *o, struct st_bu
 		info(&b, "hint: %s", b.hint);
 	if (rc == 0 && b.have_ctx) {
 		struct st_error *serr = NULL;
-		if (ctx_save(s, &b.ctx, &serr) < 0) /* only a slower next build */
+		if (builder_ctx_save(s, &b.ctx, &serr) < 0) /* only a slower next build */
 			st_error_free(serr);
 	}
 	if (rc == 0) {

@@ -1,13 +1,13 @@
 /* internal.h: what the files of src/build/ share. Not a public header. */
-#ifndef ST_BUILD_INTERNAL_H
-#define ST_BUILD_INTERNAL_H
+#ifndef ST_BUILDER_INTERNAL_H
+#define ST_BUILDER_INTERNAL_H
 
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/stat.h>
 
-#include "build/build.h"
+#include "builder/builder.h"
 #include "dockerfile/dockerfile.h"
 #include "dockerfile/dockerignore.h"
 #include "image/image.h"
@@ -51,16 +51,16 @@ struct build_context {
  * files it names the ignore rules the remembered listings were made under.
  * 'remember' false: a throw-away context (extracted from stdin) whose sums are not kept.
  */
-int ctx_open(struct st_store *s, const char *root, const char *dockerfile,
-	     const struct st_dockerignore *ign, bool remember, struct build_context *c,
-	     struct st_error **err);
+int builder_ctx_open(struct st_store *s, const char *root, const char *dockerfile,
+		     const struct st_dockerignore *ign, bool remember, struct build_context *c,
+		     struct st_error **err);
 /* Write back the sums computed during the build, if any. */
-int ctx_save(struct st_store *s, struct build_context *c, struct st_error **err);
-void ctx_release(struct build_context *c);
+int builder_ctx_save(struct st_store *s, struct build_context *c, struct st_error **err);
+void builder_ctx_release(struct build_context *c);
 /* Borrowed; NULL if the context has no such entry. */
-struct ctx_file *ctx_lookup(struct build_context *c, const char *rel);
+struct ctx_file *builder_ctx_lookup(struct build_context *c, const char *rel);
 /* Make sure f->digest is set (reads the file once if its stat data is new). */
-int ctx_hash(struct build_context *c, struct ctx_file *f, struct st_error **err);
+int builder_ctx_hash(struct build_context *c, struct ctx_file *f, struct st_error **err);
 
 /* ---- fetch.c: ADD's remote sources ------------------------------------------------------- */
 
@@ -71,16 +71,17 @@ struct fetch_result {
 };
 
 /* Whether ADD's 'src' is an http(s) URL; whether it names a git repository (refused). */
-bool fetch_is_url(const char *src);
-bool fetch_is_git(const char *src);
+bool builder_fetch_is_url(const char *src);
+bool builder_fetch_is_git(const char *src);
 /* The name ADD gives the file from 'url': the last path component, else "__unnamed__". New. */
-char *fetch_url_name(const char *url);
+char *builder_fetch_url_name(const char *url);
 /*
  * Download 'url' (redirects followed, stalls bounded) into the new file 'path' (mode 0600).
  * ST_E_NOTFOUND for HTTP 404/410, ST_E_NET for other statuses and transfer errors, each
  * naming the URL: "fetch 'http://h/x': server returned HTTP 404 Not Found".
  */
-int fetch_url(const char *url, const char *path, struct fetch_result *out, struct st_error **err);
+int builder_fetch_url(const char *url, const char *path, struct fetch_result *out,
+		      struct st_error **err);
 
 /* ---- the state of a stage between steps -------------------------------------------------- */
 
@@ -91,9 +92,9 @@ struct build_state {
 	char key[ST_DIGEST_HEX_LEN + 1]; /* the cache key that produced this state */
 };
 
-void state_release(struct build_state *st);
-void state_copy(struct build_state *dst, const struct build_state *src);
-void state_add_layer(struct build_state *st, const struct st_store_layer *l);
+void builder_state_release(struct build_state *st);
+void builder_state_copy(struct build_state *dst, const struct build_state *src);
+void builder_state_add_layer(struct build_state *st, const struct st_store_layer *l);
 
 /* ---- cache.c: keys, records and miss explanations ----------------------------------------- */
 
@@ -108,17 +109,17 @@ struct key_inputs {
 	char files_sum[ST_DIGEST_HEX_LEN + 1];
 };
 
-void key_inputs_init(struct key_inputs *k);
-void key_inputs_release(struct key_inputs *k);
+void builder_key_inputs_init(struct key_inputs *k);
+void builder_key_inputs_release(struct key_inputs *k);
 /* The hex key of 'k'. */
-void key_compute(const struct key_inputs *k, char out[ST_DIGEST_HEX_LEN + 1]);
+void builder_key_compute(const struct key_inputs *k, char out[ST_DIGEST_HEX_LEN + 1]);
 
 /* Look a key up: 1 and 'st' advanced on a hit, 0 on a miss, -1 on error. */
-int cache_get(struct st_store *s, const char *key, const struct build_state *parent,
-	      struct build_state *out, struct st_error **err);
+int builder_cache_get(struct st_store *s, const char *key, const struct build_state *parent,
+		      struct build_state *out, struct st_error **err);
 /* Record 'st' (the state after the step) under st->key; 'layer' is the step's layer or NULL. */
-int cache_put(struct st_store *s, const struct build_state *st, const struct st_store_layer *layer,
-	      struct st_error **err);
+int builder_cache_put(struct st_store *s, const struct build_state *st,
+		      const struct st_store_layer *layer, struct st_error **err);
 /* Why a step missed the cache. */
 struct cache_why {
 	char *text;	  /* new: "file src/app.js changed"; NULL when nothing is known */
@@ -131,10 +132,11 @@ struct cache_why {
  * if nothing was recorded or 'hit'. Then records 'k' (whose key is 'key') there, unless the
  * record already names 'key'. Free why->text.
  */
-int cache_explain(struct st_store *s, const char *position, const struct key_inputs *k,
-		  const char *key, bool hit, struct cache_why *why, struct st_error **err);
+int builder_cache_explain(struct st_store *s, const char *position, const struct key_inputs *k,
+			  const char *key, bool hit, struct cache_why *why, struct st_error **err);
 /* The step recorded at 'position' under 'key' failed: the next miss there says so. */
-int cache_failed(struct st_store *s, const char *position, const char *key, struct st_error **err);
+int builder_cache_failed(struct st_store *s, const char *position, const char *key,
+			 struct st_error **err);
 
 /* ---- mount.c: RUN --mount (bind, cache, tmpfs, secret) -------------------------------------- */
 
@@ -147,35 +149,36 @@ struct run_mounts;
  * stage's config digest or an image id), setting k->files_sum when there is any. Never a
  * secret's content. ST_E_INVALID for a bad spec or type=ssh.
  */
-int mounts_key(struct stage_run *r, const struct st_dockerfile_instr *in, struct st_buf *canon,
-	       struct key_inputs *k, struct st_error **err);
+int builder_mounts_key(struct stage_run *r, const struct st_dockerfile_instr *in,
+		       struct st_buf *canon, struct key_inputs *k, struct st_error **err);
 /*
  * Make the host side of each mount under <base>/mounts (base: the step's private dir, outside
  * its rootfs): views, overlays, cache dirs (locked as 'sharing' says), secret files on a
- * tmpfs. *out is new: run_mounts_free() after the run.
+ * tmpfs. *out is new: builder_run_mounts_free() after the run.
  */
-int mounts_setup(struct stage_run *r, const struct st_dockerfile_instr *in, const char *base,
-		 struct run_mounts **out, struct st_error **err);
+int builder_mounts_setup(struct stage_run *r, const struct st_dockerfile_instr *in,
+			 const char *base, struct run_mounts **out, struct st_error **err);
 /* Borrowed from 'm': the extra runtime mounts, and the "K=V" env entries of env= secrets. */
-const struct st_runtime_mount *mounts_runtime(const struct run_mounts *m, size_t *n);
-const char *const *mounts_env(const struct run_mounts *m, size_t *n);
-/* Unmount, unlock and remove what mounts_setup() made. NULL does nothing. */
-void run_mounts_free(struct run_mounts *m);
+const struct st_runtime_mount *builder_mounts_runtime(const struct run_mounts *m, size_t *n);
+const char *const *builder_mounts_env(const struct run_mounts *m, size_t *n);
+/* Unmount, unlock and remove what builder_mounts_setup() made. NULL does nothing. */
+void builder_run_mounts_free(struct run_mounts *m);
 /*
  * The RUN --mount=type=cache directories, as records of type "exec.cachemount": *v is new,
  * n entries; free each id with free() and then *v.
  */
-int cache_mounts_list(struct st_store *s, struct st_build_cache_record **v, size_t *n,
-		      struct st_error **err);
+int builder_cache_mounts_list(struct st_store *s, struct st_builder_cache_record **v, size_t *n,
+			      struct st_error **err);
 
 /* run.c: ST_E_INVALID naming the first RUN of the stages 'plan' builds when strata is not
  * root: RUN steps need root (overlay mounts, image files owned by their users, runc). */
-int run_check_root(const struct st_dockerfile *df, const struct st_dockerfile_plan *plan,
-		   struct st_error **err);
+int builder_run_check_root(const struct st_dockerfile *df, const struct st_dockerfile_plan *plan,
+			   struct st_error **err);
 
 /* run.c: delete the containers that killed builds left in this store's runtime state root
  * (ids "strata-build-<tmp dir>" whose tmp dir nobody holds locked any more). */
-int run_cleanup_stale(struct st_store *s, const struct st_build_opts *o, struct st_error **err);
+int builder_run_cleanup_stale(struct st_store *s, const struct st_builder_opts *o,
+			      struct st_error **err);
 
 #define KV_NS_CTX "build.context"
 #define KV_NS_LAST "build.last"

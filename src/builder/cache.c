@@ -20,12 +20,12 @@
 
 #include <sys/stat.h>
 
-#include "build/internal.h"
+#include "builder/internal.h"
 #include "local/local.h"
 #include "util/cleanup.h"
 #include "util/banned.h"
 
-void state_release(struct build_state *st)
+void builder_state_release(struct build_state *st)
 {
 	st_image_config_free(st->cfg);
 	st_store_layers_free(st->layers, st->n_layers);
@@ -38,22 +38,22 @@ static void layer_copy(struct st_store_layer *dst, const struct st_store_layer *
 	dst->media_type = st_xstrdup(src->media_type ? src->media_type : ST_MT_OCI_LAYER_GZIP);
 }
 
-void state_copy(struct build_state *dst, const struct build_state *src)
+void builder_state_copy(struct build_state *dst, const struct build_state *src)
 {
 	memset(dst, 0, sizeof(*dst));
 	dst->cfg = src->cfg ? st_image_config_dup(src->cfg) : st_image_config_new();
 	for (size_t i = 0; i < src->n_layers; i++)
-		state_add_layer(dst, &src->layers[i]);
+		builder_state_add_layer(dst, &src->layers[i]);
 	memcpy(dst->key, src->key, sizeof(dst->key));
 }
 
-void state_add_layer(struct build_state *st, const struct st_store_layer *l)
+void builder_state_add_layer(struct build_state *st, const struct st_store_layer *l)
 {
 	st->layers = st_xrealloc(st->layers, (st->n_layers + 1) * sizeof(*st->layers));
 	layer_copy(&st->layers[st->n_layers++], l);
 }
 
-void key_inputs_init(struct key_inputs *k)
+void builder_key_inputs_init(struct key_inputs *k)
 {
 	memset(k, 0, sizeof(*k));
 	k->args = (struct st_buf)ST_BUF_INIT;
@@ -61,14 +61,14 @@ void key_inputs_init(struct key_inputs *k)
 	k->instr_own = (struct st_buf)ST_BUF_INIT;
 }
 
-void key_inputs_release(struct key_inputs *k)
+void builder_key_inputs_release(struct key_inputs *k)
 {
 	st_buf_release(&k->args);
 	st_buf_release(&k->files);
 	st_buf_release(&k->instr_own);
 }
 
-void key_compute(const struct key_inputs *k, char out[ST_DIGEST_HEX_LEN + 1])
+void builder_key_compute(const struct key_inputs *k, char out[ST_DIGEST_HEX_LEN + 1])
 {
 	struct st_hasher h;
 	st_hasher_init(&h);
@@ -83,8 +83,8 @@ void key_compute(const struct key_inputs *k, char out[ST_DIGEST_HEX_LEN + 1])
 	memcpy(out, st_digest_hex(&d), ST_DIGEST_HEX_LEN + 1);
 }
 
-int cache_get(struct st_store *s, const char *key, const struct build_state *parent,
-	      struct build_state *out, struct st_error **err)
+int builder_cache_get(struct st_store *s, const char *key, const struct build_state *parent,
+		      struct build_state *out, struct st_error **err)
 {
 	struct st_store_cache rec = { 0 };
 	struct st_error *gerr = NULL;
@@ -122,9 +122,9 @@ int cache_get(struct st_store *s, const char *key, const struct build_state *par
 	memset(out, 0, sizeof(*out));
 	out->cfg = cfg;
 	for (size_t i = 0; i < parent->n_layers; i++)
-		state_add_layer(out, &parent->layers[i]);
+		builder_state_add_layer(out, &parent->layers[i]);
 	if (have_layer) {
-		state_add_layer(out, &l);
+		builder_state_add_layer(out, &l);
 		st_store_layer_release(&l);
 	}
 	snprintf(out->key, sizeof(out->key), "%s", key);
@@ -135,8 +135,8 @@ out:
 	return rc;
 }
 
-int cache_put(struct st_store *s, const struct build_state *st, const struct st_store_layer *layer,
-	      struct st_error **err)
+int builder_cache_put(struct st_store *s, const struct build_state *st,
+		      const struct st_store_layer *layer, struct st_error **err)
 {
 	struct st_buf cfg = ST_BUF_INIT;
 	st_image_config_serialize(st->cfg, &cfg);
@@ -329,8 +329,8 @@ static char *canon_diff(const char *old, const char *cur)
 	}
 }
 
-int cache_explain(struct st_store *s, const char *position, const struct key_inputs *k,
-		  const char *key, bool hit, struct cache_why *why, struct st_error **err)
+int builder_cache_explain(struct st_store *s, const char *position, const struct key_inputs *k,
+			  const char *key, bool hit, struct cache_why *why, struct st_error **err)
 {
 	memset(why, 0, sizeof(*why));
 	st_autofree char *old = NULL;
@@ -402,7 +402,8 @@ int cache_explain(struct st_store *s, const char *position, const struct key_inp
 	return rc;
 }
 
-int cache_failed(struct st_store *s, const char *position, const char *key, struct st_error **err)
+int builder_cache_failed(struct st_store *s, const char *position, const char *key,
+			 struct st_error **err)
 {
 	st_autofree char *old = NULL;
 	struct st_error *kerr = NULL;
@@ -519,8 +520,8 @@ static uint64_t kv_bytes(struct st_store *s, const char *ns)
 	return total;
 }
 
-static bool filter_keeps(const struct st_build_cache_filter *f,
-			 const struct st_build_cache_record *r)
+static bool filter_keeps(const struct st_builder_cache_filter *f,
+			 const struct st_builder_cache_record *r)
 {
 	if (!f)
 		return true;
@@ -533,14 +534,14 @@ static bool filter_keeps(const struct st_build_cache_filter *f,
 
 static int by_last_used_desc(const void *a, const void *b)
 {
-	const struct st_build_cache_record *x = a, *y = b;
+	const struct st_builder_cache_record *x = a, *y = b;
 	if (x->last_used != y->last_used)
 		return x->last_used > y->last_used ? -1 : 1;
 	return strcmp(x->id, y->id);
 }
 
-int st_build_cache_du(struct st_store *s, const struct st_build_cache_filter *filter,
-		      struct st_build_cache_usage *out, struct st_error **err)
+int st_builder_cache_du(struct st_store *s, const struct st_builder_cache_filter *filter,
+			struct st_builder_cache_usage *out, struct st_error **err)
 {
 	memset(out, 0, sizeof(*out));
 	struct st_store_cache *v = NULL;
@@ -552,19 +553,19 @@ int st_build_cache_du(struct st_store *s, const struct st_build_cache_filter *fi
 		st_store_caches_free(v, n);
 		return -1;
 	}
-	struct st_build_cache_record *mounts = NULL;
+	struct st_builder_cache_record *mounts = NULL;
 	size_t nm = 0;
-	if (cache_mounts_list(s, &mounts, &nm, err) < 0) {
+	if (builder_cache_mounts_list(s, &mounts, &nm, err) < 0) {
 		histories_release(&h);
 		st_store_caches_free(v, n);
 		return -1;
 	}
 	out->v = st_xcalloc(n + nm + 1, sizeof(*out->v));
 	for (size_t i = 0; i < n + nm; i++) {
-		struct st_build_cache_record r;
+		struct st_builder_cache_record r;
 		if (i < n) {
 			const struct st_store_cache *c = &v[i];
-			r = (struct st_build_cache_record){
+			r = (struct st_builder_cache_record){
 				.id = st_xstrdup(c->key),
 				.type = "regular",
 				.size = c->size,
@@ -596,7 +597,7 @@ int st_build_cache_du(struct st_store *s, const struct st_build_cache_filter *fi
 	return 0;
 }
 
-void st_build_cache_usage_release(struct st_build_cache_usage *u)
+void st_builder_cache_usage_release(struct st_builder_cache_usage *u)
 {
 	for (size_t i = 0; u->v && i < u->records; i++) {
 		free(u->v[i].id);
@@ -680,10 +681,10 @@ static int forget_meta(struct st_store *s, bool all, struct st_error **err)
 	return rc;
 }
 
-int st_build_cache_prune(struct st_store *s, unsigned flags, uint64_t keep_bytes, size_t *removed,
-			 uint64_t *freed, struct st_error **err)
+int st_builder_cache_prune(struct st_store *s, unsigned flags, uint64_t keep_bytes, size_t *removed,
+			   uint64_t *freed, struct st_error **err)
 {
-	bool all = flags & ST_BUILD_PRUNE_ALL;
+	bool all = flags & ST_BUILDER_PRUNE_ALL;
 	struct st_store_cache *v = NULL;
 	size_t n = 0;
 	if (st_store_cache_list(s, &v, &n, err) < 0) /* least recently used first */

@@ -9,14 +9,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "build/engine.h"
+#include "builder/engine.h"
 #include "local/local.h"
 #include "registry/registry.h"
 #include "util/cleanup.h"
 #include "util/banned.h"
 
 struct build_pull {
-	enum st_build_pull policy;
+	enum st_builder_pull policy;
 	struct st_registry_opts ro;
 	pthread_mutex_t lock;
 	struct st_registry *reg; /* made on the first pull */
@@ -24,7 +24,7 @@ struct build_pull {
 	size_t n_pulled;
 };
 
-struct build_pull *build_pull_new(const struct st_build_opts *o)
+struct build_pull *builder_pull_new(const struct st_builder_opts *o)
 {
 	struct build_pull *p = st_xcalloc(1, sizeof(*p));
 	p->policy = o->pull;
@@ -34,7 +34,7 @@ struct build_pull *build_pull_new(const struct st_build_opts *o)
 	return p;
 }
 
-void build_pull_free(struct build_pull *p)
+void builder_pull_free(struct build_pull *p)
 {
 	if (!p)
 		return;
@@ -63,7 +63,7 @@ static int pull_locked(struct stage_run *r, struct build_pull *p, const struct s
 	if (!p->reg && !(p->reg = st_registry_new(&p->ro, err)))
 		return -1;
 	st_autofree char *msg = st_xasprintf("pulling %s", full);
-	stage_event(r, ST_BUILD_EVENT_REASON, msg, strlen(msg), 0);
+	builder_stage_event(r, ST_BUILDER_EVENT_REASON, msg, strlen(msg), 0);
 	struct st_registry_pull_result res;
 	if (st_registry_pull(r->s, p->reg, ref, NULL, &res, err) < 0)
 		return -1;
@@ -73,14 +73,14 @@ static int pull_locked(struct stage_run *r, struct build_pull *p, const struct s
 	return 0;
 }
 
-int build_image_find(struct stage_run *r, const char *name, struct st_store_image **out,
-		     struct st_error **err)
+int builder_image_find(struct stage_run *r, const char *name, struct st_store_image **out,
+		       struct st_error **err)
 {
-	struct build_pull *p = build_puller(r);
+	struct build_pull *p = builder_puller(r);
 	struct st_error *ferr = NULL;
-	if (p->policy != ST_BUILD_PULL_ALWAYS && st_local_image_find(r->s, name, out, &ferr) == 0)
+	if (p->policy != ST_BUILDER_PULL_ALWAYS && st_local_image_find(r->s, name, out, &ferr) == 0)
 		return 0;
-	if (ferr && (ferr->kind != ST_E_NOTFOUND || p->policy == ST_BUILD_PULL_NEVER)) {
+	if (ferr && (ferr->kind != ST_E_NOTFOUND || p->policy == ST_BUILDER_PULL_NEVER)) {
 		*err = ferr;
 		if (ferr->kind == ST_E_NOTFOUND)
 			st_err_wrap(err, "--pull=never and the store has no '%s'", name);

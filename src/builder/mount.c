@@ -29,7 +29,7 @@
 #include <unistd.h>
 #include <dirent.h>
 
-#include "build/engine.h"
+#include "builder/engine.h"
 #include "local/local.h"
 #include "snapshot/snapshot.h"
 #include "util/cleanup.h"
@@ -247,10 +247,10 @@ static char *target_abs(struct stage_run *r, const char *t)
 	if (!t)
 		return NULL;
 	if (t[0] == '/')
-		return path_clean(t);
+		return builder_path_clean(t);
 	const char *wd = r->st.cfg->config.working_dir;
 	st_autofree char *j = st_xasprintf("%s/%s", wd && *wd ? wd : "/", t);
-	return path_clean(j);
+	return builder_path_clean(j);
 }
 
 /* Parse every --mount of 'in', expanded with the stage's args and env. */
@@ -261,13 +261,14 @@ static int specs_parse(struct stage_run *r, const struct st_dockerfile_instr *in
 	*n = 0;
 	const char **envkv = NULL;
 	struct st_dockerfile_env env;
-	stage_env(r, &env, &envkv);
+	builder_stage_env(r, &env, &envkv);
 	int rc = 0;
 	for (size_t i = 0; rc == 0 && i < in->nflags; i++) {
 		if (strcmp(in->flags[i].name, "mount"))
 			continue;
 		st_autofree char *v = NULL;
-		rc = st_dockerfile_flag_expand(&in->flags[i], &env, stage_escape(r), &v, err);
+		rc = st_dockerfile_flag_expand(&in->flags[i], &env, builder_stage_escape(r), &v,
+					       err);
 		if (rc < 0)
 			break;
 		*out = st_xrealloc(*out, (*n + 1) * sizeof(**out));
@@ -291,7 +292,7 @@ static void specs_free(struct mount_spec *v, size_t n)
 	free(v);
 }
 
-static const struct st_build_secret *secret_find(const struct st_build_opts *o, const char *id)
+static const struct st_builder_secret *secret_find(const struct st_builder_opts *o, const char *id)
 {
 	for (size_t i = o->n_secrets; i > 0; i--)
 		if (o->secrets[i - 1].id && !strcmp(o->secrets[i - 1].id, id))
@@ -305,20 +306,20 @@ static const struct st_build_secret *secret_find(const struct st_build_opts *o, 
 static int context_files(struct stage_run *r, const char *source, struct key_inputs *k,
 			 struct st_error **err)
 {
-	struct build_context *c = build_ctx(r, err);
+	struct build_context *c = builder_ctx(r, err);
 	if (!c)
 		return -1;
-	st_autofree char *clean = path_clean(source && *source ? source : "/");
+	st_autofree char *clean = builder_path_clean(source && *source ? source : "/");
 	const char *rel = clean + 1;
 	size_t plen = strlen(rel);
-	struct ctx_file *top = plen ? ctx_lookup(c, rel) : NULL;
+	struct ctx_file *top = plen ? builder_ctx_lookup(c, rel) : NULL;
 	if (plen && !top)
 		return st_err(err, ST_E_NOTFOUND,
 			      "\"%s\": not found (not in the build context, or excluded by "
 			      ".dockerignore)",
 			      source);
 	if (top && !S_ISDIR(top->st.st_mode)) {
-		if (ctx_hash(c, top, err) < 0)
+		if (builder_ctx_hash(c, top, err) < 0)
 			return -1;
 		st_buf_addf(&k->files, "%s:%o %s\n", st_digest_hex(&top->digest),
 			    (unsigned)top->st.st_mode, top->rel);
@@ -333,7 +334,7 @@ static int context_files(struct stage_run *r, const char *source, struct key_inp
 			st_buf_addf(&k->files, "dir:%o %s/\n", (unsigned)f->st.st_mode, f->rel);
 			continue;
 		}
-		if (ctx_hash(c, f, err) < 0)
+		if (builder_ctx_hash(c, f, err) < 0)
 			return -1;
 		st_buf_addf(&k->files, "%s:%o %s\n", st_digest_hex(&f->digest),
 			    (unsigned)f->st.st_mode, f->rel);
@@ -346,8 +347,8 @@ static int from_lookup(struct stage_run *r, const char *from, const struct build
 		       struct build_state *own, struct st_buf *desc, struct st_error **err)
 {
 	size_t idx;
-	if (build_stage_lookup(r, from, &idx)) {
-		*st = build_stage_state(r, idx);
+	if (builder_stage_lookup(r, from, &idx)) {
+		*st = builder_stage_state(r, idx);
 		if (!*st)
 			return st_err(err, ST_E_INVALID, "stage '%s' failed", from);
 		if (desc) {
@@ -358,12 +359,12 @@ static int from_lookup(struct stage_run *r, const char *from, const struct build
 		return 0;
 	}
 	struct st_store_image *img = NULL;
-	if (build_image_find(r, from, &img, err) < 0)
+	if (builder_image_find(r, from, &img, err) < 0)
 		return st_err_wrap(err, "RUN --mount from=%s", from);
 	memset(own, 0, sizeof(*own));
 	own->cfg = st_image_config_new();
 	for (size_t i = 0; i < img->n_layers; i++)
-		state_add_layer(own, &img->layers[i]);
+		builder_state_add_layer(own, &img->layers[i]);
 	if (desc)
 		st_buf_addf(desc, "image %s\n", img->id.str);
 	st_store_image_free(img);
@@ -371,8 +372,8 @@ static int from_lookup(struct stage_run *r, const char *from, const struct build
 	return 0;
 }
 
-int mounts_key(struct stage_run *r, const struct st_dockerfile_instr *in, struct st_buf *canon,
-	       struct key_inputs *k, struct st_error **err)
+int builder_mounts_key(struct stage_run *r, const struct st_dockerfile_instr *in,
+		       struct st_buf *canon, struct key_inputs *k, struct st_error **err)
 {
 	struct mount_spec *v = NULL;
 	size_t n = 0;
@@ -389,7 +390,7 @@ int mounts_key(struct stage_run *r, const struct st_dockerfile_instr *in, struct
 			const struct build_state *st = NULL;
 			struct build_state own = { 0 };
 			rc = from_lookup(r, m->from, &st, &own, &k->files, err);
-			state_release(&own);
+			builder_state_release(&own);
 		}
 		if (rc < 0)
 			st_err_wrap(err, "RUN --mount=%s", m->text);
@@ -576,7 +577,7 @@ static int view_mount(struct stage_run *r, struct host_mount *h, const char *dir
 {
 	char **lowers = NULL;
 	size_t nl = 0;
-	if (stage_lowers(r, st, &lowers, &nl, err) < 0)
+	if (builder_stage_lowers(r, st, &lowers, &nl, err) < 0)
 		return -1;
 	int rc = st_snapshot_step_create(dir, "view", &h->view, err);
 	h->view_created = rc == 0;
@@ -598,12 +599,12 @@ static int setup_bind(struct stage_run *r, struct run_mounts *rm, const struct m
 		int rc = from_lookup(r, m->from, &st, &own, NULL, err);
 		if (rc == 0)
 			rc = view_mount(r, h, dir, st, err);
-		state_release(&own);
+		builder_state_release(&own);
 		if (rc < 0)
 			return -1;
 		root = h->view.merged;
 	} else {
-		struct build_context *c = build_ctx(r, err);
+		struct build_context *c = builder_ctx(r, err);
 		if (!c)
 			return -1;
 		root = c->root;
@@ -687,7 +688,7 @@ static int cache_create(struct stage_run *r, const struct mount_spec *m, const c
 		if (view.view_created && st_snapshot_step_remove(&view.view, &e) < 0)
 			st_error_free(e);
 		st_snapshot_step_release(&view.view);
-		state_release(&own);
+		builder_state_release(&own);
 	} else if (mkdir(dir, 0755) < 0) {
 		rc = st_err_errno(err, "mkdir '%s'", dir);
 	}
@@ -750,7 +751,7 @@ static int setup_cache(struct stage_run *r, struct run_mounts *rm, const struct 
 static int setup_secret(struct stage_run *r, struct run_mounts *rm, const struct mount_spec *m,
 			const char *dir, const char *target, struct st_error **err)
 {
-	const struct st_build_secret *sec = secret_find(build_opts(r), m->id);
+	const struct st_builder_secret *sec = secret_find(builder_opts(r), m->id);
 	if (!sec) {
 		if (m->required)
 			return st_err(err, ST_E_NOTFOUND,
@@ -800,8 +801,8 @@ static int setup_secret(struct stage_run *r, struct run_mounts *rm, const struct
 	return rc;
 }
 
-int mounts_setup(struct stage_run *r, const struct st_dockerfile_instr *in, const char *base,
-		 struct run_mounts **out, struct st_error **err)
+int builder_mounts_setup(struct stage_run *r, const struct st_dockerfile_instr *in,
+			 const char *base, struct run_mounts **out, struct st_error **err)
 {
 	*out = NULL;
 	struct mount_spec *v = NULL;
@@ -846,26 +847,26 @@ int mounts_setup(struct stage_run *r, const struct st_dockerfile_instr *in, cons
 	}
 	specs_free(v, n);
 	if (rc < 0) {
-		run_mounts_free(rm);
+		builder_run_mounts_free(rm);
 		return -1;
 	}
 	*out = rm;
 	return 0;
 }
 
-const struct st_runtime_mount *mounts_runtime(const struct run_mounts *m, size_t *n)
+const struct st_runtime_mount *builder_mounts_runtime(const struct run_mounts *m, size_t *n)
 {
 	*n = m ? m->nrt : 0;
 	return m ? m->rt : NULL;
 }
 
-const char *const *mounts_env(const struct run_mounts *m, size_t *n)
+const char *const *builder_mounts_env(const struct run_mounts *m, size_t *n)
 {
 	*n = m ? m->nenv : 0;
 	return m ? (const char *const *)m->env : NULL;
 }
 
-void run_mounts_free(struct run_mounts *m)
+void builder_run_mounts_free(struct run_mounts *m)
 {
 	if (!m)
 		return;
@@ -927,8 +928,8 @@ static uint64_t tree_size(int dfd, const char *name)
 	return sum;
 }
 
-int cache_mounts_list(struct st_store *s, struct st_build_cache_record **v, size_t *n,
-		      struct st_error **err)
+int builder_cache_mounts_list(struct st_store *s, struct st_builder_cache_record **v, size_t *n,
+			      struct st_error **err)
 {
 	*v = NULL;
 	*n = 0;
@@ -950,7 +951,7 @@ int cache_mounts_list(struct st_store *s, struct st_build_cache_record **v, size
 		if (fd >= 0)
 			close(fd);
 		*v = st_xrealloc(*v, (*n + 1) * sizeof(**v));
-		(*v)[(*n)++] = (struct st_build_cache_record){
+		(*v)[(*n)++] = (struct st_builder_cache_record){
 			.id = st_xstrdup(de->d_name),
 			.type = "exec.cachemount",
 			.size = tree_size(dirfd(d), de->d_name),
@@ -964,8 +965,8 @@ int cache_mounts_list(struct st_store *s, struct st_build_cache_record **v, size
 	return 0;
 }
 
-int st_build_cache_mounts_prune(struct st_store *s, size_t *removed, uint64_t *freed,
-				struct st_error **err)
+int st_builder_cache_mounts_prune(struct st_store *s, size_t *removed, uint64_t *freed,
+				  struct st_error **err)
 {
 	size_t nrem = 0;
 	uint64_t bytes = 0;

@@ -1,8 +1,8 @@
 /* engine.h: the per-build and per-stage state the executors share. Not a public header. */
-#ifndef ST_BUILD_ENGINE_H
-#define ST_BUILD_ENGINE_H
+#ifndef ST_BUILDER_ENGINE_H
+#define ST_BUILDER_ENGINE_H
 
-#include "build/internal.h"
+#include "builder/internal.h"
 #include "layer/layer.h"
 #include "util/fs.h"
 
@@ -44,74 +44,75 @@ struct stage_run {
 
 /* Add 'text' to 'b', cut after about 'max' bytes (at a character boundary) with its length
  * said: a step title or an error that quotes a 10 MB command must stay readable. */
-void build_add_capped(struct st_buf *b, const char *text, size_t max);
+void builder_add_capped(struct st_buf *b, const char *text, size_t max);
 
 /* Send an event for the running step of 'r' (serialized by the build). */
-void stage_event(struct stage_run *r, enum st_build_event_type type, const char *text, size_t len,
-		 double seconds);
+void builder_stage_event(struct stage_run *r, enum st_builder_event_type type, const char *text,
+			 size_t len, double seconds);
 
 /* The layer writer options of this build (compression, mtime clamp). */
-void build_layer_opts(const struct stage_run *r, struct st_layer_writer_opts *o);
+void builder_layer_opts(const struct stage_run *r, struct st_layer_writer_opts *o);
 /* Borrowed from the build. */
-struct build_context *build_ctx(struct stage_run *r, struct st_error **err);
-const struct st_build_opts *build_opts(const struct stage_run *r);
+struct build_context *builder_ctx(struct stage_run *r, struct st_error **err);
+const struct st_builder_opts *builder_opts(const struct stage_run *r);
 /* The Dockerfile's escape character ('\\' or '`', from "# escape="). */
-char stage_escape(const struct stage_run *r);
+char builder_stage_escape(const struct stage_run *r);
 /* The final state of stage 'index' (waits for it). Borrowed. */
-const struct build_state *build_stage_state(struct stage_run *r, size_t index);
+const struct build_state *builder_stage_state(struct stage_run *r, size_t index);
 
 /* pull.c: images named by FROM, COPY --from and RUN --mount from=, pulled per --pull. */
 struct build_pull;
-struct build_pull *build_pull_new(const struct st_build_opts *o);
-void build_pull_free(struct build_pull *p);
+struct build_pull *builder_pull_new(const struct st_builder_opts *o);
+void builder_pull_free(struct build_pull *p);
 /* Borrowed from the build. */
-struct build_pull *build_puller(const struct stage_run *r);
+struct build_pull *builder_puller(const struct stage_run *r);
 /* The image 'name' names, from the store or pulled. *out is new. */
-int build_image_find(struct stage_run *r, const char *name, struct st_store_image **out,
-		     struct st_error **err);
+int builder_image_find(struct stage_run *r, const char *name, struct st_store_image **out,
+		       struct st_error **err);
 
 /* Whether 'name' (a --from value) names a stage before this one: 1 and *index. */
-int build_stage_lookup(struct stage_run *r, const char *name, size_t *index);
+int builder_stage_lookup(struct stage_run *r, const char *name, size_t *index);
 
 /* The environment for expansion: image Env first, then ARGs (ENV wins, as in Docker). */
-void stage_env(const struct stage_run *r, struct st_dockerfile_env *env, const char ***kv);
+void builder_stage_env(const struct stage_run *r, struct st_dockerfile_env *env, const char ***kv);
 
 /* Unpacked layer dirs of the current state, top first, as overlay wants them. New vector. */
-int stage_lowers(struct stage_run *r, const struct build_state *st, char ***paths, size_t *n,
-		 struct st_error **err);
+int builder_stage_lowers(struct stage_run *r, const struct build_state *st, char ***paths,
+			 size_t *n, struct st_error **err);
 
 /*
  * Look 'path' (absolute, in the image) up in the layers of 'lowers' (top first) as
  * st_union_lookup() does, not following a link in its last component: 1 and *st filled if it
  * exists, 0 if not.
  */
-int lower_lstat(char *const *lowers, size_t n, const char *path, struct stat *st);
+int builder_lower_lstat(char *const *lowers, size_t n, const char *path, struct stat *st);
 /* The host path of 'path' in the layer of 'lowers' that provides it (st_union_lookup()), or
  * NULL if it does not exist. New. */
-char *lower_find(char *const *lowers, size_t n, const char *path, enum st_union_flags flags);
+char *builder_lower_find(char *const *lowers, size_t n, const char *path,
+			 enum st_union_flags flags);
 
 /* ---- executors: each fills 'k' (key inputs) before running, then runs on a miss ---- */
 
 /* run.c */
-int run_key(struct stage_run *r, const struct st_dockerfile_instr *in, struct key_inputs *k,
-	    struct st_error **err);
-int run_exec(struct stage_run *r, const struct st_dockerfile_instr *in,
-	     struct st_store_layer *layer, bool *has_layer, char **created_by,
-	     struct st_error **err);
+int builder_run_key(struct stage_run *r, const struct st_dockerfile_instr *in, struct key_inputs *k,
+		    struct st_error **err);
+int builder_run_exec(struct stage_run *r, const struct st_dockerfile_instr *in,
+		     struct st_store_layer *layer, bool *has_layer, char **created_by,
+		     struct st_error **err);
 
 /* copy.c */
 struct copy_plan;
-int copy_prepare(struct stage_run *r, const struct st_dockerfile_instr *in, struct key_inputs *k,
-		 struct copy_plan **out, struct st_error **err);
-int copy_exec(struct stage_run *r, struct copy_plan *p, struct st_store_layer *layer,
-	      bool *has_layer, char **created_by, struct st_error **err);
-void copy_plan_free(struct copy_plan *p);
+int builder_copy_prepare(struct stage_run *r, const struct st_dockerfile_instr *in,
+			 struct key_inputs *k, struct copy_plan **out, struct st_error **err);
+int builder_copy_exec(struct stage_run *r, struct copy_plan *p, struct st_store_layer *layer,
+		      bool *has_layer, char **created_by, struct st_error **err);
+void builder_copy_plan_free(struct copy_plan *p);
 
 /* Create dirs of 'path' missing in 'lowers' as a new layer (WORKDIR). */
-int mkdir_layer(struct stage_run *r, const char *path, struct st_store_layer *layer,
-		bool *has_layer, struct st_error **err);
+int builder_mkdir_layer(struct stage_run *r, const char *path, struct st_store_layer *layer,
+			bool *has_layer, struct st_error **err);
 
 /* Clean an absolute path: "/a/./b/../c/" -> "/a/c". New. */
-char *path_clean(const char *p);
+char *builder_path_clean(const char *p);
 
 #endif

@@ -18,7 +18,7 @@
 #include <unistd.h>
 #include <dirent.h>
 
-#include "build/engine.h"
+#include "builder/engine.h"
 #include "local/local.h"
 #include "runtime/runtime.h"
 #include "snapshot/snapshot.h"
@@ -178,15 +178,15 @@ static enum st_runtime_net step_net(struct stage_run *r, const struct st_dockerf
 		return ST_RUNTIME_NET_NONE;
 	if (v && !strcmp(v, "host"))
 		return ST_RUNTIME_NET_HOST;
-	return build_opts(r)->net;
+	return builder_opts(r)->net;
 }
 
-int run_key(struct stage_run *r, const struct st_dockerfile_instr *in, struct key_inputs *k,
-	    struct st_error **err)
+int builder_run_key(struct stage_run *r, const struct st_dockerfile_instr *in, struct key_inputs *k,
+		    struct st_error **err)
 {
 	struct st_buf canon = ST_BUF_INIT;
 	st_buf_addf(&canon, "run%s", in->json ? " json" : "");
-	if (check_flags(in, &canon, err) < 0 || mounts_key(r, in, &canon, k, err) < 0) {
+	if (check_flags(in, &canon, err) < 0 || builder_mounts_key(r, in, &canon, k, err) < 0) {
 		st_buf_release(&canon);
 		return -1;
 	}
@@ -242,7 +242,7 @@ static void on_output(void *ctx, enum st_runtime_stream stream, const char *data
 {
 	struct output_watch *w = ctx;
 	(void)stream;
-	stage_event(w->r, ST_BUILD_EVENT_OUTPUT, data, len, 0);
+	builder_stage_event(w->r, ST_BUILDER_EVENT_OUTPUT, data, len, 0);
 	if (w->no_net_sign || !len)
 		return;
 	st_buf_add(&w->tail, data, len);
@@ -297,7 +297,7 @@ static void drop_copied_up(const char *upper, char *const *lowers, size_t nl,
 				break;
 			if (getxattr(p, "trusted.overlay.opaque", NULL, 0) >= 0)
 				break;
-			if (!lower_lstat(lowers, nl, dir, &lst) || !S_ISDIR(lst.st_mode) ||
+			if (!builder_lower_lstat(lowers, nl, dir, &lst) || !S_ISDIR(lst.st_mode) ||
 			    lst.st_mode != st.st_mode || lst.st_uid != st.st_uid ||
 			    lst.st_gid != st.st_gid)
 				break;
@@ -323,7 +323,7 @@ static bool dir_empty(const char *path)
 	return empty;
 }
 
-static int write_etc_files(const char *bundle, const struct st_build_opts *o, char **hosts,
+static int write_etc_files(const char *bundle, const struct st_builder_opts *o, char **hosts,
 			   char **resolv, char **hostname, struct st_error **err)
 {
 	*hosts = st_path_join(bundle, "hosts");
@@ -367,7 +367,7 @@ static int commit_upper(struct stage_run *r, const char *upper, struct st_store_
 			struct st_error **err)
 {
 	struct st_layer_writer_opts lo;
-	build_layer_opts(r, &lo);
+	builder_layer_opts(r, &lo);
 	st_auto(st_local_layer_writer) struct st_local_layer_writer *w = NULL;
 	if (st_local_layer_writer_new(r->s, r->lease, &lo, &w, err) < 0)
 		return -1;
@@ -402,8 +402,8 @@ static char *state_root(struct st_store *s, const char *runtime)
 	return st_path_join(rt, slash ? slash + 1 : name);
 }
 
-int run_check_root(const struct st_dockerfile *df, const struct st_dockerfile_plan *plan,
-		   struct st_error **err)
+int builder_run_check_root(const struct st_dockerfile *df, const struct st_dockerfile_plan *plan,
+			   struct st_error **err)
 {
 	if (geteuid() == 0)
 		return 0;
@@ -422,7 +422,8 @@ int run_check_root(const struct st_dockerfile *df, const struct st_dockerfile_pl
 	return 0;
 }
 
-int run_cleanup_stale(struct st_store *s, const struct st_build_opts *o, struct st_error **err)
+int builder_run_cleanup_stale(struct st_store *s, const struct st_builder_opts *o,
+			      struct st_error **err)
 {
 	st_autofree char *root = state_root(s, o->runtime);
 	struct st_runtime_opts ro = { .runtime = o->runtime, .state_root = root };
@@ -447,15 +448,15 @@ int run_cleanup_stale(struct st_store *s, const struct st_build_opts *o, struct 
 	return rc;
 }
 
-int run_exec(struct stage_run *r, const struct st_dockerfile_instr *in,
-	     struct st_store_layer *layer, bool *has_layer, char **created_by,
-	     struct st_error **err)
+int builder_run_exec(struct stage_run *r, const struct st_dockerfile_instr *in,
+		     struct st_store_layer *layer, bool *has_layer, char **created_by,
+		     struct st_error **err)
 {
-	const struct st_build_opts *o = build_opts(r);
+	const struct st_builder_opts *o = builder_opts(r);
 	*has_layer = false;
 	char **lowers = NULL;
 	size_t nl = 0;
-	if (stage_lowers(r, &r->st, &lowers, &nl, err) < 0)
+	if (builder_stage_lowers(r, &r->st, &lowers, &nl, err) < 0)
 		return -1;
 	st_autofree char *base = NULL;
 	st_autoclose int lock = -1;
@@ -474,7 +475,7 @@ int run_exec(struct stage_run *r, const struct st_dockerfile_instr *in,
 		rc = st_snapshot_step_mount(&step, (const char *const *)lowers, nl, err);
 	mounted = rc == 0;
 	if (rc == 0)
-		rc = mounts_setup(r, in, base, &rmounts, err);
+		rc = builder_mounts_setup(r, in, base, &rmounts, err);
 
 	size_t argc = 0;
 	const struct st_dockerfile_heredoc *script;
@@ -491,7 +492,7 @@ int run_exec(struct stage_run *r, const struct st_dockerfile_instr *in,
 	/* Env: the image's, then build args not shadowed by it, then a default PATH, then the
 	 * env= secrets (which win: they are asked for by name). */
 	size_t nsec = 0;
-	const char *const *secenv = mounts_env(rmounts, &nsec);
+	const char *const *secenv = builder_mounts_env(rmounts, &nsec);
 	size_t ne = cfg->env.n + r->nargs + 1 + nsec;
 	const char **env = st_xcalloc(ne + 1, sizeof(*env));
 	size_t k = 0;
@@ -526,7 +527,7 @@ int run_exec(struct stage_run *r, const struct st_dockerfile_instr *in,
 
 	st_autofree char *hosts = NULL, *resolv = NULL, *hostname = NULL;
 	enum st_runtime_net net = step_net(r, in);
-	struct st_build_opts netopts = *o;
+	struct st_builder_opts netopts = *o;
 	netopts.net = net;
 	if (rc == 0)
 		rc = write_etc_files(step.bundle, &netopts, &hosts, &resolv, &hostname, err);
@@ -534,7 +535,7 @@ int run_exec(struct stage_run *r, const struct st_dockerfile_instr *in,
 	if (rc == 0 && script)
 		rc = write_script(step.bundle, script, &script_file, &script_dest, err);
 	size_t nextra = 0;
-	const struct st_runtime_mount *extra = mounts_runtime(rmounts, &nextra);
+	const struct st_runtime_mount *extra = builder_mounts_runtime(rmounts, &nextra);
 	struct st_runtime_mount *mounts = st_xcalloc(4 + nextra, sizeof(*mounts));
 	mounts[0] = (struct st_runtime_mount){ .type = ST_RUNTIME_MOUNT_BIND,
 					       .source = hosts,
@@ -578,8 +579,8 @@ int run_exec(struct stage_run *r, const struct st_dockerfile_instr *in,
 	if (rc == 0) {
 		st_autofree char *sroot = state_root(r->s, o->runtime);
 		struct st_runtime_opts ro = { .runtime = o->runtime, .state_root = sroot };
-		/* The id names the step's dir: unique, and run_cleanup_stale() can tell by its lock
-		 * whether the build that made it still runs. */
+		/* The id names the step's dir: unique, and builder_run_cleanup_stale() can tell by
+		 * its lock whether the build that made it still runs. */
 		const char *slash = strrchr(base, '/');
 		st_autofree char *id = st_xasprintf("strata-build-%s", slash ? slash + 1 : base);
 		rc = st_runtime_run(&ro, step.bundle, id, on_output, &watch, &code, err);
@@ -604,7 +605,7 @@ int run_exec(struct stage_run *r, const struct st_dockerfile_instr *in,
 			}
 		}
 	}
-	run_mounts_free(rmounts);
+	builder_run_mounts_free(rmounts);
 	struct st_buf cb = ST_BUF_INIT;
 	st_buf_adds(&cb, "RUN ");
 	args_prefix(r, &cb);
@@ -614,7 +615,7 @@ int run_exec(struct stage_run *r, const struct st_dockerfile_instr *in,
 		struct st_buf cmd = ST_BUF_INIT, shown = ST_BUF_INIT;
 		for (size_t i = 0; i < argc; i++)
 			st_buf_addf(&cmd, "%s%s", i ? " " : "", argv[i]);
-		build_add_capped(&shown, cmd.data, QUOTE_MAX);
+		builder_add_capped(&shown, cmd.data, QUOTE_MAX);
 		st_buf_reset(&cmd);
 		st_buf_addf(&cmd, "process \"%s\" did not complete successfully: exit code: %d",
 			    shown.data, code);

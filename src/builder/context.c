@@ -28,7 +28,7 @@
 #include <dirent.h>
 #include <unistd.h>
 
-#include "build/internal.h"
+#include "builder/internal.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/banned.h"
@@ -56,7 +56,7 @@ static void index_rebuild(struct build_context *c)
 	}
 }
 
-struct ctx_file *ctx_lookup(struct build_context *c, const char *rel)
+struct ctx_file *builder_ctx_lookup(struct build_context *c, const char *rel)
 {
 	if (!c->slots)
 		return NULL;
@@ -441,9 +441,9 @@ static void ignore_identity(const char *root, const char *dockerfile,
 	memcpy(out, st_digest_hex(&d), ST_DIGEST_HEX_LEN + 1);
 }
 
-int ctx_open(struct st_store *s, const char *root, const char *dockerfile,
-	     const struct st_dockerignore *ign, bool remember, struct build_context *c,
-	     struct st_error **err)
+int builder_ctx_open(struct st_store *s, const char *root, const char *dockerfile,
+		     const struct st_dockerignore *ign, bool remember, struct build_context *c,
+		     struct st_error **err)
 {
 	memset(c, 0, sizeof(*c));
 	pthread_mutex_init(&c->lock, NULL);
@@ -488,7 +488,7 @@ int ctx_open(struct st_store *s, const char *root, const char *dockerfile,
 	return 0;
 }
 
-int ctx_hash(struct build_context *c, struct ctx_file *f, struct st_error **err)
+int builder_ctx_hash(struct build_context *c, struct ctx_file *f, struct st_error **err)
 {
 	pthread_mutex_lock(&c->lock);
 	bool done = f->hashed;
@@ -526,7 +526,7 @@ static void record_line(struct st_buf *b, char kind, const struct ctx_file *f)
 		    f->hashed && !S_ISDIR(f->st.st_mode) ? st_digest_hex(&f->digest) : "-", f->rel);
 }
 
-int ctx_save(struct st_store *s, struct build_context *c, struct st_error **err)
+int builder_ctx_save(struct st_store *s, struct build_context *c, struct st_error **err)
 {
 	if (!c->cache_key || !c->dirty)
 		return 0;
@@ -545,7 +545,7 @@ int ctx_save(struct st_store *s, struct build_context *c, struct st_error **err)
 	return rc;
 }
 
-void ctx_release(struct build_context *c)
+void builder_ctx_release(struct build_context *c)
 {
 	for (size_t i = 0; i < c->n; i++)
 		free(c->files[i].rel);

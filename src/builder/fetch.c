@@ -18,29 +18,29 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "build/internal.h"
+#include "builder/internal.h"
 #include "http/http.h"
 #include "util/fs.h"
 #include "util/cleanup.h"
 #include "util/banned.h"
 
-bool fetch_is_url(const char *src)
+bool builder_fetch_is_url(const char *src)
 {
 	return !strncmp(src, "http://", 7) || !strncmp(src, "https://", 8);
 }
 
-bool fetch_is_git(const char *src)
+bool builder_fetch_is_git(const char *src)
 {
 	if (!strncmp(src, "git@", 4) || !strncmp(src, "git://", 6) || !strncmp(src, "ssh://", 6))
 		return true;
-	if (!fetch_is_url(src))
+	if (!builder_fetch_is_url(src))
 		return false;
 	/* BuildKit treats "https://host/repo.git" (with an optional "#ref:dir") as a repository. */
 	size_t n = strcspn(src, "#?");
 	return n >= 4 && !strncmp(src + n - 4, ".git", 4);
 }
 
-char *fetch_url_name(const char *url)
+char *builder_fetch_url_name(const char *url)
 {
 	const char *p = strstr(url, "://");
 	p = p ? p + 3 : url;
@@ -85,7 +85,8 @@ static int sink_reset(void *ctx, struct st_error **err)
 	return 0;
 }
 
-int fetch_url(const char *url, const char *path, struct fetch_result *out, struct st_error **err)
+int builder_fetch_url(const char *url, const char *path, struct fetch_result *out,
+		      struct st_error **err)
 {
 	memset(out, 0, sizeof(*out));
 	out->mtime = -1;

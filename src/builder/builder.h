@@ -1,13 +1,13 @@
 /*
- * build.h: `strata build`: a Dockerfile and a context become an image, step by step, with a
+ * builder.h: `strata build`: a Dockerfile and a context become an image, step by step, with a
  * build cache that hits and misses the way Docker users expect, and explains its misses.
  *
  * The engine never prints: everything a person sees goes through the progress callback the
- * caller gives (struct st_build_progress), from whichever thread runs the step; calls are
+ * caller gives (struct st_builder_progress), from whichever thread runs the step; calls are
  * serialized by the engine, so the callback needs no lock of its own.
  */
-#ifndef ST_BUILD_BUILD_H
-#define ST_BUILD_BUILD_H
+#ifndef ST_BUILDER_BUILDER_H
+#define ST_BUILDER_BUILDER_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -23,20 +23,21 @@
 
 /* ---- progress ------------------------------------------------------------------------------ */
 
-enum st_build_event_type {
-	ST_BUILD_EVENT_START,  /* a step begins: 'name' ("[build 3/6] RUN make") */
-	ST_BUILD_EVENT_REASON, /* why the step missed the cache: 'text' ("file src/a.js changed") */
-	ST_BUILD_EVENT_OUTPUT, /* a chunk of the step's output: 'text', 'len' (not split at lines)
-				*/
-	ST_BUILD_EVENT_CACHED, /* the step was a cache hit */
-	ST_BUILD_EVENT_DONE,   /* the step ran: 'seconds' */
-	ST_BUILD_EVENT_ERROR,  /* the step failed: 'text' is the error message */
-	ST_BUILD_EVENT_INFO,   /* a message about the whole build: 'text' (warnings, results) */
+enum st_builder_event_type {
+	ST_BUILDER_EVENT_START,	 /* a step begins: 'name' ("[build 3/6] RUN make") */
+	ST_BUILDER_EVENT_REASON, /* why the step missed the cache: 'text' ("file src/a.js changed")
+				  */
+	ST_BUILDER_EVENT_OUTPUT, /* a chunk of the step's output: 'text', 'len' (not split at lines)
+				  */
+	ST_BUILDER_EVENT_CACHED, /* the step was a cache hit */
+	ST_BUILDER_EVENT_DONE,	 /* the step ran: 'seconds' */
+	ST_BUILDER_EVENT_ERROR,	 /* the step failed: 'text' is the error message */
+	ST_BUILDER_EVENT_INFO,	 /* a message about the whole build: 'text' (warnings, results) */
 };
 
 /* One event. Strings are borrowed for the duration of the call. */
-struct st_build_event {
-	enum st_build_event_type type;
+struct st_builder_event {
+	enum st_builder_event_type type;
 	unsigned id;	  /* the step's number, "#4"; 0 for INFO */
 	const char *name; /* the step's title */
 	const char *text;
@@ -52,23 +53,23 @@ struct st_build_event {
 	size_t source_len;
 };
 
-struct st_build_progress {
-	void (*fn)(void *ctx, const struct st_build_event *ev);
+struct st_builder_progress {
+	void (*fn)(void *ctx, const struct st_builder_event *ev);
 	void *ctx;
 };
 
 /* ---- options -------------------------------------------------------------------------------- */
 
 /* When a build pulls the images it names (docker build --pull). */
-enum st_build_pull {
-	ST_BUILD_PULL_MISSING = 0, /* those the store lacks */
-	ST_BUILD_PULL_ALWAYS,	   /* every one, once per build */
-	ST_BUILD_PULL_NEVER,	   /* none: the store must have them */
+enum st_builder_pull {
+	ST_BUILDER_PULL_MISSING = 0, /* those the store lacks */
+	ST_BUILDER_PULL_ALWAYS,	     /* every one, once per build */
+	ST_BUILDER_PULL_NEVER,	     /* none: the store must have them */
 };
 
-enum st_build_flags {
-	ST_BUILD_NO_CACHE = 1 << 0,	     /* execute every step; still record the results */
-	ST_BUILD_SOURCE_DATE_EPOCH = 1 << 1, /* clamp every timestamp to 'source_date_epoch' */
+enum st_builder_flags {
+	ST_BUILDER_NO_CACHE = 1 << 0,	       /* execute every step; still record the results */
+	ST_BUILDER_SOURCE_DATE_EPOCH = 1 << 1, /* clamp every timestamp to 'source_date_epoch' */
 };
 
 /*
@@ -76,13 +77,13 @@ enum st_build_flags {
  * step mounts it, from the file 'src' or else from 'value'; it never reaches the image, a
  * layer, the history or a cache key (the key holds the id only).
  */
-struct st_build_secret {
+struct st_builder_secret {
 	const char *id;
 	const char *src;   /* a file, or NULL */
 	const char *value; /* the content (an environment variable's), when 'src' is NULL */
 };
 
-struct st_build_opts {
+struct st_builder_opts {
 	/* The context: a directory, or a tar stream on 'context_tar_fd' (>= 0) when NULL. */
 	const char *context;
 	int context_tar_fd;
@@ -103,22 +104,22 @@ struct st_build_opts {
 	const char *platform; /* NULL: the host; anything else must be the host's platform */
 	enum st_runtime_net net;
 	const char *runtime; /* "runc" (NULL), "crun" or a path */
-	const struct st_build_secret *secrets;
+	const struct st_builder_secret *secrets;
 	size_t n_secrets;
 	unsigned jobs;		   /* stages built at once; 0: the number of online CPUs */
-	unsigned flags;		   /* enum st_build_flags */
-	int64_t source_date_epoch; /* seconds; with ST_BUILD_SOURCE_DATE_EPOCH */
-	enum st_build_pull pull;
+	unsigned flags;		   /* enum st_builder_flags */
+	int64_t source_date_epoch; /* seconds; with ST_BUILDER_SOURCE_DATE_EPOCH */
+	enum st_builder_pull pull;
 	const struct st_registry_opts *registry; /* for pulls; NULL: the defaults */
-	struct st_build_progress progress;
+	struct st_builder_progress progress;
 };
 
-#define ST_BUILD_OPTS_INIT                                                                         \
+#define ST_BUILDER_OPTS_INIT                                                                       \
 	{                                                                                          \
 		.context_tar_fd = -1                                                               \
 	}
 
-struct st_build_result {
+struct st_builder_result {
 	struct st_digest id;  /* the image id (config digest) */
 	size_t steps, cached; /* steps executed or hit, for a summary */
 };
@@ -131,8 +132,8 @@ struct st_build_result {
  * ST_E_RUNTIME (a RUN failed: "process \"/bin/sh -c false\" did not complete successfully:
  * exit code: 1", or the runtime could not start), ST_E_INVALID (a bad flag or instruction).
  */
-int st_build_run(struct st_store *s, const struct st_build_opts *o, struct st_build_result *res,
-		 struct st_error **err);
+int st_builder_run(struct st_store *s, const struct st_builder_opts *o,
+		   struct st_builder_result *res, struct st_error **err);
 
 /* ---- the build cache ------------------------------------------------------------------------ */
 
@@ -142,7 +143,7 @@ int st_build_run(struct st_store *s, const struct st_build_opts *o, struct st_bu
  * an image was built through are "in use": a rebuild of that image hits them. Only dangling
  * records are reclaimable by a default prune (Docker's builder prune without --all).
  */
-struct st_build_cache_record {
+struct st_builder_cache_record {
 	char *id;	   /* the step's cache key, or the cache mount's directory (hex); owned */
 	const char *type;  /* BuildKit's record type: "regular" (a step), "exec.cachemount" */
 	char *description; /* the step's instruction; NULL for a cache mount; owned */
@@ -151,17 +152,17 @@ struct st_build_cache_record {
 	bool reclaimable;  /* dangling step; cache mount no step uses now */
 };
 
-struct st_build_cache_usage {
+struct st_builder_cache_usage {
 	size_t records;
 	uint64_t size;	      /* the layers' bytes the records keep (their recorded sizes) */
 	uint64_t reclaimable; /* of that, the reclaimable records' */
 	uint64_t meta_size;   /* context checksums, miss explanations and file lists (kv) */
 	int64_t last_used;    /* the most recent use, microseconds; 0 when empty */
-	struct st_build_cache_record *v; /* most recently used first */
+	struct st_builder_cache_record *v; /* most recently used first */
 };
 
-/* Which records st_build_cache_du() reports, as buildx du --filter selects them. */
-struct st_build_cache_filter {
+/* Which records st_builder_cache_du() reports, as buildx du --filter selects them. */
+struct st_builder_cache_filter {
 	const char *type; /* NULL: any; else the record type */
 	const char *id;	  /* NULL: any; else a prefix of the record's id */
 	int64_t until;	  /* 0: any; else only records last used before this (microseconds) */
@@ -170,34 +171,34 @@ struct st_build_cache_filter {
 /*
  * `strata builder du` and the build cache of `strata system df`: the step records and the
  * RUN --mount=type=cache directories, those 'filter' (may be NULL) selects. 'out' is filled
- * with new data: st_build_cache_usage_release().
+ * with new data: st_builder_cache_usage_release().
  */
-int st_build_cache_du(struct st_store *s, const struct st_build_cache_filter *filter,
-		      struct st_build_cache_usage *out, struct st_error **err);
-void st_build_cache_usage_release(struct st_build_cache_usage *u);
+int st_builder_cache_du(struct st_store *s, const struct st_builder_cache_filter *filter,
+			struct st_builder_cache_usage *out, struct st_error **err);
+void st_builder_cache_usage_release(struct st_builder_cache_usage *u);
 
-enum st_build_prune_flags {
-	ST_BUILD_PRUNE_ALL = 1 << 0, /* every record, not only the dangling ones */
+enum st_builder_prune_flags {
+	ST_BUILDER_PRUNE_ALL = 1 << 0, /* every record, not only the dangling ones */
 };
 
 /*
- * `strata builder prune`: drop the dangling cache records (ST_BUILD_PRUNE_ALL: all records),
+ * `strata builder prune`: drop the dangling cache records (ST_BUILDER_PRUNE_ALL: all records),
  * least recently used first, until the records left total at most 'keep_bytes' (0: no
  * limit, drop every candidate); then forget what the build keeps beside the records (the
  * checksums and miss explanations of contexts that no longer exist, file lists no
- * explanation refers to; with ST_BUILD_PRUNE_ALL and no 'keep_bytes', all of it) and collect
+ * explanation refers to; with ST_BUILDER_PRUNE_ALL and no 'keep_bytes', all of it) and collect
  * the layers nothing else needs. *removed and *freed (may be NULL) receive the records removed
  * and the bytes freed on disk.
  */
-int st_build_cache_prune(struct st_store *s, unsigned flags, uint64_t keep_bytes, size_t *removed,
-			 uint64_t *freed, struct st_error **err);
+int st_builder_cache_prune(struct st_store *s, unsigned flags, uint64_t keep_bytes, size_t *removed,
+			   uint64_t *freed, struct st_error **err);
 
 /*
  * Remove the RUN --mount=type=cache directories that no running step uses. *removed and
  * *freed (may be NULL) receive the directories removed and their bytes.
  */
-int st_build_cache_mounts_prune(struct st_store *s, size_t *removed, uint64_t *freed,
-				struct st_error **err);
+int st_builder_cache_mounts_prune(struct st_store *s, size_t *removed, uint64_t *freed,
+				  struct st_error **err);
 
 /*
  * Apply a config-only instruction (ENV, LABEL, EXPOSE, VOLUME, USER, WORKDIR, CMD, ENTRYPOINT,
@@ -208,8 +209,8 @@ int st_build_cache_mounts_prune(struct st_store *s, size_t *removed, uint64_t *f
  * the directory a build creates when the image lacks it (else NULL). ST_E_INVALID for any
  * other instruction.
  */
-int st_build_config_apply(struct st_image_config *cfg, const struct st_dockerfile_instr *in,
-			  char **words, size_t nw, bool *cmd_set, char **created_by, char **mkdir,
-			  struct st_error **err);
+int st_builder_config_apply(struct st_image_config *cfg, const struct st_dockerfile_instr *in,
+			    char **words, size_t nw, bool *cmd_set, char **created_by, char **mkdir,
+			    struct st_error **err);
 
 #endif

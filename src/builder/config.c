@@ -8,8 +8,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "build/build.h"
-#include "build/engine.h"
+#include "builder/builder.h"
+#include "builder/engine.h"
 #include "util/cleanup.h"
 #include "util/banned.h"
 
@@ -148,9 +148,9 @@ static int check_port(const char *typed, const char *spec, struct st_error **err
 	return 0;
 }
 
-int st_build_config_apply(struct st_image_config *cfg, const struct st_dockerfile_instr *in,
-			  char **w, size_t nw, bool *cmd_set, char **created_by, char **mkdir,
-			  struct st_error **err)
+int st_builder_config_apply(struct st_image_config *cfg, const struct st_dockerfile_instr *in,
+			    char **w, size_t nw, bool *cmd_set, char **created_by, char **mkdir,
+			    struct st_error **err)
 {
 	struct st_image_runconfig *rc = &cfg->config;
 	struct st_buf cb = ST_BUF_INIT;
@@ -223,7 +223,7 @@ int st_build_config_apply(struct st_image_config *cfg, const struct st_dockerfil
 		st_autofree char *joined = nw && w[0][0] == '/'
 					       ? st_xstrdup(w[0])
 					       : st_xasprintf("%s/%s", cur, nw ? w[0] : "");
-		char *wd = path_clean(joined);
+		char *wd = builder_path_clean(joined);
 		free(rc->working_dir);
 		rc->working_dir = wd;
 		st_buf_addf(&cb, "WORKDIR %s", wd);

@@ -7,7 +7,7 @@
  * image already has, means "into this directory"; a directory source copies its contents;
  * relative destinations are under WORKDIR; missing parents are created. The parents that
  * exist in the image are written with the image's own attributes so that a COPY never changes
- * a directory's mode or owner behind the user's back (except with --link: see copy_exec).
+ * a directory's mode or owner behind the user's back (except with --link: see builder_copy_exec).
  * Every path in an image or a stage (--from sources, destinations, --chown's /etc files) is
  * resolved inside its layers (st_union_lookup), its links followed there as the kernel would
  * and never on the host; a source that is a link is followed, as BuildKit does, and links
@@ -30,7 +30,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "build/engine.h"
+#include "builder/engine.h"
 #include "local/local.h"
 #include "runtime/runtime.h"
 #include "snapshot/snapshot.h"
@@ -86,7 +86,7 @@ struct copy_plan {
 	char *created_by;
 };
 
-void copy_plan_free(struct copy_plan *p)
+void builder_copy_plan_free(struct copy_plan *p)
 {
 	if (!p)
 		return;
@@ -110,7 +110,7 @@ void copy_plan_free(struct copy_plan *p)
 		close(p->from_lock);
 	st_strv_free(p->srcs, p->nsrcs);
 	free(p->dest);
-	state_release(&p->own_from);
+	builder_state_release(&p->own_from);
 	free(p->chown);
 	free(p->chmod);
 	free(p->created_by);
@@ -130,7 +130,7 @@ static struct copy_item *add_item(struct copy_plan *p, enum item_kind kind, cons
 	memset(it, 0, sizeof(*it));
 	it->kind = kind;
 	it->host = host ? st_xstrdup(host) : NULL;
-	it->dest = path_clean(dest);
+	it->dest = builder_path_clean(dest);
 	return it;
 }
 
@@ -149,7 +149,7 @@ static const char *base_name(const char *p)
 static int mount_from(struct stage_run *r, struct copy_plan *p, const struct build_state *st,
 		      struct st_error **err)
 {
-	if (stage_lowers(r, st, &p->from_lowers, &p->from_nl, err) < 0)
+	if (builder_stage_lowers(r, st, &p->from_lowers, &p->from_nl, err) < 0)
 		return -1;
 	int rc = st_store_tmp_mkdir(r->s, &p->from_base, &p->from_lock, err);
 	if (rc == 0)
@@ -257,7 +257,7 @@ static int from_sources(struct copy_plan *p, const char *root, char **srcs, size
 			const char *dest, bool dest_is_dir, struct st_error **err)
 {
 	for (size_t i = 0; i < nsrc; i++) {
-		st_autofree char *clean = path_clean(srcs[i]);
+		st_autofree char *clean = builder_path_clean(srcs[i]);
 		char **matches = NULL;
 		size_t nm = 0;
 		if (has_glob(clean)) {
@@ -341,7 +341,7 @@ static int ctx_follow(struct build_context *c, const char *rel, char **rel_out,
 			len = -1;
 	}
 	const char *r = len >= 0 ? buf + rl + (buf[rl] == '/') : NULL;
-	*out = r && *r ? ctx_lookup(c, r) : NULL;
+	*out = r && *r ? builder_ctx_lookup(c, r) : NULL;
 	if (!r || (*r && !*out))
 		return st_err(err, ST_E_NOTFOUND,
 			      "\"%s\": a link to a file that is not in the build context", rel);
@@ -355,7 +355,7 @@ static int context_sources(struct stage_run *r, struct copy_plan *p, struct buil
 			   struct st_error **err)
 {
 	for (size_t i = 0; i < nsrc; i++) {
-		st_autofree char *clean = path_clean(srcs[i]);
+		st_autofree char *clean = builder_path_clean(srcs[i]);
 		const char *rel = clean + 1; /* "" for the context root */
 		bool glob = has_glob(rel);
 		size_t found = 0;
@@ -395,7 +395,7 @@ static int context_sources(struct stage_run *r, struct copy_plan *p, struct buil
 					t = dest_is_dir
 						? st_xasprintf("%s/%s", dest, base_name(name))
 						: st_xstrdup(dest);
-				if (ctx_hash(c, cf, err) < 0)
+				if (builder_ctx_hash(c, cf, err) < 0)
 					return -1;
 				st_buf_addf(&k->files, "%s:%o %s\n", st_digest_hex(&cf->digest),
 					    (unsigned)cf->st.st_mode, frel);
@@ -434,7 +434,7 @@ static int context_sources(struct stage_run *r, struct copy_plan *p, struct buil
 						    (unsigned)sub->st.st_mode, sub->rel);
 					continue;
 				}
-				if (ctx_hash(c, sub, err) < 0)
+				if (builder_ctx_hash(c, sub, err) < 0)
 					return -1;
 				st_buf_addf(&k->files, "%s:%o %s\n", st_digest_hex(&sub->digest),
 					    (unsigned)sub->st.st_mode, sub->rel);
@@ -543,7 +543,7 @@ static int url_fetch(struct stage_run *r, struct copy_plan *p, struct copy_item 
 	snprintf(name, sizeof(name), "%zu", (size_t)(it - p->items));
 	it->host = st_path_join(p->fetch_dir, name);
 	struct fetch_result fr;
-	if (fetch_url(it->url, it->host, &fr, err) < 0)
+	if (builder_fetch_url(it->url, it->host, &fr, err) < 0)
 		return -1;
 	it->mtime = fr.mtime;
 	if (p->has_checksum && !st_digest_equal(&fr.digest, &p->checksum))
@@ -560,7 +560,7 @@ static int url_fetch(struct stage_run *r, struct copy_plan *p, struct copy_item 
 static int url_source(struct stage_run *r, struct copy_plan *p, const char *url, const char *dest,
 		      bool dest_is_dir, struct key_inputs *k, struct st_error **err)
 {
-	st_autofree char *name = fetch_url_name(url);
+	st_autofree char *name = builder_fetch_url_name(url);
 	st_autofree char *t = dest_is_dir ? st_xasprintf("%s/%s", dest, name) : st_xstrdup(dest);
 	struct copy_item *it = add_item(p, ITEM_URL, NULL, t);
 	it->url = st_xstrdup(url);
@@ -590,7 +590,7 @@ static int dest_resolve(struct stage_run *r, char **dest, bool *is_dir, struct s
 {
 	char **lowers = NULL;
 	size_t nl = 0;
-	if (stage_lowers(r, &r->st, &lowers, &nl, err) < 0)
+	if (builder_stage_lowers(r, &r->st, &lowers, &nl, err) < 0)
 		return -1;
 	struct st_union_entry e, pe = { 0 };
 	int found = st_union_lookup(lowers, nl, *dest, ST_UNION_FOLLOW, &e, err);
@@ -632,8 +632,8 @@ static int flag_bool(const char *name, const char *v, bool *out, struct st_error
 	return 0;
 }
 
-int copy_prepare(struct stage_run *r, const struct st_dockerfile_instr *in, struct key_inputs *k,
-		 struct copy_plan **out, struct st_error **err)
+int builder_copy_prepare(struct stage_run *r, const struct st_dockerfile_instr *in,
+			 struct key_inputs *k, struct copy_plan **out, struct st_error **err)
 {
 	struct copy_plan *p = st_xcalloc(1, sizeof(*p));
 	p->from_lock = -1;
@@ -646,10 +646,10 @@ int copy_prepare(struct stage_run *r, const struct st_dockerfile_instr *in, stru
 
 	const char **envkv = NULL;
 	struct st_dockerfile_env env;
-	stage_env(r, &env, &envkv);
+	builder_stage_env(r, &env, &envkv);
 	char **w = NULL;
 	size_t nw = 0;
-	char escape = stage_escape(r);
+	char escape = builder_stage_escape(r);
 	int rc = st_dockerfile_instr_expand(in, &env, escape, &w, &nw, err);
 	st_autofree char *from = NULL;
 	st_autofree char *checksum = NULL;
@@ -746,9 +746,9 @@ int copy_prepare(struct stage_run *r, const struct st_dockerfile_instr *in, stru
 	size_t dl = strlen(dw);
 	bool trailing = dl && (dw[dl - 1] == '/' || (dl >= 2 && !strcmp(dw + dl - 2, "/.")) ||
 			       !strcmp(dw, "."));
-	dest = dw[0] == '/' ? path_clean(dw) : ({
+	dest = dw[0] == '/' ? builder_path_clean(dw) : ({
 		st_autofree char *j = st_xasprintf("%s/%s", wd, dw);
-		path_clean(j);
+		builder_path_clean(j);
 	});
 	/* --link reads nothing of the image it lands on: whether the destination is a directory
 	 * there cannot matter (BuildKit copies onto scratch, then merges). */
@@ -760,7 +760,7 @@ int copy_prepare(struct stage_run *r, const struct st_dockerfile_instr *in, stru
 	}
 	size_t nsrc = nw - 1;
 	bool dest_is_dir = trailing || nsrc > 1 || dest_exists_dir ||
-			   (has_glob(w[0]) && !fetch_is_url(w[0])) || parents;
+			   (has_glob(w[0]) && !builder_fetch_is_url(w[0])) || parents;
 
 	/* Heredocs ("COPY <<EOF /file") are files of their own; URLs are fetched. */
 	srcs = st_xcalloc(nsrc + 1, sizeof(*srcs));
@@ -784,7 +784,8 @@ int copy_prepare(struct stage_run *r, const struct st_dockerfile_instr *in, stru
 			/* An unquoted delimiter: the body is expanded with the stage's ENV and
 			 * ARGs. */
 			char *bodytext = NULL;
-			rc = st_dockerfile_heredoc_body(h, &env, stage_escape(r), &bodytext, err);
+			rc = st_dockerfile_heredoc_body(h, &env, builder_stage_escape(r), &bodytext,
+							err);
 			if (rc < 0) {
 				st_err_wrap(err, "%s <<%s", verb, h->name);
 				break;
@@ -797,13 +798,13 @@ int copy_prepare(struct stage_run *r, const struct st_dockerfile_instr *in, stru
 			struct st_digest d;
 			st_digest_of(it->data, it->len, &d);
 			st_buf_addf(&k->files, "%s:heredoc %s\n", st_digest_hex(&d), h->name);
-		} else if (fetch_is_git(w[i])) {
+		} else if (builder_fetch_is_git(w[i])) {
 			rc = st_err(
 			    err, ST_E_INVALID,
 			    "%s %s: git sources are not supported: clone the repository in a "
 			    "RUN step, or ADD an archive URL",
 			    verb, w[i]);
-		} else if (fetch_is_url(w[i])) {
+		} else if (builder_fetch_is_url(w[i])) {
 			if (!p->add || from)
 				rc = st_err(err, ST_E_INVALID,
 					    "%s %s: a URL can only be a source of ADD",
@@ -843,17 +844,17 @@ int copy_prepare(struct stage_run *r, const struct st_dockerfile_instr *in, stru
 		for (size_t i = 0; i < ns; i++)
 			st_buf_addf(&what, "%s%s", i ? ", " : "", srcs[i]);
 		size_t idx;
-		if (build_stage_lookup(r, from, &idx)) {
-			p->from_state = build_stage_state(r, idx);
+		if (builder_stage_lookup(r, from, &idx)) {
+			p->from_state = builder_stage_state(r, idx);
 			if (!p->from_state)
 				rc = st_err(err, ST_E_INVALID, "stage '%s' failed", from);
 		} else {
 			struct st_store_image *img = NULL;
-			rc = build_image_find(r, from, &img, err);
+			rc = builder_image_find(r, from, &img, err);
 			if (rc == 0) {
 				p->own_from.cfg = st_image_config_new();
 				for (size_t i = 0; i < img->n_layers; i++)
-					state_add_layer(&p->own_from, &img->layers[i]);
+					builder_state_add_layer(&p->own_from, &img->layers[i]);
 				st_buf_addf(&k->files, "%s:image %s from image %s\n",
 					    st_digest_hex(&img->id), what.data, from);
 				st_store_image_free(img);
@@ -875,7 +876,7 @@ int copy_prepare(struct stage_run *r, const struct st_dockerfile_instr *in, stru
 		p->nsrcs = ns;
 	}
 	if (rc == 0 && !from && ns) {
-		struct build_context *c = build_ctx(r, err);
+		struct build_context *c = builder_ctx(r, err);
 		if (!c)
 			rc = -1;
 		else
@@ -895,7 +896,8 @@ int copy_prepare(struct stage_run *r, const struct st_dockerfile_instr *in, stru
 		memcpy(k->files_sum, st_digest_hex(&d), sizeof(k->files_sum));
 	}
 	if (p->link) {
-		/* What a --link layer is made of, without the parent chain: see copy_exec. */
+		/* What a --link layer is made of, without the parent chain: see builder_copy_exec.
+		 */
 		struct st_buf lk = ST_BUF_INIT;
 		st_buf_addf(&lk, "strata-link-v1\n%s\n%s\n%s%s\n", k->instr, k->files_sum, dest,
 			    dest_is_dir ? "/" : "");
@@ -949,7 +951,7 @@ static int resolve_chown(struct stage_run *r, const char *spec, char *const *low
 	int rc = st_mkdir_p(etc, 0755, err);
 	static const char *const files[] = { "/etc/passwd", "/etc/group" };
 	for (size_t i = 0; rc == 0 && i < 2; i++) {
-		st_autofree char *src = lower_find(lowers, nl, files[i], ST_UNION_FOLLOW);
+		st_autofree char *src = builder_lower_find(lowers, nl, files[i], ST_UNION_FOLLOW);
 		if (!src)
 			continue;
 		struct st_buf b = ST_BUF_INIT;
@@ -986,7 +988,7 @@ static int add_parents(struct st_layer_writer *lw, const char *dir, char *const 
 		char save = *p;
 		*p = '\0';
 		if (strlen(d) > 1) {
-			st_autofree char *lp = lower_find(lowers, nl, d, 0);
+			st_autofree char *lp = builder_lower_find(lowers, nl, d, 0);
 			struct stat st;
 			int rc;
 			if (lp && lstat(lp, &st) == 0 && S_ISDIR(st.st_mode))
@@ -1106,8 +1108,8 @@ struct link_seen {
 	char *name;
 };
 
-int copy_exec(struct stage_run *r, struct copy_plan *p, struct st_store_layer *layer,
-	      bool *has_layer, char **created_by, struct st_error **err)
+int builder_copy_exec(struct stage_run *r, struct copy_plan *p, struct st_store_layer *layer,
+		      bool *has_layer, char **created_by, struct st_error **err)
 {
 	*has_layer = false;
 	int rc = 0;
@@ -1121,7 +1123,7 @@ int copy_exec(struct stage_run *r, struct copy_plan *p, struct st_store_layer *l
 	}
 	char **lowers = NULL;
 	size_t nl = 0;
-	if (stage_lowers(r, &r->st, &lowers, &nl, err) < 0)
+	if (builder_stage_lowers(r, &r->st, &lowers, &nl, err) < 0)
 		return -1;
 	/* What the layer may read of the image below: nothing with --link. */
 	size_t nread = p->link ? 0 : nl;
@@ -1147,7 +1149,7 @@ int copy_exec(struct stage_run *r, struct copy_plan *p, struct st_store_layer *l
 		if (rc == 1) {
 			st_autofree char *msg =
 			    st_xasprintf("reusing the --link layer %s\n", layer->digest.str);
-			stage_event(r, ST_BUILD_EVENT_OUTPUT, msg, strlen(msg), 0);
+			builder_stage_event(r, ST_BUILDER_EVENT_OUTPUT, msg, strlen(msg), 0);
 			*has_layer = true;
 			*created_by = st_xstrdup(p->created_by);
 			st_strv_free(lowers, nl);
@@ -1159,7 +1161,7 @@ int copy_exec(struct stage_run *r, struct copy_plan *p, struct st_store_layer *l
 		if (p->items[i].kind == ITEM_URL && !p->items[i].host)
 			rc = url_fetch(r, p, &p->items[i], err);
 	struct st_layer_writer_opts lo;
-	build_layer_opts(r, &lo);
+	builder_layer_opts(r, &lo);
 	st_auto(st_local_layer_writer) struct st_local_layer_writer *w = NULL;
 	if (rc == 0)
 		rc = st_local_layer_writer_new(r->s, r->lease, &lo, &w, err);
@@ -1204,8 +1206,10 @@ int copy_exec(struct stage_run *r, struct copy_plan *p, struct st_store_layer *l
 			if (!*name || !strcmp(it->dest, p->dest_dir))
 				continue;
 			struct stat st;
-			if (lower_lstat(lowers, nread, it->dest, &st) && S_ISDIR(st.st_mode)) {
-				st_autofree char *lp = lower_find(lowers, nread, it->dest, 0);
+			if (builder_lower_lstat(lowers, nread, it->dest, &st) &&
+			    S_ISDIR(st.st_mode)) {
+				st_autofree char *lp =
+				    builder_lower_find(lowers, nread, it->dest, 0);
 				rc = st_layer_writer_add_path(lw, lp, name, NULL, err);
 				continue;
 			}
@@ -1261,13 +1265,13 @@ int copy_exec(struct stage_run *r, struct copy_plan *p, struct st_store_layer *l
 	return rc;
 }
 
-int mkdir_layer(struct stage_run *r, const char *path, struct st_store_layer *layer,
-		bool *has_layer, struct st_error **err)
+int builder_mkdir_layer(struct stage_run *r, const char *path, struct st_store_layer *layer,
+			bool *has_layer, struct st_error **err)
 {
 	*has_layer = false;
 	char **lowers = NULL;
 	size_t nl = 0;
-	if (stage_lowers(r, &r->st, &lowers, &nl, err) < 0)
+	if (builder_stage_lowers(r, &r->st, &lowers, &nl, err) < 0)
 		return -1;
 	/* Through links as mkdir -p would go: a WORKDIR that is or lies below a link keeps the
 	 * link, and a dangling link's target is created. */
@@ -1277,7 +1281,7 @@ int mkdir_layer(struct stage_run *r, const char *path, struct st_store_layer *la
 		rc = st_err(err, ST_E_INVALID, "'%s' is not a directory", e.path);
 	if (rc == 0) {
 		struct st_layer_writer_opts lo;
-		build_layer_opts(r, &lo);
+		builder_layer_opts(r, &lo);
 		st_auto(st_local_layer_writer) struct st_local_layer_writer *w = NULL;
 		rc = st_local_layer_writer_new(r->s, r->lease, &lo, &w, err);
 		if (rc == 0)
