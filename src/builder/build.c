@@ -247,46 +247,7 @@ void builder_stage_env(const struct stage_run *r, struct st_dockerfile_env *env,
 int builder_stage_lowers(struct stage_run *r, const struct build_state *st, char ***paths,
 			 size_t *n, struct st_error **err)
 {
-	/* Bottom first: a layer may hardlink files of the layers below, unpacked before it. */
-	size_t nl = st->n_layers;
-	char **all = st_xcalloc(nl + 1, sizeof(*all));
-	char **below = st_xcalloc(nl + 1, sizeof(*below)); /* top first, borrowed from 'all' */
-	int rc = 0;
-	for (size_t i = 0; rc == 0 && i < nl; i++) {
-		const char *diff = st->layers[i].diff_id.str;
-		for (size_t j = 0; j < i; j++)
-			below[j] = all[i - 1 - j];
-		if (r->lease)
-			rc = st_store_lease_add(r->lease, diff, err);
-		if (rc == 0)
-			rc = st_local_layer_unpack(r->s, diff, below, i, &all[i], err);
-	}
-	free(below);
-	if (rc < 0) {
-		st_strv_free(all, nl);
-		return -1;
-	}
-	/*
-	 * Top first, as overlay wants them. The same layer twice (two steps that wrote the same
-	 * files) would be the same lowerdir twice, which overlayfs refuses (ELOOP); the lower
-	 * copy changes nothing in the union, as the upper one shows, hides and deletes the same
-	 * paths.
-	 */
-	char **v = st_xcalloc(nl + 1, sizeof(*v));
-	size_t k = 0;
-	for (size_t i = nl; i-- > 0;) {
-		bool seen = false;
-		for (size_t j = i + 1; j < nl && !seen; j++)
-			seen = st_digest_equal(&st->layers[i].diff_id, &st->layers[j].diff_id);
-		if (seen)
-			free(all[i]);
-		else
-			v[k++] = all[i];
-	}
-	free(all);
-	*paths = v;
-	*n = k;
-	return 0;
+	return st_local_lowers(r->s, st->layers, st->n_layers, r->lease, paths, n, err);
 }
 
 int builder_lower_lstat(char *const *lowers, size_t n, const char *path, struct stat *st)

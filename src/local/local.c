@@ -385,22 +385,47 @@ int st_local_layer_unpack(struct st_store *s, const char *diff_id, char *const *
 	return 0;
 }
 
-/* The image's unpacked layers, top first as overlayfs wants them, kept from gc by 'lease'. */
-static int image_lowers(struct st_store *s, const struct st_store_image *img,
-			struct st_store_lease *lease, char ***out, struct st_error **err)
+int st_local_lowers(struct st_store *s, const struct st_store_layer *layers, size_t nl,
+		    struct st_store_lease *lease, char ***paths, size_t *n, struct st_error **err)
 {
-	size_t n = img->n_layers;
-	char **v = st_xcalloc(n + 1, sizeof(*v));
-	/* Bottom first: a layer's hardlinks may name files of the layers below it. */
-	for (size_t j = 0; j < n; j++) {
-		const char *diff = img->layers[j].diff_id.str;
-		if (st_store_lease_add(lease, diff, err) < 0 ||
-		    st_local_layer_unpack(s, diff, &v[n - j], j, &v[n - 1 - j], err) < 0) {
-			st_strv_free(v, n);
-			return -1;
-		}
+	/* Bottom first: a layer may hardlink files of the layers below, unpacked before it. */
+	char **all = st_xcalloc(nl + 1, sizeof(*all));
+	char **below = st_xcalloc(nl + 1, sizeof(*below)); /* top first, borrowed from 'all' */
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < nl; i++) {
+		const char *diff = layers[i].diff_id.str;
+		for (size_t j = 0; j < i; j++)
+			below[j] = all[i - 1 - j];
+		if (lease)
+			rc = st_store_lease_add(lease, diff, err);
+		if (rc == 0)
+			rc = st_local_layer_unpack(s, diff, below, i, &all[i], err);
 	}
-	*out = v;
+	free(below);
+	if (rc < 0) {
+		st_strv_free(all, nl);
+		return -1;
+	}
+	/*
+	 * Top first, as overlay wants them. The same layer twice (two steps that wrote the same
+	 * files) would be the same lowerdir twice, which overlayfs refuses (ELOOP); the lower
+	 * copy changes nothing in the union, as the upper one shows, hides and deletes the same
+	 * paths.
+	 */
+	char **v = st_xcalloc(nl + 1, sizeof(*v));
+	size_t k = 0;
+	for (size_t i = nl; i-- > 0;) {
+		bool seen = false;
+		for (size_t j = i + 1; j < nl && !seen; j++)
+			seen = st_digest_equal(&layers[i].diff_id, &layers[j].diff_id);
+		if (seen)
+			free(all[i]);
+		else
+			v[k++] = all[i];
+	}
+	free(all);
+	*paths = v;
+	*n = k;
 	return 0;
 }
 
@@ -423,7 +448,8 @@ int st_local_image_export(struct st_store *s, const struct st_store_image *img, 
 	if (st_store_lease_begin(s, &lease, err) < 0)
 		return -1;
 	char **lowers = NULL;
-	if (image_lowers(s, img, lease, &lowers, err) < 0)
+	size_t nlowers = 0;
+	if (st_local_lowers(s, img->layers, img->n_layers, lease, &lowers, &nlowers, err) < 0)
 		return -1;
 	st_autofree char *base = NULL;
 	st_autoclose int lock = -1;
@@ -433,7 +459,7 @@ int st_local_image_export(struct st_store *s, const struct st_store_image *img, 
 		rc = st_snapshot_step_create(base, "view", &view, err);
 	/* The upper dir stays empty: nothing writes to the view. */
 	if (rc == 0)
-		rc = st_snapshot_step_mount(&view, (const char *const *)lowers, img->n_layers, err);
+		rc = st_snapshot_step_mount(&view, (const char *const *)lowers, nlowers, err);
 	if (rc == 0)
 		rc = write_tree(view.merged, fd, err);
 	/* Unmount first: st_rm_rf never descends into a mount, the view's or any other. */
@@ -448,6 +474,6 @@ int st_local_image_export(struct st_store *s, const struct st_store_image *img, 
 	} else {
 		st_error_free(cerr);
 	}
-	st_strv_free(lowers, img->n_layers);
+	st_strv_free(lowers, nlowers);
 	return rc;
 }

@@ -94,6 +94,16 @@ int st_local_layer_unpack(struct st_store *s, const char *diff_id, char *const *
 			  char **path, struct st_error **err);
 
 /*
+ * The unpacked directories of 'layers' (n, bottom first, as an image lists them), top first as
+ * overlayfs wants its lowerdirs, each unpacked if need be (bottom first, so a hardlink finds
+ * the files below it) and added to 'lease' (may be NULL). A layer listed twice appears once,
+ * as its topmost copy: overlayfs refuses the same lowerdir twice, and the union is the same.
+ * *paths is a new vector of *n paths: st_strv_free(*paths, *n).
+ */
+int st_local_lowers(struct st_store *s, const struct st_store_layer *layers, size_t n,
+		    struct st_store_lease *lease, char ***paths, size_t *np, struct st_error **err);
+
+/*
  * Write the flattened root filesystem of 'img' (every layer applied, whiteouts gone) to 'fd'
  * as an uncompressed tar, streamed: the layers are unpacked once into the store, as for a
  * build, and read through a read-only view of them (an overlay mount under tmp/), never
