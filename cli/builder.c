@@ -23,7 +23,7 @@ static const char prune_usage[] =
     "removed, or the build failed or was never tagged). Without --all only those go, least\n"
     "recently used first; with --all every step's cache, and the context checksums and miss\n"
     "explanations too. RUN --mount=type=cache directories go unless --keep-storage is given.\n"
-    "Without -f, a terminal on stdin is asked to confirm.\n";
+    "Without -f, it asks on stdin for a \"y\" first.\n";
 
 static const char du_usage[] =
     "Usage: strata builder du [OPTIONS]\n\n"
@@ -104,15 +104,11 @@ int cmd_builder_prune(struct st_cli *cli, int argc, char **argv, struct st_error
 	}
 	if (optind != argc)
 		return st_cli_usage(err, "\"builder prune\" accepts no arguments");
-	if (!force && isatty(STDIN_FILENO)) {
-		fprintf(stderr,
-			"WARNING! This will remove all %sbuild cache. Are you sure you want to "
-			"continue? [y/N] ",
-			(flags & ST_BUILDER_PRUNE_ALL) ? "" : "dangling ");
-		char answer[16] = "";
-		if (!fgets(answer, sizeof(answer), stdin) || (answer[0] != 'y' && answer[0] != 'Y'))
-			return 0;
-	}
+	if (!force &&
+	    !st_cli_confirm(cli, (flags & ST_BUILDER_PRUNE_ALL)
+				     ? "WARNING! This will remove all build cache.\n"
+				     : "WARNING! This will remove all dangling build cache.\n"))
+		return st_err(err, ST_E_INVALID, "builder prune has been cancelled");
 	struct st_store *s = NULL;
 	if (st_cli_store(cli, &s, err) < 0)
 		return -1;

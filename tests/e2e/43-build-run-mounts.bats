@@ -32,7 +32,11 @@ layer_paths() {
 	[[ "$output" != *".cache"* ]]
 	run strata history --format '{{.Size}}' c:1
 	[ "${lines[0]}" = "0B" ]
-	run strata builder prune
+	run strata builder prune </dev/null
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"builder prune has been cancelled"* ]]
+	[ -n "$(ls -A "$STRATA_ROOT/cache-mounts")" ]
+	run strata builder prune -f
 	[ "$status" -eq 0 ]
 	[ -z "$(ls -A "$STRATA_ROOT/cache-mounts")" ]
 	run strata build --progress=plain --build-arg N=third3 -t c:1 "$CTX"
