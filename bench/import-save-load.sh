@@ -15,16 +15,7 @@ export CONTAINERS_CONF=${CONTAINERS_CONF:-$here/containers.conf}
 mkdir -p "$work"; : >"$BENCH_LOG"
 
 rootfs=$work/rootfs-1g.tar
-if [ ! -f "$rootfs" ]; then
-	echo "making a 1 GiB rootfs (busybox + 1,000 files of mixed compressibility)"
-	"$here/../scripts/make-busybox-rootfs.sh" "$work/bb.tar" >/dev/null
-	rm -rf "$work/fs"; mkdir -p "$work/fs/data"; tar -C "$work/fs" -xf "$work/bb.tar"
-	for i in $(seq 1 500); do head -c 1048576 /dev/urandom >"$work/fs/data/r$i.bin"; done
-	# yes dies of SIGPIPE when head has enough: not a failure
-	for i in $(seq 1 500); do { yes "strata benchmark line $i the quick brown fox" || true; } | head -c 1048576 >"$work/fs/data/t$i.txt"; done
-	tar -C "$work/fs" -cf "$rootfs" .
-	rm -rf "$work/fs"
-fi
+make_rootfs_1g "$work"
 ls -l "$rootfs"
 
 declare -a s_imp b_imp s_save k_save s_load k_load

@@ -25,3 +25,19 @@ strata_bin() {
 	local here; here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 	echo "${STRATA_BIN:-$here/build/cli/strata}"
 }
+
+# make_rootfs_1g WORK: WORK/rootfs-1g.tar, a 1 GiB rootfs (busybox + 1,000 files of mixed
+# compressibility), made once and kept.
+make_rootfs_1g() {
+	local work=$1 here
+	here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+	[ -f "$work/rootfs-1g.tar" ] && return 0
+	echo "making a 1 GiB rootfs (busybox + 1,000 files of mixed compressibility)"
+	"$here/scripts/make-busybox-rootfs.sh" "$work/bb.tar" >/dev/null
+	rm -rf "$work/fs"; mkdir -p "$work/fs/data"; tar -C "$work/fs" -xf "$work/bb.tar"
+	for i in $(seq 1 500); do head -c 1048576 /dev/urandom >"$work/fs/data/r$i.bin"; done
+	# yes dies of SIGPIPE when head has enough: not a failure
+	for i in $(seq 1 500); do { yes "strata benchmark line $i the quick brown fox" || true; } | head -c 1048576 >"$work/fs/data/t$i.txt"; done
+	tar -C "$work/fs" -cf "$work/rootfs-1g.tar" .
+	rm -rf "$work/fs"
+}

@@ -7,7 +7,7 @@ pkgs="build-essential meson ninja-build pkg-config clang clang-format libclang-r
       libzstd-dev libisal-dev libcmocka-dev
       bats runc busybox-static skopeo buildah jq bc python3 curl docker-registry"
 if [ "${1:-}" = "--bench" ]; then
-    pkgs="$pkgs hyperfine"
+    pkgs="$pkgs hyperfine time"
 fi
 # the man page test renders strata's pages with groff and man
 pkgs="$pkgs groff-base man-db"
