@@ -17,6 +17,7 @@
 #include "snapshot/snapshot.h"
 #include "util/buf.h"
 #include "util/cleanup.h"
+#include "util/timestamp.h"
 #include "util/fs.h"
 #include "util/banned.h"
 
@@ -72,17 +73,6 @@ static void push(const char ***v, size_t *n, const char *s)
 {
 	*v = st_xrealloc(*v, (*n + 1) * sizeof(**v));
 	(*v)[(*n)++] = s;
-}
-
-static int parse_epoch(const char *s, int64_t *out, struct st_error **err)
-{
-	char *end;
-	errno = 0;
-	long long v = strtoll(s, &end, 10);
-	if (errno || end == s || *end || v < 0)
-		return st_cli_usage(err, "invalid source date epoch '%s'", s);
-	*out = v;
-	return 0;
 }
 
 static const char *secret_str(struct build_cli_opts *o, const char *p, size_t n)
@@ -188,12 +178,11 @@ static int parse_flags(struct st_cli *cli, int argc, char **argv, struct build_c
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	const char *sde = getenv("SOURCE_DATE_EPOCH");
-	if (sde && *sde) {
-		if (parse_epoch(sde, &o->b.source_date_epoch, err) < 0)
-			return -1;
+	bool sde_set;
+	if (st_time_source_date_epoch(&o->b.source_date_epoch, &sde_set, err) < 0)
+		return -1;
+	if (sde_set)
 		o->b.flags |= ST_BUILDER_SOURCE_DATE_EPOCH;
-	}
 	int c;
 	while ((c = getopt_long(argc, argv, "f:j:qt:h", longopts, NULL)) != -1) {
 		switch (c) {
@@ -295,7 +284,8 @@ static int parse_flags(struct st_cli *cli, int argc, char **argv, struct build_c
 			return st_err(err, ST_E_INVALID,
 				      "--ssh is not supported: strata has no SSH agent forwarding");
 		case O_SDE:
-			if (parse_epoch(optarg, &o->b.source_date_epoch, err) < 0)
+			if (st_time_parse_epoch(optarg, "--source-date-epoch",
+						&o->b.source_date_epoch, err) < 0)
 				return -1;
 			o->b.flags |= ST_BUILDER_SOURCE_DATE_EPOCH;
 			break;

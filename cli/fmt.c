@@ -1,5 +1,6 @@
 /* fmt.c: Docker's formatting of sizes, durations and tables, so output reads the same. */
 #include "fmt.h"
+#include "util/timestamp.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -92,19 +93,7 @@ char *st_fmt_since(const char *rfc3339, time_t now)
 
 char *st_fmt_time(time_t t, long nsec)
 {
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	char base[32];
-	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
-	if (nsec <= 0)
-		return st_xasprintf("%sZ", base);
-	char frac[24];
-	snprintf(frac, sizeof(frac), "%09ld", nsec);
-	/* RFC3339Nano drops trailing zeros of the fraction */
-	size_t n = strlen(frac);
-	while (n > 0 && frac[n - 1] == '0')
-		frac[--n] = '\0';
-	return st_xasprintf("%s.%sZ", base, frac);
+	return st_time_rfc3339(t, nsec);
 }
 
 char *st_fmt_go_string(time_t t)

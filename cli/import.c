@@ -14,6 +14,7 @@
 #include "fmt.h"
 #include "local/local.h"
 #include "util/cleanup.h"
+#include "util/timestamp.h"
 #include "util/banned.h"
 
 struct import_opts {
@@ -128,28 +129,22 @@ static int apply_change(struct st_image_config *cfg, bool *cmd_set, const char *
 }
 
 /* The creation time: SOURCE_DATE_EPOCH when set, for reproducible imports; else now. */
-static char *created_now(void)
+static char *created_at(bool sde_set, int64_t sde)
 {
-	const char *sde = getenv("SOURCE_DATE_EPOCH");
-	if (sde && *sde) {
-		char *end;
-		long long v = strtoll(sde, &end, 10);
-		if (!*end && v >= 0)
-			return st_fmt_time((time_t)v, 0);
-	}
+	if (sde_set)
+		return st_time_rfc3339((time_t)sde, 0);
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	return st_fmt_time(ts.tv_sec, ts.tv_nsec);
+	return st_time_rfc3339(ts.tv_sec, ts.tv_nsec);
 }
 
 static int write_layer(struct st_store *s, struct st_store_lease *lease, const char *src,
-		       struct st_store_layer *out, struct st_error **err)
+		       bool sde_set, int64_t sde, struct st_store_layer *out, struct st_error **err)
 {
 	struct st_layer_writer_opts lo = { .compression = ST_LAYER_COMP_GZIP };
-	const char *sde = getenv("SOURCE_DATE_EPOCH");
-	if (sde && *sde) {
+	if (sde_set) {
 		lo.flags |= ST_LAYER_WRITER_CLAMP_MTIME;
-		lo.mtime_clamp = strtoll(sde, NULL, 10);
+		lo.mtime_clamp = sde;
 	}
 	st_auto(st_local_layer_writer) struct st_local_layer_writer *w = NULL;
 	if (st_local_layer_writer_new(s, lease, &lo, &w, err) < 0)
@@ -193,6 +188,10 @@ int cmd_import(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 		if (apply_change(cfg, &cmd_set, o.changes[i], err) < 0)
 			return -1;
 
+	int64_t sde;
+	bool sde_set;
+	if (st_time_source_date_epoch(&sde, &sde_set, err) < 0)
+		return -1;
 	struct st_store *s = NULL;
 	if (st_cli_store(cli, &s, err) < 0)
 		return -1;
@@ -200,10 +199,10 @@ int cmd_import(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 	if (st_store_lease_begin(s, &lease, err) < 0)
 		return -1;
 	struct st_store_layer layer = { 0 };
-	if (write_layer(s, lease, o.src, &layer, err) < 0)
+	if (write_layer(s, lease, o.src, sde_set, sde, &layer, err) < 0)
 		return -1;
 
-	cfg->created = created_now();
+	cfg->created = created_at(sde_set, sde);
 	cfg->architecture = st_xstrdup(plat.architecture);
 	cfg->os = st_xstrdup(plat.os);
 	if (plat.variant[0])

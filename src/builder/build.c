@@ -18,6 +18,7 @@
 #include "local/local.h"
 #include "util/cancel.h"
 #include "util/cleanup.h"
+#include "util/timestamp.h"
 #include "util/fs.h"
 #include "util/banned.h"
 
@@ -96,13 +97,7 @@ static char *timestamp(const struct st_builder_opts *o)
 		ts.tv_sec = o->source_date_epoch;
 		ts.tv_nsec = 0;
 	}
-	struct tm tm;
-	gmtime_r(&ts.tv_sec, &tm);
-	char buf[64];
-	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
-	if (ts.tv_nsec)
-		return st_xasprintf("%s.%09ldZ", buf, ts.tv_nsec);
-	return st_xasprintf("%sZ", buf);
+	return st_time_rfc3339(ts.tv_sec, ts.tv_nsec);
 }
 
 static double now_s(void)

@@ -70,3 +70,15 @@ setup() { common_setup; }
 	run strata inspect --format '{{.Created}}' a:1
 	[ "$output" = "2023-11-14T22:13:20Z" ]
 }
+
+@test "import: SOURCE_DATE_EPOCH sets the creation time; a value that is no epoch is an error" {
+	SOURCE_DATE_EPOCH=1700000000 strata import "$(busybox_tar)" sde:1 >/dev/null
+	run strata inspect --format '{{.Created}}' sde:1
+	[ "$output" = "2023-11-14T22:13:20Z" ]
+	run env SOURCE_DATE_EPOCH=abc "$STRATA_BIN" import "$(busybox_tar)" sde:2
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"invalid SOURCE_DATE_EPOCH 'abc'"* ]]
+	run env SOURCE_DATE_EPOCH=abc "$STRATA_BIN" build -t x "$BATS_TEST_TMPDIR"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"invalid SOURCE_DATE_EPOCH 'abc'"* ]]
+}

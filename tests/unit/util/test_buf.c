@@ -15,6 +15,7 @@
 #include "util/buf.h"
 #include "util/cleanup.h"
 #include "util/err.h"
+#include "util/timestamp.h"
 #include "util/fs.h"
 
 static void buf_grows_and_stays_terminated(void **state)
@@ -231,6 +232,26 @@ static void union_lookup_follows_links_inside_the_layers(void **state)
 	assert_int_equal(st_rm_rf(tmpl, &err), 0);
 }
 
+static void epochs_are_digits_and_times_rfc3339(void **state)
+{
+	int64_t v = 0;
+	struct st_error *err = NULL;
+	assert_int_equal(st_time_parse_epoch("1700000000", "X", &v, &err), 0);
+	assert_int_equal(v, 1700000000);
+	const char *bad[] = { "", "abc", "12abc", "-1", "+1", " 1", "99999999999999999999" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		assert_int_equal(st_time_parse_epoch(bad[i], "X", &v, &err), -1);
+		assert_int_equal(err->kind, ST_E_INVALID);
+		st_error_clear(&err);
+	}
+	char *t = st_time_rfc3339(1700000000, 0);
+	assert_string_equal(t, "2023-11-14T22:13:20Z");
+	free(t);
+	t = st_time_rfc3339(1700000000, 120000000);
+	assert_string_equal(t, "2023-11-14T22:13:20.12Z");
+	free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -241,6 +262,7 @@ int main(void)
 		cmocka_unit_test(path_join_normalises_slashes),
 		cmocka_unit_test(union_lookup_follows_links_inside_the_layers),
 		cmocka_unit_test(rm_rf_names_the_mount_it_stops_at),
+		cmocka_unit_test(epochs_are_digits_and_times_rfc3339),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
