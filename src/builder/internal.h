@@ -142,6 +142,12 @@ int builder_cache_failed(struct st_store *s, const char *position, const char *k
 
 struct stage_run;
 struct run_mounts;
+/*
+ * Parse one RUN --mount value (after expansion) and append its canonical form, as the cache
+ * key holds it, to 'canon'. For tests and the fuzzer: the build parses through
+ * builder_mounts_key().
+ */
+int builder_mount_spec_check(const char *text, struct st_buf *canon, struct st_error **err);
 
 /*
  * Parse the --mount flags of RUN 'in' (expanded), append each mount's canonical spec to

@@ -242,6 +242,16 @@ static void spec_canon(const struct mount_spec *m, const char *target, struct st
 }
 
 /* The absolute target, relative ones taken from the working dir as BuildKit does. New. */
+int builder_mount_spec_check(const char *text, struct st_buf *canon, struct st_error **err)
+{
+	struct mount_spec m = { 0 };
+	int rc = spec_parse(text, &m, err);
+	if (rc == 0)
+		spec_canon(&m, m.target, canon);
+	spec_release(&m);
+	return rc;
+}
+
 static char *target_abs(struct stage_run *r, const char *t)
 {
 	if (!t)
