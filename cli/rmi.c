@@ -1,72 +1,24 @@
 /* rmi.c: strata rmi [-f] IMAGE... */
 #include <getopt.h>
 #include <stdbool.h>
-#include <string.h>
 
 #include "cli.h"
-#include "fmt.h"
 #include "local/local.h"
 #include "util/cleanup.h"
 #include "util/banned.h"
 
-/* Remove one image argument the way `docker rmi` does: untag a name, delete when no tag is left. */
 static int remove_one(struct st_cli *cli, struct st_store *s, const char *arg, bool force,
 		      struct st_error **err)
 {
-	st_auto(st_store_image) struct st_store_image *img = NULL;
-	if (st_local_image_find(s, arg, &img, err) < 0)
+	struct st_local_removal r;
+	if (st_local_rmi(s, arg, force ? ST_LOCAL_RMI_FORCE : 0, &r, err) < 0)
 		return -1;
-	char **tags = NULL;
-	size_t nt = 0;
-	if (st_local_image_tags(s, img->id.str, &tags, &nt, err) < 0)
-		return -1;
-
-	/* Was 'arg' one of the names, or the id? */
-	st_autofree char *name = NULL;
-	struct st_error *perr = NULL;
-	if (st_local_ref_normalize(arg, &name, &perr) < 0)
-		st_error_free(perr);
-	struct st_store_ref r = { 0 };
-	bool by_name = false;
-	if (name && !strchr(name, '@')) {
-		perr = NULL;
-		if (st_store_ref_get(s, name, &r, &perr) == 0) {
-			by_name = !strcmp(r.image_id.str, img->id.str);
-			st_store_ref_release(&r);
-		} else {
-			st_error_free(perr);
-		}
-	}
-
-	int rc = 0;
-	if (by_name && nt > 1) {
-		rc = st_store_ref_delete(s, name, err);
-		if (rc == 0) {
-			st_auto(st_image_ref) struct st_image_ref *ref = NULL;
-			st_image_ref_parse(name, &ref, NULL);
-			st_autofree char *fam = ref ? st_image_ref_familiar(ref) : st_xstrdup(arg);
-			fprintf(cli->out, "Untagged: %s\n", fam);
-		}
-		st_store_strings_free(tags, nt);
-		return rc;
-	}
-	if (!by_name && nt > 1 && !force) {
-		st_autofree char *short_id = st_fmt_short_id(img->id.str);
-		st_store_strings_free(tags, nt);
-		return st_err(
-		    err, ST_E_BUSY,
-		    "conflict: unable to delete %s (must be forced) - image is referenced in "
-		    "multiple repositories (use -f)",
-		    short_id);
-	}
-	rc = st_store_image_delete(s, img->id.str, ST_STORE_DELETE_FORCE, err);
-	if (rc == 0) {
-		for (size_t i = 0; i < nt; i++)
-			fprintf(cli->out, "Untagged: %s\n", tags[i]);
-		fprintf(cli->out, "Deleted: %s\n", img->id.str);
-	}
-	st_store_strings_free(tags, nt);
-	return rc;
+	for (size_t i = 0; i < r.n_untagged; i++)
+		fprintf(cli->out, "Untagged: %s\n", r.untagged[i]);
+	if (r.deleted)
+		fprintf(cli->out, "Deleted: %s\n", r.id.str);
+	st_local_removal_release(&r);
+	return 0;
 }
 
 int cmd_rmi(struct st_cli *cli, int argc, char **argv, struct st_error **err)

@@ -149,6 +149,63 @@ int st_local_image_tags(struct st_store *s, const char *image_id, char ***out, s
 	return 0;
 }
 
+/* The familiar form of a stored reference name, or the name itself if it does not parse. */
+static char *familiar(const char *stored)
+{
+	st_auto(st_image_ref) struct st_image_ref *ref = NULL;
+	struct st_error *perr = NULL;
+	if (st_image_ref_parse(stored, &ref, &perr) < 0) {
+		st_error_free(perr);
+		return st_xstrdup(stored);
+	}
+	return st_image_ref_familiar(ref);
+}
+
+int st_local_rmi(struct st_store *s, const char *name, unsigned flags, struct st_local_removal *out,
+		 struct st_error **err)
+{
+	memset(out, 0, sizeof(*out));
+	st_auto(st_store_image) struct st_store_image *img = NULL;
+	if (st_local_image_find(s, name, &img, err) < 0)
+		return -1;
+	/* Untagging needs the name as stored; an id or a digest reference names no tag. */
+	st_autofree char *ref = NULL;
+	struct st_error *perr = NULL;
+	if (st_local_ref_normalize(name, &ref, &perr) < 0 || strchr(ref, '@')) {
+		st_error_free(perr);
+		free(ref);
+		ref = NULL;
+	}
+	struct st_store_image_removal r;
+	unsigned sf = (flags & ST_LOCAL_RMI_FORCE) ? ST_STORE_DELETE_FORCE : 0;
+	if (st_store_image_remove(s, img->id.str, ref, sf, &r, err) < 0) {
+		if ((*err)->kind == ST_E_BUSY) {
+			char short_id[13];
+			snprintf(short_id, sizeof(short_id), "%.12s", st_digest_hex(&img->id));
+			st_error_clear(err);
+			return st_err(err, ST_E_BUSY,
+				      "conflict: unable to delete %s (must be forced) - image is "
+				      "referenced in multiple repositories (use -f)",
+				      short_id);
+		}
+		return -1;
+	}
+	out->untagged = st_xcalloc(r.n_untagged + 1, sizeof(*out->untagged));
+	for (size_t i = 0; i < r.n_untagged; i++)
+		out->untagged[out->n_untagged++] = familiar(r.untagged[i]);
+	qsort(out->untagged, out->n_untagged, sizeof(char *), cmp_str);
+	out->id = img->id;
+	out->deleted = r.deleted;
+	st_store_image_removal_release(&r);
+	return 0;
+}
+
+void st_local_removal_release(struct st_local_removal *r)
+{
+	st_strv_free(r->untagged, r->n_untagged);
+	memset(r, 0, sizeof(*r));
+}
+
 int st_local_image_repo_digests(struct st_store *s, const char *image_id, char ***out, size_t *n,
 				struct st_error **err)
 {

@@ -38,6 +38,25 @@ int st_local_image_manifest(struct st_store *s, const struct st_store_image *img
 /* Familiar names of every reference to 'image_id' ("busybox:latest"), sorted. New vector. */
 int st_local_image_tags(struct st_store *s, const char *image_id, char ***out, size_t *n,
 			struct st_error **err);
+struct st_local_removal {
+	char **untagged; /* familiar names ("busybox:latest") that were removed, sorted */
+	size_t n_untagged;
+	struct st_digest id; /* the image named */
+	bool deleted;	     /* the image itself went */
+};
+enum st_local_rmi_flags {
+	ST_LOCAL_RMI_FORCE = 1 << 0, /* an image with several names goes with all of them */
+};
+/*
+ * Remove what 'name' (a name, an id or an id prefix) names, as `docker rmi` does: one of
+ * several names is untagged; otherwise the image is deleted with its names, which takes
+ * ST_LOCAL_RMI_FORCE when an id names an image with several. One transaction; the space is
+ * freed by st_store_gc(). *out: st_local_removal_release(). ST_E_NOTFOUND "No such image".
+ */
+int st_local_rmi(struct st_store *s, const char *name, unsigned flags,
+		 struct st_local_removal *out, struct st_error **err);
+void st_local_removal_release(struct st_local_removal *r);
+
 /* Familiar "repository@digest" names of 'image_id' in registries ("busybox@sha256:..."). */
 int st_local_image_repo_digests(struct st_store *s, const char *image_id, char ***out, size_t *n,
 				struct st_error **err);

@@ -533,6 +533,78 @@ int st_store_image_delete(struct st_store *s, const char *id, unsigned flags, st
 	return store_tx_commit(&t, err);
 }
 
+/* The names of the references to 'image_id', sorted. */
+static int ref_names(struct st_store *s, const char *image_id, char ***out, size_t *n,
+		     struct st_error **err)
+{
+	st_autostmt sqlite3_stmt *q = NULL;
+	if (store_db_prepare(s, "SELECT name FROM refs WHERE image_id = ? ORDER BY name", &q, err) <
+	    0)
+		return -1;
+	store_db_bind_text(q, 1, image_id);
+	int rc;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		*out = st_xrealloc(*out, (*n + 1) * sizeof(**out));
+		(*out)[(*n)++] = store_db_col_dup(q, 0);
+	}
+	if (rc != SQLITE_DONE)
+		return store_db_err(s, rc, err, "read references");
+	return 0;
+}
+
+int st_store_image_remove(struct st_store *s, const char *image_id, const char *name,
+			  unsigned flags, struct st_store_image_removal *out, struct st_error **err)
+{
+	memset(out, 0, sizeof(*out));
+	st_autotx struct tx t = { 0 };
+	if (store_tx_begin(s, &t, true, err) < 0)
+		return -1;
+	char **names = NULL;
+	size_t n = 0;
+	int rc = ref_names(s, image_id, &names, &n, err);
+	bool by_name = false;
+	for (size_t i = 0; rc == 0 && name && i < n; i++)
+		by_name = by_name || !strcmp(names[i], name);
+	if (rc == 0 && by_name && n > 1) {
+		/* One of several names: only the name goes. */
+		st_autostmt sqlite3_stmt *d = NULL;
+		rc = store_db_prepare(s, "DELETE FROM refs WHERE name = ?", &d, err);
+		if (rc == 0) {
+			store_db_bind_text(d, 1, name);
+			rc = store_db_step_done(s, d, err);
+		}
+		st_store_strings_free(names, n);
+		names = st_xcalloc(1, sizeof(*names));
+		names[0] = st_xstrdup(name);
+		n = 1;
+	} else if (rc == 0 && n > 1 && !(flags & ST_STORE_DELETE_FORCE)) {
+		rc = st_err(err, ST_E_BUSY,
+			    "image is referenced in multiple repositories (use -f to remove it "
+			    "with all its names)");
+	} else if (rc == 0) {
+		rc = delete_image_locked(s, image_id, err);
+		if (rc == 0 && sqlite3_changes(s->db) == 0)
+			rc = st_err(err, ST_E_NOTFOUND, "image %s: not found", image_id);
+		out->deleted = rc == 0;
+	}
+	if (rc == 0)
+		rc = store_tx_commit(&t, err);
+	if (rc < 0) {
+		st_store_strings_free(names, n);
+		out->deleted = false;
+		return -1;
+	}
+	out->untagged = names;
+	out->n_untagged = n;
+	return 0;
+}
+
+void st_store_image_removal_release(struct st_store_image_removal *r)
+{
+	st_store_strings_free(r->untagged, r->n_untagged);
+	memset(r, 0, sizeof(*r));
+}
+
 int st_store_image_prune(struct st_store *s, unsigned flags, char ***ids, size_t *n,
 			 struct st_error **err)
 {

@@ -232,6 +232,21 @@ enum st_store_image_delete_flags {
 int st_store_image_delete(struct st_store *s, const char *id, unsigned flags,
 			  struct st_error **err);
 
+struct st_store_image_removal {
+	char **untagged;   /* the reference names removed, sorted */
+	size_t n_untagged;
+	bool deleted;	   /* the image record went too */
+};
+/*
+ * `docker rmi` in one transaction: when 'name' (may be NULL) is one of several references to
+ * 'image_id' (a full id), only that name goes; otherwise the image goes with every name, which
+ * takes ST_STORE_DELETE_FORCE when there are several (ST_E_BUSY without it). Blobs stay for
+ * st_store_gc(). *out is filled: st_store_image_removal_release().
+ */
+int st_store_image_remove(struct st_store *s, const char *image_id, const char *name,
+			  unsigned flags, struct st_store_image_removal *out, struct st_error **err);
+void st_store_image_removal_release(struct st_store_image_removal *r);
+
 enum st_store_prune_flags {
 	ST_STORE_PRUNE_ALL = 1 << 0, /* every image and its references, not only dangling ones */
 };

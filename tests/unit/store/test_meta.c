@@ -1,6 +1,8 @@
 /* test_meta.c: schema, layers, images, references, cache and key/value records. */
 #include "helpers.h"
 
+#define ZERO_DIGEST "sha256:0000000000000000000000000000000000000000000000000000000000000000"
+
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -249,6 +251,41 @@ static void refs_set_replace_delete_list(void **state)
 	st_store_refs_free(refs, n);
 }
 
+static void remove_untags_one_of_several_names_or_deletes(void **state)
+{
+	struct fx *f = *state;
+	const char *l[] = { "layer" };
+	struct test_image a;
+	make_image(f->s, "rm", l, 1, &a);
+	const char *tags[] = { "docker.io/library/x:1", "docker.io/library/x:2" };
+	OK(st_store_image_put(f->s, &a.img, tags, 2, err));
+	OK(st_store_repo_digest_add(f->s, a.img.id.str, "docker.io/library/x@" ZERO_DIGEST, err));
+
+	struct st_store_image_removal r;
+	OK(st_store_image_remove(f->s, a.img.id.str, tags[1], 0, &r, err));
+	assert_false(r.deleted);
+	assert_int_equal(r.n_untagged, 1);
+	assert_string_equal(r.untagged[0], tags[1]);
+	st_store_image_removal_release(&r);
+	/* By id, with two names it would take -f; with one name left it goes with it. */
+	OK(st_store_ref_set(f->s, tags[1], a.img.id.str, NULL, err));
+	FAILS(st_store_image_remove(f->s, a.img.id.str, NULL, 0, &r, err), ST_E_BUSY,
+	      "multiple repositories");
+	OK(st_store_image_remove(f->s, a.img.id.str, NULL, ST_STORE_DELETE_FORCE, &r, err));
+	assert_true(r.deleted);
+	assert_int_equal(r.n_untagged, 2);
+	assert_string_equal(r.untagged[0], tags[0]);
+	st_store_image_removal_release(&r);
+	/* The repo digests went with the image. */
+	char **rd = NULL;
+	size_t n = 0;
+	OK(st_store_repo_digests(f->s, a.img.id.str, &rd, &n, err));
+	assert_int_equal(n, 0);
+	st_store_strings_free(rd, n);
+	FAILS(st_store_image_remove(f->s, a.img.id.str, NULL, 0, &r, err), ST_E_NOTFOUND,
+	      "not found");
+}
+
 static void layer_variants(void **state)
 {
 	struct fx *f = *state;
@@ -392,6 +429,8 @@ int run_meta_tests(void)
 		cmocka_unit_test_setup_teardown(image_put_needs_all_blobs, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(refs_set_replace_delete_list, fx_setup,
 						fx_teardown),
+		cmocka_unit_test_setup_teardown(remove_untags_one_of_several_names_or_deletes,
+						fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(layer_variants, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(cache_lru_and_prune, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(kv_and_unpacked, fx_setup, fx_teardown),
