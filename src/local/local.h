@@ -53,8 +53,8 @@ enum st_local_rmi_flags {
  * ST_LOCAL_RMI_FORCE when an id names an image with several. One transaction; the space is
  * freed by st_store_gc(). *out: st_local_removal_release(). ST_E_NOTFOUND "No such image".
  */
-int st_local_rmi(struct st_store *s, const char *name, unsigned flags,
-		 struct st_local_removal *out, struct st_error **err);
+int st_local_rmi(struct st_store *s, const char *name, unsigned flags, struct st_local_removal *out,
+		 struct st_error **err);
 void st_local_removal_release(struct st_local_removal *r);
 
 /* Familiar "repository@digest" names of 'image_id' in registries ("busybox@sha256:..."). */

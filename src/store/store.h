@@ -233,9 +233,9 @@ int st_store_image_delete(struct st_store *s, const char *id, unsigned flags,
 			  struct st_error **err);
 
 struct st_store_image_removal {
-	char **untagged;   /* the reference names removed, sorted */
+	char **untagged; /* the reference names removed, sorted */
 	size_t n_untagged;
-	bool deleted;	   /* the image record went too */
+	bool deleted; /* the image record went too */
 };
 /*
  * `docker rmi` in one transaction: when 'name' (may be NULL) is one of several references to
@@ -244,7 +244,8 @@ struct st_store_image_removal {
  * st_store_gc(). *out is filled: st_store_image_removal_release().
  */
 int st_store_image_remove(struct st_store *s, const char *image_id, const char *name,
-			  unsigned flags, struct st_store_image_removal *out, struct st_error **err);
+			  unsigned flags, struct st_store_image_removal *out,
+			  struct st_error **err);
 void st_store_image_removal_release(struct st_store_image_removal *r);
 
 enum st_store_prune_flags {
