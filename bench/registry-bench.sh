@@ -16,38 +16,49 @@ export CONTAINERS_CONF=${CONTAINERS_CONF:-$here/containers.conf}
 mkdir -p "$work"; : >"$BENCH_LOG"
 make_rootfs_1g "$work"
 
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-reg=127.0.0.1:$port
-rm -rf "$work/registry"; mkdir -p "$work/registry"
-printf 'version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: %s\n' \
-	"$work/registry/data" "$reg" >"$work/registry/config.yml"
-env -u REGISTRY_AUTH_FILE docker-registry serve "$work/registry/config.yml" >"$work/registry/log" 2>&1 &
-regpid=$!
-trap 'kill $regpid 2>/dev/null || true' EXIT
-for _ in $(seq 100); do curl -s -o /dev/null "http://$reg/v2/" && break; sleep 0.1; done
+# A registry of its own for each run, so nothing is there before the push: skopeo would mount
+# what an earlier run pushed, and containers-storage would skip layers it already has.
+regpid=
+start_registry() {
+	[ -n "$regpid" ] && { kill "$regpid"; wait "$regpid" 2>/dev/null || true; }
+	local port
+	port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	reg=127.0.0.1:$port
+	rm -rf "$work/registry"; mkdir -p "$work/registry"
+	printf 'version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: %s\n' \
+		"$work/registry/data" "$reg" >"$work/registry/config.yml"
+	env -u REGISTRY_AUTH_FILE docker-registry serve "$work/registry/config.yml" >"$work/registry/log" 2>&1 &
+	regpid=$!
+	for _ in $(seq 100); do curl -s -o /dev/null "http://$reg/v2/" && break; sleep 0.1; done
+}
+trap '[ -n "$regpid" ] && kill $regpid 2>/dev/null || true' EXIT
 
 src=$work/store-src; rm -rf "$src"
 STRATA_ROOT=$src "$strata" import "$work/rootfs-1g.tar" bench:1 >/dev/null
-buildah rmi -f localhost/bench:1 >/dev/null 2>&1 || true
-skopeo copy -q "docker-archive:$(STRATA_ROOT=$src "$strata" save -o "$work/r.tar" bench:1 && echo "$work/r.tar")" \
-	containers-storage:localhost/bench:1
+STRATA_ROOT=$src "$strata" save -o "$work/r.tar" bench:1
 
 declare -a s_push k_push s_pull k_pull
 peak=0
 for r in $(seq "$runs"); do
-	STRATA_ROOT=$src "$strata" tag bench:1 "$reg/s$r:1"
-	time_cmd t env STRATA_ROOT="$src" "$strata" push -q "$reg/s$r:1"; s_push+=("$t")
-	time_cmd t skopeo copy -q --dest-tls-verify=false containers-storage:localhost/bench:1 "docker://$reg/k$r:1"
+	start_registry
+	buildah rmi -f localhost/bench:1 >/dev/null 2>&1 || true
+	skopeo copy -q "docker-archive:$work/r.tar" containers-storage:localhost/bench:1
+
+	STRATA_ROOT=$src "$strata" tag bench:1 "$reg/s:1"
+	time_cmd t env STRATA_ROOT="$src" "$strata" push -q "$reg/s:1"; s_push+=("$t")
+	time_cmd t skopeo copy -q --dest-tls-verify=false containers-storage:localhost/bench:1 "docker://$reg/k:1"
 	k_push+=("$t")
 
 	dst=$work/store-pull; rm -rf "$dst"
-	time_cmd t env STRATA_ROOT="$dst" /usr/bin/time -f '%M' -o "$work/rss" "$strata" pull -q "$reg/s$r:1"
+	time_cmd t env STRATA_ROOT="$dst" /usr/bin/time -f '%M' -o "$work/rss" "$strata" pull -q "$reg/s:1"
 	s_pull+=("$t")
 	rss=$(cat "$work/rss"); [ "$rss" -gt "$peak" ] && peak=$rss
-	buildah rmi -f "$reg/k$r:1" >/dev/null 2>&1 || true
-	time_cmd t skopeo copy -q --src-tls-verify=false "docker://$reg/k$r:1" "containers-storage:$reg/k$r:1"
+	# containers-storage must not hold the layers before the pull: the source image goes
+	buildah rmi -f localhost/bench:1 >/dev/null 2>&1 || true
+	time_cmd t skopeo copy -q --src-tls-verify=false "docker://$reg/k:1" "containers-storage:$reg/k:1"
 	k_pull+=("$t")
-	buildah rmi -f "$reg/k$r:1" >/dev/null 2>&1 || true
+	buildah rmi -f "$reg/k:1" >/dev/null 2>&1 || true
+	STRATA_ROOT=$src "$strata" rmi "$reg/s:1" >/dev/null
 done
 buildah rmi -f localhost/bench:1 >/dev/null 2>&1 || true
 rm -rf "$src" "$work/store-pull" "$work/r.tar"
