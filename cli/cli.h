@@ -53,6 +53,9 @@ typedef int (*st_cli_fn)(struct st_cli *cli, int argc, char **argv, struct st_er
 	X(push, "push", "Upload an image to a registry")                                           \
 	X(login, "login", "Log in to a registry")                                                  \
 	X(logout, "logout", "Log out from a registry")                                             \
+	X(manifest_inspect, "manifest inspect",                                                    \
+	  "Display an image's manifest or manifest list from a registry")                          \
+	X(tags, "tags", "List the tags of a repository in a registry")                             \
 	X(system_df, "system df", "Show disk usage")                                               \
 	X(system_prune, "system prune", "Remove unused images and build cache")                    \
 	X(system_check, "system check", "Verify every blob and record of the store")               \

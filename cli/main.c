@@ -62,7 +62,7 @@ static const struct missing {
 	const char *name;
 	const char *instead;
 } missing[] = {
-	{ "search", "no registry search: use 'skopeo list-tags docker://NAME'" },
+	{ "search", "no registry search: 'strata tags NAME' lists a repository's tags" },
 	{ "copy", "use 'skopeo copy'; 'strata save' and 'strata load' move images out of and into "
 		  "strata's store" },
 	{ "run", "strata builds images and runs no containers: RUN in a Dockerfile runs a "

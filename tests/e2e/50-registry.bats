@@ -317,3 +317,24 @@ SH
 	run strata images --format '{{.Repository}}'
 	[ "$output" = busybox ]
 }
+
+@test "manifest inspect and tags read the registry as docker manifest inspect and skopeo list-tags do" {
+	strata tag busybox "$REG/mi:1"
+	strata tag busybox "$REG/mi:2"
+	strata push -q "$REG/mi:1" >/dev/null
+	run strata push -q "$REG/mi:2"
+	digest=${output#*@}
+	run strata manifest inspect --raw "$REG/mi:1"
+	[ "$status" -eq 0 ]
+	[ "sha256:$(printf '%s' "$output" | sha256sum | cut -d' ' -f1)" = "$digest" ]
+	run strata manifest inspect "$REG/mi@$digest"
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | jq -r '.layers | length')" = 1 ]
+	run strata tags "$REG/mi"
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | jq -c '.Tags | sort')" = '["1","2"]' ]
+	[ "$(echo "$output" | jq -r .Repository)" = "$REG/mi" ]
+	run strata manifest inspect "$REG/mi:nope"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"manifest unknown"* ]]
+}
