@@ -1,17 +1,12 @@
 /* import.c: strata import [--change C]... [-m MSG] [--platform P] FILE|DIR|- [REPOSITORY[:TAG]] */
-#include <fcntl.h>
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "builder/builder.h"
 #include "cli.h"
 #include "dockerfile/dockerfile.h"
-#include "fmt.h"
 #include "local/local.h"
 #include "util/cleanup.h"
 #include "util/timestamp.h"
@@ -128,42 +123,6 @@ static int apply_change(struct st_image_config *cfg, bool *cmd_set, const char *
 	return 0;
 }
 
-/* The creation time: SOURCE_DATE_EPOCH when set, for reproducible imports; else now. */
-static char *created_at(bool sde_set, int64_t sde)
-{
-	if (sde_set)
-		return st_time_rfc3339((time_t)sde, 0);
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return st_time_rfc3339(ts.tv_sec, ts.tv_nsec);
-}
-
-static int write_layer(struct st_store *s, struct st_store_lease *lease, const char *src,
-		       bool sde_set, int64_t sde, struct st_store_layer *out, struct st_error **err)
-{
-	struct st_layer_writer_opts lo = { .compression = ST_LAYER_COMP_GZIP };
-	if (sde_set) {
-		lo.flags |= ST_LAYER_WRITER_CLAMP_MTIME;
-		lo.mtime_clamp = sde;
-	}
-	st_auto(st_local_layer_writer) struct st_local_layer_writer *w = NULL;
-	if (st_local_layer_writer_new(s, lease, &lo, &w, err) < 0)
-		return -1;
-	struct st_layer_writer *lw = st_local_layer_writer_layer(w);
-	struct stat st;
-	if (strcmp(src, "-") != 0 && stat(src, &st) == 0 && S_ISDIR(st.st_mode)) {
-		if (st_layer_writer_add_tree(lw, src, NULL, 0, err) < 0)
-			return st_err_wrap(err, "import '%s'", src);
-	} else {
-		st_autoclose int fd = strcmp(src, "-") ? open(src, O_RDONLY | O_CLOEXEC) : dup(0);
-		if (fd < 0)
-			return st_err_errno(err, "open '%s'", src);
-		if (st_layer_writer_add_raw(lw, st_layer_source_fd(&fd), err) < 0)
-			return st_err_wrap(err, "import '%s'", src);
-	}
-	return st_local_layer_writer_commit(w, out, err);
-}
-
 int cmd_import(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 {
 	struct import_opts o = { 0 };
@@ -188,46 +147,20 @@ int cmd_import(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 		if (apply_change(cfg, &cmd_set, o.changes[i], err) < 0)
 			return -1;
 
-	int64_t sde;
-	bool sde_set;
-	if (st_time_source_date_epoch(&sde, &sde_set, err) < 0)
+	struct st_local_import im = {
+		.src = o.src,
+		.config = cfg,
+		.platform = &plat,
+		.message = o.message,
+		.ref = refname,
+	};
+	if (st_time_source_date_epoch(&im.source_date_epoch, &im.clamp, err) < 0)
 		return -1;
 	struct st_store *s = NULL;
 	if (st_cli_store(cli, &s, err) < 0)
 		return -1;
-	__attribute__((cleanup(st_store_lease_endp))) struct st_store_lease *lease = NULL;
-	if (st_store_lease_begin(s, &lease, err) < 0)
-		return -1;
-	struct st_store_layer layer = { 0 };
-	if (write_layer(s, lease, o.src, sde_set, sde, &layer, err) < 0)
-		return -1;
-
-	cfg->created = created_at(sde_set, sde);
-	cfg->architecture = st_xstrdup(plat.architecture);
-	cfg->os = st_xstrdup(plat.os);
-	if (plat.variant[0])
-		cfg->variant = st_xstrdup(plat.variant);
-	st_autofree char *comment =
-	    o.message ? st_xstrdup(o.message) : st_xasprintf("Imported from %s", o.src);
-	if (o.message)
-		cfg->comment = st_xstrdup(o.message);
-	st_image_config_add_diff_id(cfg, &layer.diff_id);
-	struct st_image_history h = { .created = cfg->created, .comment = comment };
-	st_image_config_add_history(cfg, &h);
-
-	const char *refs[1] = { refname };
-	struct st_local_commit c = {
-		.config = cfg,
-		.layers = &layer,
-		.n_layers = 1,
-		.refs = refs,
-		.n_refs = refname ? 1 : 0,
-		.lease = lease,
-	};
 	struct st_digest id;
-	rc = st_local_image_commit(s, &c, &id, err);
-	st_store_layer_release(&layer);
-	if (rc < 0)
+	if (st_local_import(s, &im, &id, err) < 0)
 		return -1;
 	fprintf(cli->out, "%s\n", id.str);
 	return 0;

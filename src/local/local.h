@@ -2,12 +2,16 @@
  * local.h: images in the local store. The glue that import, load, pull and build share
  * between the image model (image/), the store (store/) and layers (layer/): finding an image
  * by the name a person typed, reading its config and manifest, writing a layer straight into
- * the store, committing a new image, and unpacking a layer once for overlay mounts.
+ * the store, committing a new image, importing a root filesystem, exporting the flattened
+ * filesystem, removing images as `docker rmi` does, and unpacking a layer once for overlay
+ * mounts.
  */
 #ifndef ST_LOCAL_LOCAL_H
 #define ST_LOCAL_LOCAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "image/image.h"
 #include "layer/layer.h"
@@ -38,6 +42,20 @@ int st_local_image_manifest(struct st_store *s, const struct st_store_image *img
 /* Familiar names of every reference to 'image_id' ("busybox:latest"), sorted. New vector. */
 int st_local_image_tags(struct st_store *s, const char *image_id, char ***out, size_t *n,
 			struct st_error **err);
+/* What `strata import` makes an image of. Everything is borrowed. */
+struct st_local_import {
+	const char *src; /* a tar (any compression), a directory, or "-" for a tar on stdin */
+	struct st_image_config *config; /* --change applied; import completes it in place */
+	const struct st_platform *platform;
+	const char *message; /* the config's comment; NULL: "Imported from <src>" */
+	const char *ref;     /* a normalised name to point at the image, or NULL */
+	bool clamp;	     /* SOURCE_DATE_EPOCH: the creation time and every mtime at most */
+	int64_t source_date_epoch;
+};
+/* Import 'o' as a one-layer image; *id receives its id. */
+int st_local_import(struct st_store *s, const struct st_local_import *o, struct st_digest *id,
+		    struct st_error **err);
+
 struct st_local_removal {
 	char **untagged; /* familiar names ("busybox:latest") that were removed, sorted */
 	size_t n_untagged;
