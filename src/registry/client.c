@@ -197,8 +197,15 @@ static int fetch_token(struct auth_ctx *a, const char *challenge, const char *us
 		st_autofree char *e = url_escape(service);
 		st_buf_addf(&u, "service=%s&", e);
 	}
-	st_autofree char *e = url_escape(a->scope);
-	st_buf_addf(&u, "scope=%s", e);
+	/* Several scopes (a mount reads another repository) are several parameters. */
+	const char *sc = a->scope;
+	do {
+		size_t n = strcspn(sc, " ");
+		st_autofree char *one = st_xstrndup(sc, n);
+		st_autofree char *e = url_escape(one);
+		st_buf_addf(&u, "%sscope=%s", sc == a->scope ? "" : "&", e);
+		sc += n + (sc[n] == ' ');
+	} while (*sc);
 	st_autofree char *basic = NULL;
 	if (userpass) {
 		st_autofree char *b = registry_b64(userpass);
@@ -321,6 +328,7 @@ struct call {
 	const struct st_http_sink *sink;
 	bool push; /* needs the push scope */
 	bool follow;
+	const char *also_pull; /* another repository of the registry read too (a mount's source) */
 };
 
 /* Send 'c' for ref's repository. Returns 0 with any status: the caller judges it. */
@@ -337,8 +345,10 @@ static int call(struct st_registry *r, const struct st_image_ref *ref, const str
 			  ? st_xasprintf("%s%s", base, c->path)
 			  : st_xasprintf("%s/v2/%s/%s", base, st_image_ref_path(ref), c->path);
 	}
-	st_autofree char *scope = st_xasprintf("repository:%s:%s", st_image_ref_path(ref),
-					       c->push ? "pull,push" : "pull");
+	st_autofree char *scope =
+	    st_xasprintf("repository:%s:%s%s%s%s", st_image_ref_path(ref),
+			 c->push ? "pull,push" : "pull", c->also_pull ? " repository:" : "",
+			 c->also_pull ? c->also_pull : "", c->also_pull ? ":pull" : "");
 	st_autofree char *key = st_xasprintf("%s %s", domain, scope);
 	st_autofree char *cached = token_get(r, key);
 	struct auth_ctx a = { r, domain, scope, NULL };
@@ -556,7 +566,7 @@ static char *absolute(struct st_registry *r, const struct st_image_ref *ref, con
 
 int st_registry_push_blob(struct st_registry *r, const struct st_image_ref *ref,
 			  const struct st_digest *digest, const struct st_http_body_reader *body,
-			  const char *mount_from, struct st_error **err)
+			  const char *mount_from, bool *mounted, struct st_error **err)
 {
 	st_autofree char *path = NULL;
 	if (mount_from) {
@@ -565,11 +575,14 @@ int st_registry_push_blob(struct st_registry *r, const struct st_image_ref *ref,
 	} else {
 		path = st_xstrdup("blobs/uploads/");
 	}
-	struct call start = { .method = "POST", .path = path, .push = true };
+	struct call start = {
+		.method = "POST", .path = path, .push = true, .also_pull = mount_from
+	};
 	struct st_http_response resp;
 	int rc = call(r, ref, &start, &resp, err);
-	if (rc == 0 && resp.status == 201) {
-		st_http_response_release(&resp); /* mounted: nothing to send */
+	*mounted = rc == 0 && resp.status == 201;
+	if (*mounted) {
+		st_http_response_release(&resp); /* nothing to send */
 		return 0;
 	}
 	const char *loc = rc == 0 ? st_http_response_header(&resp, "location") : NULL;

@@ -51,6 +51,38 @@ static void event(const struct st_registry_events *ev, const struct st_digest *d
 	ev->fn(ev->ctx, id, status);
 }
 
+/*
+ * Another repository of dest's registry that holds blob 'd', as the store knows from what it
+ * pulled and pushed: the blob can be mounted from there instead of uploaded. New, or NULL.
+ */
+static char *mount_source(struct st_store *s, const struct st_image_ref *dest,
+			  const struct st_digest *d)
+{
+	char **names = NULL;
+	size_t n = 0;
+	struct st_error *e = NULL;
+	if (st_store_layer_repo_digests(s, d->str, &names, &n, &e) < 0) {
+		st_error_free(e); /* no mount then: an upload does the same */
+		return NULL;
+	}
+	const char *domain = st_image_ref_domain(dest);
+	size_t dl = strlen(domain);
+	char *found = NULL;
+	for (size_t i = 0; i < n && !found; i++) {
+		const char *name = names[i];
+		const char *at = strrchr(name, '@');
+		if (!at || strncmp(name, domain, dl) || name[dl] != '/')
+			continue;
+		const char *path = name + dl + 1;
+		size_t pl = (size_t)(at - path);
+		if (pl != strlen(st_image_ref_path(dest)) ||
+		    strncmp(path, st_image_ref_path(dest), pl))
+			found = st_xstrndup(path, pl);
+	}
+	st_store_strings_free(names, n);
+	return found;
+}
+
 static int push_one(struct st_store *s, struct st_registry *r, const struct st_image_ref *dest,
 		    const struct st_digest *d, bool quiet, const struct st_registry_events *ev,
 		    struct st_error **err)
@@ -70,10 +102,14 @@ static int push_one(struct st_store *s, struct st_registry *r, const struct st_i
 	if (!quiet)
 		event(ev, d, "Pushing");
 	struct st_http_body_reader body = { blob_read, blob_rewind, &b, size };
-	int rc = st_registry_push_blob(r, dest, d, &body, NULL, err);
+	st_autofree char *from = mount_source(s, dest, d);
+	bool mounted = false;
+	int rc = st_registry_push_blob(r, dest, d, &body, from, &mounted, err);
 	close(b.fd);
-	if (rc == 0 && !quiet)
-		event(ev, d, "Pushed");
+	if (rc == 0 && !quiet) {
+		st_autofree char *what = mounted ? st_xasprintf("Mounted from %s", from) : NULL;
+		event(ev, d, mounted ? what : "Pushed");
+	}
 	return rc;
 }
 

@@ -108,7 +108,7 @@ int st_registry_get_blob(struct st_registry *r, const struct st_image_ref *ref,
  */
 int st_registry_push_blob(struct st_registry *r, const struct st_image_ref *ref,
 			  const struct st_digest *digest, const struct st_http_body_reader *body,
-			  const char *mount_from, struct st_error **err);
+			  const char *mount_from, bool *mounted, struct st_error **err);
 /* The tags of ref's repository (every page). *tags is a new array of *n new strings. */
 int st_registry_tags(struct st_registry *r, const struct st_image_ref *ref, char ***tags, size_t *n,
 		     struct st_error **err);

@@ -62,6 +62,33 @@ int st_store_repo_digests(struct st_store *s, const char *image_id, char ***out,
 	return 0;
 }
 
+int st_store_layer_repo_digests(struct st_store *s, const char *digest, char ***out, size_t *n,
+				struct st_error **err)
+{
+	*out = NULL;
+	*n = 0;
+	st_autostmt sqlite3_stmt *q = NULL;
+	if (store_db_prepare(
+		s,
+		"SELECT DISTINCT r.name FROM repo_digests r JOIN image_layers l ON l.image_id = "
+		"r.image_id WHERE l.digest = ? ORDER BY r.name",
+		&q, err) < 0)
+		return -1;
+	store_db_bind_text(q, 1, digest);
+	int rc;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		*out = st_xrealloc(*out, (*n + 1) * sizeof(**out));
+		(*out)[(*n)++] = store_db_col_dup(q, 0);
+	}
+	if (rc != SQLITE_DONE) {
+		st_store_strings_free(*out, *n);
+		*out = NULL;
+		*n = 0;
+		return store_db_err(s, rc, err, "read repo digests");
+	}
+	return 0;
+}
+
 int st_store_repo_digest_get(struct st_store *s, const char *name, struct st_digest *image_id,
 			     struct st_error **err)
 {

@@ -304,6 +304,12 @@ int st_store_repo_digest_add(struct st_store *s, const char *image_id, const cha
 /* The image a "repository@digest" name was recorded for. ST_E_NOTFOUND if none. */
 int st_store_repo_digest_get(struct st_store *s, const char *name, struct st_digest *image_id,
 			     struct st_error **err);
+/*
+ * The "repository@digest" names of every image holding layer blob 'digest', sorted: where a
+ * registry already has it, for a cross-repository mount. A new array (st_store_strings_free()).
+ */
+int st_store_layer_repo_digests(struct st_store *s, const char *digest, char ***out, size_t *n,
+				struct st_error **err);
 /* The image's names, sorted: a new array of *n new strings (st_store_strings_free()). */
 int st_store_repo_digests(struct st_store *s, const char *image_id, char ***out, size_t *n,
 			  struct st_error **err);

@@ -338,3 +338,19 @@ SH
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"manifest unknown"* ]]
 }
+
+@test "push: a layer the registry has in another repository is mounted, not uploaded" {
+	strata tag busybox "$REG/mnt-src:1"
+	strata push -q "$REG/mnt-src:1" >/dev/null
+	export STRATA_ROOT=$BATS_TEST_TMPDIR/other
+	strata pull -q "$REG/mnt-src:1" >/dev/null
+	strata tag "$REG/mnt-src:1" "$REG/mnt-dst:1"
+	run strata push "$REG/mnt-dst:1"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"Mounted from mnt-src"* ]]
+	layer=$(curl -s -H 'Accept: application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json' "http://$REG/v2/mnt-dst/manifests/1" | jq -r '.layers[0].digest')
+	run curl -s -o /dev/null -w '%{http_code}' -I "http://$REG/v2/mnt-dst/blobs/$layer"
+	[ "$output" = 200 ]
+	run skopeo inspect --tls-verify=false "docker://$REG/mnt-dst:1"
+	[ "$status" -eq 0 ]
+}
