@@ -125,7 +125,7 @@ assert_store_clean() {
 # Wait until something appears in directory 'dir' (the temp file of a save), at most ~20 s.
 wait_for_entry() {
 	for _ in $(seq 5000); do
-		[ -n "$(ls -A "$1")" ] && return 0
+		if [ -n "$(ls -A "$1")" ]; then return 0; fi
 	done
 	return 1
 }

@@ -257,7 +257,7 @@ setup() {
 #!/bin/sh
 read server
 echo "$1 $server $*" >>"$(dirname "$0")/calls"
-[ "$1" = get ] && printf '{"ServerURL":"%s","Username":"bob","Secret":"pw1"}' "$server"
+if [ "$1" = get ]; then printf '{"ServerURL":"%s","Username":"bob","Secret":"pw1"}' "$server"; fi
 exit 0
 SH
 	chmod +x "$BATS_TEST_TMPDIR/bin/docker-credential-fake"
