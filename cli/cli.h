@@ -34,6 +34,18 @@ typedef int (*st_cli_fn)(struct st_cli *cli, int argc, char **argv, struct st_er
  */
 #define st_cli_usage(err, ...) st_err((err), ST_E_USAGE, __VA_ARGS__)
 
+/* The flags of the verbs that talk to a registry (registry_opts.c), for getopt_long. */
+enum { ST_CLI_OPT_TLS_VERIFY = 0x1000, ST_CLI_OPT_AUTHFILE };
+#define ST_CLI_REGISTRY_LONGOPTS                                                                   \
+	{ "tls-verify", required_argument, NULL, ST_CLI_OPT_TLS_VERIFY },                          \
+	{                                                                                          \
+		"authfile", required_argument, NULL, ST_CLI_OPT_AUTHFILE                           \
+	}
+struct st_registry_opts;
+/* Apply getopt's 'c' and its 'arg' when it is one of them: 1 if it was, 0 if not, -1 on a bad
+ * value (ST_E_USAGE). */
+int st_cli_registry_opt(int c, const char *arg, struct st_registry_opts *ro, struct st_error **err);
+
 /* The verbs (one file each in cli/), in the order --help lists them. */
 #define ST_CLI_VERBS(X)                                                                            \
 	X(build, "build", "Build an image from a Dockerfile")                                      \

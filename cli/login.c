@@ -67,13 +67,12 @@ static const char *server_domain(const char *arg)
 
 int cmd_login(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 {
-	enum { OPT_STDIN = 256, OPT_TLS, OPT_AUTHFILE };
+	enum { OPT_STDIN = 256 };
 	static const struct option longopts[] = {
 		{ "username", required_argument, NULL, 'u' },
 		{ "password", required_argument, NULL, 'p' },
 		{ "password-stdin", no_argument, NULL, OPT_STDIN },
-		{ "tls-verify", required_argument, NULL, OPT_TLS },
-		{ "authfile", required_argument, NULL, OPT_AUTHFILE },
+		ST_CLI_REGISTRY_LONGOPTS,
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -82,6 +81,11 @@ int cmd_login(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 	bool from_stdin = false;
 	int c;
 	while ((c = getopt_long(argc, argv, "u:p:h", longopts, NULL)) != -1) {
+		int k = st_cli_registry_opt(c, optarg, &ro, err);
+		if (k < 0)
+			return -1;
+		if (k)
+			continue;
 		switch (c) {
 		case 'u':
 			user = optarg;
@@ -91,15 +95,6 @@ int cmd_login(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 			break;
 		case OPT_STDIN:
 			from_stdin = true;
-			break;
-		case OPT_TLS:
-			if (strcmp(optarg, "true") && strcmp(optarg, "false"))
-				return st_cli_usage(
-				    err, "--tls-verify: expected true or false, not '%s'", optarg);
-			ro.tls_verify_off = !strcmp(optarg, "false");
-			break;
-		case OPT_AUTHFILE:
-			ro.auth_file = optarg;
 			break;
 		case 'h':
 			fputs(login_usage, cli->out);

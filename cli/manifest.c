@@ -20,11 +20,10 @@ static const char usage_text[] =
 
 int cmd_manifest_inspect(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 {
-	enum { OPT_TLS = 256, OPT_AUTHFILE, OPT_RAW };
+	enum { OPT_RAW = 256 };
 	static const struct option longopts[] = {
 		{ "raw", no_argument, NULL, OPT_RAW },
-		{ "tls-verify", required_argument, NULL, OPT_TLS },
-		{ "authfile", required_argument, NULL, OPT_AUTHFILE },
+		ST_CLI_REGISTRY_LONGOPTS,
 		{ "insecure", no_argument, NULL, 'k' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -33,21 +32,14 @@ int cmd_manifest_inspect(struct st_cli *cli, int argc, char **argv, struct st_er
 	bool raw = false;
 	int c;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		int k = st_cli_registry_opt(c, optarg, &ro, err);
+		if (k < 0)
+			return -1;
+		if (k)
+			continue;
 		switch (c) {
 		case OPT_RAW:
 			raw = true;
-			break;
-		case OPT_TLS:
-			if (strcmp(optarg, "true") && strcmp(optarg, "false"))
-				return st_cli_usage(
-				    err, "--tls-verify: expected true or false, not '%s'", optarg);
-			ro.tls_verify_off = !strcmp(optarg, "false");
-			break;
-		case 'k': /* docker manifest inspect --insecure */
-			ro.tls_verify_off = true;
-			break;
-		case OPT_AUTHFILE:
-			ro.auth_file = optarg;
 			break;
 		case 'h':
 			fputs(usage_text, cli->out);

@@ -62,19 +62,23 @@ static int pull_one(struct st_cli *cli, struct st_store *s, struct st_registry *
 
 int cmd_pull(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 {
-	enum { OPT_PLATFORM = 256, OPT_TLS, OPT_AUTHFILE };
+	enum { OPT_PLATFORM = 256 };
 	static const struct option longopts[] = {
 		{ "all-tags", no_argument, NULL, 'a' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "platform", required_argument, NULL, OPT_PLATFORM },
-		{ "tls-verify", required_argument, NULL, OPT_TLS },
-		{ "authfile", required_argument, NULL, OPT_AUTHFILE },
+		ST_CLI_REGISTRY_LONGOPTS,
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	struct pull_opts o = { 0 };
 	int c;
 	while ((c = getopt_long(argc, argv, "aqh", longopts, NULL)) != -1) {
+		int k = st_cli_registry_opt(c, optarg, &o.reg, err);
+		if (k < 0)
+			return -1;
+		if (k)
+			continue;
 		switch (c) {
 		case 'a':
 			o.all_tags = true;
@@ -86,15 +90,6 @@ int cmd_pull(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 			if (st_platform_parse(optarg, &o.platform, err) < 0)
 				return st_err_wrap(err, "--platform");
 			o.have_platform = true;
-			break;
-		case OPT_TLS:
-			if (strcmp(optarg, "true") && strcmp(optarg, "false"))
-				return st_cli_usage(
-				    err, "--tls-verify: expected true or false, not '%s'", optarg);
-			o.reg.tls_verify_off = !strcmp(optarg, "false");
-			break;
-		case OPT_AUTHFILE:
-			o.reg.auth_file = optarg;
 			break;
 		case 'h':
 			fputs(usage_text, cli->out);

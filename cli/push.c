@@ -83,19 +83,23 @@ static int repo_tags(struct st_store *s, const char *repo, char ***out, size_t *
 
 int cmd_push(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 {
-	enum { OPT_TLS = 256, OPT_AUTHFILE, OPT_DIGESTFILE };
+	enum { OPT_DIGESTFILE = 256 };
 	static const struct option longopts[] = {
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "all-tags", no_argument, NULL, 'a' },
 		{ "digestfile", required_argument, NULL, OPT_DIGESTFILE },
-		{ "tls-verify", required_argument, NULL, OPT_TLS },
-		{ "authfile", required_argument, NULL, OPT_AUTHFILE },
+		ST_CLI_REGISTRY_LONGOPTS,
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	struct push_opts o = { 0 };
 	int c;
 	while ((c = getopt_long(argc, argv, "aqh", longopts, NULL)) != -1) {
+		int k = st_cli_registry_opt(c, optarg, &o.ro, err);
+		if (k < 0)
+			return -1;
+		if (k)
+			continue;
 		switch (c) {
 		case 'q':
 			o.quiet = true;
@@ -105,15 +109,6 @@ int cmd_push(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 			break;
 		case OPT_DIGESTFILE:
 			o.digestfile = optarg;
-			break;
-		case OPT_TLS:
-			if (strcmp(optarg, "true") && strcmp(optarg, "false"))
-				return st_cli_usage(
-				    err, "--tls-verify: expected true or false, not '%s'", optarg);
-			o.ro.tls_verify_off = !strcmp(optarg, "false");
-			break;
-		case OPT_AUTHFILE:
-			o.ro.auth_file = optarg;
 			break;
 		case 'h':
 			fputs(usage_text, cli->out);

@@ -18,26 +18,20 @@ static const char usage_text[] =
 
 int cmd_tags(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 {
-	enum { OPT_TLS = 256, OPT_AUTHFILE };
 	static const struct option longopts[] = {
-		{ "tls-verify", required_argument, NULL, OPT_TLS },
-		{ "authfile", required_argument, NULL, OPT_AUTHFILE },
+		ST_CLI_REGISTRY_LONGOPTS,
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	struct st_registry_opts ro = { 0 };
 	int c;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		int k = st_cli_registry_opt(c, optarg, &ro, err);
+		if (k < 0)
+			return -1;
+		if (k)
+			continue;
 		switch (c) {
-		case OPT_TLS:
-			if (strcmp(optarg, "true") && strcmp(optarg, "false"))
-				return st_cli_usage(
-				    err, "--tls-verify: expected true or false, not '%s'", optarg);
-			ro.tls_verify_off = !strcmp(optarg, "false");
-			break;
-		case OPT_AUTHFILE:
-			ro.auth_file = optarg;
-			break;
 		case 'h':
 			fputs(usage_text, cli->out);
 			return 0;

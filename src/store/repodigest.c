@@ -38,16 +38,16 @@ int st_store_repo_digest_add(struct st_store *s, const char *image_id, const cha
 	return 0;
 }
 
-int st_store_repo_digests(struct st_store *s, const char *image_id, char ***out, size_t *n,
-			  struct st_error **err)
+/* The names 'sql' selects for its one parameter 'arg', as a new array of *n strings. */
+static int names(struct st_store *s, const char *sql, const char *arg, char ***out, size_t *n,
+		 struct st_error **err)
 {
 	*out = NULL;
 	*n = 0;
 	st_autostmt sqlite3_stmt *q = NULL;
-	if (store_db_prepare(s, "SELECT name FROM repo_digests WHERE image_id = ? ORDER BY name",
-			     &q, err) < 0)
+	if (store_db_prepare(s, sql, &q, err) < 0)
 		return -1;
-	store_db_bind_text(q, 1, image_id);
+	store_db_bind_text(q, 1, arg);
 	int rc;
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
 		*out = st_xrealloc(*out, (*n + 1) * sizeof(**out));
@@ -62,31 +62,20 @@ int st_store_repo_digests(struct st_store *s, const char *image_id, char ***out,
 	return 0;
 }
 
+int st_store_repo_digests(struct st_store *s, const char *image_id, char ***out, size_t *n,
+			  struct st_error **err)
+{
+	return names(s, "SELECT name FROM repo_digests WHERE image_id = ? ORDER BY name", image_id,
+		     out, n, err);
+}
+
 int st_store_layer_repo_digests(struct st_store *s, const char *digest, char ***out, size_t *n,
 				struct st_error **err)
 {
-	*out = NULL;
-	*n = 0;
-	st_autostmt sqlite3_stmt *q = NULL;
-	if (store_db_prepare(
-		s,
-		"SELECT DISTINCT r.name FROM repo_digests r JOIN image_layers l ON l.image_id = "
-		"r.image_id WHERE l.digest = ? ORDER BY r.name",
-		&q, err) < 0)
-		return -1;
-	store_db_bind_text(q, 1, digest);
-	int rc;
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		*out = st_xrealloc(*out, (*n + 1) * sizeof(**out));
-		(*out)[(*n)++] = store_db_col_dup(q, 0);
-	}
-	if (rc != SQLITE_DONE) {
-		st_store_strings_free(*out, *n);
-		*out = NULL;
-		*n = 0;
-		return store_db_err(s, rc, err, "read repo digests");
-	}
-	return 0;
+	return names(s,
+		     "SELECT DISTINCT r.name FROM repo_digests r JOIN image_layers l ON "
+		     "l.image_id = r.image_id WHERE l.digest = ? ORDER BY r.name",
+		     digest, out, n, err);
 }
 
 int st_store_repo_digest_get(struct st_store *s, const char *name, struct st_digest *image_id,
