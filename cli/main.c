@@ -28,7 +28,7 @@ static void usage(FILE *f)
 	fprintf(f, "Usage: strata [--root DIR] COMMAND [OPTIONS]\n\n"
 		   "A daemonless container image builder and image toolkit.\n\nCommands:\n");
 	for (size_t i = 0; i < sizeof(verbs) / sizeof(*verbs); i++)
-		fprintf(f, "  %-16s %s\n", verbs[i].name, verbs[i].help);
+		fprintf(f, "  %-17s %s\n", verbs[i].name, verbs[i].help);
 	fprintf(f, "\nThe store is $STRATA_ROOT, else /var/lib/strata as root, else "
 		   "~/.local/share/strata.\nDocker's names work too: image ls, image rm, "
 		   "buildx build, ...\nRun 'strata help COMMAND' for a command's options.\n");
