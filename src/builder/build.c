@@ -663,11 +663,10 @@ static int do_step(struct stage_run *r, const struct st_dockerfile_instr *in, si
 	}
 	if (rc == 0 && in->kind == ST_DF_CMD)
 		r->cmd_set = true;
-	if (rc < 0 && executed) {
+	if (executed) {
 		struct st_error *ferr = NULL;
-		if (builder_cache_failed(r->s, posk, key, &ferr) <
-		    0) /* only a vaguer next explanation */
-			st_error_free(ferr);
+		if (builder_cache_attempt(r->s, posk, key, rc == 0, &ferr) < 0)
+			st_error_free(ferr); /* only a vaguer next explanation */
 	}
 
 	builder_copy_plan_free(cp);

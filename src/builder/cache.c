@@ -335,7 +335,7 @@ int builder_cache_explain(struct st_store *s, const char *position, const struct
 	memset(why, 0, sizeof(*why));
 	st_autofree char *old = NULL;
 	struct st_error *kerr = NULL;
-	bool same = false, failed = false;
+	bool same = false, failed = false, running = false;
 	if (st_store_kv_get(s, KV_NS_LAST, position, &old, &kerr) == 0) {
 		json_error_t jerr;
 		json_t *doc = json_loads(old, 0, &jerr);
@@ -347,13 +347,18 @@ int builder_cache_explain(struct st_store *s, const char *position, const struct
 		const char *fsum = json_string_value(json_object_get(doc, "files"));
 		same = okey && !strcmp(okey, key);
 		failed = json_is_true(json_object_get(doc, "failed"));
+		/* Set while a step runs, cleared when it ends: still set, the run was killed. */
+		running = json_is_true(json_object_get(doc, "running"));
 		/* The step's own inputs first: a step that changed itself says so even when an
 		 * earlier step changed too. */
 		if (hit || !doc || !instr || !parent) {
 			why->text = NULL;
 		} else if (same) {
-			why->text = st_xstrdup(failed ? "the previous attempt at this step failed"
-						      : "the cached result is gone (pruned)");
+			why->text = st_xstrdup(
+			    failed ? "the previous attempt at this step failed"
+			    : running
+				? "the previous attempt at this step did not finish (interrupted)"
+				: "the cached result is gone (pruned)");
 		} else if (strcmp(instr, k->instr) != 0) {
 			why->own = true;
 			if (text && k->text && !strcmp(text, k->text))
@@ -384,7 +389,7 @@ int builder_cache_explain(struct st_store *s, const char *position, const struct
 	} else {
 		st_error_free(kerr);
 	}
-	if (same && !failed)
+	if (same && !failed && (hit || running))
 		return 0; /* a no-change rebuild writes nothing */
 	/* The file list (20,000 lines for a big context) is kept once per distinct content, by
 	 * its checksum, and only when the step runs: a hit's list was kept by the miss that made
@@ -392,9 +397,10 @@ int builder_cache_explain(struct st_store *s, const char *position, const struct
 	if (!hit && k->files.len &&
 	    st_store_kv_put(s, KV_NS_FILES, k->files_sum, st_buf_str(&k->files), err) < 0)
 		return -1;
-	json_t *doc = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "key", key, "instr", k->instr,
-				"parent", k->parent, "args", st_buf_str(&k->args), "files",
-				k->files_sum, "text", k->text ? k->text : "");
+	json_t *doc =
+	    json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:b}", "key", key, "instr", k->instr,
+		      "parent", k->parent, "args", st_buf_str(&k->args), "files", k->files_sum,
+		      "text", k->text ? k->text : "", "running", !hit);
 	char *text = json_dumps(doc, JSON_COMPACT);
 	json_decref(doc);
 	int rc = st_store_kv_put(s, KV_NS_LAST, position, text, err);
@@ -402,8 +408,8 @@ int builder_cache_explain(struct st_store *s, const char *position, const struct
 	return rc;
 }
 
-int builder_cache_failed(struct st_store *s, const char *position, const char *key,
-			 struct st_error **err)
+int builder_cache_attempt(struct st_store *s, const char *position, const char *key, bool ok,
+			  struct st_error **err)
 {
 	st_autofree char *old = NULL;
 	struct st_error *kerr = NULL;
@@ -416,7 +422,8 @@ int builder_cache_failed(struct st_store *s, const char *position, const char *k
 	const char *okey = json_string_value(json_object_get(doc, "key"));
 	int rc = 0;
 	if (okey && !strcmp(okey, key)) {
-		json_object_set_new(doc, "failed", json_true());
+		json_object_set_new(doc, "running", json_false());
+		json_object_set_new(doc, "failed", json_boolean(!ok));
 		char *text = json_dumps(doc, JSON_COMPACT);
 		rc = st_store_kv_put(s, KV_NS_LAST, position, text, err);
 		free(text);

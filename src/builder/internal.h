@@ -134,9 +134,12 @@ struct cache_why {
  */
 int builder_cache_explain(struct st_store *s, const char *position, const struct key_inputs *k,
 			  const char *key, bool hit, struct cache_why *why, struct st_error **err);
-/* The step recorded at 'position' under 'key' failed: the next miss there says so. */
-int builder_cache_failed(struct st_store *s, const char *position, const char *key,
-			 struct st_error **err);
+/*
+ * The step recorded at 'position' under 'key' ran to its end, 'ok' or failed: a next miss there
+ * says it failed, and one after a run that never got here (killed) says it was interrupted.
+ */
+int builder_cache_attempt(struct st_store *s, const char *position, const char *key, bool ok,
+			  struct st_error **err);
 
 /* ---- mount.c: RUN --mount (bind, cache, tmpfs, secret) -------------------------------------- */
 

@@ -209,3 +209,19 @@ wait_for_entry() {
 	run store_mounts
 	[ -z "$output" ]
 }
+
+@test "interrupt: the next build says a step killed mid-run did not finish, not that it was pruned" {
+	# The delay comes through a secret, which is not part of the step's key.
+	printf 'FROM busybox\nRUN --mount=type=secret,id=delay echo step-started | tr a-z A-Z && sleep $(cat /run/secrets/delay)\n' >"$CTX/Dockerfile"
+	echo 60 >"$BATS_TEST_TMPDIR/long"
+	echo 0 >"$BATS_TEST_TMPDIR/short"
+	start build --progress=plain --secret "id=delay,src=$BATS_TEST_TMPDIR/long" -t t:1 "$CTX"
+	wait_for STEP-STARTED
+	kill -KILL "$PID"
+	wait "$PID" || true
+	run strata build --progress=plain --secret "id=delay,src=$BATS_TEST_TMPDIR/short" -t t:1 "$CTX"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"the previous attempt at this step did not finish (interrupted)"* ]]
+	[[ "$output" != *"pruned"* ]]
+	assert_store_clean
+}

@@ -212,10 +212,16 @@ static void cache_explains_a_changed_file_and_arg(void **state)
 	/* A step that failed under the same key failed; it was not pruned. */
 	char key[65];
 	builder_key_compute(&k, key);
-	assert_int_equal(builder_cache_failed(s, "pos", key, NULL), 0);
+	assert_int_equal(builder_cache_attempt(s, "pos", key, false, NULL), 0);
 	assert_int_equal(explain(s, &k, &why), 0);
 	assert_string_equal(why, "the previous attempt at this step failed");
 	free(why);
+	/* That miss ran the step again and nothing said it ended: it was killed. */
+	assert_int_equal(explain(s, &k, &why), 0);
+	assert_string_equal(why, "the previous attempt at this step did not finish (interrupted)");
+	free(why);
+	/* One that ran to its end and whose record is gone was pruned. */
+	assert_int_equal(builder_cache_attempt(s, "pos", key, true, NULL), 0);
 	assert_int_equal(explain(s, &k, &why), 0);
 	assert_string_equal(why, "the cached result is gone (pruned)");
 	free(why);
