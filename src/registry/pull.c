@@ -325,18 +325,17 @@ static int pull_layers(struct puller *p, struct st_error **err)
 	return 0;
 }
 
-/* Store a blob fetched whole (a manifest, the config): leased first, then written. */
+/* Store a blob fetched whole (a manifest, the config): checked, leased, then written. */
 static int put_small(struct puller *p, const struct st_buf *b, const struct st_digest *d,
 		     struct st_error **err)
 {
-	if (st_store_lease_add(p->lease, d->str, err) < 0)
-		return -1;
 	struct st_digest got;
-	if (st_store_put_blob(p->s, b->data ? b->data : "", b->len, &got, err) < 0)
-		return -1;
+	st_digest_of(b->data ? b->data : "", b->len, &got);
 	if (!st_digest_equal(&got, d))
 		return st_err(err, ST_E_DIGEST, "blob %s: content hashes to %s", d->str, got.str);
-	return 0;
+	if (st_store_lease_add(p->lease, d->str, err) < 0)
+		return -1;
+	return st_store_put_blob(p->s, b->data ? b->data : "", b->len, NULL, err);
 }
 
 static int buf_write(void *ctx, const void *p, size_t n, struct st_error **err)
