@@ -116,14 +116,6 @@ int cmd_builder_prune(struct st_cli *cli, int argc, char **argv, struct st_error
 	uint64_t freed = 0;
 	if (st_builder_cache_prune(s, flags, keep, &removed, &freed, err) < 0)
 		return -1;
-	/* RUN --mount=type=cache dirs have no size budget of their own: only a full prune
-	 * removes them. */
-	size_t mremoved = 0;
-	uint64_t mfreed = 0;
-	if (keep == 0 && st_builder_cache_mounts_prune(s, &mremoved, &mfreed, err) < 0)
-		return -1;
-	removed += mremoved;
-	freed += mfreed;
 	st_autofree char *sz = st_fmt_size(freed);
 	fprintf(cli->out, "Deleted build cache objects: %zu\nTotal reclaimed space: %s\n", removed,
 		sz);

@@ -70,14 +70,12 @@ int cmd_system_prune(struct st_cli *cli, int argc, char **argv, struct st_error 
 	if (st_store_gc(s, 0, &rep, err) < 0)
 		return -1;
 	/* The images' steps are dangling now, so the cache prune takes them too. */
-	size_t removed = 0, mremoved = 0;
-	uint64_t freed = 0, mfreed = 0;
+	size_t removed = 0;
+	uint64_t freed = 0;
 	if (st_builder_cache_prune(s, all ? ST_BUILDER_PRUNE_ALL : 0, 0, &removed, &freed, err) < 0)
 		return -1;
-	if (st_builder_cache_mounts_prune(s, &mremoved, &mfreed, err) < 0)
-		return -1;
-	fprintf(cli->out, "Deleted build cache objects: %zu\n", removed + mremoved);
-	st_autofree char *total = st_fmt_size(rep.blob_bytes + rep.unpacked_bytes + freed + mfreed);
+	fprintf(cli->out, "Deleted build cache objects: %zu\n", removed);
+	st_autofree char *total = st_fmt_size(rep.blob_bytes + rep.unpacked_bytes + freed);
 	fprintf(cli->out, "\nTotal reclaimed space: %s\n", total);
 	return 0;
 }

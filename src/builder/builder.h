@@ -187,18 +187,12 @@ enum st_builder_prune_flags {
  * limit, drop every candidate); then forget what the build keeps beside the records (the
  * checksums and miss explanations of contexts that no longer exist, file lists no
  * explanation refers to; with ST_BUILDER_PRUNE_ALL and no 'keep_bytes', all of it) and collect
- * the layers nothing else needs. *removed and *freed (may be NULL) receive the records removed
- * and the bytes freed on disk.
+ * the layers nothing else needs. Without 'keep_bytes' the RUN --mount=type=cache directories no
+ * running step uses go too (they have no size budget of their own). *removed and *freed (may be
+ * NULL) receive the records and directories removed and the bytes freed on disk.
  */
 int st_builder_cache_prune(struct st_store *s, unsigned flags, uint64_t keep_bytes, size_t *removed,
 			   uint64_t *freed, struct st_error **err);
-
-/*
- * Remove the RUN --mount=type=cache directories that no running step uses. *removed and
- * *freed (may be NULL) receive the directories removed and their bytes.
- */
-int st_builder_cache_mounts_prune(struct st_store *s, size_t *removed, uint64_t *freed,
-				  struct st_error **err);
 
 /*
  * Apply a config-only instruction (ENV, LABEL, EXPOSE, VOLUME, USER, WORKDIR, CMD, ENTRYPOINT,

@@ -729,9 +729,13 @@ int st_builder_cache_prune(struct st_store *s, unsigned flags, uint64_t keep_byt
 	struct st_store_gc_report r = { 0 };
 	if (st_store_gc(s, 0, &r, err) < 0)
 		return -1;
+	size_t mrem = 0;
+	uint64_t mfreed = 0;
+	if (keep_bytes == 0 && builder_cache_mounts_prune(s, &mrem, &mfreed, err) < 0)
+		return -1;
 	if (removed)
-		*removed = nrem;
+		*removed = nrem + mrem;
 	if (freed)
-		*freed = r.blob_bytes + r.unpacked_bytes + r.tmp_bytes;
+		*freed = r.blob_bytes + r.unpacked_bytes + r.tmp_bytes + mfreed;
 	return 0;
 }

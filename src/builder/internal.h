@@ -152,6 +152,9 @@ struct run_mounts;
  */
 int builder_mount_spec_check(const char *text, struct st_buf *canon, struct st_error **err);
 
+/* Remove the RUN --mount=type=cache directories no running step uses; counts may be NULL. */
+int builder_cache_mounts_prune(struct st_store *s, size_t *removed, uint64_t *freed,
+			       struct st_error **err);
 /*
  * Parse the --mount flags of RUN 'in' (expanded), append each mount's canonical spec to
  * 'canon' and add what bound content the step sees to k->files (context checksums, a source

@@ -975,8 +975,8 @@ int builder_cache_mounts_list(struct st_store *s, struct st_builder_cache_record
 	return 0;
 }
 
-int st_builder_cache_mounts_prune(struct st_store *s, size_t *removed, uint64_t *freed,
-				  struct st_error **err)
+int builder_cache_mounts_prune(struct st_store *s, size_t *removed, uint64_t *freed,
+			       struct st_error **err)
 {
 	size_t nrem = 0;
 	uint64_t bytes = 0;
