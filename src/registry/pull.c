@@ -207,40 +207,34 @@ static int check_unpack(struct puller *p, const struct st_image_descriptor *d,
 	return st_layer_check(st_layer_source_fd(&fd), err);
 }
 
-/* Lease the layer and look for it in the store, under the store lock. */
-static int lease_and_find(struct puller *p, const struct st_image_descriptor *d,
-			  const struct st_digest *diff_id, struct st_store_layer *have, bool *found,
-			  struct st_error **err)
+/* Whether the store has the layer, under the store lock (*have filled when it does). */
+static bool find(struct puller *p, const struct st_image_descriptor *d,
+		 const struct st_digest *diff_id, struct st_store_layer *have)
 {
 	pthread_mutex_lock(&p->store_lock);
-	int rc = st_store_lease_add(p->lease, d->digest.str, err);
-	if (rc == 0)
-		rc = st_store_lease_add(p->lease, diff_id->str, err);
-	*found = rc == 0 && have_layer(p, d, diff_id, have);
+	bool found = have_layer(p, d, diff_id, have);
 	pthread_mutex_unlock(&p->store_lock);
-	return rc;
+	return found;
 }
 
 static int pull_layer(struct puller *p, size_t i, struct st_error **err)
 {
 	const struct st_image_descriptor *d = &p->m->layers[i];
 	const struct st_digest *diff_id = &p->cfg->diff_ids[i];
+	pthread_mutex_lock(&p->store_lock);
+	int rc = st_store_lease_add(p->lease, d->digest.str, err);
+	if (rc == 0)
+		rc = st_store_lease_add(p->lease, diff_id->str, err);
+	pthread_mutex_unlock(&p->store_lock);
+	if (rc < 0)
+		return -1;
+	/* Look, and look again once the blob's lock is held: another strata may have pulled it. */
 	struct st_store_layer have;
-	bool found;
-	if (lease_and_find(p, d, diff_id, &have, &found, err) < 0)
-		return -1;
-	if (found) {
-		p->layers[i] = have;
-		event(p, &d->digest, "Already exists");
-		return 0;
-	}
 	st_autoclose int lock = -1;
-	if (lock_blob(p, &d->digest, &lock, err) < 0)
+	bool found = find(p, d, diff_id, &have);
+	if (!found && lock_blob(p, &d->digest, &lock, err) < 0)
 		return -1;
-	/* another strata may have pulled it meanwhile */
-	if (lease_and_find(p, d, diff_id, &have, &found, err) < 0)
-		return -1;
-	if (found) {
+	if (found || find(p, d, diff_id, &have)) {
 		p->layers[i] = have;
 		event(p, &d->digest, "Already exists");
 		return 0;
@@ -253,7 +247,7 @@ static int pull_layer(struct puller *p, size_t i, struct st_error **err)
 	struct st_http_sink sink = { ingest_write, ingest_reset, &g };
 	struct st_store_layer got;
 	pthread_mutex_lock(&p->store_lock);
-	int rc = ingest_start(&g, err);
+	rc = ingest_start(&g, err);
 	pthread_mutex_unlock(&p->store_lock);
 	if (rc == 0)
 		rc = st_registry_get_blob(p->r, p->ref, &d->digest, &sink, err);
