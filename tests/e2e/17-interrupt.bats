@@ -47,6 +47,8 @@ assert_store_clean() {
 	[ "$status" -eq 0 ]
 	run strata system check
 	[ "$status" -eq 0 ]
+	run ls -A -l "$STRATA_ROOT/tmp"
+	echo "left in tmp/: $output"
 	[ -z "$(ls -A "$STRATA_ROOT/tmp")" ]
 }
 
