@@ -35,6 +35,9 @@ int st_store_blob_writer_new(struct st_store *s, const char *expected,
 	st_auto(st_store_blob_writer) struct st_store_blob_writer *w = st_xcalloc(1, sizeof(*w));
 	w->s = s;
 	w->t = (struct st_tmpfile)ST_TMPFILE_INIT;
+	st_autoclose int guard = store_tmp_guard(s, err);
+	if (guard < 0)
+		return st_err_wrap(err, "write blob");
 	/* 0444: blobs are immutable; the descriptor was opened for writing before the chmod. */
 	if (st_tmpfile_open_named(&w->t, s->tmp_dir, "new.XXXXXX", 0444, err) < 0)
 		return st_err_wrap(err, "write blob");

@@ -250,10 +250,22 @@ static uint64_t du(const char *path)
 static void problem(struct st_store_check_report *r, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* Whether a tmp/ entry is still being created: not locked yet (see store_tmp_publish()). */
-static bool in_creation(const char *name)
+/*
+ * The names in tmp/, listed while holding its lock exclusively (see store_tmp_guard()): no
+ * entry is being created then, so one still named "new.*" was left by a killed creator.
+ */
+static int list_tmp(struct st_store *s, char ***names, size_t *n, struct st_error **err)
 {
-	return !strncmp(name, "new.", 4);
+	st_autodir DIR *d = opendir(s->tmp_dir);
+	if (!d)
+		return st_err_errno(err, "gc: open '%s'", s->tmp_dir);
+	int rc;
+	while ((rc = flock(dirfd(d), LOCK_EX)) < 0 && errno == EINTR)
+		;
+	if (rc < 0)
+		return st_err_errno(err, "gc: lock '%s'", s->tmp_dir);
+	/* The lock goes with the descriptor, when 'd' is closed. */
+	return st_dir_names(d, s->tmp_dir, names, n, err);
 }
 
 /*
@@ -265,20 +277,14 @@ static bool in_creation(const char *name)
 static int sweep_tmp(struct st_store *s, unsigned flags, struct st_store_gc_report *r,
 		     struct st_store_check_report *chk, struct st_error **err)
 {
-	st_autodir DIR *d = opendir(s->tmp_dir);
-	if (!d)
-		return st_err_errno(err, "gc: open '%s'", s->tmp_dir);
-	time_t now = time(NULL);
-	struct dirent *de;
-	while ((errno = 0, de = readdir(d))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		st_autofree char *path = st_path_join(s->tmp_dir, de->d_name);
+	char **names = NULL;
+	size_t n = 0;
+	if (list_tmp(s, &names, &n, err) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		st_autofree char *path = st_path_join(s->tmp_dir, names[i]);
 		struct stat st;
 		if (lstat(path, &st) < 0)
-			continue;
-		if (in_creation(de->d_name) && !(flags & ST_STORE_GC_TMP_NOW) &&
-		    now - st.st_mtime < ST_STORE_TMP_GRACE)
 			continue;
 		if (!S_ISLNK(st.st_mode) && !unlocked(path))
 			continue;
@@ -297,14 +303,15 @@ static int sweep_tmp(struct st_store *s, unsigned flags, struct st_store_gc_repo
 		if (rc < 0) {
 			r->tmp_kept++;
 			if (chk)
-				problem(chk, "tmp/%s: left by an interrupted command: %s",
-					de->d_name, e->msg);
+				problem(chk, "tmp/%s: left by an interrupted command: %s", names[i],
+					e->msg);
 			st_error_free(e);
 			continue;
 		}
 		r->tmp++;
 		r->tmp_bytes += bytes;
 	}
+	st_strv_free(names, n);
 	return 0;
 }
 

@@ -74,11 +74,14 @@ int store_lease_add_locked(struct st_store *s, const char *id, const char *diges
 			   struct st_error **err);
 
 /*
- * Rename *path, a tmp/ entry "new.XXXXXX" that the caller has just flock()ed, to
- * "<prefix>XXXXXX" (*path is updated). gc removes an unlocked entry at once unless it is
- * named "new.*": so an entry takes its final name only once locked, and gc never sees it
- * in the instant between its creation and its lock.
+ * Creating a tmp/ entry: it is made as "new.XXXXXX", flock()ed, then renamed by
+ * store_tmp_publish() to "<prefix>XXXXXX" (*path is updated). The whole sequence runs between
+ * store_tmp_guard() and closing the descriptor it returns: a shared flock() on tmp/ itself.
+ * gc takes that lock exclusively to list the "new.*" entries: any it sees then has no creator
+ * left (one killed between creating and renaming it) and goes at once, and an entry never
+ * looks abandoned in the instant between its creation and its lock.
  */
+int store_tmp_guard(struct st_store *s, struct st_error **err);
 int store_tmp_publish(struct st_store *s, char **path, const char *prefix, struct st_error **err);
 
 #endif

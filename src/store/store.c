@@ -339,6 +339,22 @@ const char *st_store_tmp_dir(const struct st_store *s)
 	return s->tmp_dir;
 }
 
+int store_tmp_guard(struct st_store *s, struct st_error **err)
+{
+	int fd = open(s->tmp_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return st_err_errno(err, "open '%s'", s->tmp_dir);
+	int rc;
+	while ((rc = flock(fd, LOCK_SH)) < 0 && errno == EINTR)
+		;
+	if (rc < 0) {
+		st_err_errno(err, "lock '%s'", s->tmp_dir);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 int store_tmp_publish(struct st_store *s, char **path, const char *prefix, struct st_error **err)
 {
 	const char *suffix = *path + strlen(s->tmp_dir) + 1 + strlen("new.");
@@ -355,6 +371,9 @@ int store_tmp_publish(struct st_store *s, char **path, const char *prefix, struc
 
 int st_store_tmp_mkdir(struct st_store *s, char **path, int *lock_fd, struct st_error **err)
 {
+	st_autoclose int guard = store_tmp_guard(s, err);
+	if (guard < 0)
+		return -1;
 	st_autofree char *p = st_path_join(s->tmp_dir, "new.XXXXXX");
 	if (!mkdtemp(p))
 		return st_err_errno(err, "create directory in '%s'", s->tmp_dir);

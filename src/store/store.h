@@ -58,10 +58,11 @@ const char *st_store_root(const struct st_store *s);
 /*
  * Borrowed: the store's tmp/ directory. Its entries are made by st_store_tmp_mkdir() and the
  * blob writer, flock()ed while their process lives; gc removes an entry nobody holds at once
- * (unmounting what a killed process left mounted there), except one still named "new.*": it
- * is being created and not yet locked, and goes once older than ST_STORE_TMP_GRACE seconds.
+ * (unmounting what a killed process left mounted there), also one a process killed while
+ * creating it left half-made.
  */
 const char *st_store_tmp_dir(const struct st_store *s);
+/* A lease file without a row (its holder died beginning it) goes once this many seconds old. */
 #define ST_STORE_TMP_GRACE 3600
 
 /*
@@ -394,8 +395,8 @@ void st_store_lease_endp(struct st_store_lease **l);
 
 enum st_store_gc_flags {
 	ST_STORE_GC_DRY_RUN = 1 << 0, /* count what would be removed, remove nothing */
-	/* Also remove tmp/ entries being created ("new.*") younger than ST_STORE_TMP_GRACE. Only
-	 * safe when no other strata process runs. */
+	/* Also remove lease files without a row younger than ST_STORE_TMP_GRACE. Only safe when
+	 * no other strata process runs. */
 	ST_STORE_GC_TMP_NOW = 1 << 1,
 };
 

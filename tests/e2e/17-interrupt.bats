@@ -49,6 +49,7 @@ assert_store_clean() {
 	[ "$status" -eq 0 ]
 	run ls -A -l "$STRATA_ROOT/tmp"
 	echo "left in tmp/: $output"
+	echo "processes: $(ps -eo pid,ppid,args | grep -E 'strata|runc' | grep -v grep)"
 	[ -z "$(ls -A "$STRATA_ROOT/tmp")" ]
 }
 

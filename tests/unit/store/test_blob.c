@@ -2,9 +2,11 @@
 #include "helpers.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -178,7 +180,7 @@ static void killed_writer_leaves_nothing_visible(void **state)
 	st_store_check_report_release(&r);
 	assert_int_equal(count_dir(f->root, "tmp"), 0);
 
-	/* A live writer's file stays, even for a gc that does not wait for entries being made. */
+	/* A live writer's file stays. */
 	struct st_store_gc_report g;
 	struct st_store_blob_writer *live = NULL;
 	OK(st_store_blob_writer_new(f->s, NULL, &live, err));
@@ -193,21 +195,70 @@ static void killed_writer_leaves_nothing_visible(void **state)
 	assert_int_equal(count_dir(f->root, "tmp"), 0);
 }
 
-static void gc_waits_only_for_entries_being_made(void **state)
+struct gc_thread {
+	struct st_store *s;
+	int rc;
+	bool done;
+};
+
+static void *gc_in_thread(void *arg)
+{
+	struct gc_thread *t = arg;
+	struct st_store_gc_report g;
+	struct st_error *e = NULL;
+	t->rc = st_store_gc(t->s, 0, &g, &e);
+	st_error_free(e);
+	__atomic_store_n(&t->done, true, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+static void gc_removes_half_made_entries_but_waits_for_one_being_made(void **state)
 {
 	struct fx *f = *state;
+	/* What a process killed between creating and locking an entry leaves: it goes at once. */
 	st_autofree char *dead = st_xasprintf("%s/tmp/dir.dead00", f->root);
-	st_autofree char *making = st_xasprintf("%s/tmp/new.making", f->root);
+	st_autofree char *half = st_xasprintf("%s/tmp/new.half00", f->root);
 	assert_int_equal(mkdir(dead, 0700), 0);
-	assert_int_equal(mkdir(making, 0700), 0);
+	assert_int_equal(mkdir(half, 0700), 0);
 	struct st_store_gc_report g;
 	OK(st_store_gc(f->s, 0, &g, err));
-	assert_int_equal(g.tmp, 1);
-	assert_false(st_path_exists(dead));
-	assert_true(st_path_exists(making));
-	OK(st_store_gc(f->s, ST_STORE_GC_TMP_NOW, &g, err));
-	assert_int_equal(g.tmp, 1);
+	assert_int_equal(g.tmp, 2);
 	assert_int_equal(count_dir(f->root, "tmp"), 0);
+
+	/* A creator in the middle of making one (it holds tmp/ shared): gc waits for it. */
+	int go[2], done[2];
+	assert_int_equal(pipe(go), 0);
+	assert_int_equal(pipe(done), 0);
+	st_autofree char *tmp = st_xasprintf("%s/tmp", f->root);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(done[1]);
+		int fd = open(tmp, O_RDONLY | O_DIRECTORY);
+		char c = 0;
+		if (fd < 0 || flock(fd, LOCK_SH) < 0 || mkdir(half, 0700) < 0 ||
+		    write(go[1], &c, 1) != 1 || read(done[0], &c, 1) < 0)
+			_exit(1);
+		_exit(0);
+	}
+	char c;
+	assert_int_equal(read(go[0], &c, 1), 1);
+	struct gc_thread t = { .s = f->s };
+	pthread_t th;
+	assert_int_equal(pthread_create(&th, NULL, gc_in_thread, &t), 0);
+	usleep(200 * 1000);
+	assert_false(__atomic_load_n(&t.done, __ATOMIC_SEQ_CST));
+	assert_true(st_path_exists(half));
+	/* The creator dies before renaming it: now it is half-made, and gc removes it. */
+	close(done[1]);
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	assert_int_equal(t.rc, 0);
+	assert_false(st_path_exists(half));
+	close(go[0]);
+	close(go[1]);
+	close(done[0]);
 }
 
 static void tmp_mkdir_is_locked_before_gc_can_see_it(void **state)
@@ -239,8 +290,9 @@ int run_blob_tests(void)
 		cmocka_unit_test_setup_teardown(fd_writer_with_own_hash, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(killed_writer_leaves_nothing_visible, fx_setup,
 						fx_teardown),
-		cmocka_unit_test_setup_teardown(gc_waits_only_for_entries_being_made, fx_setup,
-						fx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    gc_removes_half_made_entries_but_waits_for_one_being_made, fx_setup,
+		    fx_teardown),
 		cmocka_unit_test_setup_teardown(tmp_mkdir_is_locked_before_gc_can_see_it, fx_setup,
 						fx_teardown),
 	};
