@@ -65,6 +65,12 @@ struct st_archive_save_opts {
 	enum st_archive_format format; /* DOCKER, OCI_ARCHIVE or OCI_DIR */
 	const char *const *names;      /* images as a person typed them: name[:tag], id */
 	size_t n_names;
+	/*
+	 * NULL, or the one name the image (there must be one) is saved under instead of its own,
+	 * as skopeo's oci:DIR:NAME and docker-archive:FILE:REF write it: an OCI index entry's
+	 * org.opencontainers.image.ref.name exactly as given, Docker's RepoTags as a reference.
+	 */
+	const char *as_name;
 };
 
 /*
@@ -112,6 +118,15 @@ void st_archive_load_result_release(struct st_archive_load_result *r);
  */
 int st_archive_load_path(struct st_store *s, const char *path, struct st_archive_load_result *out,
 			 struct st_error **err);
+
+/*
+ * The same, loading only the image named 'select' (NULL: every image): in an OCI layout the
+ * index entry whose ref.name is 'select' (or whose full name it normalises to), in a
+ * docker-archive the entry with that RepoTag, recorded under that name only. ST_E_NOTFOUND
+ * when no image of the archive has it.
+ */
+int st_archive_load_path_select(struct st_store *s, const char *path, const char *select,
+				struct st_archive_load_result *out, struct st_error **err);
 
 /* The same from a tar read from 'fd' (borrowed; e.g. stdin). 'what' names it in errors. */
 int st_archive_load_fd(struct st_store *s, int fd, const char *what,

@@ -74,6 +74,8 @@ struct loader {
 	char *buf;
 	struct plan *plans;
 	size_t n_plans;
+	const char *select; /* load only the image of this name (NULL: all) */
+	char *select_full;  /* 'select' normalised, or NULL when it is no reference */
 };
 
 static void entry_free(struct entry *e)
@@ -111,6 +113,7 @@ static void loader_release(struct loader *L)
 	for (size_t i = 0; i < L->n_plans; i++)
 		plan_release(&L->plans[i]);
 	free(L->plans);
+	free(L->select_full);
 	free(L->buf);
 	if (L->dirfd >= 0)
 		close(L->dirfd);
@@ -759,6 +762,21 @@ static int read_index(struct loader *L, struct st_image_index **out, struct st_e
 	return rc;
 }
 
+static int not_selected(struct loader *L, struct st_error **err)
+{
+	return st_err(err, ST_E_NOTFOUND, "no image named '%s' in the archive", L->select);
+}
+
+/* Whether index entry 'd' (with full name 'ref', or NULL) is the one L->select names. */
+static bool oci_selected(const struct loader *L, const struct st_image_descriptor *d,
+			 const char *ref)
+{
+	const char *name = st_image_map_get(&d->annotations, "org.opencontainers.image.ref.name");
+	if (name && !strcmp(name, L->select))
+		return true;
+	return ref && L->select_full && !strcmp(ref, L->select_full);
+}
+
 static int resolve_oci(struct loader *L, struct st_error **err)
 {
 	st_auto(st_image_index) struct st_image_index *idx = NULL;
@@ -766,9 +784,13 @@ static int resolve_oci(struct loader *L, struct st_error **err)
 		return -1;
 	for (size_t i = 0; i < idx->n_manifests; i++) {
 		st_autofree char *ref = oci_ref(&idx->manifests[i]);
+		if (L->select && !oci_selected(L, &idx->manifests[i], ref))
+			continue;
 		if (oci_descriptor(L, &idx->manifests[i], ref, 0, err) < 0)
 			return -1;
 	}
+	if (!L->n_plans && L->select)
+		return not_selected(L, err);
 	if (!L->n_plans)
 		return st_err(err, ST_E_INVALID, "index.json: no image in the archive");
 	return 0;
@@ -886,6 +908,21 @@ static int docker_entry(struct loader *L, json_t *o, size_t idx_no,
 			rc = st_err_wrap(err, "manifest.json: [%zu]: RepoTags[%zu]", idx_no, i);
 	}
 
+	if (rc == 0 && L->select) {
+		/* Only the selected name, and no entry at all without it. */
+		size_t keep = nt;
+		for (size_t i = 0; i < nt; i++)
+			if (keep == nt && L->select_full && !strcmp(refs[i], L->select_full))
+				keep = i;
+		for (size_t i = 0; i < nt; i++)
+			if (i != keep)
+				free(refs[i]);
+		if (keep == nt)
+			return 0;
+		refs[0] = refs[keep];
+		nt = 1;
+	}
+
 	struct entry *me = NULL;
 	st_auto(st_image_manifest) struct st_image_manifest *om = NULL;
 	const char *mmt = ST_MT_OCI_MANIFEST;
@@ -961,7 +998,9 @@ static int resolve_docker(struct loader *L, struct st_error **err)
 		else
 			rc = docker_entry(L, o, i, idx, err);
 	}
-	if (rc == 0 && !L->n_plans)
+	if (rc == 0 && !L->n_plans && L->select)
+		rc = not_selected(L, err);
+	else if (rc == 0 && !L->n_plans)
 		rc = st_err(err, ST_E_INVALID, "manifest.json: no image in the archive");
 	json_decref(a);
 	st_buf_release(&tmp);
@@ -1073,11 +1112,14 @@ static int load_archive(struct loader *L, struct archive *a, struct st_archive_l
 	return finish(L, f, out, err);
 }
 
-int st_archive_load_fd(struct st_store *s, int fd, const char *what,
-		       struct st_archive_load_result *out, struct st_error **err)
+static void loader_select(struct loader *L, const char *select);
+
+static int load_fd(struct st_store *s, int fd, const char *what, const char *select,
+		   struct st_archive_load_result *out, struct st_error **err)
 {
 	struct loader L;
 	int rc = loader_init(&L, s, what, err);
+	loader_select(&L, select);
 	if (rc == 0) {
 		struct archive *a = archive_read_new();
 		archive_read_support_filter_all(a);
@@ -1096,8 +1138,28 @@ int st_archive_load_fd(struct st_store *s, int fd, const char *what,
 	return 0;
 }
 
+int st_archive_load_fd(struct st_store *s, int fd, const char *what,
+		       struct st_archive_load_result *out, struct st_error **err)
+{
+	return load_fd(s, fd, what, NULL, out, err);
+}
+
 int st_archive_load_path(struct st_store *s, const char *path, struct st_archive_load_result *out,
 			 struct st_error **err)
+{
+	return st_archive_load_path_select(s, path, NULL, out, err);
+}
+
+static void loader_select(struct loader *L, const char *select)
+{
+	L->select = select;
+	struct st_error *perr = NULL;
+	if (select && st_local_ref_normalize(select, &L->select_full, &perr) < 0)
+		st_error_free(perr);
+}
+
+int st_archive_load_path_select(struct st_store *s, const char *path, const char *select,
+				struct st_archive_load_result *out, struct st_error **err)
 {
 	struct stat st;
 	if (stat(path, &st) < 0) {
@@ -1110,13 +1172,14 @@ int st_archive_load_path(struct st_store *s, const char *path, struct st_archive
 		st_autoclose int fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0)
 			return st_err_errno(err, "open '%s'", path);
-		return st_archive_load_fd(s, fd, path, out, err);
+		return load_fd(s, fd, path, select, out, err);
 	}
 	enum st_archive_format f;
 	if (st_archive_detect_path(path, &f, err) < 0)
 		return -1;
 	struct loader L;
 	int rc = loader_init(&L, s, path, err);
+	loader_select(&L, select);
 	if (rc == 0) {
 		L.dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (L.dirfd < 0)

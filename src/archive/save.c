@@ -36,7 +36,8 @@ struct saver {
 	struct st_store_lease *lease;
 	struct item *v;
 	size_t n;
-	char **blobs; /* every blob digest to write, sorted, once each */
+	const char *as_name; /* an OCI layout's ref.name for the one image (as_name option) */
+	char **blobs;	     /* every blob digest to write, sorted, once each */
 	size_t n_blobs;
 	char *buf;
 };
@@ -155,6 +156,34 @@ static void add_blob(struct saver *c, const struct st_digest *d)
 	c->blobs[c->n_blobs++] = st_xstrdup(d->str);
 }
 
+/*
+ * The image saved under o->as_name only. A docker-archive needs it as a reference; an OCI
+ * ref.name is any string, kept as given, and also names the image in full when it parses.
+ */
+static int prepare_as_name(struct saver *c, const struct st_archive_save_opts *o,
+			   struct st_error **err)
+{
+	struct item *it = &c->v[0];
+	for (size_t k = 0; k < it->n_names; k++)
+		free(it->names[k]);
+	it->n_names = 0;
+	if (o->format != ST_ARCHIVE_DOCKER)
+		c->as_name = o->as_name;
+	char *full = NULL;
+	struct st_error *perr = NULL;
+	if (st_local_ref_normalize(o->as_name, &full, &perr) < 0) {
+		if (o->format == ST_ARCHIVE_DOCKER) {
+			*err = perr;
+			return st_err_wrap(err, "save as '%s'", o->as_name);
+		}
+		st_error_free(perr);
+		return 0;
+	}
+	item_name(it, full);
+	free(full);
+	return 0;
+}
+
 static int prepare(struct saver *c, struct st_store *s, const struct st_archive_save_opts *o,
 		   struct st_error **err)
 {
@@ -164,6 +193,10 @@ static int prepare(struct saver *c, struct st_store *s, const struct st_archive_
 	for (size_t i = 0; i < o->n_names; i++)
 		if (resolve(c, o->names[i], err) < 0)
 			return -1;
+	if (o->as_name && c->n != 1)
+		return st_err(err, ST_E_INVALID, "save: one name for %zu images", c->n);
+	if (o->as_name && prepare_as_name(c, o, err) < 0)
+		return -1;
 	/* Keep gc away from what we read, in case an image is removed while we write. */
 	if (st_store_lease_begin(s, &c->lease, err) < 0)
 		return -1;
@@ -229,6 +262,15 @@ static void json_index(const struct saver *c, struct st_buf *out)
 							    : (char *)ST_MT_OCI_MANIFEST;
 		d.digest = it->img->manifest_digest;
 		d.size = (int64_t)it->manifest.len;
+		if (c->as_name) {
+			struct st_image_descriptor e = d;
+			e.annotations = (struct st_image_map){ 0 };
+			st_image_map_set(&e.annotations, "org.opencontainers.image.ref.name",
+					 c->as_name);
+			st_image_index_add(idx, &e);
+			st_image_map_release(&e.annotations);
+			continue;
+		}
 		if (!it->n_names) {
 			st_image_index_add(idx, &d);
 			continue;

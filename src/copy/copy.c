@@ -1,0 +1,255 @@
+/* copy.c: an image between the registry, OCI layouts, archives and the store. */
+#include "copy/copy.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "archive/archive.h"
+#include "local/local.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/banned.h"
+
+static const struct {
+	const char *prefix;
+	enum st_copy_kind kind;
+} transports[] = {
+	{ "docker://", ST_COPY_DOCKER },
+	{ "oci:", ST_COPY_OCI },
+	{ "oci-archive:", ST_COPY_OCI_ARCHIVE },
+	{ "docker-archive:", ST_COPY_DOCKER_ARCHIVE },
+	{ "strata:", ST_COPY_STORE },
+};
+
+const char *st_copy_kind_name(enum st_copy_kind k)
+{
+	switch (k) {
+	case ST_COPY_DOCKER:
+		return "docker";
+	case ST_COPY_OCI:
+		return "oci";
+	case ST_COPY_OCI_ARCHIVE:
+		return "oci-archive";
+	case ST_COPY_DOCKER_ARCHIVE:
+		return "docker-archive";
+	default:
+		return "strata";
+	}
+}
+
+void st_copy_ref_release(struct st_copy_ref *r)
+{
+	free(r->path);
+	free(r->name);
+	st_image_ref_free(r->ref);
+	*r = (struct st_copy_ref){ 0 };
+}
+
+/* "PATH[:NAME]", as containers/image splits it: at the first ':'. */
+static int parse_path(const char *rest, const char *transport, struct st_copy_ref *out,
+		      struct st_error **err)
+{
+	const char *colon = strchr(rest, ':');
+	out->path = colon ? st_xstrndup(rest, (size_t)(colon - rest)) : st_xstrdup(rest);
+	if (!*out->path)
+		return st_err(err, ST_E_INVALID, "%s: expected %s[:NAME]", transport,
+			      out->kind == ST_COPY_OCI ? "DIRECTORY" : "FILE");
+	if (colon && colon[1])
+		out->name = st_xstrdup(colon + 1);
+	return 0;
+}
+
+int st_copy_ref_parse(const char *s, struct st_copy_ref *out, struct st_error **err)
+{
+	*out = (struct st_copy_ref){ .kind = ST_COPY_STORE };
+	const char *rest = s;
+	const char *transport = "strata";
+	for (size_t i = 0; i < sizeof(transports) / sizeof(*transports); i++) {
+		size_t n = strlen(transports[i].prefix);
+		if (!strncmp(s, transports[i].prefix, n)) {
+			out->kind = transports[i].kind;
+			transport = st_copy_kind_name(out->kind);
+			rest = s + n;
+			break;
+		}
+	}
+	if (rest == s && strchr(s, ':') && !strncmp(s, "containers-storage:", 19))
+		return st_err(err, ST_E_INVALID,
+			      "%s: containers-storage is not strata's store; name an image of "
+			      "strata's store as strata:NAME",
+			      s);
+	int rc = 0;
+	switch (out->kind) {
+	case ST_COPY_DOCKER:
+		if (st_image_ref_parse(rest, &out->ref, err) < 0)
+			rc = -1;
+		break;
+	case ST_COPY_STORE:
+		if (!*rest)
+			rc = st_err(err, ST_E_INVALID, "%s: expected an image name", transport);
+		else
+			out->name = st_xstrdup(rest);
+		break;
+	default:
+		rc = parse_path(rest, transport, out, err);
+	}
+	if (rc < 0) {
+		st_copy_ref_release(out);
+		return st_err_wrap(err, "'%s'", s);
+	}
+	return 0;
+}
+
+/* An OCI layout is a directory; the archives are files (or do not exist yet). */
+static int check_kind(const struct st_copy_ref *r, bool source, struct st_error **err)
+{
+	if (r->kind == ST_COPY_STORE || r->kind == ST_COPY_DOCKER)
+		return 0;
+	struct stat st;
+	if (stat(r->path, &st) < 0) {
+		if (errno == ENOENT && !source)
+			return 0;
+		return st_err_errno(err, "%s: '%s'", st_copy_kind_name(r->kind), r->path);
+	}
+	bool dir = S_ISDIR(st.st_mode);
+	if (r->kind == ST_COPY_OCI && !dir)
+		return st_err(err, ST_E_INVALID, "oci: '%s' is not a directory", r->path);
+	if (r->kind != ST_COPY_OCI && dir)
+		return st_err(err, ST_E_INVALID, "%s: '%s' is a directory, not a file",
+			      st_copy_kind_name(r->kind), r->path);
+	return 0;
+}
+
+/* Bring the image 'src' names into 's': *id is the image. */
+static int fetch(struct st_store *s, const struct st_copy_ref *src, const struct st_copy_opts *o,
+		 struct st_digest *id, struct st_error **err)
+{
+	switch (src->kind) {
+	case ST_COPY_STORE: {
+		st_auto(st_store_image) struct st_store_image *img = NULL;
+		if (st_local_image_find(s, src->name, &img, err) < 0)
+			return -1;
+		*id = img->id;
+		return 0;
+	}
+	case ST_COPY_DOCKER: {
+		struct st_registry_pull_opts po = { .platform = o->platform, .events = o->events };
+		struct st_registry_pull_result res;
+		if (st_registry_pull(s, o->src_registry, src->ref, &po, &res, err) < 0)
+			return -1;
+		*id = res.id;
+		st_registry_pull_result_release(&res);
+		return 0;
+	}
+	default:
+		break;
+	}
+	struct st_archive_load_result lr;
+	if (st_archive_load_path_select(s, src->path, src->name, &lr, err) < 0)
+		return -1;
+	size_t distinct = 0;
+	for (size_t i = 0; i < lr.n; i++) {
+		bool seen = false;
+		for (size_t k = 0; k < i && !seen; k++)
+			seen = st_digest_equal(&lr.v[k].id, &lr.v[i].id);
+		distinct += !seen;
+	}
+	int rc = 0;
+	if (distinct != 1)
+		rc = st_err(err, ST_E_INVALID,
+			    "%s:%s holds %zu images: name the one to copy as %s:%s:NAME",
+			    st_copy_kind_name(src->kind), src->path, distinct,
+			    st_copy_kind_name(src->kind), src->path);
+	else
+		*id = lr.v[0].id;
+	st_archive_load_result_release(&lr);
+	return rc;
+}
+
+/* Write the store's image 'id' to 'dst'; *digest is its manifest's. */
+static int deliver(struct st_store *s, const struct st_digest *id, const struct st_copy_ref *dst,
+		   const struct st_copy_opts *o, struct st_digest *digest, struct st_error **err)
+{
+	st_auto(st_store_image) struct st_store_image *img = NULL;
+	if (st_store_image_get(s, id->str, &img, err) < 0)
+		return -1;
+	*digest = img->manifest_digest;
+	switch (dst->kind) {
+	case ST_COPY_STORE: {
+		st_autofree char *full = NULL;
+		if (st_local_ref_normalize(dst->name, &full, err) < 0)
+			return -1;
+		return st_store_ref_set(s, full, id->str, NULL, err);
+	}
+	case ST_COPY_DOCKER: {
+		struct st_registry_push_result pr;
+		if (st_registry_push(s, o->dest_registry, id->str, dst->ref, &o->events, &pr, err) <
+		    0)
+			return -1;
+		*digest = pr.digest;
+		return 0;
+	}
+	default:
+		break;
+	}
+	const char *names[] = { id->str };
+	struct st_archive_save_opts so = {
+		.format = dst->kind == ST_COPY_OCI	     ? ST_ARCHIVE_OCI_DIR
+			  : dst->kind == ST_COPY_OCI_ARCHIVE ? ST_ARCHIVE_OCI_ARCHIVE
+							     : ST_ARCHIVE_DOCKER,
+		.names = names,
+		.n_names = 1,
+		.as_name = dst->name,
+	};
+	return st_archive_save_path(s, &so, dst->path, err);
+}
+
+/* A store of its own for one copy, in a tmp/ dir of 's' that gc removes if we are killed. */
+struct scratch {
+	char *dir;
+	int lock;
+	struct st_store *s;
+};
+
+static int scratch_open(struct st_store *s, struct scratch *t, struct st_error **err)
+{
+	*t = (struct scratch){ .lock = -1 };
+	if (st_store_tmp_mkdir(s, &t->dir, &t->lock, err) < 0)
+		return -1;
+	return st_store_open(t->dir, &t->s, err);
+}
+
+static void scratch_close(struct scratch *t)
+{
+	st_store_free(t->s);
+	if (t->dir)
+		st_rm_rf(t->dir, NULL);
+	free(t->dir);
+	if (t->lock >= 0)
+		close(t->lock);
+}
+
+int st_copy(struct st_store *s, const struct st_copy_ref *src, const struct st_copy_ref *dst,
+	    const struct st_copy_opts *o, struct st_copy_result *out, struct st_error **err)
+{
+	if ((src->kind == ST_COPY_DOCKER && !o->src_registry) ||
+	    (dst->kind == ST_COPY_DOCKER && !o->dest_registry))
+		return st_err(err, ST_E_INVALID, "copy: no registry client given");
+	if (check_kind(src, true, err) < 0 || check_kind(dst, false, err) < 0)
+		return st_err_wrap(err, "copy");
+	bool direct = src->kind == ST_COPY_STORE || dst->kind == ST_COPY_STORE;
+	struct scratch t = { .lock = -1 };
+	if (!direct && scratch_open(s, &t, err) < 0) {
+		scratch_close(&t);
+		return st_err_wrap(err, "copy");
+	}
+	struct st_store *via = direct ? s : t.s;
+	int rc = fetch(via, src, o, &out->id, err);
+	if (rc == 0)
+		rc = deliver(via, &out->id, dst, o, &out->digest, err);
+	scratch_close(&t);
+	return rc;
+}

@@ -1,0 +1,70 @@
+/*
+ * copy.h: an image from one place to another, named as skopeo names them.
+ *
+ *   docker://REF            a registry (REF as `docker pull` takes it)
+ *   oci:DIR[:NAME]          an OCI image layout directory; NAME is an index entry's ref.name
+ *   oci-archive:FILE[:NAME] the same as a tar
+ *   docker-archive:FILE[:REF] what `docker save` writes and `docker load` reads
+ *   strata:REF, or REF      the store
+ *
+ * Every image is verified on the way (each blob against its digest, each layer against the
+ * config's diff_ids) by the same code as pull and load, and written by the same code as push
+ * and save, so manifests keep their bytes and the image keeps its digest. When neither side
+ * is the store, the image passes through a private store made for the copy under the store's
+ * tmp/ (gone when the copy ends, or at the next gc if it is killed).
+ */
+#ifndef ST_COPY_COPY_H
+#define ST_COPY_COPY_H
+
+#include "digest/digest.h"
+#include "image/image.h"
+#include "registry/registry.h"
+#include "store/store.h"
+#include "util/err.h"
+
+enum st_copy_kind {
+	ST_COPY_STORE,
+	ST_COPY_DOCKER,
+	ST_COPY_OCI,
+	ST_COPY_OCI_ARCHIVE,
+	ST_COPY_DOCKER_ARCHIVE,
+};
+
+struct st_copy_ref {
+	enum st_copy_kind kind;
+	char *path;		  /* OCI and archives: the directory or file */
+	char *name;		  /* the image's name there, or NULL (the only one; untagged) */
+	struct st_image_ref *ref; /* DOCKER: the parsed reference */
+};
+
+/*
+ * Parse "TRANSPORT:..." as above into *out (release it with st_copy_ref_release()). A string
+ * without a known transport is a name in the store. ST_E_INVALID naming the transport for a
+ * bad one ("docker://: expected a reference").
+ */
+int st_copy_ref_parse(const char *s, struct st_copy_ref *out, struct st_error **err);
+void st_copy_ref_release(struct st_copy_ref *r);
+/* "docker", "oci", "oci-archive", "docker-archive" or "strata". Static. */
+const char *st_copy_kind_name(enum st_copy_kind k);
+
+struct st_copy_opts {
+	struct st_registry *src_registry;   /* needed when the source is DOCKER */
+	struct st_registry *dest_registry;  /* needed when the destination is DOCKER */
+	const struct st_platform *platform; /* from an index: NULL for the host's */
+	struct st_registry_events events;   /* progress of pulls and pushes */
+};
+
+struct st_copy_result {
+	struct st_digest id;	 /* the image id (config digest) */
+	struct st_digest digest; /* the manifest's digest, the same on both sides */
+};
+
+/*
+ * Copy the image 'src' names to 'dst' through the store 's'. A source with several images
+ * and no name fails naming how many there are. A destination directory for OCI must not exist
+ * or be empty; a destination file is replaced whole, only once the copy is complete.
+ */
+int st_copy(struct st_store *s, const struct st_copy_ref *src, const struct st_copy_ref *dst,
+	    const struct st_copy_opts *o, struct st_copy_result *out, struct st_error **err);
+
+#endif

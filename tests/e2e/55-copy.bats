@@ -1,0 +1,126 @@
+# strata copy between the registry, OCI layouts, archives and the store, read back by skopeo.
+load helpers
+
+setup_file() {
+	export REG_DIR=$BATS_FILE_TMPDIR/registry
+	registry_start "$REG_DIR"
+	export REG REG_PID
+}
+
+teardown_file() {
+	registry_stop
+}
+
+setup() {
+	common_setup
+	export REGISTRY_AUTH_FILE=$BATS_TEST_TMPDIR/auth.json
+	strata import --change 'CMD ["sh"]' "$(busybox_tar)" busybox:latest >/dev/null
+	ID=$(strata inspect --format '{{.Id}}' busybox)
+}
+
+# The digest skopeo reads for an image.
+skopeo_digest() {
+	skopeo inspect --tls-verify=false "$1" | jq -r .Digest
+}
+
+# The store's tmp/ is empty: nothing of a copy was left behind.
+tmp_is_empty() {
+	[ -z "$(ls -A "$STRATA_ROOT/tmp")" ]
+}
+
+@test "copy: store to an OCI layout, a docker-archive and an oci-archive; skopeo reads each with the same digest" {
+	run strata copy busybox "oci:$BATS_TEST_TMPDIR/oci:v1"
+	[ "$status" -eq 0 ]
+	run jq -r '.manifests[0].annotations["org.opencontainers.image.ref.name"]' "$BATS_TEST_TMPDIR/oci/index.json"
+	[ "$output" = "v1" ]
+	digest=$(skopeo_digest "oci:$BATS_TEST_TMPDIR/oci:v1")
+	[[ "$digest" == sha256:* ]]
+	run strata copy --digestfile "$BATS_TEST_TMPDIR/d" "oci:$BATS_TEST_TMPDIR/oci:v1" "docker-archive:$BATS_TEST_TMPDIR/d.tar:me/app:2"
+	[ "$status" -eq 0 ]
+	[ "$(cat "$BATS_TEST_TMPDIR/d")" = "$digest" ]
+	# skopeo finds it by that name (and makes a manifest of its own for a docker-archive).
+	run skopeo inspect "docker-archive:$BATS_TEST_TMPDIR/d.tar:me/app:2"
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | jq -r '.Layers | length')" = 1 ]
+	run strata copy -q "docker-archive:$BATS_TEST_TMPDIR/d.tar" "oci-archive:$BATS_TEST_TMPDIR/o.tar:latest"
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	[ "$(skopeo_digest "oci-archive:$BATS_TEST_TMPDIR/o.tar:latest")" = "$digest" ]
+	tmp_is_empty
+	# Into a fresh store under a name of the user's: the same image.
+	export STRATA_ROOT=$BATS_TEST_TMPDIR/other
+	run strata copy "oci-archive:$BATS_TEST_TMPDIR/o.tar" strata:copied:1
+	[ "$status" -eq 0 ]
+	[ "$(strata inspect --format '{{.Id}}' copied:1)" = "$ID" ]
+	run strata system check
+	[ "$status" -eq 0 ]
+}
+
+@test "copy: to and from a registry, and from a registry to an archive without the store" {
+	run strata copy busybox "docker://$REG/cp/bb:1"
+	[ "$status" -eq 0 ]
+	digest=$(skopeo_digest "docker://$REG/cp/bb:1")
+	[[ "$digest" == sha256:* ]]
+	# Registry to registry, and registry to an OCI layout: the digest is the registry's.
+	run strata copy --digestfile "$BATS_TEST_TMPDIR/d" "docker://$REG/cp/bb:1" "docker://$REG/cp/other:2"
+	[ "$status" -eq 0 ]
+	[ "$(cat "$BATS_TEST_TMPDIR/d")" = "$digest" ]
+	[ "$(skopeo_digest "docker://$REG/cp/other:2")" = "$digest" ]
+	run strata copy "docker://$REG/cp/other:2" "oci:$BATS_TEST_TMPDIR/oci"
+	[ "$status" -eq 0 ]
+	[ "$(jq -r '.manifests[0].digest' "$BATS_TEST_TMPDIR/oci/index.json")" = "$digest" ]
+	# Neither side was the store: it holds nothing of those images, and no leftover.
+	run strata images -q
+	[ "${#lines[@]}" -eq 1 ]
+	tmp_is_empty
+	# What skopeo pushed, strata copies into its store.
+	skopeo copy --dest-tls-verify=false "oci:$BATS_TEST_TMPDIR/oci" "docker://$REG/cp/sk:1"
+	export STRATA_ROOT=$BATS_TEST_TMPDIR/other
+	run strata copy "docker://$REG/cp/sk:1" mine:1
+	[ "$status" -eq 0 ]
+	[ "$(strata inspect --format '{{.Id}}' mine:1)" = "$ID" ]
+}
+
+@test "copy: bad sources and destinations fail naming what is wrong, and leave nothing behind" {
+	run strata copy "oci:$BATS_TEST_TMPDIR/missing" "oci:$BATS_TEST_TMPDIR/x"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"missing"* ]]
+	run strata copy containers-storage:busybox "oci:$BATS_TEST_TMPDIR/x"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"strata:NAME"* ]]
+	run strata copy "docker://" "oci:$BATS_TEST_TMPDIR/x"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"source"* ]]
+	run strata copy busybox
+	[ "$status" -eq 2 ]
+	# Two images in one layout: the copy must be told which.
+	printf 'FROM busybox\nRUN echo x >/x\n' >"$BATS_TEST_TMPDIR/Dockerfile"
+	strata build -q -t second:1 "$BATS_TEST_TMPDIR" >/dev/null
+	strata save --format oci-archive -o "$BATS_TEST_TMPDIR/two.tar" busybox second:1
+	run strata copy "oci-archive:$BATS_TEST_TMPDIR/two.tar" "oci:$BATS_TEST_TMPDIR/y"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"holds 2 images"* ]]
+	run strata copy "oci-archive:$BATS_TEST_TMPDIR/two.tar:nope" "oci:$BATS_TEST_TMPDIR/y"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"no image named 'nope'"* ]]
+	[ ! -e "$BATS_TEST_TMPDIR/y" ]
+	run strata copy "oci-archive:$BATS_TEST_TMPDIR/two.tar:second:1" "oci:$BATS_TEST_TMPDIR/y"
+	[ "$status" -eq 0 ]
+	# (strata writes a tag alone as ref.name, as docker save does: skopeo knows it as "1".)
+	[ "$(skopeo_digest "oci:$BATS_TEST_TMPDIR/y")" = "$(skopeo_digest "oci-archive:$BATS_TEST_TMPDIR/two.tar:1")" ]
+	# A layer blob changed in a layout: refused, and no destination is written.
+	strata copy busybox "oci:$BATS_TEST_TMPDIR/bad"
+	layer=$(jq -r '.layers[0].digest' "$BATS_TEST_TMPDIR/bad/blobs/sha256/$(jq -r '.manifests[0].digest' "$BATS_TEST_TMPDIR/bad/index.json" | cut -d: -f2)" | cut -d: -f2)
+	chmod u+w "$BATS_TEST_TMPDIR/bad/blobs/sha256/$layer"
+	printf 'x' >>"$BATS_TEST_TMPDIR/bad/blobs/sha256/$layer"
+	run strata copy "oci:$BATS_TEST_TMPDIR/bad" "docker-archive:$BATS_TEST_TMPDIR/bad.tar"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"digest"* ]]
+	[ ! -e "$BATS_TEST_TMPDIR/bad.tar" ]
+	tmp_is_empty
+	# An existing layout is not overwritten.
+	run strata copy busybox "oci:$BATS_TEST_TMPDIR/bad"
+	[ "$status" -ne 0 ]
+	run strata system check
+	[ "$status" -eq 0 ]
+}
