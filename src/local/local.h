@@ -9,6 +9,7 @@
 #ifndef ST_LOCAL_LOCAL_H
 #define ST_LOCAL_LOCAL_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -117,6 +118,27 @@ int st_local_layer_writer_commit(struct st_local_layer_writer *w, struct st_stor
 /* NULL does nothing; an uncommitted layer is discarded. */
 void st_local_layer_writer_free(struct st_local_layer_writer *w);
 void st_local_layer_writer_freep(struct st_local_layer_writer **w);
+
+/*
+ * A compressed layer blob arriving from outside (a registry, a shared build cache), described
+ * by 'd' (digest and media type): feed its bytes to st_local_ingest_write() (start over after
+ * st_local_ingest_reset(), for a transfer that restarts: the two fit an st_http_sink), then
+ * commit. The blob is checked against its digest before it becomes visible, its content
+ * against 'diff_id' and for safe unpacking before the layer is recorded; *out (may be NULL)
+ * gets the layer: st_store_layer_release(). 'lease' (may be NULL) keeps the blob; every use of
+ * 's' holds 'store_lock' when it is not NULL (ingests running on several threads).
+ */
+struct st_local_ingest;
+int st_local_ingest_new(struct st_store *s, struct st_store_lease *lease,
+			pthread_mutex_t *store_lock, const struct st_image_descriptor *d,
+			struct st_local_ingest **out, struct st_error **err);
+int st_local_ingest_write(void *ctx, const void *p, size_t n, struct st_error **err);
+int st_local_ingest_reset(void *ctx, struct st_error **err);
+int st_local_ingest_commit(struct st_local_ingest *g, const struct st_digest *diff_id,
+			   struct st_store_layer *out, struct st_error **err);
+/* NULL does nothing; an uncommitted blob is discarded. */
+void st_local_ingest_free(struct st_local_ingest *g);
+void st_local_ingest_freep(struct st_local_ingest **g);
 
 /*
  * Make sure layer 'diff_id' is unpacked at the store's layers/<hex> as an overlay lowerdir

@@ -3,9 +3,8 @@
  *
  * Everything written is protected by one lease taken first, so a gc running meanwhile keeps
  * it; the image record that makes it reachable is written last, in one transaction. A layer
- * streams once: into a blob writer that checks its digest before the blob becomes visible,
- * and through a decompressor whose output is hashed, so the diff_id the config claims is
- * checked too (and its uncompressed size learnt) without reading the blob again.
+ * streams once through st_local_ingest, which checks its digest, its diff_id and that it
+ * unpacks safely before it is recorded.
  */
 #include <fcntl.h>
 #include <pthread.h>
@@ -15,8 +14,8 @@
 #include <sys/file.h>
 #include <unistd.h>
 
-#include "layer/compress.h"
 #include "layer/layer.h"
+#include "local/local.h"
 #include "registry/registry.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -28,98 +27,6 @@ void st_registry_pull_result_release(struct st_registry_pull_result *res)
 {
 	free(res->name);
 	res->name = NULL;
-}
-
-/* ---- one layer ---------------------------------------------------------------------------- */
-
-struct ingest {
-	struct st_store *s;
-	struct st_store_lease *lease;
-	const struct st_image_descriptor *desc;
-	enum st_layer_comp comp;
-	pthread_mutex_t *store_lock; /* held for every use of 's' */
-	struct st_store_blob_writer *w;
-	struct st_layer_decompressor *d;
-	struct st_hasher dh;
-	uint64_t diff_size;
-};
-
-static int diff_write(void *ctx, const void *p, size_t n, struct st_error **err)
-{
-	struct ingest *g = ctx;
-	st_hasher_update(&g->dh, p, n);
-	g->diff_size += n;
-	return 0;
-}
-
-static void ingest_release(struct ingest *g)
-{
-	st_store_blob_writer_free(g->w);
-	g->w = NULL;
-	if (g->d) {
-		st_layer_decompressor_free(g->d);
-		st_hasher_release(&g->dh);
-		g->d = NULL;
-	}
-}
-
-static int ingest_start(struct ingest *g, struct st_error **err)
-{
-	if (st_store_blob_writer_new(g->s, g->desc->digest.str, &g->w, err) < 0)
-		return -1;
-	st_store_blob_writer_set_lease(g->w, g->lease);
-	struct st_layer_sink sink = { .write = diff_write, .ctx = g };
-	g->d = st_layer_decompressor_new(g->comp, sink, err);
-	if (!g->d)
-		return -1;
-	st_hasher_init(&g->dh);
-	g->diff_size = 0;
-	return 0;
-}
-
-static int ingest_write(void *ctx, const void *p, size_t n, struct st_error **err)
-{
-	struct ingest *g = ctx;
-	if (st_store_blob_writer_write(g->w, p, n, err) < 0)
-		return -1;
-	return st_layer_decompressor_write(g->d, p, n, err);
-}
-
-static int ingest_reset(void *ctx, struct st_error **err)
-{
-	struct ingest *g = ctx;
-	ingest_release(g);
-	pthread_mutex_lock(g->store_lock);
-	int rc = ingest_start(g, err);
-	pthread_mutex_unlock(g->store_lock);
-	return rc;
-}
-
-/* Commit the blob (digest checked) and compare the diff_id; *out gets the layer record. */
-static int ingest_finish(struct ingest *g, const struct st_digest *diff_id,
-			 struct st_store_layer *out, struct st_error **err)
-{
-	if (st_layer_decompressor_finish(g->d, err) < 0)
-		return -1;
-	struct st_digest got;
-	st_hasher_final(&g->dh, &got);
-	st_layer_decompressor_free(g->d);
-	g->d = NULL;
-	if (!st_digest_equal(&got, diff_id))
-		return st_err(err, ST_E_DIGEST,
-			      "its content is %s, the image's config says %s (diff_id)", got.str,
-			      diff_id->str);
-	uint64_t size;
-	if (st_store_blob_writer_commit(g->w, NULL, &size, err) < 0)
-		return -1;
-	*out = (struct st_store_layer){
-		.digest = g->desc->digest,
-		.diff_id = got,
-		.media_type = g->desc->media_type,
-		.size = size,
-		.diff_size = g->diff_size,
-	};
-	return 0;
 }
 
 /* ---- the pull ----------------------------------------------------------------------------- */
@@ -191,22 +98,6 @@ static int lock_blob(struct puller *p, const struct st_digest *d, int *fd, struc
 	return 0;
 }
 
-/*
- * Refuse a layer that could not be unpacked safely (paths or hardlinks out of the root, bad
- * whiteouts) before it is recorded, as load does: a registry is not trusted more than a file.
- */
-static int check_unpack(struct puller *p, const struct st_image_descriptor *d,
-			struct st_error **err)
-{
-	st_autoclose int fd = -1;
-	pthread_mutex_lock(&p->store_lock);
-	int rc = st_store_open_blob(p->s, d->digest.str, &fd, NULL, err);
-	pthread_mutex_unlock(&p->store_lock);
-	if (rc < 0)
-		return -1;
-	return st_layer_check(st_layer_source_fd(&fd), err);
-}
-
 /* Whether the store has the layer, under the store lock (*have filled when it does). */
 static bool find(struct puller *p, const struct st_image_descriptor *d,
 		 const struct st_digest *diff_id, struct st_store_layer *have)
@@ -239,34 +130,19 @@ static int pull_layer(struct puller *p, size_t i, struct st_error **err)
 		event(p, &d->digest, "Already exists");
 		return 0;
 	}
-	struct ingest g = { .s = p->s, .lease = p->lease, .desc = d, .store_lock = &p->store_lock };
-	if (!st_layer_media_type_comp(d->media_type, &g.comp))
-		return st_err(err, ST_E_INVALID, "layer %s: '%s' is not a layer media type",
-			      d->digest.str, d->media_type ? d->media_type : "");
 	event(p, &d->digest, "Downloading");
-	struct st_http_sink sink = { ingest_write, ingest_reset, &g };
+	st_auto(st_local_ingest) struct st_local_ingest *g = NULL;
 	struct st_store_layer got;
-	pthread_mutex_lock(&p->store_lock);
-	rc = ingest_start(&g, err);
-	pthread_mutex_unlock(&p->store_lock);
-	if (rc == 0)
-		rc = st_registry_get_blob(p->r, p->ref, &d->digest, &sink, err);
+	rc = st_local_ingest_new(p->s, p->lease, &p->store_lock, d, &g, err);
 	if (rc == 0) {
-		pthread_mutex_lock(&p->store_lock);
-		rc = ingest_finish(&g, diff_id, &got, err);
-		pthread_mutex_unlock(&p->store_lock);
+		struct st_http_sink sink = { st_local_ingest_write, st_local_ingest_reset, g };
+		rc = st_registry_get_blob(p->r, p->ref, &d->digest, &sink, err);
 	}
 	if (rc == 0)
-		rc = check_unpack(p, d, err);
-	pthread_mutex_lock(&p->store_lock);
-	if (rc == 0)
-		rc = st_store_layer_put(p->s, &got, err);
-	ingest_release(&g);
-	pthread_mutex_unlock(&p->store_lock);
+		rc = st_local_ingest_commit(g, diff_id, &got, err);
 	if (rc < 0)
 		return st_err_wrap(err, "layer %s", d->digest.str);
 	p->layers[i] = got;
-	p->layers[i].media_type = st_xstrdup(d->media_type);
 	pthread_mutex_lock(&p->lock);
 	p->downloaded = true;
 	pthread_mutex_unlock(&p->lock);
