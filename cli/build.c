@@ -25,12 +25,12 @@ enum progress_mode { PROGRESS_AUTO, PROGRESS_PLAIN, PROGRESS_TTY, PROGRESS_QUIET
 
 struct build_cli_opts {
 	struct st_builder_opts b;
-	const char **tags, **args, **labels, **nocache_stages;
+	const char **tags, **args, **labels, **nocache_stages, **cache_from, **cache_to;
 	struct st_builder_secret *secrets;
 	size_t nsecrets;
 	char **secret_strs; /* the parsed fields the secrets borrow */
 	size_t nsecret_strs;
-	size_t ntags, nargs, nlabels, nnocache;
+	size_t ntags, nargs, nlabels, nnocache, ncache_from, ncache_to;
 	const char *iidfile;
 	bool quiet;
 	enum progress_mode progress;
@@ -46,6 +46,11 @@ static const char usage_text[] =
     "Options:\n"
     "      --build-arg list          Set build-time variables (K=V, or K to take it from the "
     "environment)\n"
+    "      --cache-from stringArray  Use a shared build cache: type=local,src=DIR[,tag=T],\n"
+    "                                type=registry,ref=REF, or REF\n"
+    "      --cache-to stringArray    Share this build's cache: type=local,dest=DIR[,tag=T] or\n"
+    "                                type=registry,ref=REF; mode=min (default: the final\n"
+    "                                stage's steps) or mode=max (every stage's)\n"
     "  -f, --file string             Name of the Dockerfile (default: PATH/Dockerfile; - reads "
     "stdin)\n"
     "      --iidfile string          Write the image ID to the file\n"
@@ -136,6 +141,8 @@ static int parse_flags(struct st_cli *cli, int argc, char **argv, struct build_c
 {
 	enum {
 		O_BUILD_ARG = 256,
+		O_CACHE_FROM,
+		O_CACHE_TO,
 		O_IIDFILE,
 		O_LABEL,
 		O_NETWORK,
@@ -155,6 +162,8 @@ static int parse_flags(struct st_cli *cli, int argc, char **argv, struct build_c
 	};
 	static const struct option longopts[] = {
 		{ "build-arg", required_argument, NULL, O_BUILD_ARG },
+		{ "cache-from", required_argument, NULL, O_CACHE_FROM },
+		{ "cache-to", required_argument, NULL, O_CACHE_TO },
 		{ "file", required_argument, NULL, 'f' },
 		{ "iidfile", required_argument, NULL, O_IIDFILE },
 		{ "jobs", required_argument, NULL, 'j' },
@@ -238,6 +247,12 @@ static int parse_flags(struct st_cli *cli, int argc, char **argv, struct build_c
 			break;
 		case O_NO_CACHE_FILTER:
 			push(&o->nocache_stages, &o->nnocache, optarg);
+			break;
+		case O_CACHE_FROM:
+			push(&o->cache_from, &o->ncache_from, optarg);
+			break;
+		case O_CACHE_TO:
+			push(&o->cache_to, &o->ncache_to, optarg);
 			break;
 		case O_PLATFORM:
 			o->b.platform = optarg;
@@ -744,6 +759,10 @@ int cmd_build(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 	o.b.n_labels = o.nlabels;
 	o.b.no_cache_stages = o.nocache_stages;
 	o.b.n_no_cache_stages = o.nnocache;
+	o.b.cache_from = o.cache_from;
+	o.b.n_cache_from = o.ncache_from;
+	o.b.cache_to = o.cache_to;
+	o.b.n_cache_to = o.ncache_to;
 	o.b.secrets = o.secrets;
 	o.b.n_secrets = o.nsecrets;
 	/* Before any thread starts: the steps' mounts must die with this process. */
@@ -799,6 +818,8 @@ out:
 	free(o.args);
 	free(o.labels);
 	free(o.nocache_stages);
+	free(o.cache_from);
+	free(o.cache_to);
 	free(o.secrets);
 	for (size_t i = 0; i < o.nsecret_strs; i++)
 		free(o.secret_strs[i]);

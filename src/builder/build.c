@@ -55,6 +55,7 @@ struct build {
 	size_t total; /* steps planned, FROMs and ONBUILD triggers included */
 	size_t steps, cached;
 	struct build_pull *pull;
+	struct builder_cache_share *share; /* --cache-from and --cache-to, or NULL */
 	char *hint; /* the costliest RUN a cheap COPY invalidated, said at the end */
 	double hint_seconds;
 };
@@ -589,6 +590,17 @@ static int do_step(struct stage_run *r, const struct st_dockerfile_instr *in, si
 		if (!r->no_cache && !r->missed) {
 			struct build_state next;
 			rc = builder_cache_get(r->s, key, &r->st, &next, err);
+			if (rc == 0 && b->share) {
+				/* A record of an imported cache makes it a local hit. */
+				struct st_error *ferr = NULL;
+				int f = builder_cache_share_fetch(b->share, r->s, key, &ferr);
+				if (f < 0) {
+					info(b, "warning: %s", ferr->msg);
+					st_error_free(ferr);
+				}
+				if (f == 1)
+					rc = builder_cache_get(r->s, key, &r->st, &next, err);
+			}
 			if (rc == 1) {
 				builder_state_release(&r->st);
 				r->st = next;
@@ -669,6 +681,8 @@ static int do_step(struct stage_run *r, const struct st_dockerfile_instr *in, si
 			st_error_free(ferr); /* only a vaguer next explanation */
 	}
 
+	if (rc == 0 && key[0])
+		builder_cache_share_used(b->share, key, r->stage->index);
 	builder_copy_plan_free(cp);
 	if (w)
 		st_dockerfile_strv_free(w);
@@ -901,6 +915,7 @@ static int check_platform(struct build *b, struct st_error **err)
 
 static void build_release(struct build *b)
 {
+	builder_cache_share_free(b->share);
 	if (b->slots) {
 		for (size_t i = 0; i < b->df->nstages; i++) {
 			struct stage_slot *sl = &b->slots[i];
@@ -952,6 +967,28 @@ static int add_labels(struct build *b, struct st_image_config *cfg, struct st_er
 	return 0;
 }
 
+static void warn(void *ctx, const char *msg)
+{
+	info(ctx, "warning: %s", msg);
+}
+
+/*
+ * --cache-to: mode=min shares the steps of the target stage and of the stages it is built
+ * FROM (its image's chain), mode=max those of every stage.
+ */
+static int export_cache(struct build *b, size_t target, struct st_error **err)
+{
+	st_autofree bool *in_min = st_xcalloc(b->df->nstages, sizeof(bool));
+	for (size_t at = target, hops = 0; hops <= b->df->nstages; hops++) {
+		in_min[at] = true;
+		const struct st_dockerfile_plan_stage *ps = b->slots[at].run.ps;
+		if (!ps || !ps->base_is_stage)
+			break;
+		at = ps->base_stage;
+	}
+	return builder_cache_share_export(b->share, b->store, in_min, warn, b, err);
+}
+
 int st_builder_run(struct st_store *s, const struct st_builder_opts *o,
 		   struct st_builder_result *res, struct st_error **err)
 {
@@ -962,6 +999,8 @@ int st_builder_run(struct st_store *s, const struct st_builder_opts *o,
 	st_autofree char **refs = NULL;
 	size_t nrefs = 0;
 	int rc = check_platform(&b, err);
+	if (rc == 0)
+		rc = builder_cache_share_new(o, &b.share, err);
 
 	/* Refuse bad tags before any work. */
 	if (rc == 0) {
@@ -1025,6 +1064,8 @@ int st_builder_run(struct st_store *s, const struct st_builder_opts *o,
 			st_error_free(serr);
 		}
 	}
+	if (rc == 0)
+		builder_cache_share_import(b.share, warn, &b);
 	/* One thread per needed stage; each waits for its dependencies and a job slot. */
 	size_t last = 0;
 	if (rc == 0) {
@@ -1103,6 +1144,8 @@ int st_builder_run(struct st_store *s, const struct st_builder_opts *o,
 		struct st_digest id;
 		if (rc == 0)
 			rc = st_local_image_commit(s, &c, &id, err);
+		if (rc == 0 && b.share)
+			rc = export_cache(&b, last, err);
 		if (rc == 0 && res) {
 			res->id = id;
 			res->steps = b.steps;

@@ -111,6 +111,12 @@ struct st_builder_opts {
 	int64_t source_date_epoch; /* seconds; with ST_BUILDER_SOURCE_DATE_EPOCH */
 	enum st_builder_pull pull;
 	const struct st_registry_opts *registry; /* for pulls; NULL: the defaults */
+	/* BuildKit's --cache-from and --cache-to: "type=local,src=DIR", "type=registry,ref=R"
+	 * (a bare reference means that), "type=local,dest=DIR,mode=max". */
+	const char *const *cache_from;
+	size_t n_cache_from;
+	const char *const *cache_to;
+	size_t n_cache_to;
 	struct st_builder_progress progress;
 };
 

@@ -196,4 +196,35 @@ int builder_run_cleanup_stale(struct st_store *s, const struct st_builder_opts *
 #define KV_NS_LAST "build.last"
 #define KV_NS_FILES "build.files"
 
+/* ---- cache_share.c: --cache-from and --cache-to (OCI layouts and registries) ---------------- */
+
+/* The media type of a shared cache's document (the config of its manifest). */
+#define ST_BUILDER_CACHE_MT "application/vnd.strata.buildcache.config.v1+json"
+
+typedef void (*builder_warn_fn)(void *ctx, const char *msg);
+struct builder_cache_share;
+/* Parse o->cache_from and o->cache_to (ST_E_USAGE naming a bad one); *out NULL when none. */
+int builder_cache_share_new(const struct st_builder_opts *o, struct builder_cache_share **out,
+			    struct st_error **err);
+void builder_cache_share_free(struct builder_cache_share *c);
+/* Read the records of every --cache-from; one that cannot be read is a warning. */
+int builder_cache_share_import(struct builder_cache_share *c, builder_warn_fn warn, void *ctx);
+/*
+ * After a local miss of 'key': when an imported record has it, bring its layer into the store
+ * ('s', the calling stage's handle) and record it locally: 1, and the step can hit. 0 when no
+ * record has the key. Any thread.
+ */
+int builder_cache_share_fetch(struct builder_cache_share *c, struct st_store *s, const char *key,
+			      struct st_error **err);
+/* A step of stage 'stage' ended with 'key' (hit or executed). Any thread. */
+void builder_cache_share_used(struct builder_cache_share *c, const char *key, size_t stage);
+/*
+ * After a successful build, write every --cache-to: mode=max the records of every step,
+ * mode=min those of the stages 'in_min' marks (indexed by stage). ignore-error=true makes a
+ * failure a warning.
+ */
+int builder_cache_share_export(struct builder_cache_share *c, struct st_store *s,
+			       const bool *in_min, builder_warn_fn warn, void *ctx,
+			       struct st_error **err);
+
 #endif

@@ -83,30 +83,28 @@ static char *mount_source(struct st_store *s, const struct st_image_ref *dest,
 	return found;
 }
 
-static int push_one(struct st_store *s, struct st_registry *r, const struct st_image_ref *dest,
-		    const struct st_digest *d, bool quiet, const struct st_registry_events *ev,
-		    struct st_error **err)
+int st_registry_push_store_blob(struct st_store *s, struct st_registry *r,
+				const struct st_image_ref *dest, const struct st_digest *d,
+				const struct st_registry_events *ev, struct st_error **err)
 {
 	bool exists = false;
 	if (st_registry_blob_exists(r, dest, d, &exists, err) < 0)
 		return -1;
 	if (exists) {
-		if (!quiet)
-			event(ev, d, "Layer already exists");
+		event(ev, d, "Layer already exists");
 		return 0;
 	}
 	struct blob_reader b = { -1 };
 	uint64_t size = 0;
 	if (st_store_open_blob(s, d->str, &b.fd, &size, err) < 0)
 		return -1;
-	if (!quiet)
-		event(ev, d, "Pushing");
+	event(ev, d, "Pushing");
 	struct st_http_body_reader body = { blob_read, blob_rewind, &b, size };
 	st_autofree char *from = mount_source(s, dest, d);
 	bool mounted = false;
 	int rc = st_registry_push_blob(r, dest, d, &body, from, &mounted, err);
 	close(b.fd);
-	if (rc == 0 && !quiet) {
+	if (rc == 0) {
 		st_autofree char *what = mounted ? st_xasprintf("Mounted from %s", from) : NULL;
 		event(ev, d, mounted ? what : "Pushed");
 	}
@@ -128,9 +126,9 @@ int st_registry_push(struct st_store *s, struct st_registry *r, const char *imag
 	if (rc == 0)
 		rc = st_image_manifest_parse(bytes.data, bytes.len, &m, err);
 	for (size_t i = 0; rc == 0 && i < m->n_layers; i++)
-		rc = push_one(s, r, dest, &m->layers[i].digest, false, events, err);
+		rc = st_registry_push_store_blob(s, r, dest, &m->layers[i].digest, events, err);
 	if (rc == 0)
-		rc = push_one(s, r, dest, &m->config.digest, true, events, err);
+		rc = st_registry_push_store_blob(s, r, dest, &m->config.digest, NULL, err);
 	const char *mt = m && m->media_type ? m->media_type : img ? img->manifest_media_type : "";
 	if (rc == 0)
 		rc = st_registry_put_manifest(r, dest, mt, bytes.data, bytes.len, err);

@@ -148,6 +148,15 @@ int st_registry_pull(struct st_store *s, struct st_registry *r, const struct st_
 		     const struct st_registry_pull_opts *o, struct st_registry_pull_result *out,
 		     struct st_error **err);
 
+/*
+ * Upload the store's blob 'd' to dest's repository unless it is there: mounted from another
+ * repository of the registry that the store knows holds it, else uploaded. 'ev' (may be NULL)
+ * hears "Layer already exists", "Pushing", "Pushed" or "Mounted from R".
+ */
+int st_registry_push_store_blob(struct st_store *s, struct st_registry *r,
+				const struct st_image_ref *dest, const struct st_digest *d,
+				const struct st_registry_events *ev, struct st_error **err);
+
 struct st_registry_push_result {
 	struct st_digest digest; /* the manifest's digest */
 	uint64_t size;		 /* the manifest's size */

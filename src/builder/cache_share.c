@@ -1,0 +1,743 @@
+/*
+ * cache_share.c: build caches that travel, as BuildKit's --cache-to and --cache-from.
+ *
+ * An exported cache is an OCI image manifest whose config is strata's cache document (media
+ * type ST_BUILDER_CACHE_MT: the records, each a step's key, its stored value and its layer)
+ * and whose layers are the records' layer blobs, as stored. It goes to an OCI layout
+ * directory (type=local, index.json entry ref.name = the tag) or to a registry under a tag
+ * (type=registry), the shape BuildKit gives its caches, so any OCI registry can hold it.
+ *
+ * Importing reads the documents first; a record is used only when a step misses the local
+ * cache with the record's key: its layer is fetched then (once), checked like any pulled
+ * layer (digest, diff_id, safe to unpack) and recorded, and the step becomes a local hit.
+ * Keys cover only what a step depends on (the parent's key from the base image id down, the
+ * instruction, its args and the content of copied files), so they are the same on any
+ * machine. A cache that cannot be read is a warning, as in BuildKit: the build goes on.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "builder/internal.h"
+#include "local/local.h"
+#include "registry/registry.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/banned.h"
+
+#define CACHE_DOC_VERSION 1
+/* Bigger documents are refused: a cache of many thousand steps is far below this. */
+#define CACHE_DOC_MAX (64u << 20)
+
+enum share_type { SHARE_LOCAL, SHARE_REGISTRY };
+
+struct share_spec {
+	enum share_type type;
+	char *dir;		  /* local: src= or dest= */
+	char *tag;		  /* local: the index.json entry (default "latest") */
+	struct st_image_ref *ref; /* registry */
+	bool max;		  /* mode=max */
+	bool ignore_error;	  /* export failures are warnings */
+};
+
+/* One imported record. */
+struct share_record {
+	char *key;
+	char *value;
+	bool has_layer;
+	struct st_image_descriptor layer; /* media type, digest, size */
+	struct st_digest diff_id;
+	uint64_t diff_size;
+	size_t from; /* the spec it came from */
+};
+
+struct used_key {
+	char key[ST_DIGEST_HEX_LEN + 1];
+	size_t stage;
+};
+
+struct builder_cache_share {
+	struct share_spec *from, *to;
+	size_t n_from, n_to;
+	const struct st_registry_opts *ro;
+	struct st_registry *reg;
+	pthread_mutex_t lock; /* fetches, and the keys used */
+	struct share_record *recs;
+	size_t n_recs;
+	struct used_key *used;
+	size_t n_used;
+};
+
+static void spec_release(struct share_spec *s)
+{
+	free(s->dir);
+	free(s->tag);
+	st_image_ref_free(s->ref);
+}
+
+void builder_cache_share_free(struct builder_cache_share *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->n_from; i++)
+		spec_release(&c->from[i]);
+	for (size_t i = 0; i < c->n_to; i++)
+		spec_release(&c->to[i]);
+	free(c->from);
+	free(c->to);
+	for (size_t i = 0; i < c->n_recs; i++) {
+		free(c->recs[i].key);
+		free(c->recs[i].value);
+		st_image_descriptor_release(&c->recs[i].layer);
+	}
+	free(c->recs);
+	free(c->used);
+	st_registry_free(c->reg);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+}
+
+/* ---- specs ---- */
+
+/* BuildKit keys strata takes and has nothing to do with: compression is the store's. */
+static bool ignored_key(const char *k)
+{
+	static const char *const keys[] = { "compression",
+					    "compression-level",
+					    "force-compression",
+					    "oci-mediatypes",
+					    "image-manifest",
+					    "oci-artifact",
+					    "store",
+					    "digest" };
+	for (size_t i = 0; i < sizeof(keys) / sizeof(*keys); i++)
+		if (!strcmp(k, keys[i]))
+			return true;
+	return false;
+}
+
+/*
+ * "type=local,dest=DIR,mode=max", "type=registry,ref=R", or a bare reference (the
+ * registry type, as `docker build --cache-from IMAGE` means it). 'flag' names the option.
+ */
+static int spec_parse(const char *text, bool to, struct share_spec *out, struct st_error **err)
+{
+	const char *flag = to ? "--cache-to" : "--cache-from";
+	*out = (struct share_spec){ .type = SHARE_REGISTRY };
+	if (!strchr(text, '=')) {
+		if (st_image_ref_parse(text, &out->ref, err) < 0)
+			return st_err_wrap(err, "%s '%s'", flag, text);
+		return 0;
+	}
+	st_autofree char *copy = st_xstrdup(text);
+	char *save = NULL;
+	const char *type = NULL, *ref = NULL;
+	int rc = 0;
+	for (char *f = strtok_r(copy, ",", &save); f && rc == 0; f = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(f, '=');
+		if (!eq) {
+			rc = st_err(err, ST_E_USAGE, "%s '%s': '%s' is not KEY=VALUE", flag, text,
+				    f);
+			break;
+		}
+		*eq = '\0';
+		const char *v = eq + 1;
+		if (!strcmp(f, "type")) {
+			type = v;
+		} else if (!strcmp(f, "ref")) {
+			ref = v;
+		} else if (!strcmp(f, to ? "dest" : "src")) {
+			free(out->dir);
+			out->dir = st_xstrdup(v);
+		} else if (!strcmp(f, "tag")) {
+			free(out->tag);
+			out->tag = st_xstrdup(v);
+		} else if (to && !strcmp(f, "mode")) {
+			if (strcmp(v, "min") && strcmp(v, "max"))
+				rc = st_err(err, ST_E_USAGE,
+					    "%s '%s': mode must be min or max, not '%s'", flag,
+					    text, v);
+			out->max = !strcmp(v, "max");
+		} else if (to && !strcmp(f, "ignore-error")) {
+			out->ignore_error = !strcmp(v, "true");
+		} else if (!ignored_key(f)) {
+			rc = st_err(err, ST_E_USAGE, "%s '%s': unknown key '%s'", flag, text, f);
+		}
+	}
+	if (rc < 0)
+		return -1;
+	if (!type || !strcmp(type, "registry")) {
+		if (!ref)
+			return st_err(err, ST_E_USAGE, "%s '%s': type=registry needs ref=", flag,
+				      text);
+		if (st_image_ref_parse(ref, &out->ref, err) < 0)
+			return st_err_wrap(err, "%s '%s'", flag, text);
+		return 0;
+	}
+	if (!strcmp(type, "local")) {
+		out->type = SHARE_LOCAL;
+		if (!out->dir)
+			return st_err(err, ST_E_USAGE, "%s '%s': type=local needs %s=DIR", flag,
+				      text, to ? "dest" : "src");
+		if (!out->tag)
+			out->tag = st_xstrdup("latest");
+		return 0;
+	}
+	return st_err(err, ST_E_USAGE,
+		      "%s '%s': unsupported cache type '%s' (expected local or registry)", flag,
+		      text, type);
+}
+
+int builder_cache_share_new(const struct st_builder_opts *o, struct builder_cache_share **out,
+			    struct st_error **err)
+{
+	*out = NULL;
+	if (!o->n_cache_from && !o->n_cache_to)
+		return 0;
+	struct builder_cache_share *c = st_xcalloc(1, sizeof(*c));
+	pthread_mutex_init(&c->lock, NULL);
+	c->ro = o->registry;
+	c->from = st_xcalloc(o->n_cache_from + 1, sizeof(*c->from));
+	c->to = st_xcalloc(o->n_cache_to + 1, sizeof(*c->to));
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < o->n_cache_from; i++, c->n_from++)
+		rc = spec_parse(o->cache_from[i], false, &c->from[i], err);
+	for (size_t i = 0; rc == 0 && i < o->n_cache_to; i++, c->n_to++)
+		rc = spec_parse(o->cache_to[i], true, &c->to[i], err);
+	if (rc < 0) {
+		builder_cache_share_free(c);
+		return -1;
+	}
+	*out = c;
+	return 0;
+}
+
+static struct st_registry *registry(struct builder_cache_share *c, struct st_error **err)
+{
+	if (!c->reg) {
+		struct st_registry_opts defaults = { 0 };
+		c->reg = st_registry_new(c->ro ? c->ro : &defaults, err);
+	}
+	return c->reg;
+}
+
+/* ---- reading blobs of a cache ---- */
+
+static int buf_write(void *ctx, const void *p, size_t n, struct st_error **err)
+{
+	struct st_buf *b = ctx;
+	if (b->len + n > CACHE_DOC_MAX)
+		return st_err(err, ST_E_INVALID, "larger than %u MiB", CACHE_DOC_MAX >> 20);
+	st_buf_add(b, p, n);
+	return 0;
+}
+
+static int buf_reset(void *ctx, struct st_error **err)
+{
+	(void)err;
+	st_buf_setlen(ctx, 0);
+	return 0;
+}
+
+static char *layout_blob(const struct share_spec *sp, const struct st_digest *d)
+{
+	return st_xasprintf("%s/blobs/sha256/%s", sp->dir, st_digest_hex(d));
+}
+
+/* Stream blob 'd' of the cache 'sp' to 'sink'. */
+static int blob_get(struct builder_cache_share *c, const struct share_spec *sp,
+		    const struct st_digest *d, const struct st_http_sink *sink,
+		    struct st_error **err)
+{
+	if (sp->type == SHARE_REGISTRY) {
+		struct st_registry *r = registry(c, err);
+		return r ? st_registry_get_blob(r, sp->ref, d, sink, err) : -1;
+	}
+	st_autofree char *path = layout_blob(sp, d);
+	st_autoclose int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return st_err_errno(err, "open '%s'", path);
+	st_autofree char *buf = st_xmalloc(1 << 20);
+	for (;;) {
+		ssize_t n = read(fd, buf, 1 << 20);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return st_err_errno(err, "read '%s'", path);
+		if (n == 0)
+			return 0;
+		if (sink->write(sink->ctx, buf, (size_t)n, err) < 0)
+			return -1;
+	}
+}
+
+/* A small blob (manifest, document) into 'out', checked against its digest. */
+static int blob_bytes(struct builder_cache_share *c, const struct share_spec *sp,
+		      const struct st_digest *d, struct st_buf *out, struct st_error **err)
+{
+	struct st_http_sink sink = { buf_write, buf_reset, out };
+	if (blob_get(c, sp, d, &sink, err) < 0)
+		return -1;
+	struct st_digest got;
+	st_digest_of(out->data, out->len, &got);
+	if (!st_digest_equal(&got, d))
+		return st_err(err, ST_E_DIGEST, "blob %s: digest mismatch: got %s", d->str,
+			      got.str);
+	return 0;
+}
+
+/* The cache manifest of 'sp' into *m. */
+static int read_manifest(struct builder_cache_share *c, const struct share_spec *sp,
+			 struct st_image_manifest **m, struct st_error **err)
+{
+	struct st_buf bytes = ST_BUF_INIT;
+	int rc;
+	if (sp->type == SHARE_REGISTRY) {
+		struct st_registry *r = registry(c, err);
+		struct st_registry_manifest rm = { .bytes = ST_BUF_INIT };
+		rc = r ? st_registry_get_manifest(r, sp->ref, &rm, err) : -1;
+		if (rc == 0)
+			rc = st_image_manifest_parse(rm.bytes.data, rm.bytes.len, m, err);
+		st_registry_manifest_release(&rm);
+		return rc;
+	}
+	st_autofree char *ipath = st_path_join(sp->dir, "index.json");
+	rc = st_read_file(ipath, &bytes, err);
+	st_auto(st_image_index) struct st_image_index *idx = NULL;
+	if (rc == 0 && st_image_index_parse(bytes.data, bytes.len, &idx, err) < 0)
+		rc = st_err_wrap(err, "%s", ipath);
+	const struct st_image_descriptor *d = NULL;
+	for (size_t i = 0; rc == 0 && idx && i < idx->n_manifests && !d; i++) {
+		const char *name = st_image_map_get(&idx->manifests[i].annotations,
+						    "org.opencontainers.image.ref.name");
+		if (name && !strcmp(name, sp->tag))
+			d = &idx->manifests[i];
+	}
+	if (rc == 0 && !d)
+		rc = st_err(err, ST_E_NOTFOUND, "%s: no cache tagged '%s'", ipath, sp->tag);
+	st_buf_setlen(&bytes, 0);
+	if (rc == 0)
+		rc = blob_bytes(c, sp, &d->digest, &bytes, err);
+	if (rc == 0)
+		rc = st_image_manifest_parse(bytes.data, bytes.len, m, err);
+	st_buf_release(&bytes);
+	return rc;
+}
+
+static const struct st_image_descriptor *layer_of(const struct st_image_manifest *m,
+						  const char *digest)
+{
+	for (size_t i = 0; i < m->n_layers; i++)
+		if (!strcmp(m->layers[i].digest.str, digest))
+			return &m->layers[i];
+	return NULL;
+}
+
+/* The records of cache document 'doc' (whose layers 'm' lists), added to c->recs. */
+static int add_records(struct builder_cache_share *c, size_t from, const struct st_buf *doc,
+		       const struct st_image_manifest *m, struct st_error **err)
+{
+	json_error_t jerr;
+	json_t *root = json_loadb(doc->data, doc->len, 0, &jerr);
+	if (!root)
+		return st_err(err, ST_E_PARSE, "cache document: %s", jerr.text);
+	int rc = 0;
+	json_t *recs = json_object_get(root, "records");
+	if (json_integer_value(json_object_get(root, "version")) != CACHE_DOC_VERSION ||
+	    !json_is_array(recs))
+		rc = st_err(err, ST_E_INVALID, "cache document: not version %d with records",
+			    CACHE_DOC_VERSION);
+	size_t i;
+	json_t *r;
+	json_array_foreach(recs, i, r)
+	{
+		if (rc < 0)
+			break;
+		const char *key = json_string_value(json_object_get(r, "key"));
+		const char *value = json_string_value(json_object_get(r, "value"));
+		const char *layer = json_string_value(json_object_get(r, "layer"));
+		const char *diff_id = json_string_value(json_object_get(r, "diff_id"));
+		json_t *dsize = json_object_get(r, "diff_size");
+		if (!key || strlen(key) != ST_DIGEST_HEX_LEN || !value ||
+		    (layer && (!diff_id || !json_is_integer(dsize)))) {
+			rc =
+			    st_err(err, ST_E_INVALID, "cache document: records[%zu]: malformed", i);
+			break;
+		}
+		struct share_record rec = { .from = from };
+		const struct st_image_descriptor *ld = layer ? layer_of(m, layer) : NULL;
+		if (layer && (!ld || st_digest_parse(diff_id, &rec.diff_id, NULL) < 0)) {
+			rc = st_err(err, ST_E_INVALID,
+				    "cache document: records[%zu]: layer %s is not in the cache", i,
+				    layer);
+			break;
+		}
+		rec.key = st_xstrdup(key);
+		rec.value = st_xstrdup(value);
+		if (ld) {
+			rec.has_layer = true;
+			st_image_descriptor_copy(&rec.layer, ld);
+			rec.diff_size = (uint64_t)json_integer_value(dsize);
+		}
+		c->recs = st_xrealloc(c->recs, (c->n_recs + 1) * sizeof(*c->recs));
+		c->recs[c->n_recs++] = rec;
+	}
+	json_decref(root);
+	return rc;
+}
+
+static int import_one(struct builder_cache_share *c, size_t i, struct st_error **err)
+{
+	const struct share_spec *sp = &c->from[i];
+	st_auto(st_image_manifest) struct st_image_manifest *m = NULL;
+	if (read_manifest(c, sp, &m, err) < 0)
+		return -1;
+	if (!m->config.media_type || strcmp(m->config.media_type, ST_BUILDER_CACHE_MT))
+		return st_err(err, ST_E_INVALID, "not a strata build cache (config is %s)",
+			      m->config.media_type ? m->config.media_type : "untyped");
+	struct st_buf doc = ST_BUF_INIT;
+	int rc = blob_bytes(c, sp, &m->config.digest, &doc, err);
+	if (rc == 0)
+		rc = add_records(c, i, &doc, m, err);
+	st_buf_release(&doc);
+	return rc;
+}
+
+static char *spec_name(const struct share_spec *sp)
+{
+	if (sp->type == SHARE_LOCAL)
+		return st_xasprintf("type=local,dir=%s", sp->dir);
+	return st_image_ref_string(sp->ref);
+}
+
+int builder_cache_share_import(struct builder_cache_share *c, builder_warn_fn warn, void *ctx)
+{
+	for (size_t i = 0; c && i < c->n_from; i++) {
+		struct st_error *e = NULL;
+		if (import_one(c, i, &e) < 0) {
+			st_autofree char *name = spec_name(&c->from[i]);
+			st_autofree char *msg =
+			    st_xasprintf("failed to import cache %s: %s", name, e->msg);
+			warn(ctx, msg);
+			st_error_free(e);
+		}
+	}
+	return 0;
+}
+
+/* ---- using a record ---- */
+
+static const struct share_record *record_find(const struct builder_cache_share *c, const char *key)
+{
+	for (size_t i = 0; i < c->n_recs; i++)
+		if (!strcmp(c->recs[i].key, key))
+			return &c->recs[i];
+	return NULL;
+}
+
+/* Make sure the store has the record's layer: fetched and checked when it does not. */
+static int fetch_layer(struct builder_cache_share *c, struct st_store *s,
+		       const struct share_record *rec, struct st_store_lease *lease,
+		       struct st_error **err)
+{
+	if (st_store_lease_add(lease, rec->layer.digest.str, err) < 0 ||
+	    st_store_lease_add(lease, rec->diff_id.str, err) < 0)
+		return -1;
+	struct st_store_layer have;
+	struct st_error *e = NULL;
+	if (st_store_layer_get(s, rec->layer.digest.str, &have, &e) == 0) {
+		bool same = st_digest_equal(&have.diff_id, &rec->diff_id) &&
+			    st_store_has_blob(s, rec->layer.digest.str);
+		st_store_layer_release(&have);
+		if (same)
+			return 0;
+	}
+	st_error_free(e);
+	st_auto(st_local_ingest) struct st_local_ingest *g = NULL;
+	if (st_local_ingest_new(s, lease, NULL, &rec->layer, &g, err) < 0)
+		return -1;
+	struct st_http_sink sink = { st_local_ingest_write, st_local_ingest_reset, g };
+	if (blob_get(c, &c->from[rec->from], &rec->layer.digest, &sink, err) < 0 ||
+	    st_local_ingest_commit(g, &rec->diff_id, NULL, err) < 0)
+		return st_err_wrap(err, "layer %s", rec->layer.digest.str);
+	return 0;
+}
+
+int builder_cache_share_fetch(struct builder_cache_share *c, struct st_store *s, const char *key,
+			      struct st_error **err)
+{
+	if (!c)
+		return 0;
+	const struct share_record *rec = record_find(c, key);
+	if (!rec)
+		return 0;
+	pthread_mutex_lock(&c->lock);
+	struct st_store_lease *lease = NULL;
+	int rc = st_store_lease_begin(s, &lease, err);
+	if (rc == 0 && rec->has_layer)
+		rc = fetch_layer(c, s, rec, lease, err);
+	if (rc == 0)
+		rc = st_store_cache_put(s, rec->key, rec->value,
+					rec->has_layer ? rec->diff_id.str : NULL, rec->diff_size,
+					err);
+	st_store_lease_end(lease);
+	pthread_mutex_unlock(&c->lock);
+	if (rc < 0)
+		return st_err_wrap(err, "cache from %s",
+				   c->from[rec->from].type == SHARE_LOCAL ? c->from[rec->from].dir
+									  : "the registry");
+	return 1;
+}
+
+void builder_cache_share_used(struct builder_cache_share *c, const char *key, size_t stage)
+{
+	if (!c || !c->n_to)
+		return;
+	pthread_mutex_lock(&c->lock);
+	c->used = st_xrealloc(c->used, (c->n_used + 1) * sizeof(*c->used));
+	snprintf(c->used[c->n_used].key, sizeof(c->used[c->n_used].key), "%s", key);
+	c->used[c->n_used++].stage = stage;
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* ---- export ---- */
+
+/* The cache document and its manifest for the keys of 'stages' (NULL: all). */
+struct export
+{
+	struct st_buf doc;
+	struct st_image_manifest *m;
+	struct st_buf manifest;
+	struct st_digest doc_digest, manifest_digest;
+};
+
+static void export_release(struct export *x)
+{
+	st_buf_release(&x->doc);
+	st_buf_release(&x->manifest);
+	st_image_manifest_free(x->m);
+}
+
+static int export_build(struct builder_cache_share *c, struct st_store *s, const bool *in_min,
+			bool max, struct export *x, struct st_error **err)
+{
+	*x = (struct export){ .doc = ST_BUF_INIT, .manifest = ST_BUF_INIT };
+	x->m = st_image_manifest_new();
+	json_t *recs = json_array();
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < c->n_used; i++) {
+		const struct used_key *u = &c->used[i];
+		if (!max && !in_min[u->stage])
+			continue;
+		bool dup = false;
+		for (size_t k = 0; k < i && !dup; k++)
+			dup = !strcmp(c->used[k].key, u->key);
+		if (dup)
+			continue;
+		struct st_store_cache rec = { 0 };
+		struct st_error *e = NULL;
+		if (st_store_cache_get(s, u->key, &rec, &e) < 0) {
+			st_error_free(e); /* pruned meanwhile: nothing to share */
+			continue;
+		}
+		json_t *o = json_pack("{s:s, s:s}", "key", rec.key, "value", rec.value);
+		json_t *v = json_loads(rec.value, 0, NULL);
+		const char *layer = v ? json_string_value(json_object_get(v, "layer")) : NULL;
+		if (layer) {
+			struct st_store_layer l;
+			rc = st_store_layer_get(s, layer, &l, err);
+			if (rc == 0) {
+				json_object_set_new(o, "layer", json_string(l.digest.str));
+				json_object_set_new(o, "diff_id", json_string(l.diff_id.str));
+				json_object_set_new(o, "diff_size",
+						    json_integer((json_int_t)l.diff_size));
+				if (!layer_of(x->m, l.digest.str)) {
+					struct st_image_descriptor d = { 0 };
+					d.media_type = l.media_type ? l.media_type
+								    : (char *)ST_MT_OCI_LAYER_GZIP;
+					d.digest = l.digest;
+					d.size = (int64_t)l.size;
+					st_image_manifest_add_layer(x->m, &d);
+				}
+				st_store_layer_release(&l);
+			}
+		}
+		json_decref(v);
+		json_array_append_new(recs, o);
+		st_store_cache_release(&rec);
+	}
+	json_t *root = json_pack("{s:i, s:o}", "version", CACHE_DOC_VERSION, "records", recs);
+	char *text = json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(root);
+	st_buf_adds(&x->doc, text);
+	free(text);
+	if (rc < 0)
+		return -1;
+	st_digest_of(x->doc.data, x->doc.len, &x->doc_digest);
+	free(x->m->config.media_type);
+	x->m->config.media_type = st_xstrdup(ST_BUILDER_CACHE_MT);
+	x->m->config.digest = x->doc_digest;
+	x->m->config.size = (int64_t)x->doc.len;
+	st_image_manifest_serialize(x->m, &x->manifest);
+	st_digest_of(x->manifest.data, x->manifest.len, &x->manifest_digest);
+	return 0;
+}
+
+/* Write 'n' bytes as the layout blob 'd' unless it is there already. */
+static int layout_put(const struct share_spec *sp, const struct st_digest *d, const void *p,
+		      size_t n, int from_fd, struct st_error **err)
+{
+	st_autofree char *path = layout_blob(sp, d);
+	if (st_path_exists(path))
+		return 0;
+	st_auto_tmpfile struct st_tmpfile t = ST_TMPFILE_INIT;
+	if (st_tmpfile_open_beside(&t, path, 0644, err) < 0)
+		return -1;
+	if (from_fd < 0 && st_write_all(t.fd, p, n, err) < 0)
+		return st_err_wrap(err, "write '%s'", path);
+	st_autofree char *buf = from_fd >= 0 ? st_xmalloc(1 << 20) : NULL;
+	while (from_fd >= 0) {
+		ssize_t k = read(from_fd, buf, 1 << 20);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return st_err_errno(err, "read blob %s", d->str);
+		if (k == 0)
+			break;
+		if (st_write_all(t.fd, buf, (size_t)k, err) < 0)
+			return st_err_wrap(err, "write '%s'", path);
+	}
+	return st_tmpfile_commit(&t, path, err);
+}
+
+static int export_local(struct st_store *s, const struct share_spec *sp, const struct export *x,
+			struct st_error **err)
+{
+	st_autofree char *blobs = st_xasprintf("%s/blobs/sha256", sp->dir);
+	if (st_mkdir_p(blobs, 0755, err) < 0)
+		return -1;
+	for (size_t i = 0; i < x->m->n_layers; i++) {
+		st_autoclose int fd = -1;
+		if (st_store_open_blob(s, x->m->layers[i].digest.str, &fd, NULL, err) < 0 ||
+		    layout_put(sp, &x->m->layers[i].digest, NULL, 0, fd, err) < 0)
+			return -1;
+	}
+	if (layout_put(sp, &x->doc_digest, x->doc.data, x->doc.len, -1, err) < 0 ||
+	    layout_put(sp, &x->manifest_digest, x->manifest.data, x->manifest.len, -1, err) < 0)
+		return -1;
+	/* index.json last: the entry of our tag replaced, the others kept. */
+	st_autofree char *ipath = st_path_join(sp->dir, "index.json");
+	struct st_buf old = ST_BUF_INIT;
+	st_auto(st_image_index) struct st_image_index *idx = NULL;
+	struct st_error *e = NULL;
+	if (st_read_file(ipath, &old, &e) < 0 ||
+	    st_image_index_parse(old.data, old.len, &idx, &e) < 0) {
+		st_error_free(e);
+		idx = st_image_index_new();
+	}
+	st_buf_release(&old);
+	st_auto(st_image_index) struct st_image_index *nidx = st_image_index_new();
+	for (size_t i = 0; i < idx->n_manifests; i++) {
+		const char *name = st_image_map_get(&idx->manifests[i].annotations,
+						    "org.opencontainers.image.ref.name");
+		if (!name || strcmp(name, sp->tag))
+			st_image_index_add(nidx, &idx->manifests[i]);
+	}
+	struct st_image_descriptor d = { 0 };
+	d.media_type = (char *)ST_MT_OCI_MANIFEST;
+	d.digest = x->manifest_digest;
+	d.size = (int64_t)x->manifest.len;
+	st_image_map_set(&d.annotations, "org.opencontainers.image.ref.name", sp->tag);
+	st_image_index_add(nidx, &d);
+	st_image_map_release(&d.annotations);
+	struct st_buf out = ST_BUF_INIT;
+	st_image_index_serialize(nidx, &out);
+	st_autofree char *layout = st_path_join(sp->dir, "oci-layout");
+	static const char layout_text[] =
+	    "{\"imageLayoutVersion\":\"" ST_MT_OCI_LAYOUT_VERSION "\"}";
+	int rc =
+	    st_write_file_atomic(layout, NULL, layout_text, sizeof(layout_text) - 1, 0644, err);
+	if (rc == 0)
+		rc = st_write_file_atomic(ipath, NULL, out.data, out.len, 0644, err);
+	st_buf_release(&out);
+	return rc;
+}
+
+struct mem_reader {
+	const struct st_buf *b;
+	size_t off;
+};
+
+static ssize_t mem_read(void *ctx, void *buf, size_t n, struct st_error **err)
+{
+	(void)err;
+	struct mem_reader *m = ctx;
+	size_t left = m->b->len - m->off;
+	if (n > left)
+		n = left;
+	memcpy(buf, m->b->data + m->off, n);
+	m->off += n;
+	return (ssize_t)n;
+}
+
+static int mem_rewind(void *ctx, struct st_error **err)
+{
+	(void)err;
+	((struct mem_reader *)ctx)->off = 0;
+	return 0;
+}
+
+static int export_registry(struct builder_cache_share *c, struct st_store *s,
+			   const struct share_spec *sp, const struct export *x,
+			   struct st_error **err)
+{
+	struct st_registry *r = registry(c, err);
+	if (!r)
+		return -1;
+	for (size_t i = 0; i < x->m->n_layers; i++)
+		if (st_registry_push_store_blob(s, r, sp->ref, &x->m->layers[i].digest, NULL, err) <
+		    0)
+			return -1;
+	bool exists = false;
+	if (st_registry_blob_exists(r, sp->ref, &x->doc_digest, &exists, err) < 0)
+		return -1;
+	if (!exists) {
+		struct mem_reader m = { &x->doc, 0 };
+		struct st_http_body_reader body = { mem_read, mem_rewind, &m, x->doc.len };
+		bool mounted = false;
+		if (st_registry_push_blob(r, sp->ref, &x->doc_digest, &body, NULL, &mounted, err) <
+		    0)
+			return -1;
+	}
+	return st_registry_put_manifest(r, sp->ref, ST_MT_OCI_MANIFEST, x->manifest.data,
+					x->manifest.len, err);
+}
+
+int builder_cache_share_export(struct builder_cache_share *c, struct st_store *s,
+			       const bool *in_min, builder_warn_fn warn, void *ctx,
+			       struct st_error **err)
+{
+	for (size_t i = 0; c && i < c->n_to; i++) {
+		const struct share_spec *sp = &c->to[i];
+		struct export x;
+		int rc = export_build(c, s, in_min, sp->max, &x, err);
+		if (rc == 0)
+			rc = sp->type == SHARE_LOCAL ? export_local(s, sp, &x, err)
+						     : export_registry(c, s, sp, &x, err);
+		export_release(&x);
+		if (rc < 0) {
+			st_autofree char *name = spec_name(sp);
+			st_err_wrap(err, "export cache to %s", name);
+			if (!sp->ignore_error)
+				return -1;
+			warn(ctx, (*err)->msg);
+			st_error_clear(err);
+		}
+	}
+	return 0;
+}
