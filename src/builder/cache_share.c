@@ -339,11 +339,11 @@ static const struct st_image_descriptor *layer_of(const struct st_image_manifest
 }
 
 /* The records of cache document 'doc' (whose layers 'm' lists), added to c->recs. */
-static int add_records(struct builder_cache_share *c, size_t from, const struct st_buf *doc,
+static int add_records(struct builder_cache_share *c, size_t from, const void *doc, size_t len,
 		       const struct st_image_manifest *m, struct st_error **err)
 {
 	json_error_t jerr;
-	json_t *root = json_loadb(doc->data, doc->len, 0, &jerr);
+	json_t *root = json_loadb(doc, len, 0, &jerr);
 	if (!root)
 		return st_err(err, ST_E_PARSE, "cache document: %s", jerr.text);
 	int rc = 0;
@@ -391,21 +391,38 @@ static int add_records(struct builder_cache_share *c, size_t from, const struct 
 	return rc;
 }
 
+static int check_cache_manifest(const struct st_image_manifest *m, struct st_error **err)
+{
+	if (!m->config.media_type || strcmp(m->config.media_type, ST_BUILDER_CACHE_MT))
+		return st_err(err, ST_E_INVALID, "not a strata build cache (config is %s)",
+			      m->config.media_type ? m->config.media_type : "untyped");
+	return 0;
+}
+
 static int import_one(struct builder_cache_share *c, size_t i, struct st_error **err)
 {
 	const struct share_spec *sp = &c->from[i];
 	st_auto(st_image_manifest) struct st_image_manifest *m = NULL;
-	if (read_manifest(c, sp, &m, err) < 0)
+	if (read_manifest(c, sp, &m, err) < 0 || check_cache_manifest(m, err) < 0)
 		return -1;
-	if (!m->config.media_type || strcmp(m->config.media_type, ST_BUILDER_CACHE_MT))
-		return st_err(err, ST_E_INVALID, "not a strata build cache (config is %s)",
-			      m->config.media_type ? m->config.media_type : "untyped");
 	struct st_buf doc = ST_BUF_INIT;
 	int rc = blob_bytes(c, sp, &m->config.digest, &doc, err);
 	if (rc == 0)
-		rc = add_records(c, i, &doc, m, err);
+		rc = add_records(c, i, doc.data, doc.len, m, err);
 	st_buf_release(&doc);
 	return rc;
+}
+
+int builder_cache_share_parse(struct builder_cache_share *c, const void *manifest, size_t mlen,
+			      const void *doc, size_t dlen, struct st_error **err)
+{
+	if (!c->n_from)
+		return st_err(err, ST_E_INVALID, "no --cache-from to parse for");
+	st_auto(st_image_manifest) struct st_image_manifest *m = NULL;
+	if (st_image_manifest_parse(manifest, mlen, &m, err) < 0 ||
+	    check_cache_manifest(m, err) < 0)
+		return -1;
+	return add_records(c, 0, doc, dlen, m, err);
 }
 
 static char *spec_name(const struct share_spec *sp)

@@ -216,6 +216,10 @@ int builder_cache_share_import(struct builder_cache_share *c, builder_warn_fn wa
  */
 int builder_cache_share_fetch(struct builder_cache_share *c, struct st_store *s, const char *key,
 			      struct st_error **err);
+/* The records of a cache from its manifest and document, as if read from the first
+ * --cache-from (for tests and fuzzing: what a registry or a directory may hold). */
+int builder_cache_share_parse(struct builder_cache_share *c, const void *manifest, size_t mlen,
+			      const void *doc, size_t dlen, struct st_error **err);
 /* A step of stage 'stage' ended with 'key' (hit or executed). Any thread. */
 void builder_cache_share_used(struct builder_cache_share *c, const char *key, size_t stage);
 /*
