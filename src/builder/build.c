@@ -976,9 +976,9 @@ static void warn(void *ctx, const char *msg)
  * --cache-to: mode=min shares the steps of the target stage and of the stages it is built
  * FROM (its image's chain), mode=max those of every stage.
  */
-static int export_cache(struct build *b, size_t target, struct st_error **err)
+static bool *min_stages(struct build *b, size_t target)
 {
-	st_autofree bool *in_min = st_xcalloc(b->df->nstages, sizeof(bool));
+	bool *in_min = st_xcalloc(b->df->nstages, sizeof(bool));
 	for (size_t at = target, hops = 0; hops <= b->df->nstages; hops++) {
 		in_min[at] = true;
 		const struct st_dockerfile_plan_stage *ps = b->slots[at].run.ps;
@@ -986,7 +986,7 @@ static int export_cache(struct build *b, size_t target, struct st_error **err)
 			break;
 		at = ps->base_stage;
 	}
-	return builder_cache_share_export(b->share, b->store, in_min, warn, b, err);
+	return in_min;
 }
 
 int st_builder_run(struct st_store *s, const struct st_builder_opts *o,
@@ -1049,10 +1049,14 @@ int st_builder_run(struct st_store *s, const struct st_builder_opts *o,
 	for (size_t i = 0; rc == 0 && b.df && i < b.df->nwarnings; i++)
 		info(&b, "warning: %s", b.df->warnings[i]);
 	if (rc == 0 && b.plan->nunused_args) {
+		/* BUILDKIT_* args are the build's own options (BUILDKIT_INLINE_CACHE), not the
+		 * Dockerfile's. */
 		struct st_buf u = ST_BUF_INIT;
 		for (size_t i = 0; i < b.plan->nunused_args; i++)
-			st_buf_addf(&u, "%s%s", i ? ", " : "", b.plan->unused_args[i]);
-		info(&b, "warning: build arguments were not consumed: %s", u.data);
+			if (strncmp(b.plan->unused_args[i], "BUILDKIT_", 9))
+				st_buf_addf(&u, "%s%s", u.len ? ", " : "", b.plan->unused_args[i]);
+		if (u.len)
+			info(&b, "warning: build arguments were not consumed: %s", u.data);
 		st_buf_release(&u);
 	}
 
@@ -1141,11 +1145,14 @@ int st_builder_run(struct st_store *s, const struct st_builder_opts *o,
 			.n_refs = nrefs,
 			.lease = b.slots[last].run.lease,
 		};
+		st_autofree bool *in_min = b.share ? min_stages(&b, last) : NULL;
+		if (rc == 0 && b.share)
+			rc = builder_cache_share_inline(b.share, s, in_min, fin->cfg, err);
 		struct st_digest id;
 		if (rc == 0)
 			rc = st_local_image_commit(s, &c, &id, err);
 		if (rc == 0 && b.share)
-			rc = export_cache(&b, last, err);
+			rc = builder_cache_share_export(b.share, s, in_min, warn, &b, err);
 		if (rc == 0 && res) {
 			res->id = id;
 			res->steps = b.steps;

@@ -34,7 +34,10 @@
 /* Bigger documents are refused: a cache of many thousand steps is far below this. */
 #define CACHE_DOC_MAX (64u << 20)
 
-enum share_type { SHARE_LOCAL, SHARE_REGISTRY };
+enum share_type { SHARE_LOCAL, SHARE_REGISTRY, SHARE_INLINE };
+
+/* Where an image's config carries its inline cache (type=inline, BUILDKIT_INLINE_CACHE=1). */
+#define INLINE_KEY "strata.buildcache.v1"
 
 struct share_spec {
 	enum share_type type;
@@ -179,6 +182,10 @@ static int spec_parse(const char *text, bool to, struct share_spec *out, struct 
 			return st_err_wrap(err, "%s '%s'", flag, text);
 		return 0;
 	}
+	if (to && !strcmp(type, "inline")) {
+		out->type = SHARE_INLINE;
+		return 0;
+	}
 	if (!strcmp(type, "local")) {
 		out->type = SHARE_LOCAL;
 		if (!out->dir)
@@ -189,26 +196,39 @@ static int spec_parse(const char *text, bool to, struct share_spec *out, struct 
 		return 0;
 	}
 	return st_err(err, ST_E_USAGE,
-		      "%s '%s': unsupported cache type '%s' (expected local or registry)", flag,
-		      text, type);
+		      "%s '%s': unsupported cache type '%s' (expected local, registry%s)", flag,
+		      text, type, to ? " or inline" : "");
+}
+
+/* --build-arg BUILDKIT_INLINE_CACHE=1 asks for an inline cache, as in BuildKit. */
+static bool inline_arg(const struct st_builder_opts *o)
+{
+	for (size_t i = 0; i < o->n_build_args; i++) {
+		const char *a = o->build_args[i];
+		if (!strncmp(a, "BUILDKIT_INLINE_CACHE=", 22))
+			return strcmp(a + 22, "0") && strcmp(a + 22, "false") && a[22];
+	}
+	return false;
 }
 
 int builder_cache_share_new(const struct st_builder_opts *o, struct builder_cache_share **out,
 			    struct st_error **err)
 {
 	*out = NULL;
-	if (!o->n_cache_from && !o->n_cache_to)
+	if (!o->n_cache_from && !o->n_cache_to && !inline_arg(o))
 		return 0;
 	struct builder_cache_share *c = st_xcalloc(1, sizeof(*c));
 	pthread_mutex_init(&c->lock, NULL);
 	c->ro = o->registry;
 	c->from = st_xcalloc(o->n_cache_from + 1, sizeof(*c->from));
-	c->to = st_xcalloc(o->n_cache_to + 1, sizeof(*c->to));
+	c->to = st_xcalloc(o->n_cache_to + 2, sizeof(*c->to));
 	int rc = 0;
 	for (size_t i = 0; rc == 0 && i < o->n_cache_from; i++, c->n_from++)
 		rc = spec_parse(o->cache_from[i], false, &c->from[i], err);
 	for (size_t i = 0; rc == 0 && i < o->n_cache_to; i++, c->n_to++)
 		rc = spec_parse(o->cache_to[i], true, &c->to[i], err);
+	if (rc == 0 && inline_arg(o))
+		c->to[c->n_to++] = (struct share_spec){ .type = SHARE_INLINE };
 	if (rc < 0) {
 		builder_cache_share_free(c);
 		return -1;
@@ -391,6 +411,20 @@ static int add_records(struct builder_cache_share *c, size_t from, const void *d
 	return rc;
 }
 
+/* The cache document an image's config carries inline, into *doc: 0, or ST_E_NOTFOUND. */
+static int inline_doc(const struct st_buf *config, struct st_buf *doc, struct st_error **err)
+{
+	json_t *root = json_loadb(config->data, config->len, 0, NULL);
+	const char *text = json_string_value(json_object_get(root, INLINE_KEY));
+	int rc = 0;
+	if (text)
+		st_buf_adds(doc, text);
+	else
+		rc = st_err(err, ST_E_NOTFOUND, "the image has no inline cache (%s)", INLINE_KEY);
+	json_decref(root);
+	return rc;
+}
+
 static int check_cache_manifest(const struct st_image_manifest *m, struct st_error **err)
 {
 	if (!m->config.media_type || strcmp(m->config.media_type, ST_BUILDER_CACHE_MT))
@@ -403,10 +437,23 @@ static int import_one(struct builder_cache_share *c, size_t i, struct st_error *
 {
 	const struct share_spec *sp = &c->from[i];
 	st_auto(st_image_manifest) struct st_image_manifest *m = NULL;
-	if (read_manifest(c, sp, &m, err) < 0 || check_cache_manifest(m, err) < 0)
+	if (read_manifest(c, sp, &m, err) < 0)
 		return -1;
 	struct st_buf doc = ST_BUF_INIT;
-	int rc = blob_bytes(c, sp, &m->config.digest, &doc, err);
+	int rc;
+	if (m->config.media_type && (!strcmp(m->config.media_type, ST_MT_OCI_CONFIG) ||
+				     !strcmp(m->config.media_type, ST_MT_DOCKER_CONFIG))) {
+		/* An image: its config may carry an inline cache of its own layers. */
+		struct st_buf config = ST_BUF_INIT;
+		rc = blob_bytes(c, sp, &m->config.digest, &config, err);
+		if (rc == 0)
+			rc = inline_doc(&config, &doc, err);
+		st_buf_release(&config);
+	} else {
+		rc = check_cache_manifest(m, err);
+		if (rc == 0)
+			rc = blob_bytes(c, sp, &m->config.digest, &doc, err);
+	}
 	if (rc == 0)
 		rc = add_records(c, i, doc.data, doc.len, m, err);
 	st_buf_release(&doc);
@@ -540,8 +587,18 @@ static void export_release(struct export *x)
 	st_image_manifest_free(x->m);
 }
 
+static bool has_diff_id(const struct st_image_config *cfg, const struct st_digest *d)
+{
+	for (size_t i = 0; i < cfg->n_diff_ids; i++)
+		if (st_digest_equal(&cfg->diff_ids[i], d))
+			return true;
+	return false;
+}
+
+/* 'only_in' (may be NULL): keep only the records whose layer that image has (inline). */
 static int export_build(struct builder_cache_share *c, struct st_store *s, const bool *in_min,
-			bool max, struct export *x, struct st_error **err)
+			bool max, const struct st_image_config *only_in, struct export *x,
+			struct st_error **err)
 {
 	*x = (struct export){ .doc = ST_BUF_INIT, .manifest = ST_BUF_INIT };
 	x->m = st_image_manifest_new();
@@ -568,6 +625,13 @@ static int export_build(struct builder_cache_share *c, struct st_store *s, const
 		if (layer) {
 			struct st_store_layer l;
 			rc = st_store_layer_get(s, layer, &l, err);
+			if (rc == 0 && only_in && !has_diff_id(only_in, &l.diff_id)) {
+				st_store_layer_release(&l);
+				json_decref(v);
+				json_decref(o);
+				st_store_cache_release(&rec);
+				continue;
+			}
 			if (rc == 0) {
 				json_object_set_new(o, "layer", json_string(l.digest.str));
 				json_object_set_new(o, "diff_id", json_string(l.diff_id.str));
@@ -741,8 +805,10 @@ int builder_cache_share_export(struct builder_cache_share *c, struct st_store *s
 {
 	for (size_t i = 0; c && i < c->n_to; i++) {
 		const struct share_spec *sp = &c->to[i];
+		if (sp->type == SHARE_INLINE)
+			continue; /* in the image's config: builder_cache_share_inline() */
 		struct export x;
-		int rc = export_build(c, s, in_min, sp->max, &x, err);
+		int rc = export_build(c, s, in_min, sp->max, NULL, &x, err);
 		if (rc == 0)
 			rc = sp->type == SHARE_LOCAL ? export_local(s, sp, &x, err)
 						     : export_registry(c, s, sp, &x, err);
@@ -757,4 +823,24 @@ int builder_cache_share_export(struct builder_cache_share *c, struct st_store *s
 		}
 	}
 	return 0;
+}
+
+int builder_cache_share_inline(struct builder_cache_share *c, struct st_store *s,
+			       const bool *in_min, struct st_image_config *cfg,
+			       struct st_error **err)
+{
+	bool wanted = false;
+	for (size_t i = 0; c && i < c->n_to; i++)
+		wanted |= c->to[i].type == SHARE_INLINE;
+	if (!wanted)
+		return 0;
+	struct export x;
+	int rc = export_build(c, s, in_min, false, cfg, &x, err);
+	if (rc == 0) {
+		if (!cfg->raw)
+			cfg->raw = json_object();
+		json_object_set_new(cfg->raw, INLINE_KEY, json_stringn(x.doc.data, x.doc.len));
+	}
+	export_release(&x);
+	return rc;
 }

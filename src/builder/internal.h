@@ -216,6 +216,14 @@ int builder_cache_share_import(struct builder_cache_share *c, builder_warn_fn wa
  */
 int builder_cache_share_fetch(struct builder_cache_share *c, struct st_store *s, const char *key,
 			      struct st_error **err);
+/*
+ * type=inline (or --build-arg BUILDKIT_INLINE_CACHE=1): put the records of the final image's
+ * steps (mode=min) in its config 'cfg', before it is committed; nothing when not asked for.
+ * A registry reference to the image then works as a --cache-from.
+ */
+int builder_cache_share_inline(struct builder_cache_share *c, struct st_store *s,
+			       const bool *in_min, struct st_image_config *cfg,
+			       struct st_error **err);
 /* The records of a cache from its manifest and document, as if read from the first
  * --cache-from (for tests and fuzzing: what a registry or a directory may hold). */
 int builder_cache_share_parse(struct builder_cache_share *c, const void *manifest, size_t mlen,

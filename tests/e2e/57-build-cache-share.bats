@@ -114,3 +114,28 @@ fresh_store() {
 	run strata system check
 	[ "$status" -eq 0 ]
 }
+
+@test "cache-to type=inline and BUILDKIT_INLINE_CACHE=1: the pushed image itself seeds a fresh store's cache" {
+	run strata build -q --cache-to type=inline -t "$REG/cache/inline:1" "$CTX"
+	[ "$status" -eq 0 ]
+	run strata push -q "$REG/cache/inline:1"
+	[ "$status" -eq 0 ]
+	fresh_store other
+	run strata build --progress=plain --cache-from "$REG/cache/inline:1" -t app:1 "$CTX"
+	[ "$status" -eq 0 ]
+	[[ "$output" != *"STEP-RAN"* ]]
+	[[ "$output" != *"warning"* ]]
+	# The build arg does the same; an image without an inline cache is only a warning.
+	export STRATA_ROOT=$BATS_TEST_TMPDIR/root
+	run strata build --progress=plain --build-arg BUILDKIT_INLINE_CACHE=1 -t "$REG/cache/inline:2" "$CTX"
+	[ "$status" -eq 0 ]
+	[[ "$output" != *"not consumed"* ]]
+	strata push -q "$REG/cache/inline:2"
+	strata tag busybox "$REG/cache/plain:1"
+	strata push -q "$REG/cache/plain:1"
+	fresh_store third
+	run strata build --progress=plain --cache-from "$REG/cache/plain:1" --cache-from "$REG/cache/inline:2" -t app:1 "$CTX"
+	[ "$status" -eq 0 ]
+	[[ "$output" != *"STEP-RAN"* ]]
+	[[ "$output" == *"warning: failed to import cache $REG/cache/plain:1: the image has no inline cache"* ]]
+}
