@@ -387,13 +387,17 @@ static struct curl_slist *prepare(struct st_http_client *c, struct xfer *x,
 	curl_easy_setopt(h, CURLOPT_XFERINFODATA, x);
 	curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
-	if (c->ca_file)
-		curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_file);
-	if (c->cert_file)
-		curl_easy_setopt(h, CURLOPT_SSLCERT, c->cert_file);
-	if (c->key_file)
-		curl_easy_setopt(h, CURLOPT_SSLKEY, c->key_file);
-	if (c->o.insecure) {
+	const struct st_http_tls *tls = rq->tls;
+	const char *ca = tls && tls->ca_file ? tls->ca_file : c->ca_file;
+	const char *cert = tls && tls->cert_file ? tls->cert_file : c->cert_file;
+	const char *key = tls && tls->cert_file ? tls->key_file : c->key_file;
+	if (ca)
+		curl_easy_setopt(h, CURLOPT_CAINFO, ca);
+	if (cert)
+		curl_easy_setopt(h, CURLOPT_SSLCERT, cert);
+	if (key)
+		curl_easy_setopt(h, CURLOPT_SSLKEY, key);
+	if (c->o.insecure || (tls && tls->insecure)) {
 		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
 		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
 	}

@@ -69,6 +69,14 @@ enum st_http_flags {
 	ST_HTTP_NO_RETRY = 1 << 1, /* one attempt only */
 };
 
+/* TLS settings of one request, over the client's (a registry's own CA or client certificate). */
+struct st_http_tls {
+	const char *ca_file;   /* NULL: the client's */
+	const char *cert_file; /* NULL: the client's */
+	const char *key_file;
+	bool insecure; /* do not verify the peer, whatever the client says */
+};
+
 struct st_http_request {
 	const char *method;	    /* NULL: GET, or PUT when a body is given */
 	const char *url;	    /* http:// or https:// only */
@@ -86,6 +94,7 @@ struct st_http_request {
 	 */
 	int (*auth)(void *ctx, const char *challenge, char **authorization, struct st_error **err);
 	void *auth_ctx;
+	const struct st_http_tls *tls; /* NULL: the client's settings */
 	/* Bytes of the response body so far and its total (0: unknown); non-zero cancels. */
 	int (*progress)(void *ctx, uint64_t done, uint64_t total);
 	void *progress_ctx;

@@ -42,6 +42,7 @@ struct st_registry {
 	size_t n_tokens;
 	struct scheme *schemes;
 	size_t n_schemes;
+	struct registry_hosts hosts; /* under 'lock' */
 };
 
 struct st_registry *st_registry_new(const struct st_registry_opts *o, struct st_error **err)
@@ -51,10 +52,18 @@ struct st_registry *st_registry_new(const struct st_registry_opts *o, struct st_
 		ho = *o->http;
 	if (o && o->tls_verify_off)
 		ho.insecure = true;
-	struct st_http_client *http = st_http_client_new(&ho, err);
-	if (!http)
+	struct registry_hosts hosts;
+	st_autofree char *hosts_file =
+	    o && o->hosts_file ? st_xstrdup(o->hosts_file) : st_registry_hosts_file();
+	if (registry_hosts_load(hosts_file, &hosts, err) < 0)
 		return NULL;
+	struct st_http_client *http = st_http_client_new(&ho, err);
+	if (!http) {
+		registry_hosts_release(&hosts);
+		return NULL;
+	}
 	struct st_registry *r = st_xcalloc(1, sizeof(*r));
+	r->hosts = hosts;
 	r->http = http;
 	r->auth_file = o && o->auth_file ? st_xstrdup(o->auth_file) : st_registry_auth_file();
 	r->tls_verify_off = o && o->tls_verify_off;
@@ -74,6 +83,7 @@ void st_registry_free(struct st_registry *r)
 	for (size_t i = 0; i < r->n_schemes; i++)
 		free(r->schemes[i].domain);
 	free(r->schemes);
+	registry_hosts_release(&r->hosts);
 	pthread_mutex_destroy(&r->lock);
 	st_http_client_free(r->http);
 	free(r->auth_file);
@@ -110,6 +120,29 @@ static bool is_loopback(const char *domain)
 	return (n == 9 && !strncmp(domain, "localhost", 9)) || !strncmp(domain, "127.", 4);
 }
 
+/* Whether 'domain' is reached without verifying its certificate (and over HTTP if need be). */
+static bool insecure(struct st_registry *r, const char *domain)
+{
+	pthread_mutex_lock(&r->lock);
+	bool listed = registry_hosts_insecure(&r->hosts, domain);
+	pthread_mutex_unlock(&r->lock);
+	return r->tls_verify_off || listed;
+}
+
+/* The TLS settings for a request to 'url': its host's CA and client certificate. */
+static void tls_for(struct st_registry *r, const char *url, struct st_http_tls *out)
+{
+	const char *h = strstr(url, "://");
+	h = h ? h + 3 : url;
+	st_autofree char *host = st_xstrndup(h, strcspn(h, "/"));
+	pthread_mutex_lock(&r->lock);
+	registry_hosts_tls(&r->hosts, host, out);
+	out->insecure = registry_hosts_insecure(&r->hosts, host) ||
+			(!strcmp(host, "registry-1.docker.io") &&
+			 registry_hosts_insecure(&r->hosts, "docker.io"));
+	pthread_mutex_unlock(&r->lock);
+}
+
 /*
  * "https://host" or, for a registry that may speak plain HTTP and does not answer TLS,
  * "http://host". The answer is remembered for the client's life.
@@ -117,7 +150,7 @@ static bool is_loopback(const char *domain)
 static char *base_url(struct st_registry *r, const char *domain)
 {
 	const char *host = api_host(domain);
-	if (!is_loopback(domain) && !r->tls_verify_off)
+	if (!is_loopback(domain) && !insecure(r, domain))
 		return st_xasprintf("https://%s", host);
 	pthread_mutex_lock(&r->lock);
 	for (size_t i = 0; i < r->n_schemes; i++) {
@@ -131,7 +164,12 @@ static char *base_url(struct st_registry *r, const char *domain)
 	/* Any answer over TLS, even a 401, means TLS works; a failed handshake means it does not.
 	 */
 	st_autofree char *probe = st_xasprintf("https://%s/v2/", host);
-	struct st_http_request rq = { .method = "GET", .url = probe, .flags = ST_HTTP_NO_RETRY };
+	/* The question is whether it speaks TLS, not whether we trust it: a certificate we do
+	 * not trust is reported by the real request, not taken for plain HTTP. */
+	struct st_http_tls tls = { .insecure = true };
+	struct st_http_request rq = {
+		.method = "GET", .url = probe, .flags = ST_HTTP_NO_RETRY, .tls = &tls
+	};
 	struct st_http_response resp;
 	struct st_error *perr = NULL;
 	bool plain = st_http_do(r->http, &rq, &resp, &perr) < 0;
@@ -211,9 +249,11 @@ static int fetch_token(struct auth_ctx *a, const char *challenge, const char *us
 		st_autofree char *b = registry_b64(userpass);
 		basic = st_xasprintf("Basic %s", b);
 	}
-	struct st_http_request rq = { .url = u.data,
-				      .authorization = basic,
-				      .flags = ST_HTTP_FOLLOW };
+	struct st_http_tls tls;
+	tls_for(a->r, u.data, &tls);
+	struct st_http_request rq = {
+		.url = u.data, .authorization = basic, .flags = ST_HTTP_FOLLOW, .tls = &tls
+	};
 	struct st_http_response resp;
 	int rc = st_http_do(a->r->http, &rq, &resp, err);
 	if (rc == 0 && (resp.status == 401 || resp.status == 403))
@@ -331,6 +371,44 @@ struct call {
 	const char *also_pull; /* another repository of the registry read too (a mount's source) */
 };
 
+/*
+ * A read from Docker Hub goes to its mirrors first, as Docker's registry-mirrors: the first
+ * that answers with success serves it (true, *resp filled). A mirror that fails or lacks it is
+ * skipped, its credentials and tokens its own; false sends the request to Docker Hub.
+ */
+static bool from_mirror(struct st_registry *r, const struct st_image_ref *ref, const struct call *c,
+			const struct st_http_request *hub, struct st_http_response *resp)
+{
+	bool read = !c->method || !strcmp(c->method, "GET") || !strcmp(c->method, "HEAD");
+	if (!read || strcmp(st_image_ref_domain(ref), "docker.io"))
+		return false;
+	for (size_t i = 0; i < r->hosts.n_mirrors; i++) {
+		const char *m = r->hosts.mirrors[i];
+		st_autofree char *url =
+		    st_xasprintf("%s/v2/%s/%s", m, st_image_ref_path(ref), c->path);
+		const char *h = strstr(m, "://") + 3;
+		st_autofree char *mhost = st_xstrndup(h, strcspn(h, "/"));
+		struct auth_ctx a = { r, mhost, ((struct auth_ctx *)hub->auth_ctx)->scope, NULL };
+		struct st_http_tls tls;
+		tls_for(r, url, &tls);
+		struct st_http_request rq = *hub;
+		rq.url = url;
+		rq.authorization = NULL;
+		rq.auth_ctx = &a;
+		rq.tls = &tls;
+		struct st_error *e = NULL;
+		if (st_http_do(r->http, &rq, resp, &e) == 0 && resp->status < 400)
+			return true;
+		if (!e)
+			st_http_response_release(resp);
+		st_error_free(e);
+		/* What a failed transfer wrote goes before Docker Hub's answer. */
+		if (hub->sink.reset && hub->sink.reset(hub->sink.ctx, &e) < 0)
+			st_error_free(e);
+	}
+	return false;
+}
+
 /* Send 'c' for ref's repository. Returns 0 with any status: the caller judges it. */
 static int call(struct st_registry *r, const struct st_image_ref *ref, const struct call *c,
 		struct st_http_response *resp, struct st_error **err)
@@ -366,6 +444,11 @@ static int call(struct st_registry *r, const struct st_image_ref *ref, const str
 	};
 	if (c->sink)
 		rq.sink = *c->sink;
+	struct st_http_tls tls;
+	tls_for(r, url, &tls);
+	rq.tls = &tls;
+	if (c->path[0] != '/' && strncmp(c->path, "http", 4) && from_mirror(r, ref, c, &rq, resp))
+		return 0;
 	return st_http_do(r->http, &rq, resp, err);
 }
 
@@ -378,7 +461,11 @@ static int ping(struct st_registry *r, const char *domain, const char *userpass,
 	st_autofree char *url = st_xasprintf("%s/v2/", base);
 	/* A login asks for no repository: the token server decides what an empty scope means. */
 	struct auth_ctx a = { r, domain, "", userpass };
-	struct st_http_request rq = { .url = url, .auth = on_challenge, .auth_ctx = &a };
+	struct st_http_tls tls;
+	tls_for(r, url, &tls);
+	struct st_http_request rq = {
+		.url = url, .auth = on_challenge, .auth_ctx = &a, .tls = &tls
+	};
 	return st_http_do(r->http, &rq, resp, err);
 }
 

@@ -17,4 +17,29 @@ char *registry_credentials(const char *auth_file, const char *domain);
 int registry_save_credentials(const char *auth_file, const char *domain, const char *user,
 			      const char *password, struct st_error **err);
 
+/* hosts.c */
+struct registry_host_tls {
+	char *host, *ca, *cert, *key;
+};
+struct registry_hosts {
+	char **insecure; /* "host[:port]" reached without TLS verification (or over HTTP) */
+	size_t n_insecure;
+	char **mirrors; /* base URLs tried before Docker Hub for what is read from it */
+	size_t n_mirrors;
+	char **certs_dirs; /* where <host>/ca.crt and client.cert/client.key are looked for */
+	size_t n_certs_dirs;
+	struct registry_host_tls *tls; /* per host, found once */
+	size_t n_tls;
+};
+/*
+ * Read the registries file (JSON: "insecure-registries", "registry-mirrors", "certs-dirs", as
+ * in Docker's daemon.json). A missing file gives the defaults; a bad one ST_E_PARSE or
+ * ST_E_INVALID naming the file and key.
+ */
+int registry_hosts_load(const char *file, struct registry_hosts *h, struct st_error **err);
+void registry_hosts_release(struct registry_hosts *h);
+bool registry_hosts_insecure(const struct registry_hosts *h, const char *domain);
+/* The CA and client certificate of 'host' (borrowed strings, valid while 'h' lives). */
+void registry_hosts_tls(struct registry_hosts *h, const char *host, struct st_http_tls *out);
+
 #endif

@@ -33,9 +33,20 @@
 /* The largest manifest or index accepted (the distribution registry's own limit). */
 #define ST_REGISTRY_MANIFEST_MAX (4u << 20)
 
+/*
+ * New: the registries file: $STRATA_REGISTRIES_CONF, else /etc/strata/registries.json. JSON
+ * with Docker daemon.json's keys: "insecure-registries" (hosts reached without TLS
+ * verification, over plain HTTP when they do not speak TLS), "registry-mirrors" (URLs tried
+ * before Docker Hub for pulls), and strata's "certs-dirs" (where <host>/NAME.crt, client.cert and
+ * client.key are found; default /etc/strata/certs.d, /etc/docker/certs.d,
+ * /etc/containers/certs.d).
+ */
+char *st_registry_hosts_file(void);
+
 struct st_registry_opts {
-	const char *auth_file; /* NULL: st_registry_auth_file() */
-	bool tls_verify_off;   /* accept any certificate, and plain HTTP, from every registry */
+	const char *auth_file;	/* NULL: st_registry_auth_file() */
+	const char *hosts_file; /* NULL: st_registry_hosts_file() */
+	bool tls_verify_off;	/* accept any certificate, and plain HTTP, from every registry */
 	const struct st_http_client_opts *http; /* NULL: the client's defaults */
 };
 
