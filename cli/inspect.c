@@ -1,4 +1,4 @@
-/* inspect.c: strata inspect [--format F] IMAGE... */
+/* inspect.c: strata inspect [--format F] IMAGE..., strata inspect --raw [docker://]IMAGE */
 #include <getopt.h>
 #include <string.h>
 
@@ -7,6 +7,7 @@
 #include "format.h"
 #include "template/template.h"
 #include "local/local.h"
+#include "registry/registry.h"
 #include "util/cleanup.h"
 #include "util/banned.h"
 
@@ -46,9 +47,55 @@ static json_t *inspect_one(struct st_store *s, const char *name, struct st_error
 	return v;
 }
 
+/*
+ * --raw: the manifest or index bytes of 'name' as stored (an image of the store) or as its
+ * registry serves them (a name the store lacks, or one written docker://REF), as
+ * `docker buildx imagetools inspect --raw` prints them.
+ */
+static int inspect_raw(struct st_cli *cli, const char *name, const struct st_registry_opts *ro,
+		       struct st_error **err)
+{
+	bool remote = !strncmp(name, "docker://", 9);
+	if (remote)
+		name += 9;
+	struct st_store *s = NULL;
+	if (!remote && st_cli_store(cli, &s, err) < 0)
+		return -1;
+	st_auto(st_store_image) struct st_store_image *img = NULL;
+	struct st_error *e = NULL;
+	if (!remote && st_local_image_find(s, name, &img, &e) == 0) {
+		struct st_buf b = ST_BUF_INIT;
+		int rc = st_store_read_blob(s, img->manifest_digest.str, &b, err);
+		if (rc == 0)
+			fwrite(b.data, 1, b.len, cli->out);
+		st_buf_release(&b);
+		return rc;
+	}
+	if (e && e->kind != ST_E_NOTFOUND) {
+		*err = e;
+		return -1;
+	}
+	st_error_free(e);
+	st_auto(st_image_ref) struct st_image_ref *ref = NULL;
+	if (st_image_ref_parse(name, &ref, err) < 0)
+		return -1;
+	st_auto(st_registry) struct st_registry *r = st_registry_new(ro, err);
+	if (!r)
+		return -1;
+	struct st_registry_manifest m = { .bytes = ST_BUF_INIT };
+	int rc = st_registry_get_manifest(r, ref, &m, err);
+	if (rc == 0)
+		fwrite(m.bytes.data, 1, m.bytes.len, cli->out);
+	st_registry_manifest_release(&m);
+	return rc;
+}
+
 int cmd_inspect(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 {
+	enum { OPT_RAW = 256 };
 	static const struct option longopts[] = {
+		{ "raw", no_argument, NULL, OPT_RAW },
+		ST_CLI_REGISTRY_LONGOPTS,
 		{ "format", required_argument, NULL, 'f' },
 		{ "size", no_argument, NULL, 's' },
 		{ "type", required_argument, NULL, 't' },
@@ -56,9 +103,19 @@ int cmd_inspect(struct st_cli *cli, int argc, char **argv, struct st_error **err
 		{ 0 },
 	};
 	const char *fmt = NULL;
+	bool raw = false;
+	struct st_registry_opts ro = { 0 };
 	int c;
 	while ((c = getopt_long(argc, argv, "f:sh", longopts, NULL)) != -1) {
+		int k = st_cli_registry_opt(c, optarg, &ro, err);
+		if (k < 0)
+			return -1;
+		if (k)
+			continue;
 		switch (c) {
+		case OPT_RAW:
+			raw = true;
+			break;
 		case 'f':
 			fmt = optarg;
 			break;
@@ -73,9 +130,18 @@ int cmd_inspect(struct st_cli *cli, int argc, char **argv, struct st_error **err
 		case 'h':
 			fputs("Usage: strata inspect [OPTIONS] IMAGE [IMAGE...]\n\n"
 			      "Display detailed information on one or more images\n\nOptions:\n"
-			      "  -f, --format string   Format output using a Go template\n"
-			      "  -s, --size            Display total file sizes (always shown)\n"
-			      "      --type string     Only 'image'\n",
+			      "      --authfile string    Credentials file for --raw from a "
+			      "registry\n"
+			      "  -f, --format string      Format output using a Go template\n"
+			      "      --raw                The manifest or index as stored, or as "
+			      "the\n"
+			      "                           registry serves it (a name the store "
+			      "lacks,\n"
+			      "                           or docker://NAME)\n"
+			      "  -s, --size               Display total file sizes (always shown)\n"
+			      "      --tls-verify bool    Verify the registry's certificate "
+			      "(default true)\n"
+			      "      --type string        Only 'image'\n",
 			      cli->out);
 			return 0;
 		default:
@@ -84,6 +150,12 @@ int cmd_inspect(struct st_cli *cli, int argc, char **argv, struct st_error **err
 	}
 	if (optind >= argc)
 		return st_cli_usage(err, "\"inspect\" requires at least 1 argument");
+	if (raw && fmt)
+		return st_cli_usage(err, "--raw and --format cannot be used together");
+	if (raw && argc - optind != 1)
+		return st_cli_usage(err, "--raw takes exactly 1 image");
+	if (raw)
+		return inspect_raw(cli, argv[optind], &ro, err);
 	/* Docker hands an inspect format to the template as typed: "\n" stays two characters
 	 * for the template's own string literals ({{"\n"}}); only list verbs unescape theirs. */
 	st_auto(st_template) struct st_template *t = NULL;

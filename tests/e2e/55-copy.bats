@@ -124,3 +124,21 @@ tmp_is_empty() {
 	run strata system check
 	[ "$status" -eq 0 ]
 }
+
+@test "inspect --raw: the stored manifest, and the registry's bytes for a name the store lacks or docker://" {
+	run strata inspect --raw busybox
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | jq -r .mediaType)" = "application/vnd.oci.image.manifest.v1+json" ]
+	local_digest=sha256:$(strata inspect --raw busybox | sha256sum | cut -d' ' -f1)
+	strata tag busybox "$REG/raw/bb:1"
+	strata push -q "$REG/raw/bb:1"
+	run strata inspect --raw "docker://$REG/raw/bb:1"
+	[ "$status" -eq 0 ]
+	[ "sha256:$(strata inspect --raw "docker://$REG/raw/bb:1" | sha256sum | cut -d' ' -f1)" = "$local_digest" ]
+	strata rmi "$REG/raw/bb:1"
+	[ "$(strata inspect --raw "$REG/raw/bb:1" | sha256sum)" = "$(skopeo inspect --raw --tls-verify=false "docker://$REG/raw/bb:1" | sha256sum)" ]
+	run strata inspect --raw --format '{{.Id}}' busybox
+	[ "$status" -eq 2 ]
+	run strata inspect --raw "$REG/raw/missing:1"
+	[ "$status" -ne 0 ]
+}
