@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "layer_progress.h"
 #include "copy/copy.h"
 #include "util/cleanup.h"
 #include "util/banned.h"
@@ -31,18 +32,8 @@ static const char usage_text[] =
     "      --override-arch string     Choose this architecture instead of the host's\n"
     "      --override-variant string  Choose this architecture variant\n"
     "      --digestfile string        Write the digest of the copied manifest to this file\n"
+    "      --progress string          auto, plain or tty: a line per layer with a bar\n"
     "  -q, --quiet                    Suppress output\n";
-
-struct copy_cli {
-	struct st_cli *cli;
-	bool quiet;
-};
-
-static void on_event(void *ctx, const char *id, const char *status)
-{
-	struct copy_cli *c = ctx;
-	fprintf(c->cli->errout, "%s%s%s\n", id, *id ? ": " : "", status);
-}
 
 static int tls_verify(const char *flag, const char *arg, bool *off, struct st_error **err)
 {
@@ -75,6 +66,7 @@ int cmd_copy(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 		OPT_ARCH,
 		OPT_VARIANT,
 		OPT_DIGESTFILE,
+		OPT_PROGRESS,
 	};
 	static const struct option longopts[] = {
 		{ "authfile", required_argument, NULL, OPT_AUTHFILE },
@@ -86,11 +78,13 @@ int cmd_copy(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 		{ "override-arch", required_argument, NULL, OPT_ARCH },
 		{ "override-variant", required_argument, NULL, OPT_VARIANT },
 		{ "digestfile", required_argument, NULL, OPT_DIGESTFILE },
+		{ "progress", required_argument, NULL, OPT_PROGRESS },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	struct copy_cli c = { .cli = cli };
+	bool quiet = false;
+	const char *progress = NULL;
 	struct st_registry_opts src_ro = { 0 }, dest_ro = { 0 };
 	const char *os = NULL, *arch = NULL, *variant = NULL, *digestfile = NULL;
 	int opt;
@@ -126,7 +120,10 @@ int cmd_copy(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 			digestfile = optarg;
 			break;
 		case 'q':
-			c.quiet = true;
+			quiet = true;
+			break;
+		case OPT_PROGRESS:
+			progress = optarg;
 			break;
 		case 'h':
 			fputs(usage_text, cli->out);
@@ -157,6 +154,12 @@ int cmd_copy(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 		st_copy_ref_release(&src);
 		return st_err_wrap(err, "destination");
 	}
+	st_auto_cli_layers struct st_cli_layers layers = { 0 };
+	if (st_cli_layers_init(&layers, cli->errout, progress, err) < 0) {
+		st_copy_ref_release(&src);
+		st_copy_ref_release(&dst);
+		return -1;
+	}
 	struct st_store *s = NULL;
 	st_auto(st_registry) struct st_registry *src_reg = NULL;
 	st_auto(st_registry) struct st_registry *dest_reg = NULL;
@@ -169,12 +172,13 @@ int cmd_copy(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 		.src_registry = src_reg,
 		.dest_registry = dest_reg,
 		.platform = have_platform ? &platform : NULL,
-		.events = { c.quiet ? NULL : on_event, &c },
+		.events = { quiet ? NULL : st_cli_layers_event, &layers,
+			    quiet ? NULL : st_cli_layers_bytes },
 	};
 	struct st_copy_result res;
 	if (rc == 0)
 		rc = st_copy(s, &src, &dst, &o, &res, err);
-	if (rc == 0 && !c.quiet)
+	if (rc == 0 && !quiet)
 		fprintf(cli->errout, "Writing manifest to image destination\n");
 	if (rc == 0 && digestfile)
 		rc = write_digestfile(digestfile, &res.digest, err);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "layer_progress.h"
 #include "registry/registry.h"
 #include "util/cleanup.h"
 #include "util/banned.h"
@@ -16,20 +17,17 @@ static const char usage_text[] =
     "  -a, --all-tags           Download all tagged images in the repository\n"
     "      --authfile string    Credentials file (default: ~/.docker/config.json)\n"
     "      --platform string    Set platform if the image is multi-platform (os/arch[/variant])\n"
+    "      --progress string    auto, plain or tty: a line per layer with a bar (default auto)\n"
     "  -q, --quiet              Suppress verbose output\n"
     "      --tls-verify bool    Require HTTPS and verify certificates (default true)\n";
 
 struct pull_opts {
 	bool all_tags, quiet, have_platform;
+	const char *progress;
+	struct st_cli_layers *layers;
 	struct st_platform platform;
 	struct st_registry_opts reg;
 };
-
-static void on_event(void *ctx, const char *id, const char *status)
-{
-	struct st_cli *cli = ctx;
-	fprintf(cli->errout, "%s%s%s\n", id, *id ? ": " : "", status);
-}
 
 static int pull_one(struct st_cli *cli, struct st_store *s, struct st_registry *r,
 		    const struct st_image_ref *ref, const struct pull_opts *o,
@@ -43,7 +41,8 @@ static int pull_one(struct st_cli *cli, struct st_store *s, struct st_registry *
 			st_image_ref_path(ref));
 	struct st_registry_pull_opts po = {
 		.platform = o->have_platform ? &o->platform : NULL,
-		.events = { o->quiet ? NULL : on_event, cli },
+		.events = { o->quiet ? NULL : st_cli_layers_event, o->layers,
+			    o->quiet ? NULL : st_cli_layers_bytes },
 	};
 	struct st_registry_pull_result res;
 	if (st_registry_pull(s, r, ref, &po, &res, err) < 0)
@@ -60,13 +59,38 @@ static int pull_one(struct st_cli *cli, struct st_store *s, struct st_registry *
 	return 0;
 }
 
+/* The image 'ref' names, or with -a every tag of its repository. */
+static int pull_all(struct st_cli *cli, struct st_store *s, const struct st_image_ref *ref,
+		    const struct pull_opts *o, struct st_error **err)
+{
+	st_auto(st_registry) struct st_registry *r = st_registry_new(&o->reg, err);
+	if (!r)
+		return -1;
+	if (!o->all_tags)
+		return pull_one(cli, s, r, ref, o, err);
+	char **tags = NULL;
+	size_t n = 0;
+	if (st_registry_tags(r, ref, &tags, &n, err) < 0)
+		return -1;
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		st_auto(st_image_ref) struct st_image_ref *t = st_image_ref_dup(ref);
+		rc = st_image_ref_set_tag(t, tags[i], err);
+		if (rc == 0)
+			rc = pull_one(cli, s, r, t, o, err);
+	}
+	st_store_strings_free(tags, n);
+	return rc;
+}
+
 int cmd_pull(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 {
-	enum { OPT_PLATFORM = 256 };
+	enum { OPT_PLATFORM = 256, OPT_PROGRESS };
 	static const struct option longopts[] = {
 		{ "all-tags", no_argument, NULL, 'a' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "platform", required_argument, NULL, OPT_PLATFORM },
+		{ "progress", required_argument, NULL, OPT_PROGRESS },
 		ST_CLI_REGISTRY_LONGOPTS,
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -85,6 +109,9 @@ int cmd_pull(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 			break;
 		case 'q':
 			o.quiet = true;
+			break;
+		case OPT_PROGRESS:
+			o.progress = optarg;
 			break;
 		case OPT_PLATFORM:
 			if (st_platform_parse(optarg, &o.platform, err) < 0)
@@ -114,22 +141,11 @@ int cmd_pull(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 	struct st_store *s = NULL;
 	if (st_cli_store(cli, &s, err) < 0)
 		return -1;
-	st_auto(st_registry) struct st_registry *r = st_registry_new(&o.reg, err);
-	if (!r)
+	struct st_cli_layers layers;
+	if (st_cli_layers_init(&layers, cli->errout, o.progress, err) < 0)
 		return -1;
-	if (!o.all_tags)
-		return pull_one(cli, s, r, ref, &o, err);
-	char **tags = NULL;
-	size_t n = 0;
-	if (st_registry_tags(r, ref, &tags, &n, err) < 0)
-		return -1;
-	int rc = 0;
-	for (size_t i = 0; rc == 0 && i < n; i++) {
-		st_auto(st_image_ref) struct st_image_ref *t = st_image_ref_dup(ref);
-		rc = st_image_ref_set_tag(t, tags[i], err);
-		if (rc == 0)
-			rc = pull_one(cli, s, r, t, &o, err);
-	}
-	st_store_strings_free(tags, n);
+	o.layers = &layers;
+	int rc = pull_all(cli, s, ref, &o, err);
+	st_cli_layers_release(&layers);
 	return rc;
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "layer_progress.h"
 #include "local/local.h"
 #include "registry/registry.h"
 #include "util/cleanup.h"
@@ -17,16 +18,13 @@ static const char usage_text[] =
     "Upload an image to a registry (to DESTINATION, a NAME[:TAG] of its own, when given)\n\n"
     "Options:\n"
     "      --authfile string    Credentials file (default: ~/.docker/config.json)\n"
+    "      --progress string    auto, plain or tty: a line per layer with a bar (default auto)\n"
     "  -q, --quiet              Suppress verbose output\n"
     "      --tls-verify bool    Require HTTPS and verify certificates (default true)\n";
 
-static void on_event(void *ctx, const char *id, const char *status)
-{
-	struct st_cli *cli = ctx;
-	fprintf(cli->errout, "%s%s%s\n", id, *id ? ": " : "", status);
-}
-
 struct push_opts {
+	const char *progress;
+	struct st_cli_layers *layers;
 	bool quiet, all_tags;
 	const char *digestfile;
 	struct st_registry_opts ro;
@@ -42,7 +40,8 @@ static int push_one(struct st_cli *cli, struct st_store *s, struct st_registry *
 	st_autofree char *repo = st_image_ref_repository(dest);
 	if (!o->quiet)
 		fprintf(cli->errout, "The push refers to repository [%s]\n", repo);
-	struct st_registry_events ev = { o->quiet ? NULL : on_event, cli };
+	struct st_registry_events ev = { o->quiet ? NULL : st_cli_layers_event, o->layers,
+					 o->quiet ? NULL : st_cli_layers_bytes };
 	struct st_registry_push_result res;
 	if (st_registry_push(s, r, img->id.str, dest, &ev, &res, err) < 0)
 		return -1;
@@ -83,11 +82,12 @@ static int repo_tags(struct st_store *s, const char *repo, char ***out, size_t *
 
 int cmd_push(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 {
-	enum { OPT_DIGESTFILE = 256 };
+	enum { OPT_DIGESTFILE = 256, OPT_PROGRESS };
 	static const struct option longopts[] = {
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "all-tags", no_argument, NULL, 'a' },
 		{ "digestfile", required_argument, NULL, OPT_DIGESTFILE },
+		{ "progress", required_argument, NULL, OPT_PROGRESS },
 		ST_CLI_REGISTRY_LONGOPTS,
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -106,6 +106,9 @@ int cmd_push(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 			break;
 		case 'a':
 			o.all_tags = true;
+			break;
+		case OPT_PROGRESS:
+			o.progress = optarg;
 			break;
 		case OPT_DIGESTFILE:
 			o.digestfile = optarg;
@@ -131,6 +134,10 @@ int cmd_push(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 	struct st_store *s = NULL;
 	if (st_cli_store(cli, &s, err) < 0)
 		return -1;
+	st_auto_cli_layers struct st_cli_layers layers = { 0 };
+	if (st_cli_layers_init(&layers, cli->errout, o.progress, err) < 0)
+		return -1;
+	o.layers = &layers;
 	st_auto(st_registry) struct st_registry *r = st_registry_new(&o.ro, err);
 	if (!r)
 		return -1;

@@ -63,6 +63,44 @@ static void event(struct puller *p, const struct st_digest *d, const char *statu
 	pthread_mutex_unlock(&p->lock);
 }
 
+/* A layer's bytes on their way to the ingest, counted for the events' bytes callback. */
+struct counted {
+	struct puller *p;
+	const struct st_image_descriptor *d;
+	struct st_http_sink inner;
+	uint64_t done;
+};
+
+static void count(struct counted *c)
+{
+	const struct st_registry_events *ev = c->p->o ? &c->p->o->events : NULL;
+	if (!ev || !ev->bytes)
+		return;
+	char id[13];
+	snprintf(id, sizeof(id), "%.12s", st_digest_hex(&c->d->digest));
+	pthread_mutex_lock(&c->p->lock);
+	ev->bytes(ev->ctx, id, c->done, c->d->size > 0 ? (uint64_t)c->d->size : 0);
+	pthread_mutex_unlock(&c->p->lock);
+}
+
+static int counted_write(void *ctx, const void *b, size_t n, struct st_error **err)
+{
+	struct counted *c = ctx;
+	if (c->inner.write(c->inner.ctx, b, n, err) < 0)
+		return -1;
+	c->done += n;
+	count(c);
+	return 0;
+}
+
+static int counted_reset(void *ctx, struct st_error **err)
+{
+	struct counted *c = ctx;
+	c->done = 0;
+	count(c);
+	return c->inner.reset(c->inner.ctx, err);
+}
+
 /* Whether the store has layer 'd' recorded with 'diff_id' (then *out is filled). */
 static bool have_layer(struct puller *p, const struct st_image_descriptor *d,
 		       const struct st_digest *diff_id, struct st_store_layer *out)
@@ -135,7 +173,8 @@ static int pull_layer(struct puller *p, size_t i, struct st_error **err)
 	struct st_store_layer got;
 	rc = st_local_ingest_new(p->s, p->lease, &p->store_lock, d, &g, err);
 	if (rc == 0) {
-		struct st_http_sink sink = { st_local_ingest_write, st_local_ingest_reset, g };
+		struct counted c = { p, d, { st_local_ingest_write, st_local_ingest_reset, g }, 0 };
+		struct st_http_sink sink = { counted_write, counted_reset, &c };
 		rc = st_registry_get_blob(p->r, p->ref, &d->digest, &sink, err);
 	}
 	if (rc == 0)

@@ -16,17 +16,31 @@
 #include "util/fs.h"
 #include "util/banned.h"
 
+/* A blob read for upload, its bytes counted for the events' bytes callback. */
 struct blob_reader {
 	int fd;
+	const struct st_registry_events *ev;
+	char id[13];
+	uint64_t done, size;
 };
+
+static void count(struct blob_reader *b)
+{
+	if (b->ev && b->ev->bytes)
+		b->ev->bytes(b->ev->ctx, b->id, b->done, b->size);
+}
 
 static ssize_t blob_read(void *ctx, void *buf, size_t n, struct st_error **err)
 {
 	struct blob_reader *b = ctx;
 	for (;;) {
 		ssize_t k = read(b->fd, buf, n);
-		if (k >= 0)
+		if (k >= 0) {
+			b->done += (uint64_t)k;
+			if (k > 0)
+				count(b);
 			return k;
+		}
 		if (errno != EINTR)
 			return st_err_errno(err, "read blob");
 	}
@@ -37,6 +51,8 @@ static int blob_rewind(void *ctx, struct st_error **err)
 	struct blob_reader *b = ctx;
 	if (lseek(b->fd, 0, SEEK_SET) < 0)
 		return st_err_errno(err, "rewind blob");
+	b->done = 0;
+	count(b);
 	return 0;
 }
 
@@ -94,10 +110,12 @@ int st_registry_push_store_blob(struct st_store *s, struct st_registry *r,
 		event(ev, d, "Layer already exists");
 		return 0;
 	}
-	struct blob_reader b = { -1 };
+	struct blob_reader b = { .fd = -1, .ev = ev };
+	snprintf(b.id, sizeof(b.id), "%.12s", st_digest_hex(d));
 	uint64_t size = 0;
 	if (st_store_open_blob(s, d->str, &b.fd, &size, err) < 0)
 		return -1;
+	b.size = size;
 	event(ev, d, "Pushing");
 	struct st_http_body_reader body = { blob_read, blob_rewind, &b, size };
 	st_autofree char *from = mount_source(s, dest, d);

@@ -131,6 +131,9 @@ struct st_registry_events {
 	/* 'id' is a short layer digest or "" for the image; 'status' e.g. "Pull complete". */
 	void (*fn)(void *ctx, const char *id, const char *status);
 	void *ctx;
+	/* May be NULL: the bytes of layer 'id' moved so far, of 'total', as they move (a
+	 * restarted transfer starts again from 0). Calls are serialized, like fn's. */
+	void (*bytes)(void *ctx, const char *id, uint64_t done, uint64_t total);
 };
 
 struct st_registry_pull_opts {

@@ -142,3 +142,26 @@ tmp_is_empty() {
 	run strata inspect --raw "$REG/raw/missing:1"
 	[ "$status" -ne 0 ]
 }
+
+@test "progress: --progress=tty draws a bar per layer in place; plain prints status lines; a bad mode is refused" {
+	mkdir -p "$BATS_TEST_TMPDIR/big"
+	head -c 4M /dev/urandom >"$BATS_TEST_TMPDIR/big/blob"
+	strata import "$BATS_TEST_TMPDIR/big" "$REG/progress/big:1" >/dev/null
+	run strata push --progress=tty "$REG/progress/big:1"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"Pushing ["*"B/"*"MB"* ]]
+	[[ "$output" == *$'\033['*"A"* ]]
+	export STRATA_ROOT=$BATS_TEST_TMPDIR/other
+	run strata pull --progress=tty "$REG/progress/big:1"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"Downloading ["* ]]
+	[[ "$output" == *"Pull complete"* ]]
+	export STRATA_ROOT=$BATS_TEST_TMPDIR/third
+	run strata pull --progress=plain "$REG/progress/big:1"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"Pull complete"* ]]
+	[[ "$output" != *$'\033'* ]]
+	run strata pull --progress=bogus "$REG/progress/big:1"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"--progress: expected auto, plain or tty"* ]]
+}
