@@ -32,6 +32,11 @@ struct build_cli_opts {
 	size_t nsecret_strs;
 	size_t ntags, nargs, nlabels, nnocache;
 	const char *iidfile;
+	/* -o, --push, --metadata-file */
+	struct st_builder_output *outputs;
+	size_t noutputs;
+	bool push;
+	const char *metadata_file;
 	bool quiet;
 	enum progress_mode progress;
 	const char *context;
@@ -131,6 +136,36 @@ static int parse_secret(struct build_cli_opts *o, const char *spec, struct st_er
 	return 0;
 }
 
+/* One -o, parsed at once: a bad one fails before any work. */
+static int parse_output(struct build_cli_opts *o, const char *arg, struct st_error **err)
+{
+	o->outputs = st_xrealloc(o->outputs, (o->noutputs + 1) * sizeof(*o->outputs));
+	struct st_builder_output *out = &o->outputs[o->noutputs++];
+	*out = (struct st_builder_output)ST_BUILDER_OUTPUT_INIT;
+	if (st_builder_output_parse(arg, out, err) < 0)
+		return -1;
+	if (out->dest && !strcmp(out->dest, "-"))
+		out->fd = STDOUT_FILENO;
+	return 0;
+}
+
+/* buildx's --push: the first output, an image, is pushed; with none, one is made. */
+static int finish_outputs(struct build_cli_opts *o, struct st_error **err)
+{
+	if (!o->push)
+		return 0;
+	if (o->noutputs == 0) {
+		o->outputs = st_xcalloc(1, sizeof(*o->outputs));
+		o->outputs[0] = (struct st_builder_output)ST_BUILDER_OUTPUT_INIT;
+		o->noutputs = 1;
+	}
+	if (o->outputs[0].type != ST_BUILDER_OUTPUT_IMAGE)
+		return st_cli_usage(err, "--push and an output of another type than image cannot "
+					 "be used together");
+	o->outputs[0].push = true;
+	return 0;
+}
+
 static int parse_flags(struct st_cli *cli, int argc, char **argv, struct build_cli_opts *o,
 		       struct st_error **err)
 {
@@ -151,7 +186,9 @@ static int parse_flags(struct st_cli *cli, int argc, char **argv, struct build_c
 		O_SSH,
 		O_LOAD,
 		O_PROVENANCE,
-		O_SBOM
+		O_SBOM,
+		O_METADATA_FILE,
+		O_PUSH
 	};
 	static const struct option longopts[] = {
 		{ "build-arg", required_argument, NULL, O_BUILD_ARG },
@@ -160,6 +197,9 @@ static int parse_flags(struct st_cli *cli, int argc, char **argv, struct build_c
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "label", required_argument, NULL, O_LABEL },
 		{ "load", no_argument, NULL, O_LOAD },
+		{ "metadata-file", required_argument, NULL, O_METADATA_FILE },
+		{ "output", required_argument, NULL, 'o' },
+		{ "push", no_argument, NULL, O_PUSH },
 		{ "network", required_argument, NULL, O_NETWORK },
 		{ "no-cache", no_argument, NULL, O_NO_CACHE },
 		{ "no-cache-filter", required_argument, NULL, O_NO_CACHE_FILTER },
@@ -184,7 +224,7 @@ static int parse_flags(struct st_cli *cli, int argc, char **argv, struct build_c
 	if (sde_set)
 		o->b.flags |= ST_BUILDER_SOURCE_DATE_EPOCH;
 	int c;
-	while ((c = getopt_long(argc, argv, "f:j:qt:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "f:j:o:qt:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case O_BUILD_ARG:
 			if (optarg[0] == '=' || !optarg[0])
@@ -212,6 +252,16 @@ static int parse_flags(struct st_cli *cli, int argc, char **argv, struct build_c
 			break;
 		case O_LOAD:
 			/* buildx's --load: the image lands in strata's store anyway */
+			break;
+		case 'o':
+			if (parse_output(o, optarg, err) < 0)
+				return -1;
+			break;
+		case O_PUSH:
+			o->push = true;
+			break;
+		case O_METADATA_FILE:
+			o->metadata_file = optarg;
 			break;
 		case O_PROVENANCE:
 		case O_SBOM:
@@ -304,6 +354,8 @@ static int parse_flags(struct st_cli *cli, int argc, char **argv, struct build_c
 	}
 	if (argc - optind != 1)
 		return st_cli_usage(err, "\"build\" requires exactly 1 argument: PATH|-");
+	if (finish_outputs(o, err) < 0)
+		return -1;
 	o->context = argv[optind];
 	return 0;
 }
@@ -704,6 +756,7 @@ int cmd_build(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 	struct build_cli_opts o = { .b = ST_BUILDER_OPTS_INIT };
 	struct st_buf dftext = ST_BUF_INIT;
 	struct display d = { .f = cli->errout, .after = ST_BUF_INIT, .t0 = mono() };
+	struct st_builder_result res = { 0 };
 	pthread_mutex_init(&d.lock, NULL);
 	int rc = parse_flags(cli, argc, argv, &o, err);
 	if (rc == 1) {
@@ -746,6 +799,8 @@ int cmd_build(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 	o.b.n_no_cache_stages = o.nnocache;
 	o.b.secrets = o.secrets;
 	o.b.n_secrets = o.nsecrets;
+	o.b.outputs = o.outputs;
+	o.b.n_outputs = o.noutputs;
 	/* Before any thread starts: the steps' mounts must die with this process. */
 	if ((rc = st_snapshot_private_ns(err)) < 0)
 		goto out;
@@ -771,22 +826,28 @@ int cmd_build(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 	struct st_store *s = NULL;
 	if ((rc = st_cli_store(cli, &s, err)) < 0)
 		goto out;
-	struct st_builder_result res = { 0 };
 	rc = st_builder_run(s, &o.b, &res, err);
 	display_stop(&d);
 	if (rc < 0)
 		goto out;
-	if (o.iidfile) {
+	if (o.iidfile && res.has_image) {
 		rc = st_write_file_atomic(o.iidfile, NULL, res.id.str, strlen(res.id.str), 0644,
 					  err);
 		if (rc < 0)
 			goto out;
 	}
-	if (o.quiet) {
+	if (o.metadata_file) {
+		rc = st_write_file_atomic(o.metadata_file, NULL, res.metadata, strlen(res.metadata),
+					  0644, err);
+		if (rc < 0)
+			goto out;
+	}
+	if (o.quiet && res.has_image) {
 		fprintf(cli->out, "%s\n", res.id.str);
 	} else if (o.progress != PROGRESS_QUIET) {
-		fprintf(cli->errout, "\nwriting image %s done\n", res.id.str);
-		for (size_t i = 0; i < o.ntags; i++)
+		if (res.has_image)
+			fprintf(cli->errout, "\nwriting image %s done\n", res.id.str);
+		for (size_t i = 0; res.has_image && i < o.ntags; i++)
 			fprintf(cli->errout, "naming to %s done\n", o.tags[i]);
 		fprintf(cli->errout, "%.1fs: %zu step%s run, %zu cached\n", mono() - d.t0,
 			res.steps, res.steps == 1 ? "" : "s", res.cached);
@@ -800,6 +861,10 @@ out:
 	free(o.labels);
 	free(o.nocache_stages);
 	free(o.secrets);
+	for (size_t i = 0; i < o.noutputs; i++)
+		st_builder_output_release(&o.outputs[i]);
+	free(o.outputs);
+	st_builder_result_release(&res);
 	for (size_t i = 0; i < o.nsecret_strs; i++)
 		free(o.secret_strs[i]);
 	free(o.secret_strs);

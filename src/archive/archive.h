@@ -65,6 +65,12 @@ struct st_archive_save_opts {
 	enum st_archive_format format; /* DOCKER, OCI_ARCHIVE or OCI_DIR */
 	const char *const *names;      /* images as a person typed them: name[:tag], id */
 	size_t n_names;
+	/* An image whose blobs are in the store but which is not recorded there (a build's
+	 * export, st_local_image_write()), saved first, under 'image_names' (normalised; none:
+	 * untagged). Borrowed; NULL: none. */
+	const struct st_store_image *image;
+	const char *const *image_names;
+	size_t n_image_names;
 };
 
 /*

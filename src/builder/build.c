@@ -1092,19 +1092,10 @@ int st_builder_run(struct st_store *s, const struct st_builder_opts *o,
 			char *ts = timestamp(o);
 			fin->cfg->created = ts;
 		}
-		struct st_local_commit c = {
-			.config = fin->cfg,
-			.layers = fin->layers,
-			.n_layers = fin->n_layers,
-			.refs = (const char *const *)refs,
-			.n_refs = nrefs,
-			.lease = b.slots[last].run.lease,
-		};
-		struct st_digest id;
 		if (rc == 0)
-			rc = st_local_image_commit(s, &c, &id, err);
+			rc = builder_export(s, o, fin, b.slots[last].run.lease, refs, nrefs, res,
+					    err);
 		if (rc == 0 && res) {
-			res->id = id;
 			res->steps = b.steps;
 			res->cached = b.cached;
 		}

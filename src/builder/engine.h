@@ -112,6 +112,15 @@ void builder_copy_plan_free(struct copy_plan *p);
 int builder_mkdir_layer(struct stage_run *r, const char *path, struct st_store_layer *layer,
 			bool *has_layer, struct st_error **err);
 
+/*
+ * output.c: write the final state 'fin' of the build to each of o->outputs (or into the store
+ * when there is none), tagged 'tags' (normalised) where an output names nothing; 'lease'
+ * holds the layers. Fills res->has_image, res->id and res->metadata.
+ */
+int builder_export(struct st_store *s, const struct st_builder_opts *o,
+		   const struct build_state *fin, struct st_store_lease *lease, char *const *tags,
+		   size_t n_tags, struct st_builder_result *res, struct st_error **err);
+
 /* Clean an absolute path: "/a/./b/../c/" -> "/a/c". New. */
 char *builder_path_clean(const char *p);
 
