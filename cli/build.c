@@ -37,6 +37,8 @@ struct build_cli_opts {
 	size_t noutputs;
 	bool push;
 	const char *metadata_file;
+	struct st_builder_context *contexts; /* --build-context */
+	size_t ncontexts;
 	bool quiet;
 	enum progress_mode progress;
 	const char *context;
@@ -51,6 +53,9 @@ static const char usage_text[] =
     "Options:\n"
     "      --build-arg list          Set build-time variables (K=V, or K to take it from the "
     "environment)\n"
+    "      --build-context list      Additional build contexts: NAME=DIR,\n"
+    "                                NAME=docker-image://REF or\n"
+    "                                NAME=oci-layout://DIR[:TAG|@DIGEST]\n"
     "  -f, --file string             Name of the Dockerfile (default: PATH/Dockerfile; - reads "
     "stdin)\n"
     "      --iidfile string          Write the image ID to the file\n"
@@ -188,10 +193,12 @@ static int parse_flags(struct st_cli *cli, int argc, char **argv, struct build_c
 		O_PROVENANCE,
 		O_SBOM,
 		O_METADATA_FILE,
-		O_PUSH
+		O_PUSH,
+		O_BUILD_CONTEXT
 	};
 	static const struct option longopts[] = {
 		{ "build-arg", required_argument, NULL, O_BUILD_ARG },
+		{ "build-context", required_argument, NULL, O_BUILD_CONTEXT },
 		{ "file", required_argument, NULL, 'f' },
 		{ "iidfile", required_argument, NULL, O_IIDFILE },
 		{ "jobs", required_argument, NULL, 'j' },
@@ -262,6 +269,12 @@ static int parse_flags(struct st_cli *cli, int argc, char **argv, struct build_c
 			break;
 		case O_METADATA_FILE:
 			o->metadata_file = optarg;
+			break;
+		case O_BUILD_CONTEXT:
+			o->contexts =
+			    st_xrealloc(o->contexts, (o->ncontexts + 1) * sizeof(*o->contexts));
+			if (st_builder_context_parse(optarg, &o->contexts[o->ncontexts++], err) < 0)
+				return -1;
 			break;
 		case O_PROVENANCE:
 		case O_SBOM:
@@ -801,6 +814,8 @@ int cmd_build(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 	o.b.n_secrets = o.nsecrets;
 	o.b.outputs = o.outputs;
 	o.b.n_outputs = o.noutputs;
+	o.b.contexts = o.contexts;
+	o.b.n_contexts = o.ncontexts;
 	/* Before any thread starts: the steps' mounts must die with this process. */
 	if ((rc = st_snapshot_private_ns(err)) < 0)
 		goto out;
@@ -864,6 +879,9 @@ out:
 	for (size_t i = 0; i < o.noutputs; i++)
 		st_builder_output_release(&o.outputs[i]);
 	free(o.outputs);
+	for (size_t i = 0; i < o.ncontexts; i++)
+		st_builder_context_release(&o.contexts[i]);
+	free(o.contexts);
 	st_builder_result_release(&res);
 	for (size_t i = 0; i < o.nsecret_strs; i++)
 		free(o.secret_strs[i]);

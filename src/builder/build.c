@@ -55,6 +55,7 @@ struct build {
 	size_t total; /* steps planned, FROMs and ONBUILD triggers included */
 	size_t steps, cached;
 	struct build_pull *pull;
+	struct build_named *named;
 	char *hint; /* the costliest RUN a cheap COPY invalidated, said at the end */
 	double hint_seconds;
 };
@@ -196,6 +197,11 @@ const struct st_builder_opts *builder_opts(const struct stage_run *r)
 struct build_pull *builder_puller(const struct stage_run *r)
 {
 	return r->b->pull;
+}
+
+struct build_named *builder_named(const struct stage_run *r)
+{
+	return r->b->named;
 }
 
 const struct build_state *builder_stage_state(struct stage_run *r, size_t index)
@@ -686,9 +692,44 @@ static int do_step(struct stage_run *r, const struct st_dockerfile_instr *in, si
 
 /* ---- a stage ---- */
 
+void builder_state_scratch(struct stage_run *r, struct build_state *st)
+{
+	const struct st_platform *p = &r->b->platform;
+	st->cfg = st_image_config_new();
+	st->cfg->os = st_xstrdup(p->os);
+	st->cfg->architecture = st_xstrdup(p->architecture);
+	if (p->variant[0])
+		st->cfg->variant = st_xstrdup(p->variant);
+	/* BuildKit's empty image: what a scratch stage's image shows if nothing sets it. */
+	st->cfg->config.working_dir = st_xstrdup("/");
+	st_image_config_env_set(st->cfg, "PATH", BUILD_DEFAULT_PATH);
+	/* The key covers the config the stage starts from. */
+	st_autofree char *t = st_xasprintf("scratch %s/%s WorkingDir=/ PATH=" BUILD_DEFAULT_PATH,
+					   p->os, p->architecture);
+	struct st_digest d;
+	st_digest_of(t, strlen(t), &d);
+	memcpy(st->key, st_digest_hex(&d), sizeof(st->key));
+}
+
+int builder_state_from_image(struct stage_run *r, const struct st_store_image *img,
+			     struct build_state *st, struct st_error **err)
+{
+	if (st_local_image_config(r->s, img, &st->cfg, err) < 0)
+		return -1;
+	for (size_t i = 0; i < img->n_layers; i++) {
+		builder_state_add_layer(st, &img->layers[i]);
+		if (r->lease && st_store_lease_add(r->lease, img->layers[i].diff_id.str, err) < 0)
+			return -1;
+	}
+	st_autofree char *t = st_xasprintf("image %s", img->id.str);
+	struct st_digest d;
+	st_digest_of(t, strlen(t), &d);
+	memcpy(st->key, st_digest_hex(&d), sizeof(st->key));
+	return 0;
+}
+
 static int stage_from(struct stage_run *r, struct st_error **err)
 {
-	struct build *b = r->b;
 	const struct st_dockerfile_plan_stage *ps = r->ps;
 	st_autofree char *title = NULL;
 	st_autofree char *shown = NULL;
@@ -722,39 +763,19 @@ static int stage_from(struct stage_run *r, struct st_error **err)
 		st_buf_release(&t);
 		memcpy(r->st.key, st_digest_hex(&d), sizeof(r->st.key));
 	} else if (!strcmp(ps->base, "scratch")) {
-		r->st.cfg = st_image_config_new();
-		r->st.cfg->os = st_xstrdup(b->platform.os);
-		r->st.cfg->architecture = st_xstrdup(b->platform.architecture);
-		if (b->platform.variant[0])
-			r->st.cfg->variant = st_xstrdup(b->platform.variant);
-		/* BuildKit's empty image: what a scratch stage's image shows if nothing sets it. */
-		r->st.cfg->config.working_dir = st_xstrdup("/");
-		st_image_config_env_set(r->st.cfg, "PATH", BUILD_DEFAULT_PATH);
-		/* The key covers the config the stage starts from. */
-		st_autofree char *t =
-		    st_xasprintf("scratch %s/%s WorkingDir=/ PATH=" BUILD_DEFAULT_PATH,
-				 b->platform.os, b->platform.architecture);
-		struct st_digest d;
-		st_digest_of(t, strlen(t), &d);
-		memcpy(r->st.key, st_digest_hex(&d), sizeof(r->st.key));
+		builder_state_scratch(r, &r->st);
 	} else {
-		struct st_store_image *img = NULL;
-		rc = builder_image_find(r, ps->base, &img, err);
-		if (rc == 0) {
-			rc = st_local_image_config(r->s, img, &r->st.cfg, err);
-			for (size_t i = 0; rc == 0 && i < img->n_layers; i++) {
-				builder_state_add_layer(&r->st, &img->layers[i]);
-				if (r->lease)
-					rc = st_store_lease_add(r->lease,
-								img->layers[i].diff_id.str, err);
-			}
-			if (rc == 0) {
-				st_autofree char *t = st_xasprintf("image %s", img->id.str);
-				struct st_digest d;
-				st_digest_of(t, strlen(t), &d);
-				memcpy(r->st.key, st_digest_hex(&d), sizeof(r->st.key));
-			}
-			st_store_image_free(img);
+		/* A named context of that name comes before any image (BuildKit's order). */
+		const struct build_state *named = NULL;
+		rc = builder_named_state(r, ps->base, &named, err);
+		if (rc == 1) {
+			builder_state_copy(&r->st, named);
+			rc = 0;
+		} else if (rc == 0) {
+			st_auto(st_store_image) struct st_store_image *img = NULL;
+			rc = builder_image_find(r, ps->base, &img, err);
+			if (rc == 0)
+				rc = builder_state_from_image(r, img, &r->st, err);
 		}
 	}
 	if (rc < 0) {
@@ -766,8 +787,36 @@ static int stage_from(struct stage_run *r, struct st_error **err)
 	return 0;
 }
 
+/*
+ * A stage that a named context of its name replaces (BuildKit's rule): its instructions do not
+ * run and its result is the context. 1 if it was, 0 if not.
+ */
+static int stage_replaced(struct stage_run *r, struct st_error **err)
+{
+	const struct build_state *named = NULL;
+	int rc = r->stage->name ? builder_named_state(r, r->stage->name, &named, err) : 0;
+	if (rc <= 0)
+		return rc;
+	st_autofree char *title =
+	    st_xasprintf("[%s1/1] FROM --build-context %s", r->label, r->stage->name);
+	r->step_name = title;
+	r->step_pos = 1;
+	r->step_in = NULL;
+	pthread_mutex_lock(&r->b->lock);
+	r->b->total -= r->total - 1;
+	pthread_mutex_unlock(&r->b->lock);
+	builder_stage_event(r, ST_BUILDER_EVENT_START, NULL, 0, 0);
+	builder_state_copy(&r->st, named);
+	builder_stage_event(r, ST_BUILDER_EVENT_DONE, NULL, 0, 0);
+	r->step_name = NULL;
+	return 1;
+}
+
 static int stage_build(struct stage_run *r, struct st_error **err)
 {
+	int replaced = stage_replaced(r, err);
+	if (replaced != 0)
+		return replaced < 0 ? -1 : 0;
 	if (stage_from(r, err) < 0)
 		return -1;
 	size_t pos = 2;
@@ -933,6 +982,7 @@ static void build_release(struct build *b)
 	free(b->ctx_dir);
 	free(b->df_name);
 	builder_pull_free(b->pull);
+	builder_named_free(b->named);
 	free(b->df_key);
 	free(b->hint);
 	pthread_mutex_destroy(&b->lock);
@@ -955,7 +1005,11 @@ static int add_labels(struct build *b, struct st_image_config *cfg, struct st_er
 int st_builder_run(struct st_store *s, const struct st_builder_opts *o,
 		   struct st_builder_result *res, struct st_error **err)
 {
-	struct build b = { .store = s, .o = o, .ctx_tmp_lock = -1, .pull = builder_pull_new(o) };
+	struct build b = { .store = s,
+			   .o = o,
+			   .ctx_tmp_lock = -1,
+			   .pull = builder_pull_new(o),
+			   .named = builder_named_new(o) };
 	pthread_mutex_init(&b.lock, NULL);
 	pthread_cond_init(&b.cond, NULL);
 	struct st_buf text = ST_BUF_INIT;

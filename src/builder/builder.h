@@ -120,6 +120,39 @@ struct st_builder_output {
 int st_builder_output_parse(const char *spec, struct st_builder_output *out, struct st_error **err);
 void st_builder_output_release(struct st_builder_output *o);
 
+/* ---- named contexts (--build-context), as BuildKit's ------------------------------------ */
+
+enum st_builder_context_kind {
+	ST_BUILDER_CONTEXT_DIR,	       /* a directory: its files, as the root of an empty image */
+	ST_BUILDER_CONTEXT_IMAGE,      /* docker-image://REF: pulled as --pull says */
+	ST_BUILDER_CONTEXT_OCI_LAYOUT, /* oci-layout://DIR[:TAG|@DIGEST]: loaded into the store */
+};
+
+/*
+ * One --build-context NAME=VALUE. FROM NAME, COPY --from=NAME and RUN --mount from=NAME use it
+ * instead of the image of that name, and a stage named NAME is replaced by it. Names compare
+ * as BuildKit compares them: normalised, so "alpine", "alpine:latest" and
+ * "docker.io/library/alpine" are one name.
+ */
+struct st_builder_context {
+	char *name; /* as given */
+	char *key;  /* the name normalised ("alpine", "alpine:3", "localhost:5000/x") */
+	enum st_builder_context_kind kind;
+	char *value;  /* the directory, reference or layout directory */
+	char *tag;    /* OCI_LAYOUT: the entry whose ref.name is this ("latest" by default) */
+	char *digest; /* OCI_LAYOUT: else the entry with this manifest digest */
+};
+
+/*
+ * Parse "NAME=DIR", "NAME=docker-image://REF" or "NAME=oci-layout://DIR[:TAG|@DIGEST]" into
+ * 'out' (new strings: st_builder_context_release()). ST_E_INVALID naming what is wrong: no
+ * '=', a bad name or reference, a scheme strata does not read (git, https, target:), or a
+ * directory that does not exist.
+ */
+int st_builder_context_parse(const char *spec, struct st_builder_context *out,
+			     struct st_error **err);
+void st_builder_context_release(struct st_builder_context *c);
+
 struct st_builder_opts {
 	/* The context: a directory, or a tar stream on 'context_tar_fd' (>= 0) when NULL. */
 	const char *context;
@@ -149,6 +182,8 @@ struct st_builder_opts {
 	enum st_builder_pull pull;
 	const struct st_registry_opts *registry; /* for pulls and pushes; NULL: the defaults */
 	struct st_builder_progress progress;
+	const struct st_builder_context *contexts; /* --build-context; borrowed */
+	size_t n_contexts;
 	/* Where the result goes; none: one IMAGE output. Borrowed. */
 	const struct st_builder_output *outputs;
 	size_t n_outputs;

@@ -70,6 +70,26 @@ struct build_pull *builder_puller(const struct stage_run *r);
 int builder_image_find(struct stage_run *r, const char *name, struct st_store_image **out,
 		       struct st_error **err);
 
+/* named.c: --build-context, resolved once per build by the first stage that names it. */
+struct build_named;
+struct build_named *builder_named_new(const struct st_builder_opts *o);
+void builder_named_free(struct build_named *n);
+/* Borrowed from the build. */
+struct build_named *builder_named(const struct stage_run *r);
+/*
+ * The state the named context 'name' (a FROM base, a --from or from= value, a stage name)
+ * gives, resolved now if it was not yet: 1 and *st (borrowed from the build), 0 when no
+ * context has that name, -1 when it cannot be resolved.
+ */
+int builder_named_state(struct stage_run *r, const char *name, const struct build_state **st,
+			struct st_error **err);
+
+/* The state of a stage FROM scratch: BuildKit's empty image for the build's platform. */
+void builder_state_scratch(struct stage_run *r, struct build_state *st);
+/* The state of a stage FROM 'img': its config and layers (leased), keyed by its id. */
+int builder_state_from_image(struct stage_run *r, const struct st_store_image *img,
+			     struct build_state *st, struct st_error **err);
+
 /* Whether 'name' (a --from value) names a stage before this one: 1 and *index. */
 int builder_stage_lookup(struct stage_run *r, const char *name, size_t *index);
 
