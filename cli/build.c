@@ -76,6 +76,7 @@ static const char usage_text[] =
     "id=ID,env=VAR\n"
     "      --ssh stringArray         Refused: strata has no SSH agent forwarding\n"
     "      --source-date-epoch int   Clamp every timestamp to this time (also $SOURCE_DATE_EPOCH)\n"
+    "      --squash                  Squash the final stage's new layers into one\n"
     "  -t, --tag list                Name and optionally a tag (name:tag)\n"
     "      --target string           Set the target build stage to build\n";
 
@@ -194,7 +195,8 @@ static int parse_flags(struct st_cli *cli, int argc, char **argv, struct build_c
 		O_SBOM,
 		O_METADATA_FILE,
 		O_PUSH,
-		O_BUILD_CONTEXT
+		O_BUILD_CONTEXT,
+		O_SQUASH
 	};
 	static const struct option longopts[] = {
 		{ "build-arg", required_argument, NULL, O_BUILD_ARG },
@@ -220,6 +222,7 @@ static int parse_flags(struct st_cli *cli, int argc, char **argv, struct build_c
 		{ "secret", required_argument, NULL, O_SECRET },
 		{ "ssh", required_argument, NULL, O_SSH },
 		{ "source-date-epoch", required_argument, NULL, O_SDE },
+		{ "squash", no_argument, NULL, O_SQUASH },
 		{ "tag", required_argument, NULL, 't' },
 		{ "target", required_argument, NULL, O_TARGET },
 		{ "help", no_argument, NULL, 'h' },
@@ -269,6 +272,9 @@ static int parse_flags(struct st_cli *cli, int argc, char **argv, struct build_c
 			break;
 		case O_METADATA_FILE:
 			o->metadata_file = optarg;
+			break;
+		case O_SQUASH:
+			o->b.flags |= ST_BUILDER_SQUASH;
 			break;
 		case O_BUILD_CONTEXT:
 			o->contexts =

@@ -757,6 +757,8 @@ static int stage_from(struct stage_run *r, struct st_error **err)
 		st_buf_adds(&t, "stage");
 		struct st_digest cd;
 		st_image_config_digest(src->cfg, &cd);
+		r->base_id = cd;
+		r->has_base_id = true;
 		st_buf_addf(&t, " %s", cd.str);
 		struct st_digest d;
 		st_digest_of(t.data, t.len, &d);
@@ -770,13 +772,21 @@ static int stage_from(struct stage_run *r, struct st_error **err)
 		rc = builder_named_state(r, ps->base, &named, err);
 		if (rc == 1) {
 			builder_state_copy(&r->st, named);
+			st_image_config_digest(named->cfg, &r->base_id);
 			rc = 0;
 		} else if (rc == 0) {
 			st_auto(st_store_image) struct st_store_image *img = NULL;
 			rc = builder_image_find(r, ps->base, &img, err);
 			if (rc == 0)
 				rc = builder_state_from_image(r, img, &r->st, err);
+			if (rc == 0)
+				r->base_id = img->id;
 		}
+		r->has_base_id = true;
+	}
+	if (rc == 0) {
+		r->base_layers = r->st.n_layers;
+		r->base_history = r->st.cfg->n_history;
 	}
 	if (rc < 0) {
 		builder_stage_event(r, ST_BUILDER_EVENT_ERROR, (*err)->msg, 0, now_s() - t0);
@@ -807,6 +817,7 @@ static int stage_replaced(struct stage_run *r, struct st_error **err)
 	pthread_mutex_unlock(&r->b->lock);
 	builder_stage_event(r, ST_BUILDER_EVENT_START, NULL, 0, 0);
 	builder_state_copy(&r->st, named);
+	r->base_layers = r->st.n_layers; /* nothing of its own */
 	builder_stage_event(r, ST_BUILDER_EVENT_DONE, NULL, 0, 0);
 	r->step_name = NULL;
 	return 1;
@@ -1145,6 +1156,10 @@ int st_builder_run(struct st_store *s, const struct st_builder_opts *o,
 		if (rc == 0 && !fin->cfg->created) {
 			char *ts = timestamp(o);
 			fin->cfg->created = ts;
+		}
+		if (rc == 0 && (o->flags & ST_BUILDER_SQUASH)) {
+			st_autofree char *now = timestamp(o);
+			rc = builder_squash(&b.slots[last].run, fin, now, err);
 		}
 		if (rc == 0)
 			rc = builder_export(s, o, fin, b.slots[last].run.lease, refs, nrefs, res,

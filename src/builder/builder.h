@@ -70,6 +70,7 @@ enum st_builder_pull {
 enum st_builder_flags {
 	ST_BUILDER_NO_CACHE = 1 << 0,	       /* execute every step; still record the results */
 	ST_BUILDER_SOURCE_DATE_EPOCH = 1 << 1, /* clamp every timestamp to 'source_date_epoch' */
+	ST_BUILDER_SQUASH = 1 << 2, /* the final stage's own layers merged into one (--squash) */
 };
 
 /*

@@ -40,6 +40,11 @@ struct stage_run {
 	const struct st_dockerfile_instr *step_in; /* the running step's instruction, if the
 						    * Dockerfile has it (not an ONBUILD trigger) */
 	char *created;				   /* the running step's history timestamp */
+	/* What the stage started from, for --squash: its layers and history entries, and its
+	 * id (an image's id, a stage's or context's config digest; none for scratch). */
+	size_t base_layers, base_history;
+	struct st_digest base_id;
+	bool has_base_id;
 };
 
 /* Add 'text' to 'b', cut after about 'max' bytes (at a character boundary) with its length
@@ -140,6 +145,13 @@ int builder_mkdir_layer(struct stage_run *r, const char *path, struct st_store_l
 int builder_export(struct st_store *s, const struct st_builder_opts *o,
 		   const struct build_state *fin, struct st_store_lease *lease, char *const *tags,
 		   size_t n_tags, struct st_builder_result *res, struct st_error **err);
+
+/*
+ * squash.c: merge the layers stage 'r' added to its base into one in 'fin' (its final state),
+ * as docker build --squash does; 'created' is the new history entry's time.
+ */
+int builder_squash(struct stage_run *r, struct build_state *fin, const char *created,
+		   struct st_error **err);
 
 /* Clean an absolute path: "/a/./b/../c/" -> "/a/c". New. */
 char *builder_path_clean(const char *p);

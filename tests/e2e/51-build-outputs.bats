@@ -178,3 +178,39 @@ image_ids() {
 	[ "$(image_ids)" = "$before" ]
 	[ ! -e "$OUT/fs" ]
 }
+
+@test "build --squash: the stage's own layers become one on top of the base, history kept" {
+	cat >"$CTX/Dockerfile" <<'DF'
+FROM busybox
+RUN echo one >/one && mkdir /d && echo x >/d/x
+RUN rm /bin/vi /one && echo two >/two
+ENV A=1
+COPY a.txt /a.txt
+DF
+	run strata build -q --squash -t squashed:1 "$CTX"
+	[ "$status" -eq 0 ]
+	base_layers=$(strata inspect --format '{{len .RootFS.Layers}}' busybox)
+	run strata inspect --format '{{len .RootFS.Layers}}' squashed:1
+	[ "$output" -eq $((base_layers + 1)) ]
+	# The base's layers are the base's.
+	run strata inspect --format '{{index .RootFS.Layers 0}}' squashed:1
+	[ "$output" = "$(strata inspect --format '{{index .RootFS.Layers 0}}' busybox)" ]
+	# The merged layer holds what the steps left, and the deletion of a base file.
+	strata save squashed:1 >"$OUT/s.tar"
+	top=$(tar -xOf "$OUT/s.tar" manifest.json | jq -r '.[0].Layers[-1]')
+	run sh -c "tar -xOf '$OUT/s.tar' '$top' | tar -tzf -"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"bin/.wh.vi"* ]]
+	[[ "$output" == *"d/x"* ]]
+	[[ "$output" == *"two"* ]]
+	[[ "$output" == *"a.txt"* ]]
+	[[ "$output" != *"one"* ]]
+	# Every entry is kept; the stage's own are empty now, and Docker's merge entry is last.
+	cfg=$(tar -xOf "$OUT/s.tar" manifest.json | jq -r '.[0].Config')
+	run sh -c "tar -xOf '$OUT/s.tar' '$cfg' | jq -c .history"
+	[ "$status" -eq 0 ]
+	[ "$(jq 'length' <<<"$output")" -eq 6 ]
+	[ "$(jq '[.[1:5][] | .empty_layer] | all' <<<"$output")" = true ]
+	[[ "$(jq -r '.[-1].comment' <<<"$output")" == "merge sha256:"*" to $(strata inspect --format '{{.Id}}' busybox)" ]]
+	[ "$(jq -r '.[-1].empty_layer // false' <<<"$output")" = false ]
+}
