@@ -187,7 +187,7 @@ static int layout_entry(const struct st_builder_context *c, struct st_digest *ou
 		      c->digest ? "" : "tagged ", c->digest ? c->digest : c->tag);
 }
 
-/* An image whose manifest is 'digest', loaded from the layout just now. */
+/* The store's image whose manifest is 'digest': 1 and *out (new), or 0. */
 static int image_by_manifest(struct st_store *s, const struct st_digest *digest,
 			     struct st_store_image **out, struct st_error **err)
 {
@@ -202,25 +202,78 @@ static int image_by_manifest(struct st_store *s, const struct st_digest *digest,
 		}
 	}
 	st_store_image_list_free(v, n);
-	if (!*out)
-		return st_err(err, ST_E_NOTFOUND, "manifest %s was not loaded (an index?)",
-			      digest->str);
-	return 0;
+	return *out != NULL;
 }
 
+static bool in_list(struct st_store_image **v, size_t n, const struct st_digest *id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (st_digest_equal(&v[i]->id, id))
+			return true;
+	return false;
+}
+
+/* Images a layout's load recorded that the store did not have: the build forgets them. */
+struct loaded {
+	struct st_digest *ids;
+	size_t n;
+};
+
+/*
+ * The image of the layout's chosen entry, loaded into the store unless it is there already.
+ * 'fresh' receives the images the load added (the whole layout is loaded), which the build
+ * removes once it holds the layers it needs: BuildKit keeps nothing of a layout it read.
+ */
 static int resolve_layout(struct stage_run *r, const struct st_builder_context *c,
-			  struct st_store_image **img, struct st_error **err)
+			  struct st_store_image **img, struct loaded *fresh, struct st_error **err)
 {
 	struct st_digest want;
 	if (layout_entry(c, &want, err) < 0)
 		return -1;
+	int found = image_by_manifest(r->s, &want, img, err);
+	if (found != 0)
+		return found < 0 ? -1 : 0;
+	struct st_store_image **before = NULL;
+	size_t nbefore = 0;
+	if (st_store_image_list(r->s, 0, &before, &nbefore, err) < 0)
+		return -1;
 	/* Every blob is verified on the way in, as for strata load. */
 	struct st_archive_load_result res = { 0 };
 	int rc = st_archive_load_path(r->s, c->value, &res, err);
+	for (size_t i = 0; rc == 0 && i < res.n; i++) {
+		if (in_list(before, nbefore, &res.v[i].id))
+			continue;
+		fresh->ids = st_xrealloc(fresh->ids, (fresh->n + 1) * sizeof(*fresh->ids));
+		fresh->ids[fresh->n++] = res.v[i].id;
+	}
 	st_archive_load_result_release(&res);
-	if (rc == 0)
-		rc = image_by_manifest(r->s, &want, img, err);
-	return rc;
+	st_store_image_list_free(before, nbefore);
+	if (rc == 0 && (found = image_by_manifest(r->s, &want, img, err)) == 0)
+		rc = st_err(err, ST_E_NOTFOUND, "manifest %s was not loaded (an index?)", want.str);
+	return found < 0 ? -1 : rc;
+}
+
+/* Remove the images 'fresh' lists (and any name the load gave them), 'img''s layers leased. */
+static int forget_loaded(struct stage_run *r, const struct st_store_image *img,
+			 const struct loaded *fresh, struct st_error **err)
+{
+	for (size_t i = 0; r->lease && i < img->n_layers; i++)
+		if (st_store_lease_add(r->lease, img->layers[i].digest.str, err) < 0)
+			return -1;
+	for (size_t i = 0; i < fresh->n; i++) {
+		struct st_local_removal rm = { 0 };
+		struct st_error *rerr = NULL;
+		/* Two names of one image give its id twice: the second finds nothing. */
+		if (st_local_rmi(r->s, fresh->ids[i].str, ST_LOCAL_RMI_FORCE, &rm, &rerr) < 0 &&
+		    rerr->kind != ST_E_NOTFOUND) {
+			*err = rerr;
+			st_local_removal_release(&rm);
+			return -1;
+		}
+		st_error_free(rerr);
+		st_local_removal_release(&rm);
+	}
+	return 0;
 }
 
 /* A directory's files as the one layer of BuildKit's empty image. */
@@ -256,10 +309,14 @@ static int resolve(struct stage_run *r, const struct st_builder_context *c, stru
 	if (c->kind == ST_BUILDER_CONTEXT_DIR)
 		return resolve_dir(r, c, st, err);
 	st_auto(st_store_image) struct st_store_image *img = NULL;
+	struct loaded fresh = { 0 };
 	int rc = c->kind == ST_BUILDER_CONTEXT_IMAGE ? builder_image_find(r, c->value, &img, err)
-						     : resolve_layout(r, c, &img, err);
+						     : resolve_layout(r, c, &img, &fresh, err);
 	if (rc == 0)
 		rc = builder_state_from_image(r, img, st, err);
+	if (rc == 0 && fresh.n)
+		rc = forget_loaded(r, img, &fresh, err);
+	free(fresh.ids);
 	return rc;
 }
 

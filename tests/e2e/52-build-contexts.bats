@@ -91,8 +91,10 @@ DF
 	[[ "$output" == *"FROM --build-context base"* ]]
 }
 
-@test "build-context oci-layout://: an entry by tag or by digest" {
+@test "build-context oci-layout://: an entry by tag or by digest, and the store keeps none of it" {
 	strata save --format oci-dir -o "$BATS_TEST_TMPDIR/layout" marked:1
+	strata rmi marked:1 >/dev/null
+	before=$(strata images -q --no-trunc | sort)
 	digest=$(jq -r '.manifests[0].digest' "$BATS_TEST_TMPDIR/layout/index.json")
 	printf 'FROM base\nRUN cat /marker >/seen\n' >"$CTX/Dockerfile"
 	run strata build -o "$OUT" --build-context "base=oci-layout://$BATS_TEST_TMPDIR/layout:1" "$CTX"
@@ -101,6 +103,7 @@ DF
 	run strata build -o "$OUT.d" --build-context "base=oci-layout://$BATS_TEST_TMPDIR/layout@$digest" "$CTX"
 	[ "$status" -eq 0 ]
 	[ "$(cat "$OUT.d/seen")" = marked ]
+	[ "$(strata images -q --no-trunc | sort)" = "$before" ]
 	# A tag the layout does not have is named.
 	run strata build --build-context "base=oci-layout://$BATS_TEST_TMPDIR/layout:nope" "$CTX"
 	[ "$status" -ne 0 ]
