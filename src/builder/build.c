@@ -1028,7 +1028,9 @@ int st_builder_run(struct st_store *s, const struct st_builder_opts *o,
 	size_t nrefs = 0;
 	int rc = check_platform(&b, err);
 
-	/* Refuse bad tags before any work. */
+	/* Refuse bad tags and outputs before any work. */
+	if (rc == 0)
+		rc = builder_outputs_check(o, err);
 	if (rc == 0) {
 		refs = st_xcalloc(o->n_tags + 1, sizeof(*refs));
 		for (size_t i = 0; rc == 0 && i < o->n_tags; i++) {

@@ -137,6 +137,9 @@ void builder_copy_plan_free(struct copy_plan *p);
 int builder_mkdir_layer(struct stage_run *r, const char *path, struct st_store_layer *layer,
 			bool *has_layer, struct st_error **err);
 
+/* output.c: ST_E_INVALID for outputs that cannot be written whatever the build makes (a push
+ * with no name), so that the build does not start. */
+int builder_outputs_check(const struct st_builder_opts *o, struct st_error **err);
 /*
  * output.c: write the final state 'fin' of the build to each of o->outputs (or into the store
  * when there is none), tagged 'tags' (normalised) where an output names nothing; 'lease'

@@ -25,14 +25,14 @@
 static const struct {
 	const char *name;
 	enum st_builder_output_type type;
-	const char *keys; /* the keys it takes, each followed by ' ' */
+	const char *keys; /* the keys it takes, as the error lists them */
 } output_types[] = {
-	{ "image", ST_BUILDER_OUTPUT_IMAGE, "name push " },
-	{ "registry", ST_BUILDER_OUTPUT_IMAGE, "name push " },
-	{ "local", ST_BUILDER_OUTPUT_LOCAL, "dest " },
-	{ "tar", ST_BUILDER_OUTPUT_TAR, "dest " },
-	{ "oci", ST_BUILDER_OUTPUT_OCI, "dest name tar " },
-	{ "docker", ST_BUILDER_OUTPUT_DOCKER, "dest name tar " },
+	{ "image", ST_BUILDER_OUTPUT_IMAGE, "name, push" },
+	{ "registry", ST_BUILDER_OUTPUT_IMAGE, "name, push" },
+	{ "local", ST_BUILDER_OUTPUT_LOCAL, "dest" },
+	{ "tar", ST_BUILDER_OUTPUT_TAR, "dest" },
+	{ "oci", ST_BUILDER_OUTPUT_OCI, "dest, name, tar" },
+	{ "docker", ST_BUILDER_OUTPUT_DOCKER, "dest, name, tar" },
 };
 
 /*
@@ -62,10 +62,11 @@ static bool takes_key(const char *keys, const char *key)
 {
 	size_t n = strlen(key);
 	for (const char *k = keys; *k;) {
-		const char *sp = strchr(k, ' ');
-		if ((size_t)(sp - k) == n && !strncmp(k, key, n))
+		size_t kl = strcspn(k, ",");
+		if (kl == n && !strncmp(k, key, n))
 			return true;
-		k = sp + 1;
+		k += kl;
+		k += strspn(k, ", ");
 	}
 	return false;
 }
@@ -148,7 +149,7 @@ int st_builder_output_parse(const char *spec, struct st_builder_output *out, str
 			continue;
 		if (!takes_key(output_types[t].keys, key))
 			return st_err(err, ST_E_INVALID,
-				      "output '%s': unknown key '%s' for type=%s (it takes: %s)",
+				      "output '%s': unknown key '%s' for type=%s (it takes %s)",
 				      spec, key, output_types[t].name, output_types[t].keys);
 		int rc = 0;
 		if (!strcmp(key, "dest")) {
@@ -174,6 +175,14 @@ int st_builder_output_parse(const char *spec, struct st_builder_output *out, str
 	    (out->type == ST_BUILDER_OUTPUT_LOCAL || !out->tar))
 		return st_err(err, ST_E_INVALID,
 			      "output '%s': a directory cannot be written to stdout", spec);
+	return 0;
+}
+
+int builder_outputs_check(const struct st_builder_opts *o, struct st_error **err)
+{
+	for (size_t i = 0; i < o->n_outputs; i++)
+		if (o->outputs[i].push && !o->outputs[i].n_names && !o->n_tags)
+			return st_err(err, ST_E_INVALID, "push=true needs a name (-t or name=)");
 	return 0;
 }
 

@@ -154,6 +154,7 @@ image_ids() {
 	run strata build --push "$CTX"
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"push=true needs a name"* ]]
+	[[ "$output" != *"#1 "* ]]
 	run strata build --push -o "$OUT/fs" -t x:1 "$CTX"
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"--push and an output of another type"* ]]
