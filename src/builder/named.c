@@ -149,9 +149,15 @@ void builder_named_free(struct build_named *n)
 	free(n);
 }
 
-/* The context 'name' names: its index, or -1. The last given wins, as flags do. */
+/*
+ * The context 'name' names: its index, or -1. The last given wins, as flags do. "scratch" and
+ * "context" are never looked up (BuildKit reserves them, in any case): what FROM scratch
+ * means cannot be changed from the command line.
+ */
 static ssize_t lookup(const struct build_named *n, const char *name)
 {
+	if (!strcasecmp(name, "scratch") || !strcasecmp(name, "context"))
+		return -1;
 	struct st_error *perr = NULL;
 	st_autofree char *key = name_key(name, &perr);
 	st_error_free(perr);

@@ -127,3 +127,17 @@ DF
 	[[ "$output" == *"invalid name 'Bad Name'"* ]]
 	[ "$(strata images -q --no-trunc | sort)" = "$before" ]
 }
+
+@test "build-context: FROM scratch is never replaced (BuildKit reserves the name)" {
+	echo file >"$CTX/f"
+	printf 'FROM scratch\nCOPY f /f\n' >"$CTX/Dockerfile"
+	run strata build -o "$OUT" --build-context scratch=docker-image://marked:1 "$CTX"
+	[ "$status" -eq 0 ]
+	[ -f "$OUT/f" ]
+	[ ! -e "$OUT/marker" ]
+	# Nor is --from=scratch: it names no context.
+	printf 'FROM busybox\nCOPY --from=scratch /marker /m\n' >"$CTX/Dockerfile"
+	run strata build --pull=never --build-context scratch=docker-image://marked:1 "$CTX"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"the store has no 'scratch'"* ]]
+}
