@@ -869,7 +869,10 @@ int cmd_build(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 		if (rc < 0)
 			goto out;
 	}
-	if (o.quiet && res.has_image) {
+	bool stdout_taken = false; /* an output wrote its tar there */
+	for (size_t i = 0; i < o.noutputs; i++)
+		stdout_taken |= o.outputs[i].fd == STDOUT_FILENO;
+	if (o.quiet && res.has_image && !stdout_taken) {
 		fprintf(cli->out, "%s\n", res.id.str);
 	} else if (o.progress != PROGRESS_QUIET) {
 		if (res.has_image)

@@ -60,6 +60,11 @@ image_ids() {
 	run tar -xOf "$OUT/stdout.tar" b.txt
 	[ "$status" -eq 0 ]
 	[ "$output" = made-by-run ]
+	# The image id -q prints does not follow an archive written to stdout.
+	"$STRATA_BIN" build -q -o type=docker,dest=- "$CTX" >"$OUT/stdout-docker.tar"
+	run tar -tf "$OUT/stdout-docker.tar" manifest.json
+	[ "$status" -eq 0 ]
+	[ $(($(stat -c %s "$OUT/stdout-docker.tar") % 512)) -eq 0 ]
 }
 
 @test "build -o type=oci: an OCI archive skopeo reads, and a layout directory with tar=false" {
