@@ -4,6 +4,15 @@
 # image of that name, and a stage of that name is replaced by one.
 load helpers
 
+setup_file() {
+	registry_start "$BATS_FILE_TMPDIR/registry"
+	export REG REG_PID
+}
+
+teardown_file() {
+	registry_stop
+}
+
 setup() {
 	common_setup
 	strata import "$(busybox_tar)" busybox:latest >/dev/null
@@ -74,6 +83,17 @@ DF
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"build context 'base'"* ]]
 	[[ "$output" == *"--pull=never and the store has no 'absent:1'"* ]]
+}
+
+@test "build-context docker-image://: an image the store lacks is pulled from its registry" {
+	strata tag marked:1 "$REG/ctx/marked:1"
+	strata push -q "$REG/ctx/marked:1" >/dev/null
+	strata rmi marked:1 "$REG/ctx/marked:1" >/dev/null
+	printf 'FROM base\nRUN cat /marker >/seen\n' >"$CTX/Dockerfile"
+	run strata build -o "$OUT" --build-context "base=docker-image://$REG/ctx/marked:1" "$CTX"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"pulling $REG/ctx/marked:1"* ]]
+	[ "$(cat "$OUT/seen")" = marked ]
 }
 
 @test "build-context: a stage with the context's name is replaced, its steps do not run" {
