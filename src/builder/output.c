@@ -203,7 +203,6 @@ struct exporter {
 	char *const *tags; /* normalised -t values */
 	size_t n_tags;
 	struct st_store_image *written; /* the image's blobs, written once */
-	bool committed;
 	struct st_registry *reg;
 	json_t *meta;
 };
@@ -294,13 +293,10 @@ static int export_image(struct exporter *x, const struct st_builder_output *out,
 	char *const *names;
 	size_t n;
 	output_names(x, out, &names, &n);
-	if (out->push && !n)
-		return st_err(err, ST_E_INVALID, "push=true needs a name (-t or name=)");
 	if (write_image(x, err) < 0)
 		return -1;
 	if (st_store_image_put(x->s, x->written, (const char *const *)names, n, err) < 0)
 		return st_err_wrap(err, "commit image");
-	x->committed = true;
 	if (describe_image(x, names, n, err) < 0)
 		return -1;
 	return out->push ? push_image(x, names, n, err) : 0;
