@@ -871,8 +871,8 @@ int builder_copy_prepare(struct stage_run *r, const struct st_dockerfile_instr *
 		if (rc == 0 && p->from_state != &p->own_from) {
 			struct st_digest cd;
 			st_image_config_digest(p->from_state->cfg, &cd);
-			st_buf_addf(&k->files, "%s:stage %s from stage %s\n", st_digest_hex(&cd),
-				    what.data, from);
+			st_buf_addf(&k->files, "%s:stage %s from %s %s\n", st_digest_hex(&cd),
+				    what.data, named ? "build context" : "stage", from);
 		}
 		st_buf_release(&what);
 		p->srcs = st_xcalloc(ns + 1, sizeof(*p->srcs));

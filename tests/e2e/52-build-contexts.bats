@@ -61,8 +61,10 @@ DF
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"CACHED"* ]]
 	echo two >"$EXTRA/f"
-	run strata build -q --build-context "extra=$EXTRA" "$CTX"
+	run strata build --progress=plain --build-context "extra=$EXTRA" "$CTX"
 	[ "$status" -eq 0 ]
+	[[ "$output" == *"cache miss: /f from build context extra changed"* ]]
+	run strata build -q --build-context "extra=$EXTRA" "$CTX"
 	[ "$output" != "$first" ]
 }
 
