@@ -868,9 +868,11 @@ static void *stage_thread(void *arg)
 	pthread_mutex_lock(&b->lock);
 	for (;;) {
 		bool ready = true;
-		for (size_t i = 0; i < r->ps->ndeps; i++)
-			if (!b->slots[r->ps->deps[i]].done)
+		for (size_t i = 0; i < r->ps->ndeps; i++) {
+			const struct stage_slot *dep = &b->slots[r->ps->deps[i]];
+			if (dep->needed && !dep->done)
 				ready = false;
+		}
 		if (b->abort || (ready && b->jobs_free > 0))
 			break;
 		pthread_cond_wait(&b->cond, &b->lock);
@@ -1000,6 +1002,26 @@ static void build_release(struct build *b)
 	pthread_cond_destroy(&b->cond);
 }
 
+/*
+ * Mark stage 'index' and what it needs as needed, except what only a stage that a named
+ * context replaces would need: BuildKit never reaches those, so they are not built.
+ */
+static void mark_needed(struct build *b, size_t index)
+{
+	struct stage_slot *sl = &b->slots[index];
+	if (sl->needed)
+		return;
+	sl->needed = true;
+	const struct st_dockerfile_stage *stage = &b->df->stages[index];
+	if (stage->name && builder_named_has(b->named, stage->name))
+		return;
+	for (size_t i = 0; i < b->plan->nstages; i++) {
+		const struct st_dockerfile_plan_stage *ps = &b->plan->stages[i];
+		for (size_t d = 0; ps->index == index && d < ps->ndeps; d++)
+			mark_needed(b, ps->deps[d]);
+	}
+}
+
 static int add_labels(struct build *b, struct st_image_config *cfg, struct st_error **err)
 {
 	for (size_t i = 0; i < b->o->n_labels; i++) {
@@ -1098,11 +1120,15 @@ int st_builder_run(struct st_store *s, const struct st_builder_opts *o,
 		long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 		b.jobs_free = o->jobs ? o->jobs : (unsigned)(ncpu > 0 ? ncpu : 1);
 		b.slots = st_xcalloc(b.df->nstages, sizeof(*b.slots));
+		/* The plan lists the target last. */
+		last = b.plan->stages[b.plan->nstages - 1].index;
+		mark_needed(&b, last);
 		for (size_t i = 0; i < b.plan->nstages; i++) {
 			const struct st_dockerfile_plan_stage *ps = &b.plan->stages[i];
 			struct stage_slot *sl = &b.slots[ps->index];
 			const struct st_dockerfile_stage *stage = &b.df->stages[ps->index];
-			sl->needed = true;
+			if (!sl->needed)
+				continue;
 			sl->run.b = &b;
 			sl->run.stage = stage;
 			sl->run.ps = ps;
@@ -1115,10 +1141,11 @@ int st_builder_run(struct st_store *s, const struct st_builder_opts *o,
 				sl->run.label = st_xasprintf("stage-%zu ", stage->index);
 			else
 				sl->run.label = st_xstrdup("");
-			last = ps->index;
 		}
 		for (size_t i = 0; i < b.plan->nstages; i++) {
 			struct stage_slot *sl = &b.slots[b.plan->stages[i].index];
+			if (!sl->needed)
+				continue;
 			if (pthread_create(&sl->thread, NULL, stage_thread, sl) == 0) {
 				sl->started = true;
 			} else {

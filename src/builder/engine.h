@@ -81,6 +81,8 @@ struct build_named *builder_named_new(const struct st_builder_opts *o);
 void builder_named_free(struct build_named *n);
 /* Borrowed from the build. */
 struct build_named *builder_named(const struct stage_run *r);
+/* Whether a named context has the name 'name' (nothing is resolved). */
+bool builder_named_has(const struct build_named *n, const char *name);
 /*
  * The state the named context 'name' (a FROM base, a --from or from= value, a stage name)
  * gives, resolved now if it was not yet: 1 and *st (borrowed from the build), 0 when no

@@ -167,6 +167,11 @@ static ssize_t lookup(const struct build_named *n, const char *name)
 	return -1;
 }
 
+bool builder_named_has(const struct build_named *n, const char *name)
+{
+	return lookup(n, name) >= 0;
+}
+
 /* The entry of the layout's index.json the context names: its manifest digest. */
 static int layout_entry(const struct st_builder_context *c, struct st_digest *out,
 			struct st_error **err)
