@@ -32,6 +32,13 @@ struct build_cli_opts {
 	size_t nsecret_strs;
 	size_t ntags, nargs, nlabels, nnocache, ncache_from, ncache_to;
 	const char *iidfile;
+	/* -o, --push, --metadata-file */
+	struct st_builder_output *outputs;
+	size_t noutputs;
+	bool push;
+	const char *metadata_file;
+	struct st_builder_context *contexts; /* --build-context */
+	size_t ncontexts;
 	bool quiet;
 	enum progress_mode progress;
 	const char *context;
@@ -46,6 +53,9 @@ static const char usage_text[] =
     "Options:\n"
     "      --build-arg list          Set build-time variables (K=V, or K to take it from the "
     "environment)\n"
+    "      --build-context list      Additional build contexts: NAME=DIR,\n"
+    "                                NAME=docker-image://REF or\n"
+    "                                NAME=oci-layout://DIR[:TAG|@DIGEST]\n"
     "      --cache-from stringArray  Use a shared build cache: type=local,src=DIR[,tag=T],\n"
     "                                type=registry,ref=REF, or REF\n"
     "      --cache-to stringArray    Share this build's cache: type=local,dest=DIR[,tag=T] or\n"
@@ -58,13 +68,19 @@ static const char usage_text[] =
     "  -j, --jobs int                Stages built at once (default: the number of CPUs)\n"
     "      --label list              Set metadata for an image\n"
     "      --load                    Accepted: the image is always in the store\n"
+    "      --metadata-file string    Write build result metadata to a file\n"
     "      --network string          Networking mode for RUN: none (default) or host\n"
     "      --no-cache                Do not use cache when building the image\n"
     "      --no-cache-filter list    Do not cache the given stages\n"
+    "  -o, --output stringArray      Output destination (format: type=local,dest=path): type\n"
+    "                                image (name=, push=true), registry, local, tar, oci or\n"
+    "                                docker (dest=, name=, tar=false); DIR for local, - for a\n"
+    "                                tar on stdout\n"
     "      --platform string         Target platform (only the host's for now)\n"
     "      --progress string         auto, plain, tty or quiet (default: auto)\n"
     "      --provenance string       Only false: no provenance attestations yet\n"
     "      --pull string             missing, never or always (default: missing)\n"
+    "      --push                    Shorthand for --output=type=image,push=true\n"
     "  -q, --quiet                   Print only the image ID on success\n"
     "      --runtime string          OCI runtime for RUN: runc (default), crun or a path\n"
     "      --sbom string             Only false: no SBOM attestations yet\n"
@@ -72,6 +88,7 @@ static const char usage_text[] =
     "id=ID,env=VAR\n"
     "      --ssh stringArray         Refused: strata has no SSH agent forwarding\n"
     "      --source-date-epoch int   Clamp every timestamp to this time (also $SOURCE_DATE_EPOCH)\n"
+    "      --squash                  Squash the final stage's new layers into one\n"
     "  -t, --tag list                Name and optionally a tag (name:tag)\n"
     "      --target string           Set the target build stage to build\n";
 
@@ -137,6 +154,36 @@ static int parse_secret(struct build_cli_opts *o, const char *spec, struct st_er
 	return 0;
 }
 
+/* One -o, parsed at once: a bad one fails before any work. */
+static int parse_output(struct build_cli_opts *o, const char *arg, struct st_error **err)
+{
+	o->outputs = st_xrealloc(o->outputs, (o->noutputs + 1) * sizeof(*o->outputs));
+	struct st_builder_output *out = &o->outputs[o->noutputs++];
+	*out = (struct st_builder_output)ST_BUILDER_OUTPUT_INIT;
+	if (st_builder_output_parse(arg, out, err) < 0)
+		return -1;
+	if (out->dest && !strcmp(out->dest, "-"))
+		out->fd = STDOUT_FILENO;
+	return 0;
+}
+
+/* buildx's --push: the first output, an image, is pushed; with none, one is made. */
+static int finish_outputs(struct build_cli_opts *o, struct st_error **err)
+{
+	if (!o->push)
+		return 0;
+	if (o->noutputs == 0) {
+		o->outputs = st_xcalloc(1, sizeof(*o->outputs));
+		o->outputs[0] = (struct st_builder_output)ST_BUILDER_OUTPUT_INIT;
+		o->noutputs = 1;
+	}
+	if (o->outputs[0].type != ST_BUILDER_OUTPUT_IMAGE)
+		return st_cli_usage(err, "--push and an output of another type than image cannot "
+					 "be used together");
+	o->outputs[0].push = true;
+	return 0;
+}
+
 static int parse_flags(struct st_cli *cli, int argc, char **argv, struct build_cli_opts *o,
 		       struct st_error **err)
 {
@@ -159,17 +206,25 @@ static int parse_flags(struct st_cli *cli, int argc, char **argv, struct build_c
 		O_SSH,
 		O_LOAD,
 		O_PROVENANCE,
-		O_SBOM
+		O_SBOM,
+		O_METADATA_FILE,
+		O_PUSH,
+		O_BUILD_CONTEXT,
+		O_SQUASH
 	};
 	static const struct option longopts[] = {
 		{ "build-arg", required_argument, NULL, O_BUILD_ARG },
 		{ "cache-from", required_argument, NULL, O_CACHE_FROM },
 		{ "cache-to", required_argument, NULL, O_CACHE_TO },
+		{ "build-context", required_argument, NULL, O_BUILD_CONTEXT },
 		{ "file", required_argument, NULL, 'f' },
 		{ "iidfile", required_argument, NULL, O_IIDFILE },
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "label", required_argument, NULL, O_LABEL },
 		{ "load", no_argument, NULL, O_LOAD },
+		{ "metadata-file", required_argument, NULL, O_METADATA_FILE },
+		{ "output", required_argument, NULL, 'o' },
+		{ "push", no_argument, NULL, O_PUSH },
 		{ "network", required_argument, NULL, O_NETWORK },
 		{ "no-cache", no_argument, NULL, O_NO_CACHE },
 		{ "no-cache-filter", required_argument, NULL, O_NO_CACHE_FILTER },
@@ -183,6 +238,7 @@ static int parse_flags(struct st_cli *cli, int argc, char **argv, struct build_c
 		{ "secret", required_argument, NULL, O_SECRET },
 		{ "ssh", required_argument, NULL, O_SSH },
 		{ "source-date-epoch", required_argument, NULL, O_SDE },
+		{ "squash", no_argument, NULL, O_SQUASH },
 		{ "tag", required_argument, NULL, 't' },
 		{ "target", required_argument, NULL, O_TARGET },
 		{ "help", no_argument, NULL, 'h' },
@@ -194,7 +250,7 @@ static int parse_flags(struct st_cli *cli, int argc, char **argv, struct build_c
 	if (sde_set)
 		o->b.flags |= ST_BUILDER_SOURCE_DATE_EPOCH;
 	int c;
-	while ((c = getopt_long(argc, argv, "f:j:qt:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "f:j:o:qt:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case O_BUILD_ARG:
 			if (optarg[0] == '=' || !optarg[0])
@@ -222,6 +278,25 @@ static int parse_flags(struct st_cli *cli, int argc, char **argv, struct build_c
 			break;
 		case O_LOAD:
 			/* buildx's --load: the image lands in strata's store anyway */
+			break;
+		case 'o':
+			if (parse_output(o, optarg, err) < 0)
+				return -1;
+			break;
+		case O_PUSH:
+			o->push = true;
+			break;
+		case O_METADATA_FILE:
+			o->metadata_file = optarg;
+			break;
+		case O_SQUASH:
+			o->b.flags |= ST_BUILDER_SQUASH;
+			break;
+		case O_BUILD_CONTEXT:
+			o->contexts =
+			    st_xrealloc(o->contexts, (o->ncontexts + 1) * sizeof(*o->contexts));
+			if (st_builder_context_parse(optarg, &o->contexts[o->ncontexts++], err) < 0)
+				return -1;
 			break;
 		case O_PROVENANCE:
 		case O_SBOM:
@@ -320,6 +395,8 @@ static int parse_flags(struct st_cli *cli, int argc, char **argv, struct build_c
 	}
 	if (argc - optind != 1)
 		return st_cli_usage(err, "\"build\" requires exactly 1 argument: PATH|-");
+	if (finish_outputs(o, err) < 0)
+		return -1;
 	o->context = argv[optind];
 	return 0;
 }
@@ -720,6 +797,7 @@ int cmd_build(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 	struct build_cli_opts o = { .b = ST_BUILDER_OPTS_INIT };
 	struct st_buf dftext = ST_BUF_INIT;
 	struct display d = { .f = cli->errout, .after = ST_BUF_INIT, .t0 = mono() };
+	struct st_builder_result res = { 0 };
 	pthread_mutex_init(&d.lock, NULL);
 	int rc = parse_flags(cli, argc, argv, &o, err);
 	if (rc == 1) {
@@ -766,6 +844,10 @@ int cmd_build(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 	o.b.n_cache_to = o.ncache_to;
 	o.b.secrets = o.secrets;
 	o.b.n_secrets = o.nsecrets;
+	o.b.outputs = o.outputs;
+	o.b.n_outputs = o.noutputs;
+	o.b.contexts = o.contexts;
+	o.b.n_contexts = o.ncontexts;
 	/* Before any thread starts: the steps' mounts must die with this process. */
 	if ((rc = st_snapshot_private_ns(err)) < 0)
 		goto out;
@@ -791,22 +873,31 @@ int cmd_build(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 	struct st_store *s = NULL;
 	if ((rc = st_cli_store(cli, &s, err)) < 0)
 		goto out;
-	struct st_builder_result res = { 0 };
 	rc = st_builder_run(s, &o.b, &res, err);
 	display_stop(&d);
 	if (rc < 0)
 		goto out;
-	if (o.iidfile) {
+	if (o.iidfile && res.has_image) {
 		rc = st_write_file_atomic(o.iidfile, NULL, res.id.str, strlen(res.id.str), 0644,
 					  err);
 		if (rc < 0)
 			goto out;
 	}
-	if (o.quiet) {
+	if (o.metadata_file) {
+		rc = st_write_file_atomic(o.metadata_file, NULL, res.metadata, strlen(res.metadata),
+					  0644, err);
+		if (rc < 0)
+			goto out;
+	}
+	bool stdout_taken = false; /* an output wrote its tar there */
+	for (size_t i = 0; i < o.noutputs; i++)
+		stdout_taken |= o.outputs[i].fd == STDOUT_FILENO;
+	if (o.quiet && res.has_image && !stdout_taken) {
 		fprintf(cli->out, "%s\n", res.id.str);
 	} else if (o.progress != PROGRESS_QUIET) {
-		fprintf(cli->errout, "\nwriting image %s done\n", res.id.str);
-		for (size_t i = 0; i < o.ntags; i++)
+		if (res.has_image)
+			fprintf(cli->errout, "\nwriting image %s done\n", res.id.str);
+		for (size_t i = 0; res.has_image && i < o.ntags; i++)
 			fprintf(cli->errout, "naming to %s done\n", o.tags[i]);
 		fprintf(cli->errout, "%.1fs: %zu step%s run, %zu cached\n", mono() - d.t0,
 			res.steps, res.steps == 1 ? "" : "s", res.cached);
@@ -822,6 +913,13 @@ out:
 	free(o.cache_from);
 	free(o.cache_to);
 	free(o.secrets);
+	for (size_t i = 0; i < o.noutputs; i++)
+		st_builder_output_release(&o.outputs[i]);
+	free(o.outputs);
+	for (size_t i = 0; i < o.ncontexts; i++)
+		st_builder_context_release(&o.contexts[i]);
+	free(o.contexts);
+	st_builder_result_release(&res);
 	for (size_t i = 0; i < o.nsecret_strs; i++)
 		free(o.secret_strs[i]);
 	free(o.secret_strs);

@@ -71,6 +71,12 @@ struct st_archive_save_opts {
 	 * org.opencontainers.image.ref.name exactly as given, Docker's RepoTags as a reference.
 	 */
 	const char *as_name;
+	/* An image whose blobs are in the store but which is not recorded there (a build's
+	 * export, st_local_image_write()), saved first, under 'image_names' (normalised; none:
+	 * untagged). Borrowed; NULL: none. */
+	const struct st_store_image *image;
+	const char *const *image_names;
+	size_t n_image_names;
 };
 
 /*

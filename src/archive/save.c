@@ -25,6 +25,7 @@
 /* One image to save and the names it is saved under. */
 struct item {
 	struct st_store_image *img;
+	bool borrowed;		/* 'img' is the caller's (st_archive_save_opts.image) */
 	struct st_buf manifest; /* the stored manifest's bytes, written as they are */
 	struct st_image_manifest *m;
 	char **names; /* normalised ("docker.io/library/busybox:latest"); none: untagged */
@@ -45,7 +46,8 @@ struct saver {
 static void saver_release(struct saver *c)
 {
 	for (size_t i = 0; i < c->n; i++) {
-		st_store_image_free(c->v[i].img);
+		if (!c->v[i].borrowed)
+			st_store_image_free(c->v[i].img);
 		st_buf_release(&c->v[i].manifest);
 		st_image_manifest_free(c->v[i].m);
 		for (size_t k = 0; k < c->v[i].n_names; k++)
@@ -188,8 +190,17 @@ static int prepare(struct saver *c, struct st_store *s, const struct st_archive_
 		   struct st_error **err)
 {
 	c->s = s;
-	if (o->n_names == 0)
+	if (o->n_names == 0 && !o->image)
 		return st_err(err, ST_E_INVALID, "save: no image given");
+	if (o->image) {
+		c->v = st_xcalloc(1, sizeof(*c->v));
+		c->v[0] = (struct item){ .img = (struct st_store_image *)o->image,
+					 .borrowed = true,
+					 .manifest = ST_BUF_INIT };
+		c->n = 1;
+		for (size_t i = 0; i < o->n_image_names; i++)
+			item_name(&c->v[0], o->image_names[i]);
+	}
 	for (size_t i = 0; i < o->n_names; i++)
 		if (resolve(c, o->names[i], err) < 0)
 			return -1;

@@ -56,6 +56,7 @@ struct build {
 	size_t steps, cached;
 	struct build_pull *pull;
 	struct builder_cache_share *share; /* --cache-from and --cache-to, or NULL */
+	struct build_named *named;
 	char *hint; /* the costliest RUN a cheap COPY invalidated, said at the end */
 	double hint_seconds;
 };
@@ -197,6 +198,11 @@ const struct st_builder_opts *builder_opts(const struct stage_run *r)
 struct build_pull *builder_puller(const struct stage_run *r)
 {
 	return r->b->pull;
+}
+
+struct build_named *builder_named(const struct stage_run *r)
+{
+	return r->b->named;
 }
 
 const struct build_state *builder_stage_state(struct stage_run *r, size_t index)
@@ -700,9 +706,44 @@ static int do_step(struct stage_run *r, const struct st_dockerfile_instr *in, si
 
 /* ---- a stage ---- */
 
+void builder_state_scratch(struct stage_run *r, struct build_state *st)
+{
+	const struct st_platform *p = &r->b->platform;
+	st->cfg = st_image_config_new();
+	st->cfg->os = st_xstrdup(p->os);
+	st->cfg->architecture = st_xstrdup(p->architecture);
+	if (p->variant[0])
+		st->cfg->variant = st_xstrdup(p->variant);
+	/* BuildKit's empty image: what a scratch stage's image shows if nothing sets it. */
+	st->cfg->config.working_dir = st_xstrdup("/");
+	st_image_config_env_set(st->cfg, "PATH", BUILD_DEFAULT_PATH);
+	/* The key covers the config the stage starts from. */
+	st_autofree char *t = st_xasprintf("scratch %s/%s WorkingDir=/ PATH=" BUILD_DEFAULT_PATH,
+					   p->os, p->architecture);
+	struct st_digest d;
+	st_digest_of(t, strlen(t), &d);
+	memcpy(st->key, st_digest_hex(&d), sizeof(st->key));
+}
+
+int builder_state_from_image(struct stage_run *r, const struct st_store_image *img,
+			     struct build_state *st, struct st_error **err)
+{
+	if (st_local_image_config(r->s, img, &st->cfg, err) < 0)
+		return -1;
+	for (size_t i = 0; i < img->n_layers; i++) {
+		builder_state_add_layer(st, &img->layers[i]);
+		if (r->lease && st_store_lease_add(r->lease, img->layers[i].diff_id.str, err) < 0)
+			return -1;
+	}
+	st_autofree char *t = st_xasprintf("image %s", img->id.str);
+	struct st_digest d;
+	st_digest_of(t, strlen(t), &d);
+	memcpy(st->key, st_digest_hex(&d), sizeof(st->key));
+	return 0;
+}
+
 static int stage_from(struct stage_run *r, struct st_error **err)
 {
-	struct build *b = r->b;
 	const struct st_dockerfile_plan_stage *ps = r->ps;
 	st_autofree char *title = NULL;
 	st_autofree char *shown = NULL;
@@ -730,46 +771,36 @@ static int stage_from(struct stage_run *r, struct st_error **err)
 		st_buf_adds(&t, "stage");
 		struct st_digest cd;
 		st_image_config_digest(src->cfg, &cd);
+		r->base_id = cd;
+		r->has_base_id = true;
 		st_buf_addf(&t, " %s", cd.str);
 		struct st_digest d;
 		st_digest_of(t.data, t.len, &d);
 		st_buf_release(&t);
 		memcpy(r->st.key, st_digest_hex(&d), sizeof(r->st.key));
 	} else if (!strcmp(ps->base, "scratch")) {
-		r->st.cfg = st_image_config_new();
-		r->st.cfg->os = st_xstrdup(b->platform.os);
-		r->st.cfg->architecture = st_xstrdup(b->platform.architecture);
-		if (b->platform.variant[0])
-			r->st.cfg->variant = st_xstrdup(b->platform.variant);
-		/* BuildKit's empty image: what a scratch stage's image shows if nothing sets it. */
-		r->st.cfg->config.working_dir = st_xstrdup("/");
-		st_image_config_env_set(r->st.cfg, "PATH", BUILD_DEFAULT_PATH);
-		/* The key covers the config the stage starts from. */
-		st_autofree char *t =
-		    st_xasprintf("scratch %s/%s WorkingDir=/ PATH=" BUILD_DEFAULT_PATH,
-				 b->platform.os, b->platform.architecture);
-		struct st_digest d;
-		st_digest_of(t, strlen(t), &d);
-		memcpy(r->st.key, st_digest_hex(&d), sizeof(r->st.key));
+		builder_state_scratch(r, &r->st);
 	} else {
-		struct st_store_image *img = NULL;
-		rc = builder_image_find(r, ps->base, &img, err);
-		if (rc == 0) {
-			rc = st_local_image_config(r->s, img, &r->st.cfg, err);
-			for (size_t i = 0; rc == 0 && i < img->n_layers; i++) {
-				builder_state_add_layer(&r->st, &img->layers[i]);
-				if (r->lease)
-					rc = st_store_lease_add(r->lease,
-								img->layers[i].diff_id.str, err);
-			}
-			if (rc == 0) {
-				st_autofree char *t = st_xasprintf("image %s", img->id.str);
-				struct st_digest d;
-				st_digest_of(t, strlen(t), &d);
-				memcpy(r->st.key, st_digest_hex(&d), sizeof(r->st.key));
-			}
-			st_store_image_free(img);
+		/* A named context of that name comes before any image (BuildKit's order). */
+		const struct build_state *named = NULL;
+		rc = builder_named_state(r, ps->base, &named, err);
+		if (rc == 1) {
+			builder_state_copy(&r->st, named);
+			st_image_config_digest(named->cfg, &r->base_id);
+			rc = 0;
+		} else if (rc == 0) {
+			st_auto(st_store_image) struct st_store_image *img = NULL;
+			rc = builder_image_find(r, ps->base, &img, err);
+			if (rc == 0)
+				rc = builder_state_from_image(r, img, &r->st, err);
+			if (rc == 0)
+				r->base_id = img->id;
 		}
+		r->has_base_id = true;
+	}
+	if (rc == 0) {
+		r->base_layers = r->st.n_layers;
+		r->base_history = r->st.cfg->n_history;
 	}
 	if (rc < 0) {
 		builder_stage_event(r, ST_BUILDER_EVENT_ERROR, (*err)->msg, 0, now_s() - t0);
@@ -780,8 +811,37 @@ static int stage_from(struct stage_run *r, struct st_error **err)
 	return 0;
 }
 
+/*
+ * A stage that a named context of its name replaces (BuildKit's rule): its instructions do not
+ * run and its result is the context. 1 if it was, 0 if not.
+ */
+static int stage_replaced(struct stage_run *r, struct st_error **err)
+{
+	const struct build_state *named = NULL;
+	int rc = r->stage->name ? builder_named_state(r, r->stage->name, &named, err) : 0;
+	if (rc <= 0)
+		return rc;
+	st_autofree char *title =
+	    st_xasprintf("[%s1/1] FROM --build-context %s", r->label, r->stage->name);
+	r->step_name = title;
+	r->step_pos = 1;
+	r->step_in = NULL;
+	pthread_mutex_lock(&r->b->lock);
+	r->b->total -= r->total - 1;
+	pthread_mutex_unlock(&r->b->lock);
+	builder_stage_event(r, ST_BUILDER_EVENT_START, NULL, 0, 0);
+	builder_state_copy(&r->st, named);
+	r->base_layers = r->st.n_layers; /* nothing of its own */
+	builder_stage_event(r, ST_BUILDER_EVENT_DONE, NULL, 0, 0);
+	r->step_name = NULL;
+	return 1;
+}
+
 static int stage_build(struct stage_run *r, struct st_error **err)
 {
+	int replaced = stage_replaced(r, err);
+	if (replaced != 0)
+		return replaced < 0 ? -1 : 0;
 	if (stage_from(r, err) < 0)
 		return -1;
 	size_t pos = 2;
@@ -822,9 +882,11 @@ static void *stage_thread(void *arg)
 	pthread_mutex_lock(&b->lock);
 	for (;;) {
 		bool ready = true;
-		for (size_t i = 0; i < r->ps->ndeps; i++)
-			if (!b->slots[r->ps->deps[i]].done)
+		for (size_t i = 0; i < r->ps->ndeps; i++) {
+			const struct stage_slot *dep = &b->slots[r->ps->deps[i]];
+			if (dep->needed && !dep->done)
 				ready = false;
+		}
 		if (b->abort || (ready && b->jobs_free > 0))
 			break;
 		pthread_cond_wait(&b->cond, &b->lock);
@@ -948,10 +1010,31 @@ static void build_release(struct build *b)
 	free(b->ctx_dir);
 	free(b->df_name);
 	builder_pull_free(b->pull);
+	builder_named_free(b->named);
 	free(b->df_key);
 	free(b->hint);
 	pthread_mutex_destroy(&b->lock);
 	pthread_cond_destroy(&b->cond);
+}
+
+/*
+ * Mark stage 'index' and what it needs as needed, except what only a stage that a named
+ * context replaces would need: BuildKit never reaches those, so they are not built.
+ */
+static void mark_needed(struct build *b, size_t index)
+{
+	struct stage_slot *sl = &b->slots[index];
+	if (sl->needed)
+		return;
+	sl->needed = true;
+	const struct st_dockerfile_stage *stage = &b->df->stages[index];
+	if (stage->name && builder_named_has(b->named, stage->name))
+		return;
+	for (size_t i = 0; i < b->plan->nstages; i++) {
+		const struct st_dockerfile_plan_stage *ps = &b->plan->stages[i];
+		for (size_t d = 0; ps->index == index && d < ps->ndeps; d++)
+			mark_needed(b, ps->deps[d]);
+	}
 }
 
 static int add_labels(struct build *b, struct st_image_config *cfg, struct st_error **err)
@@ -992,7 +1075,11 @@ static bool *min_stages(struct build *b, size_t target)
 int st_builder_run(struct st_store *s, const struct st_builder_opts *o,
 		   struct st_builder_result *res, struct st_error **err)
 {
-	struct build b = { .store = s, .o = o, .ctx_tmp_lock = -1, .pull = builder_pull_new(o) };
+	struct build b = { .store = s,
+			   .o = o,
+			   .ctx_tmp_lock = -1,
+			   .pull = builder_pull_new(o),
+			   .named = builder_named_new(o) };
 	pthread_mutex_init(&b.lock, NULL);
 	pthread_cond_init(&b.cond, NULL);
 	struct st_buf text = ST_BUF_INIT;
@@ -1002,7 +1089,9 @@ int st_builder_run(struct st_store *s, const struct st_builder_opts *o,
 	if (rc == 0)
 		rc = builder_cache_share_new(o, &b.share, err);
 
-	/* Refuse bad tags before any work. */
+	/* Refuse bad tags and outputs before any work. */
+	if (rc == 0)
+		rc = builder_outputs_check(o, err);
 	if (rc == 0) {
 		refs = st_xcalloc(o->n_tags + 1, sizeof(*refs));
 		for (size_t i = 0; rc == 0 && i < o->n_tags; i++) {
@@ -1076,11 +1165,15 @@ int st_builder_run(struct st_store *s, const struct st_builder_opts *o,
 		long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 		b.jobs_free = o->jobs ? o->jobs : (unsigned)(ncpu > 0 ? ncpu : 1);
 		b.slots = st_xcalloc(b.df->nstages, sizeof(*b.slots));
+		/* The plan lists the target last. */
+		last = b.plan->stages[b.plan->nstages - 1].index;
+		mark_needed(&b, last);
 		for (size_t i = 0; i < b.plan->nstages; i++) {
 			const struct st_dockerfile_plan_stage *ps = &b.plan->stages[i];
 			struct stage_slot *sl = &b.slots[ps->index];
 			const struct st_dockerfile_stage *stage = &b.df->stages[ps->index];
-			sl->needed = true;
+			if (!sl->needed)
+				continue;
 			sl->run.b = &b;
 			sl->run.stage = stage;
 			sl->run.ps = ps;
@@ -1093,10 +1186,11 @@ int st_builder_run(struct st_store *s, const struct st_builder_opts *o,
 				sl->run.label = st_xasprintf("stage-%zu ", stage->index);
 			else
 				sl->run.label = st_xstrdup("");
-			last = ps->index;
 		}
 		for (size_t i = 0; i < b.plan->nstages; i++) {
 			struct stage_slot *sl = &b.slots[b.plan->stages[i].index];
+			if (!sl->needed)
+				continue;
 			if (pthread_create(&sl->thread, NULL, stage_thread, sl) == 0) {
 				sl->started = true;
 			} else {
@@ -1137,24 +1231,19 @@ int st_builder_run(struct st_store *s, const struct st_builder_opts *o,
 			char *ts = timestamp(o);
 			fin->cfg->created = ts;
 		}
-		struct st_local_commit c = {
-			.config = fin->cfg,
-			.layers = fin->layers,
-			.n_layers = fin->n_layers,
-			.refs = (const char *const *)refs,
-			.n_refs = nrefs,
-			.lease = b.slots[last].run.lease,
-		};
+		if (rc == 0 && (o->flags & ST_BUILDER_SQUASH)) {
+			st_autofree char *now = timestamp(o);
+			rc = builder_squash(&b.slots[last].run, fin, now, err);
+		}
 		st_autofree bool *in_min = b.share ? min_stages(&b, last) : NULL;
 		if (rc == 0 && b.share)
 			rc = builder_cache_share_inline(b.share, s, in_min, fin->cfg, err);
-		struct st_digest id;
 		if (rc == 0)
-			rc = st_local_image_commit(s, &c, &id, err);
+			rc = builder_export(s, o, fin, b.slots[last].run.lease, refs, nrefs, res,
+					    err);
 		if (rc == 0 && b.share)
 			rc = builder_cache_share_export(b.share, s, in_min, warn, &b, err);
 		if (rc == 0 && res) {
-			res->id = id;
 			res->steps = b.steps;
 			res->cached = b.cached;
 		}

@@ -70,6 +70,7 @@ enum st_builder_pull {
 enum st_builder_flags {
 	ST_BUILDER_NO_CACHE = 1 << 0,	       /* execute every step; still record the results */
 	ST_BUILDER_SOURCE_DATE_EPOCH = 1 << 1, /* clamp every timestamp to 'source_date_epoch' */
+	ST_BUILDER_SQUASH = 1 << 2, /* the final stage's own layers merged into one (--squash) */
 };
 
 /*
@@ -82,6 +83,76 @@ struct st_builder_secret {
 	const char *src;   /* a file, or NULL */
 	const char *value; /* the content (an environment variable's), when 'src' is NULL */
 };
+
+/* ---- outputs (-o/--output), as BuildKit's exporters ------------------------------------- */
+
+enum st_builder_output_type {
+	ST_BUILDER_OUTPUT_IMAGE = 0, /* the store (the default); pushed with 'push' */
+	ST_BUILDER_OUTPUT_LOCAL,     /* the final stage's files in the directory 'dest' */
+	ST_BUILDER_OUTPUT_TAR,	     /* the same as a tar */
+	ST_BUILDER_OUTPUT_OCI,	     /* an OCI layout, as a tar or (not 'tar') a directory */
+	ST_BUILDER_OUTPUT_DOCKER,    /* what `docker load` reads (an OCI layout directory when
+				      * not 'tar') */
+};
+
+/* One -o value, parsed by st_builder_output_parse(). */
+struct st_builder_output {
+	enum st_builder_output_type type;
+	char *dest;   /* a path, or "-": the file descriptor 'fd'; NULL for IMAGE */
+	int fd;	      /* where "-" writes (the caller sets it, e.g. to stdout); -1: none */
+	char **names; /* name=: normalised references; none: the build's tags */
+	size_t n_names;
+	bool push; /* IMAGE: push every name to its registry */
+	bool tar;  /* OCI, DOCKER: a tar (true, the default) or a directory */
+};
+
+#define ST_BUILDER_OUTPUT_INIT                                                                     \
+	{                                                                                          \
+		.fd = -1, .tar = true                                                              \
+	}
+
+/*
+ * Parse a -o value as buildx does: "type=T,key=value,..." (types image, registry (an image
+ * pushed), local, tar, oci, docker), "DIR" (local) or "-" (a tar on the file descriptor the
+ * caller puts in out->fd). ST_E_INVALID naming an unknown type, an unknown key for the type,
+ * a bad value, or a missing dest. 'out' must be ST_BUILDER_OUTPUT_INIT; on success it holds
+ * new strings: st_builder_output_release().
+ */
+int st_builder_output_parse(const char *spec, struct st_builder_output *out, struct st_error **err);
+void st_builder_output_release(struct st_builder_output *o);
+
+/* ---- named contexts (--build-context), as BuildKit's ------------------------------------ */
+
+enum st_builder_context_kind {
+	ST_BUILDER_CONTEXT_DIR,	       /* a directory: its files, as the root of an empty image */
+	ST_BUILDER_CONTEXT_IMAGE,      /* docker-image://REF: pulled as --pull says */
+	ST_BUILDER_CONTEXT_OCI_LAYOUT, /* oci-layout://DIR[:TAG|@DIGEST]: loaded into the store */
+};
+
+/*
+ * One --build-context NAME=VALUE. FROM NAME, COPY --from=NAME and RUN --mount from=NAME use it
+ * instead of the image of that name, and a stage named NAME is replaced by it. Names compare
+ * as BuildKit compares them: normalised, so "alpine", "alpine:latest" and
+ * "docker.io/library/alpine" are one name.
+ */
+struct st_builder_context {
+	char *name; /* as given */
+	char *key;  /* the name normalised ("alpine", "alpine:3", "localhost:5000/x") */
+	enum st_builder_context_kind kind;
+	char *value;  /* the directory, reference or layout directory */
+	char *tag;    /* OCI_LAYOUT: the entry whose ref.name is this ("latest" by default) */
+	char *digest; /* OCI_LAYOUT: else the entry with this manifest digest */
+};
+
+/*
+ * Parse "NAME=DIR", "NAME=docker-image://REF" or "NAME=oci-layout://DIR[:TAG|@DIGEST]" into
+ * 'out' (new strings: st_builder_context_release()). ST_E_INVALID naming what is wrong: no
+ * '=', a bad name or reference, a scheme strata does not read (git, https, target:), or a
+ * directory that does not exist.
+ */
+int st_builder_context_parse(const char *spec, struct st_builder_context *out,
+			     struct st_error **err);
+void st_builder_context_release(struct st_builder_context *c);
 
 struct st_builder_opts {
 	/* The context: a directory, or a tar stream on 'context_tar_fd' (>= 0) when NULL. */
@@ -110,7 +181,7 @@ struct st_builder_opts {
 	unsigned flags;		   /* enum st_builder_flags */
 	int64_t source_date_epoch; /* seconds; with ST_BUILDER_SOURCE_DATE_EPOCH */
 	enum st_builder_pull pull;
-	const struct st_registry_opts *registry; /* for pulls; NULL: the defaults */
+	const struct st_registry_opts *registry; /* for pulls and pushes; NULL: the defaults */
 	/* BuildKit's --cache-from and --cache-to: "type=local,src=DIR", "type=registry,ref=R"
 	 * (a bare reference means that), "type=local,dest=DIR,mode=max". */
 	const char *const *cache_from;
@@ -118,6 +189,11 @@ struct st_builder_opts {
 	const char *const *cache_to;
 	size_t n_cache_to;
 	struct st_builder_progress progress;
+	const struct st_builder_context *contexts; /* --build-context; borrowed */
+	size_t n_contexts;
+	/* Where the result goes; none: one IMAGE output. Borrowed. */
+	const struct st_builder_output *outputs;
+	size_t n_outputs;
 };
 
 #define ST_BUILDER_OPTS_INIT                                                                       \
@@ -126,14 +202,24 @@ struct st_builder_opts {
 	}
 
 struct st_builder_result {
-	struct st_digest id;  /* the image id (config digest) */
+	bool has_image;	      /* an image was made (not only a LOCAL or TAR output) */
+	struct st_digest id;  /* then: the image id (config digest) */
 	size_t steps, cached; /* steps executed or hit, for a summary */
+	/* New: what BuildKit's --metadata-file holds, as a JSON object ("containerimage.digest",
+	 * "containerimage.config.digest", "containerimage.descriptor", "image.name"); "{}" when
+	 * no image was made. Free with st_builder_result_release(). */
+	char *metadata;
 };
+
+void st_builder_result_release(struct st_builder_result *res);
 
 /*
  * Build. 's' is used by the calling thread; stages built in parallel open their own handles
- * on st_store_root(s). On success the image is recorded and every tag points to it. On
- * failure no image is recorded and no tag moves; the cache keeps the steps that succeeded.
+ * on st_store_root(s). On success each output is written: an IMAGE output records the image
+ * and points every tag (or its names) at it, then pushes it if asked; the other outputs record
+ * no image. On failure no image is recorded and no tag moves (a failed push leaves the image
+ * recorded); the cache keeps the steps that succeeded. LOCAL and TAR need
+ * st_snapshot_private_ns() first, as st_local_image_export() does.
  * Errors: ST_E_PARSE (Dockerfile), ST_E_NOTFOUND (a base image, a COPY source, a target),
  * ST_E_RUNTIME (a RUN failed: "process \"/bin/sh -c false\" did not complete successfully:
  * exit code: 1", or the runtime could not start), ST_E_INVALID (a bad flag or instruction).

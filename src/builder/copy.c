@@ -844,10 +844,15 @@ int builder_copy_prepare(struct stage_run *r, const struct st_dockerfile_instr *
 		for (size_t i = 0; i < ns; i++)
 			st_buf_addf(&what, "%s%s", i ? ", " : "", srcs[i]);
 		size_t idx;
+		int named = 0;
 		if (builder_stage_lookup(r, from, &idx)) {
 			p->from_state = builder_stage_state(r, idx);
 			if (!p->from_state)
 				rc = st_err(err, ST_E_INVALID, "stage '%s' failed", from);
+		} else if ((named = builder_named_state(r, from, &p->from_state, err)) != 0) {
+			/* A named context: keyed by its content, as a stage is. */
+			if (named < 0)
+				rc = st_err_wrap(err, "--from=%s", from);
 		} else {
 			struct st_store_image *img = NULL;
 			rc = builder_image_find(r, from, &img, err);
@@ -866,8 +871,8 @@ int builder_copy_prepare(struct stage_run *r, const struct st_dockerfile_instr *
 		if (rc == 0 && p->from_state != &p->own_from) {
 			struct st_digest cd;
 			st_image_config_digest(p->from_state->cfg, &cd);
-			st_buf_addf(&k->files, "%s:stage %s from stage %s\n", st_digest_hex(&cd),
-				    what.data, from);
+			st_buf_addf(&k->files, "%s:stage %s from %s %s\n", st_digest_hex(&cd),
+				    what.data, named ? "build context" : "stage", from);
 		}
 		st_buf_release(&what);
 		p->srcs = st_xcalloc(ns + 1, sizeof(*p->srcs));

@@ -40,6 +40,11 @@ struct stage_run {
 	const struct st_dockerfile_instr *step_in; /* the running step's instruction, if the
 						    * Dockerfile has it (not an ONBUILD trigger) */
 	char *created;				   /* the running step's history timestamp */
+	/* What the stage started from, for --squash: its layers and history entries, and its
+	 * id (an image's id, a stage's or context's config digest; none for scratch). */
+	size_t base_layers, base_history;
+	struct st_digest base_id;
+	bool has_base_id;
 };
 
 /* Add 'text' to 'b', cut after about 'max' bytes (at a character boundary) with its length
@@ -69,6 +74,28 @@ struct build_pull *builder_puller(const struct stage_run *r);
 /* The image 'name' names, from the store or pulled. *out is new. */
 int builder_image_find(struct stage_run *r, const char *name, struct st_store_image **out,
 		       struct st_error **err);
+
+/* named.c: --build-context, resolved once per build by the first stage that names it. */
+struct build_named;
+struct build_named *builder_named_new(const struct st_builder_opts *o);
+void builder_named_free(struct build_named *n);
+/* Borrowed from the build. */
+struct build_named *builder_named(const struct stage_run *r);
+/* Whether a named context has the name 'name' (nothing is resolved). */
+bool builder_named_has(const struct build_named *n, const char *name);
+/*
+ * The state the named context 'name' (a FROM base, a --from or from= value, a stage name)
+ * gives, resolved now if it was not yet: 1 and *st (borrowed from the build), 0 when no
+ * context has that name, -1 when it cannot be resolved.
+ */
+int builder_named_state(struct stage_run *r, const char *name, const struct build_state **st,
+			struct st_error **err);
+
+/* The state of a stage FROM scratch: BuildKit's empty image for the build's platform. */
+void builder_state_scratch(struct stage_run *r, struct build_state *st);
+/* The state of a stage FROM 'img': its config and layers (leased), keyed by its id. */
+int builder_state_from_image(struct stage_run *r, const struct st_store_image *img,
+			     struct build_state *st, struct st_error **err);
 
 /* Whether 'name' (a --from value) names a stage before this one: 1 and *index. */
 int builder_stage_lookup(struct stage_run *r, const char *name, size_t *index);
@@ -111,6 +138,25 @@ void builder_copy_plan_free(struct copy_plan *p);
 /* Create dirs of 'path' missing in 'lowers' as a new layer (WORKDIR). */
 int builder_mkdir_layer(struct stage_run *r, const char *path, struct st_store_layer *layer,
 			bool *has_layer, struct st_error **err);
+
+/* output.c: ST_E_INVALID for outputs that cannot be written whatever the build makes (a push
+ * with no name), so that the build does not start. */
+int builder_outputs_check(const struct st_builder_opts *o, struct st_error **err);
+/*
+ * output.c: write the final state 'fin' of the build to each of o->outputs (or into the store
+ * when there is none), tagged 'tags' (normalised) where an output names nothing; 'lease'
+ * holds the layers. Fills res->has_image, res->id and res->metadata.
+ */
+int builder_export(struct st_store *s, const struct st_builder_opts *o,
+		   const struct build_state *fin, struct st_store_lease *lease, char *const *tags,
+		   size_t n_tags, struct st_builder_result *res, struct st_error **err);
+
+/*
+ * squash.c: merge the layers stage 'r' added to its base into one in 'fin' (its final state),
+ * as docker build --squash does; 'created' is the new history entry's time.
+ */
+int builder_squash(struct stage_run *r, struct build_state *fin, const char *created,
+		   struct st_error **err);
 
 /* Clean an absolute path: "/a/./b/../c/" -> "/a/c". New. */
 char *builder_path_clean(const char *p);

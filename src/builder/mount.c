@@ -352,7 +352,8 @@ static int context_files(struct stage_run *r, const char *source, struct key_inp
 	return 0;
 }
 
-/* What a from= names: a stage (its final state, waited for) or an image in the store. */
+/* What a from= names: a stage (its final state, waited for), a named context, or an image in
+ * the store. */
 static int from_lookup(struct stage_run *r, const char *from, const struct build_state **st,
 		       struct build_state *own, struct st_buf *desc, struct st_error **err)
 {
@@ -365,6 +366,18 @@ static int from_lookup(struct stage_run *r, const char *from, const struct build
 			struct st_digest cd;
 			st_image_config_digest((*st)->cfg, &cd);
 			st_buf_addf(desc, "stage %s\n", cd.str);
+		}
+		return 0;
+	}
+	/* A named context, keyed by its content as a stage is. */
+	int named = builder_named_state(r, from, st, err);
+	if (named < 0)
+		return st_err_wrap(err, "RUN --mount from=%s", from);
+	if (named == 1) {
+		if (desc) {
+			struct st_digest cd;
+			st_image_config_digest((*st)->cfg, &cd);
+			st_buf_addf(desc, "context %s\n", cd.str);
 		}
 		return 0;
 	}

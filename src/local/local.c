@@ -246,8 +246,14 @@ static int put_leased(struct st_store *s, struct st_store_lease *lease, const vo
 	return rc;
 }
 
-int st_local_image_commit(struct st_store *s, const struct st_local_commit *c, struct st_digest *id,
-			  struct st_error **err)
+/*
+ * Write the config and an OCI manifest of 'c' as blobs under 'lease' and fill *img with what
+ * a record of the image holds; its strings are borrowed from 'c' and from the static media
+ * types.
+ */
+static int write_image(struct st_store *s, const struct st_local_commit *c,
+		       struct st_store_lease *lease, struct st_store_image *img,
+		       struct st_error **err)
 {
 	const struct st_image_config *cfg = c->config;
 	if (cfg->n_diff_ids != c->n_layers)
@@ -259,14 +265,6 @@ int st_local_image_commit(struct st_store *s, const struct st_local_commit *c, s
 			return st_err(err, ST_E_INVALID,
 				      "commit image: layer %zu is %s, config says %s", i,
 				      c->layers[i].diff_id.str, cfg->diff_ids[i].str);
-
-	__attribute__((cleanup(st_store_lease_endp))) struct st_store_lease *lease_own = NULL;
-	struct st_store_lease *lease = c->lease;
-	if (!lease) {
-		if (st_store_lease_begin(s, &lease_own, err) < 0)
-			return -1;
-		lease = lease_own;
-	}
 
 	struct st_buf cbytes = ST_BUF_INIT, mbytes = ST_BUF_INIT;
 	st_image_config_serialize(cfg, &cbytes);
@@ -290,25 +288,74 @@ int st_local_image_commit(struct st_store *s, const struct st_local_commit *c, s
 		rc = put_leased(s, lease, mbytes.data, mbytes.len, &mdig, err);
 	}
 	if (rc == 0) {
-		struct st_store_image img = { 0 };
-		img.id = cdig;
-		img.manifest_digest = mdig;
-		img.manifest_media_type = (char *)ST_MT_OCI_MANIFEST;
-		img.config_media_type = (char *)ST_MT_OCI_CONFIG;
-		img.created = cfg->created;
-		img.os = cfg->os;
-		img.architecture = cfg->architecture;
-		img.variant = cfg->variant;
-		img.layers = (struct st_store_layer *)c->layers;
-		img.n_layers = c->n_layers;
-		rc = st_store_image_put(s, &img, c->refs, c->n_refs, err);
+		*img = (struct st_store_image){ 0 };
+		img->id = cdig;
+		img->manifest_digest = mdig;
+		img->manifest_media_type = (char *)ST_MT_OCI_MANIFEST;
+		img->config_media_type = (char *)ST_MT_OCI_CONFIG;
+		img->created = cfg->created;
+		img->os = cfg->os;
+		img->architecture = cfg->architecture;
+		img->variant = cfg->variant;
+		img->layers = (struct st_store_layer *)c->layers;
+		img->n_layers = c->n_layers;
 	}
 	st_buf_release(&cbytes);
 	st_buf_release(&mbytes);
+	return rc;
+}
+
+static char *dup_or_null(const char *s)
+{
+	return s ? st_xstrdup(s) : NULL;
+}
+
+int st_local_image_write(struct st_store *s, const struct st_local_commit *c,
+			 struct st_store_image **out, struct st_error **err)
+{
+	struct st_store_image img;
+	if (!c->lease)
+		return st_err(err, ST_E_INVALID, "write image: no lease to hold its blobs");
+	if (write_image(s, c, c->lease, &img, err) < 0)
+		return st_err_wrap(err, "write image");
+	struct st_store_image *o = st_xcalloc(1, sizeof(*o));
+	o->id = img.id;
+	o->manifest_digest = img.manifest_digest;
+	o->manifest_media_type = st_xstrdup(img.manifest_media_type);
+	o->config_media_type = st_xstrdup(img.config_media_type);
+	o->created = dup_or_null(img.created);
+	o->os = dup_or_null(img.os);
+	o->architecture = dup_or_null(img.architecture);
+	o->variant = dup_or_null(img.variant);
+	o->layers = st_xcalloc(c->n_layers + 1, sizeof(*o->layers));
+	for (size_t i = 0; i < c->n_layers; i++) {
+		o->layers[i] = c->layers[i];
+		o->layers[i].media_type = dup_or_null(c->layers[i].media_type);
+		o->size += c->layers[i].diff_size;
+	}
+	o->n_layers = c->n_layers;
+	*out = o;
+	return 0;
+}
+
+int st_local_image_commit(struct st_store *s, const struct st_local_commit *c, struct st_digest *id,
+			  struct st_error **err)
+{
+	__attribute__((cleanup(st_store_lease_endp))) struct st_store_lease *lease_own = NULL;
+	struct st_store_lease *lease = c->lease;
+	if (!lease) {
+		if (st_store_lease_begin(s, &lease_own, err) < 0)
+			return -1;
+		lease = lease_own;
+	}
+	struct st_store_image img;
+	int rc = write_image(s, c, lease, &img, err);
+	if (rc == 0)
+		rc = st_store_image_put(s, &img, c->refs, c->n_refs, err);
 	if (rc < 0)
 		return st_err_wrap(err, "commit image");
 	if (id)
-		*id = cdig;
+		*id = img.id;
 	return 0;
 }
 

@@ -99,6 +99,15 @@ int st_local_image_commit(struct st_store *s, const struct st_local_commit *c, s
 			  struct st_error **err);
 
 /*
+ * Write the config and manifest of 'c' as blobs, held by c->lease (required), without
+ * recording an image: what a build exports to a file and does not keep. 'refs' are ignored.
+ * *out is new: st_store_image_free(); its id, manifest and layers are those a commit of 'c'
+ * would record.
+ */
+int st_local_image_write(struct st_store *s, const struct st_local_commit *c,
+			 struct st_store_image **out, struct st_error **err);
+
+/*
  * A layer writer whose output is a blob in the store: add entries through the borrowed
  * st_layer_writer, then commit to get the recorded layer. 'lease' (borrowed, may be NULL)
  * protects the blob and its diff_id once committed.

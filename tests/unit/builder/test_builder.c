@@ -246,6 +246,108 @@ static void cache_explains_a_changed_file_and_arg(void **state)
 	assert_int_equal(st_rm_rf(root, NULL), 0);
 }
 
+static void output_specs_parse_as_buildx(void **state)
+{
+	(void)state;
+	struct st_error *err = NULL;
+	struct st_builder_output o = ST_BUILDER_OUTPUT_INIT;
+	assert_int_equal(st_builder_output_parse("type=image,\"name=a:1,b\",push=true", &o, &err),
+			 0);
+	assert_int_equal(o.type, ST_BUILDER_OUTPUT_IMAGE);
+	assert_true(o.push);
+	assert_int_equal(o.n_names, 2);
+	assert_string_equal(o.names[0], "docker.io/library/a:1");
+	assert_string_equal(o.names[1], "docker.io/library/b:latest");
+	st_builder_output_release(&o);
+
+	assert_int_equal(st_builder_output_parse("type=oci,dest=x,tar=false", &o, &err), 0);
+	assert_int_equal(o.type, ST_BUILDER_OUTPUT_OCI);
+	assert_false(o.tar);
+	assert_string_equal(o.dest, "x");
+	st_builder_output_release(&o);
+
+	/* The shorthands: a directory, "-" a tar on stdout; docker without dest loads. */
+	assert_int_equal(st_builder_output_parse("out", &o, &err), 0);
+	assert_int_equal(o.type, ST_BUILDER_OUTPUT_LOCAL);
+	st_builder_output_release(&o);
+	assert_int_equal(st_builder_output_parse("-", &o, &err), 0);
+	assert_int_equal(o.type, ST_BUILDER_OUTPUT_TAR);
+	st_builder_output_release(&o);
+	assert_int_equal(st_builder_output_parse("type=docker,name=x", &o, &err), 0);
+	assert_int_equal(o.type, ST_BUILDER_OUTPUT_IMAGE);
+	st_builder_output_release(&o);
+	assert_int_equal(st_builder_output_parse("type=registry,name=x", &o, &err), 0);
+	assert_true(o.push);
+	st_builder_output_release(&o);
+
+	const char *bad[][2] = {
+		{ "type=zip,dest=x", "unknown type 'zip'" },
+		{ "type=local", "dest is required for type=local" },
+		{ "type=local,dest=x,name=y", "unknown key 'name' for type=local" },
+		{ "type=image,push=maybe", "push must be true or false" },
+		{ "dest=x,tar=false", "type is required" },
+		{ "type=oci,dest=-,tar=false", "a directory cannot be written to stdout" },
+		{ "type=image,name=UPPER", "name 'UPPER'" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		assert_int_equal(st_builder_output_parse(bad[i][0], &o, &err), -1);
+		assert_non_null(strstr(err->msg, bad[i][1]));
+		st_error_clear(&err);
+		st_builder_output_release(&o);
+	}
+}
+
+static void context_specs_parse_as_buildkit(void **state)
+{
+	(void)state;
+	struct st_error *err = NULL;
+	struct st_builder_context c;
+	/* Names are compared normalised, without ":latest". */
+	assert_int_equal(st_builder_context_parse(
+			     "docker.io/library/alpine:latest=docker-image://alpine:3", &c, &err),
+			 0);
+	assert_string_equal(c.key, "alpine");
+	assert_int_equal(c.kind, ST_BUILDER_CONTEXT_IMAGE);
+	assert_string_equal(c.value, "alpine:3");
+	st_builder_context_release(&c);
+
+	assert_int_equal(st_builder_context_parse("b=oci-layout:///tmp:v1", &c, &err), 0);
+	assert_int_equal(c.kind, ST_BUILDER_CONTEXT_OCI_LAYOUT);
+	assert_string_equal(c.value, "/tmp");
+	assert_string_equal(c.tag, "v1");
+	st_builder_context_release(&c);
+	assert_int_equal(st_builder_context_parse("b=oci-layout:///tmp", &c, &err), 0);
+	assert_string_equal(c.tag, "latest");
+	st_builder_context_release(&c);
+	assert_int_equal(st_builder_context_parse(
+			     "b=oci-layout:///tmp@sha256:"
+			     "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+			     &c, &err),
+			 0);
+	assert_null(c.tag);
+	assert_non_null(c.digest);
+	st_builder_context_release(&c);
+	assert_int_equal(st_builder_context_parse("src=/tmp", &c, &err), 0);
+	assert_int_equal(c.kind, ST_BUILDER_CONTEXT_DIR);
+	st_builder_context_release(&c);
+
+	const char *bad[][2] = {
+		{ "novalue", "expected NAME=VALUE" },
+		{ "=x", "expected NAME=VALUE" },
+		{ "x=git@github.com:a/b.git", "unsupported source" },
+		{ "x=https://h/r.git", "unsupported source" },
+		{ "x=/nonexistent/strata", "is not a directory" },
+		{ "x=oci-layout:///tmp@sha256:12", "build context" },
+		{ "x=docker-image://UP", "build context" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		assert_int_equal(st_builder_context_parse(bad[i][0], &c, &err), -1);
+		assert_non_null(strstr(err->msg, bad[i][1]));
+		st_error_clear(&err);
+		st_builder_context_release(&c);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -253,6 +355,8 @@ int main(void)
 		cmocka_unit_test(keys_cover_every_input),
 		cmocka_unit_test(context_sums_are_remembered_by_stat),
 		cmocka_unit_test(cache_explains_a_changed_file_and_arg),
+		cmocka_unit_test(output_specs_parse_as_buildx),
+		cmocka_unit_test(context_specs_parse_as_buildkit),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
