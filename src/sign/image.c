@@ -31,17 +31,18 @@ char *st_sign_tag(const struct st_digest *digest)
 }
 
 /*
- * What 'name' resolves to in the store: *subject, the digest its name points at (an index when
- * pulled through one), and *repository (new; NULL when 'name' is an image id, which names no
- * repository).
+ * What 'name' resolves to in the store: *id, the image; *subject, the digest its name points
+ * at (an index when pulled through one); *repository (new; NULL when 'name' is an image id,
+ * which names no repository).
  */
-static int resolve(struct st_store *s, const char *name, struct st_digest *subject,
-		   char **repository, struct st_error **err)
+static int resolve(struct st_store *s, const char *name, struct st_digest *id,
+		   struct st_digest *subject, char **repository, struct st_error **err)
 {
 	*repository = NULL;
 	st_auto(st_store_image) struct st_store_image *img = NULL;
 	if (st_local_image_find(s, name, &img, err) < 0)
 		return -1;
+	*id = img->id;
 	*subject = img->manifest_digest;
 	struct st_error *e = NULL;
 	st_auto(st_image_ref) struct st_image_ref *ref = NULL;
@@ -126,7 +127,8 @@ int st_sign_image(struct st_store *s, const struct st_sign_key *k, const char *n
 		  struct st_error **err)
 {
 	memset(out, 0, sizeof(*out));
-	if (resolve(s, name, &out->subject, &out->repository, err) < 0)
+	struct st_digest id;
+	if (resolve(s, name, &id, &out->subject, &out->repository, err) < 0)
 		return -1;
 	if (!out->repository)
 		return st_err(err, ST_E_INVALID,
@@ -222,6 +224,24 @@ int sign_verify_manifest(const struct st_sign_key *pub, const char *subject, con
 	return rc;
 }
 
+/* Whether image 'id' was pulled from (or pushed to) 'repository': it has a digest there. */
+static bool from_registry(struct st_store *s, const struct st_digest *id, const char *repository)
+{
+	char **names = NULL;
+	size_t n = 0;
+	struct st_error *e = NULL;
+	if (st_store_repo_digests(s, id->str, &names, &n, &e) < 0) {
+		st_error_free(e);
+		return false;
+	}
+	bool found = false;
+	size_t len = strlen(repository);
+	for (size_t i = 0; i < n && !found; i++)
+		found = !strncmp(names[i], repository, len) && names[i][len] == '@';
+	st_store_strings_free(names, n);
+	return found;
+}
+
 static int fetch_local(void *ctx, const struct st_digest *d, struct st_buf *out,
 		       struct st_error **err)
 {
@@ -234,13 +254,14 @@ int st_sign_verify_image(struct st_store *s, struct st_registry *r, const struct
 	memset(out, 0, sizeof(*out));
 	st_auto(st_image_manifest) struct st_image_manifest *m = NULL;
 	int rc = -1;
-	if (resolve(s, name, &out->subject, &out->repository, err) < 0 ||
+	struct st_digest id;
+	if (resolve(s, name, &id, &out->subject, &out->repository, err) < 0 ||
 	    load_sig_manifest(s, out->subject.str, &m, &out->signature, err) < 0)
 		goto out;
 	if (out->signature.str[0]) {
 		rc = sign_verify_manifest(pub, out->subject.str, out->repository, m, fetch_local, s,
 					  out, err);
-	} else if (r && out->repository) {
+	} else if (r && out->repository && from_registry(s, &id, out->repository)) {
 		/* A pulled image: its signatures are beside it in its repository. */
 		st_auto(st_image_ref) struct st_image_ref *ref = NULL;
 		if (st_image_ref_parse(name, &ref, err) == 0)

@@ -180,9 +180,9 @@ int st_sign_image(struct st_store *s, const struct st_sign_key *k, const char *n
 /*
  * Verify the store's image 'name' against the public key 'pub' with the signatures the store
  * holds for it (st_sign_verify_signatures(); the repository is checked when 'name' is a
- * reference). When the store holds none and 'r' is not NULL, those of the image's digest in
- * the registry repository 'name' names (a pulled image's). ST_E_NOTFOUND when there are no
- * signatures. *out is filled.
+ * reference). When the store holds none, 'r' is not NULL and the image came from (or went
+ * to) the registry repository 'name' names (a RepoDigest there), those of its digest in that
+ * repository. ST_E_NOTFOUND when there are no signatures. *out is filled.
  */
 int st_sign_verify_image(struct st_store *s, struct st_registry *r, const struct st_sign_key *pub,
 			 const char *name, struct st_sign_result *out, struct st_error **err);
