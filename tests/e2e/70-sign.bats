@@ -139,3 +139,101 @@ sig_manifest() { sed -n 's/.*: signatures in \(sha256:[0-9a-f]*\) .*/\1/p' <<<"$
 	[ ! -f "$STRATA_ROOT/blobs/sha256/${sig#sha256:}" ]
 	[ -z "$(ls "$STRATA_ROOT/blobs/sha256")" ]
 }
+
+@test "verify dir: cosign's valid signatures verify, and the payloads are printed" {
+	ci="$FX/containers-image"
+	run --separate-stderr strata verify --key "$ci/cosign.pub" "dir:$ci/dir-img-cosign-valid"
+	[ "$status" -eq 0 ]
+	[ "$(jq length <<<"$output")" = 1 ]
+	[ "$(jq -r '.[0].critical.identity."docker-reference"' <<<"$output")" = 192.168.64.2:5000/cosign-signed-single-sample ]
+	[ "$(jq -r '.[0].critical.image."docker-manifest-digest"' <<<"$output")" = "sha256:$(sha256sum <"$ci/dir-img-cosign-valid/manifest.json" | cut -d' ' -f1)" ]
+	run --separate-stderr strata verify --key "$ci/cosign.pub" "dir:$ci/dir-img-cosign-valid-2"
+	[ "$status" -eq 0 ]
+	[ "$(jq length <<<"$output")" = 2 ]
+	run --separate-stderr strata verify --key "$ci/cosign.pub" "dir:$ci/dir-img-cosign-valid-with-tag"
+	[ "$status" -eq 0 ]
+	[ "$(jq -r '.[0].critical.identity."docker-reference"' <<<"$output")" = 192.168.64.2:5000/skopeo-signed:tag ]
+	[ "$(jq -r '.[0].optional.creator' <<<"$output")" = "containers/image 5.21.2-dev" ]
+	# One signature by another key, one valid: the image verifies through the valid one.
+	run --separate-stderr strata verify --key "$ci/cosign.pub" "dir:$ci/dir-img-cosign-mixed"
+	[ "$status" -eq 0 ]
+	[ "$(jq length <<<"$output")" = 1 ]
+}
+
+@test "verify dir: cosign's tampered, foreign and incomplete fixtures fail, naming what did not match" {
+	ci="$FX/containers-image"
+	signed=sha256:634a8f35b5f16dcf4aaa0822adc0b1964bb786fca12f6831de8ddc45e5986a00
+	run strata verify --key "$ci/cosign.pub" "dir:$ci/dir-img-cosign-modified-manifest"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"signature 1: the payload signs manifest $signed, not this image's sha256:"* ]]
+	run strata verify --key "$ci/cosign.pub" "dir:$ci/dir-img-cosign-manifest-digest-error"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"the payload signs manifest $signed, not this image's sha256:"* ]]
+	run strata verify --key "$ci/cosign.pub" "dir:$ci/dir-img-cosign-other-attachment"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"signature 1: a 'text/plain' payload, not a simple-signing signature"* ]]
+	run strata verify --key "$ci/cosign.pub" "dir:$ci/dir-img-cosign-no-manifest"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"dir-img-cosign-no-manifest/manifest.json'"* ]]
+	run strata verify --key "$ci/cosign2.pub" "dir:$ci/dir-img-cosign-valid"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"signature 1: the signature does not verify against the key"* ]]
+	mkdir unknown
+	cp "$ci/dir-img-cosign-valid/manifest.json" unknown/
+	cp "$ci/unknown-cosign-key.signature" unknown/signature-1
+	run strata verify --key "$ci/cosign.pub" dir:unknown
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"signature 1: the signature does not verify against the key"* ]]
+}
+
+# Copy the valid fixture into DIR ($1), its signature's JSON rewritten by the jq filter $2.
+tampered() {
+	mkdir "$1"
+	cp "$FX/containers-image/dir-img-cosign-valid/manifest.json" "$1/"
+	{
+		printf '\0sigstore-json\n'
+		tail -c +16 "$FX/containers-image/dir-img-cosign-valid/signature-1" | jq -c "$2"
+	} >"$1/signature-1"
+}
+
+@test "verify dir: a changed payload or signature annotation fails" {
+	ci="$FX/containers-image"
+	tampered same '.'
+	run strata verify --key "$ci/cosign.pub" dir:same
+	[ "$status" -eq 0 ]
+	tampered payload '.payload |= (@base64d | sub("single-sample"; "other") | @base64)'
+	run strata verify --key "$ci/cosign.pub" dir:payload
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"signature 1: the signature does not verify against the key"* ]]
+	tampered annotation '.annotations["dev.cosignproject.cosign/signature"] |= sub("^MEYCIQD"; "MEYCIQC")'
+	run strata verify --key "$ci/cosign.pub" dir:annotation
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"signature 1: the signature does not verify against the key"* ]]
+	tampered unsigned 'del(.annotations)'
+	run strata verify --key "$ci/cosign.pub" dir:unsigned
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"signature 1: no dev.cosignproject.cosign/signature annotation"* ]]
+}
+
+@test "sign: cosign's encrypted keys (COSIGN and SIGSTORE PEM types) sign; a SEC1 key is refused" {
+	keys="$FX/cosign-keys"
+	export STRATA_PASSWORD=hello
+	for k in cosign-pkcs8 sigstore; do
+		check decrypt "$keys/$k.key" hello >"$k.pub"
+	done
+	run strata sign --key "$keys/cosign-pkcs8.key" app:1
+	[ "$status" -eq 0 ]
+	run strata verify --key cosign-pkcs8.pub app:1
+	[ "$status" -eq 0 ]
+	run strata sign --key "$keys/sigstore.key" app:1
+	[ "$status" -eq 0 ]
+	run --separate-stderr strata verify --key sigstore.pub app:1
+	[ "$status" -eq 0 ]
+	[ "$(jq length <<<"$output")" = 1 ]
+	run strata sign --key "$keys/cosign-sec1.key" app:1
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"cosign-sec1.key: the decrypted private key is not PKCS#8"* ]]
+	STRATA_PASSWORD=nope run strata sign --key "$keys/cosign-pkcs8.key" app:1
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"cosign-pkcs8.key: decrypt the private key: wrong password"* ]]
+}
