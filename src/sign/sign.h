@@ -152,7 +152,7 @@ int st_sign_verify_signatures(const struct st_sign_key *pub, const char *digest,
 			      struct st_error **err);
 
 /* The store artifact type of an image's signature manifest (cosign's artifactType for it). */
-#define ST_SIGN_ARTIFACT_TYPE "application/vnd.dev.cosign.artifact.sig.v1+json"
+#define ST_SIGN_ARTIFACT_TYPE ST_REGISTRY_SIG_ARTIFACT_TYPE
 
 /* New: cosign's tag for the signatures of 'digest': "sha256-<hex>.sig". */
 char *st_sign_tag(const struct st_digest *digest);

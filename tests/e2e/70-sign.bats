@@ -237,3 +237,41 @@ tampered() {
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"cosign-pkcs8.key: decrypt the private key: wrong password"* ]]
 }
+
+@test "push: signatures go with the image under cosign's tag; verify reads them from the registry" {
+	registry_start "$BATS_TEST_TMPDIR/reg"
+	strata key generate
+	strata key generate --output-key-prefix other
+	strata tag app:1 "$REG/app:1"
+	run strata sign --key cosign.key -a by=strata "$REG/app:1"
+	[ "$status" -eq 0 ]
+	subject=$(signed_digest "$output")
+	run strata push "$REG/app:1"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"Pushed signatures as sha256-${subject#sha256:}.sig"* ]]
+	run check registry cosign.pub "$REG" app "$subject"
+	[ "$status" -eq 0 ]
+	[ "$output" = 1 ]
+
+	# From a store that never saw the image: verified in the registry.
+	export STRATA_ROOT="$BATS_TEST_TMPDIR/root2"
+	run --separate-stderr strata verify --key cosign.pub "$REG/app:1"
+	[ "$status" -eq 0 ]
+	[ "$(jq -r '.[0].critical.identity."docker-reference"' <<<"$output")" = "$REG/app" ]
+	[ "$(jq -r '.[0].critical.image."docker-manifest-digest"' <<<"$output")" = "$subject" ]
+	[ "$(jq -r '.[0].optional.by' <<<"$output")" = strata ]
+	run strata verify --key other.pub "$REG/app:1"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"signature 1: the signature does not verify against the key"* ]]
+	# A pulled image: the store holds no signatures, its repository does.
+	strata pull "$REG/app:1" >/dev/null
+	run --separate-stderr strata verify --key cosign.pub "$REG/app:1"
+	[ "$status" -eq 0 ]
+	[ "$(jq length <<<"$output")" = 1 ]
+	# An image that is not signed there: nothing under its tag.
+	strata import "$BATS_TEST_TMPDIR/rootfs" -c 'LABEL x=y' "$REG/unsigned:1" >/dev/null
+	strata push "$REG/unsigned:1" >/dev/null 2>&1
+	run strata verify --key cosign.pub "$REG/unsigned:1"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"no signatures found (no tag sha256-"* ]]
+}
