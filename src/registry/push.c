@@ -123,7 +123,7 @@ static int push_signatures(struct st_store *s, struct st_registry *r,
 {
 	struct st_digest sig;
 	struct st_error *e = NULL;
-	if (st_store_artifact_get(s, digest->str, ST_REGISTRY_SIG_ARTIFACT_TYPE, &sig, &e) < 0) {
+	if (st_store_artifact_get(s, digest->str, ST_MT_COSIGN_SIGNATURES, &sig, &e) < 0) {
 		if (e->kind != ST_E_NOTFOUND) {
 			*err = e;
 			return -1;

@@ -148,12 +148,6 @@ int st_registry_pull(struct st_store *s, struct st_registry *r, const struct st_
 		     const struct st_registry_pull_opts *o, struct st_registry_pull_result *out,
 		     struct st_error **err);
 
-/*
- * The store's artifact type of an image's cosign signatures; a registry holds them under the
- * tag "sha256-<hex of the image's digest>.sig", and st_registry_push() pushes them there.
- */
-#define ST_REGISTRY_SIG_ARTIFACT_TYPE "application/vnd.dev.cosign.artifact.sig.v1+json"
-
 struct st_registry_push_result {
 	struct st_digest digest; /* the manifest's digest */
 	uint64_t size;		 /* the manifest's size */
@@ -162,7 +156,7 @@ struct st_registry_push_result {
 /*
  * Push the store's image 'image_id' to 'dest' (a tag, or its digest): every layer blob the
  * repository lacks, the config, then the manifest, byte for byte as stored; then the image's
- * signatures (ST_REGISTRY_SIG_ARTIFACT_TYPE) when the store holds some. Records
+ * signatures (ST_MT_COSIGN_SIGNATURES) when the store holds some. Records
  * "repo@digest" among the image's RepoDigests.
  */
 int st_registry_push(struct st_store *s, struct st_registry *r, const char *image_id,

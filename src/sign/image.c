@@ -74,7 +74,7 @@ static int load_sig_manifest(struct st_store *s, const char *subject,
 			     struct st_error **err)
 {
 	struct st_error *e = NULL;
-	if (st_store_artifact_get(s, subject, ST_SIGN_ARTIFACT_TYPE, digest, &e) < 0) {
+	if (st_store_artifact_get(s, subject, ST_MT_COSIGN_SIGNATURES, digest, &e) < 0) {
 		if (e->kind != ST_E_NOTFOUND) {
 			*err = e;
 			return -1;
@@ -170,7 +170,7 @@ int st_sign_image(struct st_store *s, const struct st_sign_key *k, const char *n
 	blobs[0] = m->config.digest.str;
 	for (size_t i = 0; i < m->n_layers; i++)
 		blobs[i + 1] = m->layers[i].digest.str;
-	rc = st_store_artifact_put(s, out->signature.str, ST_SIGN_ARTIFACT_TYPE, out->subject.str,
+	rc = st_store_artifact_put(s, out->signature.str, ST_MT_COSIGN_SIGNATURES, out->subject.str,
 				   blobs, m->n_layers + 1, err);
 	free(blobs);
 out:

@@ -151,9 +151,6 @@ int st_sign_verify_signatures(const struct st_sign_key *pub, const char *digest,
 			      size_t n, char ***verified, size_t *n_verified,
 			      struct st_error **err);
 
-/* The store artifact type of an image's signature manifest (cosign's artifactType for it). */
-#define ST_SIGN_ARTIFACT_TYPE ST_REGISTRY_SIG_ARTIFACT_TYPE
-
 /* New: cosign's tag for the signatures of 'digest': "sha256-<hex>.sig". */
 char *st_sign_tag(const struct st_digest *digest);
 

@@ -275,3 +275,35 @@ tampered() {
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"no signatures found (no tag sha256-"* ]]
 }
+
+@test "save, load: an OCI layout carries the signatures beside the image; a docker-archive goes without" {
+	strata key generate
+	run strata sign --key cosign.key app:1
+	[ "$status" -eq 0 ]
+	subject=$(signed_digest "$output")
+	strata save --format oci-archive -o app.tar app:1
+	strata save --format oci-dir -o layout app:1
+	strata save -o docker.tar app:1
+	run jq -r '.manifests[].annotations["org.opencontainers.image.ref.name"]' layout/index.json
+	[ "$status" -eq 0 ]
+	[ "${lines[1]}" = "sha256-${subject#sha256:}.sig" ]
+	run tar -xOf docker.tar index.json
+	[[ "$output" != *".sig"* ]]
+
+	for src in app.tar layout; do
+		export STRATA_ROOT="$BATS_TEST_TMPDIR/root-$src"
+		run strata load -i "$src"
+		[ "$status" -eq 0 ]
+		[ "$output" = "Loaded image: app:1" ]
+		run --separate-stderr strata verify --key cosign.pub app:1
+		[ "$status" -eq 0 ]
+		[ "$(jq -r '.[0].critical.image."docker-manifest-digest"' <<<"$output")" = "$subject" ]
+		run strata system check
+		[ "$status" -eq 0 ]
+	done
+	export STRATA_ROOT="$BATS_TEST_TMPDIR/root-docker"
+	strata load -i docker.tar
+	run strata verify --key cosign.pub app:1
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"no signatures found"* ]]
+}
