@@ -263,17 +263,38 @@ tampered() {
 	run strata verify --key other.pub "$REG/app:1"
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"signature 1: the signature does not verify against the key"* ]]
-	# A pulled image: the store holds no signatures, its repository does.
-	strata pull "$REG/app:1" >/dev/null
-	run --separate-stderr strata verify --key cosign.pub "$REG/app:1"
-	[ "$status" -eq 0 ]
-	[ "$(jq length <<<"$output")" = 1 ]
 	# An image that is not signed there: nothing under its tag.
 	strata import "$BATS_TEST_TMPDIR/rootfs" -c 'LABEL x=y' "$REG/unsigned:1" >/dev/null
 	strata push "$REG/unsigned:1" >/dev/null 2>&1
 	run strata verify --key cosign.pub "$REG/unsigned:1"
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"no signatures found (no tag sha256-"* ]]
+
+	# A pull brings the signatures along: they verify with the registry gone.
+	run strata pull "$REG/app:1"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"Pulled signatures sha256-${subject#sha256:}.sig"* ]]
+	registry_stop
+	run --separate-stderr strata verify --key cosign.pub "$REG/app:1"
+	[ "$status" -eq 0 ]
+	[ "$(jq length <<<"$output")" = 1 ]
+}
+
+@test "pull: a pulled image that is not signed verifies against its registry when signed later" {
+	registry_start "$BATS_TEST_TMPDIR/reg"
+	strata key generate
+	strata tag app:1 "$REG/app:1"
+	strata push "$REG/app:1" >/dev/null
+	export STRATA_ROOT="$BATS_TEST_TMPDIR/root2"
+	strata pull "$REG/app:1" >/dev/null
+	run strata verify --key cosign.pub "$REG/app:1"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"no signatures found (no tag sha256-"* ]]
+	STRATA_ROOT="$BATS_TEST_TMPDIR/root" strata sign --key cosign.key "$REG/app:1"
+	STRATA_ROOT="$BATS_TEST_TMPDIR/root" strata push "$REG/app:1" >/dev/null
+	run --separate-stderr strata verify --key cosign.pub "$REG/app:1"
+	[ "$status" -eq 0 ]
+	[ "$(jq -r '.[0].critical.identity."docker-reference"' <<<"$output")" = "$REG/app" ]
 }
 
 @test "save, load: an OCI layout carries the signatures beside the image; a docker-archive goes without" {
