@@ -9,6 +9,15 @@ FX="$BATS_TEST_DIRNAME/fixtures/cosign"
 CHECK="$BATS_TEST_DIRNAME/fixtures/cosign-check.py"
 check() { /usr/bin/python3 "$CHECK" "$@"; }
 
+# One key pair (and another) for the tests that only use keys: scrypt makes keys slow to make.
+setup_file() {
+	mkdir -p "$BATS_FILE_TMPDIR/keys"
+	cd "$BATS_FILE_TMPDIR/keys"
+	STRATA_PASSWORD=s3cret "$STRATA_BIN" key generate 2>/dev/null
+	STRATA_PASSWORD=s3cret "$STRATA_BIN" key generate --output-key-prefix other 2>/dev/null
+}
+keys() { cp "$BATS_FILE_TMPDIR"/keys/* .; }
+
 setup() {
 	common_setup
 	mkdir -p "$BATS_TEST_TMPDIR/rootfs"
@@ -69,7 +78,7 @@ sig_manifest() { sed -n 's/.*: signatures in \(sha256:[0-9a-f]*\) .*/\1/p' <<<"$
 }
 
 @test "sign, verify: the signature in the store is cosign's, several append, and verify prints the payloads" {
-	strata key generate
+	keys
 	run strata sign --key cosign.key -a build=42 app:1
 	[ "$status" -eq 0 ]
 	subject=$(signed_digest "$output")
@@ -97,8 +106,7 @@ sig_manifest() { sed -n 's/.*: signatures in \(sha256:[0-9a-f]*\) .*/\1/p' <<<"$
 }
 
 @test "verify: another key, another repository, or no signature fail and say what did not match" {
-	strata key generate
-	strata key generate --output-key-prefix other
+	keys
 	run strata verify --key cosign.pub app:1
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"no signatures found"* ]]
@@ -122,7 +130,7 @@ sig_manifest() { sed -n 's/.*: signatures in \(sha256:[0-9a-f]*\) .*/\1/p' <<<"$
 }
 
 @test "sign: the signature is kept with its image and removed with it" {
-	strata key generate
+	keys
 	run strata sign --key cosign.key app:1
 	[ "$status" -eq 0 ]
 	sig=$(sig_manifest "$output")
@@ -240,8 +248,7 @@ tampered() {
 
 @test "push: signatures go with the image under cosign's tag; verify reads them from the registry" {
 	registry_start "$BATS_TEST_TMPDIR/reg"
-	strata key generate
-	strata key generate --output-key-prefix other
+	keys
 	strata tag app:1 "$REG/app:1"
 	run strata sign --key cosign.key -a by=strata "$REG/app:1"
 	[ "$status" -eq 0 ]
@@ -282,7 +289,7 @@ tampered() {
 
 @test "pull: a pulled image that is not signed verifies against its registry when signed later" {
 	registry_start "$BATS_TEST_TMPDIR/reg"
-	strata key generate
+	keys
 	strata tag app:1 "$REG/app:1"
 	strata push "$REG/app:1" >/dev/null
 	export STRATA_ROOT="$BATS_TEST_TMPDIR/root2"
@@ -298,7 +305,7 @@ tampered() {
 }
 
 @test "save, load: an OCI layout carries the signatures beside the image; a docker-archive goes without" {
-	strata key generate
+	keys
 	run strata sign --key cosign.key app:1
 	[ "$status" -eq 0 ]
 	subject=$(signed_digest "$output")
