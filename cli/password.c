@@ -20,7 +20,7 @@ static int read_hidden(int fd, const char *prompt, char **out, struct st_error *
 	if (tty) {
 		quiet = old;
 		quiet.c_lflag &= ~(tcflag_t)ECHO;
-		tcsetattr(fd, TCSAFLUSH, &quiet);
+		tcsetattr(fd, TCSANOW, &quiet);
 	}
 	/* A prompt or newline that cannot be written changes nothing about the answer. */
 	(void)!write(fd, prompt, strlen(prompt));
@@ -30,7 +30,7 @@ static int read_hidden(int fd, const char *prompt, char **out, struct st_error *
 	while ((n = read(fd, &c, 1)) == 1 && c != '\n')
 		st_buf_addch(&b, c);
 	if (tty)
-		tcsetattr(fd, TCSAFLUSH, &old);
+		tcsetattr(fd, TCSANOW, &old);
 	(void)!write(fd, "\n", 1);
 	if (n < 0) {
 		st_buf_release(&b);

@@ -77,6 +77,30 @@ sig_manifest() { sed -n 's/.*: signatures in \(sha256:[0-9a-f]*\) .*/\1/p' <<<"$
 	[ ! -e none.key ]
 }
 
+# Run strata on a terminal of its own (script's pty), typing the lines of $1 into it.
+on_tty() {
+	local input=$1
+	shift
+	printf '%b' "$input" | script -qec "$(printf '%q ' "$STRATA_BIN" "$@")" /dev/null
+}
+
+@test "key generate, sign: without a variable the password is asked on the terminal, twice for a new key" {
+	unset STRATA_PASSWORD
+	run on_tty 'typed\ntyped\n' key generate
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"Enter password for private key again:"* ]]
+	run check decrypt cosign.key typed
+	[ "$status" -eq 0 ]
+	run on_tty 'typed\n' sign --key cosign.key app:1
+	[ "$status" -eq 0 ]
+	run strata verify --key cosign.pub app:1
+	[ "$status" -eq 0 ]
+	run on_tty 'one\ntwo\n' key generate --output-key-prefix mismatch
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"the passwords do not match"* ]]
+	[ ! -e mismatch.key ]
+}
+
 @test "sign, verify: the signature in the store is cosign's, several append, and verify prints the payloads" {
 	keys
 	run strata sign --key cosign.key -a build=42 app:1
