@@ -59,7 +59,7 @@ int cmd_key_generate(struct st_cli *cli, int argc, char **argv, struct st_error 
 	if (refuse_existing(key_path, err) < 0 || refuse_existing(pub_path, err) < 0)
 		return -1;
 
-	st_autofree char *password = NULL;
+	st_autopassword char *password = NULL;
 	if (st_cli_password("Enter password for private key: ", true, &password, err) < 0)
 		return -1;
 	st_auto(st_sign_key) struct st_sign_key *k = NULL;

@@ -55,11 +55,11 @@ int st_cli_password(const char *prompt, bool confirm, char **out, struct st_erro
 		return st_err(err, ST_E_INVALID,
 			      "no password: set STRATA_PASSWORD (or COSIGN_PASSWORD), or run on a "
 			      "terminal");
-	st_autofree char *first = NULL;
+	st_autopassword char *first = NULL;
 	if (read_hidden(fd, prompt, &first, err) < 0)
 		return -1;
 	if (confirm) {
-		st_autofree char *again = NULL;
+		st_autopassword char *again = NULL;
 		if (read_hidden(fd, "Enter password for private key again: ", &again, err) < 0)
 			return -1;
 		if (strcmp(first, again) != 0)
@@ -67,4 +67,13 @@ int st_cli_password(const char *prompt, bool confirm, char **out, struct st_erro
 	}
 	*out = st_steal(&first);
 	return 0;
+}
+
+void st_cli_password_freep(char **p)
+{
+	if (!*p)
+		return;
+	explicit_bzero(*p, strlen(*p));
+	free(*p);
+	*p = NULL;
 }

@@ -13,5 +13,8 @@
  * terminal.
  */
 int st_cli_password(const char *prompt, bool confirm, char **out, struct st_error **err);
+/* Wipe and free a password. NULL does nothing. */
+void st_cli_password_freep(char **p);
+#define st_autopassword __attribute__((cleanup(st_cli_password_freep)))
 
 #endif

@@ -67,7 +67,7 @@ static int sign(struct st_cli *cli, const struct sign_opts *o, const char *image
 		struct st_error **err)
 {
 	struct st_buf pem = ST_BUF_INIT;
-	st_autofree char *password = NULL;
+	st_autopassword char *password = NULL;
 	st_auto(st_sign_key) struct st_sign_key *k = NULL;
 	struct st_store *s = NULL;
 	struct st_sign_result res = { 0 };

@@ -178,6 +178,37 @@ static void generated_key_round_trips(void **state)
 	st_buf_release(&pub);
 }
 
+/* A docker-reference names its repository whatever its tag and however Docker Hub is spelled. */
+static void identity_is_the_repository(void **state)
+{
+	st_auto(st_sign_key) struct st_sign_key *k = NULL;
+	OK(st_sign_key_generate(&k, err));
+	const char *refs[][2] = {
+		{ "index.docker.io/library/busybox", "docker.io/library/busybox" },
+		{ "busybox:1.36", "docker.io/library/busybox" },
+		{ "localhost:5000/a/b:tag", "localhost:5000/a/b" },
+	};
+	for (size_t i = 0; i < sizeof(refs) / sizeof(*refs); i++) {
+		struct st_buf payload = ST_BUF_INIT;
+		st_sign_payload_make(refs[i][0], SIGNED_DIGEST, NULL, &payload);
+		char *b64 = NULL;
+		OK(st_sign_data(k, payload.data, payload.len, &b64, err));
+		struct st_sign_signature sig = { ST_SIGN_PAYLOAD_MEDIA_TYPE, payload.data,
+						 payload.len, b64 };
+		char **ok = NULL;
+		size_t n = 0;
+		OK(st_sign_verify_signatures(k, SIGNED_DIGEST, refs[i][1], &sig, 1, &ok, &n, err));
+		assert_int_equal(n, 1);
+		free(ok[0]);
+		free(ok);
+		FAILS(st_sign_verify_signatures(k, SIGNED_DIGEST, "docker.io/library/other", &sig,
+						1, &ok, &n, err),
+		      ST_E_INVALID, "is not repository 'docker.io/library/other'");
+		free(b64);
+		st_buf_release(&payload);
+	}
+}
+
 /* A sealed key PEM around 'json'. */
 static void sealed_pem(const char *json, struct st_buf *out)
 {
@@ -243,6 +274,7 @@ int main(void)
 		cmocka_unit_test(payload_errors_name_the_field),
 		cmocka_unit_test(cosigns_signature_verifies),
 		cmocka_unit_test(generated_key_round_trips),
+		cmocka_unit_test(identity_is_the_repository),
 		cmocka_unit_test(sealed_key_errors_name_the_field),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
