@@ -77,7 +77,7 @@ static int sign(struct st_cli *cli, const struct sign_opts *o, const char *image
 	    st_sign_key_load_private(pem.data, pem.len, o->key, password, &k, err) == 0 &&
 	    st_cli_store(cli, &s, err) == 0 &&
 	    st_sign_image(s, k, image, &o->optional, &res, err) == 0) {
-		st_autofree char *tag = st_sign_tag(&res.subject);
+		st_autofree char *tag = st_image_sig_tag(&res.subject);
 		fprintf(cli->errout, "Signed %s@%s: signatures in %s (%s)\n", res.repository,
 			res.subject.str, res.signature.str, tag);
 		rc = 0;

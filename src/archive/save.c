@@ -294,8 +294,7 @@ static void json_index(const struct saver *c, struct st_buf *out)
 		struct st_image_descriptor d = { .media_type = (char *)ST_MT_OCI_MANIFEST,
 						 .digest = it->sigs,
 						 .size = (int64_t)it->sigs_size };
-		st_autofree char *tag =
-		    st_xasprintf("sha256-%s.sig", st_digest_hex(&it->img->manifest_digest));
+		st_autofree char *tag = st_image_sig_tag(&it->img->manifest_digest);
 		st_image_map_set(&d.annotations, "org.opencontainers.image.ref.name", tag);
 		st_image_index_add(idx, &d);
 		st_image_map_release(&d.annotations);

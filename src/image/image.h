@@ -49,6 +49,11 @@
  * "sha256-<hex of the image's digest>.sig".
  */
 #define ST_MT_COSIGN_SIGNATURES "application/vnd.dev.cosign.artifact.sig.v1+json"
+/* New: that tag for the signatures of the image 'digest'. */
+static inline char *st_image_sig_tag(const struct st_digest *digest)
+{
+	return st_xasprintf("sha256-%s.sig", st_digest_hex(digest));
+}
 
 enum st_image_compression {
 	ST_IMAGE_COMPRESSION_UNKNOWN = 0, /* not a layer media type */

@@ -476,7 +476,7 @@ static int pull_signatures(struct puller *p, const struct st_digest *digest, str
 	st_auto(st_image_ref) struct st_image_ref *sref = st_image_ref_dup(p->ref);
 	free(sref->digest);
 	sref->digest = NULL;
-	st_autofree char *tag = st_xasprintf("sha256-%s.sig", st_digest_hex(digest));
+	st_autofree char *tag = st_image_sig_tag(digest);
 	if (st_image_ref_set_tag(sref, tag, err) < 0)
 		return -1;
 	struct st_registry_manifest sig = { ST_BUF_INIT, NULL, { "" } };

@@ -136,7 +136,7 @@ static int push_signatures(struct st_store *s, struct st_registry *r,
 	st_auto(st_image_ref) struct st_image_ref *to = st_image_ref_dup(dest);
 	free(to->digest);
 	to->digest = NULL;
-	st_autofree char *tag = st_xasprintf("sha256-%s.sig", st_digest_hex(digest));
+	st_autofree char *tag = st_image_sig_tag(digest);
 	int rc = st_store_read_blob(s, sig.str, &bytes, err);
 	if (rc == 0)
 		rc = st_image_manifest_parse(bytes.data, bytes.len, &m, err);

@@ -25,11 +25,6 @@ void st_sign_result_release(struct st_sign_result *r)
 	memset(r, 0, sizeof(*r));
 }
 
-char *st_sign_tag(const struct st_digest *digest)
-{
-	return st_xasprintf("sha256-%s.sig", st_digest_hex(digest));
-}
-
 /*
  * What 'name' resolves to in the store: *id, the image; *subject, the digest its name points
  * at (an index when pulled through one); *repository (new; NULL when 'name' is an image id,

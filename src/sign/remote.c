@@ -54,7 +54,7 @@ int sign_verify_remote_digest(struct st_registry *r, const struct st_sign_key *p
 	st_auto(st_image_ref) struct st_image_ref *sig_ref = st_image_ref_dup(ref);
 	free(sig_ref->digest);
 	sig_ref->digest = NULL;
-	st_autofree char *tag = st_sign_tag(&out->subject);
+	st_autofree char *tag = st_image_sig_tag(&out->subject);
 	if (st_image_ref_set_tag(sig_ref, tag, err) < 0)
 		return -1;
 	struct st_registry_manifest sig = { 0 };

@@ -151,9 +151,6 @@ int st_sign_verify_signatures(const struct st_sign_key *pub, const char *digest,
 			      size_t n, char ***verified, size_t *n_verified,
 			      struct st_error **err);
 
-/* New: cosign's tag for the signatures of 'digest': "sha256-<hex>.sig". */
-char *st_sign_tag(const struct st_digest *digest);
-
 /* What `strata sign` and `strata verify` report. */
 struct st_sign_result {
 	struct st_digest subject;   /* the image's manifest or index digest that was signed */
