@@ -41,7 +41,7 @@ int st_store_edge_add(struct st_store *s, const char *from, enum st_store_edge_k
 		      const char *const *to, size_t n, struct st_error **err)
 {
 	st_autotx struct tx t = { 0 };
-	if (need_blob(s, from, "edge source", err) < 0 || store_tx_begin(s, &t, true, err) < 0)
+	if (store_tx_begin(s, &t, true, err) < 0 || need_blob(s, from, "edge source", err) < 0)
 		return -1;
 	for (size_t i = 0; i < n; i++)
 		if (need_blob(s, to[i], "edge target", err) < 0 ||
@@ -81,14 +81,15 @@ int st_store_artifact_put(struct st_store *s, const char *digest, const char *ty
 {
 	if (!type || !*type)
 		return st_err(err, ST_E_INVALID, "artifact %s: no type", digest);
-	if (need_blob(s, digest, "artifact", err) < 0 || need_blob(s, subject, "subject", err) < 0)
+	/* Checked inside the write transaction, as st_store_image_put() does: gc, which holds
+	 * the write lock while it unlinks, runs wholly before or wholly after. */
+	st_autotx struct tx t = { 0 };
+	if (store_tx_begin(s, &t, true, err) < 0 || need_blob(s, digest, "artifact", err) < 0 ||
+	    need_blob(s, subject, "subject", err) < 0)
 		return -1;
 	for (size_t i = 0; i < n; i++)
 		if (need_blob(s, blobs[i], "artifact blob", err) < 0)
 			return -1;
-	st_autotx struct tx t = { 0 };
-	if (store_tx_begin(s, &t, true, err) < 0)
-		return -1;
 	st_autostmt sqlite3_stmt *del = NULL;
 	if (store_db_prepare(s, "DELETE FROM edges WHERE kind = 'subject' AND dst = ? AND type = ?",
 			     &del, err) < 0)
