@@ -340,6 +340,7 @@ tampered() {
 	[ "$status" -eq 0 ]
 	[ "${lines[1]}" = "sha256-${subject#sha256:}.sig" ]
 	run tar -xOf docker.tar index.json
+	[ "$status" -eq 0 ]
 	[[ "$output" != *".sig"* ]]
 
 	for src in app.tar layout; do
