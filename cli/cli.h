@@ -69,6 +69,9 @@ int st_cli_registry_opt(int c, const char *arg, struct st_registry_opts *ro, str
 	  "Display an image's manifest or manifest list from a registry")                          \
 	X(tags, "tags", "List the tags of a repository in a registry")                             \
 	X(copy, "copy", "Copy an image between registries, archives, OCI layouts and the store")   \
+	X(key_generate, "key generate", "Generate a cosign-compatible key pair")                   \
+	X(sign, "sign", "Sign an image with a cosign-compatible key")                              \
+	X(verify, "verify", "Verify an image's cosign signatures")                                 \
 	X(system_df, "system df", "Show disk usage")                                               \
 	X(system_prune, "system prune", "Remove unused images and build cache")                    \
 	X(system_check, "system check", "Verify every blob and record of the store")               \

@@ -64,6 +64,14 @@ struct plan {
 	size_t n_refs;
 };
 
+/* An image's cosign signatures found in an OCI layout, their blobs already in the store. */
+struct sigs {
+	struct st_digest subject;  /* the image they sign */
+	struct st_digest manifest; /* the signature manifest */
+	char **blobs;		   /* its config and layers */
+	size_t n_blobs;
+};
+
 struct loader {
 	struct st_store *s;
 	struct st_store_lease *lease;
@@ -76,6 +84,8 @@ struct loader {
 	size_t n_plans;
 	const char *select; /* load only the image of this name (NULL: all) */
 	char *select_full;  /* 'select' normalised, or NULL when it is no reference */
+	struct sigs *sigs;
+	size_t n_sigs;
 };
 
 static void entry_free(struct entry *e)
@@ -114,6 +124,9 @@ static void loader_release(struct loader *L)
 		plan_release(&L->plans[i]);
 	free(L->plans);
 	free(L->select_full);
+	for (size_t i = 0; i < L->n_sigs; i++)
+		st_strv_free(L->sigs[i].blobs, L->sigs[i].n_blobs);
+	free(L->sigs);
 	free(L->buf);
 	if (L->dirfd >= 0)
 		close(L->dirfd);
@@ -777,12 +790,84 @@ static bool oci_selected(const struct loader *L, const struct st_image_descripto
 	return ref && L->select_full && !strcmp(ref, L->select_full);
 }
 
+/*
+ * Whether index entry 'd' is the signatures of an image, as `strata save` writes them: named
+ * by cosign's tag "sha256-<hex>.sig" alone. *subject receives the image's digest.
+ */
+static bool sigs_entry(const struct st_image_descriptor *d, struct st_digest *subject)
+{
+	const char *tag = st_image_map_get(&d->annotations, "org.opencontainers.image.ref.name");
+	if (!tag || st_image_map_get(&d->annotations, "io.containerd.image.name") ||
+	    strlen(tag) != strlen("sha256-.sig") + ST_DIGEST_HEX_LEN ||
+	    strncmp(tag, "sha256-", 7) != 0 || strcmp(tag + 7 + ST_DIGEST_HEX_LEN, ".sig") != 0)
+		return false;
+	char digest[ST_DIGEST_STR_LEN + 1];
+	snprintf(digest, sizeof(digest), "sha256:%.*s", ST_DIGEST_HEX_LEN, tag + 7);
+	if (!st_digest_valid(digest))
+		return false;
+	memcpy(subject->str, digest, sizeof(digest));
+	return true;
+}
+
+/* Store the signature manifest 'd' and its blobs; they are recorded with the images. */
+static int oci_sigs(struct loader *L, const struct st_image_descriptor *d,
+		    const struct st_digest *subject, struct st_error **err)
+{
+	struct entry *me = NULL;
+	struct st_buf tmp = ST_BUF_INIT;
+	const char *p = NULL;
+	size_t n = 0;
+	st_auto(st_image_manifest) struct st_image_manifest *m = NULL;
+	int rc = lookup_blob(L, d, &me, err);
+	if (rc == 0)
+		rc = entry_bytes(L, me, &tmp, &p, &n, err);
+	if (rc == 0 && st_image_manifest_parse(p, n, &m, err) < 0)
+		rc = st_err_wrap(err, "%s", me->name);
+	st_buf_release(&tmp);
+	if (rc < 0 || entry_store(L, me, err) < 0)
+		return -1;
+	L->sigs = st_xrealloc(L->sigs, (L->n_sigs + 1) * sizeof(*L->sigs));
+	struct sigs *sg = &L->sigs[L->n_sigs++];
+	*sg = (struct sigs){ .subject = *subject, .manifest = me->digest };
+	sg->blobs = st_xcalloc(m->n_layers + 1, sizeof(*sg->blobs));
+	for (size_t i = 0; i <= m->n_layers; i++) {
+		const struct st_image_descriptor *b = i ? &m->layers[i - 1] : &m->config;
+		struct entry *e = NULL;
+		if (lookup_blob(L, b, &e, err) < 0 || entry_store(L, e, err) < 0)
+			return st_err_wrap(err, "%s", me->name);
+		sg->blobs[sg->n_blobs++] = st_xstrdup(e->digest.str);
+	}
+	return 0;
+}
+
+/* Record the signatures of the images just recorded: they live as long as their image. */
+static int record_sigs(struct loader *L, struct st_error **err)
+{
+	for (size_t i = 0; i < L->n_sigs; i++) {
+		const struct sigs *sg = &L->sigs[i];
+		bool loaded = false;
+		for (size_t k = 0; k < L->n_plans && !loaded; k++)
+			loaded = st_digest_equal(&L->plans[k].manifest_digest, &sg->subject);
+		if (loaded && st_store_artifact_put(L->s, sg->manifest.str, ST_MT_COSIGN_SIGNATURES,
+						    sg->subject.str, (const char *const *)sg->blobs,
+						    sg->n_blobs, err) < 0)
+			return st_err_wrap(err, "record the signatures of %s", sg->subject.str);
+	}
+	return 0;
+}
+
 static int resolve_oci(struct loader *L, struct st_error **err)
 {
 	st_auto(st_image_index) struct st_image_index *idx = NULL;
 	if (read_index(L, &idx, err) < 0)
 		return -1;
 	for (size_t i = 0; i < idx->n_manifests; i++) {
+		struct st_digest subject;
+		if (sigs_entry(&idx->manifests[i], &subject)) {
+			if (oci_sigs(L, &idx->manifests[i], &subject, err) < 0)
+				return -1;
+			continue;
+		}
 		st_autofree char *ref = oci_ref(&idx->manifests[i]);
 		if (L->select && !oci_selected(L, &idx->manifests[i], ref))
 			continue;
@@ -1092,7 +1177,7 @@ static int finish(struct loader *L, enum st_archive_format f, struct st_archive_
 	if (rc < 0)
 		return -1;
 	*out = (struct st_archive_load_result){ .format = f };
-	if (record(L, out, err) < 0) {
+	if (record(L, out, err) < 0 || record_sigs(L, err) < 0) {
 		st_archive_load_result_release(out);
 		return -1;
 	}

@@ -30,6 +30,8 @@ struct item {
 	struct st_image_manifest *m;
 	char **names; /* normalised ("docker.io/library/busybox:latest"); none: untagged */
 	size_t n_names;
+	struct st_digest sigs; /* its signature manifest (cosign's), or "" */
+	size_t sigs_size;
 };
 
 struct saver {
@@ -186,6 +188,41 @@ static int prepare_as_name(struct saver *c, const struct st_archive_save_opts *o
 	return 0;
 }
 
+/*
+ * The image's signatures go into an OCI layout as one more index entry, named by cosign's tag
+ * (which `strata load`, skopeo's oci:DIR:sha256-<hex>.sig and cosign find them by). Docker's
+ * manifest.json has no place for them: a docker-archive goes without.
+ */
+static int add_sigs(struct saver *c, struct item *it, struct st_error **err)
+{
+	struct st_error *e = NULL;
+	if (st_store_artifact_get(c->s, it->img->manifest_digest.str, ST_MT_COSIGN_SIGNATURES,
+				  &it->sigs, &e) < 0) {
+		if (e->kind != ST_E_NOTFOUND) {
+			*err = e;
+			return -1;
+		}
+		st_error_free(e);
+		return 0;
+	}
+	struct st_buf b = ST_BUF_INIT;
+	st_auto(st_image_manifest) struct st_image_manifest *m = NULL;
+	int rc = st_store_read_blob(c->s, it->sigs.str, &b, err);
+	if (rc == 0)
+		rc = st_image_manifest_parse(b.data, b.len, &m, err);
+	if (rc == 0) {
+		it->sigs_size = b.len;
+		add_blob(c, &it->sigs);
+		add_blob(c, &m->config.digest);
+		for (size_t k = 0; k < m->n_layers; k++)
+			add_blob(c, &m->layers[k].digest);
+	}
+	st_buf_release(&b);
+	if (rc < 0)
+		return st_err_wrap(err, "image %s: signatures %s", it->img->id.str, it->sigs.str);
+	return 0;
+}
+
 static int prepare(struct saver *c, struct st_store *s, const struct st_archive_save_opts *o,
 		   struct st_error **err)
 {
@@ -220,6 +257,8 @@ static int prepare(struct saver *c, struct st_store *s, const struct st_archive_
 		add_blob(c, &it->img->manifest_digest);
 		for (size_t k = 0; k < it->m->n_layers; k++)
 			add_blob(c, &it->m->layers[k].digest);
+		if (o->format != ST_ARCHIVE_DOCKER && add_sigs(c, it, err) < 0)
+			return -1;
 	}
 	qsort(c->blobs, c->n_blobs, sizeof(char *), cmp_str);
 	size_t k = 0;
@@ -300,6 +339,18 @@ static void json_index(const struct saver *c, struct st_buf *out)
 			st_image_index_add(idx, &e);
 			st_image_map_release(&e.annotations);
 		}
+	}
+	for (size_t i = 0; i < c->n; i++) {
+		const struct item *it = &c->v[i];
+		if (!it->sigs.str[0])
+			continue;
+		struct st_image_descriptor d = { .media_type = (char *)ST_MT_OCI_MANIFEST,
+						 .digest = it->sigs,
+						 .size = (int64_t)it->sigs_size };
+		st_autofree char *tag = st_image_sig_tag(&it->img->manifest_digest);
+		st_image_map_set(&d.annotations, "org.opencontainers.image.ref.name", tag);
+		st_image_index_add(idx, &d);
+		st_image_map_release(&d.annotations);
 	}
 	st_image_index_serialize(idx, out);
 }

@@ -43,6 +43,17 @@
 #define ST_MT_DOCKER_LAYER_GZIP "application/vnd.docker.image.rootfs.diff.tar.gzip"
 #define ST_MT_DOCKER_LAYER_ZSTD "application/vnd.docker.image.rootfs.diff.tar.zstd"
 #define ST_MT_DOCKER_LAYER_FOREIGN "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip"
+/*
+ * cosign's signatures of an image: the artifact type they are kept under, beside the image
+ * they sign; a registry (or an OCI layout's ref.name) holds them under the tag
+ * "sha256-<hex of the image's digest>.sig".
+ */
+#define ST_MT_COSIGN_SIGNATURES "application/vnd.dev.cosign.artifact.sig.v1+json"
+/* New: that tag for the signatures of the image 'digest'. */
+static inline char *st_image_sig_tag(const struct st_digest *digest)
+{
+	return st_xasprintf("sha256-%s.sig", st_digest_hex(digest));
+}
 
 enum st_image_compression {
 	ST_IMAGE_COMPRESSION_UNKNOWN = 0, /* not a layer media type */

@@ -378,6 +378,69 @@ static int record(struct puller *p, const struct st_registry_manifest *top,
 	return 0;
 }
 
+/* A signature's payload or config is a few hundred bytes; a bigger one is not cosign's. */
+#define SIG_BLOB_MAX (1u << 20)
+
+/*
+ * The signatures cosign keeps beside the image 'digest' (the tag "sha256-<hex>.sig" of its
+ * repository), stored with their blobs as the image's artifact so they go where it goes. An
+ * image nobody signed has no such tag: nothing to do.
+ */
+static int pull_signatures(struct puller *p, const struct st_digest *digest, struct st_error **err)
+{
+	st_auto(st_image_ref) struct st_image_ref *sref = st_image_ref_dup(p->ref);
+	free(sref->digest);
+	sref->digest = NULL;
+	st_autofree char *tag = st_image_sig_tag(digest);
+	if (st_image_ref_set_tag(sref, tag, err) < 0)
+		return -1;
+	struct st_registry_manifest sig = { ST_BUF_INIT, NULL, { "" } };
+	struct st_error *e = NULL;
+	if (st_registry_get_manifest(p->r, sref, &sig, &e) < 0) {
+		bool absent = e->kind == ST_E_NOTFOUND;
+		if (!absent)
+			*err = e;
+		else
+			st_error_free(e);
+		return absent ? 0 : st_err_wrap(err, "signatures %s", tag);
+	}
+	st_auto(st_image_manifest) struct st_image_manifest *m = NULL;
+	int rc = put_small(p, &sig.bytes, &sig.digest, err);
+	if (rc == 0)
+		rc = st_image_manifest_parse(sig.bytes.data, sig.bytes.len, &m, err);
+	const char **blobs = m ? st_xcalloc(m->n_layers + 1, sizeof(*blobs)) : NULL;
+	for (size_t i = 0; rc == 0 && i <= m->n_layers; i++) {
+		const struct st_image_descriptor *d = i ? &m->layers[i - 1] : &m->config;
+		blobs[i] = d->digest.str;
+		if (d->size < 0 || d->size > SIG_BLOB_MAX) {
+			rc = st_err(err, ST_E_INVALID,
+				    "blob %s: %lld bytes, more than a signature's", d->digest.str,
+				    (long long)d->size);
+			break;
+		}
+		if (st_store_has_blob(p->s, d->digest.str)) {
+			rc = st_store_lease_add(p->lease, d->digest.str, err);
+			continue;
+		}
+		struct st_buf b = ST_BUF_INIT;
+		struct st_http_sink sink = { buf_write, buf_reset, &b };
+		rc = st_registry_get_blob(p->r, p->ref, &d->digest, &sink, err);
+		if (rc == 0)
+			rc = put_small(p, &b, &d->digest, err);
+		st_buf_release(&b);
+	}
+	if (rc == 0)
+		rc = st_store_artifact_put(p->s, sig.digest.str, ST_MT_COSIGN_SIGNATURES,
+					   digest->str, blobs, m->n_layers + 1, err);
+	free(blobs);
+	st_registry_manifest_release(&sig);
+	if (rc < 0)
+		return st_err_wrap(err, "signatures %s", tag);
+	st_autofree char *what = st_xasprintf("Pulled signatures %s", tag);
+	event(p, NULL, what);
+	return 0;
+}
+
 int st_registry_pull(struct st_store *s, struct st_registry *r, const struct st_image_ref *ref,
 		     const struct st_registry_pull_opts *o, struct st_registry_pull_result *out,
 		     struct st_error **err)
@@ -408,6 +471,8 @@ int st_registry_pull(struct st_store *s, struct st_registry *r, const struct st_
 	}
 	if (rc == 0)
 		rc = record(&p, &top, &man, out, err);
+	if (rc == 0)
+		rc = pull_signatures(&p, &out->digest, err);
 	out->downloaded = p.downloaded;
 	for (size_t i = 0; p.layers && i < m->n_layers; i++)
 		st_store_layer_release(&p.layers[i]);

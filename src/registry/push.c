@@ -129,6 +129,50 @@ int st_registry_push_store_blob(struct st_store *s, struct st_registry *r,
 	return rc;
 }
 
+/*
+ * Push the signature manifest the store holds for the image 'digest' under cosign's tag
+ * "sha256-<hex>.sig", with its blobs. An image without signatures pushes nothing.
+ */
+static int push_signatures(struct st_store *s, struct st_registry *r,
+			   const struct st_image_ref *dest, const struct st_digest *digest,
+			   const struct st_registry_events *ev, struct st_error **err)
+{
+	struct st_digest sig;
+	struct st_error *e = NULL;
+	if (st_store_artifact_get(s, digest->str, ST_MT_COSIGN_SIGNATURES, &sig, &e) < 0) {
+		if (e->kind != ST_E_NOTFOUND) {
+			*err = e;
+			return -1;
+		}
+		st_error_free(e);
+		return 0;
+	}
+	struct st_buf bytes = ST_BUF_INIT;
+	st_auto(st_image_manifest) struct st_image_manifest *m = NULL;
+	st_auto(st_image_ref) struct st_image_ref *to = st_image_ref_dup(dest);
+	free(to->digest);
+	to->digest = NULL;
+	st_autofree char *tag = st_image_sig_tag(digest);
+	int rc = st_store_read_blob(s, sig.str, &bytes, err);
+	if (rc == 0)
+		rc = st_image_manifest_parse(bytes.data, bytes.len, &m, err);
+	for (size_t i = 0; rc == 0 && i < m->n_layers; i++)
+		rc = st_registry_push_store_blob(s, r, dest, &m->layers[i].digest, NULL, err);
+	if (rc == 0)
+		rc = st_registry_push_store_blob(s, r, dest, &m->config.digest, NULL, err);
+	if (rc == 0)
+		rc = st_image_ref_set_tag(to, tag, err);
+	if (rc == 0)
+		rc = st_registry_put_manifest(r, to, m->media_type ? m->media_type : "", bytes.data,
+					      bytes.len, err);
+	st_buf_release(&bytes);
+	if (rc < 0)
+		return st_err_wrap(err, "signatures %s", tag);
+	st_autofree char *what = st_xasprintf("Pushed signatures as %s", tag);
+	event(ev, NULL, what);
+	return 0;
+}
+
 int st_registry_push(struct st_store *s, struct st_registry *r, const char *image_id,
 		     const struct st_image_ref *dest, const struct st_registry_events *events,
 		     struct st_registry_push_result *out, struct st_error **err)
@@ -156,6 +200,8 @@ int st_registry_push(struct st_store *s, struct st_registry *r, const char *imag
 		st_autofree char *rd = st_xasprintf("%s@%s", repo, out->digest.str);
 		rc = st_store_repo_digest_add(s, img->id.str, rd, err);
 	}
+	if (rc == 0)
+		rc = push_signatures(s, r, dest, &out->digest, events, err);
 	st_buf_release(&bytes);
 	if (rc < 0)
 		return st_err_wrap(err, "push %s", repo);

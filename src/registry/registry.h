@@ -156,7 +156,8 @@ void st_registry_pull_result_release(struct st_registry_pull_result *res);
  * several at a time, each verified against its digest (and its diff_id) before it becomes
  * visible; two processes pulling the same blob download it once. The manifest is stored as
  * served, so the image's digest is the registry's; the tag (when 'ref' has one) points at the
- * image and "repo@digest" is recorded among its RepoDigests.
+ * image and "repo@digest" is recorded among its RepoDigests. The image's cosign signatures
+ * (the "sha256-<hex>.sig" tag), when there are some, come with it (ST_MT_COSIGN_SIGNATURES).
  */
 int st_registry_pull(struct st_store *s, struct st_registry *r, const struct st_image_ref *ref,
 		     const struct st_registry_pull_opts *o, struct st_registry_pull_result *out,
@@ -178,7 +179,8 @@ struct st_registry_push_result {
 
 /*
  * Push the store's image 'image_id' to 'dest' (a tag, or its digest): every layer blob the
- * repository lacks, the config, then the manifest, byte for byte as stored. Records
+ * repository lacks, the config, then the manifest, byte for byte as stored; then the image's
+ * signatures (ST_MT_COSIGN_SIGNATURES) when the store holds some. Records
  * "repo@digest" among the image's RepoDigests.
  */
 int st_registry_push(struct st_store *s, struct st_registry *r, const char *image_id,

@@ -2,9 +2,9 @@
  * gc.c: garbage collection, consistency check and disk usage.
  *
  * gc runs in two write transactions. The first expires dead leases and deletes the layer and
- * unpacked records nothing reaches, and commits. The second computes the live blob set from
- * what is left and unlinks every other blob while still holding the write lock. Holding the
- * lock matters: st_store_image_put() checks that its blobs exist inside its own write
+ * unpacked records and the edges nothing reaches, and commits. The second computes the live blob
+ * set from what is left and unlinks every other blob while still holding the write lock. Holding
+ * the lock matters: st_store_image_put() checks that its blobs exist inside its own write
  * transaction, so it either runs before gc (and gc sees the image) or after (and sees the
  * blob gone). Splitting in two matters too: if gc is killed while unlinking, the records that
  * pointed at those blobs are already gone, so no record ever names a missing blob.
@@ -117,15 +117,22 @@ static const char live_diff_sql[] =
     "  UNION SELECT diff_id FROM cache WHERE diff_id IS NOT NULL "
     "  UNION SELECT item FROM lease_items;";
 
-/* After the dead records are gone every remaining layer record is live. */
+/*
+ * After the dead records are gone every remaining layer record is live. From the records,
+ * edges reach further: down from what lists ('child'), up from a subject to its artifacts.
+ */
 static const char live_blob_sql[] =
     "CREATE TEMP TABLE IF NOT EXISTS gc_live_blob (d TEXT PRIMARY KEY);"
     "DELETE FROM gc_live_blob;"
-    "INSERT OR IGNORE INTO gc_live_blob SELECT id FROM images "
+    "WITH RECURSIVE live(d) AS ("
+    "  SELECT id FROM images "
     "  UNION SELECT manifest_digest FROM images "
     "  UNION SELECT manifest_digest FROM refs "
     "  UNION SELECT digest FROM layers "
-    "  UNION SELECT item FROM lease_items;";
+    "  UNION SELECT item FROM lease_items "
+    "  UNION SELECT e.dst FROM edges e JOIN live ON e.src = live.d WHERE e.kind = 'child' "
+    "  UNION SELECT e.src FROM edges e JOIN live ON e.dst = live.d WHERE e.kind = 'subject') "
+    "INSERT OR IGNORE INTO gc_live_blob SELECT d FROM live;";
 
 static int delete_dead_records(struct st_store *s, struct st_store_gc_report *r,
 			       struct st_error **err)
@@ -146,8 +153,17 @@ static int delete_dead_records(struct st_store *s, struct st_store_gc_report *r,
 		      &bytes, err) < 0)
 		return -1;
 	r->unpacked_bytes += bytes;
-	return store_db_exec(
-	    s, "DELETE FROM unpacked WHERE diff_id NOT IN (SELECT d FROM gc_live_diff)", err);
+	if (store_db_exec(s,
+			  "DELETE FROM unpacked WHERE diff_id NOT IN (SELECT d FROM gc_live_diff)",
+			  err) < 0)
+		return -1;
+	/* An edge goes with the object it starts from: an artifact goes with its subject. */
+	if (store_db_exec(s, live_blob_sql, err) < 0 ||
+	    store_db_exec(s, "DELETE FROM edges WHERE src NOT IN (SELECT d FROM gc_live_blob)",
+			  err) < 0)
+		return -1;
+	r->edges += (size_t)sqlite3_changes(s->db);
+	return 0;
 }
 
 static int sweep_blobs(struct st_store *s, bool dry, struct st_store_gc_report *r,
@@ -554,6 +570,10 @@ int st_store_check(struct st_store *s, struct st_store_check_report *out, struct
 				      "SELECT 'image ' || id || ' manifest', manifest_digest "
 				      "FROM images UNION ALL "
 				      "SELECT 'image ' || id || ' config', id FROM images",
+				      err) < 0 ||
+		    check_blobs_exist(s, &r,
+				      "SELECT 'edge from ' || src, dst FROM edges "
+				      "WHERE kind = 'child'",
 				      err) < 0 ||
 		    report_rows(s, &r,
 				"SELECT image_id, digest FROM image_layers "

@@ -69,6 +69,9 @@ int64_t store_now_us(void);
 /* Inside an open write transaction: record layer 'l' (blob presence checked). */
 int store_layer_put_locked(struct st_store *s, const struct st_store_layer *l,
 			   struct st_error **err);
+/* Inside an open write transaction: record edge 'from' -> 'to' ('type' may be NULL). */
+int store_edge_add_locked(struct st_store *s, const char *from, enum st_store_edge_kind kind,
+			  const char *to, const char *type, struct st_error **err);
 /* Inside an open write transaction: add 'digest' to lease 'id'. */
 int store_lease_add_locked(struct st_store *s, const char *id, const char *digest,
 			   struct st_error **err);

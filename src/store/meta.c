@@ -170,6 +170,10 @@ static int ref_set_locked(struct st_store *s, const char *name, const char *imag
 	else if (strcmp(manifest_digest, own) != 0 && !st_store_has_blob(s, manifest_digest))
 		return st_err(err, ST_E_NOTFOUND, "tag '%s': manifest %s not found", name,
 			      manifest_digest);
+	/* A name resolved through an index: the index lists the image's manifest. */
+	if (strcmp(manifest_digest, own) != 0 &&
+	    store_edge_add_locked(s, manifest_digest, ST_STORE_EDGE_CHILD, own, NULL, err) < 0)
+		return -1;
 	st_autostmt sqlite3_stmt *st = NULL;
 	if (store_db_prepare(s,
 			     "INSERT INTO refs (name, image_id, manifest_digest) VALUES (?, ?, ?) "

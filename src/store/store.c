@@ -87,6 +87,21 @@ static const char *const migrations[] = {
 	"  name TEXT PRIMARY KEY,"
 	"  image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE);"
 	"CREATE INDEX repo_digests_image ON repo_digests(image_id);",
+	/*
+	 * 2 -> 3: edges between stored objects ('child': src lists dst; 'subject': src, an
+	 * artifact of 'type', describes dst). A reference pulled through an index now keeps the
+	 * index's manifest through an edge too.
+	 */
+	"CREATE TABLE edges ("
+	"  src TEXT NOT NULL,"
+	"  dst TEXT NOT NULL,"
+	"  kind TEXT NOT NULL CHECK (kind IN ('child', 'subject')),"
+	"  type TEXT NOT NULL DEFAULT '',"
+	"  PRIMARY KEY (src, kind, dst));"
+	"CREATE INDEX edges_dst ON edges(dst, kind, type);"
+	"INSERT OR IGNORE INTO edges (src, dst, kind) "
+	"  SELECT r.manifest_digest, i.manifest_digest, 'child' FROM refs r "
+	"  JOIN images i ON i.id = r.image_id WHERE r.manifest_digest != i.manifest_digest;",
 };
 
 _Static_assert(sizeof(migrations) / sizeof(*migrations) == ST_STORE_SCHEMA_VERSION,

@@ -7,7 +7,7 @@
  *   layers/<diff hex>/     a layer unpacked once (filled by the snapshot module)
  *   leases/<id>            one lock file per live lease (flock)
  *   tmp/                   every write starts here and is renamed into place
- *   strata.db              SQLite in WAL mode: layers, images, refs, cache, kv, leases
+ *   strata.db              SQLite in WAL mode: layers, images, refs, edges, cache, kv, leases
  *
  * Several strata processes may use one store at once. A 'struct st_store' itself is not
  * thread-safe: use one handle per thread.
@@ -17,7 +17,8 @@
  * unless said otherwise.
  *
  * Reachability: a blob, a layer record or an unpacked layer stays as long as an image, a
- * reference, a build cache record or a live lease needs it; st_store_gc() removes the rest.
+ * reference, a build cache record, a live lease or an edge from something kept needs it;
+ * st_store_gc() removes the rest.
  * Anything written before the record that will reference it (pull, load, import, build)
  * must be protected by a lease taken *before* the write: gc does not wait for you.
  */
@@ -34,7 +35,7 @@
 #include "util/err.h"
 
 /* The database schema version this code writes (PRAGMA user_version). */
-#define ST_STORE_SCHEMA_VERSION 2
+#define ST_STORE_SCHEMA_VERSION 3
 
 struct st_store;
 struct st_store_lease;
@@ -315,6 +316,46 @@ int st_store_layer_repo_digests(struct st_store *s, const char *digest, char ***
 int st_store_repo_digests(struct st_store *s, const char *image_id, char ***out, size_t *n,
 			  struct st_error **err);
 
+/* ---- Edges: what points at what ----------------------------------------------------------- */
+
+/*
+ * Edges keep blobs that no image record names: an index's manifests, an artifact (a signature,
+ * an attestation) and the blobs it lists.
+ *  - ST_STORE_EDGE_CHILD 'from' -> 'to': 'from' (an index, an artifact's manifest) lists 'to'
+ *    (a manifest, a config, a layer); 'to' is kept while 'from' is.
+ *  - ST_STORE_EDGE_SUBJECT 'from' -> 'to': 'from' (an artifact) describes 'to' (its subject,
+ *    a manifest or an index); 'from' is kept while 'to' is, and goes with it.
+ * Edges whose 'from' is no longer kept are removed by st_store_gc().
+ */
+enum st_store_edge_kind {
+	ST_STORE_EDGE_CHILD = 1,
+	ST_STORE_EDGE_SUBJECT,
+};
+
+/*
+ * Record the edges 'from' -> each of 'to' (n of them) of 'kind', in one transaction. Every
+ * blob named must exist (ST_E_NOTFOUND naming it). Recording an edge twice is harmless.
+ */
+int st_store_edge_add(struct st_store *s, const char *from, enum st_store_edge_kind kind,
+		      const char *const *to, size_t n, struct st_error **err);
+/* What 'from' points to by edges of 'kind', sorted: a new array (st_store_strings_free()). */
+int st_store_edge_list(struct st_store *s, const char *from, enum st_store_edge_kind kind,
+		       char ***to, size_t *n, struct st_error **err);
+
+/*
+ * Record artifact 'digest' (its manifest's blob) of 'type' (e.g. cosign's signature) about
+ * 'subject', with the blobs its manifest lists ('blobs', n: config and layers), in one
+ * transaction: it lives as long as its subject. It takes the place of the artifact of the same
+ * type about the same subject, as a registry's one "sha256-<hex>.sig" tag moves: the old one
+ * is left to gc. Every blob must exist (ST_E_NOTFOUND naming it).
+ */
+int st_store_artifact_put(struct st_store *s, const char *digest, const char *type,
+			  const char *subject, const char *const *blobs, size_t n,
+			  struct st_error **err);
+/* *out receives the artifact of 'type' about 'subject'. ST_E_NOTFOUND if there is none. */
+int st_store_artifact_get(struct st_store *s, const char *subject, const char *type,
+			  struct st_digest *out, struct st_error **err);
+
 /* ---- Build cache records ------------------------------------------------------------------ */
 
 struct st_store_cache {
@@ -412,11 +453,13 @@ struct st_store_gc_report {
 	size_t
 	    tmp_kept;  /* stale tmp/ entries that could not be removed (st_store_check says why) */
 	size_t leases; /* dead leases expired */
+	size_t edges;  /* edges removed with the object they started from */
 };
 
 /*
  * Remove what nothing reaches: blobs, layer records and unpacked layers not needed by an
- * image, a reference, a cache record or a live lease; dead leases; stale tmp/ entries.
+ * image, a reference, a cache record, a live lease or an edge from something kept (an
+ * artifact whose subject goes goes with it); dead leases; stale tmp/ entries.
  * 'report' may be NULL. Safe to run while other processes use the store.
  */
 int st_store_gc(struct st_store *s, unsigned flags, struct st_store_gc_report *report,

@@ -59,5 +59,6 @@ size_t count_dir(const char *root, const char *sub);
 int run_blob_tests(void);
 int run_meta_tests(void);
 int run_gc_tests(void);
+int run_edge_tests(void);
 
 #endif

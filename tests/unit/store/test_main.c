@@ -85,5 +85,6 @@ int main(void)
 	failed += run_blob_tests();
 	failed += run_meta_tests();
 	failed += run_gc_tests();
+	failed += run_edge_tests();
 	return failed ? 1 : 0;
 }
