@@ -1007,8 +1007,9 @@ int st_builder_run(struct st_store *s, const struct st_builder_opts *o,
 			b.have_ctx = rc == 0;
 		}
 	}
-	for (size_t i = 0; rc == 0 && b.df && i < b.df->nwarnings; i++)
-		info(&b, "warning: %s", b.df->warnings[i]);
+	for (size_t i = 0; rc == 0 && b.df && i < b.df->ndiags; i++)
+		info(&b, "warning: %s: %s (line %d)", b.df->diags[i].rule->name,
+		     b.df->diags[i].message, b.df->diags[i].start_line);
 	if (rc == 0 && b.plan->nunused_args) {
 		struct st_buf u = ST_BUF_INIT;
 		for (size_t i = 0; i < b.plan->nunused_args; i++)
