@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "builder/builder.h"
+#include "build_checks.h"
 #include "build_stdin.h"
 #include "cli.h"
 #include "snapshot/snapshot.h"
@@ -46,6 +47,8 @@ static const char usage_text[] =
     "Options:\n"
     "      --build-arg list          Set build-time variables (K=V, or K to take it from the "
     "environment)\n"
+    "      --check                   Run the build checks only: print what they find, build "
+    "nothing\n"
     "  -f, --file string             Name of the Dockerfile (default: PATH/Dockerfile; - reads "
     "stdin)\n"
     "      --iidfile string          Write the image ID to the file\n"
@@ -151,10 +154,12 @@ static int parse_flags(struct st_cli *cli, int argc, char **argv, struct build_c
 		O_SSH,
 		O_LOAD,
 		O_PROVENANCE,
-		O_SBOM
+		O_SBOM,
+		O_CHECK
 	};
 	static const struct option longopts[] = {
 		{ "build-arg", required_argument, NULL, O_BUILD_ARG },
+		{ "check", no_argument, NULL, O_CHECK },
 		{ "file", required_argument, NULL, 'f' },
 		{ "iidfile", required_argument, NULL, O_IIDFILE },
 		{ "jobs", required_argument, NULL, 'j' },
@@ -192,6 +197,9 @@ static int parse_flags(struct st_cli *cli, int argc, char **argv, struct build_c
 				    err, "invalid --build-arg '%s': expected NAME=VALUE or NAME",
 				    optarg);
 			push(&o->args, &o->nargs, optarg);
+			break;
+		case O_CHECK:
+			o->b.flags |= ST_BUILDER_CHECK;
 			break;
 		case 'f':
 			o->file = optarg;
@@ -350,6 +358,7 @@ struct display {
 	bool stop;
 	pthread_t ticker;
 	bool ticking;
+	struct st_cli_checks checks; /* what the build checks found, printed at the end */
 };
 
 static double mono(void)
@@ -641,6 +650,9 @@ static void on_event(void *ctx, const struct st_builder_event *ev)
 	case ST_BUILDER_EVENT_INFO:
 		st_buf_addf(out, "%s\n", ev->text);
 		break;
+	case ST_BUILDER_EVENT_WARNING:
+		st_cli_checks_add(&d->checks, ev);
+		break;
 	}
 	fputs(st_buf_str(&plain), d->f);
 	st_buf_release(&plain);
@@ -680,6 +692,7 @@ static void display_release(struct display *d)
 	}
 	free(d->steps);
 	st_buf_release(&d->after);
+	st_cli_checks_release(&d->checks);
 	pthread_mutex_destroy(&d->lock);
 }
 
@@ -753,7 +766,11 @@ int cmd_build(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 		o.progress = PROGRESS_QUIET;
 	if (o.progress == PROGRESS_AUTO)
 		o.progress = isatty(fileno(cli->errout)) ? PROGRESS_TTY : PROGRESS_PLAIN;
-	if (o.progress != PROGRESS_QUIET) {
+	bool check_only = o.b.flags & ST_BUILDER_CHECK;
+	if (check_only) {
+		o.b.progress.fn = st_cli_checks_on_event;
+		o.b.progress.ctx = &d.checks;
+	} else if (o.progress != PROGRESS_QUIET) {
 		d.tty = o.progress == PROGRESS_TTY;
 		/* https://no-color.org: set and not empty turns colour off. */
 		const char *nc = getenv("NO_COLOR");
@@ -774,6 +791,16 @@ int cmd_build(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 	struct st_builder_result res = { 0 };
 	rc = st_builder_run(s, &o.b, &res, err);
 	display_stop(&d);
+	if (check_only) {
+		if (rc == 0 || d.checks.r.ndiags)
+			st_cli_checks_report(&d.checks, cli->out);
+		/* As docker build --check: findings make the exit status 1. */
+		if (rc == 0 && d.checks.r.ndiags)
+			rc = 1;
+		goto out;
+	}
+	if (o.progress != PROGRESS_QUIET)
+		st_cli_checks_summary(&d.checks, cli->errout);
 	if (rc < 0)
 		goto out;
 	if (o.iidfile) {
