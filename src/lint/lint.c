@@ -224,14 +224,16 @@ int st_lint_dockerfile(const struct st_dockerfile *df, const char *text, size_t 
 		c.v[keep++] = *d;
 	}
 	c.n = keep;
-	qsort(c.v, c.n, sizeof(*c.v), cmp_diag);
+	if (c.n)
+		qsort(c.v, c.n, sizeof(*c.v), cmp_diag);
 	/* Each rule once, sorted: BuildKit lists them in its map's (random) order. */
 	const char **names = st_xcalloc(c.n + 1, sizeof(*names));
 	size_t nnames = 0;
 	for (size_t i = 0; check.error && i < c.n; i++)
 		if (is_buildkit(c.v[i].rule))
 			names[nnames++] = c.v[i].rule->name;
-	qsort(names, nnames, sizeof(*names), cmp_str);
+	if (nnames)
+		qsort(names, nnames, sizeof(*names), cmp_str);
 	for (size_t i = 0; i < nnames; i++)
 		if (!i || strcmp(names[i], names[i - 1]))
 			st_buf_addf(&violated, "%s%s", violated.len ? ", " : "", names[i]);

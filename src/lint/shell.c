@@ -116,6 +116,7 @@ static void substitution(struct reader *r)
 			add(r, *r->p++);
 		return;
 	}
+	add(r, *r->p++); /* the '$' */
 	int depth = 0;
 	do {
 		if (*r->p == '(')
