@@ -214,7 +214,8 @@ static int lint(struct st_cli *cli, struct lint_cli_opts *o, struct st_error **e
 		const char *nc = getenv("NO_COLOR");
 		bool color = isatty(fileno(cli->out)) && !(nc && *nc);
 		st_lint_format(&res, o->format, name, st_buf_str(&text), text.len, color, &out);
-		fwrite(out.data, 1, out.len, cli->out);
+		if (out.len)
+			fwrite(out.data, 1, out.len, cli->out);
 		st_buf_release(&out);
 		for (size_t i = 0; !o->no_threshold && i < res.ndiags; i++)
 			if (res.diags[i].rule->severity <= o->threshold)

@@ -299,6 +299,9 @@ int st_dockerfile_plan(const struct st_dockerfile *df, const struct st_dockerfil
 		}
 	}
 
+	/* The build checks read this one, as BuildKit's frontend does. */
+	dockerfile_strv_push(&used, st_xstrdup("BUILDKIT_DOCKERFILE_CHECK"));
+
 	struct st_dockerfile_plan *p = st_xcalloc(1, sizeof(*p));
 	p->stages = st_xcalloc(g.norder, sizeof(*p->stages));
 	for (size_t n = 0; n < g.norder; n++) {

@@ -18,6 +18,8 @@
 #include "util/cleanup.h"
 #include "util/banned.h"
 
+#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
 static const struct st_dockerfile_rule *R(const char *name)
 {
 	return st_dockerfile_rule_find(name);
@@ -540,16 +542,18 @@ static void arg(struct walk *w, struct stage_state *st, const struct st_dockerfi
 static void env(struct walk *w, struct stage_state *st, const struct st_dockerfile_instr *in)
 {
 	legacy(w, in);
-	struct tracked t = { 0 };
 	for (size_t i = 0; i + 1 < in->nargs; i += 2) {
 		secrets(w, in, "ENV", in->args[i]);
+		struct tracked t = { 0 };
 		st_autofree char *x = NULL;
-		if (expand(in->args[i + 1], &st->env, w->escape, &t, &x))
+		bool ok = expand(in->args[i + 1], &st->env, w->escape, &t, &x);
+		/* Reported before the pair applies: "ENV A=$A:x" sees the A before it. */
+		undefined_vars(w, st, in, &t.unmatched);
+		if (ok)
 			kv_set(&st->env, in->args[i], x);
+		kv_release(&t.matched);
+		kv_release(&t.unmatched);
 	}
-	undefined_vars(w, st, in, &t.unmatched);
-	kv_release(&t.matched);
-	kv_release(&t.unmatched);
 }
 
 static void dispatch(struct walk *w, struct stage_state *st, const struct st_dockerfile_instr *in,
@@ -708,8 +712,7 @@ static void base_state(struct walk *w, const struct st_dockerfile_stage *s, size
 		}
 	}
 	if (base && !strcasecmp(base, "scratch")) {
-		kv_set(&st->env, "PATH",
-		       "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+		kv_set(&st->env, "PATH", DEFAULT_PATH);
 		st->base_known = true;
 		return;
 	}
@@ -724,6 +727,9 @@ static void base_state(struct walk *w, const struct st_dockerfile_stage *s, size
 			kv_set(&st->env, k, eq ? eq + 1 : "");
 		}
 		st_dockerfile_strv_free(env);
+		/* BuildKit gives every stage a PATH when its image sets none. */
+		if (!kv_has(&st->env, "PATH"))
+			kv_set(&st->env, "PATH", DEFAULT_PATH);
 		st_autofree char *want = NULL;
 		if (s->platform) {
 			expand(s->platform, &w->globals, w->escape, &t, &want);
