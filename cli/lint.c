@@ -138,6 +138,10 @@ static int base_from_store(void *ctx, const char *image, char ***env, char **pla
 	struct st_cli *cli = ctx;
 	struct st_store *s = NULL;
 	struct st_error *err = NULL;
+	/* Only a store that exists: linting must not create one. */
+	st_autofree char *db = st_path_join(cli->root, "strata.db");
+	if (access(db, F_OK) < 0)
+		return 0;
 	st_auto(st_store_image) struct st_store_image *img = NULL;
 	st_auto(st_image_config) struct st_image_config *cfg = NULL;
 	if (st_cli_store(cli, &s, &err) < 0 || st_local_image_find(s, image, &img, &err) < 0 ||
