@@ -76,7 +76,6 @@ static const struct missing {
 		  "the files" },
 	{ "sign", "no signing yet: sign the image in its registry with 'cosign sign'" },
 	{ "verify", "no signing yet: 'cosign verify' an image in a registry" },
-	{ "lint", "no linter yet: 'strata debug parse Dockerfile' checks the syntax" },
 	{ "scout",
 	  "no vulnerability scanner: 'strata export -o rootfs.tar IMAGE' and scan the tar" },
 };

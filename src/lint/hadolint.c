@@ -80,7 +80,7 @@ const struct st_dockerfile_rule *st_lint_rule_find(const char *name)
 	for (size_t i = 0; i < sizeof(dl) / sizeof(*dl); i++)
 		if (!strcmp(dl[i].name, name))
 			return &dl[i];
-	return NULL;
+	return lint_strata_rule_find(name);
 }
 
 static void add(struct lint_ctx *c, const char *id, const struct st_dockerfile_instr *in, char *fix)

@@ -30,6 +30,9 @@ char *lint_json_fix(const struct st_dockerfile_instr *in);
 int lint_buildkit(struct lint_ctx *c, struct st_error **err);
 /* hadolint's DL rules: hadolint.c. */
 void lint_hadolint(struct lint_ctx *c);
+/* strata's own rules (ST....): strata.c. */
+void lint_strata(struct lint_ctx *c);
+const struct st_dockerfile_rule *lint_strata_rule_find(const char *name);
 
 /* ---- RUN through a shell reading: shell.c ---- */
 

@@ -162,7 +162,8 @@ int st_lint_dockerfile(const struct st_dockerfile *df, const char *text, size_t 
 	if (!o)
 		o = &none;
 	memset(out, 0, sizeof(*out));
-	unsigned sets = o->rulesets ? o->rulesets : ST_LINT_BUILDKIT | ST_LINT_HADOLINT;
+	unsigned sets =
+	    o->rulesets ? o->rulesets : ST_LINT_BUILDKIT | ST_LINT_HADOLINT | ST_LINT_STRATA;
 	struct st_dockerfile_check check;
 	bool given = false;
 	const char *arg = build_arg(o, "BUILDKIT_DOCKERFILE_CHECK", &given);
@@ -194,6 +195,8 @@ int st_lint_dockerfile(const struct st_dockerfile *df, const char *text, size_t 
 	}
 	if (rc == 0 && (sets & ST_LINT_HADOLINT))
 		lint_hadolint(&c);
+	if (rc == 0 && (sets & ST_LINT_STRATA))
+		lint_strata(&c);
 
 	struct pragma *prag = NULL;
 	size_t nprag = 0;

@@ -22,6 +22,7 @@
 enum st_lint_rulesets {
 	ST_LINT_BUILDKIT = 1 << 0, /* BuildKit's build checks, as a build reports them */
 	ST_LINT_HADOLINT = 1 << 1, /* hadolint's DL rules */
+	ST_LINT_STRATA = 1 << 2,   /* strata's own rules (ST1001...): size and cache costs */
 };
 
 /*
@@ -69,7 +70,10 @@ int st_lint_dockerfile(const struct st_dockerfile *df, const char *text, size_t 
 		       struct st_error **err);
 void st_lint_result_release(struct st_lint_result *r);
 
-/* hadolint's DL rules strata checks, by id ("DL3006"); NULL when unknown. Static storage. */
+/*
+ * A rule of the hadolint or strata sets by id ("DL3006", "ST1001"); NULL when unknown.
+ * Static storage.
+ */
 const struct st_dockerfile_rule *st_lint_rule_find(const char *name);
 
 /* Parse "error", "warning", "info", "style"; -1 when none of them. */

@@ -28,7 +28,7 @@ setup() {
 	[ "$status" -eq 0 ]
 	run strata lint --failure-threshold warning "$CTX/Dockerfile"
 	[ "$status" -eq 1 ]
-	printf 'FROM debian:12\nWORKDIR /app\nCOPY . .\nCMD ["app"]\n' >"$CTX/Dockerfile"
+	printf 'FROM debian:12\nWORKDIR /app\nCOPY . .\nUSER app\nCMD ["app"]\n' >"$CTX/Dockerfile"
 	run strata lint "$CTX/Dockerfile"
 	[ "$status" -eq 0 ]
 	[ -z "$output" ]
@@ -43,7 +43,7 @@ setup() {
 	[ "$status" -eq 1 ]
 	run python3 -c 'import json,sys; a=json.loads(sys.argv[1]); print(" ".join("%s:%s:%s:%s" % (f["file"], f["line"], f["code"], f["level"]) for f in a))' "$output"
 	[ "$status" -eq 0 ]
-	[ "$output" = "Dockerfile:1:DL3007:warning Dockerfile:2:DL3020:error" ]
+	[ "$output" = "Dockerfile:1:DL3007:warning Dockerfile:1:ST1006:info Dockerfile:2:DL3020:error" ]
 	run strata lint --format sarif --failure-threshold none "$CTX/Dockerfile"
 	[ "$status" -eq 0 ]
 	run python3 -c '
@@ -58,7 +58,8 @@ for r in run["results"]:
 ' "$output"
 	[ "$status" -eq 0 ]
 	[[ "${lines[0]}" == "2.1.0 DL3007 warning 1 Using latest is prone to errors"* ]]
-	[[ "${lines[1]}" == "2.1.0 DL3020 error 2 Use COPY instead of ADD for files and folders" ]]
+	[[ "${lines[1]}" == "2.1.0 ST1006 note 1 The final stage sets no USER: the container runs as root" ]]
+	[[ "${lines[2]}" == "2.1.0 DL3020 error 2 Use COPY instead of ADD for files and folders" ]]
 }
 
 @test "lint: heredocs and sh -c are read as shell, quoted text is not a command" {

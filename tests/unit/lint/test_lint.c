@@ -171,6 +171,43 @@ static const struct rcase cases[] = {
 	  2,
 	  "FROM busybox:1\nSHELL [\"/bin/ash\", \"-o\", \"pipefail\", \"-c\"]\nRUN wget -O - "
 	  "https://x | tar x\n" },
+	/* strata */
+	{ "ST1001", "FROM node:20\nWORKDIR /app\nCOPY . .\nRUN npm ci\n",
+	  "COPY of the whole context on line 3 comes before the install on line 4: copy "
+	  "package.json package-lock.json first",
+	  3,
+	  "FROM node:20\nWORKDIR /app\nCOPY package.json package-lock.json ./\nRUN npm ci\nCOPY "
+	  ". .\n" },
+	{ "ST1002", "FROM node:20\nRUN npm install --omit=dev\n",
+	  "`npm install` without packages can change the lockfile; `npm ci` installs exactly what "
+	  "it pins",
+	  2, "FROM node:20\nRUN npm ci --omit=dev\n" },
+	{ "ST1003", "FROM busybox:1\nCOPY app /app\nRUN chown -R 1000:1000 /app\n",
+	  "A RUN that only changes owners or modes copies every file it touches into a new layer; "
+	  "use COPY --chown/--chmod where the files come in",
+	  3, "FROM busybox:1\nCOPY --chown=1000:1000 app /app\n" },
+	{ "ST1004",
+	  "FROM busybox:1\nRUN wget https://x.org/tool.tgz && tar xzf tool.tgz\nRUN rm "
+	  "tool.tgz\n",
+	  "tool.tgz, fetched on line 2, is deleted here in another layer: it still takes its "
+	  "space in the image",
+	  3,
+	  "FROM busybox:1\nRUN wget https://x.org/tool.tgz && tar xzf tool.tgz && rm tool.tgz\n" },
+	{ "ST1005", "FROM fedora:40\nRUN dnf install -y gcc\n",
+	  "Package manager cache not cleaned in the RUN that filled it: add `&& yum clean all` "
+	  "(dnf, zypper: their clean)",
+	  2, "FROM fedora:40\nRUN dnf install -y gcc && dnf clean all\n" },
+	{ "ST1006", "FROM busybox:1 AS base\nRUN true\nFROM base\n",
+	  "The final stage sets no USER: the container runs as root", 3,
+	  "FROM busybox:1 AS base\nUSER app\nFROM base\n" },
+	{ "ST1007",
+	  "FROM node:20\nARG NPM_TOKEN\nRUN echo \"//r/:_authToken=${NPM_TOKEN}\" > .npmrc\n",
+	  "ARG NPM_TOKEN reaches this RUN through the image's history and the build cache: use RUN "
+	  "--mount=type=secret,id=NPM_TOKEN,env=NPM_TOKEN and strata build --secret "
+	  "id=NPM_TOKEN,env=NPM_TOKEN",
+	  3,
+	  "FROM node:20\nRUN --mount=type=secret,id=NPM_TOKEN,env=NPM_TOKEN echo "
+	  "\"//r/:_authToken=${NPM_TOKEN}\" > .npmrc\n" },
 };
 
 /* "known:1" is an amd64 image with no variables of its own; "other:1" an arm64 one. */
@@ -331,6 +368,11 @@ static void a_build_checks_its_target_only(void **state)
 static void fixes(void **state)
 {
 	struct st_lint_result r;
+	lint("FROM node:20\nWORKDIR /app\nCOPY . .\nRUN npm ci\n", NULL, &r);
+	assert_string_equal(find(&r, "ST1001")->fix,
+			    "COPY package.json package-lock.json ./\nRUN npm ci\nCOPY . .");
+	assert_int_equal(find(&r, "ST1001")->end_line, 4);
+	st_lint_result_release(&r);
 	lint("FROM scratch\nCMD node server.js\nENV A hello world\n", NULL, &r);
 	assert_string_equal(find(&r, "JSONArgsRecommended")->fix, "CMD [\"node\", \"server.js\"]");
 	assert_string_equal(find(&r, "LegacyKeyValueFormat")->fix, "ENV A=\"hello world\"");
