@@ -19,6 +19,7 @@ void st_cli_checks_add(struct st_cli_checks *c, const struct st_builder_event *e
 	r->diags = st_xrealloc(r->diags, (r->ndiags + 1) * sizeof(*r->diags));
 	r->diags[r->ndiags++] = (struct st_dockerfile_diag){
 		.rule = rule,
+		.severity = rule->severity,
 		.message = st_xstrndup(ev->text, ev->len),
 		.start_line = ev->start_line,
 		.end_line = ev->end_line,

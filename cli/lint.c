@@ -25,6 +25,8 @@ static const char usage_text[] =
     "the Dockerfile from stdin. Without PATH: ./Dockerfile.\n\n"
     "Options:\n"
     "      --build-arg list            Set build-time variables (K=V)\n"
+    "      --config string             Settings file (default: .strata-lint.yaml, else\n"
+    "                                  .hadolint.yaml, in the working directory)\n"
     "      --context string            The build context, for .dockerignore (default: the\n"
     "                                  Dockerfile's directory)\n"
     "  -f, --file string               Name of the Dockerfile (default: PATH/Dockerfile)\n"
@@ -41,10 +43,10 @@ static const char usage_text[] =
 struct lint_cli_opts {
 	const char **args, **ignore;
 	size_t nargs, nignore;
-	const char *file, *context, *target, *path;
+	const char *file, *context, *target, *path, *config;
 	enum st_lint_format format;
 	enum st_dockerfile_severity threshold;
-	bool no_threshold;
+	bool no_threshold, threshold_given;
 };
 
 static void push(const char ***v, size_t *n, const char *s)
@@ -56,9 +58,10 @@ static void push(const char ***v, size_t *n, const char *s)
 static int parse_flags(struct st_cli *cli, int argc, char **argv, struct lint_cli_opts *o,
 		       struct st_error **err)
 {
-	enum { O_BUILD_ARG = 256, O_CONTEXT, O_THRESHOLD, O_FORMAT, O_IGNORE, O_TARGET };
+	enum { O_BUILD_ARG = 256, O_CONFIG, O_CONTEXT, O_THRESHOLD, O_FORMAT, O_IGNORE, O_TARGET };
 	static const struct option longopts[] = {
 		{ "build-arg", required_argument, NULL, O_BUILD_ARG },
+		{ "config", required_argument, NULL, O_CONFIG },
 		{ "context", required_argument, NULL, O_CONTEXT },
 		{ "file", required_argument, NULL, 'f' },
 		{ "failure-threshold", required_argument, NULL, O_THRESHOLD },
@@ -79,6 +82,9 @@ static int parse_flags(struct st_cli *cli, int argc, char **argv, struct lint_cl
 				    optarg);
 			push(&o->args, &o->nargs, optarg);
 			break;
+		case O_CONFIG:
+			o->config = optarg;
+			break;
 		case O_CONTEXT:
 			o->context = optarg;
 			break;
@@ -86,6 +92,7 @@ static int parse_flags(struct st_cli *cli, int argc, char **argv, struct lint_cl
 			o->file = optarg;
 			break;
 		case O_THRESHOLD:
+			o->threshold_given = true;
 			if (!strcmp(optarg, "none"))
 				o->no_threshold = true;
 			else if (st_lint_severity_parse(optarg, &o->threshold) < 0)
@@ -159,8 +166,39 @@ static int base_from_store(void *ctx, const char *image, char ***env, char **pla
 	return 1;
 }
 
+/* --config FILE, else the first of strata's and hadolint's file names that exists here. */
+static int load_config(struct lint_cli_opts *o, struct st_lint_config *cfg, bool *loaded,
+		       struct st_error **err)
+{
+	static const char *const names[] = { ".strata-lint.yaml", ".strata-lint.yml",
+					     ".hadolint.yaml", ".hadolint.yml" };
+	const char *path = o->config;
+	for (size_t i = 0; !path && i < sizeof(names) / sizeof(*names); i++)
+		if (access(names[i], F_OK) == 0)
+			path = names[i];
+	if (!path)
+		return 0;
+	struct st_buf text = ST_BUF_INIT;
+	int rc = st_read_file(path, &text, err);
+	if (rc == 0)
+		rc = st_lint_config_parse(path, st_buf_str(&text), text.len, cfg, err);
+	st_buf_release(&text);
+	if (rc < 0)
+		return -1;
+	*loaded = true;
+	if (cfg->threshold_set && !o->threshold_given) {
+		o->no_threshold = cfg->threshold_none;
+		o->threshold = cfg->threshold;
+	}
+	return 0;
+}
+
 static int lint(struct st_cli *cli, struct lint_cli_opts *o, struct st_error **err)
 {
+	struct st_lint_config cfg = { 0 };
+	bool have_cfg = false;
+	if (load_config(o, &cfg, &have_cfg, err) < 0)
+		return -1;
 	st_autofree char *dfpath = NULL, *ctx = NULL;
 	const char *name = "Dockerfile";
 	if (o->path && !strcmp(o->path, "-")) {
@@ -208,6 +246,7 @@ static int lint(struct st_cli *cli, struct lint_cli_opts *o, struct st_error **e
 		.nskip = o->nignore,
 		.base = base_from_store,
 		.base_ctx = cli,
+		.config = have_cfg ? &cfg : NULL,
 	};
 	struct st_lint_result res = { 0 };
 	if (rc == 0)
@@ -222,10 +261,11 @@ static int lint(struct st_cli *cli, struct lint_cli_opts *o, struct st_error **e
 			fwrite(out.data, 1, out.len, cli->out);
 		st_buf_release(&out);
 		for (size_t i = 0; !o->no_threshold && i < res.ndiags; i++)
-			if (res.diags[i].rule->severity <= o->threshold)
+			if (res.diags[i].severity <= o->threshold)
 				rc = 1;
 	}
 	st_lint_result_release(&res);
+	st_lint_config_release(&cfg);
 	st_buf_release(&text);
 	return rc;
 }

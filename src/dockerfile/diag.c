@@ -119,6 +119,7 @@ void dockerfile_diag_add(struct st_dockerfile_diag **v, size_t *n, const char *r
 	*v = st_xrealloc(*v, (*n + 1) * sizeof(**v));
 	(*v)[(*n)++] = (struct st_dockerfile_diag){
 		.rule = r,
+		.severity = r->severity,
 		.message = st_buf_detach(&b, NULL),
 		.start_line = start,
 		.end_line = end,

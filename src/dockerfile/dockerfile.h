@@ -128,6 +128,7 @@ const struct st_dockerfile_rule *st_dockerfile_rules(size_t *n);
 /* One finding: a rule broken on lines start_line..end_line (1-based, inclusive). */
 struct st_dockerfile_diag {
 	const struct st_dockerfile_rule *rule; /* borrowed, static */
+	enum st_dockerfile_severity severity;  /* the rule's, unless configuration changed it */
 	char *message;			       /* "Stage name 'Base' should be lowercase" */
 	int start_line, end_line;
 	char *fix; /* the lines rewritten so the rule holds; NULL when there is no such line */

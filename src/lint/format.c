@@ -120,9 +120,9 @@ static void tty(const struct st_lint_result *r, const char *name, const char *te
 	split_lines(text, len, &l);
 	for (size_t i = 0; i < r->ndiags; i++) {
 		const struct st_dockerfile_diag *d = &r->diags[i];
-		const char *sev = st_dockerfile_severity_name(d->rule->severity);
+		const char *sev = st_dockerfile_severity_name(d->severity);
 		st_buf_addf(out, "%s:%d %s %s%s%s: %s\n", name, d->start_line, d->rule->name,
-			    color ? color_of(d->rule->severity) : "", sev, color ? "\033[0m" : "",
+			    color ? color_of(d->severity) : "", sev, color ? "\033[0m" : "",
 			    d->message);
 		for (int n = d->start_line; n <= d->end_line && n >= 1 && (size_t)n <= l.count; n++)
 			st_buf_addf(out, " %4d | %.*s\n", n, (int)l.n[n - 1], l.p[n - 1]);
@@ -136,8 +136,7 @@ static json_t *finding_json(const struct st_dockerfile_diag *d, const char *name
 {
 	json_t *o = json_object();
 	json_object_set_new(o, "code", json_string(d->rule->name));
-	json_object_set_new(o, "level",
-			    json_string(st_dockerfile_severity_name(d->rule->severity)));
+	json_object_set_new(o, "level", json_string(st_dockerfile_severity_name(d->severity)));
 	json_object_set_new(o, "message", json_string(d->message));
 	json_object_set_new(o, "file", json_string(name));
 	json_object_set_new(o, "line", json_integer(d->start_line));
@@ -176,12 +175,12 @@ static json_t *sarif(const struct st_lint_result *r, const char *name)
 				json_object_set_new(rule, "helpUri", json_string(d->rule->url));
 			json_array_append_new(rules, rule);
 		}
-		json_t *res = json_pack(
-		    "{s:s, s:I, s:s, s:{s:s}, s:[{s:{s:{s:s}, s:{s:i, s:i, s:i}}}]}", "ruleId",
-		    d->rule->name, "ruleIndex", (json_int_t)idx, "level",
-		    sarif_level(d->rule->severity), "message", "text", d->message, "locations",
-		    "physicalLocation", "artifactLocation", "uri", name, "region", "startLine",
-		    d->start_line, "endLine", d->end_line, "startColumn", 1);
+		json_t *res =
+		    json_pack("{s:s, s:I, s:s, s:{s:s}, s:[{s:{s:{s:s}, s:{s:i, s:i, s:i}}}]}",
+			      "ruleId", d->rule->name, "ruleIndex", (json_int_t)idx, "level",
+			      sarif_level(d->severity), "message", "text", d->message, "locations",
+			      "physicalLocation", "artifactLocation", "uri", name, "region",
+			      "startLine", d->start_line, "endLine", d->end_line, "startColumn", 1);
 		if (d->fix)
 			json_object_set_new(res, "properties", json_pack("{s:s}", "fix", d->fix));
 		json_array_append_new(results, res);
@@ -242,7 +241,7 @@ void st_lint_format(const struct st_lint_result *r, enum st_lint_format f, const
 	case ST_LINT_FORMAT_GNU:
 		for (size_t i = 0; i < r->ndiags; i++)
 			st_buf_addf(out, "%s:%d: %s: %s %s\n", name, r->diags[i].start_line,
-				    st_dockerfile_severity_name(r->diags[i].rule->severity),
+				    st_dockerfile_severity_name(r->diags[i].severity),
 				    r->diags[i].rule->name, r->diags[i].message);
 		break;
 	case ST_LINT_FORMAT_CHECK:

@@ -58,6 +58,8 @@ static const struct st_dockerfile_rule dl[] = {
 	  ST_DF_SEV_WARNING, false },
 	{ "DL3025", "Use arguments JSON notation for CMD and ENTRYPOINT arguments", WIKI("DL3025"),
 	  ST_DF_SEV_WARNING, false },
+	{ "DL3026", "Use only an allowed registry in the FROM image", WIKI("DL3026"),
+	  ST_DF_SEV_ERROR, false },
 	{ "DL3027",
 	  "Do not use apt as it is meant to be an end-user tool, use apt-get or apt-cache instead",
 	  WIKI("DL3027"), ST_DF_SEV_WARNING, false },
@@ -333,6 +335,22 @@ static bool url(const char *s)
 	return !strncmp(s, "http://", 7) || !strncmp(s, "https://", 8) || !strncmp(s, "git@", 4);
 }
 
+/* DL3026: the registry of 'img' (docker.io when the name has none) is not a trusted one. */
+static void trusted(struct lint_ctx *c, const struct st_dockerfile_stage *s, const char *img)
+{
+	const struct st_lint_config *cfg = c->o->config;
+	if (!cfg || !cfg->ntrusted)
+		return;
+	size_t n = strcspn(img, "/");
+	bool domain = img[n] == '/' && (memchr(img, '.', n) || memchr(img, ':', n) ||
+					(n == 9 && !strncmp(img, "localhost", 9)));
+	st_autofree char *reg = domain ? st_xstrndup(img, n) : st_xstrdup("docker.io");
+	for (size_t i = 0; i < cfg->ntrusted; i++)
+		if (!strcmp(cfg->trusted_registries[i], reg))
+			return;
+	add(c, "DL3026", s->from, NULL);
+}
+
 /* FROM image without a tag or digest (DL3006), or with :latest (DL3007). */
 static void from(struct lint_ctx *c, const struct st_dockerfile_stage *s, size_t idx)
 {
@@ -342,6 +360,7 @@ static void from(struct lint_ctx *c, const struct st_dockerfile_stage *s, size_t
 	for (size_t k = 0; k < idx; k++)
 		if (c->df->stages[k].name && !strcasecmp(c->df->stages[k].name, img))
 			return;
+	trusted(c, s, img);
 	if (strchr(img, '@'))
 		return;
 	const char *slash = strrchr(img, '/');

@@ -22,6 +22,7 @@ void lint_add(struct lint_ctx *c, const struct st_dockerfile_rule *rule, int sta
 	va_end(ap);
 	c->v = st_xrealloc(c->v, (c->n + 1) * sizeof(*c->v));
 	c->v[c->n++] = (struct st_dockerfile_diag){ .rule = rule,
+						    .severity = rule->severity,
 						    .message = st_buf_detach(&b, NULL),
 						    .start_line = start,
 						    .end_line = end,
@@ -211,7 +212,7 @@ int st_lint_dockerfile(const struct st_dockerfile *df, const char *text, size_t 
 	size_t keep = 0;
 	for (size_t i = 0; i < c.n; i++) {
 		struct st_dockerfile_diag *d = &c.v[i];
-		bool drop = false;
+		bool drop = o->config && listed(o->config->ignored, d->rule->name);
 		for (size_t k = 0; k < o->nskip && !drop; k++)
 			drop = !strcmp(o->skip[k], d->rule->name);
 		for (size_t k = 0; k < nprag && !drop; k++)
@@ -224,6 +225,9 @@ int st_lint_dockerfile(const struct st_dockerfile *df, const char *text, size_t 
 			free(d->fix);
 			continue;
 		}
+		for (size_t k = 0; o->config && k < o->config->noverride; k++)
+			if (!strcmp(o->config->override[k].rule, d->rule->name))
+				d->severity = o->config->override[k].severity;
 		c.v[keep++] = *d;
 	}
 	c.n = keep;

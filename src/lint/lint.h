@@ -33,6 +33,38 @@ enum st_lint_rulesets {
  */
 typedef int (*st_lint_base_fn)(void *ctx, const char *image, char ***env, char **platform);
 
+/*
+ * .strata-lint.yaml, or hadolint's .hadolint.yaml with the same keys:
+ *   ignored: [DL3006, StageNameCasing]
+ *   override: { error: [DL3007], info: [DL3059] }
+ *   trustedRegistries: [docker.io, registry.example:5000]    (DL3026 when set)
+ *   failure-threshold: warning
+ */
+struct st_lint_override {
+	char *rule;
+	enum st_dockerfile_severity severity;
+};
+
+struct st_lint_config {
+	char **ignored; /* NULL-terminated; NULL when none */
+	size_t nignored;
+	struct st_lint_override *override;
+	size_t noverride;
+	char **trusted_registries;
+	size_t ntrusted;
+	bool threshold_set, threshold_none;
+	enum st_dockerfile_severity threshold;
+};
+
+/*
+ * Parse a configuration file's text ('name' for messages) into 'out' (release it with
+ * st_lint_config_release). ST_E_PARSE naming the file and line: "lint.yaml:3: override:
+ * expected error, warning, info or style lists". Keys strata does not use are let be.
+ */
+int st_lint_config_parse(const char *name, const char *text, size_t len, struct st_lint_config *out,
+			 struct st_error **err);
+void st_lint_config_release(struct st_lint_config *c);
+
 struct st_lint_opts {
 	unsigned rulesets;	       /* enum st_lint_rulesets; 0 means all */
 	const char *const *build_args; /* "K=V" (--build-arg); "K" alone leaves K unset */
@@ -45,6 +77,7 @@ struct st_lint_opts {
 	const struct st_dockerignore *ignore; /* the context's, for CopyIgnoredFile; may be NULL */
 	const char *const *skip;	      /* rule names never reported (--ignore) */
 	size_t nskip;
+	const struct st_lint_config *config; /* may be NULL */
 	st_lint_base_fn base;
 	void *base_ctx;
 };

@@ -198,3 +198,25 @@ Dockerfile:1
 	[[ "$output" == *"WARNING: WorkdirRelativePath"* ]]
 	[[ "$output" == *'Relative workdir "rel" can have unexpected results if the base image changes'* ]]
 }
+
+@test "lint: .hadolint.yaml in the working directory: ignored, override, trustedRegistries, failure-threshold" {
+	printf 'FROM debian\nCMD run\nUSER app\n' >"$CTX/Dockerfile"
+	cd "$CTX"
+	printf 'ignored:\n  - DL3006\noverride:\n  error: [DL3025]\ntrustedRegistries:\n  - quay.io\nfailure-threshold: error\n' >.hadolint.yaml
+	run strata lint --ignore JSONArgsRecommended
+	[ "$status" -eq 1 ]
+	[[ "$output" != *"DL3006"* ]]
+	[[ "$output" == *"Dockerfile:1 DL3026 error: Use only an allowed registry in the FROM image"* ]]
+	[[ "$output" == *"Dockerfile:2 DL3025 error: Use arguments JSON notation"* ]]
+	printf 'override:\n  error: [DL3025]\n' >"$BATS_TEST_TMPDIR/strata.yaml"
+	printf 'failure-threshold: none\n' >.strata-lint.yaml
+	run strata lint --ignore JSONArgsRecommended
+	[ "$status" -eq 0 ]
+	run strata lint --config "$BATS_TEST_TMPDIR/strata.yaml" --failure-threshold error --ignore DL3006
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"DL3025 error"* ]]
+	printf 'override:\n  fatal: [DL3025]\n' >.strata-lint.yaml
+	run strata lint
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"strata: lint: .strata-lint.yaml:2: override: expected error, warning, info or style lists"* ]]
+}

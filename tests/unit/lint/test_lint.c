@@ -441,6 +441,52 @@ static void excerpt(void **state)
 	st_buf_release(&b);
 }
 
+static void config_file(void **state)
+{
+	const char *yaml = "ignored:\n  - DL3006\noverride:\n  error: [DL3025]\n  style:\n"
+			   "    - JSONArgsRecommended\ntrustedRegistries:\n  - quay.io\n"
+			   "failure-threshold: warning\nformat: json\n";
+	struct st_lint_config cfg;
+	struct st_error *err = NULL;
+	assert_int_equal(st_lint_config_parse("lint.yaml", yaml, strlen(yaml), &cfg, &err), 0);
+	assert_true(cfg.threshold_set);
+	assert_int_equal(cfg.threshold, ST_DF_SEV_WARNING);
+	struct st_lint_opts o = { .all_stages = true, .config = &cfg };
+	struct st_lint_result r;
+	lint("FROM debian\nFROM quay.io/x/y:1\nCMD run\n", &o, &r);
+	assert_null(find(&r, "DL3006"));
+	assert_int_equal(find(&r, "DL3025")->severity, ST_DF_SEV_ERROR);
+	assert_int_equal(find(&r, "JSONArgsRecommended")->severity, ST_DF_SEV_STYLE);
+	const struct st_dockerfile_diag *d = find(&r, "DL3026");
+	assert_non_null(d);
+	assert_string_equal(d->message, "Use only an allowed registry in the FROM image");
+	assert_int_equal(d->start_line, 1); /* docker.io/library/debian; quay.io is trusted */
+	st_lint_result_release(&r);
+	st_lint_config_release(&cfg);
+
+	static const struct {
+		const char *yaml, *msg;
+	} bad[] = {
+		{ "ignored: DL3006\n", "c.yaml:1: ignored: expected a list of rule names" },
+		{ "override:\n  fatal: [DL1]\n",
+		  "c.yaml:2: override: expected error, warning, info or style lists" },
+		{ "failure-threshold: loud\n",
+		  "c.yaml:1: failure-threshold: expected error, warning, info, style or none" },
+		{ "- a\n", "c.yaml:1: expected a mapping of settings" },
+		{ "ignored: [a\n", "c.yaml:2: did not find expected ',' or ']'" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		assert_int_equal(
+		    st_lint_config_parse("c.yaml", bad[i].yaml, strlen(bad[i].yaml), &cfg, &err),
+		    -1);
+		assert_string_equal(err->msg, bad[i].msg);
+		st_error_free(err);
+		err = NULL;
+	}
+	assert_int_equal(st_lint_config_parse("c.yaml", "", 0, &cfg, &err), 0);
+	st_lint_config_release(&cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -452,6 +498,7 @@ int main(void)
 		cmocka_unit_test(fixes),
 		cmocka_unit_test(formats),
 		cmocka_unit_test(excerpt),
+		cmocka_unit_test(config_file),
 	};
 	return cmocka_run_group_tests_name("lint", tests, NULL, NULL);
 }
