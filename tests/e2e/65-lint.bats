@@ -220,3 +220,16 @@ Dockerfile:1
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"strata: lint: .strata-lint.yaml:2: override: expected error, warning, info or style lists"* ]]
 }
+
+@test "build --check: needs no root, since it runs no step" {
+	[ "$(id -u)" -eq 0 ] || skip "needs root to become another user"
+	# bats' own directories are root's alone: the other user works in one of its own
+	dir=$(mktemp -d /tmp/strata-check.XXXXXX)
+	printf 'FROM scratch\nRUN true\nCMD x\n' >"$dir/Dockerfile"
+	chmod -R a+rwX "$dir"
+	run setpriv --reuid=65534 --regid=65534 --clear-groups env HOME="$dir" \
+		STRATA_ROOT="$dir/root" "$STRATA_BIN" build --check "$dir"
+	rm -rf "$dir"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"WARNING: JSONArgsRecommended"* ]]
+}
