@@ -657,9 +657,9 @@ static void descriptions(struct lint_ctx *c)
 			if (strlen(name) != first || memcmp(name, cm, first))
 				lint_add(c, R("InvalidDefinitionDescription"), in->start_line,
 					 in->end_line, NULL,
-					 "Comment for %s should follow the format: `# %s "
+					 "Comment for FROM should follow the format: `# %s "
 					 "<description>`",
-					 "build stage", name);
+					 name);
 		} else if (in->kind == ST_DF_ARG && in->nargs) {
 			bool ok = false;
 			for (size_t a = 0; a < in->nargs && !ok; a++) {
@@ -670,9 +670,9 @@ static void descriptions(struct lint_ctx *c)
 				size_t kl = strcspn(in->args[0], "=");
 				lint_add(c, R("InvalidDefinitionDescription"), in->start_line,
 					 in->end_line, NULL,
-					 "Comment for %s should follow the format: `# %.*s "
+					 "Comment for ARG should follow the format: `# %.*s "
 					 "<description>`",
-					 "ARG", in->nargs > 1 ? 9 : (int)kl,
+					 in->nargs > 1 ? 9 : (int)kl,
 					 in->nargs > 1 ? "<arg_key>" : in->args[0]);
 			}
 		}

@@ -365,6 +365,24 @@ static void a_build_checks_its_target_only(void **state)
 	st_lint_result_release(&r);
 }
 
+/* BuildKit's validateDefinitionDescription: the last comment line above names the stage. */
+static void stage_descriptions(void **state)
+{
+	const char *text =
+	    "# check=experimental=InvalidDefinitionDescription\n\n"
+	    "# the builder\nFROM scratch AS Build\n# build compiles it\nFROM scratch "
+	    "AS build2\n";
+	struct st_lint_result r;
+	lint(text, NULL, &r);
+	const struct st_dockerfile_diag *d = find(&r, "InvalidDefinitionDescription");
+	assert_non_null(d);
+	assert_string_equal(d->message,
+			    "Comment for FROM should follow the format: `# build <description>`");
+	assert_int_equal(d->start_line, 4);
+	assert_int_equal(r.diags[r.ndiags - 1].start_line, 6);
+	st_lint_result_release(&r);
+}
+
 static void fixes(void **state)
 {
 	struct st_lint_result r;
@@ -495,6 +513,7 @@ int main(void)
 		cmocka_unit_test(check_directive_and_build_arg),
 		cmocka_unit_test(pragmas_and_skips),
 		cmocka_unit_test(a_build_checks_its_target_only),
+		cmocka_unit_test(stage_descriptions),
 		cmocka_unit_test(fixes),
 		cmocka_unit_test(formats),
 		cmocka_unit_test(excerpt),
