@@ -59,6 +59,18 @@ static bool kv_has(const struct kv *kv, const char *k)
 	return kv_get(kv, k) != NULL;
 }
 
+static void kv_del(struct kv *kv, const char *k)
+{
+	size_t n = strlen(k);
+	for (size_t i = 0; i < kv->n; i++)
+		if (!strncmp(kv->v[i], k, n) && kv->v[i][n] == '=') {
+			free(kv->v[i]);
+			memmove(&kv->v[i], &kv->v[i + 1], (kv->n - i) * sizeof(*kv->v));
+			kv->n--;
+			return;
+		}
+}
+
 static void kv_copy(struct kv *dst, const struct kv *src)
 {
 	for (size_t i = 0; i < src->n; i++) {
@@ -91,15 +103,49 @@ static const char *tracked_lookup(void *ctx, const char *name)
 	return v;
 }
 
+/*
+ * The names 'word' uses as ${NAME:-x}, ${NAME-x}, ${NAME:+x}, ${NAME+x}, ${NAME:?x} or
+ * ${NAME?x}: a default or a check of their own, so BuildKit does not call them undefined.
+ */
+static void guarded_names(const char *word, struct kv *out)
+{
+	for (const char *p = strstr(word, "${"); p; p = strstr(p + 2, "${")) {
+		const char *n = p + 2;
+		size_t len = 0;
+		while ((n[len] >= 'a' && n[len] <= 'z') || (n[len] >= 'A' && n[len] <= 'Z') ||
+		       (n[len] >= '0' && n[len] <= '9') || n[len] == '_')
+			len++;
+		const char *m = n + len + (n[len] == ':');
+		if (len && (*m == '-' || *m == '+' || *m == '?')) {
+			st_autofree char *name = st_xstrndup(n, len);
+			kv_set(out, name, "");
+		}
+	}
+}
+
 /* Expand 'word' over 'env'; *out (may be NULL) is new. False on a bad expansion. */
 static bool expand(const char *word, const struct kv *env, char escape, struct tracked *t,
 		   char **out)
 {
+	struct kv guarded = { 0 };
+	guarded_names(word, &guarded);
+	for (size_t i = guarded.n; i-- > 0;) {
+		/* Only what this word leaves undefined: an earlier bare $NAME still counts. */
+		st_autofree char *name = st_xstrndup(guarded.v[i], strlen(guarded.v[i]) - 1);
+		if (kv_has(&t->unmatched, name))
+			kv_del(&guarded, name);
+	}
 	t->env = env;
 	struct st_dockerfile_env e = { .lookup = tracked_lookup, .ctx = t };
 	char *x = NULL;
 	struct st_error *err = NULL;
-	if (st_dockerfile_expand(word, &e, escape, &x, &err) < 0) {
+	int rc = st_dockerfile_expand(word, &e, escape, &x, &err);
+	for (size_t i = 0; i < guarded.n; i++) {
+		st_autofree char *name = st_xstrndup(guarded.v[i], strlen(guarded.v[i]) - 1);
+		kv_del(&t->unmatched, name);
+	}
+	kv_release(&guarded);
+	if (rc < 0) {
 		st_error_free(err);
 		return false;
 	}

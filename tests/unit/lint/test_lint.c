@@ -351,6 +351,20 @@ static void pragmas_and_skips(void **state)
 	st_lint_result_release(&r);
 }
 
+/* A variable with a default or a check of its own is not "undefined" (BuildKit's lexer). */
+static void guarded_variables_are_not_undefined(void **state)
+{
+	struct st_lint_result r;
+	lint("FROM scratch\nENV PYTHONPATH=/x:${PYTHONPATH:-}\nLABEL a=${A-1} b=${B:+x} "
+	     "c=${C?why}\n",
+	     NULL, &r);
+	assert_null(find(&r, "UndefinedVar"));
+	st_lint_result_release(&r);
+	lint("FROM scratch\nLABEL a=$A b=${A:-x}\n", NULL, &r);
+	assert_string_equal(find(&r, "UndefinedVar")->message, "Usage of undefined variable '$A'");
+	st_lint_result_release(&r);
+}
+
 static void a_build_checks_its_target_only(void **state)
 {
 	const char *text = "FROM scratch AS a\nWORKDIR rel\nFROM scratch AS b\nCMD [\"x\"]\n";
@@ -512,6 +526,7 @@ int main(void)
 		cmocka_unit_test(run_is_read_as_a_shell_reads_it),
 		cmocka_unit_test(check_directive_and_build_arg),
 		cmocka_unit_test(pragmas_and_skips),
+		cmocka_unit_test(guarded_variables_are_not_undefined),
 		cmocka_unit_test(a_build_checks_its_target_only),
 		cmocka_unit_test(stage_descriptions),
 		cmocka_unit_test(fixes),
