@@ -32,7 +32,8 @@ static const char usage_text[] =
     "  -f, --file string               Name of the Dockerfile (default: PATH/Dockerfile)\n"
     "      --failure-threshold string  Exit 1 on a finding this severe or more: error,\n"
     "                                  warning, info, style or none (default: info)\n"
-    "      --format string             tty, json, sarif or gnu (default: tty)\n"
+    "      --format string             tty, json, sarif, gnu, checkstyle or junit (default:\n"
+    "                                  tty)\n"
     "      --ignore list               Do not report this rule (StageNameCasing, DL3006)\n"
     "      --target string             Check this stage and the stages it needs (default:\n"
     "                                  every stage)\n\n"
@@ -103,9 +104,10 @@ static int parse_flags(struct st_cli *cli, int argc, char **argv, struct lint_cl
 			break;
 		case O_FORMAT:
 			if (st_lint_format_parse(optarg, &o->format) < 0)
-				return st_cli_usage(
-				    err, "invalid --format '%s': use tty, json, sarif or gnu",
-				    optarg);
+				return st_cli_usage(err,
+						    "invalid --format '%s': use tty, json, sarif, "
+						    "gnu, checkstyle or junit",
+						    optarg);
 			break;
 		case O_IGNORE:
 			push(&o->ignore, &o->nignore, optarg);

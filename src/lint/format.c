@@ -1,12 +1,14 @@
 /*
  * format.c: findings as people and tools read them: the terminal form, hadolint's JSON keys,
  * SARIF 2.1.0 for code-scanning views (both written with jansson), GNU's "file:line:" form,
- * and `docker build --check`'s (buildx's printResult and BuildKit's Source.Print).
+ * Checkstyle's and JUnit's XML (written with libxml2), and `docker build --check`'s (buildx's
+ * printResult and BuildKit's Source.Print).
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
+#include <libxml/xmlwriter.h>
 
 #include "lint/internal.h"
 #include "util/cleanup.h"
@@ -20,7 +22,9 @@ int st_lint_format_parse(const char *s, enum st_lint_format *out)
 	} names[] = { { "tty", ST_LINT_FORMAT_TTY },
 		      { "json", ST_LINT_FORMAT_JSON },
 		      { "sarif", ST_LINT_FORMAT_SARIF },
-		      { "gnu", ST_LINT_FORMAT_GNU } };
+		      { "gnu", ST_LINT_FORMAT_GNU },
+		      { "checkstyle", ST_LINT_FORMAT_CHECKSTYLE },
+		      { "junit", ST_LINT_FORMAT_JUNIT } };
 	for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++)
 		if (!strcmp(s, names[i].name)) {
 			*out = names[i].f;
@@ -200,6 +204,63 @@ static void dump(json_t *j, struct st_buf *out)
 	json_decref(j);
 }
 
+/* Checkstyle knows error, warning and info. */
+static const char *checkstyle_severity(enum st_dockerfile_severity s)
+{
+	return s == ST_DF_SEV_STYLE ? "info" : st_dockerfile_severity_name(s);
+}
+
+static void xml(const struct st_lint_result *r, enum st_lint_format f, const char *name,
+		struct st_buf *out)
+{
+	xmlBufferPtr buf = xmlBufferCreate();
+	xmlTextWriterPtr w = xmlNewTextWriterMemory(buf, 0);
+	xmlTextWriterSetIndent(w, 1);
+	xmlTextWriterStartDocument(w, NULL, "UTF-8", NULL);
+	if (f == ST_LINT_FORMAT_CHECKSTYLE) {
+		xmlTextWriterStartElement(w, BAD_CAST "checkstyle");
+		xmlTextWriterWriteAttribute(w, BAD_CAST "version", BAD_CAST "4.3");
+		xmlTextWriterStartElement(w, BAD_CAST "file");
+		xmlTextWriterWriteAttribute(w, BAD_CAST "name", BAD_CAST name);
+		for (size_t i = 0; i < r->ndiags; i++) {
+			const struct st_dockerfile_diag *d = &r->diags[i];
+			xmlTextWriterStartElement(w, BAD_CAST "error");
+			xmlTextWriterWriteFormatAttribute(w, BAD_CAST "line", "%d", d->start_line);
+			xmlTextWriterWriteAttribute(w, BAD_CAST "column", BAD_CAST "1");
+			xmlTextWriterWriteAttribute(w, BAD_CAST "severity",
+						    BAD_CAST checkstyle_severity(d->severity));
+			xmlTextWriterWriteAttribute(w, BAD_CAST "message", BAD_CAST d->message);
+			xmlTextWriterWriteAttribute(w, BAD_CAST "source", BAD_CAST d->rule->name);
+			xmlTextWriterEndElement(w);
+		}
+	} else {
+		xmlTextWriterStartElement(w, BAD_CAST "testsuites");
+		xmlTextWriterStartElement(w, BAD_CAST "testsuite");
+		xmlTextWriterWriteAttribute(w, BAD_CAST "name", BAD_CAST name);
+		xmlTextWriterWriteFormatAttribute(w, BAD_CAST "tests", "%zu", r->ndiags);
+		xmlTextWriterWriteFormatAttribute(w, BAD_CAST "failures", "%zu", r->ndiags);
+		for (size_t i = 0; i < r->ndiags; i++) {
+			const struct st_dockerfile_diag *d = &r->diags[i];
+			const char *sev = st_dockerfile_severity_name(d->severity);
+			xmlTextWriterStartElement(w, BAD_CAST "testcase");
+			xmlTextWriterWriteAttribute(w, BAD_CAST "name", BAD_CAST d->rule->name);
+			xmlTextWriterWriteFormatAttribute(w, BAD_CAST "classname", "%s:%d", name,
+							  d->start_line);
+			xmlTextWriterStartElement(w, BAD_CAST "failure");
+			xmlTextWriterWriteAttribute(w, BAD_CAST "message", BAD_CAST d->message);
+			xmlTextWriterWriteAttribute(w, BAD_CAST "type", BAD_CAST sev);
+			xmlTextWriterWriteFormatString(w, "%s:%d %s %s: %s", name, d->start_line,
+						       d->rule->name, sev, d->message);
+			xmlTextWriterEndElement(w);
+			xmlTextWriterEndElement(w);
+		}
+	}
+	xmlTextWriterEndDocument(w);
+	xmlFreeTextWriter(w);
+	st_buf_add(out, xmlBufferContent(buf), (size_t)xmlBufferLength(buf));
+	xmlBufferFree(buf);
+}
+
 static void check(const struct st_lint_result *r, const char *name, const char *text, size_t len,
 		  struct st_buf *out)
 {
@@ -243,6 +304,10 @@ void st_lint_format(const struct st_lint_result *r, enum st_lint_format f, const
 			st_buf_addf(out, "%s:%d: %s: %s %s\n", name, r->diags[i].start_line,
 				    st_dockerfile_severity_name(r->diags[i].severity),
 				    r->diags[i].rule->name, r->diags[i].message);
+		break;
+	case ST_LINT_FORMAT_CHECKSTYLE:
+	case ST_LINT_FORMAT_JUNIT:
+		xml(r, f, name, out);
 		break;
 	case ST_LINT_FORMAT_CHECK:
 		check(r, name, text, len, out);

@@ -113,14 +113,16 @@ const struct st_dockerfile_rule *st_lint_rule_find(const char *name);
 int st_lint_severity_parse(const char *s, enum st_dockerfile_severity *out);
 
 enum st_lint_format {
-	ST_LINT_FORMAT_TTY,   /* Dockerfile:3 DL3006 warning: ... and the line */
-	ST_LINT_FORMAT_JSON,  /* an array of findings, hadolint's keys */
-	ST_LINT_FORMAT_SARIF, /* SARIF 2.1.0, for code-scanning views */
-	ST_LINT_FORMAT_GNU,   /* Dockerfile:3: warning: DL3006 ... (editors, compilers) */
-	ST_LINT_FORMAT_CHECK, /* as `docker build --check` prints them */
+	ST_LINT_FORMAT_TTY,	   /* Dockerfile:3 DL3006 warning: ... and the line */
+	ST_LINT_FORMAT_JSON,	   /* an array of findings, hadolint's keys */
+	ST_LINT_FORMAT_SARIF,	   /* SARIF 2.1.0, for code-scanning views */
+	ST_LINT_FORMAT_GNU,	   /* Dockerfile:3: warning: DL3006 ... (editors, compilers) */
+	ST_LINT_FORMAT_CHECKSTYLE, /* Checkstyle's XML, as hadolint writes it */
+	ST_LINT_FORMAT_JUNIT,	   /* a JUnit report: a failed test case per finding */
+	ST_LINT_FORMAT_CHECK,	   /* as `docker build --check` prints them */
 };
 
-/* Parse a --format name ("tty", "json", "sarif", "gnu"); -1 when unknown. */
+/* Parse a --format name (tty, json, sarif, gnu, checkstyle, junit); -1 when unknown. */
 int st_lint_format_parse(const char *s, enum st_lint_format *out);
 
 /*

@@ -62,6 +62,20 @@ for r in run["results"]:
 	[[ "${lines[2]}" == "2.1.0 DL3020 error 2 Use COPY instead of ADD for files and folders" ]]
 }
 
+@test "lint: --format checkstyle and junit are XML that xmllint reads" {
+	printf 'FROM debian\n' >"$CTX/Dockerfile"
+	run strata lint --format checkstyle "$CTX/Dockerfile"
+	[ "$status" -eq 1 ]
+	printf '%s\n' "$output" >"$BATS_TEST_TMPDIR/cs.xml"
+	run xmllint --xpath 'string(/checkstyle/file/error[@source="DL3006"]/@severity)' "$BATS_TEST_TMPDIR/cs.xml"
+	[ "$status" -eq 0 ]
+	[ "$output" = "warning" ]
+	run strata lint --format junit "$CTX/Dockerfile"
+	printf '%s\n' "$output" >"$BATS_TEST_TMPDIR/ju.xml"
+	run xmllint --xpath 'string(/testsuites/testsuite/@failures)' "$BATS_TEST_TMPDIR/ju.xml"
+	[ "$output" = "2" ]
+}
+
 @test "lint: heredocs and sh -c are read as shell, quoted text is not a command" {
 	cat >"$CTX/Dockerfile" <<'DF'
 FROM debian:12

@@ -452,6 +452,15 @@ static void formats(void **state)
 	assert_string_equal(json_string_value(json_object_get(json_array_get(j, 0), "level")),
 			    "warning");
 	json_decref(j);
+	st_buf_reset(&b);
+	st_lint_format(&r, ST_LINT_FORMAT_CHECKSTYLE, "Dockerfile", text, strlen(text), false, &b);
+	assert_non_null(strstr(b.data, "<checkstyle version=\"4.3\">"));
+	assert_non_null(strstr(b.data, "<error line=\"1\" column=\"1\" severity=\"warning\" "
+				       "message=\"Always tag the version of an image explicitly\" "
+				       "source=\"DL3006\"/>"));
+	st_buf_reset(&b);
+	st_lint_format(&r, ST_LINT_FORMAT_JUNIT, "Dockerfile", text, strlen(text), false, &b);
+	assert_non_null(strstr(b.data, "<testcase name=\"DL3025\" classname=\"Dockerfile:2\">"));
 	st_buf_release(&b);
 	st_lint_result_release(&r);
 }
