@@ -2,6 +2,7 @@
  * lint.c: strata lint [OPTIONS] [PATH|-]: BuildKit's build checks and hadolint's DL rules
  * over a Dockerfile, without building it.
  */
+#include <dirent.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -195,6 +196,25 @@ static int load_config(struct lint_cli_opts *o, struct st_lint_config *cfg, bool
 	return 0;
 }
 
+/* The names at the top of the context, for the rules about what a build sends. */
+static char **context_entries(const char *dir, size_t *n)
+{
+	char **v = NULL;
+	*n = 0;
+	DIR *d = dir ? opendir(dir) : NULL;
+	if (!d)
+		return NULL;
+	for (struct dirent *e; (e = readdir(d));) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		v = st_xrealloc(v, (*n + 2) * sizeof(*v));
+		v[(*n)++] = st_xstrdup(e->d_name);
+		v[*n] = NULL;
+	}
+	closedir(d);
+	return v;
+}
+
 static int lint(struct st_cli *cli, struct lint_cli_opts *o, struct st_error **err)
 {
 	struct st_lint_config cfg = { 0 };
@@ -238,12 +258,16 @@ static int lint(struct st_cli *cli, struct lint_cli_opts *o, struct st_error **e
 		rc = st_dockerfile_parse(name, st_buf_str(&text), text.len, &df, err);
 	if (rc == 0 && ctx)
 		rc = st_dockerignore_load(ctx, dfpath, &ign, err);
+	size_t nentries = 0;
+	char **entries = context_entries(ctx, &nentries);
 	struct st_lint_opts lo = {
 		.build_args = o->args,
 		.nbuild_args = o->nargs,
 		.target = o->target,
 		.all_stages = true,
 		.ignore = ign,
+		.context_entries = (const char *const *)entries,
+		.ncontext_entries = nentries,
 		.skip = o->ignore,
 		.nskip = o->nignore,
 		.base = base_from_store,
@@ -268,6 +292,7 @@ static int lint(struct st_cli *cli, struct lint_cli_opts *o, struct st_error **e
 	}
 	st_lint_result_release(&res);
 	st_lint_config_release(&cfg);
+	st_dockerfile_strv_free(entries);
 	st_buf_release(&text);
 	return rc;
 }

@@ -126,7 +126,9 @@ static int cmp_diag(const void *a, const void *b)
 	const struct st_dockerfile_diag *x = a, *y = b;
 	if (x->start_line != y->start_line)
 		return x->start_line < y->start_line ? -1 : 1;
-	return strcmp(x->rule->name, y->rule->name);
+	int c = strcmp(x->rule->name, y->rule->name);
+	/* The same rule twice on a line: by message, so that every run prints one order. */
+	return c ? c : strcmp(x->message, y->message);
 }
 
 static int cmp_str(const void *a, const void *b)

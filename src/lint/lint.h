@@ -75,7 +75,10 @@ struct st_lint_opts {
 	bool all_stages;
 	const char *target_platform;	      /* NULL: "linux/amd64" */
 	const struct st_dockerignore *ignore; /* the context's, for CopyIgnoredFile; may be NULL */
-	const char *const *skip;	      /* rule names never reported (--ignore) */
+	/* The names at the top of the context ("src", ".git"), for ST1008; NULL: no context. */
+	const char *const *context_entries;
+	size_t ncontext_entries;
+	const char *const *skip; /* rule names never reported (--ignore) */
 	size_t nskip;
 	const struct st_lint_config *config; /* may be NULL */
 	st_lint_base_fn base;

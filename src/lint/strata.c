@@ -34,6 +34,10 @@ static const struct st_dockerfile_rule rules[] = {
 	  ST_DF_SEV_INFO, false },
 	{ "ST1006", "The final stage sets no USER: the container runs as root", NULL,
 	  ST_DF_SEV_INFO, false },
+	{ "ST1008",
+	  "The build context holds what no image needs and .dockerignore lets it through: every "
+	  "build sends it",
+	  NULL, ST_DF_SEV_WARNING, false },
 	{ "ST1007",
 	  "A token in an ARG is kept in the image's history and the build cache; RUN "
 	  "--mount=type=secret keeps it out",
@@ -294,8 +298,34 @@ static void arg_tokens(struct lint_ctx *c, const struct st_dockerfile_stage *s)
 	}
 }
 
+/* ST1008: .git, node_modules or .env at the top of the context, not excluded. */
+static void context_entries(struct lint_ctx *c)
+{
+	static const char *const heavy[] = { ".git", "node_modules", ".env" };
+	const struct st_lint_opts *o = c->o;
+	int line = 0, end = 0;
+	for (size_t i = 0; i < c->df->ninstrs && !line; i++)
+		if (copies_everything(&c->df->instrs[i])) {
+			line = c->df->instrs[i].start_line;
+			end = c->df->instrs[i].end_line;
+		}
+	/* Only what a COPY of everything takes along goes into the image or its cache key. */
+	if (!line)
+		return;
+	for (size_t i = 0; i < o->ncontext_entries; i++)
+		for (size_t k = 0; k < sizeof(heavy) / sizeof(*heavy); k++)
+			if (!strcmp(o->context_entries[i], heavy[k]) &&
+			    !(o->ignore && st_dockerignore_matches(o->ignore, heavy[k])))
+				lint_add(
+				    c, lint_strata_rule_find("ST1008"), line, end, NULL,
+				    "%s is in the context and .dockerignore does not exclude it: "
+				    "COPY . sends it into the image (add \"%s\" to .dockerignore)",
+				    heavy[k], heavy[k]);
+}
+
 void lint_strata(struct lint_ctx *c)
 {
+	context_entries(c);
 	const struct st_dockerfile *df = c->df;
 	for (size_t i = 0; i < df->nstages; i++) {
 		copy_before_install(c, &df->stages[i]);

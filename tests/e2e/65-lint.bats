@@ -129,6 +129,17 @@ DF
 	[[ "$output" != *"'\$PATH'"* ]]
 }
 
+@test "lint: a context whose .git COPY . would send, and .dockerignore that keeps it out" {
+	mkdir -p "$CTX/.git" "$CTX/src"
+	printf 'FROM debian:12\nWORKDIR /app\nCOPY . .\nUSER app\n' >"$CTX/Dockerfile"
+	run strata lint "$CTX"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"Dockerfile:3 ST1008 warning: .git is in the context and .dockerignore does not exclude it"* ]]
+	printf '.git\n' >"$CTX/.dockerignore"
+	run strata lint "$CTX"
+	[ "$status" -eq 0 ]
+}
+
 @test "lint: a Dockerfile that does not parse is an error naming file and line" {
 	printf 'FROM debian:12\nRUNN x\n' >"$CTX/Dockerfile"
 	run strata lint "$CTX/Dockerfile"

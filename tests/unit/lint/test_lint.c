@@ -351,6 +351,33 @@ static void pragmas_and_skips(void **state)
 	st_lint_result_release(&r);
 }
 
+/* ST1008: what the context holds and .dockerignore lets through, when COPY . takes it. */
+static void context_rule(void **state)
+{
+	const char *entries[] = { "src", ".git", "node_modules", ".env" };
+	struct st_dockerignore *ign = st_dockerignore_new();
+	struct st_error *err = NULL;
+	assert_int_equal(st_dockerignore_add_text(ign, ".dockerignore", ".env\n", 5, &err), 0);
+	struct st_lint_opts o = { .rulesets = ST_LINT_STRATA,
+				  .ignore = ign,
+				  .context_entries = entries,
+				  .ncontext_entries = 4 };
+	struct st_lint_result r;
+	lint("FROM busybox:1\nWORKDIR /app\nCOPY . .\nUSER app\n", &o, &r);
+	assert_int_equal(r.ndiags, 2);
+	assert_string_equal(r.diags[0].message,
+			    ".git is in the context and .dockerignore does not exclude it: COPY . "
+			    "sends it into the image (add \".git\" to .dockerignore)");
+	assert_int_equal(r.diags[0].start_line, 3);
+	assert_non_null(strstr(r.diags[1].message, "node_modules is in the context"));
+	st_lint_result_release(&r);
+	/* without a COPY of everything, nothing of it reaches the image */
+	lint("FROM busybox:1\nCOPY src /src\nUSER app\n", &o, &r);
+	assert_int_equal(r.ndiags, 0);
+	st_lint_result_release(&r);
+	st_dockerignore_free(ign);
+}
+
 /* A variable with a default or a check of its own is not "undefined" (BuildKit's lexer). */
 static void guarded_variables_are_not_undefined(void **state)
 {
@@ -536,6 +563,7 @@ int main(void)
 		cmocka_unit_test(check_directive_and_build_arg),
 		cmocka_unit_test(pragmas_and_skips),
 		cmocka_unit_test(guarded_variables_are_not_undefined),
+		cmocka_unit_test(context_rule),
 		cmocka_unit_test(a_build_checks_its_target_only),
 		cmocka_unit_test(stage_descriptions),
 		cmocka_unit_test(fixes),
