@@ -157,6 +157,46 @@ static bool is_buildkit(const struct st_dockerfile_rule *r)
 	return r >= all && r < all + n;
 }
 
+/* Where each line of the text starts, for the pragmas and the comments above instructions. */
+static void index_lines(struct lint_ctx *c)
+{
+	size_t cap = c->len / 16 + 2;
+	c->line_off = st_xmalloc(cap * sizeof(size_t));
+	for (size_t off = 0; off < c->len;) {
+		if (c->nlines == cap) {
+			cap *= 2;
+			c->line_off = st_xrealloc(c->line_off, cap * sizeof(size_t));
+		}
+		c->line_off[c->nlines++] = off;
+		const char *nl = memchr(c->text + off, '\n', c->len - off);
+		off = nl ? (size_t)(nl - c->text) + 1 : c->len;
+	}
+}
+
+/*
+ * BuildKit's error for check=error=true: "lint violation found for rules: A, B" with each
+ * BuildKit rule that fired once, sorted (BuildKit lists them in its map's random order).
+ * NULL when none fired.
+ */
+static char *violation(const struct lint_ctx *c)
+{
+	const char **names = st_xcalloc(c->n + 1, sizeof(*names));
+	size_t n = 0;
+	for (size_t i = 0; i < c->n; i++)
+		if (is_buildkit(c->v[i].rule))
+			names[n++] = c->v[i].rule->name;
+	if (n)
+		qsort(names, n, sizeof(*names), cmp_str);
+	struct st_buf b = ST_BUF_INIT;
+	for (size_t i = 0; i < n; i++)
+		if (!i || strcmp(names[i], names[i - 1]))
+			st_buf_addf(&b, "%s%s", b.len ? ", " : "", names[i]);
+	free(names);
+	char *msg = b.len ? st_xasprintf("lint violation found for rules: %s", b.data) : NULL;
+	st_buf_release(&b);
+	return msg;
+}
+
 int st_lint_dockerfile(const struct st_dockerfile *df, const char *text, size_t len,
 		       const struct st_lint_opts *o, struct st_lint_result *out,
 		       struct st_error **err)
@@ -176,17 +216,7 @@ int st_lint_dockerfile(const struct st_dockerfile *df, const char *text, size_t 
 					    : "failed to parse check options");
 
 	struct lint_ctx c = { .df = df, .o = o, .text = text, .len = len };
-	c.line_off = st_xmalloc((len / 16 + 2) * sizeof(size_t));
-	size_t cap = len / 16 + 2;
-	for (size_t off = 0; off < len;) {
-		if (c.nlines == cap) {
-			cap *= 2;
-			c.line_off = st_xrealloc(c.line_off, cap * sizeof(size_t));
-		}
-		c.line_off[c.nlines++] = off;
-		const char *nl = memchr(text + off, '\n', len - off);
-		off = nl ? (size_t)(nl - text) + 1 : len;
-	}
+	index_lines(&c);
 	int rc = 0;
 	if (sets & ST_LINT_BUILDKIT) {
 		for (size_t i = 0; i < df->ndiags; i++) {
@@ -210,7 +240,6 @@ int st_lint_dockerfile(const struct st_dockerfile *df, const char *text, size_t 
 			read_pragma(p, n, pragma_target(df, (int)l + 1), &prag, &nprag);
 	}
 
-	struct st_buf violated = ST_BUF_INIT;
 	size_t keep = 0;
 	for (size_t i = 0; i < c.n; i++) {
 		struct st_dockerfile_diag *d = &c.v[i];
@@ -235,21 +264,8 @@ int st_lint_dockerfile(const struct st_dockerfile *df, const char *text, size_t 
 	c.n = keep;
 	if (c.n)
 		qsort(c.v, c.n, sizeof(*c.v), cmp_diag);
-	/* Each rule once, sorted: BuildKit lists them in its map's (random) order. */
-	const char **names = st_xcalloc(c.n + 1, sizeof(*names));
-	size_t nnames = 0;
-	for (size_t i = 0; check.error && i < c.n; i++)
-		if (is_buildkit(c.v[i].rule))
-			names[nnames++] = c.v[i].rule->name;
-	if (nnames)
-		qsort(names, nnames, sizeof(*names), cmp_str);
-	for (size_t i = 0; i < nnames; i++)
-		if (!i || strcmp(names[i], names[i - 1]))
-			st_buf_addf(&violated, "%s%s", violated.len ? ", " : "", names[i]);
-	free(names);
-	if (violated.len)
-		out->violation = st_xasprintf("lint violation found for rules: %s", violated.data);
-	st_buf_release(&violated);
+	if (check.error && rc == 0)
+		out->violation = violation(&c);
 	for (size_t k = 0; k < nprag; k++)
 		st_dockerfile_strv_free(prag[k].rules);
 	free(prag);
