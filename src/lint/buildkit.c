@@ -746,16 +746,15 @@ static void base_state(struct walk *w, const struct st_dockerfile_stage *s, size
 	expand(s->base, &w->globals, w->escape, &t, &base);
 	kv_release(&t.matched);
 	kv_release(&t.unmatched);
-	for (size_t k = idx; base && k-- > 0;) {
-		const struct st_dockerfile_stage *b = &c->df->stages[k];
-		if (b->name && !strcasecmp(b->name, base) && w->st[k].done) {
-			kv_copy(&st->env, &w->st[k].env);
-			kv_copy(&st->declared, &w->st[k].declared);
-			st->base_known = w->st[k].base_known;
-			st->workdir_set = w->st[k].workdir_set;
-			st->shell_set = w->st[k].shell_set;
-			return;
-		}
+	long from = base ? lint_stage_before(c, base, idx) : -1;
+	if (from >= 0 && w->st[from].done) {
+		const struct stage_state *b = &w->st[from];
+		kv_copy(&st->env, &b->env);
+		kv_copy(&st->declared, &b->declared);
+		st->base_known = b->base_known;
+		st->workdir_set = b->workdir_set;
+		st->shell_set = b->shell_set;
+		return;
 	}
 	if (base && !strcasecmp(base, "scratch")) {
 		kv_set(&st->env, "PATH", DEFAULT_PATH);

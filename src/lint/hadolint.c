@@ -357,9 +357,8 @@ static void from(struct lint_ctx *c, const struct st_dockerfile_stage *s, size_t
 	const char *img = s->base;
 	if (!strcasecmp(img, "scratch") || strchr(img, '$'))
 		return;
-	for (size_t k = 0; k < idx; k++)
-		if (c->df->stages[k].name && !strcasecmp(c->df->stages[k].name, img))
-			return;
+	if (c->base_of[idx] >= 0)
+		return;
 	trusted(c, s, img);
 	if (strchr(img, '@'))
 		return;
@@ -411,9 +410,8 @@ void lint_hadolint(struct lint_ctx *c)
 		const struct st_dockerfile_stage *s = &df->stages[i];
 		struct stage_info *cur = &si[i];
 		from(c, s, i);
-		for (size_t k = 0; k < i; k++)
-			if (df->stages[k].name && !strcasecmp(df->stages[k].name, s->base))
-				cur->workdir = si[k].workdir;
+		if (c->base_of[i] >= 0)
+			cur->workdir = si[c->base_of[i]].workdir;
 		const struct st_dockerfile_instr *prev = NULL, *user = NULL;
 		bool pip_no_cache = false;
 		for (size_t k = 0; k < s->ninstrs; k++) {
@@ -453,11 +451,9 @@ void lint_hadolint(struct lint_ctx *c)
 			}
 			case ST_DF_COPY: {
 				const char *fr = st_dockerfile_instr_flag(in, "from");
-				bool known =
-				    !fr || strpbrk(fr, ":/$") || (*fr >= '0' && *fr <= '9');
-				for (size_t k2 = 0; !known && k2 < i; k2++)
-					known = df->stages[k2].name &&
-						!strcasecmp(df->stages[k2].name, fr);
+				bool known = !fr || strpbrk(fr, ":/$") ||
+					     (*fr >= '0' && *fr <= '9') ||
+					     lint_stage_before(c, fr, i) >= 0;
 				if (!known)
 					add(c, "DL3022", in, NULL);
 				const char *dest = in->nargs ? in->args[in->nargs - 1] : "/";
@@ -475,15 +471,13 @@ void lint_hadolint(struct lint_ctx *c)
 	}
 	/* DL3009 only where the lists end up in an image: the last stage, or a stage another
 	 * one builds FROM. */
-	for (size_t i = 0; i < df->nstages; i++) {
-		if (!si[i].apt_run)
-			continue;
-		bool kept = i + 1 == df->nstages;
-		for (size_t k = i + 1; !kept && k < df->nstages; k++)
-			kept = df->stages[i].name &&
-			       !strcasecmp(df->stages[k].base, df->stages[i].name);
-		if (kept)
+	bool *based = st_xcalloc(df->nstages + 1, sizeof(*based));
+	for (size_t k = 0; k < df->nstages; k++)
+		if (c->base_of[k] >= 0)
+			based[c->base_of[k]] = true;
+	for (size_t i = 0; i < df->nstages; i++)
+		if (si[i].apt_run && (i + 1 == df->nstages || based[i]))
 			add(c, "DL3009", si[i].apt_run, NULL);
-	}
+	free(based);
 	free(si);
 }

@@ -12,9 +12,21 @@ struct lint_ctx {
 	size_t *line_off; /* start of each line of 'text' */
 	size_t nlines;
 	bool *needed; /* per stage: checked by the stage-by-stage checks */
+	/* The stage names sorted, and per stage the earlier stage it is built FROM (-1: an
+	 * image): a Dockerfile of hundreds of stages is looked up without comparing each pair. */
+	struct lint_name *names;
+	long *base_of;
 	struct st_dockerfile_diag *v;
 	size_t n;
 };
+
+struct lint_name {
+	const char *name; /* lower case, as stages keep their names */
+	size_t index;
+};
+
+/* The last stage before 'before' named 'name' (any case), as FROM and --from find it; -1. */
+long lint_stage_before(const struct lint_ctx *c, const char *name, size_t before);
 
 /* Append a finding of 'rule'; 'fix' is owned or NULL. */
 void lint_add(struct lint_ctx *c, const struct st_dockerfile_rule *rule, int start, int end,

@@ -173,6 +173,52 @@ static void index_lines(struct lint_ctx *c)
 	}
 }
 
+static int cmp_name(const void *a, const void *b)
+{
+	const struct lint_name *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+	return c ? c : (x->index > y->index) - (x->index < y->index);
+}
+
+static void index_stages(struct lint_ctx *c)
+{
+	const struct st_dockerfile *df = c->df;
+	c->names = st_xcalloc(df->nstages + 1, sizeof(*c->names));
+	size_t n = 0;
+	for (size_t i = 0; i < df->nstages; i++)
+		if (df->stages[i].name)
+			c->names[n++] = (struct lint_name){ df->stages[i].name, i };
+	c->names[n].name = NULL;
+	if (n)
+		qsort(c->names, n, sizeof(*c->names), cmp_name);
+	c->base_of = st_xcalloc(df->nstages + 1, sizeof(*c->base_of));
+	for (size_t i = 0; i < df->nstages; i++)
+		c->base_of[i] = lint_stage_before(c, df->stages[i].base, i);
+}
+
+long lint_stage_before(const struct lint_ctx *c, const char *name, size_t before)
+{
+	st_autofree char *lower = st_xstrdup(name);
+	for (char *p = lower; *p; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p |= 0x20;
+	size_t lo = 0, hi = 0;
+	while (c->names[hi].name)
+		hi++;
+	while (lo < hi) { /* the first entry not below 'lower' */
+		size_t mid = lo + (hi - lo) / 2;
+		if (strcmp(c->names[mid].name, lower) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	long found = -1;
+	for (; c->names[lo].name && !strcmp(c->names[lo].name, lower); lo++)
+		if (c->names[lo].index < before)
+			found = (long)c->names[lo].index;
+	return found;
+}
+
 /*
  * BuildKit's error for check=error=true: "lint violation found for rules: A, B" with each
  * BuildKit rule that fired once, sorted (BuildKit lists them in its map's random order).
@@ -217,6 +263,7 @@ int st_lint_dockerfile(const struct st_dockerfile *df, const char *text, size_t 
 
 	struct lint_ctx c = { .df = df, .o = o, .text = text, .len = len };
 	index_lines(&c);
+	index_stages(&c);
 	int rc = 0;
 	if (sets & ST_LINT_BUILDKIT) {
 		for (size_t i = 0; i < df->ndiags; i++) {
@@ -271,6 +318,8 @@ int st_lint_dockerfile(const struct st_dockerfile *df, const char *text, size_t 
 	free(prag);
 	free(c.line_off);
 	free(c.needed);
+	free(c.names);
+	free(c.base_of);
 	st_dockerfile_check_release(&check);
 	if (rc < 0) {
 		for (size_t i = 0; i < c.n; i++) {

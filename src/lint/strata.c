@@ -341,13 +341,9 @@ void lint_strata(struct lint_ctx *c)
 		for (size_t k = 0; k < s->ninstrs; k++)
 			if (s->instrs[k]->kind == ST_DF_USER)
 				return;
-		size_t b = i;
-		for (size_t k = 0; k < i; k++)
-			if (df->stages[k].name && !strcasecmp(df->stages[k].name, s->base))
-				b = k;
-		if (b == i)
+		if (c->base_of[i] < 0)
 			break;
-		i = b;
+		i = (size_t)c->base_of[i];
 	}
 	const struct st_dockerfile_instr *from = df->stages[df->nstages - 1].from;
 	/* scratch images often have no shell or users at all: nothing to switch to. */
