@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "builder/builder.h"
+#include "build_checks.h"
 #include "build_stdin.h"
 #include "cli.h"
 #include "snapshot/snapshot.h"
@@ -62,6 +63,8 @@ static const char usage_text[] =
     "                                type=registry,ref=REF, or type=inline (in the image);\n"
     "                                mode=min (default: the final stage's steps) or\n"
     "                                mode=max (every stage's)\n"
+    "      --check                   Run the build checks only: print what they find, build "
+    "nothing\n"
     "  -f, --file string             Name of the Dockerfile (default: PATH/Dockerfile; - reads "
     "stdin)\n"
     "      --iidfile string          Write the image ID to the file\n"
@@ -210,13 +213,15 @@ static int parse_flags(struct st_cli *cli, int argc, char **argv, struct build_c
 		O_METADATA_FILE,
 		O_PUSH,
 		O_BUILD_CONTEXT,
-		O_SQUASH
+		O_SQUASH,
+		O_CHECK
 	};
 	static const struct option longopts[] = {
 		{ "build-arg", required_argument, NULL, O_BUILD_ARG },
+		{ "build-context", required_argument, NULL, O_BUILD_CONTEXT },
 		{ "cache-from", required_argument, NULL, O_CACHE_FROM },
 		{ "cache-to", required_argument, NULL, O_CACHE_TO },
-		{ "build-context", required_argument, NULL, O_BUILD_CONTEXT },
+		{ "check", no_argument, NULL, O_CHECK },
 		{ "file", required_argument, NULL, 'f' },
 		{ "iidfile", required_argument, NULL, O_IIDFILE },
 		{ "jobs", required_argument, NULL, 'j' },
@@ -258,6 +263,9 @@ static int parse_flags(struct st_cli *cli, int argc, char **argv, struct build_c
 				    err, "invalid --build-arg '%s': expected NAME=VALUE or NAME",
 				    optarg);
 			push(&o->args, &o->nargs, optarg);
+			break;
+		case O_CHECK:
+			o->b.flags |= ST_BUILDER_CHECK;
 			break;
 		case 'f':
 			o->file = optarg;
@@ -443,6 +451,7 @@ struct display {
 	bool stop;
 	pthread_t ticker;
 	bool ticking;
+	struct st_cli_checks checks; /* what the build checks found, printed at the end */
 };
 
 static double mono(void)
@@ -734,6 +743,9 @@ static void on_event(void *ctx, const struct st_builder_event *ev)
 	case ST_BUILDER_EVENT_INFO:
 		st_buf_addf(out, "%s\n", ev->text);
 		break;
+	case ST_BUILDER_EVENT_WARNING:
+		st_cli_checks_add(&d->checks, ev);
+		break;
 	}
 	fputs(st_buf_str(&plain), d->f);
 	st_buf_release(&plain);
@@ -773,6 +785,7 @@ static void display_release(struct display *d)
 	}
 	free(d->steps);
 	st_buf_release(&d->after);
+	st_cli_checks_release(&d->checks);
 	pthread_mutex_destroy(&d->lock);
 }
 
@@ -855,7 +868,11 @@ int cmd_build(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 		o.progress = PROGRESS_QUIET;
 	if (o.progress == PROGRESS_AUTO)
 		o.progress = isatty(fileno(cli->errout)) ? PROGRESS_TTY : PROGRESS_PLAIN;
-	if (o.progress != PROGRESS_QUIET) {
+	bool check_only = o.b.flags & ST_BUILDER_CHECK;
+	if (check_only) {
+		o.b.progress.fn = st_cli_checks_on_event;
+		o.b.progress.ctx = &d.checks;
+	} else if (o.progress != PROGRESS_QUIET) {
 		d.tty = o.progress == PROGRESS_TTY;
 		/* https://no-color.org: set and not empty turns colour off. */
 		const char *nc = getenv("NO_COLOR");
@@ -875,6 +892,16 @@ int cmd_build(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 		goto out;
 	rc = st_builder_run(s, &o.b, &res, err);
 	display_stop(&d);
+	if (check_only) {
+		if (rc == 0 || d.checks.r.ndiags)
+			st_cli_checks_report(&d.checks, cli->out);
+		/* As docker build --check: findings make the exit status 1. */
+		if (rc == 0 && d.checks.r.ndiags)
+			rc = 1;
+		goto out;
+	}
+	if (o.progress != PROGRESS_QUIET)
+		st_cli_checks_summary(&d.checks, cli->errout);
 	if (rc < 0)
 		goto out;
 	if (o.iidfile && res.has_image) {

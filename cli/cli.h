@@ -75,6 +75,7 @@ int st_cli_registry_opt(int c, const char *arg, struct st_registry_opts *ro, str
 	X(system_df, "system df", "Show disk usage")                                               \
 	X(system_prune, "system prune", "Remove unused images and build cache")                    \
 	X(system_check, "system check", "Verify every blob and record of the store")               \
+	X(lint, "lint", "Check a Dockerfile against BuildKit's and hadolint's rules")              \
 	X(debug, "debug", "Debug Dockerfiles: parse, expand, words, ignore")                       \
 	X(completion, "completion", "Generate a bash, zsh or fish completion script")              \
 	X(version, "version", "Show the strata version")

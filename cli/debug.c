@@ -70,8 +70,9 @@ static int debug_parse(struct st_cli *cli, int argc, char **argv, struct st_erro
 	st_dockerfile_dump(df, &out);
 	fwrite(out.data, 1, out.len, cli->out);
 	st_buf_release(&out);
-	for (size_t i = 0; i < df->nwarnings; i++)
-		fprintf(cli->errout, "warning: %s\n", df->warnings[i]);
+	for (size_t i = 0; i < df->ndiags; i++)
+		fprintf(cli->errout, "warning: %s:%d: %s: %s\n", df->name, df->diags[i].start_line,
+			df->diags[i].rule->name, df->diags[i].message);
 	return 0;
 }
 

@@ -63,8 +63,6 @@ static const struct missing {
 	const char *instead;
 } missing[] = {
 	{ "search", "no registry search: 'strata tags NAME' lists a repository's tags" },
-	{ "copy", "use 'skopeo copy'; 'strata save' and 'strata load' move images out of and into "
-		  "strata's store" },
 	{ "run", "strata builds images and runs no containers: RUN in a Dockerfile runs a "
 		 "command, or 'strata save IMAGE | docker load' and run it there" },
 	{ "exec", "strata runs no containers: RUN in a Dockerfile runs a command" },
@@ -74,7 +72,6 @@ static const struct missing {
 		  "with syft" },
 	{ "dive", "'strata history IMAGE' lists the layers; 'strata export IMAGE | tar -tv' lists "
 		  "the files" },
-	{ "lint", "no linter yet: 'strata debug parse Dockerfile' checks the syntax" },
 	{ "scout",
 	  "no vulnerability scanner: 'strata export -o rootfs.tar IMAGE' and scan the tar" },
 };

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "builder/engine.h"
+#include "lint/lint.h"
 #include "local/local.h"
 #include "util/cancel.h"
 #include "util/cleanup.h"
@@ -1037,6 +1038,70 @@ static void mark_needed(struct build *b, size_t index)
 	}
 }
 
+/* A base image the store holds: its variables and platform, for the checks that need them. */
+static int base_from_store(void *ctx, const char *image, char ***env, char **platform)
+{
+	struct st_store *s = ctx;
+	struct st_error *err = NULL;
+	st_auto(st_store_image) struct st_store_image *img = NULL;
+	st_auto(st_image_config) struct st_image_config *cfg = NULL;
+	if (st_local_image_find(s, image, &img, &err) < 0 ||
+	    st_local_image_config(s, img, &cfg, &err) < 0) {
+		st_error_free(err);
+		return 0;
+	}
+	const struct st_image_strv *e = &cfg->config.env;
+	*env = st_xcalloc(e->n + 1, sizeof(char *));
+	for (size_t i = 0; i < e->n; i++)
+		(*env)[i] = st_xstrdup(e->v[i]);
+	*platform = st_xasprintf("%s/%s%s%s", cfg->os ? cfg->os : "linux",
+				 cfg->architecture ? cfg->architecture : "amd64",
+				 cfg->variant ? "/" : "", cfg->variant ? cfg->variant : "");
+	return 1;
+}
+
+/* BuildKit's build checks: every finding an event; check=error=true makes them fatal. */
+static int build_checks(struct build *b, struct st_error **err)
+{
+	const struct st_builder_opts *o = b->o;
+	struct st_buf plat = ST_BUF_INIT;
+	st_platform_format(&b->platform, &plat);
+	struct st_lint_opts lo = {
+		.rulesets = ST_LINT_BUILDKIT,
+		.build_args = o->build_args,
+		.nbuild_args = o->n_build_args,
+		.target = o->target,
+		.all_stages = o->flags & ST_BUILDER_CHECK,
+		.target_platform = plat.data,
+		.ignore = b->ign,
+		.base = base_from_store,
+		.base_ctx = b->store,
+	};
+	struct st_lint_result r = { 0 };
+	int rc = st_lint_dockerfile(b->df, b->df_text->data, b->df_text->len, &lo, &r, err);
+	st_buf_release(&plat);
+	pthread_mutex_lock(&b->lock);
+	for (size_t i = 0; rc == 0 && i < r.ndiags; i++) {
+		const struct st_dockerfile_diag *d = &r.diags[i];
+		struct st_builder_event ev = { .type = ST_BUILDER_EVENT_WARNING,
+					       .name = d->rule->name,
+					       .text = d->message,
+					       .len = strlen(d->message),
+					       .url = d->rule->url,
+					       .file = b->df_name,
+					       .start_line = d->start_line,
+					       .end_line = d->end_line,
+					       .source = b->df_text->data,
+					       .source_len = b->df_text->len };
+		emit(b, &ev);
+	}
+	pthread_mutex_unlock(&b->lock);
+	if (rc == 0 && r.violation)
+		rc = st_err(err, ST_E_INVALID, "%s", r.violation);
+	st_lint_result_release(&r);
+	return rc;
+}
+
 static int add_labels(struct build *b, struct st_image_config *cfg, struct st_error **err)
 {
 	for (size_t i = 0; i < b->o->n_labels; i++) {
@@ -1125,18 +1190,21 @@ int st_builder_run(struct st_store *s, const struct st_builder_opts *o,
 		rc = st_dockerfile_plan(b.df, &po, &b.plan, err);
 		st_buf_release(&plat);
 	}
-	if (rc == 0)
+	bool check_only = o->flags & ST_BUILDER_CHECK;
+	if (rc == 0 && !check_only)
 		rc = builder_run_check_root(b.df, b.plan, err);
 	if (rc == 0 && b.ctx_dir) {
 		rc = st_dockerignore_load(b.ctx_dir, o->dockerfile, &b.ign, err);
-		if (rc == 0) {
+		if (rc == 0 && !check_only) {
 			rc = builder_ctx_open(s, b.ctx_dir, o->dockerfile, b.ign, b.ctx_tmp == NULL,
 					      &b.ctx, err);
 			b.have_ctx = rc == 0;
 		}
 	}
-	for (size_t i = 0; rc == 0 && b.df && i < b.df->nwarnings; i++)
-		info(&b, "warning: %s", b.df->warnings[i]);
+	if (rc == 0)
+		rc = build_checks(&b, err);
+	if (check_only)
+		goto out;
 	if (rc == 0 && b.plan->nunused_args) {
 		/* BUILDKIT_* args are the build's own options (BUILDKIT_INLINE_CACHE), not the
 		 * Dockerfile's. */
@@ -1248,6 +1316,7 @@ int st_builder_run(struct st_store *s, const struct st_builder_opts *o,
 			res->cached = b.cached;
 		}
 	}
+out:
 	for (size_t i = 0; refs && i < nrefs; i++)
 		free(refs[i]);
 	st_buf_release(&text);

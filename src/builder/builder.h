@@ -33,6 +33,9 @@ enum st_builder_event_type {
 	ST_BUILDER_EVENT_DONE,	 /* the step ran: 'seconds' */
 	ST_BUILDER_EVENT_ERROR,	 /* the step failed: 'text' is the error message */
 	ST_BUILDER_EVENT_INFO,	 /* a message about the whole build: 'text' (warnings, results) */
+	ST_BUILDER_EVENT_WARNING, /* a build check fired: 'name' is its rule, 'text' the message,
+				   * 'url' its documentation; 'file', the lines and 'source' where
+				   */
 };
 
 /* One event. Strings are borrowed for the duration of the call. */
@@ -51,6 +54,7 @@ struct st_builder_event {
 	int start_line, end_line;
 	const char *source;
 	size_t source_len;
+	const char *url; /* WARNING: the rule's documentation; NULL when it has none */
 };
 
 struct st_builder_progress {
@@ -71,6 +75,7 @@ enum st_builder_flags {
 	ST_BUILDER_NO_CACHE = 1 << 0,	       /* execute every step; still record the results */
 	ST_BUILDER_SOURCE_DATE_EPOCH = 1 << 1, /* clamp every timestamp to 'source_date_epoch' */
 	ST_BUILDER_SQUASH = 1 << 2, /* the final stage's own layers merged into one (--squash) */
+	ST_BUILDER_CHECK = 1 << 3,  /* run the build checks of every stage, build nothing */
 };
 
 /*
@@ -215,11 +220,14 @@ void st_builder_result_release(struct st_builder_result *res);
 
 /*
  * Build. 's' is used by the calling thread; stages built in parallel open their own handles
- * on st_store_root(s). On success each output is written: an IMAGE output records the image
- * and points every tag (or its names) at it, then pushes it if asked; the other outputs record
- * no image. On failure no image is recorded and no tag moves (a failed push leaves the image
- * recorded); the cache keeps the steps that succeeded. LOCAL and TAR need
- * st_snapshot_private_ns() first, as st_local_image_export() does.
+ * on st_store_root(s). BuildKit's build checks run first, each finding a WARNING event; with
+ * check=error=true among the Dockerfile's directives (or the BUILDKIT_DOCKERFILE_CHECK build
+ * arg) a finding fails the build before any step ("lint violation found for rules: ...").
+ * With ST_BUILDER_CHECK nothing more happens and 'res' is untouched. On success each output is
+ * written: an IMAGE output records the image and points every tag (or its names) at it, then
+ * pushes it if asked; the other outputs record no image. On failure no image is recorded and
+ * no tag moves (a failed push leaves the image recorded); the cache keeps the steps that
+ * succeeded. LOCAL and TAR need st_snapshot_private_ns() first, as st_local_image_export() does.
  * Errors: ST_E_PARSE (Dockerfile), ST_E_NOTFOUND (a base image, a COPY source, a target),
  * ST_E_RUNTIME (a RUN failed: "process \"/bin/sh -c false\" did not complete successfully:
  * exit code: 1", or the runtime could not start), ST_E_INVALID (a bad flag or instruction).

@@ -204,18 +204,55 @@ static int check_flags(const struct src *s, const struct st_dockerfile_instr *in
 	return 0;
 }
 
-static void warn(struct st_dockerfile *df, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void warn(struct st_dockerfile *df, const char *fmt, ...)
+static bool all_lower(const char *s)
 {
-	struct st_buf b = ST_BUF_INIT;
-	va_list ap;
-	va_start(ap, fmt);
-	st_buf_vaddf(&b, fmt, ap);
-	va_end(ap);
-	df->warnings = st_xrealloc(df->warnings, (df->nwarnings + 2) * sizeof(char *));
-	df->warnings[df->nwarnings++] = st_buf_detach(&b, NULL);
-	df->warnings[df->nwarnings] = NULL;
+	for (; *s; s++)
+		if (*s >= 'A' && *s <= 'Z')
+			return false;
+	return true;
+}
+
+static bool all_upper(const char *s)
+{
+	for (; *s; s++)
+		if (*s >= 'a' && *s <= 'z')
+			return false;
+	return true;
+}
+
+/* A single-line instruction's text with its first 'skip' bytes replaced; NULL otherwise. */
+static char *fix_line(const struct st_dockerfile_instr *in, size_t skip, const char *repl)
+{
+	if (in->start_line != in->end_line || !in->original || strlen(in->original) < skip)
+		return NULL;
+	return st_xasprintf("%s%s", repl, in->original + skip);
+}
+
+/* StageNameCasing and FromAsCasing, as BuildKit's instruction parser runs them on FROM. */
+static void check_from_casing(struct st_dockerfile *df, const struct st_dockerfile_instr *in)
+{
+	if (in->nargs != 3)
+		return;
+	const char *as = in->args[1], *name = in->args[2];
+	if (!all_lower(name)) {
+		st_autofree char *lower = st_xstrdup(name);
+		for (char *p = lower; *p; p++)
+			if (*p >= 'A' && *p <= 'Z')
+				*p |= 0x20;
+		char *fix = NULL;
+		const char *at = in->original ? strstr(in->original, name) : NULL;
+		if (at && in->start_line == in->end_line)
+			fix = st_xasprintf("%.*s%s%s", (int)(at - in->original), in->original,
+					   lower, at + strlen(name));
+		dockerfile_diag_add(&df->diags, &df->ndiags, "StageNameCasing", in->start_line,
+				    in->end_line, fix, "Stage name '%s' should be lowercase", name);
+	}
+	/* A keyword of mixed case is ConsistentInstructionCasing's; no second warning here. */
+	bool lower = all_lower(in->keyword), upper = all_upper(in->keyword);
+	if ((lower && !all_lower(as)) || (!lower && upper && !all_upper(as)))
+		dockerfile_diag_add(&df->diags, &df->ndiags, "FromAsCasing", in->start_line,
+				    in->end_line, NULL,
+				    "'%s' and '%s' keywords' casing do not match", as, in->keyword);
 }
 
 static bool valid_stage_name(const char *n)
@@ -264,19 +301,13 @@ static int check_instr(const struct src *s, struct st_dockerfile *df,
 				    "start with a number or contain symbols",
 				    in->args[2]);
 		}
+		if (!trigger)
+			check_from_casing(df, in);
 		break;
 	case ST_DF_RUN:
 		if (!n)
 			return dockerfile_src_error(s, line, err,
 						    "RUN requires at least one argument");
-		break;
-	case ST_DF_CMD:
-	case ST_DF_ENTRYPOINT:
-		if (!in->json && n)
-			warn(df,
-			     "%s:%d: JSON arguments recommended for %s to prevent unintended "
-			     "behavior related to OS signals",
-			     s->name, line, K);
 		break;
 	case ST_DF_SHELL:
 		if (!in->json)
@@ -314,9 +345,11 @@ static int check_instr(const struct src *s, struct st_dockerfile *df,
 			return dockerfile_src_error(s, line, err,
 						    "%s requires exactly one argument", K);
 		if (in->kind == ST_DF_MAINTAINER)
-			warn(df,
-			     "%s:%d: MAINTAINER instruction is deprecated in favor of using label",
-			     s->name, line);
+			dockerfile_diag_add(
+			    &df->diags, &df->ndiags, "MaintainerDeprecated", line, in->end_line,
+			    st_xasprintf("LABEL org.opencontainers.image.authors=\"%s\"",
+					 in->args[0]),
+			    "Maintainer instruction is deprecated in favor of using label");
 		break;
 	case ST_DF_ADD:
 	case ST_DF_COPY:
@@ -362,8 +395,46 @@ static int check_instr(const struct src *s, struct st_dockerfile *df,
 	default:
 		break;
 	}
-	(void)trigger;
 	return 0;
+}
+
+/*
+ * ConsistentInstructionCasing, BuildKit's validateCommandCasing: the keywords of the stages
+ * (not the ARGs before the first FROM) vote upper or lower case; mixed-case ones and those
+ * against the majority are reported, ties going to upper case.
+ */
+static void check_casing(struct st_dockerfile *df)
+{
+	size_t nlower = 0, nupper = 0;
+	bool staged = false;
+	for (size_t i = 0; i < df->ninstrs; i++) {
+		const char *kw = df->instrs[i].keyword;
+		staged = staged || df->instrs[i].kind == ST_DF_FROM;
+		if (!staged)
+			continue;
+		if (all_lower(kw))
+			nlower++;
+		else if (all_upper(kw))
+			nupper++;
+	}
+	bool lower = nlower > nupper;
+	staged = false;
+	for (size_t i = 0; i < df->ninstrs; i++) {
+		const struct st_dockerfile_instr *in = &df->instrs[i];
+		staged = staged || in->kind == ST_DF_FROM;
+		if (!staged || (lower ? all_lower(in->keyword) : all_upper(in->keyword)))
+			continue;
+		size_t kl = strlen(in->keyword);
+		st_autofree char *want = st_xstrdup(in->keyword);
+		for (char *p = want; *p; p++)
+			*p = lower ? (char)(*p | (*p >= 'A' && *p <= 'Z' ? 0x20 : 0))
+				   : (char)(*p >= 'a' && *p <= 'z' ? *p & ~0x20 : *p);
+		dockerfile_diag_add(
+		    &df->diags, &df->ndiags, "ConsistentInstructionCasing", in->start_line,
+		    in->end_line, fix_line(in, kl, want),
+		    "Command '%s' should match the case of the command majority (%s)", in->keyword,
+		    lower ? "lowercase" : "uppercase");
+	}
 }
 
 int dockerfile_df_check(struct st_dockerfile *df, const struct src *s, struct st_error **err)
@@ -400,14 +471,25 @@ int dockerfile_df_check(struct st_dockerfile *df, const struct src *s, struct st
 				for (char *p = cur->name; *p; p++)
 					if (*p >= 'A' && *p <= 'Z')
 						*p |= 0x20;
+				/* BuildKit builds these; a later stage of the name wins. */
+				if (!strcmp(cur->name, "context") || !strcmp(cur->name, "scratch"))
+					dockerfile_diag_add(
+					    &df->diags, &df->ndiags, "ReservedStageName",
+					    in->start_line, in->end_line, NULL,
+					    "Stage name should not use the same name as reserved "
+					    "stage \"%s\"",
+					    cur->name);
 				for (size_t k = 0; k + 1 < df->nstages; k++)
 					if (df->stages[k].name &&
-					    !strcmp(df->stages[k].name, cur->name))
-						return dockerfile_src_error(
-						    s, in->start_line, err,
-						    "duplicate stage name \"%s\": "
-						    "first defined on line %d",
-						    cur->name, df->stages[k].from->start_line);
+					    !strcmp(df->stages[k].name, cur->name)) {
+						dockerfile_diag_add(
+						    &df->diags, &df->ndiags, "DuplicateStageName",
+						    in->start_line, in->end_line, NULL,
+						    "Duplicate stage name \"%s\", stage names "
+						    "should be unique",
+						    cur->name);
+						break;
+					}
 			}
 			size_t k = i + 1; /* size the list exactly: one per stage adds up */
 			while (k < df->ninstrs && df->instrs[k].kind != ST_DF_FROM)
@@ -420,6 +502,7 @@ int dockerfile_df_check(struct st_dockerfile *df, const struct src *s, struct st
 		else
 			cur->instrs[cur->ninstrs++] = in;
 	}
+	check_casing(df);
 	return 0;
 }
 

@@ -99,6 +99,68 @@ struct st_dockerfile_stage {
 	size_t ninstrs;
 };
 
+/* ---- diagnostics (BuildKit's build checks and the linters built on them) ---- */
+
+enum st_dockerfile_severity {
+	ST_DF_SEV_ERROR = 1,
+	ST_DF_SEV_WARNING,
+	ST_DF_SEV_INFO,
+	ST_DF_SEV_STYLE,
+};
+
+/* "error", "warning", "info", "style". Static storage. */
+const char *st_dockerfile_severity_name(enum st_dockerfile_severity s);
+
+/* A rule a diagnostic is about, with what BuildKit's linter says of it. Static storage. */
+struct st_dockerfile_rule {
+	const char *name;	 /* "JSONArgsRecommended", "DL3006" */
+	const char *description; /* one line: why it matters */
+	const char *url;	 /* NULL when there is none */
+	enum st_dockerfile_severity severity;
+	bool experimental; /* BuildKit runs it only when a check= directive names it */
+};
+
+/* BuildKit's build checks, by name ("StageNameCasing"); NULL for an unknown name. */
+const struct st_dockerfile_rule *st_dockerfile_rule_find(const char *name);
+/* Every BuildKit build check, in BuildKit's order; *n receives the count. */
+const struct st_dockerfile_rule *st_dockerfile_rules(size_t *n);
+
+/* One finding: a rule broken on lines start_line..end_line (1-based, inclusive). */
+struct st_dockerfile_diag {
+	const struct st_dockerfile_rule *rule; /* borrowed, static */
+	enum st_dockerfile_severity severity;  /* the rule's, unless configuration changed it */
+	char *message;			       /* "Stage name 'Base' should be lowercase" */
+	int start_line, end_line;
+	char *fix; /* the lines rewritten so the rule holds; NULL when there is no such line */
+};
+
+/*
+ * A "# check=" directive or BUILDKIT_DOCKERFILE_CHECK build argument, read as BuildKit's
+ * linter.ParseLintOptions reads it: "skip=A,B;error=true;experimental=all".
+ */
+struct st_dockerfile_check {
+	bool skip_all, experimental_all, error;
+	char **skip; /* NULL-terminated; NULL when none */
+	size_t nskip;
+	char **experimental;
+	size_t nexperimental;
+};
+
+/*
+ * Parse 's' (NULL or blank: nothing skipped, no error) into 'out' (release it with
+ * st_dockerfile_check_release). ST_E_PARSE on an unknown option ("invalid check option
+ * \"x\"") or a bad boolean.
+ */
+int st_dockerfile_check_parse(const char *s, struct st_dockerfile_check *out,
+			      struct st_error **err);
+void st_dockerfile_check_release(struct st_dockerfile_check *c);
+/*
+ * Whether a diagnostic of 'rule' is reported under 'c', as BuildKit decides: an experimental
+ * rule only when named in experimental= (or experimental=all), any other unless skipped.
+ */
+bool st_dockerfile_check_enabled(const struct st_dockerfile_check *c,
+				 const struct st_dockerfile_rule *rule);
+
 struct st_dockerfile {
 	char *name;			    /* as given to the parser, for messages */
 	char escape;			    /* '\\' or '`' */
@@ -106,8 +168,14 @@ struct st_dockerfile {
 	char *check;			    /* "# check=" value or NULL */
 	struct st_dockerfile_instr *instrs; /* every instruction, in order */
 	size_t ninstrs;
-	char **warnings; /* collected, never printed: "Dockerfile:3: MAINTAINER is deprecated..." */
-	size_t nwarnings;
+	/*
+	 * What the parser itself notices, for every stage, never printed: NoEmptyContinuation,
+	 * MaintainerDeprecated, StageNameCasing, FromAsCasing, DuplicateStageName,
+	 * ReservedStageName, ConsistentInstructionCasing. The checks that need the build's
+	 * arguments and stages are src/lint's.
+	 */
+	struct st_dockerfile_diag *diags;
+	size_t ndiags;
 	/* Filled unless ST_DOCKERFILE_PARSE_AST_ONLY: */
 	const struct st_dockerfile_instr **meta_args; /* ARGs before the first FROM */
 	size_t nmeta_args;

@@ -27,7 +27,13 @@ struct src {
 int dockerfile_src_error(const struct src *s, int line, struct st_error **err, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
-/* Check the instructions, fill flags, warnings and stages (the second phase of parsing). */
+/* Append a diagnostic of BuildKit's rule 'rule' (which must exist); 'fix' is owned or NULL. */
+void dockerfile_diag_add(struct st_dockerfile_diag **v, size_t *n, const char *rule, int start,
+			 int end, char *fix, const char *fmt, ...)
+    __attribute__((format(printf, 7, 8)));
+void dockerfile_diags_free(struct st_dockerfile_diag *v, size_t n);
+
+/* Check the instructions, fill flags, diagnostics and stages (the second phase of parsing). */
 int dockerfile_df_check(struct st_dockerfile *df, const struct src *s, struct st_error **err);
 
 #endif

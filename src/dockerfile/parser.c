@@ -997,13 +997,6 @@ static bool trim_continuation(struct st_buf *l, char esc)
 	return true;
 }
 
-static void push_warning(struct st_dockerfile *df, char *owned)
-{
-	df->warnings = st_xrealloc(df->warnings, (df->nwarnings + 2) * sizeof(char *));
-	df->warnings[df->nwarnings++] = owned;
-	df->warnings[df->nwarnings] = NULL;
-}
-
 int st_dockerfile_parse_flags(const char *name, const char *text, size_t len,
 			      enum st_dockerfile_parse_flags flags, struct st_dockerfile **out,
 			      struct st_error **err)
@@ -1099,8 +1092,8 @@ int st_dockerfile_parse_flags(const char *name, const char *text, size_t len,
 			st_buf_release(&tail);
 		}
 		if (empty_cont)
-			push_warning(df, st_xasprintf("%s:%d: empty continuation line found in: %s",
-						      df->name, start, cur.data));
+			dockerfile_diag_add(&df->diags, &df->ndiags, "NoEmptyContinuation", start,
+					    (int)li, NULL, "Empty continuation line");
 
 		if (df->ninstrs == cap) {
 			cap = cap ? cap * 2 : 16;
@@ -1227,9 +1220,7 @@ void st_dockerfile_free(struct st_dockerfile *df)
 	for (size_t i = 0; i < df->ninstrs; i++)
 		dockerfile_instr_release(&df->instrs[i]);
 	free(df->instrs);
-	for (size_t i = 0; i < df->nwarnings; i++)
-		free(df->warnings[i]);
-	free(df->warnings);
+	dockerfile_diags_free(df->diags, df->ndiags);
 	for (size_t i = 0; i < df->nstages; i++) {
 		free(df->stages[i].name);
 		free(df->stages[i].base);

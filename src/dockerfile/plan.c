@@ -114,7 +114,8 @@ static long find_stage(const struct st_dockerfile *df, const char *ref, bool by_
 		if (!*end && ref[0] >= '0' && ref[0] <= '9')
 			return i >= 0 && (size_t)i < df->nstages ? i : -2;
 	}
-	for (size_t i = 0; i < df->nstages; i++)
+	/* Of stages sharing a name (DuplicateStageName), BuildKit takes the last. */
+	for (size_t i = df->nstages; i-- > 0;)
 		if (df->stages[i].name && !strcasecmp(df->stages[i].name, ref))
 			return (long)i;
 	return -1;
@@ -297,6 +298,9 @@ int st_dockerfile_plan(const struct st_dockerfile *df, const struct st_dockerfil
 			}
 		}
 	}
+
+	/* The build checks read this one, as BuildKit's frontend does. */
+	dockerfile_strv_push(&used, st_xstrdup("BUILDKIT_DOCKERFILE_CHECK"));
 
 	struct st_dockerfile_plan *p = st_xcalloc(1, sizeof(*p));
 	p->stages = st_xcalloc(g.norder, sizeof(*p->stages));

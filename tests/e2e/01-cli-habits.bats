@@ -56,9 +56,6 @@ setup() { common_setup; }
 	run strata run app:1
 	[ "$status" -eq 2 ]
 	[[ "$output" == *"runs no containers"* ]]
-	run strata lint
-	[ "$status" -eq 2 ]
-	[[ "$output" == *"strata debug parse"* ]]
 }
 
 @test "cli: getopt errors name strata and the verb" {

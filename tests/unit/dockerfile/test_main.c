@@ -7,5 +7,6 @@ int main(void)
 	failed += run_lex_tests();
 	failed += run_plan_tests();
 	failed += run_ignore_tests();
+	failed += run_diag_tests();
 	return failed ? 1 : 0;
 }

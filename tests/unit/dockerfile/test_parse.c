@@ -77,8 +77,6 @@ static const struct ecase ecases[] = {
 	{ "FROM a\nLABEL =x\n", "LABEL names can not be blank" },
 	{ "FROM a b\n", "FROM requires either one argument, or three" },
 	{ "FROM a AS 1x\n", "invalid name for build stage: \"1x\"" },
-	{ "FROM a AS x\nFROM b AS X\n",
-	  "Dockerfile:2: duplicate stage name \"x\": first defined on line 1" },
 	{ "FROM a\nONBUILD ONBUILD RUN x\n",
 	  "chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed" },
 	{ "FROM a\nONBUILD FROM b\n", "FROM isn't allowed as an ONBUILD trigger" },
@@ -170,12 +168,18 @@ static void instructions_and_lines(void **state)
 	assert_string_equal(hc->args[0], "CMD");
 	assert_string_equal(df->instrs[1].keyword, "from");
 	assert_string_equal(df->instrs[1].original, "from ${BASE} as Deps");
-	/* warnings: CMD in shell form, MAINTAINER */
-	assert_int_equal(df->nwarnings, 2);
-	assert_non_null(
-	    strstr(df->warnings[0], "Dockerfile:13: JSON arguments recommended for CMD"));
-	assert_non_null(
-	    strstr(df->warnings[1], "Dockerfile:14: MAINTAINER instruction is deprecated"));
+	/* what the parser notices: "as Deps", lower-case "from" and "as", MAINTAINER */
+	assert_int_equal(df->ndiags, 3);
+	assert_string_equal(df->diags[0].rule->name, "StageNameCasing");
+	assert_string_equal(df->diags[0].message, "Stage name 'Deps' should be lowercase");
+	assert_string_equal(df->diags[0].fix, "from ${BASE} as deps");
+	assert_string_equal(df->diags[1].rule->name, "MaintainerDeprecated");
+	assert_int_equal(df->diags[1].start_line, 14);
+	assert_string_equal(df->diags[2].rule->name, "ConsistentInstructionCasing");
+	assert_string_equal(df->diags[2].message,
+			    "Command 'from' should match the case of the command majority "
+			    "(uppercase)");
+	assert_string_equal(df->diags[2].fix, "FROM ${BASE} as Deps");
 	st_dockerfile_free(df);
 }
 

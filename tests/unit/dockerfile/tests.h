@@ -12,5 +12,6 @@ int run_parse_tests(void);
 int run_lex_tests(void);
 int run_plan_tests(void);
 int run_ignore_tests(void);
+int run_diag_tests(void);
 
 #endif

@@ -1,0 +1,26 @@
+/* build_checks.h: the build checks a build reports, kept and printed as buildx prints them. */
+#ifndef ST_CLI_BUILD_CHECKS_H
+#define ST_CLI_BUILD_CHECKS_H
+
+#include <stdio.h>
+
+#include "builder/builder.h"
+#include "lint/lint.h"
+
+struct st_cli_checks {
+	struct st_lint_result r; /* the findings, in the order the build reported them */
+	char *file;		 /* the Dockerfile's name, as findings name it */
+	struct st_buf source;	 /* its text */
+};
+
+/* Keep the finding of a ST_BUILDER_EVENT_WARNING event; other events are ignored. */
+void st_cli_checks_add(struct st_cli_checks *c, const struct st_builder_event *ev);
+/* A progress callback that only keeps the findings (build --check); 'ctx' is the checks. */
+void st_cli_checks_on_event(void *ctx, const struct st_builder_event *ev);
+/* After a build: " 1 warning found ...:" and " - Rule: message (line N)" for each. */
+void st_cli_checks_summary(const struct st_cli_checks *c, FILE *f);
+/* build --check: "Check complete, ..." and each finding with its lines (BuildKit's form). */
+void st_cli_checks_report(struct st_cli_checks *c, FILE *f);
+void st_cli_checks_release(struct st_cli_checks *c);
+
+#endif
