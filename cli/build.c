@@ -1,4 +1,5 @@
 /* build.c: strata build [OPTIONS] CONTEXT|- : a Dockerfile and a context become an image. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -30,6 +31,8 @@ struct build_cli_opts {
 	size_t nsecrets;
 	char **secret_strs; /* the parsed fields the secrets borrow */
 	size_t nsecret_strs;
+	struct st_builder_host *hosts; /* --add-host; they own their strings */
+	size_t nhosts;
 	size_t ntags, nargs, nlabels, nnocache;
 	const char *iidfile;
 	bool quiet;
@@ -44,6 +47,8 @@ static const char usage_text[] =
     "With -, stdin holds a tar of the context (plain or compressed), or a Dockerfile and no\n"
     "context.\n\n"
     "Options:\n"
+    "      --add-host list           Add a custom host-to-IP mapping (host:ip; ip may be "
+    "host-gateway)\n"
     "      --build-arg list          Set build-time variables (K=V, or K to take it from the "
     "environment)\n"
     "  -f, --file string             Name of the Dockerfile (default: PATH/Dockerfile; - reads "
@@ -52,7 +57,8 @@ static const char usage_text[] =
     "  -j, --jobs int                Stages built at once (default: the number of CPUs)\n"
     "      --label list              Set metadata for an image\n"
     "      --load                    Accepted: the image is always in the store\n"
-    "      --network string          Networking mode for RUN: none (default) or host\n"
+    "      --network string          Networking mode for RUN: default, none or host (default: "
+    "default)\n"
     "      --no-cache                Do not use cache when building the image\n"
     "      --no-cache-filter list    Do not cache the given stages\n"
     "      --platform string         Target platform (only the host's for now)\n"
@@ -131,11 +137,40 @@ static int parse_secret(struct build_cli_opts *o, const char *spec, struct st_er
 	return 0;
 }
 
+/* Docker's --add-host: "NAME:IP" or "NAME=IP" (split at the first ':', so IPv6 works, also in
+ * brackets), IP an address or "host-gateway". */
+static int parse_add_host(struct build_cli_opts *o, const char *spec, struct st_error **err)
+{
+	const char *sep = strchr(spec, '=');
+	if (!sep)
+		sep = strchr(spec, ':');
+	if (!sep || sep == spec || memchr(spec, ':', (size_t)(sep - spec)))
+		return st_cli_usage(err, "invalid --add-host '%s': expected HOST:IP", spec);
+	st_autofree char *ip = st_xstrdup(sep + 1);
+	size_t n = strlen(ip);
+	if (n > 2 && ip[0] == '[' && ip[n - 1] == ']') {
+		memmove(ip, ip + 1, n - 2);
+		ip[n - 2] = '\0';
+	}
+	unsigned char addr[sizeof(struct in6_addr)];
+	if (strcmp(ip, "host-gateway") && inet_pton(AF_INET, ip, addr) != 1 &&
+	    inet_pton(AF_INET6, ip, addr) != 1)
+		return st_cli_usage(
+		    err, "invalid --add-host '%s': '%s' is not an IP address or host-gateway", spec,
+		    ip);
+	o->hosts = st_xrealloc(o->hosts, (o->nhosts + 1) * sizeof(*o->hosts));
+	o->hosts[o->nhosts++] =
+	    (struct st_builder_host){ .name = st_xstrndup(spec, (size_t)(sep - spec)),
+				      .ip = st_steal(&ip) };
+	return 0;
+}
+
 static int parse_flags(struct st_cli *cli, int argc, char **argv, struct build_cli_opts *o,
 		       struct st_error **err)
 {
 	enum {
-		O_BUILD_ARG = 256,
+		O_ADD_HOST = 256,
+		O_BUILD_ARG,
 		O_IIDFILE,
 		O_LABEL,
 		O_NETWORK,
@@ -154,6 +189,7 @@ static int parse_flags(struct st_cli *cli, int argc, char **argv, struct build_c
 		O_SBOM
 	};
 	static const struct option longopts[] = {
+		{ "add-host", required_argument, NULL, O_ADD_HOST },
 		{ "build-arg", required_argument, NULL, O_BUILD_ARG },
 		{ "file", required_argument, NULL, 'f' },
 		{ "iidfile", required_argument, NULL, O_IIDFILE },
@@ -186,6 +222,10 @@ static int parse_flags(struct st_cli *cli, int argc, char **argv, struct build_c
 	int c;
 	while ((c = getopt_long(argc, argv, "f:j:qt:h", longopts, NULL)) != -1) {
 		switch (c) {
+		case O_ADD_HOST:
+			if (parse_add_host(o, optarg, err) < 0)
+				return -1;
+			break;
 		case O_BUILD_ARG:
 			if (optarg[0] == '=' || !optarg[0])
 				return st_cli_usage(
@@ -225,13 +265,16 @@ static int parse_flags(struct st_cli *cli, int argc, char **argv, struct build_c
 				    c == O_SBOM ? "sbom" : "provenance");
 			break;
 		case O_NETWORK:
-			if (!strcmp(optarg, "none") || !strcmp(optarg, "default"))
+			if (!strcmp(optarg, "default"))
+				o->b.net = ST_RUNTIME_NET_DEFAULT;
+			else if (!strcmp(optarg, "none"))
 				o->b.net = ST_RUNTIME_NET_NONE;
 			else if (!strcmp(optarg, "host"))
 				o->b.net = ST_RUNTIME_NET_HOST;
 			else
-				return st_cli_usage(err, "invalid --network '%s': use none or host",
-						    optarg);
+				return st_cli_usage(
+				    err, "invalid --network '%s': use default, none or host",
+				    optarg);
 			break;
 		case O_NO_CACHE:
 			o->b.flags |= ST_BUILDER_NO_CACHE;
@@ -746,6 +789,8 @@ int cmd_build(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 	o.b.n_no_cache_stages = o.nnocache;
 	o.b.secrets = o.secrets;
 	o.b.n_secrets = o.nsecrets;
+	o.b.hosts = o.hosts;
+	o.b.n_hosts = o.nhosts;
 	/* Before any thread starts: the steps' mounts must die with this process. */
 	if ((rc = st_snapshot_private_ns(err)) < 0)
 		goto out;
@@ -803,5 +848,10 @@ out:
 	for (size_t i = 0; i < o.nsecret_strs; i++)
 		free(o.secret_strs[i]);
 	free(o.secret_strs);
+	for (size_t i = 0; i < o.nhosts; i++) {
+		free((char *)o.hosts[i].name);
+		free((char *)o.hosts[i].ip);
+	}
+	free(o.hosts);
 	return rc;
 }

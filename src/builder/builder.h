@@ -83,6 +83,16 @@ struct st_builder_secret {
 	const char *value; /* the content (an environment variable's), when 'src' is NULL */
 };
 
+/*
+ * An /etc/hosts entry for every RUN step (strata build --add-host NAME:IP). 'ip' may be
+ * "host-gateway", which the build replaces with the host's address (st_runtime_host_address).
+ * Only the name is part of a step's cache key, as in BuildKit: a changed address still hits.
+ */
+struct st_builder_host {
+	const char *name;
+	const char *ip;
+};
+
 struct st_builder_opts {
 	/* The context: a directory, or a tar stream on 'context_tar_fd' (>= 0) when NULL. */
 	const char *context;
@@ -100,9 +110,11 @@ struct st_builder_opts {
 	size_t n_labels;
 	const char *const *no_cache_stages; /* --no-cache-filter: stage names (or indexes) */
 	size_t n_no_cache_stages;
-	const char *target;   /* stage name; NULL: the last stage */
-	const char *platform; /* NULL: the host; anything else must be the host's platform */
-	enum st_runtime_net net;
+	const char *target;	 /* stage name; NULL: the last stage */
+	const char *platform;	 /* NULL: the host; anything else must be the host's platform */
+	enum st_runtime_net net; /* the network of RUN steps: ST_RUNTIME_NET_DEFAULT in the INIT */
+	const struct st_builder_host *hosts;
+	size_t n_hosts;
 	const char *runtime; /* "runc" (NULL), "crun" or a path */
 	const struct st_builder_secret *secrets;
 	size_t n_secrets;
@@ -116,7 +128,7 @@ struct st_builder_opts {
 
 #define ST_BUILDER_OPTS_INIT                                                                       \
 	{                                                                                          \
-		.context_tar_fd = -1                                                               \
+		.context_tar_fd = -1, .net = ST_RUNTIME_NET_DEFAULT                                \
 	}
 
 struct st_builder_result {

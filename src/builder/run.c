@@ -42,7 +42,7 @@ static int check_flags(const struct st_dockerfile_instr *in, struct st_buf *cano
 				    "RUN --network=%s: unknown network mode: use default, "
 				    "none or host",
 				    v);
-			st_buf_addf(canon, " --network=%s", v);
+			/* keyed as the mode the step gets: see builder_run_key() */
 		} else if (!strcmp(f->name, "security")) {
 			if (!strcmp(v, "insecure"))
 				return st_err(
@@ -181,6 +181,19 @@ static enum st_runtime_net step_net(struct stage_run *r, const struct st_dockerf
 	return builder_opts(r)->net;
 }
 
+static const char *net_name(enum st_runtime_net net)
+{
+	switch (net) {
+	case ST_RUNTIME_NET_NONE:
+		return "none";
+	case ST_RUNTIME_NET_HOST:
+		return "host";
+	case ST_RUNTIME_NET_DEFAULT:
+		break;
+	}
+	return "default";
+}
+
 int builder_run_key(struct stage_run *r, const struct st_dockerfile_instr *in, struct key_inputs *k,
 		    struct st_error **err)
 {
@@ -201,10 +214,18 @@ int builder_run_key(struct stage_run *r, const struct st_dockerfile_instr *in, s
 		st_buf_addf(&canon, "\x1escript=%s", script->content);
 	for (size_t i = 0; i < r->nargs; i++)
 		st_buf_addf(&k->args, "%s\n", r->args[i]);
-	/* The network the step sees can change what it produces. Named, not numbered: a miss
-	 * explains itself with the two values ("network changed from host to none"). */
-	st_buf_addf(&canon, "\x1enetwork=%s",
-		    step_net(r, in) == ST_RUNTIME_NET_HOST ? "host" : "none");
+	/* The network the step sees can change what it produces: BuildKit keys the mode as
+	 * the step gets it (RUN --network=default takes the build's), and the names of the
+	 * --add-host entries but not their addresses. Named, not numbered: a miss explains
+	 * itself with the two values ("network changed from host to none"). */
+	st_buf_addf(&canon, "\x1enetwork=%s", net_name(step_net(r, in)));
+	const struct st_builder_opts *o = builder_opts(r);
+	if (o->n_hosts) {
+		st_buf_adds(&canon, "\x1e"
+				    "add-host=");
+		for (size_t i = 0; i < o->n_hosts; i++)
+			st_buf_addf(&canon, "%s%s", i ? "," : "", o->hosts[i].name);
+	}
 	st_buf_add(&k->instr_own, canon.data, canon.len);
 	k->instr = k->instr_own.data;
 	st_buf_release(&canon);
@@ -266,13 +287,13 @@ static void add_no_net_hint(struct st_buf *msg, const struct st_dockerfile_instr
 	const char *v = st_dockerfile_instr_flag(in, "network");
 	if (v && !strcmp(v, "none"))
 		st_buf_adds(msg, "\nhint: this step ran with RUN --network=none, and its output "
-				 "shows a failed name lookup or connection: give it the host's "
-				 "network with RUN --network=host");
+				 "shows a failed name lookup or connection: give it a network "
+				 "with RUN --network=default");
 	else
-		st_buf_adds(msg, "\nhint: this step ran without network (the build's network is "
-				 "none, the default), and its output shows a failed name lookup or "
-				 "connection: give it the host's network with `strata build "
-				 "--network host`, or this step alone with RUN --network=host");
+		st_buf_adds(msg, "\nhint: this step ran without network (the build's --network is "
+				 "none), and its output shows a failed name lookup or connection: "
+				 "give it one with `strata build --network default` (the default), "
+				 "or this step alone with RUN --network=default");
 }
 
 static bool dir_empty(const char *path);
@@ -323,23 +344,47 @@ static bool dir_empty(const char *path)
 	return empty;
 }
 
-static int write_etc_files(const char *bundle, const struct st_builder_opts *o, char **hosts,
-			   char **resolv, char **hostname, struct st_error **err)
+/* BuildKit's /etc/hosts, then the build's --add-host entries. */
+static int write_hosts(const char *path, const struct st_builder_opts *o, struct st_error **err)
+{
+	struct st_buf h = ST_BUF_INIT;
+	st_buf_adds(&h, "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
+	st_autofree char *host_ip = NULL;
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < o->n_hosts; i++) {
+		const char *ip = o->hosts[i].ip;
+		if (!strcmp(ip, "host-gateway")) {
+			if (!host_ip && st_runtime_host_address(&host_ip, err) < 0) {
+				rc = st_err_wrap(err, "--add-host %s:host-gateway",
+						 o->hosts[i].name);
+				break;
+			}
+			ip = host_ip;
+		}
+		st_buf_addf(&h, "%s\t%s\n", ip, o->hosts[i].name);
+	}
+	if (rc == 0)
+		rc = st_write_file_atomic(path, NULL, h.data, h.len, 0644, err);
+	st_buf_release(&h);
+	return rc;
+}
+
+static int write_etc_files(const char *bundle, const struct st_builder_opts *o,
+			   enum st_runtime_net net, char **hosts, char **resolv, char **hostname,
+			   struct st_error **err)
 {
 	*hosts = st_path_join(bundle, "hosts");
 	*resolv = st_path_join(bundle, "resolv.conf");
 	*hostname = st_path_join(bundle, "hostname");
-	static const char h[] = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n";
-	if (st_write_file_atomic(*hosts, NULL, h, sizeof(h) - 1, 0644, err) < 0)
+	if (write_hosts(*hosts, o, err) < 0)
 		return -1;
-	struct st_buf rv = ST_BUF_INIT;
+	struct st_buf host = ST_BUF_INIT, rv = ST_BUF_INIT;
 	struct st_error *rerr = NULL;
-	if (o->net != ST_RUNTIME_NET_HOST || st_read_file("/etc/resolv.conf", &rv, &rerr) < 0) {
-		st_error_free(rerr);
-		st_buf_reset(&rv);
-		st_buf_adds(&rv, "");
-	}
-	int rc = st_write_file_atomic(*resolv, NULL, rv.data ? rv.data : "", rv.len, 0644, err);
+	if (st_read_file("/etc/resolv.conf", &host, &rerr) < 0)
+		st_error_free(rerr); /* a host without one: the step gets none either */
+	st_runtime_resolv_conf(net, st_buf_str(&host), &rv);
+	int rc = st_write_file_atomic(*resolv, NULL, st_buf_str(&rv), rv.len, 0644, err);
+	st_buf_release(&host);
 	st_buf_release(&rv);
 	if (rc < 0)
 		return -1;
@@ -527,10 +572,11 @@ int builder_run_exec(struct stage_run *r, const struct st_dockerfile_instr *in,
 
 	st_autofree char *hosts = NULL, *resolv = NULL, *hostname = NULL;
 	enum st_runtime_net net = step_net(r, in);
-	struct st_builder_opts netopts = *o;
-	netopts.net = net;
 	if (rc == 0)
-		rc = write_etc_files(step.bundle, &netopts, &hosts, &resolv, &hostname, err);
+		rc = write_etc_files(step.bundle, o, net, &hosts, &resolv, &hostname, err);
+	st_auto(st_runtime_netns) struct st_runtime_netns *netns = NULL;
+	if (rc == 0 && net == ST_RUNTIME_NET_DEFAULT)
+		rc = st_runtime_netns_new(&netns, err);
 	st_autofree char *script_file = NULL, *script_dest = NULL;
 	if (rc == 0 && script)
 		rc = write_script(step.bundle, script, &script_file, &script_dest, err);
@@ -565,6 +611,7 @@ int builder_run_exec(struct stage_run *r, const struct st_dockerfile_instr *in,
 		.n_additional_gids = ngids,
 		.hostname = "strata",
 		.net = net,
+		.netns = netns ? st_runtime_netns_path(netns) : NULL,
 		.mounts = mounts,
 		.n_mounts = nm,
 	};

@@ -6,11 +6,13 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "util/buf.h"
 #include "util/err.h"
 
 enum st_runtime_net {
-	ST_RUNTIME_NET_NONE, /* a new network namespace: only lo, brought up by the runtime */
-	ST_RUNTIME_NET_HOST, /* the host's network namespace */
+	ST_RUNTIME_NET_NONE,	/* a new network namespace: only lo, brought up by the runtime */
+	ST_RUNTIME_NET_HOST,	/* the host's network namespace */
+	ST_RUNTIME_NET_DEFAULT, /* the namespace spec->netns names (st_runtime_netns_new()) */
 };
 
 enum st_runtime_mount_type {
@@ -55,6 +57,7 @@ struct st_runtime_spec {
 	size_t n_additional_gids;
 	const char *hostname; /* NULL: the runtime leaves the UTS namespace's default */
 	enum st_runtime_net net;
+	const char *netns; /* NET_DEFAULT: the namespace to join, st_runtime_netns_path() */
 	const struct st_runtime_mount *mounts; /* applied after the standard ones, in order */
 	size_t n_mounts;
 };
@@ -109,6 +112,34 @@ int st_runtime_placeholders_remove(const char *rootfs,
 void st_runtime_placeholders_release(struct st_runtime_placeholders *placeholders);
 void st_runtime_placeholders_releasep(struct st_runtime_placeholders *placeholders);
 #define st_auto_runtime_placeholders __attribute__((cleanup(st_runtime_placeholders_releasep)))
+
+/*
+ * A network namespace as Docker's default bridge gives a container: its own loopback, one
+ * interface (10.0.2.100/24) and a default route through slirp4netns to the host's network,
+ * with a DNS forwarder at ST_RUNTIME_NETNS_DNS; the host's own loopback is out of reach.
+ * It lasts until st_runtime_netns_free(), or until strata dies. ST_E_RUNTIME when slirp4netns
+ * is missing or fails (its message quoted). See net.c.
+ */
+struct st_runtime_netns;
+#define ST_RUNTIME_NETNS_DNS "10.0.2.3"
+int st_runtime_netns_new(struct st_runtime_netns **out, struct st_error **err);
+/* Borrowed: "/proc/<pid>/ns/net", for st_runtime_spec.netns. */
+const char *st_runtime_netns_path(const struct st_runtime_netns *ns);
+void st_runtime_netns_free(struct st_runtime_netns *ns);
+void st_runtime_netns_freep(struct st_runtime_netns **ns);
+
+/*
+ * A step's /etc/resolv.conf from the host's text 'host', appended to 'out': the host's as is
+ * for NET_HOST; nothing for NET_NONE (there is no one to ask); for NET_DEFAULT, the host's
+ * search and options lines with ST_RUNTIME_NETNS_DNS as the only nameserver.
+ */
+void st_runtime_resolv_conf(enum st_runtime_net net, const char *host, struct st_buf *out);
+
+/*
+ * *ip (new) is where a step reaches the host, what Docker's "host-gateway" stands for: the
+ * host's first IPv4 address that is up and not loopback. ST_E_NOTFOUND when it has none.
+ */
+int st_runtime_host_address(char **ip, struct st_error **err);
 
 /* Which stream a chunk of output came from. */
 enum st_runtime_stream {

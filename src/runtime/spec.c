@@ -185,6 +185,9 @@ static json_t *linux_obj(const struct st_runtime_spec *spec)
 	/* A network namespace without a path: the runtime sets up lo and nothing else. */
 	if (spec->net == ST_RUNTIME_NET_NONE)
 		json_array_append_new(ns, json_pack("{s:s}", "type", "network"));
+	else if (spec->net == ST_RUNTIME_NET_DEFAULT)
+		json_array_append_new(
+		    ns, json_pack("{s:s, s:s}", "type", "network", "path", spec->netns));
 	/* Deny every device but those the runtime always allows (null, zero, tty, ...). */
 	json_t *resources = json_pack("{s:[{s:b, s:s}]}", "devices", "allow", 0, "access", "rwm");
 	return json_pack("{s:o, s:o, s:o, s:o}", "namespaces", ns, "resources", resources,
@@ -230,6 +233,9 @@ static int check_spec(const struct st_runtime_spec *spec, struct st_error **err)
 	if (!spec->rootfs || spec->rootfs[0] != '/')
 		return st_err(err, ST_E_INVALID, "rootfs '%s' is not an absolute path",
 			      spec->rootfs ? spec->rootfs : "(null)");
+	if (spec->net == ST_RUNTIME_NET_DEFAULT && (!spec->netns || spec->netns[0] != '/'))
+		return st_err(err, ST_E_INVALID,
+			      "the default network needs the path of a network namespace");
 	if (!spec->args || !spec->args[0] || !spec->args[0][0])
 		return st_err(err, ST_E_INVALID, "no command to run");
 	if (spec->cwd && spec->cwd[0] != '/')
