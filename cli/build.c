@@ -1,5 +1,6 @@
 /* build.c: strata build [OPTIONS] CONTEXT|- : a Dockerfile and a context become an image. */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -33,6 +34,10 @@ struct build_cli_opts {
 	size_t nsecret_strs;
 	struct st_builder_host *hosts; /* --add-host; they own their strings */
 	size_t nhosts;
+	struct st_runtime_rlimit *ulimits; /* --ulimit; names borrowed from the runtime */
+	size_t nulimits;
+	const char **annotations;
+	size_t nannotations;
 	size_t ntags, nargs, nlabels, nnocache;
 	const char *iidfile;
 	bool quiet;
@@ -49,8 +54,12 @@ static const char usage_text[] =
     "Options:\n"
     "      --add-host list           Add a custom host-to-IP mapping (host:ip; ip may be "
     "host-gateway)\n"
+    "      --allow list              Allow extra privileged entitlement: security.insecure\n"
+    "      --annotation list         Add an annotation to the image's manifest "
+    "([manifest:]key=value)\n"
     "      --build-arg list          Set build-time variables (K=V, or K to take it from the "
     "environment)\n"
+    "      --cgroup-parent string    Parent cgroup of the RUN steps' containers\n"
     "  -f, --file string             Name of the Dockerfile (default: PATH/Dockerfile; - reads "
     "stdin)\n"
     "      --iidfile string          Write the image ID to the file\n"
@@ -63,17 +72,19 @@ static const char usage_text[] =
     "      --no-cache-filter list    Do not cache the given stages\n"
     "      --platform string         Target platform (only the host's for now)\n"
     "      --progress string         auto, plain, tty or quiet (default: auto)\n"
-    "      --provenance string       Only false: no provenance attestations yet\n"
+    "      --provenance string       Accepted: attestations are not available yet\n"
     "      --pull string             missing, never or always (default: missing)\n"
     "  -q, --quiet                   Print only the image ID on success\n"
     "      --runtime string          OCI runtime for RUN: runc (default), crun or a path\n"
-    "      --sbom string             Only false: no SBOM attestations yet\n"
+    "      --sbom string             Accepted: attestations are not available yet\n"
     "      --secret stringArray      Secret for RUN --mount=type=secret: id=ID,src=FILE or "
     "id=ID,env=VAR\n"
     "      --ssh stringArray         Refused: strata has no SSH agent forwarding\n"
+    "      --shm-size bytes          Size of /dev/shm in RUN steps (default: 64m)\n"
     "      --source-date-epoch int   Clamp every timestamp to this time (also $SOURCE_DATE_EPOCH)\n"
     "  -t, --tag list                Name and optionally a tag (name:tag)\n"
-    "      --target string           Set the target build stage to build\n";
+    "      --target string           Set the target build stage to build\n"
+    "      --ulimit ulimit           Resource limit of RUN steps (name=soft[:hard])\n";
 
 static void push(const char ***v, size_t *n, const char *s)
 {
@@ -165,6 +176,102 @@ static int parse_add_host(struct build_cli_opts *o, const char *spec, struct st_
 	return 0;
 }
 
+/* Docker's byte sizes (units.RAMInBytes): a number and an optional k, m, g, t or p (powers
+ * of 1024), optionally followed by "b" or "ib", in any case. */
+static int parse_bytes(const char *flag, const char *s, uint64_t *out, struct st_error **err)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (end == s || errno || v < 0 || !(s[0] >= '0' && s[0] <= '9'))
+		return st_cli_usage(err, "invalid %s '%s': expected a size such as 64m", flag, s);
+	if (*end == ' ')
+		end++;
+	static const char units[] = "kmgtp";
+	const char *u = *end ? strchr(units, tolower((unsigned char)*end)) : NULL;
+	if (u) {
+		for (const char *p = units; p <= u; p++)
+			v *= 1024;
+		end++;
+	}
+	if (tolower((unsigned char)*end) == 'i' && u)
+		end++;
+	if (tolower((unsigned char)*end) == 'b')
+		end++;
+	if (*end || v >= 18446744073709551615.0)
+		return st_cli_usage(err, "invalid %s '%s': expected a size such as 64m", flag, s);
+	*out = (uint64_t)v;
+	return 0;
+}
+
+/* Docker's --ulimit: "NAME=SOFT[:HARD]", -1 for unlimited, HARD defaulting to SOFT. */
+static int parse_ulimit(struct build_cli_opts *o, const char *spec, struct st_error **err)
+{
+	const char *eq = strchr(spec, '=');
+	const char *name = NULL;
+	for (const char *const *n = st_runtime_rlimit_names; eq && *n; n++)
+		if (strlen(*n) == (size_t)(eq - spec) && !strncmp(*n, spec, (size_t)(eq - spec)))
+			name = *n;
+	if (!name)
+		return st_cli_usage(err,
+				    "invalid --ulimit '%s': expected NAME=SOFT[:HARD], NAME one "
+				    "of core, cpu, data, fsize, locks, memlock, msgqueue, nice, "
+				    "nofile, nproc, rss, rtprio, rttime, sigpending, stack",
+				    spec);
+	char *end;
+	errno = 0;
+	long long soft = strtoll(eq + 1, &end, 10), hard = soft;
+	bool ok = end != eq + 1 && !errno;
+	if (ok && *end == ':') {
+		const char *h = end + 1;
+		hard = strtoll(h, &end, 10);
+		ok = end != h && !errno;
+	}
+	if (!ok || *end || soft < -1 || hard < -1)
+		return st_cli_usage(
+		    err, "invalid --ulimit '%s': expected NAME=SOFT[:HARD] in numbers", spec);
+	if (hard != -1 && (soft == -1 || soft > hard))
+		return st_cli_usage(
+		    err, "invalid --ulimit '%s': the soft limit is above the hard limit", spec);
+	o->ulimits = st_xrealloc(o->ulimits, (o->nulimits + 1) * sizeof(*o->ulimits));
+	o->ulimits[o->nulimits++] = (struct st_runtime_rlimit){ name, soft, hard };
+	return 0;
+}
+
+/* The flags that set how RUN steps run and what the image carries besides its config. */
+enum {
+	O_ALLOW = 0x2000,
+	O_ANNOTATION,
+	O_CGROUP_PARENT,
+	O_SHM_SIZE,
+	O_ULIMIT,
+};
+
+static int parse_run_flag(struct build_cli_opts *o, int c, const char *arg, struct st_error **err)
+{
+	switch (c) {
+	case O_ALLOW:
+		if (strcmp(arg, "security.insecure"))
+			return st_cli_usage(err,
+					    "invalid --allow '%s': strata knows security.insecure "
+					    "(network.host needs no entitlement)",
+					    arg);
+		o->b.flags |= ST_BUILDER_ALLOW_INSECURE;
+		return 0;
+	case O_ANNOTATION:
+		push(&o->annotations, &o->nannotations, arg);
+		return 0;
+	case O_CGROUP_PARENT:
+		o->b.cgroup_parent = arg;
+		return 0;
+	case O_SHM_SIZE:
+		return parse_bytes("--shm-size", arg, &o->b.shm_size, err);
+	case O_ULIMIT:
+		return parse_ulimit(o, arg, err);
+	}
+	return st_cli_usage(err, "see 'strata build --help'");
+}
+
 static int parse_flags(struct st_cli *cli, int argc, char **argv, struct build_cli_opts *o,
 		       struct st_error **err)
 {
@@ -190,6 +297,11 @@ static int parse_flags(struct st_cli *cli, int argc, char **argv, struct build_c
 	};
 	static const struct option longopts[] = {
 		{ "add-host", required_argument, NULL, O_ADD_HOST },
+		{ "allow", required_argument, NULL, O_ALLOW },
+		{ "annotation", required_argument, NULL, O_ANNOTATION },
+		{ "cgroup-parent", required_argument, NULL, O_CGROUP_PARENT },
+		{ "shm-size", required_argument, NULL, O_SHM_SIZE },
+		{ "ulimit", required_argument, NULL, O_ULIMIT },
 		{ "build-arg", required_argument, NULL, O_BUILD_ARG },
 		{ "file", required_argument, NULL, 'f' },
 		{ "iidfile", required_argument, NULL, O_IIDFILE },
@@ -255,14 +367,21 @@ static int parse_flags(struct st_cli *cli, int argc, char **argv, struct build_c
 			break;
 		case O_PROVENANCE:
 		case O_SBOM:
-			/* CI scripts pass =false to keep attestations out of the image */
+			/* Accepted so that buildx command lines work; =false (what CI scripts
+			 * pass to keep attestations out) needs no word. */
 			if (!optarg || (strcmp(optarg, "false") && strcmp(optarg, "0")))
-				return st_err(
-				    err, ST_E_INVALID,
-				    "--%s: attestations are not available yet; pass --%s=false "
-				    "or leave the flag out",
-				    c == O_SBOM ? "sbom" : "provenance",
-				    c == O_SBOM ? "sbom" : "provenance");
+				fprintf(cli->errout,
+					"strata: build: warning: --%s: attestations are not "
+					"available yet: the image is built without one\n",
+					c == O_SBOM ? "sbom" : "provenance");
+			break;
+		case O_ALLOW:
+		case O_ANNOTATION:
+		case O_CGROUP_PARENT:
+		case O_SHM_SIZE:
+		case O_ULIMIT:
+			if (parse_run_flag(o, c, optarg, err) < 0)
+				return -1;
 			break;
 		case O_NETWORK:
 			if (!strcmp(optarg, "default"))
@@ -791,6 +910,10 @@ int cmd_build(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 	o.b.n_secrets = o.nsecrets;
 	o.b.hosts = o.hosts;
 	o.b.n_hosts = o.nhosts;
+	o.b.ulimits = o.ulimits;
+	o.b.n_ulimits = o.nulimits;
+	o.b.annotations = o.annotations;
+	o.b.n_annotations = o.nannotations;
 	/* Before any thread starts: the steps' mounts must die with this process. */
 	if ((rc = st_snapshot_private_ns(err)) < 0)
 		goto out;
@@ -853,5 +976,7 @@ out:
 		free((char *)o.hosts[i].ip);
 	}
 	free(o.hosts);
+	free(o.ulimits);
+	free(o.annotations);
 	return rc;
 }

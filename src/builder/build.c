@@ -952,6 +952,33 @@ static int add_labels(struct build *b, struct st_image_config *cfg, struct st_er
 	return 0;
 }
 
+/* buildx's --annotation: "[TYPE:]KEY=VALUE". A build of one platform makes one manifest, so
+ * "manifest" is the only type there is to put an annotation on. */
+static int manifest_annotations(const struct st_builder_opts *o, struct st_image_map *m,
+				struct st_error **err)
+{
+	for (size_t i = 0; i < o->n_annotations; i++) {
+		const char *a = o->annotations[i], *eq = strchr(a, '=');
+		const char *colon = eq ? memchr(a, ':', (size_t)(eq - a)) : NULL;
+		const char *key = a;
+		if (colon) {
+			if ((size_t)(colon - a) != strlen("manifest") || strncmp(a, "manifest", 8))
+				return st_err(err, ST_E_INVALID,
+					      "--annotation '%s': only manifest annotations are "
+					      "supported: a build makes one manifest, no index",
+					      a);
+			key = colon + 1;
+		}
+		if (!eq || eq == key)
+			return st_err(err, ST_E_INVALID,
+				      "--annotation '%s': expected KEY=VALUE or manifest:KEY=VALUE",
+				      a);
+		st_autofree char *k = st_xstrndup(key, (size_t)(eq - key));
+		st_image_map_set(m, k, eq + 1);
+	}
+	return 0;
+}
+
 int st_builder_run(struct st_store *s, const struct st_builder_opts *o,
 		   struct st_builder_result *res, struct st_error **err)
 {
@@ -961,7 +988,10 @@ int st_builder_run(struct st_store *s, const struct st_builder_opts *o,
 	struct st_buf text = ST_BUF_INIT;
 	st_autofree char **refs = NULL;
 	size_t nrefs = 0;
+	struct st_image_map annotations = { 0 };
 	int rc = check_platform(&b, err);
+	if (rc == 0)
+		rc = manifest_annotations(o, &annotations, err);
 
 	/* Refuse bad tags before any work. */
 	if (rc == 0) {
@@ -1099,6 +1129,7 @@ int st_builder_run(struct st_store *s, const struct st_builder_opts *o,
 			.refs = (const char *const *)refs,
 			.n_refs = nrefs,
 			.lease = b.slots[last].run.lease,
+			.annotations = &annotations,
 		};
 		struct st_digest id;
 		if (rc == 0)
@@ -1112,6 +1143,7 @@ int st_builder_run(struct st_store *s, const struct st_builder_opts *o,
 	for (size_t i = 0; refs && i < nrefs; i++)
 		free(refs[i]);
 	st_buf_release(&text);
+	st_image_map_release(&annotations);
 	build_release(&b);
 	return rc;
 }

@@ -70,6 +70,7 @@ enum st_builder_pull {
 enum st_builder_flags {
 	ST_BUILDER_NO_CACHE = 1 << 0,	       /* execute every step; still record the results */
 	ST_BUILDER_SOURCE_DATE_EPOCH = 1 << 1, /* clamp every timestamp to 'source_date_epoch' */
+	ST_BUILDER_ALLOW_INSECURE = 1 << 2, /* --allow security.insecure: RUN --security=insecure */
 };
 
 /*
@@ -115,6 +116,15 @@ struct st_builder_opts {
 	enum st_runtime_net net; /* the network of RUN steps: ST_RUNTIME_NET_DEFAULT in the INIT */
 	const struct st_builder_host *hosts;
 	size_t n_hosts;
+	/* Every RUN step's /dev/shm size in bytes (0: 64 MiB), resource limits and the cgroup
+	 * its container's is made in (NULL: the runtime's choice); all part of its cache key. */
+	uint64_t shm_size;
+	const struct st_runtime_rlimit *ulimits;
+	size_t n_ulimits;
+	const char *cgroup_parent;
+	/* "KEY=VALUE" (or "manifest:KEY=VALUE") annotations on the image's manifest. */
+	const char *const *annotations;
+	size_t n_annotations;
 	const char *runtime; /* "runc" (NULL), "crun" or a path */
 	const struct st_builder_secret *secrets;
 	size_t n_secrets;

@@ -27,8 +27,8 @@
 #include "util/banned.h"
 
 /* --network and --security; --mount is mount.c's. */
-static int check_flags(const struct st_dockerfile_instr *in, struct st_buf *canon,
-		       struct st_error **err)
+static int check_flags(struct stage_run *r, const struct st_dockerfile_instr *in,
+		       struct st_buf *canon, struct st_error **err)
 {
 	for (size_t i = 0; i < in->nflags; i++) {
 		const struct st_dockerfile_flag *f = &in->flags[i];
@@ -44,14 +44,19 @@ static int check_flags(const struct st_dockerfile_instr *in, struct st_buf *cano
 				    v);
 			/* keyed as the mode the step gets: see builder_run_key() */
 		} else if (!strcmp(f->name, "security")) {
-			if (!strcmp(v, "insecure"))
+			/* Insecure only when the build allows it, as BuildKit asks for the
+			 * security.insecure entitlement. */
+			if (!strcmp(v, "insecure") &&
+			    !(builder_opts(r)->flags & ST_BUILDER_ALLOW_INSECURE))
 				return st_err(
 				    err, ST_E_INVALID,
-				    "RUN --security=insecure is not supported: strata runs "
-				    "no privileged steps");
-			if (strcmp(v, "sandbox"))
+				    "RUN --security=insecure needs the build to allow it: "
+				    "strata build --allow security.insecure");
+			if (strcmp(v, "sandbox") && strcmp(v, "insecure"))
 				return st_err(err, ST_E_INVALID,
-					      "RUN --security=%s: unknown mode: use sandbox", v);
+					      "RUN --security=%s: unknown mode: use sandbox or "
+					      "insecure",
+					      v);
 			/* sandbox is what every step gets: nothing changes, not even the key */
 		} else {
 			return st_err(err, ST_E_INVALID, "RUN: unknown flag --%s", f->name);
@@ -181,6 +186,12 @@ static enum st_runtime_net step_net(struct stage_run *r, const struct st_dockerf
 	return builder_opts(r)->net;
 }
 
+static bool step_insecure(const struct st_dockerfile_instr *in)
+{
+	const char *v = st_dockerfile_instr_flag(in, "security");
+	return v && !strcmp(v, "insecure");
+}
+
 static const char *net_name(enum st_runtime_net net)
 {
 	switch (net) {
@@ -199,7 +210,7 @@ int builder_run_key(struct stage_run *r, const struct st_dockerfile_instr *in, s
 {
 	struct st_buf canon = ST_BUF_INIT;
 	st_buf_addf(&canon, "run%s", in->json ? " json" : "");
-	if (check_flags(in, &canon, err) < 0 || builder_mounts_key(r, in, &canon, k, err) < 0) {
+	if (check_flags(r, in, &canon, err) < 0 || builder_mounts_key(r, in, &canon, k, err) < 0) {
 		st_buf_release(&canon);
 		return -1;
 	}
@@ -226,6 +237,25 @@ int builder_run_key(struct stage_run *r, const struct st_dockerfile_instr *in, s
 		for (size_t i = 0; i < o->n_hosts; i++)
 			st_buf_addf(&canon, "%s%s", i ? "," : "", o->hosts[i].name);
 	}
+	/* The rest of what BuildKit keys of an exec: its security mode, /dev/shm's size,
+	 * resource limits and cgroup parent. */
+	if (step_insecure(in))
+		st_buf_adds(&canon, "\x1e"
+				    "security=insecure");
+	if (o->shm_size)
+		st_buf_addf(&canon, "\x1eshm-size=%llu", (unsigned long long)o->shm_size);
+	if (o->n_ulimits) {
+		st_buf_adds(&canon, "\x1e"
+				    "ulimit=");
+		for (size_t i = 0; i < o->n_ulimits; i++)
+			st_buf_addf(&canon, "%s%s=%lld:%lld", i ? "," : "", o->ulimits[i].name,
+				    (long long)o->ulimits[i].soft, (long long)o->ulimits[i].hard);
+	}
+	if (o->cgroup_parent)
+		st_buf_addf(&canon,
+			    "\x1e"
+			    "cgroup-parent=%s",
+			    o->cgroup_parent);
 	st_buf_add(&k->instr_own, canon.data, canon.len);
 	k->instr = k->instr_own.data;
 	st_buf_release(&canon);
@@ -574,12 +604,23 @@ int builder_run_exec(struct stage_run *r, const struct st_dockerfile_instr *in,
 	enum st_runtime_net net = step_net(r, in);
 	if (rc == 0)
 		rc = write_etc_files(step.bundle, o, net, &hosts, &resolv, &hostname, err);
+	/* Said before the runtime fails on it, with less to go on. */
+	if (rc == 0 && o->cgroup_parent && access("/sys/fs/cgroup", W_OK) < 0)
+		rc = st_err_errno(err,
+				  "--cgroup-parent %s: strata cannot make cgroups on this host "
+				  "(/sys/fs/cgroup)",
+				  o->cgroup_parent);
 	st_auto(st_runtime_netns) struct st_runtime_netns *netns = NULL;
 	if (rc == 0 && net == ST_RUNTIME_NET_DEFAULT)
 		rc = st_runtime_netns_new(&netns, err);
 	st_autofree char *script_file = NULL, *script_dest = NULL;
 	if (rc == 0 && script)
 		rc = write_script(step.bundle, script, &script_file, &script_dest, err);
+	/* The id names the step's dir: unique, and builder_run_cleanup_stale() can tell by its
+	 * lock whether the build that made it still runs. */
+	const char *slash = base ? strrchr(base, '/') : NULL;
+	st_autofree char *id =
+	    base ? st_xasprintf("strata-build-%s", slash ? slash + 1 : base) : NULL;
 	size_t nextra = 0;
 	const struct st_runtime_mount *extra = builder_mounts_runtime(rmounts, &nextra);
 	struct st_runtime_mount *mounts = st_xcalloc(4 + nextra, sizeof(*mounts));
@@ -614,6 +655,12 @@ int builder_run_exec(struct stage_run *r, const struct st_dockerfile_instr *in,
 		.netns = netns ? st_runtime_netns_path(netns) : NULL,
 		.mounts = mounts,
 		.n_mounts = nm,
+		.shm_size = o->shm_size,
+		.rlimits = o->ulimits,
+		.n_rlimits = o->n_ulimits,
+		.insecure = step_insecure(in),
+		.cgroup_parent = o->cgroup_parent,
+		.id = id,
 	};
 	if (rc == 0)
 		rc = check_arg_size(argv, env, in->json, err);
@@ -626,10 +673,6 @@ int builder_run_exec(struct stage_run *r, const struct st_dockerfile_instr *in,
 	if (rc == 0) {
 		st_autofree char *sroot = state_root(r->s, o->runtime);
 		struct st_runtime_opts ro = { .runtime = o->runtime, .state_root = sroot };
-		/* The id names the step's dir: unique, and builder_run_cleanup_stale() can tell by
-		 * its lock whether the build that made it still runs. */
-		const char *slash = strrchr(base, '/');
-		st_autofree char *id = st_xasprintf("strata-build-%s", slash ? slash + 1 : base);
 		rc = st_runtime_run(&ro, step.bundle, id, on_output, &watch, &code, err);
 	}
 	/* The config holds the env= secrets: it goes as soon as the runtime is done. */

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "util/buf.h"
@@ -33,6 +34,16 @@ struct st_runtime_mount {
 	const char *options;	 /* extra comma-separated options ("size=64m,mode=1777"), or NULL */
 };
 
+/* One resource limit (Docker's --ulimit): 'name' as setrlimit(2) names it without RLIMIT_
+ * and lower-case ("nofile", "nproc"); -1 is unlimited. */
+struct st_runtime_rlimit {
+	const char *name;
+	int64_t soft, hard;
+};
+
+/* The names st_runtime_rlimit takes (Docker's list), NULL-terminated. */
+extern const char *const st_runtime_rlimit_names[];
+
 /*
  * What to run and how. All pointers are borrowed. The defaults (zero values) are those of a
  * Dockerfile RUN step: namespaces mount, PID, IPC, UTS and (NET_NONE) network; /proc, a tmpfs
@@ -60,6 +71,14 @@ struct st_runtime_spec {
 	const char *netns; /* NET_DEFAULT: the namespace to join, st_runtime_netns_path() */
 	const struct st_runtime_mount *mounts; /* applied after the standard ones, in order */
 	size_t n_mounts;
+	uint64_t shm_size; /* bytes of the /dev/shm tmpfs; 0: Docker's 64 MiB */
+	const struct st_runtime_rlimit *rlimits; /* replace the defaults of the same name */
+	size_t n_rlimits;
+	/* BuildKit's RUN --security=insecure: every capability strata holds, no masked or
+	 * read-only paths, /sys and cgroups writable, every device allowed. */
+	bool insecure;
+	const char *cgroup_parent; /* the container's cgroup is made below it; NULL: none */
+	const char *id;		   /* the container's id, naming its cgroup below cgroup_parent */
 };
 
 /*

@@ -135,7 +135,7 @@ DF
 	[[ "$output" == *"secret 'npmrc' is required but was not provided"* ]]
 }
 
-@test "run mounts: ssh and --security=insecure are refused, sandbox accepted" {
+@test "run mounts: ssh and --security=insecure (without --allow) are refused, sandbox accepted" {
 	printf 'FROM busybox\nRUN --mount=type=ssh ls\n' >"$CTX/Dockerfile"
 	run strata build -t s:1 "$CTX"
 	[ "$status" -ne 0 ]
@@ -143,7 +143,7 @@ DF
 	printf 'FROM busybox\nRUN --security=insecure ls\n' >"$CTX/Dockerfile"
 	run strata build -t s:1 "$CTX"
 	[ "$status" -ne 0 ]
-	[[ "$output" == *"RUN --security=insecure is not supported"* ]]
+	[[ "$output" == *"RUN --security=insecure needs the build to allow it: strata build --allow security.insecure"* ]]
 	printf 'FROM busybox\nRUN --security=sandbox true\n' >"$CTX/Dockerfile"
 	run strata build -t s:1 "$CTX"
 	[ "$status" -eq 0 ]
