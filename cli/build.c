@@ -34,6 +34,8 @@ struct build_cli_opts {
 	size_t nsecret_strs;
 	struct st_builder_host *hosts; /* --add-host; they own their strings */
 	size_t nhosts;
+	struct st_builder_ssh *ssh; /* --ssh; they own their strings */
+	size_t nssh;
 	struct st_runtime_rlimit *ulimits; /* --ulimit; names borrowed from the runtime */
 	size_t nulimits;
 	const char **annotations;
@@ -79,7 +81,8 @@ static const char usage_text[] =
     "      --sbom string             Accepted: attestations are not available yet\n"
     "      --secret stringArray      Secret for RUN --mount=type=secret: id=ID,src=FILE or "
     "id=ID,env=VAR\n"
-    "      --ssh stringArray         Refused: strata has no SSH agent forwarding\n"
+    "      --ssh stringArray         SSH agent socket or keys for RUN --mount=type=ssh "
+    "(default|ID[=SOCKET|KEY[,...]])\n"
     "      --shm-size bytes          Size of /dev/shm in RUN steps (default: 64m)\n"
     "      --source-date-epoch int   Clamp every timestamp to this time (also $SOURCE_DATE_EPOCH)\n"
     "  -t, --tag list                Name and optionally a tag (name:tag)\n"
@@ -173,6 +176,33 @@ static int parse_add_host(struct build_cli_opts *o, const char *spec, struct st_
 	o->hosts[o->nhosts++] =
 	    (struct st_builder_host){ .name = st_xstrndup(spec, (size_t)(sep - spec)),
 				      .ip = st_steal(&ip) };
+	return 0;
+}
+
+/* buildx's --ssh: "default", "ID" (both: $SSH_AUTH_SOCK) or "ID=PATH[,PATH...]", each PATH an
+ * agent's socket or a private key file. */
+static int parse_ssh(struct build_cli_opts *o, const char *spec, struct st_error **err)
+{
+	const char *eq = strchr(spec, '=');
+	size_t idlen = eq ? (size_t)(eq - spec) : strlen(spec);
+	if (!idlen)
+		return st_cli_usage(err, "invalid --ssh '%s': expected default or ID[=SOCKET|KEY]",
+				    spec);
+	const char *paths = eq ? eq + 1 : getenv("SSH_AUTH_SOCK");
+	if (!paths || !*paths)
+		return st_err(err, ST_E_INVALID,
+			      "--ssh %s: SSH_AUTH_SOCK is not set: start an ssh-agent, or name a "
+			      "socket or key file (--ssh %.*s=PATH)",
+			      spec, (int)idlen, spec);
+	for (const char *p = paths; *p;) {
+		size_t n = strcspn(p, ",");
+		if (n) {
+			o->ssh = st_xrealloc(o->ssh, (o->nssh + 1) * sizeof(*o->ssh));
+			o->ssh[o->nssh++] =
+			    (struct st_builder_ssh){ st_xstrndup(spec, idlen), st_xstrndup(p, n) };
+		}
+		p += n + (p[n] == ',');
+	}
 	return 0;
 }
 
@@ -443,8 +473,9 @@ static int parse_flags(struct st_cli *cli, int argc, char **argv, struct build_c
 				return -1;
 			break;
 		case O_SSH:
-			return st_err(err, ST_E_INVALID,
-				      "--ssh is not supported: strata has no SSH agent forwarding");
+			if (parse_ssh(o, optarg, err) < 0)
+				return -1;
+			break;
 		case O_SDE:
 			if (st_time_parse_epoch(optarg, "--source-date-epoch",
 						&o->b.source_date_epoch, err) < 0)
@@ -910,6 +941,8 @@ int cmd_build(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 	o.b.n_secrets = o.nsecrets;
 	o.b.hosts = o.hosts;
 	o.b.n_hosts = o.nhosts;
+	o.b.ssh = o.ssh;
+	o.b.n_ssh = o.nssh;
 	o.b.ulimits = o.ulimits;
 	o.b.n_ulimits = o.nulimits;
 	o.b.annotations = o.annotations;
@@ -976,6 +1009,11 @@ out:
 		free((char *)o.hosts[i].ip);
 	}
 	free(o.hosts);
+	for (size_t i = 0; i < o.nssh; i++) {
+		free((char *)o.ssh[i].id);
+		free((char *)o.ssh[i].path);
+	}
+	free(o.ssh);
 	free(o.ulimits);
 	free(o.annotations);
 	return rc;

@@ -11,6 +11,8 @@ if [ "${1:-}" = "--bench" ]; then
 fi
 # RUN steps reach the network through slirp4netns (src/runtime/net.c says why not pasta)
 pkgs="$pkgs slirp4netns"
+# --ssh with a key file runs ssh-agent and ssh-add; the tests make keys with ssh-keygen
+pkgs="$pkgs openssh-client"
 # the man page test renders strata's pages with groff and man
 pkgs="$pkgs groff-base man-db"
 export DEBIAN_FRONTEND=noninteractive

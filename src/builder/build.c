@@ -55,7 +55,8 @@ struct build {
 	size_t total; /* steps planned, FROMs and ONBUILD triggers included */
 	size_t steps, cached;
 	struct build_pull *pull;
-	char *hint; /* the costliest RUN a cheap COPY invalidated, said at the end */
+	struct builder_ssh *ssh; /* NULL without --ssh */
+	char *hint;		 /* the costliest RUN a cheap COPY invalidated, said at the end */
 	double hint_seconds;
 };
 
@@ -191,6 +192,11 @@ char builder_stage_escape(const struct stage_run *r)
 const struct st_builder_opts *builder_opts(const struct stage_run *r)
 {
 	return r->b->o;
+}
+
+const struct builder_ssh *builder_ssh_of(const struct stage_run *r)
+{
+	return r->b->ssh;
 }
 
 struct build_pull *builder_puller(const struct stage_run *r)
@@ -933,6 +939,7 @@ static void build_release(struct build *b)
 	free(b->ctx_dir);
 	free(b->df_name);
 	builder_pull_free(b->pull);
+	builder_ssh_free(b->ssh);
 	free(b->df_key);
 	free(b->hint);
 	pthread_mutex_destroy(&b->lock);
@@ -1029,6 +1036,8 @@ int st_builder_run(struct st_store *s, const struct st_builder_opts *o,
 	}
 	if (rc == 0)
 		rc = builder_run_check_root(b.df, b.plan, err);
+	if (rc == 0 && o->n_ssh)
+		rc = builder_ssh_new(o, &b.ssh, err);
 	if (rc == 0 && b.ctx_dir) {
 		rc = st_dockerignore_load(b.ctx_dir, o->dockerfile, &b.ign, err);
 		if (rc == 0) {

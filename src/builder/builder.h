@@ -94,6 +94,16 @@ struct st_builder_host {
 	const char *ip;
 };
 
+/*
+ * An SSH agent for RUN --mount=type=ssh,id=ID (strata build --ssh ID=PATH): 'path' is an
+ * agent's socket, or a private key file, which an ssh-agent strata runs for the build holds.
+ * Steps reach the agent, never the key.
+ */
+struct st_builder_ssh {
+	const char *id;
+	const char *path;
+};
+
 struct st_builder_opts {
 	/* The context: a directory, or a tar stream on 'context_tar_fd' (>= 0) when NULL. */
 	const char *context;
@@ -128,6 +138,8 @@ struct st_builder_opts {
 	const char *runtime; /* "runc" (NULL), "crun" or a path */
 	const struct st_builder_secret *secrets;
 	size_t n_secrets;
+	const struct st_builder_ssh *ssh;
+	size_t n_ssh;
 	unsigned jobs;		   /* stages built at once; 0: the number of online CPUs */
 	unsigned flags;		   /* enum st_builder_flags */
 	int64_t source_date_epoch; /* seconds; with ST_BUILDER_SOURCE_DATE_EPOCH */

@@ -8,9 +8,6 @@
  */
 int st_runtime_open_in_root(int root, const char *rel, int flags);
 
-/* New: the path of the executable 'name' in $PATH or the usual bin and sbin dirs, or NULL. */
-char *st_runtime_search_path(const char *name);
-
 /* In a forked child, before exec (both are async-signal-safe): */
 /* default signal dispositions and mask, so a program behaves as if started from a shell (the
  * caller may ignore SIGPIPE or block signals); */

@@ -160,6 +160,9 @@ void st_runtime_resolv_conf(enum st_runtime_net net, const char *host, struct st
  */
 int st_runtime_host_address(char **ip, struct st_error **err);
 
+/* New: the path of the executable 'name' in $PATH or the usual bin and sbin dirs, or NULL. */
+char *st_runtime_search_path(const char *name);
+
 /* Which stream a chunk of output came from. */
 enum st_runtime_stream {
 	ST_RUNTIME_STDOUT = 1,
