@@ -298,7 +298,10 @@ static json_t *linux_obj(const struct st_runtime_spec *spec)
 		const char *p = spec->cgroup_parent;
 		while (*p == '/')
 			p++;
-		st_autofree char *path = st_xasprintf("/%s/%s", p, spec->id);
+		size_t n = strlen(p);
+		while (n && p[n - 1] == '/')
+			n--;
+		st_autofree char *path = st_xasprintf("/%.*s/%s", (int)n, p, spec->id);
 		json_object_set_new(lx, "cgroupsPath", json_string(path));
 	}
 	return lx;
