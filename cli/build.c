@@ -56,7 +56,8 @@ static const char usage_text[] =
     "Options:\n"
     "      --add-host list           Add a custom host-to-IP mapping (host:ip; ip may be "
     "host-gateway)\n"
-    "      --allow list              Allow extra privileged entitlement: security.insecure\n"
+    "      --allow list              Allow extra privileged entitlement: security.insecure, "
+    "network.host\n"
     "      --annotation list         Add an annotation to the image's manifest "
     "([manifest:]key=value)\n"
     "      --build-arg list          Set build-time variables (K=V, or K to take it from the "
@@ -281,12 +282,20 @@ static int parse_run_flag(struct build_cli_opts *o, int c, const char *arg, stru
 {
 	switch (c) {
 	case O_ALLOW:
-		if (strcmp(arg, "security.insecure"))
-			return st_cli_usage(err,
-					    "invalid --allow '%s': strata knows security.insecure "
-					    "(network.host needs no entitlement)",
-					    arg);
-		o->b.flags |= ST_BUILDER_ALLOW_INSECURE;
+		/* buildx's entitlements, comma-separated; RUN --network=host needs none here, but
+		 * command lines written for BuildKit ask for it. */
+		for (const char *p = arg; *p;) {
+			size_t n = strcspn(p, ",");
+			if (n == strlen("security.insecure") && !strncmp(p, "security.insecure", n))
+				o->b.flags |= ST_BUILDER_ALLOW_INSECURE;
+			else if (n != strlen("network.host") || strncmp(p, "network.host", n))
+				return st_cli_usage(
+				    err,
+				    "invalid --allow '%s': use security.insecure or "
+				    "network.host",
+				    arg);
+			p += n + (p[n] == ',');
+		}
 		return 0;
 	case O_ANNOTATION:
 		push(&o->annotations, &o->nannotations, arg);

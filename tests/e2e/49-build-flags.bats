@@ -82,9 +82,12 @@ manifest_of() {
 	[ "$output" = "CapEff:	$(awk '/^CapBnd/ {print $2}' /proc/self/status)" ]
 	run image_file i:1 plain
 	[ "$output" = "CapEff:	00000000a80425fb" ]
-	run strata build --allow network.host "$CTX"
+	# BuildKit's other entitlement is accepted, also in one list with this one
+	run strata build --allow network.host,security.insecure -t i:2 "$CTX"
+	[ "$status" -eq 0 ]
+	run strata build --allow devices "$CTX"
 	[ "$status" -ne 0 ]
-	[[ "$output" == *"invalid --allow 'network.host'"* ]]
+	[[ "$output" == *"invalid --allow 'devices': use security.insecure or network.host"* ]]
 }
 
 @test "flags: --cgroup-parent puts each step's container below it, or says why it cannot" {
