@@ -32,6 +32,13 @@ struct build_cli_opts {
 	size_t nsecrets;
 	char **secret_strs; /* the parsed fields the secrets borrow */
 	size_t nsecret_strs;
+	size_t ntags, nargs, nlabels, nnocache;
+	const char *iidfile;
+	bool quiet;
+	enum progress_mode progress;
+	const char *context;
+	const char *file;
+	/* How RUN steps run, and what the image carries besides its config. */
 	struct st_builder_host *hosts; /* --add-host; they own their strings */
 	size_t nhosts;
 	struct st_builder_ssh *ssh; /* --ssh; they own their strings */
@@ -40,12 +47,6 @@ struct build_cli_opts {
 	size_t nulimits;
 	const char **annotations;
 	size_t nannotations;
-	size_t ntags, nargs, nlabels, nnocache;
-	const char *iidfile;
-	bool quiet;
-	enum progress_mode progress;
-	const char *context;
-	const char *file;
 };
 
 static const char usage_text[] =
@@ -271,7 +272,8 @@ static int parse_ulimit(struct build_cli_opts *o, const char *spec, struct st_er
 
 /* The flags that set how RUN steps run and what the image carries besides its config. */
 enum {
-	O_ALLOW = 0x2000,
+	O_ADD_HOST = 0x2000,
+	O_ALLOW,
 	O_ANNOTATION,
 	O_CGROUP_PARENT,
 	O_SHM_SIZE,
@@ -281,6 +283,8 @@ enum {
 static int parse_run_flag(struct build_cli_opts *o, int c, const char *arg, struct st_error **err)
 {
 	switch (c) {
+	case O_ADD_HOST:
+		return parse_add_host(o, arg, err);
 	case O_ALLOW:
 		/* buildx's entitlements, comma-separated; RUN --network=host needs none here, but
 		 * command lines written for BuildKit ask for it. */
@@ -315,8 +319,7 @@ static int parse_flags(struct st_cli *cli, int argc, char **argv, struct build_c
 		       struct st_error **err)
 {
 	enum {
-		O_ADD_HOST = 256,
-		O_BUILD_ARG,
+		O_BUILD_ARG = 256,
 		O_IIDFILE,
 		O_LABEL,
 		O_NETWORK,
@@ -373,10 +376,6 @@ static int parse_flags(struct st_cli *cli, int argc, char **argv, struct build_c
 	int c;
 	while ((c = getopt_long(argc, argv, "f:j:qt:h", longopts, NULL)) != -1) {
 		switch (c) {
-		case O_ADD_HOST:
-			if (parse_add_host(o, optarg, err) < 0)
-				return -1;
-			break;
 		case O_BUILD_ARG:
 			if (optarg[0] == '=' || !optarg[0])
 				return st_cli_usage(
@@ -414,6 +413,7 @@ static int parse_flags(struct st_cli *cli, int argc, char **argv, struct build_c
 					"available yet: the image is built without one\n",
 					c == O_SBOM ? "sbom" : "provenance");
 			break;
+		case O_ADD_HOST:
 		case O_ALLOW:
 		case O_ANNOTATION:
 		case O_CGROUP_PARENT:

@@ -42,6 +42,8 @@ struct build {
 	char *ctx_dir; /* the context directory (extracted from stdin, or the given one) */
 	char *ctx_tmp; /* when extracted: remove at the end */
 	int ctx_tmp_lock;
+	/* The agents of RUN --mount=type=ssh: NULL without --ssh. */
+	struct builder_ssh *ssh;
 	char *df_name;
 	char *df_key; /* the Dockerfile in explanation keys: its real path when -f named one */
 	const struct st_buf *df_text;
@@ -55,8 +57,7 @@ struct build {
 	size_t total; /* steps planned, FROMs and ONBUILD triggers included */
 	size_t steps, cached;
 	struct build_pull *pull;
-	struct builder_ssh *ssh; /* NULL without --ssh */
-	char *hint;		 /* the costliest RUN a cheap COPY invalidated, said at the end */
+	char *hint; /* the costliest RUN a cheap COPY invalidated, said at the end */
 	double hint_seconds;
 };
 
@@ -946,19 +947,6 @@ static void build_release(struct build *b)
 	pthread_cond_destroy(&b->cond);
 }
 
-static int add_labels(struct build *b, struct st_image_config *cfg, struct st_error **err)
-{
-	for (size_t i = 0; i < b->o->n_labels; i++) {
-		const char *l = b->o->labels[i];
-		const char *eq = strchr(l, '=');
-		st_autofree char *k = eq ? st_xstrndup(l, (size_t)(eq - l)) : st_xstrdup(l);
-		if (!*k)
-			return st_err(err, ST_E_INVALID, "invalid label '%s'", l);
-		st_image_map_set(&cfg->config.labels, k, eq ? eq + 1 : "");
-	}
-	return 0;
-}
-
 /* buildx's --annotation: "[TYPE:]KEY=VALUE". A build of one platform makes one manifest, so
  * "manifest" is the only type there is to put an annotation on. */
 static int manifest_annotations(const struct st_builder_opts *o, struct st_image_map *m,
@@ -986,6 +974,19 @@ static int manifest_annotations(const struct st_builder_opts *o, struct st_image
 	return 0;
 }
 
+static int add_labels(struct build *b, struct st_image_config *cfg, struct st_error **err)
+{
+	for (size_t i = 0; i < b->o->n_labels; i++) {
+		const char *l = b->o->labels[i];
+		const char *eq = strchr(l, '=');
+		st_autofree char *k = eq ? st_xstrndup(l, (size_t)(eq - l)) : st_xstrdup(l);
+		if (!*k)
+			return st_err(err, ST_E_INVALID, "invalid label '%s'", l);
+		st_image_map_set(&cfg->config.labels, k, eq ? eq + 1 : "");
+	}
+	return 0;
+}
+
 int st_builder_run(struct st_store *s, const struct st_builder_opts *o,
 		   struct st_builder_result *res, struct st_error **err)
 {
@@ -997,8 +998,6 @@ int st_builder_run(struct st_store *s, const struct st_builder_opts *o,
 	size_t nrefs = 0;
 	struct st_image_map annotations = { 0 };
 	int rc = check_platform(&b, err);
-	if (rc == 0)
-		rc = manifest_annotations(o, &annotations, err);
 
 	/* Refuse bad tags before any work. */
 	if (rc == 0) {
@@ -1036,6 +1035,8 @@ int st_builder_run(struct st_store *s, const struct st_builder_opts *o,
 	}
 	if (rc == 0)
 		rc = builder_run_check_root(b.df, b.plan, err);
+	if (rc == 0)
+		rc = manifest_annotations(o, &annotations, err);
 	if (rc == 0 && o->n_ssh)
 		rc = builder_ssh_new(o, &b.ssh, err);
 	if (rc == 0 && b.ctx_dir) {

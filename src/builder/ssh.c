@@ -3,9 +3,14 @@
  * step through a socket, so the step can use the agent's keys without ever holding them.
  *
  * strata build --ssh ID=PATH names an agent's socket, or a private key file: for key files,
- * strata starts an ssh-agent of its own for the build (ssh-agent -D, its socket in a private
- * directory), loads them with ssh-add, and stops it when the build ends. The key is read by
- * ssh-add alone: it never enters a layer, a cache key, the history or the store.
+ * strata starts an ssh-agent of its own for the build (its socket in a private directory),
+ * loads them with ssh-add, and stops it when the build ends. The key is read by ssh-add alone:
+ * it never enters a layer, a cache key, the history or the store.
+ *
+ * ssh-agent is set-group-id, so the kernel drops PR_SET_PDEATHSIG when it starts: it runs a
+ * shell instead (`ssh-agent -a SOCK sh -c SCRIPT`, the agent forks and the shell is what
+ * strata waited for), which reads a pipe strata holds and kills the agent at its end of file,
+ * be it strata closing the pipe or the kernel closing it for a killed strata.
  *
  * A step does not get the agent's socket itself but a relay's: a socket in the step's own
  * directory with the mode and owner the mount asks for (BuildKit's default: 0600, root), so
@@ -44,7 +49,8 @@ struct builder_ssh {
 	const struct st_builder_opts *o;
 	char **socks; /* per o->ssh[i]: the agent socket (borrowed from o, or our agent's) */
 	char *dir;    /* our agent's private directory, or NULL */
-	pid_t agent;  /* our ssh-agent, or 0 */
+	pid_t agent;  /* the shell our ssh-agent runs (see the top of this file), or 0 */
+	int agent_w;  /* its stdin: the agent lives until it closes */
 };
 
 struct builder_ssh_relay {
@@ -58,9 +64,9 @@ static void reap(pid_t pid)
 		;
 }
 
-/* In a child: stdio on 'devnull' ('errfd' for stderr), every other fd closed, signals as a
- * shell leaves them, killed with the thread that forked it. */
-static void child_setup(int devnull, int errfd, pid_t parent)
+/* In a child: stdin 'in', stdout 'devnull', stderr 'errfd', every other fd closed, signals as
+ * a shell leaves them, killed with the thread that forked it. */
+static void child_setup(int in, int devnull, int errfd, pid_t parent)
 {
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
@@ -71,7 +77,7 @@ static void child_setup(int devnull, int errfd, pid_t parent)
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	if (dup2(devnull, 0) < 0 || dup2(devnull, 1) < 0 || dup2(errfd, 2) < 0)
+	if (dup2(in, 0) < 0 || dup2(devnull, 1) < 0 || dup2(errfd, 2) < 0)
 		_exit(126);
 	syscall(SYS_close_range, 3U, ~0U, 0U);
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
@@ -94,7 +100,7 @@ static int agent_add(const char *ssh_add, const char *sock, const char *key, str
 	if (pid < 0)
 		return st_err_errno(err, "fork");
 	if (pid == 0) {
-		child_setup(devnull, errfd, parent);
+		child_setup(devnull, devnull, errfd, parent);
 		execve(argv[0], argv, envp);
 		_exit(127);
 	}
@@ -109,8 +115,18 @@ static int agent_add(const char *ssh_add, const char *sock, const char *key, str
 	while (len && (msg[len - 1] == '\n' || msg[len - 1] == '\r'))
 		len--;
 	msg[len] = '\0';
+	/* Its last line is the reason; a protected key's is the prompt nobody could answer. */
+	char *line = strrchr(msg, '\n');
+	line = line ? line + 1 : msg;
+	if (strstr(line, "passphrase"))
+		return st_err(
+		    err, ST_E_INVALID,
+		    "ssh-add could not load '%s': the key has a passphrase, and a build "
+		    "cannot ask for it: add the key to your ssh-agent and pass its socket "
+		    "(--ssh ID=$SSH_AUTH_SOCK)",
+		    key);
 	return st_err(err, ST_E_INVALID, "ssh-add could not load '%s': %s", key,
-		      len ? msg : "it failed without a message");
+		      *line ? line : "it failed without a message");
 }
 
 /* Our own agent, for the build's key files: started once, on the first key file. */
@@ -127,17 +143,24 @@ static int agent_start(struct builder_ssh *s, char **sock, struct st_error **err
 		return st_err_errno(err, "create a directory for ssh-agent");
 	s->dir = st_steal(&tmpl);
 	*sock = st_path_join(s->dir, "agent.sock");
-	char *argv[] = { agent, "-D", "-a", *sock, NULL };
+	char *argv[] = { agent,	    "-a", *sock,
+			 "/bin/sh", "-c", "while read -r _; do :; done; kill \"$SSH_AGENT_PID\"",
+			 NULL };
 	char *envp[] = { NULL };
 	st_autoclose int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (devnull < 0)
 		return st_err_errno(err, "open /dev/null");
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return st_err_errno(err, "pipe");
+	s->agent_w = p[1];
+	st_autoclose int agent_r = p[0];
 	pid_t parent = getpid();
 	s->agent = fork();
 	if (s->agent < 0)
 		return st_err_errno(err, "fork");
 	if (s->agent == 0) {
-		child_setup(devnull, devnull, parent);
+		child_setup(agent_r, devnull, devnull, parent);
 		execve(argv[0], argv, envp);
 		_exit(127);
 	}
@@ -159,10 +182,10 @@ void builder_ssh_free(struct builder_ssh *s)
 {
 	if (!s)
 		return;
-	if (s->agent > 0) {
-		kill(s->agent, SIGTERM);
+	if (s->agent_w >= 0)
+		close(s->agent_w);
+	if (s->agent > 0)
 		reap(s->agent);
-	}
 	for (size_t i = 0; s->socks && i < s->o->n_ssh; i++)
 		if (s->socks[i] != s->o->ssh[i].path)
 			free(s->socks[i]);
@@ -181,6 +204,7 @@ int builder_ssh_new(const struct st_builder_opts *o, struct builder_ssh **out,
 {
 	struct builder_ssh *s = st_xcalloc(1, sizeof(*s));
 	s->o = o;
+	s->agent_w = -1;
 	s->socks = st_xcalloc(o->n_ssh + 1, sizeof(*s->socks));
 	char *ours = NULL; /* our agent's socket, shared by every key file */
 	int rc = 0;

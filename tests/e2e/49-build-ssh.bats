@@ -78,7 +78,7 @@ key_in_store() {
 	run strata history --no-trunc s:2
 	[[ "$output" != *"$KEY"* ]]
 	# the agent strata started is gone with the build
-	run pgrep -f "ssh-agent -D -a .*strata-ssh-"
+	run pgrep -f "ssh-agent -a .*strata-ssh-"
 	[ "$status" -eq 1 ]
 }
 
@@ -100,6 +100,10 @@ key_in_store() {
 	run strata build "$CTX"
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"ssh agent 'git' is required but was not provided (strata build --ssh git=SOCKET|KEYFILE)"* ]]
+	ssh-keygen -q -t ed25519 -N 'a passphrase' -f "$BATS_TEST_TMPDIR/locked"
+	run strata build --ssh "git=$BATS_TEST_TMPDIR/locked" "$CTX"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"ssh-add could not load '$BATS_TEST_TMPDIR/locked': the key has a passphrase, and a build cannot ask for it"* ]]
 	run env -u SSH_AUTH_SOCK "$STRATA_BIN" build --ssh default "$CTX"
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"--ssh default: SSH_AUTH_SOCK is not set"* ]]
@@ -107,4 +111,32 @@ key_in_store() {
 	printf 'FROM busybox\nRUN --mount=type=ssh test ! -e /run/buildkit/ssh_agent.0\n' >"$CTX/Dockerfile"
 	run strata build "$CTX"
 	[ "$status" -eq 0 ]
+}
+
+@test "ssh: a killed build leaves no ssh-agent of its own and no relay" {
+	printf 'FROM busybox\nRUN --mount=type=ssh echo step-started | tr a-z A-Z && sleep 60\n' >"$CTX/Dockerfile"
+	"$STRATA_BIN" build --progress=plain --network none --ssh "default=$KEY" "$CTX" >"$BATS_TEST_TMPDIR/log" 2>&1 3>&- &
+	pid=$!
+	for _ in $(seq 200); do
+		grep -q STEP-STARTED "$BATS_TEST_TMPDIR/log" && break
+		sleep 0.1
+	done
+	run grep -q STEP-STARTED "$BATS_TEST_TMPDIR/log"
+	[ "$status" -eq 0 ]
+	agent=$(pgrep -f "ssh-agent -a .*/strata-ssh-")
+	[ -n "$agent" ]
+	children="$(pgrep -P "$pid" | tr '\n' ' ') $agent"
+	kill -KILL "$pid"
+	wait "$pid" || true
+	for _ in $(seq 100); do
+		alive=""
+		for c in $children; do
+			if kill -0 "$c" 2>/dev/null; then alive="$alive $c"; fi
+		done
+		[ -z "$alive" ] && break
+		sleep 0.1
+	done
+	echo "still alive:$alive"
+	if [ -n "$alive" ]; then ps -o pid,ppid,args -p "${alive# }"; fi
+	[ -z "$alive" ]
 }
