@@ -7,9 +7,9 @@
  * loads them with ssh-add, and stops it when the build ends. The key is read by ssh-add alone:
  * it never enters a layer, a cache key, the history or the store.
  *
- * ssh-agent is set-group-id, so the kernel drops PR_SET_PDEATHSIG when it starts: it runs a
- * shell instead (`ssh-agent -a SOCK sh -c SCRIPT`, the agent forks and the shell is what
- * strata waited for), which reads a pipe strata holds and kills the agent at its end of file,
+ * ssh-agent is set-group-id, so the kernel drops PR_SET_PDEATHSIG when it starts. So it runs
+ * a shell (`ssh-agent -a SOCK sh -c SCRIPT`: the agent forks, and the process strata forked
+ * becomes the shell), which reads a pipe strata holds and kills the agent at its end of file,
  * be it strata closing the pipe or the kernel closing it for a killed strata.
  *
  * A step does not get the agent's socket itself but a relay's: a socket in the step's own
