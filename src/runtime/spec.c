@@ -4,6 +4,7 @@
 #include <jansson.h>
 #include <string.h>
 #include <ctype.h>
+#include <linux/capability.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 
@@ -68,6 +69,12 @@ static const char *const all_caps[] = {
 const char *const st_runtime_rlimit_names[] = {
 	"core",	  "cpu",   "data", "fsize",  "locks",  "memlock",    "msgqueue", "nice",
 	"nofile", "nproc", "rss",  "rtprio", "rttime", "sigpending", "stack",	 NULL,
+};
+/* The resource of each name above, in the same order. */
+static const int rlimit_resources[] = {
+	RLIMIT_CORE,	RLIMIT_CPU,	 RLIMIT_DATA,	RLIMIT_FSIZE,	   RLIMIT_LOCKS,
+	RLIMIT_MEMLOCK, RLIMIT_MSGQUEUE, RLIMIT_NICE,	RLIMIT_NOFILE,	   RLIMIT_NPROC,
+	RLIMIT_RSS,	RLIMIT_RTPRIO,	 RLIMIT_RTTIME, RLIMIT_SIGPENDING, RLIMIT_STACK,
 };
 
 /* Docker's masked and read-only paths (moby oci/defaults.go), a superset of runc's. */
@@ -208,12 +215,32 @@ static json_t *held_caps(void)
 	return a;
 }
 
-static bool rlimit_known(const char *name)
+/* The resource 'name' stands for, or -1. */
+static int rlimit_resource(const char *name)
 {
-	for (const char *const *n = st_runtime_rlimit_names; *n; n++)
-		if (!strcmp(*n, name))
-			return true;
-	return false;
+	for (size_t i = 0; st_runtime_rlimit_names[i]; i++)
+		if (!strcmp(st_runtime_rlimit_names[i], name))
+			return rlimit_resources[i];
+	return -1;
+}
+
+/*
+ * A hard limit above strata's own needs CAP_SYS_RESOURCE, which a container strata runs in
+ * may lack: say so here rather than have the runtime fail with "operation not permitted".
+ */
+static int check_raise(const struct st_runtime_rlimit *r, int resource, struct st_error **err)
+{
+	struct rlimit cur;
+	if (getrlimit(resource, &cur) < 0 || cur.rlim_max == RLIM_INFINITY)
+		return 0;
+	if (r->hard != -1 && (rlim_t)r->hard <= cur.rlim_max)
+		return 0;
+	if (prctl(PR_CAPBSET_READ, (unsigned long)CAP_SYS_RESOURCE, 0, 0, 0) == 1)
+		return 0;
+	return st_err(err, ST_E_INVALID,
+		      "resource limit '%s': the hard limit asked for is above strata's own, %llu, "
+		      "and raising it takes CAP_SYS_RESOURCE, which strata does not have here",
+		      r->name, (unsigned long long)cur.rlim_max);
 }
 
 static json_t *rlimit_obj(const char *name, json_int_t soft, json_int_t hard)
@@ -347,12 +374,15 @@ static int check_spec(const struct st_runtime_spec *spec, struct st_error **err)
 			      spec->rootfs ? spec->rootfs : "(null)");
 	for (size_t i = 0; i < spec->n_rlimits; i++) {
 		const struct st_runtime_rlimit *r = &spec->rlimits[i];
-		if (!rlimit_known(r->name))
+		int resource = rlimit_resource(r->name);
+		if (resource < 0)
 			return st_err(err, ST_E_INVALID, "unknown resource limit '%s'", r->name);
 		if (r->hard != -1 && (r->soft == -1 || r->soft > r->hard))
 			return st_err(err, ST_E_INVALID,
 				      "resource limit '%s': the soft limit is above the hard limit",
 				      r->name);
+		if (check_raise(r, resource, err) < 0)
+			return -1;
 	}
 	if (spec->cgroup_parent && !spec->id)
 		return st_err(err, ST_E_INVALID, "a cgroup parent needs the container's id");

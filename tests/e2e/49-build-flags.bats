@@ -71,6 +71,19 @@ manifest_of() {
 	[[ "$output" == *"invalid --ulimit 'nofile=20:10': the soft limit is above the hard limit"* ]]
 }
 
+@test "flags: a --ulimit above strata's own hard limit is refused where it cannot be raised" {
+	hard=$(ulimit -Hn)
+	if [ "$hard" = unlimited ]; then skip "no hard limit on open files here"; fi
+	bnd=$(awk '/^CapBnd/ {print $2}' /proc/self/status)
+	if (((16#$bnd >> 24) & 1)); then skip "CAP_SYS_RESOURCE is held here: the limit can be raised"; fi
+	printf 'FROM busybox\nRUN true\n' >"$CTX/Dockerfile"
+	run strata build --ulimit "nofile=1024:$((hard + 1))" "$CTX"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"resource limit 'nofile': the hard limit asked for is above strata's own, $hard, and raising it takes CAP_SYS_RESOURCE"* ]]
+	run strata build --ulimit "nofile=1024:$hard" "$CTX"
+	[ "$status" -eq 0 ]
+}
+
 @test "flags: RUN --security=insecure with --allow security.insecure has every capability strata holds" {
 	printf 'FROM busybox\nRUN --security=insecure grep CapEff /proc/self/status > /caps && mkdir -p /m && mount -t tmpfs none /m && umount /m\nRUN grep CapEff /proc/self/status > /plain\n' >"$CTX/Dockerfile"
 	run strata build --progress=plain -t i:1 "$CTX"
