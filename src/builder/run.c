@@ -374,11 +374,16 @@ static bool dir_empty(const char *path)
 	return empty;
 }
 
-/* BuildKit's /etc/hosts, then the build's --add-host entries. */
+/* A step's hostname (BuildKit's is "buildkitsandbox"). */
+#define STEP_HOSTNAME "strata"
+
+/* BuildKit's /etc/hosts, then the build's --add-host entries. The step's own name is on the
+ * loopback line, as BuildKit puts it, so that a tool resolving it does not ask the network. */
 static int write_hosts(const char *path, const struct st_builder_opts *o, struct st_error **err)
 {
 	struct st_buf h = ST_BUF_INIT;
-	st_buf_adds(&h, "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
+	st_buf_adds(&h, "127.0.0.1\tlocalhost " STEP_HOSTNAME
+			"\n::1\tlocalhost ip6-localhost ip6-loopback\n");
 	st_autofree char *host_ip = NULL;
 	int rc = 0;
 	for (size_t i = 0; rc == 0 && i < o->n_hosts; i++) {
@@ -418,7 +423,7 @@ static int write_etc_files(const char *bundle, const struct st_builder_opts *o,
 	st_buf_release(&rv);
 	if (rc < 0)
 		return -1;
-	static const char hn[] = "strata\n";
+	static const char hn[] = STEP_HOSTNAME "\n";
 	return st_write_file_atomic(*hostname, NULL, hn, sizeof(hn) - 1, 0644, err);
 }
 
@@ -650,7 +655,7 @@ int builder_run_exec(struct stage_run *r, const struct st_dockerfile_instr *in,
 		.gid = gid,
 		.additional_gids = gids,
 		.n_additional_gids = ngids,
-		.hostname = "strata",
+		.hostname = STEP_HOSTNAME,
 		.net = net,
 		.netns = netns ? st_runtime_netns_path(netns) : NULL,
 		.mounts = mounts,

@@ -130,7 +130,7 @@ image_file() {
 		--add-host gw.test:host-gateway -t n:1 "$CTX"
 	[ "$status" -eq 0 ]
 	run image_file n:1 hosts
-	[[ "$output" == *"127.0.0.1	localhost"* ]]
+	[[ "$output" == *"127.0.0.1	localhost strata"* ]]
 	[[ "$output" == *"10.1.2.3	db.test"* ]]
 	[[ "$output" == *"fd00::1	v6.test"* ]]
 	[[ "$output" == *"$HOST_IP	gw.test"* ]]
