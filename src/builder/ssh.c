@@ -143,9 +143,17 @@ static int agent_start(struct builder_ssh *s, char **sock, struct st_error **err
 		return st_err_errno(err, "create a directory for ssh-agent");
 	s->dir = st_steal(&tmpl);
 	*sock = st_path_join(s->dir, "agent.sock");
-	char *argv[] = { agent,	    "-a", *sock,
-			 "/bin/sh", "-c", "while read -r _; do :; done; kill \"$SSH_AGENT_PID\"",
-			 NULL };
+	/* The shell also removes the directory: after a killed strata, nobody else would. */
+	char *argv[] = {
+		agent,
+		"-a",
+		*sock,
+		"/bin/sh",
+		"-c",
+		"while read -r _; do :; done; kill \"$SSH_AGENT_PID\"; /bin/rm -rf -- \"$0\"",
+		s->dir,
+		NULL
+	};
 	char *envp[] = { NULL };
 	st_autoclose int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (devnull < 0)

@@ -113,7 +113,7 @@ key_in_store() {
 	[ "$status" -eq 0 ]
 }
 
-@test "ssh: a killed build leaves no ssh-agent of its own and no relay" {
+@test "ssh: a killed build leaves no ssh-agent of its own, no relay and no agent directory" {
 	printf 'FROM busybox\nRUN --mount=type=ssh echo step-started | tr a-z A-Z && sleep 60\n' >"$CTX/Dockerfile"
 	"$STRATA_BIN" build --progress=plain --network none --ssh "default=$KEY" "$CTX" >"$BATS_TEST_TMPDIR/log" 2>&1 3>&- &
 	pid=$!
@@ -125,6 +125,8 @@ key_in_store() {
 	[ "$status" -eq 0 ]
 	agent=$(pgrep -f "ssh-agent -a .*/strata-ssh-")
 	[ -n "$agent" ]
+	dir=$(dirname "$(ps -o args= -p "$agent" | awk '{print $3}')")
+	[ -d "$dir" ]
 	children="$(pgrep -P "$pid" | tr '\n' ' ') $agent"
 	kill -KILL "$pid"
 	wait "$pid" || true
@@ -139,4 +141,5 @@ key_in_store() {
 	echo "still alive:$alive"
 	if [ -n "$alive" ]; then ps -o pid,ppid,args -p "${alive# }"; fi
 	[ -z "$alive" ]
+	[ ! -e "$dir" ]
 }
