@@ -77,7 +77,11 @@ key_in_store() {
 	[ "$status" -eq 1 ]
 	run strata history --no-trunc s:2
 	[[ "$output" != *"$KEY"* ]]
-	# the agent strata started is gone with the build
+	# the agent strata started is gone with the build (told to stop as the build ends)
+	for _ in $(seq 50); do
+		pgrep -f "ssh-agent -a .*strata-ssh-" >/dev/null || break
+		sleep 0.1
+	done
 	run pgrep -f "ssh-agent -a .*strata-ssh-"
 	[ "$status" -eq 1 ]
 }
