@@ -39,7 +39,7 @@ fi
 
 if [[ " $builders " == *" buildkit "* ]]; then "$docker" import "$base" busybox:latest >/dev/null; fi
 
-s_build() { env STRATA_ROOT="$sroot" "$strata" build --progress=plain -t "$1" -f "$2/Dockerfile" "${@:3}" "$2"; }
+s_build() { env STRATA_ROOT="$sroot" "$strata" build --progress=plain --network=none -t "$1" -f "$2/Dockerfile" "${@:3}" "$2"; }
 b_build() { buildah bud --layers --network=none -t "$1" -f "$2/Dockerfile" "${@:3}" "$2"; }
 s_reset() { env STRATA_ROOT="$sroot" "$strata" builder prune --all -f >/dev/null; }
 b_reset() { buildah rmi -f "localhost/$1" >/dev/null 2>&1 || true; buildah rmi --prune >/dev/null 2>&1 || true; }

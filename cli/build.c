@@ -1,4 +1,6 @@
 /* build.c: strata build [OPTIONS] CONTEXT|- : a Dockerfile and a context become an image. */
+#include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -44,6 +46,15 @@ struct build_cli_opts {
 	enum progress_mode progress;
 	const char *context;
 	const char *file;
+	/* How RUN steps run, and what the image carries besides its config. */
+	struct st_builder_host *hosts; /* --add-host; they own their strings */
+	size_t nhosts;
+	struct st_builder_ssh *ssh; /* --ssh; they own their strings */
+	size_t nssh;
+	struct st_runtime_rlimit *ulimits; /* --ulimit; names borrowed from the runtime */
+	size_t nulimits;
+	const char **annotations;
+	size_t nannotations;
 };
 
 static const char usage_text[] =
@@ -52,6 +63,12 @@ static const char usage_text[] =
     "With -, stdin holds a tar of the context (plain or compressed), or a Dockerfile and no\n"
     "context.\n\n"
     "Options:\n"
+    "      --add-host list           Add a custom host-to-IP mapping (host:ip; ip may be "
+    "host-gateway)\n"
+    "      --allow list              Allow extra privileged entitlement: security.insecure, "
+    "network.host\n"
+    "      --annotation list         Add an annotation to the image's manifest "
+    "([manifest:]key=value)\n"
     "      --build-arg list          Set build-time variables (K=V, or K to take it from the "
     "environment)\n"
     "      --build-context list      Additional build contexts: NAME=DIR,\n"
@@ -63,6 +80,7 @@ static const char usage_text[] =
     "                                type=registry,ref=REF, or type=inline (in the image);\n"
     "                                mode=min (default: the final stage's steps) or\n"
     "                                mode=max (every stage's)\n"
+    "      --cgroup-parent string    Parent cgroup of the RUN steps' containers\n"
     "      --check                   Run the build checks only: print what they find, build "
     "nothing\n"
     "  -f, --file string             Name of the Dockerfile (default: PATH/Dockerfile; - reads "
@@ -72,7 +90,8 @@ static const char usage_text[] =
     "      --label list              Set metadata for an image\n"
     "      --load                    Accepted: the image is always in the store\n"
     "      --metadata-file string    Write build result metadata to a file\n"
-    "      --network string          Networking mode for RUN: none (default) or host\n"
+    "      --network string          Networking mode for RUN: default, none or host (default: "
+    "default)\n"
     "      --no-cache                Do not use cache when building the image\n"
     "      --no-cache-filter list    Do not cache the given stages\n"
     "  -o, --output stringArray      Output destination (format: type=local,dest=path): type\n"
@@ -81,19 +100,22 @@ static const char usage_text[] =
     "                                tar on stdout\n"
     "      --platform string         Target platform (only the host's for now)\n"
     "      --progress string         auto, plain, tty or quiet (default: auto)\n"
-    "      --provenance string       Only false: no provenance attestations yet\n"
+    "      --provenance string       Accepted: attestations are not available yet\n"
     "      --pull string             missing, never or always (default: missing)\n"
     "      --push                    Shorthand for --output=type=image,push=true\n"
     "  -q, --quiet                   Print only the image ID on success\n"
     "      --runtime string          OCI runtime for RUN: runc (default), crun or a path\n"
-    "      --sbom string             Only false: no SBOM attestations yet\n"
+    "      --sbom string             Accepted: attestations are not available yet\n"
     "      --secret stringArray      Secret for RUN --mount=type=secret: id=ID,src=FILE or "
     "id=ID,env=VAR\n"
-    "      --ssh stringArray         Refused: strata has no SSH agent forwarding\n"
+    "      --ssh stringArray         SSH agent socket or keys for RUN --mount=type=ssh "
+    "(default|ID[=SOCKET|KEY[,...]])\n"
+    "      --shm-size bytes          Size of /dev/shm in RUN steps (default: 64m)\n"
     "      --source-date-epoch int   Clamp every timestamp to this time (also $SOURCE_DATE_EPOCH)\n"
     "      --squash                  Squash the final stage's new layers into one\n"
     "  -t, --tag list                Name and optionally a tag (name:tag)\n"
-    "      --target string           Set the target build stage to build\n";
+    "      --target string           Set the target build stage to build\n"
+    "      --ulimit ulimit           Resource limit of RUN steps (name=soft[:hard])\n";
 
 static void push(const char ***v, size_t *n, const char *s)
 {
@@ -187,6 +209,168 @@ static int finish_outputs(struct build_cli_opts *o, struct st_error **err)
 	return 0;
 }
 
+/* Docker's --add-host: "NAME:IP" or "NAME=IP" (split at the first ':', so IPv6 works, also in
+ * brackets), IP an address or "host-gateway". */
+static int parse_add_host(struct build_cli_opts *o, const char *spec, struct st_error **err)
+{
+	const char *sep = strchr(spec, '=');
+	if (!sep)
+		sep = strchr(spec, ':');
+	if (!sep || sep == spec || memchr(spec, ':', (size_t)(sep - spec)))
+		return st_cli_usage(err, "invalid --add-host '%s': expected HOST:IP", spec);
+	st_autofree char *ip = st_xstrdup(sep + 1);
+	size_t n = strlen(ip);
+	if (n > 2 && ip[0] == '[' && ip[n - 1] == ']') {
+		memmove(ip, ip + 1, n - 2);
+		ip[n - 2] = '\0';
+	}
+	unsigned char addr[sizeof(struct in6_addr)];
+	if (strcmp(ip, "host-gateway") && inet_pton(AF_INET, ip, addr) != 1 &&
+	    inet_pton(AF_INET6, ip, addr) != 1)
+		return st_cli_usage(
+		    err, "invalid --add-host '%s': '%s' is not an IP address or host-gateway", spec,
+		    ip);
+	o->hosts = st_xrealloc(o->hosts, (o->nhosts + 1) * sizeof(*o->hosts));
+	o->hosts[o->nhosts++] =
+	    (struct st_builder_host){ .name = st_xstrndup(spec, (size_t)(sep - spec)),
+				      .ip = st_steal(&ip) };
+	return 0;
+}
+
+/* buildx's --ssh: "default", "ID" (both: $SSH_AUTH_SOCK) or "ID=PATH[,PATH...]", each PATH an
+ * agent's socket or a private key file. */
+static int parse_ssh(struct build_cli_opts *o, const char *spec, struct st_error **err)
+{
+	const char *eq = strchr(spec, '=');
+	size_t idlen = eq ? (size_t)(eq - spec) : strlen(spec);
+	if (!idlen)
+		return st_cli_usage(err, "invalid --ssh '%s': expected default or ID[=SOCKET|KEY]",
+				    spec);
+	const char *paths = eq ? eq + 1 : getenv("SSH_AUTH_SOCK");
+	if (!paths || !*paths)
+		return st_err(err, ST_E_INVALID,
+			      "--ssh %s: SSH_AUTH_SOCK is not set: start an ssh-agent, or name a "
+			      "socket or key file (--ssh %.*s=PATH)",
+			      spec, (int)idlen, spec);
+	for (const char *p = paths; *p;) {
+		size_t n = strcspn(p, ",");
+		if (n) {
+			o->ssh = st_xrealloc(o->ssh, (o->nssh + 1) * sizeof(*o->ssh));
+			o->ssh[o->nssh++] =
+			    (struct st_builder_ssh){ st_xstrndup(spec, idlen), st_xstrndup(p, n) };
+		}
+		p += n + (p[n] == ',');
+	}
+	return 0;
+}
+
+/* Docker's byte sizes (units.RAMInBytes): a number and an optional k, m, g, t or p (powers
+ * of 1024), optionally followed by "b" or "ib", in any case. */
+static int parse_bytes(const char *flag, const char *s, uint64_t *out, struct st_error **err)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (end == s || errno || v < 0 || !(s[0] >= '0' && s[0] <= '9'))
+		return st_cli_usage(err, "invalid %s '%s': expected a size such as 64m", flag, s);
+	if (*end == ' ')
+		end++;
+	static const char units[] = "kmgtp";
+	const char *u = *end ? strchr(units, tolower((unsigned char)*end)) : NULL;
+	if (u) {
+		for (const char *p = units; p <= u; p++)
+			v *= 1024;
+		end++;
+	}
+	if (tolower((unsigned char)*end) == 'i' && u)
+		end++;
+	if (tolower((unsigned char)*end) == 'b')
+		end++;
+	if (*end || v >= 18446744073709551615.0)
+		return st_cli_usage(err, "invalid %s '%s': expected a size such as 64m", flag, s);
+	*out = (uint64_t)v;
+	return 0;
+}
+
+/* Docker's --ulimit: "NAME=SOFT[:HARD]", -1 for unlimited, HARD defaulting to SOFT. */
+static int parse_ulimit(struct build_cli_opts *o, const char *spec, struct st_error **err)
+{
+	const char *eq = strchr(spec, '=');
+	const char *name = NULL;
+	for (const char *const *n = st_runtime_rlimit_names; eq && *n; n++)
+		if (strlen(*n) == (size_t)(eq - spec) && !strncmp(*n, spec, (size_t)(eq - spec)))
+			name = *n;
+	if (!name)
+		return st_cli_usage(err,
+				    "invalid --ulimit '%s': expected NAME=SOFT[:HARD], NAME one "
+				    "of core, cpu, data, fsize, locks, memlock, msgqueue, nice, "
+				    "nofile, nproc, rss, rtprio, rttime, sigpending, stack",
+				    spec);
+	char *end;
+	errno = 0;
+	long long soft = strtoll(eq + 1, &end, 10), hard = soft;
+	bool ok = end != eq + 1 && !errno;
+	if (ok && *end == ':') {
+		const char *h = end + 1;
+		hard = strtoll(h, &end, 10);
+		ok = end != h && !errno;
+	}
+	if (!ok || *end || soft < -1 || hard < -1)
+		return st_cli_usage(
+		    err, "invalid --ulimit '%s': expected NAME=SOFT[:HARD] in numbers", spec);
+	if (hard != -1 && (soft == -1 || soft > hard))
+		return st_cli_usage(
+		    err, "invalid --ulimit '%s': the soft limit is above the hard limit", spec);
+	o->ulimits = st_xrealloc(o->ulimits, (o->nulimits + 1) * sizeof(*o->ulimits));
+	o->ulimits[o->nulimits++] = (struct st_runtime_rlimit){ name, soft, hard };
+	return 0;
+}
+
+/* The flags that set how RUN steps run and what the image carries besides its config. */
+enum {
+	O_ADD_HOST = 0x2000,
+	O_ALLOW,
+	O_ANNOTATION,
+	O_CGROUP_PARENT,
+	O_SHM_SIZE,
+	O_ULIMIT,
+};
+
+static int parse_run_flag(struct build_cli_opts *o, int c, const char *arg, struct st_error **err)
+{
+	switch (c) {
+	case O_ADD_HOST:
+		return parse_add_host(o, arg, err);
+	case O_ALLOW:
+		/* buildx's entitlements, comma-separated; RUN --network=host needs none here, but
+		 * command lines written for BuildKit ask for it. */
+		for (const char *p = arg; *p;) {
+			size_t n = strcspn(p, ",");
+			if (n == strlen("security.insecure") && !strncmp(p, "security.insecure", n))
+				o->b.flags |= ST_BUILDER_ALLOW_INSECURE;
+			else if (n != strlen("network.host") || strncmp(p, "network.host", n))
+				return st_cli_usage(
+				    err,
+				    "invalid --allow '%s': use security.insecure or "
+				    "network.host",
+				    arg);
+			p += n + (p[n] == ',');
+		}
+		return 0;
+	case O_ANNOTATION:
+		push(&o->annotations, &o->nannotations, arg);
+		return 0;
+	case O_CGROUP_PARENT:
+		o->b.cgroup_parent = arg;
+		return 0;
+	case O_SHM_SIZE:
+		return parse_bytes("--shm-size", arg, &o->b.shm_size, err);
+	case O_ULIMIT:
+		return parse_ulimit(o, arg, err);
+	}
+	return st_cli_usage(err, "see 'strata build --help'");
+}
+
 static int parse_flags(struct st_cli *cli, int argc, char **argv, struct build_cli_opts *o,
 		       struct st_error **err)
 {
@@ -217,6 +401,12 @@ static int parse_flags(struct st_cli *cli, int argc, char **argv, struct build_c
 		O_CHECK
 	};
 	static const struct option longopts[] = {
+		{ "add-host", required_argument, NULL, O_ADD_HOST },
+		{ "allow", required_argument, NULL, O_ALLOW },
+		{ "annotation", required_argument, NULL, O_ANNOTATION },
+		{ "cgroup-parent", required_argument, NULL, O_CGROUP_PARENT },
+		{ "shm-size", required_argument, NULL, O_SHM_SIZE },
+		{ "ulimit", required_argument, NULL, O_ULIMIT },
 		{ "build-arg", required_argument, NULL, O_BUILD_ARG },
 		{ "build-context", required_argument, NULL, O_BUILD_CONTEXT },
 		{ "cache-from", required_argument, NULL, O_CACHE_FROM },
@@ -308,23 +498,34 @@ static int parse_flags(struct st_cli *cli, int argc, char **argv, struct build_c
 			break;
 		case O_PROVENANCE:
 		case O_SBOM:
-			/* CI scripts pass =false to keep attestations out of the image */
+			/* Accepted so that buildx command lines work; =false (what CI scripts
+			 * pass to keep attestations out) needs no word. */
 			if (!optarg || (strcmp(optarg, "false") && strcmp(optarg, "0")))
-				return st_err(
-				    err, ST_E_INVALID,
-				    "--%s: attestations are not available yet; pass --%s=false "
-				    "or leave the flag out",
-				    c == O_SBOM ? "sbom" : "provenance",
-				    c == O_SBOM ? "sbom" : "provenance");
+				fprintf(cli->errout,
+					"strata: build: warning: --%s: attestations are not "
+					"available yet: the image is built without one\n",
+					c == O_SBOM ? "sbom" : "provenance");
+			break;
+		case O_ADD_HOST:
+		case O_ALLOW:
+		case O_ANNOTATION:
+		case O_CGROUP_PARENT:
+		case O_SHM_SIZE:
+		case O_ULIMIT:
+			if (parse_run_flag(o, c, optarg, err) < 0)
+				return -1;
 			break;
 		case O_NETWORK:
-			if (!strcmp(optarg, "none") || !strcmp(optarg, "default"))
+			if (!strcmp(optarg, "default"))
+				o->b.net = ST_RUNTIME_NET_DEFAULT;
+			else if (!strcmp(optarg, "none"))
 				o->b.net = ST_RUNTIME_NET_NONE;
 			else if (!strcmp(optarg, "host"))
 				o->b.net = ST_RUNTIME_NET_HOST;
 			else
-				return st_cli_usage(err, "invalid --network '%s': use none or host",
-						    optarg);
+				return st_cli_usage(
+				    err, "invalid --network '%s': use default, none or host",
+				    optarg);
 			break;
 		case O_NO_CACHE:
 			o->b.flags |= ST_BUILDER_NO_CACHE;
@@ -380,8 +581,9 @@ static int parse_flags(struct st_cli *cli, int argc, char **argv, struct build_c
 				return -1;
 			break;
 		case O_SSH:
-			return st_err(err, ST_E_INVALID,
-				      "--ssh is not supported: strata has no SSH agent forwarding");
+			if (parse_ssh(o, optarg, err) < 0)
+				return -1;
+			break;
 		case O_SDE:
 			if (st_time_parse_epoch(optarg, "--source-date-epoch",
 						&o->b.source_date_epoch, err) < 0)
@@ -861,6 +1063,14 @@ int cmd_build(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 	o.b.n_outputs = o.noutputs;
 	o.b.contexts = o.contexts;
 	o.b.n_contexts = o.ncontexts;
+	o.b.hosts = o.hosts;
+	o.b.n_hosts = o.nhosts;
+	o.b.ssh = o.ssh;
+	o.b.n_ssh = o.nssh;
+	o.b.ulimits = o.ulimits;
+	o.b.n_ulimits = o.nulimits;
+	o.b.annotations = o.annotations;
+	o.b.n_annotations = o.nannotations;
 	/* Before any thread starts: the steps' mounts must die with this process. */
 	if ((rc = st_snapshot_private_ns(err)) < 0)
 		goto out;
@@ -950,5 +1160,17 @@ out:
 	for (size_t i = 0; i < o.nsecret_strs; i++)
 		free(o.secret_strs[i]);
 	free(o.secret_strs);
+	for (size_t i = 0; i < o.nhosts; i++) {
+		free((char *)o.hosts[i].name);
+		free((char *)o.hosts[i].ip);
+	}
+	free(o.hosts);
+	for (size_t i = 0; i < o.nssh; i++) {
+		free((char *)o.ssh[i].id);
+		free((char *)o.ssh[i].path);
+	}
+	free(o.ssh);
+	free(o.ulimits);
+	free(o.annotations);
 	return rc;
 }

@@ -10,6 +10,10 @@ pkgs="build-essential meson ninja-build pkg-config clang clang-format libclang-r
 if [ "${1:-}" = "--bench" ]; then
     pkgs="$pkgs hyperfine time"
 fi
+# RUN steps reach the network through slirp4netns (src/runtime/net.c says why not pasta)
+pkgs="$pkgs slirp4netns"
+# --ssh with a key file runs ssh-agent and ssh-add; the tests make keys with ssh-keygen
+pkgs="$pkgs openssh-client"
 # the man page test renders strata's pages with groff and man
 pkgs="$pkgs groff-base man-db"
 export DEBIAN_FRONTEND=noninteractive

@@ -43,6 +43,8 @@ struct build {
 	char *ctx_dir; /* the context directory (extracted from stdin, or the given one) */
 	char *ctx_tmp; /* when extracted: remove at the end */
 	int ctx_tmp_lock;
+	/* The agents of RUN --mount=type=ssh: NULL without --ssh. */
+	struct builder_ssh *ssh;
 	char *df_name;
 	char *df_key; /* the Dockerfile in explanation keys: its real path when -f named one */
 	const struct st_buf *df_text;
@@ -194,6 +196,11 @@ char builder_stage_escape(const struct stage_run *r)
 const struct st_builder_opts *builder_opts(const struct stage_run *r)
 {
 	return r->b->o;
+}
+
+const struct builder_ssh *builder_ssh_of(const struct stage_run *r)
+{
+	return r->b->ssh;
 }
 
 struct build_pull *builder_puller(const struct stage_run *r)
@@ -1012,6 +1019,7 @@ static void build_release(struct build *b)
 	free(b->df_name);
 	builder_pull_free(b->pull);
 	builder_named_free(b->named);
+	builder_ssh_free(b->ssh);
 	free(b->df_key);
 	free(b->hint);
 	pthread_mutex_destroy(&b->lock);
@@ -1102,6 +1110,33 @@ static int build_checks(struct build *b, struct st_error **err)
 	return rc;
 }
 
+/* buildx's --annotation: "[TYPE:]KEY=VALUE". A build of one platform makes one manifest, so
+ * "manifest" is the only type there is to put an annotation on. */
+static int manifest_annotations(const struct st_builder_opts *o, struct st_image_map *m,
+				struct st_error **err)
+{
+	for (size_t i = 0; i < o->n_annotations; i++) {
+		const char *a = o->annotations[i], *eq = strchr(a, '=');
+		const char *colon = eq ? memchr(a, ':', (size_t)(eq - a)) : NULL;
+		const char *key = a;
+		if (colon) {
+			if ((size_t)(colon - a) != strlen("manifest") || strncmp(a, "manifest", 8))
+				return st_err(err, ST_E_INVALID,
+					      "--annotation '%s': only manifest annotations are "
+					      "supported: a build makes one manifest, no index",
+					      a);
+			key = colon + 1;
+		}
+		if (!eq || eq == key)
+			return st_err(err, ST_E_INVALID,
+				      "--annotation '%s': expected KEY=VALUE or manifest:KEY=VALUE",
+				      a);
+		st_autofree char *k = st_xstrndup(key, (size_t)(eq - key));
+		st_image_map_set(m, k, eq + 1);
+	}
+	return 0;
+}
+
 static int add_labels(struct build *b, struct st_image_config *cfg, struct st_error **err)
 {
 	for (size_t i = 0; i < b->o->n_labels; i++) {
@@ -1150,6 +1185,7 @@ int st_builder_run(struct st_store *s, const struct st_builder_opts *o,
 	struct st_buf text = ST_BUF_INIT;
 	st_autofree char **refs = NULL;
 	size_t nrefs = 0;
+	struct st_image_map annotations = { 0 };
 	int rc = check_platform(&b, err);
 	if (rc == 0)
 		rc = builder_cache_share_new(o, &b.share, err);
@@ -1193,6 +1229,10 @@ int st_builder_run(struct st_store *s, const struct st_builder_opts *o,
 	bool check_only = o->flags & ST_BUILDER_CHECK;
 	if (rc == 0 && !check_only)
 		rc = builder_run_check_root(b.df, b.plan, err);
+	if (rc == 0)
+		rc = manifest_annotations(o, &annotations, err);
+	if (rc == 0 && o->n_ssh)
+		rc = builder_ssh_new(o, &b.ssh, err);
 	if (rc == 0 && b.ctx_dir) {
 		rc = st_dockerignore_load(b.ctx_dir, o->dockerfile, &b.ign, err);
 		if (rc == 0 && !check_only) {
@@ -1307,8 +1347,8 @@ int st_builder_run(struct st_store *s, const struct st_builder_opts *o,
 		if (rc == 0 && b.share)
 			rc = builder_cache_share_inline(b.share, s, in_min, fin->cfg, err);
 		if (rc == 0)
-			rc = builder_export(s, o, fin, b.slots[last].run.lease, refs, nrefs, res,
-					    err);
+			rc = builder_export(s, o, fin, b.slots[last].run.lease, refs, nrefs,
+					    &annotations, res, err);
 		if (rc == 0 && b.share)
 			rc = builder_cache_share_export(b.share, s, in_min, warn, &b, err);
 		if (rc == 0 && res) {
@@ -1320,6 +1360,7 @@ out:
 	for (size_t i = 0; refs && i < nrefs; i++)
 		free(refs[i]);
 	st_buf_release(&text);
+	st_image_map_release(&annotations);
 	build_release(&b);
 	return rc;
 }

@@ -76,6 +76,7 @@ enum st_builder_flags {
 	ST_BUILDER_SOURCE_DATE_EPOCH = 1 << 1, /* clamp every timestamp to 'source_date_epoch' */
 	ST_BUILDER_SQUASH = 1 << 2, /* the final stage's own layers merged into one (--squash) */
 	ST_BUILDER_CHECK = 1 << 3,  /* run the build checks of every stage, build nothing */
+	ST_BUILDER_ALLOW_INSECURE = 1 << 4, /* --allow security.insecure: RUN --security=insecure */
 };
 
 /*
@@ -159,6 +160,26 @@ int st_builder_context_parse(const char *spec, struct st_builder_context *out,
 			     struct st_error **err);
 void st_builder_context_release(struct st_builder_context *c);
 
+/*
+ * An /etc/hosts entry for every RUN step (strata build --add-host NAME:IP). 'ip' may be
+ * "host-gateway", which the build replaces with the host's address (st_runtime_host_address).
+ * Only the name is part of a step's cache key, as in BuildKit: a changed address still hits.
+ */
+struct st_builder_host {
+	const char *name;
+	const char *ip;
+};
+
+/*
+ * An SSH agent for RUN --mount=type=ssh,id=ID (strata build --ssh ID=PATH): 'path' is an
+ * agent's socket, or a private key file, which an ssh-agent strata runs for the build holds.
+ * Steps reach the agent, never the key.
+ */
+struct st_builder_ssh {
+	const char *id;
+	const char *path;
+};
+
 struct st_builder_opts {
 	/* The context: a directory, or a tar stream on 'context_tar_fd' (>= 0) when NULL. */
 	const char *context;
@@ -176,12 +197,25 @@ struct st_builder_opts {
 	size_t n_labels;
 	const char *const *no_cache_stages; /* --no-cache-filter: stage names (or indexes) */
 	size_t n_no_cache_stages;
-	const char *target;   /* stage name; NULL: the last stage */
-	const char *platform; /* NULL: the host; anything else must be the host's platform */
-	enum st_runtime_net net;
+	const char *target;	 /* stage name; NULL: the last stage */
+	const char *platform;	 /* NULL: the host; anything else must be the host's platform */
+	enum st_runtime_net net; /* the network of RUN steps: ST_RUNTIME_NET_DEFAULT in the INIT */
+	const struct st_builder_host *hosts;
+	size_t n_hosts;
+	/* Every RUN step's /dev/shm size in bytes (0: 64 MiB), resource limits and the cgroup
+	 * its container's is made in (NULL: the runtime's choice); all part of its cache key. */
+	uint64_t shm_size;
+	const struct st_runtime_rlimit *ulimits;
+	size_t n_ulimits;
+	const char *cgroup_parent;
+	/* "KEY=VALUE" (or "manifest:KEY=VALUE") annotations on the image's manifest. */
+	const char *const *annotations;
+	size_t n_annotations;
 	const char *runtime; /* "runc" (NULL), "crun" or a path */
 	const struct st_builder_secret *secrets;
 	size_t n_secrets;
+	const struct st_builder_ssh *ssh;
+	size_t n_ssh;
 	unsigned jobs;		   /* stages built at once; 0: the number of online CPUs */
 	unsigned flags;		   /* enum st_builder_flags */
 	int64_t source_date_epoch; /* seconds; with ST_BUILDER_SOURCE_DATE_EPOCH */
@@ -203,7 +237,7 @@ struct st_builder_opts {
 
 #define ST_BUILDER_OPTS_INIT                                                                       \
 	{                                                                                          \
-		.context_tar_fd = -1                                                               \
+		.context_tar_fd = -1, .net = ST_RUNTIME_NET_DEFAULT                                \
 	}
 
 struct st_builder_result {

@@ -65,6 +65,23 @@ char builder_stage_escape(const struct stage_run *r);
 /* The final state of stage 'index' (waits for it). Borrowed. */
 const struct build_state *builder_stage_state(struct stage_run *r, size_t index);
 
+/* ssh.c: the build's SSH agents (one per --ssh), and a relay to one for a step's socket. */
+struct builder_ssh;
+int builder_ssh_new(const struct st_builder_opts *o, struct builder_ssh **out,
+		    struct st_error **err);
+void builder_ssh_free(struct builder_ssh *s);
+/* The agent socket for 'id', or NULL when the build has none. Borrowed. */
+const char *builder_ssh_socket(const struct builder_ssh *s, const char *id);
+/* Borrowed from the build: NULL when it has no --ssh. */
+const struct builder_ssh *builder_ssh_of(const struct stage_run *r);
+/* Listen on <dir>/<name> (with 'mode', 'uid', 'gid') and pass every connection to the agent
+ * socket 'agent', until builder_ssh_relay_stop(). */
+struct builder_ssh_relay;
+int builder_ssh_relay_start(const char *agent, const char *dir, const char *name, mode_t mode,
+			    uid_t uid, gid_t gid, struct builder_ssh_relay **out,
+			    struct st_error **err);
+void builder_ssh_relay_stop(struct builder_ssh_relay *r);
+
 /* pull.c: images named by FROM, COPY --from and RUN --mount from=, pulled per --pull. */
 struct build_pull;
 struct build_pull *builder_pull_new(const struct st_builder_opts *o);
@@ -145,11 +162,13 @@ int builder_outputs_check(const struct st_builder_opts *o, struct st_error **err
 /*
  * output.c: write the final state 'fin' of the build to each of o->outputs (or into the store
  * when there is none), tagged 'tags' (normalised) where an output names nothing; 'lease'
- * holds the layers. Fills res->has_image, res->id and res->metadata.
+ * holds the layers; 'annotations' (may be NULL) go on the manifest. Fills res->has_image,
+ * res->id and res->metadata.
  */
 int builder_export(struct st_store *s, const struct st_builder_opts *o,
 		   const struct build_state *fin, struct st_store_lease *lease, char *const *tags,
-		   size_t n_tags, struct st_builder_result *res, struct st_error **err);
+		   size_t n_tags, const struct st_image_map *annotations,
+		   struct st_builder_result *res, struct st_error **err);
 
 /*
  * squash.c: merge the layers stage 'r' added to its base into one in 'fin' (its final state),

@@ -1,5 +1,5 @@
 /*
- * mount.c: RUN --mount, as BuildKit defines it: bind, cache, tmpfs, secret (ssh is refused).
+ * mount.c: RUN --mount, as BuildKit defines it: bind, cache, tmpfs, secret, ssh.
  *
  * Every mount's host side lives outside the step's rootfs, so nothing written through a mount
  * reaches the overlay upper dir, and so the layer:
@@ -9,7 +9,8 @@
  *     reach the context;
  *   - cache: <store>/cache-mounts/<sha256 of id>, kept across builds, flock()ed per 'sharing';
  *   - secret: a file on a tmpfs mounted under the step dir (never on disk), bound read-only;
- *   - tmpfs: the runtime's.
+ *   - tmpfs: the runtime's;
+ *   - ssh: a relay's socket under the step dir, passing connections to the agent (ssh.c).
  *
  * What enters the step's key: each mount's spec as parsed (never a secret's content); for a
  * bind, the content it shows: the context files' checksums (as COPY lists them, so a changed
@@ -184,10 +185,11 @@ static int spec_parse(const char *text, struct mount_spec *m, struct st_error **
 		if (rc < 0)
 			return -1;
 	}
-	if (m->type == M_SSH)
-		return st_err(err, ST_E_INVALID,
-			      "RUN --mount=type=ssh is not supported: strata has no SSH agent "
-			      "forwarding");
+	/* BuildKit's defaults; the target depends on the mount's place (builder_mounts_setup). */
+	if (m->type == M_SSH && !m->id)
+		m->id = st_xstrdup("default");
+	if (m->type == M_SSH && m->rw)
+		return st_err(err, ST_E_INVALID, "RUN --mount=%s: an ssh mount is read-only", text);
 	if (!rw_set)
 		m->rw = m->type == M_CACHE;
 	if (m->type == M_SECRET) {
@@ -206,7 +208,7 @@ static int spec_parse(const char *text, struct mount_spec *m, struct st_error **
 			return st_err(err, ST_E_INVALID, "RUN --mount=%s: a secret is read-only",
 				      text);
 	}
-	if (m->type != M_SECRET && (!m->target || !*m->target))
+	if (m->type != M_SECRET && m->type != M_SSH && (!m->target || !*m->target))
 		return st_err(err, ST_E_INVALID, "RUN --mount=%s: target is required", text);
 	if (m->type == M_CACHE && (!m->id || !*m->id))
 		set_str(&m->id, m->target);
@@ -231,6 +233,8 @@ static void spec_canon(const struct mount_spec *m, const char *target, struct st
 	if (m->type == M_SECRET)
 		st_buf_addf(b, ",id=%s,env=%s,required=%d", m->id, m->env ? m->env : "",
 			    m->required);
+	if (m->type == M_SSH)
+		st_buf_addf(b, ",id=%s,required=%d", m->id, m->required);
 	if (m->type == M_TMPFS && m->size)
 		st_buf_addf(b, ",size=%s", m->size);
 	if (m->mode >= 0)
@@ -439,6 +443,8 @@ struct host_mount {
 
 struct run_mounts {
 	char *base; /* <step base>/mounts */
+	struct builder_ssh_relay **relays;
+	size_t nrelays;
 	struct host_mount *host;
 	size_t nhost;
 	struct st_runtime_mount *rt;
@@ -824,6 +830,37 @@ static int setup_secret(struct stage_run *r, struct run_mounts *rm, const struct
 	return rc;
 }
 
+static int setup_ssh(struct stage_run *r, struct run_mounts *rm, const struct mount_spec *m,
+		     const char *dir, const char *target, struct st_error **err)
+{
+	const struct builder_ssh *ssh = builder_ssh_of(r);
+	const char *agent = ssh ? builder_ssh_socket(ssh, m->id) : NULL;
+	if (!agent) {
+		if (m->required)
+			return st_err(err, ST_E_NOTFOUND,
+				      "ssh agent '%s' is required but was not provided (strata "
+				      "build --ssh %s=SOCKET|KEYFILE)",
+				      m->id, m->id);
+		return 0; /* as an optional secret: not mounted */
+	}
+	struct builder_ssh_relay *relay = NULL;
+	if (builder_ssh_relay_start(agent, dir, "agent.sock", m->mode >= 0 ? (mode_t)m->mode : 0600,
+				    m->uid >= 0 ? (uid_t)m->uid : 0,
+				    m->gid >= 0 ? (gid_t)m->gid : 0, &relay, err) < 0)
+		return -1;
+	rm->relays = st_xrealloc(rm->relays, (rm->nrelays + 1) * sizeof(*rm->relays));
+	rm->relays[rm->nrelays++] = relay;
+	rt_add(rm, ST_RUNTIME_MOUNT_BIND, keep(rm, st_path_join(dir, "agent.sock")), target, false,
+	       NULL);
+	/* The first agent is the one ssh and git use, unless the image says otherwise. */
+	if (rm->nrelays == 1 && !st_image_config_env_get(r->st.cfg, "SSH_AUTH_SOCK")) {
+		rm->env = st_xrealloc(rm->env, (rm->nenv + 2) * sizeof(*rm->env));
+		rm->env[rm->nenv++] = st_xasprintf("SSH_AUTH_SOCK=%s", target);
+		rm->env[rm->nenv] = NULL;
+	}
+	return 0;
+}
+
 int builder_mounts_setup(struct stage_run *r, const struct st_dockerfile_instr *in,
 			 const char *base, struct run_mounts **out, struct st_error **err)
 {
@@ -835,10 +872,14 @@ int builder_mounts_setup(struct stage_run *r, const struct st_dockerfile_instr *
 	struct run_mounts *rm = st_xcalloc(1, sizeof(*rm));
 	rm->base = st_path_join(base, "mounts");
 	int rc = n ? st_mkdir_p(rm->base, 0700, err) : 0;
+	size_t nssh = 0;
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		const struct mount_spec *m = &v[i];
 		/* A secret given as env= only has no target (spec_parse sets the default). */
 		const char *target = m->target ? keep(rm, target_abs(r, m->target)) : NULL;
+		if (m->type == M_SSH && !target)
+			target = keep(rm, st_xasprintf("/run/buildkit/ssh_agent.%zu", nssh));
+		nssh += m->type == M_SSH;
 		char *dir = st_xasprintf("%s/%zu", rm->base, i);
 		keep(rm, dir);
 		rc = st_mkdir_p(dir, 0700, err);
@@ -862,7 +903,7 @@ int builder_mounts_setup(struct stage_run *r, const struct st_dockerfile_instr *
 			rc = setup_secret(r, rm, m, dir, target, err);
 			break;
 		case M_SSH:
-			rc = st_err(err, ST_E_INVALID, "RUN --mount=type=ssh is not supported");
+			rc = setup_ssh(r, rm, m, dir, target, err);
 			break;
 		}
 		if (rc < 0)
@@ -893,6 +934,9 @@ void builder_run_mounts_free(struct run_mounts *m)
 {
 	if (!m)
 		return;
+	for (size_t i = 0; i < m->nrelays; i++)
+		builder_ssh_relay_stop(m->relays[i]);
+	free(m->relays);
 	bool busy = false;
 	for (size_t i = m->nhost; i > 0; i--) {
 		struct host_mount *h = &m->host[i - 1];

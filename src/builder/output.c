@@ -202,6 +202,7 @@ struct exporter {
 	struct st_store_lease *lease;
 	char *const *tags; /* normalised -t values */
 	size_t n_tags;
+	const struct st_image_map *annotations; /* the manifest's, or NULL */
 	struct st_store_image *written; /* the image's blobs, written once */
 	struct st_registry *reg;
 	json_t *meta;
@@ -241,6 +242,7 @@ static int write_image(struct exporter *x, struct st_error **err)
 		.layers = x->fin->layers,
 		.n_layers = x->fin->n_layers,
 		.lease = x->lease,
+		.annotations = x->annotations,
 	};
 	return st_local_image_write(x->s, &c, &x->written, err);
 }
@@ -446,7 +448,8 @@ static int export_one(struct exporter *x, const struct st_builder_output *out,
 
 int builder_export(struct st_store *s, const struct st_builder_opts *o,
 		   const struct build_state *fin, struct st_store_lease *lease, char *const *tags,
-		   size_t n_tags, struct st_builder_result *res, struct st_error **err)
+		   size_t n_tags, const struct st_image_map *annotations,
+		   struct st_builder_result *res, struct st_error **err)
 {
 	struct exporter x = { .s = s,
 			      .o = o,
@@ -454,6 +457,7 @@ int builder_export(struct st_store *s, const struct st_builder_opts *o,
 			      .lease = lease,
 			      .tags = tags,
 			      .n_tags = n_tags,
+			      .annotations = annotations,
 			      .meta = json_object() };
 	const struct st_builder_output image = ST_BUILDER_OUTPUT_INIT;
 	const struct st_builder_output *outs = o->n_outputs ? o->outputs : &image;

@@ -27,8 +27,8 @@
 #include "util/banned.h"
 
 /* --network and --security; --mount is mount.c's. */
-static int check_flags(const struct st_dockerfile_instr *in, struct st_buf *canon,
-		       struct st_error **err)
+static int check_flags(struct stage_run *r, const struct st_dockerfile_instr *in,
+		       struct st_buf *canon, struct st_error **err)
 {
 	for (size_t i = 0; i < in->nflags; i++) {
 		const struct st_dockerfile_flag *f = &in->flags[i];
@@ -42,16 +42,21 @@ static int check_flags(const struct st_dockerfile_instr *in, struct st_buf *cano
 				    "RUN --network=%s: unknown network mode: use default, "
 				    "none or host",
 				    v);
-			st_buf_addf(canon, " --network=%s", v);
+			/* keyed as the mode the step gets: see builder_run_key() */
 		} else if (!strcmp(f->name, "security")) {
-			if (!strcmp(v, "insecure"))
+			/* Insecure only when the build allows it, as BuildKit asks for the
+			 * security.insecure entitlement. */
+			if (!strcmp(v, "insecure") &&
+			    !(builder_opts(r)->flags & ST_BUILDER_ALLOW_INSECURE))
 				return st_err(
 				    err, ST_E_INVALID,
-				    "RUN --security=insecure is not supported: strata runs "
-				    "no privileged steps");
-			if (strcmp(v, "sandbox"))
+				    "RUN --security=insecure needs the build to allow it: "
+				    "strata build --allow security.insecure");
+			if (strcmp(v, "sandbox") && strcmp(v, "insecure"))
 				return st_err(err, ST_E_INVALID,
-					      "RUN --security=%s: unknown mode: use sandbox", v);
+					      "RUN --security=%s: unknown mode: use sandbox or "
+					      "insecure",
+					      v);
 			/* sandbox is what every step gets: nothing changes, not even the key */
 		} else {
 			return st_err(err, ST_E_INVALID, "RUN: unknown flag --%s", f->name);
@@ -181,12 +186,31 @@ static enum st_runtime_net step_net(struct stage_run *r, const struct st_dockerf
 	return builder_opts(r)->net;
 }
 
+static bool step_insecure(const struct st_dockerfile_instr *in)
+{
+	const char *v = st_dockerfile_instr_flag(in, "security");
+	return v && !strcmp(v, "insecure");
+}
+
+static const char *net_name(enum st_runtime_net net)
+{
+	switch (net) {
+	case ST_RUNTIME_NET_NONE:
+		return "none";
+	case ST_RUNTIME_NET_HOST:
+		return "host";
+	case ST_RUNTIME_NET_DEFAULT:
+		break;
+	}
+	return "default";
+}
+
 int builder_run_key(struct stage_run *r, const struct st_dockerfile_instr *in, struct key_inputs *k,
 		    struct st_error **err)
 {
 	struct st_buf canon = ST_BUF_INIT;
 	st_buf_addf(&canon, "run%s", in->json ? " json" : "");
-	if (check_flags(in, &canon, err) < 0 || builder_mounts_key(r, in, &canon, k, err) < 0) {
+	if (check_flags(r, in, &canon, err) < 0 || builder_mounts_key(r, in, &canon, k, err) < 0) {
 		st_buf_release(&canon);
 		return -1;
 	}
@@ -201,10 +225,37 @@ int builder_run_key(struct stage_run *r, const struct st_dockerfile_instr *in, s
 		st_buf_addf(&canon, "\x1escript=%s", script->content);
 	for (size_t i = 0; i < r->nargs; i++)
 		st_buf_addf(&k->args, "%s\n", r->args[i]);
-	/* The network the step sees can change what it produces. Named, not numbered: a miss
-	 * explains itself with the two values ("network changed from host to none"). */
-	st_buf_addf(&canon, "\x1enetwork=%s",
-		    step_net(r, in) == ST_RUNTIME_NET_HOST ? "host" : "none");
+	/* The network the step sees can change what it produces: BuildKit keys the mode as
+	 * the step gets it (RUN --network=default takes the build's), and the names of the
+	 * --add-host entries but not their addresses. Named, not numbered: a miss explains
+	 * itself with the two values ("network changed from host to none"). */
+	st_buf_addf(&canon, "\x1enetwork=%s", net_name(step_net(r, in)));
+	const struct st_builder_opts *o = builder_opts(r);
+	if (o->n_hosts) {
+		st_buf_adds(&canon, "\x1e"
+				    "add-host=");
+		for (size_t i = 0; i < o->n_hosts; i++)
+			st_buf_addf(&canon, "%s%s", i ? "," : "", o->hosts[i].name);
+	}
+	/* The rest of what BuildKit keys of an exec: its security mode, /dev/shm's size,
+	 * resource limits and cgroup parent. */
+	if (step_insecure(in))
+		st_buf_adds(&canon, "\x1e"
+				    "security=insecure");
+	if (o->shm_size)
+		st_buf_addf(&canon, "\x1eshm-size=%llu", (unsigned long long)o->shm_size);
+	if (o->n_ulimits) {
+		st_buf_adds(&canon, "\x1e"
+				    "ulimit=");
+		for (size_t i = 0; i < o->n_ulimits; i++)
+			st_buf_addf(&canon, "%s%s=%lld:%lld", i ? "," : "", o->ulimits[i].name,
+				    (long long)o->ulimits[i].soft, (long long)o->ulimits[i].hard);
+	}
+	if (o->cgroup_parent)
+		st_buf_addf(&canon,
+			    "\x1e"
+			    "cgroup-parent=%s",
+			    o->cgroup_parent);
 	st_buf_add(&k->instr_own, canon.data, canon.len);
 	k->instr = k->instr_own.data;
 	st_buf_release(&canon);
@@ -266,13 +317,13 @@ static void add_no_net_hint(struct st_buf *msg, const struct st_dockerfile_instr
 	const char *v = st_dockerfile_instr_flag(in, "network");
 	if (v && !strcmp(v, "none"))
 		st_buf_adds(msg, "\nhint: this step ran with RUN --network=none, and its output "
-				 "shows a failed name lookup or connection: give it the host's "
-				 "network with RUN --network=host");
+				 "shows a failed name lookup or connection: give it a network "
+				 "with RUN --network=default");
 	else
-		st_buf_adds(msg, "\nhint: this step ran without network (the build's network is "
-				 "none, the default), and its output shows a failed name lookup or "
-				 "connection: give it the host's network with `strata build "
-				 "--network host`, or this step alone with RUN --network=host");
+		st_buf_adds(msg, "\nhint: this step ran without network (the build's --network is "
+				 "none), and its output shows a failed name lookup or connection: "
+				 "give it one with `strata build --network default` (the default), "
+				 "or this step alone with RUN --network=default");
 }
 
 static bool dir_empty(const char *path);
@@ -323,27 +374,56 @@ static bool dir_empty(const char *path)
 	return empty;
 }
 
-static int write_etc_files(const char *bundle, const struct st_builder_opts *o, char **hosts,
-			   char **resolv, char **hostname, struct st_error **err)
+/* A step's hostname (BuildKit's is "buildkitsandbox"). */
+#define STEP_HOSTNAME "strata"
+
+/* BuildKit's /etc/hosts, then the build's --add-host entries. The step's own name is on the
+ * loopback line, as BuildKit puts it, so that a tool resolving it does not ask the network. */
+static int write_hosts(const char *path, const struct st_builder_opts *o, struct st_error **err)
+{
+	struct st_buf h = ST_BUF_INIT;
+	st_buf_adds(&h, "127.0.0.1\tlocalhost " STEP_HOSTNAME
+			"\n::1\tlocalhost ip6-localhost ip6-loopback\n");
+	st_autofree char *host_ip = NULL;
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < o->n_hosts; i++) {
+		const char *ip = o->hosts[i].ip;
+		if (!strcmp(ip, "host-gateway")) {
+			if (!host_ip && st_runtime_host_address(&host_ip, err) < 0) {
+				rc = st_err_wrap(err, "--add-host %s:host-gateway",
+						 o->hosts[i].name);
+				break;
+			}
+			ip = host_ip;
+		}
+		st_buf_addf(&h, "%s\t%s\n", ip, o->hosts[i].name);
+	}
+	if (rc == 0)
+		rc = st_write_file_atomic(path, NULL, h.data, h.len, 0644, err);
+	st_buf_release(&h);
+	return rc;
+}
+
+static int write_etc_files(const char *bundle, const struct st_builder_opts *o,
+			   enum st_runtime_net net, char **hosts, char **resolv, char **hostname,
+			   struct st_error **err)
 {
 	*hosts = st_path_join(bundle, "hosts");
 	*resolv = st_path_join(bundle, "resolv.conf");
 	*hostname = st_path_join(bundle, "hostname");
-	static const char h[] = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n";
-	if (st_write_file_atomic(*hosts, NULL, h, sizeof(h) - 1, 0644, err) < 0)
+	if (write_hosts(*hosts, o, err) < 0)
 		return -1;
-	struct st_buf rv = ST_BUF_INIT;
+	struct st_buf host = ST_BUF_INIT, rv = ST_BUF_INIT;
 	struct st_error *rerr = NULL;
-	if (o->net != ST_RUNTIME_NET_HOST || st_read_file("/etc/resolv.conf", &rv, &rerr) < 0) {
-		st_error_free(rerr);
-		st_buf_reset(&rv);
-		st_buf_adds(&rv, "");
-	}
-	int rc = st_write_file_atomic(*resolv, NULL, rv.data ? rv.data : "", rv.len, 0644, err);
+	if (st_read_file("/etc/resolv.conf", &host, &rerr) < 0)
+		st_error_free(rerr); /* a host without one: the step gets none either */
+	st_runtime_resolv_conf(net, st_buf_str(&host), &rv);
+	int rc = st_write_file_atomic(*resolv, NULL, st_buf_str(&rv), rv.len, 0644, err);
+	st_buf_release(&host);
 	st_buf_release(&rv);
 	if (rc < 0)
 		return -1;
-	static const char hn[] = "strata\n";
+	static const char hn[] = STEP_HOSTNAME "\n";
 	return st_write_file_atomic(*hostname, NULL, hn, sizeof(hn) - 1, 0644, err);
 }
 
@@ -527,13 +607,25 @@ int builder_run_exec(struct stage_run *r, const struct st_dockerfile_instr *in,
 
 	st_autofree char *hosts = NULL, *resolv = NULL, *hostname = NULL;
 	enum st_runtime_net net = step_net(r, in);
-	struct st_builder_opts netopts = *o;
-	netopts.net = net;
 	if (rc == 0)
-		rc = write_etc_files(step.bundle, &netopts, &hosts, &resolv, &hostname, err);
+		rc = write_etc_files(step.bundle, o, net, &hosts, &resolv, &hostname, err);
+	/* Said before the runtime fails on it, with less to go on. */
+	if (rc == 0 && o->cgroup_parent && access("/sys/fs/cgroup", W_OK) < 0)
+		rc = st_err_errno(err,
+				  "--cgroup-parent %s: strata cannot make cgroups on this host "
+				  "(/sys/fs/cgroup)",
+				  o->cgroup_parent);
+	st_auto(st_runtime_netns) struct st_runtime_netns *netns = NULL;
+	if (rc == 0 && net == ST_RUNTIME_NET_DEFAULT)
+		rc = st_runtime_netns_new(&netns, err);
 	st_autofree char *script_file = NULL, *script_dest = NULL;
 	if (rc == 0 && script)
 		rc = write_script(step.bundle, script, &script_file, &script_dest, err);
+	/* The id names the step's dir: unique, and builder_run_cleanup_stale() can tell by its
+	 * lock whether the build that made it still runs. */
+	const char *slash = base ? strrchr(base, '/') : NULL;
+	st_autofree char *id =
+	    base ? st_xasprintf("strata-build-%s", slash ? slash + 1 : base) : NULL;
 	size_t nextra = 0;
 	const struct st_runtime_mount *extra = builder_mounts_runtime(rmounts, &nextra);
 	struct st_runtime_mount *mounts = st_xcalloc(4 + nextra, sizeof(*mounts));
@@ -563,10 +655,17 @@ int builder_run_exec(struct stage_run *r, const struct st_dockerfile_instr *in,
 		.gid = gid,
 		.additional_gids = gids,
 		.n_additional_gids = ngids,
-		.hostname = "strata",
+		.hostname = STEP_HOSTNAME,
 		.net = net,
+		.netns = netns ? st_runtime_netns_path(netns) : NULL,
 		.mounts = mounts,
 		.n_mounts = nm,
+		.shm_size = o->shm_size,
+		.rlimits = o->ulimits,
+		.n_rlimits = o->n_ulimits,
+		.insecure = step_insecure(in),
+		.cgroup_parent = o->cgroup_parent,
+		.id = id,
 	};
 	if (rc == 0)
 		rc = check_arg_size(argv, env, in->json, err);
@@ -579,10 +678,6 @@ int builder_run_exec(struct stage_run *r, const struct st_dockerfile_instr *in,
 	if (rc == 0) {
 		st_autofree char *sroot = state_root(r->s, o->runtime);
 		struct st_runtime_opts ro = { .runtime = o->runtime, .state_root = sroot };
-		/* The id names the step's dir: unique, and builder_run_cleanup_stale() can tell by
-		 * its lock whether the build that made it still runs. */
-		const char *slash = strrchr(base, '/');
-		st_autofree char *id = st_xasprintf("strata-build-%s", slash ? slash + 1 : base);
 		rc = st_runtime_run(&ro, step.bundle, id, on_output, &watch, &code, err);
 	}
 	/* The config holds the env= secrets: it goes as soon as the runtime is done. */

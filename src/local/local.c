@@ -284,6 +284,9 @@ static int write_image(struct st_store *s, const struct st_local_commit *c,
 			d.size = (int64_t)c->layers[i].size;
 			st_image_manifest_add_layer(m, &d);
 		}
+		for (size_t i = 0; c->annotations && i < c->annotations->n; i++)
+			st_image_map_set(&m->annotations, c->annotations->v[i].key,
+					 c->annotations->v[i].value);
 		st_image_manifest_serialize(m, &mbytes);
 		rc = put_leased(s, lease, mbytes.data, mbytes.len, &mdig, err);
 	}

@@ -88,6 +88,7 @@ struct st_local_commit {
 	const char *const *refs; /* normalised names to point at the image; may be none */
 	size_t n_refs;
 	struct st_store_lease *lease; /* protects the layers until committed; may be NULL */
+	const struct st_image_map *annotations; /* the manifest's; may be NULL */
 };
 
 /*

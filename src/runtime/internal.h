@@ -8,4 +8,11 @@
  */
 int st_runtime_open_in_root(int root, const char *rel, int flags);
 
+/* In a forked child, before exec (both are async-signal-safe): */
+/* default signal dispositions and mask, so a program behaves as if started from a shell (the
+ * caller may ignore SIGPIPE or block signals); */
+void st_runtime_reset_signals(void);
+/* close every fd from 'fd' up (close_range(2), Linux 5.9+; on older kernels the fds stay). */
+void st_runtime_close_from(int fd);
+
 #endif

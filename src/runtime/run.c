@@ -40,6 +40,7 @@
 #include <dirent.h>
 #include <unistd.h>
 
+#include "runtime/internal.h"
 #include "util/buf.h"
 #include "util/cancel.h"
 #include "util/cleanup.h"
@@ -78,17 +79,10 @@ static bool is_executable(const char *path)
 	return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0;
 }
 
-/* New: the runtime's absolute or given path. Searches $PATH, then the usual sbin dirs too,
- * since runc lives in /usr/sbin, which a user's PATH may lack. */
-static char *find_runtime(const char *name, struct st_error **err)
+/* Searches $PATH, then the usual sbin dirs too, since runc and slirp4netns live in /usr/sbin
+ * or /usr/bin and a user's PATH may lack the former. */
+char *st_runtime_search_path(const char *name)
 {
-	if (strchr(name, '/')) {
-		if (is_executable(name))
-			return st_xstrdup(name);
-		st_err(err, ST_E_RUNTIME, "runtime '%s' not found: %s", name,
-		       access(name, F_OK) == 0 ? "not an executable file" : "no such file");
-		return NULL;
-	}
 	const char *env = getenv("PATH");
 	st_autofree char *dirs = st_xasprintf("%s:%s", env ? env : "", DEFAULT_PATH);
 	char *save = NULL;
@@ -100,8 +94,24 @@ static char *find_runtime(const char *name, struct st_error **err)
 			return p;
 		free(p);
 	}
-	st_err(err, ST_E_RUNTIME, "runtime '%s' not found in PATH (is it installed?)", name);
 	return NULL;
+}
+
+/* New: the runtime's absolute or given path. */
+static char *find_runtime(const char *name, struct st_error **err)
+{
+	if (strchr(name, '/')) {
+		if (is_executable(name))
+			return st_xstrdup(name);
+		st_err(err, ST_E_RUNTIME, "runtime '%s' not found: %s", name,
+		       access(name, F_OK) == 0 ? "not an executable file" : "no such file");
+		return NULL;
+	}
+	char *p = st_runtime_search_path(name);
+	if (!p)
+		st_err(err, ST_E_RUNTIME, "runtime '%s' not found in PATH (is it installed?)",
+		       name);
+	return p;
 }
 
 /* A NULL-terminated argv built before any fork. */
@@ -142,9 +152,7 @@ static void argv_runtime(struct argv *a, const char *path, const struct st_runti
 	}
 }
 
-/* In a child: default signal dispositions and mask, so the runtime behaves as if started
- * from a shell (the caller may ignore SIGPIPE or block signals). */
-static void reset_signals(void)
+void st_runtime_reset_signals(void)
 {
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
@@ -157,7 +165,7 @@ static void reset_signals(void)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
-static void close_from(int fd)
+void st_runtime_close_from(int fd)
 {
 	/* close_range(2) is Linux 5.9+; on older kernels the fds stay (all are O_CLOEXEC here). */
 	syscall(SYS_close_range, (unsigned)fd, ~0U, 0U);
@@ -166,15 +174,15 @@ static void close_from(int fd)
 /* In a child: exec argv with stdio as given; on failure write errno to 'status_fd'. */
 static void exec_child(char *const *argv, int in, int out, int errfd, int status_fd)
 {
-	reset_signals();
+	st_runtime_reset_signals();
 	if (dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(errfd, 2) < 0)
 		goto fail;
 	if (status_fd >= 0) {
 		if (dup2(status_fd, 3) < 0 || fcntl(3, F_SETFD, FD_CLOEXEC) < 0)
 			goto fail;
-		close_from(4);
+		st_runtime_close_from(4);
 	} else {
-		close_from(3);
+		st_runtime_close_from(3);
 	}
 	execv(argv[0], argv);
 fail:;

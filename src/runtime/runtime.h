@@ -4,13 +4,16 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
+#include "util/buf.h"
 #include "util/err.h"
 
 enum st_runtime_net {
-	ST_RUNTIME_NET_NONE, /* a new network namespace: only lo, brought up by the runtime */
-	ST_RUNTIME_NET_HOST, /* the host's network namespace */
+	ST_RUNTIME_NET_NONE,	/* a new network namespace: only lo, brought up by the runtime */
+	ST_RUNTIME_NET_HOST,	/* the host's network namespace */
+	ST_RUNTIME_NET_DEFAULT, /* the namespace spec->netns names (st_runtime_netns_new()) */
 };
 
 enum st_runtime_mount_type {
@@ -30,6 +33,16 @@ struct st_runtime_mount {
 	unsigned flags;		 /* enum st_runtime_mount_flags */
 	const char *options;	 /* extra comma-separated options ("size=64m,mode=1777"), or NULL */
 };
+
+/* One resource limit (Docker's --ulimit): 'name' as setrlimit(2) names it without RLIMIT_
+ * and lower-case ("nofile", "nproc"); -1 is unlimited. */
+struct st_runtime_rlimit {
+	const char *name;
+	int64_t soft, hard;
+};
+
+/* The names st_runtime_rlimit takes (Docker's list), NULL-terminated. */
+extern const char *const st_runtime_rlimit_names[];
 
 /*
  * What to run and how. All pointers are borrowed. The defaults (zero values) are those of a
@@ -55,8 +68,17 @@ struct st_runtime_spec {
 	size_t n_additional_gids;
 	const char *hostname; /* NULL: the runtime leaves the UTS namespace's default */
 	enum st_runtime_net net;
+	const char *netns; /* NET_DEFAULT: the namespace to join, st_runtime_netns_path() */
 	const struct st_runtime_mount *mounts; /* applied after the standard ones, in order */
 	size_t n_mounts;
+	uint64_t shm_size; /* bytes of the /dev/shm tmpfs; 0: Docker's 64 MiB */
+	const struct st_runtime_rlimit *rlimits; /* replace the defaults of the same name */
+	size_t n_rlimits;
+	/* BuildKit's RUN --security=insecure: every capability strata holds, no masked or
+	 * read-only paths, /sys and cgroups writable, every device allowed. */
+	bool insecure;
+	const char *cgroup_parent; /* the container's cgroup is made below it; NULL: none */
+	const char *id;		   /* the container's id, naming its cgroup below cgroup_parent */
 };
 
 /*
@@ -109,6 +131,37 @@ int st_runtime_placeholders_remove(const char *rootfs,
 void st_runtime_placeholders_release(struct st_runtime_placeholders *placeholders);
 void st_runtime_placeholders_releasep(struct st_runtime_placeholders *placeholders);
 #define st_auto_runtime_placeholders __attribute__((cleanup(st_runtime_placeholders_releasep)))
+
+/*
+ * A network namespace as Docker's default bridge gives a container: its own loopback, one
+ * interface (10.0.2.100/24) and a default route through slirp4netns to the host's network,
+ * with a DNS forwarder at ST_RUNTIME_NETNS_DNS; the host's own loopback is out of reach.
+ * It lasts until st_runtime_netns_free(), or until strata dies. ST_E_RUNTIME when slirp4netns
+ * is missing or fails (its message quoted). See net.c.
+ */
+struct st_runtime_netns;
+#define ST_RUNTIME_NETNS_DNS "10.0.2.3"
+int st_runtime_netns_new(struct st_runtime_netns **out, struct st_error **err);
+/* Borrowed: "/proc/<pid>/ns/net", for st_runtime_spec.netns. */
+const char *st_runtime_netns_path(const struct st_runtime_netns *ns);
+void st_runtime_netns_free(struct st_runtime_netns *ns);
+void st_runtime_netns_freep(struct st_runtime_netns **ns);
+
+/*
+ * A step's /etc/resolv.conf from the host's text 'host', appended to 'out': the host's as is
+ * for NET_HOST; nothing for NET_NONE (there is no one to ask); for NET_DEFAULT, the host's
+ * search and options lines with ST_RUNTIME_NETNS_DNS as the only nameserver.
+ */
+void st_runtime_resolv_conf(enum st_runtime_net net, const char *host, struct st_buf *out);
+
+/*
+ * *ip (new) is where a step reaches the host, what Docker's "host-gateway" stands for: the
+ * host's first IPv4 address that is up and not loopback. ST_E_NOTFOUND when it has none.
+ */
+int st_runtime_host_address(char **ip, struct st_error **err);
+
+/* New: the path of the executable 'name' in $PATH or the usual bin and sbin dirs, or NULL. */
+char *st_runtime_search_path(const char *name);
 
 /* Which stream a chunk of output came from. */
 enum st_runtime_stream {

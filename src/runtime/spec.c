@@ -3,6 +3,9 @@
 
 #include <jansson.h>
 #include <string.h>
+#include <ctype.h>
+#include <linux/capability.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 
 #include "util/buf.h"
@@ -16,6 +19,62 @@ static const char *const default_caps[] = {
 	"CAP_MKNOD",   "CAP_NET_RAW",	   "CAP_SETGID",	   "CAP_SETUID",
 	"CAP_SETFCAP", "CAP_SETPCAP",	   "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT",
 	"CAP_KILL",    "CAP_AUDIT_WRITE",
+};
+
+/* Every capability, by number (linux/capability.h), for RUN --security=insecure. */
+static const char *const all_caps[] = {
+	"CAP_CHOWN",
+	"CAP_DAC_OVERRIDE",
+	"CAP_DAC_READ_SEARCH",
+	"CAP_FOWNER",
+	"CAP_FSETID",
+	"CAP_KILL",
+	"CAP_SETGID",
+	"CAP_SETUID",
+	"CAP_SETPCAP",
+	"CAP_LINUX_IMMUTABLE",
+	"CAP_NET_BIND_SERVICE",
+	"CAP_NET_BROADCAST",
+	"CAP_NET_ADMIN",
+	"CAP_NET_RAW",
+	"CAP_IPC_LOCK",
+	"CAP_IPC_OWNER",
+	"CAP_SYS_MODULE",
+	"CAP_SYS_RAWIO",
+	"CAP_SYS_CHROOT",
+	"CAP_SYS_PTRACE",
+	"CAP_SYS_PACCT",
+	"CAP_SYS_ADMIN",
+	"CAP_SYS_BOOT",
+	"CAP_SYS_NICE",
+	"CAP_SYS_RESOURCE",
+	"CAP_SYS_TIME",
+	"CAP_SYS_TTY_CONFIG",
+	"CAP_MKNOD",
+	"CAP_LEASE",
+	"CAP_AUDIT_WRITE",
+	"CAP_AUDIT_CONTROL",
+	"CAP_SETFCAP",
+	"CAP_MAC_OVERRIDE",
+	"CAP_MAC_ADMIN",
+	"CAP_SYSLOG",
+	"CAP_WAKE_ALARM",
+	"CAP_BLOCK_SUSPEND",
+	"CAP_AUDIT_READ",
+	"CAP_PERFMON",
+	"CAP_BPF",
+	"CAP_CHECKPOINT_RESTORE",
+};
+
+const char *const st_runtime_rlimit_names[] = {
+	"core",	  "cpu",   "data", "fsize",  "locks",  "memlock",    "msgqueue", "nice",
+	"nofile", "nproc", "rss",  "rtprio", "rttime", "sigpending", "stack",	 NULL,
+};
+/* The resource of each name above, in the same order. */
+static const int rlimit_resources[] = {
+	RLIMIT_CORE,	RLIMIT_CPU,	 RLIMIT_DATA,	RLIMIT_FSIZE,	   RLIMIT_LOCKS,
+	RLIMIT_MEMLOCK, RLIMIT_MSGQUEUE, RLIMIT_NICE,	RLIMIT_NOFILE,	   RLIMIT_NPROC,
+	RLIMIT_RSS,	RLIMIT_RTPRIO,	 RLIMIT_RTTIME, RLIMIT_SIGPENDING, RLIMIT_STACK,
 };
 
 /* Docker's masked and read-only paths (moby oci/defaults.go), a superset of runc's. */
@@ -64,17 +123,21 @@ static json_t *mount_obj(const char *dest, const char *type, const char *source,
 			 source, "options", str_array(opts, n));
 }
 
-static void add_standard_mounts(json_t *mounts)
+static void add_standard_mounts(json_t *mounts, const struct st_runtime_spec *spec)
 {
 	static const char *const proc[] = { "nosuid", "noexec", "nodev" };
 	static const char *const dev[] = { "nosuid", "strictatime", "mode=755", "size=65536k" };
 	static const char *const pts[] = { "nosuid",	    "noexec",	 "newinstance",
 					   "ptmxmode=0666", "mode=0620", "gid=5" };
-	static const char *const shm[] = { "nosuid", "noexec", "nodev", "mode=1777",
-					   "size=65536k" };
+	st_autofree char *shm_size =
+	    spec->shm_size ? st_xasprintf("size=%llu", (unsigned long long)spec->shm_size)
+			   : st_xstrdup("size=65536k");
+	const char *const shm[] = { "nosuid", "noexec", "nodev", "mode=1777", shm_size };
 	static const char *const mqueue[] = { "nosuid", "noexec", "nodev" };
+	/* The last option goes for an insecure step: /sys and cgroups writable. */
 	static const char *const sys[] = { "nosuid", "noexec", "nodev", "ro" };
 	static const char *const cgroup[] = { "nosuid", "noexec", "nodev", "relatime", "ro" };
+	size_t ro = spec->insecure ? 1 : 0;
 	json_array_append_new(mounts, mount_obj("/proc", "proc", "proc", proc, N(proc)));
 	/* A tmpfs /dev: the runtime then creates the standard device nodes in it. */
 	json_array_append_new(mounts, mount_obj("/dev", "tmpfs", "tmpfs", dev, N(dev)));
@@ -82,9 +145,9 @@ static void add_standard_mounts(json_t *mounts)
 	json_array_append_new(mounts, mount_obj("/dev/shm", "tmpfs", "shm", shm, N(shm)));
 	json_array_append_new(mounts,
 			      mount_obj("/dev/mqueue", "mqueue", "mqueue", mqueue, N(mqueue)));
-	json_array_append_new(mounts, mount_obj("/sys", "sysfs", "sysfs", sys, N(sys)));
-	json_array_append_new(mounts,
-			      mount_obj("/sys/fs/cgroup", "cgroup", "cgroup", cgroup, N(cgroup)));
+	json_array_append_new(mounts, mount_obj("/sys", "sysfs", "sysfs", sys, N(sys) - ro));
+	json_array_append_new(
+	    mounts, mount_obj("/sys/fs/cgroup", "cgroup", "cgroup", cgroup, N(cgroup) - ro));
 }
 
 static void add_options(json_t *opts, const char *extra)
@@ -142,6 +205,74 @@ static int add_extra_mount(json_t *mounts, const struct st_runtime_mount *m, str
 	return 0;
 }
 
+/* The capabilities strata may hand on: its bounding set (a container may lack some). */
+static json_t *held_caps(void)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; i < N(all_caps); i++)
+		if (prctl(PR_CAPBSET_READ, (unsigned long)i, 0, 0, 0) == 1)
+			json_array_append_new(a, json_string(all_caps[i]));
+	return a;
+}
+
+/* The resource 'name' stands for, or -1. */
+static int rlimit_resource(const char *name)
+{
+	for (size_t i = 0; st_runtime_rlimit_names[i]; i++)
+		if (!strcmp(st_runtime_rlimit_names[i], name))
+			return rlimit_resources[i];
+	return -1;
+}
+
+/*
+ * A hard limit above strata's own needs CAP_SYS_RESOURCE, which a container strata runs in
+ * may lack: say so here rather than have the runtime fail with "operation not permitted".
+ */
+static int check_raise(const struct st_runtime_rlimit *r, int resource, struct st_error **err)
+{
+	struct rlimit cur;
+	if (getrlimit(resource, &cur) < 0 || cur.rlim_max == RLIM_INFINITY)
+		return 0;
+	if (r->hard != -1 && (rlim_t)r->hard <= cur.rlim_max)
+		return 0;
+	if (prctl(PR_CAPBSET_READ, (unsigned long)CAP_SYS_RESOURCE, 0, 0, 0) == 1)
+		return 0;
+	return st_err(err, ST_E_INVALID,
+		      "resource limit '%s': the hard limit asked for is above strata's own, %llu, "
+		      "and raising it takes CAP_SYS_RESOURCE, which strata does not have here",
+		      r->name, (unsigned long long)cur.rlim_max);
+}
+
+static json_t *rlimit_obj(const char *name, json_int_t soft, json_int_t hard)
+{
+	st_autofree char *type = st_xasprintf("RLIMIT_%s", name);
+	for (char *p = type; *p; p++)
+		*p = (char)toupper((unsigned char)*p);
+	/* -1 is RLIM_INFINITY in the spec's uint64 */
+	return json_pack("{s:s, s:I, s:I}", "type", type, "hard", hard, "soft", soft);
+}
+
+static json_t *rlimits_obj(const struct st_runtime_spec *spec)
+{
+	json_t *a = json_array();
+	bool nofile = false;
+	for (size_t i = 0; i < spec->n_rlimits; i++) {
+		const struct st_runtime_rlimit *r = &spec->rlimits[i];
+		nofile |= !strcmp(r->name, "nofile");
+		json_array_append_new(a, rlimit_obj(r->name, r->soft, r->hard));
+	}
+	if (nofile)
+		return a;
+	/* Without CAP_SYS_RESOURCE the runtime cannot raise the hard limit: stay within it. */
+	struct rlimit rl;
+	json_int_t n = NOFILE_WANTED;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_max != RLIM_INFINITY &&
+	    rl.rlim_max < (rlim_t)n)
+		n = (json_int_t)rl.rlim_max;
+	json_array_append_new(a, rlimit_obj("nofile", n, n));
+	return a;
+}
+
 static json_t *process_obj(const struct st_runtime_spec *spec)
 {
 	json_t *gids = json_array();
@@ -156,19 +287,11 @@ static json_t *process_obj(const struct st_runtime_spec *spec)
 
 	/* Docker gives a non-root process the bounding set only: it must exec a file
 	 * capability or setuid binary to gain any of them. */
-	size_t neff = spec->uid == 0 ? N(default_caps) : 0;
-	json_t *caps = json_pack(
-	    "{s:o, s:o, s:o}", "bounding", str_array(default_caps, N(default_caps)), "effective",
-	    str_array(default_caps, neff), "permitted", str_array(default_caps, neff));
-
-	/* Without CAP_SYS_RESOURCE the runtime cannot raise the hard limit: stay within it. */
-	struct rlimit rl;
-	json_int_t nofile = NOFILE_WANTED;
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_max != RLIM_INFINITY &&
-	    rl.rlim_max < (rlim_t)nofile)
-		nofile = (json_int_t)rl.rlim_max;
-	json_t *rlimits =
-	    json_pack("[{s:s, s:I, s:I}]", "type", "RLIMIT_NOFILE", "hard", nofile, "soft", nofile);
+	json_t *set = spec->insecure ? held_caps() : str_array(default_caps, N(default_caps));
+	json_t *eff = spec->uid == 0 ? json_deep_copy(set) : json_array();
+	json_t *caps = json_pack("{s:o, s:o, s:o}", "bounding", set, "effective", eff, "permitted",
+				 json_deep_copy(eff));
+	json_t *rlimits = rlimits_obj(spec);
 
 	return json_pack("{s:b, s:o, s:o, s:o, s:s, s:o, s:o, s:b}", "terminal", 0, "user", user,
 			 "args", str_list(spec->args), "env", str_list(spec->env), "cwd",
@@ -185,11 +308,30 @@ static json_t *linux_obj(const struct st_runtime_spec *spec)
 	/* A network namespace without a path: the runtime sets up lo and nothing else. */
 	if (spec->net == ST_RUNTIME_NET_NONE)
 		json_array_append_new(ns, json_pack("{s:s}", "type", "network"));
-	/* Deny every device but those the runtime always allows (null, zero, tty, ...). */
-	json_t *resources = json_pack("{s:[{s:b, s:s}]}", "devices", "allow", 0, "access", "rwm");
-	return json_pack("{s:o, s:o, s:o, s:o}", "namespaces", ns, "resources", resources,
-			 "maskedPaths", str_array(masked_paths, N(masked_paths)), "readonlyPaths",
-			 str_array(readonly_paths, N(readonly_paths)));
+	else if (spec->net == ST_RUNTIME_NET_DEFAULT)
+		json_array_append_new(
+		    ns, json_pack("{s:s, s:s}", "type", "network", "path", spec->netns));
+	/* Deny every device but those the runtime always allows (null, zero, tty, ...), but to an
+	 * insecure step. */
+	json_t *resources =
+	    json_pack("{s:[{s:b, s:s}]}", "devices", "allow", spec->insecure, "access", "rwm");
+	json_t *lx = json_pack("{s:o, s:o}", "namespaces", ns, "resources", resources);
+	if (!spec->insecure) {
+		json_object_set_new(lx, "maskedPaths", str_array(masked_paths, N(masked_paths)));
+		json_object_set_new(lx, "readonlyPaths",
+				    str_array(readonly_paths, N(readonly_paths)));
+	}
+	if (spec->cgroup_parent) {
+		const char *p = spec->cgroup_parent;
+		while (*p == '/')
+			p++;
+		size_t n = strlen(p);
+		while (n && p[n - 1] == '/')
+			n--;
+		st_autofree char *path = st_xasprintf("/%.*s/%s", (int)n, p, spec->id);
+		json_object_set_new(lx, "cgroupsPath", json_string(path));
+	}
+	return lx;
 }
 
 /* JSON strings must be UTF-8; jansson refuses anything else, and a dropped argv entry
@@ -230,6 +372,25 @@ static int check_spec(const struct st_runtime_spec *spec, struct st_error **err)
 	if (!spec->rootfs || spec->rootfs[0] != '/')
 		return st_err(err, ST_E_INVALID, "rootfs '%s' is not an absolute path",
 			      spec->rootfs ? spec->rootfs : "(null)");
+	for (size_t i = 0; i < spec->n_rlimits; i++) {
+		const struct st_runtime_rlimit *r = &spec->rlimits[i];
+		int resource = rlimit_resource(r->name);
+		if (resource < 0)
+			return st_err(err, ST_E_INVALID, "unknown resource limit '%s'", r->name);
+		if (r->hard != -1 && (r->soft == -1 || r->soft > r->hard))
+			return st_err(err, ST_E_INVALID,
+				      "resource limit '%s': the soft limit is above the hard limit",
+				      r->name);
+		if (check_raise(r, resource, err) < 0)
+			return -1;
+	}
+	if (spec->cgroup_parent && !spec->id)
+		return st_err(err, ST_E_INVALID, "a cgroup parent needs the container's id");
+	if (check_utf8("cgroup parent", spec->cgroup_parent, err) < 0)
+		return -1;
+	if (spec->net == ST_RUNTIME_NET_DEFAULT && (!spec->netns || spec->netns[0] != '/'))
+		return st_err(err, ST_E_INVALID,
+			      "the default network needs the path of a network namespace");
 	if (!spec->args || !spec->args[0] || !spec->args[0][0])
 		return st_err(err, ST_E_INVALID, "no command to run");
 	if (spec->cwd && spec->cwd[0] != '/')
@@ -246,7 +407,7 @@ char *st_runtime_spec_json(const struct st_runtime_spec *spec, struct st_error *
 	if (check_spec(spec, err) < 0)
 		return NULL;
 	json_t *mounts = json_array();
-	add_standard_mounts(mounts);
+	add_standard_mounts(mounts, spec);
 	for (size_t i = 0; i < spec->n_mounts; i++) {
 		if (add_extra_mount(mounts, &spec->mounts[i], err) < 0) {
 			json_decref(mounts);

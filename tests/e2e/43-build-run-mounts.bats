@@ -135,15 +135,15 @@ DF
 	[[ "$output" == *"secret 'npmrc' is required but was not provided"* ]]
 }
 
-@test "run mounts: ssh and --security=insecure are refused, sandbox accepted" {
-	printf 'FROM busybox\nRUN --mount=type=ssh ls\n' >"$CTX/Dockerfile"
+@test "run mounts: a required ssh agent not given and --security=insecure (without --allow) are refused, sandbox accepted" {
+	printf 'FROM busybox\nRUN --mount=type=ssh,required=true ls\n' >"$CTX/Dockerfile"
 	run strata build -t s:1 "$CTX"
 	[ "$status" -ne 0 ]
-	[[ "$output" == *"RUN --mount=type=ssh is not supported: strata has no SSH agent forwarding"* ]]
+	[[ "$output" == *"ssh agent 'default' is required but was not provided (strata build --ssh default=SOCKET|KEYFILE)"* ]]
 	printf 'FROM busybox\nRUN --security=insecure ls\n' >"$CTX/Dockerfile"
 	run strata build -t s:1 "$CTX"
 	[ "$status" -ne 0 ]
-	[[ "$output" == *"RUN --security=insecure is not supported"* ]]
+	[[ "$output" == *"RUN --security=insecure needs the build to allow it: strata build --allow security.insecure"* ]]
 	printf 'FROM busybox\nRUN --security=sandbox true\n' >"$CTX/Dockerfile"
 	run strata build -t s:1 "$CTX"
 	[ "$status" -eq 0 ]

@@ -174,20 +174,20 @@ DF
 
 @test "run: a step without network that fails to resolve or connect says how to give it one" {
 	printf 'FROM busybox\nRUN wget -q -O- http://example.com/\n' >"$CTX/Dockerfile"
-	run strata build "$CTX"
+	run strata build --network none "$CTX"
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"bad address"* ]]
-	[[ "$output" == *"hint: this step ran without network (the build's network is none, the default)"* ]]
-	[[ "$output" == *'`strata build --network host`, or this step alone with RUN --network=host'* ]]
+	[[ "$output" == *"hint: this step ran without network (the build's --network is none)"* ]]
+	[[ "$output" == *'`strata build --network default` (the default), or this step alone with RUN --network=default'* ]]
 	printf 'FROM busybox\nRUN --network=none wget -q -O- http://192.0.2.1/\n' >"$CTX/Dockerfile"
 	run strata build "$CTX"
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"Network is unreachable"* ]]
-	[[ "$output" == *"hint: this step ran with RUN --network=none"*"RUN --network=host"* ]]
+	[[ "$output" == *"hint: this step ran with RUN --network=none"*"RUN --network=default"* ]]
 }
 
 @test "run: the no-network hint is keyed on the step's network, not on the words alone" {
-	# the same words from a step that had the host's network: no hint
+	# the same words from a step that had a network: no hint
 	printf 'FROM busybox\nRUN --network=host sh -c "echo wget: bad address x >&2; exit 1"\n' >"$CTX/Dockerfile"
 	run strata build "$CTX"
 	[ "$status" -ne 0 ]
@@ -195,12 +195,12 @@ DF
 	[[ "$output" != *"hint:"* ]]
 	# a step without network that failed for another reason: no hint
 	printf 'FROM busybox\nRUN sh -c "echo no such file >&2; exit 1"\n' >"$CTX/Dockerfile"
-	run strata build "$CTX"
+	run strata build --network none "$CTX"
 	[ "$status" -ne 0 ]
 	[[ "$output" != *"hint:"* ]]
 	# a sign split across two writes is still seen
 	printf 'FROM busybox\nRUN printf "Temporary failure in na" >&2; sleep 0.2; printf "me resolution\\n" >&2; exit 1\n' >"$CTX/Dockerfile"
-	run strata build "$CTX"
+	run strata build --network none "$CTX"
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"hint: this step ran without network"* ]]
 }

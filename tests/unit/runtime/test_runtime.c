@@ -279,6 +279,90 @@ static void bad_specs_are_invalid(void **state)
 	st_error_clear(&err);
 }
 
+static void spec_json_carries_the_run_settings(void **state)
+{
+	struct fix *f = *state;
+	struct st_error *err = NULL;
+	const char *args[] = { "true", NULL };
+	const struct st_runtime_rlimit rl[] = { { "nofile", 1024, 2048 }, { "nproc", 500, 500 } };
+	struct st_runtime_spec spec = { .rootfs = f->rootfs,
+					.args = args,
+					.net = ST_RUNTIME_NET_DEFAULT,
+					.netns = "/proc/42/ns/net",
+					.shm_size = 128 << 20,
+					.rlimits = rl,
+					.n_rlimits = 2,
+					.insecure = true,
+					.cgroup_parent = "/builds/",
+					.id = "step1" };
+	st_autofree char *text = st_runtime_spec_json(&spec, &err);
+	assert_non_null(text);
+	json_t *root = json_loads(text, 0, NULL);
+	json_t *lx = json_object_get(root, "linux");
+	size_t i;
+	json_t *v;
+	const char *netns = NULL;
+	json_array_foreach(json_object_get(lx, "namespaces"), i, v)
+	{
+		if (!strcmp(json_string_value(json_object_get(v, "type")), "network"))
+			netns = json_string_value(json_object_get(v, "path"));
+	}
+	assert_string_equal(netns, "/proc/42/ns/net");
+	json_t *ms = json_object_get(root, "mounts");
+	assert_true(
+	    has_string(json_object_get(find_mount(ms, "/dev/shm"), "options"), "size=134217728"));
+	/* Insecure: nothing masked, /sys writable, every device, more than Docker's 14 caps */
+	assert_null(json_object_get(lx, "maskedPaths"));
+	assert_null(json_object_get(lx, "readonlyPaths"));
+	assert_false(has_string(json_object_get(find_mount(ms, "/sys"), "options"), "ro"));
+	json_t *dev =
+	    json_array_get(json_object_get(json_object_get(lx, "resources"), "devices"), 0);
+	assert_true(json_is_true(json_object_get(dev, "allow")));
+	json_t *caps = json_object_get(json_object_get(root, "process"), "capabilities");
+	assert_true(json_array_size(json_object_get(caps, "bounding")) > 14);
+	assert_string_equal(json_string_value(json_object_get(lx, "cgroupsPath")), "/builds/step1");
+	/* The given nofile replaces the default one */
+	json_t *rls = json_object_get(json_object_get(root, "process"), "rlimits");
+	assert_int_equal(json_array_size(rls), 2);
+	json_t *nofile = json_array_get(rls, 0);
+	assert_string_equal(json_string_value(json_object_get(nofile, "type")), "RLIMIT_NOFILE");
+	assert_int_equal(json_integer_value(json_object_get(nofile, "soft")), 1024);
+	assert_int_equal(json_integer_value(json_object_get(nofile, "hard")), 2048);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(rls, 1), "type")),
+			    "RLIMIT_NPROC");
+	json_decref(root);
+
+	/* The default network needs its namespace; limits must be known and in order */
+	spec.netns = NULL;
+	assert_null(st_runtime_spec_json(&spec, &err));
+	assert_int_equal(err->kind, ST_E_INVALID);
+	st_error_clear(&err);
+	spec.netns = "/proc/42/ns/net";
+	const struct st_runtime_rlimit bad[] = { { "nofiles", 1, 1 } };
+	spec.rlimits = bad;
+	spec.n_rlimits = 1;
+	assert_null(st_runtime_spec_json(&spec, &err));
+	assert_non_null(strstr(err->msg, "unknown resource limit 'nofiles'"));
+	st_error_clear(&err);
+}
+
+static void resolv_conf_follows_the_network(void **state)
+{
+	(void)state;
+	const char *host = "search example.org\nnameserver 127.0.0.53\noptions edns0\n";
+	struct st_buf b = ST_BUF_INIT;
+	st_runtime_resolv_conf(ST_RUNTIME_NET_DEFAULT, host, &b);
+	assert_string_equal(st_buf_str(&b),
+			    "search example.org\noptions edns0\nnameserver 10.0.2.3\n");
+	st_buf_reset(&b);
+	st_runtime_resolv_conf(ST_RUNTIME_NET_HOST, host, &b);
+	assert_string_equal(st_buf_str(&b), host);
+	st_buf_reset(&b);
+	st_runtime_resolv_conf(ST_RUNTIME_NET_NONE, host, &b);
+	assert_string_equal(st_buf_str(&b), "");
+	st_buf_release(&b);
+}
+
 static void run_streams_output_and_returns_exit_code(void **state)
 {
 	struct fix *f = *state;
@@ -628,6 +712,8 @@ int main(void)
 	const struct CMUnitTest plain[] = {
 		cmocka_unit_test(spec_json_has_expected_fields),
 		cmocka_unit_test(bad_specs_are_invalid),
+		cmocka_unit_test(spec_json_carries_the_run_settings),
+		cmocka_unit_test(resolv_conf_follows_the_network),
 	};
 	int failed =
 	    cmocka_run_group_tests_name("runtime specs", plain, group_setup, group_teardown) |
