@@ -54,6 +54,8 @@ int st_cli_registry_opt(int c, const char *arg, struct st_registry_opts *ro, str
 	X(images, "images", "List images")                                                         \
 	X(import, "import", "Import a root filesystem tarball or directory as an image")           \
 	X(history, "history", "Show the history of an image")                                      \
+	X(dive, "dive", "Show what each layer adds, changes, removes and wastes")                  \
+	X(diff, "diff", "Show the files added, deleted and changed between two images")            \
 	X(inspect, "inspect", "Display detailed information on one or more images")                \
 	X(tag, "tag", "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE")                     \
 	X(rmi, "rmi", "Remove one or more images")                                                 \

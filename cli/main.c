@@ -72,8 +72,6 @@ static const struct missing {
 	{ "commit", "strata runs no containers: build with a Dockerfile, or 'strata import DIR'" },
 	{ "sbom", "no SBOM generator yet: 'strata export -o rootfs.tar IMAGE' and scan the tar "
 		  "with syft" },
-	{ "dive", "'strata history IMAGE' lists the layers; 'strata export IMAGE | tar -tv' lists "
-		  "the files" },
 	{ "sign", "no signing yet: sign the image in its registry with 'cosign sign'" },
 	{ "verify", "no signing yet: 'cosign verify' an image in a registry" },
 	{ "lint", "no linter yet: 'strata debug parse Dockerfile' checks the syntax" },

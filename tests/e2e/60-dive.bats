@@ -1,0 +1,250 @@
+#!/usr/bin/env bats
+# strata dive and strata diff: dive's figures, strata's waste and findings, the CI gate, dive's
+# JSON layout, and image diffs, on images strata builds here. Every expected number is worked
+# out by hand below from the bytes each RUN writes.
+load helpers
+
+# Built once for the file: the image takes a few seconds of RUN steps.
+setup_file() {
+	export STRATA_ROOT="$BATS_FILE_TMPDIR/root"
+	strata import "$(busybox_tar)" busybox:latest >/dev/null
+	CTX=$BATS_FILE_TMPDIR/ctx
+	mkdir -p "$CTX"
+	# layer 1: /app/data/a 100000, /app/data/b 20000, /app/conf 5000 (125000)
+	# layer 2: /app/conf rewritten with other bytes, 30000
+	# layer 3: a download, /tmp/pkg.tar 40000
+	# layer 4: the download deleted and rm -rf /app/data (nothing added)
+	# layer 5: /srv/x 7000, /srv/y 3000
+	# layer 6: chown -R /srv: x and y again, the same bytes with another owner (10000)
+	# layer 7: an apt list left behind, 6000
+	cat >"$CTX/Dockerfile" <<'DF'
+FROM busybox
+RUN mkdir -p /app/data && head -c 100000 /dev/zero >/app/data/a && head -c 20000 /dev/zero >/app/data/b && head -c 5000 /dev/zero >/app/conf
+RUN head -c 30000 /dev/zero | tr '\0' c >/app/conf
+RUN head -c 40000 /dev/zero | tr '\0' p >/tmp/pkg.tar
+RUN rm /tmp/pkg.tar && rm -rf /app/data
+RUN mkdir -p /srv && head -c 7000 /dev/zero >/srv/x && head -c 3000 /dev/zero >/srv/y
+RUN chown -R 1000:1000 /srv
+RUN mkdir -p /var/lib/apt/lists && head -c 6000 /dev/zero >/var/lib/apt/lists/main_Packages
+DF
+	strata build -q -t waste:1 "$CTX" >/dev/null
+	# the base layer: the busybox rootfs, every file seen once
+	tar -tvf "$(busybox_tar)" | awk '{ s += $3 } END { print s }' >"$BATS_FILE_TMPDIR/base"
+}
+
+setup() {
+	export STRATA_ROOT="$BATS_FILE_TMPDIR/root"
+	BASE=$(cat "$BATS_FILE_TMPDIR/base")
+	cd "$BATS_TEST_TMPDIR"
+	unset CI
+}
+
+# jq's value of FILTER in FILE
+jqv() { jq -r "$2" "$1"; }
+
+@test "dive: dive's figures follow dive 0.13's formula" {
+	run strata dive --json "$BATS_TEST_TMPDIR/d.json" waste:1
+	[ "$status" -eq 0 ]
+	J=$BATS_TEST_TMPDIR/d.json
+	[ "$(jqv "$J" '.image.sizeBytes')" -eq $((BASE + 221000)) ]
+	# every sighting of the paths seen twice: /app/conf 5000+30000, /tmp/pkg.tar 40000 and
+	# its whiteout 0, /srv/x 7000+7000, /srv/y 3000+3000. rm -rf /app/data is one whiteout
+	# of a directory: counted once (120000), so not waste in dive's eyes.
+	[ "$(jqv "$J" '.image.inefficientBytes')" -eq 95000 ]
+	# smallest sightings: base + 100000 + 20000 + 5000 + 0 + 120000 + 7000 + 3000 + 6000;
+	# all sightings: base + 100000 + 20000 + 35000 + 40000 + 120000 + 14000 + 6000 + 6000
+	want=$(echo "scale=12; ($BASE + 261000) / ($BASE + 341000)" | bc)
+	got=$(jqv "$J" '.image.efficiencyScore')
+	[ "$(echo "d = $got - $want; if (d < 0) d = -d; d < 0.000000001" | bc)" -eq 1 ]
+	run jqv "$J" '.image.fileReference | map("\(.count) \(.sizeBytes) \(.file)") | join(",")'
+	[ "$output" = "2 40000 /tmp/pkg.tar,2 35000 /app/conf,2 14000 /srv/x,2 6000 /srv/y" ]
+	# user-wasted percent: 95000 / the layers after the first (221000)
+	run jqv "$J" '.image.strata.userWastedPercent * 10000 | round'
+	[ "$output" = "4299" ]
+}
+
+@test "dive: strata's waste counts what the final filesystem does not show" {
+	run strata dive --json "$BATS_TEST_TMPDIR/d.json" waste:1
+	[ "$status" -eq 0 ]
+	J=$BATS_TEST_TMPDIR/d.json
+	# /app/conf 5000 (rewritten), /tmp/pkg.tar 40000 (deleted), /app/data 120000 (rm -rf),
+	# /srv/x and /srv/y 10000 (chown -R copies); the apt list still shows
+	[ "$(jqv "$J" '.image.strata.wastedBytes')" -eq 175000 ]
+	[ "$(jqv "$J" '.image.strata.wastedFiles')" -eq 6 ]
+	[ "$(jqv "$J" '.image.strata.baseLayers')" -eq 1 ]
+	run jqv "$J" '.image.strata.findings | map("\(.kind) \(.sizeBytes) \(.files) \(.addedBy.index)-\(.removedBy.index)") | join(",")'
+	[ "$output" = "deleted 120000 2 1-4,deleted 40000 1 3-4,copied 10000 2 5-6,cache 6000 1 7-null,overwritten 5000 1 1-2" ]
+	[ "$(jqv "$J" '.layer[4].strata.removed')" -eq 2 ]
+	[ "$(jqv "$J" '.layer[6].strata.modified')" -eq 3 ]
+}
+
+@test "dive: the report names the instruction that added and the one that removed each byte" {
+	run strata dive --report waste:1
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"  wastedBytes:       175000 bytes (175 kB) in 6 files"* ]]
+	[[ "$output" == *"  1. deleted: 120 kB in 2 files, e.g. /app/data/a"* ]]
+	[[ "$output" == *"     added by layer 1: RUN /bin/sh -c mkdir -p /app/data && head -c 100000 "* ]]
+	[[ "$output" == *"     removed by layer 4: RUN /bin/sh -c rm /tmp/pkg.tar && rm -rf /app/data # buildkit"$'\n'"     fix: delete it in the same RUN, or use a multi-stage build"* ]]
+	[[ "$output" == *"  3. copied: 10 kB in 2 files, e.g. /srv/x"$'\n'"     added by layer 5: RUN /bin/sh -c mkdir -p /srv"* ]]
+	[[ "$output" == *"     replaced by layer 6: RUN /bin/sh -c chown -R 1000:1000 /srv # buildkit"$'\n'"     fix: use COPY --chown/--chmod"* ]]
+	[[ "$output" == *"  4. cache: 6.0 kB in 1 file, e.g. /var/lib/apt/lists/main_Packages"$'\n'"     added by layer 7: RUN /bin/sh -c mkdir -p /var/lib/apt/lists"* ]]
+	[[ "$output" == *"  5. overwritten: 5.0 kB in 1 file, e.g. /app/conf"* ]]
+}
+
+@test "dive: --exclude-base leaves busybox's layer out of strata's figures" {
+	run strata dive --exclude-base --json "$BATS_TEST_TMPDIR/d.json" waste:1
+	[ "$status" -eq 0 ]
+	[ "$(jqv "$BATS_TEST_TMPDIR/d.json" '.image.strata.sizeBytes')" -eq 221000 ]
+	[ "$(jqv "$BATS_TEST_TMPDIR/d.json" '.image.strata.wastedBytes')" -eq 175000 ]
+}
+
+@test "dive --json: dive's layout for each layer" {
+	run strata dive -j "$BATS_TEST_TMPDIR/d.json" waste:1
+	[ "$status" -eq 0 ]
+	J=$BATS_TEST_TMPDIR/d.json
+	[ "$(jqv "$J" '.layer | length')" -eq 8 ]
+	[ "$(jqv "$J" '.layer[3].index')" -eq 3 ]
+	[ "$(jqv "$J" '.layer[3].sizeBytes')" -eq 40000 ]
+	[ "$(jqv "$J" '.layer[3].command')" = "RUN /bin/sh -c head -c 40000 /dev/zero | tr '\\0' p >/tmp/pkg.tar # buildkit" ]
+	run strata inspect --format '{{index .RootFS.Layers 3}}' waste:1
+	[ "$(jqv "$J" '.layer[3].digestId')" = "$output" ]
+	# children before their parent; a whiteout as its .wh. name; Go's file modes
+	run jqv "$J" '.layer[4].fileList | map("\(.path):\(.typeFlag):\(.size)") | join(",")'
+	[ "$output" = "app/.wh.data:48:0,app:53:0,tmp/.wh.pkg.tar:48:0,tmp:53:0" ]
+	[ "$(jqv "$J" '.layer[6].fileList[] | select(.path == "srv/x") | "\(.uid):\(.gid):\(.fileMode)"')" = "1000:1000:420" ]
+	[ "$(jqv "$J" '.layer[6].fileList[] | select(.path == "srv") | .fileMode')" -eq 2147484141 ]
+}
+
+@test "dive --ci: dive's report, one line per rule, exit 1 when one fails" {
+	run strata dive --ci waste:1
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"  efficiency:        "* ]]
+	[[ "$output" == *"  wastedBytes:       95000 bytes (95 kB)"* ]]
+	[[ "$output" == *"  userWastedPercent: 42.99 %"* ]]
+	[[ "$output" == *"  2      40 kB         /tmp/pkg.tar"* ]]
+	# defaults: lowestEfficiency 0.9 passes, highestUserWastedPercent 0.1 fails
+	[[ "$output" == *"  FAIL  highestUserWastedPercent (too many bytes wasted, relative to the user bytes added (%-user-wasted-bytes=0.43 > threshold=0.1))"* ]]
+	[[ "$output" == *"  PASS  lowestEfficiency (0.9)"* ]]
+	[[ "$output" == *"  SKIP  highestWastedBytes (disabled)"* ]]
+	[[ "$output" == *"FAIL [pass:1 fail:1 skip:4]" ]]
+}
+
+@test "dive --ci: flags, CI=true and strata's own rules" {
+	CI=true run strata dive --highest-user-wasted-percent 0.5 --highestWastedBytes 95kB waste:1
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"  PASS  highestWastedBytes (95kB)"* ]]
+	[[ "$output" == *"PASS [pass:3 skip:3]" ]]
+	run strata dive --ci --highest-user-wasted-percent off --highest-strata-wasted-bytes 100kB waste:1
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"  FAIL  highestStrataWastedBytes (too many bytes the final filesystem does not show (wasted-bytes=175000 > threshold=100000))"* ]]
+	[[ "$output" == *"  SKIP  highestUserWastedPercent (disabled)"* ]]
+	run strata dive --ci --highest-user-wasted-percent off --highest-image-size 1MB waste:1
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"  FAIL  highestImageSize (image is too large (size=$((BASE + 221000)) > threshold=1000000))"* ]]
+}
+
+@test "dive --ci: a .dive-ci file in dive's format" {
+	printf 'rules:\n  lowestEfficiency: 0.99\n  highestWastedBytes: disabled\n  highestUserWastedPercent: "off"\n' >.dive-ci
+	run strata dive --ci waste:1
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"  FAIL  lowestEfficiency (image efficiency is too low (efficiency=0.97 < threshold=0.99))"* ]]
+	[[ "$output" == *"  SKIP  highestUserWastedPercent (disabled)"* ]]
+	printf 'rules:\n  lowestEfficiency: 0.5\n  highestUserWastedPercent: off\n' >ci.yml
+	run strata dive --ci --ci-config ci.yml waste:1
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"  PASS  lowestEfficiency (0.5)"* ]]
+}
+
+@test "dive --ci: a bad rules file or value is an error naming it" {
+	printf 'rules:\n  lowest-efficiency: 0.9\n' >ci.yml
+	run strata dive --ci --ci-config ci.yml waste:1
+	[ "$status" -eq 1 ]
+	[[ "$output" == "strata: dive: ci.yml:2: rules: unknown rule 'lowest-efficiency' (expected one of lowestEfficiency, "* ]]
+	printf 'rules:\n  lowestEfficiency: [0.9\n' >ci.yml
+	run strata dive --ci --ci-config ci.yml waste:1
+	[ "$status" -eq 1 ]
+	[[ "$output" == "strata: dive: ci.yml:"* ]]
+	run strata dive --ci --lowest-efficiency 2 waste:1
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"strata: dive: lowestEfficiency config value is outside allowed range (0-1), given '2.000000'" ]]
+	run strata dive --ci --highest-wasted-bytes 20parsecs waste:1
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"strata: dive: invalid highestWastedBytes config value: '20parsecs': expected a size such as 20MB, 20MiB or 300" ]]
+}
+
+@test "dive --ci --baseline: fails when strata's waste grew against the previous release" {
+	mkdir -p ctx2
+	printf 'FROM waste:1\nRUN head -c 9000 /dev/zero >/w && rm /srv/y\n' >ctx2/Dockerfile
+	run strata build -q -t waste:2 ctx2
+	[ "$status" -eq 0 ]
+	run strata dive --ci --highest-user-wasted-percent off --baseline waste:1 waste:2
+	[ "$status" -eq 1 ]
+	# /srv/y's 3000 bytes of layer 6 now hidden too
+	[[ "$output" == *"  FAIL  highestStrataWastedIncrease (waste grew against the baseline (wasted-bytes=178000, baseline=175000, allowed increase=0))"* ]]
+	run strata dive --ci --highest-user-wasted-percent off --baseline waste:1 --highest-strata-wasted-increase 3kB waste:2
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"  PASS  highestStrataWastedIncrease (3kB)"* ]]
+}
+
+@test "dive: an archive is refused with what to do instead; a missing image is named" {
+	run strata dive --ci docker-archive:/tmp/x.tar
+	[ "$status" -eq 1 ]
+	[ "$output" = "strata: dive: 'docker-archive:/tmp/x.tar': images are read from the store only: 'strata load' or 'strata pull' it first" ]
+	run strata dive nosuch:1
+	[ "$status" -eq 1 ]
+	[ "$output" = "strata: dive: No such image: nosuch:1" ]
+}
+
+@test "dive: a layer blob cut short in the store is an error naming the layer, not a crash" {
+	export STRATA_ROOT=$BATS_TEST_TMPDIR/root
+	strata import "$(busybox_tar)" busybox:latest >/dev/null
+	run strata save -o img.tar busybox:latest
+	[ "$status" -eq 0 ]
+	digest=$(tar -xOf img.tar manifest.json | jq -r '.[0].Layers[0]' | sed 's|blobs/sha256/||')
+	f=$STRATA_ROOT/blobs/sha256/$digest
+	chmod u+w "$f"
+	truncate -s 30000 "$f"
+	run strata dive --ci busybox:latest
+	[ "$status" -eq 1 ]
+	[[ "$output" == "strata: dive: analyze 'busybox:latest': layer 0 (sha256:$digest): "* ]]
+}
+
+@test "diff: files added, deleted and changed between two images, with sizes" {
+	run strata diff busybox:latest waste:1
+	[ "$status" -eq 0 ]
+	[[ "$output" == *$'A /app\n'* ]]
+	[[ "$output" == *$'A /app/conf\t30kB\n'* ]]
+	[[ "$output" == *$'A /srv/x\t7kB\n'* ]]
+	[[ "$output" == *$'A /var/lib/apt/lists/main_Packages\t6kB'* ]]
+	[[ "$output" != *"/app/data"* ]]
+	[[ "$output" != *"pkg.tar"* ]]
+	mkdir -p ctx3
+	printf 'FROM waste:1\nRUN echo hi >/app/conf && rm /srv/y && chmod 600 /srv/x\n' >ctx3/Dockerfile
+	run strata build -q -t waste:3 ctx3
+	[ "$status" -eq 0 ]
+	run strata diff waste:1 waste:3
+	[ "$status" -eq 0 ]
+	[ "$output" = $'C /app/conf\t30kB -> 3B\nC /srv/x\nD /srv/y\t3kB' ]
+	run strata diff --json waste:1 waste:3
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | jq -r 'map("\(.Kind) \(.Path) \(.SizeBefore) \(.SizeAfter)") | join(",")')" = "C /app/conf 30000 3,C /srv/x 7000 7000,D /srv/y 3000 0" ]
+}
+
+@test "diff --layers: the shared layers, where the stacks diverge, what each adds" {
+	mkdir -p ctx4
+	printf 'FROM busybox\nRUN echo one >/one\n' >ctx4/Dockerfile
+	run strata build -q -t other:1 ctx4
+	[ "$status" -eq 0 ]
+	run strata diff --layers waste:1 other:1
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "Shared layers: 1" ]
+	[ "${lines[2]}" = "Diverge at layer 1" ]
+	[ "${lines[3]}" = "waste:1 adds 7:" ]
+	[ "${lines[11]}" = "other:1 adds 1:" ]
+	[[ "${lines[12]}" == "  1   sha256:"*"  RUN /bin/sh -c echo one >/one # buildkit" ]]
+	run strata diff --layers --json waste:1 other:1
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | jq '.divergeAt')" -eq 1 ]
+	[ "$(echo "$output" | jq '.shared | length')" -eq 1 ]
+	[ "$(echo "$output" | jq '.image1 | length')" -eq 7 ]
+}
