@@ -32,6 +32,7 @@ struct build_cli_opts {
 	size_t nsecret_strs;
 	size_t ntags, nargs, nlabels, nnocache;
 	const char *iidfile;
+	const char *analyze; /* --analyze: "" to print the findings, "ci" to judge the rules */
 	bool quiet;
 	enum progress_mode progress;
 	const char *context;
@@ -44,6 +45,8 @@ static const char usage_text[] =
     "With -, stdin holds a tar of the context (plain or compressed), or a Dockerfile and no\n"
     "context.\n\n"
     "Options:\n"
+    "      --analyze[=ci]            Then print its efficiency and top findings (strata dive);\n"
+    "                                ci: fail when a .dive-ci rule fails\n"
     "      --build-arg list          Set build-time variables (K=V, or K to take it from the "
     "environment)\n"
     "  -f, --file string             Name of the Dockerfile (default: PATH/Dockerfile; - reads "
@@ -151,9 +154,11 @@ static int parse_flags(struct st_cli *cli, int argc, char **argv, struct build_c
 		O_SSH,
 		O_LOAD,
 		O_PROVENANCE,
-		O_SBOM
+		O_SBOM,
+		O_ANALYZE
 	};
 	static const struct option longopts[] = {
+		{ "analyze", optional_argument, NULL, O_ANALYZE },
 		{ "build-arg", required_argument, NULL, O_BUILD_ARG },
 		{ "file", required_argument, NULL, 'f' },
 		{ "iidfile", required_argument, NULL, O_IIDFILE },
@@ -291,6 +296,14 @@ static int parse_flags(struct st_cli *cli, int argc, char **argv, struct build_c
 			break;
 		case 't':
 			push(&o->tags, &o->ntags, optarg);
+			break;
+		case O_ANALYZE:
+			if (optarg && strcmp(optarg, "ci"))
+				return st_cli_usage(err,
+						    "invalid --analyze '%s': use --analyze or "
+						    "--analyze=ci",
+						    optarg);
+			o->analyze = optarg ? optarg : "";
 			break;
 		case O_TARGET:
 			o->b.target = optarg;
@@ -791,6 +804,8 @@ int cmd_build(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 		fprintf(cli->errout, "%.1fs: %zu step%s run, %zu cached\n", mono() - d.t0,
 			res.steps, res.steps == 1 ? "" : "s", res.cached);
 	}
+	if (o.analyze)
+		rc = st_cli_dive_build(cli, s, res.id.str, !strcmp(o.analyze, "ci"), err);
 out:
 	display_release(&d);
 	st_cli_stdin_release(&in);

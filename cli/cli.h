@@ -46,6 +46,13 @@ struct st_registry_opts;
  * value (ST_E_USAGE). */
 int st_cli_registry_opt(int c, const char *arg, struct st_registry_opts *ro, struct st_error **err);
 
+/*
+ * After a build (build --analyze): the efficiency and the top findings of 'image' on
+ * cli->errout; with 'ci', dive's CI report and rules (.dive-ci). 1 if a rule failed.
+ */
+int st_cli_dive_build(struct st_cli *cli, struct st_store *s, const char *image, bool ci,
+		      struct st_error **err);
+
 /* The verbs (one file each in cli/), in the order --help lists them. */
 #define ST_CLI_VERBS(X)                                                                            \
 	X(build, "build", "Build an image from a Dockerfile")                                      \

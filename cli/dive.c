@@ -279,7 +279,7 @@ static void print_findings(FILE *out, const struct st_analyze *a, size_t max)
 		fprintf(out, "  ... and %zu more (--report lists them all)\n", w->n_findings - max);
 }
 
-static int run_ci(struct st_cli *cli, const struct dive_opts *o, const struct st_analyze *a,
+static int run_ci(FILE *out, const struct dive_opts *o, const struct st_analyze *a,
 		  const struct st_analyze *baseline, struct st_error **err)
 {
 	struct st_analyze_rules r;
@@ -291,7 +291,6 @@ static int run_ci(struct st_cli *cli, const struct dive_opts *o, const struct st
 	st_analyze_rules_release(&r);
 	if (rc < 0)
 		return -1;
-	FILE *out = cli->out;
 	const struct st_analyze_dive *d = st_analyze_dive(a);
 	/* dive 0.13's report, section by section */
 	fputs("Analysis:\n", out);
@@ -546,7 +545,7 @@ int cmd_dive(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 		st_auto(st_analyze) struct st_analyze *baseline = NULL;
 		if (o.baseline && analyze_named(s, o.baseline, &ao, &baseline, err) < 0)
 			return st_err_wrap(err, "--baseline");
-		rc = run_ci(cli, &o, a, baseline, err);
+		rc = run_ci(cli->out, &o, a, baseline, err);
 		if (rc >= 0 && o.report) {
 			fputc('\n', cli->out);
 			print_report(cli->out, o.image, a);
@@ -554,5 +553,29 @@ int cmd_dive(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 		return rc;
 	}
 	print_report(cli->out, o.image, a);
+	return 0;
+}
+
+int st_cli_dive_build(struct st_cli *cli, struct st_store *s, const char *image, bool ci,
+		      struct st_error **err)
+{
+	st_auto(st_analyze) struct st_analyze *a = NULL;
+	if (analyze_named(s, image, NULL, &a, err) < 0)
+		return -1;
+	FILE *out = cli->errout;
+	if (ci) {
+		struct dive_opts o = { 0 };
+		fputc('\n', out);
+		return run_ci(out, &o, a, NULL, err);
+	}
+	const struct st_analyze_dive *d = st_analyze_dive(a);
+	const struct st_analyze_waste *w = st_analyze_waste(a);
+	st_autofree char *dw = human(d->wasted_bytes);
+	st_autofree char *sw = human(w->wasted_bytes);
+	fprintf(out,
+		"\nefficiency %.2f %% (dive), %s wasted (dive); %s the final filesystem does "
+		"not show, in %zu file%s\n",
+		d->efficiency * 100, dw, sw, w->wasted_files, w->wasted_files == 1 ? "" : "s");
+	print_findings(out, a, 3);
 	return 0;
 }

@@ -248,3 +248,19 @@ jqv() { jq -r "$2" "$1"; }
 	[ "$(echo "$output" | jq '.shared | length')" -eq 1 ]
 	[ "$(echo "$output" | jq '.image1 | length')" -eq 7 ]
 }
+
+@test "build --analyze: the efficiency and top findings after the build; =ci judges the rules" {
+	mkdir -p ctx5
+	printf 'FROM busybox\nRUN head -c 50000 /dev/zero >/blob\nRUN rm /blob\n' >ctx5/Dockerfile
+	run strata build -q --analyze -t an:1 ctx5
+	[ "$status" -eq 0 ]
+	[[ "$output" == *" % (dive), 50 kB wasted (dive); 50 kB the final filesystem does not show, in 1 file"$'\n'* ]]
+	[[ "$output" == *"  1. deleted: 50 kB in 1 file, e.g. /blob"$'\n'"     added by layer 1: RUN /bin/sh -c head -c 50000 /dev/zero >/blob # buildkit"* ]]
+	[[ "$output" == *"     removed by layer 2: RUN /bin/sh -c rm /blob # buildkit"* ]]
+	run strata build -q --analyze=ci -t an:1 ctx5
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"  FAIL  highestUserWastedPercent (too many bytes wasted, relative to the user bytes added (%-user-wasted-bytes=1.00 > threshold=0.1))"* ]]
+	run strata build -q --analyze=bogus ctx5
+	[ "$status" -eq 2 ]
+	[ "$output" = "strata: build: invalid --analyze 'bogus': use --analyze or --analyze=ci" ]
+}
