@@ -805,7 +805,7 @@ int cmd_build(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 			res.steps, res.steps == 1 ? "" : "s", res.cached);
 	}
 	if (o.analyze)
-		rc = st_cli_dive_build(cli, s, res.id.str, !strcmp(o.analyze, "ci"), err);
+		rc = st_cli_dive_build(cli, res.id.str, !strcmp(o.analyze, "ci"), err);
 out:
 	display_release(&d);
 	st_cli_stdin_release(&in);

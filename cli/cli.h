@@ -50,8 +50,16 @@ int st_cli_registry_opt(int c, const char *arg, struct st_registry_opts *ro, str
  * After a build (build --analyze): the efficiency and the top findings of 'image' on
  * cli->errout; with 'ci', dive's CI report and rules (.dive-ci). 1 if a rule failed.
  */
-int st_cli_dive_build(struct st_cli *cli, struct st_store *s, const char *image, bool ci,
-		      struct st_error **err);
+int st_cli_dive_build(struct st_cli *cli, const char *image, bool ci, struct st_error **err);
+
+/*
+ * Analyse the image 'name' names: in the store, or read in place from docker-archive:PATH[:NAME],
+ * oci:DIR[:NAME] or oci-archive:PATH[:NAME]. *out is new: st_analyze_free().
+ */
+struct st_analyze;
+struct st_analyze_opts;
+int st_cli_analyze_open(struct st_cli *cli, const char *name, const struct st_analyze_opts *ao,
+			struct st_analyze **out, struct st_error **err);
 
 /* The verbs (one file each in cli/), in the order --help lists them. */
 #define ST_CLI_VERBS(X)                                                                            \

@@ -41,6 +41,8 @@ static int parse_flags(struct st_cli *cli, int argc, char **argv, struct diff_op
 			fputs("Usage: strata diff [OPTIONS] IMAGE1 IMAGE2\n\n"
 			      "Show the files IMAGE2 adds (A), deletes (D) and changes (C) against "
 			      "IMAGE1\n"
+			      "(images of the store, or docker-archive:PATH, oci:DIR, "
+			      "oci-archive:PATH)\n"
 			      "(type, size, content, mode, owner or link target)\n\n"
 			      "Options:\n"
 			      "      --json     Print JSON\n"
@@ -62,17 +64,12 @@ static int parse_flags(struct st_cli *cli, int argc, char **argv, struct diff_op
 
 static const char *const change_letter[] = { "A", "D", "C" };
 
-static int print_files(struct st_cli *cli, const struct diff_opts *o, struct st_store *s,
-		       struct st_error **err)
+static int print_files(struct st_cli *cli, const struct diff_opts *o, struct st_error **err)
 {
 	struct st_analyze *a[2] = { NULL, NULL };
 	int rc = 0;
-	for (size_t i = 0; i < 2 && rc == 0; i++) {
-		st_auto(st_store_image) struct st_store_image *img = NULL;
-		rc = st_local_image_find(s, o->image[i], &img, err);
-		if (rc == 0 && (rc = st_analyze_image(s, img, NULL, &a[i], err)) < 0)
-			st_err_wrap(err, "analyze '%s'", o->image[i]);
-	}
+	for (size_t i = 0; i < 2 && rc == 0; i++)
+		rc = st_cli_analyze_open(cli, o->image[i], NULL, &a[i], err);
 	struct st_analyze_diff_entry *v = NULL;
 	size_t n = 0;
 	if (rc == 0)
@@ -208,8 +205,10 @@ int cmd_diff(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 	int rc = parse_flags(cli, argc, argv, &o, err);
 	if (rc != 0)
 		return rc < 0 ? -1 : 0;
+	if (!o.layers)
+		return print_files(cli, &o, err);
 	struct st_store *s = NULL;
 	if (st_cli_store(cli, &s, err) < 0)
 		return -1;
-	return o.layers ? print_layers(cli, &o, s, err) : print_files(cli, &o, s, err);
+	return print_layers(cli, &o, s, err);
 }

@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "analyze/analyze.h"
+#include "archive/archive.h"
 #include "cli.h"
 #include "local/local.h"
 #include "util/cleanup.h"
@@ -50,7 +51,8 @@ static const char usage[] =
     "    overwritten copy, every deleted file, all that a removed or opaque directory hid;\n"
     "    hardlinks once. Each byte is charged to the instruction that added it and the one\n"
     "    that removed or overwrote it, with the fix.\n\n"
-    "Without --ci or --json the report is printed.\n\n"
+    "IMAGE is an image of the store, or an archive read in place: docker-archive:PATH[:NAME],\n"
+    "oci:DIR[:NAME] or oci-archive:PATH[:NAME]. Without --ci or --json the report is printed.\n\n"
     "Options:\n"
     "      --ci                                CI mode: judge the rules, exit 1 when one "
     "fails\n"
@@ -186,17 +188,72 @@ static const char *instruction(const struct st_analyze *a, size_t i)
 
 /* ---- images: the one analysed, its baseline, its base ---- */
 
-static int analyze_named(struct st_store *s, const char *name, const struct st_analyze_opts *ao,
-			 struct st_analyze **out, struct st_error **err)
+/* An archive's layers, opened one at a time for the analysis. */
+static int archive_open(void *ctx, size_t i, struct st_layer_source *src, struct st_error **err)
 {
-	static const char *const transports[] = { "docker-archive:", "oci:", "oci-archive:",
-						  "docker://" };
-	for (size_t i = 0; i < sizeof(transports) / sizeof(*transports); i++)
-		if (!strncmp(name, transports[i], strlen(transports[i])))
-			return st_err(err, ST_E_INVALID,
-				      "'%s': images are read from the store only: 'strata load' "
-				      "or 'strata pull' it first",
-				      name);
+	return st_archive_image_open_layer(ctx, i, src, err);
+}
+
+static void archive_close(void *ctx, size_t i)
+{
+	(void)i;
+	st_archive_image_close_layer(ctx);
+}
+
+/* "docker-archive:PATH[:NAME]", "oci:DIR[:NAME]", "oci-archive:PATH[:NAME]", as skopeo. */
+static int analyze_archive(enum st_archive_format f, const char *spec,
+			   const struct st_analyze_opts *ao, struct st_analyze **out,
+			   struct st_error **err)
+{
+	const char *colon = strchr(spec, ':');
+	st_autofree char *path =
+	    colon ? st_xstrndup(spec, (size_t)(colon - spec)) : st_xstrdup(spec);
+	st_auto(st_archive_image) struct st_archive_image *img = NULL;
+	if (st_archive_image_open(path, f, colon ? colon + 1 : NULL, &img, err) < 0)
+		return -1;
+	const struct st_image_config *cfg = st_archive_image_config(img);
+	size_t n = st_archive_image_n_layers(img);
+	struct st_digest *digests = st_xcalloc(n ? n : 1, sizeof(*digests));
+	for (size_t i = 0; i < n; i++)
+		digests[i] = *st_archive_image_layer_digest(img, i);
+	struct st_analyze_input in = { .config = cfg,
+				       .digests = digests,
+				       .diff_ids = cfg->diff_ids,
+				       .n_layers = n,
+				       .open = archive_open,
+				       .close = archive_close,
+				       .ctx = img };
+	int rc = st_analyze_read(&in, ao, out, err);
+	free(digests);
+	return rc;
+}
+
+int st_cli_analyze_open(struct st_cli *cli, const char *name, const struct st_analyze_opts *ao,
+			struct st_analyze **out, struct st_error **err)
+{
+	static const struct {
+		const char *prefix;
+		enum st_archive_format format;
+	} transports[] = {
+		{ "docker-archive:", ST_ARCHIVE_DOCKER },
+		{ "oci-archive:", ST_ARCHIVE_OCI_ARCHIVE },
+		{ "oci:", ST_ARCHIVE_OCI_DIR },
+	};
+	for (size_t i = 0; i < sizeof(transports) / sizeof(*transports); i++) {
+		size_t n = strlen(transports[i].prefix);
+		if (strncmp(name, transports[i].prefix, n))
+			continue;
+		if (analyze_archive(transports[i].format, name + n, ao, out, err) < 0)
+			return st_err_wrap(err, "analyze '%s'", name);
+		return 0;
+	}
+	if (!strncmp(name, "docker://", 9))
+		return st_err(err, ST_E_INVALID,
+			      "'%s': registries are not read in place: 'strata pull' it first",
+			      name);
+	struct st_store *s = NULL;
+	if (st_cli_store(cli, &s, err) < 0)
+		return -1;
 	st_auto(st_store_image) struct st_store_image *img = NULL;
 	if (st_local_image_find(s, name, &img, err) < 0)
 		return -1;
@@ -205,8 +262,11 @@ static int analyze_named(struct st_store *s, const char *name, const struct st_a
 	return 0;
 }
 
-static int base_layers(struct st_store *s, const char *base, size_t *n, struct st_error **err)
+static int base_layers(struct st_cli *cli, const char *base, size_t *n, struct st_error **err)
 {
+	struct st_store *s = NULL;
+	if (st_cli_store(cli, &s, err) < 0)
+		return -1;
 	st_auto(st_store_image) struct st_store_image *img = NULL;
 	if (st_local_image_find(s, base, &img, err) < 0)
 		return st_err_wrap(err, "--base");
@@ -525,14 +585,11 @@ int cmd_dive(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 	int rc = parse_flags(cli, argc, argv, &o, err);
 	if (rc != 0)
 		return rc < 0 ? -1 : 0;
-	struct st_store *s = NULL;
-	if (st_cli_store(cli, &s, err) < 0)
-		return -1;
 	struct st_analyze_opts ao = { .flags = o.exclude_base ? ST_ANALYZE_EXCLUDE_BASE : 0 };
-	if (o.base && base_layers(s, o.base, &ao.n_base, err) < 0)
+	if (o.base && base_layers(cli, o.base, &ao.n_base, err) < 0)
 		return -1;
 	st_auto(st_analyze) struct st_analyze *a = NULL;
-	if (analyze_named(s, o.image, &ao, &a, err) < 0)
+	if (st_cli_analyze_open(cli, o.image, &ao, &a, err) < 0)
 		return -1;
 	size_t nw = 0;
 	const char *const *warnings = st_analyze_warnings(a, &nw);
@@ -543,7 +600,7 @@ int cmd_dive(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 		return write_json(o.json, a, err);
 	if (o.ci || ci_env()) {
 		st_auto(st_analyze) struct st_analyze *baseline = NULL;
-		if (o.baseline && analyze_named(s, o.baseline, &ao, &baseline, err) < 0)
+		if (o.baseline && st_cli_analyze_open(cli, o.baseline, &ao, &baseline, err) < 0)
 			return st_err_wrap(err, "--baseline");
 		rc = run_ci(cli->out, &o, a, baseline, err);
 		if (rc >= 0 && o.report) {
@@ -556,11 +613,10 @@ int cmd_dive(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 	return 0;
 }
 
-int st_cli_dive_build(struct st_cli *cli, struct st_store *s, const char *image, bool ci,
-		      struct st_error **err)
+int st_cli_dive_build(struct st_cli *cli, const char *image, bool ci, struct st_error **err)
 {
 	st_auto(st_analyze) struct st_analyze *a = NULL;
-	if (analyze_named(s, image, NULL, &a, err) < 0)
+	if (st_cli_analyze_open(cli, image, NULL, &a, err) < 0)
 		return -1;
 	FILE *out = cli->errout;
 	if (ci) {

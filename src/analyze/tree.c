@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "digest/digest.h"
 #include "local/local.h"
@@ -196,14 +197,10 @@ static void mark_in_tree(struct st_analyze *a, uint32_t id, uint16_t stamp, bool
 	}
 }
 
-static int read_layer(struct st_analyze *a, struct st_store *s, size_t li,
-		      const struct st_store_layer *sl, struct st_error **err)
+static int read_layer(struct st_analyze *a, size_t li, struct st_layer_source src,
+		      const struct st_digest *want, struct st_error **err)
 {
-	st_autoclose int fd = -1;
-	if (st_store_open_blob(s, sl->digest.str, &fd, NULL, err) < 0)
-		return -1;
-	st_auto(st_layer_reader) struct st_layer_reader *r =
-	    st_layer_reader_new(st_layer_source_fd(&fd), err);
+	st_auto(st_layer_reader) struct st_layer_reader *r = st_layer_reader_new(src, err);
 	if (!r)
 		return -1;
 	struct layer *l = &a->layers[li];
@@ -266,10 +263,10 @@ static int read_layer(struct st_analyze *a, struct st_store *s, size_t li,
 	struct st_digest diff_id;
 	if (st_layer_reader_diff_id(r, &diff_id, NULL, err) < 0)
 		return -1;
-	if (!st_digest_equal(&diff_id, &sl->diff_id))
+	if (!st_digest_equal(&diff_id, want))
 		return st_err(err, ST_E_DIGEST,
 			      "diff_id mismatch: the content is %s, the image says %s", diff_id.str,
-			      sl->diff_id.str);
+			      want->str);
 	return 0;
 }
 
@@ -624,48 +621,45 @@ static void name_layers(struct st_analyze *a, const struct st_image_config *cfg)
 	}
 }
 
-int st_analyze_image(struct st_store *s, const struct st_store_image *img,
-		     const struct st_analyze_opts *opts, struct st_analyze **out,
-		     struct st_error **err)
+int st_analyze_read(const struct st_analyze_input *in, const struct st_analyze_opts *opts,
+		    struct st_analyze **out, struct st_error **err)
 {
-	if (img->n_layers >= NO_LAYER)
-		return st_err(err, ST_E_INVALID, "image has %zu layers, more than %u",
-			      img->n_layers, NO_LAYER - 1);
-	st_auto(st_image_config) struct st_image_config *cfg = NULL;
-	if (st_local_image_config(s, img, &cfg, err) < 0)
-		return -1;
+	if (in->n_layers >= NO_LAYER)
+		return st_err(err, ST_E_INVALID, "image has %zu layers, more than %u", in->n_layers,
+			      NO_LAYER - 1);
 	st_auto(st_analyze) struct st_analyze *a = st_xcalloc(1, sizeof(*a));
 	a->flags = opts ? opts->flags : 0;
 	new_node(a, 0, "", 0);
 	rehash(a);
-	a->n_layers = img->n_layers;
+	a->n_layers = in->n_layers;
 	a->layers = st_xcalloc(a->n_layers ? a->n_layers : 1, sizeof(*a->layers));
-	a->n_base = opts ? opts->n_base : 0;
-	if (!a->n_base && find_base(s, img, &a->n_base, err) < 0)
-		return -1;
-	if (a->n_base > a->n_layers)
-		a->n_base = a->n_layers;
-	name_layers(a, cfg);
+	a->n_base = opts && opts->n_base < a->n_layers ? opts->n_base : 0;
+	name_layers(a, in->config);
 	struct walk w = { 0 };
 	int rc = 0;
-	for (size_t i = 0; i < a->n_layers && rc == 0; i++) {
+	size_t i = 0;
+	for (; i < a->n_layers; i++) {
 		struct layer *l = &a->layers[i];
-		l->digest = st_xstrdup(img->layers[i].digest.str);
-		l->diff_id = st_xstrdup(img->layers[i].diff_id.str);
+		l->digest = st_xstrdup(in->digests[i].str);
+		l->diff_id = st_xstrdup(in->diff_ids[i].str);
 		l->pub.digest = l->digest;
 		l->pub.diff_id = l->diff_id;
 		l->pub.base = i < a->n_base;
-		if (read_layer(a, s, i, &img->layers[i], err) < 0) {
-			rc = st_err_wrap(err, "layer %zu (%s)", i, l->digest);
-			break;
+		struct st_layer_source src;
+		rc = in->open(in->ctx, i, &src, err);
+		if (rc == 0) {
+			rc = read_layer(a, i, src, &in->diff_ids[i], err);
+			in->close(in->ctx, i);
 		}
+		if (rc < 0)
+			break;
 		l->pub.n_entries = l->count;
 		dive_sightings(a, i, &w);
 		apply_layer(a, i, &w);
 	}
 	free(w.v);
 	if (rc < 0)
-		return -1;
+		return st_err_wrap(err, "layer %zu (%s)", i, in->digests[i].str);
 	/* a file whose hardlink shows still shows, however its first name fared */
 	for (uint32_t k = 0; k < a->n_entries; k++) {
 		const struct entry *e = &a->entries[k];
@@ -676,6 +670,61 @@ int st_analyze_image(struct st_store *s, const struct st_store_image *img,
 	analyze_figures(a);
 	*out = st_steal(&a);
 	return 0;
+}
+
+/* Store layers are blobs: open each as a file. */
+struct store_input {
+	struct st_store *s;
+	const struct st_store_image *img;
+	int fd;
+};
+
+static int store_open(void *ctx, size_t i, struct st_layer_source *src, struct st_error **err)
+{
+	struct store_input *si = ctx;
+	if (st_store_open_blob(si->s, si->img->layers[i].digest.str, &si->fd, NULL, err) < 0)
+		return -1;
+	*src = st_layer_source_fd(&si->fd);
+	return 0;
+}
+
+static void store_close(void *ctx, size_t i)
+{
+	struct store_input *si = ctx;
+	(void)i;
+	close(si->fd);
+	si->fd = -1;
+}
+
+int st_analyze_image(struct st_store *s, const struct st_store_image *img,
+		     const struct st_analyze_opts *opts, struct st_analyze **out,
+		     struct st_error **err)
+{
+	st_auto(st_image_config) struct st_image_config *cfg = NULL;
+	if (st_local_image_config(s, img, &cfg, err) < 0)
+		return -1;
+	struct st_analyze_opts o = opts ? *opts : (struct st_analyze_opts){ 0 };
+	if (!o.n_base && find_base(s, img, &o.n_base, err) < 0)
+		return -1;
+	size_t n = img->n_layers;
+	struct st_digest *digests = st_xcalloc(n ? n : 1, sizeof(*digests));
+	struct st_digest *diff_ids = st_xcalloc(n ? n : 1, sizeof(*diff_ids));
+	for (size_t i = 0; i < n; i++) {
+		digests[i] = img->layers[i].digest;
+		diff_ids[i] = img->layers[i].diff_id;
+	}
+	struct store_input si = { .s = s, .img = img, .fd = -1 };
+	struct st_analyze_input in = { .config = cfg,
+				       .digests = digests,
+				       .diff_ids = diff_ids,
+				       .n_layers = n,
+				       .open = store_open,
+				       .close = store_close,
+				       .ctx = &si };
+	int rc = st_analyze_read(&in, &o, out, err);
+	free(digests);
+	free(diff_ids);
+	return rc;
 }
 
 void st_analyze_free(struct st_analyze *a)

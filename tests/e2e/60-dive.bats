@@ -186,10 +186,13 @@ jqv() { jq -r "$2" "$1"; }
 	[[ "$output" == *"  PASS  highestStrataWastedIncrease (3kB)"* ]]
 }
 
-@test "dive: an archive is refused with what to do instead; a missing image is named" {
-	run strata dive --ci docker-archive:/tmp/x.tar
+@test "dive: a registry is not read in place; a missing image or archive is named" {
+	run strata dive --ci docker://busybox:latest
 	[ "$status" -eq 1 ]
-	[ "$output" = "strata: dive: 'docker-archive:/tmp/x.tar': images are read from the store only: 'strata load' or 'strata pull' it first" ]
+	[ "$output" = "strata: dive: 'docker://busybox:latest': registries are not read in place: 'strata pull' it first" ]
+	run strata dive --ci docker-archive:/nonexistent.tar
+	[ "$status" -eq 1 ]
+	[ "$output" = "strata: dive: analyze 'docker-archive:/nonexistent.tar': /nonexistent.tar: no such file or directory" ]
 	run strata dive nosuch:1
 	[ "$status" -eq 1 ]
 	[ "$output" = "strata: dive: No such image: nosuch:1" ]
@@ -263,4 +266,35 @@ jqv() { jq -r "$2" "$1"; }
 	run strata build -q --analyze=bogus ctx5
 	[ "$status" -eq 2 ]
 	[ "$output" = "strata: build: invalid --analyze 'bogus': use --analyze or --analyze=ci" ]
+}
+
+@test "dive: docker-archive:, oci-archive: and oci: are read in place, figures unchanged" {
+	run strata save -o w.tar waste:1
+	[ "$status" -eq 0 ]
+	run strata save --format oci-archive -o w.oci.tar waste:1
+	[ "$status" -eq 0 ]
+	run strata save --format oci-dir -o wdir waste:1
+	[ "$status" -eq 0 ]
+	# another store, which must stay without images
+	export STRATA_ROOT=$BATS_TEST_TMPDIR/other
+	run strata dive --json a.json docker-archive:w.tar
+	[ "$status" -eq 0 ]
+	[ "$(jqv a.json '.image.inefficientBytes')" -eq 95000 ]
+	[ "$(jqv a.json '.image.strata.wastedBytes')" -eq 175000 ]
+	run strata dive --json b.json oci-archive:w.oci.tar:waste:1
+	[ "$status" -eq 0 ]
+	[ "$(jqv b.json '.image.strata.wastedBytes')" -eq 175000 ]
+	run strata dive --json c.json oci:wdir
+	[ "$status" -eq 0 ]
+	[ "$(jqv c.json '.image.strata.wastedBytes')" -eq 175000 ]
+	[ "$(jqv c.json '.layer[3].digestId')" = "$(jqv a.json '.layer[3].digestId')" ]
+	run strata images -q
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	run strata diff docker-archive:w.tar oci:wdir
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	run strata dive docker-archive:w.tar:nope:1
+	[ "$status" -eq 1 ]
+	[ "$output" = "strata: dive: analyze 'docker-archive:w.tar:nope:1': w.tar: no image named 'nope:1'" ]
 }
