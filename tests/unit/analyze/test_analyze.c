@@ -458,6 +458,41 @@ static void a_whiteout_of_nothing_is_a_warning(void **state)
 	assert_int_equal(st_analyze_dive(a)->wasted_bytes, 0);
 }
 
+static void build_tools_and_a_deleted_secret(void **state)
+{
+	struct fixture *f = *state;
+	static const struct op_spec l0[] = { { OP_DIR, "usr" },
+					     { OP_DIR, "usr/bin" },
+					     { OP_FILE, "usr/bin/gcc-12", 500, 'g' },
+					     { OP_FILE, "usr/bin/ls", 100, 'l' },
+					     { OP_END } };
+	static const struct op_spec l1[] = { { OP_FILE, ".env", 20, 'e' }, { OP_END } };
+	static const struct op_spec l2[] = { { OP_WHITEOUT, ".env" }, { OP_END } };
+	struct st_store_layer layers[3];
+	write_layer(f->store, l0, &layers[0]);
+	write_layer(f->store, l1, &layers[1]);
+	write_layer(f->store, l2, &layers[2]);
+	const char *h[] = { "RUN apt-get install gcc", "COPY .env /", "RUN rm /.env" };
+	commit(f->store, "docker.io/library/tools:1", layers, 3, h);
+	for (size_t i = 0; i < 3; i++)
+		st_store_layer_release(&layers[i]);
+	st_auto(st_analyze) struct st_analyze *a = analyze(f->store, "tools:1", 0);
+	const struct st_analyze_waste *w = st_analyze_waste(a);
+	/* only the secret is waste; the compiler is still there, and that is the finding */
+	assert_int_equal(w->wasted_bytes, 20);
+	assert_int_equal(w->n_findings, 2);
+	assert_int_equal(w->findings[0].kind, ST_ANALYZE_BUILD_TOOLS);
+	assert_int_equal(w->findings[0].bytes, 500);
+	assert_int_equal(w->findings[0].added_in, 0);
+	assert_int_equal(w->findings[0].removed_in, ST_ANALYZE_NONE);
+	assert_string_equal(w->findings[0].example, "/usr/bin/gcc-12");
+	/* deleted later, the key is still in the layer that added it */
+	assert_int_equal(w->findings[1].kind, ST_ANALYZE_SECRET);
+	assert_int_equal(w->findings[1].bytes, 20);
+	assert_int_equal(w->findings[1].added_in, 1);
+	assert_int_equal(w->findings[1].removed_in, 2);
+}
+
 static void dive_ci_file_and_rules(void **state)
 {
 	struct fixture *f = *state;
@@ -546,6 +581,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(a_whiteout_of_nothing_is_a_warning, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(build_tools_and_a_deleted_secret, setup, teardown),
 		cmocka_unit_test_setup_teardown(dive_ci_file_and_rules, setup, teardown),
 		cmocka_unit_test(humanize_bytes),
 	};
