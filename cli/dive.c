@@ -10,10 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "analyze/analyze.h"
 #include "archive/archive.h"
 #include "cli.h"
+#include "dive_tui.h"
 #include "local/local.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -52,7 +54,9 @@ static const char usage[] =
     "    hardlinks once. Each byte is charged to the instruction that added it and the one\n"
     "    that removed or overwrote it, with the fix.\n\n"
     "IMAGE is an image of the store, or an archive read in place: docker-archive:PATH[:NAME],\n"
-    "oci:DIR[:NAME] or oci-archive:PATH[:NAME]. Without --ci or --json the report is printed.\n\n"
+    "oci:DIR[:NAME] or oci-archive:PATH[:NAME]. On a terminal, without --ci, --json or --report,\n"
+    "a full-screen view shows the layers, the figures and each layer's files (dive's keys:\n"
+    "Tab, ^L/^A layer or all, Space collapse, ^A/^R/^M/^U filters, ^B, ^O sort, ^F, q or ^C).\n\n"
     "Options:\n"
     "      --ci                                CI mode: judge the rules, exit 1 when one "
     "fails\n"
@@ -609,6 +613,9 @@ int cmd_dive(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 		}
 		return rc;
 	}
+	/* the full-screen view needs a terminal both ways; a pipe or a log gets the report */
+	if (!o.report && isatty(0) && isatty(fileno(cli->out)))
+		return st_cli_dive_tui(o.image, a, err);
 	print_report(cli->out, o.image, a);
 	return 0;
 }

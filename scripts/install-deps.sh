@@ -4,8 +4,8 @@
 set -eu
 pkgs="build-essential meson ninja-build pkg-config clang clang-format libclang-rt-14-dev
       libarchive-dev libjansson-dev libssl-dev libcurl4-openssl-dev libsqlite3-dev
-      libzstd-dev libisal-dev libcmocka-dev libyaml-dev
-      bats runc busybox-static skopeo buildah jq bc python3 curl docker-registry openssl"
+      libzstd-dev libisal-dev libcmocka-dev libyaml-dev libncurses-dev
+      bats runc busybox-static skopeo buildah jq bc python3 curl docker-registry openssl tmux"
 if [ "${1:-}" = "--bench" ]; then
     pkgs="$pkgs hyperfine time"
 fi

@@ -32,6 +32,10 @@ DF
 	tar -tvf "$(busybox_tar)" | awk '{ s += $3 } END { print s }' >"$BATS_FILE_TMPDIR/base"
 }
 
+teardown() {
+	if [ -n "${TMUX_SOCK:-}" ]; then tmux -S "$TMUX_SOCK" kill-server 2>/dev/null || true; fi
+}
+
 setup() {
 	export STRATA_ROOT="$BATS_FILE_TMPDIR/root"
 	BASE=$(cat "$BATS_FILE_TMPDIR/base")
@@ -297,4 +301,82 @@ jqv() { jq -r "$2" "$1"; }
 	run strata dive docker-archive:w.tar:nope:1
 	[ "$status" -eq 1 ]
 	[ "$output" = "strata: dive: analyze 'docker-archive:w.tar:nope:1': w.tar: no image named 'nope:1'" ]
+}
+
+# The full-screen view in a tmux of COLS x ROWS, on a socket of the test's own.
+tui_start() {
+	TMUX_SOCK=$BATS_TEST_TMPDIR/tmux.sock
+	tmux -S "$TMUX_SOCK" new-session -d -s dive -x "$1" -y "$2" \
+		"STRATA_ROOT='$STRATA_ROOT' '$STRATA_BIN' dive waste:1; echo \$? >'$BATS_TEST_TMPDIR/rc'; sleep 60" 3>&-
+	tui_wait "Layers"
+}
+
+# Wait until the screen shows TEXT (the view redraws after each key); fail showing the screen.
+tui_wait() {
+	local i
+	for i in $(seq 200); do
+		if tmux -S "$TMUX_SOCK" capture-pane -t dive -p | grep -qF -- "$1"; then return 0; fi
+		sleep 0.05
+	done
+	echo "the screen never showed '$1':"
+	tmux -S "$TMUX_SOCK" capture-pane -t dive -p
+	return 1
+}
+
+tui_keys() { tmux -S "$TMUX_SOCK" send-keys -t dive "$@"; }
+
+# Quit with KEY; the view must end with status 0 and give the terminal back.
+tui_quit() {
+	tui_keys "$1"
+	local i
+	for i in $(seq 200); do
+		if [ -s "$BATS_TEST_TMPDIR/rc" ]; then break; fi
+		sleep 0.05
+	done
+	[ "$(cat "$BATS_TEST_TMPDIR/rc")" = 0 ]
+}
+
+@test "dive: the full-screen view at 80x24: layers, figures, each layer's files, dive's keys" {
+	tui_start 80 24
+	tui_wait "Image efficiency score: 96 %"
+	tui_wait "Current Layer Contents (layer 0)"
+	tui_wait "q Quit  Tab Files  ^L Layer  ^A All layers"
+	# layer 4: the download and /app/data deleted
+	tui_keys Down Down Down Down
+	tui_wait "Current Layer Contents (layer 4)"
+	tui_wait "- app"
+	tui_wait "    data"
+	tui_wait "    pkg.tar"
+	# the files pane: attributes, then the chown -R layer's owners
+	tui_keys Tab C-b
+	tui_wait "Permission     UID:GID"
+	tui_keys Tab Down Down Tab
+	tui_wait "Current Layer Contents (layer 6)"
+	tui_wait "1000:1000"
+	tui_keys C-b C-o
+	tui_wait "Sort:size"
+	# collapse /srv, then hide what was modified: the chown layer shows nothing
+	tui_keys Space
+	tui_wait "+ srv"
+	tui_keys C-m
+	tui_wait "Show:AR-U"
+	run tmux -S "$TMUX_SOCK" capture-pane -t dive -p
+	[[ "$output" != *"+ srv"* ]]
+	# the path filter, then the whole image
+	tui_keys C-m C-f a p t Enter Tab C-a
+	tui_wait "Aggregated Layer Contents"
+	tui_wait "- lists"
+	run tmux -S "$TMUX_SOCK" capture-pane -t dive -p
+	[[ "$output" != *"- srv"* ]]
+	tui_quit q
+}
+
+@test "dive: the full-screen view at 200x60 shows whole commands and quits on ctrl+c" {
+	tui_start 200 60
+	tui_wait "6.0 kB  RUN /bin/sh -c mkdir -p /var/lib/apt/lists && head -c 6000 /dev/zero >/var/lib/apt"
+	tui_wait "Not in the final filesystem: 175.0 kB (92 %)"
+	tui_wait " 120.0 kB deleted     /app/data/a"
+	tui_keys Tab C-Space
+	tui_wait "+ bin"
+	tui_quit C-c
 }
