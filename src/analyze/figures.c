@@ -97,26 +97,35 @@ static bool is_cache(const char *path)
 	return false;
 }
 
-/* Names of keys and credentials; certificates of the trust stores are public. */
+static bool ends(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), k = strlen(suffix);
+	return n > k && !strcmp(s + n - k, suffix);
+}
+
+/*
+ * Names of keys and credentials; certificates of the trust stores are public. Plain string
+ * tests: this runs on every file of the image, and fnmatch() pays for the locale each time.
+ */
 static bool is_secret(const char *path)
 {
-	static const char *const names[] = {
-		".env",	 "id_rsa", "id_dsa", "id_ecdsa", "id_ed25519", ".netrc", ".git-credentials",
-		"*.pem", "*.key",  "*.p12",  "*.pfx",	 ".env.*",
-	};
+	static const char *const names[] = { ".env",	   "id_rsa", "id_dsa",		"id_ecdsa",
+					     "id_ed25519", ".netrc", ".git-credentials" };
+	static const char *const suffixes[] = { ".pem", ".key", ".p12", ".pfx" };
 	static const char *const public_dirs[] = {
 		"etc/ssl/certs/", "usr/share/ca-certificates/", "etc/pki/",
 		"usr/lib/ssl/",	  "etc/ca-certificates/",	"usr/local/share/ca-certificates/",
 	};
 	const char *base = strrchr(path, '/');
 	base = base ? base + 1 : path;
-	for (size_t i = 0; i < sizeof(public_dirs) / sizeof(*public_dirs); i++)
-		if (starts(path, public_dirs[i]))
-			return false;
+	bool secret = starts(base, ".env.");
 	for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++)
-		if (!fnmatch(names[i], base, FNM_PERIOD))
-			return true;
-	return false;
+		secret |= !strcmp(base, names[i]);
+	for (size_t i = 0; i < sizeof(suffixes) / sizeof(*suffixes); i++)
+		secret |= ends(base, suffixes[i]);
+	for (size_t i = 0; secret && i < sizeof(public_dirs) / sizeof(*public_dirs); i++)
+		secret = !starts(path, public_dirs[i]);
+	return secret;
 }
 
 /* Compilers and build tools in a directory of commands. */
