@@ -465,12 +465,17 @@ static int add_file(void *ctx, const char *path, const struct st_analyze_entry *
 	/* a directory only implied by what is below it has an empty record in dive */
 	struct st_analyze_entry none = { .type = ST_LAYER_ENTRY_OTHER };
 	const struct st_analyze_entry *x = e ? e : &none;
-	json_array_append_new(
-	    list, json_pack("{s:s, s:i, s:s, s:I, s:I, s:I, s:I, s:b}", "path", e ? path : "",
-			    "typeFlag", e ? type_flag(x) : 0, "linkName",
-			    x->linkname ? x->linkname : "", "size", (json_int_t)x->size, "fileMode",
-			    (json_int_t)(e ? go_file_mode(x) : 0), "uid", (json_int_t)x->uid, "gid",
-			    (json_int_t)x->gid, "isDir", x->type == ST_LAYER_ENTRY_DIR));
+	/* built field by field: a million of them make json_pack's format parsing show */
+	json_t *o = json_object();
+	json_object_set_new_nocheck(o, "path", json_string(e ? path : ""));
+	json_object_set_new_nocheck(o, "typeFlag", json_integer(e ? type_flag(x) : 0));
+	json_object_set_new_nocheck(o, "linkName", json_string(x->linkname ? x->linkname : ""));
+	json_object_set_new_nocheck(o, "size", json_integer((json_int_t)x->size));
+	json_object_set_new_nocheck(o, "fileMode", json_integer(e ? go_file_mode(x) : 0));
+	json_object_set_new_nocheck(o, "uid", json_integer(x->uid));
+	json_object_set_new_nocheck(o, "gid", json_integer(x->gid));
+	json_object_set_new_nocheck(o, "isDir", json_boolean(x->type == ST_LAYER_ENTRY_DIR));
+	json_array_append_new(list, o);
 	return 0;
 }
 
@@ -494,22 +499,22 @@ static json_t *findings_json(const struct st_analyze *a)
 	return v;
 }
 
-static int write_json(const char *path, const struct st_analyze *a, struct st_error **err)
+static json_t *layer_json(const struct st_analyze *a, size_t i)
 {
-	json_t *layers = json_array();
-	for (size_t i = 0; i < st_analyze_n_layers(a); i++) {
-		const struct st_analyze_layer *l = st_analyze_layer(a, i);
-		json_t *files = json_array();
-		st_analyze_layer_walk(a, i, add_file, files);
-		json_array_append_new(
-		    layers, json_pack("{s:I, s:s, s:s, s:I, s:s, s:o, s:{s:I, s:I, s:I, s:I, s:b}}",
-				      "index", (json_int_t)i, "id", l->digest + 7, "digestId",
-				      l->diff_id, "sizeBytes", (json_int_t)l->size, "command",
-				      dive_command(l->command), "fileList", files, "strata",
-				      "wastedBytes", (json_int_t)l->wasted, "added",
-				      (json_int_t)l->n_added, "modified", (json_int_t)l->n_modified,
-				      "removed", (json_int_t)l->n_removed, "base", l->base));
-	}
+	const struct st_analyze_layer *l = st_analyze_layer(a, i);
+	json_t *files = json_array();
+	st_analyze_layer_walk(a, i, add_file, files);
+	return json_pack("{s:I, s:s, s:s, s:I, s:s, s:o, s:{s:I, s:I, s:I, s:I, s:b}}", "index",
+			 (json_int_t)i, "id", l->digest + 7, "digestId", l->diff_id, "sizeBytes",
+			 (json_int_t)l->size, "command", dive_command(l->command), "fileList",
+			 files, "strata", "wastedBytes", (json_int_t)l->wasted, "added",
+			 (json_int_t)l->n_added, "modified", (json_int_t)l->n_modified, "removed",
+			 (json_int_t)l->n_removed, "base", l->base);
+}
+
+/* {"image": {...}}: dive's image fields, strata's in "strata". */
+static json_t *image_json(const struct st_analyze *a)
+{
 	const struct st_analyze_dive *d = st_analyze_dive(a);
 	json_t *refs = json_array();
 	for (size_t i = 0; i < d->n_files; i++)
@@ -521,24 +526,46 @@ static int write_json(const char *path, const struct st_analyze *a, struct st_er
 	/* NaN and infinity are not JSON: a single layer has no user bytes */
 	json_t *uwp =
 	    isfinite(d->user_wasted_percent) ? json_real(d->user_wasted_percent) : json_null();
-	json_t *doc = json_pack(
-	    "{s:o, s:{s:I, s:I, s:f, s:o, s:{s:I, s:I, s:I, s:f, s:o, s:I, s:o}}}", "layer", layers,
-	    "image", "sizeBytes", (json_int_t)d->size, "inefficientBytes",
-	    (json_int_t)d->wasted_bytes, "efficiencyScore", d->efficiency, "fileReference", refs,
-	    "strata", "sizeBytes", (json_int_t)w->size, "wastedBytes", (json_int_t)w->wasted_bytes,
-	    "wastedFiles", (json_int_t)w->wasted_files, "efficiency", w->efficiency,
-	    "userWastedPercent", uwp, "baseLayers", (json_int_t)st_analyze_n_base(a), "findings",
-	    findings_json(a));
-	char *text =
-	    json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
-	json_decref(doc);
-	struct st_buf b = ST_BUF_INIT;
-	st_buf_adds(&b, text);
-	st_buf_addch(&b, '\n');
-	free(text);
-	int rc = st_write_file_atomic(path, NULL, b.data, b.len, 0644, err);
-	st_buf_release(&b);
-	return rc;
+	return json_pack(
+	    "{s:{s:I, s:I, s:f, s:o, s:{s:I, s:I, s:I, s:f, s:o, s:I, s:o}}}", "image", "sizeBytes",
+	    (json_int_t)d->size, "inefficientBytes", (json_int_t)d->wasted_bytes, "efficiencyScore",
+	    d->efficiency, "fileReference", refs, "strata", "sizeBytes", (json_int_t)w->size,
+	    "wastedBytes", (json_int_t)w->wasted_bytes, "wastedFiles", (json_int_t)w->wasted_files,
+	    "efficiency", w->efficiency, "userWastedPercent", uwp, "baseLayers",
+	    (json_int_t)st_analyze_n_base(a), "findings", findings_json(a));
+}
+
+/*
+ * dive's document, {"layer": [...], "image": {...}}, written one layer at a time: every file
+ * list of the image held as jansson objects at once would cost about a kilobyte per entry.
+ * jansson encodes each layer, and the image part with JSON_EMBED (its braces dropped); only
+ * the punctuation around them is written here.
+ */
+static int write_json(const char *path, const struct st_analyze *a, struct st_error **err)
+{
+	st_auto_tmpfile struct st_tmpfile t = ST_TMPFILE_INIT;
+	if (st_tmpfile_open_beside(&t, path, 0644, err) < 0)
+		return -1;
+	FILE *f = fdopen(dup(t.fd), "w");
+	if (!f)
+		return st_err_errno(err, "write '%s'", path);
+	const size_t flags = JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17);
+	fputs("{\n\"layer\": [\n", f);
+	for (size_t i = 0; i < st_analyze_n_layers(a); i++) {
+		json_t *l = layer_json(a, i);
+		json_dumpf(l, f, flags);
+		json_decref(l);
+		fputs(i + 1 < st_analyze_n_layers(a) ? ",\n" : "\n", f);
+	}
+	fputs("],\n", f);
+	json_t *image = image_json(a);
+	json_dumpf(image, f, flags | JSON_EMBED);
+	json_decref(image);
+	fputs("\n}\n", f);
+	bool ok = !ferror(f);
+	if (fclose(f) != 0 || !ok)
+		return st_err_errno(err, "write '%s'", path);
+	return st_tmpfile_commit(&t, path, err);
 }
 
 /* ---- --report ---- */
