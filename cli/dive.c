@@ -3,7 +3,6 @@
  * changes and removes, and what it wastes: dive's figures (its --ci gate and --json layout)
  * beside strata's, whose findings name the instructions that added and removed each byte.
  */
-#include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <math.h>

@@ -10,7 +10,6 @@
  */
 #include "analyze/internal.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
