@@ -54,12 +54,15 @@ int st_cli_dive_build(struct st_cli *cli, const char *image, bool ci, struct st_
 
 /*
  * Analyse the image 'name' names: in the store, or read in place from docker-archive:PATH[:NAME],
- * oci:DIR[:NAME] or oci-archive:PATH[:NAME]. *out is new: st_analyze_free().
+ * oci:DIR[:NAME] or oci-archive:PATH[:NAME]; 'platform' (NULL: the host's) picks from an
+ * index. *out is new: st_analyze_free().
  */
 struct st_analyze;
 struct st_analyze_opts;
-int st_cli_analyze_open(struct st_cli *cli, const char *name, const struct st_analyze_opts *ao,
-			struct st_analyze **out, struct st_error **err);
+struct st_platform;
+int st_cli_analyze_open(struct st_cli *cli, const char *name, const struct st_platform *platform,
+			const struct st_analyze_opts *ao, struct st_analyze **out,
+			struct st_error **err);
 
 /* The verbs (one file each in cli/), in the order --help lists them. */
 #define ST_CLI_VERBS(X)                                                                            \

@@ -69,7 +69,7 @@ static int print_files(struct st_cli *cli, const struct diff_opts *o, struct st_
 	struct st_analyze *a[2] = { NULL, NULL };
 	int rc = 0;
 	for (size_t i = 0; i < 2 && rc == 0; i++)
-		rc = st_cli_analyze_open(cli, o->image[i], NULL, &a[i], err);
+		rc = st_cli_analyze_open(cli, o->image[i], NULL, NULL, &a[i], err);
 	struct st_analyze_diff_entry *v = NULL;
 	size_t n = 0;
 	if (rc == 0)

@@ -26,6 +26,7 @@ struct dive_opts {
 	const char *ci_config;
 	const char *baseline;
 	const char *base;
+	const char *platform;
 	bool ci, report, exclude_base;
 	const char *rule[ST_ANALYZE_N_RULES]; /* set on the command line */
 };
@@ -37,6 +38,7 @@ enum {
 	OPT_BASELINE,
 	OPT_BASE,
 	OPT_EXCLUDE_BASE,
+	OPT_PLATFORM,
 	OPT_RULE, /* + the rule's id */
 };
 
@@ -81,6 +83,9 @@ static const char usage[] =
     "\"0\")\n"
     "      --exclude-base                      Leave the base image's layers out of strata's "
     "figures\n"
+    "      --platform string                   The platform to read from an archive's index "
+    "(default:\n"
+    "                                          the host's)\n"
     "      --base string                       The base image (default: the longest image "
     "whose\n"
     "                                          layers start this one's)\n"
@@ -101,6 +106,7 @@ static int parse_flags(struct st_cli *cli, int argc, char **argv, struct dive_op
 		{ "baseline", required_argument, NULL, OPT_BASELINE },
 		{ "base", required_argument, NULL, OPT_BASE },
 		{ "exclude-base", no_argument, NULL, OPT_EXCLUDE_BASE },
+		{ "platform", required_argument, NULL, OPT_PLATFORM },
 		{ "lowest-efficiency", required_argument, NULL,
 		  OPT_RULE + ST_ANALYZE_RULE_LOWEST_EFFICIENCY },
 		{ "lowestEfficiency", required_argument, NULL,
@@ -145,6 +151,9 @@ static int parse_flags(struct st_cli *cli, int argc, char **argv, struct dive_op
 			break;
 		case OPT_EXCLUDE_BASE:
 			o->exclude_base = true;
+			break;
+		case OPT_PLATFORM:
+			o->platform = optarg;
 			break;
 		case 'h':
 			fputs(usage, cli->out);
@@ -191,6 +200,28 @@ static const char *instruction(const struct st_analyze *a, size_t i)
 
 /* ---- images: the one analysed, its baseline, its base ---- */
 
+/* A single image asked for with --platform must be of it: say so rather than show another. */
+static int check_platform(const char *name, const struct st_platform *want, const char *os,
+			  const char *arch, const char *variant, struct st_error **err)
+{
+	if (!want)
+		return 0;
+	struct st_platform have = { 0 };
+	snprintf(have.os, sizeof(have.os), "%s", os ? os : "");
+	snprintf(have.architecture, sizeof(have.architecture), "%s", arch ? arch : "");
+	snprintf(have.variant, sizeof(have.variant), "%s", variant ? variant : "");
+	st_platform_normalize(&have);
+	if (st_platform_match(want, &have))
+		return 0;
+	struct st_buf w = ST_BUF_INIT, is = ST_BUF_INIT;
+	st_platform_format(want, &w);
+	st_platform_format(&have, &is);
+	st_err(err, ST_E_NOTFOUND, "'%s' is %s, not %s", name, is.data, w.data);
+	st_buf_release(&w);
+	st_buf_release(&is);
+	return -1;
+}
+
 /* An archive's layers, opened one at a time for the analysis. */
 static int archive_open(void *ctx, size_t i, struct st_layer_source *src, struct st_error **err)
 {
@@ -205,16 +236,18 @@ static void archive_close(void *ctx, size_t i)
 
 /* "docker-archive:PATH[:NAME]", "oci:DIR[:NAME]", "oci-archive:PATH[:NAME]", as skopeo. */
 static int analyze_archive(enum st_archive_format f, const char *spec,
-			   const struct st_analyze_opts *ao, struct st_analyze **out,
-			   struct st_error **err)
+			   const struct st_platform *platform, const struct st_analyze_opts *ao,
+			   struct st_analyze **out, struct st_error **err)
 {
 	const char *colon = strchr(spec, ':');
 	st_autofree char *path =
 	    colon ? st_xstrndup(spec, (size_t)(colon - spec)) : st_xstrdup(spec);
 	st_auto(st_archive_image) struct st_archive_image *img = NULL;
-	if (st_archive_image_open(path, f, colon ? colon + 1 : NULL, &img, err) < 0)
+	if (st_archive_image_open(path, f, colon ? colon + 1 : NULL, platform, &img, err) < 0)
 		return -1;
 	const struct st_image_config *cfg = st_archive_image_config(img);
+	if (check_platform(spec, platform, cfg->os, cfg->architecture, cfg->variant, err) < 0)
+		return -1;
 	size_t n = st_archive_image_n_layers(img);
 	struct st_digest *digests = st_xcalloc(n ? n : 1, sizeof(*digests));
 	for (size_t i = 0; i < n; i++)
@@ -231,8 +264,9 @@ static int analyze_archive(enum st_archive_format f, const char *spec,
 	return rc;
 }
 
-int st_cli_analyze_open(struct st_cli *cli, const char *name, const struct st_analyze_opts *ao,
-			struct st_analyze **out, struct st_error **err)
+int st_cli_analyze_open(struct st_cli *cli, const char *name, const struct st_platform *platform,
+			const struct st_analyze_opts *ao, struct st_analyze **out,
+			struct st_error **err)
 {
 	static const struct {
 		const char *prefix;
@@ -246,7 +280,7 @@ int st_cli_analyze_open(struct st_cli *cli, const char *name, const struct st_an
 		size_t n = strlen(transports[i].prefix);
 		if (strncmp(name, transports[i].prefix, n))
 			continue;
-		if (analyze_archive(transports[i].format, name + n, ao, out, err) < 0)
+		if (analyze_archive(transports[i].format, name + n, platform, ao, out, err) < 0)
 			return st_err_wrap(err, "analyze '%s'", name);
 		return 0;
 	}
@@ -259,6 +293,8 @@ int st_cli_analyze_open(struct st_cli *cli, const char *name, const struct st_an
 		return -1;
 	st_auto(st_store_image) struct st_store_image *img = NULL;
 	if (st_local_image_find(s, name, &img, err) < 0)
+		return -1;
+	if (check_platform(name, platform, img->os, img->architecture, img->variant, err) < 0)
 		return -1;
 	if (st_analyze_image(s, img, ao, out, err) < 0)
 		return st_err_wrap(err, "analyze '%s'", name);
@@ -615,11 +651,15 @@ int cmd_dive(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 	int rc = parse_flags(cli, argc, argv, &o, err);
 	if (rc != 0)
 		return rc < 0 ? -1 : 0;
+	struct st_platform platform;
+	if (o.platform && st_platform_parse(o.platform, &platform, err) < 0)
+		return -1;
+	const struct st_platform *want = o.platform ? &platform : NULL;
 	struct st_analyze_opts ao = { .flags = o.exclude_base ? ST_ANALYZE_EXCLUDE_BASE : 0 };
 	if (o.base && base_layers(cli, o.base, &ao.n_base, err) < 0)
 		return -1;
 	st_auto(st_analyze) struct st_analyze *a = NULL;
-	if (st_cli_analyze_open(cli, o.image, &ao, &a, err) < 0)
+	if (st_cli_analyze_open(cli, o.image, want, &ao, &a, err) < 0)
 		return -1;
 	size_t nw = 0;
 	const char *const *warnings = st_analyze_warnings(a, &nw);
@@ -630,7 +670,8 @@ int cmd_dive(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 		return write_json(o.json, a, err);
 	if (o.ci || ci_env()) {
 		st_auto(st_analyze) struct st_analyze *baseline = NULL;
-		if (o.baseline && st_cli_analyze_open(cli, o.baseline, &ao, &baseline, err) < 0)
+		if (o.baseline &&
+		    st_cli_analyze_open(cli, o.baseline, want, &ao, &baseline, err) < 0)
 			return st_err_wrap(err, "--baseline");
 		rc = run_ci(cli->out, &o, a, baseline, err);
 		if (rc >= 0 && o.report) {
@@ -649,7 +690,7 @@ int cmd_dive(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 int st_cli_dive_build(struct st_cli *cli, const char *image, bool ci, struct st_error **err)
 {
 	st_auto(st_analyze) struct st_analyze *a = NULL;
-	if (st_cli_analyze_open(cli, image, NULL, &a, err) < 0)
+	if (st_cli_analyze_open(cli, image, NULL, NULL, &a, err) < 0)
 		return -1;
 	FILE *out = cli->errout;
 	if (ci) {

@@ -129,11 +129,13 @@ struct st_archive_image;
  * docker-archive the RepoTags entry of manifest.json ("busybox:latest"), for an OCI layout or
  * archive the org.opencontainers.image.ref.name or io.containerd.image.name annotation of
  * index.json; NULL when the archive holds one image (ST_E_INVALID if several). An index of
- * platforms gives the host's. The metadata and config are read now, the layers when opened.
+ * platforms gives 'platform''s entry (NULL: the host's). The metadata and config are read now,
+ * the layers when opened.
  * *out is new: st_archive_image_free(). ST_E_NOTFOUND for a missing path, entry or name.
  */
 int st_archive_image_open(const char *path, enum st_archive_format format, const char *name,
-			  struct st_archive_image **out, struct st_error **err);
+			  const struct st_platform *platform, struct st_archive_image **out,
+			  struct st_error **err);
 /* Borrowed. */
 const struct st_image_config *st_archive_image_config(const struct st_archive_image *img);
 size_t st_archive_image_n_layers(const struct st_archive_image *img);

@@ -190,7 +190,8 @@ static int open_docker(struct st_archive_image *img, const char *name, struct st
 }
 
 /* OCI layout: index.json, the manifest it names (the host's platform of an index), the config. */
-static int open_oci(struct st_archive_image *img, const char *name, struct st_error **err)
+static int open_oci(struct st_archive_image *img, const char *name,
+		    const struct st_platform *platform, struct st_error **err)
 {
 	struct st_buf b = ST_BUF_INIT;
 	if (read_entry(img, "index.json", &b, err) < 0)
@@ -237,13 +238,13 @@ static int open_oci(struct st_archive_image *img, const char *name, struct st_er
 		json_decref(doc);
 		if (!is_index)
 			break;
-		/* an index of platforms: the host's, as load picks it */
+		/* an index of platforms: the one asked for, else the host's, as load picks it */
 		st_auto(st_image_index) struct st_image_index *sub = NULL;
 		struct st_platform host;
 		st_platform_host(&host);
 		const struct st_image_descriptor *d = NULL;
 		if (depth > 2 || st_image_index_parse(b.data, b.len, &sub, err) < 0 ||
-		    !(d = st_image_index_select(sub, &host, err))) {
+		    !(d = st_image_index_select(sub, platform ? platform : &host, err))) {
 			st_buf_release(&b);
 			return depth > 2 ? st_err(err, ST_E_INVALID, "%s: indexes nest too deep",
 						  img->path)
@@ -271,7 +272,8 @@ static int open_oci(struct st_archive_image *img, const char *name, struct st_er
 }
 
 int st_archive_image_open(const char *path, enum st_archive_format format, const char *name,
-			  struct st_archive_image **out, struct st_error **err)
+			  const struct st_platform *platform, struct st_archive_image **out,
+			  struct st_error **err)
 {
 	st_auto(st_archive_image) struct st_archive_image *img = st_xcalloc(1, sizeof(*img));
 	img->path = st_xstrdup(path);
@@ -288,7 +290,7 @@ int st_archive_image_open(const char *path, enum st_archive_format format, const
 		break;
 	case ST_ARCHIVE_OCI_ARCHIVE:
 	case ST_ARCHIVE_OCI_DIR:
-		rc = open_oci(img, name, err);
+		rc = open_oci(img, name, platform, err);
 		break;
 	default:
 		rc = st_err(err, ST_E_INVALID,

@@ -380,3 +380,22 @@ tui_quit() {
 	tui_wait "+ bin"
 	tui_quit C-c
 }
+
+@test "dive --platform: the image must be of the platform asked for" {
+	host=$(strata inspect --format '{{.Os}}/{{.Architecture}}' waste:1)
+	other=linux/s390x
+	run strata dive --ci --platform "$other" waste:1
+	[ "$status" -eq 1 ]
+	[ "$output" = "strata: dive: 'waste:1' is $host, not $other" ]
+	run strata save --format oci-dir -o wdir waste:1
+	[ "$status" -eq 0 ]
+	run strata dive --ci --platform "$other" oci:wdir
+	[ "$status" -eq 1 ]
+	[ "$output" = "strata: dive: analyze 'oci:wdir': 'wdir' is $host, not $other" ]
+	run strata dive --json p.json --platform "$host" oci:wdir
+	[ "$status" -eq 0 ]
+	[ "$(jqv p.json '.image.strata.wastedBytes')" -eq 175000 ]
+	run strata dive --platform 'x//' waste:1
+	[ "$status" -eq 1 ]
+	[[ "$output" == "strata: dive: invalid platform 'x//'"* ]]
+}

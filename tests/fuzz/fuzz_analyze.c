@@ -5,7 +5,6 @@
  * Whatever the input, the analysis either fails with an error or gives its figures; nothing
  * may crash, hang or leak.
  */
-#define _GNU_SOURCE
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,7 +34,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	struct st_error *err = NULL;
 	struct st_archive_image *img = NULL;
-	if (st_archive_image_open(path, ST_ARCHIVE_UNKNOWN, NULL, &img, &err) == 0) {
+	if (st_archive_image_open(path, ST_ARCHIVE_UNKNOWN, NULL, NULL, &img, &err) == 0) {
 		const struct st_image_config *cfg = st_archive_image_config(img);
 		size_t n = st_archive_image_n_layers(img);
 		struct st_digest *digests = calloc(n + 1, sizeof(*digests));
