@@ -23,6 +23,7 @@
 struct dive_opts {
 	const char *image;
 	const char *json;
+	const char *sarif;
 	const char *ci_config;
 	const char *baseline;
 	const char *base;
@@ -39,6 +40,7 @@ enum {
 	OPT_BASE,
 	OPT_EXCLUDE_BASE,
 	OPT_PLATFORM,
+	OPT_SARIF,
 	OPT_RULE, /* + the rule's id */
 };
 
@@ -92,6 +94,8 @@ static const char usage[] =
     "  -j, --json string                       Write dive's JSON layout, strata's figures "
     "added\n"
     "      --report                            Print a plain text report\n"
+    "      --sarif string                      Also write the findings as SARIF 2.1.0, for "
+    "code scanning\n"
     "Rules are disabled with \"disabled\", \"off\" or \"false\".\n";
 
 static int parse_flags(struct st_cli *cli, int argc, char **argv, struct dive_opts *o,
@@ -107,6 +111,7 @@ static int parse_flags(struct st_cli *cli, int argc, char **argv, struct dive_op
 		{ "base", required_argument, NULL, OPT_BASE },
 		{ "exclude-base", no_argument, NULL, OPT_EXCLUDE_BASE },
 		{ "platform", required_argument, NULL, OPT_PLATFORM },
+		{ "sarif", required_argument, NULL, OPT_SARIF },
 		{ "lowest-efficiency", required_argument, NULL,
 		  OPT_RULE + ST_ANALYZE_RULE_LOWEST_EFFICIENCY },
 		{ "lowestEfficiency", required_argument, NULL,
@@ -154,6 +159,9 @@ static int parse_flags(struct st_cli *cli, int argc, char **argv, struct dive_op
 			break;
 		case OPT_PLATFORM:
 			o->platform = optarg;
+			break;
+		case OPT_SARIF:
+			o->sarif = optarg;
 			break;
 		case 'h':
 			fputs(usage, cli->out);
@@ -603,6 +611,82 @@ static int write_json(const char *path, const struct st_analyze *a, struct st_er
 	return st_tmpfile_commit(&t, path, err);
 }
 
+/* ---- --sarif ---- */
+
+static const char *sarif_level(enum st_analyze_kind k)
+{
+	return k == ST_ANALYZE_SECRET ? "error" : k == ST_ANALYZE_BUILD_TOOLS ? "note" : "warning";
+}
+
+/* The findings as SARIF 2.1.0 results, one rule per kind, for code-scanning UIs. */
+static int write_sarif(const char *path, const char *name, const struct st_analyze *a,
+		       struct st_error **err)
+{
+	static const char *const rule_text[] = {
+		[ST_ANALYZE_CACHE] = "A package manager's cache left in the layer that filled it",
+		[ST_ANALYZE_DELETED] = "Files added in one step and deleted in a later one",
+		[ST_ANALYZE_COPIED] = "Files copied again to change their owner, mode or time",
+		[ST_ANALYZE_OVERWRITTEN] = "Files overwritten in a later step",
+		[ST_ANALYZE_SECRET] = "A file that looks like a key or credentials in a layer",
+		[ST_ANALYZE_BUILD_TOOLS] = "Compilers and build tools in the final image",
+	};
+	const struct st_analyze_waste *w = st_analyze_waste(a);
+	json_t *rules = json_array();
+	for (size_t k = 0; k < sizeof(rule_text) / sizeof(*rule_text); k++) {
+		enum st_analyze_kind kind = (enum st_analyze_kind)k;
+		st_autofree char *id = st_xasprintf("strata-dive/%s", st_analyze_kind_name(kind));
+		/* the fix comes with a finding: a rule without one describes itself */
+		const char *hint = rule_text[k];
+		for (size_t i = 0; i < w->n_findings; i++)
+			if (w->findings[i].kind == kind)
+				hint = w->findings[i].hint;
+		json_array_append_new(rules, json_pack("{s:s, s:{s:s}, s:{s:s}, s:{s:s}}", "id", id,
+						       "shortDescription", "text", rule_text[k],
+						       "help", "text", hint, "defaultConfiguration",
+						       "level", sarif_level(kind)));
+	}
+	json_t *results = json_array();
+	for (size_t i = 0; i < w->n_findings; i++) {
+		const struct st_analyze_finding *f = &w->findings[i];
+		st_autofree char *id =
+		    st_xasprintf("strata-dive/%s", st_analyze_kind_name(f->kind));
+		st_autofree char *size = human(f->bytes);
+		st_autofree char *removed =
+		    f->removed_in == ST_ANALYZE_NONE
+			? st_xstrdup("")
+			: st_xasprintf(", removed or replaced by layer %zu (%s)", f->removed_in,
+				       instruction(a, f->removed_in));
+		st_autofree char *text = st_xasprintf(
+		    "%s: %s in %zu file%s (e.g. %s), added by layer %zu (%s)%s. Fix: %s", name,
+		    size, f->files, f->files == 1 ? "" : "s", f->example, f->added_in,
+		    instruction(a, f->added_in), removed, f->hint);
+		json_array_append_new(
+		    results,
+		    json_pack("{s:s, s:s, s:{s:s}, s:[{s:[{s:s, s:s}]}], s:{s:I, s:I, s:I, s:o}}",
+			      "ruleId", id, "level", sarif_level(f->kind), "message", "text", text,
+			      "locations", "logicalLocations", "fullyQualifiedName", f->example,
+			      "kind", "file", "properties", "sizeBytes", (json_int_t)f->bytes,
+			      "files", (json_int_t)f->files, "addedByLayer",
+			      (json_int_t)f->added_in, "removedByLayer",
+			      f->removed_in == ST_ANALYZE_NONE
+				  ? json_null()
+				  : json_integer((json_int_t)f->removed_in)));
+	}
+	json_t *doc = json_pack("{s:s, s:s, s:[{s:{s:{s:s, s:s, s:o}}, s:o}]}", "$schema",
+				"https://json.schemastore.org/sarif-2.1.0.json", "version", "2.1.0",
+				"runs", "tool", "driver", "name", "strata dive", "version",
+				STRATA_VERSION, "rules", rules, "results", results);
+	char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_decref(doc);
+	struct st_buf b = ST_BUF_INIT;
+	st_buf_adds(&b, text);
+	st_buf_addch(&b, '\n');
+	free(text);
+	int rc = st_write_file_atomic(path, NULL, b.data, b.len, 0644, err);
+	st_buf_release(&b);
+	return rc;
+}
+
 /* ---- --report ---- */
 
 static void print_report(FILE *out, const char *name, const struct st_analyze *a)
@@ -665,6 +749,8 @@ int cmd_dive(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 	const char *const *warnings = st_analyze_warnings(a, &nw);
 	for (size_t i = 0; i < nw; i++)
 		fprintf(cli->errout, "warning: %s\n", warnings[i]);
+	if (o.sarif && write_sarif(o.sarif, o.image, a, err) < 0)
+		return -1;
 	/* as dive: --json writes the analysis and judges nothing */
 	if (o.json)
 		return write_json(o.json, a, err);

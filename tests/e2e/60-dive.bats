@@ -399,3 +399,14 @@ tui_quit() {
 	[ "$status" -eq 1 ]
 	[[ "$output" == "strata: dive: invalid platform 'x//'"* ]]
 }
+
+@test "dive --sarif: the findings for code scanning, one result each, beside --ci" {
+	run strata dive --ci --highest-user-wasted-percent off --sarif s.json waste:1
+	[ "$status" -eq 0 ]
+	[ "$(jqv s.json '.version')" = "2.1.0" ]
+	[ "$(jqv s.json '.runs[0].tool.driver.name')" = "strata dive" ]
+	run jqv s.json '.runs[0].results | map("\(.ruleId) \(.level) \(.properties.sizeBytes) \(.locations[0].logicalLocations[0].fullyQualifiedName)") | join(",")'
+	[ "$output" = "strata-dive/deleted warning 120000 /app/data/a,strata-dive/deleted warning 40000 /tmp/pkg.tar,strata-dive/copied warning 10000 /srv/x,strata-dive/cache warning 6000 /var/lib/apt/lists/main_Packages,strata-dive/overwritten warning 5000 /app/conf" ]
+	run jqv s.json '.runs[0].results[0].message.text'
+	[[ "$output" == "waste:1: 120 kB in 2 files (e.g. /app/data/a), added by layer 1 (RUN /bin/sh -c mkdir -p /app/data "*", removed or replaced by layer 4 (RUN /bin/sh -c rm /tmp/pkg.tar && rm -rf /app/data # buildkit). Fix: delete it in the same RUN, or use a multi-stage build" ]]
+}
