@@ -197,9 +197,16 @@ static void tree_sort(struct view *v)
 		qsort_r(v->tree.v[i].kids, v->tree.v[i].nkids, sizeof(uint32_t), kid_cmp, v);
 }
 
+/*
+ * A layer's entries show how they changed what was below; the whole image shows what its own
+ * layers changed in the base image's files, as dive compares every layer with the first.
+ */
 static enum st_analyze_status shown_status(const struct view *v, const struct tnode *nd)
 {
-	if (v->aggregate || !nd->has_entry)
+	if (!nd->has_entry)
+		return ST_ANALYZE_UNMODIFIED;
+	size_t base = st_analyze_n_base(v->a) ? st_analyze_n_base(v->a) : 1;
+	if (v->aggregate && nd->e.layer < base)
 		return ST_ANALYZE_UNMODIFIED;
 	return nd->e.status;
 }

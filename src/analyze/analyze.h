@@ -60,6 +60,7 @@ struct st_analyze_entry {
 	uint64_t size;
 	uint32_t mode, uid, gid;
 	const char *linkname; /* borrowed from the analysis; NULL when none */
+	size_t layer;	      /* the layer it comes from */
 	size_t removed_in;    /* the layer that hid or replaced it; ST_ANALYZE_NONE if it shows */
 };
 

@@ -781,6 +781,7 @@ static void fill_entry(const struct st_analyze *a, const struct entry *x,
 	e->uid = x->uid;
 	e->gid = x->gid;
 	e->linkname = x->link ? a->names.data + x->link - 1 : NULL;
+	e->layer = x->layer;
 	e->removed_in = x->removed_in == NO_LAYER ? ST_ANALYZE_NONE : x->removed_in;
 }
 

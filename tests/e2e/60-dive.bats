@@ -368,6 +368,10 @@ tui_quit() {
 	tui_wait "- lists"
 	run tmux -S "$TMUX_SOCK" capture-pane -t dive -p
 	[[ "$output" != *"- srv"* ]]
+	# the whole image marks what its own layers added: hiding the unmodified keeps the list
+	tui_keys Tab C-u
+	tui_wait "Show:ARM-"
+	tui_wait "- lists"
 	tui_quit q
 }
 
