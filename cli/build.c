@@ -42,6 +42,7 @@ struct build_cli_opts {
 	const char *metadata_file;
 	struct st_builder_context *contexts; /* --build-context */
 	size_t ncontexts;
+	const char *analyze; /* --analyze: "" to print the findings, "ci" to judge the rules */
 	bool quiet;
 	enum progress_mode progress;
 	const char *context;
@@ -67,6 +68,8 @@ static const char usage_text[] =
     "host-gateway)\n"
     "      --allow list              Allow extra privileged entitlement: security.insecure, "
     "network.host\n"
+    "      --analyze                 Then print its efficiency and top findings (strata dive);\n"
+    "                                (=ci: fail the build when a .dive-ci rule fails)\n"
     "      --annotation list         Add an annotation to the image's manifest "
     "([manifest:]key=value)\n"
     "      --build-arg list          Set build-time variables (K=V, or K to take it from the "
@@ -398,11 +401,13 @@ static int parse_flags(struct st_cli *cli, int argc, char **argv, struct build_c
 		O_PUSH,
 		O_BUILD_CONTEXT,
 		O_SQUASH,
-		O_CHECK
+		O_CHECK,
+		O_ANALYZE
 	};
 	static const struct option longopts[] = {
 		{ "add-host", required_argument, NULL, O_ADD_HOST },
 		{ "allow", required_argument, NULL, O_ALLOW },
+		{ "analyze", optional_argument, NULL, O_ANALYZE },
 		{ "annotation", required_argument, NULL, O_ANNOTATION },
 		{ "cgroup-parent", required_argument, NULL, O_CGROUP_PARENT },
 		{ "shm-size", required_argument, NULL, O_SHM_SIZE },
@@ -592,6 +597,14 @@ static int parse_flags(struct st_cli *cli, int argc, char **argv, struct build_c
 			break;
 		case 't':
 			push(&o->tags, &o->ntags, optarg);
+			break;
+		case O_ANALYZE:
+			if (optarg && strcmp(optarg, "ci"))
+				return st_cli_usage(err,
+						    "invalid --analyze '%s': use --analyze or "
+						    "--analyze=ci",
+						    optarg);
+			o->analyze = optarg ? optarg : "";
 			break;
 		case O_TARGET:
 			o->b.target = optarg;
@@ -1139,6 +1152,8 @@ int cmd_build(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 		fprintf(cli->errout, "%.1fs: %zu step%s run, %zu cached\n", mono() - d.t0,
 			res.steps, res.steps == 1 ? "" : "s", res.cached);
 	}
+	if (o.analyze)
+		rc = st_cli_dive_build(cli, res.id.str, !strcmp(o.analyze, "ci"), err);
 out:
 	display_release(&d);
 	st_cli_stdin_release(&in);

@@ -46,6 +46,24 @@ struct st_registry_opts;
  * value (ST_E_USAGE). */
 int st_cli_registry_opt(int c, const char *arg, struct st_registry_opts *ro, struct st_error **err);
 
+/*
+ * After a build (build --analyze): the efficiency and the top findings of 'image' on
+ * cli->errout; with 'ci', dive's CI report and rules (.dive-ci). 1 if a rule failed.
+ */
+int st_cli_dive_build(struct st_cli *cli, const char *image, bool ci, struct st_error **err);
+
+/*
+ * Analyse the image 'name' names: in the store, or read in place from docker-archive:PATH[:NAME],
+ * oci:DIR[:NAME] or oci-archive:PATH[:NAME]; 'platform' (NULL: the host's) picks from an
+ * index. *out is new: st_analyze_free().
+ */
+struct st_analyze;
+struct st_analyze_opts;
+struct st_platform;
+int st_cli_analyze_open(struct st_cli *cli, const char *name, const struct st_platform *platform,
+			const struct st_analyze_opts *ao, struct st_analyze **out,
+			struct st_error **err);
+
 /* The verbs (one file each in cli/), in the order --help lists them. */
 #define ST_CLI_VERBS(X)                                                                            \
 	X(build, "build", "Build an image from a Dockerfile")                                      \
@@ -54,6 +72,8 @@ int st_cli_registry_opt(int c, const char *arg, struct st_registry_opts *ro, str
 	X(images, "images", "List images")                                                         \
 	X(import, "import", "Import a root filesystem tarball or directory as an image")           \
 	X(history, "history", "Show the history of an image")                                      \
+	X(dive, "dive", "Show what each layer adds, changes, removes and wastes")                  \
+	X(diff, "diff", "Show the files added, deleted and changed between two images")            \
 	X(inspect, "inspect", "Display detailed information on one or more images")                \
 	X(tag, "tag", "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE")                     \
 	X(rmi, "rmi", "Remove one or more images")                                                 \

@@ -70,8 +70,6 @@ static const struct missing {
 	{ "commit", "strata runs no containers: build with a Dockerfile, or 'strata import DIR'" },
 	{ "sbom", "no SBOM generator yet: 'strata export -o rootfs.tar IMAGE' and scan the tar "
 		  "with syft" },
-	{ "dive", "'strata history IMAGE' lists the layers; 'strata export IMAGE | tar -tv' lists "
-		  "the files" },
 	{ "scout",
 	  "no vulnerability scanner: 'strata export -o rootfs.tar IMAGE' and scan the tar" },
 };

@@ -5,7 +5,8 @@ set -eu
 pkgs="build-essential meson ninja-build pkg-config clang clang-format libclang-rt-14-dev
       libarchive-dev libjansson-dev libssl-dev libcurl4-openssl-dev libsqlite3-dev
       libzstd-dev libisal-dev libcmocka-dev libsodium-dev libyaml-dev libxml2-dev libxml2-utils
-      bats runc busybox-static skopeo buildah jq bc python3 curl docker-registry openssl
+      libncurses-dev
+      bats runc busybox-static skopeo buildah jq bc python3 curl docker-registry openssl tmux
       python3-cryptography python3-nacl"
 if [ "${1:-}" = "--bench" ]; then
     pkgs="$pkgs hyperfine time"

@@ -23,6 +23,8 @@
 #include <stddef.h>
 
 #include "digest/digest.h"
+#include "image/image.h"
+#include "layer/layer.h"
 #include "store/store.h"
 #include "util/err.h"
 
@@ -137,5 +139,37 @@ int st_archive_load_path_select(struct st_store *s, const char *path, const char
 /* The same from a tar read from 'fd' (borrowed; e.g. stdin). 'what' names it in errors. */
 int st_archive_load_fd(struct st_store *s, int fd, const char *what,
 		       struct st_archive_load_result *out, struct st_error **err);
+
+/* ---- reading in place ---- */
+
+/* An image of an archive, read where it is: nothing is loaded into a store. */
+struct st_archive_image;
+
+/*
+ * Open image 'name' of the archive at 'path' (UNKNOWN: detected) without loading it: for a
+ * docker-archive the RepoTags entry of manifest.json ("busybox:latest"), for an OCI layout or
+ * archive the org.opencontainers.image.ref.name or io.containerd.image.name annotation of
+ * index.json; NULL when the archive holds one image (ST_E_INVALID if several). An index of
+ * platforms gives 'platform''s entry (NULL: the host's). The metadata and config are read now,
+ * the layers when opened.
+ * *out is new: st_archive_image_free(). ST_E_NOTFOUND for a missing path, entry or name.
+ */
+int st_archive_image_open(const char *path, enum st_archive_format format, const char *name,
+			  const struct st_platform *platform, struct st_archive_image **out,
+			  struct st_error **err);
+/* Borrowed. */
+const struct st_image_config *st_archive_image_config(const struct st_archive_image *img);
+size_t st_archive_image_n_layers(const struct st_archive_image *img);
+/* Borrowed: layer 'i''s blob digest (an old docker-archive's uncompressed layer: its diff_id). */
+const struct st_digest *st_archive_image_layer_digest(const struct st_archive_image *img, size_t i);
+/*
+ * Stream layer 'i' as the archive stores it (compressed or not) through *src, valid until
+ * st_archive_image_close_layer() or the next open. Not verified here: readers check diff_ids.
+ */
+int st_archive_image_open_layer(struct st_archive_image *img, size_t i, struct st_layer_source *src,
+				struct st_error **err);
+void st_archive_image_close_layer(struct st_archive_image *img);
+void st_archive_image_free(struct st_archive_image *img);
+void st_archive_image_freep(struct st_archive_image **img);
 
 #endif

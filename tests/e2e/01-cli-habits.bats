@@ -50,9 +50,9 @@ setup() { common_setup; }
 	[ "$status" -eq 2 ]
 	[ "${#lines[@]}" -eq 1 ]
 	[[ "$output" == *"'sbom' is not a strata command: no SBOM generator yet"* ]]
-	run strata dive app:1
+	run strata scout app:1
 	[ "$status" -eq 2 ]
-	[[ "$output" == *"strata history IMAGE"* ]]
+	[[ "$output" == *"no vulnerability scanner"* ]]
 	run strata run app:1
 	[ "$status" -eq 2 ]
 	[[ "$output" == *"runs no containers"* ]]
