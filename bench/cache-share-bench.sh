@@ -17,15 +17,8 @@ export BENCH_LOG=$work/log.txt
 export CONTAINERS_CONF=${CONTAINERS_CONF:-$here/containers.conf}
 mkdir -p "$work"; : >"$BENCH_LOG"
 
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-reg=127.0.0.1:$port
-rm -rf "$work/registry"; mkdir -p "$work/registry"
-printf 'version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: %s\n' \
-	"$work/registry/data" "$reg" >"$work/registry/config.yml"
-env -u REGISTRY_AUTH_FILE docker-registry serve "$work/registry/config.yml" >"$work/registry/log" 2>&1 &
-regpid=$!
+start_registry "$work/registry"
 trap 'kill $regpid 2>/dev/null || true' EXIT
-for _ in $(seq 100); do curl -s -o /dev/null "http://$reg/v2/" && break; sleep 0.1; done
 
 ctx=$work/ctx
 rm -rf "$ctx"

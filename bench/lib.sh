@@ -41,3 +41,19 @@ make_rootfs_1g() {
 	tar -C "$work/fs" -cf "$work/rootfs-1g.tar" .
 	rm -rf "$work/fs"
 }
+
+# start_registry DIR: a fresh CNCF registry on a free port of 127.0.0.1 with its storage under
+# DIR (emptied); sets reg (host:port) and regpid, stopping the one started before, if any.
+regpid=
+start_registry() {
+	local dir=$1 port
+	[ -n "$regpid" ] && { kill "$regpid"; wait "$regpid" 2>/dev/null || true; }
+	port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	reg=127.0.0.1:$port
+	rm -rf "$dir"; mkdir -p "$dir"
+	printf 'version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: %s\n' \
+		"$dir/data" "$reg" >"$dir/config.yml"
+	env -u REGISTRY_AUTH_FILE docker-registry serve "$dir/config.yml" >"$dir/log" 2>&1 &
+	regpid=$!
+	for _ in $(seq 100); do curl -s -o /dev/null "http://$reg/v2/" && break; sleep 0.1; done
+}

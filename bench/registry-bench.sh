@@ -18,19 +18,6 @@ make_rootfs_1g "$work"
 
 # A registry of its own for each run, so nothing is there before the push: skopeo would mount
 # what an earlier run pushed, and containers-storage would skip layers it already has.
-regpid=
-start_registry() {
-	[ -n "$regpid" ] && { kill "$regpid"; wait "$regpid" 2>/dev/null || true; }
-	local port
-	port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-	reg=127.0.0.1:$port
-	rm -rf "$work/registry"; mkdir -p "$work/registry"
-	printf 'version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: %s\n' \
-		"$work/registry/data" "$reg" >"$work/registry/config.yml"
-	env -u REGISTRY_AUTH_FILE docker-registry serve "$work/registry/config.yml" >"$work/registry/log" 2>&1 &
-	regpid=$!
-	for _ in $(seq 100); do curl -s -o /dev/null "http://$reg/v2/" && break; sleep 0.1; done
-}
 trap '[ -n "$regpid" ] && kill $regpid 2>/dev/null || true' EXIT
 
 src=$work/store-src; rm -rf "$src"
@@ -40,7 +27,7 @@ STRATA_ROOT=$src "$strata" save -o "$work/r.tar" bench:1
 declare -a s_push k_push s_pull k_pull
 peak=0
 for r in $(seq "$runs"); do
-	start_registry
+	start_registry "$work/registry"
 	buildah rmi -f localhost/bench:1 >/dev/null 2>&1 || true
 	skopeo copy -q "docker-archive:$work/r.tar" containers-storage:localhost/bench:1
 

@@ -2,9 +2,7 @@
 load helpers
 
 setup_file() {
-	export REG_DIR=$BATS_FILE_TMPDIR/registry
-	registry_start "$REG_DIR"
-	export REG REG_PID
+	registry_setup_file
 }
 
 teardown_file() {

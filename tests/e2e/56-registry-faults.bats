@@ -3,9 +3,7 @@
 load helpers
 
 setup_file() {
-	export REG_DIR=$BATS_FILE_TMPDIR/registry
-	registry_start "$REG_DIR"
-	export REG REG_PID
+	registry_setup_file
 }
 
 teardown_file() {
@@ -13,9 +11,7 @@ teardown_file() {
 }
 
 setup() {
-	common_setup
-	export REGISTRY_AUTH_FILE=$BATS_TEST_TMPDIR/auth.json
-	strata import "$(busybox_tar)" busybox:latest >/dev/null
+	registry_test_setup
 }
 
 teardown() {

@@ -54,6 +54,21 @@ registry_start() {
 	return 1
 }
 
+# setup_file for the files that share one registry: started once, REG exported to every test.
+registry_setup_file() {
+	export REG_DIR=$BATS_FILE_TMPDIR/registry
+	registry_start "$REG_DIR"
+	export REG REG_PID
+}
+
+# setup for a test against the file's registry: a store of its own, credentials of its own, and
+# busybox:latest imported.
+registry_test_setup() {
+	common_setup
+	export REGISTRY_AUTH_FILE=$BATS_TEST_TMPDIR/auth.json
+	strata import "$(busybox_tar)" busybox:latest >/dev/null
+}
+
 registry_stop() {
 	if [ -n "${REG_PID:-}" ]; then
 		kill "$REG_PID" 2>/dev/null || true
