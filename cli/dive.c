@@ -14,6 +14,7 @@
 #include "analyze/analyze.h"
 #include "archive/archive.h"
 #include "cli.h"
+#include "registry/registry.h"
 #include "dive_tui.h"
 #include "local/local.h"
 #include "util/cleanup.h"
@@ -56,9 +57,10 @@ static const char usage[] =
     "    overwritten copy, every deleted file, all that a removed or opaque directory hid;\n"
     "    hardlinks once. Each byte is charged to the instruction that added it and the one\n"
     "    that removed or overwrote it, with the fix.\n\n"
-    "IMAGE is an image of the store, or an archive read in place: docker-archive:PATH[:NAME],\n"
-    "oci:DIR[:NAME] or oci-archive:PATH[:NAME]. On a terminal, without --ci, --json or --report,\n"
-    "a full-screen view shows the layers, the figures and each layer's files (dive's keys:\n"
+    "IMAGE is an image of the store, or read in place: docker://REF (a registry's),\n"
+    "docker-archive:PATH[:NAME], oci:DIR[:NAME] or oci-archive:PATH[:NAME]. On a terminal,\n"
+    "without --ci, --json or --report, a full-screen view shows the layers, the figures and\n"
+    "each layer's files (dive's keys:\n"
     "Tab, ^L/^A layer or all, Space collapse, ^A/^R/^M/^U filters, ^B, ^O sort, ^F, q or ^C).\n\n"
     "Options:\n"
     "      --ci                                CI mode: judge the rules, exit 1 when one "
@@ -272,6 +274,51 @@ static int analyze_archive(enum st_archive_format f, const char *spec,
 	return rc;
 }
 
+static int registry_open(void *ctx, size_t i, struct st_layer_source *src, struct st_error **err)
+{
+	return st_registry_image_open_layer(ctx, i, src, err);
+}
+
+static void registry_close(void *ctx, size_t i)
+{
+	(void)i;
+	st_registry_image_close_layer(ctx);
+}
+
+/* "docker://REF": the registry's image, its layers fetched one at a time, not into the store. */
+static int analyze_registry(const char *spec, const struct st_platform *platform,
+			    const struct st_analyze_opts *ao, struct st_analyze **out,
+			    struct st_error **err)
+{
+	st_auto(st_image_ref) struct st_image_ref *ref = NULL;
+	if (st_image_ref_parse(spec, &ref, err) < 0)
+		return -1;
+	struct st_registry_opts ro = { 0 };
+	st_auto(st_registry) struct st_registry *r = st_registry_new(&ro, err);
+	if (!r)
+		return -1;
+	st_auto(st_registry_image) struct st_registry_image *img = NULL;
+	if (st_registry_image_open(r, ref, platform, &img, err) < 0)
+		return -1;
+	const struct st_image_config *cfg = st_registry_image_config(img);
+	if (check_platform(spec, platform, cfg->os, cfg->architecture, cfg->variant, err) < 0)
+		return -1;
+	size_t n = st_registry_image_n_layers(img);
+	struct st_digest *digests = st_xcalloc(n ? n : 1, sizeof(*digests));
+	for (size_t i = 0; i < n; i++)
+		digests[i] = *st_registry_image_layer_digest(img, i);
+	struct st_analyze_input in = { .config = cfg,
+				       .digests = digests,
+				       .diff_ids = cfg->diff_ids,
+				       .n_layers = n,
+				       .open = registry_open,
+				       .close = registry_close,
+				       .ctx = img };
+	int rc = st_analyze_read(&in, ao, out, err);
+	free(digests);
+	return rc;
+}
+
 int st_cli_analyze_open(struct st_cli *cli, const char *name, const struct st_platform *platform,
 			const struct st_analyze_opts *ao, struct st_analyze **out,
 			struct st_error **err)
@@ -292,10 +339,11 @@ int st_cli_analyze_open(struct st_cli *cli, const char *name, const struct st_pl
 			return st_err_wrap(err, "analyze '%s'", name);
 		return 0;
 	}
-	if (!strncmp(name, "docker://", 9))
-		return st_err(err, ST_E_INVALID,
-			      "'%s': registries are not read in place: 'strata pull' it first",
-			      name);
+	if (!strncmp(name, "docker://", 9)) {
+		if (analyze_registry(name + 9, platform, ao, out, err) < 0)
+			return st_err_wrap(err, "analyze '%s'", name);
+		return 0;
+	}
 	struct st_store *s = NULL;
 	if (st_cli_store(cli, &s, err) < 0)
 		return -1;

@@ -187,4 +187,27 @@ int st_registry_push(struct st_store *s, struct st_registry *r, const char *imag
 		     const struct st_image_ref *dest, const struct st_registry_events *events,
 		     struct st_registry_push_result *out, struct st_error **err);
 
+/* ---- an image read in place ------------------------------------------------------------- */
+
+/*
+ * An image of a registry read without the store (strata dive docker://REF): its config, and
+ * its layers one at a time, each downloaded to an unlinked temporary file ($TMPDIR) and checked
+ * against its digest before it is read. 'platform' (NULL: the host's) picks from an index.
+ */
+struct st_registry_image;
+struct st_layer_source;
+int st_registry_image_open(struct st_registry *r, const struct st_image_ref *ref,
+			   const struct st_platform *platform, struct st_registry_image **out,
+			   struct st_error **err);
+const struct st_image_config *st_registry_image_config(const struct st_registry_image *img);
+size_t st_registry_image_n_layers(const struct st_registry_image *img);
+const struct st_digest *st_registry_image_layer_digest(const struct st_registry_image *img,
+						       size_t i);
+/* Layer 'i' as a source valid until the next open or close (the previous one is closed). */
+int st_registry_image_open_layer(struct st_registry_image *img, size_t i,
+				 struct st_layer_source *src, struct st_error **err);
+void st_registry_image_close_layer(struct st_registry_image *img);
+void st_registry_image_free(struct st_registry_image *img);
+void st_registry_image_freep(struct st_registry_image **img);
+
 #endif

@@ -190,10 +190,28 @@ jqv() { jq -r "$2" "$1"; }
 	[[ "$output" == *"  PASS  highestStrataWastedIncrease (3kB)"* ]]
 }
 
-@test "dive: a registry is not read in place; a missing image or archive is named" {
-	run strata dive --ci docker://busybox:latest
+@test "dive docker://: a registry's image is read in place, with the store's figures; nothing lands in the store" {
+	registry_start "$BATS_TEST_TMPDIR/registry"
+	strata tag waste:1 "$REG/dive/waste:1"
+	strata push -q "$REG/dive/waste:1" >/dev/null
+	strata rmi "$REG/dive/waste:1" >/dev/null
+	before=$(strata images -q | wc -l)
+	run strata dive --json "$BATS_TEST_TMPDIR/remote.json" "docker://$REG/dive/waste:1"
+	[ "$status" -eq 0 ]
+	run strata dive --json "$BATS_TEST_TMPDIR/local.json" waste:1
+	[ "$status" -eq 0 ]
+	# The same figures; only the base, which the store finds among its images, is unknown there.
+	run diff <(jq -S '.image | del(.. | objects | .baseLayers)' "$BATS_TEST_TMPDIR/remote.json") <(jq -S '.image | del(.. | objects | .baseLayers)' "$BATS_TEST_TMPDIR/local.json")
+	[ "$status" -eq 0 ]
+	[ "$(jq '.layer | length' "$BATS_TEST_TMPDIR/remote.json")" = "$(jq '.layer | length' "$BATS_TEST_TMPDIR/local.json")" ]
+	[ "$(strata images -q | wc -l)" = "$before" ]
+	run strata dive --ci "docker://$REG/dive/missing:1"
 	[ "$status" -eq 1 ]
-	[ "$output" = "strata: dive: 'docker://busybox:latest': registries are not read in place: 'strata pull' it first" ]
+	[[ "$output" == *"analyze 'docker://$REG/dive/missing:1'"* ]]
+	registry_stop
+}
+
+@test "dive: a missing image or archive is named" {
 	run strata dive --ci docker-archive:/nonexistent.tar
 	[ "$status" -eq 1 ]
 	[ "$output" = "strata: dive: analyze 'docker-archive:/nonexistent.tar': /nonexistent.tar: no such file or directory" ]
