@@ -41,7 +41,7 @@ static int parse_flags(struct st_cli *cli, int argc, char **argv, struct diff_op
 			fputs("Usage: strata diff [OPTIONS] IMAGE1 IMAGE2\n\n"
 			      "Show the files IMAGE2 adds (A), deletes (D) and changes (C) against "
 			      "IMAGE1\n"
-			      "(images of the store, or docker-archive:PATH, oci:DIR, "
+			      "(images of the store, or docker://REF, docker-archive:PATH, oci:DIR, "
 			      "oci-archive:PATH)\n"
 			      "(type, size, content, mode, owner or link target)\n\n"
 			      "Options:\n"
