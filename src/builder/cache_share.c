@@ -389,6 +389,19 @@ static int add_records(struct builder_cache_share *c, size_t from, const void *d
 			    st_err(err, ST_E_INVALID, "cache document: records[%zu]: malformed", i);
 			break;
 		}
+		/* The value is what a hit applies: the layer it names must be the record's, or a
+		 * cache could make a step take any layer the store happens to hold. */
+		json_t *v = json_loads(value, 0, NULL);
+		const char *vlayer = json_string_value(json_object_get(v, "layer"));
+		bool same = (!vlayer && !layer) || (vlayer && layer && !strcmp(vlayer, layer));
+		if (!same)
+			rc = st_err(err, ST_E_INVALID,
+				    "cache document: records[%zu]: its value names layer %s, the "
+				    "record %s",
+				    i, vlayer ? vlayer : "none", layer ? layer : "none");
+		json_decref(v);
+		if (rc < 0)
+			break;
 		struct share_record rec = { .from = from };
 		const struct st_image_descriptor *ld = layer ? layer_of(m, layer) : NULL;
 		if (layer && (!ld || st_digest_parse(diff_id, &rec.diff_id, NULL) < 0)) {

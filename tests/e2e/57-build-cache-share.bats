@@ -137,3 +137,27 @@ fresh_store() {
 	[[ "$output" != *"STEP-RAN"* ]]
 	[[ "$output" == *"warning: failed to import cache $REG/cache/plain:1: the image has no inline cache"* ]]
 }
+
+@test "cache-from: a record whose value names another layer than its own is refused" {
+	run strata build -q --cache-to "type=local,dest=$BATS_TEST_TMPDIR/cache,mode=max" -t app:1 "$CTX"
+	[ "$status" -eq 0 ]
+	# Rewrite the document: the first record with a layer names the second one's in its value.
+	c=$BATS_TEST_TMPDIR/cache
+	m=$c/blobs/sha256/$(jq -r '.manifests[0].digest' "$c/index.json" | cut -d: -f2)
+	doc=$c/blobs/sha256/$(jq -r .config.digest "$m" | cut -d: -f2)
+	jq -c '[.records[] | select(.layer) | .layer] as $l
+		| (.records | map(.layer) | index($l[0])) as $i
+		| .records[$i].value |= (fromjson | .layer = $l[1] | tojson)' "$doc" >"$BATS_TEST_TMPDIR/doc"
+	d=sha256:$(sha256sum "$BATS_TEST_TMPDIR/doc" | cut -d' ' -f1)
+	cp "$BATS_TEST_TMPDIR/doc" "$c/blobs/sha256/${d#sha256:}"
+	jq -c --arg d "$d" --argjson n "$(stat -c %s "$BATS_TEST_TMPDIR/doc")" '.config.digest = $d | .config.size = $n' "$m" >"$BATS_TEST_TMPDIR/m"
+	md=sha256:$(sha256sum "$BATS_TEST_TMPDIR/m" | cut -d' ' -f1)
+	cp "$BATS_TEST_TMPDIR/m" "$c/blobs/sha256/${md#sha256:}"
+	jq -c --arg d "$md" --argjson n "$(stat -c %s "$BATS_TEST_TMPDIR/m")" '.manifests[0].digest = $d | .manifests[0].size = $n' "$c/index.json" >"$BATS_TEST_TMPDIR/i"
+	cp "$BATS_TEST_TMPDIR/i" "$c/index.json"
+	fresh_store other
+	run strata build --progress=plain --cache-from "type=local,src=$c" -t app:1 "$CTX"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"warning: failed to import cache"*"its value names layer"* ]]
+	[[ "$output" == *"STEP-RAN"* ]]
+}
