@@ -142,7 +142,8 @@ static void tree_build(struct view *v)
 		st_analyze_final_walk(v->a, collect, &it);
 	else
 		st_analyze_layer_walk(v->a, v->layer, collect, &it);
-	qsort(it.v, it.n, sizeof(*it.v), item_cmp);
+	if (it.n > 1)
+		qsort(it.v, it.n, sizeof(*it.v), item_cmp);
 	tree_release(&v->tree);
 	struct tree *t = &v->tree;
 	tree_add(t, 0, "");
@@ -193,8 +194,11 @@ static int kid_cmp(const void *pa, const void *pb, void *arg)
 
 static void tree_sort(struct view *v)
 {
+	/* qsort_r wants an array, even of nothing: a leaf has no kids array at all. */
 	for (size_t i = 0; i < v->tree.n; i++)
-		qsort_r(v->tree.v[i].kids, v->tree.v[i].nkids, sizeof(uint32_t), kid_cmp, v);
+		if (v->tree.v[i].nkids > 1)
+			qsort_r(v->tree.v[i].kids, v->tree.v[i].nkids, sizeof(uint32_t), kid_cmp,
+				v);
 }
 
 /*

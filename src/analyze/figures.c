@@ -49,7 +49,8 @@ static void dive_figures(struct st_analyze *a)
 	}
 	st_buf_release(&path);
 	/* dive's sort is unstable on ties: the path breaks them here, so runs agree */
-	qsort(d->files, d->n_files, sizeof(*d->files), ineff_cmp);
+	if (d->n_files > 1)
+		qsort(d->files, d->n_files, sizeof(*d->files), ineff_cmp);
 	d->user_wasted_percent = (double)d->wasted_bytes / (double)d->user_size;
 }
 
@@ -228,7 +229,8 @@ static bool classify(const struct entry *e, const char *path, enum st_analyze_ki
 static void findings(struct st_analyze *a, struct charge *v, size_t n)
 {
 	struct st_analyze_waste *w = &a->waste;
-	qsort(v, n, sizeof(*v), charge_cmp);
+	if (n > 1)
+		qsort(v, n, sizeof(*v), charge_cmp);
 	struct st_buf path = ST_BUF_INIT;
 	for (size_t i = 0; i < n;) {
 		size_t j = i;

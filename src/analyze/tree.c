@@ -382,7 +382,8 @@ static void dive_sightings(struct st_analyze *a, size_t li, struct walk *w)
 		for (size_t i = 0; i < n; i++)
 			sighting_key(a, &v[i], &tmp);
 		st_buf_release(&tmp);
-		qsort(v, n, sizeof(*v), sighting_cmp);
+		if (n > 1)
+			qsort(v, n, sizeof(*v), sighting_cmp);
 	}
 	bool stopped = false;
 	for (size_t i = 0; i < n; i++) {
@@ -865,7 +866,8 @@ int st_analyze_layer_walk(const struct st_analyze *a, size_t i, st_analyze_node_
 			tree_add(a, &v, &n, &cap, q, at[q], false, &tmp);
 	free(at);
 	free(in);
-	qsort(v, n, sizeof(*v), child_first_cmp);
+	if (n > 1)
+		qsort(v, n, sizeof(*v), child_first_cmp);
 	int rc = 0;
 	for (size_t j = 0; j < n; j++) {
 		if (rc == 0) {
@@ -925,7 +927,8 @@ static int final_walk(const struct st_analyze *a, uint32_t id, const uint64_t *s
 	for (uint32_t c = a->nodes[id].child; c != NO_ID; c = a->nodes[c].sibling)
 		if (a->nodes[c].flags & NODE_PRESENT)
 			kids[n++] = c;
-	qsort_r(kids, n, sizeof(*kids), name_cmp, (void *)a);
+	if (n > 1)
+		qsort_r(kids, n, sizeof(*kids), name_cmp, (void *)a);
 	size_t len = path->len;
 	int rc = 0;
 	for (size_t i = 0; i < n && rc == 0; i++) {

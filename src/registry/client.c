@@ -373,8 +373,9 @@ struct call {
 
 /*
  * A read from Docker Hub goes to its mirrors first, as Docker's registry-mirrors: the first
- * that answers with success serves it (true, *resp filled). A mirror that fails or lacks it is
- * skipped, its credentials and tokens its own; false sends the request to Docker Hub.
+ * that answers serves it (true, *resp filled), its credentials and tokens its own. A mirror is
+ * a pull-through cache of Docker Hub, so its 404 is Docker Hub's too; one that cannot be
+ * reached, refuses us or fails (5xx) is skipped, and false sends the request to Docker Hub.
  */
 static bool from_mirror(struct st_registry *r, const struct st_image_ref *ref, const struct call *c,
 			const struct st_http_request *hub, struct st_http_response *resp)
@@ -397,7 +398,8 @@ static bool from_mirror(struct st_registry *r, const struct st_image_ref *ref, c
 		rq.auth_ctx = &a;
 		rq.tls = &tls;
 		struct st_error *e = NULL;
-		if (st_http_do(r->http, &rq, resp, &e) == 0 && resp->status < 400)
+		if (st_http_do(r->http, &rq, resp, &e) == 0 &&
+		    (resp->status < 400 || resp->status == 404))
 			return true;
 		if (!e)
 			st_http_response_release(resp);

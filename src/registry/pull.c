@@ -471,8 +471,16 @@ int st_registry_pull(struct st_store *s, struct st_registry *r, const struct st_
 	}
 	if (rc == 0)
 		rc = record(&p, &top, &man, out, err);
-	if (rc == 0)
-		rc = pull_signatures(&p, &out->digest, err);
+	if (rc == 0) {
+		/* The image is whole without them: a registry (or a mirror) that cannot give its
+		 * signatures now does not undo the pull; verify says what is missing. */
+		struct st_error *se = NULL;
+		if (pull_signatures(&p, &out->digest, &se) < 0) {
+			st_autofree char *what = st_xasprintf("Signatures not pulled: %s", se->msg);
+			event(&p, NULL, what);
+			st_error_free(se);
+		}
+	}
 	out->downloaded = p.downloaded;
 	for (size_t i = 0; p.layers && i < m->n_layers; i++)
 		st_store_layer_release(&p.layers[i]);
