@@ -38,18 +38,19 @@ static int parse_flags(struct st_cli *cli, int argc, char **argv, struct diff_op
 			o->layers = true;
 			break;
 		case 'h':
-			fputs("Usage: strata diff [OPTIONS] IMAGE1 IMAGE2\n\n"
-			      "Show the files IMAGE2 adds (A), deletes (D) and changes (C) against "
-			      "IMAGE1\n"
-			      "(images of the store, or docker://REF, docker-archive:PATH, oci:DIR, "
-			      "oci-archive:PATH)\n"
-			      "(type, size, content, mode, owner or link target)\n\n"
-			      "Options:\n"
-			      "      --json     Print JSON\n"
-			      "      --layers   Compare the layer stacks: the layers both share, "
-			      "the first\n"
-			      "                 where they diverge, what each adds after it\n",
-			      cli->out);
+			fputs(
+			    "Usage: strata diff [OPTIONS] IMAGE1 IMAGE2\n\n"
+			    "Show the files IMAGE2 adds (A), deletes (D) and changes (C) against "
+			    "IMAGE1\n"
+			    "(images of the store, or docker://REF, docker-archive:PATH, oci:DIR, "
+			    "oci-archive:PATH)\n"
+			    "(type, size, content, mode, owner or link target)\n\n"
+			    "Options:\n"
+			    "      --json     Print JSON\n"
+			    "      --layers   Compare the layer stacks: the layers both share, "
+			    "the first\n"
+			    "                 where they diverge, what each adds after it\n",
+			    cli->out);
 			return 1;
 		default:
 			return st_cli_usage(err, "see 'strata diff --help'");

@@ -203,7 +203,7 @@ struct exporter {
 	char *const *tags; /* normalised -t values */
 	size_t n_tags;
 	const struct st_image_map *annotations; /* the manifest's, or NULL */
-	struct st_store_image *written; /* the image's blobs, written once */
+	struct st_store_image *written;		/* the image's blobs, written once */
 	struct st_registry *reg;
 	json_t *meta;
 };
