@@ -11,7 +11,7 @@ setup() {
 	mkdir -p "$CTX" "$WWW"
 	python3 "$BATS_TEST_DIRNAME/fixtures/http-server.py" "$WWW" "$BATS_TEST_TMPDIR/port" 3>&- &
 	SRV_PID=$!
-	for _ in $(seq 50); do [ -f "$BATS_TEST_TMPDIR/port" ] && break; sleep 0.1; done
+	for _ in $(seq 50); do if [ -f "$BATS_TEST_TMPDIR/port" ]; then break; fi; sleep 0.1; done
 	URL=http://127.0.0.1:$(cat "$BATS_TEST_TMPDIR/port")
 }
 

@@ -190,14 +190,7 @@ image_file() {
 	[ "$status" -eq 0 ]
 	kill -KILL "$pid"
 	wait "$pid" || true
-	for _ in $(seq 100); do
-		alive=""
-		for c in $children; do
-			if kill -0 "$c" 2>/dev/null; then alive="$alive $c"; fi
-		done
-		[ -z "$alive" ] && break
-		sleep 0.1
-	done
+	alive=$(wait_gone "$children")
 	echo "still alive:$alive"
 	[ -z "$alive" ]
 	run grep -F " $(realpath "$STRATA_ROOT")/" /proc/self/mountinfo

@@ -134,14 +134,7 @@ key_in_store() {
 	children="$(pgrep -P "$pid" | tr '\n' ' ') $agent"
 	kill -KILL "$pid"
 	wait "$pid" || true
-	for _ in $(seq 100); do
-		alive=""
-		for c in $children; do
-			if kill -0 "$c" 2>/dev/null; then alive="$alive $c"; fi
-		done
-		[ -z "$alive" ] && break
-		sleep 0.1
-	done
+	alive=$(wait_gone "$children")
 	echo "still alive:$alive"
 	if [ -n "$alive" ]; then ps -o pid,ppid,args -p "${alive# }"; fi
 	[ -z "$alive" ]

@@ -282,7 +282,7 @@ SH
 	python3 "$BATS_TEST_DIRNAME/fixtures/token-server.py" "$dir/key.pem" "$dir/cert.pem" \
 		carol:tok3n "$dir/port" 3>&- &
 	tokpid=$!
-	for i in $(seq 100); do [ -f "$dir/port" ] && break; sleep 0.1; done
+	for i in $(seq 100); do if [ -f "$dir/port" ]; then break; fi; sleep 0.1; done
 	registry_start "$dir" "" "http://127.0.0.1:$(cat "$dir/port")/token $dir/cert.pem"
 	strata tag busybox "$REG/tok:1"
 	run strata push "$REG/tok:1"

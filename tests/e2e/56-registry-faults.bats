@@ -28,7 +28,7 @@ proxy_start() {
 	python3 "$BATS_TEST_DIRNAME/fixtures/registry-proxy.py" "$REG" "$1" "$portfile" 3>&- &
 	PROXY_PID=$!
 	for _ in $(seq 100); do
-		[ -s "$portfile" ] && break
+		if [ -s "$portfile" ]; then break; fi
 		sleep 0.1
 	done
 	PROXY=127.0.0.1:$(cat "$portfile")

@@ -80,3 +80,18 @@ registry_stop() {
 htpasswd_line() {
 	/usr/bin/python3 -W ignore -c 'import crypt, sys; print(sys.argv[1] + ":" + crypt.crypt(sys.argv[2], crypt.mksalt(crypt.METHOD_BLOWFISH)))' "$1" "$2"
 }
+
+# Wait up to 10 s for every process of the PIDS (a space-separated list) to be gone; prints the
+# ones still alive ("" when none).
+wait_gone() {
+	local alive c
+	for _ in $(seq 100); do
+		alive=""
+		for c in $1; do
+			if kill -0 "$c" 2>/dev/null; then alive="$alive $c"; fi
+		done
+		if [ -z "$alive" ]; then break; fi
+		sleep 0.1
+	done
+	echo "$alive"
+}
