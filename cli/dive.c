@@ -14,6 +14,7 @@
 #include "analyze/analyze.h"
 #include "archive/archive.h"
 #include "cli.h"
+#include "copy/copy.h"
 #include "registry/registry.h"
 #include "dive_tui.h"
 #include "local/local.h"
@@ -245,15 +246,12 @@ static void archive_close(void *ctx, size_t i)
 }
 
 /* "docker-archive:PATH[:NAME]", "oci:DIR[:NAME]", "oci-archive:PATH[:NAME]", as skopeo. */
-static int analyze_archive(enum st_archive_format f, const char *spec,
+static int analyze_archive(enum st_archive_format f, const struct st_copy_ref *at, const char *spec,
 			   const struct st_platform *platform, const struct st_analyze_opts *ao,
 			   struct st_analyze **out, struct st_error **err)
 {
-	const char *colon = strchr(spec, ':');
-	st_autofree char *path =
-	    colon ? st_xstrndup(spec, (size_t)(colon - spec)) : st_xstrdup(spec);
 	st_auto(st_archive_image) struct st_archive_image *img = NULL;
-	if (st_archive_image_open(path, f, colon ? colon + 1 : NULL, platform, &img, err) < 0)
+	if (st_archive_image_open(at->path, f, at->name, platform, &img, err) < 0)
 		return -1;
 	const struct st_image_config *cfg = st_archive_image_config(img);
 	if (check_platform(spec, platform, cfg->os, cfg->architecture, cfg->variant, err) < 0)
@@ -286,13 +284,10 @@ static void registry_close(void *ctx, size_t i)
 }
 
 /* "docker://REF": the registry's image, its layers fetched one at a time, not into the store. */
-static int analyze_registry(const char *spec, const struct st_platform *platform,
-			    const struct st_analyze_opts *ao, struct st_analyze **out,
-			    struct st_error **err)
+static int analyze_registry(const struct st_image_ref *ref, const char *spec,
+			    const struct st_platform *platform, const struct st_analyze_opts *ao,
+			    struct st_analyze **out, struct st_error **err)
 {
-	st_auto(st_image_ref) struct st_image_ref *ref = NULL;
-	if (st_image_ref_parse(spec, &ref, err) < 0)
-		return -1;
 	struct st_registry_opts ro = { 0 };
 	st_auto(st_registry) struct st_registry *r = st_registry_new(&ro, err);
 	if (!r)
@@ -319,31 +314,11 @@ static int analyze_registry(const char *spec, const struct st_platform *platform
 	return rc;
 }
 
-int st_cli_analyze_open(struct st_cli *cli, const char *name, const struct st_platform *platform,
-			const struct st_analyze_opts *ao, struct st_analyze **out,
-			struct st_error **err)
+/* An image of the store (its errors already name it). */
+static int analyze_store(struct st_cli *cli, const char *name, const struct st_platform *platform,
+			 const struct st_analyze_opts *ao, struct st_analyze **out,
+			 struct st_error **err)
 {
-	static const struct {
-		const char *prefix;
-		enum st_archive_format format;
-	} transports[] = {
-		{ "docker-archive:", ST_ARCHIVE_DOCKER },
-		{ "oci-archive:", ST_ARCHIVE_OCI_ARCHIVE },
-		{ "oci:", ST_ARCHIVE_OCI_DIR },
-	};
-	for (size_t i = 0; i < sizeof(transports) / sizeof(*transports); i++) {
-		size_t n = strlen(transports[i].prefix);
-		if (strncmp(name, transports[i].prefix, n))
-			continue;
-		if (analyze_archive(transports[i].format, name + n, platform, ao, out, err) < 0)
-			return st_err_wrap(err, "analyze '%s'", name);
-		return 0;
-	}
-	if (!strncmp(name, "docker://", 9)) {
-		if (analyze_registry(name + 9, platform, ao, out, err) < 0)
-			return st_err_wrap(err, "analyze '%s'", name);
-		return 0;
-	}
 	struct st_store *s = NULL;
 	if (st_cli_store(cli, &s, err) < 0)
 		return -1;
@@ -353,6 +328,43 @@ int st_cli_analyze_open(struct st_cli *cli, const char *name, const struct st_pl
 	if (check_platform(name, platform, img->os, img->architecture, img->variant, err) < 0)
 		return -1;
 	if (st_analyze_image(s, img, ao, out, err) < 0)
+		return st_err_wrap(err, "analyze '%s'", name);
+	return 0;
+}
+
+int st_cli_analyze_open(struct st_cli *cli, const char *name, const struct st_platform *platform,
+			const struct st_analyze_opts *ao, struct st_analyze **out,
+			struct st_error **err)
+{
+	/* The places an image can be are skopeo's transports, named as strata copy names them. */
+	struct st_copy_ref at;
+	if (st_copy_ref_parse(name, &at, err) < 0)
+		return -1;
+	/* What follows the transport names the image in messages, as before it had one. */
+	const char *spec = at.kind == ST_COPY_DOCKER  ? name + strlen("docker://")
+			   : at.kind == ST_COPY_STORE ? at.name
+						      : strchr(name, ':') + 1;
+	int rc = 0;
+	switch (at.kind) {
+	case ST_COPY_STORE:
+		rc = analyze_store(cli, at.name, platform, ao, out, err);
+		st_copy_ref_release(&at);
+		return rc;
+	case ST_COPY_DOCKER:
+		rc = analyze_registry(at.ref, spec, platform, ao, out, err);
+		break;
+	case ST_COPY_OCI:
+		rc = analyze_archive(ST_ARCHIVE_OCI_DIR, &at, spec, platform, ao, out, err);
+		break;
+	case ST_COPY_OCI_ARCHIVE:
+		rc = analyze_archive(ST_ARCHIVE_OCI_ARCHIVE, &at, spec, platform, ao, out, err);
+		break;
+	case ST_COPY_DOCKER_ARCHIVE:
+		rc = analyze_archive(ST_ARCHIVE_DOCKER, &at, spec, platform, ao, out, err);
+		break;
+	}
+	st_copy_ref_release(&at);
+	if (rc < 0)
 		return st_err_wrap(err, "analyze '%s'", name);
 	return 0;
 }
