@@ -16,7 +16,8 @@ struct archive;
 
 /*
  * An uncompressed view of a layer stream: the compression is detected from the first bytes;
- * gzip and zstd are decoded by our codecs, bzip2 and xz by libarchive's filters.
+ * gzip and zstd are decoded by our codecs, bzip2 and xz by libarchive's filters. A stream
+ * opened with detect == false is taken as uncompressed whatever its first bytes are.
  */
 struct ustream {
 	struct st_layer_source src;
@@ -31,8 +32,8 @@ struct ustream {
 	struct st_error *cb_err;
 };
 
-int layer_ustream_open(struct ustream *u, struct st_layer_source src, struct st_hasher *hash,
-		       struct st_error **err);
+int layer_ustream_open(struct ustream *u, struct st_layer_source src, bool detect,
+		       struct st_hasher *hash, struct st_error **err);
 /* Next chunk of uncompressed bytes in *p (valid until the next call); 0 at the end. */
 ssize_t layer_ustream_next(struct ustream *u, const void **p, struct st_error **err);
 void layer_ustream_close(struct ustream *u);
@@ -46,9 +47,10 @@ struct tar_in {
 	bool empty;		  /* the input has no bytes at all: no archive was opened */
 };
 
-/* 'what' prefixes the error if the input is not a tar. */
-int layer_tar_in_open(struct tar_in *t, struct st_layer_source src, struct st_layer_sink tee,
-		      struct st_hasher *hash, const char *what, struct st_error **err);
+/* 'what' prefixes the error if the input is not a tar. 'detect' as for layer_ustream_open(). */
+int layer_tar_in_open(struct tar_in *t, struct st_layer_source src, bool detect,
+		      struct st_layer_sink tee, struct st_hasher *hash, const char *what,
+		      struct st_error **err);
 /* Set *err from the archive (or the stream error behind it), prefixed by 'what'. */
 int layer_tar_in_error(struct tar_in *t, const char *what, struct st_error **err);
 /* Read what follows the end-of-archive blocks, so hashes and tees cover the whole stream. */

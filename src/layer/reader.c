@@ -7,6 +7,8 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/openat2.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,8 +48,8 @@ struct st_layer_reader *st_layer_reader_new(struct st_layer_source src, struct s
 	struct st_layer_reader *r = st_xcalloc(1, sizeof(*r));
 	st_hasher_init(&r->h);
 	r->hashing = true;
-	if (layer_tar_in_open(&r->t, src, (struct st_layer_sink){ 0 }, &r->h, "read layer", err) <
-	    0) {
+	if (layer_tar_in_open(&r->t, src, true, (struct st_layer_sink){ 0 }, &r->h, "read layer",
+			      err) < 0) {
 		st_layer_reader_free(r);
 		return NULL;
 	}
@@ -247,24 +249,147 @@ int layer_tar_entry_check(struct archive_entry *ae, struct st_buf *scratch, stru
 	return 0;
 }
 
-int st_layer_check(struct st_layer_source src, struct st_error **err)
+/* The entries of an opened tar, each as st_layer_check() wants it. */
+static int check_entries(struct tar_in *t, struct st_error **err)
 {
-	struct tar_in t;
 	struct st_buf scratch = ST_BUF_INIT;
-	int ret = layer_tar_in_open(&t, src, (struct st_layer_sink){ 0 }, NULL, "read layer", err);
-	while (ret == 0 && !t.empty) {
+	int ret = 0;
+	while (ret == 0 && !t->empty) {
 		struct archive_entry *ae;
-		int r = archive_read_next_header(t.a, &ae);
+		int r = archive_read_next_header(t->a, &ae);
 		if (r == ARCHIVE_EOF)
 			break;
 		if (r < ARCHIVE_WARN)
-			ret = layer_tar_in_error(&t, "read layer", err);
+			ret = layer_tar_in_error(t, "read layer", err);
 		else
 			ret = layer_tar_entry_check(ae, &scratch, err);
 	}
-	layer_tar_in_close(&t);
 	st_buf_release(&scratch);
 	return ret;
+}
+
+int st_layer_check(struct st_layer_source src, struct st_error **err)
+{
+	struct tar_in t;
+	int ret =
+	    layer_tar_in_open(&t, src, true, (struct st_layer_sink){ 0 }, NULL, "read layer", err);
+	if (ret == 0)
+		ret = check_entries(&t, err);
+	layer_tar_in_close(&t);
+	return ret;
+}
+
+/*
+ * The streaming check: libarchive pulls its input while the caller pushes, so the check runs
+ * in a thread of its own that reads a pipe the caller writes. Once the verdict is known the
+ * thread reads the pipe to its end, so the writer never blocks on it nor gets SIGPIPE.
+ */
+struct st_layer_checker {
+	int wfd;
+	int rfd;
+	pthread_t thread;
+	bool started;
+	atomic_bool failed;
+	struct st_error *err; /* the thread's verdict, read after the join */
+	int rc;
+};
+
+static void *checker_main(void *arg)
+{
+	struct st_layer_checker *c = arg;
+	struct tar_in t;
+	/* The bytes are the inflated tar already: no second look for a compression magic, so
+	 * what is checked is exactly what extraction will read. */
+	c->rc = layer_tar_in_open(&t, st_layer_source_fd(&c->rfd), false,
+				  (struct st_layer_sink){ 0 }, NULL, "read layer", &c->err);
+	if (c->rc == 0)
+		c->rc = check_entries(&t, &c->err);
+	layer_tar_in_close(&t);
+	if (c->rc < 0)
+		atomic_store(&c->failed, true);
+	char buf[65536];
+	while (read(c->rfd, buf, sizeof(buf)) > 0 || errno == EINTR)
+		;
+	return NULL;
+}
+
+struct st_layer_checker *st_layer_checker_new(struct st_error **err)
+{
+	struct st_layer_checker *c = st_xcalloc(1, sizeof(*c));
+	int fds[2];
+	if (pipe2(fds, O_CLOEXEC) < 0) {
+		free(c);
+		st_err_errno(err, "layer check: pipe");
+		return NULL;
+	}
+	c->rfd = fds[0];
+	c->wfd = fds[1];
+	/* A larger pipe: fewer switches between the writer and the checker. Best effort. */
+	(void)fcntl(c->wfd, F_SETPIPE_SZ, (int)ST_LAYER_BUFSZ);
+	atomic_init(&c->failed, false);
+	int rc = pthread_create(&c->thread, NULL, checker_main, c);
+	if (rc != 0) {
+		close(c->rfd);
+		close(c->wfd);
+		free(c);
+		errno = rc;
+		st_err_errno(err, "layer check: start a thread");
+		return NULL;
+	}
+	c->started = true;
+	return c;
+}
+
+/* Close the writing end and wait for the verdict. */
+static int checker_join(struct st_layer_checker *c, struct st_error **err)
+{
+	if (c->started) {
+		close(c->wfd);
+		c->wfd = -1;
+		pthread_join(c->thread, NULL);
+		c->started = false;
+		close(c->rfd);
+		c->rfd = -1;
+	}
+	if (c->rc < 0) {
+		if (err && c->err) {
+			st_error_free(*err);
+			*err = c->err;
+			c->err = NULL;
+		}
+		return -1;
+	}
+	return 0;
+}
+
+int st_layer_checker_write(void *ctx, const void *p, size_t n, struct st_error **err)
+{
+	struct st_layer_checker *c = ctx;
+	/* A refused layer stops the caller's transfer at once, with the entry named. */
+	if (!c->started || atomic_load(&c->failed))
+		return checker_join(c, err) < 0 ? -1
+						: st_err(err, ST_E_INVALID, "layer check ended");
+	int fd = c->wfd;
+	return st_layer_sink_fd_write(&fd, p, n, err);
+}
+
+int st_layer_checker_finish(struct st_layer_checker *c, struct st_error **err)
+{
+	return checker_join(c, err);
+}
+
+void st_layer_checker_free(struct st_layer_checker *c)
+{
+	if (!c)
+		return;
+	checker_join(c, NULL);
+	st_error_free(c->err);
+	free(c);
+}
+
+void st_layer_checker_freep(struct st_layer_checker **c)
+{
+	st_layer_checker_free(*c);
 }
 
 /* ---- extraction ---- */

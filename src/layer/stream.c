@@ -37,8 +37,8 @@ static la_ssize_t raw_read_cb(struct archive *a, void *ctx, const void **buf)
 	return (la_ssize_t)n;
 }
 
-int layer_ustream_open(struct ustream *u, struct st_layer_source src, struct st_hasher *hash,
-		       struct st_error **err)
+int layer_ustream_open(struct ustream *u, struct st_layer_source src, bool detect,
+		       struct st_hasher *hash, struct st_error **err)
 {
 	memset(u, 0, sizeof(*u));
 	u->src = src;
@@ -53,7 +53,7 @@ int layer_ustream_open(struct ustream *u, struct st_layer_source src, struct st_
 			u->src_eof = true;
 		u->in_len += (size_t)r;
 	}
-	u->comp = st_layer_comp_detect(u->in, u->in_len);
+	u->comp = detect ? st_layer_comp_detect(u->in, u->in_len) : ST_LAYER_COMP_NONE;
 	switch (u->comp) {
 	case ST_LAYER_COMP_GZIP:
 	case ST_LAYER_COMP_ZSTD:
@@ -177,12 +177,13 @@ static la_ssize_t tar_read_cb(struct archive *a, void *ctx, const void **buf)
 	return (la_ssize_t)n;
 }
 
-int layer_tar_in_open(struct tar_in *t, struct st_layer_source src, struct st_layer_sink tee,
-		      struct st_hasher *hash, const char *what, struct st_error **err)
+int layer_tar_in_open(struct tar_in *t, struct st_layer_source src, bool detect,
+		      struct st_layer_sink tee, struct st_hasher *hash, const char *what,
+		      struct st_error **err)
 {
 	memset(t, 0, sizeof(*t));
 	t->tee = tee;
-	if (layer_ustream_open(&t->u, src, hash, err) < 0)
+	if (layer_ustream_open(&t->u, src, detect, hash, err) < 0)
 		return -1;
 	if (t->u.comp == ST_LAYER_COMP_NONE && t->u.src_eof && t->u.in_len == 0) {
 		t->empty = true;

@@ -642,7 +642,7 @@ int st_layer_writer_add_raw(struct st_layer_writer *w, struct st_layer_source sr
 	struct tar_in t;
 	struct st_buf scratch = ST_BUF_INIT;
 	int ret = -1;
-	if (layer_tar_in_open(&t, src, (struct st_layer_sink){ tar_out, w }, NULL,
+	if (layer_tar_in_open(&t, src, true, (struct st_layer_sink){ tar_out, w }, NULL,
 			      "not a tar archive", err) < 0)
 		goto out;
 	if (t.empty) {

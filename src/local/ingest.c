@@ -4,9 +4,10 @@
  *
  * The bytes stream once: into a blob writer that checks the blob's digest before it becomes
  * visible, and through a decompressor whose output is hashed, so the diff_id the image's
- * config claims is checked too (and the uncompressed size learnt) without reading the blob
- * again. A layer that could not be unpacked safely (paths or hardlinks out of the root, bad
- * whiteouts) is refused before it is recorded, as load does.
+ * config claims is checked too (and the uncompressed size learnt), and read by the layer
+ * checker, so a layer that could not be unpacked safely (paths or hardlinks out of the root,
+ * bad whiteouts) is refused before its blob becomes visible, as load refuses it. The blob is
+ * never read again: inflating it once is the main cost of a pull.
  */
 #include "local/local.h"
 
@@ -27,6 +28,7 @@ struct st_local_ingest {
 	struct st_store_blob_writer *w;
 	struct st_layer_decompressor *d;
 	struct st_hasher dh;
+	struct st_layer_checker *check;
 	uint64_t diff_size;
 };
 
@@ -44,11 +46,10 @@ static void unlock(struct st_local_ingest *g)
 
 static int diff_write(void *ctx, const void *p, size_t n, struct st_error **err)
 {
-	(void)err;
 	struct st_local_ingest *g = ctx;
 	st_hasher_update(&g->dh, p, n);
 	g->diff_size += n;
-	return 0;
+	return st_layer_checker_write(g->check, p, n, err);
 }
 
 static void stop(struct st_local_ingest *g)
@@ -60,6 +61,8 @@ static void stop(struct st_local_ingest *g)
 		st_hasher_release(&g->dh);
 		g->d = NULL;
 	}
+	st_layer_checker_free(g->check);
+	g->check = NULL;
 }
 
 static int start(struct st_local_ingest *g, struct st_error **err)
@@ -70,6 +73,9 @@ static int start(struct st_local_ingest *g, struct st_error **err)
 	if (rc < 0)
 		return -1;
 	st_store_blob_writer_set_lease(g->w, g->lease);
+	g->check = st_layer_checker_new(err);
+	if (!g->check)
+		return -1;
 	struct st_layer_sink sink = { .write = diff_write, .ctx = g };
 	g->d = st_layer_decompressor_new(g->comp, sink, err);
 	if (!g->d)
@@ -127,17 +133,13 @@ int st_local_ingest_commit(struct st_local_ingest *g, const struct st_digest *di
 		return st_err(err, ST_E_DIGEST,
 			      "its content is %s, the image's config says %s (diff_id)", got.str,
 			      diff_id->str);
+	if (st_layer_checker_finish(g->check, err) < 0)
+		return -1;
 	uint64_t size;
 	lock(g);
 	int rc = st_store_blob_writer_commit(g->w, NULL, &size, err);
 	unlock(g);
 	if (rc < 0)
-		return -1;
-	st_autoclose int fd = -1;
-	lock(g);
-	rc = st_store_open_blob(g->s, g->digest.str, &fd, NULL, err);
-	unlock(g);
-	if (rc < 0 || st_layer_check(st_layer_source_fd(&fd), err) < 0)
 		return -1;
 	struct st_store_layer l = {
 		.digest = g->digest,

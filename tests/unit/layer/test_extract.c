@@ -186,6 +186,73 @@ static void arena_check_and_free(struct arena *a)
 	tmpdir_free(a->base);
 }
 
+/* Feed 'b' to a checker in pieces of 'chunk' bytes; the index of the first failed write. */
+static size_t check_feed(struct st_layer_checker *c, const struct st_buf *b, size_t chunk,
+			 struct st_error **err)
+{
+	for (size_t off = 0; off < b->len; off += chunk) {
+		size_t n = b->len - off < chunk ? b->len - off : chunk;
+		if (st_layer_checker_write(c, b->data + off, n, err) < 0)
+			return off;
+	}
+	return b->len;
+}
+
+static void checker_streams_the_check(void **state)
+{
+	struct st_buf tar = ST_BUF_INIT;
+	struct st_error *err = NULL;
+	const struct tspec good[] = { { 'd', "etc", NULL }, { 'f', "etc/passwd", "root:x:0:0" } };
+	make_tar(&tar, good, 2);
+	struct st_layer_checker *c = st_layer_checker_new(&err);
+	assert_non_null(c);
+	assert_int_equal(check_feed(c, &tar, 7, &err), tar.len);
+	assert_int_equal(st_layer_checker_finish(c, &err), 0);
+	st_layer_checker_free(c);
+
+	/* A refused entry ends the writes early, and finish names it. */
+	char *big = malloc(4 << 20);
+	memset(big, 'x', 4 << 20);
+	big[(4 << 20) - 1] = 0;
+	const struct tspec bad[] = { { 'f', "../../etc/passwd", "pwned" }, { 'f', "big", big } };
+	st_buf_reset(&tar);
+	make_tar(&tar, bad, 2);
+	free(big);
+	c = st_layer_checker_new(&err);
+	size_t stopped = check_feed(c, &tar, 4096, &err);
+	assert_true(stopped < tar.len);
+	assert_int_equal(err->kind, ST_E_INVALID);
+	assert_string_equal(err->msg, "entry '../../etc/passwd': path escapes the root");
+	st_error_clear(&err);
+	assert_int_equal(st_layer_checker_finish(c, &err), -1);
+	st_error_clear(&err);
+	st_layer_checker_free(c);
+
+	/* The bytes are taken as the tar itself: compressed bytes are not inflated a second time,
+	 * so what is checked is what extraction reads. */
+	struct st_buf gz = ST_BUF_INIT;
+	struct st_layer_compressor *z =
+	    st_layer_compressor_new(ST_LAYER_COMP_GZIP, 0, buf_sink(&gz), &err);
+	st_buf_reset(&tar);
+	make_tar(&tar, good, 2);
+	assert_int_equal(st_layer_compressor_write(z, tar.data, tar.len, &err), 0);
+	assert_int_equal(st_layer_compressor_finish(z, &err), 0);
+	st_layer_compressor_free(z);
+	c = st_layer_checker_new(&err);
+	check_feed(c, &gz, 4096, &err);
+	assert_int_equal(st_layer_checker_finish(c, &err), -1);
+	assert_int_equal(err->kind, ST_E_PARSE);
+	st_error_clear(&err);
+	st_layer_checker_free(c);
+
+	/* Abandoned half-way: free does not wait for more bytes. */
+	c = st_layer_checker_new(&err);
+	check_feed(c, &(struct st_buf){ .data = tar.data, .len = 700 }, 100, &err);
+	st_layer_checker_free(c);
+	st_buf_release(&gz);
+	st_buf_release(&tar);
+}
+
 static void extract_refuses_dotdot(void **state)
 {
 	struct arena a;
@@ -352,6 +419,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(extract_apply_whiteouts),
 	cmocka_unit_test(extract_overlay_whiteouts),
 	cmocka_unit_test(extract_refuses_dotdot),
+	cmocka_unit_test(checker_streams_the_check),
 	cmocka_unit_test(extract_strips_absolute),
 	cmocka_unit_test(extract_contains_malicious),
 	cmocka_unit_test(extract_hardlink_to_passwd_names_entry),
