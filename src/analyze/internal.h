@@ -63,6 +63,10 @@ struct st_analyze {
 	uint32_t n_nodes, cap_nodes;
 	uint32_t *buckets; /* the intern table: node ids, chained through hnext */
 	uint32_t n_buckets;
+	/* The directory of the last path interned and its node: a tar lists a directory's
+	 * entries together, so most paths start with the one before's directory. */
+	struct st_buf last_dir;
+	uint32_t last_dir_id;
 	struct st_buf names;
 	struct entry *entries;
 	uint32_t n_entries, cap_entries;

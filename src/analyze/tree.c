@@ -96,16 +96,42 @@ static uint32_t child_of(struct st_analyze *a, uint32_t parent, const char *s, s
 	return id;
 }
 
-/* The node of a normalised path ("" is the root); NO_ID if absent and not 'create'. */
-static uint32_t intern(struct st_analyze *a, const char *path, bool create)
+/* The node of the components of 'path' (n bytes) under 'id'; NO_ID if absent and not 'create'. */
+static uint32_t walk(struct st_analyze *a, uint32_t id, const char *path, size_t len, bool create)
 {
-	uint32_t id = 0;
-	for (const char *c = path; *c && id != NO_ID;) {
-		size_t n = strcspn(c, "/");
+	for (const char *c = path, *end = path + len; c < end && id != NO_ID;) {
+		const char *slash = memchr(c, '/', (size_t)(end - c));
+		size_t n = slash ? (size_t)(slash - c) : (size_t)(end - c);
 		id = child_of(a, id, c, n, create);
-		c += n + (c[n] == '/');
+		c += n + (slash != NULL);
 	}
 	return id;
+}
+
+/*
+ * The node of a normalised path ("" is the root); NO_ID if absent and not 'create'. Only
+ * creating calls (reading a layer) use and update the last directory: a lookup changes
+ * nothing, so a const analysis stays untouched.
+ */
+static uint32_t intern(struct st_analyze *a, const char *path, bool create)
+{
+	const char *slash = strrchr(path, '/');
+	if (!slash || !create)
+		return walk(a, 0, path, strlen(path), create);
+	size_t dlen = (size_t)(slash - path);
+	uint32_t dir;
+	if (a->last_dir.len == dlen && a->last_dir_id != NO_ID &&
+	    !memcmp(a->last_dir.data, path, dlen)) {
+		dir = a->last_dir_id;
+	} else {
+		dir = walk(a, 0, path, dlen, create);
+		if (dir == NO_ID)
+			return NO_ID;
+		st_buf_reset(&a->last_dir);
+		st_buf_add(&a->last_dir, path, dlen);
+		a->last_dir_id = dir;
+	}
+	return walk(a, dir, slash + 1, strlen(slash + 1), create);
 }
 
 void analyze_node_path(const struct st_analyze *a, uint32_t id, struct st_buf *out)
@@ -743,6 +769,7 @@ void st_analyze_free(struct st_analyze *a)
 	free(a->buckets);
 	free(a->entries);
 	st_buf_release(&a->names);
+	st_buf_release(&a->last_dir);
 	free(a);
 }
 
