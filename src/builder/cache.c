@@ -596,8 +596,8 @@ int st_builder_cache_du(struct st_store *s, const struct st_builder_cache_filter
 	}
 	if (out->records)
 		qsort(out->v, out->records, sizeof(*out->v), by_last_used_desc);
-	out->meta_size =
-	    kv_bytes(s, KV_NS_CTX) + kv_bytes(s, KV_NS_LAST) + kv_bytes(s, KV_NS_FILES);
+	out->meta_size = kv_bytes(s, KV_NS_CTX) + kv_bytes(s, KV_NS_LAST) +
+			 kv_bytes(s, KV_NS_FILES) + kv_bytes(s, KV_NS_FROM);
 	free(mounts);
 	histories_release(&h);
 	st_store_caches_free(v, n);
@@ -630,10 +630,13 @@ static bool dir_exists(const char *dir)
 /*
  * Forget the build's kv records that can no longer serve: checksums and explanations of
  * context directories that are gone (a stdin context's directory always is), and file lists
- * no remaining explanation names.
+ * no remaining explanation names. The COPY --from checksums go every time: each is one
+ * computation to redo, and nothing else tells which of them a kept record needs.
  */
 static int forget_meta(struct st_store *s, bool all, struct st_error **err)
 {
+	if (st_store_kv_delete_ns(s, KV_NS_FROM, NULL, err) < 0)
+		return -1;
 	if (all) {
 		const char *ns[] = { KV_NS_CTX, KV_NS_LAST, KV_NS_FILES };
 		for (size_t i = 0; i < 3; i++)

@@ -63,6 +63,7 @@ struct copy_plan {
 	char *from_base;
 	int from_lock;
 	bool from_created, from_mounted;
+	bool from_listed;   /* the sources are mounted and listed in 'items' */
 	char **from_lowers; /* the source's unpacked layers, top first */
 	size_t from_nl;
 	const struct build_state *from_state; /* borrowed, or &own_from */
@@ -308,6 +309,113 @@ static int from_sources(struct copy_plan *p, const char *root, char **srcs, size
 		if (rc < 0)
 			return -1;
 	}
+	return 0;
+}
+
+/* Mount the --from view and list what the step copies from it into 'items'. */
+static int from_list(struct stage_run *r, struct copy_plan *p, struct st_error **err)
+{
+	int rc = mount_from(r, p, p->from_state, err);
+	if (rc == 0)
+		rc = from_sources(p, p->from_step.merged, p->srcs, p->nsrcs, p->dest,
+				  p->dest_is_dir, err);
+	p->from_listed = rc == 0;
+	return rc;
+}
+
+static int hash_file(struct st_hasher *h, const char *path, struct st_error **err)
+{
+	st_autoclose int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return st_err_errno(err, "open '%s'", path);
+	struct st_hasher fh;
+	st_hasher_init(&fh);
+	char buf[65536];
+	ssize_t n;
+	while ((n = read(fd, buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR))
+		if (n > 0)
+			st_hasher_update(&fh, buf, (size_t)n);
+	struct st_digest d;
+	st_hasher_final(&fh, &d);
+	if (n < 0)
+		return st_err_errno(err, "read '%s'", path);
+	st_hasher_update(h, d.str, strlen(d.str) + 1);
+	return 0;
+}
+
+/*
+ * The key part of a COPY --from a stage or named context: the checksum of what it copies
+ * (each entry's destination, type, permissions, owner, link target and content; not its
+ * mtime), as BuildKit keys such a copy by content. A source stage rebuilt with the same
+ * result (a fresh store whose cache holds only the final stage, a rebuilt stage whose
+ * artifact did not change) then still hits. The checksum is kept in the store by what
+ * decides it (the source's config digest, which covers its layers, and the sources and
+ * destination), so an unchanged source is not mounted nor read again.
+ */
+static int from_content_sum(struct stage_run *r, struct copy_plan *p,
+			    char out[ST_DIGEST_HEX_LEN + 1], struct st_error **err)
+{
+	struct st_digest cd;
+	st_image_config_digest(p->from_state->cfg, &cd);
+	struct st_buf memo = ST_BUF_INIT;
+	st_buf_addf(&memo, "%s\n%s\n%d\n", cd.str, p->dest, (int)p->parents);
+	for (size_t i = 0; i < p->nsrcs; i++)
+		st_buf_addf(&memo, "%s\n", p->srcs[i]);
+	struct st_digest md;
+	st_digest_of(memo.data, memo.len, &md);
+	st_buf_release(&memo);
+	char *v = NULL;
+	struct st_error *kerr = NULL;
+	if (st_store_kv_get(r->s, KV_NS_FROM, st_digest_hex(&md), &v, &kerr) == 0 && v &&
+	    strlen(v) == ST_DIGEST_HEX_LEN) {
+		memcpy(out, v, ST_DIGEST_HEX_LEN + 1);
+		free(v);
+		return 0;
+	}
+	free(v);
+	st_error_clear(&kerr);
+	if (from_list(r, p, err) < 0)
+		return -1;
+	struct st_hasher h;
+	st_hasher_init(&h);
+	size_t root = strlen(p->from_step.merged);
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < p->n; i++) {
+		const struct copy_item *it = &p->items[i];
+		struct stat st;
+		if (lstat(it->host, &st) < 0) {
+			rc = st_err_errno(err, "stat '%s'", it->host + root);
+			break;
+		}
+		char head[256];
+		int hn = snprintf(head, sizeof(head), "%o %u %u %llu", (unsigned)st.st_mode,
+				  (unsigned)st.st_uid, (unsigned)st.st_gid,
+				  (unsigned long long)(S_ISREG(st.st_mode) ? st.st_size : 0));
+		st_hasher_update(&h, it->dest, strlen(it->dest) + 1);
+		st_hasher_update(&h, head, (size_t)hn + 1);
+		if (S_ISREG(st.st_mode)) {
+			rc = hash_file(&h, it->host, err);
+		} else if (S_ISLNK(st.st_mode)) {
+			char target[PATH_MAX];
+			ssize_t n = readlink(it->host, target, sizeof(target) - 1);
+			if (n < 0)
+				rc = st_err_errno(err, "readlink '%s'", it->host + root);
+			else
+				st_hasher_update(&h, target, (size_t)n + 1);
+		} else if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) {
+			char dev[64];
+			int dn = snprintf(dev, sizeof(dev), "%llu", (unsigned long long)st.st_rdev);
+			st_hasher_update(&h, dev, (size_t)dn + 1);
+		}
+	}
+	struct st_digest d;
+	st_hasher_final(&h, &d);
+	if (rc < 0)
+		return -1;
+	memcpy(out, st_digest_hex(&d), ST_DIGEST_HEX_LEN + 1);
+	/* Only a memo: a store that cannot keep it computes it again next time. */
+	if (st_store_kv_put(r->s, KV_NS_FROM, st_digest_hex(&md), out, &kerr) < 0)
+		st_error_clear(&kerr);
 	return 0;
 }
 
@@ -837,9 +945,10 @@ int builder_copy_prepare(struct stage_run *r, const struct st_dockerfile_instr *
 		rc = url_source(r, p, urls[i], dest, dest_is_dir, k, err);
 
 	if (rc == 0 && from) {
-		/* A stage by name or index, else an image in the local store. Keyed by content: the
-		 * source's config digest covers its layers' diff_ids. The line names the sources
-		 * and where they come from, for the explanation when that content changes. */
+		/* A stage by name or index, a named context, else an image in the store. A stage
+		 * or context is keyed by the content copied from it (from_content_sum()), an
+		 * image by its id (its config digest covers its layers' diff_ids). The line names
+		 * the sources and where they come from, for the explanation when that changes. */
 		struct st_buf what = ST_BUF_INIT;
 		for (size_t i = 0; i < ns; i++)
 			st_buf_addf(&what, "%s%s", i ? ", " : "", srcs[i]);
@@ -868,17 +977,16 @@ int builder_copy_prepare(struct stage_run *r, const struct st_dockerfile_instr *
 				st_err_wrap(err, "--from=%s", from);
 			}
 		}
-		if (rc == 0 && p->from_state != &p->own_from) {
-			struct st_digest cd;
-			st_image_config_digest(p->from_state->cfg, &cd);
-			st_buf_addf(&k->files, "%s:stage %s from %s %s\n", st_digest_hex(&cd),
-				    what.data, named ? "build context" : "stage", from);
-		}
-		st_buf_release(&what);
 		p->srcs = st_xcalloc(ns + 1, sizeof(*p->srcs));
 		for (size_t i = 0; i < ns; i++)
 			p->srcs[i] = st_xstrdup(srcs[i]);
 		p->nsrcs = ns;
+		char sum[ST_DIGEST_HEX_LEN + 1];
+		if (rc == 0 && p->from_state != &p->own_from &&
+		    (rc = from_content_sum(r, p, sum, err)) == 0)
+			st_buf_addf(&k->files, "%s:stage %s from %s %s\n", sum, what.data,
+				    named ? "build context" : "stage", from);
+		st_buf_release(&what);
 	}
 	if (rc == 0 && !from && ns) {
 		struct build_context *c = builder_ctx(r, err);
@@ -1118,14 +1226,8 @@ int builder_copy_exec(struct stage_run *r, struct copy_plan *p, struct st_store_
 {
 	*has_layer = false;
 	int rc = 0;
-	if (p->from_state) {
-		rc = mount_from(r, p, p->from_state, err);
-		if (rc == 0)
-			rc = from_sources(p, p->from_step.merged, p->srcs, p->nsrcs, p->dest,
-					  p->dest_is_dir, err);
-		if (rc < 0)
-			return -1;
-	}
+	if (p->from_state && !p->from_listed && from_list(r, p, err) < 0)
+		return -1;
 	char **lowers = NULL;
 	size_t nl = 0;
 	if (builder_stage_lowers(r, &r->st, &lowers, &nl, err) < 0)

@@ -195,6 +195,8 @@ int builder_run_cleanup_stale(struct st_store *s, const struct st_builder_opts *
 #define KV_NS_CTX "build.context"
 #define KV_NS_LAST "build.last"
 #define KV_NS_FILES "build.files"
+/* COPY --from: the content checksum of what a step copies, by the source's config and sources */
+#define KV_NS_FROM "build.fromsum"
 
 /* ---- cache_share.c: --cache-from and --cache-to (OCI layouts and registries) ---------------- */
 

@@ -26,6 +26,39 @@ DF
 	[[ "$output" != *scratch-file* ]]
 }
 
+@test "multi-stage: COPY --from is keyed by what it copies, not by how the stage was made" {
+	cat >"$CTX/Dockerfile" <<'DF'
+FROM busybox AS b
+COPY note.txt /note.txt
+RUN echo built >/art
+FROM busybox
+COPY --from=b /art /art
+RUN echo final-ran | tr a-z A-Z
+DF
+	echo one >"$CTX/note.txt"
+	run strata build --progress=plain -t keyed:1 "$CTX"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"FINAL-RAN"* ]]
+	# The stage is rebuilt, but /art comes out the same: the final stage is all hits.
+	echo two >"$CTX/note.txt"
+	run strata build --progress=plain -t keyed:2 "$CTX"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"[b 3/3] RUN echo built"* ]]
+	[[ "$output" != *"FINAL-RAN"* ]]
+	[ "$(strata inspect --format '{{.Id}}' keyed:1)" = "$(strata inspect --format '{{.Id}}' keyed:2)" ]
+	# Other content misses, and the explanation names the stage and the path.
+	sed -i 's/echo built/echo rebuilt/' "$CTX/Dockerfile"
+	run strata build --progress=plain -t keyed:3 "$CTX"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"FINAL-RAN"* ]]
+	[[ "$output" == *"/art from stage b changed"* ]]
+	# Nor does a mode, owner or a link target go unseen.
+	sed -i 's|RUN echo rebuilt >/art|RUN echo rebuilt >/art \&\& chmod 600 /art|' "$CTX/Dockerfile"
+	run strata build --progress=plain -t keyed:4 "$CTX"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"FINAL-RAN"* ]]
+}
+
 @test "multi-stage: independent stages run in parallel" {
 	# Each stage waits (up to 60 s) for the other's mark in a shared cache mount: built one after
 	# the other, the first would never see the second's mark.

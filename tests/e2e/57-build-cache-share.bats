@@ -59,9 +59,11 @@ fresh_store() {
 	fresh_store other
 	run strata build --progress=plain --cache-from "type=local,src=$BATS_TEST_TMPDIR/cache" -t app:1 "$CTX"
 	[ "$status" -eq 0 ]
-	# The build stage was not shared: it runs; the final stage's RUN does not.
+	# The build stage was not shared: it runs; the final stage's RUN does not, and its COPY
+	# --from hits too: it is keyed by the content it copies, which the rerun made again.
 	[[ "$output" == *"[b 2/2] RUN echo built"* ]]
 	[[ "$output" != *"STEP-RAN"* ]]
+	[[ "$output" == *"1 step run, 3 cached"* ]]
 }
 
 @test "cache-to type=registry: a fresh store gets its hits from the registry, with --cache-from REF" {
