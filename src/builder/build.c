@@ -208,6 +208,11 @@ struct build_pull *builder_puller(const struct stage_run *r)
 	return r->b->pull;
 }
 
+struct builder_cache_share *builder_share(const struct stage_run *r)
+{
+	return r->b->share;
+}
+
 struct build_named *builder_named(const struct stage_run *r)
 {
 	return r->b->named;

@@ -64,6 +64,13 @@ struct used_key {
 	size_t stage;
 };
 
+/* A COPY --from checksum by its memo key: imported, or used by a step of 'stage'. */
+struct share_sum {
+	char memo[ST_DIGEST_HEX_LEN + 1];
+	char sum[ST_DIGEST_HEX_LEN + 1];
+	size_t stage;
+};
+
 struct builder_cache_share {
 	struct share_spec *from, *to;
 	size_t n_from, n_to;
@@ -74,6 +81,8 @@ struct builder_cache_share {
 	size_t n_recs;
 	struct used_key *used;
 	size_t n_used;
+	struct share_sum *sums_in, *sums_used;
+	size_t n_sums_in, n_sums_used;
 };
 
 static void spec_release(struct share_spec *s)
@@ -100,6 +109,8 @@ void builder_cache_share_free(struct builder_cache_share *c)
 	}
 	free(c->recs);
 	free(c->used);
+	free(c->sums_in);
+	free(c->sums_used);
 	st_registry_free(c->reg);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
@@ -358,6 +369,15 @@ static const struct st_image_descriptor *layer_of(const struct st_image_manifest
 	return NULL;
 }
 
+static bool hex64(const char *s)
+{
+	size_t n = 0;
+	for (; s[n]; n++)
+		if (!((s[n] >= '0' && s[n] <= '9') || (s[n] >= 'a' && s[n] <= 'f')))
+			return false;
+	return n == ST_DIGEST_HEX_LEN;
+}
+
 /* The records of cache document 'doc' (whose layers 'm' lists), added to c->recs. */
 static int add_records(struct builder_cache_share *c, size_t from, const void *doc, size_t len,
 		       const struct st_image_manifest *m, struct st_error **err)
@@ -419,6 +439,28 @@ static int add_records(struct builder_cache_share *c, size_t from, const void *d
 		}
 		c->recs = st_xrealloc(c->recs, (c->n_recs + 1) * sizeof(*c->recs));
 		c->recs[c->n_recs++] = rec;
+	}
+	/* "sums": COPY --from checksums by memo key, both 64 hex digits. */
+	json_t *sums = json_object_get(root, "sums");
+	if (rc == 0 && sums && !json_is_object(sums))
+		rc = st_err(err, ST_E_INVALID, "cache document: sums: not an object");
+	const char *memo;
+	json_t *sv;
+	json_object_foreach(sums, memo, sv)
+	{
+		const char *sum = json_string_value(sv);
+		if (rc < 0)
+			break;
+		if (!hex64(memo) || !sum || !hex64(sum)) {
+			rc = st_err(err, ST_E_INVALID,
+				    "cache document: sums: '%s': not a checksum by its key", memo);
+			break;
+		}
+		c->sums_in = st_xrealloc(c->sums_in, (c->n_sums_in + 1) * sizeof(*c->sums_in));
+		struct share_sum *x = &c->sums_in[c->n_sums_in++];
+		memcpy(x->memo, memo, sizeof(x->memo));
+		memcpy(x->sum, sum, sizeof(x->sum));
+		x->stage = 0;
 	}
 	json_decref(root);
 	return rc;
@@ -582,6 +624,36 @@ void builder_cache_share_used(struct builder_cache_share *c, const char *key, si
 	pthread_mutex_unlock(&c->lock);
 }
 
+bool builder_cache_share_sum(struct builder_cache_share *c, const char *memo,
+			     char out[ST_DIGEST_HEX_LEN + 1])
+{
+	if (!c)
+		return false;
+	bool found = false;
+	pthread_mutex_lock(&c->lock);
+	for (size_t i = 0; i < c->n_sums_in && !found; i++)
+		if (!strcmp(c->sums_in[i].memo, memo)) {
+			memcpy(out, c->sums_in[i].sum, ST_DIGEST_HEX_LEN + 1);
+			found = true;
+		}
+	pthread_mutex_unlock(&c->lock);
+	return found;
+}
+
+void builder_cache_share_sum_used(struct builder_cache_share *c, const char *memo, const char *sum,
+				  size_t stage)
+{
+	if (!c || !c->n_to)
+		return;
+	pthread_mutex_lock(&c->lock);
+	c->sums_used = st_xrealloc(c->sums_used, (c->n_sums_used + 1) * sizeof(*c->sums_used));
+	struct share_sum *x = &c->sums_used[c->n_sums_used++];
+	snprintf(x->memo, sizeof(x->memo), "%s", memo);
+	snprintf(x->sum, sizeof(x->sum), "%s", sum);
+	x->stage = stage;
+	pthread_mutex_unlock(&c->lock);
+}
+
 /* ---- export ---- */
 
 /* The cache document and its manifest for the keys of 'stages' (NULL: all). */
@@ -665,7 +737,13 @@ static int export_build(struct builder_cache_share *c, struct st_store *s, const
 		json_array_append_new(recs, o);
 		st_store_cache_release(&rec);
 	}
-	json_t *root = json_pack("{s:i, s:o}", "version", CACHE_DOC_VERSION, "records", recs);
+	json_t *sums = json_object();
+	for (size_t i = 0; i < c->n_sums_used; i++)
+		if (max || in_min[c->sums_used[i].stage])
+			json_object_set_new(sums, c->sums_used[i].memo,
+					    json_string(c->sums_used[i].sum));
+	json_t *root = json_pack("{s:i, s:o, s:o}", "version", CACHE_DOC_VERSION, "records", recs,
+				 "sums", sums);
 	char *text = json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(root);
 	st_buf_adds(&x->doc, text);

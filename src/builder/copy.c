@@ -350,7 +350,8 @@ static int hash_file(struct st_hasher *h, const char *path, struct st_error **er
  * result (a fresh store whose cache holds only the final stage, a rebuilt stage whose
  * artifact did not change) then still hits. The checksum is kept in the store by what
  * decides it (the source's config digest, which covers its layers, and the sources and
- * destination), so an unchanged source is not mounted nor read again.
+ * destination), so an unchanged source is not mounted nor read again, and travels with a
+ * shared cache, so a store that got the source stage from a cache need not unpack it.
  */
 static int from_content_sum(struct stage_run *r, struct copy_plan *p,
 			    char out[ST_DIGEST_HEX_LEN + 1], struct st_error **err)
@@ -364,16 +365,20 @@ static int from_content_sum(struct stage_run *r, struct copy_plan *p,
 	struct st_digest md;
 	st_digest_of(memo.data, memo.len, &md);
 	st_buf_release(&memo);
+	const char *mk = st_digest_hex(&md);
+	struct builder_cache_share *share = builder_share(r);
 	char *v = NULL;
 	struct st_error *kerr = NULL;
-	if (st_store_kv_get(r->s, KV_NS_FROM, st_digest_hex(&md), &v, &kerr) == 0 && v &&
-	    strlen(v) == ST_DIGEST_HEX_LEN) {
+	bool known = st_store_kv_get(r->s, KV_NS_FROM, mk, &v, &kerr) == 0 && v &&
+		     strlen(v) == ST_DIGEST_HEX_LEN;
+	if (known)
 		memcpy(out, v, ST_DIGEST_HEX_LEN + 1);
-		free(v);
-		return 0;
-	}
 	free(v);
 	st_error_clear(&kerr);
+	if (known || builder_cache_share_sum(share, mk, out)) {
+		builder_cache_share_sum_used(share, mk, out, r->stage->index);
+		return 0;
+	}
 	if (from_list(r, p, err) < 0)
 		return -1;
 	struct st_hasher h;
@@ -414,8 +419,9 @@ static int from_content_sum(struct stage_run *r, struct copy_plan *p,
 		return -1;
 	memcpy(out, st_digest_hex(&d), ST_DIGEST_HEX_LEN + 1);
 	/* Only a memo: a store that cannot keep it computes it again next time. */
-	if (st_store_kv_put(r->s, KV_NS_FROM, st_digest_hex(&md), out, &kerr) < 0)
+	if (st_store_kv_put(r->s, KV_NS_FROM, mk, out, &kerr) < 0)
 		st_error_clear(&kerr);
+	builder_cache_share_sum_used(share, mk, out, r->stage->index);
 	return 0;
 }
 

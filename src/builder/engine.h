@@ -92,6 +92,9 @@ struct build_pull *builder_puller(const struct stage_run *r);
 int builder_image_find(struct stage_run *r, const char *name, struct st_store_image **out,
 		       struct st_error **err);
 
+/* The build's --cache-from and --cache-to, NULL when it has none. Borrowed from the build. */
+struct builder_cache_share *builder_share(const struct stage_run *r);
+
 /* named.c: --build-context, resolved once per build by the first stage that names it. */
 struct build_named;
 struct build_named *builder_named_new(const struct st_builder_opts *o);

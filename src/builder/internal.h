@@ -233,6 +233,17 @@ int builder_cache_share_parse(struct builder_cache_share *c, const void *manifes
 /* A step of stage 'stage' ended with 'key' (hit or executed). Any thread. */
 void builder_cache_share_used(struct builder_cache_share *c, const char *key, size_t stage);
 /*
+ * COPY --from keys by the checksum of what it copies, remembered by a memo key (the source's
+ * config digest and the sources): a cache carries the checksums of its steps, so a store
+ * that has the source stage from the cache need not unpack it to compute them. _sum: the
+ * checksum an imported cache has for 'memo' into 'out', true if one has it. _sum_used: a step
+ * of stage 'stage' used 'sum' for 'memo' (exported as its records are). Any thread.
+ */
+bool builder_cache_share_sum(struct builder_cache_share *c, const char *memo,
+			     char out[ST_DIGEST_HEX_LEN + 1]);
+void builder_cache_share_sum_used(struct builder_cache_share *c, const char *memo, const char *sum,
+				  size_t stage);
+/*
  * After a successful build, write every --cache-to: mode=max the records of every step,
  * mode=min those of the stages 'in_min' marks (indexed by stage). ignore-error=true makes a
  * failure a warning.

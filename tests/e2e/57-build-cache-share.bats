@@ -42,6 +42,11 @@ fresh_store() {
 	[ "$(strata inspect --format '{{.Id}}' app:1)" = "$id" ]
 	run strata system check
 	[ "$status" -eq 0 ]
+	# The COPY --from checksum came with the cache: stage b's layer was not unpacked to compute
+	# it. Unpacked are only the three layers below the last COPY, which resolves its
+	# destination in them.
+	run find "$STRATA_ROOT/layers" -mindepth 1 -maxdepth 1
+	[ "${#lines[@]}" -eq 3 ]
 	# A changed file still misses, and what follows it runs.
 	echo B >"$CTX/a.txt"
 	run strata build --progress=plain --cache-from "type=local,src=$BATS_TEST_TMPDIR/cache" -t app:2 "$CTX"

@@ -22,7 +22,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct builder_cache_share *c = NULL;
 	struct st_error *err = NULL;
 	if (builder_cache_share_new(&o, &c, &err) == 0) {
-		(void)builder_cache_share_parse(c, data, mlen, doc, dlen, &err);
+		char sum[ST_DIGEST_HEX_LEN + 1];
+		if (builder_cache_share_parse(c, data, mlen, doc, dlen, &err) == 0)
+			(void)builder_cache_share_sum(
+			    c, "3b03546c9b713daa3530e9b7a8078208c4dbadfc1cf18f747054a093411fce8c",
+			    sum);
 		builder_cache_share_free(c);
 	}
 	st_error_free(err);
