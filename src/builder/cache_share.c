@@ -369,15 +369,6 @@ static const struct st_image_descriptor *layer_of(const struct st_image_manifest
 	return NULL;
 }
 
-static bool hex64(const char *s)
-{
-	size_t n = 0;
-	for (; s[n]; n++)
-		if (!((s[n] >= '0' && s[n] <= '9') || (s[n] >= 'a' && s[n] <= 'f')))
-			return false;
-	return n == ST_DIGEST_HEX_LEN;
-}
-
 /* The records of cache document 'doc' (whose layers 'm' lists), added to c->recs. */
 static int add_records(struct builder_cache_share *c, size_t from, const void *doc, size_t len,
 		       const struct st_image_manifest *m, struct st_error **err)
@@ -451,7 +442,7 @@ static int add_records(struct builder_cache_share *c, size_t from, const void *d
 		const char *sum = json_string_value(sv);
 		if (rc < 0)
 			break;
-		if (!hex64(memo) || !sum || !hex64(sum)) {
+		if (!st_digest_hex_valid(memo) || !st_digest_hex_valid(sum)) {
 			rc = st_err(err, ST_E_INVALID,
 				    "cache document: sums: '%s': not a checksum by its key", memo);
 			break;

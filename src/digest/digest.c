@@ -26,6 +26,11 @@ bool st_digest_valid(const char *s)
 	       is_lower_hex(s + 7, ST_DIGEST_HEX_LEN);
 }
 
+bool st_digest_hex_valid(const char *s)
+{
+	return s && strlen(s) == ST_DIGEST_HEX_LEN && is_lower_hex(s, ST_DIGEST_HEX_LEN);
+}
+
 int st_digest_parse(const char *s, struct st_digest *out, struct st_error **err)
 {
 	if (!st_digest_valid(s))

@@ -25,6 +25,8 @@ static inline const char *st_digest_hex(const struct st_digest *d)
 int st_digest_parse(const char *s, struct st_digest *out, struct st_error **err);
 /* True if 's' is a well-formed "sha256:<64 lower-case hex>". */
 bool st_digest_valid(const char *s);
+/* True if 's' is 64 lower-case hex digits (a digest without its "sha256:"). */
+bool st_digest_hex_valid(const char *s);
 /* Accept a 64-hex string without the prefix too. */
 int st_digest_from_hex(const char *hex, struct st_digest *out, struct st_error **err);
 bool st_digest_equal(const struct st_digest *a, const struct st_digest *b);

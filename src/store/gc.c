@@ -34,15 +34,6 @@ static void closedirp(DIR **d)
 }
 #define st_autodir __attribute__((cleanup(closedirp)))
 
-static bool is_hex64(const char *s)
-{
-	size_t i = 0;
-	for (; s[i]; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return false;
-	return i == ST_DIGEST_HEX_LEN;
-}
-
 /* True if nobody holds an flock on 'path' (a missing file counts as unlocked). */
 static bool unlocked(const char *path)
 {
@@ -177,7 +168,7 @@ static int sweep_blobs(struct st_store *s, bool dry, struct st_store_gc_report *
 	struct dirent *de;
 	char digest[ST_DIGEST_STR_LEN + 1];
 	while ((errno = 0, de = readdir(d))) {
-		if (!is_hex64(de->d_name))
+		if (!st_digest_hex_valid(de->d_name))
 			continue; /* not ours to judge; st_store_check() reports it */
 		memcpy(digest, "sha256:", 7);
 		memcpy(digest + 7, de->d_name, ST_DIGEST_HEX_LEN + 1);
@@ -212,7 +203,7 @@ static int sweep_unpacked(struct st_store *s, bool dry, struct st_store_gc_repor
 	struct dirent *de;
 	char digest[ST_DIGEST_STR_LEN + 1];
 	while ((errno = 0, de = readdir(d))) {
-		if (!is_hex64(de->d_name))
+		if (!st_digest_hex_valid(de->d_name))
 			continue;
 		memcpy(digest, "sha256:", 7);
 		memcpy(digest + 7, de->d_name, ST_DIGEST_HEX_LEN + 1);
@@ -462,7 +453,7 @@ static int check_blob_files(struct st_store *s, struct st_store_check_report *r,
 	while ((errno = 0, de = readdir(d))) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
-		if (!is_hex64(de->d_name)) {
+		if (!st_digest_hex_valid(de->d_name)) {
 			problem(r, "blobs/sha256/%s: not named by a digest", de->d_name);
 			continue;
 		}
@@ -649,7 +640,7 @@ int st_store_df(struct st_store *s, struct st_store_df *out, struct st_error **e
 	struct dirent *de;
 	while ((de = readdir(d))) {
 		struct stat st;
-		if (!is_hex64(de->d_name) || fstatat(dirfd(d), de->d_name, &st, 0) < 0)
+		if (!st_digest_hex_valid(de->d_name) || fstatat(dirfd(d), de->d_name, &st, 0) < 0)
 			continue;
 		df.blobs++;
 		df.blobs_size += (uint64_t)st.st_size;
