@@ -123,9 +123,12 @@ static void dpkg_package(const struct para *pa, const char *path, struct st_sbom
 	char *name = para_get(pa, "Package");
 	char *version = para_get(pa, "Version");
 	char *status = para_get(pa, "Status");
-	/* "install ok installed": a removed package whose conffiles stay is not installed */
-	bool installed =
-	    !status || (strlen(status) >= 9 && !strcmp(status + strlen(status) - 9, "installed"));
+	/*
+	 * "install ok installed": the last word is the state; a package removed but for its
+	 * conffiles ("config-files") or half unpacked is not installed, as dpkg-query says
+	 */
+	const char *state = status ? strrchr(status, ' ') : NULL;
+	bool installed = !status || (state && !strcmp(state + 1, "installed"));
 	free(status);
 	if (!name || !*name || !version || !*version) {
 		st_sbom_found_warn(f, "%s:%zu: package without %s", path, pa->first_no,

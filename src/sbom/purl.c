@@ -1,9 +1,9 @@
 /*
  * purl.c: package URLs and CPEs, as syft writes them.
  *
- * purls follow packageurl-go, which syft uses: name and version are escaped as URL path
- * segments (url.PathEscape), qualifier values as query values (url.QueryEscape), qualifiers in
- * key order with "distro" last (syft's PURLQualifiers).
+ * purls follow packageurl-go, which syft uses: namespace elements, name and version are
+ * escaped as query values (url.QueryEscape, a space as "%20"), qualifier values with
+ * url.QueryEscape; qualifiers in key order with "distro" last (syft's PURLQualifiers).
  * CPEs are CPE 2.3 formatted strings with the vendor and product guessed from the name, the
  * one candidate syft always generates among its several.
  */
@@ -21,11 +21,14 @@ static bool unreserved(unsigned char c)
 	return isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~';
 }
 
-/* url.PathEscape: unreserved and the sub-delimiters a path segment allows stay. */
+/*
+ * A name, namespace element or version: packageurl-go's escape(), url.QueryEscape with a
+ * space as "%20" ("1:2.3+dfsg" is "1%3A2.3%2Bdfsg", "@types" is "%40types").
+ */
 static void add_segment(struct st_buf *b, const char *s)
 {
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (unreserved(*p) || strchr("$&+:=@", *p))
+		if (unreserved(*p))
 			st_buf_addch(b, (char)*p);
 		else
 			st_buf_addf(b, "%%%02X", *p);
