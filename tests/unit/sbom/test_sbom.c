@@ -320,6 +320,12 @@ static const struct op_spec l0[] = {
 	{ OP_FILE, "usr/lib/node_modules/x/package.json", "{\"name\":\"x\",\"version\":\"1\"}" },
 	{ OP_FILE, "usr/lib/node_modules/y/package.json", "{\"name\":\"y\",\"version\":\"1\"}" },
 	{ OP_FILE, "opt/app/node_modules/z/package.json", "{\"name\":\"z\",\"version\":\"1\"}" },
+	/* distroless: one file per package, beside its md5sums */
+	{ OP_FILE, "var/lib/dpkg/status.d/base", "Package: base-files\nVersion: 12.4\n" },
+	{ OP_FILE, "var/lib/dpkg/status.d/base.md5sums", "0123  etc/issue\n" },
+	{ OP_FILE, "usr/lib/python3/dist-packages/foo-1.0.egg-info", "Name: foo\nVersion: 1.0\n" },
+	{ OP_FILE, "usr/lib/python3/dist-packages/bar-2.0.egg-info/PKG-INFO",
+	  "Name: bar\nVersion: 2.0\n" },
 	{ OP_END },
 };
 /* c added; b upgraded; a kept */
@@ -376,6 +382,12 @@ static void layer_attribution(void **state)
 	assert_false(find(sb, "x", "1")->present);
 	assert_false(find(sb, "y", "1")->present);
 	assert_false(find(sb, "z", "1")->present);
+	assert_true(find(sb, "base-files", "12.4")->present);
+	assert_true(find(sb, "foo", "1.0")->present);
+	assert_true(find(sb, "bar", "2.0")->present);
+	size_t nw;
+	st_sbom_warnings(sb, &nw);
+	assert_int_equal(nw, 0);
 	assert_string_equal(find(sb, "c", "1")->purl,
 			    "pkg:deb/debian/c@1?arch=amd64&distro=debian-12");
 
@@ -390,7 +402,10 @@ static void layer_attribution(void **state)
 	st_sbom_write(sb, ST_SBOM_PURLS, &m, &out);
 	assert_string_equal(out.data, "pkg:deb/debian/a@1?arch=amd64&distro=debian-12\n"
 				      "pkg:deb/debian/b@2?arch=amd64&distro=debian-12\n"
-				      "pkg:deb/debian/c@1?arch=amd64&distro=debian-12\n");
+				      "pkg:deb/debian/base-files@12.4?distro=debian-12\n"
+				      "pkg:deb/debian/c@1?arch=amd64&distro=debian-12\n"
+				      "pkg:pypi/bar@2.0\n"
+				      "pkg:pypi/foo@1.0\n");
 	st_buf_reset(&out);
 	m.scope = ST_SBOM_ALL_LAYERS;
 	st_sbom_write(sb, ST_SBOM_PURLS, &m, &out);
