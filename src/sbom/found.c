@@ -30,6 +30,7 @@ void st_sbom_pkg_release(struct st_sbom_pkg *p)
 	free(p->arch);
 	free(p->source);
 	free(p->source_version);
+	free(p->epoch);
 	free(p->supplier);
 	free(p->homepage);
 	free(p->description);
@@ -53,6 +54,7 @@ void st_sbom_pkg_copy(struct st_sbom_pkg *out, const struct st_sbom_pkg *p)
 		.arch = dup_or_null(p->arch),
 		.source = dup_or_null(p->source),
 		.source_version = dup_or_null(p->source_version),
+		.epoch = dup_or_null(p->epoch),
 		.supplier = dup_or_null(p->supplier),
 		.homepage = dup_or_null(p->homepage),
 		.description = dup_or_null(p->description),

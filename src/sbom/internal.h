@@ -41,6 +41,11 @@ void st_sbom_parse_dpkg(const char *data, size_t len, const char *path, struct s
 void st_sbom_parse_copyright(const char *data, size_t len, struct st_sbom_found *f);
 /* lib/apk/db/installed. */
 void st_sbom_parse_apk(const char *data, size_t len, const char *path, struct st_sbom_found *f);
+/*
+ * An rpm database in SQLite (rpmdb.sqlite), its bytes in 'data': they are changed (its
+ * journal mode) so that SQLite reads it from memory.
+ */
+void st_sbom_parse_rpmdb(char *data, size_t len, const char *path, struct st_sbom_found *f);
 /* *.dist-info/METADATA, *.egg-info/PKG-INFO or an *.egg-info file. */
 void st_sbom_parse_python(const char *data, size_t len, const char *path, struct st_sbom_found *f);
 /* node_modules/.../package.json. */

@@ -88,6 +88,26 @@ static char *make_purl(const struct st_sbom_pkg *p, const struct st_sbom_distro 
 					: st_xstrdup(p->source);
 		const char *kv[] = { "arch", p->arch, "upstream", upstream, "distro", distro };
 		add_qualifiers(&b, kv, 6);
+	} else if (!strcmp(p->type, "rpm")) {
+		/* syft's namespaces: the distro's id, but Red Hat's and openSUSE's own names */
+		const char *ns = !d->id				  ? "rpm"
+				 : !strcmp(d->id, "rhel")	  ? "redhat"
+				 : !strncmp(d->id, "opensuse", 8) ? "opensuse"
+								  : d->id;
+		st_buf_adds(&b, "pkg:rpm/");
+		add_segment(&b, ns);
+		st_buf_addch(&b, '/');
+		add_segment(&b, p->name);
+		st_buf_addch(&b, '@');
+		/* the epoch is a qualifier, not part of the purl's version */
+		const char *v = p->version;
+		if (p->epoch && !strncmp(v, p->epoch, strlen(p->epoch)) &&
+		    v[strlen(p->epoch)] == ':')
+			v += strlen(p->epoch) + 1;
+		add_segment(&b, v);
+		const char *kv[] = { "arch",	 p->arch,   "epoch",  p->epoch,
+				     "upstream", p->source, "distro", distro };
+		add_qualifiers(&b, kv, 8);
 	} else if (!strcmp(p->type, "python")) {
 		st_buf_adds(&b, "pkg:pypi/");
 		add_segment(&b, p->name);

@@ -3,9 +3,9 @@
  *
  * The layers are streamed once, bottom first. Only the files a cataloger reads are kept, and
  * only while they are parsed: package databases (dpkg's status and status.d/, apk's
- * installed), Python's METADATA and PKG-INFO, npm's package.json under node_modules, the
- * build information of Go executables, Java archives, Debian copyright files and os-release.
- * Memory grows with the packages found, not with the files of the image.
+ * installed, rpm's rpmdb.sqlite), Python's METADATA and PKG-INFO, npm's package.json under
+ * node_modules, the build information of Go executables, Java archives, Debian copyright files and
+ * os-release. Memory grows with the packages found, not with the files of the image.
  *
  * A package is attributed to the first layer whose copy of its database lists it (not the
  * last layer that rewrote the database, as other tools do), with that layer's history entry.
@@ -37,7 +37,8 @@ struct st_sbom_distro {
 
 /* One package. Strings are owned by the SBOM; NULL when unknown. */
 struct st_sbom_pkg {
-	const char *type; /* syft's: "deb", "apk", "python", "npm", "go-module", "java-archive" */
+	const char
+	    *type; /* syft's: "deb", "rpm", "apk", "python", "npm", "go-module", "java-archive" */
 	const char *found_by; /* the cataloger: "dpkg-db-cataloger", ... */
 	char *name;
 	char *version;
@@ -45,6 +46,7 @@ struct st_sbom_pkg {
 	char *arch;
 	char *source;	      /* dpkg Source, apk origin */
 	char *source_version; /* dpkg "Source: name (version)" */
+	char *epoch;	      /* rpm's, when it has one (the version starts with it too) */
 	char *supplier;	      /* Maintainer, Author */
 	char *homepage;
 	char *description;

@@ -33,6 +33,7 @@ enum kind {
 	KIND_DPKG,
 	KIND_COPYRIGHT,
 	KIND_APK,
+	KIND_RPM,
 	KIND_PYTHON,
 	KIND_NPM,
 	KIND_OS_RELEASE,
@@ -195,6 +196,9 @@ static enum kind classify(const struct st_layer_entry *e)
 	}
 	if (ends_with(p, n, "lib/apk/db/installed"))
 		return KIND_APK;
+	if (!strcmp(p, "var/lib/rpm/rpmdb.sqlite") || !strcmp(p, "usr/share/rpm/rpmdb.sqlite") ||
+	    !strcmp(p, "usr/lib/sysimage/rpm/rpmdb.sqlite"))
+		return KIND_RPM;
 	if (ends_with(p, n, ".dist-info/METADATA") || ends_with(p, n, ".egg-info/PKG-INFO") ||
 	    ends_with(p, n, ".egg-info"))
 		return KIND_PYTHON;
@@ -418,6 +422,9 @@ static int catalog_file(struct st_sbom *sb, struct st_layer_reader *r, size_t li
 				break;
 			case KIND_APK:
 				st_sbom_parse_apk(b->data, b->len, e->path, &f);
+				break;
+			case KIND_RPM:
+				st_sbom_parse_rpmdb(b->data, b->len, e->path, &f);
 				break;
 			case KIND_PYTHON:
 				st_sbom_parse_python(b->data, b->len, e->path, &f);

@@ -198,6 +198,60 @@ APK
 	[ "${lines[1]}" = "pkg:apk/alpine/musl@1.2.4_git20230717-r4?arch=x86_64&distro=alpine-3.19.1" ]
 }
 
+# An rpm database as rpm 4.16+ writes it: SQLite, one header blob per package: FILE
+make_rpmdb() {
+	python3 - "$1" <<'PY'
+import sqlite3, struct, sys
+STRING, INT32, I18N = 6, 4, 9
+def header(tags):
+    index, data = b"", b""
+    for tag, typ, value in tags:
+        if typ == INT32:
+            data += b"\0" * (-len(data) % 4)
+            off, blob = len(data), struct.pack(">I", value)
+        else:
+            off, blob = len(data), value.encode() + b"\0"
+        index += struct.pack(">IIII", tag, typ, off, 1)
+        data += blob
+    return struct.pack(">II", len(tags), len(data)) + index + data
+db = sqlite3.connect(sys.argv[1])
+db.execute("PRAGMA journal_mode=WAL")
+db.execute("CREATE TABLE Packages (hnum INTEGER PRIMARY KEY AUTOINCREMENT, blob BLOB NOT NULL)")
+pkgs = [
+    [(1000, STRING, "openssl-libs"), (1001, STRING, "3.0.7"), (1002, STRING, "27.el9"),
+     (1003, INT32, 1), (1004, I18N, "A general purpose cryptography library"),
+     (1014, STRING, "ASL 2.0"), (1022, STRING, "x86_64"),
+     (1044, STRING, "openssl-3.0.7-27.el9.src.rpm")],
+    [(1000, STRING, "bash"), (1001, STRING, "5.1.8"), (1002, STRING, "9.el9"),
+     (1014, STRING, "GPLv3+"), (1022, STRING, "x86_64"),
+     (1044, STRING, "bash-5.1.8-9.el9.src.rpm")],
+]
+for p in pkgs:
+    db.execute("INSERT INTO Packages (blob) VALUES (?)", (header(p),))
+# a header whose string runs past its data
+db.execute("INSERT INTO Packages (blob) VALUES (?)", (struct.pack(">IIIIII", 1, 4, 1000, 6, 0, 1) + b"abcd",))
+db.commit()
+db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+db.close()
+PY
+}
+
+@test "sbom: rpm's SQLite database, its header blobs read; a corrupt one is a warning" {
+	mkdir -p ctx/etc ctx/var/lib/rpm
+	printf 'ID="rhel"\nVERSION_ID="9.3"\n' >ctx/etc/os-release
+	make_rpmdb ctx/var/lib/rpm/rpmdb.sqlite
+	printf 'FROM scratch\nCOPY . /\n' >ctx/Dockerfile
+	strata build -q -t rpm:1 ctx >/dev/null
+	run strata sbom -o purls rpm:1
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"var/lib/rpm/rpmdb.sqlite: package 3: header without a name or version"* ]]
+	[[ "$output" == *"pkg:rpm/redhat/bash@5.1.8-9.el9?arch=x86_64&upstream=bash-5.1.8-9.el9.src.rpm&distro=rhel-9.3"* ]]
+	[[ "$output" == *"pkg:rpm/redhat/openssl-libs@3.0.7-27.el9?arch=x86_64&epoch=1&upstream=openssl-3.0.7-27.el9.src.rpm&distro=rhel-9.3"* ]]
+	all_json rpm:1
+	[ "$(q '.packages[] | select(.name == "openssl-libs") | .version')" = 1:3.0.7-27.el9 ]
+	[ "$(q '.packages[] | select(.name == "openssl-libs") | .licenses[0]')" = "ASL 2.0" ]
+}
+
 @test "sbom: CycloneDX 1.6 valid against the official schema, SPDX 2.3 with every required field" {
 	run strata sbom --scope all-layers -o cyclonedx-json=c.json -o spdx-json=s.json multi:1
 	[ "$status" -eq 0 ]
