@@ -56,6 +56,11 @@ setup() {
 	cd "$BATS_TEST_TMPDIR"
 }
 
+teardown() {
+	registry_stop
+	REG_PID=
+}
+
 # The strata-json document of IMAGE (all layers) in all.json.
 all_json() {
 	strata sbom --scope all-layers -o strata-json=all.json "$1"
@@ -285,6 +290,22 @@ PY
 	jq -e '.spdxVersion == "SPDX-2.3"' s.json
 }
 
+@test "sbom docker://: a registry's image is read in place; nothing lands in the store" {
+	mkdir -p ctx/etc ctx/lib/apk/db
+	printf 'ID=alpine\nVERSION_ID=3.19.1\n' >ctx/etc/os-release
+	printf 'P:musl\nV:1.2.4-r4\nA:x86_64\nL:MIT\n' >ctx/lib/apk/db/installed
+	printf 'FROM scratch\nCOPY . /\n' >ctx/Dockerfile
+	registry_start "$BATS_TEST_TMPDIR/registry"
+	strata build -q -t "$REG/sbom/apk:1" ctx >/dev/null
+	strata push -q "$REG/sbom/apk:1" >/dev/null
+	strata rmi "$REG/sbom/apk:1" >/dev/null
+	before=$(strata images -q | wc -l)
+	run strata sbom -o purls "docker://$REG/sbom/apk:1"
+	[ "$status" -eq 0 ]
+	[ "$output" = "pkg:apk/alpine/musl@1.2.4-r4?arch=x86_64&distro=alpine-3.19.1" ]
+	[ "$(strata images -q | wc -l)" = "$before" ]
+}
+
 @test "sbom: an archive read in place gives the store's packages" {
 	strata save -o img.tar multi:1
 	run strata sbom -o purls docker-archive:img.tar
@@ -339,6 +360,9 @@ open(sys.argv[1], "wb").write(b)' ctx/usr/local/bin/corrupt-go
 	run strata sbom --scope deep multi:1
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"--scope 'deep': expected squashed or all-layers"* ]]
+	run strata sbom --platform linux/s390x multi:1
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"'multi:1' is linux/amd64, not linux/s390x"* ]]
 	run strata sbom nothing:here
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"strata: sbom: 'nothing:here'"* ]]
