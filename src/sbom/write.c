@@ -602,6 +602,8 @@ static json_t *strata_document(const struct st_sbom *sb, const struct st_sbom_me
 			json_object_set_new(o, "architecture", json_string(p->arch));
 		if (p->source)
 			json_object_set_new(o, "source", json_string(p->source));
+		if (p->epoch)
+			json_object_set_new(o, "epoch", json_string(p->epoch));
 		if (p->checksum)
 			json_object_set_new(o, "checksum", json_string(p->checksum));
 		json_object_set_new(o, "layer",
