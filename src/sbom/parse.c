@@ -213,15 +213,15 @@ void st_sbom_parse_copyright(const char *data, size_t len, struct st_sbom_found 
 				i++;
 			add_license(f, l.p + s, i - s);
 		}
-		for (size_t i = 0; i + sizeof(common) - 1 < l.len; i++) {
-			if (strncmp(l.p + i, common, sizeof(common) - 1) != 0)
-				continue;
-			size_t s = i + sizeof(common) - 1, e = s;
-			while (e < l.len &&
-			       (isalnum((unsigned char)l.p[e]) || strchr("_.-", l.p[e])))
+		const size_t clen = sizeof(common) - 1;
+		const char *at = l.p, *end_line = l.p + l.len;
+		while ((at = memmem(at, (size_t)(end_line - at), common, clen))) {
+			const char *s = at + clen, *e = s;
+			while (e < end_line &&
+			       (isalnum((unsigned char)*e) || *e == '_' || *e == '.' || *e == '-'))
 				e++;
-			add_license(f, l.p + s, e - s);
-			i = e;
+			add_license(f, s, (size_t)(e - s));
+			at = e;
 		}
 	}
 }
