@@ -172,6 +172,23 @@ for d in m.distributions(path=["/usr/lib/python3/dist-packages"]):
 	[ "$(q '.packages[] | select(.type == "java-archive") | .checksum')" = "sha1:$sha" ]
 }
 
+@test "sbom: a jar inside a war is a package of its own, named by its place in the war" {
+	mkdir -p ctx/srv
+	# a web application without Maven metadata, carrying Debian's commons-cli jar
+	python3 - ctx/srv/shop-2.1.war <<'PY'
+import sys, zipfile
+with zipfile.ZipFile(sys.argv[1], "w") as z:
+    z.writestr("META-INF/MANIFEST.MF", "Manifest-Version: 1.0\nImplementation-Version: 2.1.0\n\n")
+    z.write("/usr/share/java/commons-cli.jar", "WEB-INF/lib/commons-cli-1.5.0.jar")
+PY
+	printf 'FROM scratch\nCOPY . /\n' >ctx/Dockerfile
+	strata build -q -t war:1 ctx >/dev/null
+	all_json war:1
+	[ "$(q '.packages[] | select(.name == "shop") | .version')" = 2.1.0 ]
+	[ "$(q '.packages[] | select(.name == "commons-cli") | .locations[0]')" = "srv/shop-2.1.war:WEB-INF/lib/commons-cli-1.5.0.jar" ]
+	[ "$(q '.packages[] | select(.name == "commons-cli") | .purl')" = "pkg:maven/commons-cli/commons-cli@1.5.0" ]
+}
+
 @test "sbom: apk's installed database, with origin and licence" {
 	mkdir -p ctx/etc ctx/lib/apk/db
 	printf 'ID=alpine\nVERSION_ID=3.19.1\nPRETTY_NAME="Alpine Linux v3.19"\n' >ctx/etc/os-release
