@@ -335,9 +335,10 @@ static int read_all(struct st_layer_reader *r, const char *path, uint64_t size, 
 		return 0;
 	st_buf_grow(b, (size_t)size);
 	ssize_t k;
-	while ((k = st_layer_reader_read(r, b->data + b->len, b->cap - b->len, err)) > 0) {
+	/* the buffer's last byte is its terminating NUL's */
+	while ((k = st_layer_reader_read(r, b->data + b->len, b->cap - b->len - 1, err)) > 0) {
 		st_buf_setlen(b, b->len + (size_t)k);
-		if (b->len == b->cap)
+		if (b->len + 1 == b->cap)
 			st_buf_grow(b, CHUNK);
 	}
 	if (k < 0)
