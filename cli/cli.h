@@ -74,6 +74,7 @@ int st_cli_analyze_open(struct st_cli *cli, const char *name, const struct st_pl
 	X(history, "history", "Show the history of an image")                                      \
 	X(dive, "dive", "Show what each layer adds, changes, removes and wastes")                  \
 	X(diff, "diff", "Show the files added, deleted and changed between two images")            \
+	X(sbom, "sbom", "List an image's packages and the layers that added them")                 \
 	X(inspect, "inspect", "Display detailed information on one or more images")                \
 	X(tag, "tag", "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE")                     \
 	X(rmi, "rmi", "Remove one or more images")                                                 \

@@ -68,10 +68,8 @@ static const struct missing {
 	{ "exec", "strata runs no containers: RUN in a Dockerfile runs a command" },
 	{ "ps", "strata runs no containers: 'strata images' lists the images" },
 	{ "commit", "strata runs no containers: build with a Dockerfile, or 'strata import DIR'" },
-	{ "sbom", "no SBOM generator yet: 'strata export -o rootfs.tar IMAGE' and scan the tar "
-		  "with syft" },
-	{ "scout",
-	  "no vulnerability scanner: 'strata export -o rootfs.tar IMAGE' and scan the tar" },
+	{ "scout", "no vulnerability scanner: 'strata sbom -o cyclonedx-json IMAGE' lists its "
+		   "packages for one" },
 };
 
 #define N(a) (sizeof(a) / sizeof(*(a)))

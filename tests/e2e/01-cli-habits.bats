@@ -46,13 +46,10 @@ setup() { common_setup; }
 }
 
 @test "cli: verbs strata lacks say what to use instead" {
-	run strata sbom app:1
-	[ "$status" -eq 2 ]
-	[ "${#lines[@]}" -eq 1 ]
-	[[ "$output" == *"'sbom' is not a strata command: no SBOM generator yet"* ]]
 	run strata scout app:1
 	[ "$status" -eq 2 ]
-	[[ "$output" == *"no vulnerability scanner"* ]]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *"'scout' is not a strata command: no vulnerability scanner"* ]]
 	run strata run app:1
 	[ "$status" -eq 2 ]
 	[[ "$output" == *"runs no containers"* ]]
