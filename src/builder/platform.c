@@ -1,0 +1,285 @@
+/*
+ * platform.c: building for other platforms, as BuildKit does: the image of a base for the
+ * stage's platform (an index's entry), RUN of a foreign architecture through a QEMU emulator
+ * registered with binfmt_misc, and the OCI index that a multi-platform build makes.
+ */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "builder/engine.h"
+#include "local/local.h"
+#include "registry/registry.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/banned.h"
+
+/* ---- running a foreign architecture ---- */
+
+/* QEMU's name of an OCI architecture (qemu-<name> is the binfmt_misc entry). */
+static const char *qemu_arch(const char *arch)
+{
+	static const struct {
+		const char *oci, *qemu;
+	} names[] = {
+		{ "amd64", "x86_64" },	    { "arm64", "aarch64" },   { "386", "i386" },
+		{ "mips64le", "mips64el" }, { "mipsle", "mipsel" },   { "loong64", "loongarch64" },
+		{ "ppc64le", "ppc64le" },   { "riscv64", "riscv64" }, { "s390x", "s390x" },
+	};
+	for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++)
+		if (!strcmp(names[i].oci, arch))
+			return names[i].qemu;
+	return arch;
+}
+
+/* Whether the host's CPU runs 'arch' itself: its own, and the 32-bit one of a 64-bit CPU. */
+static bool runs_natively(const char *host, const char *arch)
+{
+	return !strcmp(host, arch) || (!strcmp(host, "amd64") && !strcmp(arch, "386")) ||
+	       (!strcmp(host, "arm64") && !strcmp(arch, "arm"));
+}
+
+int builder_platform_can_run(const struct st_platform *p, struct st_error **err)
+{
+	struct st_platform host;
+	st_platform_host(&host);
+	if (runs_natively(host.architecture, p->architecture))
+		return 0;
+	/* The kernel runs a foreign binary through the interpreter its binfmt_misc entry names;
+	 * the F flag (Debian's qemu-user-static sets it) opens it at registration, so it works
+	 * inside a step's root that has no QEMU of its own. */
+	st_autofree char *entry =
+	    st_xasprintf("/proc/sys/fs/binfmt_misc/qemu-%s", qemu_arch(p->architecture));
+	struct st_buf text = ST_BUF_INIT;
+	struct st_error *e = NULL;
+	bool enabled = st_read_file(entry, &text, &e) == 0 && !strncmp(text.data, "enabled", 7);
+	st_error_free(e);
+	st_buf_release(&text);
+	if (enabled)
+		return 0;
+	struct st_buf want = ST_BUF_INIT;
+	st_platform_format(p, &want);
+	st_err(err, ST_E_RUNTIME,
+	       "a RUN for %s on this %s host needs an emulator: no binfmt_misc entry %s is "
+	       "enabled (install Debian's qemu-user-static, which registers it, or enable it with "
+	       "update-binfmts --enable qemu-%s)",
+	       want.data, host.architecture, entry, qemu_arch(p->architecture));
+	st_buf_release(&want);
+	return -1;
+}
+
+/* ---- a base image for a platform ---- */
+
+/* "linux/amd64, linux/arm64": the platforms of an index's images. New. */
+static char *index_platforms(const struct st_image_index *idx)
+{
+	struct st_buf b = ST_BUF_INIT;
+	for (size_t i = 0; i < idx->n_manifests; i++) {
+		const struct st_image_descriptor *d = &idx->manifests[i];
+		if (!d->has_platform || !strcmp(d->platform.os, "unknown"))
+			continue; /* attestations */
+		if (b.len)
+			st_buf_adds(&b, ", ");
+		st_platform_format(&d->platform, &b);
+	}
+	if (!b.len)
+		st_buf_adds(&b, "no platform");
+	return st_buf_detach(&b, NULL);
+}
+
+/* The recorded image whose manifest is 'digest': *out, or NULL when there is none. */
+static int image_by_manifest(struct st_store *s, const struct st_digest *digest,
+			     struct st_store_image **out, struct st_error **err)
+{
+	struct st_store_image **v = NULL;
+	size_t n = 0;
+	*out = NULL;
+	if (st_store_image_list(s, 0, &v, &n, err) < 0)
+		return -1;
+	for (size_t i = 0; i < n && !*out; i++)
+		if (st_digest_equal(&v[i]->manifest_digest, digest))
+			*out = st_steal(&v[i]);
+	st_store_image_list_free(v, n);
+	return 0;
+}
+
+int builder_platform_pick(struct st_store *s, const char *name, const struct st_store_image *img,
+			  const struct st_platform *want, struct st_store_image **out,
+			  struct st_error **err)
+{
+	*out = NULL;
+	struct st_buf w = ST_BUF_INIT;
+	st_platform_format(want, &w);
+	st_autofree char *wanted = st_buf_detach(&w, NULL);
+	st_autofree char *full = NULL;
+	struct st_store_ref ref = { 0 };
+	struct st_error *e = NULL;
+	bool via_index = st_local_ref_normalize(name, &full, &e) == 0 &&
+			 st_store_ref_get(s, full, &ref, &e) == 0 &&
+			 !st_digest_equal(&ref.manifest_digest, &img->manifest_digest);
+	st_error_free(e);
+	if (!via_index) {
+		st_store_ref_release(&ref);
+		struct st_platform have = { 0 };
+		snprintf(have.os, sizeof(have.os), "%s", img->os ? img->os : "linux");
+		snprintf(have.architecture, sizeof(have.architecture), "%s",
+			 img->architecture ? img->architecture : "");
+		snprintf(have.variant, sizeof(have.variant), "%s",
+			 img->variant ? img->variant : "");
+		if (st_platform_match(want, &have))
+			return st_store_image_get(s, img->id.str, out, err);
+		struct st_buf h = ST_BUF_INIT;
+		st_platform_format(&have, &h);
+		st_err(err, ST_E_NOTFOUND, "image '%s' has no %s: it has %s", name, wanted, h.data);
+		st_buf_release(&h);
+		return -1;
+	}
+	struct st_buf bytes = ST_BUF_INIT;
+	st_auto(st_image_index) struct st_image_index *idx = NULL;
+	int rc = st_store_read_blob(s, ref.manifest_digest.str, &bytes, err);
+	if (rc == 0)
+		rc = st_image_index_parse(bytes.data, bytes.len, &idx, err);
+	st_buf_release(&bytes);
+	st_store_ref_release(&ref);
+	if (rc < 0)
+		return st_err_wrap(err, "image '%s'", name);
+	const struct st_image_descriptor *d = st_image_index_select(idx, want, &e);
+	st_error_free(e);
+	if (!d) {
+		st_autofree char *has = index_platforms(idx);
+		return st_err(err, ST_E_NOTFOUND, "image '%s' has no %s: it has %s", name, wanted,
+			      has);
+	}
+	return image_by_manifest(s, &d->digest, out, err);
+}
+
+/* ---- the index of a multi-platform build ---- */
+
+/* The image the names point at among the index's: the host's when built, else the first. */
+static size_t primary(const struct platform_image *v, size_t n)
+{
+	struct st_platform host;
+	st_platform_host(&host);
+	for (size_t i = 0; i < n; i++)
+		if (st_platform_match(&host, &v[i].platform))
+			return i;
+	return 0;
+}
+
+/* Record every platform's image and their index; *digest and *size: the index blob's. */
+static int record_index(struct st_store *s, const struct platform_image *v, size_t n,
+			struct st_store_lease *lease, struct st_digest *digest, size_t *size,
+			struct st_error **err)
+{
+	st_auto(st_image_index) struct st_image_index *idx = st_image_index_new();
+	st_autofree const char **manifests = st_xcalloc(n, sizeof(*manifests));
+	for (size_t i = 0; i < n; i++) {
+		const struct st_store_image *img = v[i].img;
+		uint64_t msize = 0;
+		st_autoclose int fd = -1;
+		if (st_store_image_put(s, img, NULL, 0, err) < 0 ||
+		    st_store_open_blob(s, img->manifest_digest.str, &fd, &msize, err) < 0)
+			return -1;
+		struct st_image_descriptor d = { .media_type = img->manifest_media_type,
+						 .digest = img->manifest_digest,
+						 .size = (int64_t)msize,
+						 .has_platform = true,
+						 .platform = v[i].platform };
+		st_image_index_add(idx, &d);
+		manifests[i] = img->manifest_digest.str;
+	}
+	struct st_buf b = ST_BUF_INIT;
+	st_image_index_serialize(idx, &b);
+	st_digest_of(b.data, b.len, digest);
+	*size = b.len;
+	int rc = st_store_lease_add(lease, digest->str, err);
+	if (rc == 0)
+		rc = st_store_put_blob(s, b.data, b.len, NULL, err);
+	st_buf_release(&b);
+	if (rc == 0)
+		rc = st_store_edge_add(s, digest->str, ST_STORE_EDGE_CHILD, manifests, n, err);
+	return rc;
+}
+
+/* "linux_arm64_v8": BuildKit's directory of a platform in a local output. New. */
+static char *platform_dir(const char *dest, const struct st_platform *p)
+{
+	return st_xasprintf("%s/%s_%s%s%s", dest, p->os, p->architecture, p->variant[0] ? "_" : "",
+			    p->variant);
+}
+
+int builder_export_platforms(struct st_store *s, const struct st_builder_opts *o,
+			     const struct platform_image *v, size_t n, struct st_store_lease *lease,
+			     char *const *tags, size_t n_tags, struct st_builder_result *res,
+			     struct st_error **err)
+{
+	const struct st_builder_output image = ST_BUILDER_OUTPUT_INIT;
+	const struct st_builder_output *outs = o->n_outputs ? o->outputs : &image;
+	size_t nouts = o->n_outputs ? o->n_outputs : 1;
+	size_t head = primary(v, n);
+	struct st_digest index = { "" };
+	size_t index_size = 0;
+	bool recorded = false;
+	json_t *meta = json_object();
+	st_auto(st_registry) struct st_registry *reg = NULL;
+	int rc = 0;
+	for (size_t k = 0; rc == 0 && k < nouts; k++) {
+		const struct st_builder_output *out = &outs[k];
+		if (out->type == ST_BUILDER_OUTPUT_LOCAL) {
+			for (size_t i = 0; rc == 0 && i < n; i++) {
+				st_autofree char *dir = platform_dir(out->dest, &v[i].platform);
+				if (builder_write_local(s, v[i].img, dir, err) < 0)
+					rc = st_err_wrap(err, "write '%s'", dir);
+			}
+			continue;
+		}
+		if (!recorded) {
+			rc = record_index(s, v, n, lease, &index, &index_size, err);
+			recorded = rc == 0;
+		}
+		char *const *names = out->n_names ? out->names : tags;
+		size_t nn = out->n_names ? out->n_names : n_tags;
+		for (size_t i = 0; rc == 0 && i < nn; i++)
+			rc = st_store_ref_set(s, names[i], v[head].img->id.str, index.str, err);
+		if (rc == 0 && out->push && !reg && !(reg = st_registry_new(o->registry, err)))
+			rc = -1;
+		for (size_t i = 0; rc == 0 && out->push && i < nn; i++) {
+			st_auto(st_image_ref) struct st_image_ref *ref = NULL;
+			struct st_registry_push_result pr;
+			rc = st_image_ref_parse(names[i], &ref, err);
+			if (rc == 0 && o->progress.fn) {
+				st_autofree char *t = st_xasprintf("pushing %s", names[i]);
+				struct st_builder_event ev = { .type = ST_BUILDER_EVENT_INFO,
+							       .text = t,
+							       .len = strlen(t) };
+				o->progress.fn(o->progress.ctx, &ev);
+			}
+			if (rc == 0 &&
+			    st_registry_push_index(s, reg, index.str, ref, NULL, &pr, err) < 0)
+				rc = st_err_wrap(err, "push '%s'", names[i]);
+		}
+		if (rc == 0 && nn) {
+			struct st_buf all = ST_BUF_INIT;
+			for (size_t i = 0; i < nn; i++)
+				st_buf_addf(&all, "%s%s", i ? "," : "", names[i]);
+			json_object_set_new(meta, "image.name", json_string(all.data));
+			st_buf_release(&all);
+		}
+	}
+	if (rc == 0 && recorded) {
+		json_object_set_new(meta, "containerimage.digest", json_string(index.str));
+		json_object_set_new(meta, "containerimage.descriptor",
+				    json_pack("{s:s, s:s, s:I}", "mediaType", ST_MT_OCI_INDEX,
+					      "digest", index.str, "size", (json_int_t)index_size));
+	}
+	if (rc == 0 && res) {
+		res->has_image = recorded;
+		res->id = v[head].img->id;
+		res->metadata = json_dumps(meta, JSON_INDENT(2) | JSON_SORT_KEYS);
+		if (!res->metadata)
+			abort(); /* jansson fails only without memory */
+	}
+	json_decref(meta);
+	return rc;
+}
