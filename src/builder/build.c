@@ -867,11 +867,28 @@ static int stage_platform(struct stage_run *r, struct st_error **err)
 	r->platform_strict = b->platform_given;
 	if (!r->stage->platform)
 		return 0;
-	struct st_dockerfile_env env = { .kv = (const char *const *)b->plan->global_args,
-					 .nkv = b->plan->nglobal_args };
+	/* FROM sees the global ARGs and, without an ARG, the platform ones. */
+	static const char *const predefined[] = { "TARGETPLATFORM", "TARGETOS",	     "TARGETARCH",
+						  "TARGETVARIANT",  "BUILDPLATFORM", "BUILDOS",
+						  "BUILDARCH",	    "BUILDVARIANT" };
+	size_t np = sizeof(predefined) / sizeof(*predefined);
+	size_t nkv = 0;
+	char **kv = st_xcalloc(b->plan->nglobal_args + np + 1, sizeof(*kv));
+	for (size_t i = 0; i < b->plan->nglobal_args; i++)
+		kv[nkv++] = st_xstrdup(b->plan->global_args[i]);
+	struct st_buf tmp = ST_BUF_INIT;
+	for (size_t i = 0; i < np; i++)
+		if (!global_arg(b, predefined[i]))
+			kv[nkv++] = st_xasprintf("%s=%s", predefined[i],
+						 predefined_arg(b, predefined[i], &tmp));
+	st_buf_release(&tmp);
+	struct st_dockerfile_env env = { .kv = (const char *const *)kv, .nkv = nkv };
 	st_autofree char *v = NULL;
-	if (st_dockerfile_expand(r->stage->platform, &env, b->df->escape, &v, err) < 0 ||
-	    st_platform_parse(v, &r->platform, err) < 0)
+	int rc = st_dockerfile_expand(r->stage->platform, &env, b->df->escape, &v, err);
+	if (rc == 0)
+		rc = st_platform_parse(v, &r->platform, err);
+	st_strv_free(kv, nkv);
+	if (rc < 0)
 		return st_err_wrap(err, "%s:%d: FROM --platform=%s", b->df_name,
 				   r->stage->from->start_line, r->stage->platform);
 	r->platform_strict = true;
@@ -1078,6 +1095,12 @@ static int base_from_store(void *ctx, const char *image, char ***env, char **pla
 	*env = st_xcalloc(e->n + 1, sizeof(char *));
 	for (size_t i = 0; i < e->n; i++)
 		(*env)[i] = st_xstrdup(e->v[i]);
+	/* An index of platforms has each: the build picks the one a stage wants. */
+	struct st_digest index;
+	if (st_local_ref_index(s, image, &index, &err) != 0) {
+		st_error_free(err);
+		return 1;
+	}
 	*platform = st_xasprintf("%s/%s%s%s", cfg->os ? cfg->os : "linux",
 				 cfg->architecture ? cfg->architecture : "amd64",
 				 cfg->variant ? "/" : "", cfg->variant ? cfg->variant : "");

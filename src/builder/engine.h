@@ -196,16 +196,6 @@ struct platform_image {
 int builder_platform_can_run(const struct st_platform *p, struct st_error **err);
 
 /*
- * Pick the image of 'want' for 'img' (found as 'name'): when the name points at an index, its
- * entry for 'want' (*out: that image, or NULL when the store lacks it, *absent then says it
- * must be pulled); a plain image must be of 'want'. ST_E_NOTFOUND naming the platforms the
- * image has.
- */
-int builder_platform_pick(struct st_store *s, const char *name, const struct st_store_image *img,
-			  const struct st_platform *want, struct st_store_image **out,
-			  struct st_error **err);
-
-/*
  * Write the outputs of a multi-platform build: an IMAGE output records each platform's image
  * and an OCI index of them under the names (and pushes the index if asked); LOCAL writes a
  * directory per platform ("linux_arm64"), as BuildKit does. 'lease' holds the blobs.

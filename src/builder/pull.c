@@ -85,7 +85,7 @@ static int for_platform(struct stage_run *r, const char *name, struct st_store_i
 	if (!r->platform_strict)
 		return 0;
 	st_auto(st_store_image) struct st_store_image *found = st_steal(out);
-	if (builder_platform_pick(r->s, name, found, &r->platform, out, err) < 0)
+	if (st_local_image_platform(r->s, name, found, &r->platform, out, err) < 0)
 		return -1;
 	return *out ? 0 : 1;
 }
