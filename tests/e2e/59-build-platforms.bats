@@ -170,3 +170,27 @@ setup() {
 	[ "$status" -eq 0 ]
 	[ "$(tar -xOf "$BATS_TEST_TMPDIR/fs.tar" arch)" = aarch64 ]
 }
+
+@test "save, load: a multi-platform image goes whole and comes back as the same index" {
+	run strata inspect --raw bb:multi
+	index=$output
+	run strata save -o "$BATS_TEST_TMPDIR/bb.tar" bb:multi
+	[ "$status" -eq 0 ]
+	export STRATA_ROOT=$BATS_TEST_TMPDIR/other
+	run strata load -i "$BATS_TEST_TMPDIR/bb.tar"
+	[ "$status" -eq 0 ]
+	[ "$output" = "Loaded image: bb:multi" ]
+	run strata inspect --raw bb:multi
+	[ "$output" = "$index" ]
+	run strata images --format '{{.Repository}}:{{.Tag}}'
+	[ "$output" = bb:multi ]
+	run strata export --platform linux/arm64 -o "$BATS_TEST_TMPDIR/arm64.tar" bb:multi
+	[ "$status" -eq 0 ]
+	tar -xf "$BATS_TEST_TMPDIR/arm64.tar" -C "$BATS_TEST_TMPDIR" bin/busybox
+	# The ELF header's e_machine: 0xb7, aarch64.
+	[ "$(od -An -tx1 -j18 -N2 "$BATS_TEST_TMPDIR/bin/busybox" | tr -d ' ')" = b700 ]
+	# Saved again, the archive is the same bytes.
+	run strata save -o "$BATS_TEST_TMPDIR/again.tar" bb:multi
+	[ "$status" -eq 0 ]
+	cmp "$BATS_TEST_TMPDIR/bb.tar" "$BATS_TEST_TMPDIR/again.tar"
+}
