@@ -36,9 +36,10 @@ int cmd_export(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 			fputs(
 			    "Usage: strata export [OPTIONS] IMAGE\n\n"
 			    "Export an image's filesystem (all layers applied) as a tar archive\n\n"
-			    "Options:\n  -o, --output string   Write to a file, instead of "
-			    "STDOUT\n"
-			    "      --platform string Of a multi-platform image, this platform's\n",
+			    "Options:\n"
+			    "  -o, --output string     Write to a file, instead of STDOUT\n"
+			    "      --platform string   The platform's files, of a multi-platform "
+			    "image\n",
 			    cli->out);
 			return 0;
 		default:

@@ -275,10 +275,13 @@ static int prepare(struct saver *c, struct st_store *s, const struct st_archive_
 		c->v = st_xcalloc(1, sizeof(*c->v));
 		c->v[0] = (struct item){ .img = (struct st_store_image *)o->image,
 					 .borrowed = true,
-					 .manifest = ST_BUF_INIT };
+					 .manifest = ST_BUF_INIT,
+					 .index_bytes = ST_BUF_INIT };
 		c->n = 1;
 		for (size_t i = 0; i < o->n_image_names; i++)
 			item_name(&c->v[0], o->image_names[i]);
+		if (o->image_index)
+			c->v[0].index = *o->image_index;
 	}
 	for (size_t i = 0; i < o->n_names; i++)
 		if (resolve(c, o->names[i], err) < 0)

@@ -199,7 +199,7 @@ struct st_builder_opts {
 	size_t n_no_cache_stages;
 	const char *target; /* stage name; NULL: the last stage */
 	/* NULL: the host's; else "os/arch[/variant],...": each platform is built, several make
-	 * an OCI index (type=image and type=local outputs only), base images must be of it. */
+	 * an OCI index (not type=tar or type=docker), base images must be of it. */
 	const char *platform;
 	enum st_runtime_net net; /* the network of RUN steps: ST_RUNTIME_NET_DEFAULT in the INIT */
 	const struct st_builder_host *hosts;

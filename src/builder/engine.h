@@ -197,8 +197,9 @@ int builder_platform_can_run(const struct st_platform *p, struct st_error **err)
 
 /*
  * Write the outputs of a multi-platform build: an IMAGE output records each platform's image
- * and an OCI index of them under the names (and pushes the index if asked); LOCAL writes a
- * directory per platform ("linux_arm64"), as BuildKit does. 'lease' holds the blobs.
+ * and an OCI index of them under the names (and pushes the index if asked); OCI writes the
+ * index in an OCI layout; LOCAL writes a directory per platform ("linux_arm64"), as BuildKit
+ * does. 'lease' holds the blobs.
  */
 int builder_export_platforms(struct st_store *s, const struct st_builder_opts *o,
 			     const struct platform_image *v, size_t n, struct st_store_lease *lease,

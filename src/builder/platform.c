@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "archive/archive.h"
 #include "builder/engine.h"
 #include "local/local.h"
 #include "registry/registry.h"
@@ -82,19 +83,17 @@ static size_t primary(const struct platform_image *v, size_t n)
 	return 0;
 }
 
-/* Record every platform's image and their index; *digest and *size: the index blob's. */
-static int record_index(struct st_store *s, const struct platform_image *v, size_t n,
-			struct st_store_lease *lease, struct st_digest *digest, size_t *size,
-			struct st_error **err)
+/* The index of every platform's image, written under 'lease'; *digest, *size: its blob's. */
+static int write_index(struct st_store *s, const struct platform_image *v, size_t n,
+		       struct st_store_lease *lease, struct st_digest *digest, size_t *size,
+		       struct st_error **err)
 {
 	st_auto(st_image_index) struct st_image_index *idx = st_image_index_new();
-	st_autofree const char **manifests = st_xcalloc(n, sizeof(*manifests));
 	for (size_t i = 0; i < n; i++) {
 		const struct st_store_image *img = v[i].img;
 		uint64_t msize = 0;
 		st_autoclose int fd = -1;
-		if (st_store_image_put(s, img, NULL, 0, err) < 0 ||
-		    st_store_open_blob(s, img->manifest_digest.str, &fd, &msize, err) < 0)
+		if (st_store_open_blob(s, img->manifest_digest.str, &fd, &msize, err) < 0)
 			return -1;
 		struct st_image_descriptor d = { .media_type = img->manifest_media_type,
 						 .digest = img->manifest_digest,
@@ -102,7 +101,6 @@ static int record_index(struct st_store *s, const struct platform_image *v, size
 						 .has_platform = true,
 						 .platform = v[i].platform };
 		st_image_index_add(idx, &d);
-		manifests[i] = img->manifest_digest.str;
 	}
 	struct st_buf b = ST_BUF_INIT;
 	st_image_index_serialize(idx, &b);
@@ -112,9 +110,37 @@ static int record_index(struct st_store *s, const struct platform_image *v, size
 	if (rc == 0)
 		rc = st_store_put_blob(s, b.data, b.len, NULL, err);
 	st_buf_release(&b);
-	if (rc == 0)
-		rc = st_store_edge_add(s, digest->str, ST_STORE_EDGE_CHILD, manifests, n, err);
 	return rc;
+}
+
+/* Record every platform's image, and the index 'digest' as listing them. */
+static int record_index(struct st_store *s, const struct platform_image *v, size_t n,
+			const struct st_digest *digest, struct st_error **err)
+{
+	st_autofree const char **manifests = st_xcalloc(n, sizeof(*manifests));
+	for (size_t i = 0; i < n; i++) {
+		if (st_store_image_put(s, v[i].img, NULL, 0, err) < 0)
+			return -1;
+		manifests[i] = v[i].img->manifest_digest.str;
+	}
+	return st_store_edge_add(s, digest->str, ST_STORE_EDGE_CHILD, manifests, n, err);
+}
+
+/* An OCI layout of the index (type=oci), as a tar or a directory. */
+static int export_oci(struct st_store *s, const struct st_builder_output *out,
+		      const struct st_store_image *head, const struct st_digest *index,
+		      char *const *names, size_t nn, struct st_error **err)
+{
+	struct st_archive_save_opts so = {
+		.format = out->tar ? ST_ARCHIVE_OCI_ARCHIVE : ST_ARCHIVE_OCI_DIR,
+		.image = head,
+		.image_names = (const char *const *)names,
+		.n_image_names = nn,
+		.image_index = index,
+	};
+	int rc = out->tar && !strcmp(out->dest, "-") ? st_archive_save_fd(s, &so, out->fd, err)
+						     : st_archive_save_path(s, &so, out->dest, err);
+	return rc < 0 ? st_err_wrap(err, "write '%s'", out->dest) : 0;
 }
 
 /* "linux_arm64_v8": BuildKit's directory of a platform in a local output. New. */
@@ -149,12 +175,18 @@ int builder_export_platforms(struct st_store *s, const struct st_builder_opts *o
 			}
 			continue;
 		}
-		if (!recorded) {
-			rc = record_index(s, v, n, lease, &index, &index_size, err);
-			recorded = rc == 0;
-		}
+		if (!index.str[0])
+			rc = write_index(s, v, n, lease, &index, &index_size, err);
 		char *const *names = out->n_names ? out->names : tags;
 		size_t nn = out->n_names ? out->n_names : n_tags;
+		if (rc == 0 && out->type == ST_BUILDER_OUTPUT_OCI) {
+			rc = export_oci(s, out, v[head].img, &index, names, nn, err);
+			continue;
+		}
+		if (rc == 0 && !recorded) {
+			rc = record_index(s, v, n, &index, err);
+			recorded = rc == 0;
+		}
 		for (size_t i = 0; rc == 0 && i < nn; i++)
 			rc = st_store_ref_set(s, names[i], v[head].img->id.str, index.str, err);
 		if (rc == 0 && out->push && !reg && !(reg = st_registry_new(o->registry, err)))
@@ -182,7 +214,7 @@ int builder_export_platforms(struct st_store *s, const struct st_builder_opts *o
 			st_buf_release(&all);
 		}
 	}
-	if (rc == 0 && recorded) {
+	if (rc == 0 && index.str[0]) {
 		json_object_set_new(meta, "containerimage.digest", json_string(index.str));
 		json_object_set_new(meta, "containerimage.descriptor",
 				    json_pack("{s:s, s:s, s:I}", "mediaType", ST_MT_OCI_INDEX,

@@ -136,8 +136,18 @@ setup() {
 	[[ "$output" == *"qemu-user-static"* ]]
 }
 
-@test "build --platform: type=docker of several platforms is refused, as BuildKit refuses it" {
-	printf 'FROM bb:multi\n' >"$ctx/Dockerfile"
+@test "build --platform: type=oci writes the index, type=docker of several is refused as BuildKit does" {
+	printf 'FROM bb:multi\nRUN uname -m >/arch\n' >"$ctx/Dockerfile"
+	run strata build --platform linux/amd64,linux/arm64 -o "type=oci,dest=$BATS_TEST_TMPDIR/o.tar,name=app:oci" "$ctx"
+	[ "$status" -eq 0 ]
+	run skopeo inspect --raw "oci-archive:$BATS_TEST_TMPDIR/o.tar"
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | jq -r '[.manifests[].platform.architecture] | join(",")')" = amd64,arm64 ]
+	run skopeo inspect --override-arch arm64 "oci-archive:$BATS_TEST_TMPDIR/o.tar"
+	[ "$(echo "$output" | jq -r .Architecture)" = arm64 ]
+	# Only the file: the store names nothing new.
+	run strata images -q app:oci
+	[ -z "$output" ]
 	run strata build --platform linux/amd64,linux/arm64 -o "type=docker,dest=$BATS_TEST_TMPDIR/d.tar" "$ctx"
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"docker exporter does not currently support exporting manifest lists"* ]]
