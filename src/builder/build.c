@@ -51,8 +51,6 @@ struct build {
 	struct st_platform platform;	   /* the target: TARGETPLATFORM */
 	struct st_platform build_platform; /* the host: BUILDPLATFORM */
 	bool platform_given;		   /* --platform named it: base images must match */
-	const char *platform_label;	   /* "linux/arm64 " in step titles of a multi-platform
-					    * build, else "" */
 	struct stage_slot *slots;	   /* one per Dockerfile stage */
 	pthread_mutex_t lock;		   /* progress, ids, slots, job slots */
 	pthread_cond_t cond;
@@ -1242,7 +1240,6 @@ static int build_one(struct st_store *s, const struct st_builder_opts *o,
 			   .ctx_tmp_lock = -1,
 			   .platform = *target,
 			   .platform_given = given,
-			   .platform_label = label,
 			   .pull = builder_pull_new(o),
 			   .named = builder_named_new(o) };
 	st_platform_host(&b.build_platform);
