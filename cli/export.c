@@ -1,4 +1,5 @@
-/* export.c: strata export [-o FILE] IMAGE: the image's flattened root filesystem as a tar. */
+/* export.c: strata export [-o FILE] [--platform P] IMAGE: the image's flattened root filesystem as
+ * a tar. */
 #include <fcntl.h>
 #include <getopt.h>
 #include <string.h>
@@ -13,24 +14,32 @@
 
 int cmd_export(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 {
+	enum { OPT_PLATFORM = 256 };
 	static const struct option longopts[] = {
 		{ "output", required_argument, NULL, 'o' },
+		{ "platform", required_argument, NULL, OPT_PLATFORM },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	const char *output = NULL;
+	const char *platform = NULL;
 	int c;
 	while ((c = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'o':
 			output = optarg;
 			break;
+		case OPT_PLATFORM:
+			platform = optarg;
+			break;
 		case 'h':
 			fputs(
 			    "Usage: strata export [OPTIONS] IMAGE\n\n"
 			    "Export an image's filesystem (all layers applied) as a tar archive\n\n"
-			    "Options:\n  -o, --output string   Write to a file, instead of "
-			    "STDOUT\n",
+			    "Options:\n"
+			    "  -o, --output string     Write to a file, instead of STDOUT\n"
+			    "      --platform string   The platform's files, of a multi-platform "
+			    "image\n",
 			    cli->out);
 			return 0;
 		default:
@@ -49,6 +58,19 @@ int cmd_export(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 	st_auto(st_store_image) struct st_store_image *img = NULL;
 	if (st_local_image_find(s, argv[optind], &img, err) < 0)
 		return -1;
+	if (platform) {
+		struct st_platform want;
+		st_auto(st_store_image) struct st_store_image *found = st_steal(&img);
+		if (st_platform_parse(platform, &want, err) < 0)
+			return st_err_wrap(err, "--platform");
+		if (st_local_image_platform(s, argv[optind], found, &want, &img, err) < 0)
+			return -1;
+		if (!img)
+			return st_err(err, ST_E_NOTFOUND,
+				      "image '%s': the store does not hold its %s image (pull it "
+				      "with --platform)",
+				      argv[optind], platform);
+	}
 
 	/* The view of the image's layers is a mount, which must die with this process. */
 	if (st_snapshot_private_ns(err) < 0)

@@ -225,10 +225,16 @@ int cmd_images(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 	struct st_store *s = NULL;
 	if (st_cli_store(cli, &s, err) < 0)
 		return -1;
-	struct st_store_image **imgs = NULL;
-	size_t n = 0;
+	struct st_store_image **imgs = NULL, **dangling = NULL;
+	size_t n = 0, nd = 0;
 	if (st_store_image_list(s, 0, &imgs, &n, err) < 0)
 		return -1;
+	/* A platform of a named multi-platform image has no name of its own, yet is no
+	 * <none> row: Docker lists one row per name. */
+	if (st_store_image_list(s, ST_STORE_LIST_DANGLING, &dangling, &nd, err) < 0) {
+		st_store_image_list_free(imgs, n);
+		return -1;
+	}
 	int64_t before = INT64_MAX, since = INT64_MIN;
 	rc = 0;
 	if (o.before && created_of(s, o.before, &before, err) < 0)
@@ -250,7 +256,10 @@ int cmd_images(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 			rc = -1;
 			break;
 		}
-		if (nt == 0 && o.dangling != 0 && !o.nrefs) {
+		bool is_dangling = false;
+		for (size_t d = 0; d < nd && !is_dangling; d++)
+			is_dangling = st_digest_equal(&dangling[d]->id, &img->id);
+		if (nt == 0 && is_dangling && o.dangling != 0 && !o.nrefs) {
 			json_t *row = row_for(img, "<none>", "<none>", &o, now);
 			rc = st_cli_format_row(f, row, cli->out, err);
 			json_decref(row);
@@ -276,6 +285,7 @@ int cmd_images(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 		st_store_strings_free(tags, nt);
 	}
 	st_store_image_list_free(imgs, n);
+	st_store_image_list_free(dangling, nd);
 	if (rc < 0)
 		return -1;
 	st_cli_format_flush(f, cli->out);

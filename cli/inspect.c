@@ -64,8 +64,17 @@ static int inspect_raw(struct st_cli *cli, const char *name, const struct st_reg
 	st_auto(st_store_image) struct st_store_image *img = NULL;
 	struct st_error *e = NULL;
 	if (!remote && st_local_image_find(s, name, &img, &e) == 0) {
+		/* A name resolves to what it points at: an index, for several platforms. */
+		st_autofree char *full = NULL;
+		struct st_store_ref ref = { 0 };
+		struct st_digest what = img->manifest_digest;
+		if (st_local_ref_normalize(name, &full, &e) == 0 &&
+		    st_store_ref_get(s, full, &ref, &e) == 0)
+			what = ref.manifest_digest;
+		st_error_free(e);
+		st_store_ref_release(&ref);
 		struct st_buf b = ST_BUF_INIT;
-		int rc = st_store_read_blob(s, img->manifest_digest.str, &b, err);
+		int rc = st_store_read_blob(s, what.str, &b, err);
 		if (rc == 0)
 			fwrite(b.data, 1, b.len, cli->out);
 		st_buf_release(&b);

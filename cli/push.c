@@ -43,7 +43,12 @@ static int push_one(struct st_cli *cli, struct st_store *s, struct st_registry *
 	struct st_registry_events ev = { o->quiet ? NULL : st_cli_layers_event, o->layers,
 					 o->quiet ? NULL : st_cli_layers_bytes };
 	struct st_registry_push_result res;
-	if (st_registry_push(s, r, img->id.str, dest, &ev, &res, err) < 0)
+	struct st_digest index;
+	int has_index = st_local_ref_index(s, src, &index, err);
+	if (has_index < 0)
+		return -1;
+	if (has_index ? st_registry_push_index(s, r, index.str, dest, &ev, &res, err) < 0
+		      : st_registry_push(s, r, img->id.str, dest, &ev, &res, err) < 0)
 		return -1;
 	const char *tag = st_image_ref_tag(dest);
 	if (!o->quiet)

@@ -17,6 +17,8 @@ pkgs="$pkgs slirp4netns"
 pkgs="$pkgs openssh-client"
 # the man page test renders strata's pages with groff and man
 pkgs="$pkgs groff-base man-db"
+# RUN for another architecture runs under QEMU user emulation, registered with binfmt_misc
+pkgs="$pkgs qemu-user-static binfmt-support"
 export DEBIAN_FRONTEND=noninteractive
 if [ "$(id -u)" -ne 0 ]; then
     echo "install-deps.sh: run as root (apt-get)" >&2
@@ -25,3 +27,9 @@ fi
 apt-get update -qq
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $pkgs >/dev/null
+# The multi-platform tests make their arm64 base image of Debian's arm64 busybox-static: its
+# .deb, kept where tests/e2e/59-build-platforms.bats looks for it.
+dpkg --add-architecture arm64
+apt-get update -qq
+mkdir -p /var/cache/strata-tests
+(cd /var/cache/strata-tests && apt-get download -qq busybox-static:arm64)

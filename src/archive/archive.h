@@ -79,6 +79,9 @@ struct st_archive_save_opts {
 	const struct st_store_image *image;
 	const char *const *image_names;
 	size_t n_image_names;
+	/* With 'image': the index of platforms it is one of (its blob and every platform's in
+	 * the store), saved in its place, whole. NULL: none. */
+	const struct st_digest *image_index;
 };
 
 /*

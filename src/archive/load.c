@@ -72,6 +72,15 @@ struct sigs {
 	size_t n_blobs;
 };
 
+/* A name that points at an index of platforms, each loaded: recorded after the images. */
+struct index_link {
+	char *ref;		     /* normalised */
+	struct st_digest index;	     /* the index blob (stored) */
+	struct st_digest host;	     /* the manifest the name's image is: the host's */
+	struct st_digest *manifests; /* every platform's */
+	size_t n;
+};
+
 struct loader {
 	struct st_store *s;
 	struct st_store_lease *lease;
@@ -86,6 +95,8 @@ struct loader {
 	char *select_full;  /* 'select' normalised, or NULL when it is no reference */
 	struct sigs *sigs;
 	size_t n_sigs;
+	struct index_link *links;
+	size_t n_links;
 };
 
 static void entry_free(struct entry *e)
@@ -127,6 +138,11 @@ static void loader_release(struct loader *L)
 	for (size_t i = 0; i < L->n_sigs; i++)
 		st_strv_free(L->sigs[i].blobs, L->sigs[i].n_blobs);
 	free(L->sigs);
+	for (size_t i = 0; i < L->n_links; i++) {
+		free(L->links[i].ref);
+		free(L->links[i].manifests);
+	}
+	free(L->links);
 	free(L->buf);
 	if (L->dirfd >= 0)
 		close(L->dirfd);
@@ -692,6 +708,59 @@ static int oci_manifest(struct loader *L, struct entry *me, const char *mt, cons
 }
 
 static int oci_descriptor(struct loader *L, const struct st_image_descriptor *d, const char *ref,
+			  int depth, struct st_error **err);
+
+/* Whether the archive holds every platform's manifest of 'idx' (attestations aside). */
+static bool index_complete(struct loader *L, const struct st_image_index *idx)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < idx->n_manifests; i++) {
+		const struct st_image_descriptor *d = &idx->manifests[i];
+		if (!d->has_platform || !strcmp(d->platform.os, "unknown"))
+			continue;
+		struct entry *e = NULL;
+		struct st_error *lerr = NULL;
+		if (lookup_blob(L, d, &e, &lerr) < 0) {
+			st_error_free(lerr);
+			return false;
+		}
+		n++;
+	}
+	return n > 1;
+}
+
+/*
+ * An index whose every platform the archive holds (a multi-platform image saved whole): each
+ * platform loaded, the name on the host's ('sel'), and the index linked to them all.
+ */
+static int oci_index_whole(struct loader *L, struct entry *e, const struct st_image_index *idx,
+			   const struct st_image_descriptor *sel, const char *ref, int depth,
+			   struct st_error **err)
+{
+	struct index_link link = { .index = e->digest, .host = sel->digest };
+	link.manifests = st_xcalloc(idx->n_manifests, sizeof(*link.manifests));
+	int rc = entry_store(L, e, err);
+	for (size_t i = 0; rc == 0 && i < idx->n_manifests; i++) {
+		const struct st_image_descriptor *d = &idx->manifests[i];
+		if (!d->has_platform || !strcmp(d->platform.os, "unknown"))
+			continue;
+		struct st_image_descriptor copy;
+		st_image_descriptor_copy(&copy, d);
+		rc = oci_descriptor(L, &copy, d == sel ? ref : NULL, depth + 1, err);
+		st_image_descriptor_release(&copy);
+		link.manifests[link.n++] = d->digest;
+	}
+	if (rc < 0 || !ref) {
+		free(link.manifests);
+		return rc;
+	}
+	link.ref = st_xstrdup(ref);
+	L->links = st_xrealloc(L->links, (L->n_links + 1) * sizeof(*L->links));
+	L->links[L->n_links++] = link;
+	return 0;
+}
+
+static int oci_descriptor(struct loader *L, const struct st_image_descriptor *d, const char *ref,
 			  int depth, struct st_error **err)
 {
 	struct entry *e = NULL;
@@ -722,6 +791,10 @@ static int oci_descriptor(struct loader *L, const struct st_image_descriptor *d,
 		const struct st_image_descriptor *sel = st_image_index_select(idx, &host, err);
 		if (!sel) {
 			rc = st_err_wrap(err, "%s", e->name);
+			break;
+		}
+		if (index_complete(L, idx)) {
+			rc = oci_index_whole(L, e, idx, sel, ref, depth, err);
 			break;
 		}
 		struct st_image_descriptor copy;
@@ -1115,6 +1188,37 @@ static void result_add(struct st_archive_load_result *r, const char *full, const
 	}
 }
 
+/* Whether 'manifest' is one platform of a multi-platform image loaded under a name. */
+static bool in_index(const struct loader *L, const struct st_digest *manifest)
+{
+	for (size_t i = 0; i < L->n_links; i++)
+		for (size_t k = 0; k < L->links[i].n; k++)
+			if (st_digest_equal(&L->links[i].manifests[k], manifest))
+				return true;
+	return false;
+}
+
+/* Each name of a multi-platform image points at its index, which lists every platform. */
+static int record_links(struct loader *L, struct st_error **err)
+{
+	for (size_t i = 0; i < L->n_links; i++) {
+		const struct index_link *l = &L->links[i];
+		const struct plan *host = NULL;
+		for (size_t k = 0; k < L->n_plans && !host; k++)
+			if (st_digest_equal(&L->plans[k].manifest_digest, &l->host))
+				host = &L->plans[k];
+		if (!host)
+			continue; /* its config was another image's: that one carries the name */
+		st_autofree const char **to = st_xcalloc(l->n + 1, sizeof(*to));
+		for (size_t k = 0; k < l->n; k++)
+			to[k] = l->manifests[k].str;
+		if (st_store_edge_add(L->s, l->index.str, ST_STORE_EDGE_CHILD, to, l->n, err) < 0 ||
+		    st_store_ref_set(L->s, l->ref, host->id.str, l->index.str, err) < 0)
+			return st_err_wrap(err, "record index %s", l->index.str);
+	}
+	return 0;
+}
+
 static int record(struct loader *L, struct st_archive_load_result *out, struct st_error **err)
 {
 	for (size_t i = 0; i < L->n_plans; i++) {
@@ -1141,7 +1245,7 @@ static int record(struct loader *L, struct st_archive_load_result *out, struct s
 		    st_store_image_put(L->s, &img, (const char *const *)p->refs, p->n_refs, err);
 		for (size_t k = 0; rc == 0 && k < p->n_refs; k++)
 			result_add(out, p->refs[k], p, had[k] ? &old[k] : NULL);
-		if (rc == 0 && !p->n_refs)
+		if (rc == 0 && !p->n_refs && !in_index(L, &p->manifest_digest))
 			result_add(out, NULL, p, NULL);
 		for (size_t k = 0; k < p->n_refs; k++)
 			if (had[k])
@@ -1163,11 +1267,49 @@ static int loader_init(struct loader *L, struct st_store *s, const char *what,
 	return st_store_lease_begin(s, &L->lease, err);
 }
 
+/*
+ * Whether index.json lists a multi-platform image the archive holds whole: Docker's
+ * manifest.json names one platform's config and layers, so index.json is read instead, as
+ * Docker's containerd image store reads it.
+ */
+static bool has_platforms(struct loader *L)
+{
+	st_auto(st_image_index) struct st_image_index *idx = NULL;
+	struct st_error *e = NULL;
+	struct entry *ie = NULL;
+	if (lookup(L, "index.json", &ie, &e) < 0 || read_index(L, &idx, &e) < 0) {
+		st_error_free(e);
+		return false;
+	}
+	bool found = false;
+	for (size_t i = 0; i < idx->n_manifests && !found; i++) {
+		const struct st_image_descriptor *d = &idx->manifests[i];
+		struct entry *me = NULL;
+		if (!d->media_type || strcmp(d->media_type, ST_MT_OCI_INDEX) != 0 ||
+		    lookup_blob(L, d, &me, &e) < 0) {
+			st_error_clear(&e);
+			continue;
+		}
+		struct st_buf tmp = ST_BUF_INIT;
+		const char *p = NULL;
+		size_t n = 0;
+		st_auto(st_image_index) struct st_image_index *sub = NULL;
+		if (entry_bytes(L, me, &tmp, &p, &n, &e) == 0 &&
+		    st_image_index_parse(p, n, &sub, &e) == 0)
+			found = index_complete(L, sub);
+		st_error_clear(&e);
+		st_buf_release(&tmp);
+	}
+	return found;
+}
+
 static int finish(struct loader *L, enum st_archive_format f, struct st_archive_load_result *out,
 		  struct st_error **err)
 {
 	int rc;
-	if (f == ST_ARCHIVE_DOCKER)
+	if (f == ST_ARCHIVE_DOCKER && has_platforms(L))
+		rc = resolve_oci(L, err);
+	else if (f == ST_ARCHIVE_DOCKER)
 		rc = resolve_docker(L, err);
 	else if (f == ST_ARCHIVE_OCI_ARCHIVE || f == ST_ARCHIVE_OCI_DIR)
 		rc = resolve_oci(L, err);
@@ -1177,7 +1319,7 @@ static int finish(struct loader *L, enum st_archive_format f, struct st_archive_
 	if (rc < 0)
 		return -1;
 	*out = (struct st_archive_load_result){ .format = f };
-	if (record(L, out, err) < 0 || record_sigs(L, err) < 0) {
+	if (record(L, out, err) < 0 || record_links(L, err) < 0 || record_sigs(L, err) < 0) {
 		st_archive_load_result_release(out);
 		return -1;
 	}

@@ -32,6 +32,10 @@ struct item {
 	size_t n_names;
 	struct st_digest sigs; /* its signature manifest (cosign's), or "" */
 	size_t sigs_size;
+	/* The index of platforms its names point at (a multi-platform image), or "": saved
+	 * whole, with every platform's manifest, config and layers. */
+	struct st_digest index;
+	struct st_buf index_bytes;
 };
 
 struct saver {
@@ -51,6 +55,7 @@ static void saver_release(struct saver *c)
 		if (!c->v[i].borrowed)
 			st_store_image_free(c->v[i].img);
 		st_buf_release(&c->v[i].manifest);
+		st_buf_release(&c->v[i].index_bytes);
 		st_image_manifest_free(c->v[i].m);
 		for (size_t k = 0; k < c->v[i].n_names; k++)
 			free(c->v[i].names[k]);
@@ -64,17 +69,23 @@ static void saver_release(struct saver *c)
 	st_store_lease_end(c->lease);
 }
 
-static struct item *item_get(struct saver *c, struct st_store_image *img)
+/* The item of 'img' as itself or, with an 'index' (may be NULL), as that index. */
+static struct item *item_get(struct saver *c, struct st_store_image *img,
+			     const struct st_digest *index)
 {
+	const char *want = index ? index->str : "";
 	for (size_t i = 0; i < c->n; i++) {
-		if (st_digest_equal(&c->v[i].img->id, &img->id)) {
+		if (st_digest_equal(&c->v[i].img->id, &img->id) &&
+		    !strcmp(c->v[i].index.str, want)) {
 			st_store_image_free(img);
 			return &c->v[i];
 		}
 	}
 	c->v = st_xrealloc(c->v, (c->n + 1) * sizeof(*c->v));
 	struct item *it = &c->v[c->n++];
-	*it = (struct item){ .img = img, .manifest = ST_BUF_INIT };
+	*it = (struct item){ .img = img, .manifest = ST_BUF_INIT, .index_bytes = ST_BUF_INIT };
+	if (index)
+		it->index = *index;
 	return it;
 }
 
@@ -92,9 +103,11 @@ static void item_name(struct item *it, const char *name)
 static int add_image(struct saver *c, const char *id, const char *name, struct st_error **err)
 {
 	struct st_store_image *img = NULL;
-	if (st_store_image_get(c->s, id, &img, err) < 0)
+	struct st_digest index;
+	int has_index = st_local_ref_index(c->s, name, &index, err);
+	if (has_index < 0 || st_store_image_get(c->s, id, &img, err) < 0)
 		return -1;
-	item_name(item_get(c, img), name);
+	item_name(item_get(c, img, has_index ? &index : NULL), name);
 	return 0;
 }
 
@@ -145,7 +158,7 @@ static int resolve(struct saver *c, const char *name, struct st_error **err)
 	struct st_store_image *img = NULL;
 	if (st_local_image_find(c->s, name, &img, err) < 0)
 		return -1;
-	item_get(c, img);
+	item_get(c, img, NULL);
 	return 0;
 }
 
@@ -223,6 +236,35 @@ static int add_sigs(struct saver *c, struct item *it, struct st_error **err)
 	return 0;
 }
 
+/* Every platform of the item's index: the index, and each manifest with its blobs. */
+static int add_index(struct saver *c, struct item *it, struct st_error **err)
+{
+	st_auto(st_image_index) struct st_image_index *idx = NULL;
+	int rc = st_store_read_blob(c->s, it->index.str, &it->index_bytes, err);
+	if (rc == 0)
+		rc = st_image_index_parse(it->index_bytes.data, it->index_bytes.len, &idx, err);
+	if (rc == 0)
+		add_blob(c, &it->index);
+	for (size_t i = 0; rc == 0 && i < idx->n_manifests; i++) {
+		struct st_buf b = ST_BUF_INIT;
+		st_auto(st_image_manifest) struct st_image_manifest *m = NULL;
+		const struct st_digest *d = &idx->manifests[i].digest;
+		rc = st_store_read_blob(c->s, d->str, &b, err);
+		if (rc == 0)
+			rc = st_image_manifest_parse(b.data, b.len, &m, err);
+		st_buf_release(&b);
+		if (rc < 0)
+			break;
+		add_blob(c, d);
+		add_blob(c, &m->config.digest);
+		for (size_t k = 0; k < m->n_layers; k++)
+			add_blob(c, &m->layers[k].digest);
+	}
+	if (rc < 0)
+		return st_err_wrap(err, "index %s", it->index.str);
+	return 0;
+}
+
 static int prepare(struct saver *c, struct st_store *s, const struct st_archive_save_opts *o,
 		   struct st_error **err)
 {
@@ -233,10 +275,13 @@ static int prepare(struct saver *c, struct st_store *s, const struct st_archive_
 		c->v = st_xcalloc(1, sizeof(*c->v));
 		c->v[0] = (struct item){ .img = (struct st_store_image *)o->image,
 					 .borrowed = true,
-					 .manifest = ST_BUF_INIT };
+					 .manifest = ST_BUF_INIT,
+					 .index_bytes = ST_BUF_INIT };
 		c->n = 1;
 		for (size_t i = 0; i < o->n_image_names; i++)
 			item_name(&c->v[0], o->image_names[i]);
+		if (o->image_index)
+			c->v[0].index = *o->image_index;
 	}
 	for (size_t i = 0; i < o->n_names; i++)
 		if (resolve(c, o->names[i], err) < 0)
@@ -258,6 +303,8 @@ static int prepare(struct saver *c, struct st_store *s, const struct st_archive_
 		for (size_t k = 0; k < it->m->n_layers; k++)
 			add_blob(c, &it->m->layers[k].digest);
 		if (o->format != ST_ARCHIVE_DOCKER && add_sigs(c, it, err) < 0)
+			return -1;
+		if (it->index.str[0] && add_index(c, it, err) < 0)
 			return -1;
 	}
 	qsort(c->blobs, c->n_blobs, sizeof(char *), cmp_str);
@@ -312,6 +359,13 @@ static void json_index(const struct saver *c, struct st_buf *out)
 							    : (char *)ST_MT_OCI_MANIFEST;
 		d.digest = it->img->manifest_digest;
 		d.size = (int64_t)it->manifest.len;
+		if (it->index.str[0]) {
+			/* A multi-platform image is its index, as BuildKit's oci exporter and
+			 * Docker's containerd store write one. */
+			d.media_type = (char *)ST_MT_OCI_INDEX;
+			d.digest = it->index;
+			d.size = (int64_t)it->index_bytes.len;
+		}
 		if (c->as_name) {
 			struct st_image_descriptor e = d;
 			e.annotations = (struct st_image_map){ 0 };

@@ -48,9 +48,11 @@ struct build {
 	char *df_name;
 	char *df_key; /* the Dockerfile in explanation keys: its real path when -f named one */
 	const struct st_buf *df_text;
-	struct st_platform platform;
-	struct stage_slot *slots; /* one per Dockerfile stage */
-	pthread_mutex_t lock;	  /* progress, ids, slots, job slots */
+	struct st_platform platform;	   /* the target: TARGETPLATFORM */
+	struct st_platform build_platform; /* the host: BUILDPLATFORM */
+	bool platform_given;		   /* --platform named it: base images must match */
+	struct stage_slot *slots;	   /* one per Dockerfile stage */
+	pthread_mutex_t lock;		   /* progress, ids, slots, job slots */
 	pthread_cond_t cond;
 	unsigned next_id;
 	unsigned jobs_free;
@@ -351,17 +353,24 @@ static const char *global_arg(struct build *b, const char *name)
 
 static const char *predefined_arg(struct build *b, const char *name, struct st_buf *tmp)
 {
-	const struct st_platform *p = &b->platform;
+	const struct st_platform *p = NULL;
+	if (!strncmp(name, "TARGET", 6))
+		p = &b->platform;
+	else if (!strncmp(name, "BUILD", 5))
+		p = &b->build_platform;
+	else
+		return NULL;
+	const char *field = name + (p == &b->platform ? 6 : 5);
 	st_buf_reset(tmp);
-	if (!strcmp(name, "TARGETPLATFORM") || !strcmp(name, "BUILDPLATFORM")) {
+	if (!strcmp(field, "PLATFORM")) {
 		st_platform_format(p, tmp);
 		return tmp->data;
 	}
-	if (!strcmp(name, "TARGETOS") || !strcmp(name, "BUILDOS"))
+	if (!strcmp(field, "OS"))
 		return p->os;
-	if (!strcmp(name, "TARGETARCH") || !strcmp(name, "BUILDARCH"))
+	if (!strcmp(field, "ARCH"))
 		return p->architecture;
-	if (!strcmp(name, "TARGETVARIANT") || !strcmp(name, "BUILDVARIANT"))
+	if (!strcmp(field, "VARIANT"))
 		return p->variant;
 	return NULL;
 }
@@ -721,7 +730,7 @@ static int do_step(struct stage_run *r, const struct st_dockerfile_instr *in, si
 
 void builder_state_scratch(struct stage_run *r, struct build_state *st)
 {
-	const struct st_platform *p = &r->b->platform;
+	const struct st_platform *p = &r->platform;
 	st->cfg = st_image_config_new();
 	st->cfg->os = st_xstrdup(p->os);
 	st->cfg->architecture = st_xstrdup(p->architecture);
@@ -850,8 +859,49 @@ static int stage_replaced(struct stage_run *r, struct st_error **err)
 	return 1;
 }
 
+/*
+ * The platform the stage builds for: FROM --platform (expanded with the global ARGs, where
+ * $BUILDPLATFORM makes the cross-compiling stage of BuildKit's lessons), else the target.
+ */
+static int stage_platform(struct stage_run *r, struct st_error **err)
+{
+	struct build *b = r->b;
+	r->platform = b->platform;
+	r->platform_strict = b->platform_given;
+	if (!r->stage->platform)
+		return 0;
+	/* FROM sees the global ARGs and, without an ARG, the platform ones. */
+	static const char *const predefined[] = { "TARGETPLATFORM", "TARGETOS",	     "TARGETARCH",
+						  "TARGETVARIANT",  "BUILDPLATFORM", "BUILDOS",
+						  "BUILDARCH",	    "BUILDVARIANT" };
+	size_t np = sizeof(predefined) / sizeof(*predefined);
+	size_t nkv = 0;
+	char **kv = st_xcalloc(b->plan->nglobal_args + np + 1, sizeof(*kv));
+	for (size_t i = 0; i < b->plan->nglobal_args; i++)
+		kv[nkv++] = st_xstrdup(b->plan->global_args[i]);
+	struct st_buf tmp = ST_BUF_INIT;
+	for (size_t i = 0; i < np; i++)
+		if (!global_arg(b, predefined[i]))
+			kv[nkv++] = st_xasprintf("%s=%s", predefined[i],
+						 predefined_arg(b, predefined[i], &tmp));
+	st_buf_release(&tmp);
+	struct st_dockerfile_env env = { .kv = (const char *const *)kv, .nkv = nkv };
+	st_autofree char *v = NULL;
+	int rc = st_dockerfile_expand(r->stage->platform, &env, b->df->escape, &v, err);
+	if (rc == 0)
+		rc = st_platform_parse(v, &r->platform, err);
+	st_strv_free(kv, nkv);
+	if (rc < 0)
+		return st_err_wrap(err, "%s:%d: FROM --platform=%s", b->df_name,
+				   r->stage->from->start_line, r->stage->platform);
+	r->platform_strict = true;
+	return 0;
+}
+
 static int stage_build(struct stage_run *r, struct st_error **err)
 {
+	if (stage_platform(r, err) < 0)
+		return -1;
 	int replaced = stage_replaced(r, err);
 	if (replaced != 0)
 		return replaced < 0 ? -1 : 0;
@@ -969,25 +1019,6 @@ static int extract_context(struct build *b, struct st_error **err)
 	return 0;
 }
 
-static int check_platform(struct build *b, struct st_error **err)
-{
-	st_platform_host(&b->platform);
-	if (!b->o->platform)
-		return 0;
-	struct st_platform want;
-	if (st_platform_parse(b->o->platform, &want, err) < 0)
-		return -1;
-	if (!st_platform_match(&b->platform, &want)) {
-		struct st_buf h = ST_BUF_INIT;
-		st_platform_format(&b->platform, &h);
-		st_err(err, ST_E_INVALID, "--platform %s: only the host platform (%s) can be built",
-		       b->o->platform, h.data);
-		st_buf_release(&h);
-		return -1;
-	}
-	return 0;
-}
-
 static void build_release(struct build *b)
 {
 	builder_cache_share_free(b->share);
@@ -1067,6 +1098,12 @@ static int base_from_store(void *ctx, const char *image, char ***env, char **pla
 	*env = st_xcalloc(e->n + 1, sizeof(char *));
 	for (size_t i = 0; i < e->n; i++)
 		(*env)[i] = st_xstrdup(e->v[i]);
+	/* An index of platforms has each: the build picks the one a stage wants. */
+	struct st_digest index;
+	if (st_local_ref_index(s, image, &index, &err) != 0) {
+		st_error_free(err);
+		return 1;
+	}
 	*platform = st_xasprintf("%s/%s%s%s", cfg->os ? cfg->os : "linux",
 				 cfg->architecture ? cfg->architecture : "amd64",
 				 cfg->variant ? "/" : "", cfg->variant ? cfg->variant : "");
@@ -1177,23 +1214,47 @@ static bool *min_stages(struct build *b, size_t target)
 	return in_min;
 }
 
-int st_builder_run(struct st_store *s, const struct st_builder_opts *o,
-		   struct st_builder_result *res, struct st_error **err)
+/* The image of one platform of several: its blobs written under 'lease', not recorded. */
+static int collect_image(struct st_store *s, const struct build_state *fin,
+			 struct st_store_lease *lease, const struct st_image_map *annotations,
+			 struct platform_image *out, struct st_error **err)
+{
+	for (size_t i = 0; i < fin->n_layers; i++)
+		if (st_store_lease_add(lease, fin->layers[i].diff_id.str, err) < 0)
+			return -1;
+	struct st_local_commit c = { .config = fin->cfg,
+				     .layers = fin->layers,
+				     .n_layers = fin->n_layers,
+				     .lease = lease,
+				     .annotations = annotations };
+	return st_local_image_write(s, &c, &out->img, err);
+}
+
+/*
+ * Build for 'target' ('given': named by --platform). Without 'collect' the outputs are
+ * written; with it, the image's blobs are written under 'lease' into *collect, for the index
+ * of a multi-platform build ('label' then starts the step titles).
+ */
+static int build_one(struct st_store *s, const struct st_builder_opts *o,
+		     const struct st_platform *target, bool given, const char *label,
+		     struct st_store_lease *lease, struct platform_image *collect,
+		     struct st_builder_result *res, struct st_error **err)
 {
 	struct build b = { .store = s,
 			   .o = o,
 			   .ctx_tmp_lock = -1,
+			   .platform = *target,
+			   .platform_given = given,
 			   .pull = builder_pull_new(o),
 			   .named = builder_named_new(o) };
+	st_platform_host(&b.build_platform);
 	pthread_mutex_init(&b.lock, NULL);
 	pthread_cond_init(&b.cond, NULL);
 	struct st_buf text = ST_BUF_INIT;
 	st_autofree char **refs = NULL;
 	size_t nrefs = 0;
 	struct st_image_map annotations = { 0 };
-	int rc = check_platform(&b, err);
-	if (rc == 0)
-		rc = builder_cache_share_new(o, &b.share, err);
+	int rc = builder_cache_share_new(o, &b.share, err);
 
 	/* Refuse bad tags and outputs before any work. */
 	if (rc == 0)
@@ -1220,16 +1281,19 @@ int st_builder_run(struct st_store *s, const struct st_builder_opts *o,
 	if (rc == 0)
 		rc = st_dockerfile_parse(b.df_name, text.data, text.len, &b.df, err);
 	if (rc == 0) {
-		struct st_buf plat = ST_BUF_INIT;
+		struct st_buf plat = ST_BUF_INIT, bplat = ST_BUF_INIT;
 		st_platform_format(&b.platform, &plat);
+		st_platform_format(&b.build_platform, &bplat);
 		struct st_dockerfile_plan_opts po = {
 			.build_args = o->build_args,
 			.nbuild_args = o->n_build_args,
 			.target = o->target,
 			.target_platform = plat.data,
+			.build_platform = bplat.data,
 		};
 		rc = st_dockerfile_plan(b.df, &po, &b.plan, err);
 		st_buf_release(&plat);
+		st_buf_release(&bplat);
 	}
 	bool check_only = o->flags & ST_BUILDER_CHECK;
 	if (rc == 0 && !check_only)
@@ -1294,11 +1358,11 @@ int st_builder_run(struct st_store *s, const struct st_builder_opts *o,
 			b.total += sl->run.total;
 			sl->run.no_cache = no_cache_for(&b, stage);
 			if (stage->name)
-				sl->run.label = st_xasprintf("%s ", stage->name);
+				sl->run.label = st_xasprintf("%s%s ", label, stage->name);
 			else if (b.df->nstages > 1)
-				sl->run.label = st_xasprintf("stage-%zu ", stage->index);
+				sl->run.label = st_xasprintf("%sstage-%zu ", label, stage->index);
 			else
-				sl->run.label = st_xstrdup("");
+				sl->run.label = st_xstrdup(label);
 		}
 		for (size_t i = 0; i < b.plan->nstages; i++) {
 			struct stage_slot *sl = &b.slots[b.plan->stages[i].index];
@@ -1351,7 +1415,9 @@ int st_builder_run(struct st_store *s, const struct st_builder_opts *o,
 		st_autofree bool *in_min = b.share ? min_stages(&b, last) : NULL;
 		if (rc == 0 && b.share)
 			rc = builder_cache_share_inline(b.share, s, in_min, fin->cfg, err);
-		if (rc == 0)
+		if (rc == 0 && collect)
+			rc = collect_image(s, fin, lease, &annotations, collect, err);
+		else if (rc == 0)
 			rc = builder_export(s, o, fin, b.slots[last].run.lease, refs, nrefs,
 					    &annotations, res, err);
 		if (rc == 0 && b.share)
@@ -1367,5 +1433,97 @@ out:
 	st_buf_release(&text);
 	st_image_map_release(&annotations);
 	build_release(&b);
+	return rc;
+}
+
+/* "linux/amd64,linux/arm64": each platform once, normalised. New array in *out. */
+static int parse_platforms(const char *spec, struct st_platform **out, size_t *n,
+			   struct st_error **err)
+{
+	*out = NULL;
+	*n = 0;
+	for (const char *p = spec; *p;) {
+		size_t len = strcspn(p, ",");
+		st_autofree char *one = st_xstrndup(p, len);
+		p += len + (p[len] == ',');
+		struct st_platform plat;
+		if (st_platform_parse(one, &plat, err) < 0)
+			return st_err_wrap(err, "--platform %s", spec);
+		bool dup = false;
+		for (size_t i = 0; i < *n; i++)
+			dup = dup || st_platform_match(&(*out)[i], &plat);
+		if (dup)
+			continue;
+		*out = st_xrealloc(*out, (*n + 1) * sizeof(**out));
+		(*out)[(*n)++] = plat;
+	}
+	if (!*n)
+		return st_err(err, ST_E_INVALID, "--platform '%s': no platform named", spec);
+	return 0;
+}
+
+int st_builder_run(struct st_store *s, const struct st_builder_opts *o,
+		   struct st_builder_result *res, struct st_error **err)
+{
+	struct st_platform host;
+	st_platform_host(&host);
+	if (!o->platform)
+		return build_one(s, o, &host, false, "", NULL, NULL, res, err);
+	st_autofree struct st_platform *plats = NULL;
+	size_t n = 0;
+	if (parse_platforms(o->platform, &plats, &n, err) < 0)
+		return -1;
+	if (n == 1 || (o->flags & ST_BUILDER_CHECK))
+		return build_one(s, o, &plats[0], true, "", NULL, NULL, res, err);
+	for (size_t i = 0; i < o->n_outputs; i++) {
+		enum st_builder_output_type t = o->outputs[i].type;
+		/* BuildKit's own refusal: the docker exporter writes one image. */
+		if (t == ST_BUILDER_OUTPUT_DOCKER)
+			return st_err(err, ST_E_INVALID,
+				      "docker exporter does not currently support exporting "
+				      "manifest lists: build one platform, or use type=oci");
+		if (t == ST_BUILDER_OUTPUT_TAR)
+			return st_err(err, ST_E_INVALID,
+				      "output type=tar of several platforms is not supported: "
+				      "use type=oci, type=local or one platform");
+	}
+	/* Each platform is a build of its own; what they share (a stage FROM
+	 * --platform=$BUILDPLATFORM, any step whose inputs agree) hits the cache the first
+	 * platform filled, as BuildKit's solver merges equal vertices. */
+	struct st_store_lease *lease = NULL;
+	if (st_store_lease_begin(s, &lease, err) < 0)
+		return -1;
+	struct platform_image *v = st_xcalloc(n, sizeof(*v));
+	int rc = 0;
+	size_t steps = 0, cached = 0;
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		struct st_buf label = ST_BUF_INIT;
+		st_platform_format(&plats[i], &label);
+		st_buf_addch(&label, ' ');
+		struct st_builder_result one = { 0 };
+		v[i].platform = plats[i];
+		rc = build_one(s, o, &plats[i], true, label.data, lease, &v[i], &one, err);
+		steps += one.steps;
+		cached += one.cached;
+		st_builder_result_release(&one);
+		st_buf_release(&label);
+	}
+	if (rc == 0) {
+		st_autofree char **refs = st_xcalloc(o->n_tags + 1, sizeof(*refs));
+		for (size_t i = 0; rc == 0 && i < o->n_tags; i++)
+			rc = st_local_ref_normalize(o->tags[i], &refs[i], err);
+		if (rc == 0)
+			rc = builder_export_platforms(s, o, v, n, lease, refs, o->n_tags, res, err);
+		for (size_t i = 0; i < o->n_tags; i++)
+			free(refs[i]);
+	}
+	if (rc == 0 && res) {
+		res->steps = steps;
+		res->cached = cached;
+	}
+	for (size_t i = 0; i < n; i++)
+		st_store_image_free(v[i].img);
+	free(v);
+	st_store_lease_end(lease);
 	return rc;
 }

@@ -197,8 +197,10 @@ struct st_builder_opts {
 	size_t n_labels;
 	const char *const *no_cache_stages; /* --no-cache-filter: stage names (or indexes) */
 	size_t n_no_cache_stages;
-	const char *target;	 /* stage name; NULL: the last stage */
-	const char *platform;	 /* NULL: the host; anything else must be the host's platform */
+	const char *target; /* stage name; NULL: the last stage */
+	/* NULL: the host's; else "os/arch[/variant],...": each platform is built, several make
+	 * an OCI index (not type=tar or type=docker), base images must be of it. */
+	const char *platform;
 	enum st_runtime_net net; /* the network of RUN steps: ST_RUNTIME_NET_DEFAULT in the INIT */
 	const struct st_builder_host *hosts;
 	size_t n_hosts;

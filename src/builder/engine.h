@@ -19,6 +19,10 @@ struct stage_run {
 	const struct st_dockerfile_stage *stage;
 	const struct st_dockerfile_plan_stage *ps;
 	struct build_state st;
+	/* What the stage builds for (FROM --platform, else the target); 'platform_strict':
+	 * given by --platform or FROM --platform, so a base image must be of it. */
+	struct st_platform platform;
+	bool platform_strict;
 	char **args; /* "K=V" of the ARGs in scope, in declaration order */
 	size_t nargs;
 	bool missed; /* a step executed: every later step executes too */
@@ -179,6 +183,35 @@ int builder_export(struct st_store *s, const struct st_builder_opts *o,
  */
 int builder_squash(struct stage_run *r, struct build_state *fin, const char *created,
 		   struct st_error **err);
+
+/* platform.c: building for several platforms, and running a foreign one. */
+
+/* A multi-platform build's result for one platform: its image's blobs, not yet recorded. */
+struct platform_image {
+	struct st_platform platform;
+	struct st_store_image *img;
+};
+
+/*
+ * Whether a RUN for 'p' can run here: the host's architecture (or one it runs natively), or
+ * one with a QEMU emulator registered with binfmt_misc. ST_E_RUNTIME naming the package.
+ */
+int builder_platform_can_run(const struct st_platform *p, struct st_error **err);
+
+/*
+ * Write the outputs of a multi-platform build: an IMAGE output records each platform's image
+ * and an OCI index of them under the names (and pushes the index if asked); OCI writes the
+ * index in an OCI layout; LOCAL writes a directory per platform ("linux_arm64"), as BuildKit
+ * does. 'lease' holds the blobs.
+ */
+int builder_export_platforms(struct st_store *s, const struct st_builder_opts *o,
+			     const struct platform_image *v, size_t n, struct st_store_lease *lease,
+			     char *const *tags, size_t n_tags, struct st_builder_result *res,
+			     struct st_error **err);
+
+/* output.c: the files of 'img''s layers (blobs need not be recorded) into directory 'dest'. */
+int builder_write_local(struct st_store *s, const struct st_store_image *img, const char *dest,
+			struct st_error **err);
 
 /* Clean an absolute path: "/a/./b/../c/" -> "/a/c". New. */
 char *builder_path_clean(const char *p);

@@ -331,9 +331,10 @@ static void *unpack_thread(void *arg)
 	return NULL;
 }
 
-/* The final stage's files into the directory 'dest', as a tar streamed through a pipe into
- * the extractor that takes archive entries safely (no path leaves 'dest'). */
-static int export_local(struct exporter *x, const char *dest, struct st_error **err)
+/* The files into the directory 'dest', as a tar streamed through a pipe into the extractor
+ * that takes archive entries safely (no path leaves 'dest'). */
+int builder_write_local(struct st_store *s, const struct st_store_image *img, const char *dest,
+			struct st_error **err)
 {
 	if (st_mkdir_p(dest, 0755, err) < 0)
 		return -1;
@@ -347,7 +348,7 @@ static int export_local(struct exporter *x, const char *dest, struct st_error **
 		close(p[1]);
 		return st_err(err, ST_E_IO, "start a thread to write '%s'", dest);
 	}
-	int rc = export_files_fd(x, p[1], err);
+	int rc = st_local_image_export(s, img, p[1], err);
 	close(p[1]);
 	pthread_join(t, NULL);
 	close(p[0]);
@@ -357,6 +358,13 @@ static int export_local(struct exporter *x, const char *dest, struct st_error **
 	}
 	st_error_free(u.err);
 	return rc;
+}
+
+/* The final stage's files into the directory 'dest'. */
+static int export_local(struct exporter *x, const char *dest, struct st_error **err)
+{
+	struct st_store_image img = { .layers = x->fin->layers, .n_layers = x->fin->n_layers };
+	return builder_write_local(x->s, &img, dest, err);
 }
 
 /* A tar written by 'fn' to out->fd ("-") or whole to the file out->dest. */

@@ -65,7 +65,8 @@ static int pull_locked(struct stage_run *r, struct build_pull *p, const struct s
 	st_autofree char *msg = st_xasprintf("pulling %s", full);
 	builder_stage_event(r, ST_BUILDER_EVENT_REASON, msg, strlen(msg), 0);
 	struct st_registry_pull_result res;
-	if (st_registry_pull(r->s, p->reg, ref, NULL, &res, err) < 0)
+	struct st_registry_pull_opts po = { .platform = r->platform_strict ? &r->platform : NULL };
+	if (st_registry_pull(r->s, p->reg, ref, &po, &res, err) < 0)
 		return -1;
 	st_registry_pull_result_release(&res);
 	p->pulled = st_xrealloc(p->pulled, (p->n_pulled + 1) * sizeof(*p->pulled));
@@ -73,13 +74,39 @@ static int pull_locked(struct stage_run *r, struct build_pull *p, const struct s
 	return 0;
 }
 
+/*
+ * The image of the stage's platform among what 'name' gives in the store (*out), when the
+ * build named a platform: an index's entry, or the image itself if it is of that platform.
+ * 1 when the index has the platform but the store does not hold its image (to be pulled).
+ */
+static int for_platform(struct stage_run *r, const char *name, struct st_store_image **out,
+			struct st_error **err)
+{
+	if (!r->platform_strict)
+		return 0;
+	st_auto(st_store_image) struct st_store_image *found = st_steal(out);
+	if (st_local_image_platform(r->s, name, found, &r->platform, out, err) < 0)
+		return -1;
+	return *out ? 0 : 1;
+}
+
 int builder_image_find(struct stage_run *r, const char *name, struct st_store_image **out,
 		       struct st_error **err)
 {
 	struct build_pull *p = builder_puller(r);
 	struct st_error *ferr = NULL;
-	if (p->policy != ST_BUILDER_PULL_ALWAYS && st_local_image_find(r->s, name, out, &ferr) == 0)
-		return 0;
+	if (p->policy != ST_BUILDER_PULL_ALWAYS &&
+	    st_local_image_find(r->s, name, out, &ferr) == 0) {
+		/* What the store says an image has is final: no pull for a platform it lacks. */
+		int have = for_platform(r, name, out, err);
+		if (have <= 0)
+			return have;
+		if (p->policy == ST_BUILDER_PULL_NEVER)
+			return st_err(err, ST_E_NOTFOUND,
+				      "--pull=never and the store has no image of '%s' for "
+				      "the platform",
+				      name);
+	}
 	if (ferr && (ferr->kind != ST_E_NOTFOUND || p->policy == ST_BUILDER_PULL_NEVER)) {
 		*err = ferr;
 		if (ferr->kind == ST_E_NOTFOUND)
@@ -92,10 +119,19 @@ int builder_image_find(struct stage_run *r, const char *name, struct st_store_im
 	if (st_image_ref_is_id(name) || st_image_ref_parse(name, &ref, err) < 0)
 		return st_local_image_find(r->s, name, out, err);
 	st_autofree char *full = st_image_ref_string(ref);
+	/* Pulled once per platform a build needs. */
+	struct st_buf key = ST_BUF_INIT;
+	st_buf_addf(&key, "%s ", full);
+	st_platform_format(&r->platform, &key);
 	pthread_mutex_lock(&p->lock);
-	int rc = pull_locked(r, p, ref, full, err);
+	int rc = pull_locked(r, p, ref, key.data, err);
 	pthread_mutex_unlock(&p->lock);
-	if (rc < 0)
+	st_buf_release(&key);
+	if (rc < 0 || st_local_image_find(r->s, full, out, err) < 0)
 		return -1;
-	return st_local_image_find(r->s, full, out, err);
+	rc = for_platform(r, full, out, err);
+	if (rc == 1)
+		return st_err(err, ST_E_NOTFOUND, "pulled '%s' but the platform's image is missing",
+			      full);
+	return rc;
 }

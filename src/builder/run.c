@@ -534,6 +534,8 @@ int builder_run_exec(struct stage_run *r, const struct st_dockerfile_instr *in,
 {
 	const struct st_builder_opts *o = builder_opts(r);
 	*has_layer = false;
+	if (builder_platform_can_run(&r->platform, err) < 0)
+		return -1;
 	char **lowers = NULL;
 	size_t nl = 0;
 	if (builder_stage_lowers(r, &r->st, &lowers, &nl, err) < 0)

@@ -122,6 +122,118 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* "linux/amd64, linux/arm64": the platforms of an index's images. New. */
+static char *index_platforms(const struct st_image_index *idx)
+{
+	struct st_buf b = ST_BUF_INIT;
+	for (size_t i = 0; i < idx->n_manifests; i++) {
+		const struct st_image_descriptor *d = &idx->manifests[i];
+		if (!d->has_platform || !strcmp(d->platform.os, "unknown"))
+			continue; /* attestations */
+		if (b.len)
+			st_buf_adds(&b, ", ");
+		st_platform_format(&d->platform, &b);
+	}
+	if (!b.len)
+		st_buf_adds(&b, "no platform");
+	return st_buf_detach(&b, NULL);
+}
+
+/* The recorded image whose manifest is 'digest': *out, or NULL when there is none. */
+static int image_by_manifest(struct st_store *s, const struct st_digest *digest,
+			     struct st_store_image **out, struct st_error **err)
+{
+	struct st_store_image **v = NULL;
+	size_t n = 0;
+	*out = NULL;
+	if (st_store_image_list(s, 0, &v, &n, err) < 0)
+		return -1;
+	for (size_t i = 0; i < n && !*out; i++)
+		if (st_digest_equal(&v[i]->manifest_digest, digest))
+			*out = st_steal(&v[i]);
+	st_store_image_list_free(v, n);
+	return 0;
+}
+
+int st_local_image_platform(struct st_store *s, const char *name, const struct st_store_image *img,
+			    const struct st_platform *want, struct st_store_image **out,
+			    struct st_error **err)
+{
+	*out = NULL;
+	struct st_buf w = ST_BUF_INIT;
+	st_platform_format(want, &w);
+	st_autofree char *wanted = st_buf_detach(&w, NULL);
+	st_autofree char *full = NULL;
+	struct st_store_ref ref = { 0 };
+	struct st_error *e = NULL;
+	bool via_index = st_local_ref_normalize(name, &full, &e) == 0 &&
+			 st_store_ref_get(s, full, &ref, &e) == 0 &&
+			 !st_digest_equal(&ref.manifest_digest, &img->manifest_digest);
+	st_error_free(e);
+	if (!via_index) {
+		st_store_ref_release(&ref);
+		struct st_platform have = { 0 };
+		snprintf(have.os, sizeof(have.os), "%s", img->os ? img->os : "linux");
+		snprintf(have.architecture, sizeof(have.architecture), "%s",
+			 img->architecture ? img->architecture : "");
+		snprintf(have.variant, sizeof(have.variant), "%s",
+			 img->variant ? img->variant : "");
+		if (st_platform_match(want, &have))
+			return st_store_image_get(s, img->id.str, out, err);
+		struct st_buf h = ST_BUF_INIT;
+		st_platform_format(&have, &h);
+		st_err(err, ST_E_NOTFOUND, "image '%s' has no %s: it has %s", name, wanted, h.data);
+		st_buf_release(&h);
+		return -1;
+	}
+	struct st_buf bytes = ST_BUF_INIT;
+	st_auto(st_image_index) struct st_image_index *idx = NULL;
+	int rc = st_store_read_blob(s, ref.manifest_digest.str, &bytes, err);
+	if (rc == 0)
+		rc = st_image_index_parse(bytes.data, bytes.len, &idx, err);
+	st_buf_release(&bytes);
+	st_store_ref_release(&ref);
+	if (rc < 0)
+		return st_err_wrap(err, "image '%s'", name);
+	const struct st_image_descriptor *d = st_image_index_select(idx, want, &e);
+	st_error_free(e);
+	if (!d) {
+		st_autofree char *has = index_platforms(idx);
+		return st_err(err, ST_E_NOTFOUND, "image '%s' has no %s: it has %s", name, wanted,
+			      has);
+	}
+	return image_by_manifest(s, &d->digest, out, err);
+}
+
+int st_local_ref_index(struct st_store *s, const char *name, struct st_digest *index,
+		       struct st_error **err)
+{
+	st_autofree char *full = NULL;
+	struct st_store_ref ref = { 0 };
+	st_auto(st_store_image) struct st_store_image *img = NULL;
+	struct st_error *e = NULL;
+	if (st_local_ref_normalize(name, &full, &e) < 0 ||
+	    st_store_ref_get(s, full, &ref, &e) < 0) {
+		st_error_free(e); /* an id or a malformed name names no index */
+		return 0;
+	}
+	struct st_buf bytes = ST_BUF_INIT;
+	st_auto(st_image_index) struct st_image_index *idx = NULL;
+	int rc = st_store_image_get(s, ref.image_id.str, &img, err);
+	bool is_index = rc == 0 && !st_digest_equal(&img->manifest_digest, &ref.manifest_digest);
+	if (is_index)
+		rc = st_store_read_blob(s, ref.manifest_digest.str, &bytes, err);
+	if (is_index && rc == 0)
+		rc = st_image_index_parse(bytes.data, bytes.len, &idx, err);
+	for (size_t i = 0; is_index && rc == 0 && i < idx->n_manifests; i++)
+		is_index = st_store_has_blob(s, idx->manifests[i].digest.str);
+	if (rc == 0 && is_index)
+		*index = ref.manifest_digest;
+	st_buf_release(&bytes);
+	st_store_ref_release(&ref);
+	return rc < 0 ? -1 : is_index;
+}
+
 int st_local_image_tags(struct st_store *s, const char *image_id, char ***out, size_t *n,
 			struct st_error **err)
 {

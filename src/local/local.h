@@ -40,6 +40,24 @@ int st_local_image_config(struct st_store *s, const struct st_store_image *img,
 int st_local_image_manifest(struct st_store *s, const struct st_store_image *img,
 			    struct st_image_manifest **out, struct st_error **err);
 
+/*
+ * The image of platform 'want' that 'name' gives, 'img' being what st_local_image_find()
+ * found for it: when the name points at an index, the index's entry for 'want' (*out NULL
+ * when the index has it but the store does not: a platform not pulled); else 'img' itself,
+ * which must be of 'want'. *out is new. ST_E_NOTFOUND naming the platforms the image has:
+ * "image 'app' has no linux/s390x: it has linux/amd64, linux/arm64".
+ */
+int st_local_image_platform(struct st_store *s, const char *name, const struct st_store_image *img,
+			    const struct st_platform *want, struct st_store_image **out,
+			    struct st_error **err);
+
+/*
+ * Whether the name 'name' points at an index whose every manifest the store holds (a
+ * multi-platform build's, not an index pulled for one platform): 1 and *index, else 0.
+ */
+int st_local_ref_index(struct st_store *s, const char *name, struct st_digest *index,
+		       struct st_error **err);
+
 /* Familiar names of every reference to 'image_id' ("busybox:latest"), sorted. New vector. */
 int st_local_image_tags(struct st_store *s, const char *image_id, char ***out, size_t *n,
 			struct st_error **err);

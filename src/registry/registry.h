@@ -187,6 +187,15 @@ int st_registry_push(struct st_store *s, struct st_registry *r, const char *imag
 		     const struct st_image_ref *dest, const struct st_registry_events *events,
 		     struct st_registry_push_result *out, struct st_error **err);
 
+/*
+ * Push the store's index 'index_digest' to 'dest' (a tag, or its digest): each manifest it
+ * lists with its blobs (by digest), then the index, byte for byte as stored. ST_E_NOTFOUND
+ * naming the platform whose manifest the store lacks (an index pulled for one platform).
+ */
+int st_registry_push_index(struct st_store *s, struct st_registry *r, const char *index_digest,
+			   const struct st_image_ref *dest, const struct st_registry_events *events,
+			   struct st_registry_push_result *out, struct st_error **err);
+
 /* ---- an image read in place ------------------------------------------------------------- */
 
 /*

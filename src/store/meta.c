@@ -459,6 +459,14 @@ int st_store_image_get(struct st_store *s, const char *id, struct st_store_image
 	return store_tx_commit(&t, err);
 }
 
+/*
+ * An image an index lists is not dangling while a name points at that index: it is one
+ * platform of a named multi-platform image.
+ */
+#define NOT_IN_NAMED_INDEX                                                                         \
+	"NOT EXISTS (SELECT 1 FROM refs JOIN edges e ON e.src = refs.manifest_digest "             \
+	"AND e.kind = 'child' WHERE e.dst = images.manifest_digest) "
+
 int st_store_image_list(struct st_store *s, unsigned flags, struct st_store_image ***out, size_t *n,
 			struct st_error **err)
 {
@@ -470,7 +478,7 @@ int st_store_image_list(struct st_store *s, unsigned flags, struct st_store_imag
 			     (flags & ST_STORE_LIST_DANGLING)
 				 ? "SELECT id FROM images WHERE NOT EXISTS "
 				   "(SELECT 1 FROM refs WHERE refs.image_id = images.id) "
-				   "ORDER BY added DESC, rowid DESC"
+				   "AND " NOT_IN_NAMED_INDEX "ORDER BY added DESC, rowid DESC"
 				 : "SELECT id FROM images ORDER BY added DESC, rowid DESC",
 			     &q, err) < 0)
 		return -1;
@@ -616,13 +624,13 @@ int st_store_image_prune(struct st_store *s, unsigned flags, char ***ids, size_t
 	if (store_tx_begin(s, &t, true, err) < 0)
 		return -1;
 	st_autostmt sqlite3_stmt *q = NULL;
-	if (store_db_prepare(
-		s,
-		(flags & ST_STORE_PRUNE_ALL)
-		    ? "SELECT id FROM images ORDER BY added"
-		    : "SELECT id FROM images WHERE NOT EXISTS "
-		      "(SELECT 1 FROM refs WHERE refs.image_id = images.id) ORDER BY added",
-		&q, err) < 0)
+	if (store_db_prepare(s,
+			     (flags & ST_STORE_PRUNE_ALL)
+				 ? "SELECT id FROM images ORDER BY added"
+				 : "SELECT id FROM images WHERE NOT EXISTS "
+				   "(SELECT 1 FROM refs WHERE refs.image_id = images.id) "
+				   "AND " NOT_IN_NAMED_INDEX "ORDER BY added",
+			     &q, err) < 0)
 		return -1;
 	char **v = NULL;
 	size_t len = 0;

@@ -218,7 +218,8 @@ int st_store_image_get(struct st_store *s, const char *id, struct st_store_image
 		       struct st_error **err);
 
 enum st_store_image_list_flags {
-	ST_STORE_LIST_DANGLING = 1 << 0, /* only images that no reference points to */
+	ST_STORE_LIST_DANGLING = 1 << 0, /* only images no reference points to, directly or as
+					  * one platform of a named index */
 };
 /* *out is a new array of *n new images (newest first): st_store_image_list_free(). */
 int st_store_image_list(struct st_store *s, unsigned flags, struct st_store_image ***out, size_t *n,

@@ -1,0 +1,232 @@
+/*
+ * platform.c: building for other platforms, as BuildKit does: the image of a base for the
+ * stage's platform (an index's entry), RUN of a foreign architecture through a QEMU emulator
+ * registered with binfmt_misc, and the OCI index that a multi-platform build makes.
+ */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "archive/archive.h"
+#include "builder/engine.h"
+#include "local/local.h"
+#include "registry/registry.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/banned.h"
+
+/* ---- running a foreign architecture ---- */
+
+/* QEMU's name of an OCI architecture (qemu-<name> is the binfmt_misc entry). */
+static const char *qemu_arch(const char *arch)
+{
+	static const struct {
+		const char *oci, *qemu;
+	} names[] = {
+		{ "amd64", "x86_64" },	    { "arm64", "aarch64" },   { "386", "i386" },
+		{ "mips64le", "mips64el" }, { "mipsle", "mipsel" },   { "loong64", "loongarch64" },
+		{ "ppc64le", "ppc64le" },   { "riscv64", "riscv64" }, { "s390x", "s390x" },
+	};
+	for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++)
+		if (!strcmp(names[i].oci, arch))
+			return names[i].qemu;
+	return arch;
+}
+
+/* Whether the host's CPU runs 'arch' itself: its own, and the 32-bit one of a 64-bit CPU. */
+static bool runs_natively(const char *host, const char *arch)
+{
+	return !strcmp(host, arch) || (!strcmp(host, "amd64") && !strcmp(arch, "386")) ||
+	       (!strcmp(host, "arm64") && !strcmp(arch, "arm"));
+}
+
+int builder_platform_can_run(const struct st_platform *p, struct st_error **err)
+{
+	struct st_platform host;
+	st_platform_host(&host);
+	if (runs_natively(host.architecture, p->architecture))
+		return 0;
+	/* The kernel runs a foreign binary through the interpreter its binfmt_misc entry names;
+	 * the F flag (Debian's qemu-user-static sets it) opens it at registration, so it works
+	 * inside a step's root that has no QEMU of its own. */
+	st_autofree char *entry =
+	    st_xasprintf("/proc/sys/fs/binfmt_misc/qemu-%s", qemu_arch(p->architecture));
+	struct st_buf text = ST_BUF_INIT;
+	struct st_error *e = NULL;
+	bool enabled = st_read_file(entry, &text, &e) == 0 && !strncmp(text.data, "enabled", 7);
+	st_error_free(e);
+	st_buf_release(&text);
+	if (enabled)
+		return 0;
+	struct st_buf want = ST_BUF_INIT;
+	st_platform_format(p, &want);
+	st_err(err, ST_E_RUNTIME,
+	       "a RUN for %s on this %s host needs an emulator: no binfmt_misc entry %s is "
+	       "enabled (install Debian's qemu-user-static, which registers it, or enable it with "
+	       "update-binfmts --enable qemu-%s)",
+	       want.data, host.architecture, entry, qemu_arch(p->architecture));
+	st_buf_release(&want);
+	return -1;
+}
+
+/* ---- the index of a multi-platform build ---- */
+
+/* The image the names point at among the index's: the host's when built, else the first. */
+static size_t primary(const struct platform_image *v, size_t n)
+{
+	struct st_platform host;
+	st_platform_host(&host);
+	for (size_t i = 0; i < n; i++)
+		if (st_platform_match(&host, &v[i].platform))
+			return i;
+	return 0;
+}
+
+/* The index of every platform's image, written under 'lease'; *digest, *size: its blob's. */
+static int write_index(struct st_store *s, const struct platform_image *v, size_t n,
+		       struct st_store_lease *lease, struct st_digest *digest, size_t *size,
+		       struct st_error **err)
+{
+	st_auto(st_image_index) struct st_image_index *idx = st_image_index_new();
+	for (size_t i = 0; i < n; i++) {
+		const struct st_store_image *img = v[i].img;
+		uint64_t msize = 0;
+		st_autoclose int fd = -1;
+		if (st_store_open_blob(s, img->manifest_digest.str, &fd, &msize, err) < 0)
+			return -1;
+		struct st_image_descriptor d = { .media_type = img->manifest_media_type,
+						 .digest = img->manifest_digest,
+						 .size = (int64_t)msize,
+						 .has_platform = true,
+						 .platform = v[i].platform };
+		st_image_index_add(idx, &d);
+	}
+	struct st_buf b = ST_BUF_INIT;
+	st_image_index_serialize(idx, &b);
+	st_digest_of(b.data, b.len, digest);
+	*size = b.len;
+	int rc = st_store_lease_add(lease, digest->str, err);
+	if (rc == 0)
+		rc = st_store_put_blob(s, b.data, b.len, NULL, err);
+	st_buf_release(&b);
+	return rc;
+}
+
+/* Record every platform's image, and the index 'digest' as listing them. */
+static int record_index(struct st_store *s, const struct platform_image *v, size_t n,
+			const struct st_digest *digest, struct st_error **err)
+{
+	st_autofree const char **manifests = st_xcalloc(n, sizeof(*manifests));
+	for (size_t i = 0; i < n; i++) {
+		if (st_store_image_put(s, v[i].img, NULL, 0, err) < 0)
+			return -1;
+		manifests[i] = v[i].img->manifest_digest.str;
+	}
+	return st_store_edge_add(s, digest->str, ST_STORE_EDGE_CHILD, manifests, n, err);
+}
+
+/* An OCI layout of the index (type=oci), as a tar or a directory. */
+static int export_oci(struct st_store *s, const struct st_builder_output *out,
+		      const struct st_store_image *head, const struct st_digest *index,
+		      char *const *names, size_t nn, struct st_error **err)
+{
+	struct st_archive_save_opts so = {
+		.format = out->tar ? ST_ARCHIVE_OCI_ARCHIVE : ST_ARCHIVE_OCI_DIR,
+		.image = head,
+		.image_names = (const char *const *)names,
+		.n_image_names = nn,
+		.image_index = index,
+	};
+	int rc = out->tar && !strcmp(out->dest, "-") ? st_archive_save_fd(s, &so, out->fd, err)
+						     : st_archive_save_path(s, &so, out->dest, err);
+	return rc < 0 ? st_err_wrap(err, "write '%s'", out->dest) : 0;
+}
+
+/* "linux_arm64_v8": BuildKit's directory of a platform in a local output. New. */
+static char *platform_dir(const char *dest, const struct st_platform *p)
+{
+	return st_xasprintf("%s/%s_%s%s%s", dest, p->os, p->architecture, p->variant[0] ? "_" : "",
+			    p->variant);
+}
+
+int builder_export_platforms(struct st_store *s, const struct st_builder_opts *o,
+			     const struct platform_image *v, size_t n, struct st_store_lease *lease,
+			     char *const *tags, size_t n_tags, struct st_builder_result *res,
+			     struct st_error **err)
+{
+	const struct st_builder_output image = ST_BUILDER_OUTPUT_INIT;
+	const struct st_builder_output *outs = o->n_outputs ? o->outputs : &image;
+	size_t nouts = o->n_outputs ? o->n_outputs : 1;
+	size_t head = primary(v, n);
+	struct st_digest index = { "" };
+	size_t index_size = 0;
+	bool recorded = false;
+	json_t *meta = json_object();
+	st_auto(st_registry) struct st_registry *reg = NULL;
+	int rc = 0;
+	for (size_t k = 0; rc == 0 && k < nouts; k++) {
+		const struct st_builder_output *out = &outs[k];
+		if (out->type == ST_BUILDER_OUTPUT_LOCAL) {
+			for (size_t i = 0; rc == 0 && i < n; i++) {
+				st_autofree char *dir = platform_dir(out->dest, &v[i].platform);
+				if (builder_write_local(s, v[i].img, dir, err) < 0)
+					rc = st_err_wrap(err, "write '%s'", dir);
+			}
+			continue;
+		}
+		if (!index.str[0])
+			rc = write_index(s, v, n, lease, &index, &index_size, err);
+		char *const *names = out->n_names ? out->names : tags;
+		size_t nn = out->n_names ? out->n_names : n_tags;
+		if (rc == 0 && out->type == ST_BUILDER_OUTPUT_OCI) {
+			rc = export_oci(s, out, v[head].img, &index, names, nn, err);
+			continue;
+		}
+		if (rc == 0 && !recorded) {
+			rc = record_index(s, v, n, &index, err);
+			recorded = rc == 0;
+		}
+		for (size_t i = 0; rc == 0 && i < nn; i++)
+			rc = st_store_ref_set(s, names[i], v[head].img->id.str, index.str, err);
+		if (rc == 0 && out->push && !reg && !(reg = st_registry_new(o->registry, err)))
+			rc = -1;
+		for (size_t i = 0; rc == 0 && out->push && i < nn; i++) {
+			st_auto(st_image_ref) struct st_image_ref *ref = NULL;
+			struct st_registry_push_result pr;
+			rc = st_image_ref_parse(names[i], &ref, err);
+			if (rc == 0 && o->progress.fn) {
+				st_autofree char *t = st_xasprintf("pushing %s", names[i]);
+				struct st_builder_event ev = { .type = ST_BUILDER_EVENT_INFO,
+							       .text = t,
+							       .len = strlen(t) };
+				o->progress.fn(o->progress.ctx, &ev);
+			}
+			if (rc == 0 &&
+			    st_registry_push_index(s, reg, index.str, ref, NULL, &pr, err) < 0)
+				rc = st_err_wrap(err, "push '%s'", names[i]);
+		}
+		if (rc == 0 && nn) {
+			struct st_buf all = ST_BUF_INIT;
+			for (size_t i = 0; i < nn; i++)
+				st_buf_addf(&all, "%s%s", i ? "," : "", names[i]);
+			json_object_set_new(meta, "image.name", json_string(all.data));
+			st_buf_release(&all);
+		}
+	}
+	if (rc == 0 && index.str[0]) {
+		json_object_set_new(meta, "containerimage.digest", json_string(index.str));
+		json_object_set_new(meta, "containerimage.descriptor",
+				    json_pack("{s:s, s:s, s:I}", "mediaType", ST_MT_OCI_INDEX,
+					      "digest", index.str, "size", (json_int_t)index_size));
+	}
+	if (rc == 0 && res) {
+		res->has_image = recorded;
+		res->id = v[head].img->id;
+		res->metadata = json_dumps(meta, JSON_INDENT(2) | JSON_SORT_KEYS);
+		if (!res->metadata)
+			abort(); /* jansson fails only without memory */
+	}
+	json_decref(meta);
+	return rc;
+}
