@@ -964,6 +964,46 @@ static int extract_context(struct build *b, struct st_error **err)
 	return 0;
 }
 
+/*
+ * A git URL as the context, as BuildKit takes one: the commit its ref resolves to, checked out
+ * into a temporary directory that is then the context (a stdin tar's is the same), its subdir
+ * if the URL names one. An ssh URL goes through the build's --ssh default.
+ */
+static int git_context(struct build *b, struct st_error **err)
+{
+	struct git_source g;
+	if (builder_git_parse(b->o->context, &g, err) < 0)
+		return -1;
+	const char *sock = g.ssh && b->ssh ? builder_ssh_socket(b->ssh, "default") : NULL;
+	st_autofree char *commit = NULL, *tree = NULL;
+	int rc = 0;
+	if (g.ssh && !sock)
+		rc = st_err(err, ST_E_INVALID,
+			    "an ssh git URL needs an SSH agent: build with --ssh "
+			    "default");
+	if (rc == 0)
+		rc = builder_git_resolve(&g, sock, &commit, err);
+	if (rc == 0 && g.checksum && strncmp(commit, g.checksum, strlen(g.checksum)))
+		rc = st_err(err, ST_E_DIGEST, "checksum mismatch: expected commit %s, got %s",
+			    g.checksum, commit);
+	if (rc == 0)
+		rc = st_store_tmp_mkdir(b->store, &b->ctx_tmp, &b->ctx_tmp_lock, err);
+	bool epoch = b->o->flags & ST_BUILDER_SOURCE_DATE_EPOCH;
+	struct git_checkout_opts co = {
+		.ssh_sock = sock,
+		.keep_git_dir = g.keep_git_dir == 1,
+		.mtime_commit = g.mtime_commit >= 0 ? g.mtime_commit == 1 : epoch,
+	};
+	if (rc == 0)
+		rc = builder_git_checkout(&g, commit, b->ctx_tmp, &co, &tree, err);
+	if (rc == 0)
+		b->ctx_dir = st_steal(&tree);
+	builder_git_source_release(&g);
+	if (rc < 0)
+		return st_err_wrap(err, "build context '%s'", b->o->context);
+	return 0;
+}
+
 static int check_platform(struct build *b, struct st_error **err)
 {
 	st_platform_host(&b->platform);
@@ -1203,8 +1243,13 @@ int st_builder_run(struct st_store *s, const struct st_builder_opts *o,
 				nrefs++;
 		}
 	}
+	/* Before the context: a git context over ssh goes through the agent. */
+	if (rc == 0 && o->n_ssh)
+		rc = builder_ssh_new(o, &b.ssh, err);
 	if (rc == 0) {
-		if (o->context)
+		if (o->context && builder_git_is_url(o->context))
+			rc = git_context(&b, err);
+		else if (o->context)
 			b.ctx_dir = st_xstrdup(o->context);
 		else if (o->context_tar_fd >= 0)
 			rc = extract_context(&b, err);
@@ -1231,8 +1276,6 @@ int st_builder_run(struct st_store *s, const struct st_builder_opts *o,
 		rc = builder_run_check_root(b.df, b.plan, err);
 	if (rc == 0)
 		rc = manifest_annotations(o, &annotations, err);
-	if (rc == 0 && o->n_ssh)
-		rc = builder_ssh_new(o, &b.ssh, err);
 	if (rc == 0 && b.ctx_dir) {
 		rc = st_dockerignore_load(b.ctx_dir, o->dockerfile, &b.ign, err);
 		if (rc == 0 && !check_only) {

@@ -279,7 +279,8 @@ static void env_free(struct git_env *e)
 	st_strv_free(e->v, e->n);
 }
 
-/* The last "fatal:" or "error:" line of git's stderr, else its last line. New. */
+/* git's stderr from its last "fatal:" or "error:" line on (else its last line), on one line.
+ * New. */
 static char *git_reason(const char *text)
 {
 	const char *best = NULL, *last = NULL;
@@ -297,7 +298,15 @@ static char *git_reason(const char *text)
 		return st_xstrdup("it failed without a message");
 	if (!strncmp(r, "fatal: ", 7) || !strncmp(r, "error: ", 7))
 		r += 7;
-	return st_xstrndup(r, strcspn(r, "\n"));
+	struct st_buf b = ST_BUF_INIT;
+	for (; *r; r++)
+		if (*r != '\n')
+			st_buf_add(&b, r, 1);
+		else if (r[1])
+			st_buf_adds(&b, " ");
+	while (b.len && b.data[b.len - 1] == ' ')
+		b.data[--b.len] = '\0';
+	return st_buf_detach(&b, NULL);
 }
 
 /*
@@ -398,7 +407,7 @@ int builder_git_resolve(const struct git_source *g, const char *ssh_sock, char *
 	st_autofree char *out = NULL;
 	const char *args[] = { "ls-remote", "--", g->remote, ref, NULL };
 	if (git_run(ssh_sock, args, &out, err) < 0)
-		return st_err_wrap(err, "'%s'", g->remote);
+		return -1;
 	/* The ref as written, else a branch, else a tag (its commit, for an annotated tag). */
 	st_autofree char *heads = st_xasprintf("refs/heads/%s", ref);
 	st_autofree char *tags = st_xasprintf("refs/tags/%s", ref);
@@ -408,7 +417,7 @@ int builder_git_resolve(const struct git_source *g, const char *ssh_sock, char *
 	for (size_t i = 0; i < sizeof(names) / sizeof(*names) && !*commit; i++)
 		*commit = ls_find(out, names[i]);
 	if (!*commit)
-		return st_err(err, ST_E_NOTFOUND, "'%s': ref '%s' not found", g->remote, ref);
+		return st_err(err, ST_E_NOTFOUND, "ref '%s' not found in the repository", ref);
 	return 0;
 }
 
@@ -504,7 +513,7 @@ int builder_git_checkout(const struct git_source *g, const char *commit, const c
 	if (rc == 0 && o->mtime_commit)
 		rc = commit_time(o->ssh_sock, gitdir, commit, &t, err);
 	if (rc < 0)
-		return st_err_wrap(err, "'%s' at %s", g->remote, commit);
+		return st_err_wrap(err, "commit %s", commit);
 
 	st_autofree char *sub = g->subdir ? st_path_join(work, g->subdir) : st_xstrdup(work);
 	if (g->subdir) {
@@ -516,8 +525,8 @@ int builder_git_checkout(const struct git_source *g, const char *commit, const c
 		if (!real || !real_work || strncmp(real, real_work, wl) || real[wl] != '/' ||
 		    stat(real, &st) < 0 || !S_ISDIR(st.st_mode))
 			return st_err(err, ST_E_NOTFOUND,
-				      "'%s' at %s: subdir '%s' not found (or not a directory)",
-				      g->remote, commit, g->subdir);
+				      "commit %s: subdir '%s' not found (or not a directory)",
+				      commit, g->subdir);
 	}
 	if (normalize(sub, o->mtime_commit, t, err) < 0)
 		return -1;
