@@ -17,6 +17,8 @@ pkgs="$pkgs slirp4netns"
 pkgs="$pkgs openssh-client"
 # ADD of git repositories and git build contexts run git (src/builder/git.c says why not libgit2)
 pkgs="$pkgs git"
+# ... and their tests serve repositories over ssh with an sshd of their own
+pkgs="$pkgs openssh-server"
 # the man page test renders strata's pages with groff and man
 pkgs="$pkgs groff-base man-db"
 export DEBIAN_FRONTEND=noninteractive
