@@ -974,26 +974,27 @@ static int git_context(struct build *b, struct st_error **err)
 	struct git_source g;
 	if (builder_git_parse(b->o->context, &g, err) < 0)
 		return -1;
-	const char *sock = g.ssh && b->ssh ? builder_ssh_socket(b->ssh, "default") : NULL;
-	st_autofree char *commit = NULL, *tree = NULL;
+	bool epoch = b->o->flags & ST_BUILDER_SOURCE_DATE_EPOCH;
+	struct git_opts co = {
+		.ssh_sock = g.ssh && b->ssh ? builder_ssh_socket(b->ssh, "default") : NULL,
+		.keep_git_dir = g.keep_git_dir == 1,
+		.mtime_commit = g.mtime_commit >= 0 ? g.mtime_commit == 1 : epoch,
+	};
+	st_autofree char *commit = NULL, *tree = NULL, *auth = NULL;
 	int rc = 0;
-	if (g.ssh && !sock)
+	if (g.ssh && !co.ssh_sock)
 		rc = st_err(err, ST_E_INVALID,
-			    "an ssh git URL needs an SSH agent: build with --ssh "
-			    "default");
+			    "an ssh git URL needs an SSH agent: build with --ssh default");
 	if (rc == 0)
-		rc = builder_git_resolve(&g, sock, &commit, err);
+		rc = builder_git_auth(b->o, &g, &auth, err);
+	co.auth_header = auth;
+	if (rc == 0)
+		rc = builder_git_resolve(&g, &co, &commit, err);
 	if (rc == 0 && g.checksum && strncmp(commit, g.checksum, strlen(g.checksum)))
 		rc = st_err(err, ST_E_DIGEST, "checksum mismatch: expected commit %s, got %s",
 			    g.checksum, commit);
 	if (rc == 0)
 		rc = st_store_tmp_mkdir(b->store, &b->ctx_tmp, &b->ctx_tmp_lock, err);
-	bool epoch = b->o->flags & ST_BUILDER_SOURCE_DATE_EPOCH;
-	struct git_checkout_opts co = {
-		.ssh_sock = sock,
-		.keep_git_dir = g.keep_git_dir == 1,
-		.mtime_commit = g.mtime_commit >= 0 ? g.mtime_commit == 1 : epoch,
-	};
 	if (rc == 0)
 		rc = builder_git_checkout(&g, commit, b->ctx_tmp, &co, &tree, err);
 	if (rc == 0)

@@ -617,10 +617,13 @@ static int git_source(struct stage_run *r, struct copy_plan *p, const char *url,
 	if (builder_git_parse(url, &p->git, err) < 0)
 		return st_err_wrap(err, "ADD");
 	p->has_git = true;
-	const char *sock;
-	if (git_ssh_sock(r, p, &sock, err) < 0)
+	struct git_opts o = { 0 };
+	st_autofree char *auth = NULL;
+	if (git_ssh_sock(r, p, &o.ssh_sock, err) < 0 ||
+	    builder_git_auth(builder_opts(r), &p->git, &auth, err) < 0)
 		return -1;
-	if (builder_git_resolve(&p->git, sock, &p->git_commit, err) < 0)
+	o.auth_header = auth;
+	if (builder_git_resolve(&p->git, &o, &p->git_commit, err) < 0)
 		return st_err_wrap(err, "ADD %s", url);
 	const char *want[] = { checksum, p->git.checksum };
 	for (size_t i = 0; i < 2; i++)
@@ -639,12 +642,15 @@ static int git_fetch(struct stage_run *r, struct copy_plan *p, struct st_error *
 		return -1;
 	int keep = p->keep_git_dir >= 0 ? p->keep_git_dir : p->git.keep_git_dir;
 	bool epoch = builder_opts(r)->flags & ST_BUILDER_SOURCE_DATE_EPOCH;
-	struct git_checkout_opts o = {
+	struct git_opts o = {
 		.keep_git_dir = keep == 1,
 		.mtime_commit = p->git.mtime_commit >= 0 ? p->git.mtime_commit == 1 : epoch,
 	};
-	if (git_ssh_sock(r, p, &o.ssh_sock, err) < 0)
+	st_autofree char *auth = NULL;
+	if (git_ssh_sock(r, p, &o.ssh_sock, err) < 0 ||
+	    builder_git_auth(builder_opts(r), &p->git, &auth, err) < 0)
 		return -1;
+	o.auth_header = auth;
 	st_autofree char *tree = NULL;
 	if (builder_git_checkout(&p->git, p->git_commit, p->fetch_dir, &o, &tree, err) < 0)
 		return st_err_wrap(err, "ADD %s", p->git_url);

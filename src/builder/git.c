@@ -35,6 +35,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "builder/engine.h"
 #include "runtime/runtime.h"
 #include "util/cleanup.h"
@@ -253,8 +255,8 @@ static void env_add(struct git_env *e, char *kv)
 }
 
 /* The environment git runs in: the process's own (proxies, PATH) without the variables that
- * would point git elsewhere, no configuration files, no prompts, and ssh through 'ssh_sock'. */
-static void env_make(struct git_env *e, const char *ssh_sock)
+ * would point git elsewhere, no configuration files, no prompts, ssh through o's agent. */
+static void env_make(struct git_env *e, const struct git_opts *o)
 {
 	for (char **p = environ; *p; p++)
 		if (strncmp(*p, "GIT_", 4) && strncmp(*p, "SSH_AUTH_SOCK=", 14) &&
@@ -270,8 +272,14 @@ static void env_make(struct git_env *e, const char *ssh_sock)
 	env_add(e, st_xstrdup("GIT_SSH_COMMAND=ssh -F /dev/null -o BatchMode=yes "
 			      "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null "
 			      "-o LogLevel=ERROR"));
-	if (ssh_sock)
-		env_add(e, st_xasprintf("SSH_AUTH_SOCK=%s", ssh_sock));
+	if (o->ssh_sock)
+		env_add(e, st_xasprintf("SSH_AUTH_SOCK=%s", o->ssh_sock));
+	/* The header through the environment, not the command line others can read. */
+	if (o->auth_header) {
+		env_add(e, st_xstrdup("GIT_CONFIG_COUNT=1"));
+		env_add(e, st_xstrdup("GIT_CONFIG_KEY_0=http.extraHeader"));
+		env_add(e, st_xasprintf("GIT_CONFIG_VALUE_0=%s", o->auth_header));
+	}
 }
 
 static void env_free(struct git_env *e)
@@ -313,7 +321,8 @@ static char *git_reason(const char *text)
  * Run git with 'args' (NULL-terminated, after "git"). 0 and *out (may be NULL; new) its
  * stdout on success; ST_E_NET with git's reason when it fails.
  */
-static int git_run(const char *ssh_sock, const char *const *args, char **out, struct st_error **err)
+static int git_run(const struct git_opts *o, const char *const *args, char **out,
+		   struct st_error **err)
 {
 	st_autofree char *git = st_runtime_search_path("git");
 	if (!git)
@@ -326,7 +335,7 @@ static int git_run(const char *ssh_sock, const char *const *args, char **out, st
 	for (size_t i = 0; i < na; i++)
 		argv[i + 1] = (char *)args[i];
 	struct git_env env = { 0 };
-	env_make(&env, ssh_sock);
+	env_make(&env, o);
 	st_autoclose int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 	st_autoclose int ofd = memfd_create("git-stdout", MFD_CLOEXEC);
 	st_autoclose int efd = memfd_create("git-stderr", MFD_CLOEXEC);
@@ -373,6 +382,80 @@ static int git_run(const char *ssh_sock, const char *const *args, char **out, st
 	return st_err(err, ST_E_NET, "git %s: %s", args[0], why);
 }
 
+/* ---- credentials ---- */
+
+/* The host (with its port) of an http(s) remote, or NULL. New. */
+static char *remote_host(const char *remote)
+{
+	if (!has_scheme(remote, "http") && !has_scheme(remote, "https"))
+		return NULL;
+	const char *h = strstr(remote, "://") + 3;
+	size_t n = strcspn(h, "/");
+	const char *at = memchr(h, '@', n);
+	if (at) {
+		n -= (size_t)(at + 1 - h);
+		h = at + 1;
+	}
+	return st_xstrndup(h, n);
+}
+
+/* The content of the build's secret 'id': 1 and *out (new), or 0 when there is none. */
+static int secret_get(const struct st_builder_opts *bo, const char *id, char **out,
+		      struct st_error **err)
+{
+	for (size_t i = 0; i < bo->n_secrets; i++) {
+		const struct st_builder_secret *sc = &bo->secrets[i];
+		if (strcmp(sc->id, id))
+			continue;
+		if (!sc->src) {
+			*out = st_xstrdup(sc->value ? sc->value : "");
+			return 1;
+		}
+		struct st_buf b = ST_BUF_INIT;
+		if (st_read_file(sc->src, &b, err) < 0)
+			return st_err_wrap(err, "secret '%s'", id);
+		*out = st_buf_detach(&b, NULL);
+		return 1;
+	}
+	return 0;
+}
+
+/* The secret 'name.<host>', else 'name': 1 and *out (new), or 0. */
+static int secret_for_host(const struct st_builder_opts *bo, const char *name, const char *host,
+			   char **out, struct st_error **err)
+{
+	st_autofree char *id = st_xasprintf("%s.%s", name, host);
+	int rc = secret_get(bo, id, out, err);
+	return rc ? rc : secret_get(bo, name, out, err);
+}
+
+int builder_git_auth(const struct st_builder_opts *bo, const struct git_source *g, char **out,
+		     struct st_error **err)
+{
+	*out = NULL;
+	st_autofree char *host = remote_host(g->remote);
+	if (!host)
+		return 0;
+	st_autofree char *v = NULL;
+	int rc = secret_for_host(bo, "GIT_AUTH_HEADER", host, &v, err);
+	if (rc < 0)
+		return -1;
+	if (rc) {
+		*out = st_xasprintf("Authorization: %s", v);
+		return 0;
+	}
+	rc = secret_for_host(bo, "GIT_AUTH_TOKEN", host, &v, err);
+	if (rc <= 0)
+		return rc;
+	v[strcspn(v, "\r\n")] = '\0';
+	st_autofree char *plain = st_xasprintf("x-access-token:%s", v);
+	size_t n = strlen(plain);
+	st_autofree unsigned char *b64 = st_xcalloc(4 * ((n + 2) / 3) + 1, 1);
+	EVP_EncodeBlock(b64, (const unsigned char *)plain, (int)n);
+	*out = st_xasprintf("Authorization: basic %s", (char *)b64);
+	return 0;
+}
+
 /* ---- resolving a ref ---- */
 
 static bool is_commit_sha(const char *s)
@@ -395,7 +478,7 @@ static char *ls_find(const char *out, const char *name)
 	return NULL;
 }
 
-int builder_git_resolve(const struct git_source *g, const char *ssh_sock, char **commit,
+int builder_git_resolve(const struct git_source *g, const struct git_opts *o, char **commit,
 			struct st_error **err)
 {
 	*commit = NULL;
@@ -406,7 +489,7 @@ int builder_git_resolve(const struct git_source *g, const char *ssh_sock, char *
 	const char *ref = g->ref ? g->ref : "HEAD";
 	st_autofree char *out = NULL;
 	const char *args[] = { "ls-remote", "--", g->remote, ref, NULL };
-	if (git_run(ssh_sock, args, &out, err) < 0)
+	if (git_run(o, args, &out, err) < 0)
 		return -1;
 	/* The ref as written, else a branch, else a tag (its commit, for an annotated tag). */
 	st_autofree char *heads = st_xasprintf("refs/heads/%s", ref);
@@ -424,13 +507,13 @@ int builder_git_resolve(const struct git_source *g, const char *ssh_sock, char *
 /* ---- checking a commit out ---- */
 
 /* The commit's committer time, seconds since the epoch. */
-static int commit_time(const char *ssh_sock, const char *gitdir, const char *commit, int64_t *out,
-		       struct st_error **err)
+static int commit_time(const struct git_opts *o, const char *gitdir, const char *commit,
+		       int64_t *out, struct st_error **err)
 {
 	st_autofree char *gd = st_xasprintf("--git-dir=%s", gitdir);
 	st_autofree char *text = NULL;
 	const char *args[] = { gd, "show", "-s", "--format=%ct", commit, NULL };
-	if (git_run(ssh_sock, args, &text, err) < 0)
+	if (git_run(o, args, &text, err) < 0)
 		return -1;
 	*out = strtoll(text, NULL, 10);
 	return 0;
@@ -472,7 +555,7 @@ static int normalize(const char *path, bool set_time, int64_t t, struct st_error
 }
 
 int builder_git_checkout(const struct git_source *g, const char *commit, const char *dir,
-			 const struct git_checkout_opts *o, char **tree, struct st_error **err)
+			 const struct git_opts *o, char **tree, struct st_error **err)
 {
 	*tree = NULL;
 	st_autofree char *work = st_path_join(dir, "tree");
@@ -483,35 +566,35 @@ int builder_git_checkout(const struct git_source *g, const char *commit, const c
 	if (st_mkdir_p(work, 0755, err) < 0)
 		return -1;
 	const char *init[] = { "init", "-q", "--bare", gitdir, NULL };
-	int rc = git_run(o->ssh_sock, init, NULL, err);
+	int rc = git_run(o, init, NULL, err);
 	/* The commit alone: a server speaking protocol v2 hands out any commit it has. An older
 	 * one gets the ref instead, whose history holds the commit. */
 	const char *fetch[] = { gd,   "fetch",	 "-q",	 "--no-tags", "--depth=1",
 				"--", g->remote, commit, NULL };
-	if (rc == 0 && git_run(o->ssh_sock, fetch, NULL, err) < 0) {
+	if (rc == 0 && git_run(o, fetch, NULL, err) < 0) {
 		if (!g->ref || is_commit_sha(g->ref)) {
 			rc = -1;
 		} else {
 			st_error_clear(err);
 			const char *ffetch[] = { gd,   "fetch",	  "-q",	  "--no-tags",
 						 "--", g->remote, g->ref, NULL };
-			rc = git_run(o->ssh_sock, ffetch, NULL, err);
+			rc = git_run(o, ffetch, NULL, err);
 		}
 	}
 	const char *bare[] = { gd, "config", "core.bare", "false", NULL };
 	if (rc == 0 && o->keep_git_dir)
-		rc = git_run(o->ssh_sock, bare, NULL, err);
+		rc = git_run(o, bare, NULL, err);
 	const char *co[] = { gd, wt, "checkout", "-q", "--detach", commit, NULL };
 	if (rc == 0)
-		rc = git_run(o->ssh_sock, co, NULL, err);
+		rc = git_run(o, co, NULL, err);
 	if (rc == 0 && o->keep_git_dir) {
 		/* What a clone would hold: the remote, for `git fetch` in a later step. */
 		const char *origin[] = { gd, "remote", "add", "origin", g->remote, NULL };
-		rc = git_run(o->ssh_sock, origin, NULL, err);
+		rc = git_run(o, origin, NULL, err);
 	}
 	int64_t t = 0;
 	if (rc == 0 && o->mtime_commit)
-		rc = commit_time(o->ssh_sock, gitdir, commit, &t, err);
+		rc = commit_time(o, gitdir, commit, &t, err);
 	if (rc < 0)
 		return st_err_wrap(err, "commit %s", commit);
 

@@ -99,24 +99,31 @@ bool builder_git_is_url(const char *s);
 /* Parse a git URL; *out is new (builder_git_source_release()). ST_E_INVALID naming the URL. */
 int builder_git_parse(const char *s, struct git_source *out, struct st_error **err);
 void builder_git_source_release(struct git_source *g);
+struct git_opts {
+	const char *ssh_sock;	 /* the agent ssh uses; NULL: none */
+	const char *auth_header; /* "Authorization: ..." sent to an http(s) remote; NULL: none */
+	bool keep_git_dir;	 /* the tree keeps its .git */
+	bool mtime_commit;	 /* every entry gets the commit's time, not the checkout's */
+};
+/*
+ * The Authorization header for 'g' from the build's secrets, as BuildKit takes them:
+ * GIT_AUTH_HEADER.<host> or GIT_AUTH_HEADER (the whole value), else GIT_AUTH_TOKEN.<host> or
+ * GIT_AUTH_TOKEN (basic, as user x-access-token). *out is new, NULL when there is none.
+ */
+int builder_git_auth(const struct st_builder_opts *bo, const struct git_source *g, char **out,
+		     struct st_error **err);
 /*
  * The commit g->ref names on the remote (ls-remote; a full commit sha as it is). *commit is
- * new. ST_E_NOTFOUND for a ref the remote lacks, ST_E_NET for a remote git cannot reach, each
- * naming the remote. 'ssh_sock' (may be NULL): the agent ssh uses.
+ * new. ST_E_NOTFOUND for a ref the remote lacks, ST_E_NET for a remote git cannot reach.
  */
-int builder_git_resolve(const struct git_source *g, const char *ssh_sock, char **commit,
+int builder_git_resolve(const struct git_source *g, const struct git_opts *o, char **commit,
 			struct st_error **err);
-struct git_checkout_opts {
-	const char *ssh_sock;
-	bool keep_git_dir; /* the tree keeps its .git */
-	bool mtime_commit; /* every entry gets the commit's time, not the checkout's */
-};
 /*
  * Fetch 'commit' of 'g' into the empty directory 'dir' and check it out there; *tree (new) is
  * the checked-out directory to copy (g->subdir of it). ST_E_NOTFOUND for a missing subdir.
  */
 int builder_git_checkout(const struct git_source *g, const char *commit, const char *dir,
-			 const struct git_checkout_opts *o, char **tree, struct st_error **err);
+			 const struct git_opts *o, char **tree, struct st_error **err);
 
 /* ---- the state of a stage between steps -------------------------------------------------- */
 

@@ -23,6 +23,7 @@ setup_file() {
 	git -C "$src" tag v1
 	git -C "$src" tag -a -m annotated v1a
 	git clone -q --bare "$src" "$GIT_SRV/repo.git"
+	git clone -q --bare "$src" "$GIT_SRV/private/repo.git"
 	export COMMIT1
 	COMMIT1=$(git -C "$src" rev-parse HEAD)
 	export GIT_SRC=$src
@@ -33,7 +34,7 @@ setup_file() {
 		--reuseaddr >"$BATS_FILE_TMPDIR/daemon.log" 2>&1 3>&- &
 	export DAEMON_PID=$!
 	export GITD=git://127.0.0.1:$port
-	python3 "$BATS_TEST_DIRNAME/fixtures/git-http-server.py" "$GIT_SRV" \
+	GIT_HTTP_TOKEN=test-token python3 "$BATS_TEST_DIRNAME/fixtures/git-http-server.py" "$GIT_SRV" \
 		"$BATS_FILE_TMPDIR/http.port" 3>&- &
 	export HTTP_PID=$!
 	local i
@@ -180,6 +181,18 @@ image_modes() {
 	[ -z "$output" ]
 }
 
+@test "ADD over HTTP with the GIT_AUTH_TOKEN secret, as BuildKit sends it" {
+	build_df 'FROM scratch\nADD %s/private/repo.git#main:sub /s\n' "$GITH"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"ADD $GITH/private/repo.git#main:sub: git ls-remote:"* ]]
+	TOKEN=test-token run strata build --secret id=GIT_AUTH_TOKEN,env=TOKEN -t git:t "$CTX"
+	[ "$status" -eq 0 ]
+	run image_cat git:t s/d/f
+	[ "$output" = "deep" ]
+	run strata history --no-trunc git:t
+	[[ "$output" != *"test-token"* ]]
+}
+
 @test "build with a git URL as the context: git:// and http, a subdir, errors naming the URL" {
 	run strata build -t ctx:git "$GITD/repo.git#main:ctxdir"
 	[ "$status" -eq 0 ]
@@ -194,4 +207,41 @@ image_modes() {
 	[[ "$output" == *"build context '$GITD/repo.git#nope': ref 'nope' not found"* ]]
 	run strata images -q ctx:bad
 	[ -z "$output" ]
+}
+
+@test "ADD over ssh, through the build's --ssh agent, with the test's own sshd" {
+	local d=$BATS_TEST_TMPDIR/sshd port
+	mkdir -p "$d" /run/sshd
+	ssh-keygen -q -t ed25519 -N '' -f "$d/hostkey"
+	ssh-keygen -q -t ed25519 -N '' -f "$d/userkey"
+	cp "$d/userkey.pub" "$d/authorized_keys"
+	port=$(free_port)
+	cat >"$d/sshd_config" <<CONF
+Port $port
+ListenAddress 127.0.0.1
+HostKey $d/hostkey
+AuthorizedKeysFile $d/authorized_keys
+PidFile $d/sshd.pid
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+PermitRootLogin prohibit-password
+StrictModes no
+CONF
+	/usr/sbin/sshd -D -e -f "$d/sshd_config" >"$d/log" 2>&1 3>&- &
+	SSHD_PID=$!
+	# scp-like "git@host:path" has no port: the URL form with one reaches the test's sshd.
+	printf 'FROM scratch\nADD ssh://root@127.0.0.1:%s%s/repo.git#main:sub /s\n' "$port" "$GIT_SRV" \
+		>"$CTX/Dockerfile"
+	run strata build --progress=plain --ssh "default=$d/userkey" -t git:t "$CTX"
+	[ "$status" -eq 0 ]
+	run image_cat git:t s/d/f
+	[ "$output" = "deep" ]
+}
+
+teardown() {
+	if [ -n "${SSHD_PID:-}" ]; then
+		kill "$SSHD_PID" 2>/dev/null || true
+		wait "$SSHD_PID" 2>/dev/null || true
+	fi
 }
