@@ -47,6 +47,7 @@ struct build {
 	struct builder_ssh *ssh;
 	char *df_name;
 	char *df_key; /* the Dockerfile in explanation keys: its real path when -f named one */
+	char *git_df; /* -f with a git context: the file in the checkout */
 	const struct st_buf *df_text;
 	struct st_platform platform;
 	struct stage_slot *slots; /* one per Dockerfile stage */
@@ -410,8 +411,12 @@ static char *step_title(struct stage_run *r, size_t pos, const char *text)
 static char *position_key(struct stage_run *r, size_t pos)
 {
 	struct build *b = r->b;
-	return st_xasprintf("%s\n%s\n%zu\n%zu", b->have_ctx ? b->ctx.root : "-",
-			    b->df_key ? b->df_key : b->df_name, r->stage->index, pos);
+	/* A git context is checked out afresh each time: its place is its URL. */
+	const char *ctx = !b->have_ctx			? "-"
+			  : b->ctx_tmp && b->o->context ? b->o->context
+							: b->ctx.root;
+	const char *df = b->df_key ? b->df_key : b->df_name;
+	return st_xasprintf("%s\n%s\n%zu\n%zu", ctx, df, r->stage->index, pos);
 }
 
 static bool no_cache_for(struct build *b, const struct st_dockerfile_stage *stage)
@@ -940,12 +945,13 @@ static int read_dockerfile(struct build *b, struct st_buf *text, struct st_error
 		b->df_name = st_xstrdup("Dockerfile");
 		return 0;
 	}
-	st_autofree char *path =
-	    o->dockerfile ? st_xstrdup(o->dockerfile) : st_path_join(b->ctx_dir, "Dockerfile");
+	st_autofree char *path = b->git_df	 ? st_xstrdup(b->git_df)
+				 : o->dockerfile ? st_xstrdup(o->dockerfile)
+						 : st_path_join(b->ctx_dir, "Dockerfile");
 	if (st_read_file(path, text, err) < 0)
 		return st_err_wrap(err, "read Dockerfile");
 	b->df_name = st_xstrdup(o->dockerfile ? o->dockerfile : "Dockerfile");
-	if (o->dockerfile)
+	if (o->dockerfile && !b->git_df)
 		b->df_key = realpath(o->dockerfile, NULL);
 	return 0;
 }
@@ -999,6 +1005,9 @@ static int git_context(struct build *b, struct st_error **err)
 		rc = builder_git_checkout(&g, commit, b->ctx_tmp, &co, &tree, err);
 	if (rc == 0)
 		b->ctx_dir = st_steal(&tree);
+	/* As BuildKit reads it, -f names a file of the repository. */
+	if (rc == 0 && b->o->dockerfile)
+		b->git_df = st_path_join(b->ctx_dir, b->o->dockerfile);
 	builder_git_source_release(&g);
 	if (rc < 0)
 		return st_err_wrap(err, "build context '%s'", b->o->context);
@@ -1062,6 +1071,7 @@ static void build_release(struct build *b)
 	builder_named_free(b->named);
 	builder_ssh_free(b->ssh);
 	free(b->df_key);
+	free(b->git_df);
 	free(b->hint);
 	pthread_mutex_destroy(&b->lock);
 	pthread_cond_destroy(&b->cond);
@@ -1278,10 +1288,11 @@ int st_builder_run(struct st_store *s, const struct st_builder_opts *o,
 	if (rc == 0)
 		rc = manifest_annotations(o, &annotations, err);
 	if (rc == 0 && b.ctx_dir) {
-		rc = st_dockerignore_load(b.ctx_dir, o->dockerfile, &b.ign, err);
+		const char *df = b.git_df ? b.git_df : o->dockerfile;
+		rc = st_dockerignore_load(b.ctx_dir, df, &b.ign, err);
 		if (rc == 0 && !check_only) {
-			rc = builder_ctx_open(s, b.ctx_dir, o->dockerfile, b.ign, b.ctx_tmp == NULL,
-					      &b.ctx, err);
+			rc = builder_ctx_open(s, b.ctx_dir, df, b.ign, b.ctx_tmp == NULL, &b.ctx,
+					      err);
 			b.have_ctx = rc == 0;
 		}
 	}

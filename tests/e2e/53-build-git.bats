@@ -18,6 +18,7 @@ setup_file() {
 	tar -cf "$src/keep.tar" -C "$src" a.txt
 	printf 'FROM scratch\nCOPY . /ctx/\n' >"$src/ctxdir/Dockerfile"
 	echo from-context >"$src/ctxdir/data"
+	printf 'FROM scratch\nCOPY data /alt-data\n' >"$src/ctxdir/alt.Dockerfile"
 	git -C "$src" add -A
 	GIT_COMMITTER_DATE='2001-02-03T04:05:06Z' git -C "$src" commit -q -m one
 	git -C "$src" tag v1
@@ -145,13 +146,16 @@ image_modes() {
 	git clone -q --bare "$GIT_SRC" "$GIT_SRV/moving.git"
 	build_df 'FROM scratch\nADD %s/moving.git#main /r\n' "$GITD"
 	[ "$status" -eq 0 ]
+	run strata build -t ctx:moving "$GITD/moving.git#main:ctxdir"
+	[ "$status" -eq 0 ]
 	run strata build --progress=plain -t git:t "$CTX"
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"CACHED"* ]]
 	local work=$BATS_TEST_TMPDIR/work
 	git clone -q "$GIT_SRV/moving.git" "$work"
 	echo two >"$work/b.txt"
-	git -C "$work" add b.txt
+	echo changed >"$work/ctxdir/data"
+	git -C "$work" add b.txt ctxdir/data
 	git -C "$work" -c user.email=t@example.com -c user.name=test commit -q -m two
 	git -C "$work" push -q origin main
 	local new
@@ -161,6 +165,10 @@ image_modes() {
 	[[ "$output" == *"git $GITD/moving.git moved from commit $COMMIT1 to $new"* ]]
 	run image_cat git:t r/b.txt
 	[ "$output" = "two" ]
+	# A git context is the same place from one checkout to the next: its misses say why.
+	run strata build --progress=plain -t ctx:moving "$GITD/moving.git#main:ctxdir"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"cache miss: file data changed"* ]]
 }
 
 @test "ADD of a ref, a subdir or a host that does not exist: an error naming it, nothing stored" {
@@ -193,15 +201,16 @@ image_modes() {
 	[[ "$output" != *"test-token"* ]]
 }
 
-@test "build with a git URL as the context: git:// and http, a subdir, errors naming the URL" {
+@test "build with a git URL as the context: git:// and http, a subdir, -f, errors naming the URL" {
 	run strata build -t ctx:git "$GITD/repo.git#main:ctxdir"
 	[ "$status" -eq 0 ]
 	run image_cat ctx:git ctx/data
 	[ "$output" = "from-context" ]
-	run strata build -t ctx:http "$GITH/repo.git?branch=main&subdir=ctxdir"
+	# -f names a file of the repository (of its subdir), as BuildKit reads it.
+	run strata build -f alt.Dockerfile -t ctx:http "$GITH/repo.git?branch=main&subdir=ctxdir"
 	[ "$status" -eq 0 ]
-	run image_list ctx:http
-	[[ "$output" == *"ctx/Dockerfile"* ]]
+	run image_cat ctx:http alt-data
+	[ "$output" = "from-context" ]
 	run strata build -t ctx:bad "$GITD/repo.git#nope"
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"build context '$GITD/repo.git#nope': ref 'nope' not found"* ]]
