@@ -610,6 +610,9 @@ int builder_git_checkout(const struct git_source *g, const char *commit, const c
 			return st_err(err, ST_E_NOTFOUND,
 				      "commit %s: subdir '%s' not found (or not a directory)",
 				      commit, g->subdir);
+		/* A subdir that is a link: what it leads to is what is copied. */
+		free(sub);
+		sub = st_steal(&real);
 	}
 	if (normalize(sub, o->mtime_commit, t, err) < 0)
 		return -1;
