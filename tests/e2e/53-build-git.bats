@@ -14,6 +14,7 @@ setup_file() {
 	echo deep >"$src/sub/d/f"
 	printf '#!/bin/sh\necho run\n' >"$src/run.sh"
 	chmod 755 "$src/run.sh"
+	ln -s sub/d "$src/linkdir"
 	# A tar in the tree stays a file: ADD unpacks local archives, never a repository's.
 	tar -cf "$src/keep.tar" -C "$src" a.txt
 	printf 'FROM scratch\nCOPY . /ctx/\n' >"$src/ctxdir/Dockerfile"
@@ -79,7 +80,8 @@ image_modes() {
 }
 
 @test "ADD git:// at a branch with a subdir: its files, with git's modes, root's, and no .git" {
-	build_df 'FROM scratch\nADD %s/repo.git#main:sub /src\nADD %s/repo.git#main /all\n' "$GITD" "$GITD"
+	build_df 'FROM scratch\nADD %s/repo.git#main:sub /src\nADD %s/repo.git#main /all\nADD %s/repo.git#main:linkdir /l\n' \
+		"$GITD" "$GITD" "$GITD"
 	[ "$status" -eq 0 ]
 	run image_modes git:t
 	[ "$status" -eq 0 ]
@@ -89,6 +91,8 @@ image_modes() {
 	[[ "$output" == *"-rwxr-xr-x 0/0 all/run.sh"* ]]
 	[[ "$output" == *"-rw-r--r-- 0/0 all/a.txt"* ]]
 	[[ "$output" == *"-rw-r--r-- 0/0 all/keep.tar"* ]]
+	[[ "$output" == *"lrwxrwxrwx 0/0 all/linkdir"* ]]
+	[[ "$output" == *"-rw-r--r-- 0/0 l/f"* ]]
 	[[ "$output" != *".git"* ]]
 }
 
