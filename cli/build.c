@@ -59,10 +59,11 @@ struct build_cli_opts {
 };
 
 static const char usage_text[] =
-    "Usage: strata build [OPTIONS] PATH|-\n\n"
+    "Usage: strata build [OPTIONS] PATH|URL|-\n\n"
     "Build an image from a Dockerfile\n\n"
     "With -, stdin holds a tar of the context (plain or compressed), or a Dockerfile and no\n"
-    "context.\n\n"
+    "context. A git URL (https://host/repo.git#ref:subdir, git://..., git@host:repo.git) is\n"
+    "checked out as the context.\n\n"
     "Options:\n"
     "      --add-host list           Add a custom host-to-IP mapping (host:ip; ip may be "
     "host-gateway)\n"
@@ -618,7 +619,7 @@ static int parse_flags(struct st_cli *cli, int argc, char **argv, struct build_c
 		}
 	}
 	if (argc - optind != 1)
-		return st_cli_usage(err, "\"build\" requires exactly 1 argument: PATH|-");
+		return st_cli_usage(err, "\"build\" requires exactly 1 argument: PATH|URL|-");
 	if (finish_outputs(o, err) < 0)
 		return -1;
 	o->context = argv[optind];

@@ -15,6 +15,10 @@ fi
 pkgs="$pkgs slirp4netns"
 # --ssh with a key file runs ssh-agent and ssh-add; the tests make keys with ssh-keygen
 pkgs="$pkgs openssh-client"
+# ADD of git repositories and git build contexts run git (src/builder/git.c says why not libgit2)
+pkgs="$pkgs git"
+# ... and their tests serve repositories over ssh with an sshd of their own
+pkgs="$pkgs openssh-server"
 # the man page test renders strata's pages with groff and man
 pkgs="$pkgs groff-base man-db"
 # RUN for another architecture runs under QEMU user emulation, registered with binfmt_misc

@@ -47,6 +47,7 @@ struct build {
 	struct builder_ssh *ssh;
 	char *df_name;
 	char *df_key; /* the Dockerfile in explanation keys: its real path when -f named one */
+	char *git_df; /* -f with a git context: the file in the checkout */
 	const struct st_buf *df_text;
 	struct st_platform platform;	   /* the target: TARGETPLATFORM */
 	struct st_platform build_platform; /* the host: BUILDPLATFORM */
@@ -424,8 +425,12 @@ static char *step_title(struct stage_run *r, size_t pos, const char *text)
 static char *position_key(struct stage_run *r, size_t pos)
 {
 	struct build *b = r->b;
-	return st_xasprintf("%s\n%s\n%zu\n%zu", b->have_ctx ? b->ctx.root : "-",
-			    b->df_key ? b->df_key : b->df_name, r->stage->index, pos);
+	/* A git context is checked out afresh each time: its place is its URL. */
+	const char *ctx = !b->have_ctx			? "-"
+			  : b->ctx_tmp && b->o->context ? b->o->context
+							: b->ctx.root;
+	const char *df = b->df_key ? b->df_key : b->df_name;
+	return st_xasprintf("%s\n%s\n%zu\n%zu", ctx, df, r->stage->index, pos);
 }
 
 static bool no_cache_for(struct build *b, const struct st_dockerfile_stage *stage)
@@ -995,12 +1000,13 @@ static int read_dockerfile(struct build *b, struct st_buf *text, struct st_error
 		b->df_name = st_xstrdup("Dockerfile");
 		return 0;
 	}
-	st_autofree char *path =
-	    o->dockerfile ? st_xstrdup(o->dockerfile) : st_path_join(b->ctx_dir, "Dockerfile");
+	st_autofree char *path = b->git_df	 ? st_xstrdup(b->git_df)
+				 : o->dockerfile ? st_xstrdup(o->dockerfile)
+						 : st_path_join(b->ctx_dir, "Dockerfile");
 	if (st_read_file(path, text, err) < 0)
 		return st_err_wrap(err, "read Dockerfile");
 	b->df_name = st_xstrdup(o->dockerfile ? o->dockerfile : "Dockerfile");
-	if (o->dockerfile)
+	if (o->dockerfile && !b->git_df)
 		b->df_key = realpath(o->dockerfile, NULL);
 	return 0;
 }
@@ -1016,6 +1022,50 @@ static int extract_context(struct build *b, struct st_error **err)
 	if (st_layer_extract(st_layer_source_fd(&fd), b->ctx_tmp, &eo, NULL, err) < 0)
 		return st_err_wrap(err, "read build context from stdin");
 	b->ctx_dir = st_xstrdup(b->ctx_tmp);
+	return 0;
+}
+
+/*
+ * A git URL as the context, as BuildKit takes one: the commit its ref resolves to, checked out
+ * into a temporary directory that is then the context (a stdin tar's is the same), its subdir
+ * if the URL names one. An ssh URL goes through the build's --ssh default.
+ */
+static int git_context(struct build *b, struct st_error **err)
+{
+	struct git_source g;
+	if (builder_git_parse(b->o->context, &g, err) < 0)
+		return -1;
+	bool epoch = b->o->flags & ST_BUILDER_SOURCE_DATE_EPOCH;
+	struct git_opts co = {
+		.ssh_sock = g.ssh && b->ssh ? builder_ssh_socket(b->ssh, "default") : NULL,
+		.keep_git_dir = g.keep_git_dir == 1,
+		.mtime_commit = g.mtime_commit >= 0 ? g.mtime_commit == 1 : epoch,
+	};
+	st_autofree char *commit = NULL, *tree = NULL, *auth = NULL;
+	int rc = 0;
+	if (g.ssh && !co.ssh_sock)
+		rc = st_err(err, ST_E_INVALID,
+			    "an ssh git URL needs an SSH agent: build with --ssh default");
+	if (rc == 0)
+		rc = builder_git_auth(b->o, &g, &auth, err);
+	co.auth_header = auth;
+	if (rc == 0)
+		rc = builder_git_resolve(&g, &co, &commit, err);
+	if (rc == 0 && g.checksum && strncmp(commit, g.checksum, strlen(g.checksum)))
+		rc = st_err(err, ST_E_DIGEST, "checksum mismatch: expected commit %s, got %s",
+			    g.checksum, commit);
+	if (rc == 0)
+		rc = st_store_tmp_mkdir(b->store, &b->ctx_tmp, &b->ctx_tmp_lock, err);
+	if (rc == 0)
+		rc = builder_git_checkout(&g, commit, b->ctx_tmp, &co, &tree, err);
+	if (rc == 0)
+		b->ctx_dir = st_steal(&tree);
+	/* As BuildKit reads it, -f names a file of the repository. */
+	if (rc == 0 && b->o->dockerfile)
+		b->git_df = st_path_join(b->ctx_dir, b->o->dockerfile);
+	builder_git_source_release(&g);
+	if (rc < 0)
+		return st_err_wrap(err, "build context '%s'", b->o->context);
 	return 0;
 }
 
@@ -1057,6 +1107,7 @@ static void build_release(struct build *b)
 	builder_named_free(b->named);
 	builder_ssh_free(b->ssh);
 	free(b->df_key);
+	free(b->git_df);
 	free(b->hint);
 	pthread_mutex_destroy(&b->lock);
 	pthread_cond_destroy(&b->cond);
@@ -1269,8 +1320,13 @@ static int build_one(struct st_store *s, const struct st_builder_opts *o,
 				nrefs++;
 		}
 	}
+	/* Before the context: a git context over ssh goes through the agent. */
+	if (rc == 0 && o->n_ssh)
+		rc = builder_ssh_new(o, &b.ssh, err);
 	if (rc == 0) {
-		if (o->context)
+		if (o->context && builder_git_is_url(o->context))
+			rc = git_context(&b, err);
+		else if (o->context)
 			b.ctx_dir = st_xstrdup(o->context);
 		else if (o->context_tar_fd >= 0)
 			rc = extract_context(&b, err);
@@ -1300,13 +1356,12 @@ static int build_one(struct st_store *s, const struct st_builder_opts *o,
 		rc = builder_run_check_root(b.df, b.plan, err);
 	if (rc == 0)
 		rc = manifest_annotations(o, &annotations, err);
-	if (rc == 0 && o->n_ssh)
-		rc = builder_ssh_new(o, &b.ssh, err);
 	if (rc == 0 && b.ctx_dir) {
-		rc = st_dockerignore_load(b.ctx_dir, o->dockerfile, &b.ign, err);
+		const char *df = b.git_df ? b.git_df : o->dockerfile;
+		rc = st_dockerignore_load(b.ctx_dir, df, &b.ign, err);
 		if (rc == 0 && !check_only) {
-			rc = builder_ctx_open(s, b.ctx_dir, o->dockerfile, b.ign, b.ctx_tmp == NULL,
-					      &b.ctx, err);
+			rc = builder_ctx_open(s, b.ctx_dir, df, b.ign, b.ctx_tmp == NULL, &b.ctx,
+					      err);
 			b.have_ctx = rc == 0;
 		}
 	}

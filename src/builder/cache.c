@@ -234,6 +234,12 @@ static char *files_diff(const char *old, const char *cur)
 			return st_xasprintf("file %.*s was removed", (int)pa, sa + 1);
 		}
 		if ((size_t)(sa - a) != (size_t)(sb - b) || memcmp(a, b, (size_t)(sa - a)) != 0) {
+			/* "<commit>:git <remote>": the ref now names another commit. */
+			if (sa - a > 4 && sb - b > 4 && !memcmp(sa - 4, ":git", 4) &&
+			    !memcmp(sb - 4, ":git", 4))
+				return st_xasprintf("git %.*s moved from commit %.*s to %.*s",
+						    (int)pb, sb + 1, (int)(sa - a - 4), a,
+						    (int)(sb - b - 4), b);
 			/* "<digest>:stage /out/app from stage build": the line names itself. */
 			bool named = sb - b > 6 &&
 				     (!memcmp(sb - 6, ":stage", 6) || !memcmp(sb - 6, ":image", 6));

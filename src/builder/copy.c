@@ -14,7 +14,9 @@
  * inside a copied directory stay links.
  *
  * ADD also takes http(s) URLs (fetch.c): the file is named after the URL, written 0600 with the
- * Last-Modified time, and not unpacked unless --unpack=true; --checksum verifies it. Hardlinks
+ * Last-Modified time, and not unpacked unless --unpack=true; --checksum verifies it. And git
+ * repositories (git.c): the tree of the commit the ref resolves to, copied into the destination
+ * as a directory is; --checksum then names the commit (or a prefix of it). Hardlinks
  * among the sources stay hardlinks; --chmod takes octal or chmod(1) symbolic modes; heredoc
  * bodies are expanded unless their delimiter is quoted.
  */
@@ -81,7 +83,12 @@ struct copy_plan {
 	int unpack;   /* ADD --unpack: -1 when not given (local archives unpack, URLs do not) */
 	bool has_checksum;
 	struct st_digest checksum; /* ADD --checksum */
-	char *fetch_dir;	   /* URLs are downloaded here (store tmp/, locked) */
+	bool has_git;		   /* ADD of a git repository, its only source */
+	struct git_source git;
+	char *git_url;	  /* as written */
+	char *git_commit; /* what its ref resolved to when the step was keyed */
+	int keep_git_dir; /* ADD --keep-git-dir: -1 when not given */
+	char *fetch_dir;  /* URLs are downloaded here (store tmp/, locked) */
 	int fetch_lock;
 	char link_base[ST_DIGEST_HEX_LEN + 1]; /* --link: the key's part known before running */
 	char *created_by;
@@ -115,6 +122,9 @@ void builder_copy_plan_free(struct copy_plan *p)
 	free(p->chown);
 	free(p->chmod);
 	free(p->created_by);
+	builder_git_source_release(&p->git);
+	free(p->git_url);
+	free(p->git_commit);
 	if (p->fetch_dir && st_rm_rf(p->fetch_dir, &e) < 0)
 		st_error_clear(&e);
 	free(p->fetch_dir);
@@ -693,6 +703,76 @@ static int url_source(struct stage_run *r, struct copy_plan *p, const char *url,
 	return 0;
 }
 
+/* The agent an ssh git URL goes through: the build's --ssh default, as BuildKit's. */
+static int git_ssh_sock(struct stage_run *r, const struct copy_plan *p, const char **sock,
+			struct st_error **err)
+{
+	*sock = NULL;
+	if (!p->git.ssh)
+		return 0;
+	const struct builder_ssh *ssh = builder_ssh_of(r);
+	*sock = ssh ? builder_ssh_socket(ssh, "default") : NULL;
+	if (!*sock)
+		return st_err(err, ST_E_INVALID,
+			      "ADD %s: an ssh git URL needs an SSH agent: build with --ssh default",
+			      p->git_url);
+	return 0;
+}
+
+/*
+ * A git repository. Its ref is resolved now, on every build, as BuildKit does: the key holds
+ * the commit, so a branch that moved misses (and the explanation names both commits), and an
+ * unchanged one hits without fetching anything. The tree is fetched when the step runs.
+ */
+static int git_source(struct stage_run *r, struct copy_plan *p, const char *url,
+		      const char *checksum, struct key_inputs *k, struct st_error **err)
+{
+	p->git_url = st_xstrdup(url);
+	if (builder_git_parse(url, &p->git, err) < 0)
+		return st_err_wrap(err, "ADD");
+	p->has_git = true;
+	struct git_opts o = { 0 };
+	st_autofree char *auth = NULL;
+	if (git_ssh_sock(r, p, &o.ssh_sock, err) < 0 ||
+	    builder_git_auth(builder_opts(r), &p->git, &auth, err) < 0)
+		return -1;
+	o.auth_header = auth;
+	if (builder_git_resolve(&p->git, &o, &p->git_commit, err) < 0)
+		return st_err_wrap(err, "ADD %s", url);
+	const char *want[] = { checksum, p->git.checksum };
+	for (size_t i = 0; i < 2; i++)
+		if (want[i] && strncmp(p->git_commit, want[i], strlen(want[i])))
+			return st_err(err, ST_E_DIGEST,
+				      "ADD %s: checksum mismatch: expected commit %s, got %s", url,
+				      want[i], p->git_commit);
+	st_buf_addf(&k->files, "%s:git %s\n", p->git_commit, p->git.remote);
+	return 0;
+}
+
+/* Check the resolved commit out and list its tree as the copy's sources. */
+static int git_fetch(struct stage_run *r, struct copy_plan *p, struct st_error **err)
+{
+	if (!p->fetch_dir && st_store_tmp_mkdir(r->s, &p->fetch_dir, &p->fetch_lock, err) < 0)
+		return -1;
+	int keep = p->keep_git_dir >= 0 ? p->keep_git_dir : p->git.keep_git_dir;
+	bool epoch = builder_opts(r)->flags & ST_BUILDER_SOURCE_DATE_EPOCH;
+	struct git_opts o = {
+		.keep_git_dir = keep == 1,
+		.mtime_commit = p->git.mtime_commit >= 0 ? p->git.mtime_commit == 1 : epoch,
+	};
+	st_autofree char *auth = NULL;
+	if (git_ssh_sock(r, p, &o.ssh_sock, err) < 0 ||
+	    builder_git_auth(builder_opts(r), &p->git, &auth, err) < 0)
+		return -1;
+	o.auth_header = auth;
+	st_autofree char *tree = NULL;
+	if (builder_git_checkout(&p->git, p->git_commit, p->fetch_dir, &o, &tree, err) < 0)
+		return st_err_wrap(err, "ADD %s", p->git_url);
+	struct copy_item *it = add_item(p, ITEM_PATH, tree, p->dest);
+	it->is_dir = it->root_dir = true;
+	return add_tree_items(p, tree, p->dest, err);
+}
+
 /*
  * Where a copy to 'dest' (absolute, cleaned) writes in the image below, as the kernel would
  * write through its links: a directory reached through links is written into where they lead
@@ -753,6 +833,7 @@ int builder_copy_prepare(struct stage_run *r, const struct st_dockerfile_instr *
 	p->from_lock = -1;
 	p->fetch_lock = -1;
 	p->unpack = -1;
+	p->keep_git_dir = -1;
 	p->in = in;
 	p->add = in->kind == ST_DF_ADD;
 	*out = p;
@@ -805,11 +886,13 @@ int builder_copy_prepare(struct stage_run *r, const struct st_dockerfile_instr *
 			bool u = false;
 			rc = flag_bool(f->name, v, &u, err);
 			p->unpack = u;
-		} else if (!strcmp(f->name, "parents") ||
-			   (p->add && !strcmp(f->name, "keep-git-dir"))) {
-			/* --parents: read above; --keep-git-dir: only git sources have a .git dir
-			 * to keep, and those are refused below. */
-			bool ignored;
+		} else if (p->add && !strcmp(f->name, "keep-git-dir")) {
+			/* Only a git source has a .git to keep: others ignore it. */
+			bool keep = false;
+			rc = flag_bool(f->name, v, &keep, err);
+			p->keep_git_dir = keep;
+		} else if (!strcmp(f->name, "parents")) {
+			bool ignored; /* read above */
 			rc = flag_bool(f->name, v, &ignored, err);
 		} else {
 			rc = st_err(err, ST_E_INVALID, "%s: unknown flag --%s", verb, f->name);
@@ -833,7 +916,18 @@ int builder_copy_prepare(struct stage_run *r, const struct st_dockerfile_instr *
 					   p->chmod);
 		}
 	}
-	if (rc == 0 && checksum) {
+	/* A git source's --checksum is a commit, checked when its ref is resolved. */
+	bool git = false;
+	for (size_t i = 0; i + 1 < nw; i++)
+		git = git || builder_git_is_url(w[i]);
+	if (rc == 0 && checksum && git) {
+		if (strlen(checksum) < 4 || checksum[strspn(checksum, "0123456789abcdef")])
+			rc =
+			    st_err(err, ST_E_INVALID,
+				   "invalid --checksum=%s: a git source's checksum is a commit sha "
+				   "(or a prefix of at least 4 hexadecimal digits)",
+				   checksum);
+	} else if (rc == 0 && checksum) {
 		if (strncmp(checksum, "sha256:", 7) != 0)
 			rc = st_err(
 			    err, ST_E_INVALID,
@@ -873,13 +967,14 @@ int builder_copy_prepare(struct stage_run *r, const struct st_dockerfile_instr *
 			goto out;
 	}
 	size_t nsrc = nw - 1;
-	bool dest_is_dir = trailing || nsrc > 1 || dest_exists_dir ||
+	bool dest_is_dir = trailing || nsrc > 1 || dest_exists_dir || git ||
 			   (has_glob(w[0]) && !builder_fetch_is_url(w[0])) || parents;
 
 	/* Heredocs ("COPY <<EOF /file") are files of their own; URLs are fetched. */
 	srcs = st_xcalloc(nsrc + 1, sizeof(*srcs));
 	urls = st_xcalloc(nsrc + 1, sizeof(*urls));
 	size_t ns = 0, nu = 0;
+	const char *git_src = NULL;
 	for (size_t i = 0; rc == 0 && i < nsrc; i++) {
 		const struct st_dockerfile_heredoc *h = NULL;
 		if (!strncmp(w[i], "<<", 2)) {
@@ -912,12 +1007,16 @@ int builder_copy_prepare(struct stage_run *r, const struct st_dockerfile_instr *
 			struct st_digest d;
 			st_digest_of(it->data, it->len, &d);
 			st_buf_addf(&k->files, "%s:heredoc %s\n", st_digest_hex(&d), h->name);
-		} else if (builder_fetch_is_git(w[i])) {
-			rc = st_err(
-			    err, ST_E_INVALID,
-			    "%s %s: git sources are not supported: clone the repository in a "
-			    "RUN step, or ADD an archive URL",
-			    verb, w[i]);
+		} else if (builder_git_is_url(w[i])) {
+			if (!p->add || from)
+				rc = st_err(err, ST_E_INVALID,
+					    "%s %s: a git repository can only be a source of ADD",
+					    p->add ? "ADD --from" : "COPY", w[i]);
+			else if (nsrc != 1)
+				rc = st_err(err, ST_E_INVALID,
+					    "ADD %s: a git repository must be the only source",
+					    w[i]);
+			git_src = w[i];
 		} else if (builder_fetch_is_url(w[i])) {
 			if (!p->add || from)
 				rc = st_err(err, ST_E_INVALID,
@@ -928,7 +1027,7 @@ int builder_copy_prepare(struct stage_run *r, const struct st_dockerfile_instr *
 			srcs[ns++] = w[i];
 		}
 	}
-	if (rc == 0 && p->has_checksum && (ns || nu != 1))
+	if (rc == 0 && p->has_checksum && !git && (ns || nu != 1))
 		rc = st_err(
 		    err, ST_E_INVALID,
 		    "ADD --checksum: the only source must be a URL (a local source has nothing to "
@@ -949,6 +1048,8 @@ int builder_copy_prepare(struct stage_run *r, const struct st_dockerfile_instr *
 
 	for (size_t i = 0; rc == 0 && i < nu; i++)
 		rc = url_source(r, p, urls[i], dest, dest_is_dir, k, err);
+	if (rc == 0 && git_src)
+		rc = git_source(r, p, git_src, checksum, k, err);
 
 	if (rc == 0 && from) {
 		/* A stage by name or index, a named context, else an image in the store. A stage
@@ -1273,6 +1374,8 @@ int builder_copy_exec(struct stage_run *r, struct copy_plan *p, struct st_store_
 	for (size_t i = 0; rc == 0 && i < p->n; i++)
 		if (p->items[i].kind == ITEM_URL && !p->items[i].host)
 			rc = url_fetch(r, p, &p->items[i], err);
+	if (rc == 0 && p->has_git)
+		rc = git_fetch(r, p, err);
 	struct st_layer_writer_opts lo;
 	builder_layer_opts(r, &lo);
 	st_auto(st_local_layer_writer) struct st_local_layer_writer *w = NULL;
@@ -1327,7 +1430,7 @@ int builder_copy_exec(struct stage_run *r, struct copy_plan *p, struct st_store_
 				continue;
 			}
 		}
-		if (p->add && !it->is_dir && !p->from_state && p->unpack != 0 &&
+		if (p->add && !it->is_dir && !p->from_state && !p->has_git && p->unpack != 0 &&
 		    is_archive(it->host)) {
 			const char *into = p->dest_is_dir || it->dest[0] ? p->dest_dir : "/";
 			rc = add_archive(r, lw, it->host, into, err);

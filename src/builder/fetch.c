@@ -7,8 +7,7 @@
  * of the URL's path, and a Last-Modified header becomes the file's mtime. Remote archives are
  * kept as files (ADD --unpack decides otherwise; that is copy.c's business).
  *
- * Git sources (git@host:repo, git://, https://host/repo.git) are recognised only to be refused
- * with a clear message: strata does not clone repositories; a RUN step or an archive URL can.
+ * Git sources (git@host:repo, git://, https://host/repo.git) are git.c's.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -27,17 +26,6 @@
 bool builder_fetch_is_url(const char *src)
 {
 	return !strncmp(src, "http://", 7) || !strncmp(src, "https://", 8);
-}
-
-bool builder_fetch_is_git(const char *src)
-{
-	if (!strncmp(src, "git@", 4) || !strncmp(src, "git://", 6) || !strncmp(src, "ssh://", 6))
-		return true;
-	if (!builder_fetch_is_url(src))
-		return false;
-	/* BuildKit treats "https://host/repo.git" (with an optional "#ref:dir") as a repository. */
-	size_t n = strcspn(src, "#?");
-	return n >= 4 && !strncmp(src + n - 4, ".git", 4);
 }
 
 char *builder_fetch_url_name(const char *url)

@@ -70,9 +70,8 @@ struct fetch_result {
 	int64_t mtime; /* Last-Modified, seconds since the epoch; -1 when the server sent none */
 };
 
-/* Whether ADD's 'src' is an http(s) URL; whether it names a git repository (refused). */
+/* Whether ADD's 'src' is an http(s) URL (one that names a git repository is git.c's). */
 bool builder_fetch_is_url(const char *src);
-bool builder_fetch_is_git(const char *src);
 /* The name ADD gives the file from 'url': the last path component, else "__unnamed__". New. */
 char *builder_fetch_url_name(const char *url);
 /*
@@ -82,6 +81,49 @@ char *builder_fetch_url_name(const char *url);
  */
 int builder_fetch_url(const char *url, const char *path, struct fetch_result *out,
 		      struct st_error **err);
+
+/* ---- git.c: git repositories as ADD sources and build contexts ---------------------------- */
+
+struct git_source {
+	char *remote;	  /* what git fetches: the URL without BuildKit's fragment and query */
+	char *ref;	  /* a branch, tag, ref or commit; NULL: the remote's HEAD */
+	char *subdir;	  /* relative to the tree, cleaned; NULL: the whole tree */
+	char *checksum;	  /* ?checksum= or ?commit=: what the ref must resolve to (a prefix) */
+	int keep_git_dir; /* ?keep-git-dir=: -1 when not given */
+	int mtime_commit; /* ?mtime=commit (1) or checkout (0): -1 when not given */
+	bool ssh;	  /* ssh:// or scp-like "user@host:path": through the build's agent */
+};
+
+/* Whether 's' is a git URL in BuildKit's grammar (see git.c). */
+bool builder_git_is_url(const char *s);
+/* Parse a git URL; *out is new (builder_git_source_release()). ST_E_INVALID naming the URL. */
+int builder_git_parse(const char *s, struct git_source *out, struct st_error **err);
+void builder_git_source_release(struct git_source *g);
+struct git_opts {
+	const char *ssh_sock;	 /* the agent ssh uses; NULL: none */
+	const char *auth_header; /* "Authorization: ..." sent to an http(s) remote; NULL: none */
+	bool keep_git_dir;	 /* the tree keeps its .git */
+	bool mtime_commit;	 /* every entry gets the commit's time, not the checkout's */
+};
+/*
+ * The Authorization header for 'g' from the build's secrets, as BuildKit takes them:
+ * GIT_AUTH_HEADER.<host> or GIT_AUTH_HEADER (the whole value), else GIT_AUTH_TOKEN.<host> or
+ * GIT_AUTH_TOKEN (basic, as user x-access-token). *out is new, NULL when there is none.
+ */
+int builder_git_auth(const struct st_builder_opts *bo, const struct git_source *g, char **out,
+		     struct st_error **err);
+/*
+ * The commit g->ref names on the remote (ls-remote; a full commit sha as it is). *commit is
+ * new. ST_E_NOTFOUND for a ref the remote lacks, ST_E_NET for a remote git cannot reach.
+ */
+int builder_git_resolve(const struct git_source *g, const struct git_opts *o, char **commit,
+			struct st_error **err);
+/*
+ * Fetch 'commit' of 'g' into the empty directory 'dir' and check it out there; *tree (new) is
+ * the checked-out directory to copy (g->subdir of it). ST_E_NOTFOUND for a missing subdir.
+ */
+int builder_git_checkout(const struct git_source *g, const char *commit, const char *dir,
+			 const struct git_opts *o, char **tree, struct st_error **err);
 
 /* ---- the state of a stage between steps -------------------------------------------------- */
 

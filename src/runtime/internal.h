@@ -15,4 +15,9 @@ void st_runtime_reset_signals(void);
 /* close every fd from 'fd' up (close_range(2), Linux 5.9+; on older kernels the fds stay). */
 void st_runtime_close_from(int fd);
 
+/* seccomp.c: Docker's default seccomp profile (the OCI "seccomp" object, new) for a process
+ * whose bounding capabilities are 'caps' (a JSON array of "CAP_..." names). */
+#include <jansson.h>
+json_t *st_runtime_seccomp_default(const json_t *caps);
+
 #endif

@@ -8,6 +8,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 
+#include "runtime/internal.h"
 #include "util/buf.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -317,6 +318,11 @@ static json_t *linux_obj(const struct st_runtime_spec *spec)
 	    json_pack("{s:[{s:b, s:s}]}", "devices", "allow", spec->insecure, "access", "rwm");
 	json_t *lx = json_pack("{s:o, s:o}", "namespaces", ns, "resources", resources);
 	if (!spec->insecure) {
+		/* Docker's default profile, for the capabilities the process gets; an insecure
+		 * step runs unconfined, as BuildKit's does. */
+		json_t *caps = str_array(default_caps, N(default_caps));
+		json_object_set_new(lx, "seccomp", st_runtime_seccomp_default(caps));
+		json_decref(caps);
 		json_object_set_new(lx, "maskedPaths", str_array(masked_paths, N(masked_paths)));
 		json_object_set_new(lx, "readonlyPaths",
 				    str_array(readonly_paths, N(readonly_paths)));

@@ -59,20 +59,20 @@ DF
 	[[ "$output" == *"invalid --checksum=md5:abc"* ]]
 }
 
-@test "ADD URL: a 404 names the URL and the status; git sources are refused; COPY refuses URLs" {
+@test "ADD URL: a 404 names the URL and the status; a .git URL is a repository; COPY refuses URLs" {
 	printf 'FROM busybox\nADD %s/missing.txt /m\n' "$URL" >"$CTX/Dockerfile"
 	run strata build -t nf:1 "$CTX"
 	echo "$output"
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"fetch '$URL/missing.txt': server returned HTTP 404 Not Found"* ]]
-	printf 'FROM busybox\nADD https://github.com/moby/buildkit.git /src\n' >"$CTX/Dockerfile"
+	printf 'FROM busybox\nADD %s/no-such-repo.git /src\n' "$URL" >"$CTX/Dockerfile"
 	run strata build -t git:1 "$CTX"
 	[ "$status" -ne 0 ]
-	[[ "$output" == *"https://github.com/moby/buildkit.git: git sources are not supported"* ]]
-	printf 'FROM busybox\nADD git@github.com:moby/buildkit.git /src\n' >"$CTX/Dockerfile"
+	[[ "$output" == *"ADD $URL/no-such-repo.git: git ls-remote:"* ]]
+	printf 'FROM busybox\nADD git@127.0.0.1:repo.git /src\n' >"$CTX/Dockerfile"
 	run strata build -t git:2 "$CTX"
 	[ "$status" -ne 0 ]
-	[[ "$output" == *"git sources are not supported"* ]]
+	[[ "$output" == *"an ssh git URL needs an SSH agent"* ]]
 	printf 'FROM busybox\nCOPY %s/x /x\n' "$URL" >"$CTX/Dockerfile"
 	run strata build -t cp:1 "$CTX"
 	[ "$status" -ne 0 ]

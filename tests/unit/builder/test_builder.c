@@ -348,6 +348,64 @@ static void context_specs_parse_as_buildkit(void **state)
 	}
 }
 
+/* BuildKit's grammar (util/gitutil, dfgitutil): what is a git URL, and what it asks for. */
+static void git_urls_parse_as_buildkit(void **state)
+{
+	(void)state;
+	assert_true(builder_git_is_url("https://github.com/moby/buildkit.git"));
+	assert_true(builder_git_is_url("http://127.0.0.1:8080/repo.git#main:docs"));
+	assert_true(builder_git_is_url("git://host/repo"));
+	assert_true(builder_git_is_url("ssh://git@host:2222/repo"));
+	assert_true(builder_git_is_url("git@github.com:moby/buildkit.git"));
+	assert_false(builder_git_is_url("https://example.com/file.tar.gz"));
+	assert_false(builder_git_is_url("https://example.com/repo.git.tar"));
+	assert_false(builder_git_is_url("src/app"));
+	assert_false(builder_git_is_url("user@host"));
+
+	struct git_source g;
+	struct st_error *err = NULL;
+	assert_int_equal(builder_git_parse("https://h/r.git#v1.0:/a/b/", &g, &err), 0);
+	assert_string_equal(g.remote, "https://h/r.git");
+	assert_string_equal(g.ref, "v1.0");
+	assert_string_equal(g.subdir, "a/b");
+	assert_false(g.ssh);
+	builder_git_source_release(&g);
+
+	assert_int_equal(
+	    builder_git_parse("http://h/r.git?branch=dev&subdir=x&keep-git-dir", &g, &err), 0);
+	assert_string_equal(g.remote, "http://h/r.git");
+	assert_string_equal(g.ref, "refs/heads/dev");
+	assert_string_equal(g.subdir, "x");
+	assert_int_equal(g.keep_git_dir, 1);
+	builder_git_source_release(&g);
+
+	assert_int_equal(
+	    builder_git_parse("git@h:o/r.git##ref=main,commit=abcd12,subdir=d", &g, &err), 0);
+	assert_string_equal(g.remote, "git@h:o/r.git");
+	assert_string_equal(g.ref, "main");
+	assert_string_equal(g.checksum, "abcd12");
+	assert_true(g.ssh);
+	builder_git_source_release(&g);
+
+	/* A commit alone is the ref; the root as subdir is no subdir. */
+	assert_int_equal(builder_git_parse("git://h/r?commit=abcdef&subdir=/", &g, &err), 0);
+	assert_string_equal(g.ref, "abcdef");
+	assert_null(g.subdir);
+	builder_git_source_release(&g);
+
+	static const char *const bad[] = {
+		"git://h/r?tag=a&branch=b", "git://h/r?color=blue",	 "git://h/r?ref=a&ref=b",
+		"git://h/r?ref=",	    "git://h/r##nokey",		 "git://h/r?commit=xyz",
+		"git://h/r#-upload-pack=x", "git://h/r?mtime=yesterday",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		assert_int_equal(builder_git_parse(bad[i], &g, &err), -1);
+		assert_int_equal(err->kind, ST_E_INVALID);
+		assert_non_null(strstr(err->msg, bad[i]));
+		st_error_clear(&err);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -357,6 +415,7 @@ int main(void)
 		cmocka_unit_test(cache_explains_a_changed_file_and_arg),
 		cmocka_unit_test(output_specs_parse_as_buildx),
 		cmocka_unit_test(context_specs_parse_as_buildkit),
+		cmocka_unit_test(git_urls_parse_as_buildkit),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

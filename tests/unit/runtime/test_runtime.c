@@ -346,6 +346,54 @@ static void spec_json_carries_the_run_settings(void **state)
 	st_error_clear(&err);
 }
 
+/* The syscall rule of 'profile' that names 'name', or NULL. */
+static json_t *seccomp_rule(json_t *profile, const char *name)
+{
+	json_t *rules = json_object_get(profile, "syscalls");
+	for (size_t i = 0; i < json_array_size(rules); i++) {
+		json_t *r = json_array_get(rules, i);
+		if (has_string(json_object_get(r, "names"), name))
+			return r;
+	}
+	return NULL;
+}
+
+static void spec_json_has_docker_seccomp_profile(void **state)
+{
+	struct fix *f = *state;
+	struct st_error *err = NULL;
+	const char *args[] = { "true", NULL };
+	struct st_runtime_spec spec = { .rootfs = f->rootfs, .args = args };
+	st_autofree char *text = st_runtime_spec_json(&spec, &err);
+	assert_non_null(text);
+	json_t *root = json_loads(text, 0, NULL);
+	json_t *sc = json_object_get(json_object_get(root, "linux"), "seccomp");
+	assert_string_equal(json_string_value(json_object_get(sc, "defaultAction")),
+			    "SCMP_ACT_ERRNO");
+	assert_int_equal(json_integer_value(json_object_get(sc, "defaultErrnoRet")), EPERM);
+	assert_non_null(seccomp_rule(sc, "read"));
+	/* Rules by capability: chroot comes with CAP_SYS_CHROOT, which a step has; mount and
+	 * unshare with CAP_SYS_ADMIN, which it lacks. */
+	assert_non_null(seccomp_rule(sc, "chroot"));
+	assert_null(seccomp_rule(sc, "mount"));
+	assert_null(seccomp_rule(sc, "unshare"));
+	json_t *clone3 = seccomp_rule(sc, "clone3");
+	assert_string_equal(json_string_value(json_object_get(clone3, "action")), "SCMP_ACT_ERRNO");
+	assert_int_equal(json_integer_value(json_object_get(clone3, "errnoRet")), ENOSYS);
+	json_t *arg = json_array_get(json_object_get(seccomp_rule(sc, "clone"), "args"), 0);
+	assert_string_equal(json_string_value(json_object_get(arg, "op")), "SCMP_CMP_MASKED_EQ");
+	assert_int_equal(json_integer_value(json_object_get(arg, "value")), 0x7E020000);
+	json_decref(root);
+
+	/* An insecure step runs unconfined. */
+	spec.insecure = true;
+	st_autofree char *insecure = st_runtime_spec_json(&spec, &err);
+	assert_non_null(insecure);
+	root = json_loads(insecure, 0, NULL);
+	assert_null(json_object_get(json_object_get(root, "linux"), "seccomp"));
+	json_decref(root);
+}
+
 static void resolv_conf_follows_the_network(void **state)
 {
 	(void)state;
@@ -713,6 +761,7 @@ int main(void)
 		cmocka_unit_test(spec_json_has_expected_fields),
 		cmocka_unit_test(bad_specs_are_invalid),
 		cmocka_unit_test(spec_json_carries_the_run_settings),
+		cmocka_unit_test(spec_json_has_docker_seccomp_profile),
 		cmocka_unit_test(resolv_conf_follows_the_network),
 	};
 	int failed =
