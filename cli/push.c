@@ -30,6 +30,28 @@ struct push_opts {
 	struct st_registry_opts ro;
 };
 
+/*
+ * Whether 'src' is a name that resolves to an index whose every image the store holds (a
+ * manifest list, a multi-platform build): that is pushed whole. A name pulled through an index
+ * holds one platform of it and pushes that image, as Docker does.
+ */
+static bool names_index(struct st_store *s, const char *src, const struct st_store_image *img,
+			struct st_digest *index)
+{
+	st_autofree char *name = NULL;
+	struct st_store_ref ref = { 0 };
+	struct st_error *e = NULL;
+	bool yes = st_local_ref_normalize(src, &name, &e) == 0 &&
+		   st_store_ref_get(s, name, &ref, &e) == 0 &&
+		   !st_digest_equal(&ref.manifest_digest, &img->manifest_digest) &&
+		   st_registry_index_whole(s, &ref.manifest_digest);
+	if (yes)
+		*index = ref.manifest_digest;
+	st_store_ref_release(&ref);
+	st_error_free(e);
+	return yes;
+}
+
 static int push_one(struct st_cli *cli, struct st_store *s, struct st_registry *r, const char *src,
 		    const struct st_image_ref *dest, const struct push_opts *o,
 		    struct st_error **err)
@@ -43,8 +65,13 @@ static int push_one(struct st_cli *cli, struct st_store *s, struct st_registry *
 	struct st_registry_events ev = { o->quiet ? NULL : st_cli_layers_event, o->layers,
 					 o->quiet ? NULL : st_cli_layers_bytes };
 	struct st_registry_push_result res;
-	if (st_registry_push(s, r, img->id.str, dest, &ev, &res, err) < 0)
+	struct st_digest index;
+	if (names_index(s, src, img, &index)) {
+		if (st_registry_push_index(s, r, &index, dest, &ev, &res, err) < 0)
+			return -1;
+	} else if (st_registry_push(s, r, img->id.str, dest, &ev, &res, err) < 0) {
 		return -1;
+	}
 	const char *tag = st_image_ref_tag(dest);
 	if (!o->quiet)
 		fprintf(cli->errout, "%s: digest: %s size: %llu\n", tag ? tag : "latest",

@@ -187,6 +187,78 @@ int st_registry_push(struct st_store *s, struct st_registry *r, const char *imag
 		     const struct st_image_ref *dest, const struct st_registry_events *events,
 		     struct st_registry_push_result *out, struct st_error **err);
 
+/* ---- manifest lists kept in the store ------------------------------------------------------ */
+
+/*
+ * A manifest list (`strata manifest create`, as `docker manifest` makes them) is an OCI index
+ * kept in the store under a name of its own. The name resolves to the index, and to the image
+ * of its first entry, as a name pulled through an index does; the index lists each image by
+ * its manifest digest; edges keep every manifest, with its config and layers, while the list
+ * is kept. An image is named as a person types it: the store's image of that name (or id),
+ * else the registry's, which is pulled into the store by digest (no tag is set).
+ */
+
+/* How an entry of a list is described; NULL (or n == 0) keeps what the entry says. */
+struct st_registry_list_edit {
+	const char *os, *architecture, *variant, *os_version;
+	char *const *os_features; /* replace the entry's */
+	size_t n_os_features;
+	char *const *annotations; /* "key=value", added to the entry's */
+	size_t n_annotations;
+};
+
+/*
+ * The index the list 'name' (normalised) points at: its bytes appended to 'bytes' (may be
+ * NULL), its digest in *digest (may be NULL). ST_E_NOTFOUND "no such manifest list" when no
+ * name of the store resolves to an index.
+ */
+int st_registry_list_get(struct st_store *s, const char *name, struct st_buf *bytes,
+			 struct st_digest *digest, struct st_error **err);
+
+enum st_registry_list_flags {
+	ST_REGISTRY_LIST_AMEND = 1 << 0, /* add to the list of that name if there is one */
+};
+/*
+ * Make the list 'name' (normalised) of the 'n' images. ST_E_INVALID when 'name' is already
+ * a list (without ST_REGISTRY_LIST_AMEND) or an image.
+ */
+int st_registry_list_create(struct st_store *s, struct st_registry *r, const char *name,
+			    const char *const *images, size_t n, unsigned flags,
+			    struct st_error **err);
+/*
+ * Add 'image' to the list 'name', replacing its entry when it has one; 'e' (may be NULL)
+ * describes the entry (when the image is an index of a registry, its platform chooses the
+ * manifest, the host's otherwise).
+ */
+int st_registry_list_add(struct st_store *s, struct st_registry *r, const char *name,
+			 const char *image, const struct st_registry_list_edit *e,
+			 struct st_error **err);
+/*
+ * Describe the entry of 'image' (a name, or a manifest digest) in the list 'name'.
+ * ST_E_NOTFOUND when the list has no entry for it.
+ */
+int st_registry_list_annotate(struct st_store *s, struct st_registry *r, const char *name,
+			      const char *image, const struct st_registry_list_edit *e,
+			      struct st_error **err);
+/* Forget the list 'name' (its images stay). ST_E_NOTFOUND "no such manifest list". */
+int st_registry_list_remove(struct st_store *s, const char *name, struct st_error **err);
+
+/*
+ * True when the store holds the index 'digest' and every manifest it lists, with their configs
+ * and layers: what st_registry_push_index() needs.
+ */
+bool st_registry_index_whole(struct st_store *s, const struct st_digest *digest);
+
+/*
+ * Push the store's index 'digest' to 'dest' (a tag, or its digest): each manifest it lists with
+ * its blobs (by digest), then the index, byte for byte as stored. 'events' hears each
+ * manifest pushed ("Pushed ref REPO@DIGEST").
+ */
+int st_registry_push_index(struct st_store *s, struct st_registry *r,
+			   const struct st_digest *digest, const struct st_image_ref *dest,
+			   const struct st_registry_events *events,
+			   struct st_registry_push_result *out, struct st_error **err);
+
 /* ---- an image read in place ------------------------------------------------------------- */
 
 /*

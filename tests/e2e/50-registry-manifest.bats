@@ -1,0 +1,159 @@
+# strata manifest create|add|annotate|rm|push: manifest lists (OCI indexes) kept in the store and
+# pushed to the CNCF distribution registry, read back by skopeo.
+load helpers
+
+setup_file() {
+	registry_setup_file
+}
+
+teardown_file() {
+	registry_stop
+}
+
+setup() {
+	common_setup
+	export REGISTRY_AUTH_FILE=$BATS_TEST_TMPDIR/auth.json
+	# Two small images of two platforms, different bytes so their manifests differ.
+	local p
+	for p in amd64 arm64; do
+		mkdir -p "$BATS_TEST_TMPDIR/$p"
+		echo "$p" >"$BATS_TEST_TMPDIR/$p/platform"
+		strata import --platform "linux/$p" "$BATS_TEST_TMPDIR/$p" "app:$p" >/dev/null
+	done
+}
+
+
+@test "manifest create, annotate, push: skopeo reads the index and copies every platform" {
+	run strata manifest create "$REG/app:list" app:amd64 app:arm64
+	[ "$status" -eq 0 ]
+	[[ "${lines[-1]}" == sha256:* ]]
+	run strata manifest annotate --variant v8 --os-features a,b --annotation org.example=1 \
+		"$REG/app:list" app:arm64
+	[ "$status" -eq 0 ]
+	run strata manifest inspect "$REG/app:list"
+	[ "$status" -eq 0 ]
+	local="$output"
+	[ "$(echo "$local" | jq -r .mediaType)" = application/vnd.oci.image.index.v1+json ]
+	[ "$(echo "$local" | jq -r '[.manifests[].platform.architecture] | join(",")')" = amd64,arm64 ]
+	[ "$(echo "$local" | jq -r '.manifests[1].platform.variant')" = v8 ]
+	[ "$(echo "$local" | jq -c '.manifests[1].platform["os.features"]')" = '["a","b"]' ]
+	[ "$(echo "$local" | jq -r '.manifests[1].annotations["org.example"]')" = 1 ]
+
+	run strata manifest push "$REG/app:list"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"Pushed ref $REG/app@"* ]]
+	digest=${lines[-1]}
+	[[ "$digest" == sha256:* ]]
+	run skopeo inspect --raw --tls-verify=false "docker://$REG/app:list"
+	[ "$status" -eq 0 ]
+	[ "sha256:$(printf '%s' "$output" | sha256sum | cut -d' ' -f1)" = "$digest" ]
+	[ "$(echo "$output" | jq -c .)" = "$(echo "$local" | jq -c .)" ]
+	run skopeo copy --all --src-tls-verify=false "docker://$REG/app:list" "oci:$BATS_TEST_TMPDIR/oci:list"
+	[ "$status" -eq 0 ]
+	[ "$(jq -r '.manifests[0].digest' "$BATS_TEST_TMPDIR/oci/index.json")" = "$digest" ]
+
+	# Each platform pulls into a fresh store as the image it was.
+	arm=$(strata inspect --format '{{.Id}}' app:arm64)
+	export STRATA_ROOT=$BATS_TEST_TMPDIR/other
+	run strata pull --platform linux/arm64/v8 "$REG/app:list"
+	[ "$status" -eq 0 ]
+	[ "$(strata inspect --format '{{.Id}}' "$REG/app:list")" = "$arm" ]
+}
+
+@test "strata push of a manifest list's name pushes the index with its images" {
+	run strata manifest create "$REG/pushed:1" app:amd64 app:arm64
+	[ "$status" -eq 0 ]
+	run strata push "$REG/pushed:1"
+	[ "$status" -eq 0 ]
+	run skopeo inspect --raw --tls-verify=false "docker://$REG/pushed:1"
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | jq -r .mediaType)" = application/vnd.oci.image.index.v1+json ]
+	[ "$(echo "$output" | jq -r '.manifests | length')" = 2 ]
+	run skopeo inspect --tls-verify=false --override-arch arm64 "docker://$REG/pushed:1"
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | jq -r .Architecture)" = arm64 ]
+}
+
+@test "manifest add takes an image the store lacks from its registry; --amend; rm; push --purge" {
+	strata tag app:arm64 "$REG/remote:arm64"
+	run strata push -q "$REG/remote:arm64"
+	[ "$status" -eq 0 ]
+	strata rmi "$REG/remote:arm64" app:arm64 >/dev/null
+
+	run strata manifest create local:list app:amd64
+	[ "$status" -eq 0 ]
+	run strata manifest create local:list app:amd64
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"refusing to amend an existing manifest list with no --amend flag"* ]]
+	run strata manifest add local:list "$REG/remote:arm64"
+	[ "$status" -eq 0 ]
+	run strata manifest inspect local:list
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | jq -r '[.manifests[].platform.architecture] | join(",")')" = amd64,arm64 ]
+	# Pulled by digest: no tag of the registry's name appears in the store.
+	run strata images --format '{{.Repository}}:{{.Tag}}'
+	[[ "$output" != *"remote"* ]]
+
+	run strata manifest create --amend local:list app:amd64
+	[ "$status" -eq 0 ]
+	run strata manifest inspect local:list
+	[ "$(echo "$output" | jq -r '.manifests | length')" = 2 ]
+
+	run strata manifest push --purge local:list "$REG/purged:1"
+	[ "$status" -eq 0 ]
+	run skopeo inspect --raw --tls-verify=false "docker://$REG/purged:1"
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | jq -r '.manifests | length')" = 2 ]
+	run strata manifest push local:list "$REG/purged:2"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"docker.io/library/local:list: no such manifest list"* ]]
+
+	run strata manifest create other:list app:amd64
+	[ "$status" -eq 0 ]
+	run strata manifest rm other:list
+	[ "$status" -eq 0 ]
+	run strata manifest rm other:list
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"strata: manifest rm: docker.io/library/other:list: no such manifest list"* ]]
+	# The images stay.
+	run strata inspect app:amd64
+	[ "$status" -eq 0 ]
+}
+
+@test "a list keeps its images' blobs: they push after the images are removed and gc ran" {
+	run strata manifest create "$REG/kept:1" app:amd64 app:arm64
+	[ "$status" -eq 0 ]
+	run strata rmi app:amd64 app:arm64
+	[ "$status" -eq 0 ]
+	run strata system prune -f
+	[ "$status" -eq 0 ]
+	run strata system check
+	[ "$status" -eq 0 ]
+	run strata manifest push "$REG/kept:1"
+	[ "$status" -eq 0 ]
+	run skopeo copy --all --src-tls-verify=false "docker://$REG/kept:1" "oci:$BATS_TEST_TMPDIR/kept:1"
+	[ "$status" -eq 0 ]
+}
+
+@test "manifest: bad input is refused with the name and the reason, the store intact" {
+	run strata manifest create app:amd64 app:arm64
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"docker.io/library/app:amd64: an image has this name; a manifest list needs its own"* ]]
+	run strata manifest create l:1 app:amd64
+	[ "$status" -eq 0 ]
+	run strata manifest annotate --arch arm l:1 app:arm64
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"manifest for image app:arm64 does not exist in docker.io/library/l:1"* ]]
+	run strata manifest annotate --annotation novalue l:1 app:amd64
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"--annotation 'novalue': expected key=value"* ]]
+	run strata manifest add l:1 nosuch:image --tls-verify=false
+	[ "$status" -ne 0 ]
+	run strata manifest add missing:list app:amd64
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"docker.io/library/missing:list: no such manifest list"* ]]
+	run strata manifest create
+	[ "$status" -eq 2 ]
+	run strata system check
+	[ "$status" -eq 0 ]
+}
