@@ -426,3 +426,132 @@ int cmd_manifest_push(struct st_cli *cli, int argc, char **argv, struct st_error
 	fprintf(cli->out, "%s\n", res.digest.str);
 	return 0;
 }
+
+/* ---- referrers: attach and list ------------------------------------------------------------ */
+
+static const char attach_usage[] =
+    "Usage: strata manifest attach [OPTIONS] --artifact-type TYPE NAME[:TAG|@DIGEST] FILE...\n\n"
+    "Push an artifact (an OCI 1.1 manifest of FILEs) that refers to an image of a registry,\n"
+    "as `oras attach` does; `strata manifest referrers` lists them\n\n"
+    "Options:\n"
+    "      --annotation strings  Set an annotation of the artifact (key=value)\n"
+    "      --artifact-type string The artifact's type (a media type)\n"
+    "      --authfile string     Credentials file (default: ~/.docker/config.json)\n"
+    "      --tls-verify bool     Require HTTPS and verify certificates (default true)\n";
+
+static const char referrers_usage[] =
+    "Usage: strata manifest referrers [OPTIONS] NAME[:TAG|@DIGEST]\n\n"
+    "List the artifacts that refer to an image of a registry (signatures, SBOMs,\n"
+    "attestations) as an OCI index, from the referrers API or its fallback tag\n\n"
+    "Options:\n"
+    "      --artifact-type string Only artifacts of this type\n"
+    "      --authfile string     Credentials file (default: ~/.docker/config.json)\n"
+    "      --tls-verify bool     Require HTTPS and verify certificates (default true)\n";
+
+enum { OPT_ARTIFACT_TYPE = 512 };
+
+/* The flags of attach and referrers. Returns 1 when --help was printed. */
+static int parse_referrer_opts(struct st_cli *cli, int argc, char **argv, const char *usage,
+			       const char *verb, struct list_opts *o, const char **type,
+			       struct st_error **err)
+{
+	static const struct option longopts[] = {
+		{ "artifact-type", required_argument, NULL, OPT_ARTIFACT_TYPE },
+		{ "annotation", required_argument, NULL, OPT_ANNOTATION },
+		ST_CLI_REGISTRY_LONGOPTS,
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	int c;
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		int k = st_cli_registry_opt(c, optarg, &o->ro, err);
+		if (k < 0)
+			return -1;
+		if (k)
+			continue;
+		switch (c) {
+		case OPT_ARTIFACT_TYPE:
+			*type = optarg;
+			break;
+		case OPT_ANNOTATION:
+			if (!strchr(optarg, '=') || *optarg == '=')
+				return st_cli_usage(err, "--annotation '%s': expected key=value",
+						    optarg);
+			push_str(&o->annotations, &o->edit.n_annotations, optarg, strlen(optarg));
+			break;
+		case 'h':
+			fputs(usage, cli->out);
+			return 1;
+		default:
+			return st_cli_usage(err, "see 'strata manifest %s --help'", verb);
+		}
+	}
+	return 0;
+}
+
+int cmd_manifest_attach(struct st_cli *cli, int argc, char **argv, struct st_error **err)
+{
+	__attribute__((cleanup(list_opts_release))) struct list_opts o = { 0 };
+	const char *type = NULL;
+	int k = parse_referrer_opts(cli, argc, argv, attach_usage, "attach", &o, &type, err);
+	if (k)
+		return k < 0 ? -1 : 0;
+	if (!type)
+		return st_cli_usage(err, "\"manifest attach\" requires --artifact-type");
+	if (argc - optind < 2)
+		return st_cli_usage(err, "\"manifest attach\" requires at least 2 arguments: "
+					 "NAME[:TAG|@DIGEST] FILE...");
+	st_auto(st_image_ref) struct st_image_ref *ref = NULL;
+	if (st_image_ref_parse(argv[optind], &ref, err) < 0)
+		return -1;
+	st_auto(st_registry) struct st_registry *r = st_registry_new(&o.ro, err);
+	if (!r)
+		return -1;
+	struct st_registry_artifact a = {
+		.artifact_type = type,
+		.files = (const char *const *)argv + optind + 1,
+		.n_files = (size_t)(argc - optind - 1),
+		.annotations = o.annotations,
+		.n_annotations = o.edit.n_annotations,
+	};
+	struct st_digest d;
+	if (st_registry_attach(r, ref, &a, &d, err) < 0)
+		return -1;
+	st_autofree char *repo = st_image_ref_repository(ref);
+	fprintf(cli->out, "%s@%s\n", repo, d.str);
+	return 0;
+}
+
+int cmd_manifest_referrers(struct st_cli *cli, int argc, char **argv, struct st_error **err)
+{
+	__attribute__((cleanup(list_opts_release))) struct list_opts o = { 0 };
+	const char *type = NULL;
+	int k = parse_referrer_opts(cli, argc, argv, referrers_usage, "referrers", &o, &type, err);
+	if (k)
+		return k < 0 ? -1 : 0;
+	if (argc - optind != 1)
+		return st_cli_usage(err, "\"manifest referrers\" requires exactly 1 argument");
+	st_auto(st_image_ref) struct st_image_ref *ref = NULL;
+	if (st_image_ref_parse(argv[optind], &ref, err) < 0)
+		return -1;
+	st_auto(st_registry) struct st_registry *r = st_registry_new(&o.ro, err);
+	if (!r)
+		return -1;
+	/* The subject is what the name resolves to now: a tag's current manifest or index. */
+	struct st_registry_manifest m = { ST_BUF_INIT, NULL, { "" } };
+	if (st_registry_get_manifest(r, ref, &m, err) < 0)
+		return -1;
+	struct st_digest subject = m.digest;
+	st_registry_manifest_release(&m);
+	struct st_buf b = ST_BUF_INIT;
+	int rc = st_registry_referrers(r, ref, &subject, type, &b, err);
+	if (rc == 0) {
+		json_t *j = json_loadb(b.data, b.len, 0, NULL);
+		char *text = json_dumps(j, JSON_INDENT(3) | JSON_PRESERVE_ORDER);
+		fprintf(cli->out, "%s\n", text);
+		free(text);
+		json_decref(j);
+	}
+	st_buf_release(&b);
+	return rc;
+}

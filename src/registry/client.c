@@ -584,6 +584,13 @@ int st_registry_put_manifest(struct st_registry *r, const struct st_image_ref *r
 			     const char *media_type, const void *bytes, size_t len,
 			     struct st_error **err)
 {
+	return registry_put_manifest(r, ref, media_type, bytes, len, NULL, err);
+}
+
+int registry_put_manifest(struct st_registry *r, const struct st_image_ref *ref,
+			  const char *media_type, const void *bytes, size_t len,
+			  bool *subject_indexed, struct st_error **err)
+{
 	const char *t = st_image_ref_tag(ref);
 	struct st_digest d;
 	st_digest_of(bytes, len, &d);
@@ -602,6 +609,8 @@ int st_registry_put_manifest(struct st_registry *r, const struct st_image_ref *r
 	int rc = call(r, ref, &c, &resp, err);
 	if (rc == 0 && resp.status != 201 && resp.status != 200)
 		rc = api_error(&resp, err);
+	if (rc == 0 && subject_indexed)
+		*subject_indexed = st_http_response_header(&resp, "oci-subject") != NULL;
 	st_http_response_release(&resp);
 	if (rc < 0)
 		return st_err_wrap(err, "put manifest %s", d.str);
@@ -752,5 +761,68 @@ int st_registry_tags(struct st_registry *r, const struct st_image_ref *ref, char
 	}
 	if (rc < 0)
 		return st_err_wrap(err, "list tags");
+	return 0;
+}
+
+int registry_referrers_api(struct st_registry *r, const struct st_image_ref *ref,
+			   const struct st_digest *subject, const char *artifact_type,
+			   json_t **manifests, bool *filtered, struct st_error **err)
+{
+	*manifests = NULL;
+	*filtered = false;
+	st_autofree char *query = NULL;
+	if (artifact_type) {
+		st_autofree char *t = url_escape(artifact_type);
+		query = st_xasprintf("?artifactType=%s", t);
+	}
+	st_autofree char *path = st_xasprintf("referrers/%s%s", subject->str, query ? query : "");
+	json_t *all = json_array();
+	int rc = 0;
+	/* Every page, as the Link header chains them. */
+	while (rc == 0 && path) {
+		const char *headers[] = { "Accept: " ST_MT_OCI_INDEX, NULL };
+		struct st_buf body = ST_BUF_INIT;
+		struct capped cap = { &body, ST_REGISTRY_MANIFEST_MAX };
+		struct st_http_sink sink = { capped_write, capped_reset, &cap };
+		struct call c = { .method = "GET",
+				  .path = path,
+				  .headers = headers,
+				  .sink = &sink,
+				  .follow = true };
+		struct st_http_response resp;
+		rc = call(r, ref, &c, &resp, err);
+		/* No API: the registry answers 404 (never sent when it has one, even for none). */
+		if (rc == 0 && resp.status == 404 && json_array_size(all) == 0) {
+			st_http_response_release(&resp);
+			st_buf_release(&body);
+			json_decref(all);
+			return 1;
+		}
+		if (rc == 0 && resp.status != 200)
+			rc = api_error(&resp, err);
+		json_t *page = NULL;
+		if (rc == 0) {
+			json_error_t je;
+			page = json_loadb(body.data ? body.data : "", body.len, 0, &je);
+			if (!json_is_array(json_object_get(page, "manifests")))
+				rc = st_err(err, ST_E_PARSE, "the referrers are not an index: %s",
+					    page ? "no manifests" : je.text);
+		}
+		if (rc == 0) {
+			json_array_extend(all, json_object_get(page, "manifests"));
+			if (st_http_response_header(&resp, "oci-filters-applied"))
+				*filtered = true;
+		}
+		json_decref(page);
+		free(path);
+		path = rc == 0 ? next_link(&resp) : NULL;
+		st_http_response_release(&resp);
+		st_buf_release(&body);
+	}
+	if (rc < 0) {
+		json_decref(all);
+		return st_err_wrap(err, "referrers of %s", subject->str);
+	}
+	*manifests = all;
 	return 0;
 }

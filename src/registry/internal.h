@@ -2,6 +2,8 @@
 #ifndef ST_REGISTRY_INTERNAL_H
 #define ST_REGISTRY_INTERNAL_H
 
+#include <jansson.h>
+
 #include "registry/registry.h"
 
 /* auth.c */
@@ -16,6 +18,20 @@ char *registry_credentials(const char *auth_file, const char *domain);
 /* Save (user and password) or erase (both NULL) the credentials of 'domain'. */
 int registry_save_credentials(const char *auth_file, const char *domain, const char *user,
 			      const char *password, struct st_error **err);
+
+/* client.c */
+/* st_registry_put_manifest(); *subject_indexed (may be NULL): the registry answered OCI-Subject. */
+int registry_put_manifest(struct st_registry *r, const struct st_image_ref *ref,
+			  const char *media_type, const void *bytes, size_t len,
+			  bool *subject_indexed, struct st_error **err);
+/*
+ * The referrers API of ref's repository: every page's descriptors about 'subject' (of
+ * 'artifact_type' when not NULL, if the registry filters: *filtered) into *manifests, a new
+ * JSON array. 1 when the registry has no referrers API (404).
+ */
+int registry_referrers_api(struct st_registry *r, const struct st_image_ref *ref,
+			   const struct st_digest *subject, const char *artifact_type,
+			   json_t **manifests, bool *filtered, struct st_error **err);
 
 /* hosts.c */
 struct registry_host_tls {

@@ -259,6 +259,35 @@ int st_registry_push_index(struct st_store *s, struct st_registry *r,
 			   const struct st_registry_events *events,
 			   struct st_registry_push_result *out, struct st_error **err);
 
+/* ---- referrers (OCI 1.1) ------------------------------------------------------------------ */
+
+/*
+ * The artifacts about the manifest (or index) 'subject' of ref's repository, as an OCI index of
+ * their descriptors appended to 'out' (JSON): from the referrers API where the registry has
+ * it, else from the fallback tag "sha256-<hex>" that clients keep (none: an empty index).
+ * 'artifact_type' (may be NULL) keeps those of that type only.
+ */
+int st_registry_referrers(struct st_registry *r, const struct st_image_ref *ref,
+			  const struct st_digest *subject, const char *artifact_type,
+			  struct st_buf *out, struct st_error **err);
+
+struct st_registry_artifact {
+	const char *artifact_type;
+	const char *const *files; /* each a blob of the artifact, titled with its base name */
+	size_t n_files;
+	char *const *annotations; /* "key=value": the manifest's */
+	size_t n_annotations;
+};
+/*
+ * Push artifact 'a' about what 'ref' names (its manifest or index), as `oras attach` does: its
+ * files, an OCI manifest with the empty config and 'ref' as its subject (by digest), and, when
+ * the registry does not index the subject itself (no OCI-Subject answer), the artifact's entry
+ * in the fallback tag's index. *digest receives the artifact manifest's digest.
+ */
+int st_registry_attach(struct st_registry *r, const struct st_image_ref *ref,
+		       const struct st_registry_artifact *a, struct st_digest *digest,
+		       struct st_error **err);
+
 /* ---- an image read in place ------------------------------------------------------------- */
 
 /*

@@ -157,3 +157,82 @@ setup() {
 	run strata system check
 	[ "$status" -eq 0 ]
 }
+
+@test "manifest attach, referrers: through the fallback tag of a registry without the API" {
+	strata tag app:amd64 "$REG/subject:1"
+	run strata push -q "$REG/subject:1"
+	[ "$status" -eq 0 ]
+	subject=${output#*@}
+	# Debian's distribution registry has no referrers API.
+	run curl -s -o /dev/null -w '%{http_code}' "http://$REG/v2/subject/referrers/$subject"
+	[ "$output" = 404 ]
+	echo '{"spdxVersion":"SPDX-2.3"}' >"$BATS_TEST_TMPDIR/sbom.json"
+	echo sig >"$BATS_TEST_TMPDIR/sig"
+	run strata manifest attach --artifact-type application/vnd.example.sbom \
+		--annotation org.example=1 "$REG/subject:1" "$BATS_TEST_TMPDIR/sbom.json"
+	[ "$status" -eq 0 ]
+	sbom=${output#*@}
+	run strata manifest attach --artifact-type application/vnd.example.sig "$REG/subject:1" \
+		"$BATS_TEST_TMPDIR/sig"
+	[ "$status" -eq 0 ]
+	# The same artifact again is listed once.
+	run strata manifest attach --artifact-type application/vnd.example.sig "$REG/subject:1" \
+		"$BATS_TEST_TMPDIR/sig"
+	[ "$status" -eq 0 ]
+
+	run skopeo inspect --raw --tls-verify=false "docker://$REG/subject:sha256-${subject#sha256:}"
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | jq -r .mediaType)" = application/vnd.oci.image.index.v1+json ]
+	[ "$(echo "$output" | jq -r '.manifests | length')" = 2 ]
+	run skopeo inspect --raw --tls-verify=false "docker://$REG/subject@$sbom"
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | jq -r .subject.digest)" = "$subject" ]
+	[ "$(echo "$output" | jq -r .artifactType)" = application/vnd.example.sbom ]
+	[ "$(echo "$output" | jq -r '.layers[0].annotations["org.opencontainers.image.title"]')" = sbom.json ]
+
+	run strata manifest referrers "$REG/subject:1"
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | jq -r '[.manifests[].artifactType] | join(",")')" = application/vnd.example.sbom,application/vnd.example.sig ]
+	[ "$(echo "$output" | jq -r '.manifests[0].digest')" = "$sbom" ]
+	[ "$(echo "$output" | jq -r '.manifests[0].annotations["org.example"]')" = 1 ]
+	run strata manifest referrers --artifact-type application/vnd.example.sig "$REG/subject:1"
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | jq -r '[.manifests[].artifactType] | join(",")')" = application/vnd.example.sig ]
+	# An image nothing refers to has none.
+	strata tag app:arm64 "$REG/subject:2"
+	strata push -q "$REG/subject:2" >/dev/null
+	run strata manifest referrers "$REG/subject:2"
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | jq -r '.manifests | length')" = 0 ]
+}
+
+@test "manifest referrers: the referrers API where the registry has it, every page, filtered" {
+	python3 "$BATS_TEST_DIRNAME/fixtures/referrers-api.py" "$BATS_TEST_TMPDIR/port" 3>&- &
+	stub=$!
+	for _ in $(seq 100); do
+		if [ -s "$BATS_TEST_TMPDIR/port" ]; then break; fi
+		sleep 0.1
+	done
+	api=127.0.0.1:$(cat "$BATS_TEST_TMPDIR/port")
+	run strata manifest referrers "$api/app:1"
+	kill "$stub"
+	wait "$stub" || true
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | jq -r '[.manifests[].artifactType] | join(",")')" = application/vnd.example.sbom,application/vnd.example.sig ]
+	[ "$(echo "$output" | jq -r '.manifests[0].annotations.from')" = api ]
+}
+
+@test "manifest referrers --artifact-type: the registry's filter is used" {
+	python3 "$BATS_TEST_DIRNAME/fixtures/referrers-api.py" "$BATS_TEST_TMPDIR/port" 3>&- &
+	stub=$!
+	for _ in $(seq 100); do
+		if [ -s "$BATS_TEST_TMPDIR/port" ]; then break; fi
+		sleep 0.1
+	done
+	api=127.0.0.1:$(cat "$BATS_TEST_TMPDIR/port")
+	run strata manifest referrers --artifact-type application/vnd.example.sig "$api/app:1"
+	kill "$stub"
+	wait "$stub" || true
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | jq -r '[.manifests[].digest] | join(",")')" = "sha256:$(printf '2%.0s' $(seq 64))" ]
+}
