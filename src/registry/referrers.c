@@ -168,6 +168,43 @@ static int fallback_add(struct st_registry *r, const struct st_image_ref *ref,
 	return st_registry_put_manifest(r, tag, ST_MT_OCI_INDEX, text, strlen(text), err);
 }
 
+int st_registry_push_referrer(struct st_registry *r, const struct st_image_ref *ref,
+			      const struct st_digest *subject, const void *bytes, size_t len,
+			      struct st_error **err)
+{
+	json_error_t je;
+	autojson json_t *m = json_loadb(bytes, len, 0, &je);
+	if (!m)
+		return st_err(err, ST_E_PARSE, "the artifact is not JSON: %s", je.text);
+	struct st_digest digest;
+	st_digest_of(bytes, len, &digest);
+	st_auto(st_image_ref) struct st_image_ref *by_digest = st_image_ref_dup(ref);
+	free(by_digest->tag);
+	by_digest->tag = NULL;
+	free(by_digest->digest);
+	by_digest->digest = st_xstrdup(digest.str);
+	const char *mt = json_string_value(json_object_get(m, "mediaType"));
+	bool indexed = false;
+	if (registry_put_manifest(r, by_digest, mt ? mt : ST_MT_OCI_MANIFEST, bytes, len, &indexed,
+				  err) < 0)
+		return -1;
+	if (indexed)
+		return 0;
+	/* The list carries the artifact's type and annotations, as the API's answer does: the
+	 * type is the config's media type when the manifest names none. */
+	const char *type = json_string_value(json_object_get(m, "artifactType"));
+	if (!type)
+		type =
+		    json_string_value(json_object_get(json_object_get(m, "config"), "mediaType"));
+	autojson json_t *entry = descriptor(mt ? mt : ST_MT_OCI_MANIFEST, &digest, len);
+	if (type)
+		json_object_set_new(entry, "artifactType", json_string(type));
+	json_t *ann = json_object_get(m, "annotations");
+	if (json_object_size(ann))
+		json_object_set(entry, "annotations", ann);
+	return fallback_add(r, ref, subject, entry, err);
+}
+
 int st_registry_attach(struct st_registry *r, const struct st_image_ref *ref,
 		       const struct st_registry_artifact *a, struct st_digest *digest,
 		       struct st_error **err)
@@ -222,28 +259,11 @@ int st_registry_attach(struct st_registry *r, const struct st_image_ref *ref,
 	}
 	if (json_object_size(ann))
 		json_object_set(m, "annotations", ann);
-
+	json_decref(ann);
 	st_autofree char *text = json_dumps(m, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	size_t len = strlen(text);
 	st_digest_of(text, len, digest);
-	st_auto(st_image_ref) struct st_image_ref *by_digest = st_image_ref_dup(ref);
-	free(by_digest->tag);
-	by_digest->tag = NULL;
-	free(by_digest->digest);
-	by_digest->digest = st_xstrdup(digest->str);
-	bool indexed = false;
-	int rc = registry_put_manifest(r, by_digest, ST_MT_OCI_MANIFEST, text, len, &indexed, err);
-	if (rc == 0 && !indexed) {
-		/* The referrers list carries the artifact's type and annotations, as the API's. */
-		json_t *entry = descriptor(ST_MT_OCI_MANIFEST, digest, len);
-		json_object_set_new(entry, "artifactType", json_string(a->artifact_type));
-		if (json_object_size(ann))
-			json_object_set(entry, "annotations", ann);
-		rc = fallback_add(r, ref, &subject, entry, err);
-		json_decref(entry);
-	}
-	json_decref(ann);
-	if (rc < 0)
+	if (st_registry_push_referrer(r, ref, &subject, text, len, err) < 0)
 		return st_err_wrap(err, "attach to %s", subject.str);
 	return 0;
 }

@@ -271,6 +271,15 @@ int st_registry_referrers(struct st_registry *r, const struct st_image_ref *ref,
 			  const struct st_digest *subject, const char *artifact_type,
 			  struct st_buf *out, struct st_error **err);
 
+/*
+ * Push the artifact manifest 'bytes' (whose subject is 'subject') to ref's repository by its
+ * digest, and add it to the subject's fallback tag when the registry does not index subjects
+ * itself. Its blobs must be there already.
+ */
+int st_registry_push_referrer(struct st_registry *r, const struct st_image_ref *ref,
+			      const struct st_digest *subject, const void *bytes, size_t len,
+			      struct st_error **err);
+
 struct st_registry_artifact {
 	const char *artifact_type;
 	const char *const *files; /* each a blob of the artifact, titled with its base name */

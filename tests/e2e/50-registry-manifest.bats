@@ -236,3 +236,34 @@ setup() {
 	[ "$status" -eq 0 ]
 	[ "$(echo "$output" | jq -r '[.manifests[].digest] | join(",")')" = "sha256:$(printf '2%.0s' $(seq 64))" ]
 }
+
+@test "pull and push carry an image's referrers along; gc keeps them with the image" {
+	strata tag app:amd64 "$REG/carried:1"
+	run strata push -q "$REG/carried:1"
+	[ "$status" -eq 0 ]
+	subject=${output#*@}
+	echo '{"spdxVersion":"SPDX-2.3"}' >"$BATS_TEST_TMPDIR/sbom.json"
+	run strata manifest attach --artifact-type application/vnd.example.sbom "$REG/carried:1" \
+		"$BATS_TEST_TMPDIR/sbom.json"
+	[ "$status" -eq 0 ]
+	sbom=${output#*@}
+
+	export STRATA_ROOT=$BATS_TEST_TMPDIR/other
+	run strata pull "$REG/carried:1"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"Pulled 1 referrers of $subject"* ]]
+	run strata system prune -f
+	[ "$status" -eq 0 ]
+	strata tag "$REG/carried:1" "$REG/moved:1"
+	run strata push "$REG/moved:1"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"Pushed referrer $sbom"* ]]
+	run strata manifest referrers "$REG/moved:1"
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | jq -r '[.manifests[].digest] | join(",")')" = "$sbom" ]
+	[ "$(echo "$output" | jq -r '.manifests[0].artifactType')" = application/vnd.example.sbom ]
+	run skopeo inspect --raw --tls-verify=false "docker://$REG/moved@$sbom"
+	[ "$status" -eq 0 ]
+	run strata system check
+	[ "$status" -eq 0 ]
+}
