@@ -34,6 +34,13 @@ int registry_referrers_api(struct st_registry *r, const struct st_image_ref *ref
 			   json_t **manifests, bool *filtered, struct st_error **err);
 
 /* hosts.c */
+/*
+ * Blobs bigger than this go up in PATCH chunks of this size (the registries file's
+ * "upload-chunk-size" changes it): under the 100 MB request bodies that common proxies in front
+ * of registries accept, and big enough that a chunk's extra round trip costs nothing measurable.
+ * A dropped connection then costs at most one chunk where the registry lets an upload resume.
+ */
+#define REGISTRY_CHUNK_SIZE (64u << 20)
 struct registry_host_tls {
 	char *host, *ca, *cert, *key;
 };
@@ -46,6 +53,7 @@ struct registry_hosts {
 	size_t n_certs_dirs;
 	struct registry_host_tls *tls; /* per host, found once */
 	size_t n_tls;
+	uint64_t chunk_size; /* blobs bigger than this go up in PATCH chunks of this size */
 };
 /*
  * Read the registries file (JSON: "insecure-registries", "registry-mirrors", "certs-dirs", as

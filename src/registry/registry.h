@@ -39,7 +39,8 @@
  * verification, over plain HTTP when they do not speak TLS), "registry-mirrors" (URLs tried
  * before Docker Hub for pulls), and strata's "certs-dirs" (where <host>/NAME.crt, client.cert and
  * client.key are found; default /etc/strata/certs.d, /etc/docker/certs.d,
- * /etc/containers/certs.d).
+ * /etc/containers/certs.d) and "upload-chunk-size" (bytes: a bigger blob is pushed in PATCH
+ * chunks of this size; default 64 MiB).
  */
 char *st_registry_hosts_file(void);
 

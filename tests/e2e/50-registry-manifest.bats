@@ -267,3 +267,66 @@ setup() {
 	run strata system check
 	[ "$status" -eq 0 ]
 }
+
+# The proxy of fixtures/registry-proxy.py in front of the registry, in MODE; sets PROXY (host:port),
+# PROXY_PID and PROXY_LOG (a line per request it served).
+proxy_start() {
+	local portfile=$BATS_TEST_TMPDIR/proxy.port
+	python3 "$BATS_TEST_DIRNAME/fixtures/registry-proxy.py" "$REG" "$1" "$portfile" 3>&- &
+	PROXY_PID=$!
+	for _ in $(seq 100); do
+		if [ -s "$portfile" ]; then break; fi
+		sleep 0.1
+	done
+	PROXY=127.0.0.1:$(cat "$portfile")
+	PROXY_LOG=$portfile.log
+}
+
+# An image of one 3 MiB layer of random bytes (it does not compress), uploads in 1 MiB chunks.
+chunked_setup() {
+	printf '{"upload-chunk-size": 1048576}\n' >"$BATS_TEST_TMPDIR/registries.json"
+	export STRATA_REGISTRIES_CONF=$BATS_TEST_TMPDIR/registries.json
+	mkdir -p "$BATS_TEST_TMPDIR/big"
+	head -c 3M /dev/urandom >"$BATS_TEST_TMPDIR/big/blob"
+	strata import "$BATS_TEST_TMPDIR/big" big:1 >/dev/null
+}
+
+@test "push: a blob bigger than the upload chunk size goes up in PATCH chunks, whole" {
+	chunked_setup
+	proxy_start pass
+	strata tag big:1 "$PROXY/big:1"
+	run strata push -q "$PROXY/big:1"
+	kill "$PROXY_PID"
+	[ "$status" -eq 0 ]
+	digest=${output#*@}
+	# The layer (3 MiB of random bytes and the tar around them) took four 1 MiB PATCH
+	# requests; the small config went up in one PUT.
+	[ "$(grep -c '^PATCH ' "$PROXY_LOG")" -eq 4 ]
+	run skopeo inspect --tls-verify=false "docker://$REG/big:1"
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | jq -r .Digest)" = "$digest" ]
+	id=$(strata inspect --format '{{.Id}}' big:1)
+	export STRATA_ROOT=$BATS_TEST_TMPDIR/other
+	run strata pull "$REG/big:1"
+	[ "$status" -eq 0 ]
+	[ "$(strata inspect --format '{{.Id}}' "$REG/big:1")" = "$id" ]
+}
+
+@test "push: a PATCH whose answer is lost: the registry drops the session, a new one carries the blob whole" {
+	chunked_setup
+	proxy_start drop-patch-once
+	strata tag big:1 "$PROXY/drop:1"
+	run strata push -q "$PROXY/drop:1"
+	kill "$PROXY_PID"
+	[ "$status" -eq 0 ]
+	digest=${output#*@}
+	grep -q '^PATCH .* dropped' "$PROXY_LOG"
+	# Asked where the upload stands, the distribution registry no longer knows the session (the
+	# size it holds is not the one in the URL's state): the layer went up in a second session.
+	grep -q '^GET /v2/drop/blobs/uploads/.* 404' "$PROXY_LOG"
+	[ "$(grep -c '^POST ' "$PROXY_LOG")" -eq 3 ]
+	run skopeo copy --src-tls-verify=false "docker://$REG/drop:1" "oci:$BATS_TEST_TMPDIR/oci:drop"
+	[ "$status" -eq 0 ]
+	run skopeo inspect --tls-verify=false "docker://$REG/drop:1"
+	[ "$(echo "$output" | jq -r .Digest)" = "$digest" ]
+}
