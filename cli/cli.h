@@ -88,6 +88,13 @@ int st_cli_analyze_open(struct st_cli *cli, const char *name, const struct st_pl
 	X(logout, "logout", "Log out from a registry")                                             \
 	X(manifest_inspect, "manifest inspect",                                                    \
 	  "Display an image's manifest or manifest list from a registry")                          \
+	X(manifest_create, "manifest create", "Create a local manifest list of images")            \
+	X(manifest_add, "manifest add", "Add an image to a local manifest list")                   \
+	X(manifest_annotate, "manifest annotate", "Describe an entry of a local manifest list")    \
+	X(manifest_rm, "manifest rm", "Delete local manifest lists")                               \
+	X(manifest_push, "manifest push", "Push a manifest list and its images to a registry")     \
+	X(manifest_attach, "manifest attach", "Push an artifact that refers to an image")          \
+	X(manifest_referrers, "manifest referrers", "List the artifacts that refer to an image")   \
 	X(tags, "tags", "List the tags of a repository in a registry")                             \
 	X(copy, "copy", "Copy an image between registries, archives, OCI layouts and the store")   \
 	X(key_generate, "key generate", "Generate a cosign-compatible key pair")                   \

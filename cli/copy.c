@@ -31,6 +31,8 @@ static const char usage_text[] =
     "      --override-os string       Choose this OS from an index instead of the host's\n"
     "      --override-arch string     Choose this architecture instead of the host's\n"
     "      --override-variant string  Choose this architecture variant\n"
+    "  -a, --all                      From a registry's index: every image and the index\n"
+    "                                 (to docker:// or the store)\n"
     "      --digestfile string        Write the digest of the copied manifest to this file\n"
     "      --progress string          auto, plain or tty: a line per layer with a bar\n"
     "  -q, --quiet                    Suppress output\n";
@@ -80,16 +82,20 @@ int cmd_copy(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 		{ "digestfile", required_argument, NULL, OPT_DIGESTFILE },
 		{ "progress", required_argument, NULL, OPT_PROGRESS },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "all", no_argument, NULL, 'a' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	bool quiet = false;
+	bool quiet = false, all = false;
 	const char *progress = NULL;
 	struct st_registry_opts src_ro = { 0 }, dest_ro = { 0 };
 	const char *os = NULL, *arch = NULL, *variant = NULL, *digestfile = NULL;
 	int opt;
-	while ((opt = getopt_long(argc, argv, "qh", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "aqh", longopts, NULL)) != -1) {
 		switch (opt) {
+		case 'a':
+			all = true;
+			break;
 		case OPT_AUTHFILE:
 			src_ro.auth_file = dest_ro.auth_file = optarg;
 			break;
@@ -172,6 +178,7 @@ int cmd_copy(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 		.src_registry = src_reg,
 		.dest_registry = dest_reg,
 		.platform = have_platform ? &platform : NULL,
+		.all = all,
 		.events = { quiet ? NULL : st_cli_layers_event, &layers,
 			    quiet ? NULL : st_cli_layers_bytes },
 	};

@@ -47,9 +47,12 @@ static int push_one(struct st_cli *cli, struct st_store *s, struct st_registry *
 	int has_index = st_local_ref_index(s, src, &index, err);
 	if (has_index < 0)
 		return -1;
-	if (has_index ? st_registry_push_index(s, r, index.str, dest, &ev, &res, err) < 0
-		      : st_registry_push(s, r, img->id.str, dest, &ev, &res, err) < 0)
+	if (has_index) {
+		if (st_registry_push_index(s, r, &index, dest, &ev, &res, err) < 0)
+			return -1;
+	} else if (st_registry_push(s, r, img->id.str, dest, &ev, &res, err) < 0) {
 		return -1;
+	}
 	const char *tag = st_image_ref_tag(dest);
 	if (!o->quiet)
 		fprintf(cli->errout, "%s: digest: %s size: %llu\n", tag ? tag : "latest",

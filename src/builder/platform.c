@@ -203,7 +203,7 @@ int builder_export_platforms(struct st_store *s, const struct st_builder_opts *o
 				o->progress.fn(o->progress.ctx, &ev);
 			}
 			if (rc == 0 &&
-			    st_registry_push_index(s, reg, index.str, ref, NULL, &pr, err) < 0)
+			    st_registry_push_index(s, reg, &index, ref, NULL, &pr, err) < 0)
 				rc = st_err_wrap(err, "push '%s'", names[i]);
 		}
 		if (rc == 0 && nn) {

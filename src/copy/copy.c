@@ -169,6 +169,73 @@ static int fetch(struct st_store *s, const struct st_copy_ref *src, const struct
 	return rc;
 }
 
+/*
+ * --all: when the registry's 'src' is an index, every image it lists is pulled by digest into
+ * 's' and the index is stored as served, kept through 'lease' with edges to each manifest;
+ * *index receives its digest and *id the first image. Not an index: *index is "".
+ */
+static int fetch_all(struct st_store *s, const struct st_copy_ref *src,
+		     const struct st_copy_opts *o, struct st_store_lease *lease,
+		     struct st_digest *id, struct st_digest *index, struct st_error **err)
+{
+	memset(index, 0, sizeof(*index));
+	struct st_registry_manifest top = { ST_BUF_INIT, NULL, { "" } };
+	if (st_registry_get_manifest(o->src_registry, src->ref, &top, err) < 0)
+		return -1;
+	st_auto(st_image_index) struct st_image_index *idx = NULL;
+	int rc = 0;
+	if (st_image_detect(top.bytes.data, top.bytes.len) != ST_IMAGE_KIND_INDEX) {
+		st_registry_manifest_release(&top);
+		return fetch(s, src, o, id, err);
+	}
+	rc = st_image_index_parse(top.bytes.data, top.bytes.len, &idx, err);
+	if (rc == 0)
+		rc = st_store_lease_add(lease, top.digest.str, err);
+	if (rc == 0)
+		rc = st_store_put_blob(s, top.bytes.data, top.bytes.len, NULL, err);
+	for (size_t i = 0; rc == 0 && i < idx->n_manifests; i++) {
+		const struct st_digest *d = &idx->manifests[i].digest;
+		st_auto(st_image_ref) struct st_image_ref *one = st_image_ref_dup(src->ref);
+		free(one->tag);
+		one->tag = NULL;
+		free(one->digest);
+		one->digest = st_xstrdup(d->str);
+		struct st_registry_pull_opts po = { .events = o->events };
+		struct st_registry_pull_result res;
+		rc = st_registry_pull(s, o->src_registry, one, &po, &res, err);
+		if (rc < 0)
+			break;
+		if (i == 0)
+			*id = res.id;
+		st_registry_pull_result_release(&res);
+		const char *m = d->str;
+		rc = st_store_edge_add(s, top.digest.str, ST_STORE_EDGE_CHILD, &m, 1, err);
+	}
+	if (rc == 0 && idx->n_manifests == 0)
+		rc = st_err(err, ST_E_INVALID, "the index %s lists no image", top.digest.str);
+	if (rc == 0)
+		*index = top.digest;
+	st_registry_manifest_release(&top);
+	return rc;
+}
+
+/* --all: the index 'index' (and the images it lists) of 's' to 'dst'. */
+static int deliver_all(struct st_store *s, const struct st_digest *id,
+		       const struct st_digest *index, const struct st_copy_ref *dst,
+		       const struct st_copy_opts *o, struct st_digest *digest,
+		       struct st_error **err)
+{
+	*digest = *index;
+	if (dst->kind == ST_COPY_STORE) {
+		st_autofree char *full = NULL;
+		if (st_local_ref_normalize(dst->name, &full, err) < 0)
+			return -1;
+		return st_store_ref_set(s, full, id->str, index->str, err);
+	}
+	struct st_registry_push_result pr;
+	return st_registry_push_index(s, o->dest_registry, index, dst->ref, &o->events, &pr, err);
+}
+
 /* Write the store's image 'id' to 'dst'; *digest is its manifest's. */
 static int deliver(struct st_store *s, const struct st_digest *id, const struct st_copy_ref *dst,
 		   const struct st_copy_opts *o, struct st_digest *digest, struct st_error **err)
@@ -240,6 +307,11 @@ int st_copy(struct st_store *s, const struct st_copy_ref *src, const struct st_c
 		return st_err(err, ST_E_INVALID, "copy: no registry client given");
 	if (check_kind(src, true, err) < 0 || check_kind(dst, false, err) < 0)
 		return st_err_wrap(err, "copy");
+	/* An OCI layout or an archive written here holds one image of the store. */
+	if (o->all && (src->kind != ST_COPY_DOCKER ||
+		       (dst->kind != ST_COPY_DOCKER && dst->kind != ST_COPY_STORE)))
+		return st_err(err, ST_E_INVALID,
+			      "copy: --all copies from docker:// to docker:// or the store");
 	bool direct = src->kind == ST_COPY_STORE || dst->kind == ST_COPY_STORE;
 	struct scratch t = { .lock = -1 };
 	if (!direct && scratch_open(s, &t, err) < 0) {
@@ -247,9 +319,24 @@ int st_copy(struct st_store *s, const struct st_copy_ref *src, const struct st_c
 		return st_err_wrap(err, "copy");
 	}
 	struct st_store *via = direct ? s : t.s;
-	int rc = fetch(via, src, o, &out->id, err);
-	if (rc == 0)
-		rc = deliver(via, &out->id, dst, o, &out->digest, err);
+	int rc;
+	if (o->all) {
+		struct st_digest index;
+		struct st_store_lease *lease = NULL;
+		rc = st_store_lease_begin(via, &lease, err);
+		if (rc == 0)
+			rc = fetch_all(via, src, o, lease, &out->id, &index, err);
+		if (rc == 0 && index.str[0])
+			rc = deliver_all(via, &out->id, &index, dst, o, &out->digest, err);
+		else if (rc == 0)
+			rc = deliver(via, &out->id, dst, o, &out->digest, err);
+		if (lease)
+			st_store_lease_end(lease);
+	} else {
+		rc = fetch(via, src, o, &out->id, err);
+		if (rc == 0)
+			rc = deliver(via, &out->id, dst, o, &out->digest, err);
+	}
 	scratch_close(&t);
 	return rc;
 }

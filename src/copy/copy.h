@@ -52,11 +52,14 @@ struct st_copy_opts {
 	struct st_registry *dest_registry;  /* needed when the destination is DOCKER */
 	const struct st_platform *platform; /* from an index: NULL for the host's */
 	struct st_registry_events events;   /* progress of pulls and pushes */
+	/* From a registry's index: every image it lists, and the index, to a registry or the
+	 * store (skopeo's --all). A source that is one image copies that image. */
+	bool all;
 };
 
 struct st_copy_result {
 	struct st_digest id;	 /* the image id (config digest) */
-	struct st_digest digest; /* the manifest's digest, the same on both sides */
+	struct st_digest digest; /* the manifest's (or index's) digest, the same on both sides */
 };
 
 /*

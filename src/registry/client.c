@@ -584,6 +584,13 @@ int st_registry_put_manifest(struct st_registry *r, const struct st_image_ref *r
 			     const char *media_type, const void *bytes, size_t len,
 			     struct st_error **err)
 {
+	return registry_put_manifest(r, ref, media_type, bytes, len, NULL, err);
+}
+
+int registry_put_manifest(struct st_registry *r, const struct st_image_ref *ref,
+			  const char *media_type, const void *bytes, size_t len,
+			  bool *subject_indexed, struct st_error **err)
+{
 	const char *t = st_image_ref_tag(ref);
 	struct st_digest d;
 	st_digest_of(bytes, len, &d);
@@ -602,6 +609,8 @@ int st_registry_put_manifest(struct st_registry *r, const struct st_image_ref *r
 	int rc = call(r, ref, &c, &resp, err);
 	if (rc == 0 && resp.status != 201 && resp.status != 200)
 		rc = api_error(&resp, err);
+	if (rc == 0 && subject_indexed)
+		*subject_indexed = st_http_response_header(&resp, "oci-subject") != NULL;
 	st_http_response_release(&resp);
 	if (rc < 0)
 		return st_err_wrap(err, "put manifest %s", d.str);
@@ -653,9 +662,137 @@ static char *absolute(struct st_registry *r, const struct st_image_ref *ref, con
 	return st_xasprintf("%s%s%s", base, loc[0] == '/' ? "" : "/", loc);
 }
 
-int st_registry_push_blob(struct st_registry *r, const struct st_image_ref *ref,
+/* Part of a blob for one PATCH: 'len' bytes from 'start' of the whole blob's reader. */
+struct chunk {
+	const struct st_http_body_reader *body;
+	uint64_t start, len, done;
+};
+
+static ssize_t chunk_read(void *ctx, void *buf, size_t n, struct st_error **err)
+{
+	struct chunk *c = ctx;
+	if (n > c->len - c->done)
+		n = (size_t)(c->len - c->done);
+	if (!n)
+		return 0;
+	ssize_t k = c->body->read(c->body->ctx, buf, n, err);
+	if (k > 0)
+		c->done += (uint64_t)k;
+	return k;
+}
+
+/* Put the blob's reader at 'off': back to its start, the bytes before 'off' skipped. */
+static int seek_body(const struct st_http_body_reader *b, uint64_t off, struct st_error **err)
+{
+	if (!b->rewind)
+		return st_err(err, ST_E_NET, "the blob cannot be read again");
+	if (b->rewind(b->ctx, err) < 0)
+		return -1;
+	char buf[1 << 16];
+	while (off) {
+		ssize_t k =
+		    b->read(b->ctx, buf, off < sizeof(buf) ? (size_t)off : sizeof(buf), err);
+		if (k < 0)
+			return -1;
+		if (k == 0)
+			return st_err(err, ST_E_IO, "the blob ended before byte %llu",
+				      (unsigned long long)off);
+		off -= (uint64_t)k;
+	}
+	return 0;
+}
+
+static int chunk_rewind(void *ctx, struct st_error **err)
+{
+	struct chunk *c = ctx;
+	c->done = 0;
+	return seek_body(c->body, c->start, err);
+}
+
+/*
+ * Where an upload stands, from a response's "Range: 0-<last>" (inclusive) and Location: *off
+ * is the next byte to send, *loc (replaced) the URL to send it to. False without them.
+ */
+static bool upload_state(struct st_registry *r, const struct st_image_ref *ref,
+			 const struct st_http_response *resp, uint64_t *off, char **loc)
+{
+	const char *range = st_http_response_header(resp, "range");
+	const char *l = st_http_response_header(resp, "location");
+	unsigned long long first, last;
+	if (!range || !l || sscanf(range, "%llu-%llu", &first, &last) != 2 || first != 0)
+		return false;
+	free(*loc);
+	*loc = absolute(r, ref, l);
+	*off = last + 1;
+	return true;
+}
+
+/*
+ * Send the blob in PATCH chunks to the upload session at *loc, then close it with the digest.
+ * After a failed PATCH the session's state is asked for (GET <loc>) and the upload resumes
+ * where the registry says it stands. Returns 1 when the registry has lost the session (the
+ * distribution registry drops one whose stored size no longer matches the state in its URL,
+ * as after a PATCH cut in the middle): the caller starts a new one.
+ */
+static int upload_chunked(struct st_registry *r, const struct st_image_ref *ref,
 			  const struct st_digest *digest, const struct st_http_body_reader *body,
-			  const char *mount_from, bool *mounted, struct st_error **err)
+			  char **loc, struct st_error **err)
+{
+	uint64_t size = body->size, chunk = r->hosts.chunk_size, off = 0, pos = 0;
+	while (off < size) {
+		if (pos != off && seek_body(body, off, err) < 0)
+			return -1;
+		uint64_t len = size - off < chunk ? size - off : chunk;
+		struct chunk ch = { body, off, len, 0 };
+		struct st_http_body_reader rd = { chunk_read, chunk_rewind, &ch, len };
+		char range[64];
+		snprintf(range, sizeof(range), "Content-Range: %llu-%llu", (unsigned long long)off,
+			 (unsigned long long)(off + len - 1));
+		const char *headers[] = { "Content-Type: application/octet-stream", range, NULL };
+		struct call c = { .method = "PATCH",
+				  .path = *loc,
+				  .headers = headers,
+				  .reader = &rd,
+				  .push = true };
+		struct st_http_response resp;
+		struct st_error *e = NULL;
+		int rc = call(r, ref, &c, &resp, &e);
+		pos = off + ch.done;
+		bool moved =
+		    rc == 0 && resp.status == 202 && upload_state(r, ref, &resp, &off, loc);
+		st_http_response_release(&resp);
+		st_error_free(e);
+		if (moved)
+			continue;
+		struct call status = { .method = "GET", .path = *loc, .push = true };
+		rc = call(r, ref, &status, &resp, err);
+		bool known =
+		    rc == 0 && resp.status == 204 && upload_state(r, ref, &resp, &off, loc);
+		st_http_response_release(&resp);
+		if (rc < 0)
+			return -1;
+		if (!known)
+			return 1;
+		pos = size + 1; /* unknown: seek before the next chunk */
+	}
+	st_autofree char *put =
+	    st_xasprintf("%s%cdigest=%s", *loc, strchr(*loc, '?') ? '&' : '?', digest->str);
+	struct call fin = { .method = "PUT", .path = put, .body = "", .push = true };
+	struct st_http_response resp;
+	int rc = call(r, ref, &fin, &resp, err);
+	if (rc == 0 && resp.status != 201)
+		rc = api_error(&resp, err);
+	st_http_response_release(&resp);
+	return rc;
+}
+
+/*
+ * One upload session: POST (a mount when 'mount_from' is set), then the blob in one PUT, or in
+ * PATCH chunks when it is bigger than one. 1: the registry lost a chunked session.
+ */
+static int upload(struct st_registry *r, const struct st_image_ref *ref,
+		  const struct st_digest *digest, const struct st_http_body_reader *body,
+		  const char *mount_from, bool *mounted, struct st_error **err)
 {
 	st_autofree char *path = NULL;
 	if (mount_from) {
@@ -679,26 +816,40 @@ int st_registry_push_blob(struct st_registry *r, const struct st_image_ref *ref,
 		rc = resp.status == 202
 			 ? st_err(err, ST_E_NET, "the registry gave no upload location")
 			 : api_error(&resp, err);
-	st_autofree char *put = NULL;
-	if (rc == 0) {
-		st_autofree char *abs = absolute(r, ref, loc);
-		put = st_xasprintf("%s%cdigest=%s", abs, strchr(abs, '?') ? '&' : '?', digest->str);
-	}
+	st_autofree char *abs = rc == 0 ? absolute(r, ref, loc) : NULL;
 	st_http_response_release(&resp);
-	if (rc == 0) {
-		const char *headers[] = { "Content-Type: application/octet-stream", NULL };
-		struct call c = {
-			.method = "PUT",
-			.path = put,
-			.headers = headers,
-			.reader = body,
-			.push = true,
-		};
-		rc = call(r, ref, &c, &resp, err);
-		if (rc == 0 && resp.status != 201)
-			rc = api_error(&resp, err);
-		st_http_response_release(&resp);
-	}
+	if (rc < 0)
+		return -1;
+	if (body->size > r->hosts.chunk_size)
+		return upload_chunked(r, ref, digest, body, &abs, err);
+	st_autofree char *put =
+	    st_xasprintf("%s%cdigest=%s", abs, strchr(abs, '?') ? '&' : '?', digest->str);
+	const char *headers[] = { "Content-Type: application/octet-stream", NULL };
+	struct call c = {
+		.method = "PUT",
+		.path = put,
+		.headers = headers,
+		.reader = body,
+		.push = true,
+	};
+	rc = call(r, ref, &c, &resp, err);
+	if (rc == 0 && resp.status != 201)
+		rc = api_error(&resp, err);
+	st_http_response_release(&resp);
+	return rc;
+}
+
+int st_registry_push_blob(struct st_registry *r, const struct st_image_ref *ref,
+			  const struct st_digest *digest, const struct st_http_body_reader *body,
+			  const char *mount_from, bool *mounted, struct st_error **err)
+{
+	int rc = upload(r, ref, digest, body, mount_from, mounted, err);
+	/* A lost session: one new session, the blob sent again from its start. */
+	if (rc == 1)
+		rc = seek_body(body, 0, err) < 0 ? -1
+						 : upload(r, ref, digest, body, NULL, mounted, err);
+	if (rc == 1)
+		rc = st_err(err, ST_E_NET, "the registry lost the upload session twice");
 	if (rc < 0)
 		return st_err_wrap(err, "upload blob %s", digest->str);
 	return 0;
@@ -752,5 +903,68 @@ int st_registry_tags(struct st_registry *r, const struct st_image_ref *ref, char
 	}
 	if (rc < 0)
 		return st_err_wrap(err, "list tags");
+	return 0;
+}
+
+int registry_referrers_api(struct st_registry *r, const struct st_image_ref *ref,
+			   const struct st_digest *subject, const char *artifact_type,
+			   json_t **manifests, bool *filtered, struct st_error **err)
+{
+	*manifests = NULL;
+	*filtered = false;
+	st_autofree char *query = NULL;
+	if (artifact_type) {
+		st_autofree char *t = url_escape(artifact_type);
+		query = st_xasprintf("?artifactType=%s", t);
+	}
+	st_autofree char *path = st_xasprintf("referrers/%s%s", subject->str, query ? query : "");
+	json_t *all = json_array();
+	int rc = 0;
+	/* Every page, as the Link header chains them. */
+	while (rc == 0 && path) {
+		const char *headers[] = { "Accept: " ST_MT_OCI_INDEX, NULL };
+		struct st_buf body = ST_BUF_INIT;
+		struct capped cap = { &body, ST_REGISTRY_MANIFEST_MAX };
+		struct st_http_sink sink = { capped_write, capped_reset, &cap };
+		struct call c = { .method = "GET",
+				  .path = path,
+				  .headers = headers,
+				  .sink = &sink,
+				  .follow = true };
+		struct st_http_response resp;
+		rc = call(r, ref, &c, &resp, err);
+		/* No API: the registry answers 404 (never sent when it has one, even for none). */
+		if (rc == 0 && resp.status == 404 && json_array_size(all) == 0) {
+			st_http_response_release(&resp);
+			st_buf_release(&body);
+			json_decref(all);
+			return 1;
+		}
+		if (rc == 0 && resp.status != 200)
+			rc = api_error(&resp, err);
+		json_t *page = NULL;
+		if (rc == 0) {
+			json_error_t je;
+			page = json_loadb(body.data ? body.data : "", body.len, 0, &je);
+			if (!json_is_array(json_object_get(page, "manifests")))
+				rc = st_err(err, ST_E_PARSE, "the referrers are not an index: %s",
+					    page ? "no manifests" : je.text);
+		}
+		if (rc == 0) {
+			json_array_extend(all, json_object_get(page, "manifests"));
+			if (st_http_response_header(&resp, "oci-filters-applied"))
+				*filtered = true;
+		}
+		json_decref(page);
+		free(path);
+		path = rc == 0 ? next_link(&resp) : NULL;
+		st_http_response_release(&resp);
+		st_buf_release(&body);
+	}
+	if (rc < 0) {
+		json_decref(all);
+		return st_err_wrap(err, "referrers of %s", subject->str);
+	}
+	*manifests = all;
 	return 0;
 }

@@ -85,9 +85,17 @@ int registry_hosts_load(const char *file, struct registry_hosts *h, struct st_er
 		if (rc == 0)
 			rc = strings(root, file, "certs-dirs", &h->certs_dirs, &h->n_certs_dirs,
 				     err);
+		json_t *chunk = json_object_get(root, "upload-chunk-size");
+		if (rc == 0 && chunk && (!json_is_integer(chunk) || json_integer_value(chunk) < 1))
+			rc = st_err(err, ST_E_INVALID,
+				    "%s: \"upload-chunk-size\": expected a number of bytes", file);
+		else if (rc == 0 && chunk)
+			h->chunk_size = (uint64_t)json_integer_value(chunk);
 		json_decref(root);
 	}
 	st_buf_release(&text);
+	if (rc == 0 && !h->chunk_size)
+		h->chunk_size = REGISTRY_CHUNK_SIZE;
 	if (rc == 0 && !h->certs_dirs)
 		for (size_t i = 0; i < sizeof(default_certs_dirs) / sizeof(*default_certs_dirs);
 		     i++)

@@ -2,6 +2,8 @@
 #ifndef ST_REGISTRY_INTERNAL_H
 #define ST_REGISTRY_INTERNAL_H
 
+#include <jansson.h>
+
 #include "registry/registry.h"
 
 /* auth.c */
@@ -17,7 +19,28 @@ char *registry_credentials(const char *auth_file, const char *domain);
 int registry_save_credentials(const char *auth_file, const char *domain, const char *user,
 			      const char *password, struct st_error **err);
 
+/* client.c */
+/* st_registry_put_manifest(); *subject_indexed (may be NULL): the registry answered OCI-Subject. */
+int registry_put_manifest(struct st_registry *r, const struct st_image_ref *ref,
+			  const char *media_type, const void *bytes, size_t len,
+			  bool *subject_indexed, struct st_error **err);
+/*
+ * The referrers API of ref's repository: every page's descriptors about 'subject' (of
+ * 'artifact_type' when not NULL, if the registry filters: *filtered) into *manifests, a new
+ * JSON array. 1 when the registry has no referrers API (404).
+ */
+int registry_referrers_api(struct st_registry *r, const struct st_image_ref *ref,
+			   const struct st_digest *subject, const char *artifact_type,
+			   json_t **manifests, bool *filtered, struct st_error **err);
+
 /* hosts.c */
+/*
+ * Blobs bigger than this go up in PATCH chunks of this size (the registries file's
+ * "upload-chunk-size" changes it): under the 100 MB request bodies that common proxies in front
+ * of registries accept, and big enough that a chunk's extra round trip costs nothing measurable.
+ * A dropped connection then costs at most one chunk where the registry lets an upload resume.
+ */
+#define REGISTRY_CHUNK_SIZE (64u << 20)
 struct registry_host_tls {
 	char *host, *ca, *cert, *key;
 };
@@ -30,6 +53,7 @@ struct registry_hosts {
 	size_t n_certs_dirs;
 	struct registry_host_tls *tls; /* per host, found once */
 	size_t n_tls;
+	uint64_t chunk_size; /* blobs bigger than this go up in PATCH chunks of this size */
 };
 /*
  * Read the registries file (JSON: "insecure-registries", "registry-mirrors", "certs-dirs", as

@@ -441,6 +441,77 @@ static int pull_signatures(struct puller *p, const struct st_digest *digest, str
 	return 0;
 }
 
+/* A referrer's blobs are documents (SBOMs, attestations, signatures): a bigger one is refused. */
+#define REFERRER_BLOB_MAX (64u << 20)
+
+/* One artifact about 'subject' (descriptor 'd'), with its blobs, kept as long as the subject. */
+static int pull_referrer(struct puller *p, const struct st_digest *subject,
+			 const struct st_image_descriptor *d, struct st_error **err)
+{
+	struct st_registry_manifest man = { ST_BUF_INIT, NULL, { "" } };
+	st_auto(st_image_manifest) struct st_image_manifest *m = NULL;
+	int rc = st_registry_get_manifest_digest(p->r, p->ref, &d->digest, &man, err);
+	if (rc == 0)
+		rc = st_image_manifest_parse(man.bytes.data, man.bytes.len, &m, err);
+	if (rc == 0 && (!m->subject || !st_digest_equal(&m->subject->digest, subject)))
+		rc = st_err(err, ST_E_INVALID, "its subject is not %s", subject->str);
+	if (rc == 0)
+		rc = put_small(p, &man.bytes, &man.digest, err);
+	const char **blobs = m ? st_xcalloc(m->n_layers + 1, sizeof(*blobs)) : NULL;
+	for (size_t i = 0; rc == 0 && i <= m->n_layers; i++) {
+		const struct st_image_descriptor *b = i ? &m->layers[i - 1] : &m->config;
+		blobs[i] = b->digest.str;
+		if (b->size < 0 || b->size > REFERRER_BLOB_MAX) {
+			rc = st_err(err, ST_E_INVALID, "blob %s: %lld bytes, more than %u MiB",
+				    b->digest.str, (long long)b->size, REFERRER_BLOB_MAX >> 20);
+			break;
+		}
+		if (st_store_has_blob(p->s, b->digest.str)) {
+			rc = st_store_lease_add(p->lease, b->digest.str, err);
+			continue;
+		}
+		struct st_buf buf = ST_BUF_INIT;
+		struct st_http_sink sink = { buf_write, buf_reset, &buf };
+		rc = st_registry_get_blob(p->r, p->ref, &b->digest, &sink, err);
+		if (rc == 0)
+			rc = put_small(p, &buf, &b->digest, err);
+		st_buf_release(&buf);
+	}
+	const char *subj = subject->str;
+	if (rc == 0)
+		rc = st_store_edge_add(p->s, man.digest.str, ST_STORE_EDGE_CHILD, blobs,
+				       m->n_layers + 1, err);
+	if (rc == 0)
+		rc = st_store_edge_add(p->s, man.digest.str, ST_STORE_EDGE_SUBJECT, &subj, 1, err);
+	free(blobs);
+	st_registry_manifest_release(&man);
+	if (rc < 0)
+		return st_err_wrap(err, "referrer %s", d->digest.str);
+	return 0;
+}
+
+/*
+ * The artifacts that refer to 'subject' (OCI 1.1 referrers: SBOMs, attestations, signatures),
+ * from the referrers API or its fallback tag, stored so that push carries them along.
+ */
+static int pull_referrers(struct puller *p, const struct st_digest *subject, struct st_error **err)
+{
+	struct st_buf list = ST_BUF_INIT;
+	st_auto(st_image_index) struct st_image_index *idx = NULL;
+	int rc = st_registry_referrers(p->r, p->ref, subject, NULL, &list, err);
+	if (rc == 0)
+		rc = st_image_index_parse(list.data, list.len, &idx, err);
+	st_buf_release(&list);
+	for (size_t i = 0; rc == 0 && i < idx->n_manifests; i++)
+		rc = pull_referrer(p, subject, &idx->manifests[i], err);
+	if (rc == 0 && idx->n_manifests) {
+		st_autofree char *what =
+		    st_xasprintf("Pulled %zu referrers of %s", idx->n_manifests, subject->str);
+		event(p, NULL, what);
+	}
+	return rc;
+}
+
 int st_registry_pull(struct st_store *s, struct st_registry *r, const struct st_image_ref *ref,
 		     const struct st_registry_pull_opts *o, struct st_registry_pull_result *out,
 		     struct st_error **err)
@@ -477,6 +548,12 @@ int st_registry_pull(struct st_store *s, struct st_registry *r, const struct st_
 		struct st_error *se = NULL;
 		if (pull_signatures(&p, &out->digest, &se) < 0) {
 			st_autofree char *what = st_xasprintf("Signatures not pulled: %s", se->msg);
+			event(&p, NULL, what);
+			st_error_free(se);
+		}
+		se = NULL;
+		if (pull_referrers(&p, &out->digest, &se) < 0) {
+			st_autofree char *what = st_xasprintf("Referrers not pulled: %s", se->msg);
 			event(&p, NULL, what);
 			st_error_free(se);
 		}

@@ -173,6 +173,47 @@ static int push_signatures(struct st_store *s, struct st_registry *r,
 	return 0;
 }
 
+/*
+ * Push the artifacts the store holds about the image 'digest' (OCI 1.1 referrers: manifests
+ * whose subject it is), each with its blobs. cosign's signatures, which name no subject, go
+ * under their own tag (push_signatures).
+ */
+static int push_referrers(struct st_store *s, struct st_registry *r,
+			  const struct st_image_ref *dest, const struct st_digest *digest,
+			  const struct st_registry_events *ev, struct st_error **err)
+{
+	char **arts = NULL;
+	size_t n = 0;
+	if (st_store_edge_list_to(s, digest->str, ST_STORE_EDGE_SUBJECT, &arts, &n, err) < 0)
+		return -1;
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		struct st_buf b = ST_BUF_INIT;
+		st_auto(st_image_manifest) struct st_image_manifest *m = NULL;
+		rc = st_store_read_blob(s, arts[i], &b, err);
+		if (rc == 0)
+			rc = st_image_manifest_parse(b.data, b.len, &m, err);
+		bool referrer =
+		    rc == 0 && m->subject && st_digest_equal(&m->subject->digest, digest);
+		for (size_t j = 0; referrer && rc == 0 && j < m->n_layers; j++)
+			rc = st_registry_push_store_blob(s, r, dest, &m->layers[j].digest, NULL,
+							 err);
+		if (referrer && rc == 0)
+			rc = st_registry_push_store_blob(s, r, dest, &m->config.digest, NULL, err);
+		if (referrer && rc == 0)
+			rc = st_registry_push_referrer(r, dest, digest, b.data, b.len, err);
+		st_buf_release(&b);
+		if (rc < 0) {
+			st_err_wrap(err, "referrer %s", arts[i]);
+		} else if (referrer) {
+			st_autofree char *what = st_xasprintf("Pushed referrer %s", arts[i]);
+			event(ev, NULL, what);
+		}
+	}
+	st_store_strings_free(arts, n);
+	return rc;
+}
+
 int st_registry_push(struct st_store *s, struct st_registry *r, const char *image_id,
 		     const struct st_image_ref *dest, const struct st_registry_events *events,
 		     struct st_registry_push_result *out, struct st_error **err)
@@ -202,64 +243,8 @@ int st_registry_push(struct st_store *s, struct st_registry *r, const char *imag
 	}
 	if (rc == 0)
 		rc = push_signatures(s, r, dest, &out->digest, events, err);
-	st_buf_release(&bytes);
-	if (rc < 0)
-		return st_err_wrap(err, "push %s", repo);
-	return 0;
-}
-
-/* One manifest of an index: its blobs, then itself by digest (an index names no tags). */
-static int push_index_entry(struct st_store *s, struct st_registry *r,
-			    const struct st_image_ref *dest, const struct st_image_descriptor *d,
-			    const struct st_registry_events *events, struct st_error **err)
-{
-	struct st_buf bytes = ST_BUF_INIT;
-	st_auto(st_image_manifest) struct st_image_manifest *m = NULL;
-	st_auto(st_image_ref) struct st_image_ref *by_digest = st_image_ref_dup(dest);
-	free(by_digest->tag);
-	by_digest->tag = NULL;
-	free(by_digest->digest);
-	by_digest->digest = st_xstrdup(d->digest.str);
-	int rc = st_store_read_blob(s, d->digest.str, &bytes, err);
 	if (rc == 0)
-		rc = st_image_manifest_parse(bytes.data, bytes.len, &m, err);
-	for (size_t i = 0; rc == 0 && i < m->n_layers; i++)
-		rc = st_registry_push_store_blob(s, r, dest, &m->layers[i].digest, events, err);
-	if (rc == 0)
-		rc = st_registry_push_store_blob(s, r, dest, &m->config.digest, NULL, err);
-	if (rc == 0)
-		rc = st_registry_put_manifest(r, by_digest, d->media_type ? d->media_type : "",
-					      bytes.data, bytes.len, err);
-	st_buf_release(&bytes);
-	if (rc < 0 && d->has_platform) {
-		struct st_buf p = ST_BUF_INIT;
-		st_platform_format(&d->platform, &p);
-		st_err_wrap(err, "%s manifest %s", p.data, d->digest.str);
-		st_buf_release(&p);
-	}
-	return rc;
-}
-
-int st_registry_push_index(struct st_store *s, struct st_registry *r, const char *index_digest,
-			   const struct st_image_ref *dest, const struct st_registry_events *events,
-			   struct st_registry_push_result *out, struct st_error **err)
-{
-	memset(out, 0, sizeof(*out));
-	st_autofree char *repo = st_image_ref_repository(dest);
-	struct st_buf bytes = ST_BUF_INIT;
-	st_auto(st_image_index) struct st_image_index *idx = NULL;
-	int rc = st_store_read_blob(s, index_digest, &bytes, err);
-	if (rc == 0)
-		rc = st_image_index_parse(bytes.data, bytes.len, &idx, err);
-	for (size_t i = 0; rc == 0 && i < idx->n_manifests; i++)
-		rc = push_index_entry(s, r, dest, &idx->manifests[i], events, err);
-	const char *mt = idx && idx->media_type ? idx->media_type : ST_MT_OCI_INDEX;
-	if (rc == 0)
-		rc = st_registry_put_manifest(r, dest, mt, bytes.data, bytes.len, err);
-	if (rc == 0) {
-		st_digest_of(bytes.data, bytes.len, &out->digest);
-		out->size = bytes.len;
-	}
+		rc = push_referrers(s, r, dest, &out->digest, events, err);
 	st_buf_release(&bytes);
 	if (rc < 0)
 		return st_err_wrap(err, "push %s", repo);

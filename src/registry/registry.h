@@ -39,7 +39,8 @@
  * verification, over plain HTTP when they do not speak TLS), "registry-mirrors" (URLs tried
  * before Docker Hub for pulls), and strata's "certs-dirs" (where <host>/NAME.crt, client.cert and
  * client.key are found; default /etc/strata/certs.d, /etc/docker/certs.d,
- * /etc/containers/certs.d).
+ * /etc/containers/certs.d) and "upload-chunk-size" (bytes: a bigger blob is pushed in PATCH
+ * chunks of this size; default 64 MiB).
  */
 char *st_registry_hosts_file(void);
 
@@ -187,14 +188,109 @@ int st_registry_push(struct st_store *s, struct st_registry *r, const char *imag
 		     const struct st_image_ref *dest, const struct st_registry_events *events,
 		     struct st_registry_push_result *out, struct st_error **err);
 
+/* ---- manifest lists kept in the store ------------------------------------------------------ */
+
 /*
- * Push the store's index 'index_digest' to 'dest' (a tag, or its digest): each manifest it
- * lists with its blobs (by digest), then the index, byte for byte as stored. ST_E_NOTFOUND
- * naming the platform whose manifest the store lacks (an index pulled for one platform).
+ * A manifest list (`strata manifest create`, as `docker manifest` makes them) is an OCI index
+ * kept in the store under a name of its own. The name resolves to the index, and to the image
+ * of its first entry, as a name pulled through an index does; the index lists each image by
+ * its manifest digest; edges keep every manifest, with its config and layers, while the list
+ * is kept. An image is named as a person types it: the store's image of that name (or id),
+ * else the registry's, which is pulled into the store by digest (no tag is set).
  */
-int st_registry_push_index(struct st_store *s, struct st_registry *r, const char *index_digest,
-			   const struct st_image_ref *dest, const struct st_registry_events *events,
+
+/* How an entry of a list is described; NULL (or n == 0) keeps what the entry says. */
+struct st_registry_list_edit {
+	const char *os, *architecture, *variant, *os_version;
+	char *const *os_features; /* replace the entry's */
+	size_t n_os_features;
+	char *const *annotations; /* "key=value", added to the entry's */
+	size_t n_annotations;
+};
+
+/*
+ * The index the list 'name' (normalised) points at: its bytes appended to 'bytes' (may be
+ * NULL), its digest in *digest (may be NULL). ST_E_NOTFOUND "no such manifest list" when no
+ * name of the store resolves to an index.
+ */
+int st_registry_list_get(struct st_store *s, const char *name, struct st_buf *bytes,
+			 struct st_digest *digest, struct st_error **err);
+
+enum st_registry_list_flags {
+	ST_REGISTRY_LIST_AMEND = 1 << 0, /* add to the list of that name if there is one */
+};
+/*
+ * Make the list 'name' (normalised) of the 'n' images. ST_E_INVALID when 'name' is already
+ * a list (without ST_REGISTRY_LIST_AMEND) or an image.
+ */
+int st_registry_list_create(struct st_store *s, struct st_registry *r, const char *name,
+			    const char *const *images, size_t n, unsigned flags,
+			    struct st_error **err);
+/*
+ * Add 'image' to the list 'name', replacing its entry when it has one; 'e' (may be NULL)
+ * describes the entry (when the image is an index of a registry, its platform chooses the
+ * manifest, the host's otherwise).
+ */
+int st_registry_list_add(struct st_store *s, struct st_registry *r, const char *name,
+			 const char *image, const struct st_registry_list_edit *e,
+			 struct st_error **err);
+/*
+ * Describe the entry of 'image' (a name, or a manifest digest) in the list 'name'.
+ * ST_E_NOTFOUND when the list has no entry for it.
+ */
+int st_registry_list_annotate(struct st_store *s, struct st_registry *r, const char *name,
+			      const char *image, const struct st_registry_list_edit *e,
+			      struct st_error **err);
+/* Forget the list 'name' (its images stay). ST_E_NOTFOUND "no such manifest list". */
+int st_registry_list_remove(struct st_store *s, const char *name, struct st_error **err);
+
+/*
+ * Push the store's index 'digest' to 'dest' (a tag, or its digest): each manifest it lists with
+ * its blobs (by digest), then the index, byte for byte as stored. 'events' hears each
+ * manifest pushed ("Pushed ref REPO@DIGEST").
+ */
+int st_registry_push_index(struct st_store *s, struct st_registry *r,
+			   const struct st_digest *digest, const struct st_image_ref *dest,
+			   const struct st_registry_events *events,
 			   struct st_registry_push_result *out, struct st_error **err);
+
+/* ---- referrers (OCI 1.1) ------------------------------------------------------------------ */
+
+/*
+ * The artifacts about the manifest (or index) 'subject' of ref's repository, as an OCI index of
+ * their descriptors appended to 'out' (JSON): from the referrers API where the registry has
+ * it, else from the fallback tag "sha256-<hex>" that clients keep (none: an empty index).
+ * 'artifact_type' (may be NULL) keeps those of that type only.
+ */
+int st_registry_referrers(struct st_registry *r, const struct st_image_ref *ref,
+			  const struct st_digest *subject, const char *artifact_type,
+			  struct st_buf *out, struct st_error **err);
+
+/*
+ * Push the artifact manifest 'bytes' (whose subject is 'subject') to ref's repository by its
+ * digest, and add it to the subject's fallback tag when the registry does not index subjects
+ * itself. Its blobs must be there already.
+ */
+int st_registry_push_referrer(struct st_registry *r, const struct st_image_ref *ref,
+			      const struct st_digest *subject, const void *bytes, size_t len,
+			      struct st_error **err);
+
+struct st_registry_artifact {
+	const char *artifact_type;
+	const char *const *files; /* each a blob of the artifact, titled with its base name */
+	size_t n_files;
+	char *const *annotations; /* "key=value": the manifest's */
+	size_t n_annotations;
+};
+/*
+ * Push artifact 'a' about what 'ref' names (its manifest or index), as `oras attach` does: its
+ * files, an OCI manifest with the empty config and 'ref' as its subject (by digest), and, when
+ * the registry does not index the subject itself (no OCI-Subject answer), the artifact's entry
+ * in the fallback tag's index. *digest receives the artifact manifest's digest.
+ */
+int st_registry_attach(struct st_registry *r, const struct st_image_ref *ref,
+		       const struct st_registry_artifact *a, struct st_digest *digest,
+		       struct st_error **err);
 
 /* ---- an image read in place ------------------------------------------------------------- */
 

@@ -75,6 +75,31 @@ int st_store_edge_list(struct st_store *s, const char *from, enum st_store_edge_
 	return 0;
 }
 
+int st_store_edge_list_to(struct st_store *s, const char *to, enum st_store_edge_kind kind,
+			  char ***from, size_t *n, struct st_error **err)
+{
+	*from = NULL;
+	*n = 0;
+	st_autostmt sqlite3_stmt *q = NULL;
+	if (store_db_prepare(s, "SELECT src FROM edges WHERE dst = ? AND kind = ? ORDER BY src", &q,
+			     err) < 0)
+		return -1;
+	store_db_bind_text(q, 1, to);
+	store_db_bind_text(q, 2, kind_name(kind));
+	int rc;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		*from = st_xrealloc(*from, (*n + 1) * sizeof(**from));
+		(*from)[(*n)++] = store_db_col_dup(q, 0);
+	}
+	if (rc != SQLITE_DONE) {
+		st_store_strings_free(*from, *n);
+		*from = NULL;
+		*n = 0;
+		return store_db_err(s, rc, err, "read edges");
+	}
+	return 0;
+}
+
 int st_store_artifact_put(struct st_store *s, const char *digest, const char *type,
 			  const char *subject, const char *const *blobs, size_t n,
 			  struct st_error **err)

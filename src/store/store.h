@@ -342,6 +342,9 @@ int st_store_edge_add(struct st_store *s, const char *from, enum st_store_edge_k
 /* What 'from' points to by edges of 'kind', sorted: a new array (st_store_strings_free()). */
 int st_store_edge_list(struct st_store *s, const char *from, enum st_store_edge_kind kind,
 		       char ***to, size_t *n, struct st_error **err);
+/* What points to 'to' by edges of 'kind' (the artifacts about a subject), sorted: a new array. */
+int st_store_edge_list_to(struct st_store *s, const char *to, enum st_store_edge_kind kind,
+			  char ***from, size_t *n, struct st_error **err);
 
 /*
  * Record artifact 'digest' (its manifest's blob) of 'type' (e.g. cosign's signature) about

@@ -163,3 +163,42 @@ tmp_is_empty() {
 	[ "$status" -eq 2 ]
 	[[ "$output" == *"--progress: expected auto, plain or tty"* ]]
 }
+
+@test "copy --all: every image of a registry's index and the index, to a registry and to the store" {
+	for p in amd64 arm64; do
+		mkdir -p "$BATS_TEST_TMPDIR/$p"
+		echo "$p" >"$BATS_TEST_TMPDIR/$p/platform"
+		strata import --platform "linux/$p" "$BATS_TEST_TMPDIR/$p" "app:$p" >/dev/null
+	done
+	run strata manifest create "$REG/all:src" app:amd64 app:arm64
+	[ "$status" -eq 0 ]
+	run strata manifest push -q "$REG/all:src"
+	[ "$status" -eq 0 ]
+	index=${lines[-1]}
+
+	export STRATA_ROOT=$BATS_TEST_TMPDIR/other
+	run strata copy --all "docker://$REG/all:src" "docker://$REG/all:dst"
+	[ "$status" -eq 0 ]
+	run skopeo inspect --raw --tls-verify=false "docker://$REG/all:dst"
+	[ "$status" -eq 0 ]
+	[ "sha256:$(printf '%s' "$output" | sha256sum | cut -d' ' -f1)" = "$index" ]
+	run skopeo copy --all --src-tls-verify=false "docker://$REG/all:dst" "oci:$BATS_TEST_TMPDIR/oci:all"
+	[ "$status" -eq 0 ]
+	# Nothing of the copy stays in the store it went through.
+	run strata images -q
+	[ -z "$output" ]
+	tmp_is_empty
+
+	run strata copy --all "docker://$REG/all:src" strata:all:local
+	[ "$status" -eq 0 ]
+	run strata manifest inspect all:local
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | jq -r '[.manifests[].platform.architecture] | join(",")')" = amd64,arm64 ]
+	run strata manifest push all:local "$REG/all:again"
+	[ "$status" -eq 0 ]
+	[ "${lines[-1]}" = "$index" ]
+
+	run strata copy --all "docker://$REG/all:src" "oci:$BATS_TEST_TMPDIR/layout"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"--all copies from docker:// to docker:// or the store"* ]]
+}
