@@ -177,13 +177,18 @@ struct st_runtime_opts {
 	const char *runtime; /* "runc" (NULL means "runc"), "crun", or a path to an OCI runtime */
 	const char
 	    *state_root; /* the runtime's --root, e.g. under the strata store; NULL: its default */
+	/* st_runtime_run(): the runtime writes the container's pid there once it is created (its
+	 * --pid-file), so another process can tell a started container from one still starting */
+	const char *pid_file;
+	/* st_runtime_run(): the container reads strata's stdin, not /dev/null */
+	bool inherit_stdin;
 };
 
 /*
  * Run the container 'id' from 'bundle' in the foreground (`<runtime> --root R run --bundle B
- * ID`) with stdin from /dev/null and stdout/stderr through pipes to 'out' (may be NULL), and
- * wait for it. On success *exit_code is the container process's exit status (128 + signal if
- * it was killed). Errors, all ST_E_RUNTIME:
+ * ID`) with stdin from /dev/null (or strata's, rt->inherit_stdin) and stdout/stderr through pipes
+ * to 'out' (may be NULL), and wait for it. On success *exit_code is the container process's exit
+ * status (128 + signal if it was killed). Errors, all ST_E_RUNTIME:
  * - "runtime 'X' not found" when the binary is missing or not executable;
  * - "runtime 'X' failed to start: <its error or stderr tail>" when the runtime failed before
  *   the process ran (a bad spec, a missing executable in the rootfs, cgroup trouble), with a

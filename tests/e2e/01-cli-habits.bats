@@ -53,9 +53,6 @@ setup() { common_setup; }
 	run strata scout app:1
 	[ "$status" -eq 2 ]
 	[[ "$output" == *"no vulnerability scanner"* ]]
-	run strata run app:1
-	[ "$status" -eq 2 ]
-	[[ "$output" == *"runs no containers"* ]]
 }
 
 @test "cli: getopt errors name strata and the verb" {
