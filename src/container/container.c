@@ -306,6 +306,7 @@ int ctr_state_write(const struct st_container *c, const struct ctr_state_change 
 	json_object_set_new(st, "Dead", json_false());
 	json_object_set_new(st, "ExitCode", json_integer(ch->exit_code));
 	json_object_set_new(st, "Error", json_string(ch->error ? ch->error : ""));
+	json_object_set_new(st, "ConmonPid", json_integer(ch->supervisor));
 	if (!json_object_get(st, "StartedAt"))
 		json_object_set_new(st, "StartedAt", json_string(ZERO_TIME));
 	if (!json_object_get(st, "FinishedAt"))

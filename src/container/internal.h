@@ -32,6 +32,7 @@ struct ctr_state_change {
 	const char *error; /* NULL: none */
 	bool started;	   /* StartedAt = now */
 	bool finished;	   /* FinishedAt = now */
+	int supervisor;	   /* the supervising process, podman's ConmonPid (0 when not running) */
 };
 /* Rewrite state.json (atomically) with 'ch' over what it says. */
 int ctr_state_write(const struct st_container *c, const struct ctr_state_change *ch,

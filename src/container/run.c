@@ -317,33 +317,36 @@ static enum st_runtime_net net_mode(const char *net)
 	return ST_RUNTIME_NET_DEFAULT;
 }
 
-/* Everything up to the runtime's exit, in the calling process, which holds the lock. */
+/*
+ * The image's layers unpacked, as create left them: gc may have removed them since, if the
+ * image went too (rmi -f). Done with the database before a detached start forks, since the
+ * supervisor never uses it: SQLite's state does not survive a fork.
+ */
+static int ensure_lowers(struct st_store *s, const struct st_container *c, struct st_error **err)
+{
+	st_auto(st_store_image) struct st_store_image *img = NULL;
+	if (st_store_image_get(s, st_container_image_id(c), &img, err) < 0)
+		return st_err_wrap(err, "the container's image");
+	char **lowers = NULL;
+	size_t n = 0;
+	if (st_local_lowers(s, img->layers, img->n_layers, NULL, &lowers, &n, err) < 0)
+		return -1;
+	st_strv_free(lowers, n);
+	return 0;
+}
+
+/*
+ * Everything up to the runtime's exit, in the calling process, which holds the lock. 's' is
+ * used for its paths only (see ensure_lowers()).
+ * NEEDSWORK: no lease keeps the unpacked layers of a running container from gc; its image
+ * does, and rmi refuses to remove that image without -f.
+ */
 static int supervise(struct st_store *s, const struct st_container *c,
 		     const struct st_container_io *io, int *exit_code, struct st_error **err)
 {
 	*exit_code = 125;
-	st_auto(st_store_image) struct st_store_image *img = NULL;
-	if (st_store_image_get(s, st_container_image_id(c), &img, err) < 0)
-		return st_err_wrap(err, "the container's image");
-	/* The lease keeps the unpacked layers from gc while the container uses them, even if
-	 * its image is removed meanwhile (rmi -f). */
-	__attribute__((cleanup(st_store_lease_endp))) struct st_store_lease *lease = NULL;
-	if (st_store_lease_begin(s, &lease, err) < 0)
-		return -1;
-	char **image_lowers = NULL;
-	size_t nil = 0;
-	if (st_local_lowers(s, img->layers, img->n_layers, lease, &image_lowers, &nil, err) < 0)
-		return -1;
 	size_t nl = 0;
 	char **lowers = ctr_lowers(c, &nl);
-	/* The init layer from the record, the image's as they are unpacked now. */
-	lowers = st_xrealloc(lowers, (1 + nil) * sizeof(*lowers));
-	for (size_t i = 1; i < nl; i++)
-		free(lowers[i]);
-	for (size_t i = 0; i < nil; i++)
-		lowers[1 + i] = image_lowers[i];
-	free(image_lowers);
-	nl = 1 + nil;
 
 	st_autofree char *upper = ctr_path(c, "upper");
 	st_autofree char *work = ctr_path(c, "work");
@@ -402,7 +405,9 @@ static int supervise(struct st_store *s, const struct st_container *c,
 		if (log_fd < 0)
 			rc = st_err_errno(err, "open '%s'", log);
 	}
-	struct ctr_state_change running = { .status = ST_CONTAINER_RUNNING, .started = true };
+	struct ctr_state_change running = { .status = ST_CONTAINER_RUNNING,
+					    .started = true,
+					    .supervisor = (int)getpid() };
 	if (rc == 0)
 		rc = ctr_state_write(c, &running, err);
 	int code = 0;
@@ -478,7 +483,7 @@ int st_container_run(struct st_store *s, const struct st_container *c,
 {
 	*exit_code = 125;
 	st_autoclose int lock = -1;
-	if (lock_for_start(s, c, &lock, err) < 0)
+	if (ensure_lowers(s, c, err) < 0 || lock_for_start(s, c, &lock, err) < 0)
 		return -1;
 	int rc = supervise(s, c, io, exit_code, err);
 	close(st_steal_fd(&lock));
@@ -508,18 +513,23 @@ static int detach(int keep)
 }
 
 /* In the supervisor: run the container, then report a start failure on 'report' as the exit
- * code and the message ("<code> <message>"); a container that ran reports nothing. */
-static void __attribute__((noreturn)) supervisor(const char *root, const char *id, int report)
+ * code and the message ("<code> <message>"); a container that ran reports nothing. 's' and
+ * 'c' are the parent's copies: 's' serves for its paths only, never for the database. */
+static void __attribute__((noreturn)) supervisor(struct st_store *s, const struct st_container *c,
+						 int report)
 {
 	struct st_error *err = NULL;
-	struct st_store *s = NULL;
-	struct st_container *c = NULL;
 	int code = 125;
-	int rc = st_store_open(root, &s, &err);
+	st_autoclose int lock = -1;
+	int rc = lock_for_start(s, c, &lock, &err);
 	if (rc == 0)
-		rc = st_container_find(s, id, &c, &err);
-	if (rc == 0)
-		rc = st_container_run(s, c, NULL, &code, &err);
+		rc = supervise(s, c, NULL, &code, &err);
+	close(st_steal_fd(&lock));
+	if (auto_remove(c)) {
+		struct st_error *rerr = NULL;
+		if (ctr_remove_dir(s, c, &rerr) < 0)
+			st_error_free(rerr);
+	}
 	if (rc < 0) {
 		char *msg = st_xasprintf("%d %s", code, err && err->msg ? err->msg : "failed");
 		if (write(report, msg, strlen(msg)) < 0) {
@@ -528,8 +538,6 @@ static void __attribute__((noreturn)) supervisor(const char *root, const char *i
 		free(msg);
 	}
 	st_error_free(err);
-	st_container_free(c);
-	st_store_free(s);
 	_exit(rc < 0 ? 1 : 0);
 }
 
@@ -551,8 +559,8 @@ int st_container_start(struct st_store *s, const struct st_container *c, int *ex
 		return st_err_errno(err, "pipe");
 	st_autoclose int rd = p[0];
 	st_autoclose int wr = p[1];
-	st_autofree char *root = st_xstrdup(st_store_root(s));
-	st_autofree char *id = st_xstrdup(st_container_id(c));
+	if (ensure_lowers(s, c, err) < 0)
+		return -1;
 	/* Twice forked, so the supervisor is nobody's child but init's once strata exits. */
 	pid_t child = fork();
 	if (child < 0)
@@ -564,7 +572,7 @@ int st_container_start(struct st_store *s, const struct st_container *c, int *ex
 		int report = detach(wr);
 		if (report < 0)
 			_exit(1);
-		supervisor(root, id, report);
+		supervisor(s, c, report);
 	}
 	close(st_steal_fd(&wr));
 	while (waitpid(child, NULL, 0) < 0 && errno == EINTR)
