@@ -986,3 +986,37 @@ int st_container_signal_parse(const char *s, int *sig, struct st_error **err)
 		}
 	return st_err(err, ST_E_INVALID, "invalid signal: %s", s);
 }
+
+int st_container_image_prune(struct st_store *s, unsigned flags, char ***ids, size_t *n,
+			     struct st_error **err)
+{
+	struct st_container **all = NULL;
+	size_t nc = 0;
+	if (st_container_list(s, &all, &nc, err) < 0)
+		return -1;
+	st_container_list_free(all, nc);
+	if (nc == 0)
+		return st_store_image_prune(s, flags, ids, n, err);
+	/* One image at a time, as rmi -f removes it, skipping the containers' own. */
+	struct st_store_image **imgs = NULL;
+	size_t ni = 0;
+	*ids = NULL;
+	*n = 0;
+	unsigned lf = flags & ST_STORE_PRUNE_ALL ? 0 : ST_STORE_LIST_DANGLING;
+	if (st_store_image_list(s, lf, &imgs, &ni, err) < 0)
+		return -1;
+	int rc = 0;
+	for (size_t i = 0; i < ni && rc == 0; i++) {
+		bool used = false;
+		if ((rc = st_container_image_used(s, imgs[i]->id.str, &used, err)) < 0 || used)
+			continue;
+		struct st_local_removal r;
+		if ((rc = st_local_rmi(s, imgs[i]->id.str, ST_LOCAL_RMI_FORCE, &r, err)) < 0)
+			break;
+		st_local_removal_release(&r);
+		*ids = st_xrealloc(*ids, (*n + 1) * sizeof(**ids));
+		(*ids)[(*n)++] = st_xstrdup(imgs[i]->id.str);
+	}
+	st_store_image_list_free(imgs, ni);
+	return rc;
+}

@@ -181,6 +181,13 @@ int st_container_remove(struct st_store *s, const struct st_container *c, unsign
 int st_container_image_used(struct st_store *s, const char *image_id, bool *used,
 			    struct st_error **err);
 
+/*
+ * `image prune` that keeps what containers use: st_store_image_prune() ('flags' are its)
+ * but for the images a container was created from, which stay. *ids: st_store_strings_free().
+ */
+int st_container_image_prune(struct st_store *s, unsigned flags, char ***ids, size_t *n,
+			     struct st_error **err);
+
 /* One line of the log: the bytes as the container wrote them (with the newline, if any). */
 struct st_container_log_line {
 	const char *stream; /* "stdout" or "stderr" */
@@ -199,6 +206,9 @@ struct st_container_logs_opts {
 int st_container_logs(struct st_store *s, const struct st_container *c,
 		      const struct st_container_logs_opts *o, st_container_log_fn fn, void *ctx,
 		      struct st_error **err);
+
+/* The bytes of the writable layer's files, as `docker ps -s` and `system df` count them. */
+int st_container_size(const struct st_container *c, uint64_t *bytes, struct st_error **err);
 
 /* `docker diff`: 'A' added, 'C' changed, 'D' deleted, with the absolute path. */
 typedef int (*st_container_change_fn)(void *ctx, char kind, const char *path,

@@ -200,6 +200,38 @@ int st_container_diff(struct st_store *s, const struct st_container *c, st_conta
 	return rc;
 }
 
+/* ---- size ------------------------------------------------------------------------------ */
+
+static int du(const char *dir, uint64_t *bytes, struct st_error **err)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return errno == ENOENT ? 0 : st_err_errno(err, "open '%s'", dir);
+	char **names = NULL;
+	size_t n = 0;
+	int rc = st_dir_names(d, dir, &names, &n, err);
+	closedir(d);
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		st_autofree char *p = st_path_join(dir, names[i]);
+		struct stat st;
+		if (lstat(p, &st) < 0)
+			continue; /* gone meanwhile: the container runs */
+		if (S_ISDIR(st.st_mode))
+			rc = du(p, bytes, err);
+		else if (S_ISREG(st.st_mode))
+			*bytes += (uint64_t)st.st_size;
+	}
+	st_strv_free(names, n);
+	return rc;
+}
+
+int st_container_size(const struct st_container *c, uint64_t *bytes, struct st_error **err)
+{
+	*bytes = 0;
+	st_autofree char *upper = ctr_path(c, "upper");
+	return du(upper, bytes, err);
+}
+
 /* ---- export ----------------------------------------------------------------------------- */
 
 int st_container_export(struct st_store *s, const struct st_container *c, int fd,

@@ -515,8 +515,8 @@ static int detach(int keep)
 /* In the supervisor: run the container, then report a start failure on 'report' as the exit
  * code and the message ("<code> <message>"); a container that ran reports nothing. 's' and
  * 'c' are the parent's copies: 's' serves for its paths only, never for the database. */
-static void __attribute__((noreturn)) supervisor(struct st_store *s, const struct st_container *c,
-						 int report)
+static void __attribute__((noreturn))
+supervisor(struct st_store *s, const struct st_container *c, int report)
 {
 	struct st_error *err = NULL;
 	int code = 125;
