@@ -32,7 +32,30 @@ static char *status_text(const struct st_container_state *st, time_t now)
 	return st_xstrdup("Created");
 }
 
-/* The command quoted, cut to COMMAND_MAX characters (UTF-8 aware) with "…". */
+/* Go's strconv.Quote for what commands hold: '"' and '\\' escaped, control bytes as \xNN. */
+static char *go_quote(const char *s, size_t len)
+{
+	struct st_buf b = ST_BUF_INIT;
+	st_buf_addch(&b, '"');
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		if (ch == '"' || ch == '\\')
+			st_buf_addf(&b, "\\%c", ch);
+		else if (ch == '\n')
+			st_buf_adds(&b, "\\n");
+		else if (ch == '\t')
+			st_buf_adds(&b, "\\t");
+		else if (ch < 0x20 || ch == 0x7f)
+			st_buf_addf(&b, "\\x%02x", ch);
+		else
+			st_buf_addch(&b, (char)ch);
+	}
+	st_buf_addch(&b, '"');
+	return st_buf_detach(&b, NULL);
+}
+
+/* The command cut to COMMAND_MAX characters (UTF-8 aware) with "…", then quoted, as Docker's
+ * ps does. */
 static char *command_text(const char *cmd, bool trunc)
 {
 	size_t chars = 0, i = 0;
@@ -42,13 +65,14 @@ static char *command_text(const char *cmd, bool trunc)
 	while (cmd[i] && ((unsigned char)cmd[i] & 0xc0) == 0x80)
 		i++;
 	if (!trunc || !cmd[i])
-		return st_xasprintf("\"%s\"", cmd);
+		return go_quote(cmd, strlen(cmd));
 	/* the last character makes room for the ellipsis */
 	size_t cut = i;
 	do
 		cut--;
 	while (cut > 0 && ((unsigned char)cmd[cut] & 0xc0) == 0x80);
-	return st_xasprintf("\"%.*s…\"", (int)cut, cmd);
+	st_autofree char *cut_cmd = st_xasprintf("%.*s…", (int)cut, cmd);
+	return go_quote(cut_cmd, strlen(cut_cmd));
 }
 
 int cmd_ps(struct st_cli *cli, int argc, char **argv, struct st_error **err)

@@ -192,8 +192,8 @@ ep_image() {
 		if strata logs web | grep -q started; then break; fi
 		sleep 0.1
 	done
-	run strata ps --format '{{.Names}} {{.State}}'
-	[ "$output" = "web running" ]
+	run strata ps --format '{{.Names}} {{.State}} {{.Command}}'
+	[ "$output" = 'web running "sh -c trap \"echo go…"' ]
 	run strata exec -e WHO=exec web sh -c 'echo "$WHO in $(hostname)"'
 	[ "$status" -eq 0 ]
 	[ "$output" = "exec in $(strata inspect -f '{{.Config.Hostname}}' web)" ]
