@@ -51,10 +51,12 @@ jq -r '.results[] | "\(.command)\t\(.median)"' "$work/run.json" | {
 
 # 20 detached at once: every one must run, then stop and go.
 t0=$(now)
+pids=()
 for i in $(seq 20); do
 	"$strata" run -d --network none --name "bench$i" busybox:bench sleep 1000 >/dev/null &
+	pids+=($!)
 done
-wait
+wait "${pids[@]}"
 running=$("$strata" ps -q | wc -l)
 t1=$(now)
 "$strata" stop -t 1 $(seq -f 'bench%g' 20) >/dev/null
