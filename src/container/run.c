@@ -433,11 +433,16 @@ static int supervise(struct st_store *s, const struct st_container *c,
 			st_error_free(uerr);
 	}
 	if (rc < 0) {
-		*exit_code = start_failure_code(*err);
+		/* Stopped by a signal to strata (or to its supervisor): the runtime's monitor
+		 * killed the container, which ran and is now exited. */
+		bool killed = (*err)->kind == ST_E_CANCELED;
+		*exit_code = killed ? 128 + SIGKILL : start_failure_code(*err);
 		/* Docker leaves a container that could not start "created", with the code. */
-		struct ctr_state_change failed = { .status = ST_CONTAINER_CREATED,
+		struct ctr_state_change failed = { .status = killed ? ST_CONTAINER_EXITED
+								    : ST_CONTAINER_CREATED,
 						   .exit_code = *exit_code,
-						   .error = (*err)->msg };
+						   .error = (*err)->msg,
+						   .finished = killed };
 		struct st_error *werr = NULL;
 		if (ctr_state_write(c, &failed, &werr) < 0)
 			st_error_free(werr);
