@@ -6,7 +6,6 @@
 
 #include "cli.h"
 #include "container/container.h"
-#include "run.h"
 #include "util/cleanup.h"
 #include "util/banned.h"
 
@@ -70,6 +69,6 @@ int cmd_exec(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 	int code = 0;
 	fflush(cli->out);
 	if (st_container_exec(s, ctr, &o, &code, err) < 0)
-		return run_fail("exec", st_steal(err), 126);
+		return -1;
 	return code;
 }

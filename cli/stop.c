@@ -2,6 +2,8 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "container/container.h"
@@ -49,15 +51,31 @@ int cmd_stop(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 	struct st_store *s = NULL;
 	if (st_cli_store(cli, &s, err) < 0)
 		return -1;
+	/* All at once, as Docker stops them: one process each, since a stop mostly waits. A
+	 * container's files are all a stop reads, never the database, so forks are safe. */
+	fflush(NULL);
+	int n = argc - optind;
+	pid_t *pids = st_xcalloc((size_t)n, sizeof(*pids));
+	for (int i = 0; i < n; i++) {
+		pids[i] = fork();
+		if (pids[i] == 0) {
+			st_auto(st_container) struct st_container *ctr = NULL;
+			if (st_container_find(s, argv[optind + i], &ctr, err) < 0 ||
+			    st_container_stop(s, ctr, timeout, err) < 0)
+				_exit(run_fail("stop", st_steal(err), 1));
+			_exit(0);
+		}
+	}
 	int failed = 0;
-	for (int i = optind; i < argc; i++) {
-		st_auto(st_container) struct st_container *ctr = NULL;
-		if (st_container_find(s, argv[i], &ctr, err) < 0 ||
-		    st_container_stop(s, ctr, timeout, err) < 0) {
-			failed = run_fail("stop", st_steal(err), 1);
+	for (int i = 0; i < n; i++) {
+		int status = 1;
+		if (pids[i] < 0 || waitpid(pids[i], &status, 0) < 0 || !WIFEXITED(status) ||
+		    WEXITSTATUS(status)) {
+			failed = 1;
 			continue;
 		}
-		fprintf(cli->out, "%s\n", argv[i]);
+		fprintf(cli->out, "%s\n", argv[optind + i]);
 	}
+	free(pids);
 	return failed;
 }
