@@ -151,11 +151,12 @@ int cmd_ps(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 			st_autofree char *since = st_fmt_since(st_container_created(v[i]), now);
 			st_autofree char *at = st_fmt_go_string(created);
 			st_autofree char *status = status_text(&st, now);
+			st_autofree char *ports = st_container_ports(v[i]);
 			json_t *row =
 			    json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "ID", id,
 				      "Image", st_container_image(v[i]), "Command", shown,
 				      "RunningFor", since, "CreatedAt", at, "Status", status,
-				      "State", st_container_status_name(st.status), "Ports", "",
+				      "State", st_container_status_name(st.status), "Ports", ports,
 				      "Names", st_container_name(v[i]));
 			rc = st_cli_format_row(f, row, cli->out, err);
 			json_decref(row);

@@ -25,6 +25,8 @@ static const char create_opts_text[] =
     "      --read-only            Mount the container's root filesystem as read only\n"
     "      --rm                   Automatically remove the container when it exits\n"
     "      --tmpfs list           Mount a tmpfs directory (path[:options])\n"
+    "  -p, --publish list         Publish a container's port to the host\n"
+    "                             ([IP:]HOSTPORT:CONTAINERPORT[/tcp|/udp])\n"
     "  -u, --user string          Username or UID (format: <name|uid>[:<group|gid>])\n"
     "  -v, --volume list          Bind mount a volume (host-path:container-path[:ro])\n"
     "  -w, --workdir string       Working directory inside the container\n";
@@ -112,6 +114,7 @@ int run_flags_parse(struct st_cli *cli, const char *verb, bool with_run, int arg
 		{ "name", required_argument, NULL, OPT_NAME },
 		{ "network", required_argument, NULL, OPT_NETWORK },
 		{ "net", required_argument, NULL, OPT_NETWORK },
+		{ "publish", required_argument, NULL, 'p' },
 		{ "read-only", no_argument, NULL, OPT_READ_ONLY },
 		{ "rm", no_argument, NULL, OPT_RM },
 		{ "tmpfs", required_argument, NULL, OPT_TMPFS },
@@ -125,7 +128,7 @@ int run_flags_parse(struct st_cli *cli, const char *verb, bool with_run, int arg
 	memset(f, 0, sizeof(*f));
 	int c;
 	/* '+': the options end at IMAGE; what follows is the container's command. */
-	while ((c = getopt_long(argc, argv, "+de:h:itu:v:w:", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+de:h:ip:tu:v:w:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
 			if (!with_run)
@@ -148,6 +151,9 @@ int run_flags_parse(struct st_cli *cli, const char *verb, bool with_run, int arg
 		case 't':
 			return st_err(err, ST_E_INVALID,
 				      "-t: pseudo-terminals are not supported yet: run without -t");
+		case 'p':
+			push(&f->publish, &f->create.n_publish, optarg);
+			break;
 		case 'u':
 			f->create.user = optarg;
 			break;
@@ -205,6 +211,7 @@ int run_flags_parse(struct st_cli *cli, const char *verb, bool with_run, int arg
 	f->create.volumes = f->volumes;
 	f->create.tmpfs = f->tmpfs;
 	f->create.add_hosts = f->hosts;
+	f->create.publish = f->publish;
 	return 0;
 }
 
@@ -214,6 +221,7 @@ void run_flags_release(struct run_flags *f)
 	st_strv_free(f->volumes, f->create.n_volumes);
 	st_strv_free(f->tmpfs, f->create.n_tmpfs);
 	st_strv_free(f->hosts, f->create.n_add_hosts);
+	st_strv_free(f->publish, f->create.n_publish);
 }
 
 int run_fail(const char *verb, struct st_error *err, int code)

@@ -83,6 +83,25 @@ const char *st_container_created(const struct st_container *c)
 	return json_string_value(json_object_get(c->rec, "Created"));
 }
 
+char *st_container_ports(const struct st_container *c)
+{
+	struct st_buf b = ST_BUF_INIT;
+	const char *key;
+	json_t *list;
+	json_object_foreach(json_object_get(json_object_get(c->rec, "HostConfig"), "PortBindings"),
+			    key, list)
+	{
+		size_t i;
+		json_t *e;
+		json_array_foreach(list, i, e)
+		    st_buf_addf(&b, "%s%s:%s->%s", b.len ? ", " : "",
+				json_string_value(json_object_get(e, "HostIp")),
+				json_string_value(json_object_get(e, "HostPort")), key);
+	}
+	st_buf_adds(&b, "");
+	return st_buf_detach(&b, NULL);
+}
+
 char *st_container_command(const struct st_container *c)
 {
 	struct st_buf b = ST_BUF_INIT;
@@ -608,6 +627,50 @@ static json_t *parse_volume(const char *v, struct st_error **err)
 			 "rprivate");
 }
 
+/* -p [IP:]HOSTPORT:CTRPORT[/PROTO] into Docker's PortBindings map ("80/tcp": [{HostIp,
+ * HostPort}]), the same in NetworkSettings.Ports. */
+static int add_publish(json_t *bindings, const char *spec, struct st_error **err)
+{
+	st_autofree char *copy = st_xstrdup(spec);
+	const char *proto = "tcp";
+	char *slash = strchr(copy, '/');
+	if (slash) {
+		*slash = '\0';
+		proto = slash + 1;
+	}
+	char *parts[4] = { NULL, NULL, NULL, NULL };
+	size_t n = 0;
+	for (char *p = copy; p && n < 4; n++) {
+		parts[n] = p;
+		p = strchr(p, ':');
+		if (p)
+			*p++ = '\0';
+	}
+	const char *ip = n == 3 ? parts[0] : "0.0.0.0";
+	const char *host = n == 3 ? parts[1] : parts[0];
+	const char *ctr = n == 3 ? parts[2] : parts[1];
+	char *end = NULL;
+	long hp = host ? strtol(host, &end, 10) : 0;
+	bool host_ok = host && *host && !*end && hp > 0 && hp < 65536;
+	long cp = ctr ? strtol(ctr, &end, 10) : 0;
+	bool ctr_ok = ctr && *ctr && !*end && cp > 0 && cp < 65536;
+	if ((n != 2 && n != 3) || !host_ok || !ctr_ok || !*ip ||
+	    (strcmp(proto, "tcp") && strcmp(proto, "udp")))
+		return st_err(err, ST_E_INVALID,
+			      "invalid argument \"%s\" for \"-p, --publish\" flag: expected "
+			      "[IP:]HOSTPORT:CONTAINERPORT[/tcp|/udp]",
+			      spec);
+	st_autofree char *key = st_xasprintf("%ld/%s", cp, proto);
+	json_t *list = json_object_get(bindings, key);
+	if (!list) {
+		list = json_array();
+		json_object_set_new(bindings, key, list);
+	}
+	st_autofree char *hps = st_xasprintf("%ld", hp);
+	json_array_append_new(list, json_pack("{s:s, s:s}", "HostIp", ip, "HostPort", hps));
+	return 0;
+}
+
 static int check_add_host(const char *h, struct st_error **err)
 {
 	const char *sep = strpbrk(h, ":=");
@@ -762,6 +825,25 @@ static int build_record(const struct st_container_create *o, const struct st_ima
 		}
 		json_array_append_new(hosts, json_string(o->add_hosts[i]));
 	}
+	json_t *ports = json_object();
+	int perr = 0;
+	for (size_t i = 0; i < o->n_publish && perr == 0; i++)
+		perr = add_publish(ports, o->publish[i], err);
+	if (perr == 0 && json_object_size(ports) && strcmp(net, "default"))
+		perr = st_err(err, ST_E_INVALID,
+			      "-p: ports are published through the default network, not "
+			      "--network %s",
+			      net);
+	if (perr < 0) {
+		json_decref(ports);
+		json_decref(mounts);
+		json_decref(binds);
+		json_decref(tmpfs);
+		json_decref(hosts);
+		json_decref(ep);
+		json_decref(cmd);
+		return -1;
+	}
 	const char *id = json_string_value(json_object_get(rec, "Id"));
 	st_autofree char *hostname = o->hostname ? st_xstrdup(o->hostname) : st_xstrndup(id, 12);
 	json_t *labels = json_object();
@@ -781,10 +863,11 @@ static int build_record(const struct st_container_create *o, const struct st_ima
 		json_object_set_new(config, "StopSignal", json_string(rc->stop_signal));
 	json_object_set_new(rec, "Config", config);
 	json_object_set_new(rec, "HostConfig",
-			    json_pack("{s:o, s:s, s:b, s:b, s:o, s:o}", "Binds", binds,
+			    json_pack("{s:o, s:s, s:b, s:b, s:o, s:o, s:O}", "Binds", binds,
 				      "NetworkMode", net, "AutoRemove", o->auto_remove,
 				      "ReadonlyRootfs", o->read_only, "Tmpfs", tmpfs, "ExtraHosts",
-				      hosts));
+				      hosts, "PortBindings", ports));
+	json_object_set_new(rec, "NetworkSettings", json_pack("{s:o}", "Ports", ports));
 	json_object_set_new(rec, "Mounts", mounts);
 	return 0;
 }

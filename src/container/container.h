@@ -54,6 +54,8 @@ struct st_container_create {
 	size_t n_tmpfs;
 	char *const *add_hosts; /* --add-host NAME:IP (IP may be host-gateway) */
 	size_t n_add_hosts;
+	char *const *publish; /* -p [IP:]HOSTPORT:CTRPORT[/tcp|/udp] */
+	size_t n_publish;
 	bool read_only;	  /* --read-only */
 	bool auto_remove; /* --rm */
 	bool interactive; /* -i: stdin is the container's */
@@ -89,6 +91,8 @@ const char *st_container_name(const struct st_container *c);  /* without Docker'
 const char *st_container_image(const struct st_container *c); /* as given to create */
 const char *st_container_image_id(const struct st_container *c);
 const char *st_container_created(const struct st_container *c); /* RFC 3339 */
+/* The published ports as `docker ps` shows them: "127.0.0.1:8080->80/tcp, ...". New. */
+char *st_container_ports(const struct st_container *c);
 /* Path and Args joined by spaces, as `docker ps` shows COMMAND. New. */
 char *st_container_command(const struct st_container *c);
 

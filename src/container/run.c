@@ -335,6 +335,31 @@ static int ensure_lowers(struct st_store *s, const struct st_container *c, struc
 	return 0;
 }
 
+/* -p: each binding forwarded from the host to the container's address. */
+static int publish(struct st_runtime_netns *netns, const json_t *ports, struct st_error **err)
+{
+	const char *key;
+	json_t *list;
+	json_object_foreach((json_t *)ports, key, list)
+	{
+		int guest = atoi(key);
+		const char *proto = strchr(key, '/') ? strchr(key, '/') + 1 : "tcp";
+		size_t i;
+		json_t *b;
+		json_array_foreach(list, i, b)
+		{
+			const char *ip = json_string_value(json_object_get(b, "HostIp"));
+			int host = atoi(json_string_value(json_object_get(b, "HostPort")));
+			if (st_runtime_netns_forward(netns, proto, ip, host, guest, err) < 0)
+				return st_err_wrap(err,
+						   "Bind for %s:%d failed: port is already "
+						   "allocated",
+						   ip, host);
+		}
+	}
+	return 0;
+}
+
 /*
  * Everything up to the runtime's exit, in the calling process, which holds the lock. 's' is
  * used for its paths only (see ensure_lowers()).
@@ -366,8 +391,17 @@ static int supervise(struct st_store *s, const struct st_container *c,
 	if (rc == 0)
 		rc = write_etc(c, bundle, net ? net : "default", mode, err);
 	st_auto(st_runtime_netns) struct st_runtime_netns *netns = NULL;
+	const json_t *ports = json_object_get(host_config(c), "PortBindings");
+	/* slirp4netns's API socket, for -p: short, as a socket path must be (108 bytes). */
+	st_autofree char *api = json_object_size(ports)
+				    ? st_xasprintf("/run/strata-%.12s.sock", st_container_id(c))
+				    : NULL;
+	if (api)
+		unlink(api); /* left by a supervisor that was killed */
 	if (rc == 0 && mode == ST_RUNTIME_NET_DEFAULT)
-		rc = st_runtime_netns_new(&netns, err);
+		rc = st_runtime_netns_new_api(api, &netns, err);
+	if (rc == 0 && netns)
+		rc = publish(netns, ports, err);
 	uid_t uid = 0;
 	gid_t gid = 0;
 	st_autofree gid_t *gids = NULL;

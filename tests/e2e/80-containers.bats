@@ -34,17 +34,17 @@ ep_image() {
 
 @test "run: [COMMAND] replaces CMD and keeps ENTRYPOINT" {
 	ep_image
-	run strata run --rm ep:1 other args
+	run strata run --network none --rm ep:1 other args
 	[ "$status" -eq 0 ]
 	[ "$output" = "ep other args" ]
 }
 
 @test "run: --entrypoint replaces ENTRYPOINT and drops the image's CMD" {
 	ep_image
-	run strata run --rm --entrypoint echo ep:1
+	run strata run --network none --rm --entrypoint echo ep:1
 	[ "$status" -eq 0 ]
 	[ "$output" = "" ]
-	run strata run --rm --entrypoint echo ep:1 given
+	run strata run --network none --rm --entrypoint echo ep:1 given
 	[ "$status" -eq 0 ]
 	[ "$output" = "given" ]
 }
@@ -53,30 +53,30 @@ ep_image() {
 	strata import --change 'ENV A=image B=image' --change 'WORKDIR /tmp' \
 		"$(busybox_tar)" env:1 >/dev/null
 	printf '# a comment\nB=file\n\nC=file\n' >"$BATS_TEST_TMPDIR/env"
-	run strata run --rm -e A=flag --env-file "$BATS_TEST_TMPDIR/env" env:1 \
+	run strata run --network none --rm -e A=flag --env-file "$BATS_TEST_TMPDIR/env" env:1 \
 		sh -c 'echo "$A $B $C $(pwd) $(id -u)"'
 	[ "$status" -eq 0 ]
 	[ "$output" = "flag file file /tmp 0" ]
-	run strata run --rm -w /etc -u 65534 busybox sh -c 'echo "$(pwd) $(id -u)"'
+	run strata run --network none --rm -w /etc -u 65534 busybox sh -c 'echo "$(pwd) $(id -u)"'
 	[ "$status" -eq 0 ]
 	[ "$output" = "/etc 65534" ]
 }
 
 @test "run: a bad --env-file line names the file and the line" {
 	printf 'GOOD=1\nBAD KEY=2\n' >"$BATS_TEST_TMPDIR/env"
-	run strata run --rm --env-file "$BATS_TEST_TMPDIR/env" busybox true
+	run strata run --network none --rm --env-file "$BATS_TEST_TMPDIR/env" busybox true
 	[ "$status" -eq 125 ]
 	[[ "$output" == *"env:2: variable 'BAD KEY' contains whitespaces"* ]]
 }
 
 @test "run: the exit code is the process's; 125, 126 and 127 as Docker" {
-	run strata run --rm busybox sh -c 'exit 3'
+	run strata run --network none --rm busybox sh -c 'exit 3'
 	[ "$status" -eq 3 ]
-	run -127 strata run --rm busybox nosuchcommand
+	run -127 strata run --network none --rm busybox nosuchcommand
 	[[ "$output" == *'exec: "nosuchcommand": executable file not found in $PATH'* ]]
-	run -126 strata run --rm busybox /etc/passwd
+	run -126 strata run --network none --rm busybox /etc/passwd
 	[[ "$output" == *'exec: "/etc/passwd": permission denied'* ]]
-	run strata run --rm nosuchimage true
+	run strata run --network none --rm nosuchimage true
 	[ "$status" -eq 125 ]
 	[[ "$output" == *"strata: run: No such image: nosuchimage"* ]]
 	run strata run --rm --network bogus busybox true
@@ -85,12 +85,12 @@ ep_image() {
 }
 
 @test "run: --rm removes the container, without it ps -a lists it exited" {
-	run strata run --rm busybox true
+	run strata run --network none --rm busybox true
 	[ "$status" -eq 0 ]
 	run strata ps -a -q
 	[ "$status" -eq 0 ]
 	[ -z "$output" ]
-	run strata run --name kept busybox sh -c 'exit 4'
+	run strata run --network none --name kept busybox sh -c 'exit 4'
 	[ "$status" -eq 4 ]
 	run strata ps -a --format '{{.Names}} {{.Status}}'
 	[ "$status" -eq 0 ]
@@ -110,14 +110,14 @@ ep_image() {
 @test "run: -v binds a host dir (read-only with :ro), -i passes stdin" {
 	mkdir "$BATS_TEST_TMPDIR/vol"
 	echo from-host >"$BATS_TEST_TMPDIR/vol/in"
-	run strata run --rm -v "$BATS_TEST_TMPDIR/vol:/data" busybox sh -c 'cat /data/in; echo back > /data/out'
+	run strata run --network none --rm -v "$BATS_TEST_TMPDIR/vol:/data" busybox sh -c 'cat /data/in; echo back > /data/out'
 	[ "$status" -eq 0 ]
 	[ "$output" = "from-host" ]
 	[ "$(cat "$BATS_TEST_TMPDIR/vol/out")" = "back" ]
-	run strata run --rm -v "$BATS_TEST_TMPDIR/vol:/data:ro" busybox touch /data/x
+	run strata run --network none --rm -v "$BATS_TEST_TMPDIR/vol:/data:ro" busybox touch /data/x
 	[ "$status" -ne 0 ]
 	[ ! -e "$BATS_TEST_TMPDIR/vol/x" ]
-	run strata run --rm -i busybox cat <<<"through stdin"
+	run strata run --network none --rm -i busybox cat <<<"through stdin"
 	[ "$status" -eq 0 ]
 	[ "$output" = "through stdin" ]
 }
@@ -139,7 +139,7 @@ ep_image() {
 }
 
 @test "diff: a lower file changed in a container is C, the image keeps it" {
-	run strata run --name cow busybox sh -c 'echo changed >> /etc/passwd; rm /linuxrc; mkdir /new; touch /new/f'
+	run strata run --network none --name cow busybox sh -c 'echo changed >> /etc/passwd; rm /linuxrc; mkdir /new; touch /new/f'
 	[ "$status" -eq 0 ]
 	run strata diff cow
 	[ "$status" -eq 0 ]
@@ -147,19 +147,19 @@ ep_image() {
 	run sh -c "'$STRATA_BIN' export busybox | tar xO etc/passwd"
 	[ "$status" -eq 0 ]
 	[[ "$output" != *changed* ]]
-	run strata run --rm busybox tail -1 /etc/passwd
+	run strata run --network none --rm busybox tail -1 /etc/passwd
 	[[ "$output" != *changed* ]]
 }
 
 @test "commit: the writable layer becomes an image that runs with the change" {
-	strata run --name src busybox sh -c 'echo committed > /note; rm /linuxrc' >/dev/null
+	strata run --network none --name src busybox sh -c 'echo committed > /note; rm /linuxrc' >/dev/null
 	run strata commit -c 'CMD ["cat", "/note"]' -m "a note" -a "someone" src note:1
 	[ "$status" -eq 0 ]
 	[[ "$output" == sha256:* ]]
-	run strata run --rm note:1
+	run strata run --network none --rm note:1
 	[ "$status" -eq 0 ]
 	[ "$output" = "committed" ]
-	run strata run --rm note:1 ls /linuxrc
+	run strata run --network none --rm note:1 ls /linuxrc
 	[ "$status" -ne 0 ]
 	run strata inspect -f '{{len .RootFS.Layers}} {{.Comment}} {{.Author}}' note:1
 	[ "$status" -eq 0 ]
@@ -168,7 +168,6 @@ ep_image() {
 
 @test "export: export CONTAINER | import gives one layer with the same files" {
 	strata create --name flat busybox true >/dev/null
-	strata run --rm busybox true >/dev/null
 	run sh -c "'$STRATA_BIN' export flat > '$BATS_TEST_TMPDIR/flat.tar'"
 	[ "$status" -eq 0 ]
 	run strata import "$BATS_TEST_TMPDIR/flat.tar" flat:1
@@ -212,7 +211,7 @@ ep_image() {
 }
 
 @test "stop: a process that ignores the signal is killed after -t" {
-	strata run -d --name stubborn busybox sh -c 'trap "" TERM; while true; do sleep 0.1; done' >/dev/null
+	strata run --network none -d --name stubborn busybox sh -c 'trap "" TERM; while true; do sleep 0.1; done' >/dev/null
 	run strata stop -t 1 stubborn
 	[ "$status" -eq 0 ]
 	run strata wait stubborn
@@ -220,7 +219,7 @@ ep_image() {
 }
 
 @test "rm: a running container needs -f; unknown containers are named" {
-	strata run -d --name busy busybox sleep 1000 >/dev/null
+	strata run --network none -d --name busy busybox sleep 1000 >/dev/null
 	run strata rm busy
 	[ "$status" -eq 1 ]
 	[[ "$output" == *'cannot remove container "/busy": container is running: stop the container before removing or force remove'* ]]
@@ -243,7 +242,7 @@ ep_image() {
 }
 
 @test "ps: a container whose supervisor was SIGKILLed shows exited, never running" {
-	strata run -d --name orphan busybox sleep 1000 >/dev/null
+	strata run --network none -d --name orphan busybox sleep 1000 >/dev/null
 	local sup
 	sup=$(strata inspect -f '{{.State.ConmonPid}}' orphan)
 	[ "$sup" -gt 0 ]
@@ -278,4 +277,45 @@ ep_image() {
 	[ -z "$output" ]
 	run strata rmi busybox
 	[ "$status" -eq 0 ]
+}
+
+@test "run: strata interrupted in the foreground leaves its container exited, killed" {
+	"$STRATA_BIN" run --network none --name fg busybox sleep 1000 >/dev/null 2>&1 &
+	local pid=$!
+	for _ in $(seq 100); do
+		if [ "$(strata ps --format '{{.State}}')" = running ]; then break; fi
+		sleep 0.1
+	done
+	run strata ps --format '{{.Names}} {{.State}}'
+	[ "$output" = "fg running" ]
+	kill -INT "$pid"
+	local rc=0
+	wait "$pid" || rc=$?
+	[ "$rc" -eq 130 ]
+	run strata ps -a --format '{{.Names}} {{.Status}}'
+	[[ "$output" == "fg Exited (137) "* ]]
+}
+
+@test "run -p: a server in the container answers on the host's 127.0.0.1; a taken port is refused" {
+	local port
+	port=$(free_port)
+	mkdir "$BATS_TEST_TMPDIR/www"
+	echo served >"$BATS_TEST_TMPDIR/www/index.html"
+	run strata run -d --name srv -p "127.0.0.1:$port:80" -v "$BATS_TEST_TMPDIR/www:/www:ro" busybox httpd -f -p 80 -h /www
+	[ "$status" -eq 0 ]
+	local body=""
+	for _ in $(seq 100); do
+		body=$(curl -s "http://127.0.0.1:$port/index.html" || true)
+		if [ -n "$body" ]; then break; fi
+		sleep 0.1
+	done
+	[ "$body" = "served" ]
+	run strata ps --format '{{.Names}} {{.Ports}}'
+	[ "$output" = "srv 127.0.0.1:$port->80/tcp" ]
+	run strata run -d --name again -p "127.0.0.1:$port:80" busybox sleep 100
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"Bind for 127.0.0.1:$port failed: port is already allocated"* ]]
+	run strata run --rm -p 80 busybox true
+	[ "$status" -eq 125 ]
+	[[ "$output" == *'invalid argument "80" for "-p, --publish" flag'* ]]
 }
