@@ -319,3 +319,19 @@ ep_image() {
 	[ "$status" -eq 125 ]
 	[[ "$output" == *'invalid argument "80" for "-p, --publish" flag'* ]]
 }
+
+@test "system df counts containers; system prune -a removes stopped ones and keeps a running one's image" {
+	strata run --network none --name stopped busybox sh -c 'echo x > /f' >/dev/null
+	strata run -d --network none --name running busybox sleep 1000 >/dev/null
+	run strata system df --format '{{.Type}} {{.TotalCount}} {{.Active}}'
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"Images 1 1"* ]]
+	[[ "$output" == *"Containers 2 1"* ]]
+	run strata system prune -a -f
+	[ "$status" -eq 0 ]
+	[[ "$output" == "Deleted Containers:"* ]]
+	run strata ps -a --format '{{.Names}}'
+	[ "$output" = "running" ]
+	run strata run --rm --network none busybox true
+	[ "$status" -eq 0 ]
+}
