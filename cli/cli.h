@@ -64,11 +64,32 @@ int st_cli_analyze_open(struct st_cli *cli, const char *name, const struct st_pl
 			const struct st_analyze_opts *ao, struct st_analyze **out,
 			struct st_error **err);
 
+/*
+ * Apply one --change (a Dockerfile instruction `docker import` and `docker commit` accept) to
+ * 'cfg' the way a build step would (import.c). *cmd_set: a CMD was set by a change.
+ */
+struct st_image_config;
+int st_cli_apply_change(struct st_image_config *cfg, bool *cmd_set, const char *change,
+			struct st_error **err);
+
 /* The verbs (one file each in cli/), in the order --help lists them. */
 #define ST_CLI_VERBS(X)                                                                            \
 	X(build, "build", "Build an image from a Dockerfile")                                      \
 	X(builder_du, "builder du", "Show build cache disk usage")                                 \
 	X(builder_prune, "builder prune", "Remove build cache")                                    \
+	X(run, "run", "Create and run a new container from an image")                              \
+	X(create, "create", "Create a new container")                                              \
+	X(start, "start", "Start one or more stopped containers")                                  \
+	X(ps, "ps", "List containers")                                                             \
+	X(logs, "logs", "Fetch the logs of a container")                                           \
+	X(stop, "stop", "Stop one or more running containers")                                     \
+	X(kill, "kill", "Kill one or more running containers")                                     \
+	X(restart, "restart", "Restart one or more containers")                                    \
+	X(wait, "wait", "Block until containers stop, then print their exit codes")                \
+	X(container_rm, "rm", "Remove one or more containers")                                     \
+	X(container_prune, "container prune", "Remove all stopped containers")                     \
+	X(exec, "exec", "Execute a command in a running container")                                \
+	X(commit, "commit", "Create a new image from a container's changes")                       \
 	X(images, "images", "List images")                                                         \
 	X(import, "import", "Import a root filesystem tarball or directory as an image")           \
 	X(history, "history", "Show the history of an image")                                      \
@@ -110,6 +131,23 @@ int st_cli_analyze_open(struct st_cli *cli, const char *name, const struct st_pl
 
 /* Docker's other names for the verbs above: `docker image ls` is `docker images`. */
 #define ST_CLI_ALIASES(X)                                                                          \
+	X("container run", "run")                                                                  \
+	X("container create", "create")                                                            \
+	X("container start", "start")                                                              \
+	X("container ls", "ps")                                                                    \
+	X("container list", "ps")                                                                  \
+	X("container logs", "logs")                                                                \
+	X("container stop", "stop")                                                                \
+	X("container kill", "kill")                                                                \
+	X("container restart", "restart")                                                          \
+	X("container wait", "wait")                                                                \
+	X("container rm", "rm")                                                                    \
+	X("container remove", "rm")                                                                \
+	X("container exec", "exec")                                                                \
+	X("container commit", "commit")                                                            \
+	X("container inspect", "inspect")                                                          \
+	X("container diff", "diff")                                                                \
+	X("container export", "export")                                                            \
 	X("image ls", "images")                                                                    \
 	X("image list", "images")                                                                  \
 	X("image rm", "rmi")                                                                       \

@@ -9,6 +9,7 @@
 
 #include "analyze/analyze.h"
 #include "cli.h"
+#include "container/container.h"
 #include "fmt.h"
 #include "local/local.h"
 #include "util/cleanup.h"
@@ -17,6 +18,7 @@
 struct diff_opts {
 	bool json, layers;
 	const char *image[2];
+	const char *container; /* `docker diff CONTAINER` */
 };
 
 static int parse_flags(struct st_cli *cli, int argc, char **argv, struct diff_opts *o,
@@ -39,7 +41,10 @@ static int parse_flags(struct st_cli *cli, int argc, char **argv, struct diff_op
 			break;
 		case 'h':
 			fputs(
-			    "Usage: strata diff [OPTIONS] IMAGE1 IMAGE2\n\n"
+			    "Usage: strata diff CONTAINER\n"
+			    "       strata diff [OPTIONS] IMAGE1 IMAGE2\n\n"
+			    "Show the files a container added (A), deleted (D) and changed (C) "
+			    "against its image\n"
 			    "Show the files IMAGE2 adds (A), deletes (D) and changes (C) against "
 			    "IMAGE1\n"
 			    "(images of the store, or docker://REF, docker-archive:PATH, oci:DIR, "
@@ -56,8 +61,12 @@ static int parse_flags(struct st_cli *cli, int argc, char **argv, struct diff_op
 			return st_cli_usage(err, "see 'strata diff --help'");
 		}
 	}
+	if (argc - optind == 1 && !o->json && !o->layers) {
+		o->container = argv[optind];
+		return 0;
+	}
 	if (argc - optind != 2)
-		return st_cli_usage(err, "\"diff\" requires exactly 2 arguments");
+		return st_cli_usage(err, "\"diff\" requires a container or exactly 2 images");
 	o->image[0] = argv[optind];
 	o->image[1] = argv[optind + 1];
 	return 0;
@@ -200,12 +209,32 @@ static int print_layers(struct st_cli *cli, const struct diff_opts *o, struct st
 	return rc;
 }
 
+static int print_change(void *ctx, char kind, const char *path, struct st_error **err)
+{
+	(void)err;
+	fprintf(ctx, "%c %s\n", kind, path);
+	return 0;
+}
+
+static int print_container(struct st_cli *cli, const char *name, struct st_error **err)
+{
+	struct st_store *s = NULL;
+	if (st_cli_store(cli, &s, err) < 0)
+		return -1;
+	st_auto(st_container) struct st_container *c = NULL;
+	if (st_container_find(s, name, &c, err) < 0)
+		return -1;
+	return st_container_diff(s, c, print_change, cli->out, err);
+}
+
 int cmd_diff(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 {
 	struct diff_opts o = { 0 };
 	int rc = parse_flags(cli, argc, argv, &o, err);
 	if (rc != 0)
 		return rc < 0 ? -1 : 0;
+	if (o.container)
+		return print_container(cli, o.container, err);
 	if (!o.layers)
 		return print_files(cli, &o, err);
 	struct st_store *s = NULL;

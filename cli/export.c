@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "container/container.h"
 #include "local/local.h"
 #include "snapshot/snapshot.h"
 #include "util/cleanup.h"
@@ -34,8 +35,9 @@ int cmd_export(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 			break;
 		case 'h':
 			fputs(
-			    "Usage: strata export [OPTIONS] IMAGE\n\n"
-			    "Export an image's filesystem (all layers applied) as a tar archive\n\n"
+			    "Usage: strata export [OPTIONS] CONTAINER|IMAGE\n\n"
+			    "Export a container's or an image's filesystem (all layers applied) as a "
+			    "tar archive\n\n"
 			    "Options:\n"
 			    "  -o, --output string     Write to a file, instead of STDOUT\n"
 			    "      --platform string   The platform's files, of a multi-platform "
@@ -55,9 +57,22 @@ int cmd_export(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 	struct st_store *s = NULL;
 	if (st_cli_store(cli, &s, err) < 0)
 		return -1;
+	/* A container by that name or id is what Docker exports; else an image. */
+	st_auto(st_container) struct st_container *ctr = NULL;
+	struct st_error *cerr = NULL;
+	if (st_container_find(s, argv[optind], &ctr, &cerr) < 0) {
+		if (cerr->kind != ST_E_NOTFOUND) {
+			*err = cerr;
+			return -1;
+		}
+		st_error_free(cerr);
+	}
 	st_auto(st_store_image) struct st_store_image *img = NULL;
-	if (st_local_image_find(s, argv[optind], &img, err) < 0)
+	if (!ctr && st_local_image_find(s, argv[optind], &img, err) < 0)
 		return -1;
+	if (platform && ctr)
+		return st_cli_usage(err, "--platform: '%s' is a container, of one platform",
+				    argv[optind]);
 	if (platform) {
 		struct st_platform want;
 		st_auto(st_store_image) struct st_store_image *found = st_steal(&img);
@@ -83,7 +98,8 @@ int cmd_export(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 		fd = out.fd;
 	}
 	if (rc == 0)
-		rc = st_local_image_export(s, img, fd, err);
+		rc = ctr ? st_container_export(s, ctr, fd, err)
+			 : st_local_image_export(s, img, fd, err);
 	if (rc == 0 && output)
 		rc = st_tmpfile_commit(&out, output, err);
 	if (rc < 0)

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "container/container.h"
 #include "fmt.h"
 #include "store/store.h"
 #include "util/cleanup.h"
@@ -51,7 +52,7 @@ int cmd_image_prune(struct st_cli *cli, int argc, char **argv, struct st_error *
 		return -1;
 	char **ids = NULL;
 	size_t n = 0;
-	if (st_store_image_prune(s, all ? ST_STORE_PRUNE_ALL : 0, &ids, &n, err) < 0)
+	if (st_container_image_prune(s, all ? ST_STORE_PRUNE_ALL : 0, &ids, &n, err) < 0)
 		return -1;
 	struct st_store_gc_report rep = { 0 };
 	int rc = st_store_gc(s, 0, &rep, err);

@@ -94,8 +94,7 @@ static bool change_allowed(enum st_dockerfile_kind k)
 	}
 }
 
-/* Apply one --change the way a build step would change the config. */
-static int apply_change(struct st_image_config *cfg, bool *cmd_set, const char *change,
+int st_cli_apply_change(struct st_image_config *cfg, bool *cmd_set, const char *change,
 			struct st_error **err)
 {
 	st_autofree char *text = st_xasprintf("%s\n", change);
@@ -107,8 +106,8 @@ static int apply_change(struct st_image_config *cfg, bool *cmd_set, const char *
 		return st_err(err, ST_E_PARSE, "--change '%s': expected one instruction", change);
 	const struct st_dockerfile_instr *in = &df->instrs[0];
 	if (!change_allowed(in->kind))
-		return st_err(err, ST_E_INVALID, "--change '%s': %s is not supported by import",
-			      change, in->keyword);
+		return st_err(err, ST_E_INVALID, "--change '%s': %s is not supported", change,
+			      in->keyword);
 	struct st_dockerfile_env env = { .lookup = env_lookup, .ctx = cfg };
 	char **words = NULL;
 	size_t n = 0;
@@ -144,7 +143,7 @@ int cmd_import(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 	st_auto(st_image_config) struct st_image_config *cfg = st_image_config_new();
 	bool cmd_set = false;
 	for (size_t i = 0; i < o.nchanges; i++)
-		if (apply_change(cfg, &cmd_set, o.changes[i], err) < 0)
+		if (st_cli_apply_change(cfg, &cmd_set, o.changes[i], err) < 0)
 			return -1;
 
 	struct st_local_import im = {

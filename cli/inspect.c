@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "container/container.h"
 #include "fmt.h"
 #include "format.h"
 #include "template/template.h"
@@ -11,8 +12,33 @@
 #include "util/cleanup.h"
 #include "util/banned.h"
 
-static json_t *inspect_one(struct st_store *s, const char *name, struct st_error **err)
+/* A container of that name or id, as Docker looks containers up before images. 0: none. */
+static int inspect_container(struct st_store *s, const char *name, json_t **out,
+			     struct st_error **err)
 {
+	st_auto(st_container) struct st_container *c = NULL;
+	struct st_error *e = NULL;
+	*out = NULL;
+	if (st_container_find(s, name, &c, &e) < 0) {
+		if (e->kind == ST_E_NOTFOUND) {
+			st_error_free(e);
+			return 0;
+		}
+		*err = e;
+		return -1;
+	}
+	*out = st_container_inspect(s, c, err);
+	return *out ? 0 : -1;
+}
+
+static json_t *inspect_one(struct st_store *s, const char *name, bool containers,
+			   struct st_error **err)
+{
+	json_t *ctr = NULL;
+	if (containers && inspect_container(s, name, &ctr, err) < 0)
+		return NULL;
+	if (ctr)
+		return ctr;
 	st_auto(st_store_image) struct st_store_image *img = NULL;
 	if (st_local_image_find(s, name, &img, err) < 0)
 		return NULL;
@@ -112,7 +138,7 @@ int cmd_inspect(struct st_cli *cli, int argc, char **argv, struct st_error **err
 		{ 0 },
 	};
 	const char *fmt = NULL;
-	bool raw = false;
+	bool raw = false, containers = true;
 	struct st_registry_opts ro = { 0 };
 	int c;
 	while ((c = getopt_long(argc, argv, "f:sh", longopts, NULL)) != -1) {
@@ -132,9 +158,9 @@ int cmd_inspect(struct st_cli *cli, int argc, char **argv, struct st_error **err
 			/* Docker's -s adds sizes to containers; an image's Size is always there */
 			break;
 		case 't':
-			if (strcmp(optarg, "image") != 0)
-				return st_cli_usage(err,
-						    "--type: only 'image' objects exist in strata");
+			if (strcmp(optarg, "image") && strcmp(optarg, "container"))
+				return st_cli_usage(err, "--type: 'image' or 'container'");
+			containers = !strcmp(optarg, "container");
 			break;
 		case 'h':
 			fputs("Usage: strata inspect [OPTIONS] IMAGE [IMAGE...]\n\n"
@@ -179,7 +205,7 @@ int cmd_inspect(struct st_cli *cli, int argc, char **argv, struct st_error **err
 	/* Like Docker: print what was found, report each name that was not, fail at the end. */
 	for (int i = optind; i < argc && rc == 0; i++) {
 		struct st_error *e = NULL;
-		json_t *v = inspect_one(s, argv[i], &e);
+		json_t *v = inspect_one(s, argv[i], containers, &e);
 		if (!v) {
 			if (missing)
 				fprintf(cli->errout, "strata: inspect: %s\n", missing->msg);

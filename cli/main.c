@@ -63,11 +63,6 @@ static const struct missing {
 	const char *instead;
 } missing[] = {
 	{ "search", "no registry search: 'strata tags NAME' lists a repository's tags" },
-	{ "run", "strata builds images and runs no containers: RUN in a Dockerfile runs a "
-		 "command, or 'strata save IMAGE | docker load' and run it there" },
-	{ "exec", "strata runs no containers: RUN in a Dockerfile runs a command" },
-	{ "ps", "strata runs no containers: 'strata images' lists the images" },
-	{ "commit", "strata runs no containers: build with a Dockerfile, or 'strata import DIR'" },
 	{ "scout", "no vulnerability scanner: 'strata sbom -o cyclonedx-json IMAGE' lists its "
 		   "packages for one" },
 };

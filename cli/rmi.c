@@ -3,6 +3,7 @@
 #include <stdbool.h>
 
 #include "cli.h"
+#include "container/container.h"
 #include "local/local.h"
 #include "util/cleanup.h"
 #include "util/banned.h"
@@ -10,6 +11,24 @@
 static int remove_one(struct st_cli *cli, struct st_store *s, const char *arg, bool force,
 		      struct st_error **err)
 {
+	/* Docker keeps an image a container was created from, unless forced; untagging one of
+	 * its several names is fine. */
+	st_auto(st_store_image) struct st_store_image *img = NULL;
+	if (!force && st_local_image_find(s, arg, &img, err) < 0)
+		return -1;
+	bool used = false;
+	if (img && st_container_image_used(s, img->id.str, &used, err) < 0)
+		return -1;
+	char **tags = NULL;
+	size_t nt = 0;
+	if (used && st_local_image_tags(s, img->id.str, &tags, &nt, err) < 0)
+		return -1;
+	st_store_strings_free(tags, nt);
+	if (used && nt < 2)
+		return st_err(err, ST_E_BUSY,
+			      "conflict: unable to remove repository reference \"%s\" (must "
+			      "force) - a container is using its referenced image %.12s",
+			      arg, img->id.str + 7);
 	struct st_local_removal r;
 	if (st_local_rmi(s, arg, force ? ST_LOCAL_RMI_FORCE : 0, &r, err) < 0)
 		return -1;

@@ -5,6 +5,7 @@
 
 #include "builder/builder.h"
 #include "cli.h"
+#include "container/container.h"
 #include "fmt.h"
 #include "format.h"
 #include "local/local.h"
@@ -184,10 +185,42 @@ int cmd_system_df(struct st_cli *cli, int argc, char **argv, struct st_error **e
 	size_t cache_active = 0;
 	for (size_t i = 0; i < u.records; i++)
 		cache_active += !u.v[i].reclaimable;
+	struct st_container **ctrs = NULL;
+	size_t nc = 0, running = 0, used_images = 0;
+	uint64_t ctr_size = 0, ctr_reclaim = 0;
+	if (st_container_list(s, &ctrs, &nc, err) < 0) {
+		st_builder_cache_usage_release(&u);
+		return -1;
+	}
+	for (size_t i = 0; i < nc && rc == 0; i++) {
+		struct st_container_state st;
+		uint64_t sz = 0;
+		rc = st_container_state(s, ctrs[i], &st, err);
+		if (rc == 0)
+			rc = st_container_size(ctrs[i], &sz, err);
+		if (rc < 0)
+			break;
+		ctr_size += sz;
+		if (st.status == ST_CONTAINER_RUNNING)
+			running++;
+		else
+			ctr_reclaim += sz;
+		st_container_state_release(&st);
+		/* Docker counts an image as active when a container uses it. */
+		bool first = true;
+		for (size_t k = 0; k < i && first; k++)
+			first =
+			    strcmp(st_container_image_id(ctrs[k]), st_container_image_id(ctrs[i]));
+		used_images += first;
+	}
+	st_container_list_free(ctrs, nc);
+	if (rc < 0) {
+		st_builder_cache_usage_release(&u);
+		return -1;
+	}
 	json_t *rows[] = {
-		/* Docker counts an image as active when a container uses it; strata runs none. */
-		row("Images", df.images, 0, df.images_size, df.images_size),
-		row("Containers", 0, 0, 0, 0),
+		row("Images", df.images, used_images, df.images_size, df.images_size),
+		row("Containers", nc, running, ctr_size, ctr_reclaim),
 		row("Local Volumes", 0, 0, 0, 0),
 		row("Build Cache", u.records, cache_active, u.size, u.reclaimable),
 	};

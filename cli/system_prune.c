@@ -5,6 +5,7 @@
 
 #include "builder/builder.h"
 #include "cli.h"
+#include "container/container.h"
 #include "fmt.h"
 #include "store/store.h"
 #include "util/cleanup.h"
@@ -16,6 +17,34 @@ static const char usage_text[] =
     "Options:\n"
     "  -a, --all     Remove all unused images and all build cache, not just dangling ones\n"
     "  -f, --force   Do not prompt for confirmation\n";
+
+/* Docker's first step: every container that is not running goes. */
+static int prune_containers(struct st_cli *cli, struct st_store *s, struct st_error **err)
+{
+	struct st_container **v = NULL;
+	size_t n = 0;
+	if (st_container_list(s, &v, &n, err) < 0)
+		return -1;
+	int rc = 0;
+	size_t removed = 0;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		struct st_container_state st;
+		if ((rc = st_container_state(s, v[i], &st, err)) < 0)
+			break;
+		bool running = st.status == ST_CONTAINER_RUNNING;
+		st_container_state_release(&st);
+		if (running)
+			continue;
+		if ((rc = st_container_remove(s, v[i], 0, err)) < 0)
+			break;
+		fprintf(cli->out, "%s%s\n", removed++ ? "" : "Deleted Containers:\n",
+			st_container_id(v[i]));
+	}
+	if (removed)
+		fputs("\n", cli->out);
+	st_container_list_free(v, n);
+	return rc;
+}
 
 int cmd_system_prune(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 {
@@ -45,19 +74,23 @@ int cmd_system_prune(struct st_cli *cli, int argc, char **argv, struct st_error 
 	if (optind != argc)
 		return st_cli_usage(err, "\"system prune\" accepts no arguments");
 	if (!force && !st_cli_confirm(cli, all ? "WARNING! This will remove:\n"
+						 "  - all stopped containers\n"
 						 "  - all images without at least one container "
 						 "associated to them\n"
 						 "  - all build cache\n"
 					       : "WARNING! This will remove:\n"
+						 "  - all stopped containers\n"
 						 "  - all dangling images\n"
 						 "  - unused build cache\n"))
 		return st_err(err, ST_E_INVALID, "system prune has been cancelled");
 	struct st_store *s = NULL;
 	if (st_cli_store(cli, &s, err) < 0)
 		return -1;
+	if (prune_containers(cli, s, err) < 0)
+		return -1;
 	char **ids = NULL;
 	size_t n = 0;
-	if (st_store_image_prune(s, all ? ST_STORE_PRUNE_ALL : 0, &ids, &n, err) < 0)
+	if (st_container_image_prune(s, all ? ST_STORE_PRUNE_ALL : 0, &ids, &n, err) < 0)
 		return -1;
 	if (n)
 		fprintf(cli->out, "Deleted Images:\n");

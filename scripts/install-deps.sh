@@ -10,6 +10,8 @@ pkgs="build-essential meson ninja-build pkg-config clang clang-format libclang-r
       python3-cryptography python3-nacl python3-jsonschema libcommons-cli-java"
 if [ "${1:-}" = "--bench" ]; then
     pkgs="$pkgs hyperfine time"
+    # bench/run-bench.sh: `run --rm` beside podman's and Docker's
+    pkgs="$pkgs podman docker.io"
 fi
 # RUN steps reach the network through slirp4netns (src/runtime/net.c says why not pasta)
 pkgs="$pkgs slirp4netns"

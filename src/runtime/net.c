@@ -23,6 +23,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <ifaddrs.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -33,12 +34,15 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "runtime/internal.h"
 #include "util/buf.h"
 #include "util/cleanup.h"
+#include "util/fs.h"
 #include "util/banned.h"
 
 /* slirp4netns's own maximum, as podman and rootlesskit set it: fewer, larger packets. */
@@ -51,6 +55,7 @@ struct st_runtime_netns {
 	int hold_w; /* the holder waits until this closes */
 	int exit_w; /* slirp4netns's --exit-fd: it stops when this closes */
 	char *path;
+	char *api; /* slirp4netns's --api-socket, or NULL */
 };
 
 /* In a child: move fds[i] to fd i (they may overlap the targets), close every other fd. */
@@ -121,6 +126,9 @@ void st_runtime_netns_free(struct st_runtime_netns *ns)
 	if (ns->holder > 0)
 		reap(ns->holder);
 	free(ns->path);
+	if (ns->api)
+		unlink(ns->api);
+	free(ns->api);
 	free(ns);
 }
 
@@ -176,6 +184,7 @@ static int start_slirp(struct st_runtime_netns *ns, struct st_error **err)
 			      "it (install slirp4netns), or build with --network=host or "
 			      "--network=none");
 	st_autofree char *pid = st_xasprintf("%d", (int)ns->holder);
+	st_autofree char *api = ns->api ? st_xasprintf("--api-socket=%s", ns->api) : NULL;
 	/* The sandbox: slirp4netns in a mount namespace of its own, with no capability left
 	 * but binding low ports, since it parses what the step sends. */
 	const char *argv[] = { path,
@@ -187,7 +196,13 @@ static int start_slirp(struct st_runtime_netns *ns, struct st_error **err)
 			       "--ready-fd=4",
 			       pid,
 			       "tap0",
+			       NULL,
 			       NULL };
+	/* the API socket goes before the positional arguments */
+	if (api) {
+		memmove(argv + 8, argv + 7, 2 * sizeof(*argv));
+		argv[7] = api;
+	}
 	int exitp[2], ready[2];
 	if (pipe2(exitp, O_CLOEXEC) < 0)
 		return st_err_errno(err, "pipe");
@@ -231,8 +246,15 @@ static int start_slirp(struct st_runtime_netns *ns, struct st_error **err)
 
 int st_runtime_netns_new(struct st_runtime_netns **out, struct st_error **err)
 {
+	return st_runtime_netns_new_api(NULL, out, err);
+}
+
+int st_runtime_netns_new_api(const char *api_socket, struct st_runtime_netns **out,
+			     struct st_error **err)
+{
 	struct st_runtime_netns *ns = st_xcalloc(1, sizeof(*ns));
 	ns->hold_w = ns->exit_w = -1;
+	ns->api = api_socket ? st_xstrdup(api_socket) : NULL;
 	if (start_holder(ns, err) < 0 || start_slirp(ns, err) < 0) {
 		st_runtime_netns_free(ns);
 		return -1;
@@ -294,4 +316,53 @@ int st_runtime_host_address(char **ip, struct st_error **err)
 			      "the host has no IPv4 address but its loopback, and a step cannot "
 			      "reach the host's loopback");
 	return 0;
+}
+
+/* slirp4netns's API: one JSON request per connection, one JSON answer (see its man page). */
+int st_runtime_netns_forward(struct st_runtime_netns *ns, const char *proto, const char *host_ip,
+			     int host_port, int guest_port, struct st_error **err)
+{
+	if (!ns->api)
+		return st_err(err, ST_E_INVALID, "the network has no API socket to forward ports");
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	if (strlen(ns->api) >= sizeof(sa.sun_path))
+		return st_err(err, ST_E_INVALID, "API socket path '%s' is too long", ns->api);
+	memcpy(sa.sun_path, ns->api, strlen(ns->api) + 1);
+	st_autoclose int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return st_err_errno(err, "socket");
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return st_err_errno(err, "connect to slirp4netns at '%s'", ns->api);
+	json_t *req =
+	    json_pack("{s:s, s:{s:s, s:s, s:i, s:s, s:i}}", "execute", "add_hostfwd", "arguments",
+		      "proto", proto, "host_addr", host_ip, "host_port", host_port, "guest_addr",
+		      ST_RUNTIME_NETNS_GUEST, "guest_port", guest_port);
+	char *text = json_dumps(req, JSON_COMPACT);
+	json_decref(req);
+	int rc = st_write_all(fd, text, strlen(text), err);
+	free(text);
+	if (rc < 0)
+		return -1;
+	shutdown(fd, SHUT_WR);
+	struct st_buf answer = ST_BUF_INIT;
+	char buf[1024];
+	ssize_t n;
+	while ((n = read(fd, buf, sizeof(buf))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			st_buf_release(&answer);
+			return st_err_errno(err, "read slirp4netns's answer");
+		}
+		st_buf_add(&answer, buf, (size_t)n);
+	}
+	json_t *ans = json_loadb(st_buf_str(&answer), answer.len, 0, NULL);
+	const char *desc =
+	    json_string_value(json_object_get(json_object_get(ans, "error"), "desc"));
+	if (!json_is_object(ans) || json_object_get(ans, "error"))
+		rc = st_err(err, ST_E_RUNTIME, "forward %s:%d/%s: %s", host_ip, host_port, proto,
+			    desc ? desc : st_buf_str(&answer));
+	json_decref(ans);
+	st_buf_release(&answer);
+	return rc;
 }

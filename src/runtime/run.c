@@ -216,7 +216,7 @@ struct monitor_args {
 	char *const *run;
 	char *const *kill;
 	char *const *del;
-	int devnull, out_w, err_w, status_w;
+	int devnull, in, out_w, err_w, status_w;
 	pid_t parent;
 };
 
@@ -256,7 +256,7 @@ static void __attribute__((noreturn)) monitor(const struct monitor_args *m, cons
 
 	pid_t r = fork();
 	if (r == 0)
-		exec_child(m->run, m->devnull, m->out_w, m->err_w, m->status_w);
+		exec_child(m->run, m->in, m->out_w, m->err_w, m->status_w);
 	if (r < 0)
 		_exit(255);
 	close(m->out_w);
@@ -571,6 +571,10 @@ int st_runtime_run(const struct st_runtime_opts *rt, const char *bundle, const c
 	argv_add(&run, "run");
 	argv_add(&run, "--bundle");
 	argv_add(&run, bundle);
+	if (rt && rt->pid_file) {
+		argv_add(&run, "--pid-file");
+		argv_add(&run, rt->pid_file);
+	}
 	argv_add(&run, id);
 	argv_runtime(&killv, path, rt);
 	argv_add(&killv, "kill");
@@ -596,6 +600,7 @@ int st_runtime_run(const struct st_runtime_opts *rt, const char *bundle, const c
 				  .kill = killv.v,
 				  .del = del.v,
 				  .devnull = p.devnull,
+				  .in = rt && rt->inherit_stdin ? 0 : p.devnull,
 				  .out_w = p.out_w,
 				  .err_w = p.err_w,
 				  .status_w = p.status_w,

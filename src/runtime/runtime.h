@@ -142,6 +142,21 @@ void st_runtime_placeholders_releasep(struct st_runtime_placeholders *placeholde
 struct st_runtime_netns;
 #define ST_RUNTIME_NETNS_DNS "10.0.2.3"
 int st_runtime_netns_new(struct st_runtime_netns **out, struct st_error **err);
+/*
+ * The same, with slirp4netns's API socket at 'api_socket' (a path that must not exist yet, in a
+ * directory of the caller's), for st_runtime_netns_forward().
+ */
+int st_runtime_netns_new_api(const char *api_socket, struct st_runtime_netns **out,
+			     struct st_error **err);
+/*
+ * Forward 'host_ip':'host_port' on the host to 'guest_port' of the namespace ("tcp" or "udp"
+ * 'proto'), through slirp4netns (Docker's -p). ST_E_INVALID without an API socket;
+ * ST_E_RUNTIME with slirp4netns's answer when it refuses (a port already taken).
+ */
+int st_runtime_netns_forward(struct st_runtime_netns *ns, const char *proto, const char *host_ip,
+			     int host_port, int guest_port, struct st_error **err);
+/* The namespace's own address, where forwarded ports arrive. */
+#define ST_RUNTIME_NETNS_GUEST "10.0.2.100"
 /* Borrowed: "/proc/<pid>/ns/net", for st_runtime_spec.netns. */
 const char *st_runtime_netns_path(const struct st_runtime_netns *ns);
 void st_runtime_netns_free(struct st_runtime_netns *ns);
@@ -177,13 +192,18 @@ struct st_runtime_opts {
 	const char *runtime; /* "runc" (NULL means "runc"), "crun", or a path to an OCI runtime */
 	const char
 	    *state_root; /* the runtime's --root, e.g. under the strata store; NULL: its default */
+	/* st_runtime_run(): the runtime writes the container's pid there once it is created (its
+	 * --pid-file), so another process can tell a started container from one still starting */
+	const char *pid_file;
+	/* st_runtime_run(): the container reads strata's stdin, not /dev/null */
+	bool inherit_stdin;
 };
 
 /*
  * Run the container 'id' from 'bundle' in the foreground (`<runtime> --root R run --bundle B
- * ID`) with stdin from /dev/null and stdout/stderr through pipes to 'out' (may be NULL), and
- * wait for it. On success *exit_code is the container process's exit status (128 + signal if
- * it was killed). Errors, all ST_E_RUNTIME:
+ * ID`) with stdin from /dev/null (or strata's, rt->inherit_stdin) and stdout/stderr through pipes
+ * to 'out' (may be NULL), and wait for it. On success *exit_code is the container process's exit
+ * status (128 + signal if it was killed). Errors, all ST_E_RUNTIME:
  * - "runtime 'X' not found" when the binary is missing or not executable;
  * - "runtime 'X' failed to start: <its error or stderr tail>" when the runtime failed before
  *   the process ran (a bad spec, a missing executable in the rootfs, cgroup trouble), with a

@@ -50,9 +50,6 @@ setup() { common_setup; }
 	[ "$status" -eq 2 ]
 	[ "${#lines[@]}" -eq 1 ]
 	[[ "$output" == *"'scout' is not a strata command: no vulnerability scanner"* ]]
-	run strata run app:1
-	[ "$status" -eq 2 ]
-	[[ "$output" == *"runs no containers"* ]]
 }
 
 @test "cli: getopt errors name strata and the verb" {

@@ -1,0 +1,50 @@
+/* internal.h: what the container module's files share, not part of its API. */
+#ifndef ST_CONTAINER_INTERNAL_H
+#define ST_CONTAINER_INTERNAL_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "container/container.h"
+
+struct st_container {
+	char *dir;   /* containers/<id> */
+	json_t *rec; /* config.json: Docker's inspect object without State */
+};
+
+/* New: <root>/containers. */
+char *ctr_base(struct st_store *s);
+/* New: <container dir>/<name>. */
+char *ctr_path(const struct st_container *c, const char *name);
+/* New: now, RFC 3339 with nanoseconds. */
+char *ctr_now(void);
+/* New: the runtime's --root for containers. */
+char *ctr_state_root(struct st_store *s);
+
+/* The container's lock file, opened (not locked): an fd, or -1 with *err set. */
+int ctr_lock_open(const struct st_container *c, struct st_error **err);
+/* Whether a supervisor holds the lock now. */
+bool ctr_supervised(const struct st_container *c);
+
+struct ctr_state_change {
+	enum st_container_status status;
+	int exit_code;
+	const char *error; /* NULL: none */
+	bool started;	   /* StartedAt = now */
+	bool finished;	   /* FinishedAt = now */
+	int supervisor;	   /* the supervising process, podman's ConmonPid (0 when not running) */
+};
+/* Rewrite state.json (atomically) with 'ch' over what it says. */
+int ctr_state_write(const struct st_container *c, const struct ctr_state_change *ch,
+		    struct st_error **err);
+
+/* `runc delete -f` of the container, errors ignored (it may not exist). */
+void ctr_runtime_delete(struct st_store *s, const struct st_container *c);
+/* Remove the container's directory and name (it must not run). */
+int ctr_remove_dir(struct st_store *s, const struct st_container *c, struct st_error **err);
+
+/* The layers below the writable one, top first (the init layer, then the image's), from the
+ * record's GraphDriver.LowerDir. New vector: st_strv_free(). */
+char **ctr_lowers(const struct st_container *c, size_t *n);
+
+#endif
