@@ -16,6 +16,7 @@
 #include "digest/digest.h"
 #include "dockerfile/dockerfile.h"
 #include "image/image.h"
+#include "local/local.h"
 #include "registry/registry.h"
 #include "runtime/runtime.h"
 #include "store/store.h"
@@ -110,11 +111,15 @@ struct st_builder_output {
 	size_t n_names;
 	bool push; /* IMAGE: push every name to its registry */
 	bool tar;  /* OCI, DOCKER: a tar (true, the default) or a directory */
+	/* IMAGE, OCI, DOCKER: compression=, compression-level= (as the codec takes it),
+	 * force-compression=, oci-mediatypes=; gzip and OCI media types by default (Docker's
+	 * for type=docker, as BuildKit). */
+	struct st_local_format format;
 };
 
 #define ST_BUILDER_OUTPUT_INIT                                                                     \
 	{                                                                                          \
-		.fd = -1, .tar = true                                                              \
+		.fd = -1, .tar = true, .format = {.compression = ST_LAYER_COMP_GZIP }              \
 	}
 
 /*
