@@ -963,6 +963,11 @@ static void on_event(void *ctx, const struct st_builder_event *ev)
 	case ST_BUILDER_EVENT_WARNING:
 		st_cli_checks_add(&d->checks, ev);
 		break;
+	case ST_BUILDER_EVENT_COMMITTED:
+		plain_lines(d, v, true);
+		if (!d->tty)
+			fprintf(d->f, "#%u committed %s in %.1fs\n", ev->id, ev->text, ev->seconds);
+		break;
 	}
 	fputs(st_buf_str(&plain), d->f);
 	st_buf_release(&plain);

@@ -34,9 +34,11 @@ enum st_builder_event_type {
 	ST_BUILDER_EVENT_DONE,	 /* the step ran: 'seconds' */
 	ST_BUILDER_EVENT_ERROR,	 /* the step failed: 'text' is the error message */
 	ST_BUILDER_EVENT_INFO,	 /* a message about the whole build: 'text' (warnings, results) */
-	ST_BUILDER_EVENT_WARNING, /* a build check fired: 'name' is its rule, 'text' the message,
-				   * 'url' its documentation; 'file', the lines and 'source' where
-				   */
+	ST_BUILDER_EVENT_WARNING,   /* a build check fired: 'name' is its rule, 'text' the message,
+				     * 'url' its documentation; 'file', the lines and 'source' where
+				     */
+	ST_BUILDER_EVENT_COMMITTED, /* a RUN step's layer is in the store: 'text' its size
+				     * ("1.0 GiB"), 'seconds' since the process exited */
 };
 
 /* One event. Strings are borrowed for the duration of the call. */
