@@ -101,7 +101,9 @@ static const char usage_text[] =
     "  -o, --output stringArray      Output destination (format: type=local,dest=path): type\n"
     "                                image (name=, push=true), registry, local, tar, oci or\n"
     "                                docker (dest=, name=, tar=false); DIR for local, - for a\n"
-    "                                tar on stdout\n"
+    "                                tar on stdout; images take compression=gzip|zstd|\n"
+    "                                uncompressed, compression-level=N, force-compression=true\n"
+    "                                and oci-mediatypes=false\n"
     "      --platform string         Target platforms, comma-separated (linux/amd64,linux/arm64):\n"
     "                                several make an OCI index; a foreign RUN needs QEMU\n"
     "      --progress string         auto, plain, tty or quiet (default: auto)\n"
@@ -962,6 +964,11 @@ static void on_event(void *ctx, const struct st_builder_event *ev)
 		break;
 	case ST_BUILDER_EVENT_WARNING:
 		st_cli_checks_add(&d->checks, ev);
+		break;
+	case ST_BUILDER_EVENT_COMMITTED:
+		plain_lines(d, v, true);
+		if (!d->tty)
+			fprintf(d->f, "#%u committed %s in %.1fs\n", ev->id, ev->text, ev->seconds);
 		break;
 	}
 	fputs(st_buf_str(&plain), d->f);

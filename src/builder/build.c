@@ -172,10 +172,18 @@ void builder_stage_event(struct stage_run *r, enum st_builder_event_type type, c
 void builder_layer_opts(const struct stage_run *r, struct st_layer_writer_opts *o)
 {
 	memset(o, 0, sizeof(*o));
-	/* isa-l level 1: on two cores it keeps up with the disk where gzip -6 runs at 66 MB/s,
-	 * and every consumer reads gzip. */
-	o->compression = ST_LAYER_COMP_GZIP;
-	o->level = 0;
+	/*
+	 * A step's layer is kept uncompressed, as Docker's own image store keeps layers: its
+	 * digest is its diff_id, so committing it costs one SHA-256 pass and a write, where
+	 * compressing a 1 GiB layer takes seconds of one core. It is compressed once, when an
+	 * output needs it (st_local_layer_convert()), and that blob is recorded beside it, so a
+	 * rebuild or a push finds it. Compressing on a second thread while hashing would still
+	 * cost a whole core per step on a two-core machine, and every step would pay it, also
+	 * those whose layers no output ever sends anywhere compressed (type=local, tar).
+	 * NEEDSWORK: the uncompressed blob stays beside its compressed twin while a cache
+	 * record names it, so such a layer takes its size once more on disk.
+	 */
+	o->compression = ST_LAYER_COMP_NONE;
 	if (r->b->o->flags & ST_BUILDER_SOURCE_DATE_EPOCH) {
 		o->flags |= ST_LAYER_WRITER_CLAMP_MTIME;
 		o->mtime_clamp = r->b->o->source_date_epoch;

@@ -16,6 +16,7 @@
 #include "digest/digest.h"
 #include "dockerfile/dockerfile.h"
 #include "image/image.h"
+#include "local/local.h"
 #include "registry/registry.h"
 #include "runtime/runtime.h"
 #include "store/store.h"
@@ -33,9 +34,11 @@ enum st_builder_event_type {
 	ST_BUILDER_EVENT_DONE,	 /* the step ran: 'seconds' */
 	ST_BUILDER_EVENT_ERROR,	 /* the step failed: 'text' is the error message */
 	ST_BUILDER_EVENT_INFO,	 /* a message about the whole build: 'text' (warnings, results) */
-	ST_BUILDER_EVENT_WARNING, /* a build check fired: 'name' is its rule, 'text' the message,
-				   * 'url' its documentation; 'file', the lines and 'source' where
-				   */
+	ST_BUILDER_EVENT_WARNING,   /* a build check fired: 'name' is its rule, 'text' the message,
+				     * 'url' its documentation; 'file', the lines and 'source' where
+				     */
+	ST_BUILDER_EVENT_COMMITTED, /* a RUN step's layer is in the store: 'text' its size
+				     * ("1.0 GiB"), 'seconds' since the process exited */
 };
 
 /* One event. Strings are borrowed for the duration of the call. */
@@ -110,11 +113,15 @@ struct st_builder_output {
 	size_t n_names;
 	bool push; /* IMAGE: push every name to its registry */
 	bool tar;  /* OCI, DOCKER: a tar (true, the default) or a directory */
+	/* IMAGE, OCI, DOCKER: compression=, compression-level= (as the codec takes it),
+	 * force-compression=, oci-mediatypes=; gzip and OCI media types by default (Docker's
+	 * for type=docker, as BuildKit). */
+	struct st_local_format format;
 };
 
 #define ST_BUILDER_OUTPUT_INIT                                                                     \
 	{                                                                                          \
-		.fd = -1, .tar = true                                                              \
+		.fd = -1, .tar = true, .format = {.compression = ST_LAYER_COMP_GZIP }              \
 	}
 
 /*

@@ -654,10 +654,12 @@ struct export
 	struct st_image_manifest *m;
 	struct st_buf manifest;
 	struct st_digest doc_digest, manifest_digest;
+	struct st_store_lease *lease; /* holds the compressed layers made for it */
 };
 
 static void export_release(struct export *x)
 {
+	st_store_lease_end(x->lease);
 	st_buf_release(&x->doc);
 	st_buf_release(&x->manifest);
 	st_image_manifest_free(x->m);
@@ -669,6 +671,34 @@ static bool has_diff_id(const struct st_image_config *cfg, const struct st_diges
 		if (st_digest_equal(&cfg->diff_ids[i], d))
 			return true;
 	return false;
+}
+
+/*
+ * The store keeps a step's layer uncompressed: the cache shares it gzip-compressed, as an
+ * image output sends it (the same blob, made once), and the record 'o' (its value 'v')
+ * then names that blob, so that it names the layer an image pushed from the build has.
+ */
+static int share_compressed(struct st_store *s, struct export *x, struct st_store_layer *l,
+			    json_t *v, json_t *o, struct st_error **err)
+{
+	enum st_layer_comp c;
+	if (!l->media_type || !st_layer_media_type_comp(l->media_type, &c) ||
+	    c != ST_LAYER_COMP_NONE)
+		return 0;
+	if (!x->lease && st_store_lease_begin(s, &x->lease, err) < 0)
+		return -1;
+	struct st_store_layer gz;
+	if (st_local_layer_convert(s, x->lease, l, ST_LAYER_COMP_GZIP, 0, &gz, err) < 0)
+		return -1;
+	st_store_layer_release(l);
+	*l = gz;
+	json_object_set_new(v, "layer", json_string(gz.digest.str));
+	char *text = json_dumps(v, JSON_COMPACT);
+	if (!text)
+		abort(); /* jansson fails only without memory */
+	json_object_set_new(o, "value", json_string(text));
+	free(text);
+	return 0;
 }
 
 /* 'only_in' (may be NULL): keep only the records whose layer that image has (inline). */
@@ -701,6 +731,8 @@ static int export_build(struct builder_cache_share *c, struct st_store *s, const
 		if (layer) {
 			struct st_store_layer l;
 			rc = st_store_layer_get(s, layer, &l, err);
+			if (rc == 0)
+				rc = share_compressed(s, x, &l, v, o, err);
 			if (rc == 0 && only_in && !has_diff_id(only_in, &l.diff_id)) {
 				st_store_layer_release(&l);
 				json_decref(v);

@@ -27,12 +27,14 @@ static const struct {
 	enum st_builder_output_type type;
 	const char *keys; /* the keys it takes, as the error lists them */
 } output_types[] = {
-	{ "image", ST_BUILDER_OUTPUT_IMAGE, "name, push" },
-	{ "registry", ST_BUILDER_OUTPUT_IMAGE, "name, push" },
+#define FORMAT_KEYS "compression, compression-level, force-compression, oci-mediatypes"
+	{ "image", ST_BUILDER_OUTPUT_IMAGE, "name, push, " FORMAT_KEYS },
+	{ "registry", ST_BUILDER_OUTPUT_IMAGE, "name, push, " FORMAT_KEYS },
 	{ "local", ST_BUILDER_OUTPUT_LOCAL, "dest" },
 	{ "tar", ST_BUILDER_OUTPUT_TAR, "dest" },
-	{ "oci", ST_BUILDER_OUTPUT_OCI, "dest, name, tar" },
-	{ "docker", ST_BUILDER_OUTPUT_DOCKER, "dest, name, tar" },
+	{ "oci", ST_BUILDER_OUTPUT_OCI, "dest, name, tar, " FORMAT_KEYS },
+	{ "docker", ST_BUILDER_OUTPUT_DOCKER, "dest, name, tar, " FORMAT_KEYS },
+#undef FORMAT_KEYS
 };
 
 /*
@@ -102,6 +104,59 @@ static int add_names(const char *spec, const char *v, struct st_builder_output *
 	return 0;
 }
 
+/*
+ * compression-level=N as BuildKit takes it (gzip 0..9, zstd 0..22) into the level our codec
+ * takes: isa-l has four gzip levels, so BuildKit's nine fall into its levels 1..3 by thirds
+ * (0, BuildKit's "default", is the codec's default too).
+ */
+static int parse_level(const char *spec, const char *v, enum st_layer_comp c, int *out,
+		       struct st_error **err)
+{
+	char *end;
+	errno = 0;
+	long n = strtol(v, &end, 10);
+	int max = c == ST_LAYER_COMP_ZSTD ? 22 : 9;
+	if (errno || end == v || *end || n < 0 || n > max)
+		return st_err(err, ST_E_INVALID,
+			      "output '%s': compression-level must be a number from 0 to %d for "
+			      "%s, not '%s'",
+			      spec, max, c == ST_LAYER_COMP_ZSTD ? "zstd" : "gzip", v);
+	*out = c == ST_LAYER_COMP_GZIP ? (int)(n + 2) / 3 : (int)n;
+	return 0;
+}
+
+/* The image format keys, once every key was read: the level depends on the compression. */
+static int parse_format(const char *spec, const char *comp, const char *level, const char *force,
+			const char *oci, struct st_builder_output *out, struct st_error **err)
+{
+	struct st_local_format *f = &out->format;
+	if (comp && st_layer_comp_parse(comp, &f->compression, err) < 0)
+		return st_err_wrap(err, "output '%s': compression", spec);
+	if (level && f->compression != ST_LAYER_COMP_NONE &&
+	    parse_level(spec, level, f->compression, &f->level, err) < 0)
+		return -1;
+	bool b = false;
+	if (force && parse_bool(spec, "force-compression", force, &b, err) < 0)
+		return -1;
+	if (b)
+		f->flags |= ST_LOCAL_FORMAT_FORCE;
+	/* BuildKit: OCI media types, but Docker's for type=docker unless zstd needs OCI's. */
+	b = out->type == ST_BUILDER_OUTPUT_DOCKER && f->compression != ST_LAYER_COMP_ZSTD;
+	if (oci) {
+		if (parse_bool(spec, "oci-mediatypes", oci, &b, err) < 0)
+			return -1;
+		b = !b;
+	}
+	if (b && f->compression == ST_LAYER_COMP_ZSTD)
+		return st_err(err, ST_E_INVALID,
+			      "output '%s': zstd compression needs OCI media types: Docker media "
+			      "types have no zstd layer (use oci-mediatypes=true)",
+			      spec);
+	if (b)
+		f->flags |= ST_LOCAL_FORMAT_DOCKER;
+	return 0;
+}
+
 int st_builder_output_parse(const char *spec, struct st_builder_output *out, struct st_error **err)
 {
 	/* buildx's shorthands: a lone value that is no "type=..." is a directory, "-" stdout. */
@@ -137,6 +192,7 @@ int st_builder_output_parse(const char *spec, struct st_builder_output *out, str
 	if (!strcmp(output_types[t].name, "registry"))
 		out->push = true;
 
+	st_autofree char *comp = NULL, *level = NULL, *force = NULL, *oci = NULL;
 	for (const char *p = spec; *p;) {
 		st_autofree char *f = next_field(&p);
 		char *eq = strchr(f, '=');
@@ -161,10 +217,19 @@ int st_builder_output_parse(const char *spec, struct st_builder_output *out, str
 			rc = parse_bool(spec, key, v, &out->push, err);
 		} else if (!strcmp(key, "tar")) {
 			rc = parse_bool(spec, key, v, &out->tar, err);
+		} else {
+			char **slot = !strcmp(key, "compression")	  ? &comp
+				      : !strcmp(key, "compression-level") ? &level
+				      : !strcmp(key, "force-compression") ? &force
+									  : &oci;
+			free(*slot);
+			*slot = st_xstrdup(v);
 		}
 		if (rc < 0)
 			return -1;
 	}
+	if (parse_format(spec, comp, level, force, oci, out, err) < 0)
+		return -1;
 	/* buildx's type=docker without a dest loads the image: into the store, here. */
 	if (out->type == ST_BUILDER_OUTPUT_DOCKER && !out->dest)
 		out->type = ST_BUILDER_OUTPUT_IMAGE;
@@ -203,7 +268,8 @@ struct exporter {
 	char *const *tags; /* normalised -t values */
 	size_t n_tags;
 	const struct st_image_map *annotations; /* the manifest's, or NULL */
-	struct st_store_image *written;		/* the image's blobs, written once */
+	struct st_store_image *written;		/* the image's blobs, as last written */
+	struct st_local_format written_format;	/* ... in this format */
 	struct st_registry *reg;
 	json_t *meta;
 };
@@ -233,9 +299,11 @@ static void output_names(const struct exporter *x, const struct st_builder_outpu
 	*n = out->n_names ? out->n_names : x->n_tags;
 }
 
-static int write_image(struct exporter *x, struct st_error **err)
+/* The image's blobs in the format 'out' asks for; outputs that share a format share them. */
+static int write_image(struct exporter *x, const struct st_builder_output *out,
+		       struct st_error **err)
 {
-	if (x->written)
+	if (x->written && !memcmp(&x->written_format, &out->format, sizeof(out->format)))
 		return 0;
 	struct st_local_commit c = {
 		.config = x->fin->cfg,
@@ -243,8 +311,15 @@ static int write_image(struct exporter *x, struct st_error **err)
 		.n_layers = x->fin->n_layers,
 		.lease = x->lease,
 		.annotations = x->annotations,
+		.format = &out->format,
 	};
-	return st_local_image_write(x->s, &c, &x->written, err);
+	struct st_store_image *img = NULL;
+	if (st_local_image_write(x->s, &c, &img, err) < 0)
+		return -1;
+	st_store_image_free(x->written);
+	x->written = img;
+	x->written_format = out->format;
+	return 0;
 }
 
 /* BuildKit's keys for the image made (the last image output's names win). */
@@ -295,7 +370,7 @@ static int export_image(struct exporter *x, const struct st_builder_output *out,
 	char *const *names;
 	size_t n;
 	output_names(x, out, &names, &n);
-	if (write_image(x, err) < 0)
+	if (write_image(x, out, err) < 0)
 		return -1;
 	if (st_store_image_put(x->s, x->written, (const char *const *)names, n, err) < 0)
 		return st_err_wrap(err, "commit image");
@@ -417,7 +492,7 @@ static int tar_archive(struct exporter *x, const struct st_builder_output *out, 
 static int export_archive(struct exporter *x, const struct st_builder_output *out,
 			  struct st_error **err)
 {
-	if (write_image(x, err) < 0)
+	if (write_image(x, out, err) < 0)
 		return -1;
 	char *const *names;
 	size_t n;

@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -442,6 +443,31 @@ static int write_script(const char *bundle, const struct st_dockerfile_heredoc *
 	return st_write_file_atomic(*file, NULL, h->content, strlen(h->content), 0755, err);
 }
 
+static double mono_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* "#5 committed 1.0 GiB in 0.8s": what the step's layer cost from the process's exit. */
+static void report_commit(struct stage_run *r, uint64_t size, double seconds)
+{
+	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	double v = (double)size;
+	size_t u = 0;
+	while (v >= 1024 && u + 1 < sizeof(units) / sizeof(*units)) {
+		v /= 1024;
+		u++;
+	}
+	char text[32];
+	if (u == 0)
+		snprintf(text, sizeof(text), "%" PRIu64 " B", size);
+	else
+		snprintf(text, sizeof(text), "%.1f %s", v, units[u]);
+	builder_stage_event(r, ST_BUILDER_EVENT_COMMITTED, text, 0, seconds);
+}
+
 /* Turn 'upper' into a layer in the store, then make it the unpacked copy of that layer. */
 static int commit_upper(struct stage_run *r, const char *upper, struct st_store_layer *layer,
 			struct st_error **err)
@@ -682,6 +708,7 @@ int builder_run_exec(struct stage_run *r, const struct st_dockerfile_instr *in,
 		struct st_runtime_opts ro = { .runtime = o->runtime, .state_root = sroot };
 		rc = st_runtime_run(&ro, step.bundle, id, on_output, &watch, &code, err);
 	}
+	double exited = mono_s();
 	/* The config holds the env= secrets: it goes as soon as the runtime is done. */
 	{
 		st_autofree char *cj =
@@ -729,6 +756,8 @@ int builder_run_exec(struct stage_run *r, const struct st_dockerfile_instr *in,
 		if (!dir_empty(step.upper)) {
 			rc = commit_upper(r, step.upper, layer, err);
 			*has_layer = rc == 0;
+			if (rc == 0)
+				report_commit(r, layer->diff_size, mono_s() - exited);
 		}
 	}
 	if (rc == 0)

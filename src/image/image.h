@@ -258,6 +258,12 @@ int st_image_manifest_parse(const void *data, size_t len, struct st_image_manife
  * artifactType), maps sorted by key: the same manifest gives the same bytes.
  */
 void st_image_manifest_serialize(const struct st_image_manifest *m, struct st_buf *out);
+/*
+ * The same as a Docker schema 2 manifest (application/vnd.docker.distribution.manifest.v2+json):
+ * the media types of the config and the layers are written as they are in 'm', so the caller
+ * gives them their Docker names.
+ */
+void st_image_manifest_serialize_docker(const struct st_image_manifest *m, struct st_buf *out);
 /* Add a layer descriptor (copied). */
 void st_image_manifest_add_layer(struct st_image_manifest *m, const struct st_image_descriptor *d);
 void st_image_manifest_free(struct st_image_manifest *m);

@@ -343,17 +343,18 @@ out:
 	return rc;
 }
 
-void st_image_manifest_serialize(const struct st_image_manifest *m, struct st_buf *out)
+static void manifest_serialize(const struct st_image_manifest *m, bool oci, struct st_buf *out)
 {
 	json_t *o = json_object();
 	json_object_set_new(o, "schemaVersion", json_integer(2));
-	json_object_set_new(o, "mediaType", st_image_jstr(ST_MT_OCI_MANIFEST));
+	json_object_set_new(o, "mediaType",
+			    st_image_jstr(oci ? ST_MT_OCI_MANIFEST : ST_MT_DOCKER_MANIFEST));
 	if (m->artifact_type)
 		json_object_set_new(o, "artifactType", st_image_jstr(m->artifact_type));
-	json_object_set_new(o, "config", descriptor_json(&m->config, true));
+	json_object_set_new(o, "config", descriptor_json(&m->config, oci));
 	json_t *layers = json_array();
 	for (size_t i = 0; i < m->n_layers; i++)
-		json_array_append_new(layers, descriptor_json(&m->layers[i], true));
+		json_array_append_new(layers, descriptor_json(&m->layers[i], oci));
 	json_object_set_new(o, "layers", layers);
 	if (m->subject)
 		json_object_set_new(o, "subject", descriptor_json(m->subject, false));
@@ -361,6 +362,16 @@ void st_image_manifest_serialize(const struct st_image_manifest *m, struct st_bu
 		json_object_set_new(o, "annotations", st_image_json_from_map(&m->annotations));
 	st_image_json_dump(o, out);
 	json_decref(o);
+}
+
+void st_image_manifest_serialize(const struct st_image_manifest *m, struct st_buf *out)
+{
+	manifest_serialize(m, true, out);
+}
+
+void st_image_manifest_serialize_docker(const struct st_image_manifest *m, struct st_buf *out)
+{
+	manifest_serialize(m, false, out);
 }
 
 void st_image_manifest_add_layer(struct st_image_manifest *m, const struct st_image_descriptor *d)

@@ -177,16 +177,21 @@ struct st_layer_compressor *st_layer_compressor_new(enum st_layer_comp c, int le
 	case ST_LAYER_COMP_ZSTD:
 		if (level == 0)
 			level = 3;
+		/* libzstd clamps a level out of its range: say so instead. */
+		if (level < ZSTD_minCLevel() || level > ZSTD_maxCLevel()) {
+			st_err(err, ST_E_INVALID, "zstd level %d out of range %d..%d", level,
+			       ZSTD_minCLevel(), ZSTD_maxCLevel());
+			break;
+		}
 		z->zc = ZSTD_createCCtx();
 		if (!z->zc)
 			abort();
-		if (ZSTD_isError(ZSTD_CCtx_setParameter(z->zc, ZSTD_c_compressionLevel, level))) {
-			st_err(err, ST_E_INVALID, "zstd level %d out of range", level);
-			break;
-		}
+		ZSTD_CCtx_setParameter(z->zc, ZSTD_c_compressionLevel, level);
 		ZSTD_CCtx_setParameter(z->zc, ZSTD_c_checksumFlag, 1);
-		/* Fails harmlessly when libzstd was built without threads. */
-		ZSTD_CCtx_setParameter(z->zc, ZSTD_c_nbWorkers, 2);
+		/* One worker per core, while the caller's thread hashes and reads the tar; this
+		 * fails harmlessly when libzstd was built without threads. */
+		long cores = sysconf(_SC_NPROCESSORS_ONLN);
+		ZSTD_CCtx_setParameter(z->zc, ZSTD_c_nbWorkers, cores > 1 ? (int)cores : 1);
 		z->out = st_xmalloc(ST_LAYER_BUFSZ);
 		return z;
 	default:

@@ -67,9 +67,10 @@ static inline struct st_layer_source st_layer_source_fd(int *fd)
 /*
  * A streaming compressor that writes its output to a sink. 'level' 0 means the default:
  * isa-l level 1 for gzip (its fastest level that still uses a large hash table), zstd level 3.
- * gzip levels are isa-l's 0..3; zstd levels are zstd's. zstd uses two worker threads where
- * libzstd was built with threads. NONE passes bytes through. New: free with
- * st_layer_compressor_free(). Writes to the sink happen in chunks of up to 1 MiB.
+ * gzip levels are isa-l's 1..3; zstd levels are zstd's (ST_E_INVALID out of its range). zstd
+ * compresses on one worker thread per core where libzstd was built with threads. NONE passes bytes
+ * through. New: free with st_layer_compressor_free(). Writes to the sink happen in chunks of up to
+ * 1 MiB.
  */
 struct st_layer_compressor;
 struct st_layer_compressor *st_layer_compressor_new(enum st_layer_comp c, int level,

@@ -358,16 +358,47 @@ static int put_leased(struct st_store *s, struct st_store_lease *lease, const vo
 	return rc;
 }
 
+/* The layer of 'l' that c->format asks for, in *out (new strings). */
+static int format_layer(struct st_store *s, const struct st_local_commit *c,
+			struct st_store_lease *lease, const struct st_store_layer *l,
+			struct st_store_layer *out, struct st_error **err)
+{
+	const struct st_local_format *f = c->format;
+	enum st_layer_comp have;
+	if (!st_layer_media_type_comp(l->media_type ? l->media_type : "", &have))
+		return st_err(err, ST_E_INVALID, "layer %s: '%s' is not a layer media type",
+			      l->digest.str, l->media_type ? l->media_type : "");
+	/* As BuildKit: without force, a layer already compressed (a base image's) stays as it
+	 * is; the build's own layers are kept uncompressed in the store and compressed here. */
+	enum st_layer_comp want = f->compression;
+	if (!(f->flags & ST_LOCAL_FORMAT_FORCE) && have != ST_LAYER_COMP_NONE)
+		want = have;
+	if (want == ST_LAYER_COMP_ZSTD && (f->flags & ST_LOCAL_FORMAT_DOCKER))
+		return st_err(err, ST_E_INVALID,
+			      "layer %s is zstd-compressed, which Docker media types cannot name: "
+			      "use oci-mediatypes=true or force-compression=true",
+			      l->diff_id.str);
+	if (st_local_layer_convert(s, lease, l, want, f->level, out, err) < 0)
+		return -1;
+	free(out->media_type);
+	out->media_type = st_xstrdup(st_layer_media_type(want, f->flags & ST_LOCAL_FORMAT_DOCKER));
+	return 0;
+}
+
 /*
- * Write the config and an OCI manifest of 'c' as blobs under 'lease' and fill *img with what
- * a record of the image holds; its strings are borrowed from 'c' and from the static media
- * types.
+ * Write the config and a manifest of 'c' as blobs under 'lease' and fill *img with what
+ * a record of the image holds; its strings are borrowed from 'c', from the static media
+ * types and from *formatted: the layers c->format made (n_layers of them, or NULL without a
+ * format), which the caller frees with st_store_layers_free() once *img is used.
  */
 static int write_image(struct st_store *s, const struct st_local_commit *c,
 		       struct st_store_lease *lease, struct st_store_image *img,
-		       struct st_error **err)
+		       struct st_store_layer **formatted, struct st_error **err)
 {
 	const struct st_image_config *cfg = c->config;
+	bool docker = c->format && (c->format->flags & ST_LOCAL_FORMAT_DOCKER);
+	const struct st_store_layer *layers = c->layers;
+	*formatted = NULL;
 	if (cfg->n_diff_ids != c->n_layers)
 		return st_err(err, ST_E_INVALID,
 			      "commit image: config has %zu diff_ids, %zu layers given",
@@ -378,6 +409,18 @@ static int write_image(struct st_store *s, const struct st_local_commit *c,
 				      "commit image: layer %zu is %s, config says %s", i,
 				      c->layers[i].diff_id.str, cfg->diff_ids[i].str);
 
+	if (c->format) {
+		struct st_store_layer *v = st_xcalloc(c->n_layers + 1, sizeof(*v));
+		for (size_t i = 0; i < c->n_layers; i++) {
+			if (format_layer(s, c, lease, &c->layers[i], &v[i], err) < 0) {
+				st_store_layers_free(v, c->n_layers);
+				return -1;
+			}
+		}
+		layers = *formatted = v;
+	}
+
+	const char *config_mt = docker ? ST_MT_DOCKER_CONFIG : ST_MT_OCI_CONFIG;
 	struct st_buf cbytes = ST_BUF_INIT, mbytes = ST_BUF_INIT;
 	st_image_config_serialize(cfg, &cbytes);
 	struct st_digest cdig, mdig;
@@ -386,33 +429,36 @@ static int write_image(struct st_store *s, const struct st_local_commit *c,
 	st_auto(st_image_manifest) struct st_image_manifest *m = st_image_manifest_new();
 	if (rc == 0) {
 		free(m->config.media_type);
-		m->config.media_type = st_xstrdup(ST_MT_OCI_CONFIG);
+		m->config.media_type = st_xstrdup(config_mt);
 		m->config.digest = cdig;
 		m->config.size = (int64_t)cbytes.len;
 		for (size_t i = 0; i < c->n_layers; i++) {
 			struct st_image_descriptor d = { 0 };
-			d.media_type = c->layers[i].media_type;
-			d.digest = c->layers[i].digest;
-			d.size = (int64_t)c->layers[i].size;
+			d.media_type = layers[i].media_type;
+			d.digest = layers[i].digest;
+			d.size = (int64_t)layers[i].size;
 			st_image_manifest_add_layer(m, &d);
 		}
 		for (size_t i = 0; c->annotations && i < c->annotations->n; i++)
 			st_image_map_set(&m->annotations, c->annotations->v[i].key,
 					 c->annotations->v[i].value);
-		st_image_manifest_serialize(m, &mbytes);
+		if (docker)
+			st_image_manifest_serialize_docker(m, &mbytes);
+		else
+			st_image_manifest_serialize(m, &mbytes);
 		rc = put_leased(s, lease, mbytes.data, mbytes.len, &mdig, err);
 	}
 	if (rc == 0) {
 		*img = (struct st_store_image){ 0 };
 		img->id = cdig;
 		img->manifest_digest = mdig;
-		img->manifest_media_type = (char *)ST_MT_OCI_MANIFEST;
-		img->config_media_type = (char *)ST_MT_OCI_CONFIG;
+		img->manifest_media_type = docker ? ST_MT_DOCKER_MANIFEST : ST_MT_OCI_MANIFEST;
+		img->config_media_type = (char *)config_mt;
 		img->created = cfg->created;
 		img->os = cfg->os;
 		img->architecture = cfg->architecture;
 		img->variant = cfg->variant;
-		img->layers = (struct st_store_layer *)c->layers;
+		img->layers = (struct st_store_layer *)layers;
 		img->n_layers = c->n_layers;
 	}
 	st_buf_release(&cbytes);
@@ -429,9 +475,10 @@ int st_local_image_write(struct st_store *s, const struct st_local_commit *c,
 			 struct st_store_image **out, struct st_error **err)
 {
 	struct st_store_image img;
+	struct st_store_layer *formatted = NULL;
 	if (!c->lease)
 		return st_err(err, ST_E_INVALID, "write image: no lease to hold its blobs");
-	if (write_image(s, c, c->lease, &img, err) < 0)
+	if (write_image(s, c, c->lease, &img, &formatted, err) < 0)
 		return st_err_wrap(err, "write image");
 	struct st_store_image *o = st_xcalloc(1, sizeof(*o));
 	o->id = img.id;
@@ -444,11 +491,12 @@ int st_local_image_write(struct st_store *s, const struct st_local_commit *c,
 	o->variant = dup_or_null(img.variant);
 	o->layers = st_xcalloc(c->n_layers + 1, sizeof(*o->layers));
 	for (size_t i = 0; i < c->n_layers; i++) {
-		o->layers[i] = c->layers[i];
-		o->layers[i].media_type = dup_or_null(c->layers[i].media_type);
-		o->size += c->layers[i].diff_size;
+		o->layers[i] = img.layers[i];
+		o->layers[i].media_type = dup_or_null(img.layers[i].media_type);
+		o->size += img.layers[i].diff_size;
 	}
 	o->n_layers = c->n_layers;
+	st_store_layers_free(formatted, c->n_layers);
 	*out = o;
 	return 0;
 }
@@ -464,9 +512,11 @@ int st_local_image_commit(struct st_store *s, const struct st_local_commit *c, s
 		lease = lease_own;
 	}
 	struct st_store_image img;
-	int rc = write_image(s, c, lease, &img, err);
+	struct st_store_layer *formatted = NULL;
+	int rc = write_image(s, c, lease, &img, &formatted, err);
 	if (rc == 0)
 		rc = st_store_image_put(s, &img, c->refs, c->n_refs, err);
+	st_store_layers_free(formatted, c->n_layers);
 	if (rc < 0)
 		return st_err_wrap(err, "commit image");
 	if (id)
@@ -481,6 +531,7 @@ struct st_local_layer_writer {
 	int fd; /* the blob writer's temp file, borrowed */
 	struct st_layer_writer *layer;
 	enum st_layer_comp comp;
+	const struct st_digest *expect_diff_id; /* borrowed; NULL: whatever was written */
 };
 
 int st_local_layer_writer_new(struct st_store *s, struct st_store_lease *lease,
@@ -519,6 +570,9 @@ int st_local_layer_writer_commit(struct st_local_layer_writer *w, struct st_stor
 	struct st_layer_result res;
 	if (st_layer_writer_finish(w->layer, &res, err) < 0)
 		return -1;
+	if (w->expect_diff_id && !st_digest_equal(&res.diff_id, w->expect_diff_id))
+		return st_err(err, ST_E_DIGEST, "layer holds %s, expected %s", res.diff_id.str,
+			      w->expect_diff_id->str);
 	if (st_store_blob_writer_commit_hashed(w->blob, res.digest.str, NULL, err) < 0)
 		return -1;
 	if (w->lease && st_store_lease_add(w->lease, res.diff_id.str, err) < 0)
@@ -535,6 +589,60 @@ int st_local_layer_writer_commit(struct st_local_layer_writer *w, struct st_stor
 		*out = l;
 		out->media_type = st_xstrdup(l.media_type);
 	}
+	return 0;
+}
+
+/* A variant of 'diff_id' recorded in compression 'comp': 1 and *out (new strings), or 0. */
+static int find_variant(struct st_store *s, const char *diff_id, enum st_layer_comp comp,
+			struct st_store_layer *out, struct st_error **err)
+{
+	struct st_store_layer *v = NULL;
+	size_t n = 0;
+	if (st_store_layer_variants(s, diff_id, &v, &n, err) < 0)
+		return -1;
+	int found = 0;
+	for (size_t i = 0; i < n && !found; i++) {
+		enum st_layer_comp c;
+		if (v[i].media_type && st_layer_media_type_comp(v[i].media_type, &c) && c == comp) {
+			*out = v[i];
+			v[i].media_type = NULL;
+			found = 1;
+		}
+	}
+	st_store_layers_free(v, n);
+	return found;
+}
+
+int st_local_layer_convert(struct st_store *s, struct st_store_lease *lease,
+			   const struct st_store_layer *l, enum st_layer_comp comp, int level,
+			   struct st_store_layer *out, struct st_error **err)
+{
+	/*
+	 * Made once per layer and compression, then found again: a later build that hits the
+	 * cache, or a push of the image, uses the same blob and so the same manifest.
+	 */
+	int found = find_variant(s, l->diff_id.str, comp, out, err);
+	if (found < 0)
+		return -1;
+	if (found) {
+		if (lease && st_store_lease_add(lease, out->digest.str, err) < 0) {
+			st_store_layer_release(out);
+			return -1;
+		}
+		return 0;
+	}
+	struct st_layer_writer_opts lo = { .compression = comp, .level = level };
+	st_auto(st_local_layer_writer) struct st_local_layer_writer *w = NULL;
+	st_autoclose int fd = -1;
+	if (st_store_open_blob(s, l->digest.str, &fd, NULL, err) < 0 ||
+	    st_local_layer_writer_new(s, lease, &lo, &w, err) < 0)
+		return st_err_wrap(err, "compress layer %s", l->diff_id.str);
+	/* The diff_id is checked before the new blob is recorded as a variant of it. */
+	struct st_layer_writer *lw = st_local_layer_writer_layer(w);
+	w->expect_diff_id = &l->diff_id;
+	if (st_layer_writer_add_raw(lw, st_layer_source_fd(&fd), err) < 0 ||
+	    st_local_layer_writer_commit(w, out, err) < 0)
+		return st_err_wrap(err, "compress layer %s", l->diff_id.str);
 	return 0;
 }
 

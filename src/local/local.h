@@ -98,6 +98,22 @@ void st_local_removal_release(struct st_local_removal *r);
 int st_local_image_repo_digests(struct st_store *s, const char *image_id, char ***out, size_t *n,
 				struct st_error **err);
 
+enum st_local_format_flags {
+	/* Every layer gets the compression, also those already compressed otherwise (a base
+	 * image's): BuildKit's force-compression. */
+	ST_LOCAL_FORMAT_FORCE = 1 << 0,
+	/* A Docker schema 2 manifest and media types, not OCI (BuildKit's oci-mediatypes=false).
+	 * Docker has no zstd layer type: ST_E_INVALID with ZSTD. */
+	ST_LOCAL_FORMAT_DOCKER = 1 << 1,
+};
+
+/* How the layers of a new image are compressed and named (BuildKit's exporter options). */
+struct st_local_format {
+	enum st_layer_comp compression; /* NONE, GZIP or ZSTD */
+	int level;			/* 0: the codec's default (compress.h) */
+	enum st_local_format_flags flags;
+};
+
 /* What a new image is made of. Everything is borrowed. */
 struct st_local_commit {
 	const struct st_image_config *config; /* its diff_ids must be the layers' diff_ids */
@@ -107,6 +123,10 @@ struct st_local_commit {
 	size_t n_refs;
 	struct st_store_lease *lease; /* protects the layers until committed; may be NULL */
 	const struct st_image_map *annotations; /* the manifest's; may be NULL */
+	/* NULL: the layers as given, in an OCI manifest. Otherwise each uncompressed layer (or
+	 * every layer, with ST_LOCAL_FORMAT_FORCE) is used in this compression, made once
+	 * with st_local_layer_convert(). */
+	const struct st_local_format *format;
 };
 
 /*
@@ -146,6 +166,17 @@ int st_local_layer_writer_commit(struct st_local_layer_writer *w, struct st_stor
 /* NULL does nothing; an uncommitted layer is discarded. */
 void st_local_layer_writer_free(struct st_local_layer_writer *w);
 void st_local_layer_writer_freep(struct st_local_layer_writer **w);
+
+/*
+ * Layer 'l' (a recorded layer) compressed with 'comp': a recorded variant of its diff_id in
+ * that compression if there is one, else a new blob made from l's blob in one pass (decompress,
+ * check the tar and its diff_id, compress at 'level', hash) and recorded as a variant of the
+ * layer. 'lease' (may be NULL) holds the blob. *out is filled with new strings:
+ * st_store_layer_release(). ST_E_DIGEST if l's blob does not hold its diff_id.
+ */
+int st_local_layer_convert(struct st_store *s, struct st_store_lease *lease,
+			   const struct st_store_layer *l, enum st_layer_comp comp, int level,
+			   struct st_store_layer *out, struct st_error **err);
 
 /*
  * A compressed layer blob arriving from outside (a registry, a shared build cache), described

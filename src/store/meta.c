@@ -135,6 +135,8 @@ void st_store_layer_release(struct st_store_layer *l)
 
 void st_store_layers_free(struct st_store_layer *v, size_t n)
 {
+	if (!v)
+		return;
 	for (size_t i = 0; i < n; i++)
 		st_store_layer_release(&v[i]);
 	free(v);

@@ -78,6 +78,57 @@ static void codec_roundtrip_zstd(void **state)
 	roundtrip(ST_LAYER_COMP_ZSTD);
 }
 
+/* Compress 'data' with 'c' at 'level' into *out. */
+static void compress_level(enum st_layer_comp c, int level, const struct st_buf *data,
+			   struct st_buf *out)
+{
+	struct st_error *err = NULL;
+	struct st_layer_compressor *z = st_layer_compressor_new(c, level, buf_sink(out), &err);
+	assert_non_null(z);
+	assert_int_equal(st_layer_compressor_write(z, data->data, data->len, &err), 0);
+	assert_int_equal(st_layer_compressor_finish(z, &err), 0);
+	st_layer_compressor_free(z);
+}
+
+static void codec_levels(void **state)
+{
+	(void)state;
+	struct st_buf data = ST_BUF_INIT;
+	struct st_error *err = NULL;
+	fill_data(&data, 2 * 1024 * 1024);
+	/* Every gzip level isa-l has, and zstd's fastest and a slow one, round-trip. */
+	const struct {
+		enum st_layer_comp c;
+		int level;
+	} cases[] = { { ST_LAYER_COMP_GZIP, 1 },
+		      { ST_LAYER_COMP_GZIP, 2 },
+		      { ST_LAYER_COMP_GZIP, 3 },
+		      { ST_LAYER_COMP_ZSTD, 1 },
+		      { ST_LAYER_COMP_ZSTD, 19 } };
+	size_t sizes[5];
+	for (size_t i = 0; i < 5; i++) {
+		struct st_buf z = ST_BUF_INIT, back = ST_BUF_INIT;
+		compress_level(cases[i].c, cases[i].level, &data, &z);
+		assert_int_equal(decompress_buf(cases[i].c, z.data, z.len, &back, &err), 0);
+		assert_int_equal(back.len, data.len);
+		assert_memory_equal(back.data, data.data, data.len);
+		sizes[i] = z.len;
+		st_buf_release(&z);
+		st_buf_release(&back);
+	}
+	assert_true(sizes[4] < sizes[3]);
+	/* Out of the codec's range: refused, naming the level. */
+	struct st_buf sink = ST_BUF_INIT;
+	assert_null(st_layer_compressor_new(ST_LAYER_COMP_GZIP, 4, buf_sink(&sink), &err));
+	assert_int_equal(err->kind, ST_E_INVALID);
+	assert_string_equal(err->msg, "gzip level 4 out of range 1..3");
+	st_error_clear(&err);
+	assert_null(st_layer_compressor_new(ST_LAYER_COMP_ZSTD, 200, buf_sink(&sink), &err));
+	assert_int_equal(err->kind, ST_E_INVALID);
+	st_error_clear(&err);
+	st_buf_release(&data);
+}
+
 static void codec_empty_input(void **state)
 {
 	for (int c = ST_LAYER_COMP_NONE; c <= ST_LAYER_COMP_ZSTD; c++) {
@@ -171,6 +222,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(codec_roundtrip_none),
 	cmocka_unit_test(codec_roundtrip_gzip),
 	cmocka_unit_test(codec_roundtrip_zstd),
+	cmocka_unit_test(codec_levels),
 	cmocka_unit_test(codec_empty_input),
 	cmocka_unit_test(codec_multi_member),
 	cmocka_unit_test(codec_truncated_and_corrupt),

@@ -122,6 +122,100 @@ static void commit_refuses_mismatched_layers(void **state)
 	st_store_layer_release(&layer);
 }
 
+static void convert_makes_a_variant_once_and_checks_the_diff_id(void **state)
+{
+	struct fixture *f = *state;
+	struct st_digest id;
+	struct st_store_layer gz;
+	commit_sample(f->store, &id, &gz);
+	struct st_error *err = NULL;
+	struct st_store_layer z, again, plain;
+	assert_int_equal(
+	    st_local_layer_convert(f->store, NULL, &gz, ST_LAYER_COMP_ZSTD, 19, &z, &err), 0);
+	assert_string_equal(z.diff_id.str, gz.diff_id.str);
+	assert_string_not_equal(z.digest.str, gz.digest.str);
+	assert_string_equal(z.media_type, "application/vnd.oci.image.layer.v1.tar+zstd");
+	/* The second time, the recorded variant: the same blob. */
+	assert_int_equal(
+	    st_local_layer_convert(f->store, NULL, &gz, ST_LAYER_COMP_ZSTD, 1, &again, &err), 0);
+	assert_string_equal(again.digest.str, z.digest.str);
+	/* Uncompressed, the digest is the diff_id. */
+	assert_int_equal(
+	    st_local_layer_convert(f->store, NULL, &z, ST_LAYER_COMP_NONE, 0, &plain, &err), 0);
+	assert_string_equal(plain.digest.str, gz.diff_id.str);
+	struct st_store_layer *v = NULL;
+	size_t n = 0;
+	assert_int_equal(st_store_layer_variants(f->store, gz.diff_id.str, &v, &n, &err), 0);
+	assert_int_equal(n, 3);
+	st_store_layers_free(v, n);
+
+	/* A layer whose blob does not hold its diff_id is refused, and no variant recorded. */
+	struct st_store_layer liar = gz;
+	st_digest_of("other", 5, &liar.diff_id);
+	struct st_store_layer out;
+	assert_int_equal(
+	    st_local_layer_convert(f->store, NULL, &liar, ST_LAYER_COMP_ZSTD, 0, &out, &err), -1);
+	assert_int_equal(err->kind, ST_E_DIGEST);
+	st_error_clear(&err);
+	assert_int_equal(st_store_layer_variants(f->store, liar.diff_id.str, &v, &n, &err), 0);
+	assert_int_equal(n, 0);
+	st_store_layers_free(v, n);
+	st_store_layer_release(&gz);
+	st_store_layer_release(&z);
+	st_store_layer_release(&again);
+	st_store_layer_release(&plain);
+}
+
+static void commit_with_a_format_names_the_compressed_layers(void **state)
+{
+	struct fixture *f = *state;
+	struct st_digest id;
+	struct st_store_layer gz;
+	commit_sample(f->store, &id, &gz);
+	struct st_error *err = NULL;
+	struct st_store_image *img = NULL;
+	assert_int_equal(st_local_image_find(f->store, "app:1", &img, &err), 0);
+	struct st_image_config *cfg = NULL;
+	assert_int_equal(st_local_image_config(f->store, img, &cfg, &err), 0);
+	st_store_image_free(img);
+
+	/* Without force a compressed layer stays as it is; with it, it becomes zstd. */
+	struct st_local_format fmt = { .compression = ST_LAYER_COMP_ZSTD };
+	const char *refs[] = { "docker.io/library/app:2" };
+	struct st_local_commit c = { .config = cfg,
+				     .layers = &gz,
+				     .n_layers = 1,
+				     .refs = refs,
+				     .n_refs = 1,
+				     .format = &fmt };
+	assert_int_equal(st_local_image_commit(f->store, &c, NULL, &err), 0);
+	assert_int_equal(st_local_image_find(f->store, "app:2", &img, &err), 0);
+	assert_string_equal(img->layers[0].digest.str, gz.digest.str);
+	st_store_image_free(img);
+	fmt.flags = ST_LOCAL_FORMAT_FORCE;
+	assert_int_equal(st_local_image_commit(f->store, &c, NULL, &err), 0);
+	assert_int_equal(st_local_image_find(f->store, "app:2", &img, &err), 0);
+	assert_string_equal(img->layers[0].media_type,
+			    "application/vnd.oci.image.layer.v1.tar+zstd");
+	st_store_image_free(img);
+
+	/* Docker media types name no zstd layer. */
+	fmt.flags = ST_LOCAL_FORMAT_FORCE | ST_LOCAL_FORMAT_DOCKER;
+	assert_int_equal(st_local_image_commit(f->store, &c, NULL, &err), -1);
+	assert_int_equal(err->kind, ST_E_INVALID);
+	st_error_clear(&err);
+	fmt.compression = ST_LAYER_COMP_GZIP;
+	assert_int_equal(st_local_image_commit(f->store, &c, NULL, &err), 0);
+	assert_int_equal(st_local_image_find(f->store, "app:2", &img, &err), 0);
+	assert_string_equal(img->manifest_media_type,
+			    "application/vnd.docker.distribution.manifest.v2+json");
+	assert_string_equal(img->layers[0].media_type,
+			    "application/vnd.docker.image.rootfs.diff.tar.gzip");
+	st_store_image_free(img);
+	st_image_config_free(cfg);
+	st_store_layer_release(&gz);
+}
+
 static void unpack_makes_an_overlay_lowerdir_once(void **state)
 {
 	struct fixture *f = *state;
@@ -155,6 +249,10 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(commit_then_find_by_name_and_id, setup, teardown),
 		cmocka_unit_test_setup_teardown(commit_refuses_mismatched_layers, setup, teardown),
+		cmocka_unit_test_setup_teardown(convert_makes_a_variant_once_and_checks_the_diff_id,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(commit_with_a_format_names_the_compressed_layers,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(unpack_makes_an_overlay_lowerdir_once, setup,
 						teardown),
 	};
