@@ -211,28 +211,6 @@ static const char *instruction(const struct st_analyze *a, size_t i)
 
 /* ---- images: the one analysed, its baseline, its base ---- */
 
-/* A single image asked for with --platform must be of it: say so rather than show another. */
-static int check_platform(const char *name, const struct st_platform *want, const char *os,
-			  const char *arch, const char *variant, struct st_error **err)
-{
-	if (!want)
-		return 0;
-	struct st_platform have = { 0 };
-	snprintf(have.os, sizeof(have.os), "%s", os ? os : "");
-	snprintf(have.architecture, sizeof(have.architecture), "%s", arch ? arch : "");
-	snprintf(have.variant, sizeof(have.variant), "%s", variant ? variant : "");
-	st_platform_normalize(&have);
-	if (st_platform_match(want, &have))
-		return 0;
-	struct st_buf w = ST_BUF_INIT, is = ST_BUF_INIT;
-	st_platform_format(want, &w);
-	st_platform_format(&have, &is);
-	st_err(err, ST_E_NOTFOUND, "'%s' is %s, not %s", name, is.data, w.data);
-	st_buf_release(&w);
-	st_buf_release(&is);
-	return -1;
-}
-
 /* An archive's layers, opened one at a time for the analysis. */
 static int archive_open(void *ctx, size_t i, struct st_layer_source *src, struct st_error **err)
 {
@@ -254,7 +232,7 @@ static int analyze_archive(enum st_archive_format f, const struct st_copy_ref *a
 	if (st_archive_image_open(at->path, f, at->name, platform, &img, err) < 0)
 		return -1;
 	const struct st_image_config *cfg = st_archive_image_config(img);
-	if (check_platform(spec, platform, cfg->os, cfg->architecture, cfg->variant, err) < 0)
+	if (st_platform_check(spec, platform, cfg->os, cfg->architecture, cfg->variant, err) < 0)
 		return -1;
 	size_t n = st_archive_image_n_layers(img);
 	struct st_digest *digests = st_xcalloc(n ? n : 1, sizeof(*digests));
@@ -296,7 +274,7 @@ static int analyze_registry(const struct st_image_ref *ref, const char *spec,
 	if (st_registry_image_open(r, ref, platform, &img, err) < 0)
 		return -1;
 	const struct st_image_config *cfg = st_registry_image_config(img);
-	if (check_platform(spec, platform, cfg->os, cfg->architecture, cfg->variant, err) < 0)
+	if (st_platform_check(spec, platform, cfg->os, cfg->architecture, cfg->variant, err) < 0)
 		return -1;
 	size_t n = st_registry_image_n_layers(img);
 	struct st_digest *digests = st_xcalloc(n ? n : 1, sizeof(*digests));
@@ -325,7 +303,7 @@ static int analyze_store(struct st_cli *cli, const char *name, const struct st_p
 	st_auto(st_store_image) struct st_store_image *img = NULL;
 	if (st_local_image_find(s, name, &img, err) < 0)
 		return -1;
-	if (check_platform(name, platform, img->os, img->architecture, img->variant, err) < 0)
+	if (st_platform_check(name, platform, img->os, img->architecture, img->variant, err) < 0)
 		return -1;
 	if (st_analyze_image(s, img, ao, out, err) < 0)
 		return st_err_wrap(err, "analyze '%s'", name);

@@ -134,28 +134,6 @@ static int parse_flags(struct st_cli *cli, int argc, char **argv, struct sbom_op
 
 /* ---- the image, wherever it is ---- */
 
-/* A single image asked for with --platform must be of it: say so rather than read another. */
-static int check_platform(const char *name, const struct st_platform *want, const char *os,
-			  const char *arch, const char *variant, struct st_error **err)
-{
-	if (!want)
-		return 0;
-	struct st_platform have = { 0 };
-	snprintf(have.os, sizeof(have.os), "%s", os ? os : "");
-	snprintf(have.architecture, sizeof(have.architecture), "%s", arch ? arch : "");
-	snprintf(have.variant, sizeof(have.variant), "%s", variant ? variant : "");
-	st_platform_normalize(&have);
-	if (st_platform_match(want, &have))
-		return 0;
-	struct st_buf w = ST_BUF_INIT, is = ST_BUF_INIT;
-	st_platform_format(want, &w);
-	st_platform_format(&have, &is);
-	st_err(err, ST_E_NOTFOUND, "'%s' is %s, not %s", name, is.data, w.data);
-	st_buf_release(&w);
-	st_buf_release(&is);
-	return -1;
-}
-
 /* What the document says of the image, owned here. */
 struct image_meta {
 	char *id;
@@ -230,7 +208,7 @@ static int read_archive(enum st_archive_format f, const struct st_copy_ref *at, 
 	if (st_archive_image_open(at->path, f, at->name, platform, &img, err) < 0)
 		return -1;
 	const struct st_image_config *cfg = st_archive_image_config(img);
-	if (check_platform(spec, platform, cfg->os, cfg->architecture, cfg->variant, err) < 0)
+	if (st_platform_check(spec, platform, cfg->os, cfg->architecture, cfg->variant, err) < 0)
 		return -1;
 	if (cfg->n_diff_ids != st_archive_image_n_layers(img))
 		return st_err(err, ST_E_INVALID, "'%s': %zu layers, %zu diff_ids in its config",
@@ -252,7 +230,7 @@ static int read_registry(const struct st_image_ref *ref, const char *spec,
 	if (st_registry_image_open(r, ref, platform, &img, err) < 0)
 		return -1;
 	const struct st_image_config *cfg = st_registry_image_config(img);
-	if (check_platform(spec, platform, cfg->os, cfg->architecture, cfg->variant, err) < 0)
+	if (st_platform_check(spec, platform, cfg->os, cfg->architecture, cfg->variant, err) < 0)
 		return -1;
 	if (cfg->n_diff_ids != st_registry_image_n_layers(img))
 		return st_err(err, ST_E_INVALID, "'%s': %zu layers, %zu diff_ids in its config",
@@ -271,7 +249,7 @@ static int read_store(struct st_cli *cli, const char *name, const struct st_plat
 	st_auto(st_store_image) struct st_store_image *img = NULL;
 	if (st_local_image_find(s, name, &img, err) < 0)
 		return -1;
-	if (check_platform(name, platform, img->os, img->architecture, img->variant, err) < 0)
+	if (st_platform_check(name, platform, img->os, img->architecture, img->variant, err) < 0)
 		return -1;
 	meta->id = st_xstrdup(img->id.str);
 	meta->manifest_digest = st_xstrdup(img->manifest_digest.str);

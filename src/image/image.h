@@ -190,6 +190,13 @@ void st_platform_host(struct st_platform *out);
  * (arm/v7 runs v6 and v5) or amd64 (v3 runs v2 and v1) level.
  */
 bool st_platform_match(const struct st_platform *want, const struct st_platform *have);
+/*
+ * A single image 'name' asked for with a platform must be of it: 0 when 'want' is NULL or
+ * matches the image's os/arch/variant (each may be NULL), else ST_E_NOTFOUND "'NAME' is
+ * linux/arm64, not linux/amd64", so a command says so rather than read another platform.
+ */
+int st_platform_check(const char *name, const struct st_platform *want, const char *os,
+		      const char *arch, const char *variant, struct st_error **err);
 
 /* ------------------------------------------------------------------------------------------ */
 /* Descriptors, manifests, indexes */

@@ -194,3 +194,24 @@ bool st_platform_match(const struct st_platform *want, const struct st_platform 
 	}
 	return false;
 }
+
+int st_platform_check(const char *name, const struct st_platform *want, const char *os,
+		      const char *arch, const char *variant, struct st_error **err)
+{
+	if (!want)
+		return 0;
+	struct st_platform have = { 0 };
+	snprintf(have.os, sizeof(have.os), "%s", os ? os : "");
+	snprintf(have.architecture, sizeof(have.architecture), "%s", arch ? arch : "");
+	snprintf(have.variant, sizeof(have.variant), "%s", variant ? variant : "");
+	st_platform_normalize(&have);
+	if (st_platform_match(want, &have))
+		return 0;
+	struct st_buf w = ST_BUF_INIT, is = ST_BUF_INIT;
+	st_platform_format(want, &w);
+	st_platform_format(&have, &is);
+	st_err(err, ST_E_NOTFOUND, "'%s' is %s, not %s", name, is.data, w.data);
+	st_buf_release(&w);
+	st_buf_release(&is);
+	return -1;
+}
