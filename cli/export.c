@@ -34,15 +34,15 @@ int cmd_export(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 			platform = optarg;
 			break;
 		case 'h':
-			fputs(
-			    "Usage: strata export [OPTIONS] CONTAINER|IMAGE\n\n"
-			    "Export a container's or an image's filesystem (all layers applied) as a "
-			    "tar archive\n\n"
-			    "Options:\n"
-			    "  -o, --output string     Write to a file, instead of STDOUT\n"
-			    "      --platform string   The platform's files, of a multi-platform "
-			    "image\n",
-			    cli->out);
+			fputs("Usage: strata export [OPTIONS] CONTAINER|IMAGE\n\n"
+			      "Export a container's or an image's filesystem (all layers applied) "
+			      "as a "
+			      "tar archive\n\n"
+			      "Options:\n"
+			      "  -o, --output string     Write to a file, instead of STDOUT\n"
+			      "      --platform string   The platform's files, of a multi-platform "
+			      "image\n",
+			      cli->out);
 			return 0;
 		default:
 			return st_cli_usage(err, "see 'strata export --help'");

@@ -157,9 +157,9 @@ static void read_members(struct archive *a, const char *path, int depth, char **
 		}
 		if (is_manifest) {
 			free(*manifest);
-			*manifest = st_xstrndup(b.data, b.len);
+			*manifest = st_xstrndup(st_buf_str(&b), b.len);
 		} else if (is_pom) {
-			st_autofree char *text = st_xstrndup(b.data, b.len);
+			st_autofree char *text = st_xstrndup(st_buf_str(&b), b.len);
 			char *g = props_get(text, "groupId"), *art = props_get(text, "artifactId"),
 			     *v = props_get(text, "version");
 			if (art && *art && v && *v) {
@@ -175,7 +175,7 @@ static void read_members(struct archive *a, const char *path, int depth, char **
 			free(v);
 		} else if (depth + 1 < JAVA_MAX_DEPTH) {
 			st_autofree char *inner = st_xasprintf("%s:%s", path, name);
-			read_archive(b.data, b.len, inner, depth + 1, f);
+			read_archive(st_buf_str(&b), b.len, inner, depth + 1, f);
 		}
 	}
 	if (rc != ARCHIVE_EOF)
