@@ -238,13 +238,13 @@ static int analyze_archive(enum st_archive_format f, const struct st_copy_ref *a
 	struct st_digest *digests = st_xcalloc(n ? n : 1, sizeof(*digests));
 	for (size_t i = 0; i < n; i++)
 		digests[i] = *st_archive_image_layer_digest(img, i);
-	struct st_analyze_input in = { .config = cfg,
-				       .digests = digests,
-				       .diff_ids = cfg->diff_ids,
-				       .n_layers = n,
-				       .open = archive_open,
-				       .close = archive_close,
-				       .ctx = img };
+	struct st_local_layers in = { .config = cfg,
+				      .digests = digests,
+				      .diff_ids = cfg->diff_ids,
+				      .n_layers = n,
+				      .open = archive_open,
+				      .close = archive_close,
+				      .ctx = img };
 	int rc = st_analyze_read(&in, ao, out, err);
 	free(digests);
 	return rc;
@@ -280,13 +280,13 @@ static int analyze_registry(const struct st_image_ref *ref, const char *spec,
 	struct st_digest *digests = st_xcalloc(n ? n : 1, sizeof(*digests));
 	for (size_t i = 0; i < n; i++)
 		digests[i] = *st_registry_image_layer_digest(img, i);
-	struct st_analyze_input in = { .config = cfg,
-				       .digests = digests,
-				       .diff_ids = cfg->diff_ids,
-				       .n_layers = n,
-				       .open = registry_open,
-				       .close = registry_close,
-				       .ctx = img };
+	struct st_local_layers in = { .config = cfg,
+				      .digests = digests,
+				      .diff_ids = cfg->diff_ids,
+				      .n_layers = n,
+				      .open = registry_open,
+				      .close = registry_close,
+				      .ctx = img };
 	int rc = st_analyze_read(&in, ao, out, err);
 	free(digests);
 	return rc;

@@ -173,7 +173,7 @@ static void registry_close(void *ctx, size_t i)
 /* Read the layers of an image opened in place: 'digest(ctx, i)' names layer i. */
 static int read_in_place(const struct st_image_config *cfg, size_t n,
 			 const struct st_digest *(*digest)(const void *, size_t),
-			 struct st_sbom_input *in, struct image_meta *meta, struct st_sbom **out,
+			 struct st_local_layers *in, struct image_meta *meta, struct st_sbom **out,
 			 struct st_error **err)
 {
 	st_autofree struct st_digest *digests = st_xcalloc(n ? n : 1, sizeof(*digests));
@@ -213,7 +213,7 @@ static int read_archive(enum st_archive_format f, const struct st_copy_ref *at, 
 	if (cfg->n_diff_ids != st_archive_image_n_layers(img))
 		return st_err(err, ST_E_INVALID, "'%s': %zu layers, %zu diff_ids in its config",
 			      spec, st_archive_image_n_layers(img), cfg->n_diff_ids);
-	struct st_sbom_input in = { .open = archive_open, .close = archive_close, .ctx = img };
+	struct st_local_layers in = { .open = archive_open, .close = archive_close, .ctx = img };
 	return read_in_place(cfg, st_archive_image_n_layers(img), archive_digest, &in, meta, out,
 			     err);
 }
@@ -235,7 +235,7 @@ static int read_registry(const struct st_image_ref *ref, const char *spec,
 	if (cfg->n_diff_ids != st_registry_image_n_layers(img))
 		return st_err(err, ST_E_INVALID, "'%s': %zu layers, %zu diff_ids in its config",
 			      spec, st_registry_image_n_layers(img), cfg->n_diff_ids);
-	struct st_sbom_input in = { .open = registry_open, .close = registry_close, .ctx = img };
+	struct st_local_layers in = { .open = registry_open, .close = registry_close, .ctx = img };
 	return read_in_place(cfg, st_registry_image_n_layers(img), registry_digest, &in, meta, out,
 			     err);
 }

@@ -24,6 +24,7 @@
 
 #include "image/image.h"
 #include "layer/layer.h"
+#include "local/local.h"
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/err.h"
@@ -89,18 +90,8 @@ int st_analyze_image(struct st_store *s, const struct st_store_image *img,
 		     struct st_error **err);
 
 /* Layers from anywhere else (an archive read in place): the caller opens each one. */
-struct st_analyze_input {
-	const struct st_image_config *config; /* its history names the layers */
-	const struct st_digest *digests;      /* the layers' blobs, bottom first */
-	const struct st_digest *diff_ids;     /* their uncompressed digests, checked */
-	size_t n_layers;
-	/* Open layer 'i' as *src, valid until close(ctx, i). */
-	int (*open)(void *ctx, size_t i, struct st_layer_source *src, struct st_error **err);
-	void (*close)(void *ctx, size_t i);
-	void *ctx;
-};
 /* As st_analyze_image(); the base image is only known from opts->n_base. */
-int st_analyze_read(const struct st_analyze_input *in, const struct st_analyze_opts *opts,
+int st_analyze_read(const struct st_local_layers *in, const struct st_analyze_opts *opts,
 		    struct st_analyze **out, struct st_error **err);
 void st_analyze_free(struct st_analyze *a);
 void st_analyze_freep(struct st_analyze **a);

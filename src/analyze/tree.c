@@ -647,7 +647,7 @@ static void name_layers(struct st_analyze *a, const struct st_image_config *cfg)
 	}
 }
 
-int st_analyze_read(const struct st_analyze_input *in, const struct st_analyze_opts *opts,
+int st_analyze_read(const struct st_local_layers *in, const struct st_analyze_opts *opts,
 		    struct st_analyze **out, struct st_error **err)
 {
 	if (in->n_layers >= NO_LAYER)
@@ -698,58 +698,18 @@ int st_analyze_read(const struct st_analyze_input *in, const struct st_analyze_o
 	return 0;
 }
 
-/* Store layers are blobs: open each as a file. */
-struct store_input {
-	struct st_store *s;
-	const struct st_store_image *img;
-	int fd;
-};
-
-static int store_open(void *ctx, size_t i, struct st_layer_source *src, struct st_error **err)
-{
-	struct store_input *si = ctx;
-	if (st_store_open_blob(si->s, si->img->layers[i].digest.str, &si->fd, NULL, err) < 0)
-		return -1;
-	*src = st_layer_source_fd(&si->fd);
-	return 0;
-}
-
-static void store_close(void *ctx, size_t i)
-{
-	struct store_input *si = ctx;
-	(void)i;
-	close(si->fd);
-	si->fd = -1;
-}
-
 int st_analyze_image(struct st_store *s, const struct st_store_image *img,
 		     const struct st_analyze_opts *opts, struct st_analyze **out,
 		     struct st_error **err)
 {
-	st_auto(st_image_config) struct st_image_config *cfg = NULL;
-	if (st_local_image_config(s, img, &cfg, err) < 0)
-		return -1;
 	struct st_analyze_opts o = opts ? *opts : (struct st_analyze_opts){ 0 };
 	if (!o.n_base && find_base(s, img, &o.n_base, err) < 0)
 		return -1;
-	size_t n = img->n_layers;
-	struct st_digest *digests = st_xcalloc(n ? n : 1, sizeof(*digests));
-	struct st_digest *diff_ids = st_xcalloc(n ? n : 1, sizeof(*diff_ids));
-	for (size_t i = 0; i < n; i++) {
-		digests[i] = img->layers[i].digest;
-		diff_ids[i] = img->layers[i].diff_id;
-	}
-	struct store_input si = { .s = s, .img = img, .fd = -1 };
-	struct st_analyze_input in = { .config = cfg,
-				       .digests = digests,
-				       .diff_ids = diff_ids,
-				       .n_layers = n,
-				       .open = store_open,
-				       .close = store_close,
-				       .ctx = &si };
-	int rc = st_analyze_read(&in, &o, out, err);
-	free(digests);
-	free(diff_ids);
+	struct st_local_store_layers l;
+	int rc = st_local_store_layers_open(s, img, &l, err);
+	if (rc == 0)
+		rc = st_analyze_read(&l.in, &o, out, err);
+	st_local_store_layers_release(&l);
 	return rc;
 }
 

@@ -230,4 +230,32 @@ int st_local_lowers(struct st_store *s, const struct st_store_layer *layers, siz
 int st_local_image_export(struct st_store *s, const struct st_store_image *img, int fd,
 			  struct st_error **err);
 
+/*
+ * An image's layers, to be streamed one at a time, wherever the image is (the store, an
+ * archive, a registry): what the analysis and the SBOM read.
+ */
+struct st_local_layers {
+	const struct st_image_config *config; /* its history names the layers */
+	const struct st_digest *digests;      /* the layers' blobs, bottom first */
+	const struct st_digest *diff_ids;     /* their uncompressed digests, checked */
+	size_t n_layers;
+	/* Open layer 'i' as *src, valid until close(ctx, i). */
+	int (*open)(void *ctx, size_t i, struct st_layer_source *src, struct st_error **err);
+	void (*close)(void *ctx, size_t i);
+	void *ctx;
+};
+
+/* The layers of the store's image 'img' (borrowed until released): each blob opened as a file. */
+struct st_local_store_layers {
+	struct st_local_layers in;
+	struct st_store *s;
+	const struct st_store_image *img;
+	struct st_image_config *config;
+	struct st_digest *digests, *diff_ids;
+	int fd;
+};
+int st_local_store_layers_open(struct st_store *s, const struct st_store_image *img,
+			       struct st_local_store_layers *out, struct st_error **err);
+void st_local_store_layers_release(struct st_local_store_layers *l);
+
 #endif

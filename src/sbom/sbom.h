@@ -23,6 +23,7 @@
 
 #include "image/image.h"
 #include "layer/layer.h"
+#include "local/local.h"
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/err.h"
@@ -73,23 +74,13 @@ struct st_sbom_layer {
 struct st_sbom;
 
 /* Layers from anywhere: the caller opens each one (as st_analyze_input). */
-struct st_sbom_input {
-	const struct st_image_config *config; /* its history names the layers */
-	const struct st_digest *digests;      /* the layers' blobs, bottom first */
-	const struct st_digest *diff_ids;     /* their uncompressed digests, checked */
-	size_t n_layers;
-	/* Open layer 'i' as *src, valid until close(ctx, i). */
-	int (*open)(void *ctx, size_t i, struct st_layer_source *src, struct st_error **err);
-	void (*close)(void *ctx, size_t i);
-	void *ctx;
-};
 
 /*
  * Catalogue the layers of 'in'. *out is new: st_sbom_free(). A layer that cannot be read (a
  * truncated or corrupt tar, a diff_id that does not match) is an error naming it; a database
  * that cannot be parsed is a warning (st_sbom_warnings()) and the rest goes on.
  */
-int st_sbom_read(const struct st_sbom_input *in, struct st_sbom **out, struct st_error **err);
+int st_sbom_read(const struct st_local_layers *in, struct st_sbom **out, struct st_error **err);
 /* The same for an image of the store. */
 int st_sbom_image(struct st_store *s, const struct st_store_image *img, struct st_sbom **out,
 		  struct st_error **err);

@@ -591,7 +591,7 @@ static void name_layers(struct st_sbom *sb, const struct st_image_config *cfg)
 	}
 }
 
-int st_sbom_read(const struct st_sbom_input *in, struct st_sbom **out, struct st_error **err)
+int st_sbom_read(const struct st_local_layers *in, struct st_sbom **out, struct st_error **err)
 {
 	st_auto(st_sbom) struct st_sbom *sb = st_xcalloc(1, sizeof(*sb));
 	sb->n_layers = in->n_layers;
@@ -618,52 +618,15 @@ int st_sbom_read(const struct st_sbom_input *in, struct st_sbom **out, struct st
 	return 0;
 }
 
-/* Store layers are blobs: open each as a file. */
-struct store_input {
-	struct st_store *s;
-	const struct st_store_image *img;
-	int fd;
-};
-
-static int store_open(void *ctx, size_t i, struct st_layer_source *src, struct st_error **err)
-{
-	struct store_input *si = ctx;
-	if (st_store_open_blob(si->s, si->img->layers[i].digest.str, &si->fd, NULL, err) < 0)
-		return -1;
-	*src = st_layer_source_fd(&si->fd);
-	return 0;
-}
-
-static void store_close(void *ctx, size_t i)
-{
-	struct store_input *si = ctx;
-	(void)i;
-	close(si->fd);
-	si->fd = -1;
-}
-
 int st_sbom_image(struct st_store *s, const struct st_store_image *img, struct st_sbom **out,
 		  struct st_error **err)
 {
-	st_auto(st_image_config) struct st_image_config *cfg = NULL;
-	if (st_local_image_config(s, img, &cfg, err) < 0)
-		return -1;
-	size_t n = img->n_layers;
-	st_autofree struct st_digest *digests = st_xcalloc(n ? n : 1, sizeof(*digests));
-	st_autofree struct st_digest *diff_ids = st_xcalloc(n ? n : 1, sizeof(*diff_ids));
-	for (size_t i = 0; i < n; i++) {
-		digests[i] = img->layers[i].digest;
-		diff_ids[i] = img->layers[i].diff_id;
-	}
-	struct store_input si = { .s = s, .img = img, .fd = -1 };
-	struct st_sbom_input in = { .config = cfg,
-				    .digests = digests,
-				    .diff_ids = diff_ids,
-				    .n_layers = n,
-				    .open = store_open,
-				    .close = store_close,
-				    .ctx = &si };
-	return st_sbom_read(&in, out, err);
+	struct st_local_store_layers l;
+	int rc = st_local_store_layers_open(s, img, &l, err);
+	if (rc == 0)
+		rc = st_sbom_read(&l.in, out, err);
+	st_local_store_layers_release(&l);
+	return rc;
 }
 
 void st_sbom_free(struct st_sbom *sb)

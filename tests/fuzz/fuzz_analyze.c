@@ -40,13 +40,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct st_digest *digests = calloc(n + 1, sizeof(*digests));
 		for (size_t i = 0; i < n; i++)
 			digests[i] = *st_archive_image_layer_digest(img, i);
-		struct st_analyze_input in = { .config = cfg,
-					       .digests = digests,
-					       .diff_ids = cfg->diff_ids,
-					       .n_layers = n,
-					       .open = open_layer,
-					       .close = close_layer,
-					       .ctx = img };
+		struct st_local_layers in = { .config = cfg,
+					      .digests = digests,
+					      .diff_ids = cfg->diff_ids,
+					      .n_layers = n,
+					      .open = open_layer,
+					      .close = close_layer,
+					      .ctx = img };
 		struct st_analyze *a = NULL;
 		if (st_analyze_read(&in, NULL, &a, &err) == 0) {
 			struct st_analyze_diff_entry *v = NULL;
