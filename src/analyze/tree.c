@@ -191,19 +191,17 @@ static uint32_t add_name(struct st_analyze *a, const char *s)
 }
 
 /* Hash a regular file's content: equal hashes are how a copy with new owners is told apart. */
-static int hash_content(struct st_layer_reader *r, struct entry *e, char *buf, size_t cap,
-			struct st_error **err)
+static int hash_content(struct st_layer_reader *r, struct st_hasher *h, struct entry *e, char *buf,
+			size_t cap, struct st_error **err)
 {
-	struct st_hasher h;
-	st_hasher_init(&h);
 	ssize_t k;
 	while ((k = st_layer_reader_read(r, buf, cap, err)) > 0)
-		st_hasher_update(&h, buf, (size_t)k);
-	struct st_digest d;
-	st_hasher_final(&h, &d);
+		st_hasher_update(h, buf, (size_t)k);
+	unsigned char md[32];
+	st_hasher_next(h, md);
 	if (k < 0)
 		return -1;
-	e->hash = strtoull(st_digest_hex(&d) + 48, NULL, 16);
+	memcpy(&e->hash, md, sizeof(e->hash));
 	return 0;
 }
 
@@ -232,6 +230,8 @@ static int read_layer(struct st_analyze *a, size_t li, struct st_layer_source sr
 	uint16_t stamp = (uint16_t)(li + 1);
 	l->first = a->n_entries;
 	st_autofree char *buf = st_xmalloc(1 << 16);
+	struct st_hasher h;
+	st_hasher_init(&h);
 	struct st_buf target = ST_BUF_INIT;
 	struct st_layer_entry le;
 	int rc;
@@ -276,12 +276,13 @@ static int read_layer(struct st_analyze *a, size_t li, struct st_layer_source sr
 					e->target = te;
 			}
 		} else if (le.type == ST_LAYER_ENTRY_FILE &&
-			   hash_content(r, e, buf, 1 << 16, err) < 0) {
+			   hash_content(r, &h, e, buf, 1 << 16, err) < 0) {
 			rc = -1;
 			break;
 		}
 	}
 	st_buf_release(&target);
+	st_hasher_release(&h);
 	if (rc < 0)
 		return -1;
 	l->count = a->n_entries - l->first;

@@ -42,6 +42,12 @@ void st_hasher_update(struct st_hasher *h, const void *p, size_t n);
 /* Finishes and releases the context. */
 void st_hasher_final(struct st_hasher *h, struct st_digest *out);
 void st_hasher_release(struct st_hasher *h);
+/*
+ * Finishes into 'md' (the 32 raw bytes) and starts over on the same context, for hashing many
+ * small inputs one after the other: a fresh context costs more than a small file's bytes
+ * (OpenSSL looks the algorithm up again for each). st_hasher_release() when done.
+ */
+void st_hasher_next(struct st_hasher *h, unsigned char md[32]);
 
 void st_digest_of(const void *p, size_t n, struct st_digest *out);
 int st_digest_of_file(const char *path, struct st_digest *out, unsigned long long *size,

@@ -19,6 +19,11 @@ struct archive;
  * gzip and zstd are decoded by our codecs, bzip2 and xz by libarchive's filters. A stream
  * opened with detect == false is taken as uncompressed whatever its first bytes are.
  */
+/* How many uncompressed buffers a stream rotates through while a thread hashes them. */
+#define ST_LAYER_HASH_DEPTH 3
+
+struct hash_offload;
+
 struct ustream {
 	struct st_layer_source src;
 	enum st_layer_comp comp;
@@ -30,11 +35,18 @@ struct ustream {
 	struct st_hasher *hash; /* borrowed, optional: fed every uncompressed byte */
 	uint64_t total;		/* uncompressed bytes returned so far */
 	struct st_error *cb_err;
+	/* Once a stream outgrows one buffer, its bytes are hashed on a thread of their own
+	 * (hashing costs about as much as parsing the tar); the chunk handed out is then one of
+	 * 'ring', which rotates so a buffer is not refilled while it is being hashed. */
+	struct hash_offload *ho;
+	unsigned char *ring[ST_LAYER_HASH_DEPTH];
+	uint64_t chunks; /* chunks handed out */
 };
 
 int layer_ustream_open(struct ustream *u, struct st_layer_source src, bool detect,
 		       struct st_hasher *hash, struct st_error **err);
-/* Next chunk of uncompressed bytes in *p (valid until the next call); 0 at the end. */
+/* Next chunk of uncompressed bytes in *p (valid until the next call); 0 at the end, by which
+ * time the hasher has been fed every byte. */
 ssize_t layer_ustream_next(struct ustream *u, const void **p, struct st_error **err);
 void layer_ustream_close(struct ustream *u);
 

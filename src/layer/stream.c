@@ -3,6 +3,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -125,36 +126,158 @@ static ssize_t next_decoded(struct ustream *u, const void **p, struct st_error *
 	}
 }
 
+/* ---- hashing on a thread of its own ---- */
+
+/* The chunks handed out, in order; the thread hashes them in that order. */
+struct hash_offload {
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct st_hasher *hash;
+	const unsigned char *ptr[ST_LAYER_HASH_DEPTH];
+	size_t len[ST_LAYER_HASH_DEPTH];
+	uint64_t submitted, hashed;
+	bool stop;
+};
+
+static void *hash_main(void *arg)
+{
+	struct hash_offload *ho = arg;
+	pthread_mutex_lock(&ho->mu);
+	for (;;) {
+		while (ho->hashed == ho->submitted && !ho->stop)
+			pthread_cond_wait(&ho->cv, &ho->mu);
+		/* a stream closed early needs no digest: what is pending is dropped */
+		if (ho->stop)
+			break;
+		size_t i = ho->hashed % ST_LAYER_HASH_DEPTH;
+		const unsigned char *p = ho->ptr[i];
+		size_t n = ho->len[i];
+		pthread_mutex_unlock(&ho->mu);
+		st_hasher_update(ho->hash, p, n);
+		pthread_mutex_lock(&ho->mu);
+		ho->hashed++;
+		pthread_cond_broadcast(&ho->cv);
+	}
+	pthread_mutex_unlock(&ho->mu);
+	return NULL;
+}
+
+/* Wait until at most 'pending' chunks are still to be hashed. */
+static void offload_wait(struct hash_offload *ho, uint64_t pending)
+{
+	pthread_mutex_lock(&ho->mu);
+	while (ho->submitted - ho->hashed > pending)
+		pthread_cond_wait(&ho->cv, &ho->mu);
+	pthread_mutex_unlock(&ho->mu);
+}
+
+static void offload_submit(struct hash_offload *ho, const void *p, size_t n)
+{
+	pthread_mutex_lock(&ho->mu);
+	size_t i = ho->submitted % ST_LAYER_HASH_DEPTH;
+	ho->ptr[i] = p;
+	ho->len[i] = n;
+	ho->submitted++;
+	pthread_cond_broadcast(&ho->cv);
+	pthread_mutex_unlock(&ho->mu);
+}
+
+/* The buffer that holds the chunks handed out: the decoder's output, or the plain input. */
+static unsigned char **rotating(struct ustream *u)
+{
+	return u->dec ? &u->out : &u->in;
+}
+
+/* From the second chunk on: one buffer per chunk in flight, and the hashing thread. A stream
+ * that cannot start the thread keeps hashing inline. */
+static void offload_start(struct ustream *u)
+{
+	struct hash_offload *ho = st_xcalloc(1, sizeof(*ho));
+	ho->hash = u->hash;
+	pthread_mutex_init(&ho->mu, NULL);
+	pthread_cond_init(&ho->cv, NULL);
+	if (pthread_create(&ho->thread, NULL, hash_main, ho) != 0) {
+		pthread_cond_destroy(&ho->cv);
+		pthread_mutex_destroy(&ho->mu);
+		free(ho);
+		return;
+	}
+	u->ho = ho;
+	u->ring[0] = *rotating(u);
+	for (size_t i = 1; i < ST_LAYER_HASH_DEPTH; i++)
+		u->ring[i] = st_xmalloc(ST_LAYER_BUFSZ);
+}
+
+static void offload_stop(struct ustream *u)
+{
+	struct hash_offload *ho = u->ho;
+	if (!ho)
+		return;
+	pthread_mutex_lock(&ho->mu);
+	ho->stop = true;
+	pthread_cond_broadcast(&ho->cv);
+	pthread_mutex_unlock(&ho->mu);
+	pthread_join(ho->thread, NULL);
+	pthread_cond_destroy(&ho->cv);
+	pthread_mutex_destroy(&ho->mu);
+	free(ho);
+	u->ho = NULL;
+	/* the rotating pointer is one of the ring's buffers */
+	*rotating(u) = NULL;
+	for (size_t i = 0; i < ST_LAYER_HASH_DEPTH; i++) {
+		free(u->ring[i]);
+		u->ring[i] = NULL;
+	}
+}
+
+static ssize_t next_chunk(struct ustream *u, const void **p, struct st_error **err)
+{
+	if (u->dec)
+		return next_decoded(u, p, err);
+	if (u->raw)
+		return next_raw(u, p, err);
+	if (u->in_pos == u->in_len && fill(u, err) < 0)
+		return -1;
+	*p = u->in + u->in_pos;
+	ssize_t n = (ssize_t)(u->in_len - u->in_pos);
+	u->in_pos = u->in_len;
+	return n;
+}
+
 ssize_t layer_ustream_next(struct ustream *u, const void **p, struct st_error **err)
 {
 	if (u->eof)
 		return 0;
-	ssize_t n;
-	if (u->dec) {
-		n = next_decoded(u, p, err);
-	} else if (u->raw) {
-		n = next_raw(u, p, err);
-	} else {
-		if (u->in_pos == u->in_len && fill(u, err) < 0)
-			return -1;
-		*p = u->in + u->in_pos;
-		n = (ssize_t)(u->in_len - u->in_pos);
-		u->in_pos = u->in_len;
+	/* bzip2 and xz hand out libarchive's own buffers, which do not rotate */
+	if (u->hash && !u->ho && !u->raw && u->chunks == 1)
+		offload_start(u);
+	if (u->ho) {
+		/* the buffer this chunk goes into was handed out DEPTH chunks ago */
+		offload_wait(u->ho, ST_LAYER_HASH_DEPTH - 1);
+		*rotating(u) = u->ring[u->ho->submitted % ST_LAYER_HASH_DEPTH];
 	}
+	ssize_t n = next_chunk(u, p, err);
 	if (n < 0)
 		return -1;
 	if (n == 0) {
 		u->eof = true;
+		if (u->ho)
+			offload_wait(u->ho, 0);
 		return 0;
 	}
-	if (u->hash)
+	if (u->ho)
+		offload_submit(u->ho, *p, (size_t)n);
+	else if (u->hash)
 		st_hasher_update(u->hash, *p, (size_t)n);
 	u->total += (uint64_t)n;
+	u->chunks++;
 	return n;
 }
 
 void layer_ustream_close(struct ustream *u)
 {
+	offload_stop(u);
 	if (u->raw)
 		archive_read_free(u->raw);
 	st_layer_decompressor_free(u->dec);

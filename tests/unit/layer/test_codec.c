@@ -218,7 +218,74 @@ static void codec_detect_and_media_types(void **state)
 	st_error_free(err);
 }
 
+/*
+ * A layer of several buffers is hashed on a thread of its own while it is read: the diff_id
+ * must still be the digest of every byte, in order, whatever the compression and however
+ * short the source's reads; a reader dropped half-way must not wait for nor leak the thread.
+ */
+static void reader_hashes_big_layers(void **state)
+{
+	(void)state;
+	struct st_buf data = ST_BUF_INIT;
+	fill_data(&data, 300 * 1024);
+	char *names[24];
+	struct tspec spec[24];
+	for (size_t i = 0; i < 24; i++) {
+		names[i] = st_xasprintf("d/f%zu", i);
+		/* the contents differ in length so entries straddle buffer ends */
+		data.data[data.len - i - 1] = '\0';
+		spec[i] = (struct tspec){ 'f', names[i], data.data + i * 997 };
+	}
+	struct st_buf tar = ST_BUF_INIT;
+	make_tar(&tar, spec, 24);
+	struct st_digest want;
+	st_digest_of(tar.data, tar.len, &want);
+	const size_t chunks[] = { 0, 65537, 3000 };
+	for (int c = ST_LAYER_COMP_NONE; c <= ST_LAYER_COMP_ZSTD; c++) {
+		struct st_buf z = ST_BUF_INIT;
+		if (c == ST_LAYER_COMP_NONE)
+			st_buf_add(&z, tar.data, tar.len);
+		else
+			compress_buf((enum st_layer_comp)c, tar.data, tar.len, &z);
+		for (size_t k = 0; k < sizeof(chunks) / sizeof(*chunks); k++) {
+			for (int whole = 0; whole < 2; whole++) {
+				struct mem_src m;
+				struct st_error *err = NULL;
+				struct st_layer_reader *r = st_layer_reader_new(
+				    mem_source(&m, z.data, z.len, chunks[k]), &err);
+				assert_non_null(r);
+				struct st_layer_entry e;
+				char buf[4096];
+				size_t seen = 0;
+				while (st_layer_reader_next(r, &e, &err) == 1) {
+					seen++;
+					while (st_layer_reader_read(r, buf, sizeof(buf), &err) > 0)
+						;
+					if (!whole && seen == 12)
+						break;
+				}
+				if (whole) {
+					assert_int_equal(seen, 24);
+					struct st_digest d;
+					uint64_t size = 0;
+					assert_int_equal(
+					    st_layer_reader_diff_id(r, &d, &size, &err), 0);
+					assert_string_equal(d.str, want.str);
+					assert_int_equal(size, tar.len);
+				}
+				st_layer_reader_free(r);
+			}
+		}
+		st_buf_release(&z);
+	}
+	for (size_t i = 0; i < 24; i++)
+		free(names[i]);
+	st_buf_release(&tar);
+	st_buf_release(&data);
+}
+
 static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(reader_hashes_big_layers),
 	cmocka_unit_test(codec_roundtrip_none),
 	cmocka_unit_test(codec_roundtrip_gzip),
 	cmocka_unit_test(codec_roundtrip_zstd),
