@@ -529,13 +529,13 @@ bool st_dockerfile_kind_expands(enum st_dockerfile_kind kind)
 	}
 }
 
-static int push_expanded(struct strv *v, const char *w, const struct st_dockerfile_env *env,
+static int push_expanded(struct st_strv *v, const char *w, const struct st_dockerfile_env *env,
 			 char esc, struct st_error **err)
 {
 	char *x = NULL;
 	if (st_dockerfile_expand(w, env, esc, &x, err) < 0)
 		return -1;
-	dockerfile_strv_push(v, x);
+	st_strv_push_owned(v, x);
 	return 0;
 }
 
@@ -543,7 +543,7 @@ int st_dockerfile_instr_expand(const struct st_dockerfile_instr *in,
 			       const struct st_dockerfile_env *env, char escape, char ***out,
 			       size_t *n, struct st_error **err)
 {
-	struct strv v = { 0 };
+	struct st_strv v = { 0 };
 	int rc = 0;
 	switch (in->kind) {
 	case ST_DF_ADD:
@@ -573,7 +573,7 @@ int st_dockerfile_instr_expand(const struct st_dockerfile_instr *in,
 				rc = -1;
 				break;
 			}
-			dockerfile_strv_push(&v, st_xasprintf("%s=%s", kx, vx));
+			st_strv_push_owned(&v, st_xasprintf("%s=%s", kx, vx));
 			free(kx);
 			free(vx);
 		}
@@ -584,16 +584,16 @@ int st_dockerfile_instr_expand(const struct st_dockerfile_instr *in,
 			size_t nw = 0;
 			rc = st_dockerfile_words(in->args[i], env, escape, &w, &nw, err);
 			for (size_t k = 0; k < nw; k++)
-				dockerfile_strv_push(&v, w[k]);
+				st_strv_push_owned(&v, w[k]);
 			free(w);
 		}
 		break;
 	default:
 		for (size_t i = 0; i < in->nargs; i++)
-			dockerfile_strv_push(&v, st_xstrdup(in->args[i]));
+			st_strv_push_owned(&v, st_xstrdup(in->args[i]));
 	}
 	if (rc < 0) {
-		dockerfile_strv_release(&v);
+		st_strv_release(&v);
 		return -1;
 	}
 	if (!v.v)

@@ -3,14 +3,7 @@
 #define ST_DOCKERFILE_INTERNAL_H
 
 #include "dockerfile/dockerfile.h"
-
-/* A growable vector of strings kept NULL-terminated. */
-struct strv {
-	char **v;
-	size_t n, cap;
-};
-void dockerfile_strv_push(struct strv *s, char *owned);
-void dockerfile_strv_release(struct strv *s);
+#include "util/strv.h"
 
 void dockerfile_instr_release(struct st_dockerfile_instr *in);
 

@@ -14,25 +14,6 @@
 #include "util/cleanup.h"
 #include "util/banned.h"
 
-void dockerfile_strv_push(struct strv *s, char *owned)
-{
-	if (s->n + 2 > s->cap) {
-		s->cap = s->cap ? s->cap * 2 : 4;
-		s->v = st_xrealloc(s->v, s->cap * sizeof(*s->v));
-	}
-	s->v[s->n++] = owned;
-	s->v[s->n] = NULL;
-}
-
-void dockerfile_strv_release(struct strv *s)
-{
-	for (size_t i = 0; i < s->n; i++)
-		free(s->v[i]);
-	free(s->v);
-	s->v = NULL;
-	s->n = s->cap = 0;
-}
-
 static bool is_ws(unsigned char c) /* Go's unicode.IsSpace for ASCII */
 {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
@@ -305,7 +286,7 @@ enum json_res { JSON_NOT = 0, JSON_OK, JSON_NOT_STRINGS };
  * BuildKit's parseJSON: "[" first, then the whole rest must be one JSON array (json.Unmarshal).
  * JSON_NOT_STRINGS for a valid array that holds anything but strings.
  */
-static enum json_res parse_json_array(const char *rest, struct strv *items)
+static enum json_res parse_json_array(const char *rest, struct st_strv *items)
 {
 	while (*rest && is_ws((unsigned char)*rest))
 		rest++;
@@ -328,7 +309,7 @@ static enum json_res parse_json_array(const char *rest, struct strv *items)
 			return JSON_NOT_STRINGS;
 		struct st_buf b = ST_BUF_INIT;
 		json_string(&k, &b);
-		dockerfile_strv_push(items, st_buf_detach(&b, NULL));
+		st_strv_push_owned(items, st_buf_detach(&b, NULL));
 		json_ws(&k);
 		if (*k.p++ == ']')
 			return JSON_OK;
@@ -338,14 +319,14 @@ static enum json_res parse_json_array(const char *rest, struct strv *items)
 /* ---- argument parsers (BuildKit's line_parsers.go) ---- */
 
 struct node {
-	struct strv args;
+	struct st_strv args;
 	bool json;
 	bool unknown;
 	struct st_dockerfile_instr *sub;
 };
 
 /* Words with quotes and escapes kept (parseWords): for ENV, LABEL and ARG. */
-static void parse_words(const char *rest, char esc, struct strv *out)
+static void parse_words(const char *rest, char esc, struct st_strv *out)
 {
 	enum { SPACES, WORD, QUOTE } phase = SPACES;
 	struct st_buf w = ST_BUF_INIT;
@@ -363,14 +344,14 @@ static void parse_words(const char *rest, char esc, struct strv *out)
 		}
 		if ((phase == WORD || phase == QUOTE) && pos == n) {
 			if (blank_ok || w.len)
-				dockerfile_strv_push(out, st_xstrdup(st_buf_str(&w)));
+				st_strv_push_owned(out, st_xstrdup(st_buf_str(&w)));
 			break;
 		}
 		if (phase == WORD) {
 			if (is_ws((unsigned char)ch)) {
 				phase = SPACES;
 				if (blank_ok || w.len)
-					dockerfile_strv_push(out, st_xstrdup(st_buf_str(&w)));
+					st_strv_push_owned(out, st_xstrdup(st_buf_str(&w)));
 				st_buf_reset(&w);
 				blank_ok = false;
 				continue;
@@ -408,7 +389,7 @@ static void parse_words(const char *rest, char esc, struct strv *out)
 }
 
 /* Split on runs of [\t\v\f\r ] like regexp.Split(rest, limit); limit 2 or -1. */
-static void split_ws(const char *rest, int limit, struct strv *out)
+static void split_ws(const char *rest, int limit, struct st_strv *out)
 {
 	const char *p = rest;
 	for (;;) {
@@ -416,10 +397,10 @@ static void split_ws(const char *rest, int limit, struct strv *out)
 		while (*q && !is_token_ws((unsigned char)*q))
 			q++;
 		if (!*q || (limit > 0 && (int)out->n == limit - 1)) {
-			dockerfile_strv_push(out, st_xstrdup(p));
+			st_strv_push_owned(out, st_xstrdup(p));
 			return;
 		}
-		dockerfile_strv_push(out, st_xstrndup(p, (size_t)(q - p)));
+		st_strv_push_owned(out, st_xstrndup(p, (size_t)(q - p)));
 		while (*q && is_token_ws((unsigned char)*q))
 			q++;
 		p = q;
@@ -429,22 +410,22 @@ static void split_ws(const char *rest, int limit, struct strv *out)
 static int parse_name_val(const char *rest, const char *key, char esc, struct node *n,
 			  struct st_buf *msg)
 {
-	struct strv words = { 0 };
+	struct st_strv words = { 0 };
 	parse_words(rest, esc, &words);
 	int rc = 0;
 	if (!words.n)
 		goto out;
 	if (!strchr(words.v[0], '=')) {
-		struct strv parts = { 0 };
+		struct st_strv parts = { 0 };
 		split_ws(rest, 2, &parts);
 		if (parts.n < 2) {
 			st_buf_addf(msg, "%s must have two arguments", key);
 			rc = -1;
 		} else {
-			dockerfile_strv_push(&n->args, st_steal(&parts.v[0]));
-			dockerfile_strv_push(&n->args, st_steal(&parts.v[1]));
+			st_strv_push_owned(&n->args, st_steal(&parts.v[0]));
+			st_strv_push_owned(&n->args, st_steal(&parts.v[1]));
 		}
-		dockerfile_strv_release(&parts);
+		st_strv_release(&parts);
 		goto out;
 	}
 	for (size_t i = 0; i < words.n; i++) {
@@ -462,11 +443,11 @@ static int parse_name_val(const char *rest, const char *key, char esc, struct no
 			rc = -1;
 			goto out;
 		}
-		dockerfile_strv_push(&n->args, st_xstrndup(words.v[i], (size_t)(eq - words.v[i])));
-		dockerfile_strv_push(&n->args, st_xstrdup(eq + 1));
+		st_strv_push_owned(&n->args, st_xstrndup(words.v[i], (size_t)(eq - words.v[i])));
+		st_strv_push_owned(&n->args, st_xstrdup(eq + 1));
 	}
 out:
-	dockerfile_strv_release(&words);
+	st_strv_release(&words);
 	return rc;
 }
 
@@ -479,13 +460,13 @@ static int parse_maybe_json(const char *rest, struct node *n, struct st_buf *msg
 		n->json = true;
 		return 0;
 	}
-	dockerfile_strv_release(&n->args);
+	st_strv_release(&n->args);
 	if (r == JSON_NOT_STRINGS) {
 		st_buf_adds(
 		    msg, "when using JSON array syntax, arrays must be comprised of strings only");
 		return -1;
 	}
-	dockerfile_strv_push(&n->args, st_xstrdup(rest));
+	st_strv_push_owned(&n->args, st_xstrdup(rest));
 	return 0;
 }
 
@@ -496,7 +477,7 @@ static int parse_maybe_json_to_list(const char *rest, struct node *n, struct st_
 		n->json = true;
 		return 0;
 	}
-	dockerfile_strv_release(&n->args);
+	st_strv_release(&n->args);
 	if (r == JSON_NOT_STRINGS) {
 		st_buf_adds(
 		    msg, "when using JSON array syntax, arrays must be comprised of strings only");
@@ -548,7 +529,7 @@ static enum st_dockerfile_kind kind_of(const char *kw)
 }
 
 /* BuildKit's extractBuilderFlags: leading "--x" words; returns the rest of the line. */
-static const char *extract_flags(const char *line, struct strv *flags)
+static const char *extract_flags(const char *line, struct st_strv *flags)
 {
 	enum { SPACES, WORD, QUOTE } phase = SPACES;
 	struct st_buf w = ST_BUF_INIT;
@@ -571,7 +552,7 @@ static const char *extract_flags(const char *line, struct strv *flags)
 		}
 		if ((phase == WORD || phase == QUOTE) && pos == n) {
 			if (strcmp(st_buf_str(&w), "--") != 0 && (blank_ok || w.len))
-				dockerfile_strv_push(flags, st_xstrdup(st_buf_str(&w)));
+				st_strv_push_owned(flags, st_xstrdup(st_buf_str(&w)));
 			break;
 		}
 		if (phase == WORD) {
@@ -582,7 +563,7 @@ static const char *extract_flags(const char *line, struct strv *flags)
 					goto out;
 				}
 				if (blank_ok || w.len)
-					dockerfile_strv_push(flags, st_xstrdup(st_buf_str(&w)));
+					st_strv_push_owned(flags, st_xstrdup(st_buf_str(&w)));
 				st_buf_reset(&w);
 				blank_ok = false;
 				continue;
@@ -664,7 +645,7 @@ static int dispatch(enum st_dockerfile_kind kind, const char *rest, char esc, in
 	case ST_DF_USER:
 	case ST_DF_WORKDIR:
 		if (*rest)
-			dockerfile_strv_push(&n->args, st_xstrdup(rest));
+			st_strv_push_owned(&n->args, st_xstrdup(rest));
 		return 0;
 	case ST_DF_HEALTHCHECK: {
 		size_t sep = 0;
@@ -678,11 +659,11 @@ static int dispatch(enum st_dockerfile_kind kind, const char *rest, char esc, in
 		struct node cmd = { 0 };
 		if (parse_maybe_json(rest + nx, &cmd, msg) < 0)
 			return -1;
-		dockerfile_strv_push(&n->args, st_xstrndup(rest, sep));
+		st_strv_push_owned(&n->args, st_xstrndup(rest, sep));
 		for (size_t i = 0; i < cmd.args.n; i++)
-			dockerfile_strv_push(&n->args, st_steal(&cmd.args.v[i]));
+			st_strv_push_owned(&n->args, st_steal(&cmd.args.v[i]));
 		n->json = cmd.json;
-		dockerfile_strv_release(&cmd.args);
+		st_strv_release(&cmd.args);
 		return 0;
 	}
 	case ST_DF_ONBUILD: {
@@ -700,7 +681,7 @@ static int dispatch(enum st_dockerfile_kind kind, const char *rest, char esc, in
 	default:
 		/* an unknown instruction: BuildKit's parseIgnore leaves one empty node */
 		n->unknown = true;
-		dockerfile_strv_push(&n->args, st_xstrdup(""));
+		st_strv_push_owned(&n->args, st_xstrdup(""));
 		return 0;
 	}
 }
@@ -718,7 +699,7 @@ static int node_from_line(const char *line, char esc, int depth, struct st_docke
 	const char *after = t + k;
 	while (*after && is_token_ws((unsigned char)*after))
 		after++;
-	struct strv flags = { 0 };
+	struct st_strv flags = { 0 };
 	st_autofree char *rest = NULL;
 	if (*after || k < strlen(t)) {
 		const char *r = extract_flags(after, &flags);
@@ -736,7 +717,7 @@ static int node_from_line(const char *line, char esc, int depth, struct st_docke
 		}
 		in->nflags = flags.n;
 	}
-	dockerfile_strv_release(&flags);
+	st_strv_release(&flags);
 	struct node n = { 0 };
 	int rc = dispatch(in->kind, rest, esc, depth, &n, msg);
 	in->json = n.json;

@@ -33,7 +33,7 @@ static int cmp_str(const void *a, const void *b)
 }
 
 /* "K=V" list where setting a key replaces its value: the scope of ARGs. */
-static void kv_set(struct strv *kv, const char *k, const char *v)
+static void kv_set(struct st_strv *kv, const char *k, const char *v)
 {
 	size_t n = strlen(k);
 	for (size_t i = 0; i < kv->n; i++)
@@ -42,7 +42,7 @@ static void kv_set(struct strv *kv, const char *k, const char *v)
 			kv->v[i] = st_xasprintf("%s=%s", k, v);
 			return;
 		}
-	dockerfile_strv_push(kv, st_xasprintf("%s=%s", k, v));
+	st_strv_push_owned(kv, st_xasprintf("%s=%s", k, v));
 }
 
 /* The build-arg for 'k': its value, or NULL when not given (or given without a value). */
@@ -61,7 +61,7 @@ static const char *build_arg(const struct st_dockerfile_plan_opts *o, const char
 	return v;
 }
 
-static void platform_args(struct strv *kv, const char *prefix, const char *plat)
+static void platform_args(struct st_strv *kv, const char *prefix, const char *plat)
 {
 	st_autofree char *p = st_xstrdup(plat);
 	char *os = p, *arch = strchr(p, '/'), *variant = NULL;
@@ -193,8 +193,8 @@ int st_dockerfile_plan(const struct st_dockerfile *df, const struct st_dockerfil
 		o = &none;
 	if (!df->nstages)
 		return st_err(err, ST_E_INVALID, "%s: no build stages", df->name);
-	struct strv globals = { 0 }; /* what FROM sees */
-	struct strv used = { 0 };    /* build-arg names some ARG consumed */
+	struct st_strv globals = { 0 }; /* what FROM sees */
+	struct st_strv used = { 0 };	/* build-arg names some ARG consumed */
 	struct graph g = { 0 };
 	int rc = -1;
 	const char *tp = o->target_platform ? o->target_platform : "linux/amd64";
@@ -212,7 +212,7 @@ int st_dockerfile_plan(const struct st_dockerfile *df, const struct st_dockerfil
 			bool given = false;
 			const char *bv = build_arg(o, k, &given);
 			if (given)
-				dockerfile_strv_push(&used, st_xstrdup(k));
+				st_strv_push_owned(&used, st_xstrdup(k));
 			struct st_dockerfile_env env = { .kv = (const char *const *)globals.v,
 							 .nkv = globals.n };
 			if (bv) {
@@ -292,7 +292,7 @@ int st_dockerfile_plan(const struct st_dockerfile *df, const struct st_dockerfil
 				continue;
 			for (size_t a = 0; a < in->nargs; a++) {
 				const char *eq = strchr(in->args[a], '=');
-				dockerfile_strv_push(
+				st_strv_push_owned(
 				    &used, eq ? st_xstrndup(in->args[a], (size_t)(eq - in->args[a]))
 					      : st_xstrdup(in->args[a]));
 			}
@@ -300,7 +300,7 @@ int st_dockerfile_plan(const struct st_dockerfile *df, const struct st_dockerfil
 	}
 
 	/* The build checks read this one, as BuildKit's frontend does. */
-	dockerfile_strv_push(&used, st_xstrdup("BUILDKIT_DOCKERFILE_CHECK"));
+	st_strv_push_owned(&used, st_xstrdup("BUILDKIT_DOCKERFILE_CHECK"));
 
 	struct st_dockerfile_plan *p = st_xcalloc(1, sizeof(*p));
 	p->stages = st_xcalloc(g.norder, sizeof(*p->stages));
@@ -309,12 +309,12 @@ int st_dockerfile_plan(const struct st_dockerfile *df, const struct st_dockerfil
 		memset(&g.all[g.order[n]], 0, sizeof(g.all[0]));
 	}
 	p->nstages = g.norder;
-	struct strv ga = { 0 };
+	struct st_strv ga = { 0 };
 	for (size_t i = npredef; i < globals.n; i++)
-		dockerfile_strv_push(&ga, st_xstrdup(globals.v[i]));
+		st_strv_push_owned(&ga, st_xstrdup(globals.v[i]));
 	p->global_args = ga.v ? ga.v : st_xcalloc(1, sizeof(char *));
 	p->nglobal_args = ga.n;
-	struct strv un = { 0 };
+	struct st_strv un = { 0 };
 	for (size_t i = 0; i < o->nbuild_args; i++) {
 		const char *a = o->build_args[i];
 		const char *eq = strchr(a, '=');
@@ -325,7 +325,7 @@ int st_dockerfile_plan(const struct st_dockerfile *df, const struct st_dockerfil
 		for (size_t u = 0; u < un.n && !seen; u++)
 			seen = !strcmp(un.v[u], k);
 		if (!seen)
-			dockerfile_strv_push(&un, st_steal(&k));
+			st_strv_push_owned(&un, st_steal(&k));
 	}
 	if (un.n)
 		qsort(un.v, un.n, sizeof(char *), cmp_str);
@@ -341,7 +341,7 @@ done:
 	}
 	free(g.color);
 	free(g.order);
-	dockerfile_strv_release(&globals);
-	dockerfile_strv_release(&used);
+	st_strv_release(&globals);
+	st_strv_release(&used);
 	return rc;
 }

@@ -27,12 +27,6 @@ char *st_registry_hosts_file(void)
 	return st_xstrdup(env && *env ? env : "/etc/strata/registries.json");
 }
 
-static void strv_add(char ***v, size_t *n, const char *s)
-{
-	*v = st_xrealloc(*v, (*n + 1) * sizeof(**v));
-	(*v)[(*n)++] = st_xstrdup(s);
-}
-
 /* The strings of array 'key' of 'root' into *v (none when absent). */
 static int strings(json_t *root, const char *file, const char *key, char ***v, size_t *n,
 		   struct st_error **err)
@@ -50,7 +44,7 @@ static int strings(json_t *root, const char *file, const char *key, char ***v, s
 		if (!json_is_string(e))
 			return st_err(err, ST_E_INVALID, "%s: \"%s\"[%zu]: expected a string", file,
 				      key, i);
-		strv_add(v, n, json_string_value(e));
+		st_strv_append(v, n, json_string_value(e));
 	}
 	return 0;
 }
@@ -99,7 +93,7 @@ int registry_hosts_load(const char *file, struct registry_hosts *h, struct st_er
 	if (rc == 0 && !h->certs_dirs)
 		for (size_t i = 0; i < sizeof(default_certs_dirs) / sizeof(*default_certs_dirs);
 		     i++)
-			strv_add(&h->certs_dirs, &h->n_certs_dirs, default_certs_dirs[i]);
+			st_strv_append(&h->certs_dirs, &h->n_certs_dirs, default_certs_dirs[i]);
 	/* A mirror is a base URL: "https://mirror.example" (a trailing '/' dropped). */
 	for (size_t i = 0; rc == 0 && i < h->n_mirrors; i++) {
 		char *m = h->mirrors[i];
@@ -116,18 +110,11 @@ int registry_hosts_load(const char *file, struct registry_hosts *h, struct st_er
 	return rc;
 }
 
-static void strv_free(char **v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
 void registry_hosts_release(struct registry_hosts *h)
 {
-	strv_free(h->insecure, h->n_insecure);
-	strv_free(h->mirrors, h->n_mirrors);
-	strv_free(h->certs_dirs, h->n_certs_dirs);
+	st_strv_free(h->insecure, h->n_insecure);
+	st_strv_free(h->mirrors, h->n_mirrors);
+	st_strv_free(h->certs_dirs, h->n_certs_dirs);
 	for (size_t i = 0; i < h->n_tls; i++) {
 		free(h->tls[i].host);
 		free(h->tls[i].ca);

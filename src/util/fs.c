@@ -354,15 +354,6 @@ int st_dir_names(DIR *d, const char *what, char ***names, size_t *n, struct st_e
 	return 0;
 }
 
-void st_strv_free(char **v, size_t n)
-{
-	if (!v)
-		return;
-	for (size_t i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
 bool st_path_exists(const char *path)
 {
 	struct stat st;

@@ -10,6 +10,7 @@
 
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/strv.h" /* st_dir_names() hands out a vector */
 
 /*
  * A file written under a temporary name in 'dir' and renamed into place by
@@ -70,8 +71,6 @@ bool st_path_exists(const char *path);
  * st_strv_free(). 'what' names the directory in errors. 'd' stays open.
  */
 int st_dir_names(DIR *d, const char *what, char ***names, size_t *n, struct st_error **err);
-/* Free 'n' strings and the vector; NULL does nothing. */
-void st_strv_free(char **v, size_t n);
 /*
  * Normalise a path relative to a root into 'out' (reset first): no leading '/', no '.' or empty
  * components, no trailing '/'; "" is the root itself. Returns false if a '..' component is

@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <dirent.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -17,6 +18,7 @@
 #include "util/err.h"
 #include "util/timestamp.h"
 #include "util/fs.h"
+#include "util/strv.h"
 
 static void buf_grows_and_stays_terminated(void **state)
 {
@@ -252,10 +254,37 @@ static void epochs_are_digits_and_times_rfc3339(void **state)
 	free(t);
 }
 
+/* The growable vector is an argv at every step; the pair helpers grow and free. */
+static void strv_stays_an_argv(void **state)
+{
+	(void)state;
+	st_auto_strv struct st_strv s = { 0 };
+	for (int i = 0; i < 10; i++) {
+		char w[8];
+		snprintf(w, sizeof(w), "w%d", i);
+		if (i % 2)
+			st_strv_push(&s, w);
+		else
+			st_strv_push_owned(&s, st_xstrdup(w));
+		assert_int_equal(s.n, (size_t)i + 1);
+		assert_string_equal(s.v[i], w);
+		assert_null(s.v[i + 1]);
+	}
+	char **v = NULL;
+	size_t n = 0;
+	st_strv_append(&v, &n, "a");
+	st_strv_append(&v, &n, "b");
+	assert_int_equal(n, 2);
+	assert_string_equal(v[1], "b");
+	st_strv_free(v, n);
+	st_strv_free(NULL, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(buf_grows_and_stays_terminated),
+		cmocka_unit_test(strv_stays_an_argv),
 		cmocka_unit_test(err_wrap_prefixes_context),
 		cmocka_unit_test(err_errno_keeps_errno),
 		cmocka_unit_test(tmpfile_unlinks_unless_committed),
