@@ -187,15 +187,17 @@ int st_layer_check(struct st_layer_source src, struct st_error **err);
 /*
  * st_layer_check() for an uncompressed tar that arrives in pieces (a blob being fetched and
  * inflated): write the bytes as they come (the write fits struct st_layer_sink), then finish
- * for the verdict, so a fetched layer is checked without reading its blob back. The check
- * runs on a thread of its own: it costs the writer a copy into a pipe. A write fails as soon
- * as the check has refused an entry, with that entry named; finish gives the same error, or
- * ST_E_PARSE for a stream that is not a whole tar. Free abandons a check not finished.
+ * for the verdict and the diff_id and size of all that was written, so a fetched layer is
+ * checked without reading its blob back. The check and the hashing run on threads of their
+ * own: they cost the writer a copy into a pipe. A write fails as soon as the check has refused
+ * an entry, with that entry named; finish gives the same error, or ST_E_PARSE for a stream
+ * that is not a whole tar. Free abandons a check not finished.
  */
 struct st_layer_checker;
 struct st_layer_checker *st_layer_checker_new(struct st_error **err);
 int st_layer_checker_write(void *ctx, const void *p, size_t n, struct st_error **err);
-int st_layer_checker_finish(struct st_layer_checker *c, struct st_error **err);
+int st_layer_checker_finish(struct st_layer_checker *c, struct st_digest *diff_id, uint64_t *size,
+			    struct st_error **err);
 void st_layer_checker_free(struct st_layer_checker *c);
 void st_layer_checker_freep(struct st_layer_checker **c);
 void st_layer_reader_free(struct st_layer_reader *r);

@@ -292,19 +292,32 @@ struct st_layer_checker {
 	atomic_bool failed;
 	struct st_error *err; /* the thread's verdict, read after the join */
 	int rc;
+	struct st_digest diff_id; /* of every byte written, once the check passed */
+	uint64_t size;
 };
 
 static void *checker_main(void *arg)
 {
 	struct st_layer_checker *c = arg;
 	struct tar_in t;
+	/* The diff_id is hashed here too, so the writer's thread only inflates. */
+	struct st_hasher h;
+	st_hasher_init(&h);
 	/* The bytes are the inflated tar already: no second look for a compression magic, so
 	 * what is checked is exactly what extraction will read. */
 	c->rc = layer_tar_in_open(&t, st_layer_source_fd(&c->rfd), false,
-				  (struct st_layer_sink){ 0 }, NULL, "read layer", &c->err);
+				  (struct st_layer_sink){ 0 }, &h, "read layer", &c->err);
 	if (c->rc == 0)
 		c->rc = check_entries(&t, &c->err);
+	/* what follows the tar's end blocks is part of the diff_id too */
+	if (c->rc == 0)
+		c->rc = layer_tar_in_drain(&t, &c->err);
+	c->size = t.u.total;
 	layer_tar_in_close(&t);
+	if (c->rc == 0)
+		st_hasher_final(&h, &c->diff_id);
+	else
+		st_hasher_release(&h);
 	if (c->rc < 0)
 		atomic_store(&c->failed, true);
 	char buf[65536];
@@ -373,9 +386,16 @@ int st_layer_checker_write(void *ctx, const void *p, size_t n, struct st_error *
 	return st_layer_sink_fd_write(&fd, p, n, err);
 }
 
-int st_layer_checker_finish(struct st_layer_checker *c, struct st_error **err)
+int st_layer_checker_finish(struct st_layer_checker *c, struct st_digest *diff_id, uint64_t *size,
+			    struct st_error **err)
 {
-	return checker_join(c, err);
+	if (checker_join(c, err) < 0)
+		return -1;
+	if (diff_id)
+		*diff_id = c->diff_id;
+	if (size)
+		*size = c->size;
+	return 0;
 }
 
 void st_layer_checker_free(struct st_layer_checker *c)

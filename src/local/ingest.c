@@ -3,9 +3,9 @@
  * store, trusted only once checked.
  *
  * The bytes stream once: into a blob writer that checks the blob's digest before it becomes
- * visible, and through a decompressor whose output is hashed, so the diff_id the image's
- * config claims is checked too (and the uncompressed size learnt), and read by the layer
- * checker, so a layer that could not be unpacked safely (paths or hardlinks out of the root,
+ * visible, and through a decompressor whose output goes to the layer checker, which hashes it,
+ * so the diff_id the image's config claims is checked too (and the uncompressed size learnt),
+ * and reads it, so a layer that could not be unpacked safely (paths or hardlinks out of the root,
  * bad whiteouts) is refused before its blob becomes visible, as load refuses it. The blob is
  * never read again: inflating it once is the main cost of a pull.
  */
@@ -27,9 +27,7 @@ struct st_local_ingest {
 	enum st_layer_comp comp;
 	struct st_store_blob_writer *w;
 	struct st_layer_decompressor *d;
-	struct st_hasher dh;
 	struct st_layer_checker *check;
-	uint64_t diff_size;
 };
 
 static void lock(struct st_local_ingest *g)
@@ -44,23 +42,12 @@ static void unlock(struct st_local_ingest *g)
 		pthread_mutex_unlock(g->store_lock);
 }
 
-static int diff_write(void *ctx, const void *p, size_t n, struct st_error **err)
-{
-	struct st_local_ingest *g = ctx;
-	st_hasher_update(&g->dh, p, n);
-	g->diff_size += n;
-	return st_layer_checker_write(g->check, p, n, err);
-}
-
 static void stop(struct st_local_ingest *g)
 {
 	st_store_blob_writer_free(g->w);
 	g->w = NULL;
-	if (g->d) {
-		st_layer_decompressor_free(g->d);
-		st_hasher_release(&g->dh);
-		g->d = NULL;
-	}
+	st_layer_decompressor_free(g->d);
+	g->d = NULL;
 	st_layer_checker_free(g->check);
 	g->check = NULL;
 }
@@ -76,13 +63,9 @@ static int start(struct st_local_ingest *g, struct st_error **err)
 	g->check = st_layer_checker_new(err);
 	if (!g->check)
 		return -1;
-	struct st_layer_sink sink = { .write = diff_write, .ctx = g };
+	struct st_layer_sink sink = { .write = st_layer_checker_write, .ctx = g->check };
 	g->d = st_layer_decompressor_new(g->comp, sink, err);
-	if (!g->d)
-		return -1;
-	st_hasher_init(&g->dh);
-	g->diff_size = 0;
-	return 0;
+	return g->d ? 0 : -1;
 }
 
 int st_local_ingest_new(struct st_store *s, struct st_store_lease *lease,
@@ -125,16 +108,16 @@ int st_local_ingest_commit(struct st_local_ingest *g, const struct st_digest *di
 {
 	if (st_layer_decompressor_finish(g->d, err) < 0)
 		return -1;
-	struct st_digest got;
-	st_hasher_final(&g->dh, &got);
 	st_layer_decompressor_free(g->d);
 	g->d = NULL;
+	struct st_digest got;
+	uint64_t diff_size;
+	if (st_layer_checker_finish(g->check, &got, &diff_size, err) < 0)
+		return -1;
 	if (!st_digest_equal(&got, diff_id))
 		return st_err(err, ST_E_DIGEST,
 			      "its content is %s, the image's config says %s (diff_id)", got.str,
 			      diff_id->str);
-	if (st_layer_checker_finish(g->check, err) < 0)
-		return -1;
 	uint64_t size;
 	lock(g);
 	int rc = st_store_blob_writer_commit(g->w, NULL, &size, err);
@@ -146,7 +129,7 @@ int st_local_ingest_commit(struct st_local_ingest *g, const struct st_digest *di
 		.diff_id = got,
 		.media_type = g->media_type,
 		.size = size,
-		.diff_size = g->diff_size,
+		.diff_size = diff_size,
 	};
 	lock(g);
 	rc = st_store_layer_put(g->s, &l, err);

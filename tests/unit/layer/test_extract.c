@@ -207,13 +207,30 @@ static void checker_streams_the_check(void **state)
 	struct st_layer_checker *c = st_layer_checker_new(&err);
 	assert_non_null(c);
 	assert_int_equal(check_feed(c, &tar, 7, &err), tar.len);
-	assert_int_equal(st_layer_checker_finish(c, &err), 0);
+	struct st_digest d, want;
+	uint64_t size = 0;
+	assert_int_equal(st_layer_checker_finish(c, &d, &size, &err), 0);
+	st_digest_of(tar.data, tar.len, &want);
+	assert_string_equal(d.str, want.str);
+	assert_int_equal(size, tar.len);
 	st_layer_checker_free(c);
 
 	/* A refused entry ends the writes early, and finish names it. */
 	char *big = malloc(4 << 20);
 	memset(big, 'x', 4 << 20);
 	big[(4 << 20) - 1] = 0;
+	/* a stream of several buffers: the diff_id is hashed on the side, still in order */
+	const struct tspec large[] = { { 'f', "big", big }, { 'f', "big2", big + 1 } };
+	st_buf_reset(&tar);
+	make_tar(&tar, large, 2);
+	c = st_layer_checker_new(&err);
+	assert_int_equal(check_feed(c, &tar, 100000, &err), tar.len);
+	assert_int_equal(st_layer_checker_finish(c, &d, &size, &err), 0);
+	st_digest_of(tar.data, tar.len, &want);
+	assert_string_equal(d.str, want.str);
+	assert_int_equal(size, tar.len);
+	st_layer_checker_free(c);
+
 	const struct tspec bad[] = { { 'f', "../../etc/passwd", "pwned" }, { 'f', "big", big } };
 	st_buf_reset(&tar);
 	make_tar(&tar, bad, 2);
@@ -224,7 +241,7 @@ static void checker_streams_the_check(void **state)
 	assert_int_equal(err->kind, ST_E_INVALID);
 	assert_string_equal(err->msg, "entry '../../etc/passwd': path escapes the root");
 	st_error_clear(&err);
-	assert_int_equal(st_layer_checker_finish(c, &err), -1);
+	assert_int_equal(st_layer_checker_finish(c, NULL, NULL, &err), -1);
 	st_error_clear(&err);
 	st_layer_checker_free(c);
 
@@ -240,7 +257,7 @@ static void checker_streams_the_check(void **state)
 	st_layer_compressor_free(z);
 	c = st_layer_checker_new(&err);
 	check_feed(c, &gz, 4096, &err);
-	assert_int_equal(st_layer_checker_finish(c, &err), -1);
+	assert_int_equal(st_layer_checker_finish(c, NULL, NULL, &err), -1);
 	assert_int_equal(err->kind, ST_E_PARSE);
 	st_error_clear(&err);
 	st_layer_checker_free(c);
