@@ -48,8 +48,10 @@ struct st_container_create {
 	const char *user;     /* -u; NULL: the image's USER */
 	const char *hostname; /* NULL: the id's first 12 characters */
 	const char *network;  /* "default" (NULL), "none" or "host" */
-	char *const *volumes; /* -v HOST:CTR[:ro|:rw] */
+	char *const *volumes; /* -v HOST:CTR[:ro|:rw], -v NAME:CTR[:ro|:rw] or -v CTR */
 	size_t n_volumes;
+	char *const *mounts; /* --mount type=bind|volume|tmpfs,source=,target=[,readonly] */
+	size_t n_mounts;
 	char *const *tmpfs; /* --tmpfs CTR[:OPTIONS] */
 	size_t n_tmpfs;
 	char *const *add_hosts; /* --add-host NAME:IP (IP may be host-gateway) */
@@ -64,8 +66,10 @@ struct st_container_create {
 /*
  * Create a container from 'o' (nothing runs). *out is new: st_container_free().
  * ST_E_NOTFOUND "No such image: X"; ST_E_EXISTS with Docker's message for a name in use;
- * ST_E_INVALID naming the flag for a bad -v, --tmpfs, --add-host or --network, and "No
- * command specified" when neither the image nor 'o' gives one.
+ * ST_E_INVALID naming the flag for a bad -v, --mount, --tmpfs, --add-host or --network, and
+ * "No command specified" when neither the image nor 'o' gives one. The volumes it names are
+ * created if missing, and an anonymous one for each of the image's VOLUMEs that no -v or
+ * --mount covers; a new volume is filled from the image at its first start (Docker's copy).
  */
 int st_container_create(struct st_store *s, const struct st_container_create *o,
 			struct st_container **out, struct st_error **err);
@@ -172,11 +176,13 @@ int st_container_wait(struct st_store *s, const struct st_container *c, int *exi
 		      struct st_error **err);
 
 enum st_container_rm_flags {
-	ST_CONTAINER_RM_FORCE = 1 << 0, /* kill a running container first */
+	ST_CONTAINER_RM_FORCE = 1 << 0,	  /* kill a running container first */
+	ST_CONTAINER_RM_VOLUMES = 1 << 1, /* and its anonymous volumes (rm -v) */
 };
 /*
  * Remove the container: its record, name, writable layer and log. A running one takes
- * ST_CONTAINER_RM_FORCE (ST_E_BUSY with Docker's message without it).
+ * ST_CONTAINER_RM_FORCE (ST_E_BUSY with Docker's message without it). A container run with
+ * --rm removes its anonymous volumes with itself, as with ST_CONTAINER_RM_VOLUMES.
  */
 int st_container_remove(struct st_store *s, const struct st_container *c, unsigned flags,
 			struct st_error **err);
