@@ -234,6 +234,26 @@ int st_container_diff(struct st_store *s, const struct st_container *c, st_conta
 int st_container_export(struct st_store *s, const struct st_container *c, int fd,
 			struct st_error **err);
 
+enum st_container_cp_flags {
+	ST_CONTAINER_CP_ARCHIVE = 1 << 0, /* -a: keep the source's uid/gid, else the copier's */
+};
+/*
+ * `docker cp CONTAINER:SRC DEST`: 'src' in the container (a running or a stopped one) copied
+ * to the host path 'dest' by Docker's rules (into an existing directory, SRC/. for a
+ * directory's contents, a trailing '/' for a directory), or with 'dest' NULL as an uncompressed
+ * tar to 'fd'. Symlinks in the container resolve inside it. A stopped container is mounted:
+ * call st_snapshot_private_ns() first. ST_E_NOTFOUND when 'src' is not there.
+ */
+int st_container_cp_from(struct st_store *s, const struct st_container *c, const char *src,
+			 const char *dest, int fd, unsigned flags, struct st_error **err);
+/*
+ * `docker cp SRC CONTAINER:DEST`: the host path 'src' copied to 'dest' in the container by the
+ * same rules, or with 'src' NULL a tar read from 'fd' unpacked into the directory 'dest'.
+ * Writes go to the container's writable layer, as `diff` shows them.
+ */
+int st_container_cp_to(struct st_store *s, const struct st_container *c, const char *src, int fd,
+		       const char *dest, unsigned flags, struct st_error **err);
+
 /* What `commit` makes. Everything is borrowed. */
 struct st_container_commit {
 	struct st_image_config *config; /* st_container_commit_config(), --change applied */

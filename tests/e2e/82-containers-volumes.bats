@@ -191,3 +191,108 @@ seeded_image() {
 	run strata volume ls -q
 	[ "$output" = "named" ]
 }
+
+@test "cp: both directions with a stopped container, Docker's rules for DEST, diff shows it" {
+	strata create --name box busybox true >/dev/null
+	mkdir "$BATS_TEST_TMPDIR/out"
+	run strata cp box:/etc/passwd "$BATS_TEST_TMPDIR/out/"
+	[ "$status" -eq 0 ]
+	[[ "$(head -1 "$BATS_TEST_TMPDIR/out/passwd")" == root:* ]]
+	run strata cp box:/etc "$BATS_TEST_TMPDIR/out/etc-copy"
+	[ "$status" -eq 0 ]
+	[ -f "$BATS_TEST_TMPDIR/out/etc-copy/group" ]
+	run strata cp box:/etc "$BATS_TEST_TMPDIR/out"
+	[ "$status" -eq 0 ]
+	[ -f "$BATS_TEST_TMPDIR/out/etc/group" ]
+	mkdir "$BATS_TEST_TMPDIR/contents"
+	run strata cp box:/etc/. "$BATS_TEST_TMPDIR/contents"
+	[ "$status" -eq 0 ]
+	[ -f "$BATS_TEST_TMPDIR/contents/group" ]
+	run strata cp box:/etc "$BATS_TEST_TMPDIR/out/passwd"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"cannot copy a directory to a file"* ]]
+	run strata cp box:/nonexistent "$BATS_TEST_TMPDIR/out"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"Could not find the file /nonexistent in container box"* ]]
+
+	mkdir -p "$BATS_TEST_TMPDIR/in/dir"
+	echo in-file >"$BATS_TEST_TMPDIR/in/dir/f"
+	chown 1234:1234 "$BATS_TEST_TMPDIR/in/dir/f"
+	run strata cp "$BATS_TEST_TMPDIR/in/dir" box:/root
+	[ "$status" -eq 0 ]
+	run strata cp -a "$BATS_TEST_TMPDIR/in/dir/f" box:/kept
+	[ "$status" -eq 0 ]
+	run strata cp "$BATS_TEST_TMPDIR/in/dir/f" box:/nodir/
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"must exist"* ]]
+	run strata diff box
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"A /root/dir/f"* ]]
+	[[ "$output" == *"A /kept"* ]]
+	run strata commit box boxed:1
+	[ "$status" -eq 0 ]
+	run strata run --network none --rm boxed:1 stat -c '%u:%g %n' /root/dir/f /kept
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "0:0 /root/dir/f" ]
+	[ "${lines[1]}" = "1234:1234 /kept" ]
+}
+
+@test "cp: a running container, tar streams with -, diff shows the copied file" {
+	id=$(strata run -d --network none busybox sleep 60)
+	echo streamed >"$BATS_TEST_TMPDIR/s"
+	tar -C "$BATS_TEST_TMPDIR" -cf "$BATS_TEST_TMPDIR/s.tar" s
+	run strata cp - "$id:/tmp" <"$BATS_TEST_TMPDIR/s.tar"
+	[ "$status" -eq 0 ]
+	run strata exec "$id" cat /tmp/s
+	[ "$status" -eq 0 ]
+	[ "$output" = "streamed" ]
+	run strata cp - "$id:/etc/passwd" <"$BATS_TEST_TMPDIR/s.tar"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *'destination "/etc/passwd" must be a directory'* ]]
+	run strata diff "$id"
+	[[ "$output" == *"A /tmp/s"* ]]
+	strata cp "$id:/etc/group" - >"$BATS_TEST_TMPDIR/g.tar"
+	run tar -tf "$BATS_TEST_TMPDIR/g.tar"
+	[ "$status" -eq 0 ]
+	[ "$output" = "group" ]
+	run strata cp "$id:/tmp/s" "$BATS_TEST_TMPDIR/back"
+	[ "$status" -eq 0 ]
+	[ "$(cat "$BATS_TEST_TMPDIR/back")" = "streamed" ]
+}
+
+@test "cp: symlinks in the container to / or ../../ never lead outside it" {
+	id=$(strata run -d --network none busybox sh -c 'ln -s / /root-link; ln -s ../../../../../.. /tmp/up; sleep 60')
+	# Wait for the links: exec runs once the container does.
+	strata exec "$id" sh -c 'while [ ! -L /tmp/up ]; do sleep 0.1; done'
+	marker=strata-cp-escape-$$-$RANDOM
+	echo inside >"$BATS_TEST_TMPDIR/$marker"
+	run strata cp "$BATS_TEST_TMPDIR/$marker" "$id:/root-link/tmp/"
+	[ "$status" -eq 0 ]
+	run strata cp "$BATS_TEST_TMPDIR/$marker" "$id:/tmp/up/"
+	[ "$status" -eq 0 ]
+	tar -C "$BATS_TEST_TMPDIR" -cf "$BATS_TEST_TMPDIR/m.tar" "$marker"
+	run strata cp - "$id:/tmp/up/etc" <"$BATS_TEST_TMPDIR/m.tar"
+	[ "$status" -eq 0 ]
+	# Nothing on the host's / or /tmp or /etc: both landed in the container's.
+	[ ! -e "/$marker" ]
+	[ ! -e "/tmp/$marker" ]
+	[ ! -e "/etc/$marker" ]
+	run strata exec "$id" cat "/tmp/$marker" "/$marker" "/etc/$marker"
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 3 ]
+	# Reading through them gives the container's files, not the host's.
+	echo host-only >"$BATS_TEST_TMPDIR/host-only"
+	run strata cp "$id:/tmp/up$BATS_TEST_TMPDIR/host-only" "$BATS_TEST_TMPDIR/read"
+	[ "$status" -ne 0 ]
+	[ ! -e "$BATS_TEST_TMPDIR/read" ]
+	run strata cp "$id:/root-link/etc/passwd" "$BATS_TEST_TMPDIR/pw"
+	[ "$status" -eq 0 ]
+	cmp "$BATS_TEST_TMPDIR/pw" <(strata run --network none --rm busybox cat /etc/passwd)
+	# A stopped container too.
+	strata stop -t 0 "$id" >/dev/null
+	run strata cp "$BATS_TEST_TMPDIR/$marker" "$id:/tmp/up/var/"
+	[ "$status" -eq 0 ]
+	[ ! -e "/var/$marker" ]
+	run strata diff "$id"
+	[[ "$output" == *"A /var/$marker"* ]]
+}
