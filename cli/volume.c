@@ -174,7 +174,7 @@ int cmd_volume_ls(struct st_cli *cli, int argc, char **argv, struct st_error **e
 	else if (!fmt)
 		fmt = "table {{.Driver}}\t{{.Name}}";
 	st_auto(st_cli_format) struct st_cli_format *form = NULL;
-	json_t *header = json_pack("{s:s}", "Name", "VOLUME NAME");
+	json_t *header = json_pack("{s:s, s:s}", "Driver", "DRIVER", "Name", "VOLUME NAME");
 	if (rc == 0)
 		rc = st_cli_format_new(fmt, header, &form, err);
 	json_decref(header);

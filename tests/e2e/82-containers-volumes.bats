@@ -53,9 +53,9 @@ seeded_image() {
 	[[ "$output" == *'"CreatedAt": "'* ]]
 	run strata volume rm data1 "$anon"
 	[ "$status" -eq 0 ]
-	run strata volume ls -q
+	run strata volume ls
 	[ "$status" -eq 0 ]
-	[ -z "$output" ]
+	[ "$output" = "DRIVER    VOLUME NAME" ]
 	run strata volume rm nosuch
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"get nosuch: no such volume"* ]]
