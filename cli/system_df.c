@@ -84,6 +84,38 @@ static int image_rows(struct st_store *s, struct st_table *t, struct st_error **
 	return rc;
 }
 
+/* docker system df -v's volumes: name, the containers using it, the size of its files. */
+static int print_volumes(struct st_store *s, FILE *out, struct st_error **err)
+{
+	struct st_volume **v = NULL;
+	size_t n = 0;
+	if (st_volume_list(s, &v, &n, err) < 0)
+		return -1;
+	struct st_table t;
+	st_table_init(&t, 3);
+	const char *head[] = { "VOLUME NAME", "LINKS", "SIZE" };
+	st_table_add(&t, head);
+	int rc = 0;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		uint64_t bytes = 0;
+		char **ids = NULL;
+		size_t users = 0;
+		rc = st_volume_size(v[i], &bytes, err);
+		if (rc == 0)
+			rc = st_volume_users(s, st_volume_name(v[i]), &ids, &users, err);
+		st_strv_free(ids, users);
+		st_autofree char *links = st_xasprintf("%zu", users);
+		st_autofree char *size = st_fmt_size(bytes);
+		const char *row[] = { st_volume_name(v[i]), links, size };
+		st_table_add(&t, row);
+	}
+	if (rc == 0)
+		st_table_print(&t, out);
+	st_table_release(&t);
+	st_volume_list_free(v, n);
+	return rc;
+}
+
 /* docker system df -v: each kind of object, one table each. */
 static int print_verbose(struct st_store *s, const struct st_builder_cache_usage *u, FILE *out,
 			 struct st_error **err)
@@ -97,11 +129,12 @@ static int print_verbose(struct st_store *s, const struct st_builder_cache_usage
 	if (rc == 0) {
 		fputs("Images space usage:\n\n", out);
 		st_table_print(&t, out);
-		/* strata runs no containers and keeps no volumes: their tables stay empty */
+		/* NEEDSWORK: the containers are not listed here yet */
 		fputs("\nContainers space usage:\n\nCONTAINER ID   IMAGE     COMMAND   "
 		      "LOCAL VOLUMES   SIZE      CREATED   STATUS    NAMES\n",
 		      out);
-		fputs("\nLocal Volumes space usage:\n\nVOLUME NAME   LINKS     SIZE\n", out);
+		fputs("\nLocal Volumes space usage:\n\n", out);
+		rc = print_volumes(s, out, err);
 		st_autofree char *total = st_fmt_size(u->size);
 		fprintf(out, "\nBuild cache usage: %s\n\n", total);
 	}

@@ -185,6 +185,9 @@ seeded_image() {
 	run strata system df --format '{{.Type}} {{.TotalCount}} {{.Active}}'
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"Local Volumes 2 2"* ]]
+	run strata system df -v
+	[ "$status" -eq 0 ]
+	[[ "$output" =~ named\ +1\ +5B ]]
 	run strata system prune -f --volumes
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"Deleted Volumes:"* ]]
