@@ -162,7 +162,9 @@ int cmd_volume_ls(struct st_cli *cli, int argc, char **argv, struct st_error **e
 			      "...' for columns)\n"
 			      "  -q, --quiet           Only display volume names\n",
 			      cli->out);
-			goto out;
+			st_strv_free(f.names, f.n_names);
+			st_strv_free(f.labels, f.n_labels);
+			return 0;
 		default:
 			rc = st_cli_usage(err, "see 'strata volume ls --help'");
 		}
@@ -217,7 +219,6 @@ int cmd_volume_ls(struct st_cli *cli, int argc, char **argv, struct st_error **e
 	st_volume_list_free(v, n);
 	if (rc == 0)
 		st_cli_format_flush(form, cli->out);
-out:
 	st_strv_free(f.names, f.n_names);
 	st_strv_free(f.labels, f.n_labels);
 	return rc;
