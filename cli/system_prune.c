@@ -80,15 +80,14 @@ int cmd_system_prune(struct st_cli *cli, int argc, char **argv, struct st_error 
 	}
 	if (optind != argc)
 		return st_cli_usage(err, "\"system prune\" accepts no arguments");
-	if (!force && !st_cli_confirm(cli, all ? "WARNING! This will remove:\n"
-						 "  - all stopped containers\n"
-						 "  - all images without at least one container "
-						 "associated to them\n"
-						 "  - all build cache\n"
-					       : "WARNING! This will remove:\n"
-						 "  - all stopped containers\n"
-						 "  - all dangling images\n"
-						 "  - unused build cache\n"))
+	/* Docker's list, anonymous volumes after the containers with --volumes. */
+	st_autofree char *warning = st_xasprintf(
+	    "WARNING! This will remove:\n  - all stopped containers\n%s%s",
+	    volumes ? "  - all anonymous volumes not used by at least one container\n" : "",
+	    all ? "  - all images without at least one container associated to them\n"
+		  "  - all build cache\n"
+		: "  - all dangling images\n  - unused build cache\n");
+	if (!force && !st_cli_confirm(cli, warning))
 		return st_err(err, ST_E_INVALID, "system prune has been cancelled");
 	struct st_store *s = NULL;
 	if (st_cli_store(cli, &s, err) < 0)
