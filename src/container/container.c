@@ -9,6 +9,7 @@
  */
 #include "container/internal.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -659,15 +660,23 @@ static bool tmpfs_size(const char *v, char **out)
 	return true;
 }
 
+/* Docker's CLI takes --mount's keys and type in any case. */
+static void lower(char *s)
+{
+	for (; *s; s++)
+		*s = (char)tolower((unsigned char)*s);
+}
+
+/* Go's strconv.ParseBool, which Docker's readonly=VALUE takes. */
 static bool parse_bool(const char *v, bool *out)
 {
 	static const char *const yes[] = { "1", "t", "T", "true", "TRUE", "True" };
 	static const char *const no[] = { "0", "f", "F", "false", "FALSE", "False" };
 	for (size_t i = 0; i < sizeof(yes) / sizeof(*yes); i++) {
-		if (!strcmp(v, yes[i]))
-			return (*out = true);
-		if (!strcmp(v, no[i]))
-			return !(*out = false);
+		if (!strcmp(v, yes[i]) || !strcmp(v, no[i])) {
+			*out = !strcmp(v, yes[i]);
+			return true;
+		}
 	}
 	return false;
 }
@@ -691,8 +700,7 @@ static json_t *parse_mount(const char *spec, json_t *tmpfs, struct st_error **er
 		char *val = strchr(f, '=');
 		if (val)
 			*val++ = '\0';
-		for (char *p = f; *p; p++)
-			*p = (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
+		lower(f);
 		if (!val) {
 			if (!strcmp(f, "readonly") || !strcmp(f, "ro"))
 				ro = true;
@@ -700,8 +708,7 @@ static json_t *parse_mount(const char *spec, json_t *tmpfs, struct st_error **er
 				rc = st_err(err, ST_E_INVALID,
 					    "invalid field '%s' must be a key=value pair", f);
 		} else if (!strcmp(f, "type")) {
-			for (char *p = val; *p; p++)
-				*p = (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
+			lower(val);
 			type = val;
 		} else if (!strcmp(f, "source") || !strcmp(f, "src")) {
 			src = val;
@@ -770,7 +777,9 @@ static json_t *parse_mount(const char *spec, json_t *tmpfs, struct st_error **er
 			       "specified");
 			return NULL;
 		}
-		st_autofree char *opts = size ? st_xasprintf("size=%s", size) : st_xstrdup("");
+		st_autofree char *opts =
+		    st_xasprintf("%s%s%s", size ? "size=" : "", size ? size : "",
+				 ro ? (size ? ",ro" : "ro") : "");
 		json_object_set_new(tmpfs, dst, json_string(opts));
 		return json_pack("{s:s, s:s, s:s, s:s, s:b, s:s}", "Type", "tmpfs", "Source", "",
 				 "Destination", dst, "Mode", "", "RW", !ro, "Propagation", "");

@@ -158,6 +158,9 @@ seeded_image() {
 	[ "$status" -eq 0 ]
 	[ "${lines[0]}" = "on-host" ]
 	[[ "${lines[1]}" == "tmpfs "*" 1024 "* ]]
+	run strata run --network none --rm --mount Type=TMPFS,dst=/r,ro=true busybox touch /r/x
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"Read-only file system"* ]]
 	run strata run --network none --rm --mount type=volume busybox true
 	[ "$status" -eq 125 ]
 	[[ "$output" == *'invalid argument "type=volume" for "--mount" flag: target is required'* ]]
