@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -53,6 +54,52 @@ static void root_close(struct ctr_root *r)
 		close(r->lock);
 }
 
+/* 'path' below the root 'fd', resolved as if 'fd' were "/". */
+static int open_in(int fd, const char *path, int flags)
+{
+	struct open_how how = {
+		.flags = (uint64_t)(flags | O_CLOEXEC),
+		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+	};
+	while (*path == '/')
+		path++;
+	return (int)syscall(SYS_openat2, fd, *path ? path : ".", &how, sizeof(how));
+}
+
+/*
+ * The container's binds and volumes over its mounted root, as it sees them when it runs, so
+ * that a copy to a volume's path lands in the volume. Their mount points are opened inside the
+ * root, and mounted on through their descriptors. The mounts go with the caller's namespace.
+ */
+static int mount_volumes(const struct st_container *c, int root, struct st_error **err)
+{
+	size_t i;
+	json_t *m;
+	json_array_foreach(json_object_get(c->rec, "Mounts"), i, m)
+	{
+		const char *type = json_string_value(json_object_get(m, "Type"));
+		const char *src = json_string_value(json_object_get(m, "Source"));
+		const char *dst = json_string_value(json_object_get(m, "Destination"));
+		if (!type || !strcmp(type, "tmpfs") || !src || !dst || !st_path_exists(src))
+			continue;
+		st_autoclose int fd = open_in(root, dst, O_PATH);
+		if (fd < 0)
+			return st_err_errno(err, "open the mount point '%s'", dst);
+		st_autofree char *at = st_xasprintf("/proc/self/fd/%d", fd);
+		if (mount(src, at, NULL, MS_BIND | MS_REC, NULL) < 0)
+			return st_err_errno(err, "mount '%s' on '%s'", src, dst);
+		if (!json_is_false(json_object_get(m, "RW")))
+			continue;
+		/* Opened again: 'fd' is the directory below the new mount, not its root. */
+		st_autoclose int top = open_in(root, dst, O_PATH);
+		st_autofree char *top_at = st_xasprintf("/proc/self/fd/%d", top);
+		if (top < 0 ||
+		    mount(NULL, top_at, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)
+			return st_err_errno(err, "make '%s' read-only", dst);
+	}
+	return 0;
+}
+
 static int mount_stopped(const struct st_container *c, struct ctr_root *r, struct st_error **err)
 {
 	size_t nl = 0;
@@ -68,7 +115,7 @@ static int mount_stopped(const struct st_container *c, struct ctr_root *r, struc
 	r->fd = open(r->merged, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (r->fd < 0)
 		return st_err_errno(err, "open '%s'", r->merged);
-	return 0;
+	return mount_volumes(c, r->fd, err);
 }
 
 static int root_open(struct st_store *s, const struct st_container *c, struct ctr_root *r,
@@ -104,18 +151,6 @@ static int root_open(struct st_store *s, const struct st_container *c, struct ct
 	}
 	return st_err(err, ST_E_BUSY, "container %s is being started or stopped",
 		      st_container_name(c));
-}
-
-/* 'path' below the root 'fd', resolved as if 'fd' were "/". */
-static int open_in(int fd, const char *path, int flags)
-{
-	struct open_how how = {
-		.flags = (uint64_t)(flags | O_CLOEXEC),
-		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
-	};
-	while (*path == '/')
-		path++;
-	return (int)syscall(SYS_openat2, fd, *path ? path : ".", &how, sizeof(how));
 }
 
 /* A path split as Docker splits it: its directory, its last component ("" for "/"), and

@@ -235,6 +235,13 @@ seeded_image() {
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"A /root/dir/f"* ]]
 	[[ "$output" == *"A /kept"* ]]
+	# A stopped container's volumes are where its paths lead, as when it runs.
+	strata create --name vbox -v cpvol:/data busybox true >/dev/null
+	run strata cp "$BATS_TEST_TMPDIR/in/dir/f" vbox:/data/
+	[ "$status" -eq 0 ]
+	[ "$(cat "$STRATA_ROOT/volumes/cpvol/_data/f")" = "in-file" ]
+	run strata diff vbox
+	[ -z "$output" ]
 	run strata commit box boxed:1
 	[ "$status" -eq 0 ]
 	run strata run --network none --rm boxed:1 stat -c '%u:%g %n' /root/dir/f /kept
