@@ -189,7 +189,7 @@ int st_container_diff(struct st_store *s, const struct st_container *c, st_conta
 	struct changes ch = { .lowers = lowers, .nl = nl };
 	st_autofree char *upper = ctr_path(c, "upper");
 	int rc = walk(&ch, upper, "", err);
-	if (rc == 0)
+	if (rc == 0 && ch.n) /* qsort() takes no NULL, which an empty layer's list is */
 		qsort(ch.v, ch.n, sizeof(*ch.v), by_path);
 	for (size_t i = 0; rc == 0 && i < ch.n; i++)
 		rc = fn(ctx, ch.v[i].kind, ch.v[i].path, err);
