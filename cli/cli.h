@@ -90,6 +90,12 @@ int st_cli_apply_change(struct st_image_config *cfg, bool *cmd_set, const char *
 	X(container_prune, "container prune", "Remove all stopped containers")                     \
 	X(exec, "exec", "Execute a command in a running container")                                \
 	X(commit, "commit", "Create a new image from a container's changes")                       \
+	X(cp, "cp", "Copy files/folders between a container and the local filesystem")                       \
+	X(volume_create, "volume create", "Create a volume")                                       \
+	X(volume_ls, "volume ls", "List volumes")                                                  \
+	X(volume_inspect, "volume inspect", "Display detailed information on volumes")             \
+	X(volume_rm, "volume rm", "Remove one or more volumes")                                    \
+	X(volume_prune, "volume prune", "Remove unused local volumes")                             \
 	X(images, "images", "List images")                                                         \
 	X(import, "import", "Import a root filesystem tarball or directory as an image")           \
 	X(history, "history", "Show the history of an image")                                      \
@@ -145,9 +151,12 @@ int st_cli_apply_change(struct st_image_config *cfg, bool *cmd_set, const char *
 	X("container remove", "rm")                                                                \
 	X("container exec", "exec")                                                                \
 	X("container commit", "commit")                                                            \
+	X("container cp", "cp")                                                            \
 	X("container inspect", "inspect")                                                          \
 	X("container diff", "diff")                                                                \
 	X("container export", "export")                                                            \
+	X("volume list", "volume ls")                                                              \
+	X("volume remove", "volume rm")                                                            \
 	X("image ls", "images")                                                                    \
 	X("image list", "images")                                                                  \
 	X("image rm", "rmi")                                                                       \

@@ -20,6 +20,8 @@ static const char create_opts_text[] =
     "      --env-file list        Read in a file of environment variables\n"
     "  -h, --hostname string      Container host name\n"
     "  -i, --interactive          Keep STDIN open\n"
+    "      --mount mount          Attach a filesystem mount to the container\n"
+    "                             (type=bind|volume|tmpfs,source=,target=[,readonly])\n"
     "      --name string          Assign a name to the container\n"
     "      --network string       Connect a container to a network: default, none or host\n"
     "      --read-only            Mount the container's root filesystem as read only\n"
@@ -28,7 +30,8 @@ static const char create_opts_text[] =
     "  -p, --publish list         Publish a container's port to the host\n"
     "                             ([IP:]HOSTPORT:CONTAINERPORT[/tcp|/udp])\n"
     "  -u, --user string          Username or UID (format: <name|uid>[:<group|gid>])\n"
-    "  -v, --volume list          Bind mount a volume (host-path:container-path[:ro])\n"
+    "  -v, --volume list          Bind mount a volume (host-path|name:container-path[:ro],\n"
+    "                             or container-path for an anonymous volume)\n"
     "  -w, --workdir string       Working directory inside the container\n";
 
 static void push(char ***v, size_t *n, const char *s)
@@ -101,6 +104,7 @@ int run_flags_parse(struct st_cli *cli, const char *verb, bool with_run, int arg
 		OPT_READ_ONLY,
 		OPT_NETWORK,
 		OPT_ADD_HOST,
+		OPT_MOUNT,
 		OPT_HELP,
 	};
 	static const struct option longopts[] = {
@@ -111,6 +115,7 @@ int run_flags_parse(struct st_cli *cli, const char *verb, bool with_run, int arg
 		{ "env-file", required_argument, NULL, OPT_ENV_FILE },
 		{ "hostname", required_argument, NULL, 'h' },
 		{ "interactive", no_argument, NULL, 'i' },
+		{ "mount", required_argument, NULL, OPT_MOUNT },
 		{ "name", required_argument, NULL, OPT_NAME },
 		{ "network", required_argument, NULL, OPT_NETWORK },
 		{ "net", required_argument, NULL, OPT_NETWORK },
@@ -184,6 +189,9 @@ int run_flags_parse(struct st_cli *cli, const char *verb, bool with_run, int arg
 		case OPT_ADD_HOST:
 			push(&f->hosts, &f->create.n_add_hosts, optarg);
 			break;
+		case OPT_MOUNT:
+			push(&f->mounts, &f->create.n_mounts, optarg);
+			break;
 		case OPT_HELP:
 			fprintf(cli->out,
 				"Usage: strata %s [OPTIONS] IMAGE [COMMAND] "
@@ -209,6 +217,7 @@ int run_flags_parse(struct st_cli *cli, const char *verb, bool with_run, int arg
 	f->create.n_cmd = (size_t)(argc - optind - 1);
 	f->create.env = f->env;
 	f->create.volumes = f->volumes;
+	f->create.mounts = f->mounts;
 	f->create.tmpfs = f->tmpfs;
 	f->create.add_hosts = f->hosts;
 	f->create.publish = f->publish;
@@ -219,6 +228,7 @@ void run_flags_release(struct run_flags *f)
 {
 	st_strv_free(f->env, f->create.n_env);
 	st_strv_free(f->volumes, f->create.n_volumes);
+	st_strv_free(f->mounts, f->create.n_mounts);
 	st_strv_free(f->tmpfs, f->create.n_tmpfs);
 	st_strv_free(f->hosts, f->create.n_add_hosts);
 	st_strv_free(f->publish, f->create.n_publish);

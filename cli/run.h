@@ -11,7 +11,7 @@ struct run_flags {
 	struct st_container_create create;
 	bool detach;
 	/* what the vectors of 'create' point into: owned */
-	char **env, **volumes, **tmpfs, **hosts, **publish;
+	char **env, **volumes, **mounts, **tmpfs, **hosts, **publish;
 };
 
 /*

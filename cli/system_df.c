@@ -6,11 +6,13 @@
 #include "builder/builder.h"
 #include "cli.h"
 #include "container/container.h"
+#include "container/volume.h"
 #include "fmt.h"
 #include "format.h"
 #include "local/local.h"
 #include "store/store.h"
 #include "util/cleanup.h"
+#include "util/fs.h"
 #include "util/banned.h"
 
 static json_t *row(const char *type, size_t total, size_t active, uint64_t size, uint64_t reclaim)
@@ -82,6 +84,38 @@ static int image_rows(struct st_store *s, struct st_table *t, struct st_error **
 	return rc;
 }
 
+/* docker system df -v's volumes: name, the containers using it, the size of its files. */
+static int print_volumes(struct st_store *s, FILE *out, struct st_error **err)
+{
+	struct st_volume **v = NULL;
+	size_t n = 0;
+	if (st_volume_list(s, &v, &n, err) < 0)
+		return -1;
+	struct st_table t;
+	st_table_init(&t, 3);
+	const char *head[] = { "VOLUME NAME", "LINKS", "SIZE" };
+	st_table_add(&t, head);
+	int rc = 0;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		uint64_t bytes = 0;
+		char **ids = NULL;
+		size_t users = 0;
+		rc = st_volume_size(v[i], &bytes, err);
+		if (rc == 0)
+			rc = st_volume_users(s, st_volume_name(v[i]), &ids, &users, err);
+		st_strv_free(ids, users);
+		st_autofree char *links = st_xasprintf("%zu", users);
+		st_autofree char *size = st_fmt_size(bytes);
+		const char *row[] = { st_volume_name(v[i]), links, size };
+		st_table_add(&t, row);
+	}
+	if (rc == 0)
+		st_table_print(&t, out);
+	st_table_release(&t);
+	st_volume_list_free(v, n);
+	return rc;
+}
+
 /* docker system df -v: each kind of object, one table each. */
 static int print_verbose(struct st_store *s, const struct st_builder_cache_usage *u, FILE *out,
 			 struct st_error **err)
@@ -95,11 +129,12 @@ static int print_verbose(struct st_store *s, const struct st_builder_cache_usage
 	if (rc == 0) {
 		fputs("Images space usage:\n\n", out);
 		st_table_print(&t, out);
-		/* strata runs no containers and keeps no volumes: their tables stay empty */
+		/* NEEDSWORK: the containers are not listed here yet */
 		fputs("\nContainers space usage:\n\nCONTAINER ID   IMAGE     COMMAND   "
 		      "LOCAL VOLUMES   SIZE      CREATED   STATUS    NAMES\n",
 		      out);
-		fputs("\nLocal Volumes space usage:\n\nVOLUME NAME   LINKS     SIZE\n", out);
+		fputs("\nLocal Volumes space usage:\n\n", out);
+		rc = print_volumes(s, out, err);
 		st_autofree char *total = st_fmt_size(u->size);
 		fprintf(out, "\nBuild cache usage: %s\n\n", total);
 	}
@@ -218,10 +253,35 @@ int cmd_system_df(struct st_cli *cli, int argc, char **argv, struct st_error **e
 		st_builder_cache_usage_release(&u);
 		return -1;
 	}
+	/* Volumes: active when a container uses one, reclaimable otherwise, as Docker counts. */
+	struct st_volume **vols = NULL;
+	size_t nv = 0, vol_active = 0;
+	uint64_t vol_size = 0, vol_reclaim = 0;
+	if (st_volume_list(s, &vols, &nv, err) < 0) {
+		st_builder_cache_usage_release(&u);
+		return -1;
+	}
+	for (size_t i = 0; i < nv && rc == 0; i++) {
+		uint64_t sz = 0;
+		char **ids = NULL;
+		size_t users = 0;
+		rc = st_volume_size(vols[i], &sz, err);
+		if (rc == 0)
+			rc = st_volume_users(s, st_volume_name(vols[i]), &ids, &users, err);
+		st_strv_free(ids, users);
+		vol_size += sz;
+		vol_active += users > 0;
+		vol_reclaim += users ? 0 : sz;
+	}
+	st_volume_list_free(vols, nv);
+	if (rc < 0) {
+		st_builder_cache_usage_release(&u);
+		return -1;
+	}
 	json_t *rows[] = {
 		row("Images", df.images, used_images, df.images_size, df.images_size),
 		row("Containers", nc, running, ctr_size, ctr_reclaim),
-		row("Local Volumes", 0, 0, 0, 0),
+		row("Local Volumes", nv, vol_active, vol_size, vol_reclaim),
 		row("Build Cache", u.records, cache_active, u.size, u.reclaimable),
 	};
 	st_builder_cache_usage_release(&u);

@@ -6,9 +6,11 @@
 #include "builder/builder.h"
 #include "cli.h"
 #include "container/container.h"
+#include "container/volume.h"
 #include "fmt.h"
 #include "store/store.h"
 #include "util/cleanup.h"
+#include "util/fs.h"
 #include "util/banned.h"
 
 static const char usage_text[] =
@@ -16,7 +18,8 @@ static const char usage_text[] =
     "Remove unused images and build cache\n\n"
     "Options:\n"
     "  -a, --all     Remove all unused images and all build cache, not just dangling ones\n"
-    "  -f, --force   Do not prompt for confirmation\n";
+    "  -f, --force   Do not prompt for confirmation\n"
+    "      --volumes Prune anonymous volumes\n";
 
 /* Docker's first step: every container that is not running goes. */
 static int prune_containers(struct st_cli *cli, struct st_store *s, struct st_error **err)
@@ -51,10 +54,11 @@ int cmd_system_prune(struct st_cli *cli, int argc, char **argv, struct st_error 
 	static const struct option longopts[] = {
 		{ "all", no_argument, NULL, 'a' },
 		{ "force", no_argument, NULL, 'f' },
+		{ "volumes", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	bool all = false, force = false;
+	bool all = false, force = false, volumes = false;
 	int c;
 	while ((c = getopt_long(argc, argv, "afh", longopts, NULL)) != -1) {
 		switch (c) {
@@ -63,6 +67,9 @@ int cmd_system_prune(struct st_cli *cli, int argc, char **argv, struct st_error 
 			break;
 		case 'f':
 			force = true;
+			break;
+		case 'V':
+			volumes = true;
 			break;
 		case 'h':
 			fputs(usage_text, cli->out);
@@ -73,21 +80,35 @@ int cmd_system_prune(struct st_cli *cli, int argc, char **argv, struct st_error 
 	}
 	if (optind != argc)
 		return st_cli_usage(err, "\"system prune\" accepts no arguments");
-	if (!force && !st_cli_confirm(cli, all ? "WARNING! This will remove:\n"
-						 "  - all stopped containers\n"
-						 "  - all images without at least one container "
-						 "associated to them\n"
-						 "  - all build cache\n"
-					       : "WARNING! This will remove:\n"
-						 "  - all stopped containers\n"
-						 "  - all dangling images\n"
-						 "  - unused build cache\n"))
+	/* Docker's list, anonymous volumes after the containers with --volumes. */
+	st_autofree char *warning = st_xasprintf(
+	    "WARNING! This will remove:\n  - all stopped containers\n%s%s",
+	    volumes ? "  - all anonymous volumes not used by at least one container\n" : "",
+	    all ? "  - all images without at least one container associated to them\n"
+		  "  - all build cache\n"
+		: "  - all dangling images\n  - unused build cache\n");
+	if (!force && !st_cli_confirm(cli, warning))
 		return st_err(err, ST_E_INVALID, "system prune has been cancelled");
 	struct st_store *s = NULL;
 	if (st_cli_store(cli, &s, err) < 0)
 		return -1;
 	if (prune_containers(cli, s, err) < 0)
 		return -1;
+	/* Docker's order: containers, then the volumes they leave unused, then images. */
+	uint64_t vol_bytes = 0;
+	if (volumes) {
+		char **names = NULL;
+		size_t nv = 0;
+		if (st_volume_prune(s, 0, &names, &nv, &vol_bytes, err) < 0)
+			return -1;
+		if (nv)
+			fprintf(cli->out, "Deleted Volumes:\n");
+		for (size_t i = 0; i < nv; i++)
+			fprintf(cli->out, "%s\n", names[i]);
+		if (nv)
+			fprintf(cli->out, "\n");
+		st_strv_free(names, nv);
+	}
 	char **ids = NULL;
 	size_t n = 0;
 	if (st_container_image_prune(s, all ? ST_STORE_PRUNE_ALL : 0, &ids, &n, err) < 0)
@@ -108,7 +129,8 @@ int cmd_system_prune(struct st_cli *cli, int argc, char **argv, struct st_error 
 	if (st_builder_cache_prune(s, all ? ST_BUILDER_PRUNE_ALL : 0, 0, &removed, &freed, err) < 0)
 		return -1;
 	fprintf(cli->out, "Deleted build cache objects: %zu\n", removed);
-	st_autofree char *total = st_fmt_size(rep.blob_bytes + rep.unpacked_bytes + freed);
+	st_autofree char *total =
+	    st_fmt_size(rep.blob_bytes + rep.unpacked_bytes + freed + vol_bytes);
 	fprintf(cli->out, "\nTotal reclaimed space: %s\n", total);
 	return 0;
 }

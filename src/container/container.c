@@ -9,6 +9,7 @@
  */
 #include "container/internal.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -23,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "container/volume.h"
 #include "local/local.h"
 #include "runtime/runtime.h"
 #include "snapshot/snapshot.h"
@@ -590,7 +592,17 @@ static json_t *merge_env(const struct st_image_strv *img, char *const *over, siz
 	return a;
 }
 
-/* -v HOST:CTR[:ro|:rw] as Docker's "Mounts" entry. */
+static const char *mount_str(const json_t *m, const char *key)
+{
+	const char *v = json_string_value(json_object_get(m, key));
+	return v ? v : "";
+}
+
+/*
+ * -v as Docker's "Mounts" entry: HOST:CTR[:ro|:rw] a bind, NAME:CTR[:ro|:rw] a named volume,
+ * CTR alone an anonymous one. A volume's Name (empty for an anonymous one) and Source are
+ * settled by attach_volumes().
+ */
 static json_t *parse_volume(const char *v, struct st_error **err)
 {
 	st_autofree char *copy = st_xstrdup(v);
@@ -600,17 +612,16 @@ static json_t *parse_volume(const char *v, struct st_error **err)
 		mode = strchr(ctr, ':');
 		if (mode)
 			*mode++ = '\0';
+	} else if (*copy == '/') {
+		return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:s}", "Type", "volume",
+				 "Name", "", "Source", "", "Destination", copy, "Driver", "local",
+				 "Mode", "", "RW", true, "Propagation", "");
 	}
 	if (!ctr || !*ctr || !*host) {
 		st_err(err, ST_E_INVALID,
-		       "invalid volume specification: '%s': expected HOST:CTR[:ro]", v);
-		return NULL;
-	}
-	if (*host != '/') {
-		st_err(err, ST_E_INVALID,
-		       "invalid volume specification: '%s': '%s' is not an absolute host path "
-		       "(named volumes are not supported)",
-		       v, host);
+		       "invalid volume specification: '%s': expected HOST:CTR[:ro], NAME:CTR[:ro] "
+		       "or CTR",
+		       v);
 		return NULL;
 	}
 	if (*ctr != '/') {
@@ -624,9 +635,158 @@ static json_t *parse_volume(const char *v, struct st_error **err)
 		return NULL;
 	}
 	bool ro = mode && !strcmp(mode, "ro");
+	if (*host != '/')
+		return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:s}", "Type", "volume",
+				 "Name", host, "Source", "", "Destination", ctr, "Driver", "local",
+				 "Mode", mode ? mode : "z", "RW", !ro, "Propagation", "");
 	return json_pack("{s:s, s:s, s:s, s:s, s:b, s:s}", "Type", "bind", "Source", host,
 			 "Destination", ctr, "Mode", mode ? mode : "", "RW", !ro, "Propagation",
 			 "rprivate");
+}
+
+/* tmpfs-size as Docker's units.RAMInBytes takes it: a number with an optional k, m or g
+ * (and b), which tmpfs's size= takes too once the "b" is dropped. */
+static bool tmpfs_size(const char *v, char **out)
+{
+	size_t digits = strspn(v, "0123456789");
+	const char *unit = v + digits;
+	if (!digits || strlen(unit) > 2)
+		return false;
+	if (*unit && !strchr("kKmMgG", *unit))
+		return false;
+	if (*unit && unit[1] && unit[1] != 'b' && unit[1] != 'B')
+		return false;
+	*out = st_xstrndup(v, digits + (*unit ? 1 : 0));
+	return true;
+}
+
+/* Docker's CLI takes --mount's keys and type in any case. */
+static void lower(char *s)
+{
+	for (; *s; s++)
+		*s = (char)tolower((unsigned char)*s);
+}
+
+/* Go's strconv.ParseBool, which Docker's readonly=VALUE takes. */
+static bool parse_bool(const char *v, bool *out)
+{
+	static const char *const yes[] = { "1", "t", "T", "true", "TRUE", "True" };
+	static const char *const no[] = { "0", "f", "F", "false", "FALSE", "False" };
+	for (size_t i = 0; i < sizeof(yes) / sizeof(*yes); i++) {
+		if (!strcmp(v, yes[i]) || !strcmp(v, no[i])) {
+			*out = !strcmp(v, yes[i]);
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * --mount as Docker's CLI parses it (opts/mount.go) and its daemon checks it: a "Mounts" entry
+ * like parse_volume()'s; a tmpfs one is also put in 'tmpfs' (Docker's HostConfig.Tmpfs), which
+ * is what mounts it.
+ */
+static json_t *parse_mount(const char *spec, json_t *tmpfs, struct st_error **err)
+{
+	st_autofree char *copy = st_xstrdup(spec);
+	st_autofree char *size = NULL;
+	const char *type = "volume", *src = "", *dst = "";
+	bool ro = false, tmpfs_opt = false;
+	int rc = 0;
+	for (char *f = copy, *next; f && rc == 0; f = next) {
+		next = strchr(f, ',');
+		if (next)
+			*next++ = '\0';
+		char *val = strchr(f, '=');
+		if (val)
+			*val++ = '\0';
+		lower(f);
+		if (!val) {
+			if (!strcmp(f, "readonly") || !strcmp(f, "ro"))
+				ro = true;
+			else
+				rc = st_err(err, ST_E_INVALID,
+					    "invalid field '%s' must be a key=value pair", f);
+		} else if (!strcmp(f, "type")) {
+			lower(val);
+			type = val;
+		} else if (!strcmp(f, "source") || !strcmp(f, "src")) {
+			src = val;
+		} else if (!strcmp(f, "target") || !strcmp(f, "dst") || !strcmp(f, "destination")) {
+			dst = val;
+		} else if (!strcmp(f, "readonly") || !strcmp(f, "ro")) {
+			if (!parse_bool(val, &ro))
+				rc = st_err(err, ST_E_INVALID, "invalid value for %s: %s", f, val);
+		} else if (!strcmp(f, "tmpfs-size")) {
+			tmpfs_opt = true;
+			free(size);
+			size = NULL;
+			if (!tmpfs_size(val, &size))
+				rc = st_err(err, ST_E_INVALID, "invalid value for %s: %s", f, val);
+		} else {
+			rc = st_err(err, ST_E_INVALID, "unexpected key '%s' in '%s=%s'", f, f, val);
+		}
+	}
+	if (rc == 0 && !*dst)
+		rc = st_err(err, ST_E_INVALID, "target is required");
+	if (rc == 0 && tmpfs_opt && strcmp(type, "tmpfs"))
+		rc = st_err(err, ST_E_INVALID, "cannot mix 'tmpfs-*' options with mount type '%s'",
+			    type);
+	if (rc < 0) {
+		st_err_wrap(err, "invalid argument \"%s\" for \"--mount\" flag", spec);
+		return NULL;
+	}
+	/* From here on, what Docker's daemon refuses. */
+	if (strcmp(type, "bind") && strcmp(type, "volume") && strcmp(type, "tmpfs")) {
+		st_err(err, ST_E_INVALID,
+		       "invalid mount config for type \"%s\": mount type unknown", type);
+		return NULL;
+	}
+	if (*dst != '/') {
+		st_err(err, ST_E_INVALID,
+		       "invalid mount config for type \"%s\": invalid mount path: '%s' mount path "
+		       "must be absolute",
+		       type, dst);
+		return NULL;
+	}
+	if (!strcmp(type, "bind")) {
+		if (!*src)
+			st_err(err, ST_E_INVALID,
+			       "invalid mount config for type \"bind\": field Source must not be "
+			       "empty");
+		else if (*src != '/')
+			st_err(err, ST_E_INVALID,
+			       "invalid mount config for type \"bind\": invalid mount path: '%s' "
+			       "mount path must be absolute",
+			       src);
+		else if (!st_path_exists(src))
+			st_err(err, ST_E_INVALID,
+			       "invalid mount config for type \"bind\": bind source path does not "
+			       "exist: %s",
+			       src);
+		else
+			return json_pack("{s:s, s:s, s:s, s:s, s:b, s:s}", "Type", "bind", "Source",
+					 src, "Destination", dst, "Mode", "", "RW", !ro,
+					 "Propagation", "rprivate");
+		return NULL;
+	}
+	if (!strcmp(type, "tmpfs")) {
+		if (*src) {
+			st_err(err, ST_E_INVALID,
+			       "invalid mount config for type \"tmpfs\": field Source must not be "
+			       "specified");
+			return NULL;
+		}
+		st_autofree char *opts =
+		    st_xasprintf("%s%s%s", size ? "size=" : "", size ? size : "",
+				 ro ? (size ? ",ro" : "ro") : "");
+		json_object_set_new(tmpfs, dst, json_string(opts));
+		return json_pack("{s:s, s:s, s:s, s:s, s:b, s:s}", "Type", "tmpfs", "Source", "",
+				 "Destination", dst, "Mode", "", "RW", !ro, "Propagation", "");
+	}
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:s}", "Type", "volume", "Name", src,
+			 "Source", "", "Destination", dst, "Driver", "local", "Mode", "z", "RW",
+			 !ro, "Propagation", "");
 }
 
 /* -p [IP:]HOSTPORT:CTRPORT[/PROTO] into Docker's PortBindings map ("80/tcp": [{HostIp,
@@ -710,6 +870,8 @@ static int make_init(const char *init, const json_t *mounts, json_t *tmpfs, stru
 	{
 		const char *src = json_string_value(json_object_get(m, "Source"));
 		const char *dst = json_string_value(json_object_get(m, "Destination"));
+		if (!strcmp(mount_str(m, "Type"), "tmpfs"))
+			continue; /* made below, with the other tmpfs mounts */
 		struct stat sb;
 		st_autofree char *p = st_path_join(init, dst);
 		if (stat(src, &sb) == 0 && !S_ISDIR(sb.st_mode)) {
@@ -814,6 +976,18 @@ static int build_record(const struct st_container_create *o, const struct st_ima
 		}
 		json_object_set_new(tmpfs, dst, json_string(colon ? colon + 1 : ""));
 	}
+	for (size_t i = 0; i < o->n_mounts; i++) {
+		json_t *m = parse_mount(o->mounts[i], tmpfs, err);
+		if (!m) {
+			json_decref(mounts);
+			json_decref(binds);
+			json_decref(tmpfs);
+			json_decref(ep);
+			json_decref(cmd);
+			return -1;
+		}
+		json_array_append_new(mounts, m);
+	}
 	json_t *hosts = json_array();
 	for (size_t i = 0; i < o->n_add_hosts; i++) {
 		if (check_add_host(o->add_hosts[i], err) < 0) {
@@ -874,6 +1048,60 @@ static int build_record(const struct st_container_create *o, const struct st_ima
 	return 0;
 }
 
+/*
+ * The volumes of the record's Mounts: an anonymous one for each of the image's VOLUMEs that no
+ * -v, --mount or --tmpfs covers (Docker's Config.Volumes), then each created if missing, with
+ * its Name and Source settled. A destination mounted twice is refused, as Docker refuses it.
+ */
+static int attach_volumes(struct st_store *s, const struct st_image_config *cfg, json_t *rec,
+			  struct st_error **err)
+{
+	json_t *mounts = json_object_get(rec, "Mounts");
+	const json_t *tmpfs = json_object_get(json_object_get(rec, "HostConfig"), "Tmpfs");
+	const struct st_image_strv *iv = &cfg->config.volumes;
+	json_t *declared = json_object();
+	for (size_t i = 0; i < iv->n; i++) {
+		json_object_set_new(declared, iv->v[i], json_object());
+		bool covered = json_object_get(tmpfs, iv->v[i]) != NULL;
+		size_t j;
+		json_t *m;
+		json_array_foreach(mounts, j, m) covered |=
+		    !strcmp(mount_str(m, "Destination"), iv->v[i]);
+		if (!covered)
+			json_array_append_new(mounts,
+					      json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:s}",
+							"Type", "volume", "Name", "", "Source", "",
+							"Destination", iv->v[i], "Driver", "local",
+							"Mode", "", "RW", true, "Propagation", ""));
+	}
+	json_object_set_new(json_object_get(rec, "Config"), "Volumes",
+			    iv->n ? declared : json_null());
+	if (!iv->n)
+		json_decref(declared);
+	for (size_t i = 0; i < json_array_size(mounts); i++)
+		for (size_t j = i + 1; j < json_array_size(mounts); j++) {
+			const char *d = mount_str(json_array_get(mounts, i), "Destination");
+			if (!strcmp(d, mount_str(json_array_get(mounts, j), "Destination")))
+				return st_err(err, ST_E_INVALID, "Duplicate mount point: %s", d);
+		}
+	size_t i;
+	json_t *m;
+	json_array_foreach(mounts, i, m)
+	{
+		if (strcmp(mount_str(m, "Type"), "volume"))
+			continue;
+		const char *name = mount_str(m, "Name");
+		struct st_volume_create vo = { .name = *name ? name : NULL };
+		st_auto(st_volume) struct st_volume *v = NULL;
+		bool created;
+		if (st_volume_create(s, &vo, &v, &created, err) < 0)
+			return -1;
+		json_object_set_new(m, "Name", json_string(st_volume_name(v)));
+		json_object_set_new(m, "Source", json_string(st_volume_mountpoint(v)));
+	}
+	return 0;
+}
+
 int st_container_create(struct st_store *s, const struct st_container_create *o,
 			struct st_container **out, struct st_error **err)
 {
@@ -895,7 +1123,12 @@ int st_container_create(struct st_store *s, const struct st_container_create *o,
 	st_autofree char *now = ctr_now();
 	json_object_set_new(rec, "Id", json_string(id));
 	json_object_set_new(rec, "Created", json_string(now));
-	if (build_record(o, cfg, rec, err) < 0) {
+	/* Held until the record is written: no volume it names is removed meanwhile. */
+	st_autoclose int vlock = st_volume_lock_shared(s, err);
+	if (vlock < 0 || build_record(o, cfg, rec, err) < 0 ||
+	    attach_volumes(s, cfg, rec, err) < 0) {
+		close(st_steal_fd(&vlock));
+		ctr_remove_anonymous(s, rec);
 		json_decref(rec);
 		return -1;
 	}
@@ -903,6 +1136,8 @@ int st_container_create(struct st_store *s, const struct st_container_create *o,
 	char **lowers = NULL;
 	size_t nl = 0;
 	if (st_local_lowers(s, img->layers, img->n_layers, NULL, &lowers, &nl, err) < 0) {
+		close(st_steal_fd(&vlock));
+		ctr_remove_anonymous(s, rec);
 		json_decref(rec);
 		return -1;
 	}
@@ -968,6 +1203,8 @@ int st_container_create(struct st_store *s, const struct st_container_create *o,
 			if (st_snapshot_step_remove(&step, &rerr) < 0)
 				st_error_free(rerr);
 		}
+		close(st_steal_fd(&vlock));
+		ctr_remove_anonymous(s, rec);
 		json_decref(rec);
 		return -1;
 	}
@@ -998,7 +1235,11 @@ int st_container_remove(struct st_store *s, const struct st_container *c, unsign
 	int code;
 	if (running && st_container_wait(s, c, &code, err) < 0)
 		return -1;
-	return ctr_remove_dir(s, c, err);
+	if (ctr_remove_dir(s, c, err) < 0)
+		return -1;
+	if (flags & ST_CONTAINER_RM_VOLUMES)
+		ctr_remove_anonymous(s, c->rec);
+	return 0;
 }
 
 int ctr_remove_dir(struct st_store *s, const struct st_container *c, struct st_error **err)

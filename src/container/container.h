@@ -48,8 +48,10 @@ struct st_container_create {
 	const char *user;     /* -u; NULL: the image's USER */
 	const char *hostname; /* NULL: the id's first 12 characters */
 	const char *network;  /* "default" (NULL), "none" or "host" */
-	char *const *volumes; /* -v HOST:CTR[:ro|:rw] */
+	char *const *volumes; /* -v HOST:CTR[:ro|:rw], -v NAME:CTR[:ro|:rw] or -v CTR */
 	size_t n_volumes;
+	char *const *mounts; /* --mount type=bind|volume|tmpfs,source=,target=[,readonly] */
+	size_t n_mounts;
 	char *const *tmpfs; /* --tmpfs CTR[:OPTIONS] */
 	size_t n_tmpfs;
 	char *const *add_hosts; /* --add-host NAME:IP (IP may be host-gateway) */
@@ -64,8 +66,10 @@ struct st_container_create {
 /*
  * Create a container from 'o' (nothing runs). *out is new: st_container_free().
  * ST_E_NOTFOUND "No such image: X"; ST_E_EXISTS with Docker's message for a name in use;
- * ST_E_INVALID naming the flag for a bad -v, --tmpfs, --add-host or --network, and "No
- * command specified" when neither the image nor 'o' gives one.
+ * ST_E_INVALID naming the flag for a bad -v, --mount, --tmpfs, --add-host or --network, and
+ * "No command specified" when neither the image nor 'o' gives one. The volumes it names are
+ * created if missing, and an anonymous one for each of the image's VOLUMEs that no -v or
+ * --mount covers; a new volume is filled from the image at its first start (Docker's copy).
  */
 int st_container_create(struct st_store *s, const struct st_container_create *o,
 			struct st_container **out, struct st_error **err);
@@ -172,11 +176,13 @@ int st_container_wait(struct st_store *s, const struct st_container *c, int *exi
 		      struct st_error **err);
 
 enum st_container_rm_flags {
-	ST_CONTAINER_RM_FORCE = 1 << 0, /* kill a running container first */
+	ST_CONTAINER_RM_FORCE = 1 << 0,	  /* kill a running container first */
+	ST_CONTAINER_RM_VOLUMES = 1 << 1, /* and its anonymous volumes (rm -v) */
 };
 /*
  * Remove the container: its record, name, writable layer and log. A running one takes
- * ST_CONTAINER_RM_FORCE (ST_E_BUSY with Docker's message without it).
+ * ST_CONTAINER_RM_FORCE (ST_E_BUSY with Docker's message without it). A container run with
+ * --rm removes its anonymous volumes with itself, as with ST_CONTAINER_RM_VOLUMES.
  */
 int st_container_remove(struct st_store *s, const struct st_container *c, unsigned flags,
 			struct st_error **err);
@@ -227,6 +233,26 @@ int st_container_diff(struct st_store *s, const struct st_container *c, st_conta
  */
 int st_container_export(struct st_store *s, const struct st_container *c, int fd,
 			struct st_error **err);
+
+enum st_container_cp_flags {
+	ST_CONTAINER_CP_ARCHIVE = 1 << 0, /* -a: keep the source's uid/gid, else the copier's */
+};
+/*
+ * `docker cp CONTAINER:SRC DEST`: 'src' in the container (a running or a stopped one) copied
+ * to the host path 'dest' by Docker's rules (into an existing directory, SRC/. for a
+ * directory's contents, a trailing '/' for a directory), or with 'dest' NULL as an uncompressed
+ * tar to 'fd'. Symlinks in the container resolve inside it. A stopped container is mounted:
+ * call st_snapshot_private_ns() first. ST_E_NOTFOUND when 'src' is not there.
+ */
+int st_container_cp_from(struct st_store *s, const struct st_container *c, const char *src,
+			 const char *dest, int fd, unsigned flags, struct st_error **err);
+/*
+ * `docker cp SRC CONTAINER:DEST`: the host path 'src' copied to 'dest' in the container by the
+ * same rules, or with 'src' NULL a tar read from 'fd' unpacked into the directory 'dest'.
+ * Writes go to the container's writable layer, as `diff` shows them.
+ */
+int st_container_cp_to(struct st_store *s, const struct st_container *c, const char *src, int fd,
+		       const char *dest, unsigned flags, struct st_error **err);
 
 /* What `commit` makes. Everything is borrowed. */
 struct st_container_commit {

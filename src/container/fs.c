@@ -189,7 +189,7 @@ int st_container_diff(struct st_store *s, const struct st_container *c, st_conta
 	struct changes ch = { .lowers = lowers, .nl = nl };
 	st_autofree char *upper = ctr_path(c, "upper");
 	int rc = walk(&ch, upper, "", err);
-	if (rc == 0)
+	if (rc == 0 && ch.n) /* qsort() takes no NULL, which an empty layer's list is */
 		qsort(ch.v, ch.n, sizeof(*ch.v), by_path);
 	for (size_t i = 0; rc == 0 && i < ch.n; i++)
 		rc = fn(ctx, ch.v[i].kind, ch.v[i].path, err);
@@ -202,7 +202,7 @@ int st_container_diff(struct st_store *s, const struct st_container *c, st_conta
 
 /* ---- size ------------------------------------------------------------------------------ */
 
-static int du(const char *dir, uint64_t *bytes, struct st_error **err)
+int ctr_du(const char *dir, uint64_t *bytes, struct st_error **err)
 {
 	DIR *d = opendir(dir);
 	if (!d)
@@ -217,7 +217,7 @@ static int du(const char *dir, uint64_t *bytes, struct st_error **err)
 		if (lstat(p, &st) < 0)
 			continue; /* gone meanwhile: the container runs */
 		if (S_ISDIR(st.st_mode))
-			rc = du(p, bytes, err);
+			rc = ctr_du(p, bytes, err);
 		else if (S_ISREG(st.st_mode))
 			*bytes += (uint64_t)st.st_size;
 	}
@@ -229,7 +229,7 @@ int st_container_size(const struct st_container *c, uint64_t *bytes, struct st_e
 {
 	*bytes = 0;
 	st_autofree char *upper = ctr_path(c, "upper");
-	return du(upper, bytes, err);
+	return ctr_du(upper, bytes, err);
 }
 
 /* ---- export ----------------------------------------------------------------------------- */

@@ -4,6 +4,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "container/container.h"
 
@@ -42,6 +43,16 @@ int ctr_state_write(const struct st_container *c, const struct ctr_state_change 
 void ctr_runtime_delete(struct st_store *s, const struct st_container *c);
 /* Remove the container's directory and name (it must not run). */
 int ctr_remove_dir(struct st_store *s, const struct st_container *c, struct st_error **err);
+
+/* Add the bytes of the regular files under 'dir' (none if it is missing) to *bytes. */
+int ctr_du(const char *dir, uint64_t *bytes, struct st_error **err);
+
+/* Remove the anonymous volumes of 'rec''s Mounts, what nothing else uses of them (errors are
+ * ignored: a volume another container uses stays, as Docker leaves it). */
+void ctr_remove_anonymous(struct st_store *s, const json_t *rec);
+/* In the supervisor, the container's rootfs mounted at 'merged': fill each empty volume of
+ * its Mounts with what the image has at its destination, as Docker copies it. */
+int ctr_volumes_fill(const struct st_container *c, const char *merged, struct st_error **err);
 
 /* The layers below the writable one, top first (the init layer, then the image's), from the
  * record's GraphDriver.LowerDir. New vector: st_strv_free(). */

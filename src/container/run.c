@@ -282,6 +282,8 @@ static int run_parts_init(const struct st_container *c, const char *bundle, stru
 	json_array_foreach(json_object_get(c->rec, "Mounts"), i, m)
 	{
 		const char *src = json_string_value(json_object_get(m, "Source"));
+		if (!strcmp(json_string_value(json_object_get(m, "Type")), "tmpfs"))
+			continue; /* mounted with HostConfig.Tmpfs below */
 		/* Docker makes a missing host directory of a bind. */
 		if (!st_path_exists(src) && st_mkdir_p(src, 0755, err) < 0)
 			return st_err_wrap(err, "-v %s", src);
@@ -385,6 +387,8 @@ static int supervise(struct st_store *s, const struct st_container *c,
 		rc = st_snapshot_mount((const char *const *)lowers, nl, upper, work, merged, err);
 	bool mounted = rc == 0;
 	st_strv_free(lowers, nl);
+	if (rc == 0)
+		rc = ctr_volumes_fill(c, merged, err);
 
 	const char *net = json_string_value(json_object_get(host_config(c), "NetworkMode"));
 	enum st_runtime_net mode = net_mode(net ? net : "default");
@@ -533,6 +537,7 @@ int st_container_run(struct st_store *s, const struct st_container *c,
 			return -1;
 		}
 		st_error_free(rerr);
+		ctr_remove_anonymous(s, c->rec);
 	}
 	return rc;
 }
@@ -568,6 +573,8 @@ supervisor(struct st_store *s, const struct st_container *c, int report)
 		struct st_error *rerr = NULL;
 		if (ctr_remove_dir(s, c, &rerr) < 0)
 			st_error_free(rerr);
+		else
+			ctr_remove_anonymous(s, c->rec);
 	}
 	if (rc < 0) {
 		char *msg = st_xasprintf("%d %s", code, err && err->msg ? err->msg : "failed");
