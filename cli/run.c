@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -25,6 +26,7 @@ static const char create_opts_text[] =
     "      --read-only            Mount the container's root filesystem as read only\n"
     "      --rm                   Automatically remove the container when it exits\n"
     "      --tmpfs list           Mount a tmpfs directory (path[:options])\n"
+    "  -t, --tty                  Allocate a pseudo-TTY\n"
     "  -p, --publish list         Publish a container's port to the host\n"
     "                             ([IP:]HOSTPORT:CONTAINERPORT[/tcp|/udp])\n"
     "  -u, --user string          Username or UID (format: <name|uid>[:<group|gid>])\n"
@@ -149,8 +151,8 @@ int run_flags_parse(struct st_cli *cli, const char *verb, bool with_run, int arg
 			f->create.interactive = true;
 			break;
 		case 't':
-			return st_err(err, ST_E_INVALID,
-				      "-t: pseudo-terminals are not supported yet: run without -t");
+			f->create.tty = true;
+			break;
 		case 'p':
 			push(&f->publish, &f->create.n_publish, optarg);
 			break;
@@ -232,6 +234,12 @@ int run_fail(const char *verb, struct st_error *err, int code)
 	return code;
 }
 
+struct st_error *not_a_tty(struct st_error **err)
+{
+	st_err(err, ST_E_INVALID, "the input device is not a TTY");
+	return st_steal(err);
+}
+
 int cmd_run(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 {
 	struct run_flags f;
@@ -250,6 +258,8 @@ int cmd_run(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 	}
 	run_flags_release(&f);
 	int code = 0;
+	if (!f.detach && f.create.tty && f.create.interactive && !isatty(0))
+		return run_fail("run", not_a_tty(err), 1);
 	if (f.detach) {
 		if (st_container_start(s, c, &code, err) < 0)
 			return run_fail("run", st_steal(err), code);

@@ -78,6 +78,11 @@ const char *st_container_image_id(const struct st_container *c)
 	return json_string_value(json_object_get(c->rec, "Image"));
 }
 
+bool st_container_tty(const struct st_container *c)
+{
+	return json_is_true(json_object_get(json_object_get(c->rec, "Config"), "Tty"));
+}
+
 const char *st_container_created(const struct st_container *c)
 {
 	return json_string_value(json_object_get(c->rec, "Created"));
@@ -856,7 +861,7 @@ static int build_record(const struct st_container_create *o, const struct st_ima
 	    "{s:s, s:s, s:s, s:b, s:b, s:b, s:b, s:b, s:b, s:o, s:o, s:s, s:s, s:o, s:o}",
 	    "Hostname", hostname, "Domainname", "", "User",
 	    o->user ? o->user : (rc->user ? rc->user : ""), "AttachStdin", o->interactive,
-	    "AttachStdout", true, "AttachStderr", true, "Tty", false, "OpenStdin", o->interactive,
+	    "AttachStdout", true, "AttachStderr", true, "Tty", o->tty, "OpenStdin", o->interactive,
 	    "StdinOnce", o->interactive, "Env", merge_env(&rc->env, o->env, o->n_env), "Cmd", cmd,
 	    "Image", o->image, "WorkingDir",
 	    o->workdir ? o->workdir : (rc->working_dir ? rc->working_dir : ""), "Entrypoint", ep,

@@ -59,6 +59,7 @@ struct st_container_create {
 	bool read_only;	  /* --read-only */
 	bool auto_remove; /* --rm */
 	bool interactive; /* -i: stdin is the container's */
+	bool tty;	  /* -t: a pseudo-terminal (Config.Tty) */
 };
 
 /*
@@ -93,6 +94,8 @@ const char *st_container_image_id(const struct st_container *c);
 const char *st_container_created(const struct st_container *c); /* RFC 3339 */
 /* The published ports as `docker ps` shows them: "127.0.0.1:8080->80/tcp, ...". New. */
 char *st_container_ports(const struct st_container *c);
+/* Whether it was created with a pseudo-terminal (-t). */
+bool st_container_tty(const struct st_container *c);
 /* Path and Args joined by spaces, as `docker ps` shows COMMAND. New. */
 char *st_container_command(const struct st_container *c);
 
@@ -257,6 +260,7 @@ struct st_container_exec {
 	const char *user;
 	const char *workdir;
 	bool interactive;
+	bool tty; /* -t: a pseudo-terminal, relayed to strata's stdin (-i) and stdout */
 };
 int st_container_exec(struct st_store *s, const struct st_container *c,
 		      const struct st_container_exec *o, int *exit_code, struct st_error **err);

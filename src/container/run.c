@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -414,6 +415,18 @@ static int supervise(struct st_store *s, const struct st_container *c,
 	if (rc == 0)
 		rc = run_parts_init(c, bundle, &parts, err);
 	const char *wd = cfg_str(c, "WorkingDir");
+	struct output out = {
+		.log_fd = -1,
+		.out_fd = io ? io->out_fd : -1,
+		.err_fd = io ? io->err_fd : -1,
+		.streams = { { ST_BUF_INIT, "stdout" }, { ST_BUF_INIT, "stderr" } },
+	};
+	/* -t: the terminal's output is the container's stdout, in the log too (Docker's). */
+	bool tty = json_is_true(json_object_get(config_of(c), "Tty"));
+	__attribute__((cleanup(ctr_console_freep))) struct ctr_console *console = NULL;
+	if (rc == 0 && tty)
+		rc = ctr_console_new(io && io->attach_stdin ? 0 : -1, io ? io->out_fd : -1,
+				     on_output, &out, &console, err);
 	struct st_runtime_spec spec = {
 		.rootfs = merged,
 		.readonly_rootfs = json_is_true(json_object_get(host_config(c), "ReadonlyRootfs")),
@@ -430,7 +443,10 @@ static int supervise(struct st_store *s, const struct st_container *c,
 		.mounts = parts.mounts,
 		.n_mounts = parts.n_mounts,
 		.id = st_container_id(c),
+		.terminal = tty,
 	};
+	if (console)
+		ctr_console_size(console, &spec.console_rows, &spec.console_cols);
 	if (rc == 0)
 		rc = st_runtime_spec_write(&spec, bundle, err);
 	st_autoclose int log_fd = -1;
@@ -438,6 +454,7 @@ static int supervise(struct st_store *s, const struct st_container *c,
 		log_fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
 		if (log_fd < 0)
 			rc = st_err_errno(err, "open '%s'", log);
+		out.log_fd = log_fd;
 	}
 	struct ctr_state_change running = { .status = ST_CONTAINER_RUNNING,
 					    .started = true,
@@ -445,20 +462,22 @@ static int supervise(struct st_store *s, const struct st_container *c,
 	if (rc == 0)
 		rc = ctr_state_write(c, &running, err);
 	int code = 0;
+	if (rc == 0 && console)
+		rc = ctr_console_start(console, err);
 	if (rc == 0) {
-		struct output out = {
-			.log_fd = log_fd,
-			.out_fd = io ? io->out_fd : -1,
-			.err_fd = io ? io->err_fd : -1,
-			.streams = { { ST_BUF_INIT, "stdout" }, { ST_BUF_INIT, "stderr" } },
-		};
 		st_autofree char *state_root = ctr_state_root(s);
-		struct st_runtime_opts ro = { .state_root = state_root,
-					      .pid_file = pid_file,
-					      .inherit_stdin = io && io->attach_stdin };
+		struct st_runtime_opts ro = {
+			.state_root = state_root,
+			.pid_file = pid_file,
+			.inherit_stdin = io && io->attach_stdin && !tty,
+			.console_socket = console ? ctr_console_socket(console) : NULL,
+		};
+		/* The relay's thread writes the stdout stream, this one only the runtime's own
+		 * stderr: the two never share a stream's buffer. */
 		rc = st_runtime_run(&ro, bundle, st_container_id(c), on_output, &out, &code, err);
-		output_flush(&out);
 	}
+	ctr_console_free(st_steal(&console));
+	output_flush(&out);
 	run_parts_release(&parts);
 	unlink(pid_file);
 	if (mounted) {
@@ -781,6 +800,49 @@ int st_container_wait(struct st_store *s, const struct st_container *c, int *exi
 
 /* ---- exec ------------------------------------------------------------------------------- */
 
+/* exec -t: the terminal's output to strata's stdout only (an exec's output is not logged). */
+static void on_output_plain(void *ctx, enum st_runtime_stream stream, const char *data, size_t len)
+{
+	const struct output *o = ctx;
+	struct st_error *err = NULL;
+	if (st_write_all(stream == ST_RUNTIME_STDOUT ? o->out_fd : o->err_fd, data, len, &err) < 0)
+		st_error_free(err);
+}
+
+/*
+ * `runc exec --tty` must detach to hand the terminal over: the process it leaves behind is
+ * then an orphan, which becomes strata's child (a subreaper) so that its status can be had.
+ * Its exit code, as runc()'s.
+ */
+static int exec_tty(struct st_store *s, const char *const *args, struct ctr_console *console,
+		    const char *pid_file, int devnull, struct st_error **err)
+{
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+		return st_err_errno(err, "become a subreaper");
+	if (ctr_console_start(console, err) < 0)
+		return -1;
+	int code = runc(s, args, devnull, 1, 2, err);
+	struct st_buf b = ST_BUF_INIT;
+	struct st_error *rerr = NULL;
+	pid_t pid = 0;
+	if (code == 0 && st_read_file(pid_file, &b, &rerr) == 0)
+		pid = atoi(st_buf_str(&b));
+	st_error_free(rerr);
+	st_buf_release(&b);
+	unlink(pid_file);
+	if (code != 0 || pid <= 0)
+		return code == 0
+			   ? st_err(err, ST_E_RUNTIME, "runc exec left no pid in '%s'", pid_file)
+			   : code;
+	int status;
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return st_err_errno(err, "wait for the exec'd process");
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+}
+
 int st_container_exec(struct st_store *s, const struct st_container *c,
 		      const struct st_container_exec *o, int *exit_code, struct st_error **err)
 {
@@ -822,12 +884,33 @@ int st_container_exec(struct st_store *s, const struct st_container *c,
 		args[k++] = "--cwd";
 		args[k++] = o->workdir;
 	}
+	struct output out = { .log_fd = -1, .out_fd = 1, .err_fd = 2 };
+	__attribute__((cleanup(ctr_console_freep))) struct ctr_console *console = NULL;
+	st_autofree char *pid_file = NULL;
+	if (o->tty) {
+		if (ctr_console_new(o->interactive ? 0 : -1, 1, on_output_plain, &out, &console,
+				    err) < 0) {
+			free(args);
+			return -1;
+		}
+		pid_file = st_xasprintf("%s/exec-%d.pid", c->dir, (int)getpid());
+		args[k++] = "--tty";
+		args[k++] = "--console-socket";
+		args[k++] = ctr_console_socket(console);
+		args[k++] = "--detach";
+		args[k++] = "--pid-file";
+		args[k++] = pid_file;
+	}
 	args[k++] = st_container_id(c);
 	for (size_t i = 0; i < n; i++)
 		args[k++] = o->argv[i];
 	args[k] = NULL;
 	st_autoclose int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	int code = runc(s, args, o->interactive ? 0 : devnull, 1, 2, err);
+	int code;
+	if (console)
+		code = exec_tty(s, args, console, pid_file, devnull, err);
+	else
+		code = runc(s, args, o->interactive ? 0 : devnull, 1, 2, err);
 	free(args);
 	if (code < 0)
 		return -1;

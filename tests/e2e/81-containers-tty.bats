@@ -1,0 +1,150 @@
+#!/usr/bin/env bats
+# Containers with a pseudo-terminal (-t), --init, pause/unpause and rename: a real terminal
+# from tmux where one is needed, real containers through runc.
+load helpers
+bats_require_minimum_version 1.5.0
+
+setup() {
+	common_setup
+	strata import "$(busybox_tar)" busybox:latest >/dev/null
+}
+
+teardown() {
+	if [ -n "${TMUX_SOCK:-}" ]; then
+		tmux -S "$TMUX_SOCK" kill-server 2>/dev/null || true
+	fi
+	local ids
+	ids=$(strata ps -q --no-trunc 2>/dev/null || true)
+	if [ -n "$ids" ]; then
+		# shellcheck disable=SC2086
+		strata unpause $ids >/dev/null 2>&1 || true
+		# shellcheck disable=SC2086
+		strata rm -f $ids >/dev/null 2>&1 || true
+	fi
+}
+
+# A tmux server of its own with one 100x30 pane running a plain shell; tx talks to it.
+tmux_start() {
+	TMUX_SOCK=$BATS_TEST_TMPDIR/tmux.sock
+	tmux -S "$TMUX_SOCK" -f /dev/null new-session -d -s t -x 100 -y 30 \
+		"env PS1='$ ' STRATA_ROOT='$STRATA_ROOT' bash --norc --noprofile"
+	tx set -g status off
+}
+
+tx() { tmux -S "$TMUX_SOCK" "$@"; }
+
+# Type a line into the pane.
+type_line() { tx send-keys -t t -l "$1" && tx send-keys -t t Enter; }
+
+# Wait until the pane shows a line matching the extended regex $1; the pane then is in $pane.
+wait_for() {
+	local i
+	for i in $(seq 300); do
+		pane=$(tx capture-pane -p -t t)
+		if grep -Eq -- "$1" <<<"$pane"; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	echo "the pane never showed /$1/:" >&2
+	echo "$pane" >&2
+	return 1
+}
+
+@test "run -it in tmux: a pty of the pane's size that follows a resize; Ctrl-C and the exit code pass through; the terminal is restored" {
+	tmux_start
+	type_line "stty -g >$BATS_TEST_TMPDIR/before"
+	type_line "$STRATA_BIN run --rm -it --network none busybox sh"
+	wait_for '^/ # ?$'
+	type_line 'tty; stty size'
+	wait_for '^/dev/pts/[0-9]+'
+	size=$(tx display -p -t t '#{pane_height} #{pane_width}')
+	wait_for "^$size\$"
+	tx resize-window -t t -x 90 -y 20
+	size=$(tx display -p -t t '#{pane_height} #{pane_width}')
+	[ "$size" = "20 90" ]
+	type_line 'clear; stty size'
+	wait_for '^20 90$'
+	# Ctrl-C reaches the container's foreground process, not strata.
+	type_line 'echo re""ady; sleep 100'
+	wait_for '^ready$'
+	sleep 0.2
+	tx send-keys -t t C-c
+	type_line 'echo interrupted $?'
+	wait_for '^interrupted 130$'
+	type_line 'exit 7'
+	wait_for '^\$ ?$'
+	type_line "echo code=\$?; stty -g >$BATS_TEST_TMPDIR/after"
+	wait_for '^code=7$'
+	wait_for '^\$ ?$'
+	[ "$(cat "$BATS_TEST_TMPDIR/before")" = "$(cat "$BATS_TEST_TMPDIR/after")" ]
+	# Ctrl-C of the container's first process is its exit code, 130, as strata's.
+	type_line "clear; $STRATA_BIN run --rm -it --network none busybox sh -c 'echo up; sleep 100; echo after'; echo code=\$?"
+	wait_for '^up$'
+	sleep 0.2
+	tx send-keys -t t C-c
+	wait_for 'code=130$'
+}
+
+@test "run -t: output has CRLF line ends, as a terminal's; -it with stdin not a terminal is refused" {
+	run strata run --rm -t --network none busybox sh -c 'tty; echo done'
+	[ "$status" -eq 0 ]
+	[[ "$output" =~ ^/dev/pts/[0-9]+$'\r\n'done$'\r'$ ]]
+	run strata run --rm -t --network none busybox sh -c 'exit 4'
+	[ "$status" -eq 4 ]
+	run strata run --rm -it --network none busybox true </dev/null
+	[ "$status" -eq 1 ]
+	[ "$output" = "strata: run: the input device is not a TTY" ]
+	run strata create -it --network none busybox true
+	[ "$status" -eq 0 ]
+	id=$output
+	run strata start -ai "$id" </dev/null
+	[ "$status" -eq 1 ]
+	[ "$output" = "strata: start: the input device is not a TTY" ]
+}
+
+@test "create -t, start -a: the process has a terminal" {
+	run strata create -t --network none busybox tty
+	[ "$status" -eq 0 ]
+	id=$output
+	run strata inspect --format '{{.Config.Tty}}' "$id"
+	[ "$output" = "true" ]
+	run strata start -a "$id"
+	[ "$status" -eq 0 ]
+	[[ "$output" =~ ^/dev/pts/[0-9]+$'\r'$ ]]
+}
+
+@test "run -d -t: the supervisor keeps the terminal's output in the log, as stdout" {
+	run strata run -d -t --network none busybox sh -c 'echo hello; tty'
+	[ "$status" -eq 0 ]
+	id=$output
+	run strata wait "$id"
+	[ "$output" = "0" ]
+	run strata logs "$id"
+	[ "$status" -eq 0 ]
+	[[ "$output" =~ ^hello$'\r\n'/dev/pts/[0-9]+$'\r'$ ]]
+	full=$(strata inspect --format '{{.Id}}' "$id")
+	run jq -c '[.stream, .log]' "$STRATA_ROOT/containers/$full/ctr.log"
+	[ "${lines[0]}" = '["stdout","hello\r\n"]' ]
+	[[ "${lines[1]}" =~ ^'["stdout","/dev/pts/'[0-9]+'\r\n"]'$ ]]
+}
+
+@test "exec -t and -it: a terminal in a running container, its exit code" {
+	run strata run -d --network none busybox sleep 1000
+	[ "$status" -eq 0 ]
+	id=$output
+	run strata exec -t "$id" sh -c 'tty; exit 3'
+	[ "$status" -eq 3 ]
+	[[ "$output" =~ ^/dev/pts/[0-9]+$'\r'$ ]]
+	run strata exec -it "$id" true </dev/null
+	[ "$status" -eq 1 ]
+	[ "$output" = "strata: exec: the input device is not a TTY" ]
+	tmux_start
+	type_line "$STRATA_BIN exec -it $id sh"
+	wait_for '^/ # ?$'
+	type_line 'stty size; exit 5'
+	size=$(tx display -p -t t '#{pane_height} #{pane_width}')
+	wait_for "^$size\$"
+	type_line 'echo code=$?'
+	wait_for '^code=5$'
+}
