@@ -20,6 +20,8 @@ static const char create_opts_text[] =
     "  -e, --env list             Set environment variables\n"
     "      --env-file list        Read in a file of environment variables\n"
     "  -h, --hostname string      Container host name\n"
+    "      --init                 Run an init inside the container that forwards signals and\n"
+    "                             reaps processes\n"
     "  -i, --interactive          Keep STDIN open\n"
     "      --name string          Assign a name to the container\n"
     "      --network string       Connect a container to a network: default, none or host\n"
@@ -103,6 +105,7 @@ int run_flags_parse(struct st_cli *cli, const char *verb, bool with_run, int arg
 		OPT_READ_ONLY,
 		OPT_NETWORK,
 		OPT_ADD_HOST,
+		OPT_INIT,
 		OPT_HELP,
 	};
 	static const struct option longopts[] = {
@@ -112,6 +115,7 @@ int run_flags_parse(struct st_cli *cli, const char *verb, bool with_run, int arg
 		{ "env", required_argument, NULL, 'e' },
 		{ "env-file", required_argument, NULL, OPT_ENV_FILE },
 		{ "hostname", required_argument, NULL, 'h' },
+		{ "init", no_argument, NULL, OPT_INIT },
 		{ "interactive", no_argument, NULL, 'i' },
 		{ "name", required_argument, NULL, OPT_NAME },
 		{ "network", required_argument, NULL, OPT_NETWORK },
@@ -182,6 +186,9 @@ int run_flags_parse(struct st_cli *cli, const char *verb, bool with_run, int arg
 			break;
 		case OPT_NETWORK:
 			f->create.network = optarg;
+			break;
+		case OPT_INIT:
+			f->create.init = true;
 			break;
 		case OPT_ADD_HOST:
 			push(&f->hosts, &f->create.n_add_hosts, optarg);

@@ -874,6 +874,9 @@ static int build_record(const struct st_container_create *o, const struct st_ima
 				      "NetworkMode", net, "AutoRemove", o->auto_remove,
 				      "ReadonlyRootfs", o->read_only, "Tmpfs", tmpfs, "ExtraHosts",
 				      hosts, "PortBindings", ports));
+	/* Docker's Init is null unless --init was given. */
+	json_object_set_new(json_object_get(rec, "HostConfig"), "Init",
+			    o->init ? json_true() : json_null());
 	json_object_set_new(rec, "NetworkSettings", json_pack("{s:o}", "Ports", ports));
 	json_object_set_new(rec, "Mounts", mounts);
 	return 0;

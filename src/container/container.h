@@ -60,6 +60,7 @@ struct st_container_create {
 	bool auto_remove; /* --rm */
 	bool interactive; /* -i: stdin is the container's */
 	bool tty;	  /* -t: a pseudo-terminal (Config.Tty) */
+	bool init;	  /* --init: tini as the first process, reaping and forwarding signals */
 };
 
 /*

@@ -261,16 +261,54 @@ static void add_mount(struct run_parts *p, struct st_runtime_mount m)
 	p->mounts[p->n_mounts++] = m;
 }
 
+/*
+ * --init: the static tini that Debian's tini package installs, as Docker's docker-init. It is
+ * bind-mounted into a rootfs that may have no C library, hence static. STRATA_INIT_PATH names
+ * another, as dockerd's --init-path does.
+ */
+static int init_binary(char **path, struct st_error **err)
+{
+	const char *given = getenv("STRATA_INIT_PATH");
+	if (given && *given) {
+		if (access(given, X_OK) < 0)
+			return st_err_errno(err, "--init: init binary '%s' (STRATA_INIT_PATH)",
+					    given);
+		*path = st_xstrdup(given);
+		return 0;
+	}
+	static const char *const names[] = { "tini-static", "docker-init" };
+	for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++)
+		if ((*path = st_runtime_search_path(names[i])))
+			return 0;
+	return st_err(err, ST_E_RUNTIME,
+		      "--init: no init binary: neither tini-static nor docker-init is in PATH "
+		      "(install Debian's tini package)");
+}
+
 static int run_parts_init(const struct st_container *c, const char *bundle, struct run_parts *p,
 			  struct st_error **err)
 {
 	memset(p, 0, sizeof(*p));
 	const json_t *args = json_object_get(c->rec, "Args");
-	p->argc = 1 + json_array_size(args);
+	bool init = json_is_true(json_object_get(host_config(c), "Init"));
+	/* Docker's order: /dev/init -- PATH ARGS... */
+	size_t k = 0;
+	p->argc = (init ? 3 : 1) + json_array_size(args);
 	p->argv = st_xcalloc(p->argc + 1, sizeof(*p->argv));
-	p->argv[0] = st_xstrdup(json_string_value(json_object_get(c->rec, "Path")));
-	for (size_t i = 1; i < p->argc; i++)
-		p->argv[i] = st_xstrdup(json_string_value(json_array_get(args, i - 1)));
+	if (init) {
+		char *tini = NULL;
+		if (init_binary(&tini, err) < 0)
+			return -1;
+		add_mount(p, (struct st_runtime_mount){ .type = ST_RUNTIME_MOUNT_BIND,
+							.source = own(p, tini),
+							.destination = "/dev/init",
+							.flags = ST_RUNTIME_MOUNT_READONLY });
+		p->argv[k++] = st_xstrdup("/dev/init");
+		p->argv[k++] = st_xstrdup("--");
+	}
+	p->argv[k++] = st_xstrdup(json_string_value(json_object_get(c->rec, "Path")));
+	for (size_t i = 0; i < json_array_size(args); i++)
+		p->argv[k++] = st_xstrdup(json_string_value(json_array_get(args, i)));
 	p->env = process_env(c);
 	static const char *const etc[] = { "hosts", "resolv.conf", "hostname" };
 	for (size_t i = 0; i < 3; i++)

@@ -148,3 +148,40 @@ wait_for() {
 	type_line 'echo code=$?'
 	wait_for '^code=5$'
 }
+
+# The process table of a running container as "STAT ARGS" lines.
+ctr_ps() { strata exec "$1" ps -o stat,args; }
+
+@test "run --init: tini is PID 1 at /dev/init and reaps an orphan that PID 1 alone leaves a zombie" {
+	orphan='sh -c "sleep 0.5 &"; exec sleep 100'
+	run strata run -d --init --network none busybox sh -c "$orphan"
+	[ "$status" -eq 0 ]
+	id=$output
+	run strata exec "$id" sh -c 'tr "\0" " " </proc/1/cmdline'
+	[ "$output" = "/dev/init -- sh -c $orphan " ]
+	run strata inspect --format '{{.HostConfig.Init}}' "$id"
+	[ "$output" = "true" ]
+	for _ in $(seq 100); do
+		table=$(ctr_ps "$id")
+		grep -Eq '^[A-Z]+ +sleep 0\.5$' <<<"$table" || break
+		sleep 0.1
+	done
+	run grep -Ec '^Z|^[A-Z]+ +sleep 0\.5$' <<<"$table"
+	[ "$output" = "0" ]
+	# Without it, the orphan stays a zombie of the command that does not wait for it.
+	run strata run -d --network none busybox sh -c "$orphan"
+	[ "$status" -eq 0 ]
+	id=$output
+	for _ in $(seq 100); do
+		table=$(ctr_ps "$id")
+		grep -q '^Z' <<<"$table" && break
+		sleep 0.1
+	done
+	grep -q '^Z' <<<"$table"
+}
+
+@test "run --init: a missing init binary is a clear error and exit code 125" {
+	run env STRATA_INIT_PATH="$BATS_TEST_TMPDIR/nosuch" "$STRATA_BIN" run --rm --init --network none busybox true
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"--init: init binary '$BATS_TEST_TMPDIR/nosuch' (STRATA_INIT_PATH): No such file or directory"* ]]
+}
