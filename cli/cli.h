@@ -85,6 +85,8 @@ int st_cli_apply_change(struct st_image_config *cfg, bool *cmd_set, const char *
 	X(stop, "stop", "Stop one or more running containers")                                     \
 	X(kill, "kill", "Kill one or more running containers")                                     \
 	X(restart, "restart", "Restart one or more containers")                                    \
+	X(pause, "pause", "Pause all processes within one or more containers")                     \
+	X(unpause, "unpause", "Unpause all processes within one or more containers")               \
 	X(wait, "wait", "Block until containers stop, then print their exit codes")                \
 	X(container_rm, "rm", "Remove one or more containers")                                     \
 	X(container_prune, "container prune", "Remove all stopped containers")                     \
@@ -140,6 +142,8 @@ int st_cli_apply_change(struct st_image_config *cfg, bool *cmd_set, const char *
 	X("container stop", "stop")                                                                \
 	X("container kill", "kill")                                                                \
 	X("container restart", "restart")                                                          \
+	X("container pause", "pause")                                                              \
+	X("container unpause", "unpause")                                                          \
 	X("container wait", "wait")                                                                \
 	X("container rm", "rm")                                                                    \
 	X("container remove", "rm")                                                                \

@@ -350,6 +350,18 @@ int ctr_state_write(const struct st_container *c, const struct ctr_state_change 
 	return rc;
 }
 
+int ctr_state_set_paused(const struct st_container *c, bool paused, struct st_error **err)
+{
+	json_t *st = read_state(c);
+	json_object_set_new(st, "Paused", json_boolean(paused));
+	char *text = json_dumps(st, JSON_COMPACT);
+	json_decref(st);
+	st_autofree char *path = ctr_path(c, "state.json");
+	int rc = st_write_file_atomic(path, NULL, text, strlen(text), 0644, err);
+	free(text);
+	return rc;
+}
+
 void ctr_runtime_delete(struct st_store *s, const struct st_container *c)
 {
 	st_autofree char *root = ctr_state_root(s);
@@ -416,8 +428,10 @@ int st_container_state(struct st_store *s, const struct st_container *c,
 	else
 		out->status = ST_CONTAINER_CREATED;
 	out->exit_code = (int)json_integer_value(json_object_get(st, "ExitCode"));
-	if (out->status == ST_CONTAINER_RUNNING)
+	if (out->status == ST_CONTAINER_RUNNING) {
 		out->pid = pid_of(c);
+		out->paused = json_is_true(json_object_get(st, "Paused"));
+	}
 	const char *t = json_string_value(json_object_get(st, "StartedAt"));
 	if (t && strcmp(t, ZERO_TIME))
 		out->started_at = st_xstrdup(t);
@@ -447,6 +461,9 @@ json_t *st_container_inspect(struct st_store *s, const struct st_container *c,
 		return NULL;
 	json_t *state = read_state(c);
 	json_object_set_new(state, "Pid", json_integer(st.pid));
+	/* state.json keeps "running" for a paused container, which Docker calls "paused". */
+	if (st.paused)
+		json_object_set_new(state, "Status", json_string("paused"));
 	json_t *out = json_object();
 	const char *key;
 	json_t *v;

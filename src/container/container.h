@@ -110,6 +110,7 @@ struct st_container_state {
 	enum st_container_status status;
 	int exit_code;
 	int pid;	   /* the container's first process while running, else 0 */
+	bool paused;	   /* running, its processes frozen (pause) */
 	char *started_at;  /* RFC 3339, NULL if never started; owned */
 	char *finished_at; /* RFC 3339, NULL if never finished; owned */
 	char *error;	   /* why it could not start or ended abnormally, or NULL; owned */
@@ -159,7 +160,11 @@ int st_container_start(struct st_store *s, const struct st_container *c, int *ex
 /* A signal as Docker takes it: "SIGTERM", "TERM" or "15". ST_E_INVALID otherwise. */
 int st_container_signal_parse(const char *s, int *sig, struct st_error **err);
 
-/* Send 'sig' to the container's first process. ST_E_INVALID "container X is not running". */
+/*
+ * Send 'sig' to the container's first process. ST_E_INVALID "container X is not running".
+ * A paused container is resumed after the stop signal or SIGKILL so that it gets them, as
+ * Docker does; other signals wait for unpause.
+ */
 int st_container_kill(struct st_store *s, const struct st_container *c, int sig,
 		      struct st_error **err);
 
@@ -170,6 +175,14 @@ int st_container_kill(struct st_store *s, const struct st_container *c, int sig,
  */
 int st_container_stop(struct st_store *s, const struct st_container *c, int timeout,
 		      struct st_error **err);
+
+/*
+ * `docker pause` and `unpause`: freeze and thaw the container's processes (the runtime's
+ * pause and resume, through the freezer cgroup). ST_E_INVALID with Docker's message for a
+ * container that is not running, already paused or not paused.
+ */
+int st_container_pause(struct st_store *s, const struct st_container *c, struct st_error **err);
+int st_container_unpause(struct st_store *s, const struct st_container *c, struct st_error **err);
 
 /* Wait until the container is not running; *exit_code is its exit code then. */
 int st_container_wait(struct st_store *s, const struct st_container *c, int *exit_code,

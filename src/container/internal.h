@@ -39,6 +39,9 @@ struct ctr_state_change {
 int ctr_state_write(const struct st_container *c, const struct ctr_state_change *ch,
 		    struct st_error **err);
 
+/* Set Paused in state.json (atomically), keeping the rest. */
+int ctr_state_set_paused(const struct st_container *c, bool paused, struct st_error **err);
+
 /* `runc delete -f` of the container, errors ignored (it may not exist). */
 void ctr_runtime_delete(struct st_store *s, const struct st_container *c);
 /* Remove the container's directory and name (it must not run). */

@@ -767,11 +767,88 @@ static int check_running(struct st_store *s, const struct st_container *c, bool 
 	return 0;
 }
 
+static int check_paused(struct st_store *s, const struct st_container *c, bool *running,
+			bool *paused, struct st_error **err)
+{
+	struct st_container_state st;
+	if (st_container_state(s, c, &st, err) < 0)
+		return -1;
+	*running = st.status == ST_CONTAINER_RUNNING;
+	*paused = st.paused;
+	st_container_state_release(&st);
+	return 0;
+}
+
+/* `runc pause` or `resume`, and the record to match. */
+static int freeze(struct st_store *s, const struct st_container *c, bool pause,
+		  struct st_error **err)
+{
+	const char *args[] = { pause ? "pause" : "resume", st_container_id(c), NULL };
+	st_autoclose int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return st_err_errno(err, "pipe");
+	st_autoclose int rd = p[0];
+	st_autoclose int wr = p[1];
+	/* runc's few lines of error fit in the pipe: it is read once runc is done. */
+	int code = runc(s, args, devnull, devnull, wr, err);
+	close(st_steal_fd(&wr));
+	if (code < 0)
+		return -1;
+	if (code != 0) {
+		char msg[1024];
+		ssize_t n = read(rd, msg, sizeof(msg) - 1);
+		msg[n > 0 ? n : 0] = '\0';
+		msg[strcspn(msg, "\n")] = '\0';
+		return st_err(err, ST_E_RUNTIME, "runc could not %s container %s: %s",
+			      pause ? "pause" : "resume", st_container_name(c), msg);
+	}
+	return ctr_state_set_paused(c, pause, err);
+}
+
+int st_container_pause(struct st_store *s, const struct st_container *c, struct st_error **err)
+{
+	bool running, paused;
+	if (check_paused(s, c, &running, &paused, err) < 0)
+		return -1;
+	if (!running)
+		return st_err(err, ST_E_INVALID, "Container %s is not running", st_container_id(c));
+	if (paused)
+		return st_err(err, ST_E_INVALID, "Container %s is already paused",
+			      st_container_id(c));
+	return freeze(s, c, true, err);
+}
+
+int st_container_unpause(struct st_store *s, const struct st_container *c, struct st_error **err)
+{
+	bool running, paused;
+	if (check_paused(s, c, &running, &paused, err) < 0)
+		return -1;
+	if (!running || !paused)
+		return st_err(err, ST_E_INVALID, "Container %s is not paused", st_container_id(c));
+	return freeze(s, c, false, err);
+}
+
+/* Docker resumes a paused container after its stop signal or SIGKILL, which it then gets. */
+static bool resumes(const struct st_container *c, int sig)
+{
+	const char *stop = cfg_str(c, "StopSignal");
+	int stop_sig;
+	struct st_error *err = NULL;
+	if (!*stop || sig == SIGKILL)
+		return true;
+	if (st_container_signal_parse(stop, &stop_sig, &err) < 0) {
+		st_error_free(err);
+		return false;
+	}
+	return sig == stop_sig;
+}
+
 int st_container_kill(struct st_store *s, const struct st_container *c, int sig,
 		      struct st_error **err)
 {
-	bool running;
-	if (check_running(s, c, &running, err) < 0)
+	bool running, paused;
+	if (check_paused(s, c, &running, &paused, err) < 0)
 		return -1;
 	if (!running)
 		return st_err(err, ST_E_INVALID, "container %s is not running", st_container_id(c));
@@ -787,7 +864,21 @@ int st_container_kill(struct st_store *s, const struct st_container *c, int sig,
 					"runc could not send signal %d to container %s", sig,
 					st_container_name(c))
 			       : -1;
-	return 0;
+	if (code != 0 || !paused || !resumes(c, sig))
+		return 0;
+	struct st_error *rerr = NULL;
+	if (freeze(s, c, false, &rerr) == 0)
+		return 0;
+	/* SIGKILL may have ended it before the resume, which then had nothing to do. */
+	if (check_running(s, c, &running, err) == 0 && !running) {
+		st_error_free(rerr);
+		return 0;
+	}
+	if (!*err)
+		*err = rerr;
+	else
+		st_error_free(rerr);
+	return -1;
 }
 
 /* Wait until nobody supervises the container, 'timeout_ns' at most (negative: forever). */
@@ -888,10 +979,15 @@ int st_container_exec(struct st_store *s, const struct st_container *c,
 	if (st_container_state(s, c, &st, err) < 0)
 		return -1;
 	bool running = st.status == ST_CONTAINER_RUNNING;
+	bool paused = st.paused;
 	int pid = st.pid;
 	st_container_state_release(&st);
 	if (!running)
 		return st_err(err, ST_E_INVALID, "container %s is not running", st_container_id(c));
+	if (paused)
+		return st_err(err, ST_E_INVALID,
+			      "Container %s is paused, unpause the container before exec",
+			      st_container_id(c));
 	size_t n = 0;
 	while (o->argv[n])
 		n++;

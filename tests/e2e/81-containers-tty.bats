@@ -185,3 +185,68 @@ ctr_ps() { strata exec "$1" ps -o stat,args; }
 	[ "$status" -eq 125 ]
 	[[ "$output" == *"--init: init binary '$BATS_TEST_TMPDIR/nosuch' (STRATA_INIT_PATH): No such file or directory"* ]]
 }
+
+@test "pause: ps shows (Paused), inspect State.Paused, the process does not advance; unpause resumes; stop of a paused one" {
+	run strata run -d --network none busybox \
+		sh -c 'i=0; while :; do i=$((i+1)); echo $i >/tmp/n; sleep 0.05; done'
+	[ "$status" -eq 0 ]
+	id=$output
+	counter=$STRATA_ROOT/containers/$id/upper/tmp/n
+	for _ in $(seq 100); do
+		[ -s "$counter" ] && break
+		sleep 0.1
+	done
+	run strata pause "$id"
+	[ "$status" -eq 0 ]
+	run strata ps --format '{{.State}} {{.Status}}'
+	[[ "$output" =~ ^paused\ Up\ .*\ \(Paused\)$ ]]
+	run strata inspect --format '{{.State.Status}} {{.State.Paused}} {{.State.Running}}' "$id"
+	[ "$output" = "paused true true" ]
+	before=$(cat "$counter")
+	sleep 0.5
+	[ "$(cat "$counter")" = "$before" ]
+	run strata pause "$id"
+	[ "$status" -eq 1 ]
+	[ "$output" = "strata: pause: Container $id is already paused" ]
+	run strata exec "$id" true
+	[ "$status" -eq 1 ]
+	[ "$output" = "strata: exec: Container $id is paused, unpause the container before exec" ]
+	run strata unpause "$id"
+	[ "$status" -eq 0 ]
+	for _ in $(seq 100); do
+		[ "$(cat "$counter")" != "$before" ] && break
+		sleep 0.1
+	done
+	[ "$(cat "$counter")" != "$before" ]
+	run strata inspect --format '{{.State.Status}} {{.State.Paused}}' "$id"
+	[ "$output" = "running false" ]
+	run strata unpause "$id"
+	[ "$status" -eq 1 ]
+	[ "$output" = "strata: unpause: Container $id is not paused" ]
+	# The stop signal is ignored by a PID 1 without a handler: SIGKILL after -t, which a
+	# paused container gets once resumed.
+	run strata pause "$id"
+	[ "$status" -eq 0 ]
+	run strata stop -t 1 "$id"
+	[ "$status" -eq 0 ]
+	run strata ps -a --format '{{.State}} {{.Status}}'
+	[[ "$output" == "exited Exited (137) "* ]]
+	run strata inspect --format '{{.State.Paused}}' "$id"
+	[ "$output" = "false" ]
+}
+
+@test "pause: a container that is not running is refused; kill of a paused one kills it" {
+	run strata create --network none busybox true
+	id=$output
+	run strata pause "$id"
+	[ "$status" -eq 1 ]
+	[ "$output" = "strata: pause: Container $id is not running" ]
+	run strata run -d --network none busybox sleep 100
+	id=$output
+	run strata pause "$id"
+	[ "$status" -eq 0 ]
+	run strata kill "$id"
+	[ "$status" -eq 0 ]
+	run strata wait "$id"
+	[ "$output" = "137" ]
+}
