@@ -157,6 +157,13 @@ int st_container_run(struct st_store *s, const struct st_container *c,
 int st_container_start(struct st_store *s, const struct st_container *c, int *exit_code,
 		       struct st_error **err);
 
+/*
+ * `docker rename`: the container is called 'name' from now on ('c' keeps the old one). ST_E_EXISTS
+ * with Docker's message for a name in use; ST_E_INVALID for a bad name or the current one.
+ */
+int st_container_rename(struct st_store *s, const struct st_container *c, const char *name,
+			struct st_error **err);
+
 /* A signal as Docker takes it: "SIGTERM", "TERM" or "15". ST_E_INVALID otherwise. */
 int st_container_signal_parse(const char *s, int *sig, struct st_error **err);
 

@@ -250,3 +250,51 @@ ctr_ps() { strata exec "$1" ps -o stat,args; }
 	run strata wait "$id"
 	[ "$output" = "137" ]
 }
+
+@test "rename: the new name finds the container, the old one is unknown and free; conflicts as Docker" {
+	run strata create --name old --network none busybox true
+	[ "$status" -eq 0 ]
+	id=$output
+	run strata rename old new
+	[ "$status" -eq 0 ]
+	[ "$output" = "" ]
+	run strata inspect --format '{{.Name}} {{.Id}}' new
+	[ "$output" = "/new $id" ]
+	run strata rm old
+	[ "$status" -eq 1 ]
+	[ "$output" = "strata: rm: No such container: old" ]
+	run strata create --name old --network none busybox true
+	[ "$status" -eq 0 ]
+	other=$output
+	run strata rename new old
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"Conflict. The container name \"/old\" is already in use by container \"$other\""* ]]
+	run strata rename new new
+	[ "$status" -eq 1 ]
+	[ "$output" = "strata: rename: Renaming a container with the same name as its current name" ]
+	run strata rename new 'bad/name'
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"Invalid container name (bad/name)"* ]]
+	run strata rename nosuch x
+	[ "$status" -eq 1 ]
+	[ "$output" = "strata: rename: No such container: nosuch" ]
+	run strata ps -a --format '{{.Names}}'
+	[ "$output" = $'old\nnew' ]
+}
+
+@test "rename: a rename cut short (the new link made, the record not yet) leaves one name, taken over by the next" {
+	run strata create --name first --network none busybox true
+	id=$output
+	# What a rename killed before it rewrote the record leaves: a second link to the container.
+	ln -s "$id" "$STRATA_ROOT/containers/names/half"
+	run strata rm half
+	[ "$status" -eq 1 ]
+	[ "$output" = "strata: rm: No such container: half" ]
+	run strata create --name half --network none busybox true
+	[ "$status" -eq 0 ]
+	other=$output
+	run strata inspect --format '{{.Id}}' half
+	[ "$output" = "$other" ]
+	run strata inspect --format '{{.Name}}' first
+	[ "$output" = "/first" ]
+}
