@@ -130,6 +130,10 @@ static void accept_master(struct ctr_console *con)
 	st_autoclose int conn = accept4(con->listen_fd, NULL, NULL, SOCK_CLOEXEC);
 	if (conn < 0)
 		return;
+	/* Connected: the path has served, and a strata killed from now on (a terminal's hangup)
+	 * leaves nothing behind in /tmp. */
+	unlink(con->path);
+	rmdir(con->dir);
 	con->master_fd = receive_master(conn);
 	if (con->master_fd < 0)
 		return;
