@@ -85,6 +85,9 @@ int st_cli_apply_change(struct st_image_config *cfg, bool *cmd_set, const char *
 	X(stop, "stop", "Stop one or more running containers")                                     \
 	X(kill, "kill", "Kill one or more running containers")                                     \
 	X(restart, "restart", "Restart one or more containers")                                    \
+	X(pause, "pause", "Pause all processes within one or more containers")                     \
+	X(unpause, "unpause", "Unpause all processes within one or more containers")               \
+	X(rename, "rename", "Rename a container")                                                  \
 	X(wait, "wait", "Block until containers stop, then print their exit codes")                \
 	X(container_rm, "rm", "Remove one or more containers")                                     \
 	X(container_prune, "container prune", "Remove all stopped containers")                     \
@@ -146,6 +149,9 @@ int st_cli_apply_change(struct st_image_config *cfg, bool *cmd_set, const char *
 	X("container stop", "stop")                                                                \
 	X("container kill", "kill")                                                                \
 	X("container restart", "restart")                                                          \
+	X("container pause", "pause")                                                              \
+	X("container unpause", "unpause")                                                          \
+	X("container rename", "rename")                                                            \
 	X("container wait", "wait")                                                                \
 	X("container rm", "rm")                                                                    \
 	X("container remove", "rm")                                                                \

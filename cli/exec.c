@@ -1,8 +1,9 @@
-/* exec.c: strata exec [-i] [-e K=V] [-u USER] [-w DIR] CONTAINER COMMAND [ARG...] */
+/* exec.c: strata exec [-i] [-t] [-e K=V] [-u USER] [-w DIR] CONTAINER COMMAND [ARG...] */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "container/container.h"
@@ -39,14 +40,14 @@ int cmd_exec(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 			o.workdir = optarg;
 			break;
 		case 't':
-			return st_err(
-			    err, ST_E_INVALID,
-			    "-t: pseudo-terminals are not supported yet: exec without -t");
+			o.tty = true;
+			break;
 		case 'h':
 			fputs("Usage: strata exec [OPTIONS] CONTAINER COMMAND [ARG...]\n\n"
 			      "Execute a command in a running container\n\nOptions:\n"
 			      "  -e, --env list          Set environment variables\n"
 			      "  -i, --interactive       Keep STDIN open\n"
+			      "  -t, --tty               Allocate a pseudo-TTY\n"
 			      "  -u, --user string       Username or UID (format: "
 			      "\"<name|uid>[:<group|gid>]\")\n"
 			      "  -w, --workdir string    Working directory inside the container\n",
@@ -58,6 +59,8 @@ int cmd_exec(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 	}
 	if (argc - optind < 2)
 		return st_cli_usage(err, "\"exec\" requires at least 2 arguments");
+	if (o.tty && o.interactive && !isatty(0))
+		return st_err(err, ST_E_INVALID, "the input device is not a TTY");
 	o.env = env;
 	o.argv = argv + optind + 1;
 	struct st_store *s = NULL;

@@ -15,14 +15,15 @@
 /* How much of the command `docker ps` shows, in characters, before "…". */
 #define COMMAND_MAX 20
 
-/* "Up 3 seconds", "Exited (0) 2 minutes ago", "Created", as Docker words them. */
+/* "Up 3 seconds", "Up 3 seconds (Paused)", "Exited (0) 2 minutes ago", "Created", as Docker
+ * words them. */
 static char *status_text(const struct st_container_state *st, time_t now)
 {
 	time_t t;
 	if (st->status == ST_CONTAINER_RUNNING) {
 		st_autofree char *d = st_fmt_duration(
 		    st->started_at && st_fmt_parse_time(st->started_at, &t) == 0 ? now - t : 0);
-		return st_xasprintf("Up %s", d);
+		return st_xasprintf("Up %s%s", d, st->paused ? " (Paused)" : "");
 	}
 	if (st->status == ST_CONTAINER_EXITED) {
 		st_autofree char *since =
@@ -152,12 +153,12 @@ int cmd_ps(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 			st_autofree char *at = st_fmt_go_string(created);
 			st_autofree char *status = status_text(&st, now);
 			st_autofree char *ports = st_container_ports(v[i]);
-			json_t *row =
-			    json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "ID", id,
-				      "Image", st_container_image(v[i]), "Command", shown,
-				      "RunningFor", since, "CreatedAt", at, "Status", status,
-				      "State", st_container_status_name(st.status), "Ports", ports,
-				      "Names", st_container_name(v[i]));
+			json_t *row = json_pack(
+			    "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "ID", id, "Image",
+			    st_container_image(v[i]), "Command", shown, "RunningFor", since,
+			    "CreatedAt", at, "Status", status, "State",
+			    st.paused ? "paused" : st_container_status_name(st.status), "Ports",
+			    ports, "Names", st_container_name(v[i]));
 			rc = st_cli_format_row(f, row, cli->out, err);
 			json_decref(row);
 		}

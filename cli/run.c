@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -19,6 +20,8 @@ static const char create_opts_text[] =
     "  -e, --env list             Set environment variables\n"
     "      --env-file list        Read in a file of environment variables\n"
     "  -h, --hostname string      Container host name\n"
+    "      --init                 Run an init inside the container that forwards signals and\n"
+    "                             reaps processes\n"
     "  -i, --interactive          Keep STDIN open\n"
     "      --mount mount          Attach a filesystem mount to the container\n"
     "                             (type=bind|volume|tmpfs,source=,target=[,readonly])\n"
@@ -27,6 +30,7 @@ static const char create_opts_text[] =
     "      --read-only            Mount the container's root filesystem as read only\n"
     "      --rm                   Automatically remove the container when it exits\n"
     "      --tmpfs list           Mount a tmpfs directory (path[:options])\n"
+    "  -t, --tty                  Allocate a pseudo-TTY\n"
     "  -p, --publish list         Publish a container's port to the host\n"
     "                             ([IP:]HOSTPORT:CONTAINERPORT[/tcp|/udp])\n"
     "  -u, --user string          Username or UID (format: <name|uid>[:<group|gid>])\n"
@@ -105,6 +109,7 @@ int run_flags_parse(struct st_cli *cli, const char *verb, bool with_run, int arg
 		OPT_NETWORK,
 		OPT_ADD_HOST,
 		OPT_MOUNT,
+		OPT_INIT,
 		OPT_HELP,
 	};
 	static const struct option longopts[] = {
@@ -114,6 +119,7 @@ int run_flags_parse(struct st_cli *cli, const char *verb, bool with_run, int arg
 		{ "env", required_argument, NULL, 'e' },
 		{ "env-file", required_argument, NULL, OPT_ENV_FILE },
 		{ "hostname", required_argument, NULL, 'h' },
+		{ "init", no_argument, NULL, OPT_INIT },
 		{ "interactive", no_argument, NULL, 'i' },
 		{ "mount", required_argument, NULL, OPT_MOUNT },
 		{ "name", required_argument, NULL, OPT_NAME },
@@ -154,8 +160,8 @@ int run_flags_parse(struct st_cli *cli, const char *verb, bool with_run, int arg
 			f->create.interactive = true;
 			break;
 		case 't':
-			return st_err(err, ST_E_INVALID,
-				      "-t: pseudo-terminals are not supported yet: run without -t");
+			f->create.tty = true;
+			break;
 		case 'p':
 			push(&f->publish, &f->create.n_publish, optarg);
 			break;
@@ -185,6 +191,9 @@ int run_flags_parse(struct st_cli *cli, const char *verb, bool with_run, int arg
 			break;
 		case OPT_NETWORK:
 			f->create.network = optarg;
+			break;
+		case OPT_INIT:
+			f->create.init = true;
 			break;
 		case OPT_ADD_HOST:
 			push(&f->hosts, &f->create.n_add_hosts, optarg);
@@ -242,6 +251,12 @@ int run_fail(const char *verb, struct st_error *err, int code)
 	return code;
 }
 
+struct st_error *not_a_tty(struct st_error **err)
+{
+	st_err(err, ST_E_INVALID, "the input device is not a TTY");
+	return st_steal(err);
+}
+
 int cmd_run(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 {
 	struct run_flags f;
@@ -260,6 +275,8 @@ int cmd_run(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 	}
 	run_flags_release(&f);
 	int code = 0;
+	if (!f.detach && f.create.tty && f.create.interactive && !isatty(0))
+		return run_fail("run", not_a_tty(err), 1);
 	if (f.detach) {
 		if (st_container_start(s, c, &code, err) < 0)
 			return run_fail("run", st_steal(err), code);

@@ -25,4 +25,7 @@ void run_flags_release(struct run_flags *f);
 /* Print the error as main.c would and return 'code': run and create fail with Docker's 125. */
 int run_fail(const char *verb, struct st_error *err, int code);
 
+/* Docker's refusal of -i -t with a stdin that is not a terminal (it then exits 1). New. */
+struct st_error *not_a_tty(struct st_error **err);
+
 #endif

@@ -1,6 +1,7 @@
 /* start.c: strata start [-a] [-i] CONTAINER...: start created or stopped containers. */
 #include <getopt.h>
 #include <stdio.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "container/container.h"
@@ -54,6 +55,8 @@ int cmd_start(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 			continue;
 		}
 		if (attach || interactive) {
+			if (interactive && st_container_tty(ctr) && !isatty(0))
+				return run_fail("start", not_a_tty(err), 1);
 			fflush(cli->out);
 			struct st_container_io io = { .out_fd = 1,
 						      .err_fd = 2,

@@ -6,7 +6,7 @@ pkgs="build-essential meson ninja-build pkg-config clang clang-format libclang-r
       libarchive-dev libjansson-dev libssl-dev libcurl4-openssl-dev libsqlite3-dev
       libzstd-dev libisal-dev libcmocka-dev libsodium-dev libyaml-dev libxml2-dev libxml2-utils
       libncurses-dev
-      bats runc busybox-static skopeo buildah jq bc python3 curl docker-registry openssl tmux
+      bats runc busybox-static skopeo buildah jq bc python3 curl docker-registry openssl tmux tini
       python3-cryptography python3-nacl python3-jsonschema libcommons-cli-java"
 if [ "${1:-}" = "--bench" ]; then
     pkgs="$pkgs hyperfine time"

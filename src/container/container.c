@@ -80,6 +80,11 @@ const char *st_container_image_id(const struct st_container *c)
 	return json_string_value(json_object_get(c->rec, "Image"));
 }
 
+bool st_container_tty(const struct st_container *c)
+{
+	return json_is_true(json_object_get(json_object_get(c->rec, "Config"), "Tty"));
+}
+
 const char *st_container_created(const struct st_container *c)
 {
 	return json_string_value(json_object_get(c->rec, "Created"));
@@ -253,8 +258,12 @@ int st_container_find(struct st_store *s, const char *name, struct st_container 
 	if (len > 0) {
 		target[len] = '\0';
 		struct st_error *lerr = NULL;
-		if (load(s, target, out, &lerr) == 0)
-			return 0;
+		/* A link whose record names another is what a rename cut short left. */
+		if (load(s, target, out, &lerr) == 0) {
+			if (!strcmp(st_container_name(*out), name))
+				return 0;
+			st_container_free(st_steal(out));
+		}
 		st_error_free(lerr);
 	}
 	struct st_container **all = NULL;
@@ -347,6 +356,18 @@ int ctr_state_write(const struct st_container *c, const struct ctr_state_change 
 	return rc;
 }
 
+int ctr_state_set_paused(const struct st_container *c, bool paused, struct st_error **err)
+{
+	json_t *st = read_state(c);
+	json_object_set_new(st, "Paused", json_boolean(paused));
+	char *text = json_dumps(st, JSON_COMPACT);
+	json_decref(st);
+	st_autofree char *path = ctr_path(c, "state.json");
+	int rc = st_write_file_atomic(path, NULL, text, strlen(text), 0644, err);
+	free(text);
+	return rc;
+}
+
 void ctr_runtime_delete(struct st_store *s, const struct st_container *c)
 {
 	st_autofree char *root = ctr_state_root(s);
@@ -413,8 +434,10 @@ int st_container_state(struct st_store *s, const struct st_container *c,
 	else
 		out->status = ST_CONTAINER_CREATED;
 	out->exit_code = (int)json_integer_value(json_object_get(st, "ExitCode"));
-	if (out->status == ST_CONTAINER_RUNNING)
+	if (out->status == ST_CONTAINER_RUNNING) {
 		out->pid = pid_of(c);
+		out->paused = json_is_true(json_object_get(st, "Paused"));
+	}
 	const char *t = json_string_value(json_object_get(st, "StartedAt"));
 	if (t && strcmp(t, ZERO_TIME))
 		out->started_at = st_xstrdup(t);
@@ -444,6 +467,9 @@ json_t *st_container_inspect(struct st_store *s, const struct st_container *c,
 		return NULL;
 	json_t *state = read_state(c);
 	json_object_set_new(state, "Pid", json_integer(st.pid));
+	/* state.json keeps "running" for a paused container, which Docker calls "paused". */
+	if (st.paused)
+		json_object_set_new(state, "Status", json_string("paused"));
 	json_t *out = json_object();
 	const char *key;
 	json_t *v;
@@ -517,9 +543,22 @@ static char *made_up_name(const char *id, unsigned attempt)
 	return st_xasprintf("%s_%s%u", adj, sur, attempt);
 }
 
+/* Whether the record of container 'id' names it 'name' (its names/ link is then not stale). */
+static bool record_names(const char *base, const char *id, const char *name)
+{
+	st_autofree char *path = st_xasprintf("%s/%s/config.json", base, id);
+	json_t *rec = json_load_file(path, 0, NULL);
+	const char *n = json_string_value(json_object_get(rec, "Name"));
+	bool named = n && n[0] == '/' && !strcmp(n + 1, name);
+	json_decref(rec);
+	return named;
+}
+
 /*
- * Take 'name' for 'id': the symlink names/<name> -> <id>, whose creation is atomic. A link
- * left by a container whose record never got written (a create killed half-way) is taken over.
+ * Take 'name' for 'id': the symlink names/<name> -> <id>, whose creation is atomic. The
+ * record says which name a container has: a link left by a container whose record never got
+ * written (a create killed half-way), or whose record names another (a rename killed
+ * half-way), is taken over.
  */
 static int claim_name(const char *base, const char *name, const char *id, bool *taken,
 		      struct st_error **err)
@@ -539,8 +578,7 @@ static int claim_name(const char *base, const char *name, const char *id, bool *
 		if (len <= 0)
 			break;
 		target[len] = '\0';
-		st_autofree char *rec = st_xasprintf("%s/%s/config.json", base, target);
-		if (st_path_exists(rec))
+		if (record_names(base, target, name))
 			break;
 		unlink(link);
 	}
@@ -1030,7 +1068,7 @@ static int build_record(const struct st_container_create *o, const struct st_ima
 	    "{s:s, s:s, s:s, s:b, s:b, s:b, s:b, s:b, s:b, s:o, s:o, s:s, s:s, s:o, s:o}",
 	    "Hostname", hostname, "Domainname", "", "User",
 	    o->user ? o->user : (rc->user ? rc->user : ""), "AttachStdin", o->interactive,
-	    "AttachStdout", true, "AttachStderr", true, "Tty", false, "OpenStdin", o->interactive,
+	    "AttachStdout", true, "AttachStderr", true, "Tty", o->tty, "OpenStdin", o->interactive,
 	    "StdinOnce", o->interactive, "Env", merge_env(&rc->env, o->env, o->n_env), "Cmd", cmd,
 	    "Image", o->image, "WorkingDir",
 	    o->workdir ? o->workdir : (rc->working_dir ? rc->working_dir : ""), "Entrypoint", ep,
@@ -1043,6 +1081,9 @@ static int build_record(const struct st_container_create *o, const struct st_ima
 				      "NetworkMode", net, "AutoRemove", o->auto_remove,
 				      "ReadonlyRootfs", o->read_only, "Tmpfs", tmpfs, "ExtraHosts",
 				      hosts, "PortBindings", ports));
+	/* Docker's Init is null unless --init was given. */
+	json_object_set_new(json_object_get(rec, "HostConfig"), "Init",
+			    o->init ? json_true() : json_null());
 	json_object_set_new(rec, "NetworkSettings", json_pack("{s:o}", "Ports", ports));
 	json_object_set_new(rec, "Mounts", mounts);
 	return 0;
@@ -1212,6 +1253,58 @@ int st_container_create(struct st_store *s, const struct st_container_create *o,
 	c->rec = rec;
 	c->dir = st_steal(&step.dir);
 	*out = c;
+	return 0;
+}
+
+/* ---- rename ----------------------------------------------------------------------------- */
+
+int st_container_rename(struct st_store *s, const struct st_container *c, const char *name,
+			struct st_error **err)
+{
+	if (!valid_name(name))
+		return st_err(err, ST_E_INVALID,
+			      "Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are "
+			      "allowed",
+			      name);
+	const char *old = st_container_name(c);
+	if (!strcmp(name, old))
+		return st_err(err, ST_E_INVALID,
+			      "Renaming a container with the same name as its current name");
+	st_autofree char *base = ctr_base(s);
+	bool taken;
+	if (claim_name(base, name, st_container_id(c), &taken, err) < 0)
+		return -1;
+	st_autofree char *link = st_xasprintf("%s/names/%s", base, name);
+	if (taken) {
+		char target[128];
+		ssize_t len = readlink(link, target, sizeof(target) - 1);
+		target[len > 0 ? len : 0] = '\0';
+		return st_err(err, ST_E_EXISTS,
+			      "Error when allocating new name: Conflict. The container name "
+			      "\"/%s\" is already in use by container \"%s\". You have to remove "
+			      "(or rename) that container to be able to reuse that name.",
+			      name, target);
+	}
+	/* The record is what names the container: until it is rewritten the new link is stale,
+	 * and after it the old one (see claim_name()), so a crash anywhere leaves one name. */
+	json_t *rec = json_deep_copy(c->rec);
+	st_autofree char *slashed = st_xasprintf("/%s", name);
+	json_object_set_new(rec, "Name", json_string(slashed));
+	st_autofree char *path = ctr_path(c, "config.json");
+	int rc = write_json(path, rec, err);
+	json_decref(rec);
+	if (rc < 0) {
+		unlink(link);
+		return st_err_wrap(err, "rename '%s'", old);
+	}
+	st_autofree char *old_link = st_xasprintf("%s/names/%s", base, old);
+	char target[128];
+	ssize_t len = readlink(old_link, target, sizeof(target) - 1);
+	if (len > 0) {
+		target[len] = '\0';
+		if (!strcmp(target, st_container_id(c)))
+			unlink(old_link);
+	}
 	return 0;
 }
 

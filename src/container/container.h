@@ -61,6 +61,8 @@ struct st_container_create {
 	bool read_only;	  /* --read-only */
 	bool auto_remove; /* --rm */
 	bool interactive; /* -i: stdin is the container's */
+	bool tty;	  /* -t: a pseudo-terminal (Config.Tty) */
+	bool init;	  /* --init: tini as the first process, reaping and forwarding signals */
 };
 
 /*
@@ -97,6 +99,8 @@ const char *st_container_image_id(const struct st_container *c);
 const char *st_container_created(const struct st_container *c); /* RFC 3339 */
 /* The published ports as `docker ps` shows them: "127.0.0.1:8080->80/tcp, ...". New. */
 char *st_container_ports(const struct st_container *c);
+/* Whether it was created with a pseudo-terminal (-t). */
+bool st_container_tty(const struct st_container *c);
 /* Path and Args joined by spaces, as `docker ps` shows COMMAND. New. */
 char *st_container_command(const struct st_container *c);
 
@@ -110,6 +114,7 @@ struct st_container_state {
 	enum st_container_status status;
 	int exit_code;
 	int pid;	   /* the container's first process while running, else 0 */
+	bool paused;	   /* running, its processes frozen (pause) */
 	char *started_at;  /* RFC 3339, NULL if never started; owned */
 	char *finished_at; /* RFC 3339, NULL if never finished; owned */
 	char *error;	   /* why it could not start or ended abnormally, or NULL; owned */
@@ -156,10 +161,21 @@ int st_container_run(struct st_store *s, const struct st_container *c,
 int st_container_start(struct st_store *s, const struct st_container *c, int *exit_code,
 		       struct st_error **err);
 
+/*
+ * `docker rename`: the container is called 'name' from now on ('c' keeps the old one). ST_E_EXISTS
+ * with Docker's message for a name in use; ST_E_INVALID for a bad name or the current one.
+ */
+int st_container_rename(struct st_store *s, const struct st_container *c, const char *name,
+			struct st_error **err);
+
 /* A signal as Docker takes it: "SIGTERM", "TERM" or "15". ST_E_INVALID otherwise. */
 int st_container_signal_parse(const char *s, int *sig, struct st_error **err);
 
-/* Send 'sig' to the container's first process. ST_E_INVALID "container X is not running". */
+/*
+ * Send 'sig' to the container's first process. ST_E_INVALID "container X is not running".
+ * A paused container is resumed after the stop signal or SIGKILL so that it gets them, as
+ * Docker does; other signals wait for unpause.
+ */
 int st_container_kill(struct st_store *s, const struct st_container *c, int sig,
 		      struct st_error **err);
 
@@ -170,6 +186,14 @@ int st_container_kill(struct st_store *s, const struct st_container *c, int sig,
  */
 int st_container_stop(struct st_store *s, const struct st_container *c, int timeout,
 		      struct st_error **err);
+
+/*
+ * `docker pause` and `unpause`: freeze and thaw the container's processes (the runtime's
+ * pause and resume, through the freezer cgroup). ST_E_INVALID with Docker's message for a
+ * container that is not running, already paused or not paused.
+ */
+int st_container_pause(struct st_store *s, const struct st_container *c, struct st_error **err);
+int st_container_unpause(struct st_store *s, const struct st_container *c, struct st_error **err);
 
 /* Wait until the container is not running; *exit_code is its exit code then. */
 int st_container_wait(struct st_store *s, const struct st_container *c, int *exit_code,
@@ -283,6 +307,7 @@ struct st_container_exec {
 	const char *user;
 	const char *workdir;
 	bool interactive;
+	bool tty; /* -t: a pseudo-terminal, relayed to strata's stdin (-i) and stdout */
 };
 int st_container_exec(struct st_store *s, const struct st_container *c,
 		      const struct st_container_exec *o, int *exit_code, struct st_error **err);

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "container/container.h"
+#include "runtime/runtime.h"
 
 struct st_container {
 	char *dir;   /* containers/<id> */
@@ -39,6 +40,9 @@ struct ctr_state_change {
 int ctr_state_write(const struct st_container *c, const struct ctr_state_change *ch,
 		    struct st_error **err);
 
+/* Set Paused in state.json (atomically), keeping the rest. */
+int ctr_state_set_paused(const struct st_container *c, bool paused, struct st_error **err);
+
 /* `runc delete -f` of the container, errors ignored (it may not exist). */
 void ctr_runtime_delete(struct st_store *s, const struct st_container *c);
 /* Remove the container's directory and name (it must not run). */
@@ -57,5 +61,26 @@ int ctr_volumes_fill(const struct st_container *c, const char *merged, struct st
 /* The layers below the writable one, top first (the init layer, then the image's), from the
  * record's GraphDriver.LowerDir. New vector: st_strv_free(). */
 char **ctr_lowers(const struct st_container *c, size_t *n);
+
+/*
+ * A container's pseudo-terminal (console.c): a unix socket for the runtime's --console-socket,
+ * then a thread that relays between the master it receives and the caller: what it reads
+ * from 'in_fd' (-1: nothing) goes to the terminal, the terminal's output to 'out' as
+ * ST_RUNTIME_STDOUT (from the relay's thread), and 'tty_fd''s size (when it is a terminal)
+ * to the container's at start and on SIGWINCH. *con is new: ctr_console_free().
+ */
+struct ctr_console;
+int ctr_console_new(int in_fd, int tty_fd, st_runtime_output_fn out, void *ctx,
+		    struct ctr_console **con, struct st_error **err);
+/* Borrowed: the socket's path. */
+const char *ctr_console_socket(const struct ctr_console *con);
+/* The size of the host terminal, 0 and 0 without one. */
+void ctr_console_size(const struct ctr_console *con, unsigned short *rows, unsigned short *cols);
+/* Start relaying; 'in_fd', if a terminal, is in raw mode until ctr_console_free(). */
+int ctr_console_start(struct ctr_console *con, struct st_error **err);
+/* Once the runtime returned: relay what the terminal still has, stop, restore the host
+ * terminal and remove the socket. */
+void ctr_console_free(struct ctr_console *con);
+void ctr_console_freep(struct ctr_console **con);
 
 #endif

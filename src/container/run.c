@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -260,16 +261,54 @@ static void add_mount(struct run_parts *p, struct st_runtime_mount m)
 	p->mounts[p->n_mounts++] = m;
 }
 
+/*
+ * --init: the static tini that Debian's tini package installs, as Docker's docker-init. It is
+ * bind-mounted into a rootfs that may have no C library, hence static. STRATA_INIT_PATH names
+ * another, as dockerd's --init-path does.
+ */
+static int init_binary(char **path, struct st_error **err)
+{
+	const char *given = getenv("STRATA_INIT_PATH");
+	if (given && *given) {
+		if (access(given, X_OK) < 0)
+			return st_err_errno(err, "--init: init binary '%s' (STRATA_INIT_PATH)",
+					    given);
+		*path = st_xstrdup(given);
+		return 0;
+	}
+	static const char *const names[] = { "tini-static", "docker-init" };
+	for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++)
+		if ((*path = st_runtime_search_path(names[i])))
+			return 0;
+	return st_err(err, ST_E_RUNTIME,
+		      "--init: no init binary: neither tini-static nor docker-init is in PATH "
+		      "(install Debian's tini package)");
+}
+
 static int run_parts_init(const struct st_container *c, const char *bundle, struct run_parts *p,
 			  struct st_error **err)
 {
 	memset(p, 0, sizeof(*p));
 	const json_t *args = json_object_get(c->rec, "Args");
-	p->argc = 1 + json_array_size(args);
+	bool init = json_is_true(json_object_get(host_config(c), "Init"));
+	/* Docker's order: /dev/init -- PATH ARGS... */
+	size_t k = 0;
+	p->argc = (init ? 3 : 1) + json_array_size(args);
 	p->argv = st_xcalloc(p->argc + 1, sizeof(*p->argv));
-	p->argv[0] = st_xstrdup(json_string_value(json_object_get(c->rec, "Path")));
-	for (size_t i = 1; i < p->argc; i++)
-		p->argv[i] = st_xstrdup(json_string_value(json_array_get(args, i - 1)));
+	if (init) {
+		char *tini = NULL;
+		if (init_binary(&tini, err) < 0)
+			return -1;
+		add_mount(p, (struct st_runtime_mount){ .type = ST_RUNTIME_MOUNT_BIND,
+							.source = own(p, tini),
+							.destination = "/dev/init",
+							.flags = ST_RUNTIME_MOUNT_READONLY });
+		p->argv[k++] = st_xstrdup("/dev/init");
+		p->argv[k++] = st_xstrdup("--");
+	}
+	p->argv[k++] = st_xstrdup(json_string_value(json_object_get(c->rec, "Path")));
+	for (size_t i = 0; i < json_array_size(args); i++)
+		p->argv[k++] = st_xstrdup(json_string_value(json_array_get(args, i)));
 	p->env = process_env(c);
 	static const char *const etc[] = { "hosts", "resolv.conf", "hostname" };
 	for (size_t i = 0; i < 3; i++)
@@ -418,6 +457,18 @@ static int supervise(struct st_store *s, const struct st_container *c,
 	if (rc == 0)
 		rc = run_parts_init(c, bundle, &parts, err);
 	const char *wd = cfg_str(c, "WorkingDir");
+	struct output out = {
+		.log_fd = -1,
+		.out_fd = io ? io->out_fd : -1,
+		.err_fd = io ? io->err_fd : -1,
+		.streams = { { ST_BUF_INIT, "stdout" }, { ST_BUF_INIT, "stderr" } },
+	};
+	/* -t: the terminal's output is the container's stdout, in the log too (Docker's). */
+	bool tty = json_is_true(json_object_get(config_of(c), "Tty"));
+	__attribute__((cleanup(ctr_console_freep))) struct ctr_console *console = NULL;
+	if (rc == 0 && tty)
+		rc = ctr_console_new(io && io->attach_stdin ? 0 : -1, io ? io->out_fd : -1,
+				     on_output, &out, &console, err);
 	struct st_runtime_spec spec = {
 		.rootfs = merged,
 		.readonly_rootfs = json_is_true(json_object_get(host_config(c), "ReadonlyRootfs")),
@@ -434,7 +485,10 @@ static int supervise(struct st_store *s, const struct st_container *c,
 		.mounts = parts.mounts,
 		.n_mounts = parts.n_mounts,
 		.id = st_container_id(c),
+		.terminal = tty,
 	};
+	if (console)
+		ctr_console_size(console, &spec.console_rows, &spec.console_cols);
 	if (rc == 0)
 		rc = st_runtime_spec_write(&spec, bundle, err);
 	st_autoclose int log_fd = -1;
@@ -442,6 +496,7 @@ static int supervise(struct st_store *s, const struct st_container *c,
 		log_fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
 		if (log_fd < 0)
 			rc = st_err_errno(err, "open '%s'", log);
+		out.log_fd = log_fd;
 	}
 	struct ctr_state_change running = { .status = ST_CONTAINER_RUNNING,
 					    .started = true,
@@ -449,20 +504,22 @@ static int supervise(struct st_store *s, const struct st_container *c,
 	if (rc == 0)
 		rc = ctr_state_write(c, &running, err);
 	int code = 0;
+	if (rc == 0 && console)
+		rc = ctr_console_start(console, err);
 	if (rc == 0) {
-		struct output out = {
-			.log_fd = log_fd,
-			.out_fd = io ? io->out_fd : -1,
-			.err_fd = io ? io->err_fd : -1,
-			.streams = { { ST_BUF_INIT, "stdout" }, { ST_BUF_INIT, "stderr" } },
-		};
 		st_autofree char *state_root = ctr_state_root(s);
-		struct st_runtime_opts ro = { .state_root = state_root,
-					      .pid_file = pid_file,
-					      .inherit_stdin = io && io->attach_stdin };
+		struct st_runtime_opts ro = {
+			.state_root = state_root,
+			.pid_file = pid_file,
+			.inherit_stdin = io && io->attach_stdin && !tty,
+			.console_socket = console ? ctr_console_socket(console) : NULL,
+		};
+		/* The relay's thread writes the stdout stream, this one only the runtime's own
+		 * stderr: the two never share a stream's buffer. */
 		rc = st_runtime_run(&ro, bundle, st_container_id(c), on_output, &out, &code, err);
-		output_flush(&out);
 	}
+	ctr_console_free(st_steal(&console));
+	output_flush(&out);
 	run_parts_release(&parts);
 	unlink(pid_file);
 	if (mounted) {
@@ -717,11 +774,88 @@ static int check_running(struct st_store *s, const struct st_container *c, bool 
 	return 0;
 }
 
+static int check_paused(struct st_store *s, const struct st_container *c, bool *running,
+			bool *paused, struct st_error **err)
+{
+	struct st_container_state st;
+	if (st_container_state(s, c, &st, err) < 0)
+		return -1;
+	*running = st.status == ST_CONTAINER_RUNNING;
+	*paused = st.paused;
+	st_container_state_release(&st);
+	return 0;
+}
+
+/* `runc pause` or `resume`, and the record to match. */
+static int freeze(struct st_store *s, const struct st_container *c, bool pause,
+		  struct st_error **err)
+{
+	const char *args[] = { pause ? "pause" : "resume", st_container_id(c), NULL };
+	st_autoclose int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return st_err_errno(err, "pipe");
+	st_autoclose int rd = p[0];
+	st_autoclose int wr = p[1];
+	/* runc's few lines of error fit in the pipe: it is read once runc is done. */
+	int code = runc(s, args, devnull, devnull, wr, err);
+	close(st_steal_fd(&wr));
+	if (code < 0)
+		return -1;
+	if (code != 0) {
+		char msg[1024];
+		ssize_t n = read(rd, msg, sizeof(msg) - 1);
+		msg[n > 0 ? n : 0] = '\0';
+		msg[strcspn(msg, "\n")] = '\0';
+		return st_err(err, ST_E_RUNTIME, "runc could not %s container %s: %s",
+			      pause ? "pause" : "resume", st_container_name(c), msg);
+	}
+	return ctr_state_set_paused(c, pause, err);
+}
+
+int st_container_pause(struct st_store *s, const struct st_container *c, struct st_error **err)
+{
+	bool running, paused;
+	if (check_paused(s, c, &running, &paused, err) < 0)
+		return -1;
+	if (!running)
+		return st_err(err, ST_E_INVALID, "Container %s is not running", st_container_id(c));
+	if (paused)
+		return st_err(err, ST_E_INVALID, "Container %s is already paused",
+			      st_container_id(c));
+	return freeze(s, c, true, err);
+}
+
+int st_container_unpause(struct st_store *s, const struct st_container *c, struct st_error **err)
+{
+	bool running, paused;
+	if (check_paused(s, c, &running, &paused, err) < 0)
+		return -1;
+	if (!running || !paused)
+		return st_err(err, ST_E_INVALID, "Container %s is not paused", st_container_id(c));
+	return freeze(s, c, false, err);
+}
+
+/* Docker resumes a paused container after its stop signal or SIGKILL, which it then gets. */
+static bool resumes(const struct st_container *c, int sig)
+{
+	const char *stop = cfg_str(c, "StopSignal");
+	int stop_sig;
+	struct st_error *err = NULL;
+	if (!*stop || sig == SIGKILL)
+		return true;
+	if (st_container_signal_parse(stop, &stop_sig, &err) < 0) {
+		st_error_free(err);
+		return false;
+	}
+	return sig == stop_sig;
+}
+
 int st_container_kill(struct st_store *s, const struct st_container *c, int sig,
 		      struct st_error **err)
 {
-	bool running;
-	if (check_running(s, c, &running, err) < 0)
+	bool running, paused;
+	if (check_paused(s, c, &running, &paused, err) < 0)
 		return -1;
 	if (!running)
 		return st_err(err, ST_E_INVALID, "container %s is not running", st_container_id(c));
@@ -737,7 +871,21 @@ int st_container_kill(struct st_store *s, const struct st_container *c, int sig,
 					"runc could not send signal %d to container %s", sig,
 					st_container_name(c))
 			       : -1;
-	return 0;
+	if (code != 0 || !paused || !resumes(c, sig))
+		return 0;
+	struct st_error *rerr = NULL;
+	if (freeze(s, c, false, &rerr) == 0)
+		return 0;
+	/* SIGKILL may have ended it before the resume, which then had nothing to do. */
+	if (check_running(s, c, &running, err) == 0 && !running) {
+		st_error_free(rerr);
+		return 0;
+	}
+	if (!*err)
+		*err = rerr;
+	else
+		st_error_free(rerr);
+	return -1;
 }
 
 /* Wait until nobody supervises the container, 'timeout_ns' at most (negative: forever). */
@@ -788,6 +936,49 @@ int st_container_wait(struct st_store *s, const struct st_container *c, int *exi
 
 /* ---- exec ------------------------------------------------------------------------------- */
 
+/* exec -t: the terminal's output to strata's stdout only (an exec's output is not logged). */
+static void on_output_plain(void *ctx, enum st_runtime_stream stream, const char *data, size_t len)
+{
+	const struct output *o = ctx;
+	struct st_error *err = NULL;
+	if (st_write_all(stream == ST_RUNTIME_STDOUT ? o->out_fd : o->err_fd, data, len, &err) < 0)
+		st_error_free(err);
+}
+
+/*
+ * `runc exec --tty` must detach to hand the terminal over: the process it leaves behind is
+ * then an orphan, which becomes strata's child (a subreaper) so that its status can be had.
+ * Its exit code, as runc()'s.
+ */
+static int exec_tty(struct st_store *s, const char *const *args, struct ctr_console *console,
+		    const char *pid_file, int devnull, struct st_error **err)
+{
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+		return st_err_errno(err, "become a subreaper");
+	if (ctr_console_start(console, err) < 0)
+		return -1;
+	int code = runc(s, args, devnull, 1, 2, err);
+	struct st_buf b = ST_BUF_INIT;
+	struct st_error *rerr = NULL;
+	pid_t pid = 0;
+	if (code == 0 && st_read_file(pid_file, &b, &rerr) == 0)
+		pid = atoi(st_buf_str(&b));
+	st_error_free(rerr);
+	st_buf_release(&b);
+	unlink(pid_file);
+	if (code != 0 || pid <= 0)
+		return code == 0
+			   ? st_err(err, ST_E_RUNTIME, "runc exec left no pid in '%s'", pid_file)
+			   : code;
+	int status;
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return st_err_errno(err, "wait for the exec'd process");
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+}
+
 int st_container_exec(struct st_store *s, const struct st_container *c,
 		      const struct st_container_exec *o, int *exit_code, struct st_error **err)
 {
@@ -795,10 +986,15 @@ int st_container_exec(struct st_store *s, const struct st_container *c,
 	if (st_container_state(s, c, &st, err) < 0)
 		return -1;
 	bool running = st.status == ST_CONTAINER_RUNNING;
+	bool paused = st.paused;
 	int pid = st.pid;
 	st_container_state_release(&st);
 	if (!running)
 		return st_err(err, ST_E_INVALID, "container %s is not running", st_container_id(c));
+	if (paused)
+		return st_err(err, ST_E_INVALID,
+			      "Container %s is paused, unpause the container before exec",
+			      st_container_id(c));
 	size_t n = 0;
 	while (o->argv[n])
 		n++;
@@ -829,12 +1025,33 @@ int st_container_exec(struct st_store *s, const struct st_container *c,
 		args[k++] = "--cwd";
 		args[k++] = o->workdir;
 	}
+	struct output out = { .log_fd = -1, .out_fd = 1, .err_fd = 2 };
+	__attribute__((cleanup(ctr_console_freep))) struct ctr_console *console = NULL;
+	st_autofree char *pid_file = NULL;
+	if (o->tty) {
+		if (ctr_console_new(o->interactive ? 0 : -1, 1, on_output_plain, &out, &console,
+				    err) < 0) {
+			free(args);
+			return -1;
+		}
+		pid_file = st_xasprintf("%s/exec-%d.pid", c->dir, (int)getpid());
+		args[k++] = "--tty";
+		args[k++] = "--console-socket";
+		args[k++] = ctr_console_socket(console);
+		args[k++] = "--detach";
+		args[k++] = "--pid-file";
+		args[k++] = pid_file;
+	}
 	args[k++] = st_container_id(c);
 	for (size_t i = 0; i < n; i++)
 		args[k++] = o->argv[i];
 	args[k] = NULL;
 	st_autoclose int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	int code = runc(s, args, o->interactive ? 0 : devnull, 1, 2, err);
+	int code;
+	if (console)
+		code = exec_tty(s, args, console, pid_file, devnull, err);
+	else
+		code = runc(s, args, o->interactive ? 0 : devnull, 1, 2, err);
 	free(args);
 	if (code < 0)
 		return -1;

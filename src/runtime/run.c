@@ -19,6 +19,12 @@
  * The monitor is a fork of a process that may have threads: between fork and exec it only
  * makes async-signal-safe calls, on argv arrays built before the fork.
  *
+ * With a terminal the runtime must detach (`run --detach --console-socket`: the master goes to
+ * the socket, and runc returns once the process runs). The monitor is then a child subreaper:
+ * the container's process, orphaned by runc, becomes its child, and the monitor waits for it
+ * as it waits for runc otherwise, then deletes the stopped container. It keeps its end of the
+ * error pipe meanwhile, so that strata goes on watching for a stop request until it exits.
+ *
  * A runtime failure (bad spec, missing executable, cgroup trouble) and a process that ran
  * and exited non-zero both make runc exit non-zero; they are told apart by the runtime's
  * --log (JSON lines): an "error" record there means the runtime itself failed.
@@ -218,7 +224,50 @@ struct monitor_args {
 	char *const *del;
 	int devnull, in, out_w, err_w, status_w;
 	pid_t parent;
+	const char *detached_pid_file; /* runc detaches and writes the process's pid there */
 };
+
+/* What the monitor waits for: runc, then (when it detaches) the container's process. */
+struct waited {
+	pid_t runc, process;
+	int status;
+};
+
+/* In the monitor: the pid runc wrote, or 0 (async-signal-safe: no stdio). */
+static pid_t read_pid_file(const char *path)
+{
+	char buf[32];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	pid_t pid = 0;
+	for (ssize_t i = 0; i < n && buf[i] >= '0' && buf[i] <= '9'; i++)
+		pid = pid * 10 + (buf[i] - '0');
+	return pid;
+}
+
+/* In the monitor: reap what has exited; true once w->status is the final one. */
+static bool reap(const struct monitor_args *m, struct waited *w, int flags)
+{
+	int status;
+	if (w->runc > 0 && waitpid(w->runc, &status, flags) == w->runc) {
+		w->runc = 0;
+		w->status = status;
+		if (!m->detached_pid_file || exit_code_of(status) != 0)
+			return true;
+		w->process = read_pid_file(m->detached_pid_file);
+		if (w->process <= 0)
+			return true;
+	}
+	if (w->process > 0 && waitpid(w->process, &status, flags) == w->process) {
+		w->process = 0;
+		w->status = status;
+		return true;
+	}
+	return false;
+}
 
 /*
  * In the monitor: close every fd but those in 'keep' (n of them, distinct, >= 3). It outlives
@@ -253,6 +302,8 @@ static void __attribute__((noreturn)) monitor(const struct monitor_args *m, cons
 	sigaction(SIGCHLD, &sa, NULL);
 	if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != m->parent)
 		_exit(255); /* strata is already gone: start nothing */
+	if (m->detached_pid_file && prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+		_exit(255);
 
 	pid_t r = fork();
 	if (r == 0)
@@ -260,31 +311,38 @@ static void __attribute__((noreturn)) monitor(const struct monitor_args *m, cons
 	if (r < 0)
 		_exit(255);
 	close(m->out_w);
-	close(m->err_w);
+	if (!m->detached_pid_file)
+		close(m->err_w);
 	close(m->status_w);
 
-	int status;
+	struct waited w = { .runc = r };
 	for (;;) {
 		siginfo_t si;
 		int sig = sigwaitinfo(waitset, &si);
 		if (sig < 0)
 			continue; /* EINTR */
 		if (sig == SIGCHLD) {
-			if (waitpid(r, &status, WNOHANG) == r)
-				_exit(exit_code_of(status));
+			if (reap(m, &w, WNOHANG)) {
+				if (m->detached_pid_file && w.runc == 0)
+					monitor_run(m->del, m->devnull);
+				_exit(exit_code_of(w.status));
+			}
 			continue;
 		}
 		break; /* SIGTERM (strata died), SIGINT or SIGHUP: stop the container */
 	}
 	for (int i = 0; i < KILL_TRIES; i++) {
 		monitor_run(m->kill, m->devnull);
-		if (waitpid(r, &status, WNOHANG) == r)
+		if (reap(m, &w, WNOHANG))
 			goto reaped;
 		struct timespec ts = { .tv_sec = 0, .tv_nsec = KILL_INTERVAL_NS };
 		nanosleep(&ts, NULL);
 	}
-	kill(r, SIGKILL);
-	while (waitpid(r, &status, 0) < 0 && errno == EINTR)
+	if (w.runc > 0)
+		kill(w.runc, SIGKILL);
+	if (w.process > 0)
+		kill(w.process, SIGKILL);
+	while (!reap(m, &w, 0) && (w.runc > 0 || w.process > 0))
 		;
 reaped:
 	monitor_run(m->del, m->devnull);
@@ -571,6 +629,13 @@ int st_runtime_run(const struct st_runtime_opts *rt, const char *bundle, const c
 	argv_add(&run, "run");
 	argv_add(&run, "--bundle");
 	argv_add(&run, bundle);
+	if (rt && rt->console_socket) {
+		if (!rt->pid_file)
+			return st_err(err, ST_E_INVALID, "a console socket needs a pid file");
+		argv_add(&run, "--detach");
+		argv_add(&run, "--console-socket");
+		argv_add(&run, rt->console_socket);
+	}
 	if (rt && rt->pid_file) {
 		argv_add(&run, "--pid-file");
 		argv_add(&run, rt->pid_file);
@@ -604,7 +669,9 @@ int st_runtime_run(const struct st_runtime_opts *rt, const char *bundle, const c
 				  .out_w = p.out_w,
 				  .err_w = p.err_w,
 				  .status_w = p.status_w,
-				  .parent = getpid() };
+				  .parent = getpid(),
+				  .detached_pid_file =
+				      rt && rt->console_socket ? rt->pid_file : NULL };
 	pthread_sigmask(SIG_BLOCK, &waitset, &old);
 	pid_t mon = fork();
 	if (mon == 0)

@@ -79,6 +79,10 @@ struct st_runtime_spec {
 	bool insecure;
 	const char *cgroup_parent; /* the container's cgroup is made below it; NULL: none */
 	const char *id;		   /* the container's id, naming its cgroup below cgroup_parent */
+	/* A pseudo-terminal for the process (st_runtime_opts.console_socket), of this size at
+	 * start when both are set. */
+	bool terminal;
+	unsigned short console_rows, console_cols;
 };
 
 /*
@@ -197,6 +201,9 @@ struct st_runtime_opts {
 	const char *pid_file;
 	/* st_runtime_run(): the container reads strata's stdin, not /dev/null */
 	bool inherit_stdin;
+	/* st_runtime_run() of a spec with a terminal: the unix socket the runtime sends the
+	 * pseudo-terminal's master to (its --console-socket). Needs pid_file. */
+	const char *console_socket;
 };
 
 /*
@@ -208,6 +215,8 @@ struct st_runtime_opts {
  * - "runtime 'X' failed to start: <its error or stderr tail>" when the runtime failed before
  *   the process ran (a bad spec, a missing executable in the rootfs, cgroup trouble), with a
  *   hint for crun on cgroups in hybrid mode.
+ * With rt->console_socket the container's stdio is the terminal the runtime sends there (the
+ * caller accepts it), and the pipes carry the runtime's own output only.
  * The container is deleted (`delete -f`) on every failure path. If the calling process dies,
  * a small monitor process kills and deletes the container (see runtime.c).
  * 'id' must match [A-Za-z0-9_.+-]+ (ST_E_INVALID).

@@ -294,10 +294,15 @@ static json_t *process_obj(const struct st_runtime_spec *spec)
 				 json_deep_copy(eff));
 	json_t *rlimits = rlimits_obj(spec);
 
-	return json_pack("{s:b, s:o, s:o, s:o, s:s, s:o, s:o, s:b}", "terminal", 0, "user", user,
-			 "args", str_list(spec->args), "env", str_list(spec->env), "cwd",
-			 spec->cwd ? spec->cwd : "/", "capabilities", caps, "rlimits", rlimits,
-			 "noNewPrivileges", 0);
+	json_t *proc = json_pack("{s:b, s:o, s:o, s:o, s:s, s:o, s:o, s:b}", "terminal",
+				 spec->terminal, "user", user, "args", str_list(spec->args), "env",
+				 str_list(spec->env), "cwd", spec->cwd ? spec->cwd : "/",
+				 "capabilities", caps, "rlimits", rlimits, "noNewPrivileges", 0);
+	if (spec->terminal && spec->console_rows && spec->console_cols)
+		json_object_set_new(proc, "consoleSize",
+				    json_pack("{s:i, s:i}", "height", spec->console_rows, "width",
+					      spec->console_cols));
+	return proc;
 }
 
 static json_t *linux_obj(const struct st_runtime_spec *spec)

@@ -754,6 +754,33 @@ static void list_reads_the_state_root(void **state)
 	free(ids);
 }
 
+static void spec_json_asks_for_a_terminal_of_a_size(void **state)
+{
+	struct fix *f = *state;
+	struct st_error *err = NULL;
+	const char *args[] = { "/bin/sh", NULL };
+	struct st_runtime_spec spec = { .rootfs = f->rootfs,
+					.args = args,
+					.terminal = true,
+					.console_rows = 30,
+					.console_cols = 100 };
+	st_autofree char *text = st_runtime_spec_json(&spec, &err);
+	assert_non_null(text);
+	json_t *root = json_loads(text, 0, NULL);
+	json_t *proc = json_object_get(root, "process");
+	assert_true(json_is_true(json_object_get(proc, "terminal")));
+	json_t *size = json_object_get(proc, "consoleSize");
+	assert_int_equal(json_integer_value(json_object_get(size, "height")), 30);
+	assert_int_equal(json_integer_value(json_object_get(size, "width")), 100);
+	json_decref(root);
+	/* No size known (the output is not a terminal): the runtime's default. */
+	spec.console_rows = spec.console_cols = 0;
+	st_autofree char *unsized = st_runtime_spec_json(&spec, &err);
+	root = json_loads(unsized, 0, NULL);
+	assert_null(json_object_get(json_object_get(root, "process"), "consoleSize"));
+	json_decref(root);
+}
+
 int main(void)
 {
 	/* What needs no root runs everywhere; the rest is skipped (77) without it. */
@@ -761,6 +788,7 @@ int main(void)
 		cmocka_unit_test(spec_json_has_expected_fields),
 		cmocka_unit_test(bad_specs_are_invalid),
 		cmocka_unit_test(spec_json_carries_the_run_settings),
+		cmocka_unit_test(spec_json_asks_for_a_terminal_of_a_size),
 		cmocka_unit_test(spec_json_has_docker_seccomp_profile),
 		cmocka_unit_test(resolv_conf_follows_the_network),
 	};
