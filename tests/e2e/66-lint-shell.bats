@@ -1,0 +1,99 @@
+#!/usr/bin/env bats
+# strata lint reads RUN with a bash grammar: commands in lists, pipelines, subshells, `sh -c`
+# strings and heredocs, words after quote removal, `set -o pipefail`.
+load helpers
+
+setup() {
+	common_setup
+	CTX=$BATS_TEST_TMPDIR/ctx
+	mkdir -p "$CTX"
+}
+
+@test "lint shell: a quoted && or ; inside a word with quotes of its own is not a command boundary" {
+	cat >"$CTX/Dockerfile" <<'DF'
+FROM debian:12
+RUN echo "it's \"quoted\" && sudo rm -rf /" && echo 'a; cd /tmp'
+RUN V="$(echo "x" | tr x y)" && echo "$V && apt install z"
+DF
+	run strata lint --format gnu --failure-threshold none "$CTX/Dockerfile"
+	[ "$status" -eq 0 ]
+	[[ "$output" != *"DL3004"* ]]
+	[[ "$output" != *"DL3003"* ]]
+	[[ "$output" != *"DL3027"* ]]
+}
+
+@test "lint shell: apt-get install after set -e; and inside sh -c and bash -c is found" {
+	cat >"$CTX/Dockerfile" <<'DF'
+FROM debian:12
+RUN set -e; apt-get update; apt-get install -y curl
+RUN sh -c "apt-get install -y --no-install-recommends 'wget'"
+RUN ["bash", "-euc", "pip install flask"]
+DF
+	run strata lint --format gnu --failure-threshold none "$CTX/Dockerfile"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"Dockerfile:2: warning: DL3008"* ]]
+	[[ "$output" == *"Dockerfile:2: info: DL3015"* ]]
+	[[ "$output" == *"Dockerfile:3: warning: DL3008"* ]]
+	[[ "$output" != *"Dockerfile:3: info: DL3015"* ]]
+	[[ "$output" == *"Dockerfile:4: warning: DL3013"* ]]
+}
+
+@test "lint shell: commands in \$(...), if bodies and subshells are found; a cd there does not last" {
+	cat >"$CTX/Dockerfile" <<'DF'
+FROM debian:12
+RUN VERSION="$(apt-get install -y jq)"
+RUN if [ -f /x ]; then sudo make; fi
+RUN (cd /src && make) && DIR=$(cd /opt && pwd)
+RUN { cd /src; make; }
+DF
+	run strata lint --format gnu --failure-threshold none "$CTX/Dockerfile"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"Dockerfile:2: warning: DL3008"* ]]
+	[[ "$output" == *"Dockerfile:3: error: DL3004"* ]]
+	[[ "$output" != *"Dockerfile:4: warning: DL3003"* ]]
+	[[ "$output" == *"Dockerfile:5: warning: DL3003"* ]]
+}
+
+@test "lint shell: a heredoc is a shell's script but only data to cat" {
+	cat >"$CTX/Dockerfile" <<'DF'
+FROM debian:12
+RUN cat <<EOF >/etc/motd && echo done
+sudo apt install x
+EOF
+RUN bash <<'EOF'
+apt install -y y
+EOF
+DF
+	run strata lint --format gnu --failure-threshold none "$CTX/Dockerfile"
+	[ "$status" -eq 0 ]
+	[[ "$output" != *"Dockerfile:2: error: DL3004"* ]]
+	[[ "$output" != *"Dockerfile:2: warning: DL3027"* ]]
+	[[ "$output" == *"Dockerfile:5: warning: DL3027"* ]]
+}
+
+@test "lint shell: set -o pipefail before a pipe in the same RUN satisfies DL4006" {
+	cat >"$CTX/Dockerfile" <<'DF'
+FROM debian:12
+RUN set -eux; curl -fsSL https://example.invalid/k | gpg --dearmor >/k.gpg
+RUN set -euxo pipefail; curl -fsSL https://example.invalid/k | gpg --dearmor >/k.gpg
+RUN bash -o pipefail -c 'curl -fsSL https://example.invalid/k | gpg --dearmor >/k.gpg'
+DF
+	run strata lint --format gnu --failure-threshold none "$CTX/Dockerfile"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"Dockerfile:2: warning: DL4006"* ]]
+	[[ "$output" != *"Dockerfile:3: warning: DL4006"* ]]
+	[[ "$output" != *"Dockerfile:4: warning: DL4006"* ]]
+}
+
+@test "lint shell: an ARG token in single quotes is text, not an expansion" {
+	cat >"$CTX/Dockerfile" <<'DF'
+FROM debian:12
+ARG NPM_TOKEN
+RUN echo 'use $NPM_TOKEN at run time' >/README
+RUN echo "//registry.npmjs.org/:_authToken=${NPM_TOKEN}" >/root/.npmrc
+DF
+	run strata lint --format gnu --failure-threshold none "$CTX/Dockerfile"
+	[ "$status" -eq 0 ]
+	[[ "$output" != *"Dockerfile:3: warning: ST1007"* ]]
+	[[ "$output" == *"Dockerfile:4: warning: ST1007"* ]]
+}
