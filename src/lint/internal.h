@@ -49,6 +49,9 @@ void lint_hadolint(struct lint_ctx *c);
 /* strata's own rules (ST....): strata.c. */
 void lint_strata(struct lint_ctx *c);
 const struct st_dockerfile_rule *lint_strata_rule_find(const char *name);
+/* The analysed image's findings on the lines that made them (ST2...): image.c. */
+void lint_image(struct lint_ctx *c);
+const struct st_dockerfile_rule *lint_image_rule_find(const char *name);
 
 /* ---- RUN through tree-sitter's bash grammar: shell.c ---- */
 

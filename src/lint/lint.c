@@ -281,6 +281,8 @@ int st_lint_dockerfile(const struct st_dockerfile *df, const char *text, size_t 
 		lint_hadolint(&c);
 	if (rc == 0 && (sets & ST_LINT_STRATA))
 		lint_strata(&c);
+	if (rc == 0)
+		lint_image(&c);
 
 	struct pragma *prag = NULL;
 	size_t nprag = 0;

@@ -49,7 +49,7 @@ const struct st_dockerfile_rule *lint_strata_rule_find(const char *name)
 	for (size_t i = 0; i < sizeof(rules) / sizeof(*rules); i++)
 		if (!strcmp(rules[i].name, name))
 			return &rules[i];
-	return NULL;
+	return lint_image_rule_find(name);
 }
 
 /* A dependency install and the files it reads, for the reordering ST1001 suggests. */

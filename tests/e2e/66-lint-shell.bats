@@ -97,3 +97,29 @@ DF
 	[[ "$output" != *"Dockerfile:3: warning: ST1007"* ]]
 	[[ "$output" == *"Dockerfile:4: warning: ST1007"* ]]
 }
+
+@test "lint --image: what the built image holds is reported on the lines that made it" {
+	strata import "$(busybox_tar)" busybox:1 >/dev/null
+	printf 'not a key\n' >"$CTX/id_rsa"
+	cat >"$CTX/Dockerfile" <<'DF'
+FROM busybox:1
+WORKDIR /app
+COPY id_rsa /root/.ssh/id_rsa
+RUN head -c 40000 /dev/zero >/big.bin && mkdir -p /var/cache/apk && head -c 3000 /dev/zero >/var/cache/apk/x.tar.gz
+ENV A=1
+RUN rm /big.bin
+USER nobody
+DF
+	run strata build -q -t lintimg:1 "$CTX"
+	[ "$status" -eq 0 ]
+	run strata lint --image lintimg:1 --format gnu --failure-threshold none "$CTX"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"Dockerfile:3: error: ST2005 A file that looks like a key or credentials is in the layer of this instruction: 1 file, 10 bytes, such as /root/.ssh/id_rsa"* ]]
+	[[ "$output" == *"Dockerfile:4: warning: ST2002 Files this instruction adds are deleted by a later one: they still take their space in the image: 1 file, 40000 bytes, such as /big.bin (removed on line 6)"* ]]
+	[[ "$output" == *"Dockerfile:4: warning: ST2001 A package manager's cache stays in the layer of this instruction"* ]]
+	run strata lint --format gnu --failure-threshold none "$CTX"
+	[[ "$output" != *"ST200"* ]]
+	run strata lint --image nosuch:1 "$CTX"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"strata: lint: "*"nosuch:1"* ]]
+}
