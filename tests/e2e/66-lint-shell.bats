@@ -117,9 +117,34 @@ DF
 	[[ "$output" == *"Dockerfile:3: error: ST2005 A file that looks like a key or credentials is in the layer of this instruction: 1 file, 10 bytes, such as /root/.ssh/id_rsa"* ]]
 	[[ "$output" == *"Dockerfile:4: warning: ST2002 Files this instruction adds are deleted by a later one: they still take their space in the image: 1 file, 40000 bytes, such as /big.bin (removed on line 6)"* ]]
 	[[ "$output" == *"Dockerfile:4: warning: ST2001 A package manager's cache stays in the layer of this instruction"* ]]
+	run strata lint --image lintimg:1 --format sarif --failure-threshold none "$CTX"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *'"ST2005"'* ]]
+	printf '%s\n' "$output" >"$BATS_TEST_TMPDIR/img.sarif"
+	fix=$BATS_TEST_DIRNAME/fixtures/lint
+	run python3 "$fix/check_sarif.py" "$fix/sarif-2.1.0-rtm.5.json" "$BATS_TEST_TMPDIR/img.sarif"
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
 	run strata lint --format gnu --failure-threshold none "$CTX"
 	[[ "$output" != *"ST200"* ]]
 	run strata lint --image nosuch:1 "$CTX"
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"strata: lint: "*"nosuch:1"* ]]
+}
+
+@test "lint: --format sarif is valid against the SARIF 2.1.0 schema, with its fixes" {
+	cat >"$CTX/Dockerfile" <<'DF'
+FROM debian:latest
+ADD app.js /app/
+RUN cd /x && apt-get install -y curl | tee /l
+CMD run
+DF
+	run strata lint --format sarif --failure-threshold none "$CTX/Dockerfile"
+	[ "$status" -eq 0 ]
+	printf '%s\n' "$output" >"$BATS_TEST_TMPDIR/a.sarif"
+	[[ "$output" == *'"fixes"'* ]]
+	fix=$BATS_TEST_DIRNAME/fixtures/lint
+	run python3 "$fix/check_sarif.py" "$fix/sarif-2.1.0-rtm.5.json" "$BATS_TEST_TMPDIR/a.sarif"
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
 }
