@@ -148,3 +148,15 @@ DF
 	[ "$status" -eq 0 ]
 	[ -z "$output" ]
 }
+
+@test "lint: real-world Dockerfiles lint without a crash, each finding on a line of its file" {
+	real=$BATS_TEST_DIRNAME/fixtures/lint/real
+	for f in "$real"/*.Dockerfile; do
+		run strata lint --format json --failure-threshold none -f "$f" "$CTX"
+		[ "$status" -eq 0 ] || { echo "$f: $output"; false; }
+		lines=$(wc -l <"$f")
+		run python3 -c 'import json,sys; n=int(sys.argv[2]); a=json.loads(sys.argv[1]); bad=[f for f in a if not 1 <= f["line"] <= n]; print(bad or "")' "$output" "$lines"
+		[ "$status" -eq 0 ]
+		[ -z "$output" ] || { echo "$f: $output"; false; }
+	done
+}
