@@ -321,6 +321,21 @@ static void context_entries(struct lint_ctx *c)
 				    heavy[k], heavy[k]);
 }
 
+/* An image that installs or runs gosu or su-exec starts as root on purpose: its entrypoint
+ * steps down to a user once it has set up what needs root (the official images' pattern). */
+static bool drops_root(struct lint_ctx *c, const struct st_dockerfile_instr *in)
+{
+	if (in->kind != ST_DF_RUN)
+		return false;
+	const struct lint_script *sc = lint_run_script(c, in);
+	for (size_t i = 0; i < sc->ncmds; i++) {
+		const char *a0 = basename_of(sc->cmds[i].argv[0]);
+		if (!strcmp(a0, "gosu") || !strcmp(a0, "su-exec"))
+			return true;
+	}
+	return false;
+}
+
 void lint_strata(struct lint_ctx *c)
 {
 	context_entries(c);
@@ -337,7 +352,7 @@ void lint_strata(struct lint_ctx *c)
 	for (;;) {
 		const struct st_dockerfile_stage *s = &df->stages[i];
 		for (size_t k = 0; k < s->ninstrs; k++)
-			if (s->instrs[k]->kind == ST_DF_USER)
+			if (s->instrs[k]->kind == ST_DF_USER || drops_root(c, s->instrs[k]))
 				return;
 		if (c->base_of[i] < 0)
 			break;

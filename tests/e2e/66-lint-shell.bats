@@ -160,3 +160,17 @@ DF
 		[ -z "$output" ] || { echo "$f: $output"; false; }
 	done
 }
+
+@test "lint: an image that steps down with gosu or su-exec is not reported as running as root" {
+	cat >"$CTX/Dockerfile" <<'DF'
+FROM debian:12
+RUN set -eux; apt-get update; apt-get install -y --no-install-recommends gosu=1.14-1; rm -rf /var/lib/apt/lists/*; gosu nobody true
+ENTRYPOINT ["docker-entrypoint.sh"]
+DF
+	run strata lint --format gnu --failure-threshold none "$CTX/Dockerfile"
+	[ "$status" -eq 0 ]
+	[[ "$output" != *"ST1006"* ]]
+	printf 'FROM debian:12\nRUN apt-get install -y --no-install-recommends gosu=1.14-1\n' >"$CTX/Dockerfile"
+	run strata lint --format gnu --failure-threshold none "$CTX/Dockerfile"
+	[[ "$output" == *"Dockerfile:1: info: ST1006"* ]]
+}
