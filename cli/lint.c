@@ -1,6 +1,6 @@
 /*
  * lint.c: strata lint [OPTIONS] [PATH|-]: BuildKit's build checks and hadolint's DL rules
- * over a Dockerfile, without building it.
+ * over a Dockerfile, without building it; with --image, what the image built from it holds.
  */
 #include <dirent.h>
 #include <getopt.h>
@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "analyze/analyze.h"
 #include "cli.h"
 #include "dockerfile/dockerfile.h"
 #include "dockerfile/dockerignore.h"
@@ -36,6 +37,9 @@ static const char usage_text[] =
     "      --format string             tty, json, sarif, gnu, checkstyle or junit (default:\n"
     "                                  tty)\n"
     "      --ignore list               Do not report this rule (StageNameCasing, DL3006)\n"
+    "      --image string              The image built from the Dockerfile: what its layers\n"
+    "                                  hold (caches, files deleted later, secret-looking\n"
+    "                                  files) is reported on the lines that made them\n"
     "      --target string             Check this stage and the stages it needs (default:\n"
     "                                  every stage)\n\n"
     "Findings are silenced by \"# check=skip=RULE\" (BuildKit's rules), by\n"
@@ -45,7 +49,7 @@ static const char usage_text[] =
 struct lint_cli_opts {
 	const char **args, **ignore;
 	size_t nargs, nignore;
-	const char *file, *context, *target, *path, *config;
+	const char *file, *context, *target, *path, *config, *image;
 	enum st_lint_format format;
 	enum st_dockerfile_severity threshold;
 	bool no_threshold, threshold_given;
@@ -60,7 +64,16 @@ static void push(const char ***v, size_t *n, const char *s)
 static int parse_flags(struct st_cli *cli, int argc, char **argv, struct lint_cli_opts *o,
 		       struct st_error **err)
 {
-	enum { O_BUILD_ARG = 256, O_CONFIG, O_CONTEXT, O_THRESHOLD, O_FORMAT, O_IGNORE, O_TARGET };
+	enum {
+		O_BUILD_ARG = 256,
+		O_CONFIG,
+		O_CONTEXT,
+		O_THRESHOLD,
+		O_FORMAT,
+		O_IGNORE,
+		O_IMAGE,
+		O_TARGET
+	};
 	static const struct option longopts[] = {
 		{ "build-arg", required_argument, NULL, O_BUILD_ARG },
 		{ "config", required_argument, NULL, O_CONFIG },
@@ -69,6 +82,7 @@ static int parse_flags(struct st_cli *cli, int argc, char **argv, struct lint_cl
 		{ "failure-threshold", required_argument, NULL, O_THRESHOLD },
 		{ "format", required_argument, NULL, O_FORMAT },
 		{ "ignore", required_argument, NULL, O_IGNORE },
+		{ "image", required_argument, NULL, O_IMAGE },
 		{ "target", required_argument, NULL, O_TARGET },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -112,6 +126,9 @@ static int parse_flags(struct st_cli *cli, int argc, char **argv, struct lint_cl
 			break;
 		case O_IGNORE:
 			push(&o->ignore, &o->nignore, optarg);
+			break;
+		case O_IMAGE:
+			o->image = optarg;
 			break;
 		case O_TARGET:
 			o->target = optarg;
@@ -258,6 +275,9 @@ static int lint(struct st_cli *cli, struct lint_cli_opts *o, struct st_error **e
 		rc = st_dockerfile_parse(name, st_buf_str(&text), text.len, &df, err);
 	if (rc == 0 && ctx)
 		rc = st_dockerignore_load(ctx, dfpath, &ign, err);
+	st_auto(st_analyze) struct st_analyze *image = NULL;
+	if (rc == 0 && o->image)
+		rc = st_cli_analyze_open(cli, o->image, NULL, NULL, &image, err);
 	size_t nentries = 0;
 	char **entries = context_entries(ctx, &nentries);
 	struct st_lint_opts lo = {
@@ -273,6 +293,7 @@ static int lint(struct st_cli *cli, struct lint_cli_opts *o, struct st_error **e
 		.base = base_from_store,
 		.base_ctx = cli,
 		.config = have_cfg ? &cfg : NULL,
+		.image = image,
 	};
 	struct st_lint_result res = { 0 };
 	if (rc == 0)

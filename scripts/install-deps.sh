@@ -25,6 +25,8 @@ pkgs="$pkgs openssh-server"
 pkgs="$pkgs groff-base man-db"
 # RUN for another architecture runs under QEMU user emulation, registered with binfmt_misc
 pkgs="$pkgs qemu-user-static binfmt-support"
+# lint reads RUN with tree-sitter's bash grammar (third_party/tree-sitter-bash) on its runtime
+pkgs="$pkgs libtree-sitter-dev"
 export DEBIAN_FRONTEND=noninteractive
 if [ "$(id -u)" -ne 0 ]; then
     echo "install-deps.sh: run as root (apt-get)" >&2

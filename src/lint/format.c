@@ -185,8 +185,19 @@ static json_t *sarif(const struct st_lint_result *r, const char *name)
 			      sarif_level(d->severity), "message", "text", d->message, "locations",
 			      "physicalLocation", "artifactLocation", "uri", name, "region",
 			      "startLine", d->start_line, "endLine", d->end_line, "startColumn", 1);
-		if (d->fix)
+		if (d->fix) {
+			/* The lines the finding covers replaced by the fix, as code-scanning UIs
+			 * offer it; the fix as text too for the tools that read only that. */
+			st_autofree char *text = st_xasprintf("%s\n", d->fix);
+			json_object_set_new(
+			    res, "fixes",
+			    json_pack("[{s:{s:s}, s:[{s:{s:s}, s:[{s:{s:i, s:i}, s:{s:s}}]}]}]",
+				      "description", "text", d->rule->description,
+				      "artifactChanges", "artifactLocation", "uri", name,
+				      "replacements", "deletedRegion", "startLine", d->start_line,
+				      "endLine", d->end_line, "insertedContent", "text", text));
 			json_object_set_new(res, "properties", json_pack("{s:s}", "fix", d->fix));
+		}
 		json_array_append_new(results, res);
 	}
 	return json_pack("{s:s, s:s, s:[{s:{s:{s:s, s:s, s:o}}, s:o}]}", "$schema",

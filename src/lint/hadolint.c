@@ -1,7 +1,7 @@
 /*
  * hadolint.c: hadolint's DL rules for size, cache, security and correctness, under their ids,
  * messages and severities (src/Hadolint/Rule/DL*.hs), so that existing ignore lists and
- * pragmas keep working. RUN is read as a shell reads it (shell.c): heredoc scripts and
+ * pragmas keep working. RUN is read with a bash grammar (shell.c): heredoc scripts and
  * `sh -c` strings are checked, a quoted "&&" is not a command boundary.
  */
 #include <stdlib.h>
@@ -229,8 +229,7 @@ struct stage_info {
 static void run(struct lint_ctx *c, const struct st_dockerfile_instr *in, struct stage_info *si,
 		bool pip_env_no_cache)
 {
-	struct lint_script sc = { 0 };
-	lint_run_script(in, &sc);
+	const struct lint_script *sc = lint_run_script(c, in);
 	bool update = false, cleanup = false;
 	static const char *const apt_valued[] = { "-o", "-t", "--target-release", "-c", NULL };
 	static const char *const apk_valued[] = { "--virtual", "-t", "--repository", "-X", "-p",
@@ -254,11 +253,12 @@ static void run(struct lint_ctx *c, const struct st_dockerfile_instr *in, struct
 	static const char *const npm_valued[] = { "--prefix", "--registry", "--tag", NULL };
 	bool f3003 = false, f3004 = false, f3008 = false, f3013 = false, f3015 = false,
 	     f3016 = false, f3018 = false, f3019 = false, f3027 = false, f3042 = false;
-	for (size_t i = 0; i < sc.ncmds; i++) {
-		const struct lint_cmd *cmd = &sc.cmds[i];
+	for (size_t i = 0; i < sc->ncmds; i++) {
+		const struct lint_cmd *cmd = &sc->cmds[i];
 		size_t at = 0;
 		bool any = false;
-		f3003 = f3003 || is(cmd, "cd");
+		/* A cd in a subshell or $(...) ends with it: WORKDIR would not replace it. */
+		f3003 = f3003 || (is(cmd, "cd") && !cmd->nested);
 		f3004 = f3004 || is(cmd, "sudo");
 		f3027 = f3027 || is(cmd, "apt");
 		update = update || (is(cmd, "apt-get") && has_arg(cmd, "update"));
@@ -309,11 +309,10 @@ static void run(struct lint_ctx *c, const struct st_dockerfile_instr *in, struct
 		add(c, "DL3027", in, replace_fix(in, "apt ", "apt-get "));
 	if (f3042)
 		add(c, "DL3042", in, replace_fix(in, "pip install", "pip install --no-cache-dir"));
-	if (sc.pipe && !si->pipefail)
+	if (sc->pipe && !si->pipefail)
 		add(c, "DL4006", in, NULL);
 	if (update && !cleanup && !cache_mount(in, "/var/lib/apt/lists") && !si->apt_run)
 		si->apt_run = in;
-	lint_script_release(&sc);
 }
 
 static bool archive(const char *s)

@@ -17,7 +17,11 @@ struct lint_ctx {
 	struct lint_name *names;
 	long *base_of;
 	struct st_dockerfile_diag *v;
-	size_t n;
+	size_t n, cap;
+	/* Per instruction of df->instrs, its RUN's script once read (lint_run_script). */
+	struct lint_script *scripts;
+	bool *read;
+	struct TSParser *shell;
 };
 
 struct lint_name {
@@ -45,24 +49,36 @@ void lint_hadolint(struct lint_ctx *c);
 /* strata's own rules (ST....): strata.c. */
 void lint_strata(struct lint_ctx *c);
 const struct st_dockerfile_rule *lint_strata_rule_find(const char *name);
+/* The analysed image's findings on the lines that made them (ST2...): image.c. */
+void lint_image(struct lint_ctx *c);
+const struct st_dockerfile_rule *lint_image_rule_find(const char *name);
 
-/* ---- RUN through a shell reading: shell.c ---- */
+/* ---- RUN through tree-sitter's bash grammar: shell.c ---- */
 
 struct lint_cmd {
 	char **argv; /* words with quotes removed; NULL-terminated */
 	size_t argc;
+	bool nested; /* runs in a subshell or a command substitution: a cd there does not last */
 };
 
 struct lint_script {
-	struct lint_cmd *cmds; /* simple commands, in order, those in `sh -c '...'` included */
+	struct lint_cmd *cmds; /* simple commands in the order they run, `sh -c` scripts too */
 	size_t ncmds;
-	bool pipe; /* a '|' joins two commands somewhere */
+	bool pipe;   /* a '|' joins two commands where `set -o pipefail` has not run */
+	char **vars; /* the variables expanded ($X, ${X...}), NULL-terminated */
+	size_t nvars;
 };
 
-/* Read shell text 's' into 'out' (add to it; release with lint_script_release). */
-void lint_script_parse(const char *s, struct lint_script *out);
+/* A parser of bash (free with ts_parser_delete); it aborts if the runtime refuses the
+ * grammar, which only a build against a runtime of another ABI does. */
+struct TSParser *lint_shell_new(void);
+/* Parse shell text 's' and add what it runs to 'out' (release with lint_script_release). */
+void lint_script_parse(struct TSParser *sh, const char *s, size_t len, struct lint_script *out);
 void lint_script_release(struct lint_script *s);
-/* The script of a RUN: its command line, its exec-form words, the heredocs a shell runs. */
-void lint_run_script(const struct st_dockerfile_instr *in, struct lint_script *out);
+/* The script of a RUN, read once per lint: its command line, its exec-form words, the
+ * heredocs a shell runs. */
+const struct lint_script *lint_run_script(struct lint_ctx *c, const struct st_dockerfile_instr *in);
+/* Release what lint_run_script read. */
+void lint_scripts_release(struct lint_ctx *c);
 
 #endif

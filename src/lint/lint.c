@@ -20,7 +20,11 @@ void lint_add(struct lint_ctx *c, const struct st_dockerfile_rule *rule, int sta
 	va_start(ap, fmt);
 	st_buf_vaddf(&b, fmt, ap);
 	va_end(ap);
-	c->v = st_xrealloc(c->v, (c->n + 1) * sizeof(*c->v));
+	/* Grown by half again: a long Dockerfile has thousands of findings. */
+	if (c->n == c->cap) {
+		c->cap = c->cap ? c->cap + c->cap / 2 : 16;
+		c->v = st_xrealloc(c->v, c->cap * sizeof(*c->v));
+	}
 	c->v[c->n++] = (struct st_dockerfile_diag){ .rule = rule,
 						    .severity = rule->severity,
 						    .message = st_buf_detach(&b, NULL),
@@ -277,6 +281,8 @@ int st_lint_dockerfile(const struct st_dockerfile *df, const char *text, size_t 
 		lint_hadolint(&c);
 	if (rc == 0 && (sets & ST_LINT_STRATA))
 		lint_strata(&c);
+	if (rc == 0)
+		lint_image(&c);
 
 	struct pragma *prag = NULL;
 	size_t nprag = 0;
@@ -320,6 +326,7 @@ int st_lint_dockerfile(const struct st_dockerfile *df, const char *text, size_t 
 	free(c.needed);
 	free(c.names);
 	free(c.base_of);
+	lint_scripts_release(&c);
 	st_dockerfile_check_release(&check);
 	if (rc < 0) {
 		for (size_t i = 0; i < c.n; i++) {

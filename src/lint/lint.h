@@ -19,6 +19,8 @@
 #include "util/buf.h"
 #include "util/err.h"
 
+struct st_analyze;
+
 enum st_lint_rulesets {
 	ST_LINT_BUILDKIT = 1 << 0, /* BuildKit's build checks, as a build reports them */
 	ST_LINT_HADOLINT = 1 << 1, /* hadolint's DL rules */
@@ -83,6 +85,9 @@ struct st_lint_opts {
 	const struct st_lint_config *config; /* may be NULL */
 	st_lint_base_fn base;
 	void *base_ctx;
+	/* The image built from the Dockerfile, analysed: its findings (ST2001...) are reported
+	 * on the instructions whose layers hold them. NULL: no image rules. */
+	const struct st_analyze *image;
 };
 
 struct st_lint_result {

@@ -49,7 +49,7 @@ const struct st_dockerfile_rule *lint_strata_rule_find(const char *name)
 	for (size_t i = 0; i < sizeof(rules) / sizeof(*rules); i++)
 		if (!strcmp(rules[i].name, name))
 			return &rules[i];
-	return NULL;
+	return lint_image_rule_find(name);
 }
 
 /* A dependency install and the files it reads, for the reordering ST1001 suggests. */
@@ -82,13 +82,12 @@ static bool has(const struct lint_cmd *c, const char *w)
 }
 
 /* The manifests the install in 'in' reads ("package.json package-lock.json"), or NULL. */
-static char *install_manifests(const struct st_dockerfile_instr *in)
+static char *install_manifests(struct lint_ctx *ctx, const struct st_dockerfile_instr *in)
 {
-	struct lint_script sc = { 0 };
-	lint_run_script(in, &sc);
+	const struct lint_script *sc = lint_run_script(ctx, in);
 	char *found = NULL;
-	for (size_t i = 0; !found && i < sc.ncmds; i++) {
-		const struct lint_cmd *c = &sc.cmds[i];
+	for (size_t i = 0; !found && i < sc->ncmds; i++) {
+		const struct lint_cmd *c = &sc->cmds[i];
 		for (size_t k = 0; !found && k < sizeof(installs) / sizeof(*installs); k++) {
 			if (strcmp(c->argv[0], installs[k].cmd) || !has(c, installs[k].sub))
 				continue;
@@ -101,7 +100,6 @@ static char *install_manifests(const struct st_dockerfile_instr *in)
 					found = st_xstrdup(c->argv[a + 1]);
 		}
 	}
-	lint_script_release(&sc);
 	return found;
 }
 
@@ -128,7 +126,7 @@ static void copy_before_install(struct lint_ctx *c, const struct st_dockerfile_s
 		}
 		if (!copy || in->kind != ST_DF_RUN)
 			continue;
-		st_autofree char *m = install_manifests(in);
+		st_autofree char *m = install_manifests(c, in);
 		if (!m)
 			continue;
 		/* The manifests go to the directory the whole context goes to. */
@@ -200,14 +198,13 @@ static void stage_rules(struct lint_ctx *c, const struct st_dockerfile_stage *s)
 		const struct st_dockerfile_instr *in = s->instrs[k];
 		if (in->kind != ST_DF_RUN)
 			continue;
-		struct lint_script sc = { 0 };
-		lint_run_script(in, &sc);
-		if (all_owner_changes(&sc))
+		const struct lint_script *sc = lint_run_script(c, in);
+		if (all_owner_changes(sc))
 			lint_add(c, lint_strata_rule_find("ST1003"), in->start_line, in->end_line,
 				 NULL, "%s", lint_strata_rule_find("ST1003")->description);
 		bool npm_bare = false, cache = false, cleaned = false;
-		for (size_t i = 0; i < sc.ncmds; i++) {
-			const struct lint_cmd *cmd = &sc.cmds[i];
+		for (size_t i = 0; i < sc->ncmds; i++) {
+			const struct lint_cmd *cmd = &sc->cmds[i];
 			const char *a0 = basename_of(cmd->argv[0]);
 			if (!strcmp(a0, "npm") && cmd->argc >= 2 &&
 			    !strcmp(cmd->argv[1], "install")) {
@@ -253,7 +250,6 @@ static void stage_rules(struct lint_ctx *c, const struct st_dockerfile_stage *s)
 			lint_add(c, lint_strata_rule_find("ST1005"), in->start_line, in->end_line,
 				 NULL, "%s: add `&& yum clean all` (dnf, zypper: their clean)",
 				 lint_strata_rule_find("ST1005")->description);
-		lint_script_release(&sc);
 	}
 	for (size_t j = 0; j < nf; j++)
 		free(f[j].name);
@@ -276,14 +272,16 @@ static void arg_tokens(struct lint_ctx *c, const struct st_dockerfile_stage *s)
 				secret = secret || strcasestr(name, words[i]);
 			if (!secret)
 				continue;
-			st_autofree char *v1 = st_xasprintf("$%s", name);
-			st_autofree char *v2 = st_xasprintf("${%s", name);
 			for (size_t r = k + 1; r < s->ninstrs; r++) {
 				const struct st_dockerfile_instr *in = s->instrs[r];
-				if (in->kind != ST_DF_RUN || !in->nargs)
+				if (in->kind != ST_DF_RUN)
 					continue;
-				const char *cmd = in->args[0];
-				if (!strstr(cmd, v1) && !strstr(cmd, v2))
+				/* Expanded by the shell: '$TOKEN' in single quotes is text. */
+				const struct lint_script *sc = lint_run_script(c, in);
+				bool reads = false;
+				for (size_t v = 0; v < sc->nvars && !reads; v++)
+					reads = !strcmp(sc->vars[v], name);
+				if (!reads)
 					continue;
 				lint_add(
 				    c, lint_strata_rule_find("ST1007"), in->start_line,
@@ -323,6 +321,21 @@ static void context_entries(struct lint_ctx *c)
 				    heavy[k], heavy[k]);
 }
 
+/* An image that installs or runs gosu or su-exec starts as root on purpose: its entrypoint
+ * steps down to a user once it has set up what needs root (the official images' pattern). */
+static bool drops_root(struct lint_ctx *c, const struct st_dockerfile_instr *in)
+{
+	if (in->kind != ST_DF_RUN)
+		return false;
+	const struct lint_script *sc = lint_run_script(c, in);
+	for (size_t i = 0; i < sc->ncmds; i++) {
+		const char *a0 = basename_of(sc->cmds[i].argv[0]);
+		if (!strcmp(a0, "gosu") || !strcmp(a0, "su-exec"))
+			return true;
+	}
+	return false;
+}
+
 void lint_strata(struct lint_ctx *c)
 {
 	context_entries(c);
@@ -339,7 +352,7 @@ void lint_strata(struct lint_ctx *c)
 	for (;;) {
 		const struct st_dockerfile_stage *s = &df->stages[i];
 		for (size_t k = 0; k < s->ninstrs; k++)
-			if (s->instrs[k]->kind == ST_DF_USER)
+			if (s->instrs[k]->kind == ST_DF_USER || drops_root(c, s->instrs[k]))
 				return;
 		if (c->base_of[i] < 0)
 			break;
