@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "local/local.h"
 #include "sbom/sbom.h"
 #include "util/buf.h"
 #include "util/cleanup.h"
@@ -443,4 +444,83 @@ int st_attest_for(const char *index, size_t len, const char *subject, char ***ou
 	*out = v;
 	*n = k;
 	return 0;
+}
+
+void st_attest_entries_free(struct st_attest_entry *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		free(v[i].predicate_type);
+	free(v);
+}
+
+/* Append the layers of attestation manifest 'digest' to *v. */
+static int add_entries(struct st_store *s, const char *digest, struct st_attest_entry **v,
+		       size_t *n, struct st_error **err)
+{
+	struct st_buf b = ST_BUF_INIT;
+	st_auto(st_image_manifest) struct st_image_manifest *m = NULL;
+	int rc = st_store_read_blob(s, digest, &b, err);
+	if (rc == 0)
+		rc = st_image_manifest_parse(b.data, b.len, &m, err);
+	st_buf_release(&b);
+	if (rc < 0)
+		return st_err_wrap(err, "attestation manifest %s", digest);
+	for (size_t i = 0; i < m->n_layers; i++) {
+		const char *type =
+		    st_image_map_get(&m->layers[i].annotations, ST_ATTEST_ANN_PREDICATE);
+		*v = st_xrealloc(*v, (*n + 1) * sizeof(**v));
+		struct st_attest_entry *e = &(*v)[(*n)++];
+		*e = (struct st_attest_entry){ .digest = m->layers[i].digest,
+					       .size = m->layers[i].size,
+					       .predicate_type = st_xstrdup(type ? type : "") };
+		snprintf(e->manifest.str, sizeof(e->manifest.str), "%s", digest);
+	}
+	return 0;
+}
+
+int st_attest_list(struct st_store *s, const char *name, const struct st_digest *subject,
+		   struct st_attest_entry **out, size_t *n, struct st_error **err)
+{
+	*out = NULL;
+	*n = 0;
+	struct st_digest index;
+	int is_index = st_local_ref_index(s, name, &index, err);
+	if (is_index <= 0)
+		return is_index;
+	struct st_buf b = ST_BUF_INIT;
+	char **att = NULL;
+	size_t na = 0;
+	int rc = st_store_read_blob(s, index.str, &b, err);
+	if (rc == 0)
+		rc = st_attest_for(b.data, b.len, subject->str, &att, &na, err);
+	st_buf_release(&b);
+	for (size_t i = 0; rc == 0 && i < na; i++)
+		rc = add_entries(s, att[i], out, n, err);
+	st_strv_free(att, na);
+	if (rc < 0) {
+		st_attest_entries_free(*out, *n);
+		*out = NULL;
+		*n = 0;
+	}
+	return rc;
+}
+
+int st_attest_predicate(struct st_store *s, const struct st_attest_entry *e, json_t **out,
+			struct st_error **err)
+{
+	struct st_buf b = ST_BUF_INIT;
+	int rc = st_store_read_blob(s, e->digest.str, &b, err);
+	json_t *st = NULL;
+	json_error_t je;
+	if (rc == 0 && !(st = json_loadb(b.data, b.len, 0, &je)))
+		rc = st_err(err, ST_E_PARSE, "statement %s: line %d: %s", e->digest.str, je.line,
+			    je.text);
+	st_buf_release(&b);
+	json_t *pred = st ? json_object_get(st, "predicate") : NULL;
+	if (rc == 0 && !json_is_object(pred))
+		rc = st_err(err, ST_E_PARSE, "statement %s: no predicate object", e->digest.str);
+	if (rc == 0)
+		*out = json_incref(pred);
+	json_decref(st);
+	return rc;
 }

@@ -130,10 +130,32 @@ int st_attest_write(struct st_store *s, const struct st_attest_opts *o,
 		    struct st_attest_manifest *out, struct st_error **err);
 
 /*
- * The attestation manifests that the index 'index' (bytes) lists for the manifest 'subject':
- * their digests, in the index's order. *out is a new vector (st_strv_free()).
+ * The attestation manifests that the index 'index' (bytes) lists for the manifest 'subject'
+ * (NULL: for any): their digests, in the index's order. *out is a new vector
+ * (st_strv_free()). ST_E_PARSE when 'index' is not an index.
  */
 int st_attest_for(const char *index, size_t len, const char *subject, char ***out, size_t *n,
 		  struct st_error **err);
+
+/* One statement attached to an image in the store. */
+struct st_attest_entry {
+	struct st_digest manifest; /* the attestation manifest holding it */
+	struct st_digest digest;   /* the statement's blob */
+	int64_t size;
+	char *predicate_type; /* from the layer's annotation */
+};
+void st_attest_entries_free(struct st_attest_entry *v, size_t n);
+
+/*
+ * The statements attached to the image 'subject' (a manifest digest) by the index that the
+ * store's name 'name' points at, in the index's order: none when 'name' names no index.
+ * *out is new (st_attest_entries_free()).
+ */
+int st_attest_list(struct st_store *s, const char *name, const struct st_digest *subject,
+		   struct st_attest_entry **out, size_t *n, struct st_error **err);
+
+/* The predicate of statement 'e', read and verified from the store. *out is new. */
+int st_attest_predicate(struct st_store *s, const struct st_attest_entry *e, json_t **out,
+			struct st_error **err);
 
 #endif
