@@ -187,8 +187,9 @@ teardown_file() {
 	run strata inspect --format '{{range .Attestations}}{{.PredicateType}} {{end}}' att:1
 	[ "$status" -eq 0 ]
 	[ "$output" = "https://spdx.dev/Document https://slsa.dev/provenance/v1 " ]
-	run strata sbom -o spdx-json att:1
+	run --separate-stderr strata sbom -o spdx-json att:1
 	[ "$status" -eq 0 ]
+	[[ "$stderr" == *"using the SBOM attached"* ]]
 	[ "$(jq -r '[.packages[].name] | join(",")' <<<"$output")" = "$(statement att:1 https://spdx.dev/Document | jq -r '[.predicate.packages[].name] | join(",")')" ]
 }
 
