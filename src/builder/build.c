@@ -1514,11 +1514,11 @@ static int build_one(struct st_store *s, const struct st_builder_opts *o,
 			rc = builder_cache_share_inline(b.share, s, in_min, fin->cfg, err);
 		if (rc == 0 && collect)
 			rc = collect_image(s, fin, lease, &annotations, collect, err);
-		if (rc == 0 && collect && st_attest_wanted(&o->attest))
-			describe_build(&b, started, &collect->prov);
 		else if (rc == 0)
 			rc = builder_export(s, o, fin, b.slots[last].run.lease, refs, nrefs,
 					    &annotations, res, err);
+		if (rc == 0 && collect && st_attest_wanted(&o->attest))
+			describe_build(&b, started, &collect->prov);
 		if (rc == 0 && b.share)
 			rc = builder_cache_share_export(b.share, s, in_min, warn, &b, err);
 		if (rc == 0 && res) {
