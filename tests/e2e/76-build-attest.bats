@@ -219,3 +219,23 @@ teardown_file() {
 	[ "$status" -eq 0 ]
 	[ "$output" = https://spdx.dev/Document ]
 }
+
+@test "build-attest: a new tag of the index pushes the attestations; copy --all brings them into a store and to another repository" {
+	export REGISTRY_AUTH_FILE=$BATS_TEST_TMPDIR/auth.json
+	run strata tag att:1 "$REG/tagged:1"
+	[ "$status" -eq 0 ]
+	run strata push -q "$REG/tagged:1"
+	[ "$status" -eq 0 ]
+	run skopeo inspect --tls-verify=false --raw "docker://$REG/tagged:1"
+	[ "$status" -eq 0 ]
+	[ "$output" = "$(strata inspect --raw att:1)" ]
+	run strata copy -q --all --src-tls-verify=false --dest-tls-verify=false "docker://$REG/tagged:1" "docker://$REG/copied:1"
+	[ "$status" -eq 0 ]
+	[ "$(skopeo inspect --tls-verify=false --raw "docker://$REG/copied:1")" = "$(strata inspect --raw att:1)" ]
+	export STRATA_ROOT=$BATS_TEST_TMPDIR/other
+	run strata copy -q --all --src-tls-verify=false "docker://$REG/tagged:1" copied:1
+	[ "$status" -eq 0 ]
+	run strata inspect --format '{{range .Attestations}}{{.PredicateType}} {{end}}' copied:1
+	[ "$status" -eq 0 ]
+	[ "$output" = "https://spdx.dev/Document https://slsa.dev/provenance/v1 " ]
+}
