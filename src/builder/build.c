@@ -1587,11 +1587,15 @@ int st_builder_run(struct st_store *s, const struct st_builder_opts *o,
 			return st_err(err, ST_E_INVALID,
 				      "docker exporter does not currently support exporting "
 				      "manifest lists: build one platform, or use type=oci");
-		if ((t == ST_BUILDER_OUTPUT_DOCKER || t == ST_BUILDER_OUTPUT_TAR) && n == 1)
+		/* NEEDSWORK: BuildKit writes a local output's attestations as files beside
+		 * the root (provenance.json, sbom.spdx.json); strata does not yet. */
+		if (t != ST_BUILDER_OUTPUT_IMAGE && t != ST_BUILDER_OUTPUT_OCI && n == 1)
 			return st_err(err, ST_E_INVALID,
 				      "attestations need an image or type=oci output: type=%s "
 				      "has no index to hold them",
-				      t == ST_BUILDER_OUTPUT_DOCKER ? "docker" : "tar");
+				      t == ST_BUILDER_OUTPUT_DOCKER ? "docker"
+				      : t == ST_BUILDER_OUTPUT_TAR  ? "tar"
+								    : "local");
 		if (t == ST_BUILDER_OUTPUT_TAR)
 			return st_err(err, ST_E_INVALID,
 				      "output type=tar of several platforms is not supported: "

@@ -9,6 +9,7 @@
 
 #include "attest/attest.h"
 #include "util/cleanup.h"
+#include "util/fs.h"
 
 static const char *str_at(json_t *root, const char *path)
 {
