@@ -71,6 +71,7 @@ static const char usage_text[] =
     "network.host\n"
     "      --analyze                 Then print its efficiency and top findings (strata dive);\n"
     "                                (=ci: fail the build when a .dive-ci rule fails)\n"
+    "      --attest stringArray      Attestation: type=sbom or type=provenance[,mode=min|max]\n"
     "      --annotation list         Add an annotation to the image's manifest "
     "([manifest:]key=value)\n"
     "      --build-arg list          Set build-time variables (K=V, or K to take it from the "
@@ -107,12 +108,13 @@ static const char usage_text[] =
     "      --platform string         Target platforms, comma-separated (linux/amd64,linux/arm64):\n"
     "                                several make an OCI index; a foreign RUN needs QEMU\n"
     "      --progress string         auto, plain, tty or quiet (default: auto)\n"
-    "      --provenance string       Accepted: attestations are not available yet\n"
+    "      --provenance string       Attach SLSA v1 provenance: true, false, min or max\n"
+    "                                (mode=min|max[,builder-id=URI])\n"
     "      --pull string             missing, never or always (default: missing)\n"
     "      --push                    Shorthand for --output=type=image,push=true\n"
     "  -q, --quiet                   Print only the image ID on success\n"
     "      --runtime string          OCI runtime for RUN: runc (default), crun or a path\n"
-    "      --sbom string             Accepted: attestations are not available yet\n"
+    "      --sbom string             Attach an SPDX SBOM of the image: true or false\n"
     "      --secret stringArray      Secret for RUN --mount=type=secret: id=ID,src=FILE or "
     "id=ID,env=VAR\n"
     "      --ssh stringArray         SSH agent socket or keys for RUN --mount=type=ssh "
@@ -406,13 +408,15 @@ static int parse_flags(struct st_cli *cli, int argc, char **argv, struct build_c
 		O_BUILD_CONTEXT,
 		O_SQUASH,
 		O_CHECK,
-		O_ANALYZE
+		O_ANALYZE,
+		O_ATTEST
 	};
 	static const struct option longopts[] = {
 		{ "add-host", required_argument, NULL, O_ADD_HOST },
 		{ "allow", required_argument, NULL, O_ALLOW },
 		{ "analyze", optional_argument, NULL, O_ANALYZE },
 		{ "annotation", required_argument, NULL, O_ANNOTATION },
+		{ "attest", required_argument, NULL, O_ATTEST },
 		{ "cgroup-parent", required_argument, NULL, O_CGROUP_PARENT },
 		{ "shm-size", required_argument, NULL, O_SHM_SIZE },
 		{ "ulimit", required_argument, NULL, O_ULIMIT },
@@ -505,16 +509,32 @@ static int parse_flags(struct st_cli *cli, int argc, char **argv, struct build_c
 			if (st_builder_context_parse(optarg, &o->contexts[o->ncontexts++], err) < 0)
 				return -1;
 			break;
+		/*
+		 * BuildKit adds min provenance by default to some image outputs (buildx does
+		 * unless BUILDX_NO_DEFAULT_ATTESTATIONS is set); strata adds none unless asked:
+		 * an attestation turns the image into an index, which would change every
+		 * existing build's result, its pushed digest and what older tools read.
+		 */
 		case O_PROVENANCE:
 		case O_SBOM:
-			/* Accepted so that buildx command lines work; =false (what CI scripts
-			 * pass to keep attestations out) needs no word. */
-			if (!optarg || (strcmp(optarg, "false") && strcmp(optarg, "0")))
-				fprintf(cli->errout,
-					"strata: build: warning: --%s: attestations are not "
-					"available yet: the image is built without one\n",
-					c == O_SBOM ? "sbom" : "provenance");
+		case O_ATTEST: {
+			st_autofree char *warning = NULL;
+			char on[] = "true";
+			char *v = optarg ? optarg : on;
+			int rc = c == O_SBOM ? st_attest_parse_sbom(v, &o->b.attest, &warning, err)
+				 : c == O_PROVENANCE
+				     ? st_attest_parse_provenance(v, &o->b.attest, err)
+				     : st_attest_parse(v, &o->b.attest, &warning, err);
+			if (rc < 0)
+				return st_err_wrap(err, "invalid --%s '%s'",
+						   c == O_SBOM	       ? "sbom"
+						   : c == O_PROVENANCE ? "provenance"
+								       : "attest",
+						   v);
+			if (warning)
+				fprintf(cli->errout, "strata: build: warning: %s\n", warning);
 			break;
+		}
 		case O_ADD_HOST:
 		case O_ALLOW:
 		case O_ANNOTATION:

@@ -2,6 +2,7 @@
 #include <getopt.h>
 #include <string.h>
 
+#include "attest/attest.h"
 #include "cli.h"
 #include "container/container.h"
 #include "fmt.h"
@@ -29,6 +30,31 @@ static int inspect_container(struct st_store *s, const char *name, json_t **out,
 	}
 	*out = st_container_inspect(s, c, err);
 	return *out ? 0 : -1;
+}
+
+/*
+ * "Attestations": the statements the index 'name' points at attaches to 'img' (a build's
+ * --sbom and --provenance), as docker buildx imagetools lists them. Added only when there
+ * are some: the rest of the document stays Docker's.
+ */
+static int add_attestations(struct st_store *s, const char *name, const struct st_store_image *img,
+			    json_t *v, struct st_error **err)
+{
+	struct st_attest_entry *e = NULL;
+	size_t n = 0;
+	if (st_attest_list(s, name, &img->manifest_digest, &e, &n, err) < 0)
+		return -1;
+	json_t *list = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:I}", "PredicateType",
+						      e[i].predicate_type, "Manifest",
+						      e[i].manifest.str, "Digest", e[i].digest.str,
+						      "Size", (json_int_t)e[i].size));
+	if (n && json_is_object(v))
+		json_object_set(v, "Attestations", list);
+	json_decref(list);
+	st_attest_entries_free(e, n);
+	return 0;
 }
 
 static json_t *inspect_one(struct st_store *s, const char *name, bool containers,
@@ -70,6 +96,10 @@ static json_t *inspect_one(struct st_store *s, const char *name, bool containers
 	json_t *v = st_image_config_inspect(cfg, &info);
 	st_store_strings_free(tags, nt);
 	st_store_strings_free(digests, nd);
+	if (add_attestations(s, name, img, v, err) < 0) {
+		json_decref(v);
+		return NULL;
+	}
 	return v;
 }
 

@@ -9,6 +9,8 @@
 #include <time.h>
 
 #include "archive/archive.h"
+#include "attest/attest.h"
+#include "attest/attest.h"
 #include "cli.h"
 #include "copy/copy.h"
 #include "local/local.h"
@@ -54,6 +56,8 @@ static const char usage[] =
     "                             all-layers: also those later layers removed\n"
     "      --file string          Write the output that names no file to this file\n"
     "      --platform string      The platform to read from an index (default: the host's)\n"
+    "An image of the store built with --sbom has its SPDX document attached: -o spdx-json\n"
+    "alone (squashed) prints that document, as the build wrote it.\n"
     "Timestamps are $SOURCE_DATE_EPOCH when it is set.\n";
 
 static int add_output(struct sbom_opts *o, const char *spec, struct st_error **err)
@@ -316,6 +320,75 @@ static int write_output(struct st_cli *cli, const struct output *o, const char *
 	return rc;
 }
 
+/*
+ * The SPDX document attached at build time to the store's image that 'o' names, when every
+ * output asks for SPDX of the final filesystem (the only document a build attaches): 1 with
+ * *out (new) and *from (its attestation manifest), else 0.
+ */
+static int attached_spdx(struct st_cli *cli, const struct sbom_opts *o,
+			 const struct st_platform *platform, json_t **out, struct st_digest *from,
+			 struct st_error **err)
+{
+	for (size_t i = 0; i < o->n_outputs; i++)
+		if (o->outputs[i].format != ST_SBOM_SPDX_JSON)
+			return 0;
+	struct st_copy_ref at;
+	struct st_error *e = NULL;
+	if (o->scope != ST_SBOM_SQUASHED || st_copy_ref_parse(o->image, &at, &e) < 0) {
+		st_error_free(e);
+		return 0;
+	}
+	bool store = at.kind == ST_COPY_STORE;
+	st_copy_ref_release(&at);
+	struct st_store *s = NULL;
+	if (!store || st_cli_store(cli, &s, err) < 0)
+		return store ? -1 : 0;
+	/* A name that finds nothing, or not of the platform, is for the catalogue to report. */
+	st_auto(st_store_image) struct st_store_image *img = NULL;
+	if (st_local_image_find(s, o->image, &img, &e) < 0 ||
+	    st_platform_check(o->image, platform, img->os, img->architecture, img->variant, &e) <
+		0) {
+		st_error_free(e);
+		return 0;
+	}
+	struct st_attest_entry *v = NULL;
+	size_t n = 0;
+	if (st_attest_list(s, o->image, &img->manifest_digest, &v, &n, err) < 0)
+		return -1;
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		if (strcmp(v[i].predicate_type, ST_ATTEST_PREDICATE_SPDX))
+			continue;
+		rc = st_attest_predicate(s, &v[i], out, err) < 0 ? -1 : 1;
+		*from = v[i].manifest;
+	}
+	st_attest_entries_free(v, n);
+	return rc;
+}
+
+/* Write the attached document 'doc' to each output. */
+static int write_attached(struct st_cli *cli, const struct sbom_opts *o, json_t *doc,
+			  struct st_error **err)
+{
+	char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	if (!text)
+		abort(); /* jansson fails only without memory */
+	int rc = 0;
+	for (size_t i = 0; i < o->n_outputs && rc == 0; i++) {
+		const char *file = o->outputs[i].file ? o->outputs[i].file : o->file;
+		FILE *f = file ? fopen(file, "w") : cli->out;
+		if (!f) {
+			rc = st_err_errno(err, "open '%s'", file);
+			break;
+		}
+		fprintf(f, "%s\n", text);
+		if (file && fclose(f) != 0)
+			rc = st_err_errno(err, "write '%s'", file);
+	}
+	free(text);
+	return rc;
+}
+
 int cmd_sbom(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 {
 	struct sbom_opts o = { 0 };
@@ -334,6 +407,18 @@ int cmd_sbom(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 	struct st_platform platform;
 	if (o.platform && st_platform_parse(o.platform, &platform, err) < 0)
 		return -1;
+	json_t *doc = NULL;
+	struct st_digest from;
+	int have = attached_spdx(cli, &o, o.platform ? &platform : NULL, &doc, &from, err);
+	if (have < 0)
+		return -1;
+	if (have) {
+		fprintf(cli->errout, "using the SBOM attached to %s at build time (%s)\n", o.image,
+			from.str);
+		rc = write_attached(cli, &o, doc, err);
+		json_decref(doc);
+		return rc;
+	}
 	struct image_meta im = { 0 };
 	st_auto(st_sbom) struct st_sbom *sb = NULL;
 	if (open_image(cli, o.image, o.platform ? &platform : NULL, &im, &sb, err) < 0) {

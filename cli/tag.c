@@ -29,5 +29,11 @@ int cmd_tag(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 	st_auto(st_store_image) struct st_store_image *img = NULL;
 	if (st_local_image_find(s, argv[1], &img, err) < 0)
 		return -1;
-	return st_store_ref_set(s, target, img->id.str, NULL, err);
+	/* A name of an index (several platforms, a build's attestations) gives the new name
+	 * the whole index, as Docker's containerd store does: a push of it sends them all. */
+	struct st_digest index;
+	int is_index = st_local_ref_index(s, argv[1], &index, err);
+	if (is_index < 0)
+		return -1;
+	return st_store_ref_set(s, target, img->id.str, is_index ? index.str : NULL, err);
 }

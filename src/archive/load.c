@@ -710,23 +710,68 @@ static int oci_manifest(struct loader *L, struct entry *me, const char *mt, cons
 static int oci_descriptor(struct loader *L, const struct st_image_descriptor *d, const char *ref,
 			  int depth, struct st_error **err);
 
-/* Whether the archive holds every platform's manifest of 'idx' (attestations aside). */
+/* Whether 'd' is an attestation manifest of a build (BuildKit's layout). */
+static bool is_attestation(const struct st_image_descriptor *d)
+{
+	const char *type = st_image_map_get(&d->annotations, "vnd.docker.reference.type");
+	return type && !strcmp(type, "attestation-manifest");
+}
+
+/*
+ * Whether the archive holds every platform's manifest of 'idx' (attestations aside): several
+ * platforms, or one with the attestations a build attached, which only the index keeps.
+ */
 static bool index_complete(struct loader *L, const struct st_image_index *idx)
 {
 	size_t n = 0;
+	bool attested = false;
 	for (size_t i = 0; i < idx->n_manifests; i++) {
 		const struct st_image_descriptor *d = &idx->manifests[i];
-		if (!d->has_platform || !strcmp(d->platform.os, "unknown"))
-			continue;
 		struct entry *e = NULL;
 		struct st_error *lerr = NULL;
+		if (is_attestation(d) && lookup_blob(L, d, &e, &lerr) == 0)
+			attested = true;
+		st_error_clear(&lerr);
+		if (!d->has_platform || !strcmp(d->platform.os, "unknown"))
+			continue;
 		if (lookup_blob(L, d, &e, &lerr) < 0) {
 			st_error_free(lerr);
 			return false;
 		}
 		n++;
 	}
-	return n > 1;
+	return n > 1 || (n == 1 && attested);
+}
+
+/* Attestation manifest 'd' and its blobs stored, with its edges to them. */
+static int keep_attestation(struct loader *L, const struct st_image_descriptor *d,
+			    struct st_error **err)
+{
+	struct entry *e = NULL;
+	struct st_buf tmp = ST_BUF_INIT;
+	const char *p = NULL;
+	size_t n = 0;
+	st_auto(st_image_manifest) struct st_image_manifest *m = NULL;
+	int rc = lookup_blob(L, d, &e, err);
+	if (rc == 0)
+		rc = entry_store(L, e, err);
+	if (rc == 0)
+		rc = entry_bytes(L, e, &tmp, &p, &n, err);
+	if (rc == 0 && st_image_manifest_parse(p, n, &m, err) < 0)
+		rc = st_err_wrap(err, "%s", e->name);
+	st_buf_release(&tmp);
+	if (rc < 0)
+		return -1;
+	st_autofree const char **blobs = st_xcalloc(m->n_layers + 1, sizeof(*blobs));
+	for (size_t i = 0; i <= m->n_layers; i++) {
+		const struct st_image_descriptor *b = i ? &m->layers[i - 1] : &m->config;
+		struct entry *be = NULL;
+		if (lookup_blob(L, b, &be, err) < 0 || entry_store(L, be, err) < 0)
+			return -1;
+		blobs[i] = b->digest.str;
+	}
+	return st_store_edge_add(L->s, d->digest.str, ST_STORE_EDGE_CHILD, blobs, m->n_layers + 1,
+				 err);
 }
 
 /*
@@ -742,6 +787,17 @@ static int oci_index_whole(struct loader *L, struct entry *e, const struct st_im
 	int rc = entry_store(L, e, err);
 	for (size_t i = 0; rc == 0 && i < idx->n_manifests; i++) {
 		const struct st_image_descriptor *d = &idx->manifests[i];
+		if (is_attestation(d)) {
+			struct entry *ae = NULL;
+			struct st_error *lerr = NULL;
+			if (lookup_blob(L, d, &ae, &lerr) < 0) {
+				st_error_free(lerr); /* saved without it: the image stands alone */
+				continue;
+			}
+			rc = keep_attestation(L, d, err);
+			link.manifests[link.n++] = d->digest;
+			continue;
+		}
 		if (!d->has_platform || !strcmp(d->platform.os, "unknown"))
 			continue;
 		struct st_image_descriptor copy;

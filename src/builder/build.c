@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <openssl/rand.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1289,6 +1290,38 @@ static int collect_image(struct st_store *s, const struct build_state *fin,
 	return st_local_image_write(s, &c, &out->img, err);
 }
 
+/* What the provenance of the build 'b', begun at 'started', says of it. */
+static void describe_build(struct build *b, int64_t started, struct st_attest_build *out)
+{
+	const struct st_builder_opts *o = b->o;
+	out->dockerfile_name = st_xstrdup(b->df_name);
+	st_digest_of(b->df_text->data, b->df_text->len, &out->dockerfile_digest);
+	out->dockerfile_source = st_xstrndup(b->df_text->data, b->df_text->len);
+	if (o->context && builder_git_is_url(o->context))
+		out->context = st_xstrdup(o->context);
+	out->target = o->target ? st_xstrdup(o->target) : NULL;
+	out->args = st_xcalloc(o->n_build_args + 1, sizeof(*out->args));
+	for (size_t i = 0; i < o->n_build_args; i++) {
+		const char *v = NULL;
+		if (strchr(o->build_args[i], '=') || !cli_arg(o, o->build_args[i], &v))
+			out->args[out->n_args++] = st_xstrdup(o->build_args[i]);
+		else
+			out->args[out->n_args++] = st_xasprintf("%s=%s", o->build_args[i], v);
+	}
+	out->platform = b->platform;
+	out->builder_platform = b->build_platform;
+	builder_pull_materials(b->pull, out);
+	unsigned char id[16];
+	if (RAND_bytes(id, sizeof(id)) != 1)
+		memset(id, 0, sizeof(id)); /* an id that says nothing, not a failed build */
+	struct st_buf hex = ST_BUF_INIT;
+	for (size_t i = 0; i < sizeof(id); i++)
+		st_buf_addf(&hex, "%02x", id[i]);
+	out->invocation_id = st_buf_detach(&hex, NULL);
+	out->started = started;
+	out->finished = (int64_t)time(NULL);
+}
+
 /*
  * Build for 'target' ('given': named by --platform). Without 'collect' the outputs are
  * written; with it, the image's blobs are written under 'lease' into *collect, for the index
@@ -1313,6 +1346,7 @@ static int build_one(struct st_store *s, const struct st_builder_opts *o,
 	st_autofree char **refs = NULL;
 	size_t nrefs = 0;
 	struct st_image_map annotations = { 0 };
+	int64_t started = (int64_t)time(NULL);
 	int rc = builder_cache_share_new(o, &b.share, err);
 
 	/* Refuse bad tags and outputs before any work. */
@@ -1483,6 +1517,8 @@ static int build_one(struct st_store *s, const struct st_builder_opts *o,
 		else if (rc == 0)
 			rc = builder_export(s, o, fin, b.slots[last].run.lease, refs, nrefs,
 					    &annotations, res, err);
+		if (rc == 0 && collect && st_attest_wanted(&o->attest))
+			describe_build(&b, started, &collect->prov);
 		if (rc == 0 && b.share)
 			rc = builder_cache_share_export(b.share, s, in_min, warn, &b, err);
 		if (rc == 0 && res) {
@@ -1530,21 +1566,36 @@ int st_builder_run(struct st_store *s, const struct st_builder_opts *o,
 {
 	struct st_platform host;
 	st_platform_host(&host);
-	if (!o->platform)
+	/* Attestations need an index to stand in, as in BuildKit: one platform makes one too. */
+	bool index = st_attest_wanted(&o->attest) && !(o->flags & ST_BUILDER_CHECK);
+	if (!o->platform && !index)
 		return build_one(s, o, &host, false, "", NULL, NULL, res, err);
 	st_autofree struct st_platform *plats = NULL;
 	size_t n = 0;
-	if (parse_platforms(o->platform, &plats, &n, err) < 0)
+	if (!o->platform) {
+		plats = st_xcalloc(1, sizeof(*plats));
+		plats[n++] = host;
+	} else if (parse_platforms(o->platform, &plats, &n, err) < 0) {
 		return -1;
-	if (n == 1 || (o->flags & ST_BUILDER_CHECK))
-		return build_one(s, o, &plats[0], true, "", NULL, NULL, res, err);
+	}
+	if ((n == 1 && !index) || (o->flags & ST_BUILDER_CHECK))
+		return build_one(s, o, &plats[0], o->platform != NULL, "", NULL, NULL, res, err);
 	for (size_t i = 0; i < o->n_outputs; i++) {
 		enum st_builder_output_type t = o->outputs[i].type;
 		/* BuildKit's own refusal: the docker exporter writes one image. */
-		if (t == ST_BUILDER_OUTPUT_DOCKER)
+		if (t == ST_BUILDER_OUTPUT_DOCKER && n > 1)
 			return st_err(err, ST_E_INVALID,
 				      "docker exporter does not currently support exporting "
 				      "manifest lists: build one platform, or use type=oci");
+		/* NEEDSWORK: BuildKit writes a local output's attestations as files beside
+		 * the root (provenance.json, sbom.spdx.json); strata does not yet. */
+		if (t != ST_BUILDER_OUTPUT_IMAGE && t != ST_BUILDER_OUTPUT_OCI && n == 1)
+			return st_err(err, ST_E_INVALID,
+				      "attestations need an image or type=oci output: type=%s "
+				      "has no index to hold them",
+				      t == ST_BUILDER_OUTPUT_DOCKER ? "docker"
+				      : t == ST_BUILDER_OUTPUT_TAR  ? "tar"
+								    : "local");
 		if (t == ST_BUILDER_OUTPUT_TAR)
 			return st_err(err, ST_E_INVALID,
 				      "output type=tar of several platforms is not supported: "
@@ -1561,11 +1612,14 @@ int st_builder_run(struct st_store *s, const struct st_builder_opts *o,
 	size_t steps = 0, cached = 0;
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		struct st_buf label = ST_BUF_INIT;
-		st_platform_format(&plats[i], &label);
-		st_buf_addch(&label, ' ');
+		if (n > 1) {
+			st_platform_format(&plats[i], &label);
+			st_buf_addch(&label, ' ');
+		}
 		struct st_builder_result one = { 0 };
 		v[i].platform = plats[i];
-		rc = build_one(s, o, &plats[i], true, label.data, lease, &v[i], &one, err);
+		rc = build_one(s, o, &plats[i], o->platform != NULL, label.data ? label.data : "",
+			       lease, &v[i], &one, err);
 		steps += one.steps;
 		cached += one.cached;
 		st_builder_result_release(&one);
@@ -1584,8 +1638,10 @@ int st_builder_run(struct st_store *s, const struct st_builder_opts *o,
 		res->steps = steps;
 		res->cached = cached;
 	}
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		st_store_image_free(v[i].img);
+		st_attest_build_release(&v[i].prov);
+	}
 	free(v);
 	st_store_lease_end(lease);
 	return rc;

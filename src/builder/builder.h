@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "attest/attest.h"
 #include "digest/digest.h"
 #include "dockerfile/dockerfile.h"
 #include "image/image.h"
@@ -242,6 +243,9 @@ struct st_builder_opts {
 	/* Where the result goes; none: one IMAGE output. Borrowed. */
 	const struct st_builder_output *outputs;
 	size_t n_outputs;
+	/* --sbom, --provenance, --attest: attestations make the image an index, also of one
+	 * platform, with an attestation manifest beside each image (IMAGE and OCI outputs). */
+	struct st_attest_opts attest;
 };
 
 #define ST_BUILDER_OPTS_INIT                                                                       \

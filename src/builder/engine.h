@@ -92,6 +92,8 @@ struct build_pull *builder_pull_new(const struct st_builder_opts *o);
 void builder_pull_free(struct build_pull *p);
 /* Borrowed from the build. */
 struct build_pull *builder_puller(const struct stage_run *r);
+/* The images builder_image_find() gave, as provenance's resolved dependencies. */
+void builder_pull_materials(struct build_pull *p, struct st_attest_build *into);
 /* The image 'name' names, from the store or pulled. *out is new. */
 int builder_image_find(struct stage_run *r, const char *name, struct st_store_image **out,
 		       struct st_error **err);
@@ -190,6 +192,7 @@ int builder_squash(struct stage_run *r, struct build_state *fin, const char *cre
 struct platform_image {
 	struct st_platform platform;
 	struct st_store_image *img;
+	struct st_attest_build prov; /* what the attestations say of its build */
 };
 
 /*

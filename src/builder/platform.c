@@ -83,10 +83,15 @@ static size_t primary(const struct platform_image *v, size_t n)
 	return 0;
 }
 
-/* The index of every platform's image, written under 'lease'; *digest, *size: its blob's. */
-static int write_index(struct st_store *s, const struct platform_image *v, size_t n,
-		       struct st_store_lease *lease, struct st_digest *digest, size_t *size,
-		       struct st_error **err)
+/*
+ * The index of every platform's image, written under 'lease'; *digest, *size: its blob's.
+ * With attestations, each image's attestation manifest follows the images, as BuildKit
+ * orders them; 'att' (n of them) receives them, their subjects named 'names'.
+ */
+static int write_index(struct st_store *s, const struct st_builder_opts *o,
+		       const struct platform_image *v, size_t n, char *const *names, size_t nn,
+		       struct st_store_lease *lease, struct st_attest_manifest *att,
+		       struct st_digest *digest, size_t *size, struct st_error **err)
 {
 	st_auto(st_image_index) struct st_image_index *idx = st_image_index_new();
 	for (size_t i = 0; i < n; i++) {
@@ -102,6 +107,12 @@ static int write_index(struct st_store *s, const struct platform_image *v, size_
 						 .platform = v[i].platform };
 		st_image_index_add(idx, &d);
 	}
+	for (size_t i = 0; st_attest_wanted(&o->attest) && i < n; i++) {
+		if (st_attest_write(s, &o->attest, &v[i].prov, v[i].img, (const char *const *)names,
+				    nn, lease, &att[i], err) < 0)
+			return -1;
+		st_image_index_add(idx, &att[i].desc);
+	}
 	struct st_buf b = ST_BUF_INIT;
 	st_image_index_serialize(idx, &b);
 	st_digest_of(b.data, b.len, digest);
@@ -113,17 +124,28 @@ static int write_index(struct st_store *s, const struct platform_image *v, size_
 	return rc;
 }
 
-/* Record every platform's image, and the index 'digest' as listing them. */
+/*
+ * Record every platform's image, and the index 'digest' as listing them and their
+ * attestation manifests ('att', n of them when 'with_att'), each listing its blobs.
+ */
 static int record_index(struct st_store *s, const struct platform_image *v, size_t n,
+			const struct st_attest_manifest *att, bool with_att,
 			const struct st_digest *digest, struct st_error **err)
 {
-	st_autofree const char **manifests = st_xcalloc(n, sizeof(*manifests));
+	st_autofree const char **manifests = st_xcalloc(2 * n, sizeof(*manifests));
+	size_t k = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (st_store_image_put(s, v[i].img, NULL, 0, err) < 0)
 			return -1;
-		manifests[i] = v[i].img->manifest_digest.str;
+		manifests[k++] = v[i].img->manifest_digest.str;
 	}
-	return st_store_edge_add(s, digest->str, ST_STORE_EDGE_CHILD, manifests, n, err);
+	for (size_t i = 0; with_att && i < n; i++) {
+		if (st_store_edge_add(s, att[i].desc.digest.str, ST_STORE_EDGE_CHILD,
+				      (const char *const *)att[i].blobs, att[i].n_blobs, err) < 0)
+			return -1;
+		manifests[k++] = att[i].desc.digest.str;
+	}
+	return st_store_edge_add(s, digest->str, ST_STORE_EDGE_CHILD, manifests, k, err);
 }
 
 /* An OCI layout of the index (type=oci), as a tar or a directory. */
@@ -164,6 +186,8 @@ int builder_export_platforms(struct st_store *s, const struct st_builder_opts *o
 	bool recorded = false;
 	json_t *meta = json_object();
 	st_auto(st_registry) struct st_registry *reg = NULL;
+	struct st_attest_manifest *att = st_xcalloc(n, sizeof(*att));
+	bool with_att = st_attest_wanted(&o->attest);
 	int rc = 0;
 	for (size_t k = 0; rc == 0 && k < nouts; k++) {
 		const struct st_builder_output *out = &outs[k];
@@ -175,16 +199,17 @@ int builder_export_platforms(struct st_store *s, const struct st_builder_opts *o
 			}
 			continue;
 		}
-		if (!index.str[0])
-			rc = write_index(s, v, n, lease, &index, &index_size, err);
 		char *const *names = out->n_names ? out->names : tags;
 		size_t nn = out->n_names ? out->n_names : n_tags;
+		if (!index.str[0])
+			rc = write_index(s, o, v, n, names, nn, lease, att, &index, &index_size,
+					 err);
 		if (rc == 0 && out->type == ST_BUILDER_OUTPUT_OCI) {
 			rc = export_oci(s, out, v[head].img, &index, names, nn, err);
 			continue;
 		}
 		if (rc == 0 && !recorded) {
-			rc = record_index(s, v, n, &index, err);
+			rc = record_index(s, v, n, att, with_att, &index, err);
 			recorded = rc == 0;
 		}
 		for (size_t i = 0; rc == 0 && i < nn; i++)
@@ -228,5 +253,8 @@ int builder_export_platforms(struct st_store *s, const struct st_builder_opts *o
 			abort(); /* jansson fails only without memory */
 	}
 	json_decref(meta);
+	for (size_t i = 0; i < n; i++)
+		st_attest_manifest_release(&att[i]);
+	free(att);
 	return rc;
 }

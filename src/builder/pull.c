@@ -22,6 +22,7 @@ struct build_pull {
 	struct st_registry *reg; /* made on the first pull */
 	char **pulled;		 /* names pulled by this build */
 	size_t n_pulled;
+	struct st_attest_build used; /* only its materials: every image found */
 };
 
 struct build_pull *builder_pull_new(const struct st_builder_opts *o)
@@ -42,6 +43,7 @@ void builder_pull_free(struct build_pull *p)
 	for (size_t i = 0; i < p->n_pulled; i++)
 		free(p->pulled[i]);
 	free(p->pulled);
+	st_attest_build_release(&p->used);
 	pthread_mutex_destroy(&p->lock);
 	free(p);
 }
@@ -90,8 +92,33 @@ static int for_platform(struct stage_run *r, const char *name, struct st_store_i
 	return *out ? 0 : 1;
 }
 
-int builder_image_find(struct stage_run *r, const char *name, struct st_store_image **out,
-		       struct st_error **err)
+void builder_pull_materials(struct build_pull *p, struct st_attest_build *into)
+{
+	pthread_mutex_lock(&p->lock);
+	for (size_t i = 0; i < p->used.n_materials; i++)
+		st_attest_build_add_material(into, p->used.materials[i].uri,
+					     &p->used.materials[i].digest);
+	pthread_mutex_unlock(&p->lock);
+}
+
+/* Note the image found for 'name' among the build's materials. */
+static void used(struct stage_run *r, const char *name, const struct st_store_image *img)
+{
+	struct build_pull *p = builder_puller(r);
+	st_auto(st_image_ref) struct st_image_ref *ref = NULL;
+	struct st_error *e = NULL;
+	if (st_image_ref_parse(name, &ref, &e) < 0) {
+		st_error_free(e); /* an image id: no name to give it */
+		return;
+	}
+	st_autofree char *purl = st_attest_purl(ref, &r->platform);
+	pthread_mutex_lock(&p->lock);
+	st_attest_build_add_material(&p->used, purl, &img->manifest_digest);
+	pthread_mutex_unlock(&p->lock);
+}
+
+static int image_find(struct stage_run *r, const char *name, struct st_store_image **out,
+		      struct st_error **err)
 {
 	struct build_pull *p = builder_puller(r);
 	struct st_error *ferr = NULL;
@@ -134,4 +161,13 @@ int builder_image_find(struct stage_run *r, const char *name, struct st_store_im
 		return st_err(err, ST_E_NOTFOUND, "pulled '%s' but the platform's image is missing",
 			      full);
 	return rc;
+}
+
+int builder_image_find(struct stage_run *r, const char *name, struct st_store_image **out,
+		       struct st_error **err)
+{
+	if (image_find(r, name, out, err) < 0)
+		return -1;
+	used(r, name, *out);
+	return 0;
 }

@@ -169,6 +169,77 @@ static int fetch(struct st_store *s, const struct st_copy_ref *src, const struct
 	return rc;
 }
 
+/* Statements are small JSON documents: a bigger blob is not one. */
+#define ATTESTATION_BLOB_MAX (64u << 20)
+
+static int blob_write(void *ctx, const void *p, size_t n, struct st_error **err)
+{
+	struct st_buf *b = ctx;
+	if (b->len + n > ATTESTATION_BLOB_MAX)
+		return st_err(err, ST_E_INVALID, "larger than %u bytes", ATTESTATION_BLOB_MAX);
+	st_buf_add(b, p, n);
+	return 0;
+}
+
+static int blob_reset(void *ctx, struct st_error **err)
+{
+	st_buf_reset(ctx);
+	return 0;
+}
+
+/* Blob 'd' of ref's repository into 's' under 'lease', verified. */
+static int fetch_blob(struct st_store *s, struct st_registry *r, const struct st_image_ref *ref,
+		      const struct st_digest *d, struct st_store_lease *lease,
+		      struct st_error **err)
+{
+	struct st_buf b = ST_BUF_INIT;
+	struct st_http_sink sink = { blob_write, blob_reset, &b };
+	struct st_digest got;
+	int rc = st_registry_get_blob(r, ref, d, &sink, err);
+	if (rc == 0) {
+		st_digest_of(b.data ? b.data : "", b.len, &got);
+		if (!st_digest_equal(&got, d))
+			rc = st_err(err, ST_E_DIGEST, "the registry sent content hashing to %s",
+				    got.str);
+	}
+	if (rc == 0)
+		rc = st_store_lease_add(lease, d->str, err);
+	if (rc == 0)
+		rc = st_store_put_blob(s, b.data ? b.data : "", b.len, NULL, err);
+	st_buf_release(&b);
+	return rc < 0 ? st_err_wrap(err, "blob %s", d->str) : 0;
+}
+
+/*
+ * An attestation manifest of a build (BuildKit's layout: no image, statements as layers):
+ * stored as served with its blobs, and edges to them.
+ */
+static int fetch_attestation(struct st_store *s, struct st_registry *r,
+			     const struct st_image_ref *ref, const struct st_digest *d,
+			     struct st_store_lease *lease, struct st_error **err)
+{
+	struct st_registry_manifest m = { ST_BUF_INIT, NULL, { "" } };
+	st_auto(st_image_manifest) struct st_image_manifest *man = NULL;
+	int rc = st_registry_get_manifest_digest(r, ref, d, &m, err);
+	if (rc == 0)
+		rc = st_image_manifest_parse(m.bytes.data, m.bytes.len, &man, err);
+	if (rc == 0)
+		rc = st_store_lease_add(lease, d->str, err);
+	if (rc == 0)
+		rc = st_store_put_blob(s, m.bytes.data, m.bytes.len, NULL, err);
+	st_registry_manifest_release(&m);
+	if (rc < 0)
+		return st_err_wrap(err, "attestation manifest %s", d->str);
+	st_autofree const char **blobs = st_xcalloc(man->n_layers + 1, sizeof(*blobs));
+	for (size_t i = 0; i <= man->n_layers; i++) {
+		const struct st_digest *b = i ? &man->layers[i - 1].digest : &man->config.digest;
+		if (fetch_blob(s, r, ref, b, lease, err) < 0)
+			return -1;
+		blobs[i] = b->str;
+	}
+	return st_store_edge_add(s, d->str, ST_STORE_EDGE_CHILD, blobs, man->n_layers + 1, err);
+}
+
 /*
  * --all: when the registry's 'src' is an index, every image it lists is pulled by digest into
  * 's' and the index is stored as served, kept through 'lease' with edges to each manifest;
@@ -200,6 +271,16 @@ static int fetch_all(struct st_store *s, const struct st_copy_ref *src,
 		one->tag = NULL;
 		free(one->digest);
 		one->digest = st_xstrdup(d->str);
+		const char *type =
+		    st_image_map_get(&idx->manifests[i].annotations, "vnd.docker.reference.type");
+		if (type && !strcmp(type, "attestation-manifest")) {
+			rc = fetch_attestation(s, o->src_registry, one, d, lease, err);
+			const char *m = d->str;
+			if (rc == 0)
+				rc = st_store_edge_add(s, top.digest.str, ST_STORE_EDGE_CHILD, &m,
+						       1, err);
+			continue;
+		}
 		struct st_registry_pull_opts po = { .events = o->events };
 		struct st_registry_pull_result res;
 		rc = st_registry_pull(s, o->src_registry, one, &po, &res, err);

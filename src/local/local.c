@@ -223,6 +223,10 @@ int st_local_ref_index(struct st_store *s, const char *name, struct st_digest *i
 	bool is_index = rc == 0 && !st_digest_equal(&img->manifest_digest, &ref.manifest_digest);
 	if (is_index)
 		rc = st_store_read_blob(s, ref.manifest_digest.str, &bytes, err);
+	/* Another manifest of the same config (built twice, once into an index, once not) is
+	 * no index either. */
+	if (is_index && rc == 0)
+		is_index = st_image_detect(bytes.data, bytes.len) == ST_IMAGE_KIND_INDEX;
 	if (is_index && rc == 0)
 		rc = st_image_index_parse(bytes.data, bytes.len, &idx, err);
 	for (size_t i = 0; is_index && rc == 0 && i < idx->n_manifests; i++)
