@@ -1545,10 +1545,6 @@ int st_builder_run(struct st_store *s, const struct st_builder_opts *o,
 			return st_err(err, ST_E_INVALID,
 				      "docker exporter does not currently support exporting "
 				      "manifest lists: build one platform, or use type=oci");
-		if (t == ST_BUILDER_OUTPUT_TAR)
-			return st_err(err, ST_E_INVALID,
-				      "output type=tar of several platforms is not supported: "
-				      "use type=oci, type=local or one platform");
 	}
 	/* Each platform is a build of its own; what they share (a stage FROM
 	 * --platform=$BUILDPLATFORM, any step whose inputs agree) hits the cache the first

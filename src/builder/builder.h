@@ -113,6 +113,9 @@ struct st_builder_output {
 	size_t n_names;
 	bool push; /* IMAGE: push every name to its registry */
 	bool tar;  /* OCI, DOCKER: a tar (true, the default) or a directory */
+	/* LOCAL, TAR: platform-split=: each platform's files under a directory named for it
+	 * (1) or merged (0); -1: as BuildKit, split when the build has several platforms. */
+	int platform_split;
 	/* IMAGE, OCI, DOCKER: compression=, compression-level= (as the codec takes it),
 	 * force-compression=, oci-mediatypes=; gzip and OCI media types by default (Docker's
 	 * for type=docker, as BuildKit). */
@@ -121,7 +124,9 @@ struct st_builder_output {
 
 #define ST_BUILDER_OUTPUT_INIT                                                                     \
 	{                                                                                          \
-		.fd = -1, .tar = true, .format = {.compression = ST_LAYER_COMP_GZIP }              \
+		.fd = -1, .tar = true, .platform_split = -1, .format = {                           \
+			.compression = ST_LAYER_COMP_GZIP                                          \
+		}                                                                                  \
 	}
 
 /*

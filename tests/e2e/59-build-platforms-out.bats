@@ -1,0 +1,58 @@
+# strata build --platform with several platforms: what the outputs, --iidfile, --metadata-file
+# and the shared cache make of them. FROM scratch and COPY only: no emulator needed.
+load helpers
+
+setup() {
+	common_setup
+	ctx=$BATS_TEST_TMPDIR/ctx
+	mkdir -p "$ctx"
+	echo amd64 >"$ctx/amd64.txt"
+	echo arm64 >"$ctx/arm64.txt"
+	echo both >"$ctx/common.txt"
+	cat >"$ctx/Dockerfile" <<-'EOF2'
+	FROM scratch
+	ARG TARGETARCH
+	COPY ${TARGETARCH}.txt /${TARGETARCH}.txt
+	EOF2
+}
+
+@test "build --platform: type=tar writes each platform's files under its own directory" {
+	run strata build --platform linux/amd64,linux/arm64 -o "type=tar,dest=$BATS_TEST_TMPDIR/out.tar" "$ctx"
+	[ "$status" -eq 0 ]
+	run tar -tf "$BATS_TEST_TMPDIR/out.tar"
+	[ "$status" -eq 0 ]
+	[ "$(printf '%s\n' "$output" | sort | tr '\n' ' ')" = "linux_amd64/ linux_amd64/amd64.txt linux_arm64/ linux_arm64/arm64.txt " ]
+	[ "$(tar -xOf "$BATS_TEST_TMPDIR/out.tar" linux_arm64/arm64.txt)" = arm64 ]
+	# To stdout, the same.
+	strata build -q --platform linux/amd64,linux/arm64 -o type=tar,dest=- "$ctx" >"$BATS_TEST_TMPDIR/stdout.tar"
+	[ "$(tar -xOf "$BATS_TEST_TMPDIR/stdout.tar" linux_amd64/amd64.txt)" = amd64 ]
+}
+
+@test "build --platform: platform-split=false merges the platforms' files, for tar and local" {
+	run strata build --platform linux/amd64,linux/arm64 \
+		-o "type=tar,dest=$BATS_TEST_TMPDIR/out.tar,platform-split=false" \
+		-o "type=local,dest=$BATS_TEST_TMPDIR/out,platform-split=false" "$ctx"
+	[ "$status" -eq 0 ]
+	run tar -tf "$BATS_TEST_TMPDIR/out.tar"
+	[ "$(printf '%s\n' "$output" | sort | tr '\n' ' ')" = "amd64.txt arm64.txt " ]
+	[ "$(ls "$BATS_TEST_TMPDIR/out" | tr '\n' ' ')" = "amd64.txt arm64.txt " ]
+	# One platform with platform-split=true: under its directory all the same.
+	run strata build --platform linux/arm64 -o "type=local,dest=$BATS_TEST_TMPDIR/one,platform-split=true" "$ctx"
+	[ "$status" -eq 0 ]
+	[ "$(cat "$BATS_TEST_TMPDIR/one/linux_arm64/arm64.txt")" = arm64 ]
+}
+
+@test "build --platform: platform-split=false refuses a file two platforms have, and writes nothing" {
+	printf 'FROM scratch\nCOPY common.txt /etc/common\n' >"$ctx/Dockerfile"
+	run strata build --platform linux/amd64,linux/arm64 -o "type=tar,dest=$BATS_TEST_TMPDIR/out.tar,platform-split=false" "$ctx"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"cannot overwrite etc/common from linux/amd64 with linux/arm64 when split option is disabled"* ]]
+	[ ! -e "$BATS_TEST_TMPDIR/out.tar" ]
+	run strata build --platform linux/amd64,linux/arm64 -o "type=local,dest=$BATS_TEST_TMPDIR/out,platform-split=false" "$ctx"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"cannot overwrite etc/common from linux/amd64 with linux/arm64"* ]]
+	[ ! -e "$BATS_TEST_TMPDIR/out" ]
+	run strata build -o "type=tar,dest=$BATS_TEST_TMPDIR/out.tar,platform-split=maybe" "$ctx"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"platform-split must be true or false, not 'maybe'"* ]]
+}
