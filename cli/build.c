@@ -1137,9 +1137,10 @@ int cmd_build(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 		st_cli_checks_summary(&d.checks, cli->errout);
 	if (rc < 0)
 		goto out;
+	/* As buildx: the config digest of one image, the index's digest of several. */
+	const char *iid = res.index.str[0] ? res.index.str : res.id.str;
 	if (o.iidfile && res.has_image) {
-		rc = st_write_file_atomic(o.iidfile, NULL, res.id.str, strlen(res.id.str), 0644,
-					  err);
+		rc = st_write_file_atomic(o.iidfile, NULL, iid, strlen(iid), 0644, err);
 		if (rc < 0)
 			goto out;
 	}
@@ -1153,10 +1154,10 @@ int cmd_build(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 	for (size_t i = 0; i < o.noutputs; i++)
 		stdout_taken |= o.outputs[i].fd == STDOUT_FILENO;
 	if (o.quiet && res.has_image && !stdout_taken) {
-		fprintf(cli->out, "%s\n", res.id.str);
+		fprintf(cli->out, "%s\n", iid);
 	} else if (o.progress != PROGRESS_QUIET) {
 		if (res.has_image)
-			fprintf(cli->errout, "\nwriting image %s done\n", res.id.str);
+			fprintf(cli->errout, "\nwriting image %s done\n", iid);
 		for (size_t i = 0; res.has_image && i < o.ntags; i++)
 			fprintf(cli->errout, "naming to %s done\n", o.tags[i]);
 		fprintf(cli->errout, "%.1fs: %zu step%s run, %zu cached\n", mono() - d.t0,

@@ -255,8 +255,11 @@ struct st_builder_opts {
 	}
 
 struct st_builder_result {
-	bool has_image;	      /* an image was made (not only a LOCAL or TAR output) */
-	struct st_digest id;  /* then: the image id (config digest) */
+	bool has_image;	     /* an image was made (not only a LOCAL or TAR output) */
+	struct st_digest id; /* then: the image id (config digest) */
+	/* A build of several platforms: the digest of the OCI index of their images (what
+	 * BuildKit's containerimage.digest and --iidfile name); "" when none was made. */
+	struct st_digest index;
 	size_t steps, cached; /* steps executed or hit, for a summary */
 	/* New: what BuildKit's --metadata-file holds, as a JSON object ("containerimage.digest",
 	 * "containerimage.config.digest", "containerimage.descriptor", "image.name"); "{}" when

@@ -357,8 +357,9 @@ int builder_export_platforms(struct st_store *s, const struct st_builder_opts *o
 					      "digest", index.str, "size", (json_int_t)index_size));
 	}
 	if (rc == 0 && res) {
-		res->has_image = recorded;
+		res->has_image = index.str[0] != '\0';
 		res->id = v[head].img->id;
+		res->index = index;
 		res->metadata = json_dumps(meta, JSON_INDENT(2) | JSON_SORT_KEYS);
 		if (!res->metadata)
 			abort(); /* jansson fails only without memory */

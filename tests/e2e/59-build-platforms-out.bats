@@ -56,3 +56,27 @@ setup() {
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"platform-split must be true or false, not 'maybe'"* ]]
 }
+
+@test "build --platform: --iidfile, -q and --metadata-file name the index, as BuildKit does" {
+	run strata build --platform linux/amd64,linux/arm64 -t app:1 --iidfile "$BATS_TEST_TMPDIR/iid" \
+		--metadata-file "$BATS_TEST_TMPDIR/meta.json" "$ctx"
+	[ "$status" -eq 0 ]
+	run strata inspect --raw app:1
+	[ "$status" -eq 0 ]
+	index=sha256:$(printf '%s' "$output" | sha256sum | cut -d' ' -f1)
+	[ "$(echo "$output" | jq -r .mediaType)" = application/vnd.oci.image.index.v1+json ]
+	[ "$(cat "$BATS_TEST_TMPDIR/iid")" = "$index" ]
+	[ "$(jq -r '."containerimage.digest"' "$BATS_TEST_TMPDIR/meta.json")" = "$index" ]
+	[ "$(jq -r '."containerimage.descriptor".mediaType' "$BATS_TEST_TMPDIR/meta.json")" = application/vnd.oci.image.index.v1+json ]
+	[ "$(jq -r '."image.name"' "$BATS_TEST_TMPDIR/meta.json")" = docker.io/library/app:1 ]
+	# An index has no one config: BuildKit leaves the key out.
+	[ "$(jq -r 'has("containerimage.config.digest")' "$BATS_TEST_TMPDIR/meta.json")" = false ]
+	run strata build -q --platform linux/amd64,linux/arm64 "$ctx"
+	[ "$status" -eq 0 ]
+	[ "$output" = "$index" ]
+	# An OCI layout of several platforms: the index again.
+	run strata build --platform linux/amd64,linux/arm64 --iidfile "$BATS_TEST_TMPDIR/iid2" \
+		-o "type=oci,dest=$BATS_TEST_TMPDIR/o.tar" "$ctx"
+	[ "$status" -eq 0 ]
+	[ "$(cat "$BATS_TEST_TMPDIR/iid2")" = "$index" ]
+}
