@@ -1256,6 +1256,17 @@ static void warn(void *ctx, const char *msg)
 	info(ctx, "warning: %s", msg);
 }
 
+/* A warning when no build is running: 'ctx' is the build's options. */
+static void progress_warn(void *ctx, const char *msg)
+{
+	const struct st_builder_opts *o = ctx;
+	if (!o->progress.fn)
+		return;
+	st_autofree char *t = st_xasprintf("warning: %s", msg);
+	struct st_builder_event ev = { .type = ST_BUILDER_EVENT_INFO, .text = t, .len = strlen(t) };
+	o->progress.fn(o->progress.ctx, &ev);
+}
+
 /*
  * --cache-to: mode=min shares the steps of the target stage and of the stages it is built
  * FROM (its image's chain), mode=max those of every stage.
@@ -1292,12 +1303,14 @@ static int collect_image(struct st_store *s, const struct build_state *fin,
 /*
  * Build for 'target' ('given': named by --platform). Without 'collect' the outputs are
  * written; with it, the image's blobs are written under 'lease' into *collect, for the index
- * of a multi-platform build ('label' then starts the step titles).
+ * of a multi-platform build ('label' then starts the step titles), whose shared caches
+ * 'share' (borrowed, may be NULL) the caller exports once every platform is built.
  */
 static int build_one(struct st_store *s, const struct st_builder_opts *o,
 		     const struct st_platform *target, bool given, const char *label,
 		     struct st_store_lease *lease, struct platform_image *collect,
-		     struct st_builder_result *res, struct st_error **err)
+		     struct builder_cache_share *share, struct st_builder_result *res,
+		     struct st_error **err)
 {
 	struct build b = { .store = s,
 			   .o = o,
@@ -1313,7 +1326,11 @@ static int build_one(struct st_store *s, const struct st_builder_opts *o,
 	st_autofree char **refs = NULL;
 	size_t nrefs = 0;
 	struct st_image_map annotations = { 0 };
-	int rc = builder_cache_share_new(o, &b.share, err);
+	int rc = 0;
+	if (collect)
+		b.share = share;
+	else
+		rc = builder_cache_share_new(o, &b.share, err);
 
 	/* Refuse bad tags and outputs before any work. */
 	if (rc == 0)
@@ -1476,21 +1493,25 @@ static int build_one(struct st_store *s, const struct st_builder_opts *o,
 			rc = builder_squash(&b.slots[last].run, fin, now, err);
 		}
 		st_autofree bool *in_min = b.share ? min_stages(&b, last) : NULL;
+		if (b.share)
+			builder_cache_share_settle(b.share, in_min);
 		if (rc == 0 && b.share)
-			rc = builder_cache_share_inline(b.share, s, in_min, fin->cfg, err);
+			rc = builder_cache_share_inline(b.share, s, fin->cfg, err);
 		if (rc == 0 && collect)
 			rc = collect_image(s, fin, lease, &annotations, collect, err);
 		else if (rc == 0)
 			rc = builder_export(s, o, fin, b.slots[last].run.lease, refs, nrefs,
 					    &annotations, res, err);
-		if (rc == 0 && b.share)
-			rc = builder_cache_share_export(b.share, s, in_min, warn, &b, err);
+		if (rc == 0 && b.share && !collect)
+			rc = builder_cache_share_export(b.share, s, warn, &b, err);
 		if (rc == 0 && res) {
 			res->steps = b.steps;
 			res->cached = b.cached;
 		}
 	}
 out:
+	if (collect)
+		b.share = NULL; /* the caller's */
 	for (size_t i = 0; refs && i < nrefs; i++)
 		free(refs[i]);
 	st_buf_release(&text);
@@ -1531,13 +1552,13 @@ int st_builder_run(struct st_store *s, const struct st_builder_opts *o,
 	struct st_platform host;
 	st_platform_host(&host);
 	if (!o->platform)
-		return build_one(s, o, &host, false, "", NULL, NULL, res, err);
+		return build_one(s, o, &host, false, "", NULL, NULL, NULL, res, err);
 	st_autofree struct st_platform *plats = NULL;
 	size_t n = 0;
 	if (parse_platforms(o->platform, &plats, &n, err) < 0)
 		return -1;
 	if (n == 1 || (o->flags & ST_BUILDER_CHECK))
-		return build_one(s, o, &plats[0], true, "", NULL, NULL, res, err);
+		return build_one(s, o, &plats[0], true, "", NULL, NULL, NULL, res, err);
 	for (size_t i = 0; i < o->n_outputs; i++) {
 		enum st_builder_output_type t = o->outputs[i].type;
 		/* BuildKit's own refusal: the docker exporter writes one image. */
@@ -1549,9 +1570,14 @@ int st_builder_run(struct st_store *s, const struct st_builder_opts *o,
 	/* Each platform is a build of its own; what they share (a stage FROM
 	 * --platform=$BUILDPLATFORM, any step whose inputs agree) hits the cache the first
 	 * platform filled, as BuildKit's solver merges equal vertices. */
-	struct st_store_lease *lease = NULL;
-	if (st_store_lease_begin(s, &lease, err) < 0)
+	struct builder_cache_share *share = NULL;
+	if (builder_cache_share_new(o, &share, err) < 0)
 		return -1;
+	struct st_store_lease *lease = NULL;
+	if (st_store_lease_begin(s, &lease, err) < 0) {
+		builder_cache_share_free(share);
+		return -1;
+	}
 	struct platform_image *v = st_xcalloc(n, sizeof(*v));
 	int rc = 0;
 	size_t steps = 0, cached = 0;
@@ -1561,7 +1587,7 @@ int st_builder_run(struct st_store *s, const struct st_builder_opts *o,
 		st_buf_addch(&label, ' ');
 		struct st_builder_result one = { 0 };
 		v[i].platform = plats[i];
-		rc = build_one(s, o, &plats[i], true, label.data, lease, &v[i], &one, err);
+		rc = build_one(s, o, &plats[i], true, label.data, lease, &v[i], share, &one, err);
 		steps += one.steps;
 		cached += one.cached;
 		st_builder_result_release(&one);
@@ -1576,6 +1602,10 @@ int st_builder_run(struct st_store *s, const struct st_builder_opts *o,
 		for (size_t i = 0; i < o->n_tags; i++)
 			free(refs[i]);
 	}
+	/* One cache of every platform's steps, as BuildKit exports the whole build's. */
+	if (rc == 0 && share)
+		rc = builder_cache_share_export(share, s, progress_warn, (void *)o, err);
+	builder_cache_share_free(share);
 	if (rc == 0 && res) {
 		res->steps = steps;
 		res->cached = cached;

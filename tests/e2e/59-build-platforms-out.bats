@@ -2,8 +2,17 @@
 # and the shared cache make of them. FROM scratch and COPY only: no emulator needed.
 load helpers
 
+setup_file() {
+	registry_setup_file
+}
+
+teardown_file() {
+	registry_stop
+}
+
 setup() {
 	common_setup
+	export REGISTRY_AUTH_FILE=$BATS_TEST_TMPDIR/auth.json
 	ctx=$BATS_TEST_TMPDIR/ctx
 	mkdir -p "$ctx"
 	echo amd64 >"$ctx/amd64.txt"
@@ -79,4 +88,28 @@ setup() {
 		-o "type=oci,dest=$BATS_TEST_TMPDIR/o.tar" "$ctx"
 	[ "$status" -eq 0 ]
 	[ "$(cat "$BATS_TEST_TMPDIR/iid2")" = "$index" ]
+}
+
+@test "build --platform --cache-to type=local: every platform's steps in the one cache" {
+	run strata build --platform linux/amd64,linux/arm64 --cache-to "type=local,dest=$BATS_TEST_TMPDIR/cache" "$ctx"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"4 steps run, 0 cached"* ]]
+	export STRATA_ROOT=$BATS_TEST_TMPDIR/other
+	run strata build --progress plain --platform linux/amd64,linux/arm64 --cache-from "type=local,src=$BATS_TEST_TMPDIR/cache" "$ctx"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"0 steps run, 4 cached"* ]]
+}
+
+@test "build --platform --cache-to type=registry: every platform's steps in the one cache" {
+	run strata build --platform linux/amd64,linux/arm64 --cache-to "type=registry,ref=$REG/cache/multi:c" "$ctx"
+	[ "$status" -eq 0 ]
+	export STRATA_ROOT=$BATS_TEST_TMPDIR/other
+	run strata build --progress plain --platform linux/amd64,linux/arm64 --cache-from "$REG/cache/multi:c" "$ctx"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"0 steps run, 4 cached"* ]]
+	# A build of one of them takes its part of the cache.
+	export STRATA_ROOT=$BATS_TEST_TMPDIR/third
+	run strata build --progress plain --platform linux/arm64 --cache-from "$REG/cache/multi:c" "$ctx"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"0 steps run, 2 cached"* ]]
 }
