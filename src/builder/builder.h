@@ -145,6 +145,7 @@ enum st_builder_context_kind {
 	ST_BUILDER_CONTEXT_DIR,	       /* a directory: its files, as the root of an empty image */
 	ST_BUILDER_CONTEXT_IMAGE,      /* docker-image://REF: pulled as --pull says */
 	ST_BUILDER_CONTEXT_OCI_LAYOUT, /* oci-layout://DIR[:TAG|@DIGEST]: loaded into the store */
+	ST_BUILDER_CONTEXT_GIT, /* a git URL, as ADD takes it: its tree at the ref's commit */
 };
 
 /*

@@ -222,6 +222,30 @@ image_modes() {
 	[ -z "$output" ]
 }
 
+@test "--build-context NAME=<git URL>: FROM, COPY --from and RUN --mount=from use its tree, keyed by the commit" {
+	strata import "$(busybox_tar)" busybox:latest >/dev/null
+	printf '%s\n' 'FROM busybox AS use' \
+		'RUN --mount=from=src,target=/m cat /m/d/f >/from-mount' \
+		'COPY --from=src /d/f /copied' \
+		'FROM src' \
+		'COPY --from=use /from-mount /copied /' >"$CTX/Dockerfile"
+	run strata build --progress=plain --build-context "src=$GITD/repo.git#main:sub" -t git:t "$CTX"
+	[ "$status" -eq 0 ]
+	run image_list git:t
+	[ "$(printf '%s\n' "$output" | sort | tr '\n' ' ')" = "copied d/ d/f from-mount " ]
+	[ "$(image_cat git:t from-mount)" = deep ]
+	[ "$(image_cat git:t copied)" = deep ]
+	# The ref still names that commit: its tree is not fetched again, and every step hits.
+	run strata build --progress=plain --build-context "src=$GITD/repo.git#main:sub" -t git:t "$CTX"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"0 steps run"* ]]
+	run strata build --build-context "src=$GITD/repo.git#nope" -t git:bad "$CTX"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"build context 'src': ref 'nope' not found"* ]]
+	run strata images -q git:bad
+	[ -z "$output" ]
+}
+
 @test "ADD over ssh, through the build's --ssh agent, with the test's own sshd" {
 	local d=$BATS_TEST_TMPDIR/sshd port
 	mkdir -p "$d" /run/sshd
