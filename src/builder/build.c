@@ -1256,6 +1256,17 @@ static void warn(void *ctx, const char *msg)
 	info(ctx, "warning: %s", msg);
 }
 
+/* The layer format of the image the build makes: its first image output's, gzip by default. */
+static const struct st_local_format *image_format(const struct st_builder_opts *o)
+{
+	static const struct st_builder_output image = ST_BUILDER_OUTPUT_INIT;
+	for (size_t i = 0; i < o->n_outputs; i++)
+		if (o->outputs[i].type != ST_BUILDER_OUTPUT_LOCAL &&
+		    o->outputs[i].type != ST_BUILDER_OUTPUT_TAR)
+			return &o->outputs[i].format;
+	return &image.format;
+}
+
 /* A warning when no build is running: 'ctx' is the build's options. */
 static void progress_warn(void *ctx, const char *msg)
 {
@@ -1496,7 +1507,7 @@ static int build_one(struct st_store *s, const struct st_builder_opts *o,
 		if (b.share)
 			builder_cache_share_settle(b.share, in_min);
 		if (rc == 0 && b.share)
-			rc = builder_cache_share_inline(b.share, s, fin->cfg, err);
+			rc = builder_cache_share_inline(b.share, s, image_format(o), fin->cfg, err);
 		if (rc == 0 && collect)
 			rc = collect_image(s, fin, lease, &annotations, collect, err);
 		else if (rc == 0)

@@ -699,21 +699,22 @@ static bool has_diff_id(const struct st_image_config *cfg, const struct st_diges
 }
 
 /*
- * The store keeps a step's layer uncompressed: the cache shares it gzip-compressed, as an
- * image output sends it (the same blob, made once), and the record 'o' (its value 'v')
- * then names that blob, so that it names the layer an image pushed from the build has.
+ * The store keeps a step's layer uncompressed: the cache shares it compressed as the image
+ * output 'f' makes it (the same blob, made once: gzip by default), and the record 'o' (its
+ * value 'v') then names that blob, so that it names the layer an image pushed from the
+ * build has.
  */
-static int share_compressed(struct st_store *s, struct export *x, struct st_store_layer *l,
-			    json_t *v, json_t *o, struct st_error **err)
+static int share_compressed(struct st_store *s, struct export *x, const struct st_local_format *f,
+			    struct st_store_layer *l, json_t *v, json_t *o, struct st_error **err)
 {
 	enum st_layer_comp c;
-	if (!l->media_type || !st_layer_media_type_comp(l->media_type, &c) ||
-	    c != ST_LAYER_COMP_NONE)
+	if (!l->media_type || !st_layer_media_type_comp(l->media_type, &c) || c == f->compression ||
+	    (c != ST_LAYER_COMP_NONE && !(f->flags & ST_LOCAL_FORMAT_FORCE)))
 		return 0;
 	if (!x->lease && st_store_lease_begin(s, &x->lease, err) < 0)
 		return -1;
 	struct st_store_layer gz;
-	if (st_local_layer_convert(s, x->lease, l, ST_LAYER_COMP_GZIP, 0, &gz, err) < 0)
+	if (st_local_layer_convert(s, x->lease, l, f->compression, f->level, &gz, err) < 0)
 		return -1;
 	st_store_layer_release(l);
 	*l = gz;
@@ -734,11 +735,12 @@ static bool exported(const struct used_key *u, bool max, ssize_t only)
 
 /*
  * 'only_in' (may be NULL): keep only the records of the last build settled whose layer that
- * image has (inline); else the records of every build, every platform's.
+ * image has (inline); else the records of every build, every platform's. Layers are shared
+ * in format 'f'.
  */
 static int export_build(struct builder_cache_share *c, struct st_store *s, bool max,
-			const struct st_image_config *only_in, struct export *x,
-			struct st_error **err)
+			const struct st_image_config *only_in, const struct st_local_format *f,
+			struct export *x, struct st_error **err)
 {
 	ssize_t only = only_in ? (ssize_t)c->builds - 1 : -1;
 	*x = (struct export){ .doc = ST_BUF_INIT, .manifest = ST_BUF_INIT };
@@ -767,7 +769,7 @@ static int export_build(struct builder_cache_share *c, struct st_store *s, bool 
 			struct st_store_layer l;
 			rc = st_store_layer_get(s, layer, &l, err);
 			if (rc == 0)
-				rc = share_compressed(s, x, &l, v, o, err);
+				rc = share_compressed(s, x, f, &l, v, o, err);
 			if (rc == 0 && only_in && !has_diff_id(only_in, &l.diff_id)) {
 				st_store_layer_release(&l);
 				json_decref(v);
@@ -957,7 +959,8 @@ int builder_cache_share_export(struct builder_cache_share *c, struct st_store *s
 		if (sp->type == SHARE_INLINE)
 			continue; /* in the image's config: builder_cache_share_inline() */
 		struct export x;
-		int rc = export_build(c, s, sp->max, NULL, &x, err);
+		const struct st_local_format gzip = { .compression = ST_LAYER_COMP_GZIP };
+		int rc = export_build(c, s, sp->max, NULL, &gzip, &x, err);
 		if (rc == 0)
 			rc = sp->type == SHARE_LOCAL ? export_local(s, sp, &x, err)
 						     : export_registry(c, s, sp, &x, err);
@@ -975,7 +978,8 @@ int builder_cache_share_export(struct builder_cache_share *c, struct st_store *s
 }
 
 int builder_cache_share_inline(struct builder_cache_share *c, struct st_store *s,
-			       struct st_image_config *cfg, struct st_error **err)
+			       const struct st_local_format *f, struct st_image_config *cfg,
+			       struct st_error **err)
 {
 	bool wanted = false;
 	for (size_t i = 0; c && i < c->n_to; i++)
@@ -983,7 +987,7 @@ int builder_cache_share_inline(struct builder_cache_share *c, struct st_store *s
 	if (!wanted)
 		return 0;
 	struct export x;
-	int rc = export_build(c, s, false, cfg, &x, err);
+	int rc = export_build(c, s, false, cfg, f, &x, err);
 	if (rc == 0) {
 		if (!cfg->raw)
 			cfg->raw = json_object();

@@ -269,10 +269,12 @@ void builder_cache_share_settle(struct builder_cache_share *c, const bool *in_mi
 /*
  * type=inline (or --build-arg BUILDKIT_INLINE_CACHE=1): put the records of the final image's
  * steps (mode=min, of the build last settled) in its config 'cfg', before it is committed;
- * nothing when not asked for. A registry reference to the image then works as a --cache-from.
+ * nothing when not asked for. 'f': the format of the image's layers, which the records name.
+ * A registry reference to the image then works as a --cache-from.
  */
 int builder_cache_share_inline(struct builder_cache_share *c, struct st_store *s,
-			       struct st_image_config *cfg, struct st_error **err);
+			       const struct st_local_format *f, struct st_image_config *cfg,
+			       struct st_error **err);
 /* The records of a cache from its manifest and document, as if read from the first
  * --cache-from (for tests and fuzzing: what a registry or a directory may hold). */
 int builder_cache_share_parse(struct builder_cache_share *c, const void *manifest, size_t mlen,
