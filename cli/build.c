@@ -77,8 +77,8 @@ static const char usage_text[] =
     "      --build-arg list          Set build-time variables (K=V, or K to take it from the "
     "environment)\n"
     "      --build-context list      Additional build contexts: NAME=DIR,\n"
-    "                                NAME=docker-image://REF or\n"
-    "                                NAME=oci-layout://DIR[:TAG|@DIGEST]\n"
+    "                                NAME=docker-image://REF,\n"
+    "                                NAME=oci-layout://DIR[:TAG|@DIGEST] or NAME=<git URL>\n"
     "      --cache-from stringArray  Use a shared build cache: type=local,src=DIR[,tag=T],\n"
     "                                type=registry,ref=REF, or REF\n"
     "      --cache-to stringArray    Share this build's cache: type=local,dest=DIR[,tag=T] or\n"
@@ -104,7 +104,8 @@ static const char usage_text[] =
     "                                docker (dest=, name=, tar=false); DIR for local, - for a\n"
     "                                tar on stdout; images take compression=gzip|zstd|\n"
     "                                uncompressed, compression-level=N, force-compression=true\n"
-    "                                and oci-mediatypes=false\n"
+    "                                and oci-mediatypes=false; local and tar of several\n"
+    "                                platforms: a directory each (platform-split=false: one)\n"
     "      --platform string         Target platforms, comma-separated (linux/amd64,linux/arm64):\n"
     "                                several make an OCI index; a foreign RUN needs QEMU\n"
     "      --progress string         auto, plain, tty or quiet (default: auto)\n"
@@ -1156,9 +1157,10 @@ int cmd_build(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 		st_cli_checks_summary(&d.checks, cli->errout);
 	if (rc < 0)
 		goto out;
+	/* As buildx: the config digest of one image, the index's digest of several. */
+	const char *iid = res.index.str[0] ? res.index.str : res.id.str;
 	if (o.iidfile && res.has_image) {
-		rc = st_write_file_atomic(o.iidfile, NULL, res.id.str, strlen(res.id.str), 0644,
-					  err);
+		rc = st_write_file_atomic(o.iidfile, NULL, iid, strlen(iid), 0644, err);
 		if (rc < 0)
 			goto out;
 	}
@@ -1172,10 +1174,10 @@ int cmd_build(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 	for (size_t i = 0; i < o.noutputs; i++)
 		stdout_taken |= o.outputs[i].fd == STDOUT_FILENO;
 	if (o.quiet && res.has_image && !stdout_taken) {
-		fprintf(cli->out, "%s\n", res.id.str);
+		fprintf(cli->out, "%s\n", iid);
 	} else if (o.progress != PROGRESS_QUIET) {
 		if (res.has_image)
-			fprintf(cli->errout, "\nwriting image %s done\n", res.id.str);
+			fprintf(cli->errout, "\nwriting image %s done\n", iid);
 		for (size_t i = 0; res.has_image && i < o.ntags; i++)
 			fprintf(cli->errout, "naming to %s done\n", o.tags[i]);
 		fprintf(cli->errout, "%.1fs: %zu step%s run, %zu cached\n", mono() - d.t0,

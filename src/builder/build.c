@@ -1257,6 +1257,28 @@ static void warn(void *ctx, const char *msg)
 	info(ctx, "warning: %s", msg);
 }
 
+/* The layer format of the image the build makes: its first image output's, gzip by default. */
+static const struct st_local_format *image_format(const struct st_builder_opts *o)
+{
+	static const struct st_builder_output image = ST_BUILDER_OUTPUT_INIT;
+	for (size_t i = 0; i < o->n_outputs; i++)
+		if (o->outputs[i].type != ST_BUILDER_OUTPUT_LOCAL &&
+		    o->outputs[i].type != ST_BUILDER_OUTPUT_TAR)
+			return &o->outputs[i].format;
+	return &image.format;
+}
+
+/* A warning when no build is running: 'ctx' is the build's options. */
+static void progress_warn(void *ctx, const char *msg)
+{
+	const struct st_builder_opts *o = ctx;
+	if (!o->progress.fn)
+		return;
+	st_autofree char *t = st_xasprintf("warning: %s", msg);
+	struct st_builder_event ev = { .type = ST_BUILDER_EVENT_INFO, .text = t, .len = strlen(t) };
+	o->progress.fn(o->progress.ctx, &ev);
+}
+
 /*
  * --cache-to: mode=min shares the steps of the target stage and of the stages it is built
  * FROM (its image's chain), mode=max those of every stage.
@@ -1325,12 +1347,14 @@ static void describe_build(struct build *b, int64_t started, struct st_attest_bu
 /*
  * Build for 'target' ('given': named by --platform). Without 'collect' the outputs are
  * written; with it, the image's blobs are written under 'lease' into *collect, for the index
- * of a multi-platform build ('label' then starts the step titles).
+ * of a multi-platform build ('label' then starts the step titles), whose shared caches
+ * 'share' (borrowed, may be NULL) the caller exports once every platform is built.
  */
 static int build_one(struct st_store *s, const struct st_builder_opts *o,
 		     const struct st_platform *target, bool given, const char *label,
 		     struct st_store_lease *lease, struct platform_image *collect,
-		     struct st_builder_result *res, struct st_error **err)
+		     struct builder_cache_share *share, struct st_builder_result *res,
+		     struct st_error **err)
 {
 	struct build b = { .store = s,
 			   .o = o,
@@ -1347,7 +1371,11 @@ static int build_one(struct st_store *s, const struct st_builder_opts *o,
 	size_t nrefs = 0;
 	struct st_image_map annotations = { 0 };
 	int64_t started = (int64_t)time(NULL);
-	int rc = builder_cache_share_new(o, &b.share, err);
+	int rc = 0;
+	if (collect)
+		b.share = share;
+	else
+		rc = builder_cache_share_new(o, &b.share, err);
 
 	/* Refuse bad tags and outputs before any work. */
 	if (rc == 0)
@@ -1510,8 +1538,10 @@ static int build_one(struct st_store *s, const struct st_builder_opts *o,
 			rc = builder_squash(&b.slots[last].run, fin, now, err);
 		}
 		st_autofree bool *in_min = b.share ? min_stages(&b, last) : NULL;
+		if (b.share)
+			builder_cache_share_settle(b.share, in_min);
 		if (rc == 0 && b.share)
-			rc = builder_cache_share_inline(b.share, s, in_min, fin->cfg, err);
+			rc = builder_cache_share_inline(b.share, s, image_format(o), fin->cfg, err);
 		if (rc == 0 && collect)
 			rc = collect_image(s, fin, lease, &annotations, collect, err);
 		else if (rc == 0)
@@ -1519,14 +1549,16 @@ static int build_one(struct st_store *s, const struct st_builder_opts *o,
 					    &annotations, res, err);
 		if (rc == 0 && collect && st_attest_wanted(&o->attest))
 			describe_build(&b, started, &collect->prov);
-		if (rc == 0 && b.share)
-			rc = builder_cache_share_export(b.share, s, in_min, warn, &b, err);
+		if (rc == 0 && b.share && !collect)
+			rc = builder_cache_share_export(b.share, s, warn, &b, err);
 		if (rc == 0 && res) {
 			res->steps = b.steps;
 			res->cached = b.cached;
 		}
 	}
 out:
+	if (collect)
+		b.share = NULL; /* the caller's */
 	for (size_t i = 0; refs && i < nrefs; i++)
 		free(refs[i]);
 	st_buf_release(&text);
@@ -1569,7 +1601,7 @@ int st_builder_run(struct st_store *s, const struct st_builder_opts *o,
 	/* Attestations need an index to stand in, as in BuildKit: one platform makes one too. */
 	bool index = st_attest_wanted(&o->attest) && !(o->flags & ST_BUILDER_CHECK);
 	if (!o->platform && !index)
-		return build_one(s, o, &host, false, "", NULL, NULL, res, err);
+		return build_one(s, o, &host, false, "", NULL, NULL, NULL, res, err);
 	st_autofree struct st_platform *plats = NULL;
 	size_t n = 0;
 	if (!o->platform) {
@@ -1579,7 +1611,8 @@ int st_builder_run(struct st_store *s, const struct st_builder_opts *o,
 		return -1;
 	}
 	if ((n == 1 && !index) || (o->flags & ST_BUILDER_CHECK))
-		return build_one(s, o, &plats[0], o->platform != NULL, "", NULL, NULL, res, err);
+		return build_one(s, o, &plats[0], o->platform != NULL, "", NULL, NULL, NULL, res,
+				 err);
 	for (size_t i = 0; i < o->n_outputs; i++) {
 		enum st_builder_output_type t = o->outputs[i].type;
 		/* BuildKit's own refusal: the docker exporter writes one image. */
@@ -1587,26 +1620,27 @@ int st_builder_run(struct st_store *s, const struct st_builder_opts *o,
 			return st_err(err, ST_E_INVALID,
 				      "docker exporter does not currently support exporting "
 				      "manifest lists: build one platform, or use type=oci");
-		/* NEEDSWORK: BuildKit writes a local output's attestations as files beside
-		 * the root (provenance.json, sbom.spdx.json); strata does not yet. */
-		if (t != ST_BUILDER_OUTPUT_IMAGE && t != ST_BUILDER_OUTPUT_OCI && n == 1)
+		/* NEEDSWORK: BuildKit writes a local or tar output's attestations as files beside
+		 * each platform's root (provenance.json, sbom.spdx.json); strata does not yet. */
+		if (index && t != ST_BUILDER_OUTPUT_IMAGE && t != ST_BUILDER_OUTPUT_OCI)
 			return st_err(err, ST_E_INVALID,
 				      "attestations need an image or type=oci output: type=%s "
 				      "has no index to hold them",
 				      t == ST_BUILDER_OUTPUT_DOCKER ? "docker"
 				      : t == ST_BUILDER_OUTPUT_TAR  ? "tar"
 								    : "local");
-		if (t == ST_BUILDER_OUTPUT_TAR)
-			return st_err(err, ST_E_INVALID,
-				      "output type=tar of several platforms is not supported: "
-				      "use type=oci, type=local or one platform");
 	}
 	/* Each platform is a build of its own; what they share (a stage FROM
 	 * --platform=$BUILDPLATFORM, any step whose inputs agree) hits the cache the first
 	 * platform filled, as BuildKit's solver merges equal vertices. */
-	struct st_store_lease *lease = NULL;
-	if (st_store_lease_begin(s, &lease, err) < 0)
+	struct builder_cache_share *share = NULL;
+	if (builder_cache_share_new(o, &share, err) < 0)
 		return -1;
+	struct st_store_lease *lease = NULL;
+	if (st_store_lease_begin(s, &lease, err) < 0) {
+		builder_cache_share_free(share);
+		return -1;
+	}
 	struct platform_image *v = st_xcalloc(n, sizeof(*v));
 	int rc = 0;
 	size_t steps = 0, cached = 0;
@@ -1619,7 +1653,7 @@ int st_builder_run(struct st_store *s, const struct st_builder_opts *o,
 		struct st_builder_result one = { 0 };
 		v[i].platform = plats[i];
 		rc = build_one(s, o, &plats[i], o->platform != NULL, label.data ? label.data : "",
-			       lease, &v[i], &one, err);
+			       lease, &v[i], share, &one, err);
 		steps += one.steps;
 		cached += one.cached;
 		st_builder_result_release(&one);
@@ -1634,6 +1668,10 @@ int st_builder_run(struct st_store *s, const struct st_builder_opts *o,
 		for (size_t i = 0; i < o->n_tags; i++)
 			free(refs[i]);
 	}
+	/* One cache of every platform's steps, as BuildKit exports the whole build's. */
+	if (rc == 0 && share)
+		rc = builder_cache_share_export(share, s, progress_warn, (void *)o, err);
+	builder_cache_share_free(share);
 	if (rc == 0 && res) {
 		res->steps = steps;
 		res->cached = cached;

@@ -114,6 +114,9 @@ struct st_builder_output {
 	size_t n_names;
 	bool push; /* IMAGE: push every name to its registry */
 	bool tar;  /* OCI, DOCKER: a tar (true, the default) or a directory */
+	/* LOCAL, TAR: platform-split=: each platform's files under a directory named for it
+	 * (1) or merged (0); -1: as BuildKit, split when the build has several platforms. */
+	int platform_split;
 	/* IMAGE, OCI, DOCKER: compression=, compression-level= (as the codec takes it),
 	 * force-compression=, oci-mediatypes=; gzip and OCI media types by default (Docker's
 	 * for type=docker, as BuildKit). */
@@ -122,7 +125,9 @@ struct st_builder_output {
 
 #define ST_BUILDER_OUTPUT_INIT                                                                     \
 	{                                                                                          \
-		.fd = -1, .tar = true, .format = {.compression = ST_LAYER_COMP_GZIP }              \
+		.fd = -1, .tar = true, .platform_split = -1, .format = {                           \
+			.compression = ST_LAYER_COMP_GZIP                                          \
+		}                                                                                  \
 	}
 
 /*
@@ -141,6 +146,7 @@ enum st_builder_context_kind {
 	ST_BUILDER_CONTEXT_DIR,	       /* a directory: its files, as the root of an empty image */
 	ST_BUILDER_CONTEXT_IMAGE,      /* docker-image://REF: pulled as --pull says */
 	ST_BUILDER_CONTEXT_OCI_LAYOUT, /* oci-layout://DIR[:TAG|@DIGEST]: loaded into the store */
+	ST_BUILDER_CONTEXT_GIT, /* a git URL, as ADD takes it: its tree at the ref's commit */
 };
 
 /*
@@ -254,8 +260,11 @@ struct st_builder_opts {
 	}
 
 struct st_builder_result {
-	bool has_image;	      /* an image was made (not only a LOCAL or TAR output) */
-	struct st_digest id;  /* then: the image id (config digest) */
+	bool has_image;	     /* an image was made (not only a LOCAL or TAR output) */
+	struct st_digest id; /* then: the image id (config digest) */
+	/* A build of several platforms: the digest of the OCI index of their images (what
+	 * BuildKit's containerimage.digest and --iidfile name); "" when none was made. */
+	struct st_digest index;
 	size_t steps, cached; /* steps executed or hit, for a summary */
 	/* New: what BuildKit's --metadata-file holds, as a JSON object ("containerimage.digest",
 	 * "containerimage.config.digest", "containerimage.descriptor", "image.name"); "{}" when

@@ -59,16 +59,22 @@ struct share_record {
 	size_t from; /* the spec it came from */
 };
 
+/*
+ * A key a step of 'stage' used in the build numbered 'build' (one per platform); 'in_min':
+ * the stage is one mode=min shares, once that build is settled.
+ */
 struct used_key {
 	char key[ST_DIGEST_HEX_LEN + 1];
-	size_t stage;
+	size_t stage, build;
+	bool in_min;
 };
 
-/* A COPY --from checksum by its memo key: imported, or used by a step of 'stage'. */
+/* A COPY --from checksum by its memo key: imported, or used by a step (as in used_key). */
 struct share_sum {
 	char memo[ST_DIGEST_HEX_LEN + 1];
 	char sum[ST_DIGEST_HEX_LEN + 1];
-	size_t stage;
+	size_t stage, build;
+	bool in_min;
 };
 
 struct builder_cache_share {
@@ -83,6 +89,8 @@ struct builder_cache_share {
 	size_t n_used;
 	struct share_sum *sums_in, *sums_used;
 	size_t n_sums_in, n_sums_used;
+	bool imported;
+	size_t builds; /* the builds settled: the current one's number */
 };
 
 static void spec_release(struct share_spec *s)
@@ -527,7 +535,10 @@ static char *spec_name(const struct share_spec *sp)
 
 int builder_cache_share_import(struct builder_cache_share *c, builder_warn_fn warn, void *ctx)
 {
-	for (size_t i = 0; c && i < c->n_from; i++) {
+	if (!c || c->imported)
+		return 0;
+	c->imported = true;
+	for (size_t i = 0; i < c->n_from; i++) {
 		struct st_error *e = NULL;
 		if (import_one(c, i, &e) < 0) {
 			st_autofree char *name = spec_name(&c->from[i]);
@@ -610,8 +621,9 @@ void builder_cache_share_used(struct builder_cache_share *c, const char *key, si
 		return;
 	pthread_mutex_lock(&c->lock);
 	c->used = st_xrealloc(c->used, (c->n_used + 1) * sizeof(*c->used));
+	c->used[c->n_used] = (struct used_key){ .stage = stage, .build = c->builds };
 	snprintf(c->used[c->n_used].key, sizeof(c->used[c->n_used].key), "%s", key);
-	c->used[c->n_used++].stage = stage;
+	c->n_used++;
 	pthread_mutex_unlock(&c->lock);
 }
 
@@ -639,10 +651,23 @@ void builder_cache_share_sum_used(struct builder_cache_share *c, const char *mem
 	pthread_mutex_lock(&c->lock);
 	c->sums_used = st_xrealloc(c->sums_used, (c->n_sums_used + 1) * sizeof(*c->sums_used));
 	struct share_sum *x = &c->sums_used[c->n_sums_used++];
+	*x = (struct share_sum){ .stage = stage, .build = c->builds };
 	snprintf(x->memo, sizeof(x->memo), "%s", memo);
 	snprintf(x->sum, sizeof(x->sum), "%s", sum);
-	x->stage = stage;
 	pthread_mutex_unlock(&c->lock);
+}
+
+void builder_cache_share_settle(struct builder_cache_share *c, const bool *in_min)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->n_used; i++)
+		if (c->used[i].build == c->builds)
+			c->used[i].in_min = in_min[c->used[i].stage];
+	for (size_t i = 0; i < c->n_sums_used; i++)
+		if (c->sums_used[i].build == c->builds)
+			c->sums_used[i].in_min = in_min[c->sums_used[i].stage];
+	c->builds++;
 }
 
 /* ---- export ---- */
@@ -674,21 +699,22 @@ static bool has_diff_id(const struct st_image_config *cfg, const struct st_diges
 }
 
 /*
- * The store keeps a step's layer uncompressed: the cache shares it gzip-compressed, as an
- * image output sends it (the same blob, made once), and the record 'o' (its value 'v')
- * then names that blob, so that it names the layer an image pushed from the build has.
+ * The store keeps a step's layer uncompressed: the cache shares it compressed as the image
+ * output 'f' makes it (the same blob, made once: gzip by default), and the record 'o' (its
+ * value 'v') then names that blob, so that it names the layer an image pushed from the
+ * build has.
  */
-static int share_compressed(struct st_store *s, struct export *x, struct st_store_layer *l,
-			    json_t *v, json_t *o, struct st_error **err)
+static int share_compressed(struct st_store *s, struct export *x, const struct st_local_format *f,
+			    struct st_store_layer *l, json_t *v, json_t *o, struct st_error **err)
 {
 	enum st_layer_comp c;
-	if (!l->media_type || !st_layer_media_type_comp(l->media_type, &c) ||
-	    c != ST_LAYER_COMP_NONE)
+	if (!l->media_type || !st_layer_media_type_comp(l->media_type, &c) || c == f->compression ||
+	    (c != ST_LAYER_COMP_NONE && !(f->flags & ST_LOCAL_FORMAT_FORCE)))
 		return 0;
 	if (!x->lease && st_store_lease_begin(s, &x->lease, err) < 0)
 		return -1;
 	struct st_store_layer gz;
-	if (st_local_layer_convert(s, x->lease, l, ST_LAYER_COMP_GZIP, 0, &gz, err) < 0)
+	if (st_local_layer_convert(s, x->lease, l, f->compression, f->level, &gz, err) < 0)
 		return -1;
 	st_store_layer_release(l);
 	*l = gz;
@@ -701,22 +727,33 @@ static int share_compressed(struct st_store *s, struct export *x, struct st_stor
 	return 0;
 }
 
-/* 'only_in' (may be NULL): keep only the records whose layer that image has (inline). */
-static int export_build(struct builder_cache_share *c, struct st_store *s, const bool *in_min,
-			bool max, const struct st_image_config *only_in, struct export *x,
-			struct st_error **err)
+/* Whether the used key 'u' goes into an export of 'max' mode, of the build 'only' (-1: any). */
+static bool exported(const struct used_key *u, bool max, ssize_t only)
 {
+	return (max || u->in_min) && (only < 0 || u->build == (size_t)only);
+}
+
+/*
+ * 'only_in' (may be NULL): keep only the records of the last build settled whose layer that
+ * image has (inline); else the records of every build, every platform's. Layers are shared
+ * in format 'f'.
+ */
+static int export_build(struct builder_cache_share *c, struct st_store *s, bool max,
+			const struct st_image_config *only_in, const struct st_local_format *f,
+			struct export *x, struct st_error **err)
+{
+	ssize_t only = only_in ? (ssize_t)c->builds - 1 : -1;
 	*x = (struct export){ .doc = ST_BUF_INIT, .manifest = ST_BUF_INIT };
 	x->m = st_image_manifest_new();
 	json_t *recs = json_array();
 	int rc = 0;
 	for (size_t i = 0; rc == 0 && i < c->n_used; i++) {
 		const struct used_key *u = &c->used[i];
-		if (!max && !in_min[u->stage])
+		if (!exported(u, max, only))
 			continue;
 		bool dup = false;
 		for (size_t k = 0; k < i && !dup; k++)
-			dup = !strcmp(c->used[k].key, u->key);
+			dup = exported(&c->used[k], max, only) && !strcmp(c->used[k].key, u->key);
 		if (dup)
 			continue;
 		struct st_store_cache rec = { 0 };
@@ -732,7 +769,7 @@ static int export_build(struct builder_cache_share *c, struct st_store *s, const
 			struct st_store_layer l;
 			rc = st_store_layer_get(s, layer, &l, err);
 			if (rc == 0)
-				rc = share_compressed(s, x, &l, v, o, err);
+				rc = share_compressed(s, x, f, &l, v, o, err);
 			if (rc == 0 && only_in && !has_diff_id(only_in, &l.diff_id)) {
 				st_store_layer_release(&l);
 				json_decref(v);
@@ -762,7 +799,8 @@ static int export_build(struct builder_cache_share *c, struct st_store *s, const
 	}
 	json_t *sums = json_object();
 	for (size_t i = 0; i < c->n_sums_used; i++)
-		if (max || in_min[c->sums_used[i].stage])
+		if ((max || c->sums_used[i].in_min) &&
+		    (only < 0 || c->sums_used[i].build == (size_t)only))
 			json_object_set_new(sums, c->sums_used[i].memo,
 					    json_string(c->sums_used[i].sum));
 	json_t *root = json_pack("{s:i, s:o, s:o}", "version", CACHE_DOC_VERSION, "records", recs,
@@ -914,15 +952,15 @@ static int export_registry(struct builder_cache_share *c, struct st_store *s,
 }
 
 int builder_cache_share_export(struct builder_cache_share *c, struct st_store *s,
-			       const bool *in_min, builder_warn_fn warn, void *ctx,
-			       struct st_error **err)
+			       builder_warn_fn warn, void *ctx, struct st_error **err)
 {
 	for (size_t i = 0; c && i < c->n_to; i++) {
 		const struct share_spec *sp = &c->to[i];
 		if (sp->type == SHARE_INLINE)
 			continue; /* in the image's config: builder_cache_share_inline() */
 		struct export x;
-		int rc = export_build(c, s, in_min, sp->max, NULL, &x, err);
+		const struct st_local_format gzip = { .compression = ST_LAYER_COMP_GZIP };
+		int rc = export_build(c, s, sp->max, NULL, &gzip, &x, err);
 		if (rc == 0)
 			rc = sp->type == SHARE_LOCAL ? export_local(s, sp, &x, err)
 						     : export_registry(c, s, sp, &x, err);
@@ -940,7 +978,7 @@ int builder_cache_share_export(struct builder_cache_share *c, struct st_store *s
 }
 
 int builder_cache_share_inline(struct builder_cache_share *c, struct st_store *s,
-			       const bool *in_min, struct st_image_config *cfg,
+			       const struct st_local_format *f, struct st_image_config *cfg,
 			       struct st_error **err)
 {
 	bool wanted = false;
@@ -949,7 +987,7 @@ int builder_cache_share_inline(struct builder_cache_share *c, struct st_store *s
 	if (!wanted)
 		return 0;
 	struct export x;
-	int rc = export_build(c, s, in_min, false, cfg, &x, err);
+	int rc = export_build(c, s, false, cfg, f, &x, err);
 	if (rc == 0) {
 		if (!cfg->raw)
 			cfg->raw = json_object();

@@ -212,6 +212,15 @@ int builder_export_platforms(struct st_store *s, const struct st_builder_opts *o
 			     char *const *tags, size_t n_tags, struct st_builder_result *res,
 			     struct st_error **err);
 
+/*
+ * platform.c: the files of each platform's image for a LOCAL or TAR output, as BuildKit's
+ * exporters write them: each under a directory named for its platform ("linux_arm64"), or
+ * merged into one tree (platform-split=false), where a file two platforms have is refused.
+ * Split by default when there are several.
+ */
+int builder_write_platforms(struct st_store *s, const struct st_builder_output *out,
+			    const struct platform_image *v, size_t n, struct st_error **err);
+
 /* output.c: the files of 'img''s layers (blobs need not be recorded) into directory 'dest'. */
 int builder_write_local(struct st_store *s, const struct st_store_image *img, const char *dest,
 			struct st_error **err);

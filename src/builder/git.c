@@ -16,13 +16,16 @@
  * A ref is resolved with `git ls-remote` when the step is keyed, so the cache key holds the
  * commit: a branch that moved misses and says from which commit to which. The commit is
  * fetched alone (--depth=1) when the step runs, into a git directory beside the tree, so the
- * tree has no .git unless --keep-git-dir asks for one. Modes are git's own (0644, 0755 for
+ * tree has no .git unless --keep-git-dir asks for one. Submodules are checked out with it,
+ * recursively, as BuildKit does, each from the URL its .gitmodules gives (git's defaults
+ * refuse file:// and ext:: there). Modes are git's own (0644, 0755 for
  * executables, directories 0755), whatever the umask; mtimes are the checkout's, or the
  * commit's when the build has SOURCE_DATE_EPOCH or the URL says ?mtime=commit (BuildKit's rule).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <dirent.h>
+#include <fts.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -554,6 +557,39 @@ static int normalize(const char *path, bool set_time, int64_t t, struct st_error
 	return 0;
 }
 
+/*
+ * Without a .git of the tree, the ".git" files git leaves in the submodules point at nothing:
+ * they go too (git never tracks a ".git" of its own, so only submodules have them).
+ */
+static int remove_submodule_links(const char *work, struct st_error **err)
+{
+	char *const roots[] = { (char *)work, NULL };
+	FTS *fts = fts_open(roots, FTS_PHYSICAL | FTS_NOCHDIR, NULL);
+	if (!fts)
+		return st_err_errno(err, "walk '%s'", work);
+	int rc = 0;
+	FTSENT *e;
+	while (rc == 0 && (e = fts_read(fts)))
+		if (e->fts_info == FTS_F && !strcmp(e->fts_name, ".git") && unlink(e->fts_path) < 0)
+			rc = st_err_errno(err, "remove '%s'", e->fts_path);
+	fts_close(fts);
+	return rc;
+}
+
+/* The submodules of the checked-out 'work' (if it has any), recursively, as BuildKit's. */
+static int submodules(const struct git_opts *o, const char *gd, const char *wt, const char *work,
+		      struct st_error **err)
+{
+	st_autofree char *list = st_path_join(work, ".gitmodules");
+	if (!st_path_exists(list))
+		return 0;
+	const char *update[] = { gd,	    wt,	      "-C",	work,	       "submodule",
+				 "--quiet", "update", "--init", "--recursive", NULL };
+	if (git_run(o, update, NULL, err) < 0)
+		return st_err_wrap(err, "submodules");
+	return o->keep_git_dir ? 0 : remove_submodule_links(work, err);
+}
+
 int builder_git_checkout(const struct git_source *g, const char *commit, const char *dir,
 			 const struct git_opts *o, char **tree, struct st_error **err)
 {
@@ -587,6 +623,8 @@ int builder_git_checkout(const struct git_source *g, const char *commit, const c
 	const char *co[] = { gd, wt, "checkout", "-q", "--detach", commit, NULL };
 	if (rc == 0)
 		rc = git_run(o, co, NULL, err);
+	if (rc == 0)
+		rc = submodules(o, gd, wt, work, err);
 	if (rc == 0 && o->keep_git_dir) {
 		/* What a clone would hold: the remote, for `git fetch` in a later step. */
 		const char *origin[] = { gd, "remote", "add", "origin", g->remote, NULL };

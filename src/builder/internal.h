@@ -251,7 +251,7 @@ struct builder_cache_share;
 int builder_cache_share_new(const struct st_builder_opts *o, struct builder_cache_share **out,
 			    struct st_error **err);
 void builder_cache_share_free(struct builder_cache_share *c);
-/* Read the records of every --cache-from; one that cannot be read is a warning. */
+/* Read the records of every --cache-from, once; one that cannot be read is a warning. */
 int builder_cache_share_import(struct builder_cache_share *c, builder_warn_fn warn, void *ctx);
 /*
  * After a local miss of 'key': when an imported record has it, bring its layer into the store
@@ -261,12 +261,19 @@ int builder_cache_share_import(struct builder_cache_share *c, builder_warn_fn wa
 int builder_cache_share_fetch(struct builder_cache_share *c, struct st_store *s, const char *key,
 			      struct st_error **err);
 /*
+ * A build (of one platform) ended: its keys are shared by mode=min if of a stage 'in_min'
+ * marks (indexed by stage), and the keys used after this belong to the next build. One
+ * --cache-to of a multi-platform build then holds every platform's steps.
+ */
+void builder_cache_share_settle(struct builder_cache_share *c, const bool *in_min);
+/*
  * type=inline (or --build-arg BUILDKIT_INLINE_CACHE=1): put the records of the final image's
- * steps (mode=min) in its config 'cfg', before it is committed; nothing when not asked for.
+ * steps (mode=min, of the build last settled) in its config 'cfg', before it is committed;
+ * nothing when not asked for. 'f': the format of the image's layers, which the records name.
  * A registry reference to the image then works as a --cache-from.
  */
 int builder_cache_share_inline(struct builder_cache_share *c, struct st_store *s,
-			       const bool *in_min, struct st_image_config *cfg,
+			       const struct st_local_format *f, struct st_image_config *cfg,
 			       struct st_error **err);
 /* The records of a cache from its manifest and document, as if read from the first
  * --cache-from (for tests and fuzzing: what a registry or a directory may hold). */
@@ -287,11 +294,10 @@ void builder_cache_share_sum_used(struct builder_cache_share *c, const char *mem
 				  size_t stage);
 /*
  * After a successful build, write every --cache-to: mode=max the records of every step,
- * mode=min those of the stages 'in_min' marks (indexed by stage). ignore-error=true makes a
- * failure a warning.
+ * mode=min those of the stages each settled build marked. ignore-error=true makes a failure
+ * a warning.
  */
 int builder_cache_share_export(struct builder_cache_share *c, struct st_store *s,
-			       const bool *in_min, builder_warn_fn warn, void *ctx,
-			       struct st_error **err);
+			       builder_warn_fn warn, void *ctx, struct st_error **err);
 
 #endif

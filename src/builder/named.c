@@ -4,7 +4,7 @@
  * form without ":latest"), so FROM alpine, FROM alpine:latest and FROM docker.io/library/alpine
  * all find a context named alpine. Each context is resolved once per build, by the first stage
  * that needs it, into the state a stage would start from: an image's config and layers, or a
- * directory's files as one layer on BuildKit's empty image.
+ * directory's (or a git repository's) files as one layer on BuildKit's empty image.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -89,10 +89,18 @@ int st_builder_context_parse(const char *spec, struct st_builder_context *out,
 				      spec, out->value);
 		return 0;
 	}
-	if (strstr(v, "://") || !strncmp(v, "git@", 4) || !strncmp(v, "target:", 7) ||
-	    !strncmp(v, "input:", 6))
+	if (builder_git_is_url(v)) {
+		out->kind = ST_BUILDER_CONTEXT_GIT;
+		struct git_source g;
+		if (builder_git_parse(v, &g, err) < 0)
+			return st_err_wrap(err, "build context '%s'", spec);
+		builder_git_source_release(&g);
+		out->value = st_xstrdup(v);
+		return 0;
+	}
+	if (strstr(v, "://") || !strncmp(v, "target:", 7) || !strncmp(v, "input:", 6))
 		return st_err(err, ST_E_INVALID,
-			      "build context '%s': unsupported source: use a directory, "
+			      "build context '%s': unsupported source: use a directory, a git URL, "
 			      "docker-image://REF or oci-layout://DIR[:TAG|@DIGEST]",
 			      spec);
 	out->kind = ST_BUILDER_CONTEXT_DIR;
@@ -287,9 +295,12 @@ static int forget_loaded(struct stage_run *r, const struct st_store_image *img,
 	return 0;
 }
 
-/* A directory's files as the one layer of BuildKit's empty image. */
-static int resolve_dir(struct stage_run *r, const struct st_builder_context *c,
-		       struct build_state *st, struct st_error **err)
+/*
+ * The files of 'dir' as the one layer of BuildKit's empty image, keyed by their content; or
+ * by 'key' (hex), under which the state is recorded then, to be found again without them.
+ */
+static int dir_state(struct stage_run *r, const char *dir, const char *key, struct build_state *st,
+		     struct st_error **err)
 {
 	builder_state_scratch(r, st);
 	struct st_layer_writer_opts lo;
@@ -297,7 +308,7 @@ static int resolve_dir(struct stage_run *r, const struct st_builder_context *c,
 	st_auto(st_local_layer_writer) struct st_local_layer_writer *w = NULL;
 	struct st_store_layer layer = { 0 };
 	if (st_local_layer_writer_new(r->s, r->lease, &lo, &w, err) < 0 ||
-	    st_layer_writer_add_tree(st_local_layer_writer_layer(w), c->value, NULL, 0, err) < 0 ||
+	    st_layer_writer_add_tree(st_local_layer_writer_layer(w), dir, NULL, 0, err) < 0 ||
 	    st_local_layer_writer_commit(w, &layer, err) < 0)
 		return -1;
 	int rc = r->lease ? st_store_lease_add(r->lease, layer.diff_id.str, err) : 0;
@@ -308,9 +319,72 @@ static int resolve_dir(struct stage_run *r, const struct st_builder_context *c,
 		st_autofree char *t = st_xasprintf("context dir %s", layer.diff_id.str);
 		struct st_digest d;
 		st_digest_of(t, strlen(t), &d);
-		memcpy(st->key, st_digest_hex(&d), sizeof(st->key));
+		snprintf(st->key, sizeof(st->key), "%s", key ? key : st_digest_hex(&d));
 	}
+	if (rc == 0 && key)
+		rc = builder_cache_put(r->s, st, &layer, err);
 	st_store_layer_release(&layer);
+	return rc;
+}
+
+/*
+ * A git repository's tree at the commit its ref names now, as ADD fetches it. Keyed by the
+ * commit (and what else picks the tree), as BuildKit keys a git source: while the ref stays,
+ * the layer made the first time is taken again without a fetch, and the steps on it hit.
+ */
+static int resolve_git(struct stage_run *r, const struct st_builder_context *c,
+		       struct build_state *st, struct st_error **err)
+{
+	struct git_source g;
+	if (builder_git_parse(c->value, &g, err) < 0)
+		return -1;
+	const struct st_builder_opts *bo = builder_opts(r);
+	const struct builder_ssh *ssh = builder_ssh_of(r);
+	bool epoch = bo->flags & ST_BUILDER_SOURCE_DATE_EPOCH;
+	struct git_opts o = {
+		.ssh_sock = g.ssh && ssh ? builder_ssh_socket(ssh, "default") : NULL,
+		.keep_git_dir = g.keep_git_dir == 1,
+		.mtime_commit = g.mtime_commit >= 0 ? g.mtime_commit == 1 : epoch,
+	};
+	st_autofree char *auth = NULL, *commit = NULL, *dir = NULL, *tree = NULL;
+	st_autoclose int lock = -1;
+	int rc = 0;
+	if (g.ssh && !o.ssh_sock)
+		rc = st_err(err, ST_E_INVALID,
+			    "an ssh git URL needs an SSH agent: build with --ssh default");
+	if (rc == 0)
+		rc = builder_git_auth(bo, &g, &auth, err);
+	o.auth_header = auth;
+	if (rc == 0)
+		rc = builder_git_resolve(&g, &o, &commit, err);
+	if (rc == 0 && g.checksum && strncmp(commit, g.checksum, strlen(g.checksum)))
+		rc = st_err(err, ST_E_DIGEST, "checksum mismatch: expected commit %s, got %s",
+			    g.checksum, commit);
+	char key[ST_DIGEST_HEX_LEN + 1] = "";
+	int hit = 0;
+	if (rc == 0) {
+		st_autofree char *t =
+		    st_xasprintf("context git %s %s %s %d %d", g.remote, commit,
+				 g.subdir ? g.subdir : "", o.keep_git_dir, o.mtime_commit);
+		struct st_digest d;
+		st_digest_of(t, strlen(t), &d);
+		snprintf(key, sizeof(key), "%s", st_digest_hex(&d));
+		struct build_state empty = { 0 };
+		builder_state_scratch(r, &empty);
+		hit = builder_cache_get(r->s, key, &empty, st, err);
+		builder_state_release(&empty);
+		rc = hit < 0 ? -1 : 0;
+	}
+	if (rc == 0 && !hit)
+		rc = st_store_tmp_mkdir(r->s, &dir, &lock, err);
+	if (rc == 0 && !hit)
+		rc = builder_git_checkout(&g, commit, dir, &o, &tree, err);
+	if (rc == 0 && !hit)
+		rc = dir_state(r, tree, key, st, err);
+	struct st_error *e = NULL;
+	if (dir && st_rm_rf(dir, &e) < 0)
+		st_error_free(e); /* gc sweeps what is left in tmp/ */
+	builder_git_source_release(&g);
 	return rc;
 }
 
@@ -318,7 +392,9 @@ static int resolve(struct stage_run *r, const struct st_builder_context *c, stru
 		   struct st_error **err)
 {
 	if (c->kind == ST_BUILDER_CONTEXT_DIR)
-		return resolve_dir(r, c, st, err);
+		return dir_state(r, c->value, NULL, st, err);
+	if (c->kind == ST_BUILDER_CONTEXT_GIT)
+		return resolve_git(r, c, st, err);
 	st_auto(st_store_image) struct st_store_image *img = NULL;
 	struct loaded fresh = { 0 };
 	int rc = c->kind == ST_BUILDER_CONTEXT_IMAGE ? builder_image_find(r, c->value, &img, err)

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -30,8 +31,8 @@ static const struct {
 #define FORMAT_KEYS "compression, compression-level, force-compression, oci-mediatypes"
 	{ "image", ST_BUILDER_OUTPUT_IMAGE, "name, push, " FORMAT_KEYS },
 	{ "registry", ST_BUILDER_OUTPUT_IMAGE, "name, push, " FORMAT_KEYS },
-	{ "local", ST_BUILDER_OUTPUT_LOCAL, "dest" },
-	{ "tar", ST_BUILDER_OUTPUT_TAR, "dest" },
+	{ "local", ST_BUILDER_OUTPUT_LOCAL, "dest, platform-split" },
+	{ "tar", ST_BUILDER_OUTPUT_TAR, "dest, platform-split" },
 	{ "oci", ST_BUILDER_OUTPUT_OCI, "dest, name, tar, " FORMAT_KEYS },
 	{ "docker", ST_BUILDER_OUTPUT_DOCKER, "dest, name, tar, " FORMAT_KEYS },
 #undef FORMAT_KEYS
@@ -217,6 +218,10 @@ int st_builder_output_parse(const char *spec, struct st_builder_output *out, str
 			rc = parse_bool(spec, key, v, &out->push, err);
 		} else if (!strcmp(key, "tar")) {
 			rc = parse_bool(spec, key, v, &out->tar, err);
+		} else if (!strcmp(key, "platform-split")) {
+			bool b = false;
+			rc = parse_bool(spec, key, v, &b, err);
+			out->platform_split = b;
 		} else {
 			char **slot = !strcmp(key, "compression")	  ? &comp
 				      : !strcmp(key, "compression-level") ? &level
@@ -506,9 +511,28 @@ static int export_archive(struct exporter *x, const struct st_builder_output *ou
 	return st_archive_save_path(x->s, &so, out->dest, err);
 }
 
+/* platform-split=true in a build of one platform: its files under its directory all the same. */
+static int export_split(struct exporter *x, const struct st_builder_output *out,
+			struct st_error **err)
+{
+	struct st_store_image img = { .layers = x->fin->layers, .n_layers = x->fin->n_layers };
+	struct platform_image one = { .img = &img };
+	const struct st_image_config *c = x->fin->cfg;
+	snprintf(one.platform.os, sizeof(one.platform.os), "%s", c->os ? c->os : "linux");
+	snprintf(one.platform.architecture, sizeof(one.platform.architecture), "%s",
+		 c->architecture ? c->architecture : "");
+	snprintf(one.platform.variant, sizeof(one.platform.variant), "%s",
+		 c->variant ? c->variant : "");
+	if (builder_write_platforms(x->s, out, &one, 1, err) < 0)
+		return st_err_wrap(err, "write '%s'", out->dest);
+	return 0;
+}
+
 static int export_one(struct exporter *x, const struct st_builder_output *out,
 		      struct st_error **err)
 {
+	if (out->platform_split == 1)
+		return export_split(x, out, err);
 	switch (out->type) {
 	case ST_BUILDER_OUTPUT_IMAGE:
 		return export_image(x, out, err);

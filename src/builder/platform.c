@@ -3,6 +3,8 @@
  * stage's platform (an index's entry), RUN of a foreign architecture through a QEMU emulator
  * registered with binfmt_misc, and the OCI index that a multi-platform build makes.
  */
+#include <errno.h>
+#include <fts.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -165,11 +167,148 @@ static int export_oci(struct st_store *s, const struct st_builder_output *out,
 	return rc < 0 ? st_err_wrap(err, "write '%s'", out->dest) : 0;
 }
 
-/* "linux_arm64_v8": BuildKit's directory of a platform in a local output. New. */
-static char *platform_dir(const char *dest, const struct st_platform *p)
+/* ---- the files of several platforms (type=local, type=tar) ---- */
+
+/* "linux_arm64_v8": BuildKit's directory of a platform, its name with '/' made '_'. New. */
+static char *platform_dir(const struct st_platform *p)
 {
-	return st_xasprintf("%s/%s_%s%s%s", dest, p->os, p->architecture, p->variant[0] ? "_" : "",
+	return st_xasprintf("%s_%s%s%s", p->os, p->architecture, p->variant[0] ? "_" : "",
 			    p->variant);
+}
+
+/* A file of one platform's image, for the check that no two platforms write one path. */
+struct platform_file {
+	char *path; /* relative to the root */
+	size_t platform;
+};
+
+struct file_walk {
+	struct platform_file *v;
+	size_t n, platform;
+};
+
+static int collect_files(void *ctx, const char *root, struct st_error **err)
+{
+	struct file_walk *w = ctx;
+	char *const roots[] = { (char *)root, NULL };
+	FTS *fts = fts_open(roots, FTS_PHYSICAL | FTS_NOCHDIR, NULL);
+	if (!fts)
+		return st_err_errno(err, "walk '%s'", root);
+	size_t skip = strlen(root) + 1;
+	int rc = 0;
+	FTSENT *e;
+	while (rc == 0 && (e = fts_read(fts))) {
+		if (e->fts_info == FTS_DNR || e->fts_info == FTS_ERR || e->fts_info == FTS_NS) {
+			errno = e->fts_errno;
+			rc = st_err_errno(err, "walk '%s'", e->fts_path);
+		} else if (e->fts_info != FTS_D && e->fts_info != FTS_DP) {
+			w->v = st_xrealloc(w->v, (w->n + 1) * sizeof(*w->v));
+			w->v[w->n++] =
+			    (struct platform_file){ .path = st_xstrdup(e->fts_path + skip),
+						    .platform = w->platform };
+		}
+	}
+	fts_close(fts);
+	return rc;
+}
+
+static int by_path(const void *a, const void *b)
+{
+	const struct platform_file *x = a, *y = b;
+	int c = strcmp(x->path, y->path);
+	return c ? c : (x->platform > y->platform) - (x->platform < y->platform);
+}
+
+/*
+ * Before the platforms' files go into one tree (platform-split=false): BuildKit refuses a
+ * file (anything but a directory) that two platforms both have, as one would hide the other.
+ */
+static int check_no_overlap(struct st_store *s, const struct platform_image *v, size_t n,
+			    struct st_error **err)
+{
+	struct file_walk w = { 0 };
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		w.platform = i;
+		rc = st_local_image_view(s, v[i].img, collect_files, &w, err);
+	}
+	if (rc == 0)
+		qsort(w.v, w.n, sizeof(*w.v), by_path);
+	for (size_t i = 1; rc == 0 && i < w.n; i++) {
+		if (strcmp(w.v[i - 1].path, w.v[i].path))
+			continue;
+		struct st_buf a = ST_BUF_INIT, b = ST_BUF_INIT;
+		st_platform_format(&v[w.v[i - 1].platform].platform, &a);
+		st_platform_format(&v[w.v[i].platform].platform, &b);
+		rc = st_err(err, ST_E_INVALID,
+			    "cannot overwrite %s from %s with %s when split option is disabled",
+			    w.v[i].path, a.data, b.data);
+		st_buf_release(&a);
+		st_buf_release(&b);
+	}
+	for (size_t i = 0; i < w.n; i++)
+		free(w.v[i].path);
+	free(w.v);
+	return rc;
+}
+
+struct tar_view {
+	struct st_layer_writer *w;
+	const char *prefix; /* the platform's directory, or NULL */
+};
+
+static int tar_view(void *ctx, const char *root, struct st_error **err)
+{
+	struct tar_view *t = ctx;
+	return st_layer_writer_add_tree(t->w, root, t->prefix, 0, err);
+}
+
+/* The platforms' files as one uncompressed tar to 'fd': each under its directory, or merged. */
+static int platforms_tar(struct st_store *s, const struct platform_image *v, size_t n, bool split,
+			 int fd, struct st_error **err)
+{
+	if (!split && check_no_overlap(s, v, n, err) < 0)
+		return -1;
+	struct st_layer_writer_opts lo = { .compression = ST_LAYER_COMP_NONE };
+	st_auto(st_layer_writer) struct st_layer_writer *w =
+	    st_layer_writer_new(&lo, st_layer_sink_fd(&fd), err);
+	if (!w)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		st_autofree char *dir = split ? platform_dir(&v[i].platform) : NULL;
+		struct tar_view t = { .w = w, .prefix = dir };
+		if (st_local_image_view(s, v[i].img, tar_view, &t, err) < 0)
+			return -1;
+	}
+	struct st_layer_result res;
+	return st_layer_writer_finish(w, &res, err);
+}
+
+int builder_write_platforms(struct st_store *s, const struct st_builder_output *out,
+			    const struct platform_image *v, size_t n, struct st_error **err)
+{
+	bool split = out->platform_split < 0 ? n > 1 : out->platform_split;
+	if (out->type == ST_BUILDER_OUTPUT_TAR && !strcmp(out->dest, "-")) {
+		if (out->fd < 0)
+			return st_err(err, ST_E_INVALID, "no file descriptor for dest=-");
+		return platforms_tar(s, v, n, split, out->fd, err);
+	}
+	if (out->type == ST_BUILDER_OUTPUT_TAR) {
+		st_auto_tmpfile struct st_tmpfile t = ST_TMPFILE_INIT;
+		if (st_tmpfile_open_beside(&t, out->dest, 0644, err) < 0 ||
+		    platforms_tar(s, v, n, split, t.fd, err) < 0)
+			return -1;
+		return st_tmpfile_commit(&t, out->dest, err);
+	}
+	if (!split && check_no_overlap(s, v, n, err) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		st_autofree char *name = split ? platform_dir(&v[i].platform) : NULL;
+		st_autofree char *dir = split ? st_xasprintf("%s/%s", out->dest, name) : NULL;
+		if (builder_write_local(s, v[i].img, split ? dir : out->dest, err) < 0)
+			return -1;
+	}
+	return 0;
 }
 
 int builder_export_platforms(struct st_store *s, const struct st_builder_opts *o,
@@ -191,12 +330,9 @@ int builder_export_platforms(struct st_store *s, const struct st_builder_opts *o
 	int rc = 0;
 	for (size_t k = 0; rc == 0 && k < nouts; k++) {
 		const struct st_builder_output *out = &outs[k];
-		if (out->type == ST_BUILDER_OUTPUT_LOCAL) {
-			for (size_t i = 0; rc == 0 && i < n; i++) {
-				st_autofree char *dir = platform_dir(out->dest, &v[i].platform);
-				if (builder_write_local(s, v[i].img, dir, err) < 0)
-					rc = st_err_wrap(err, "write '%s'", dir);
-			}
+		if (out->type == ST_BUILDER_OUTPUT_LOCAL || out->type == ST_BUILDER_OUTPUT_TAR) {
+			if (builder_write_platforms(s, out, v, n, err) < 0)
+				rc = st_err_wrap(err, "write '%s'", out->dest);
 			continue;
 		}
 		char *const *names = out->n_names ? out->names : tags;
@@ -246,8 +382,9 @@ int builder_export_platforms(struct st_store *s, const struct st_builder_opts *o
 					      "digest", index.str, "size", (json_int_t)index_size));
 	}
 	if (rc == 0 && res) {
-		res->has_image = recorded;
+		res->has_image = index.str[0] != '\0';
 		res->id = v[head].img->id;
+		res->index = index;
 		res->metadata = json_dumps(meta, JSON_INDENT(2) | JSON_SORT_KEYS);
 		if (!res->metadata)
 			abort(); /* jansson fails only without memory */

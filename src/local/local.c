@@ -772,8 +772,8 @@ static int write_tree(const char *dir, int fd, struct st_error **err)
 	return 0;
 }
 
-int st_local_image_export(struct st_store *s, const struct st_store_image *img, int fd,
-			  struct st_error **err)
+int st_local_image_view(struct st_store *s, const struct st_store_image *img, st_local_view_fn fn,
+			void *ctx, struct st_error **err)
 {
 	__attribute__((cleanup(st_store_lease_endp))) struct st_store_lease *lease = NULL;
 	if (st_store_lease_begin(s, &lease, err) < 0)
@@ -792,7 +792,7 @@ int st_local_image_export(struct st_store *s, const struct st_store_image *img, 
 	if (rc == 0)
 		rc = st_snapshot_step_mount(&view, (const char *const *)lowers, nlowers, err);
 	if (rc == 0)
-		rc = write_tree(view.merged, fd, err);
+		rc = fn(ctx, view.merged, err);
 	/* Unmount first: st_rm_rf never descends into a mount, the view's or any other. */
 	struct st_error *cerr = NULL;
 	if (view.dir)
@@ -807,4 +807,15 @@ int st_local_image_export(struct st_store *s, const struct st_store_image *img, 
 	}
 	st_strv_free(lowers, nlowers);
 	return rc;
+}
+
+static int write_view(void *ctx, const char *root, struct st_error **err)
+{
+	return write_tree(root, *(int *)ctx, err);
+}
+
+int st_local_image_export(struct st_store *s, const struct st_store_image *img, int fd,
+			  struct st_error **err)
+{
+	return st_local_image_view(s, img, write_view, &fd, err);
 }

@@ -222,6 +222,16 @@ int st_local_lowers(struct st_store *s, const struct st_store_layer *layers, siz
 		    struct st_store_lease *lease, char ***paths, size_t *np, struct st_error **err);
 
 /*
+ * Call 'fn' with 'root', the flattened root filesystem of 'img' (every layer applied,
+ * whiteouts gone): a read-only view of its layers, unpacked once into the store as for a
+ * build, mounted under tmp/ for the call only. Returns what 'fn' returns. Call
+ * st_snapshot_private_ns() first, so that the mount dies with the process.
+ */
+typedef int (*st_local_view_fn)(void *ctx, const char *root, struct st_error **err);
+int st_local_image_view(struct st_store *s, const struct st_store_image *img, st_local_view_fn fn,
+			void *ctx, struct st_error **err);
+
+/*
  * Write the flattened root filesystem of 'img' (every layer applied, whiteouts gone) to 'fd'
  * as an uncompressed tar, streamed: the layers are unpacked once into the store, as for a
  * build, and read through a read-only view of them (an overlay mount under tmp/), never

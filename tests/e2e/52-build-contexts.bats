@@ -145,7 +145,7 @@ DF
 	run strata build -t bad:1 --build-context "x=$BATS_TEST_TMPDIR/missing" "$CTX"
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"is not a directory"* ]]
-	run strata build -t bad:1 --build-context x=https://example.invalid/repo.git "$CTX"
+	run strata build -t bad:1 --build-context x=https://example.invalid/file.tar.gz "$CTX"
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"unsupported source"* ]]
 	run strata build -t bad:1 --build-context 'Bad Name=/tmp' "$CTX"

@@ -222,6 +222,77 @@ image_modes() {
 	[ -z "$output" ]
 }
 
+@test "--build-context NAME=<git URL>: FROM, COPY --from and RUN --mount=from use its tree, keyed by the commit" {
+	strata import "$(busybox_tar)" busybox:latest >/dev/null
+	printf '%s\n' 'FROM busybox AS use' \
+		'RUN --mount=from=src,target=/m cat /m/d/f >/from-mount' \
+		'COPY --from=src /d/f /copied' \
+		'FROM src' \
+		'COPY --from=use /from-mount /copied /' >"$CTX/Dockerfile"
+	run strata build --progress=plain --build-context "src=$GITD/repo.git#main:sub" -t git:t "$CTX"
+	[ "$status" -eq 0 ]
+	run image_list git:t
+	[ "$(printf '%s\n' "$output" | sort | tr '\n' ' ')" = "copied d/ d/f from-mount " ]
+	[ "$(image_cat git:t from-mount)" = deep ]
+	[ "$(image_cat git:t copied)" = deep ]
+	# The ref still names that commit: its tree is not fetched again, and every step hits.
+	run strata build --progress=plain --build-context "src=$GITD/repo.git#main:sub" -t git:t "$CTX"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"0 steps run"* ]]
+	run strata build --build-context "src=$GITD/repo.git#nope" -t git:bad "$CTX"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"build context 'src': ref 'nope' not found"* ]]
+	run strata images -q git:bad
+	[ -z "$output" ]
+}
+
+@test "ADD and a git context check submodules out, recursively; an unreachable one is named" {
+	local w=$BATS_TEST_TMPDIR/w
+	repo() {
+		git init -q -b main "$w/$1"
+		echo "$1" >"$w/$1/$1.txt"
+	}
+	in_repo() {
+		git -C "$w/$1" -c user.email=t@example.com -c user.name=test "${@:2}"
+	}
+	repo inner
+	in_repo inner add -A
+	in_repo inner commit -q -m inner
+	git clone -q --bare "$w/inner" "$GIT_SRV/inner.git"
+	repo lib
+	in_repo lib submodule add -q "$GITD/inner.git" inner
+	in_repo lib add -A
+	in_repo lib commit -q -m lib
+	git clone -q --bare "$w/lib" "$GIT_SRV/lib.git"
+	repo app
+	printf 'FROM scratch\nCOPY . /ctx/\n' >"$w/app/Dockerfile"
+	in_repo app submodule add -q "$GITD/lib.git" vendor/lib
+	in_repo app add -A
+	in_repo app commit -q -m app
+	git clone -q --bare "$w/app" "$GIT_SRV/app.git"
+
+	build_df 'FROM scratch\nADD %s/app.git#main /src\n' "$GITD"
+	[ "$status" -eq 0 ]
+	run image_list git:t
+	[[ "$output" == *"src/vendor/lib/lib.txt"* ]]
+	[[ "$output" == *"src/vendor/lib/inner/inner.txt"* ]]
+	# No .git: the submodules' would point at a git directory the image does not have.
+	[ -z "$(printf '%s\n' "$output" | grep -E '(^|/)\.git/?$')" ]
+	[[ "$output" == *"src/.gitmodules"* ]]
+	run strata build -t ctx:sub "$GITD/app.git#main"
+	[ "$status" -eq 0 ]
+	run image_cat ctx:sub ctx/vendor/lib/inner/inner.txt
+	[ "$output" = inner ]
+
+	# A submodule whose URL leads nowhere: the error names it.
+	in_repo app config -f .gitmodules submodule.vendor/lib.url git://127.0.0.1:1/elsewhere.git
+	in_repo app commit -q -a -m moved
+	git -C "$w/app" push -q "$GIT_SRV/app.git" main
+	build_df 'FROM scratch\nADD %s/app.git#main /src\n' "$GITD"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"submodules: "*"git://127.0.0.1:1/elsewhere.git"* ]]
+}
+
 @test "ADD over ssh, through the build's --ssh agent, with the test's own sshd" {
 	local d=$BATS_TEST_TMPDIR/sshd port
 	mkdir -p "$d" /run/sshd

@@ -168,3 +168,18 @@ fresh_store() {
 	[[ "$output" == *"warning: failed to import cache"*"its value names layer"* ]]
 	[[ "$output" == *"STEP-RAN"* ]]
 }
+
+@test "cache-to type=inline with a zstd image: the records name the zstd layers the image carries" {
+	printf 'FROM scratch\nCOPY a.txt /a.txt\n' >"$CTX/Dockerfile"
+	run strata build -q --cache-to type=inline -o type=image,name=inline:zstd,compression=zstd "$CTX"
+	[ "$status" -eq 0 ]
+	id=$output
+	run strata inspect --raw inline:zstd
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | jq -r '.layers[].mediaType')" = application/vnd.oci.image.layer.v1.tar+zstd ]
+	layer=$(echo "$output" | jq -r '.layers[].digest')
+	run jq -r '."strata.buildcache.v1" | fromjson | [.records[].layer | select(. != null)] | join(" ")' \
+		"$STRATA_ROOT/blobs/sha256/${id#sha256:}"
+	[ "$status" -eq 0 ]
+	[ "$output" = "$layer" ]
+}

@@ -330,12 +330,21 @@ static void context_specs_parse_as_buildkit(void **state)
 	assert_int_equal(st_builder_context_parse("src=/tmp", &c, &err), 0);
 	assert_int_equal(c.kind, ST_BUILDER_CONTEXT_DIR);
 	st_builder_context_release(&c);
+	/* Git URLs as ADD takes them. */
+	const char *git[] = { "x=git@github.com:a/b.git", "x=https://h/r.git#main:sub",
+			      "x=git://h/r", "x=ssh://git@h:2222/r" };
+	for (size_t i = 0; i < sizeof(git) / sizeof(*git); i++) {
+		assert_int_equal(st_builder_context_parse(git[i], &c, &err), 0);
+		assert_int_equal(c.kind, ST_BUILDER_CONTEXT_GIT);
+		assert_string_equal(c.value, git[i] + 2);
+		st_builder_context_release(&c);
+	}
 
 	const char *bad[][2] = {
 		{ "novalue", "expected NAME=VALUE" },
 		{ "=x", "expected NAME=VALUE" },
-		{ "x=git@github.com:a/b.git", "unsupported source" },
-		{ "x=https://h/r.git", "unsupported source" },
+		{ "x=https://h/file.tar.gz", "unsupported source" },
+		{ "x=target:other", "unsupported source" },
 		{ "x=/nonexistent/strata", "is not a directory" },
 		{ "x=oci-layout:///tmp@sha256:12", "build context" },
 		{ "x=docker-image://UP", "build context" },
