@@ -306,21 +306,6 @@ int st_archive_image_open(const char *path, enum st_archive_format format, const
 	return 0;
 }
 
-const struct st_image_config *st_archive_image_config(const struct st_archive_image *img)
-{
-	return img->config;
-}
-
-size_t st_archive_image_n_layers(const struct st_archive_image *img)
-{
-	return img->n_layers;
-}
-
-const struct st_digest *st_archive_image_layer_digest(const struct st_archive_image *img, size_t i)
-{
-	return &img->digests[i];
-}
-
 static ssize_t tar_read(void *ctx, void *buf, size_t n, struct st_error **err)
 {
 	struct archive *a = ctx;
@@ -330,10 +315,23 @@ static ssize_t tar_read(void *ctx, void *buf, size_t n, struct st_error **err)
 	return (ssize_t)k;
 }
 
-int st_archive_image_open_layer(struct st_archive_image *img, size_t i, struct st_layer_source *src,
-				struct st_error **err)
+static void layer_close(void *ctx, size_t i)
 {
-	st_archive_image_close_layer(img);
+	struct st_archive_image *img = ctx;
+	(void)i;
+	if (img->open)
+		archive_read_free(img->open);
+	img->open = NULL;
+	if (img->fd >= 0)
+		close(img->fd);
+	img->fd = -1;
+}
+
+/* Layer 'i' through *src, valid until layer_close() or the next open. */
+static int layer_open(void *ctx, size_t i, struct st_layer_source *src, struct st_error **err)
+{
+	struct st_archive_image *img = ctx;
+	layer_close(img, 0);
 	if (img->format == ST_ARCHIVE_OCI_DIR) {
 		st_autofree char *p = st_path_join(img->path, img->layer_names[i]);
 		img->fd = open(p, O_RDONLY | O_CLOEXEC);
@@ -348,21 +346,22 @@ int st_archive_image_open_layer(struct st_archive_image *img, size_t i, struct s
 	return 0;
 }
 
-void st_archive_image_close_layer(struct st_archive_image *img)
+void st_archive_image_layers(struct st_archive_image *img, struct st_local_layers *out)
 {
-	if (img->fd >= 0)
-		close(img->fd);
-	img->fd = -1;
-	if (img->open)
-		archive_read_free(img->open);
-	img->open = NULL;
+	*out = (struct st_local_layers){ .config = img->config,
+					 .digests = img->digests,
+					 .diff_ids = img->config->diff_ids,
+					 .n_layers = img->n_layers,
+					 .open = layer_open,
+					 .close = layer_close,
+					 .ctx = img };
 }
 
 void st_archive_image_free(struct st_archive_image *img)
 {
 	if (!img)
 		return;
-	st_archive_image_close_layer(img);
+	layer_close(img, 0);
 	st_image_config_free(img->config);
 	for (size_t i = 0; i < img->n_layers; i++)
 		free(img->layer_names[i]);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "layer/compress.h"
+#include "local/local.h"
 #include "registry/internal.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -23,7 +24,8 @@ struct st_registry_image {
 	struct st_image_ref *ref;
 	struct st_image_config *config;
 	struct st_image_manifest *m;
-	int fd; /* the open layer, or -1 */
+	struct st_digest *digests; /* the layers', as st_local_layers lists them */
+	int fd;			   /* the open layer, or -1 */
 };
 
 struct capped {
@@ -105,24 +107,11 @@ int st_registry_image_open(struct st_registry *r, const struct st_image_ref *ref
 			    img->m->n_layers, img->config->n_diff_ids);
 	if (rc < 0)
 		return -1;
+	img->digests = st_xcalloc(img->m->n_layers + 1, sizeof(*img->digests));
+	for (size_t i = 0; i < img->m->n_layers; i++)
+		img->digests[i] = img->m->layers[i].digest;
 	*out = st_steal(&img);
 	return 0;
-}
-
-const struct st_image_config *st_registry_image_config(const struct st_registry_image *img)
-{
-	return img->config;
-}
-
-size_t st_registry_image_n_layers(const struct st_registry_image *img)
-{
-	return img->m->n_layers;
-}
-
-const struct st_digest *st_registry_image_layer_digest(const struct st_registry_image *img,
-						       size_t i)
-{
-	return &img->m->layers[i].digest;
 }
 
 /* Layer bytes to the temporary file, hashed on the way. */
@@ -150,11 +139,21 @@ static int download_reset(void *ctx, struct st_error **err)
 	return 0;
 }
 
-int st_registry_image_open_layer(struct st_registry_image *img, size_t i,
-				 struct st_layer_source *src, struct st_error **err)
+static void layer_close(void *ctx, size_t i)
 {
-	st_registry_image_close_layer(img);
+	struct st_registry_image *img = ctx;
+	(void)i;
+	if (img->fd >= 0)
+		close(img->fd);
+	img->fd = -1;
+}
+
+/* Layer 'i', downloaded and verified, through *src until layer_close() or the next open. */
+static int layer_open(void *ctx, size_t i, struct st_layer_source *src, struct st_error **err)
+{
 	const char *tmp = getenv("TMPDIR");
+	struct st_registry_image *img = ctx;
+	layer_close(img, i);
 	struct download d = { .fd = open(tmp && *tmp ? tmp : "/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC,
 					 0600) };
 	if (d.fd < 0)
@@ -179,20 +178,25 @@ int st_registry_image_open_layer(struct st_registry_image *img, size_t i,
 	return 0;
 }
 
-void st_registry_image_close_layer(struct st_registry_image *img)
+void st_registry_image_layers(struct st_registry_image *img, struct st_local_layers *out)
 {
-	if (img->fd >= 0)
-		close(img->fd);
-	img->fd = -1;
+	*out = (struct st_local_layers){ .config = img->config,
+					 .digests = img->digests,
+					 .diff_ids = img->config->diff_ids,
+					 .n_layers = img->m->n_layers,
+					 .open = layer_open,
+					 .close = layer_close,
+					 .ctx = img };
 }
 
 void st_registry_image_free(struct st_registry_image *img)
 {
 	if (!img)
 		return;
-	st_registry_image_close_layer(img);
+	layer_close(img, 0);
 	st_image_config_free(img->config);
 	st_image_manifest_free(img->m);
+	free(img->digests);
 	st_image_ref_free(img->ref);
 	free(img);
 }
