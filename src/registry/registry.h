@@ -306,6 +306,9 @@ int st_registry_image_open(struct st_registry *r, const struct st_image_ref *ref
 /* The image's config and layers as the analysis and the SBOM stream them, borrowed from 'img'. */
 struct st_local_layers;
 void st_registry_image_layers(struct st_registry_image *img, struct st_local_layers *out);
+/* The image as a copy reads it (borrowed from 'img'): its manifest as served, blobs by digest. */
+struct st_local_source;
+void st_registry_image_source(struct st_registry_image *img, struct st_local_source *out);
 void st_registry_image_free(struct st_registry_image *img);
 void st_registry_image_freep(struct st_registry_image **img);
 
