@@ -6,6 +6,7 @@
  */
 #include <archive.h>
 #include <archive_entry.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -74,7 +75,8 @@ static ssize_t reader_read(void *ctx, void *buf, size_t n, struct st_error **err
 		return -1;
 	r->done += (uint64_t)k;
 	if (r->want->size >= 0 && r->done > (uint64_t)r->want->size)
-		return st_err(err, ST_E_DIGEST, "blob %s: more than its %lld bytes",
+		return st_err(err, ST_E_DIGEST,
+			      "blob %s: digest mismatch: more than its %lld bytes",
 			      r->want->digest.str, (long long)r->want->size);
 	if (k > 0) {
 		st_hasher_update(&r->h, buf, (size_t)k);
@@ -119,7 +121,7 @@ static int dest_write(struct dest *d, const void *p, size_t n, struct st_error *
 /* Begin the file 'name' of 'size' bytes in the layout or the archive. */
 static int dest_begin(struct dest *d, const char *name, int64_t size, struct st_error **err)
 {
-	if (d->ref->kind == ST_COPY_OCI_ARCHIVE)
+	if (d->ref->kind != ST_COPY_OCI)
 		return st_archive_tar_header(d->a, name, false, size, err);
 	st_autofree char *p = st_path_join(d->dir, name);
 	d->fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
@@ -152,12 +154,29 @@ static char *parent_of(const char *path)
 		     : st_xstrdup(".");
 }
 
+/* A layout is written where nothing is, or into an empty directory: found out before copying. */
+static int check_free(const char *path, struct st_error **err)
+{
+	DIR *dir = opendir(path);
+	if (!dir)
+		return errno == ENOENT ? 0 : st_err(err, ST_E_EXISTS, "'%s' exists", path);
+	struct dirent *de;
+	bool empty = true;
+	while (empty && (de = readdir(dir)))
+		empty = !strcmp(de->d_name, ".") || !strcmp(de->d_name, "..");
+	closedir(dir);
+	return empty ? 0
+		     : st_err(err, ST_E_EXISTS, "'%s' exists and is not an empty directory", path);
+}
+
 static int dest_open(struct dest *d, struct st_error **err)
 {
 	d->buf = st_xmalloc(CHUNK);
 	if (d->ref->kind == ST_COPY_DOCKER)
 		return 0;
 	if (d->ref->kind == ST_COPY_OCI) {
+		if (check_free(d->ref->path, err) < 0)
+			return -1;
 		st_autofree char *parent = parent_of(d->ref->path);
 		const char *slash = strrchr(d->ref->path, '/');
 		d->dir =
@@ -238,7 +257,8 @@ static int copy_blob(struct dest *d, struct st_local_source *src,
 	if (rc == 0 && k < 0)
 		rc = -1;
 	if (rc == 0 && r.done != (uint64_t)want->size)
-		rc = st_err(err, ST_E_DIGEST, "blob %s: %llu bytes, its descriptor says %lld",
+		rc = st_err(err, ST_E_DIGEST,
+			    "blob %s: digest mismatch: %llu bytes, its descriptor says %lld",
 			    want->digest.str, (unsigned long long)r.done, (long long)want->size);
 	if (rc == 0)
 		rc = dest_end(d, err);
@@ -263,6 +283,32 @@ static char *index_json(const struct st_copy_ref *dst, const char *media_type,
 	return s;
 }
 
+/*
+ * A docker-archive's manifest.json beside the layout, as save writes it: the blobs are the
+ * layout's, and RepoTags has dst's name (with ":latest" when it has no tag), else nothing.
+ */
+static char *docker_manifest_json(const struct st_copy_ref *dst, const struct st_image_manifest *m)
+{
+	st_autofree char *config = blob_name(&m->config.digest);
+	json_t *layers = json_array();
+	for (size_t i = 0; i < m->n_layers; i++) {
+		st_autofree char *name = blob_name(&m->layers[i].digest);
+		json_array_append_new(layers, json_string(name));
+	}
+	json_t *tags = json_array();
+	if (dst->name) {
+		const char *slash = strrchr(dst->name, '/');
+		bool tagged = strchr(slash ? slash : dst->name, ':');
+		json_array_append_new(tags,
+				      json_sprintf("%s%s", dst->name, tagged ? "" : ":latest"));
+	}
+	json_t *doc =
+	    json_pack("[{s:s, s:o, s:o}]", "Config", config, "RepoTags", tags, "Layers", layers);
+	char *s = json_dumps(doc, JSON_COMPACT);
+	json_decref(doc);
+	return s;
+}
+
 static const char oci_layout[] = "{\"imageLayoutVersion\":\"1.0.0\"}";
 
 /* The manifest last, then what makes the layout or the archive whole, then into place. */
@@ -279,7 +325,12 @@ static int dest_finish(struct dest *d, const struct st_local_source *src,
 	    dest_file(d, "index.json", index, strlen(index), err) < 0 ||
 	    dest_file(d, "oci-layout", oci_layout, strlen(oci_layout), err) < 0)
 		return -1;
-	if (d->ref->kind == ST_COPY_OCI_ARCHIVE) {
+	if (d->ref->kind == ST_COPY_DOCKER_ARCHIVE) {
+		st_autofree char *docker = docker_manifest_json(d->ref, m);
+		if (dest_file(d, "manifest.json", docker, strlen(docker), err) < 0)
+			return -1;
+	}
+	if (d->ref->kind != ST_COPY_OCI) {
 		if (archive_write_close(d->a) != ARCHIVE_OK)
 			return tar_fail(d->a, d->ref->path, err);
 		return st_tmpfile_commit(&d->file, d->ref->path, err);
@@ -325,8 +376,8 @@ bool st_copy_can_stream(const struct st_copy_ref *src, const struct st_copy_ref 
 {
 	bool from = src->kind == ST_COPY_DOCKER || src->kind == ST_COPY_OCI ||
 		    src->kind == ST_COPY_OCI_ARCHIVE;
-	bool to = dst->kind == ST_COPY_DOCKER || dst->kind == ST_COPY_OCI ||
-		  dst->kind == ST_COPY_OCI_ARCHIVE;
+	/* a docker-archive is written beside a layout; read, it has no manifest of its own */
+	bool to = dst->kind != ST_COPY_STORE;
 	return from && to;
 }
 

@@ -43,6 +43,10 @@ skopeo_digest() {
 	run strata copy "docker://$REG/st/c:1" "oci:$BATS_TEST_TMPDIR/d:x"
 	[ "$status" -eq 0 ]
 	[ "$(skopeo_digest "oci:$BATS_TEST_TMPDIR/d:x")" = "$DIGEST" ]
+	# A layout is not written over.
+	run strata copy "docker://$REG/st/c:1" "oci:$BATS_TEST_TMPDIR/d"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"exists and is not an empty directory"* ]]
 }
 
 @test "copy stream: the store is not needed, not even opened, when neither side is it" {
@@ -54,7 +58,14 @@ skopeo_digest() {
 	run strata copy "docker://$REG/st/n:1" "oci:$BATS_TEST_TMPDIR/n"
 	[ "$status" -eq 0 ]
 	[ "$(skopeo_digest "oci:$BATS_TEST_TMPDIR/n")" = "$DIGEST" ]
+	run strata copy "docker://$REG/st/n:1" "docker-archive:$BATS_TEST_TMPDIR/d.tar:me/app:2"
+	[ "$status" -eq 0 ]
 	[ ! -e "$STRATA_ROOT" ]
+	# skopeo finds the image by its name, and the layout beside manifest.json keeps the digest.
+	run skopeo inspect "docker-archive:$BATS_TEST_TMPDIR/d.tar:me/app:2"
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | jq -r '.Layers | length')" = 1 ]
+	[ "$(skopeo_digest "oci-archive:$BATS_TEST_TMPDIR/d.tar")" = "$DIGEST" ]
 }
 
 @test "copy stream: a corrupted blob is refused naming its digest, and nothing is left at the destination" {
