@@ -169,7 +169,7 @@ int cmd_copy(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 	struct st_store *s = NULL;
 	st_auto(st_registry) struct st_registry *src_reg = NULL;
 	st_auto(st_registry) struct st_registry *dest_reg = NULL;
-	int rc = st_cli_store(cli, &s, err);
+	int rc = st_copy_needs_store(&src, &dst, all) ? st_cli_store(cli, &s, err) : 0;
 	if (rc == 0 && src.kind == ST_COPY_DOCKER && !(src_reg = st_registry_new(&src_ro, err)))
 		rc = -1;
 	if (rc == 0 && dst.kind == ST_COPY_DOCKER && !(dest_reg = st_registry_new(&dest_ro, err)))

@@ -211,18 +211,6 @@ static const char *instruction(const struct st_analyze *a, size_t i)
 
 /* ---- images: the one analysed, its baseline, its base ---- */
 
-/* An archive's layers, opened one at a time for the analysis. */
-static int archive_open(void *ctx, size_t i, struct st_layer_source *src, struct st_error **err)
-{
-	return st_archive_image_open_layer(ctx, i, src, err);
-}
-
-static void archive_close(void *ctx, size_t i)
-{
-	(void)i;
-	st_archive_image_close_layer(ctx);
-}
-
 /* "docker-archive:PATH[:NAME]", "oci:DIR[:NAME]", "oci-archive:PATH[:NAME]", as skopeo. */
 static int analyze_archive(enum st_archive_format f, const struct st_copy_ref *at, const char *spec,
 			   const struct st_platform *platform, const struct st_analyze_opts *ao,
@@ -231,34 +219,12 @@ static int analyze_archive(enum st_archive_format f, const struct st_copy_ref *a
 	st_auto(st_archive_image) struct st_archive_image *img = NULL;
 	if (st_archive_image_open(at->path, f, at->name, platform, &img, err) < 0)
 		return -1;
-	const struct st_image_config *cfg = st_archive_image_config(img);
+	struct st_local_layers in;
+	st_archive_image_layers(img, &in);
+	const struct st_image_config *cfg = in.config;
 	if (st_platform_check(spec, platform, cfg->os, cfg->architecture, cfg->variant, err) < 0)
 		return -1;
-	size_t n = st_archive_image_n_layers(img);
-	struct st_digest *digests = st_xcalloc(n ? n : 1, sizeof(*digests));
-	for (size_t i = 0; i < n; i++)
-		digests[i] = *st_archive_image_layer_digest(img, i);
-	struct st_local_layers in = { .config = cfg,
-				      .digests = digests,
-				      .diff_ids = cfg->diff_ids,
-				      .n_layers = n,
-				      .open = archive_open,
-				      .close = archive_close,
-				      .ctx = img };
-	int rc = st_analyze_read(&in, ao, out, err);
-	free(digests);
-	return rc;
-}
-
-static int registry_open(void *ctx, size_t i, struct st_layer_source *src, struct st_error **err)
-{
-	return st_registry_image_open_layer(ctx, i, src, err);
-}
-
-static void registry_close(void *ctx, size_t i)
-{
-	(void)i;
-	st_registry_image_close_layer(ctx);
+	return st_analyze_read(&in, ao, out, err);
 }
 
 /* "docker://REF": the registry's image, its layers fetched one at a time, not into the store. */
@@ -273,23 +239,12 @@ static int analyze_registry(const struct st_image_ref *ref, const char *spec,
 	st_auto(st_registry_image) struct st_registry_image *img = NULL;
 	if (st_registry_image_open(r, ref, platform, &img, err) < 0)
 		return -1;
-	const struct st_image_config *cfg = st_registry_image_config(img);
+	struct st_local_layers in;
+	st_registry_image_layers(img, &in);
+	const struct st_image_config *cfg = in.config;
 	if (st_platform_check(spec, platform, cfg->os, cfg->architecture, cfg->variant, err) < 0)
 		return -1;
-	size_t n = st_registry_image_n_layers(img);
-	struct st_digest *digests = st_xcalloc(n ? n : 1, sizeof(*digests));
-	for (size_t i = 0; i < n; i++)
-		digests[i] = *st_registry_image_layer_digest(img, i);
-	struct st_local_layers in = { .config = cfg,
-				      .digests = digests,
-				      .diff_ids = cfg->diff_ids,
-				      .n_layers = n,
-				      .open = registry_open,
-				      .close = registry_close,
-				      .ctx = img };
-	int rc = st_analyze_read(&in, ao, out, err);
-	free(digests);
-	return rc;
+	return st_analyze_read(&in, ao, out, err);
 }
 
 /* An image of the store (its errors already name it). */

@@ -152,56 +152,19 @@ static void image_meta_release(struct image_meta *m)
 	free(m->arch);
 }
 
-static int archive_open(void *ctx, size_t i, struct st_layer_source *src, struct st_error **err)
+/* Read the layers of an image opened in place. */
+static int read_in_place(const char *spec, const struct st_platform *platform,
+			 const struct st_local_layers *in, struct image_meta *meta,
+			 struct st_sbom **out, struct st_error **err)
 {
-	return st_archive_image_open_layer(ctx, i, src, err);
-}
-
-static void archive_close(void *ctx, size_t i)
-{
-	(void)i;
-	st_archive_image_close_layer(ctx);
-}
-
-static int registry_open(void *ctx, size_t i, struct st_layer_source *src, struct st_error **err)
-{
-	return st_registry_image_open_layer(ctx, i, src, err);
-}
-
-static void registry_close(void *ctx, size_t i)
-{
-	(void)i;
-	st_registry_image_close_layer(ctx);
-}
-
-/* Read the layers of an image opened in place: 'digest(ctx, i)' names layer i. */
-static int read_in_place(const struct st_image_config *cfg, size_t n,
-			 const struct st_digest *(*digest)(const void *, size_t),
-			 struct st_local_layers *in, struct image_meta *meta, struct st_sbom **out,
-			 struct st_error **err)
-{
-	st_autofree struct st_digest *digests = st_xcalloc(n ? n : 1, sizeof(*digests));
-	for (size_t i = 0; i < n; i++)
-		digests[i] = *digest(in->ctx, i);
-	in->config = cfg;
-	in->digests = digests;
-	in->diff_ids = cfg->diff_ids;
-	in->n_layers = n;
+	const struct st_image_config *cfg = in->config;
+	if (st_platform_check(spec, platform, cfg->os, cfg->architecture, cfg->variant, err) < 0)
+		return -1;
 	struct st_digest id;
 	st_image_config_digest(cfg, &id);
 	meta->id = st_xstrdup(id.str);
 	meta->arch = cfg->architecture ? st_xstrdup(cfg->architecture) : NULL;
 	return st_sbom_read(in, out, err);
-}
-
-static const struct st_digest *archive_digest(const void *img, size_t i)
-{
-	return st_archive_image_layer_digest(img, i);
-}
-
-static const struct st_digest *registry_digest(const void *img, size_t i)
-{
-	return st_registry_image_layer_digest(img, i);
 }
 
 static int read_archive(enum st_archive_format f, const struct st_copy_ref *at, const char *spec,
@@ -211,15 +174,9 @@ static int read_archive(enum st_archive_format f, const struct st_copy_ref *at, 
 	st_auto(st_archive_image) struct st_archive_image *img = NULL;
 	if (st_archive_image_open(at->path, f, at->name, platform, &img, err) < 0)
 		return -1;
-	const struct st_image_config *cfg = st_archive_image_config(img);
-	if (st_platform_check(spec, platform, cfg->os, cfg->architecture, cfg->variant, err) < 0)
-		return -1;
-	if (cfg->n_diff_ids != st_archive_image_n_layers(img))
-		return st_err(err, ST_E_INVALID, "'%s': %zu layers, %zu diff_ids in its config",
-			      spec, st_archive_image_n_layers(img), cfg->n_diff_ids);
-	struct st_local_layers in = { .open = archive_open, .close = archive_close, .ctx = img };
-	return read_in_place(cfg, st_archive_image_n_layers(img), archive_digest, &in, meta, out,
-			     err);
+	struct st_local_layers in;
+	st_archive_image_layers(img, &in);
+	return read_in_place(spec, platform, &in, meta, out, err);
 }
 
 static int read_registry(const struct st_image_ref *ref, const char *spec,
@@ -233,15 +190,9 @@ static int read_registry(const struct st_image_ref *ref, const char *spec,
 	st_auto(st_registry_image) struct st_registry_image *img = NULL;
 	if (st_registry_image_open(r, ref, platform, &img, err) < 0)
 		return -1;
-	const struct st_image_config *cfg = st_registry_image_config(img);
-	if (st_platform_check(spec, platform, cfg->os, cfg->architecture, cfg->variant, err) < 0)
-		return -1;
-	if (cfg->n_diff_ids != st_registry_image_n_layers(img))
-		return st_err(err, ST_E_INVALID, "'%s': %zu layers, %zu diff_ids in its config",
-			      spec, st_registry_image_n_layers(img), cfg->n_diff_ids);
-	struct st_local_layers in = { .open = registry_open, .close = registry_close, .ctx = img };
-	return read_in_place(cfg, st_registry_image_n_layers(img), registry_digest, &in, meta, out,
-			     err);
+	struct st_local_layers in;
+	st_registry_image_layers(img, &in);
+	return read_in_place(spec, platform, &in, meta, out, err);
 }
 
 static int read_store(struct st_cli *cli, const char *name, const struct st_platform *platform,

@@ -93,6 +93,15 @@ int st_archive_save_fd(struct st_store *s, const struct st_archive_save_opts *o,
 		       struct st_error **err);
 
 /*
+ * Begin entry 'name' (a directory, or a file of 'size' bytes) of the tar 'a' (libarchive's,
+ * being written), owned by root with time 0, as save writes every entry: the same images give
+ * the same archive, byte for byte.
+ */
+struct archive;
+int st_archive_tar_header(struct archive *a, const char *name, bool dir, int64_t size,
+			  struct st_error **err);
+
+/*
  * Write to 'path': a tar is written to a temp file next to it and renamed over it when whole;
  * OCI_DIR fills a temp directory next to 'path' and renames it to 'path', which must not
  * exist or be an empty directory (ST_E_EXISTS otherwise).
@@ -160,18 +169,21 @@ struct st_archive_image;
 int st_archive_image_open(const char *path, enum st_archive_format format, const char *name,
 			  const struct st_platform *platform, struct st_archive_image **out,
 			  struct st_error **err);
-/* Borrowed. */
-const struct st_image_config *st_archive_image_config(const struct st_archive_image *img);
-size_t st_archive_image_n_layers(const struct st_archive_image *img);
-/* Borrowed: layer 'i''s blob digest (an old docker-archive's uncompressed layer: its diff_id). */
-const struct st_digest *st_archive_image_layer_digest(const struct st_archive_image *img, size_t i);
 /*
- * Stream layer 'i' as the archive stores it (compressed or not) through *src, valid until
- * st_archive_image_close_layer() or the next open. Not verified here: readers check diff_ids.
+ * The image's config and layers as the analysis and the SBOM stream them, borrowed from 'img'
+ * (one layer open at a time), each streamed as the archive stores it and not verified here:
+ * readers check diff_ids. A layer's digest is its blob's; an old docker-archive's uncompressed
+ * layer is named by its diff_id.
  */
-int st_archive_image_open_layer(struct st_archive_image *img, size_t i, struct st_layer_source *src,
-				struct st_error **err);
-void st_archive_image_close_layer(struct st_archive_image *img);
+struct st_local_layers;
+void st_archive_image_layers(struct st_archive_image *img, struct st_local_layers *out);
+/*
+ * The image as a copy reads it (borrowed from 'img'): its manifest's bytes and its blobs by
+ * digest. ST_E_INVALID for a docker-archive, which has no manifest of its own.
+ */
+struct st_local_source;
+int st_archive_image_source(struct st_archive_image *img, struct st_local_source *out,
+			    struct st_error **err);
 void st_archive_image_free(struct st_archive_image *img);
 void st_archive_image_freep(struct st_archive_image **img);
 

@@ -536,8 +536,8 @@ static int tar_fail(struct archive *a, const char *what, struct st_error **err)
 	return st_err(err, ST_E_IO, "write %s: %s", what, archive_error_string(a));
 }
 
-static int tar_header(struct archive *a, const char *name, bool dir, int64_t size,
-		      struct st_error **err)
+int st_archive_tar_header(struct archive *a, const char *name, bool dir, int64_t size,
+			  struct st_error **err)
 {
 	struct archive_entry *e = archive_entry_new();
 	archive_entry_set_pathname(e, name);
@@ -572,7 +572,7 @@ static int tar_data(void *ctx, const void *p, size_t n, struct st_error **err)
 static int tar_file(struct archive *a, const char *name, const void *p, size_t n,
 		    struct st_error **err)
 {
-	if (tar_header(a, name, false, (int64_t)n, err) < 0)
+	if (st_archive_tar_header(a, name, false, (int64_t)n, err) < 0)
 		return -1;
 	return tar_data(a, p, n, err);
 }
@@ -584,7 +584,7 @@ static int tar_blob(struct saver *c, struct archive *a, const char *digest, stru
 	if (st_store_open_blob(c->s, digest, &fd, &size, err) < 0)
 		return -1;
 	st_autofree char *name = st_xasprintf("blobs/sha256/%s", digest + 7);
-	if (tar_header(a, name, false, (int64_t)size, err) < 0)
+	if (st_archive_tar_header(a, name, false, (int64_t)size, err) < 0)
 		return -1;
 	return copy_blob(c, fd, size, digest, tar_data, a, err);
 }
@@ -601,9 +601,9 @@ static int write_tar(struct saver *c, enum st_archive_format f, int fd, struct s
 		return rc;
 	}
 	struct st_buf doc = ST_BUF_INIT;
-	int rc = tar_header(a, "blobs/", true, 0, err);
+	int rc = st_archive_tar_header(a, "blobs/", true, 0, err);
 	if (rc == 0)
-		rc = tar_header(a, "blobs/sha256/", true, 0, err);
+		rc = st_archive_tar_header(a, "blobs/sha256/", true, 0, err);
 	for (size_t i = 0; rc == 0 && i < c->n_blobs; i++)
 		rc = tar_blob(c, a, c->blobs[i], err);
 	if (rc == 0) {

@@ -30,6 +30,8 @@ struct st_archive_image {
 	char **layer_names; /* entry names in the tar, or paths under the layout directory */
 	struct st_digest *digests;
 	size_t n_layers;
+	struct st_buf manifest; /* an OCI layout's, as it is there; none in a docker-archive */
+	struct st_digest manifest_digest;
 	int fd;		      /* the layer being read from a directory */
 	struct archive *open; /* the layer being read from a tar */
 };
@@ -220,8 +222,8 @@ static int open_oci(struct st_archive_image *img, const char *name,
 		}
 	}
 	if (!pick)
-		return st_err(err, name ? ST_E_NOTFOUND : ST_E_INVALID, "%s: no image%s%s",
-			      img->path, name ? " named " : "", name ? name : "");
+		return name ? st_err(err, ST_E_NOTFOUND, "%s: no image named '%s'", img->path, name)
+			    : st_err(err, ST_E_INVALID, "%s: no image", img->path);
 	if (!name && n > 1)
 		return st_err(err, ST_E_INVALID, "%s holds %zu images: name one (%s:NAME)",
 			      img->path, n, st_archive_format_name(img->format));
@@ -255,7 +257,8 @@ static int open_oci(struct st_archive_image *img, const char *name,
 	}
 	st_auto(st_image_manifest) struct st_image_manifest *m = NULL;
 	rc = st_image_manifest_parse(b.data, b.len, &m, err);
-	st_buf_release(&b);
+	img->manifest = b;
+	img->manifest_digest = md;
 	if (rc < 0)
 		return st_err_wrap(err, "%s: manifest %s", img->path, md.str);
 	st_autofree char *cname = blob_name(&m->config.digest);
@@ -306,21 +309,6 @@ int st_archive_image_open(const char *path, enum st_archive_format format, const
 	return 0;
 }
 
-const struct st_image_config *st_archive_image_config(const struct st_archive_image *img)
-{
-	return img->config;
-}
-
-size_t st_archive_image_n_layers(const struct st_archive_image *img)
-{
-	return img->n_layers;
-}
-
-const struct st_digest *st_archive_image_layer_digest(const struct st_archive_image *img, size_t i)
-{
-	return &img->digests[i];
-}
-
 static ssize_t tar_read(void *ctx, void *buf, size_t n, struct st_error **err)
 {
 	struct archive *a = ctx;
@@ -330,44 +318,92 @@ static ssize_t tar_read(void *ctx, void *buf, size_t n, struct st_error **err)
 	return (ssize_t)k;
 }
 
-int st_archive_image_open_layer(struct st_archive_image *img, size_t i, struct st_layer_source *src,
-				struct st_error **err)
+static void layer_close(void *ctx, size_t i)
 {
-	st_archive_image_close_layer(img);
+	struct st_archive_image *img = ctx;
+	(void)i;
+	if (img->open)
+		archive_read_free(img->open);
+	img->open = NULL;
+	if (img->fd >= 0)
+		close(img->fd);
+	img->fd = -1;
+}
+
+/* Entry 'name' through *src, valid until layer_close() or the next open. */
+static int entry_open(struct st_archive_image *img, const char *name, struct st_layer_source *src,
+		      struct st_error **err)
+{
+	layer_close(img, 0);
 	if (img->format == ST_ARCHIVE_OCI_DIR) {
-		st_autofree char *p = st_path_join(img->path, img->layer_names[i]);
+		st_autofree char *p = st_path_join(img->path, name);
 		img->fd = open(p, O_RDONLY | O_CLOEXEC);
 		if (img->fd < 0)
 			return st_err_errno(err, "open '%s'", p);
 		*src = st_layer_source_fd(&img->fd);
 		return 0;
 	}
-	if (tar_seek(img->path, img->layer_names[i], &img->open, err) < 0)
+	if (tar_seek(img->path, name, &img->open, err) < 0)
 		return -1;
 	*src = (struct st_layer_source){ .read = tar_read, .ctx = img->open };
 	return 0;
 }
 
-void st_archive_image_close_layer(struct st_archive_image *img)
+static int layer_open(void *ctx, size_t i, struct st_layer_source *src, struct st_error **err)
 {
-	if (img->fd >= 0)
-		close(img->fd);
-	img->fd = -1;
-	if (img->open)
-		archive_read_free(img->open);
-	img->open = NULL;
+	struct st_archive_image *img = ctx;
+	return entry_open(img, img->layer_names[i], src, err);
+}
+
+static int blob_open(void *ctx, const struct st_digest *d, struct st_layer_source *src,
+		     struct st_error **err)
+{
+	st_autofree char *name = blob_name(d);
+	return entry_open(ctx, name, src, err);
+}
+
+static void blob_close(void *ctx)
+{
+	layer_close(ctx, 0);
+}
+
+int st_archive_image_source(struct st_archive_image *img, struct st_local_source *out,
+			    struct st_error **err)
+{
+	if (!img->manifest.len)
+		return st_err(err, ST_E_INVALID, "%s: a docker-archive has no manifest to keep",
+			      img->path);
+	*out = (struct st_local_source){ .manifest = img->manifest.data,
+					 .manifest_len = img->manifest.len,
+					 .manifest_digest = img->manifest_digest,
+					 .open = blob_open,
+					 .close = blob_close,
+					 .ctx = img };
+	return 0;
+}
+
+void st_archive_image_layers(struct st_archive_image *img, struct st_local_layers *out)
+{
+	*out = (struct st_local_layers){ .config = img->config,
+					 .digests = img->digests,
+					 .diff_ids = img->config->diff_ids,
+					 .n_layers = img->n_layers,
+					 .open = layer_open,
+					 .close = layer_close,
+					 .ctx = img };
 }
 
 void st_archive_image_free(struct st_archive_image *img)
 {
 	if (!img)
 		return;
-	st_archive_image_close_layer(img);
+	layer_close(img, 0);
 	st_image_config_free(img->config);
 	for (size_t i = 0; i < img->n_layers; i++)
 		free(img->layer_names[i]);
 	free(img->layer_names);
 	free(img->digests);
+	st_buf_release(&img->manifest);
 	free(img->path);
 	free(img);
 }

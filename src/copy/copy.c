@@ -1,5 +1,6 @@
 /* copy.c: an image between the registry, OCI layouts, archives and the store. */
 #include "copy/copy.h"
+#include "copy/internal.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -380,6 +381,11 @@ static void scratch_close(struct scratch *t)
 		close(t->lock);
 }
 
+bool st_copy_needs_store(const struct st_copy_ref *src, const struct st_copy_ref *dst, bool all)
+{
+	return all || !st_copy_can_stream(src, dst);
+}
+
 int st_copy(struct st_store *s, const struct st_copy_ref *src, const struct st_copy_ref *dst,
 	    const struct st_copy_opts *o, struct st_copy_result *out, struct st_error **err)
 {
@@ -394,6 +400,8 @@ int st_copy(struct st_store *s, const struct st_copy_ref *src, const struct st_c
 		return st_err(err, ST_E_INVALID,
 			      "copy: --all copies from docker:// to docker:// or the store");
 	bool direct = src->kind == ST_COPY_STORE || dst->kind == ST_COPY_STORE;
+	if (!st_copy_needs_store(src, dst, o->all))
+		return st_copy_stream(src, dst, o, out, err);
 	struct scratch t = { .lock = -1 };
 	if (!direct && scratch_open(s, &t, err) < 0) {
 		scratch_close(&t);

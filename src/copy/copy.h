@@ -7,11 +7,13 @@
  *   docker-archive:FILE[:REF] what `docker save` writes and `docker load` reads
  *   strata:REF, or REF      the store
  *
- * Every image is verified on the way (each blob against its digest, each layer against the
- * config's diff_ids) by the same code as pull and load, and written by the same code as push
- * and save, so manifests keep their bytes and the image keeps its digest. When neither side
- * is the store, the image passes through a private store made for the copy under the store's
- * tmp/ (gone when the copy ends, or at the next gc if it is killed).
+ * From an OCI layout, an oci-archive or a registry to any of those or a docker-archive, each
+ * blob streams from one side to the other, checked against its digest on the way, and the
+ * manifest keeps its bytes, so the image keeps its digest. A copy from or to the store is
+ * verified and written by the same code as pull, load, push and save (each layer also checked
+ * against the config's diff_ids); one from a docker-archive (which has no manifest of its own)
+ * to anything but the store passes through a private store made for the copy under the
+ * store's tmp/ (gone when the copy ends, or at the next gc if it is killed).
  */
 #ifndef ST_COPY_COPY_H
 #define ST_COPY_COPY_H
@@ -63,7 +65,15 @@ struct st_copy_result {
 };
 
 /*
- * Copy the image 'src' names to 'dst' through the store 's'. A source with several images
+ * Whether a copy from 'src' to 'dst' ('all': skopeo's --all) uses the store. One from an OCI
+ * layout, an oci-archive or a registry to any of those or a docker-archive streams its blobs
+ * and does not.
+ */
+bool st_copy_needs_store(const struct st_copy_ref *src, const struct st_copy_ref *dst, bool all);
+
+/*
+ * Copy the image 'src' names to 'dst' through the store 's' (NULL when st_copy_needs_store()
+ * says it is not needed). A source with several images
  * and no name fails naming how many there are. A destination directory for OCI must not exist
  * or be empty; a destination file is replaced whole, only once the copy is complete.
  */

@@ -255,6 +255,21 @@ struct st_local_layers {
 	void *ctx;
 };
 
+/*
+ * An image where it is (an archive, a registry), for a copy that does not pass through the
+ * store: its manifest's bytes exactly as they are there, and any blob it names, by digest.
+ */
+struct st_local_source {
+	const void *manifest; /* one image's manifest (from an index: the platform's) */
+	size_t manifest_len;
+	struct st_digest manifest_digest;
+	/* Blob 'd' through *src, valid until close(ctx); not verified here: the reader checks. */
+	int (*open)(void *ctx, const struct st_digest *d, struct st_layer_source *src,
+		    struct st_error **err);
+	void (*close)(void *ctx);
+	void *ctx;
+};
+
 /* The layers of the store's image 'img' (borrowed until released): each blob opened as a file. */
 struct st_local_store_layers {
 	struct st_local_layers in;

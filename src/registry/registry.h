@@ -300,18 +300,15 @@ int st_registry_attach(struct st_registry *r, const struct st_image_ref *ref,
  * against its digest before it is read. 'platform' (NULL: the host's) picks from an index.
  */
 struct st_registry_image;
-struct st_layer_source;
 int st_registry_image_open(struct st_registry *r, const struct st_image_ref *ref,
 			   const struct st_platform *platform, struct st_registry_image **out,
 			   struct st_error **err);
-const struct st_image_config *st_registry_image_config(const struct st_registry_image *img);
-size_t st_registry_image_n_layers(const struct st_registry_image *img);
-const struct st_digest *st_registry_image_layer_digest(const struct st_registry_image *img,
-						       size_t i);
-/* Layer 'i' as a source valid until the next open or close (the previous one is closed). */
-int st_registry_image_open_layer(struct st_registry_image *img, size_t i,
-				 struct st_layer_source *src, struct st_error **err);
-void st_registry_image_close_layer(struct st_registry_image *img);
+/* The image's config and layers as the analysis and the SBOM stream them, borrowed from 'img'. */
+struct st_local_layers;
+void st_registry_image_layers(struct st_registry_image *img, struct st_local_layers *out);
+/* The image as a copy reads it (borrowed from 'img'): its manifest as served, blobs by digest. */
+struct st_local_source;
+void st_registry_image_source(struct st_registry_image *img, struct st_local_source *out);
 void st_registry_image_free(struct st_registry_image *img);
 void st_registry_image_freep(struct st_registry_image **img);
 

@@ -14,17 +14,6 @@
 #include "analyze/analyze.h"
 #include "archive/archive.h"
 
-static int open_layer(void *ctx, size_t i, struct st_layer_source *src, struct st_error **err)
-{
-	return st_archive_image_open_layer(ctx, i, src, err);
-}
-
-static void close_layer(void *ctx, size_t i)
-{
-	(void)i;
-	st_archive_image_close_layer(ctx);
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	int fd = memfd_create("fuzz_analyze", 0);
@@ -35,18 +24,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct st_error *err = NULL;
 	struct st_archive_image *img = NULL;
 	if (st_archive_image_open(path, ST_ARCHIVE_UNKNOWN, NULL, NULL, &img, &err) == 0) {
-		const struct st_image_config *cfg = st_archive_image_config(img);
-		size_t n = st_archive_image_n_layers(img);
-		struct st_digest *digests = calloc(n + 1, sizeof(*digests));
-		for (size_t i = 0; i < n; i++)
-			digests[i] = *st_archive_image_layer_digest(img, i);
-		struct st_local_layers in = { .config = cfg,
-					      .digests = digests,
-					      .diff_ids = cfg->diff_ids,
-					      .n_layers = n,
-					      .open = open_layer,
-					      .close = close_layer,
-					      .ctx = img };
+		struct st_local_layers in;
+		st_archive_image_layers(img, &in);
 		struct st_analyze *a = NULL;
 		if (st_analyze_read(&in, NULL, &a, &err) == 0) {
 			struct st_analyze_diff_entry *v = NULL;
@@ -55,7 +34,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			st_analyze_diff_free(v, nv);
 		}
 		st_analyze_free(a);
-		free(digests);
 	}
 	st_error_free(err);
 	st_archive_image_free(img);

@@ -1,0 +1,406 @@
+/*
+ * stream.c: a copy that never touches a store. Each blob goes from the source's reader
+ * straight to the destination (an OCI layout's file, an oci-archive's tar entry, a registry
+ * upload), hashed on the way and refused unless it is the blob its digest names; the manifest
+ * keeps its bytes. A destination file or directory appears whole, once everything verified.
+ */
+#include <archive.h>
+#include <archive_entry.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "archive/archive.h"
+#include "copy/internal.h"
+#include "layer/compress.h"
+#include "local/local.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/banned.h"
+
+#define CHUNK (1u << 20)
+
+/* Where the blobs go: one of these is in use, as dst->kind says. */
+struct dest {
+	const struct st_copy_ref *ref;
+	const struct st_copy_opts *o;
+	char *dir;		/* OCI: the layout being filled beside dst->path */
+	struct st_tmpfile file; /* OCI_ARCHIVE: the tar being written beside dst->path */
+	struct archive *a;	/* and its writer */
+	int fd;			/* OCI: the blob being written */
+	char *buf;		/* CHUNK bytes */
+};
+
+/* A blob read from the source, hashed and counted, checked against 'want' at its end. */
+struct reader {
+	struct st_local_source *src;
+	const struct st_image_descriptor *want;
+	struct st_layer_source in;
+	struct st_hasher h;
+	uint64_t done;
+	bool open;
+};
+
+static void reader_close(struct reader *r)
+{
+	if (!r->open)
+		return;
+	r->src->close(r->src->ctx);
+	st_hasher_release(&r->h);
+	r->open = false;
+}
+
+/* The blob from its start (again, for a retried upload). */
+static int reader_open(struct reader *r, struct st_error **err)
+{
+	reader_close(r);
+	r->done = 0;
+	if (r->src->open(r->src->ctx, &r->want->digest, &r->in, err) < 0)
+		return -1;
+	st_hasher_init(&r->h);
+	r->open = true;
+	return 0;
+}
+
+static ssize_t reader_read(void *ctx, void *buf, size_t n, struct st_error **err)
+{
+	struct reader *r = ctx;
+	ssize_t k = r->in.read(r->in.ctx, buf, n, err);
+	if (k < 0)
+		return -1;
+	r->done += (uint64_t)k;
+	if (r->want->size >= 0 && r->done > (uint64_t)r->want->size)
+		return st_err(err, ST_E_DIGEST,
+			      "blob %s: digest mismatch: more than its %lld bytes",
+			      r->want->digest.str, (long long)r->want->size);
+	if (k > 0) {
+		st_hasher_update(&r->h, buf, (size_t)k);
+		return k;
+	}
+	struct st_digest got;
+	st_hasher_final(&r->h, &got);
+	st_hasher_init(&r->h);
+	if (!st_digest_equal(&got, &r->want->digest))
+		return st_err(err, ST_E_DIGEST, "blob %s: digest mismatch: got %s",
+			      r->want->digest.str, got.str);
+	return 0;
+}
+
+static int reader_rewind(void *ctx, struct st_error **err)
+{
+	return reader_open(ctx, err);
+}
+
+/* ---- destinations ---- */
+
+static char *blob_name(const struct st_digest *d)
+{
+	return st_xasprintf("blobs/sha256/%s", st_digest_hex(d));
+}
+
+static int tar_fail(struct archive *a, const char *what, struct st_error **err)
+{
+	return st_err(err, ST_E_IO, "write %s: %s", what, archive_error_string(a));
+}
+
+/* Bytes of the entry begun last. */
+static int dest_write(struct dest *d, const void *p, size_t n, struct st_error **err)
+{
+	if (d->ref->kind == ST_COPY_OCI)
+		return st_write_all(d->fd, p, n, err);
+	if (n && archive_write_data(d->a, p, n) != (la_ssize_t)n)
+		return tar_fail(d->a, "archive", err);
+	return 0;
+}
+
+/* Begin the file 'name' of 'size' bytes in the layout or the archive. */
+static int dest_begin(struct dest *d, const char *name, int64_t size, struct st_error **err)
+{
+	if (d->ref->kind != ST_COPY_OCI)
+		return st_archive_tar_header(d->a, name, false, size, err);
+	st_autofree char *p = st_path_join(d->dir, name);
+	d->fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (d->fd < 0)
+		return st_err_errno(err, "create '%s'", p);
+	return 0;
+}
+
+static int dest_end(struct dest *d, struct st_error **err)
+{
+	if (d->ref->kind != ST_COPY_OCI)
+		return 0;
+	int rc = close(d->fd) < 0 ? st_err_errno(err, "close a blob") : 0;
+	d->fd = -1;
+	return rc;
+}
+
+static int dest_file(struct dest *d, const char *name, const void *p, size_t n,
+		     struct st_error **err)
+{
+	if (dest_begin(d, name, (int64_t)n, err) < 0 || dest_write(d, p, n, err) < 0)
+		return -1;
+	return dest_end(d, err);
+}
+
+static char *parent_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	return slash ? st_xstrndup(path, slash == path ? 1 : (size_t)(slash - path))
+		     : st_xstrdup(".");
+}
+
+/* A layout is written where nothing is, or into an empty directory: found out before copying. */
+static int check_free(const char *path, struct st_error **err)
+{
+	DIR *dir = opendir(path);
+	if (!dir)
+		return errno == ENOENT ? 0 : st_err(err, ST_E_EXISTS, "'%s' exists", path);
+	struct dirent *de;
+	bool empty = true;
+	while (empty && (de = readdir(dir)))
+		empty = !strcmp(de->d_name, ".") || !strcmp(de->d_name, "..");
+	closedir(dir);
+	return empty ? 0
+		     : st_err(err, ST_E_EXISTS, "'%s' exists and is not an empty directory", path);
+}
+
+static int dest_open(struct dest *d, struct st_error **err)
+{
+	d->buf = st_xmalloc(CHUNK);
+	if (d->ref->kind == ST_COPY_DOCKER)
+		return 0;
+	if (d->ref->kind == ST_COPY_OCI) {
+		if (check_free(d->ref->path, err) < 0)
+			return -1;
+		st_autofree char *parent = parent_of(d->ref->path);
+		const char *slash = strrchr(d->ref->path, '/');
+		d->dir =
+		    st_xasprintf("%s/.%s.tmp-XXXXXX", parent, slash ? slash + 1 : d->ref->path);
+		if (!mkdtemp(d->dir)) {
+			int e = errno;
+			free(d->dir);
+			d->dir = NULL;
+			errno = e;
+			return st_err_errno(err, "create a directory in '%s'", parent);
+		}
+		st_autofree char *blobs = st_path_join(d->dir, "blobs/sha256");
+		return st_mkdir_p(blobs, 0755, err);
+	}
+	if (st_tmpfile_open_beside(&d->file, d->ref->path, 0644, err) < 0)
+		return -1;
+	d->a = archive_write_new();
+	archive_write_set_format_pax_restricted(d->a);
+	archive_write_set_bytes_per_block(d->a, 0);
+	if (archive_write_open_fd(d->a, d->file.fd) != ARCHIVE_OK)
+		return tar_fail(d->a, d->ref->path, err);
+	if (st_archive_tar_header(d->a, "blobs", true, 0, err) < 0)
+		return -1;
+	return st_archive_tar_header(d->a, "blobs/sha256", true, 0, err);
+}
+
+/* Nothing of an unfinished copy stays: the layout or the tar being written goes. */
+static void dest_release(struct dest *d)
+{
+	if (d->fd >= 0)
+		close(d->fd);
+	if (d->a)
+		archive_write_free(d->a);
+	st_tmpfile_release(&d->file);
+	if (d->dir) {
+		struct st_error *e = NULL;
+		if (st_rm_rf(d->dir, &e) < 0)
+			st_error_free(e);
+	}
+	free(d->dir);
+	free(d->buf);
+}
+
+/* Blob 'want' of 'src' to the destination, verified on the way. */
+static int copy_blob(struct dest *d, struct st_local_source *src,
+		     const struct st_image_descriptor *want, struct st_error **err)
+{
+	struct reader r = { .src = src, .want = want };
+	if (d->ref->kind == ST_COPY_DOCKER) {
+		struct st_registry *reg = d->o->dest_registry;
+		bool exists = false;
+		if (st_registry_blob_exists(reg, d->ref->ref, &want->digest, &exists, err) < 0)
+			return -1;
+		if (exists)
+			return 0;
+		struct st_http_body_reader body = { reader_read, reader_rewind, &r,
+						    (uint64_t)want->size };
+		bool mounted = false;
+		int rc = reader_open(&r, err);
+		if (rc == 0)
+			rc = st_registry_push_blob(reg, d->ref->ref, &want->digest, &body, NULL,
+						   &mounted, err);
+		reader_close(&r);
+		return rc;
+	}
+	st_autofree char *name = blob_name(&want->digest);
+	if (d->ref->kind == ST_COPY_OCI) {
+		st_autofree char *p = st_path_join(d->dir, name);
+		if (st_path_exists(p))
+			return 0; /* a blob the image lists twice */
+	}
+	int rc = reader_open(&r, err);
+	if (rc == 0)
+		rc = dest_begin(d, name, want->size, err);
+	ssize_t k = 1;
+	while (rc == 0 && (k = reader_read(&r, d->buf, CHUNK, err)) > 0)
+		rc = dest_write(d, d->buf, (size_t)k, err);
+	if (rc == 0 && k < 0)
+		rc = -1;
+	if (rc == 0 && r.done != (uint64_t)want->size)
+		rc = st_err(err, ST_E_DIGEST,
+			    "blob %s: digest mismatch: %llu bytes, its descriptor says %lld",
+			    want->digest.str, (unsigned long long)r.done, (long long)want->size);
+	if (rc == 0)
+		rc = dest_end(d, err);
+	reader_close(&r);
+	return rc;
+}
+
+/* index.json naming the one manifest, under dst's name when it has one. */
+static char *index_json(const struct st_copy_ref *dst, const char *media_type,
+			const struct st_digest *digest, size_t size)
+{
+	json_t *m = json_pack("{s:s, s:s, s:I}", "mediaType", media_type, "digest", digest->str,
+			      "size", (json_int_t)size);
+	if (dst->name)
+		json_object_set_new(
+		    m, "annotations",
+		    json_pack("{s:s}", "org.opencontainers.image.ref.name", dst->name));
+	json_t *idx = json_pack("{s:i, s:s, s:[o]}", "schemaVersion", 2, "mediaType",
+				ST_MT_OCI_INDEX, "manifests", m);
+	char *s = json_dumps(idx, JSON_COMPACT);
+	json_decref(idx);
+	return s;
+}
+
+/*
+ * A docker-archive's manifest.json beside the layout, as save writes it: the blobs are the
+ * layout's, and RepoTags has dst's name (with ":latest" when it has no tag), else nothing.
+ */
+static char *docker_manifest_json(const struct st_copy_ref *dst, const struct st_image_manifest *m)
+{
+	st_autofree char *config = blob_name(&m->config.digest);
+	json_t *layers = json_array();
+	for (size_t i = 0; i < m->n_layers; i++) {
+		st_autofree char *name = blob_name(&m->layers[i].digest);
+		json_array_append_new(layers, json_string(name));
+	}
+	json_t *tags = json_array();
+	if (dst->name) {
+		const char *slash = strrchr(dst->name, '/');
+		bool tagged = strchr(slash ? slash : dst->name, ':');
+		json_array_append_new(tags,
+				      json_sprintf("%s%s", dst->name, tagged ? "" : ":latest"));
+	}
+	json_t *doc =
+	    json_pack("[{s:s, s:o, s:o}]", "Config", config, "RepoTags", tags, "Layers", layers);
+	char *s = json_dumps(doc, JSON_COMPACT);
+	json_decref(doc);
+	return s;
+}
+
+static const char oci_layout[] = "{\"imageLayoutVersion\":\"1.0.0\"}";
+
+/* The manifest last, then what makes the layout or the archive whole, then into place. */
+static int dest_finish(struct dest *d, const struct st_local_source *src,
+		       const struct st_image_manifest *m, struct st_error **err)
+{
+	const char *mt = m->media_type ? m->media_type : ST_MT_OCI_MANIFEST;
+	if (d->ref->kind == ST_COPY_DOCKER)
+		return st_registry_put_manifest(d->o->dest_registry, d->ref->ref, mt, src->manifest,
+						src->manifest_len, err);
+	st_autofree char *name = blob_name(&src->manifest_digest);
+	st_autofree char *index = index_json(d->ref, mt, &src->manifest_digest, src->manifest_len);
+	if (dest_file(d, name, src->manifest, src->manifest_len, err) < 0 ||
+	    dest_file(d, "index.json", index, strlen(index), err) < 0 ||
+	    dest_file(d, "oci-layout", oci_layout, strlen(oci_layout), err) < 0)
+		return -1;
+	if (d->ref->kind == ST_COPY_DOCKER_ARCHIVE) {
+		st_autofree char *docker = docker_manifest_json(d->ref, m);
+		if (dest_file(d, "manifest.json", docker, strlen(docker), err) < 0)
+			return -1;
+	}
+	if (d->ref->kind != ST_COPY_OCI) {
+		if (archive_write_close(d->a) != ARCHIVE_OK)
+			return tar_fail(d->a, d->ref->path, err);
+		return st_tmpfile_commit(&d->file, d->ref->path, err);
+	}
+	if (chmod(d->dir, 0755) < 0)
+		return st_err_errno(err, "chmod '%s'", d->dir);
+	/* rename(2) replaces an empty directory: the layout appears whole or not at all. */
+	if (rename(d->dir, d->ref->path) < 0)
+		return st_err_errno(err, "rename '%s' to '%s'", d->dir, d->ref->path);
+	free(d->dir);
+	d->dir = NULL;
+	return 0;
+}
+
+/* ---- the copy ---- */
+
+/* The image of 'src' to 'dst'; *id is its config's digest. */
+static int copy_image(struct st_local_source *src, const struct st_copy_ref *dst,
+		      const struct st_copy_opts *o, struct st_digest *id, struct st_error **err)
+{
+	struct st_digest got;
+	st_digest_of(src->manifest, src->manifest_len, &got);
+	if (!st_digest_equal(&got, &src->manifest_digest))
+		return st_err(err, ST_E_DIGEST, "manifest %s: digest mismatch: got %s",
+			      src->manifest_digest.str, got.str);
+	st_auto(st_image_manifest) struct st_image_manifest *m = NULL;
+	if (st_image_manifest_parse(src->manifest, src->manifest_len, &m, err) < 0)
+		return st_err_wrap(err, "manifest %s", got.str);
+	*id = m->config.digest;
+	struct dest d = { .ref = dst, .o = o, .file = ST_TMPFILE_INIT, .fd = -1 };
+	int rc = dest_open(&d, err);
+	for (size_t i = 0; rc == 0 && i < m->n_layers; i++)
+		rc = copy_blob(&d, src, &m->layers[i], err);
+	if (rc == 0)
+		rc = copy_blob(&d, src, &m->config, err);
+	if (rc == 0)
+		rc = dest_finish(&d, src, m, err);
+	dest_release(&d);
+	return rc;
+}
+
+bool st_copy_can_stream(const struct st_copy_ref *src, const struct st_copy_ref *dst)
+{
+	bool from = src->kind == ST_COPY_DOCKER || src->kind == ST_COPY_OCI ||
+		    src->kind == ST_COPY_OCI_ARCHIVE;
+	/* a docker-archive is written beside a layout; read, it has no manifest of its own */
+	bool to = dst->kind != ST_COPY_STORE;
+	return from && to;
+}
+
+int st_copy_stream(const struct st_copy_ref *src, const struct st_copy_ref *dst,
+		   const struct st_copy_opts *o, struct st_copy_result *out, struct st_error **err)
+{
+	struct st_local_source in;
+	int rc;
+	if (src->kind == ST_COPY_DOCKER) {
+		st_auto(st_registry_image) struct st_registry_image *img = NULL;
+		if (st_registry_image_open(o->src_registry, src->ref, o->platform, &img, err) < 0)
+			return -1;
+		st_registry_image_source(img, &in);
+		rc = copy_image(&in, dst, o, &out->id, err);
+	} else {
+		enum st_archive_format f =
+		    src->kind == ST_COPY_OCI ? ST_ARCHIVE_OCI_DIR : ST_ARCHIVE_OCI_ARCHIVE;
+		st_auto(st_archive_image) struct st_archive_image *img = NULL;
+		if (st_archive_image_open(src->path, f, src->name, o->platform, &img, err) < 0 ||
+		    st_archive_image_source(img, &in, err) < 0)
+			return -1;
+		rc = copy_image(&in, dst, o, &out->id, err);
+	}
+	out->digest = in.manifest_digest;
+	return rc;
+}
