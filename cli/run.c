@@ -122,13 +122,19 @@ int run_flags_parse(struct st_cli *cli, const char *verb, bool with_run, int arg
 		{ "user", required_argument, NULL, 'u' },
 		{ "volume", required_argument, NULL, 'v' },
 		{ "workdir", required_argument, NULL, 'w' },
+		RUN_LIMITS_LONGOPTS,
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ 0 },
 	};
 	memset(f, 0, sizeof(*f));
 	int c;
 	/* '+': the options end at IMAGE; what follows is the container's command. */
-	while ((c = getopt_long(argc, argv, "+de:h:ip:tu:v:w:", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+c:de:h:im:p:tu:v:w:", longopts, NULL)) != -1) {
+		int k = run_limits_flag(c, optarg, f, err);
+		if (k < 0)
+			return -1;
+		if (k)
+			continue;
 		switch (c) {
 		case 'd':
 			if (!with_run)
@@ -197,6 +203,7 @@ int run_flags_parse(struct st_cli *cli, const char *verb, bool with_run, int arg
 				    "print container ID\n",
 				    cli->out);
 			fputs(create_opts_text, cli->out);
+			fputs(run_limits_text, cli->out);
 			return 1;
 		default:
 			return st_cli_usage(err, "see 'strata %s --help'", verb);
@@ -212,6 +219,7 @@ int run_flags_parse(struct st_cli *cli, const char *verb, bool with_run, int arg
 	f->create.tmpfs = f->tmpfs;
 	f->create.add_hosts = f->hosts;
 	f->create.publish = f->publish;
+	run_limits_finish(f);
 	return 0;
 }
 
@@ -222,6 +230,7 @@ void run_flags_release(struct run_flags *f)
 	st_strv_free(f->tmpfs, f->create.n_tmpfs);
 	st_strv_free(f->hosts, f->create.n_add_hosts);
 	st_strv_free(f->publish, f->create.n_publish);
+	run_limits_release(f);
 }
 
 int run_fail(const char *verb, struct st_error *err, int code)

@@ -323,7 +323,7 @@ int ctr_state_write(const struct st_container *c, const struct ctr_state_change 
 	json_object_set_new(st, "Running", json_boolean(ch->status == ST_CONTAINER_RUNNING));
 	json_object_set_new(st, "Paused", json_false());
 	json_object_set_new(st, "Restarting", json_false());
-	json_object_set_new(st, "OOMKilled", json_false());
+	json_object_set_new(st, "OOMKilled", json_boolean(ch->oom_killed));
 	json_object_set_new(st, "Dead", json_false());
 	json_object_set_new(st, "ExitCode", json_integer(ch->exit_code));
 	json_object_set_new(st, "Error", json_string(ch->error ? ch->error : ""));
@@ -864,11 +864,15 @@ static int build_record(const struct st_container_create *o, const struct st_ima
 	if (rc->stop_signal)
 		json_object_set_new(config, "StopSignal", json_string(rc->stop_signal));
 	json_object_set_new(rec, "Config", config);
-	json_object_set_new(rec, "HostConfig",
-			    json_pack("{s:o, s:s, s:b, s:b, s:o, s:o, s:O}", "Binds", binds,
-				      "NetworkMode", net, "AutoRemove", o->auto_remove,
-				      "ReadonlyRootfs", o->read_only, "Tmpfs", tmpfs, "ExtraHosts",
-				      hosts, "PortBindings", ports));
+	json_t *hc = json_pack("{s:o, s:s, s:b, s:b, s:o, s:o, s:O}", "Binds", binds, "NetworkMode",
+			       net, "AutoRemove", o->auto_remove, "ReadonlyRootfs", o->read_only,
+			       "Tmpfs", tmpfs, "ExtraHosts", hosts, "PortBindings", ports);
+	json_object_set_new(rec, "HostConfig", hc);
+	if (ctr_limits_record(o->limits, hc, config, err) < 0) {
+		json_decref(ports);
+		json_decref(mounts);
+		return -1;
+	}
 	json_object_set_new(rec, "NetworkSettings", json_pack("{s:o}", "Ports", ports));
 	json_object_set_new(rec, "Mounts", mounts);
 	return 0;

@@ -56,15 +56,38 @@ struct st_container_create {
 	size_t n_add_hosts;
 	char *const *publish; /* -p [IP:]HOSTPORT:CTRPORT[/tcp|/udp] */
 	size_t n_publish;
-	bool read_only;	  /* --read-only */
-	bool auto_remove; /* --rm */
-	bool interactive; /* -i: stdin is the container's */
+	bool read_only;				  /* --read-only */
+	bool auto_remove;			  /* --rm */
+	bool interactive;			  /* -i: stdin is the container's */
+	const struct st_container_limits *limits; /* NULL: none of them */
+};
+
+/*
+ * What a container may use and do, Docker's HostConfig fields of the same names. Zero means
+ * unset. The vectors are borrowed.
+ */
+struct st_container_limits {
+	int64_t memory;	      /* --memory, bytes */
+	int64_t memory_swap;  /* --memory-swap, bytes of memory and swap; -1: unlimited swap */
+	int64_t nano_cpus;    /* --cpus, in billionths of a CPU */
+	int64_t cpu_shares;   /* --cpu-shares */
+	int64_t pids_limit;   /* --pids-limit; 0 or negative: unlimited */
+	char *const *cap_add; /* --cap-add: "ALL", or names with or without "CAP_" */
+	size_t n_cap_add;
+	char *const *cap_drop; /* --cap-drop, likewise */
+	size_t n_cap_drop;
+	char *const *security_opt; /* --security-opt: no-new-privileges[=true|false] */
+	size_t n_security_opt;
+	const char *stop_signal; /* --stop-signal: over the image's STOPSIGNAL */
+	int stop_timeout;	 /* --stop-timeout, seconds; used when has_stop_timeout */
+	bool has_stop_timeout;
 };
 
 /*
  * Create a container from 'o' (nothing runs). *out is new: st_container_free().
  * ST_E_NOTFOUND "No such image: X"; ST_E_EXISTS with Docker's message for a name in use;
- * ST_E_INVALID naming the flag for a bad -v, --tmpfs, --add-host or --network, and "No
+ * ST_E_INVALID naming the flag for a bad -v, --tmpfs, --add-host, --network, limit,
+ * capability or security option, or a limit whose cgroup controller the host lacks; and "No
  * command specified" when neither the image nor 'o' gives one.
  */
 int st_container_create(struct st_store *s, const struct st_container_create *o,
@@ -159,10 +182,13 @@ int st_container_signal_parse(const char *s, int *sig, struct st_error **err);
 int st_container_kill(struct st_store *s, const struct st_container *c, int sig,
 		      struct st_error **err);
 
+/* stop's 'timeout' when none is given: the container's --stop-timeout, else Docker's 10 s. */
+#define ST_CONTAINER_STOP_TIMEOUT_DEFAULT (-2)
+
 /*
- * `docker stop`: the stop signal (the image's STOPSIGNAL, else SIGTERM), then SIGKILL after
- * 'timeout' seconds (negative: wait forever) if it still runs; returns once it has exited.
- * A container that is not running is not an error.
+ * `docker stop`: the stop signal (--stop-signal, else the image's STOPSIGNAL, else SIGTERM),
+ * then SIGKILL after 'timeout' seconds (-1: wait forever) if it still runs; returns once it
+ * has exited. A container that is not running is not an error.
  */
 int st_container_stop(struct st_store *s, const struct st_container *c, int timeout,
 		      struct st_error **err);

@@ -33,6 +33,7 @@ struct ctr_state_change {
 	bool started;	   /* StartedAt = now */
 	bool finished;	   /* FinishedAt = now */
 	int supervisor;	   /* the supervising process, podman's ConmonPid (0 when not running) */
+	bool oom_killed;   /* the kernel's OOM killer ended it */
 };
 /* Rewrite state.json (atomically) with 'ch' over what it says. */
 int ctr_state_write(const struct st_container *c, const struct ctr_state_change *ch,
@@ -46,5 +47,19 @@ int ctr_remove_dir(struct st_store *s, const struct st_container *c, struct st_e
 /* The layers below the writable one, top first (the init layer, then the image's), from the
  * record's GraphDriver.LowerDir. New vector: st_strv_free(). */
 char **ctr_lowers(const struct st_container *c, size_t *n);
+
+/* limits.c */
+struct st_runtime_resources;
+/* Check 'l' (NULL: none) and keep it in the record's HostConfig and Config, as Docker does. */
+int ctr_limits_record(const struct st_container_limits *l, json_t *host_config, json_t *config,
+		      struct st_error **err);
+/* The capabilities --cap-add/--cap-drop leave, a new NULL-terminated vector of *n, or NULL
+ * (Docker's defaults) when neither was given. */
+char **ctr_caps(const struct st_container *c, size_t *n);
+bool ctr_no_new_privileges(const struct st_container *c);
+/* The cgroup limits of the record; whether there is any. */
+bool ctr_resources(const struct st_container *c, struct st_runtime_resources *r);
+/* Whether the kernel's OOM killer killed a process of the (exited, kept) container 'id'. */
+bool ctr_oom_killed(const char *id);
 
 #endif

@@ -40,6 +40,8 @@
 #define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 /* How often a waiting process looks again (stop's timeout, logs -f, a detached start). */
 #define POLL_NS (20 * 1000 * 1000)
+/* Docker's grace period between the stop signal and SIGKILL, in seconds. */
+#define STOP_TIMEOUT 10
 
 static void nap(void)
 {
@@ -414,6 +416,10 @@ static int supervise(struct st_store *s, const struct st_container *c,
 	if (rc == 0)
 		rc = run_parts_init(c, bundle, &parts, err);
 	const char *wd = cfg_str(c, "WorkingDir");
+	size_t ncaps = 0;
+	char **caps = ctr_caps(c, &ncaps);
+	struct st_runtime_resources res;
+	bool limited = ctr_resources(c, &res);
 	struct st_runtime_spec spec = {
 		.rootfs = merged,
 		.readonly_rootfs = json_is_true(json_object_get(host_config(c), "ReadonlyRootfs")),
@@ -430,9 +436,13 @@ static int supervise(struct st_store *s, const struct st_container *c,
 		.mounts = parts.mounts,
 		.n_mounts = parts.n_mounts,
 		.id = st_container_id(c),
+		.caps = (const char *const *)caps,
+		.no_new_privileges = ctr_no_new_privileges(c),
+		.resources = limited ? &res : NULL,
 	};
 	if (rc == 0)
 		rc = st_runtime_spec_write(&spec, bundle, err);
+	st_strv_free(caps, ncaps);
 	st_autoclose int log_fd = -1;
 	if (rc == 0) {
 		log_fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
@@ -445,6 +455,7 @@ static int supervise(struct st_store *s, const struct st_container *c,
 	if (rc == 0)
 		rc = ctr_state_write(c, &running, err);
 	int code = 0;
+	bool oom = false;
 	if (rc == 0) {
 		struct output out = {
 			.log_fd = log_fd,
@@ -453,11 +464,17 @@ static int supervise(struct st_store *s, const struct st_container *c,
 			.streams = { { ST_BUF_INIT, "stdout" }, { ST_BUF_INIT, "stderr" } },
 		};
 		st_autofree char *state_root = ctr_state_root(s);
+		/* Kept after it exits, for its cgroup's count of OOM kills, then deleted. */
 		struct st_runtime_opts ro = { .state_root = state_root,
 					      .pid_file = pid_file,
-					      .inherit_stdin = io && io->attach_stdin };
+					      .inherit_stdin = io && io->attach_stdin,
+					      .keep = true };
 		rc = st_runtime_run(&ro, bundle, st_container_id(c), on_output, &out, &code, err);
 		output_flush(&out);
+		if (rc == 0) {
+			oom = ctr_oom_killed(st_container_id(c));
+			ctr_runtime_delete(s, c);
+		}
 	}
 	run_parts_release(&parts);
 	unlink(pid_file);
@@ -485,7 +502,8 @@ static int supervise(struct st_store *s, const struct st_container *c,
 	*exit_code = code;
 	struct ctr_state_change exited = { .status = ST_CONTAINER_EXITED,
 					   .exit_code = code,
-					   .finished = true };
+					   .finished = true,
+					   .oom_killed = oom };
 	return ctr_state_write(c, &exited, err);
 }
 
@@ -747,6 +765,10 @@ static bool wait_unsupervised(const struct st_container *c, long long timeout_ns
 int st_container_stop(struct st_store *s, const struct st_container *c, int timeout,
 		      struct st_error **err)
 {
+	if (timeout == ST_CONTAINER_STOP_TIMEOUT_DEFAULT) {
+		const json_t *t = json_object_get(config_of(c), "StopTimeout");
+		timeout = json_is_integer(t) ? (int)json_integer_value(t) : STOP_TIMEOUT;
+	}
 	bool running;
 	if (check_running(s, c, &running, err) < 0)
 		return -1;

@@ -569,6 +569,8 @@ int st_runtime_run(const struct st_runtime_opts *rt, const char *bundle, const c
 	argv_add(&run, "--log-format");
 	argv_add(&run, "json");
 	argv_add(&run, "run");
+	if (rt && rt->keep)
+		argv_add(&run, "--keep");
 	argv_add(&run, "--bundle");
 	argv_add(&run, bundle);
 	if (rt && rt->pid_file) {

@@ -1,0 +1,106 @@
+#!/usr/bin/env bats
+# Containers' limits and privileges: cgroup limits through runc (OOM kill, pids), capabilities,
+# no-new-privileges, stop settings, health checks, and a store that stays whole around them.
+load helpers
+bats_require_minimum_version 1.5.0
+
+setup() {
+	common_setup
+	strata import "$(busybox_tar)" busybox:latest >/dev/null
+}
+
+teardown() {
+	local ids
+	ids=$(strata ps -q --no-trunc 2>/dev/null || true)
+	if [ -n "$ids" ]; then
+		# shellcheck disable=SC2086
+		strata rm -f $ids >/dev/null 2>&1 || true
+	fi
+}
+
+@test "run -m: a process over the memory limit is OOM-killed: 137 and State.OOMKilled" {
+	run strata run --name hog --network none -m 16m --memory-swap 16m busybox \
+		sh -c 'x=$(head -c 200000000 /dev/zero | tr "\0" a); echo survived'
+	[ "$status" -eq 137 ]
+	[[ "$output" != *survived* ]]
+	run strata inspect -f '{{.State.OOMKilled}} {{.State.ExitCode}} {{.HostConfig.Memory}} {{.HostConfig.MemorySwap}}' hog
+	[ "$status" -eq 0 ]
+	[ "$output" = "true 137 16777216 16777216" ]
+	run strata run --name calm --network none -m 64m busybox true
+	[ "$status" -eq 0 ]
+	run strata inspect -f '{{.State.OOMKilled}} {{.HostConfig.MemorySwap}}' calm
+	[ "$output" = "false 134217728" ]
+}
+
+@test "run --pids-limit: a fork loop stops at the limit; --cpus and --cpu-shares reach the cgroup" {
+	run strata run --rm --network none --pids-limit 8 busybox \
+		sh -c 'for i in $(seq 40); do sleep 30 & done; echo forked all'
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"can't fork"* ]]
+	[[ "$output" != *"forked all"* ]]
+	run strata run --rm --network none --cpus 0.5 --cpu-shares 512 busybox \
+		cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpu/cpu.shares
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "50000" ]
+	[ "${lines[1]}" = "512" ]
+}
+
+@test "run --cap-drop ALL makes chown fail, --cap-add gives it back; no-new-privileges shows" {
+	run strata run --rm --network none --cap-drop ALL busybox chown 1 /tmp
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"Operation not permitted"* ]]
+	run strata run --rm --network none --cap-drop all --cap-add chown busybox chown 1 /tmp
+	[ "$status" -eq 0 ]
+	run strata run --rm --network none --cap-drop CAP_CHOWN busybox chown 1 /tmp
+	[ "$status" -eq 1 ]
+	run strata run --rm --network none busybox grep NoNewPrivs /proc/self/status
+	[ "$output" = "NoNewPrivs:	0" ]
+	run strata run --rm --network none --security-opt no-new-privileges busybox \
+		grep NoNewPrivs /proc/self/status
+	[ "$output" = "NoNewPrivs:	1" ]
+	run strata run --rm --network none --security-opt no-new-privileges=true busybox \
+		grep NoNewPrivs /proc/self/status
+	[ "$output" = "NoNewPrivs:	1" ]
+}
+
+@test "create: inspect's HostConfig and Config show the limits, capabilities and stop settings" {
+	run strata create --name ctr --cap-add sys_admin --cap-drop ALL \
+		--security-opt no-new-privileges --stop-signal USR1 --stop-timeout 1 \
+		--pids-limit 5 --cpus 1.5 --cpu-shares 100 -m 1g busybox sleep 100
+	[ "$status" -eq 0 ]
+	run strata inspect -f '{{json .HostConfig.CapAdd}} {{json .HostConfig.CapDrop}} {{json .HostConfig.SecurityOpt}}' ctr
+	[ "$output" = '["CAP_SYS_ADMIN"] ["ALL"] ["no-new-privileges"]' ]
+	run strata inspect -f '{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}} {{.HostConfig.CpuShares}} {{.HostConfig.PidsLimit}}' ctr
+	[ "$output" = "1073741824 1500000000 100 5" ]
+	run strata inspect -f '{{.Config.StopSignal}} {{.Config.StopTimeout}}' ctr
+	[ "$output" = "USR1 1" ]
+	# pid 1 ignores USR1: --stop-timeout 1 is the wait before SIGKILL, not stop's default 10 s.
+	strata start ctr
+	run strata stop ctr
+	[ "$status" -eq 0 ]
+	run strata inspect -f '{{.State.ExitCode}}' ctr
+	[ "$output" = "137" ]
+}
+
+@test "run: bad limits, capabilities and security options are refused, naming the flag" {
+	run strata run -m 1x busybox true
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"invalid argument \"1x\" for \"-m, --memory\" flag"* ]]
+	run strata run -m 1k busybox true
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"Minimum memory limit allowed is 6MB"* ]]
+	run strata run --memory-swap 1g busybox true
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"--memory-swap: You should always set the Memory limit"* ]]
+	run strata run --cap-add FOO busybox true
+	[ "$status" -eq 125 ]
+	[[ "$output" == *'--cap-add FOO: unknown capability: "CAP_FOO"'* ]]
+	run strata run --security-opt seccomp=unconfined busybox true
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"--security-opt seccomp=unconfined: not supported"* ]]
+	run strata run --stop-signal NOPE busybox true
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"--stop-signal: invalid signal: NOPE"* ]]
+	run strata ps -aq
+	[ -z "$output" ]
+}
