@@ -10,13 +10,15 @@
 struct run_flags {
 	struct st_container_create create;
 	struct st_container_limits limits;
+	struct st_container_health health;
 	bool detach;
 	/* what the vectors of 'create' and 'limits' point into: owned */
 	char **env, **volumes, **tmpfs, **hosts, **publish;
 	char **cap_add, **cap_drop, **security_opt;
 };
 
-/* The long options run_limits_flag() takes (run_opts.c), besides -m and -c. */
+/* The long options run_limits_flag() takes (run_opts.c), besides -m and -c: limits,
+ * privileges, stop settings and the health check. */
 enum {
 	RUN_OPT_MEMORY_SWAP = 0x200,
 	RUN_OPT_CPUS,
@@ -26,6 +28,12 @@ enum {
 	RUN_OPT_SECURITY_OPT,
 	RUN_OPT_STOP_SIGNAL,
 	RUN_OPT_STOP_TIMEOUT,
+	RUN_OPT_HEALTH_CMD,
+	RUN_OPT_HEALTH_INTERVAL,
+	RUN_OPT_HEALTH_TIMEOUT,
+	RUN_OPT_HEALTH_START_PERIOD,
+	RUN_OPT_HEALTH_RETRIES,
+	RUN_OPT_NO_HEALTHCHECK,
 };
 #define RUN_LIMITS_LONGOPTS                                                                        \
 	{ "memory", required_argument, NULL, 'm' },                                                \
@@ -37,8 +45,14 @@ enum {
 	    { "cap-drop", required_argument, NULL, RUN_OPT_CAP_DROP },                             \
 	    { "security-opt", required_argument, NULL, RUN_OPT_SECURITY_OPT },                     \
 	    { "stop-signal", required_argument, NULL, RUN_OPT_STOP_SIGNAL },                       \
+	    { "stop-timeout", required_argument, NULL, RUN_OPT_STOP_TIMEOUT },                     \
+	    { "health-cmd", required_argument, NULL, RUN_OPT_HEALTH_CMD },                         \
+	    { "health-interval", required_argument, NULL, RUN_OPT_HEALTH_INTERVAL },               \
+	    { "health-timeout", required_argument, NULL, RUN_OPT_HEALTH_TIMEOUT },                 \
+	    { "health-start-period", required_argument, NULL, RUN_OPT_HEALTH_START_PERIOD },       \
+	    { "health-retries", required_argument, NULL, RUN_OPT_HEALTH_RETRIES },                 \
 	{                                                                                          \
-		"stop-timeout", required_argument, NULL, RUN_OPT_STOP_TIMEOUT                      \
+		"no-healthcheck", no_argument, NULL, RUN_OPT_NO_HEALTHCHECK                        \
 	}
 /* Their --help lines. */
 extern const char run_limits_text[];

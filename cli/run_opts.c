@@ -25,7 +25,14 @@ const char run_limits_text[] =
     "      --pids-limit int       Tune container pids limit (set -1 for unlimited)\n"
     "      --security-opt list    Security Options (no-new-privileges[=true|false])\n"
     "      --stop-signal string   Signal to stop the container\n"
-    "      --stop-timeout int     Timeout (in seconds) to stop a container\n";
+    "      --stop-timeout int     Timeout (in seconds) to stop a container\n"
+    "      --health-cmd string    Command to run to check health\n"
+    "      --health-interval duration      Time between running the check (ms|s|m|h)\n"
+    "      --health-retries int            Consecutive failures needed to report unhealthy\n"
+    "      --health-start-period duration  Start period for the container to initialize\n"
+    "                                      before starting health-retries countdown\n"
+    "      --health-timeout duration       Maximum time to allow one check to run\n"
+    "      --no-healthcheck       Disable any container-specified HEALTHCHECK\n";
 
 static void push(char ***v, size_t *n, const char *s)
 {
@@ -77,8 +84,54 @@ static int parse_int(const char *flag, const char *s, int64_t *out, struct st_er
 	return 0;
 }
 
+/* A Go duration, as Docker's flags take them: "1m30s", "500ms", "2h". */
+static int parse_duration(const char *flag, const char *s, int64_t *out, struct st_error **err)
+{
+	static const struct {
+		const char *unit;
+		int64_t ns;
+	} units[] = { { "ns", 1 },
+		      { "us", 1000 },
+		      { "µs", 1000 },
+		      { "ms", 1000000 },
+		      { "s", 1000000000LL },
+		      { "m", 60000000000LL },
+		      { "h", 3600000000000LL } };
+	double total = 0;
+	const char *p = s;
+	bool ok = *p != '\0';
+	if (!strcmp(s, "0"))
+		p = "";
+	while (*p && ok) {
+		char *end;
+		double v = strtod(p, &end);
+		ok = end != p && *p != '-' && *p != '+';
+		p = end;
+		size_t best = 0, i;
+		int64_t ns = 0;
+		for (i = 0; i < sizeof(units) / sizeof(*units); i++) {
+			size_t len = strlen(units[i].unit);
+			if (!strncmp(p, units[i].unit, len) && len > best) {
+				best = len;
+				ns = units[i].ns;
+			}
+		}
+		ok = ok && best;
+		p += best;
+		total += v * (double)ns;
+	}
+	if (!ok || total > 9.2e18)
+		return st_err(
+		    err, ST_E_USAGE,
+		    "invalid argument \"%s\" for \"%s\" flag: time: invalid duration \"%s\"", s,
+		    flag, s);
+	*out = (int64_t)total;
+	return 0;
+}
+
 int run_limits_flag(int c, const char *arg, struct run_flags *f, struct st_error **err)
 {
+	struct st_container_health *h = &f->health;
 	struct st_container_limits *l = &f->limits;
 	int64_t v;
 	switch (c) {
@@ -129,6 +182,22 @@ int run_limits_flag(int c, const char *arg, struct run_flags *f, struct st_error
 		l->stop_timeout = (int)v;
 		l->has_stop_timeout = true;
 		return 1;
+	case RUN_OPT_HEALTH_CMD:
+		h->cmd = arg;
+		return 1;
+	case RUN_OPT_HEALTH_INTERVAL:
+		return parse_duration("--health-interval", arg, &h->interval_ns, err) < 0 ? -1 : 1;
+	case RUN_OPT_HEALTH_TIMEOUT:
+		return parse_duration("--health-timeout", arg, &h->timeout_ns, err) < 0 ? -1 : 1;
+	case RUN_OPT_HEALTH_START_PERIOD:
+		return parse_duration("--health-start-period", arg, &h->start_period_ns, err) < 0
+			   ? -1
+			   : 1;
+	case RUN_OPT_HEALTH_RETRIES:
+		return parse_int("--health-retries", arg, &h->retries, err) < 0 ? -1 : 1;
+	case RUN_OPT_NO_HEALTHCHECK:
+		h->none = true;
+		return 1;
 	}
 	return 0;
 }
@@ -139,6 +208,7 @@ void run_limits_finish(struct run_flags *f)
 	f->limits.cap_drop = f->cap_drop;
 	f->limits.security_opt = f->security_opt;
 	f->create.limits = &f->limits;
+	f->create.health = &f->health;
 }
 
 void run_limits_release(struct run_flags *f)

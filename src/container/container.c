@@ -423,6 +423,10 @@ int st_container_state(struct st_store *s, const struct st_container *c,
 	if (t && *t)
 		out->error = st_xstrdup(t);
 	json_decref(st);
+	json_t *health = out->status == ST_CONTAINER_RUNNING ? ctr_health_read(c) : NULL;
+	if (health)
+		out->health = st_xstrdup(json_string_value(json_object_get(health, "Status")));
+	json_decref(health);
 	return 0;
 }
 
@@ -431,6 +435,7 @@ void st_container_state_release(struct st_container_state *st)
 	free(st->started_at);
 	free(st->finished_at);
 	free(st->error);
+	free(st->health);
 	memset(st, 0, sizeof(*st));
 }
 
@@ -442,6 +447,9 @@ json_t *st_container_inspect(struct st_store *s, const struct st_container *c,
 		return NULL;
 	json_t *state = read_state(c);
 	json_object_set_new(state, "Pid", json_integer(st.pid));
+	json_t *health = ctr_health_read(c);
+	if (health)
+		json_object_set_new(state, "Health", health);
 	json_t *out = json_object();
 	const char *key;
 	json_t *v;
@@ -868,7 +876,8 @@ static int build_record(const struct st_container_create *o, const struct st_ima
 			       net, "AutoRemove", o->auto_remove, "ReadonlyRootfs", o->read_only,
 			       "Tmpfs", tmpfs, "ExtraHosts", hosts, "PortBindings", ports);
 	json_object_set_new(rec, "HostConfig", hc);
-	if (ctr_limits_record(o->limits, hc, config, err) < 0) {
+	if (ctr_limits_record(o->limits, hc, config, err) < 0 ||
+	    ctr_health_record(o->health, rc->healthcheck, config, err) < 0) {
 		json_decref(ports);
 		json_decref(mounts);
 		return -1;

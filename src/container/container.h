@@ -60,6 +60,15 @@ struct st_container_create {
 	bool auto_remove;			  /* --rm */
 	bool interactive;			  /* -i: stdin is the container's */
 	const struct st_container_limits *limits; /* NULL: none of them */
+	const struct st_container_health *health; /* NULL: the image's HEALTHCHECK */
+};
+
+/* --health-* and --no-healthcheck: each over the image's HEALTHCHECK; 0 or NULL: the image's. */
+struct st_container_health {
+	const char *cmd; /* --health-cmd, run by /bin/sh -c */
+	int64_t interval_ns, timeout_ns, start_period_ns;
+	int64_t retries;
+	bool none; /* --no-healthcheck: no check, whatever the image says */
 };
 
 /*
@@ -132,6 +141,9 @@ struct st_container_state {
 	char *started_at;  /* RFC 3339, NULL if never started; owned */
 	char *finished_at; /* RFC 3339, NULL if never finished; owned */
 	char *error;	   /* why it could not start or ended abnormally, or NULL; owned */
+	/* a running container's health: "starting", "healthy", "unhealthy"; NULL without a
+	 * health check; owned */
+	char *health;
 };
 /* Docker's name of a status: "created", "running", "exited". */
 const char *st_container_status_name(enum st_container_status status);
@@ -145,7 +157,8 @@ int st_container_state(struct st_store *s, const struct st_container *c,
 		       struct st_container_state *st, struct st_error **err);
 void st_container_state_release(struct st_container_state *st);
 
-/* Docker's `inspect` object of the container, its State as st_container_state() finds it. New. */
+/* Docker's `inspect` object of the container, its State as st_container_state() finds it (with
+ * State.Health {Status, FailingStreak, Log} when it has a health check). New. */
 json_t *st_container_inspect(struct st_store *s, const struct st_container *c,
 			     struct st_error **err);
 

@@ -4,6 +4,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "container/container.h"
 
@@ -61,5 +62,17 @@ bool ctr_no_new_privileges(const struct st_container *c);
 bool ctr_resources(const struct st_container *c, struct st_runtime_resources *r);
 /* Whether the kernel's OOM killer killed a process of the (exited, kept) container 'id'. */
 bool ctr_oom_killed(const char *id);
+
+/* health.c */
+/* Keep the check of 'h' (NULL: no flags) over the image's 'img' (NULL: none) in 'config'. */
+int ctr_health_record(const struct st_container_health *h, const struct st_image_healthcheck *img,
+		      json_t *config, struct st_error **err);
+/* Fork the process that runs the container's health check on its schedule: its pid, or 0 when
+ * the container has no check. It waits for the container to run. */
+pid_t ctr_health_start(struct st_store *s, const struct st_container *c);
+/* Kill and reap what ctr_health_start() started (0: nothing). */
+void ctr_health_stop(pid_t pid);
+/* State.Health as the last check left it, or NULL when the container has no check. New. */
+json_t *ctr_health_read(const struct st_container *c);
 
 #endif

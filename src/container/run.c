@@ -469,7 +469,11 @@ static int supervise(struct st_store *s, const struct st_container *c,
 					      .pid_file = pid_file,
 					      .inherit_stdin = io && io->attach_stdin,
 					      .keep = true };
+		/* Health checks run for detached containers only, as the task of their
+		 * supervisor. */
+		pid_t health = io ? 0 : ctr_health_start(s, c);
 		rc = st_runtime_run(&ro, bundle, st_container_id(c), on_output, &out, &code, err);
+		ctr_health_stop(health);
 		output_flush(&out);
 		if (rc == 0) {
 			oom = ctr_oom_killed(st_container_id(c));

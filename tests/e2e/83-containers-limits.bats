@@ -104,3 +104,62 @@ teardown() {
 	run strata ps -aq
 	[ -z "$output" ]
 }
+
+# Wait (30 s at most) until container $1's health is $2.
+wait_health() {
+	local i
+	for i in $(seq 300); do
+		[ "$(strata inspect -f '{{.State.Health.Status}}' "$1")" = "$2" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+@test "health: starting, unhealthy after --health-retries failures, then healthy; ps and inspect show it" {
+	run strata run -d --name slow --network none --health-cmd true --health-interval 1h \
+		busybox sleep 60
+	[ "$status" -eq 0 ]
+	run strata ps --format '{{.Names}} {{.Status}}'
+	[[ "$output" == *"slow Up "*" (health: starting)"* ]]
+	run strata run -d --name hc --network none --health-cmd 'echo probed; test -e /tmp/ok' \
+		--health-interval 100ms --health-retries 2 busybox sleep 60
+	[ "$status" -eq 0 ]
+	wait_health hc unhealthy
+	run strata ps --format '{{.Names}} {{.Status}}'
+	[[ "$output" == *"hc Up "*" (unhealthy)"* ]]
+	run strata inspect -f '{{index .State.Health.Log 0 | json}}' hc
+	[[ "$output" == *'"ExitCode":1,"Output":"probed\n"'* ]]
+	strata exec hc touch /tmp/ok
+	wait_health hc healthy
+	run strata ps --format '{{.Names}} {{.Status}}'
+	[[ "$output" == *"hc Up "*" (healthy)"* ]]
+	run strata inspect -f '{{.State.Health.FailingStreak}} {{len .State.Health.Log}}' hc
+	[ "$output" = "0 5" ]
+}
+
+@test "health: the image's HEALTHCHECK runs, --health-* change it, --no-healthcheck turns it off" {
+	printf 'FROM busybox:latest\nHEALTHCHECK --interval=100ms --retries=1 CMD ["false"]\n' \
+		>"$BATS_TEST_TMPDIR/Dockerfile"
+	strata build -q -t hc:1 "$BATS_TEST_TMPDIR" >/dev/null
+	run strata run -d --name img --network none hc:1 sleep 60
+	[ "$status" -eq 0 ]
+	wait_health img unhealthy
+	run strata create --name more --health-retries 4 hc:1 sleep 60
+	[ "$status" -eq 0 ]
+	run strata inspect -f '{{json .Config.Healthcheck}}' more
+	[ "$output" = '{"Test":["CMD","false"],"Interval":100000000,"Retries":4}' ]
+	run strata run -d --name off --network none --no-healthcheck hc:1 sleep 60
+	[ "$status" -eq 0 ]
+	run strata inspect -f '{{json .Config.Healthcheck}} {{json .State.Health}}' off
+	[ "$output" = '{"Test":["NONE"]} null' ]
+	run strata ps --format '{{.Names}} {{.Status}}'
+	# newest first: 'off' is the first line, without a health status
+	[[ "${lines[0]}" == "off Up "* ]]
+	[[ "${lines[0]}" != *"("* ]]
+	run strata create --no-healthcheck --health-retries 2 hc:1 true
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"--no-healthcheck conflicts with --health-* options"* ]]
+	run strata create --health-interval 5x hc:1 true
+	[ "$status" -eq 125 ]
+	[[ "$output" == *'invalid argument "5x" for "--health-interval" flag'* ]]
+}
