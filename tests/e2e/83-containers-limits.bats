@@ -163,3 +163,24 @@ wait_health() {
 	[ "$status" -eq 125 ]
 	[[ "$output" == *'invalid argument "5x" for "--health-interval" flag'* ]]
 }
+
+@test "rmi -f of a running container's image: untagged and deleted, its layers kept until it stops" {
+	strata import "$(busybox_tar)" bb:1 >/dev/null
+	run strata run -d --name keep --network none bb:1 sleep 60
+	[ "$status" -eq 0 ]
+	run strata rmi -f bb:1
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"Untagged: bb:1"* ]]
+	run strata exec keep sh -c 'ls /usr/bin | grep -c . && head -1 /etc/passwd'
+	[ "$status" -eq 0 ]
+	[ "${lines[1]}" = "root:x:0:0:root:/root:/bin/sh" ]
+	run strata stop -t 0 keep
+	[ "$status" -eq 0 ]
+	run strata rm keep
+	[ "$status" -eq 0 ]
+	# nothing holds the layers once it is gone: busybox:latest's are the only ones left
+	run strata system prune -a -f
+	[ "$status" -eq 0 ]
+	run ls "$STRATA_ROOT/layers"
+	[ -z "$output" ]
+}
