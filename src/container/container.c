@@ -202,8 +202,8 @@ int st_container_list(struct st_store *s, struct st_container ***out, size_t *n,
 	if (rc < 0)
 		return -1;
 	for (size_t i = 0; i < nn; i++) {
-		/* NEEDSWORK: what a create or rm killed half-way leaves (a dir without its
-		 * record, a ".removing-" dir) is skipped here, and nothing removes it yet. */
+		/* What a create or rm killed half-way leaves is skipped here; system check
+		 * --repair and system prune remove it (check.c). */
 		if (!is_id(names[i]))
 			continue; /* names/, and what a removal renamed away */
 		struct st_container *c = NULL;
@@ -923,6 +923,15 @@ int st_container_create(struct st_store *s, const struct st_container_create *o,
 	st_autofree char *base = ctr_base(s);
 	st_auto_snapshot_step struct st_snapshot_step step = ST_SNAPSHOT_STEP_INIT;
 	int rc = st_snapshot_step_create(base, id, &step, err);
+	/* Held until the record is written: a directory without a record whose lock is free
+	 * is a create that died (check.c). */
+	st_autofree char *lock_path = rc == 0 ? st_path_join(step.dir, "lock") : NULL;
+	st_autoclose int lock = -1;
+	if (rc == 0) {
+		lock = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		if (lock < 0 || flock(lock, LOCK_EX) < 0)
+			rc = st_err_errno(err, "lock '%s'", lock_path);
+	}
 	st_autofree char *init = rc == 0 ? st_path_join(step.dir, "init") : NULL;
 	if (rc == 0)
 		rc = make_init(init, json_object_get(rec, "Mounts"),

@@ -220,6 +220,25 @@ enum st_container_rm_flags {
 int st_container_remove(struct st_store *s, const struct st_container *c, unsigned flags,
 			struct st_error **err);
 
+struct st_container_check_report {
+	char **problems; /* one line each: what is wrong and where */
+	size_t n_problems;
+	size_t removed; /* leftovers removed (ST_CONTAINER_CHECK_REPAIR) */
+};
+enum st_container_check_flags {
+	ST_CONTAINER_CHECK_REPAIR = 1 << 0, /* remove what a create or rm killed half-way left */
+};
+/*
+ * `system check` of the containers: a record that cannot be read, or that names an image not
+ * in the store or a layer directory that is gone, is a problem. What a create or an rm killed
+ * half-way left (a directory without its record, a ".removing-" one, a name naming no
+ * container) is a problem too, or with ST_CONTAINER_CHECK_REPAIR removed and counted. Safe
+ * while other processes create and remove containers. *r: st_container_check_report_release().
+ */
+int st_container_check(struct st_store *s, unsigned flags, struct st_container_check_report *r,
+		       struct st_error **err);
+void st_container_check_report_release(struct st_container_check_report *r);
+
 /* Whether a container was created from image 'image_id' ("sha256:..."). */
 int st_container_image_used(struct st_store *s, const char *image_id, bool *used,
 			    struct st_error **err);

@@ -184,3 +184,80 @@ wait_health() {
 	run ls "$STRATA_ROOT/layers"
 	[ -z "$output" ]
 }
+
+@test "system check: a record without its image or layer, and leftovers of create and rm; --repair removes the leftovers" {
+	strata import "$(busybox_tar)" bb:1 >/dev/null
+	strata create --name whole busybox true >/dev/null
+	run strata system check
+	[ "$status" -eq 0 ]
+	local ctrs=$STRATA_ROOT/containers half
+	half=$(printf 'a%.0s' $(seq 64))
+	mkdir -p "$ctrs/$half/upper"
+	touch "$ctrs/$half/lock"
+	mkdir -p "$ctrs/.removing-$half/upper"
+	ln -s "$(printf 'b%.0s' $(seq 64))" "$ctrs/names/ghost"
+	run strata system check
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"containers/$half: left by a create killed half-way"* ]]
+	[[ "$output" == *"containers/.removing-$half: left by an rm killed half-way"* ]]
+	[[ "$output" == *"containers/names/ghost: names no container"* ]]
+	run strata system check --repair
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"removed 3 leftovers of interrupted container commands"* ]]
+	[ ! -e "$ctrs/$half" ]
+	[ ! -e "$ctrs/.removing-$half" ]
+	[ ! -L "$ctrs/names/ghost" ]
+	# system prune removes them too
+	mkdir -p "$ctrs/.removing-$half"
+	run strata system prune -f
+	[ "$status" -eq 0 ]
+	[ ! -e "$ctrs/.removing-$half" ]
+	strata create --name whole busybox true >/dev/null
+	strata create --name orphan bb:1 true >/dev/null
+	run strata rmi -f bb:1
+	[ "$status" -eq 0 ]
+	run strata system check
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"container orphan ("*"): its image sha256:"*" is not in the store"* ]]
+	[[ "$output" != *"container whole"* ]]
+	rm -rf "$STRATA_ROOT"/layers/*
+	run strata system check
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"container whole ("*"): layer '$STRATA_ROOT/layers/"*"' is missing"* ]]
+}
+
+@test "create and rm killed at random points leave nothing that system check --repair does not remove" {
+	local i pid
+	for i in 1 2 3 4 5 6; do
+		strata create --name "c$i" busybox true >/dev/null &
+		pid=$!
+		sleep "0.0$((RANDOM % 10))"
+		kill -9 "$pid" 2>/dev/null || true
+		wait "$pid" || true
+	done
+	for i in 1 2 3; do
+		strata create --name "r$i" busybox true >/dev/null
+		strata rm "r$i" >/dev/null &
+		pid=$!
+		sleep "0.0$((RANDOM % 10))"
+		kill -9 "$pid" 2>/dev/null || true
+		wait "$pid" || true
+	done
+	run strata system check --repair
+	[ "$status" -eq 0 ]
+	run strata system check
+	[ "$status" -eq 0 ]
+	# every directory left is a container ps lists, every name names one
+	local d n
+	for d in "$STRATA_ROOT"/containers/*; do
+		n=$(basename "$d")
+		[ "$n" = names ] && continue
+		[ -f "$d/config.json" ]
+	done
+	run ls -A "$STRATA_ROOT/containers"
+	[[ "$output" != *".removing-"* ]]
+	for d in "$STRATA_ROOT"/containers/names/*; do
+		[ -e "$d" ] || continue
+		[ -f "$d/config.json" ]
+	done
+}
