@@ -253,7 +253,8 @@ int cmd_run(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 	}
 	struct st_store *s = NULL;
 	st_auto(st_container) struct st_container *c = NULL;
-	if (st_cli_store(cli, &s, err) < 0 || st_container_create(s, &f.create, &c, err) < 0) {
+	if (run_pull(cli, &f, err) < 0 || st_cli_store(cli, &s, err) < 0 ||
+	    st_container_create(s, &f.create, &c, err) < 0) {
 		run_flags_release(&f);
 		return run_fail("run", st_steal(err), 125);
 	}

@@ -11,6 +11,8 @@ struct run_flags {
 	struct st_container_create create;
 	struct st_container_limits limits;
 	struct st_container_health health;
+	struct st_platform platform;
+	const char *pull; /* --pull: "missing", "always" or "never" (NULL) */
 	bool detach;
 	/* what the vectors of 'create' and 'limits' point into: owned */
 	char **env, **volumes, **tmpfs, **hosts, **publish;
@@ -34,6 +36,8 @@ enum {
 	RUN_OPT_HEALTH_START_PERIOD,
 	RUN_OPT_HEALTH_RETRIES,
 	RUN_OPT_NO_HEALTHCHECK,
+	RUN_OPT_PULL,
+	RUN_OPT_PLATFORM,
 };
 #define RUN_LIMITS_LONGOPTS                                                                        \
 	{ "memory", required_argument, NULL, 'm' },                                                \
@@ -51,8 +55,10 @@ enum {
 	    { "health-timeout", required_argument, NULL, RUN_OPT_HEALTH_TIMEOUT },                 \
 	    { "health-start-period", required_argument, NULL, RUN_OPT_HEALTH_START_PERIOD },       \
 	    { "health-retries", required_argument, NULL, RUN_OPT_HEALTH_RETRIES },                 \
+	    { "no-healthcheck", no_argument, NULL, RUN_OPT_NO_HEALTHCHECK },                       \
+	    { "pull", required_argument, NULL, RUN_OPT_PULL },                                     \
 	{                                                                                          \
-		"no-healthcheck", no_argument, NULL, RUN_OPT_NO_HEALTHCHECK                        \
+		"platform", required_argument, NULL, RUN_OPT_PLATFORM                              \
 	}
 /* Their --help lines. */
 extern const char run_limits_text[];
@@ -62,6 +68,9 @@ int run_limits_flag(int c, const char *arg, struct run_flags *f, struct st_error
 /* After the flags: point f->create at the limits. */
 void run_limits_finish(struct run_flags *f);
 void run_limits_release(struct run_flags *f);
+/* --pull: pull the image first when asked to ("always", or "missing" and not in the store),
+ * with `pull`'s progress on stderr. */
+int run_pull(struct st_cli *cli, struct run_flags *f, struct st_error **err);
 
 /*
  * Parse `run` (with_run: -d too) or `create` flags and the IMAGE [COMMAND] [ARG...] after

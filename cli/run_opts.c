@@ -6,10 +6,12 @@
 #include "run.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "local/local.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/banned.h"
@@ -32,7 +34,11 @@ const char run_limits_text[] =
     "      --health-start-period duration  Start period for the container to initialize\n"
     "                                      before starting health-retries countdown\n"
     "      --health-timeout duration       Maximum time to allow one check to run\n"
-    "      --no-healthcheck       Disable any container-specified HEALTHCHECK\n";
+    "      --no-healthcheck       Disable any container-specified HEALTHCHECK\n"
+    "      --platform string      Set platform if server is multi-platform capable\n"
+    "      --pull string          Pull image before running (\"always\", \"missing\", "
+    "\"never\")\n"
+    "                             (default \"never\": strata reaches no registry unasked)\n";
 
 static void push(char ***v, size_t *n, const char *s)
 {
@@ -198,6 +204,19 @@ int run_limits_flag(int c, const char *arg, struct run_flags *f, struct st_error
 	case RUN_OPT_NO_HEALTHCHECK:
 		h->none = true;
 		return 1;
+	case RUN_OPT_PULL:
+		if (strcmp(arg, "always") && strcmp(arg, "missing") && strcmp(arg, "never"))
+			return st_err(err, ST_E_USAGE,
+				      "invalid pull option: '%s': must be one of \"always\", "
+				      "\"missing\" or \"never\"",
+				      arg);
+		f->pull = arg;
+		return 1;
+	case RUN_OPT_PLATFORM:
+		if (st_platform_parse(arg, &f->platform, err) < 0)
+			return st_err_wrap(err, "--platform");
+		f->create.platform = &f->platform;
+		return 1;
 	}
 	return 0;
 }
@@ -209,6 +228,48 @@ void run_limits_finish(struct run_flags *f)
 	f->limits.security_opt = f->security_opt;
 	f->create.limits = &f->limits;
 	f->create.health = &f->health;
+}
+
+int run_pull(struct st_cli *cli, struct run_flags *f, struct st_error **err)
+{
+	if (!f->pull || !strcmp(f->pull, "never"))
+		return 0;
+	if (!strcmp(f->pull, "missing")) {
+		struct st_store *s = NULL;
+		if (st_cli_store(cli, &s, err) < 0)
+			return -1;
+		st_auto(st_store_image) struct st_store_image *img = NULL;
+		struct st_error *ferr = NULL;
+		if (st_local_image_find(s, f->create.image, &img, &ferr) == 0)
+			return 0;
+		bool missing = ferr->kind == ST_E_NOTFOUND;
+		if (!missing) {
+			*err = ferr;
+			return -1;
+		}
+		st_error_free(ferr);
+		fprintf(cli->errout, "Unable to find image '%s' locally\n", f->create.image);
+	}
+	/* `pull` as the user would type it, its results on stderr as Docker's run shows them. */
+	struct st_buf plat = ST_BUF_INIT;
+	if (f->create.platform)
+		st_platform_format(f->create.platform, &plat);
+	char *argv[] = { "strata pull", "--platform", plat.data, (char *)f->create.image, NULL };
+	int argc = 4;
+	if (!f->create.platform) {
+		argv[1] = (char *)f->create.image;
+		argv[2] = NULL;
+		argc = 2;
+	}
+	struct st_cli sub = *cli;
+	sub.out = cli->errout;
+	int saved = optind;
+	optind = 0;
+	int rc = cmd_pull(&sub, argc, argv, err);
+	optind = saved;
+	cli->store = sub.store;
+	st_buf_release(&plat);
+	return rc;
 }
 
 void run_limits_release(struct run_flags *f)

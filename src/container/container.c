@@ -893,6 +893,9 @@ int st_container_create(struct st_store *s, const struct st_container_create *o,
 	st_auto(st_store_image) struct st_store_image *img = NULL;
 	if (st_local_image_find(s, o->image, &img, err) < 0)
 		return -1;
+	if (o->platform && st_platform_check(o->image, o->platform, img->os, img->architecture,
+					     img->variant, err) < 0)
+		return -1;
 	st_auto(st_image_config) struct st_image_config *cfg = NULL;
 	if (st_local_image_config(s, img, &cfg, err) < 0)
 		return -1;

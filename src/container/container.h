@@ -61,6 +61,7 @@ struct st_container_create {
 	bool interactive;			  /* -i: stdin is the container's */
 	const struct st_container_limits *limits; /* NULL: none of them */
 	const struct st_container_health *health; /* NULL: the image's HEALTHCHECK */
+	const struct st_platform *platform;	  /* --platform: the image must be of it */
 };
 
 /* --health-* and --no-healthcheck: each over the image's HEALTHCHECK; 0 or NULL: the image's. */

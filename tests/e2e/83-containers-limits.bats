@@ -261,3 +261,30 @@ wait_health() {
 		[ -f "$d/config.json" ]
 	done
 }
+
+@test "run --pull missing|always|never and --platform, with a registry on 127.0.0.1" {
+	registry_start "$BATS_TEST_TMPDIR/registry"
+	strata import "$(busybox_tar)" "$REG/bb:1" >/dev/null
+	strata push "$REG/bb:1" >/dev/null
+	strata rmi "$REG/bb:1" >/dev/null
+	run strata run --rm --network none --pull never "$REG/bb:1" true
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"No such image: $REG/bb:1"* ]]
+	run strata run --rm --network none --pull missing "$REG/bb:1" echo pulled
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"Unable to find image '$REG/bb:1' locally"* ]]
+	[ "${lines[${#lines[@]} - 1]}" = "pulled" ]
+	run strata run --rm --network none --pull always "$REG/bb:1" echo again
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"Image is up to date for $REG/bb:1"* ]]
+	registry_stop
+	run strata run --rm --network none --pull missing "$REG/bb:1" echo local
+	[ "$status" -eq 0 ]
+	[ "$output" = "local" ]
+	run strata run --rm --network none --platform linux/s390x busybox true
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"'busybox' is linux/"*", not linux/s390x"* ]]
+	run strata run --pull sometimes busybox true
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"invalid pull option: 'sometimes'"* ]]
+}
