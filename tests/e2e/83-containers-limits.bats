@@ -165,7 +165,9 @@ wait_health() {
 }
 
 @test "rmi -f of a running container's image: untagged and deleted, its layers kept until it stops" {
+	# the one image with these layers
 	strata import "$(busybox_tar)" bb:1 >/dev/null
+	strata rmi busybox:latest >/dev/null
 	run strata run -d --name keep --network none bb:1 sleep 60
 	[ "$status" -eq 0 ]
 	run strata rmi -f bb:1
@@ -178,7 +180,7 @@ wait_health() {
 	[ "$status" -eq 0 ]
 	run strata rm keep
 	[ "$status" -eq 0 ]
-	# nothing holds the layers once it is gone: busybox:latest's are the only ones left
+	# nothing holds the layers once it is gone
 	run strata system prune -a -f
 	[ "$status" -eq 0 ]
 	run ls "$STRATA_ROOT/layers"
@@ -228,7 +230,7 @@ wait_health() {
 
 @test "create and rm killed at random points leave nothing that system check --repair does not remove" {
 	local i pid
-	for i in 1 2 3 4 5 6; do
+	for i in 1 2 3 4; do
 		strata create --name "c$i" busybox true >/dev/null &
 		pid=$!
 		sleep "0.0$((RANDOM % 10))"
