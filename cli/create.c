@@ -15,7 +15,9 @@ int cmd_create(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 	}
 	struct st_store *s = NULL;
 	st_auto(st_container) struct st_container *c = NULL;
-	rc = st_cli_store(cli, &s, err);
+	rc = run_pull(cli, &f, err);
+	if (rc == 0)
+		rc = st_cli_store(cli, &s, err);
 	if (rc == 0)
 		rc = st_container_create(s, &f.create, &c, err);
 	run_flags_release(&f);

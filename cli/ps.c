@@ -23,7 +23,11 @@ static char *status_text(const struct st_container_state *st, time_t now)
 	if (st->status == ST_CONTAINER_RUNNING) {
 		st_autofree char *d = st_fmt_duration(
 		    st->started_at && st_fmt_parse_time(st->started_at, &t) == 0 ? now - t : 0);
-		return st_xasprintf("Up %s%s", d, st->paused ? " (Paused)" : "");
+		/* Docker says Paused before any health */
+		if (st->paused || !st->health)
+			return st_xasprintf("Up %s%s", d, st->paused ? " (Paused)" : "");
+		bool starting = !strcmp(st->health, "starting");
+		return st_xasprintf("Up %s (%s%s)", d, starting ? "health: " : "", st->health);
 	}
 	if (st->status == ST_CONTAINER_EXITED) {
 		st_autofree char *since =

@@ -16,7 +16,7 @@ int cmd_restart(struct st_cli *cli, int argc, char **argv, struct st_error **err
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	int timeout = 10;
+	int timeout = ST_CONTAINER_STOP_TIMEOUT_DEFAULT;
 	int c;
 	while ((c = getopt_long(argc, argv, "t:h", longopts, NULL)) != -1) {
 		switch (c) {

@@ -133,13 +133,19 @@ int run_flags_parse(struct st_cli *cli, const char *verb, bool with_run, int arg
 		{ "user", required_argument, NULL, 'u' },
 		{ "volume", required_argument, NULL, 'v' },
 		{ "workdir", required_argument, NULL, 'w' },
+		RUN_LIMITS_LONGOPTS,
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ 0 },
 	};
 	memset(f, 0, sizeof(*f));
 	int c;
 	/* '+': the options end at IMAGE; what follows is the container's command. */
-	while ((c = getopt_long(argc, argv, "+de:h:ip:tu:v:w:", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+c:de:h:im:p:tu:v:w:", longopts, NULL)) != -1) {
+		int k = run_limits_flag(c, optarg, f, err);
+		if (k < 0)
+			return -1;
+		if (k)
+			continue;
 		switch (c) {
 		case 'd':
 			if (!with_run)
@@ -214,6 +220,7 @@ int run_flags_parse(struct st_cli *cli, const char *verb, bool with_run, int arg
 				    "print container ID\n",
 				    cli->out);
 			fputs(create_opts_text, cli->out);
+			fputs(run_limits_text, cli->out);
 			return 1;
 		default:
 			return st_cli_usage(err, "see 'strata %s --help'", verb);
@@ -230,6 +237,7 @@ int run_flags_parse(struct st_cli *cli, const char *verb, bool with_run, int arg
 	f->create.tmpfs = f->tmpfs;
 	f->create.add_hosts = f->hosts;
 	f->create.publish = f->publish;
+	run_limits_finish(f);
 	return 0;
 }
 
@@ -241,6 +249,7 @@ void run_flags_release(struct run_flags *f)
 	st_strv_free(f->tmpfs, f->create.n_tmpfs);
 	st_strv_free(f->hosts, f->create.n_add_hosts);
 	st_strv_free(f->publish, f->create.n_publish);
+	run_limits_release(f);
 }
 
 int run_fail(const char *verb, struct st_error *err, int code)
@@ -269,7 +278,8 @@ int cmd_run(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 	}
 	struct st_store *s = NULL;
 	st_auto(st_container) struct st_container *c = NULL;
-	if (st_cli_store(cli, &s, err) < 0 || st_container_create(s, &f.create, &c, err) < 0) {
+	if (run_pull(cli, &f, err) < 0 || st_cli_store(cli, &s, err) < 0 ||
+	    st_container_create(s, &f.create, &c, err) < 0) {
 		run_flags_release(&f);
 		return run_fail("run", st_steal(err), 125);
 	}

@@ -11,9 +11,6 @@
 #include "util/cleanup.h"
 #include "util/banned.h"
 
-/* Docker's default grace period. */
-#define STOP_TIMEOUT 10
-
 int cmd_stop(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 {
 	static const struct option longopts[] = {
@@ -22,7 +19,7 @@ int cmd_stop(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	int timeout = STOP_TIMEOUT;
+	int timeout = ST_CONTAINER_STOP_TIMEOUT_DEFAULT;
 	int c;
 	while ((c = getopt_long(argc, argv, "t:h", longopts, NULL)) != -1) {
 		switch (c) {
@@ -39,7 +36,8 @@ int cmd_stop(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 			fputs("Usage: strata stop [OPTIONS] CONTAINER [CONTAINER...]\n\n"
 			      "Stop one or more running containers\n\nOptions:\n"
 			      "  -t, --time int   Seconds to wait before killing the container "
-			      "(default 10)\n",
+			      "(default: the\n"
+			      "                   container's --stop-timeout, else 10)\n",
 			      cli->out);
 			return 0;
 		default:

@@ -123,6 +123,11 @@ int cmd_system_prune(struct st_cli *cli, int argc, char **argv, struct st_error 
 	struct st_store_gc_report rep = { 0 };
 	if (st_store_gc(s, 0, &rep, err) < 0)
 		return -1;
+	/* What container commands killed half-way left goes too (its problems are check's). */
+	struct st_container_check_report crep;
+	if (st_container_check(s, ST_CONTAINER_CHECK_REPAIR, &crep, err) < 0)
+		return -1;
+	st_container_check_report_release(&crep);
 	/* The images' steps are dangling now, so the cache prune takes them too. */
 	size_t removed = 0;
 	uint64_t freed = 0;

@@ -209,8 +209,8 @@ int st_container_list(struct st_store *s, struct st_container ***out, size_t *n,
 	if (rc < 0)
 		return -1;
 	for (size_t i = 0; i < nn; i++) {
-		/* NEEDSWORK: what a create or rm killed half-way leaves (a dir without its
-		 * record, a ".removing-" dir) is skipped here, and nothing removes it yet. */
+		/* What a create or rm killed half-way leaves is skipped here; system check
+		 * --repair and system prune remove it (check.c). */
 		if (!is_id(names[i]))
 			continue; /* names/, and what a removal renamed away */
 		struct st_container *c = NULL;
@@ -334,7 +334,7 @@ int ctr_state_write(const struct st_container *c, const struct ctr_state_change 
 	json_object_set_new(st, "Running", json_boolean(ch->status == ST_CONTAINER_RUNNING));
 	json_object_set_new(st, "Paused", json_false());
 	json_object_set_new(st, "Restarting", json_false());
-	json_object_set_new(st, "OOMKilled", json_false());
+	json_object_set_new(st, "OOMKilled", json_boolean(ch->oom_killed));
 	json_object_set_new(st, "Dead", json_false());
 	json_object_set_new(st, "ExitCode", json_integer(ch->exit_code));
 	json_object_set_new(st, "Error", json_string(ch->error ? ch->error : ""));
@@ -448,6 +448,10 @@ int st_container_state(struct st_store *s, const struct st_container *c,
 	if (t && *t)
 		out->error = st_xstrdup(t);
 	json_decref(st);
+	json_t *health = out->status == ST_CONTAINER_RUNNING ? ctr_health_read(c) : NULL;
+	if (health)
+		out->health = st_xstrdup(json_string_value(json_object_get(health, "Status")));
+	json_decref(health);
 	return 0;
 }
 
@@ -456,6 +460,7 @@ void st_container_state_release(struct st_container_state *st)
 	free(st->started_at);
 	free(st->finished_at);
 	free(st->error);
+	free(st->health);
 	memset(st, 0, sizeof(*st));
 }
 
@@ -470,6 +475,9 @@ json_t *st_container_inspect(struct st_store *s, const struct st_container *c,
 	/* state.json keeps "running" for a paused container, which Docker calls "paused". */
 	if (st.paused)
 		json_object_set_new(state, "Status", json_string("paused"));
+	json_t *health = ctr_health_read(c);
+	if (health)
+		json_object_set_new(state, "Health", health);
 	json_t *out = json_object();
 	const char *key;
 	json_t *v;
@@ -1076,14 +1084,18 @@ static int build_record(const struct st_container_create *o, const struct st_ima
 	if (rc->stop_signal)
 		json_object_set_new(config, "StopSignal", json_string(rc->stop_signal));
 	json_object_set_new(rec, "Config", config);
-	json_object_set_new(rec, "HostConfig",
-			    json_pack("{s:o, s:s, s:b, s:b, s:o, s:o, s:O}", "Binds", binds,
-				      "NetworkMode", net, "AutoRemove", o->auto_remove,
-				      "ReadonlyRootfs", o->read_only, "Tmpfs", tmpfs, "ExtraHosts",
-				      hosts, "PortBindings", ports));
+	json_t *hc = json_pack("{s:o, s:s, s:b, s:b, s:o, s:o, s:O}", "Binds", binds, "NetworkMode",
+			       net, "AutoRemove", o->auto_remove, "ReadonlyRootfs", o->read_only,
+			       "Tmpfs", tmpfs, "ExtraHosts", hosts, "PortBindings", ports);
+	json_object_set_new(rec, "HostConfig", hc);
 	/* Docker's Init is null unless --init was given. */
-	json_object_set_new(json_object_get(rec, "HostConfig"), "Init",
-			    o->init ? json_true() : json_null());
+	json_object_set_new(hc, "Init", o->init ? json_true() : json_null());
+	if (ctr_limits_record(o->limits, hc, config, err) < 0 ||
+	    ctr_health_record(o->health, rc->healthcheck, config, err) < 0) {
+		json_decref(ports);
+		json_decref(mounts);
+		return -1;
+	}
 	json_object_set_new(rec, "NetworkSettings", json_pack("{s:o}", "Ports", ports));
 	json_object_set_new(rec, "Mounts", mounts);
 	return 0;
@@ -1149,6 +1161,9 @@ int st_container_create(struct st_store *s, const struct st_container_create *o,
 	st_auto(st_store_image) struct st_store_image *img = NULL;
 	if (st_local_image_find(s, o->image, &img, err) < 0)
 		return -1;
+	if (o->platform && st_platform_check(o->image, o->platform, img->os, img->architecture,
+					     img->variant, err) < 0)
+		return -1;
 	st_auto(st_image_config) struct st_image_config *cfg = NULL;
 	if (st_local_image_config(s, img, &cfg, err) < 0)
 		return -1;
@@ -1186,6 +1201,15 @@ int st_container_create(struct st_store *s, const struct st_container_create *o,
 	st_autofree char *base = ctr_base(s);
 	st_auto_snapshot_step struct st_snapshot_step step = ST_SNAPSHOT_STEP_INIT;
 	int rc = st_snapshot_step_create(base, id, &step, err);
+	/* Held until the record is written: a directory without a record whose lock is free
+	 * is a create that died (check.c). */
+	st_autofree char *lock_path = rc == 0 ? st_path_join(step.dir, "lock") : NULL;
+	st_autoclose int lock = -1;
+	if (rc == 0) {
+		lock = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		if (lock < 0 || flock(lock, LOCK_EX) < 0)
+			rc = st_err_errno(err, "lock '%s'", lock_path);
+	}
 	st_autofree char *init = rc == 0 ? st_path_join(step.dir, "init") : NULL;
 	if (rc == 0)
 		rc = make_init(init, json_object_get(rec, "Mounts"),

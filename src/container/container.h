@@ -63,13 +63,46 @@ struct st_container_create {
 	bool interactive; /* -i: stdin is the container's */
 	bool tty;	  /* -t: a pseudo-terminal (Config.Tty) */
 	bool init;	  /* --init: tini as the first process, reaping and forwarding signals */
+	const struct st_container_limits *limits; /* NULL: none of them */
+	const struct st_container_health *health; /* NULL: the image's HEALTHCHECK */
+	const struct st_platform *platform;	  /* --platform: the image must be of it */
+};
+
+/* --health-* and --no-healthcheck: each over the image's HEALTHCHECK; 0 or NULL: the image's. */
+struct st_container_health {
+	const char *cmd; /* --health-cmd, run by /bin/sh -c */
+	int64_t interval_ns, timeout_ns, start_period_ns;
+	int64_t retries;
+	bool none; /* --no-healthcheck: no check, whatever the image says */
+};
+
+/*
+ * What a container may use and do, Docker's HostConfig fields of the same names. Zero means
+ * unset. The vectors are borrowed.
+ */
+struct st_container_limits {
+	int64_t memory;	      /* --memory, bytes */
+	int64_t memory_swap;  /* --memory-swap, bytes of memory and swap; -1: unlimited swap */
+	int64_t nano_cpus;    /* --cpus, in billionths of a CPU */
+	int64_t cpu_shares;   /* --cpu-shares */
+	int64_t pids_limit;   /* --pids-limit; 0 or negative: unlimited */
+	char *const *cap_add; /* --cap-add: "ALL", or names with or without "CAP_" */
+	size_t n_cap_add;
+	char *const *cap_drop; /* --cap-drop, likewise */
+	size_t n_cap_drop;
+	char *const *security_opt; /* --security-opt: no-new-privileges[=true|false] */
+	size_t n_security_opt;
+	const char *stop_signal; /* --stop-signal: over the image's STOPSIGNAL */
+	int stop_timeout;	 /* --stop-timeout, seconds; used when has_stop_timeout */
+	bool has_stop_timeout;
 };
 
 /*
  * Create a container from 'o' (nothing runs). *out is new: st_container_free().
  * ST_E_NOTFOUND "No such image: X"; ST_E_EXISTS with Docker's message for a name in use;
- * ST_E_INVALID naming the flag for a bad -v, --mount, --tmpfs, --add-host or --network, and
- * "No command specified" when neither the image nor 'o' gives one. The volumes it names are
+ * ST_E_INVALID naming the flag for a bad -v, --mount, --tmpfs, --add-host, --network, limit,
+ * capability or security option, or a limit whose cgroup controller the host lacks; and "No
+ * command specified" when neither the image nor 'o' gives one. The volumes it names are
  * created if missing, and an anonymous one for each of the image's VOLUMEs that no -v or
  * --mount covers; a new volume is filled from the image at its first start (Docker's copy).
  */
@@ -118,6 +151,9 @@ struct st_container_state {
 	char *started_at;  /* RFC 3339, NULL if never started; owned */
 	char *finished_at; /* RFC 3339, NULL if never finished; owned */
 	char *error;	   /* why it could not start or ended abnormally, or NULL; owned */
+	/* a running container's health: "starting", "healthy", "unhealthy"; NULL without a
+	 * health check; owned */
+	char *health;
 };
 /* Docker's name of a status: "created", "running", "exited". */
 const char *st_container_status_name(enum st_container_status status);
@@ -131,7 +167,8 @@ int st_container_state(struct st_store *s, const struct st_container *c,
 		       struct st_container_state *st, struct st_error **err);
 void st_container_state_release(struct st_container_state *st);
 
-/* Docker's `inspect` object of the container, its State as st_container_state() finds it. New. */
+/* Docker's `inspect` object of the container, its State as st_container_state() finds it (with
+ * State.Health {Status, FailingStreak, Log} when it has a health check). New. */
 json_t *st_container_inspect(struct st_store *s, const struct st_container *c,
 			     struct st_error **err);
 
@@ -179,10 +216,13 @@ int st_container_signal_parse(const char *s, int *sig, struct st_error **err);
 int st_container_kill(struct st_store *s, const struct st_container *c, int sig,
 		      struct st_error **err);
 
+/* stop's 'timeout' when none is given: the container's --stop-timeout, else Docker's 10 s. */
+#define ST_CONTAINER_STOP_TIMEOUT_DEFAULT (-2)
+
 /*
- * `docker stop`: the stop signal (the image's STOPSIGNAL, else SIGTERM), then SIGKILL after
- * 'timeout' seconds (negative: wait forever) if it still runs; returns once it has exited.
- * A container that is not running is not an error.
+ * `docker stop`: the stop signal (--stop-signal, else the image's STOPSIGNAL, else SIGTERM),
+ * then SIGKILL after 'timeout' seconds (-1: wait forever) if it still runs; returns once it
+ * has exited. A container that is not running is not an error.
  */
 int st_container_stop(struct st_store *s, const struct st_container *c, int timeout,
 		      struct st_error **err);
@@ -210,6 +250,25 @@ enum st_container_rm_flags {
  */
 int st_container_remove(struct st_store *s, const struct st_container *c, unsigned flags,
 			struct st_error **err);
+
+struct st_container_check_report {
+	char **problems; /* one line each: what is wrong and where */
+	size_t n_problems;
+	size_t removed; /* leftovers removed (ST_CONTAINER_CHECK_REPAIR) */
+};
+enum st_container_check_flags {
+	ST_CONTAINER_CHECK_REPAIR = 1 << 0, /* remove what a create or rm killed half-way left */
+};
+/*
+ * `system check` of the containers: a record that cannot be read, or that names an image not
+ * in the store or a layer directory that is gone, is a problem. What a create or an rm killed
+ * half-way left (a directory without its record, a ".removing-" one, a name naming no
+ * container) is a problem too, or with ST_CONTAINER_CHECK_REPAIR removed and counted. Safe
+ * while other processes create and remove containers. *r: st_container_check_report_release().
+ */
+int st_container_check(struct st_store *s, unsigned flags, struct st_container_check_report *r,
+		       struct st_error **err);
+void st_container_check_report_release(struct st_container_check_report *r);
 
 /* Whether a container was created from image 'image_id' ("sha256:..."). */
 int st_container_image_used(struct st_store *s, const char *image_id, bool *used,

@@ -5,6 +5,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "container/container.h"
 #include "runtime/runtime.h"
@@ -35,6 +36,7 @@ struct ctr_state_change {
 	bool started;	   /* StartedAt = now */
 	bool finished;	   /* FinishedAt = now */
 	int supervisor;	   /* the supervising process, podman's ConmonPid (0 when not running) */
+	bool oom_killed;   /* the kernel's OOM killer ended it */
 };
 /* Rewrite state.json (atomically) with 'ch' over what it says. */
 int ctr_state_write(const struct st_container *c, const struct ctr_state_change *ch,
@@ -82,5 +84,31 @@ int ctr_console_start(struct ctr_console *con, struct st_error **err);
  * terminal and remove the socket. */
 void ctr_console_free(struct ctr_console *con);
 void ctr_console_freep(struct ctr_console **con);
+
+/* limits.c */
+struct st_runtime_resources;
+/* Check 'l' (NULL: none) and keep it in the record's HostConfig and Config, as Docker does. */
+int ctr_limits_record(const struct st_container_limits *l, json_t *host_config, json_t *config,
+		      struct st_error **err);
+/* The capabilities --cap-add/--cap-drop leave, a new NULL-terminated vector of *n, or NULL
+ * (Docker's defaults) when neither was given. */
+char **ctr_caps(const struct st_container *c, size_t *n);
+bool ctr_no_new_privileges(const struct st_container *c);
+/* The cgroup limits of the record; whether there is any. */
+bool ctr_resources(const struct st_container *c, struct st_runtime_resources *r);
+/* Whether the kernel's OOM killer killed a process of the (exited, kept) container 'id'. */
+bool ctr_oom_killed(const char *id);
+
+/* health.c */
+/* Keep the check of 'h' (NULL: no flags) over the image's 'img' (NULL: none) in 'config'. */
+int ctr_health_record(const struct st_container_health *h, const struct st_image_healthcheck *img,
+		      json_t *config, struct st_error **err);
+/* Fork the process that runs the container's health check on its schedule: its pid, or 0 when
+ * the container has no check. It waits for the container to run. */
+pid_t ctr_health_start(struct st_store *s, const struct st_container *c);
+/* Kill and reap what ctr_health_start() started (0: nothing). */
+void ctr_health_stop(pid_t pid);
+/* State.Health as the last check left it, or NULL when the container has no check. New. */
+json_t *ctr_health_read(const struct st_container *c);
 
 #endif

@@ -41,6 +41,8 @@
 #define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 /* How often a waiting process looks again (stop's timeout, logs -f, a detached start). */
 #define POLL_NS (20 * 1000 * 1000)
+/* Docker's grace period between the stop signal and SIGKILL, in seconds. */
+#define STOP_TIMEOUT 10
 
 static void nap(void)
 {
@@ -360,14 +362,24 @@ static enum st_runtime_net net_mode(const char *net)
 
 /*
  * The image's layers unpacked, as create left them: gc may have removed them since, if the
- * image went too (rmi -f). Done with the database before a detached start forks, since the
- * supervisor never uses it: SQLite's state does not survive a fork.
+ * image went too (rmi -f). And a lease on them (blobs and unpacked dirs), to hold while the
+ * container runs: `rmi -f` of its image then deletes the image's record, and gc keeps the
+ * layers its overlay is made of until the lease ends, as Docker keeps them. Done with the
+ * database before a detached start forks, since the supervisor never uses it: SQLite's state
+ * does not survive a fork.
  */
-static int ensure_lowers(struct st_store *s, const struct st_container *c, struct st_error **err)
+static int ensure_lowers(struct st_store *s, const struct st_container *c,
+			 struct st_store_lease **lease, struct st_error **err)
 {
 	st_auto(st_store_image) struct st_store_image *img = NULL;
 	if (st_store_image_get(s, st_container_image_id(c), &img, err) < 0)
 		return st_err_wrap(err, "the container's image");
+	if (st_store_lease_begin(s, lease, err) < 0)
+		return -1;
+	for (size_t i = 0; i < img->n_layers; i++)
+		if (st_store_lease_add(*lease, img->layers[i].digest.str, err) < 0 ||
+		    st_store_lease_add(*lease, img->layers[i].diff_id.str, err) < 0)
+			return -1;
 	char **lowers = NULL;
 	size_t n = 0;
 	if (st_local_lowers(s, img->layers, img->n_layers, NULL, &lowers, &n, err) < 0)
@@ -404,8 +416,6 @@ static int publish(struct st_runtime_netns *netns, const json_t *ports, struct s
 /*
  * Everything up to the runtime's exit, in the calling process, which holds the lock. 's' is
  * used for its paths only (see ensure_lowers()).
- * NEEDSWORK: no lease keeps the unpacked layers of a running container from gc; its image
- * does, and rmi refuses to remove that image without -f.
  */
 static int supervise(struct st_store *s, const struct st_container *c,
 		     const struct st_container_io *io, int *exit_code, struct st_error **err)
@@ -469,6 +479,10 @@ static int supervise(struct st_store *s, const struct st_container *c,
 	if (rc == 0 && tty)
 		rc = ctr_console_new(io && io->attach_stdin ? 0 : -1, io ? io->out_fd : -1,
 				     on_output, &out, &console, err);
+	size_t ncaps = 0;
+	char **caps = ctr_caps(c, &ncaps);
+	struct st_runtime_resources res;
+	bool limited = ctr_resources(c, &res);
 	struct st_runtime_spec spec = {
 		.rootfs = merged,
 		.readonly_rootfs = json_is_true(json_object_get(host_config(c), "ReadonlyRootfs")),
@@ -486,11 +500,15 @@ static int supervise(struct st_store *s, const struct st_container *c,
 		.n_mounts = parts.n_mounts,
 		.id = st_container_id(c),
 		.terminal = tty,
+		.caps = (const char *const *)caps,
+		.no_new_privileges = ctr_no_new_privileges(c),
+		.resources = limited ? &res : NULL,
 	};
 	if (console)
 		ctr_console_size(console, &spec.console_rows, &spec.console_cols);
 	if (rc == 0)
 		rc = st_runtime_spec_write(&spec, bundle, err);
+	st_strv_free(caps, ncaps);
 	st_autoclose int log_fd = -1;
 	if (rc == 0) {
 		log_fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
@@ -506,17 +524,28 @@ static int supervise(struct st_store *s, const struct st_container *c,
 	int code = 0;
 	if (rc == 0 && console)
 		rc = ctr_console_start(console, err);
+	bool oom = false;
 	if (rc == 0) {
 		st_autofree char *state_root = ctr_state_root(s);
+		/* Kept after it exits, for its cgroup's count of OOM kills, then deleted. */
 		struct st_runtime_opts ro = {
 			.state_root = state_root,
 			.pid_file = pid_file,
 			.inherit_stdin = io && io->attach_stdin && !tty,
 			.console_socket = console ? ctr_console_socket(console) : NULL,
+			.keep = true,
 		};
+		/* Health checks run for detached containers only, as the task of their
+		 * supervisor. */
+		pid_t health = io ? 0 : ctr_health_start(s, c);
 		/* The relay's thread writes the stdout stream, this one only the runtime's own
 		 * stderr: the two never share a stream's buffer. */
 		rc = st_runtime_run(&ro, bundle, st_container_id(c), on_output, &out, &code, err);
+		ctr_health_stop(health);
+		if (rc == 0) {
+			oom = ctr_oom_killed(st_container_id(c));
+			ctr_runtime_delete(s, c);
+		}
 	}
 	ctr_console_free(st_steal(&console));
 	output_flush(&out);
@@ -546,7 +575,8 @@ static int supervise(struct st_store *s, const struct st_container *c,
 	*exit_code = code;
 	struct ctr_state_change exited = { .status = ST_CONTAINER_EXITED,
 					   .exit_code = code,
-					   .finished = true };
+					   .finished = true,
+					   .oom_killed = oom };
 	return ctr_state_write(c, &exited, err);
 }
 
@@ -583,7 +613,8 @@ int st_container_run(struct st_store *s, const struct st_container *c,
 {
 	*exit_code = 125;
 	st_autoclose int lock = -1;
-	if (ensure_lowers(s, c, err) < 0 || lock_for_start(s, c, &lock, err) < 0)
+	__attribute__((cleanup(st_store_lease_endp))) struct st_store_lease *lease = NULL;
+	if (ensure_lowers(s, c, &lease, err) < 0 || lock_for_start(s, c, &lock, err) < 0)
 		return -1;
 	int rc = supervise(s, c, io, exit_code, err);
 	close(st_steal_fd(&lock));
@@ -599,17 +630,20 @@ int st_container_run(struct st_store *s, const struct st_container *c,
 	return rc;
 }
 
-/* In the supervisor: its own session, stdio on /dev/null, no fd of strata's but 'keep'. */
-static int detach(int keep)
+/* In the supervisor: its own session, stdio on /dev/null, no fd of strata's but 'keep' (now
+ * 3, returned) and the lease's 'lease' (now 4, kept open for the lease to live). */
+static int detach(int keep, int lease)
 {
 	if (setsid() < 0)
 		return -1;
 	int devnull = open("/dev/null", O_RDWR);
 	if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(devnull, 1) < 0 || dup2(devnull, 2) < 0)
 		return -1;
-	if (keep != 3 && (dup2(keep, 3) < 0))
+	/* Out of the way first, so that neither overwrites the other. */
+	int k = fcntl(keep, F_DUPFD_CLOEXEC, 10), l = fcntl(lease, F_DUPFD_CLOEXEC, 10);
+	if (k < 0 || l < 0 || dup3(k, 3, O_CLOEXEC) < 0 || dup3(l, 4, O_CLOEXEC) < 0)
 		return -1;
-	syscall(SYS_close_range, 4U, ~0U, 0U);
+	syscall(SYS_close_range, 5U, ~0U, 0U);
 	return 3;
 }
 
@@ -662,8 +696,11 @@ int st_container_start(struct st_store *s, const struct st_container *c, int *ex
 		return st_err_errno(err, "pipe");
 	st_autoclose int rd = p[0];
 	st_autoclose int wr = p[1];
-	if (ensure_lowers(s, c, err) < 0)
+	__attribute__((cleanup(st_store_lease_endp))) struct st_store_lease *lease = NULL;
+	if (ensure_lowers(s, c, &lease, err) < 0)
 		return -1;
+	/* The supervisor holds the lease from now on. */
+	st_autoclose int lease_fd = st_store_lease_hand_over(st_steal(&lease));
 	/* Twice forked, so the supervisor is nobody's child but init's once strata exits. */
 	pid_t child = fork();
 	if (child < 0)
@@ -672,7 +709,7 @@ int st_container_start(struct st_store *s, const struct st_container *c, int *ex
 		pid_t sup = fork();
 		if (sup != 0)
 			_exit(sup < 0 ? 1 : 0);
-		int report = detach(wr);
+		int report = detach(wr, lease_fd);
 		if (report < 0)
 			_exit(1);
 		supervisor(s, c, report);
@@ -902,6 +939,10 @@ static bool wait_unsupervised(const struct st_container *c, long long timeout_ns
 int st_container_stop(struct st_store *s, const struct st_container *c, int timeout,
 		      struct st_error **err)
 {
+	if (timeout == ST_CONTAINER_STOP_TIMEOUT_DEFAULT) {
+		const json_t *t = json_object_get(config_of(c), "StopTimeout");
+		timeout = json_is_integer(t) ? (int)json_integer_value(t) : STOP_TIMEOUT;
+	}
 	bool running;
 	if (check_running(s, c, &running, err) < 0)
 		return -1;

@@ -225,6 +225,7 @@ struct monitor_args {
 	int devnull, in, out_w, err_w, status_w;
 	pid_t parent;
 	const char *detached_pid_file; /* runc detaches and writes the process's pid there */
+	bool keep;		       /* a detached container stays for st_runtime_delete() */
 };
 
 /* What the monitor waits for: runc, then (when it detaches) the container's process. */
@@ -323,7 +324,7 @@ static void __attribute__((noreturn)) monitor(const struct monitor_args *m, cons
 			continue; /* EINTR */
 		if (sig == SIGCHLD) {
 			if (reap(m, &w, WNOHANG)) {
-				if (m->detached_pid_file && w.runc == 0)
+				if (m->detached_pid_file && w.runc == 0 && !m->keep)
 					monitor_run(m->del, m->devnull);
 				_exit(exit_code_of(w.status));
 			}
@@ -627,6 +628,9 @@ int st_runtime_run(const struct st_runtime_opts *rt, const char *bundle, const c
 	argv_add(&run, "--log-format");
 	argv_add(&run, "json");
 	argv_add(&run, "run");
+	/* runc keeps a detached container anyway: the monitor is the one that deletes it */
+	if (rt && rt->keep && !rt->console_socket)
+		argv_add(&run, "--keep");
 	argv_add(&run, "--bundle");
 	argv_add(&run, bundle);
 	if (rt && rt->console_socket) {
@@ -671,7 +675,8 @@ int st_runtime_run(const struct st_runtime_opts *rt, const char *bundle, const c
 				  .status_w = p.status_w,
 				  .parent = getpid(),
 				  .detached_pid_file =
-				      rt && rt->console_socket ? rt->pid_file : NULL };
+				      rt && rt->console_socket ? rt->pid_file : NULL,
+				  .keep = rt && rt->keep };
 	pthread_sigmask(SIG_BLOCK, &waitset, &old);
 	pid_t mon = fork();
 	if (mon == 0)

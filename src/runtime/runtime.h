@@ -44,6 +44,21 @@ struct st_runtime_rlimit {
 /* The names st_runtime_rlimit takes (Docker's list), NULL-terminated. */
 extern const char *const st_runtime_rlimit_names[];
 
+/* A container's cgroup limits, the spec's linux.resources; 0 leaves a kind unlimited. */
+struct st_runtime_resources {
+	int64_t memory;	     /* bytes */
+	int64_t memory_swap; /* bytes of memory and swap together; -1: unlimited swap */
+	uint64_t cpu_shares; /* relative weight (1024: one share) */
+	int64_t cpu_quota;   /* microseconds of CPU time per cpu_period */
+	uint64_t cpu_period; /* microseconds */
+	int64_t pids_limit;  /* processes and threads in the container */
+};
+
+/* The capability names the spec takes (linux/capability.h's, by number), NULL-terminated. */
+extern const char *const st_runtime_caps_all[];
+/* Docker's default capability set, NULL-terminated. */
+extern const char *const st_runtime_caps_default[];
+
 /*
  * What to run and how. All pointers are borrowed. The defaults (zero values) are those of a
  * Dockerfile RUN step: namespaces mount, PID, IPC, UTS and (NET_NONE) network; /proc, a tmpfs
@@ -83,6 +98,11 @@ struct st_runtime_spec {
 	 * start when both are set. */
 	bool terminal;
 	unsigned short console_rows, console_cols;
+	/* Docker's --cap-add/--cap-drop result: the capability names ("CAP_CHOWN"), NULL-
+	 * terminated (an empty list drops them all); NULL: Docker's default set. */
+	const char *const *caps;
+	bool no_new_privileges; /* Docker's --security-opt no-new-privileges */
+	const struct st_runtime_resources *resources; /* cgroup limits; NULL: none */
 };
 
 /*
@@ -204,6 +224,9 @@ struct st_runtime_opts {
 	/* st_runtime_run() of a spec with a terminal: the unix socket the runtime sends the
 	 * pseudo-terminal's master to (its --console-socket). Needs pid_file. */
 	const char *console_socket;
+	/* st_runtime_run(): an exited container is kept (with its cgroup, to read what it
+	 * counted) until st_runtime_delete(); on failure it is deleted all the same */
+	bool keep;
 };
 
 /*

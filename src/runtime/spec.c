@@ -15,15 +15,26 @@
 #include "util/banned.h"
 
 /* Docker's default capability set (moby oci/caps/defaults.go). */
-static const char *const default_caps[] = {
-	"CAP_CHOWN",   "CAP_DAC_OVERRIDE", "CAP_FSETID",	   "CAP_FOWNER",
-	"CAP_MKNOD",   "CAP_NET_RAW",	   "CAP_SETGID",	   "CAP_SETUID",
-	"CAP_SETFCAP", "CAP_SETPCAP",	   "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT",
-	"CAP_KILL",    "CAP_AUDIT_WRITE",
+const char *const st_runtime_caps_default[] = {
+	"CAP_CHOWN",
+	"CAP_DAC_OVERRIDE",
+	"CAP_FSETID",
+	"CAP_FOWNER",
+	"CAP_MKNOD",
+	"CAP_NET_RAW",
+	"CAP_SETGID",
+	"CAP_SETUID",
+	"CAP_SETFCAP",
+	"CAP_SETPCAP",
+	"CAP_NET_BIND_SERVICE",
+	"CAP_SYS_CHROOT",
+	"CAP_KILL",
+	"CAP_AUDIT_WRITE",
+	NULL,
 };
 
 /* Every capability, by number (linux/capability.h), for RUN --security=insecure. */
-static const char *const all_caps[] = {
+const char *const st_runtime_caps_all[] = {
 	"CAP_CHOWN",
 	"CAP_DAC_OVERRIDE",
 	"CAP_DAC_READ_SEARCH",
@@ -65,6 +76,7 @@ static const char *const all_caps[] = {
 	"CAP_PERFMON",
 	"CAP_BPF",
 	"CAP_CHECKPOINT_RESTORE",
+	NULL,
 };
 
 const char *const st_runtime_rlimit_names[] = {
@@ -210,9 +222,9 @@ static int add_extra_mount(json_t *mounts, const struct st_runtime_mount *m, str
 static json_t *held_caps(void)
 {
 	json_t *a = json_array();
-	for (size_t i = 0; i < N(all_caps); i++)
+	for (size_t i = 0; st_runtime_caps_all[i]; i++)
 		if (prctl(PR_CAPBSET_READ, (unsigned long)i, 0, 0, 0) == 1)
-			json_array_append_new(a, json_string(all_caps[i]));
+			json_array_append_new(a, json_string(st_runtime_caps_all[i]));
 	return a;
 }
 
@@ -274,6 +286,14 @@ static json_t *rlimits_obj(const struct st_runtime_spec *spec)
 	return a;
 }
 
+/* The process's capability set: an insecure step's, the caller's, or Docker's default. */
+static json_t *cap_set(const struct st_runtime_spec *spec)
+{
+	if (spec->insecure)
+		return held_caps();
+	return str_list(spec->caps ? spec->caps : st_runtime_caps_default);
+}
+
 static json_t *process_obj(const struct st_runtime_spec *spec)
 {
 	json_t *gids = json_array();
@@ -288,21 +308,46 @@ static json_t *process_obj(const struct st_runtime_spec *spec)
 
 	/* Docker gives a non-root process the bounding set only: it must exec a file
 	 * capability or setuid binary to gain any of them. */
-	json_t *set = spec->insecure ? held_caps() : str_array(default_caps, N(default_caps));
+	json_t *set = cap_set(spec);
 	json_t *eff = spec->uid == 0 ? json_deep_copy(set) : json_array();
 	json_t *caps = json_pack("{s:o, s:o, s:o}", "bounding", set, "effective", eff, "permitted",
 				 json_deep_copy(eff));
 	json_t *rlimits = rlimits_obj(spec);
 
-	json_t *proc = json_pack("{s:b, s:o, s:o, s:o, s:s, s:o, s:o, s:b}", "terminal",
-				 spec->terminal, "user", user, "args", str_list(spec->args), "env",
-				 str_list(spec->env), "cwd", spec->cwd ? spec->cwd : "/",
-				 "capabilities", caps, "rlimits", rlimits, "noNewPrivileges", 0);
+	json_t *proc =
+	    json_pack("{s:b, s:o, s:o, s:o, s:s, s:o, s:o, s:b}", "terminal", spec->terminal,
+		      "user", user, "args", str_list(spec->args), "env", str_list(spec->env), "cwd",
+		      spec->cwd ? spec->cwd : "/", "capabilities", caps, "rlimits", rlimits,
+		      "noNewPrivileges", spec->no_new_privileges);
 	if (spec->terminal && spec->console_rows && spec->console_cols)
 		json_object_set_new(proc, "consoleSize",
 				    json_pack("{s:i, s:i}", "height", spec->console_rows, "width",
 					      spec->console_cols));
 	return proc;
+}
+
+/* The spec's memory, cpu and pids objects, each only with the limits asked for. */
+static void add_limits(json_t *resources, const struct st_runtime_resources *r)
+{
+	json_t *mem = json_object(), *cpu = json_object();
+	if (r->memory)
+		json_object_set_new(mem, "limit", json_integer(r->memory));
+	if (r->memory_swap)
+		json_object_set_new(mem, "swap", json_integer(r->memory_swap));
+	if (r->cpu_shares)
+		json_object_set_new(cpu, "shares", json_integer((json_int_t)r->cpu_shares));
+	if (r->cpu_quota)
+		json_object_set_new(cpu, "quota", json_integer(r->cpu_quota));
+	if (r->cpu_period)
+		json_object_set_new(cpu, "period", json_integer((json_int_t)r->cpu_period));
+	if (json_object_size(mem))
+		json_object_set(resources, "memory", mem);
+	if (json_object_size(cpu))
+		json_object_set(resources, "cpu", cpu);
+	json_decref(mem);
+	json_decref(cpu);
+	if (r->pids_limit)
+		json_object_set_new(resources, "pids", json_pack("{s:I}", "limit", r->pids_limit));
 }
 
 static json_t *linux_obj(const struct st_runtime_spec *spec)
@@ -321,11 +366,13 @@ static json_t *linux_obj(const struct st_runtime_spec *spec)
 	 * insecure step. */
 	json_t *resources =
 	    json_pack("{s:[{s:b, s:s}]}", "devices", "allow", spec->insecure, "access", "rwm");
+	if (spec->resources)
+		add_limits(resources, spec->resources);
 	json_t *lx = json_pack("{s:o, s:o}", "namespaces", ns, "resources", resources);
 	if (!spec->insecure) {
 		/* Docker's default profile, for the capabilities the process gets; an insecure
 		 * step runs unconfined, as BuildKit's does. */
-		json_t *caps = str_array(default_caps, N(default_caps));
+		json_t *caps = cap_set(spec);
 		json_object_set_new(lx, "seccomp", st_runtime_seccomp_default(caps));
 		json_decref(caps);
 		json_object_set_new(lx, "maskedPaths", str_array(masked_paths, N(masked_paths)));

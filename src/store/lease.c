@@ -131,6 +131,15 @@ int st_store_lease_add(struct st_store_lease *l, const char *digest, struct st_e
 	return 0;
 }
 
+int st_store_lease_hand_over(struct st_store_lease *l)
+{
+	int fd = l->fd;
+	free(l->id);
+	free(l->path);
+	free(l);
+	return fd;
+}
+
 const char *st_store_lease_id(const struct st_store_lease *l)
 {
 	return l->id;

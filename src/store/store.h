@@ -432,6 +432,12 @@ int st_store_lease_begin(struct st_store *s, struct st_store_lease **out, struct
 int st_store_lease_add(struct st_store_lease *l, const char *digest, struct st_error **err);
 /* Borrowed. */
 const char *st_store_lease_id(const struct st_store_lease *l);
+/*
+ * Free 'l' without ending the lease, for a process to fork off a holder: the returned fd
+ * (O_CLOEXEC, the caller's to close) holds the lease's lock, and the lease lives as long as
+ * that fd is open in some process. gc then deletes it.
+ */
+int st_store_lease_hand_over(struct st_store_lease *l);
 /* End the lease and free it. NULL does nothing. Never fails: gc cleans up what this leaves. */
 void st_store_lease_end(struct st_store_lease *l);
 void st_store_lease_endp(struct st_store_lease **l);
