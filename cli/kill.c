@@ -9,6 +9,12 @@
 #include "util/cleanup.h"
 #include "util/banned.h"
 
+static int kill_one(struct st_store *s, const struct st_container *c, void *ctx,
+		    struct st_error **err)
+{
+	return st_container_kill(s, c, *(int *)ctx, err);
+}
+
 int cmd_kill(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 {
 	static const struct option longopts[] = {
@@ -35,20 +41,5 @@ int cmd_kill(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 			return st_cli_usage(err, "see 'strata kill --help'");
 		}
 	}
-	if (optind >= argc)
-		return st_cli_usage(err, "\"kill\" requires at least 1 argument");
-	struct st_store *s = NULL;
-	if (st_cli_store(cli, &s, err) < 0)
-		return -1;
-	int failed = 0;
-	for (int i = optind; i < argc; i++) {
-		st_auto(st_container) struct st_container *ctr = NULL;
-		if (st_container_find(s, argv[i], &ctr, err) < 0 ||
-		    st_container_kill(s, ctr, sig, err) < 0) {
-			failed = run_fail("kill", st_steal(err), 1);
-			continue;
-		}
-		fprintf(cli->out, "%s\n", argv[i]);
-	}
-	return failed;
+	return run_each(cli, "kill", argc, argv, kill_one, &sig, err);
 }

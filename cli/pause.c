@@ -8,6 +8,13 @@
 #include "util/cleanup.h"
 #include "util/banned.h"
 
+static int pause_one(struct st_store *s, const struct st_container *c, void *ctx,
+		     struct st_error **err)
+{
+	(void)ctx;
+	return st_container_pause(s, c, err);
+}
+
 int cmd_pause(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 {
 	static const struct option longopts[] = {
@@ -26,20 +33,5 @@ int cmd_pause(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 			return st_cli_usage(err, "see 'strata pause --help'");
 		}
 	}
-	if (optind >= argc)
-		return st_cli_usage(err, "\"pause\" requires at least 1 argument");
-	struct st_store *s = NULL;
-	if (st_cli_store(cli, &s, err) < 0)
-		return -1;
-	int failed = 0;
-	for (int i = optind; i < argc; i++) {
-		st_auto(st_container) struct st_container *ctr = NULL;
-		if (st_container_find(s, argv[i], &ctr, err) < 0 ||
-		    st_container_pause(s, ctr, err) < 0) {
-			failed = run_fail("pause", st_steal(err), 1);
-			continue;
-		}
-		fprintf(cli->out, "%s\n", argv[i]);
-	}
-	return failed;
+	return run_each(cli, "pause", argc, argv, pause_one, NULL, err);
 }

@@ -9,6 +9,16 @@
 #include "util/cleanup.h"
 #include "util/banned.h"
 
+/* Stop, then start again: the start's exit code is only for start -a. */
+static int restart_one(struct st_store *s, const struct st_container *c, void *ctx,
+		       struct st_error **err)
+{
+	int code;
+	if (st_container_stop(s, c, *(int *)ctx, err) < 0)
+		return -1;
+	return st_container_start(s, c, &code, err);
+}
+
 int cmd_restart(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 {
 	static const struct option longopts[] = {
@@ -40,22 +50,5 @@ int cmd_restart(struct st_cli *cli, int argc, char **argv, struct st_error **err
 			return st_cli_usage(err, "see 'strata restart --help'");
 		}
 	}
-	if (optind >= argc)
-		return st_cli_usage(err, "\"restart\" requires at least 1 argument");
-	struct st_store *s = NULL;
-	if (st_cli_store(cli, &s, err) < 0)
-		return -1;
-	int failed = 0;
-	for (int i = optind; i < argc; i++) {
-		st_auto(st_container) struct st_container *ctr = NULL;
-		int code;
-		if (st_container_find(s, argv[i], &ctr, err) < 0 ||
-		    st_container_stop(s, ctr, timeout, err) < 0 ||
-		    st_container_start(s, ctr, &code, err) < 0) {
-			failed = run_fail("restart", st_steal(err), 1);
-			continue;
-		}
-		fprintf(cli->out, "%s\n", argv[i]);
-	}
-	return failed;
+	return run_each(cli, "restart", argc, argv, restart_one, &timeout, err);
 }

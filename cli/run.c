@@ -260,6 +260,26 @@ int run_fail(const char *verb, struct st_error *err, int code)
 	return code;
 }
 
+int run_each(struct st_cli *cli, const char *verb, int argc, char **argv, run_each_fn fn, void *ctx,
+	     struct st_error **err)
+{
+	if (optind >= argc)
+		return st_cli_usage(err, "\"%s\" requires at least 1 argument", verb);
+	struct st_store *s = NULL;
+	if (st_cli_store(cli, &s, err) < 0)
+		return -1;
+	int failed = 0;
+	for (int i = optind; i < argc; i++) {
+		st_auto(st_container) struct st_container *ctr = NULL;
+		if (st_container_find(s, argv[i], &ctr, err) < 0 || fn(s, ctr, ctx, err) < 0) {
+			failed = run_fail(verb, st_steal(err), 1);
+			continue;
+		}
+		fprintf(cli->out, "%s\n", argv[i]);
+	}
+	return failed;
+}
+
 struct st_error *not_a_tty(struct st_error **err)
 {
 	st_err(err, ST_E_INVALID, "the input device is not a TTY");

@@ -83,6 +83,17 @@ void run_flags_release(struct run_flags *f);
 /* Print the error as main.c would and return 'code': run and create fail with Docker's 125. */
 int run_fail(const char *verb, struct st_error *err, int code);
 
+/* What a verb does to one of the containers it was given ('ctx' is the verb's). */
+typedef int (*run_each_fn)(struct st_store *s, const struct st_container *c, void *ctx,
+			   struct st_error **err);
+/*
+ * The verbs of CONTAINER... (argv from optind on): each one found and 'fn' applied, its name
+ * printed as Docker prints it; a failure is reported with 'verb' and the next one tried.
+ * Returns 1 if any failed, -1 (with *err) when none was given or the store cannot be opened.
+ */
+int run_each(struct st_cli *cli, const char *verb, int argc, char **argv, run_each_fn fn, void *ctx,
+	     struct st_error **err);
+
 /* Docker's refusal of -i -t with a stdin that is not a terminal (it then exits 1). New. */
 struct st_error *not_a_tty(struct st_error **err);
 

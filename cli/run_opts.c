@@ -38,7 +38,7 @@ const char run_limits_text[] =
     "      --platform string      Set platform if server is multi-platform capable\n"
     "      --pull string          Pull image before running (\"always\", \"missing\", "
     "\"never\")\n"
-    "                             (default \"never\": strata reaches no registry unasked)\n";
+    "                             (default \"missing\", as Docker's)\n";
 
 static void push(char ***v, size_t *n, const char *s)
 {
@@ -232,9 +232,11 @@ void run_limits_finish(struct run_flags *f)
 
 int run_pull(struct st_cli *cli, struct run_flags *f, struct st_error **err)
 {
-	if (!f->pull || !strcmp(f->pull, "never"))
+	/* Docker's default: an image the store lacks is pulled */
+	const char *policy = f->pull ? f->pull : "missing";
+	if (!strcmp(policy, "never"))
 		return 0;
-	if (!strcmp(f->pull, "missing")) {
+	if (!strcmp(policy, "missing")) {
 		struct st_store *s = NULL;
 		if (st_cli_store(cli, &s, err) < 0)
 			return -1;

@@ -76,7 +76,7 @@ ep_image() {
 	[[ "$output" == *'exec: "nosuchcommand": executable file not found in $PATH'* ]]
 	run -126 strata run --network none --rm busybox /etc/passwd
 	[[ "$output" == *'exec: "/etc/passwd": permission denied'* ]]
-	run strata run --network none --rm nosuchimage true
+	run strata run --pull never --network none --rm nosuchimage true
 	[ "$status" -eq 125 ]
 	[[ "$output" == *"strata: run: No such image: nosuchimage"* ]]
 	run strata run --rm --network bogus busybox true

@@ -276,6 +276,12 @@ wait_health() {
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"Unable to find image '$REG/bb:1' locally"* ]]
 	[ "${lines[${#lines[@]} - 1]}" = "pulled" ]
+	# without --pull, as Docker: missing
+	strata rmi "$REG/bb:1" >/dev/null
+	run strata run --rm --network none "$REG/bb:1" echo by-default
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"Unable to find image '$REG/bb:1' locally"* ]]
+	[ "${lines[${#lines[@]} - 1]}" = "by-default" ]
 	run strata run --rm --network none --pull always "$REG/bb:1" echo again
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"Image is up to date for $REG/bb:1"* ]]
