@@ -913,10 +913,17 @@ int st_container_kill(struct st_store *s, const struct st_container *c, int sig,
 	struct st_error *rerr = NULL;
 	if (freeze(s, c, false, &rerr) == 0)
 		return 0;
-	/* SIGKILL may have ended it before the resume, which then had nothing to do. */
-	if (check_running(s, c, &running, err) == 0 && !running) {
-		st_error_free(rerr);
-		return 0;
+	/* The signal may have ended it before the resume, which then had nothing to do: the
+	 * runtime keeps it stopped until its supervisor has recorded the exit, a moment later. */
+	for (int i = 0; i < 100; i++) {
+		if (check_running(s, c, &running, err) < 0)
+			break;
+		if (!running) {
+			st_error_free(rerr);
+			return 0;
+		}
+		struct timespec ts = { .tv_sec = 0, .tv_nsec = 20 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
 	}
 	if (!*err)
 		*err = rerr;
