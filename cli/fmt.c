@@ -199,3 +199,48 @@ char *st_fmt_unescape(const char *s)
 	}
 	return st_buf_detach(&b, NULL);
 }
+
+/* A Go duration, as Docker's flags take them: "1m30s", "500ms", "2h". */
+int st_fmt_parse_duration(const char *flag, const char *s, int64_t *out, struct st_error **err)
+{
+	static const struct {
+		const char *unit;
+		int64_t ns;
+	} units[] = { { "ns", 1 },
+		      { "us", 1000 },
+		      { "µs", 1000 },
+		      { "ms", 1000000 },
+		      { "s", 1000000000LL },
+		      { "m", 60000000000LL },
+		      { "h", 3600000000000LL } };
+	double total = 0;
+	const char *p = s;
+	bool ok = *p != '\0';
+	if (!strcmp(s, "0"))
+		p = "";
+	while (*p && ok) {
+		char *end;
+		double v = strtod(p, &end);
+		ok = end != p && *p != '-' && *p != '+';
+		p = end;
+		size_t best = 0, i;
+		int64_t ns = 0;
+		for (i = 0; i < sizeof(units) / sizeof(*units); i++) {
+			size_t len = strlen(units[i].unit);
+			if (!strncmp(p, units[i].unit, len) && len > best) {
+				best = len;
+				ns = units[i].ns;
+			}
+		}
+		ok = ok && best;
+		p += best;
+		total += v * (double)ns;
+	}
+	if (!ok || total > 9.2e18)
+		return st_err(
+		    err, ST_E_USAGE,
+		    "invalid argument \"%s\" for \"%s\" flag: time: invalid duration \"%s\"", s,
+		    flag, s);
+	*out = (int64_t)total;
+	return 0;
+}

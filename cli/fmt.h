@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "util/buf.h"
+#include "util/err.h"
 
 /* Docker's units.HumanSizeWithPrecision(n, 3): "4.26MB", "0B" (decimal units). New string. */
 char *st_fmt_size(uint64_t n);
@@ -17,6 +18,9 @@ char *st_fmt_duration(long long seconds);
 char *st_fmt_since(const char *rfc3339, time_t now);
 /* Parse RFC 3339 ("2023-11-14T22:13:20.123Z", "+01:00" offsets). -1 if malformed. */
 int st_fmt_parse_time(const char *s, time_t *out);
+/* A Go duration, as Docker's flags take them ("1m30s", "500ms", "2h"), in nanoseconds; a bad
+ * one is ST_E_USAGE naming 'flag'. */
+int st_fmt_parse_duration(const char *flag, const char *s, int64_t *out, struct st_error **err);
 /* Format 't' as RFC 3339 in UTC with nanoseconds as Go's time.RFC3339Nano prints them. New string.
  */
 char *st_fmt_time(time_t t, long nsec);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fmt.h"
 #include "local/local.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -90,51 +91,6 @@ static int parse_int(const char *flag, const char *s, int64_t *out, struct st_er
 	return 0;
 }
 
-/* A Go duration, as Docker's flags take them: "1m30s", "500ms", "2h". */
-static int parse_duration(const char *flag, const char *s, int64_t *out, struct st_error **err)
-{
-	static const struct {
-		const char *unit;
-		int64_t ns;
-	} units[] = { { "ns", 1 },
-		      { "us", 1000 },
-		      { "µs", 1000 },
-		      { "ms", 1000000 },
-		      { "s", 1000000000LL },
-		      { "m", 60000000000LL },
-		      { "h", 3600000000000LL } };
-	double total = 0;
-	const char *p = s;
-	bool ok = *p != '\0';
-	if (!strcmp(s, "0"))
-		p = "";
-	while (*p && ok) {
-		char *end;
-		double v = strtod(p, &end);
-		ok = end != p && *p != '-' && *p != '+';
-		p = end;
-		size_t best = 0, i;
-		int64_t ns = 0;
-		for (i = 0; i < sizeof(units) / sizeof(*units); i++) {
-			size_t len = strlen(units[i].unit);
-			if (!strncmp(p, units[i].unit, len) && len > best) {
-				best = len;
-				ns = units[i].ns;
-			}
-		}
-		ok = ok && best;
-		p += best;
-		total += v * (double)ns;
-	}
-	if (!ok || total > 9.2e18)
-		return st_err(
-		    err, ST_E_USAGE,
-		    "invalid argument \"%s\" for \"%s\" flag: time: invalid duration \"%s\"", s,
-		    flag, s);
-	*out = (int64_t)total;
-	return 0;
-}
-
 int run_limits_flag(int c, const char *arg, struct run_flags *f, struct st_error **err)
 {
 	struct st_container_health *h = &f->health;
@@ -192,11 +148,15 @@ int run_limits_flag(int c, const char *arg, struct run_flags *f, struct st_error
 		h->cmd = arg;
 		return 1;
 	case RUN_OPT_HEALTH_INTERVAL:
-		return parse_duration("--health-interval", arg, &h->interval_ns, err) < 0 ? -1 : 1;
+		return st_fmt_parse_duration("--health-interval", arg, &h->interval_ns, err) < 0
+			   ? -1
+			   : 1;
 	case RUN_OPT_HEALTH_TIMEOUT:
-		return parse_duration("--health-timeout", arg, &h->timeout_ns, err) < 0 ? -1 : 1;
+		return st_fmt_parse_duration("--health-timeout", arg, &h->timeout_ns, err) < 0 ? -1
+											       : 1;
 	case RUN_OPT_HEALTH_START_PERIOD:
-		return parse_duration("--health-start-period", arg, &h->start_period_ns, err) < 0
+		return st_fmt_parse_duration("--health-start-period", arg, &h->start_period_ns,
+					     err) < 0
 			   ? -1
 			   : 1;
 	case RUN_OPT_HEALTH_RETRIES:

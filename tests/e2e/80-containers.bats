@@ -335,3 +335,41 @@ ep_image() {
 	run strata run --rm --network none busybox true
 	[ "$status" -eq 0 ]
 }
+
+@test "ps --filter id, name, status, exited, ancestor; logs --since and --until" {
+	strata run --network none --name three busybox sh -c 'exit 3' || true
+	strata create --network none --name made busybox true >/dev/null
+	strata run --network none --name talk busybox sh -c 'echo first; sleep 2; echo second' >/dev/null
+	id=$(strata run -d --network none --name up busybox sleep 100)
+	run strata ps --filter exited=3 --format '{{.Names}}'
+	[ "$status" -eq 0 ]
+	[ "$output" = "three" ]
+	run strata ps --filter status=created --format '{{.Names}}'
+	[ "$output" = "made" ]
+	run strata ps --filter ancestor=busybox --format '{{.Names}}'
+	[ "$output" = "up" ]
+	run strata ps -a --filter name=hre --filter name=ade --format '{{.Names}}'
+	[ "$(echo "$output" | sort | tr '\n' ' ')" = "made three " ]
+	run strata ps -a --filter id="${id:0:6}" --filter status=running -q
+	[ "$output" = "${id:0:12}" ]
+	run strata ps --filter status=sleepy
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"invalid filter 'status=sleepy'"* ]]
+	run strata ps --filter colour=red
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"invalid filter 'colour'"* ]]
+	first=$(strata logs -t talk | head -1 | cut -d' ' -f1)
+	second=$(strata logs -t talk | tail -1 | cut -d' ' -f1)
+	run strata logs --until "$first" talk
+	[ "$output" = "first" ]
+	run strata logs --since "$second" talk
+	[ "$output" = "second" ]
+	run strata logs --since 1h talk
+	[ "${#lines[@]}" -eq 2 ]
+	run strata logs --since "$(date -d "$second" +%s)" talk
+	[ "$output" = "second" ]
+	run strata logs --since yesterday talk
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"--since yesterday: expected a timestamp"* ]]
+	strata rm -f up >/dev/null
+}
