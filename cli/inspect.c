@@ -57,17 +57,30 @@ static int add_attestations(struct st_store *s, const char *name, const struct s
 	return 0;
 }
 
-static json_t *inspect_one(struct st_store *s, const char *name, bool containers,
+/* What --type asks for. */
+enum inspect_type { TYPE_ANY, TYPE_IMAGE, TYPE_CONTAINER };
+
+static json_t *inspect_one(struct st_store *s, const char *name, enum inspect_type type,
 			   struct st_error **err)
 {
 	json_t *ctr = NULL;
-	if (containers && inspect_container(s, name, &ctr, err) < 0)
+	if (type != TYPE_IMAGE && inspect_container(s, name, &ctr, err) < 0)
 		return NULL;
 	if (ctr)
 		return ctr;
-	st_auto(st_store_image) struct st_store_image *img = NULL;
-	if (st_local_image_find(s, name, &img, err) < 0)
+	if (type == TYPE_CONTAINER) {
+		st_err(err, ST_E_NOTFOUND, "No such container: %s", name);
 		return NULL;
+	}
+	st_auto(st_store_image) struct st_store_image *img = NULL;
+	if (st_local_image_find(s, name, &img, err) < 0) {
+		/* Docker names what it looked for: images and containers both, unless --type */
+		if ((*err)->kind == ST_E_NOTFOUND && type == TYPE_ANY) {
+			st_error_clear(err);
+			st_err(err, ST_E_NOTFOUND, "No such object: %s", name);
+		}
+		return NULL;
+	}
 	st_auto(st_image_config) struct st_image_config *cfg = NULL;
 	if (st_local_image_config(s, img, &cfg, err) < 0)
 		return NULL;
@@ -168,7 +181,8 @@ int cmd_inspect(struct st_cli *cli, int argc, char **argv, struct st_error **err
 		{ 0 },
 	};
 	const char *fmt = NULL;
-	bool raw = false, containers = true;
+	bool raw = false;
+	enum inspect_type type = TYPE_ANY;
 	struct st_registry_opts ro = { 0 };
 	int c;
 	while ((c = getopt_long(argc, argv, "f:sh", longopts, NULL)) != -1) {
@@ -190,7 +204,7 @@ int cmd_inspect(struct st_cli *cli, int argc, char **argv, struct st_error **err
 		case 't':
 			if (strcmp(optarg, "image") && strcmp(optarg, "container"))
 				return st_cli_usage(err, "--type: 'image' or 'container'");
-			containers = !strcmp(optarg, "container");
+			type = !strcmp(optarg, "container") ? TYPE_CONTAINER : TYPE_IMAGE;
 			break;
 		case 'h':
 			fputs("Usage: strata inspect [OPTIONS] IMAGE [IMAGE...]\n\n"
@@ -206,7 +220,7 @@ int cmd_inspect(struct st_cli *cli, int argc, char **argv, struct st_error **err
 			      "  -s, --size               Display total file sizes (always shown)\n"
 			      "      --tls-verify bool    Verify the registry's certificate "
 			      "(default true)\n"
-			      "      --type string        Only 'image'\n",
+			      "      --type string        Only this type: 'image' or 'container'\n",
 			      cli->out);
 			return 0;
 		default:
@@ -235,7 +249,7 @@ int cmd_inspect(struct st_cli *cli, int argc, char **argv, struct st_error **err
 	/* Like Docker: print what was found, report each name that was not, fail at the end. */
 	for (int i = optind; i < argc && rc == 0; i++) {
 		struct st_error *e = NULL;
-		json_t *v = inspect_one(s, argv[i], containers, &e);
+		json_t *v = inspect_one(s, argv[i], type, &e);
 		if (!v) {
 			if (missing)
 				fprintf(cli->errout, "strata: inspect: %s\n", missing->msg);

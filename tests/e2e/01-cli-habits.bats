@@ -139,8 +139,8 @@ setup() { common_setup; }
 	run --separate-stderr strata inspect --format '{{.Os}}' busybox:latest nosuch:1 b2:1 nope:2
 	[ "$status" -eq 1 ]
 	[ "$output" = $'linux\nlinux' ]
-	[[ "$stderr" == *"No such image: nosuch:1"* ]]
-	[[ "$stderr" == *"No such image: nope:2"* ]]
+	[[ "$stderr" == *"No such object: nosuch:1"* ]]
+	[[ "$stderr" == *"No such object: nope:2"* ]]
 	run strata inspect busybox:latest nosuch:1
 	[ "$status" -eq 1 ]
 	[[ "$output" == *'"RepoTags"'* ]]
@@ -174,9 +174,10 @@ setup() { common_setup; }
 	run strata images --format '{{.Repository}}:{{.Tag}}' ci
 	[[ "$output" == *"ci:1"* ]]
 	[[ "$output" == *"ci:2"* ]]
-	run strata build --provenance=mode=max "$BATS_TEST_TMPDIR"
+	run strata build -q --provenance=mode=max -t ci:3 "$BATS_TEST_TMPDIR"
 	[ "$status" -eq 0 ]
-	[[ "$output" == *"warning: --provenance: attestations are not available yet"* ]]
+	run strata inspect --format '{{range .Attestations}}{{.PredicateType}}{{end}}' ci:3
+	[ "$output" = "https://slsa.dev/provenance/v1" ]
 }
 
 @test "build -: a Dockerfile on stdin has no context, a tar on stdin is the context" {

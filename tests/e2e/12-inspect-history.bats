@@ -39,7 +39,13 @@ setup() {
 	[ "${lines[0]}" = "${lines[1]}" ]
 	run strata inspect nosuch:1
 	[ "$status" -ne 0 ]
+	[[ "$output" == *"No such object: nosuch:1"* ]]
+	run strata inspect --type image nosuch:1
+	[ "$status" -ne 0 ]
 	[[ "$output" == *"No such image: nosuch:1"* ]]
+	run strata inspect --type container busybox
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"No such container: busybox"* ]]
 	run strata inspect --format '{{.Nope' busybox
 	[ "$status" -ne 0 ]
 	[[ "$output" == *template* ]]
