@@ -560,7 +560,9 @@ static void finish(struct st_sbom *sb)
 			dpkg_licenses(sb, p);
 		st_sbom_pkg_identify(p, &sb->distro);
 	}
-	qsort(sb->pkgs, sb->n_pkgs, sizeof(*sb->pkgs), pkg_cmp);
+	/* an image without packages has no array at all, which qsort() must not be given */
+	if (sb->n_pkgs)
+		qsort(sb->pkgs, sb->n_pkgs, sizeof(*sb->pkgs), pkg_cmp);
 	/* the indexes are stale now: what they served is done */
 	for (size_t i = 0; i < sb->n_pkgs; i++)
 		free(sb->keys[i]);

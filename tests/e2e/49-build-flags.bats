@@ -132,13 +132,17 @@ manifest_of() {
 	[[ "$output" == *"--annotation 'noequals': expected KEY=VALUE or manifest:KEY=VALUE"* ]]
 }
 
-@test "flags: --provenance and --sbom are accepted, saying attestations are not available yet" {
+@test "flags: --provenance and --sbom attach attestations; =false builds a plain image" {
 	printf 'FROM busybox\nRUN true\n' >"$CTX/Dockerfile"
 	run strata build --provenance=mode=max --sbom=true -t p:1 "$CTX"
 	[ "$status" -eq 0 ]
-	[[ "$output" == *"warning: --provenance: attestations are not available yet: the image is built without one"* ]]
-	[[ "$output" == *"warning: --sbom: attestations are not available yet"* ]]
-	run strata build --provenance=false --sbom=false -t p:1 "$CTX"
+	run strata inspect --format '{{range .Attestations}}{{.PredicateType}} {{end}}' p:1
+	[ "$output" = "https://spdx.dev/Document https://slsa.dev/provenance/v1 " ]
+	run strata build --provenance=false --sbom=false -t p:2 "$CTX"
 	[ "$status" -eq 0 ]
 	[[ "$output" != *"warning: --"* ]]
+	run strata inspect --format '{{len .RepoTags}}' p:2
+	[ "$status" -eq 0 ]
+	run strata inspect p:2
+	[[ "$output" != *'"Attestations"'* ]]
 }
