@@ -1,5 +1,4 @@
 /* pause.c: strata pause CONTAINER...: freeze the processes of running containers. */
-#include <getopt.h>
 #include <stdio.h>
 
 #include "cli.h"
@@ -17,21 +16,6 @@ static int pause_one(struct st_store *s, const struct st_container *c, void *ctx
 
 int cmd_pause(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 {
-	static const struct option longopts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
-	int c;
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'h':
-			fputs("Usage: strata pause CONTAINER [CONTAINER...]\n\n"
-			      "Pause all processes within one or more containers\n",
-			      cli->out);
-			return 0;
-		default:
-			return st_cli_usage(err, "see 'strata pause --help'");
-		}
-	}
-	return run_each(cli, "pause", argc, argv, pause_one, NULL, err);
+	return run_each_verb(cli, "pause", "Pause all processes within one or more containers",
+			     argc, argv, pause_one, err);
 }

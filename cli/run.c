@@ -280,6 +280,23 @@ int run_each(struct st_cli *cli, const char *verb, int argc, char **argv, run_ea
 	return failed;
 }
 
+int run_each_verb(struct st_cli *cli, const char *verb, const char *what, int argc, char **argv,
+		  run_each_fn fn, struct st_error **err)
+{
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	int c;
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		if (c != 'h')
+			return st_cli_usage(err, "see 'strata %s --help'", verb);
+		fprintf(cli->out, "Usage: strata %s CONTAINER [CONTAINER...]\n\n%s\n", verb, what);
+		return 0;
+	}
+	return run_each(cli, verb, argc, argv, fn, NULL, err);
+}
+
 struct st_error *not_a_tty(struct st_error **err)
 {
 	st_err(err, ST_E_INVALID, "the input device is not a TTY");

@@ -94,6 +94,10 @@ typedef int (*run_each_fn)(struct st_store *s, const struct st_container *c, voi
 int run_each(struct st_cli *cli, const char *verb, int argc, char **argv, run_each_fn fn, void *ctx,
 	     struct st_error **err);
 
+/* run_each() for a verb whose only flag is --help; 'what' is its line in the usage. */
+int run_each_verb(struct st_cli *cli, const char *verb, const char *what, int argc, char **argv,
+		  run_each_fn fn, struct st_error **err);
+
 /* Docker's refusal of -i -t with a stdin that is not a terminal (it then exits 1). New. */
 struct st_error *not_a_tty(struct st_error **err);
 

@@ -1,5 +1,4 @@
 /* unpause.c: strata unpause CONTAINER...: thaw the processes of paused containers. */
-#include <getopt.h>
 #include <stdio.h>
 
 #include "cli.h"
@@ -17,21 +16,6 @@ static int unpause_one(struct st_store *s, const struct st_container *c, void *c
 
 int cmd_unpause(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 {
-	static const struct option longopts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
-	int c;
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'h':
-			fputs("Usage: strata unpause CONTAINER [CONTAINER...]\n\n"
-			      "Unpause all processes within one or more containers\n",
-			      cli->out);
-			return 0;
-		default:
-			return st_cli_usage(err, "see 'strata unpause --help'");
-		}
-	}
-	return run_each(cli, "unpause", argc, argv, unpause_one, NULL, err);
+	return run_each_verb(cli, "unpause", "Unpause all processes within one or more containers",
+			     argc, argv, unpause_one, err);
 }
