@@ -93,7 +93,7 @@ int st_cli_apply_change(struct st_image_config *cfg, bool *cmd_set, const char *
 	X(container_prune, "container prune", "Remove all stopped containers")                     \
 	X(exec, "exec", "Execute a command in a running container")                                \
 	X(commit, "commit", "Create a new image from a container's changes")                       \
-	X(cp, "cp", "Copy files/folders between a container and the local filesystem")                       \
+	X(cp, "cp", "Copy files/folders between a container and the local filesystem")             \
 	X(volume_create, "volume create", "Create a volume")                                       \
 	X(volume_ls, "volume ls", "List volumes")                                                  \
 	X(volume_inspect, "volume inspect", "Display detailed information on volumes")             \
@@ -157,7 +157,7 @@ int st_cli_apply_change(struct st_image_config *cfg, bool *cmd_set, const char *
 	X("container remove", "rm")                                                                \
 	X("container exec", "exec")                                                                \
 	X("container commit", "commit")                                                            \
-	X("container cp", "cp")                                                            \
+	X("container cp", "cp")                                                                    \
 	X("container inspect", "inspect")                                                          \
 	X("container diff", "diff")                                                                \
 	X("container export", "export")                                                            \
