@@ -193,7 +193,7 @@ ctr_ps() { strata exec "$1" ps -o stat,args; }
 	id=$output
 	counter=$STRATA_ROOT/containers/$id/upper/tmp/n
 	for _ in $(seq 100); do
-		[ -s "$counter" ] && break
+		if [ -s "$counter" ]; then break; fi
 		sleep 0.1
 	done
 	run strata pause "$id"
@@ -214,7 +214,7 @@ ctr_ps() { strata exec "$1" ps -o stat,args; }
 	run strata unpause "$id"
 	[ "$status" -eq 0 ]
 	for _ in $(seq 100); do
-		[ "$(cat "$counter")" != "$before" ] && break
+		if [ "$(cat "$counter")" != "$before" ]; then break; fi
 		sleep 0.1
 	done
 	[ "$(cat "$counter")" != "$before" ]

@@ -109,7 +109,7 @@ teardown() {
 wait_health() {
 	local i
 	for i in $(seq 300); do
-		[ "$(strata inspect -f '{{.State.Health.Status}}' "$1")" = "$2" ] && return 0
+		if [ "$(strata inspect -f '{{.State.Health.Status}}' "$1")" = "$2" ]; then return 0; fi
 		sleep 0.1
 	done
 	return 1
@@ -253,7 +253,7 @@ wait_health() {
 	local d n
 	for d in "$STRATA_ROOT"/containers/*; do
 		n=$(basename "$d")
-		[ "$n" = names ] && continue
+		if [ "$n" = names ]; then continue; fi
 		[ -f "$d/config.json" ]
 	done
 	run ls -A "$STRATA_ROOT/containers"
