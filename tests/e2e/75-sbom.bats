@@ -282,7 +282,7 @@ PY
 	run python3 "$FIX/check_sbom.py" cyclonedx "$FIX/schema" c.json
 	echo "$output"
 	[ "$status" -eq 0 ]
-	run python3 "$FIX/check_sbom.py" spdx s.json
+	run python3 "$FIX/check_sbom.py" spdx s.json "$FIX/spdx/SPDXJSONExample-v2.3.spdx.json"
 	echo "$output"
 	[ "$status" -eq 0 ]
 	# the layer that added jq is in both
