@@ -193,6 +193,7 @@ static void index_stages(struct lint_ctx *c)
 		if (df->stages[i].name)
 			c->names[n++] = (struct lint_name){ df->stages[i].name, i };
 	c->names[n].name = NULL;
+	c->nnames = n;
 	if (n)
 		qsort(c->names, n, sizeof(*c->names), cmp_name);
 	c->base_of = st_xcalloc(df->nstages + 1, sizeof(*c->base_of));
@@ -206,9 +207,7 @@ long lint_stage_before(const struct lint_ctx *c, const char *name, size_t before
 	for (char *p = lower; *p; p++)
 		if (*p >= 'A' && *p <= 'Z')
 			*p |= 0x20;
-	size_t lo = 0, hi = 0;
-	while (c->names[hi].name)
-		hi++;
+	size_t lo = 0, hi = c->nnames;
 	while (lo < hi) { /* the first entry not below 'lower' */
 		size_t mid = lo + (hi - lo) / 2;
 		if (strcmp(c->names[mid].name, lower) < 0)
