@@ -2,8 +2,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analyze/analyze.h"
 #include "build_checks.h"
+#include "cli.h"
 #include "util/cleanup.h"
+#include "util/fs.h"
 #include "util/banned.h"
 
 void st_cli_checks_add(struct st_cli_checks *c, const struct st_builder_event *ev)
@@ -73,4 +76,53 @@ void st_cli_checks_release(struct st_cli_checks *c)
 	free(c->file);
 	c->file = NULL;
 	st_buf_release(&c->source);
+}
+
+int st_cli_checks_image(struct st_cli *cli, const struct st_builder_opts *b, const char *image,
+			FILE *f, struct st_error **err)
+{
+	struct st_buf text = ST_BUF_INIT;
+	st_autofree char *path = NULL;
+	const char *name = "Dockerfile";
+	if (b->dockerfile_text)
+		st_buf_add(&text, b->dockerfile_text, b->dockerfile_len);
+	else if (b->dockerfile)
+		path = st_xstrdup(b->dockerfile);
+	else if (b->context)
+		path = st_path_join(b->context, "Dockerfile");
+	else
+		return 0;
+	if (path)
+		name = path;
+	st_auto(st_dockerfile) struct st_dockerfile *df = NULL;
+	st_auto(st_analyze) struct st_analyze *a = NULL;
+	int rc = path ? st_read_file(path, &text, err) : 0;
+	if (rc == 0)
+		rc = st_dockerfile_parse(name, st_buf_str(&text), text.len, &df, err);
+	if (rc == 0)
+		rc = st_cli_analyze_open(cli, image, NULL, NULL, &a, err);
+	struct st_lint_opts lo = {
+		.rulesets = ST_LINT_IMAGE,
+		.build_args = b->build_args,
+		.nbuild_args = b->n_build_args,
+		.target = b->target,
+		.image = a,
+	};
+	struct st_cli_checks c = { 0 };
+	if (rc == 0)
+		rc = st_lint_dockerfile(df, st_buf_str(&text), text.len, &lo, &c.r, err);
+	/* The build's own warnings' form, each on the line whose layer holds the files. */
+	if (rc == 0 && c.r.ndiags) {
+		fprintf(f,
+			"\n %zu finding%s in the image (use strata lint --image %s to expand):\n",
+			c.r.ndiags, c.r.ndiags == 1 ? "" : "s", image);
+		for (size_t i = 0; i < c.r.ndiags; i++) {
+			const struct st_dockerfile_diag *d = &c.r.diags[i];
+			fprintf(f, " - %s: %s (line %d)\n", d->rule->name, d->message,
+				d->start_line);
+		}
+	}
+	st_cli_checks_release(&c);
+	st_buf_release(&text);
+	return rc;
 }

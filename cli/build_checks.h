@@ -23,4 +23,13 @@ void st_cli_checks_summary(const struct st_cli_checks *c, FILE *f);
 void st_cli_checks_report(struct st_cli_checks *c, FILE *f);
 void st_cli_checks_release(struct st_cli_checks *c);
 
+struct st_cli;
+/*
+ * After build --analyze: what the image 'image' holds (the lint rules ST2001...) reported on
+ * the lines of the Dockerfile of 'b' that made it, in the form of the build's warnings. A
+ * Dockerfile that came inside a context tar is not at hand: nothing is printed.
+ */
+int st_cli_checks_image(struct st_cli *cli, const struct st_builder_opts *b, const char *image,
+			FILE *f, struct st_error **err);
+
 #endif

@@ -254,8 +254,9 @@ int st_lint_dockerfile(const struct st_dockerfile *df, const char *text, size_t 
 	if (!o)
 		o = &none;
 	memset(out, 0, sizeof(*out));
-	unsigned sets =
-	    o->rulesets ? o->rulesets : ST_LINT_BUILDKIT | ST_LINT_HADOLINT | ST_LINT_STRATA;
+	unsigned sets = o->rulesets
+			    ? o->rulesets
+			    : ST_LINT_BUILDKIT | ST_LINT_HADOLINT | ST_LINT_STRATA | ST_LINT_IMAGE;
 	struct st_dockerfile_check check;
 	bool given = false;
 	const char *arg = build_arg(o, "BUILDKIT_DOCKERFILE_CHECK", &given);
@@ -280,7 +281,7 @@ int st_lint_dockerfile(const struct st_dockerfile *df, const char *text, size_t 
 		lint_hadolint(&c);
 	if (rc == 0 && (sets & ST_LINT_STRATA))
 		lint_strata(&c);
-	if (rc == 0)
+	if (rc == 0 && (sets & ST_LINT_IMAGE))
 		lint_image(&c);
 
 	struct pragma *prag = NULL;

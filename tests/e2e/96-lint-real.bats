@@ -39,3 +39,24 @@ setup() {
 	[[ "$output" != *"Dockerfile:12: info: ST1005"* ]]
 	[[ "$output" == *"Dockerfile:30: info: ST1005"* ]]
 }
+
+@test "build --analyze: what the image holds is reported on the Dockerfile lines that made it" {
+	strata import "$(busybox_tar)" busybox:1 >/dev/null
+	printf 'not a key\n' >"$CTX/id_rsa"
+	cat >"$CTX/Dockerfile" <<'DF'
+FROM busybox:1
+COPY id_rsa /root/.ssh/id_rsa
+RUN head -c 40000 /dev/zero >/big.bin
+RUN rm /big.bin
+USER nobody
+DF
+	run strata build --analyze --progress plain -t analyzed:1 "$CTX"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *" findings in the image (use strata lint --image sha256:"* ]]
+	[[ "$output" == *" - ST2005: A file that looks like a key or credentials is in the layer of this instruction: 1 file, 10 bytes, such as /root/.ssh/id_rsa"*"(line 2)"* ]]
+	[[ "$output" == *" - ST2002: Files this instruction adds are deleted by a later one: they still take their space in the image: 1 file, 40000 bytes, such as /big.bin (removed on line 4)"*"(line 3)"* ]]
+	# Without --analyze the build does not look into its image.
+	run strata build --progress plain -t analyzed:2 "$CTX"
+	[ "$status" -eq 0 ]
+	[[ "$output" != *"ST200"* ]]
+}
