@@ -1186,6 +1186,8 @@ int cmd_build(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 	}
 	if (o.analyze)
 		rc = st_cli_dive_build(cli, res.id.str, !strcmp(o.analyze, "ci"), err);
+	if (res.has_image && o.ntags)
+		st_cli_checks_remember(cli, &o.b, res.id.str);
 	if (o.analyze && rc == 0 && res.has_image)
 		rc = st_cli_checks_image(cli, &o.b, res.id.str, cli->errout, err);
 out:

@@ -60,3 +60,33 @@ DF
 	[ "$status" -eq 0 ]
 	[[ "$output" != *"ST200"* ]]
 }
+
+@test "lint without --image: the image the last build -t of this Dockerfile made, while its text is the same" {
+	strata import "$(busybox_tar)" busybox:1 >/dev/null
+	printf 'not a key\n' >"$CTX/id_rsa"
+	printf 'FROM busybox:1\nCOPY id_rsa /root/.ssh/id_rsa\nUSER nobody\n' >"$CTX/Dockerfile"
+	run strata lint --format gnu --failure-threshold none "$CTX"
+	[ "$status" -eq 0 ]
+	[[ "$output" != *"ST2005"* ]]
+	run strata build -q -t built:1 "$CTX"
+	[ "$status" -eq 0 ]
+	run strata lint --format gnu --failure-threshold none "$CTX"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"Dockerfile:2: error: ST2005 A file that looks like a key or credentials"* ]]
+	# -f names the same file: the same image.
+	run strata lint --format gnu --failure-threshold none -f "$CTX/Dockerfile" "$CTX"
+	[[ "$output" == *"Dockerfile:2: error: ST2005"* ]]
+	# Once the image is gone, nothing is said about it.
+	run strata rmi built:1
+	[ "$status" -eq 0 ]
+	run strata lint --format gnu --failure-threshold none "$CTX"
+	[ "$status" -eq 0 ]
+	[[ "$output" != *"ST2005"* ]]
+	# A changed Dockerfile no longer lines up with what was built from the old one.
+	run strata build -q -t built:2 "$CTX"
+	[ "$status" -eq 0 ]
+	printf 'LABEL edited=1\n' >>"$CTX/Dockerfile"
+	run strata lint --format gnu --failure-threshold none "$CTX"
+	[ "$status" -eq 0 ]
+	[[ "$output" != *"ST2005"* ]]
+}
