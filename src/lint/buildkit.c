@@ -138,6 +138,12 @@ static void guarded_names(const char *word, struct kv *out)
 static bool expand(const char *word, const struct kv *env, char escape, struct tracked *t,
 		   char **out)
 {
+	/* Most words have nothing to expand or unquote: they stand for themselves. */
+	if (!strpbrk(word, "$'\"") && !strchr(word, escape)) {
+		if (out)
+			*out = st_xstrdup(word);
+		return true;
+	}
 	struct kv guarded = { 0 };
 	guarded_names(word, &guarded);
 	for (size_t i = guarded.n; i-- > 0;) {
