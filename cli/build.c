@@ -69,7 +69,8 @@ static const char usage_text[] =
     "host-gateway)\n"
     "      --allow list              Allow extra privileged entitlement: security.insecure, "
     "network.host\n"
-    "      --analyze                 Then print its efficiency and top findings (strata dive);\n"
+    "      --analyze                 Then print its efficiency and top findings (strata dive),\n"
+    "                                and the lint rules on what it holds, by Dockerfile line\n"
     "                                (=ci: fail the build when a .dive-ci rule fails)\n"
     "      --attest stringArray      Attestation: type=sbom or type=provenance[,mode=min|max]\n"
     "      --annotation list         Add an annotation to the image's manifest "
@@ -1185,6 +1186,10 @@ int cmd_build(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 	}
 	if (o.analyze)
 		rc = st_cli_dive_build(cli, res.id.str, !strcmp(o.analyze, "ci"), err);
+	if (res.has_image && o.ntags)
+		st_cli_checks_remember(cli, &o.b, res.id.str);
+	if (o.analyze && rc == 0 && res.has_image)
+		rc = st_cli_checks_image(cli, &o.b, res.id.str, cli->errout, err);
 out:
 	display_release(&d);
 	st_cli_stdin_release(&in);

@@ -23,4 +23,27 @@ void st_cli_checks_summary(const struct st_cli_checks *c, FILE *f);
 void st_cli_checks_report(struct st_cli_checks *c, FILE *f);
 void st_cli_checks_release(struct st_cli_checks *c);
 
+struct st_cli;
+/*
+ * After build --analyze: what the image 'image' holds (the lint rules ST2001...) reported on
+ * the lines of the Dockerfile of 'b' that made it, in the form of the build's warnings. A
+ * Dockerfile that came inside a context tar is not at hand: nothing is printed.
+ */
+int st_cli_checks_image(struct st_cli *cli, const struct st_builder_opts *b, const char *image,
+			FILE *f, struct st_error **err);
+
+/*
+ * After a build -t: remember 'image' as what the Dockerfile of 'b' built for its target, for
+ * `strata lint` there later. A Dockerfile that came from stdin or a context tar is not kept;
+ * not being able to keep it does not fail the build that made the image.
+ */
+void st_cli_checks_remember(struct st_cli *cli, const struct st_builder_opts *b, const char *image);
+/*
+ * The image the last build -t of the Dockerfile 'path' for 'target' made, if its text is still
+ * 'text' (the lines the image's findings name are those of that text) and the store holds the
+ * image: new, or NULL. Never creates a store.
+ */
+char *st_cli_checks_recall(struct st_cli *cli, const char *path, const char *target,
+			   const char *text, size_t len);
+
 #endif

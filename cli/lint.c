@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "analyze/analyze.h"
+#include "build_checks.h"
 #include "cli.h"
 #include "dockerfile/dockerfile.h"
 #include "dockerfile/dockerignore.h"
@@ -40,6 +41,8 @@ static const char usage_text[] =
     "      --image string              The image built from the Dockerfile: what its layers\n"
     "                                  hold (caches, files deleted later, secret-looking\n"
     "                                  files) is reported on the lines that made them\n"
+    "                                  (default: what the last build -t of this Dockerfile\n"
+    "                                  made, while its text is unchanged)\n"
     "      --target string             Check this stage and the stages it needs (default:\n"
     "                                  every stage)\n\n"
     "Findings are silenced by \"# check=skip=RULE\" (BuildKit's rules), by\n"
@@ -275,9 +278,15 @@ static int lint(struct st_cli *cli, struct lint_cli_opts *o, struct st_error **e
 		rc = st_dockerfile_parse(name, st_buf_str(&text), text.len, &df, err);
 	if (rc == 0 && ctx)
 		rc = st_dockerignore_load(ctx, dfpath, &ign, err);
+	/* Without --image: the image the last build -t of this very text made, if any. */
+	st_autofree char *built =
+	    rc == 0 && !o->image && dfpath
+		? st_cli_checks_recall(cli, dfpath, o->target, st_buf_str(&text), text.len)
+		: NULL;
+	const char *imgname = o->image ? o->image : built;
 	st_auto(st_analyze) struct st_analyze *image = NULL;
-	if (rc == 0 && o->image)
-		rc = st_cli_analyze_open(cli, o->image, NULL, NULL, &image, err);
+	if (rc == 0 && imgname)
+		rc = st_cli_analyze_open(cli, imgname, NULL, NULL, &image, err);
 	size_t nentries = 0;
 	char **entries = context_entries(ctx, &nentries);
 	struct st_lint_opts lo = {

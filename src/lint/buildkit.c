@@ -31,17 +31,28 @@ struct kv {
 	size_t n;
 };
 
+/* "k=val", new; without printf, which a long Dockerfile would call for every variable. */
+static char *kv_entry(const char *k, size_t n, const char *val)
+{
+	size_t m = strlen(val);
+	char *e = st_xmalloc(n + m + 2);
+	memcpy(e, k, n);
+	e[n] = '=';
+	memcpy(e + n + 1, val, m + 1);
+	return e;
+}
+
 static void kv_set(struct kv *kv, const char *k, const char *val)
 {
 	size_t n = strlen(k);
 	for (size_t i = 0; i < kv->n; i++)
 		if (!strncmp(kv->v[i], k, n) && kv->v[i][n] == '=') {
 			free(kv->v[i]);
-			kv->v[i] = st_xasprintf("%s=%s", k, val);
+			kv->v[i] = kv_entry(k, n, val);
 			return;
 		}
 	kv->v = st_xrealloc(kv->v, (kv->n + 2) * sizeof(*kv->v));
-	kv->v[kv->n++] = st_xasprintf("%s=%s", k, val);
+	kv->v[kv->n++] = kv_entry(k, n, val);
 	kv->v[kv->n] = NULL;
 }
 
@@ -127,6 +138,12 @@ static void guarded_names(const char *word, struct kv *out)
 static bool expand(const char *word, const struct kv *env, char escape, struct tracked *t,
 		   char **out)
 {
+	/* Most words have nothing to expand or unquote: they stand for themselves. */
+	if (!strpbrk(word, "$'\"") && !strchr(word, escape)) {
+		if (out)
+			*out = st_xstrdup(word);
+		return true;
+	}
 	struct kv guarded = { 0 };
 	guarded_names(word, &guarded);
 	for (size_t i = guarded.n; i-- > 0;) {

@@ -267,7 +267,9 @@ static void run(struct lint_ctx *c, const struct st_dockerfile_instr *in, struct
 				       has_arg(cmd, "-r") || has_arg(cmd, "-R")));
 		if (apt_install(cmd, &at)) {
 			f3008 = f3008 || !each_package(cmd, at, apt_valued, apt_pinned, &any);
+			/* An explicit --install-recommends is a choice, not an oversight. */
 			f3015 = f3015 || !(has_arg(cmd, "--no-install-recommends") ||
+					   has_arg(cmd, "--install-recommends") ||
 					   has_arg(cmd, "APT::Install-Recommends=false") ||
 					   has_arg(cmd, "APT::Install-Recommends=0"));
 		}
@@ -456,6 +458,10 @@ void lint_hadolint(struct lint_ctx *c)
 				if (!known)
 					add(c, "DL3022", in, NULL);
 				const char *dest = in->nargs ? in->args[in->nargs - 1] : "/";
+				/* "$PHP_INI_DIR/conf.d/": quotes are the shell's, not the path's.
+				 */
+				if (*dest == '"' || *dest == '\'')
+					dest++;
 				if (!cur->workdir && dest[0] != '/' && dest[0] != '$')
 					add(c, "DL3045", in, NULL);
 				break;

@@ -15,6 +15,7 @@ struct lint_ctx {
 	/* The stage names sorted, and per stage the earlier stage it is built FROM (-1: an
 	 * image): a Dockerfile of hundreds of stages is looked up without comparing each pair. */
 	struct lint_name *names;
+	size_t nnames;
 	long *base_of;
 	struct st_dockerfile_diag *v;
 	size_t n, cap;

@@ -25,6 +25,7 @@ enum st_lint_rulesets {
 	ST_LINT_BUILDKIT = 1 << 0, /* BuildKit's build checks, as a build reports them */
 	ST_LINT_HADOLINT = 1 << 1, /* hadolint's DL rules */
 	ST_LINT_STRATA = 1 << 2,   /* strata's own rules (ST1001...): size and cache costs */
+	ST_LINT_IMAGE = 1 << 3,	   /* what the built image holds (ST2001...), with 'image' */
 };
 
 /*

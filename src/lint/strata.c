@@ -190,7 +190,9 @@ struct fetched {
 	const struct st_dockerfile_instr *in;
 };
 
-static void stage_rules(struct lint_ctx *c, const struct st_dockerfile_stage *s)
+/* The size rules (ST1003, ST1004, ST1005) look at the layers of 'in_image' stages only: a
+ * stage that is only copied from leaves its layers behind. */
+static void stage_rules(struct lint_ctx *c, const struct st_dockerfile_stage *s, bool in_image)
 {
 	struct fetched *f = NULL;
 	size_t nf = 0;
@@ -199,7 +201,7 @@ static void stage_rules(struct lint_ctx *c, const struct st_dockerfile_stage *s)
 		if (in->kind != ST_DF_RUN)
 			continue;
 		const struct lint_script *sc = lint_run_script(c, in);
-		if (all_owner_changes(sc))
+		if (in_image && all_owner_changes(sc))
 			lint_add(c, lint_strata_rule_find("ST1003"), in->start_line, in->end_line,
 				 NULL, "%s", lint_strata_rule_find("ST1003")->description);
 		bool npm_bare = false, cache = false, cleaned = false;
@@ -232,7 +234,7 @@ static void stage_rules(struct lint_ctx *c, const struct st_dockerfile_stage *s)
 			}
 			for (size_t a = 1; !strcmp(a0, "rm") && a < cmd->argc; a++)
 				for (size_t j = 0; j < nf; j++)
-					if (f[j].in != in &&
+					if (in_image && f[j].in != in &&
 					    !strcmp(basename_of(cmd->argv[a]), f[j].name))
 						lint_add(
 						    c, lint_strata_rule_find("ST1004"),
@@ -246,7 +248,7 @@ static void stage_rules(struct lint_ctx *c, const struct st_dockerfile_stage *s)
 		if (npm_bare)
 			lint_add(c, lint_strata_rule_find("ST1002"), in->start_line, in->end_line,
 				 NULL, "%s", lint_strata_rule_find("ST1002")->description);
-		if (cache && !cleaned)
+		if (in_image && cache && !cleaned)
 			lint_add(c, lint_strata_rule_find("ST1005"), in->start_line, in->end_line,
 				 NULL, "%s: add `&& yum clean all` (dnf, zypper: their clean)",
 				 lint_strata_rule_find("ST1005")->description);
@@ -340,11 +342,16 @@ void lint_strata(struct lint_ctx *c)
 {
 	context_entries(c);
 	const struct st_dockerfile *df = c->df;
+	bool *based = st_xcalloc(df->nstages + 1, sizeof(*based));
+	for (size_t k = 0; k < df->nstages; k++)
+		if (c->base_of[k] >= 0)
+			based[c->base_of[k]] = true;
 	for (size_t i = 0; i < df->nstages; i++) {
 		copy_before_install(c, &df->stages[i]);
-		stage_rules(c, &df->stages[i]);
+		stage_rules(c, &df->stages[i], i + 1 == df->nstages || based[i]);
 		arg_tokens(c, &df->stages[i]);
 	}
+	free(based);
 	/* ST1006: the last stage and the stages it is built on set no USER. */
 	if (!df->nstages)
 		return;

@@ -131,6 +131,10 @@ static const struct rcase cases[] = {
 	{ "DL3015", "FROM debian:12\nRUN apt-get install -y curl=1\n",
 	  "Avoid additional packages by specifying `--no-install-recommends`", 2,
 	  "FROM debian:12\nRUN apt-get install -y --no-install-recommends curl=1\n" },
+	/* Asking for recommends outright is a choice, not an oversight. */
+	{ "DL3015", "FROM debian:12\nRUN apt-get install -y curl=1\n",
+	  "Avoid additional packages by specifying `--no-install-recommends`", 2,
+	  "FROM debian:12\nRUN apt-get install -y --install-recommends curl=1\n" },
 	{ "DL3016", "FROM node:20\nRUN npm install -g typescript\n",
 	  "Pin versions in npm. Instead of `npm install <package>` use `npm install "
 	  "<package>@<version>`",
@@ -161,6 +165,10 @@ static const struct rcase cases[] = {
 	{ "DL3045", "FROM busybox:1\nCOPY app.js app/\n",
 	  "`COPY` to a relative destination without `WORKDIR` set.", 2,
 	  "FROM busybox:1\nWORKDIR /srv\nCOPY app.js app/\n" },
+	/* A quoted variable (php's "$PHP_INI_DIR/conf.d/") is no relative path. */
+	{ "DL3045", "FROM php:8\nCOPY php.ini conf.d/\n",
+	  "`COPY` to a relative destination without `WORKDIR` set.", 2,
+	  "FROM php:8\nCOPY php.ini \"$PHP_INI_DIR/conf.d/\"\n" },
 	{ "DL3059", "FROM busybox:1\nRUN a\nRUN b\n",
 	  "Multiple consecutive `RUN` instructions. Consider consolidation.", 3,
 	  "FROM busybox:1\nRUN a && b\n" },
@@ -197,6 +205,13 @@ static const struct rcase cases[] = {
 	  "Package manager cache not cleaned in the RUN that filled it: add `&& yum clean all` "
 	  "(dnf, zypper: their clean)",
 	  2, "FROM fedora:40\nRUN dnf install -y gcc && dnf clean all\n" },
+	/* The cache of a stage that is only copied from stays out of the image. */
+	{ "ST1005", "FROM fedora:40 AS build\nRUN dnf install -y gcc\nFROM build\n",
+	  "Package manager cache not cleaned in the RUN that filled it: add `&& yum clean all` "
+	  "(dnf, zypper: their clean)",
+	  2,
+	  "FROM fedora:40 AS build\nRUN dnf install -y gcc\nFROM fedora:40\nCOPY --from=build "
+	  "/usr/bin/gcc /usr/bin/\n" },
 	{ "ST1006", "FROM busybox:1 AS base\nRUN true\nFROM base\n",
 	  "The final stage sets no USER: the container runs as root", 3,
 	  "FROM busybox:1 AS base\nUSER app\nFROM base\n" },
