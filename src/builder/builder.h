@@ -117,6 +117,8 @@ struct st_builder_output {
 	/* LOCAL, TAR: platform-split=: each platform's files under a directory named for it
 	 * (1) or merged (0); -1: as BuildKit, split when the build has several platforms. */
 	int platform_split;
+	/* LOCAL, TAR: attestation-prefix=: before the name of each attestation file; NULL: none */
+	char *attestation_prefix;
 	/* IMAGE, OCI, DOCKER: compression=, compression-level= (as the codec takes it),
 	 * force-compression=, oci-mediatypes=; gzip and OCI media types by default (Docker's
 	 * for type=docker, as BuildKit). */

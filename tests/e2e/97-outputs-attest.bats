@@ -51,3 +51,121 @@ setup() {
 	[ "$status" -eq 0 ]
 	[ -z "$output" ]
 }
+
+# A context of one file and two Dockerfiles: "Dockerfile" gives every platform /etc/hello and
+# /<arch>.txt, "Dockerfile.merged" only the latter (no file two platforms share).
+make_ctx() {
+	CTX=$BATS_TEST_TMPDIR/ctx
+	mkdir -p "$CTX"
+	echo hello >"$CTX/hello.txt"
+	printf 'FROM scratch\nARG TARGETARCH\nCOPY hello.txt /$TARGETARCH.txt\nCOPY hello.txt /etc/hello\n' >"$CTX/Dockerfile"
+	printf 'FROM scratch\nARG TARGETARCH\nCOPY hello.txt /$TARGETARCH.txt\n' >"$CTX/Dockerfile.merged"
+}
+
+# The subjects of statement FILE as "name sha256" lines, and the regular files of DIR (but the
+# statements) the same way: BuildKit's statements name every file of the output.
+subjects() { jq -r '.subject[] | "\(.name) \(.digest.sha256)"' "$1"; }
+files_of() {
+	(cd "$1" && find . -type f ! -name '*.json' -printf '%P\n' | sort | while read -r f; do
+		echo "$f $(sha256sum "$f" | cut -d' ' -f1)"
+	done)
+}
+
+@test "outputs-attest: type=local of one platform gets sbom.spdx.json and provenance.json about its files" {
+	make_ctx
+	out=$BATS_TEST_TMPDIR/out
+	run strata build -q --sbom=true --provenance=mode=max -o "type=local,dest=$out" "$CTX"
+	[ "$status" -eq 0 ]
+	[ -f "$out/etc/hello" ]
+	[ "$(stat -c %a "$out/sbom.spdx.json")" = 600 ]
+	[ "$(stat -c %a "$out/provenance.json")" = 600 ]
+	[ "$(jq -r ._type "$out/sbom.spdx.json")" = https://in-toto.io/Statement/v0.1 ]
+	[ "$(jq -r .predicateType "$out/sbom.spdx.json")" = https://spdx.dev/Document ]
+	[ "$(jq -r .predicate.spdxVersion "$out/sbom.spdx.json")" = SPDX-2.3 ]
+	[ "$(jq -r ._type "$out/provenance.json")" = https://in-toto.io/Statement/v0.1 ]
+	[ "$(jq -r .predicateType "$out/provenance.json")" = https://slsa.dev/provenance/v1 ]
+	[ "$(jq -r .predicate.buildDefinition.externalParameters.configSource.path "$out/provenance.json")" = Dockerfile ]
+	# max mode: the Dockerfile's text is in the provenance
+	[ -n "$(jq -r '.predicate.runDetails.metadata.buildkit_metadata.source.infos[0].data' "$out/provenance.json")" ]
+	files_of "$out" >"$BATS_TEST_TMPDIR/want"
+	[ "$(wc -l <"$BATS_TEST_TMPDIR/want")" -eq 2 ]
+	subjects "$out/provenance.json" >"$BATS_TEST_TMPDIR/got"
+	diff "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/got"
+	subjects "$out/sbom.spdx.json" >"$BATS_TEST_TMPDIR/got"
+	diff "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/got"
+	# no image is recorded for a local output
+	run strata images -q
+	[ "$status" -eq 0 ]
+	[ "$output" = "$(strata images -q busybox)" ]
+}
+
+@test "outputs-attest: type=tar of one platform holds the statements beside the root's files" {
+	make_ctx
+	run strata build -q --provenance=true -o "type=tar,dest=$BATS_TEST_TMPDIR/out.tar" "$CTX"
+	[ "$status" -eq 0 ]
+	run tar -tf "$BATS_TEST_TMPDIR/out.tar"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"provenance.json"* ]]
+	[[ "$output" != *"sbom.spdx.json"* ]]
+	[ "$(tar -tvf "$BATS_TEST_TMPDIR/out.tar" provenance.json | cut -c1-10)" = -rw------- ]
+	mkdir "$BATS_TEST_TMPDIR/x"
+	tar -C "$BATS_TEST_TMPDIR/x" -xf "$BATS_TEST_TMPDIR/out.tar"
+	[ "$(jq -r .predicateType "$BATS_TEST_TMPDIR/x/provenance.json")" = https://slsa.dev/provenance/v1 ]
+	files_of "$BATS_TEST_TMPDIR/x" >"$BATS_TEST_TMPDIR/want"
+	subjects "$BATS_TEST_TMPDIR/x/provenance.json" >"$BATS_TEST_TMPDIR/got"
+	diff "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/got"
+}
+
+@test "outputs-attest: several platforms each get their statements in their own directory" {
+	make_ctx
+	out=$BATS_TEST_TMPDIR/out
+	run strata build -q --sbom=true --provenance=true --platform linux/amd64,linux/arm64 \
+		-o "type=local,dest=$out" "$CTX"
+	[ "$status" -eq 0 ]
+	for p in amd64 arm64; do
+		[ -f "$out/linux_$p/sbom.spdx.json" ]
+		[ "$(jq -r .predicateType "$out/linux_$p/provenance.json")" = https://slsa.dev/provenance/v1 ]
+		# the names are relative to the platform's own root
+		files_of "$out/linux_$p" >"$BATS_TEST_TMPDIR/want"
+		subjects "$out/linux_$p/provenance.json" >"$BATS_TEST_TMPDIR/got"
+		diff "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/got"
+		grep -qx "$p.txt [0-9a-f]*" "$BATS_TEST_TMPDIR/got"
+	done
+	[ ! -e "$out/provenance.json" ]
+	run strata build -q --sbom=true --platform linux/amd64,linux/arm64 \
+		-o "type=tar,dest=$BATS_TEST_TMPDIR/out.tar" "$CTX"
+	[ "$status" -eq 0 ]
+	run tar -tf "$BATS_TEST_TMPDIR/out.tar"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"linux_amd64/sbom.spdx.json"* ]]
+	[[ "$output" == *"linux_arm64/sbom.spdx.json"* ]]
+}
+
+@test "outputs-attest: platform-split=false names each platform's statements, attestation-prefix before them" {
+	make_ctx
+	out=$BATS_TEST_TMPDIR/out
+	run strata build -q --sbom=true --provenance=true --platform linux/amd64,linux/arm64 \
+		-f "$CTX/Dockerfile.merged" -o "type=local,dest=$out,platform-split=false,attestation-prefix=att-" "$CTX"
+	[ "$status" -eq 0 ]
+	run ls "$out"
+	[ "$status" -eq 0 ]
+	[ "$(echo $output)" = "amd64.txt arm64.txt att-provenance.linux_amd64.json att-provenance.linux_arm64.json att-sbom.spdx.linux_amd64.json att-sbom.spdx.linux_arm64.json" ]
+	# each is about its own platform's files only
+	[ "$(jq -r '[.subject[].name] | join(",")' "$out/att-provenance.linux_arm64.json")" = arm64.txt ]
+	[ "$(jq -r '[.subject[].name] | join(",")' "$out/att-sbom.spdx.linux_amd64.json")" = amd64.txt ]
+}
+
+@test "outputs-attest: what cannot hold attestations, or a prefix that is a path, is refused before building" {
+	make_ctx
+	run strata build --sbom=true -o "type=docker,dest=$BATS_TEST_TMPDIR/d.tar" "$CTX"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"attestations need an image, oci, local or tar output: type=docker has no index to hold them"* ]]
+	[ ! -e "$BATS_TEST_TMPDIR/d.tar" ]
+	run strata build --provenance=true -o "type=local,dest=$BATS_TEST_TMPDIR/o,attestation-prefix=../x" "$CTX"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"attestation-prefix '../x' must not contain '/'"* ]]
+	[ ! -e "$BATS_TEST_TMPDIR/o" ]
+	run strata build --provenance=true -o "type=image,attestation-prefix=x" "$CTX"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"unknown key 'attestation-prefix' for type=image"* ]]
+}
