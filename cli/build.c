@@ -1050,6 +1050,29 @@ static int read_stdin(struct st_buf *out, struct st_error **err)
 	}
 }
 
+/*
+ * --analyze: the image built, or each platform's of a multi-platform build, each report
+ * headed by its platform. With 'ci', 1 when any of them fails its rules.
+ */
+static int analyze_build(struct st_cli *cli, const struct st_builder_result *res, bool ci,
+			 struct st_error **err)
+{
+	if (res->n_images < 2)
+		return st_cli_dive_build(cli, res->id.str, ci, err);
+	int verdict = 0;
+	for (size_t i = 0; i < res->n_images; i++) {
+		struct st_buf p = ST_BUF_INIT;
+		st_platform_format(&res->images[i].platform, &p);
+		fprintf(cli->errout, "\n%s:\n", p.data);
+		st_buf_release(&p);
+		int rc = st_cli_dive_build(cli, res->images[i].id.str, ci, err);
+		if (rc < 0)
+			return -1;
+		verdict |= rc;
+	}
+	return verdict;
+}
+
 int cmd_build(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 {
 	struct st_cli_stdin in = ST_CLI_STDIN_INIT;
@@ -1185,7 +1208,7 @@ int cmd_build(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 			res.steps, res.steps == 1 ? "" : "s", res.cached);
 	}
 	if (o.analyze)
-		rc = st_cli_dive_build(cli, res.id.str, !strcmp(o.analyze, "ci"), err);
+		rc = analyze_build(cli, &res, !strcmp(o.analyze, "ci"), err);
 out:
 	display_release(&d);
 	st_cli_stdin_release(&in);

@@ -600,4 +600,7 @@ void st_builder_result_release(struct st_builder_result *res)
 {
 	free(res->metadata);
 	res->metadata = NULL;
+	free(res->images);
+	res->images = NULL;
+	res->n_images = 0;
 }

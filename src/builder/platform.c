@@ -479,6 +479,14 @@ int builder_export_platforms(struct st_store *s, const struct st_builder_opts *o
 		res->has_image = index.str[0] != '\0';
 		res->id = v[head].img->id;
 		res->index = index;
+		if (recorded) {
+			res->images = st_xcalloc(n, sizeof(*res->images));
+			res->n_images = n;
+			for (size_t i = 0; i < n; i++)
+				res->images[i] =
+				    (struct st_builder_platform_image){ .platform = v[i].platform,
+									.id = v[i].img->id };
+		}
 		res->metadata = json_dumps(meta, JSON_INDENT(2) | JSON_SORT_KEYS);
 		if (!res->metadata)
 			abort(); /* jansson fails only without memory */

@@ -169,3 +169,26 @@ files_of() {
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"unknown key 'attestation-prefix' for type=image"* ]]
 }
+
+@test "build --analyze: each platform's image is analysed under its name; =ci fails when any platform fails" {
+	# arm64's second step overwrites what its first added; amd64's wastes nothing
+	ctx=$BATS_TEST_TMPDIR/an
+	mkdir -p "$ctx/amd64/a" "$ctx/amd64/b" "$ctx/arm64/a" "$ctx/arm64/b"
+	echo x >"$ctx/amd64/a/x"
+	echo y >"$ctx/amd64/b/y"
+	head -c 50000 /dev/zero >"$ctx/arm64/a/data"
+	echo z >"$ctx/arm64/b/data"
+	printf 'FROM scratch\nARG TARGETARCH\nCOPY $TARGETARCH/a /\nCOPY $TARGETARCH/b /\n' >"$ctx/Dockerfile"
+	run strata build -q --analyze --platform linux/amd64,linux/arm64 -t an:1 "$ctx"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *$'\nlinux/amd64:\n\nefficiency 100.00 % (dive), 0 B wasted (dive)'* ]]
+	[[ "$output" == *$'\nlinux/arm64:\n\nefficiency '*" 50 kB wasted (dive)"* ]]
+	[[ "$output" == *"added by layer 0: COPY arm64/a / # buildkit"* ]]
+	run strata build -q --analyze=ci --platform linux/amd64,linux/arm64 -t an:1 "$ctx"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *$'\nlinux/amd64:\n'*$'\nPASS [pass:2 skip:4]\n'*$'\nlinux/arm64:\n'*$'\nFAIL [fail:2 skip:4]'* ]]
+	# one platform's build still judges its one image
+	run strata build -q --analyze=ci --platform linux/amd64 -t an:2 "$ctx"
+	[ "$status" -eq 0 ]
+	[[ "$output" != *"linux/amd64:"* ]]
+}
