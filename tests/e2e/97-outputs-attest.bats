@@ -5,10 +5,7 @@
 bats_require_minimum_version 1.5.0
 load helpers
 
-setup() {
-	common_setup
-	strata import "$(busybox_tar)" busybox:latest >/dev/null
-}
+setup() { common_setup; }
 
 @test "import --change: HEALTHCHECK and STOPSIGNAL are applied, as Docker's daemon accepts them" {
 	run strata import --change 'HEALTHCHECK --interval=5s --retries=2 CMD wget -q -O- http://localhost/' \
@@ -30,6 +27,7 @@ setup() {
 }
 
 @test "commit -c: HEALTHCHECK is applied to the committed image" {
+	strata import "$(busybox_tar)" busybox:latest >/dev/null
 	strata create --name src busybox true >/dev/null
 	run strata commit -c 'HEALTHCHECK --timeout=3s CMD ["true"]' src hc:3
 	[ "$status" -eq 0 ]
@@ -96,7 +94,7 @@ files_of() {
 	# no image is recorded for a local output
 	run strata images -q
 	[ "$status" -eq 0 ]
-	[ "$output" = "$(strata images -q busybox)" ]
+	[ -z "$output" ]
 }
 
 @test "outputs-attest: type=tar of one platform holds the statements beside the root's files" {
