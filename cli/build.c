@@ -70,8 +70,9 @@ static const char usage_text[] =
     "      --allow list              Allow extra privileged entitlement: security.insecure, "
     "network.host\n"
     "      --analyze                 Then print its efficiency and top findings (strata dive),\n"
-    "                                and the lint rules on what it holds, by Dockerfile line\n"
-    "                                (=ci: fail the build when a .dive-ci rule fails)\n"
+    "                                and the lint rules on what it holds, by Dockerfile line,\n"
+    "                                each platform's (=ci: fail the build when a .dive-ci\n"
+    "                                rule fails for any)\n"
     "      --attest stringArray      Attestation: type=sbom or type=provenance[,mode=min|max]\n"
     "      --annotation list         Add an annotation to the image's manifest "
     "([manifest:]key=value)\n"
@@ -106,7 +107,8 @@ static const char usage_text[] =
     "                                tar on stdout; images take compression=gzip|zstd|\n"
     "                                uncompressed, compression-level=N, force-compression=true\n"
     "                                and oci-mediatypes=false; local and tar of several\n"
-    "                                platforms: a directory each (platform-split=false: one)\n"
+    "                                platforms: a directory each (platform-split=false: one);\n"
+    "                                their attestations as files (attestation-prefix=P)\n"
     "      --platform string         Target platforms, comma-separated (linux/amd64,linux/arm64):\n"
     "                                several make an OCI index; a foreign RUN needs QEMU\n"
     "      --progress string         auto, plain, tty or quiet (default: auto)\n"
@@ -1050,6 +1052,40 @@ static int read_stdin(struct st_buf *out, struct st_error **err)
 	}
 }
 
+/*
+ * --analyze: the image built, or each platform's of a multi-platform build, each report
+ * headed by its platform. With 'ci', 1 when any of them fails its rules.
+ */
+/* --analyze of one image: its efficiency report, then the lint rules on what its layers hold. */
+static int analyze_image(struct st_cli *cli, const struct st_builder_opts *b, const char *id,
+			 bool ci, struct st_error **err)
+{
+	int rc = st_cli_dive_build(cli, id, ci, err);
+	if (rc == 0)
+		rc = st_cli_checks_image(cli, b, id, cli->errout, err);
+	return rc;
+}
+
+static int analyze_build(struct st_cli *cli, const struct st_builder_opts *b,
+			 const struct st_builder_result *res, bool ci, struct st_error **err)
+{
+	if (res->n_images < 2)
+		return res->has_image ? analyze_image(cli, b, res->id.str, ci, err)
+				      : st_cli_dive_build(cli, res->id.str, ci, err);
+	int verdict = 0;
+	for (size_t i = 0; i < res->n_images; i++) {
+		struct st_buf p = ST_BUF_INIT;
+		st_platform_format(&res->images[i].platform, &p);
+		fprintf(cli->errout, "\n%s:\n", p.data);
+		st_buf_release(&p);
+		int rc = analyze_image(cli, b, res->images[i].id.str, ci, err);
+		if (rc < 0)
+			return -1;
+		verdict |= rc;
+	}
+	return verdict;
+}
+
 int cmd_build(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 {
 	struct st_cli_stdin in = ST_CLI_STDIN_INIT;
@@ -1185,11 +1221,9 @@ int cmd_build(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 			res.steps, res.steps == 1 ? "" : "s", res.cached);
 	}
 	if (o.analyze)
-		rc = st_cli_dive_build(cli, res.id.str, !strcmp(o.analyze, "ci"), err);
+		rc = analyze_build(cli, &o.b, &res, !strcmp(o.analyze, "ci"), err);
 	if (res.has_image && o.ntags)
 		st_cli_checks_remember(cli, &o.b, res.id.str);
-	if (o.analyze && rc == 0 && res.has_image)
-		rc = st_cli_checks_image(cli, &o.b, res.id.str, cli->errout, err);
 out:
 	display_release(&d);
 	st_cli_stdin_release(&in);

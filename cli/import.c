@@ -1,4 +1,5 @@
 /* import.c: strata import [--change C]... [-m MSG] [--platform P] FILE|DIR|- [REPOSITORY[:TAG]] */
+#include <ctype.h>
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -27,7 +28,8 @@ static const char usage_text[] =
     "directory\n\n"
     "Options:\n"
     "  -c, --change list      Apply a Dockerfile instruction to the image (CMD, ENTRYPOINT, ENV,\n"
-    "                         EXPOSE, LABEL, ONBUILD, USER, VOLUME, WORKDIR, STOPSIGNAL)\n"
+    "                         EXPOSE, HEALTHCHECK, LABEL, ONBUILD, STOPSIGNAL, USER, VOLUME,\n"
+    "                         WORKDIR)\n"
     "  -m, --message string   Set the commit message of the imported image\n"
     "      --platform string  Set the platform (default: the host's)\n";
 
@@ -74,7 +76,10 @@ static const char *env_lookup(void *ctx, const char *name)
 	return st_image_config_env_get(ctx, name);
 }
 
-/* The instructions `docker import --change` accepts. */
+/*
+ * The instructions Docker's import and commit accept as changes: its daemon's list, which has
+ * HEALTHCHECK and STOPSIGNAL although its documentation leaves them out.
+ */
 static bool change_allowed(enum st_dockerfile_kind k)
 {
 	switch (k) {
@@ -82,6 +87,7 @@ static bool change_allowed(enum st_dockerfile_kind k)
 	case ST_DF_ENTRYPOINT:
 	case ST_DF_ENV:
 	case ST_DF_EXPOSE:
+	case ST_DF_HEALTHCHECK:
 	case ST_DF_LABEL:
 	case ST_DF_ONBUILD:
 	case ST_DF_STOPSIGNAL:
@@ -105,9 +111,14 @@ int st_cli_apply_change(struct st_image_config *cfg, bool *cmd_set, const char *
 	if (df->ninstrs != 1)
 		return st_err(err, ST_E_PARSE, "--change '%s': expected one instruction", change);
 	const struct st_dockerfile_instr *in = &df->instrs[0];
-	if (!change_allowed(in->kind))
-		return st_err(err, ST_E_INVALID, "--change '%s': %s is not supported", change,
-			      in->keyword);
+	if (!change_allowed(in->kind)) {
+		/* Docker's words, with the instruction in lower case as its parser keeps it. */
+		st_autofree char *name = st_xstrdup(in->keyword);
+		for (char *c = name; *c; c++)
+			*c = (char)tolower((unsigned char)*c);
+		return st_err(err, ST_E_INVALID, "--change '%s': %s is not a valid change command",
+			      change, name);
+	}
 	struct st_dockerfile_env env = { .lookup = env_lookup, .ctx = cfg };
 	char **words = NULL;
 	size_t n = 0;

@@ -5,6 +5,8 @@
  */
 #include "attest/attest.h"
 
+#include <errno.h>
+#include <fts.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <stdio.h>
@@ -421,6 +423,114 @@ int st_attest_write(struct st_store *s, const struct st_attest_opts *o,
 	if (rc < 0)
 		st_attest_manifest_release(out);
 	return rc;
+}
+
+/* ---- statements as files (type=local, type=tar) ---- */
+
+void st_attest_subjects_free(struct st_attest_subject *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		free(v[i].name);
+	free(v);
+}
+
+static int by_name(const FTSENT **a, const FTSENT **b)
+{
+	return strcmp((*a)->fts_name, (*b)->fts_name);
+}
+
+int st_attest_subjects(const char *root, struct st_attest_subject **out, size_t *n,
+		       struct st_error **err)
+{
+	*out = NULL;
+	*n = 0;
+	char *const roots[] = { (char *)root, NULL };
+	FTS *fts = fts_open(roots, FTS_PHYSICAL | FTS_NOCHDIR, by_name);
+	if (!fts)
+		return st_err_errno(err, "walk '%s'", root);
+	size_t skip = strlen(root) + 1;
+	int rc = 0;
+	FTSENT *e;
+	while (rc == 0 && (e = fts_read(fts))) {
+		if (e->fts_info == FTS_DNR || e->fts_info == FTS_ERR || e->fts_info == FTS_NS) {
+			errno = e->fts_errno;
+			rc = st_err_errno(err, "walk '%s'", e->fts_path);
+		} else if (e->fts_info == FTS_F) {
+			struct st_digest d;
+			rc = st_digest_of_file(e->fts_path, &d, NULL, err);
+			if (rc < 0)
+				break;
+			*out = st_xrealloc(*out, (*n + 1) * sizeof(**out));
+			(*out)[(*n)++] =
+			    (struct st_attest_subject){ .name = st_xstrdup(e->fts_path + skip),
+							.digest = d };
+		}
+	}
+	fts_close(fts);
+	if (rc < 0) {
+		st_attest_subjects_free(*out, *n);
+		*out = NULL;
+		*n = 0;
+	}
+	return rc;
+}
+
+void st_attest_files_free(struct st_attest_file *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++) {
+		free(v[i].name);
+		free(v[i].text);
+	}
+	free(v);
+}
+
+/* A statement about the files 'subjects' as the file 'base' (".json" its extension). */
+static void add_file(struct st_attest_file **v, size_t *n, const char *prefix, const char *platform,
+		     const char *base, const char *predicate_type,
+		     const struct st_attest_subject *subjects, size_t ns, json_t *predicate)
+{
+	json_t *subj = json_array();
+	for (size_t i = 0; i < ns; i++)
+		json_array_append_new(subj, json_pack("{s:s, s:o}", "name", subjects[i].name,
+						      "digest", digest_set(&subjects[i].digest)));
+	json_t *st =
+	    json_pack("{s:s, s:s, s:o, s:o}", "_type", ST_ATTEST_STATEMENT_TYPE, "predicateType",
+		      predicate_type, "subject", subj, "predicate", predicate);
+	/* Indented, in the statement's own key order: what Go's json.MarshalIndent writes. */
+	char *text = json_dumps(st, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_decref(st);
+	if (!text)
+		abort(); /* jansson fails only without memory */
+	*v = st_xrealloc(*v, (*n + 1) * sizeof(**v));
+	(*v)[*n].text = text;
+	/* Several platforms in one tree: the platform goes before the extension, as BuildKit's
+	 * "provenance.linux_arm64.json", so that no platform's statement hides another's. */
+	size_t stem = strlen(base) - strlen(".json");
+	(*v)[(*n)++].name = platform ? st_xasprintf("%s%.*s.%s.json", prefix ? prefix : "",
+						    (int)stem, base, platform)
+				     : st_xasprintf("%s%s", prefix ? prefix : "", base);
+}
+
+int st_attest_files(struct st_store *s, const struct st_attest_opts *o,
+		    const struct st_attest_build *b, const struct st_store_image *img,
+		    const struct st_attest_subject *subjects, size_t n, const char *prefix,
+		    const char *platform, struct st_attest_file **out, size_t *nout,
+		    struct st_error **err)
+{
+	*out = NULL;
+	*nout = 0;
+	/* BuildKit's names: its SBOM scanner's file for the final stage, its provenance's. */
+	if (o->sbom) {
+		json_t *pred = NULL;
+		if (sbom_predicate(s, img, img->manifest_digest.str, b->finished, &pred, err) < 0)
+			return -1;
+		add_file(out, nout, prefix, platform, "sbom.spdx.json", ST_ATTEST_PREDICATE_SPDX,
+			 subjects, n, pred);
+	}
+	if (o->provenance != ST_ATTEST_PROVENANCE_NONE)
+		add_file(out, nout, prefix, platform, "provenance.json", ST_ATTEST_PREDICATE_SLSA1,
+			 subjects, n, st_attest_provenance(b, o->provenance, o->builder_id));
+	return 0;
 }
 
 int st_attest_for(const char *index, size_t len, const char *subject, char ***out, size_t *n,

@@ -129,6 +129,42 @@ int st_attest_write(struct st_store *s, const struct st_attest_opts *o,
 		    const char *const *names, size_t n, struct st_store_lease *lease,
 		    struct st_attest_manifest *out, struct st_error **err);
 
+/* A file of a type=local or type=tar output: a subject of the statements written beside it. */
+struct st_attest_subject {
+	char *name; /* relative to the output's root, as BuildKit names it: "bin/sh" */
+	struct st_digest digest;
+};
+void st_attest_subjects_free(struct st_attest_subject *v, size_t n);
+
+/*
+ * The regular files under the directory 'root' (symbolic links not followed), each with its
+ * digest, in the order BuildKit's walk of an output finds them (names sorted bytewise at each
+ * level). *out is new (st_attest_subjects_free()).
+ */
+int st_attest_subjects(const char *root, struct st_attest_subject **out, size_t *n,
+		       struct st_error **err);
+
+/* One statement as a file beside an output's files. */
+struct st_attest_file {
+	char *name; /* "sbom.spdx.json", "provenance.json", after the prefix */
+	char *text; /* the in-toto statement, indented as BuildKit writes it */
+};
+void st_attest_files_free(struct st_attest_file *v, size_t n);
+
+/*
+ * The statements 'o' asks for about the files 'subjects' (n) of the image 'img' (its blobs in
+ * the store: the SBOM is read from its layers), as BuildKit's local and tar exporters write
+ * them instead of an attestation manifest: the SBOM as "sbom.spdx.json", the provenance as
+ * "provenance.json", each name after 'prefix' (its attestation-prefix, may be NULL) and, when
+ * 'platform' is not NULL (several platforms' files in one tree), with ".<platform>" before
+ * ".json" ("provenance.linux_arm64.json"). *out is new (st_attest_files_free()), *nout of them.
+ */
+int st_attest_files(struct st_store *s, const struct st_attest_opts *o,
+		    const struct st_attest_build *b, const struct st_store_image *img,
+		    const struct st_attest_subject *subjects, size_t n, const char *prefix,
+		    const char *platform, struct st_attest_file **out, size_t *nout,
+		    struct st_error **err);
+
 /*
  * The attestation manifests that the index 'index' (bytes) lists for the manifest 'subject'
  * (NULL: for any): their digests, in the index's order. *out is a new vector

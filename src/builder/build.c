@@ -1620,15 +1620,11 @@ int st_builder_run(struct st_store *s, const struct st_builder_opts *o,
 			return st_err(err, ST_E_INVALID,
 				      "docker exporter does not currently support exporting "
 				      "manifest lists: build one platform, or use type=oci");
-		/* NEEDSWORK: BuildKit writes a local or tar output's attestations as files beside
-		 * each platform's root (provenance.json, sbom.spdx.json); strata does not yet. */
-		if (index && t != ST_BUILDER_OUTPUT_IMAGE && t != ST_BUILDER_OUTPUT_OCI)
+		/* type=local and type=tar write the statements as files beside the root. */
+		if (index && t == ST_BUILDER_OUTPUT_DOCKER)
 			return st_err(err, ST_E_INVALID,
-				      "attestations need an image or type=oci output: type=%s "
-				      "has no index to hold them",
-				      t == ST_BUILDER_OUTPUT_DOCKER ? "docker"
-				      : t == ST_BUILDER_OUTPUT_TAR  ? "tar"
-								    : "local");
+				      "attestations need an image, oci, local or tar output: "
+				      "type=docker has no index to hold them");
 	}
 	/* Each platform is a build of its own; what they share (a stage FROM
 	 * --platform=$BUILDPLATFORM, any step whose inputs agree) hits the cache the first

@@ -117,6 +117,8 @@ struct st_builder_output {
 	/* LOCAL, TAR: platform-split=: each platform's files under a directory named for it
 	 * (1) or merged (0); -1: as BuildKit, split when the build has several platforms. */
 	int platform_split;
+	/* LOCAL, TAR: attestation-prefix=: before the name of each attestation file; NULL: none */
+	char *attestation_prefix;
 	/* IMAGE, OCI, DOCKER: compression=, compression-level= (as the codec takes it),
 	 * force-compression=, oci-mediatypes=; gzip and OCI media types by default (Docker's
 	 * for type=docker, as BuildKit). */
@@ -259,12 +261,21 @@ struct st_builder_opts {
 		.context_tar_fd = -1, .net = ST_RUNTIME_NET_DEFAULT                                \
 	}
 
+/* One platform's image of a multi-platform build. */
+struct st_builder_platform_image {
+	struct st_platform platform;
+	struct st_digest id;
+};
+
 struct st_builder_result {
 	bool has_image;	     /* an image was made (not only a LOCAL or TAR output) */
 	struct st_digest id; /* then: the image id (config digest) */
 	/* A build of several platforms: the digest of the OCI index of their images (what
 	 * BuildKit's containerimage.digest and --iidfile name); "" when none was made. */
 	struct st_digest index;
+	/* ... and then each platform's image, recorded in the store, in the index's order. */
+	struct st_builder_platform_image *images;
+	size_t n_images;
 	size_t steps, cached; /* steps executed or hit, for a summary */
 	/* New: what BuildKit's --metadata-file holds, as a JSON object ("containerimage.digest",
 	 * "containerimage.config.digest", "containerimage.descriptor", "image.name"); "{}" when

@@ -216,10 +216,12 @@ int builder_export_platforms(struct st_store *s, const struct st_builder_opts *o
  * platform.c: the files of each platform's image for a LOCAL or TAR output, as BuildKit's
  * exporters write them: each under a directory named for its platform ("linux_arm64"), or
  * merged into one tree (platform-split=false), where a file two platforms have is refused.
- * Split by default when there are several.
+ * Split by default when there are several. The attestations 'att' asks for (may be NULL) go
+ * beside each platform's files as in-toto statements about them.
  */
 int builder_write_platforms(struct st_store *s, const struct st_builder_output *out,
-			    const struct platform_image *v, size_t n, struct st_error **err);
+			    const struct platform_image *v, size_t n,
+			    const struct st_attest_opts *att, struct st_error **err);
 
 /* output.c: the files of 'img''s layers (blobs need not be recorded) into directory 'dest'. */
 int builder_write_local(struct st_store *s, const struct st_store_image *img, const char *dest,

@@ -31,8 +31,8 @@ static const struct {
 #define FORMAT_KEYS "compression, compression-level, force-compression, oci-mediatypes"
 	{ "image", ST_BUILDER_OUTPUT_IMAGE, "name, push, " FORMAT_KEYS },
 	{ "registry", ST_BUILDER_OUTPUT_IMAGE, "name, push, " FORMAT_KEYS },
-	{ "local", ST_BUILDER_OUTPUT_LOCAL, "dest, platform-split" },
-	{ "tar", ST_BUILDER_OUTPUT_TAR, "dest, platform-split" },
+	{ "local", ST_BUILDER_OUTPUT_LOCAL, "dest, platform-split, attestation-prefix" },
+	{ "tar", ST_BUILDER_OUTPUT_TAR, "dest, platform-split, attestation-prefix" },
 	{ "oci", ST_BUILDER_OUTPUT_OCI, "dest, name, tar, " FORMAT_KEYS },
 	{ "docker", ST_BUILDER_OUTPUT_DOCKER, "dest, name, tar, " FORMAT_KEYS },
 #undef FORMAT_KEYS
@@ -218,6 +218,15 @@ int st_builder_output_parse(const char *spec, struct st_builder_output *out, str
 			rc = parse_bool(spec, key, v, &out->push, err);
 		} else if (!strcmp(key, "tar")) {
 			rc = parse_bool(spec, key, v, &out->tar, err);
+		} else if (!strcmp(key, "attestation-prefix")) {
+			/* A prefix of a file's name, beside the output's files: not a path. */
+			if (strchr(v, '/'))
+				return st_err(err, ST_E_INVALID,
+					      "output '%s': attestation-prefix '%s' must not "
+					      "contain '/': it starts a file name",
+					      spec, v);
+			free(out->attestation_prefix);
+			out->attestation_prefix = st_xstrdup(v);
 		} else if (!strcmp(key, "platform-split")) {
 			bool b = false;
 			rc = parse_bool(spec, key, v, &b, err);
@@ -259,6 +268,7 @@ int builder_outputs_check(const struct st_builder_opts *o, struct st_error **err
 void st_builder_output_release(struct st_builder_output *o)
 {
 	free(o->dest);
+	free(o->attestation_prefix);
 	st_strv_free(o->names, o->n_names);
 	*o = (struct st_builder_output)ST_BUILDER_OUTPUT_INIT;
 }
@@ -523,7 +533,7 @@ static int export_split(struct exporter *x, const struct st_builder_output *out,
 		 c->architecture ? c->architecture : "");
 	snprintf(one.platform.variant, sizeof(one.platform.variant), "%s",
 		 c->variant ? c->variant : "");
-	if (builder_write_platforms(x->s, out, &one, 1, err) < 0)
+	if (builder_write_platforms(x->s, out, &one, 1, NULL, err) < 0)
 		return st_err_wrap(err, "write '%s'", out->dest);
 	return 0;
 }
@@ -590,4 +600,7 @@ void st_builder_result_release(struct st_builder_result *res)
 {
 	free(res->metadata);
 	res->metadata = NULL;
+	free(res->images);
+	res->images = NULL;
+	res->n_images = 0;
 }

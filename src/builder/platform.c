@@ -252,6 +252,72 @@ static int check_no_overlap(struct st_store *s, const struct platform_image *v, 
 	return rc;
 }
 
+/* ---- attestations beside the files ---- */
+
+struct attest_view {
+	struct st_store *s;
+	const struct st_attest_opts *att;
+	const struct platform_image *p;
+	const char *prefix;   /* attestation-prefix= */
+	const char *platform; /* in the files' names, or NULL */
+	struct st_attest_file *files;
+	size_t n;
+};
+
+static int attest_view(void *ctx, const char *root, struct st_error **err)
+{
+	struct attest_view *a = ctx;
+	struct st_attest_subject *subj = NULL;
+	size_t ns = 0;
+	if (st_attest_subjects(root, &subj, &ns, err) < 0)
+		return -1;
+	int rc = st_attest_files(a->s, a->att, &a->p->prov, a->p->img, subj, ns, a->prefix,
+				 a->platform, &a->files, &a->n, err);
+	st_attest_subjects_free(subj, ns);
+	return rc;
+}
+
+/*
+ * The attestation files of platform 'p' in an output of 'n' platforms, as BuildKit's local
+ * and tar exporters make them: statements whose subjects are the platform's regular files,
+ * written beside them; when several platforms share one tree their names say whose they are.
+ */
+static int platform_attestations(struct st_store *s, const struct st_builder_output *out,
+				 const struct st_attest_opts *att, const struct platform_image *p,
+				 size_t n, bool split, struct st_attest_file **files,
+				 size_t *nfiles, struct st_error **err)
+{
+	*files = NULL;
+	*nfiles = 0;
+	if (!st_attest_wanted(att))
+		return 0;
+	st_autofree char *plat = n > 1 && !split ? platform_dir(&p->platform) : NULL;
+	struct attest_view a = {
+		.s = s, .att = att, .p = p, .prefix = out->attestation_prefix, .platform = plat
+	};
+	int rc = st_local_image_view(s, p->img, attest_view, &a, err);
+	*files = a.files;
+	*nfiles = a.n;
+	return rc;
+}
+
+/* The attestation files of 'p' into the directory 'dir', readable by their owner only. */
+static int write_attestations(struct st_store *s, const struct st_builder_output *out,
+			      const struct st_attest_opts *att, const struct platform_image *p,
+			      size_t n, bool split, const char *dir, struct st_error **err)
+{
+	struct st_attest_file *files = NULL;
+	size_t nf = 0;
+	int rc = platform_attestations(s, out, att, p, n, split, &files, &nf, err);
+	for (size_t i = 0; rc == 0 && i < nf; i++) {
+		st_autofree char *path = st_xasprintf("%s/%s", dir, files[i].name);
+		rc = st_write_file_atomic(path, NULL, files[i].text, strlen(files[i].text), 0600,
+					  err);
+	}
+	st_attest_files_free(files, nf);
+	return rc;
+}
+
 struct tar_view {
 	struct st_layer_writer *w;
 	const char *prefix; /* the platform's directory, or NULL */
@@ -263,9 +329,33 @@ static int tar_view(void *ctx, const char *root, struct st_error **err)
 	return st_layer_writer_add_tree(t->w, root, t->prefix, 0, err);
 }
 
+/* The attestation files of 'p' as entries of 'w', under 'dir' (may be NULL). */
+static int tar_attestations(struct st_store *s, const struct st_builder_output *out,
+			    const struct st_attest_opts *att, const struct platform_image *p,
+			    size_t n, bool split, struct st_layer_writer *w, const char *dir,
+			    struct st_error **err)
+{
+	struct st_attest_file *files = NULL;
+	size_t nf = 0;
+	int rc = platform_attestations(s, out, att, p, n, split, &files, &nf, err);
+	/* BuildKit stamps them with the export's time: the build's end here. */
+	struct st_layer_attr attr = { .set = ST_LAYER_ATTR_MODE | ST_LAYER_ATTR_MTIME,
+				      .mode = 0600,
+				      .mtime = p->prov.finished };
+	for (size_t i = 0; rc == 0 && i < nf; i++) {
+		st_autofree char *name =
+		    dir ? st_xasprintf("%s/%s", dir, files[i].name) : st_xstrdup(files[i].name);
+		rc = st_layer_writer_add_data(w, name, files[i].text, strlen(files[i].text), &attr,
+					      err);
+	}
+	st_attest_files_free(files, nf);
+	return rc;
+}
+
 /* The platforms' files as one uncompressed tar to 'fd': each under its directory, or merged. */
-static int platforms_tar(struct st_store *s, const struct platform_image *v, size_t n, bool split,
-			 int fd, struct st_error **err)
+static int platforms_tar(struct st_store *s, const struct st_builder_output *out,
+			 const struct platform_image *v, size_t n, bool split,
+			 const struct st_attest_opts *att, int fd, struct st_error **err)
 {
 	if (!split && check_no_overlap(s, v, n, err) < 0)
 		return -1;
@@ -277,7 +367,8 @@ static int platforms_tar(struct st_store *s, const struct platform_image *v, siz
 	for (size_t i = 0; i < n; i++) {
 		st_autofree char *dir = split ? platform_dir(&v[i].platform) : NULL;
 		struct tar_view t = { .w = w, .prefix = dir };
-		if (st_local_image_view(s, v[i].img, tar_view, &t, err) < 0)
+		if (st_local_image_view(s, v[i].img, tar_view, &t, err) < 0 ||
+		    tar_attestations(s, out, att, &v[i], n, split, w, dir, err) < 0)
 			return -1;
 	}
 	struct st_layer_result res;
@@ -285,18 +376,19 @@ static int platforms_tar(struct st_store *s, const struct platform_image *v, siz
 }
 
 int builder_write_platforms(struct st_store *s, const struct st_builder_output *out,
-			    const struct platform_image *v, size_t n, struct st_error **err)
+			    const struct platform_image *v, size_t n,
+			    const struct st_attest_opts *att, struct st_error **err)
 {
 	bool split = out->platform_split < 0 ? n > 1 : out->platform_split;
 	if (out->type == ST_BUILDER_OUTPUT_TAR && !strcmp(out->dest, "-")) {
 		if (out->fd < 0)
 			return st_err(err, ST_E_INVALID, "no file descriptor for dest=-");
-		return platforms_tar(s, v, n, split, out->fd, err);
+		return platforms_tar(s, out, v, n, split, att, out->fd, err);
 	}
 	if (out->type == ST_BUILDER_OUTPUT_TAR) {
 		st_auto_tmpfile struct st_tmpfile t = ST_TMPFILE_INIT;
 		if (st_tmpfile_open_beside(&t, out->dest, 0644, err) < 0 ||
-		    platforms_tar(s, v, n, split, t.fd, err) < 0)
+		    platforms_tar(s, out, v, n, split, att, t.fd, err) < 0)
 			return -1;
 		return st_tmpfile_commit(&t, out->dest, err);
 	}
@@ -305,7 +397,9 @@ int builder_write_platforms(struct st_store *s, const struct st_builder_output *
 	for (size_t i = 0; i < n; i++) {
 		st_autofree char *name = split ? platform_dir(&v[i].platform) : NULL;
 		st_autofree char *dir = split ? st_xasprintf("%s/%s", out->dest, name) : NULL;
-		if (builder_write_local(s, v[i].img, split ? dir : out->dest, err) < 0)
+		if (builder_write_local(s, v[i].img, split ? dir : out->dest, err) < 0 ||
+		    write_attestations(s, out, att, &v[i], n, split, split ? dir : out->dest, err) <
+			0)
 			return -1;
 	}
 	return 0;
@@ -331,7 +425,7 @@ int builder_export_platforms(struct st_store *s, const struct st_builder_opts *o
 	for (size_t k = 0; rc == 0 && k < nouts; k++) {
 		const struct st_builder_output *out = &outs[k];
 		if (out->type == ST_BUILDER_OUTPUT_LOCAL || out->type == ST_BUILDER_OUTPUT_TAR) {
-			if (builder_write_platforms(s, out, v, n, err) < 0)
+			if (builder_write_platforms(s, out, v, n, &o->attest, err) < 0)
 				rc = st_err_wrap(err, "write '%s'", out->dest);
 			continue;
 		}
@@ -385,6 +479,14 @@ int builder_export_platforms(struct st_store *s, const struct st_builder_opts *o
 		res->has_image = index.str[0] != '\0';
 		res->id = v[head].img->id;
 		res->index = index;
+		if (recorded) {
+			res->images = st_xcalloc(n, sizeof(*res->images));
+			res->n_images = n;
+			for (size_t i = 0; i < n; i++)
+				res->images[i] =
+				    (struct st_builder_platform_image){ .platform = v[i].platform,
+									.id = v[i].img->id };
+		}
 		res->metadata = json_dumps(meta, JSON_INDENT(2) | JSON_SORT_KEYS);
 		if (!res->metadata)
 			abort(); /* jansson fails only without memory */
