@@ -1,0 +1,188 @@
+# strata copy from a docker-archive and from a registry, streamed without the store.
+load helpers
+
+setup_file() {
+	registry_setup_file
+}
+
+teardown_file() {
+	registry_stop
+}
+
+setup() {
+	common_setup
+	export REGISTRY_AUTH_FILE=$BATS_TEST_TMPDIR/auth.json
+	# busybox from Debian's busybox-static, through the store into an OCI layout.
+	strata import --change 'CMD ["sh"]' "$(busybox_tar)" busybox:latest >/dev/null
+	strata copy -q busybox "oci:$BATS_TEST_TMPDIR/src:v1"
+	ID=$(strata inspect --format '{{.Id}}' busybox)
+	# skopeo writes a docker-archive as old Docker did: manifest.json, uncompressed layers.
+	skopeo copy -q "oci:$BATS_TEST_TMPDIR/src:v1" "docker-archive:$BATS_TEST_TMPDIR/d.tar:me/bb:1"
+	# Everything below runs without a store.
+	export STRATA_ROOT=$BATS_TEST_TMPDIR/nostore
+}
+
+teardown() {
+	# A blob corrupted in the registry's storage is put back for the tests after.
+	if [ -n "${GOOD_BLOB:-}" ]; then cp "$BATS_TEST_TMPDIR/good" "$GOOD_BLOB"; fi
+}
+
+skopeo_digest() {
+	skopeo inspect --tls-verify=false "$1" | jq -r .Digest
+}
+
+# The media type of the first layer of the manifest of the OCI layout DIR.
+layer_type() {
+	local m
+	m=$(jq -r '.manifests[0].digest' "$1/index.json" | cut -d: -f2)
+	jq -r '.layers[0].mediaType' "$1/blobs/sha256/$m"
+}
+
+@test "copy sources: a docker-archive streams to an OCI layout, gzipped, with the same image" {
+	run tar -tf "$BATS_TEST_TMPDIR/d.tar"
+	[[ "$output" != *index.json* ]]
+	run strata copy "docker-archive:$BATS_TEST_TMPDIR/d.tar" "oci:$BATS_TEST_TMPDIR/out:v1"
+	[ "$status" -eq 0 ]
+	[ ! -e "$STRATA_ROOT" ]
+	[ "$(layer_type "$BATS_TEST_TMPDIR/out")" = "application/vnd.oci.image.layer.v1.tar+gzip" ]
+	run skopeo inspect "oci:$BATS_TEST_TMPDIR/out:v1"
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | jq -r '.Layers | length')" = 1 ]
+	# Loaded into a store, each layer is checked against the config's diff_ids: the same image.
+	run env STRATA_ROOT="$BATS_TEST_TMPDIR/check" "$STRATA_BIN" copy -q "oci:$BATS_TEST_TMPDIR/out:v1" strata:back:1
+	[ "$status" -eq 0 ]
+	[ "$(STRATA_ROOT=$BATS_TEST_TMPDIR/check strata inspect --format '{{.Id}}' back:1)" = "$ID" ]
+}
+
+@test "copy sources: a docker-archive by name to an oci-archive, a registry and a docker-archive" {
+	run strata copy "docker-archive:$BATS_TEST_TMPDIR/d.tar:me/bb:1" "oci-archive:$BATS_TEST_TMPDIR/o.tar:v2"
+	[ "$status" -eq 0 ]
+	digest=$(skopeo_digest "oci-archive:$BATS_TEST_TMPDIR/o.tar:v2")
+	[[ "$digest" == sha256:* ]]
+	run strata copy --digestfile "$BATS_TEST_TMPDIR/dg" "docker-archive:$BATS_TEST_TMPDIR/d.tar:me/bb:1" "docker://$REG/src/bb:1"
+	[ "$status" -eq 0 ]
+	# Compression is deterministic: the same manifest on both sides.
+	[ "$(cat "$BATS_TEST_TMPDIR/dg")" = "$digest" ]
+	[ "$(skopeo_digest "docker://$REG/src/bb:1")" = "$digest" ]
+	# To a docker-archive the layers stay as they are: uncompressed.
+	run strata copy "docker-archive:$BATS_TEST_TMPDIR/d.tar" "docker-archive:$BATS_TEST_TMPDIR/d2.tar:me/bb:2"
+	[ "$status" -eq 0 ]
+	mkdir "$BATS_TEST_TMPDIR/x"
+	tar -xf "$BATS_TEST_TMPDIR/d2.tar" -C "$BATS_TEST_TMPDIR/x"
+	[ "$(layer_type "$BATS_TEST_TMPDIR/x")" = "application/vnd.oci.image.layer.v1.tar" ]
+	run skopeo inspect "docker-archive:$BATS_TEST_TMPDIR/d2.tar:me/bb:2"
+	[ "$status" -eq 0 ]
+	# A name the archive does not have is named back.
+	run strata copy "docker-archive:$BATS_TEST_TMPDIR/d.tar:me/other:1" "oci:$BATS_TEST_TMPDIR/none"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"no image named 'me/other:1'"* ]]
+	[ ! -e "$BATS_TEST_TMPDIR/none" ]
+}
+
+@test "copy sources: a docker-archive layer that does not match its digest fails naming the layer, and nothing is written" {
+	mkdir "$BATS_TEST_TMPDIR/x"
+	tar -xf "$BATS_TEST_TMPDIR/d.tar" -C "$BATS_TEST_TMPDIR/x"
+	layer=$(jq -r '.[0].Layers[0]' "$BATS_TEST_TMPDIR/x/manifest.json")
+	chmod u+w "$BATS_TEST_TMPDIR/x/$layer"
+	# The same size, one byte of a file's content changed: only the digest can tell.
+	printf 'x' | dd of="$BATS_TEST_TMPDIR/x/$layer" bs=1 seek=5000 conv=notrunc status=none
+	tar -cf "$BATS_TEST_TMPDIR/bad.tar" -C "$BATS_TEST_TMPDIR/x" .
+	for dest in "oci:$BATS_TEST_TMPDIR/out" "oci-archive:$BATS_TEST_TMPDIR/out.tar" "docker://$REG/src/bad:1"; do
+		run strata copy "docker-archive:$BATS_TEST_TMPDIR/bad.tar" "$dest"
+		[ "$status" -ne 0 ]
+		[[ "$output" == *"layer $layer: digest mismatch"* ]]
+	done
+	[ ! -e "$BATS_TEST_TMPDIR/out" ]
+	[ ! -e "$BATS_TEST_TMPDIR/out.tar" ]
+	run ls -A "$BATS_TEST_TMPDIR"
+	[[ "$output" != *.tmp-* ]]
+	run skopeo inspect --tls-verify=false "docker://$REG/src/bad:1"
+	[ "$status" -ne 0 ]
+}
+
+@test "copy sources: a registry's blobs go straight into a layout and an archive, without a temporary file" {
+	run strata copy "oci:$BATS_TEST_TMPDIR/src:v1" "docker://$REG/src/reg:1"
+	[ "$status" -eq 0 ]
+	digest=$(skopeo_digest "docker://$REG/src/reg:1")
+	# Nowhere to put a temporary file: nothing needs one.
+	export TMPDIR=$BATS_TEST_TMPDIR/no-such-dir
+	run strata copy "docker://$REG/src/reg:1" "oci:$BATS_TEST_TMPDIR/out"
+	[ "$status" -eq 0 ]
+	run strata copy "docker://$REG/src/reg:1" "oci-archive:$BATS_TEST_TMPDIR/out.tar"
+	[ "$status" -eq 0 ]
+	unset TMPDIR
+	[ "$(skopeo_digest "oci:$BATS_TEST_TMPDIR/out")" = "$digest" ]
+	[ "$(skopeo_digest "oci-archive:$BATS_TEST_TMPDIR/out.tar")" = "$digest" ]
+}
+
+@test "copy sources: a registry that serves a wrong blob fails naming it, and nothing is written" {
+	run strata copy "oci:$BATS_TEST_TMPDIR/src:v1" "docker://$REG/src/wrong:1"
+	[ "$status" -eq 0 ]
+	manifest=$(jq -r '.manifests[0].digest' "$BATS_TEST_TMPDIR/src/index.json" | cut -d: -f2)
+	layer=$(jq -r '.layers[0].digest' "$BATS_TEST_TMPDIR/src/blobs/sha256/$manifest")
+	hex=${layer#sha256:}
+	# The registry serves what its storage holds: one byte changed there, the same size.
+	data=$REG_DIR/data/docker/registry/v2/blobs/sha256/${hex:0:2}/$hex/data
+	cp "$data" "$BATS_TEST_TMPDIR/good"
+	GOOD_BLOB=$data
+	printf 'x' | dd of="$data" bs=1 seek=100 conv=notrunc status=none
+	for dest in "oci:$BATS_TEST_TMPDIR/out" "oci-archive:$BATS_TEST_TMPDIR/out.tar"; do
+		run strata copy "docker://$REG/src/wrong:1" "$dest"
+		[ "$status" -ne 0 ]
+		[[ "$output" == *"blob $layer: digest mismatch"* ]]
+	done
+	[ ! -e "$BATS_TEST_TMPDIR/out" ]
+	[ ! -e "$BATS_TEST_TMPDIR/out.tar" ]
+	run ls -A "$BATS_TEST_TMPDIR"
+	[[ "$output" != *.tmp-* ]]
+}
+
+# Two one-file images for linux/amd64 and linux/arm64 (written here) in an index at $REG/$1;
+# INDEX is its digest.
+push_index() {
+	local p
+	for p in amd64 arm64; do
+		mkdir -p "$BATS_TEST_TMPDIR/$p"
+		echo "$p" >"$BATS_TEST_TMPDIR/$p/platform"
+		STRATA_ROOT=$BATS_TEST_TMPDIR/root strata import --platform "linux/$p" "$BATS_TEST_TMPDIR/$p" "app:$p" >/dev/null
+	done
+	STRATA_ROOT=$BATS_TEST_TMPDIR/root strata manifest create "$REG/$1" app:amd64 app:arm64 >/dev/null
+	INDEX=$(STRATA_ROOT=$BATS_TEST_TMPDIR/root strata manifest push -q "$REG/$1" | tail -n 1)
+}
+
+@test "copy sources: --all and --multi-arch all copy a registry's index with every image to a layout and an archive" {
+	push_index multi:src
+	run strata copy --all "docker://$REG/multi:src" "oci:$BATS_TEST_TMPDIR/all"
+	[ "$status" -eq 0 ]
+	[ ! -e "$STRATA_ROOT" ]
+	[ "$(jq -r '.manifests[0].digest' "$BATS_TEST_TMPDIR/all/index.json")" = "$INDEX" ]
+	run strata copy --multi-arch all "docker://$REG/multi:src" "oci-archive:$BATS_TEST_TMPDIR/all.tar"
+	[ "$status" -eq 0 ]
+	# skopeo reads every platform from both and pushes them back: the same index.
+	run skopeo copy --all --dest-tls-verify=false "oci:$BATS_TEST_TMPDIR/all" "docker://$REG/multi:back"
+	[ "$status" -eq 0 ]
+	run skopeo copy --all --dest-tls-verify=false "oci-archive:$BATS_TEST_TMPDIR/all.tar" "docker://$REG/multi:back2"
+	[ "$status" -eq 0 ]
+	[ "$(skopeo_digest "docker://$REG/multi:back")" = "$INDEX" ]
+	[ "$(skopeo_digest "docker://$REG/multi:back2")" = "$INDEX" ]
+	# system, the default: one image, the platform asked for.
+	run strata copy --multi-arch system --override-arch arm64 "docker://$REG/multi:src" "oci:$BATS_TEST_TMPDIR/one"
+	[ "$status" -eq 0 ]
+	run skopeo inspect --config "oci:$BATS_TEST_TMPDIR/one"
+	[ "$(echo "$output" | jq -r .architecture)" = arm64 ]
+}
+
+@test "copy sources: --multi-arch index-only copies the index alone, to a registry" {
+	push_index only:src
+	run strata copy --multi-arch index-only "docker://$REG/only:src" "docker://$REG/only:idx"
+	[ "$status" -eq 0 ]
+	run skopeo inspect --raw --tls-verify=false "docker://$REG/only:idx"
+	[ "sha256:$(printf '%s' "$output" | sha256sum | cut -d' ' -f1)" = "$INDEX" ]
+	run strata copy --multi-arch index-only "docker://$REG/only:src" "oci:$BATS_TEST_TMPDIR/idx"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"--multi-arch index-only copies from docker:// to docker://"* ]]
+	[ ! -e "$BATS_TEST_TMPDIR/idx" ]
+	run strata copy --multi-arch every "docker://$REG/only:src" "docker://$REG/only:x"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"--multi-arch: expected system, all or index-only, not 'every'"* ]]
+}
