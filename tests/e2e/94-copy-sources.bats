@@ -25,6 +25,24 @@ setup() {
 teardown() {
 	# A blob corrupted in the registry's storage is put back for the tests after.
 	if [ -n "${GOOD_BLOB:-}" ]; then cp "$BATS_TEST_TMPDIR/good" "$GOOD_BLOB"; fi
+	if [ -n "${PROXY_PID:-}" ]; then
+		kill "$PROXY_PID" 2>/dev/null || true
+		wait "$PROXY_PID" 2>/dev/null || true
+	fi
+}
+
+# Start the misbehaving proxy in front of the registry; sets PROXY (host:port) and PROXY_LOG.
+proxy_start() {
+	local portfile=$BATS_TEST_TMPDIR/proxy.port
+	rm -f "$portfile" "$portfile.log"
+	python3 "$BATS_TEST_DIRNAME/fixtures/registry-proxy.py" "$REG" "$1" "$portfile" 3>&- &
+	PROXY_PID=$!
+	for _ in $(seq 100); do
+		if [ -s "$portfile" ]; then break; fi
+		sleep 0.1
+	done
+	PROXY=127.0.0.1:$(cat "$portfile")
+	PROXY_LOG=$portfile.log
 }
 
 skopeo_digest() {
@@ -185,4 +203,29 @@ push_index() {
 	run strata copy --multi-arch every "docker://$REG/only:src" "docker://$REG/only:x"
 	[ "$status" -eq 2 ]
 	[[ "$output" == *"--multi-arch: expected system, all or index-only, not 'every'"* ]]
+}
+
+@test "copy sources: a PATCH cut on the way resumes where the upload session stands, not from the start" {
+	printf '{"upload-chunk-size": 1048576}\n' >"$BATS_TEST_TMPDIR/registries.json"
+	export STRATA_REGISTRIES_CONF=$BATS_TEST_TMPDIR/registries.json
+	mkdir -p "$BATS_TEST_TMPDIR/big"
+	head -c 3M /dev/urandom >"$BATS_TEST_TMPDIR/big/blob"
+	STRATA_ROOT=$BATS_TEST_TMPDIR/root strata import "$BATS_TEST_TMPDIR/big" big:1 >/dev/null
+	STRATA_ROOT=$BATS_TEST_TMPDIR/root strata copy -q big:1 "oci:$BATS_TEST_TMPDIR/big-oci"
+	proxy_start cut-patch-once
+	run strata copy --digestfile "$BATS_TEST_TMPDIR/dg" "oci:$BATS_TEST_TMPDIR/big-oci" "docker://$PROXY/resume:1"
+	[ "$status" -eq 0 ]
+	grep -q '^PATCH .* cut$' "$PROXY_LOG"
+	# The session was asked where it stands, and the layer went on in the same session.
+	grep -q '^GET /v2/resume/blobs/uploads/.* 204$' "$PROXY_LOG"
+	[ "$(grep -c '^POST ' "$PROXY_LOG")" -eq 2 ]
+	# Fewer bytes went up than two whole layers.
+	layer=$(jq -r '.layers[0].size' "$BATS_TEST_TMPDIR/big-oci/blobs/sha256/$(jq -r '.manifests[0].digest' "$BATS_TEST_TMPDIR/big-oci/index.json" | cut -d: -f2)")
+	sent=$(awk '$1 == "PATCH-BYTES" { n += $2 } END { print n }' "$PROXY_LOG")
+	[ "$sent" -lt $((2 * layer)) ]
+	# It pulls back identical.
+	run skopeo copy --src-tls-verify=false "docker://$REG/resume:1" "oci:$BATS_TEST_TMPDIR/back"
+	[ "$status" -eq 0 ]
+	[ "$(skopeo_digest "docker://$REG/resume:1")" = "$(cat "$BATS_TEST_TMPDIR/dg")" ]
+	[ "$(skopeo_digest "oci:$BATS_TEST_TMPDIR/back")" = "$(cat "$BATS_TEST_TMPDIR/dg")" ]
 }
