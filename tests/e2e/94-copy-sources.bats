@@ -3,6 +3,16 @@ load helpers
 
 setup_file() {
 	registry_setup_file
+	# busybox from Debian's busybox-static, through a store into an OCI layout, made once: the
+	# tests only read it.
+	export SRC=$BATS_FILE_TMPDIR/src DARCHIVE=$BATS_FILE_TMPDIR/d.tar
+	export STRATA_ROOT=$BATS_FILE_TMPDIR/root
+	strata import --change 'CMD ["sh"]' "$(busybox_tar)" busybox:latest >/dev/null
+	strata copy -q busybox "oci:$SRC:v1"
+	ID=$(strata inspect --format '{{.Id}}' busybox)
+	export ID
+	# skopeo writes a docker-archive as old Docker did: manifest.json, uncompressed layers.
+	skopeo copy -q "oci:$SRC:v1" "docker-archive:$DARCHIVE:me/bb:1"
 }
 
 teardown_file() {
@@ -10,14 +20,7 @@ teardown_file() {
 }
 
 setup() {
-	common_setup
 	export REGISTRY_AUTH_FILE=$BATS_TEST_TMPDIR/auth.json
-	# busybox from Debian's busybox-static, through the store into an OCI layout.
-	strata import --change 'CMD ["sh"]' "$(busybox_tar)" busybox:latest >/dev/null
-	strata copy -q busybox "oci:$BATS_TEST_TMPDIR/src:v1"
-	ID=$(strata inspect --format '{{.Id}}' busybox)
-	# skopeo writes a docker-archive as old Docker did: manifest.json, uncompressed layers.
-	skopeo copy -q "oci:$BATS_TEST_TMPDIR/src:v1" "docker-archive:$BATS_TEST_TMPDIR/d.tar:me/bb:1"
 	# Everything below runs without a store.
 	export STRATA_ROOT=$BATS_TEST_TMPDIR/nostore
 }
@@ -57,9 +60,9 @@ layer_type() {
 }
 
 @test "copy sources: a docker-archive streams to an OCI layout, gzipped, with the same image" {
-	run tar -tf "$BATS_TEST_TMPDIR/d.tar"
+	run tar -tf "$DARCHIVE"
 	[[ "$output" != *index.json* ]]
-	run strata copy "docker-archive:$BATS_TEST_TMPDIR/d.tar" "oci:$BATS_TEST_TMPDIR/out:v1"
+	run strata copy "docker-archive:$DARCHIVE" "oci:$BATS_TEST_TMPDIR/out:v1"
 	[ "$status" -eq 0 ]
 	[ ! -e "$STRATA_ROOT" ]
 	[ "$(layer_type "$BATS_TEST_TMPDIR/out")" = "application/vnd.oci.image.layer.v1.tar+gzip" ]
@@ -73,17 +76,17 @@ layer_type() {
 }
 
 @test "copy sources: a docker-archive by name to an oci-archive, a registry and a docker-archive" {
-	run strata copy "docker-archive:$BATS_TEST_TMPDIR/d.tar:me/bb:1" "oci-archive:$BATS_TEST_TMPDIR/o.tar:v2"
+	run strata copy "docker-archive:$DARCHIVE:me/bb:1" "oci-archive:$BATS_TEST_TMPDIR/o.tar:v2"
 	[ "$status" -eq 0 ]
 	digest=$(skopeo_digest "oci-archive:$BATS_TEST_TMPDIR/o.tar:v2")
 	[[ "$digest" == sha256:* ]]
-	run strata copy --digestfile "$BATS_TEST_TMPDIR/dg" "docker-archive:$BATS_TEST_TMPDIR/d.tar:me/bb:1" "docker://$REG/src/bb:1"
+	run strata copy --digestfile "$BATS_TEST_TMPDIR/dg" "docker-archive:$DARCHIVE:me/bb:1" "docker://$REG/src/bb:1"
 	[ "$status" -eq 0 ]
 	# Compression is deterministic: the same manifest on both sides.
 	[ "$(cat "$BATS_TEST_TMPDIR/dg")" = "$digest" ]
 	[ "$(skopeo_digest "docker://$REG/src/bb:1")" = "$digest" ]
 	# To a docker-archive the layers stay as they are: uncompressed.
-	run strata copy "docker-archive:$BATS_TEST_TMPDIR/d.tar" "docker-archive:$BATS_TEST_TMPDIR/d2.tar:me/bb:2"
+	run strata copy "docker-archive:$DARCHIVE" "docker-archive:$BATS_TEST_TMPDIR/d2.tar:me/bb:2"
 	[ "$status" -eq 0 ]
 	mkdir "$BATS_TEST_TMPDIR/x"
 	tar -xf "$BATS_TEST_TMPDIR/d2.tar" -C "$BATS_TEST_TMPDIR/x"
@@ -91,7 +94,7 @@ layer_type() {
 	run skopeo inspect "docker-archive:$BATS_TEST_TMPDIR/d2.tar:me/bb:2"
 	[ "$status" -eq 0 ]
 	# A name the archive does not have is named back.
-	run strata copy "docker-archive:$BATS_TEST_TMPDIR/d.tar:me/other:1" "oci:$BATS_TEST_TMPDIR/none"
+	run strata copy "docker-archive:$DARCHIVE:me/other:1" "oci:$BATS_TEST_TMPDIR/none"
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"no image named 'me/other:1'"* ]]
 	[ ! -e "$BATS_TEST_TMPDIR/none" ]
@@ -99,7 +102,7 @@ layer_type() {
 
 @test "copy sources: a docker-archive layer that does not match its digest fails naming the layer, and nothing is written" {
 	mkdir "$BATS_TEST_TMPDIR/x"
-	tar -xf "$BATS_TEST_TMPDIR/d.tar" -C "$BATS_TEST_TMPDIR/x"
+	tar -xf "$DARCHIVE" -C "$BATS_TEST_TMPDIR/x"
 	layer=$(jq -r '.[0].Layers[0]' "$BATS_TEST_TMPDIR/x/manifest.json")
 	chmod u+w "$BATS_TEST_TMPDIR/x/$layer"
 	# The same size, one byte of a file's content changed: only the digest can tell.
@@ -119,7 +122,7 @@ layer_type() {
 }
 
 @test "copy sources: a registry's blobs go straight into a layout and an archive, without a temporary file" {
-	run strata copy "oci:$BATS_TEST_TMPDIR/src:v1" "docker://$REG/src/reg:1"
+	run strata copy "oci:$SRC:v1" "docker://$REG/src/reg:1"
 	[ "$status" -eq 0 ]
 	digest=$(skopeo_digest "docker://$REG/src/reg:1")
 	# Nowhere to put a temporary file: nothing needs one.
@@ -134,10 +137,10 @@ layer_type() {
 }
 
 @test "copy sources: a registry that serves a wrong blob fails naming it, and nothing is written" {
-	run strata copy "oci:$BATS_TEST_TMPDIR/src:v1" "docker://$REG/src/wrong:1"
+	run strata copy "oci:$SRC:v1" "docker://$REG/src/wrong:1"
 	[ "$status" -eq 0 ]
-	manifest=$(jq -r '.manifests[0].digest' "$BATS_TEST_TMPDIR/src/index.json" | cut -d: -f2)
-	layer=$(jq -r '.layers[0].digest' "$BATS_TEST_TMPDIR/src/blobs/sha256/$manifest")
+	manifest=$(jq -r '.manifests[0].digest' "$SRC/index.json" | cut -d: -f2)
+	layer=$(jq -r '.layers[0].digest' "$SRC/blobs/sha256/$manifest")
 	hex=${layer#sha256:}
 	# The registry serves what its storage holds: one byte changed there, the same size.
 	data=$REG_DIR/data/docker/registry/v2/blobs/sha256/${hex:0:2}/$hex/data
