@@ -1,7 +1,8 @@
 #!/bin/bash
 # strata copy and skopeo copy, side by side in one run, of a 1 GiB one-layer image between the
-# places that are not a store: an OCI layout, an oci-archive and a registry on 127.0.0.1:
-#   oci: -> oci-archive:   oci-archive: -> docker://   docker:// -> oci:
+# places that are not a store: an OCI layout, an oci-archive, a registry on 127.0.0.1 and a
+# docker-archive (as skopeo writes it: the layer uncompressed, gzipped by both on the way):
+#   oci: -> oci-archive:   oci-archive: -> docker://   docker:// -> oci:   docker-archive: -> oci:
 # Prints the medians, the ratios and each tool's peak RSS over the pairs.
 # usage: bench/copy-bench.sh [RUNS]      (install-deps.sh --bench)
 set -euo pipefail
@@ -20,7 +21,8 @@ export STRATA_ROOT=$work/store
 rm -rf "$STRATA_ROOT" "$work/src"
 "$strata" import "$work/rootfs-1g.tar" bench:1 >/dev/null
 "$strata" copy -q bench:1 "oci:$work/src:1"
-rm -rf "$STRATA_ROOT"
+rm -rf "$STRATA_ROOT" "$work/src.tar"
+skopeo copy -q "oci:$work/src:1" "docker-archive:$work/src.tar:bench:1"
 
 # rss_of OUTVAR TIMEVAR CMD...: CMD timed, its peak RSS in KiB kept in OUTVAR
 rss_of() {
@@ -29,12 +31,12 @@ rss_of() {
 	printf -v "$__rss" '%s' "$(cat "$work/rss")"
 }
 
-declare -a s1 k1 s2 k2 s3 k3
+declare -a s1 k1 s2 k2 s3 k3 s4 k4
 speak=0 kpeak=0
 keep() { [ "$1" -gt "$speak" ] && speak=$1; [ "$2" -gt "$kpeak" ] && kpeak=$2; return 0; }
 for r in $(seq "$runs"); do
 	start_registry "$work/registry"
-	rm -rf "$work"/s.tar "$work"/k.tar "$work"/s-out "$work"/k-out
+	rm -rf "$work"/s.tar "$work"/k.tar "$work"/s-out "$work"/k-out "$work"/s-da "$work"/k-da
 	rss_of a t "$strata" copy -q "oci:$work/src:1" "oci-archive:$work/s.tar"; s1+=("$t")
 	rss_of b t skopeo copy -q "oci:$work/src:1" "oci-archive:$work/k.tar"; k1+=("$t")
 	keep "$a" "$b"
@@ -46,11 +48,16 @@ for r in $(seq "$runs"); do
 	rss_of b t skopeo copy -q --src-tls-verify=false "docker://$reg/k:1" "oci:$work/k-out"
 	k3+=("$t")
 	keep "$a" "$b"
+	rss_of a t "$strata" copy -q "docker-archive:$work/src.tar" "oci:$work/s-da"; s4+=("$t")
+	rss_of b t skopeo copy -q "docker-archive:$work/src.tar" "oci:$work/k-da"; k4+=("$t")
+	keep "$a" "$b"
 done
-rm -rf "$work"/s.tar "$work"/k.tar "$work"/s-out "$work"/k-out "$work/src"
+rm -rf "$work"/s.tar "$work"/k.tar "$work"/s-out "$work"/k-out "$work"/s-da "$work"/k-da
+rm -rf "$work/src" "$work/src.tar"
 
 echo "medians of $runs runs (1 GiB image, one gzip layer, registry on 127.0.0.1):"
 report "oci: -> oci-archive:" "$(median "${s1[@]}")" skopeo "$(median "${k1[@]}")"
 report "oci-archive: -> docker://" "$(median "${s2[@]}")" skopeo "$(median "${k2[@]}")"
 report "docker:// -> oci:" "$(median "${s3[@]}")" skopeo "$(median "${k3[@]}")"
+report "docker-archive: -> oci:" "$(median "${s4[@]}")" skopeo "$(median "${k4[@]}")"
 echo "peak RSS: strata $((speak / 1024)) MiB, skopeo $((kpeak / 1024)) MiB"

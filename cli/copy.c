@@ -32,7 +32,10 @@ static const char usage_text[] =
     "      --override-arch string     Choose this architecture instead of the host's\n"
     "      --override-variant string  Choose this architecture variant\n"
     "  -a, --all                      From a registry's index: every image and the index\n"
-    "                                 (to docker:// or the store)\n"
+    "                                 (to docker://, oci:, oci-archive: or the store)\n"
+    "      --multi-arch string        From an index: system (the host's image, or the one\n"
+    "                                 --override-* name; the default), all (as --all) or\n"
+    "                                 index-only (the index alone, to docker://)\n"
     "      --digestfile string        Write the digest of the copied manifest to this file\n"
     "      --progress string          auto, plain or tty: a line per layer with a bar\n"
     "  -q, --quiet                    Suppress output\n";
@@ -69,6 +72,7 @@ int cmd_copy(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 		OPT_VARIANT,
 		OPT_DIGESTFILE,
 		OPT_PROGRESS,
+		OPT_MULTI_ARCH,
 	};
 	static const struct option longopts[] = {
 		{ "authfile", required_argument, NULL, OPT_AUTHFILE },
@@ -81,12 +85,13 @@ int cmd_copy(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 		{ "override-variant", required_argument, NULL, OPT_VARIANT },
 		{ "digestfile", required_argument, NULL, OPT_DIGESTFILE },
 		{ "progress", required_argument, NULL, OPT_PROGRESS },
+		{ "multi-arch", required_argument, NULL, OPT_MULTI_ARCH },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "all", no_argument, NULL, 'a' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	bool quiet = false, all = false;
+	bool quiet = false, all = false, index_only = false;
 	const char *progress = NULL;
 	struct st_registry_opts src_ro = { 0 }, dest_ro = { 0 };
 	const char *os = NULL, *arch = NULL, *variant = NULL, *digestfile = NULL;
@@ -130,6 +135,16 @@ int cmd_copy(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 			break;
 		case OPT_PROGRESS:
 			progress = optarg;
+			break;
+		case OPT_MULTI_ARCH:
+			if (strcmp(optarg, "system") && strcmp(optarg, "all") &&
+			    strcmp(optarg, "index-only"))
+				return st_cli_usage(
+				    err,
+				    "--multi-arch: expected system, all or index-only, not '%s'",
+				    optarg);
+			all = !strcmp(optarg, "all");
+			index_only = !strcmp(optarg, "index-only");
 			break;
 		case 'h':
 			fputs(usage_text, cli->out);
@@ -179,6 +194,7 @@ int cmd_copy(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 		.dest_registry = dest_reg,
 		.platform = have_platform ? &platform : NULL,
 		.all = all,
+		.index_only = index_only,
 		.events = { quiet ? NULL : st_cli_layers_event, &layers,
 			    quiet ? NULL : st_cli_layers_bytes },
 	};

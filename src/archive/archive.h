@@ -184,6 +184,10 @@ void st_archive_image_layers(struct st_archive_image *img, struct st_local_layer
 struct st_local_source;
 int st_archive_image_source(struct st_archive_image *img, struct st_local_source *out,
 			    struct st_error **err);
+/* The config's bytes as the archive holds them (its digest is the image id). Borrowed. */
+const struct st_buf *st_archive_image_config_bytes(const struct st_archive_image *img);
+/* Layer 'i''s entry name in the archive, or its path under the layout. Borrowed. */
+const char *st_archive_image_layer_name(const struct st_archive_image *img, size_t i);
 void st_archive_image_free(struct st_archive_image *img);
 void st_archive_image_freep(struct st_archive_image **img);
 

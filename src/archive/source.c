@@ -27,6 +27,7 @@ struct st_archive_image {
 	char *path;
 	enum st_archive_format format;
 	struct st_image_config *config;
+	struct st_buf config_bytes; /* as the archive holds them */
 	char **layer_names; /* entry names in the tar, or paths under the layout directory */
 	struct st_digest *digests;
 	size_t n_layers;
@@ -113,12 +114,12 @@ static char *blob_name(const struct st_digest *d)
 
 static int read_config(struct st_archive_image *img, const char *name, struct st_error **err)
 {
-	struct st_buf b = ST_BUF_INIT;
-	int rc = read_entry(img, name, &b, err);
-	if (rc == 0 && st_image_config_parse(b.data, b.len, &img->config, err) < 0)
-		rc = st_err_wrap(err, "%s: %s", img->path, name);
-	st_buf_release(&b);
-	return rc;
+	struct st_buf *b = &img->config_bytes;
+	if (read_entry(img, name, b, err) < 0)
+		return -1;
+	if (st_image_config_parse(b->data, b->len, &img->config, err) < 0)
+		return st_err_wrap(err, "%s: %s", img->path, name);
+	return 0;
 }
 
 static bool tag_matches(const char *have, const char *want)
@@ -140,6 +141,11 @@ static int open_docker(struct st_archive_image *img, const char *name, struct st
 		return st_err(err, ST_E_PARSE, "%s: manifest.json: expected an array of images",
 			      img->path);
 	}
+	/* "me/bb:1" finds the "docker.io/me/bb:1" that skopeo writes, as load does */
+	st_autofree char *full_name = NULL;
+	struct st_error *nerr = NULL;
+	if (name && st_local_ref_normalize(name, &full_name, &nerr) < 0)
+		st_error_free(nerr);
 	json_t *pick = NULL;
 	size_t i;
 	json_t *m;
@@ -149,7 +155,15 @@ static int open_docker(struct st_archive_image *img, const char *name, struct st
 		size_t k;
 		json_t *t;
 		bool hit = !name;
-		json_array_foreach(tags, k, t) hit |= tag_matches(json_string_value(t), name);
+		json_array_foreach(tags, k, t)
+		{
+			const char *tag = json_string_value(t);
+			st_autofree char *full = NULL;
+			nerr = NULL;
+			if (tag && full_name && st_local_ref_normalize(tag, &full, &nerr) < 0)
+				st_error_free(nerr);
+			hit |= tag_matches(tag, name) || (full && !strcmp(full, full_name));
+		}
 		if (hit && !pick)
 			pick = m;
 	}
@@ -393,12 +407,23 @@ void st_archive_image_layers(struct st_archive_image *img, struct st_local_layer
 					 .ctx = img };
 }
 
+const struct st_buf *st_archive_image_config_bytes(const struct st_archive_image *img)
+{
+	return &img->config_bytes;
+}
+
+const char *st_archive_image_layer_name(const struct st_archive_image *img, size_t i)
+{
+	return img->layer_names[i];
+}
+
 void st_archive_image_free(struct st_archive_image *img)
 {
 	if (!img)
 		return;
 	layer_close(img, 0);
 	st_image_config_free(img->config);
+	st_buf_release(&img->config_bytes);
 	for (size_t i = 0; i < img->n_layers; i++)
 		free(img->layer_names[i]);
 	free(img->layer_names);

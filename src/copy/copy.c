@@ -383,7 +383,12 @@ static void scratch_close(struct scratch *t)
 
 bool st_copy_needs_store(const struct st_copy_ref *src, const struct st_copy_ref *dst, bool all)
 {
-	return all || !st_copy_can_stream(src, dst);
+	/* a registry's index streams to a layout or an archive; to a registry it is pushed
+	 * through the store */
+	if (all)
+		return src->kind != ST_COPY_DOCKER ||
+		       (dst->kind != ST_COPY_OCI && dst->kind != ST_COPY_OCI_ARCHIVE);
+	return !st_copy_can_stream(src, dst);
 }
 
 int st_copy(struct st_store *s, const struct st_copy_ref *src, const struct st_copy_ref *dst,
@@ -395,10 +400,14 @@ int st_copy(struct st_store *s, const struct st_copy_ref *src, const struct st_c
 	if (check_kind(src, true, err) < 0 || check_kind(dst, false, err) < 0)
 		return st_err_wrap(err, "copy");
 	/* An OCI layout or an archive written here holds one image of the store. */
-	if (o->all && (src->kind != ST_COPY_DOCKER ||
-		       (dst->kind != ST_COPY_DOCKER && dst->kind != ST_COPY_STORE)))
+	if (o->all && (src->kind != ST_COPY_DOCKER || dst->kind == ST_COPY_DOCKER_ARCHIVE))
+		return st_err(
+		    err, ST_E_INVALID,
+		    "copy: --all copies from docker:// to docker://, oci:, oci-archive: or "
+		    "the store");
+	if (o->index_only && (src->kind != ST_COPY_DOCKER || dst->kind != ST_COPY_DOCKER))
 		return st_err(err, ST_E_INVALID,
-			      "copy: --all copies from docker:// to docker:// or the store");
+			      "copy: --multi-arch index-only copies from docker:// to docker://");
 	bool direct = src->kind == ST_COPY_STORE || dst->kind == ST_COPY_STORE;
 	if (!st_copy_needs_store(src, dst, o->all))
 		return st_copy_stream(src, dst, o, out, err);

@@ -7,13 +7,14 @@
  *   docker-archive:FILE[:REF] what `docker save` writes and `docker load` reads
  *   strata:REF, or REF      the store
  *
- * From an OCI layout, an oci-archive or a registry to any of those or a docker-archive, each
- * blob streams from one side to the other, checked against its digest on the way, and the
- * manifest keeps its bytes, so the image keeps its digest. A copy from or to the store is
- * verified and written by the same code as pull, load, push and save (each layer also checked
- * against the config's diff_ids); one from a docker-archive (which has no manifest of its own)
- * to anything but the store passes through a private store made for the copy under the
- * store's tmp/ (gone when the copy ends, or at the next gc if it is killed).
+ * Between any of those but the store, each blob streams from one side to the other, checked
+ * against its digest on the way, and the manifest keeps its bytes, so the image keeps its
+ * digest. A docker-archive without an OCI layout beside its manifest.json has no manifest of
+ * its own: one is made, its uncompressed layers gzipped on the way to anything but another
+ * docker-archive, as skopeo does. A copy from or to the store is verified and written by the
+ * same code as pull, load, push and save (each layer also checked against the config's
+ * diff_ids); --all from a registry to a registry passes through a private store made for the
+ * copy under the store's tmp/ (gone when the copy ends, or at the next gc if it is killed).
  */
 #ifndef ST_COPY_COPY_H
 #define ST_COPY_COPY_H
@@ -54,9 +55,13 @@ struct st_copy_opts {
 	struct st_registry *dest_registry;  /* needed when the destination is DOCKER */
 	const struct st_platform *platform; /* from an index: NULL for the host's */
 	struct st_registry_events events;   /* progress of pulls and pushes */
-	/* From a registry's index: every image it lists, and the index, to a registry or the
-	 * store (skopeo's --all). A source that is one image copies that image. */
+	/* From a registry's index: every image it lists, and the index, to a registry, an OCI
+	 * layout or archive, or the store (skopeo's --all). A source that is one image copies
+	 * that image. */
 	bool all;
+	/* From a registry's index to a registry: the index alone, as served (skopeo's
+	 * --multi-arch index-only); the registry may refuse it without the images it lists. */
+	bool index_only;
 };
 
 struct st_copy_result {
@@ -65,9 +70,8 @@ struct st_copy_result {
 };
 
 /*
- * Whether a copy from 'src' to 'dst' ('all': skopeo's --all) uses the store. One from an OCI
- * layout, an oci-archive or a registry to any of those or a docker-archive streams its blobs
- * and does not.
+ * Whether a copy from 'src' to 'dst' ('all': skopeo's --all) uses the store. One where neither
+ * side is the store streams its blobs and does not, but for --all to a registry.
  */
 bool st_copy_needs_store(const struct st_copy_ref *src, const struct st_copy_ref *dst, bool all);
 

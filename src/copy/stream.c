@@ -34,6 +34,8 @@ struct dest {
 	struct archive *a;	/* and its writer */
 	int fd;			/* OCI: the blob being written */
 	char *buf;		/* CHUNK bytes */
+	struct st_digest *sent; /* the blobs written so far: each once, however many list it */
+	size_t n_sent;
 };
 
 /* A blob read from the source, hashed and counted, checked against 'want' at its end. */
@@ -218,10 +220,79 @@ static void dest_release(struct dest *d)
 	}
 	free(d->dir);
 	free(d->buf);
+	free(d->sent);
 }
 
-/* Blob 'want' of 'src' to the destination, verified on the way. */
-static int copy_blob(struct dest *d, struct st_local_source *src,
+/* A blob of the source registry written to a destination file as it arrives, hashed. */
+struct fetch {
+	struct dest *d;
+	const struct st_image_descriptor *want;
+	struct st_hasher h;
+	uint64_t done;
+};
+
+static int fetch_write(void *ctx, const void *p, size_t n, struct st_error **err)
+{
+	struct fetch *f = ctx;
+	if (f->done + n > (uint64_t)f->want->size)
+		return st_err(err, ST_E_DIGEST,
+			      "blob %s: digest mismatch: more than its %lld bytes",
+			      f->want->digest.str, (long long)f->want->size);
+	st_hasher_update(&f->h, p, n);
+	f->done += n;
+	return dest_write(f->d, p, n, err);
+}
+
+/* A registry that sends the blob again from its start: the layout's file starts over. */
+static int fetch_reset(void *ctx, struct st_error **err)
+{
+	struct fetch *f = ctx;
+	if (ftruncate(f->d->fd, 0) < 0 || lseek(f->d->fd, 0, SEEK_SET) < 0)
+		return st_err_errno(err, "restart blob %s", f->want->digest.str);
+	st_hasher_release(&f->h);
+	st_hasher_init(&f->h);
+	f->done = 0;
+	return 0;
+}
+
+/*
+ * Blob 'want' of the registry's image 'from' into the layout or the archive, straight from the
+ * HTTP response. What is written is part of a destination that appears only once the copy is
+ * whole, so a blob that turns out wrong is never seen there. A tar entry cannot be written
+ * again: to an archive, a download the registry restarts from its start fails.
+ */
+static int fetch_blob(struct dest *d, const struct st_image_ref *from,
+		      const struct st_image_descriptor *want, struct st_error **err)
+{
+	struct fetch f = { .d = d, .want = want };
+	struct st_http_sink sink = { fetch_write, d->ref->kind == ST_COPY_OCI ? fetch_reset : NULL,
+				     &f };
+	st_autofree char *name = blob_name(&want->digest);
+	if (want->size < 0)
+		return st_err(err, ST_E_INVALID, "blob %s: no size", want->digest.str);
+	if (dest_begin(d, name, want->size, err) < 0)
+		return -1;
+	st_hasher_init(&f.h);
+	int rc = st_registry_get_blob(d->o->src_registry, from, &want->digest, &sink, err);
+	struct st_digest got;
+	st_hasher_final(&f.h, &got);
+	if (rc == 0 && f.done != (uint64_t)want->size)
+		rc = st_err(err, ST_E_DIGEST,
+			    "blob %s: digest mismatch: %llu bytes, its descriptor says %lld",
+			    want->digest.str, (unsigned long long)f.done, (long long)want->size);
+	if (rc == 0 && !st_digest_equal(&got, &want->digest))
+		rc = st_err(err, ST_E_DIGEST, "blob %s: digest mismatch: got %s", want->digest.str,
+			    got.str);
+	if (rc == 0)
+		rc = dest_end(d, err);
+	return rc;
+}
+
+/*
+ * Blob 'want' of 'src' to the destination, verified on the way. 'from': the source is this
+ * image of o->src_registry, whose blobs go to a layout or an archive as they arrive.
+ */
+static int copy_blob(struct dest *d, struct st_local_source *src, const struct st_image_ref *from,
 		     const struct st_image_descriptor *want, struct st_error **err)
 {
 	struct reader r = { .src = src, .want = want };
@@ -242,12 +313,14 @@ static int copy_blob(struct dest *d, struct st_local_source *src,
 		reader_close(&r);
 		return rc;
 	}
+	for (size_t i = 0; i < d->n_sent; i++)
+		if (st_digest_equal(&d->sent[i], &want->digest))
+			return 0;
+	d->sent = st_xrealloc(d->sent, (d->n_sent + 1) * sizeof(*d->sent));
+	d->sent[d->n_sent++] = want->digest;
 	st_autofree char *name = blob_name(&want->digest);
-	if (d->ref->kind == ST_COPY_OCI) {
-		st_autofree char *p = st_path_join(d->dir, name);
-		if (st_path_exists(p))
-			return 0; /* a blob the image lists twice */
-	}
+	if (from)
+		return fetch_blob(d, from, want, err);
 	int rc = reader_open(&r, err);
 	if (rc == 0)
 		rc = dest_begin(d, name, want->size, err);
@@ -311,18 +384,16 @@ static char *docker_manifest_json(const struct st_copy_ref *dst, const struct st
 
 static const char oci_layout[] = "{\"imageLayoutVersion\":\"1.0.0\"}";
 
-/* The manifest last, then what makes the layout or the archive whole, then into place. */
-static int dest_finish(struct dest *d, const struct st_local_source *src,
+/*
+ * What makes the layout or the archive whole, then into place: index.json naming 'top' (the
+ * manifest or index of 'len' bytes and type 'mt', written already), and for a docker-archive
+ * Docker's manifest.json listing the image 'm'.
+ */
+static int dest_commit(struct dest *d, const char *mt, const struct st_digest *top, size_t len,
 		       const struct st_image_manifest *m, struct st_error **err)
 {
-	const char *mt = m->media_type ? m->media_type : ST_MT_OCI_MANIFEST;
-	if (d->ref->kind == ST_COPY_DOCKER)
-		return st_registry_put_manifest(d->o->dest_registry, d->ref->ref, mt, src->manifest,
-						src->manifest_len, err);
-	st_autofree char *name = blob_name(&src->manifest_digest);
-	st_autofree char *index = index_json(d->ref, mt, &src->manifest_digest, src->manifest_len);
-	if (dest_file(d, name, src->manifest, src->manifest_len, err) < 0 ||
-	    dest_file(d, "index.json", index, strlen(index), err) < 0 ||
+	st_autofree char *index = index_json(d->ref, mt, top, len);
+	if (dest_file(d, "index.json", index, strlen(index), err) < 0 ||
 	    dest_file(d, "oci-layout", oci_layout, strlen(oci_layout), err) < 0)
 		return -1;
 	if (d->ref->kind == ST_COPY_DOCKER_ARCHIVE) {
@@ -345,11 +416,26 @@ static int dest_finish(struct dest *d, const struct st_local_source *src,
 	return 0;
 }
 
+/* The manifest last, then what makes the layout or the archive whole. */
+static int dest_finish(struct dest *d, const struct st_local_source *src,
+		       const struct st_image_manifest *m, struct st_error **err)
+{
+	const char *mt = m->media_type ? m->media_type : ST_MT_OCI_MANIFEST;
+	if (d->ref->kind == ST_COPY_DOCKER)
+		return st_registry_put_manifest(d->o->dest_registry, d->ref->ref, mt, src->manifest,
+						src->manifest_len, err);
+	st_autofree char *name = blob_name(&src->manifest_digest);
+	if (dest_file(d, name, src->manifest, src->manifest_len, err) < 0)
+		return -1;
+	return dest_commit(d, mt, &src->manifest_digest, src->manifest_len, m, err);
+}
+
 /* ---- the copy ---- */
 
 /* The image of 'src' to 'dst'; *id is its config's digest. */
-static int copy_image(struct st_local_source *src, const struct st_copy_ref *dst,
-		      const struct st_copy_opts *o, struct st_digest *id, struct st_error **err)
+static int copy_image(struct st_local_source *src, const struct st_image_ref *from,
+		      const struct st_copy_ref *dst, const struct st_copy_opts *o,
+		      struct st_digest *id, struct st_error **err)
 {
 	struct st_digest got;
 	st_digest_of(src->manifest, src->manifest_len, &got);
@@ -363,44 +449,140 @@ static int copy_image(struct st_local_source *src, const struct st_copy_ref *dst
 	struct dest d = { .ref = dst, .o = o, .file = ST_TMPFILE_INIT, .fd = -1 };
 	int rc = dest_open(&d, err);
 	for (size_t i = 0; rc == 0 && i < m->n_layers; i++)
-		rc = copy_blob(&d, src, &m->layers[i], err);
+		rc = copy_blob(&d, src, from, &m->layers[i], err);
 	if (rc == 0)
-		rc = copy_blob(&d, src, &m->config, err);
+		rc = copy_blob(&d, src, from, &m->config, err);
 	if (rc == 0)
 		rc = dest_finish(&d, src, m, err);
 	dest_release(&d);
 	return rc;
 }
 
+/*
+ * Every image the registry's index 'top' lists, to a layout or an archive: each one's blobs
+ * (once however many share them) and manifest as served, then the index, which index.json
+ * names. The blobs go from the HTTP responses straight into the destination.
+ */
+static int copy_index(const struct st_copy_ref *src, const struct st_copy_ref *dst,
+		      const struct st_copy_opts *o, const struct st_registry_manifest *top,
+		      struct st_copy_result *out, struct st_error **err)
+{
+	st_auto(st_image_index) struct st_image_index *idx = NULL;
+	if (st_image_index_parse(top->bytes.data, top->bytes.len, &idx, err) < 0)
+		return st_err_wrap(err, "index %s", top->digest.str);
+	if (!idx->n_manifests)
+		return st_err(err, ST_E_INVALID, "the index %s lists no image", top->digest.str);
+	struct dest d = { .ref = dst, .o = o, .file = ST_TMPFILE_INIT, .fd = -1 };
+	int rc = dest_open(&d, err);
+	for (size_t i = 0; rc == 0 && i < idx->n_manifests; i++) {
+		const struct st_digest *md = &idx->manifests[i].digest;
+		st_auto(st_image_ref) struct st_image_ref *one = st_image_ref_dup(src->ref);
+		free(one->tag);
+		one->tag = NULL;
+		free(one->digest);
+		one->digest = st_xstrdup(md->str);
+		struct st_registry_manifest m = { ST_BUF_INIT, NULL, { "" } };
+		st_auto(st_image_manifest) struct st_image_manifest *man = NULL;
+		rc = st_registry_get_manifest_digest(o->src_registry, one, md, &m, err);
+		if (rc == 0)
+			rc = st_image_manifest_parse(m.bytes.data, m.bytes.len, &man, err);
+		for (size_t k = 0; rc == 0 && k < man->n_layers; k++)
+			rc = copy_blob(&d, NULL, one, &man->layers[k], err);
+		if (rc == 0)
+			rc = copy_blob(&d, NULL, one, &man->config, err);
+		st_autofree char *name = blob_name(md);
+		if (rc == 0)
+			rc = dest_file(&d, name, m.bytes.data, m.bytes.len, err);
+		st_registry_manifest_release(&m);
+		if (rc < 0)
+			st_err_wrap(err, "manifest %s", md->str);
+		if (rc == 0 && i == 0)
+			out->id = man->config.digest;
+	}
+	st_autofree char *name = blob_name(&top->digest);
+	const char *mt = idx->media_type ? idx->media_type : ST_MT_OCI_INDEX;
+	if (rc == 0)
+		rc = dest_file(&d, name, top->bytes.data, top->bytes.len, err);
+	if (rc == 0)
+		rc = dest_commit(&d, mt, &top->digest, top->bytes.len, NULL, err);
+	dest_release(&d);
+	out->digest = top->digest;
+	return rc;
+}
+
+/* skopeo's --multi-arch index-only: the registry's index as served, alone. */
+static int copy_index_only(const struct st_copy_ref *dst, const struct st_copy_opts *o,
+			   const struct st_registry_manifest *top, struct st_copy_result *out,
+			   struct st_error **err)
+{
+	const char *mt = top->media_type ? top->media_type : ST_MT_OCI_INDEX;
+	out->digest = top->digest;
+	return st_registry_put_manifest(o->dest_registry, dst->ref, mt, top->bytes.data,
+					top->bytes.len, err);
+}
+
 bool st_copy_can_stream(const struct st_copy_ref *src, const struct st_copy_ref *dst)
 {
-	bool from = src->kind == ST_COPY_DOCKER || src->kind == ST_COPY_OCI ||
-		    src->kind == ST_COPY_OCI_ARCHIVE;
-	/* a docker-archive is written beside a layout; read, it has no manifest of its own */
-	bool to = dst->kind != ST_COPY_STORE;
-	return from && to;
+	return src->kind != ST_COPY_STORE && dst->kind != ST_COPY_STORE;
+}
+
+/*
+ * An image of an OCI layout or archive, or of a docker-archive. Docker 25 and strata write an
+ * OCI layout beside a docker-archive's manifest.json: its manifest is kept when it names the
+ * image, so the image keeps its digest; an archive without one gets a manifest made for it.
+ */
+static int copy_archive(const struct st_copy_ref *src, const struct st_copy_ref *dst,
+			const struct st_copy_opts *o, struct st_copy_result *out,
+			struct st_error **err)
+{
+	enum st_archive_format f =
+	    src->kind == ST_COPY_OCI ? ST_ARCHIVE_OCI_DIR : ST_ARCHIVE_OCI_ARCHIVE;
+	struct st_local_source in;
+	st_auto(st_archive_image) struct st_archive_image *img = NULL;
+	struct st_error *e = NULL;
+	if (st_archive_image_open(src->path, f, src->name, o->platform, &img, &e) < 0) {
+		if (src->kind != ST_COPY_DOCKER_ARCHIVE || e->kind != ST_E_NOTFOUND) {
+			*err = e;
+			return -1;
+		}
+		st_error_free(e);
+		st_auto(st_copy_darchive) struct st_copy_darchive *da = NULL;
+		if (st_copy_darchive_open(src, dst, o, &da, &in, err) < 0)
+			return -1;
+		out->digest = in.manifest_digest;
+		return copy_image(&in, NULL, dst, o, &out->id, err);
+	}
+	if (st_archive_image_source(img, &in, err) < 0)
+		return -1;
+	out->digest = in.manifest_digest;
+	return copy_image(&in, NULL, dst, o, &out->id, err);
 }
 
 int st_copy_stream(const struct st_copy_ref *src, const struct st_copy_ref *dst,
 		   const struct st_copy_opts *o, struct st_copy_result *out, struct st_error **err)
 {
-	struct st_local_source in;
-	int rc;
-	if (src->kind == ST_COPY_DOCKER) {
-		st_auto(st_registry_image) struct st_registry_image *img = NULL;
-		if (st_registry_image_open(o->src_registry, src->ref, o->platform, &img, err) < 0)
+	if (src->kind != ST_COPY_DOCKER)
+		return copy_archive(src, dst, o, out, err);
+	if (o->all || o->index_only) {
+		struct st_registry_manifest top = { ST_BUF_INIT, NULL, { "" } };
+		if (st_registry_get_manifest(o->src_registry, src->ref, &top, err) < 0)
 			return -1;
-		st_registry_image_source(img, &in);
-		rc = copy_image(&in, dst, o, &out->id, err);
-	} else {
-		enum st_archive_format f =
-		    src->kind == ST_COPY_OCI ? ST_ARCHIVE_OCI_DIR : ST_ARCHIVE_OCI_ARCHIVE;
-		st_auto(st_archive_image) struct st_archive_image *img = NULL;
-		if (st_archive_image_open(src->path, f, src->name, o->platform, &img, err) < 0 ||
-		    st_archive_image_source(img, &in, err) < 0)
-			return -1;
-		rc = copy_image(&in, dst, o, &out->id, err);
+		int rc = 1;
+		if (st_image_detect(top.bytes.data, top.bytes.len) == ST_IMAGE_KIND_INDEX)
+			rc = o->index_only ? copy_index_only(dst, o, &top, out, err)
+					   : copy_index(src, dst, o, &top, out, err);
+		st_registry_manifest_release(&top);
+		if (rc <= 0)
+			return rc;
+		/* not an index: the one image */
 	}
+	struct st_local_source in;
+	st_auto(st_registry_image) struct st_registry_image *img = NULL;
+	if (st_registry_image_open(o->src_registry, src->ref, o->platform, &img, err) < 0)
+		return -1;
+	st_registry_image_source(img, &in);
 	out->digest = in.manifest_digest;
-	return rc;
+	/* to a registry, a blob is uploaded from what its reader downloaded first */
+	const struct st_image_ref *from = dst->kind == ST_COPY_DOCKER ? NULL : src->ref;
+	return copy_image(&in, from, dst, o, &out->id, err);
 }

@@ -198,7 +198,7 @@ tmp_is_empty() {
 	[ "$status" -eq 0 ]
 	[ "${lines[-1]}" = "$index" ]
 
-	run strata copy --all "docker://$REG/all:src" "oci:$BATS_TEST_TMPDIR/layout"
+	run strata copy --all "docker://$REG/all:src" "docker-archive:$BATS_TEST_TMPDIR/d.tar"
 	[ "$status" -ne 0 ]
-	[[ "$output" == *"--all copies from docker:// to docker:// or the store"* ]]
+	[[ "$output" == *"--all copies from docker:// to docker://, oci:, oci-archive: or the store"* ]]
 }
