@@ -26,3 +26,49 @@ setup() { common_setup; }
 	[ "$status" -eq 0 ]
 	[ "$output" = '{"maintainer":"someone","x y":"z"}' ]
 }
+
+@test "prune verbs: a \"no\" is Docker's cancelled error and removes nothing, for every verb" {
+	strata volume create keep >/dev/null
+	for verb in "container prune" "image prune" "system prune" "volume prune --all"; do
+		run strata $verb </dev/null
+		[ "$status" -eq 1 ]
+		[[ "$output" == *"Are you sure you want to continue? [y/N]"* ]]
+		[[ "$output" == *"strata: ${verb% --all}: ${verb% --all} has been cancelled"* ]]
+	done
+	run strata volume ls -q
+	[ "$status" -eq 0 ]
+	[ "$output" = "keep" ]
+	run strata volume prune -a <<<"y"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"Deleted Volumes:"* ]]
+	run strata volume ls -q
+	[ -z "$output" ]
+}
+
+@test "prune and rm verbs: one set of flags, usage errors and --help" {
+	for verb in "container prune" "image prune" "system prune" "volume prune"; do
+		run strata $verb extra
+		[ "$status" -eq 2 ]
+		[[ "$output" == *"\"$verb\" accepts no arguments"* ]]
+		run strata $verb --help
+		[ "$status" -eq 0 ]
+		[[ "$output" == *"-f, --force"* ]]
+	done
+	for verb in "rmi" "volume rm"; do
+		run strata $verb
+		[ "$status" -eq 2 ]
+		[[ "$output" == *"\"$verb\" requires at least 1 argument"* ]]
+		run strata $verb --bogus x
+		[ "$status" -eq 2 ]
+		[[ "$output" == *"see 'strata $verb --help'"* ]]
+	done
+	run strata volume rm -f missing
+	[ "$status" -eq 0 ]
+	run strata rmi --no-prune missing:1
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"missing:1"* ]]
+	run strata container prune -a
+	[ "$status" -eq 2 ]
+	run strata system prune --volumes -f
+	[ "$status" -eq 0 ]
+}
