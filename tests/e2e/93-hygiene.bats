@@ -72,3 +72,18 @@ setup() { common_setup; }
 	run strata system prune --volumes -f
 	[ "$status" -eq 0 ]
 }
+
+@test "nm: every external symbol of strata's own carries a prefix (st_, a module's, the CLI's)" {
+	# Module-internal names take the module's folder name (builder_, container_); the CLI's are
+	# cmd_<verb> and cli/run.h's run_. Left out: the toolchain's and sanitizers' (a leading
+	# '_', main, data_start), symbol versions of shared libraries and third_party/ (tree-sitter).
+	modules=$(ls "$BATS_TEST_DIRNAME/../../src" | paste -sd'|')
+	run nm --defined-only --extern-only "$STRATA_BIN"
+	[ "$status" -eq 0 ]
+	[ -n "$output" ]
+	stray=$(printf '%s\n' "$output" | awk '{ print $3 }' |
+		grep -vE '^_|@|^(main|data_start)$|^(ts|tree_sitter)_' |
+		grep -vE "^(st|cmd|run|$modules)_" || true)
+	echo "unprefixed: $stray"
+	[ -z "$stray" ]
+}
