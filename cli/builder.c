@@ -104,11 +104,12 @@ int cmd_builder_prune(struct st_cli *cli, int argc, char **argv, struct st_error
 	}
 	if (optind != argc)
 		return st_cli_usage(err, "\"builder prune\" accepts no arguments");
-	if (!force &&
-	    !st_cli_confirm(cli, (flags & ST_BUILDER_PRUNE_ALL)
-				     ? "WARNING! This will remove all build cache.\n"
-				     : "WARNING! This will remove all dangling build cache.\n"))
-		return st_err(err, ST_E_INVALID, "builder prune has been cancelled");
+	if (st_cli_confirm_remove(cli, force, "builder prune",
+				  (flags & ST_BUILDER_PRUNE_ALL)
+				      ? "WARNING! This will remove all build cache.\n"
+				      : "WARNING! This will remove all dangling build cache.\n",
+				  err) < 0)
+		return -1;
 	struct st_store *s = NULL;
 	if (st_cli_store(cli, &s, err) < 0)
 		return -1;

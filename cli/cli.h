@@ -25,6 +25,33 @@ void st_cli_close(struct st_cli *cli);
 /* Print 'warning' and ask "Are you sure you want to continue? [y/N]" on stdin; true on "y". */
 bool st_cli_confirm(struct st_cli *cli, const char *warning);
 
+/* The verbs that remove things (rmi, volume rm, the prunes): their flags and their question. */
+struct option;
+enum st_cli_remove_flags {
+	ST_CLI_REMOVE_ALL = 1 << 0,	 /* takes -a/--all */
+	ST_CLI_REMOVE_OPERANDS = 1 << 1, /* takes one or more operands; else none */
+};
+struct st_cli_remove_verb {
+	const char *name;	   /* "volume prune", for messages */
+	const char *usage;	   /* the --help text */
+	unsigned flags;		   /* enum st_cli_remove_flags */
+	const struct option *more; /* more long options, each setting its 'flag' (none: ignored) */
+};
+struct st_cli_remove_opts {
+	bool force, all;
+};
+/*
+ * Parse -f/--force, -h/--help, -a/--all (with ST_CLI_REMOVE_ALL) and verb->more, then check the
+ * operand count. 0 with optind at the first operand; 1 when --help was printed (the verb is
+ * done); -1 with an ST_E_USAGE error.
+ */
+int st_cli_remove_flags(struct st_cli *cli, int argc, char **argv,
+			const struct st_cli_remove_verb *verb, struct st_cli_remove_opts *out,
+			struct st_error **err);
+/* Unless -f, ask with 'warning'; a "no" is Docker's error "<verb> has been cancelled". */
+int st_cli_confirm_remove(struct st_cli *cli, bool force, const char *verb, const char *warning,
+			  struct st_error **err);
+
 /* A verb: argv[0] is "strata NAME" (getopt names it in its messages). */
 typedef int (*st_cli_fn)(struct st_cli *cli, int argc, char **argv, struct st_error **err);
 

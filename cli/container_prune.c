@@ -1,5 +1,4 @@
 /* container_prune.c: strata container prune [-f]: remove every container that is not running. */
-#include <getopt.h>
 #include <stdio.h>
 
 #include "cli.h"
@@ -9,32 +8,19 @@
 
 int cmd_container_prune(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 {
-	static const struct option longopts[] = {
-		{ "force", no_argument, NULL, 'f' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+	static const struct st_cli_remove_verb verb = {
+		.name = "container prune",
+		.usage = "Usage: strata container prune [OPTIONS]\n\n"
+			 "Remove all stopped containers\n\nOptions:\n"
+			 "  -f, --force   Do not prompt for confirmation\n",
 	};
-	bool force = false;
-	int c;
-	while ((c = getopt_long(argc, argv, "fh", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'f':
-			force = true;
-			break;
-		case 'h':
-			fputs("Usage: strata container prune [OPTIONS]\n\n"
-			      "Remove all stopped containers\n\nOptions:\n"
-			      "  -f, --force   Do not prompt for confirmation\n",
-			      cli->out);
-			return 0;
-		default:
-			return st_cli_usage(err, "see 'strata container prune --help'");
-		}
-	}
-	if (optind < argc)
-		return st_cli_usage(err, "\"container prune\" accepts no arguments");
-	if (!force && !st_cli_confirm(cli, "WARNING! This will remove all stopped containers."))
-		return 0;
+	struct st_cli_remove_opts o;
+	int rc = st_cli_remove_flags(cli, argc, argv, &verb, &o, err);
+	if (rc != 0)
+		return rc < 0 ? -1 : 0;
+	if (st_cli_confirm_remove(cli, o.force, verb.name,
+				  "WARNING! This will remove all stopped containers.\n", err) < 0)
+		return -1;
 	struct st_store *s = NULL;
 	if (st_cli_store(cli, &s, err) < 0)
 		return -1;
@@ -42,7 +28,6 @@ int cmd_container_prune(struct st_cli *cli, int argc, char **argv, struct st_err
 	size_t n = 0;
 	if (st_container_list(s, &v, &n, err) < 0)
 		return -1;
-	int rc = 0;
 	bool header = false;
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		struct st_container_state st;

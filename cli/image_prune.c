@@ -1,5 +1,4 @@
 /* image_prune.c: strata image prune [-a] [-f] */
-#include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -13,49 +12,33 @@
 
 int cmd_image_prune(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 {
-	static const struct option longopts[] = {
-		{ "all", no_argument, NULL, 'a' },
-		{ "force", no_argument, NULL, 'f' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+	static const struct st_cli_remove_verb verb = {
+		.name = "image prune",
+		.usage = "Usage: strata image prune [OPTIONS]\n\nRemove unused images\n\nOptions:\n"
+			 "  -a, --all     Remove all unused images, not just dangling ones\n"
+			 "  -f, --force   Do not prompt for confirmation\n",
+		.flags = ST_CLI_REMOVE_ALL,
 	};
-	bool all = false, force = false;
-	int c;
-	while ((c = getopt_long(argc, argv, "afh", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'a':
-			all = true;
-			break;
-		case 'f':
-			force = true;
-			break;
-		case 'h':
-			fputs("Usage: strata image prune [OPTIONS]\n\nRemove unused "
-			      "images\n\nOptions:\n"
-			      "  -a, --all     Remove all unused images, not just dangling ones\n"
-			      "  -f, --force   Do not prompt for confirmation\n",
-			      cli->out);
-			return 0;
-		default:
-			return st_cli_usage(err, "see 'strata image prune --help'");
-		}
-	}
-	if (optind != argc)
-		return st_cli_usage(err, "\"image prune\" accepts no arguments");
-	if (!force &&
-	    !st_cli_confirm(cli, all ? "WARNING! This will remove all images without at "
-				       "least one container associated to them.\n"
-				     : "WARNING! This will remove all dangling images.\n"))
-		return st_err(err, ST_E_INVALID, "image prune has been cancelled");
+	struct st_cli_remove_opts o;
+	int rc = st_cli_remove_flags(cli, argc, argv, &verb, &o, err);
+	if (rc != 0)
+		return rc < 0 ? -1 : 0;
+	if (st_cli_confirm_remove(cli, o.force, verb.name,
+				  o.all
+				      ? "WARNING! This will remove all images without at least one "
+					"container associated to them.\n"
+				      : "WARNING! This will remove all dangling images.\n",
+				  err) < 0)
+		return -1;
 	struct st_store *s = NULL;
 	if (st_cli_store(cli, &s, err) < 0)
 		return -1;
 	char **ids = NULL;
 	size_t n = 0;
-	if (st_container_image_prune(s, all ? ST_STORE_PRUNE_ALL : 0, &ids, &n, err) < 0)
+	if (st_container_image_prune(s, o.all ? ST_STORE_PRUNE_ALL : 0, &ids, &n, err) < 0)
 		return -1;
 	struct st_store_gc_report rep = { 0 };
-	int rc = st_store_gc(s, 0, &rep, err);
+	rc = st_store_gc(s, 0, &rep, err);
 	if (n)
 		fprintf(cli->out, "Deleted Images:\n");
 	for (size_t i = 0; i < n; i++)

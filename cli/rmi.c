@@ -42,42 +42,30 @@ static int remove_one(struct st_cli *cli, struct st_store *s, const char *arg, b
 
 int cmd_rmi(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 {
-	static const struct option longopts[] = {
-		{ "force", no_argument, NULL, 'f' },
-		{ "no-prune", no_argument, NULL, 'n' },
-		{ "help", no_argument, NULL, 'h' },
+	/* Docker's --no-prune is taken and ignored: strata keeps no untagged parents. */
+	static const struct option more[] = {
+		{ "no-prune", no_argument, NULL, 0 },
 		{ 0 },
 	};
-	bool force = false;
-	int c;
-	while ((c = getopt_long(argc, argv, "fh", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'f':
-			force = true;
-			break;
-		case 'n':
-			break;
-		case 'h':
-			fputs("Usage: strata rmi [OPTIONS] IMAGE [IMAGE...]\n\nRemove one or more "
-			      "images\n\n"
-			      "Options:\n  -f, --force      Force removal of the image\n"
-			      "      --no-prune   Do not delete untagged parents (strata keeps "
-			      "none)\n",
-			      cli->out);
-			return 0;
-		default:
-			return st_cli_usage(err, "see 'strata rmi --help'");
-		}
-	}
-	if (optind >= argc)
-		return st_cli_usage(err, "\"rmi\" requires at least 1 argument");
+	static const struct st_cli_remove_verb verb = {
+		.name = "rmi",
+		.usage = "Usage: strata rmi [OPTIONS] IMAGE [IMAGE...]\n\n"
+			 "Remove one or more images\n\nOptions:\n"
+			 "  -f, --force      Force removal of the image\n"
+			 "      --no-prune   Do not delete untagged parents (strata keeps none)\n",
+		.flags = ST_CLI_REMOVE_OPERANDS,
+		.more = more,
+	};
+	struct st_cli_remove_opts o;
+	int rc = st_cli_remove_flags(cli, argc, argv, &verb, &o, err);
+	if (rc != 0)
+		return rc < 0 ? -1 : 0;
 	struct st_store *s = NULL;
 	if (st_cli_store(cli, &s, err) < 0)
 		return -1;
-	int rc = 0;
 	for (int i = optind; i < argc; i++) {
 		struct st_error *e = NULL;
-		if (remove_one(cli, s, argv[i], force, &e) < 0) {
+		if (remove_one(cli, s, argv[i], o.force, &e) < 0) {
 			/* Like Docker: report each failure, go on with the rest, fail at the end.
 			 */
 			if (rc == 0 && i + 1 == argc) {

@@ -297,7 +297,7 @@ int run_each_verb(struct st_cli *cli, const char *verb, const char *what, int ar
 	return run_each(cli, verb, argc, argv, fn, NULL, err);
 }
 
-struct st_error *not_a_tty(struct st_error **err)
+struct st_error *run_not_a_tty(struct st_error **err)
 {
 	st_err(err, ST_E_INVALID, "the input device is not a TTY");
 	return st_steal(err);
@@ -323,7 +323,7 @@ int cmd_run(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 	run_flags_release(&f);
 	int code = 0;
 	if (!f.detach && f.create.tty && f.create.interactive && !isatty(0))
-		return run_fail("run", not_a_tty(err), 1);
+		return run_fail("run", run_not_a_tty(err), 1);
 	if (f.detach) {
 		if (st_container_start(s, c, &code, err) < 0)
 			return run_fail("run", st_steal(err), code);

@@ -99,6 +99,6 @@ int run_each_verb(struct st_cli *cli, const char *verb, const char *what, int ar
 		  run_each_fn fn, struct st_error **err);
 
 /* Docker's refusal of -i -t with a stdin that is not a terminal (it then exits 1). New. */
-struct st_error *not_a_tty(struct st_error **err);
+struct st_error *run_not_a_tty(struct st_error **err);
 
 #endif

@@ -15,6 +15,7 @@
 #include "local/local.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
+#include "util/strv.h"
 #include "util/banned.h"
 
 const char run_limits_text[] =
@@ -40,12 +41,6 @@ const char run_limits_text[] =
     "      --pull string          Pull image before running (\"always\", \"missing\", "
     "\"never\")\n"
     "                             (default \"missing\", as Docker's)\n";
-
-static void push(char ***v, size_t *n, const char *s)
-{
-	*v = st_xrealloc(*v, (*n + 1) * sizeof(**v));
-	(*v)[(*n)++] = st_xstrdup(s);
-}
 
 /* Docker's sizes (go-units RAMInBytes): a number, then b, k, m, g, t or p (powers of 1024),
  * with an optional "i" and "b" after the unit, in either case. */
@@ -122,13 +117,13 @@ int run_limits_flag(int c, const char *arg, struct run_flags *f, struct st_error
 	case RUN_OPT_PIDS_LIMIT:
 		return parse_int("--pids-limit", arg, &l->pids_limit, err) < 0 ? -1 : 1;
 	case RUN_OPT_CAP_ADD:
-		push(&f->cap_add, &l->n_cap_add, arg);
+		st_strv_append(&f->cap_add, &l->n_cap_add, arg);
 		return 1;
 	case RUN_OPT_CAP_DROP:
-		push(&f->cap_drop, &l->n_cap_drop, arg);
+		st_strv_append(&f->cap_drop, &l->n_cap_drop, arg);
 		return 1;
 	case RUN_OPT_SECURITY_OPT:
-		push(&f->security_opt, &l->n_security_opt, arg);
+		st_strv_append(&f->security_opt, &l->n_security_opt, arg);
 		return 1;
 	case RUN_OPT_STOP_SIGNAL:
 		l->stop_signal = arg;

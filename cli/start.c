@@ -56,7 +56,7 @@ int cmd_start(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 		}
 		if (attach || interactive) {
 			if (interactive && st_container_tty(ctr) && !isatty(0))
-				return run_fail("start", not_a_tty(err), 1);
+				return run_fail("start", run_not_a_tty(err), 1);
 			fflush(cli->out);
 			struct st_container_io io = { .out_fd = 1,
 						      .err_fd = 2,

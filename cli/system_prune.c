@@ -51,44 +51,30 @@ static int prune_containers(struct st_cli *cli, struct st_store *s, struct st_er
 
 int cmd_system_prune(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 {
-	static const struct option longopts[] = {
-		{ "all", no_argument, NULL, 'a' },
-		{ "force", no_argument, NULL, 'f' },
-		{ "volumes", no_argument, NULL, 'V' },
-		{ "help", no_argument, NULL, 'h' },
+	int volumes = 0;
+	const struct option more[] = {
+		{ "volumes", no_argument, &volumes, 1 },
 		{ 0 },
 	};
-	bool all = false, force = false, volumes = false;
-	int c;
-	while ((c = getopt_long(argc, argv, "afh", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'a':
-			all = true;
-			break;
-		case 'f':
-			force = true;
-			break;
-		case 'V':
-			volumes = true;
-			break;
-		case 'h':
-			fputs(usage_text, cli->out);
-			return 0;
-		default:
-			return st_cli_usage(err, "see 'strata system prune --help'");
-		}
-	}
-	if (optind != argc)
-		return st_cli_usage(err, "\"system prune\" accepts no arguments");
+	const struct st_cli_remove_verb verb = {
+		.name = "system prune",
+		.usage = usage_text,
+		.flags = ST_CLI_REMOVE_ALL,
+		.more = more,
+	};
+	struct st_cli_remove_opts o;
+	int rc = st_cli_remove_flags(cli, argc, argv, &verb, &o, err);
+	if (rc != 0)
+		return rc < 0 ? -1 : 0;
 	/* Docker's list, anonymous volumes after the containers with --volumes. */
 	st_autofree char *warning = st_xasprintf(
 	    "WARNING! This will remove:\n  - all stopped containers\n%s%s",
 	    volumes ? "  - all anonymous volumes not used by at least one container\n" : "",
-	    all ? "  - all images without at least one container associated to them\n"
-		  "  - all build cache\n"
-		: "  - all dangling images\n  - unused build cache\n");
-	if (!force && !st_cli_confirm(cli, warning))
-		return st_err(err, ST_E_INVALID, "system prune has been cancelled");
+	    o.all ? "  - all images without at least one container associated to them\n"
+		    "  - all build cache\n"
+		  : "  - all dangling images\n  - unused build cache\n");
+	if (st_cli_confirm_remove(cli, o.force, verb.name, warning, err) < 0)
+		return -1;
 	struct st_store *s = NULL;
 	if (st_cli_store(cli, &s, err) < 0)
 		return -1;
@@ -111,7 +97,7 @@ int cmd_system_prune(struct st_cli *cli, int argc, char **argv, struct st_error 
 	}
 	char **ids = NULL;
 	size_t n = 0;
-	if (st_container_image_prune(s, all ? ST_STORE_PRUNE_ALL : 0, &ids, &n, err) < 0)
+	if (st_container_image_prune(s, o.all ? ST_STORE_PRUNE_ALL : 0, &ids, &n, err) < 0)
 		return -1;
 	if (n)
 		fprintf(cli->out, "Deleted Images:\n");
@@ -131,7 +117,8 @@ int cmd_system_prune(struct st_cli *cli, int argc, char **argv, struct st_error 
 	/* The images' steps are dangling now, so the cache prune takes them too. */
 	size_t removed = 0;
 	uint64_t freed = 0;
-	if (st_builder_cache_prune(s, all ? ST_BUILDER_PRUNE_ALL : 0, 0, &removed, &freed, err) < 0)
+	if (st_builder_cache_prune(s, o.all ? ST_BUILDER_PRUNE_ALL : 0, 0, &removed, &freed, err) <
+	    0)
 		return -1;
 	fprintf(cli->out, "Deleted build cache objects: %zu\n", removed);
 	st_autofree char *total =

@@ -286,31 +286,18 @@ int cmd_volume_inspect(struct st_cli *cli, int argc, char **argv, struct st_erro
 
 int cmd_volume_rm(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 {
-	static const struct option longopts[] = {
-		{ "force", no_argument, NULL, 'f' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+	static const struct st_cli_remove_verb verb = {
+		.name = "volume rm",
+		.usage = "Usage: strata volume rm [OPTIONS] VOLUME [VOLUME...]\n\n"
+			 "Remove one or more volumes. You cannot remove a volume that is in use by "
+			 "a container.\n\nOptions:\n"
+			 "  -f, --force   Do not error on volumes that do not exist\n",
+		.flags = ST_CLI_REMOVE_OPERANDS,
 	};
-	bool force = false;
-	int c;
-	while ((c = getopt_long(argc, argv, "fh", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'f':
-			force = true;
-			break;
-		case 'h':
-			fputs("Usage: strata volume rm [OPTIONS] VOLUME [VOLUME...]\n\n"
-			      "Remove one or more volumes. You cannot remove a volume that is in "
-			      "use by a container.\n\nOptions:\n"
-			      "  -f, --force   Do not error on volumes that do not exist\n",
-			      cli->out);
-			return 0;
-		default:
-			return st_cli_usage(err, "see 'strata volume rm --help'");
-		}
-	}
-	if (optind >= argc)
-		return st_cli_usage(err, "\"volume rm\" requires at least 1 argument");
+	struct st_cli_remove_opts o;
+	int rc = st_cli_remove_flags(cli, argc, argv, &verb, &o, err);
+	if (rc != 0)
+		return rc < 0 ? -1 : 0;
 	struct st_store *s = NULL;
 	if (st_cli_store(cli, &s, err) < 0)
 		return -1;
@@ -319,7 +306,7 @@ int cmd_volume_rm(struct st_cli *cli, int argc, char **argv, struct st_error **e
 		struct st_error *rerr = NULL;
 		if (st_volume_remove(s, argv[i], &rerr) < 0) {
 			/* -f forgives a missing volume only: one in use is never removed. */
-			if (!(force && rerr->kind == ST_E_NOTFOUND)) {
+			if (!(o.force && rerr->kind == ST_E_NOTFOUND)) {
 				fprintf(stderr, "strata: volume rm: %s\n", rerr->msg);
 				failed = 1;
 			}
@@ -333,51 +320,32 @@ int cmd_volume_rm(struct st_cli *cli, int argc, char **argv, struct st_error **e
 
 int cmd_volume_prune(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 {
-	static const struct option longopts[] = {
-		{ "all", no_argument, NULL, 'a' },
-		{ "force", no_argument, NULL, 'f' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+	static const struct st_cli_remove_verb verb = {
+		.name = "volume prune",
+		.usage = "Usage: strata volume prune [OPTIONS]\n\n"
+			 "Remove unused local volumes\n\nOptions:\n"
+			 "  -a, --all     Remove all unused volumes, not just anonymous ones\n"
+			 "  -f, --force   Do not prompt for confirmation\n",
+		.flags = ST_CLI_REMOVE_ALL,
 	};
-	bool force = false;
-	unsigned flags = 0;
-	int c;
-	while ((c = getopt_long(argc, argv, "afh", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'a':
-			flags |= ST_VOLUME_PRUNE_ALL;
-			break;
-		case 'f':
-			force = true;
-			break;
-		case 'h':
-			fputs("Usage: strata volume prune [OPTIONS]\n\n"
-			      "Remove unused local volumes\n\nOptions:\n"
-			      "  -a, --all     Remove all unused volumes, not just anonymous ones\n"
-			      "  -f, --force   Do not prompt for confirmation\n",
-			      cli->out);
-			return 0;
-		default:
-			return st_cli_usage(err, "see 'strata volume prune --help'");
-		}
-	}
-	if (optind < argc)
-		return st_cli_usage(err, "\"volume prune\" accepts no arguments");
-	const char *warning =
-	    flags & ST_VOLUME_PRUNE_ALL
-		? "WARNING! This will remove all local volumes not used by at "
-		  "least one container."
-		: "WARNING! This will remove anonymous local volumes not used by at "
-		  "least one container.";
-	if (!force && !st_cli_confirm(cli, warning))
-		return 0;
+	struct st_cli_remove_opts o;
+	int rc = st_cli_remove_flags(cli, argc, argv, &verb, &o, err);
+	if (rc != 0)
+		return rc < 0 ? -1 : 0;
+	const char *warning = o.all
+				  ? "WARNING! This will remove all local volumes not used by at "
+				    "least one container.\n"
+				  : "WARNING! This will remove anonymous local volumes not used by "
+				    "at least one container.\n";
+	if (st_cli_confirm_remove(cli, o.force, verb.name, warning, err) < 0)
+		return -1;
 	struct st_store *s = NULL;
 	if (st_cli_store(cli, &s, err) < 0)
 		return -1;
 	char **names = NULL;
 	size_t n = 0;
 	uint64_t bytes = 0;
-	if (st_volume_prune(s, flags, &names, &n, &bytes, err) < 0)
+	if (st_volume_prune(s, o.all ? ST_VOLUME_PRUNE_ALL : 0, &names, &n, &bytes, err) < 0)
 		return -1;
 	if (n)
 		fputs("Deleted Volumes:\n", cli->out);

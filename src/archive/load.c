@@ -57,7 +57,7 @@ struct plan {
 	struct st_digest manifest_digest;
 	char *manifest_media_type;
 	char *config_media_type;
-	char *created, *os, *architecture, *variant;
+	struct st_image_config *config;
 	struct st_store_layer *layers;
 	size_t n_layers;
 	char **refs; /* normalised names */
@@ -114,10 +114,7 @@ static void plan_release(struct plan *p)
 {
 	free(p->manifest_media_type);
 	free(p->config_media_type);
-	free(p->created);
-	free(p->os);
-	free(p->architecture);
-	free(p->variant);
+	st_image_config_free(p->config);
 	for (size_t i = 0; i < p->n_layers; i++)
 		st_store_layer_release(&p->layers[i]);
 	free(p->layers);
@@ -612,17 +609,13 @@ static void plan_add_ref(struct plan *p, const char *ref)
 	p->refs[p->n_refs++] = st_xstrdup(ref);
 }
 
-static char *dup_or_null(const char *s)
-{
-	return s ? st_xstrdup(s) : NULL;
-}
-
 /*
- * Record the plan for an image: 'cfg_e' the config entry, 'layers' the layer entries (already
- * checked against the config), and the manifest's bytes and media type. Stores every blob.
+ * Record the plan for an image: 'cfg_e' the config entry and *cfg its parsed content (taken
+ * when the plan is new), 'layers' the layer entries (already checked against the config), and
+ * the manifest's bytes and media type. Stores every blob.
  */
 static int plan_add(struct loader *L, struct entry *cfg_e, const char *config_mt,
-		    const struct st_image_config *cfg, struct entry **layers,
+		    struct st_image_config **cfg, struct entry **layers,
 		    const char *const *layer_mts, size_t n, const struct st_digest *manifest,
 		    const char *manifest_mt, const char *ref, struct st_error **err)
 {
@@ -643,10 +636,7 @@ static int plan_add(struct loader *L, struct entry *cfg_e, const char *config_mt
 	p->manifest_digest = *manifest;
 	p->manifest_media_type = st_xstrdup(manifest_mt);
 	p->config_media_type = st_xstrdup(config_mt);
-	p->created = dup_or_null(cfg->created);
-	p->os = dup_or_null(cfg->os);
-	p->architecture = dup_or_null(cfg->architecture);
-	p->variant = dup_or_null(cfg->variant);
+	p->config = st_steal(cfg);
 	p->layers = st_xcalloc(n ? n : 1, sizeof(*p->layers));
 	p->n_layers = n;
 	for (size_t i = 0; i < n; i++) {
@@ -704,7 +694,7 @@ static int oci_manifest(struct loader *L, struct entry *me, const char *mt, cons
 		return -1;
 	const char *cmt = m->config.media_type ? m->config.media_type : ST_MT_OCI_CONFIG;
 	const char *mmt = m->media_type ? m->media_type : mt ? mt : ST_MT_OCI_MANIFEST;
-	return plan_add(L, cfg_e, cmt, cfg, layers, mts, m->n_layers, &me->digest, mmt, ref, err);
+	return plan_add(L, cfg_e, cmt, &cfg, layers, mts, m->n_layers, &me->digest, mmt, ref, err);
 }
 
 static int oci_descriptor(struct loader *L, const struct st_image_descriptor *d, const char *ref,
@@ -1173,7 +1163,7 @@ static int docker_entry(struct loader *L, json_t *o, size_t idx_no,
 		st_buf_release(&mb);
 	}
 	for (size_t i = 0; i < (nt ? nt : 1) && rc == 0; i++)
-		rc = plan_add(L, cfg_e, cmt, cfg, layers, mts, n, &mdig, mmt, refs[i], err);
+		rc = plan_add(L, cfg_e, cmt, &cfg, layers, mts, n, &mdig, mmt, refs[i], err);
 	for (size_t i = 0; i < nt; i++)
 		free(refs[i]);
 	return rc;
@@ -1286,19 +1276,17 @@ static int record(struct loader *L, struct st_archive_load_result *out, struct s
 			had[k] = st_store_ref_get(L->s, p->refs[k], &old[k], &gerr) == 0;
 			st_error_free(gerr);
 		}
-		struct st_store_image img = { 0 };
-		img.id = p->id;
-		img.manifest_digest = p->manifest_digest;
-		img.manifest_media_type = p->manifest_media_type;
-		img.config_media_type = p->config_media_type;
-		img.created = p->created;
-		img.os = p->os;
-		img.architecture = p->architecture;
-		img.variant = p->variant;
-		img.layers = p->layers;
-		img.n_layers = p->n_layers;
+		const struct st_local_stored_image img = {
+			.id = p->id,
+			.config_media_type = p->config_media_type,
+			.config = p->config,
+			.manifest = p->manifest_digest,
+			.manifest_media_type = p->manifest_media_type,
+			.layers = p->layers,
+			.n_layers = p->n_layers,
+		};
 		int rc =
-		    st_store_image_put(L->s, &img, (const char *const *)p->refs, p->n_refs, err);
+		    st_local_image_record(L->s, &img, (const char *const *)p->refs, p->n_refs, err);
 		for (size_t k = 0; rc == 0 && k < p->n_refs; k++)
 			result_add(out, p->refs[k], p, had[k] ? &old[k] : NULL);
 		if (rc == 0 && !p->n_refs && !in_index(L, &p->manifest_digest))

@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "builder/engine.h"
+#include "builder/internal.h"
 #include "lint/lint.h"
 #include "local/local.h"
 #include "util/cancel.h"

@@ -9,7 +9,7 @@
 #include <strings.h>
 
 #include "builder/builder.h"
-#include "builder/engine.h"
+#include "builder/internal.h"
 #include "util/cleanup.h"
 #include "util/banned.h"
 

@@ -32,7 +32,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "builder/engine.h"
+#include "builder/internal.h"
 #include "local/local.h"
 #include "runtime/runtime.h"
 #include "snapshot/snapshot.h"

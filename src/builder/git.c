@@ -40,7 +40,7 @@
 
 #include <openssl/evp.h>
 
-#include "builder/engine.h"
+#include "builder/internal.h"
 #include "runtime/runtime.h"
 #include "util/cleanup.h"
 #include "util/fs.h"

@@ -30,7 +30,7 @@
 #include <unistd.h>
 #include <dirent.h>
 
-#include "builder/engine.h"
+#include "builder/internal.h"
 #include "local/local.h"
 #include "snapshot/snapshot.h"
 #include "util/cleanup.h"

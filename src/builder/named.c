@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 
 #include "archive/archive.h"
-#include "builder/engine.h"
+#include "builder/internal.h"
 #include "local/local.h"
 #include "util/cleanup.h"
 #include "util/banned.h"

@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "archive/archive.h"
-#include "builder/engine.h"
+#include "builder/internal.h"
 #include "local/local.h"
 #include "registry/registry.h"
 #include "util/cleanup.h"

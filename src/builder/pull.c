@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "builder/engine.h"
+#include "builder/internal.h"
 #include "local/local.h"
 #include "registry/registry.h"
 #include "util/cleanup.h"

@@ -19,7 +19,7 @@
 #include <unistd.h>
 #include <dirent.h>
 
-#include "builder/engine.h"
+#include "builder/internal.h"
 #include "local/local.h"
 #include "runtime/runtime.h"
 #include "snapshot/snapshot.h"

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "builder/engine.h"
+#include "builder/internal.h"
 #include "local/local.h"
 #include "snapshot/snapshot.h"
 #include "util/cleanup.h"

@@ -36,7 +36,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "builder/engine.h"
+#include "builder/internal.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/banned.h"

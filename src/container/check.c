@@ -80,7 +80,7 @@ static int check_record(struct st_store *s, const struct st_container *c,
 		return 0;
 	}
 	size_t n = 0;
-	char **lowers = ctr_lowers(c, &n);
+	char **lowers = container_lowers(c, &n);
 	/* The first is the container's own init layer, the rest the image's unpacked layers,
 	 * which gc keeps while the image is there. */
 	for (size_t i = 0; i < n; i++)
@@ -173,7 +173,7 @@ int st_container_check(struct st_store *s, unsigned flags, struct st_container_c
 		       struct st_error **err)
 {
 	memset(r, 0, sizeof(*r));
-	st_autofree char *base = ctr_base(s);
+	st_autofree char *base = container_base(s);
 	DIR *d = opendir(base);
 	if (!d)
 		return errno == ENOENT ? 0 : st_err_errno(err, "open '%s'", base);

@@ -34,7 +34,7 @@
 /* How long the relay keeps reading after the runtime returned, for output still on its way. */
 #define DRAIN_MS 1000
 
-struct ctr_console {
+struct container_console {
 	char *dir, *path; /* the socket, in a directory of its own */
 	int listen_fd, master_fd, stop_fd, winch_fd;
 	int in_fd;  /* what is sent to the terminal, or -1 */
@@ -48,10 +48,10 @@ struct ctr_console {
 	sigset_t old_mask;
 };
 
-int ctr_console_new(int in_fd, int tty_fd, st_runtime_output_fn out, void *ctx,
-		    struct ctr_console **con, struct st_error **err)
+int container_console_new(int in_fd, int tty_fd, st_runtime_output_fn out, void *ctx,
+			  struct container_console **con, struct st_error **err)
 {
-	struct ctr_console *c = st_xcalloc(1, sizeof(*c));
+	struct container_console *c = st_xcalloc(1, sizeof(*c));
 	c->listen_fd = c->master_fd = c->stop_fd = c->winch_fd = c->raw_fd = -1;
 	c->in_fd = in_fd;
 	c->tty_fd = tty_fd >= 0 && isatty(tty_fd) ? tty_fd : -1;
@@ -78,12 +78,13 @@ int ctr_console_new(int in_fd, int tty_fd, st_runtime_output_fn out, void *ctx,
 	return 0;
 }
 
-const char *ctr_console_socket(const struct ctr_console *con)
+const char *container_console_socket(const struct container_console *con)
 {
 	return con->path;
 }
 
-void ctr_console_size(const struct ctr_console *con, unsigned short *rows, unsigned short *cols)
+void container_console_size(const struct container_console *con, unsigned short *rows,
+			    unsigned short *cols)
 {
 	struct winsize ws = { 0 };
 	if (con->tty_fd < 0 || ioctl(con->tty_fd, TIOCGWINSZ, &ws) < 0)
@@ -93,7 +94,7 @@ void ctr_console_size(const struct ctr_console *con, unsigned short *rows, unsig
 }
 
 /* The host terminal's size onto the container's: the kernel then sends it SIGWINCH. */
-static void resize(struct ctr_console *con)
+static void resize(struct container_console *con)
 {
 	struct winsize ws;
 	if (con->tty_fd >= 0 && con->master_fd >= 0 && ioctl(con->tty_fd, TIOCGWINSZ, &ws) == 0)
@@ -125,7 +126,7 @@ static int receive_master(int conn)
 	return fd;
 }
 
-static void accept_master(struct ctr_console *con)
+static void accept_master(struct container_console *con)
 {
 	st_autoclose int conn = accept4(con->listen_fd, NULL, NULL, SOCK_CLOEXEC);
 	if (conn < 0)
@@ -141,7 +142,7 @@ static void accept_master(struct ctr_console *con)
 	resize(con);
 }
 
-static void send_input(struct ctr_console *con)
+static void send_input(struct container_console *con)
 {
 	char buf[4096];
 	ssize_t n = read(con->in_fd, buf, sizeof(buf));
@@ -158,7 +159,7 @@ static void send_input(struct ctr_console *con)
 
 static void *relay(void *arg)
 {
-	struct ctr_console *con = arg;
+	struct container_console *con = arg;
 	bool stopping = false;
 	char buf[65536];
 	for (;;) {
@@ -203,7 +204,7 @@ static void *relay(void *arg)
 	return NULL;
 }
 
-int ctr_console_start(struct ctr_console *con, struct st_error **err)
+int container_console_start(struct container_console *con, struct st_error **err)
 {
 	sigset_t winch;
 	sigemptyset(&winch);
@@ -233,7 +234,7 @@ int ctr_console_start(struct ctr_console *con, struct st_error **err)
 	return 0;
 }
 
-void ctr_console_free(struct ctr_console *con)
+void container_console_free(struct container_console *con)
 {
 	if (!con)
 		return;
@@ -263,7 +264,7 @@ void ctr_console_free(struct ctr_console *con)
 	free(con);
 }
 
-void ctr_console_freep(struct ctr_console **con)
+void container_console_freep(struct container_console **con)
 {
-	ctr_console_free(*con);
+	container_console_free(*con);
 }

@@ -36,24 +36,24 @@
 /* Docker's zero time, which its State shows for a time that never was. */
 #define ZERO_TIME "0001-01-01T00:00:00Z"
 
-char *ctr_base(struct st_store *s)
+char *container_base(struct st_store *s)
 {
 	return st_path_join(st_store_root(s), "containers");
 }
 
-char *ctr_path(const struct st_container *c, const char *name)
+char *container_path(const struct st_container *c, const char *name)
 {
 	return st_path_join(c->dir, name);
 }
 
-char *ctr_now(void)
+char *container_now(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return st_time_rfc3339(ts.tv_sec, ts.tv_nsec);
 }
 
-char *ctr_state_root(struct st_store *s)
+char *container_state_root(struct st_store *s)
 {
 	/* The build's runtime state dir: builds clean up only their own "strata-build-" ids. */
 	return st_path_join(st_store_root(s), "runtime/runc");
@@ -158,7 +158,7 @@ void st_container_list_free(struct st_container **v, size_t n)
 static int load(struct st_store *s, const char *id, struct st_container **out,
 		struct st_error **err)
 {
-	st_autofree char *base = ctr_base(s);
+	st_autofree char *base = container_base(s);
 	st_autofree char *dir = st_path_join(base, id);
 	st_autofree char *path = st_path_join(dir, "config.json");
 	struct st_buf text = ST_BUF_INIT;
@@ -198,7 +198,7 @@ int st_container_list(struct st_store *s, struct st_container ***out, size_t *n,
 {
 	*out = NULL;
 	*n = 0;
-	st_autofree char *base = ctr_base(s);
+	st_autofree char *base = container_base(s);
 	DIR *d = opendir(base);
 	if (!d)
 		return errno == ENOENT ? 0 : st_err_errno(err, "open '%s'", base);
@@ -251,7 +251,7 @@ int st_container_find(struct st_store *s, const char *name, struct st_container 
 	if (!name || !*name)
 		return st_err(err, ST_E_NOTFOUND, "No such container: %s", name ? name : "");
 	/* A name first, then an id or a unique id prefix, as Docker resolves them. */
-	st_autofree char *base = ctr_base(s);
+	st_autofree char *base = container_base(s);
 	st_autofree char *link = st_xasprintf("%s/names/%s", base, name);
 	char target[128];
 	ssize_t len = strchr(name, '/') ? -1 : readlink(link, target, sizeof(target) - 1);
@@ -294,18 +294,18 @@ int st_container_find(struct st_store *s, const char *name, struct st_container 
 
 /* ---- state ------------------------------------------------------------------------------ */
 
-int ctr_lock_open(const struct st_container *c, struct st_error **err)
+int container_lock_open(const struct st_container *c, struct st_error **err)
 {
-	st_autofree char *path = ctr_path(c, "lock");
+	st_autofree char *path = container_path(c, "lock");
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return st_err_errno(err, "open '%s'", path);
 	return fd;
 }
 
-bool ctr_supervised(const struct st_container *c)
+bool container_supervised(const struct st_container *c)
 {
-	st_autofree char *path = ctr_path(c, "lock");
+	st_autofree char *path = container_path(c, "lock");
 	st_autoclose int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return false;
@@ -316,7 +316,7 @@ bool ctr_supervised(const struct st_container *c)
 
 static json_t *read_state(const struct st_container *c)
 {
-	st_autofree char *path = ctr_path(c, "state.json");
+	st_autofree char *path = container_path(c, "state.json");
 	json_t *st = json_load_file(path, 0, NULL);
 	if (!json_is_object(st)) {
 		json_decref(st);
@@ -325,8 +325,8 @@ static json_t *read_state(const struct st_container *c)
 	return st;
 }
 
-int ctr_state_write(const struct st_container *c, const struct ctr_state_change *ch,
-		    struct st_error **err)
+int container_state_write(const struct st_container *c, const struct container_state_change *ch,
+			  struct st_error **err)
 {
 	json_t *st = read_state(c);
 	const char *status = st_container_status_name(ch->status);
@@ -343,34 +343,34 @@ int ctr_state_write(const struct st_container *c, const struct ctr_state_change 
 		json_object_set_new(st, "StartedAt", json_string(ZERO_TIME));
 	if (!json_object_get(st, "FinishedAt"))
 		json_object_set_new(st, "FinishedAt", json_string(ZERO_TIME));
-	st_autofree char *now = ctr_now();
+	st_autofree char *now = container_now();
 	if (ch->started)
 		json_object_set_new(st, "StartedAt", json_string(now));
 	if (ch->finished)
 		json_object_set_new(st, "FinishedAt", json_string(now));
 	char *text = json_dumps(st, JSON_COMPACT);
 	json_decref(st);
-	st_autofree char *path = ctr_path(c, "state.json");
+	st_autofree char *path = container_path(c, "state.json");
 	int rc = st_write_file_atomic(path, NULL, text, strlen(text), 0644, err);
 	free(text);
 	return rc;
 }
 
-int ctr_state_set_paused(const struct st_container *c, bool paused, struct st_error **err)
+int container_state_set_paused(const struct st_container *c, bool paused, struct st_error **err)
 {
 	json_t *st = read_state(c);
 	json_object_set_new(st, "Paused", json_boolean(paused));
 	char *text = json_dumps(st, JSON_COMPACT);
 	json_decref(st);
-	st_autofree char *path = ctr_path(c, "state.json");
+	st_autofree char *path = container_path(c, "state.json");
 	int rc = st_write_file_atomic(path, NULL, text, strlen(text), 0644, err);
 	free(text);
 	return rc;
 }
 
-void ctr_runtime_delete(struct st_store *s, const struct st_container *c)
+void container_runtime_delete(struct st_store *s, const struct st_container *c)
 {
-	st_autofree char *root = ctr_state_root(s);
+	st_autofree char *root = container_state_root(s);
 	struct st_runtime_opts ro = { .state_root = root };
 	struct st_error *err = NULL;
 	if (st_runtime_delete(&ro, st_container_id(c), &err) < 0)
@@ -379,7 +379,7 @@ void ctr_runtime_delete(struct st_store *s, const struct st_container *c)
 
 static int pid_of(const struct st_container *c)
 {
-	st_autofree char *path = ctr_path(c, "bundle/pid");
+	st_autofree char *path = container_path(c, "bundle/pid");
 	FILE *f = fopen(path, "re");
 	int pid = 0;
 	if (f) {
@@ -396,13 +396,13 @@ int st_container_state(struct st_store *s, const struct st_container *c,
 	memset(out, 0, sizeof(*out));
 	json_t *st = read_state(c);
 	const char *status = json_string_value(json_object_get(st, "Status"));
-	if (status && !strcmp(status, "running") && !ctr_supervised(c)) {
+	if (status && !strcmp(status, "running") && !container_supervised(c)) {
 		/* Read again: the supervisor may have finished between the two looks. */
 		json_decref(st);
 		st = read_state(c);
 		status = json_string_value(json_object_get(st, "Status"));
 		if (status && !strcmp(status, "running")) {
-			st_autoclose int lock = ctr_lock_open(c, err);
+			st_autoclose int lock = container_lock_open(c, err);
 			if (lock < 0) {
 				json_decref(st);
 				return -1;
@@ -410,14 +410,14 @@ int st_container_state(struct st_store *s, const struct st_container *c,
 			/* Its supervisor was killed, and the runtime's monitor with it stopped the
 			 * container: what is left is the runtime's record. */
 			if (flock(lock, LOCK_EX | LOCK_NB) == 0) {
-				ctr_runtime_delete(s, c);
-				struct ctr_state_change ch = {
+				container_runtime_delete(s, c);
+				struct container_state_change ch = {
 					.status = ST_CONTAINER_EXITED,
 					.exit_code = 137,
 					.error = "the container's supervisor was killed",
 					.finished = true,
 				};
-				if (ctr_state_write(c, &ch, err) < 0) {
+				if (container_state_write(c, &ch, err) < 0) {
 					json_decref(st);
 					return -1;
 				}
@@ -448,7 +448,7 @@ int st_container_state(struct st_store *s, const struct st_container *c,
 	if (t && *t)
 		out->error = st_xstrdup(t);
 	json_decref(st);
-	json_t *health = out->status == ST_CONTAINER_RUNNING ? ctr_health_read(c) : NULL;
+	json_t *health = out->status == ST_CONTAINER_RUNNING ? container_health_read(c) : NULL;
 	if (health)
 		out->health = st_xstrdup(json_string_value(json_object_get(health, "Status")));
 	json_decref(health);
@@ -475,7 +475,7 @@ json_t *st_container_inspect(struct st_store *s, const struct st_container *c,
 	/* state.json keeps "running" for a paused container, which Docker calls "paused". */
 	if (st.paused)
 		json_object_set_new(state, "Status", json_string("paused"));
-	json_t *health = ctr_health_read(c);
+	json_t *health = container_health_read(c);
 	if (health)
 		json_object_set_new(state, "Health", health);
 	json_t *out = json_object();
@@ -861,8 +861,8 @@ static int add_publish(json_t *bindings, const char *spec, struct st_error **err
 	long hp = host ? strtol(host, &end, 10) : 0;
 	bool host_ok = host && *host && !*end && hp > 0 && hp < 65536;
 	long cp = ctr ? strtol(ctr, &end, 10) : 0;
-	bool ctr_ok = ctr && *ctr && !*end && cp > 0 && cp < 65536;
-	if ((n != 2 && n != 3) || !host_ok || !ctr_ok || !*ip ||
+	bool container_ok = ctr && *ctr && !*end && cp > 0 && cp < 65536;
+	if ((n != 2 && n != 3) || !host_ok || !container_ok || !*ip ||
 	    (strcmp(proto, "tcp") && strcmp(proto, "udp")))
 		return st_err(err, ST_E_INVALID,
 			      "invalid argument \"%s\" for \"-p, --publish\" flag: expected "
@@ -1090,8 +1090,8 @@ static int build_record(const struct st_container_create *o, const struct st_ima
 	json_object_set_new(rec, "HostConfig", hc);
 	/* Docker's Init is null unless --init was given. */
 	json_object_set_new(hc, "Init", o->init ? json_true() : json_null());
-	if (ctr_limits_record(o->limits, hc, config, err) < 0 ||
-	    ctr_health_record(o->health, rc->healthcheck, config, err) < 0) {
+	if (container_limits_record(o->limits, hc, config, err) < 0 ||
+	    container_health_record(o->health, rc->healthcheck, config, err) < 0) {
 		json_decref(ports);
 		json_decref(mounts);
 		return -1;
@@ -1176,7 +1176,7 @@ int st_container_create(struct st_store *s, const struct st_container_create *o,
 	if (!id)
 		return -1;
 	json_t *rec = json_object();
-	st_autofree char *now = ctr_now();
+	st_autofree char *now = container_now();
 	json_object_set_new(rec, "Id", json_string(id));
 	json_object_set_new(rec, "Created", json_string(now));
 	/* Held until the record is written: no volume it names is removed meanwhile. */
@@ -1184,7 +1184,7 @@ int st_container_create(struct st_store *s, const struct st_container_create *o,
 	if (vlock < 0 || build_record(o, cfg, rec, err) < 0 ||
 	    attach_volumes(s, cfg, rec, err) < 0) {
 		close(st_steal_fd(&vlock));
-		ctr_remove_anonymous(s, rec);
+		container_remove_anonymous(s, rec);
 		json_decref(rec);
 		return -1;
 	}
@@ -1193,12 +1193,12 @@ int st_container_create(struct st_store *s, const struct st_container_create *o,
 	size_t nl = 0;
 	if (st_local_lowers(s, img->layers, img->n_layers, NULL, &lowers, &nl, err) < 0) {
 		close(st_steal_fd(&vlock));
-		ctr_remove_anonymous(s, rec);
+		container_remove_anonymous(s, rec);
 		json_decref(rec);
 		return -1;
 	}
 
-	st_autofree char *base = ctr_base(s);
+	st_autofree char *base = container_base(s);
 	st_auto_snapshot_step struct st_snapshot_step step = ST_SNAPSHOT_STEP_INIT;
 	int rc = st_snapshot_step_create(base, id, &step, err);
 	/* Held until the record is written: a directory without a record whose lock is free
@@ -1269,7 +1269,7 @@ int st_container_create(struct st_store *s, const struct st_container_create *o,
 				st_error_free(rerr);
 		}
 		close(st_steal_fd(&vlock));
-		ctr_remove_anonymous(s, rec);
+		container_remove_anonymous(s, rec);
 		json_decref(rec);
 		return -1;
 	}
@@ -1294,7 +1294,7 @@ int st_container_rename(struct st_store *s, const struct st_container *c, const 
 	if (!strcmp(name, old))
 		return st_err(err, ST_E_INVALID,
 			      "Renaming a container with the same name as its current name");
-	st_autofree char *base = ctr_base(s);
+	st_autofree char *base = container_base(s);
 	bool taken;
 	if (claim_name(base, name, st_container_id(c), &taken, err) < 0)
 		return -1;
@@ -1314,7 +1314,7 @@ int st_container_rename(struct st_store *s, const struct st_container *c, const 
 	json_t *rec = json_deep_copy(c->rec);
 	st_autofree char *slashed = st_xasprintf("/%s", name);
 	json_object_set_new(rec, "Name", json_string(slashed));
-	st_autofree char *path = ctr_path(c, "config.json");
+	st_autofree char *path = container_path(c, "config.json");
 	int rc = write_json(path, rec, err);
 	json_decref(rec);
 	if (rc < 0) {
@@ -1352,21 +1352,21 @@ int st_container_remove(struct st_store *s, const struct st_container *c, unsign
 	int code;
 	if (running && st_container_wait(s, c, &code, err) < 0)
 		return -1;
-	if (ctr_remove_dir(s, c, err) < 0)
+	if (container_remove_dir(s, c, err) < 0)
 		return -1;
 	if (flags & ST_CONTAINER_RM_VOLUMES)
-		ctr_remove_anonymous(s, c->rec);
+		container_remove_anonymous(s, c->rec);
 	return 0;
 }
 
-int ctr_remove_dir(struct st_store *s, const struct st_container *c, struct st_error **err)
+int container_remove_dir(struct st_store *s, const struct st_container *c, struct st_error **err)
 {
-	ctr_runtime_delete(s, c);
-	st_autofree char *merged = ctr_path(c, "merged");
+	container_runtime_delete(s, c);
+	st_autofree char *merged = container_path(c, "merged");
 	if (st_snapshot_umount(merged, err) < 0)
 		return -1;
 	/* Out of sight first: a removal cut short leaves no container half there. */
-	st_autofree char *base = ctr_base(s);
+	st_autofree char *base = container_base(s);
 	st_autofree char *gone = st_xasprintf("%s/.removing-%s", base, st_container_id(c));
 	if (rename(c->dir, gone) < 0 && errno != ENOENT)
 		return st_err_errno(err, "remove container '%s'", st_container_name(c));

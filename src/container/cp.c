@@ -34,13 +34,13 @@
 #include "util/banned.h"
 
 /* The container's root, opened. */
-struct ctr_root {
+struct container_root {
 	int fd;
 	int lock;     /* held while a stopped container is mounted here */
 	char *merged; /* where it is mounted, or NULL */
 };
 
-static void root_close(struct ctr_root *r)
+static void root_close(struct container_root *r)
 {
 	if (r->merged) {
 		struct st_error *err = NULL;
@@ -100,13 +100,14 @@ static int mount_volumes(const struct st_container *c, int root, struct st_error
 	return 0;
 }
 
-static int mount_stopped(const struct st_container *c, struct ctr_root *r, struct st_error **err)
+static int mount_stopped(const struct st_container *c, struct container_root *r,
+			 struct st_error **err)
 {
 	size_t nl = 0;
-	char **lowers = ctr_lowers(c, &nl);
-	st_autofree char *upper = ctr_path(c, "upper");
-	st_autofree char *work = ctr_path(c, "work");
-	st_autofree char *merged = ctr_path(c, "merged");
+	char **lowers = container_lowers(c, &nl);
+	st_autofree char *upper = container_path(c, "upper");
+	st_autofree char *work = container_path(c, "work");
+	st_autofree char *merged = container_path(c, "merged");
 	int rc = st_snapshot_mount((const char *const *)lowers, nl, upper, work, merged, err);
 	st_strv_free(lowers, nl);
 	if (rc < 0)
@@ -118,12 +119,12 @@ static int mount_stopped(const struct st_container *c, struct ctr_root *r, struc
 	return mount_volumes(c, r->fd, err);
 }
 
-static int root_open(struct st_store *s, const struct st_container *c, struct ctr_root *r,
+static int root_open(struct st_store *s, const struct st_container *c, struct container_root *r,
 		     struct st_error **err)
 {
 	r->fd = -1;
 	r->merged = NULL;
-	r->lock = ctr_lock_open(c, err);
+	r->lock = container_lock_open(c, err);
 	if (r->lock < 0)
 		return -1;
 	/* A reader holds the lock shared for an instant (st_container_state()): try again
@@ -294,7 +295,7 @@ static int open_source(const struct st_container *c, int root, const struct cp_p
 int st_container_cp_from(struct st_store *s, const struct st_container *c, const char *src,
 			 const char *dest, int fd, unsigned flags, struct st_error **err)
 {
-	struct ctr_root root;
+	struct container_root root;
 	if (root_open(s, c, &root, err) < 0) {
 		root_close(&root);
 		return -1;
@@ -334,7 +335,7 @@ int st_container_cp_from(struct st_store *s, const struct st_container *c, const
 int st_container_cp_to(struct st_store *s, const struct st_container *c, const char *src, int fd,
 		       const char *dest, unsigned flags, struct st_error **err)
 {
-	struct ctr_root root;
+	struct container_root root;
 	if (root_open(s, c, &root, err) < 0) {
 		root_close(&root);
 		return -1;

@@ -57,7 +57,7 @@ int st_container_logs(struct st_store *s, const struct st_container *c,
 		      struct st_error **err)
 {
 	(void)s;
-	st_autofree char *path = ctr_path(c, "ctr.log");
+	st_autofree char *path = container_path(c, "ctr.log");
 	st_autoclose int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 && errno != ENOENT)
 		return st_err_errno(err, "open '%s'", path);
@@ -90,7 +90,7 @@ int st_container_logs(struct st_store *s, const struct st_container *c,
 	st_buf_setlen(&buf, left);
 	/* -f: more as it comes, until nobody supervises the container, then what is left. */
 	while (rc == 0 && o->follow) {
-		bool live = ctr_supervised(c);
+		bool live = container_supervised(c);
 		if (fd < 0)
 			fd = open(path, O_RDONLY | O_CLOEXEC);
 		char chunk[65536];
@@ -185,9 +185,9 @@ int st_container_diff(struct st_store *s, const struct st_container *c, st_conta
 {
 	(void)s;
 	size_t nl = 0;
-	char **lowers = ctr_lowers(c, &nl);
+	char **lowers = container_lowers(c, &nl);
 	struct changes ch = { .lowers = lowers, .nl = nl };
-	st_autofree char *upper = ctr_path(c, "upper");
+	st_autofree char *upper = container_path(c, "upper");
 	int rc = walk(&ch, upper, "", err);
 	if (rc == 0 && ch.n) /* qsort() takes no NULL, which an empty layer's list is */
 		qsort(ch.v, ch.n, sizeof(*ch.v), by_path);
@@ -202,7 +202,7 @@ int st_container_diff(struct st_store *s, const struct st_container *c, st_conta
 
 /* ---- size ------------------------------------------------------------------------------ */
 
-int ctr_du(const char *dir, uint64_t *bytes, struct st_error **err)
+int container_du(const char *dir, uint64_t *bytes, struct st_error **err)
 {
 	DIR *d = opendir(dir);
 	if (!d)
@@ -217,7 +217,7 @@ int ctr_du(const char *dir, uint64_t *bytes, struct st_error **err)
 		if (lstat(p, &st) < 0)
 			continue; /* gone meanwhile: the container runs */
 		if (S_ISDIR(st.st_mode))
-			rc = ctr_du(p, bytes, err);
+			rc = container_du(p, bytes, err);
 		else if (S_ISREG(st.st_mode))
 			*bytes += (uint64_t)st.st_size;
 	}
@@ -228,8 +228,8 @@ int ctr_du(const char *dir, uint64_t *bytes, struct st_error **err)
 int st_container_size(const struct st_container *c, uint64_t *bytes, struct st_error **err)
 {
 	*bytes = 0;
-	st_autofree char *upper = ctr_path(c, "upper");
-	return ctr_du(upper, bytes, err);
+	st_autofree char *upper = container_path(c, "upper");
+	return container_du(upper, bytes, err);
 }
 
 /* ---- export ----------------------------------------------------------------------------- */
@@ -240,10 +240,10 @@ int st_container_export(struct st_store *s, const struct st_container *c, int fd
 	/* A read-only view: the writable layer as the top lower, whose whiteouts hide what it
 	 * deleted, over the init layer and the image's. */
 	size_t nl = 0;
-	char **lowers = ctr_lowers(c, &nl);
+	char **lowers = container_lowers(c, &nl);
 	lowers = st_xrealloc(lowers, (nl + 1) * sizeof(*lowers));
 	memmove(lowers + 1, lowers, nl * sizeof(*lowers));
-	lowers[0] = ctr_path(c, "upper");
+	lowers[0] = container_path(c, "upper");
 	nl++;
 	st_autofree char *base = NULL;
 	st_autoclose int lock = -1;
@@ -336,7 +336,7 @@ int st_container_commit(struct st_store *s, const struct st_container *c,
 	st_auto(st_local_layer_writer) struct st_local_layer_writer *w = NULL;
 	if (st_local_layer_writer_new(s, lease, &lo, &w, err) < 0)
 		return -1;
-	st_autofree char *upper = ctr_path(c, "upper");
+	st_autofree char *upper = container_path(c, "upper");
 	if (st_layer_writer_add_tree(st_local_layer_writer_layer(w), upper, NULL,
 				     ST_LAYER_TREE_OVERLAY, err) < 0)
 		return st_err_wrap(err, "the container's writable layer");
@@ -344,7 +344,7 @@ int st_container_commit(struct st_store *s, const struct st_container *c,
 	if (st_local_layer_writer_commit(w, &layer, err) < 0)
 		return -1;
 	struct st_image_config *cfg = o->config;
-	st_autofree char *now = ctr_now();
+	st_autofree char *now = container_now();
 	free(cfg->created);
 	cfg->created = st_xstrdup(now);
 	if (o->author) {

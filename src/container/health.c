@@ -47,8 +47,9 @@ static int check_duration(const char *flag, int64_t ns, struct st_error **err)
 	return 0;
 }
 
-int ctr_health_record(const struct st_container_health *h, const struct st_image_healthcheck *img,
-		      json_t *config, struct st_error **err)
+int container_health_record(const struct st_container_health *h,
+			    const struct st_image_healthcheck *img, json_t *config,
+			    struct st_error **err)
 {
 	static const struct st_container_health none = { 0 };
 	if (!h)
@@ -144,7 +145,7 @@ static void sleep_ns(int64_t ns)
 
 static void write_health(const struct st_container *c, json_t *health)
 {
-	st_autofree char *path = ctr_path(c, "health.json");
+	st_autofree char *path = container_path(c, "health.json");
 	char *text = json_dumps(health, JSON_COMPACT);
 	struct st_error *err = NULL;
 	if (st_write_file_atomic(path, NULL, text, strlen(text), 0644, &err) < 0)
@@ -166,9 +167,9 @@ static char *go_seconds(int64_t ns)
 static json_t *probe(const char *runc, const char *state_root, const struct st_container *c,
 		     char **argv, size_t argc, int64_t timeout)
 {
-	st_autofree char *out_path = ctr_path(c, "health.out");
-	st_autofree char *pid_path = ctr_path(c, "health.pid");
-	st_autofree char *start = ctr_now();
+	st_autofree char *out_path = container_path(c, "health.out");
+	st_autofree char *pid_path = container_path(c, "health.pid");
+	st_autofree char *start = container_now();
 	unlink(pid_path);
 	const char **args = st_xcalloc(argc + 10, sizeof(*args));
 	size_t k = 0;
@@ -230,7 +231,7 @@ static json_t *probe(const char *runc, const char *state_root, const struct st_c
 	}
 	unlink(out_path);
 	unlink(pid_path);
-	st_autofree char *end = ctr_now();
+	st_autofree char *end = container_now();
 	json_t *res = json_pack("{s:s, s:s, s:i, s:s%}", "Start", start, "End", end, "ExitCode",
 				code, "Output", output.data ? output.data : "", output.len);
 	st_buf_release(&output);
@@ -262,8 +263,8 @@ prober(struct st_store *s, const struct st_container *c, char **argv, size_t arg
 {
 	syscall(SYS_close_range, 3U, ~0U, 0U);
 	st_autofree char *runc = st_runtime_search_path("runc");
-	st_autofree char *state_root = ctr_state_root(s);
-	st_autofree char *pid_file = ctr_path(c, "bundle/pid");
+	st_autofree char *state_root = container_state_root(s);
+	st_autofree char *pid_file = container_path(c, "bundle/pid");
 	int64_t interval = hc_ns(c, "Interval", DEFAULT_INTERVAL_NS);
 	int64_t timeout = hc_ns(c, "Timeout", DEFAULT_TIMEOUT_NS);
 	int64_t start_period = hc_ns(c, "StartPeriod", 0);
@@ -285,9 +286,9 @@ prober(struct st_store *s, const struct st_container *c, char **argv, size_t arg
 	}
 }
 
-pid_t ctr_health_start(struct st_store *s, const struct st_container *c)
+pid_t container_health_start(struct st_store *s, const struct st_container *c)
 {
-	st_autofree char *path = ctr_path(c, "health.json");
+	st_autofree char *path = container_path(c, "health.json");
 	unlink(path); /* a new start begins with "starting" */
 	size_t argc = 0;
 	char **argv = check_argv(c, &argc);
@@ -304,7 +305,7 @@ pid_t ctr_health_start(struct st_store *s, const struct st_container *c)
 	return pid > 0 ? pid : 0;
 }
 
-void ctr_health_stop(pid_t pid)
+void container_health_stop(pid_t pid)
 {
 	if (pid <= 0)
 		return;
@@ -313,14 +314,14 @@ void ctr_health_stop(pid_t pid)
 		;
 }
 
-json_t *ctr_health_read(const struct st_container *c)
+json_t *container_health_read(const struct st_container *c)
 {
 	size_t argc = 0;
 	char **argv = check_argv(c, &argc);
 	if (!argv)
 		return NULL;
 	st_strv_free(argv, argc);
-	st_autofree char *path = ctr_path(c, "health.json");
+	st_autofree char *path = container_path(c, "health.json");
 	json_t *h = json_load_file(path, 0, NULL);
 	if (!json_is_object(h)) {
 		json_decref(h);

@@ -143,7 +143,7 @@ static void push(char ***v, size_t *n, const char *s)
 	(*v)[*n] = NULL;
 }
 
-char **ctr_caps(const struct st_container *c, size_t *n)
+char **container_caps(const struct st_container *c, size_t *n)
 {
 	const json_t *hc = json_object_get(c->rec, "HostConfig");
 	const json_t *add = json_object_get(hc, "CapAdd"), *drop = json_object_get(hc, "CapDrop");
@@ -199,7 +199,7 @@ static int parse_security_opt(const char *opt, bool *nnp, struct st_error **err)
 	return 0;
 }
 
-bool ctr_no_new_privileges(const struct st_container *c)
+bool container_no_new_privileges(const struct st_container *c)
 {
 	bool nnp = false;
 	size_t i;
@@ -251,8 +251,8 @@ static int check_resources(const struct st_container_limits *l, struct st_error 
 	return 0;
 }
 
-int ctr_limits_record(const struct st_container_limits *l, json_t *host_config, json_t *config,
-		      struct st_error **err)
+int container_limits_record(const struct st_container_limits *l, json_t *host_config,
+			    json_t *config, struct st_error **err)
 {
 	static const struct st_container_limits none = { 0 };
 	if (!l)
@@ -310,7 +310,7 @@ int ctr_limits_record(const struct st_container_limits *l, json_t *host_config, 
 	return 0;
 }
 
-bool ctr_resources(const struct st_container *c, struct st_runtime_resources *r)
+bool container_resources(const struct st_container *c, struct st_runtime_resources *r)
 {
 	const json_t *hc = json_object_get(c->rec, "HostConfig");
 	memset(r, 0, sizeof(*r));
@@ -347,7 +347,7 @@ static long long cgroup_value(const char *path, const char *key)
 	return v;
 }
 
-bool ctr_oom_killed(const char *id)
+bool container_oom_killed(const char *id)
 {
 	/* The runtime makes the container's cgroup below its own, which is strata's. */
 	FILE *f = fopen("/proc/self/cgroup", "re");

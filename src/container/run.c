@@ -50,7 +50,7 @@ static void nap(void)
 	nanosleep(&ts, NULL);
 }
 
-char **ctr_lowers(const struct st_container *c, size_t *n)
+char **container_lowers(const struct st_container *c, size_t *n)
 {
 	const char *ld = json_string_value(json_object_get(
 	    json_object_get(json_object_get(c->rec, "GraphDriver"), "Data"), "LowerDir"));
@@ -97,7 +97,7 @@ struct output {
 
 static void log_record(struct output *o, struct log_stream *ls, const char *p, size_t n)
 {
-	st_autofree char *now = ctr_now();
+	st_autofree char *now = container_now();
 	json_t *rec = json_pack("{s:s%, s:s, s:s}", "log", p, n, "stream", ls->name, "time", now);
 	char *line = json_dumps(rec, JSON_COMPACT);
 	json_decref(rec);
@@ -422,14 +422,14 @@ static int supervise(struct st_store *s, const struct st_container *c,
 {
 	*exit_code = 125;
 	size_t nl = 0;
-	char **lowers = ctr_lowers(c, &nl);
+	char **lowers = container_lowers(c, &nl);
 
-	st_autofree char *upper = ctr_path(c, "upper");
-	st_autofree char *work = ctr_path(c, "work");
-	st_autofree char *merged = ctr_path(c, "merged");
-	st_autofree char *bundle = ctr_path(c, "bundle");
-	st_autofree char *pid_file = ctr_path(c, "bundle/pid");
-	st_autofree char *log = ctr_path(c, "ctr.log");
+	st_autofree char *upper = container_path(c, "upper");
+	st_autofree char *work = container_path(c, "work");
+	st_autofree char *merged = container_path(c, "merged");
+	st_autofree char *bundle = container_path(c, "bundle");
+	st_autofree char *pid_file = container_path(c, "bundle/pid");
+	st_autofree char *log = container_path(c, "ctr.log");
 	unlink(pid_file);
 	int rc = st_snapshot_private_ns(err);
 	if (rc == 0)
@@ -437,7 +437,7 @@ static int supervise(struct st_store *s, const struct st_container *c,
 	bool mounted = rc == 0;
 	st_strv_free(lowers, nl);
 	if (rc == 0)
-		rc = ctr_volumes_fill(c, merged, err);
+		rc = container_volumes_fill(c, merged, err);
 
 	const char *net = json_string_value(json_object_get(host_config(c), "NetworkMode"));
 	enum st_runtime_net mode = net_mode(net ? net : "default");
@@ -475,14 +475,14 @@ static int supervise(struct st_store *s, const struct st_container *c,
 	};
 	/* -t: the terminal's output is the container's stdout, in the log too (Docker's). */
 	bool tty = json_is_true(json_object_get(config_of(c), "Tty"));
-	__attribute__((cleanup(ctr_console_freep))) struct ctr_console *console = NULL;
+	__attribute__((cleanup(container_console_freep))) struct container_console *console = NULL;
 	if (rc == 0 && tty)
-		rc = ctr_console_new(io && io->attach_stdin ? 0 : -1, io ? io->out_fd : -1,
-				     on_output, &out, &console, err);
+		rc = container_console_new(io && io->attach_stdin ? 0 : -1, io ? io->out_fd : -1,
+					   on_output, &out, &console, err);
 	size_t ncaps = 0;
-	char **caps = ctr_caps(c, &ncaps);
+	char **caps = container_caps(c, &ncaps);
 	struct st_runtime_resources res;
-	bool limited = ctr_resources(c, &res);
+	bool limited = container_resources(c, &res);
 	struct st_runtime_spec spec = {
 		.rootfs = merged,
 		.readonly_rootfs = json_is_true(json_object_get(host_config(c), "ReadonlyRootfs")),
@@ -501,11 +501,11 @@ static int supervise(struct st_store *s, const struct st_container *c,
 		.id = st_container_id(c),
 		.terminal = tty,
 		.caps = (const char *const *)caps,
-		.no_new_privileges = ctr_no_new_privileges(c),
+		.no_new_privileges = container_no_new_privileges(c),
 		.resources = limited ? &res : NULL,
 	};
 	if (console)
-		ctr_console_size(console, &spec.console_rows, &spec.console_cols);
+		container_console_size(console, &spec.console_rows, &spec.console_cols);
 	if (rc == 0)
 		rc = st_runtime_spec_write(&spec, bundle, err);
 	st_strv_free(caps, ncaps);
@@ -516,38 +516,38 @@ static int supervise(struct st_store *s, const struct st_container *c,
 			rc = st_err_errno(err, "open '%s'", log);
 		out.log_fd = log_fd;
 	}
-	struct ctr_state_change running = { .status = ST_CONTAINER_RUNNING,
-					    .started = true,
-					    .supervisor = (int)getpid() };
+	struct container_state_change running = { .status = ST_CONTAINER_RUNNING,
+						  .started = true,
+						  .supervisor = (int)getpid() };
 	if (rc == 0)
-		rc = ctr_state_write(c, &running, err);
+		rc = container_state_write(c, &running, err);
 	int code = 0;
 	if (rc == 0 && console)
-		rc = ctr_console_start(console, err);
+		rc = container_console_start(console, err);
 	bool oom = false;
 	if (rc == 0) {
-		st_autofree char *state_root = ctr_state_root(s);
+		st_autofree char *state_root = container_state_root(s);
 		/* Kept after it exits, for its cgroup's count of OOM kills, then deleted. */
 		struct st_runtime_opts ro = {
 			.state_root = state_root,
 			.pid_file = pid_file,
 			.inherit_stdin = io && io->attach_stdin && !tty,
-			.console_socket = console ? ctr_console_socket(console) : NULL,
+			.console_socket = console ? container_console_socket(console) : NULL,
 			.keep = true,
 		};
 		/* Health checks run for detached containers only, as the task of their
 		 * supervisor. */
-		pid_t health = io ? 0 : ctr_health_start(s, c);
+		pid_t health = io ? 0 : container_health_start(s, c);
 		/* The relay's thread writes the stdout stream, this one only the runtime's own
 		 * stderr: the two never share a stream's buffer. */
 		rc = st_runtime_run(&ro, bundle, st_container_id(c), on_output, &out, &code, err);
-		ctr_health_stop(health);
+		container_health_stop(health);
 		if (rc == 0) {
-			oom = ctr_oom_killed(st_container_id(c));
-			ctr_runtime_delete(s, c);
+			oom = container_oom_killed(st_container_id(c));
+			container_runtime_delete(s, c);
 		}
 	}
-	ctr_console_free(st_steal(&console));
+	container_console_free(st_steal(&console));
 	output_flush(&out);
 	run_parts_release(&parts);
 	unlink(pid_file);
@@ -562,29 +562,29 @@ static int supervise(struct st_store *s, const struct st_container *c,
 		bool killed = (*err)->kind == ST_E_CANCELED;
 		*exit_code = killed ? 128 + SIGKILL : start_failure_code(*err);
 		/* Docker leaves a container that could not start "created", with the code. */
-		struct ctr_state_change failed = { .status = killed ? ST_CONTAINER_EXITED
-								    : ST_CONTAINER_CREATED,
-						   .exit_code = *exit_code,
-						   .error = (*err)->msg,
-						   .finished = killed };
+		struct container_state_change failed = { .status = killed ? ST_CONTAINER_EXITED
+									  : ST_CONTAINER_CREATED,
+							 .exit_code = *exit_code,
+							 .error = (*err)->msg,
+							 .finished = killed };
 		struct st_error *werr = NULL;
-		if (ctr_state_write(c, &failed, &werr) < 0)
+		if (container_state_write(c, &failed, &werr) < 0)
 			st_error_free(werr);
 		return -1;
 	}
 	*exit_code = code;
-	struct ctr_state_change exited = { .status = ST_CONTAINER_EXITED,
-					   .exit_code = code,
-					   .finished = true,
-					   .oom_killed = oom };
-	return ctr_state_write(c, &exited, err);
+	struct container_state_change exited = { .status = ST_CONTAINER_EXITED,
+						 .exit_code = code,
+						 .finished = true,
+						 .oom_killed = oom };
+	return container_state_write(c, &exited, err);
 }
 
 /* Take the lock for a start: ST_E_BUSY when the container runs. */
 static int lock_for_start(struct st_store *s, const struct st_container *c, int *lock,
 			  struct st_error **err)
 {
-	*lock = ctr_lock_open(c, err);
+	*lock = container_lock_open(c, err);
 	if (*lock < 0)
 		return -1;
 	/* A reader holds it shared for an instant (st_container_state()): try a few times. */
@@ -620,12 +620,12 @@ int st_container_run(struct st_store *s, const struct st_container *c,
 	close(st_steal_fd(&lock));
 	if (auto_remove(c)) {
 		struct st_error *rerr = NULL;
-		if (ctr_remove_dir(s, c, &rerr) < 0 && rc == 0) {
+		if (container_remove_dir(s, c, &rerr) < 0 && rc == 0) {
 			*err = rerr;
 			return -1;
 		}
 		st_error_free(rerr);
-		ctr_remove_anonymous(s, c->rec);
+		container_remove_anonymous(s, c->rec);
 	}
 	return rc;
 }
@@ -662,10 +662,10 @@ supervisor(struct st_store *s, const struct st_container *c, int report)
 	close(st_steal_fd(&lock));
 	if (auto_remove(c)) {
 		struct st_error *rerr = NULL;
-		if (ctr_remove_dir(s, c, &rerr) < 0)
+		if (container_remove_dir(s, c, &rerr) < 0)
 			st_error_free(rerr);
 		else
-			ctr_remove_anonymous(s, c->rec);
+			container_remove_anonymous(s, c->rec);
 	}
 	if (rc < 0) {
 		char *msg = st_xasprintf("%d %s", code, err && err->msg ? err->msg : "failed");
@@ -689,7 +689,7 @@ int st_container_start(struct st_store *s, const struct st_container *c, int *ex
 	st_container_state_release(&st);
 	if (running)
 		return 0; /* docker start of a running container does nothing */
-	st_autofree char *pid_file = ctr_path(c, "bundle/pid");
+	st_autofree char *pid_file = container_path(c, "bundle/pid");
 	unlink(pid_file);
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) < 0)
@@ -767,7 +767,7 @@ static int runc(struct st_store *s, const char *const *args, int in, int out, in
 	st_autofree char *path = NULL;
 	if (runc_path(&path, err) < 0)
 		return -1;
-	st_autofree char *root = ctr_state_root(s);
+	st_autofree char *root = container_state_root(s);
 	size_t n = 0;
 	while (args[n])
 		n++;
@@ -847,7 +847,7 @@ static int freeze(struct st_store *s, const struct st_container *c, bool pause,
 		return st_err(err, ST_E_RUNTIME, "runc could not %s container %s: %s",
 			      pause ? "pause" : "resume", st_container_name(c), msg);
 	}
-	return ctr_state_set_paused(c, pause, err);
+	return container_state_set_paused(c, pause, err);
 }
 
 int st_container_pause(struct st_store *s, const struct st_container *c, struct st_error **err)
@@ -935,7 +935,7 @@ int st_container_kill(struct st_store *s, const struct st_container *c, int sig,
 /* Wait until nobody supervises the container, 'timeout_ns' at most (negative: forever). */
 static bool wait_unsupervised(const struct st_container *c, long long timeout_ns)
 {
-	for (long long waited = 0; ctr_supervised(c); waited += POLL_NS) {
+	for (long long waited = 0; container_supervised(c); waited += POLL_NS) {
 		if (timeout_ns >= 0 && waited >= timeout_ns)
 			return false;
 		nap();
@@ -998,12 +998,12 @@ static void on_output_plain(void *ctx, enum st_runtime_stream stream, const char
  * then an orphan, which becomes strata's child (a subreaper) so that its status can be had.
  * Its exit code, as runc()'s.
  */
-static int exec_tty(struct st_store *s, const char *const *args, struct ctr_console *console,
+static int exec_tty(struct st_store *s, const char *const *args, struct container_console *console,
 		    const char *pid_file, int devnull, struct st_error **err)
 {
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
 		return st_err_errno(err, "become a subreaper");
-	if (ctr_console_start(console, err) < 0)
+	if (container_console_start(console, err) < 0)
 		return -1;
 	int code = runc(s, args, devnull, 1, 2, err);
 	struct st_buf b = ST_BUF_INIT;
@@ -1074,18 +1074,18 @@ int st_container_exec(struct st_store *s, const struct st_container *c,
 		args[k++] = o->workdir;
 	}
 	struct output out = { .log_fd = -1, .out_fd = 1, .err_fd = 2 };
-	__attribute__((cleanup(ctr_console_freep))) struct ctr_console *console = NULL;
+	__attribute__((cleanup(container_console_freep))) struct container_console *console = NULL;
 	st_autofree char *pid_file = NULL;
 	if (o->tty) {
-		if (ctr_console_new(o->interactive ? 0 : -1, 1, on_output_plain, &out, &console,
-				    err) < 0) {
+		if (container_console_new(o->interactive ? 0 : -1, 1, on_output_plain, &out,
+					  &console, err) < 0) {
 			free(args);
 			return -1;
 		}
 		pid_file = st_xasprintf("%s/exec-%d.pid", c->dir, (int)getpid());
 		args[k++] = "--tty";
 		args[k++] = "--console-socket";
-		args[k++] = ctr_console_socket(console);
+		args[k++] = container_console_socket(console);
 		args[k++] = "--detach";
 		args[k++] = "--pid-file";
 		args[k++] = pid_file;

@@ -303,7 +303,7 @@ int st_volume_users(struct st_store *s, const char *name, char ***ids, size_t *n
 int st_volume_size(const struct st_volume *v, uint64_t *bytes, struct st_error **err)
 {
 	*bytes = 0;
-	return ctr_du(v->mountpoint, bytes, err);
+	return container_du(v->mountpoint, bytes, err);
 }
 
 static int lock(struct st_store *s, int op, struct st_error **err)
@@ -402,7 +402,7 @@ int st_volume_prune(struct st_store *s, unsigned flags, char ***names, size_t *n
 	return rc;
 }
 
-void ctr_remove_anonymous(struct st_store *s, const json_t *rec)
+void container_remove_anonymous(struct st_store *s, const json_t *rec)
 {
 	size_t i;
 	json_t *m;
@@ -460,17 +460,17 @@ static int copy_tree(const char *from, const struct stat *st, const char *to, co
 	return 0;
 }
 
-int ctr_volumes_fill(const struct st_container *c, const char *merged, struct st_error **err)
+int container_volumes_fill(const struct st_container *c, const char *merged, struct st_error **err)
 {
 	/* The destination is looked up in the layers, not through 'merged': a symlink in the
 	 * image resolves inside the container's root, never on the host. */
 	size_t nl = 0;
-	char **lowers = ctr_lowers(c, &nl);
+	char **lowers = container_lowers(c, &nl);
 	lowers = st_xrealloc(lowers, (nl + 1) * sizeof(*lowers));
 	memmove(lowers + 1, lowers, nl * sizeof(*lowers));
-	lowers[0] = ctr_path(c, "upper");
+	lowers[0] = container_path(c, "upper");
 	nl++;
-	st_autofree char *bundle = ctr_path(c, "bundle");
+	st_autofree char *bundle = container_path(c, "bundle");
 	int rc = 0;
 	size_t i;
 	json_t *m;

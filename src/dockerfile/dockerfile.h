@@ -76,6 +76,8 @@ struct st_dockerfile_instr {
 	char **args;
 	size_t nargs;
 	bool json; /* exec (JSON array) form */
+	/* ENV/LABEL written "key value" (one pair, no '='): BuildKit dumps its separator as "" */
+	bool legacy_pair;
 	struct st_dockerfile_heredoc *heredocs;
 	size_t nheredocs;
 	struct st_dockerfile_instr *sub; /* ONBUILD's trigger; NULL otherwise */

@@ -321,6 +321,7 @@ static enum json_res parse_json_array(const char *rest, struct st_strv *items)
 struct node {
 	struct st_strv args;
 	bool json;
+	bool legacy_pair;
 	bool unknown;
 	struct st_dockerfile_instr *sub;
 };
@@ -424,6 +425,7 @@ static int parse_name_val(const char *rest, const char *key, char esc, struct no
 		} else {
 			st_strv_push_owned(&n->args, st_steal(&parts.v[0]));
 			st_strv_push_owned(&n->args, st_steal(&parts.v[1]));
+			n->legacy_pair = true;
 		}
 		st_strv_release(&parts);
 		goto out;
@@ -721,6 +723,7 @@ static int node_from_line(const char *line, char esc, int depth, struct st_docke
 	struct node n = { 0 };
 	int rc = dispatch(in->kind, rest, esc, depth, &n, msg);
 	in->json = n.json;
+	in->legacy_pair = n.legacy_pair;
 	in->sub = n.sub;
 	in->args = n.args.v;
 	in->nargs = n.args.n;
@@ -1324,9 +1327,16 @@ static void dump_instr(const struct st_dockerfile_instr *in, struct st_buf *b)
 		dump_instr(in->sub, b);
 		st_buf_addch(b, ')');
 	}
+	/*
+	 * Since BuildKit 0.10 an ENV or LABEL pair is three nodes, name, value and the
+	 * separator it was written with; 'args' keeps the pairs alone for the builder.
+	 */
+	bool pairs = in->kind == ST_DF_ENV || in->kind == ST_DF_LABEL;
 	for (size_t i = 0; i < in->nargs; i++) {
 		st_buf_addch(b, ' ');
 		go_quote(b, in->args[i]);
+		if (pairs && i % 2 == 1)
+			st_buf_adds(b, in->legacy_pair ? " \"\"" : " \"=\"");
 	}
 }
 

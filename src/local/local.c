@@ -390,13 +390,13 @@ static int format_layer(struct st_store *s, const struct st_local_commit *c,
 }
 
 /*
- * Write the config and a manifest of 'c' as blobs under 'lease' and fill *img with what
- * a record of the image holds; its strings are borrowed from 'c', from the static media
- * types and from *formatted: the layers c->format made (n_layers of them, or NULL without a
- * format), which the caller frees with st_store_layers_free() once *img is used.
+ * Write the config and a manifest of 'c' as blobs under 'lease' and fill *img; its strings
+ * are borrowed from 'c', from the static media types and from *formatted: the layers
+ * c->format made (n_layers of them, or NULL without a format), which the caller frees with
+ * st_store_layers_free() once *img is used.
  */
 static int write_image(struct st_store *s, const struct st_local_commit *c,
-		       struct st_store_lease *lease, struct st_store_image *img,
+		       struct st_store_lease *lease, struct st_local_stored_image *img,
 		       struct st_store_layer **formatted, struct st_error **err)
 {
 	const struct st_image_config *cfg = c->config;
@@ -452,19 +452,16 @@ static int write_image(struct st_store *s, const struct st_local_commit *c,
 			st_image_manifest_serialize(m, &mbytes);
 		rc = put_leased(s, lease, mbytes.data, mbytes.len, &mdig, err);
 	}
-	if (rc == 0) {
-		*img = (struct st_store_image){ 0 };
-		img->id = cdig;
-		img->manifest_digest = mdig;
-		img->manifest_media_type = docker ? ST_MT_DOCKER_MANIFEST : ST_MT_OCI_MANIFEST;
-		img->config_media_type = (char *)config_mt;
-		img->created = cfg->created;
-		img->os = cfg->os;
-		img->architecture = cfg->architecture;
-		img->variant = cfg->variant;
-		img->layers = (struct st_store_layer *)layers;
-		img->n_layers = c->n_layers;
-	}
+	if (rc == 0)
+		*img = (struct st_local_stored_image){
+			.id = cdig,
+			.config_media_type = config_mt,
+			.config = cfg,
+			.manifest = mdig,
+			.manifest_media_type = docker ? ST_MT_DOCKER_MANIFEST : ST_MT_OCI_MANIFEST,
+			.layers = layers,
+			.n_layers = c->n_layers,
+		};
 	st_buf_release(&cbytes);
 	st_buf_release(&mbytes);
 	return rc;
@@ -475,15 +472,41 @@ static char *dup_or_null(const char *s)
 	return s ? st_xstrdup(s) : NULL;
 }
 
+/* The record of 'img'; its strings are borrowed from it. */
+static struct st_store_image record_of(const struct st_local_stored_image *img)
+{
+	const struct st_image_config *cfg = img->config;
+	return (struct st_store_image){
+		.id = img->id,
+		.manifest_digest = img->manifest,
+		.manifest_media_type = (char *)img->manifest_media_type,
+		.config_media_type = (char *)img->config_media_type,
+		.created = cfg->created,
+		.os = cfg->os,
+		.architecture = cfg->architecture,
+		.variant = cfg->variant,
+		.layers = (struct st_store_layer *)img->layers,
+		.n_layers = img->n_layers,
+	};
+}
+
+int st_local_image_record(struct st_store *s, const struct st_local_stored_image *img,
+			  const char *const *refs, size_t n_refs, struct st_error **err)
+{
+	struct st_store_image rec = record_of(img);
+	return st_store_image_put(s, &rec, refs, n_refs, err);
+}
+
 int st_local_image_write(struct st_store *s, const struct st_local_commit *c,
 			 struct st_store_image **out, struct st_error **err)
 {
-	struct st_store_image img;
+	struct st_local_stored_image stored;
 	struct st_store_layer *formatted = NULL;
 	if (!c->lease)
 		return st_err(err, ST_E_INVALID, "write image: no lease to hold its blobs");
-	if (write_image(s, c, c->lease, &img, &formatted, err) < 0)
+	if (write_image(s, c, c->lease, &stored, &formatted, err) < 0)
 		return st_err_wrap(err, "write image");
+	struct st_store_image img = record_of(&stored);
 	struct st_store_image *o = st_xcalloc(1, sizeof(*o));
 	o->id = img.id;
 	o->manifest_digest = img.manifest_digest;
@@ -515,11 +538,11 @@ int st_local_image_commit(struct st_store *s, const struct st_local_commit *c, s
 			return -1;
 		lease = lease_own;
 	}
-	struct st_store_image img;
+	struct st_local_stored_image img;
 	struct st_store_layer *formatted = NULL;
 	int rc = write_image(s, c, lease, &img, &formatted, err);
 	if (rc == 0)
-		rc = st_store_image_put(s, &img, c->refs, c->n_refs, err);
+		rc = st_local_image_record(s, &img, c->refs, c->n_refs, err);
 	st_store_layers_free(formatted, c->n_layers);
 	if (rc < 0)
 		return st_err_wrap(err, "commit image");

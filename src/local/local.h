@@ -130,6 +130,27 @@ struct st_local_commit {
 };
 
 /*
+ * An image whose config, layers and manifest are blobs of the store, the manifest's bytes as a
+ * commit wrote them or as they came (load keeps them exactly). Everything is borrowed.
+ */
+struct st_local_stored_image {
+	struct st_digest id; /* the config's digest */
+	const char *config_media_type;
+	const struct st_image_config *config; /* parsed: created, os, architecture, variant */
+	struct st_digest manifest;
+	const char *manifest_media_type;
+	const struct st_store_layer *layers;
+	size_t n_layers;
+};
+
+/*
+ * Record 'img' and point 'refs' (normalised names, may be none) at it in one transaction: how
+ * a commit and a load enter an image into the store.
+ */
+int st_local_image_record(struct st_store *s, const struct st_local_stored_image *img,
+			  const char *const *refs, size_t n_refs, struct st_error **err);
+
+/*
  * Write the config and an OCI manifest as blobs and record the image with its references in
  * one transaction. *id (may be NULL) receives the image id (the config digest).
  * ST_E_INVALID if the config's diff_ids do not match the layers.

@@ -51,6 +51,7 @@
 #include "util/cancel.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
+#include "util/strv.h"
 #include "util/banned.h"
 
 /* How much of the runtime's stderr an error message quotes. */
@@ -120,41 +121,13 @@ static char *find_runtime(const char *name, struct st_error **err)
 	return p;
 }
 
-/* A NULL-terminated argv built before any fork. */
-struct argv {
-	char **v;
-	size_t n;
-};
-
-static void argv_add(struct argv *a, const char *s)
+/* The runtime and its global flags; argvs are built before any fork. */
+static void argv_runtime(struct st_strv *a, const char *path, const struct st_runtime_opts *rt)
 {
-	a->v = st_xrealloc(a->v, (a->n + 2) * sizeof(*a->v));
-	a->v[a->n++] = st_xstrdup(s);
-	a->v[a->n] = NULL;
-}
-
-static void argv_free(struct argv *a)
-{
-	for (size_t i = 0; i < a->n; i++)
-		free(a->v[i]);
-	free(a->v);
-	a->v = NULL;
-	a->n = 0;
-}
-
-static void argv_freep(struct argv *a)
-{
-	argv_free(a);
-}
-
-#define auto_argv __attribute__((cleanup(argv_freep)))
-
-static void argv_runtime(struct argv *a, const char *path, const struct st_runtime_opts *rt)
-{
-	argv_add(a, path);
+	st_strv_push(a, path);
 	if (rt && rt->state_root) {
-		argv_add(a, "--root");
-		argv_add(a, rt->state_root);
+		st_strv_push(a, "--root");
+		st_strv_push(a, rt->state_root);
 	}
 }
 
@@ -462,11 +435,11 @@ int st_runtime_delete(const struct st_runtime_opts *rt, const char *id, struct s
 	st_autofree char *path = find_runtime(name, err);
 	if (!path)
 		return -1;
-	auto_argv struct argv del = { 0 };
+	st_auto_strv struct st_strv del = { 0 };
 	argv_runtime(&del, path, rt);
-	argv_add(&del, "delete");
-	argv_add(&del, "-f");
-	argv_add(&del, id);
+	st_strv_push(&del, "delete");
+	st_strv_push(&del, "-f");
+	st_strv_push(&del, id);
 	struct st_buf errout = ST_BUF_INIT;
 	int code = run_sync(del.v, &errout, err);
 	int rc = 0;
@@ -621,38 +594,38 @@ int st_runtime_run(const struct st_runtime_opts *rt, const char *bundle, const c
 	if (unlink(log) < 0 && errno != ENOENT)
 		return st_err_errno(err, "remove '%s'", log);
 
-	auto_argv struct argv run = { 0 }, killv = { 0 }, del = { 0 };
+	st_auto_strv struct st_strv run = { 0 }, killv = { 0 }, del = { 0 };
 	argv_runtime(&run, path, rt);
-	argv_add(&run, "--log");
-	argv_add(&run, log);
-	argv_add(&run, "--log-format");
-	argv_add(&run, "json");
-	argv_add(&run, "run");
+	st_strv_push(&run, "--log");
+	st_strv_push(&run, log);
+	st_strv_push(&run, "--log-format");
+	st_strv_push(&run, "json");
+	st_strv_push(&run, "run");
 	/* runc keeps a detached container anyway: the monitor is the one that deletes it */
 	if (rt && rt->keep && !rt->console_socket)
-		argv_add(&run, "--keep");
-	argv_add(&run, "--bundle");
-	argv_add(&run, bundle);
+		st_strv_push(&run, "--keep");
+	st_strv_push(&run, "--bundle");
+	st_strv_push(&run, bundle);
 	if (rt && rt->console_socket) {
 		if (!rt->pid_file)
 			return st_err(err, ST_E_INVALID, "a console socket needs a pid file");
-		argv_add(&run, "--detach");
-		argv_add(&run, "--console-socket");
-		argv_add(&run, rt->console_socket);
+		st_strv_push(&run, "--detach");
+		st_strv_push(&run, "--console-socket");
+		st_strv_push(&run, rt->console_socket);
 	}
 	if (rt && rt->pid_file) {
-		argv_add(&run, "--pid-file");
-		argv_add(&run, rt->pid_file);
+		st_strv_push(&run, "--pid-file");
+		st_strv_push(&run, rt->pid_file);
 	}
-	argv_add(&run, id);
+	st_strv_push(&run, id);
 	argv_runtime(&killv, path, rt);
-	argv_add(&killv, "kill");
-	argv_add(&killv, id);
-	argv_add(&killv, "KILL");
+	st_strv_push(&killv, "kill");
+	st_strv_push(&killv, id);
+	st_strv_push(&killv, "KILL");
 	argv_runtime(&del, path, rt);
-	argv_add(&del, "delete");
-	argv_add(&del, "-f");
-	argv_add(&del, id);
+	st_strv_push(&del, "delete");
+	st_strv_push(&del, "-f");
+	st_strv_push(&del, id);
 
 	__attribute__((cleanup(pipes_closep))) struct pipes p = { -1, -1, -1, -1, -1, -1, -1 };
 	if (pipes_open(&p, err) < 0)

@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "builder/engine.h"
+#include "builder/internal.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 
