@@ -65,8 +65,9 @@ make_ctx() { # name dir
 run_w1() {
 	local x=$1 name=$2 d
 	d=$(make_ctx w1 deps-then-src)
-	# The zstd image of the last run goes, so that the export below compresses again.
-	if [ "$x" = s ]; then env STRATA_ROOT="$sroot" "$strata" rmi w1z:s >/dev/null 2>&1 || true; fi
+	# The images of the last run go, and with them (the prune in s_reset) the zstd blobs of
+	# their layers, so that the export below compresses again rather than find them.
+	if [ "$x" = s ]; then env STRATA_ROOT="$sroot" "$strata" rmi w1z:s w1:s >/dev/null 2>&1 || true; fi
 	${x}_reset w1:$x; time_cmd t ${x}_build w1:$x "$d"; add "W1 cold|$name" "$t"
 	time_cmd t ${x}_build w1:$x "$d"; add "W1 no-change|$name" "$t"
 	sh "$wl/deps-then-src/mutate.sh" "$d" "$x$r"

@@ -181,8 +181,8 @@ void builder_layer_opts(const struct stage_run *r, struct st_layer_writer_opts *
 	 * rebuild or a push finds it. Compressing on a second thread while hashing would still
 	 * cost a whole core per step on a two-core machine, and every step would pay it, also
 	 * those whose layers no output ever sends anywhere compressed (type=local, tar).
-	 * NEEDSWORK: the uncompressed blob stays beside its compressed twin while a cache
-	 * record names it, so such a layer takes its size once more on disk.
+	 * Once compressed, the uncompressed blob goes (st_store_layer_drop_spare()): the
+	 * cache record that names it finds the layer through its twin (st_local_layer_find()).
 	 */
 	o->compression = ST_LAYER_COMP_NONE;
 	if (r->b->o->flags & ST_BUILDER_SOURCE_DATE_EPOCH) {

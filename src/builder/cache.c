@@ -110,10 +110,10 @@ int builder_cache_get(struct st_store *s, const char *key, const struct build_st
 	}
 	if (layer) {
 		struct st_error *lerr = NULL;
-		if (st_store_layer_get(s, layer, &l, &lerr) < 0 || !st_store_has_blob(s, layer)) {
+		int found = st_local_layer_find(s, layer, &l, &lerr);
+		if (found <= 0) {
 			/* The layer went (gc after a prune): the record is useless. */
 			st_error_free(lerr);
-			st_store_layer_release(&l);
 			st_image_config_free(cfg);
 			goto out;
 		}

@@ -767,7 +767,11 @@ static int export_build(struct builder_cache_share *c, struct st_store *s, bool 
 		const char *layer = v ? json_string_value(json_object_get(v, "layer")) : NULL;
 		if (layer) {
 			struct st_store_layer l;
-			rc = st_store_layer_get(s, layer, &l, err);
+			rc = st_local_layer_find(s, layer, &l, err);
+			if (rc == 0)
+				rc = st_err(err, ST_E_NOTFOUND, "layer %s: not found", layer);
+			else if (rc == 1)
+				rc = 0;
 			if (rc == 0)
 				rc = share_compressed(s, x, f, &l, v, o, err);
 			if (rc == 0 && only_in && !has_diff_id(only_in, &l.diff_id)) {

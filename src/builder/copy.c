@@ -1312,13 +1312,7 @@ static int link_reuse(struct stage_run *r, const char *key, struct st_store_laye
 	/* Leased before it is checked: gc may not take it between here and the cache record. */
 	if (r->lease && st_store_lease_add(r->lease, digest, err) < 0)
 		return -1;
-	if (!st_store_has_blob(r->s, digest))
-		return 0;
-	if (st_store_layer_get(r->s, digest, layer, &e) < 0) {
-		st_error_free(e);
-		return 0;
-	}
-	return 1;
+	return st_local_layer_find(r->s, digest, layer, err);
 }
 
 /* A regular file's (dev, inode) seen earlier in this copy, and the entry it became. */

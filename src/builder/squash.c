@@ -26,8 +26,7 @@ static int apply_layers(struct stage_run *r, const struct build_state *fin, cons
 {
 	for (size_t i = r->base_layers; i < fin->n_layers; i++) {
 		st_autoclose int fd = -1;
-		uint64_t size;
-		if (st_store_open_blob(r->s, fin->layers[i].digest.str, &fd, &size, err) < 0)
+		if (st_local_layer_open(r->s, &fin->layers[i], &fd, err) < 0)
 			return -1;
 		struct st_layer_extract_opts eo = { .mode = ST_LAYER_EXTRACT_APPLY };
 		if (st_layer_extract(st_layer_source_fd(&fd), merged, &eo, NULL, err) < 0)

@@ -384,6 +384,12 @@ static int format_layer(struct st_store *s, const struct st_local_commit *c,
 			      l->diff_id.str);
 	if (st_local_layer_convert(s, lease, l, want, f->level, out, err) < 0)
 		return -1;
+	/* The uncompressed blob was only waiting for this one: a layer is kept once on disk. */
+	if (have == ST_LAYER_COMP_NONE && want != ST_LAYER_COMP_NONE &&
+	    st_store_layer_drop_spare(s, l->digest.str, NULL, err) < 0) {
+		st_store_layer_release(out);
+		return -1;
+	}
 	free(out->media_type);
 	out->media_type = st_xstrdup(st_layer_media_type(want, f->flags & ST_LOCAL_FORMAT_DOCKER));
 	return 0;
@@ -661,7 +667,7 @@ int st_local_layer_convert(struct st_store *s, struct st_store_lease *lease,
 	struct st_layer_writer_opts lo = { .compression = comp, .level = level };
 	st_auto(st_local_layer_writer) struct st_local_layer_writer *w = NULL;
 	st_autoclose int fd = -1;
-	if (st_store_open_blob(s, l->digest.str, &fd, NULL, err) < 0 ||
+	if (st_local_layer_open(s, l, &fd, err) < 0 ||
 	    st_local_layer_writer_new(s, lease, &lo, &w, err) < 0)
 		return st_err_wrap(err, "compress layer %s", l->diff_id.str);
 	/* The diff_id is checked before the new blob is recorded as a variant of it. */
@@ -670,6 +676,66 @@ int st_local_layer_convert(struct st_store *s, struct st_store_lease *lease,
 	if (st_layer_writer_add_raw(lw, st_layer_source_fd(&fd), err) < 0 ||
 	    st_local_layer_writer_commit(w, out, err) < 0)
 		return st_err_wrap(err, "compress layer %s", l->diff_id.str);
+	return 0;
+}
+
+int st_local_layer_find(struct st_store *s, const char *digest, struct st_store_layer *out,
+			struct st_error **err)
+{
+	struct st_error *e = NULL;
+	if (st_store_layer_get(s, digest, out, &e) == 0) {
+		if (st_store_has_blob(s, digest))
+			return 1;
+		st_store_layer_release(out);
+		return 0;
+	}
+	if (e->kind != ST_E_NOTFOUND) {
+		*err = e;
+		return -1;
+	}
+	st_error_free(e);
+	/* An uncompressed layer's digest is its diff_id: its variants say whether it was one. */
+	struct st_store_layer *v = NULL;
+	size_t n = 0;
+	if (st_store_layer_variants(s, digest, &v, &n, err) < 0)
+		return -1;
+	if (n > 0) {
+		*out = (struct st_store_layer){ .digest = v[0].diff_id,
+						.diff_id = v[0].diff_id,
+						.media_type = st_xstrdup(
+						    st_layer_media_type(ST_LAYER_COMP_NONE, false)),
+						.size = v[0].diff_size,
+						.diff_size = v[0].diff_size };
+	}
+	st_store_layers_free(v, n);
+	return n > 0;
+}
+
+int st_local_layer_open(struct st_store *s, const struct st_store_layer *l, int *fd,
+			struct st_error **err)
+{
+	struct st_error *e = NULL;
+	if (st_store_open_blob(s, l->digest.str, fd, NULL, &e) == 0)
+		return 0;
+	if (e->kind != ST_E_NOTFOUND) {
+		*err = e;
+		return -1;
+	}
+	struct st_store_layer *v = NULL;
+	size_t n = 0;
+	if (st_store_layer_variants(s, l->diff_id.str, &v, &n, err) < 0) {
+		st_error_free(e);
+		return -1;
+	}
+	int rc = -1;
+	for (size_t i = 0; i < n && rc < 0; i++)
+		rc = st_store_open_blob(s, v[i].digest.str, fd, NULL, NULL);
+	st_store_layers_free(v, n);
+	if (rc < 0) {
+		*err = e;
+		return -1;
+	}
+	st_error_free(e);
 	return 0;
 }
 

@@ -200,6 +200,22 @@ int st_local_layer_convert(struct st_store *s, struct st_store_lease *lease,
 			   struct st_store_layer *out, struct st_error **err);
 
 /*
+ * The layer 'digest' names, as st_store_layer_get() finds it with its blob; or, for a layer the
+ * build kept uncompressed whose blob then gave way to a compressed twin
+ * (st_store_layer_drop_spare()), that layer as it was: uncompressed, its digest its diff_id, its
+ * bytes in the twin (read them with st_local_layer_open()). 1 and *out filled with new strings
+ * (st_store_layer_release()), 0 if there is neither.
+ */
+int st_local_layer_find(struct st_store *s, const char *digest, struct st_store_layer *out,
+			struct st_error **err);
+/*
+ * Open the bytes of layer 'l' for a reader that detects compression: l's blob, or when that
+ * is gone, the blob of another variant of its diff_id. *fd is new. ST_E_NOTFOUND if neither.
+ */
+int st_local_layer_open(struct st_store *s, const struct st_store_layer *l, int *fd,
+			struct st_error **err);
+
+/*
  * A compressed layer blob arriving from outside (a registry, a shared build cache), described
  * by 'd' (digest and media type): feed its bytes to st_local_ingest_write() (start over after
  * st_local_ingest_reset(), for a transfer that restarts: the two fit an st_http_sink), then

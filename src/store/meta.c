@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -124,6 +125,56 @@ int st_store_layer_variants(struct st_store *s, const char *diff_id, struct st_s
 	}
 	*out = v;
 	*n = len;
+	return 0;
+}
+
+int st_store_layer_drop_spare(struct st_store *s, const char *digest, bool *removed,
+			      struct st_error **err)
+{
+	if (removed)
+		*removed = false;
+	st_autofree char *path = st_store_blob_path(s, digest, err);
+	if (!path)
+		return -1;
+	/*
+	 * In two transactions, as gc does: the record goes first, so a crash between the two
+	 * leaves a blob nothing names (gc's to take) and never a record without its blob.
+	 */
+	{
+		st_autotx struct tx t = { 0 };
+		st_autostmt sqlite3_stmt *st = NULL;
+		if (store_tx_begin(s, &t, true, err) < 0 ||
+		    store_db_prepare(s,
+				     "DELETE FROM layers WHERE digest = ?1 "
+				     "AND digest NOT IN (SELECT digest FROM image_layers) "
+				     "AND EXISTS (SELECT 1 FROM layers v WHERE v.diff_id = "
+				     "layers.diff_id AND v.digest != ?1)",
+				     &st, err) < 0)
+			return -1;
+		store_db_bind_text(st, 1, digest);
+		if (store_db_step_done(s, st, err) < 0)
+			return -1;
+		if (sqlite3_changes(s->db) == 0)
+			return 0;
+		if (store_tx_commit(&t, err) < 0)
+			return -1;
+	}
+	/* Under the write lock: a build that recorded the same layer again meanwhile keeps it. */
+	st_autotx struct tx t = { 0 };
+	st_autostmt sqlite3_stmt *q = NULL;
+	if (store_tx_begin(s, &t, true, err) < 0 ||
+	    store_db_prepare(s, "SELECT 1 FROM layers WHERE digest = ?", &q, err) < 0)
+		return -1;
+	store_db_bind_text(q, 1, digest);
+	int rc = sqlite3_step(q);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_db_err(s, rc, err, "read layer");
+	if (rc == SQLITE_DONE && unlink(path) < 0 && errno != ENOENT)
+		return st_err_errno(err, "remove blob '%s'", path);
+	if (store_tx_commit(&t, err) < 0)
+		return -1;
+	if (removed)
+		*removed = rc == SQLITE_DONE;
 	return 0;
 }
 

@@ -169,6 +169,14 @@ int st_store_layer_get(struct st_store *s, const char *digest, struct st_store_l
  */
 int st_store_layer_variants(struct st_store *s, const char *diff_id, struct st_store_layer **out,
 			    size_t *n, struct st_error **err);
+/*
+ * Remove layer 'digest' (its record and its blob) when it is a spare copy: another variant of
+ * its diff_id is recorded and no image names this one. A layer a build kept uncompressed goes
+ * this way once its compressed twin exists, so the store holds its bytes once. *removed (may be
+ * NULL) says whether it went; a layer not recorded is not an error.
+ */
+int st_store_layer_drop_spare(struct st_store *s, const char *digest, bool *removed,
+			      struct st_error **err);
 void st_store_layer_release(struct st_store_layer *l);
 void st_store_layers_free(struct st_store_layer *v, size_t n);
 
