@@ -16,7 +16,7 @@
 #define DRAW_INTERVAL 0.1
 
 struct st_cli_layer_line {
-	char id[13];
+	char *id;
 	char *status;
 	uint64_t done, total;
 	bool moving;  /* bytes came since the status changed: the bar shows */
@@ -50,8 +50,10 @@ int st_cli_layers_init(struct st_cli_layers *p, FILE *f, const char *mode, unsig
 
 void st_cli_layers_release(struct st_cli_layers *p)
 {
-	for (size_t i = 0; i < p->n; i++)
+	for (size_t i = 0; i < p->n; i++) {
+		free(p->v[i].id);
 		free(p->v[i].status);
+	}
 	free(p->v);
 	*p = (struct st_cli_layers){ 0 };
 }
@@ -119,8 +121,9 @@ static void layers_event(void *ctx, const char *id, const char *status)
 	if (!l) {
 		p->v = st_xrealloc(p->v, (p->n + 1) * sizeof(*p->v));
 		l = &p->v[p->n++];
-		*l = (struct st_cli_layer_line){ .status = st_xstrdup(status), .start = mono() };
-		snprintf(l->id, sizeof(l->id), "%s", id);
+		*l = (struct st_cli_layer_line){ .id = st_xstrdup(id),
+						 .status = st_xstrdup(status),
+						 .start = mono() };
 		/* A new line at the bottom, where the cursor is. */
 		struct st_buf b = ST_BUF_INIT;
 		render(l, &b);
