@@ -11,6 +11,7 @@
 #ifndef ST_UTIL_EVENTS_H
 #define ST_UTIL_EVENTS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -38,7 +39,7 @@ static inline void st_events_bytes(const struct st_events *ev, const char *id, u
 }
 
 /* Whether anyone listens (to skip the work of preparing what would be emitted). */
-static inline int st_events_on(const struct st_events *ev)
+static inline bool st_events_on(const struct st_events *ev)
 {
 	return ev && (ev->fn || ev->bytes);
 }
