@@ -176,7 +176,8 @@ int cmd_copy(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 		return st_err_wrap(err, "destination");
 	}
 	st_auto_cli_layers struct st_cli_layers layers = { 0 };
-	if (st_cli_layers_init(&layers, cli->errout, progress, err) < 0) {
+	unsigned lflags = ST_CLI_LAYERS_PIPE_PLAIN | (quiet ? ST_CLI_LAYERS_QUIET : 0);
+	if (st_cli_layers_init(&layers, cli->errout, progress, lflags, err) < 0) {
 		st_copy_ref_release(&src);
 		st_copy_ref_release(&dst);
 		return -1;
@@ -195,8 +196,7 @@ int cmd_copy(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 		.platform = have_platform ? &platform : NULL,
 		.all = all,
 		.index_only = index_only,
-		.events = { quiet ? NULL : st_cli_layers_event, &layers,
-			    quiet ? NULL : st_cli_layers_bytes },
+		.events = st_cli_layers_events(&layers),
 	};
 	struct st_copy_result res;
 	if (rc == 0)

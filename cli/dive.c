@@ -17,6 +17,7 @@
 #include "copy/copy.h"
 #include "registry/registry.h"
 #include "dive_tui.h"
+#include "layer_progress.h"
 #include "local/local.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -30,6 +31,7 @@ struct dive_opts {
 	const char *baseline;
 	const char *base;
 	const char *platform;
+	const char *progress;
 	bool ci, report, exclude_base;
 	const char *rule[ST_ANALYZE_N_RULES]; /* set on the command line */
 };
@@ -43,6 +45,7 @@ enum {
 	OPT_EXCLUDE_BASE,
 	OPT_PLATFORM,
 	OPT_SARIF,
+	OPT_PROGRESS,
 	OPT_RULE, /* + the rule's id */
 };
 
@@ -96,6 +99,9 @@ static const char usage[] =
     "                                          layers start this one's)\n"
     "  -j, --json string                       Write dive's JSON layout, strata's figures "
     "added\n"
+    "      --progress string                   auto, plain or tty: each layer as it is read, "
+    "on\n"
+    "                                          STDERR (default auto: a terminal only)\n"
     "      --report                            Print a plain text report\n"
     "      --sarif string                      Also write the findings as SARIF 2.1.0, for "
     "code scanning\n"
@@ -115,6 +121,7 @@ static int parse_flags(struct st_cli *cli, int argc, char **argv, struct dive_op
 		{ "exclude-base", no_argument, NULL, OPT_EXCLUDE_BASE },
 		{ "platform", required_argument, NULL, OPT_PLATFORM },
 		{ "sarif", required_argument, NULL, OPT_SARIF },
+		{ "progress", required_argument, NULL, OPT_PROGRESS },
 		{ "lowest-efficiency", required_argument, NULL,
 		  OPT_RULE + ST_ANALYZE_RULE_LOWEST_EFFICIENCY },
 		{ "lowestEfficiency", required_argument, NULL,
@@ -165,6 +172,9 @@ static int parse_flags(struct st_cli *cli, int argc, char **argv, struct dive_op
 			break;
 		case OPT_SARIF:
 			o->sarif = optarg;
+			break;
+		case OPT_PROGRESS:
+			o->progress = optarg;
 			break;
 		case 'h':
 			fputs(usage, cli->out);
@@ -732,7 +742,11 @@ int cmd_dive(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 	if (o.platform && st_platform_parse(o.platform, &platform, err) < 0)
 		return -1;
 	const struct st_platform *want = o.platform ? &platform : NULL;
-	struct st_analyze_opts ao = { .flags = o.exclude_base ? ST_ANALYZE_EXCLUDE_BASE : 0 };
+	st_auto_cli_layers struct st_cli_layers layers = { 0 };
+	if (st_cli_layers_init(&layers, cli->errout, o.progress, 0, err) < 0)
+		return -1;
+	struct st_analyze_opts ao = { .flags = o.exclude_base ? ST_ANALYZE_EXCLUDE_BASE : 0,
+				      .events = st_cli_layers_events(&layers) };
 	if (o.base && base_layers(cli, o.base, &ao.n_base, err) < 0)
 		return -1;
 	st_auto(st_analyze) struct st_analyze *a = NULL;

@@ -1,4 +1,7 @@
-/* import.c: strata import [--change C]... [-m MSG] [--platform P] FILE|DIR|- [REPOSITORY[:TAG]] */
+/*
+ * import.c: strata import [--change C]... [-m MSG] [--platform P] [--progress auto|plain|tty]
+ *                         FILE|DIR|- [REPOSITORY[:TAG]]
+ */
 #include <ctype.h>
 #include <getopt.h>
 #include <stdbool.h>
@@ -8,6 +11,7 @@
 #include "builder/builder.h"
 #include "cli.h"
 #include "dockerfile/dockerfile.h"
+#include "layer_progress.h"
 #include "local/local.h"
 #include "util/cleanup.h"
 #include "util/timestamp.h"
@@ -18,6 +22,7 @@ struct import_opts {
 	size_t nchanges;
 	const char *message;
 	const char *platform;
+	const char *progress;
 	const char *src;
 	const char *ref;
 };
@@ -31,13 +36,17 @@ static const char usage_text[] =
     "                         EXPOSE, HEALTHCHECK, LABEL, ONBUILD, STOPSIGNAL, USER, VOLUME,\n"
     "                         WORKDIR)\n"
     "  -m, --message string   Set the commit message of the imported image\n"
-    "      --platform string  Set the platform (default: the host's)\n";
+    "      --platform string  Set the platform (default: the host's)\n"
+    "      --progress string  auto, plain or tty: the tarball's reading, on STDERR (default\n"
+    "                         auto: a terminal only)\n";
 
 static int parse_flags(struct st_cli *cli, int argc, char **argv, struct import_opts *o,
 		       struct st_error **err)
 {
+	enum { OPT_PROGRESS = 256 };
 	static const struct option longopts[] = {
 		{ "change", required_argument, NULL, 'c' },
+		{ "progress", required_argument, NULL, OPT_PROGRESS },
 		{ "message", required_argument, NULL, 'm' },
 		{ "platform", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
@@ -55,6 +64,9 @@ static int parse_flags(struct st_cli *cli, int argc, char **argv, struct import_
 			break;
 		case 'p':
 			o->platform = optarg;
+			break;
+		case OPT_PROGRESS:
+			o->progress = optarg;
 			break;
 		case 'h':
 			fputs(usage_text, cli->out);
@@ -157,7 +169,11 @@ int cmd_import(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 		if (st_cli_apply_change(cfg, &cmd_set, o.changes[i], err) < 0)
 			return -1;
 
+	st_auto_cli_layers struct st_cli_layers layers = { 0 };
+	if (st_cli_layers_init(&layers, cli->errout, o.progress, 0, err) < 0)
+		return -1;
 	struct st_local_import im = {
+		.events = st_cli_layers_events(&layers),
 		.src = o.src,
 		.config = cfg,
 		.platform = &plat,

@@ -415,9 +415,10 @@ int cmd_manifest_push(struct st_cli *cli, int argc, char **argv, struct st_error
 	if (st_registry_list_get(s, name, NULL, &d, err) < 0)
 		return -1;
 	st_auto_cli_layers struct st_cli_layers layers = { 0 };
-	if (st_cli_layers_init(&layers, cli->errout, "plain", err) < 0)
+	if (st_cli_layers_init(&layers, cli->errout, "plain", o.quiet ? ST_CLI_LAYERS_QUIET : 0,
+			       err) < 0)
 		return -1;
-	struct st_registry_events ev = { o.quiet ? NULL : st_cli_layers_event, &layers, NULL };
+	struct st_events ev = st_cli_layers_events(&layers);
 	struct st_registry_push_result res;
 	if (st_registry_push_index(s, r, &d, dest, &ev, &res, err) < 0)
 		return -1;

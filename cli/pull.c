@@ -41,8 +41,7 @@ static int pull_one(struct st_cli *cli, struct st_store *s, struct st_registry *
 			st_image_ref_path(ref));
 	struct st_registry_pull_opts po = {
 		.platform = o->have_platform ? &o->platform : NULL,
-		.events = { o->quiet ? NULL : st_cli_layers_event, o->layers,
-			    o->quiet ? NULL : st_cli_layers_bytes },
+		.events = st_cli_layers_events(o->layers),
 	};
 	struct st_registry_pull_result res;
 	if (st_registry_pull(s, r, ref, &po, &res, err) < 0)
@@ -142,7 +141,8 @@ int cmd_pull(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 	if (st_cli_store(cli, &s, err) < 0)
 		return -1;
 	struct st_cli_layers layers;
-	if (st_cli_layers_init(&layers, cli->errout, o.progress, err) < 0)
+	unsigned lflags = ST_CLI_LAYERS_PIPE_PLAIN | (o.quiet ? ST_CLI_LAYERS_QUIET : 0);
+	if (st_cli_layers_init(&layers, cli->errout, o.progress, lflags, err) < 0)
 		return -1;
 	o.layers = &layers;
 	int rc = pull_all(cli, s, ref, &o, err);

@@ -40,8 +40,7 @@ static int push_one(struct st_cli *cli, struct st_store *s, struct st_registry *
 	st_autofree char *repo = st_image_ref_repository(dest);
 	if (!o->quiet)
 		fprintf(cli->errout, "The push refers to repository [%s]\n", repo);
-	struct st_registry_events ev = { o->quiet ? NULL : st_cli_layers_event, o->layers,
-					 o->quiet ? NULL : st_cli_layers_bytes };
+	struct st_events ev = st_cli_layers_events(o->layers);
 	struct st_registry_push_result res;
 	struct st_digest index;
 	int has_index = st_local_ref_index(s, src, &index, err);
@@ -143,7 +142,8 @@ int cmd_push(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 	if (st_cli_store(cli, &s, err) < 0)
 		return -1;
 	st_auto_cli_layers struct st_cli_layers layers = { 0 };
-	if (st_cli_layers_init(&layers, cli->errout, o.progress, err) < 0)
+	unsigned lflags = ST_CLI_LAYERS_PIPE_PLAIN | (o.quiet ? ST_CLI_LAYERS_QUIET : 0);
+	if (st_cli_layers_init(&layers, cli->errout, o.progress, lflags, err) < 0)
 		return -1;
 	o.layers = &layers;
 	st_auto(st_registry) struct st_registry *r = st_registry_new(&o.ro, err);

@@ -8,11 +8,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "analyze/analyze.h"
 #include "archive/archive.h"
 #include "attest/attest.h"
 #include "attest/attest.h"
 #include "cli.h"
 #include "copy/copy.h"
+#include "layer_progress.h"
 #include "local/local.h"
 #include "registry/registry.h"
 #include "sbom/sbom.h"
@@ -30,12 +32,13 @@ struct sbom_opts {
 	const char *image;
 	const char *file;
 	const char *platform;
+	const char *progress;
 	enum st_sbom_scope scope;
 	struct output *outputs;
 	size_t n_outputs;
 };
 
-enum { OPT_SCOPE = 0x100, OPT_FILE, OPT_PLATFORM };
+enum { OPT_SCOPE = 0x100, OPT_FILE, OPT_PLATFORM, OPT_PROGRESS };
 
 static const char usage[] =
     "Usage: strata sbom [OPTIONS] IMAGE\n\n"
@@ -56,6 +59,8 @@ static const char usage[] =
     "                             all-layers: also those later layers removed\n"
     "      --file string          Write the output that names no file to this file\n"
     "      --platform string      The platform to read from an index (default: the host's)\n"
+    "      --progress string      auto, plain or tty: each layer as it is read, on STDERR\n"
+    "                             (default auto: a terminal only)\n"
     "An image of the store built with --sbom has its SPDX document attached: -o spdx-json\n"
     "alone (squashed) prints that document, as the build wrote it.\n"
     "Timestamps are $SOURCE_DATE_EPOCH when it is set.\n";
@@ -96,6 +101,7 @@ static int parse_flags(struct st_cli *cli, int argc, char **argv, struct sbom_op
 		{ "scope", required_argument, NULL, OPT_SCOPE },
 		{ "file", required_argument, NULL, OPT_FILE },
 		{ "platform", required_argument, NULL, OPT_PLATFORM },
+		{ "progress", required_argument, NULL, OPT_PROGRESS },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -120,6 +126,9 @@ static int parse_flags(struct st_cli *cli, int argc, char **argv, struct sbom_op
 			break;
 		case OPT_PLATFORM:
 			o->platform = optarg;
+			break;
+		case OPT_PROGRESS:
+			o->progress = optarg;
 			break;
 		case 'h':
 			fputs(usage, cli->out);
@@ -152,10 +161,19 @@ static void image_meta_release(struct image_meta *m)
 	free(m->arch);
 }
 
+/* Read the layers of an image, each read reported to 'ev'. */
+static int read_layers(const struct st_local_layers *in, const struct st_events *ev,
+		       struct st_sbom **out, struct st_error **err)
+{
+	struct st_analyze_progress progress;
+	st_analyze_progress_init(&progress, in, ev);
+	return st_sbom_read(&progress.in, out, err);
+}
+
 /* Read the layers of an image opened in place. */
 static int read_in_place(const char *spec, const struct st_platform *platform,
-			 const struct st_local_layers *in, struct image_meta *meta,
-			 struct st_sbom **out, struct st_error **err)
+			 const struct st_local_layers *in, const struct st_events *ev,
+			 struct image_meta *meta, struct st_sbom **out, struct st_error **err)
 {
 	const struct st_image_config *cfg = in->config;
 	if (st_platform_check(spec, platform, cfg->os, cfg->architecture, cfg->variant, err) < 0)
@@ -164,24 +182,24 @@ static int read_in_place(const char *spec, const struct st_platform *platform,
 	st_image_config_digest(cfg, &id);
 	meta->id = st_xstrdup(id.str);
 	meta->arch = cfg->architecture ? st_xstrdup(cfg->architecture) : NULL;
-	return st_sbom_read(in, out, err);
+	return read_layers(in, ev, out, err);
 }
 
 static int read_archive(enum st_archive_format f, const struct st_copy_ref *at, const char *spec,
-			const struct st_platform *platform, struct image_meta *meta,
-			struct st_sbom **out, struct st_error **err)
+			const struct st_platform *platform, const struct st_events *ev,
+			struct image_meta *meta, struct st_sbom **out, struct st_error **err)
 {
 	st_auto(st_archive_image) struct st_archive_image *img = NULL;
 	if (st_archive_image_open(at->path, f, at->name, platform, &img, err) < 0)
 		return -1;
 	struct st_local_layers in;
 	st_archive_image_layers(img, &in);
-	return read_in_place(spec, platform, &in, meta, out, err);
+	return read_in_place(spec, platform, &in, ev, meta, out, err);
 }
 
 static int read_registry(const struct st_image_ref *ref, const char *spec,
-			 const struct st_platform *platform, struct image_meta *meta,
-			 struct st_sbom **out, struct st_error **err)
+			 const struct st_platform *platform, const struct st_events *ev,
+			 struct image_meta *meta, struct st_sbom **out, struct st_error **err)
 {
 	struct st_registry_opts ro = { 0 };
 	st_auto(st_registry) struct st_registry *r = st_registry_new(&ro, err);
@@ -192,11 +210,12 @@ static int read_registry(const struct st_image_ref *ref, const char *spec,
 		return -1;
 	struct st_local_layers in;
 	st_registry_image_layers(img, &in);
-	return read_in_place(spec, platform, &in, meta, out, err);
+	return read_in_place(spec, platform, &in, ev, meta, out, err);
 }
 
 static int read_store(struct st_cli *cli, const char *name, const struct st_platform *platform,
-		      struct image_meta *meta, struct st_sbom **out, struct st_error **err)
+		      const struct st_events *ev, struct image_meta *meta, struct st_sbom **out,
+		      struct st_error **err)
 {
 	struct st_store *s = NULL;
 	if (st_cli_store(cli, &s, err) < 0)
@@ -209,11 +228,17 @@ static int read_store(struct st_cli *cli, const char *name, const struct st_plat
 	meta->id = st_xstrdup(img->id.str);
 	meta->manifest_digest = st_xstrdup(img->manifest_digest.str);
 	meta->arch = img->architecture ? st_xstrdup(img->architecture) : NULL;
-	return st_sbom_image(s, img, out, err);
+	struct st_local_store_layers l;
+	int rc = st_local_store_layers_open(s, img, &l, err);
+	if (rc == 0)
+		rc = read_layers(&l.in, ev, out, err);
+	st_local_store_layers_release(&l);
+	return rc;
 }
 
 static int open_image(struct st_cli *cli, const char *name, const struct st_platform *platform,
-		      struct image_meta *meta, struct st_sbom **out, struct st_error **err)
+		      const struct st_events *ev, struct image_meta *meta, struct st_sbom **out,
+		      struct st_error **err)
 {
 	/* the places an image can be are skopeo's transports, named as strata copy names them */
 	struct st_copy_ref at;
@@ -225,19 +250,19 @@ static int open_image(struct st_cli *cli, const char *name, const struct st_plat
 	int rc = 0;
 	switch (at.kind) {
 	case ST_COPY_STORE:
-		rc = read_store(cli, at.name, platform, meta, out, err);
+		rc = read_store(cli, at.name, platform, ev, meta, out, err);
 		break;
 	case ST_COPY_DOCKER:
-		rc = read_registry(at.ref, spec, platform, meta, out, err);
+		rc = read_registry(at.ref, spec, platform, ev, meta, out, err);
 		break;
 	case ST_COPY_OCI:
-		rc = read_archive(ST_ARCHIVE_OCI_DIR, &at, spec, platform, meta, out, err);
+		rc = read_archive(ST_ARCHIVE_OCI_DIR, &at, spec, platform, ev, meta, out, err);
 		break;
 	case ST_COPY_OCI_ARCHIVE:
-		rc = read_archive(ST_ARCHIVE_OCI_ARCHIVE, &at, spec, platform, meta, out, err);
+		rc = read_archive(ST_ARCHIVE_OCI_ARCHIVE, &at, spec, platform, ev, meta, out, err);
 		break;
 	case ST_COPY_DOCKER_ARCHIVE:
-		rc = read_archive(ST_ARCHIVE_DOCKER, &at, spec, platform, meta, out, err);
+		rc = read_archive(ST_ARCHIVE_DOCKER, &at, spec, platform, ev, meta, out, err);
 		break;
 	}
 	st_copy_ref_release(&at);
@@ -370,9 +395,13 @@ int cmd_sbom(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 		json_decref(doc);
 		return rc;
 	}
+	st_auto_cli_layers struct st_cli_layers layers = { 0 };
+	if (st_cli_layers_init(&layers, cli->errout, o.progress, 0, err) < 0)
+		return -1;
+	struct st_events ev = st_cli_layers_events(&layers);
 	struct image_meta im = { 0 };
 	st_auto(st_sbom) struct st_sbom *sb = NULL;
-	if (open_image(cli, o.image, o.platform ? &platform : NULL, &im, &sb, err) < 0) {
+	if (open_image(cli, o.image, o.platform ? &platform : NULL, &ev, &im, &sb, err) < 0) {
 		image_meta_release(&im);
 		return -1;
 	}

@@ -28,6 +28,7 @@
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/events.h"
 
 /* No layer: what a live entry was removed in, what a finding without a remover names. */
 #define ST_ANALYZE_NONE SIZE_MAX
@@ -77,6 +78,9 @@ struct st_analyze_opts {
 	 * layers are a strict prefix of this image's (the one it was built FROM), if any.
 	 */
 	size_t n_base;
+	/* Each layer as it is read: "Reading layer" with the bytes read so far (of a total not
+	 * known), then "Read complete"; the id is the layer blob's short digest. */
+	struct st_events events;
 };
 
 /*
@@ -94,6 +98,22 @@ int st_analyze_image(struct st_store *s, const struct st_store_image *img,
 int st_analyze_read(const struct st_local_layers *in, const struct st_analyze_opts *opts,
 		    struct st_analyze **out, struct st_error **err);
 void st_analyze_free(struct st_analyze *a);
+
+/*
+ * The layers of 'inner' (borrowed) as p->in, each open, read and close of a layer reported to
+ * 'events' (borrowed) as st_analyze_opts.events says: for the analysis, and for other readers
+ * of an image's layers (the SBOM). 'p' must stay where it is while p->in is read.
+ */
+struct st_analyze_progress {
+	struct st_local_layers in;
+	const struct st_local_layers *inner;
+	const struct st_events *events;
+	struct st_layer_source src; /* the open layer's, from 'inner' */
+	char id[ST_EVENTS_ID_LEN + 1];
+	uint64_t done;
+};
+void st_analyze_progress_init(struct st_analyze_progress *p, const struct st_local_layers *inner,
+			      const struct st_events *events);
 void st_analyze_freep(struct st_analyze **a);
 
 size_t st_analyze_n_layers(const struct st_analyze *a);

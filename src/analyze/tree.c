@@ -648,9 +648,12 @@ static void name_layers(struct st_analyze *a, const struct st_image_config *cfg)
 	}
 }
 
-int st_analyze_read(const struct st_local_layers *in, const struct st_analyze_opts *opts,
+int st_analyze_read(const struct st_local_layers *layers, const struct st_analyze_opts *opts,
 		    struct st_analyze **out, struct st_error **err)
 {
+	struct st_analyze_progress progress;
+	st_analyze_progress_init(&progress, layers, opts ? &opts->events : NULL);
+	const struct st_local_layers *in = &progress.in;
 	if (in->n_layers >= NO_LAYER)
 		return st_err(err, ST_E_INVALID, "image has %zu layers, more than %u", in->n_layers,
 			      NO_LAYER - 1);

@@ -27,6 +27,7 @@
 #include "layer/layer.h"
 #include "store/store.h"
 #include "util/err.h"
+#include "util/events.h"
 
 enum st_archive_format {
 	ST_ARCHIVE_UNKNOWN = 0,
@@ -82,6 +83,9 @@ struct st_archive_save_opts {
 	/* With 'image': the index of platforms it is one of (its blob and every platform's in
 	 * the store), saved in its place, whole. NULL: none. */
 	const struct st_digest *image_index;
+	/* Each layer as it is written: "Saving" with its bytes, then "Saved"; the id is the
+	 * layer's short digest. */
+	struct st_events events;
 };
 
 /*
@@ -151,6 +155,22 @@ int st_archive_load_path_select(struct st_store *s, const char *path, const char
 /* The same from a tar read from 'fd' (borrowed; e.g. stdin). 'what' names it in errors. */
 int st_archive_load_fd(struct st_store *s, int fd, const char *what,
 		       struct st_archive_load_result *out, struct st_error **err);
+
+struct st_archive_load_opts {
+	const char *select; /* as st_archive_load_path_select()'s; NULL: every image */
+	/* Each layer as it streams in: "Loading layer" with its bytes (of the size the tar
+	 * header gives), then "Loaded"; the id is the layer's short digest. Layers small enough
+	 * to be held in memory load without a word. */
+	struct st_events events;
+};
+
+/* The loads above, with options ('o' may be NULL). */
+int st_archive_load_path_opts(struct st_store *s, const char *path,
+			      const struct st_archive_load_opts *o,
+			      struct st_archive_load_result *out, struct st_error **err);
+int st_archive_load_fd_opts(struct st_store *s, int fd, const char *what,
+			    const struct st_archive_load_opts *o,
+			    struct st_archive_load_result *out, struct st_error **err);
 
 /* ---- reading in place ---- */
 

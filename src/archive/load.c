@@ -92,7 +92,8 @@ struct loader {
 	struct plan *plans;
 	size_t n_plans;
 	const char *select; /* load only the image of this name (NULL: all) */
-	char *select_full;  /* 'select' normalised, or NULL when it is no reference */
+	const struct st_events *events;
+	char *select_full; /* 'select' normalised, or NULL when it is no reference */
 	struct sigs *sigs;
 	size_t n_sigs;
 	struct index_link *links;
@@ -192,6 +193,9 @@ struct feed {
 	bool dh_live;
 	uint64_t d_size;
 	struct st_error *derr;
+	const struct st_events *events; /* NULL: an entry not reported */
+	char id[ST_EVENTS_ID_LEN + 1];	/* the layer it is, as reported */
+	uint64_t total;			/* its size from the tar header; 0: unknown */
 };
 
 static int diff_sink(void *ctx, const void *p, size_t n, struct st_error **err)
@@ -243,6 +247,8 @@ static int feed_bytes(struct feed *f, const void *p, size_t n, struct st_error *
 		st_buf_add(&f->e->data, p, n);
 	}
 	f->e->size += n;
+	if (f->events)
+		st_events_bytes(f->events, f->id, f->e->size, f->total);
 	const unsigned char *q = p;
 	if (!f->started) {
 		size_t k = sizeof(f->head) - f->n_head;
@@ -296,6 +302,8 @@ static int feed_end(struct feed *f, struct st_error **err)
 		e->diff_size = e->size;
 		e->has_diff = true;
 	}
+	if (f->events)
+		st_events_status(f->events, f->id, "Loaded");
 	return 0;
 }
 
@@ -308,7 +316,28 @@ static void feed_release(struct feed *f)
 	st_error_free(f->derr);
 }
 
-static int feed_init(struct loader *L, struct feed *f, struct entry *e, bool big,
+/*
+ * The id a big entry is reported under: its digest's for a blob of an OCI layout, the layer's
+ * directory for an old docker-archive's "<id>/layer.tar". Which entries are layers is only
+ * known once the archive's documents are read, which can come last: the entries big enough
+ * to be streamed into the store are the ones reported, for those are where a load spends its
+ * time (a config of that size is rare; one would be reported too).
+ */
+static bool report_id(const char *name, char id[ST_EVENTS_ID_LEN + 1])
+{
+	struct st_digest d;
+	if (name_digest(name, &d)) {
+		st_events_short_id(st_digest_hex(&d), id);
+		return true;
+	}
+	const char *slash = strchr(name, '/');
+	if (!slash || strcmp(slash, "/layer.tar") != 0 || slash - name < ST_EVENTS_ID_LEN)
+		return false;
+	st_events_short_id(name, id);
+	return true;
+}
+
+static int feed_init(struct loader *L, struct feed *f, struct entry *e, bool big, int64_t size,
 		     struct st_error **err)
 {
 	*f = (struct feed){ .e = e };
@@ -319,6 +348,11 @@ static int feed_init(struct loader *L, struct feed *f, struct entry *e, bool big
 	if (st_store_blob_writer_new(L->s, named ? want.str : NULL, &f->w, err) < 0)
 		return -1;
 	st_store_blob_writer_set_lease(f->w, L->lease);
+	if (st_events_on(L->events) && report_id(e->name, f->id)) {
+		f->events = L->events;
+		f->total = size > 0 ? (uint64_t)size : 0;
+		st_events_status(f->events, f->id, "Loading layer");
+	}
 	return 0;
 }
 
@@ -334,7 +368,7 @@ static int tar_file(struct loader *L, struct archive *a, struct entry *e, int64_
 		    struct st_error **err)
 {
 	struct feed f;
-	if (feed_init(L, &f, e, size < 0 || size > (int64_t)SMALL_ENTRY, err) < 0)
+	if (feed_init(L, &f, e, size < 0 || size > (int64_t)SMALL_ENTRY, size, err) < 0)
 		return -1;
 	int rc = 0;
 	int64_t pos = 0;
@@ -434,7 +468,7 @@ static int dir_file(struct loader *L, const char *name, struct entry **out, stru
 		return st_err(err, ST_E_INVALID, "'%s': not a regular file", name);
 	struct entry *e = entry_add(L, st_xstrdup(name));
 	struct feed f;
-	if (feed_init(L, &f, e, st.st_size > (off_t)SMALL_ENTRY, err) < 0)
+	if (feed_init(L, &f, e, st.st_size > (off_t)SMALL_ENTRY, st.st_size, err) < 0)
 		return -1;
 	int rc = 0;
 	for (;;) {
@@ -1383,14 +1417,15 @@ static int load_archive(struct loader *L, struct archive *a, struct st_archive_l
 	return finish(L, f, out, err);
 }
 
-static void loader_select(struct loader *L, const char *select);
+static void loader_opts(struct loader *L, const struct st_archive_load_opts *o);
 
-static int load_fd(struct st_store *s, int fd, const char *what, const char *select,
-		   struct st_archive_load_result *out, struct st_error **err)
+int st_archive_load_fd_opts(struct st_store *s, int fd, const char *what,
+			    const struct st_archive_load_opts *o,
+			    struct st_archive_load_result *out, struct st_error **err)
 {
 	struct loader L;
 	int rc = loader_init(&L, s, what, err);
-	loader_select(&L, select);
+	loader_opts(&L, o);
 	if (rc == 0) {
 		struct archive *a = archive_read_new();
 		archive_read_support_filter_all(a);
@@ -1412,25 +1447,36 @@ static int load_fd(struct st_store *s, int fd, const char *what, const char *sel
 int st_archive_load_fd(struct st_store *s, int fd, const char *what,
 		       struct st_archive_load_result *out, struct st_error **err)
 {
-	return load_fd(s, fd, what, NULL, out, err);
+	return st_archive_load_fd_opts(s, fd, what, NULL, out, err);
 }
 
 int st_archive_load_path(struct st_store *s, const char *path, struct st_archive_load_result *out,
 			 struct st_error **err)
 {
-	return st_archive_load_path_select(s, path, NULL, out, err);
-}
-
-static void loader_select(struct loader *L, const char *select)
-{
-	L->select = select;
-	struct st_error *perr = NULL;
-	if (select && st_local_ref_normalize(select, &L->select_full, &perr) < 0)
-		st_error_free(perr);
+	return st_archive_load_path_opts(s, path, NULL, out, err);
 }
 
 int st_archive_load_path_select(struct st_store *s, const char *path, const char *select,
 				struct st_archive_load_result *out, struct st_error **err)
+{
+	struct st_archive_load_opts o = { .select = select };
+	return st_archive_load_path_opts(s, path, &o, out, err);
+}
+
+static void loader_opts(struct loader *L, const struct st_archive_load_opts *o)
+{
+	if (!o)
+		return;
+	L->select = o->select;
+	L->events = &o->events;
+	struct st_error *perr = NULL;
+	if (o->select && st_local_ref_normalize(o->select, &L->select_full, &perr) < 0)
+		st_error_free(perr);
+}
+
+int st_archive_load_path_opts(struct st_store *s, const char *path,
+			      const struct st_archive_load_opts *o,
+			      struct st_archive_load_result *out, struct st_error **err)
 {
 	struct stat st;
 	if (stat(path, &st) < 0) {
@@ -1443,14 +1489,14 @@ int st_archive_load_path_select(struct st_store *s, const char *path, const char
 		st_autoclose int fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0)
 			return st_err_errno(err, "open '%s'", path);
-		return load_fd(s, fd, path, select, out, err);
+		return st_archive_load_fd_opts(s, fd, path, o, out, err);
 	}
 	enum st_archive_format f;
 	if (st_archive_detect_path(path, &f, err) < 0)
 		return -1;
 	struct loader L;
 	int rc = loader_init(&L, s, path, err);
-	loader_select(&L, select);
+	loader_opts(&L, o);
 	if (rc == 0) {
 		L.dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (L.dirfd < 0)

@@ -46,6 +46,9 @@ struct saver {
 	const char *as_name; /* an OCI layout's ref.name for the one image (as_name option) */
 	char **blobs;	     /* every blob digest to write, sorted, once each */
 	size_t n_blobs;
+	char **layers; /* the images' layers among 'blobs': reported as they are written */
+	size_t n_layers;
+	const struct st_events *events;
 	char *buf;
 };
 
@@ -65,6 +68,9 @@ static void saver_release(struct saver *c)
 	for (size_t i = 0; i < c->n_blobs; i++)
 		free(c->blobs[i]);
 	free(c->blobs);
+	for (size_t i = 0; i < c->n_layers; i++)
+		free(c->layers[i]);
+	free(c->layers);
 	free(c->buf);
 	st_store_lease_end(c->lease);
 }
@@ -173,6 +179,21 @@ static void add_blob(struct saver *c, const struct st_digest *d)
 	c->blobs[c->n_blobs++] = st_xstrdup(d->str);
 }
 
+static void add_layer(struct saver *c, const struct st_digest *d)
+{
+	add_blob(c, d);
+	c->layers = st_xrealloc(c->layers, (c->n_layers + 1) * sizeof(*c->layers));
+	c->layers[c->n_layers++] = st_xstrdup(d->str);
+}
+
+static bool is_layer(const struct saver *c, const char *digest)
+{
+	for (size_t i = 0; i < c->n_layers; i++)
+		if (!strcmp(c->layers[i], digest))
+			return true;
+	return false;
+}
+
 /*
  * The image saved under o->as_name only. A docker-archive needs it as a reference; an OCI
  * ref.name is any string, kept as given, and also names the image in full when it parses.
@@ -258,7 +279,7 @@ static int add_index(struct saver *c, struct item *it, struct st_error **err)
 		add_blob(c, d);
 		add_blob(c, &m->config.digest);
 		for (size_t k = 0; k < m->n_layers; k++)
-			add_blob(c, &m->layers[k].digest);
+			add_layer(c, &m->layers[k].digest);
 	}
 	if (rc < 0)
 		return st_err_wrap(err, "index %s", it->index.str);
@@ -269,6 +290,7 @@ static int prepare(struct saver *c, struct st_store *s, const struct st_archive_
 		   struct st_error **err)
 {
 	c->s = s;
+	c->events = &o->events;
 	if (o->n_names == 0 && !o->image)
 		return st_err(err, ST_E_INVALID, "save: no image given");
 	if (o->image) {
@@ -301,7 +323,7 @@ static int prepare(struct saver *c, struct st_store *s, const struct st_archive_
 		add_blob(c, &it->m->config.digest);
 		add_blob(c, &it->img->manifest_digest);
 		for (size_t k = 0; k < it->m->n_layers; k++)
-			add_blob(c, &it->m->layers[k].digest);
+			add_layer(c, &it->m->layers[k].digest);
 		if (o->format != ST_ARCHIVE_DOCKER && add_sigs(c, it, err) < 0)
 			return -1;
 		if (it->index.str[0] && add_index(c, it, err) < 0)
@@ -491,6 +513,11 @@ typedef int (*chunk_fn)(void *ctx, const void *p, size_t n, struct st_error **er
 static int copy_blob(struct saver *c, int fd, uint64_t size, const char *digest, chunk_fn fn,
 		     void *ctx, struct st_error **err)
 {
+	/* A layer is reported as Docker's save would if it said anything: "Saving", "Saved". */
+	const struct st_events *ev = is_layer(c, digest) ? c->events : NULL;
+	char id[ST_EVENTS_ID_LEN + 1];
+	st_events_short_id(digest + strlen("sha256:"), id);
+	st_events_status(ev, id, "Saving");
 	struct st_hasher h;
 	st_hasher_init(&h);
 	uint64_t total = 0;
@@ -514,6 +541,7 @@ static int copy_blob(struct saver *c, int fd, uint64_t size, const char *digest,
 			st_hasher_release(&h);
 			return -1;
 		}
+		st_events_bytes(ev, id, total, size);
 	}
 	struct st_digest got;
 	st_hasher_final(&h, &got);
@@ -521,6 +549,7 @@ static int copy_blob(struct saver *c, int fd, uint64_t size, const char *digest,
 	if (total != size || strcmp(got.str, digest) != 0)
 		return st_err(err, ST_E_DIGEST, "blob %s: digest mismatch: content hashes to %s",
 			      digest, got.str);
+	st_events_status(ev, id, "Saved");
 	return 0;
 }
 

@@ -246,6 +246,7 @@ struct st_builder_opts {
 	const char *const *cache_to;
 	size_t n_cache_to;
 	struct st_builder_progress progress;
+	struct st_events pull_events; /* the layers of the images the build pulls, as pull's */
 	const struct st_builder_context *contexts; /* --build-context; borrowed */
 	size_t n_contexts;
 	/* Where the result goes; none: one IMAGE output. Borrowed. */

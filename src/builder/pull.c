@@ -18,6 +18,7 @@
 struct build_pull {
 	enum st_builder_pull policy;
 	struct st_registry_opts ro;
+	struct st_events events;
 	pthread_mutex_t lock;
 	struct st_registry *reg; /* made on the first pull */
 	char **pulled;		 /* names pulled by this build */
@@ -29,6 +30,7 @@ struct build_pull *builder_pull_new(const struct st_builder_opts *o)
 {
 	struct build_pull *p = st_xcalloc(1, sizeof(*p));
 	p->policy = o->pull;
+	p->events = o->pull_events;
 	if (o->registry)
 		p->ro = *o->registry;
 	pthread_mutex_init(&p->lock, NULL);
@@ -67,7 +69,8 @@ static int pull_locked(struct stage_run *r, struct build_pull *p, const struct s
 	st_autofree char *msg = st_xasprintf("pulling %s", full);
 	builder_stage_event(r, ST_BUILDER_EVENT_REASON, msg, strlen(msg), 0);
 	struct st_registry_pull_result res;
-	struct st_registry_pull_opts po = { .platform = r->platform_strict ? &r->platform : NULL };
+	struct st_registry_pull_opts po = { .platform = r->platform_strict ? &r->platform : NULL,
+					    .events = p->events };
 	if (st_registry_pull(r->s, p->reg, ref, &po, &res, err) < 0)
 		return -1;
 	st_registry_pull_result_release(&res);

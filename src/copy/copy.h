@@ -54,7 +54,7 @@ struct st_copy_opts {
 	struct st_registry *src_registry;   /* needed when the source is DOCKER */
 	struct st_registry *dest_registry;  /* needed when the destination is DOCKER */
 	const struct st_platform *platform; /* from an index: NULL for the host's */
-	struct st_registry_events events;   /* progress of pulls and pushes */
+	struct st_events events;	    /* progress of pulls and pushes */
 	/* From a registry's index: every image it lists, and the index, to a registry, an OCI
 	 * layout or archive, or the store (skopeo's --all). A source that is one image copies
 	 * that image. */

@@ -25,6 +25,25 @@ static char *created_at(const struct st_local_import *o)
 	return st_time_rfc3339(ts.tv_sec, ts.tv_nsec);
 }
 
+/* The tar being imported, its bytes reported as they are read. */
+struct counted {
+	int fd;
+	const struct st_events *events;
+	const char *id;
+	uint64_t done, total;
+};
+
+static ssize_t counted_read(void *ctx, void *buf, size_t n, struct st_error **err)
+{
+	struct counted *c = ctx;
+	ssize_t k = st_layer_source_fd_read(&c->fd, buf, n, err);
+	if (k > 0) {
+		c->done += (uint64_t)k;
+		st_events_bytes(c->events, c->id, c->done, c->total);
+	}
+	return k;
+}
+
 static int write_layer(struct st_store *s, struct st_store_lease *lease,
 		       const struct st_local_import *o, struct st_store_layer *out,
 		       struct st_error **err)
@@ -47,8 +66,17 @@ static int write_layer(struct st_store *s, struct st_store_lease *lease,
 		st_autoclose int fd = strcmp(src, "-") ? open(src, O_RDONLY | O_CLOEXEC) : dup(0);
 		if (fd < 0)
 			return st_err_errno(err, "open '%s'", src);
-		if (st_layer_writer_add_raw(lw, st_layer_source_fd(&fd), err) < 0)
+		const char *slash = strrchr(src, '/');
+		struct counted c = { .fd = fd,
+				     .events = &o->events,
+				     .id = strcmp(src, "-") ? slash ? slash + 1 : src : "stdin" };
+		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+			c.total = (uint64_t)st.st_size;
+		st_events_status(c.events, c.id, "Importing");
+		struct st_layer_source in = { .read = counted_read, .ctx = &c };
+		if (st_layer_writer_add_raw(lw, in, err) < 0)
 			return st_err_wrap(err, "import '%s'", src);
+		st_events_status(c.events, c.id, "Imported");
 	}
 	return st_local_layer_writer_commit(w, out, err);
 }

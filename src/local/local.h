@@ -18,6 +18,7 @@
 #include "layer/layer.h"
 #include "store/store.h"
 #include "util/err.h"
+#include "util/events.h"
 
 /*
  * Normalise a reference a person typed ("busybox" -> "docker.io/library/busybox:latest").
@@ -70,6 +71,9 @@ struct st_local_import {
 	const char *ref;     /* a normalised name to point at the image, or NULL */
 	bool clamp;	     /* SOURCE_DATE_EPOCH: the creation time and every mtime at most */
 	int64_t source_date_epoch;
+	/* A tar's reading, under the id of its file's name ("-": "stdin"): "Importing" with its
+	 * bytes, then "Imported". */
+	struct st_events events;
 };
 /* Import 'o' as a one-layer image; *id receives its id. */
 int st_local_import(struct st_store *s, const struct st_local_import *o, struct st_digest *id,

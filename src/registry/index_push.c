@@ -32,7 +32,7 @@ static int read_manifest(struct st_store *s, const struct st_digest *digest, str
 	return st_image_manifest_parse(bytes->data, bytes->len, out, err);
 }
 
-static void event(const struct st_registry_events *ev, const char *status)
+static void event(const struct st_events *ev, const char *status)
 {
 	if (ev && ev->fn)
 		ev->fn(ev->ctx, "", status);
@@ -40,7 +40,7 @@ static void event(const struct st_registry_events *ev, const char *status)
 
 /* One manifest of the index: its blobs, then itself under its digest. */
 static int push_manifest(struct st_store *s, struct st_registry *r, const struct st_image_ref *dest,
-			 const struct st_image_descriptor *d, const struct st_registry_events *ev,
+			 const struct st_image_descriptor *d, const struct st_events *ev,
 			 struct st_error **err)
 {
 	struct st_buf b = ST_BUF_INIT;
@@ -76,8 +76,8 @@ static int push_manifest(struct st_store *s, struct st_registry *r, const struct
 
 int st_registry_push_index(struct st_store *s, struct st_registry *r,
 			   const struct st_digest *digest, const struct st_image_ref *dest,
-			   const struct st_registry_events *events,
-			   struct st_registry_push_result *out, struct st_error **err)
+			   const struct st_events *events, struct st_registry_push_result *out,
+			   struct st_error **err)
 {
 	memset(out, 0, sizeof(*out));
 	struct st_buf b = ST_BUF_INIT;

@@ -73,7 +73,7 @@ struct counted {
 
 static void count(struct counted *c)
 {
-	const struct st_registry_events *ev = c->p->o ? &c->p->o->events : NULL;
+	const struct st_events *ev = c->p->o ? &c->p->o->events : NULL;
 	if (!ev || !ev->bytes)
 		return;
 	char id[13];

@@ -19,7 +19,7 @@
 /* A blob read for upload, its bytes counted for the events' bytes callback. */
 struct blob_reader {
 	int fd;
-	const struct st_registry_events *ev;
+	const struct st_events *ev;
 	char id[13];
 	uint64_t done, size;
 };
@@ -56,8 +56,7 @@ static int blob_rewind(void *ctx, struct st_error **err)
 	return 0;
 }
 
-static void event(const struct st_registry_events *ev, const struct st_digest *d,
-		  const char *status)
+static void event(const struct st_events *ev, const struct st_digest *d, const char *status)
 {
 	if (!ev || !ev->fn)
 		return;
@@ -101,7 +100,7 @@ static char *mount_source(struct st_store *s, const struct st_image_ref *dest,
 
 int st_registry_push_store_blob(struct st_store *s, struct st_registry *r,
 				const struct st_image_ref *dest, const struct st_digest *d,
-				const struct st_registry_events *ev, struct st_error **err)
+				const struct st_events *ev, struct st_error **err)
 {
 	bool exists = false;
 	if (st_registry_blob_exists(r, dest, d, &exists, err) < 0)
@@ -135,7 +134,7 @@ int st_registry_push_store_blob(struct st_store *s, struct st_registry *r,
  */
 static int push_signatures(struct st_store *s, struct st_registry *r,
 			   const struct st_image_ref *dest, const struct st_digest *digest,
-			   const struct st_registry_events *ev, struct st_error **err)
+			   const struct st_events *ev, struct st_error **err)
 {
 	struct st_digest sig;
 	struct st_error *e = NULL;
@@ -180,7 +179,7 @@ static int push_signatures(struct st_store *s, struct st_registry *r,
  */
 static int push_referrers(struct st_store *s, struct st_registry *r,
 			  const struct st_image_ref *dest, const struct st_digest *digest,
-			  const struct st_registry_events *ev, struct st_error **err)
+			  const struct st_events *ev, struct st_error **err)
 {
 	char **arts = NULL;
 	size_t n = 0;
@@ -215,7 +214,7 @@ static int push_referrers(struct st_store *s, struct st_registry *r,
 }
 
 int st_registry_push(struct st_store *s, struct st_registry *r, const char *image_id,
-		     const struct st_image_ref *dest, const struct st_registry_events *events,
+		     const struct st_image_ref *dest, const struct st_events *events,
 		     struct st_registry_push_result *out, struct st_error **err)
 {
 	memset(out, 0, sizeof(*out));

@@ -22,6 +22,7 @@
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/events.h"
 
 /* The media types asked for when resolving a reference, most wanted first. */
 #define ST_REGISTRY_ACCEPT                                                                         \
@@ -127,19 +128,9 @@ int st_registry_tags(struct st_registry *r, const struct st_image_ref *ref, char
 
 /* ---- pull and push ------------------------------------------------------------------------ */
 
-/* What pull and push report as they go, for the CLI to show as Docker does. */
-struct st_registry_events {
-	/* 'id' is a short layer digest or "" for the image; 'status' e.g. "Pull complete". */
-	void (*fn)(void *ctx, const char *id, const char *status);
-	void *ctx;
-	/* May be NULL: the bytes of layer 'id' moved so far, of 'total', as they move (a
-	 * restarted transfer starts again from 0). Calls are serialized, like fn's. */
-	void (*bytes)(void *ctx, const char *id, uint64_t done, uint64_t total);
-};
-
 struct st_registry_pull_opts {
 	const struct st_platform *platform; /* NULL: the host's */
-	struct st_registry_events events;
+	struct st_events events;
 	unsigned jobs; /* layers downloaded at once; 0: 3 */
 };
 
@@ -171,7 +162,7 @@ int st_registry_pull(struct st_store *s, struct st_registry *r, const struct st_
  */
 int st_registry_push_store_blob(struct st_store *s, struct st_registry *r,
 				const struct st_image_ref *dest, const struct st_digest *d,
-				const struct st_registry_events *ev, struct st_error **err);
+				const struct st_events *ev, struct st_error **err);
 
 struct st_registry_push_result {
 	struct st_digest digest; /* the manifest's digest */
@@ -185,7 +176,7 @@ struct st_registry_push_result {
  * "repo@digest" among the image's RepoDigests.
  */
 int st_registry_push(struct st_store *s, struct st_registry *r, const char *image_id,
-		     const struct st_image_ref *dest, const struct st_registry_events *events,
+		     const struct st_image_ref *dest, const struct st_events *events,
 		     struct st_registry_push_result *out, struct st_error **err);
 
 /* ---- manifest lists kept in the store ------------------------------------------------------ */
@@ -251,8 +242,8 @@ int st_registry_list_remove(struct st_store *s, const char *name, struct st_erro
  */
 int st_registry_push_index(struct st_store *s, struct st_registry *r,
 			   const struct st_digest *digest, const struct st_image_ref *dest,
-			   const struct st_registry_events *events,
-			   struct st_registry_push_result *out, struct st_error **err);
+			   const struct st_events *events, struct st_registry_push_result *out,
+			   struct st_error **err);
 
 /* ---- referrers (OCI 1.1) ------------------------------------------------------------------ */
 
