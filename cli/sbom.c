@@ -280,14 +280,17 @@ static int write_output(struct st_cli *cli, const struct output *o, const char *
 	struct st_buf text = ST_BUF_INIT;
 	st_sbom_write(sb, o->format, m, &text);
 	int rc = 0;
+	/* purls of an image without packages are no text at all, and no buffer to write from */
 	if (!file) {
-		fwrite(text.data, 1, text.len, cli->out);
+		if (text.len)
+			fwrite(text.data, 1, text.len, cli->out);
 	} else {
 		FILE *f = fopen(file, "w");
 		if (!f) {
 			rc = st_err_errno(err, "open '%s'", file);
 		} else {
-			fwrite(text.data, 1, text.len, f);
+			if (text.len)
+				fwrite(text.data, 1, text.len, f);
 			if (fclose(f) != 0)
 				rc = st_err_errno(err, "write '%s'", file);
 		}

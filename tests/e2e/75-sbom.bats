@@ -389,3 +389,17 @@ open(sys.argv[1], "wb").write(b)' ctx/usr/local/bin/corrupt-go
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"Usage: strata sbom [OPTIONS] IMAGE"* ]]
 }
+
+@test "sbom: purls of an image without packages are no output at all, to stdout and to a file" {
+	mkdir -p ctx/etc
+	printf 'hello\n' >ctx/etc/motd
+	printf 'FROM scratch\nCOPY etc/ /etc/\n' >ctx/Dockerfile
+	strata build -q -t nopkg:1 ctx >/dev/null
+	run strata sbom -o purls nopkg:1
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	run strata sbom -o purls=p.txt nopkg:1
+	[ "$status" -eq 0 ]
+	[ -f p.txt ]
+	[ ! -s p.txt ]
+}
