@@ -6,7 +6,6 @@
 #include "attest/attest.h"
 
 #include <errno.h>
-#include <fts.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <stdio.h>
@@ -434,39 +433,32 @@ void st_attest_subjects_free(struct st_attest_subject *v, size_t n)
 	free(v);
 }
 
-static int by_name(const FTSENT **a, const FTSENT **b)
+struct subjects {
+	struct st_attest_subject *v;
+	size_t n;
+};
+
+static int add_subject(void *ctx, const char *path, const char *rel, enum st_walk_kind kind,
+		       struct st_error **err)
 {
-	return strcmp((*a)->fts_name, (*b)->fts_name);
+	struct subjects *s = ctx;
+	if (kind != ST_WALK_FILE)
+		return 0;
+	struct st_digest d;
+	if (st_digest_of_file(path, &d, NULL, err) < 0)
+		return -1;
+	s->v = st_xrealloc(s->v, (s->n + 1) * sizeof(*s->v));
+	s->v[s->n++] = (struct st_attest_subject){ .name = st_xstrdup(rel), .digest = d };
+	return 0;
 }
 
 int st_attest_subjects(const char *root, struct st_attest_subject **out, size_t *n,
 		       struct st_error **err)
 {
-	*out = NULL;
-	*n = 0;
-	char *const roots[] = { (char *)root, NULL };
-	FTS *fts = fts_open(roots, FTS_PHYSICAL | FTS_NOCHDIR, by_name);
-	if (!fts)
-		return st_err_errno(err, "walk '%s'", root);
-	size_t skip = strlen(root) + 1;
-	int rc = 0;
-	FTSENT *e;
-	while (rc == 0 && (e = fts_read(fts))) {
-		if (e->fts_info == FTS_DNR || e->fts_info == FTS_ERR || e->fts_info == FTS_NS) {
-			errno = e->fts_errno;
-			rc = st_err_errno(err, "walk '%s'", e->fts_path);
-		} else if (e->fts_info == FTS_F) {
-			struct st_digest d;
-			rc = st_digest_of_file(e->fts_path, &d, NULL, err);
-			if (rc < 0)
-				break;
-			*out = st_xrealloc(*out, (*n + 1) * sizeof(**out));
-			(*out)[(*n)++] =
-			    (struct st_attest_subject){ .name = st_xstrdup(e->fts_path + skip),
-							.digest = d };
-		}
-	}
-	fts_close(fts);
+	struct subjects s = { 0 };
+	int rc = st_fs_walk(root, add_subject, &s, err);
+	*out = s.v;
+	*n = s.n;
 	if (rc < 0) {
 		st_attest_subjects_free(*out, *n);
 		*out = NULL;

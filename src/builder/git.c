@@ -25,7 +25,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <dirent.h>
-#include <fts.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -561,19 +560,19 @@ static int normalize(const char *path, bool set_time, int64_t t, struct st_error
  * Without a .git of the tree, the ".git" files git leaves in the submodules point at nothing:
  * they go too (git never tracks a ".git" of its own, so only submodules have them).
  */
+static int remove_submodule_link(void *ctx, const char *path, const char *rel,
+				 enum st_walk_kind kind, struct st_error **err)
+{
+	(void)ctx;
+	const char *base = strrchr(rel, '/');
+	if (kind == ST_WALK_FILE && !strcmp(base ? base + 1 : rel, ".git") && unlink(path) < 0)
+		return st_err_errno(err, "remove '%s'", path);
+	return 0;
+}
+
 static int remove_submodule_links(const char *work, struct st_error **err)
 {
-	char *const roots[] = { (char *)work, NULL };
-	FTS *fts = fts_open(roots, FTS_PHYSICAL | FTS_NOCHDIR, NULL);
-	if (!fts)
-		return st_err_errno(err, "walk '%s'", work);
-	int rc = 0;
-	FTSENT *e;
-	while (rc == 0 && (e = fts_read(fts)))
-		if (e->fts_info == FTS_F && !strcmp(e->fts_name, ".git") && unlink(e->fts_path) < 0)
-			rc = st_err_errno(err, "remove '%s'", e->fts_path);
-	fts_close(fts);
-	return rc;
+	return st_fs_walk(work, remove_submodule_link, NULL, err);
 }
 
 /* The submodules of the checked-out 'work' (if it has any), recursively, as BuildKit's. */

@@ -4,7 +4,6 @@
  * registered with binfmt_misc, and the OCI index that a multi-platform build makes.
  */
 #include <errno.h>
-#include <fts.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -187,29 +186,22 @@ struct file_walk {
 	size_t n, platform;
 };
 
+static int collect_file(void *ctx, const char *path, const char *rel, enum st_walk_kind kind,
+			struct st_error **err)
+{
+	(void)path;
+	(void)err;
+	struct file_walk *w = ctx;
+	if (kind == ST_WALK_DIR)
+		return 0;
+	w->v = st_xrealloc(w->v, (w->n + 1) * sizeof(*w->v));
+	w->v[w->n++] = (struct platform_file){ .path = st_xstrdup(rel), .platform = w->platform };
+	return 0;
+}
+
 static int collect_files(void *ctx, const char *root, struct st_error **err)
 {
-	struct file_walk *w = ctx;
-	char *const roots[] = { (char *)root, NULL };
-	FTS *fts = fts_open(roots, FTS_PHYSICAL | FTS_NOCHDIR, NULL);
-	if (!fts)
-		return st_err_errno(err, "walk '%s'", root);
-	size_t skip = strlen(root) + 1;
-	int rc = 0;
-	FTSENT *e;
-	while (rc == 0 && (e = fts_read(fts))) {
-		if (e->fts_info == FTS_DNR || e->fts_info == FTS_ERR || e->fts_info == FTS_NS) {
-			errno = e->fts_errno;
-			rc = st_err_errno(err, "walk '%s'", e->fts_path);
-		} else if (e->fts_info != FTS_D && e->fts_info != FTS_DP) {
-			w->v = st_xrealloc(w->v, (w->n + 1) * sizeof(*w->v));
-			w->v[w->n++] =
-			    (struct platform_file){ .path = st_xstrdup(e->fts_path + skip),
-						    .platform = w->platform };
-		}
-	}
-	fts_close(fts);
-	return rc;
+	return st_fs_walk(root, collect_file, ctx, err);
 }
 
 static int by_path(const void *a, const void *b)

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <fts.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -634,4 +635,36 @@ void st_union_entry_release(struct st_union_entry *e)
 	free(e->path);
 	free(e->host);
 	e->path = e->host = NULL;
+}
+
+static int walk_order(const FTSENT **a, const FTSENT **b)
+{
+	return strcmp((*a)->fts_name, (*b)->fts_name);
+}
+
+int st_fs_walk(const char *root,
+	       int (*fn)(void *ctx, const char *path, const char *rel, enum st_walk_kind kind,
+			 struct st_error **err),
+	       void *ctx, struct st_error **err)
+{
+	char *const roots[] = { (char *)root, NULL };
+	FTS *fts = fts_open(roots, FTS_PHYSICAL | FTS_NOCHDIR, walk_order);
+	if (!fts)
+		return st_err_errno(err, "walk '%s'", root);
+	size_t skip = strlen(root) + 1;
+	int rc = 0;
+	FTSENT *e;
+	while (rc == 0 && (e = fts_read(fts))) {
+		if (e->fts_info == FTS_DNR || e->fts_info == FTS_ERR || e->fts_info == FTS_NS) {
+			errno = e->fts_errno;
+			rc = st_err_errno(err, "walk '%s'", e->fts_path);
+		} else if (e->fts_level > 0 && e->fts_info != FTS_DP) {
+			enum st_walk_kind kind = e->fts_info == FTS_D	? ST_WALK_DIR
+						 : e->fts_info == FTS_F ? ST_WALK_FILE
+									: ST_WALK_OTHER;
+			rc = fn(ctx, e->fts_path, e->fts_path + skip, kind, err);
+		}
+	}
+	fts_close(fts);
+	return rc;
 }

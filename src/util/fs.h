@@ -80,6 +80,18 @@ bool st_path_normalize(const char *in, struct st_buf *out);
 /* New: "a/b" joined with one '/' between. */
 char *st_path_join(const char *a, const char *b);
 
+/* What st_fs_walk() found: a directory (seen before what it holds), a file, anything else. */
+enum st_walk_kind { ST_WALK_DIR, ST_WALK_FILE, ST_WALK_OTHER };
+/*
+ * Every entry below 'root' (not root itself), without following symlinks, each directory's
+ * entries in bytewise order of their names: fn(ctx, path, rel, kind, err) with 'path' as
+ * opened and 'rel' relative to root. Stops at the first error, of the walk or of fn (< 0).
+ */
+int st_fs_walk(const char *root,
+	       int (*fn)(void *ctx, const char *path, const char *rel, enum st_walk_kind kind,
+			 struct st_error **err),
+	       void *ctx, struct st_error **err);
+
 /*
  * The union of overlay lowerdirs, top first, as overlayfs shows it: an upper layer hides what
  * lower ones have at the same path, a 0/0 character device (whiteout) deletes a path, a

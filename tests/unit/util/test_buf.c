@@ -234,6 +234,43 @@ static void union_lookup_follows_links_inside_the_layers(void **state)
 	assert_int_equal(st_rm_rf(tmpl, &err), 0);
 }
 
+static int record_walk(void *ctx, const char *path, const char *rel, enum st_walk_kind kind,
+		       struct st_error **err)
+{
+	(void)path;
+	struct st_buf *seen = ctx;
+	if (!strcmp(rel, "stop"))
+		return st_err(err, ST_E_INVALID, "stopped at '%s'", rel);
+	st_buf_addf(seen, "%s:%c ", rel, "dfo"[kind]);
+	return 0;
+}
+
+static void walk_sorts_by_name_and_does_not_follow_links(void **state)
+{
+	(void)state;
+	char tmpl[] = "/tmp/st-walk-XXXXXX";
+	assert_non_null(mkdtemp(tmpl));
+	put(tmpl, "b", "1");
+	mkdir_in(tmpl, "a/z");
+	put(tmpl, "a/y", "2");
+	link_in(tmpl, "a/l", "/");
+	struct st_buf seen = ST_BUF_INIT;
+	struct st_error *err = NULL;
+	assert_int_equal(st_fs_walk(tmpl, record_walk, &seen, &err), 0);
+	assert_string_equal(seen.data, "a:d a/l:o a/y:f a/z:d b:f ");
+	/* fn's error ends the walk and is what it returns */
+	put(tmpl, "stop", "3");
+	assert_int_equal(st_fs_walk(tmpl, record_walk, &seen, &err), -1);
+	assert_non_null(strstr(err->msg, "stopped at 'stop'"));
+	st_error_free(err);
+	err = NULL;
+	assert_int_equal(st_fs_walk("/nonexistent-st-walk", record_walk, &seen, &err), -1);
+	st_error_free(err);
+	err = NULL;
+	st_buf_release(&seen);
+	assert_int_equal(st_rm_rf(tmpl, &err), 0);
+}
+
 static void epochs_are_digits_and_times_rfc3339(void **state)
 {
 	int64_t v = 0;
@@ -289,6 +326,7 @@ int main(void)
 		cmocka_unit_test(err_errno_keeps_errno),
 		cmocka_unit_test(tmpfile_unlinks_unless_committed),
 		cmocka_unit_test(path_join_normalises_slashes),
+		cmocka_unit_test(walk_sorts_by_name_and_does_not_follow_links),
 		cmocka_unit_test(union_lookup_follows_links_inside_the_layers),
 		cmocka_unit_test(rm_rf_names_the_mount_it_stops_at),
 		cmocka_unit_test(epochs_are_digits_and_times_rfc3339),
