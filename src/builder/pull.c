@@ -58,6 +58,30 @@ static bool was_pulled(const struct build_pull *p, const char *full)
 	return false;
 }
 
+/* The step that pulls, and whoever else listens to the build's pulls. */
+struct pull_view {
+	struct stage_run *r;
+	const struct st_events *also;
+};
+
+/* A layer that is in the store now, as a line of the pulling step: "3f4a2b1c0d9e: Pull
+ * complete", docker pull's words; the statuses in between only go to 'also'. */
+static void pull_status(void *ctx, const char *id, const char *status)
+{
+	struct pull_view *v = ctx;
+	st_events_status(v->also, id, status);
+	if (!*id || (strcmp(status, "Pull complete") && strcmp(status, "Already exists")))
+		return;
+	st_autofree char *line = st_xasprintf("%s: %s\n", id, status);
+	builder_stage_event(v->r, ST_BUILDER_EVENT_OUTPUT, line, strlen(line), 0);
+}
+
+static void pull_bytes(void *ctx, const char *id, uint64_t done, uint64_t total)
+{
+	struct pull_view *v = ctx;
+	st_events_bytes(v->also, id, done, total);
+}
+
 /* Pull 'ref' unless this build did already; the caller holds p->lock. */
 static int pull_locked(struct stage_run *r, struct build_pull *p, const struct st_image_ref *ref,
 		       const char *full, struct st_error **err)
@@ -69,8 +93,9 @@ static int pull_locked(struct stage_run *r, struct build_pull *p, const struct s
 	st_autofree char *msg = st_xasprintf("pulling %s", full);
 	builder_stage_event(r, ST_BUILDER_EVENT_REASON, msg, strlen(msg), 0);
 	struct st_registry_pull_result res;
+	struct pull_view view = { .r = r, .also = &p->events };
 	struct st_registry_pull_opts po = { .platform = r->platform_strict ? &r->platform : NULL,
-					    .events = p->events };
+					    .events = { pull_status, &view, pull_bytes } };
 	if (st_registry_pull(r->s, p->reg, ref, &po, &res, err) < 0)
 		return -1;
 	st_registry_pull_result_release(&res);

@@ -182,6 +182,13 @@ setup() {
 	[[ "$output" == *"unauthorized"* ]]
 }
 
+# The short digest of the first layer of REF in the registry, as pull progress names it.
+layer_id() {
+	local d
+	d=$(strata manifest inspect "$1" | jq -r '.layers[0].digest')
+	printf '%.12s' "${d#sha256:}"
+}
+
 @test "build: FROM, COPY --from and RUN --mount from= pull what is missing; --pull=never and always" {
 	strata tag busybox "$REG/base:1"
 	strata push -q "$REG/base:1" >/dev/null
@@ -196,6 +203,8 @@ setup() {
 	run strata build --progress=plain -t app:1 "$ctx"
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"pulling $REG/base:1"* ]]
+	# each pulled layer is a line of the FROM step, in docker pull's words
+	[[ "$output" == *"$(layer_id "$REG/base:1"): Pull complete"* ]]
 	run strata images --format '{{.Repository}}:{{.Tag}}'
 	[[ "$output" == *"$REG/base:1"* ]]
 	[[ "$output" == *"app:1"* ]]
