@@ -395,10 +395,55 @@ static int format_layer(struct st_store *s, const struct st_local_commit *c,
 	return 0;
 }
 
+static char *dup_or_null(const char *s)
+{
+	return s ? st_xstrdup(s) : NULL;
+}
+
+/*
+ * The layers of 'c' as the store holds them, in *out (new) when one differs, else NULL: a layer
+ * a build kept uncompressed may since live only as its compressed twin
+ * (st_store_layer_drop_spare()), and an image must name a blob the store has.
+ */
+static int stored_layers(struct st_store *s, const struct st_local_commit *c,
+			 struct st_store_layer **out, struct st_error **err)
+{
+	*out = NULL;
+	for (size_t i = 0; i < c->n_layers; i++) {
+		if (st_store_has_blob(s, c->layers[i].digest.str))
+			continue;
+		struct st_store_layer *v = NULL;
+		size_t n = 0, k = 0;
+		if (st_store_layer_variants(s, c->layers[i].diff_id.str, &v, &n, err) < 0) {
+			st_store_layers_free(*out, c->n_layers);
+			*out = NULL;
+			return -1;
+		}
+		while (k < n && !st_store_has_blob(s, v[k].digest.str))
+			k++;
+		if (k < n) {
+			if (!*out) {
+				*out = st_xcalloc(c->n_layers + 1, sizeof(**out));
+				for (size_t j = 0; j < c->n_layers; j++) {
+					(*out)[j] = c->layers[j];
+					(*out)[j].media_type = dup_or_null(c->layers[j].media_type);
+				}
+			}
+			free((*out)[i].media_type);
+			(*out)[i] = v[k];
+			v[k].media_type = NULL;
+		}
+		/* without a variant, recording the image names the missing blob */
+		st_store_layers_free(v, n);
+	}
+	return 0;
+}
+
 /*
  * Write the config and a manifest of 'c' as blobs under 'lease' and fill *img; its strings
  * are borrowed from 'c', from the static media types and from *formatted: the layers
- * c->format made (n_layers of them, or NULL without a format), which the caller frees with
+ * c->format made, or those the store holds in place of c's (n_layers of them, or NULL when
+ * c's serve as they are), which the caller frees with
  * st_store_layers_free() once *img is used.
  */
 static int write_image(struct st_store *s, const struct st_local_commit *c,
@@ -428,6 +473,11 @@ static int write_image(struct st_store *s, const struct st_local_commit *c,
 			}
 		}
 		layers = *formatted = v;
+	} else {
+		if (stored_layers(s, c, formatted, err) < 0)
+			return -1;
+		if (*formatted)
+			layers = *formatted;
 	}
 
 	const char *config_mt = docker ? ST_MT_DOCKER_CONFIG : ST_MT_OCI_CONFIG;
@@ -471,11 +521,6 @@ static int write_image(struct st_store *s, const struct st_local_commit *c,
 	st_buf_release(&cbytes);
 	st_buf_release(&mbytes);
 	return rc;
-}
-
-static char *dup_or_null(const char *s)
-{
-	return s ? st_xstrdup(s) : NULL;
 }
 
 /* The record of 'img'; its strings are borrowed from it. */
