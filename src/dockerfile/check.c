@@ -4,6 +4,7 @@
  * messages a person can act on. Also the per-instruction expansion.
  */
 #include <stdarg.h>
+#include <search.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -456,6 +457,11 @@ int dockerfile_df_check(struct st_dockerfile *df, const struct src *s, struct st
 		    s, 0, err, "no FROM instruction: a Dockerfile needs at least one build stage");
 	df->stages = st_xcalloc(nfrom, sizeof(*df->stages));
 	df->meta_args = st_xcalloc(df->ninstrs, sizeof(*df->meta_args));
+	/* The stage names so far, for DuplicateStageName without comparing each with all the
+	 * others (a generated Dockerfile has thousands of stages). The _r table is ours alone. */
+	struct hsearch_data names = { 0 };
+	if (!hcreate_r(2 * nfrom, &names))
+		abort();
 	struct st_dockerfile_stage *cur = NULL;
 	for (size_t i = 0; i < df->ninstrs; i++) {
 		const struct st_dockerfile_instr *in = &df->instrs[i];
@@ -479,17 +485,16 @@ int dockerfile_df_check(struct st_dockerfile *df, const struct src *s, struct st
 					    "Stage name should not use the same name as reserved "
 					    "stage \"%s\"",
 					    cur->name);
-				for (size_t k = 0; k + 1 < df->nstages; k++)
-					if (df->stages[k].name &&
-					    !strcmp(df->stages[k].name, cur->name)) {
-						dockerfile_diag_add(
-						    &df->diags, &df->ndiags, "DuplicateStageName",
-						    in->start_line, in->end_line, NULL,
-						    "Duplicate stage name \"%s\", stage names "
-						    "should be unique",
-						    cur->name);
-						break;
-					}
+				ENTRY e = { .key = cur->name }, *seen = NULL;
+				if (hsearch_r(e, FIND, &seen, &names))
+					dockerfile_diag_add(&df->diags, &df->ndiags,
+							    "DuplicateStageName", in->start_line,
+							    in->end_line, NULL,
+							    "Duplicate stage name \"%s\", stage "
+							    "names should be unique",
+							    cur->name);
+				else if (!hsearch_r(e, ENTER, &seen, &names))
+					abort();
 			}
 			size_t k = i + 1; /* size the list exactly: one per stage adds up */
 			while (k < df->ninstrs && df->instrs[k].kind != ST_DF_FROM)
@@ -502,6 +507,7 @@ int dockerfile_df_check(struct st_dockerfile *df, const struct src *s, struct st
 		else
 			cur->instrs[cur->ninstrs++] = in;
 	}
+	hdestroy_r(&names);
 	check_casing(df);
 	return 0;
 }

@@ -83,11 +83,6 @@ void st_buf_adds(struct st_buf *b, const char *s)
 	st_buf_add(b, s, strlen(s));
 }
 
-void st_buf_addch(struct st_buf *b, char c)
-{
-	st_buf_add(b, &c, 1);
-}
-
 void st_buf_vaddf(struct st_buf *b, const char *fmt, va_list ap)
 {
 	va_list cp;

@@ -19,7 +19,16 @@ struct st_buf {
 void st_buf_grow(struct st_buf *b, size_t extra);
 void st_buf_add(struct st_buf *b, const void *p, size_t n);
 void st_buf_adds(struct st_buf *b, const char *s);
-void st_buf_addch(struct st_buf *b, char c);
+/* Inline: lexers add a character at a time, and most of the time there is room. */
+static inline void st_buf_addch(struct st_buf *b, char c)
+{
+	if (b->data && b->len + 2 <= b->cap) {
+		b->data[b->len++] = c;
+		b->data[b->len] = '\0';
+		return;
+	}
+	st_buf_add(b, &c, 1);
+}
 void st_buf_addf(struct st_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void st_buf_vaddf(struct st_buf *b, const char *fmt, va_list ap);
 void st_buf_setlen(struct st_buf *b, size_t len);
