@@ -3,6 +3,7 @@
 # and with skopeo in one run (both between a local store and the registry):
 #   push:  strata push                   vs  skopeo copy containers-storage: -> docker://
 #   pull:  strata pull into a new store  vs  skopeo copy docker:// -> containers-storage:
+#   second push of the unchanged image (every blob is there already: goal < 0.3 s), both tools.
 # Prints the medians, the ratios and strata's peak RSS.
 # usage: bench/registry-bench.sh [RUNS]      (root; install-deps.sh --bench)
 set -euo pipefail
@@ -24,7 +25,7 @@ src=$work/store-src; rm -rf "$src"
 STRATA_ROOT=$src "$strata" import "$work/rootfs-1g.tar" bench:1 >/dev/null
 STRATA_ROOT=$src "$strata" save -o "$work/r.tar" bench:1
 
-declare -a s_push k_push s_pull k_pull
+declare -a s_push k_push s_pull k_pull s_again k_again
 peak=0
 for r in $(seq "$runs"); do
 	start_registry "$work/registry"
@@ -35,6 +36,9 @@ for r in $(seq "$runs"); do
 	time_cmd t env STRATA_ROOT="$src" "$strata" push -q "$reg/s:1"; s_push+=("$t")
 	time_cmd t skopeo copy -q --dest-tls-verify=false containers-storage:localhost/bench:1 "docker://$reg/k:1"
 	k_push+=("$t")
+	time_cmd t env STRATA_ROOT="$src" "$strata" push -q "$reg/s:1"; s_again+=("$t")
+	time_cmd t skopeo copy -q --dest-tls-verify=false containers-storage:localhost/bench:1 "docker://$reg/k:1"
+	k_again+=("$t")
 
 	dst=$work/store-pull; rm -rf "$dst"
 	time_cmd t env STRATA_ROOT="$dst" /usr/bin/time -f '%M' -o "$work/rss" "$strata" pull -q "$reg/s:1"
@@ -52,5 +56,6 @@ rm -rf "$src" "$work/store-pull" "$work/r.tar"
 
 echo "medians of $runs runs (1 GiB image, gzip layers, registry on 127.0.0.1):"
 report "push (whole image, new repository)" "$(median "${s_push[@]}")" skopeo "$(median "${k_push[@]}")"
+report "second push (nothing changed)" "$(median "${s_again[@]}")" skopeo "$(median "${k_again[@]}")"
 report "pull (into an empty store)" "$(median "${s_pull[@]}")" skopeo "$(median "${k_pull[@]}")"
 echo "strata pull peak RSS: $((peak / 1024)) MiB"
