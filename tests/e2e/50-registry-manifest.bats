@@ -268,20 +268,6 @@ setup() {
 	[ "$status" -eq 0 ]
 }
 
-# The proxy of fixtures/registry-proxy.py in front of the registry, in MODE; sets PROXY (host:port),
-# PROXY_PID and PROXY_LOG (a line per request it served).
-proxy_start() {
-	local portfile=$BATS_TEST_TMPDIR/proxy.port
-	python3 "$BATS_TEST_DIRNAME/fixtures/registry-proxy.py" "$REG" "$1" "$portfile" 3>&- &
-	PROXY_PID=$!
-	for _ in $(seq 100); do
-		if [ -s "$portfile" ]; then break; fi
-		sleep 0.1
-	done
-	PROXY=127.0.0.1:$(cat "$portfile")
-	PROXY_LOG=$portfile.log
-}
-
 # An image of one 3 MiB layer of random bytes (it does not compress), uploads in 1 MiB chunks.
 chunked_setup() {
 	printf '{"upload-chunk-size": 1048576}\n' >"$BATS_TEST_TMPDIR/registries.json"
@@ -296,7 +282,7 @@ chunked_setup() {
 	proxy_start pass
 	strata tag big:1 "$PROXY/big:1"
 	run strata push -q "$PROXY/big:1"
-	kill "$PROXY_PID"
+	proxy_stop
 	[ "$status" -eq 0 ]
 	digest=${output#*@}
 	# The layer (3 MiB of random bytes and the tar around them) took four 1 MiB PATCH
@@ -317,7 +303,7 @@ chunked_setup() {
 	proxy_start drop-patch-once
 	strata tag big:1 "$PROXY/drop:1"
 	run strata push -q "$PROXY/drop:1"
-	kill "$PROXY_PID"
+	proxy_stop
 	[ "$status" -eq 0 ]
 	digest=${output#*@}
 	grep -q '^PATCH .* dropped' "$PROXY_LOG"

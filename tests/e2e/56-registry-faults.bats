@@ -15,24 +15,7 @@ setup() {
 }
 
 teardown() {
-	if [ -n "${PROXY_PID:-}" ]; then
-		kill "$PROXY_PID" 2>/dev/null || true
-		wait "$PROXY_PID" 2>/dev/null || true
-	fi
-}
-
-# Start the misbehaving proxy in front of the registry; sets PROXY (host:port) and PROXY_LOG.
-proxy_start() {
-	local portfile=$BATS_TEST_TMPDIR/proxy.port
-	rm -f "$portfile" "$portfile.log"
-	python3 "$BATS_TEST_DIRNAME/fixtures/registry-proxy.py" "$REG" "$1" "$portfile" 3>&- &
-	PROXY_PID=$!
-	for _ in $(seq 100); do
-		if [ -s "$portfile" ]; then break; fi
-		sleep 0.1
-	done
-	PROXY=127.0.0.1:$(cat "$portfile")
-	PROXY_LOG=$portfile.log
+	proxy_stop
 }
 
 # An image with a 4 MiB layer of random bytes (it does not compress), pushed as $REG/NAME.

@@ -28,24 +28,7 @@ setup() {
 teardown() {
 	# A blob corrupted in the registry's storage is put back for the tests after.
 	if [ -n "${GOOD_BLOB:-}" ]; then cp "$BATS_TEST_TMPDIR/good" "$GOOD_BLOB"; fi
-	if [ -n "${PROXY_PID:-}" ]; then
-		kill "$PROXY_PID" 2>/dev/null || true
-		wait "$PROXY_PID" 2>/dev/null || true
-	fi
-}
-
-# Start the misbehaving proxy in front of the registry; sets PROXY (host:port) and PROXY_LOG.
-proxy_start() {
-	local portfile=$BATS_TEST_TMPDIR/proxy.port
-	rm -f "$portfile" "$portfile.log"
-	python3 "$BATS_TEST_DIRNAME/fixtures/registry-proxy.py" "$REG" "$1" "$portfile" 3>&- &
-	PROXY_PID=$!
-	for _ in $(seq 100); do
-		if [ -s "$portfile" ]; then break; fi
-		sleep 0.1
-	done
-	PROXY=127.0.0.1:$(cat "$portfile")
-	PROXY_LOG=$portfile.log
+	proxy_stop
 }
 
 skopeo_digest() {

@@ -76,6 +76,28 @@ registry_stop() {
 	fi
 }
 
+# The misbehaving proxy of fixtures/registry-proxy.py in front of the registry $REG, in MODE;
+# sets PROXY (host:port), PROXY_PID and PROXY_LOG (a line per request it served).
+proxy_start() {
+	local portfile=$BATS_TEST_TMPDIR/proxy.port
+	rm -f "$portfile" "$portfile.log"
+	python3 "$BATS_TEST_DIRNAME/fixtures/registry-proxy.py" "$REG" "$1" "$portfile" 3>&- &
+	PROXY_PID=$!
+	for _ in $(seq 100); do
+		if [ -s "$portfile" ]; then break; fi
+		sleep 0.1
+	done
+	PROXY=127.0.0.1:$(cat "$portfile")
+	PROXY_LOG=$portfile.log
+}
+
+proxy_stop() {
+	if [ -n "${PROXY_PID:-}" ]; then
+		kill "$PROXY_PID" 2>/dev/null || true
+		wait "$PROXY_PID" 2>/dev/null || true
+	fi
+}
+
 # A bcrypt htpasswd line for USER PASSWORD, as the registry wants it.
 htpasswd_line() {
 	/usr/bin/python3 -W ignore -c 'import crypt, sys; print(sys.argv[1] + ":" + crypt.crypt(sys.argv[2], crypt.mksalt(crypt.METHOD_BLOWFISH)))' "$1" "$2"
