@@ -267,11 +267,8 @@ static int fetch_all(struct st_store *s, const struct st_copy_ref *src,
 		rc = st_store_put_blob(s, top.bytes.data, top.bytes.len, NULL, err);
 	for (size_t i = 0; rc == 0 && i < idx->n_manifests; i++) {
 		const struct st_digest *d = &idx->manifests[i].digest;
-		st_auto(st_image_ref) struct st_image_ref *one = st_image_ref_dup(src->ref);
-		free(one->tag);
-		one->tag = NULL;
-		free(one->digest);
-		one->digest = st_xstrdup(d->str);
+		st_auto(st_image_ref) struct st_image_ref *one =
+		    st_image_ref_at_digest(src->ref, d->str);
 		const char *type =
 		    st_image_map_get(&idx->manifests[i].annotations, "vnd.docker.reference.type");
 		if (type && !strcmp(type, "attestation-manifest")) {

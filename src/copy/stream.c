@@ -476,11 +476,8 @@ static int copy_index(const struct st_copy_ref *src, const struct st_copy_ref *d
 	int rc = dest_open(&d, err);
 	for (size_t i = 0; rc == 0 && i < idx->n_manifests; i++) {
 		const struct st_digest *md = &idx->manifests[i].digest;
-		st_auto(st_image_ref) struct st_image_ref *one = st_image_ref_dup(src->ref);
-		free(one->tag);
-		one->tag = NULL;
-		free(one->digest);
-		one->digest = st_xstrdup(md->str);
+		st_auto(st_image_ref) struct st_image_ref *one =
+		    st_image_ref_at_digest(src->ref, md->str);
 		struct st_registry_manifest m = { ST_BUF_INIT, NULL, { "" } };
 		st_auto(st_image_manifest) struct st_image_manifest *man = NULL;
 		rc = st_registry_get_manifest_digest(o->src_registry, one, md, &m, err);

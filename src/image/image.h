@@ -116,6 +116,8 @@ void st_image_ref_free(struct st_image_ref *r);
 void st_image_ref_freep(struct st_image_ref **r);
 /* New: a deep copy. */
 struct st_image_ref *st_image_ref_dup(const struct st_image_ref *r);
+/* New: 'r''s repository pinned to 'digest' ("sha256:..."), without r's tag. */
+struct st_image_ref *st_image_ref_at_digest(const struct st_image_ref *r, const char *digest);
 
 /* New strings (caller frees): */
 /* "docker.io/library/busybox:latest@sha256:..." */

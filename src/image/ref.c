@@ -230,6 +230,15 @@ struct st_image_ref *st_image_ref_dup(const struct st_image_ref *r)
 	return d;
 }
 
+struct st_image_ref *st_image_ref_at_digest(const struct st_image_ref *r, const char *digest)
+{
+	struct st_image_ref *d = st_xcalloc(1, sizeof(*d));
+	d->domain = dup_or_null(r->domain);
+	d->path = dup_or_null(r->path);
+	d->digest = st_xstrdup(digest);
+	return d;
+}
+
 /*
  * Docker's splitDockerDomain: the first component is a domain only if it has '.' or ':', is
  * "localhost", or has an upper-case letter (path components cannot, so it must be a host).

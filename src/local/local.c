@@ -400,6 +400,24 @@ static char *dup_or_null(const char *s)
 	return s ? st_xstrdup(s) : NULL;
 }
 
+/* The first recorded variant of 'diff_id' whose blob the store has: 1 and *out (new), or 0. */
+static int stored_variant(struct st_store *s, const char *diff_id, struct st_store_layer *out,
+			  struct st_error **err)
+{
+	struct st_store_layer *v = NULL;
+	size_t n = 0, k = 0;
+	if (st_store_layer_variants(s, diff_id, &v, &n, err) < 0)
+		return -1;
+	while (k < n && !st_store_has_blob(s, v[k].digest.str))
+		k++;
+	if (k < n) {
+		*out = v[k];
+		v[k].media_type = NULL;
+	}
+	st_store_layers_free(v, n);
+	return k < n;
+}
+
 /*
  * The layers of 'c' as the store holds them, in *out (new) when one differs, else NULL: a layer
  * a build kept uncompressed may since live only as its compressed twin
@@ -412,29 +430,24 @@ static int stored_layers(struct st_store *s, const struct st_local_commit *c,
 	for (size_t i = 0; i < c->n_layers; i++) {
 		if (st_store_has_blob(s, c->layers[i].digest.str))
 			continue;
-		struct st_store_layer *v = NULL;
-		size_t n = 0, k = 0;
-		if (st_store_layer_variants(s, c->layers[i].diff_id.str, &v, &n, err) < 0) {
+		struct st_store_layer twin;
+		int found = stored_variant(s, c->layers[i].diff_id.str, &twin, err);
+		if (found < 0) {
 			st_store_layers_free(*out, c->n_layers);
 			*out = NULL;
 			return -1;
 		}
-		while (k < n && !st_store_has_blob(s, v[k].digest.str))
-			k++;
-		if (k < n) {
-			if (!*out) {
-				*out = st_xcalloc(c->n_layers + 1, sizeof(**out));
-				for (size_t j = 0; j < c->n_layers; j++) {
-					(*out)[j] = c->layers[j];
-					(*out)[j].media_type = dup_or_null(c->layers[j].media_type);
-				}
+		if (!found)
+			continue; /* recording the image names the missing blob */
+		if (!*out) {
+			*out = st_xcalloc(c->n_layers + 1, sizeof(**out));
+			for (size_t j = 0; j < c->n_layers; j++) {
+				(*out)[j] = c->layers[j];
+				(*out)[j].media_type = dup_or_null(c->layers[j].media_type);
 			}
-			free((*out)[i].media_type);
-			(*out)[i] = v[k];
-			v[k].media_type = NULL;
 		}
-		/* without a variant, recording the image names the missing blob */
-		st_store_layers_free(v, n);
+		st_store_layer_release(&(*out)[i]);
+		(*out)[i] = twin;
 	}
 	return 0;
 }
@@ -762,26 +775,19 @@ int st_local_layer_open(struct st_store *s, const struct st_store_layer *l, int 
 	struct st_error *e = NULL;
 	if (st_store_open_blob(s, l->digest.str, fd, NULL, &e) == 0)
 		return 0;
-	if (e->kind != ST_E_NOTFOUND) {
-		*err = e;
-		return -1;
-	}
-	struct st_store_layer *v = NULL;
-	size_t n = 0;
-	if (st_store_layer_variants(s, l->diff_id.str, &v, &n, err) < 0) {
-		st_error_free(e);
-		return -1;
-	}
-	int rc = -1;
-	for (size_t i = 0; i < n && rc < 0; i++)
-		rc = st_store_open_blob(s, v[i].digest.str, fd, NULL, NULL);
-	st_store_layers_free(v, n);
-	if (rc < 0) {
-		*err = e;
+	struct st_store_layer twin;
+	int found = e->kind == ST_E_NOTFOUND ? stored_variant(s, l->diff_id.str, &twin, err) : 0;
+	if (found <= 0) {
+		if (found == 0)
+			*err = e;
+		else
+			st_error_free(e);
 		return -1;
 	}
 	st_error_free(e);
-	return 0;
+	int rc = st_store_open_blob(s, twin.digest.str, fd, NULL, err);
+	st_store_layer_release(&twin);
+	return rc;
 }
 
 void st_local_layer_writer_free(struct st_local_layer_writer *w)

@@ -45,11 +45,7 @@ static int push_manifest(struct st_store *s, struct st_registry *r, const struct
 {
 	struct st_buf b = ST_BUF_INIT;
 	st_auto(st_image_manifest) struct st_image_manifest *m = NULL;
-	st_auto(st_image_ref) struct st_image_ref *to = st_image_ref_dup(dest);
-	free(to->tag);
-	to->tag = NULL;
-	free(to->digest);
-	to->digest = st_xstrdup(d->digest.str);
+	st_auto(st_image_ref) struct st_image_ref *to = st_image_ref_at_digest(dest, d->digest.str);
 	int rc = read_manifest(s, &d->digest, &b, &m, err);
 	for (size_t i = 0; rc == 0 && i < m->n_layers; i++)
 		rc = st_registry_push_store_blob(s, r, dest, &m->layers[i].digest, ev, err);

@@ -69,11 +69,8 @@ static int pull_entry(struct st_store *s, struct st_registry *r, const struct st
 	struct st_registry_manifest top = { ST_BUF_INIT, NULL, { "" } };
 	if (st_registry_get_manifest(r, ref, &top, err) < 0)
 		return -1;
-	st_auto(st_image_ref) struct st_image_ref *pinned = st_image_ref_dup(ref);
-	free(pinned->tag);
-	pinned->tag = NULL;
-	free(pinned->digest);
-	pinned->digest = st_xstrdup(top.digest.str);
+	st_auto(st_image_ref) struct st_image_ref *pinned =
+	    st_image_ref_at_digest(ref, top.digest.str);
 	st_registry_manifest_release(&top);
 	struct st_registry_pull_opts po = { .platform = platform };
 	struct st_registry_pull_result res;

@@ -178,11 +178,8 @@ int st_registry_push_referrer(struct st_registry *r, const struct st_image_ref *
 		return st_err(err, ST_E_PARSE, "the artifact is not JSON: %s", je.text);
 	struct st_digest digest;
 	st_digest_of(bytes, len, &digest);
-	st_auto(st_image_ref) struct st_image_ref *by_digest = st_image_ref_dup(ref);
-	free(by_digest->tag);
-	by_digest->tag = NULL;
-	free(by_digest->digest);
-	by_digest->digest = st_xstrdup(digest.str);
+	st_auto(st_image_ref) struct st_image_ref *by_digest =
+	    st_image_ref_at_digest(ref, digest.str);
 	const char *mt = json_string_value(json_object_get(m, "mediaType"));
 	bool indexed = false;
 	if (registry_put_manifest(r, by_digest, mt ? mt : ST_MT_OCI_MANIFEST, bytes, len, &indexed,
