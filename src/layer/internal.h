@@ -22,7 +22,18 @@ struct archive;
 /* How many uncompressed buffers a stream rotates through while a thread hashes them. */
 #define ST_LAYER_HASH_DEPTH 3
 
-struct hash_offload;
+/*
+ * offload.c: SHA-256 of chunks on a thread of its own, in the order they are submitted. A
+ * submitted chunk's bytes must stay as they are until a wait says it is hashed. new() gives
+ * NULL when the thread cannot start (hash inline then); free() drops what is still pending.
+ */
+struct layer_hash_offload;
+struct layer_hash_offload *layer_hash_offload_new(struct st_hasher *hash);
+void layer_hash_offload_submit(struct layer_hash_offload *ho, const void *p, size_t n);
+/* Wait until at most 'pending' submitted chunks are still to be hashed. */
+void layer_hash_offload_wait(struct layer_hash_offload *ho, uint64_t pending);
+uint64_t layer_hash_offload_submitted(struct layer_hash_offload *ho);
+void layer_hash_offload_free(struct layer_hash_offload *ho);
 
 struct ustream {
 	struct st_layer_source src;
@@ -38,7 +49,7 @@ struct ustream {
 	/* Once a stream outgrows one buffer, its bytes are hashed on a thread of their own
 	 * (hashing costs about as much as parsing the tar); the chunk handed out is then one of
 	 * 'ring', which rotates so a buffer is not refilled while it is being hashed. */
-	struct hash_offload *ho;
+	struct layer_hash_offload *ho;
 	unsigned char *ring[ST_LAYER_HASH_DEPTH];
 	uint64_t chunks; /* chunks handed out */
 };

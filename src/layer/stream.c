@@ -3,7 +3,6 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -126,63 +125,6 @@ static ssize_t next_decoded(struct ustream *u, const void **p, struct st_error *
 	}
 }
 
-/* ---- hashing on a thread of its own ---- */
-
-/* The chunks handed out, in order; the thread hashes them in that order. */
-struct hash_offload {
-	pthread_t thread;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	struct st_hasher *hash;
-	const unsigned char *ptr[ST_LAYER_HASH_DEPTH];
-	size_t len[ST_LAYER_HASH_DEPTH];
-	uint64_t submitted, hashed;
-	bool stop;
-};
-
-static void *hash_main(void *arg)
-{
-	struct hash_offload *ho = arg;
-	pthread_mutex_lock(&ho->mu);
-	for (;;) {
-		while (ho->hashed == ho->submitted && !ho->stop)
-			pthread_cond_wait(&ho->cv, &ho->mu);
-		/* a stream closed early needs no digest: what is pending is dropped */
-		if (ho->stop)
-			break;
-		size_t i = ho->hashed % ST_LAYER_HASH_DEPTH;
-		const unsigned char *p = ho->ptr[i];
-		size_t n = ho->len[i];
-		pthread_mutex_unlock(&ho->mu);
-		st_hasher_update(ho->hash, p, n);
-		pthread_mutex_lock(&ho->mu);
-		ho->hashed++;
-		pthread_cond_broadcast(&ho->cv);
-	}
-	pthread_mutex_unlock(&ho->mu);
-	return NULL;
-}
-
-/* Wait until at most 'pending' chunks are still to be hashed. */
-static void offload_wait(struct hash_offload *ho, uint64_t pending)
-{
-	pthread_mutex_lock(&ho->mu);
-	while (ho->submitted - ho->hashed > pending)
-		pthread_cond_wait(&ho->cv, &ho->mu);
-	pthread_mutex_unlock(&ho->mu);
-}
-
-static void offload_submit(struct hash_offload *ho, const void *p, size_t n)
-{
-	pthread_mutex_lock(&ho->mu);
-	size_t i = ho->submitted % ST_LAYER_HASH_DEPTH;
-	ho->ptr[i] = p;
-	ho->len[i] = n;
-	ho->submitted++;
-	pthread_cond_broadcast(&ho->cv);
-	pthread_mutex_unlock(&ho->mu);
-}
-
 /* The buffer that holds the chunks handed out: the decoder's output, or the plain input. */
 static unsigned char **rotating(struct ustream *u)
 {
@@ -193,17 +135,9 @@ static unsigned char **rotating(struct ustream *u)
  * that cannot start the thread keeps hashing inline. */
 static void offload_start(struct ustream *u)
 {
-	struct hash_offload *ho = st_xcalloc(1, sizeof(*ho));
-	ho->hash = u->hash;
-	pthread_mutex_init(&ho->mu, NULL);
-	pthread_cond_init(&ho->cv, NULL);
-	if (pthread_create(&ho->thread, NULL, hash_main, ho) != 0) {
-		pthread_cond_destroy(&ho->cv);
-		pthread_mutex_destroy(&ho->mu);
-		free(ho);
+	u->ho = layer_hash_offload_new(u->hash);
+	if (!u->ho)
 		return;
-	}
-	u->ho = ho;
 	u->ring[0] = *rotating(u);
 	for (size_t i = 1; i < ST_LAYER_HASH_DEPTH; i++)
 		u->ring[i] = st_xmalloc(ST_LAYER_BUFSZ);
@@ -211,17 +145,9 @@ static void offload_start(struct ustream *u)
 
 static void offload_stop(struct ustream *u)
 {
-	struct hash_offload *ho = u->ho;
-	if (!ho)
+	if (!u->ho)
 		return;
-	pthread_mutex_lock(&ho->mu);
-	ho->stop = true;
-	pthread_cond_broadcast(&ho->cv);
-	pthread_mutex_unlock(&ho->mu);
-	pthread_join(ho->thread, NULL);
-	pthread_cond_destroy(&ho->cv);
-	pthread_mutex_destroy(&ho->mu);
-	free(ho);
+	layer_hash_offload_free(u->ho);
 	u->ho = NULL;
 	/* the rotating pointer is one of the ring's buffers */
 	*rotating(u) = NULL;
@@ -254,8 +180,8 @@ ssize_t layer_ustream_next(struct ustream *u, const void **p, struct st_error **
 		offload_start(u);
 	if (u->ho) {
 		/* the buffer this chunk goes into was handed out DEPTH chunks ago */
-		offload_wait(u->ho, ST_LAYER_HASH_DEPTH - 1);
-		*rotating(u) = u->ring[u->ho->submitted % ST_LAYER_HASH_DEPTH];
+		layer_hash_offload_wait(u->ho, ST_LAYER_HASH_DEPTH - 1);
+		*rotating(u) = u->ring[layer_hash_offload_submitted(u->ho) % ST_LAYER_HASH_DEPTH];
 	}
 	ssize_t n = next_chunk(u, p, err);
 	if (n < 0)
@@ -263,11 +189,11 @@ ssize_t layer_ustream_next(struct ustream *u, const void **p, struct st_error **
 	if (n == 0) {
 		u->eof = true;
 		if (u->ho)
-			offload_wait(u->ho, 0);
+			layer_hash_offload_wait(u->ho, 0);
 		return 0;
 	}
 	if (u->ho)
-		offload_submit(u->ho, *p, (size_t)n);
+		layer_hash_offload_submit(u->ho, *p, (size_t)n);
 	else if (u->hash)
 		st_hasher_update(u->hash, *p, (size_t)n);
 	u->total += (uint64_t)n;

@@ -5,7 +5,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -74,98 +73,18 @@ static void ino_release(struct inomap *m)
 	*m = (struct inomap){ 0 };
 }
 
-/*
- * The diff_id hashed on a second core while the writer's own thread compresses or writes the
- * same bytes: a layer committed uncompressed then costs the slower of its SHA-256 pass and its
- * write, not their sum. One piece at a time, waited for before the piece is handed back, so
- * the caller's buffer stays valid and the hash sees the bytes in order.
- */
-struct side_hash {
-	pthread_t thread;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	struct st_hasher *hash; /* borrowed */
-	const void *p;
-	size_t n;
-	bool busy, stop;
-};
-
-/* Smaller pieces (tar headers) cost less to hash than to hand over. */
+/* Smaller pieces (tar headers) cost less to hash than to hand to the hashing thread. */
 #define SIDE_HASH_MIN ((size_t)64 << 10)
-
-static void *side_hash_main(void *arg)
-{
-	struct side_hash *sh = arg;
-	pthread_mutex_lock(&sh->mu);
-	for (;;) {
-		while (!sh->busy && !sh->stop)
-			pthread_cond_wait(&sh->cv, &sh->mu);
-		if (!sh->busy)
-			break;
-		pthread_mutex_unlock(&sh->mu);
-		st_hasher_update(sh->hash, sh->p, sh->n);
-		pthread_mutex_lock(&sh->mu);
-		sh->busy = false;
-		pthread_cond_broadcast(&sh->cv);
-	}
-	pthread_mutex_unlock(&sh->mu);
-	return NULL;
-}
-
-/* NULL if the thread cannot start: the writer then hashes on its own thread. */
-static struct side_hash *side_hash_new(struct st_hasher *hash)
-{
-	struct side_hash *sh = st_xcalloc(1, sizeof(*sh));
-	sh->hash = hash;
-	pthread_mutex_init(&sh->mu, NULL);
-	pthread_cond_init(&sh->cv, NULL);
-	if (pthread_create(&sh->thread, NULL, side_hash_main, sh) != 0) {
-		pthread_cond_destroy(&sh->cv);
-		pthread_mutex_destroy(&sh->mu);
-		free(sh);
-		return NULL;
-	}
-	return sh;
-}
-
-static void side_hash_submit(struct side_hash *sh, const void *p, size_t n)
-{
-	pthread_mutex_lock(&sh->mu);
-	sh->p = p;
-	sh->n = n;
-	sh->busy = true;
-	pthread_cond_broadcast(&sh->cv);
-	pthread_mutex_unlock(&sh->mu);
-}
-
-static void side_hash_wait(struct side_hash *sh)
-{
-	pthread_mutex_lock(&sh->mu);
-	while (sh->busy)
-		pthread_cond_wait(&sh->cv, &sh->mu);
-	pthread_mutex_unlock(&sh->mu);
-}
-
-static void side_hash_free(struct side_hash *sh)
-{
-	if (!sh)
-		return;
-	pthread_mutex_lock(&sh->mu);
-	sh->stop = true;
-	pthread_cond_broadcast(&sh->cv);
-	pthread_mutex_unlock(&sh->mu);
-	pthread_join(sh->thread, NULL);
-	pthread_cond_destroy(&sh->cv);
-	pthread_mutex_destroy(&sh->mu);
-	free(sh);
-}
 
 struct st_layer_writer {
 	struct st_layer_writer_opts opts;
 	struct st_layer_sink sink;
 	struct st_hasher h_diff, h_dig;
 	bool hashing;
-	struct side_hash *side; /* started by the first big piece */
+	/* The diff_id hashed on a second core while this thread compresses or writes the same
+	 * bytes: an uncompressed layer then costs the slower of the two passes, not their sum.
+	 * Started by the first big piece. */
+	struct layer_hash_offload *side;
 	bool side_failed;
 	uint64_t size, csize;
 	struct st_layer_compressor *z;
@@ -194,16 +113,17 @@ static int pipe_write(struct st_layer_writer *w, const void *p, size_t n, struct
 {
 	w->size += n;
 	if (n >= SIDE_HASH_MIN && !w->side && !w->side_failed) {
-		w->side = side_hash_new(&w->h_diff);
+		w->side = layer_hash_offload_new(&w->h_diff);
 		w->side_failed = !w->side;
 	}
 	if (n < SIDE_HASH_MIN || !w->side) {
 		st_hasher_update(&w->h_diff, p, n);
 		return st_layer_compressor_write(w->z, p, n, err);
 	}
-	side_hash_submit(w->side, p, n);
+	layer_hash_offload_submit(w->side, p, n);
 	int r = st_layer_compressor_write(w->z, p, n, err);
-	side_hash_wait(w->side);
+	/* the caller's buffer is theirs again when this returns */
+	layer_hash_offload_wait(w->side, 0);
 	return r;
 }
 
@@ -801,7 +721,7 @@ void st_layer_writer_free(struct st_layer_writer *w)
 	w->discard = true;
 	if (w->a)
 		archive_write_free(w->a);
-	side_hash_free(w->side);
+	layer_hash_offload_free(w->side);
 	if (w->e)
 		archive_entry_free(w->e);
 	if (w->hashing) {
