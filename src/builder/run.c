@@ -3,8 +3,8 @@
  * upper dir turned into a layer.
  *
  * The upper dir is already what the next step needs as a lowerdir (whiteouts as 0/0 character
- * devices, opaque dirs by xattr), so after the layer is written it is renamed into the store's
- * layers/<diff_id> instead of being extracted again from the blob just written.
+ * devices, opaque dirs by xattr), so once its tar is hashed it is renamed into the store's
+ * layers/<diff_id> and stands for the layer: no blob is written until an output needs one.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -468,34 +468,16 @@ static void report_commit(struct stage_run *r, uint64_t size, double seconds)
 	builder_stage_event(r, ST_BUILDER_EVENT_COMMITTED, text, 0, seconds);
 }
 
-/* Turn 'upper' into a layer in the store, then make it the unpacked copy of that layer. */
+/*
+ * Turn 'upper' into a layer: only its tar's diff_id is computed, and the directory becomes the
+ * store's unpacked copy of the layer, what the next step mounts (st_local_layer_commit_dir()).
+ */
 static int commit_upper(struct stage_run *r, const char *upper, struct st_store_layer *layer,
 			struct st_error **err)
 {
 	struct st_layer_writer_opts lo;
 	builder_layer_opts(r, &lo);
-	st_auto(st_local_layer_writer) struct st_local_layer_writer *w = NULL;
-	if (st_local_layer_writer_new(r->s, r->lease, &lo, &w, err) < 0)
-		return -1;
-	if (st_layer_writer_add_tree(st_local_layer_writer_layer(w), upper, NULL,
-				     ST_LAYER_TREE_OVERLAY, err) < 0)
-		return -1;
-	if (st_local_layer_writer_commit(w, layer, err) < 0)
-		return -1;
-	if (r->lease && st_store_lease_add(r->lease, layer->diff_id.str, err) < 0)
-		return -1;
-	if (!st_store_unpacked_has(r->s, layer->diff_id.str, NULL)) {
-		st_autofree char *dst = NULL;
-		if (st_store_unpacked_path(r->s, layer->diff_id.str, &dst, err) < 0)
-			return -1;
-		if (rename(upper, dst) == 0) {
-			if (st_store_unpacked_mark(r->s, layer->diff_id.str, layer->diff_size,
-						   err) < 0)
-				return -1;
-		}
-		/* else another build unpacked the same layer first: it is as good as ours */
-	}
-	return 0;
+	return st_local_layer_commit_dir(r->s, r->lease, &lo, upper, layer, err);
 }
 
 /* The runtime's state lives in the store, not in its host-wide default (/run/runc): a build

@@ -30,6 +30,8 @@ struct archive;
 struct layer_hash_offload;
 struct layer_hash_offload *layer_hash_offload_new(struct st_hasher *hash);
 void layer_hash_offload_submit(struct layer_hash_offload *ho, const void *p, size_t n);
+/* A copy of the chunk, hashed while the caller reuses its buffer (waits for a free slot). */
+void layer_hash_offload_submit_copy(struct layer_hash_offload *ho, const void *p, size_t n);
 /* Wait until at most 'pending' submitted chunks are still to be hashed. */
 void layer_hash_offload_wait(struct layer_hash_offload *ho, uint64_t pending);
 uint64_t layer_hash_offload_submitted(struct layer_hash_offload *ho);

@@ -4,6 +4,7 @@
  */
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "layer/internal.h"
 #include "util/buf.h"
@@ -17,6 +18,8 @@ struct layer_hash_offload {
 	struct st_hasher *hash;
 	const unsigned char *ptr[ST_LAYER_HASH_DEPTH];
 	size_t len[ST_LAYER_HASH_DEPTH];
+	unsigned char *own[ST_LAYER_HASH_DEPTH]; /* copies: layer_hash_offload_submit_copy() */
+	size_t cap[ST_LAYER_HASH_DEPTH];
 	uint64_t submitted, hashed;
 	bool stop;
 };
@@ -63,6 +66,20 @@ void layer_hash_offload_submit(struct layer_hash_offload *ho, const void *p, siz
 	pthread_mutex_unlock(&ho->mu);
 }
 
+void layer_hash_offload_submit_copy(struct layer_hash_offload *ho, const void *p, size_t n)
+{
+	/* One slot free; only this thread moves 'submitted'. */
+	layer_hash_offload_wait(ho, ST_LAYER_HASH_DEPTH - 1);
+	size_t i = ho->submitted % ST_LAYER_HASH_DEPTH;
+	if (ho->cap[i] < n) {
+		free(ho->own[i]);
+		ho->own[i] = st_xmalloc(n);
+		ho->cap[i] = n;
+	}
+	memcpy(ho->own[i], p, n);
+	layer_hash_offload_submit(ho, ho->own[i], n);
+}
+
 struct layer_hash_offload *layer_hash_offload_new(struct st_hasher *hash)
 {
 	struct layer_hash_offload *ho = st_xcalloc(1, sizeof(*ho));
@@ -97,5 +114,7 @@ void layer_hash_offload_free(struct layer_hash_offload *ho)
 	pthread_join(ho->thread, NULL);
 	pthread_cond_destroy(&ho->cv);
 	pthread_mutex_destroy(&ho->mu);
+	for (size_t i = 0; i < ST_LAYER_HASH_DEPTH; i++)
+		free(ho->own[i]);
 	free(ho);
 }

@@ -116,6 +116,15 @@ static int pipe_write(struct st_layer_writer *w, const void *p, size_t n, struct
 		w->side = layer_hash_offload_new(&w->h_diff);
 		w->side_failed = !w->side;
 	}
+	/*
+	 * Uncompressed, this thread has nothing of its own to do with the piece while it is
+	 * hashed (a write to the page cache, or nothing when only the diff_id is wanted): hashing
+	 * a copy lets it read the next piece meanwhile. Every piece then goes this way, in order.
+	 */
+	if (w->side && w->opts.compression == ST_LAYER_COMP_NONE) {
+		layer_hash_offload_submit_copy(w->side, p, n);
+		return st_layer_compressor_write(w->z, p, n, err);
+	}
 	if (n < SIDE_HASH_MIN || !w->side) {
 		st_hasher_update(&w->h_diff, p, n);
 		return st_layer_compressor_write(w->z, p, n, err);
@@ -703,6 +712,8 @@ int st_layer_writer_finish(struct st_layer_writer *w, struct st_layer_result *ou
 		return -1;
 	}
 	w->finished = true;
+	if (w->side)
+		layer_hash_offload_wait(w->side, 0);
 	st_hasher_final(&w->h_diff, &out->diff_id);
 	st_hasher_final(&w->h_dig, &out->digest);
 	if (w->opts.compression == ST_LAYER_COMP_NONE)

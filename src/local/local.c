@@ -421,10 +421,12 @@ static int stored_variant(struct st_store *s, const char *diff_id, struct st_sto
 /*
  * The layers of 'c' as the store holds them, in *out (new) when one differs, else NULL: a layer
  * a build kept uncompressed may since live only as its compressed twin
- * (st_store_layer_drop_spare()), and an image must name a blob the store has.
+ * (st_store_layer_drop_spare()), and an image must name a blob the store has. A layer a build
+ * committed as its directory gets its uncompressed blob here, under 'lease'.
  */
 static int stored_layers(struct st_store *s, const struct st_local_commit *c,
-			 struct st_store_layer **out, struct st_error **err)
+			 struct st_store_lease *lease, struct st_store_layer **out,
+			 struct st_error **err)
 {
 	*out = NULL;
 	for (size_t i = 0; i < c->n_layers; i++) {
@@ -437,8 +439,23 @@ static int stored_layers(struct st_store *s, const struct st_local_commit *c,
 			*out = NULL;
 			return -1;
 		}
-		if (!found)
-			continue; /* recording the image names the missing blob */
+		if (!found) {
+			/* A layer a build committed as its directory: its blob is written now. */
+			struct st_store_layer made;
+			struct st_error *e = NULL;
+			if (st_local_layer_convert(s, lease, &c->layers[i], ST_LAYER_COMP_NONE, 0,
+						   &made, &e) == 0)
+				st_store_layer_release(&made);
+			else if (e->kind == ST_E_NOTFOUND)
+				st_error_free(e); /* recording the image names the missing blob */
+			else {
+				*err = e;
+				st_store_layers_free(*out, c->n_layers);
+				*out = NULL;
+				return -1;
+			}
+			continue;
+		}
 		if (!*out) {
 			*out = st_xcalloc(c->n_layers + 1, sizeof(**out));
 			for (size_t j = 0; j < c->n_layers; j++) {
@@ -487,7 +504,7 @@ static int write_image(struct st_store *s, const struct st_local_commit *c,
 		}
 		layers = *formatted = v;
 	} else {
-		if (stored_layers(s, c, formatted, err) < 0)
+		if (stored_layers(s, c, lease, formatted, err) < 0)
 			return -1;
 		if (*formatted)
 			layers = *formatted;
@@ -704,6 +721,69 @@ static int find_variant(struct st_store *s, const char *diff_id, enum st_layer_c
 	return found;
 }
 
+/*
+ * Where the bytes of layer 'l' are: *fd open on its blob, else on another variant of its
+ * diff_id, or, for an uncompressed layer that a build committed as its directory
+ * (st_local_layer_commit_dir()), *dir (new) that directory, to make the tar again from.
+ * 'prefer_dir': the directory before a variant (reading the files costs less than inflating
+ * a compressed twin). ST_E_NOTFOUND if there is none.
+ */
+static int layer_bytes(struct st_store *s, const struct st_store_layer *l, bool prefer_dir, int *fd,
+		       char **dir, struct st_error **err)
+{
+	struct st_error *e = NULL;
+	*dir = NULL;
+	if (st_store_open_blob(s, l->digest.str, fd, NULL, &e) == 0)
+		return 0;
+	if (e->kind != ST_E_NOTFOUND) {
+		*err = e;
+		return -1;
+	}
+	bool have_dir = st_digest_equal(&l->digest, &l->diff_id) &&
+			st_store_unpacked_has(s, l->diff_id.str, NULL);
+	if (have_dir && prefer_dir) {
+		st_error_free(e);
+		return st_store_unpacked_path(s, l->diff_id.str, dir, err);
+	}
+	struct st_store_layer twin;
+	int found = stored_variant(s, l->diff_id.str, &twin, err);
+	if (found == 0 && have_dir) {
+		st_error_free(e);
+		return st_store_unpacked_path(s, l->diff_id.str, dir, err);
+	}
+	if (found <= 0) {
+		if (found == 0)
+			*err = e;
+		else
+			st_error_free(e);
+		return -1;
+	}
+	st_error_free(e);
+	int rc = st_store_open_blob(s, twin.digest.str, fd, NULL, err);
+	st_store_layer_release(&twin);
+	return rc;
+}
+
+/* A new variant of 'l' in 'comp', from 'fd' (a tar, any compression) or from directory 'dir'. */
+static int convert_from(struct st_store *s, struct st_store_lease *lease,
+			const struct st_store_layer *l, enum st_layer_comp comp, int level, int fd,
+			const char *dir, struct st_store_layer *out, struct st_error **err)
+{
+	struct st_layer_writer_opts lo = { .compression = comp, .level = level };
+	st_auto(st_local_layer_writer) struct st_local_layer_writer *w = NULL;
+	if (st_local_layer_writer_new(s, lease, &lo, &w, err) < 0)
+		return -1;
+	/* The diff_id is checked before the new blob is recorded as a variant of it: for a
+	 * layer made again from its directory, that is what proves the tar the same. */
+	struct st_layer_writer *lw = st_local_layer_writer_layer(w);
+	w->expect_diff_id = &l->diff_id;
+	int rc = dir ? st_layer_writer_add_tree(lw, dir, NULL, ST_LAYER_TREE_OVERLAY, err)
+		     : st_layer_writer_add_raw(lw, st_layer_source_fd(&fd), err);
+	if (rc < 0)
+		return -1;
+	return st_local_layer_writer_commit(w, out, err);
+}
+
 int st_local_layer_convert(struct st_store *s, struct st_store_lease *lease,
 			   const struct st_store_layer *l, enum st_layer_comp comp, int level,
 			   struct st_store_layer *out, struct st_error **err)
@@ -722,18 +802,111 @@ int st_local_layer_convert(struct st_store *s, struct st_store_lease *lease,
 		}
 		return 0;
 	}
-	struct st_layer_writer_opts lo = { .compression = comp, .level = level };
-	st_auto(st_local_layer_writer) struct st_local_layer_writer *w = NULL;
 	st_autoclose int fd = -1;
-	if (st_local_layer_open(s, l, &fd, err) < 0 ||
-	    st_local_layer_writer_new(s, lease, &lo, &w, err) < 0)
+	st_autofree char *dir = NULL;
+	if (layer_bytes(s, l, true, &fd, &dir, err) < 0)
 		return st_err_wrap(err, "compress layer %s", l->diff_id.str);
-	/* The diff_id is checked before the new blob is recorded as a variant of it. */
-	struct st_layer_writer *lw = st_local_layer_writer_layer(w);
-	w->expect_diff_id = &l->diff_id;
-	if (st_layer_writer_add_raw(lw, st_layer_source_fd(&fd), err) < 0 ||
+	if (dir) {
+		struct st_error *e = NULL;
+		if (convert_from(s, lease, l, comp, level, -1, dir, out, &e) == 0)
+			return 0;
+		/* Not a directory a build committed (one unpacked from a tar that its blob, gone
+		 * since, did not list in our order): the bytes are in a compressed twin, if any. */
+		struct st_store_layer twin;
+		int have =
+		    e->kind == ST_E_DIGEST ? stored_variant(s, l->diff_id.str, &twin, err) : 0;
+		if (have <= 0) {
+			if (have == 0)
+				*err = e;
+			else
+				st_error_free(e);
+			return st_err_wrap(err, "compress layer %s", l->diff_id.str);
+		}
+		st_error_free(e);
+		int rc = st_store_open_blob(s, twin.digest.str, &fd, NULL, err);
+		st_store_layer_release(&twin);
+		if (rc < 0)
+			return st_err_wrap(err, "compress layer %s", l->diff_id.str);
+	}
+	if (convert_from(s, lease, l, comp, level, fd, NULL, out, err) < 0)
+		return st_err_wrap(err, "compress layer %s", l->diff_id.str);
+	return 0;
+}
+
+/* No bytes go anywhere: a layer committed as its directory is only hashed. */
+static int discard_write(void *ctx, const void *p, size_t n, struct st_error **err)
+{
+	(void)ctx, (void)p, (void)n, (void)err;
+	return 0;
+}
+
+/* The old way, for what the new one cannot do: the tar written as a blob, then 'dir' kept. */
+static int commit_dir_blob(struct st_store *s, struct st_store_lease *lease,
+			   const struct st_layer_writer_opts *opts, const char *dir,
+			   struct st_store_layer *out, struct st_error **err)
+{
+	st_auto(st_local_layer_writer) struct st_local_layer_writer *w = NULL;
+	if (st_local_layer_writer_new(s, lease, opts, &w, err) < 0 ||
+	    st_layer_writer_add_tree(st_local_layer_writer_layer(w), dir, NULL,
+				     ST_LAYER_TREE_OVERLAY, err) < 0 ||
 	    st_local_layer_writer_commit(w, out, err) < 0)
-		return st_err_wrap(err, "compress layer %s", l->diff_id.str);
+		return -1;
+	if (st_store_unpacked_has(s, out->diff_id.str, NULL))
+		return 0; /* an unpacked copy exists already: as good as this one */
+	st_autofree char *dst = NULL;
+	if (st_store_unpacked_path(s, out->diff_id.str, &dst, err) < 0)
+		goto fail;
+	if (rename(dir, dst) == 0) {
+		if (st_store_unpacked_mark(s, out->diff_id.str, out->diff_size, err) < 0)
+			goto fail;
+	}
+	/* else another process unpacked the same layer first */
+	return 0;
+fail:
+	st_store_layer_release(out);
+	return -1;
+}
+
+int st_local_layer_commit_dir(struct st_store *s, struct st_store_lease *lease,
+			      const struct st_layer_writer_opts *opts, const char *dir,
+			      struct st_store_layer *out, struct st_error **err)
+{
+	/* A clamped mtime is in the tar, not in the files: the directory would not give the
+	 * same tar again. */
+	if (opts->compression != ST_LAYER_COMP_NONE || (opts->flags & ST_LAYER_WRITER_CLAMP_MTIME))
+		return commit_dir_blob(s, lease, opts, dir, out, err);
+	struct st_layer_result res;
+	st_auto(st_layer_writer) struct st_layer_writer *w =
+	    st_layer_writer_new(opts, (struct st_layer_sink){ discard_write, NULL }, err);
+	if (!w || st_layer_writer_add_tree(w, dir, NULL, ST_LAYER_TREE_OVERLAY, err) < 0 ||
+	    st_layer_writer_finish(w, &res, err) < 0)
+		return -1;
+	if (lease && st_store_lease_add(lease, res.diff_id.str, err) < 0)
+		return -1;
+	st_autofree char *dst = NULL;
+	if (st_store_unpacked_path(s, res.diff_id.str, &dst, err) < 0)
+		return -1;
+	/*
+	 * Only a directory that is the very tree its diff_id was hashed from may stand for the
+	 * layer's bytes; a copy unpacked from someone's tar need not give that tar again. When one
+	 * is there already (the same layer pulled, or built by another process at the same time),
+	 * this layer gets its blob the old way.
+	 */
+	bool have = st_store_unpacked_has(s, res.diff_id.str, NULL);
+	if (have || rename(dir, dst) < 0) {
+		if (!have && errno != EEXIST && errno != ENOTEMPTY)
+			return st_err_errno(err, "rename '%s' to '%s'", dir, dst);
+		return commit_dir_blob(s, lease, opts, dir, out, err);
+	}
+	if (st_store_unpacked_mark(s, res.diff_id.str, res.size, err) < 0)
+		return -1;
+	*out = (struct st_store_layer){
+		.digest = res.diff_id,
+		.diff_id = res.diff_id,
+		.media_type = st_xstrdup(st_layer_media_type(ST_LAYER_COMP_NONE, false)),
+		.size = res.size,
+		.diff_size = res.size,
+	};
 	return 0;
 }
 
@@ -766,27 +939,34 @@ int st_local_layer_find(struct st_store *s, const char *digest, struct st_store_
 						.diff_size = v[0].diff_size };
 	}
 	st_store_layers_free(v, n);
-	return n > 0;
+	if (n > 0)
+		return 1;
+	/* A layer a build committed as its directory (st_local_layer_commit_dir()). */
+	uint64_t size;
+	if (!st_store_unpacked_has(s, digest, &size))
+		return 0;
+	if (st_digest_parse(digest, &out->digest, err) < 0)
+		return -1;
+	out->diff_id = out->digest;
+	out->media_type = st_xstrdup(st_layer_media_type(ST_LAYER_COMP_NONE, false));
+	out->size = out->diff_size = size;
+	return 1;
 }
 
 int st_local_layer_open(struct st_store *s, const struct st_store_layer *l, int *fd,
 			struct st_error **err)
 {
-	struct st_error *e = NULL;
-	if (st_store_open_blob(s, l->digest.str, fd, NULL, &e) == 0)
-		return 0;
-	struct st_store_layer twin;
-	int found = e->kind == ST_E_NOTFOUND ? stored_variant(s, l->diff_id.str, &twin, err) : 0;
-	if (found <= 0) {
-		if (found == 0)
-			*err = e;
-		else
-			st_error_free(e);
+	st_autofree char *dir = NULL;
+	if (layer_bytes(s, l, false, fd, &dir, err) < 0)
 		return -1;
-	}
-	st_error_free(e);
-	int rc = st_store_open_blob(s, twin.digest.str, fd, NULL, err);
-	st_store_layer_release(&twin);
+	if (!dir)
+		return 0;
+	/* Only a directory: its tar is written once, as the layer's uncompressed blob. */
+	struct st_store_layer made;
+	if (st_local_layer_convert(s, NULL, l, ST_LAYER_COMP_NONE, 0, &made, err) < 0)
+		return -1;
+	int rc = st_store_open_blob(s, made.digest.str, fd, NULL, err);
+	st_store_layer_release(&made);
 	return rc;
 }
 

@@ -193,11 +193,26 @@ void st_local_layer_writer_free(struct st_local_layer_writer *w);
 void st_local_layer_writer_freep(struct st_local_layer_writer **w);
 
 /*
+ * Turn 'dir', an overlay upper dir (whiteouts as 0/0 character devices, opaque dirs by xattr),
+ * into layer *out (new strings: st_store_layer_release()) uncompressed, its digest its diff_id,
+ * and make the directory itself the store's unpacked copy of the layer (renamed, not copied).
+ * Its tar is only hashed, not written: the directory holds the layer's bytes until an output
+ * or an image needs a blob (st_local_layer_convert() makes the tar again from it and checks
+ * its diff_id), as Docker's own store keeps a built layer as its directory. 'lease' (may be
+ * NULL) holds the diff_id. With a compression, a clamped mtime, or an unpacked copy of the same
+ * layer there already, the tar is written as a blob and recorded, and 'dir' may stay.
+ */
+int st_local_layer_commit_dir(struct st_store *s, struct st_store_lease *lease,
+			      const struct st_layer_writer_opts *opts, const char *dir,
+			      struct st_store_layer *out, struct st_error **err);
+
+/*
  * Layer 'l' (a recorded layer) compressed with 'comp': a recorded variant of its diff_id in
- * that compression if there is one, else a new blob made from l's blob in one pass (decompress,
- * check the tar and its diff_id, compress at 'level', hash) and recorded as a variant of the
- * layer. 'lease' (may be NULL) holds the blob. *out is filled with new strings:
- * st_store_layer_release(). ST_E_DIGEST if l's blob does not hold its diff_id.
+ * that compression if there is one, else a new blob made from l's bytes in one pass (decompress
+ * or, for a layer committed as its directory, make the tar again; check the tar and its
+ * diff_id, compress at 'level', hash) and recorded as a variant of the layer. 'lease' (may be NULL)
+ * holds the blob. *out is filled with new strings: st_store_layer_release(). ST_E_DIGEST if l's
+ * blob does not hold its diff_id.
  */
 int st_local_layer_convert(struct st_store *s, struct st_store_lease *lease,
 			   const struct st_store_layer *l, enum st_layer_comp comp, int level,
@@ -206,15 +221,17 @@ int st_local_layer_convert(struct st_store *s, struct st_store_lease *lease,
 /*
  * The layer 'digest' names, as st_store_layer_get() finds it with its blob; or, for a layer the
  * build kept uncompressed whose blob then gave way to a compressed twin
- * (st_store_layer_drop_spare()), that layer as it was: uncompressed, its digest its diff_id, its
- * bytes in the twin (read them with st_local_layer_open()). 1 and *out filled with new strings
- * (st_store_layer_release()), 0 if there is neither.
+ * (st_store_layer_drop_spare()) or that it committed as its directory
+ * (st_local_layer_commit_dir()), that layer as it was: uncompressed, its digest its diff_id, its
+ * bytes in the twin or the directory (read them with st_local_layer_open()). 1 and *out filled
+ * with new strings (st_store_layer_release()), 0 if there is none of these.
  */
 int st_local_layer_find(struct st_store *s, const char *digest, struct st_store_layer *out,
 			struct st_error **err);
 /*
  * Open the bytes of layer 'l' for a reader that detects compression: l's blob, or when that
- * is gone, the blob of another variant of its diff_id. *fd is new. ST_E_NOTFOUND if neither.
+ * is gone, the blob of another variant of its diff_id, or, for a layer committed as its
+ * directory, the uncompressed blob written from it now. *fd is new. ST_E_NOTFOUND if none.
  */
 int st_local_layer_open(struct st_store *s, const struct st_store_layer *l, int *fd,
 			struct st_error **err);

@@ -82,3 +82,79 @@ blob_bytes() {
 	[ "$(head -c 4 "$STRATA_ROOT/blobs/sha256/${digest#sha256:}" | od -An -tx1 | tr -d ' \n')" = 28b52ffd ]
 	[ "$(strata export "$id" | tar -xOf - n | tail -n 1)" = 100000 ]
 }
+
+# Whether the store holds blob $1.
+has_blob() {
+	[ -f "$STRATA_ROOT/blobs/sha256/${1#sha256:}" ]
+}
+
+@test "a RUN step's layer is its directory until an output needs a blob: type=local writes none" {
+	printf 'FROM busybox\nRUN head -c 4194304 /dev/urandom >/r && mkdir /d && echo hi >/d/f\n' >"$CTX/Dockerfile"
+	run strata build --progress=plain -o "type=local,dest=$OUT/root" "$CTX"
+	[ "$status" -eq 0 ]
+	[ "$(stat -c %s "$OUT/root/r")" = 4194304 ]
+	# The step's layer: its diff_id is the one unpacked directory besides busybox's.
+	run strata build --progress=plain -t lz:1 "$CTX"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"#2 CACHED"* ]]
+	diff_id=$(strata inspect --format '{{index .RootFS.Layers 1}}' lz:1)
+	[ -d "$STRATA_ROOT/layers/${diff_id#sha256:}" ]
+	# The image's layer was made from that directory, gzipped, and checked against the diff_id.
+	run strata inspect --raw lz:1
+	[ "$(jq -r '.layers[1].mediaType' <<<"$output")" = application/vnd.oci.image.layer.v1.tar+gzip ]
+	run has_blob "$diff_id"
+	[ "$status" -ne 0 ]
+	run strata system check
+	[ "$status" -eq 0 ]
+	run strata save -o "$OUT/lz.tar" lz:1
+	[ "$status" -eq 0 ]
+	[ "$(tar -xOf "$OUT/lz.tar" index.json | jq -r '.manifests | length')" = 1 ]
+}
+
+@test "a layer kept as its directory: the type=local build alone leaves no blob of it" {
+	printf 'FROM busybox\nRUN head -c 4194304 /dev/urandom >/r\n' >"$CTX/Dockerfile"
+	before=$(blob_bytes)
+	run strata build -o "type=local,dest=$OUT/root" "$CTX"
+	[ "$status" -eq 0 ]
+	[ $(($(blob_bytes) - before)) -lt 1048576 ]
+	run strata system check
+	[ "$status" -eq 0 ]
+	# An uncompressed image output writes the blob then, from the directory.
+	run strata build -o type=image,name=lz:u,compression=uncompressed "$CTX"
+	[ "$status" -eq 0 ]
+	diff_id=$(strata inspect --format '{{index .RootFS.Layers 1}}' lz:u)
+	run has_blob "$diff_id"
+	[ "$status" -eq 0 ]
+	[ "$(strata export lz:u | tar -xOf - r | wc -c)" = 4194304 ]
+	run strata system check
+	[ "$status" -eq 0 ]
+}
+
+@test "a layer directory changed behind the store's back fails its output, naming the layer" {
+	printf 'FROM busybox\nRUN echo one >/f\n' >"$CTX/Dockerfile"
+	run strata build -o "type=local,dest=$OUT/root" "$CTX"
+	[ "$status" -eq 0 ]
+	for d in "$STRATA_ROOT"/layers/*; do
+		if [ -f "$d/f" ]; then echo two >"$d/f"; fi
+	done
+	run strata build -t bad:1 "$CTX"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"expected sha256:"* ]]
+	run strata images -q bad:1
+	[ -z "$output" ]
+}
+
+@test "a step whose layer is already unpacked in the store writes its blob: squash and --no-cache" {
+	# Fixed mtimes: the same layer twice, the second time with its directory already there.
+	printf 'FROM busybox\nRUN mkdir /x && echo hi >/x/f && touch -d @0 /x/f /x\n' >"$CTX/Dockerfile"
+	run strata build -q -t same:1 "$CTX"
+	[ "$status" -eq 0 ]
+	run strata build -q --no-cache -t same:2 "$CTX"
+	[ "$status" -eq 0 ]
+	[ "$(strata inspect --format '{{index .RootFS.Layers 1}}' same:1)" = "$(strata inspect --format '{{index .RootFS.Layers 1}}' same:2)" ]
+	run strata build -q --squash -t same:sq "$CTX"
+	[ "$status" -eq 0 ]
+	[ "$(strata export same:sq | tar -xOf - x/f)" = hi ]
+	run strata system check
+	[ "$status" -eq 0 ]
+}
