@@ -1268,6 +1268,16 @@ static const struct st_local_format *image_format(const struct st_builder_opts *
 	return &image.format;
 }
 
+/* The format of the image an output makes of the build, or NULL when outputs only write files. */
+static const struct st_local_format *collect_format(const struct st_builder_opts *o)
+{
+	bool files = o->n_outputs > 0;
+	for (size_t i = 0; i < o->n_outputs; i++)
+		files &= o->outputs[i].type == ST_BUILDER_OUTPUT_LOCAL ||
+			 o->outputs[i].type == ST_BUILDER_OUTPUT_TAR;
+	return files ? NULL : image_format(o);
+}
+
 /* A warning when no build is running: 'ctx' is the build's options. */
 static void progress_warn(void *ctx, const char *msg)
 {
@@ -1296,10 +1306,15 @@ static bool *min_stages(struct build *b, size_t target)
 	return in_min;
 }
 
-/* The image of one platform of several: its blobs written under 'lease', not recorded. */
+/*
+ * The image of one platform of several: its blobs written under 'lease', not recorded, its
+ * layers in the format of the image the outputs make (gzip by default, as for one platform);
+ * left as they are when only files are written (local, tar).
+ */
 static int collect_image(struct st_store *s, const struct build_state *fin,
 			 struct st_store_lease *lease, const struct st_image_map *annotations,
-			 struct platform_image *out, struct st_error **err)
+			 const struct st_local_format *format, struct platform_image *out,
+			 struct st_error **err)
 {
 	for (size_t i = 0; i < fin->n_layers; i++)
 		if (st_store_lease_add(lease, fin->layers[i].diff_id.str, err) < 0)
@@ -1308,7 +1323,8 @@ static int collect_image(struct st_store *s, const struct build_state *fin,
 				     .layers = fin->layers,
 				     .n_layers = fin->n_layers,
 				     .lease = lease,
-				     .annotations = annotations };
+				     .annotations = annotations,
+				     .format = format };
 	return st_local_image_write(s, &c, &out->img, err);
 }
 
@@ -1543,7 +1559,8 @@ static int build_one(struct st_store *s, const struct st_builder_opts *o,
 		if (rc == 0 && b.share)
 			rc = builder_cache_share_inline(b.share, s, image_format(o), fin->cfg, err);
 		if (rc == 0 && collect)
-			rc = collect_image(s, fin, lease, &annotations, collect, err);
+			rc = collect_image(s, fin, lease, &annotations, collect_format(o), collect,
+					   err);
 		else if (rc == 0)
 			rc = builder_export(s, o, fin, b.slots[last].run.lease, refs, nrefs,
 					    &annotations, res, err);

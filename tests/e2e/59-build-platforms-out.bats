@@ -113,3 +113,24 @@ setup() {
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"0 steps run, 2 cached"* ]]
 }
+
+@test "build --platform: each platform's layers in the output's compression, gzip by default" {
+	run strata build --platform linux/amd64,linux/arm64 -t multi:gz "$ctx"
+	[ "$status" -eq 0 ]
+	run strata inspect --raw multi:gz
+	[ "$status" -eq 0 ]
+	arm=$(jq -r '.manifests[] | select(.platform.architecture == "arm64") | .digest' <<<"$output")
+	run strata inspect --raw "multi:gz@$arm"
+	[ "$status" -eq 0 ]
+	[ "$(jq -r '.layers[0].mediaType' <<<"$output")" = application/vnd.oci.image.layer.v1.tar+gzip ]
+	run strata build --platform linux/amd64,linux/arm64 -o "type=oci,dest=$BATS_TEST_TMPDIR/z.tar,compression=zstd" "$ctx"
+	[ "$status" -eq 0 ]
+	mkdir "$BATS_TEST_TMPDIR/z"
+	tar -xf "$BATS_TEST_TMPDIR/z.tar" -C "$BATS_TEST_TMPDIR/z"
+	index=$(jq -r '.manifests[0].digest' "$BATS_TEST_TMPDIR/z/index.json")
+	for m in $(jq -r '.manifests[].digest' "$BATS_TEST_TMPDIR/z/blobs/sha256/${index#sha256:}"); do
+		[ "$(jq -r '.layers[0].mediaType' "$BATS_TEST_TMPDIR/z/blobs/sha256/${m#sha256:}")" = application/vnd.oci.image.layer.v1.tar+zstd ]
+	done
+	run skopeo inspect --raw "oci-archive:$BATS_TEST_TMPDIR/z.tar"
+	[ "$status" -eq 0 ]
+}
