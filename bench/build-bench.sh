@@ -79,6 +79,16 @@ run_w1() {
 		time_cmd t s_build w1z:s "$d" -o type=image,compression=zstd; add "W1 zstd export" "$t"
 		add "W1 layer GiB" "$(env STRATA_ROOT="$sroot" "$strata" inspect --format '{{.Size}}' w1z:s |
 			awk '{print $1 / 1073741824}')"
+		# The codec alone on the same bytes: zstd's own CLI at the same level and threads,
+		# from tars already on disk (the floor under what the export can add).
+		local z=$work/zstd-floor m
+		rm -rf "$z"; mkdir -p "$z"
+		m=$(env STRATA_ROOT="$sroot" "$strata" inspect --raw w1z:s)
+		for dg in $(jq -r '.layers[] | select(.mediaType | endswith("+zstd")) | .digest' <<<"$m"); do
+			zstd -q -d -c "$sroot/blobs/sha256/${dg#sha256:}" >"$z/${dg#sha256:}.tar"
+		done
+		time_cmd t sh -c "zstd -q -3 -T2 -c $z/*.tar >/dev/null"; add "W1 zstd codec" "$t"
+		rm -rf "$z"
 	fi
 }
 run_w2() {
@@ -132,6 +142,10 @@ if [ -n "${res["W1 no-change (strata x5)"]:-}" ]; then
 	gib=$(median "${g[@]}")
 	printf '%-34s strata %8.3fs (no-change rebuild + zstd export of %.2f GiB: %.2fs per GiB; goal < 1s)\n' \
 		"W1 exported compression=zstd" "$zx" "$gib" "$(echo "($zx - $nochange) / $gib" | bc -l)"
+	read -ra v <<<"${res["W1 zstd codec"]}"
+	zc=$(median "${v[@]}")
+	printf '%-34s zstd   %8.3fs (zstd -3 -T2 of the same layers: %.2fs per GiB, the codec alone)\n' \
+		"W1 layers through zstd's CLI" "$zc" "$(echo "$zc / $gib" | bc -l)"
 fi
 if [ -n "${res["W2 commit"]:-}" ]; then
 	read -ra v <<<"${res["W2 commit"]}"

@@ -10,6 +10,8 @@ pkgs="build-essential meson ninja-build pkg-config clang clang-format libclang-r
       python3-cryptography python3-nacl python3-jsonschema libcommons-cli-java"
 if [ "${1:-}" = "--bench" ]; then
     pkgs="$pkgs hyperfine time"
+    # bench/build-bench.sh: the zstd CLI, the codec alone beside the zstd export
+    pkgs="$pkgs zstd"
     # bench/run-bench.sh: `run --rm` beside podman's and Docker's
     pkgs="$pkgs podman docker.io"
 fi
