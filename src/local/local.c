@@ -945,6 +945,11 @@ int st_local_layer_find(struct st_store *s, const char *digest, struct st_store_
 	uint64_t size;
 	if (!st_store_unpacked_has(s, digest, &size))
 		return 0;
+	st_autofree char *dir = NULL;
+	if (st_store_unpacked_path(s, digest, &dir, err) < 0)
+		return -1;
+	if (!st_path_exists(dir))
+		return 0;
 	if (st_digest_parse(digest, &out->digest, err) < 0)
 		return -1;
 	out->diff_id = out->digest;

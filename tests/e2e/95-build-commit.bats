@@ -158,3 +158,16 @@ has_blob() {
 	run strata system check
 	[ "$status" -eq 0 ]
 }
+
+@test "a layer kept as its directory that went missing is a cache miss: the step runs again" {
+	printf 'FROM busybox\nRUN echo one >/f\n' >"$CTX/Dockerfile"
+	run strata build -o "type=local,dest=$OUT/root" "$CTX"
+	[ "$status" -eq 0 ]
+	for d in "$STRATA_ROOT"/layers/*; do
+		if [ -f "$d/f" ]; then rm -rf "$d"; fi
+	done
+	run strata build --progress=plain -t gone:1 "$CTX"
+	[ "$status" -eq 0 ]
+	[[ "$output" != *"#2 CACHED"* ]]
+	[ "$(strata export gone:1 | tar -xOf - f)" = one ]
+}
