@@ -153,7 +153,8 @@ int cmd_import(struct st_cli *cli, int argc, char **argv, struct st_error **err)
 		free(o.changes);
 		return rc < 0 ? -1 : 0;
 	}
-	st_autofree const char **changes = o.changes;
+	st_autofree const char **changes = o.changes; /* frees them on return */
+	(void)changes;
 
 	st_autofree char *refname = NULL;
 	if (o.ref && st_local_ref_normalize(o.ref, &refname, err) < 0)

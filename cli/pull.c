@@ -33,7 +33,6 @@ static int pull_one(struct st_cli *cli, struct st_store *s, struct st_registry *
 		    const struct st_image_ref *ref, const struct pull_opts *o,
 		    struct st_error **err)
 {
-	st_autofree char *repo = st_image_ref_familiar_name(ref);
 	const char *tag = st_image_ref_tag(ref);
 	const char *digest = st_image_ref_digest(ref);
 	if (!o->quiet)
