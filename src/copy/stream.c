@@ -10,6 +10,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -289,6 +291,150 @@ static int fetch_blob(struct dest *d, const struct st_image_ref *from,
 }
 
 /*
+ * A blob of the source registry uploaded to the destination registry while it downloads: a
+ * thread runs the download into a pipe, whose other end is the upload's body. The reader
+ * checks size and digest, and the destination checks the digest again when the upload
+ * completes; an upload that starts over starts the download over.
+ */
+struct relay {
+	struct st_registry *reg;
+	const struct st_image_ref *from;
+	const struct st_image_descriptor *want;
+	pthread_t thread;
+	bool running, hashing;
+	int rfd, wfd; /* the pipe's ends: ours, and the download thread's */
+	int rc;	      /* the download's result, and its error */
+	struct st_error *err;
+	struct st_hasher h;
+	uint64_t done;
+};
+
+static int relay_write(void *ctx, const void *p, size_t n, struct st_error **err)
+{
+	struct relay *r = ctx;
+	return st_write_all(r->wfd, p, n, err);
+}
+
+static void *relay_main(void *arg)
+{
+	struct relay *r = arg;
+	/* An upload given up closes the read end: the write then fails with EPIPE rather than
+	 * the process dying of the signal (a blocked thread-directed signal dies with the
+	 * thread). */
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	/* No reset: bytes already sent cannot be taken back, so a download that the source
+	 * restarts from its start fails, and the upload with it (a retry starts both over). */
+	struct st_http_sink sink = { relay_write, NULL, r };
+	r->rc = st_registry_get_blob(r->reg, r->from, &r->want->digest, &sink, &r->err);
+	close(r->wfd);
+	r->wfd = -1;
+	return NULL;
+}
+
+static void relay_stop(struct relay *r)
+{
+	if (r->rfd >= 0)
+		close(r->rfd);
+	r->rfd = -1;
+	if (r->running)
+		pthread_join(r->thread, NULL);
+	r->running = false;
+	st_error_free(r->err);
+	r->err = NULL;
+	if (r->hashing)
+		st_hasher_release(&r->h);
+	r->hashing = false;
+}
+
+/* The download from its start (again, for a retried upload). */
+static int relay_start(void *ctx, struct st_error **err)
+{
+	struct relay *r = ctx;
+	relay_stop(r);
+	int fds[2];
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return st_err_errno(err, "blob %s: make a pipe", r->want->digest.str);
+	/* Fewer, bigger hand-overs between the two threads; the default size is fine too. */
+	(void)fcntl(fds[1], F_SETPIPE_SZ, (int)CHUNK);
+	r->rfd = fds[0];
+	r->wfd = fds[1];
+	r->done = 0;
+	r->rc = 0;
+	st_hasher_init(&r->h);
+	r->hashing = true;
+	if (pthread_create(&r->thread, NULL, relay_main, r) != 0) {
+		close(r->wfd);
+		r->wfd = -1;
+		return st_err(err, ST_E_IO, "blob %s: cannot start its download",
+			      r->want->digest.str);
+	}
+	r->running = true;
+	return 0;
+}
+
+static ssize_t relay_read(void *ctx, void *buf, size_t n, struct st_error **err)
+{
+	struct relay *r = ctx;
+	ssize_t k;
+	do
+		k = read(r->rfd, buf, n);
+	while (k < 0 && errno == EINTR);
+	if (k < 0)
+		return st_err_errno(err, "blob %s: read its download", r->want->digest.str);
+	if (k > 0) {
+		r->done += (uint64_t)k;
+		if (r->done > (uint64_t)r->want->size)
+			return st_err(err, ST_E_DIGEST,
+				      "blob %s: digest mismatch: more than its %lld bytes",
+				      r->want->digest.str, (long long)r->want->size);
+		st_hasher_update(&r->h, buf, (size_t)k);
+		return k;
+	}
+	/* The end of the pipe: the download's own result first. */
+	pthread_join(r->thread, NULL);
+	r->running = false;
+	if (r->rc < 0) {
+		*err = r->err;
+		r->err = NULL;
+		return -1;
+	}
+	if (r->done != (uint64_t)r->want->size)
+		return st_err(err, ST_E_DIGEST,
+			      "blob %s: digest mismatch: %llu bytes, its descriptor says %lld",
+			      r->want->digest.str, (unsigned long long)r->done,
+			      (long long)r->want->size);
+	struct st_digest got;
+	st_hasher_final(&r->h, &got);
+	r->hashing = false;
+	if (!st_digest_equal(&got, &r->want->digest))
+		return st_err(err, ST_E_DIGEST, "blob %s: digest mismatch: got %s",
+			      r->want->digest.str, got.str);
+	return 0;
+}
+
+/* Blob 'want' of the registry's image 'from' to the destination registry, streamed. */
+static int relay_blob(struct dest *d, const struct st_image_ref *from,
+		      const struct st_image_descriptor *want, struct st_error **err)
+{
+	if (want->size < 0)
+		return st_err(err, ST_E_INVALID, "blob %s: no size", want->digest.str);
+	struct relay r = {
+		.reg = d->o->src_registry, .from = from, .want = want, .rfd = -1, .wfd = -1
+	};
+	struct st_http_body_reader body = { relay_read, relay_start, &r, (uint64_t)want->size };
+	bool mounted = false;
+	int rc = relay_start(&r, err);
+	if (rc == 0)
+		rc = st_registry_push_blob(d->o->dest_registry, d->ref->ref, &want->digest, &body,
+					   NULL, &mounted, err);
+	relay_stop(&r);
+	return rc;
+}
+
+/*
  * Blob 'want' of 'src' to the destination, verified on the way. 'from': the source is this
  * image of o->src_registry, whose blobs go to a layout or an archive as they arrive.
  */
@@ -303,6 +449,8 @@ static int copy_blob(struct dest *d, struct st_local_source *src, const struct s
 			return -1;
 		if (exists)
 			return 0;
+		if (from)
+			return relay_blob(d, from, want, err);
 		struct st_http_body_reader body = { reader_read, reader_rewind, &r,
 						    (uint64_t)want->size };
 		bool mounted = false;
@@ -579,7 +727,6 @@ int st_copy_stream(const struct st_copy_ref *src, const struct st_copy_ref *dst,
 		return -1;
 	st_registry_image_source(img, &in);
 	out->digest = in.manifest_digest;
-	/* to a registry, a blob is uploaded from what its reader downloaded first */
-	const struct st_image_ref *from = dst->kind == ST_COPY_DOCKER ? NULL : src->ref;
-	return copy_image(&in, from, dst, o, &out->id, err);
+	/* every blob goes from the HTTP response straight on: into a file, or an upload */
+	return copy_image(&in, src->ref, dst, o, &out->id, err);
 }

@@ -92,3 +92,24 @@ skopeo_digest() {
 	run ls -A "$BATS_TEST_TMPDIR"
 	[[ "$output" != *".tmp-"* ]]
 }
+
+@test "copy stream: docker:// to docker:// uploads each blob as it downloads, with no file between" {
+	run strata copy "oci:$BATS_TEST_TMPDIR/src:v1" "docker://$REG/st/relay-src:1"
+	[ "$status" -eq 0 ]
+	# No temporary file can be made: the blobs go from one connection to the other.
+	TMPDIR=$BATS_TEST_TMPDIR/nowhere run strata copy "docker://$REG/st/relay-src:1" "docker://$REG/st/relay:1"
+	[ "$status" -eq 0 ]
+	[ "$(skopeo_digest "docker://$REG/st/relay:1")" = "$DIGEST" ]
+}
+
+@test "copy stream: docker:// to docker:// resumes a download cut mid-blob and the upload goes on" {
+	run strata copy "oci:$BATS_TEST_TMPDIR/src:v1" "docker://$REG/st/cut-src:1"
+	[ "$status" -eq 0 ]
+	proxy_start drop-blob-once
+	run strata copy "docker://$PROXY/st/cut-src:1" "docker://$REG/st/cut:1"
+	proxy_stop
+	[ "$status" -eq 0 ]
+	[ "$(skopeo_digest "docker://$REG/st/cut:1")" = "$DIGEST" ]
+	run grep -c "GET /v2/st/cut-src/blobs/" "$PROXY_LOG"
+	[ "$output" -ge 2 ]
+}
