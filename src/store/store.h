@@ -4,7 +4,9 @@
  * Layout under the root directory:
  *
  *   blobs/sha256/<hex>     every blob, immutable, visible only whole and verified
- *   layers/<diff hex>/     a layer unpacked once (filled by the snapshot module)
+ *   layers/<diff hex>/     a layer unpacked once (filled by the snapshot module), or a
+ *                          build's RUN layer kept as its directory, its only copy until an
+ *                          output needs a blob (st_local_layer_commit_dir())
  *   leases/<id>            one lock file per live lease (flock)
  *   tmp/                   every write starts here and is renamed into place
  *   strata.db              SQLite in WAL mode: layers, images, refs, edges, cache, kv, leases
