@@ -1426,6 +1426,11 @@ static int build_one(struct st_store *s, const struct st_builder_opts *o,
 		rc = builder_run_check_root(b.df, b.plan, err);
 	if (rc == 0)
 		rc = manifest_annotations(o, &annotations, err);
+	if (rc == 0 && !check_only) {
+		/* Before the context is read: its layers come in meanwhile. */
+		builder_cache_share_import(b.share, warn, &b);
+		builder_cache_share_prefetch(b.share, s);
+	}
 	if (rc == 0 && b.ctx_dir) {
 		const char *df = b.git_df ? b.git_df : o->dockerfile;
 		rc = st_dockerignore_load(b.ctx_dir, df, &b.ign, err);
@@ -1459,8 +1464,6 @@ static int build_one(struct st_store *s, const struct st_builder_opts *o,
 			st_error_free(serr);
 		}
 	}
-	if (rc == 0)
-		builder_cache_share_import(b.share, warn, &b);
 	/* One thread per needed stage; each waits for its dependencies and a job slot. */
 	size_t last = 0;
 	if (rc == 0) {

@@ -267,6 +267,13 @@ int builder_cache_share_import(struct builder_cache_share *c, builder_warn_fn wa
 int builder_cache_share_fetch(struct builder_cache_share *c, struct st_store *s, const char *key,
 			      struct st_error **err);
 /*
+ * Start fetching, in the background, the imported records' layers that the build can reach
+ * from what 's' holds (see cache_share.c); builder_cache_share_fetch() then waits for the
+ * one it needs instead of fetching it. Nothing fetched this way is kept after the build
+ * unless a step used it. Once, after the import.
+ */
+void builder_cache_share_prefetch(struct builder_cache_share *c, struct st_store *s);
+/*
  * A build (of one platform) ended: its keys are shared by mode=min if of a stage 'in_min'
  * marks (indexed by stage), and the keys used after this belong to the next build. One
  * --cache-to of a multi-platform build then holds every platform's steps.
