@@ -625,6 +625,7 @@ static int do_step(struct stage_run *r, const struct st_dockerfile_instr *in, si
 
 	st_autofree char *why = NULL;
 	st_autofree char *posk = NULL;
+	st_autofree char *unshared = NULL; /* why an imported cache's record of the key failed */
 	char key[ST_DIGEST_HEX_LEN + 1] = "";
 	bool hit = false, parent_only = false;
 	if (rc == 0) {
@@ -638,6 +639,7 @@ static int do_step(struct stage_run *r, const struct st_dockerfile_instr *in, si
 				int f = builder_cache_share_fetch(b->share, r->s, key, &ferr);
 				if (f < 0) {
 					info(b, "warning: %s", ferr->msg);
+					unshared = st_xstrdup(ferr->msg);
 					st_error_free(ferr);
 				}
 				if (f == 1)
@@ -656,7 +658,11 @@ static int do_step(struct stage_run *r, const struct st_dockerfile_instr *in, si
 			struct cache_why cw;
 			rc = builder_cache_explain(r->s, posk, &k, key, hit, &cw, err);
 			parent_only = cw.parent_only;
-			if (rc == 0 && !hit)
+			if (rc == 0 && !hit && unshared)
+				why = st_xasprintf(
+				    "its record in an imported cache could not be used: %s",
+				    unshared);
+			else if (rc == 0 && !hit)
 				why = miss_reason(r, in, &cw, pos);
 			free(cw.text);
 		}
