@@ -474,6 +474,30 @@ static int ctx_follow(struct build_context *c, const char *rel, char **rel_out,
 	return 0;
 }
 
+/*
+ * Hash the files a copy of the context's directory 'frel' (entry 'dir', NULL for the root)
+ * takes, all at once: on two threads, rather than one by one as they are listed.
+ */
+static int hash_tree(struct build_context *c, struct ctx_file *dir, const char *frel,
+		     struct st_dockerignore *excl, struct st_error **err)
+{
+	size_t plen = strlen(frel), n = 0;
+	size_t from = dir ? (size_t)(dir - c->files) + 1 : 0;
+	st_autofree struct ctx_file **v = st_xcalloc(c->n - from + 1, sizeof(*v));
+	for (size_t g = from; g < c->n; g++) {
+		struct ctx_file *sub = &c->files[g];
+		if (plen && (strncmp(sub->rel, frel, plen) != 0 || sub->rel[plen] != '/')) {
+			if (dir)
+				break; /* walk order: the dir's entries are contiguous */
+			continue;
+		}
+		const char *inner = plen ? sub->rel + plen + 1 : sub->rel;
+		if (!S_ISDIR(sub->st.st_mode) && !(excl && st_dockerignore_matches(excl, inner)))
+			v[n++] = sub;
+	}
+	return builder_ctx_hash_all(c, v, n, err);
+}
+
 static int context_sources(struct stage_run *r, struct copy_plan *p, struct build_context *c,
 			   char **srcs, size_t nsrc, const char *dest, bool dest_is_dir,
 			   bool parents, struct st_dockerignore *excl, struct key_inputs *k,
@@ -538,6 +562,8 @@ static int context_sources(struct stage_run *r, struct copy_plan *p, struct buil
 			st_buf_addf(&k->files, "dir:%o %s/\n",
 				    cf ? (unsigned)cf->st.st_mode : 040755u, frel);
 			size_t plen = strlen(frel);
+			if (hash_tree(c, cf, frel, excl, err) < 0)
+				return -1;
 			for (size_t g = cf ? (size_t)(cf - c->files) + 1 : 0; g < c->n; g++) {
 				struct ctx_file *sub = &c->files[g];
 				if (plen &&
