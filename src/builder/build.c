@@ -1516,6 +1516,8 @@ static int build_one(struct st_store *s, const struct st_builder_opts *o,
 		for (size_t i = 0; i < b.df->nstages; i++)
 			if (b.slots[i].started)
 				pthread_join(b.slots[i].thread, NULL);
+		/* No step is left to use a layer still being fetched ahead. */
+		builder_cache_share_prefetch_end(b.share);
 		/* Report the first real failure (not a stage cancelled because of it). */
 		for (size_t i = 0; rc == 0 && i < b.plan->nstages; i++) {
 			struct stage_slot *sl = &b.slots[b.plan->stages[i].index];

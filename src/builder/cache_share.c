@@ -621,16 +621,17 @@ static struct share_record *record_find(struct builder_cache_share *c, const cha
 	return NULL;
 }
 
-/* The ingest's sink, which gives up once the build is over (a prefetch nobody waits for). */
+/* The ingest's sink; a fetch ahead gives up once no step is left to use it. */
 struct fetch_sink {
 	struct builder_cache_share *c;
 	struct st_local_ingest *g;
+	bool ahead;
 };
 
 static int fetch_write(void *ctx, const void *p, size_t n, struct st_error **err)
 {
 	struct fetch_sink *f = ctx;
-	if (__atomic_load_n(&f->c->pf_stop, __ATOMIC_RELAXED))
+	if (f->ahead && __atomic_load_n(&f->c->pf_stop, __ATOMIC_RELAXED))
 		return st_err(err, ST_E_INVALID, "cancelled");
 	return st_local_ingest_write(f->g, p, n, err);
 }
@@ -640,9 +641,12 @@ static int fetch_reset(void *ctx, struct st_error **err)
 	return st_local_ingest_reset(((struct fetch_sink *)ctx)->g, err);
 }
 
-/* Make sure the store has the record's layer: fetched and checked when it does not. */
+/*
+ * Make sure the store has the record's layer: fetched and checked when it does not. 'ahead':
+ * for a prefetch worker.
+ */
 static int fetch_layer(struct builder_cache_share *c, struct st_store *s,
-		       const struct share_record *rec, struct st_store_lease *lease,
+		       const struct share_record *rec, bool ahead, struct st_store_lease *lease,
 		       struct st_error **err)
 {
 	if (st_store_lease_add(lease, rec->layer.digest.str, err) < 0 ||
@@ -661,7 +665,7 @@ static int fetch_layer(struct builder_cache_share *c, struct st_store *s,
 	st_auto(st_local_ingest) struct st_local_ingest *g = NULL;
 	if (st_local_ingest_new(s, lease, NULL, &rec->layer, &g, err) < 0)
 		return -1;
-	struct fetch_sink f = { c, g };
+	struct fetch_sink f = { c, g, ahead };
 	struct st_http_sink sink = { fetch_write, fetch_reset, &f };
 	if (blob_get(c, &c->from[rec->from], &rec->layer.digest, &sink, err) < 0 ||
 	    st_local_ingest_commit(g, &rec->diff_id, NULL, err) < 0)
@@ -691,7 +695,7 @@ static int layer_for_step(struct builder_cache_share *c, struct st_store *s,
 	if (rc < 0)
 		return -1;
 	/* Fetched ahead: this only adds it to the step's lease and sees it is there. */
-	rc = fetch_layer(c, s, rec, lease, err);
+	rc = fetch_layer(c, s, rec, false, lease, err);
 	if (here) {
 		pthread_mutex_lock(&c->lock);
 		rec->pf = PF_DONE;
@@ -785,7 +789,8 @@ static void *prefetch_worker(void *arg)
 	pthread_mutex_lock(&c->lock);
 	for (;;) {
 		struct share_record *rec = NULL;
-		while (!c->pf_stop && !rec && c->pf_next < c->n_recs) {
+		while (!__atomic_load_n(&c->pf_stop, __ATOMIC_RELAXED) && !rec &&
+		       c->pf_next < c->n_recs) {
 			rec = &c->recs[c->pf_next++];
 			if (rec->pf != PF_QUEUED)
 				rec = NULL; /* taken by its step meanwhile, or not to fetch */
@@ -795,11 +800,16 @@ static void *prefetch_worker(void *arg)
 		rec->pf = PF_RUNNING;
 		pthread_mutex_unlock(&c->lock);
 		struct st_error *e = NULL;
-		int rc = fetch_layer(c, w->s, rec, w->lease, &e);
+		int rc = fetch_layer(c, w->s, rec, true, w->lease, &e);
 		pthread_mutex_lock(&c->lock);
 		rec->pf = PF_DONE;
-		if (rc < 0)
+		if (rc < 0 && __atomic_load_n(&c->pf_stop, __ATOMIC_RELAXED)) {
+			/* Given up, not failed: a step of a later build may still fetch it. */
+			rec->pf = PF_NONE;
+			st_error_free(e);
+		} else if (rc < 0) {
 			rec->pf_err = e;
+		}
 		pthread_cond_broadcast(&c->pf_cond);
 	}
 	pthread_mutex_unlock(&c->lock);
@@ -827,16 +837,25 @@ void builder_cache_share_prefetch(struct builder_cache_share *c, struct st_store
 	}
 }
 
-static void prefetch_stop(struct builder_cache_share *c)
+void builder_cache_share_prefetch_end(struct builder_cache_share *c)
 {
+	if (!c)
+		return;
 	__atomic_store_n(&c->pf_stop, true, __ATOMIC_RELAXED);
 	for (size_t i = 0; i < PREFETCH_JOBS; i++) {
-		struct prefetcher *w = &c->pf[i];
-		if (w->started)
-			pthread_join(w->thread, NULL);
-		st_store_lease_end(w->lease);
-		st_store_free(w->s);
-		*w = (struct prefetcher){ 0 };
+		if (c->pf[i].started)
+			pthread_join(c->pf[i].thread, NULL);
+		c->pf[i].started = false;
+	}
+}
+
+static void prefetch_stop(struct builder_cache_share *c)
+{
+	builder_cache_share_prefetch_end(c);
+	for (size_t i = 0; i < PREFETCH_JOBS; i++) {
+		st_store_lease_end(c->pf[i].lease);
+		st_store_free(c->pf[i].s);
+		c->pf[i] = (struct prefetcher){ 0 };
 	}
 }
 

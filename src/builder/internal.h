@@ -276,6 +276,8 @@ int builder_cache_share_fetch(struct builder_cache_share *c, struct st_store *s,
  * unless a step used it. Once, after the import.
  */
 void builder_cache_share_prefetch(struct builder_cache_share *c, struct st_store *s);
+/* Stop the fetches ahead (those running give up); what they fetched stays leased until free. */
+void builder_cache_share_prefetch_end(struct builder_cache_share *c);
 /*
  * A build (of one platform) ended: its keys are shared by mode=min if of a stage 'in_min'
  * marks (indexed by stage), and the keys used after this belong to the next build. One
