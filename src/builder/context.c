@@ -492,20 +492,21 @@ int builder_ctx_open(struct st_store *s, const char *root, const char *dockerfil
 #define HASH_BUF (256u << 10)
 
 /*
- * The checksum of entry 'f' (its path relative to 'dfd', the context's root): a file's
- * content, a link's target, nothing for anything else. 'h' is a hasher started over for each
- * file (st_hasher_next), 'buf' HASH_BUF bytes.
+ * The checksum of entry 'f', found at 'path' relative to 'dfd': a file's content, a link's
+ * target, nothing for anything else. 'h' is a hasher started over for each file
+ * (st_hasher_next), 'buf' 'size' bytes.
  */
-static int hash_entry(const struct build_context *c, int dfd, const struct ctx_file *f,
-		      struct st_hasher *h, char *buf, struct st_digest *d, struct st_error **err)
+static int hash_entry(const struct build_context *c, int dfd, const char *path,
+		      const struct ctx_file *f, struct st_hasher *h, char *buf, size_t size,
+		      struct st_digest *d, struct st_error **err)
 {
 	unsigned char md[32];
 	if (S_ISREG(f->st.st_mode)) {
-		st_autoclose int fd = openat(dfd, f->rel, O_RDONLY | O_CLOEXEC);
+		st_autoclose int fd = openat(dfd, path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0)
 			return st_err_errno(err, "open '%s/%s'", c->root, f->rel);
 		for (;;) {
-			ssize_t n = read(fd, buf, HASH_BUF);
+			ssize_t n = read(fd, buf, size);
 			if (n < 0 && errno == EINTR)
 				continue;
 			if (n < 0) {
@@ -517,7 +518,7 @@ static int hash_entry(const struct build_context *c, int dfd, const struct ctx_f
 			st_hasher_update(h, buf, (size_t)n);
 		}
 	} else if (S_ISLNK(f->st.st_mode)) {
-		ssize_t n = readlinkat(dfd, f->rel, buf, HASH_BUF);
+		ssize_t n = readlinkat(dfd, path, buf, size);
 		if (n < 0)
 			return st_err_errno(err, "readlink '%s/%s'", c->root, f->rel);
 		st_hasher_update(h, buf, (size_t)n);
@@ -544,7 +545,21 @@ static void hashed(struct build_context *c, struct ctx_file *f, const struct st_
 
 int builder_ctx_hash(struct build_context *c, struct ctx_file *f, struct st_error **err)
 {
-	return builder_ctx_hash_all(c, &f, 1, err);
+	pthread_mutex_lock(&c->lock);
+	bool done = f->hashed;
+	pthread_mutex_unlock(&c->lock);
+	if (done)
+		return 0;
+	st_autofree char *path = st_path_join(c->root, f->rel);
+	char buf[65536];
+	struct st_hasher h;
+	st_hasher_init(&h);
+	struct st_digest d;
+	int rc = hash_entry(c, AT_FDCWD, path, f, &h, buf, sizeof(buf), &d, err);
+	st_hasher_release(&h);
+	if (rc == 0)
+		hashed(c, f, &d);
+	return rc;
 }
 
 /* Files hashed on two threads, each taking the next one of the list. */
@@ -570,7 +585,8 @@ static void *hash_worker(void *arg)
 			break;
 		struct st_digest d;
 		struct st_error *e = NULL;
-		if (hash_entry(j->c, j->dfd, j->v[i], &h, buf, &d, &e) == 0) {
+		if (hash_entry(j->c, j->dfd, j->v[i]->rel, j->v[i], &h, buf, HASH_BUF, &d, &e) ==
+		    0) {
 			hashed(j->c, j->v[i], &d);
 			continue;
 		}
