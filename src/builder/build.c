@@ -1433,9 +1433,11 @@ static int build_one(struct st_store *s, const struct st_builder_opts *o,
 	if (rc == 0)
 		rc = manifest_annotations(o, &annotations, err);
 	if (rc == 0 && !check_only) {
-		/* Before the context is read: its layers come in meanwhile. */
+		/* Before the context is read: its layers come in meanwhile (unless no step may
+		 * hit). */
 		builder_cache_share_import(b.share, warn, &b);
-		builder_cache_share_prefetch(b.share, s);
+		if (!(o->flags & ST_BUILDER_NO_CACHE))
+			builder_cache_share_prefetch(b.share, s);
 	}
 	if (rc == 0 && b.ctx_dir) {
 		const char *df = b.git_df ? b.git_df : o->dockerfile;

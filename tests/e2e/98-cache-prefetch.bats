@@ -110,3 +110,20 @@ record_layer() {
 	run strata system check
 	[ "$status" -eq 0 ]
 }
+
+@test "cache-from with --no-cache: no step may hit, so no layer of the cache is fetched" {
+	run strata build -q --cache-to "type=registry,ref=$REG/prefetch/nocache:cache,mode=max" -t app:1 "$CTX"
+	[ "$status" -eq 0 ]
+	layer=$(record_layer prefetch/nocache:cache 'echo one')
+	[ -n "$layer" ]
+	proxy_start pass
+	fresh_store other
+	run strata build --progress=plain --no-cache --cache-from "$PROXY/prefetch/nocache:cache" -t app:1 "$CTX"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"STEP-RAN"* ]]
+	# The cache was read (its manifest), none of its layers.
+	run grep -c "GET /v2/prefetch/nocache/manifests/cache 200" "$PROXY_LOG"
+	[ "$output" -ge 1 ]
+	run grep -c "/blobs/$layer" "$PROXY_LOG"
+	[ "$output" -eq 0 ]
+}
