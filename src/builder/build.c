@@ -625,6 +625,7 @@ static int do_step(struct stage_run *r, const struct st_dockerfile_instr *in, si
 
 	st_autofree char *why = NULL;
 	st_autofree char *posk = NULL;
+	st_autofree char *unshared = NULL; /* why an imported cache's record of the key failed */
 	char key[ST_DIGEST_HEX_LEN + 1] = "";
 	bool hit = false, parent_only = false;
 	if (rc == 0) {
@@ -638,6 +639,7 @@ static int do_step(struct stage_run *r, const struct st_dockerfile_instr *in, si
 				int f = builder_cache_share_fetch(b->share, r->s, key, &ferr);
 				if (f < 0) {
 					info(b, "warning: %s", ferr->msg);
+					unshared = st_xstrdup(ferr->msg);
 					st_error_free(ferr);
 				}
 				if (f == 1)
@@ -656,7 +658,11 @@ static int do_step(struct stage_run *r, const struct st_dockerfile_instr *in, si
 			struct cache_why cw;
 			rc = builder_cache_explain(r->s, posk, &k, key, hit, &cw, err);
 			parent_only = cw.parent_only;
-			if (rc == 0 && !hit)
+			if (rc == 0 && !hit && unshared)
+				why = st_xasprintf(
+				    "its record in an imported cache could not be used: %s",
+				    unshared);
+			else if (rc == 0 && !hit)
 				why = miss_reason(r, in, &cw, pos);
 			free(cw.text);
 		}
@@ -1442,6 +1448,13 @@ static int build_one(struct st_store *s, const struct st_builder_opts *o,
 		rc = builder_run_check_root(b.df, b.plan, err);
 	if (rc == 0)
 		rc = manifest_annotations(o, &annotations, err);
+	if (rc == 0 && !check_only) {
+		/* Before the context is read: its layers come in meanwhile (unless no step may
+		 * hit). */
+		builder_cache_share_import(b.share, warn, &b);
+		if (!(o->flags & ST_BUILDER_NO_CACHE))
+			builder_cache_share_prefetch(b.share, s);
+	}
 	if (rc == 0 && b.ctx_dir) {
 		const char *df = b.git_df ? b.git_df : o->dockerfile;
 		rc = st_dockerignore_load(b.ctx_dir, df, &b.ign, err);
@@ -1475,8 +1488,6 @@ static int build_one(struct st_store *s, const struct st_builder_opts *o,
 			st_error_free(serr);
 		}
 	}
-	if (rc == 0)
-		builder_cache_share_import(b.share, warn, &b);
 	/* One thread per needed stage; each waits for its dependencies and a job slot. */
 	size_t last = 0;
 	if (rc == 0) {
@@ -1523,6 +1534,8 @@ static int build_one(struct st_store *s, const struct st_builder_opts *o,
 		for (size_t i = 0; i < b.df->nstages; i++)
 			if (b.slots[i].started)
 				pthread_join(b.slots[i].thread, NULL);
+		/* No step is left to use a layer still being fetched ahead. */
+		builder_cache_share_prefetch_end(b.share);
 		/* Report the first real failure (not a stage cancelled because of it). */
 		for (size_t i = 0; rc == 0 && i < b.plan->nstages; i++) {
 			struct stage_slot *sl = &b.slots[b.plan->stages[i].index];

@@ -8,8 +8,10 @@
  * (type=registry), the shape BuildKit gives its caches, so any OCI registry can hold it.
  *
  * Importing reads the documents first; a record is used only when a step misses the local
- * cache with the record's key: its layer is fetched then (once), checked like any pulled
- * layer (digest, diff_id, safe to unpack) and recorded, and the step becomes a local hit.
+ * cache with the record's key: its layer is checked like any pulled layer (digest, diff_id,
+ * safe to unpack) and recorded, and the step becomes a local hit. The layers are fetched
+ * ahead, while the context is read and hashed (see "prefetching" below), else when the step
+ * asks; never twice.
  * Keys cover only what a step depends on (the parent's key from the base image id down, the
  * instruction, its args and the content of copied files), so they are the same on any
  * machine. A cache that cannot be read is a warning, as in BuildKit: the build goes on.
@@ -48,6 +50,13 @@ struct share_spec {
 	bool ignore_error;	  /* export failures are warnings */
 };
 
+enum prefetch_state {
+	PF_NONE,    /* fetched when a step asks */
+	PF_QUEUED,  /* a prefetch worker takes it, unless a step asks first */
+	PF_RUNNING, /* being fetched: a step that needs it waits */
+	PF_DONE,    /* in the store, or pf_err says why not */
+};
+
 /* One imported record. */
 struct share_record {
 	char *key;
@@ -57,6 +66,25 @@ struct share_record {
 	struct st_digest diff_id;
 	uint64_t diff_size;
 	size_t from; /* the spec it came from */
+	/* The layers below its own in the image it records (from its config), NULL if unknown. */
+	struct st_digest *below;
+	size_t n_below;
+	enum prefetch_state pf; /* under the share's lock */
+	struct st_error *pf_err;
+};
+
+/* Layers fetched ahead at once: the registry's pulls use a few connections too. */
+#define PREFETCH_JOBS 2
+
+struct builder_cache_share;
+
+/* A prefetch worker, with a store handle (one per thread) and a lease of its own. */
+struct prefetcher {
+	struct builder_cache_share *c;
+	pthread_t thread;
+	bool started;
+	struct st_store *s;
+	struct st_store_lease *lease; /* keeps what it fetched until the build ends */
 };
 
 /*
@@ -91,7 +119,15 @@ struct builder_cache_share {
 	size_t n_sums_in, n_sums_used;
 	bool imported;
 	size_t builds; /* the builds settled: the current one's number */
+	/* Prefetching: the workers, the next record they look at, a fetch ended. */
+	struct prefetcher pf[PREFETCH_JOBS];
+	bool pf_started;
+	size_t pf_next;
+	bool pf_stop; /* atomic: read by the transfers to give up early */
+	pthread_cond_t pf_cond;
 };
+
+static void prefetch_stop(struct builder_cache_share *c);
 
 static void spec_release(struct share_spec *s)
 {
@@ -104,6 +140,7 @@ void builder_cache_share_free(struct builder_cache_share *c)
 {
 	if (!c)
 		return;
+	prefetch_stop(c);
 	for (size_t i = 0; i < c->n_from; i++)
 		spec_release(&c->from[i]);
 	for (size_t i = 0; i < c->n_to; i++)
@@ -114,12 +151,15 @@ void builder_cache_share_free(struct builder_cache_share *c)
 		free(c->recs[i].key);
 		free(c->recs[i].value);
 		st_image_descriptor_release(&c->recs[i].layer);
+		free(c->recs[i].below);
+		st_error_free(c->recs[i].pf_err);
 	}
 	free(c->recs);
 	free(c->used);
 	free(c->sums_in);
 	free(c->sums_used);
 	st_registry_free(c->reg);
+	pthread_cond_destroy(&c->pf_cond);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
 }
@@ -238,6 +278,7 @@ int builder_cache_share_new(const struct st_builder_opts *o, struct builder_cach
 		return 0;
 	struct builder_cache_share *c = st_xcalloc(1, sizeof(*c));
 	pthread_mutex_init(&c->lock, NULL);
+	pthread_cond_init(&c->pf_cond, NULL);
 	c->ro = o->registry;
 	c->from = st_xcalloc(o->n_cache_from + 1, sizeof(*c->from));
 	c->to = st_xcalloc(o->n_cache_to + 2, sizeof(*c->to));
@@ -377,6 +418,24 @@ static const struct st_image_descriptor *layer_of(const struct st_image_manifest
 	return NULL;
 }
 
+/*
+ * The layers below the record's own, from the config of the image it records ('config', may
+ * be NULL): what a prefetch looks at to tell whether the build can reach the record. Left
+ * unknown when the config does not end with the record's layer.
+ */
+static void record_below(struct share_record *rec, const char *config)
+{
+	st_auto(st_image_config) struct st_image_config *cfg = NULL;
+	if (!config || st_image_config_parse(config, strlen(config), &cfg, NULL) < 0)
+		return;
+	size_t n = cfg->n_diff_ids;
+	if (!n || !st_digest_equal(&cfg->diff_ids[n - 1], &rec->diff_id))
+		return;
+	rec->below = st_xcalloc(n, sizeof(*rec->below));
+	memcpy(rec->below, cfg->diff_ids, (n - 1) * sizeof(*rec->below));
+	rec->n_below = n - 1;
+}
+
 /* The records of cache document 'doc' (whose layers 'm' lists), added to c->recs. */
 static int add_records(struct builder_cache_share *c, size_t from, const void *doc, size_t len,
 		       const struct st_image_manifest *m, struct st_error **err)
@@ -418,17 +477,18 @@ static int add_records(struct builder_cache_share *c, size_t from, const void *d
 				    "cache document: records[%zu]: its value names layer %s, the "
 				    "record %s",
 				    i, vlayer ? vlayer : "none", layer ? layer : "none");
-		json_decref(v);
-		if (rc < 0)
-			break;
 		struct share_record rec = { .from = from };
 		const struct st_image_descriptor *ld = layer ? layer_of(m, layer) : NULL;
-		if (layer && (!ld || st_digest_parse(diff_id, &rec.diff_id, NULL) < 0)) {
+		if (rc == 0 && layer && (!ld || st_digest_parse(diff_id, &rec.diff_id, NULL) < 0)) {
 			rc = st_err(err, ST_E_INVALID,
 				    "cache document: records[%zu]: layer %s is not in the cache", i,
 				    layer);
-			break;
 		}
+		if (rc == 0 && ld)
+			record_below(&rec, json_string_value(json_object_get(v, "config")));
+		json_decref(v);
+		if (rc < 0)
+			break;
 		rec.key = st_xstrdup(key);
 		rec.value = st_xstrdup(value);
 		if (ld) {
@@ -553,7 +613,7 @@ int builder_cache_share_import(struct builder_cache_share *c, builder_warn_fn wa
 
 /* ---- using a record ---- */
 
-static const struct share_record *record_find(const struct builder_cache_share *c, const char *key)
+static struct share_record *record_find(struct builder_cache_share *c, const char *key)
 {
 	for (size_t i = 0; i < c->n_recs; i++)
 		if (!strcmp(c->recs[i].key, key))
@@ -561,9 +621,32 @@ static const struct share_record *record_find(const struct builder_cache_share *
 	return NULL;
 }
 
-/* Make sure the store has the record's layer: fetched and checked when it does not. */
+/* The ingest's sink; a fetch ahead gives up once no step is left to use it. */
+struct fetch_sink {
+	struct builder_cache_share *c;
+	struct st_local_ingest *g;
+	bool ahead;
+};
+
+static int fetch_write(void *ctx, const void *p, size_t n, struct st_error **err)
+{
+	struct fetch_sink *f = ctx;
+	if (f->ahead && __atomic_load_n(&f->c->pf_stop, __ATOMIC_RELAXED))
+		return st_err(err, ST_E_INVALID, "cancelled");
+	return st_local_ingest_write(f->g, p, n, err);
+}
+
+static int fetch_reset(void *ctx, struct st_error **err)
+{
+	return st_local_ingest_reset(((struct fetch_sink *)ctx)->g, err);
+}
+
+/*
+ * Make sure the store has the record's layer: fetched and checked when it does not. 'ahead':
+ * for a prefetch worker.
+ */
 static int fetch_layer(struct builder_cache_share *c, struct st_store *s,
-		       const struct share_record *rec, struct st_store_lease *lease,
+		       const struct share_record *rec, bool ahead, struct st_store_lease *lease,
 		       struct st_error **err)
 {
 	if (st_store_lease_add(lease, rec->layer.digest.str, err) < 0 ||
@@ -582,11 +665,46 @@ static int fetch_layer(struct builder_cache_share *c, struct st_store *s,
 	st_auto(st_local_ingest) struct st_local_ingest *g = NULL;
 	if (st_local_ingest_new(s, lease, NULL, &rec->layer, &g, err) < 0)
 		return -1;
-	struct st_http_sink sink = { st_local_ingest_write, st_local_ingest_reset, g };
+	struct fetch_sink f = { c, g, ahead };
+	struct st_http_sink sink = { fetch_write, fetch_reset, &f };
 	if (blob_get(c, &c->from[rec->from], &rec->layer.digest, &sink, err) < 0 ||
 	    st_local_ingest_commit(g, &rec->diff_id, NULL, err) < 0)
 		return st_err_wrap(err, "layer %s", rec->layer.digest.str);
 	return 0;
+}
+
+/*
+ * The record's layer for a step: fetched here, unless a prefetch has it or is fetching it
+ * (then wait for it). A failed prefetch fails the step's fetch as the same fetch made here
+ * would.
+ */
+static int layer_for_step(struct builder_cache_share *c, struct st_store *s,
+			  struct share_record *rec, struct st_store_lease *lease,
+			  struct st_error **err)
+{
+	pthread_mutex_lock(&c->lock);
+	while (rec->pf == PF_RUNNING)
+		pthread_cond_wait(&c->pf_cond, &c->lock);
+	bool here = rec->pf != PF_DONE;
+	if (here)
+		rec->pf = PF_RUNNING;
+	int rc = 0;
+	if (!here && rec->pf_err)
+		rc = st_err(err, rec->pf_err->kind, "%s", rec->pf_err->msg);
+	pthread_mutex_unlock(&c->lock);
+	if (rc < 0)
+		return -1;
+	/* Fetched ahead: this only adds it to the step's lease and sees it is there. */
+	rc = fetch_layer(c, s, rec, false, lease, err);
+	if (here) {
+		pthread_mutex_lock(&c->lock);
+		rec->pf = PF_DONE;
+		if (rc < 0)
+			st_err(&rec->pf_err, (*err)->kind, "%s", (*err)->msg);
+		pthread_cond_broadcast(&c->pf_cond);
+		pthread_mutex_unlock(&c->lock);
+	}
+	return rc;
 }
 
 int builder_cache_share_fetch(struct builder_cache_share *c, struct st_store *s, const char *key,
@@ -594,25 +712,151 @@ int builder_cache_share_fetch(struct builder_cache_share *c, struct st_store *s,
 {
 	if (!c)
 		return 0;
-	const struct share_record *rec = record_find(c, key);
+	struct share_record *rec = record_find(c, key);
 	if (!rec)
 		return 0;
-	pthread_mutex_lock(&c->lock);
 	struct st_store_lease *lease = NULL;
 	int rc = st_store_lease_begin(s, &lease, err);
 	if (rc == 0 && rec->has_layer)
-		rc = fetch_layer(c, s, rec, lease, err);
+		rc = layer_for_step(c, s, rec, lease, err);
 	if (rc == 0)
 		rc = st_store_cache_put(s, rec->key, rec->value,
 					rec->has_layer ? rec->diff_id.str : NULL, rec->diff_size,
 					err);
 	st_store_lease_end(lease);
-	pthread_mutex_unlock(&c->lock);
 	if (rc < 0)
 		return st_err_wrap(err, "cache from %s",
 				   c->from[rec->from].type == SHARE_LOCAL ? c->from[rec->from].dir
 									  : "the registry");
 	return 1;
+}
+
+/* ---- prefetching ----
+ *
+ * A step that hits waits for its layer; the layers of a cache are known as soon as it is
+ * imported, long before the steps that hit them (the context is read and hashed first), so
+ * workers fetch them meanwhile, in the records' order (the order of the steps that made them).
+ * A fetched layer is only a blob and a layer record kept by the worker's lease: it becomes the
+ * step's (a cache record) when the step hits, so one no step used goes with the next gc.
+ *
+ * Only layers the build can reach are fetched: a record's layers below its own must all be in
+ * the store already (its base image) or be brought by another record fetched. The layers of a
+ * cache built on another base image, or whose base image is not here, wait for their step.
+ */
+
+/* Whether the layer 'd' is one a worker fetches or the store has. */
+static bool reachable(struct builder_cache_share *c, struct st_store *s, const struct st_digest *d)
+{
+	for (size_t i = 0; i < c->n_recs; i++)
+		if (c->recs[i].pf == PF_QUEUED && st_digest_equal(&c->recs[i].diff_id, d))
+			return true;
+	struct st_store_layer *v = NULL;
+	size_t n = 0;
+	struct st_error *e = NULL;
+	if (st_store_layer_variants(s, d->str, &v, &n, &e) < 0)
+		st_error_free(e);
+	st_store_layers_free(v, n);
+	return n > 0;
+}
+
+/* Queue the records whose layers below are reachable, until no more can be. */
+static size_t prefetch_pick(struct builder_cache_share *c, struct st_store *s)
+{
+	size_t queued = 0;
+	for (bool more = true; more;) {
+		more = false;
+		for (size_t i = 0; i < c->n_recs; i++) {
+			struct share_record *rec = &c->recs[i];
+			if (!rec->has_layer || !rec->below || rec->pf != PF_NONE)
+				continue;
+			bool ok = true;
+			for (size_t k = 0; k < rec->n_below && ok; k++)
+				ok = reachable(c, s, &rec->below[k]);
+			if (ok) {
+				rec->pf = PF_QUEUED;
+				queued++;
+				more = true;
+			}
+		}
+	}
+	return queued;
+}
+
+static void *prefetch_worker(void *arg)
+{
+	struct prefetcher *w = arg;
+	struct builder_cache_share *c = w->c;
+	pthread_mutex_lock(&c->lock);
+	for (;;) {
+		struct share_record *rec = NULL;
+		while (!__atomic_load_n(&c->pf_stop, __ATOMIC_RELAXED) && !rec &&
+		       c->pf_next < c->n_recs) {
+			rec = &c->recs[c->pf_next++];
+			if (rec->pf != PF_QUEUED)
+				rec = NULL; /* taken by its step meanwhile, or not to fetch */
+		}
+		if (!rec)
+			break;
+		rec->pf = PF_RUNNING;
+		pthread_mutex_unlock(&c->lock);
+		struct st_error *e = NULL;
+		int rc = fetch_layer(c, w->s, rec, true, w->lease, &e);
+		pthread_mutex_lock(&c->lock);
+		rec->pf = PF_DONE;
+		if (rc < 0 && __atomic_load_n(&c->pf_stop, __ATOMIC_RELAXED)) {
+			/* Given up, not failed: a step of a later build may still fetch it. */
+			rec->pf = PF_NONE;
+			st_error_free(e);
+		} else if (rc < 0) {
+			rec->pf_err = e;
+		}
+		pthread_cond_broadcast(&c->pf_cond);
+	}
+	pthread_mutex_unlock(&c->lock);
+	return NULL;
+}
+
+void builder_cache_share_prefetch(struct builder_cache_share *c, struct st_store *s)
+{
+	if (!c || c->pf_started || !c->n_recs)
+		return;
+	c->pf_started = true;
+	if (!prefetch_pick(c, s))
+		return;
+	for (size_t i = 0; i < PREFETCH_JOBS; i++) {
+		struct prefetcher *w = &c->pf[i];
+		struct st_error *e = NULL;
+		w->c = c;
+		/* A worker that cannot start leaves its records to the others, or to the steps. */
+		if (st_store_open(st_store_root(s), &w->s, &e) < 0 ||
+		    st_store_lease_begin(w->s, &w->lease, &e) < 0) {
+			st_error_free(e);
+			continue;
+		}
+		w->started = pthread_create(&w->thread, NULL, prefetch_worker, w) == 0;
+	}
+}
+
+void builder_cache_share_prefetch_end(struct builder_cache_share *c)
+{
+	if (!c)
+		return;
+	__atomic_store_n(&c->pf_stop, true, __ATOMIC_RELAXED);
+	for (size_t i = 0; i < PREFETCH_JOBS; i++) {
+		if (c->pf[i].started)
+			pthread_join(c->pf[i].thread, NULL);
+		c->pf[i].started = false;
+	}
+}
+
+static void prefetch_stop(struct builder_cache_share *c)
+{
+	builder_cache_share_prefetch_end(c);
+	for (size_t i = 0; i < PREFETCH_JOBS; i++) {
+		st_store_lease_end(c->pf[i].lease);
+		st_store_free(c->pf[i].s);
+		c->pf[i] = (struct prefetcher){ 0 };
+	}
 }
 
 void builder_cache_share_used(struct builder_cache_share *c, const char *key, size_t stage)

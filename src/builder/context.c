@@ -488,6 +488,61 @@ int builder_ctx_open(struct st_store *s, const char *root, const char *dockerfil
 	return 0;
 }
 
+/* What one hashing thread reads a file into. */
+#define HASH_BUF (256u << 10)
+
+/*
+ * The checksum of entry 'f', found at 'path' relative to 'dfd': a file's content, a link's
+ * target, nothing for anything else. 'h' is a hasher started over for each file
+ * (st_hasher_next), 'buf' 'size' bytes.
+ */
+static int hash_entry(const struct build_context *c, int dfd, const char *path,
+		      const struct ctx_file *f, struct st_hasher *h, char *buf, size_t size,
+		      struct st_digest *d, struct st_error **err)
+{
+	unsigned char md[32];
+	if (S_ISREG(f->st.st_mode)) {
+		st_autoclose int fd = openat(dfd, path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return st_err_errno(err, "open '%s/%s'", c->root, f->rel);
+		for (;;) {
+			ssize_t n = read(fd, buf, size);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0) {
+				st_hasher_next(h, md); /* drops what was fed */
+				return st_err_errno(err, "read '%s/%s'", c->root, f->rel);
+			}
+			if (n == 0)
+				break;
+			st_hasher_update(h, buf, (size_t)n);
+		}
+	} else if (S_ISLNK(f->st.st_mode)) {
+		ssize_t n = readlinkat(dfd, path, buf, size);
+		if (n < 0)
+			return st_err_errno(err, "readlink '%s/%s'", c->root, f->rel);
+		st_hasher_update(h, buf, (size_t)n);
+	}
+	st_hasher_next(h, md);
+	static const char hex[] = "0123456789abcdef";
+	memcpy(d->str, "sha256:", 7);
+	for (size_t i = 0; i < 32; i++) {
+		d->str[7 + 2 * i] = hex[md[i] >> 4];
+		d->str[8 + 2 * i] = hex[md[i] & 15];
+	}
+	d->str[ST_DIGEST_STR_LEN] = '\0';
+	return 0;
+}
+
+static void hashed(struct build_context *c, struct ctx_file *f, const struct st_digest *d)
+{
+	pthread_mutex_lock(&c->lock);
+	f->digest = *d;
+	f->hashed = true;
+	c->dirty = true;
+	pthread_mutex_unlock(&c->lock);
+}
+
 int builder_ctx_hash(struct build_context *c, struct ctx_file *f, struct st_error **err)
 {
 	pthread_mutex_lock(&c->lock);
@@ -495,25 +550,89 @@ int builder_ctx_hash(struct build_context *c, struct ctx_file *f, struct st_erro
 	pthread_mutex_unlock(&c->lock);
 	if (done)
 		return 0;
-	struct st_digest d;
 	st_autofree char *path = st_path_join(c->root, f->rel);
-	if (S_ISREG(f->st.st_mode)) {
-		if (st_digest_of_file(path, &d, NULL, err) < 0)
-			return -1;
-	} else if (S_ISLNK(f->st.st_mode)) {
-		char target[4096];
-		ssize_t n = readlink(path, target, sizeof(target));
-		if (n < 0)
-			return st_err_errno(err, "readlink '%s'", path);
-		st_digest_of(target, (size_t)n, &d);
-	} else {
-		st_digest_of("", 0, &d);
+	char buf[65536];
+	struct st_hasher h;
+	st_hasher_init(&h);
+	struct st_digest d;
+	int rc = hash_entry(c, AT_FDCWD, path, f, &h, buf, sizeof(buf), &d, err);
+	st_hasher_release(&h);
+	if (rc == 0)
+		hashed(c, f, &d);
+	return rc;
+}
+
+/* Files hashed on two threads, each taking the next one of the list. */
+struct hash_job {
+	struct build_context *c;
+	int dfd;
+	struct ctx_file **v;
+	size_t n;
+	size_t next;	  /* atomic */
+	size_t failed_at; /* the first file that failed (n: none), under c->lock */
+	struct st_error *err;
+};
+
+static void *hash_worker(void *arg)
+{
+	struct hash_job *j = arg;
+	st_autofree char *buf = st_xmalloc(HASH_BUF);
+	struct st_hasher h;
+	st_hasher_init(&h);
+	for (;;) {
+		size_t i = __atomic_fetch_add(&j->next, 1, __ATOMIC_RELAXED);
+		if (i >= j->n)
+			break;
+		struct st_digest d;
+		struct st_error *e = NULL;
+		if (hash_entry(j->c, j->dfd, j->v[i]->rel, j->v[i], &h, buf, HASH_BUF, &d, &e) ==
+		    0) {
+			hashed(j->c, j->v[i], &d);
+			continue;
+		}
+		/* The error of the first file in the list that failed, as a loop would give. */
+		pthread_mutex_lock(&j->c->lock);
+		if (i < j->failed_at) {
+			st_error_free(j->err);
+			j->err = st_steal(&e);
+			j->failed_at = i;
+		}
+		pthread_mutex_unlock(&j->c->lock);
+		st_error_free(e);
 	}
+	st_hasher_release(&h);
+	return NULL;
+}
+
+/* Below this many files, a second thread costs more than it saves. */
+#define HASH_THREAD_MIN 64
+
+int builder_ctx_hash_all(struct build_context *c, struct ctx_file **files, size_t n,
+			 struct st_error **err)
+{
+	/* Only what is not known yet: a file whose stat data was remembered is not read. */
+	st_autofree struct ctx_file **todo = st_xcalloc(n + 1, sizeof(*todo));
+	size_t k = 0;
 	pthread_mutex_lock(&c->lock);
-	f->digest = d;
-	f->hashed = true;
-	c->dirty = true;
+	for (size_t i = 0; i < n; i++)
+		if (!files[i]->hashed)
+			todo[k++] = files[i];
 	pthread_mutex_unlock(&c->lock);
+	if (!k)
+		return 0;
+	st_autoclose int dfd = open(c->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return st_err_errno(err, "open build context '%s'", c->root);
+	struct hash_job j = { .c = c, .dfd = dfd, .v = todo, .n = k, .failed_at = k };
+	pthread_t t;
+	bool second = k >= HASH_THREAD_MIN && pthread_create(&t, NULL, hash_worker, &j) == 0;
+	hash_worker(&j);
+	if (second)
+		pthread_join(t, NULL);
+	if (j.err) {
+		*err = j.err;
+		return -1;
+	}
 	return 0;
 }
 

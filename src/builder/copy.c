@@ -92,6 +92,7 @@ struct copy_plan {
 	int fetch_lock;
 	char link_base[ST_DIGEST_HEX_LEN + 1]; /* --link: the key's part known before running */
 	char *created_by;
+	bool unresolved; /* made for the key only: 'dest' not resolved in the image yet */
 };
 
 void builder_copy_plan_free(struct copy_plan *p)
@@ -473,6 +474,30 @@ static int ctx_follow(struct build_context *c, const char *rel, char **rel_out,
 	return 0;
 }
 
+/*
+ * Hash the files a copy of the context's directory 'frel' (entry 'dir', NULL for the root)
+ * takes, all at once: on two threads, rather than one by one as they are listed.
+ */
+static int hash_tree(struct build_context *c, struct ctx_file *dir, const char *frel,
+		     struct st_dockerignore *excl, struct st_error **err)
+{
+	size_t plen = strlen(frel), n = 0;
+	size_t from = dir ? (size_t)(dir - c->files) + 1 : 0;
+	st_autofree struct ctx_file **v = st_xcalloc(c->n - from + 1, sizeof(*v));
+	for (size_t g = from; g < c->n; g++) {
+		struct ctx_file *sub = &c->files[g];
+		if (plen && (strncmp(sub->rel, frel, plen) != 0 || sub->rel[plen] != '/')) {
+			if (dir)
+				break; /* walk order: the dir's entries are contiguous */
+			continue;
+		}
+		const char *inner = plen ? sub->rel + plen + 1 : sub->rel;
+		if (!S_ISDIR(sub->st.st_mode) && !(excl && st_dockerignore_matches(excl, inner)))
+			v[n++] = sub;
+	}
+	return builder_ctx_hash_all(c, v, n, err);
+}
+
 static int context_sources(struct stage_run *r, struct copy_plan *p, struct build_context *c,
 			   char **srcs, size_t nsrc, const char *dest, bool dest_is_dir,
 			   bool parents, struct st_dockerignore *excl, struct key_inputs *k,
@@ -537,6 +562,8 @@ static int context_sources(struct stage_run *r, struct copy_plan *p, struct buil
 			st_buf_addf(&k->files, "dir:%o %s/\n",
 				    cf ? (unsigned)cf->st.st_mode : 040755u, frel);
 			size_t plen = strlen(frel);
+			if (hash_tree(c, cf, frel, excl, err) < 0)
+				return -1;
 			for (size_t g = cf ? (size_t)(cf - c->files) + 1 : 0; g < c->n; g++) {
 				struct ctx_file *sub = &c->files[g];
 				if (plen &&
@@ -826,8 +853,12 @@ static int flag_bool(const char *name, const char *v, bool *out, struct st_error
 	return 0;
 }
 
-int builder_copy_prepare(struct stage_run *r, const struct st_dockerfile_instr *in,
-			 struct key_inputs *k, struct copy_plan **out, struct st_error **err)
+/*
+ * The plan of a COPY or ADD and its key inputs. 'for_key': the plan is only sure to be
+ * right for the key, and builder_copy_exec() makes it again if it was not (p->unresolved).
+ */
+static int plan_make(struct stage_run *r, const struct st_dockerfile_instr *in, bool for_key,
+		     struct key_inputs *k, struct copy_plan **out, struct st_error **err)
 {
 	struct copy_plan *p = st_xcalloc(1, sizeof(*p));
 	p->from_lock = -1;
@@ -958,10 +989,19 @@ int builder_copy_prepare(struct stage_run *r, const struct st_dockerfile_instr *
 		st_autofree char *j = st_xasprintf("%s/%s", wd, dw);
 		builder_path_clean(j);
 	});
-	/* --link reads nothing of the image it lands on: whether the destination is a directory
-	 * there cannot matter (BuildKit copies onto scratch, then merges). */
+	/*
+	 * --link reads nothing of the image it lands on: whether the destination is a directory
+	 * there cannot matter (BuildKit copies onto scratch, then merges). Nor does it matter to
+	 * the key of a copy from the context, which the parent's key and the sources decide:
+	 * resolving it reads the image's files (unpacking every layer below), which a step that
+	 * hits never needs. A copy from a stage or a URL names its destination in its key.
+	 */
 	bool dest_exists_dir = false;
-	if (!p->link) {
+	bool remote = from || git;
+	for (size_t i = 0; i + 1 < nw; i++)
+		remote = remote || builder_fetch_is_url(w[i]);
+	p->unresolved = for_key && !p->link && !remote;
+	if (!p->link && !p->unresolved) {
 		rc = dest_resolve(r, &dest, &dest_exists_dir, err);
 		if (rc < 0)
 			goto out;
@@ -1137,6 +1177,30 @@ out:
 	if (w)
 		st_dockerfile_strv_free(w);
 	free(envkv);
+	return rc;
+}
+
+int builder_copy_prepare(struct stage_run *r, const struct st_dockerfile_instr *in,
+			 struct key_inputs *k, struct copy_plan **out, struct st_error **err)
+{
+	return plan_make(r, in, true, k, out, err);
+}
+
+/* A plan made for the key only, made again now that the step runs (the context's checksums
+ * are known by now: nothing is read twice). */
+static int plan_resolve(struct stage_run *r, struct copy_plan *p, struct st_error **err)
+{
+	struct key_inputs k;
+	builder_key_inputs_init(&k);
+	struct copy_plan *full = NULL;
+	int rc = plan_make(r, p->in, false, &k, &full, err);
+	builder_key_inputs_release(&k);
+	if (rc == 0) {
+		struct copy_plan t = *p;
+		*p = *full;
+		*full = t;
+	}
+	builder_copy_plan_free(full);
 	return rc;
 }
 
@@ -1327,6 +1391,8 @@ int builder_copy_exec(struct stage_run *r, struct copy_plan *p, struct st_store_
 {
 	*has_layer = false;
 	int rc = 0;
+	if (p->unresolved && plan_resolve(r, p, err) < 0)
+		return -1;
 	if (p->from_state && !p->from_listed && from_list(r, p, err) < 0)
 		return -1;
 	char **lowers = NULL;

@@ -67,6 +67,9 @@ void builder_ctx_release(struct build_context *c);
 struct ctx_file *builder_ctx_lookup(struct build_context *c, const char *rel);
 /* Make sure f->digest is set (reads the file once if its stat data is new). */
 int builder_ctx_hash(struct build_context *c, struct ctx_file *f, struct st_error **err);
+/* The same for the 'n' entries of 'files', read on two threads. */
+int builder_ctx_hash_all(struct build_context *c, struct ctx_file **files, size_t n,
+			 struct st_error **err);
 
 /* ---- fetch.c: ADD's remote sources ------------------------------------------------------- */
 
@@ -266,6 +269,15 @@ int builder_cache_share_import(struct builder_cache_share *c, builder_warn_fn wa
  */
 int builder_cache_share_fetch(struct builder_cache_share *c, struct st_store *s, const char *key,
 			      struct st_error **err);
+/*
+ * Start fetching, in the background, the imported records' layers that the build can reach
+ * from what 's' holds (see cache_share.c); builder_cache_share_fetch() then waits for the
+ * one it needs instead of fetching it. Nothing fetched this way is kept after the build
+ * unless a step used it. Once, after the import.
+ */
+void builder_cache_share_prefetch(struct builder_cache_share *c, struct st_store *s);
+/* Stop the fetches ahead (those running give up); what they fetched stays leased until free. */
+void builder_cache_share_prefetch_end(struct builder_cache_share *c);
 /*
  * A build (of one platform) ended: its keys are shared by mode=min if of a stage 'in_min'
  * marks (indexed by stage), and the keys used after this belong to the next build. One
