@@ -524,13 +524,7 @@ static int hash_entry(const struct build_context *c, int dfd, const char *path,
 		st_hasher_update(h, buf, (size_t)n);
 	}
 	st_hasher_next(h, md);
-	static const char hex[] = "0123456789abcdef";
-	memcpy(d->str, "sha256:", 7);
-	for (size_t i = 0; i < 32; i++) {
-		d->str[7 + 2 * i] = hex[md[i] >> 4];
-		d->str[8 + 2 * i] = hex[md[i] & 15];
-	}
-	d->str[ST_DIGEST_STR_LEN] = '\0';
+	st_digest_from_raw(md, d);
 	return 0;
 }
 
@@ -615,7 +609,7 @@ int builder_ctx_hash_all(struct build_context *c, struct ctx_file **files, size_
 	size_t k = 0;
 	pthread_mutex_lock(&c->lock);
 	for (size_t i = 0; i < n; i++)
-		if (!files[i]->hashed)
+		if (!files[i]->hashed && !S_ISDIR(files[i]->st.st_mode)) /* no checksum: a dir */
 			todo[k++] = files[i];
 	pthread_mutex_unlock(&c->lock);
 	if (!k)

@@ -475,15 +475,16 @@ static int ctx_follow(struct build_context *c, const char *rel, char **rel_out,
 }
 
 /*
- * Hash the files a copy of the context's directory 'frel' (entry 'dir', NULL for the root)
- * takes, all at once: on two threads, rather than one by one as they are listed.
+ * The entries a copy of the context's directory 'frel' (entry 'dir', NULL for the root) takes,
+ * in walk order, .dockerignore's exclusions 'excl' left out: *n of them, a new array.
  */
-static int hash_tree(struct build_context *c, struct ctx_file *dir, const char *frel,
-		     struct st_dockerignore *excl, struct st_error **err)
+static struct ctx_file **tree_entries(struct build_context *c, struct ctx_file *dir,
+				      const char *frel, struct st_dockerignore *excl, size_t *n)
 {
-	size_t plen = strlen(frel), n = 0;
+	size_t plen = strlen(frel);
 	size_t from = dir ? (size_t)(dir - c->files) + 1 : 0;
-	st_autofree struct ctx_file **v = st_xcalloc(c->n - from + 1, sizeof(*v));
+	struct ctx_file **v = st_xcalloc(c->n - from + 1, sizeof(*v));
+	*n = 0;
 	for (size_t g = from; g < c->n; g++) {
 		struct ctx_file *sub = &c->files[g];
 		if (plen && (strncmp(sub->rel, frel, plen) != 0 || sub->rel[plen] != '/')) {
@@ -491,11 +492,10 @@ static int hash_tree(struct build_context *c, struct ctx_file *dir, const char *
 				break; /* walk order: the dir's entries are contiguous */
 			continue;
 		}
-		const char *inner = plen ? sub->rel + plen + 1 : sub->rel;
-		if (!S_ISDIR(sub->st.st_mode) && !(excl && st_dockerignore_matches(excl, inner)))
-			v[n++] = sub;
+		if (!(excl && st_dockerignore_matches(excl, plen ? sub->rel + plen + 1 : sub->rel)))
+			v[(*n)++] = sub;
 	}
-	return builder_ctx_hash_all(c, v, n, err);
+	return v;
 }
 
 static int context_sources(struct stage_run *r, struct copy_plan *p, struct build_context *c,
@@ -561,21 +561,14 @@ static int context_sources(struct stage_run *r, struct copy_plan *p, struct buil
 			it->is_dir = it->root_dir = true;
 			st_buf_addf(&k->files, "dir:%o %s/\n",
 				    cf ? (unsigned)cf->st.st_mode : 040755u, frel);
-			size_t plen = strlen(frel);
-			if (hash_tree(c, cf, frel, excl, err) < 0)
+			size_t plen = strlen(frel), nsub = 0;
+			st_autofree struct ctx_file **subs = tree_entries(c, cf, frel, excl, &nsub);
+			/* All at once, on two threads, rather than one by one below. */
+			if (builder_ctx_hash_all(c, subs, nsub, err) < 0)
 				return -1;
-			for (size_t g = cf ? (size_t)(cf - c->files) + 1 : 0; g < c->n; g++) {
-				struct ctx_file *sub = &c->files[g];
-				if (plen &&
-				    (strncmp(sub->rel, frel, plen) != 0 || sub->rel[plen] != '/')) {
-					if (cf)
-						break; /* walk order: the dir's entries are
-							  contiguous */
-					continue;
-				}
+			for (size_t g = 0; g < nsub; g++) {
+				struct ctx_file *sub = subs[g];
 				const char *inner = plen ? sub->rel + plen + 1 : sub->rel;
-				if (excl && st_dockerignore_matches(excl, inner))
-					continue;
 				st_autofree char *t = st_xasprintf("%s/%s", droot, inner);
 				st_autofree char *h = st_path_join(c->root, sub->rel);
 				struct copy_item *si = add_item(p, ITEM_PATH, h, t);
@@ -585,8 +578,6 @@ static int context_sources(struct stage_run *r, struct copy_plan *p, struct buil
 						    (unsigned)sub->st.st_mode, sub->rel);
 					continue;
 				}
-				if (builder_ctx_hash(c, sub, err) < 0)
-					return -1;
 				st_buf_addf(&k->files, "%s:%o %s\n", st_digest_hex(&sub->digest),
 					    (unsigned)sub->st.st_mode, sub->rel);
 			}

@@ -67,7 +67,7 @@ void builder_ctx_release(struct build_context *c);
 struct ctx_file *builder_ctx_lookup(struct build_context *c, const char *rel);
 /* Make sure f->digest is set (reads the file once if its stat data is new). */
 int builder_ctx_hash(struct build_context *c, struct ctx_file *f, struct st_error **err);
-/* The same for the 'n' entries of 'files', read on two threads. */
+/* The same for the 'n' entries of 'files' (directories have none), read on two threads. */
 int builder_ctx_hash_all(struct build_context *c, struct ctx_file **files, size_t n,
 			 struct st_error **err);
 

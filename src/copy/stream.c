@@ -40,13 +40,64 @@ struct dest {
 	size_t n_sent;
 };
 
-/* A blob read from the source, hashed and counted, checked against 'want' at its end. */
+/* A blob's bytes as they go by, hashed and counted, to check against its descriptor 'want'. */
+struct tally {
+	const struct st_image_descriptor *want;
+	struct st_hasher h;
+	uint64_t done;
+	bool hashing;
+};
+
+static void tally_release(struct tally *t)
+{
+	if (t->hashing)
+		st_hasher_release(&t->h);
+	t->hashing = false;
+}
+
+/* From the blob's start (again). */
+static void tally_start(struct tally *t)
+{
+	tally_release(t);
+	st_hasher_init(&t->h);
+	t->hashing = true;
+	t->done = 0;
+}
+
+static int tally_add(struct tally *t, const void *p, size_t n, struct st_error **err)
+{
+	t->done += n;
+	if (t->want->size >= 0 && t->done > (uint64_t)t->want->size)
+		return st_err(err, ST_E_DIGEST,
+			      "blob %s: digest mismatch: more than its %lld bytes",
+			      t->want->digest.str, (long long)t->want->size);
+	st_hasher_update(&t->h, p, n);
+	return 0;
+}
+
+/* At the blob's end: its size (when the descriptor has one) and its digest. */
+static int tally_end(struct tally *t, struct st_error **err)
+{
+	struct st_digest got;
+	st_hasher_final(&t->h, &got);
+	t->hashing = false;
+	if (t->want->size >= 0 && t->done != (uint64_t)t->want->size)
+		return st_err(err, ST_E_DIGEST,
+			      "blob %s: digest mismatch: %llu bytes, its descriptor says %lld",
+			      t->want->digest.str, (unsigned long long)t->done,
+			      (long long)t->want->size);
+	if (!st_digest_equal(&got, &t->want->digest))
+		return st_err(err, ST_E_DIGEST, "blob %s: digest mismatch: got %s",
+			      t->want->digest.str, got.str);
+	return 0;
+}
+
+/* A blob read from the source, checked against 'want' at its end. */
 struct reader {
 	struct st_local_source *src;
 	const struct st_image_descriptor *want;
 	struct st_layer_source in;
-	struct st_hasher h;
-	uint64_t done;
+	struct tally t;
 	bool open;
 };
 
@@ -55,7 +106,7 @@ static void reader_close(struct reader *r)
 	if (!r->open)
 		return;
 	r->src->close(r->src->ctx);
-	st_hasher_release(&r->h);
+	tally_release(&r->t);
 	r->open = false;
 }
 
@@ -63,10 +114,10 @@ static void reader_close(struct reader *r)
 static int reader_open(struct reader *r, struct st_error **err)
 {
 	reader_close(r);
-	r->done = 0;
 	if (r->src->open(r->src->ctx, &r->want->digest, &r->in, err) < 0)
 		return -1;
-	st_hasher_init(&r->h);
+	r->t.want = r->want;
+	tally_start(&r->t);
 	r->open = true;
 	return 0;
 }
@@ -77,22 +128,9 @@ static ssize_t reader_read(void *ctx, void *buf, size_t n, struct st_error **err
 	ssize_t k = r->in.read(r->in.ctx, buf, n, err);
 	if (k < 0)
 		return -1;
-	r->done += (uint64_t)k;
-	if (r->want->size >= 0 && r->done > (uint64_t)r->want->size)
-		return st_err(err, ST_E_DIGEST,
-			      "blob %s: digest mismatch: more than its %lld bytes",
-			      r->want->digest.str, (long long)r->want->size);
-	if (k > 0) {
-		st_hasher_update(&r->h, buf, (size_t)k);
-		return k;
-	}
-	struct st_digest got;
-	st_hasher_final(&r->h, &got);
-	st_hasher_init(&r->h);
-	if (!st_digest_equal(&got, &r->want->digest))
-		return st_err(err, ST_E_DIGEST, "blob %s: digest mismatch: got %s",
-			      r->want->digest.str, got.str);
-	return 0;
+	if (k > 0)
+		return tally_add(&r->t, buf, (size_t)k, err) < 0 ? -1 : k;
+	return tally_end(&r->t, err);
 }
 
 static int reader_rewind(void *ctx, struct st_error **err)
@@ -228,20 +266,14 @@ static void dest_release(struct dest *d)
 /* A blob of the source registry written to a destination file as it arrives, hashed. */
 struct fetch {
 	struct dest *d;
-	const struct st_image_descriptor *want;
-	struct st_hasher h;
-	uint64_t done;
+	struct tally t;
 };
 
 static int fetch_write(void *ctx, const void *p, size_t n, struct st_error **err)
 {
 	struct fetch *f = ctx;
-	if (f->done + n > (uint64_t)f->want->size)
-		return st_err(err, ST_E_DIGEST,
-			      "blob %s: digest mismatch: more than its %lld bytes",
-			      f->want->digest.str, (long long)f->want->size);
-	st_hasher_update(&f->h, p, n);
-	f->done += n;
+	if (tally_add(&f->t, p, n, err) < 0)
+		return -1;
 	return dest_write(f->d, p, n, err);
 }
 
@@ -250,10 +282,8 @@ static int fetch_reset(void *ctx, struct st_error **err)
 {
 	struct fetch *f = ctx;
 	if (ftruncate(f->d->fd, 0) < 0 || lseek(f->d->fd, 0, SEEK_SET) < 0)
-		return st_err_errno(err, "restart blob %s", f->want->digest.str);
-	st_hasher_release(&f->h);
-	st_hasher_init(&f->h);
-	f->done = 0;
+		return st_err_errno(err, "restart blob %s", f->t.want->digest.str);
+	tally_start(&f->t);
 	return 0;
 }
 
@@ -266,7 +296,7 @@ static int fetch_reset(void *ctx, struct st_error **err)
 static int fetch_blob(struct dest *d, const struct st_image_ref *from,
 		      const struct st_image_descriptor *want, struct st_error **err)
 {
-	struct fetch f = { .d = d, .want = want };
+	struct fetch f = { .d = d, .t = { .want = want } };
 	struct st_http_sink sink = { fetch_write, d->ref->kind == ST_COPY_OCI ? fetch_reset : NULL,
 				     &f };
 	st_autofree char *name = blob_name(&want->digest);
@@ -274,17 +304,11 @@ static int fetch_blob(struct dest *d, const struct st_image_ref *from,
 		return st_err(err, ST_E_INVALID, "blob %s: no size", want->digest.str);
 	if (dest_begin(d, name, want->size, err) < 0)
 		return -1;
-	st_hasher_init(&f.h);
+	tally_start(&f.t);
 	int rc = st_registry_get_blob(d->o->src_registry, from, &want->digest, &sink, err);
-	struct st_digest got;
-	st_hasher_final(&f.h, &got);
-	if (rc == 0 && f.done != (uint64_t)want->size)
-		rc = st_err(err, ST_E_DIGEST,
-			    "blob %s: digest mismatch: %llu bytes, its descriptor says %lld",
-			    want->digest.str, (unsigned long long)f.done, (long long)want->size);
-	if (rc == 0 && !st_digest_equal(&got, &want->digest))
-		rc = st_err(err, ST_E_DIGEST, "blob %s: digest mismatch: got %s", want->digest.str,
-			    got.str);
+	if (rc == 0)
+		rc = tally_end(&f.t, err);
+	tally_release(&f.t);
 	if (rc == 0)
 		rc = dest_end(d, err);
 	return rc;
@@ -301,12 +325,11 @@ struct relay {
 	const struct st_image_ref *from;
 	const struct st_image_descriptor *want;
 	pthread_t thread;
-	bool running, hashing;
+	bool running;
 	int rfd, wfd; /* the pipe's ends: ours, and the download thread's */
 	int rc;	      /* the download's result, and its error */
 	struct st_error *err;
-	struct st_hasher h;
-	uint64_t done;
+	struct tally t;
 };
 
 static int relay_write(void *ctx, const void *p, size_t n, struct st_error **err)
@@ -344,9 +367,7 @@ static void relay_stop(struct relay *r)
 	r->running = false;
 	st_error_free(r->err);
 	r->err = NULL;
-	if (r->hashing)
-		st_hasher_release(&r->h);
-	r->hashing = false;
+	tally_release(&r->t);
 }
 
 /* The download from its start (again, for a retried upload). */
@@ -361,10 +382,8 @@ static int relay_start(void *ctx, struct st_error **err)
 	(void)fcntl(fds[1], F_SETPIPE_SZ, (int)CHUNK);
 	r->rfd = fds[0];
 	r->wfd = fds[1];
-	r->done = 0;
 	r->rc = 0;
-	st_hasher_init(&r->h);
-	r->hashing = true;
+	tally_start(&r->t);
 	if (pthread_create(&r->thread, NULL, relay_main, r) != 0) {
 		close(r->wfd);
 		r->wfd = -1;
@@ -384,15 +403,8 @@ static ssize_t relay_read(void *ctx, void *buf, size_t n, struct st_error **err)
 	while (k < 0 && errno == EINTR);
 	if (k < 0)
 		return st_err_errno(err, "blob %s: read its download", r->want->digest.str);
-	if (k > 0) {
-		r->done += (uint64_t)k;
-		if (r->done > (uint64_t)r->want->size)
-			return st_err(err, ST_E_DIGEST,
-				      "blob %s: digest mismatch: more than its %lld bytes",
-				      r->want->digest.str, (long long)r->want->size);
-		st_hasher_update(&r->h, buf, (size_t)k);
-		return k;
-	}
+	if (k > 0)
+		return tally_add(&r->t, buf, (size_t)k, err) < 0 ? -1 : k;
 	/* The end of the pipe: the download's own result first. */
 	pthread_join(r->thread, NULL);
 	r->running = false;
@@ -401,18 +413,7 @@ static ssize_t relay_read(void *ctx, void *buf, size_t n, struct st_error **err)
 		r->err = NULL;
 		return -1;
 	}
-	if (r->done != (uint64_t)r->want->size)
-		return st_err(err, ST_E_DIGEST,
-			      "blob %s: digest mismatch: %llu bytes, its descriptor says %lld",
-			      r->want->digest.str, (unsigned long long)r->done,
-			      (long long)r->want->size);
-	struct st_digest got;
-	st_hasher_final(&r->h, &got);
-	r->hashing = false;
-	if (!st_digest_equal(&got, &r->want->digest))
-		return st_err(err, ST_E_DIGEST, "blob %s: digest mismatch: got %s",
-			      r->want->digest.str, got.str);
-	return 0;
+	return tally_end(&r->t, err);
 }
 
 /* Blob 'want' of the registry's image 'from' to the destination registry, streamed. */
@@ -421,9 +422,12 @@ static int relay_blob(struct dest *d, const struct st_image_ref *from,
 {
 	if (want->size < 0)
 		return st_err(err, ST_E_INVALID, "blob %s: no size", want->digest.str);
-	struct relay r = {
-		.reg = d->o->src_registry, .from = from, .want = want, .rfd = -1, .wfd = -1
-	};
+	struct relay r = { .reg = d->o->src_registry,
+			   .from = from,
+			   .want = want,
+			   .rfd = -1,
+			   .wfd = -1,
+			   .t = { .want = want } };
 	struct st_http_body_reader body = { relay_read, relay_start, &r, (uint64_t)want->size };
 	bool mounted = false;
 	int rc = relay_start(&r, err);
@@ -476,11 +480,7 @@ static int copy_blob(struct dest *d, struct st_local_source *src, const struct s
 	while (rc == 0 && (k = reader_read(&r, d->buf, CHUNK, err)) > 0)
 		rc = dest_write(d, d->buf, (size_t)k, err);
 	if (rc == 0 && k < 0)
-		rc = -1;
-	if (rc == 0 && r.done != (uint64_t)want->size)
-		rc = st_err(err, ST_E_DIGEST,
-			    "blob %s: digest mismatch: %llu bytes, its descriptor says %lld",
-			    want->digest.str, (unsigned long long)r.done, (long long)want->size);
+		rc = -1; /* the reader's end checked size and digest */
 	if (rc == 0)
 		rc = dest_end(d, err);
 	reader_close(&r);

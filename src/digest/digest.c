@@ -77,6 +77,12 @@ void st_hasher_final(struct st_hasher *h, struct st_digest *out)
 	unsigned int len = 0;
 	if (EVP_DigestFinal_ex(h->ctx, md, &len) != 1 || len != 32)
 		abort();
+	st_digest_from_raw(md, out);
+	st_hasher_release(h);
+}
+
+void st_digest_from_raw(const unsigned char md[32], struct st_digest *out)
+{
 	static const char hexd[] = "0123456789abcdef";
 	memcpy(out->str, "sha256:", 7);
 	for (int i = 0; i < 32; i++) {
@@ -84,7 +90,6 @@ void st_hasher_final(struct st_hasher *h, struct st_digest *out)
 		out->str[7 + 2 * i + 1] = hexd[md[i] & 15];
 	}
 	out->str[ST_DIGEST_STR_LEN] = '\0';
-	st_hasher_release(h);
 }
 
 void st_hasher_next(struct st_hasher *h, unsigned char md[32])

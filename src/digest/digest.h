@@ -48,6 +48,8 @@ void st_hasher_release(struct st_hasher *h);
  * (OpenSSL looks the algorithm up again for each). st_hasher_release() when done.
  */
 void st_hasher_next(struct st_hasher *h, unsigned char md[32]);
+/* The digest of a raw SHA-256 value (what st_hasher_next() gives). */
+void st_digest_from_raw(const unsigned char md[32], struct st_digest *out);
 
 void st_digest_of(const void *p, size_t n, struct st_digest *out);
 int st_digest_of_file(const char *path, struct st_digest *out, unsigned long long *size,

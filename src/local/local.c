@@ -418,6 +418,18 @@ static int stored_variant(struct st_store *s, const char *diff_id, struct st_sto
 	return k < n;
 }
 
+/* *fd open on the blob of the first stored variant of 'diff_id': 1, or 0 if there is none. */
+static int open_variant(struct st_store *s, const char *diff_id, int *fd, struct st_error **err)
+{
+	struct st_store_layer twin;
+	int found = stored_variant(s, diff_id, &twin, err);
+	if (found <= 0)
+		return found;
+	int rc = st_store_open_blob(s, twin.digest.str, fd, NULL, err);
+	st_store_layer_release(&twin);
+	return rc < 0 ? -1 : 1;
+}
+
 /*
  * The layers of 'c' as the store holds them, in *out (new) when one differs, else NULL: a layer
  * a build kept uncompressed may since live only as its compressed twin
@@ -745,23 +757,16 @@ static int layer_bytes(struct st_store *s, const struct st_store_layer *l, bool 
 		st_error_free(e);
 		return st_store_unpacked_path(s, l->diff_id.str, dir, err);
 	}
-	struct st_store_layer twin;
-	int found = stored_variant(s, l->diff_id.str, &twin, err);
+	int found = open_variant(s, l->diff_id.str, fd, err);
 	if (found == 0 && have_dir) {
 		st_error_free(e);
 		return st_store_unpacked_path(s, l->diff_id.str, dir, err);
 	}
-	if (found <= 0) {
-		if (found == 0)
-			*err = e;
-		else
-			st_error_free(e);
-		return -1;
-	}
-	st_error_free(e);
-	int rc = st_store_open_blob(s, twin.digest.str, fd, NULL, err);
-	st_store_layer_release(&twin);
-	return rc;
+	if (found == 0)
+		*err = e;
+	else
+		st_error_free(e);
+	return found > 0 ? 0 : -1;
 }
 
 /* A new variant of 'l' in 'comp', from 'fd' (a tar, any compression) or from directory 'dir'. */
@@ -812,20 +817,12 @@ int st_local_layer_convert(struct st_store *s, struct st_store_lease *lease,
 			return 0;
 		/* Not a directory a build committed (one unpacked from a tar that its blob, gone
 		 * since, did not list in our order): the bytes are in a compressed twin, if any. */
-		struct st_store_layer twin;
-		int have =
-		    e->kind == ST_E_DIGEST ? stored_variant(s, l->diff_id.str, &twin, err) : 0;
-		if (have <= 0) {
-			if (have == 0)
-				*err = e;
-			else
-				st_error_free(e);
-			return st_err_wrap(err, "compress layer %s", l->diff_id.str);
-		}
-		st_error_free(e);
-		int rc = st_store_open_blob(s, twin.digest.str, &fd, NULL, err);
-		st_store_layer_release(&twin);
-		if (rc < 0)
+		int have = e->kind == ST_E_DIGEST ? open_variant(s, l->diff_id.str, &fd, err) : 0;
+		if (have == 0)
+			*err = e;
+		else
+			st_error_free(e);
+		if (have <= 0)
 			return st_err_wrap(err, "compress layer %s", l->diff_id.str);
 	}
 	if (convert_from(s, lease, l, comp, level, fd, NULL, out, err) < 0)
@@ -840,6 +837,26 @@ static int discard_write(void *ctx, const void *p, size_t n, struct st_error **e
 	return 0;
 }
 
+/*
+ * Make 'dir' the store's unpacked copy of layer 'diff_id' (renamed): 1, or 0 when the store has
+ * one already (marked, or renamed there first by another process).
+ */
+static int adopt_dir(struct st_store *s, const char *diff_id, uint64_t size, const char *dir,
+		     struct st_error **err)
+{
+	if (st_store_unpacked_has(s, diff_id, NULL))
+		return 0;
+	st_autofree char *dst = NULL;
+	if (st_store_unpacked_path(s, diff_id, &dst, err) < 0)
+		return -1;
+	if (rename(dir, dst) < 0) {
+		if (errno == EEXIST || errno == ENOTEMPTY)
+			return 0;
+		return st_err_errno(err, "rename '%s' to '%s'", dir, dst);
+	}
+	return st_store_unpacked_mark(s, diff_id, size, err) < 0 ? -1 : 1;
+}
+
 /* The old way, for what the new one cannot do: the tar written as a blob, then 'dir' kept. */
 static int commit_dir_blob(struct st_store *s, struct st_store_lease *lease,
 			   const struct st_layer_writer_opts *opts, const char *dir,
@@ -851,20 +868,12 @@ static int commit_dir_blob(struct st_store *s, struct st_store_lease *lease,
 				     ST_LAYER_TREE_OVERLAY, err) < 0 ||
 	    st_local_layer_writer_commit(w, out, err) < 0)
 		return -1;
-	if (st_store_unpacked_has(s, out->diff_id.str, NULL))
-		return 0; /* an unpacked copy exists already: as good as this one */
-	st_autofree char *dst = NULL;
-	if (st_store_unpacked_path(s, out->diff_id.str, &dst, err) < 0)
-		goto fail;
-	if (rename(dir, dst) == 0) {
-		if (st_store_unpacked_mark(s, out->diff_id.str, out->diff_size, err) < 0)
-			goto fail;
+	/* An unpacked copy there already is as good as this one. */
+	if (adopt_dir(s, out->diff_id.str, out->diff_size, dir, err) < 0) {
+		st_store_layer_release(out);
+		return -1;
 	}
-	/* else another process unpacked the same layer first */
 	return 0;
-fail:
-	st_store_layer_release(out);
-	return -1;
 }
 
 int st_local_layer_commit_dir(struct st_store *s, struct st_store_lease *lease,
@@ -883,23 +892,17 @@ int st_local_layer_commit_dir(struct st_store *s, struct st_store_lease *lease,
 		return -1;
 	if (lease && st_store_lease_add(lease, res.diff_id.str, err) < 0)
 		return -1;
-	st_autofree char *dst = NULL;
-	if (st_store_unpacked_path(s, res.diff_id.str, &dst, err) < 0)
-		return -1;
 	/*
 	 * Only a directory that is the very tree its diff_id was hashed from may stand for the
 	 * layer's bytes; a copy unpacked from someone's tar need not give that tar again. When one
 	 * is there already (the same layer pulled, or built by another process at the same time),
 	 * this layer gets its blob the old way.
 	 */
-	bool have = st_store_unpacked_has(s, res.diff_id.str, NULL);
-	if (have || rename(dir, dst) < 0) {
-		if (!have && errno != EEXIST && errno != ENOTEMPTY)
-			return st_err_errno(err, "rename '%s' to '%s'", dir, dst);
-		return commit_dir_blob(s, lease, opts, dir, out, err);
-	}
-	if (st_store_unpacked_mark(s, res.diff_id.str, res.size, err) < 0)
+	int adopted = adopt_dir(s, res.diff_id.str, res.size, dir, err);
+	if (adopted < 0)
 		return -1;
+	if (!adopted)
+		return commit_dir_blob(s, lease, opts, dir, out, err);
 	*out = (struct st_store_layer){
 		.digest = res.diff_id,
 		.diff_id = res.diff_id,
